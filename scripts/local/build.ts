@@ -1,0 +1,38 @@
+// Bundles the two workers for workerd with esbuild (what wrangler does on deploy).
+import { build } from "esbuild";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const projectRoot = join(fileURLToPath(import.meta.url), "..", "..", "..");
+
+export const workerEntries = {
+  edge: join(projectRoot, "src/edge/index.ts"),
+  push: join(projectRoot, "src/push/index.ts"),
+} as const;
+
+export type WorkerName = keyof typeof workerEntries;
+
+/** Writes <outDir>/edge.js and <outDir>/push.js and returns their paths. */
+export async function buildWorkers(outDir: string): Promise<Record<WorkerName, string>> {
+  const out = {} as Record<WorkerName, string>;
+  for (const [name, entry] of Object.entries(workerEntries) as [WorkerName, string][]) {
+    const outfile = join(outDir, `${name}.js`);
+    await build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      conditions: ["workerd", "worker", "browser"],
+      mainFields: ["module", "main"],
+      external: ["node:*", "cloudflare:*"],
+      sourcemap: "inline",
+      logLevel: "error",
+      jsx: "automatic",
+      jsxImportSource: "hono/jsx",
+    });
+    out[name] = outfile;
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+// Miniflare options of the local forge: the same two workers and bindings as wrangler.toml and
+// wrangler.push.toml, plus one D1 database per tenant and the provisioner service.
+import type { MiniflareOptions, WorkerOptions } from "miniflare";
+import type { WorkerName } from "./build";
+
+export const COMPATIBILITY_DATE = "2026-07-01";
+export const COMPATIBILITY_FLAGS = ["nodejs_compat"];
+
+export interface LocalConfig {
+  scripts: Record<WorkerName, string>;
+  persistRoot: string;
+  platformHost: string;
+  adminToken: string;
+  tenantDatabases: string[];
+  provisioner: (request: Request) => Promise<Response>;
+  handleRuntimeStdio?: MiniflareOptions["handleRuntimeStdio"];
+}
+
+const shared = (c: LocalConfig): Partial<WorkerOptions> => ({
+  modules: true,
+  compatibilityDate: COMPATIBILITY_DATE,
+  compatibilityFlags: COMPATIBILITY_FLAGS,
+  kvNamespaces: { DIRECTORY: "directory" },
+  r2Buckets: { OBJECTS: "objects" },
+});
+
+export function miniflareOptions(c: LocalConfig): MiniflareOptions {
+  const tenantDbs = Object.fromEntries(c.tenantDatabases.map((b) => [b, b]));
+  return {
+    host: "127.0.0.1",
+    port: 0,
+    defaultPersistRoot: c.persistRoot,
+    handleRuntimeStdio: c.handleRuntimeStdio,
+    workers: [
+      {
+        ...shared(c),
+        name: "edge",
+        scriptPath: c.scripts.edge,
+        d1Databases: { CONTROL: "control", ...tenantDbs },
+        durableObjects: { REPO: { className: "RepoObject", scriptName: "push" } },
+        serviceBindings: {
+          PUSH: "push",
+          PROVISIONER: c.provisioner as never,
+        },
+        bindings: { PLATFORM_HOST: c.platformHost, FORGE_ADMIN_TOKEN: c.adminToken },
+      },
+      {
+        ...shared(c),
+        name: "push",
+        scriptPath: c.scripts.push,
+        d1Databases: { CONTROL: "control" },
+        durableObjects: { REPO: { className: "RepoObject", useSQLite: true } },
+      },
+    ] as WorkerOptions[],
+  };
+}

@@ -1,0 +1,43 @@
+// First-start seeding of the local forge: the demo tenant at demo.localhost with a demo project.
+import type { LocalForge } from "./runner";
+
+export const DEMO = {
+  slug: "demo",
+  host: "demo.localhost",
+  owner: { username: "demo", email: "demo@example.com", password: "demo-password" },
+  project: { name: "demo", description: "A demo project: browse its source, file issues, clone it." },
+};
+
+async function call(forge: LocalForge, host: string, method: string, path: string, body?: unknown): Promise<Response> {
+  return forge.dispatch(`${forge.url(host)}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${forge.adminToken}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** Creates the demo tenant and project unless the demo tenant exists; returns the owner's token if created. */
+export async function seedDemo(forge: LocalForge, platformHost: string): Promise<string | null> {
+  const existing = await call(forge, platformHost, "GET", `/api/v1/tenants/${DEMO.slug}`);
+  await existing.arrayBuffer();
+  if (existing.status === 200) return null;
+  const created = await call(forge, platformHost, "POST", "/api/v1/tenants", {
+    slug: DEMO.slug,
+    name: "Demo forge",
+    hosts: [DEMO.host],
+    owner: DEMO.owner,
+  });
+  if (created.status !== 201) throw new Error(`creating the demo tenant failed: ${created.status} ${await created.text()}`);
+  const { owner } = (await created.json()) as { owner: { token: string } };
+  for (let attempt = 0; ; attempt++) {
+    const res = await call(forge, platformHost, "POST", `/api/v1/tenants/${DEMO.slug}/projects`, {
+      ...DEMO.project,
+      owner: DEMO.owner.username,
+    });
+    if (res.status === 201 || res.status === 409) break;
+    if (res.status !== 503 || attempt > 100) throw new Error(`creating the demo project failed: ${res.status} ${await res.text()}`);
+    await res.arrayBuffer();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return owner.token;
+}

@@ -1,0 +1,47 @@
+// The edge worker's front door: meters every request, then hands it to the platform admin app
+// (platform host) or to the tenant app (every other host).
+import type { Env } from "../env";
+import { logLine, meteredEnv, newMeter, serverTiming } from "../obs/meter";
+import { attachMeter } from "../obs/request-meter";
+import { randomId } from "../utils/crypto";
+import { platformHost } from "../services/tenants";
+import { stylesheet, stylesheetPath } from "../views/style";
+import { adminApp } from "../routes/admin";
+import { tenantApp } from "./tenant-app";
+
+export function createEdgeHandler(): ExportedHandler<Env> {
+  const admin = adminApp();
+  const tenants = tenantApp();
+
+  const route = async (request: Request, env: Env, ctx: ExecutionContext): Promise<Response> => {
+    const url = new URL(request.url);
+    if (url.pathname === "/healthz") return new Response("ok\n", { headers: { "content-type": "text/plain" } });
+    if (url.pathname === stylesheetPath) {
+      return new Response(stylesheet, {
+        headers: { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" },
+      });
+    }
+    if (url.hostname === platformHost(env)) return admin.fetch(request, env, ctx);
+    return tenants.fetch(request, env, ctx);
+  };
+
+  return {
+    async fetch(request, env, ctx) {
+      const meter = newMeter(request.headers.get("cf-ray") ?? randomId(16), "edge");
+      attachMeter(request, meter);
+      let response: Response;
+      try {
+        response = await route(request, meteredEnv(env, meter), ctx);
+      } catch (err) {
+        console.error(JSON.stringify({ level: "error", id: meter.id, message: String((err as Error)?.stack ?? err) }));
+        response = new Response("internal error\n", { status: 500, headers: { "content-type": "text/plain" } });
+      }
+      // Responses from fetch() or the cache have immutable headers: copy before adding ours.
+      response = new Response(response.body, response);
+      response.headers.set("X-Request-Id", meter.id);
+      response.headers.set("Server-Timing", serverTiming(meter));
+      console.log(logLine(meter, request, response.status));
+      return response;
+    },
+  };
+}

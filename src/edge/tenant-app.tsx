@@ -1,0 +1,99 @@
+// The app of tenant hosts: resolves the forge from the Host header, then serves its pages and APIs.
+import { Hono } from "hono";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppEnv } from "./context";
+import { resolveHost } from "../storage/directory";
+import { ensureTenantReady } from "../services/tenants";
+import { isD1, openTenantDb } from "../db/tenant-db";
+import { newMeter } from "../obs/meter";
+import { meterOf } from "../obs/request-meter";
+import { ErrorPage } from "../views/layout";
+import { homeRoutes } from "../routes/web/home";
+import { projectRoutes } from "../routes/web/project";
+import { notFoundPage } from "../routes/web/errors";
+
+export function tenantApp() {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    c.set("meter", meterOf(c.req.raw) ?? newMeter("unmetered"));
+    c.get("meter").component = "web.tenant";
+    const host = new URL(c.req.url).hostname;
+    const found = await resolveHost(c.env.DIRECTORY, host);
+    if (!found || found.status === "deleting") {
+      return c.html(
+        <ErrorPage
+          status={404}
+          title="No forge at this address"
+          message={`There is no forge at ${host}. Check the address, or ask the person who gave it to you.`}
+        />,
+        404,
+      );
+    }
+    if (found.status === "suspended") {
+      return c.html(
+        <ErrorPage
+          status={503}
+          title="This forge is suspended"
+          forgeName={found.name}
+          message={found.suspendReason ? `Reason: ${found.suspendReason}` : "Its operator has suspended it for now."}
+          back={{ label: "Try again later", href: "/" }}
+        />,
+        503,
+      );
+    }
+    const tenant = await ensureTenantReady(c.env, found);
+    const d1 = tenant.database ? c.env[tenant.database] : undefined;
+    if (tenant.status !== "active" || !isD1(d1)) {
+      c.header("Retry-After", "2");
+      return c.html(
+        <ErrorPage
+          status={503}
+          title="This forge is being set up"
+          forgeName={tenant.name}
+          message="It will be ready in a few seconds."
+          back={{ label: "Reload", href: c.req.path }}
+        />,
+        503,
+      );
+    }
+    c.set("tenant", tenant);
+    c.set("db", openTenantDb(d1));
+    await next();
+  });
+
+  app.use(
+    "*",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", "data:", "https:"],
+        styleSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+      referrerPolicy: "strict-origin-when-cross-origin",
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+
+  app.route("/", homeRoutes);
+  app.route("/", projectRoutes);
+  app.notFound((c) => notFoundPage(c));
+  app.onError((err, c) => {
+    console.error(JSON.stringify({ level: "error", id: c.get("meter")?.id, message: String(err?.stack ?? err) }));
+    return c.html(
+      <ErrorPage
+        status={500}
+        title="Something went wrong"
+        message="The forge could not answer this request. The operator can find it by the request id in the X-Request-Id header."
+        forgeName={c.get("tenant")?.name}
+      />,
+      500,
+    );
+  });
+  return app;
+}

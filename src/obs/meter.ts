@@ -1,0 +1,137 @@
+// Per-request metering: counts and times every call a request makes to KV, D1, R2, Durable Objects
+// and services, for the request's log line and its Server-Timing header.
+import type { Env } from "../env";
+
+export type BindingKind = "kv" | "d1" | "r2" | "do" | "svc";
+
+export interface RequestMeter {
+  readonly id: string;
+  component: string;
+  readonly startedAt: number;
+  readonly calls: Record<BindingKind, number>;
+  readonly waitMs: Record<BindingKind, number>;
+  /** Extra named timings a handler wants to report (e.g. "pack" -> ms). */
+  readonly marks: Record<string, number>;
+}
+
+export function newMeter(id: string, component = "unknown"): RequestMeter {
+  return {
+    id,
+    component,
+    startedAt: Date.now(),
+    calls: { kv: 0, d1: 0, r2: 0, do: 0, svc: 0 },
+    waitMs: { kv: 0, d1: 0, r2: 0, do: 0, svc: 0 },
+    marks: {},
+  };
+}
+
+const kindOfBinding = (value: unknown): BindingKind | null => {
+  if (!value || typeof value !== "object") return null;
+  const v = value as Record<string, unknown>;
+  // Duck typing: these shapes are stable across workerd versions and Miniflare.
+  if (typeof v.prepare === "function" && typeof v.batch === "function") return "d1";
+  if (typeof v.createMultipartUpload === "function") return "r2";
+  if (typeof v.getWithMetadata === "function") return "kv";
+  if (typeof v.idFromName === "function") return "do";
+  if (typeof v.fetch === "function") return "svc";
+  return null;
+};
+
+function meterCall<T>(meter: RequestMeter, kind: BindingKind, call: () => T): T {
+  meter.calls[kind]++;
+  const started = performance.now();
+  const result = call();
+  if (result instanceof Promise) {
+    return result.finally(() => {
+      meter.waitMs[kind] += performance.now() - started;
+    }) as T;
+  }
+  return result;
+}
+
+/**
+ * Wraps one binding so that its method calls are counted. D1 statements count when executed;
+ * Durable Object calls count on the stub (each RPC or fetch), not when the stub is made.
+ */
+function wrapBinding(binding: object, kind: BindingKind, meter: RequestMeter): object {
+  return new Proxy(binding, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") return value;
+      if (kind === "d1" && prop === "prepare") {
+        return (...args: unknown[]) => wrapStatement(Reflect.apply(value, target, args), meter);
+      }
+      if (kind === "do") {
+        if (prop !== "get" && prop !== "getByName") return value.bind(target);
+        return (...args: unknown[]) => wrapStub(Reflect.apply(value, target, args), meter);
+      }
+      return (...args: unknown[]) => meterCall(meter, kind, () => Reflect.apply(value, target, args));
+    },
+  });
+}
+
+function wrapStub(stub: object, meter: RequestMeter): object {
+  return new Proxy(stub, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function" || prop === "then") return value;
+      return (...args: unknown[]) => meterCall(meter, "do", () => Reflect.apply(value, target, args));
+    },
+  });
+}
+
+function wrapStatement(statement: D1PreparedStatement, meter: RequestMeter): D1PreparedStatement {
+  return new Proxy(statement, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") return value;
+      if (prop === "bind") return (...args: unknown[]) => wrapStatement(Reflect.apply(value, target, args), meter);
+      if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
+        return (...args: unknown[]) => meterCall(meter, "d1", () => Reflect.apply(value, target, args));
+      }
+      return value.bind(target);
+    },
+  });
+}
+
+/** Returns a view of `env` whose bindings report to `meter`. Plain values pass through. */
+export function meteredEnv(env: Env, meter: RequestMeter): Env {
+  const cache = new Map<string | symbol, unknown>();
+  return new Proxy(env, {
+    get(target, prop, receiver) {
+      if (cache.has(prop)) return cache.get(prop);
+      const value = Reflect.get(target, prop, receiver);
+      const kind = kindOfBinding(value);
+      const wrapped = kind ? wrapBinding(value as object, kind, meter) : value;
+      cache.set(prop, wrapped);
+      return wrapped;
+    },
+  });
+}
+
+/** The request's Server-Timing header value. */
+export function serverTiming(meter: RequestMeter): string {
+  const parts = [`total;dur=${Date.now() - meter.startedAt}`];
+  for (const kind of Object.keys(meter.calls) as BindingKind[]) {
+    const n = meter.calls[kind];
+    if (n > 0) parts.push(`${kind};desc="${n} calls";dur=${meter.waitMs[kind].toFixed(1)}`);
+  }
+  for (const [name, ms] of Object.entries(meter.marks)) parts.push(`${name};dur=${ms.toFixed(1)}`);
+  return parts.join(", ");
+}
+
+/** The request's one structured log line. */
+export function logLine(meter: RequestMeter, request: Request, status: number): string {
+  const url = new URL(request.url);
+  return JSON.stringify({
+    t: new Date(meter.startedAt).toISOString(),
+    id: meter.id,
+    component: meter.component,
+    method: request.method,
+    host: url.hostname,
+    path: url.pathname,
+    status,
+    ms: Date.now() - meter.startedAt,
+    calls: meter.calls,
+  });
+}

@@ -1,0 +1,69 @@
+// Projects of a forge: creation, listing, lookup by URL name.
+import { asc, eq, sql } from "drizzle-orm";
+import type { TenantDb } from "../db/tenant-db";
+import { projectMembers, projects } from "../db/schema";
+import { randomId } from "../utils/crypto";
+import { conflict, notFound } from "../utils/errors";
+
+export type Project = typeof projects.$inferSelect;
+
+/** Project names appear in URLs (/p/<name>/, /<name>.git): lowercase letters, digits, '.', '-', '_'. */
+export const PROJECT_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+export interface NewProject {
+  name: string;
+  description?: string;
+  private?: boolean;
+  ownerId?: number;
+}
+
+export async function createProject(db: TenantDb, input: NewProject): Promise<Project> {
+  if (input.name.endsWith(".git")) throw conflict("project names cannot end in .git");
+  const [row] = await db
+    .insert(projects)
+    .values({
+      name: input.name,
+      description: input.description ?? "",
+      private: input.private ?? false,
+      repoId: randomId(16),
+    })
+    .onConflictDoNothing()
+    .returning();
+  if (!row) throw conflict(`project ${input.name} already exists`);
+  if (input.ownerId !== undefined) {
+    await db.insert(projectMembers).values({ projectId: row.id, userId: input.ownerId, role: "owner" });
+  }
+  return row;
+}
+
+export async function findProject(db: TenantDb, name: string): Promise<Project | undefined> {
+  return db.query.projects.findFirst({ where: eq(projects.name, name) });
+}
+
+export async function getProject(db: TenantDb, name: string): Promise<Project> {
+  const project = await findProject(db, name);
+  if (!project) throw notFound(`project ${name}`);
+  return project;
+}
+
+export async function listProjects(
+  db: TenantDb,
+  opts: { includePrivate: boolean; offset?: number; limit?: number },
+): Promise<Project[]> {
+  return db.query.projects.findMany({
+    where: opts.includePrivate ? undefined : eq(projects.private, false),
+    orderBy: asc(projects.name),
+    offset: opts.offset ?? 0,
+    limit: opts.limit ?? 100,
+  });
+}
+
+export async function countProjects(db: TenantDb): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)` }).from(projects);
+  return row?.n ?? 0;
+}
+
+export async function listAllRepoIds(db: TenantDb): Promise<string[]> {
+  const rows = await db.select({ repoId: projects.repoId }).from(projects);
+  return rows.map((r) => r.repoId);
+}

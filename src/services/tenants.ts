@@ -1,0 +1,421 @@
+// Platform use-cases on tenants: create, list, update, suspend, delete, hostnames, and the
+// set-up that finishes once a tenant's database exists (migrations, owner account).
+import { asc, eq, inArray, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { Env } from "../env";
+import { auditLog, tenantHosts, tenants } from "../db/control-schema";
+import { controlMigrations, tenantMigrations } from "../db/generated-migrations";
+import { migrate } from "../db/migrate";
+import { isD1, openTenantDb, type TenantDb } from "../db/tenant-db";
+import { hashPassword } from "../auth/password";
+import { generateToken, hashToken, type TokenScope } from "../auth/tokens";
+import { publishTenant, unpublishTenant, type Plan, type TenantRecord } from "../storage/directory";
+import { doNames, r2Keys } from "../storage/keys";
+import { randomId } from "../utils/crypto";
+import { ForgeError, badRequest, conflict, notFound } from "../utils/errors";
+import { provisionerFor } from "./provisioner";
+import { createProject, listAllRepoIds, type Project } from "./projects";
+import { createUser, findUserByName, getUserByName } from "./users";
+import { mintToken, storeTokenHash, type MintedToken } from "./tokens";
+
+export const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+export const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const USERNAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,38}[A-Za-z0-9])?$/;
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+export const DEFAULT_PLAN: Plan = { name: "standard", maxRepoBytes: 2 * GiB, maxUploadBytes: 100 * MiB };
+
+/** The platform host never belongs to a tenant. */
+export const platformHost = (env: Env) => (env.PLATFORM_HOST ?? "admin.localhost").toLowerCase();
+
+export function normalizeHost(host: string): string {
+  const h = host.trim().toLowerCase().replace(/\.$/, "");
+  if (!HOSTNAME.test(h)) throw badRequest(`"${host}" is not a valid hostname`);
+  return h;
+}
+
+const control = (env: Env) => drizzle(env.CONTROL);
+
+let controlReady: Promise<unknown> | null = null;
+/** Migrates the CONTROL database once per isolate (idempotent and race-safe across isolates). */
+export function ensureControl(env: Env): Promise<unknown> {
+  controlReady ??= migrate(env.CONTROL, controlMigrations).catch((err) => {
+    controlReady = null;
+    throw err;
+  });
+  return controlReady;
+}
+
+interface PendingOwner {
+  username: string;
+  email: string;
+  passwordHash: string | null;
+  tokenHash: string;
+}
+
+type TenantRow = typeof tenants.$inferSelect;
+
+function toRecord(row: TenantRow, hosts: string[]): TenantRecord {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    status: row.status as TenantRecord["status"],
+    suspendReason: row.suspendReason,
+    database: row.database,
+    hosts: [...hosts].sort(),
+    plan: JSON.parse(row.plan) as Plan,
+    schemaVersion: row.schemaVersion,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+async function recordsOf(env: Env, rows: TenantRow[]): Promise<TenantRecord[]> {
+  if (rows.length === 0) return [];
+  const hosts = await control(env)
+    .select()
+    .from(tenantHosts)
+    .where(inArray(tenantHosts.tenantId, rows.map((r) => r.id)));
+  return rows.map((r) => toRecord(r, hosts.filter((h) => h.tenantId === r.id).map((h) => h.hostname)));
+}
+
+async function findRow(env: Env, slug: string): Promise<TenantRow | undefined> {
+  const [row] = await control(env).select().from(tenants).where(eq(tenants.slug, slug)).limit(1);
+  return row;
+}
+
+async function loadBySlug(env: Env, slug: string): Promise<TenantRecord> {
+  const row = await findRow(env, slug);
+  if (!row || row.status === "deleting") throw notFound(`tenant ${slug}`);
+  return (await recordsOf(env, [row]))[0]!;
+}
+
+async function loadById(env: Env, id: string): Promise<TenantRecord> {
+  const [row] = await control(env).select().from(tenants).where(eq(tenants.id, id)).limit(1);
+  if (!row) throw notFound(`tenant ${id}`);
+  return (await recordsOf(env, [row]))[0]!;
+}
+
+const audit = (actor: string, action: string, tenantId: string | null, detail?: unknown) => ({
+  actor,
+  action,
+  tenantId,
+  detail: detail === undefined ? null : JSON.stringify(detail),
+});
+
+const isUniqueViolation = (err: unknown) => /UNIQUE constraint failed/i.test(String((err as Error)?.message ?? err));
+
+async function hostOwners(env: Env, hosts: string[]): Promise<Map<string, string>> {
+  if (hosts.length === 0) return new Map();
+  const rows = await control(env)
+    .select({ hostname: tenantHosts.hostname, slug: tenants.slug })
+    .from(tenantHosts)
+    .innerJoin(tenants, eq(tenants.id, tenantHosts.tenantId))
+    .where(inArray(tenantHosts.hostname, hosts));
+  return new Map(rows.map((r) => [r.hostname, r.slug]));
+}
+
+function checkHostsUsable(env: Env, hosts: string[]): void {
+  const reserved = platformHost(env);
+  if (hosts.includes(reserved)) throw conflict(`${reserved} is the platform's own host`);
+}
+
+export interface NewTenant {
+  slug: string;
+  name: string;
+  hosts: string[];
+  owner: { username: string; email: string; password?: string };
+  plan?: Partial<Plan>;
+}
+
+export interface CreatedTenant {
+  tenant: TenantRecord;
+  owner: { username: string; email: string; token: string };
+}
+
+export async function createTenant(env: Env, input: NewTenant, actor: string): Promise<CreatedTenant> {
+  if (!SLUG.test(input.slug)) throw badRequest(`"${input.slug}" is not a valid slug (a-z, 0-9, '-')`);
+  if (!USERNAME.test(input.owner.username)) throw badRequest(`"${input.owner.username}" is not a valid username`);
+  const hosts = [...new Set(input.hosts.map(normalizeHost))];
+  if (hosts.length === 0) throw badRequest("a tenant needs at least one host");
+  checkHostsUsable(env, hosts);
+  if (await findRow(env, input.slug)) throw conflict(`a tenant with slug ${input.slug} already exists`);
+  const owners = await hostOwners(env, hosts);
+  for (const [host, slug] of owners) throw conflict(`host ${host} already belongs to tenant ${slug}`);
+
+  const id = randomId(12);
+  const token = generateToken();
+  const pending: PendingOwner = {
+    username: input.owner.username,
+    email: input.owner.email,
+    passwordHash: input.owner.password ? await hashPassword(input.owner.password) : null,
+    tokenHash: await hashToken(token),
+  };
+  const plan: Plan = { ...DEFAULT_PLAN, ...input.plan };
+
+  const provisioner = provisionerFor(env);
+  const taken = new Set(
+    (await control(env).select({ d: tenants.database }).from(tenants)).map((r) => r.d).filter((d): d is string => !!d),
+  );
+  const database = await provisioner.create(id, taken);
+  const db = control(env);
+  try {
+    await db.batch([
+      db.insert(tenants).values({
+        id,
+        slug: input.slug,
+        name: input.name,
+        status: "provisioning",
+        database,
+        plan: JSON.stringify(plan),
+        pendingOwner: JSON.stringify(pending),
+      }),
+      ...hosts.map((hostname) => db.insert(tenantHosts).values({ hostname, tenantId: id })),
+      db.insert(auditLog).values(audit(actor, "tenant.create", id, { slug: input.slug, hosts })),
+    ]);
+  } catch (err) {
+    if (provisioner.kind !== "pool") await provisioner.drop(database).catch(() => undefined);
+    if (isUniqueViolation(err)) throw conflict("the slug or one of the hosts was taken meanwhile");
+    throw err;
+  }
+  let tenant = await loadById(env, id);
+  await publishTenant(env.DIRECTORY, tenant);
+  tenant = await ensureTenantReady(env, tenant);
+  return { tenant, owner: { username: input.owner.username, email: input.owner.email, token } };
+}
+
+const settingUp = new Map<string, Promise<TenantRecord>>();
+
+/**
+ * Finishes what only the tenant's database can hold, once its binding exists: applies pending
+ * migrations (also how schema changes roll out to existing tenants) and creates the owner account
+ * of a new tenant. Idempotent; runs once at a time per tenant in an isolate.
+ */
+export function ensureTenantReady(env: Env, record: TenantRecord): Promise<TenantRecord> {
+  const needsWork = record.status === "provisioning" || record.schemaVersion < tenantMigrations.length;
+  if (!needsWork || record.status === "deleting" || !record.database) return Promise.resolve(record);
+  const d1 = env[record.database];
+  if (!isD1(d1)) return Promise.resolve(record);
+  let running = settingUp.get(record.id);
+  if (!running) {
+    running = finishSetUp(env, record, d1).finally(() => settingUp.delete(record.id));
+    settingUp.set(record.id, running);
+  }
+  return running;
+}
+
+async function finishSetUp(env: Env, record: TenantRecord, d1: D1Database): Promise<TenantRecord> {
+  await ensureControl(env);
+  const version = await migrate(d1, tenantMigrations);
+  const [row] = await control(env).select().from(tenants).where(eq(tenants.id, record.id)).limit(1);
+  if (!row) return record;
+  if (row.pendingOwner) {
+    const pending = JSON.parse(row.pendingOwner) as PendingOwner;
+    const db = openTenantDb(d1);
+    const owner =
+      (await findUserByName(db, pending.username)) ??
+      (await createUser(db, { ...pending, isAdmin: true }));
+    await storeTokenHash(db, owner.id, "initial owner token", pending.tokenHash, "write");
+  }
+  await control(env)
+    .update(tenants)
+    .set({
+      status: sql`CASE WHEN ${tenants.status} = 'provisioning' THEN 'active' ELSE ${tenants.status} END`,
+      schemaVersion: version,
+      pendingOwner: null,
+      updatedAt: new Date().toISOString(),
+    })
+    .where(eq(tenants.id, record.id));
+  const updated = await loadById(env, record.id);
+  await publishTenant(env.DIRECTORY, updated);
+  return updated;
+}
+
+export async function getTenant(env: Env, slug: string): Promise<TenantRecord> {
+  return ensureTenantReady(env, await loadBySlug(env, slug));
+}
+
+export async function listTenants(
+  env: Env,
+  page: number,
+  limit: number,
+): Promise<{ items: TenantRecord[]; total: number }> {
+  const db = control(env);
+  const notDeleting = sql`${tenants.status} <> 'deleting'`;
+  const [count] = await db.select({ n: sql<number>`count(*)` }).from(tenants).where(notDeleting);
+  const rows = await db
+    .select()
+    .from(tenants)
+    .where(notDeleting)
+    .orderBy(asc(tenants.slug))
+    .limit(limit)
+    .offset((page - 1) * limit);
+  return { items: await recordsOf(env, rows), total: count?.n ?? 0 };
+}
+
+export interface TenantPatch {
+  name?: string;
+  plan?: Partial<Plan>;
+}
+
+export async function updateTenant(env: Env, slug: string, patch: TenantPatch, actor: string): Promise<TenantRecord> {
+  const current = await loadBySlug(env, slug);
+  const db = control(env);
+  await db.batch([
+    db
+      .update(tenants)
+      .set({
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.plan !== undefined ? { plan: JSON.stringify({ ...current.plan, ...patch.plan }) } : {}),
+        updatedAt: new Date().toISOString(),
+      })
+      .where(eq(tenants.id, current.id)),
+    db.insert(auditLog).values(audit(actor, "tenant.update", current.id, patch)),
+  ]);
+  const updated = await loadById(env, current.id);
+  await publishTenant(env.DIRECTORY, updated);
+  return updated;
+}
+
+export async function setSuspended(
+  env: Env,
+  slug: string,
+  suspended: boolean,
+  reason: string | null,
+  actor: string,
+): Promise<TenantRecord> {
+  const current = await loadBySlug(env, slug);
+  if (current.status === "provisioning") throw conflict(`tenant ${slug} is still being set up`);
+  const db = control(env);
+  await db.batch([
+    db
+      .update(tenants)
+      .set({
+        status: suspended ? "suspended" : "active",
+        suspendReason: suspended ? reason : null,
+        updatedAt: new Date().toISOString(),
+      })
+      .where(eq(tenants.id, current.id)),
+    db.insert(auditLog).values(audit(actor, suspended ? "tenant.suspend" : "tenant.resume", current.id, { reason })),
+  ]);
+  const updated = await loadById(env, current.id);
+  await publishTenant(env.DIRECTORY, updated);
+  return updated;
+}
+
+export async function addHost(env: Env, slug: string, host: string, actor: string): Promise<TenantRecord> {
+  const hostname = normalizeHost(host);
+  checkHostsUsable(env, [hostname]);
+  const current = await loadBySlug(env, slug);
+  const owner = (await hostOwners(env, [hostname])).get(hostname);
+  if (owner === slug) return current;
+  if (owner) throw conflict(`host ${hostname} already belongs to tenant ${owner}`);
+  const db = control(env);
+  try {
+    await db.batch([
+      db.insert(tenantHosts).values({ hostname, tenantId: current.id }),
+      db.insert(auditLog).values(audit(actor, "host.add", current.id, { hostname })),
+    ]);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`host ${hostname} already belongs to another tenant`);
+    throw err;
+  }
+  const updated = await loadById(env, current.id);
+  await publishTenant(env.DIRECTORY, updated);
+  return updated;
+}
+
+export async function removeHost(env: Env, slug: string, host: string, actor: string): Promise<TenantRecord> {
+  const hostname = host.trim().toLowerCase();
+  const current = await loadBySlug(env, slug);
+  if (!current.hosts.includes(hostname)) throw notFound(`host ${hostname} of tenant ${slug}`);
+  const db = control(env);
+  await db.batch([
+    db.delete(tenantHosts).where(eq(tenantHosts.hostname, hostname)),
+    db.insert(auditLog).values(audit(actor, "host.remove", current.id, { hostname })),
+  ]);
+  const updated = await loadById(env, current.id);
+  await publishTenant(env.DIRECTORY, updated, [hostname]);
+  return updated;
+}
+
+/**
+ * Deletes a tenant and everything it owns. Its hosts stop resolving first, so nothing of it is
+ * reachable while the rest (repositories, R2 objects, database) is removed.
+ */
+export async function deleteTenant(env: Env, slug: string, confirm: string | undefined, actor: string): Promise<void> {
+  if (confirm !== slug) throw badRequest(`deleting a tenant needs ?confirm=${slug}`);
+  // A deletion that stopped half-way (status "deleting") is finished by asking again.
+  const row = await findRow(env, slug);
+  if (!row) throw notFound(`tenant ${slug}`);
+  const current = (await recordsOf(env, [row]))[0]!;
+  const db = control(env);
+  await db.batch([
+    db.update(tenants).set({ status: "deleting", updatedAt: new Date().toISOString() }).where(eq(tenants.id, current.id)),
+    db.delete(tenantHosts).where(eq(tenantHosts.tenantId, current.id)),
+    db.insert(auditLog).values(audit(actor, "tenant.delete", current.id, { slug })),
+  ]);
+  await unpublishTenant(env.DIRECTORY, current);
+
+  const d1 = current.database ? env[current.database] : undefined;
+  if (isD1(d1) && current.schemaVersion > 0) {
+    for (const repoId of await listAllRepoIds(openTenantDb(d1))) {
+      await env.REPO.get(env.REPO.idFromName(doNames.repo(current.id, repoId))).destroy();
+    }
+  }
+  await deletePrefix(env.OBJECTS, r2Keys.tenantPrefix(current.id));
+  if (current.database) await provisionerFor(env).drop(current.database);
+  await db.delete(tenants).where(eq(tenants.id, current.id));
+}
+
+async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<void> {
+  for (;;) {
+    const listed = await bucket.list({ prefix, limit: 1000 });
+    if (listed.objects.length === 0) return;
+    await bucket.delete(listed.objects.map((o) => o.key));
+    if (!listed.truncated) return;
+  }
+}
+
+/** A tenant's database, for platform operations that act inside it. */
+async function tenantDbOf(env: Env, slug: string): Promise<{ tenant: TenantRecord; db: TenantDb }> {
+  const tenant = await getTenant(env, slug);
+  const d1 = tenant.database ? env[tenant.database] : undefined;
+  if (tenant.status === "provisioning" || !isD1(d1)) {
+    throw new ForgeError("unavailable", `tenant ${slug} is still being set up; try again in a few seconds`);
+  }
+  return { tenant, db: openTenantDb(d1) };
+}
+
+export async function createTenantProject(
+  env: Env,
+  slug: string,
+  input: { name: string; description?: string; private?: boolean; owner?: string },
+  actor: string,
+): Promise<Project> {
+  const { tenant, db } = await tenantDbOf(env, slug);
+  const owner = input.owner ? await getUserByName(db, input.owner) : undefined;
+  const project = await createProject(db, { ...input, ownerId: owner?.id });
+  await control(env)
+    .insert(auditLog)
+    .values(audit(actor, "project.create", tenant.id, { name: project.name }));
+  return project;
+}
+
+export async function mintTenantUserToken(
+  env: Env,
+  slug: string,
+  username: string,
+  opts: { scope: TokenScope; name?: string },
+  actor: string,
+): Promise<MintedToken & { username: string }> {
+  const { tenant, db } = await tenantDbOf(env, slug);
+  const user = await getUserByName(db, username);
+  const minted = await mintToken(db, user, opts.name ?? "minted by platform admin", opts.scope);
+  await control(env)
+    .insert(auditLog)
+    .values(audit(actor, "token.create", tenant.id, { username: user.username, scope: opts.scope }));
+  return { ...minted, username: user.username };
+}

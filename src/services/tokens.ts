@@ -1,0 +1,55 @@
+// Minting and checking API tokens of tenant users.
+import { eq } from "drizzle-orm";
+import type { TenantDb } from "../db/tenant-db";
+import { apiTokens, users } from "../db/schema";
+import { generateToken, hashToken, type TokenScope } from "../auth/tokens";
+import type { User } from "./users";
+
+export interface MintedToken {
+  id: number;
+  name: string;
+  scope: TokenScope;
+  token: string;
+  createdAt: string;
+}
+
+/** Stores a token minted elsewhere (its hash only); used when the owner's token predates the database. */
+export async function storeTokenHash(
+  db: TenantDb,
+  userId: number,
+  name: string,
+  tokenHash: string,
+  scope: TokenScope,
+): Promise<{ id: number; createdAt: string }> {
+  const [row] = await db
+    .insert(apiTokens)
+    .values({ userId, name, tokenHash, scope })
+    .onConflictDoNothing()
+    .returning({ id: apiTokens.id, createdAt: apiTokens.createdAt });
+  if (row) return row;
+  const existing = await db.query.apiTokens.findFirst({ where: eq(apiTokens.tokenHash, tokenHash) });
+  return { id: existing!.id, createdAt: existing!.createdAt };
+}
+
+export async function mintToken(db: TenantDb, user: User, name: string, scope: TokenScope): Promise<MintedToken> {
+  const token = generateToken();
+  const { id, createdAt } = await storeTokenHash(db, user.id, name, await hashToken(token), scope);
+  return { id, name, scope, token, createdAt };
+}
+
+/** The active user a token belongs to, with the token's scope; null for unknown tokens. */
+export async function authenticateToken(
+  db: TenantDb,
+  token: string,
+): Promise<{ user: User; scope: TokenScope } | null> {
+  const tokenHash = await hashToken(token);
+  const rows = await db
+    .select({ user: users, scope: apiTokens.scope })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .where(eq(apiTokens.tokenHash, tokenHash))
+    .limit(1);
+  const row = rows[0];
+  if (!row || !row.user.isActive) return null;
+  return { user: row.user, scope: row.scope as TokenScope };
+}

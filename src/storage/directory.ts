@@ -1,0 +1,78 @@
+// KV DIRECTORY adapter: publishes tenant records and host mappings for the edge to read.
+import { kvKeys } from "./keys";
+
+export type TenantStatus = "provisioning" | "active" | "suspended" | "deleting";
+
+export interface Plan {
+  name: string;
+  /** Largest size of one repository's packs, in bytes. */
+  maxRepoBytes: number;
+  /** Largest single upload (attachment, download file), in bytes. */
+  maxUploadBytes: number;
+}
+
+/** What the edge needs to serve a tenant, as published in KV (tenant:<id>). */
+export interface TenantRecord {
+  id: string;
+  slug: string;
+  name: string;
+  status: TenantStatus;
+  suspendReason: string | null;
+  database: string | null;
+  hosts: string[];
+  plan: Plan;
+  schemaVersion: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export async function readTenantIdByHost(kv: KVNamespace, hostname: string): Promise<string | null> {
+  return kv.get(kvKeys.host(hostname));
+}
+
+export async function readTenantRecord(kv: KVNamespace, tenantId: string): Promise<TenantRecord | null> {
+  return kv.get<TenantRecord>(kvKeys.tenant(tenantId), "json");
+}
+
+/** Writes the record and makes `hosts` point at it; `removedHosts` stop resolving. */
+export async function publishTenant(kv: KVNamespace, record: TenantRecord, removedHosts: string[] = []): Promise<void> {
+  await kv.put(kvKeys.tenant(record.id), JSON.stringify(record));
+  await Promise.all([
+    ...record.hosts.map((h) => kv.put(kvKeys.host(h), record.id)),
+    ...removedHosts.map((h) => kv.delete(kvKeys.host(h))),
+  ]);
+  forgetHosts([...record.hosts, ...removedHosts]);
+}
+
+export async function unpublishTenant(kv: KVNamespace, record: Pick<TenantRecord, "id" | "hosts">): Promise<void> {
+  await Promise.all([kv.delete(kvKeys.tenant(record.id)), ...record.hosts.map((h) => kv.delete(kvKeys.host(h)))]);
+  forgetHosts(record.hosts);
+}
+
+/**
+ * Per-isolate cache of host -> record lookups. Short-lived and bounded: KV stays the source for
+ * the edge, and a change made through this isolate (admin API) drops the entries it touches.
+ */
+const CACHE_TTL_MS = 5_000;
+const CACHE_MAX_ENTRIES = 2_000;
+const hostCache = new Map<string, { record: TenantRecord | null; expires: number }>();
+
+export async function resolveHost(kv: KVNamespace, hostname: string): Promise<TenantRecord | null> {
+  const now = Date.now();
+  const hit = hostCache.get(hostname);
+  if (hit && hit.expires > now) return hit.record;
+  const id = await readTenantIdByHost(kv, hostname);
+  const record = id ? await readTenantRecord(kv, id) : null;
+  if (hostCache.size >= CACHE_MAX_ENTRIES) {
+    // Maps iterate in insertion order: drop the oldest entry.
+    const oldest = hostCache.keys().next().value;
+    if (oldest !== undefined) hostCache.delete(oldest);
+  }
+  hostCache.delete(hostname);
+  hostCache.set(hostname, { record, expires: now + CACHE_TTL_MS });
+  return record;
+}
+
+export function forgetHosts(hosts: Iterable<string>): void {
+  for (const h of hosts) hostCache.delete(h);
+}

@@ -1,0 +1,31 @@
+// The one place that knows the format of every KV key, R2 key and Durable Object name (docs/storage.md).
+
+export const kvKeys = {
+  /** host:<hostname> -> tenant id */
+  host: (hostname: string) => `host:${hostname}`,
+  /** tenant:<id> -> TenantRecord (JSON) */
+  tenant: (tenantId: string) => `tenant:${tenantId}`,
+};
+
+export const r2Keys = {
+  /** Everything a tenant owns in R2 starts with this prefix (deleting a tenant deletes the prefix). */
+  tenantPrefix: (tenantId: string) => `t/${tenantId}/`,
+  /** Everything a repository owns. */
+  repoPrefix: (tenantId: string, repoId: string) => `t/${tenantId}/r/${repoId}/`,
+  /** A pack and its index: pack-<sha1 of the pack>.pack / .idx, immutable once written. */
+  pack: (tenantId: string, repoId: string, packName: string) =>
+    `t/${tenantId}/r/${repoId}/objects/pack/${packName}.pack`,
+  packIndex: (tenantId: string, repoId: string, packName: string) =>
+    `t/${tenantId}/r/${repoId}/objects/pack/${packName}.idx`,
+  /** A pack being received or imported, before it is indexed and named. */
+  incoming: (tenantId: string, repoId: string, uploadId: string) =>
+    `t/${tenantId}/r/${repoId}/incoming/${uploadId}.pack`,
+};
+
+/** Durable Object names: one Repo object per repository, carrying the tenant id. */
+export const doNames = {
+  repo: (tenantId: string, repoId: string) => `${tenantId}/${repoId}`,
+};
+
+/** The D1 binding name of a tenant's database. */
+export const tenantDatabaseBinding = (tenantId: string) => `DB_${tenantId.toUpperCase()}`;

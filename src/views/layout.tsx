@@ -1,0 +1,59 @@
+// The page frame shared by every HTML page: header with breadcrumbs, main, footer.
+import type { Child } from "hono/jsx";
+import { raw } from "hono/html";
+import { stylesheetPath } from "./style";
+
+export interface Crumb {
+  label: string;
+  href?: string;
+}
+
+export function Layout(props: { title: string; forgeName?: string; crumbs?: Crumb[]; children?: Child }) {
+  const crumbs = props.crumbs ?? [];
+  return (
+    <>
+      {raw("<!DOCTYPE html>")}
+      <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{props.forgeName ? `${props.title} · ${props.forgeName}` : props.title}</title>
+        <link rel="stylesheet" href={stylesheetPath} />
+      </head>
+      <body>
+        <header class="site">
+          <div class="bar">
+            <a class="brand" href="/">
+              {props.forgeName ?? "Edgeforge"}
+            </a>
+            {crumbs.length > 0 && (
+              <nav class="crumbs" aria-label="Breadcrumb">
+                {crumbs.map((c) => (
+                  <span>{c.href ? <a href={c.href}>{c.label}</a> : c.label}</span>
+                ))}
+              </nav>
+            )}
+          </div>
+        </header>
+        <main>{props.children}</main>
+        <footer class="site">Powered by Edgeforge</footer>
+      </body>
+      </html>
+    </>
+  );
+}
+
+/** An error page: what happened and a way back. Same page for missing and hidden things. */
+export function ErrorPage(props: { status: number; title: string; message: string; forgeName?: string; back?: Crumb }) {
+  const back = props.back ?? { label: "Go to the front page", href: "/" };
+  return (
+    <Layout title={props.title} forgeName={props.forgeName}>
+      <h1>{props.title}</h1>
+      <p>{props.message}</p>
+      <p>
+        <a href={back.href}>{back.label}</a>
+      </p>
+      <p class="muted">Error {props.status}</p>
+    </Layout>
+  );
+}
