@@ -40,8 +40,10 @@ Try: curl -H 'Host: ${DEMO.host}' http://127.0.0.1:${forge.port}/
 Press Ctrl-C to stop.
 ready on port ${forge.port}`);
 
+// Miniflare's own handlers exit at once; ours first lets in-flight requests finish.
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.removeAllListeners(signal);
   process.on(signal, async () => {
     if (stopping) return;
     stopping = true;

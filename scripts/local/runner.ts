@@ -22,6 +22,18 @@ export interface LocalForgeOptions {
 }
 
 const RELOAD_DEBOUNCE_MS = 100;
+/** Spare tenant databases kept bound, and the level under which a reload adds more. */
+const SPARE_BATCH = 32;
+const SPARE_LOW_WATER = 8;
+
+interface DatabaseList {
+  /** Binding -> tenant id. */
+  assigned: Record<string, string>;
+  /** Bound, empty, ready for the next tenants. */
+  spare: string[];
+  /** Counter behind binding names (DB_LOCAL_0001...). */
+  next: number;
+}
 
 export class LocalForge {
   readonly adminToken: string;
@@ -29,7 +41,9 @@ export class LocalForge {
   private server: Server | null = null;
   private readonly gate = new Gate();
   private readonly databasesFile: string;
-  private databases: string[];
+  private databases: DatabaseList;
+  /** The tenant database bindings workerd runs with now. */
+  private bound = new Set<string>();
   private scripts: LocalConfig["scripts"] | null = null;
   private reloadTimer: NodeJS.Timeout | null = null;
   private reloading: Promise<void> = Promise.resolve();
@@ -39,7 +53,9 @@ export class LocalForge {
     mkdirSync(opts.stateDir, { recursive: true });
     this.adminToken = process.env.FORGE_ADMIN_TOKEN || this.readOrCreate("admin-token", () => randomBytes(24).toString("base64url"));
     this.databasesFile = join(opts.stateDir, "databases.json");
-    this.databases = existsSync(this.databasesFile) ? (JSON.parse(readFileSync(this.databasesFile, "utf8")) as string[]) : [];
+    this.databases = existsSync(this.databasesFile)
+      ? (JSON.parse(readFileSync(this.databasesFile, "utf8")) as DatabaseList)
+      : { assigned: {}, spare: [], next: 0 };
     mkdirSync(join(opts.stateDir, "logs"), { recursive: true });
     this.logFile = createWriteStream(join(opts.stateDir, "logs", "requests.jsonl"), { flags: "a" });
   }
@@ -67,7 +83,7 @@ export class LocalForge {
       persistRoot: join(this.opts.stateDir, "data"),
       platformHost: this.opts.platformHost,
       adminToken: this.adminToken,
-      tenantDatabases: this.databases,
+      tenantDatabases: this.allDatabases(),
       provisioner: (request) => this.provision(request),
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         this.pipeLogs(stdout);
@@ -85,7 +101,9 @@ export class LocalForge {
 
   async start(): Promise<void> {
     this.scripts = await buildWorkers(join(projectRoot, ".forge", "build"));
+    this.topUpSpares();
     this.mf = new Miniflare(miniflareOptions(this.config()));
+    this.bound = new Set(this.allDatabases());
     await this.mf.ready;
     this.server = createFront(() => this.mf!, this.gate);
     await new Promise<void>((resolve, reject) => {
@@ -112,24 +130,28 @@ export class LocalForge {
     return this.mf!.dispatchFetch(url, init as never) as unknown as Promise<Response>;
   }
 
-  /** The PROVISIONER service: POST /databases {binding}, DELETE /databases/<binding>. */
+  /**
+   * The PROVISIONER service. POST /databases {tenantId} hands out a spare database that workerd
+   * already has bound, so a new tenant is served at once; spares are topped up in batches, one
+   * reload per batch. DELETE /databases/<binding> takes back a database (the worker emptied it).
+   */
   private async provision(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (request.method === "POST" && url.pathname === "/databases") {
-      const { binding } = (await request.json()) as { binding: string };
-      if (!/^DB_[A-Z0-9_]+$/.test(binding)) return new Response("bad binding name", { status: 400 });
-      if (!this.databases.includes(binding)) {
-        this.databases.push(binding);
-        this.saveDatabases();
-        this.scheduleReload();
-      }
+      const { tenantId } = (await request.json()) as { tenantId: string };
+      // Out of spares (a burst of creations): name new ones; the tenant is set up after the reload.
+      if (this.databases.spare.length === 0) this.topUpSpares();
+      const binding = this.databases.spare.shift()!;
+      this.databases.assigned[binding] = tenantId;
+      this.saveDatabases();
+      if (this.databases.spare.length < SPARE_LOW_WATER || !this.bound.has(binding)) this.scheduleReload();
       return Response.json({ binding });
     }
     const match = /^\/databases\/([A-Z0-9_]+)$/.exec(url.pathname);
-    if (request.method === "DELETE" && match) {
-      this.databases = this.databases.filter((b) => b !== match[1]);
+    if (request.method === "DELETE" && match && this.databases.assigned[match[1]!]) {
+      delete this.databases.assigned[match[1]!];
+      this.databases.spare.push(match[1]!);
       this.saveDatabases();
-      this.scheduleReload();
       return new Response(null, { status: 204 });
     }
     return new Response("not found", { status: 404 });
@@ -137,6 +159,20 @@ export class LocalForge {
 
   private saveDatabases(): void {
     writeFileSync(this.databasesFile, JSON.stringify(this.databases, null, 1) + "\n");
+  }
+
+  /** Names new spare bindings until the reserve is full again (bound at the next reload). */
+  private topUpSpares(): void {
+    if (this.databases.spare.length >= SPARE_BATCH) return;
+    while (this.databases.spare.length < SPARE_BATCH) {
+      this.databases.next++;
+      this.databases.spare.push(`DB_LOCAL_${String(this.databases.next).padStart(4, "0")}`);
+    }
+    this.saveDatabases();
+  }
+
+  private allDatabases(): string[] {
+    return [...Object.keys(this.databases.assigned), ...this.databases.spare];
   }
 
   private scheduleReload(): void {
@@ -151,9 +187,13 @@ export class LocalForge {
 
   /** Restarts workerd with the current database list, between requests. */
   private async reload(): Promise<void> {
+    this.topUpSpares();
+    const wanted = this.allDatabases();
+    if (wanted.length === this.bound.size && wanted.every((b) => this.bound.has(b))) return;
     await this.gate.closeAndDrain();
     try {
       await this.mf!.setOptions(miniflareOptions(this.config()));
+      this.bound = new Set(wanted);
     } finally {
       this.gate.reopen();
     }

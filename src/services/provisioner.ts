@@ -1,5 +1,5 @@
 // Creates and drops tenant databases. Three ways, chosen from the environment:
-// - local: the local runner's PROVISIONER service adds a D1 binding and reloads workerd;
+// - local: the local runner's PROVISIONER service hands out a D1 binding it keeps in reserve;
 // - pool: pre-provisioned bindings listed in TENANT_DB_POOL, first free one wins;
 // - cloudflare: a D1 database created through Cloudflare's API and bound to this Worker.
 import type { Env } from "../env";
@@ -42,13 +42,12 @@ function localProvisioner(env: Env, service: Fetcher): Provisioner {
   return {
     kind: "local",
     async create(tenantId) {
-      const binding = tenantDatabaseBinding(tenantId);
       const res = await service.fetch("http://provisioner/databases", {
         method: "POST",
-        body: JSON.stringify({ binding }),
+        body: JSON.stringify({ tenantId }),
       });
       if (!res.ok) throw new ForgeError("unavailable", `could not create a database: ${await res.text()}`);
-      return binding;
+      return ((await res.json()) as { binding: string }).binding;
     },
     async drop(binding) {
       await emptyDatabase(env[binding]);

@@ -1,0 +1,127 @@
+// The local forge end to end: `npm start`'s runner, driven through the forge CLI and plain HTTP.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { request } from "../../bin/cli/http";
+import { startForge, type RunningForge } from "./runner";
+
+let forge: RunningForge;
+
+beforeAll(async () => {
+  forge = await startForge();
+});
+
+afterAll(async () => {
+  await forge?.stop();
+});
+
+async function waitFor200(url: string, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const res = await request(url);
+    if (res.status === 200) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`${url} still answers ${res.status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("local forge", () => {
+  it("serves the demo tenant and its project on first start", async () => {
+    const home = await request(forge.url("demo.localhost"));
+    expect(home.status).toBe(200);
+    expect(home.text()).toContain("Demo forge");
+    expect(home.text()).toContain('href="/p/demo/"');
+    expect((await request(forge.url("demo.localhost", "/p/demo/"))).status).toBe(200);
+    expect((await request(forge.url("anything.localhost", "/healthz"))).status).toBe(200);
+    expect((await request(forge.url("nobody.localhost"))).status).toBe(404);
+  });
+
+  it("creates a tenant with the CLI that answers on its host within 5 s", async () => {
+    const started = Date.now();
+    const created = await forge.cli(
+      "tenants", "create", "acme", "--host", "acme.localhost", "--owner", "alice", "--owner-email", "alice@example.com", "--json",
+    );
+    expect(created.stderr).toBe("");
+    expect(created.code).toBe(0);
+    const body = JSON.parse(created.stdout) as { tenant: { status: string }; owner: { token: string } };
+    expect(body.owner.token).toMatch(/^efp_/);
+    await waitFor200(forge.url("acme.localhost"), 5_000);
+    expect(Date.now() - started).toBeLessThan(5_000 + 2_000 /* CLI start-up */);
+
+    const shown = await forge.cli("tenants", "show", "acme");
+    expect(shown.stdout).toMatch(/status:\s+active/);
+    const listed = await forge.cli("tenants", "list");
+    expect(listed.stdout).toMatch(/^acme\s+acme\s+active\s+acme\.localhost$/m);
+  });
+
+  it("reports errors with a one-line reason and a non-zero exit", async () => {
+    const dup = await forge.cli("tenants", "create", "acme-two", "--host", "acme.localhost");
+    expect(dup.code).toBe(1);
+    expect(dup.stderr.trim()).toBe("forge: host acme.localhost already belongs to tenant acme (HTTP 409)");
+    const usage = await forge.cli("tenants", "create", "x");
+    expect(usage.code).toBe(2);
+    const missing = await forge.cli("tenants", "show", "no-such-tenant");
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("not found");
+    const badToken = await new Promise<{ status: number }>((resolve) =>
+      request(forge.url("admin.localhost", "/api/v1/tenants"), { headers: { authorization: "Bearer nope" } }).then(resolve),
+    );
+    expect(badToken.status).toBe(401);
+  });
+
+  it("runs the provisioning commands: projects, tokens, hosts, suspend, resume, delete", async () => {
+    expect((await forge.cli("projects", "create", "acme", "site", "--description", "Acme site")).code).toBe(0);
+    expect((await request(forge.url("acme.localhost", "/p/site/"))).text()).toContain("Acme site");
+    const token = await forge.cli("tokens", "create", "acme", "alice", "--scope", "read");
+    expect(token.stdout.trim()).toMatch(/^efp_[A-Za-z0-9_-]{43}$/);
+    expect((await forge.cli("hosts", "add", "acme", "code.acme.localhost")).code).toBe(0);
+    expect((await request(forge.url("code.acme.localhost", "/p/site/"))).status).toBe(200);
+    expect((await forge.cli("tenants", "suspend", "acme", "--reason", "maintenance")).code).toBe(0);
+    const suspended = await request(forge.url("acme.localhost"));
+    expect(suspended.status).toBe(503);
+    expect(suspended.text()).toContain("maintenance");
+    expect((await forge.cli("tenants", "resume", "acme")).code).toBe(0);
+    expect((await request(forge.url("acme.localhost"))).status).toBe(200);
+    expect((await forge.cli("hosts", "remove", "acme", "code.acme.localhost")).code).toBe(0);
+    expect((await request(forge.url("code.acme.localhost"))).status).toBe(404);
+    expect((await forge.cli("tenants", "delete", "acme")).code).toBe(2);
+    expect((await forge.cli("tenants", "delete", "acme", "--confirm", "acme")).code).toBe(0);
+    expect((await request(forge.url("acme.localhost"))).status).toBe(404);
+  });
+
+  it("creates 200 tenants in a loop; each answers on its own host with its own data", async () => {
+    const n = 200;
+    const started = Date.now();
+    for (let i = 0; i < n; i++) {
+      const res = await forge.admin("POST", "/api/v1/tenants", {
+        slug: `bulk-${i}`,
+        name: `Bulk forge ${i}`,
+        hosts: [`bulk-${i}.localhost`],
+        owner: { username: "owner", email: "owner@example.com" },
+      });
+      expect(res.status, res.text()).toBe(201);
+    }
+    const created = Date.now() - started;
+    for (let i = 0; i < n; i++) {
+      await waitFor200(forge.url(`bulk-${i}.localhost`), 30_000);
+    }
+    // Same project name everywhere, different contents.
+    for (const i of [0, 57, 199]) {
+      const res = await forge.admin("POST", `/api/v1/tenants/bulk-${i}/projects`, { name: "shared", description: `contents of ${i}` });
+      expect(res.status).toBe(201);
+    }
+    for (const i of [0, 57, 199]) {
+      const page = (await request(forge.url(`bulk-${i}.localhost`, "/p/shared/"))).text();
+      expect(page).toContain(`contents of ${i}`);
+      for (const j of [0, 57, 199].filter((j) => j !== i)) expect(page).not.toContain(`contents of ${j}<`);
+    }
+    const home = (await request(forge.url("bulk-123.localhost"))).text();
+    expect(home).toContain("Bulk forge 123");
+    console.log(`200 tenants: created in ${created} ms, all serving after ${Date.now() - started} ms`);
+  }, 600_000);
+
+  it("stops on Ctrl-C and keeps its state for the next start", async () => {
+    expect(await forge.stop()).toBe(0);
+    forge = await startForge({ stateDir: forge.stateDir });
+    expect((await request(forge.url("bulk-7.localhost"))).text()).toContain("Bulk forge 7");
+    expect((await request(forge.url("demo.localhost"))).status).toBe(200);
+  }, 200_000);
+});

@@ -1,0 +1,68 @@
+// Two test projects: "workers" runs in workerd with real bindings and migrations
+// (vitest-pool-workers); "node" runs in Node: configuration checks, and end-to-end tests against
+// the local runner with the real forge CLI, git and Chromium.
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+import { join } from "node:path";
+import { buildWorkers, projectRoot } from "./scripts/local/build";
+import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "./scripts/local/config";
+
+/** Tenant databases the tests' tenants take (TENANT_DB_POOL provisioning). */
+export const TEST_DB_POOL = Array.from({ length: 16 }, (_, i) => `DB_POOL_${i + 1}`);
+
+// The push worker runs beside the edge worker under test, bundled as in production.
+const scripts = await buildWorkers(join(projectRoot, ".forge", "test-build"));
+
+export default defineConfig({
+  test: {
+    // Each request's structured log line is for operators, not for test output.
+    onConsoleLog: (log) => !log.startsWith('{"t":'),
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              compatibilityDate: COMPATIBILITY_DATE,
+              compatibilityFlags: COMPATIBILITY_FLAGS,
+              bindings: {
+                PLATFORM_HOST: "admin.test",
+                FORGE_ADMIN_TOKEN: "test-admin-token",
+                TENANT_DB_POOL: TEST_DB_POOL.join(","),
+              },
+              d1Databases: TEST_DB_POOL,
+              workers: [
+                {
+                  name: "edgeforge-push",
+                  modules: true,
+                  scriptPath: scripts.push,
+                  compatibilityDate: COMPATIBILITY_DATE,
+                  compatibilityFlags: COMPATIBILITY_FLAGS,
+                  kvNamespaces: { DIRECTORY: "00000000000000000000000000000000" },
+                  d1Databases: { CONTROL: "00000000-0000-0000-0000-000000000000" },
+                  r2Buckets: { OBJECTS: "edgeforge-objects" },
+                  durableObjects: { REPO: { className: "RepoObject", useSQLite: true } },
+                },
+              ],
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/worker/**/*.test.ts", "src/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts", "test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
