@@ -18,6 +18,14 @@ export interface Env {
   PLATFORM_HOST?: string;
   /** Bearer token of the platform admin API (a secret in production). */
   FORGE_ADMIN_TOKEN?: string;
+  /** Secret from which each tenant's session-cookie key is derived (auth/session.ts). */
+  FORGE_SESSION_SECRET?: string;
+  /** The secret before the last rotation: cookies it signed still verify, and are re-signed. */
+  FORGE_SESSION_SECRET_PREVIOUS?: string;
+  /** Cloudflare email sending binding for account mail (docs/deploy.md); without it mail stays in the outbox. */
+  MAIL?: unknown;
+  /** Sender address of account mail. */
+  MAIL_FROM?: string;
   /** Comma-separated names of pre-provisioned D1 bindings that new tenants may take. */
   TENANT_DB_POOL?: string;
   /** Cloudflare API provisioning (docs/deploy.md). */

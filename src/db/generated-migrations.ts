@@ -17,6 +17,26 @@ export const tenantMigrations: Migration[] = [
       "CREATE TABLE `users` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`username` text NOT NULL,\n\t`username_key` text NOT NULL,\n\t`email` text NOT NULL,\n\t`display_name` text,\n\t`password_hash` text,\n\t`is_admin` integer DEFAULT false NOT NULL,\n\t`is_active` integer DEFAULT true NOT NULL,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL\n);",
       "CREATE UNIQUE INDEX `users_username_key_unique` ON `users` (`username_key`);"
     ]
+  },
+  {
+    "tag": "0001_accounts",
+    "statements": [
+      "CREATE TABLE `account_tokens` (\n\t`token_hash` text PRIMARY KEY NOT NULL,\n\t`user_id` integer NOT NULL,\n\t`purpose` text NOT NULL,\n\t`email` text,\n\t`expires_at` text NOT NULL,\n\t`used_at` text,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `account_tokens_user` ON `account_tokens` (`user_id`);",
+      "CREATE TABLE `outbox` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`to_address` text NOT NULL,\n\t`subject` text NOT NULL,\n\t`body` text NOT NULL,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\t`sent_at` text\n);",
+      "CREATE TABLE `rate_limits` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`count` integer NOT NULL,\n\t`reset_at` integer NOT NULL\n);",
+      "CREATE TABLE `user_emails` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`user_id` integer NOT NULL,\n\t`email` text NOT NULL,\n\t`email_key` text NOT NULL,\n\t`confirmed_at` text,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `user_emails_email_key_unique` ON `user_emails` (`email_key`);",
+      "CREATE INDEX `user_emails_user` ON `user_emails` (`user_id`);",
+      "ALTER TABLE `projects` ADD `access_source` text DEFAULT 'all' NOT NULL;",
+      "ALTER TABLE `projects` ADD `access_issues` text DEFAULT 'all' NOT NULL;",
+      "ALTER TABLE `projects` ADD `access_wiki` text DEFAULT 'all' NOT NULL;",
+      "ALTER TABLE `projects` ADD `access_downloads` text DEFAULT 'all' NOT NULL;",
+      "ALTER TABLE `projects` ADD `access_review` text DEFAULT 'all' NOT NULL;",
+      "ALTER TABLE `users` ADD `email_confirmed_at` text;",
+      "ALTER TABLE `users` ADD `avatar_key` text;",
+      "ALTER TABLE `users` ADD `session_epoch` integer DEFAULT 0 NOT NULL;"
+    ]
   }
 ];
 

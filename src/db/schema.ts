@@ -15,7 +15,66 @@ export const users = sqliteTable("users", {
   passwordHash: text("password_hash"),
   isAdmin: integer("is_admin", { mode: "boolean" }).notNull().default(false),
   isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+  /** When the primary address was confirmed (null: not yet). */
+  emailConfirmedAt: text("email_confirmed_at"),
+  /** R2 key of an uploaded avatar (storage/keys.ts); null: a Gravatar-style image of the email hash. */
+  avatarKey: text("avatar_key"),
+  /** Bumped to sign the account out everywhere (password change, deactivation): session cookies carry it. */
+  sessionEpoch: integer("session_epoch").notNull().default(0),
   createdAt: text("created_at").notNull().default(now),
+});
+
+/** Secondary addresses of a user, used to match commit authors once confirmed. */
+export const userEmails = sqliteTable(
+  "user_emails",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    /** Lowercase address; unique across the forge so one address names one person. */
+    emailKey: text("email_key").notNull().unique(),
+    confirmedAt: text("confirmed_at"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("user_emails_user").on(t.userId)],
+);
+
+/** One-use links sent by email: address confirmation and password reset (SHA-256 of the token). */
+export const accountTokens = sqliteTable(
+  "account_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** confirm | reset */
+    purpose: text("purpose").notNull(),
+    /** The address being confirmed. */
+    email: text("email"),
+    expiresAt: text("expires_at").notNull(),
+    usedAt: text("used_at"),
+  },
+  (t) => [index("account_tokens_user").on(t.userId)],
+);
+
+/** Messages to users. Locally they stay here (the runner prints their links); see docs/deploy.md. */
+export const outbox = sqliteTable("outbox", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  toAddress: text("to_address").notNull(),
+  subject: text("subject").notNull(),
+  body: text("body").notNull(),
+  createdAt: text("created_at").notNull().default(now),
+  sentAt: text("sent_at"),
+});
+
+/** Fixed-window counters (login attempts per account and per address...). */
+export const rateLimits = sqliteTable("rate_limits", {
+  key: text("key").primaryKey(),
+  count: integer("count").notNull(),
+  /** Epoch milliseconds when the window ends. */
+  resetAt: integer("reset_at").notNull(),
 });
 
 export const apiTokens = sqliteTable(
@@ -44,6 +103,12 @@ export const projects = sqliteTable("projects", {
   private: integer("private", { mode: "boolean" }).notNull().default(false),
   /** Stable id of the project's repository in R2 keys and its Durable Object name. */
   repoId: text("repo_id").notNull().unique(),
+  /** Who may read each area (auth/access.ts): all | signed-in | members | owners | off. */
+  accessSource: text("access_source").notNull().default("all"),
+  accessIssues: text("access_issues").notNull().default("all"),
+  accessWiki: text("access_wiki").notNull().default("all"),
+  accessDownloads: text("access_downloads").notNull().default("all"),
+  accessReview: text("access_review").notNull().default("all"),
   createdAt: text("created_at").notNull().default(now),
   updatedAt: text("updated_at").notNull().default(now),
 });
@@ -57,7 +122,7 @@ export const projectMembers = sqliteTable(
     userId: integer("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
-    /** owner | member */
+    /** owner | member | authorized (may see a private project, is not a member) */
     role: text("role").notNull(),
   },
   (t) => [primaryKey({ columns: [t.projectId, t.userId] }), index("project_members_user").on(t.userId)],

@@ -1,5 +1,5 @@
 // Projects of a forge: creation, listing, lookup by URL name.
-import { asc, eq, sql } from "drizzle-orm";
+import { asc, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { TenantDb } from "../db/tenant-db";
 import { projectMembers, projects } from "../db/schema";
 import { randomId } from "../utils/crypto";
@@ -56,6 +56,32 @@ export async function listProjects(
     offset: opts.offset ?? 0,
     limit: opts.limit ?? 100,
   });
+}
+
+/** Which projects a viewer may see (auth/access.ts projectVisibility): all, or public plus some private ones. */
+export interface Visibility {
+  all: boolean;
+  privateIds: number[];
+}
+
+function visibleWhere(v: Visibility): SQL | undefined {
+  if (v.all) return undefined;
+  const open = eq(projects.private, false);
+  return v.privateIds.length ? or(open, inArray(projects.id, v.privateIds)) : open;
+}
+
+/** One page of the projects a viewer may see, by name, and how many there are in all. */
+export async function listVisibleProjects(
+  db: TenantDb,
+  visibility: Visibility,
+  opts: { offset?: number; limit?: number } = {},
+): Promise<{ items: Project[]; total: number }> {
+  const where = visibleWhere(visibility);
+  const [items, [count]] = await Promise.all([
+    db.query.projects.findMany({ where, orderBy: asc(projects.name), offset: opts.offset ?? 0, limit: opts.limit ?? 100 }),
+    db.select({ n: sql<number>`count(*)` }).from(projects).where(where),
+  ]);
+  return { items, total: count?.n ?? 0 };
 }
 
 export async function countProjects(db: TenantDb): Promise<number> {

@@ -216,7 +216,7 @@ async function finishSetUp(env: Env, record: TenantRecord, d1: D1Database): Prom
     const db = openTenantDb(d1);
     const owner =
       (await findUserByName(db, pending.username)) ??
-      (await createUser(db, { ...pending, isAdmin: true }));
+      (await createUser(db, { ...pending, isAdmin: true, emailConfirmed: true }));
     await storeTokenHash(db, owner.id, "initial owner token", pending.tokenHash, "write");
   }
   await control(env)

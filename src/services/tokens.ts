@@ -1,5 +1,5 @@
 // Minting and checking API tokens of tenant users.
-import { eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import type { TenantDb } from "../db/tenant-db";
 import { apiTokens, users } from "../db/schema";
 import { generateToken, hashToken, type TokenScope } from "../auth/tokens";
@@ -52,4 +52,31 @@ export async function authenticateToken(
   const row = rows[0];
   if (!row || !row.user.isActive) return null;
   return { user: row.user, scope: row.scope as TokenScope };
+}
+
+export interface TokenInfo {
+  id: number;
+  name: string;
+  scope: TokenScope;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** A user's tokens, newest first (never the tokens themselves: only their hashes are stored). */
+export async function listTokens(db: TenantDb, userId: number): Promise<TokenInfo[]> {
+  const rows = await db
+    .select({ id: apiTokens.id, name: apiTokens.name, scope: apiTokens.scope, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt })
+    .from(apiTokens)
+    .where(eq(apiTokens.userId, userId))
+    .orderBy(desc(apiTokens.id));
+  return rows.map((r) => ({ ...r, scope: r.scope as TokenScope }));
+}
+
+/** Revokes one of the user's own tokens; false when there is no such token of theirs. */
+export async function revokeToken(db: TenantDb, userId: number, tokenId: number): Promise<boolean> {
+  const deleted = await db
+    .delete(apiTokens)
+    .where(and(eq(apiTokens.id, tokenId), eq(apiTokens.userId, userId)))
+    .returning({ id: apiTokens.id });
+  return deleted.length > 0;
 }

@@ -20,6 +20,11 @@ export const r2Keys = {
   /** A pack being received or imported, before it is indexed and named. */
   incoming: (tenantId: string, repoId: string, uploadId: string) =>
     `t/${tenantId}/r/${repoId}/incoming/${uploadId}.pack`,
+  /** An uploaded avatar, named by the SHA-256 of its bytes (a new picture gets a new key). */
+  avatar: (tenantId: string, userId: number, sha256: string, ext: string) =>
+    `t/${tenantId}/avatars/${userId}/${sha256}.${ext}`,
+  /** Everything of one user's avatars. */
+  avatarPrefix: (tenantId: string, userId: number) => `t/${tenantId}/avatars/${userId}/`,
 };
 
 /** Durable Object names: one Repo object per repository, carrying the tenant id. */

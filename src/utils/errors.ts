@@ -10,6 +10,8 @@ export type ErrorCode =
   | "conflict"
   | "gone"
   | "payload_too_large"
+  | "unsupported_media_type"
+  | "rate_limited"
   | "unavailable"
   | "internal";
 
@@ -23,6 +25,8 @@ const statusOf: Record<ErrorCode, number> = {
   conflict: 409,
   gone: 410,
   payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
   unavailable: 503,
   internal: 500,
 };
