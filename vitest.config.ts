@@ -16,7 +16,7 @@ const scripts = await buildWorkers(join(projectRoot, ".forge", "test-build"));
 export default defineConfig({
   test: {
     // Each request's structured log line is for operators, not for test output.
-    onConsoleLog: (log) => !log.startsWith('{"t":'),
+    onConsoleLog: (log) => !log.startsWith('{"t":') && !log.startsWith('{"level":"mail"'),
     projects: [
       {
         plugins: [
@@ -28,6 +28,8 @@ export default defineConfig({
               bindings: {
                 PLATFORM_HOST: "admin.test",
                 FORGE_ADMIN_TOKEN: "test-admin-token",
+                FORGE_SESSION_SECRET: "test-session-secret",
+                FORGE_SESSION_SECRET_PREVIOUS: "test-session-secret-before-rotation",
                 TENANT_DB_POOL: TEST_DB_POOL.join(","),
               },
               d1Databases: TEST_DB_POOL,

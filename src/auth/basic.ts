@@ -3,7 +3,7 @@
 import type { TenantDb } from "../db/tenant-db";
 import { authenticateToken } from "../services/tokens";
 import { loadViewer } from "../services/members";
-import { usernameKey } from "../services/users";
+import { usernameKey, type User } from "../services/users";
 import type { Viewer } from "./access";
 
 export interface BasicCredential {
@@ -33,36 +33,45 @@ export function parseTokenAuth(header: string | null | undefined): string | null
   return match ? match[1]! : null;
 }
 
+/** A credential's user and the Viewer it acts as (read-only tokens give a read-scoped Viewer). */
+export interface Authenticated {
+  user: User;
+  viewer: Viewer;
+}
+
+async function fromToken(db: TenantDb, token: string, username?: string): Promise<Authenticated | null> {
+  const found = await authenticateToken(db, token);
+  if (!found) return null;
+  // With Basic, the username must name the token's owner, as git users type it at the prompt.
+  if (username !== undefined && usernameKey(username) !== found.user.usernameKey) return null;
+  return { user: found.user, viewer: await loadViewer(db, found.user, found.scope) };
+}
+
 /**
  * Authenticates git's HTTP Basic credential `username:token` against this tenant's database.
- * Returns the Viewer to pass to canAccess, or null when the credential is wrong (unknown token,
- * token of another user, deactivated user): answer 401 with `WWW-Authenticate: Basic`. Passwords
- * are not accepted here, so git cannot be used to guess them; tokens carry 256 random bits.
- * A token of another tenant is unknown here: each tenant's tokens live in its own database.
+ * Returns the Viewer to pass to canAccess, or null when the credential is wrong (not Basic,
+ * unknown token, token of another user, deactivated user): answer 401 with
+ * `WWW-Authenticate: Basic realm="..."`. Passwords are not accepted here, so git cannot be used
+ * to guess them; tokens carry 256 random bits and are looked up by their SHA-256. A token of
+ * another tenant is unknown here: each tenant's tokens live in its own database.
  */
 export async function authenticateGitBasic(db: TenantDb, header: string | null | undefined): Promise<Viewer | null> {
   const credential = parseBasicAuth(header);
   if (!credential || !credential.password) return null;
-  const found = await authenticateToken(db, credential.password);
-  if (!found) return null;
-  // The username must name the token's owner, as git users type it at the prompt.
-  if (usernameKey(credential.username) !== found.user.usernameKey) return null;
-  return loadViewer(db, found.user, found.scope);
+  return (await fromToken(db, credential.password, credential.username))?.viewer ?? null;
 }
 
 /**
- * The Viewer of an API-style credential on any request: a token (`token`, `Bearer` or git's Basic).
- * undefined when there is no Authorization header (anonymous, or a cookie decides); null when
- * there is one and it is wrong.
+ * The user and Viewer of an Authorization header: `token <t>`, `Bearer <t>` or git's Basic.
+ * undefined when there is no header (anonymous, or a cookie decides); null when it is wrong.
  */
 export async function authenticateAuthorization(
   db: TenantDb,
   header: string | null | undefined,
-): Promise<Viewer | null | undefined> {
+): Promise<Authenticated | null | undefined> {
   if (!header) return undefined;
-  if (/^Basic\s/i.test(header)) return authenticateGitBasic(db, header);
+  const basic = parseBasicAuth(header);
+  if (basic) return basic.password ? fromToken(db, basic.password, basic.username) : null;
   const token = parseTokenAuth(header);
-  if (!token) return null;
-  const found = await authenticateToken(db, token);
-  return found ? loadViewer(db, found.user, found.scope) : null;
+  return token ? fromToken(db, token) : null;
 }

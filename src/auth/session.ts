@@ -13,6 +13,8 @@ export interface SessionClaims {
   /** User id and username (for the page header, without a query). */
   u: number;
   n: string;
+  /** Tenant admin when signed in: only for showing the Admin link; admin pages check the database. */
+  a?: boolean;
   /** The user's session epoch when signed in; bumping it signs out every session (users.session_epoch). */
   e: number;
   /** Issued at and expiry, seconds since the epoch. */

@@ -3,11 +3,18 @@ import type { Env } from "../env";
 import type { RequestMeter } from "../obs/meter";
 import type { TenantRecord } from "../storage/directory";
 import type { TenantDb } from "../db/tenant-db";
+import type { SessionClaims } from "../auth/session";
+import type { Viewer } from "../auth/access";
+import type { User } from "../services/users";
 
 export interface AppVariables {
   meter: RequestMeter;
   tenant: TenantRecord;
   db: TenantDb;
+  /** The verified session cookie's claims (no query behind them), null when signed out. */
+  session: SessionClaims | null;
+  /** The signed-in user and their Viewer, loaded on first use (edge/session.ts). */
+  identity?: Promise<{ user: User | null; viewer: Viewer }>;
 }
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };

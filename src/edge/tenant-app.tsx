@@ -9,8 +9,17 @@ import { newMeter } from "../obs/meter";
 import { meterOf } from "../obs/request-meter";
 import { ErrorPage } from "../views/layout";
 import { homeRoutes } from "../routes/web/home";
+import { gitRoutes } from "../routes/git/smart-http";
 import { projectRoutes } from "../routes/web/project";
 import { notFoundPage } from "../routes/web/errors";
+import { accountRoutes } from "../routes/web/account";
+import { adminRoutes } from "../routes/web/admin";
+import { projectAdminRoutes } from "../routes/web/project-admin";
+import { userRoutes } from "../routes/web/users";
+import { tenantApi } from "../routes/api/tenant-api";
+import { handleApiError, jsonError } from "../routes/api/responses";
+import { crossSiteGuard, sessionMiddleware } from "./session";
+import { ForgeError } from "../utils/errors";
 
 export function tenantApp() {
   const app = new Hono<AppEnv>();
@@ -80,10 +89,32 @@ export function tenantApp() {
     }),
   );
 
+  app.use("*", sessionMiddleware);
+  app.use("*", crossSiteGuard);
+
+  app.route("/", tenantApi());
+  app.all("/api/*", (c) => jsonError(c, 404, "not_found", `no API route ${c.req.method} ${c.req.path}`));
+  app.route("/", gitRoutes);
   app.route("/", homeRoutes);
+  app.route("/", accountRoutes);
+  app.route("/", userRoutes);
+  app.route("/", adminRoutes);
   app.route("/", projectRoutes);
+  app.route("/", projectAdminRoutes);
   app.notFound((c) => notFoundPage(c));
   app.onError((err, c) => {
+    if (c.req.path.startsWith("/api/")) return handleApiError(err, c);
+    if (err instanceof ForgeError && err.status < 500) {
+      return c.html(
+        <ErrorPage
+          status={err.status}
+          title={err.status === 403 ? "Not allowed" : err.status === 429 ? "Slow down" : "That did not work"}
+          message={err.message}
+          forgeName={c.get("tenant")?.name}
+        />,
+        err.status as 400,
+      );
+    }
     console.error(JSON.stringify({ level: "error", id: c.get("meter")?.id, message: String(err?.stack ?? err) }));
     return c.html(
       <ErrorPage

@@ -2,6 +2,7 @@
 import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
 import { stylesheetPath } from "./style";
+import { pageContext } from "./page-context";
 
 export interface Crumb {
   label: string;
@@ -33,6 +34,7 @@ export function Layout(props: { title: string; forgeName?: string; crumbs?: Crum
                 ))}
               </nav>
             )}
+            <AccountNav />
           </div>
         </header>
         <main>{props.children}</main>
@@ -40,6 +42,31 @@ export function Layout(props: { title: string; forgeName?: string; crumbs?: Crum
       </body>
       </html>
     </>
+  );
+}
+
+/** Right side of the header: who is signed in, or the way to sign in. Signing out is a POST. */
+function AccountNav() {
+  const ctx = pageContext();
+  if (!ctx) return null;
+  if (!ctx.account) {
+    const next = ctx.path.startsWith("/account/") ? "" : `?next=${encodeURIComponent(ctx.path)}`;
+    return (
+      <nav class="account" aria-label="Account">
+        <a href={`/account/login${next}`}>Sign in</a>
+        <a href="/account/register">Register</a>
+      </nav>
+    );
+  }
+  return (
+    <nav class="account" aria-label="Account">
+      <a href={`/u/${encodeURIComponent(ctx.account.username)}`}>{ctx.account.username}</a>
+      <a href="/account">Settings</a>
+      {ctx.account.isAdmin && <a href="/admin">Admin</a>}
+      <form method="post" action="/account/logout" class="inline">
+        <button type="submit" class="link">Sign out</button>
+      </form>
+    </nav>
   );
 }
 

@@ -23,8 +23,34 @@ table.list th{font-weight:600;font-size:13px;color:var(--muted)}
 .clone{display:flex;gap:.5em;align-items:center;flex-wrap:wrap}
 .clone input{flex:1;min-width:12em;font:inherit;font-family:ui-monospace,monospace;font-size:13px;padding:.3em .5em;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg)}
 .notice{border:1px solid var(--line);border-left:4px solid var(--warn);padding:.8em 1em;border-radius:6px;background:var(--bg2)}
+nav.account{margin-left:auto;display:flex;gap:.9em;align-items:center;font-size:14px}
+form.inline{display:inline;margin:0}
+button.link{font:inherit;background:none;border:0;padding:0;color:var(--link);cursor:pointer}button.link:hover{text-decoration:underline}
+form.stack{display:grid;gap:.8rem;max-width:28rem}
+form.stack.wide{max-width:42rem}
+label{font-weight:600;font-size:14px}
+.field{display:grid;gap:.25rem}
+.field .hint{font-size:13px;color:var(--muted);font-weight:400}
+input[type=text],input[type=email],input[type=password],input[type=file],input:not([type]),select,textarea{font:inherit;padding:.35em .55em;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg);width:100%}
+textarea{min-height:8em;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
+fieldset{border:1px solid var(--line);border-radius:6px;padding:.6rem .9rem;margin:0}legend{font-weight:600;font-size:14px;padding:0 .3em}
+.check{display:flex;gap:.5em;align-items:center;font-weight:400}
+button,.button{font:inherit;font-size:14px;padding:.35em .9em;border:1px solid var(--line);border-radius:6px;background:var(--bg2);color:var(--fg);cursor:pointer}
+button.primary{background:var(--accent);border-color:var(--accent);color:#fff;font-weight:600}
+button.danger{color:var(--err)}
+button:hover{filter:brightness(.97)}
+.actions{display:flex;gap:.5em;flex-wrap:wrap;align-items:center}
+.notice.ok{border-left-color:var(--accent)}.notice.error{border-left-color:var(--err)}
+.auth{max-width:24rem;margin:1.5rem auto}
+.cols{display:grid;grid-template-columns:12rem 1fr;gap:1.5rem}
+nav.side{display:flex;flex-direction:column;gap:.2em;font-size:14px}nav.side a{padding:.25em .5em;border-radius:6px;color:var(--fg)}nav.side a[aria-current=page]{background:var(--bg2);font-weight:600}
+img.avatar{border-radius:6px;border:1px solid var(--line);vertical-align:middle;background:var(--bg2)}
+.token{font-family:ui-monospace,monospace;font-size:13px;word-break:break-all;background:var(--bg2);border:1px solid var(--line);border-radius:6px;padding:.5em .7em}
+.md>:first-child{margin-top:0}.md img{max-width:100%}.md table{border-collapse:collapse}.md th,.md td{border:1px solid var(--line);padding:.25em .5em}
+.md blockquote{margin:0;padding:0 1em;color:var(--muted);border-left:3px solid var(--line)}
+.access td,.access th{text-align:center}.access td:first-child,.access th:first-child{text-align:left}
 footer.site{max-width:1100px;margin:2rem auto;padding:0 1rem;color:var(--muted);font-size:13px}
-@media (max-width:600px){main{padding:.75rem}table.list th.opt,table.list td.opt{display:none}}
+@media (max-width:600px){main{padding:.75rem}table.list th.opt,table.list td.opt{display:none}.cols{grid-template-columns:1fr;gap:.75rem}nav.side{flex-direction:row;flex-wrap:wrap}}
 `;
 
 /** FNV-1a of the stylesheet, so its URL changes whenever it does and can be cached forever. */

@@ -50,9 +50,9 @@ describe("tenant routing", () => {
     }
     const pageA = await (await edge(`http://${a.tenant.hosts[0]}/p/website/`)).text();
     const pageB = await (await edge(`http://${b.tenant.hosts[0]}/p/website/`)).text();
-    expect(pageA).toContain("Alpha&#39;s website");
+    expect(pageA).toMatch(/Alpha(&#39;|')s website/);
     expect(pageA).not.toContain("Bravo");
-    expect(pageB).toContain("Bravo&#39;s website");
+    expect(pageB).toMatch(/Bravo(&#39;|')s website/);
     expect(pageB).not.toContain("Alpha");
   });
 

@@ -1,22 +1,47 @@
-// Forge front page: the list of projects.
+// Forge front page: the admin's front page text and the projects the viewer may see.
 import { Hono } from "hono";
 import type { AppEnv } from "../../edge/context";
-import { listProjects } from "../../services/projects";
+import { webIdentity } from "../../edge/session";
+import { projectVisibility } from "../../auth/access";
+import { listVisibleProjects } from "../../services/projects";
+import { getSettings } from "../../services/settings";
 import { Layout } from "../../views/layout";
+import { Markdown } from "../../views/forms";
 
 export const homeRoutes = new Hono<AppEnv>();
 
 homeRoutes.get("/", async (c) => {
   c.get("meter").component = "web.home";
   const tenant = c.get("tenant");
-  const projects = await listProjects(c.get("db"), { includePrivate: false });
+  const db = c.get("db");
+  const [{ user, viewer }, settings] = await Promise.all([webIdentity(c), getSettings(db)]);
+  const { items: projects } = await listVisibleProjects(db, projectVisibility(viewer), { limit: 100 });
+  const mayCreate = !!user && (user.isAdmin || settings.projectCreation === "users");
   return c.html(
     <Layout title="Projects" forgeName={tenant.name}>
-      <h1>Projects</h1>
+      {settings.frontPage && <Markdown source={settings.frontPage} />}
+      <div class="actions">
+        <h1>Projects</h1>
+        {mayCreate && (
+          <a class="button" href="/projects/new">
+            New project
+          </a>
+        )}
+      </div>
       {projects.length === 0 ? (
         <p class="notice">
-          This forge has no public projects yet. A forge admin creates one with{" "}
-          <code>npx forge projects create {tenant.slug} &lt;name&gt;</code>.
+          This forge has no projects you can see yet.{" "}
+          {mayCreate ? (
+            <>
+              <a href="/projects/new">Create the first one</a>.
+            </>
+          ) : user ? (
+            "An admin of this forge creates them."
+          ) : (
+            <>
+              <a href="/account/login">Sign in</a> to see the projects you belong to.
+            </>
+          )}
         </p>
       ) : (
         <table class="list">
@@ -30,9 +55,9 @@ homeRoutes.get("/", async (c) => {
             {projects.map((p) => (
               <tr>
                 <td>
-                  <a href={`/p/${p.name}/`}>{p.name}</a>
+                  <a href={`/p/${p.name}/`}>{p.name}</a> {p.private && <span class="badge">private</span>}
                 </td>
-                <td>{p.description}</td>
+                <td>{firstLine(p.description)}</td>
               </tr>
             ))}
           </tbody>
@@ -41,3 +66,9 @@ homeRoutes.get("/", async (c) => {
     </Layout>,
   );
 });
+
+/** The list shows the description's first line as plain text (escaped like any text). */
+function firstLine(markdown: string): string {
+  const line = markdown.split("\n").find((l) => l.trim()) ?? "";
+  return line.length > 160 ? line.slice(0, 157) + "…" : line;
+}

@@ -1,8 +1,12 @@
-// Project home page: description, clone URL and the project's areas.
+// Project home page: description, clone URL, team and the project's areas.
 import { Hono } from "hono";
 import type { AppEnv } from "../../edge/context";
+import { webViewer } from "../../edge/session";
+import { AREAS_WITH_LEVELS, canAccess } from "../../auth/access";
+import { listMembers } from "../../services/members";
 import { findProject } from "../../services/projects";
 import { Layout } from "../../views/layout";
+import { Markdown } from "../../views/forms";
 import { notFoundPage } from "./errors";
 
 export const projectRoutes = new Hono<AppEnv>();
@@ -13,19 +17,51 @@ projectRoutes.get("/p/:project/", async (c) => {
   c.get("meter").component = "web.project";
   const tenant = c.get("tenant");
   const project = await findProject(c.get("db"), c.req.param("project"));
-  // Private projects come with accounts; until then they are hidden like missing ones.
-  if (!project || project.private) return notFoundPage(c);
+  const viewer = await webViewer(c);
+  // Hidden and missing projects get the same page.
+  if (!project || !canAccess(viewer, project, "project", "read")) return notFoundPage(c);
   const cloneUrl = `${new URL(c.req.url).origin}/${project.name}.git`;
+  const team = (await listMembers(c.get("db"), project.id)).filter((m) => m.role !== "authorized");
+  const areas = AREAS_WITH_LEVELS.filter((a) => canAccess(viewer, project, a, "read"));
   return c.html(
     <Layout title={project.name} forgeName={tenant.name} crumbs={[{ label: project.name }]}>
-      <h1>{project.name}</h1>
-      {project.description ? <p>{project.description}</p> : <p class="muted">No description.</p>}
-      <h2>Clone</h2>
-      <div class="clone">
-        <label for="clone-url">HTTPS</label>
-        <input id="clone-url" readonly value={cloneUrl} />
-      </div>
-      <pre>git clone {cloneUrl}</pre>
+      <h1>
+        {project.name} {project.private && <span class="badge">private</span>}
+      </h1>
+      {project.description ? <Markdown source={project.description} /> : <p class="muted">No description.</p>}
+      <p class="muted">
+        Areas: {areas.length ? areas.join(" · ") : "none open to you"}
+        {canAccess(viewer, project, "admin", "read") && (
+          <>
+            {" · "}
+            <a href={`/p/${project.name}/admin`}>admin</a>
+          </>
+        )}
+      </p>
+      {canAccess(viewer, project, "source", "read") && (
+        <>
+          <h2>Clone</h2>
+          <div class="clone">
+            <label for="clone-url">HTTPS</label>
+            <input id="clone-url" readonly value={cloneUrl} />
+          </div>
+          <pre>git clone {cloneUrl}</pre>
+        </>
+      )}
+      {team.length > 0 && (
+        <>
+          <h2>Team</h2>
+          <p>
+            {team.map((m, i) => (
+              <>
+                {i > 0 && ", "}
+                <a href={`/u/${encodeURIComponent(m.username)}`}>{m.displayName || m.username}</a>
+                {m.role === "owner" && <span class="muted"> (owner)</span>}
+              </>
+            ))}
+          </p>
+        </>
+      )}
     </Layout>,
   );
 });

@@ -1,0 +1,272 @@
+// The REST API of a forge, on its own hosts under /api/v1: the signed-in user, their API tokens,
+// projects. Authenticated by `Authorization: token <t>` (or the session cookie, writes then only
+// from this site); every project answer goes through canAccess.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../../edge/context";
+import { apiIdentity } from "../../edge/session";
+import { canAccess, levelOf, projectVisibility, type Viewer } from "../../auth/access";
+import { gravatarUrl } from "../../services/avatars";
+import { PROJECT_NAME, createProject, findProject, listVisibleProjects, type Project } from "../../services/projects";
+import { getSettings } from "../../services/settings";
+import { listTokens, mintToken, revokeToken } from "../../services/tokens";
+import type { User } from "../../services/users";
+import { ForgeError } from "../../utils/errors";
+import { apiApp, errorResponse, PageQuery, setPaginationHeaders } from "./responses";
+
+const LevelSchema = z.enum(["all", "signed-in", "members", "owners", "off"]);
+
+const UserSchema = z
+  .object({
+    id: z.number(),
+    username: z.string().openapi({ example: "alice" }),
+    display_name: z.string().nullable(),
+    email: z.string(),
+    email_confirmed: z.boolean(),
+    is_admin: z.boolean(),
+    avatar_url: z.string(),
+    created_at: z.string(),
+  })
+  .openapi("User");
+
+const TokenSchema = z
+  .object({
+    id: z.number(),
+    name: z.string(),
+    scope: z.enum(["read", "write"]),
+    created_at: z.string(),
+    last_used_at: z.string().nullable(),
+  })
+  .openapi("Token");
+
+const NewTokenSchema = TokenSchema.extend({ token: z.string().openapi({ description: "Shown once, never again" }) }).openapi(
+  "NewToken",
+);
+
+const ProjectSchema = z
+  .object({
+    id: z.number(),
+    name: z.string().openapi({ example: "website" }),
+    description: z.string().openapi({ description: "Markdown" }),
+    private: z.boolean(),
+    access: z.object({ source: LevelSchema, issues: LevelSchema, wiki: LevelSchema, downloads: LevelSchema, review: LevelSchema }),
+    role: z.enum(["owner", "member", "authorized"]).nullable().openapi({ description: "The caller's role in the project" }),
+    clone_url: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Project");
+
+const ok = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});
+const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
+
+const authErrors = {
+  401: errorResponse("Missing or wrong credentials"),
+  403: errorResponse("Not allowed (e.g. a read-only token used to write)"),
+};
+
+const NameParam = z.object({ name: z.string().openapi({ param: { name: "name", in: "path" }, example: "website" }) });
+const IdParam = z.object({ id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" } }) });
+
+const routes = {
+  user: createRoute({
+    method: "get",
+    path: "/api/v1/user",
+    summary: "The authenticated user",
+    responses: { 200: ok(UserSchema, "The user the credential belongs to"), ...authErrors },
+  }),
+  listTokens: createRoute({
+    method: "get",
+    path: "/api/v1/user/tokens",
+    summary: "The authenticated user's API tokens (without the secrets)",
+    responses: { 200: ok(z.array(TokenSchema), "Tokens, newest first"), ...authErrors },
+  }),
+  createToken: createRoute({
+    method: "post",
+    path: "/api/v1/user/tokens",
+    summary: "Create an API token (needs a write credential)",
+    request: {
+      body: json(
+        z.object({ name: z.string().trim().min(1).max(100), scope: z.enum(["read", "write"]).default("read") }).openapi("NewTokenRequest"),
+      ),
+    },
+    responses: { 201: ok(NewTokenSchema, "The token, shown once"), 400: errorResponse("Invalid request"), ...authErrors },
+  }),
+  revokeToken: createRoute({
+    method: "delete",
+    path: "/api/v1/user/tokens/{id}",
+    summary: "Revoke one of the authenticated user's tokens (needs a write credential)",
+    request: { params: IdParam },
+    responses: { 204: { description: "Revoked" }, 404: errorResponse("No such token of yours"), ...authErrors },
+  }),
+  listProjects: createRoute({
+    method: "get",
+    path: "/api/v1/projects",
+    summary: "Projects the caller may see (paginated; Link and X-Total-Count headers)",
+    request: { query: PageQuery },
+    responses: { 200: ok(z.array(ProjectSchema), "A page of projects"), 401: errorResponse("Wrong credentials") },
+  }),
+  getProject: createRoute({
+    method: "get",
+    path: "/api/v1/projects/{name}",
+    summary: "A project (404 when missing or hidden from the caller)",
+    request: { params: NameParam },
+    responses: { 200: ok(ProjectSchema, "The project"), 404: errorResponse("No such project"), 401: errorResponse("Wrong credentials") },
+  }),
+  createProject: createRoute({
+    method: "post",
+    path: "/api/v1/projects",
+    summary: "Create a project, owned by the caller (admins, or anyone if the forge allows it)",
+    request: {
+      body: json(
+        z
+          .object({
+            name: z.string().regex(PROJECT_NAME, "lowercase letters, digits, '.', '_' and '-'"),
+            description: z.string().max(2000).optional(),
+            private: z.boolean().optional(),
+          })
+          .openapi("NewProject"),
+      ),
+    },
+    responses: {
+      201: ok(ProjectSchema, "The project"),
+      400: errorResponse("Invalid request"),
+      409: errorResponse("A project of that name exists"),
+      ...authErrors,
+    },
+  }),
+};
+
+async function userJson(user: User): Promise<z.infer<typeof UserSchema>> {
+  return {
+    id: user.id,
+    username: user.username,
+    display_name: user.displayName,
+    email: user.email,
+    email_confirmed: !!user.emailConfirmedAt,
+    is_admin: user.isAdmin,
+    avatar_url: user.avatarKey ? `/u/${encodeURIComponent(user.username)}/avatar` : await gravatarUrl(user.email),
+    created_at: user.createdAt,
+  };
+}
+
+function projectJson(c: Context<AppEnv>, viewer: Viewer, p: Project): z.infer<typeof ProjectSchema> {
+  return {
+    id: p.id,
+    name: p.name,
+    description: p.description,
+    private: p.private,
+    access: {
+      source: levelOf(p, "source"),
+      issues: levelOf(p, "issues"),
+      wiki: levelOf(p, "wiki"),
+      downloads: levelOf(p, "downloads"),
+      review: levelOf(p, "review"),
+    },
+    role: viewer.roles.get(p.id) ?? null,
+    clone_url: `${new URL(c.req.url).origin}/${p.name}.git`,
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+  };
+}
+
+async function signedIn(c: Context<AppEnv>, mode: "read" | "write"): Promise<{ user: User; viewer: Viewer }> {
+  const { user, viewer } = await apiIdentity(c);
+  if (!user) {
+    c.header("WWW-Authenticate", 'token realm="edgeforge"');
+    throw new ForgeError("unauthorized", "Sign in, or send Authorization: token <API token>.");
+  }
+  if (mode === "write" && viewer.scope !== "write") throw new ForgeError("forbidden", "This token is read-only.");
+  return { user, viewer };
+}
+
+export function tenantApi() {
+  const app = apiApp();
+  app.openAPIRegistry.registerComponent("securitySchemes", "Token", {
+    type: "apiKey",
+    in: "header",
+    name: "Authorization",
+    description: "`token <API token>`; tokens are made on the account's API tokens page",
+  });
+  app.doc31("/api/v1/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Edgeforge forge API", version: "1" },
+    security: [{ Token: [] }],
+  });
+
+  app.openapi(routes.user, async (c) => {
+    c.get("meter").component = "api.user";
+    const { user } = await signedIn(c, "read");
+    return c.json(await userJson(user), 200);
+  });
+
+  app.openapi(routes.listTokens, async (c) => {
+    c.get("meter").component = "api.tokens";
+    const { user } = await signedIn(c, "read");
+    const tokens = await listTokens(c.get("db"), user.id);
+    return c.json(
+      tokens.map((t) => ({ id: t.id, name: t.name, scope: t.scope, created_at: t.createdAt, last_used_at: t.lastUsedAt })),
+      200,
+    );
+  });
+
+  app.openapi(routes.createToken, async (c) => {
+    c.get("meter").component = "api.tokens";
+    const { user } = await signedIn(c, "write");
+    const body = c.req.valid("json");
+    const t = await mintToken(c.get("db"), user, body.name, body.scope);
+    c.header("Cache-Control", "no-store");
+    return c.json({ id: t.id, name: t.name, scope: t.scope, created_at: t.createdAt, last_used_at: null, token: t.token }, 201);
+  });
+
+  app.openapi(routes.revokeToken, async (c) => {
+    c.get("meter").component = "api.tokens";
+    const { user } = await signedIn(c, "write");
+    if (!(await revokeToken(c.get("db"), user.id, c.req.valid("param").id))) {
+      throw new ForgeError("not_found", "You have no token with this id.");
+    }
+    return c.body(null, 204);
+  });
+
+  app.openapi(routes.listProjects, async (c) => {
+    c.get("meter").component = "api.projects";
+    const { viewer } = await apiIdentity(c);
+    const { page, limit } = c.req.valid("query");
+    const { items, total } = await listVisibleProjects(c.get("db"), projectVisibility(viewer), {
+      offset: (page - 1) * limit,
+      limit,
+    });
+    setPaginationHeaders(c, total, page, limit);
+    return c.json(
+      items.filter((p) => canAccess(viewer, p, "project", "read")).map((p) => projectJson(c, viewer, p)),
+      200,
+    );
+  });
+
+  app.openapi(routes.getProject, async (c) => {
+    c.get("meter").component = "api.projects";
+    const { viewer } = await apiIdentity(c);
+    const { name } = c.req.valid("param");
+    const project = await findProject(c.get("db"), name);
+    if (!project || !canAccess(viewer, project, "project", "read")) throw new ForgeError("not_found", `project ${name} not found`);
+    return c.json(projectJson(c, viewer, project), 200);
+  });
+
+  app.openapi(routes.createProject, async (c) => {
+    c.get("meter").component = "api.projects";
+    const { user, viewer } = await signedIn(c, "write");
+    if (!user.isAdmin && (await getSettings(c.get("db"))).projectCreation !== "users") {
+      throw new ForgeError("forbidden", "On this forge, only admins create projects.");
+    }
+    const body = c.req.valid("json");
+    const project = await createProject(c.get("db"), { ...body, ownerId: user.id });
+    const roles = new Map(viewer.roles).set(project.id, "owner");
+    c.header("Location", `/api/v1/projects/${project.name}`);
+    return c.json(projectJson(c, { ...viewer, roles }, project), 201);
+  });
+
+  return app;
+}

@@ -1,0 +1,71 @@
+// Shared pieces of the account and admin pages: form parsing, sign-in state, the client address.
+import type { Context } from "hono";
+import type { AppEnv } from "../../edge/context";
+import { sessionSecrets, webIdentity } from "../../edge/session";
+import { sessionCookie, signSession } from "../../auth/session";
+import type { MailContext } from "../../services/accounts";
+import type { User } from "../../services/users";
+import { ForgeError } from "../../utils/errors";
+
+const FORM_MAX_BYTES = 64 * 1024;
+
+/** The fields of a submitted form (text fields only; files through readUpload). */
+export async function readForm(c: Context<AppEnv>, maxBytes = FORM_MAX_BYTES): Promise<Record<string, string>> {
+  const length = Number(c.req.header("content-length") ?? "0");
+  if (length > maxBytes) throw new ForgeError("payload_too_large", "This form is too large.");
+  let body: Record<string, string | File | (string | File)[]>;
+  try {
+    body = await c.req.parseBody();
+  } catch {
+    throw new ForgeError("bad_request", "This form could not be read; reload the page and send it again.");
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+/** The address a request came from: Cloudflare's CF-Connecting-IP (local runs have none). */
+export const clientAddress = (c: Context<AppEnv>) => c.req.header("cf-connecting-ip") ?? "local";
+
+export const mailContext = (c: Context<AppEnv>): MailContext => ({
+  env: c.env,
+  tenant: c.get("tenant"),
+  origin: new URL(c.req.url).origin,
+});
+
+/** Only paths on this site (not //other.example) are followed after signing in. */
+export function safeNext(next: string | undefined): string {
+  return next && /^\/(?!\/)[^\\\s]*$/.test(next) ? next : "/";
+}
+
+/** Signs `user` in on this tenant: sets the session cookie. */
+export async function startSession(c: Context<AppEnv>, user: User): Promise<void> {
+  const secrets = sessionSecrets(c.env);
+  if (!secrets) throw new ForgeError("unavailable", "Signing in is not set up on this installation (FORGE_SESSION_SECRET).");
+  const value = await signSession(secrets, {
+    t: c.get("tenant").id,
+    u: user.id,
+    n: user.username,
+    a: user.isAdmin,
+    e: user.sessionEpoch,
+  });
+  c.header("Set-Cookie", sessionCookie(value), { append: true });
+}
+
+/** The signed-in user, or null; pages that need one redirect with signInRedirect. */
+export async function currentUser(c: Context<AppEnv>): Promise<User | null> {
+  return (await webIdentity(c)).user;
+}
+
+export function signInRedirect(c: Context<AppEnv>): Response {
+  return c.redirect(`/account/login?next=${encodeURIComponent(c.req.path)}`, 303);
+}
+
+/** A ForgeError's message for showing on the form that caused it; other errors go on up. */
+export function formError(err: unknown): { status: 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 503; message: string } {
+  if (err instanceof ForgeError && err.status < 500) {
+    return { status: err.status as 400, message: err.message };
+  }
+  if (err instanceof ForgeError && err.code === "unavailable") return { status: 503, message: err.message };
+  throw err;
+}

@@ -1,0 +1,233 @@
+// A project's admin pages (owners and tenant admins): description, visibility, per-area access
+// levels, members and authorized users.
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../../edge/context";
+import { webViewer } from "../../edge/session";
+import {
+  ACCESS_LEVELS,
+  AREAS_WITH_LEVELS,
+  canAccess,
+  deniedStatus,
+  isAccessLevel,
+  levelOf,
+  type AccessLevel,
+  type LeveledArea,
+  type ProjectRole,
+} from "../../auth/access";
+import { PROJECT_ROLES, listMembers, removeMember, setMember, updateProjectSettings } from "../../services/members";
+import { findProject, type Project } from "../../services/projects";
+import { findUserByName } from "../../services/users";
+import { ForgeError, badRequest } from "../../utils/errors";
+import { Layout } from "../../views/layout";
+import { Field, Notice, PostButton, TextArea } from "../../views/forms";
+import { formError, readForm, signInRedirect } from "./helpers";
+import { notFoundPage } from "./errors";
+
+export const projectAdminRoutes = new Hono<AppEnv>();
+
+type Ctx = Context<AppEnv>;
+
+const DONE: Record<string, string> = { settings: "Settings saved.", members: "Members updated." };
+
+const LEVEL_LABELS: Record<AccessLevel, string> = {
+  all: "everyone",
+  "signed-in": "signed-in users",
+  members: "members",
+  owners: "owners",
+  off: "off",
+};
+
+const ROLE_LABELS: Record<ProjectRole, string> = {
+  owner: "owner",
+  member: "member",
+  authorized: "authorized (sees a private project)",
+};
+
+/** Loads the project for its owners; anyone else gets 404 (or is asked to sign in). */
+function ownersOnly(page: (c: Ctx, project: Project) => Response | Promise<Response>, mode: "read" | "write") {
+  return async (c: Ctx) => {
+    const project = await findProject(c.get("db"), c.req.param("project") ?? "");
+    const viewer = await webViewer(c);
+    if (!project || !canAccess(viewer, project, "admin", mode)) {
+      const status = deniedStatus(viewer, project, "admin", mode);
+      if (viewer.user === null && project && canAccess(viewer, project, "project", "read")) return signInRedirect(c);
+      if (status === 403) throw new ForgeError("forbidden", "Only the project's owners change its settings.");
+      return notFoundPage(c);
+    }
+    return page(c, project);
+  };
+}
+
+async function adminPage(c: Ctx, project: Project, error?: string, status: 200 | 400 | 404 | 409 = 200) {
+  const members = await listMembers(c.get("db"), project.id);
+  const ok = DONE[c.req.query("ok") ?? ""];
+  const base = `/p/${project.name}/admin`;
+  return c.html(
+    <Layout
+      title={`${project.name} settings`}
+      forgeName={c.get("tenant").name}
+      crumbs={[{ label: project.name, href: `/p/${project.name}/` }, { label: "Admin" }]}
+    >
+      <h1>{project.name} · settings</h1>
+      {ok && <Notice kind="ok">{ok}</Notice>}
+      {error && <Notice kind="error">{error}</Notice>}
+      <form method="post" action={`${base}/settings`} class="stack wide">
+        <TextArea label="Description" name="description" value={project.description} maxlength={2000} hint="Markdown." />
+        <label class="check">
+          <input type="checkbox" name="private" value="1" checked={project.private} /> Private: only members and authorized users see
+          the project at all
+        </label>
+        <fieldset>
+          <legend>Who may read each area</legend>
+          <table class="list access">
+            <thead>
+              <tr>
+                <th scope="col">Area</th>
+                <th scope="col">Readable by</th>
+              </tr>
+            </thead>
+            <tbody>
+              {AREAS_WITH_LEVELS.map((area) => (
+                <tr>
+                  <td>
+                    <label for={`f-access-${area}`}>{area}</label>
+                  </td>
+                  <td>
+                    <select id={`f-access-${area}`} name={`access_${area}`}>
+                      {ACCESS_LEVELS.map((level) => (
+                        <option value={level} selected={levelOf(project, area) === level}>
+                          {LEVEL_LABELS[level]}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p class="hint muted">Members push, edit the wiki and upload files; signed-in readers file issues and comment.</p>
+        </fieldset>
+        <div class="actions">
+          <button type="submit" class="primary">
+            Save settings
+          </button>
+        </div>
+      </form>
+
+      <h2>Members</h2>
+      <table class="list">
+        <thead>
+          <tr>
+            <th scope="col">User</th>
+            <th scope="col">Role</th>
+            <th scope="col"></th>
+          </tr>
+        </thead>
+        <tbody>
+          {members.map((m) => (
+            <tr>
+              <td>
+                <a href={`/u/${encodeURIComponent(m.username)}`}>{m.username}</a>
+                {m.displayName && <span class="muted"> · {m.displayName}</span>}
+              </td>
+              <td>{ROLE_LABELS[m.role]}</td>
+              <td>
+                <PostButton action={`${base}/members/${m.userId}/delete`} label="Remove" danger />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>Add someone or change a role</h2>
+      <form method="post" action={`${base}/members`} class="stack">
+        <Field label="Username" name="username" required maxlength={40} />
+        <div class="field">
+          <label for="f-role">Role</label>
+          <select id="f-role" name="role">
+            {PROJECT_ROLES.map((r) => (
+              <option value={r} selected={r === "member"}>
+                {ROLE_LABELS[r]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="actions">
+          <button type="submit" class="primary">
+            Save member
+          </button>
+        </div>
+      </form>
+    </Layout>,
+    status,
+  );
+}
+
+projectAdminRoutes.get(
+  "/p/:project/admin",
+  ownersOnly((c, project) => {
+    c.get("meter").component = "web.project.admin";
+    return adminPage(c, project);
+  }, "read"),
+);
+
+projectAdminRoutes.post(
+  "/p/:project/admin/settings",
+  ownersOnly(async (c, project) => {
+    c.get("meter").component = "web.project.admin";
+    const form = await readForm(c);
+    try {
+      const description = form.description ?? "";
+      if (description.length > 2000) throw badRequest("A description has at most 2,000 characters.");
+      const access: Partial<Record<LeveledArea, AccessLevel>> = {};
+      for (const area of AREAS_WITH_LEVELS) {
+        const value = form[`access_${area}`];
+        if (value === undefined) continue;
+        if (!isAccessLevel(value)) throw badRequest(`Unknown access level for ${area}.`);
+        access[area] = value;
+      }
+      await updateProjectSettings(c.get("db"), project, { description, private: form.private === "1", access });
+      return c.redirect(`/p/${project.name}/admin?ok=settings`, 303);
+    } catch (err) {
+      const { message } = formError(err);
+      return adminPage(c, project, message, 400);
+    }
+  }, "write"),
+);
+
+projectAdminRoutes.post(
+  "/p/:project/admin/members",
+  ownersOnly(async (c, project) => {
+    c.get("meter").component = "web.project.admin";
+    const form = await readForm(c);
+    try {
+      const user = await findUserByName(c.get("db"), (form.username ?? "").trim());
+      if (!user) throw new ForgeError("not_found", `There is no user ${form.username ?? ""}.`);
+      const role = form.role as ProjectRole;
+      if (!PROJECT_ROLES.includes(role)) throw badRequest("Unknown role.");
+      const members = await listMembers(c.get("db"), project.id);
+      const current = members.find((m) => m.userId === user.id);
+      if (current?.role === "owner" && role !== "owner" && members.filter((m) => m.role === "owner").length === 1) {
+        throw badRequest("A project keeps at least one owner: make someone else owner first.");
+      }
+      await setMember(c.get("db"), project.id, user.id, role);
+      return c.redirect(`/p/${project.name}/admin?ok=members`, 303);
+    } catch (err) {
+      const { status, message } = formError(err);
+      return adminPage(c, project, message, status as 400);
+    }
+  }, "write"),
+);
+
+projectAdminRoutes.post(
+  "/p/:project/admin/members/:userId/delete",
+  ownersOnly(async (c, project) => {
+    c.get("meter").component = "web.project.admin";
+    try {
+      await removeMember(c.get("db"), project.id, Number(c.req.param("userId")));
+      return c.redirect(`/p/${project.name}/admin?ok=members`, 303);
+    } catch (err) {
+      const { status, message } = formError(err);
+      return adminPage(c, project, message, status as 400);
+    }
+  }, "write"),
+);
