@@ -1,0 +1,105 @@
+// Private projects answer 404 to everyone who may not see them, on every route that touches a
+// project, and 200 to members. Adding a route to the check is one line in ROUTES.
+import { beforeAll, describe, expect, it } from "vitest";
+import { Browser, apiCall, newForge, registerUser, type Forge } from "./browser";
+
+/** Every route that reads a project, and what a member gets. Add new ones here. */
+const ROUTES: { path: (p: string) => string; api?: boolean }[] = [
+  { path: (p) => `/p/${p}/` },
+  { path: (p) => `/api/v1/projects/${p}`, api: true },
+];
+
+/** Routes only owners see (hidden from plain members too). */
+const OWNER_ROUTES: { path: (p: string) => string }[] = [{ path: (p) => `/p/${p}/admin` }];
+
+let forge: Forge;
+let member: Browser;
+let authorized: Browser;
+let stranger: Browser;
+let memberToken: string;
+let strangerToken: string;
+let authorizedToken: string;
+
+async function webToken(b: Browser): Promise<string> {
+  const res = await b.post("/account/tokens", { name: "t", scope: "read" });
+  return /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(await res.text())![1]!;
+}
+
+beforeAll(async () => {
+  forge = await newForge("priv");
+  member = await registerUser(forge, "mia");
+  authorized = await registerUser(forge, "abe");
+  stranger = await registerUser(forge, "stan");
+  const owner = new Browser(forge.host);
+  await owner.signIn("owner", forge.ownerPassword);
+  expect((await owner.post("/projects/new", { name: "hush", description: "top *secret* plans", private: "1" })).status).toBe(303);
+  expect((await owner.post("/p/hush/admin/members", { username: "mia", role: "member" })).status).toBe(303);
+  expect((await owner.post("/p/hush/admin/members", { username: "abe", role: "authorized" })).status).toBe(303);
+  memberToken = await webToken(member);
+  strangerToken = await webToken(stranger);
+  authorizedToken = await webToken(authorized);
+});
+
+async function statusOf(route: { path: (p: string) => string; api?: boolean }, who: Browser | null, token?: string) {
+  const path = route.path("hush");
+  if (route.api) return (await apiCall(forge.host, "GET", path, token)).status;
+  return (await (who ?? new Browser(forge.host)).get(path)).status;
+}
+
+describe("a private project", () => {
+  for (const route of ROUTES) {
+    const path = route.path("hush");
+    it(`${path}: 404 for anonymous and non-members, 200 for members and authorized users`, async () => {
+      expect(await statusOf(route, null)).toBe(404);
+      expect(await statusOf(route, stranger, strangerToken)).toBe(404);
+      expect(await statusOf(route, member, memberToken)).toBe(200);
+      expect(await statusOf(route, authorized, authorizedToken)).toBe(200);
+      // A missing project answers exactly like the hidden one.
+      expect(await statusOf({ ...route, path: (p) => route.path(`${p}-missing`) }, member, memberToken)).toBe(404);
+    });
+  }
+
+  for (const route of OWNER_ROUTES) {
+    it(`${route.path("hush")}: 404 for everyone but owners and admins`, async () => {
+      expect(await statusOf(route, null)).toBe(404);
+      expect(await statusOf(route, stranger)).toBe(404);
+      expect(await statusOf(route, member)).toBe(404);
+      const owner = new Browser(forge.host);
+      await owner.signIn("owner", forge.ownerPassword);
+      expect(await statusOf(route, owner)).toBe(200);
+    });
+  }
+
+  it("is in no list shown to those who may not see it, and in members' lists", async () => {
+    const names = async (token?: string) =>
+      ((await (await apiCall(forge.host, "GET", "/api/v1/projects", token)).json()) as { name: string }[]).map((p) => p.name);
+    expect(await names()).not.toContain("hush");
+    expect(await names(strangerToken)).not.toContain("hush");
+    expect(await names(memberToken)).toContain("hush");
+    expect(await (await new Browser(forge.host).get("/")).text()).not.toContain("hush");
+    expect(await (await stranger.get("/")).text()).not.toContain("hush");
+    expect(await (await member.get("/")).text()).toContain("hush");
+    expect(await (await stranger.get("/u/mia")).text()).not.toContain("hush");
+    expect(await (await member.get("/u/mia")).text()).toContain("hush");
+  });
+
+  it("per-area levels: members-only source hides the clone URL from signed-in non-members of a public project", async () => {
+    const owner = new Browser(forge.host);
+    await owner.signIn("owner", forge.ownerPassword);
+    expect((await owner.post("/projects/new", { name: "open", description: "" })).status).toBe(303);
+    expect((await owner.post("/p/open/admin/members", { username: "mia", role: "member" })).status).toBe(303);
+    const levels = { access_source: "members", access_issues: "signed-in", access_wiki: "all", access_downloads: "owners", access_review: "off" };
+    expect((await owner.post("/p/open/admin/settings", { description: "now open", ...levels })).status).toBe(303);
+    expect(await (await stranger.get("/p/open/")).text()).not.toContain("git clone");
+    expect(await (await member.get("/p/open/")).text()).toContain("git clone");
+    const project = (await (await apiCall(forge.host, "GET", "/api/v1/projects/open", memberToken)).json()) as { access: object; role: string };
+    expect(project).toMatchObject({ role: "member", access: { source: "members", issues: "signed-in", wiki: "all", downloads: "owners", review: "off" } });
+    // Bad levels are refused, nothing changes.
+    expect((await owner.post("/p/open/admin/settings", { description: "x", access_source: "everyone" })).status).toBe(400);
+    expect((await (await apiCall(forge.host, "GET", "/api/v1/projects/open", memberToken)).json()) as object).toMatchObject({
+      description: "now open",
+    });
+    // Members cannot change settings.
+    expect((await member.post("/p/open/admin/settings", { description: "pwned" })).status).toBe(404);
+  });
+});

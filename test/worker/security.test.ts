@@ -1,0 +1,107 @@
+// The security baseline of tenant hosts: cross-site requests refused, no state change on GET,
+// security headers on every HTML page.
+import { beforeAll, describe, expect, it } from "vitest";
+import { Browser, apiCall, newForge, registerUser, type Forge } from "./browser";
+import { edge } from "./helpers";
+
+let forge: Forge;
+let admin: Browser;
+
+beforeAll(async () => {
+  forge = await newForge("sec");
+  admin = new Browser(forge.host);
+  await admin.signIn("owner", forge.ownerPassword);
+});
+
+describe("cross-site requests", () => {
+  it("refuses a cross-origin form post with 403 and a clear message; the same post from the site works", async () => {
+    const fields = { name: "Renamed by evil", registration: "open", project_creation: "admins", front_page: "" };
+    const evil = await admin.post("/admin/settings", fields, { from: "http://evil.test" });
+    expect(evil.status).toBe(403);
+    const html = await evil.text();
+    expect(html).toContain("Cross-site request refused");
+    expect(await (await admin.get("/")).text()).not.toContain("Renamed by evil");
+
+    // Origin alone (an older browser without Sec-Fetch-Site), and Origin: null (sandboxed frames).
+    for (const origin of ["http://evil.test", "null", `http://${forge.host}.evil.test`]) {
+      const res = await admin.fetch("/admin/settings", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin },
+        body: new URLSearchParams(fields).toString(),
+      });
+      expect(res.status, origin).toBe(403);
+    }
+    // same-site (a sibling subdomain) is not same-origin.
+    const sibling = await admin.post("/admin/settings", fields, { headers: { "sec-fetch-site": "same-site" } });
+    expect(sibling.status).toBe(403);
+
+    const ok = await admin.post("/admin/settings", { ...fields, name: "Renamed at home" });
+    expect(ok.status).toBe(303);
+    expect(await (await admin.get("/")).text()).toContain("Renamed at home");
+  });
+
+  it("refuses cross-site sign-in and sign-out (login CSRF)", async () => {
+    const b = new Browser(forge.host);
+    const res = await b.post("/account/login", { login: "owner", password: forge.ownerPassword }, { from: "http://evil.test" });
+    expect(res.status).toBe(403);
+    expect(b.cookies.size).toBe(0);
+    expect((await admin.post("/account/logout", {}, { from: "http://evil.test" })).status).toBe(403);
+    expect((await admin.get("/account")).status).toBe(200);
+  });
+
+  it("refuses cookie-authenticated API writes from another site; tokens are not affected", async () => {
+    const post = (origin: string) =>
+      edge(`http://${forge.host}/api/v1/user/tokens`, {
+        method: "POST",
+        headers: { cookie: admin.cookieHeader(), "content-type": "application/json", origin, "sec-fetch-site": origin === admin.origin ? "same-origin" : "cross-site" },
+        body: JSON.stringify({ name: "via cookie", scope: "read" }),
+      });
+    const evil = await post("http://evil.test");
+    expect(evil.status).toBe(403);
+    expect(((await evil.json()) as { error: { message: string } }).error.message).toContain("Cross-site request refused");
+    expect((await post(admin.origin)).status).toBe(201);
+    expect((await apiCall(forge.host, "POST", "/api/v1/user/tokens", forge.ownerToken, { name: "via token" })).status).toBe(201);
+  });
+
+  it("changes nothing on GET: sign-out, confirmations and admin actions need POST", async () => {
+    expect((await admin.get("/account/logout")).status).toBe(404);
+    expect((await admin.get("/account")).status).toBe(200);
+    expect((await admin.get("/admin/users/1?action=deactivate")).status).toBe(404);
+    const user = await registerUser(forge, "gus");
+    expect((await user.get("/account/tokens/1/revoke")).status).toBe(404);
+  });
+});
+
+describe("security headers", () => {
+  it("every HTML page has a strict CSP, frame-ancestors, referrer policy and nosniff", async () => {
+    const anon = new Browser(forge.host);
+    const pages: [Browser, string][] = [
+      [anon, "/"],
+      [anon, "/account/login"],
+      [anon, "/account/register"],
+      [anon, "/account/reset"],
+      [anon, "/p/none/"],
+      [admin, "/account"],
+      [admin, "/account/tokens"],
+      [admin, "/admin"],
+      [admin, "/admin/users"],
+      [admin, "/admin/projects"],
+      [admin, "/projects/new"],
+    ];
+    for (const [browser, path] of pages) {
+      const res = await browser.get(path);
+      expect(res.headers.get("content-type"), path).toContain("text/html");
+      const csp = res.headers.get("content-security-policy") ?? "";
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).not.toContain("unsafe-inline");
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp, path).toContain("object-src 'none'");
+      expect(res.headers.get("referrer-policy"), path).toBe("strict-origin-when-cross-origin");
+      expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+      expect(res.headers.get("x-frame-options"), path).toBe("SAMEORIGIN");
+      expect(await res.text(), path).not.toMatch(/<script(?![^>]*\ssrc=)/i);
+    }
+    const refused = await admin.post("/admin/settings", {}, { from: "http://evil.test" });
+    expect(refused.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+  });
+});
