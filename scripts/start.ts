@@ -11,7 +11,8 @@ const platformHost = process.env.FORGE_PLATFORM_HOST ?? "admin.localhost";
 const verbose = process.env.FORGE_LOG !== "quiet";
 
 function printLog(line: string): void {
-  if (!verbose) return;
+  // Account mail (confirmation and reset links) is printed even when quiet: locally it goes nowhere else.
+  if (!verbose && !line.startsWith('{"level":"mail"')) return;
   if (!line.startsWith("{")) return void console.log(line);
   try {
     const e = JSON.parse(line) as { method?: string; host?: string; path?: string; status?: number; ms?: number; component?: string; level?: string; message?: string };
@@ -31,6 +32,7 @@ console.log(`
 Edgeforge is running.
   Demo forge:       ${forge.url(DEMO.host)}/
   Demo project:     ${forge.url(DEMO.host)}/p/${DEMO.project.name}/
+  Demo sign-in:     ${DEMO.owner.username} / ${DEMO.owner.password} (forge admin)
   Platform admin:   ${forge.url(platformHost)}/api/v1/openapi.json
   Admin token:      ${forge.adminToken}
   State folder:     ${stateDir}

@@ -11,6 +11,8 @@ export interface LocalConfig {
   persistRoot: string;
   platformHost: string;
   adminToken: string;
+  /** Key material of session cookies (FORGE_SESSION_SECRET); saved in the state folder. */
+  sessionSecret?: string;
   tenantDatabases: string[];
   provisioner: (request: Request) => Promise<Response>;
   handleRuntimeStdio?: MiniflareOptions["handleRuntimeStdio"];
@@ -42,7 +44,11 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
           PUSH: "push",
           PROVISIONER: c.provisioner as never,
         },
-        bindings: { PLATFORM_HOST: c.platformHost, FORGE_ADMIN_TOKEN: c.adminToken },
+        bindings: {
+          PLATFORM_HOST: c.platformHost,
+          FORGE_ADMIN_TOKEN: c.adminToken,
+          ...(c.sessionSecret ? { FORGE_SESSION_SECRET: c.sessionSecret } : {}),
+        },
       },
       {
         ...shared(c),

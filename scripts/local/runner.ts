@@ -37,6 +37,7 @@ interface DatabaseList {
 
 export class LocalForge {
   readonly adminToken: string;
+  private readonly sessionSecret: string;
   private mf: Miniflare | null = null;
   private server: Server | null = null;
   private readonly gate = new Gate();
@@ -52,6 +53,8 @@ export class LocalForge {
   constructor(private readonly opts: LocalForgeOptions) {
     mkdirSync(opts.stateDir, { recursive: true });
     this.adminToken = process.env.FORGE_ADMIN_TOKEN || this.readOrCreate("admin-token", () => randomBytes(24).toString("base64url"));
+    this.sessionSecret =
+      process.env.FORGE_SESSION_SECRET || this.readOrCreate("session-secret", () => randomBytes(32).toString("base64url"));
     this.databasesFile = join(opts.stateDir, "databases.json");
     this.databases = existsSync(this.databasesFile)
       ? (JSON.parse(readFileSync(this.databasesFile, "utf8")) as DatabaseList)
@@ -83,6 +86,7 @@ export class LocalForge {
       persistRoot: join(this.opts.stateDir, "data"),
       platformHost: this.opts.platformHost,
       adminToken: this.adminToken,
+      sessionSecret: this.sessionSecret,
       tenantDatabases: this.allDatabases(),
       provisioner: (request) => this.provision(request),
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
