@@ -1,7 +1,7 @@
 // The one stylesheet of the web UI: system fonts, light and dark schemes, usable at 320 px.
 export const stylesheet = `
-:root{color-scheme:light dark;--fg:#1f2328;--muted:#59636e;--bg:#fff;--bg2:#f6f8fa;--line:#d1d9e0;--link:#0550ae;--accent:#1a7f37;--warn:#9a6700;--err:#cf222e}
-@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9198a1;--bg:#0d1117;--bg2:#151b23;--line:#3d444d;--link:#58a6ff;--accent:#3fb950;--warn:#d29922;--err:#f85149}}
+:root{color-scheme:light dark;--btn:#1f883d;--fg:#1f2328;--muted:#59636e;--bg:#fff;--bg2:#f6f8fa;--line:#d1d9e0;--link:#0550ae;--accent:#1a7f37;--warn:#9a6700;--err:#cf222e}
+@media (prefers-color-scheme:dark){:root{--btn:#238636;--fg:#e6edf3;--muted:#9198a1;--bg:#0d1117;--bg2:#151b23;--line:#3d444d;--link:#58a6ff;--accent:#3fb950;--warn:#d29922;--err:#f85149}}
 *{box-sizing:border-box}
 html{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg)}
 body{margin:0}
@@ -12,7 +12,7 @@ pre{background:var(--bg2);border:1px solid var(--line);border-radius:6px;padding
 header.site{border-bottom:1px solid var(--line);background:var(--bg2)}
 header.site .bar{max-width:1100px;margin:0 auto;padding:.5rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
 header.site .brand{font-weight:600;color:var(--fg)}
-nav.crumbs{font-size:14px;color:var(--muted)}nav.crumbs a{color:var(--muted)}nav.crumbs span+span::before{content:"›";margin:0 .4em}
+nav.crumbs{font-size:14px;color:var(--muted);margin-left:-.6rem}nav.crumbs a{color:var(--muted)}nav.crumbs span::before{content:"›";margin:0 .4em}
 main{max-width:1100px;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;margin:.2em 0 .6em}h2{font-size:1.15rem;margin:1.2em 0 .5em}
 .muted{color:var(--muted)}
@@ -28,15 +28,15 @@ form.inline{display:inline;margin:0}
 button.link{font:inherit;background:none;border:0;padding:0;color:var(--link);cursor:pointer}button.link:hover{text-decoration:underline}
 form.stack{display:grid;gap:.8rem;max-width:28rem}
 form.stack.wide{max-width:42rem}
-label{font-weight:600;font-size:14px}
+label,.label{font-weight:600;font-size:14px}
 .field{display:grid;gap:.25rem}
-.field .hint{font-size:13px;color:var(--muted);font-weight:400}
+.hint{font-size:13px;color:var(--muted);font-weight:400;margin:.4em 0 0}
 input[type=text],input[type=email],input[type=password],input[type=file],input:not([type]),select,textarea{font:inherit;padding:.35em .55em;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg);width:100%}
 textarea{min-height:8em;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 fieldset{border:1px solid var(--line);border-radius:6px;padding:.6rem .9rem;margin:0}legend{font-weight:600;font-size:14px;padding:0 .3em}
 .check{display:flex;gap:.5em;align-items:center;font-weight:400}
 button,.button{font:inherit;font-size:14px;padding:.35em .9em;border:1px solid var(--line);border-radius:6px;background:var(--bg2);color:var(--fg);cursor:pointer}
-button.primary{background:var(--accent);border-color:var(--accent);color:#fff;font-weight:600}
+button.primary{background:var(--btn);border-color:var(--btn);color:#fff;font-weight:600}
 button.danger{color:var(--err)}
 button:hover{filter:brightness(.97)}
 .actions{display:flex;gap:.5em;flex-wrap:wrap;align-items:center}
@@ -48,7 +48,8 @@ img.avatar{border-radius:6px;border:1px solid var(--line);vertical-align:middle;
 .token{font-family:ui-monospace,monospace;font-size:13px;word-break:break-all;background:var(--bg2);border:1px solid var(--line);border-radius:6px;padding:.5em .7em}
 .md>:first-child{margin-top:0}.md img{max-width:100%}.md table{border-collapse:collapse}.md th,.md td{border:1px solid var(--line);padding:.25em .5em}
 .md blockquote{margin:0;padding:0 1em;color:var(--muted);border-left:3px solid var(--line)}
-.access td,.access th{text-align:center}.access td:first-child,.access th:first-child{text-align:left}
+table.list button{font-size:13px;padding:.1em .6em}table.list td .actions{gap:.35em}
+.access select{width:auto;min-width:11em;padding:.2em .4em}table.access td,table.access th{padding:.3em .6em;vertical-align:middle}
 footer.site{max-width:1100px;margin:2rem auto;padding:0 1rem;color:var(--muted);font-size:13px}
 @media (max-width:600px){main{padding:.75rem}table.list th.opt,table.list td.opt{display:none}.cols{grid-template-columns:1fr;gap:.75rem}nav.side{flex-direction:row;flex-wrap:wrap}}
 `;

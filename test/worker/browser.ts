@@ -16,7 +16,7 @@ export class Browser {
   }
 
   private remember(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
+    for (const line of (res.headers as unknown as { getSetCookie(): string[] }).getSetCookie()) {
       const [pair] = line.split(";");
       const eq = pair!.indexOf("=");
       const name = pair!.slice(0, eq).trim();

@@ -366,7 +366,12 @@ async function profilePage(c: Ctx, user: User, error?: string, status: 200 | 400
         </Notice>
       )}
       <form method="post" action="/account/profile" class="stack">
-        <Field label="Username" name="username_shown" value={user.username} hint="Usernames cannot change: they are in URLs." />
+        <div class="field">
+          <span class="label">Username</span>
+          <span>
+            <strong>{user.username}</strong> <span class="hint">(usernames do not change: they are in URLs)</span>
+          </span>
+        </div>
         <Field label="Display name" name="display_name" value={user.displayName ?? ""} maxlength={100} autocomplete="name" />
         <Field label="Primary email" name="email" type="email" value={user.email} required autocomplete="email" hint="Changing it sends a confirmation link." />
         <div class="actions">

@@ -174,9 +174,10 @@ async function usersPage(c: Ctx, admin: User, error?: string, status: 200 | 400 
                   </>
                 )}
               </td>
-              <td class="actions">
+              <td>
+                {u.id === admin.id && <span class="muted">you</span>}
                 {u.id !== admin.id && (
-                  <>
+                  <div class="actions">
                     <PostButton
                       action={`/admin/users/${u.id}`}
                       name="action"
@@ -190,7 +191,7 @@ async function usersPage(c: Ctx, admin: User, error?: string, status: 200 | 400 
                       value={u.isAdmin ? "unadmin" : "admin"}
                       label={u.isAdmin ? "Remove admin" : "Make admin"}
                     />
-                  </>
+                  </div>
                 )}
               </td>
             </tr>
