@@ -1,6 +1,7 @@
 // The security baseline of tenant hosts: cross-site requests refused, no state change on GET,
 // security headers on every HTML page.
 import { beforeAll, describe, expect, it } from "vitest";
+import { signSession, verifySession } from "../../src/auth/session";
 import { Browser, apiCall, newForge, registerUser, type Forge } from "./browser";
 import { edge } from "./helpers";
 
@@ -103,5 +104,26 @@ describe("security headers", () => {
     }
     const refused = await admin.post("/admin/settings", {}, { from: "http://evil.test" });
     expect(refused.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+  });
+});
+
+describe("session secret rotation", () => {
+  it("accepts a cookie signed with the previous secret and re-signs it with the current one", async () => {
+    // vitest.config.ts sets FORGE_SESSION_SECRET and FORGE_SESSION_SECRET_PREVIOUS.
+    const claims = { t: forge.id, u: 1, n: "owner", a: true, e: 0 };
+    const old = await signSession({ current: "test-session-secret-before-rotation" }, claims);
+    const b = new Browser(forge.host);
+    b.cookies.set("ef_session", old);
+    const res = await b.get("/account");
+    expect(res.status).toBe(200);
+    const renewed = b.cookies.get("ef_session")!;
+    expect(renewed).not.toBe(old);
+    expect((await verifySession({ current: "test-session-secret" }, forge.id, renewed))?.stale).toBe(false);
+    // A cookie signed with any other secret is refused and cleared.
+    const forged = await signSession({ current: "guessed-secret" }, claims);
+    const c = new Browser(forge.host);
+    c.cookies.set("ef_session", forged);
+    expect((await c.get("/account")).status).toBe(303);
+    expect(c.cookies.size).toBe(0);
   });
 });
