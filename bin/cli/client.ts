@@ -18,7 +18,12 @@ export function adminToken(): string {
 
 export const baseUrl = () => (process.env.FORGE_URL ?? "http://admin.localhost:8787").replace(/\/+$/, "");
 
-export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ data: T; res: HttpResponse }> {
+export async function api<T = unknown>(
+  method: string,
+  path: string,
+  body?: unknown,
+  raw?: Buffer,
+): Promise<{ data: T; res: HttpResponse }> {
   let res: HttpResponse;
   try {
     res = await request(`${baseUrl()}${path}`, {
@@ -26,9 +31,10 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
       headers: {
         authorization: `Bearer ${adminToken()}`,
         accept: "application/json",
+        ...(raw ? { "content-type": "application/octet-stream", "content-length": String(raw.length) } : {}),
         ...(body === undefined ? {} : { "content-type": "application/json" }),
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
   } catch (err) {
     throw new CliError(`cannot reach ${baseUrl()}: ${(err as Error).message} (is the forge running? npm start)`);

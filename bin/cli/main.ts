@@ -2,6 +2,8 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { api, CliError } from "./client";
 import { fields, table } from "./format";
+import { bundleRepository, readBundle, uploadBundle } from "./import";
+import { statSync } from "node:fs";
 
 interface Tenant {
   id: string;
@@ -27,6 +29,7 @@ const USAGE = `usage: forge <command> [options]
   hosts add|remove <slug> <hostname>
   projects create <slug> <project> [--private] [--description <text>] [--owner <username>]
   tokens create <slug> <username> [--scope read|write] [--name <name>]
+  repos import <slug> <project> <bundle file or repository folder>
 
 Every command takes --json for machine-readable output.
 Environment: FORGE_URL (default http://admin.localhost:8787), FORGE_ADMIN_TOKEN
@@ -199,6 +202,35 @@ const commands: Record<string, Record<string, (argv: string[]) => Promise<void>>
         ...(v.owner ? { owner: str(v.owner) } : {}),
       });
       console.log(v.json ? JSON.stringify(data, null, 2) : `created ${data.private ? "private " : ""}project ${data.name} in ${args[0]}`);
+    },
+  },
+  repos: {
+    async import(argv) {
+      const { values: v, args } = parse(argv, {}, ["slug", "project", "path"]);
+      const [slug, project, path] = args as [string, string, string];
+      let stat;
+      try {
+        stat = statSync(path);
+      } catch {
+        throw new CliError(`${path} does not exist`);
+      }
+      const { bundle, cleanup } = stat.isDirectory() ? bundleRepository(path) : { bundle: readBundle(path), cleanup: () => {} };
+      try {
+        const progress = (m: string) => {
+          if (!v.json) process.stderr.write(m + "\n");
+        };
+        const result = await uploadBundle(
+          async (method, p, body, raw) => (await api(method, p, body, raw)).data as never,
+          slug,
+          project,
+          bundle,
+          progress,
+        );
+        if (v.json) console.log(JSON.stringify(result, null, 2));
+        else console.log(`imported ${result.objects} objects and ${result.refs} refs into ${slug}/${project} (${result.pack})`);
+      } finally {
+        cleanup();
+      }
     },
   },
   tokens: {

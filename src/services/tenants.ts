@@ -14,7 +14,7 @@ import { doNames, r2Keys } from "../storage/keys";
 import { randomId } from "../utils/crypto";
 import { ForgeError, badRequest, conflict, notFound } from "../utils/errors";
 import { provisionerFor } from "./provisioner";
-import { createProject, listAllRepoIds, type Project } from "./projects";
+import { createProject, getProject, listAllRepoIds, type Project } from "./projects";
 import { createUser, findUserByName, getUserByName } from "./users";
 import { mintToken, storeTokenHash, type MintedToken } from "./tokens";
 
@@ -387,6 +387,13 @@ async function tenantDbOf(env: Env, slug: string): Promise<{ tenant: TenantRecor
     throw new ForgeError("unavailable", `tenant ${slug} is still being set up; try again in a few seconds`);
   }
   return { tenant, db: openTenantDb(d1) };
+}
+
+/** The repository of a tenant's project, for platform operations on git data (imports). */
+export async function tenantProjectRepo(env: Env, slug: string, projectName: string): Promise<{ tenantId: string; repoId: string }> {
+  const { tenant, db } = await tenantDbOf(env, slug);
+  const project = await getProject(db, projectName);
+  return { tenantId: tenant.id, repoId: project.repoId };
 }
 
 export async function createTenantProject(

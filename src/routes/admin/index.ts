@@ -6,6 +6,7 @@ import { constantTimeEqual } from "../../utils/crypto";
 import { newMeter } from "../../obs/meter";
 import { meterOf } from "../../obs/request-meter";
 import { PROJECT_NAME } from "../../services/projects";
+import { registerImportRoutes } from "./imports";
 import { apiApp, errorResponse, jsonError, PageQuery, setPaginationHeaders } from "../api/responses";
 
 const ACTOR = "platform-admin";
@@ -304,5 +305,6 @@ export function adminApp() {
     );
     return c.json({ id: minted.id, username: minted.username, name: minted.name, scope: minted.scope, token: minted.token }, 201);
   });
+  registerImportRoutes(app);
   return app;
 }

@@ -1,0 +1,59 @@
+// Git's delta format: copy/insert instructions that rebuild an object from a base.
+import { corruptPack } from "./errors";
+
+function varint(d: Uint8Array, pos: number): [number, number] {
+  let value = 0;
+  let shift = 0;
+  let c: number;
+  do {
+    if (pos >= d.length) throw corruptPack("truncated delta header");
+    c = d[pos++]!;
+    value += (c & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (c & 0x80);
+  return [value, pos];
+}
+
+/** Sizes announced at the start of a delta: the base's and the result's. */
+export function deltaSizes(delta: Uint8Array): { baseSize: number; resultSize: number; start: number } {
+  const [baseSize, p1] = varint(delta, 0);
+  const [resultSize, start] = varint(delta, p1);
+  return { baseSize, resultSize, start };
+}
+
+export function applyDelta(base: Uint8Array, delta: Uint8Array): Uint8Array {
+  const { baseSize, resultSize, start } = deltaSizes(delta);
+  if (baseSize !== base.length) throw corruptPack(`delta expects a base of ${baseSize} bytes, got ${base.length}`);
+  const out = new Uint8Array(resultSize);
+  let pos = start;
+  let o = 0;
+  while (pos < delta.length) {
+    const op = delta[pos++]!;
+    if (op & 0x80) {
+      let off = 0;
+      let len = 0;
+      if (op & 0x01) off = delta[pos++]!;
+      if (op & 0x02) off |= delta[pos++]! << 8;
+      if (op & 0x04) off |= delta[pos++]! << 16;
+      if (op & 0x08) off += delta[pos++]! * 0x1000000;
+      if (op & 0x10) len = delta[pos++]!;
+      if (op & 0x20) len |= delta[pos++]! << 8;
+      if (op & 0x40) len |= delta[pos++]! << 16;
+      if (len === 0) len = 0x10000;
+      if (pos > delta.length || off + len > base.length || o + len > resultSize) {
+        throw corruptPack("delta copies outside its base or result");
+      }
+      out.set(base.subarray(off, off + len), o);
+      o += len;
+    } else if (op > 0) {
+      if (pos + op > delta.length || o + op > resultSize) throw corruptPack("delta inserts past its end");
+      out.set(delta.subarray(pos, pos + op), o);
+      pos += op;
+      o += op;
+    } else {
+      throw corruptPack("delta has a reserved instruction");
+    }
+  }
+  if (o !== resultSize) throw corruptPack(`delta produced ${o} bytes instead of ${resultSize}`);
+  return out;
+}

@@ -1,0 +1,130 @@
+// Parsers of commit, tag and tree objects (only what the server needs; bounded inputs).
+import { corruptPack } from "./errors";
+import { bytesToHex, type Oid } from "./oid";
+
+const decoder = new TextDecoder();
+
+export interface Signature {
+  name: string;
+  email: string;
+  /** Seconds since the epoch. */
+  time: number;
+  /** Timezone as written, e.g. "+0200". */
+  tz: string;
+}
+
+export interface Commit {
+  tree: Oid;
+  parents: Oid[];
+  author: Signature;
+  committer: Signature;
+  message: string;
+}
+
+export interface Tag {
+  object: Oid;
+  type: string;
+  tag: string;
+  tagger: Signature | null;
+  message: string;
+}
+
+export function parseSignature(s: string): Signature {
+  const m = /^(.*?) ?<([^>]*)> (-?\d+) ([+-]\d{4})$/.exec(s);
+  if (!m) return { name: s, email: "", time: 0, tz: "+0000" };
+  return { name: m[1]!, email: m[2]!, time: Number(m[3]), tz: m[4]! };
+}
+
+function headersAndMessage(data: Uint8Array): { headers: [string, string][]; message: string } {
+  const text = decoder.decode(data);
+  const split = text.indexOf("\n\n");
+  const head = split < 0 ? text : text.slice(0, split);
+  const headers: [string, string][] = [];
+  for (const line of head.split("\n")) {
+    if (line.startsWith(" ") && headers.length) {
+      headers[headers.length - 1]![1] += "\n" + line.slice(1);
+      continue;
+    }
+    const sp = line.indexOf(" ");
+    headers.push(sp < 0 ? [line, ""] : [line.slice(0, sp), line.slice(sp + 1)]);
+  }
+  return { headers, message: split < 0 ? "" : text.slice(split + 2) };
+}
+
+export function parseCommit(data: Uint8Array): Commit {
+  const { headers, message } = headersAndMessage(data);
+  let tree: Oid | null = null;
+  const parents: Oid[] = [];
+  let author: Signature | null = null;
+  let committer: Signature | null = null;
+  for (const [k, v] of headers) {
+    if (k === "tree") tree = v;
+    else if (k === "parent") parents.push(v);
+    else if (k === "author") author = parseSignature(v);
+    else if (k === "committer") committer = parseSignature(v);
+  }
+  if (!tree) throw corruptPack("commit without a tree");
+  const none = { name: "", email: "", time: 0, tz: "+0000" };
+  return { tree, parents, author: author ?? none, committer: committer ?? author ?? none, message };
+}
+
+/** Just the tree, parents and committer time: what history walks need, without decoding the message. */
+export function parseCommitLinks(data: Uint8Array): { tree: Oid; parents: Oid[]; time: number } {
+  // Headers are ASCII up to the first blank line; decode only that far.
+  let end = 0;
+  while (end < data.length - 1 && !(data[end] === 10 && data[end + 1] === 10)) end++;
+  const head = decoder.decode(data.subarray(0, end));
+  let tree: Oid | null = null;
+  const parents: Oid[] = [];
+  let time = 0;
+  for (const line of head.split("\n")) {
+    if (line.startsWith("tree ")) tree = line.slice(5, 45);
+    else if (line.startsWith("parent ")) parents.push(line.slice(7, 47));
+    else if (line.startsWith("committer ")) {
+      const m = /> (-?\d+) [+-]\d{4}$/.exec(line);
+      if (m) time = Number(m[1]);
+    }
+  }
+  if (!tree) throw corruptPack("commit without a tree");
+  return { tree, parents, time };
+}
+
+export function parseTag(data: Uint8Array): Tag {
+  const { headers, message } = headersAndMessage(data);
+  const get = (k: string) => headers.find(([h]) => h === k)?.[1];
+  const object = get("object");
+  if (!object) throw corruptPack("tag without an object");
+  const tagger = get("tagger");
+  return { object, type: get("type") ?? "commit", tag: get("tag") ?? "", tagger: tagger ? parseSignature(tagger) : null, message };
+}
+
+export interface TreeEntry {
+  mode: string;
+  name: string;
+  oid: Oid;
+}
+
+export const isTreeMode = (mode: string) => mode === "40000" || mode === "040000";
+export const isSubmoduleMode = (mode: string) => mode === "160000";
+
+/** Calls `fn(mode, nameBytesStart, nameBytesEnd, oid)` for each entry, without decoding names. */
+export function forEachTreeEntry(data: Uint8Array, fn: (mode: string, oid: Oid, nameStart: number, nameEnd: number) => void): void {
+  let p = 0;
+  while (p < data.length) {
+    let sp = p;
+    while (sp < data.length && data[sp] !== 0x20) sp++;
+    let nul = sp + 1;
+    while (nul < data.length && data[nul] !== 0) nul++;
+    if (nul + 21 > data.length) throw corruptPack("truncated tree entry");
+    let mode = "";
+    for (let i = p; i < sp; i++) mode += String.fromCharCode(data[i]!);
+    fn(mode, bytesToHex(data, nul + 1, nul + 21), sp + 1, nul);
+    p = nul + 21;
+  }
+}
+
+export function parseTree(data: Uint8Array): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  forEachTreeEntry(data, (mode, oid, s, e) => entries.push({ mode, oid, name: decoder.decode(data.subarray(s, e)) }));
+  return entries;
+}

@@ -1,0 +1,119 @@
+// Writes the pack a fetch sends, reusing stored entries as they are (compressed data and deltas)
+// whenever their base is sent too or the client has it; only the rest is rebuilt and deflated.
+import { GitError } from "./errors";
+import type { Location, ObjectStore, Pack } from "./object-store";
+import {
+  encodeEntryHeader,
+  encodeOfsDistance,
+  OBJ_OFS_DELTA,
+  OBJ_REF_DELTA,
+  packHeader,
+  typeNumber,
+} from "./pack-format";
+import { hexToBytes, sha1, type ObjectType, type Oid } from "./oid";
+import { deflate } from "./zlib";
+
+export interface PackWriteOptions {
+  /** The client reads OBJ_OFS_DELTA entries. */
+  ofsDelta: boolean;
+  /** The client accepts deltas against objects it has (thin pack). */
+  thin: boolean;
+  /** Objects the client has, usable as thin-pack bases. */
+  clientHas: Set<Oid>;
+  /** Progress lines for the client (side band 2). */
+  progress?: (message: string) => Promise<void>;
+}
+
+export interface PackWriteStats {
+  objects: number;
+  reused: number;
+  reusedDeltas: number;
+  rebuilt: number;
+  bytes: number;
+}
+
+/** Raw entries larger than this are copied in pieces rather than read whole. */
+const STREAM_COPY_THRESHOLD = 4 * 1024 * 1024;
+
+export async function writePack(
+  store: ObjectStore,
+  objects: Map<Oid, ObjectType>,
+  opts: PackWriteOptions,
+  write: (chunk: Uint8Array) => Promise<void>,
+): Promise<PackWriteStats> {
+  const packRank = new Map<Pack, number>(store.packs.map((p, i) => [p, i]));
+  const plan: { oid: Oid; loc: Location }[] = [];
+  for (const oid of objects.keys()) {
+    const loc = store.locate(oid);
+    if (!loc) throw new GitError("missing_object", `object ${oid} is missing`);
+    plan.push({ oid, loc });
+  }
+  // Stored order puts every OFS_DELTA base before its deltas, and reads sequentially.
+  plan.sort((a, b) => packRank.get(a.loc.pack)! - packRank.get(b.loc.pack)! || a.loc.offset - b.loc.offset);
+
+  const hash = sha1();
+  let bytes = 0;
+  const emit = async (chunk: Uint8Array) => {
+    hash.update(chunk);
+    bytes += chunk.length;
+    await write(chunk);
+  };
+  const stats: PackWriteStats = { objects: plan.length, reused: 0, reusedDeltas: 0, rebuilt: 0, bytes: 0 };
+  const written = new Map<Oid, number>();
+
+  await emit(packHeader(plan.length));
+  let lastProgress = Date.now();
+  for (let i = 0; i < plan.length; i++) {
+    const { oid, loc } = plan[i]!;
+    const start = bytes;
+    const header = await loc.pack.header(loc.offset);
+    const end = loc.pack.entryEnd(loc.offset);
+    if (header.type !== OBJ_OFS_DELTA && header.type !== OBJ_REF_DELTA) {
+      await copyRange(loc.pack, loc.offset, end, emit);
+      stats.reused++;
+    } else {
+      const baseOid =
+        header.type === OBJ_REF_DELTA ? header.baseOid! : loc.pack.index.oidAtOffset(header.baseOffset!);
+      if (!baseOid) throw new GitError("corrupt_pack", `no object at delta base offset in ${loc.pack.name}`);
+      const baseAt = written.get(baseOid);
+      const dataStart = loc.offset + header.headerLength;
+      if (baseAt !== undefined && opts.ofsDelta) {
+        await emit(concat(encodeEntryHeader(OBJ_OFS_DELTA, header.size), encodeOfsDistance(start - baseAt)));
+        await copyRange(loc.pack, dataStart, end, emit);
+        stats.reusedDeltas++;
+      } else if (baseAt !== undefined || objects.has(baseOid) || (opts.thin && opts.clientHas.has(baseOid))) {
+        // A base later in this pack, or one the client has: refer to it by id.
+        await emit(concat(encodeEntryHeader(OBJ_REF_DELTA, header.size), hexToBytes(baseOid)));
+        await copyRange(loc.pack, dataStart, end, emit);
+        stats.reusedDeltas++;
+      } else {
+        const obj = await store.readAt(loc.pack, loc.offset);
+        await emit(concat(encodeEntryHeader(typeNumber(obj.type), obj.data.length), deflate(obj.data)));
+        stats.rebuilt++;
+      }
+    }
+    written.set(oid, start);
+    if (opts.progress && Date.now() - lastProgress > 500) {
+      lastProgress = Date.now();
+      await opts.progress(`Writing objects: ${Math.floor(((i + 1) * 100) / plan.length)}% (${i + 1}/${plan.length})\r`);
+    }
+  }
+  const digest = hash.digest();
+  await write(new Uint8Array(digest.buffer, digest.byteOffset, digest.length));
+  stats.bytes = bytes + 20;
+  return stats;
+}
+
+async function copyRange(pack: Pack, start: number, end: number, emit: (c: Uint8Array) => Promise<void>): Promise<void> {
+  if (end - start <= STREAM_COPY_THRESHOLD) return emit(await pack.source.read(start, end));
+  for (let pos = start; pos < end; pos += STREAM_COPY_THRESHOLD) {
+    await emit(await pack.source.read(pos, Math.min(end, pos + STREAM_COPY_THRESHOLD)));
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

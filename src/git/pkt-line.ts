@@ -1,0 +1,188 @@
+// pkt-line framing (gitprotocol-common): 4 hex digits of length, then the payload; 0000 flush,
+// 0001 delimiter, 0002 response end. Side-band multiplexing for pack data and progress.
+import { protocolError } from "./errors";
+
+/** Largest pkt-line, header included. */
+export const MAX_PKT_LENGTH = 65520;
+/** Largest payload of a side-band-64k packet (one byte goes to the band number). */
+export const MAX_BAND_PAYLOAD = MAX_PKT_LENGTH - 5;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export const FLUSH = encoder.encode("0000");
+export const DELIM = encoder.encode("0001");
+export const RESPONSE_END = encoder.encode("0002");
+
+const hex4 = (n: number) => n.toString(16).padStart(4, "0");
+
+export function pkt(payload: string | Uint8Array): Uint8Array {
+  const data = typeof payload === "string" ? encoder.encode(payload) : payload;
+  if (data.length + 4 > MAX_PKT_LENGTH) throw protocolError("pkt-line too long");
+  const out = new Uint8Array(data.length + 4);
+  out.set(encoder.encode(hex4(data.length + 4)), 0);
+  out.set(data, 4);
+  return out;
+}
+
+/** One side-band packet: band 1 pack data, 2 progress, 3 fatal error. */
+export function bandPkt(band: 1 | 2 | 3, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(data.length + 5);
+  out.set(encoder.encode(hex4(data.length + 5)), 0);
+  out[4] = band;
+  out.set(data, 5);
+  return out;
+}
+
+export type PktLine =
+  | { kind: "data"; data: Uint8Array; text: string }
+  | { kind: "flush" }
+  | { kind: "delim" }
+  | { kind: "end" };
+
+/** Parses a whole request body of pkt-lines. Text lines lose one trailing LF. */
+export function parsePktLines(body: Uint8Array): PktLine[] {
+  const lines: PktLine[] = [];
+  let pos = 0;
+  while (pos < body.length) {
+    if (pos + 4 > body.length) throw protocolError("truncated pkt-line header");
+    const lenText = decoder.decode(body.subarray(pos, pos + 4));
+    if (!/^[0-9a-f]{4}$/.test(lenText)) throw protocolError(`bad pkt-line length "${lenText}"`);
+    const len = parseInt(lenText, 16);
+    if (len === 0) lines.push({ kind: "flush" });
+    else if (len === 1) lines.push({ kind: "delim" });
+    else if (len === 2) lines.push({ kind: "end" });
+    else if (len < 4) throw protocolError(`bad pkt-line length ${len}`);
+    else if (len > MAX_PKT_LENGTH) throw protocolError(`pkt-line of ${len} bytes is over the limit of ${MAX_PKT_LENGTH}`);
+    else {
+      if (pos + len > body.length) throw protocolError("truncated pkt-line");
+      const data = body.subarray(pos + 4, pos + len);
+      let text = decoder.decode(data);
+      if (text.endsWith("\n")) text = text.slice(0, -1);
+      lines.push({ kind: "data", data, text });
+    }
+    pos += len < 4 ? 4 : len;
+  }
+  return lines;
+}
+
+/**
+ * Reads pkt-lines one at a time from a stream, for bodies that carry a pack after the commands
+ * (receive-pack). `rest()` then yields the remaining bytes.
+ */
+export class PktStreamReader {
+  private buf = new Uint8Array(0);
+  private done = false;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.reader = stream.getReader();
+  }
+
+  private async fill(n: number): Promise<boolean> {
+    while (this.buf.length < n && !this.done) {
+      const { value, done } = await this.reader.read();
+      if (done) this.done = true;
+      else if (value.length) {
+        const next = new Uint8Array(this.buf.length + value.length);
+        next.set(this.buf);
+        next.set(value, this.buf.length);
+        this.buf = next;
+      }
+    }
+    return this.buf.length >= n;
+  }
+
+  /** The next pkt-line, or null at the end of the stream. */
+  async next(): Promise<PktLine | null> {
+    if (!(await this.fill(4))) {
+      if (this.buf.length === 0) return null;
+      throw protocolError("truncated pkt-line header");
+    }
+    const lenText = decoder.decode(this.buf.subarray(0, 4));
+    if (!/^[0-9a-f]{4}$/.test(lenText)) throw protocolError(`bad pkt-line length "${lenText}"`);
+    const len = parseInt(lenText, 16);
+    if (len > MAX_PKT_LENGTH) throw protocolError(`pkt-line of ${len} bytes is over the limit of ${MAX_PKT_LENGTH}`);
+    const size = len < 4 ? 4 : len;
+    if (!(await this.fill(size))) throw protocolError("truncated pkt-line");
+    const line = parsePktLines(this.buf.subarray(0, size))[0]!;
+    this.buf = this.buf.subarray(size);
+    return line;
+  }
+
+  /** Everything after the pkt-lines read so far, as a stream. */
+  rest(): ReadableStream<Uint8Array> {
+    const pending = this.buf;
+    const reader = this.reader;
+    let first = pending.length > 0;
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (first) {
+          first = false;
+          controller.enqueue(pending);
+          return;
+        }
+        const { value, done } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    });
+  }
+}
+
+/**
+ * Builds a streamed response out of pkt-lines. Writers queue chunks; the consumer reads them as a
+ * ReadableStream with back-pressure (`write` waits when the client is slow).
+ */
+export class PktResponse {
+  readonly stream: ReadableStream<Uint8Array>;
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+
+  constructor() {
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>(undefined, undefined, {
+      highWaterMark: 1 << 20,
+      size: (chunk) => chunk.length,
+    });
+    this.stream = readable;
+    this.writer = writable.getWriter();
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    await this.writer.ready;
+    await this.writer.write(chunk);
+  }
+
+  line(text: string): Promise<void> {
+    return this.write(pkt(text.endsWith("\n") ? text : text + "\n"));
+  }
+
+  flush(): Promise<void> {
+    return this.write(FLUSH);
+  }
+
+  delim(): Promise<void> {
+    return this.write(DELIM);
+  }
+
+  /** Set once anything went out on a side band (errors then go to band 3). */
+  sidebandStarted = false;
+
+  /** Sends data on a side band, split into packets that fit. */
+  async band(band: 1 | 2 | 3, data: Uint8Array): Promise<void> {
+    this.sidebandStarted = true;
+    for (let pos = 0; pos < data.length; pos += MAX_BAND_PAYLOAD) {
+      await this.write(bandPkt(band, data.subarray(pos, Math.min(pos + MAX_BAND_PAYLOAD, data.length))));
+    }
+  }
+
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+
+  abort(reason: unknown): Promise<void> {
+    return this.writer.abort(reason);
+  }
+}

@@ -1,0 +1,89 @@
+// Random access to an immutable blob (a pack in R2, or bytes in memory), read in windows.
+import { ByteLru } from "../utils/lru";
+
+export interface RangeSource {
+  /** Identifies the blob in shared caches (e.g. its R2 key). */
+  readonly id: string;
+  readonly size: number;
+  /** Bytes [start, end) of the blob; `end` is clamped to the size. */
+  read(start: number, end: number): Promise<Uint8Array>;
+}
+
+export class MemorySource implements RangeSource {
+  constructor(
+    readonly id: string,
+    private readonly bytes: Uint8Array,
+  ) {}
+  get size(): number {
+    return this.bytes.length;
+  }
+  async read(start: number, end: number): Promise<Uint8Array> {
+    return this.bytes.subarray(start, Math.min(end, this.bytes.length));
+  }
+}
+
+/** Window size for random access: small enough for page views, large enough for walks. */
+export const WINDOW = 256 * 1024;
+
+/** Windows of immutable blobs, shared by every request of the isolate. */
+const windows = new ByteLru<string, Uint8Array>(32 * 1024 * 1024, (w) => w.length);
+const inflight = new Map<string, Promise<Uint8Array>>();
+
+/**
+ * Reads through a per-isolate cache of aligned windows, so that many small reads of nearby
+ * objects cost one storage read. Reads larger than a window go straight to the source.
+ */
+export class WindowedSource implements RangeSource {
+  constructor(
+    private readonly inner: RangeSource,
+    private readonly window = WINDOW,
+  ) {}
+
+  get id(): string {
+    return this.inner.id;
+  }
+  get size(): number {
+    return this.inner.size;
+  }
+
+  private windowAt(index: number): Promise<Uint8Array> {
+    const key = `${this.inner.id}#${this.window}:${index}`;
+    const hit = windows.get(key);
+    if (hit) return Promise.resolve(hit);
+    let pending = inflight.get(key);
+    if (!pending) {
+      pending = this.inner
+        .read(index * this.window, (index + 1) * this.window)
+        .then((bytes) => {
+          windows.set(key, bytes);
+          return bytes;
+        })
+        .finally(() => inflight.delete(key));
+      inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  async read(start: number, end: number): Promise<Uint8Array> {
+    end = Math.min(end, this.size);
+    if (end <= start) return new Uint8Array(0);
+    if (end - start > this.window * 2) return this.inner.read(start, end);
+    const first = Math.floor(start / this.window);
+    const last = Math.floor((end - 1) / this.window);
+    if (first === last) {
+      const w = await this.windowAt(first);
+      return w.subarray(start - first * this.window, end - first * this.window);
+    }
+    const parts = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => this.windowAt(first + i)));
+    const out = new Uint8Array(end - start);
+    let o = 0;
+    parts.forEach((w, i) => {
+      const base = (first + i) * this.window;
+      const s = Math.max(start, base) - base;
+      const e = Math.min(end, base + w.length) - base;
+      out.set(w.subarray(s, e), o);
+      o += e - s;
+    });
+    return out;
+  }
+}

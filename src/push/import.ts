@@ -1,0 +1,169 @@
+// Repository imports, run by the push worker: a pack uploaded in parts (R2 multipart, resumable),
+// then indexed with bounded memory, checked for connectivity, and made visible with its refs in
+// one Durable Object transaction.
+import type { Env } from "../env";
+import { CommitGraph } from "../git/commit-graph";
+import { GitError } from "../git/errors";
+import { ObjectStore, Pack } from "../git/object-store";
+import { OID_HEX, setHash, ZERO_OID } from "../git/oid";
+import { indexPack } from "../git/pack-indexer";
+import { PackIndex } from "../git/pack-index";
+import { WindowedSource } from "../git/range-source";
+import { enumerateObjects } from "../git/walk";
+import type { ImportRecord, RefUpdate } from "../repo/repo-object";
+import { repoStub, type RepoRef } from "../services/repositories";
+import { r2Keys } from "../storage/keys";
+import { R2Source } from "../storage/r2-source";
+import { randomId } from "../utils/crypto";
+import { ForgeError } from "../utils/errors";
+
+/** Parts of 64 MiB: under Cloudflare's 100 MB request limit, over R2's 5 MiB minimum. */
+export const PART_SIZE = 64 * 1024 * 1024;
+
+export interface NewImport {
+  size: number;
+  checksum: string;
+  refs: { name: string; oid: string }[];
+  head: string;
+}
+
+const REF_NAME = /^refs\/[^\0\s~^:?*[\\]+$/;
+
+function checkNewImport(input: NewImport): void {
+  if (!Number.isSafeInteger(input.size) || input.size < 32) throw new ForgeError("bad_request", "size must be the pack's size in bytes");
+  if (!OID_HEX.test(input.checksum)) throw new ForgeError("bad_request", "checksum must be the pack's trailer (40 hex digits)");
+  if (!Array.isArray(input.refs) || input.refs.length === 0) throw new ForgeError("bad_request", "an import needs at least one ref");
+  for (const r of input.refs) {
+    if (!REF_NAME.test(r.name) || r.name.includes("..") || !OID_HEX.test(r.oid)) {
+      throw new ForgeError("bad_request", `bad ref ${JSON.stringify(r)}`);
+    }
+  }
+  if (!REF_NAME.test(input.head)) throw new ForgeError("bad_request", "head must be a ref name such as refs/heads/main");
+}
+
+const partsNeeded = (rec: ImportRecord) => Math.max(1, Math.ceil(rec.size / rec.partSize));
+
+export function importStatus(rec: ImportRecord) {
+  return {
+    id: rec.id,
+    size: rec.size,
+    part_size: rec.partSize,
+    parts: partsNeeded(rec),
+    uploaded_parts: Object.keys(rec.parts)
+      .map(Number)
+      .sort((a, b) => a - b),
+  };
+}
+
+/** Starts an import, or finds the one in progress for the same pack (so a re-run resumes). */
+export async function startImport(env: Env, repo: RepoRef, input: NewImport) {
+  checkNewImport(input);
+  const stub = repoStub(env, repo);
+  const snapshot = await stub.snapshot();
+  if (snapshot.refs.length > 0) throw new ForgeError("conflict", "the repository is not empty; import into an empty one");
+  const existing = await stub.findImport(input.checksum);
+  if (existing) return importStatus(existing);
+  const key = r2Keys.pack(repo.tenantId, repo.repoId, `pack-${input.checksum}`);
+  const upload = await env.OBJECTS.createMultipartUpload(key);
+  const rec: ImportRecord = {
+    id: randomId(16),
+    key,
+    uploadId: upload.uploadId,
+    size: input.size,
+    partSize: PART_SIZE,
+    checksum: input.checksum,
+    parts: {},
+    refs: input.refs,
+    head: input.head,
+    createdAt: Date.now(),
+  };
+  await stub.saveImport(rec);
+  return importStatus(rec);
+}
+
+async function getRecord(env: Env, repo: RepoRef, id: string): Promise<ImportRecord> {
+  const rec = await repoStub(env, repo).getImport(id);
+  if (!rec) throw new ForgeError("not_found", `import ${id} not found`);
+  return rec;
+}
+
+export async function getImport(env: Env, repo: RepoRef, id: string) {
+  return importStatus(await getRecord(env, repo, id));
+}
+
+export async function uploadPart(env: Env, repo: RepoRef, id: string, part: number, body: ReadableStream, length: number) {
+  const rec = await getRecord(env, repo, id);
+  const total = partsNeeded(rec);
+  if (!Number.isInteger(part) || part < 1 || part > total) throw new ForgeError("bad_request", `part must be 1 to ${total}`);
+  const expected = part < total ? rec.partSize : rec.size - rec.partSize * (total - 1);
+  if (length !== expected) throw new ForgeError("bad_request", `part ${part} must be ${expected} bytes, got ${length}`);
+  const upload = env.OBJECTS.resumeMultipartUpload(rec.key, rec.uploadId);
+  const uploaded = await upload.uploadPart(part, body);
+  const updated = await repoStub(env, repo).recordPart(id, part, uploaded.etag);
+  return importStatus(updated ?? rec);
+}
+
+/**
+ * Completes the upload, indexes and verifies the pack, and commits its refs. On failure nothing
+ * becomes visible: the pack is deleted and the repository stays empty.
+ */
+export async function completeImport(env: Env, repo: RepoRef, id: string) {
+  const stub = repoStub(env, repo);
+  const rec = await getRecord(env, repo, id);
+  const total = partsNeeded(rec);
+  const missing = Array.from({ length: total }, (_, i) => i + 1).filter((n) => !rec.parts[String(n)]);
+  if (missing.length) throw new ForgeError("bad_request", `parts ${missing.join(", ")} are not uploaded yet`);
+
+  let head = await env.OBJECTS.head(rec.key);
+  if (!head) {
+    const upload = env.OBJECTS.resumeMultipartUpload(rec.key, rec.uploadId);
+    await upload.complete(Array.from({ length: total }, (_, i) => ({ partNumber: i + 1, etag: rec.parts[String(i + 1)]! })));
+    head = await env.OBJECTS.head(rec.key);
+  }
+  const idxKey = rec.key.replace(/\.pack$/, ".idx");
+  const fail = async (err: unknown): Promise<never> => {
+    await env.OBJECTS.delete([rec.key, idxKey]);
+    await stub.dropImport(id);
+    if (err instanceof GitError) throw new ForgeError("bad_request", `the pack was refused: ${err.message}`);
+    throw err;
+  };
+  try {
+    if (!head || head.size !== rec.size) throw new GitError("corrupt_pack", `uploaded ${head?.size ?? 0} bytes, expected ${rec.size}`);
+    const source = new WindowedSource(new R2Source(env.OBJECTS, rec.key, rec.size));
+    const started = Date.now();
+    const indexed = await indexPack(source);
+    if (indexed.checksum !== rec.checksum) throw new GitError("corrupt_pack", "pack checksum differs from the one announced");
+    if (indexed.missingBases.length) throw new GitError("corrupt_pack", "the pack is thin (deltas against objects it lacks)");
+    await env.OBJECTS.put(idxKey, indexed.index);
+
+    const name = `pack-${rec.checksum}`;
+    const store = new ObjectStore([new Pack(name, new PackIndex(indexed.index), source)]);
+    const graph = new CommitGraph(store);
+    const updates: RefUpdate[] = [];
+    for (const r of rec.refs) {
+      if (!store.has(r.oid)) throw new GitError("missing_object", `ref ${r.name} points at ${r.oid}, which the pack lacks`);
+      const peeled = await graph.peel(r.oid);
+      updates.push({ name: r.name, old: ZERO_OID, new: r.oid, peeled: peeled.tags.length ? peeled.oid : null });
+    }
+    // Connectivity: everything reachable from the refs is in the pack (this walk reads it all).
+    const tips = rec.refs.map((r) => r.oid);
+    const walk = await enumerateObjects(graph, { wants: tips, haves: [], shallow: new Set() });
+    const closure = walk.objects.size === indexed.count ? setHash(tips) : null;
+    const result = await stub.update(updates, {
+      atomic: true,
+      pack: { name, objects: indexed.count, bytes: rec.size, createdAt: Date.now(), closure },
+      headIfEmpty: rec.refs.some((r) => r.name === rec.head) ? rec.head : rec.refs[0]!.name,
+    });
+    if (result.results.some((r) => !r.ok)) throw new ForgeError("conflict", "the repository received refs meanwhile");
+    await stub.dropImport(id);
+    return {
+      pack: name,
+      objects: indexed.count,
+      refs: updates.length,
+      reachable: walk.objects.size,
+      seconds: (Date.now() - started) / 1000,
+    };
+  } catch (err) {
+    return fail(err);
+  }
+}

@@ -1,0 +1,57 @@
+// Opening a project's repository: its Durable Object (refs, packs) and an object store over its
+// packs in R2, with pack indexes cached per isolate (they are immutable).
+import type { Env } from "../env";
+import type { RepoObject, RepoSnapshot } from "../repo/repo-object";
+import { ObjectStore, Pack } from "../git/object-store";
+import { PackIndex } from "../git/pack-index";
+import { WindowedSource } from "../git/range-source";
+import type { RepoView } from "../git/upload-pack";
+import { R2Source } from "../storage/r2-source";
+import { doNames, r2Keys } from "../storage/keys";
+import { ByteLru } from "../utils/lru";
+import { GitError } from "../git/errors";
+
+export interface RepoRef {
+  tenantId: string;
+  repoId: string;
+}
+
+export function repoStub(env: Env, repo: RepoRef): DurableObjectStub<RepoObject> {
+  return env.REPO.get(env.REPO.idFromName(doNames.repo(repo.tenantId, repo.repoId)));
+}
+
+const indexes = new ByteLru<string, PackIndex>(24 * 1024 * 1024, (i) => i.byteSize);
+
+export async function loadPackIndex(bucket: R2Bucket, key: string): Promise<PackIndex> {
+  const hit = indexes.get(key);
+  if (hit) return hit;
+  const obj = await bucket.get(key);
+  if (!obj) throw new GitError("missing_object", `pack index ${key} is missing`);
+  const index = new PackIndex(new Uint8Array(await obj.arrayBuffer()));
+  indexes.set(key, index);
+  return index;
+}
+
+export async function openPack(bucket: R2Bucket, repo: RepoRef, name: string, bytes: number): Promise<Pack> {
+  const index = await loadPackIndex(bucket, r2Keys.packIndex(repo.tenantId, repo.repoId, name));
+  const source = new WindowedSource(new R2Source(bucket, r2Keys.pack(repo.tenantId, repo.repoId, name), bytes));
+  return new Pack(name, index, source);
+}
+
+export async function openStore(bucket: R2Bucket, repo: RepoRef, snapshot: RepoSnapshot): Promise<ObjectStore> {
+  return new ObjectStore(await Promise.all(snapshot.packs.map((p) => openPack(bucket, repo, p.name, p.bytes))));
+}
+
+/** Everything a fetch needs: refs and HEAD from the Durable Object (never stale), and the objects. */
+export async function openRepoView(env: Env, repo: RepoRef): Promise<RepoView & { snapshot: RepoSnapshot }> {
+  const snapshot = await repoStub(env, repo).snapshot();
+  const store = await openStore(env.OBJECTS, repo, snapshot);
+  const only = snapshot.packs.length === 1 ? snapshot.packs[0] : undefined;
+  return {
+    snapshot,
+    head: snapshot.head,
+    refs: snapshot.refs.map((r) => ({ name: r.name, oid: r.oid, peeled: r.peeled ?? undefined })),
+    store,
+    completePack: only?.closure ? { pack: store.packs[0]!, closure: only.closure } : undefined,
+  };
+}

@@ -1,0 +1,18 @@
+// R2 objects as RangeSources for the git object reader (ranged GETs).
+import type { RangeSource } from "../git/range-source";
+
+export class R2Source implements RangeSource {
+  constructor(
+    private readonly bucket: R2Bucket,
+    readonly id: string,
+    readonly size: number,
+  ) {}
+
+  async read(start: number, end: number): Promise<Uint8Array> {
+    end = Math.min(end, this.size);
+    if (end <= start) return new Uint8Array(0);
+    const obj = await this.bucket.get(this.id, { range: { offset: start, length: end - start } });
+    if (!obj) throw new Error(`R2 object ${this.id} is missing`);
+    return new Uint8Array(await obj.arrayBuffer());
+  }
+}

@@ -1,0 +1,49 @@
+// A least-recently-used cache bounded by the total size of its values.
+
+export class ByteLru<K, V> {
+  private readonly map = new Map<K, { value: V; size: number }>();
+  private total = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly sizeOf: (value: V) => number,
+  ) {}
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  get(key: K): V | undefined {
+    const hit = this.map.get(key);
+    if (!hit) return undefined;
+    // Re-insert to mark as most recently used (Maps iterate in insertion order).
+    this.map.delete(key);
+    this.map.set(key, hit);
+    return hit.value;
+  }
+
+  set(key: K, value: V): void {
+    const size = this.sizeOf(value);
+    if (size > this.maxBytes / 4) return; // never let one value flush the cache
+    const old = this.map.get(key);
+    if (old) {
+      this.total -= old.size;
+      this.map.delete(key);
+    }
+    this.map.set(key, { value, size });
+    this.total += size;
+    for (const [k, v] of this.map) {
+      if (this.total <= this.maxBytes) break;
+      this.map.delete(k);
+      this.total -= v.size;
+    }
+  }
+
+  delete(key: K): void {
+    const old = this.map.get(key);
+    if (old) {
+      this.total -= old.size;
+      this.map.delete(key);
+    }
+  }
+}
