@@ -183,9 +183,11 @@ export function rateLimited(retryAfter: number): ForgeError {
   });
 }
 
-let dummyHash: Promise<string> | null = null;
-/** A hash to verify against when there is no such user, so that a miss costs as much as a wrong password. */
-const dummy = () => (dummyHash ??= hashPassword("no such user: constant-cost decoy"));
+/**
+ * A well-formed hash that no password matches, to verify against when there is no such user (or
+ * no password): a miss then costs one PBKDF2 run, like a wrong password.
+ */
+const DECOY_HASH = `pbkdf2-sha256$100000$${"A".repeat(22)}$${"A".repeat(43)}`;
 
 /**
  * Checks a username (or primary address) and password. Counts every attempt per client address
@@ -200,7 +202,7 @@ export async function signIn(db: TenantDb, input: { login: string; password: str
   const byAccount = await peek(db, accountKey, LIMITS.loginAccount);
   if (!byAccount.allowed) throw rateLimited(byAccount.retryAfter);
   const user = login.includes("@") ? await findUserByEmail(db, login) : await findUserByName(db, login);
-  const ok = await verifyPassword(input.password.slice(0, PASSWORD_MAX), user?.passwordHash ?? (await dummy()));
+  const ok = await verifyPassword(input.password.slice(0, PASSWORD_MAX), user?.passwordHash ?? DECOY_HASH);
   if (!ok || !user || !user.passwordHash) {
     await hit(db, accountKey, LIMITS.loginAccount);
     throw new ForgeError("unauthorized", "Wrong username or password.");
