@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { Browser, apiCall, lastLink, newForge, registerUser, tenantD1 } from "./browser";
+import { edge } from "./helpers";
 
 describe("sign-up and sign-in", () => {
   it("registers, confirms the address by a link (GET shows, POST confirms), signs out and in", async () => {
@@ -240,5 +241,53 @@ describe("API tokens", () => {
     const plain = await registerUser(forge, "niaj");
     expect((await plain.get("/admin")).status).toBe(404);
     expect((await plain.post("/admin/settings", { name: "pwned" })).status).toBe(404);
+  });
+});
+
+describe("projects and the forge API document", () => {
+  it("lets admins create projects, and users only when the forge allows it", async () => {
+    const forge = await newForge("newproj");
+    const user = await registerUser(forge, "olga");
+    const token = /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(await (await user.post("/account/tokens", { name: "t", scope: "write" })).text())![1]!;
+    expect((await user.get("/projects/new")).status).toBe(403);
+    expect((await user.post("/projects/new", { name: "mine" })).status).toBe(403);
+    const viaApi = await apiCall(forge.host, "POST", "/api/v1/projects", token, { name: "mine" });
+    expect(viaApi.status).toBe(403);
+
+    const admin = new Browser(forge.host);
+    await admin.signIn("owner", forge.ownerPassword);
+    expect(
+      (await admin.post("/admin/settings", { name: `Forge ${forge.slug}`, registration: "open", project_creation: "users", front_page: "# Welcome\n\nHello *all*." })).status,
+    ).toBe(303);
+    const home = await (await new Browser(forge.host).get("/")).text();
+    expect(home).toContain("<h1>Welcome</h1>");
+    expect(home).toContain("<em>all</em>");
+
+    expect((await user.post("/projects/new", { name: "Bad Name!" })).status).toBe(400);
+    const made = await user.post("/projects/new", { name: "mine", description: "**bold** idea" });
+    expect(made.status).toBe(303);
+    expect(made.headers.get("location")).toBe("/p/mine/");
+    const page = await (await user.get("/p/mine/")).text();
+    expect(page).toContain("<strong>bold</strong> idea");
+    expect(page).toContain('href="/p/mine/admin"');
+    expect((await user.post("/projects/new", { name: "mine" })).status).toBe(409);
+    const api = await apiCall(forge.host, "POST", "/api/v1/projects", token, { name: "theirs", private: true });
+    expect(api.status).toBe(201);
+    expect(await api.json()).toMatchObject({ name: "theirs", private: true, role: "owner" });
+    expect((await apiCall(forge.host, "POST", "/api/v1/projects", token, { name: "no spaces" })).status).toBe(400);
+  });
+
+  it("publishes the forge API's OpenAPI document on tenant hosts", async () => {
+    const forge = await newForge("oas");
+    const res = await edge(`http://${forge.host}/api/v1/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { info: { title: string }; paths: Record<string, unknown> };
+    expect(doc.info.title).toBe("Edgeforge forge API");
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/api/v1/user", "/api/v1/user/tokens", "/api/v1/user/tokens/{id}", "/api/v1/projects", "/api/v1/projects/{name}"]),
+    );
+    const missing = await edge(`http://${forge.host}/api/v1/nothing-here`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("not_found");
   });
 });
