@@ -7,7 +7,7 @@ import type { MailContext } from "../../services/accounts";
 import type { User } from "../../services/users";
 import { ForgeError } from "../../utils/errors";
 
-const FORM_MAX_BYTES = 64 * 1024;
+const FORM_MAX_BYTES = 256 * 1024;
 
 /** The fields of a submitted form (text fields only; files through readUpload). */
 export async function readForm(c: Context<AppEnv>, maxBytes = FORM_MAX_BYTES): Promise<Record<string, string>> {
