@@ -136,6 +136,9 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
             want *= 2;
             continue;
           }
+          if (err instanceof InflateError && err.truncated) {
+            throw corruptPack(`pack is truncated: object ${n} at offset ${pos} is cut short`);
+          }
           if (err instanceof InflateError) throw corruptPack(`object ${n} at offset ${pos}: ${err.message}`);
           throw err;
         }
