@@ -1,5 +1,9 @@
-// First-start seeding of the local forge: the demo tenant at demo.localhost with a demo project.
+// First-start seeding of the local forge: the demo tenant at demo.localhost with a demo project,
+// whose repository holds this checkout's own git history when there is one.
+import { execFileSync } from "node:child_process";
 import type { LocalForge } from "./runner";
+import { projectRoot } from "./build";
+import { bundleRepository, uploadBundle } from "../../bin/cli/import";
 
 export const DEMO = {
   slug: "demo",
@@ -8,12 +12,53 @@ export const DEMO = {
   project: { name: "demo", description: "A demo project: browse its source, file issues, clone it." },
 };
 
-async function call(forge: LocalForge, host: string, method: string, path: string, body?: unknown): Promise<Response> {
+async function call(
+  forge: LocalForge,
+  host: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  raw?: Buffer,
+): Promise<Response> {
   return forge.dispatch(`${forge.url(host)}${path}`, {
     method,
-    headers: { authorization: `Bearer ${forge.adminToken}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: {
+      authorization: `Bearer ${forge.adminToken}`,
+      "content-type": raw ? "application/octet-stream" : "application/json",
+      ...(raw ? { "content-length": String(raw.length) } : {}),
+    },
+    body: raw ? (raw as unknown as BodyInit) : body === undefined ? undefined : JSON.stringify(body),
   });
+}
+
+function hasHistory(dir: string): boolean {
+  try {
+    execFileSync("git", ["-C", dir, "rev-parse", "--verify", "--quiet", "HEAD"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Imports this checkout's history into the demo project (the same path as `forge repos import`). */
+async function seedHistory(forge: LocalForge, platformHost: string): Promise<void> {
+  if (!hasHistory(projectRoot)) return;
+  const { bundle, cleanup } = bundleRepository(projectRoot);
+  try {
+    await uploadBundle(
+      async <T>(method: string, path: string, body?: unknown, raw?: Buffer) => {
+        const res = await call(forge, platformHost, method, path, body, raw);
+        if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+        return (await res.json()) as T;
+      },
+      DEMO.slug,
+      DEMO.project.name,
+      bundle,
+      () => undefined,
+    );
+  } finally {
+    cleanup();
+  }
 }
 
 /** Creates the demo tenant and project unless the demo tenant exists; returns the owner's token if created. */
@@ -39,5 +84,6 @@ export async function seedDemo(forge: LocalForge, platformHost: string): Promise
     await res.arrayBuffer();
     await new Promise((r) => setTimeout(r, 100));
   }
+  await seedHistory(forge, platformHost).catch((err) => console.log(`the demo repository stays empty: ${(err as Error).message}`));
   return owner.token;
 }
