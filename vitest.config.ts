@@ -44,6 +44,7 @@ export default defineConfig({
                   d1Databases: { CONTROL: "00000000-0000-0000-0000-000000000000" },
                   r2Buckets: { OBJECTS: "edgeforge-objects" },
                   durableObjects: { REPO: { className: "RepoObject", useSQLite: true } },
+                  queueProducers: { POST_PUSH: "edgeforge-post-push" },
                 },
               ],
             },

@@ -12,6 +12,10 @@ export interface Env {
   REPO: DurableObjectNamespace<RepoObject>;
   /** Service binding to the push worker (edge worker only). */
   PUSH?: Fetcher;
+  /** Queue of pushes that landed, for post-push work (timeline, issue links, derived data). */
+  POST_PUSH?: Queue;
+  /** Test configurations only: "1" lets requests inject faults (x-forge-fault header). */
+  ALLOW_FAULTS?: string;
   /** Local runner only: creates and drops tenant databases (scripts/local/provisioner.ts). */
   PROVISIONER?: Fetcher;
   /** Hostname of the platform admin API, e.g. admin.localhost. */

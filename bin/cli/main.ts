@@ -30,6 +30,7 @@ const USAGE = `usage: forge <command> [options]
   projects create <slug> <project> [--private] [--description <text>] [--owner <username>]
   tokens create <slug> <username> [--scope read|write] [--name <name>]
   repos import <slug> <project> <bundle file or repository folder>
+  repos compact <slug> <project>
 
 Every command takes --json for machine-readable output.
 Environment: FORGE_URL (default http://admin.localhost:8787), FORGE_ADMIN_TOKEN
@@ -205,6 +206,14 @@ const commands: Record<string, Record<string, (argv: string[]) => Promise<void>>
     },
   },
   repos: {
+    async compact(argv) {
+      const { values: v, args } = parse(argv, {}, ["slug", "project"]);
+      const { data } = await api<{ compacted: number; deleted: number }>(
+        "POST",
+        `/api/v1/tenants/${enc(args[0]!)}/projects/${enc(args[1]!)}/repository/compact`,
+      );
+      console.log(v.json ? JSON.stringify(data) : `compacted ${data.compacted} packs into one; deleted ${data.deleted} old packs`);
+    },
     async import(argv) {
       const { values: v, args } = parse(argv, {}, ["slug", "project", "path"]);
       const [slug, project, path] = args as [string, string, string];

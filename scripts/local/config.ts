@@ -16,6 +16,7 @@ export interface LocalConfig {
   tenantDatabases: string[];
   provisioner: (request: Request) => Promise<Response>;
   handleRuntimeStdio?: MiniflareOptions["handleRuntimeStdio"];
+  allowFaults?: boolean;
 }
 
 const shared = (c: LocalConfig): Partial<WorkerOptions> => ({
@@ -37,6 +38,7 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
       {
         ...shared(c),
         name: "edge",
+        queueConsumers: { "edgeforge-post-push": { maxBatchTimeout: 1 } },
         scriptPath: c.scripts.edge,
         d1Databases: { CONTROL: "control", ...tenantDbs },
         durableObjects: { REPO: { className: "RepoObject", scriptName: "push" } },
@@ -53,6 +55,9 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
       {
         ...shared(c),
         name: "push",
+        queueProducers: { POST_PUSH: "edgeforge-post-push" },
+        // Tests of failures mid-push start the runner with FORGE_ALLOW_FAULTS=1; never in use otherwise.
+        bindings: c.allowFaults ? { ALLOW_FAULTS: "1" } : {},
         scriptPath: c.scripts.push,
         d1Databases: { CONTROL: "control" },
         durableObjects: { REPO: { className: "RepoObject", useSQLite: true } },

@@ -89,6 +89,7 @@ export class LocalForge {
       sessionSecret: this.sessionSecret,
       tenantDatabases: this.allDatabases(),
       provisioner: (request) => this.provision(request),
+      allowFaults: process.env.FORGE_ALLOW_FAULTS === "1",
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         this.pipeLogs(stdout);
         this.pipeLogs(stderr);

@@ -37,6 +37,15 @@ export const tenantMigrations: Migration[] = [
       "ALTER TABLE `users` ADD `avatar_key` text;",
       "ALTER TABLE `users` ADD `session_epoch` integer DEFAULT 0 NOT NULL;"
     ]
+  },
+  {
+    "tag": "0002_repositories",
+    "statements": [
+      "CREATE TABLE `events` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`kind` text NOT NULL,\n\t`actor` text,\n\t`title` text NOT NULL,\n\t`payload` text DEFAULT '{}' NOT NULL,\n\t`key` text,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `events_key_unique` ON `events` (`key`);",
+      "CREATE INDEX `events_project` ON `events` (`project_id`,`id`);",
+      "ALTER TABLE `projects` ADD `protected_branches` text DEFAULT '[]' NOT NULL;"
+    ]
   }
 ];
 

@@ -109,6 +109,8 @@ export const projects = sqliteTable("projects", {
   accessWiki: text("access_wiki").notNull().default("all"),
   accessDownloads: text("access_downloads").notNull().default("all"),
   accessReview: text("access_review").notNull().default("all"),
+  /** JSON array of branch names (without refs/heads/) that refuse deletion and non-fast-forward pushes. */
+  protectedBranches: text("protected_branches").notNull().default("[]"),
   createdAt: text("created_at").notNull().default(now),
   updatedAt: text("updated_at").notNull().default(now),
 });
@@ -133,3 +135,26 @@ export const settings = sqliteTable("settings", {
   key: text("key").primaryKey(),
   value: text("value").notNull(),
 });
+
+/** The timeline: what happened in each project (pushes now; issues, wiki and downloads as they come). */
+export const events = sqliteTable(
+  "events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    /** push | issue | wiki | download | review */
+    kind: text("kind").notNull(),
+    /** Username of who did it (null when unknown). */
+    actor: text("actor"),
+    /** One line saying what happened. */
+    title: text("title").notNull(),
+    /** JSON details (a push: the ref updates). */
+    payload: text("payload").notNull().default("{}"),
+    /** Identifies the happening, so a message delivered twice records one event. */
+    key: text("key").unique(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("events_project").on(t.projectId, t.id)],
+);

@@ -8,8 +8,10 @@ import { platformHost } from "../services/tenants";
 import { stylesheet, stylesheetPath } from "../views/style";
 import { adminApp } from "../routes/admin";
 import { tenantApp } from "./tenant-app";
+import { handlePostPushBatch } from "./post-push";
+import type { PushedEvent } from "../push/receive";
 
-export function createEdgeHandler(): ExportedHandler<Env> {
+export function createEdgeHandler(): ExportedHandler<Env, PushedEvent> {
   const admin = adminApp();
   const tenants = tenantApp();
 
@@ -26,6 +28,7 @@ export function createEdgeHandler(): ExportedHandler<Env> {
   };
 
   return {
+    queue: (batch, env) => handlePostPushBatch(batch, env),
     async fetch(request, env, ctx) {
       const meter = newMeter(request.headers.get("cf-ray") ?? randomId(16), "edge");
       attachMeter(request, meter);

@@ -12,6 +12,8 @@ import {
 } from "./pack-format";
 import { hexToBytes, sha1, type ObjectType, type Oid } from "./oid";
 import { deflate } from "./zlib";
+import { crc32 } from "./crc32";
+import type { IndexEntry } from "./pack-index";
 
 export interface PackWriteOptions {
   /** The client reads OBJ_OFS_DELTA entries. */
@@ -22,6 +24,8 @@ export interface PackWriteOptions {
   clientHas: Set<Oid>;
   /** Progress lines for the client (side band 2). */
   progress?: (message: string) => Promise<void>;
+  /** Collect what a .idx of the written pack needs (offsets and CRCs), for packs the forge stores. */
+  index?: boolean;
 }
 
 export interface PackWriteStats {
@@ -30,6 +34,10 @@ export interface PackWriteStats {
   reusedDeltas: number;
   rebuilt: number;
   bytes: number;
+  /** Trailer checksum of the written pack. */
+  checksum: Uint8Array;
+  /** Index entries of the written pack (with `index: true`). */
+  entries: IndexEntry[];
 }
 
 /** Raw entries larger than this are copied in pieces rather than read whole. */
@@ -53,12 +61,22 @@ export async function writePack(
 
   const hash = sha1();
   let bytes = 0;
+  let crc = 0;
   const emit = async (chunk: Uint8Array) => {
     hash.update(chunk);
+    if (opts.index) crc = crc32(chunk, crc);
     bytes += chunk.length;
     await write(chunk);
   };
-  const stats: PackWriteStats = { objects: plan.length, reused: 0, reusedDeltas: 0, rebuilt: 0, bytes: 0 };
+  const stats: PackWriteStats = {
+    objects: plan.length,
+    reused: 0,
+    reusedDeltas: 0,
+    rebuilt: 0,
+    bytes: 0,
+    checksum: new Uint8Array(20),
+    entries: [],
+  };
   const written = new Map<Oid, number>();
 
   await emit(packHeader(plan.length));
@@ -66,6 +84,7 @@ export async function writePack(
   for (let i = 0; i < plan.length; i++) {
     const { oid, loc } = plan[i]!;
     const start = bytes;
+    crc = 0;
     const header = await loc.pack.header(loc.offset);
     const end = loc.pack.entryEnd(loc.offset);
     if (header.type !== OBJ_OFS_DELTA && header.type !== OBJ_REF_DELTA) {
@@ -75,13 +94,17 @@ export async function writePack(
       const baseOid =
         header.type === OBJ_REF_DELTA ? header.baseOid! : loc.pack.index.oidAtOffset(header.baseOffset!);
       if (!baseOid) throw new GitError("corrupt_pack", `no object at delta base offset in ${loc.pack.name}`);
-      const baseAt = written.get(baseOid);
+      // Reuse a delta only against the copy of its base in the same pack: with an object stored in
+      // several packs, mixing copies could chain deltas into a cycle.
+      const sentBase = objects.has(baseOid) ? store.locate(baseOid) : null;
+      const sameChain = sentBase !== null && sentBase.pack === loc.pack;
+      const baseAt = sameChain ? written.get(baseOid) : undefined;
       const dataStart = loc.offset + header.headerLength;
       if (baseAt !== undefined && opts.ofsDelta) {
         await emit(concat(encodeEntryHeader(OBJ_OFS_DELTA, header.size), encodeOfsDistance(start - baseAt)));
         await copyRange(loc.pack, dataStart, end, emit);
         stats.reusedDeltas++;
-      } else if (baseAt !== undefined || objects.has(baseOid) || (opts.thin && opts.clientHas.has(baseOid))) {
+      } else if (baseAt !== undefined || sameChain || (!sentBase && opts.thin && opts.clientHas.has(baseOid))) {
         // A base later in this pack, or one the client has: refer to it by id.
         await emit(concat(encodeEntryHeader(OBJ_REF_DELTA, header.size), hexToBytes(baseOid)));
         await copyRange(loc.pack, dataStart, end, emit);
@@ -93,13 +116,15 @@ export async function writePack(
       }
     }
     written.set(oid, start);
+    if (opts.index) stats.entries.push({ oid: hexToBytes(oid), offset: start, crc });
     if (opts.progress && Date.now() - lastProgress > 500) {
       lastProgress = Date.now();
       await opts.progress(`Writing objects: ${Math.floor(((i + 1) * 100) / plan.length)}% (${i + 1}/${plan.length})\r`);
     }
   }
   const digest = hash.digest();
-  await write(new Uint8Array(digest.buffer, digest.byteOffset, digest.length));
+  stats.checksum = new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
+  await write(stats.checksum);
   stats.bytes = bytes + 20;
   return stats;
 }

@@ -171,12 +171,12 @@ describe("indexPack", () => {
     const { pack } = samplePack();
     expect(await refused(indexPack(new MemorySource("t1", pack.subarray(0, pack.length - 30))))).toMatch(/truncated|ends|checksum/);
     const corrupt = pack.slice();
-    corrupt[40] ^= 0xff;
+    corrupt[40] = corrupt[40]! ^ 0xff;
     expect(await refused(indexPack(new MemorySource("t2", corrupt)))).toMatch(/object|checksum|delta/);
     const { pack: miscounted } = { pack: buildPack([{ type: "blob", data: blobA }], { count: 2 }) };
     expect(await refused(indexPack(new MemorySource("t3", miscounted)))).toMatch(/ends after 1 of 2 objects/);
     const badTrailer = pack.slice();
-    badTrailer[badTrailer.length - 1] ^= 1;
+    badTrailer[badTrailer.length - 1] = badTrailer[badTrailer.length - 1]! ^ 1;
     expect(await refused(indexPack(new MemorySource("t4", badTrailer)))).toMatch(/checksum/);
     const unknown = buildPack([{ type: "blob", data: blobA }]);
     unknown[12] = (unknown[12]! & 0x8f) | (5 << 4);

@@ -153,6 +153,7 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
       atomic: true,
       pack: { name, objects: indexed.count, bytes: rec.size, createdAt: Date.now(), closure },
       headIfEmpty: rec.refs.some((r) => r.name === rec.head) ? rec.head : rec.refs[0]!.name,
+      repo,
     });
     if (result.results.some((r) => !r.ok)) throw new ForgeError("conflict", "the repository received refs meanwhile");
     await stub.dropImport(id);

@@ -4,6 +4,10 @@ import { Hono } from "hono";
 import type { Env } from "../env";
 import { ForgeError } from "../utils/errors";
 import { completeImport, getImport, startImport, uploadPart, type NewImport } from "./import";
+import { receivePack } from "./receive";
+import { faultOf, withFault } from "./faults";
+import { advertiseReceivePack } from "../git/receive-pack";
+import { repoStub } from "../services/repositories";
 
 export { RepoObject } from "../repo/repo-object";
 
@@ -27,6 +31,45 @@ app.put("/internal/repos/:tenant/:repo/imports/:id/parts/:part", async (c) => {
 });
 app.post("/internal/repos/:tenant/:repo/imports/:id/complete", async (c) =>
   c.json(await completeImport(c.env, repoOf(c), c.req.param("id"))),
+);
+
+/** The edge has authenticated and authorized the pusher; it names the repository in headers. */
+function pushContext(req: Request) {
+  const h = (name: string) => req.headers.get(name);
+  const tenantId = h("x-forge-tenant");
+  const repoId = h("x-forge-repo");
+  if (!tenantId || !repoId) throw new ForgeError("bad_request", "no repository named");
+  let protectedRefs: string[] = [];
+  try {
+    protectedRefs = JSON.parse(h("x-forge-protected") ?? "[]") as string[];
+  } catch {
+    protectedRefs = [];
+  }
+  return {
+    repo: { tenantId, repoId },
+    pusher: h("x-forge-pusher") ?? "unknown",
+    maxRepoBytes: Number(h("x-forge-max-repo-bytes") ?? 0) || 2 * 1024 ** 3,
+    protectedRefs: new Set(protectedRefs),
+  };
+}
+
+app.get("/:project{[^/]+\\.git}/info/refs", async (c) => {
+  const ctx = pushContext(c.req.raw);
+  const snapshot = await repoStub(c.env, ctx.repo).snapshot();
+  const version = /version=1/.test(c.req.header("git-protocol") ?? "") ? 1 : 0;
+  const body = advertiseReceivePack(snapshot.refs, version);
+  return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+    "content-type": "application/x-git-receive-pack-advertisement",
+    "cache-control": "no-cache",
+  });
+});
+
+app.post("/:project{[^/]+\\.git}/git-receive-pack", async (c) =>
+  receivePack(withFault(c.env, faultOf(c.env, c.req.raw)), pushContext(c.req.raw), c.req.raw),
+);
+
+app.post("/internal/repos/:tenant/:repo/upkeep", async (c) =>
+  c.json(await repoStub(c.env, repoOf(c)).upkeep({ force: true })),
 );
 
 app.notFound((c) => c.text("pushing is not available on this forge yet\n", 501));

@@ -4,6 +4,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { ZERO_OID } from "../git/oid";
+import { COMPACT_AT_PACKS, ORPHAN_GRACE_MS, RETIRED_GRACE_MS, compactPacks, deletePacks, storedPacks } from "./compaction";
 
 export interface PackEntry {
   name: string;
@@ -124,9 +125,25 @@ export class RepoObject extends DurableObject<Env> {
    */
   update(
     updates: RefUpdate[],
-    opts: { atomic?: boolean; pack?: PackEntry; headIfEmpty?: string } = {},
+    opts: {
+      atomic?: boolean;
+      pack?: PackEntry;
+      headIfEmpty?: string;
+      /** Packs the caller's checks relied on; if one was retired meanwhile, nothing is applied. */
+      requirePacks?: string[];
+      /** Who this repository is (kept for upkeep, which needs its R2 keys). */
+      repo?: { tenantId: string; repoId: string };
+    } = {},
   ): { version: number; results: RefUpdateResult[] } {
-    return this.ctx.storage.transactionSync(() => {
+    const outcome = this.ctx.storage.transactionSync(() => {
+      if (opts.repo && !this.meta("repo")) this.setMeta("repo", JSON.stringify(opts.repo));
+      if (opts.requirePacks?.length) {
+        const live = new Set(this.livePackNames());
+        if (opts.requirePacks.some((n) => !live.has(n))) {
+          const reason = "the repository was repacked during the push; push again";
+          return { version: this.version(), results: updates.map((u) => ({ name: u.name, ok: false as const, reason })) };
+        }
+      }
       const current = (name: string) =>
         this.sql.exec<{ oid: string }>("SELECT oid FROM refs WHERE name = ?", name).toArray()[0]?.oid ?? ZERO_OID;
       const results: RefUpdateResult[] = updates.map((u) =>
@@ -139,7 +156,8 @@ export class RepoObject extends DurableObject<Env> {
         };
       }
       const applied = updates.filter((_, i) => results[i]!.ok);
-      if (applied.length === 0 && !opts.pack) return { version: this.version(), results };
+      // A pack is listed only with a ref update that needs it.
+      if (applied.length === 0) return { version: this.version(), results };
       const wasEmpty = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM refs").one().n === 0;
       for (const u of applied) {
         if (u.new === ZERO_OID) this.sql.exec("DELETE FROM refs WHERE name = ?", u.name);
@@ -165,6 +183,83 @@ export class RepoObject extends DurableObject<Env> {
       if (wasEmpty && opts.headIfEmpty) this.setMeta("head", opts.headIfEmpty);
       return { version: this.bumpVersion(), results };
     });
+    if (opts.pack && this.livePackNames().length >= COMPACT_AT_PACKS) this.scheduleUpkeep(10_000);
+    return outcome;
+  }
+
+  private livePackNames(): string[] {
+    return this.sql.exec<{ name: string }>("SELECT name FROM packs WHERE retired_at IS NULL").toArray().map((r) => r.name);
+  }
+
+  private scheduleUpkeep(delayMs: number): void {
+    void this.ctx.storage.getAlarm().then((at) => {
+      const when = Date.now() + delayMs;
+      if (at === null || at > when) return this.ctx.storage.setAlarm(when);
+    });
+  }
+
+  override async alarm(): Promise<void> {
+    await this.upkeep();
+  }
+
+  /**
+   * Compacts the live packs into one when there are several, and deletes packs retired longer
+   * than the grace period ago (and orphans: packs in R2 no row names). Returns what it did.
+   */
+  async upkeep(opts: { force?: boolean } = {}): Promise<{ compacted: number; deleted: number }> {
+    const repoMeta = this.meta("repo");
+    if (!repoMeta) return { compacted: 0, deleted: 0 };
+    const repo = JSON.parse(repoMeta) as { tenantId: string; repoId: string };
+    let compacted = 0;
+    const before = this.snapshot();
+    if (before.packs.length >= COMPACT_AT_PACKS || (opts.force && before.packs.length > 1) ||
+      (opts.force && before.packs.length === 1 && !before.packs[0]!.closure && before.refs.length > 0)) {
+      const pack = await compactPacks(this.env, repo, before);
+      const committed = this.ctx.storage.transactionSync(() => {
+        if (this.version() !== before.version) return false; // refs moved meanwhile: try again later
+        const now = Date.now();
+        this.sql.exec(
+          "INSERT INTO packs (name, objects, bytes, created_at, closure) VALUES (?, ?, ?, ?, ?)",
+          pack.name,
+          pack.objects,
+          pack.bytes,
+          pack.createdAt,
+          pack.closure ?? null,
+        );
+        for (const p of before.packs) this.sql.exec("UPDATE packs SET retired_at = ? WHERE name = ?", now, p.name);
+        this.bumpVersion();
+        return true;
+      });
+      if (committed) compacted = before.packs.length;
+      else {
+        await deletePacks(this.env, repo, [pack.name]);
+        this.scheduleUpkeep(60_000);
+      }
+    }
+    // Retired packs past their grace, and orphaned uploads.
+    const cutoff = Date.now() - RETIRED_GRACE_MS;
+    const expired = this.sql
+      .exec<{ name: string }>("SELECT name FROM packs WHERE retired_at IS NOT NULL AND retired_at < ?", cutoff)
+      .toArray()
+      .map((r) => r.name);
+    const known = new Set(this.sql.exec<{ name: string }>("SELECT name FROM packs").toArray().map((r) => r.name));
+    const orphans = (await storedPacks(this.env, repo))
+      .filter((p) => !known.has(p.name) && p.uploaded < Date.now() - ORPHAN_GRACE_MS && !this.importing(p.name))
+      .map((p) => p.name);
+    if (expired.length || orphans.length) {
+      await deletePacks(this.env, repo, [...expired, ...orphans]);
+      for (const name of expired) this.sql.exec("DELETE FROM packs WHERE name = ?", name);
+    }
+    const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM packs WHERE retired_at IS NOT NULL").one().n;
+    if (pending > 0) this.scheduleUpkeep(RETIRED_GRACE_MS);
+    return { compacted, deleted: expired.length + orphans.length };
+  }
+
+  private importing(packName: string): boolean {
+    return this.sql
+      .exec<{ record: string }>("SELECT record FROM imports")
+      .toArray()
+      .some((r) => (JSON.parse(r.record) as ImportRecord).key.endsWith(`/${packName}.pack`));
   }
 
   setHead(ref: string): number {

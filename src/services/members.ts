@@ -63,6 +63,8 @@ export async function removeMember(db: TenantDb, projectId: number, userId: numb
 export interface ProjectSettingsPatch {
   description?: string;
   private?: boolean;
+  /** Branch names that refuse deletion and non-fast-forward pushes. */
+  protectedBranches?: string[];
   access?: Partial<Record<LeveledArea, AccessLevel>>;
 }
 
@@ -73,6 +75,7 @@ export async function updateProjectSettings(db: TenantDb, project: Project, patc
     .set({
       ...(patch.description !== undefined ? { description: patch.description } : {}),
       ...(patch.private !== undefined ? { private: patch.private } : {}),
+      ...(patch.protectedBranches !== undefined ? { protectedBranches: JSON.stringify(patch.protectedBranches) } : {}),
       ...(a.source ? { accessSource: a.source } : {}),
       ...(a.issues ? { accessIssues: a.issues } : {}),
       ...(a.wiki ? { accessWiki: a.wiki } : {}),

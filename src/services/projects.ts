@@ -93,3 +93,13 @@ export async function listAllRepoIds(db: TenantDb): Promise<string[]> {
   const rows = await db.select({ repoId: projects.repoId }).from(projects);
   return rows.map((r) => r.repoId);
 }
+
+/** Full ref names (refs/heads/...) of a project's protected branches. */
+export function protectedRefs(project: Project): string[] {
+  try {
+    const names = JSON.parse(project.protectedBranches) as unknown;
+    return Array.isArray(names) ? names.filter((n): n is string => typeof n === "string").map((n) => `refs/heads/${n}`) : [];
+  } catch {
+    return [];
+  }
+}

@@ -10,6 +10,7 @@ import { R2Source } from "../storage/r2-source";
 import { doNames, r2Keys } from "../storage/keys";
 import { ByteLru } from "../utils/lru";
 import { GitError } from "../git/errors";
+import { ForgeError } from "../utils/errors";
 
 export interface RepoRef {
   tenantId: string;
@@ -54,4 +55,18 @@ export async function openRepoView(env: Env, repo: RepoRef): Promise<RepoView & 
     store,
     completePack: only?.closure ? { pack: store.packs[0]!, closure: only.closure } : undefined,
   };
+}
+
+/** Branch names (without refs/heads/) of a repository, for settings forms. */
+export async function listBranches(env: Env, repo: RepoRef): Promise<{ head: string; branches: string[] }> {
+  const snapshot = await repoStub(env, repo).snapshot();
+  const branches = snapshot.refs.filter((r) => r.name.startsWith("refs/heads/")).map((r) => r.name.slice(11));
+  return { head: snapshot.head.replace(/^refs\/heads\//, ""), branches };
+}
+
+/** Points HEAD at an existing branch (the repository's default branch). */
+export async function setDefaultBranch(env: Env, repo: RepoRef, branch: string): Promise<void> {
+  const { branches } = await listBranches(env, repo);
+  if (!branches.includes(branch)) throw new ForgeError("bad_request", `There is no branch ${branch}.`);
+  await repoStub(env, repo).setHead(`refs/heads/${branch}`);
 }

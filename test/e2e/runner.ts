@@ -35,6 +35,11 @@ export class RunningForge {
     return readFileSync(join(this.stateDir, "admin-token"), "utf8").trim();
   }
 
+  /** The demo forge owner's API token (user "demo", a forge admin). */
+  get demoToken(): string {
+    return readFileSync(join(this.stateDir, "demo-token"), "utf8").trim();
+  }
+
   /** Runs the `forge` CLI against this forge. */
   cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
@@ -68,12 +73,14 @@ export class RunningForge {
   }
 }
 
-export async function startForge(opts: { stateDir?: string; port?: number } = {}): Promise<RunningForge> {
+export async function startForge(
+  opts: { stateDir?: string; port?: number; env?: Record<string, string> } = {},
+): Promise<RunningForge> {
   const port = opts.port ?? (await freePort());
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "edgeforge-e2e-"));
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), FORGE_STATE: stateDir, FORGE_LOG: "quiet", FORGE_ADMIN_TOKEN: "" },
+    env: { ...process.env, PORT: String(port), FORGE_STATE: stateDir, FORGE_LOG: "quiet", FORGE_ADMIN_TOKEN: "", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const forge = new RunningForge(child, port, stateDir);

@@ -74,6 +74,16 @@ const routes = {
     },
     responses: { 200: json(ImportStatus, "The import"), 400: errorResponse("Wrong part number or size") },
   }),
+  compact: createRoute({
+    method: "post",
+    path: "/api/v1/tenants/{slug}/projects/{project}/repository/compact",
+    summary: "Repack the repository now: one pack of everything the refs reach (it also happens by itself)",
+    request: { params: Params },
+    responses: {
+      200: json(z.object({ compacted: z.number(), deleted: z.number() }), "How many packs were compacted and deleted"),
+      404: errorResponse("No such tenant or project"),
+    },
+  }),
   complete: createRoute({
     method: "post",
     path: `${base}/{id}/complete`,
@@ -89,11 +99,11 @@ const routes = {
   }),
 };
 
-/** Sends the request on to the push worker's internal import API and relays its answer. */
-async function forward(c: Context<AppEnv>, suffix: string, init: RequestInit): Promise<Response> {
+/** Sends the request on to the push worker's internal repository API and relays its answer. */
+async function forward(c: Context<AppEnv>, suffix: string, init: RequestInit, area = "imports"): Promise<Response> {
   if (!c.env.PUSH) throw new ForgeError("unavailable", "the push service is not bound to this worker");
   const { tenantId, repoId } = await tenantProjectRepo(c.env, c.req.param("slug")!, c.req.param("project")!);
-  const res = await c.env.PUSH.fetch(`http://push/internal/repos/${tenantId}/${repoId}/imports${suffix}`, init);
+  const res = await c.env.PUSH.fetch(`http://push/internal/repos/${tenantId}/${repoId}/${area}${suffix}`, init);
   return new Response(res.body, { status: res.status, headers: { "content-type": "application/json" } });
 }
 
@@ -112,6 +122,7 @@ export function registerImportRoutes(app: OpenAPIHono<AppEnv>): void {
       body: c.req.raw.body,
     }) as never;
   });
+  app.openapi(routes.compact, async (c) => forward(c, "", { method: "POST" }, "upkeep") as never);
   app.openapi(routes.complete, async (c) =>
     forward(c, `/${encodeURIComponent(c.req.param("id"))}/complete`, { method: "POST" }) as never,
   );

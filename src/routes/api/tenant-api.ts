@@ -7,11 +7,14 @@ import type { AppEnv } from "../../edge/context";
 import { apiIdentity } from "../../edge/session";
 import { canAccess, levelOf, projectVisibility, type Viewer } from "../../auth/access";
 import { gravatarUrl } from "../../services/avatars";
-import { PROJECT_NAME, createProject, findProject, listVisibleProjects, type Project } from "../../services/projects";
+import { PROJECT_NAME, createProject, findProject, listVisibleProjects, protectedRefs, type Project } from "../../services/projects";
 import { getSettings } from "../../services/settings";
 import { listTokens, mintToken, revokeToken } from "../../services/tokens";
 import type { User } from "../../services/users";
 import { ForgeError } from "../../utils/errors";
+import { updateProjectSettings } from "../../services/members";
+import { listBranches, setDefaultBranch } from "../../services/repositories";
+import { refNameProblem } from "../../git/ref-names";
 import { apiApp, errorResponse, PageQuery, setPaginationHeaders } from "./responses";
 
 const LevelSchema = z.enum(["all", "signed-in", "members", "owners", "off"]);
@@ -52,6 +55,8 @@ const ProjectSchema = z
     access: z.object({ source: LevelSchema, issues: LevelSchema, wiki: LevelSchema, downloads: LevelSchema, review: LevelSchema }),
     role: z.enum(["owner", "member", "authorized"]).nullable().openapi({ description: "The caller's role in the project" }),
     clone_url: z.string(),
+    protected_branches: z.array(z.string()).openapi({ description: "Branches that refuse deletion and non-fast-forward pushes" }),
+    default_branch: z.string().optional().openapi({ description: "Where HEAD points (single-project answers only)" }),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -116,6 +121,30 @@ const routes = {
     request: { params: NameParam },
     responses: { 200: ok(ProjectSchema, "The project"), 404: errorResponse("No such project"), 401: errorResponse("Wrong credentials") },
   }),
+  updateProject: createRoute({
+    method: "patch",
+    path: "/api/v1/projects/{name}",
+    summary: "Change a project's settings (owners): description, privacy, default branch, protected branches",
+    request: {
+      params: NameParam,
+      body: json(
+        z
+          .object({
+            description: z.string().max(2000).optional(),
+            private: z.boolean().optional(),
+            default_branch: z.string().min(1).max(255).optional(),
+            protected_branches: z.array(z.string().min(1).max(255)).max(100).optional(),
+          })
+          .openapi("ProjectPatch"),
+      ),
+    },
+    responses: {
+      200: ok(ProjectSchema, "The project"),
+      400: errorResponse("Invalid request (e.g. no such branch)"),
+      404: errorResponse("No such project"),
+      ...authErrors,
+    },
+  }),
   createProject: createRoute({
     method: "post",
     path: "/api/v1/projects",
@@ -168,6 +197,7 @@ function projectJson(c: Context<AppEnv>, viewer: Viewer, p: Project): z.infer<ty
     },
     role: viewer.roles.get(p.id) ?? null,
     clone_url: `${new URL(c.req.url).origin}/${p.name}.git`,
+    protected_branches: protectedRefs(p).map((r) => r.slice(11)),
     created_at: p.createdAt,
     updated_at: p.updatedAt,
   };
@@ -252,7 +282,30 @@ export function tenantApi() {
     const { name } = c.req.valid("param");
     const project = await findProject(c.get("db"), name);
     if (!project || !canAccess(viewer, project, "project", "read")) throw new ForgeError("not_found", `project ${name} not found`);
-    return c.json(projectJson(c, viewer, project), 200);
+    const { head } = await listBranches(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
+    return c.json({ ...projectJson(c, viewer, project), default_branch: head }, 200);
+  });
+
+  app.openapi(routes.updateProject, async (c) => {
+    c.get("meter").component = "api.projects";
+    const { viewer } = await signedIn(c, "write");
+    const { name } = c.req.valid("param");
+    const project = await findProject(c.get("db"), name);
+    if (!project || !canAccess(viewer, project, "project", "read")) throw new ForgeError("not_found", `project ${name} not found`);
+    if (!canAccess(viewer, project, "admin", "write")) throw new ForgeError("forbidden", "Only the project's owners change its settings.");
+    const body = c.req.valid("json");
+    for (const b of body.protected_branches ?? []) {
+      if (refNameProblem(`refs/heads/${b}`)) throw new ForgeError("bad_request", `"${b}" is not a valid branch name`);
+    }
+    const repo = { tenantId: c.get("tenant").id, repoId: project.repoId };
+    if (body.default_branch !== undefined) await setDefaultBranch(c.env, repo, body.default_branch);
+    const updated = await updateProjectSettings(c.get("db"), project, {
+      description: body.description,
+      private: body.private,
+      protectedBranches: body.protected_branches,
+    });
+    const { head } = await listBranches(c.env, repo);
+    return c.json({ ...projectJson(c, viewer, updated), default_branch: head }, 200);
   });
 
   app.openapi(routes.createProject, async (c) => {

@@ -15,7 +15,9 @@ import {
   type ProjectRole,
 } from "../../auth/access";
 import { PROJECT_ROLES, listMembers, removeMember, setMember, updateProjectSettings } from "../../services/members";
-import { findProject, type Project } from "../../services/projects";
+import { findProject, protectedRefs, type Project } from "../../services/projects";
+import { listBranches, setDefaultBranch } from "../../services/repositories";
+import { refNameProblem } from "../../git/ref-names";
 import { findUserByName } from "../../services/users";
 import { ForgeError, badRequest } from "../../utils/errors";
 import { Layout } from "../../views/layout";
@@ -27,7 +29,11 @@ export const projectAdminRoutes = new Hono<AppEnv>();
 
 type Ctx = Context<AppEnv>;
 
-const DONE: Record<string, string> = { settings: "Settings saved.", members: "Members updated." };
+const DONE: Record<string, string> = {
+  settings: "Settings saved.",
+  members: "Members updated.",
+  repository: "Repository settings saved.",
+};
 
 const LEVEL_LABELS: Record<AccessLevel, string> = {
   all: "everyone",
@@ -60,6 +66,8 @@ function ownersOnly(page: (c: Ctx, project: Project) => Response | Promise<Respo
 
 async function adminPage(c: Ctx, project: Project, error?: string, status: 200 | 400 | 404 | 409 = 200) {
   const members = await listMembers(c.get("db"), project.id);
+  const { head, branches } = await listBranches(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
+  const protectedBranches = protectedRefs(project).map((r) => r.slice(11));
   const ok = DONE[c.req.query("ok") ?? ""];
   const base = `/p/${project.name}/admin`;
   return c.html(
@@ -110,6 +118,36 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
         <div class="actions">
           <button type="submit" class="primary">
             Save settings
+          </button>
+        </div>
+      </form>
+
+      <h2>Repository</h2>
+      <form method="post" action={`${base}/repository`} class="stack wide">
+        {branches.length > 0 ? (
+          <div class="field">
+            <label for="f-default-branch">Default branch</label>
+            <select id="f-default-branch" name="default_branch">
+              {branches.map((b) => (
+                <option value={b} selected={b === head}>
+                  {b}
+                </option>
+              ))}
+            </select>
+          </div>
+        ) : (
+          <p class="muted">The repository is empty: its first push sets the default branch.</p>
+        )}
+        <Field
+          label="Protected branches"
+          name="protected_branches"
+          value={protectedBranches.join(" ")}
+          maxlength={2000}
+          hint="Branch names separated by spaces: pushes may not delete them or rewrite their history."
+        />
+        <div class="actions">
+          <button type="submit" class="primary">
+            Save repository settings
           </button>
         </div>
       </form>
@@ -187,6 +225,29 @@ projectAdminRoutes.post(
       }
       await updateProjectSettings(c.get("db"), project, { description, private: form.private === "1", access });
       return c.redirect(`/p/${project.name}/admin?ok=settings`, 303);
+    } catch (err) {
+      const { message } = formError(err);
+      return adminPage(c, project, message, 400);
+    }
+  }, "write"),
+);
+
+projectAdminRoutes.post(
+  "/p/:project/admin/repository",
+  ownersOnly(async (c, project) => {
+    c.get("meter").component = "web.project.admin";
+    const form = await readForm(c);
+    try {
+      const names = [...new Set((form.protected_branches ?? "").split(/[\s,]+/).filter(Boolean))];
+      for (const name of names) {
+        if (refNameProblem(`refs/heads/${name}`)) throw badRequest(`"${name}" is not a valid branch name.`);
+      }
+      if (names.length > 100) throw badRequest("Protect at most 100 branches.");
+      await updateProjectSettings(c.get("db"), project, { protectedBranches: names });
+      if (form.default_branch) {
+        await setDefaultBranch(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId }, form.default_branch);
+      }
+      return c.redirect(`/p/${project.name}/admin?ok=repository`, 303);
     } catch (err) {
       const { message } = formError(err);
       return adminPage(c, project, message, 400);

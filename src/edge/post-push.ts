@@ -1,0 +1,54 @@
+// Post-push work, off the push's critical path: the push worker queues each push that landed;
+// the edge (which holds the tenant databases) records it on the project's timeline.
+import { eq } from "drizzle-orm";
+import type { Env } from "../env";
+import { isD1, openTenantDb } from "../db/tenant-db";
+import { projects } from "../db/schema";
+import { ZERO_OID } from "../git/oid";
+import type { PushedEvent } from "../push/receive";
+import { recordEvent } from "../services/timeline";
+import { readTenantRecord } from "../storage/directory";
+import { sha256Hex } from "../utils/crypto";
+
+const shortRef = (name: string) => name.replace(/^refs\/(heads|tags)\//, "");
+
+export function describePush(e: PushedEvent): string {
+  const who = e.pusher || "someone";
+  if (e.updates.length === 1) {
+    const u = e.updates[0]!;
+    const what = u.name.startsWith("refs/tags/") ? "tag" : "branch";
+    if (u.new === ZERO_OID) return `${who} deleted ${what} ${shortRef(u.name)}`;
+    if (u.old === ZERO_OID) return `${who} created ${what} ${shortRef(u.name)}`;
+    return `${who} pushed to ${shortRef(u.name)}`;
+  }
+  return `${who} pushed ${e.updates.length} refs: ${e.updates.slice(0, 5).map((u) => shortRef(u.name)).join(", ")}${e.updates.length > 5 ? ", ..." : ""}`;
+}
+
+export async function recordPush(env: Env, e: PushedEvent): Promise<void> {
+  const tenant = await readTenantRecord(env.DIRECTORY, e.tenantId);
+  const d1 = tenant?.database ? env[tenant.database] : undefined;
+  if (!tenant || !isD1(d1)) return; // the tenant is gone: nothing to record
+  const db = openTenantDb(d1);
+  const project = await db.query.projects.findFirst({ where: eq(projects.repoId, e.repoId) });
+  if (!project) return;
+  await recordEvent(db, {
+    projectId: project.id,
+    kind: "push",
+    actor: e.pusher || null,
+    title: describePush(e),
+    payload: { updates: e.updates },
+    key: `push:${await sha256Hex(JSON.stringify(e))}`,
+  });
+}
+
+export async function handlePostPushBatch(batch: MessageBatch<PushedEvent>, env: Env): Promise<void> {
+  for (const message of batch.messages) {
+    try {
+      await recordPush(env, message.body);
+      message.ack();
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", message: `post-push: ${String((err as Error)?.stack ?? err)}` }));
+      message.retry();
+    }
+  }
+}

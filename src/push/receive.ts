@@ -1,0 +1,337 @@
+// A push, end to end: the pack is streamed into R2, indexed with bounded memory (thin packs get
+// their bases appended), checked for connectivity, then every ref update is committed in one
+// Durable Object transaction with compare-and-swap. Nothing is visible until that commit.
+import type { Env } from "../env";
+import { CommitGraph } from "../git/commit-graph";
+import { checkConnected } from "../git/connectivity";
+import { GitError } from "../git/errors";
+import { isReachable } from "../git/negotiate";
+import { ObjectStore, Pack } from "../git/object-store";
+import { ZERO_OID, type Oid } from "../git/oid";
+import { completeThinPack } from "../git/pack-completer";
+import { PackIndex } from "../git/pack-index";
+import { indexPack } from "../git/pack-indexer";
+import { PktResponse, pkt, FLUSH } from "../git/pkt-line";
+import { WindowedSource } from "../git/range-source";
+import { readPushRequest, reportLines, type Command, type CommandResult } from "../git/receive-pack";
+import { refNameProblem } from "../git/ref-names";
+import type { RefUpdate, RepoSnapshot } from "../repo/repo-object";
+import { openStore, repoStub, type RepoRef } from "../services/repositories";
+import { r2Keys } from "../storage/keys";
+import { R2Source } from "../storage/r2-source";
+import { R2StreamWriter, writeStream } from "../storage/r2-writer";
+import { randomId } from "../utils/crypto";
+import { ForgeError } from "../utils/errors";
+
+export interface PushContext {
+  repo: RepoRef;
+  /** Who pushes (for the timeline). */
+  pusher: string;
+  /** The tenant plan's largest repository, in bytes. */
+  maxRepoBytes: number;
+  /** Refs that refuse deletion and non-fast-forward updates. */
+  protectedRefs: Set<string>;
+}
+
+export interface PushedEvent {
+  tenantId: string;
+  repoId: string;
+  pusher: string;
+  updates: { name: string; old: Oid; new: Oid }[];
+  at: string;
+}
+
+const encoder = new TextEncoder();
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
+function chooseHead(applied: Command[]): string | undefined {
+  const branches = applied.filter((c) => c.name.startsWith("refs/heads/") && c.new !== ZERO_OID).map((c) => c.name);
+  return ["refs/heads/main", "refs/heads/master"].find((b) => branches.includes(b)) ?? branches[0];
+}
+
+/** Reads the rest of a request body and throws it away (git sends the whole pack before reading). */
+async function drain(stream: ReadableStream<Uint8Array> | null): Promise<void> {
+  if (!stream) return;
+  for await (const _ of stream as unknown as AsyncIterable<Uint8Array>) void _;
+}
+
+export async function receivePack(env: Env, ctx: PushContext, request: Request): Promise<Response> {
+  let body = request.body;
+  if (!body) return new Response("a push needs a request body\n", { status: 400 });
+  if ((request.headers.get("content-encoding") ?? "").toLowerCase() === "gzip") {
+    body = body.pipeThrough(new DecompressionStream("gzip"));
+  }
+  let push;
+  try {
+    push = await readPushRequest(body);
+  } catch (err) {
+    if (err instanceof GitError) return new Response(`${err.message}\n`, { status: 400 });
+    throw err;
+  }
+  const headers = { "content-type": "application/x-git-receive-pack-result", "cache-control": "no-cache" };
+  // The "0000" probe git sends before a large chunked push: nothing to do.
+  if (push.commands.length === 0) return new Response(null, { status: 200, headers });
+
+  const sideband = push.capabilities.has("side-band-64k");
+  const quiet = push.capabilities.has("quiet");
+  const atomic = push.capabilities.has("atomic");
+  const out = new PktResponse();
+  const progress = async (message: string) => {
+    if (sideband && !quiet) await out.band(2, encoder.encode(message));
+  };
+
+  const stub = repoStub(env, ctx.repo);
+  const snapshot = await stub.snapshot();
+  const repoBytes = snapshot.packs.reduce((n, p) => n + p.bytes, 0);
+
+  // Receive the pack before answering: git sends all of it before it reads a byte of the reply.
+  const packName = `pack-${randomId(24)}`;
+  const packKey = r2Keys.pack(ctx.repo.tenantId, ctx.repo.repoId, packName);
+  let received = 0;
+  let unpackError: string | null = null;
+  if (push.pack) {
+    const writer = new R2StreamWriter(env.OBJECTS, packKey);
+    const room = Math.max(0, ctx.maxRepoBytes - repoBytes);
+    try {
+      received = await writeStream(writer, push.pack, room);
+    } catch (err) {
+      await writer.abort();
+      await drain(push.pack).catch(() => undefined);
+      if (err instanceof ForgeError && err.code === "payload_too_large") {
+        unpackError = `repository would exceed this forge's limit of ${mib(ctx.maxRepoBytes)} (it holds ${mib(repoBytes)} already)`;
+      } else {
+        console.error(JSON.stringify({ level: "error", message: `storing a pushed pack failed: ${String(err)}` }));
+        unpackError = "the forge could not store the pack; nothing was changed, please push again";
+      }
+    }
+  }
+
+  const work = (async () => {
+    const results = await applyPush(env, ctx, push.commands, {
+      snapshot,
+      packKey,
+      packName,
+      received,
+      unpackError,
+      atomic,
+      progress,
+    });
+    const report = reportLines(results.unpackError, results.commands);
+    if (sideband) {
+      const inner = [...report.map((l) => pkt(l + "\n")), FLUSH];
+      for (const p of inner) await out.band(1, p);
+      await out.flush();
+    } else if (push.capabilities.has("report-status") || push.capabilities.has("report-status-v2")) {
+      for (const l of report) await out.line(l);
+      await out.flush();
+    }
+    await out.close();
+  })();
+  work.catch(async (err) => {
+    console.error(JSON.stringify({ level: "error", message: String((err as Error)?.stack ?? err) }));
+    try {
+      if (sideband) await out.band(3, encoder.encode("the push service failed; nothing was changed\n"));
+      await out.close();
+    } catch {
+      await out.abort(err).catch(() => undefined);
+    }
+  });
+  return new Response(out.stream, { status: 200, headers });
+}
+
+interface ApplyInput {
+  snapshot: RepoSnapshot;
+  packKey: string;
+  packName: string;
+  received: number;
+  unpackError: string | null;
+  atomic: boolean;
+  progress: (message: string) => Promise<void>;
+}
+
+async function applyPush(
+  env: Env,
+  ctx: PushContext,
+  commands: Command[],
+  input: ApplyInput,
+): Promise<{ unpackError: string | null; commands: CommandResult[] }> {
+  const { snapshot } = input;
+  let { packKey, packName } = input;
+  let idxKey = packKey.replace(/\.pack$/, ".idx");
+  const errors = new Map<string, string>();
+  const fail = (name: string, reason: string) => {
+    if (!errors.has(name)) errors.set(name, reason);
+  };
+  const refused = (reason: string) => ({
+    unpackError: reason,
+    commands: commands.map((c) => ({ name: c.name, error: "unpacker error" })),
+  });
+  const drop = () => env.OBJECTS.delete([packKey, idxKey]);
+
+  if (input.unpackError) return refused(input.unpackError);
+
+  // Cheap checks first: names, duplicates, what the client believes the refs are.
+  const seen = new Set<string>();
+  for (const c of commands) {
+    const problem = refNameProblem(c.name);
+    if (problem) fail(c.name, `funny refname (${problem})`);
+    if (seen.has(c.name)) fail(c.name, "duplicate ref update");
+    seen.add(c.name);
+    if (c.old === ZERO_OID && c.new === ZERO_OID) fail(c.name, "nothing to do");
+  }
+
+  const oldStore = await openStore(env.OBJECTS, ctx.repo, snapshot);
+  let store = oldStore;
+  let pack: { name: string; objects: number; bytes: number } | null = null;
+  if (input.received > 0) {
+    await input.progress(`Indexing the pack (${mib(input.received)})...\n`);
+    let source = new WindowedSource(new R2Source(env.OBJECTS, packKey, input.received));
+    let indexed;
+    try {
+      indexed = await indexPack(source, {
+        external: async (oid) => (oldStore.has(oid) ? oldStore.read(oid) : null),
+      });
+    } catch (err) {
+      await drop();
+      if (err instanceof GitError) return refused(err.message);
+      throw err;
+    }
+    let index = indexed.index;
+    let size = input.received;
+    let count = indexed.count;
+    if (indexed.missingBases.length > 0) {
+      // Thin pack: store it completed with its bases, so it stands on its own.
+      const bases = await Promise.all(indexed.missingBases.map(async (oid) => ({ oid, object: await oldStore.read(oid) })));
+      const completedName = `pack-${randomId(24)}`;
+      const completedKey = r2Keys.pack(ctx.repo.tenantId, ctx.repo.repoId, completedName);
+      const writer = new R2StreamWriter(env.OBJECTS, completedKey);
+      let completed;
+      try {
+        completed = await completeThinPack(source, indexed, bases, (chunk) => writer.write(chunk));
+        await writer.finish();
+      } catch (err) {
+        await writer.abort();
+        await drop();
+        throw err;
+      }
+      await drop();
+      await input.progress(`Completed the thin pack with ${bases.length} objects it refers to.\n`);
+      packName = completedName;
+      packKey = completedKey;
+      idxKey = packKey.replace(/\.pack$/, ".idx");
+      index = completed.index;
+      size = completed.size;
+      count = completed.count;
+      source = new WindowedSource(new R2Source(env.OBJECTS, packKey, size));
+    }
+    if (count > 0) {
+      await env.OBJECTS.put(idxKey, index);
+      pack = { name: packName, objects: count, bytes: size };
+      store = new ObjectStore([new Pack(packName, new PackIndex(index), source), ...oldStore.packs]);
+    } else {
+      await drop();
+    }
+    await input.progress(`Received ${count} objects.\n`);
+  }
+
+  const graph = new CommitGraph(store);
+  const live = commands.filter((c) => !errors.has(c.name) && c.new !== ZERO_OID);
+  try {
+    await checkConnected(store, (oid) => oldStore.has(oid), live.map((c) => c.new));
+  } catch (err) {
+    if (!(err instanceof GitError)) throw err;
+    for (const c of live) fail(c.name, "missing necessary objects");
+  }
+
+  const current = new Map(snapshot.refs.map((r) => [r.name, r.oid]));
+  const updates: RefUpdate[] = [];
+  for (const c of commands) {
+    if (errors.has(c.name)) continue;
+    const deleting = c.new === ZERO_OID;
+    if (deleting && c.name === snapshot.head && current.has(c.name)) {
+      fail(c.name, "refusing to delete the current branch (change the default branch first)");
+      continue;
+    }
+    if (ctx.protectedRefs.has(c.name)) {
+      if (deleting) {
+        fail(c.name, "protected branch: deletion refused");
+        continue;
+      }
+      if (c.old !== ZERO_OID && oldStore.has(c.old) && !(await isReachable(graph, c.old, [c.new]))) {
+        fail(c.name, "protected branch: non-fast-forward update refused");
+        continue;
+      }
+    }
+    let peeled: Oid | null = null;
+    if (!deleting) {
+      const peel = await graph.peel(c.new);
+      if (c.name.startsWith("refs/heads/") && (peel.tags.length > 0 || peel.type !== "commit")) {
+        fail(c.name, "a branch must point at a commit");
+        continue;
+      }
+      peeled = peel.tags.length ? peel.oid : null;
+    }
+    updates.push({ name: c.name, old: c.old, new: c.new, peeled });
+  }
+
+  const newBytes = snapshot.packs.reduce((n, p) => n + p.bytes, 0) + (pack?.bytes ?? 0);
+  if (pack && newBytes > ctx.maxRepoBytes) {
+    for (const u of updates) fail(u.name, `over quota: the repository would be ${mib(newBytes)}, the limit is ${mib(ctx.maxRepoBytes)}`);
+    updates.length = 0;
+  }
+  if (input.atomic && errors.size > 0) {
+    for (const c of commands) fail(c.name, "atomic push failed");
+    updates.length = 0;
+  }
+
+  let applied: RefUpdate[] = [];
+  if (updates.length > 0) {
+    let result;
+    try {
+      result = await repoStub(env, ctx.repo).update(updates, {
+        atomic: input.atomic,
+        pack: pack ? { ...pack, createdAt: Date.now(), closure: null } : undefined,
+        headIfEmpty: chooseHead(updates.map((u) => ({ name: u.name, old: u.old, new: u.new }))),
+        requirePacks: snapshot.packs.map((p) => p.name),
+        repo: ctx.repo,
+      });
+    } catch (err) {
+      // Unless the commit happened after all (its reply lost), leave no orphan pack behind; an
+      // unanswerable question leaves the pack for compaction's sweep of unlisted packs.
+      if (pack) {
+        const listed = await repoStub(env, ctx.repo)
+          .snapshot()
+          .then((s) => s.packs.some((p) => p.name === pack!.name))
+          .catch(() => true);
+        if (!listed) await drop().catch(() => undefined);
+      }
+      throw err;
+    }
+    for (const r of result.results) if (!r.ok) fail(r.name, r.reason);
+    applied = updates.filter((u) => !errors.has(u.name));
+  }
+  if (applied.length === 0 && pack) await drop();
+  if (applied.length > 0) {
+    await notifyPushed(env, {
+      tenantId: ctx.repo.tenantId,
+      repoId: ctx.repo.repoId,
+      pusher: ctx.pusher,
+      updates: applied.map((u) => ({ name: u.name, old: u.old, new: u.new })),
+      at: new Date().toISOString(),
+    });
+  }
+  return { unpackError: null, commands: commands.map((c) => ({ name: c.name, error: errors.get(c.name) ?? null })) };
+}
+
+/** Post-push work (timeline, issue links, derived data) runs elsewhere, off the push's critical path. */
+async function notifyPushed(env: Env, event: PushedEvent): Promise<void> {
+  const queue = env.POST_PUSH as Queue<PushedEvent> | undefined;
+  if (!queue) return;
+  try {
+    await queue.send(event);
+  } catch (err) {
+    // The push is committed; losing the notification only delays derived data.
+    console.error(JSON.stringify({ level: "error", message: `post-push notification failed: ${String(err)}` }));
+  }
+}

@@ -1,0 +1,66 @@
+// Pack upkeep: many pushes leave many small packs; compaction rewrites everything reachable from
+// the refs into one pack (reusing stored deltas), so reads stay few and clones can stream it as is.
+// Old packs are retired, and deleted only after a grace period: fetches that started before
+// still read them. Objects no ref reaches are not carried over.
+import type { Env } from "../env";
+import { CommitGraph } from "../git/commit-graph";
+import { setHash } from "../git/oid";
+import { writePackIndex } from "../git/pack-index";
+import { writePack } from "../git/pack-writer";
+import { enumerateObjects } from "../git/walk";
+import { openStore, type RepoRef } from "../services/repositories";
+import { r2Keys } from "../storage/keys";
+import { R2StreamWriter } from "../storage/r2-writer";
+import { randomId } from "../utils/crypto";
+import type { PackEntry, RepoSnapshot } from "./repo-object";
+
+/** Compact once this many packs are live. */
+export const COMPACT_AT_PACKS = 4;
+/** Retired packs stay readable this long (the longest fetch we expect to still be reading). */
+export const RETIRED_GRACE_MS = 60 * 60 * 1000;
+/** Packs in R2 that no catalog row names (a push that died before answering) go after this long. */
+export const ORPHAN_GRACE_MS = 24 * 60 * 60 * 1000;
+
+export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapshot): Promise<PackEntry> {
+  const store = await openStore(env.OBJECTS, repo, snapshot);
+  const tips = snapshot.refs.map((r) => r.oid);
+  const walk = await enumerateObjects(new CommitGraph(store), { wants: tips, haves: [], shallow: new Set() });
+  const name = `pack-${randomId(24)}`;
+  const key = r2Keys.pack(repo.tenantId, repo.repoId, name);
+  const writer = new R2StreamWriter(env.OBJECTS, key);
+  try {
+    const stats = await writePack(
+      store,
+      walk.objects,
+      { ofsDelta: true, thin: false, clientHas: new Set(), index: true },
+      (chunk) => writer.write(chunk),
+    );
+    await writer.finish();
+    await env.OBJECTS.put(key.replace(/\.pack$/, ".idx"), writePackIndex(stats.entries, stats.checksum));
+    return { name, objects: stats.objects, bytes: stats.bytes, createdAt: Date.now(), closure: setHash(tips) };
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+}
+
+/** Deletes the R2 objects of packs (pack and index). */
+export async function deletePacks(env: Env, repo: RepoRef, names: string[]): Promise<void> {
+  const keys = names.flatMap((n) => [r2Keys.pack(repo.tenantId, repo.repoId, n), r2Keys.packIndex(repo.tenantId, repo.repoId, n)]);
+  for (let i = 0; i < keys.length; i += 1000) await env.OBJECTS.delete(keys.slice(i, i + 1000));
+}
+
+/** Names of packs stored in R2 for this repository, with their upload time. */
+export async function storedPacks(env: Env, repo: RepoRef): Promise<{ name: string; uploaded: number }[]> {
+  const prefix = r2Keys.pack(repo.tenantId, repo.repoId, "").replace(/\.pack$/, "");
+  const out: { name: string; uploaded: number }[] = [];
+  let cursor: string | undefined;
+  do {
+    const listed = await env.OBJECTS.list({ prefix, cursor, limit: 1000 });
+    for (const o of listed.objects) {
+      if (o.key.endsWith(".pack")) out.push({ name: o.key.slice(prefix.length, -5), uploaded: o.uploaded.getTime() });
+    }
+    cursor = listed.truncated ? listed.cursor : undefined;
+  } while (cursor);
+  return out;
+}
