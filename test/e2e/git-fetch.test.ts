@@ -139,10 +139,14 @@ describe("clone", () => {
     }
   });
 
-  it("answers 404 for a repository that does not exist", async () => {
-    const r = await git(["ls-remote", projectUrl("no-such-project")]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/not found|404/);
+  it("asks anonymous clients to sign in for a missing repository, and 404s signed-in ones", async () => {
+    const anonymous = await git(["ls-remote", projectUrl("no-such-project")]);
+    expect(anonymous.code).not.toBe(0);
+    expect(anonymous.stderr).toMatch(/could not read Username/);
+    const port = new URL(url).port;
+    const signedIn = await git(["ls-remote", `http://demo:${forge.demoToken}@demo.localhost:${port}/no-such-project.git`]);
+    expect(signedIn.code).not.toBe(0);
+    expect(signedIn.stderr).toMatch(/not found|404/);
   });
 
   it("works with isomorphic-git's clone (protocol v1)", async () => {
