@@ -1,0 +1,62 @@
+// The Edgeforge side: the local forge (both workers on workerd, as `npm start` runs it) with a
+// tenant "bench" on bench.localhost, driven through the `forge` CLI like the e2e tests do.
+import { rmSync } from "node:fs";
+import { startForge, type RunningForge } from "../../test/e2e/runner";
+import { firstLine } from "./run";
+
+export const TENANT = "bench";
+export const HOST = "bench.localhost";
+
+export interface Edgeforge {
+  forge: RunningForge;
+  port: number;
+  /** The tenant owner's API token (HTTP Basic password for pushes, with username `bench`). */
+  token: string;
+  /** workerd runs as a descendant of this PID (the local runner); sample it with match /workerd/. */
+  pid: number;
+  /** Runs a forge CLI command; throws with the CLI's error line when it fails. */
+  cli(...args: string[]): Promise<string>;
+  /** URL on the tenant's host. git and curl resolve *.localhost to loopback; Node does not. */
+  url(path: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startEdgeforge(): Promise<Edgeforge> {
+  const forge = await startForge();
+  // If the benchmark dies half-way, stop the forge (SIGINT: it shuts workerd down itself).
+  const kill = () => forge.child.kill("SIGINT");
+  process.once("exit", kill);
+  const cli = async (...args: string[]): Promise<string> => {
+    const r = await forge.cli(...args);
+    if (r.code !== 0) throw new Error(`forge ${args.slice(0, 2).join(" ")}: ${firstLine(r.stderr || r.stdout)}`);
+    return r.stdout;
+  };
+  const stop = async () => {
+    process.off("exit", kill);
+    await forge.stop();
+    rmSync(forge.stateDir, { recursive: true, force: true });
+  };
+  try {
+    const created = JSON.parse(
+      await cli("tenants", "create", TENANT, "--host", HOST, "--owner", "bench", "--owner-email", "bench@example.com", "--json"),
+    ) as { owner: { token: string } };
+    return {
+      forge,
+      port: forge.port,
+      token: created.owner.token,
+      pid: forge.child.pid!,
+      cli,
+      url: (path) => forge.url(HOST, path),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Creates a project and imports a bare repository into it (the CLI command may not exist yet). */
+export async function importProject(ef: Edgeforge, project: string, bareRepo: string): Promise<void> {
+  await ef.cli("projects", "create", TENANT, project);
+  await ef.cli("repos", "import", TENANT, project, bareRepo);
+}
