@@ -12,6 +12,7 @@ import {
 } from "./pack-format";
 import { hexToBytes, sha1, type ObjectType, type Oid } from "./oid";
 import { deflate } from "./zlib";
+import { concatBytes } from "../utils/bytes";
 import { crc32 } from "./crc32";
 import type { IndexEntry } from "./pack-index";
 
@@ -101,17 +102,17 @@ export async function writePack(
       const baseAt = sameChain ? written.get(baseOid) : undefined;
       const dataStart = loc.offset + header.headerLength;
       if (baseAt !== undefined && opts.ofsDelta) {
-        await emit(concat(encodeEntryHeader(OBJ_OFS_DELTA, header.size), encodeOfsDistance(start - baseAt)));
+        await emit(concatBytes([encodeEntryHeader(OBJ_OFS_DELTA, header.size), encodeOfsDistance(start - baseAt)]));
         await copyRange(loc.pack, dataStart, end, emit);
         stats.reusedDeltas++;
       } else if (baseAt !== undefined || sameChain || (!sentBase && opts.thin && opts.clientHas.has(baseOid))) {
         // A base later in this pack, or one the client has: refer to it by id.
-        await emit(concat(encodeEntryHeader(OBJ_REF_DELTA, header.size), hexToBytes(baseOid)));
+        await emit(concatBytes([encodeEntryHeader(OBJ_REF_DELTA, header.size), hexToBytes(baseOid)]));
         await copyRange(loc.pack, dataStart, end, emit);
         stats.reusedDeltas++;
       } else {
         const obj = await store.readAt(loc.pack, loc.offset);
-        await emit(concat(encodeEntryHeader(typeNumber(obj.type), obj.data.length), deflate(obj.data)));
+        await emit(concatBytes([encodeEntryHeader(typeNumber(obj.type), obj.data.length), deflate(obj.data)]));
         stats.rebuilt++;
       }
     }
@@ -136,9 +137,3 @@ async function copyRange(pack: Pack, start: number, end: number, emit: (c: Uint8
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}

@@ -18,6 +18,7 @@ import { writePack } from "./pack-writer";
 import { parsePktLines, pkt } from "./pkt-line";
 import { MemorySource } from "./range-source";
 import { deflate } from "./zlib";
+import { concatBytes } from "../utils/bytes";
 
 const enc = new TextEncoder();
 
@@ -26,15 +27,6 @@ type TestEntry =
   | { ofsDeltaOf: number; delta: Uint8Array }
   | { refDeltaOf: string; delta: Uint8Array };
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** A pack written by hand (what git would send), with the right trailer unless told otherwise. */
 function buildPack(entries: TestEntry[], opts: { count?: number } = {}): Uint8Array {
@@ -44,22 +36,22 @@ function buildPack(entries: TestEntry[], opts: { count?: number } = {}): Uint8Ar
   for (const e of entries) {
     offsets.push(pos);
     let bytes: Uint8Array;
-    if ("type" in e) bytes = concat([encodeEntryHeader(typeNumber(e.type), e.data.length), deflate(e.data)]);
+    if ("type" in e) bytes = concatBytes([encodeEntryHeader(typeNumber(e.type), e.data.length), deflate(e.data)]);
     else if ("ofsDeltaOf" in e) {
-      bytes = concat([
+      bytes = concatBytes([
         encodeEntryHeader(OBJ_OFS_DELTA, e.delta.length),
         encodeOfsDistance(pos - offsets[e.ofsDeltaOf]!),
         deflate(e.delta),
       ]);
     } else {
-      bytes = concat([encodeEntryHeader(OBJ_REF_DELTA, e.delta.length), hexToBytes(e.refDeltaOf), deflate(e.delta)]);
+      bytes = concatBytes([encodeEntryHeader(OBJ_REF_DELTA, e.delta.length), hexToBytes(e.refDeltaOf), deflate(e.delta)]);
     }
     parts.push(bytes);
     pos += bytes.length;
   }
-  const body = concat(parts);
+  const body = concatBytes(parts);
   const trailer = sha1().update(body).digest();
-  return concat([body, new Uint8Array(trailer)]);
+  return concatBytes([body, new Uint8Array(trailer)]);
 }
 
 function varint(n: number): number[] {
@@ -80,7 +72,7 @@ function appendDelta(baseSize: number, keep: number, extra: string): Uint8Array 
 }
 
 const blobA = enc.encode("hello world, this is the first version of a file\n".repeat(3));
-const treeData = concat([enc.encode("100644 a.txt\0"), hexToBytes(hashObject("blob", blobA))]);
+const treeData = concatBytes([enc.encode("100644 a.txt\0"), hexToBytes(hashObject("blob", blobA))]);
 const commitData = enc.encode(
   `tree ${hashObject("tree", treeData)}\nauthor A <a@x> 1700000000 +0000\ncommitter A <a@x> 1700000000 +0000\n\nfirst\n`,
 );
@@ -181,8 +173,8 @@ describe("indexPack", () => {
     const unknown = buildPack([{ type: "blob", data: blobA }]);
     unknown[12] = (unknown[12]! & 0x8f) | (5 << 4);
     expect(await refused(indexPack(new MemorySource("t5", unknown)))).toMatch(/unknown object type 5/);
-    const garbage = concat([buildPack([{ type: "blob", data: blobA }]).subarray(0, -20), enc.encode("junk")]);
-    const withTrailer = concat([garbage, new Uint8Array(sha1().update(garbage).digest())]);
+    const garbage = concatBytes([buildPack([{ type: "blob", data: blobA }]).subarray(0, -20), enc.encode("junk")]);
+    const withTrailer = concatBytes([garbage, new Uint8Array(sha1().update(garbage).digest())]);
     expect(await refused(indexPack(new MemorySource("t6", withTrailer)))).toMatch(/garbage|object/);
   });
 });
@@ -198,7 +190,7 @@ describe("writePack", () => {
     const stats = await writePack(store, wanted, { ofsDelta: true, thin: false, clientHas: new Set() }, async (c) => {
       chunks.push(c);
     });
-    const out = concat(chunks);
+    const out = concatBytes(chunks);
     expect(stats.objects).toBe(3);
     const reindexed = await indexPack(new MemorySource("out", out));
     expect(reindexed.entries.map((e) => e.oid).sort()).toEqual(expected.slice(3).sort());
@@ -215,7 +207,7 @@ describe("writePack", () => {
 
 describe("pkt-line", () => {
   it("parses flush, delimiter and data lines, and refuses oversized or malformed ones", () => {
-    const body = concat([pkt("want abc\n"), enc.encode("0000"), enc.encode("0001"), pkt("done\n")]);
+    const body = concatBytes([pkt("want abc\n"), enc.encode("0000"), enc.encode("0001"), pkt("done\n")]);
     expect(parsePktLines(body).map((l) => (l.kind === "data" ? l.text : l.kind))).toEqual(["want abc", "flush", "delim", "done"]);
     expect(() => parsePktLines(enc.encode("fff1" + "x".repeat(65517)))).toThrow(/over the limit/);
     expect(() => parsePktLines(enc.encode("00zz"))).toThrow(/bad pkt-line length/);

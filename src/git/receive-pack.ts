@@ -4,6 +4,7 @@ import { protocolError } from "./errors";
 import { OID_HEX, ZERO_OID, type Oid } from "./oid";
 import { FLUSH, pkt, PktStreamReader } from "./pkt-line";
 import { AGENT } from "./upload-pack";
+import { concatBytes } from "../utils/bytes";
 
 export const RECEIVE_CAPABILITIES = [
   "report-status",
@@ -18,15 +19,6 @@ export const RECEIVE_CAPABILITIES = [
   `agent=${AGENT}`,
 ];
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Body of GET info/refs?service=git-receive-pack. */
 export function advertiseReceivePack(refs: { name: string; oid: Oid }[], version: 0 | 1): Uint8Array {
@@ -37,7 +29,7 @@ export function advertiseReceivePack(refs: { name: string; oid: Oid }[], version
   if (lines.length === 0) lines.push(`${ZERO_OID} capabilities^{}`);
   lines.forEach((line, i) => parts.push(pkt(i === 0 ? `${line}\0${caps}\n` : `${line}\n`)));
   parts.push(FLUSH);
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 export interface Command {

@@ -9,6 +9,7 @@ import { FLUSH, parsePktLines, pkt, PktResponse } from "./pkt-line";
 import { writePack, type PackWriteStats } from "./pack-writer";
 import { planShallow, type DeepenRequest } from "./shallow";
 import { enumerateObjects, parseFilter, type ObjectFilter } from "./walk";
+import { concatBytes } from "../utils/bytes";
 
 export const AGENT = "edgeforge/1";
 
@@ -52,15 +53,6 @@ const V0_CAPABILITIES = [
 
 const encoder = new TextEncoder();
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function headOid(view: RepoView): Oid | null {
   return view.refs.find((r) => r.name === view.head)?.oid ?? null;
@@ -81,7 +73,7 @@ export function advertiseV0(view: RepoView, version: 0 | 1): Uint8Array {
   if (lines.length === 0) lines.push(`${ZERO_OID} capabilities^{}`);
   lines.forEach((line, i) => parts.push(pkt(i === 0 ? `${line}\0${caps}\n` : `${line}\n`)));
   parts.push(FLUSH);
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** Body of GET info/refs?service=git-upload-pack for protocol v2: the capability advertisement. */
@@ -95,7 +87,7 @@ export function advertiseV2(): Uint8Array {
     "object-format=sha1",
     "object-info",
   ];
-  return concat([pkt("# service=git-upload-pack\n"), FLUSH, ...caps.map((c) => pkt(c + "\n")), FLUSH]);
+  return concatBytes([pkt("# service=git-upload-pack\n"), FLUSH, ...caps.map((c) => pkt(c + "\n")), FLUSH]);
 }
 
 interface FetchArgs {
