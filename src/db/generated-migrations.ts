@@ -46,6 +46,37 @@ export const tenantMigrations: Migration[] = [
       "CREATE INDEX `events_project` ON `events` (`project_id`,`id`);",
       "ALTER TABLE `projects` ADD `protected_branches` text DEFAULT '[]' NOT NULL;"
     ]
+  },
+  {
+    "tag": "0003_issues",
+    "statements": [
+      "CREATE TABLE `issue_attachments` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`issue_id` integer NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`comment_id` integer,\n\t`filename` text NOT NULL,\n\t`content_type` text NOT NULL,\n\t`size` integer NOT NULL,\n\t`r2_key` text NOT NULL,\n\t`uploader_id` integer,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`issue_id`) REFERENCES `issues`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`comment_id`) REFERENCES `issue_comments`(`id`) ON UPDATE no action ON DELETE set null,\n\tFOREIGN KEY (`uploader_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null\n);",
+      "CREATE INDEX `issue_attachments_issue` ON `issue_attachments` (`issue_id`);",
+      "CREATE TABLE `issue_comments` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`issue_id` integer NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`author_id` integer,\n\t`body` text DEFAULT '' NOT NULL,\n\t`changes` text DEFAULT '{}' NOT NULL,\n\t`key` text,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`issue_id`) REFERENCES `issues`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`author_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null\n);",
+      "CREATE UNIQUE INDEX `issue_comments_key_unique` ON `issue_comments` (`key`);",
+      "CREATE INDEX `issue_comments_issue` ON `issue_comments` (`issue_id`,`id`);",
+      "CREATE INDEX `issue_comments_project` ON `issue_comments` (`project_id`,`id`);",
+      "CREATE TABLE `issue_config` (\n\t`project_id` integer PRIMARY KEY NOT NULL,\n\t`open_statuses` text NOT NULL,\n\t`closed_statuses` text NOT NULL,\n\t`labels` text NOT NULL,\n\t`one_value_classes` text NOT NULL,\n\t`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE TABLE `issue_labels` (\n\t`issue_id` integer NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`name` text NOT NULL,\n\t`name_key` text NOT NULL,\n\tPRIMARY KEY(`issue_id`, `name_key`),\n\tFOREIGN KEY (`issue_id`) REFERENCES `issues`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `issue_labels_project` ON `issue_labels` (`project_id`,`name_key`);",
+      "CREATE TABLE `issue_relations` (\n\t`issue_id` integer NOT NULL,\n\t`kind` text NOT NULL,\n\t`other_id` integer NOT NULL,\n\t`project_id` integer NOT NULL,\n\tPRIMARY KEY(`issue_id`, `kind`, `other_id`),\n\tFOREIGN KEY (`issue_id`) REFERENCES `issues`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`other_id`) REFERENCES `issues`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `issue_relations_other` ON `issue_relations` (`other_id`);",
+      "CREATE TABLE `issue_stars` (\n\t`issue_id` integer NOT NULL,\n\t`user_id` integer NOT NULL,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tPRIMARY KEY(`issue_id`, `user_id`),\n\tFOREIGN KEY (`issue_id`) REFERENCES `issues`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `issue_stars_user` ON `issue_stars` (`user_id`);",
+      "CREATE TABLE `issue_templates` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`name` text NOT NULL,\n\t`summary` text DEFAULT '' NOT NULL,\n\t`body` text DEFAULT '' NOT NULL,\n\t`labels` text DEFAULT '' NOT NULL,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `issue_templates_project_name` ON `issue_templates` (`project_id`,`name`);",
+      "CREATE TABLE `issues` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`number` integer NOT NULL,\n\t`summary` text NOT NULL,\n\t`description` text DEFAULT '' NOT NULL,\n\t`status` text NOT NULL,\n\t`state` text DEFAULT 'open' NOT NULL,\n\t`submitter_id` integer,\n\t`owner_id` integer,\n\t`due_date` text,\n\t`comment_count` integer DEFAULT 0 NOT NULL,\n\t`version` integer DEFAULT 0 NOT NULL,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\t`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\t`closed_at` text,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`submitter_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null,\n\tFOREIGN KEY (`owner_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null\n);",
+      "CREATE UNIQUE INDEX `issues_project_number` ON `issues` (`project_id`,`number`);",
+      "CREATE INDEX `issues_project_state` ON `issues` (`project_id`,`state`,`updated_at`);",
+      "CREATE INDEX `issues_project_due` ON `issues` (`project_id`,`state`,`due_date`);",
+      "CREATE INDEX `issues_owner` ON `issues` (`owner_id`,`state`);",
+      "CREATE INDEX `issues_submitter` ON `issues` (`submitter_id`,`state`);",
+      "-- Full-text search of issues (written by hand: drizzle's schema cannot express FTS5). One row per\n-- issue, rowid = issues.id, kept in step by the triggers below; comments are appended to one column.\nCREATE VIRTUAL TABLE `issues_fts` USING fts5(summary, description, comments, tokenize = 'unicode61 remove_diacritics 2');",
+      "CREATE TRIGGER `issues_fts_insert` AFTER INSERT ON `issues` BEGIN\n\tINSERT INTO issues_fts (rowid, summary, description, comments) VALUES (new.id, new.summary, new.description, '');\nEND;",
+      "CREATE TRIGGER `issues_fts_update` AFTER UPDATE OF summary, description ON `issues` BEGIN\n\tUPDATE issues_fts SET summary = new.summary, description = new.description WHERE rowid = new.id;\nEND;",
+      "CREATE TRIGGER `issues_fts_delete` AFTER DELETE ON `issues` BEGIN\n\tDELETE FROM issues_fts WHERE rowid = old.id;\nEND;",
+      "CREATE TRIGGER `issue_comments_fts_insert` AFTER INSERT ON `issue_comments` WHEN new.body <> '' BEGIN\n\tUPDATE issues_fts SET comments = comments || char(10) || new.body WHERE rowid = new.issue_id;\nEND;"
+    ]
   }
 ];
 

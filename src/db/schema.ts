@@ -1,6 +1,6 @@
 // Drizzle schema of a tenant's database (one D1 database per forge). Migrations live in migrations/.
 import { sql } from "drizzle-orm";
-import { integer, primaryKey, sqliteTable, text, index } from "drizzle-orm/sqlite-core";
+import { integer, primaryKey, sqliteTable, text, index, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 
@@ -157,4 +157,172 @@ export const events = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
   },
   (t) => [index("events_project").on(t.projectId, t.id)],
+);
+
+/**
+ * Tracker configuration of a project, in InDefero's text format (one `Name = description` a line);
+ * no row: the defaults in services/issue-config.ts.
+ */
+export const issueConfig = sqliteTable("issue_config", {
+  projectId: integer("project_id")
+    .primaryKey()
+    .references(() => projects.id, { onDelete: "cascade" }),
+  openStatuses: text("open_statuses").notNull(),
+  closedStatuses: text("closed_statuses").notNull(),
+  /** Predefined labels, `Class:Name = description` or `Name = description`. */
+  labels: text("labels").notNull(),
+  /** Classes of which an issue carries at most one label, separated by commas or spaces. */
+  oneValueClasses: text("one_value_classes").notNull(),
+  updatedAt: text("updated_at").notNull().default(now),
+});
+
+/** Issues; `number` counts per project. Full-text search: the issues_fts table (migration 0003, by hand). */
+export const issues = sqliteTable(
+  "issues",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    number: integer("number").notNull(),
+    summary: text("summary").notNull(),
+    /** Markdown. */
+    description: text("description").notNull().default(""),
+    status: text("status").notNull(),
+    /** open | closed: whether `status` is in the project's closed list (kept in step when the lists change). */
+    state: text("state").notNull().default("open"),
+    submitterId: integer("submitter_id").references(() => users.id, { onDelete: "set null" }),
+    ownerId: integer("owner_id").references(() => users.id, { onDelete: "set null" }),
+    /** YYYY-MM-DD. */
+    dueDate: text("due_date"),
+    commentCount: integer("comment_count").notNull().default(0),
+    /** Bumped by every change: writes are conditional on the version they were computed from. */
+    version: integer("version").notNull().default(0),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+    closedAt: text("closed_at"),
+  },
+  (t) => [
+    uniqueIndex("issues_project_number").on(t.projectId, t.number),
+    index("issues_project_state").on(t.projectId, t.state, t.updatedAt),
+    index("issues_project_due").on(t.projectId, t.state, t.dueDate),
+    index("issues_owner").on(t.ownerId, t.state),
+    index("issues_submitter").on(t.submitterId, t.state),
+  ],
+);
+
+/** Labels on issues: `Class:Name` or `Name` as shown; `name_key` is its lowercase form. */
+export const issueLabels = sqliteTable(
+  "issue_labels",
+  {
+    issueId: integer("issue_id")
+      .notNull()
+      .references(() => issues.id, { onDelete: "cascade" }),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    nameKey: text("name_key").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.issueId, t.nameKey] }), index("issue_labels_project").on(t.projectId, t.nameKey)],
+);
+
+/** Comments, each with what it changed (JSON: status, labels, owner, summary, due date, relations). */
+export const issueComments = sqliteTable(
+  "issue_comments",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    issueId: integer("issue_id")
+      .notNull()
+      .references(() => issues.id, { onDelete: "cascade" }),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    /** null: written by the forge itself (e.g. a commit link whose pusher is gone). */
+    authorId: integer("author_id").references(() => users.id, { onDelete: "set null" }),
+    /** Markdown, may be empty when the comment only records changes. */
+    body: text("body").notNull().default(""),
+    changes: text("changes").notNull().default("{}"),
+    /** Identifies the happening (commit:<sha>:<issue id>), so a queue message seen twice comments once. */
+    key: text("key").unique(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("issue_comments_issue").on(t.issueId, t.id), index("issue_comments_project").on(t.projectId, t.id)],
+);
+
+/** Interested users (InDefero's stars): their watch list across the forge. */
+export const issueStars = sqliteTable(
+  "issue_stars",
+  {
+    issueId: integer("issue_id")
+      .notNull()
+      .references(() => issues.id, { onDelete: "cascade" }),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.issueId, t.userId] }), index("issue_stars_user").on(t.userId)],
+);
+
+/**
+ * Relations, stored once in their active form: relates (kept with issue_id < other_id), blocks,
+ * duplicates. The other side reads them inverted (blocked by, duplicated by).
+ */
+export const issueRelations = sqliteTable(
+  "issue_relations",
+  {
+    issueId: integer("issue_id")
+      .notNull()
+      .references(() => issues.id, { onDelete: "cascade" }),
+    kind: text("kind").notNull(),
+    otherId: integer("other_id")
+      .notNull()
+      .references(() => issues.id, { onDelete: "cascade" }),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+  },
+  (t) => [primaryKey({ columns: [t.issueId, t.kind, t.otherId] }), index("issue_relations_other").on(t.otherId)],
+);
+
+/** Files attached to issues and comments; the bytes are in R2 (storage/keys.ts issueAttachment). */
+export const issueAttachments = sqliteTable(
+  "issue_attachments",
+  {
+    /** Random id, also the last part of the R2 key. */
+    id: text("id").primaryKey(),
+    issueId: integer("issue_id")
+      .notNull()
+      .references(() => issues.id, { onDelete: "cascade" }),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    commentId: integer("comment_id").references(() => issueComments.id, { onDelete: "set null" }),
+    filename: text("filename").notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    r2Key: text("r2_key").notNull(),
+    uploaderId: integer("uploader_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("issue_attachments_issue").on(t.issueId)],
+);
+
+/** Issue templates offered on the new-issue page. */
+export const issueTemplates = sqliteTable(
+  "issue_templates",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    summary: text("summary").notNull().default(""),
+    body: text("body").notNull().default(""),
+    /** Labels the template suggests, separated by spaces. */
+    labels: text("labels").notNull().default(""),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("issue_templates_project_name").on(t.projectId, t.name)],
 );
