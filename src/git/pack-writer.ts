@@ -14,6 +14,7 @@ import { hexToBytes, sha1, type ObjectType, type Oid } from "./oid";
 import { deflate } from "./zlib";
 import { concatBytes } from "../utils/bytes";
 import { crc32 } from "./crc32";
+import { createDelta } from "./delta-encode";
 import type { IndexEntry } from "./pack-index";
 
 export interface PackWriteOptions {
@@ -27,6 +28,8 @@ export interface PackWriteOptions {
   progress?: (message: string) => Promise<void>;
   /** Collect what a .idx of the written pack needs (offsets and CRCs), for packs the forge stores. */
   index?: boolean;
+  /** For objects with no reusable delta: the client's version to compute a new delta against. */
+  deltaBases?: Map<Oid, Oid>;
 }
 
 export interface PackWriteStats {
@@ -34,6 +37,8 @@ export interface PackWriteStats {
   reused: number;
   reusedDeltas: number;
   rebuilt: number;
+  /** Objects sent as new deltas against the client's version. */
+  deltified: number;
   bytes: number;
   /** Trailer checksum of the written pack. */
   checksum: Uint8Array;
@@ -43,6 +48,10 @@ export interface PackWriteStats {
 
 /** Raw entries larger than this are copied in pieces rather than read whole. */
 const STREAM_COPY_THRESHOLD = 4 * 1024 * 1024;
+/** New deltas: worth trying for objects of this size; at most this much data per pack. */
+const DELTA_MIN_SIZE = 256;
+const DELTA_MAX_OBJECT = 8 * 1024 * 1024;
+const DELTA_BUDGET = 48 * 1024 * 1024;
 
 export async function writePack(
   store: ObjectStore,
@@ -74,6 +83,7 @@ export async function writePack(
     reused: 0,
     reusedDeltas: 0,
     rebuilt: 0,
+    deltified: 0,
     bytes: 0,
     checksum: new Uint8Array(20),
     entries: [],
@@ -82,6 +92,22 @@ export async function writePack(
 
   await emit(packHeader(plan.length));
   let lastProgress = Date.now();
+  let deltaBudget = DELTA_BUDGET;
+  /** Sends `oid` as a new delta against the client's version, if one pays off. */
+  const tryNewDelta = async (oid: Oid, size: number, data: () => Promise<Uint8Array>): Promise<boolean> => {
+    const base = opts.thin ? opts.deltaBases?.get(oid) : undefined;
+    if (!base || !opts.clientHas.has(base) || size < DELTA_MIN_SIZE || size > DELTA_MAX_OBJECT || deltaBudget < size) {
+      return false;
+    }
+    if (!store.has(base)) return false;
+    deltaBudget -= size;
+    const target = await data();
+    const delta = createDelta((await store.read(base)).data, target, Math.floor(target.length * 0.6));
+    if (!delta) return false;
+    await emit(concatBytes([encodeEntryHeader(OBJ_REF_DELTA, delta.length), hexToBytes(base), deflate(delta)]));
+    stats.deltified++;
+    return true;
+  };
   for (let i = 0; i < plan.length; i++) {
     const { oid, loc } = plan[i]!;
     const start = bytes;
@@ -89,8 +115,10 @@ export async function writePack(
     const header = await loc.pack.header(loc.offset);
     const end = loc.pack.entryEnd(loc.offset);
     if (header.type !== OBJ_OFS_DELTA && header.type !== OBJ_REF_DELTA) {
-      await copyRange(loc.pack, loc.offset, end, emit);
-      stats.reused++;
+      if (!(await tryNewDelta(oid, header.size, async () => (await store.readAt(loc.pack, loc.offset)).data))) {
+        await copyRange(loc.pack, loc.offset, end, emit);
+        stats.reused++;
+      }
     } else {
       const baseOid =
         header.type === OBJ_REF_DELTA ? header.baseOid! : loc.pack.index.oidAtOffset(header.baseOffset!);
@@ -112,8 +140,10 @@ export async function writePack(
         stats.reusedDeltas++;
       } else {
         const obj = await store.readAt(loc.pack, loc.offset);
-        await emit(concatBytes([encodeEntryHeader(typeNumber(obj.type), obj.data.length), deflate(obj.data)]));
-        stats.rebuilt++;
+        if (!(await tryNewDelta(oid, obj.data.length, async () => obj.data))) {
+          await emit(concatBytes([encodeEntryHeader(typeNumber(obj.type), obj.data.length), deflate(obj.data)]));
+          stats.rebuilt++;
+        }
       }
     }
     written.set(oid, start);

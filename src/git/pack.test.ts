@@ -221,3 +221,24 @@ describe("delta", () => {
     expect(() => applyDelta(enc.encode("abc"), Uint8Array.from([4, 1, 1, 65]))).toThrow(/base of 4 bytes/);
   });
 });
+
+describe("createDelta", () => {
+  it("makes deltas that rebuild the target, small for small edits", async () => {
+    const { createDelta } = await import("./delta-encode");
+    const lines = Array.from({ length: 2000 }, (_, i) => `line ${i}: the quick brown fox\n`).join("");
+    const base = enc.encode(lines);
+    const target = enc.encode(lines.replace("line 1000:", "LINE 1000 (edited):") + "an appended line\n");
+    const delta = createDelta(base, target)!;
+    expect(delta).not.toBeNull();
+    expect(applyDelta(base, delta)).toEqual(target);
+    expect(delta.length).toBeLessThan(200);
+    // Unrelated content: no delta worth sending.
+    expect(createDelta(base, enc.encode("x".repeat(50_000).replace(/x/g, () => String.fromCharCode(97 + Math.floor(Math.random() * 26)))))).toBeNull();
+    // Copies longer than 64 KiB are split, offsets above 16 MiB encoded.
+    const big = new Uint8Array(17 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+    const bigTarget = concatBytes([big.subarray(16 * 1024 * 1024), enc.encode("tail")]);
+    const bigDelta = createDelta(big, bigTarget)!;
+    expect(applyDelta(big, bigDelta)).toEqual(bigTarget);
+  });
+});

@@ -294,11 +294,11 @@ class FetchSession {
     const stats = await writePack(
       this.view.store,
       walk.objects,
-      { ofsDelta: this.args.ofsDelta, thin: this.args.thin, clientHas: walk.clientHas, progress },
+      { ofsDelta: this.args.ofsDelta, thin: this.args.thin, clientHas: walk.clientHas, deltaBases: walk.deltaBases, progress },
       data,
     );
     await progress?.(
-      `Total ${stats.objects} (delta ${stats.reusedDeltas}), reused ${stats.reused + stats.reusedDeltas} (delta ${stats.reusedDeltas}), rebuilt ${stats.rebuilt}\n`,
+      `Total ${stats.objects} (delta ${stats.reusedDeltas + stats.deltified}), reused ${stats.reused + stats.reusedDeltas} (delta ${stats.reusedDeltas}), new deltas ${stats.deltified}, rebuilt ${stats.rebuilt}\n`,
     );
     return stats;
   }

@@ -41,6 +41,8 @@ export interface WalkResult {
   objects: Map<Oid, ObjectType>;
   /** Objects the client is known to have (for thin-pack deltas). */
   clientHas: Set<Oid>;
+  /** For sent blobs: the client's version of the same path, a good base for a new delta. */
+  deltaBases: Map<Oid, Oid>;
   commits: number;
 }
 
@@ -51,6 +53,7 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
   const store = graph.store;
   const objects = new Map<Oid, ObjectType>();
   const clientHas = new Set<Oid>();
+  const deltaBases = new Map<Oid, Oid>();
 
   // Wants: peel tags (sending the tags), keep commits for the walk, other objects as they are.
   const startCommits: Oid[] = [];
@@ -67,7 +70,6 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
   const seen = new Set<Oid>();
   const queue = new CommitQueue();
   const interesting: CommitInfo[] = [];
-  const visitedUninteresting: Oid[] = [];
   const edges = new Set<Oid>();
   // Queued commits still interesting: once none is left, the rest of history is the client's.
   const queuedInteresting = new Set<Oid>();
@@ -91,7 +93,6 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
     const bad = uninteresting.has(c.oid);
     const parents = input.shallow.has(c.oid) ? [] : c.parents;
     if (bad) {
-      visitedUninteresting.push(c.oid);
       for (const p of parents) {
         if (store.has(p)) await enqueue(p, true);
       }
@@ -113,14 +114,19 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
     for (const p of c.parents) if (uninteresting.has(p)) edges.add(p);
   }
 
-  // What the client has: the full trees of the edge commits (the have side next to what we send),
-  // then of the other have-side commits the walk went through, whose objects make good thin-pack
-  // bases for stored deltas (older versions of the same files).
-  for (const e of [...edges, ...visitedUninteresting]) {
-    if (clientHas.has(e)) continue;
+  // What the client has, found sparsely (as git's pack.useSparse): walk the edge commits' trees
+  // and the trees we send side by side, descending only into paths where they differ. Unchanged
+  // subtrees are the client's whole; at changed paths, its version is the best delta base.
+  const edgeTrees: Oid[] = [];
+  for (const e of edges) {
     clientHas.add(e);
-    if (!store.has(e)) continue;
-    await markTreeHad((await graph.commit(e)).tree);
+    if (store.has(e)) edgeTrees.push((await graph.commit(e)).tree);
+  }
+  if (edgeTrees.length > 0) {
+    await markSparse(
+      edgeTrees,
+      sent.map((c) => c.tree),
+    );
   }
 
   for (const c of sent) await addTree(c.tree, 0, false);
@@ -132,19 +138,45 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
       if (objects.has(target)) for (const t of chain.slice(0, -1)) objects.set(t, "tag");
     }
   }
-  return { objects, clientHas, commits: sent.length };
+  return { objects, clientHas, deltaBases, commits: sent.length };
 
-  async function markTreeHad(tree: Oid): Promise<void> {
-    if (clientHas.has(tree)) return;
-    clientHas.add(tree);
-    const data = await store.readTyped(tree, "tree");
-    const subtrees: Oid[] = [];
-    forEachTreeEntry(data, (mode, oid) => {
-      if (isSubmoduleMode(mode)) return;
-      if (isTreeMode(mode)) subtrees.push(oid);
-      else clientHas.add(oid);
-    });
-    for (const t of subtrees) await markTreeHad(t);
+  /** Marks `haveTrees` (all at one path) as the client's, and recurses where `wantTrees` differ. */
+  async function markSparse(haveTrees: Oid[], wantTrees: Oid[]): Promise<void> {
+    const have = [...new Set(haveTrees)];
+    const want = [...new Set(wantTrees)].filter((t) => !clientHas.has(t) && !have.includes(t));
+    for (const t of have) clientHas.add(t);
+    if (want.length === 0) return;
+    const byName = new Map<string, { have: Oid[]; want: Oid[] }>();
+    const entry = (name: string) => {
+      let e = byName.get(name);
+      if (!e) byName.set(name, (e = { have: [], want: [] }));
+      return e;
+    };
+    const decode = new TextDecoder();
+    for (const [side, trees] of [
+      ["have", have],
+      ["want", want],
+    ] as const) {
+      for (const t of trees) {
+        const data = await store.readTyped(t, "tree");
+        forEachTreeEntry(data, (mode, oid, s, e) => {
+          if (isSubmoduleMode(mode)) return;
+          const name = decode.decode(data.subarray(s, e)) + (isTreeMode(mode) ? "/" : "");
+          entry(name)[side].push(oid);
+          if (side === "have" && !isTreeMode(mode)) clientHas.add(oid);
+        });
+      }
+    }
+    for (const [name, e] of byName) {
+      if (!name.endsWith("/")) {
+        // Blobs: the client's version at the same path is the natural delta base.
+        if (e.have.length) for (const w of e.want) if (!clientHas.has(w)) deltaBases.set(w, e.have[0]!);
+        continue;
+      }
+      if (e.have.length) for (const w of e.want) if (!clientHas.has(w)) deltaBases.set(w, e.have[0]!);
+      if (e.want.some((w) => !clientHas.has(w))) await markSparse(e.have, e.want);
+      else for (const h of e.have) clientHas.add(h);
+    }
   }
 
   async function addTree(tree: Oid, depth: number, explicit: boolean): Promise<void> {

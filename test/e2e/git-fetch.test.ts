@@ -193,6 +193,19 @@ describe("fetch", () => {
     expect(fsck.code, fsck.stderr).toBe(0);
   });
 
+  it("sends objects as new deltas against the client's versions of the same paths", async () => {
+    const work = join(tempDir("deltas"), "w.git");
+    await gitOk(["clone", "--quiet", "--bare", "--single-branch", "--branch", "4.x", url, work]);
+    const r = await git(["fetch", "--progress", url, "master:master"], { cwd: work });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/remote: Total \d+ \(delta \d+\), .*new deltas [1-9]\d*/);
+    const fsck = await git(["fsck", "--full", "--strict"], { cwd: work });
+    expect(fsck.code, fsck.stderr).toBe(0);
+    expect((await gitOk(["rev-parse", "master"], { cwd: work })).trim()).toBe(
+      (await gitOk(["rev-parse", "master"], { cwd: mirror })).trim(),
+    );
+  });
+
   it("fetches into an unrelated repository", async () => {
     const work = join(tempDir("unrelated"), "u");
     await gitOk(["init", "--quiet", work]);
