@@ -1,34 +1,25 @@
-// Connectivity of a push: everything reachable from the new ref values must exist. Objects the
-// repository already had are connected already (every pack was checked when it arrived), so the
-// walk only reads objects that are new.
-import { GitError } from "./errors";
-import type { ObjectStore } from "./object-store";
-import { forEachTreeEntry, isSubmoduleMode, parseCommitLinks, parseTag } from "./objects";
-import type { ObjectType, Oid } from "./oid";
+// Connectivity of a received pack, from the links its objects carry (collected while indexing):
+// every object they name, and every new ref value, must be in the pack or already in the
+// repository (which is connected: every pack was checked when it arrived).
+import { bytesToHex, hexToBytes, type Oid } from "./oid";
+import type { OidSet } from "./oid-set";
 
-export async function checkConnected(store: ObjectStore, isOld: (oid: Oid) => boolean, tips: Oid[]): Promise<number> {
-  const seen = new Set<Oid>();
-  const stack: Oid[] = [...tips];
-  while (stack.length) {
-    const oid = stack.pop()!;
-    if (seen.has(oid) || isOld(oid)) continue;
-    seen.add(oid);
-    if (!store.has(oid)) throw new GitError("missing_object", `missing necessary object ${oid}`);
-    const obj = await store.read(oid);
-    push(obj.type, obj.data);
-  }
-  return seen.size;
+/** The first id among `links` and `tips` that `has` does not know, or null. */
+export function findMissing(links: OidSet, tips: Oid[], has: (oid: Uint8Array) => boolean): Oid | null {
+  for (const tip of tips) if (!has(hexToBytes(tip))) return tip;
+  let missing: Oid | null = null;
+  links.forEach((oid) => {
+    if (missing === null && !has(oid)) missing = bytesToHex(oid);
+  });
+  return missing;
+}
 
-  function push(type: ObjectType, data: Uint8Array): void {
-    if (type === "commit") {
-      const c = parseCommitLinks(data);
-      stack.push(c.tree, ...c.parents);
-    } else if (type === "tree") {
-      forEachTreeEntry(data, (mode, oid) => {
-        if (!isSubmoduleMode(mode)) stack.push(oid);
-      });
-    } else if (type === "tag") {
-      stack.push(parseTag(data).object);
-    }
-  }
+/**
+ * True when the pack holds exactly what `tips` reach. With connectivity established, an object no
+ * other object links to and that is no tip is unreachable; in a DAG, if none is like that, all are
+ * reachable. So: every object is a tip or linked.
+ */
+export function isClosure(oids: Iterable<Oid>, links: OidSet, tips: Set<Oid>): boolean {
+  for (const oid of oids) if (!tips.has(oid) && !links.has(hexToBytes(oid))) return false;
+  return true;
 }

@@ -63,7 +63,7 @@ const MAX_CACHED_OBJECT = 1024 * 1024;
 export class ObjectStore {
   constructor(readonly packs: Pack[]) {}
 
-  locate(oid: Oid): Location | null {
+  locate(oid: Oid | Uint8Array): Location | null {
     for (const pack of this.packs) {
       const i = pack.index.find(oid);
       if (i >= 0) return { pack, offset: pack.index.offsetAt(i) };
@@ -71,7 +71,7 @@ export class ObjectStore {
     return null;
   }
 
-  has(oid: Oid): boolean {
+  has(oid: Oid | Uint8Array): boolean {
     return this.locate(oid) !== null;
   }
 

@@ -8,6 +8,7 @@ import { corruptPack, GitError } from "./errors";
 import type { GitObject } from "./object-store";
 import { bytesToHex, hashObject, hexToBytes, sha1, type ObjectType, type Oid } from "./oid";
 import {
+  OBJ_BLOB,
   OBJ_OFS_DELTA,
   OBJ_REF_DELTA,
   PACK_HEADER_SIZE,
@@ -25,6 +26,9 @@ import { inflateAt, InflateError } from "./zlib";
 const CHUNK = 8 * 1024 * 1024;
 /** Objects larger than this are inflated in a stream (hashed, never held whole). */
 const STREAM_INFLATE_THRESHOLD = 32 * 1024 * 1024;
+/** Inflated entries kept from the first pass for the second (deltas and their bases), at most. */
+const KEEP_BUDGET = 32 * 1024 * 1024;
+const KEEP_MAX_ENTRY = 256 * 1024;
 /** The most a pack may declare: a guard against headers that promise absurd counts. */
 const MAX_OBJECTS = 50_000_000;
 
@@ -49,6 +53,8 @@ export interface IndexOptions {
   /** Objects outside the pack that thin deltas may use as bases; null when absent. */
   external?: (oid: Oid) => Promise<GitObject | null>;
   onProgress?: (done: number, total: number) => void;
+  /** Sees every object of the pack once, whole (e.g. to collect what it links to). */
+  onObject?: (type: ObjectType, data: Uint8Array) => void;
 }
 
 /** Reads a source front to back, keeping only the unread part in memory. */
@@ -102,8 +108,11 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
   packHash.update(cursor.buf.subarray(0, PACK_HEADER_SIZE));
   const dataEnd = source.size - 20;
 
-  // Pass 1: framing, inflation, hashes of whole objects and of the pack.
+  // Pass 1: framing, inflation, hashes of whole objects and of the pack. Small inflated entries
+  // are kept (within a budget) so the second pass need not read and inflate them again.
   const entries: Entry[] = [];
+  const kept = new Map<number, Uint8Array>();
+  let keptBytes = 0;
   let pos = PACK_HEADER_SIZE;
   for (let n = 0; n < count; n++) {
     if (pos >= dataEnd) throw corruptPack(`pack ends after ${n} of ${count} objects`);
@@ -116,10 +125,10 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
     if (header.size > STREAM_INFLATE_THRESHOLD) {
       const streamed = await inflateStream(source, dataStart, dataEnd, header, pos);
       end = streamed.end;
-      if (header.type !== OBJ_OFS_DELTA && header.type !== OBJ_REF_DELTA) {
-        entries.push({ offset: pos, header, end, crc: 0, oid: streamed.oid!, type: typeName(header.type) });
+      if (header.type === OBJ_BLOB) {
+        entries.push({ offset: pos, header, end, crc: 0, oid: streamed.oid!, type: "blob" });
       } else {
-        throw new GitError("too_large", `delta of ${header.size} bytes at offset ${pos} is too large to resolve`);
+        throw new GitError("too_large", `object of ${header.size} bytes at offset ${pos} is too large (only blobs may be this big)`);
       }
     } else {
       let want = Math.max(header.size + 64, 4096);
@@ -145,6 +154,12 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
       }
       const isDelta = header.type === OBJ_OFS_DELTA || header.type === OBJ_REF_DELTA;
       const type = isDelta ? null : typeName(header.type);
+      if (type) opts.onObject?.(type, data);
+      if (data.length <= KEEP_MAX_ENTRY && keptBytes + data.length <= KEEP_BUDGET && (isDelta || type !== "blob" || data.length < 65536)) {
+        // A copy: zlib's output may be a view of a larger buffer, which keeping would pin.
+        kept.set(pos, data.slice());
+        keptBytes += data.length;
+      }
       entries.push({ offset: pos, header, end, crc: 0, oid: type ? hashObject(type, data) : null, type });
     }
     // The entry's raw bytes feed the pack hash and its CRC.
@@ -177,6 +192,8 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
   }
 
   const inflateEntry = async (e: Entry): Promise<Uint8Array> => {
+    const hit = kept.get(e.offset);
+    if (hit) return hit;
     const bytes = await source.read(e.offset, e.end);
     return inflateAt(bytes, e.header.headerLength, e.header.size).data;
   };
@@ -185,10 +202,13 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
     const kids = [...(base ? (ofsChildren.get(base.offset) ?? []) : []), ...(refChildren.get(baseOid) ?? [])];
     if (base) ofsChildren.delete(base.offset);
     refChildren.delete(baseOid);
+    if (base) kept.delete(base.offset);
     for (const child of kids) {
       const data = applyDelta(content, await inflateEntry(child));
+      kept.delete(child.offset);
       child.type = type;
       child.oid = hashObject(type, data);
+      opts.onObject?.(type, data);
       byOid.set(child.oid, child);
       if (ofsChildren.has(child.offset) || refChildren.has(child.oid)) await resolveChildren(child, child.oid, type, data);
     }

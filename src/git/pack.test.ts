@@ -242,3 +242,38 @@ describe("createDelta", () => {
     expect(applyDelta(big, bigDelta)).toEqual(bigTarget);
   });
 });
+
+describe("links and connectivity", () => {
+  it("collects what commits, trees and tags point at, skipping submodule commits, in a growing OidSet", async () => {
+    const { OidSet } = await import("./oid-set");
+    const { collectLinks } = await import("./links");
+    const { findMissing, isClosure } = await import("./connectivity");
+    const links = new OidSet(4);
+    const blob = hashObject("blob", blobA);
+    const sub = hashObject("commit", enc.encode("not really a commit"));
+    const tree = concatBytes([
+      enc.encode("100644 a.txt\0"),
+      hexToBytes(blob),
+      enc.encode("160000 vendor\0"),
+      hexToBytes(sub),
+    ]);
+    collectLinks("tree", tree, links);
+    collectLinks("commit", commitData, links);
+    const tag = enc.encode(`object ${hashObject("commit", commitData)}\ntype commit\ntag v1\n\nmsg\n`);
+    collectLinks("tag", tag, links);
+    expect(links.size).toBe(3);
+    expect(links.has(hexToBytes(blob))).toBe(true);
+    expect(links.has(hexToBytes(sub))).toBe(false);
+    for (let i = 0; i < 5000; i++) links.add(hexToBytes(hashObject("blob", enc.encode(String(i)))));
+    expect(links.size).toBe(5003);
+    expect(links.has(hexToBytes(hashObject("blob", enc.encode("4999"))))).toBe(true);
+    const known = new Set([blob, hashObject("tree", treeData)]);
+    expect(findMissing(links, [], (oid) => known.has(Array.from(oid, (b) => b.toString(16).padStart(2, "0")).join("")))).not.toBeNull();
+    const small = new OidSet();
+    collectLinks("tree", treeData, small);
+    expect(findMissing(small, [], (oid) => known.has(Array.from(oid, (b) => b.toString(16).padStart(2, "0")).join("")))).toBeNull();
+    // A tree and its blob: closure of the tree; adding an unlinked blob breaks it.
+    expect(isClosure([hashObject("tree", treeData), blob], small, new Set([hashObject("tree", treeData)]))).toBe(true);
+    expect(isClosure([hashObject("tree", treeData), blob, sub], small, new Set([hashObject("tree", treeData)]))).toBe(false);
+  });
+});

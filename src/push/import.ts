@@ -9,7 +9,9 @@ import { OID_HEX, setHash, ZERO_OID } from "../git/oid";
 import { indexPack } from "../git/pack-indexer";
 import { PackIndex } from "../git/pack-index";
 import { WindowedSource } from "../git/range-source";
-import { enumerateObjects } from "../git/walk";
+import { collectLinks } from "../git/links";
+import { OidSet } from "../git/oid-set";
+import { findMissing, isClosure } from "../git/connectivity";
 import type { ImportRecord, RefUpdate } from "../repo/repo-object";
 import { repoStub, type RepoRef } from "../services/repositories";
 import { r2Keys } from "../storage/keys";
@@ -131,13 +133,18 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
     if (!head || head.size !== rec.size) throw new GitError("corrupt_pack", `uploaded ${head?.size ?? 0} bytes, expected ${rec.size}`);
     const source = new WindowedSource(new R2Source(env.OBJECTS, rec.key, rec.size));
     const started = Date.now();
-    const indexed = await indexPack(source);
+    const links = new OidSet();
+    const indexed = await indexPack(source, { onObject: (type, data) => collectLinks(type, data, links) });
     if (indexed.checksum !== rec.checksum) throw new GitError("corrupt_pack", "pack checksum differs from the one announced");
     if (indexed.missingBases.length) throw new GitError("corrupt_pack", "the pack is thin (deltas against objects it lacks)");
     await env.OBJECTS.put(idxKey, indexed.index);
 
     const name = `pack-${rec.checksum}`;
-    const store = new ObjectStore([new Pack(name, new PackIndex(indexed.index), source)]);
+    const index = new PackIndex(indexed.index);
+    const tips = rec.refs.map((r) => r.oid);
+    const missing = findMissing(links, tips, (oid) => index.find(oid) >= 0);
+    if (missing) throw new GitError("missing_object", `the pack lacks object ${missing}, which it refers to`);
+    const store = new ObjectStore([new Pack(name, index, source)]);
     const graph = new CommitGraph(store);
     const updates: RefUpdate[] = [];
     for (const r of rec.refs) {
@@ -145,10 +152,13 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
       const peeled = await graph.peel(r.oid);
       updates.push({ name: r.name, old: ZERO_OID, new: r.oid, peeled: peeled.tags.length ? peeled.oid : null });
     }
-    // Connectivity: everything reachable from the refs is in the pack (this walk reads it all).
-    const tips = rec.refs.map((r) => r.oid);
-    const walk = await enumerateObjects(graph, { wants: tips, haves: [], shallow: new Set() });
-    const closure = walk.objects.size === indexed.count ? setHash(tips) : null;
+    const closure = isClosure(
+      indexed.entries.map((e) => e.oid),
+      links,
+      new Set(tips),
+    )
+      ? setHash(tips)
+      : null;
     const result = await stub.update(updates, {
       atomic: true,
       pack: { name, objects: indexed.count, bytes: rec.size, createdAt: Date.now(), closure },
@@ -161,7 +171,7 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
       pack: name,
       objects: indexed.count,
       refs: updates.length,
-      reachable: walk.objects.size,
+      complete: closure !== null,
       seconds: (Date.now() - started) / 1000,
     };
   } catch (err) {

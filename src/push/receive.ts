@@ -3,11 +3,13 @@
 // Durable Object transaction with compare-and-swap. Nothing is visible until that commit.
 import type { Env } from "../env";
 import { CommitGraph } from "../git/commit-graph";
-import { checkConnected } from "../git/connectivity";
+import { findMissing, isClosure } from "../git/connectivity";
+import { collectLinks } from "../git/links";
+import { OidSet } from "../git/oid-set";
 import { GitError } from "../git/errors";
 import { isReachable } from "../git/negotiate";
 import { ObjectStore, Pack } from "../git/object-store";
-import { ZERO_OID, type Oid } from "../git/oid";
+import { setHash, ZERO_OID, type Oid } from "../git/oid";
 import { completeThinPack } from "../git/pack-completer";
 import { PackIndex } from "../git/pack-index";
 import { indexPack } from "../git/pack-indexer";
@@ -184,13 +186,18 @@ async function applyPush(
   const oldStore = await openStore(env.OBJECTS, ctx.repo, snapshot);
   let store = oldStore;
   let pack: { name: string; objects: number; bytes: number } | null = null;
+  /** What the pack's objects point at: checked against the pack and the repository. */
+  const links = new OidSet();
+  let packOids: Oid[] = [];
   if (input.received > 0) {
     await input.progress(`Indexing the pack (${mib(input.received)})...\n`);
+    const indexStart = Date.now();
     let source = new WindowedSource(new R2Source(env.OBJECTS, packKey, input.received));
     let indexed;
     try {
       indexed = await indexPack(source, {
         external: async (oid) => (oldStore.has(oid) ? oldStore.read(oid) : null),
+        onObject: (type, data) => collectLinks(type, data, links),
       });
     } catch (err) {
       await drop();
@@ -225,6 +232,7 @@ async function applyPush(
       count = completed.count;
       source = new WindowedSource(new R2Source(env.OBJECTS, packKey, size));
     }
+    packOids = indexed.entries.map((e) => e.oid);
     if (count > 0) {
       await env.OBJECTS.put(idxKey, index);
       pack = { name: packName, objects: count, bytes: size };
@@ -232,15 +240,12 @@ async function applyPush(
     } else {
       await drop();
     }
-    await input.progress(`Received ${count} objects.\n`);
+    await input.progress(`Received ${count} objects (indexed in ${((Date.now() - indexStart) / 1000).toFixed(1)} s).\n`);
   }
 
   const graph = new CommitGraph(store);
   const live = commands.filter((c) => !errors.has(c.name) && c.new !== ZERO_OID);
-  try {
-    await checkConnected(store, (oid) => oldStore.has(oid), live.map((c) => c.new));
-  } catch (err) {
-    if (!(err instanceof GitError)) throw err;
+  if (findMissing(links, live.map((c) => c.new), (oid) => store.has(oid)) !== null) {
     for (const c of live) fail(c.name, "missing necessary objects");
   }
 
@@ -285,13 +290,19 @@ async function applyPush(
     updates.length = 0;
   }
 
+  // A push into an empty repository that sets every ref may leave a pack that clones can stream.
+  const closureOf = (all: RefUpdate[]) => {
+    if (snapshot.refs.length > 0 || errors.size > 0 || all.length !== commands.length) return null;
+    const tips = new Set(all.map((u) => u.new));
+    return isClosure(packOids, links, tips) ? setHash(tips) : null;
+  };
   let applied: RefUpdate[] = [];
   if (updates.length > 0) {
     let result;
     try {
       result = await repoStub(env, ctx.repo).update(updates, {
         atomic: input.atomic,
-        pack: pack ? { ...pack, createdAt: Date.now(), closure: null } : undefined,
+        pack: pack ? { ...pack, createdAt: Date.now(), closure: closureOf(updates) } : undefined,
         headIfEmpty: chooseHead(updates.map((u) => ({ name: u.name, old: u.old, new: u.new }))),
         requirePacks: snapshot.packs.map((p) => p.name),
         repo: ctx.repo,

@@ -91,7 +91,7 @@ const routes = {
     request: { params: ImportParams },
     responses: {
       200: json(
-        z.object({ pack: z.string(), objects: z.number(), refs: z.number(), reachable: z.number(), seconds: z.number() }),
+        z.object({ pack: z.string(), objects: z.number(), refs: z.number(), complete: z.boolean(), seconds: z.number() }),
         "The imported pack",
       ),
       400: errorResponse("The pack was refused (corrupt, thin, or missing objects)"),
