@@ -101,3 +101,52 @@ describe("renderMarkdown", () => {
     expect(await findExecutable("<p>fine <em>text</em></p>")).toBeNull();
   });
 });
+
+describe("renderMarkdown with auto-links", () => {
+  const links = { project: "demo" };
+  const hrefs = (html: string) => [...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]);
+
+  it("links issues, commits and file lines of the project", () => {
+    const html = renderMarkdown(
+      "See issue 12, Issue #13 and #14; fixed in 1a2b3c4d and 0123456789abcdef0123456789abcdef01234567; look at src/app.ts#L10 and docs/api.md#L3-L7.",
+      links,
+    );
+    expect(hrefs(html)).toEqual([
+      "/p/demo/issues/12",
+      "/p/demo/issues/13",
+      "/p/demo/issues/14",
+      "/p/demo/source/commit/1a2b3c4d",
+      "/p/demo/source/commit/0123456789abcdef0123456789abcdef01234567",
+      "/p/demo/source/blob/HEAD/src/app.ts#L10",
+      "/p/demo/source/blob/HEAD/docs/api.md#L3-L7",
+    ]);
+    expect(html).toContain('>issue 12</a>');
+    expect(html).toContain(">src/app.ts#L10</a>");
+  });
+
+  it("leaves code, existing links, words and numbers alone", () => {
+    const html = renderMarkdown(
+      "`#12` and\n\n```\nissue 12 1a2b3c4d\n```\n\n[issue 5](https://example.com/) C#12 deadbeef 1234567 abc#12 DEADBEE1 a1b2c3",
+      links,
+    );
+    expect(hrefs(html)).toEqual(["https://example.com/"]);
+    expect(renderMarkdown("issue 12 and #3")).not.toContain("<a");
+  });
+
+  it("encodes project names and paths, and uses the ref it is given", () => {
+    // "a/b c.ts" is two words: only c.ts is a file name.
+    expect(hrefs(renderMarkdown("a/b c.ts#L1 #2", { project: "x y", ref: "main" }))).toEqual([
+      "/p/x%20y/source/blob/main/c.ts#L1",
+      "/p/x%20y/issues/2",
+    ]);
+    expect(hrefs(renderMarkdown("lib/ü.ts#L1", { project: "p", ref: "release/1.0" }))).toEqual([
+      "/p/p/source/blob/release%2F1.0/lib/%C3%BC.ts#L1",
+    ]);
+  });
+
+  for (const payload of XSS_CORPUS) {
+    it(`still neutralises ${JSON.stringify(payload)} with auto-links on`, async () => {
+      expect(await findExecutable(renderMarkdown(`#1 ${payload} issue 2 src/a.ts#L1`, links))).toBeNull();
+    });
+  }
+});
