@@ -25,6 +25,11 @@ export const r2Keys = {
     `t/${tenantId}/avatars/${userId}/${sha256}.${ext}`,
   /** Everything of one user's avatars. */
   avatarPrefix: (tenantId: string, userId: number) => `t/${tenantId}/avatars/${userId}/`,
+  /** A file attached to an issue, named by a random id; its name, type and size are in D1 (issue_attachments). */
+  issueAttachment: (tenantId: string, projectId: number, attachmentId: string) =>
+    `t/${tenantId}/issues/${projectId}/${attachmentId}`,
+  /** Every issue attachment of a project. */
+  issueAttachmentPrefix: (tenantId: string, projectId: number) => `t/${tenantId}/issues/${projectId}/`,
 };
 
 /** Durable Object names: one Repo object per repository, carrying the tenant id. */
