@@ -7,6 +7,23 @@ export interface RangeSource {
   readonly size: number;
   /** Bytes [start, end) of the blob; `end` is clamped to the size. */
   read(start: number, end: number): Promise<Uint8Array>;
+  /** The same bytes as a stream, for long sequential reads (sending a whole pack). */
+  stream?(start: number, end: number): Promise<ReadableStream<Uint8Array>>;
+}
+
+/** Streams [start, end) of a source: natively when it can, else in large reads. */
+export async function streamRange(source: RangeSource, start: number, end: number): Promise<ReadableStream<Uint8Array>> {
+  if (source.stream) return source.stream(start, end);
+  let pos = start;
+  const step = 4 * 1024 * 1024;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (pos >= end) return controller.close();
+      const chunk = await source.read(pos, Math.min(end, pos + step));
+      pos += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
 }
 
 export class MemorySource implements RangeSource {
@@ -44,6 +61,10 @@ export class WindowedSource implements RangeSource {
   }
   get size(): number {
     return this.inner.size;
+  }
+
+  stream(start: number, end: number): Promise<ReadableStream<Uint8Array>> {
+    return streamRange(this.inner, start, end);
   }
 
   private windowAt(index: number): Promise<Uint8Array> {

@@ -9,6 +9,7 @@ import { FLUSH, parsePktLines, pkt, PktResponse } from "./pkt-line";
 import { writePack, type PackWriteStats } from "./pack-writer";
 import { planShallow, type DeepenRequest } from "./shallow";
 import { enumerateObjects, parseFilter, type ObjectFilter } from "./walk";
+import { streamRange } from "./range-source";
 import { concatBytes } from "../utils/bytes";
 
 export const AGENT = "edgeforge/1";
@@ -261,9 +262,8 @@ class FetchSession {
     const complete = this.canSendCompletePack();
     if (complete) {
       await progress?.(`Sending the stored pack: ${complete.index.count} objects, done.\n`);
-      const size = complete.source.size;
-      const step = 4 * 1024 * 1024;
-      for (let pos = 0; pos < size; pos += step) await data(await complete.source.read(pos, Math.min(size, pos + step)));
+      const stream = await streamRange(complete.source, 0, complete.source.size);
+      for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) await data(chunk);
       return null;
     }
 

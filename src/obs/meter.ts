@@ -41,8 +41,9 @@ function meterCall<T>(meter: RequestMeter, kind: BindingKind, call: () => T): T 
   meter.calls[kind]++;
   const started = performance.now();
   const result = call();
-  if (result instanceof Promise) {
-    return result.finally(() => {
+  // RPC calls return thenables that are not Promises: time anything awaitable.
+  if (result && typeof (result as { then?: unknown }).then === "function") {
+    return Promise.resolve(result).finally(() => {
       meter.waitMs[kind] += performance.now() - started;
     }) as T;
   }
