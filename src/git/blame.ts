@@ -1,0 +1,150 @@
+// Blame: which commit brought each line of a file, found the way git blame does it: lines are
+// passed from a commit to the parents they came from (by line diff) until a commit that made
+// them. Renames are followed when the content moved unchanged (git also finds similar files).
+// Bounded by a budget: lines still unassigned when it is spent are reported against the commit
+// the search stopped at.
+import type { Budget } from "./budget";
+import { CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
+import { diffLines, diffTrees, splitLines } from "./diff";
+import { oidAtPath } from "./tree-path";
+import type { Oid } from "./oid";
+
+export interface BlameLine {
+  commit: Oid;
+  /** 1-based line number in that commit's version of the file. */
+  line: number;
+  /** False when the search stopped before finding where the line came from. */
+  final: boolean;
+}
+
+export interface BlameResult {
+  lines: BlameLine[];
+  complete: boolean;
+  /** Commits whose version was compared. */
+  steps: number;
+}
+
+/** Lines [fStart, fStart+len) of the final file are lines [sStart, sStart+len) of a suspect's version. */
+interface Span {
+  fStart: number;
+  sStart: number;
+  len: number;
+}
+
+const decoder = new TextDecoder();
+
+export async function blame(graph: CommitGraph, start: Oid, path: string[], opts: { budget?: Budget } = {}): Promise<BlameResult> {
+  const store = graph.store;
+  const byTree = new Map<string, Oid | null>();
+  const blobAt = async (commit: Oid, file: string): Promise<Oid | null> => {
+    const c = await graph.commit(commit);
+    const key = `${c.tree}:${file}`;
+    let hit = byTree.get(key);
+    if (hit === undefined) {
+      hit = await oidAtPath(store, c.tree, file.split("/"));
+      if (byTree.size > 50_000) byTree.clear();
+      byTree.set(key, hit);
+    }
+    return hit;
+  };
+  const texts = new Map<Oid, { lines: string[]; eol: boolean }>();
+  const linesOf = async (blob: Oid) => {
+    let t = texts.get(blob);
+    if (!t) {
+      t = splitLines(decoder.decode(await store.readTyped(blob, "blob")));
+      if (texts.size > 64) texts.clear();
+      texts.set(blob, t);
+    }
+    return t;
+  };
+
+  const startPath = path.join("/");
+  const startBlob = await blobAt(start, startPath);
+  if (!startBlob) throw new Error("no such file");
+  const total = (await linesOf(startBlob)).lines.length;
+  const out: BlameLine[] = new Array(total);
+
+  const pending = new Map<Oid, { commit: CommitInfo; blob: Oid; file: string; spans: Span[] }>();
+  const queue = new CommitQueue();
+  const give = async (commit: Oid, blob: Oid, file: string, spans: Span[]) => {
+    if (spans.length === 0) return;
+    const hit = pending.get(commit);
+    if (hit) {
+      hit.spans.push(...spans);
+      return;
+    }
+    const info = await graph.commit(commit);
+    pending.set(commit, { commit: info, blob, file, spans });
+    queue.push(info);
+  };
+  const assign = (commit: Oid, spans: Span[], final: boolean) => {
+    for (const s of spans) for (let i = 0; i < s.len; i++) out[s.fStart + i] = { commit, line: s.sStart + i + 1, final };
+  };
+
+  if (total > 0) await give(start, startBlob, startPath, [{ fStart: 0, sStart: 0, len: total }]);
+  let complete = true;
+  let steps = 0;
+  while (queue.size > 0) {
+    const c = queue.pop()!;
+    const suspect = pending.get(c.oid);
+    if (!suspect) continue; // queued twice
+    if (opts.budget?.spend()) {
+      complete = false;
+      // Every line still in flight is reported where the search stopped.
+      for (const [oid, s] of pending) assign(oid, s.spans, false);
+      break;
+    }
+    pending.delete(c.oid);
+    steps++;
+    let spans = suspect.spans.sort((a, b) => a.sStart - b.sStart);
+    const parents = c.parents.filter((p) => store.has(p));
+    const parentBlobs = await Promise.all(parents.map((p) => blobAt(p, suspect.file)));
+    const same = parentBlobs.findIndex((b) => b === suspect.blob);
+    if (same >= 0) {
+      await give(parents[same]!, suspect.blob, suspect.file, spans);
+      continue;
+    }
+    if (parents.length > 0 && parentBlobs.every((b) => b === null)) {
+      // The file appears here: if it was moved unchanged, its lines come from the old path.
+      const { changes } = await diffTrees(store, (await graph.commit(parents[0]!)).tree, c.tree);
+      const moved = changes.find((ch) => ch.status === "R" && ch.path === suspect.file);
+      if (moved) {
+        await give(parents[0]!, suspect.blob, moved.oldPath!, spans);
+        continue;
+      }
+    }
+    const mine = await linesOf(suspect.blob);
+    for (let i = 0; i < parents.length && spans.length; i++) {
+      const pb = parentBlobs[i];
+      if (!pb) continue;
+      const theirs = await linesOf(pb);
+      const chunks = diffLines(theirs.lines, mine.lines, theirs.eol, mine.eol).filter((ch) => ch.equal);
+      const passed: Span[] = [];
+      const kept: Span[] = [];
+      let k = 0;
+      for (const s of spans) {
+        let from = s.sStart;
+        const end = s.sStart + s.len;
+        while (from < end) {
+          while (k < chunks.length && chunks[k]!.bStart + chunks[k]!.bLen <= from) k++;
+          const ch = chunks[k];
+          if (!ch || ch.bStart >= end) {
+            kept.push({ fStart: s.fStart + (from - s.sStart), sStart: from, len: end - from });
+            break;
+          }
+          if (ch.bStart > from) {
+            kept.push({ fStart: s.fStart + (from - s.sStart), sStart: from, len: ch.bStart - from });
+            from = ch.bStart;
+          }
+          const upto = Math.min(end, ch.bStart + ch.bLen);
+          passed.push({ fStart: s.fStart + (from - s.sStart), sStart: ch.aStart + (from - ch.bStart), len: upto - from });
+          from = upto;
+        }
+      }
+      await give(parents[i]!, pb, suspect.file, passed);
+      spans = kept;
+    }
+    assign(c.oid, spans, true);
+  }
+  return { lines: out, complete, steps };
+}

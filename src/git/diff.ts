@@ -1,0 +1,500 @@
+// Diffs: line diffs (Myers, with a cost cap and a unique-line fallback for huge changes), unified
+// hunks as git prints them, and tree diffs between two trees (exact renames only).
+import type { ObjectStore } from "./object-store";
+import { forEachTreeEntry, isSubmoduleMode, isTreeMode } from "./objects";
+import type { Oid } from "./oid";
+
+// ---- Lines
+
+export interface TextLines {
+  lines: string[];
+  /** False when the text does not end with a newline (git's "\ No newline at end of file"). */
+  eol: boolean;
+}
+
+export function splitLines(text: string): TextLines {
+  if (text === "") return { lines: [], eol: true };
+  const lines = text.split("\n");
+  const eol = lines[lines.length - 1] === "";
+  if (eol) lines.pop();
+  return { lines, eol };
+}
+
+/** git's heuristic: a NUL byte in the first 8000 bytes makes a file binary. */
+export function isBinary(data: Uint8Array): boolean {
+  const n = Math.min(data.length, 8000);
+  for (let i = 0; i < n; i++) if (data[i] === 0) return true;
+  return false;
+}
+
+// ---- Line diff
+
+/** A run of lines: equal in both sides, or lines of `a` replaced by lines of `b` (either may be empty). */
+export interface Chunk {
+  equal: boolean;
+  aStart: number;
+  aLen: number;
+  bStart: number;
+  bLen: number;
+}
+
+/** Edit distance past which Myers gives up on a region (its memory grows with the square). */
+const MAX_D = 1000;
+
+/**
+ * Diffs two line lists. Lines are compared as strings; a last line without a newline differs
+ * from the same line with one (pass `aEol`/`bEol`).
+ */
+export function diffLines(a: string[], b: string[], aEol = true, bEol = true): Chunk[] {
+  const ids = new Map<string, number>();
+  const idOf = (s: string) => {
+    let id = ids.get(s);
+    if (id === undefined) ids.set(s, (id = ids.size));
+    return id;
+  };
+  const ai = new Int32Array(a.length);
+  const bi = new Int32Array(b.length);
+  for (let i = 0; i < a.length; i++) ai[i] = idOf(!aEol && i === a.length - 1 ? a[i] + "\0noeol" : a[i]!);
+  for (let i = 0; i < b.length; i++) bi[i] = idOf(!bEol && i === b.length - 1 ? b[i] + "\0noeol" : b[i]!);
+  const matches: number[] = []; // pairs x,y flattened
+  matchRegion(ai, 0, ai.length, bi, 0, bi.length, matches, 0);
+  // Changed-line flags per side, then git's compaction: slide each group of changes down as far
+  // as it goes, unless it can line up with a change on the other side.
+  const ca = new Uint8Array(a.length).fill(1);
+  const cb = new Uint8Array(b.length).fill(1);
+  for (let i = 0; i < matches.length; i += 2) {
+    ca[matches[i]!] = 0;
+    cb[matches[i + 1]!] = 0;
+  }
+  compact(ai, ca, cb);
+  compact(bi, cb, ca);
+  return chunksOf(ca, cb);
+}
+
+/** Builds chunks from the changed-line flags of both sides (unchanged lines pair up in order). */
+function chunksOf(ca: Uint8Array, cb: Uint8Array): Chunk[] {
+  const out: Chunk[] = [];
+  let x = 0;
+  let y = 0;
+  while (x < ca.length || y < cb.length) {
+    if (x < ca.length && y < cb.length && !ca[x] && !cb[y]) {
+      const c: Chunk = { equal: true, aStart: x, aLen: 0, bStart: y, bLen: 0 };
+      while (x < ca.length && y < cb.length && !ca[x] && !cb[y]) x++, y++, c.aLen++, c.bLen++;
+      out.push(c);
+    } else {
+      const c: Chunk = { equal: false, aStart: x, aLen: 0, bStart: y, bLen: 0 };
+      while (x < ca.length && ca[x]) x++, c.aLen++;
+      while (y < cb.length && cb[y]) y++, c.bLen++;
+      out.push(c);
+    }
+  }
+  return out;
+}
+
+/**
+ * xdiff's change compaction for one side (`rec` its line ids, `rchg` its flags, `other` the other
+ * side's flags): each group of changed lines is slid down while the line below equals its first
+ * line (merging with groups it meets), then back up to the lowest place where it faces a change
+ * on the other side, if any.
+ */
+function compact(rec: Int32Array, rchg: Uint8Array, other: Uint8Array): void {
+  const n = rec.length;
+  // The other side's unchanged lines, in order: the k-th group there follows the k-th of them.
+  const unchanged: number[] = [];
+  for (let j = 0; j < other.length; j++) if (!other[j]) unchanged.push(j);
+  const otherHasChangeAfter = (k: number) => {
+    const from = k === 0 ? 0 : unchanged[k - 1]! + 1;
+    return from < other.length && other[from] === 1;
+  };
+  let k = 0; // unchanged lines of this side before `start`
+  let start = 0;
+  while (start < n) {
+    if (!rchg[start]) {
+      start++;
+      k++;
+      continue;
+    }
+    let end = start;
+    while (end < n && rchg[end]) end++;
+    let size: number;
+    let endMatching = -1;
+    do {
+      size = end - start;
+      while (start > 0 && rec[start - 1] === rec[end - 1]) {
+        rchg[--start] = 1;
+        rchg[--end] = 0;
+        k--;
+        while (start > 0 && rchg[start - 1]) start--;
+      }
+      endMatching = otherHasChangeAfter(k) ? end : -1;
+      while (end < n && rec[start] === rec[end]) {
+        rchg[start++] = 0;
+        rchg[end++] = 1;
+        k++;
+        while (end < n && rchg[end]) end++;
+        if (otherHasChangeAfter(k)) endMatching = end;
+      }
+    } while (size !== end - start);
+    if (endMatching >= 0) {
+      while (end > endMatching) {
+        rchg[--start] = 1;
+        rchg[--end] = 0;
+        k--;
+      }
+    }
+    start = end;
+  }
+}
+
+/** Appends the matched (x, y) pairs of a[aLo,aHi) and b[bLo,bHi), in order. */
+function matchRegion(a: Int32Array, aLo: number, aHi: number, b: Int32Array, bLo: number, bHi: number, out: number[], depth: number): void {
+  // Common prefix and suffix cost nothing.
+  while (aLo < aHi && bLo < bHi && a[aLo] === b[bLo]) out.push(aLo++, bLo++);
+  const tail: number[] = [];
+  while (aLo < aHi && bLo < bHi && a[aHi - 1] === b[bHi - 1]) tail.push(--aHi, --bHi);
+  if (aLo < aHi && bLo < bHi) {
+    const found = myers(a, aLo, aHi, b, bLo, bHi);
+    if (found) for (const v of found) out.push(v);
+    else if (depth < 8) uniqueAnchors(a, aLo, aHi, b, bLo, bHi, out, depth);
+  }
+  for (let i = tail.length - 2; i >= 0; i -= 2) out.push(tail[i]!, tail[i + 1]!);
+}
+
+/** Myers' O(ND) diff; null when the edit distance exceeds MAX_D. Returns matches flattened. */
+function myers(a: Int32Array, aLo: number, aHi: number, b: Int32Array, bLo: number, bHi: number): number[] | null {
+  const n = aHi - aLo;
+  const m = bHi - bLo;
+  const max = Math.min(n + m, MAX_D);
+  const off = max + 1;
+  const v = new Int32Array(2 * max + 3);
+  const trace: Int32Array[] = [];
+  let found = -1;
+  for (let d = 0; d <= max && found < 0; d++) {
+    trace.push(v.slice(off - d, off + d + 1));
+    for (let k = -d; k <= d; k += 2) {
+      let x = k === -d || (k !== d && v[off + k - 1]! < v[off + k + 1]!) ? v[off + k + 1]! : v[off + k - 1]! + 1;
+      let y = x - k;
+      while (x < n && y < m && a[aLo + x] === b[bLo + y]) x++, y++;
+      v[off + k] = x;
+      if (x >= n && y >= m) {
+        found = d;
+        break;
+      }
+    }
+  }
+  if (found < 0) return null;
+  const pairs: number[] = [];
+  let x = n;
+  let y = m;
+  for (let d = found; d >= 0; d--) {
+    const t = trace[d]!;
+    const at = (k: number) => t[k + d]!;
+    const k = x - y;
+    let prevX: number;
+    let prevY: number;
+    if (d === 0) {
+      prevX = 0;
+      prevY = 0;
+    } else {
+      const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
+      prevX = at(prevK);
+      prevY = prevX - prevK;
+    }
+    while (x > prevX && y > prevY) {
+      x--, y--;
+      pairs.push(aLo + x, bLo + y);
+    }
+    x = prevX;
+    y = prevY;
+  }
+  const out: number[] = [];
+  for (let i = pairs.length - 2; i >= 0; i -= 2) out.push(pairs[i]!, pairs[i + 1]!);
+  return out;
+}
+
+/**
+ * For changes too large for Myers: lines that occur once on each side anchor the diff (their
+ * longest increasing run, as patience diff does), and the gaps between them are diffed again.
+ */
+function uniqueAnchors(a: Int32Array, aLo: number, aHi: number, b: Int32Array, bLo: number, bHi: number, out: number[], depth: number): void {
+  const countA = new Map<number, number>();
+  const countB = new Map<number, number>();
+  const posB = new Map<number, number>();
+  for (let i = aLo; i < aHi; i++) countA.set(a[i]!, (countA.get(a[i]!) ?? 0) + 1);
+  for (let j = bLo; j < bHi; j++) {
+    countB.set(b[j]!, (countB.get(b[j]!) ?? 0) + 1);
+    posB.set(b[j]!, j);
+  }
+  const cand: [number, number][] = [];
+  for (let i = aLo; i < aHi; i++) {
+    const id = a[i]!;
+    if (countA.get(id) === 1 && countB.get(id) === 1) cand.push([i, posB.get(id)!]);
+  }
+  // Longest increasing subsequence of the b positions (patience sorting).
+  const tops: number[] = [];
+  const prev = new Int32Array(cand.length).fill(-1);
+  for (let i = 0; i < cand.length; i++) {
+    const y = cand[i]![1];
+    let lo = 0;
+    let hi = tops.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cand[tops[mid]!]![1] < y) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) prev[i] = tops[lo - 1]!;
+    tops[lo] = i;
+  }
+  const anchors: [number, number][] = [];
+  for (let i = tops.length ? tops[tops.length - 1]! : -1; i >= 0; i = prev[i]!) anchors.unshift(cand[i]!);
+  if (anchors.length === 0) return; // nothing in common worth finding: all replaced
+  let x = aLo;
+  let y = bLo;
+  for (const [ax, by] of anchors) {
+    matchRegion(a, x, ax, b, y, by, out, depth + 1);
+    out.push(ax, by);
+    x = ax + 1;
+    y = by + 1;
+  }
+  matchRegion(a, x, aHi, b, y, bHi, out, depth + 1);
+}
+
+// ---- Unified hunks
+
+export interface HunkLine {
+  /** " " context, "-" removed, "+" added. */
+  op: " " | "-" | "+";
+  text: string;
+  /** 1-based line numbers on each side (0 where the line is absent). */
+  oldNo: number;
+  newNo: number;
+  /** This is the side's last line and it has no newline. */
+  noEol: boolean;
+}
+
+export interface Hunk {
+  oldStart: number;
+  oldLines: number;
+  newStart: number;
+  newLines: number;
+  /** The nearest line above the hunk that looks like a definition (git's default funcname). */
+  func: string;
+  lines: HunkLine[];
+}
+
+const range = (start: number, len: number) => (len === 1 ? `${start}` : `${len === 0 ? start - 1 : start},${len}`);
+
+export function hunkHeader(h: Hunk): string {
+  return `@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@${h.func ? " " + h.func : ""}`;
+}
+
+/** Groups a diff into hunks with `context` lines around changes, merging hunks that touch. */
+export function makeHunks(a: TextLines, b: TextLines, context = 3): Hunk[] {
+  const chunks = diffLines(a.lines, b.lines, a.eol, b.eol);
+  const changes = chunks.filter((c) => !c.equal);
+  const hunks: Hunk[] = [];
+  let i = 0;
+  while (i < changes.length) {
+    // Extend the group while the gap to the next change is at most 2 * context lines.
+    let j = i;
+    while (j + 1 < changes.length && changes[j + 1]!.aStart - (changes[j]!.aStart + changes[j]!.aLen) <= 2 * context) j++;
+    const first = changes[i]!;
+    const last = changes[j]!;
+    const aFrom = Math.max(0, first.aStart - context);
+    const aTo = Math.min(a.lines.length, last.aStart + last.aLen + context);
+    const bFrom = Math.max(0, first.bStart - context);
+    const bTo = Math.min(b.lines.length, last.bStart + last.bLen + context);
+    const lines: HunkLine[] = [];
+    let x = aFrom;
+    let y = bFrom;
+    const noEolA = (k: number) => !a.eol && k === a.lines.length - 1;
+    const noEolB = (k: number) => !b.eol && k === b.lines.length - 1;
+    for (let c = i; c <= j; c++) {
+      const ch = changes[c]!;
+      while (x < ch.aStart) {
+        lines.push({ op: " ", text: a.lines[x]!, oldNo: x + 1, newNo: y + 1, noEol: noEolA(x) && noEolB(y) });
+        x++, y++;
+      }
+      for (let k = 0; k < ch.aLen; k++, x++) lines.push({ op: "-", text: a.lines[x]!, oldNo: x + 1, newNo: 0, noEol: noEolA(x) });
+      for (let k = 0; k < ch.bLen; k++, y++) lines.push({ op: "+", text: b.lines[y]!, oldNo: 0, newNo: y + 1, noEol: noEolB(y) });
+    }
+    while (x < aTo && y < bTo) {
+      lines.push({ op: " ", text: a.lines[x]!, oldNo: x + 1, newNo: y + 1, noEol: noEolA(x) && noEolB(y) });
+      x++, y++;
+    }
+    hunks.push({
+      oldStart: aFrom + 1,
+      oldLines: aTo - aFrom,
+      newStart: bFrom + 1,
+      newLines: bTo - bFrom,
+      func: funcName(a.lines, aFrom),
+      lines,
+    });
+    i = j + 1;
+  }
+  return hunks;
+}
+
+function funcName(lines: string[], before: number): string {
+  for (let k = before - 1; k >= 0; k--) {
+    const l = lines[k]!;
+    if (/^[A-Za-z_$]/.test(l)) return l.replace(/\s+$/, "").slice(0, 80);
+  }
+  return "";
+}
+
+/** Hunks as unified diff text (the body after the ---/+++ lines). */
+export function hunksText(hunks: Hunk[]): string {
+  let s = "";
+  for (const h of hunks) {
+    s += hunkHeader(h) + "\n";
+    for (const l of h.lines) {
+      s += l.op + l.text + "\n";
+      if (l.noEol) s += "\\ No newline at end of file\n";
+    }
+  }
+  return s;
+}
+
+export function countChanges(hunks: Hunk[]): { added: number; removed: number } {
+  let added = 0;
+  let removed = 0;
+  for (const h of hunks) for (const l of h.lines) l.op === "+" ? added++ : l.op === "-" && removed++;
+  return { added, removed };
+}
+
+// ---- Tree diff
+
+export type ChangeStatus = "A" | "D" | "M" | "T" | "R";
+
+export interface TreeChange {
+  status: ChangeStatus;
+  path: string;
+  /** For renames: where the file was. */
+  oldPath?: string;
+  oldMode?: string;
+  newMode?: string;
+  oldOid?: Oid;
+  newOid?: Oid;
+}
+
+const decoder = new TextDecoder();
+
+interface RawEntry {
+  name: Uint8Array;
+  mode: string;
+  oid: Oid;
+  tree: boolean;
+}
+
+async function entries(store: ObjectStore, tree: Oid | null): Promise<RawEntry[]> {
+  if (!tree) return [];
+  const data = await store.readTyped(tree, "tree");
+  const out: RawEntry[] = [];
+  forEachTreeEntry(data, (mode, oid, s, e) => out.push({ name: data.subarray(s, e), mode, oid, tree: isTreeMode(mode) }));
+  return out;
+}
+
+/** git's tree order: bytes, with a tree's name compared as if it ended in "/". */
+function compareEntries(x: RawEntry, y: RawEntry): number {
+  const n = Math.min(x.name.length, y.name.length);
+  for (let i = 0; i < n; i++) if (x.name[i] !== y.name[i]) return x.name[i]! - y.name[i]!;
+  const cx = x.name.length > n ? x.name[n]! : x.tree ? 0x2f : 0;
+  const cy = y.name.length > n ? y.name[n]! : y.tree ? 0x2f : 0;
+  return cx - cy;
+}
+
+const fileKind = (mode: string) => (isSubmoduleMode(mode) ? "gitlink" : mode === "120000" ? "link" : "file");
+
+/**
+ * Files that differ between two trees (null: the empty tree), in git's order. Stops after
+ * `limit` changes (`truncated` then says so). Renames are found only when the content is equal.
+ */
+export async function diffTrees(
+  store: ObjectStore,
+  a: Oid | null,
+  b: Oid | null,
+  opts: { limit?: number; renames?: boolean } = {},
+): Promise<{ changes: TreeChange[]; truncated: boolean }> {
+  const limit = opts.limit ?? Infinity;
+  const changes: TreeChange[] = [];
+  let truncated = false;
+  const add = (c: TreeChange) => {
+    if (changes.length >= limit) truncated = true;
+    else changes.push(c);
+  };
+  const whole = async (tree: Oid, prefix: string, status: "A" | "D") => {
+    for (const e of await entries(store, tree)) {
+      if (truncated) return;
+      const path = prefix + decoder.decode(e.name);
+      if (e.tree) await whole(e.oid, path + "/", status);
+      else if (status === "A") add({ status, path, newMode: e.mode, newOid: e.oid });
+      else add({ status, path, oldMode: e.mode, oldOid: e.oid });
+    }
+  };
+  const walk = async (ta: Oid | null, tb: Oid | null, prefix: string) => {
+    const ea = await entries(store, ta);
+    const eb = await entries(store, tb);
+    let i = 0;
+    let j = 0;
+    while ((i < ea.length || j < eb.length) && !truncated) {
+      const x = ea[i];
+      const y = eb[j];
+      const cmp = !x ? 1 : !y ? -1 : compareEntries(x, y);
+      if (cmp < 0) {
+        const path = prefix + decoder.decode(x!.name);
+        if (x!.tree) await whole(x!.oid, path + "/", "D");
+        else add({ status: "D", path, oldMode: x!.mode, oldOid: x!.oid });
+        i++;
+      } else if (cmp > 0) {
+        const path = prefix + decoder.decode(y!.name);
+        if (y!.tree) await whole(y!.oid, path + "/", "A");
+        else add({ status: "A", path, newMode: y!.mode, newOid: y!.oid });
+        j++;
+      } else {
+        const path = prefix + decoder.decode(x!.name);
+        if (x!.oid !== y!.oid || x!.mode !== y!.mode) {
+          if (x!.tree && y!.tree) await walk(x!.oid, y!.oid, path + "/");
+          else if (x!.tree) {
+            await whole(x!.oid, path + "/", "D");
+            add({ status: "A", path, newMode: y!.mode, newOid: y!.oid });
+          } else if (y!.tree) {
+            add({ status: "D", path, oldMode: x!.mode, oldOid: x!.oid });
+            await whole(y!.oid, path + "/", "A");
+          } else {
+            const status = fileKind(x!.mode) === fileKind(y!.mode) ? "M" : "T";
+            add({ status, path, oldMode: x!.mode, newMode: y!.mode, oldOid: x!.oid, newOid: y!.oid });
+          }
+        }
+        i++;
+        j++;
+      }
+    }
+  };
+  await walk(a, b, "");
+  if (opts.renames !== false) pairExactRenames(changes);
+  return { changes, truncated };
+}
+
+/** Turns a deleted and an added file with the same content into one rename (git's R100). */
+function pairExactRenames(changes: TreeChange[]): void {
+  const deleted = new Map<Oid, number[]>();
+  changes.forEach((c, i) => {
+    if (c.status === "D" && fileKind(c.oldMode!) === "file") deleted.set(c.oldOid!, [...(deleted.get(c.oldOid!) ?? []), i]);
+  });
+  if (deleted.size === 0) return;
+  const drop = new Set<number>();
+  for (const c of changes) {
+    if (c.status !== "A" || fileKind(c.newMode!) !== "file") continue;
+    const from = deleted.get(c.newOid!);
+    const k = from?.shift();
+    if (k === undefined) continue;
+    const d = changes[k]!;
+    drop.add(k);
+    Object.assign(c, { status: "R", oldPath: d.path, oldMode: d.oldMode, oldOid: d.oldOid });
+  }
+  if (drop.size === 0) return;
+  const kept = changes.filter((_, i) => !drop.has(i));
+  changes.length = 0;
+  changes.push(...kept);
+}

@@ -1,0 +1,196 @@
+// History walks for the source browser: pages of a log (of a ref, or of a path with git's default
+// history simplification) that resume from a cursor, merge bases, and `git log a..b` ranges.
+import { CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
+import type { Oid } from "./oid";
+import { oidAtPath } from "./tree-path";
+import type { Budget } from "./budget";
+
+/** Most commits a cursor carries: the walk's frontier (one per line of history still open). */
+const MAX_CURSOR = 100;
+
+export interface LogPage {
+  commits: CommitInfo[];
+  /** Where the next page starts (the walk's frontier), or null at the root. */
+  next: Oid[] | null;
+  /** Commits looked at (more than shown for a path log). */
+  scanned: number;
+  /** The page stopped early at its deadline (fewer commits than asked, `next` continues). */
+  timedOut: boolean;
+}
+
+/**
+ * The object id at `path` in each commit's tree, memoized for one walk (trees shared between
+ * commits are read once, through the object cache).
+ */
+export class PathLookup {
+  private readonly byTree = new Map<Oid, Oid | null>();
+  constructor(
+    readonly graph: CommitGraph,
+    readonly path: string[],
+  ) {}
+
+  async at(commit: Oid): Promise<Oid | null> {
+    const c = await this.graph.commit(commit);
+    if (this.path.length === 0) return c.tree;
+    let hit = this.byTree.get(c.tree);
+    if (hit === undefined) {
+      hit = await oidAtPath(this.graph.store, c.tree, this.path);
+      this.byTree.set(c.tree, hit);
+    }
+    return hit;
+  }
+}
+
+/**
+ * One page of `git log <starts> [-- path]`, newest first by committer date. With a path, a commit
+ * is shown when the path differs from every parent; a merge whose path equals one parent's
+ * follows only that parent (git's default simplification). Stops at `limit` commits, or when
+ * the budget is spent, with what it has.
+ */
+export async function logPage(
+  graph: CommitGraph,
+  starts: Oid[],
+  opts: { limit: number; path?: string[]; budget?: Budget },
+): Promise<LogPage> {
+  const queue = new CommitQueue();
+  const seen = new Set<Oid>();
+  const enqueue = async (oid: Oid) => {
+    if (seen.has(oid) || !graph.store.has(oid)) return;
+    seen.add(oid);
+    queue.push(await graph.commit(oid));
+  };
+  for (const s of starts) await enqueue(s);
+  const lookup = opts.path && opts.path.length ? new PathLookup(graph, opts.path) : null;
+  const commits: CommitInfo[] = [];
+  let scanned = 0;
+  let timedOut = false;
+  while (queue.size > 0 && commits.length < opts.limit) {
+    if (opts.budget?.spend()) {
+      timedOut = true;
+      break;
+    }
+    const c = queue.pop()!;
+    scanned++;
+    if (!lookup) {
+      commits.push(c);
+      for (const p of c.parents) await enqueue(p);
+      continue;
+    }
+    const here = await lookup.at(c.oid);
+    if (c.parents.length === 0) {
+      if (here !== null) commits.push(c);
+      continue;
+    }
+    let same: Oid | null = null;
+    for (const p of c.parents) {
+      if (!graph.store.has(p)) continue;
+      if ((await lookup.at(p)) === here) {
+        same = p;
+        break;
+      }
+    }
+    if (same) {
+      await enqueue(same);
+    } else {
+      commits.push(c);
+      for (const p of c.parents) await enqueue(p);
+    }
+  }
+  const rest: Oid[] = [];
+  while (queue.size > 0 && rest.length < MAX_CURSOR) rest.push(queue.pop()!.oid);
+  return { commits, next: rest.length ? rest : null, scanned, timedOut };
+}
+
+const P1 = 1;
+const P2 = 2;
+const STALE = 4;
+const RESULT = 8;
+
+/** The best common ancestor of two commits (the newest one if there are several), or null. */
+export async function mergeBase(graph: CommitGraph, a: Oid, b: Oid): Promise<Oid | null> {
+  if (a === b) return a;
+  const flags = new Map<Oid, number>();
+  const queue = new CommitQueue();
+  // How often each commit sits in the queue (it is queued again when it gains flags).
+  const queued = new Map<Oid, number>();
+  const mark = async (oid: Oid, f: number) => {
+    const old = flags.get(oid) ?? 0;
+    if ((old & f) === f) return;
+    flags.set(oid, old | f);
+    queued.set(oid, (queued.get(oid) ?? 0) + 1);
+    queue.push(await graph.commit(oid));
+  };
+  // git's paint_down_to_common: go on while some queued commit is not stale.
+  const anyFresh = () => {
+    for (const oid of queued.keys()) if (!((flags.get(oid) ?? 0) & STALE)) return true;
+    return false;
+  };
+  await mark(a, P1);
+  await mark(b, P2);
+  const results: CommitInfo[] = [];
+  while (queue.size > 0 && anyFresh()) {
+    const c = queue.pop()!;
+    const n = queued.get(c.oid)! - 1;
+    if (n > 0) queued.set(c.oid, n);
+    else queued.delete(c.oid);
+    const f = flags.get(c.oid)!;
+    let paint = f & (P1 | P2 | STALE);
+    if (paint === (P1 | P2)) {
+      if (!(f & RESULT)) {
+        flags.set(c.oid, f | RESULT);
+        results.push(c);
+      }
+      paint |= STALE;
+    }
+    for (const p of c.parents) if (graph.store.has(p)) await mark(p, paint);
+  }
+  if (results.length === 0) return null;
+  results.sort((x, y) => y.time - x.time);
+  return results[0]!.oid;
+}
+
+/**
+ * `git log <include> --not <exclude>`, newest first, at most `limit` commits; `more` says whether
+ * the range holds more.
+ */
+export async function rangeLog(
+  graph: CommitGraph,
+  include: Oid[],
+  exclude: Oid[],
+  limit: number,
+): Promise<{ commits: CommitInfo[]; more: boolean }> {
+  const bad = new Set<Oid>();
+  const seen = new Set<Oid>();
+  const queue = new CommitQueue();
+  // Queued commits still interesting: once none is left, the rest of history is excluded.
+  const queuedInteresting = new Set<Oid>();
+  const enqueue = async (oid: Oid, uninteresting: boolean) => {
+    if (uninteresting) {
+      bad.add(oid);
+      queuedInteresting.delete(oid);
+    }
+    if (seen.has(oid) || !graph.store.has(oid)) return;
+    seen.add(oid);
+    if (!uninteresting) queuedInteresting.add(oid);
+    queue.push(await graph.commit(oid));
+  };
+  for (const e of exclude) await enqueue(e, true);
+  for (const i of include) await enqueue(i, false);
+  const out: CommitInfo[] = [];
+  let slop = 5;
+  while (queue.size > 0) {
+    const c = queue.pop()!;
+    queuedInteresting.delete(c.oid);
+    if (bad.has(c.oid)) {
+      for (const p of c.parents) await enqueue(p, true);
+    } else {
+      if (out.length >= limit) return { commits: out.filter((o) => !bad.has(o.oid)), more: true };
+      out.push(c);
+      for (const p of c.parents) await enqueue(p, false);
+    }
+    if (queuedInteresting.size === 0) {
+      if (--slop <= 0) break;
+    } else slop = 5;
+  }
+  return { commits: out.filter((c) => !bad.has(c.oid)), more: false };
+}

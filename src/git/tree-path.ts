@@ -1,0 +1,105 @@
+// Paths inside a commit: resolved by walking tree objects one segment at a time, never as
+// filesystem paths, so no segment can climb out of the tree or hide a separator.
+import type { ObjectStore } from "./object-store";
+import { forEachTreeEntry, isSubmoduleMode, isTreeMode } from "./objects";
+import type { Oid } from "./oid";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A path segment as git allows it in a tree: not empty, no `/`, no NUL, not `.` or `..`. */
+export function isValidSegment(name: string): boolean {
+  return name !== "" && name !== "." && name !== ".." && !name.includes("/") && !name.includes("\0");
+}
+
+/**
+ * Splits the still percent-encoded tail of a URL into path segments. Returns null for anything
+ * a tree cannot hold: bad escapes, encoded slashes, NUL, `.`, `..`, empty segments. One trailing
+ * slash is allowed (`dir/`).
+ */
+export function decodePathSegments(rawSegments: string[]): string[] | null {
+  const raw = rawSegments.length > 0 && rawSegments[rawSegments.length - 1] === "" ? rawSegments.slice(0, -1) : rawSegments;
+  const out: string[] = [];
+  for (const r of raw) {
+    let s: string;
+    try {
+      s = decodeURIComponent(r);
+    } catch {
+      return null;
+    }
+    if (!isValidSegment(s)) return null;
+    out.push(s);
+  }
+  return out;
+}
+
+export interface PathEntry {
+  mode: string;
+  oid: Oid;
+  type: "tree" | "blob" | "commit";
+}
+
+export const entryType = (mode: string): PathEntry["type"] =>
+  isTreeMode(mode) ? "tree" : isSubmoduleMode(mode) ? "commit" : "blob";
+
+/** The entry named `name` (bytes compared exactly) in a tree object's data, or null. */
+export function findTreeEntry(tree: Uint8Array, name: string): { mode: string; oid: Oid } | null {
+  const want = encoder.encode(name);
+  let found: { mode: string; oid: Oid } | null = null;
+  forEachTreeEntry(tree, (mode, oid, s, e) => {
+    if (found || e - s !== want.length) return;
+    for (let i = 0; i < want.length; i++) if (tree[s + i] !== want[i]) return;
+    found = { mode, oid };
+  });
+  return found;
+}
+
+/**
+ * What `segments` names under `root` (a tree id): a tree, a blob, or a submodule commit; null
+ * when any segment is missing or passes through something that is not a tree.
+ */
+export async function resolvePath(store: ObjectStore, root: Oid, segments: string[]): Promise<PathEntry | null> {
+  let current: PathEntry = { mode: "40000", oid: root, type: "tree" };
+  for (const name of segments) {
+    if (current.type !== "tree" || !isValidSegment(name)) return null;
+    const data = await store.readTyped(current.oid, "tree");
+    const next = findTreeEntry(data, name);
+    if (!next) return null;
+    current = { ...next, type: entryType(next.mode) };
+  }
+  return current;
+}
+
+/** Just the object id at `segments` (used by history walks, which compare ids commit by commit). */
+export async function oidAtPath(store: ObjectStore, root: Oid, segments: string[]): Promise<Oid | null> {
+  let oid = root;
+  for (let i = 0; i < segments.length; i++) {
+    const data = await store.readTyped(oid, "tree");
+    const next = findTreeEntry(data, segments[i]!);
+    if (!next) return null;
+    if (i < segments.length - 1 && !isTreeMode(next.mode)) return null;
+    oid = next.oid;
+  }
+  return oid;
+}
+
+export interface NamedEntry {
+  name: string;
+  mode: string;
+  oid: Oid;
+  type: PathEntry["type"];
+}
+
+/** A tree's entries as stored (git order), names decoded as UTF-8. */
+export async function listTree(store: ObjectStore, tree: Oid): Promise<NamedEntry[]> {
+  const data = await store.readTyped(tree, "tree");
+  const out: NamedEntry[] = [];
+  forEachTreeEntry(data, (mode, oid, s, e) => out.push({ name: decoder.decode(data.subarray(s, e)), mode, oid, type: entryType(mode) }));
+  return out;
+}
+
+/** Directories first, then files, each by name: the order people expect in a listing. */
+export function listingOrder(entries: NamedEntry[]): NamedEntry[] {
+  const rank = (e: NamedEntry) => (e.type === "tree" ? 0 : e.type === "commit" ? 1 : 2);
+  return [...entries].sort((a, b) => rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
