@@ -1,5 +1,6 @@
 // Post-push work, off the push's critical path: the push worker queues each push that landed;
-// the edge (which holds the tenant databases) records it on the project's timeline.
+// the edge (which holds the tenant databases) records it on the project's timeline and
+// precomputes the source browser's derived data.
 import { eq } from "drizzle-orm";
 import type { Env } from "../env";
 import { isD1, openTenantDb } from "../db/tenant-db";
@@ -7,6 +8,7 @@ import { projects } from "../db/schema";
 import { ZERO_OID } from "../git/oid";
 import type { PushedEvent } from "../push/receive";
 import { recordEvent } from "../services/timeline";
+import { precomputeForPush } from "../services/last-commits";
 import { readTenantRecord } from "../storage/directory";
 import { sha256Hex } from "../utils/crypto";
 
@@ -45,6 +47,8 @@ export async function handlePostPushBatch(batch: MessageBatch<PushedEvent>, env:
   for (const message of batch.messages) {
     try {
       await recordPush(env, message.body);
+      // Tree pages of the pushed branches find their last-commit column ready.
+      await precomputeForPush(env, message.body);
       message.ack();
     } catch (err) {
       console.error(JSON.stringify({ level: "error", message: `post-push: ${String((err as Error)?.stack ?? err)}` }));

@@ -11,6 +11,7 @@ import { ErrorPage } from "../views/layout";
 import { homeRoutes } from "../routes/web/home";
 import { gitRoutes } from "../routes/git/smart-http";
 import { projectRoutes } from "../routes/web/project";
+import { sourceRoutes } from "../routes/web/source";
 import { notFoundPage } from "../routes/web/errors";
 import { accountRoutes } from "../routes/web/account";
 import { adminRoutes } from "../routes/web/admin";
@@ -86,6 +87,8 @@ export function tenantApp() {
       },
       referrerPolicy: "strict-origin-when-cross-origin",
       crossOriginEmbedderPolicy: false,
+      // A route that sets its own policy keeps it (raw files: a sandbox, not the pages' policy).
+      overwrite: false,
     }),
   );
 
@@ -100,6 +103,7 @@ export function tenantApp() {
   app.route("/", userRoutes);
   app.route("/", adminRoutes);
   app.route("/", projectRoutes);
+  app.route("/", sourceRoutes);
   app.route("/", projectAdminRoutes);
   app.notFound((c) => notFoundPage(c));
   app.onError((err, c) => {

@@ -50,6 +50,21 @@ img.avatar{border-radius:6px;border:1px solid var(--line);vertical-align:middle;
 .md blockquote{margin:0;padding:0 1em;color:var(--muted);border-left:3px solid var(--line)}
 table.list button{font-size:13px;padding:.1em .6em}table.list td .actions{gap:.35em}
 .access select{width:auto;min-width:11em;padding:.2em .4em}table.access td,table.access th{padding:.3em .6em;vertical-align:middle}
+.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.srcbar{display:flex;gap:.5rem 1rem;align-items:center;flex-wrap:wrap;margin-bottom:.7rem}.refsel{display:flex;gap:.3rem}.refsel select{width:auto;max-width:15rem;padding:.2em .4em}
+nav.tabs{display:flex;flex-wrap:wrap;gap:.15rem;font-size:14px}nav.tabs a{padding:.2em .6em;border-radius:6px;color:var(--fg)}nav.tabs a[aria-current=page]{background:var(--bg2);font-weight:600}
+.pathbar,.fileinfo{display:flex;gap:.3rem 1rem;align-items:baseline;flex-wrap:wrap;margin:.2rem 0 .6rem}.pathbar h1{margin:0}nav.path{font-size:1.05rem;overflow-wrap:anywhere}nav.path span{margin:0 .3em;color:var(--muted)}
+.links{font-size:14px;margin-left:auto}.nowrap{white-space:nowrap}.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}.add{color:var(--accent)}.del{color:var(--err)}
+.tip{font-size:14px;padding:.4em .6em;border:1px solid var(--line);border-radius:6px 6px 0 0;background:var(--bg2);white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.tip+table.list{border:1px solid var(--line);border-top:0}table.list td.msg,table.files td.lcm{overflow-wrap:anywhere}table.files td.pending{color:var(--muted)}
+.code,.diff{border-collapse:collapse;width:100%;font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}.scroll{overflow-x:auto;border:1px solid var(--line);border-radius:6px}
+.code td,.diff td{padding:0 .6em;vertical-align:top;white-space:pre}td.ln{width:1%;text-align:right;color:var(--muted);user-select:none}td.ln a{color:inherit}td.bl{width:1%;font-size:12px;border-right:1px solid var(--line)}tr.bstart td{border-top:1px solid var(--line)}
+.code tr:target td,.code tr.hl td{background:#fff8c5}.diff tr.add td{background:#e6ffec}.diff tr.del td{background:#ffebe9}.diff tr.hh td{background:var(--bg2);color:var(--muted)}
+.hc{color:var(--muted);font-style:italic}.hs{color:#0a3069}.hn{color:#0550ae}.hk{color:#cf222e}.hb{color:#8250df}.ht{color:#116329}
+@media (prefers-color-scheme:dark){.code tr:target td,.code tr.hl td{background:#3b2e0a}.diff tr.add td{background:#12261e}.diff tr.del td{background:#2d1214}.hs{color:#a5d6ff}.hn{color:#79c0ff}.hk{color:#ff7b72}.hb{color:#d2a8ff}.ht{color:#7ee787}}
+.fdiff h3{font-size:14px;font-weight:600;margin:1.2rem 0 .3rem;overflow-wrap:anywhere}dl.meta{display:grid;gap:.15rem;font-size:14px;margin:.5rem 0}dl.meta div{display:flex;gap:.6rem}dl.meta dt{min-width:6rem;color:var(--muted)}dl.meta dd{margin:0;overflow-wrap:anywhere}
+pre.message{background:none;border:0;padding:0;white-space:pre-wrap}.readme{border:1px solid var(--line);border-radius:6px;padding:.2rem 1rem;margin-top:1rem}.readme h2{font-size:14px}.pager{display:flex;gap:1rem;margin:1rem 0}.image img{max-width:100%}
+form.compare{display:flex;gap:.5rem;align-items:center;flex-wrap:wrap}form.compare select{width:auto}
 footer.site{max-width:1100px;margin:2rem auto;padding:0 1rem;color:var(--muted);font-size:13px}
 @media (max-width:600px){main{padding:.75rem}table.list th.opt,table.list td.opt{display:none}.cols{grid-template-columns:1fr;gap:.75rem}nav.side{flex-direction:row;flex-wrap:wrap}}
 `;

@@ -1,0 +1,146 @@
+// What every source page does: the permission check (before any cache is consulted), opening the
+// repository (one Durable Object call), and answering with a page whose body comes from the page
+// cache when it is addressed by object ids (strong ETag, long-lived Cache-Control).
+import type { Context } from "hono";
+import type { AppEnv } from "../../edge/context";
+import { webViewer } from "../../edge/session";
+import { canAccess, type Viewer } from "../../auth/access";
+import { findProject, type Project } from "../../services/projects";
+import { openSource, type SourceRepo, branches, tags, defaultBranch } from "../../services/source";
+import { cacheUrl, getFragment, pageEtag, putFragment } from "../../services/page-cache";
+import { Layout } from "../../views/layout";
+import { pageContext } from "../../views/page-context";
+import { RefBar, SourceUrls, html, type RefChoice, type SourceTab } from "../../views/source";
+import { sourceScriptPath } from "../../views/source-script";
+import type { Rev } from "../../services/source";
+import { notFoundPage } from "./errors";
+
+export interface SourcePage {
+  c: Context<AppEnv>;
+  project: Project;
+  viewer: Viewer;
+  src: SourceRepo;
+  urls: SourceUrls;
+  /** Anyone may read this project's source: responses may sit in shared caches. */
+  isPublic: boolean;
+}
+
+/** The project, if the viewer may read its source (else null: answer 404, as for a missing one). */
+export async function openSourcePage(c: Context<AppEnv>, component: string): Promise<SourcePage | null> {
+  c.get("meter").component = component;
+  const project = await findProject(c.get("db"), c.req.param("project") ?? "");
+  const viewer = await webViewer(c);
+  if (!project || !canAccess(viewer, project, "source", "read")) return null;
+  const src = await openSource(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
+  return {
+    c,
+    project,
+    viewer,
+    src,
+    urls: new SourceUrls(project.name),
+    isPublic: !project.private && project.accessSource === "all",
+  };
+}
+
+export const notFound = (p: SourcePage | Context<AppEnv>) => notFoundPage("c" in p ? p.c : p);
+
+/** The refs offered by the ref selector: every branch (default first) and the newest tags. */
+export function refChoice(src: SourceRepo): RefChoice {
+  const head = defaultBranch(src.snapshot);
+  const names = branches(src.snapshot).map((r) => r.name.slice(11));
+  names.sort((a, b) => (a === head ? -1 : b === head ? 1 : a < b ? -1 : 1));
+  const tagNames = tags(src.snapshot)
+    .map((r) => r.name.slice(10))
+    .sort((a, b) => b.localeCompare(a, "en", { numeric: true }))
+    .slice(0, 100);
+  return { branches: names.slice(0, 300), tags: tagNames };
+}
+
+export interface Rendered {
+  html: string;
+  /** Deterministic and final: may be cached forever (false: partial, computed within a budget). */
+  cacheable: boolean;
+}
+
+export interface PageSpec {
+  title: string;
+  tab: SourceTab;
+  /** The ref bar's state (null: no selector on this page). */
+  rev: Rev | null;
+  view?: "tree" | "blob" | "log" | "blame";
+  path?: string[];
+  /** What makes the body unique, object ids included; null: never cached. */
+  key: string[] | null;
+  /** The URL names objects by id (not a branch): browsers may keep the page for a year. */
+  immutableUrl: boolean;
+  render(): Promise<Rendered>;
+  /** For pages that can be partial: a fuller render to run after the response, cached if final. */
+  background?: () => Promise<Rendered>;
+  status?: 200 | 404;
+}
+
+const backgroundRenders = new Map<string, Promise<void>>();
+
+export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Response> {
+  const { c } = p;
+  const account = pageContext()?.account;
+  const viewerTag = account ? `u:${account.username}:${account.isAdmin ? 1 : 0}` : "anon";
+  const url = spec.key ? cacheUrl({ origin: new URL(c.req.url).origin, tenantId: p.src.repo.tenantId, repoId: p.src.repo.repoId, parts: spec.key }) : null;
+  let body: string | null = url ? await getFragment(url) : null;
+  let cacheable = body !== null;
+  const meter = c.get("meter");
+  if (body !== null) {
+    meter.marks["page-cache-hit"] = 0;
+    const etag = pageEtag(url!, viewerTag);
+    if (c.req.header("if-none-match") === etag) {
+      return new Response(null, { status: 304, headers: { etag, "cache-control": cacheControl(p, spec, true), vary: "Cookie" } });
+    }
+  } else {
+    const started = performance.now();
+    const r = await spec.render();
+    meter.marks["render"] = performance.now() - started;
+    body = r.html;
+    cacheable = r.cacheable && url !== null;
+    if (cacheable) c.executionCtx.waitUntil(putFragment(url!, body).catch(() => undefined));
+    else if (url && spec.background && !backgroundRenders.has(url)) {
+      const job = spec
+        .background()
+        .then((full) => (full.cacheable ? putFragment(url, full.html) : undefined))
+        .catch((err) => console.error(JSON.stringify({ level: "error", message: `background render: ${String(err?.stack ?? err)}` })))
+        .finally(() => backgroundRenders.delete(url));
+      backgroundRenders.set(url, job);
+      c.executionCtx.waitUntil(job);
+    }
+  }
+  const headers: Record<string, string> = { "cache-control": cacheControl(p, spec, cacheable), vary: "Cookie" };
+  if (cacheable) headers.etag = pageEtag(url!, viewerTag);
+  const logRev = spec.rev?.name ?? defaultBranch(p.src.snapshot);
+  return c.html(
+    <Layout
+      title={`${spec.title} · ${p.project.name}`}
+      forgeName={c.get("tenant").name}
+      crumbs={[{ label: p.project.name, href: `/p/${p.project.name}/` }, { label: "source", href: p.urls.home() }]}
+    >
+      <RefBar
+        urls={p.urls}
+        refs={refChoice(p.src)}
+        current={spec.rev}
+        view={spec.view ?? "tree"}
+        path={spec.path ?? []}
+        tab={spec.tab}
+        logRev={logRev}
+      />
+      {html(body)}
+      <script src={sourceScriptPath} defer></script>
+    </Layout>,
+    spec.status ?? 200,
+    headers,
+  );
+}
+
+function cacheControl(p: SourcePage, spec: PageSpec, cacheable: boolean): string {
+  if (!cacheable) return "no-store";
+  if (!spec.immutableUrl) return "no-cache";
+  const signedIn = !!pageContext()?.account;
+  return `${p.isPublic && !signedIn ? "public" : "private"}, max-age=31536000, immutable`;
+}

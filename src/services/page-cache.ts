@@ -1,0 +1,55 @@
+// Cache of rendered source pages addressed by object ids: what such a page shows never changes,
+// so its HTML (the part below the header, the same for every viewer) is kept forever, in the
+// isolate's memory and in the Cache API. Keys carry the host, tenant and repository: nothing is
+// shared across forges. Callers check permissions before they ask.
+import { createHash } from "node:crypto";
+import { ByteLru } from "../utils/lru";
+import { stylesheetPath } from "../views/style";
+
+/** Bump when the markup of cached pages changes (the stylesheet's hash is part of the key too). */
+export const RENDER_VERSION = "src4";
+
+/** Rendered fragments shared by the requests of an isolate. */
+const memory = new ByteLru<string, string>(8 * 1024 * 1024, (s) => s.length * 2 + 64);
+
+export interface PageKey {
+  origin: string;
+  tenantId: string;
+  repoId: string;
+  /** What the page is: view name, revision as shown, commit id, path, options... */
+  parts: string[];
+}
+
+export function cacheUrl(key: PageKey): string {
+  const digest = createHash("sha1").update(key.parts.join("\0")).digest("hex");
+  return `${key.origin}/_cache/${RENDER_VERSION}/${stylesheetPath.slice(8, 22)}/${key.tenantId}/${key.repoId}/${key.parts[0]}/${digest}`;
+}
+
+/** A strong ETag for one viewer's rendering of a page (the header differs for signed-in users). */
+export function pageEtag(url: string, viewer: string): string {
+  return `"${createHash("sha1").update(`${url}\0${viewer}`).digest("hex").slice(0, 32)}"`;
+}
+
+const edgeCache = (): Cache | null => (typeof caches !== "undefined" ? (caches as unknown as { default: Cache }).default : null);
+
+export async function getFragment(url: string): Promise<string | null> {
+  const hit = memory.get(url);
+  if (hit !== undefined) return hit;
+  const cache = edgeCache();
+  if (!cache) return null;
+  const res = await cache.match(url);
+  if (!res) return null;
+  const html = await res.text();
+  memory.set(url, html);
+  return html;
+}
+
+export async function putFragment(url: string, html: string): Promise<void> {
+  memory.set(url, html);
+  const cache = edgeCache();
+  if (!cache) return;
+  await cache.put(
+    url,
+    new Response(html, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" } }),
+  );
+}

@@ -1,0 +1,66 @@
+// The source pages' one optional script (served as a static file: the CSP forbids inline
+// scripts). Everything works without it; it adds line-range selection (#L10-L20), submits the
+// ref selector on change, and fills in last commits that were still being computed.
+export const sourceScript = `(function(){
+"use strict";
+function rows(){return document.querySelectorAll("table.code tr[id^=L]");}
+function mark(){
+  var m=/^#L(\\d+)(?:-L(\\d+))?$/.exec(location.hash);
+  document.querySelectorAll("tr.hl").forEach(function(r){r.classList.remove("hl");});
+  if(!m)return;
+  var a=+m[1],b=m[2]?+m[2]:a;if(b<a){var t=a;a=b;b=t;}
+  for(var i=a;i<=b;i++){var r=document.getElementById("L"+i);if(r)r.classList.add("hl");}
+  var first=document.getElementById("L"+a);if(first&&m[2])first.scrollIntoView({block:"center"});
+}
+var anchor=null;
+document.addEventListener("click",function(e){
+  var a=e.target.closest&&e.target.closest("table.code td.ln a");
+  if(!a)return;
+  var n=+a.getAttribute("href").slice(2);
+  if(e.shiftKey&&anchor){e.preventDefault();var lo=Math.min(anchor,n),hi=Math.max(anchor,n);history.replaceState(null,"","#L"+lo+"-L"+hi);mark();}
+  else{anchor=n;}
+});
+window.addEventListener("hashchange",mark);
+if(rows().length)mark();
+document.querySelectorAll("select[data-autosubmit]").forEach(function(s){
+  var b=s.form&&s.form.querySelector("button");if(b)b.hidden=true;
+  s.addEventListener("change",function(){s.form.submit();});
+});
+var lc=document.querySelector("[data-last-commits]");
+if(lc){
+  var url=lc.getAttribute("data-last-commits"),tries=0;
+  var fill=function(d){
+    Object.keys(d.entries).forEach(function(name){
+      var e=d.entries[name];
+      document.querySelectorAll("tr[data-entry]").forEach(function(tr){
+        if(tr.getAttribute("data-entry")!==name)return;
+        var c=tr.querySelector("td.lcm"),t=tr.querySelector("td.lcd");
+        if(!c||!c.classList.contains("pending"))return;
+        c.classList.remove("pending");c.textContent="";
+        var a=document.createElement("a");a.href=e.href;a.textContent=e.s;c.appendChild(a);
+        if(t){var tm=document.createElement("time");tm.dateTime=e.iso;tm.textContent=e.date;t.textContent="";t.appendChild(tm);}
+      });
+    });
+  };
+  var poll=function(){
+    fetch(url,{headers:{accept:"application/json"}}).then(function(r){return r.ok?r.json():null;}).then(function(d){
+      if(!d)return;fill(d);
+      if(d.complete){var n=document.querySelector(".computing");if(n)n.hidden=true;}
+      else if(++tries<20)setTimeout(poll,1500);
+    }).catch(function(){});
+  };
+  setTimeout(poll,800);
+}
+})();
+`;
+
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
+
+export const sourceScriptPath = `/static/source.${fnv1a(sourceScript)}.js`;
