@@ -83,17 +83,18 @@ function parsePartHeaders(bytes: Uint8Array): PartHeaders {
 
 /**
  * Reads a multipart/form-data body. Returns the text fields (the last value of a repeated name
- * wins); file parts go to `onFile` sinks as they stream in. Throws a 400 on malformed bodies and
- * a 413 when the text fields are too large.
+ * wins), filling `fields` as they arrive (so a caller still has those read before a failure);
+ * file parts go to `onFile` sinks as they stream in. Throws a 400 on malformed bodies and a 413
+ * when the text fields are too large.
  */
 export async function readMultipart(
   body: ReadableStream<Uint8Array>,
   boundary: string,
   opts: MultipartOptions,
+  fields: Record<string, string> = {},
 ): Promise<Record<string, string>> {
   // Every delimiter, the first included, is CRLF "--" boundary once the body is prefixed with CRLF.
   const delimiter = encoder.encode(`\r\n--${boundary}`);
-  const fields: Record<string, string> = {};
   let fieldBytes = 0;
   let parts = 0;
   let state = "preamble" as "preamble" | "after-delimiter" | "headers" | "body" | "done";
