@@ -17,6 +17,7 @@ import { accountRoutes } from "../routes/web/account";
 import { adminRoutes } from "../routes/web/admin";
 import { projectAdminRoutes } from "../routes/web/project-admin";
 import { userRoutes } from "../routes/web/users";
+import { issueRoutes } from "../routes/web/issues";
 import { tenantApi } from "../routes/api/tenant-api";
 import { handleApiError, jsonError } from "../routes/api/responses";
 import { crossSiteGuard, sessionMiddleware } from "./session";
@@ -105,6 +106,7 @@ export function tenantApp() {
   app.route("/", projectRoutes);
   app.route("/", sourceRoutes);
   app.route("/", projectAdminRoutes);
+  app.route("/", issueRoutes);
   app.notFound((c) => notFoundPage(c));
   app.onError((err, c) => {
     if (c.req.path.startsWith("/api/")) return handleApiError(err, c);
