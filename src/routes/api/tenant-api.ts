@@ -16,6 +16,7 @@ import { updateProjectSettings } from "../../services/members";
 import { listBranches, setDefaultBranch } from "../../services/repositories";
 import { refNameProblem } from "../../git/ref-names";
 import { apiApp, errorResponse, PageQuery, setPaginationHeaders } from "./responses";
+import { registerIssueApi } from "./issues-api";
 
 const LevelSchema = z.enum(["all", "signed-in", "members", "owners", "off"]);
 
@@ -321,5 +322,6 @@ export function tenantApi() {
     return c.json(projectJson(c, { ...viewer, roles }, project), 201);
   });
 
+  registerIssueApi(app);
   return app;
 }
