@@ -7,10 +7,23 @@ import { Browser, apiCall, newForge, registerUser, type Forge } from "./browser"
 const ROUTES: { path: (p: string) => string; api?: boolean }[] = [
   { path: (p) => `/p/${p}/` },
   { path: (p) => `/api/v1/projects/${p}`, api: true },
+  { path: (p) => `/p/${p}/issues/` },
+  { path: (p) => `/p/${p}/issues/1` },
+  { path: (p) => `/p/${p}/issues/new` },
+  { path: (p) => `/p/${p}/issues/summary` },
+  { path: (p) => `/p/${p}/issues/overdue` },
+  { path: (p) => `/p/${p}/issues/search?q=secret` },
+  { path: (p) => `/p/${p}/feed/issues.atom` },
+  { path: (p) => `/p/${p}/feed/issues/1.atom` },
+  { path: (p) => `/api/v1/projects/${p}/issues`, api: true },
+  { path: (p) => `/api/v1/projects/${p}/issues/1`, api: true },
+  { path: (p) => `/api/v1/projects/${p}/issues/1/comments`, api: true },
+  { path: (p) => `/api/v1/projects/${p}/issues/1/labels`, api: true },
+  { path: (p) => `/api/v1/projects/${p}/labels`, api: true },
 ];
 
 /** Routes only owners see (hidden from plain members too). */
-const OWNER_ROUTES: { path: (p: string) => string }[] = [{ path: (p) => `/p/${p}/admin` }];
+const OWNER_ROUTES: { path: (p: string) => string }[] = [{ path: (p) => `/p/${p}/admin` }, { path: (p) => `/p/${p}/issues/admin` }];
 
 let forge: Forge;
 let member: Browser;
@@ -35,6 +48,7 @@ beforeAll(async () => {
   expect((await owner.post("/projects/new", { name: "hush", description: "top *secret* plans", private: "1" })).status).toBe(303);
   expect((await owner.post("/p/hush/admin/members", { username: "mia", role: "member" })).status).toBe(303);
   expect((await owner.post("/p/hush/admin/members", { username: "abe", role: "authorized" })).status).toBe(303);
+  expect((await apiCall(forge.host, "POST", "/api/v1/projects/hush/issues", forge.ownerToken, { title: "secret bug" })).status).toBe(201);
   memberToken = await webToken(member);
   strangerToken = await webToken(stranger);
   authorizedToken = await webToken(authorized);
