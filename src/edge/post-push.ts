@@ -9,6 +9,7 @@ import { ZERO_OID } from "../git/oid";
 import type { PushedEvent } from "../push/receive";
 import { recordEvent } from "../services/timeline";
 import { precomputeForPush } from "../services/last-commits";
+import { linkPushedCommits } from "../services/commit-links";
 import { readTenantRecord } from "../storage/directory";
 import { sha256Hex } from "../utils/crypto";
 
@@ -41,6 +42,8 @@ export async function recordPush(env: Env, e: PushedEvent): Promise<void> {
     payload: { updates: e.updates },
     key: `push:${await sha256Hex(JSON.stringify(e))}`,
   });
+  // Issues named in the pushed commits' messages (fixes #12, refs #12); idempotent.
+  await linkPushedCommits(env, db, project, e);
 }
 
 export async function handlePostPushBatch(batch: MessageBatch<PushedEvent>, env: Env): Promise<void> {
