@@ -2,7 +2,7 @@
 // classes, in InDefero's text format; and issue templates.
 import { Hono } from "hono";
 import type { AppEnv } from "../../edge/context";
-import { DEFAULT_CONFIG_TEXT, loadConfig, loadConfigText, saveConfig, type TrackerConfigText } from "../../services/issue-config";
+import { loadConfig, loadConfigText, saveConfig, type TrackerConfigText } from "../../services/issue-config";
 import { createTemplate, deleteTemplate, listTemplates } from "../../services/issue-templates";
 import { Field, Notice, PostButton, TextArea } from "../../views/forms";
 import { Label, issuesBase } from "../../views/issues";
@@ -54,9 +54,6 @@ async function adminPage(c: Ctx, t: Tracker, opts: { error?: string; status?: nu
           <button type="submit" class="primary">
             Save configuration
           </button>
-          <span class="muted">
-            InDefero's defaults: {DEFAULT_CONFIG_TEXT.oneValueClasses} are one-value classes.
-          </span>
         </div>
       </form>
 

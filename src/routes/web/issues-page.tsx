@@ -212,58 +212,73 @@ async function issuePage(c: Ctx, t: Tracker, detail: IssueDetail, opts: { error?
           )}
         </div>
         <aside class="iss-side">
-          <h2>Status</h2>
-          <a href={listHref(name, { status: issue.status })}>
-            <Status status={issue.status} state={issue.state} />
-          </a>
-          <h2>Owner</h2>
-          {detail.owner ? <a href={listHref(name, { owner: detail.owner.username })}>{detail.owner.username}</a> : <span class="muted">nobody</span>}
-          <h2>Labels</h2>
-          {detail.labels.length ? detail.labels.map((l) => <Label project={name} name={l} />) : <span class="muted">none</span>}
-          <h2>Due date</h2>
-          {issue.dueDate ? <Due date={issue.dueDate} state={issue.state} /> : <span class="muted">none</span>}
-          <h2>Relations</h2>
-          {detail.relations.length === 0 ? (
-            <span class="muted">none</span>
-          ) : (
-            <ul class="iss-rel">
-              {[...byKind].map(([kind, list]) =>
-                list.map((r) => (
-                  <li>
-                    {RELATION_LABELS[kind]}{" "}
-                    <a href={issueHref(name, r.number)} class={r.state === "closed" ? "closed" : undefined} title={r.summary}>
-                      #{r.number}
-                    </a>{" "}
-                    <span class="muted">{r.summary.length > 40 ? `${r.summary.slice(0, 39)}…` : r.summary}</span>
-                    {t.rights.triage && (
-                      <form method="post" action={`${base}/relations/delete`} class="inline">
-                        <input type="hidden" name="kind" value={kind} />
-                        <input type="hidden" name="number" value={String(r.number)} />
-                        <button type="submit" class="link" title="Remove this relation">
-                          remove
-                        </button>
-                      </form>
-                    )}
-                  </li>
-                )),
-              )}
-            </ul>
-          )}
-          <h2>Interested</h2>
-          <p class="muted">
-            {detail.stars} {detail.stars === 1 ? "person watches" : "people watch"} this issue.
-          </p>
-          {t.rights.write && (
-            <form method="post" action={`${base}/star`} class="inline">
-              <input type="hidden" name="star" value={detail.starred ? "0" : "1"} />
-              <button type="submit">{detail.starred ? "Stop watching" : "Watch"}</button>
-            </form>
-          )}
-          <h2>Elsewhere</h2>
-          <p>
-            <a href={`/p/${encodeURIComponent(name)}/feed/issues/${issue.number}.atom`}>Atom feed</a> ·{" "}
-            <a href={`/api/v1/projects/${encodeURIComponent(name)}/issues/${issue.number}`}>API</a>
-          </p>
+          <div>
+            <h2>Status</h2>
+            <a href={listHref(name, { status: issue.status })}>
+              <Status status={issue.status} state={issue.state} />
+            </a>
+          </div>
+          <div>
+            <h2>Owner</h2>
+            {detail.owner ? <a href={listHref(name, { owner: detail.owner.username })}>{detail.owner.username}</a> : <span class="muted">nobody</span>}
+          </div>
+          <div>
+            <h2>Labels</h2>
+            {detail.labels.length ? detail.labels.map((l) => <Label project={name} name={l} />) : <span class="muted">none</span>}
+          </div>
+          <div>
+            <h2>Due date</h2>
+            {issue.dueDate ? <Due date={issue.dueDate} state={issue.state} /> : <span class="muted">none</span>}
+          </div>
+          <div>
+            <h2>Relations</h2>
+            {detail.relations.length === 0 ? (
+              <span class="muted">none</span>
+            ) : (
+              <ul class="iss-rel">
+                {[...byKind].map(([kind, list]) =>
+                  list.map((r) => (
+                    <li>
+                      {RELATION_LABELS[kind]}{" "}
+                      <a href={issueHref(name, r.number)} class={r.state === "closed" ? "closed" : undefined} title={r.summary}>
+                        #{r.number}
+                      </a>{" "}
+                      <span class="muted">{r.summary.length > 40 ? `${r.summary.slice(0, 39)}…` : r.summary}</span>
+                      {t.rights.triage && " "}
+                      {t.rights.triage && (
+                        <form method="post" action={`${base}/relations/delete`} class="inline">
+                          <input type="hidden" name="kind" value={kind} />
+                          <input type="hidden" name="number" value={String(r.number)} />
+                          <button type="submit" class="link" title="Remove this relation">
+                            remove
+                          </button>
+                        </form>
+                      )}
+                    </li>
+                  )),
+                )}
+              </ul>
+            )}
+          </div>
+          <div>
+            <h2>Interested</h2>
+            <p class="muted">
+              {detail.stars} {detail.stars === 1 ? "person watches" : "people watch"} this issue.
+            </p>
+            {t.rights.write && (
+              <form method="post" action={`${base}/star`} class="inline">
+                <input type="hidden" name="star" value={detail.starred ? "0" : "1"} />
+                <button type="submit">{detail.starred ? "Stop watching" : "Watch"}</button>
+              </form>
+            )}
+          </div>
+          <div>
+            <h2>Elsewhere</h2>
+            <p>
+              <a href={`/p/${encodeURIComponent(name)}/feed/issues/${issue.number}.atom`}>Atom feed</a> ·{" "}
+              <a href={`/api/v1/projects/${encodeURIComponent(name)}/issues/${issue.number}`}>API</a>
+            </p>
+          </div>
         </aside>
       </div>
     </TrackerPage>,

@@ -144,7 +144,21 @@ async function listPage(c: Ctx, t: Tracker, tab: TrackerTab, title: string | nul
           Atom feed
         </a>
       </div>
-      {tab === "open" || tab === "closed" ? <ListControls project={name} params={{ ...params, ...baseParams }} query={q} /> : null}
+      {tab === "my" && (
+        <nav class="filters" aria-label="My issues">
+          {(["owner", "submitted", "watched"] as const).map((w, i) => (
+            <>
+              {i > 0 && " · "}
+              <a href={`${issuesBase(name)}/my?which=${w}`} aria-current={(c.req.query("which") ?? "owner") === w ? "page" : undefined}>
+                {w === "owner" ? "owned by me" : w === "submitted" ? "filed by me" : "watched"}
+              </a>
+            </>
+          ))}
+          {" · "}
+          <a href="/watchlist">my watch list across the forge</a>
+        </nav>
+      )}
+      {(tab === "open" || tab === "closed") && (total > 0 || filtered) ? <ListControls project={name} params={{ ...params, ...baseParams }} query={q} /> : null}
       {total === 0 && !filtered && tab === "open" ? (
         <EmptyTracker project={name} origin={new URL(c.req.url).origin} canWrite={t.rights.write} signedIn={!!t.user} />
       ) : items.length === 0 ? (
