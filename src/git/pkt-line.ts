@@ -25,12 +25,18 @@ export function pkt(payload: string | Uint8Array): Uint8Array {
   return out;
 }
 
-/** One side-band packet: band 1 pack data, 2 progress, 3 fatal error. */
-export function bandPkt(band: 1 | 2 | 3, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(data.length + 5);
-  out.set(encoder.encode(hex4(data.length + 5)), 0);
-  out[4] = band;
-  out.set(data, 5);
+/** `data` cut into side-band packets of at most `max` payload bytes, all in one buffer. */
+export function bandPackets(band: 1 | 2 | 3, data: Uint8Array, max = MAX_BAND_PAYLOAD): Uint8Array {
+  const packets = Math.ceil(data.length / max);
+  const out = new Uint8Array(data.length + packets * 5);
+  let o = 0;
+  for (let pos = 0; pos < data.length; pos += max) {
+    const n = Math.min(max, data.length - pos);
+    out.set(encoder.encode(hex4(n + 5)), o);
+    out[o + 4] = band;
+    out.set(data.subarray(pos, pos + n), o + 5);
+    o += n + 5;
+  }
   return out;
 }
 
@@ -171,11 +177,9 @@ export class PktResponse {
   sidebandStarted = false;
 
   /** Sends data on a side band, split into packets that fit. */
-  async band(band: 1 | 2 | 3, data: Uint8Array): Promise<void> {
+  async band(band: 1 | 2 | 3, data: Uint8Array, max = MAX_BAND_PAYLOAD): Promise<void> {
     this.sidebandStarted = true;
-    for (let pos = 0; pos < data.length; pos += MAX_BAND_PAYLOAD) {
-      await this.write(bandPkt(band, data.subarray(pos, Math.min(pos + MAX_BAND_PAYLOAD, data.length))));
-    }
+    await this.write(bandPackets(band, data, max));
   }
 
   close(): Promise<void> {

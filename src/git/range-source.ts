@@ -7,23 +7,22 @@ export interface RangeSource {
   readonly size: number;
   /** Bytes [start, end) of the blob; `end` is clamped to the size. */
   read(start: number, end: number): Promise<Uint8Array>;
-  /** The same bytes as a stream, for long sequential reads (sending a whole pack). */
-  stream?(start: number, end: number): Promise<ReadableStream<Uint8Array>>;
 }
 
-/** Streams [start, end) of a source: natively when it can, else in large reads. */
-export async function streamRange(source: RangeSource, start: number, end: number): Promise<ReadableStream<Uint8Array>> {
-  if (source.stream) return source.stream(start, end);
-  let pos = start;
-  const step = 4 * 1024 * 1024;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (pos >= end) return controller.close();
-      const chunk = await source.read(pos, Math.min(end, pos + step));
-      pos += chunk.length;
-      controller.enqueue(chunk);
-    },
-  });
+/**
+ * Reads [start, end) of a source in large pieces, the next one already on its way while the
+ * current one is consumed. (Large reads beat a storage stream's small chunks: every chunk costs
+ * work all along the response path.)
+ */
+export async function* readAhead(source: RangeSource, start: number, end: number, step = 4 * 1024 * 1024): AsyncGenerator<Uint8Array> {
+  end = Math.min(end, source.size);
+  let next: Promise<Uint8Array> | null = start < end ? source.read(start, Math.min(end, start + step)) : null;
+  for (let pos = start; next; ) {
+    const chunk = await next;
+    pos += chunk.length;
+    next = pos < end && chunk.length > 0 ? source.read(pos, Math.min(end, pos + step)) : null;
+    yield chunk;
+  }
 }
 
 export class MemorySource implements RangeSource {
@@ -61,10 +60,6 @@ export class WindowedSource implements RangeSource {
   }
   get size(): number {
     return this.inner.size;
-  }
-
-  stream(start: number, end: number): Promise<ReadableStream<Uint8Array>> {
-    return streamRange(this.inner, start, end);
   }
 
   private windowAt(index: number): Promise<Uint8Array> {

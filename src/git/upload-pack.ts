@@ -5,11 +5,11 @@ import { GitError, protocolError } from "./errors";
 import { canGiveUp, isReachable } from "./negotiate";
 import type { ObjectStore, Pack } from "./object-store";
 import { OID_HEX, setHash, ZERO_OID, type Oid } from "./oid";
-import { FLUSH, parsePktLines, pkt, PktResponse } from "./pkt-line";
+import { FLUSH, MAX_BAND_PAYLOAD, parsePktLines, pkt, PktResponse } from "./pkt-line";
 import { writePack, type PackWriteStats } from "./pack-writer";
 import { planShallow, type DeepenRequest } from "./shallow";
 import { enumerateObjects, parseFilter, type ObjectFilter } from "./walk";
-import { streamRange } from "./range-source";
+import { readAhead } from "./range-source";
 import { concatBytes } from "../utils/bytes";
 
 export const AGENT = "edgeforge/1";
@@ -249,10 +249,11 @@ class FetchSession {
     sideband: Sideband,
     plan: { boundary: Set<Oid>; unshallow: Oid[] },
   ): Promise<PackWriteStats | null> {
-    const max = sideband === "side-band" ? 999 - 5 : 65515;
+    const max = sideband === "side-band" ? 999 - 5 : MAX_BAND_PAYLOAD;
     const data = async (chunk: Uint8Array) => {
       if (sideband === "none") return out.write(chunk);
-      for (let pos = 0; pos < chunk.length; pos += max) await out.band(1, chunk.subarray(pos, pos + max));
+      // One write of many packets: every chunk costs work along the response path.
+      await out.band(1, chunk, max);
     };
     const progress =
       sideband === "none" || this.args.noProgress
@@ -262,8 +263,7 @@ class FetchSession {
     const complete = this.canSendCompletePack();
     if (complete) {
       await progress?.(`Sending the stored pack: ${complete.index.count} objects, done.\n`);
-      const stream = await streamRange(complete.source, 0, complete.source.size);
-      for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) await data(chunk);
+      for await (const chunk of readAhead(complete.source, 0, complete.source.size)) await data(chunk);
       return null;
     }
 

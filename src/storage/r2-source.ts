@@ -15,11 +15,4 @@ export class R2Source implements RangeSource {
     if (!obj) throw new Error(`R2 object ${this.id} is missing`);
     return new Uint8Array(await obj.arrayBuffer());
   }
-
-  async stream(start: number, end: number): Promise<ReadableStream<Uint8Array>> {
-    end = Math.min(end, this.size);
-    const obj = await this.bucket.get(this.id, { range: { offset: start, length: Math.max(0, end - start) } });
-    if (!obj) throw new Error(`R2 object ${this.id} is missing`);
-    return obj.body as ReadableStream<Uint8Array>;
-  }
 }
