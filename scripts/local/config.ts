@@ -38,6 +38,8 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
       {
         ...shared(c),
         name: "edge",
+        // The front talks to the edge worker's own socket: no extra hop through Miniflare's router.
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
         queueConsumers: { "edgeforge-post-push": { maxBatchTimeout: 1 } },
         scriptPath: c.scripts.edge,
         d1Databases: { CONTROL: "control", ...tenantDbs },

@@ -39,6 +39,8 @@ export class LocalForge {
   readonly adminToken: string;
   private readonly sessionSecret: string;
   private mf: Miniflare | null = null;
+  /** The edge worker's own socket in workerd (it moves when workerd restarts). */
+  private edgeUrl: URL | null = null;
   private server: Server | null = null;
   private readonly gate = new Gate();
   private readonly databasesFile: string;
@@ -110,7 +112,8 @@ export class LocalForge {
     this.mf = new Miniflare(miniflareOptions(this.config()));
     this.bound = new Set(this.allDatabases());
     await this.mf.ready;
-    this.server = createFront(() => this.mf!, this.gate);
+    this.edgeUrl = await this.mf.unsafeGetDirectURL("edge");
+    this.server = createFront(() => this.edgeUrl!, this.gate);
     await new Promise<void>((resolve, reject) => {
       this.server!.once("error", reject);
       this.server!.listen(this.opts.port, "127.0.0.1", () => resolve());
@@ -198,6 +201,7 @@ export class LocalForge {
     await this.gate.closeAndDrain();
     try {
       await this.mf!.setOptions(miniflareOptions(this.config()));
+      this.edgeUrl = await this.mf!.unsafeGetDirectURL("edge");
       this.bound = new Set(wanted);
     } finally {
       this.gate.reopen();
