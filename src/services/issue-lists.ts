@@ -41,6 +41,8 @@ export interface IssueQuery {
   limit?: number;
   /** Include descriptions (the API's `body`); pages do without. */
   withBody?: boolean;
+  /** With `match`: the best matching passage of each issue (search pages). */
+  withSnippet?: boolean;
 }
 
 export interface IssueRow {
@@ -140,20 +142,26 @@ export async function listIssues(db: TenantDb, projectId: number, q: IssueQuery 
     submitterId: issues.submitterId,
     submitterDisplayName: sql<string | null>`${submitterUser.displayName}`.as("submitter_display_name"),
     labels: sql<string | null>`(SELECT group_concat(name, ' ') FROM ${issueLabels} WHERE issue_id = ${issues.id})`.as("label_names"),
-    snippet: (q.match ? sql<string>`snippet(issues_fts, -1, ${SNIPPET_START}, ${SNIPPET_END}, '…', 24)` : sql<string | null>`NULL`).as("snippet"),
+    snippet: (q.match && q.withSnippet
+      ? sql<string>`snippet(issues_fts, -1, ${SNIPPET_START}, ${SNIPPET_END}, '…', 24)`
+      : sql<string | null>`NULL`
+    ).as("snippet"),
   };
-  const rows = db
-    .select(fields)
-    .from(issues)
-    .leftJoin(ownerUser, eq(ownerUser.id, issues.ownerId))
-    .leftJoin(submitterUser, eq(submitterUser.id, issues.submitterId));
-  const count = db.select({ n: sql<number>`count(*)` }).from(issues);
-  const [items, totals] = q.match
-    ? await db.batch([
-        rows.innerJoin(issuesFts, sql`issues_fts.rowid = ${issues.id}`).where(where).orderBy(...ordering(q)).limit(limit).offset(q.offset ?? 0),
-        count.innerJoin(issuesFts, sql`issues_fts.rowid = ${issues.id}`).where(where),
-      ])
-    : await db.batch([rows.where(where).orderBy(...ordering(q)).limit(limit).offset(q.offset ?? 0), count.where(where)]);
+  // With a text query, the FTS table drives (CROSS JOIN keeps SQLite from reordering): else it
+  // may walk the project's issues and run the full-text match once per row, 100x slower.
+  const rows = q.match ? db.select(fields).from(issuesFts).crossJoin(issues) : db.select(fields).from(issues);
+  const count = q.match ? db.select({ n: sql<number>`count(*)` }).from(issuesFts).crossJoin(issues) : db.select({ n: sql<number>`count(*)` }).from(issues);
+  const ftsRow = q.match ? sql`${issues.id} = issues_fts.rowid` : undefined;
+  const [items, totals] = await db.batch([
+    rows
+      .leftJoin(ownerUser, eq(ownerUser.id, issues.ownerId))
+      .leftJoin(submitterUser, eq(submitterUser.id, issues.submitterId))
+      .where(and(ftsRow, where))
+      .orderBy(...ordering(q))
+      .limit(limit)
+      .offset(q.offset ?? 0),
+    count.where(and(ftsRow, where)),
+  ]);
   return {
     items: items.map((r) => ({ ...r, labels: r.labels ? r.labels.split(" ") : [], snippet: r.snippet ?? undefined })),
     total: totals[0]?.n ?? 0,

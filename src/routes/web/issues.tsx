@@ -319,6 +319,7 @@ issueRoutes.get(
       if (parsed.match || statusName || labels.length || parsed.owner || parsed.submitter) {
         result = await listIssues(c.get("db"), t.project.id, {
           match: parsed.match,
+          withSnippet: true,
           state: (stateParam || parsed.state || "all") as IssueQuery["state"],
           status: statusName,
           labels,
