@@ -88,7 +88,7 @@ export async function blame(graph: CommitGraph, start: Oid, path: string[], opts
     const c = queue.pop()!;
     const suspect = pending.get(c.oid);
     if (!suspect) continue; // queued twice
-    if (opts.budget?.spend()) {
+    if (opts.budget && (await opts.budget.step())) {
       complete = false;
       // Every line still in flight is reported where the search stopped.
       for (const [oid, s] of pending) assign(oid, s.spans, false);

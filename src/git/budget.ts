@@ -1,22 +1,32 @@
 // How much work a history walk may do before it returns what it has. Workers advance the clock
 // only across I/O, so a deadline alone does not bound a walk that runs from cache: count steps too.
+// Long walks also yield now and then, so that the other requests of the isolate are not held up.
+
+/** Steps between two yields to the event loop. */
+const YIELD_EVERY = 512;
 
 export class Budget {
   private steps = 0;
+  /** The deadline ended the walk (its result depends on timing, not only on the input). */
+  outOfTime = false;
   constructor(
     /** Milliseconds since the epoch. */
     readonly deadline = Infinity,
     readonly maxSteps = Infinity,
   ) {}
 
-  static unlimited(): Budget {
-    return new Budget();
-  }
-
   /** Counts one step; true once the budget is spent. */
   spend(): boolean {
     this.steps++;
-    return this.steps > this.maxSteps || (this.steps % 16 === 0 && Date.now() > this.deadline);
+    if (this.steps > this.maxSteps) return true;
+    if (this.steps % 16 === 0 && Date.now() > this.deadline) this.outOfTime = true;
+    return this.outOfTime;
+  }
+
+  /** Counts one step, yielding to other work every so often; true once the budget is spent. */
+  async step(): Promise<boolean> {
+    if (this.steps % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setTimeout(resolve, 0));
+    return this.spend();
   }
 
   get used(): number {

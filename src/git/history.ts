@@ -65,7 +65,7 @@ export async function logPage(
   let scanned = 0;
   let timedOut = false;
   while (queue.size > 0 && commits.length < opts.limit) {
-    if (opts.budget?.spend()) {
+    if (opts.budget && (await opts.budget.step())) {
       timedOut = true;
       break;
     }

@@ -1,65 +1,245 @@
-// The last commit of each entry of a directory: for every name, the newest commit (by date, along
-// git's simplified history of the directory) that brought the entry's current content, i.e. whose
-// version equals the one at the start and differs from every parent's. Bounded by a deadline;
-// can start from a known answer for an older commit (the tip before a push).
-import { CommitGraph, CommitQueue } from "./commit-graph";
-import { forEachTreeEntry } from "./objects";
-import type { Oid } from "./oid";
-import { PathLookup } from "./history";
+// The last commit of every path of a tree, in one walk of history: for each path, the newest
+// commit (by date) that brought the path's current content, i.e. whose version equals the one at
+// the start and differs from every parent's. Each commit is compared with its parents only where
+// something changed and some path is still unresolved, so the walk costs about what the changes
+// cost. Bounded by a budget; can start from the answer for an older commit (the tip before a push).
 import type { Budget } from "./budget";
+import { CommitGraph, CommitQueue } from "./commit-graph";
+import { forEachTreeEntry, isTreeMode } from "./objects";
+import { bytesToHex, type Oid } from "./oid";
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
-export interface LastCommits {
-  /** Entry name -> commit id. */
-  entries: Map<string, Oid>;
-  /** Every entry has its commit (or is known to have none in this repository). */
+/**
+ * Names are kept as one char per byte while walking (much cheaper than decoding UTF-8 for every
+ * entry of every tree), and decoded once at the end.
+ */
+function byteString(data: Uint8Array, start: number, end: number): string {
+  let s = "";
+  for (let i = start; i < end; i++) s += String.fromCharCode(data[i]!);
+  return s;
+}
+const utf8 = (bytes: string) => {
+  if (!/[\u0080-\u00ff]/.test(bytes)) return bytes;
+  return decoder.decode(Uint8Array.from(bytes, (ch) => ch.charCodeAt(0)));
+};
+
+export interface TreeLastCommits {
+  /** Path ("dir/file", no leading slash) -> commit id, for every path resolved. */
+  paths: Map<string, Oid>;
+  /** Every path of the tree has its commit. */
   complete: boolean;
+  /** Commits looked at. */
   scanned: number;
+  /** Incomplete walks: where to resume (commits not looked at yet, newest first). */
+  frontier: Oid[];
 }
 
-/** Entries of a tree by name (memoized per walk: many commits share a tree). */
-class TreeEntries {
-  private readonly memo = new Map<Oid, Map<string, Oid>>();
+interface Entry {
+  name: string;
+  oid: Oid;
+  tree: boolean;
+}
+
+/** A changed entry of a tree, and the other tree's entry of the same name and kind, if any. */
+interface Changed extends Entry {
+  theirs?: { oid: Oid; tree: boolean };
+}
+
+/** Tree data by id, for one walk (most trees are shared by many commits). */
+class Trees {
+  private readonly memo = new Map<Oid, Uint8Array>();
   constructor(private readonly graph: CommitGraph) {}
 
-  async of(tree: Oid | null): Promise<Map<string, Oid>> {
-    if (!tree) return new Map();
+  async data(tree: Oid | null): Promise<Uint8Array> {
+    if (!tree) return EMPTY;
     let hit = this.memo.get(tree);
     if (!hit) {
-      const data = await this.graph.store.read(tree);
-      hit = new Map();
-      if (data.type === "tree") {
-        const m = hit;
-        forEachTreeEntry(data.data, (_mode, oid, s, e) => m.set(decoder.decode(data.data.subarray(s, e)), oid));
-      }
-      if (this.memo.size > 4096) this.memo.clear();
+      const obj = await this.graph.store.read(tree);
+      hit = obj.type === "tree" ? obj.data : EMPTY;
+      if (this.memo.size >= 4096) this.memo.clear();
       this.memo.set(tree, hit);
     }
     return hit;
   }
+
+  async of(tree: Oid | null): Promise<Entry[]> {
+    const data = await this.data(tree);
+    const list: Entry[] = [];
+    forEachTreeEntry(data, (mode, oid, s, e) => list.push({ name: byteString(data, s, e), oid, tree: isTreeMode(mode) }));
+    return list;
+  }
+}
+const EMPTY = new Uint8Array(0);
+
+/** Positions of one entry in raw tree data. */
+function nextEntry(d: Uint8Array, p: number): { name: number; nameEnd: number; oid: number; tree: boolean; end: number } {
+  let sp = p;
+  while (d[sp] !== 0x20) sp++;
+  let nul = sp + 1;
+  while (d[nul] !== 0) nul++;
+  return { name: sp + 1, nameEnd: nul, oid: nul + 1, tree: d[p] === 0x34, end: nul + 21 };
+}
+
+/** git's order of two entries: name bytes, a tree's name compared as if it ended in "/". */
+function order(a: Uint8Array, x: ReturnType<typeof nextEntry>, b: Uint8Array, y: ReturnType<typeof nextEntry>): number {
+  const la = x.nameEnd - x.name;
+  const lb = y.nameEnd - y.name;
+  const n = Math.min(la, lb);
+  for (let i = 0; i < n; i++) {
+    const d = a[x.name + i]! - b[y.name + i]!;
+    if (d !== 0) return d;
+  }
+  const ca = la > n ? a[x.name + n]! : x.tree ? 0x2f : 0;
+  const cb = lb > n ? b[y.name + n]! : y.tree ? 0x2f : 0;
+  return ca - cb;
+}
+
+/**
+ * Entries of `mine` that `theirs` lacks or has with another id, compared on the raw bytes (no
+ * entry that is the same on both sides is decoded: most of a changed directory is unchanged).
+ */
+function changedEntries(mine: Uint8Array, theirs: Uint8Array): Changed[] {
+  const out: Changed[] = [];
+  let q = 0;
+  let y = q < theirs.length ? nextEntry(theirs, q) : null;
+  for (let p = 0; p < mine.length; ) {
+    const x = nextEntry(mine, p);
+    p = x.end;
+    let cmp = 1;
+    while (y && (cmp = order(mine, x, theirs, y)) > 0) {
+      q = y.end;
+      y = q < theirs.length ? nextEntry(theirs, q) : null;
+    }
+    if (y && cmp === 0) {
+      let same = true;
+      for (let i = 0; i < 20; i++) {
+        if (mine[x.oid + i] !== theirs[y.oid + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) continue;
+      out.push({ name: byteString(mine, x.name, x.nameEnd), oid: bytesToHex(mine, x.oid, x.oid + 20), tree: x.tree, theirs: { oid: bytesToHex(theirs, y.oid, y.oid + 20), tree: y.tree } });
+    } else {
+      out.push({ name: byteString(mine, x.name, x.nameEnd), oid: bytesToHex(mine, x.oid, x.oid + 20), tree: x.tree });
+    }
+  }
+  return out;
+}
+
+/** Every path of a tree (as byte strings) and its object id (directories included). Null past `maxPaths`. */
+async function treePaths(graph: CommitGraph, root: Oid, maxPaths = 200_000): Promise<Map<string, Oid> | null> {
+  const trees = new Trees(graph);
+  const out = new Map<string, Oid>();
+  const walk = async (tree: Oid, prefix: string): Promise<boolean> => {
+    for (const e of await trees.of(tree)) {
+      const path = prefix + e.name;
+      out.set(path, e.oid);
+      if (out.size > maxPaths) return false;
+      if (e.tree && !(await walk(e.oid, path + "/"))) return false;
+    }
+    return true;
+  };
+  return (await walk(root, "")) ? out : null;
 }
 
 export interface LastCommitOptions {
-  /** Give up (complete: false) when it is spent (one step per commit). */
   budget?: Budget;
-  /**
-   * A known answer for an older commit: commits it reaches are not searched, and entries still
-   * unresolved whose content there is the same take its answer.
-   */
-  base?: { commit: Oid; entries: Map<string, Oid> };
+  /** The answer for an older commit: commits it reaches are not searched again. */
+  base?: { commit: Oid; paths: Map<string, Oid> };
+  /** A walk that ran out of budget: what it found, and its frontier. */
+  resume?: { paths: Map<string, Oid>; frontier: Oid[] };
+  /** Filled as paths are resolved (keys as byteKey gives them), for showing progress. */
+  live?: Map<string, Oid>;
+  /** Give up (null) on trees with more paths than this. */
+  maxPaths?: number;
 }
 
-export async function lastCommits(graph: CommitGraph, start: Oid, path: string[], opts: LastCommitOptions = {}): Promise<LastCommits> {
-  const lookup = new PathLookup(graph, path);
-  const trees = new TreeEntries(graph);
-  const startTree = await lookup.at(start);
-  const targets = await trees.of(startTree);
-  const unresolved = new Map(targets);
-  const entries = new Map<string, Oid>();
-  const resolve = (name: string, commit: Oid) => {
-    entries.set(name, commit);
-    unresolved.delete(name);
+/** A path as the walk keys it (one char per UTF-8 byte). */
+export function byteKey(path: string): string {
+  const bytes = encoder.encode(path);
+  return byteString(bytes, 0, bytes.length);
+}
+
+export async function lastCommitsOfTree(graph: CommitGraph, start: Oid, opts: LastCommitOptions = {}): Promise<TreeLastCommits | null> {
+  const found = await walkLastCommits(graph, start, opts);
+  if (!found) return null;
+  const paths = new Map<string, Oid>();
+  for (const [path, commit] of found.paths) paths.set(utf8(path), commit);
+  return { ...found, paths };
+}
+
+async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitOptions): Promise<TreeLastCommits | null> {
+  const trees = new Trees(graph);
+  const startTree = (await graph.commit(start)).tree;
+  const targets = await treePaths(graph, startTree, opts.maxPaths);
+  if (!targets) return null;
+  const paths = opts.live ?? new Map<string, Oid>();
+  // Unresolved paths below each directory ("" is the root): directories with none are skipped.
+  const pending = new Map<string, number>();
+  const parentOf = (path: string) => {
+    const slash = path.lastIndexOf("/");
+    return slash < 0 ? "" : path.slice(0, slash);
+  };
+  for (const path of targets.keys()) {
+    for (let dir = parentOf(path); ; dir = parentOf(dir)) {
+      pending.set(dir, (pending.get(dir) ?? 0) + 1);
+      if (dir === "") break;
+    }
+  }
+  let unresolved = targets.size;
+  const resolve = (path: string, commit: Oid) => {
+    paths.set(path, commit);
+    unresolved--;
+    for (let dir = parentOf(path); ; dir = parentOf(dir)) {
+      pending.set(dir, pending.get(dir)! - 1);
+      if (dir === "") break;
+    }
+  };
+
+  /** Paths under `prefix` that `mine` (a commit's tree there) introduced relative to `theirs`. */
+  const compare = async (commit: Oid, prefix: string, mine: Oid, theirs: (Oid | null)[]): Promise<void> => {
+    const data = await trees.data(mine);
+    // Per parent: its entries of the changed names (a name absent from a parent's list is the
+    // same there as here).
+    let candidates: Changed[];
+    let perParent: Map<string, Changed>[];
+    if (theirs.length === 0) {
+      candidates = await trees.of(mine);
+      perParent = [];
+    } else {
+      perParent = [];
+      const union = new Map<string, Changed>();
+      for (const t of theirs) {
+        const changed = changedEntries(data, await trees.data(t));
+        perParent.push(new Map(changed.map((c) => [c.name, c])));
+        for (const c of changed) union.set(c.name, c);
+      }
+      candidates = [...union.values()];
+    }
+    for (const e of candidates) {
+      const path = prefix + e.name;
+      const target = targets.get(path);
+      if (target === undefined) continue;
+      const parentEntry = (i: number) => {
+        const c = perParent[i]!.get(e.name);
+        return c ? c.theirs : { oid: e.oid, tree: e.tree };
+      };
+      if (!paths.has(path) && e.oid === target && theirs.every((_, i) => parentEntry(i)?.oid !== target)) resolve(path, commit);
+      if (e.tree && (pending.get(path) ?? 0) > 0) {
+        await compare(
+          commit,
+          path + "/",
+          e.oid,
+          theirs.map((_, i) => {
+            const q = parentEntry(i);
+            return q && q.tree ? q.oid : null;
+          }),
+        );
+      }
+    }
   };
 
   const queue = new CommitQueue();
@@ -77,61 +257,60 @@ export async function lastCommits(graph: CommitGraph, start: Oid, path: string[]
     queue.push(await graph.commit(oid));
   };
   if (opts.base) await enqueue(opts.base.commit, true);
-  await enqueue(start, false);
+  if (opts.resume) {
+    for (const [path, commit] of opts.resume.paths) {
+      const key = byteKey(path);
+      if (targets.has(key) && !paths.has(key)) resolve(key, commit);
+    }
+    for (const oid of opts.resume.frontier) await enqueue(oid, false);
+  } else {
+    await enqueue(start, false);
+  }
 
   let scanned = 0;
   let slop = 5;
-  while (queue.size > 0 && unresolved.size > 0) {
-    scanned++;
-    if (opts.budget?.spend()) {
-      return { entries, complete: false, scanned };
+  while (queue.size > 0 && unresolved > 0) {
+    if (opts.budget && (await opts.budget.step())) {
+      const frontier: Oid[] = [];
+      while (queue.size > 0) {
+        const c = queue.pop()!;
+        if (!bad.has(c.oid)) frontier.push(c.oid);
+      }
+      return { paths, complete: false, scanned, frontier };
     }
     const c = queue.pop()!;
     queuedGood.delete(c.oid);
+    scanned++;
     if (bad.has(c.oid)) {
       for (const p of c.parents) await enqueue(p, true);
     } else {
-      const here = await lookup.at(c.oid);
       const parents = c.parents.filter((p) => graph.store.has(p));
-      let same: Oid | null = null;
-      for (const p of parents) {
-        if ((await lookup.at(p)) === here) {
-          same = p;
-          break;
-        }
-      }
-      if (same) {
-        await enqueue(same, false);
-      } else {
-        const mine = await trees.of(here);
-        const theirs = await Promise.all(parents.map(async (p) => trees.of(await lookup.at(p))));
-        for (const [name, target] of unresolved) {
-          if (mine.get(name) === target && theirs.every((t) => t.get(name) !== target)) resolve(name, c.oid);
-        }
-        for (const p of parents) await enqueue(p, false);
-      }
+      const parentTrees = await Promise.all(parents.map(async (p) => (await graph.commit(p)).tree));
+      if (!parentTrees.includes(c.tree)) await compare(c.oid, "", c.tree, parentTrees);
+      for (const p of parents) await enqueue(p, false);
     }
     if (opts.base && queuedGood.size === 0) {
       if (--slop <= 0) break;
     } else slop = 5;
   }
 
-  if (opts.base && unresolved.size > 0) {
-    // What the push did not touch keeps the answer it had before.
-    const before = await trees.of(await lookup.at(opts.base.commit));
-    for (const [name, target] of [...unresolved]) {
-      const known = opts.base.entries.get(name);
-      if (known && before.get(name) === target) resolve(name, known);
+  if (opts.base && unresolved > 0) {
+    const baseByBytes = new Map<string, Oid>();
+    for (const [path, commit] of opts.base.paths) baseByBytes.set(byteKey(path), commit);
+    // What the pushed commits did not bring keeps the answer it had before, if it is the same.
+    const before = await treePaths(graph, (await graph.commit(opts.base.commit)).tree, opts.maxPaths);
+    for (const [path, target] of targets) {
+      if (paths.has(path)) continue;
+      const known = baseByBytes.get(path);
+      if (known && before?.get(path) === target) resolve(path, known);
     }
-    if (unresolved.size > 0) {
-      // Something older came back (a merge of an old branch): search the whole history for it.
-      const full = await lastCommits(graph, start, path, { budget: opts.budget });
-      for (const name of unresolved.keys()) {
-        const found = full.entries.get(name);
-        if (found) entries.set(name, found);
-      }
-      return { entries, complete: full.complete, scanned: scanned + full.scanned };
+    if (unresolved > 0) {
+      // Something older came back (a merge of an old branch): search the whole history.
+      const full = await walkLastCommits(graph, start, { budget: opts.budget, maxPaths: opts.maxPaths });
+      if (!full) return null;
+      for (const [path, commit] of full.paths) if (!paths.has(path)) paths.set(path, commit);
+      return { paths, complete: full.complete, scanned: scanned + full.scanned, frontier: full.frontier };
     }
   }
-  return { entries, complete: true, scanned };
+  return { paths, complete: true, scanned, frontier: [] };
 }

@@ -95,8 +95,8 @@ export interface RefChoice {
 
 export type SourceTab = "files" | "log" | "branches" | "tags" | "compare";
 
-/** Ref selector (a GET form: works without script) and the source tabs. */
-export function RefBar(props: {
+/** Ref selector (a GET form: works without script) and the source tabs, as HTML. */
+export function refBar(props: {
   urls: SourceUrls;
   refs: RefChoice;
   /** The revision shown (a branch, tag, or commit id), or null where none applies. */
@@ -105,57 +105,26 @@ export function RefBar(props: {
   path: string[];
   tab: SourceTab;
   logRev: string;
-}) {
+}): string {
   const { urls, current } = props;
-  const tab = (id: SourceTab, label: string, href: string) => (
-    <a href={href} aria-current={props.tab === id ? "page" : undefined}>
-      {label}
-    </a>
-  );
-  return (
-    <div class="srcbar">
-      {current && (
-        <form class="refsel" method="get" action={`${urls.base}/switch`}>
-          <label for="ref" class="vh">
-            Branch or tag
-          </label>
-          <select id="ref" name="ref" data-autosubmit="">
-            {current.kind === "commit" && (
-              <option value={current.name} selected>
-                commit {current.name.slice(0, 7)}
-              </option>
-            )}
-            <optgroup label="Branches">
-              {props.refs.branches.map((b) => (
-                <option value={b} selected={current.kind !== "commit" && b === current.name}>
-                  {b}
-                </option>
-              ))}
-            </optgroup>
-            {props.refs.tags.length > 0 && (
-              <optgroup label="Tags">
-                {props.refs.tags.map((t) => (
-                  <option value={t} selected={current.kind === "tag" && t === current.name}>
-                    {t}
-                  </option>
-                ))}
-              </optgroup>
-            )}
-          </select>
-          <input type="hidden" name="view" value={props.view} />
-          <input type="hidden" name="path" value={props.path.join("/")} />
-          <button type="submit">Go</button>
-        </form>
-      )}
-      <nav class="tabs" aria-label="Source">
-        {tab("files", "Files", current ? urls.tree(current.name) : urls.home())}
-        {tab("log", "Log", urls.log(props.logRev))}
-        {tab("branches", "Branches", urls.branches())}
-        {tab("tags", "Tags", urls.tags())}
-        {tab("compare", "Compare", urls.compare())}
-      </nav>
-    </div>
-  );
+  const tab = (id: SourceTab, label: string, href: string) =>
+    `<a href="${escapeHtml(href)}"${props.tab === id ? ' aria-current="page"' : ""}>${label}</a>`;
+  let s = `<div class="srcbar">`;
+  if (current) {
+    const option = (value: string, selected: boolean) => `<option value="${escapeHtml(value)}"${selected ? " selected" : ""}>${escapeHtml(value)}</option>`;
+    s += `<form class="refsel" method="get" action="${escapeHtml(urls.base)}/switch"><label for="ref" class="vh">Branch or tag</label><select id="ref" name="ref" data-autosubmit="">`;
+    if (current.kind === "commit") s += `<option value="${current.name}" selected>commit ${current.name.slice(0, 7)}</option>`;
+    s += `<optgroup label="Branches">${props.refs.branches.map((b) => option(b, current.kind === "branch" && b === current.name)).join("")}</optgroup>`;
+    if (props.refs.tags.length) s += `<optgroup label="Tags">${props.refs.tags.map((t) => option(t, current.kind === "tag" && t === current.name)).join("")}</optgroup>`;
+    s += `</select><input type="hidden" name="view" value="${props.view}"><input type="hidden" name="path" value="${escapeHtml(props.path.join("/"))}"><button type="submit">Go</button></form>`;
+  }
+  s += `<nav class="tabs" aria-label="Source">`;
+  s += tab("files", "Files", current ? urls.tree(current.name) : urls.home());
+  s += tab("log", "Log", urls.log(props.logRev));
+  s += tab("branches", "Branches", urls.branches());
+  s += tab("tags", "Tags", urls.tags());
+  s += tab("compare", "Compare", urls.compare());
+  return s + `</nav></div>`;
 }
 
 /** project / dir / dir / file, each a link to its tree (the last one plain). */

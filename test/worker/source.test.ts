@@ -412,15 +412,46 @@ describe("last commits as derived data", () => {
     await html(`/p/demo/source/tree/${commits.c3}/lib`);
     const project = await tenantD1(forge);
     const row = await project.prepare("SELECT repo_id FROM projects WHERE name = 'demo'").first<{ repo_id: string }>();
-    const key = lastCommitsKey({ tenantId: forge.id, repoId: row!.repo_id }, commits.c3!, ["lib"]);
+    const key = lastCommitsKey({ tenantId: forge.id, repoId: row!.repo_id }, commits.c3);
     expect(key.startsWith(`t/${forge.id}/r/${row!.repo_id}/derived/`)).toBe(true);
     let stored: R2ObjectBody | null = null;
     for (let i = 0; i < 50 && !stored; i++) {
       stored = await env.OBJECTS.get(key);
       if (!stored) await new Promise((r) => setTimeout(r, 50));
     }
-    const data = (await stored!.json()) as { entries: Record<string, string> };
-    expect(data.entries).toEqual({ "main.js": commits.c1, "util.js": commits.c3 });
+    const data = (await stored!.json()) as { commits: string[]; paths: Record<string, number> };
+    const at = (path: string) => data.commits[data.paths[path]!];
+    expect(at("lib/main.js")).toBe(commits.c1);
+    expect(at("lib/util.js")).toBe(commits.c3);
+    expect(at("a.txt")).toBe(commits.c2);
+    expect(at("dir with space/ü.txt")).toBe(commits.c3);
+  });
+
+  it("is computed by the post-push hook, from the answer for the old tip", async () => {
+    const project = await tenantD1(forge);
+    const row = await project.prepare("SELECT repo_id FROM projects WHERE name = 'demo'").first<{ repo_id: string }>();
+    const repoRef = { tenantId: forge.id, repoId: row!.repo_id };
+    // A push that no page looks at: only the post-push hook can compute its answer.
+    const next = repo.commit({ files: { ...files3, "pushed.txt": "new\n", "hook.txt": "hook\n" }, parents: [commits.c5], message: "Pushed, not viewed" });
+    const tree = /^tree ([0-9a-f]{40})/.exec(new TextDecoder().decode(repo.objects.get(next)!.data))![1]!;
+    const res = await pushRef(forge.host, "demo", forge.ownerToken, repo, [next, tree, repo.blob("hook\n")], "refs/heads/main", commits.c5, next);
+    expect(await res.text()).toContain("ok refs/heads/main");
+    let stored: R2ObjectBody | null = null;
+    for (let i = 0; i < 200 && !stored; i++) {
+      stored = await env.OBJECTS.get(lastCommitsKey(repoRef, next));
+      if (!stored) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(stored, "the post-push hook stored the new tip's last commits").not.toBeNull();
+    const data = (await stored!.json()) as { commits: string[]; paths: Record<string, number> };
+    const at = (path: string) => data.commits[data.paths[path]!];
+    // (c5 also put docs/long.txt back as it was before c4.)
+    expect({ hook: at("hook.txt"), pushed: at("pushed.txt"), long: at("docs/long.txt"), readme: at("README.md"), util: at("lib/util.js") }).toEqual({
+      hook: next,
+      pushed: commits.c5,
+      long: commits.c5,
+      readme: commits.c1,
+      util: commits.c3,
+    });
   });
 
   it("answers within a budget on deep history, then fills in and caches the full page", async () => {

@@ -8,6 +8,12 @@ import { findProject } from "../../services/projects";
 import { Layout } from "../../views/layout";
 import { Markdown } from "../../views/forms";
 import { notFoundPage } from "./errors";
+import { raw } from "hono/html";
+import { listEvents } from "../../services/timeline";
+import { sourceSummary } from "./source-summary";
+
+/** Which area a timeline event belongs to (its readers may see it). */
+const EVENT_AREA = { push: "source", issue: "issues", wiki: "wiki", download: "downloads", review: "review" } as const;
 
 export const projectRoutes = new Hono<AppEnv>();
 
@@ -23,6 +29,10 @@ projectRoutes.get("/p/:project/", async (c) => {
   const cloneUrl = `${new URL(c.req.url).origin}/${project.name}.git`;
   const team = (await listMembers(c.get("db"), project.id)).filter((m) => m.role !== "authorized");
   const areas = AREAS_WITH_LEVELS.filter((a) => canAccess(viewer, project, a, "read"));
+  const source = canAccess(viewer, project, "source", "read") ? await sourceSummary(c, project) : null;
+  const events = (await listEvents(c.get("db"), project.id, 20))
+    .filter((e) => canAccess(viewer, project, EVENT_AREA[e.kind as keyof typeof EVENT_AREA] ?? "admin", "read"))
+    .slice(0, 8);
   return c.html(
     <Layout title={project.name} forgeName={tenant.name} crumbs={[{ label: project.name }]}>
       <h1>
@@ -54,6 +64,19 @@ projectRoutes.get("/p/:project/", async (c) => {
             <input id="clone-url" readonly value={cloneUrl} />
           </div>
           <pre>git clone {cloneUrl}</pre>
+        </>
+      )}
+      {source && raw(source)}
+      {events.length > 0 && (
+        <>
+          <h2>Recent activity</h2>
+          <ul class="activity">
+            {events.map((e) => (
+              <li>
+                {e.title} <time class="muted" datetime={e.createdAt}>{e.createdAt.slice(0, 10)}</time>
+              </li>
+            ))}
+          </ul>
         </>
       )}
       {team.length > 0 && (

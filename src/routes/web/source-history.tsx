@@ -15,8 +15,11 @@ import { commitTable, diffTable, encSegments, isoTime, pathNav, timeHtml, type C
 import { notFound, openSourcePage, sourceResponse, type SourcePage } from "./source-page";
 
 const LOG_PAGE = 50;
-/** A path log shows what it found within this budget, and a link to search on. */
-const PATH_LOG_BUDGET = { ms: 600, steps: 20_000 };
+/**
+ * A path log shows what it found within this many commits (and a link to search on): a fixed
+ * number, so that the page is the same every time and can be cached. The time limit is a guard.
+ */
+const PATH_LOG_BUDGET = { ms: 2_000, steps: 2_000 };
 
 async function rows(src: SourceRepo, oids: Oid[]): Promise<CommitRow[]> {
   const out: CommitRow[] = [];
@@ -43,11 +46,8 @@ export async function logPage(p: SourcePage, rest: string[]): Promise<Response> 
   if (!path || cursor === null) return notFound(p);
   const rev = split.rev;
   const render = async () => {
-    const page = await walkLog(src.graph, cursor ?? [rev.commit], {
-      limit: LOG_PAGE,
-      path,
-      budget: path.length ? new Budget(Date.now() + PATH_LOG_BUDGET.ms, PATH_LOG_BUDGET.steps) : undefined,
-    });
+    const budget = path.length ? new Budget(Date.now() + PATH_LOG_BUDGET.ms, PATH_LOG_BUDGET.steps) : undefined;
+    const page = await walkLog(src.graph, cursor ?? [rev.commit], { limit: LOG_PAGE, path, budget });
     let s = `<div class="pathbar">${path.length ? `<span class="muted">History of</span> ${pathNav(urls, p.project.name, rev.name, path)}` : `<h1>Commits on <span class="mono">${escapeHtml(rev.kind === "commit" ? shortOid(rev.commit) : rev.name)}</span></h1>`}`;
     if (rev.kind === "branch" && !path.length) s += `<span class="links"><a href="${escapeHtml(urls.feed(rev.name))}">Atom feed</a></span>`;
     s += `</div>`;
@@ -58,7 +58,7 @@ export async function logPage(p: SourcePage, rest: string[]): Promise<Response> 
     } else if (page.next) {
       s += `<nav class="pager"><a href="${escapeHtml(urls.log(rev.name, path, page.next))}" rel="next">Older commits →</a></nav>`;
     }
-    return { html: s, cacheable: !page.timedOut };
+    return { html: s, cacheable: !budget?.outOfTime };
   };
   return sourceResponse(p, {
     title: path.length ? `History of ${path.join("/")}` : `Log of ${rev.name}`,

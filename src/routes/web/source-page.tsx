@@ -10,7 +10,7 @@ import { openSource, type SourceRepo, branches, tags, defaultBranch } from "../.
 import { cacheUrl, getFragment, pageEtag, putFragment } from "../../services/page-cache";
 import { Layout } from "../../views/layout";
 import { pageContext } from "../../views/page-context";
-import { RefBar, SourceUrls, html, type RefChoice, type SourceTab } from "../../views/source";
+import { SourceUrls, html, refBar, type RefChoice, type SourceTab } from "../../views/source";
 import { sourceScriptPath } from "../../views/source-script";
 import type { Rev } from "../../services/source";
 import { notFoundPage } from "./errors";
@@ -44,16 +44,28 @@ export async function openSourcePage(c: Context<AppEnv>, component: string): Pro
 
 export const notFound = (p: SourcePage | Context<AppEnv>) => notFoundPage("c" in p ? p.c : p);
 
+/** Version-aware name order (v1.10 after v1.9); one collator, made once (making one is slow). */
+export const versionOrder = new Intl.Collator("en", { numeric: true });
+
+/** Ref choices per repository and refs version (the Durable Object bumps it on every change). */
+const choices = new Map<string, RefChoice>();
+
 /** The refs offered by the ref selector: every branch (default first) and the newest tags. */
 export function refChoice(src: SourceRepo): RefChoice {
+  const key = `${src.repo.tenantId}/${src.repo.repoId}@${src.snapshot.version}:${src.snapshot.head}`;
+  const hit = choices.get(key);
+  if (hit) return hit;
   const head = defaultBranch(src.snapshot);
   const names = branches(src.snapshot).map((r) => r.name.slice(11));
   names.sort((a, b) => (a === head ? -1 : b === head ? 1 : a < b ? -1 : 1));
   const tagNames = tags(src.snapshot)
     .map((r) => r.name.slice(10))
-    .sort((a, b) => b.localeCompare(a, "en", { numeric: true }))
+    .sort((a, b) => versionOrder.compare(b, a))
     .slice(0, 100);
-  return { branches: names.slice(0, 300), tags: tagNames };
+  const choice = { branches: names.slice(0, 300), tags: tagNames };
+  if (choices.size >= 256) choices.delete(choices.keys().next().value!);
+  choices.set(key, choice);
+  return choice;
 }
 
 export interface Rendered {
@@ -121,16 +133,17 @@ export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Res
       forgeName={c.get("tenant").name}
       crumbs={[{ label: p.project.name, href: `/p/${p.project.name}/` }, { label: "source", href: p.urls.home() }]}
     >
-      <RefBar
-        urls={p.urls}
-        refs={refChoice(p.src)}
-        current={spec.rev}
-        view={spec.view ?? "tree"}
-        path={spec.path ?? []}
-        tab={spec.tab}
-        logRev={logRev}
-      />
-      {html(body)}
+      {html(
+        refBar({
+          urls: p.urls,
+          refs: refChoice(p.src),
+          current: spec.rev,
+          view: spec.view ?? "tree",
+          path: spec.path ?? [],
+          tab: spec.tab,
+          logRev,
+        }) + body,
+      )}
       <script src={sourceScriptPath} defer></script>
     </Layout>,
     spec.status ?? 200,

@@ -6,7 +6,7 @@ import { setHash } from "../../git/oid";
 import { branches, defaultBranch, readCommit, resolveRev, tags } from "../../services/source";
 import { escapeHtml } from "../../views/highlight";
 import { timeHtml } from "../../views/source";
-import { notFound, sourceResponse, type SourcePage } from "./source-page";
+import { notFound, sourceResponse, versionOrder, type SourcePage } from "./source-page";
 
 const PER_PAGE = 100;
 
@@ -78,7 +78,7 @@ export async function tagsPage(p: SourcePage): Promise<Response> {
       }
       items.push({ name: rev.name, commit: rev.commit, subject, time, annotated });
     }
-    items.sort((a, b) => b.time - a.time || b.name.localeCompare(a.name, "en", { numeric: true }));
+    items.sort((a, b) => b.time - a.time || versionOrder.compare(b.name, a.name));
     const shown = items.slice((page - 1) * PER_PAGE, page * PER_PAGE);
     let s = `<h1>Tags</h1><table class="list refs"><thead><tr><th scope="col">Tag</th><th scope="col" class="opt">Message</th><th scope="col">Date</th><th scope="col">Download</th></tr></thead><tbody>`;
     for (const t of shown) {

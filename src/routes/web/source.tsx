@@ -159,7 +159,15 @@ async function treePage(p: SourcePage, rev: Rev, path: string[], home: boolean):
     const commit = await src.graph.commit(rev.commit);
     const dir = await resolvePath(src.store, commit.tree, path);
     const entries = listingOrder(await listTree(src.store, dir!.oid));
-    const last = await lastCommitsFor(c.env, src.repo, src.graph, rev.commit, path, (job) => c.executionCtx.waitUntil(job));
+    const last = await lastCommitsFor(
+      c.env,
+      src.repo,
+      src.graph,
+      rev.commit,
+      path,
+      entries.map((e) => e.name),
+      (job) => c.executionCtx.waitUntil(job),
+    );
     const tipInfo = await readCommit(src, rev.commit);
     let s = "";
     if (home) {
@@ -170,7 +178,7 @@ async function treePage(p: SourcePage, rev: Rev, path: string[], home: boolean):
     if (path.length === 0) s += ` · <a href="${escapeHtml(urls.archive(rev.name, "tar.gz"))}">tar.gz</a> · <a href="${escapeHtml(urls.archive(rev.name, "zip"))}">zip</a>`;
     s += `</span></div>`;
     s += commitLine(urls, rev.commit, { t: tipInfo.committer.time, s: tipInfo.subject, a: tipInfo.author.name }, rev.kind === "commit" ? "Commit" : "Latest commit");
-    s += `<table class="list files"><thead><tr><th scope="col">Name</th><th scope="col" class="opt">Last change</th><th scope="col">Date</th></tr></thead><tbody>`;
+    s += `<table class="list files"><thead><tr><th scope="col">Name</th><th scope="col" class="opt">${last.unavailable ? "" : "Last change"}</th><th scope="col">${last.unavailable ? "" : "Date"}</th></tr></thead><tbody>`;
     if (path.length > 0) s += `<tr><td colspan="3"><a href="${escapeHtml(urls.tree(rev.name, path.slice(0, -1)))}">..</a></tr>`;
     for (const e of entries) {
       const full = [...path, e.name];
@@ -178,8 +186,8 @@ async function treePage(p: SourcePage, rev: Rev, path: string[], home: boolean):
       if (e.type === "tree") name = `<a class="dir" href="${escapeHtml(urls.tree(rev.name, full))}">${escapeHtml(e.name)}/</a>`;
       else if (e.type === "commit") name = `<span class="submodule">${escapeHtml(e.name)}</span> <span class="muted mono">@ ${e.oid.slice(0, 7)}</span>`;
       else name = `<a href="${escapeHtml(urls.blob(rev.name, full))}">${escapeHtml(e.name)}</a>${e.mode === "120000" ? ' <span class="muted">→ link</span>' : e.mode === "100755" ? ' <span class="muted">*</span>' : ""}`;
-      const oid = last.data.entries[e.name];
-      const brief = oid ? last.data.commits[oid] : undefined;
+      const oid = last.entries[e.name];
+      const brief = oid ? last.commits[oid] : undefined;
       const msg = oid && brief ? `<a href="${escapeHtml(urls.commit(oid))}">${escapeHtml(brief.s || "(no message)")}</a>` : last.complete ? "" : "…";
       const date = brief ? timeHtml(brief.t) : "";
       s += `<tr data-entry="${escapeHtml(e.name)}"><td class="name">${name}<td class="lcm opt${oid || last.complete ? "" : " pending"}">${msg}<td class="lcd nowrap">${date}</tr>`;
@@ -399,10 +407,11 @@ async function lastCommitsJson(p: SourcePage, rest: string[]): Promise<Response>
   const commit = await src.graph.commit(commitId);
   const dir = await resolvePath(src.store, commit.tree, path);
   if (!dir || dir.type !== "tree") return notFound(p);
-  const last = await lastCommitsFor(c.env, src.repo, src.graph, commitId, path, (job) => c.executionCtx.waitUntil(job));
+  const names = (await listTree(src.store, dir.oid)).map((e) => e.name);
+  const last = await lastCommitsFor(c.env, src.repo, src.graph, commitId, path, names, (job) => c.executionCtx.waitUntil(job), { wait: false });
   const entries: Record<string, { href: string; s: string; date: string; iso: string }> = {};
-  for (const [name, oid] of Object.entries(last.data.entries)) {
-    const b = last.data.commits[oid];
+  for (const [name, oid] of Object.entries(last.entries)) {
+    const b = last.commits[oid];
     if (b) entries[name] = { href: urls.commit(oid), s: b.s || "(no message)", date: day(b.t), iso: isoTime(b.t) };
   }
   return c.json({ complete: last.complete, entries }, 200, { "cache-control": last.complete ? "private, max-age=31536000, immutable" : "no-store" });
