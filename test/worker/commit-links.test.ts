@@ -45,7 +45,7 @@ beforeAll(async () => {
   }
   const db = await tenantD1(forge);
   repoId = (await db.prepare("SELECT repo_id FROM projects WHERE name = 'code'").first<{ repo_id: string }>())!.repo_id;
-});
+}, 120_000);
 
 describe("commit links", () => {
   let tip: string;

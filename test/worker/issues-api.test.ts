@@ -60,7 +60,7 @@ beforeAll(async () => {
   const owner = new Browser(forge.host);
   await owner.signIn("owner", forge.ownerPassword);
   expect((await owner.post("/p/api/admin/members", { username: "mia", role: "member" })).status).toBe(303);
-});
+}, 120_000);
 
 describe("pagination", () => {
   it("creates 120 issues and pages through them with limit=50 following Link headers: exactly 120, each once", async () => {
@@ -85,7 +85,7 @@ describe("pagination", () => {
     expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
     // Newest first by default, like Gitea.
     expect(seen[0]).toBe(120);
-  });
+  }, 180_000);
 });
 
 describe("issues", () => {
@@ -235,7 +235,7 @@ describe("filters and search", () => {
     await ok(await call("POST", issues(), mia, { title: "Café crashes", body: "The naïve parser breaks", labels: ["Type:Defect", "Priority:High"], assignee: "mia" }), 201);
     await ok(await call("POST", issues(), mia, { title: "Dark theme", labels: ["Type:Enhancement", "Priority:High"], status: "WontFix" }), 201);
     await ok(await call("POST", issues(), stan, { title: "Parser docs missing", body: "nothing about the café" }), 201);
-  });
+  }, 60_000);
 
   const titles = async (query: string) => (await ok<IssueJson[]>(await call("GET", `${issues()}?${query}`))).map((i) => i.title).sort();
 

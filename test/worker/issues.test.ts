@@ -76,7 +76,7 @@ beforeAll(async () => {
     expect((await owner.post("/projects/new", { name, description: "" })).status).toBe(303);
   }
   expect((await owner.post("/p/tracker/admin/members", { username: "mia", role: "member" })).status).toBe(303);
-});
+}, 120_000);
 
 describe("an empty tracker", () => {
   it("teaches how to file the first issue, on the page and with the API", async () => {
