@@ -17,6 +17,8 @@ import { findUserByName } from "./users";
 
 /** Commits read per push at most: a push of a long history links its newest commits. */
 export const MAX_COMMITS_PER_PUSH = 500;
+/** Issue comments one push may make (each costs a few D1 calls of the consumer's budget). */
+export const MAX_LINKS_PER_PUSH = 200;
 const REFERENCES_PER_COMMIT = 20;
 
 const CLOSE_WORDS = "fix|fixes|fixed|close|closes|closed|resolve|resolves|resolved";
@@ -140,9 +142,11 @@ export async function linkPushedCommits(env: Env, db: TenantDb, project: Project
   };
   const branch = shortRef(branches[0]!.name);
   let added = 0;
+  let links = 0;
   // Oldest first, so the history reads in the order the work was done.
   for (const commit of commits.reverse()) {
     for (const ref of parseCommitReferences(commit.message)) {
+      if (++links > MAX_LINKS_PER_PUSH) return added;
       const issue = await findIssue(db, project.id, ref.number);
       if (!issue) continue;
       const result = await updateIssue(

@@ -185,6 +185,17 @@ async function apiToken(b: Browser): Promise<string> {
   return tokens.get(b)!;
 }
 
+describe("the project timeline", () => {
+  it("records filings and changes of issues", async () => {
+    const db = await tenantD1(forge);
+    const { results } = await db
+      .prepare("SELECT title, key FROM events WHERE kind = 'issue' AND project_id = (SELECT id FROM projects WHERE name = 'tracker') ORDER BY id")
+      .all<{ title: string; key: string }>();
+    expect(results[0]).toMatchObject({ title: "mia opened issue 1: Crash when saving a <b>file</b>", key: expect.stringMatching(/^issue:\d+:opened$/) });
+    expect(results.map((r) => r.title)).toContain("stan opened issue 2: Second here");
+  });
+});
+
 describe("one-value label classes", () => {
   it("refuses two labels of one class in a form, and keeps the issue as it was", async () => {
     const fields = await currentFields(mia, "tracker", 1);
