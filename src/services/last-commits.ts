@@ -36,7 +36,7 @@ export interface StoredLastCommits {
 
 /** R2 key of the last commits of every path at `commit` (docs/storage.md). */
 export function lastCommitsKey(repo: RepoRef, commit: Oid): string {
-  return `${r2Keys.repoPrefix(repo.tenantId, repo.repoId)}derived/last-commit/v2/${commit}.json`;
+  return r2Keys.lastCommits(repo.tenantId, repo.repoId, commit);
 }
 
 /** Where an unfinished walk keeps its progress (Cache API: may be overwritten or dropped). */

@@ -17,6 +17,9 @@ export const r2Keys = {
     `t/${tenantId}/r/${repoId}/objects/pack/${packName}.pack`,
   packIndex: (tenantId: string, repoId: string, packName: string) =>
     `t/${tenantId}/r/${repoId}/objects/pack/${packName}.idx`,
+  /** Derived data of the source browser: the last commit of every path of a commit's tree (JSON). */
+  lastCommits: (tenantId: string, repoId: string, commit: string) =>
+    `t/${tenantId}/r/${repoId}/derived/last-commit/v2/${commit}.json`,
   /** A pack being received or imported, before it is indexed and named. */
   incoming: (tenantId: string, repoId: string, uploadId: string) =>
     `t/${tenantId}/r/${repoId}/incoming/${uploadId}.pack`,

@@ -60,7 +60,7 @@ export class SourceUrls {
     return `${this.base}/tags`;
   }
   feed(branch: string): string {
-    return `/p/${encodeURIComponent(this.project)}/feed/commits/${encRev(branch)}`;
+    return `/p/${encodeURIComponent(this.project)}/feed/commits/${encRev(branch)}.atom`;
   }
   lastCommits(commit: Oid, path: string[]): string {
     return `${this.base}/last-commits/${commit}${path.length ? "/" + encSegments(path) : ""}`;

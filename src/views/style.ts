@@ -74,7 +74,7 @@ nav.tabs{display:flex;flex-wrap:wrap;gap:.15rem;font-size:14px}nav.tabs a{paddin
 @media (prefers-color-scheme:dark){.code tr:target td,.code tr.hl td{background:#3b2e0a}.diff tr.add td{background:#12261e}.diff tr.del td{background:#2d1214}.hs{color:#a5d6ff}.hn{color:#79c0ff}.hk{color:#ff7b72}.hb{color:#d2a8ff}.ht{color:#7ee787}}
 .fdiff h3{font-size:14px;font-weight:600;margin:1.2rem 0 .3rem;overflow-wrap:anywhere}dl.meta{display:grid;gap:.15rem;font-size:14px;margin:.5rem 0}dl.meta div{display:flex;gap:.6rem}dl.meta dt{min-width:6rem;color:var(--muted)}dl.meta dd{margin:0;overflow-wrap:anywhere}
 pre.message{background:none;border:0;padding:0;white-space:pre-wrap}.readme{border:1px solid var(--line);border-radius:6px;padding:.2rem 1rem;margin-top:1rem}.readme h2{font-size:14px}.pager{display:flex;gap:1rem;margin:1rem 0}.image img{max-width:100%}
-form.compare{display:flex;gap:.5rem;align-items:center;flex-wrap:wrap}form.compare select{width:auto}
+form.compare{display:flex;gap:.5rem;align-items:center;flex-wrap:wrap}form.compare select{width:auto}table.changes td.chg{width:1%;white-space:nowrap;color:var(--muted);font-size:13px}table.changes td{padding:.2em .6em}
 footer.site{max-width:1100px;margin:2rem auto;padding:0 1rem;color:var(--muted);font-size:13px}
 @media (max-width:600px){main{padding:.75rem}table.list th.opt,table.list td.opt{display:none}.cols{grid-template-columns:1fr;gap:.75rem}nav.side{flex-direction:row;flex-wrap:wrap}}
 `;

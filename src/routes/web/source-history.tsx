@@ -393,7 +393,8 @@ export async function commitFeed(c: Context<AppEnv>, rest: string[]): Promise<Re
   } catch {
     return notFound(p);
   }
-  const rev = await resolveRev(p.src, branch);
+  let rev = await resolveRev(p.src, branch);
+  if (!rev && branch.endsWith(".atom")) rev = await resolveRev(p.src, branch.slice(0, -5));
   if (!rev || rev.kind !== "branch") return notFound(p);
   const { src, urls } = p;
   const origin = new URL(c.req.url).origin;
