@@ -274,6 +274,61 @@ describe("push", () => {
   }, 300_000);
 });
 
+describe("access over git", () => {
+  it("hides private repositories: anonymous gets a sign-in challenge, non-members 404, members clone", async () => {
+    await newProject("secret", ["--private"]);
+    const dir = await workRepo("secret");
+    const tip = await commit(dir, "s.txt", "secret\n");
+    await gitOk(["push", "--quiet", pushUrl("secret"), "main"], { cwd: dir });
+    const anonymous = await git(["ls-remote", plainUrl("secret")]);
+    expect(anonymous.code).not.toBe(0);
+    expect(anonymous.stderr).toMatch(/could not read Username/);
+    // A signed-in user who is not a member sees nothing (like a missing repository).
+    const created = await forge.admin("POST", "/api/v1/tenants", {
+      slug: "gitside",
+      name: "Other forge",
+      hosts: ["gitside.localhost"],
+      owner: { username: "stranger", email: "stranger@example.com" },
+    });
+    expect(created.status).toBe(201);
+    const strangerToken = created.json<{ owner: { token: string } }>().owner.token;
+    const registered = await request(forge.url("demo.localhost", "/account/register"), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: forge.url("demo.localhost", "").replace(/\/$/, "") },
+      body: "username=outsider&email=outsider%40example.com&password=outsider-password-1",
+    });
+    expect(registered.status, registered.text()).toBeLessThan(400);
+    const outsider = await forge.cli("tokens", "create", "demo", "outsider", "--scope", "write");
+    expect(outsider.code, outsider.stderr).toBe(0);
+    const nonMember = await git(["ls-remote", pushUrl("secret", "outsider", outsider.stdout.trim())]);
+    expect(nonMember.code).not.toBe(0);
+    expect(nonMember.stderr).toMatch(/not found|404/);
+    // Another forge's credential is unknown here: a challenge again, never the repository.
+    const foreign = await git(["ls-remote", pushUrl("secret", "stranger", strangerToken)]);
+    expect(foreign.code).not.toBe(0);
+    expect(foreign.stderr).toMatch(/Authentication failed/);
+    const member = await git(["ls-remote", pushUrl("secret")]);
+    expect(member.code, member.stderr).toBe(0);
+    expect(member.stdout).toContain(tip);
+  });
+
+  it("refuses another forge's credential for pushing, with the same repository name", async () => {
+    const other = await forge.cli("tenants", "create", "pushside", "--host", "pushside.localhost", "--owner", "pat", "--json");
+    expect(other.code, other.stderr).toBe(0);
+    const patToken = JSON.parse(other.stdout).owner.token as string;
+    expect((await forge.cli("projects", "create", "pushside", "same")).code).toBe(0);
+    await newProject("same");
+    const dir = await workRepo("same");
+    await commit(dir, "x.txt", "x\n");
+    const crossed = await git(["push", `http://pat:${patToken}@demo.localhost:${port}/same.git`, "main"], { cwd: dir });
+    expect(crossed.code).not.toBe(0);
+    expect(crossed.stderr).toMatch(/Authentication failed/);
+    const own = await git(["push", `http://pat:${patToken}@pushside.localhost:${port}/same.git`, "main"], { cwd: dir });
+    expect(own.code, own.stderr).toBe(0);
+    expect((await remoteRefs("same")).size).toBe(0);
+  });
+});
+
 describe("pack upkeep", () => {
   it("compacts many small packs into one that clones stream as is; pushes go on working", async () => {
     await newProject("upkeep");
