@@ -8,10 +8,12 @@ export class CliError extends Error {}
 
 const packageRoot = join(fileURLToPath(import.meta.url), "..", "..", "..");
 
+/** The local forge's state folder (FORGE_STATE, default .forge/state in the project). */
+export const stateDir = () => process.env.FORGE_STATE ?? join(packageRoot, ".forge", "state");
+
 export function adminToken(): string {
   if (process.env.FORGE_ADMIN_TOKEN) return process.env.FORGE_ADMIN_TOKEN;
-  const stateDir = process.env.FORGE_STATE ?? join(packageRoot, ".forge", "state");
-  const file = join(stateDir, "admin-token");
+  const file = join(stateDir(), "admin-token");
   if (existsSync(file)) return readFileSync(file, "utf8").trim();
   throw new CliError(`no admin token: set FORGE_ADMIN_TOKEN (the local forge keeps one in ${file})`);
 }

@@ -4,6 +4,7 @@ import { api, CliError } from "./client";
 import { fields, table } from "./format";
 import { bundleRepository, readBundle, uploadBundle } from "./import";
 import { statSync } from "node:fs";
+import { componentStats, parseWhen, readLog, type LogFilter, type LogLine } from "./logs";
 
 interface Tenant {
   id: string;
@@ -31,10 +32,13 @@ const USAGE = `usage: forge <command> [options]
   tokens create <slug> <username> [--scope read|write] [--name <name>]
   repos import <slug> <project> <bundle file or repository folder>
   repos compact <slug> <project>
+  stats [--since 1h] [--until <date>] [--component git] [--slice 1m]
+  logs [--since 15m] [--until <date>] [--component git.upload-pack] [--status 5xx] [--limit 50]
 
 Every command takes --json for machine-readable output.
 Environment: FORGE_URL (default http://admin.localhost:8787), FORGE_ADMIN_TOKEN
-(default: the local forge's token in .forge/state/admin-token).`;
+(default: the local forge's token in .forge/state/admin-token). stats and logs read
+the local forge's request log in FORGE_STATE (default .forge/state).`;
 
 class UsageError extends Error {}
 
@@ -86,6 +90,55 @@ async function waitUntilActive(slug: string): Promise<Tenant> {
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+function logFilter(v: Record<string, unknown>, defaultSince: string): LogFilter {
+  const status = str(v.status);
+  return {
+    since: parseWhen(str(v.since) ?? defaultSince),
+    until: v.until ? parseWhen(str(v.until)!) : undefined,
+    component: str(v.component),
+    status: status ? Number(status.replace(/x+$/i, "00")) : undefined,
+  };
+}
+
+const logOptions = {
+  since: { type: "string" },
+  until: { type: "string" },
+  component: { type: "string" },
+} as const;
+
+/** Commands that act on the local forge's files rather than through the API. */
+const localCommands: Record<string, (argv: string[]) => Promise<void>> = {
+  async stats(argv) {
+    const { values: v } = parse(argv, { ...logOptions, slice: { type: "string" } }, []);
+    const slice = str(v.slice);
+    const sliceMs = slice ? Date.now() - parseWhen(slice) : 0;
+    const rows = await componentStats(logFilter(v, "1h"), sliceMs);
+    if (v.json) return void console.log(JSON.stringify(rows, null, 2));
+    console.log(
+      table(
+        ["TIME", "COMPONENT", "REQUESTS", "5XX", "P50 MS", "P95 MS", "MAX MS"],
+        rows.map((r) => [r.slice, r.component, r.requests, r.errors, r.p50, r.p95, r.max]),
+      ),
+    );
+  },
+  async logs(argv) {
+    const { values: v } = parse(argv, { ...logOptions, status: { type: "string" }, limit: { type: "string" } }, []);
+    const limit = int(v.limit, "limit") ?? 50;
+    const lines: LogLine[] = [];
+    for await (const line of readLog(logFilter(v, "15m"))) {
+      lines.push(line);
+      if (lines.length > limit) lines.shift();
+    }
+    if (v.json) return void console.log(lines.map((l) => JSON.stringify(l)).join("\n"));
+    console.log(
+      table(
+        ["TIME", "REQUEST ID", "COMPONENT", "STATUS", "MS", "BYTES", "REQUEST"],
+        lines.map((l) => [l.t, l.id, l.component, l.status + (l.aborted ? " (aborted)" : ""), l.ms, l.bytes ?? "", `${l.method} ${l.host}${l.path}`]),
+      ),
+    );
+  },
+};
 
 const commands: Record<string, Record<string, (argv: string[]) => Promise<void>>> = {
   tenants: {
@@ -263,7 +316,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return group ? 0 : 2;
   }
-  const run = commands[group]?.[action ?? ""];
+  const local = localCommands[group];
+  const run = local ? () => local([action, ...rest].filter((a): a is string => a !== undefined)) : commands[group]?.[action ?? ""];
   if (!run) {
     console.error(`forge: unknown command "${[group, action].filter(Boolean).join(" ")}"\n\n${USAGE}`);
     return 2;

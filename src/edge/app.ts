@@ -1,7 +1,7 @@
 // The edge worker's front door: meters every request, then hands it to the platform admin app
 // (platform host) or to the tenant app (every other host).
 import type { Env } from "../env";
-import { logLine, meteredEnv, newMeter, serverTiming } from "../obs/meter";
+import { loggedResponse, meteredEnv, newMeter, serverTiming } from "../obs/meter";
 import { attachMeter } from "../obs/request-meter";
 import { randomId } from "../utils/crypto";
 import { platformHost } from "../services/tenants";
@@ -43,8 +43,9 @@ export function createEdgeHandler(): ExportedHandler<Env, PushedEvent> {
       response = new Response(response.body, response);
       response.headers.set("X-Request-Id", meter.id);
       response.headers.set("Server-Timing", serverTiming(meter));
-      console.log(logLine(meter, request, response.status));
-      return response;
+      const logged = loggedResponse(response, meter, request);
+      ctx.waitUntil(logged.done);
+      return logged.response;
     },
   };
 }

@@ -121,8 +121,16 @@ export function serverTiming(meter: RequestMeter): string {
   return parts.join(", ");
 }
 
-/** The request's one structured log line. */
-export function logLine(meter: RequestMeter, request: Request, status: number): string {
+/**
+ * The request's one structured log line: `ms` until the response's last byte (a clone's stream
+ * included), `first_ms` until its headers, `bytes` of body sent, `aborted` if the client left.
+ */
+export function logLine(
+  meter: RequestMeter,
+  request: Request,
+  status: number,
+  body?: { firstMs: number; bytes: number; aborted?: boolean },
+): string {
   const url = new URL(request.url);
   return JSON.stringify({
     t: new Date(meter.startedAt).toISOString(),
@@ -133,6 +141,28 @@ export function logLine(meter: RequestMeter, request: Request, status: number): 
     path: url.pathname,
     status,
     ms: Date.now() - meter.startedAt,
+    ...(body ? { first_ms: body.firstMs, bytes: body.bytes, ...(body.aborted ? { aborted: true } : {}) } : {}),
     calls: meter.calls,
   });
+}
+
+/** The same response, whose log line is written once its body has been sent (or abandoned). */
+export function loggedResponse(response: Response, meter: RequestMeter, request: Request): { response: Response; done: Promise<void> } {
+  const firstMs = Date.now() - meter.startedAt;
+  if (!response.body) {
+    console.log(logLine(meter, request, response.status, { firstMs, bytes: 0 }));
+    return { response, done: Promise.resolve() };
+  }
+  let bytes = 0;
+  const counter = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      bytes += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+  });
+  const done = response.body.pipeTo(counter.writable).then(
+    () => console.log(logLine(meter, request, response.status, { firstMs, bytes })),
+    () => console.log(logLine(meter, request, response.status, { firstMs, bytes, aborted: true })),
+  );
+  return { response: new Response(counter.readable, response), done };
 }

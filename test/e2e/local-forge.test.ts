@@ -118,6 +118,28 @@ describe("local forge", () => {
     console.log(`200 tenants: created in ${created} ms, all serving after ${Date.now() - started} ms`);
   }, 600_000);
 
+  it("sums up latency per component and shows the log lines behind it", async () => {
+    for (let i = 0; i < 3; i++) await request(forge.url("demo.localhost", "/p/demo/"));
+    await request(forge.url("demo.localhost", "/no/such/page"));
+    // The log line is written once the body is sent: give the runner a moment to append it.
+    await new Promise((r) => setTimeout(r, 500));
+    const stats = await forge.cli("stats", "--since", "1h", "--json");
+    expect(stats.code, stats.stderr).toBe(0);
+    const rows = JSON.parse(stats.stdout) as { component: string; requests: number; p50: number }[];
+    const project = rows.find((r) => r.component === "web.project");
+    expect(project?.requests).toBeGreaterThanOrEqual(3);
+    const logs = await forge.cli("logs", "--since", "1h", "--component", "web.project", "--limit", "2", "--json");
+    const lines = logs.stdout.trim().split("\n").map((l) => JSON.parse(l) as { component: string; id: string; bytes: number });
+    expect(lines).toHaveLength(2);
+    for (const l of lines) {
+      expect(l.component).toBe("web.project");
+      expect(l.id).toMatch(/^[a-z0-9]{16}$/);
+      expect(l.bytes).toBeGreaterThan(500);
+    }
+    const bad = await forge.cli("stats", "--since", "yesterday-ish");
+    expect(bad.code).toBe(1);
+  });
+
   it("stops on Ctrl-C and keeps its state for the next start", async () => {
     expect(await forge.stop()).toBe(0);
     forge = await startForge({ stateDir: forge.stateDir });
