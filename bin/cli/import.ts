@@ -37,7 +37,7 @@ export function readBundle(path: string, symbolicHead?: string): BundleInfo {
       const [oid, name] = line.split(" ");
       if (!oid || !name) continue;
       if (name === "HEAD") headOid = oid;
-      else refs.push({ name, oid });
+      else if (name.startsWith("refs/")) refs.push({ name, oid });
     }
     if (refs.length === 0) throw new CliError("the bundle has no refs");
     const checksumBuf = Buffer.alloc(20);
@@ -62,12 +62,14 @@ export function readBundle(path: string, symbolicHead?: string): BundleInfo {
   }
 }
 
-/** A bundle of every ref of the repository at `dir` (bare or not), in a temporary folder. */
+/** A bundle of the branches and tags of the repository at `dir` (bare or not), in a temporary folder. */
 export function bundleRepository(dir: string): { bundle: BundleInfo; cleanup: () => void } {
   const tmp = mkdtempSync(join(tmpdir(), "forge-import-"));
   const file = join(tmp, "repo.bundle");
   try {
-    execFileSync("git", ["-C", dir, "bundle", "create", file, "--all"], { stdio: ["ignore", "ignore", "pipe"] });
+    // Branches and tags only: not remote-tracking refs, stashes or worktree HEADs, whose objects
+    // (a stash!) do not belong in a published repository.
+    execFileSync("git", ["-C", dir, "bundle", "create", file, "--branches", "--tags"], { stdio: ["ignore", "ignore", "pipe"] });
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     const stderr = String((err as { stderr?: Buffer }).stderr ?? "").trim();
