@@ -299,6 +299,53 @@ export function zipStream(store: ObjectStore, tree: Oid, opts: { prefix: string;
   return streamOf(generate());
 }
 
-export function tarGzStream(store: ObjectStore, tree: Oid, opts: { prefix: string; mtime: number; commit?: Oid }): ReadableStream<Uint8Array> {
-  return tarStream(store, tree, opts).pipeThrough(new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>);
+/** Input bytes per gzip member (see gzipMembers). */
+const GZIP_MEMBER = 4 * 1024 * 1024;
+
+/** Compresses `parts` into one gzip member, reading the output as it is made. */
+async function gzipMember(parts: Uint8Array[]): Promise<Uint8Array[]> {
+  const cs = new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>;
+  const writer = cs.writable.getWriter();
+  const out: Uint8Array[] = [];
+  const drained = (async () => {
+    const reader = cs.readable.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      out.push(value);
+    }
+  })();
+  for (const p of parts) await writer.write(p);
+  await writer.close();
+  await drained;
+  return out;
+}
+
+/**
+ * gzip as a series of members of at most GZIP_MEMBER input bytes each (RFC 1952 allows any
+ * number; gzip, tar and every unzipper read them as one file). One long-lived compressor takes
+ * input faster than it compresses it, and the difference piles up in memory; a member at a time
+ * keeps what is held to a few MiB whatever the archive's size.
+ */
+async function* gzipMembers(chunks: AsyncIterable<Uint8Array>, memberBytes = GZIP_MEMBER): AsyncGenerator<Uint8Array> {
+  let batch: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of chunks) {
+    batch.push(c);
+    size += c.length;
+    if (size >= memberBytes) {
+      yield* await gzipMember(batch);
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length) yield* await gzipMember(batch);
+}
+
+export function tarGzStream(
+  store: ObjectStore,
+  tree: Oid,
+  opts: { prefix: string; mtime: number; commit?: Oid; memberBytes?: number },
+): ReadableStream<Uint8Array> {
+  return streamOf(gzipMembers(chunksOf(tarStream(store, tree, opts)), opts.memberBytes));
 }

@@ -106,33 +106,71 @@ const P2 = 2;
 const STALE = 4;
 const RESULT = 8;
 
-/** The best common ancestor of two commits (the newest one if there are several), or null. */
-export async function mergeBase(graph: CommitGraph, a: Oid, b: Oid): Promise<Oid | null> {
+/** A max-heap of commits by date, each entry remembering whether it was stale when queued. */
+class PaintQueue {
+  private readonly heap: { c: CommitInfo; stale: boolean }[] = [];
+  /** Entries queued while not stale: the walk goes on while there is one. */
+  fresh = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  push(c: CommitInfo, stale: boolean): void {
+    if (!stale) this.fresh++;
+    const h = this.heap;
+    h.push({ c, stale });
+    for (let i = h.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (h[p]!.c.time >= h[i]!.c.time) break;
+      [h[p], h[i]] = [h[i]!, h[p]!];
+      i = p;
+    }
+  }
+
+  pop(): CommitInfo {
+    const h = this.heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && h[l]!.c.time > h[m]!.c.time) m = l;
+        if (r < h.length && h[r]!.c.time > h[m]!.c.time) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i]!, h[m]!];
+        i = m;
+      }
+    }
+    if (!top.stale) this.fresh--;
+    return top.c;
+  }
+}
+
+/**
+ * The best common ancestor of two commits (the newest one if there are several), or null; git's
+ * paint_down_to_common. Without generation numbers this walks down to the base: a budget bounds
+ * it (null then, and `budget.outOfTime` or its steps tell why).
+ */
+export async function mergeBase(graph: CommitGraph, a: Oid, b: Oid, budget?: Budget): Promise<Oid | null> {
   if (a === b) return a;
   const flags = new Map<Oid, number>();
-  const queue = new CommitQueue();
-  // How often each commit sits in the queue (it is queued again when it gains flags).
-  const queued = new Map<Oid, number>();
+  const queue = new PaintQueue();
   const mark = async (oid: Oid, f: number) => {
     const old = flags.get(oid) ?? 0;
     if ((old & f) === f) return;
     flags.set(oid, old | f);
-    queued.set(oid, (queued.get(oid) ?? 0) + 1);
-    queue.push(await graph.commit(oid));
-  };
-  // git's paint_down_to_common: go on while some queued commit is not stale.
-  const anyFresh = () => {
-    for (const oid of queued.keys()) if (!((flags.get(oid) ?? 0) & STALE)) return true;
-    return false;
+    queue.push(await graph.commit(oid), ((old | f) & STALE) !== 0);
   };
   await mark(a, P1);
   await mark(b, P2);
   const results: CommitInfo[] = [];
-  while (queue.size > 0 && anyFresh()) {
-    const c = queue.pop()!;
-    const n = queued.get(c.oid)! - 1;
-    if (n > 0) queued.set(c.oid, n);
-    else queued.delete(c.oid);
+  while (queue.size > 0 && queue.fresh > 0) {
+    if (budget && (await budget.step())) return null;
+    const c = queue.pop();
     const f = flags.get(c.oid)!;
     let paint = f & (P1 | P2 | STALE);
     if (paint === (P1 | P2)) {

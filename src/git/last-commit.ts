@@ -3,7 +3,7 @@
 // the start and differs from every parent's. Each commit is compared with its parents only where
 // something changed and some path is still unresolved, so the walk costs about what the changes
 // cost. Bounded by a budget; can start from the answer for an older commit (the tip before a push).
-import type { Budget } from "./budget";
+import { yieldToOthers, type Budget } from "./budget";
 import { CommitGraph, CommitQueue } from "./commit-graph";
 import { forEachTreeEntry, isTreeMode } from "./objects";
 import { bytesToHex, type Oid } from "./oid";
@@ -133,7 +133,9 @@ function changedEntries(mine: Uint8Array, theirs: Uint8Array): Changed[] {
 async function treePaths(graph: CommitGraph, root: Oid, maxPaths = 200_000): Promise<Map<string, Oid> | null> {
   const trees = new Trees(graph);
   const out = new Map<string, Oid>();
+  let read = 0;
   const walk = async (tree: Oid, prefix: string): Promise<boolean> => {
+    if (++read % 32 === 0) await yieldToOthers();
     for (const e of await trees.of(tree)) {
       const path = prefix + e.name;
       out.set(path, e.oid);

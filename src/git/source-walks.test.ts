@@ -15,6 +15,8 @@ import { indexPack } from "./pack-indexer";
 import { MemorySource } from "./range-source";
 import { decodePathSegments } from "./tree-path";
 import { escapeHtml, highlightLines } from "../views/highlight";
+import { tarGzStream } from "./archive";
+import { gunzipSync } from "node:zlib";
 
 async function graphOf(repo: RepoBuilder): Promise<CommitGraph> {
   const { pack } = repo.pack();
@@ -195,6 +197,30 @@ describe("blame", () => {
     const cut = await blame(g, c3, ["new.js"], { budget: new Budget(Infinity, 1) });
     expect(cut.complete).toBe(false);
     expect(cut.lines.map((l) => l.final)).toEqual([false, false, true]);
+  });
+});
+
+describe("archives", () => {
+  it("writes a .tar.gz of several gzip members that unpacks to the tree", async () => {
+    const r = new RepoBuilder();
+    const big = "x".repeat(300_000);
+    const c = r.commit({ files: { "a.txt": "a\n", "d/b.txt": big, "d/c.txt": big + "c" }, message: "1" });
+    const g = await graphOf(r);
+    const tree = (await g.commit(c)).tree;
+    const gz = new Uint8Array(await new Response(tarGzStream(g.store, tree, { prefix: "p/", mtime: 0, commit: c, memberBytes: 64 * 1024 })).arrayBuffer());
+    let members = 0;
+    for (let i = 0; i + 2 < gz.length; i++) if (gz[i] === 0x1f && gz[i + 1] === 0x8b && gz[i + 2] === 8) members++;
+    expect(members).toBeGreaterThan(3);
+    const tar = new Uint8Array(gunzipSync(gz));
+    const names: string[] = [];
+    for (let p = 0; p + 512 <= tar.length && tar[p] !== 0; ) {
+      const size = parseInt(new TextDecoder().decode(tar.subarray(p + 124, p + 135)), 8);
+      const type = String.fromCharCode(tar[p + 156]!);
+      if (type !== "g") names.push(new TextDecoder().decode(tar.subarray(p, p + 100)).replace(/\0.*$/s, ""));
+      if (type === "0" && names[names.length - 1] === "p/d/c.txt") expect(new TextDecoder().decode(tar.subarray(p + 512, p + 512 + size))).toBe(big + "c");
+      p += 512 + Math.ceil(size / 512) * 512;
+    }
+    expect(names).toEqual(["p/", "p/a.txt", "p/d/", "p/d/b.txt", "p/d/c.txt"]);
   });
 });
 

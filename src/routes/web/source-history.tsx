@@ -19,7 +19,7 @@ const LOG_PAGE = 50;
  * A path log shows what it found within this many commits (and a link to search on): a fixed
  * number, so that the page is the same every time and can be cached. The time limit is a guard.
  */
-const PATH_LOG_BUDGET = { ms: 2_000, steps: 2_000 };
+const PATH_LOG_BUDGET = { ms: 2_000, steps: 1_000 };
 
 async function rows(src: SourceRepo, oids: Oid[]): Promise<CommitRow[]> {
   const out: CommitRow[] = [];
@@ -80,7 +80,11 @@ interface DiffCaps {
   lines: number;
   fileBytes: number;
 }
-const PAGE_CAPS: DiffCaps = { files: 300, lines: 8_000, fileBytes: 512 * 1024 };
+const PAGE_CAPS: DiffCaps = { files: 100, lines: 3_000, fileBytes: 512 * 1024 };
+/** Files listed in a diff's summary (the rest are counted). */
+const SUMMARY_ROWS = 500;
+/** How far a comparison looks for the merge base before it compares the two tips directly. */
+const MERGE_BASE_BUDGET = { ms: 400, steps: 10_000 };
 const ONE_FILE_CAPS: DiffCaps = { files: 1, lines: 200_000, fileBytes: 8 * 1024 * 1024 };
 const TREE_DIFF_LIMIT = 3_000;
 /** Largest file written into a .diff/.patch download (beyond: noted as not shown). */
@@ -133,7 +137,7 @@ async function diffSection(
   let removed = 0;
   const parts: string[] = [];
   const summary: string[] = [];
-  for (let i = 0; i < changes.length; i++) {
+  for (let i = 0; i < Math.min(changes.length, SUMMARY_ROWS); i++) {
     const ch = changes[i]!;
     let d: FileDiff = { kind: "skipped" };
     if (i < caps.files && shownLines < caps.lines) d = await fileDiff(src, ch, caps.fileBytes);
@@ -162,7 +166,7 @@ async function diffSection(
     else bodyHtml = `<p class="muted">Diff not shown here (this change is large). <a href="${escapeHtml(fileHref(ch))}">Load this file's diff</a>.</p>`;
     parts.push(`<section class="fdiff" id="f${i}"><h3><span class="mono">${title}</span>${modes} ${stat}${view}</h3>${bodyHtml}</section>`);
   }
-  const head = `<p class="diffstat">${changes.length}${truncated ? "+" : ""} file${changes.length === 1 ? "" : "s"} changed${added || removed ? `, <span class="add">${added} insertions(+)</span>, <span class="del">${removed} deletions(−)</span>` : ""}${truncated ? " (list cut short)" : ""}</p>`;
+  const head = `<p class="diffstat">${changes.length}${truncated ? "+" : ""} file${changes.length === 1 ? "" : "s"} changed${added || removed ? `, <span class="add">${added} insertions(+)</span>, <span class="del">${removed} deletions(−)</span> shown` : ""}${truncated || changes.length > SUMMARY_ROWS ? ` (the first ${Math.min(changes.length, SUMMARY_ROWS)} listed)` : ""}</p>`;
   return head + `<table class="list changes"><tbody>${summary.join("")}</tbody></table>` + parts.join("");
 }
 
@@ -329,12 +333,14 @@ export async function comparePage(p: SourcePage, rest: string[]): Promise<Respon
   const head = await resolveRev(src, spec.slice(dots + 3));
   if (!base || !head) return notFound(p);
   const render = async () => {
-    const mb = await mergeBase(src.graph, base.commit, head.commit);
+    const budget = new Budget(Date.now() + MERGE_BASE_BUDGET.ms, MERGE_BASE_BUDGET.steps);
+    const mb = await mergeBase(src.graph, base.commit, head.commit, budget);
+    const gaveUp = !mb && budget.used > MERGE_BASE_BUDGET.steps;
     const { commits, more } = await rangeLog(src.graph, [head.commit], [base.commit], COMPARE_COMMITS);
     let s = `<h1>Comparing <span class="mono">${escapeHtml(base.name.length === 40 ? shortOid(base.name) : base.name)}</span> … <span class="mono">${escapeHtml(head.name.length === 40 ? shortOid(head.name) : head.name)}</span></h1>`;
-    s += `<p class="muted">${mb ? `Merge base <a class="mono" href="${escapeHtml(urls.commit(mb))}">${shortOid(mb)}</a>. ` : "No common history. "}${commits.length}${more ? "+" : ""} commit${commits.length === 1 ? "" : "s"} on ${escapeHtml(head.name)} that ${escapeHtml(base.name)} does not have.</p>`;
+    s += `<p class="muted">${mb ? `Merge base <a class="mono" href="${escapeHtml(urls.commit(mb))}">${shortOid(mb)}</a>. ` : gaveUp || budget.outOfTime ? `The merge base is more than ${MERGE_BASE_BUDGET.steps.toLocaleString("en")} commits back: the changes below go from ${escapeHtml(base.name)} itself. ` : "No common history. "}${commits.length}${more ? "+" : ""} commit${commits.length === 1 ? "" : "s"} on ${escapeHtml(head.name)} that ${escapeHtml(base.name)} does not have.</p>`;
     if (commits.length) s += commitTable(urls, await rows(src, commits.map((x) => x.oid)));
-    const baseTree = mb ? (await src.graph.commit(mb)).tree : null;
+    const baseTree = mb ? (await src.graph.commit(mb)).tree : gaveUp || budget.outOfTime ? (await src.graph.commit(base.commit)).tree : null;
     const headTree = (await src.graph.commit(head.commit)).tree;
     const { changes, truncated } = await diffTrees(src.store, baseTree, headTree, { limit: TREE_DIFF_LIMIT });
     s += `<h2>Changes</h2>`;
@@ -347,7 +353,7 @@ export async function comparePage(p: SourcePage, rest: string[]): Promise<Respon
       (ch) => urls.commit(head.commit, ch.path.split("/")),
       (ch) => urls.blob(head.commit, ch.path.split("/")),
     );
-    return { html: s, cacheable: true };
+    return { html: s, cacheable: !budget.outOfTime };
   };
   return sourceResponse(p, {
     title: `Compare ${base.name}...${head.name}`,
