@@ -185,8 +185,15 @@ class Bytes {
 }
 
 const ZIP_LIMIT = 0xffffffff;
+/** Files larger than this go into a zip uncompressed. */
+const STORE_ABOVE = 8 * 1024 * 1024;
 
-export function zipStream(store: ObjectStore, tree: Oid, opts: { prefix: string; mtime: number; commit?: Oid }): ReadableStream<Uint8Array> {
+export function zipStream(
+  store: ObjectStore,
+  tree: Oid,
+  opts: { prefix: string; mtime: number; commit?: Oid; storeAbove?: number },
+): ReadableStream<Uint8Array> {
+  const storeAbove = opts.storeAbove ?? STORE_ABOVE;
   const { time, date } = dosTime(opts.mtime);
   async function* generate(): AsyncGenerator<Uint8Array> {
     const central: Uint8Array[] = [];
@@ -201,18 +208,22 @@ export function zipStream(store: ObjectStore, tree: Oid, opts: { prefix: string;
     for await (const e of entries) {
       if (++count > 0xffff) throw new Error("this tree has too many files for a zip archive; use .tar.gz");
       const name = encoder.encode(e.path);
-      const method = e.kind === "dir" || e.kind === "link" ? 0 : 8;
-      const flags = 0x0800 | (method === 8 ? 0x0008 : 0);
+      // Files are deflated one stream each, which holds at most the file in flight; files past
+      // STORE_ABOVE are stored as they are (large files in repositories are mostly compressed
+      // already, and this keeps memory flat whatever their size).
+      const body = e.kind === "file" || e.kind === "exec" ? await openBlobStream(store, e.oid!) : null;
+      const method = body && body.size <= storeAbove ? 8 : 0;
+      const flags = 0x0800 | (body ? 0x0008 : 0);
       const unixMode = e.kind === "dir" ? 0o40775 : e.kind === "link" ? 0o120777 : e.kind === "exec" ? 0o100775 : 0o100664;
       const headerAt = offset;
       let crc = 0;
       let size = 0;
       let csize = 0;
-      let stored: Uint8Array | null = null;
+      let link: Uint8Array | null = null;
       if (e.kind === "link") {
-        stored = await store.readTyped(e.oid!, "blob");
-        crc = crc32(stored);
-        size = csize = stored.length;
+        link = await store.readTyped(e.oid!, "blob");
+        crc = crc32(link);
+        size = csize = link.length;
       }
       const local = new Bytes()
         .u32(0x04034b50)
@@ -221,20 +232,19 @@ export function zipStream(store: ObjectStore, tree: Oid, opts: { prefix: string;
         .u16(method)
         .u16(time)
         .u16(date)
-        .u32(method === 8 ? 0 : crc)
-        .u32(method === 8 ? 0 : csize)
-        .u32(method === 8 ? 0 : size)
+        .u32(body ? 0 : crc)
+        .u32(body ? 0 : csize)
+        .u32(body ? 0 : size)
         .u16(name.length)
         .u16(0)
         .bytes(name)
         .done();
       yield local;
       offset += local.length;
-      if (stored) {
-        yield stored;
-        offset += stored.length;
-      } else if (method === 8) {
-        const body = await openBlobStream(store, e.oid!);
+      if (link) {
+        yield link;
+        offset += link.length;
+      } else if (body) {
         const counted = body.stream.pipeThrough(
           new TransformStream<Uint8Array, Uint8Array>({
             transform(chunk, controller) {
@@ -244,8 +254,8 @@ export function zipStream(store: ObjectStore, tree: Oid, opts: { prefix: string;
             },
           }),
         );
-        const deflated = counted.pipeThrough(new CompressionStream("deflate-raw") as unknown as TransformStream<Uint8Array, Uint8Array>);
-        for await (const chunk of chunksOf(deflated)) {
+        const data = method === 8 ? counted.pipeThrough(new CompressionStream("deflate-raw") as unknown as TransformStream<Uint8Array, Uint8Array>) : counted;
+        for await (const chunk of chunksOf(data)) {
           csize += chunk.length;
           yield chunk;
         }

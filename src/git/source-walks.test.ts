@@ -15,8 +15,9 @@ import { indexPack } from "./pack-indexer";
 import { MemorySource } from "./range-source";
 import { decodePathSegments } from "./tree-path";
 import { escapeHtml, highlightLines } from "../views/highlight";
-import { tarGzStream } from "./archive";
-import { gunzipSync } from "node:zlib";
+import { tarGzStream, zipStream } from "./archive";
+import { crc32 } from "./crc32";
+import { gunzipSync, inflateRawSync } from "node:zlib";
 
 async function graphOf(repo: RepoBuilder): Promise<CommitGraph> {
   const { pack } = repo.pack();
@@ -221,6 +222,45 @@ describe("archives", () => {
       p += 512 + Math.ceil(size / 512) * 512;
     }
     expect(names).toEqual(["p/", "p/a.txt", "p/d/", "p/d/b.txt", "p/d/c.txt"]);
+  });
+});
+
+describe("zip archives", () => {
+  it("deflates small files and stores large ones, each with the right CRC, sizes and modes", async () => {
+    const r = new RepoBuilder();
+    const small = "small ".repeat(1000);
+    const large = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 7919) & 0xff);
+    const c = r.commit({ files: { "s.txt": small, "bin/l.dat": large, "run.sh": { data: "#!/bin/sh\n", mode: "100755" } }, message: "1" });
+    const g = await graphOf(r);
+    const zip = new Uint8Array(
+      await new Response(zipStream(g.store, (await g.commit(c)).tree, { prefix: "", mtime: 0, commit: c, storeAbove: 100_000 })).arrayBuffer(),
+    );
+    const view = new DataView(zip.buffer);
+    let eocd = zip.length - 22 - c.length;
+    expect(view.getUint32(eocd, true)).toBe(0x06054b50);
+    expect(new TextDecoder().decode(zip.subarray(eocd + 22))).toBe(c);
+    const seen: Record<string, { method: number; mode: number }> = {};
+    for (let p = view.getUint32(eocd + 16, true), i = 0; i < view.getUint16(eocd + 10, true); i++) {
+      const method = view.getUint16(p + 10, true);
+      const crc = view.getUint32(p + 16, true);
+      const csize = view.getUint32(p + 20, true);
+      const nameLen = view.getUint16(p + 28, true);
+      const name = new TextDecoder().decode(zip.subarray(p + 46, p + 46 + nameLen));
+      const local = view.getUint32(p + 42, true);
+      const start = local + 30 + view.getUint16(local + 26, true);
+      const raw = zip.subarray(start, start + csize);
+      const data = method === 8 ? new Uint8Array(inflateRawSync(raw)) : raw;
+      if (!name.endsWith("/")) expect(crc32(data), name).toBe(crc);
+      if (name === "bin/l.dat") expect(data).toEqual(large);
+      seen[name] = { method, mode: view.getUint32(p + 38, true) >>> 16 };
+      p += 46 + nameLen;
+    }
+    expect(seen).toEqual({
+      "bin/": { method: 0, mode: 0o40775 },
+      "bin/l.dat": { method: 0, mode: 0o100664 },
+      "run.sh": { method: 8, mode: 0o100775 },
+      "s.txt": { method: 8, mode: 0o100664 },
+    });
   });
 });
 
