@@ -3,13 +3,13 @@
 import { CommitGraph } from "./commit-graph";
 import { GitError, protocolError } from "./errors";
 import { canGiveUp, isReachable } from "./negotiate";
-import type { ObjectStore, Pack } from "./object-store";
+import type { ObjectStore } from "./object-store";
 import { OID_HEX, setHash, ZERO_OID, type Oid } from "./oid";
 import { FLUSH, MAX_BAND_PAYLOAD, parsePktLines, pkt, PktResponse } from "./pkt-line";
 import { writePack, type PackWriteStats } from "./pack-writer";
 import { planShallow, type DeepenRequest } from "./shallow";
 import { enumerateObjects, parseFilter, type ObjectFilter } from "./walk";
-import { readAhead } from "./range-source";
+import { readAhead, type RangeSource } from "./range-source";
 import { concatBytes } from "../utils/bytes";
 
 export const AGENT = "edgeforge/1";
@@ -25,9 +25,13 @@ export interface RepoView {
   /** The ref HEAD points at, whether or not it exists. */
   head: string;
   refs: Ref[];
-  store: ObjectStore;
-  /** A stored pack that holds exactly the objects reachable from the tips hashed in `closure` (setHash): a clone can send it as is. */
-  completePack?: { pack: Pack; closure: string };
+  /** The objects, opened on first need (ref advertisements and full clones never need them). */
+  store: () => Promise<ObjectStore>;
+  /**
+   * A stored pack that holds exactly the objects reachable from the tips hashed in `closure`
+   * (setHash): a clone of exactly those tips can send it as is.
+   */
+  completePack?: { source: RangeSource; objects: number; closure: string };
 }
 
 export type Sideband = "none" | "side-band" | "side-band-64k";
@@ -166,14 +170,25 @@ function parseFetchLine(args: FetchArgs, line: string): boolean {
 
 /** A fetch in progress: resolves wants, negotiates, plans shallow boundaries and sends the pack. */
 class FetchSession {
-  readonly graph: CommitGraph;
+  private opened: Promise<{ store: ObjectStore; graph: CommitGraph }> | null = null;
   private wantCommits: Oid[] | null = null;
 
   constructor(
     readonly view: RepoView,
     readonly args: FetchArgs,
-  ) {
-    this.graph = new CommitGraph(view.store);
+  ) {}
+
+  private objects(): Promise<{ store: ObjectStore; graph: CommitGraph }> {
+    this.opened ??= this.view.store().then((store) => ({ store, graph: new CommitGraph(store) }));
+    return this.opened;
+  }
+
+  async store(): Promise<ObjectStore> {
+    return (await this.objects()).store;
+  }
+
+  async graph(): Promise<CommitGraph> {
+    return (await this.objects()).graph;
   }
 
   /** Refuses wants the repository does not offer: absent objects, commits no ref reaches. */
@@ -186,9 +201,10 @@ class FetchSession {
     const tipList = [...tips];
     for (const want of this.args.wants) {
       if (tips.has(want)) continue;
-      if (!this.view.store.has(want)) throw new GitError("not_our_ref", `upload-pack: not our ref ${want}`);
-      const info = await this.view.store.info(want);
-      if (info.type === "commit" && !(await isReachable(this.graph, want, tipList))) {
+      const store = await this.store();
+      if (!store.has(want)) throw new GitError("not_our_ref", `upload-pack: not our ref ${want}`);
+      const info = await store.info(want);
+      if (info.type === "commit" && !(await isReachable(await this.graph(), want, tipList))) {
         throw new GitError("not_our_ref", `upload-pack: not our ref ${want}`);
       }
     }
@@ -197,8 +213,9 @@ class FetchSession {
   async commitsOfWants(): Promise<Oid[]> {
     if (!this.wantCommits) {
       const out: Oid[] = [];
+      const graph = await this.graph();
       for (const w of this.args.wants) {
-        const p = await this.graph.peel(w);
+        const p = await graph.peel(w);
         if (p.type === "commit") out.push(p.oid);
       }
       this.wantCommits = out;
@@ -207,12 +224,14 @@ class FetchSession {
   }
 
   /** Haves this repository has too. */
-  commonHaves(): Oid[] {
-    return [...new Set(this.args.haves)].filter((h) => this.view.store.has(h));
+  async commonHaves(): Promise<Oid[]> {
+    if (this.args.haves.length === 0) return [];
+    const store = await this.store();
+    return [...new Set(this.args.haves)].filter((h) => store.has(h));
   }
 
   async readyToSend(common: Oid[]): Promise<boolean> {
-    return canGiveUp(this.graph, await this.commitsOfWants(), common);
+    return canGiveUp(await this.graph(), await this.commitsOfWants(), common);
   }
 
   deepenRequest(): DeepenRequest | null {
@@ -231,16 +250,19 @@ class FetchSession {
   }
 
   async shallowPlan() {
-    const clientShallow = new Set(this.args.shallow.filter((s) => this.view.store.has(s)));
-    return planShallow(this.graph, await this.commitsOfWants(), clientShallow, this.deepenRequest());
+    const deepen = this.deepenRequest();
+    if (!deepen && this.args.shallow.length === 0) return { shallow: [], unshallow: [], boundary: new Set<Oid>() };
+    const store = await this.store();
+    const clientShallow = new Set(this.args.shallow.filter((s) => store.has(s)));
+    return planShallow(await this.graph(), await this.commitsOfWants(), clientShallow, deepen);
   }
 
   /** True when the stored complete pack is exactly what this request asks for. */
-  private canSendCompletePack(): Pack | null {
+  private canSendCompletePack(): RepoView["completePack"] | null {
     const complete = this.view.completePack;
     const a = this.args;
     if (!complete || !a.ofsDelta || a.haves.length || a.shallow.length || this.deepenRequest() || a.filter) return null;
-    return setHash(a.wants) === complete.closure ? complete.pack : null;
+    return setHash(a.wants) === complete.closure ? complete : null;
   }
 
   /** Streams the pack on band 1 (or bare), with progress on band 2 unless asked not to. */
@@ -262,16 +284,18 @@ class FetchSession {
 
     const complete = this.canSendCompletePack();
     if (complete) {
-      await progress?.(`Sending the stored pack: ${complete.index.count} objects, done.\n`);
+      await progress?.(`Sending the stored pack: ${complete.objects} objects, done.\n`);
       for await (const chunk of readAhead(complete.source, 0, complete.source.size)) await data(chunk);
       return null;
     }
 
+    const store = await this.store();
+    const graph = await this.graph();
     const wants = [...this.args.wants];
-    const haves = this.commonHaves();
+    const haves = await this.commonHaves();
     for (const u of plan.unshallow) {
-      const c = await this.graph.commit(u);
-      wants.push(...c.parents.filter((p) => this.view.store.has(p)));
+      const c = await graph.commit(u);
+      wants.push(...c.parents.filter((p) => store.has(p)));
       haves.push(u);
     }
     let includeTags: Map<Oid, Oid[]> | undefined;
@@ -283,7 +307,7 @@ class FetchSession {
     }
     // Unshallowed commits are haves whose parents are wanted: like git, treat them as shallow
     // (parentless) on the have side so their history is not marked as the client's.
-    const walk = await enumerateObjects(this.graph, {
+    const walk = await enumerateObjects(graph, {
       wants,
       haves,
       shallow: new Set([...plan.boundary, ...plan.unshallow]),
@@ -292,7 +316,7 @@ class FetchSession {
     });
     await progress?.(`Enumerating objects: ${walk.objects.size}, done.\n`);
     const stats = await writePack(
-      this.view.store,
+      store,
       walk.objects,
       { ofsDelta: this.args.ofsDelta, thin: this.args.thin, clientHas: walk.clientHas, deltaBases: walk.deltaBases, progress },
       data,
@@ -402,7 +426,7 @@ export function uploadPackV0(view: RepoView, body: Uint8Array): UploadPackResult
         if (line.kind !== "data") throw protocolError("unexpected delimiter in the have list");
         if (line.text.startsWith("have ")) {
           const oid = oidArg(line.text, "have ");
-          if (view.store.has(oid)) {
+          if ((await session.store()).has(oid)) {
             gotCommon = true;
             lastCommon = oid;
             common.push(oid);
@@ -487,8 +511,9 @@ async function lsRefs(view: RepoView, args: string[], out: PktResponse): Promise
 async function objectInfo(view: RepoView, args: string[], out: PktResponse): Promise<void> {
   const oids = args.filter((a) => a.startsWith("oid ")).map((a) => oidArg(a, "oid "));
   await out.line(args.includes("size") ? "size" : "");
+  const store = oids.length ? await view.store() : null;
   for (const oid of oids) {
-    const info = view.store.has(oid) ? await view.store.info(oid) : null;
+    const info = store?.has(oid) ? await store.info(oid) : null;
     await out.line(info ? `${oid} ${info.size}` : `${oid} `);
   }
   await out.flush();
@@ -516,7 +541,7 @@ function fetchV2(view: RepoView, lines: string[]): UploadPackResult {
       }
       await session.checkWants();
       if (!args.done) {
-        const common = session.commonHaves();
+        const common = await session.commonHaves();
         const ready = !args.waitForDone && common.length > 0 && (await session.readyToSend(common));
         await out.line("acknowledgments");
         if (common.length === 0) await out.line("NAK");
@@ -525,7 +550,7 @@ function fetchV2(view: RepoView, lines: string[]): UploadPackResult {
         if (!ready) return out.flush();
         await out.delim();
       }
-      args.haves = session.commonHaves();
+      args.haves = await session.commonHaves();
       const plan = await session.shallowPlan();
       if (session.deepenRequest() || args.shallow.length) {
         await out.line("shallow-info");

@@ -43,17 +43,26 @@ export async function openStore(bucket: R2Bucket, repo: RepoRef, snapshot: RepoS
   return new ObjectStore(await Promise.all(snapshot.packs.map((p) => openPack(bucket, repo, p.name, p.bytes))));
 }
 
-/** Everything a fetch needs: refs and HEAD from the Durable Object (never stale), and the objects. */
+/**
+ * Everything a fetch needs: refs and HEAD from the Durable Object (never stale), and the objects,
+ * opened only if the request needs them (a ref listing or a whole clone reads no pack index).
+ */
 export async function openRepoView(env: Env, repo: RepoRef): Promise<RepoView & { snapshot: RepoSnapshot }> {
   const snapshot = await repoStub(env, repo).snapshot();
-  const store = await openStore(env.OBJECTS, repo, snapshot);
   const only = snapshot.packs.length === 1 ? snapshot.packs[0] : undefined;
+  let store: Promise<ObjectStore> | null = null;
   return {
     snapshot,
     head: snapshot.head,
     refs: snapshot.refs.map((r) => ({ name: r.name, oid: r.oid, peeled: r.peeled ?? undefined })),
-    store,
-    completePack: only?.closure ? { pack: store.packs[0]!, closure: only.closure } : undefined,
+    store: () => (store ??= openStore(env.OBJECTS, repo, snapshot)),
+    completePack: only?.closure
+      ? {
+          source: new WindowedSource(new R2Source(env.OBJECTS, r2Keys.pack(repo.tenantId, repo.repoId, only.name), only.bytes)),
+          objects: only.objects,
+          closure: only.closure,
+        }
+      : undefined,
   };
 }
 
