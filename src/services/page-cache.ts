@@ -7,7 +7,7 @@ import { ByteLru } from "../utils/lru";
 import { stylesheetPath } from "../views/style";
 
 /** Bump when the markup of cached pages changes (the stylesheet's hash is part of the key too). */
-export const RENDER_VERSION = "src8";
+export const RENDER_VERSION = "src10";
 
 /** Rendered fragments shared by the requests of an isolate. */
 const memory = new ByteLru<string, string>(8 * 1024 * 1024, (s) => s.length * 2 + 64);

@@ -104,7 +104,8 @@ export function languageOf(name: string): string | null {
   return EXTENSIONS[name.slice(dot + 1).toLowerCase()] ?? null;
 }
 
-const CLASS: Record<string, string> = { c: "hc", s: "hs", n: "hn", t: "ht", k: "hk", b: "hb" };
+/** Token classes: one letter each (code pages repeat them thousands of times). */
+const CLASS: Record<string, string> = { c: "c", s: "s", n: "n", t: "t", k: "k", b: "b" };
 
 /** Escaped HTML of each line; with a language, tokens wrapped in spans. */
 export function highlightLines(text: string, lang: string | null): string[] {
@@ -119,7 +120,7 @@ export function highlightLines(text: string, lang: string | null): string[] {
         lines.push(current);
         current = "";
       }
-      if (p) current += cls ? `<span class="${cls}">${escapeHtml(p)}</span>` : escapeHtml(p);
+      if (p) current += cls ? `<span class=${cls}>${escapeHtml(p)}</span>` : escapeHtml(p);
     });
   };
   const re = spec.re;

@@ -164,7 +164,7 @@ export function codeTable(lines: string[]): string {
   const parts: string[] = [`<div class="scroll"><table class="code"><tbody>`];
   for (let i = 0; i < lines.length; i++) {
     const n = i + 1;
-    parts.push(`<tr id="L${n}"><td class="ln"><a href="#L${n}">${n}</a><td class="lc">${lines[i]}\n`);
+    parts.push(`<tr id=L${n}><td class=ln><a href=#L${n}>${n}</a><td>${lines[i]}\n`);
   }
   parts.push(`</tbody></table></div>`);
   return parts.join("");

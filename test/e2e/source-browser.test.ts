@@ -59,9 +59,9 @@ describe("browsing express in Chromium", () => {
     await Promise.all([page.waitForURL(/\/source\/tree\/master\/lib$/), page.click("table.files a.dir:text-is('lib/')")]);
     await Promise.all([page.waitForURL(/\/source\/blob\/master\/lib\/application\.js$/), page.click("table.files a:text-is('application.js')")]);
     const source = execFileSync("git", ["show", "master:lib/application.js"], { cwd: mirror }).toString();
-    const lines = await page.$$eval("table.code tr[id^=L] td.lc", (cells) => cells.map((c) => c.textContent!.replace(/\n$/, "")));
+    const lines = await page.$$eval("table.code tr[id^=L] td:last-child", (cells) => cells.map((c) => c.textContent!.replace(/\n$/, "")));
     expect(lines.join("\n") + "\n").toBe(source);
-    expect(await page.$$eval("table.code .hk", (k) => k.length)).toBeGreaterThan(10);
+    expect(await page.$$eval("table.code .k", (k) => k.length)).toBeGreaterThan(10);
 
     // A line range in the address: its lines are marked (by the optional script), and a number links to its line.
     await page.goto(page.url() + "#L10-L20");

@@ -61,7 +61,7 @@ export function refChoice(src: SourceRepo): RefChoice {
   const tagNames = tags(src.snapshot)
     .map((r) => r.name.slice(10))
     .sort((a, b) => versionOrder.compare(b, a))
-    .slice(0, 100);
+    .slice(0, 30);
   const choice = { branches: names.slice(0, 300), tags: tagNames };
   if (choices.size >= 256) choices.delete(choices.keys().next().value!);
   choices.set(key, choice);

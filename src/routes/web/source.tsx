@@ -321,7 +321,7 @@ async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oid, mode
         who = `<a class="mono" href="${href}" title="${escapeHtml(info.subject)}">${b.final ? "" : "≤"}${b.commit.slice(0, 7)}</a> <span class="muted">${escapeHtml(info.author)} ${day(info.time)}</span>`;
       }
       prev = b?.commit ?? null;
-      parts.push(`<tr id="L${n}"${who ? ' class="bstart"' : ""}><td class="bl">${who}<td class="ln"><a href="#L${n}">${n}</a><td class="lc">${code[i]}\n`);
+      parts.push(`<tr id=L${n}${who ? " class=bstart" : ""}><td class=bl>${who}<td class=ln><a href=#L${n}>${n}</a><td>${code[i]}\n`);
     }
     parts.push(`</tbody></table></div>`);
     return { html: s + parts.join(""), cacheable: result.complete };
