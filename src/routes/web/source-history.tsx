@@ -11,7 +11,7 @@ import type { Oid } from "../../git/oid";
 import { decodePathSegments } from "../../git/tree-path";
 import { readCommit, resolveRev, splitRev, shortOid, type CommitView, type SourceRepo } from "../../services/source";
 import { escapeHtml } from "../../views/highlight";
-import { commitTable, diffTable, encSegments, isoTime, pathNav, timeHtml, type CommitRow, type SourceUrls } from "../../views/source";
+import { commitTable, diffTable, isoTime, pathNav, timeHtml, type CommitRow, type SourceUrls } from "../../views/source";
 import { notFound, openSourcePage, sourceResponse, type SourcePage } from "./source-page";
 
 const LOG_PAGE = 50;
