@@ -114,17 +114,18 @@ function paxBlocks(type: "x" | "g", name: string, records: string, mtime: number
   return [tarHeader({ name, mode: 0o666, size: data.length, mtime, type }), data, padding(data.length)];
 }
 
+/** The archive's entries: the prefix folder (when there is one), then the tree below it. */
+async function* archiveEntries(store: ObjectStore, tree: Oid, prefix: string): AsyncGenerator<ArchiveEntry> {
+  if (prefix) yield { path: prefix, kind: "dir" } as ArchiveEntry;
+  yield* treeEntries(store, tree, prefix);
+}
+
 const padding = (size: number) => new Uint8Array((BLOCK - (size % BLOCK)) % BLOCK);
 
 export function tarStream(store: ObjectStore, tree: Oid, opts: { prefix: string; mtime: number; commit?: Oid }): ReadableStream<Uint8Array> {
   async function* generate(): AsyncGenerator<Uint8Array> {
     if (opts.commit) yield* paxBlocks("g", "pax_global_header", paxRecord("comment", opts.commit), opts.mtime);
-    const entries: AsyncGenerator<ArchiveEntry> = opts.prefix
-      ? (async function* () {
-          yield { path: opts.prefix, kind: "dir" } as ArchiveEntry;
-          yield* treeEntries(store, tree, opts.prefix);
-        })()
-      : treeEntries(store, tree, "");
+    const entries = archiveEntries(store, tree, opts.prefix);
     for await (const e of entries) {
       let linkname: string | undefined;
       let body: { size: number; stream: ReadableStream<Uint8Array> } | null = null;
@@ -199,12 +200,7 @@ export function zipStream(
     const central: Uint8Array[] = [];
     let offset = 0;
     let count = 0;
-    const entries: AsyncGenerator<ArchiveEntry> = opts.prefix
-      ? (async function* () {
-          yield { path: opts.prefix, kind: "dir" } as ArchiveEntry;
-          yield* treeEntries(store, tree, opts.prefix);
-        })()
-      : treeEntries(store, tree, "");
+    const entries = archiveEntries(store, tree, opts.prefix);
     for await (const e of entries) {
       if (++count > 0xffff) throw new Error("this tree has too many files for a zip archive; use .tar.gz");
       const name = encoder.encode(e.path);

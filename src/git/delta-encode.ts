@@ -8,13 +8,15 @@ const PRIME = 0x01000193;
 const MAX_CHAIN = 32;
 const MAX_COPY = 0x10000;
 
-function varint(n: number, out: number[]): void {
+/** Appends `n` as a delta header size (7 bits a byte, low bits first). */
+export function varint(n: number, out: number[] = []): number[] {
   do {
     let b = n & 0x7f;
     n = Math.floor(n / 128);
     if (n > 0) b |= 0x80;
     out.push(b);
   } while (n > 0);
+  return out;
 }
 
 function blockHash(d: Uint8Array, at: number): number {

@@ -1,6 +1,7 @@
 // The pack plumbing in workerd: index format, indexer (thin packs, corrupt packs), reader, writer.
 import { describe, expect, it } from "vitest";
 import { applyDelta } from "./delta";
+import { varint } from "./delta-encode";
 import { GitError } from "./errors";
 import { ObjectStore, Pack } from "./object-store";
 import { hashObject, hexToBytes, sha1, type ObjectType } from "./oid";
@@ -54,16 +55,6 @@ function buildPack(entries: TestEntry[], opts: { count?: number } = {}): Uint8Ar
   return concatBytes([body, new Uint8Array(trailer)]);
 }
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
 
 /** A delta that copies the base's first `keep` bytes and appends `extra`. */
 function appendDelta(baseSize: number, keep: number, extra: string): Uint8Array {

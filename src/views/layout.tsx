@@ -3,6 +3,7 @@ import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
 import { stylesheetPath } from "./style";
 import { pageContext } from "./page-context";
+import { Notice } from "./forms";
 
 export interface Crumb {
   label: string;
@@ -67,6 +68,39 @@ function AccountNav() {
         <button type="submit" class="link">Sign out</button>
       </form>
     </nav>
+  );
+}
+
+/** A page with a side menu of sections (settings, admin): the current one marked, then the
+ * title, an "ok" or error notice and the content. */
+export function SectionedPage(props: {
+  title: string;
+  forgeName: string;
+  menu: { label: string; href: string; sections: Crumb[] };
+  current: string;
+  ok?: string;
+  error?: string;
+  children?: Child;
+}) {
+  const { menu } = props;
+  return (
+    <Layout title={props.title} forgeName={props.forgeName} crumbs={[{ label: menu.label, href: menu.href }, { label: props.title }]}>
+      <div class="cols">
+        <nav class="side" aria-label={menu.label}>
+          {menu.sections.map((s) => (
+            <a href={s.href} aria-current={s.href === props.current ? "page" : undefined}>
+              {s.label}
+            </a>
+          ))}
+        </nav>
+        <div>
+          <h1>{props.title}</h1>
+          {props.ok && <Notice kind="ok">{props.ok}</Notice>}
+          {props.error && <Notice kind="error">{props.error}</Notice>}
+          {props.children}
+        </div>
+      </div>
+    </Layout>
   );
 }
 

@@ -2,19 +2,10 @@
 // http://*.localhost, mail links printed by the runner, and an XSS corpus put into every
 // user-controlled field, proven not to execute on any page that shows it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type Page } from "playwright-core";
+import { launchChromium } from "./browser";
 import { request } from "../../bin/cli/http";
 import { startForge, type RunningForge } from "./runner";
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 const SLUG = "xss";
 const HOST = "xss.localhost";
@@ -67,7 +58,7 @@ beforeAll(async () => {
     if (i > 100) throw new Error("the xss forge did not come up");
     await new Promise((r) => setTimeout(r, 100));
   }
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {

@@ -4,20 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { type Browser } from "playwright-core";
+import { launchChromium } from "./browser";
 import { request } from "../../bin/cli/http";
 import { startForge, type RunningForge } from "./runner";
 import { git, gitOk, tempDir } from "./git";
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let forge: RunningForge;
 let browser: Browser;
@@ -28,7 +19,7 @@ beforeAll(async () => {
     const r = await forge.cli("projects", "create", "demo", name);
     expect(r.code, r.stderr).toBe(0);
   }
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {

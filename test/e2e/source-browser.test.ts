@@ -5,19 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { type Browser } from "playwright-core";
+import { launchChromium } from "./browser";
 import { startForge, type RunningForge } from "./runner";
 import { EXPRESS_BUNDLE, expressMirror, git, gitOk, tempDir } from "./git";
 
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const HOST = "demo.localhost";
 
 let forge: RunningForge;
@@ -30,7 +22,7 @@ beforeAll(async () => {
   expect((await forge.cli("projects", "create", "demo", "express", "--description", "Fast, unopinionated web framework")).code).toBe(0);
   const imported = await forge.cli("repos", "import", "demo", "express", EXPRESS_BUNDLE);
   expect(imported.code, imported.stderr).toBe(0);
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {

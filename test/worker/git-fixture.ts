@@ -4,6 +4,7 @@ import { hashObject, hexToBytes, sha1, type ObjectType, type Oid } from "../../s
 import { encodeEntryHeader, packHeader, typeNumber } from "../../src/git/pack-format";
 import { deflate } from "../../src/git/zlib";
 import { pkt, FLUSH } from "../../src/git/pkt-line";
+import { concatBytes as concat } from "../../src/utils/bytes";
 import { ADMIN_HOST, ADMIN_TOKEN, admin, edge } from "./helpers";
 
 const encoder = new TextEncoder();
@@ -13,16 +14,6 @@ export type FileMap = Record<string, string | Uint8Array | { data: string | Uint
 interface Stored {
   type: ObjectType;
   data: Uint8Array;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 export class RepoBuilder {

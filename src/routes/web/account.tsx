@@ -11,7 +11,7 @@ import { getSettings } from "../../services/settings";
 import { listTokens, mintToken, revokeToken, type MintedToken } from "../../services/tokens";
 import type { User } from "../../services/users";
 import { ForgeError } from "../../utils/errors";
-import { Layout } from "../../views/layout";
+import { Layout, SectionedPage } from "../../views/layout";
 import { Field, Notice, PostButton } from "../../views/forms";
 import { clientAddress, currentUser, formError, mailContext, readForm, safeNext, signInRedirect, startSession } from "./helpers";
 
@@ -322,29 +322,17 @@ const SECTIONS = [
 ];
 
 function SettingsPage(props: { c: Ctx; user: User; section: string; title: string; error?: string; children?: Child }) {
-  const ok = done(props.c);
   return (
-    <Layout
+    <SectionedPage
       title={props.title}
       forgeName={props.c.get("tenant").name}
-      crumbs={[{ label: "Settings", href: "/account" }, { label: props.title }]}
+      menu={{ label: "Settings", href: "/account", sections: SECTIONS }}
+      current={props.section}
+      ok={done(props.c)}
+      error={props.error}
     >
-      <div class="cols">
-        <nav class="side" aria-label="Settings">
-          {SECTIONS.map((s) => (
-            <a href={s.href} aria-current={s.href === props.section ? "page" : undefined}>
-              {s.label}
-            </a>
-          ))}
-        </nav>
-        <div>
-          <h1>{props.title}</h1>
-          {ok && <Notice kind="ok">{ok}</Notice>}
-          {props.error && <Notice kind="error">{props.error}</Notice>}
-          {props.children}
-        </div>
-      </div>
-    </Layout>
+      {props.children}
+    </SectionedPage>
   );
 }
 

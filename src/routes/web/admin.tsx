@@ -8,7 +8,7 @@ import { ensureControl, updateTenant } from "../../services/tenants";
 import { PROJECT_NAME, createProject, listVisibleProjects } from "../../services/projects";
 import { listUsers, type User } from "../../services/users";
 import { ForgeError, badRequest } from "../../utils/errors";
-import { Layout } from "../../views/layout";
+import { Layout, SectionedPage } from "../../views/layout";
 import { Field, Notice, PostButton, TextArea } from "../../views/forms";
 import { currentUser, formError, mailContext, readForm, signInRedirect } from "./helpers";
 import { notFoundPage } from "./errors";
@@ -30,25 +30,17 @@ const SECTIONS = [
 ];
 
 function AdminPage(props: { c: Ctx; section: string; title: string; error?: string; children?: Child }) {
-  const ok = DONE[props.c.req.query("ok") ?? ""];
   return (
-    <Layout title={props.title} forgeName={props.c.get("tenant").name} crumbs={[{ label: "Admin", href: "/admin" }, { label: props.title }]}>
-      <div class="cols">
-        <nav class="side" aria-label="Admin">
-          {SECTIONS.map((s) => (
-            <a href={s.href} aria-current={s.href === props.section ? "page" : undefined}>
-              {s.label}
-            </a>
-          ))}
-        </nav>
-        <div>
-          <h1>{props.title}</h1>
-          {ok && <Notice kind="ok">{ok}</Notice>}
-          {props.error && <Notice kind="error">{props.error}</Notice>}
-          {props.children}
-        </div>
-      </div>
-    </Layout>
+    <SectionedPage
+      title={props.title}
+      forgeName={props.c.get("tenant").name}
+      menu={{ label: "Admin", href: "/admin", sections: SECTIONS }}
+      current={props.section}
+      ok={DONE[props.c.req.query("ok") ?? ""]}
+      error={props.error}
+    >
+      {props.children}
+    </SectionedPage>
   );
 }
 
