@@ -33,6 +33,8 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
     host: "127.0.0.1",
     port: 0,
     defaultPersistRoot: c.persistRoot,
+    // FORGE_INSPECTOR_PORT: workerd's V8 inspector (Chrome DevTools' profiler) for both workers.
+    ...(process.env.FORGE_INSPECTOR_PORT ? { inspectorPort: Number(process.env.FORGE_INSPECTOR_PORT) } : {}),
     handleRuntimeStdio: c.handleRuntimeStdio,
     workers: [
       {

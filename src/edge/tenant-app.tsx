@@ -4,7 +4,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./context";
 import { resolveHost } from "../storage/directory";
 import { ensureTenantReady } from "../services/tenants";
-import { isD1, openTenantDb } from "../db/tenant-db";
+import { isD1, lazyTenantDb } from "../db/tenant-db";
 import { newMeter } from "../obs/meter";
 import { meterOf } from "../obs/request-meter";
 import { ErrorPage } from "../views/layout";
@@ -69,7 +69,7 @@ export function tenantApp() {
       );
     }
     c.set("tenant", tenant);
-    c.set("db", openTenantDb(d1));
+    c.set("db", lazyTenantDb(d1));
     await next();
   });
 

@@ -146,11 +146,22 @@ export function logLine(
   });
 }
 
-/** The same response, whose log line is written once its body has been sent (or abandoned). */
+const WHOLE_BODY_MAX = 1024 * 1024;
+
+/**
+ * The same response, whose log line is written once its body has been sent (or abandoned); a
+ * body of known length up to 1 MiB (a page from the cache) is logged as it is handed over.
+ */
 export function loggedResponse(response: Response, meter: RequestMeter, request: Request): { response: Response; done: Promise<void> } {
   const firstMs = Date.now() - meter.startedAt;
   if (!response.body) {
     console.log(logLine(meter, request, response.status, { firstMs, bytes: 0 }));
+    return { response, done: Promise.resolve() };
+  }
+  // A body of known, small size is handed over whole: log now, without a stream to count it.
+  const length = Number(response.headers.get("content-length") ?? NaN);
+  if (length >= 0 && length <= WHOLE_BODY_MAX) {
+    console.log(logLine(meter, request, response.status, { firstMs, bytes: length }));
     return { response, done: Promise.resolve() };
   }
   let bytes = 0;

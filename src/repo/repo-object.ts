@@ -103,6 +103,15 @@ export class RepoObject extends DurableObject<Env> {
     return version;
   }
 
+  /**
+   * The snapshot, unless the caller already holds version `known` (then null): edges cache
+   * snapshots and ask only whether theirs is current, which keeps the answer small on
+   * repositories with thousands of refs while staying exactly as fresh.
+   */
+  snapshotUnless(known: number): RepoSnapshot | null {
+    return known === this.version() ? null : this.snapshot();
+  }
+
   snapshot(): RepoSnapshot {
     return {
       version: this.version(),

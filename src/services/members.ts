@@ -5,7 +5,7 @@ import { projectMembers, projects, users } from "../db/schema";
 import type { AccessLevel, LeveledArea, ProjectRole, Viewer } from "../auth/access";
 import type { TokenScope } from "../auth/tokens";
 import { badRequest, notFound } from "../utils/errors";
-import type { Project } from "./projects";
+import { forgetProject, type Project } from "./projects";
 import type { User } from "./users";
 
 export const PROJECT_ROLES: readonly ProjectRole[] = ["owner", "member", "authorized"];
@@ -68,7 +68,8 @@ export interface ProjectSettingsPatch {
   access?: Partial<Record<LeveledArea, AccessLevel>>;
 }
 
-export async function updateProjectSettings(db: TenantDb, project: Project, patch: ProjectSettingsPatch): Promise<Project> {
+/** Changes a project's settings; `tenantId` names the forge whose cached lookups it drops. */
+export async function updateProjectSettings(db: TenantDb, tenantId: string, project: Project, patch: ProjectSettingsPatch): Promise<Project> {
   const a = patch.access ?? {};
   const [row] = await db
     .update(projects)
@@ -85,5 +86,6 @@ export async function updateProjectSettings(db: TenantDb, project: Project, patc
     })
     .where(eq(projects.id, project.id))
     .returning();
+  forgetProject(tenantId, project.name);
   return row!;
 }

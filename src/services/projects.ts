@@ -4,6 +4,7 @@ import type { TenantDb } from "../db/tenant-db";
 import { projectMembers, projects } from "../db/schema";
 import { randomId } from "../utils/crypto";
 import { conflict, notFound } from "../utils/errors";
+import { TtlCache } from "../utils/lru";
 
 export type Project = typeof projects.$inferSelect;
 
@@ -38,6 +39,24 @@ export async function createProject(db: TenantDb, input: NewProject): Promise<Pr
 
 export async function findProject(db: TenantDb, name: string): Promise<Project | undefined> {
   return db.query.projects.findFirst({ where: eq(projects.name, name) });
+}
+
+/**
+ * Project lookups for read-only pages (source browser, project home), cached per isolate for a
+ * few seconds so that a busy page costs no database query: the same bounded staleness as tenant
+ * routing. Changes made through this isolate drop the entry at once (forgetProject); on other
+ * isolates a change of visibility or access levels takes effect within PROJECT_CACHE_MS.
+ * Anything that writes, or decides on a write, reads the database (findProject).
+ */
+export const PROJECT_CACHE_MS = 5_000;
+const projectCache = new TtlCache<string, Project | undefined>(PROJECT_CACHE_MS, 2_000);
+
+export function findProjectForView(db: TenantDb, tenantId: string, name: string): Promise<Project | undefined> {
+  return projectCache.get(`${tenantId}/${name}`, () => findProject(db, name));
+}
+
+export function forgetProject(tenantId: string, name: string): void {
+  projectCache.delete(`${tenantId}/${name}`);
 }
 
 export async function getProject(db: TenantDb, name: string): Promise<Project> {

@@ -21,6 +21,19 @@ export function repoStub(env: Env, repo: RepoRef): DurableObjectStub<RepoObject>
   return env.REPO.get(env.REPO.idFromName(doNames.repo(repo.tenantId, repo.repoId)));
 }
 
+/** The last snapshot seen of each repository; shared by the isolate's requests: read-only. */
+const snapshots = new ByteLru<string, RepoSnapshot>(8 * 1024 * 1024, (s) => 256 + s.refs.length * 160 + s.packs.length * 160);
+
+/** The repository's current refs and packs: the Durable Object confirms (or replaces) the cached copy. */
+export async function currentSnapshot(env: Env, repo: RepoRef): Promise<RepoSnapshot> {
+  const key = doNames.repo(repo.tenantId, repo.repoId);
+  const known = snapshots.get(key);
+  const fresh = await repoStub(env, repo).snapshotUnless(known?.version ?? -1);
+  if (fresh === null) return known!;
+  snapshots.set(key, fresh);
+  return fresh;
+}
+
 const indexes = new ByteLru<string, PackIndex>(24 * 1024 * 1024, (i) => i.byteSize);
 
 export async function loadPackIndex(bucket: R2Bucket, key: string): Promise<PackIndex> {
@@ -48,7 +61,7 @@ export async function openStore(bucket: R2Bucket, repo: RepoRef, snapshot: RepoS
  * opened only if the request needs them (a ref listing or a whole clone reads no pack index).
  */
 export async function openRepoView(env: Env, repo: RepoRef): Promise<RepoView & { snapshot: RepoSnapshot }> {
-  const snapshot = await repoStub(env, repo).snapshot();
+  const snapshot = await currentSnapshot(env, repo);
   const only = snapshot.packs.length === 1 ? snapshot.packs[0] : undefined;
   let store: Promise<ObjectStore> | null = null;
   return {

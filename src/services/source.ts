@@ -1,13 +1,13 @@
 // The source browser's view of a repository: refs from the Durable Object (read on every request,
 // never stale), objects from the packs, and revisions resolved the way people type them.
 import type { Env } from "../env";
-import type { RepoSnapshot } from "../repo/repo-object";
+import type { RefEntry, RepoSnapshot } from "../repo/repo-object";
 import { CommitGraph } from "../git/commit-graph";
 import type { ObjectStore } from "../git/object-store";
 import { parseCommit, type Commit } from "../git/objects";
 import type { Oid } from "../git/oid";
 import { findByPrefix } from "../git/abbrev";
-import { openStore, repoStub, type RepoRef } from "./repositories";
+import { currentSnapshot, openStore, type RepoRef } from "./repositories";
 
 export interface SourceRepo {
   repo: RepoRef;
@@ -18,7 +18,7 @@ export interface SourceRepo {
 
 /** One Durable Object call (refs, HEAD, packs) and the pack indexes (cached per isolate). */
 export async function openSource(env: Env, repo: RepoRef): Promise<SourceRepo> {
-  const snapshot = await repoStub(env, repo).snapshot();
+  const snapshot = await currentSnapshot(env, repo);
   const store = await openStore(env.OBJECTS, repo, snapshot);
   return { repo, snapshot, store, graph: new CommitGraph(store) };
 }
@@ -52,20 +52,28 @@ async function commitOf(src: SourceRepo, oid: Oid, peeled?: string | null): Prom
  * A revision as written in a URL or a form: a branch, a tag, HEAD, a full or abbreviated
  * commit id. Branches win over tags, as in git.
  */
+/** Refs by full name, made once per snapshot (snapshots are shared by an isolate's requests). */
+const refMaps = new WeakMap<RepoSnapshot, Map<string, RefEntry>>();
+
+export function refByName(s: RepoSnapshot, name: string): RefEntry | undefined {
+  let map = refMaps.get(s);
+  if (!map) refMaps.set(s, (map = new Map(s.refs.map((r) => [r.name, r]))));
+  return map.get(name);
+}
+
 export async function resolveRev(src: SourceRepo, name: string): Promise<Rev | null> {
-  const refs = src.snapshot.refs;
-  const branch = refs.find((r) => r.name === `refs/heads/${name}`);
+  const branch = refByName(src.snapshot, `refs/heads/${name}`);
   if (branch) {
     const commit = await commitOf(src, branch.oid, branch.peeled);
     return commit ? { name, kind: "branch", commit } : null;
   }
-  const tag = refs.find((r) => r.name === `refs/tags/${name}`);
+  const tag = refByName(src.snapshot, `refs/tags/${name}`);
   if (tag) {
     const commit = await commitOf(src, tag.oid, tag.peeled);
     return commit ? { name, kind: "tag", commit } : null;
   }
   if (name === "HEAD") {
-    const head = refs.find((r) => r.name === src.snapshot.head);
+    const head = refByName(src.snapshot, src.snapshot.head);
     const commit = head ? await commitOf(src, head.oid, head.peeled) : null;
     return commit ? { name: defaultBranch(src.snapshot), kind: "branch", commit } : null;
   }
@@ -92,10 +100,9 @@ export async function splitRev(src: SourceRepo, segments: string[]): Promise<{ r
       return null;
     }
   }
-  const names = new Set(src.snapshot.refs.map((r) => r.name));
   for (let i = decoded.length; i >= 1; i--) {
     const candidate = decoded.slice(0, i).join("/");
-    if (names.has(`refs/heads/${candidate}`) || names.has(`refs/tags/${candidate}`)) {
+    if (refByName(src.snapshot, `refs/heads/${candidate}`) || refByName(src.snapshot, `refs/tags/${candidate}`)) {
       const rev = await resolveRev(src, candidate);
       return rev ? { rev, rest: segments.slice(i) } : null;
     }

@@ -1,5 +1,6 @@
 // KV DIRECTORY adapter: publishes tenant records and host mappings for the edge to read.
 import { kvKeys } from "./keys";
+import { TtlCache } from "../utils/lru";
 
 export type TenantStatus = "provisioning" | "active" | "suspended" | "deleting";
 
@@ -53,24 +54,13 @@ export async function unpublishTenant(kv: KVNamespace, record: Pick<TenantRecord
  * Per-isolate cache of host -> record lookups. Short-lived and bounded: KV stays the source for
  * the edge, and a change made through this isolate (admin API) drops the entries it touches.
  */
-const CACHE_TTL_MS = 5_000;
-const CACHE_MAX_ENTRIES = 2_000;
-const hostCache = new Map<string, { record: TenantRecord | null; expires: number }>();
+const hostCache = new TtlCache<string, TenantRecord | null>(5_000, 2_000);
 
-export async function resolveHost(kv: KVNamespace, hostname: string): Promise<TenantRecord | null> {
-  const now = Date.now();
-  const hit = hostCache.get(hostname);
-  if (hit && hit.expires > now) return hit.record;
-  const id = await readTenantIdByHost(kv, hostname);
-  const record = id ? await readTenantRecord(kv, id) : null;
-  if (hostCache.size >= CACHE_MAX_ENTRIES) {
-    // Maps iterate in insertion order: drop the oldest entry.
-    const oldest = hostCache.keys().next().value;
-    if (oldest !== undefined) hostCache.delete(oldest);
-  }
-  hostCache.delete(hostname);
-  hostCache.set(hostname, { record, expires: now + CACHE_TTL_MS });
-  return record;
+export function resolveHost(kv: KVNamespace, hostname: string): Promise<TenantRecord | null> {
+  return hostCache.get(hostname, async () => {
+    const id = await readTenantIdByHost(kv, hostname);
+    return id ? await readTenantRecord(kv, id) : null;
+  });
 }
 
 export function forgetHosts(hosts: Iterable<string>): void {

@@ -47,3 +47,34 @@ export class ByteLru<K, V> {
     }
   }
 }
+
+/**
+ * A small per-isolate cache of lookups whose source of truth is elsewhere (KV, D1): entries live
+ * `ttlMs` at most, and the oldest goes when `maxEntries` is reached. Absent results (null) are
+ * cached too, so a flood of unknown keys does not reach the store each time.
+ */
+export class TtlCache<K, V> {
+  private readonly map = new Map<K, { value: V; expires: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+  ) {}
+
+  /** The cached value, or `load`'s (then cached). */
+  async get(key: K, load: () => Promise<V>): Promise<V> {
+    const now = Date.now();
+    const hit = this.map.get(key);
+    if (hit && hit.expires > now) return hit.value;
+    const value = await load();
+    this.map.delete(key);
+    // Maps iterate in insertion order: drop the oldest entry.
+    if (this.map.size >= this.maxEntries) this.map.delete(this.map.keys().next().value!);
+    this.map.set(key, { value, expires: now + this.ttlMs });
+    return value;
+  }
+
+  delete(key: K): void {
+    this.map.delete(key);
+  }
+}

@@ -300,7 +300,7 @@ export function tenantApi() {
     }
     const repo = { tenantId: c.get("tenant").id, repoId: project.repoId };
     if (body.default_branch !== undefined) await setDefaultBranch(c.env, repo, body.default_branch);
-    const updated = await updateProjectSettings(c.get("db"), project, {
+    const updated = await updateProjectSettings(c.get("db"), c.get("tenant").id, project, {
       description: body.description,
       private: body.private,
       protectedBranches: body.protected_branches,

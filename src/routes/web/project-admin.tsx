@@ -223,7 +223,7 @@ projectAdminRoutes.post(
         if (!isAccessLevel(value)) throw badRequest(`Unknown access level for ${area}.`);
         access[area] = value;
       }
-      await updateProjectSettings(c.get("db"), project, { description, private: form.private === "1", access });
+      await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { description, private: form.private === "1", access });
       return c.redirect(`/p/${project.name}/admin?ok=settings`, 303);
     } catch (err) {
       const { message } = formError(err);
@@ -243,7 +243,7 @@ projectAdminRoutes.post(
         if (refNameProblem(`refs/heads/${name}`)) throw badRequest(`"${name}" is not a valid branch name.`);
       }
       if (names.length > 100) throw badRequest("Protect at most 100 branches.");
-      await updateProjectSettings(c.get("db"), project, { protectedBranches: names });
+      await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { protectedBranches: names });
       if (form.default_branch) {
         await setDefaultBranch(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId }, form.default_branch);
       }

@@ -4,7 +4,7 @@ import type { AppEnv } from "../../edge/context";
 import { webViewer } from "../../edge/session";
 import { AREAS_WITH_LEVELS, canAccess } from "../../auth/access";
 import { listMembers } from "../../services/members";
-import { findProject } from "../../services/projects";
+import { findProjectForView } from "../../services/projects";
 import { Layout } from "../../views/layout";
 import { Markdown } from "../../views/forms";
 import { notFoundPage } from "./errors";
@@ -22,7 +22,7 @@ projectRoutes.get("/p/:project", (c) => c.redirect(`/p/${encodeURIComponent(c.re
 projectRoutes.get("/p/:project/", async (c) => {
   c.get("meter").component = "web.project";
   const tenant = c.get("tenant");
-  const project = await findProject(c.get("db"), c.req.param("project"));
+  const project = await findProjectForView(c.get("db"), c.get("tenant").id, c.req.param("project"));
   const viewer = await webViewer(c);
   // Hidden and missing projects get the same page.
   if (!project || !canAccess(viewer, project, "project", "read")) return notFoundPage(c);

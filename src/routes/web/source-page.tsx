@@ -5,9 +5,10 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../edge/context";
 import { webViewer } from "../../edge/session";
 import { canAccess, type Viewer } from "../../auth/access";
-import { findProject, type Project } from "../../services/projects";
+import { findProjectForView, type Project } from "../../services/projects";
 import { openSource, type SourceRepo, branches, tags, defaultBranch } from "../../services/source";
 import { cacheUrl, getFragment, pageEtag, putFragment } from "../../services/page-cache";
+import { ByteLru } from "../../utils/lru";
 import { Layout } from "../../views/layout";
 import { pageContext } from "../../views/page-context";
 import { SourceUrls, html, refBar, type RefChoice, type SourceTab } from "../../views/source";
@@ -28,7 +29,7 @@ export interface SourcePage {
 /** The project, if the viewer may read its source (else null: answer 404, as for a missing one). */
 export async function openSourcePage(c: Context<AppEnv>, component: string): Promise<SourcePage | null> {
   c.get("meter").component = component;
-  const project = await findProject(c.get("db"), c.req.param("project") ?? "");
+  const project = await findProjectForView(c.get("db"), c.get("tenant").id, c.req.param("project") ?? "");
   const viewer = await webViewer(c);
   if (!project || !canAccess(viewer, project, "source", "read")) return null;
   const src = await openSource(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
@@ -126,30 +127,44 @@ export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Res
   }
   const headers: Record<string, string> = { "cache-control": cacheControl(p, spec, cacheable), vary: "Cookie" };
   if (cacheable) headers.etag = pageEtag(url!, viewerTag);
-  const logRev = spec.rev?.name ?? defaultBranch(p.src.snapshot);
-  return c.html(
-    <Layout
-      title={`${spec.title} · ${p.project.name}`}
-      forgeName={c.get("tenant").name}
-      crumbs={[{ label: p.project.name, href: `/p/${p.project.name}/` }, { label: "source", href: p.urls.home() }]}
-    >
-      {html(
-        refBar({
-          urls: p.urls,
-          refs: refChoice(p.src),
-          current: spec.rev,
-          view: spec.view ?? "tree",
-          path: spec.path ?? [],
-          tab: spec.tab,
-          logRev,
-        }) + body,
-      )}
-      <script src={sourceScriptPath} defer></script>
-    </Layout>,
-    spec.status ?? 200,
-    headers,
-  );
+  // A final page seen by anonymous visitors is the same bytes for all of them until the refs
+  // change (the ref selector) or the forge is renamed: keep the whole page, not just its body.
+  const shellKey = cacheable && !account ? `${url}\0${p.src.snapshot.version}\0${c.get("tenant").name}\0${c.req.url}` : null;
+  let page = shellKey ? shells.get(shellKey) : undefined;
+  if (page === undefined) {
+    const logRev = spec.rev?.name ?? defaultBranch(p.src.snapshot);
+    const markup = await (
+      <Layout
+        title={`${spec.title} · ${p.project.name}`}
+        forgeName={c.get("tenant").name}
+        crumbs={[{ label: p.project.name, href: `/p/${p.project.name}/` }, { label: "source", href: p.urls.home() }]}
+      >
+        {html(
+          refBar({
+            urls: p.urls,
+            refs: refChoice(p.src),
+            current: spec.rev,
+            view: spec.view ?? "tree",
+            path: spec.path ?? [],
+            tab: spec.tab,
+            logRev,
+          }) + body,
+        )}
+        <script src={sourceScriptPath} defer></script>
+      </Layout>
+    ).toString();
+    page = encoder.encode(markup) as Uint8Array<ArrayBuffer>;
+    if (shellKey) shells.set(shellKey, page);
+  }
+  headers["content-type"] = "text/html; charset=UTF-8";
+  headers["content-length"] = String(page.length);
+  return c.body(page, spec.status ?? 200, headers);
 }
+
+const encoder = new TextEncoder();
+
+/** Whole pages for anonymous visitors (encoded), by body, refs version, forge name and URL. */
+const shells = new ByteLru<string, Uint8Array<ArrayBuffer>>(8 * 1024 * 1024, (b) => b.length + 256);
 
 function cacheControl(p: SourcePage, spec: PageSpec, cacheable: boolean): string {
   if (!cacheable) return "no-store";
