@@ -1,0 +1,47 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ByteLru, TtlCache } from "./lru";
+
+describe("TtlCache", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("loads once per lifetime, caches absent results, and reloads after expiry or delete", async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const cache = new TtlCache<string, string | null>(5_000, 10);
+    let loads = 0;
+    const load = (v: string | null) => async () => (loads++, v);
+    expect(await cache.get("a", load("one"))).toBe("one");
+    expect(await cache.get("a", load("two"))).toBe("one");
+    expect(await cache.get("missing", load(null))).toBeNull();
+    expect(await cache.get("missing", load("late"))).toBeNull();
+    expect(loads).toBe(2);
+    vi.setSystemTime(1_005_001);
+    expect(await cache.get("a", load("three"))).toBe("three");
+    cache.delete("a");
+    expect(await cache.get("a", load("four"))).toBe("four");
+    expect(loads).toBe(4);
+  });
+
+  it("drops the oldest entry beyond its bound", async () => {
+    const cache = new TtlCache<number, number>(60_000, 3);
+    for (let i = 0; i < 4; i++) await cache.get(i, async () => i);
+    let reloaded = false;
+    expect(await cache.get(0, async () => ((reloaded = true), 100))).toBe(100);
+    expect(reloaded).toBe(true);
+    expect(await cache.get(3, async () => -1)).toBe(3);
+  });
+});
+
+describe("ByteLru", () => {
+  it("evicts the least recently used values past its byte budget, and never keeps one value over a quarter of it", () => {
+    const lru = new ByteLru<string, string>(40, (s) => s.length);
+    const v = (c: string) => c.repeat(9);
+    for (const k of ["a", "b", "c", "d"]) lru.set(k, v(k));
+    lru.get("a");
+    lru.set("e", v("e")); // 45 bytes: "b", the least recently used, goes
+    expect(lru.get("b")).toBeUndefined();
+    expect(lru.get("a")).toBe(v("a"));
+    expect(lru.bytes).toBe(36);
+    lru.set("big", "x".repeat(11));
+    expect(lru.get("big")).toBeUndefined();
+  });
+});
