@@ -42,7 +42,7 @@ export class MemorySource implements RangeSource {
 export const WINDOW = 64 * 1024;
 
 /** Windows of immutable blobs, shared by every request of the isolate. */
-const windows = new ByteLru<string, Uint8Array>(32 * 1024 * 1024, (w) => w.length);
+const windows = new ByteLru<string, Uint8Array>(24 * 1024 * 1024, (w) => w.length);
 const inflight = new Map<string, Promise<Uint8Array>>();
 
 /**

@@ -34,7 +34,11 @@ export async function currentSnapshot(env: Env, repo: RepoRef): Promise<RepoSnap
   return fresh;
 }
 
-const indexes = new ByteLru<string, PackIndex>(24 * 1024 * 1024, (i) => i.byteSize);
+/**
+ * Pack indexes are loaded whole (28 bytes an object): one of up to 24 MiB (about 850,000 objects)
+ * is kept, else every request of a big repository would read it again.
+ */
+const indexes = new ByteLru<string, PackIndex>(32 * 1024 * 1024, (i) => i.byteSize, 24 * 1024 * 1024);
 
 export async function loadPackIndex(bucket: R2Bucket, key: string): Promise<PackIndex> {
   const hit = indexes.get(key);

@@ -4,9 +4,11 @@ export class ByteLru<K, V> {
   private readonly map = new Map<K, { value: V; size: number }>();
   private total = 0;
 
+  /** `maxValueBytes`: the largest value kept (default a quarter of the budget). */
   constructor(
     private readonly maxBytes: number,
     private readonly sizeOf: (value: V) => number,
+    private readonly maxValueBytes = maxBytes / 4,
   ) {}
 
   get bytes(): number {
@@ -24,7 +26,7 @@ export class ByteLru<K, V> {
 
   set(key: K, value: V): void {
     const size = this.sizeOf(value);
-    if (size > this.maxBytes / 4) return; // never let one value flush the cache
+    if (size > this.maxValueBytes) return; // never let one value flush the cache
     const old = this.map.get(key);
     if (old) {
       this.total -= old.size;
