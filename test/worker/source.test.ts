@@ -395,6 +395,10 @@ describe("caching", () => {
   it("shows a push on ref-addressed pages at once", async () => {
     const before = await html("/p/demo/source/tree/main/");
     expect(before).not.toContain('data-entry="pushed.txt"');
+    // The anonymous visitor's whole page is kept: the push must still show on the next request.
+    const again = await page("/p/demo/source/tree/main/");
+    expect(again.headers.get("server-timing")).toContain("page-cache-hit");
+    expect(await again.text()).toBe(before);
     const next = repo.commit({ files: { ...files3, "pushed.txt": "new\n" }, parents: [commits.c4], message: "Pushed later" });
     const blob = repo.blob("new\n");
     const tree = /^tree ([0-9a-f]{40})/.exec(new TextDecoder().decode(repo.objects.get(next)!.data))![1]!;

@@ -127,44 +127,71 @@ export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Res
   }
   const headers: Record<string, string> = { "cache-control": cacheControl(p, spec, cacheable), vary: "Cookie" };
   if (cacheable) headers.etag = pageEtag(url!, viewerTag);
-  // A final page seen by anonymous visitors is the same bytes for all of them until the refs
-  // change (the ref selector) or the forge is renamed: keep the whole page, not just its body.
-  const shellKey = cacheable && !account ? `${url}\0${p.src.snapshot.version}\0${c.get("tenant").name}\0${c.req.url}` : null;
-  let page = shellKey ? shells.get(shellKey) : undefined;
-  if (page === undefined) {
-    const logRev = spec.rev?.name ?? defaultBranch(p.src.snapshot);
-    const markup = await (
-      <Layout
-        title={`${spec.title} · ${p.project.name}`}
-        forgeName={c.get("tenant").name}
-        crumbs={[{ label: p.project.name, href: `/p/${p.project.name}/` }, { label: "source", href: p.urls.home() }]}
-      >
-        {html(
-          refBar({
-            urls: p.urls,
-            refs: refChoice(p.src),
-            current: spec.rev,
-            view: spec.view ?? "tree",
-            path: spec.path ?? [],
-            tab: spec.tab,
-            logRev,
-          }) + body,
-        )}
-        <script src={sourceScriptPath} defer></script>
-      </Layout>
-    ).toString();
-    page = encoder.encode(markup) as Uint8Array<ArrayBuffer>;
-    if (shellKey) shells.set(shellKey, page);
+  const shellKey = cacheable && !account ? anonymousKey(p) : null;
+  const logRev = spec.rev?.name ?? defaultBranch(p.src.snapshot);
+  const markup = await (
+    <Layout
+      title={`${spec.title} · ${p.project.name}`}
+      forgeName={c.get("tenant").name}
+      crumbs={[{ label: p.project.name, href: `/p/${p.project.name}/` }, { label: "source", href: p.urls.home() }]}
+    >
+      {html(
+        refBar({
+          urls: p.urls,
+          refs: refChoice(p.src),
+          current: spec.rev,
+          view: spec.view ?? "tree",
+          path: spec.path ?? [],
+          tab: spec.tab,
+          logRev,
+        }) + body,
+      )}
+      <script src={sourceScriptPath} defer></script>
+    </Layout>
+  ).toString();
+  const page: AnonymousPage = {
+    status: spec.status ?? 200,
+    headers: { ...headers, "content-type": "text/html; charset=UTF-8" },
+    body: encoder.encode(markup) as Uint8Array<ArrayBuffer>,
+  };
+  if (shellKey) anonymousPages.set(shellKey, page);
+  return sendPage(c, page);
+}
+
+/**
+ * Final pages as anonymous visitors get them. What such a page shows depends only on its URL, the
+ * repository's refs (their version: the Durable Object bumps it on every change, so a push shows
+ * at once) and the forge's name; permissions are checked before the lookup. A hit skips resolving
+ * the revision and the path, the page cache and the rendering.
+ */
+interface AnonymousPage {
+  status: 200 | 404;
+  headers: Record<string, string>;
+  body: Uint8Array<ArrayBuffer>;
+}
+const anonymousPages = new ByteLru<string, AnonymousPage>(8 * 1024 * 1024, (p) => p.body.length + 512);
+
+const anonymousKey = (p: SourcePage) =>
+  `${p.src.repo.tenantId}/${p.src.repo.repoId}@${p.src.snapshot.version}\0${p.isPublic}\0${p.c.get("tenant").name}\0${p.c.req.url}`;
+
+/** The stored page for this request, if the visitor is anonymous and one was kept. */
+export function anonymousPage(p: SourcePage): Response | null {
+  if (pageContext()?.account) return null;
+  const page = anonymousPages.get(anonymousKey(p));
+  if (!page) return null;
+  p.c.get("meter").marks["page-cache-hit"] = 0;
+  return sendPage(p.c, page);
+}
+
+function sendPage(c: Context<AppEnv>, page: AnonymousPage): Response {
+  const etag = page.headers.etag;
+  if (etag && c.req.header("if-none-match") === etag) {
+    return new Response(null, { status: 304, headers: { etag, "cache-control": page.headers["cache-control"]!, vary: "Cookie" } });
   }
-  headers["content-type"] = "text/html; charset=UTF-8";
-  headers["content-length"] = String(page.length);
-  return c.body(page, spec.status ?? 200, headers);
+  return c.body(page.body, page.status, { ...page.headers, "content-length": String(page.body.length) });
 }
 
 const encoder = new TextEncoder();
-
-/** Whole pages for anonymous visitors (encoded), by body, refs version, forge name and URL. */
-const shells = new ByteLru<string, Uint8Array<ArrayBuffer>>(8 * 1024 * 1024, (b) => b.length + 256);
 
 function cacheControl(p: SourcePage, spec: PageSpec, cacheable: boolean): string {
   if (!cacheable) return "no-store";

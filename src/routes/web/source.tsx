@@ -16,7 +16,7 @@ import { renderMarkdown } from "../../utils/markdown";
 import { escapeHtml, highlightLines, languageOf } from "../../views/highlight";
 import { codeTable, day, formatSize, isoTime, pathNav, timeHtml, type SourceUrls } from "../../views/source";
 import { sourceScript, sourceScriptPath } from "../../views/source-script";
-import { notFound, openSourcePage, sourceResponse, type SourcePage } from "./source-page";
+import { anonymousPage, notFound, openSourcePage, sourceResponse, type SourcePage } from "./source-page";
 import { commitFeed, commitPage, comparePage, logPage } from "./source-history";
 import { archive, branchesPage, tagsPage } from "./source-refs";
 
@@ -42,6 +42,8 @@ sourceRoutes.get("/p/:project/source/*", async (c) => {
   const component = `web.source.${view || "home"}`;
   const p = await openSourcePage(c, component);
   if (!p) return notFound(c);
+  const kept = anonymousPage(p);
+  if (kept) return kept;
   try {
     switch (view) {
       case "":
