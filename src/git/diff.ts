@@ -52,10 +52,21 @@ export function diffLines(a: string[], b: string[], aEol = true, bEol = true): C
     if (id === undefined) ids.set(s, (id = ids.size));
     return id;
   };
+  const lineA = (i: number) => (!aEol && i === a.length - 1 ? a[i] + "\0noeol" : a[i]!);
+  const lineB = (i: number) => (!bEol && i === b.length - 1 ? b[i] + "\0noeol" : b[i]!);
   const ai = new Int32Array(a.length);
   const bi = new Int32Array(b.length);
-  for (let i = 0; i < a.length; i++) ai[i] = idOf(!aEol && i === a.length - 1 ? a[i] + "\0noeol" : a[i]!);
-  for (let i = 0; i < b.length; i++) bi[i] = idOf(!bEol && i === b.length - 1 ? b[i] + "\0noeol" : b[i]!);
+  // Lines the two sides share at the start and the end (most of a big file that a commit
+  // touches) are interned once for both.
+  let head = 0;
+  while (head < a.length && head < b.length && lineA(head) === lineB(head)) ai[head] = bi[head] = idOf(lineA(head++));
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && lineA(a.length - 1 - tail) === lineB(b.length - 1 - tail)) {
+    ai[a.length - 1 - tail] = bi[b.length - 1 - tail] = idOf(lineA(a.length - 1 - tail));
+    tail++;
+  }
+  for (let i = head; i < a.length - tail; i++) ai[i] = idOf(lineA(i));
+  for (let i = head; i < b.length - tail; i++) bi[i] = idOf(lineB(i));
   const matches: number[] = []; // pairs x,y flattened
   matchRegion(ai, 0, ai.length, bi, 0, bi.length, matches, 0);
   // Changed-line flags per side, then git's compaction: slide each group of changes down as far
