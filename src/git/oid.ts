@@ -14,10 +14,20 @@ export function bytesToHex(bytes: Uint8Array, start = 0, end = bytes.length): st
   return s;
 }
 
-export function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length >>> 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
+/** Nibble value of each character code ("0"-"9", "a"-"f", "A"-"F"; 0 for anything else). */
+const NIBBLE = new Uint8Array(128);
+for (let i = 0; i < 10; i++) NIBBLE[48 + i] = i;
+for (let i = 0; i < 6; i++) NIBBLE[97 + i] = NIBBLE[65 + i] = 10 + i;
+
+/** Writes the bytes of a hex string into `out` (which must be long enough); returns `out`. */
+export function hexInto(hex: string, out: Uint8Array): Uint8Array {
+  const n = hex.length >>> 1;
+  for (let i = 0; i < n; i++) out[i] = (NIBBLE[hex.charCodeAt(2 * i) & 127]! << 4) | NIBBLE[hex.charCodeAt(2 * i + 1) & 127]!;
   return out;
+}
+
+export function hexToBytes(hex: string): Uint8Array {
+  return hexInto(hex, new Uint8Array(hex.length >>> 1));
 }
 
 export const oidAt = (bytes: Uint8Array, offset: number): Oid => bytesToHex(bytes, offset, offset + 20);

@@ -1,6 +1,9 @@
 // Pack index version 2 (gitformat-pack): fan-out table, sorted ids, CRCs and offsets.
 import { corruptPack } from "./errors";
-import { hexToBytes, oidAt, sha1, type Oid } from "./oid";
+import { hexInto, oidAt, sha1, type Oid } from "./oid";
+
+/** The key of a lookup by hex id (lookups are synchronous: one buffer serves them all). */
+const scratch = new Uint8Array(20);
 
 const MAGIC = [0xff, 0x74, 0x4f, 0x63];
 
@@ -54,7 +57,7 @@ export class PackIndex {
 
   /** Position of `oid` in the index, or -1. */
   find(oid: Oid | Uint8Array): number {
-    const key = typeof oid === "string" ? hexToBytes(oid) : oid;
+    const key = typeof oid === "string" ? hexInto(oid, scratch) : oid;
     const b = this.bytes;
     let lo = key[0] === 0 ? 0 : this.view.getUint32(8 + (key[0]! - 1) * 4);
     let hi = this.view.getUint32(8 + key[0]! * 4);
