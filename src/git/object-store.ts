@@ -57,6 +57,21 @@ export interface Location {
 
 /** Resolved objects shared by every request of the isolate; entries are immutable. */
 const resolved = new ByteLru<string, GitObject>(16 * 1024 * 1024, (o) => o.data.length + 64);
+/**
+ * Short numbers for pack ids (long R2 keys), so that the resolved-object keys hashed on every
+ * read stay short. Bounded: when full it starts over with new numbers (old entries age out).
+ */
+const packNumbers = new Map<string, number>();
+let nextPackNumber = 0;
+function entryKey(pack: Pack, offset: number): string {
+  let n = packNumbers.get(pack.id);
+  if (n === undefined) {
+    if (packNumbers.size >= 10_000) packNumbers.clear();
+    packNumbers.set(pack.id, (n = nextPackNumber++));
+  }
+  return `${n}@${offset}`;
+}
+
 /** Objects larger than this are not cached (they would evict many small trees and commits). */
 const MAX_CACHED_OBJECT = 1024 * 1024;
 
@@ -89,7 +104,7 @@ export class ObjectStore {
   }
 
   async readAt(pack: Pack, offset: number): Promise<GitObject> {
-    const key = `${pack.id}@${offset}`;
+    const key = entryKey(pack, offset);
     const hit = resolved.get(key);
     if (hit) return hit;
     const { header, bytes } = await pack.rawEntry(offset);
@@ -114,7 +129,7 @@ export class ObjectStore {
   }
 
   async infoAt(pack: Pack, offset: number): Promise<{ type: ObjectType; size: number }> {
-    const cached = resolved.get(`${pack.id}@${offset}`);
+    const cached = resolved.get(entryKey(pack, offset));
     if (cached) return { type: cached.type, size: cached.data.length };
     const header = await pack.header(offset);
     if (header.type !== OBJ_OFS_DELTA && header.type !== OBJ_REF_DELTA) {
@@ -128,7 +143,7 @@ export class ObjectStore {
 
   private async typeAt(pack: Pack, offset: number): Promise<ObjectType> {
     for (let depth = 0; depth < 10_000; depth++) {
-      const cached = resolved.get(`${pack.id}@${offset}`);
+      const cached = resolved.get(entryKey(pack, offset));
       if (cached) return cached.type;
       const h = await pack.header(offset);
       if (h.type === OBJ_OFS_DELTA) offset = h.baseOffset!;
