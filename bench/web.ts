@@ -90,12 +90,36 @@ function edgeforgeTarget(): Target {
       const ef = await startEdgeforge();
       stop = ef.stop;
       await importProject(ef, "repo", bareRepo);
-      return { endpoint: { port: ef.port, host: `${HOST}:${ef.port}` }, pages: edgeforgePages("repo") };
+      const site = { endpoint: { port: ef.port, host: `${HOST}:${ef.port}` }, pages: edgeforgePages("repo") };
+      await derivedDataReady(site);
+      return site;
     },
     async teardown() {
       await stop?.();
     },
   };
+}
+
+/**
+ * Waits until the root tree page is final (not "no-store"): the last-commit data of the default
+ * branch, computed once per commit when a repository is imported or pushed, is there. Pages are
+ * measured in that steady state, not while the one-time walk of the whole history shares the
+ * isolate's CPU; how long it took is printed.
+ */
+async function derivedDataReady(site: Site): Promise<void> {
+  const probe = new LoadClient(site.endpoint, 1);
+  const started = performance.now();
+  try {
+    for (;;) {
+      const r = await probe.get(site.pages.tree(branch, ""));
+      if (r.status === 200 && r.cacheControl !== "no-store") break;
+      if (performance.now() - started > 600_000) throw new Error("the last-commit data was not ready after 10 minutes");
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  } finally {
+    probe.close();
+  }
+  console.log(`   last-commit data of ${branch} ready ${((performance.now() - started) / 1000).toFixed(1)} s after the import`);
 }
 
 const { values: opts } = parseArgs({

@@ -17,6 +17,8 @@ export interface Endpoint {
 
 export interface Response {
   status: number;
+  /** The response's Cache-Control (to tell a final page from a partial one). */
+  cacheControl?: string;
   bytes: number;
   ms: number;
 }
@@ -45,7 +47,9 @@ export class LoadClient {
         (res) => {
           let bytes = 0;
           res.on("data", (c: Buffer) => (bytes += c.length));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes, ms: performance.now() - start }));
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, cacheControl: res.headers["cache-control"], bytes, ms: performance.now() - start }),
+          );
           res.on("error", reject);
         },
       );
