@@ -1,6 +1,8 @@
 // The source pages' one optional script (served as a static file: the CSP forbids inline
 // scripts). Everything works without it; it adds line-range selection (#L10-L20), submits the
 // ref selector on change, and fills in last commits that were still being computed.
+import { staticPath } from "./style";
+
 export const sourceScript = `(function(){
 "use strict";
 function rows(){return document.querySelectorAll("table.code tr[id^=L]");}
@@ -54,13 +56,4 @@ if(lc){
 })();
 `;
 
-function fnv1a(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, "0");
-}
-
-export const sourceScriptPath = `/static/source.${fnv1a(sourceScript)}.js`;
+export const sourceScriptPath = staticPath("source", "js", sourceScript);

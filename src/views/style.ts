@@ -79,7 +79,14 @@ footer.site{max-width:1100px;margin:2rem auto;padding:0 1rem;color:var(--muted);
 @media (max-width:600px){main{padding:.75rem}table.list th.opt,table.list td.opt{display:none}.cols{grid-template-columns:1fr;gap:.75rem}nav.side{flex-direction:row;flex-wrap:wrap}}
 `;
 
-/** FNV-1a of the stylesheet, so its URL changes whenever it does and can be cached forever. */
+/**
+ * The URL of a static asset, named by the FNV-1a hash of its content so that it changes whenever
+ * the content does and can be cached forever.
+ */
+export function staticPath(name: string, ext: string, content: string): string {
+  return `/static/${name}.${fnv1a(content)}.${ext}`;
+}
+
 function fnv1a(s: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
@@ -89,4 +96,4 @@ function fnv1a(s: string): string {
   return (h >>> 0).toString(16).padStart(8, "0");
 }
 
-export const stylesheetPath = `/static/style.${fnv1a(stylesheet)}.css`;
+export const stylesheetPath = staticPath("style", "css", stylesheet);
