@@ -11,7 +11,7 @@ import type { PushedEvent } from "../push/receive";
 import type { TenantDb } from "../db/tenant-db";
 import { levelOf } from "../auth/access";
 import type { Project } from "./projects";
-import { openStore, repoStub } from "./repositories";
+import { currentSnapshot, openStore } from "./repositories";
 import { findIssue, updateIssue, type UserRef } from "./issues";
 import { findUserByName } from "./users";
 
@@ -122,7 +122,7 @@ export async function linkPushedCommits(env: Env, db: TenantDb, project: Project
   const branches = event.updates.filter((u) => u.name.startsWith("refs/heads/") && u.new !== ZERO_OID);
   if (!branches.length) return 0;
   const repo = { tenantId: event.tenantId, repoId: event.repoId };
-  const snapshot = await repoStub(env, repo).snapshot();
+  const snapshot = await currentSnapshot(env, repo);
   const store = await openStore(env.OBJECTS, repo, snapshot);
   // Known before the push: the old tips, and every branch the push did not touch.
   const updated = new Set(event.updates.map((u) => u.name));

@@ -12,7 +12,7 @@ import { parseCommit } from "../git/objects";
 import type { Oid } from "../git/oid";
 import { r2Keys } from "../storage/keys";
 import { ByteLru } from "../utils/lru";
-import { openStore, repoStub, type RepoRef } from "./repositories";
+import { currentSnapshot, openStore, type RepoRef } from "./repositories";
 
 export interface CommitBrief {
   /** Committer time, seconds since the epoch. */
@@ -241,7 +241,7 @@ export async function precomputeAfterPush(
 export async function precomputeForPush(env: Env, e: { tenantId: string; repoId: string; updates: { name: string; old: Oid; new: Oid }[] }): Promise<void> {
   const repo = { tenantId: e.tenantId, repoId: e.repoId };
   try {
-    const snapshot = await repoStub(env, repo).snapshot();
+    const snapshot = await currentSnapshot(env, repo);
     const graph = new CommitGraph(await openStore(env.OBJECTS, repo, snapshot));
     await precomputeAfterPush(env, repo, graph, e.updates);
   } catch (err) {

@@ -48,10 +48,6 @@ async function commitOf(src: SourceRepo, oid: Oid, peeled?: string | null): Prom
   return p.type === "commit" ? p.oid : null;
 }
 
-/**
- * A revision as written in a URL or a form: a branch, a tag, HEAD, a full or abbreviated
- * commit id. Branches win over tags, as in git.
- */
 /** Refs by full name, made once per snapshot (snapshots are shared by an isolate's requests). */
 const refMaps = new WeakMap<RepoSnapshot, Map<string, RefEntry>>();
 
@@ -61,6 +57,10 @@ export function refByName(s: RepoSnapshot, name: string): RefEntry | undefined {
   return map.get(name);
 }
 
+/**
+ * A revision as written in a URL or a form: a branch, a tag, HEAD, a full or abbreviated
+ * commit id. Branches win over tags, as in git.
+ */
 export async function resolveRev(src: SourceRepo, name: string): Promise<Rev | null> {
   const branch = refByName(src.snapshot, `refs/heads/${name}`);
   if (branch) {

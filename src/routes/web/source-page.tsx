@@ -104,10 +104,8 @@ export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Res
   const meter = c.get("meter");
   if (body !== null) {
     meter.marks["page-cache-hit"] = 0;
-    const etag = pageEtag(url!, viewerTag);
-    if (c.req.header("if-none-match") === etag) {
-      return new Response(null, { status: 304, headers: { etag, "cache-control": cacheControl(p, spec, true), vary: "Cookie" } });
-    }
+    const unchanged = notModified(c, pageEtag(url!, viewerTag), cacheControl(p, spec, true));
+    if (unchanged) return unchanged;
   } else {
     const started = performance.now();
     const r = await spec.render();
@@ -183,11 +181,15 @@ export function anonymousPage(p: SourcePage): Response | null {
   return sendPage(p.c, page);
 }
 
+/** 304 when the browser already holds this version of the page. */
+function notModified(c: Context<AppEnv>, etag: string | undefined, cacheControl: string): Response | null {
+  if (!etag || c.req.header("if-none-match") !== etag) return null;
+  return new Response(null, { status: 304, headers: { etag, "cache-control": cacheControl, vary: "Cookie" } });
+}
+
 function sendPage(c: Context<AppEnv>, page: AnonymousPage): Response {
-  const etag = page.headers.etag;
-  if (etag && c.req.header("if-none-match") === etag) {
-    return new Response(null, { status: 304, headers: { etag, "cache-control": page.headers["cache-control"]!, vary: "Cookie" } });
-  }
+  const unchanged = notModified(c, page.headers.etag, page.headers["cache-control"]!);
+  if (unchanged) return unchanged;
   return c.body(page.body, page.status, { ...page.headers, "content-length": String(page.body.length) });
 }
 
