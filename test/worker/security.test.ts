@@ -127,3 +127,40 @@ describe("session secret rotation", () => {
     expect(c.cookies.size).toBe(0);
   });
 });
+
+describe("issue labels need the triage right, an empty list too", () => {
+  it("refuses a non-member's PUT and PATCH of labels: [] (cookie or token) and ignores the web form's empty labels", async () => {
+    expect((await apiCall(forge.host, "POST", "/api/v1/projects", forge.ownerToken, { name: "labels" })).status).toBe(201);
+    const filed = await apiCall(forge.host, "POST", "/api/v1/projects/labels/issues", forge.ownerToken, { title: "Labelled", labels: ["Security"] });
+    expect(filed.status).toBe(201);
+    const issue = "/api/v1/projects/labels/issues/1";
+    const labelNames = async () =>
+      ((await (await apiCall(forge.host, "GET", `${issue}/labels`, forge.ownerToken)).json()) as { name: string }[]).map((l) => l.name);
+    expect(await labelNames()).toEqual(["Security"]);
+
+    const outsider = await registerUser(forge, "outsider");
+    const sameSite = (method: string, path: string, body: unknown) =>
+      outsider.fetch(path, {
+        method,
+        headers: { "content-type": "application/json", origin: outsider.origin, "sec-fetch-site": "same-origin" },
+        body: JSON.stringify(body),
+      });
+    const put = await sameSite("PUT", `${issue}/labels`, { labels: [] });
+    expect(put.status).toBe(403);
+    expect(((await put.json()) as { error: { message: string } }).error.message).toContain("Only project members");
+    expect((await sameSite("PATCH", issue, { labels: [] })).status).toBe(403);
+    const tokenRes = await outsider.post("/account/tokens", { name: "t", scope: "write" });
+    const token = /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(await tokenRes.text())![1]!;
+    expect((await apiCall(forge.host, "PUT", `${issue}/labels`, token, { labels: [] })).status).toBe(403);
+    expect((await apiCall(forge.host, "PATCH", issue, token, { labels: [], title: "Mine now" })).status).toBe(403);
+    expect(await labelNames()).toEqual(["Security"]);
+
+    // The web form drops the triage fields of those who may not triage: the comment is kept, the labels too.
+    expect((await outsider.post("/p/labels/issues/1/comment", { comment: "A remark", labels: "" })).status).toBe(303);
+    expect(await labelNames()).toEqual(["Security"]);
+
+    // A member may clear them.
+    expect((await apiCall(forge.host, "PUT", `${issue}/labels`, forge.ownerToken, { labels: [] })).status).toBe(200);
+    expect(await labelNames()).toEqual([]);
+  });
+});
