@@ -164,3 +164,26 @@ describe("issue labels need the triage right, an empty list too", () => {
     expect(await labelNames()).toEqual([]);
   });
 });
+
+describe("the per-account sign-in limit under concurrent tries", () => {
+  it("checks at most 10 passwords of 48 concurrent wrong tries; the rest are told to wait", async () => {
+    const raced = await newForge("race");
+    await registerUser(raced, "target");
+    // Distinct client addresses: only the per-account limit applies.
+    const tries = Array.from({ length: 48 }, (_, i) =>
+      new Browser(raced.host).post("/account/login", { login: "target", password: `guess-${i}` }, { headers: { "cf-connecting-ip": `203.0.113.${i}` } }),
+    );
+    const answers = await Promise.all(
+      tries.map(async (pending) => {
+        const res = await pending;
+        return { status: res.status, text: await res.text() };
+      }),
+    );
+    const wrong = answers.filter((a) => a.text.includes("Wrong username or password"));
+    const waiting = answers.filter((a) => a.text.includes("Too many attempts"));
+    expect(wrong.length).toBe(10);
+    expect(wrong.every((a) => a.status === 401)).toBe(true);
+    expect(waiting.length).toBe(38);
+    expect(waiting.every((a) => a.status === 429)).toBe(true);
+  });
+});
