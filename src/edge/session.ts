@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "./context";
 import { ANONYMOUS, type Viewer } from "../auth/access";
-import { authenticateAuthorization } from "../auth/basic";
+import { authenticateAuthorization, type Authenticated } from "../auth/basic";
 import { crossSiteReason } from "../auth/csrf";
 import {
   SESSION_COOKIE,
@@ -45,12 +45,27 @@ export const sessionMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
 };
 
+/** The Authorization header's user, checked once per request: undefined without one, null when wrong. */
+function headerCredential(c: Context<AppEnv>): Promise<Authenticated | null | undefined> {
+  let found = c.get("credential");
+  if (!found) {
+    found = authenticateAuthorization(c.get("db"), c.req.header("authorization"));
+    c.set("credential", found);
+  }
+  return found;
+}
+
 /** Refuses state-changing requests that a browser sent from another site. */
 export const crossSiteGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
-  // Token-authenticated API calls carry no ambient credential: another site cannot make them.
-  if (c.req.header("authorization")) return next();
   const reason = crossSiteReason(c.req.method, c.req.url, c.req.raw.headers);
   if (!reason) return next();
+  // A valid token is no ambient credential: another site cannot have it, so its calls may come
+  // from anywhere. Only a valid one: a junk header must not let a cookie through. The request
+  // then acts by the token alone; the cookie it also carries is ignored.
+  if (c.req.header("authorization") && (await headerCredential(c))) {
+    c.set("session", null);
+    return next();
+  }
   c.get("meter").component = "web.csrf";
   throw new ForgeError(
     "forbidden",
@@ -97,9 +112,8 @@ export const webViewer = async (c: Context<AppEnv>): Promise<Viewer> => (await w
  * else the session cookie. A wrong credential is an error, never a silent fall-back to anonymous.
  */
 export async function apiIdentity(c: Context<AppEnv>): Promise<Identity> {
-  const header = c.req.header("authorization");
-  if (!header) return webIdentity(c);
-  const found = await authenticateAuthorization(c.get("db"), header);
+  if (!c.req.header("authorization")) return webIdentity(c);
+  const found = await headerCredential(c);
   if (!found) {
     c.header("WWW-Authenticate", 'token realm="edgeforge", Basic realm="edgeforge"');
     throw new ForgeError("unauthorized", "Bad credentials: send Authorization: token <API token>.");

@@ -64,6 +64,27 @@ describe("cross-site requests", () => {
     expect((await apiCall(forge.host, "POST", "/api/v1/user/tokens", forge.ownerToken, { name: "via token" })).status).toBe(201);
   });
 
+  it("skips the check only for a request a valid token authenticates, never for a cookie beside a junk header", async () => {
+    const fields = { name: "Renamed with a header", registration: "open", project_creation: "admins", front_page: "" };
+    const forgeName = async () => /<title>[^<]*<\/title>/.exec(await (await admin.get("/")).text())?.[0] ?? "";
+    const before = await forgeName();
+    for (const authorization of ["token junk", "Basic Zm9vOmJhcg==", "whatever"]) {
+      const res = await admin.post("/admin/settings", fields, { from: "http://evil.test", headers: { authorization } });
+      expect(res.status, authorization).toBe(403);
+      expect(await res.text()).toContain("Cross-site request refused");
+    }
+    // A valid token of someone else beside the admin's cookie: the request acts by the token alone.
+    const other = await registerUser(forge, "hal");
+    const minted = await other.post("/account/tokens", { name: "t", scope: "write" });
+    const token = /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(await minted.text())![1]!;
+    const withToken = await admin.post("/admin/settings", fields, { from: "http://evil.test", headers: { authorization: `token ${token}` } });
+    expect(withToken.status).not.toBe(200);
+    expect(await forgeName()).toBe(before);
+    expect(await (await admin.get("/")).text()).not.toContain("Renamed with a header");
+    const apiRes = await edge(`http://${forge.host}/api/v1/user`, { headers: { cookie: admin.cookieHeader(), authorization: `token ${token}` } });
+    expect(((await apiRes.json()) as { username: string }).username).toBe("hal");
+  });
+
   it("changes nothing on GET: sign-out, confirmations and admin actions need POST", async () => {
     expect((await admin.get("/account/logout")).status).toBe(404);
     expect((await admin.get("/account")).status).toBe(200);
