@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { signSession, verifySession } from "../../src/auth/session";
 import { Browser, apiCall, newForge, registerUser, type Forge } from "./browser";
-import { edge } from "./helpers";
+import { ADMIN_HOST, ADMIN_TOKEN, edge } from "./helpers";
 
 let forge: Forge;
 let admin: Browser;
@@ -206,5 +206,84 @@ describe("the per-account sign-in limit under concurrent tries", () => {
     expect(wrong.every((a) => a.status === 401)).toBe(true);
     expect(waiting.length).toBe(38);
     expect(waiting.every((a) => a.status === 429)).toBe(true);
+  });
+});
+
+describe("request body limits", () => {
+  const MiB = 1024 * 1024;
+  /** A JSON body of about `bytes`: a valid request padded by a field the API ignores. */
+  const padded = (fields: Record<string, unknown>, bytes: number) => JSON.stringify({ ...fields, pad: "x".repeat(bytes) });
+  /** The same bytes as a stream: sent chunked, without Content-Length. */
+  const chunked = (text: string) => {
+    const bytes = new TextEncoder().encode(text);
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 64 * 1024) controller.enqueue(bytes.slice(i, i + 64 * 1024));
+        controller.close();
+      },
+    });
+  };
+  const tokenNames = async () =>
+    ((await (await apiCall(forge.host, "GET", "/api/v1/user/tokens", forge.ownerToken)).json()) as { name: string }[]).map((t) => t.name);
+
+  it("answers 413 in the API's JSON shape to a tenant API body over 1 MiB, with or without Content-Length, and keeps nothing", async () => {
+    const before = await tokenNames();
+    for (const [how, body] of [
+      ["sized", padded({ name: "too big, sized", scope: "read" }, 2 * MiB)],
+      ["chunked", chunked(padded({ name: "too big, chunked", scope: "read" }, 2 * MiB))],
+    ] as const) {
+      const res = await edge(`http://${forge.host}/api/v1/user/tokens`, {
+        method: "POST",
+        headers: { authorization: `token ${forge.ownerToken}`, "content-type": "application/json" },
+        body,
+      });
+      expect(res.status, how).toBe(413);
+      const json = (await res.json()) as { error: { code: string; message: string } };
+      expect(json.error.code, how).toBe("payload_too_large");
+      expect(json.error.message, how).toContain("1 MiB");
+    }
+    expect(await tokenNames()).toEqual(before);
+    // Just under the limit is read as before, chunked too.
+    const under = await edge(`http://${forge.host}/api/v1/user/tokens`, {
+      method: "POST",
+      headers: { authorization: `token ${forge.ownerToken}`, "content-type": "application/json" },
+      body: chunked(padded({ name: "under the limit", scope: "read" }, MiB - 100)),
+    });
+    expect(under.status).toBe(201);
+    // Attachments stream to R2 under the plan's own limit, not this one.
+    expect((await apiCall(forge.host, "POST", "/api/v1/projects", forge.ownerToken, { name: "uploads" })).status).toBe(201);
+    expect((await apiCall(forge.host, "POST", "/api/v1/projects/uploads/issues", forge.ownerToken, { title: "Big file" })).status).toBe(201);
+    const upload = await edge(`http://${forge.host}/api/v1/projects/uploads/issues/1/attachments?name=big.json`, {
+      method: "POST",
+      headers: { authorization: `token ${forge.ownerToken}`, "content-type": "application/json" },
+      body: chunked(padded({}, 2 * MiB)),
+    });
+    expect(upload.status, await upload.clone().text()).toBe(201);
+  });
+
+  it("answers 413 to a platform admin API body over 1 MiB, with or without Content-Length", async () => {
+    for (const [how, body] of [
+      ["sized", padded({ name: "x" }, 2 * MiB)],
+      ["chunked", chunked(padded({ name: "x" }, 2 * MiB))],
+    ] as const) {
+      const res = await edge(`http://${ADMIN_HOST}/api/v1/tenants/${forge.slug}`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+        body,
+      });
+      expect(res.status, how).toBe(413);
+      expect(((await res.json()) as { error: { code: string } }).error.code, how).toBe("payload_too_large");
+    }
+  });
+
+  it("refuses a web form over its limit sent without Content-Length", async () => {
+    const res = await admin.fetch("/account/tokens", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: admin.origin, "sec-fetch-site": "same-origin" },
+      body: chunked(new URLSearchParams({ name: "chunked form", scope: "read", pad: "x".repeat(512 * 1024) }).toString()),
+    });
+    expect(res.status).toBe(413);
+    expect(await res.text()).toContain("This form is over 256 KiB");
+    expect(await tokenNames()).not.toContain("chunked form");
   });
 });
