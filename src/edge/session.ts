@@ -15,7 +15,7 @@ import {
   type SessionSecrets,
 } from "../auth/session";
 import { loadViewer } from "../services/members";
-import { findUserById, type User } from "../services/users";
+import { findSessionUser, type User } from "../services/users";
 import { ForgeError } from "../utils/errors";
 import { runWithPageContext } from "../views/page-context";
 
@@ -40,8 +40,9 @@ export const sessionMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
   );
   if (raw && !verified) c.header("Set-Cookie", clearedSessionCookie(), { append: true });
   if (verified?.stale && secrets && !c.res.headers.has("set-cookie")) {
-    const { t, u, n, a, e } = verified.claims;
-    c.header("Set-Cookie", sessionCookie(await signSession(secrets, { t, u, n, a, e })), { append: true });
+    // Same sign-in (same id), so signing out still revokes the re-signed cookie.
+    const { t, u, n, a, e, s } = verified.claims;
+    c.header("Set-Cookie", sessionCookie(await signSession(secrets, { t, u, n, a, e, s })), { append: true });
   }
 };
 
@@ -81,13 +82,15 @@ interface Identity {
 
 /**
  * The signed-in user behind the session cookie, checked against the database (still active, not
- * signed out everywhere since). Loaded once per request, only by pages that need it.
+ * signed out everywhere since, this session not signed out), in one query. Loaded once per
+ * request, only by pages that need it; requests without a cookie never query.
  */
 async function identityFromSession(c: Context<AppEnv>): Promise<Identity> {
   const claims = c.get("session");
   if (!claims) return { user: null, viewer: ANONYMOUS };
-  const user = await findUserById(c.get("db"), claims.u);
-  if (!user || !user.isActive || user.sessionEpoch !== claims.e) {
+  const found = await findSessionUser(c.get("db"), claims.u, claims.s ?? null);
+  const user = found?.user;
+  if (!user || found.revoked || !user.isActive || user.sessionEpoch !== claims.e) {
     c.set("session", null);
     c.header("Set-Cookie", clearedSessionCookie(), { append: true });
     return { user: null, viewer: ANONYMOUS };

@@ -1,9 +1,9 @@
 // Account use-cases of a forge's users: sign-up, sign-in with rate limits, address confirmation,
 // password reset and change, profile, secondary addresses, activation and admin rights.
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
 import type { Env } from "../env";
 import type { TenantDb } from "../db/tenant-db";
-import { accountTokens, userEmails, users } from "../db/schema";
+import { accountTokens, revokedSessions, userEmails, users } from "../db/schema";
 import { hashPassword, verifyPassword } from "../auth/password";
 import { base64url, randomBytes, sha256Hex } from "../utils/crypto";
 import { ForgeError, badRequest, conflict, notFound } from "../utils/errors";
@@ -349,6 +349,19 @@ export async function setAdmin(db: TenantDb, actor: User, userId: number, admin:
   const [row] = await db.update(users).set({ isAdmin: admin }).where(eq(users.id, userId)).returning();
   if (!row) throw notFound("user");
   return row;
+}
+
+/**
+ * Ends one sign-in for good: its id is revoked until the cookie would expire, so a copy of the
+ * cookie stops working too. Expired revocations go in the same batch (they are never needed again).
+ * A cookie without an id (issued before ids) can only be ended with every other one.
+ */
+export async function signOut(db: TenantDb, session: { userId: number; id?: string; expiresAt: number }, now = Date.now()): Promise<void> {
+  if (!session.id) return signOutEverywhere(db, session.userId);
+  await db.batch([
+    db.delete(revokedSessions).where(lt(revokedSessions.expiresAt, Math.floor(now / 1000))),
+    db.insert(revokedSessions).values({ id: session.id, expiresAt: session.expiresAt }).onConflictDoNothing(),
+  ]);
 }
 
 export async function signOutEverywhere(db: TenantDb, userId: number): Promise<void> {

@@ -287,3 +287,46 @@ describe("request body limits", () => {
     expect(await tokenNames()).not.toContain("chunked form");
   });
 });
+
+describe("signing out", () => {
+  it("revokes the session on the server: a copy of the cookie stops working; the user's other sessions go on", async () => {
+    const user = await registerUser(forge, "ida");
+    const copied = user.cookies.get("ef_session")!;
+    const copy = new Browser(forge.host);
+    copy.cookies.set("ef_session", copied);
+    const elsewhere = new Browser(forge.host);
+    await elsewhere.signIn("ida", "user-password-1");
+    expect((await copy.get("/account")).status).toBe(200);
+
+    expect((await user.post("/account/logout", {})).status).toBe(303);
+    expect(user.cookies.has("ef_session")).toBe(false);
+    const page = await copy.get("/account");
+    expect(page.status).toBe(303);
+    expect(page.headers.get("location")).toContain("/account/login");
+    expect(copy.cookies.has("ef_session")).toBe(false);
+    // The API refuses the copied cookie too.
+    const api = await edge(`http://${forge.host}/api/v1/user`, { headers: { cookie: `ef_session=${copied}` } });
+    expect(api.status).toBe(401);
+    // Signing out ends this sign-in only; "Sign out everywhere" ends them all.
+    expect((await elsewhere.get("/account")).status).toBe(200);
+    // The check rides on the query that loads the signed-in user: a page view without a cookie makes none.
+    const anonymous = await new Browser(forge.host).get("/account/login");
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.headers.get("server-timing") ?? "").not.toContain("d1;");
+  });
+
+  it("ends every session when signing out with a cookie from before session ids (it has no id to revoke)", async () => {
+    await registerUser(forge, "jon");
+    const other = new Browser(forge.host);
+    await other.signIn("jon", "user-password-1");
+    const id = ((await (await other.fetch("/api/v1/user")).json()) as { id: number }).id;
+    const legacy = new Browser(forge.host);
+    legacy.cookies.set("ef_session", await signSession({ current: "test-session-secret" }, { t: forge.id, u: id, n: "jon", e: 0 }));
+    const copy = new Browser(forge.host);
+    copy.cookies.set("ef_session", legacy.cookies.get("ef_session")!);
+    expect((await legacy.get("/account")).status).toBe(200);
+    expect((await legacy.post("/account/logout", {})).status).toBe(303);
+    expect((await copy.get("/account")).status).toBe(303);
+    expect((await other.get("/account")).status).toBe(303);
+  });
+});

@@ -102,6 +102,9 @@ accountRoutes.post("/account/login", async (c) => {
 
 accountRoutes.post("/account/logout", async (c) => {
   c.get("meter").component = "web.account.logout";
+  // Clearing the cookie is not enough: a copy of it would still work until it expires.
+  const claims = c.get("session");
+  if (claims) await accounts.signOut(c.get("db"), { userId: claims.u, id: claims.s, expiresAt: claims.exp });
   c.header("Set-Cookie", clearedSessionCookie(), { append: true });
   return c.redirect("/", 303);
 });

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../../edge/context";
 import { sessionSecrets, webIdentity } from "../../edge/session";
-import { sessionCookie, signSession } from "../../auth/session";
+import { newSessionId, sessionCookie, signSession } from "../../auth/session";
 import type { MailContext } from "../../services/accounts";
 import type { User } from "../../services/users";
 import { ForgeError } from "../../utils/errors";
@@ -61,6 +61,7 @@ export async function startSession(c: Context<AppEnv>, user: User): Promise<void
     n: user.username,
     a: user.isAdmin,
     e: user.sessionEpoch,
+    s: newSessionId(),
   });
   c.header("Set-Cookie", sessionCookie(value), { append: true });
 }
