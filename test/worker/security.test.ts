@@ -1,5 +1,6 @@
 // The security baseline of tenant hosts: cross-site requests refused, no state change on GET,
-// security headers on every HTML page.
+// security headers on every HTML page, label changes only by triagers, sign-in limits that hold
+// under concurrency, bounded request bodies, and sign-out that ends the session on the server.
 import { beforeAll, describe, expect, it } from "vitest";
 import { signSession, verifySession } from "../../src/auth/session";
 import { Browser, apiCall, newForge, registerUser, type Forge } from "./browser";
