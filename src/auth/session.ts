@@ -1,7 +1,7 @@
 // Signed session cookies: the cookie itself says who is signed in, so a page view reads no session row.
 // HMAC-SHA256 with a key derived per tenant (HKDF) from FORGE_SESSION_SECRET; cookies signed with
 // FORGE_SESSION_SECRET_PREVIOUS still verify, so the secret can rotate without signing anyone out.
-import { base64url, bytesEqual } from "../utils/crypto";
+import { base64url, bytesEqual, randomBytes } from "../utils/crypto";
 
 export const SESSION_COOKIE = "ef_session";
 /** How long a sign-in lasts. */
@@ -17,6 +17,11 @@ export interface SessionClaims {
   a?: boolean;
   /** The user's session epoch when signed in; bumping it signs out every session (users.session_epoch). */
   e: number;
+  /**
+   * This sign-in's id (random): signing out revokes it by id (revoked_sessions), so a copy of the
+   * cookie stops working too. Cookies issued before ids existed lack it.
+   */
+  s?: string;
   /** Issued at and expiry, seconds since the epoch. */
   iat: number;
   exp: number;
@@ -60,6 +65,9 @@ async function mac(secret: string, tenantId: string, data: string): Promise<Uint
 
 const fromBase64url = (s: string): Uint8Array =>
   Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+
+/** A new sign-in's id: 128 random bits. */
+export const newSessionId = (): string => base64url(randomBytes(16));
 
 /** `v1.<payload>.<mac>`, both base64url; the MAC covers the version and the payload. */
 export async function signSession(
@@ -107,6 +115,7 @@ export async function verifySession(
     return null;
   }
   if (claims.t !== tenantId || typeof claims.u !== "number" || typeof claims.exp !== "number") return null;
+  if (claims.s !== undefined && typeof claims.s !== "string") return null;
   if (claims.exp * 1000 <= now) return null;
   return { claims, stale };
 }

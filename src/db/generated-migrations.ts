@@ -77,6 +77,13 @@ export const tenantMigrations: Migration[] = [
       "CREATE TRIGGER `issues_fts_delete` AFTER DELETE ON `issues` BEGIN\n\tDELETE FROM issues_fts WHERE rowid = old.id;\nEND;",
       "CREATE TRIGGER `issue_comments_fts_insert` AFTER INSERT ON `issue_comments` WHEN new.body <> '' BEGIN\n\tUPDATE issues_fts SET comments = comments || char(10) || new.body WHERE rowid = new.issue_id;\nEND;"
     ]
+  },
+  {
+    "tag": "0004_sessions",
+    "statements": [
+      "CREATE TABLE `revoked_sessions` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`expires_at` integer NOT NULL\n);",
+      "CREATE INDEX `revoked_sessions_expiry` ON `revoked_sessions` (`expires_at`);"
+    ]
   }
 ];
 

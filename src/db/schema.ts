@@ -59,6 +59,21 @@ export const accountTokens = sqliteTable(
   (t) => [index("account_tokens_user").on(t.userId)],
 );
 
+/**
+ * Sessions signed out before their cookie expires (POST /account/logout), by the cookie's session
+ * id: a copy of the cookie then stops working. Checked in the query that loads the signed-in user.
+ */
+export const revokedSessions = sqliteTable(
+  "revoked_sessions",
+  {
+    /** The cookie's session id (claim `s`, auth/session.ts). */
+    id: text("id").primaryKey(),
+    /** The cookie's expiry, epoch seconds: past it the cookie is refused anyway and the row goes. */
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("revoked_sessions_expiry").on(t.expiresAt)],
+);
+
 /** Messages to users. Locally they stay here (the runner prints their links); see docs/deploy.md. */
 export const outbox = sqliteTable("outbox", {
   id: integer("id").primaryKey({ autoIncrement: true }),

@@ -5,6 +5,7 @@ import type { TenantRecord } from "../storage/directory";
 import type { TenantDb } from "../db/tenant-db";
 import type { SessionClaims } from "../auth/session";
 import type { Viewer } from "../auth/access";
+import type { Authenticated } from "../auth/basic";
 import type { User } from "../services/users";
 
 export interface AppVariables {
@@ -15,6 +16,8 @@ export interface AppVariables {
   session: SessionClaims | null;
   /** The signed-in user and their Viewer, loaded on first use (edge/session.ts). */
   identity?: Promise<{ user: User | null; viewer: Viewer }>;
+  /** The Authorization header's user (undefined: no header, null: a wrong one), checked on first use. */
+  credential?: Promise<Authenticated | null | undefined>;
 }
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };

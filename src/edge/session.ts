@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "./context";
 import { ANONYMOUS, type Viewer } from "../auth/access";
-import { authenticateAuthorization } from "../auth/basic";
+import { authenticateAuthorization, type Authenticated } from "../auth/basic";
 import { crossSiteReason } from "../auth/csrf";
 import {
   SESSION_COOKIE,
@@ -15,7 +15,7 @@ import {
   type SessionSecrets,
 } from "../auth/session";
 import { loadViewer } from "../services/members";
-import { findUserById, type User } from "../services/users";
+import { findSessionUser, type User } from "../services/users";
 import { ForgeError } from "../utils/errors";
 import { runWithPageContext } from "../views/page-context";
 
@@ -40,17 +40,33 @@ export const sessionMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
   );
   if (raw && !verified) c.header("Set-Cookie", clearedSessionCookie(), { append: true });
   if (verified?.stale && secrets && !c.res.headers.has("set-cookie")) {
-    const { t, u, n, a, e } = verified.claims;
-    c.header("Set-Cookie", sessionCookie(await signSession(secrets, { t, u, n, a, e })), { append: true });
+    // Same sign-in (same id), so signing out still revokes the re-signed cookie.
+    const { t, u, n, a, e, s } = verified.claims;
+    c.header("Set-Cookie", sessionCookie(await signSession(secrets, { t, u, n, a, e, s })), { append: true });
   }
 };
 
+/** The Authorization header's user, checked once per request: undefined without one, null when wrong. */
+function headerCredential(c: Context<AppEnv>): Promise<Authenticated | null | undefined> {
+  let found = c.get("credential");
+  if (!found) {
+    found = authenticateAuthorization(c.get("db"), c.req.header("authorization"));
+    c.set("credential", found);
+  }
+  return found;
+}
+
 /** Refuses state-changing requests that a browser sent from another site. */
 export const crossSiteGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
-  // Token-authenticated API calls carry no ambient credential: another site cannot make them.
-  if (c.req.header("authorization")) return next();
   const reason = crossSiteReason(c.req.method, c.req.url, c.req.raw.headers);
   if (!reason) return next();
+  // A valid token is no ambient credential: another site cannot have it, so its calls may come
+  // from anywhere. Only a valid one: a junk header must not let a cookie through. The request
+  // then acts by the token alone; the cookie it also carries is ignored.
+  if (c.req.header("authorization") && (await headerCredential(c))) {
+    c.set("session", null);
+    return next();
+  }
   c.get("meter").component = "web.csrf";
   throw new ForgeError(
     "forbidden",
@@ -66,13 +82,15 @@ interface Identity {
 
 /**
  * The signed-in user behind the session cookie, checked against the database (still active, not
- * signed out everywhere since). Loaded once per request, only by pages that need it.
+ * signed out everywhere since, this session not signed out), in one query. Loaded once per
+ * request, only by pages that need it; requests without a cookie never query.
  */
 async function identityFromSession(c: Context<AppEnv>): Promise<Identity> {
   const claims = c.get("session");
   if (!claims) return { user: null, viewer: ANONYMOUS };
-  const user = await findUserById(c.get("db"), claims.u);
-  if (!user || !user.isActive || user.sessionEpoch !== claims.e) {
+  const found = await findSessionUser(c.get("db"), claims.u, claims.s ?? null);
+  const user = found?.user;
+  if (!user || found.revoked || !user.isActive || user.sessionEpoch !== claims.e) {
     c.set("session", null);
     c.header("Set-Cookie", clearedSessionCookie(), { append: true });
     return { user: null, viewer: ANONYMOUS };
@@ -97,9 +115,8 @@ export const webViewer = async (c: Context<AppEnv>): Promise<Viewer> => (await w
  * else the session cookie. A wrong credential is an error, never a silent fall-back to anonymous.
  */
 export async function apiIdentity(c: Context<AppEnv>): Promise<Identity> {
-  const header = c.req.header("authorization");
-  if (!header) return webIdentity(c);
-  const found = await authenticateAuthorization(c.get("db"), header);
+  if (!c.req.header("authorization")) return webIdentity(c);
+  const found = await headerCredential(c);
   if (!found) {
     c.header("WWW-Authenticate", 'token realm="edgeforge", Basic realm="edgeforge"');
     throw new ForgeError("unauthorized", "Bad credentials: send Authorization: token <API token>.");

@@ -1,14 +1,14 @@
 // Account use-cases of a forge's users: sign-up, sign-in with rate limits, address confirmation,
 // password reset and change, profile, secondary addresses, activation and admin rights.
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, sql } from "drizzle-orm";
 import type { Env } from "../env";
 import type { TenantDb } from "../db/tenant-db";
-import { accountTokens, userEmails, users } from "../db/schema";
+import { accountTokens, revokedSessions, userEmails, users } from "../db/schema";
 import { hashPassword, verifyPassword } from "../auth/password";
 import { base64url, randomBytes, sha256Hex } from "../utils/crypto";
 import { ForgeError, badRequest, conflict, notFound } from "../utils/errors";
 import { sendMail } from "./outbox";
-import { LIMITS, hit, limitKeys, peek, reset } from "./rate-limits";
+import { LIMITS, hit, limitKeys, reset } from "./rate-limits";
 import { getSettings } from "./settings";
 import { USERNAME } from "./tenants";
 import { createUser, emailKey, findUserByEmail, findUserById, findUserByName, usernameKey, type User } from "./users";
@@ -191,22 +191,22 @@ const DECOY_HASH = `pbkdf2-sha256$100000$${"A".repeat(22)}$${"A".repeat(43)}`;
 
 /**
  * Checks a username (or primary address) and password. Counts every attempt per client address
- * and every failure per account; past either limit it answers rate_limited before hashing anything.
+ * and per account (a success clears the account's count, so it limits failures); past either
+ * limit it answers rate_limited before hashing anything.
  * Unknown users cost one PBKDF2 run like known ones, and get the same answer as a wrong password.
  */
 export async function signIn(db: TenantDb, input: { login: string; password: string; address: string }): Promise<User> {
   const login = input.login.trim();
   const byAddress = await hit(db, limitKeys.loginAddress(input.address), LIMITS.loginAddress);
   if (!byAddress.allowed) throw rateLimited(byAddress.retryAfter);
+  // Counted before the password is checked, in the one statement that also reads the count:
+  // looking first and counting after a failure let concurrent tries all pass the look.
   const accountKey = limitKeys.loginAccount(usernameKey(login));
-  const byAccount = await peek(db, accountKey, LIMITS.loginAccount);
+  const byAccount = await hit(db, accountKey, LIMITS.loginAccount);
   if (!byAccount.allowed) throw rateLimited(byAccount.retryAfter);
   const user = login.includes("@") ? await findUserByEmail(db, login) : await findUserByName(db, login);
   const ok = await verifyPassword(input.password.slice(0, PASSWORD_MAX), user?.passwordHash ?? DECOY_HASH);
-  if (!ok || !user || !user.passwordHash) {
-    await hit(db, accountKey, LIMITS.loginAccount);
-    throw new ForgeError("unauthorized", "Wrong username or password.");
-  }
+  if (!ok || !user || !user.passwordHash) throw new ForgeError("unauthorized", "Wrong username or password.");
   if (!user.isActive) throw new ForgeError("forbidden", "This account is deactivated. Ask an admin of this forge.");
   await reset(db, accountKey);
   return user;
@@ -349,6 +349,19 @@ export async function setAdmin(db: TenantDb, actor: User, userId: number, admin:
   const [row] = await db.update(users).set({ isAdmin: admin }).where(eq(users.id, userId)).returning();
   if (!row) throw notFound("user");
   return row;
+}
+
+/**
+ * Ends one sign-in for good: its id is revoked until the cookie would expire, so a copy of the
+ * cookie stops working too. Expired revocations go in the same batch (they are never needed again).
+ * A cookie without an id (issued before ids) can only be ended with every other one.
+ */
+export async function signOut(db: TenantDb, session: { userId: number; id?: string; expiresAt: number }, now = Date.now()): Promise<void> {
+  if (!session.id) return signOutEverywhere(db, session.userId);
+  await db.batch([
+    db.delete(revokedSessions).where(lt(revokedSessions.expiresAt, Math.floor(now / 1000))),
+    db.insert(revokedSessions).values({ id: session.id, expiresAt: session.expiresAt }).onConflictDoNothing(),
+  ]);
 }
 
 export async function signOutEverywhere(db: TenantDb, userId: number): Promise<void> {

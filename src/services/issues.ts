@@ -211,9 +211,11 @@ const TRIAGE_FIELDS = ["status", "state", "labels", "addLabels", "removeLabels",
 
 function requireTriage(actor: Actor, input: IssueInput): void {
   if (actor.triage) return;
+  // An empty list of additions or removals asks for nothing, but `labels: []` replaces the labels
+  // with none: a change like any other, so it needs the right like any other.
   const asked = TRIAGE_FIELDS.filter((k) => {
     const v = input[k];
-    return v !== undefined && !(Array.isArray(v) && v.length === 0);
+    return v !== undefined && !(k !== "labels" && Array.isArray(v) && v.length === 0);
   });
   if (asked.length) {
     throw new ForgeError("forbidden", `Only project members set the status, labels, owner, due date and relations of issues (you sent ${asked.join(", ")}).`);

@@ -11,7 +11,7 @@ export interface Limit {
 }
 
 export const LIMITS = {
-  /** Failed sign-ins per account. */
+  /** Sign-in attempts per account, counted before the password check; a success clears them. */
   loginAccount: { max: 10, windowMs: 15 * 60_000 },
   /** Sign-in attempts per client address (all accounts). */
   loginAddress: { max: 30, windowMs: 15 * 60_000 },
@@ -44,13 +44,6 @@ export async function hit(db: TenantDb, key: string, limit: Limit, now = Date.no
     })
     .returning();
   return state(row!.count, row!.resetAt, limit, now);
-}
-
-/** Whether `key` is still within the limit, without counting a hit. */
-export async function peek(db: TenantDb, key: string, limit: Limit, now = Date.now()): Promise<LimitState> {
-  const row = await db.query.rateLimits.findFirst({ where: eq(rateLimits.key, key) });
-  if (!row || row.resetAt <= now) return { allowed: true, retryAfter: 0 };
-  return { allowed: row.count < limit.max, retryAfter: Math.max(1, Math.ceil((row.resetAt - now) / 1000)) };
 }
 
 export async function reset(db: TenantDb, key: string): Promise<void> {

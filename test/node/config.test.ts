@@ -38,6 +38,21 @@ describe("configuration", () => {
     expect(readFileSync(generatedPath, "utf8")).toBe(renderModule());
   });
 
+  it("keeps the push worker off the internet: no workers.dev address, no preview URLs, no routes", () => {
+    // It trusts the x-forge-* headers of the edge worker; only the service binding may reach it.
+    const lines = readFileSync(join(projectRoot, "wrangler.push.toml"), "utf8")
+      .split("\n")
+      .map((l) => l.replace(/#.*$/, "").trim())
+      .filter(Boolean);
+    const firstTable = lines.findIndex((l) => l.startsWith("["));
+    const topLevel = firstTable < 0 ? lines : lines.slice(0, firstTable);
+    const value = (key: string) => topLevel.find((l) => l.split("=")[0]!.trim() === key)?.split("=")[1]?.trim();
+    expect(value("workers_dev")).toBe("false");
+    expect(value("preview_urls")).toBe("false");
+    // Anywhere in the file (environments too): a route or routes key, or a [[routes]] table.
+    expect(lines.filter((l) => /^(?:\[\[?\s*(?:[\w."-]+\.)?routes?\s*\]\]?|(?:[\w."-]+\.)?"?routes?"?\s*=)/.test(l))).toEqual([]);
+  });
+
   it("passes wrangler deploy --dry-run for both workers", () => {
     const result = spawnSync("npm", ["run", "--silent", "deploy:dry-run"], { cwd: projectRoot, encoding: "utf8" });
     expect(result.status, result.stdout + result.stderr).toBe(0);

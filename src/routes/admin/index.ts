@@ -7,7 +7,7 @@ import { newMeter } from "../../obs/meter";
 import { meterOf } from "../../obs/request-meter";
 import { PROJECT_NAME } from "../../services/projects";
 import { registerImportRoutes } from "./imports";
-import { apiApp, errorResponse, jsonError, PageQuery, setPaginationHeaders } from "../api/responses";
+import { apiApp, apiBodyLimit, errorResponse, jsonError, PageQuery, setPaginationHeaders } from "../api/responses";
 
 const ACTOR = "platform-admin";
 
@@ -244,6 +244,8 @@ export function adminApp() {
     }
     return next();
   });
+  // Import parts stream to R2 under their own limit; every other body is JSON.
+  app.use("*", apiBodyLimit((method, path) => method === "PUT" && /^\/api\/v1\/tenants\/[^/]+\/projects\/[^/]+\/imports\/[^/]+\/parts\/[^/]+$/.test(path)));
   app.use("/api/v1/*", async (c, next) => {
     await tenants.ensureControl(c.env);
     return next();

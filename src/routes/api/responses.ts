@@ -1,7 +1,8 @@
 // Shared JSON API plumbing: the error envelope, pagination headers, and a Hono app factory whose
 // validation failures and errors all answer {"error": {"code", "message"}}.
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ForgeError } from "../../utils/errors";
@@ -34,6 +35,23 @@ export function handleApiError(err: Error, c: Context): Response {
   }
   console.error(JSON.stringify({ level: "error", message: String(err?.stack ?? err) }));
   return jsonError(c, 500, "internal", "internal error; the request id in X-Request-Id helps the operator find it");
+}
+
+/** Most bytes of an API request body; uploads (attachments, import parts) have their own routes and limits. */
+export const API_BODY_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Refuses a request body over API_BODY_MAX_BYTES with 413 before anything parses it: by its
+ * Content-Length, or while reading a body sent without one (chunked), which it then holds (at
+ * most the limit) for the route. `streamed` says which routes read their bodies themselves.
+ */
+export function apiBodyLimit(streamed: (method: string, path: string) => boolean): MiddlewareHandler {
+  const limit = bodyLimit({
+    maxSize: API_BODY_MAX_BYTES,
+    onError: (c) =>
+      jsonError(c, 413, "payload_too_large", `The request body is over ${API_BODY_MAX_BYTES / 1024 / 1024} MiB, the most the API reads; send less.`),
+  });
+  return (c, next) => (streamed(c.req.method, c.req.path) ? next() : limit(c, next));
 }
 
 export function apiApp(): OpenAPIHono<AppEnv> {

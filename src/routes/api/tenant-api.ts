@@ -15,7 +15,7 @@ import { ForgeError } from "../../utils/errors";
 import { updateProjectSettings } from "../../services/members";
 import { listBranches, setDefaultBranch } from "../../services/repositories";
 import { refNameProblem } from "../../git/ref-names";
-import { apiApp, errorResponse, PageQuery, setPaginationHeaders } from "./responses";
+import { apiApp, apiBodyLimit, errorResponse, PageQuery, setPaginationHeaders } from "./responses";
 import { registerIssueApi } from "./issues-api";
 
 const LevelSchema = z.enum(["all", "signed-in", "members", "owners", "off"]);
@@ -227,6 +227,8 @@ export function tenantApi() {
     info: { title: "Edgeforge forge API", version: "1" },
     security: [{ Token: [] }],
   });
+  // Only under /api: this app's middleware would otherwise run for every page of the forge too.
+  app.use("/api/*", apiBodyLimit((method, path) => method === "POST" && /^\/api\/v1\/projects\/[^/]+\/issues\/\d+\/attachments$/.test(path)));
 
   app.openapi(routes.user, async (c) => {
     c.get("meter").component = "api.user";

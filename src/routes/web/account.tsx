@@ -13,7 +13,7 @@ import type { User } from "../../services/users";
 import { ForgeError } from "../../utils/errors";
 import { Layout, SectionedPage } from "../../views/layout";
 import { Field, Notice, PostButton } from "../../views/forms";
-import { clientAddress, currentUser, formError, mailContext, readForm, safeNext, signInRedirect, startSession } from "./helpers";
+import { clientAddress, currentUser, formError, limitBody, mailContext, readForm, safeNext, signInRedirect, startSession } from "./helpers";
 
 export const accountRoutes = new Hono<AppEnv>();
 
@@ -102,6 +102,9 @@ accountRoutes.post("/account/login", async (c) => {
 
 accountRoutes.post("/account/logout", async (c) => {
   c.get("meter").component = "web.account.logout";
+  // Clearing the cookie is not enough: a copy of it would still work until it expires.
+  const claims = c.get("session");
+  if (claims) await accounts.signOut(c.get("db"), { userId: claims.u, id: claims.s, expiresAt: claims.exp });
   c.header("Set-Cookie", clearedSessionCookie(), { append: true });
   return c.redirect("/", 303);
 });
@@ -434,10 +437,8 @@ accountRoutes.post(
   signedIn(async (c, user) => {
     c.get("meter").component = "web.account.avatar";
     try {
-      const length = Number(c.req.header("content-length") ?? "0");
-      if (length > AVATAR_MAX_BYTES + 16 * 1024) {
-        throw new ForgeError("payload_too_large", `An avatar is at most ${AVATAR_MAX_BYTES / 1024} KiB.`);
-      }
+      // Room for the multipart framing around the picture.
+      await limitBody(c, AVATAR_MAX_BYTES + 16 * 1024, `An avatar is at most ${AVATAR_MAX_BYTES / 1024} KiB; choose a smaller picture.`);
       const body = await c.req.parseBody().catch(() => {
         throw new ForgeError("bad_request", "The upload could not be read; try again.");
       });

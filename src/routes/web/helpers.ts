@@ -1,18 +1,31 @@
 // Shared pieces of the account and admin pages: form parsing, sign-in state, the client address.
 import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../../edge/context";
 import { sessionSecrets, webIdentity } from "../../edge/session";
-import { sessionCookie, signSession } from "../../auth/session";
+import { newSessionId, sessionCookie, signSession } from "../../auth/session";
 import type { MailContext } from "../../services/accounts";
 import type { User } from "../../services/users";
 import { ForgeError } from "../../utils/errors";
 
 const FORM_MAX_BYTES = 256 * 1024;
 
+/**
+ * Refuses a request body over `maxBytes` (413, with `message`) before it is parsed: by its
+ * Content-Length, or while reading one sent without (chunked), which is then held for parsing.
+ */
+export async function limitBody(c: Context<AppEnv>, maxBytes: number, message: string): Promise<void> {
+  await bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new ForgeError("payload_too_large", message);
+    },
+  })(c, async () => {});
+}
+
 /** The fields of a submitted form (text fields only; files through readUpload). */
 export async function readForm(c: Context<AppEnv>, maxBytes = FORM_MAX_BYTES): Promise<Record<string, string>> {
-  const length = Number(c.req.header("content-length") ?? "0");
-  if (length > maxBytes) throw new ForgeError("payload_too_large", "This form is too large.");
+  await limitBody(c, maxBytes, `This form is over ${maxBytes / 1024} KiB; shorten its text and send it again.`);
   let body: Record<string, string | File | (string | File)[]>;
   try {
     body = await c.req.parseBody();
@@ -48,6 +61,7 @@ export async function startSession(c: Context<AppEnv>, user: User): Promise<void
     n: user.username,
     a: user.isAdmin,
     e: user.sessionEpoch,
+    s: newSessionId(),
   });
   c.header("Set-Cookie", sessionCookie(value), { append: true });
 }
