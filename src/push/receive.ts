@@ -7,6 +7,7 @@ import { findMissing, isClosure } from "../git/connectivity";
 import { collectLinks } from "../git/links";
 import { OidSet } from "../git/oid-set";
 import { GitError } from "../git/errors";
+import { decodedBody } from "../git/content-encoding";
 import { isReachable } from "../git/negotiate";
 import { ObjectStore, Pack } from "../git/object-store";
 import { setHash, ZERO_OID, type Oid } from "../git/oid";
@@ -59,11 +60,8 @@ async function drain(stream: ReadableStream<Uint8Array> | null): Promise<void> {
 }
 
 export async function receivePack(env: Env, ctx: PushContext, request: Request): Promise<Response> {
-  let body = request.body;
-  if (!body) return new Response("a push needs a request body\n", { status: 400 });
-  if ((request.headers.get("content-encoding") ?? "").toLowerCase() === "gzip") {
-    body = body.pipeThrough(new DecompressionStream("gzip"));
-  }
+  if (!request.body) return new Response("a push needs a request body\n", { status: 400 });
+  const body = decodedBody(request.body, request.headers.get("content-encoding"));
   let push;
   try {
     push = await readPushRequest(body);
@@ -100,7 +98,9 @@ export async function receivePack(env: Env, ctx: PushContext, request: Request):
     } catch (err) {
       await writer.abort();
       await drain(push.pack).catch(() => undefined);
-      if (err instanceof ForgeError && err.code === "payload_too_large") {
+      if (err instanceof GitError) {
+        unpackError = err.message; // e.g. a gzip body that breaks off mid-pack
+      } else if (err instanceof ForgeError && err.code === "payload_too_large") {
         unpackError = `repository would exceed this forge's limit of ${mib(ctx.maxRepoBytes)} (it holds ${mib(repoBytes)} already)`;
       } else {
         console.error(JSON.stringify({ level: "error", message: `storing a pushed pack failed: ${String(err)}` }));
