@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { admin, edge } from "./helpers";
 import { newForge, type Forge } from "./browser";
+import { importRepo, RepoBuilder } from "./git-fixture";
 
 let forge: Forge;
 
@@ -77,5 +78,27 @@ describe("hosts", () => {
       const res = await admin("POST", `/api/v1/tenants/${forge.slug}/hosts/${encodeURIComponent(host)}`);
       expect(res.status, host).toBe(400);
     }
+  });
+});
+
+describe("If-None-Match", () => {
+  it("answers 304 to a weakened ETag (as Cloudflare sends after compressing), a list holding it, and *", async () => {
+    const repo = new RepoBuilder();
+    const main = repo.commit({ files: { "notes.txt": "some notes\n" }, message: "Notes" });
+    await importRepo(forge.slug, "tagged", repo, { "refs/heads/main": main });
+    const url = `http://${forge.host}/p/tagged/source/raw/main/notes.txt`;
+    const first = await edge(url);
+    expect(first.status).toBe(200);
+    await first.arrayBuffer();
+    const etag = first.headers.get("etag")!;
+    expect(etag).toMatch(/^"[0-9a-f]{40}"$/);
+    for (const header of [etag, `W/${etag}`, `"nope", W/${etag}`, "*"]) {
+      const res = await edge(url, { headers: { "if-none-match": header } });
+      expect(res.status, header).toBe(304);
+      await res.arrayBuffer();
+    }
+    const miss = await edge(url, { headers: { "if-none-match": '"nope", W/"other"' } });
+    expect(miss.status).toBe(200);
+    await miss.arrayBuffer();
   });
 });
