@@ -40,9 +40,29 @@ export interface PushedEvent {
   tenantId: string;
   repoId: string;
   pusher: string;
+  /** The ref updates that landed (this part's share of them when the push is split). */
   updates: { name: string; old: Oid; new: Oid }[];
   at: string;
+  /**
+   * A push too large for one queue message goes as several: which one this is, and how many refs
+   * the whole push updated. Absent when the push fits one message.
+   */
+  part?: { id: string; index: number; count: number; refs: number };
+  /**
+   * Tips of the branches the push left alone, as they were before it: their history was known
+   * before the push, whatever landed since. Absent from events queued by older versions.
+   */
+  known?: Oid[];
 }
+
+/**
+ * Largest serialized event, in bytes of JSON. A Queue message may hold 128 KB (as serialized for
+ * the queue, which for these ASCII fields is no larger than their JSON); the rest is headroom.
+ */
+export const MAX_EVENT_BYTES = 96_000;
+/** Largest sendBatch() call: at most 100 messages and 256 KB in all. */
+const MAX_BATCH_MESSAGES = 100;
+const MAX_BATCH_BYTES = 192_000;
 
 const encoder = new TextEncoder();
 
@@ -324,25 +344,90 @@ async function applyPush(
   }
   if (applied.length === 0 && pack) await drop();
   if (applied.length > 0) {
+    const touched = new Set(applied.map((u) => u.name));
+    const known = new Set(snapshot.refs.filter((r) => r.name.startsWith("refs/heads/") && !touched.has(r.name)).map((r) => r.oid));
     await notifyPushed(env, {
       tenantId: ctx.repo.tenantId,
       repoId: ctx.repo.repoId,
       pusher: ctx.pusher,
       updates: applied.map((u) => ({ name: u.name, old: u.old, new: u.new })),
       at: new Date().toISOString(),
+      known: [...known],
     });
   }
   return { unpackError: null, commands: commands.map((c) => ({ name: c.name, error: errors.get(c.name) ?? null })) };
+}
+
+const jsonBytes = (value: unknown) => encoder.encode(JSON.stringify(value)).length;
+
+/**
+ * The event as queue messages of at most `maxBytes` each: one when it fits, else parts that share
+ * its updates in order, each carrying the push's id and counts. `known` is trimmed to half a
+ * message if need be: a shorter list only makes commit links read more history (their comments
+ * are keyed per commit and issue, so nothing is linked twice).
+ */
+export function splitPushedEvent(event: PushedEvent, maxBytes = MAX_EVENT_BYTES): PushedEvent[] {
+  if (jsonBytes(event) <= maxBytes) return [event];
+  const part = { id: randomId(16), index: 0, count: 0, refs: event.updates.length };
+  // Sized with the widest numbers a part can carry.
+  const frame = { ...event, updates: [], part: { ...part, index: 99_999, count: 99_999 } };
+  let known = event.known;
+  if (known && jsonBytes(frame) > maxBytes / 2) {
+    const room = maxBytes / 2 - jsonBytes({ ...frame, known: [] });
+    known = known.slice(0, Math.max(0, Math.floor(room / 43))); // 40 hex digits, 2 quotes, 1 comma
+  }
+  const frameBytes = jsonBytes({ ...frame, known });
+  const parts: PushedEvent["updates"][] = [[]];
+  let bytes = frameBytes;
+  for (const u of event.updates) {
+    const size = jsonBytes(u) + 1;
+    if (bytes + size > maxBytes && parts[parts.length - 1]!.length > 0) {
+      parts.push([]);
+      bytes = frameBytes;
+    }
+    parts[parts.length - 1]!.push(u);
+    bytes += size;
+  }
+  return parts.map((updates, index) => ({ ...event, updates, known, part: { ...part, index, count: parts.length } }));
 }
 
 /** Post-push work (timeline, issue links, derived data) runs elsewhere, off the push's critical path. */
 async function notifyPushed(env: Env, event: PushedEvent): Promise<void> {
   const queue = env.POST_PUSH as Queue<PushedEvent> | undefined;
   if (!queue) return;
+  const messages = splitPushedEvent(event);
+  let sent = 0;
   try {
-    await queue.send(event);
+    if (messages.length === 1) {
+      await queue.send(messages[0]!);
+      sent = 1;
+    }
+    while (sent < messages.length) {
+      const batch: PushedEvent[] = [];
+      let bytes = 0;
+      for (const m of messages.slice(sent, sent + MAX_BATCH_MESSAGES)) {
+        const size = jsonBytes(m);
+        if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
+        batch.push(m);
+        bytes += size;
+      }
+      await queue.sendBatch(batch.map((body) => ({ body })));
+      sent += batch.length;
+    }
   } catch (err) {
-    // The push is committed; losing the notification only delays derived data.
-    console.error(JSON.stringify({ level: "error", message: `post-push notification failed: ${String(err)}` }));
+    // The push is committed; what was not queued is lost (timeline entry, issue links, derived
+    // data), so say exactly what, for an operator to replay.
+    console.error(
+      JSON.stringify({
+        level: "error",
+        message: `post-push notification failed: ${String(err)}`,
+        tenant: event.tenantId,
+        repo: event.repoId,
+        refs: event.updates.length,
+        messages: messages.length,
+        sent,
+        bytes: messages.map(jsonBytes),
+      }),
+    );
   }
 }
