@@ -22,9 +22,8 @@ import type { RefUpdate, RepoSnapshot } from "../repo/repo-object";
 import { openStore, repoStub, type RepoRef } from "../services/repositories";
 import { r2Keys } from "../storage/keys";
 import { R2Source } from "../storage/r2-source";
-import { R2StreamWriter, writeStream } from "../storage/r2-writer";
+import { R2StreamWriter } from "../storage/r2-writer";
 import { randomId } from "../utils/crypto";
-import { ForgeError } from "../utils/errors";
 
 export interface PushContext {
   repo: RepoRef;
@@ -73,10 +72,53 @@ function chooseHead(applied: Command[]): string | undefined {
   return ["refs/heads/main", "refs/heads/master"].find((b) => branches.includes(b)) ?? branches[0];
 }
 
-/** Reads the rest of a request body and throws it away (git sends the whole pack before reading). */
-async function drain(stream: ReadableStream<Uint8Array> | null): Promise<void> {
-  if (!stream) return;
-  for await (const _ of stream as unknown as AsyncIterable<Uint8Array>) void _;
+/**
+ * Stores the pushed pack while it fits in `room` (or `declared`, its size from Content-Length,
+ * says it cannot: then nothing is stored). Either way the body is read to its end: git sends all
+ * of it before it reads the answer, and a body left unread resets the connection, so git would
+ * print "curl 55 ... Connection reset" and "Everything up-to-date" instead of the reason.
+ */
+async function receiveInto(
+  writer: R2StreamWriter,
+  pack: ReadableStream<Uint8Array>,
+  room: number,
+  declared: number | null,
+): Promise<{ stored: number; bytes: number; over: boolean; error: unknown }> {
+  const reader = pack.getReader();
+  let bytes = 0;
+  let over = declared !== null && declared > room;
+  let error: unknown = null;
+  for (;;) {
+    let step;
+    try {
+      step = await reader.read();
+    } catch (err) {
+      error = err; // the body itself broke (say, corrupt gzip): nothing more can be read
+      break;
+    }
+    if (step.done) break;
+    bytes += step.value.length;
+    if (over || error) continue;
+    if (bytes > room) {
+      over = true;
+      await writer.abort(); // frees what was buffered; the rest is only counted
+      continue;
+    }
+    try {
+      await writer.write(step.value);
+    } catch (err) {
+      error = err;
+    }
+  }
+  if (!over && !error) {
+    try {
+      return { stored: await writer.finish(), bytes, over, error };
+    } catch (err) {
+      error = err;
+    }
+  }
+  await writer.abort();
+  return { stored: 0, bytes, over, error };
 }
 
 export async function receivePack(env: Env, ctx: PushContext, request: Request): Promise<Response> {
@@ -111,21 +153,21 @@ export async function receivePack(env: Env, ctx: PushContext, request: Request):
   let received = 0;
   let unpackError: string | null = null;
   if (push.pack) {
-    const writer = new R2StreamWriter(env.OBJECTS, packKey);
     const room = Math.max(0, ctx.maxRepoBytes - repoBytes);
-    try {
-      received = await writeStream(writer, push.pack, room);
-    } catch (err) {
-      await writer.abort();
-      await drain(push.pack).catch(() => undefined);
-      if (err instanceof GitError) {
-        unpackError = err.message; // e.g. a gzip body that breaks off mid-pack
-      } else if (err instanceof ForgeError && err.code === "payload_too_large") {
-        unpackError = `repository would exceed this forge's limit of ${mib(ctx.maxRepoBytes)} (it holds ${mib(repoBytes)} already)`;
-      } else {
-        console.error(JSON.stringify({ level: "error", message: `storing a pushed pack failed: ${String(err)}` }));
-        unpackError = "the forge could not store the pack; nothing was changed, please push again";
-      }
+    // Without compression, Content-Length tells the pack's size before a byte of it is read.
+    const length = Number(request.headers.get("content-length") ?? NaN);
+    const declared = request.headers.has("content-encoding") || !Number.isSafeInteger(length) ? null : length - push.headBytes;
+    const got = await receiveInto(new R2StreamWriter(env.OBJECTS, packKey), push.pack, room, declared);
+    received = got.stored;
+    if (got.over) {
+      unpackError =
+        `repository would exceed this forge's limit of ${mib(ctx.maxRepoBytes)} ` +
+        `(it holds ${mib(repoBytes)} already, this push sends ${mib(got.bytes)})`;
+    } else if (got.error instanceof GitError) {
+      unpackError = got.error.message; // e.g. a gzip body that breaks off mid-pack
+    } else if (got.error) {
+      console.error(JSON.stringify({ level: "error", message: `storing a pushed pack failed: ${String(got.error)}` }));
+      unpackError = "the forge could not store the pack; nothing was changed, please push again";
     }
   }
 
@@ -185,9 +227,10 @@ async function applyPush(
   const fail = (name: string, reason: string) => {
     if (!errors.has(name)) errors.set(name, reason);
   };
+  // Every ref names the reason too: git shows it beside each rejected ref.
   const refused = (reason: string) => ({
     unpackError: reason,
-    commands: commands.map((c) => ({ name: c.name, error: "unpacker error" })),
+    commands: commands.map((c) => ({ name: c.name, error: reason })),
   });
   const drop = () => env.OBJECTS.delete([packKey, idxKey]);
 
