@@ -336,7 +336,7 @@ export async function addHost(env: Env, slug: string, host: string, actor: strin
 }
 
 export async function removeHost(env: Env, slug: string, host: string, actor: string): Promise<TenantRecord> {
-  const hostname = host.trim().toLowerCase();
+  const hostname = host.trim().toLowerCase().replace(/\.$/, "");
   const current = await loadBySlug(env, slug);
   if (!current.hosts.includes(hostname)) throw notFound(`host ${hostname} of tenant ${slug}`);
   const db = control(env);

@@ -54,6 +54,12 @@ describe("hosts", () => {
     }
     const platform = await edge("http://admin.test./api/v1/tenants", { headers: { authorization: "Bearer test-admin-token" } });
     expect(platform.status).toBe(200);
+    // A host added or removed with its trailing dot is the host without it.
+    const extra = `extra-${forge.slug}.test`;
+    expect((await admin("POST", `/api/v1/tenants/${forge.slug}/hosts/${extra.toUpperCase()}.`)).status).toBe(200);
+    expect((await edge(`http://${extra}/`)).status).toBe(200);
+    expect((await admin("DELETE", `/api/v1/tenants/${forge.slug}/hosts/${extra}.`)).status).toBe(200);
+    expect((await edge(`http://${extra}/`)).status).toBe(404);
   });
 
   it("refuses IP addresses and the platform host as tenant hosts with 400 naming the problem", async () => {
