@@ -4,6 +4,7 @@ import { api, CliError } from "./client";
 import { fields, table } from "./format";
 import { bundleRepository, readBundle, uploadBundle } from "./import";
 import { statSync } from "node:fs";
+import { isIP } from "node:net";
 import { componentStats, parseWhen, readLog, type LogFilter, type LogLine } from "./logs";
 
 interface Tenant {
@@ -158,6 +159,9 @@ const commands: Record<string, Record<string, (argv: string[]) => Promise<void>>
       const slug = args[0]!;
       const hosts = (v.host as string[] | undefined) ?? [];
       if (hosts.length === 0) throw new UsageError("tenants create needs at least one --host");
+      // Checked here too: the default owner e-mail is made from the first host.
+      const ip = hosts.find((h) => isIP(h.trim().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "")) !== 0);
+      if (ip) throw new UsageError(`--host "${ip}" is an IP address; a tenant host must be a DNS name (e.g. code.example.com)`);
       const username = str(v.owner) ?? "admin";
       const owner = {
         username,

@@ -14,15 +14,42 @@ function rawHeaders(raw: string[]): string[] {
   return out;
 }
 
+function withoutHost(headers: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() !== "host") out.push(headers[i]!, headers[i + 1]!);
+  return out;
+}
+
+/**
+ * An absolute-form request line (`GET http://host/path`, RFC 9112 section 3.2.2) names the host
+ * in its authority, which replaces Host; workerd accepts only origin-form, so it is rewritten.
+ * Null when the target cannot be served (not http, or not a URL).
+ */
+function originForm(req: IncomingMessage): { path: string; headers: string[] } | null {
+  const headers = rawHeaders(req.rawHeaders);
+  const target = req.url ?? "/";
+  if (target.startsWith("/")) return { path: target, headers };
+  const url = URL.canParse(target) ? new URL(target) : null;
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || !url.host) return null;
+  return { path: url.pathname + url.search, headers: ["Host", url.host, ...withoutHost(headers)] };
+}
+
 function forward(target: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
   return new Promise((resolve, reject) => {
+    const form = originForm(req);
+    if (!form) {
+      req.resume();
+      res.writeHead(400, { "content-type": "text/plain" });
+      res.end("bad request target: use a path (/...) or an absolute http URL\n", () => resolve());
+      return;
+    }
     const upstream = request(
       {
         host: target.hostname,
         port: target.port,
         method: req.method,
-        path: req.url,
-        headers: rawHeaders(req.rawHeaders) as unknown as Record<string, string>,
+        path: form.path,
+        headers: form.headers as unknown as Record<string, string>,
       },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.statusMessage, rawHeaders(up.rawHeaders) as unknown as Record<string, string>);

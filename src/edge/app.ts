@@ -5,6 +5,7 @@ import { loggedResponse, meteredEnv, newMeter, serverTiming } from "../obs/meter
 import { attachMeter } from "../obs/request-meter";
 import { randomId } from "../utils/crypto";
 import { platformHost } from "../services/tenants";
+import { canonicalHost } from "../storage/directory";
 import { stylesheet, stylesheetPath } from "../views/style";
 import { adminApp } from "../routes/admin";
 import { tenantApp } from "./tenant-app";
@@ -23,7 +24,7 @@ export function createEdgeHandler(): ExportedHandler<Env, PushedEvent> {
         headers: { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" },
       });
     }
-    if (url.hostname === platformHost(env)) return admin.fetch(request, env, ctx);
+    if (canonicalHost(url) === platformHost(env)) return admin.fetch(request, env, ctx);
     return tenants.fetch(request, env, ctx);
   };
 

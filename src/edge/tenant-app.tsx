@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./context";
-import { resolveHost } from "../storage/directory";
+import { canonicalHost, resolveHost } from "../storage/directory";
 import { ensureTenantReady } from "../services/tenants";
 import { isD1, lazyTenantDb } from "../db/tenant-db";
 import { newMeter } from "../obs/meter";
@@ -29,7 +29,7 @@ export function tenantApp() {
   app.use("*", async (c, next) => {
     c.set("meter", meterOf(c.req.raw) ?? newMeter("unmetered"));
     c.get("meter").component = "web.tenant";
-    const host = new URL(c.req.url).hostname;
+    const host = canonicalHost(c.req.url);
     const found = await resolveHost(c.env.DIRECTORY, host);
     if (!found || found.status === "deleting") {
       return c.html(

@@ -2,7 +2,7 @@
 // options of a request, and the report-status answer (protocol v0/v1; git pushes no other way).
 import { protocolError } from "./errors";
 import { OID_HEX, ZERO_OID, type Oid } from "./oid";
-import { FLUSH, pkt, PktStreamReader } from "./pkt-line";
+import { FLUSH, pkt, PktStreamReader, type PktLine } from "./pkt-line";
 import { AGENT } from "./upload-pack";
 import { concatBytes } from "../utils/bytes";
 
@@ -44,6 +44,8 @@ export interface PushRequest {
   options: string[];
   /** The pack that follows the commands (absent when every command deletes). */
   pack: ReadableStream<Uint8Array> | null;
+  /** Bytes of the body before the pack (commands and push options): Content-Length minus this is the pack's size. */
+  headBytes: number;
 }
 
 const MAX_COMMANDS = 10_000;
@@ -53,8 +55,11 @@ export async function readPushRequest(body: ReadableStream<Uint8Array>): Promise
   const reader = new PktStreamReader(body);
   const commands: Command[] = [];
   let capabilities = new Set<string>();
+  let headBytes = 0;
+  const size = (line: PktLine | null) => (line === null ? 0 : line.kind === "data" ? line.data.length + 4 : 4);
   for (;;) {
     const line = await reader.next();
+    headBytes += size(line);
     if (line === null || line.kind === "flush") break;
     if (line.kind !== "data") throw protocolError("unexpected packet in the command list");
     let text = line.text;
@@ -73,12 +78,13 @@ export async function readPushRequest(body: ReadableStream<Uint8Array>): Promise
   if (commands.length && capabilities.has("push-options")) {
     for (;;) {
       const line = await reader.next();
+      headBytes += size(line);
       if (line === null || line.kind === "flush") break;
       if (line.kind === "data") options.push(line.text);
     }
   }
   const needsPack = commands.some((c) => c.new !== ZERO_OID);
-  return { commands, capabilities, options, pack: needsPack ? reader.rest() : null };
+  return { commands, capabilities, options, pack: needsPack ? reader.rest() : null, headBytes };
 }
 
 export interface CommandResult {

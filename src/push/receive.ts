@@ -7,6 +7,7 @@ import { findMissing, isClosure } from "../git/connectivity";
 import { collectLinks } from "../git/links";
 import { OidSet } from "../git/oid-set";
 import { GitError } from "../git/errors";
+import { decodedBody } from "../git/content-encoding";
 import { isReachable } from "../git/negotiate";
 import { ObjectStore, Pack } from "../git/object-store";
 import { setHash, ZERO_OID, type Oid } from "../git/oid";
@@ -21,9 +22,8 @@ import type { RefUpdate, RepoSnapshot } from "../repo/repo-object";
 import { openStore, repoStub, type RepoRef } from "../services/repositories";
 import { r2Keys } from "../storage/keys";
 import { R2Source } from "../storage/r2-source";
-import { R2StreamWriter, writeStream } from "../storage/r2-writer";
+import { R2StreamWriter } from "../storage/r2-writer";
 import { randomId } from "../utils/crypto";
-import { ForgeError } from "../utils/errors";
 
 export interface PushContext {
   repo: RepoRef;
@@ -39,9 +39,29 @@ export interface PushedEvent {
   tenantId: string;
   repoId: string;
   pusher: string;
+  /** The ref updates that landed (this part's share of them when the push is split). */
   updates: { name: string; old: Oid; new: Oid }[];
   at: string;
+  /**
+   * A push too large for one queue message goes as several: which one this is, and how many refs
+   * the whole push updated. Absent when the push fits one message.
+   */
+  part?: { id: string; index: number; count: number; refs: number };
+  /**
+   * Tips of the branches the push left alone, as they were before it: their history was known
+   * before the push, whatever landed since. Absent from events queued by older versions.
+   */
+  known?: Oid[];
 }
+
+/**
+ * Largest serialized event, in bytes of JSON. A Queue message may hold 128 KB (as serialized for
+ * the queue, which for these ASCII fields is no larger than their JSON); the rest is headroom.
+ */
+export const MAX_EVENT_BYTES = 96_000;
+/** Largest sendBatch() call: at most 100 messages and 256 KB in all. */
+const MAX_BATCH_MESSAGES = 100;
+const MAX_BATCH_BYTES = 192_000;
 
 const encoder = new TextEncoder();
 
@@ -52,18 +72,58 @@ function chooseHead(applied: Command[]): string | undefined {
   return ["refs/heads/main", "refs/heads/master"].find((b) => branches.includes(b)) ?? branches[0];
 }
 
-/** Reads the rest of a request body and throws it away (git sends the whole pack before reading). */
-async function drain(stream: ReadableStream<Uint8Array> | null): Promise<void> {
-  if (!stream) return;
-  for await (const _ of stream as unknown as AsyncIterable<Uint8Array>) void _;
+/**
+ * Stores the pushed pack while it fits in `room` (or `declared`, its size from Content-Length,
+ * says it cannot: then nothing is stored). Either way the body is read to its end: git sends all
+ * of it before it reads the answer, and a body left unread resets the connection, so git would
+ * print "curl 55 ... Connection reset" and "Everything up-to-date" instead of the reason.
+ */
+async function receiveInto(
+  writer: R2StreamWriter,
+  pack: ReadableStream<Uint8Array>,
+  room: number,
+  declared: number | null,
+): Promise<{ stored: number; bytes: number; over: boolean; error: unknown }> {
+  const reader = pack.getReader();
+  let bytes = 0;
+  let over = declared !== null && declared > room;
+  let error: unknown = null;
+  for (;;) {
+    let step;
+    try {
+      step = await reader.read();
+    } catch (err) {
+      error = err; // the body itself broke (say, corrupt gzip): nothing more can be read
+      break;
+    }
+    if (step.done) break;
+    bytes += step.value.length;
+    if (over || error) continue;
+    if (bytes > room) {
+      over = true;
+      await writer.abort(); // frees what was buffered; the rest is only counted
+      continue;
+    }
+    try {
+      await writer.write(step.value);
+    } catch (err) {
+      error = err;
+    }
+  }
+  if (!over && !error) {
+    try {
+      return { stored: await writer.finish(), bytes, over, error };
+    } catch (err) {
+      error = err;
+    }
+  }
+  await writer.abort();
+  return { stored: 0, bytes, over, error };
 }
 
 export async function receivePack(env: Env, ctx: PushContext, request: Request): Promise<Response> {
-  let body = request.body;
-  if (!body) return new Response("a push needs a request body\n", { status: 400 });
-  if ((request.headers.get("content-encoding") ?? "").toLowerCase() === "gzip") {
-    body = body.pipeThrough(new DecompressionStream("gzip"));
-  }
+  if (!request.body) return new Response("a push needs a request body\n", { status: 400 });
+  const body = decodedBody(request.body, request.headers.get("content-encoding"));
   let push;
   try {
     push = await readPushRequest(body);
@@ -93,19 +153,21 @@ export async function receivePack(env: Env, ctx: PushContext, request: Request):
   let received = 0;
   let unpackError: string | null = null;
   if (push.pack) {
-    const writer = new R2StreamWriter(env.OBJECTS, packKey);
     const room = Math.max(0, ctx.maxRepoBytes - repoBytes);
-    try {
-      received = await writeStream(writer, push.pack, room);
-    } catch (err) {
-      await writer.abort();
-      await drain(push.pack).catch(() => undefined);
-      if (err instanceof ForgeError && err.code === "payload_too_large") {
-        unpackError = `repository would exceed this forge's limit of ${mib(ctx.maxRepoBytes)} (it holds ${mib(repoBytes)} already)`;
-      } else {
-        console.error(JSON.stringify({ level: "error", message: `storing a pushed pack failed: ${String(err)}` }));
-        unpackError = "the forge could not store the pack; nothing was changed, please push again";
-      }
+    // Without compression, Content-Length tells the pack's size before a byte of it is read.
+    const length = Number(request.headers.get("content-length") ?? NaN);
+    const declared = request.headers.has("content-encoding") || !Number.isSafeInteger(length) ? null : length - push.headBytes;
+    const got = await receiveInto(new R2StreamWriter(env.OBJECTS, packKey), push.pack, room, declared);
+    received = got.stored;
+    if (got.over) {
+      unpackError =
+        `repository would exceed this forge's limit of ${mib(ctx.maxRepoBytes)} ` +
+        `(it holds ${mib(repoBytes)} already, this push sends ${mib(got.bytes)})`;
+    } else if (got.error instanceof GitError) {
+      unpackError = got.error.message; // e.g. a gzip body that breaks off mid-pack
+    } else if (got.error) {
+      console.error(JSON.stringify({ level: "error", message: `storing a pushed pack failed: ${String(got.error)}` }));
+      unpackError = "the forge could not store the pack; nothing was changed, please push again";
     }
   }
 
@@ -165,9 +227,10 @@ async function applyPush(
   const fail = (name: string, reason: string) => {
     if (!errors.has(name)) errors.set(name, reason);
   };
+  // Every ref names the reason too: git shows it beside each rejected ref.
   const refused = (reason: string) => ({
     unpackError: reason,
-    commands: commands.map((c) => ({ name: c.name, error: "unpacker error" })),
+    commands: commands.map((c) => ({ name: c.name, error: reason })),
   });
   const drop = () => env.OBJECTS.delete([packKey, idxKey]);
 
@@ -324,25 +387,90 @@ async function applyPush(
   }
   if (applied.length === 0 && pack) await drop();
   if (applied.length > 0) {
+    const touched = new Set(applied.map((u) => u.name));
+    const known = new Set(snapshot.refs.filter((r) => r.name.startsWith("refs/heads/") && !touched.has(r.name)).map((r) => r.oid));
     await notifyPushed(env, {
       tenantId: ctx.repo.tenantId,
       repoId: ctx.repo.repoId,
       pusher: ctx.pusher,
       updates: applied.map((u) => ({ name: u.name, old: u.old, new: u.new })),
       at: new Date().toISOString(),
+      known: [...known],
     });
   }
   return { unpackError: null, commands: commands.map((c) => ({ name: c.name, error: errors.get(c.name) ?? null })) };
+}
+
+const jsonBytes = (value: unknown) => encoder.encode(JSON.stringify(value)).length;
+
+/**
+ * The event as queue messages of at most `maxBytes` each: one when it fits, else parts that share
+ * its updates in order, each carrying the push's id and counts. `known` is trimmed to half a
+ * message if need be: a shorter list only makes commit links read more history (their comments
+ * are keyed per commit and issue, so nothing is linked twice).
+ */
+export function splitPushedEvent(event: PushedEvent, maxBytes = MAX_EVENT_BYTES): PushedEvent[] {
+  if (jsonBytes(event) <= maxBytes) return [event];
+  const part = { id: randomId(16), index: 0, count: 0, refs: event.updates.length };
+  // Sized with the widest numbers a part can carry.
+  const frame = { ...event, updates: [], part: { ...part, index: 99_999, count: 99_999 } };
+  let known = event.known;
+  if (known && jsonBytes(frame) > maxBytes / 2) {
+    const room = maxBytes / 2 - jsonBytes({ ...frame, known: [] });
+    known = known.slice(0, Math.max(0, Math.floor(room / 43))); // 40 hex digits, 2 quotes, 1 comma
+  }
+  const frameBytes = jsonBytes({ ...frame, known });
+  const parts: PushedEvent["updates"][] = [[]];
+  let bytes = frameBytes;
+  for (const u of event.updates) {
+    const size = jsonBytes(u) + 1;
+    if (bytes + size > maxBytes && parts[parts.length - 1]!.length > 0) {
+      parts.push([]);
+      bytes = frameBytes;
+    }
+    parts[parts.length - 1]!.push(u);
+    bytes += size;
+  }
+  return parts.map((updates, index) => ({ ...event, updates, known, part: { ...part, index, count: parts.length } }));
 }
 
 /** Post-push work (timeline, issue links, derived data) runs elsewhere, off the push's critical path. */
 async function notifyPushed(env: Env, event: PushedEvent): Promise<void> {
   const queue = env.POST_PUSH as Queue<PushedEvent> | undefined;
   if (!queue) return;
+  const messages = splitPushedEvent(event);
+  let sent = 0;
   try {
-    await queue.send(event);
+    if (messages.length === 1) {
+      await queue.send(messages[0]!);
+      sent = 1;
+    }
+    while (sent < messages.length) {
+      const batch: PushedEvent[] = [];
+      let bytes = 0;
+      for (const m of messages.slice(sent, sent + MAX_BATCH_MESSAGES)) {
+        const size = jsonBytes(m);
+        if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
+        batch.push(m);
+        bytes += size;
+      }
+      await queue.sendBatch(batch.map((body) => ({ body })));
+      sent += batch.length;
+    }
   } catch (err) {
-    // The push is committed; losing the notification only delays derived data.
-    console.error(JSON.stringify({ level: "error", message: `post-push notification failed: ${String(err)}` }));
+    // The push is committed; what was not queued is lost (timeline entry, issue links, derived
+    // data), so say exactly what, for an operator to replay.
+    console.error(
+      JSON.stringify({
+        level: "error",
+        message: `post-push notification failed: ${String(err)}`,
+        tenant: event.tenantId,
+        repo: event.repoId,
+        refs: event.updates.length,
+        messages: messages.length,
+        sent,
+        bytes: messages.map(jsonBytes),
+      }),
+    );
   }
 }

@@ -124,11 +124,14 @@ export async function linkPushedCommits(env: Env, db: TenantDb, project: Project
   const repo = { tenantId: event.tenantId, repoId: event.repoId };
   const snapshot = await currentSnapshot(env, repo);
   const store = await openStore(env.OBJECTS, repo, snapshot);
-  // Known before the push: the old tips, and every branch the push did not touch.
+  // Known before the push: the old tips, and every branch the push did not touch as it was then.
+  // The push names those (event.known); the refs now may hold a later push of the same commits,
+  // which would hide them from both pushes. Events from older versions fall back to the refs now.
   const updated = new Set(event.updates.map((u) => u.name));
   const known = [
     ...event.updates.map((u) => u.old).filter((o) => o !== ZERO_OID),
-    ...snapshot.refs.filter((r) => r.name.startsWith("refs/heads/") && !updated.has(r.name)).map((r) => r.oid),
+    ...(event.known ??
+      snapshot.refs.filter((r) => r.name.startsWith("refs/heads/") && !updated.has(r.name)).map((r) => r.oid)),
   ];
   const commits = await newCommits(
     store,

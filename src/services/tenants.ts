@@ -27,10 +27,18 @@ const MiB = 1024 ** 2;
 export const DEFAULT_PLAN: Plan = { name: "standard", maxRepoBytes: 2 * GiB, maxUploadBytes: 100 * MiB };
 
 /** The platform host never belongs to a tenant. */
-export const platformHost = (env: Env) => (env.PLATFORM_HOST ?? "admin.localhost").toLowerCase();
+export const platformHost = (env: Env) => (env.PLATFORM_HOST ?? "admin.localhost").toLowerCase().replace(/\.$/, "");
 
+/** IPv4 dotted quads (which HOSTNAME would accept) and IPv6 literals, bracketed or not. */
+const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:.]*(?:%[^\]]*)?\]?)$/i;
+
+/**
+ * A tenant host as stored and looked up: lower-case, without one trailing dot. IP literals are
+ * refused: a forge is chosen by the name in Host, and an address is shared by every forge.
+ */
 export function normalizeHost(host: string): string {
   const h = host.trim().toLowerCase().replace(/\.$/, "");
+  if (IP_LITERAL.test(h)) throw badRequest(`"${host}" is an IP address; a tenant host must be a DNS name (e.g. code.example.com)`);
   if (!HOSTNAME.test(h)) throw badRequest(`"${host}" is not a valid hostname`);
   return h;
 }
@@ -119,7 +127,7 @@ async function hostOwners(env: Env, hosts: string[]): Promise<Map<string, string
 
 function checkHostsUsable(env: Env, hosts: string[]): void {
   const reserved = platformHost(env);
-  if (hosts.includes(reserved)) throw conflict(`${reserved} is the platform's own host`);
+  if (hosts.includes(reserved)) throw badRequest(`${reserved} is the platform's own host (the admin API); choose another host for the tenant`);
 }
 
 export interface NewTenant {
@@ -328,7 +336,7 @@ export async function addHost(env: Env, slug: string, host: string, actor: strin
 }
 
 export async function removeHost(env: Env, slug: string, host: string, actor: string): Promise<TenantRecord> {
-  const hostname = host.trim().toLowerCase();
+  const hostname = host.trim().toLowerCase().replace(/\.$/, "");
   const current = await loadBySlug(env, slug);
   if (!current.hosts.includes(hostname)) throw notFound(`host ${hostname} of tenant ${slug}`);
   const db = control(env);

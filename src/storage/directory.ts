@@ -56,7 +56,16 @@ export async function unpublishTenant(kv: KVNamespace, record: Pick<TenantRecord
  */
 const hostCache = new TtlCache<string, TenantRecord | null>(5_000, 2_000);
 
-export function resolveHost(kv: KVNamespace, hostname: string): Promise<TenantRecord | null> {
+/**
+ * A request's host as the directory keys it: lower-case, no port, without the one trailing dot of
+ * a fully qualified name (`acme.example.` is `acme.example`).
+ */
+export function canonicalHost(url: string | URL): string {
+  return new URL(url).hostname.toLowerCase().replace(/\.$/, "");
+}
+
+export function resolveHost(kv: KVNamespace, host: string): Promise<TenantRecord | null> {
+  const hostname = host.toLowerCase().replace(/\.$/, "");
   return hostCache.get(hostname, async () => {
     const id = await readTenantIdByHost(kv, hostname);
     return id ? await readTenantRecord(kv, id) : null;

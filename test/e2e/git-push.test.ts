@@ -232,6 +232,30 @@ describe("push", () => {
     expect(r.code, r.stderr).toBe(0);
   });
 
+  it("refuses an over-quota push through git's report, whole or chunked: only the reason, no reset, no 'up-to-date'", async () => {
+    await newProject("quota-big");
+    const dir = await workRepo("quota-big");
+    await commit(dir, "small.bin", randomBytes(300_000).toString("base64"));
+    const small = await commit(dir, "README.md", "small\n");
+    await gitOk(["branch", "small", small], { cwd: dir });
+    // Over git's http.postBuffer (1 MiB): sent chunked, with no Content-Length.
+    await commit(dir, "big.bin", randomBytes(24_000_000).toString("base64"));
+    const limited = await forge.admin("PATCH", "/api/v1/tenants/demo", { plan: { max_repo_bytes: 100_000 } });
+    expect(limited.status).toBe(200);
+    try {
+      for (const ref of ["main", "small"]) {
+        const r = await git(["push", pushUrl("quota-big"), `${ref}:refs/heads/${ref}`], { cwd: dir });
+        expect(r.code, ref).not.toBe(0);
+        expect(r.stderr, ref).toMatch(/would exceed this forge's limit of 0\.1 MiB/);
+        expect(r.stderr, ref).toMatch(new RegExp(`\\[remote rejected\\] ${ref} -> ${ref} \\(repository would exceed`));
+        expect(r.stderr, ref).not.toMatch(/Everything up-to-date|Connection reset|curl 55|RPC failed|broken pipe/i);
+      }
+      expect((await remoteRefs("quota-big")).size).toBe(0);
+    } finally {
+      await forge.admin("PATCH", "/api/v1/tenants/demo", { plan: { max_repo_bytes: 2 * 1024 ** 3 } });
+    }
+  });
+
   it("fails cleanly when R2 writes or the Durable Object commit fail mid-push, and the retry succeeds", async () => {
     await newProject("faults");
     const dir = await workRepo("faults");

@@ -8,6 +8,7 @@ import { authenticateGitBasic } from "../../auth/basic";
 import { openRepoView } from "../../services/repositories";
 import { advertiseV0, advertiseV2, uploadPackV0, uploadPackV2 } from "../../git/upload-pack";
 import { GitError } from "../../git/errors";
+import { decodedBody } from "../../git/content-encoding";
 
 export const gitRoutes = new Hono<AppEnv>();
 
@@ -83,7 +84,13 @@ gitRoutes.post(`${PROJECT}/git-upload-pack`, async (c) => {
   }
   const access = await gitAccess(c, "read");
   if (access instanceof Response) return access;
-  const body = await readBody(c);
+  let body;
+  try {
+    body = await readBody(c);
+  } catch (err) {
+    if (err instanceof GitError) return plain(c, 400, err.message);
+    throw err;
+  }
   if (!body) return plain(c, 413, `request body over ${MAX_REQUEST_BYTES} bytes`);
   const view = await openRepoView(c.env, access.repo);
   let result;
@@ -107,13 +114,13 @@ gitRoutes.post(`${PROJECT}/git-receive-pack`, async (c) => {
   return forwardToPush(c, access);
 });
 
-/** Reads the (possibly gzip-encoded) request body, up to the limit; null when over it. */
+/**
+ * Reads the (possibly gzip-encoded) request body, up to the limit; null when over it. A corrupt
+ * gzip body throws a GitError.
+ */
 async function readBody(c: Context<AppEnv>): Promise<Uint8Array | null> {
-  let stream = c.req.raw.body;
-  if (!stream) return new Uint8Array(0);
-  if ((c.req.header("content-encoding") ?? "").toLowerCase() === "gzip") {
-    stream = stream.pipeThrough(new DecompressionStream("gzip"));
-  }
+  if (!c.req.raw.body) return new Uint8Array(0);
+  const stream = decodedBody(c.req.raw.body, c.req.header("content-encoding"));
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {

@@ -13,6 +13,7 @@ import { readCommit, resolveRev, splitRev, shortOid, type CommitView, type Sourc
 import { escapeHtml } from "../../views/highlight";
 import { commitTable, diffTable, isoTime, pathNav, timeHtml, type CommitRow, type SourceUrls } from "../../views/source";
 import { notFound, openSourcePage, sourceResponse, type SourcePage } from "./source-page";
+import { ifNoneMatchHits } from "../../utils/etag";
 
 const LOG_PAGE = 50;
 /**
@@ -424,7 +425,7 @@ export async function commitFeed(c: Context<AppEnv>, rest: string[]): Promise<Re
     `<link rel="self" href="${xml(self)}"/><link rel="alternate" type="text/html" href="${xml(`${origin}${urls.log(rev.name)}`)}"/>` +
     `<updated>${isoTime(updated)}</updated>\n${entries}</feed>\n`;
   const etag = `"${rev.commit}"`;
-  if (c.req.header("if-none-match") === etag) return new Response(null, { status: 304, headers: { etag } });
+  if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers: { etag } });
   return new Response(feed, { headers: { "content-type": "application/atom+xml; charset=utf-8", etag, "cache-control": "no-cache" } });
 }
 

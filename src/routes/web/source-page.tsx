@@ -15,6 +15,7 @@ import { SourceUrls, html, refBar, type RefChoice, type SourceTab } from "../../
 import { sourceScriptPath } from "../../views/source-script";
 import type { Rev } from "../../services/source";
 import { notFoundPage } from "./errors";
+import { ifNoneMatchHits } from "../../utils/etag";
 
 export interface SourcePage {
   c: Context<AppEnv>;
@@ -183,7 +184,7 @@ export function anonymousPage(p: SourcePage): Response | null {
 
 /** 304 when the browser already holds this version of the page. */
 function notModified(c: Context<AppEnv>, etag: string | undefined, cacheControl: string): Response | null {
-  if (!etag || c.req.header("if-none-match") !== etag) return null;
+  if (!etag || !ifNoneMatchHits(c.req.header("if-none-match"), etag)) return null;
   return new Response(null, { status: 304, headers: { etag, "cache-control": cacheControl, vary: "Cookie" } });
 }
 

@@ -7,6 +7,7 @@ import { branches, defaultBranch, readCommit, resolveRev, tags } from "../../ser
 import { escapeHtml } from "../../views/highlight";
 import { timeHtml } from "../../views/source";
 import { notFound, sourceResponse, versionOrder, type SourcePage } from "./source-page";
+import { ifNoneMatchHits } from "../../utils/etag";
 
 const PER_PAGE = 100;
 
@@ -118,7 +119,7 @@ export async function archive(p: SourcePage, rest: string[]): Promise<Response> 
     "x-content-type-options": "nosniff",
   };
   c.get("meter").component = `web.source.archive.${format === "zip" ? "zip" : "tgz"}`;
-  if (c.req.header("if-none-match") === etag) return new Response(null, { status: 304, headers });
+  if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers });
   const opts = { prefix, mtime: commit.committer.time, commit: commit.oid };
   const body = format === "zip" ? zipStream(src.store, commit.tree, opts) : tarGzStream(src.store, commit.tree, opts);
   return new Response(c.req.method === "HEAD" ? null : body, { headers });

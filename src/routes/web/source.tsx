@@ -19,6 +19,7 @@ import { sourceScript, sourceScriptPath } from "../../views/source-script";
 import { anonymousPage, notFound, openSourcePage, sourceResponse, type SourcePage } from "./source-page";
 import { commitFeed, commitPage, comparePage, logPage } from "./source-history";
 import { archive, branchesPage, tagsPage } from "./source-refs";
+import { ifNoneMatchHits } from "../../utils/etag";
 
 export const sourceRoutes = new Hono<AppEnv>();
 
@@ -362,7 +363,7 @@ async function rawFile(p: SourcePage, rest: string[]): Promise<Response> {
     "cross-origin-resource-policy": "same-origin",
     vary: "Cookie",
   };
-  if (c.req.header("if-none-match") === etag) return new Response(null, { status: 304, headers });
+  if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers });
   const name = path[path.length - 1]!;
   const { size } = await blobStorage(src.store, entry.oid);
   const head = size <= SMALL_BLOB ? await src.store.readTyped(entry.oid, "blob") : await blobPrefix(src.store, entry.oid, 8000);

@@ -1,0 +1,180 @@
+// Post-push work in workerd, with the push worker's receive-pack called directly and its queue
+// replaced by one that keeps the messages and enforces the Queues limits (128 KB a message; 100
+// messages and 256 KB a batch). The consumer then runs on exactly those messages, in the order a
+// test chooses: a push of 3,000 refs is split and fully processed, and a commit pushed to a second
+// branch before the first push's event was processed still closes its issue, once.
+import { env as workerEnv } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Env } from "../../src/env";
+import { handlePostPushBatch } from "../../src/edge/post-push";
+import { receivePack, splitPushedEvent, type PushContext, type PushedEvent } from "../../src/push/receive";
+import { ZERO_OID, type Oid } from "../../src/git/oid";
+import { FLUSH, pkt } from "../../src/git/pkt-line";
+import { concatBytes } from "../../src/utils/bytes";
+import { apiCall, newForge, tenantD1, type Forge } from "./browser";
+import { RepoBuilder } from "./git-fixture";
+
+const env = workerEnv as unknown as Env;
+const encoder = new TextEncoder();
+
+/** What miniflare's queue broker enforces (message 128,000 bytes; batch 100 messages). */
+const MESSAGE_LIMIT = 128_000;
+const BATCH_LIMIT = 256_000;
+
+class RecordingQueue {
+  readonly messages: PushedEvent[] = [];
+  private check(bodies: PushedEvent[]) {
+    const sizes = bodies.map((b) => encoder.encode(JSON.stringify(b)).length);
+    if (sizes.some((s) => s > MESSAGE_LIMIT)) throw new Error(`message over ${MESSAGE_LIMIT} bytes (${Math.max(...sizes)})`);
+    if (bodies.length > 100 || sizes.reduce((a, b) => a + b, 0) > BATCH_LIMIT) throw new Error("batch over the limits");
+    // What the queue hands to the consumer is a structured clone, not the sender's object.
+    this.messages.push(...bodies.map((b) => structuredClone(b)));
+  }
+  async send(body: PushedEvent) {
+    this.check([body]);
+  }
+  async sendBatch(messages: Iterable<{ body: PushedEvent }>) {
+    this.check([...messages].map((m) => m.body));
+  }
+  /** Takes the messages queued so far. */
+  take(): PushedEvent[] {
+    return this.messages.splice(0);
+  }
+}
+
+/** Runs the edge's queue consumer on `events`; resolves with how many were acked. */
+async function consume(events: PushedEvent[]): Promise<{ acked: number; retried: number }> {
+  let acked = 0;
+  let retried = 0;
+  const batch = {
+    queue: "edgeforge-post-push",
+    messages: events.map((body, i) => ({
+      id: String(i),
+      timestamp: new Date(),
+      attempts: 1,
+      body,
+      ack: () => void acked++,
+      retry: () => void retried++,
+    })),
+    ackAll: () => undefined,
+    retryAll: () => undefined,
+  } as unknown as MessageBatch<PushedEvent>;
+  await handlePostPushBatch(batch, env);
+  return { acked, retried };
+}
+
+let forge: Forge;
+const queue = new RecordingQueue();
+const pushEnv = { ...env, POST_PUSH: queue as unknown as Queue } as Env;
+
+async function newProject(name: string): Promise<{ repoId: string }> {
+  expect((await apiCall(forge.host, "POST", "/api/v1/projects", forge.ownerToken, { name })).status).toBe(201);
+  for (const title of ["Crash on start", "Slow search"]) {
+    expect((await apiCall(forge.host, "POST", `/api/v1/projects/${name}/issues`, forge.ownerToken, { title })).status).toBe(201);
+  }
+  const db = await tenantD1(forge);
+  const row = await db.prepare("SELECT repo_id FROM projects WHERE name = ?").bind(name).first<{ repo_id: string }>();
+  return { repoId: row!.repo_id };
+}
+
+/** Sends one receive-pack request straight to the push worker's code; resolves with git's report. */
+async function push(repoId: string, repo: RepoBuilder, objects: Oid[], commands: { name: string; old: Oid; new: Oid }[]): Promise<string> {
+  const ctx: PushContext = { repo: { tenantId: forge.id, repoId }, pusher: "owner", maxRepoBytes: 2 * 1024 ** 3, protectedRefs: new Set() };
+  const lines = commands.map((c, i) => pkt(`${c.old} ${c.new} ${c.name}${i === 0 ? "\0report-status" : ""}\n`));
+  const body = concatBytes([...lines, FLUSH, repo.pack(objects).pack]);
+  const res = await receivePack(pushEnv, ctx, new Request("http://push/code.git/git-receive-pack", { method: "POST", body }));
+  return new TextDecoder().decode(await res.arrayBuffer());
+}
+
+interface IssueJson {
+  state: string;
+}
+const issue = async (project: string, n: number) =>
+  (await (await apiCall(forge.host, "GET", `/api/v1/projects/${project}/issues/${n}`)).json()) as IssueJson;
+const linked = async (project: string, n: number, oid: Oid) => {
+  const res = await apiCall(forge.host, "GET", `/api/v1/projects/${project}/issues/${n}/comments?limit=100`);
+  return ((await res.json()) as { body: string }[]).filter((c) => c.body.includes(oid));
+};
+
+beforeAll(async () => {
+  forge = await newForge("postpush");
+}, 60_000);
+
+describe("post-push events", () => {
+  it("splits a push of 3,000 refs into messages under the queue's limits, and the consumer does all of it", async () => {
+    const { repoId } = await newProject("many");
+    const repo = new RepoBuilder();
+    const base = repo.commit({ files: { "README.md": "hello\n" }, message: "Initial commit" });
+    const fix = repo.commit({ files: { "README.md": "hello, fixed\n" }, parents: [base], message: "Fix the crash\n\nFixes #1" });
+    const names = Array.from({ length: 2_999 }, (_, i) => `refs/heads/topic-${String(i).padStart(4, "0")}`);
+    const commands = [
+      { name: "refs/heads/main", old: ZERO_OID, new: base },
+      ...names.map((name) => ({ name, old: ZERO_OID, new: base })),
+    ];
+    commands[commands.length - 1] = { name: "refs/heads/zz-fix", old: ZERO_OID, new: fix }; // in the last part
+    const report = await push(repoId, repo, [...repo.objects.keys()], commands);
+    expect(report).toContain("unpack ok");
+    expect(report).toContain("ok refs/heads/zz-fix");
+
+    const events = queue.take();
+    expect(events.length).toBeGreaterThan(1);
+    expect(events.flatMap((e) => e.updates)).toHaveLength(3_000);
+    expect(events.map((e) => e.part?.index)).toEqual(events.map((_, i) => i));
+    expect(new Set(events.map((e) => e.part?.id)).size).toBe(1);
+    expect(events.every((e) => e.part?.count === events.length && e.part?.refs === 3_000)).toBe(true);
+    expect(events[events.length - 1]!.updates.at(-1)).toMatchObject({ name: "refs/heads/zz-fix", new: fix });
+
+    expect(await consume(events)).toEqual({ acked: events.length, retried: 0 });
+    expect(await issue("many", 1)).toMatchObject({ state: "closed" });
+    expect(await linked("many", 1, fix)).toHaveLength(1);
+    const db = await tenantD1(forge);
+    const { results } = await db
+      .prepare("SELECT title FROM events e JOIN projects p ON p.id = e.project_id WHERE p.name = 'many' AND e.kind = 'push'")
+      .all<{ title: string }>();
+    expect(results.map((r) => r.title)).toEqual([expect.stringMatching(/^owner pushed 3000 refs: main, topic-0000/)]);
+    // Delivered again: nothing changes.
+    expect(await consume(events)).toEqual({ acked: events.length, retried: 0 });
+    expect(await linked("many", 1, fix)).toHaveLength(1);
+  });
+
+  it("keeps every part under the limit, trimming the known tips rather than the updates", () => {
+    const hex = (i: number) => i.toString(16).padStart(40, "0");
+    const event: PushedEvent = {
+      tenantId: "t",
+      repoId: "r",
+      pusher: "owner",
+      at: new Date(0).toISOString(),
+      updates: Array.from({ length: 10_000 }, (_, i) => ({ name: `refs/tags/v${i}-${"x".repeat(200)}`, old: ZERO_OID, new: hex(i) })),
+      known: Array.from({ length: 5_000 }, (_, i) => hex(i + 1)),
+    };
+    const parts = splitPushedEvent(event);
+    for (const p of parts) expect(encoder.encode(JSON.stringify(p)).length).toBeLessThanOrEqual(96_000);
+    expect(parts.flatMap((p) => p.updates)).toEqual(event.updates);
+    expect(parts[0]!.known!.length).toBeGreaterThan(0);
+    expect(splitPushedEvent({ ...event, updates: event.updates.slice(0, 3), known: [] })).toHaveLength(1);
+  });
+
+  it("closes an issue once when its fix reaches a second branch before the first push's event is processed", async () => {
+    const { repoId } = await newProject("race");
+    const repo = new RepoBuilder();
+    const base = repo.commit({ files: { "a.txt": "a\n" }, message: "Initial commit" });
+    expect(await push(repoId, repo, [...repo.objects.keys()], [{ name: "refs/heads/main", old: ZERO_OID, new: base }])).toContain("ok refs/heads/main");
+    await consume(queue.take());
+
+    // The second push's event is processed first, then the first's; then the other way round.
+    for (const [n, order] of [
+      [1, "second first"],
+      [2, "first first"],
+    ] as const) {
+      const before = new Set(repo.objects.keys());
+      const fix = repo.commit({ files: { "a.txt": `fixed ${n}\n` }, parents: [base], message: `Fix it\n\nFixes #${n}` });
+      const objects = [...repo.objects.keys()].filter((o) => !before.has(o));
+      expect(await push(repoId, repo, objects, [{ name: `refs/heads/fix-${n}`, old: ZERO_OID, new: fix }])).toContain(`ok refs/heads/fix-${n}`);
+      expect(await push(repoId, repo, [], [{ name: `refs/heads/release-${n}`, old: ZERO_OID, new: fix }])).toContain(`ok refs/heads/release-${n}`);
+      const [first, second] = queue.take();
+      await consume(order === "second first" ? [second!, first!] : [first!, second!]);
+      expect(await issue("race", n), order).toMatchObject({ state: "closed" });
+      expect(await linked("race", n, fix), order).toHaveLength(1);
+    }
+  });
+});
