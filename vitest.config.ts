@@ -64,6 +64,8 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["test/node/**/*.test.ts", "test/e2e/**/*.test.ts"],
+          // One local forge for the e2e files that share it (test/e2e/runner.ts sharedForge()).
+          globalSetup: ["test/e2e/shared-forge-setup.ts"],
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 120_000,
