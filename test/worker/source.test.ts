@@ -473,6 +473,11 @@ describe("last commits as derived data", () => {
     expect(first.headers.get("cache-control")).toBe("no-store");
     expect(body).toContain("reload to see them all");
     expect(body).toMatch(/data-entry="hot.txt">.*?commit\/[0-9a-f]{40}/s);
+    // The first run stopped on its step budget and kept its progress for the next (docs/storage.md).
+    const project = await tenantD1(forge);
+    const row = await project.prepare("SELECT repo_id FROM projects WHERE name = 'deep'").first<{ repo_id: string }>();
+    const progress = `https://derived.edgeforge.invalid/${forge.id}/${row!.repo_id}/last-commit-progress/v2/${tip}`;
+    expect(await (caches as unknown as { default: Cache }).default.match(progress)).toBeDefined();
     // Each visit resumes the walk where the last run stopped.
     const visits: string[] = [];
     let full = "";
