@@ -31,6 +31,10 @@ export default defineConfig({
                 FORGE_SESSION_SECRET: "test-session-secret",
                 FORGE_SESSION_SECRET_PREVIOUS: "test-session-secret-before-rotation",
                 TENANT_DB_POOL: TEST_DB_POOL.join(","),
+                // Last-commit walks bounded by steps, and pages that wait for each run to end: whether
+                // a tree page is partial depends on the history, not on how busy the machine is.
+                LAST_COMMITS_WAIT_MS: "600000",
+                LAST_COMMITS_STEPS: "1000",
               },
               d1Databases: TEST_DB_POOL,
               workers: [
@@ -60,6 +64,8 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["test/node/**/*.test.ts", "test/e2e/**/*.test.ts"],
+          // One local forge for the e2e files that share it (test/e2e/runner.ts sharedForge()).
+          globalSetup: ["test/e2e/shared-forge-setup.ts"],
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 120_000,

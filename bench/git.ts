@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { root } from "../test/e2e/runner";
+import { EXPRESS_BUNDLE } from "../test/e2e/git";
 import { startByteProxy } from "./lib/byte-proxy";
 import { startEdgeforge, importProject, HOST, type Edgeforge } from "./lib/edgeforge";
 import { startGitHttpBackend, type GitHttpBackend } from "./lib/git-http-backend";
@@ -114,7 +114,7 @@ process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 // The benchmark repository: a private mirror (of the bundle, or of --repo) that every target copies.
 const source = join(work, "source.git");
 console.log(`preparing ${opts.repo ?? "the express bundle"}...`);
-await mirror(opts.repo ?? join(root, "..", "shared", "fixtures", "express.bundle"), source);
+await mirror(opts.repo ?? EXPRESS_BUNDLE, source);
 const info = await repoInfo(source);
 const headSha = (await git(["-C", source, "rev-parse", "HEAD"])).stdout.trim();
 console.log(

@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { root } from "../test/e2e/runner";
+import { EXPRESS_BUNDLE } from "../test/e2e/git";
 import { startCgit, cgitPages } from "./lib/cgit";
 import { HOST, importProject, startEdgeforge } from "./lib/edgeforge";
 import { LoadClient, coldRun, warmRun, type Endpoint, type Summary } from "./lib/load";
@@ -145,7 +145,7 @@ const selected = opts.only?.length ? targets.filter((t) => opts.only!.includes(t
 const work = tempDir("web");
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 const source = join(work, "repo.git");
-await mirror(opts.repo ?? join(root, "..", "shared", "fixtures", "express.bundle"), source);
+await mirror(opts.repo ?? EXPRESS_BUNDLE, source);
 const info = await repoInfo(source);
 console.log(`repository: ${opts.repo ?? "express.bundle"}: ${info.objects} objects, pack ${format(info.packBytes, "bytes")}, HEAD ${info.head}`);
 // Read the pack once so the first server measured does not pay for the disk.

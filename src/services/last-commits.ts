@@ -95,6 +95,34 @@ const edgeCache = (): Cache | null => (typeof caches !== "undefined" ? (caches a
 /** Budgets: how long a page waits for the walk, and how much one background run may spend. */
 export const PAGE_WAIT_MS = 300;
 export const BACKGROUND_BUDGET = { ms: 20_000, steps: 2_000_000 };
+
+export interface WalkBudget {
+  /** How long a page waits for the walk before it shows what the walk has found so far. */
+  pageWaitMs: number;
+  /** Time and steps one run of the walk may spend before it keeps its progress for the next. */
+  ms: number;
+  steps: number;
+}
+
+/**
+ * The budgets, from the optional LAST_COMMITS_WAIT_MS / LAST_COMMITS_STEPS settings (docs/deploy.md)
+ * or the defaults above. Tests set them so that whether a page is partial depends on the number of
+ * steps, not on how fast the machine is.
+ */
+export function walkBudget(env: Env): WalkBudget {
+  const setting = (name: string, fallback: number) => {
+    const raw = env[name];
+    const n = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : NaN;
+    return Number.isFinite(n) && n >= 0 ? n : fallback;
+  };
+  return {
+    pageWaitMs: setting("LAST_COMMITS_WAIT_MS", PAGE_WAIT_MS),
+    ms: BACKGROUND_BUDGET.ms,
+    steps: setting("LAST_COMMITS_STEPS", BACKGROUND_BUDGET.steps),
+  };
+}
+
+const runBudget = (b: WalkBudget) => new Budget(Date.now() + b.ms, b.steps);
 /** Trees with more paths than this get no last-commit column (the walk would not be bounded). */
 const MAX_PATHS = 150_000;
 
@@ -122,7 +150,7 @@ function startJob(env: Env, repo: RepoRef, graph: CommitGraph, commit: Oid, wait
       const p = (await saved.json()) as { paths: Record<string, Oid>; frontier: Oid[] };
       resume = { paths: new Map(Object.entries(p.paths)), frontier: p.frontier };
     }
-    const budget = new Budget(Date.now() + BACKGROUND_BUDGET.ms, BACKGROUND_BUDGET.steps);
+    const budget = runBudget(walkBudget(env));
     const found = await lastCommitsOfTree(graph, commit, { budget, resume, live, maxPaths: MAX_PATHS });
     if (!found) {
       if (tooLarge.size > 1000) tooLarge.clear();
@@ -192,7 +220,9 @@ export async function lastCommitsFor(
   if (tooLarge.has(lastCommitsKey(repo, commit))) return { entries: {}, commits: {}, complete: true, unavailable: true };
   const job = startJob(env, repo, graph, commit, waitUntil);
   if (opts.wait) {
-    const data = await Promise.race([job.done, new Promise<null>((r) => setTimeout(() => r(null), PAGE_WAIT_MS))]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<null>((r) => (timer = setTimeout(() => r(null), walkBudget(env).pageWaitMs)));
+    const data = await Promise.race([job.done, waited]).finally(() => clearTimeout(timer));
     if (data) return fromStored(data, path, names);
     if (tooLarge.has(lastCommitsKey(repo, commit))) return { entries: {}, commits: {}, complete: true, unavailable: true };
   }
@@ -219,7 +249,7 @@ export async function precomputeAfterPush(
   repo: RepoRef,
   graph: CommitGraph,
   updates: { name: string; old: Oid; new: Oid }[],
-  budget = new Budget(Date.now() + BACKGROUND_BUDGET.ms, BACKGROUND_BUDGET.steps),
+  budget = runBudget(walkBudget(env)),
 ): Promise<number> {
   let stored = 0;
   const ZERO = "0".repeat(40);

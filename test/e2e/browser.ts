@@ -1,4 +1,7 @@
-// Debian's Chromium driven by playwright-core, the one real browser of the end-to-end tests.
+// Finds a Chromium (or Chrome) on this machine and drives it with playwright-core: the one real
+// browser of the end-to-end tests.
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 
 const CHROMIUM_ARGS = [
@@ -11,6 +14,52 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
+/** Names a Chromium-family browser goes by on PATH (Debian, Fedora/Ubuntu, Google's packages). */
+export const CHROMIUM_NAMES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"];
+
+/** Where the macOS app bundles put the executable (not on PATH). */
+export const CHROMIUM_APP_PATHS = [
+  "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+  "/Applications/Chromium.app/Contents/MacOS/Chromium",
+];
+
+export const CHROMIUM_NOT_FOUND =
+  "Chromium not found: set CHROMIUM_PATH or install it (Debian/Ubuntu: apt-get install chromium; macOS: brew install --cask chromium)";
+
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The browser executable to use: CHROMIUM_PATH if set, else the first of CHROMIUM_NAMES on PATH,
+ * else a macOS app bundle. Throws one line saying what to install when there is none.
+ */
+export function findChromium(
+  env: Record<string, string | undefined> = process.env,
+  appPaths: readonly string[] = CHROMIUM_APP_PATHS,
+): string {
+  const explicit = env.CHROMIUM_PATH;
+  if (explicit) {
+    // A wrong explicit path is a mistake to report, not a reason to pick another browser.
+    if (!isExecutableFile(explicit)) throw new Error(`CHROMIUM_PATH=${explicit} is not an executable file: fix it or unset it`);
+    return explicit;
+  }
+  const dirs = (env.PATH ?? "").split(delimiter).filter(Boolean);
+  for (const name of CHROMIUM_NAMES) {
+    for (const dir of dirs) {
+      const candidate = join(dir, name);
+      if (isExecutableFile(candidate)) return candidate;
+    }
+  }
+  for (const path of appPaths) if (isExecutableFile(path)) return path;
+  throw new Error(CHROMIUM_NOT_FOUND);
+}
+
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS });
 }

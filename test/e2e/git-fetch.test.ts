@@ -6,7 +6,7 @@ import { join } from "node:path";
 import fs from "node:fs";
 import isogit from "isomorphic-git";
 import isoHttp from "isomorphic-git/http/node";
-import { startForge, type RunningForge } from "./runner";
+import { sharedForge, type RunningForge, type TestTenant } from "./runner";
 import {
   EXPRESS_BUNDLE,
   bundleWithNewCommit,
@@ -20,22 +20,24 @@ import {
 } from "./git";
 
 let forge: RunningForge;
+let tenant: TestTenant;
 let mirror: string;
 let mirrorObjects: string[];
 let url: string;
 
-const projectUrl = (name: string) => forge.url("demo.localhost", `/${name}.git`);
+const projectUrl = (name: string) => forge.url(tenant.host, `/${name}.git`);
 
 async function importInto(project: string, bundle: string): Promise<{ objects: number; refs: number }> {
-  expect((await forge.cli("projects", "create", "demo", project)).code).toBe(0);
-  const imported = await forge.cli("repos", "import", "demo", project, bundle, "--json");
+  expect((await forge.cli("projects", "create", tenant.slug, project)).code).toBe(0);
+  const imported = await forge.cli("repos", "import", tenant.slug, project, bundle, "--json");
   expect(imported.stderr, imported.stderr).toBe("");
   expect(imported.code).toBe(0);
   return JSON.parse(imported.stdout);
 }
 
 beforeAll(async () => {
-  forge = await startForge();
+  forge = await sharedForge();
+  tenant = await forge.createTenant("fetch");
   mirror = await expressMirror();
   mirrorObjects = await objectList(mirror);
   const result = await importInto("express", EXPRESS_BUNDLE);
@@ -130,7 +132,7 @@ describe("clone", () => {
   });
 
   it("clones an empty repository", async () => {
-    expect((await forge.cli("projects", "create", "demo", "empty")).code).toBe(0);
+    expect((await forge.cli("projects", "create", tenant.slug, "empty")).code).toBe(0);
     const dir = join(tempDir("empty"), "e");
     for (const version of ["0", "2"]) {
       const r = await git(["-c", `protocol.version=${version}`, "clone", projectUrl("empty"), `${dir}${version}`]);
@@ -144,7 +146,7 @@ describe("clone", () => {
     expect(anonymous.code).not.toBe(0);
     expect(anonymous.stderr).toMatch(/could not read Username/);
     const port = new URL(url).port;
-    const signedIn = await git(["ls-remote", `http://demo:${forge.demoToken}@demo.localhost:${port}/no-such-project.git`]);
+    const signedIn = await git(["ls-remote", `http://${tenant.owner.username}:${tenant.owner.token}@${tenant.host}:${port}/no-such-project.git`]);
     expect(signedIn.code).not.toBe(0);
     expect(signedIn.stderr).toMatch(/not found|404/);
   });
@@ -157,7 +159,7 @@ describe("clone", () => {
       http: isoHttp,
       dir,
       url: `http://127.0.0.1:${port}/express.git`,
-      headers: { host: `demo.localhost:${port}` },
+      headers: { host: `${tenant.host}:${port}` },
       singleBranch: true,
       ref: "4.x",
     });

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { root } from "./runner";
 
-export const EXPRESS_BUNDLE = join(root, "..", "shared", "fixtures", "express.bundle");
+/** The express repository as a git bundle (33,522 objects; 19 branches, 304 tags; HEAD master), kept in the repository. */
+export const EXPRESS_BUNDLE = join(root, "test", "fixtures", "express.bundle");
 
 export interface GitResult {
   code: number;

@@ -7,16 +7,19 @@ import { join } from "node:path";
 import { type Browser } from "playwright-core";
 import { launchChromium } from "./browser";
 import { request } from "../../bin/cli/http";
-import { startForge, type RunningForge } from "./runner";
+import { sharedForge, type RunningForge, type TestTenant } from "./runner";
 import { git, gitOk, tempDir } from "./git";
 
 let forge: RunningForge;
+let tenant: TestTenant;
 let browser: Browser;
 
 beforeAll(async () => {
-  forge = await startForge();
+  forge = await sharedForge();
+  // A forge of this file's own, whose owner is called "demo" like the local forge's demo owner.
+  tenant = await forge.createTenant("issues", { username: "demo", password: "demo-password", email: "demo@example.com" });
   for (const name of ["tracker", "linked"]) {
-    const r = await forge.cli("projects", "create", "demo", name);
+    const r = await forge.cli("projects", "create", tenant.slug, name);
     expect(r.code, r.stderr).toBe(0);
   }
   browser = await launchChromium();
@@ -27,12 +30,12 @@ afterAll(async () => {
   await forge?.stop();
 });
 
-const url = (path: string) => forge.url("demo.localhost", path);
+const url = (path: string) => forge.url(tenant.host, path);
 
 function api(method: string, path: string, body?: unknown) {
   return request(url(path), {
     method,
-    headers: { authorization: `token ${forge.demoToken}`, "content-type": "application/json" },
+    headers: { authorization: `token ${tenant.owner.token}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 }
@@ -130,7 +133,7 @@ describe("commit links with the real git client", () => {
     }
     const dir = join(tempDir("linked"), "w");
     await gitOk(["init", "--quiet", "-b", "main", dir]);
-    const push = (ref: string) => git(["push", `http://demo:${forge.demoToken}@demo.localhost:${forge.port}/linked.git`, ref], { cwd: dir });
+    const push = (ref: string) => git(["push", `http://demo:${tenant.owner.token}@${tenant.host}:${forge.port}/linked.git`, ref], { cwd: dir });
     writeFileSync(join(dir, "app.txt"), "v1\n");
     await gitOk(["add", "app.txt"], { cwd: dir });
     await gitOk(["commit", "--quiet", "-m", "Start"], { cwd: dir });
@@ -141,7 +144,7 @@ describe("commit links with the real git client", () => {
     await gitOk(["commit", "--quiet", "--amend", "-m", "Rewritten start\n\nFixes #2"], { cwd: dir });
     const refused = await push("main");
     expect(refused.code).not.toBe(0);
-    await gitOk(["fetch", "--quiet", `http://demo.localhost:${forge.port}/linked.git`, "main"], { cwd: dir });
+    await gitOk(["fetch", "--quiet", `http://${tenant.host}:${forge.port}/linked.git`, "main"], { cwd: dir });
     await gitOk(["reset", "--quiet", "--hard", "FETCH_HEAD"], { cwd: dir });
 
     writeFileSync(join(dir, "app.txt"), "v2\n");

@@ -1,11 +1,44 @@
 // Starts the local forge (what `npm start` runs) in a child process for end-to-end tests.
+//
+// Two ways for a test file to get a forge:
+// - `await sharedForge()`: the one forge of the whole run, started by the node project's global
+//   setup (shared-forge-setup.ts) the first time a file asks, stopped after the last file. A file
+//   that shares it works in its own tenant (`forge.createTenant("name")`, a unique slug and host),
+//   so files stay independent; never use the demo tenant there. stop() does nothing on it.
+// - `await startForge(opts)`: a forge of the file's own, for files that stop or restart it, test
+//   Ctrl-C, or need special settings (env), e.g. local-forge.test.ts and git-push.test.ts.
+// Both return a RunningForge: converting a file from startForge() to sharedForge() is a one-line
+// change, plus moving it off the demo tenant if it used it.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "../../bin/cli/http";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** URL of the global setup's control endpoint: GET it for the shared forge (shared-forge-setup.ts). */
+    sharedForgeControl: string;
+  }
+}
+
+/** What the global setup tells a test file about the shared forge. */
+export interface SharedForgeInfo {
+  port: number;
+  stateDir: string;
+  /** Where the forge's output goes (RunningForge.output reads it). */
+  outputFile: string;
+}
+
+/** A tenant a test file made for itself on a shared forge (RunningForge.createTenant). */
+export interface TestTenant {
+  slug: string;
+  host: string;
+  owner: { username: string; password: string; email: string; token: string };
+}
 
 export const root = join(fileURLToPath(import.meta.url), "..", "..", "..");
 
@@ -20,12 +53,32 @@ export async function freePort(): Promise<number> {
 }
 
 export class RunningForge {
-  output = "";
+  private printed = "";
   constructor(
-    readonly child: ChildProcess,
+    /** The runner's process; null for the shared forge (another process owns it). */
+    private readonly proc: ChildProcess | null,
     readonly port: number,
     readonly stateDir: string,
+    /** Set when the output is collected in a file (the shared forge) rather than in memory. */
+    private readonly outputFile?: string,
   ) {}
+
+  /** The runner's process (only a forge this file started has one here). */
+  get child(): ChildProcess {
+    if (!this.proc) throw new Error("the shared forge runs in vitest's main process: use startForge() for a forge of your own");
+    return this.proc;
+  }
+
+  /** Everything the runner printed so far (stdout and stderr). */
+  get output(): string {
+    return this.outputFile ? readFileSync(this.outputFile, "utf8") : this.printed;
+  }
+
+  /** Records a chunk of the runner's output. */
+  collect(chunk: string): void {
+    if (this.outputFile) appendFileSync(this.outputFile, chunk);
+    else this.printed += chunk;
+  }
 
   url(host: string, path = "/"): string {
     return `http://${host}:${this.port}${path}`;
@@ -63,18 +116,42 @@ export class RunningForge {
     });
   }
 
-  /** Sends SIGINT (Ctrl-C) and resolves with the exit code. */
+  /**
+   * A new tenant with an owner (who has a password and an API token), answering on its own
+   * `<slug>.localhost` host; the slug is `prefix` plus a random part, so it is new on any forge.
+   */
+  async createTenant(
+    prefix: string,
+    owner: { username?: string; password?: string; email?: string } = {},
+  ): Promise<TestTenant> {
+    const slug = `${prefix}-${randomBytes(4).toString("hex")}`;
+    const host = `${slug}.localhost`;
+    const who = { username: owner.username ?? "owner", password: owner.password ?? "owner-password-1", email: owner.email ?? "owner@example.com" };
+    const res = await this.admin("POST", "/api/v1/tenants", { slug, name: `Test forge ${slug}`, hosts: [host], owner: who });
+    if (res.status !== 201) throw new Error(`creating tenant ${slug} failed: HTTP ${res.status} ${res.text()}`);
+    const { owner: created } = JSON.parse(res.text()) as { owner: { token: string } };
+    // Its database may still be set up: wait until its home page answers (the hook timeout bounds this).
+    for (;;) {
+      if ((await request(this.url(host))).status === 200) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { slug, host, owner: { ...who, token: created.token } };
+  }
+
+  /** Sends SIGINT (Ctrl-C) and resolves with the exit code; does nothing on the shared forge. */
   stop(): Promise<number | null> {
-    if (this.child.exitCode !== null) return Promise.resolve(this.child.exitCode);
+    const child = this.proc;
+    if (!child) return Promise.resolve(null);
+    if (child.exitCode !== null) return Promise.resolve(child.exitCode);
     return new Promise((resolve) => {
-      this.child.once("exit", (code) => resolve(code));
-      this.child.kill("SIGINT");
+      child.once("exit", (code) => resolve(code));
+      child.kill("SIGINT");
     });
   }
 }
 
 export async function startForge(
-  opts: { stateDir?: string; port?: number; env?: Record<string, string> } = {},
+  opts: { stateDir?: string; port?: number; env?: Record<string, string>; outputFile?: string } = {},
 ): Promise<RunningForge> {
   const port = opts.port ?? (await freePort());
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "edgeforge-e2e-"));
@@ -83,11 +160,12 @@ export async function startForge(
     env: { ...process.env, PORT: String(port), FORGE_STATE: stateDir, FORGE_LOG: "quiet", FORGE_ADMIN_TOKEN: "", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const forge = new RunningForge(child, port, stateDir);
+  if (opts.outputFile) writeFileSync(opts.outputFile, "");
+  const forge = new RunningForge(child, port, stateDir, opts.outputFile);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`forge did not start:\n${forge.output}`)), 90_000);
     const onData = (chunk: Buffer) => {
-      forge.output += chunk.toString();
+      forge.collect(chunk.toString());
       if (forge.output.includes(`ready on port ${port}`)) {
         clearTimeout(timer);
         resolve();
@@ -98,4 +176,19 @@ export async function startForge(
     child.once("exit", (code) => reject(new Error(`forge exited with ${code}:\n${forge.output}`)));
   });
   return forge;
+}
+
+/**
+ * The forge shared by the run's e2e files (started on the first call, by the global setup in
+ * vitest's main process). Work in a tenant of your own: `await forge.createTenant("name")`.
+ */
+export async function sharedForge(): Promise<RunningForge> {
+  // Imported here, not at the top: the benchmarks import this module outside vitest.
+  const { inject } = await import("vitest");
+  const control = inject("sharedForgeControl");
+  if (!control) throw new Error("no shared forge: run this file through the node project of vitest.config.ts (its globalSetup starts it)");
+  const res = await fetch(control);
+  if (!res.ok) throw new Error(`the shared forge did not start: ${await res.text()}`);
+  const info = (await res.json()) as SharedForgeInfo;
+  return new RunningForge(null, info.port, info.stateDir, info.outputFile);
 }

@@ -7,20 +7,23 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser } from "playwright-core";
 import { launchChromium } from "./browser";
-import { startForge, type RunningForge } from "./runner";
+import { sharedForge, type RunningForge, type TestTenant } from "./runner";
 import { EXPRESS_BUNDLE, expressMirror, git, gitOk, tempDir } from "./git";
 
-const HOST = "demo.localhost";
+let HOST: string;
 
 let forge: RunningForge;
+let tenant: TestTenant;
 let browser: Browser;
 let mirror: string;
 
 beforeAll(async () => {
-  forge = await startForge();
+  forge = await sharedForge();
+  tenant = await forge.createTenant("browse");
+  HOST = tenant.host;
   mirror = await expressMirror();
-  expect((await forge.cli("projects", "create", "demo", "express", "--description", "Fast, unopinionated web framework")).code).toBe(0);
-  const imported = await forge.cli("repos", "import", "demo", "express", EXPRESS_BUNDLE);
+  expect((await forge.cli("projects", "create", tenant.slug, "express", "--description", "Fast, unopinionated web framework")).code).toBe(0);
+  const imported = await forge.cli("repos", "import", tenant.slug, "express", EXPRESS_BUNDLE);
   expect(imported.code, imported.stderr).toBe(0);
   browser = await launchChromium();
 }, 300_000);

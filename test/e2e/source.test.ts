@@ -7,12 +7,13 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "../../bin/cli/http";
-import { startForge, type RunningForge } from "./runner";
+import { sharedForge, type RunningForge, type TestTenant } from "./runner";
 import { EXPRESS_BUNDLE, expressMirror, git, gitOk, tempDir } from "./git";
 
 let forge: RunningForge;
+let tenant: TestTenant;
 let mirror: string;
-const HOST = "demo.localhost";
+let HOST: string;
 
 async function get(path: string): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
   const res = await request(forge.url(HOST, path));
@@ -29,10 +30,12 @@ const commitLinks = (body: string) => [...body.matchAll(/href="\/p\/express\/sou
 const unescape = (s: string) => s.replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">");
 
 beforeAll(async () => {
-  forge = await startForge();
+  forge = await sharedForge();
+  tenant = await forge.createTenant("source");
+  HOST = tenant.host;
   mirror = await expressMirror();
-  expect((await forge.cli("projects", "create", "demo", "express")).code).toBe(0);
-  const imported = await forge.cli("repos", "import", "demo", "express", EXPRESS_BUNDLE);
+  expect((await forge.cli("projects", "create", tenant.slug, "express")).code).toBe(0);
+  const imported = await forge.cli("repos", "import", tenant.slug, "express", EXPRESS_BUNDLE);
   expect(imported.code, imported.stderr).toBe(0);
 }, 300_000);
 

@@ -1,6 +1,6 @@
 // The deployable configuration stays consistent: wrangler files, the local runner, migrations.
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { projectRoot } from "../../scripts/local/build";
@@ -51,6 +51,39 @@ describe("configuration", () => {
     expect(value("preview_urls")).toBe("false");
     // Anywhere in the file (environments too): a route or routes key, or a [[routes]] table.
     expect(lines.filter((l) => /^(?:\[\[?\s*(?:[\w."-]+\.)?routes?\s*\]\]?|(?:[\w."-]+\.)?"?routes?"?\s*=)/.test(l))).toEqual([]);
+  });
+
+  it("CI runs the README's test commands in a fresh copy of the repository, in a temporary folder", () => {
+    const readme = readFileSync(join(projectRoot, "README.md"), "utf8");
+    const tests = readme.slice(readme.indexOf("\n## Tests\n"));
+    const block = /```sh\n([\s\S]*?)```/.exec(tests)?.[1];
+    const commands = (block ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
+    expect(commands.at(-1)).toBe("npm test");
+    const ci = readFileSync(join(projectRoot, ".ci", "run"), "utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("#"));
+    const made = ci.findIndex((l) => /^tmp="\$\(mktemp -d\)"$/.test(l));
+    const copied = ci.findIndex((l) => /^git clone -q "\$PWD" "\$tmp\/edgeforge"$/.test(l));
+    const entered = ci.indexOf('cd "$tmp/edgeforge"');
+    expect(made, ".ci/run makes a temporary folder").toBeGreaterThanOrEqual(0);
+    expect(copied, ".ci/run clones the repository into it").toBeGreaterThan(made);
+    expect(entered, ".ci/run goes into the copy").toBeGreaterThan(copied);
+    // After going into the copy: exactly the README's commands, in order, the test command last.
+    const after = ci.slice(entered + 1).filter((l) => !l.startsWith("export "));
+    expect(after).toEqual(commands);
+  });
+
+  it("reads nothing outside the repository (no team folder beside it)", () => {
+    // The parent's shared folder, spelt as a path or as join() arguments (built here so that this
+    // file does not name it).
+    const parentShared = new RegExp([String.raw`\.\./` + "shared", String.raw`"\.\.", "` + "shared" + '"'].join("|"));
+    const files = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: projectRoot, encoding: "utf8" })
+      .stdout.split("\0")
+      .filter((f) => /\.(ts|tsx|js|md|toml|json)$|^\.ci\//.test(f) && existsSync(join(projectRoot, f)));
+    expect(files.length).toBeGreaterThan(50);
+    const outside = files.filter((f) => parentShared.test(readFileSync(join(projectRoot, f), "utf8")));
+    expect(outside).toEqual([]);
   });
 
   it("passes wrangler deploy --dry-run for both workers", () => {
