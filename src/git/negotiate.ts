@@ -2,6 +2,7 @@
 import type { CommitGraph } from "./commit-graph";
 import { CommitQueue } from "./commit-graph";
 import type { Oid } from "./oid";
+import { parseTag } from "./objects";
 
 /** Clock skew tolerated when cutting walks off by commit time (seconds). */
 const SKEW = 24 * 3600;
@@ -14,13 +15,11 @@ export async function canGiveUp(graph: CommitGraph, wantCommits: Oid[], commonHa
   if (commonHaves.length === 0) return false;
   const theyHave = new Set<Oid>();
   let oldest = Infinity;
-  for (const h of commonHaves) {
-    let c;
-    try {
-      c = await graph.commit(h);
-    } catch {
-      continue; // a have that is not a commit
-    }
+  for (const have of commonHaves) {
+    // A have of a tag stands for the commit it peels to; trees and blobs say nothing of history.
+    const h = await peelToCommit(graph, have);
+    if (!h) continue;
+    const c = await graph.commit(h);
     theyHave.add(h);
     for (const p of c.parents) theyHave.add(p);
     oldest = Math.min(oldest, c.time);
@@ -31,6 +30,17 @@ export async function canGiveUp(graph: CommitGraph, wantCommits: Oid[], commonHa
     if (!(await reachesAny(graph, want, theyHave, reaches, oldest - SKEW))) return false;
   }
   return true;
+}
+
+/** The commit an object is or (through tags) names, if this repository has it; else null. */
+export async function peelToCommit(graph: CommitGraph, oid: Oid): Promise<Oid | null> {
+  for (let i = 0; i < 100 && graph.store.has(oid); i++) {
+    const info = await graph.store.info(oid);
+    if (info.type === "commit") return oid;
+    if (info.type !== "tag") return null;
+    oid = parseTag(await graph.store.readTyped(oid, "tag")).object;
+  }
+  return null;
 }
 
 async function reachesAny(graph: CommitGraph, from: Oid, targets: Set<Oid>, known: Set<Oid>, cutoff: number): Promise<boolean> {

@@ -150,3 +150,38 @@ describe("packs sent to clients", () => {
     expect(layout.entries.length).toBe(repo.objects.size);
   });
 });
+
+describe("negotiation", () => {
+  it("accepts an annotated tag as a have (v0): it stands for its commit", async () => {
+    const caps = "multi_ack_detailed side-band-64k ofs-delta no-progress";
+    const answer = await uploadPack(v0Request([ids.c3], [ids.tag], caps), false);
+    expect(answer.text.join("\n")).not.toMatch(/ERR/);
+    expect(answer.errors).toEqual([]);
+    expect(answer.text).toContain(`ACK ${ids.tag} common`);
+    const layout = await packLayout(answer.pack);
+    const sent = new Set(layout.entries.map((e) => e.oid));
+    expect(sent.has(ids.c3) && sent.has(ids.c2)).toBe(true);
+    // The tag implies c1 and its tree: not sent again.
+    expect(sent.has(ids.c1)).toBe(false);
+    expect(sent.has(ids.tag)).toBe(false);
+    expect(sent.has(ids.tree1)).toBe(false);
+  });
+
+  it("accepts a tag, a tree and a blob as haves (v2), and ignores ids it does not have", async () => {
+    const unknown = "1234567890123456789012345678901234567890";
+    const haves = [ids.tag, ids.tree2, ids.blob1, unknown];
+    // Without done: the acknowledgments section.
+    const acks = await uploadPack(v2Request([ids.c3], haves, ["ofs-delta", "no-progress"], false), true);
+    expect(acks.text[0]).toBe("acknowledgments");
+    expect(acks.text).toEqual(expect.arrayContaining([`ACK ${ids.tag}`, `ACK ${ids.tree2}`, `ACK ${ids.blob1}`]));
+    expect(acks.text).not.toContain(`ACK ${unknown}`);
+    expect(acks.text.join("\n")).not.toMatch(/ERR/);
+    // With done: the pack, without what the haves imply.
+    const answer = await uploadPack(v2Request([ids.c3], haves, ["ofs-delta", "no-progress"]), true);
+    expect(answer.text.join("\n")).not.toMatch(/ERR/);
+    expect(answer.errors).toEqual([]);
+    const sent = new Set((await packLayout(answer.pack)).entries.map((e) => e.oid));
+    expect(sent.has(ids.c3)).toBe(true);
+    expect(sent.has(ids.c1) || sent.has(ids.tag)).toBe(false);
+  });
+});
