@@ -3,6 +3,7 @@ import type { CommitGraph } from "./commit-graph";
 import { CommitQueue } from "./commit-graph";
 import type { Oid } from "./oid";
 import { parseTag } from "./objects";
+import type { Budget } from "./budget";
 
 /** Clock skew tolerated when cutting walks off by commit time (seconds). */
 const SKEW = 24 * 3600;
@@ -63,9 +64,10 @@ async function reachesAny(graph: CommitGraph, from: Oid, targets: Set<Oid>, know
 
 /**
  * Whether `commit` is reachable from one of `tips` (allow-reachable-sha1-in-want). Walks newest
- * first and stops once every queued commit is older than the target.
+ * first and stops once every queued commit is older than the target. With a budget, a walk that
+ * spends it answers false: callers that show things only if reachable fail closed.
  */
-export async function isReachable(graph: CommitGraph, commit: Oid, tips: Oid[]): Promise<boolean> {
+export async function isReachable(graph: CommitGraph, commit: Oid, tips: Oid[], budget?: Budget): Promise<boolean> {
   const target = await graph.commit(commit);
   const queue = new CommitQueue();
   const seen = new Set<Oid>();
@@ -81,6 +83,7 @@ export async function isReachable(graph: CommitGraph, commit: Oid, tips: Oid[]):
   while (queue.size) {
     const c = queue.pop()!;
     if (c.oid === commit) return true;
+    if (budget && (await budget.step())) return false;
     if (c.time < target.time - SKEW) return false;
     for (const p of c.parents) {
       if (seen.has(p)) continue;
