@@ -1,6 +1,10 @@
 // Git interoperability of upload-pack in workerd: the packs a fetch sends put every delta's base
-// before the delta (whatever order the stored pack has), and any object may be a have.
+// before the delta (whatever order the stored pack has), any object may be a have, and
+// reachability checks stay within their budget.
 import { beforeAll, describe, expect, it } from "vitest";
+import { Budget } from "../../src/git/budget";
+import { CommitGraph } from "../../src/git/commit-graph";
+import { isReachable } from "../../src/git/negotiate";
 import { ObjectStore, Pack } from "../../src/git/object-store";
 import { hashObject, type Oid } from "../../src/git/oid";
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, parseEntryHeader } from "../../src/git/pack-format";
@@ -183,5 +187,17 @@ describe("negotiation", () => {
     const sent = new Set((await packLayout(answer.pack)).entries.map((e) => e.oid));
     expect(sent.has(ids.c3)).toBe(true);
     expect(sent.has(ids.c1) || sent.has(ids.tag)).toBe(false);
+  });
+});
+
+describe("reachability checks", () => {
+  it("answer false once their budget is spent: whatever asks only shows reachable things fails closed", async () => {
+    const { pack } = repo.pack();
+    const indexed = await indexPack(new MemorySource("r", pack));
+    const graph = new CommitGraph(new ObjectStore([new Pack("r", new PackIndex(indexed.index), new MemorySource("r", pack))]));
+    expect(await isReachable(graph, ids.c1, [ids.c3])).toBe(true);
+    expect(await isReachable(graph, ids.c1, [ids.c3], new Budget(Infinity, 10))).toBe(true);
+    expect(await isReachable(graph, ids.c1, [ids.c3], new Budget(Infinity, 1))).toBe(false);
+    expect(await isReachable(graph, ids.c3, [ids.c1])).toBe(false);
   });
 });

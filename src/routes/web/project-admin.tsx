@@ -269,7 +269,13 @@ projectAdminRoutes.post(
   "/p/:project/admin/purge",
   ownersOnly(async (c, project) => {
     c.get("meter").component = "web.project.admin";
-    const result = await purgeUnreachable(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
+    let result;
+    try {
+      result = await purgeUnreachable(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
+    } catch (err) {
+      if (!/kept changing/.test(String((err as Error)?.message))) throw err;
+      return adminPage(c, project, "Pushes kept arriving while the repository was being rewritten: nothing was removed. Try again.", 409);
+    }
     return c.redirect(`/p/${project.name}/admin?ok=${result.purged ? "purged" : "clean"}`, 303);
   }, "write"),
 );
