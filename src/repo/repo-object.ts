@@ -251,7 +251,11 @@ export class RepoObject extends DurableObject<Env> {
    * Compacts the live packs into one when there are several, and deletes packs retired longer
    * than the grace period ago (and orphans: packs in R2 no row names). Returns what it did.
    */
-  async upkeep(opts: { force?: boolean } = {}): Promise<{ compacted: number; deleted: number }> {
+  async upkeep(opts: { force?: boolean; /** The clock (tests pass the end of a grace period). */ now?: number } = {}): Promise<{
+    compacted: number;
+    deleted: number;
+  }> {
+    const now = opts.now ?? Date.now();
     const repoMeta = this.meta("repo");
     if (!repoMeta) return { compacted: 0, deleted: 0 };
     const repo = JSON.parse(repoMeta) as { tenantId: string; repoId: string };
@@ -264,14 +268,14 @@ export class RepoObject extends DurableObject<Env> {
       else compacted = outcome;
     }
     // Retired packs past their grace, and orphaned uploads.
-    const cutoff = Date.now() - RETIRED_GRACE_MS;
+    const cutoff = now - RETIRED_GRACE_MS;
     const expired = this.sql
       .exec<{ name: string }>("SELECT name FROM packs WHERE retired_at IS NOT NULL AND retired_at < ?", cutoff)
       .toArray()
       .map((r) => r.name);
     const known = new Set(this.sql.exec<{ name: string }>("SELECT name FROM packs").toArray().map((r) => r.name));
     const orphans = (await storedPacks(this.env, repo))
-      .filter((p) => !known.has(p.name) && p.uploaded < Date.now() - ORPHAN_GRACE_MS && !this.importing(p.name))
+      .filter((p) => !known.has(p.name) && p.uploaded < now - ORPHAN_GRACE_MS && !this.importing(p.name))
       .map((p) => p.name);
     if (expired.length || orphans.length) {
       await deletePacks(this.env, repo, [...expired, ...orphans]);

@@ -16,6 +16,10 @@ import { cacheUrl } from "../../src/services/page-cache";
 import { lastCommitsKey } from "../../src/services/last-commits";
 import { Browser, newForge, registerUser, tenantD1, type Forge } from "./browser";
 import { edge } from "./helpers";
+import type { Env } from "../../src/env";
+import { RETIRED_GRACE_MS } from "../../src/repo/compaction";
+import { openStore, repoStub } from "../../src/services/repositories";
+import { r2Keys } from "../../src/storage/keys";
 import { RepoBuilder, importRepo, pushRef, type FileMap } from "./git-fixture";
 
 const env = workerEnv as unknown as { OBJECTS: R2Bucket };
@@ -658,6 +662,11 @@ describe("unreachable objects", () => {
     expect((await owner.post("/p/leaky/admin/purge", {}, { from: "http://evil.test" })).status).toBe(403);
     expect((await new Browser(forge.host).post("/p/leaky/admin/purge", {})).status).toBe(303); // to sign in
 
+    // A fetch that opened the packs before the purge (here: their store) must be able to finish.
+    const repoRef = { tenantId: forge.id, repoId: row!.repo_id };
+    const stub = repoStub(workerEnv as unknown as Env, repoRef);
+    const inFlight = await openStore(env.OBJECTS, repoRef, await stub.snapshot());
+
     const purged = await owner.post("/p/leaky/admin/purge", {});
     expect(purged.status).toBe(303);
     expect(purged.headers.get("location")).toBe("/p/leaky/admin?ok=purged");
@@ -680,6 +689,16 @@ describe("unreachable objects", () => {
     expect(await env.OBJECTS.head(derivedKey(ids.leak))).toBeNull();
     expect(await env.OBJECTS.head(derivedKey(ids.main))).not.toBeNull();
     expect((await page(`/p/leaky/source/commit/${ids.main}`)).status).toBe(200);
+    // The retired packs stay readable for the grace period, then upkeep deletes them from R2.
+    expect((await inFlight.read(ids.secret)).type).toBe("blob");
+    const packKeys = async () =>
+      (await env.OBJECTS.list({ prefix: `${r2Keys.repoPrefix(repoRef.tenantId, repoRef.repoId)}objects/pack/` })).objects
+        .map((o) => o.key)
+        .filter((k) => k.endsWith(".pack"));
+    expect((await packKeys()).length).toBeGreaterThan(1);
+    expect((await stub.upkeep({ now: Date.now() + 60_000 })).deleted).toBe(0);
+    expect((await stub.upkeep({ now: Date.now() + RETIRED_GRACE_MS + 60_000 })).deleted).toBeGreaterThan(0);
+    expect(await packKeys()).toHaveLength(1);
     // Nothing left to purge.
     expect((await owner.post("/p/leaky/admin/purge", {})).headers.get("location")).toBe("/p/leaky/admin?ok=clean");
   });
