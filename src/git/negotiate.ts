@@ -2,6 +2,8 @@
 import type { CommitGraph } from "./commit-graph";
 import { CommitQueue } from "./commit-graph";
 import type { Oid } from "./oid";
+import { parseTag } from "./objects";
+import type { Budget } from "./budget";
 
 /** Clock skew tolerated when cutting walks off by commit time (seconds). */
 const SKEW = 24 * 3600;
@@ -14,13 +16,11 @@ export async function canGiveUp(graph: CommitGraph, wantCommits: Oid[], commonHa
   if (commonHaves.length === 0) return false;
   const theyHave = new Set<Oid>();
   let oldest = Infinity;
-  for (const h of commonHaves) {
-    let c;
-    try {
-      c = await graph.commit(h);
-    } catch {
-      continue; // a have that is not a commit
-    }
+  for (const have of commonHaves) {
+    // A have of a tag stands for the commit it peels to; trees and blobs say nothing of history.
+    const h = await peelToCommit(graph, have);
+    if (!h) continue;
+    const c = await graph.commit(h);
     theyHave.add(h);
     for (const p of c.parents) theyHave.add(p);
     oldest = Math.min(oldest, c.time);
@@ -31,6 +31,17 @@ export async function canGiveUp(graph: CommitGraph, wantCommits: Oid[], commonHa
     if (!(await reachesAny(graph, want, theyHave, reaches, oldest - SKEW))) return false;
   }
   return true;
+}
+
+/** The commit an object is or (through tags) names, if this repository has it; else null. */
+export async function peelToCommit(graph: CommitGraph, oid: Oid): Promise<Oid | null> {
+  for (let i = 0; i < 100 && graph.store.has(oid); i++) {
+    const info = await graph.store.info(oid);
+    if (info.type === "commit") return oid;
+    if (info.type !== "tag") return null;
+    oid = parseTag(await graph.store.readTyped(oid, "tag")).object;
+  }
+  return null;
 }
 
 async function reachesAny(graph: CommitGraph, from: Oid, targets: Set<Oid>, known: Set<Oid>, cutoff: number): Promise<boolean> {
@@ -53,9 +64,10 @@ async function reachesAny(graph: CommitGraph, from: Oid, targets: Set<Oid>, know
 
 /**
  * Whether `commit` is reachable from one of `tips` (allow-reachable-sha1-in-want). Walks newest
- * first and stops once every queued commit is older than the target.
+ * first and stops once every queued commit is older than the target. With a budget, a walk that
+ * spends it answers false: callers that show things only if reachable fail closed.
  */
-export async function isReachable(graph: CommitGraph, commit: Oid, tips: Oid[]): Promise<boolean> {
+export async function isReachable(graph: CommitGraph, commit: Oid, tips: Oid[], budget?: Budget): Promise<boolean> {
   const target = await graph.commit(commit);
   const queue = new CommitQueue();
   const seen = new Set<Oid>();
@@ -71,6 +83,7 @@ export async function isReachable(graph: CommitGraph, commit: Oid, tips: Oid[]):
   while (queue.size) {
     const c = queue.pop()!;
     if (c.oid === commit) return true;
+    if (budget && (await budget.step())) return false;
     if (c.time < target.time - SKEW) return false;
     for (const p of c.parents) {
       if (seen.has(p)) continue;

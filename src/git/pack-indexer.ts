@@ -47,6 +47,11 @@ export interface IndexResult {
   entries: IndexedEntry[];
   /** Bases of REF_DELTA entries that are not in the pack (a thin pack), in first-use order. */
   missingBases: Oid[];
+  /**
+   * Every delta's base is in the pack, before it: clients may be sent the pack as it is (some,
+   * isomorphic-git among them, miscount objects when a REF_DELTA's base comes later).
+   */
+  basesFirst: boolean;
 }
 
 export interface IndexOptions {
@@ -253,6 +258,9 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
     index,
     entries: entries.map((e) => ({ oid: e.oid!, type: e.type!, offset: e.offset })),
     missingBases,
+    basesFirst: entries.every(
+      (e) => e.header.type !== OBJ_REF_DELTA || (byOid.get(e.header.baseOid!)?.offset ?? Infinity) < e.offset,
+    ),
   };
 
   /** Content of an entry already hashed (resolving its delta chain again). */

@@ -99,7 +99,8 @@ export async function writePack(
     if (!base || !opts.clientHas.has(base) || size < DELTA_MIN_SIZE || size > DELTA_MAX_OBJECT || deltaBudget < size) {
       return false;
     }
-    if (!store.has(base)) return false;
+    // A base this pack sends is not one the client has yet.
+    if (!store.has(base) || objects.has(base)) return false;
     deltaBudget -= size;
     const target = await data();
     const delta = createDelta((await store.read(base)).data, target, Math.floor(target.length * 0.6));
@@ -108,8 +109,17 @@ export async function writePack(
     stats.deltified++;
     return true;
   };
-  for (let i = 0; i < plan.length; i++) {
-    const { oid, loc } = plan[i]!;
+  /** The base of a stored delta, when this pack sends it too from the same stored pack. */
+  const sentSameChainBase = async (loc: Location): Promise<{ oid: Oid; loc: Location } | null> => {
+    const header = await loc.pack.header(loc.offset);
+    if (header.type !== OBJ_OFS_DELTA && header.type !== OBJ_REF_DELTA) return null;
+    const baseOid = header.type === OBJ_REF_DELTA ? header.baseOid! : loc.pack.index.oidAtOffset(header.baseOffset!);
+    if (!baseOid || !objects.has(baseOid)) return null;
+    const baseLoc = store.locate(baseOid);
+    return baseLoc && baseLoc.pack === loc.pack ? { oid: baseOid, loc: baseLoc } : null;
+  };
+  let count = 0;
+  const emitEntry = async (oid: Oid, loc: Location) => {
     const start = bytes;
     crc = 0;
     const header = await loc.pack.header(loc.offset);
@@ -124,17 +134,16 @@ export async function writePack(
         header.type === OBJ_REF_DELTA ? header.baseOid! : loc.pack.index.oidAtOffset(header.baseOffset!);
       if (!baseOid) throw new GitError("corrupt_pack", `no object at delta base offset in ${loc.pack.name}`);
       // Reuse a delta only against the copy of its base in the same pack: with an object stored in
-      // several packs, mixing copies could chain deltas into a cycle.
+      // several packs, mixing copies could chain deltas into a cycle. Such a base is written first.
       const sentBase = objects.has(baseOid) ? store.locate(baseOid) : null;
-      const sameChain = sentBase !== null && sentBase.pack === loc.pack;
-      const baseAt = sameChain ? written.get(baseOid) : undefined;
+      const baseAt = sentBase !== null && sentBase.pack === loc.pack ? written.get(baseOid) : undefined;
       const dataStart = loc.offset + header.headerLength;
       if (baseAt !== undefined && opts.ofsDelta) {
         await emit(concatBytes([encodeEntryHeader(OBJ_OFS_DELTA, header.size), encodeOfsDistance(start - baseAt)]));
         await copyRange(loc.pack, dataStart, end, emit);
         stats.reusedDeltas++;
-      } else if (baseAt !== undefined || sameChain || (!sentBase && opts.thin && opts.clientHas.has(baseOid))) {
-        // A base later in this pack, or one the client has: refer to it by id.
+      } else if (baseAt !== undefined || (!sentBase && opts.thin && opts.clientHas.has(baseOid))) {
+        // A base earlier in this pack (the client reads no OFS_DELTA), or one the client has.
         await emit(concatBytes([encodeEntryHeader(OBJ_REF_DELTA, header.size), hexToBytes(baseOid)]));
         await copyRange(loc.pack, dataStart, end, emit);
         stats.reusedDeltas++;
@@ -148,10 +157,23 @@ export async function writePack(
     }
     written.set(oid, start);
     if (opts.index) stats.entries.push({ oid: hexToBytes(oid), offset: start, crc });
+    count++;
     if (opts.progress && Date.now() - lastProgress > 500) {
       lastProgress = Date.now();
-      await opts.progress(`Writing objects: ${Math.floor(((i + 1) * 100) / plan.length)}% (${i + 1}/${plan.length})\r`);
+      await opts.progress(`Writing objects: ${Math.floor((count * 100) / plan.length)}% (${count}/${plan.length})\r`);
     }
+  };
+  for (const { oid, loc } of plan) {
+    if (written.has(oid)) continue;
+    // Every base goes before its deltas, as git pack-objects writes them: clients that resolve
+    // REF_DELTA entries in one pass (isomorphic-git) miscount objects otherwise. Stored order has
+    // that already, except for bases a completed thin pack appended at its end.
+    const chain = [{ oid, loc }];
+    for (let base = await sentSameChainBase(loc); base && !written.has(base.oid); base = await sentSameChainBase(base.loc)) {
+      if (chain.some((c) => c.oid === base!.oid)) throw new GitError("corrupt_pack", `delta chain loops in ${loc.pack.name}`);
+      chain.push(base);
+    }
+    for (let i = chain.length - 1; i >= 0; i--) await emitEntry(chain[i]!.oid, chain[i]!.loc);
   }
   const digest = hash.digest();
   stats.checksum = new Uint8Array(digest.buffer, digest.byteOffset, digest.length);

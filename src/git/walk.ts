@@ -3,7 +3,7 @@
 // The same shape as `git rev-list --objects <wants> --not <haves>`, with git's date-ordered walk.
 import { CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import { GitError, protocolError } from "./errors";
-import { forEachTreeEntry, isSubmoduleMode, isTreeMode } from "./objects";
+import { forEachTreeEntry, isSubmoduleMode, isTreeMode, parseTag } from "./objects";
 import type { ObjectType, Oid } from "./oid";
 
 export type ObjectFilter =
@@ -83,7 +83,13 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
     if (!bad) queuedInteresting.add(oid);
     queue.push(await graph.commit(oid));
   };
-  for (const h of input.haves) await enqueue(h, true);
+  // Any object the client has is a have (git accepts them all): a tag stands for what it peels
+  // to, a tree or blob is just known to the client. Only commits start the uninteresting walk.
+  for (const h of input.haves) {
+    const peeled = await peelHave(h);
+    if (peeled?.type === "commit") await enqueue(peeled.oid, true);
+    else if (peeled) clientHas.add(peeled.oid);
+  }
   for (const w of startCommits) await enqueue(w, false);
 
   let slop = SLOP;
@@ -177,6 +183,17 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
       if (e.want.some((w) => !clientHas.has(w))) await markSparse(e.have, e.want);
       else for (const h of e.have) clientHas.add(h);
     }
+  }
+
+  /** A have followed through its tags (marked as the client's) while this repository has them. */
+  async function peelHave(oid: Oid): Promise<{ oid: Oid; type: ObjectType } | null> {
+    for (let i = 0; i < 100 && store.has(oid); i++) {
+      const info = await store.info(oid);
+      if (info.type !== "tag") return { oid, type: info.type };
+      clientHas.add(oid);
+      oid = parseTag(await store.readTyped(oid, "tag")).object;
+    }
+    return null;
   }
 
   async function addTree(tree: Oid, depth: number, explicit: boolean): Promise<void> {

@@ -152,7 +152,8 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
       const peeled = await graph.peel(r.oid);
       updates.push({ name: r.name, old: ZERO_OID, new: r.oid, peeled: peeled.tags.length ? peeled.oid : null });
     }
-    const closure = isClosure(
+    // Only a pack whose bases precede their deltas may be streamed to clones as it is.
+    const closure = indexed.basesFirst && isClosure(
       indexed.entries.map((e) => e.oid),
       links,
       new Set(tips),

@@ -252,6 +252,8 @@ async function applyPush(
   /** What the pack's objects point at: checked against the pack and the repository. */
   const links = new OidSet();
   let packOids: Oid[] = [];
+  /** Clones may be sent the stored pack as it is: complete, every delta's base before it. */
+  let streamable = false;
   if (input.received > 0) {
     await input.progress(`Indexing the pack (${mib(input.received)})...\n`);
     const indexStart = Date.now();
@@ -296,6 +298,7 @@ async function applyPush(
       source = new WindowedSource(new R2Source(env.OBJECTS, packKey, size));
     }
     packOids = indexed.entries.map((e) => e.oid);
+    streamable = indexed.basesFirst;
     if (count > 0) {
       await env.OBJECTS.put(idxKey, index);
       pack = { name: packName, objects: count, bytes: size };
@@ -355,7 +358,7 @@ async function applyPush(
 
   // A push into an empty repository that sets every ref may leave a pack that clones can stream.
   const closureOf = (all: RefUpdate[]) => {
-    if (snapshot.refs.length > 0 || errors.size > 0 || all.length !== commands.length) return null;
+    if (!streamable || snapshot.refs.length > 0 || errors.size > 0 || all.length !== commands.length) return null;
     const tips = new Set(all.map((u) => u.new));
     return isClosure(packOids, links, tips) ? setHash(tips) : null;
   };

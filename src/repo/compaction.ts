@@ -1,7 +1,7 @@
 // Pack upkeep: many pushes leave many small packs; compaction rewrites everything reachable from
 // the refs into one pack (reusing stored deltas), so reads stay few and clones can stream it as is.
 // Old packs are retired, and deleted only after a grace period: fetches that started before
-// still read them. Objects no ref reaches are not carried over.
+// still read them. Objects no ref reaches are not carried over; a purge is a compaction on demand.
 import type { Env } from "../env";
 import { CommitGraph } from "../git/commit-graph";
 import { setHash } from "../git/oid";
@@ -13,6 +13,7 @@ import { r2Keys } from "../storage/keys";
 import { R2StreamWriter } from "../storage/r2-writer";
 import { randomId } from "../utils/crypto";
 import type { PackEntry, RepoSnapshot } from "./repo-object";
+import type { Oid } from "../git/oid";
 
 /** Compact once this many packs are live. */
 export const COMPACT_AT_PACKS = 4;
@@ -63,4 +64,25 @@ export async function storedPacks(env: Env, repo: RepoRef): Promise<{ name: stri
     cursor = listed.truncated ? listed.cursor : undefined;
   } while (cursor);
   return out;
+}
+
+/**
+ * Deletes the derived data (last-commit files) of commits the live packs no longer hold: after a
+ * purge nothing computed from a purged commit stays in R2.
+ */
+export async function dropDerivedData(env: Env, repo: RepoRef, snapshot: RepoSnapshot): Promise<number> {
+  const store = await openStore(env.OBJECTS, repo, snapshot);
+  const prefix = r2Keys.lastCommitsPrefix(repo.tenantId, repo.repoId);
+  const stale: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const listed = await env.OBJECTS.list({ prefix, cursor, limit: 1000 });
+    for (const o of listed.objects) {
+      const commit = /([0-9a-f]{40})\.json$/.exec(o.key)?.[1] as Oid | undefined;
+      if (!commit || !store.has(commit)) stale.push(o.key);
+    }
+    cursor = listed.truncated ? listed.cursor : undefined;
+  } while (cursor);
+  for (let i = 0; i < stale.length; i += 1000) await env.OBJECTS.delete(stale.slice(i, i + 1000));
+  return stale.length;
 }

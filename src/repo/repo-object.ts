@@ -3,8 +3,16 @@
 // compare-and-swap on each ref's old value.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { ZERO_OID } from "../git/oid";
-import { COMPACT_AT_PACKS, ORPHAN_GRACE_MS, RETIRED_GRACE_MS, compactPacks, deletePacks, storedPacks } from "./compaction";
+import { setHash, ZERO_OID } from "../git/oid";
+import {
+  COMPACT_AT_PACKS,
+  ORPHAN_GRACE_MS,
+  RETIRED_GRACE_MS,
+  compactPacks,
+  deletePacks,
+  dropDerivedData,
+  storedPacks,
+} from "./compaction";
 
 export interface PackEntry {
   name: string;
@@ -29,6 +37,11 @@ export interface RepoSnapshot {
   head: string;
   refs: RefEntry[];
   packs: PackEntry[];
+  /**
+   * Bumped by every purge (compaction on demand): caches of things addressed by object id carry
+   * it in their keys, so nothing cached before a purge is served after it.
+   */
+  purges?: number;
 }
 
 export interface RefUpdate {
@@ -38,6 +51,16 @@ export interface RefUpdate {
   /** New value; ZERO_OID deletes the ref. */
   new: string;
   peeled?: string | null;
+}
+
+export interface PurgeResult {
+  /** Whether anything was rewritten (false: the packs held only what the refs reach). */
+  purged: boolean;
+  /** Packs retired (deleted from R2 after the grace period). */
+  retired: number;
+  /** Live packs and their objects afterwards. */
+  packs: number;
+  objects: number;
 }
 
 export type RefUpdateResult = { name: string; ok: true } | { name: string; ok: false; reason: string };
@@ -58,6 +81,18 @@ export interface ImportRecord {
 }
 
 const DEFAULT_HEAD = "refs/heads/main";
+
+/**
+ * Whether the live packs may hold objects no ref reaches: several packs, one that is not exactly
+ * the closure of the current tips, or packs with no refs at all.
+ */
+function holdsUnreachable(s: RepoSnapshot): boolean {
+  if (s.packs.length === 0) return false;
+  if (s.refs.length === 0 || s.packs.length > 1) return true;
+  return s.packs[0]!.closure !== setHash(s.refs.map((r) => r.oid));
+}
+
+const objectCount = (s: RepoSnapshot) => s.packs.reduce((n, p) => n + p.objects, 0);
 
 /** Schema changes of the object's own SQLite database, applied in order on start. */
 const SCHEMA = [
@@ -125,6 +160,7 @@ export class RepoObject extends DurableObject<Env> {
         )
         .toArray()
         .map((p) => ({ name: p.name, objects: p.objects, bytes: p.bytes, createdAt: p.created_at, closure: p.closure })),
+      purges: Number(this.meta("purges") ?? "0"),
     };
   }
 
@@ -215,45 +251,31 @@ export class RepoObject extends DurableObject<Env> {
    * Compacts the live packs into one when there are several, and deletes packs retired longer
    * than the grace period ago (and orphans: packs in R2 no row names). Returns what it did.
    */
-  async upkeep(opts: { force?: boolean } = {}): Promise<{ compacted: number; deleted: number }> {
+  async upkeep(opts: { force?: boolean; /** The clock (tests pass the end of a grace period). */ now?: number } = {}): Promise<{
+    compacted: number;
+    deleted: number;
+  }> {
+    const now = opts.now ?? Date.now();
     const repoMeta = this.meta("repo");
     if (!repoMeta) return { compacted: 0, deleted: 0 };
     const repo = JSON.parse(repoMeta) as { tenantId: string; repoId: string };
     let compacted = 0;
     const before = this.snapshot();
-    if (before.packs.length >= COMPACT_AT_PACKS || (opts.force && before.packs.length > 1) ||
-      (opts.force && before.packs.length === 1 && !before.packs[0]!.closure && before.refs.length > 0)) {
-      const pack = await compactPacks(this.env, repo, before);
-      const committed = this.ctx.storage.transactionSync(() => {
-        if (this.version() !== before.version) return false; // refs moved meanwhile: try again later
-        const now = Date.now();
-        this.sql.exec(
-          "INSERT INTO packs (name, objects, bytes, created_at, closure) VALUES (?, ?, ?, ?, ?)",
-          pack.name,
-          pack.objects,
-          pack.bytes,
-          pack.createdAt,
-          pack.closure ?? null,
-        );
-        for (const p of before.packs) this.sql.exec("UPDATE packs SET retired_at = ? WHERE name = ?", now, p.name);
-        this.bumpVersion();
-        return true;
-      });
-      if (committed) compacted = before.packs.length;
-      else {
-        await deletePacks(this.env, repo, [pack.name]);
-        this.scheduleUpkeep(60_000);
-      }
+    if (opts.force) compacted = (await this.purge(repo)).retired;
+    else if (before.packs.length >= COMPACT_AT_PACKS) {
+      const outcome = await this.compact(repo, before);
+      if (outcome === "moved") this.scheduleUpkeep(60_000);
+      else compacted = outcome;
     }
     // Retired packs past their grace, and orphaned uploads.
-    const cutoff = Date.now() - RETIRED_GRACE_MS;
+    const cutoff = now - RETIRED_GRACE_MS;
     const expired = this.sql
       .exec<{ name: string }>("SELECT name FROM packs WHERE retired_at IS NOT NULL AND retired_at < ?", cutoff)
       .toArray()
       .map((r) => r.name);
     const known = new Set(this.sql.exec<{ name: string }>("SELECT name FROM packs").toArray().map((r) => r.name));
     const orphans = (await storedPacks(this.env, repo))
-      .filter((p) => !known.has(p.name) && p.uploaded < Date.now() - ORPHAN_GRACE_MS && !this.importing(p.name))
+      .filter((p) => !known.has(p.name) && p.uploaded < now - ORPHAN_GRACE_MS && !this.importing(p.name))
       .map((p) => p.name);
     if (expired.length || orphans.length) {
       await deletePacks(this.env, repo, [...expired, ...orphans]);
@@ -262,6 +284,64 @@ export class RepoObject extends DurableObject<Env> {
     const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM packs WHERE retired_at IS NOT NULL").one().n;
     if (pending > 0) this.scheduleUpkeep(RETIRED_GRACE_MS);
     return { compacted, deleted: expired.length + orphans.length };
+  }
+
+  /**
+   * Rewrites everything the refs reach into one pack and retires the others (or, with no refs,
+   * retires every pack): from the next snapshot on, nothing else is readable. Retired packs stay
+   * in R2 for the grace period, for fetches that opened them before. "moved": the refs changed
+   * while the pack was written; nothing was applied.
+   */
+  private async compact(repo: { tenantId: string; repoId: string }, before: RepoSnapshot): Promise<number | "moved"> {
+    const pack = before.refs.length ? await compactPacks(this.env, repo, before) : null;
+    const committed = this.ctx.storage.transactionSync(() => {
+      if (this.version() !== before.version) return false;
+      const now = Date.now();
+      if (pack) {
+        this.sql.exec(
+          "INSERT INTO packs (name, objects, bytes, created_at, closure) VALUES (?, ?, ?, ?, ?)",
+          pack.name,
+          pack.objects,
+          pack.bytes,
+          pack.createdAt,
+          pack.closure ?? null,
+        );
+      }
+      for (const p of before.packs) this.sql.exec("UPDATE packs SET retired_at = ? WHERE name = ?", now, p.name);
+      this.bumpVersion();
+      return true;
+    });
+    if (!committed) {
+      if (pack) await deletePacks(this.env, repo, [pack.name]);
+      return "moved";
+    }
+    this.scheduleUpkeep(RETIRED_GRACE_MS);
+    return before.packs.length;
+  }
+
+  /**
+   * Purges objects no ref reaches, now (a pushed secret on a deleted branch): compaction on demand.
+   * Pages stop showing them at once (they read only live packs, and id-addressed caches are keyed
+   * by the purge count); R2 data derived from purged commits is deleted; the retired packs
+   * themselves go after the grace period, so a fetch already reading them finishes.
+   */
+  async purge(repoRef: { tenantId: string; repoId: string }): Promise<PurgeResult> {
+    if (!this.meta("repo")) this.setMeta("repo", JSON.stringify(repoRef));
+    const repo = JSON.parse(this.meta("repo")!) as { tenantId: string; repoId: string };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const before = this.snapshot();
+      if (!holdsUnreachable(before)) return { purged: false, retired: 0, packs: before.packs.length, objects: objectCount(before) };
+      const outcome = await this.compact(repo, before);
+      if (outcome === "moved") continue; // a push landed meanwhile: compact what it left
+      this.ctx.storage.transactionSync(() => {
+        this.setMeta("purges", String(Number(this.meta("purges") ?? "0") + 1));
+        this.bumpVersion();
+      });
+      const after = this.snapshot();
+      await dropDerivedData(this.env, repo, after);
+      return { purged: true, retired: outcome, packs: after.packs.length, objects: objectCount(after) };
+    }
+    throw new Error("the repository kept changing during the purge; try again");
   }
 
   private importing(packName: string): boolean {

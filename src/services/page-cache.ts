@@ -16,13 +16,18 @@ export interface PageKey {
   origin: string;
   tenantId: string;
   repoId: string;
+  /**
+   * The repository's purge count: a purge removes objects, and nothing rendered from them before
+   * it may be served after it (pages check reachability first too; this is the second lock).
+   */
+  purges: number;
   /** What the page is: view name, revision as shown, commit id, path, options... */
   parts: string[];
 }
 
 export function cacheUrl(key: PageKey): string {
   const digest = createHash("sha1").update(key.parts.join("\0")).digest("hex");
-  return `${key.origin}/_cache/${RENDER_VERSION}/${stylesheetPath.slice(8, 22)}/${key.tenantId}/${key.repoId}/${key.parts[0]}/${digest}`;
+  return `${key.origin}/_cache/${RENDER_VERSION}/${stylesheetPath.slice(8, 22)}/${key.tenantId}/${key.repoId}/p${key.purges}/${key.parts[0]}/${digest}`;
 }
 
 /** A strong ETag for one viewer's rendering of a page (the header differs for signed-in users). */

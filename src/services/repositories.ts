@@ -1,7 +1,7 @@
 // Opening a project's repository: its Durable Object (refs, packs) and an object store over its
 // packs in R2, with pack indexes cached per isolate (they are immutable).
 import type { Env } from "../env";
-import type { RepoObject, RepoSnapshot } from "../repo/repo-object";
+import type { PurgeResult, RepoObject, RepoSnapshot } from "../repo/repo-object";
 import { ObjectStore, Pack } from "../git/object-store";
 import { PackIndex } from "../git/pack-index";
 import { WindowedSource } from "../git/range-source";
@@ -95,4 +95,12 @@ export async function setDefaultBranch(env: Env, repo: RepoRef, branch: string):
   const { branches } = await listBranches(env, repo);
   if (!branches.includes(branch)) throw new ForgeError("bad_request", `There is no branch ${branch}.`);
   await repoStub(env, repo).setHead(`refs/heads/${branch}`);
+}
+
+/**
+ * Removes the objects no branch or tag reaches, now (compaction on demand): pages stop showing
+ * them at once, fetches in flight finish on the old packs, which go after the grace period.
+ */
+export async function purgeUnreachable(env: Env, repo: RepoRef): Promise<PurgeResult> {
+  return repoStub(env, repo).purge({ tenantId: repo.tenantId, repoId: repo.repoId });
 }

@@ -8,6 +8,7 @@ import { parseCommit, type Commit } from "../git/objects";
 import type { Oid } from "../git/oid";
 import { findByPrefix } from "../git/abbrev";
 import { currentSnapshot, openStore, type RepoRef } from "./repositories";
+import { reachableFromRefs } from "./reachable";
 
 export interface SourceRepo {
   repo: RepoRef;
@@ -81,7 +82,8 @@ export async function resolveRev(src: SourceRepo, name: string): Promise<Rev | n
     const found = findByPrefix(src.store, name);
     if (found.length !== 1) return null;
     const commit = await commitOf(src, found[0]!);
-    return commit ? { name: commit, kind: "commit", commit } : null;
+    // By id, only what the refs reach: the packs may still hold a deleted branch's commits.
+    return commit && (await reachableFromRefs(src, commit)) ? { name: commit, kind: "commit", commit } : null;
   }
   return null;
 }

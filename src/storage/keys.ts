@@ -20,6 +20,8 @@ export const r2Keys = {
   /** Derived data of the source browser: the last commit of every path of a commit's tree (JSON). */
   lastCommits: (tenantId: string, repoId: string, commit: string) =>
     `t/${tenantId}/r/${repoId}/derived/last-commit/v2/${commit}.json`,
+  /** Every last-commit file of a repository (a purge deletes those of purged commits). */
+  lastCommitsPrefix: (tenantId: string, repoId: string) => `t/${tenantId}/r/${repoId}/derived/last-commit/`,
   /** A pack being received or imported, before it is indexed and named. */
   incoming: (tenantId: string, repoId: string, uploadId: string) =>
     `t/${tenantId}/r/${repoId}/incoming/${uploadId}.pack`,

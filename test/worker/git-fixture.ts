@@ -1,7 +1,8 @@
 // Git repositories built in memory for the workerd tests: objects, commits of whole file maps,
 // a pack of them, imported through the admin API or pushed through git's receive-pack.
 import { hashObject, hexToBytes, sha1, type ObjectType, type Oid } from "../../src/git/oid";
-import { encodeEntryHeader, packHeader, typeNumber } from "../../src/git/pack-format";
+import { createDelta } from "../../src/git/delta-encode";
+import { encodeEntryHeader, OBJ_REF_DELTA, packHeader, typeNumber } from "../../src/git/pack-format";
 import { deflate } from "../../src/git/zlib";
 import { pkt, FLUSH } from "../../src/git/pkt-line";
 import { concatBytes as concat } from "../../src/utils/bytes";
@@ -74,13 +75,24 @@ export class RepoBuilder {
     return this.put("commit", encoder.encode(lines.join("\n") + "\n"));
   }
 
-  /** A pack of every object built so far (or just `only`), each stored whole. */
-  pack(only?: Iterable<Oid>): { pack: Uint8Array; checksum: string } {
-    const oids = only ? [...only] : [...this.objects.keys()];
+  /**
+   * A pack of every object built so far (or just `only`), each stored whole, except the objects
+   * `deltas` names: those are REF_DELTA entries against the given base, written before all
+   * others, so their bases come later in the pack (as in a thin pack completed with its bases).
+   */
+  pack(only?: Iterable<Oid>, opts: { deltas?: Record<Oid, Oid> } = {}): { pack: Uint8Array; checksum: string } {
+    const deltas = opts.deltas ?? {};
+    const all = only ? [...only] : [...this.objects.keys()];
+    const oids = [...all.filter((o) => o in deltas), ...all.filter((o) => !(o in deltas))];
     const parts: Uint8Array[] = [packHeader(oids.length)];
     for (const oid of oids) {
       const o = this.objects.get(oid)!;
-      parts.push(encodeEntryHeader(typeNumber(o.type), o.data.length), deflate(o.data));
+      const base = deltas[oid];
+      if (base) {
+        const delta = createDelta(this.objects.get(base)!.data, o.data);
+        if (!delta) throw new Error(`no delta of ${oid} against ${base}`);
+        parts.push(encodeEntryHeader(OBJ_REF_DELTA, delta.length), hexToBytes(base), deflate(delta));
+      } else parts.push(encodeEntryHeader(typeNumber(o.type), o.data.length), deflate(o.data));
     }
     const body = concat(parts);
     const digest = new Uint8Array(sha1().update(body).digest());
@@ -94,11 +106,11 @@ export async function importRepo(
   project: string,
   repo: RepoBuilder,
   refs: Record<string, Oid>,
-  opts: { head?: string; private?: boolean } = {},
+  opts: { head?: string; private?: boolean; deltas?: Record<Oid, Oid> } = {},
 ): Promise<void> {
   let res = await admin("POST", `/api/v1/tenants/${slug}/projects`, { name: project, private: opts.private ?? false });
   if (res.status !== 201) throw new Error(`create project: ${res.status} ${await res.text()}`);
-  const { pack, checksum } = repo.pack();
+  const { pack, checksum } = repo.pack(undefined, { deltas: opts.deltas });
   const base = `/api/v1/tenants/${slug}/projects/${project}/imports`;
   res = await admin("POST", base, {
     size: pack.length,

@@ -3,12 +3,24 @@
 import { env as workerEnv } from "cloudflare:workers";
 import { gunzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
-import { hashObject } from "../../src/git/oid";
+import { bytesToHex, hashObject } from "../../src/git/oid";
+import { findMissing } from "../../src/git/connectivity";
+import { collectLinks } from "../../src/git/links";
+import { OidSet } from "../../src/git/oid-set";
+import { indexPack } from "../../src/git/pack-indexer";
+import { DELIM, FLUSH, parsePktLines, pkt } from "../../src/git/pkt-line";
+import { MemorySource } from "../../src/git/range-source";
+import { concatBytes } from "../../src/utils/bytes";
 import { crc32 } from "../../src/git/crc32";
 import { cacheUrl } from "../../src/services/page-cache";
 import { lastCommitsKey, walkBudget } from "../../src/services/last-commits";
 import type { Env } from "../../src/env";
 import { Browser, newForge, registerUser, tenantD1, type Forge } from "./browser";
+import { edge } from "./helpers";
+import type { Env } from "../../src/env";
+import { RETIRED_GRACE_MS } from "../../src/repo/compaction";
+import { openStore, repoStub } from "../../src/services/repositories";
+import { r2Keys } from "../../src/storage/keys";
 import { RepoBuilder, importRepo, pushRef, type FileMap } from "./git-fixture";
 
 const env = workerEnv as unknown as { OBJECTS: R2Bucket };
@@ -385,11 +397,13 @@ describe("caching", () => {
     expect(byRef.headers.get("cache-control")).toBe("no-cache");
   });
 
-  it("keeps cache keys per tenant and repository", () => {
-    const a = cacheUrl({ origin: "http://x.test", tenantId: "t1", repoId: "r1", parts: ["blob", "main", "abc", "a"] });
-    const b = cacheUrl({ origin: "http://x.test", tenantId: "t2", repoId: "r1", parts: ["blob", "main", "abc", "a"] });
-    const c = cacheUrl({ origin: "http://x.test", tenantId: "t1", repoId: "r2", parts: ["blob", "main", "abc", "a"] });
-    expect(new Set([a, b, c]).size).toBe(3);
+  it("keeps cache keys per tenant, repository and purge", () => {
+    const key = { origin: "http://x.test", tenantId: "t1", repoId: "r1", purges: 0, parts: ["blob", "main", "abc", "a"] };
+    const a = cacheUrl(key);
+    const b = cacheUrl({ ...key, tenantId: "t2" });
+    const c = cacheUrl({ ...key, repoId: "r2" });
+    const d = cacheUrl({ ...key, purges: 1 });
+    expect(new Set([a, b, c, d]).size).toBe(4);
     expect(a).toContain("/t1/r1/");
   });
 
@@ -555,3 +569,149 @@ describe("an empty repository", () => {
   });
 });
 
+
+describe("unreachable objects", () => {
+  const r = new RepoBuilder();
+  const ids = {} as Record<"main" | "leak" | "secret" | "mainTree", string>;
+  const ZERO = "0".repeat(40);
+  const leakUrls = () => [
+    `/p/leaky/source/commit/${ids.leak}`,
+    `/p/leaky/source/commit/${ids.leak}.patch`,
+    `/p/leaky/source/tree/${ids.leak}/`,
+    `/p/leaky/source/blob/${ids.leak}/secret.txt`,
+    `/p/leaky/source/raw/${ids.leak}/secret.txt`,
+    `/p/leaky/source/raw/${ids.leak.slice(0, 10)}/secret.txt`,
+    `/p/leaky/source/log/${ids.leak}`,
+    `/p/leaky/source/log/main?after=${ids.leak}`,
+    `/p/leaky/source/last-commits/${ids.leak}/`,
+    `/p/leaky/source/compare/main...${ids.leak}`,
+    `/p/leaky/source/archive/${ids.leak}.tar.gz`,
+    `/p/leaky/source/archive/${ids.leak}.zip`,
+  ];
+
+  /** A v2 clone of everything the refs offer: the objects it brings, checked for connectivity. */
+  async function cloneObjects(): Promise<Set<string>> {
+    const refs = (await (await edge(`http://${forge.host}/leaky.git/info/refs?service=git-upload-pack`)).text())
+      .split("\n")
+      .map((l) => /^[0-9a-f]{4}([0-9a-f]{40}) refs\//.exec(l)?.[1])
+      .filter((x): x is string => !!x);
+    const body = concatBytes([
+      pkt("command=fetch\n"),
+      DELIM,
+      pkt("ofs-delta\n"),
+      pkt("no-progress\n"),
+      ...refs.map((o) => pkt(`want ${o}\n`)),
+      pkt("done\n"),
+      FLUSH,
+    ]);
+    const res = await edge(`http://${forge.host}/leaky.git/git-upload-pack`, {
+      method: "POST",
+      headers: { "content-type": "application/x-git-upload-pack-request", "git-protocol": "version=2" },
+      body,
+    });
+    const chunks: Uint8Array[] = [];
+    for (const line of parsePktLines(new Uint8Array(await res.arrayBuffer()))) {
+      if (line.kind === "data" && line.data[0] === 1) chunks.push(line.data.subarray(1));
+    }
+    const links = new OidSet();
+    const indexed = await indexPack(new MemorySource("clone", concatBytes(chunks)), { onObject: (t, d) => collectLinks(t, d, links) });
+    const oids = new Set(indexed.entries.map((e) => e.oid));
+    expect(findMissing(links, refs, (oid) => oids.has(bytesToHex(oid)))).toBeNull();
+    return oids;
+  }
+
+  beforeAll(async () => {
+    const files = { "README.md": "# Leaky\n", "a.txt": "a\n" };
+    ids.main = r.commit({ files, message: "first" });
+    ids.mainTree = r.files(files);
+    await importRepo(forge.slug, "leaky", r, { "refs/heads/main": ids.main });
+    // A branch with a secret is pushed, looked at (its pages cached), then deleted.
+    ids.leak = r.commit({ files: { ...files, "secret.txt": "password=hunter2\n" }, parents: [ids.main], message: "oops, a secret" });
+    ids.secret = r.blob("password=hunter2\n");
+    const tree = r.files({ ...files, "secret.txt": "password=hunter2\n" });
+    const res = await pushRef(forge.host, "leaky", forge.ownerToken, r, [ids.leak, tree, ids.secret], "refs/heads/leak", ZERO, ids.leak);
+    expect(await res.text()).toContain("ok refs/heads/leak");
+    const shown = new Map<string, number>();
+    for (const url of leakUrls()) {
+      const seen = await page(url);
+      shown.set(url, seen.status);
+      await seen.arrayBuffer();
+    }
+    expect(shown.get(`/p/leaky/source/commit/${ids.leak}`)).toBe(200);
+    expect(shown.get(`/p/leaky/source/raw/${ids.leak}/secret.txt`)).toBe(200);
+    expect(shown.get(`/p/leaky/source/archive/${ids.leak}.zip`)).toBe(200);
+    const del = await edge(`http://${forge.host}/leaky.git/git-receive-pack`, {
+      method: "POST",
+      headers: { "content-type": "application/x-git-receive-pack-request", authorization: `Basic ${btoa(`owner:${forge.ownerToken}`)}` },
+      body: concatBytes([pkt(`${ids.leak} ${ZERO} refs/heads/leak\0report-status delete-refs\n`), FLUSH]),
+    });
+    expect(await del.text()).toContain("ok refs/heads/leak");
+  });
+
+  it("are not shown by id once no ref reaches them, before any purge", async () => {
+    for (const url of leakUrls()) {
+      const res = await page(url);
+      expect(res.status, url).toBe(404);
+      expect(await res.text(), url).not.toContain("hunter2");
+    }
+    // What the refs reach is still shown by id.
+    expect((await page(`/p/leaky/source/commit/${ids.main}`)).status).toBe(200);
+    expect((await page(`/p/leaky/source/raw/${ids.main}/a.txt`)).status).toBe(200);
+  });
+
+  it("are removed by the owner's purge: pages, caches, archives and derived data; clones stay whole", async () => {
+    // Derived data as a page's background walk may have left it (written here: no waiting on it).
+    const project = await tenantD1(forge);
+    const row = await project.prepare("SELECT repo_id FROM projects WHERE name = 'leaky'").first<{ repo_id: string }>();
+    const derivedKey = (commit: string) => lastCommitsKey({ tenantId: forge.id, repoId: row!.repo_id }, commit);
+    for (const c of [ids.leak, ids.main]) await env.OBJECTS.put(derivedKey(c), "{}");
+    const owner = new Browser(forge.host);
+    await owner.signIn("owner", forge.ownerPassword);
+    expect(await (await owner.get("/p/leaky/admin")).text()).toContain('action="/p/leaky/admin/purge"');
+    // Only the owners, only from this site.
+    const stranger = await registerUser(forge, "nosy");
+    expect((await stranger.post("/p/leaky/admin/purge", {})).status).toBe(404);
+    expect((await owner.post("/p/leaky/admin/purge", {}, { from: "http://evil.test" })).status).toBe(403);
+    expect((await new Browser(forge.host).post("/p/leaky/admin/purge", {})).status).toBe(303); // to sign in
+
+    // A fetch that opened the packs before the purge (here: their store) must be able to finish.
+    const repoRef = { tenantId: forge.id, repoId: row!.repo_id };
+    const stub = repoStub(workerEnv as unknown as Env, repoRef);
+    const inFlight = await openStore(env.OBJECTS, repoRef, await stub.snapshot());
+
+    const purged = await owner.post("/p/leaky/admin/purge", {});
+    expect(purged.status).toBe(303);
+    expect(purged.headers.get("location")).toBe("/p/leaky/admin?ok=purged");
+    const objects = await cloneObjects();
+    expect(objects.has(ids.secret) || objects.has(ids.leak)).toBe(false);
+    expect(objects.has(ids.main) && objects.has(ids.mainTree)).toBe(true);
+    for (const url of leakUrls()) {
+      const res = await page(url);
+      expect(res.status, url).toBe(404);
+      expect(await res.text(), url).not.toContain("hunter2");
+    }
+    // git refuses them too, even by blob id.
+    const want = await edge(`http://${forge.host}/leaky.git/git-upload-pack`, {
+      method: "POST",
+      headers: { "content-type": "application/x-git-upload-pack-request", "git-protocol": "version=2" },
+      body: concatBytes([pkt("command=fetch\n"), DELIM, pkt(`want ${ids.secret}\n`), pkt("done\n"), FLUSH]),
+    });
+    expect(await want.text()).toContain("not our ref");
+    // Derived data of the purged commit is gone from R2 (the main branch's is kept).
+    expect(await env.OBJECTS.head(derivedKey(ids.leak))).toBeNull();
+    expect(await env.OBJECTS.head(derivedKey(ids.main))).not.toBeNull();
+    expect((await page(`/p/leaky/source/commit/${ids.main}`)).status).toBe(200);
+    // The retired packs stay readable for the grace period, then upkeep deletes them from R2.
+    expect((await inFlight.read(ids.secret)).type).toBe("blob");
+    const packKeys = async () =>
+      (await env.OBJECTS.list({ prefix: `${r2Keys.repoPrefix(repoRef.tenantId, repoRef.repoId)}objects/pack/` })).objects
+        .map((o) => o.key)
+        .filter((k) => k.endsWith(".pack"));
+    expect((await packKeys()).length).toBeGreaterThan(1);
+    expect((await stub.upkeep({ now: Date.now() + 60_000 })).deleted).toBe(0);
+    expect((await stub.upkeep({ now: Date.now() + RETIRED_GRACE_MS + 60_000 })).deleted).toBeGreaterThan(0);
+    expect(await packKeys()).toHaveLength(1);
+    // Nothing left to purge.
+    expect((await owner.post("/p/leaky/admin/purge", {})).headers.get("location")).toBe("/p/leaky/admin?ok=clean");
+  });
+});

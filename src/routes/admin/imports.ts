@@ -77,7 +77,8 @@ const routes = {
   compact: createRoute({
     method: "post",
     path: "/api/v1/tenants/{slug}/projects/{project}/repository/compact",
-    summary: "Repack the repository now: one pack of everything the refs reach (it also happens by itself)",
+    summary:
+      "Repack the repository now: one pack of everything the refs reach (it also happens by itself); objects no ref reaches are purged",
     request: { params: Params },
     responses: {
       200: json(z.object({ compacted: z.number(), deleted: z.number() }), "How many packs were compacted and deleted"),

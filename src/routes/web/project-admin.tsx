@@ -16,7 +16,7 @@ import {
 } from "../../auth/access";
 import { PROJECT_ROLES, listMembers, removeMember, setMember, updateProjectSettings } from "../../services/members";
 import { findProject, protectedRefs, type Project } from "../../services/projects";
-import { listBranches, setDefaultBranch } from "../../services/repositories";
+import { listBranches, purgeUnreachable, setDefaultBranch } from "../../services/repositories";
 import { refNameProblem } from "../../git/ref-names";
 import { findUserByName } from "../../services/users";
 import { ForgeError, badRequest } from "../../utils/errors";
@@ -33,6 +33,8 @@ const DONE: Record<string, string> = {
   settings: "Settings saved.",
   members: "Members updated.",
   repository: "Repository settings saved.",
+  purged: "Objects no branch or tag reaches were removed: pages, archives and clones no longer have them.",
+  clean: "Nothing to remove: the repository holds only what its branches and tags reach.",
 };
 
 const LEVEL_LABELS: Record<AccessLevel, string> = {
@@ -152,6 +154,14 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
         </div>
       </form>
 
+      <h2>Unreachable objects</h2>
+      <p class="muted">
+        Commits of deleted or rewritten branches stay stored (though never shown or served) until the repository is compacted.
+        If one held something that must go now, such as a password, remove it at once. Clones in progress are not
+        interrupted.
+      </p>
+      <PostButton action={`${base}/purge`} label="Remove unreachable objects now" danger />
+
       <h2>Members</h2>
       <table class="list">
         <thead>
@@ -252,6 +262,21 @@ projectAdminRoutes.post(
       const { message } = formError(err);
       return adminPage(c, project, message, 400);
     }
+  }, "write"),
+);
+
+projectAdminRoutes.post(
+  "/p/:project/admin/purge",
+  ownersOnly(async (c, project) => {
+    c.get("meter").component = "web.project.admin";
+    let result;
+    try {
+      result = await purgeUnreachable(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
+    } catch (err) {
+      if (!/kept changing/.test(String((err as Error)?.message))) throw err;
+      return adminPage(c, project, "Pushes kept arriving while the repository was being rewritten: nothing was removed. Try again.", 409);
+    }
+    return c.redirect(`/p/${project.name}/admin?ok=${result.purged ? "purged" : "clean"}`, 303);
   }, "write"),
 );
 

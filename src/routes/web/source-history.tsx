@@ -10,6 +10,7 @@ import { logPage as walkLog, mergeBase, rangeLog } from "../../git/history";
 import type { Oid } from "../../git/oid";
 import { decodePathSegments } from "../../git/tree-path";
 import { readCommit, resolveRev, splitRev, shortOid, type CommitView, type SourceRepo } from "../../services/source";
+import { reachableFromRefs } from "../../services/reachable";
 import { escapeHtml } from "../../views/highlight";
 import { commitTable, diffTable, isoTime, pathNav, timeHtml, type CommitRow, type SourceUrls } from "../../views/source";
 import { notFound, openSourcePage, sourceResponse, type SourcePage } from "./source-page";
@@ -31,10 +32,12 @@ async function rows(src: SourceRepo, oids: Oid[]): Promise<CommitRow[]> {
   return out;
 }
 
-function parseCursor(src: SourceRepo, value: string | undefined): Oid[] | null | undefined {
+async function parseCursor(src: SourceRepo, value: string | undefined): Promise<Oid[] | null | undefined> {
   if (value === undefined || value === "") return undefined;
   const oids = value.split(",");
   if (oids.length > 100 || !oids.every((o) => /^[0-9a-f]{40}$/.test(o) && src.store.has(o))) return null;
+  // A cursor names commits by id: the same rule as URLs, only what the refs reach.
+  for (const o of oids) if (!(await reachableFromRefs(src, o))) return null;
   return oids;
 }
 
@@ -43,7 +46,7 @@ export async function logPage(p: SourcePage, rest: string[]): Promise<Response> 
   const split = await splitRev(src, rest);
   if (!split) return notFound(p);
   const path = decodePathSegments(split.rest);
-  const cursor = parseCursor(src, c.req.query("after"));
+  const cursor = await parseCursor(src, c.req.query("after"));
   if (!path || cursor === null) return notFound(p);
   const rev = split.rev;
   const render = async () => {

@@ -99,7 +99,15 @@ export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Res
   const { c } = p;
   const account = pageContext()?.account;
   const viewerTag = account ? `u:${account.username}:${account.isAdmin ? 1 : 0}` : "anon";
-  const url = spec.key ? cacheUrl({ origin: new URL(c.req.url).origin, tenantId: p.src.repo.tenantId, repoId: p.src.repo.repoId, parts: spec.key }) : null;
+  const url = spec.key
+    ? cacheUrl({
+        origin: new URL(c.req.url).origin,
+        tenantId: p.src.repo.tenantId,
+        repoId: p.src.repo.repoId,
+        purges: p.src.snapshot.purges ?? 0,
+        parts: spec.key,
+      })
+    : null;
   let body: string | null = url ? await getFragment(url) : null;
   let cacheable = body !== null;
   const meter = c.get("meter");

@@ -27,6 +27,7 @@ export async function sourceSummary(c: Context<AppEnv>, project: Project): Promi
     origin: new URL(c.req.url).origin,
     tenantId: src.repo.tenantId,
     repoId: src.repo.repoId,
+    purges: src.snapshot.purges ?? 0,
     parts: ["summary", head.name, head.commit, String(src.snapshot.version)],
   });
   const cached = await getFragment(url);

@@ -12,6 +12,7 @@ import type { Oid } from "../../git/oid";
 import { decodePathSegments, listTree, listingOrder, resolvePath, type NamedEntry } from "../../git/tree-path";
 import { lastCommitsFor, type CommitBrief } from "../../services/last-commits";
 import { defaultBranch, readCommit, resolveRev, splitRev, type Rev } from "../../services/source";
+import { reachableFromRefs } from "../../services/reachable";
 import { renderMarkdown } from "../../utils/markdown";
 import { escapeHtml, highlightLines, languageOf } from "../../views/highlight";
 import { codeTable, day, formatSize, isoTime, pathNav, timeHtml, type SourceUrls } from "../../views/source";
@@ -407,6 +408,7 @@ async function lastCommitsJson(p: SourcePage, rest: string[]): Promise<Response>
   const [commitId, ...rawPath] = rest;
   const path = decodePathSegments(rawPath);
   if (!commitId || !/^[0-9a-f]{40}$/.test(commitId) || !path || !src.store.has(commitId)) return notFound(p);
+  if (!(await reachableFromRefs(src, commitId))) return notFound(p);
   const commit = await src.graph.commit(commitId);
   const dir = await resolvePath(src.store, commit.tree, path);
   if (!dir || dir.type !== "tree") return notFound(p);
