@@ -9,17 +9,18 @@ import { join } from "node:path";
 import isogit from "isomorphic-git";
 import isoHttp from "isomorphic-git/http/node";
 import { request } from "../../bin/cli/http";
-import { startForge, type RunningForge } from "./runner";
+import { sharedForge, type RunningForge, type TestTenant } from "./runner";
 import { EXPRESS_BUNDLE, expressMirror, git, gitOk, tempDir } from "./git";
 
 let forge: RunningForge;
+let tenant: TestTenant;
 let port: string;
 let mirror: string;
 /** A real-git working clone of what the forge holds, for later pushes. */
 let work: string;
 
-const plainUrl = () => forge.url("demo.localhost", "/express.git");
-const pushUrl = () => `http://demo:${forge.demoToken}@demo.localhost:${port}/express.git`;
+const plainUrl = () => forge.url(tenant.host, "/express.git");
+const pushUrl = () => `http://${tenant.owner.username}:${tenant.owner.token}@${tenant.host}:${port}/express.git`;
 /**
  * Node's default agent closes sockets idle for 5 s, which a push answered after longer checks
  * (on a busy machine) would hit: requests get their own agent without that timeout.
@@ -31,8 +32,8 @@ const iso = () => ({
   fs,
   http: isoHttpNoTimeout,
   url: `http://127.0.0.1:${port}/express.git`,
-  headers: { host: `demo.localhost:${port}` },
-  onAuth: () => ({ username: "demo", password: forge.demoToken }),
+  headers: { host: `${tenant.host}:${port}` },
+  onAuth: () => ({ username: tenant.owner.username, password: tenant.owner.token }),
 });
 const author = { name: "Iso Author", email: "iso@example.com", timestamp: 1_800_000_000, timezoneOffset: 0 };
 
@@ -49,10 +50,11 @@ async function realGitCommit(dir: string, file: string, content: string, message
 }
 
 beforeAll(async () => {
-  forge = await startForge();
+  forge = await sharedForge();
+  tenant = await forge.createTenant("iso");
   port = String(forge.port);
   mirror = await expressMirror();
-  expect((await forge.cli("projects", "create", "demo", "express")).code).toBe(0);
+  expect((await forge.cli("projects", "create", tenant.slug, "express")).code).toBe(0);
   // Real git pushes the whole of express, then one more commit as a thin pack (which the forge
   // stores completed, with the delta bases appended at its end).
   await gitOk(["push", "--quiet", pushUrl(), "refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*"], { cwd: mirror });
@@ -87,7 +89,7 @@ describe("packs the forge sends", () => {
       const caps = `multi_ack_detailed side-band-64k no-progress agent=test${ofs ? " ofs-delta" : ""}`;
       const pkt = (s: string) => (s.length + 4).toString(16).padStart(4, "0") + s;
       const body = wants.map((w, i) => pkt(`want ${w}${i === 0 ? ` ${caps}` : ""}\n`)).join("") + "0000" + pkt("done\n");
-      const res = await request(forge.url("demo.localhost", "/express.git/git-upload-pack"), {
+      const res = await request(forge.url(tenant.host, "/express.git/git-upload-pack"), {
         method: "POST",
         headers: { "content-type": "application/x-git-upload-pack-request" },
         body: Buffer.from(body),

@@ -3,12 +3,14 @@
 // trailing dot, and tenant hosts that cannot name a forge (IP addresses), refused by the CLI.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "node:net";
-import { startForge, type RunningForge } from "./runner";
+import { sharedForge, type RunningForge, type TestTenant } from "./runner";
 
 let forge: RunningForge;
+let tenant: TestTenant;
 
 beforeAll(async () => {
-  forge = await startForge();
+  forge = await sharedForge();
+  tenant = await forge.createTenant("targets");
 }, 120_000);
 
 afterAll(async () => {
@@ -33,26 +35,26 @@ function raw(head: string): Promise<{ status: number; body: string }> {
 describe("request targets and hosts", () => {
   it("serves an absolute-form request from the forge its authority names, whatever Host says", async () => {
     const port = forge.port;
-    const same = await raw(`GET http://demo.localhost:${port}/p/demo/ HTTP/1.1\r\nHost: demo.localhost:${port}`);
+    const same = await raw(`GET http://${tenant.host}:${port}/ HTTP/1.1\r\nHost: ${tenant.host}:${port}`);
     expect(same.status).toBe(200);
-    expect(same.body).toContain("Demo forge");
-    const other = await raw(`GET http://demo.localhost:${port}/ HTTP/1.1\r\nHost: nobody.localhost:${port}`);
+    expect(same.body).toContain(`Test forge ${tenant.slug}`);
+    const other = await raw(`GET http://${tenant.host}:${port}/ HTTP/1.1\r\nHost: nobody.localhost:${port}`);
     expect(other.status).toBe(200);
-    expect(other.body).toContain("Demo forge");
+    expect(other.body).toContain(`Test forge ${tenant.slug}`);
     const query = await raw(`GET http://anything.localhost:${port}/healthz?x=1 HTTP/1.1\r\nHost: anything.localhost`);
     expect(query.status).toBe(200);
   });
 
   it("answers 400, not 500, to a target it cannot serve", async () => {
-    const ftp = await raw(`GET ftp://demo.localhost/ HTTP/1.1\r\nHost: demo.localhost:${forge.port}`);
+    const ftp = await raw(`GET ftp://${tenant.host}/ HTTP/1.1\r\nHost: ${tenant.host}:${forge.port}`);
     expect(ftp.status).toBe(400);
     expect(ftp.body).toMatch(/bad request target/);
   });
 
   it("serves a host written with a trailing dot like the host", async () => {
-    const dotted = await raw(`GET /p/demo/ HTTP/1.1\r\nHost: demo.localhost.:${forge.port}`);
+    const dotted = await raw(`GET / HTTP/1.1\r\nHost: ${tenant.host}.:${forge.port}`);
     expect(dotted.status).toBe(200);
-    expect(dotted.body).toContain("Demo forge");
+    expect(dotted.body).toContain(`Test forge ${tenant.slug}`);
   });
 
   it("refuses an IP address as a tenant host in the CLI, saying why", async () => {
