@@ -2,6 +2,7 @@
 // edge worker's own socket in workerd, behind the reload gate (a reload restarts workerd and
 // would cut requests in flight; the gate holds new ones meanwhile).
 import { Agent, createServer, request, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Transform, type TransformCallback } from "node:stream";
 import type { Gate } from "./gate";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "upgrade", "proxy-connection", "te", "trailer"]);
@@ -14,6 +15,60 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "upgrade", "proxy-connec
  * handles the rest.
  */
 export const IDLE_UPSTREAM_MS = 1_000;
+
+/**
+ * Large request bodies go to workerd in slices of this size. workerd (one thread for every worker
+ * locally) does not look at its other connections while a body keeps arriving faster than it
+ * consumes it: a 64 MiB import part held up every other request for the 2-3 s it took to store.
+ */
+export const BODY_SLICE = 1024 * 1024;
+/** The longest a slice waits for the other requests (the bound when they make no progress). */
+const HOLD_MAX_MS = 1_000;
+
+/** Requests in flight through the front, and a signal when one of them makes progress. */
+class Traffic {
+  inFlight = 0;
+  private waiters: (() => void)[] = [];
+
+  /** An answer's head or a piece of its body came back from workerd. */
+  progress(): void {
+    if (this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves when another request makes progress (workerd has turned to it), or after HOLD_MAX_MS. */
+  next(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(wake, HOLD_MAX_MS);
+      function wake() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.push(wake);
+    });
+  }
+}
+
+/**
+ * Passes a request body on, but after each slice, while other requests are in flight, waits for
+ * one of them to move: workerd then drains what it has, looks at its other connections, and the
+ * other requests are not held up for the whole upload.
+ */
+class SlicedBody extends Transform {
+  private sinceHold = 0;
+  constructor(private readonly traffic: Traffic) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.sinceHold += chunk.length;
+    if (this.sinceHold < BODY_SLICE || this.traffic.inFlight <= 1) return done(null, chunk);
+    this.sinceHold = 0;
+    this.traffic.next().then(() => done(null, chunk));
+  }
+}
 
 function rawHeaders(raw: string[]): string[] {
   const out: string[] = [];
@@ -46,7 +101,7 @@ function retryable(upstream: ClientRequest, err: NodeJS.ErrnoException): boolean
  * closed. Everything else (a POST's body is streamed and cannot be sent twice, and the request
  * may not be idempotent) always gets a new connection, which workerd cannot have closed.
  */
-function forward(agent: Agent, target: URL, req: IncomingMessage, res: ServerResponse, reuse: boolean): Promise<void> {
+function forward(agent: Agent, traffic: Traffic, target: URL, req: IncomingMessage, res: ServerResponse, reuse: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     let answered = false;
     const upstream = request(
@@ -60,6 +115,8 @@ function forward(agent: Agent, target: URL, req: IncomingMessage, res: ServerRes
       },
       (up) => {
         answered = true;
+        traffic.progress();
+        up.on("data", () => traffic.progress());
         res.writeHead(up.statusCode ?? 502, up.statusMessage, rawHeaders(up.rawHeaders) as unknown as Record<string, string>);
         up.pipe(res);
         up.on("end", resolve);
@@ -68,7 +125,7 @@ function forward(agent: Agent, target: URL, req: IncomingMessage, res: ServerRes
     );
     upstream.on("error", (err: NodeJS.ErrnoException) => {
       if (!answered && reuse && retryable(upstream, err)) {
-        forward(agent, target, req, res, false).then(resolve, reject);
+        forward(agent, traffic, target, req, res, false).then(resolve, reject);
       } else {
         reject(err);
       }
@@ -78,12 +135,13 @@ function forward(agent: Agent, target: URL, req: IncomingMessage, res: ServerRes
       if (!res.writableFinished) upstream.destroy();
     });
     if (hasNoBody(req)) upstream.end();
-    else req.pipe(upstream);
+    else req.pipe(new SlicedBody(traffic)).pipe(upstream);
   });
 }
 
 export function createFront(target: () => URL, gate: Gate): Server {
   const agent = new Agent({ keepAlive: true, timeout: IDLE_UPSTREAM_MS });
+  const traffic = new Traffic();
   const server = createServer(async (req, res) => {
     await gate.enter();
     let left = false;
@@ -94,8 +152,9 @@ export function createFront(target: () => URL, gate: Gate): Server {
       }
     };
     res.on("close", leave);
+    traffic.inFlight++;
     try {
-      await forward(agent, target(), req, res, hasNoBody(req));
+      await forward(agent, traffic, target(), req, res, hasNoBody(req));
     } catch (err) {
       if (!res.headersSent) {
         res.writeHead(502, { "content-type": "text/plain" });
@@ -104,6 +163,8 @@ export function createFront(target: () => URL, gate: Gate): Server {
         res.destroy(err as Error);
       }
     } finally {
+      traffic.inFlight--;
+      traffic.progress();
       leave();
     }
   });
