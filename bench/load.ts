@@ -35,6 +35,8 @@ const repo = resolve(opts.repo ?? EXPRESS_BUNDLE);
 if (!existsSync(repo)) throw new Error(`${repo} does not exist: give a bundle or bare repository with --repo`);
 // A 200 MB upload plus its indexing takes about 20-30 s here; a shorter run would end mid-import.
 const withImport = opts["no-import"] ? false : (opts["with-import"] ?? seconds >= 30);
+/** Requests per client at most, whatever --seconds says: every loop is bounded in count as in time. */
+const MAX_PER_CLIENT = 100_000;
 /** Every git command and request gives up after this long, so a hung server cannot hang the run. */
 const TIMEOUT_MS = 180_000;
 
@@ -202,7 +204,7 @@ try {
   for (let c = 0; c < clients.clone; c++) {
     loops.push(
       (async () => {
-        for (let i = 0; performance.now() < deadline; i++) {
+        for (let i = 0; i < MAX_PER_CLIENT && performance.now() < deadline; i++) {
           const dir = join(cloneDirs, `${c}-${i}`);
           await record("clone", async () => {
             const r = await run("git", ["clone", "--quiet", "--no-checkout", `http://${HOST}:${ef.port}/express.git`, dir], { timeoutMs: TIMEOUT_MS });
@@ -216,7 +218,7 @@ try {
   for (let c = 0; c < clients.page; c++) {
     loops.push(
       (async () => {
-        for (let i = c; performance.now() < deadline; i += clients.page) {
+        for (let n = 0, i = c; n < MAX_PER_CLIENT && performance.now() < deadline; n++, i += clients.page) {
           await record("page", async () => {
             try {
               const r = await pageClient.get(urls[i % urls.length]!);
@@ -232,7 +234,9 @@ try {
   for (let c = 0; c < clients.issue; c++) {
     loops.push(
       (async () => {
-        while (performance.now() < deadline) await record("issue", () => fileIssue(issueAgent, ef, "express", ++issueNo));
+        for (let n = 0; n < MAX_PER_CLIENT && performance.now() < deadline; n++) {
+          await record("issue", () => fileIssue(issueAgent, ef, "express", ++issueNo));
+        }
       })(),
     );
   }
