@@ -1,10 +1,74 @@
 // The local forge's HTTP front: a node:http server that passes every request, as a stream, to the
 // edge worker's own socket in workerd, behind the reload gate (a reload restarts workerd and
 // would cut requests in flight; the gate holds new ones meanwhile).
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Agent, createServer, request, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Transform, type TransformCallback } from "node:stream";
 import type { Gate } from "./gate";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "upgrade", "proxy-connection", "te", "trailer"]);
+
+/**
+ * How long an idle connection to workerd is kept for reuse. workerd closes a connection 5 s after
+ * it has written its last response; that clock starts when workerd hands the bytes to the kernel,
+ * which can be seconds before the front has passed them on to a slow client (a clone's pack), so
+ * no idle limit on this side can rule the race out. A short one makes it rare; retryable()
+ * handles the rest.
+ */
+export const IDLE_UPSTREAM_MS = 1_000;
+
+/**
+ * Large request bodies go to workerd in slices of this size. workerd (one thread for every worker
+ * locally) does not look at its other connections while a body keeps arriving faster than it
+ * consumes it: a 64 MiB import part held up every other request for the 2-3 s it took to store.
+ */
+export const BODY_SLICE = 1024 * 1024;
+/** The longest a slice waits for the other requests (the bound when they make no progress). */
+const HOLD_MAX_MS = 1_000;
+
+/** Requests in flight through the front, and a signal when one of them makes progress. */
+class Traffic {
+  inFlight = 0;
+  private waiters: (() => void)[] = [];
+
+  /** An answer's head or a piece of its body came back from workerd. */
+  progress(): void {
+    if (this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves when another request makes progress (workerd has turned to it), or after HOLD_MAX_MS. */
+  next(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(wake, HOLD_MAX_MS);
+      function wake() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.push(wake);
+    });
+  }
+}
+
+/**
+ * Passes a request body on, but after each slice, while other requests are in flight, waits for
+ * one of them to move: workerd then drains what it has, looks at its other connections, and the
+ * other requests are not held up for the whole upload.
+ */
+class SlicedBody extends Transform {
+  private sinceHold = 0;
+  constructor(private readonly traffic: Traffic) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.sinceHold += chunk.length;
+    if (this.sinceHold < BODY_SLICE || this.traffic.inFlight <= 1) return done(null, chunk);
+    this.sinceHold = 0;
+    this.traffic.next().then(() => done(null, chunk));
+  }
+}
 
 function rawHeaders(raw: string[]): string[] {
   const out: string[] = [];
@@ -34,15 +98,40 @@ function originForm(req: IncomingMessage): { path: string; headers: string[] } |
   return { path: url.pathname + url.search, headers: ["Host", url.host, ...withoutHost(headers)] };
 }
 
-function forward(target: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** GET and HEAD without a body: safe to send twice, and nothing to replay. */
+function hasNoBody(req: IncomingMessage): boolean {
+  return (
+    (req.method === "GET" || req.method === "HEAD") &&
+    req.headers["transfer-encoding"] === undefined &&
+    (req.headers["content-length"] ?? "0") === "0"
+  );
+}
+
+/**
+ * A request that failed because workerd had already closed the reused connection it was written
+ * to: no byte of an answer came back, so workerd never read the request.
+ */
+function retryable(upstream: ClientRequest, err: NodeJS.ErrnoException): boolean {
+  return upstream.reusedSocket && ["ECONNRESET", "EPIPE"].includes(err.code ?? "");
+}
+
+/**
+ * Sends one request to workerd and streams the answer back. GET and HEAD go over kept-alive
+ * connections and are sent again, once, on a new connection when the reused one turns out to be
+ * closed. Everything else (a POST's body is streamed and cannot be sent twice, and the request
+ * may not be idempotent) always gets a new connection, which workerd cannot have closed.
+ */
+function forward(
+  agent: Agent,
+  traffic: Traffic,
+  target: URL,
+  form: { path: string; headers: string[] },
+  req: IncomingMessage,
+  res: ServerResponse,
+  reuse: boolean,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const form = originForm(req);
-    if (!form) {
-      req.resume();
-      res.writeHead(400, { "content-type": "text/plain" });
-      res.end("bad request target: use a path (/...) or an absolute http URL\n", () => resolve());
-      return;
-    }
+    let answered = false;
     const upstream = request(
       {
         host: target.hostname,
@@ -50,21 +139,38 @@ function forward(target: URL, req: IncomingMessage, res: ServerResponse): Promis
         method: req.method,
         path: form.path,
         headers: form.headers as unknown as Record<string, string>,
+        agent: reuse ? agent : false,
       },
       (up) => {
+        answered = true;
+        traffic.progress();
+        up.on("data", () => traffic.progress());
         res.writeHead(up.statusCode ?? 502, up.statusMessage, rawHeaders(up.rawHeaders) as unknown as Record<string, string>);
         up.pipe(res);
         up.on("end", resolve);
         up.on("error", reject);
       },
     );
-    upstream.on("error", reject);
-    req.pipe(upstream);
+    upstream.on("error", (err: NodeJS.ErrnoException) => {
+      if (!answered && reuse && retryable(upstream, err)) {
+        forward(agent, traffic, target, form, req, res, false).then(resolve, reject);
+      } else {
+        reject(err);
+      }
+    });
+    // The client went away mid-answer: stop workerd's side too instead of leaving it paused.
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    if (hasNoBody(req)) upstream.end();
+    else req.pipe(new SlicedBody(traffic)).pipe(upstream);
   });
 }
 
 export function createFront(target: () => URL, gate: Gate): Server {
-  return createServer(async (req, res) => {
+  const agent = new Agent({ keepAlive: true, timeout: IDLE_UPSTREAM_MS });
+  const traffic = new Traffic();
+  const server = createServer(async (req, res) => {
     await gate.enter();
     let left = false;
     const leave = () => {
@@ -74,8 +180,16 @@ export function createFront(target: () => URL, gate: Gate): Server {
       }
     };
     res.on("close", leave);
+    const form = originForm(req);
+    if (!form) {
+      req.resume();
+      res.writeHead(400, { "content-type": "text/plain" });
+      res.end("bad request target: use a path (/...) or an absolute http URL\n");
+      return;
+    }
+    traffic.inFlight++;
     try {
-      await forward(target(), req, res);
+      await forward(agent, traffic, target(), form, req, res, hasNoBody(req));
     } catch (err) {
       if (!res.headersSent) {
         res.writeHead(502, { "content-type": "text/plain" });
@@ -84,7 +198,11 @@ export function createFront(target: () => URL, gate: Gate): Server {
         res.destroy(err as Error);
       }
     } finally {
+      traffic.inFlight--;
+      traffic.progress();
       leave();
     }
   });
+  server.on("close", () => agent.destroy());
+  return server;
 }

@@ -3,6 +3,7 @@
 // base first, each base kept only while its deltas are resolved. Thin packs get their missing
 // bases from the repository and report them, so the caller can complete the pack.
 import { Inflate } from "pako";
+import { yieldToOthers } from "./budget";
 import { applyDelta } from "./delta";
 import { corruptPack, GitError } from "./errors";
 import type { GitObject } from "./object-store";
@@ -29,6 +30,28 @@ const STREAM_INFLATE_THRESHOLD = 32 * 1024 * 1024;
 /** Inflated entries kept from the first pass for the second (deltas and their bases), at most. */
 const KEEP_BUDGET = 32 * 1024 * 1024;
 const KEEP_MAX_ENTRY = 256 * 1024;
+/**
+ * Work between two yields to the event loop. Indexing a large pack is seconds of CPU with few
+ * awaits that really wait (reads come from memory or in 8 MiB chunks); without yields it holds
+ * up every other request of the isolate, and locally, where one workerd thread runs all workers,
+ * every page of the forge.
+ */
+const YIELD_OBJECTS = 64;
+const YIELD_BYTES = 4 * 1024 * 1024;
+
+class Pacer {
+  private objects = 0;
+  private bytes = 0;
+  /** Counts one object of `bytes` bytes; yields once enough work has been done since the last. */
+  async tick(bytes: number): Promise<void> {
+    this.objects++;
+    this.bytes += bytes;
+    if (this.objects < YIELD_OBJECTS && this.bytes < YIELD_BYTES) return;
+    this.objects = this.bytes = 0;
+    await yieldToOthers();
+  }
+}
+
 /** The most a pack may declare: a guard against headers that promise absurd counts. */
 const MAX_OBJECTS = 50_000_000;
 
@@ -118,6 +141,7 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
   const entries: Entry[] = [];
   const kept = new Map<number, Uint8Array>();
   let keptBytes = 0;
+  const pacer = new Pacer();
   let pos = PACK_HEADER_SIZE;
   for (let n = 0; n < count; n++) {
     if (pos >= dataEnd) throw corruptPack(`pack ends after ${n} of ${count} objects`);
@@ -170,6 +194,7 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
     // The entry's raw bytes feed the pack hash and its CRC.
     const entry = entries[entries.length - 1]!;
     entry.crc = await hashRange(source, cursor, pos, end, packHash);
+    await pacer.tick(end - pos + header.size);
     pos = end;
     opts.onProgress?.(n + 1, count);
   }
@@ -215,6 +240,7 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
       child.oid = hashObject(type, data);
       opts.onObject?.(type, data);
       byOid.set(child.oid, child);
+      await pacer.tick(data.length);
       if (ofsChildren.has(child.offset) || refChildren.has(child.oid)) await resolveChildren(child, child.oid, type, data);
     }
   };

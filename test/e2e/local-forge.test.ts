@@ -1,5 +1,6 @@
 // The local forge end to end: `npm start`'s runner, driven through the forge CLI and plain HTTP.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { request as httpRequest } from "node:http";
 import { request } from "../../bin/cli/http";
 import { startForge, type RunningForge } from "./runner";
 
@@ -145,6 +146,70 @@ describe("local forge", () => {
     const bad = await forge.cli("stats", "--since", "yesterday-ish");
     expect(bad.code).toBe(1);
   });
+
+  it("answers a page while a large upload streams in, before the upload is sent", async () => {
+    const created = await forge.admin("POST", "/api/v1/tenants", {
+      slug: "uploads",
+      name: "Uploads forge",
+      hosts: ["uploads.localhost"],
+      owner: { username: "owner", email: "owner@example.com" },
+    });
+    expect(created.status, created.text()).toBe(201);
+    await waitFor200(forge.url("uploads.localhost"), 30_000);
+    expect((await forge.admin("POST", "/api/v1/tenants/uploads/projects", { name: "big" })).status).toBe(201);
+    const started = await forge.admin("POST", "/api/v1/tenants/uploads/projects/big/imports", {
+      size: 2 * 64 * 1024 * 1024,
+      checksum: "ab".repeat(20),
+      refs: [{ name: "refs/heads/main", oid: "cd".repeat(20) }],
+      head: "refs/heads/main",
+    });
+    expect(started.status, started.text()).toBe(201);
+    const { id, part_size: partSize } = started.json<{ id: string; part_size: number }>();
+
+    // Part 1, written as fast as the client can: the body keeps arriving while the page is asked.
+    const order: string[] = [];
+    let upToSpeed: () => void;
+    const flowing = new Promise<void>((resolve) => (upToSpeed = resolve));
+    const upload = new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: "127.0.0.1",
+          port: forge.port,
+          method: "PUT",
+          path: `/api/v1/tenants/uploads/projects/big/imports/${id}/parts/1`,
+          agent: false,
+          headers: {
+            host: `admin.localhost:${forge.port}`,
+            authorization: `Bearer ${forge.adminToken}`,
+            "content-type": "application/octet-stream",
+            "content-length": String(partSize),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      const chunk = Buffer.alloc(1024 * 1024, 0x5a);
+      let written = 0;
+      const pump = () => {
+        while (written < partSize) {
+          written += chunk.length;
+          if (written >= 8 * chunk.length) upToSpeed();
+          if (!req.write(chunk)) return void req.once("drain", pump);
+        }
+        req.end(() => order.push("upload sent"));
+      };
+      pump();
+    });
+    await flowing;
+    const page = await request(forge.url("uploads.localhost"));
+    order.push("page answered");
+    expect(page.status).toBe(200);
+    expect(await upload).toBe(200);
+    expect(order).toEqual(["page answered", "upload sent"]);
+  }, 120_000);
 
   it("stops on Ctrl-C and keeps its state for the next start", async () => {
     expect(await forge.stop()).toBe(0);

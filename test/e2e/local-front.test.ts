@@ -1,0 +1,99 @@
+// The local forge's front against an upstream that, like workerd after its idle timeout, has
+// closed every connection it already answered on: no request may fail, none may be sent twice.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
+import { request as httpRequest, type Server } from "node:http";
+import { createFront } from "../../scripts/local/front";
+import { Gate } from "../../scripts/local/gate";
+
+/**
+ * Answers the first request on each connection, keeping the connection open as HTTP/1.1 allows,
+ * then resets the connection as soon as anything more arrives on it: what a client sees when it
+ * reuses a connection the server closed a moment earlier, every time instead of by bad luck.
+ */
+function oneShotUpstream() {
+  const seen = { connections: 0, posts: [] as string[], resets: 0 };
+  const server: TcpServer = createTcpServer((socket: Socket) => {
+    seen.connections++;
+    let buf = Buffer.alloc(0);
+    let answered = false;
+    socket.on("error", () => undefined);
+    socket.on("data", (chunk: Buffer) => {
+      if (answered) {
+        seen.resets++;
+        socket.resetAndDestroy();
+        return;
+      }
+      buf = Buffer.concat([buf, chunk]);
+      const end = buf.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const head = buf.subarray(0, end).toString("latin1");
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      if (buf.length < end + 4 + length) return;
+      answered = true;
+      const [method, path] = head.split(" ");
+      if (method === "POST") seen.posts.push(buf.subarray(end + 4, end + 4 + length).toString());
+      const body = `${method} ${path}`;
+      const head200 = `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n`;
+      socket.write(method === "HEAD" ? head200 : head200 + body);
+    });
+  });
+  return { server, seen };
+}
+
+function send(port: number, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    // A new connection per request on the client side: the reuse under test is the front's own.
+    const req = httpRequest({ host: "127.0.0.1", port, method, path, agent: false }, (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+let upstream: ReturnType<typeof oneShotUpstream>;
+let front: Server;
+let port: number;
+
+beforeAll(async () => {
+  upstream = oneShotUpstream();
+  await new Promise<void>((resolve) => upstream.server.listen(0, "127.0.0.1", resolve));
+  const target = new URL(`http://127.0.0.1:${(upstream.server.address() as { port: number }).port}`);
+  front = createFront(() => target, new Gate());
+  await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+  port = (front.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => front?.close(resolve));
+  front?.closeAllConnections();
+  await new Promise((resolve) => upstream?.server.close(resolve));
+});
+
+describe("local forge front", () => {
+  it("answers every request when the upstream has closed the connections it could reuse", async () => {
+    const results: { status: number; text: string }[] = [];
+    let posted = 0;
+    // Rounds of concurrent requests: each round finds the connections of the one before, all
+    // closed by the upstream.
+    for (let round = 0; round < 4; round++) {
+      const batch = await Promise.all([
+        ...Array.from({ length: 12 }, (_, i) => send(port, "GET", `/page/${round}/${i}`)),
+        ...Array.from({ length: 4 }, (_, i) => send(port, "HEAD", `/head/${round}/${i}`)),
+        ...Array.from({ length: 4 }, (_, i) => send(port, "POST", `/issues/${round}/${i}`, `issue ${round}-${i} #${++posted}`)),
+      ]);
+      results.push(...batch);
+    }
+    expect(results.filter((r) => r.status !== 200).map((r) => r.text)).toEqual([]);
+    expect(results.filter((r) => r.text.startsWith("GET "))).toHaveLength(48);
+    // Each POST reached the upstream exactly once: a body is never sent on a connection that may
+    // be closed, so it never needs sending again.
+    expect(upstream.seen.posts).toHaveLength(16);
+    expect(new Set(upstream.seen.posts).size).toBe(16);
+    // The reuse did happen (the scenario is real), and each reset GET or HEAD was sent once more.
+    expect(upstream.seen.resets).toBeGreaterThan(0);
+  });
+});
