@@ -17,7 +17,6 @@ import { lastCommitsKey, walkBudget } from "../../src/services/last-commits";
 import type { Env } from "../../src/env";
 import { Browser, newForge, registerUser, tenantD1, type Forge } from "./browser";
 import { edge } from "./helpers";
-import type { Env } from "../../src/env";
 import { RETIRED_GRACE_MS } from "../../src/repo/compaction";
 import { openStore, repoStub } from "../../src/services/repositories";
 import { r2Keys } from "../../src/storage/keys";
