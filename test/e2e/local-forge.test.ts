@@ -155,7 +155,7 @@ describe("local forge", () => {
       owner: { username: "owner", email: "owner@example.com" },
     });
     expect(created.status, created.text()).toBe(201);
-    await waitFor200(forge.url("uploads.localhost"), 30_000);
+    await waitFor200(forge.url("uploads.localhost"));
     expect((await forge.admin("POST", "/api/v1/tenants/uploads/projects", { name: "big" })).status).toBe(201);
     const started = await forge.admin("POST", "/api/v1/tenants/uploads/projects/big/imports", {
       size: 2 * 64 * 1024 * 1024,
