@@ -25,10 +25,10 @@ export async function* treeEntries(store: ObjectStore, tree: Oid, prefix: string
   for (const it of items) {
     const path = prefix + it.name;
     if (isTreeMode(it.mode)) {
-      yield { path: path + "/", kind: "dir" };
-      yield* treeEntries(store, it.oid, path + "/");
+      yield { path: `${path}/`, kind: "dir" };
+      yield* treeEntries(store, it.oid, `${path}/`);
     } else if (isSubmoduleMode(it.mode)) {
-      yield { path: path + "/", kind: "dir" };
+      yield { path: `${path}/`, kind: "dir" };
     } else if (it.mode === "120000") {
       yield { path, kind: "link", oid: it.oid };
     } else {
@@ -72,7 +72,7 @@ async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uin
 const BLOCK = 512;
 
 function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, "0") + "\0";
+  return `${value.toString(8).padStart(width - 1, "0")}\0`;
 }
 
 function tarHeader(h: { name: string; mode: number; size: number; mtime: number; type: string; linkname?: string }): Uint8Array {
@@ -96,7 +96,7 @@ function tarHeader(h: { name: string; mode: number; size: number; mtime: number;
   put("root", 297, 32);
   let sum = 0;
   for (const x of b) sum += x;
-  put(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8);
+  put(`${sum.toString(8).padStart(6, "0")}\0 `, 148, 8);
   return b;
 }
 

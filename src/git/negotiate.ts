@@ -15,7 +15,7 @@ export async function canGiveUp(graph: CommitGraph, wantCommits: Oid[], commonHa
   const theyHave = new Set<Oid>();
   let oldest = Infinity;
   for (const h of commonHaves) {
-    let c;
+    let c: Awaited<ReturnType<typeof graph.commit>>;
     try {
       c = await graph.commit(h);
     } catch {

@@ -42,7 +42,7 @@ function headersAndMessage(data: Uint8Array): { headers: [string, string][]; mes
   const headers: [string, string][] = [];
   for (const line of head.split("\n")) {
     if (line.startsWith(" ") && headers.length) {
-      headers[headers.length - 1]![1] += "\n" + line.slice(1);
+      headers[headers.length - 1]![1] += `\n${line.slice(1)}`;
       continue;
     }
     const sp = line.indexOf(" ");

@@ -67,7 +67,7 @@ export function parsePktLines(body: Uint8Array): PktLine[] {
       if (text.endsWith("\n")) text = text.slice(0, -1);
       lines.push({ kind: "data", data, text });
     }
-    pos += len < 4 ? 4 : len;
+    pos += Math.max(len , 4);
   }
   return lines;
 }
@@ -109,7 +109,7 @@ export class PktStreamReader {
     if (!/^[0-9a-f]{4}$/.test(lenText)) throw protocolError(`bad pkt-line length "${lenText}"`);
     const len = parseInt(lenText, 16);
     if (len > MAX_PKT_LENGTH) throw protocolError(`pkt-line of ${len} bytes is over the limit of ${MAX_PKT_LENGTH}`);
-    const size = len < 4 ? 4 : len;
+    const size = Math.max(len , 4);
     if (!(await this.fill(size))) throw protocolError("truncated pkt-line");
     const line = parsePktLines(this.buf.subarray(0, size))[0]!;
     this.buf = this.buf.subarray(size);
@@ -162,7 +162,7 @@ export class PktResponse {
   }
 
   line(text: string): Promise<void> {
-    return this.write(pkt(text.endsWith("\n") ? text : text + "\n"));
+    return this.write(pkt(text.endsWith("\n") ? text : `${text}\n`));
   }
 
   flush(): Promise<void> {
