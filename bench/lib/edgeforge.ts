@@ -4,7 +4,7 @@ import { rmSync } from "node:fs";
 import { startForge, type RunningForge } from "../../test/e2e/runner";
 import { firstLine } from "./run";
 
-export const TENANT = "bench";
+const TENANT = "bench";
 export const HOST = "bench.localhost";
 
 export interface Edgeforge {

@@ -66,8 +66,3 @@ export function printTable(title: string, columns: string[], rows: Row[], ratios
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const r of body) console.log(line(r));
 }
-
-/** A column's failure reason, shortened for a table cell; the full text goes under the table. */
-export function notAvailable(reason: string): string {
-  return `not available`.concat(reason.length <= 40 ? ` (${reason})` : "");
-}

@@ -18,7 +18,7 @@ export interface ArchiveEntry {
 }
 
 /** Every entry of a tree, depth first in tree order, directories before what they hold. */
-export async function* treeEntries(store: ObjectStore, tree: Oid, prefix: string): AsyncGenerator<ArchiveEntry> {
+async function* treeEntries(store: ObjectStore, tree: Oid, prefix: string): AsyncGenerator<ArchiveEntry> {
   const data = await store.readTyped(tree, "tree");
   const items: { name: string; mode: string; oid: Oid }[] = [];
   forEachTreeEntry(data, (mode, oid, s, e) => items.push({ name: decoder.decode(data.subarray(s, e)), mode, oid }));
@@ -122,7 +122,7 @@ async function* archiveEntries(store: ObjectStore, tree: Oid, prefix: string): A
 
 const padding = (size: number) => new Uint8Array((BLOCK - (size % BLOCK)) % BLOCK);
 
-export function tarStream(store: ObjectStore, tree: Oid, opts: { prefix: string; mtime: number; commit?: Oid }): ReadableStream<Uint8Array> {
+function tarStream(store: ObjectStore, tree: Oid, opts: { prefix: string; mtime: number; commit?: Oid }): ReadableStream<Uint8Array> {
   async function* generate(): AsyncGenerator<Uint8Array> {
     if (opts.commit) yield* paxBlocks("g", "pax_global_header", paxRecord("comment", opts.commit), opts.mtime);
     const entries = archiveEntries(store, tree, opts.prefix);

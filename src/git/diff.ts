@@ -306,7 +306,7 @@ export interface Hunk {
 
 const range = (start: number, len: number) => (len === 1 ? `${start}` : `${len === 0 ? start - 1 : start},${len}`);
 
-export function hunkHeader(h: Hunk): string {
+function hunkHeader(h: Hunk): string {
   return `@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@${h.func ? ` ${h.func}` : ""}`;
 }
 

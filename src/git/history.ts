@@ -22,7 +22,7 @@ export interface LogPage {
  * The object id at `path` in each commit's tree, memoized for one walk (trees shared between
  * commits are read once, through the object cache).
  */
-export class PathLookup {
+class PathLookup {
   private readonly byTree = new Map<Oid, Oid | null>();
   constructor(
     readonly graph: CommitGraph,

@@ -3,7 +3,7 @@
 import { protocolError } from "./errors";
 
 /** Largest pkt-line, header included. */
-export const MAX_PKT_LENGTH = 65520;
+const MAX_PKT_LENGTH = 65520;
 /** Largest payload of a side-band-64k packet (one byte goes to the band number). */
 export const MAX_BAND_PAYLOAD = MAX_PKT_LENGTH - 5;
 
@@ -11,8 +11,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export const FLUSH = encoder.encode("0000");
-export const DELIM = encoder.encode("0001");
-export const RESPONSE_END = encoder.encode("0002");
+const DELIM = encoder.encode("0001");
 
 const hex4 = (n: number) => n.toString(16).padStart(4, "0");
 
@@ -26,7 +25,7 @@ export function pkt(payload: string | Uint8Array): Uint8Array {
 }
 
 /** `data` cut into side-band packets of at most `max` payload bytes, all in one buffer. */
-export function bandPackets(band: 1 | 2 | 3, data: Uint8Array, max = MAX_BAND_PAYLOAD): Uint8Array {
+function bandPackets(band: 1 | 2 | 3, data: Uint8Array, max = MAX_BAND_PAYLOAD): Uint8Array {
   const packets = Math.ceil(data.length / max);
   const out = new Uint8Array(data.length + packets * 5);
   let o = 0;

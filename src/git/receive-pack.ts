@@ -6,7 +6,7 @@ import { FLUSH, pkt, PktStreamReader, type PktLine } from "./pkt-line";
 import { AGENT } from "./upload-pack";
 import { concatBytes } from "../utils/bytes";
 
-export const RECEIVE_CAPABILITIES = [
+const RECEIVE_CAPABILITIES = [
   "report-status",
   "report-status-v2",
   "delete-refs",

@@ -2,18 +2,15 @@
 // diffs, commit lists. Long lists are built as strings (thousands of rows render in microseconds
 // each), everything else is JSX.
 import { raw } from "hono/html";
-import type { HtmlEscapedString } from "hono/utils/html";
 import type { Hunk } from "../git/diff";
 import type { Oid } from "../git/oid";
 import { escapeHtml } from "./highlight";
 
-export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
-
 // ---- URLs
 
-export const encSegments = (segments: string[]) => segments.map(encodeURIComponent).join("/");
+const encSegments = (segments: string[]) => segments.map(encodeURIComponent).join("/");
 /** A branch or tag name in a URL: its slashes stay slashes (the router finds the longest ref). */
-export const encRev = (name: string) => encSegments(name.split("/"));
+const encRev = (name: string) => encSegments(name.split("/"));
 
 export class SourceUrls {
   constructor(readonly project: string) {}
