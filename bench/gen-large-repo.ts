@@ -113,7 +113,7 @@ function codeLine(): string {
       return "";
   }
 }
-const proseLine = () => Array.from({ length: R.int(6, 14) }, () => R.pick(WORDS)).join(" ") + ".";
+const proseLine = () => `${Array.from({ length: R.int(6, 14) }, () => R.pick(WORDS)).join(" ")}.`;
 
 function newTextFile(path: string): string[] {
   const prose = path.endsWith(".md");
@@ -140,7 +140,7 @@ function newTextPath(): string {
   const sub = Array.from({ length: R.int(0, 2) }, () => R.pick(WORDS)).join("/");
   const kind = R.int(0, 9);
   const name = `${R.pick(WORDS)}-${R.pick(WORDS)}`;
-  if (kind < 6) return `src/${pkg}/${sub ? sub + "/" : ""}${name}.ts`;
+  if (kind < 6) return `src/${pkg}/${sub ? `${sub}/` : ""}${name}.ts`;
   if (kind < 9) return `test/${pkg}/${name}.test.ts`;
   return `docs/${pkg}/${name}.md`;
 }
@@ -200,7 +200,7 @@ async function commit(ref: string, message: string, parents: number[], changes: 
   if (parents[0]) text += `from :${parents[0]}\n`;
   for (const p of parents.slice(1)) text += `merge :${p}\n`;
   for (const [path, m] of changes) text += m === null ? `D ${path}\n` : `M 100644 :${m} ${path}\n`;
-  await write(text + "\n");
+  await write(`${text}\n`);
   return mark;
 }
 
@@ -213,7 +213,7 @@ async function editSomeFiles(changes: Map<string, number | null>): Promise<strin
     const entry = files.get(path)!;
     const lines = entry.lines!; // textPaths and hot hold text files only
     editText(lines, path.endsWith(".md"));
-    entry.mark = await blob(lines.join("\n") + "\n");
+    entry.mark = await blob(`${lines.join("\n")}\n`);
     changes.set(path, entry.mark);
     touched.push(path);
   }
@@ -221,7 +221,7 @@ async function editSomeFiles(changes: Map<string, number | null>): Promise<strin
     const path = newTextPath();
     if (!files.has(path)) {
       const lines = newTextFile(path);
-      files.set(path, { mark: await blob(lines.join("\n") + "\n"), lines });
+      files.set(path, { mark: await blob(`${lines.join("\n")}\n`), lines });
       textPaths.push(path);
       changes.set(path, files.get(path)!.mark);
       touched.push(path);
@@ -239,7 +239,7 @@ for (let i = 0; i < 1800; i++) {
   const path = newTextPath();
   if (files.has(path)) continue;
   const lines = newTextFile(path);
-  const mark = await blob(lines.join("\n") + "\n");
+  const mark = await blob(`${lines.join("\n")}\n`);
   files.set(path, { mark, lines });
   textPaths.push(path);
   initial.set(path, mark);
@@ -279,7 +279,7 @@ while (made < totalCommits) {
     const [folder, ext] = R.pick(BIN_KINDS);
     const path = replace ? R.pick(binaries) : `${folder}/${R.pick(WORDS)}-${binaryId}.${ext}`;
     // Log-uniform between 256 KB and 8 MB: mostly small assets, a few big ones.
-    const size = Math.min(binaryBudget - binaryBytesWritten + 4096, Math.round(256 * 1024 * Math.pow(32, R.next())));
+    const size = Math.min(binaryBudget - binaryBytesWritten + 4096, Math.round(256 * 1024 * 32 ** R.next()));
     const mark = await blob(binaryBytes(size, binaryId++));
     binaryBytesWritten += size;
     if (!replace) binaries.push(path);

@@ -64,8 +64,8 @@ async function largeBundle(): Promise<string> {
     const gen = await run(process.execPath, ["--import", "tsx", "bench/gen-large-repo.ts", "--size-mb", String(importMb), "--commits", String(importMb * 10), "--out", bare, "--force"], { cwd: root });
     if (gen.code !== 0) throw new Error(`bench:gen-large failed: ${firstLine(gen.stderr)}`);
   }
-  await git(["-C", bare, "bundle", "create", bundle + ".tmp", "--branches", "--tags"]);
-  renameSync(bundle + ".tmp", bundle);
+  await git(["-C", bare, "bundle", "create", `${bundle}.tmp`, "--branches", "--tags"]);
+  renameSync(`${bundle}.tmp`, bundle);
   return bundle;
 }
 
@@ -271,7 +271,7 @@ try {
       `\nimport of ${format(w.bytes, "bytes")}: ` +
         (w.error
           ? `failed: ${w.error}`
-          : `upload ${ms(upEnd - w.start)}, indexing ${ms(w.end! - upEnd)}` + (w.end! > seconds * 1000 ? " (it outlasted the load)" : "")),
+          : `upload ${ms(upEnd - w.start)}, indexing ${ms(w.end! - upEnd)}${w.end! > seconds * 1000 ? " (it outlasted the load)" : ""}`),
     );
   }
   const byCause = new Map<string, number>();

@@ -3,8 +3,10 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { projectRoot } from "./local/build";
+import { prebuild } from "./prebuild";
 
 const dryRun = process.argv.includes("--dry-run");
+prebuild(projectRoot);
 const workers = [
   { config: "wrangler.push.toml", out: "push" },
   { config: "wrangler.toml", out: "edge" },

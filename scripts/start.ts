@@ -26,7 +26,7 @@ function printLog(line: string): void {
 const forge = new LocalForge({ port, stateDir, platformHost, onLog: printLog });
 await forge.start();
 const demoToken = await seedDemo(forge, platformHost);
-if (demoToken) writeFileSync(join(stateDir, "demo-token"), demoToken + "\n", { mode: 0o600 });
+if (demoToken) writeFileSync(join(stateDir, "demo-token"), `${demoToken}\n`, { mode: 0o600 });
 
 console.log(`
 Edgeforge is running.

@@ -29,7 +29,10 @@ export async function startByteProxy(targetPort: number, targetHost = "127.0.0.1
       open.add(s);
       s.on("close", () => open.delete(s));
       // Either side going away ends the pair; errors (resets) are the peer's business, not ours.
-      s.on("error", () => (client.destroy(), upstream.destroy()));
+      s.on("error", () => {
+        client.destroy();
+        upstream.destroy();
+      });
     }
     client.on("data", (c: Buffer) => (counts.toServer += c.length));
     upstream.on("data", (c: Buffer) => (counts.fromServer += c.length));

@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startLighttpd } from "./lighttpd";
 
-export const CGIT_CGI = "/usr/lib/cgit/cgit.cgi";
+const CGIT_CGI = "/usr/lib/cgit/cgit.cgi";
 
 export interface Cgit {
   url: string;

@@ -13,7 +13,7 @@ import { request } from "node:http";
 import { startLighttpd, type Lighttpd } from "./lighttpd";
 import { tempDir } from "./run";
 
-export const GIT_HTTP_BACKEND = "/usr/lib/git-core/git-http-backend";
+const GIT_HTTP_BACKEND = "/usr/lib/git-core/git-http-backend";
 
 export interface GitHttpBackend {
   /** Base URL; a repository `<root>/x.git` is at `${url}/x.git`. */

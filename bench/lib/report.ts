@@ -33,7 +33,7 @@ export function format(value: Cell, unit: Unit): string {
       const units = ["B", "KiB", "MiB", "GiB"];
       let v = value;
       let i = 0;
-      while (Math.abs(v) >= 1024 && i < units.length - 1) (v /= 1024), i++;
+      for (; Math.abs(v) >= 1024 && i < units.length - 1; i++) v /= 1024;
       return i === 0 ? `${v} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
     }
     case "rps":
@@ -65,9 +65,4 @@ export function printTable(title: string, columns: string[], rows: Row[], ratios
   console.log(line(header));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const r of body) console.log(line(r));
-}
-
-/** A column's failure reason, shortened for a table cell; the full text goes under the table. */
-export function notAvailable(reason: string): string {
-  return `not available`.concat(reason.length <= 40 ? ` (${reason})` : "");
 }

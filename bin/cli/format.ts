@@ -9,5 +9,5 @@ export function table(headers: string[], rows: (string | number | null | undefin
 
 export function fields(pairs: [string, string | number | boolean | null | undefined][]): string {
   const width = Math.max(...pairs.map(([k]) => k.length));
-  return pairs.map(([k, v]) => `${(k + ":").padEnd(width + 1)} ${v ?? ""}`).join("\n");
+  return pairs.map(([k, v]) => `${(`${k}:`).padEnd(width + 1)} ${v ?? ""}`).join("\n");
 }

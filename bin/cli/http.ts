@@ -5,10 +5,13 @@ import https from "node:https";
 import type { LookupFunction } from "node:net";
 import dns from "node:dns";
 
+// LookupFunction's callback is typed for one address; with `all` it takes a list.
+type AnyLookupCallback = (err: null, address: string | dns.LookupAddress[], family?: number) => void;
+
 const lookup: LookupFunction = (hostname, options, callback) => {
   if (hostname === "localhost" || hostname.endsWith(".localhost")) {
-    if ((options as dns.LookupOptions).all) return (callback as any)(null, [{ address: "127.0.0.1", family: 4 }]);
-    return (callback as any)(null, "127.0.0.1", 4);
+    if ((options as dns.LookupOptions).all) return (callback as AnyLookupCallback)(null, [{ address: "127.0.0.1", family: 4 }]);
+    return (callback as AnyLookupCallback)(null, "127.0.0.1", 4);
   }
   return dns.lookup(hostname, options, callback as never);
 };

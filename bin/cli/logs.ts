@@ -51,7 +51,7 @@ export async function* readLog(filter: LogFilter): AsyncGenerator<LogLine> {
     const t = Date.parse(line.t);
     if (filter.since !== undefined && t < filter.since) continue;
     if (filter.until !== undefined && t > filter.until) continue;
-    if (filter.component && line.component !== filter.component && !line.component.startsWith(filter.component + ".")) continue;
+    if (filter.component && line.component !== filter.component && !line.component.startsWith(`${filter.component}.`)) continue;
     if (filter.status !== undefined && Math.floor(line.status / 100) !== Math.floor(filter.status / 100)) continue;
     yield line;
   }

@@ -46,7 +46,7 @@ class UsageError extends Error {}
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
 function parse(args: string[], options: Options, positionals: string[]) {
-  let parsed;
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
     parsed = parseArgs({ args, options: { ...options, json: { type: "boolean" } }, allowPositionals: true, strict: true });
   } catch (err) {
@@ -274,7 +274,7 @@ const commands: Record<string, Record<string, (argv: string[]) => Promise<void>>
     async import(argv) {
       const { values: v, args } = parse(argv, {}, ["slug", "project", "path"]);
       const [slug, project, path] = args as [string, string, string];
-      let stat;
+      let stat: ReturnType<typeof statSync>;
       try {
         stat = statSync(path);
       } catch {
@@ -283,7 +283,7 @@ const commands: Record<string, Record<string, (argv: string[]) => Promise<void>>
       const { bundle, cleanup } = stat.isDirectory() ? bundleRepository(path) : { bundle: readBundle(path), cleanup: () => {} };
       try {
         const progress = (m: string) => {
-          if (!v.json) process.stderr.write(m + "\n");
+          if (!v.json) process.stderr.write(`${m}\n`);
         };
         const result = await uploadBundle(
           async (method, p, body, raw) => (await api(method, p, body, raw)).data as never,

@@ -2,6 +2,7 @@
 import { build } from "esbuild";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { prebuild } from "../prebuild";
 
 export const projectRoot = join(fileURLToPath(import.meta.url), "..", "..", "..");
 
@@ -14,6 +15,7 @@ export type WorkerName = keyof typeof workerEntries;
 
 /** Writes <outDir>/edge.js and <outDir>/push.js and returns their paths. */
 export async function buildWorkers(outDir: string): Promise<Record<WorkerName, string>> {
+  prebuild(projectRoot);
   const out = {} as Record<WorkerName, string>;
   for (const [name, entry] of Object.entries(workerEntries) as [WorkerName, string][]) {
     const outfile = join(outDir, `${name}.js`);
@@ -31,6 +33,8 @@ export async function buildWorkers(outDir: string): Promise<Record<WorkerName, s
       logLevel: "error",
       jsx: "automatic",
       jsxImportSource: "hono/jsx",
+      // As wrangler.toml's rules: stylesheets are imported as their text.
+      loader: { ".css": "text" },
     });
     out[name] = outfile;
   }

@@ -19,7 +19,7 @@ export interface LocalConfig {
   allowFaults?: boolean;
 }
 
-const shared = (c: LocalConfig): Partial<WorkerOptions> => ({
+const shared = (): Partial<WorkerOptions> => ({
   modules: true,
   compatibilityDate: COMPATIBILITY_DATE,
   compatibilityFlags: COMPATIBILITY_FLAGS,
@@ -38,7 +38,7 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
     handleRuntimeStdio: c.handleRuntimeStdio,
     workers: [
       {
-        ...shared(c),
+        ...shared(),
         name: "edge",
         // The front talks to the edge worker's own socket: no extra hop through Miniflare's router.
         unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
@@ -57,7 +57,7 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
         },
       },
       {
-        ...shared(c),
+        ...shared(),
         name: "push",
         queueProducers: { POST_PUSH: "edgeforge-post-push" },
         // Tests of failures mid-push start the runner with FORGE_ALLOW_FAULTS=1; never in use otherwise.

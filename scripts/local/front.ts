@@ -64,7 +64,10 @@ class SlicedBody extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.sinceHold += chunk.length;
-    if (this.sinceHold < BODY_SLICE || this.traffic.inFlight <= 1) return done(null, chunk);
+    if (this.sinceHold < BODY_SLICE || this.traffic.inFlight <= 1) {
+      done(null, chunk);
+      return;
+    }
     this.sinceHold = 0;
     this.traffic.next().then(() => done(null, chunk));
   }

@@ -69,7 +69,7 @@ export class LocalForge {
     const file = join(this.opts.stateDir, name);
     if (existsSync(file)) return readFileSync(file, "utf8").trim();
     const value = make();
-    writeFileSync(file, value + "\n", { mode: 0o600 });
+    writeFileSync(file, `${value}\n`, { mode: 0o600 });
     return value;
   }
 
@@ -101,7 +101,7 @@ export class LocalForge {
 
   private pipeLogs(stream: Readable): void {
     createInterface({ input: stream }).on("line", (line) => {
-      if (line.startsWith("{")) this.logFile.write(line + "\n");
+      if (line.startsWith("{")) this.logFile.write(`${line}\n`);
       this.opts.onLog?.(line);
     });
   }
@@ -166,7 +166,7 @@ export class LocalForge {
   }
 
   private saveDatabases(): void {
-    writeFileSync(this.databasesFile, JSON.stringify(this.databases, null, 1) + "\n");
+    writeFileSync(this.databasesFile, `${JSON.stringify(this.databases, null, 1)}\n`);
   }
 
   /** Names new spare bindings until the reserve is full again (bound at the next reload). */

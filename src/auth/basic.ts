@@ -57,7 +57,7 @@ async function fromToken(db: TenantDb, token: string, username?: string): Promis
  */
 export async function authenticateGitBasic(db: TenantDb, header: string | null | undefined): Promise<Viewer | null> {
   const credential = parseBasicAuth(header);
-  if (!credential || !credential.password) return null;
+  if (!credential?.password) return null;
   return (await fromToken(db, credential.password, credential.username))?.viewer ?? null;
 }
 

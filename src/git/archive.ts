@@ -18,17 +18,17 @@ export interface ArchiveEntry {
 }
 
 /** Every entry of a tree, depth first in tree order, directories before what they hold. */
-export async function* treeEntries(store: ObjectStore, tree: Oid, prefix: string): AsyncGenerator<ArchiveEntry> {
+async function* treeEntries(store: ObjectStore, tree: Oid, prefix: string): AsyncGenerator<ArchiveEntry> {
   const data = await store.readTyped(tree, "tree");
   const items: { name: string; mode: string; oid: Oid }[] = [];
   forEachTreeEntry(data, (mode, oid, s, e) => items.push({ name: decoder.decode(data.subarray(s, e)), mode, oid }));
   for (const it of items) {
     const path = prefix + it.name;
     if (isTreeMode(it.mode)) {
-      yield { path: path + "/", kind: "dir" };
-      yield* treeEntries(store, it.oid, path + "/");
+      yield { path: `${path}/`, kind: "dir" };
+      yield* treeEntries(store, it.oid, `${path}/`);
     } else if (isSubmoduleMode(it.mode)) {
-      yield { path: path + "/", kind: "dir" };
+      yield { path: `${path}/`, kind: "dir" };
     } else if (it.mode === "120000") {
       yield { path, kind: "link", oid: it.oid };
     } else {
@@ -72,7 +72,7 @@ async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uin
 const BLOCK = 512;
 
 function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, "0") + "\0";
+  return `${value.toString(8).padStart(width - 1, "0")}\0`;
 }
 
 function tarHeader(h: { name: string; mode: number; size: number; mtime: number; type: string; linkname?: string }): Uint8Array {
@@ -96,7 +96,7 @@ function tarHeader(h: { name: string; mode: number; size: number; mtime: number;
   put("root", 297, 32);
   let sum = 0;
   for (const x of b) sum += x;
-  put(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8);
+  put(`${sum.toString(8).padStart(6, "0")}\0 `, 148, 8);
   return b;
 }
 
@@ -122,7 +122,7 @@ async function* archiveEntries(store: ObjectStore, tree: Oid, prefix: string): A
 
 const padding = (size: number) => new Uint8Array((BLOCK - (size % BLOCK)) % BLOCK);
 
-export function tarStream(store: ObjectStore, tree: Oid, opts: { prefix: string; mtime: number; commit?: Oid }): ReadableStream<Uint8Array> {
+function tarStream(store: ObjectStore, tree: Oid, opts: { prefix: string; mtime: number; commit?: Oid }): ReadableStream<Uint8Array> {
   async function* generate(): AsyncGenerator<Uint8Array> {
     if (opts.commit) yield* paxBlocks("g", "pax_global_header", paxRecord("comment", opts.commit), opts.mtime);
     const entries = archiveEntries(store, tree, opts.prefix);

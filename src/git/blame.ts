@@ -4,7 +4,7 @@
 // Bounded by a budget: lines still unassigned when it is spent are reported against the commit
 // the search stopped at.
 import type { Budget } from "./budget";
-import { CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
+import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import { diffLines, diffTrees, splitLines } from "./diff";
 import { oidAtPath } from "./tree-path";
 import type { Oid } from "./oid";
@@ -99,7 +99,7 @@ export async function blame(graph: CommitGraph, start: Oid, path: string[], opts
     let spans = suspect.spans.sort((a, b) => a.sStart - b.sStart);
     const parents = c.parents.filter((p) => store.has(p));
     const parentBlobs = await Promise.all(parents.map((p) => blobAt(p, suspect.file)));
-    const same = parentBlobs.findIndex((b) => b === suspect.blob);
+    const same = parentBlobs.indexOf(suspect.blob);
     if (same >= 0) {
       await give(parents[same]!, suspect.blob, suspect.file, spans);
       continue;

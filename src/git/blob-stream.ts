@@ -11,7 +11,7 @@ export const SMALL_BLOB = 1024 * 1024;
  * Largest blob rebuilt from a delta: the base, the delta and the result are all in memory at
  * once, so this bounds a download's memory at a few times this value.
  */
-export const MAX_DELTA_BLOB = 16 * 1024 * 1024;
+const MAX_DELTA_BLOB = 16 * 1024 * 1024;
 /** Compressed bytes fetched per ranged read when streaming an entry. */
 const CHUNK = 1024 * 1024;
 

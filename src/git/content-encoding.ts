@@ -12,7 +12,7 @@ export function decodedBody(body: ReadableStream<Uint8Array>, encoding: string |
   const reader = body.pipeThrough(new DecompressionStream("gzip")).getReader();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let step;
+      let step: Awaited<ReturnType<typeof reader.read>>;
       try {
         step = await reader.read();
       } catch {

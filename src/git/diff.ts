@@ -52,8 +52,8 @@ export function diffLines(a: string[], b: string[], aEol = true, bEol = true): C
     if (id === undefined) ids.set(s, (id = ids.size));
     return id;
   };
-  const lineA = (i: number) => (!aEol && i === a.length - 1 ? a[i] + "\0noeol" : a[i]!);
-  const lineB = (i: number) => (!bEol && i === b.length - 1 ? b[i] + "\0noeol" : b[i]!);
+  const lineA = (i: number) => (!aEol && i === a.length - 1 ? `${a[i]}\0noeol` : a[i]!);
+  const lineB = (i: number) => (!bEol && i === b.length - 1 ? `${b[i]}\0noeol` : b[i]!);
   const ai = new Int32Array(a.length);
   const bi = new Int32Array(b.length);
   // Lines the two sides share at the start and the end (most of a big file that a commit
@@ -90,12 +90,19 @@ function chunksOf(ca: Uint8Array, cb: Uint8Array): Chunk[] {
   while (x < ca.length || y < cb.length) {
     if (x < ca.length && y < cb.length && !ca[x] && !cb[y]) {
       const c: Chunk = { equal: true, aStart: x, aLen: 0, bStart: y, bLen: 0 };
-      while (x < ca.length && y < cb.length && !ca[x] && !cb[y]) x++, y++, c.aLen++, c.bLen++;
+      while (x < ca.length && y < cb.length && !ca[x] && !cb[y]) {
+        x++;
+        y++;
+      }
+      c.aLen = x - c.aStart;
+      c.bLen = y - c.bStart;
       out.push(c);
     } else {
       const c: Chunk = { equal: false, aStart: x, aLen: 0, bStart: y, bLen: 0 };
-      while (x < ca.length && ca[x]) x++, c.aLen++;
-      while (y < cb.length && cb[y]) y++, c.bLen++;
+      while (x < ca.length && ca[x]) x++;
+      while (y < cb.length && cb[y]) y++;
+      c.aLen = x - c.aStart;
+      c.bLen = y - c.bStart;
       out.push(c);
     }
   }
@@ -185,7 +192,10 @@ function myers(a: Int32Array, aLo: number, aHi: number, b: Int32Array, bLo: numb
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[off + k - 1]! < v[off + k + 1]!) ? v[off + k + 1]! : v[off + k - 1]! + 1;
       let y = x - k;
-      while (x < n && y < m && a[aLo + x] === b[bLo + y]) x++, y++;
+      while (x < n && y < m && a[aLo + x] === b[bLo + y]) {
+        x++;
+        y++;
+      }
       v[off + k] = x;
       if (x >= n && y >= m) {
         found = d;
@@ -212,7 +222,8 @@ function myers(a: Int32Array, aLo: number, aHi: number, b: Int32Array, bLo: numb
       prevY = prevX - prevK;
     }
     while (x > prevX && y > prevY) {
-      x--, y--;
+      x--;
+      y--;
       pairs.push(aLo + x, bLo + y);
     }
     x = prevX;
@@ -295,8 +306,8 @@ export interface Hunk {
 
 const range = (start: number, len: number) => (len === 1 ? `${start}` : `${len === 0 ? start - 1 : start},${len}`);
 
-export function hunkHeader(h: Hunk): string {
-  return `@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@${h.func ? " " + h.func : ""}`;
+function hunkHeader(h: Hunk): string {
+  return `@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@${h.func ? ` ${h.func}` : ""}`;
 }
 
 /** Groups a diff into hunks with `context` lines around changes, merging hunks that touch. */
@@ -324,14 +335,16 @@ export function makeHunks(a: TextLines, b: TextLines, context = 3): Hunk[] {
       const ch = changes[c]!;
       while (x < ch.aStart) {
         lines.push({ op: " ", text: a.lines[x]!, oldNo: x + 1, newNo: y + 1, noEol: noEolA(x) && noEolB(y) });
-        x++, y++;
+        x++;
+        y++;
       }
       for (let k = 0; k < ch.aLen; k++, x++) lines.push({ op: "-", text: a.lines[x]!, oldNo: x + 1, newNo: 0, noEol: noEolA(x) });
       for (let k = 0; k < ch.bLen; k++, y++) lines.push({ op: "+", text: b.lines[y]!, oldNo: 0, newNo: y + 1, noEol: noEolB(y) });
     }
     while (x < aTo && y < bTo) {
       lines.push({ op: " ", text: a.lines[x]!, oldNo: x + 1, newNo: y + 1, noEol: noEolA(x) && noEolB(y) });
-      x++, y++;
+      x++;
+      y++;
     }
     hunks.push({
       oldStart: aFrom + 1,
@@ -358,9 +371,9 @@ function funcName(lines: string[], before: number): string {
 export function hunksText(hunks: Hunk[]): string {
   let s = "";
   for (const h of hunks) {
-    s += hunkHeader(h) + "\n";
+    s += `${hunkHeader(h)}\n`;
     for (const l of h.lines) {
-      s += l.op + l.text + "\n";
+      s += `${l.op + l.text}\n`;
       if (l.noEol) s += "\\ No newline at end of file\n";
     }
   }
@@ -438,7 +451,7 @@ export async function diffTrees(
     for (const e of await entries(store, tree)) {
       if (truncated) return;
       const path = prefix + decoder.decode(e.name);
-      if (e.tree) await whole(e.oid, path + "/", status);
+      if (e.tree) await whole(e.oid, `${path}/`, status);
       else if (status === "A") add({ status, path, newMode: e.mode, newOid: e.oid });
       else add({ status, path, oldMode: e.mode, oldOid: e.oid });
     }
@@ -454,24 +467,24 @@ export async function diffTrees(
       const cmp = !x ? 1 : !y ? -1 : compareEntries(x, y);
       if (cmp < 0) {
         const path = prefix + decoder.decode(x!.name);
-        if (x!.tree) await whole(x!.oid, path + "/", "D");
+        if (x!.tree) await whole(x!.oid, `${path}/`, "D");
         else add({ status: "D", path, oldMode: x!.mode, oldOid: x!.oid });
         i++;
       } else if (cmp > 0) {
         const path = prefix + decoder.decode(y!.name);
-        if (y!.tree) await whole(y!.oid, path + "/", "A");
+        if (y!.tree) await whole(y!.oid, `${path}/`, "A");
         else add({ status: "A", path, newMode: y!.mode, newOid: y!.oid });
         j++;
       } else {
         const path = prefix + decoder.decode(x!.name);
         if (x!.oid !== y!.oid || x!.mode !== y!.mode) {
-          if (x!.tree && y!.tree) await walk(x!.oid, y!.oid, path + "/");
+          if (x!.tree && y!.tree) await walk(x!.oid, y!.oid, `${path}/`);
           else if (x!.tree) {
-            await whole(x!.oid, path + "/", "D");
+            await whole(x!.oid, `${path}/`, "D");
             add({ status: "A", path, newMode: y!.mode, newOid: y!.oid });
           } else if (y!.tree) {
             add({ status: "D", path, oldMode: x!.mode, oldOid: x!.oid });
-            await whole(y!.oid, path + "/", "A");
+            await whole(y!.oid, `${path}/`, "A");
           } else {
             const status = fileKind(x!.mode) === fileKind(y!.mode) ? "M" : "T";
             add({ status, path, oldMode: x!.mode, newMode: y!.mode, oldOid: x!.oid, newOid: y!.oid });

@@ -1,6 +1,6 @@
 // History walks for the source browser: pages of a log (of a ref, or of a path with git's default
 // history simplification) that resume from a cursor, merge bases, and `git log a..b` ranges.
-import { CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
+import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import type { Oid } from "./oid";
 import { oidAtPath } from "./tree-path";
 import type { Budget } from "./budget";
@@ -22,7 +22,7 @@ export interface LogPage {
  * The object id at `path` in each commit's tree, memoized for one walk (trees shared between
  * commits are read once, through the object cache).
  */
-export class PathLookup {
+class PathLookup {
   private readonly byTree = new Map<Oid, Oid | null>();
   constructor(
     readonly graph: CommitGraph,
@@ -60,7 +60,7 @@ export async function logPage(
     queue.push(await graph.commit(oid));
   };
   for (const s of starts) await enqueue(s);
-  const lookup = opts.path && opts.path.length ? new PathLookup(graph, opts.path) : null;
+  const lookup = opts.path?.length ? new PathLookup(graph, opts.path) : null;
   const commits: CommitInfo[] = [];
   let scanned = 0;
   let timedOut = false;

@@ -4,7 +4,7 @@
 // something changed and some path is still unresolved, so the walk costs about what the changes
 // cost. Bounded by a budget; can start from the answer for an older commit (the tip before a push).
 import { yieldToOthers, type Budget } from "./budget";
-import { CommitGraph, CommitQueue } from "./commit-graph";
+import { type CommitGraph, CommitQueue } from "./commit-graph";
 import { forEachTreeEntry, isTreeMode } from "./objects";
 import { bytesToHex, type Oid } from "./oid";
 
@@ -140,7 +140,7 @@ async function treePaths(graph: CommitGraph, root: Oid, maxPaths = 200_000): Pro
       const path = prefix + e.name;
       out.set(path, e.oid);
       if (out.size > maxPaths) return false;
-      if (e.tree && !(await walk(e.oid, path + "/"))) return false;
+      if (e.tree && !(await walk(e.oid, `${path}/`))) return false;
     }
     return true;
   };
@@ -233,11 +233,11 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
       if (e.tree && (pending.get(path) ?? 0) > 0) {
         await compare(
           commit,
-          path + "/",
+          `${path}/`,
           e.oid,
           theirs.map((_, i) => {
             const q = parentEntry(i);
-            return q && q.tree ? q.oid : null;
+            return q?.tree ? q.oid : null;
           }),
         );
       }

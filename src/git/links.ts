@@ -1,6 +1,6 @@
 // What an object points at (a commit's tree and parents, a tree's entries, a tag's object), read
 // straight into an OidSet: how a received pack is checked for connectivity without walking it.
-import { OidSet } from "./oid-set";
+import type { OidSet } from "./oid-set";
 import type { ObjectType } from "./oid";
 import { hexToBytes } from "./oid";
 

@@ -29,7 +29,7 @@ export interface Tag {
   message: string;
 }
 
-export function parseSignature(s: string): Signature {
+function parseSignature(s: string): Signature {
   const m = /^(.*?) ?<([^>]*)> (-?\d+) ([+-]\d{4})$/.exec(s);
   if (!m) return { name: s, email: "", time: 0, tz: "+0000" };
   return { name: m[1]!, email: m[2]!, time: Number(m[3]), tz: m[4]! };
@@ -42,7 +42,7 @@ function headersAndMessage(data: Uint8Array): { headers: [string, string][]; mes
   const headers: [string, string][] = [];
   for (const line of head.split("\n")) {
     if (line.startsWith(" ") && headers.length) {
-      headers[headers.length - 1]![1] += "\n" + line.slice(1);
+      headers[headers.length - 1]![1] += `\n${line.slice(1)}`;
       continue;
     }
     const sp = line.indexOf(" ");
@@ -98,12 +98,6 @@ export function parseTag(data: Uint8Array): Tag {
   return { object, type: get("type") ?? "commit", tag: get("tag") ?? "", tagger: tagger ? parseSignature(tagger) : null, message };
 }
 
-export interface TreeEntry {
-  mode: string;
-  name: string;
-  oid: Oid;
-}
-
 export const isTreeMode = (mode: string) => mode === "40000" || mode === "040000";
 export const isSubmoduleMode = (mode: string) => mode === "160000";
 
@@ -121,10 +115,4 @@ export function forEachTreeEntry(data: Uint8Array, fn: (mode: string, oid: Oid, 
     fn(mode, bytesToHex(data, nul + 1, nul + 21), sp + 1, nul);
     p = nul + 21;
   }
-}
-
-export function parseTree(data: Uint8Array): TreeEntry[] {
-  const entries: TreeEntry[] = [];
-  forEachTreeEntry(data, (mode, oid, s, e) => entries.push({ mode, oid, name: decoder.decode(data.subarray(s, e)) }));
-  return entries;
 }

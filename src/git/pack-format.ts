@@ -3,10 +3,10 @@ import { corruptPack } from "./errors";
 import type { ObjectType } from "./oid";
 import { bytesToHex } from "./oid";
 
-export const OBJ_COMMIT = 1;
-export const OBJ_TREE = 2;
+const OBJ_COMMIT = 1;
+const OBJ_TREE = 2;
 export const OBJ_BLOB = 3;
-export const OBJ_TAG = 4;
+const OBJ_TAG = 4;
 export const OBJ_OFS_DELTA = 6;
 export const OBJ_REF_DELTA = 7;
 
@@ -30,7 +30,6 @@ export const typeNumber = (t: ObjectType): PackType =>
   t === "commit" ? OBJ_COMMIT : t === "tree" ? OBJ_TREE : t === "blob" ? OBJ_BLOB : OBJ_TAG;
 
 export const PACK_HEADER_SIZE = 12;
-export const PACK_TRAILER_SIZE = 20;
 
 export function parsePackHeader(b: Uint8Array): { version: number; count: number } {
   if (b.length < 12 || b[0] !== 0x50 || b[1] !== 0x41 || b[2] !== 0x43 || b[3] !== 0x4b) {

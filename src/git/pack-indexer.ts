@@ -2,6 +2,10 @@
 // the framing, inflates every entry, hashes whole objects and the pack; then delta resolution,
 // base first, each base kept only while its deltas are resolved. Thin packs get their missing
 // bases from the repository and report them, so the caller can complete the pack.
+// pako, not node:zlib, for objects too large to inflate whole (inflateStream below): its Inflate
+// takes the input piece by piece across async R2 reads, never holds the object, and says where
+// the zlib stream ended (strm.avail_in), which the next entry's offset needs; node:zlib offers
+// that count only from inflateSync over the whole compressed input. Everything else uses ./zlib.
 import { Inflate } from "pako";
 import { yieldToOthers } from "./budget";
 import { applyDelta } from "./delta";

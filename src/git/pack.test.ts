@@ -200,7 +200,7 @@ describe("pkt-line", () => {
   it("parses flush, delimiter and data lines, and refuses oversized or malformed ones", () => {
     const body = concatBytes([pkt("want abc\n"), enc.encode("0000"), enc.encode("0001"), pkt("done\n")]);
     expect(parsePktLines(body).map((l) => (l.kind === "data" ? l.text : l.kind))).toEqual(["want abc", "flush", "delim", "done"]);
-    expect(() => parsePktLines(enc.encode("fff1" + "x".repeat(65517)))).toThrow(/over the limit/);
+    expect(() => parsePktLines(enc.encode(`fff1${"x".repeat(65517)}`))).toThrow(/over the limit/);
     expect(() => parsePktLines(enc.encode("00zz"))).toThrow(/bad pkt-line length/);
     expect(() => parsePktLines(enc.encode("0010abc"))).toThrow(/truncated/);
   });
@@ -218,7 +218,7 @@ describe("createDelta", () => {
     const { createDelta } = await import("./delta-encode");
     const lines = Array.from({ length: 2000 }, (_, i) => `line ${i}: the quick brown fox\n`).join("");
     const base = enc.encode(lines);
-    const target = enc.encode(lines.replace("line 1000:", "LINE 1000 (edited):") + "an appended line\n");
+    const target = enc.encode(`${lines.replace("line 1000:", "LINE 1000 (edited):")}an appended line\n`);
     const delta = createDelta(base, target)!;
     expect(delta).not.toBeNull();
     expect(applyDelta(base, delta)).toEqual(target);

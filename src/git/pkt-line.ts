@@ -3,7 +3,7 @@
 import { protocolError } from "./errors";
 
 /** Largest pkt-line, header included. */
-export const MAX_PKT_LENGTH = 65520;
+const MAX_PKT_LENGTH = 65520;
 /** Largest payload of a side-band-64k packet (one byte goes to the band number). */
 export const MAX_BAND_PAYLOAD = MAX_PKT_LENGTH - 5;
 
@@ -12,7 +12,6 @@ const decoder = new TextDecoder();
 
 export const FLUSH = encoder.encode("0000");
 export const DELIM = encoder.encode("0001");
-export const RESPONSE_END = encoder.encode("0002");
 
 const hex4 = (n: number) => n.toString(16).padStart(4, "0");
 
@@ -26,7 +25,7 @@ export function pkt(payload: string | Uint8Array): Uint8Array {
 }
 
 /** `data` cut into side-band packets of at most `max` payload bytes, all in one buffer. */
-export function bandPackets(band: 1 | 2 | 3, data: Uint8Array, max = MAX_BAND_PAYLOAD): Uint8Array {
+function bandPackets(band: 1 | 2 | 3, data: Uint8Array, max = MAX_BAND_PAYLOAD): Uint8Array {
   const packets = Math.ceil(data.length / max);
   const out = new Uint8Array(data.length + packets * 5);
   let o = 0;
@@ -67,7 +66,7 @@ export function parsePktLines(body: Uint8Array): PktLine[] {
       if (text.endsWith("\n")) text = text.slice(0, -1);
       lines.push({ kind: "data", data, text });
     }
-    pos += len < 4 ? 4 : len;
+    pos += Math.max(len , 4);
   }
   return lines;
 }
@@ -109,7 +108,7 @@ export class PktStreamReader {
     if (!/^[0-9a-f]{4}$/.test(lenText)) throw protocolError(`bad pkt-line length "${lenText}"`);
     const len = parseInt(lenText, 16);
     if (len > MAX_PKT_LENGTH) throw protocolError(`pkt-line of ${len} bytes is over the limit of ${MAX_PKT_LENGTH}`);
-    const size = len < 4 ? 4 : len;
+    const size = Math.max(len , 4);
     if (!(await this.fill(size))) throw protocolError("truncated pkt-line");
     const line = parsePktLines(this.buf.subarray(0, size))[0]!;
     this.buf = this.buf.subarray(size);
@@ -162,7 +161,7 @@ export class PktResponse {
   }
 
   line(text: string): Promise<void> {
-    return this.write(pkt(text.endsWith("\n") ? text : text + "\n"));
+    return this.write(pkt(text.endsWith("\n") ? text : `${text}\n`));
   }
 
   flush(): Promise<void> {

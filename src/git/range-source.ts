@@ -39,7 +39,7 @@ export class MemorySource implements RangeSource {
 }
 
 /** Window size for random access: a ranged read of 64 KiB costs about what a tiny one does. */
-export const WINDOW = 64 * 1024;
+const WINDOW = 64 * 1024;
 
 /** Windows of immutable blobs, shared by every request of the isolate. */
 const windows = new ByteLru<string, Uint8Array>(24 * 1024 * 1024, (w) => w.length);

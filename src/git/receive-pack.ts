@@ -6,7 +6,7 @@ import { FLUSH, pkt, PktStreamReader, type PktLine } from "./pkt-line";
 import { AGENT } from "./upload-pack";
 import { concatBytes } from "../utils/bytes";
 
-export const RECEIVE_CAPABILITIES = [
+const RECEIVE_CAPABILITIES = [
   "report-status",
   "report-status-v2",
   "delete-refs",
@@ -27,7 +27,9 @@ export function advertiseReceivePack(refs: { name: string; oid: Oid }[], version
   const caps = RECEIVE_CAPABILITIES.join(" ");
   const lines = refs.map((r) => `${r.oid} ${r.name}`);
   if (lines.length === 0) lines.push(`${ZERO_OID} capabilities^{}`);
-  lines.forEach((line, i) => parts.push(pkt(i === 0 ? `${line}\0${caps}\n` : `${line}\n`)));
+  lines.forEach((line, i) => {
+    parts.push(pkt(i === 0 ? `${line}\0${caps}\n` : `${line}\n`));
+  });
   parts.push(FLUSH);
   return concatBytes(parts);
 }

@@ -5,7 +5,7 @@ import { CommitQueue } from "./commit-graph";
 import type { Oid } from "./oid";
 
 /** The depth git sends for --unshallow. */
-export const INFINITE_DEPTH = 0x7fffffff;
+const INFINITE_DEPTH = 0x7fffffff;
 
 export interface DeepenRequest {
   depth: number;

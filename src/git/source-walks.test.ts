@@ -78,7 +78,7 @@ describe("tree diffs", () => {
     const c2 = r.commit({ files: { "a.txt": "A\n", "d/x.txt": "x\n", "moved.txt": "y\n", "n.txt": "n\n" }, parents: [c1], message: "2" });
     const g = await graphOf(r);
     const { changes } = await diffTrees(g.store, (await g.commit(c1)).tree, (await g.commit(c2)).tree);
-    expect(changes.map((c) => `${c.status} ${c.oldPath ? c.oldPath + " -> " : ""}${c.path}`)).toEqual([
+    expect(changes.map((c) => `${c.status} ${c.oldPath ? `${c.oldPath} -> ` : ""}${c.path}`)).toEqual([
       "M a.txt",
       "D e.txt",
       "R d/y.txt -> moved.txt",
@@ -205,7 +205,7 @@ describe("archives", () => {
   it("writes a .tar.gz of several gzip members that unpacks to the tree", async () => {
     const r = new RepoBuilder();
     const big = "x".repeat(300_000);
-    const c = r.commit({ files: { "a.txt": "a\n", "d/b.txt": big, "d/c.txt": big + "c" }, message: "1" });
+    const c = r.commit({ files: { "a.txt": "a\n", "d/b.txt": big, "d/c.txt": `${big}c` }, message: "1" });
     const g = await graphOf(r);
     const tree = (await g.commit(c)).tree;
     const gz = new Uint8Array(await new Response(tarGzStream(g.store, tree, { prefix: "p/", mtime: 0, commit: c, memberBytes: 64 * 1024 })).arrayBuffer());
@@ -218,7 +218,7 @@ describe("archives", () => {
       const size = parseInt(new TextDecoder().decode(tar.subarray(p + 124, p + 135)), 8);
       const type = String.fromCharCode(tar[p + 156]!);
       if (type !== "g") names.push(new TextDecoder().decode(tar.subarray(p, p + 100)).replace(/\0.*$/s, ""));
-      if (type === "0" && names[names.length - 1] === "p/d/c.txt") expect(new TextDecoder().decode(tar.subarray(p + 512, p + 512 + size))).toBe(big + "c");
+      if (type === "0" && names[names.length - 1] === "p/d/c.txt") expect(new TextDecoder().decode(tar.subarray(p + 512, p + 512 + size))).toBe(`${big}c`);
       p += 512 + Math.ceil(size / 512) * 512;
     }
     expect(names).toEqual(["p/", "p/a.txt", "p/d/", "p/d/b.txt", "p/d/c.txt"]);
@@ -236,7 +236,7 @@ describe("zip archives", () => {
       await new Response(zipStream(g.store, (await g.commit(c)).tree, { prefix: "", mtime: 0, commit: c, storeAbove: 100_000 })).arrayBuffer(),
     );
     const view = new DataView(zip.buffer);
-    let eocd = zip.length - 22 - c.length;
+    const eocd = zip.length - 22 - c.length;
     expect(view.getUint32(eocd, true)).toBe(0x06054b50);
     expect(new TextDecoder().decode(zip.subarray(eocd + 22))).toBe(c);
     const seen: Record<string, { method: number; mode: number }> = {};

@@ -8,7 +8,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** A path segment as git allows it in a tree: not empty, no `/`, no NUL, not `.` or `..`. */
-export function isValidSegment(name: string): boolean {
+function isValidSegment(name: string): boolean {
   return name !== "" && name !== "." && name !== ".." && !name.includes("/") && !name.includes("\0");
 }
 
@@ -39,11 +39,11 @@ export interface PathEntry {
   type: "tree" | "blob" | "commit";
 }
 
-export const entryType = (mode: string): PathEntry["type"] =>
+const entryType = (mode: string): PathEntry["type"] =>
   isTreeMode(mode) ? "tree" : isSubmoduleMode(mode) ? "commit" : "blob";
 
 /** The entry named `name` (bytes compared exactly) in a tree object's data, or null. */
-export function findTreeEntry(tree: Uint8Array, name: string): { mode: string; oid: Oid } | null {
+function findTreeEntry(tree: Uint8Array, name: string): { mode: string; oid: Oid } | null {
   const want = encoder.encode(name);
   let found: { mode: string; oid: Oid } | null = null;
   forEachTreeEntry(tree, (mode, oid, s, e) => {

@@ -76,7 +76,9 @@ export function advertiseV0(view: RepoView, version: 0 | 1): Uint8Array {
     if (r.peeled && r.peeled !== r.oid) lines.push(`${r.peeled} ${r.name}^{}`);
   }
   if (lines.length === 0) lines.push(`${ZERO_OID} capabilities^{}`);
-  lines.forEach((line, i) => parts.push(pkt(i === 0 ? `${line}\0${caps}\n` : `${line}\n`)));
+  lines.forEach((line, i) => {
+    parts.push(pkt(i === 0 ? `${line}\0${caps}\n` : `${line}\n`));
+  });
   parts.push(FLUSH);
   return concatBytes(parts);
 }
@@ -92,7 +94,7 @@ export function advertiseV2(): Uint8Array {
     "object-format=sha1",
     "object-info",
   ];
-  return concatBytes([pkt("# service=git-upload-pack\n"), FLUSH, ...caps.map((c) => pkt(c + "\n")), FLUSH]);
+  return concatBytes([pkt("# service=git-upload-pack\n"), FLUSH, ...caps.map((c) => pkt(`${c}\n`)), FLUSH]);
 }
 
 interface FetchArgs {
@@ -335,7 +337,7 @@ class FetchSession {
 function respond(body: (out: PktResponse) => Promise<void>) {
   const out = new PktResponse();
   const errorChannel = (o: PktResponse, message: string) =>
-    o.sidebandStarted ? o.band(3, encoder.encode(message + "\n")) : o.write(pkt(`ERR ${message}\n`));
+    o.sidebandStarted ? o.band(3, encoder.encode(`${message}\n`)) : o.write(pkt(`ERR ${message}\n`));
   const done = (async () => {
     try {
       await body(out);

@@ -1,7 +1,7 @@
 // Which objects a fetch sends: everything reachable from the wants, minus what the client has
 // (reachable from its common haves), cut at shallow boundaries and thinned by object filters.
 // The same shape as `git rev-list --objects <wants> --not <haves>`, with git's date-ordered walk.
-import { CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
+import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import { GitError, protocolError } from "./errors";
 import { forEachTreeEntry, isSubmoduleMode, isTreeMode, parseTag } from "./objects";
 import type { ObjectType, Oid } from "./oid";

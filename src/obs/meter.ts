@@ -125,7 +125,7 @@ export function serverTiming(meter: RequestMeter): string {
  * The request's one structured log line: `ms` until the response's last byte (a clone's stream
  * included), `first_ms` until its headers, `bytes` of body sent, `aborted` if the client left.
  */
-export function logLine(
+function logLine(
   meter: RequestMeter,
   request: Request,
   status: number,

@@ -89,7 +89,7 @@ async function receiveInto(
   let over = declared !== null && declared > room;
   let error: unknown = null;
   for (;;) {
-    let step;
+    let step: Awaited<ReturnType<typeof reader.read>>;
     try {
       step = await reader.read();
     } catch (err) {
@@ -124,7 +124,7 @@ async function receiveInto(
 export async function receivePack(env: Env, ctx: PushContext, request: Request): Promise<Response> {
   if (!request.body) return new Response("a push needs a request body\n", { status: 400 });
   const body = decodedBody(request.body, request.headers.get("content-encoding"));
-  let push;
+  let push: Awaited<ReturnType<typeof readPushRequest>>;
   try {
     push = await readPushRequest(body);
   } catch (err) {
@@ -183,7 +183,7 @@ export async function receivePack(env: Env, ctx: PushContext, request: Request):
     });
     const report = reportLines(results.unpackError, results.commands);
     if (sideband) {
-      const inner = [...report.map((l) => pkt(l + "\n")), FLUSH];
+      const inner = [...report.map((l) => pkt(`${l}\n`)), FLUSH];
       for (const p of inner) await out.band(1, p);
       await out.flush();
     } else if (push.capabilities.has("report-status") || push.capabilities.has("report-status-v2")) {
@@ -258,7 +258,7 @@ async function applyPush(
     await input.progress(`Indexing the pack (${mib(input.received)})...\n`);
     const indexStart = Date.now();
     let source = new WindowedSource(new R2Source(env.OBJECTS, packKey, input.received));
-    let indexed;
+    let indexed: Awaited<ReturnType<typeof indexPack>>;
     try {
       indexed = await indexPack(source, {
         external: async (oid) => (oldStore.has(oid) ? oldStore.read(oid) : null),
@@ -278,7 +278,7 @@ async function applyPush(
       const completedName = `pack-${randomId(24)}`;
       const completedKey = r2Keys.pack(ctx.repo.tenantId, ctx.repo.repoId, completedName);
       const writer = new R2StreamWriter(env.OBJECTS, completedKey);
-      let completed;
+      let completed: Awaited<ReturnType<typeof completeThinPack>>;
       try {
         completed = await completeThinPack(source, indexed, bases, (chunk) => writer.write(chunk));
         await writer.finish();
@@ -364,7 +364,7 @@ async function applyPush(
   };
   let applied: RefUpdate[] = [];
   if (updates.length > 0) {
-    let result;
+    let result: Awaited<ReturnType<ReturnType<typeof repoStub>["update"]>>;
     try {
       result = await repoStub(env, ctx.repo).update(updates, {
         atomic: input.atomic,

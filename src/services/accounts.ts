@@ -206,7 +206,7 @@ export async function signIn(db: TenantDb, input: { login: string; password: str
   if (!byAccount.allowed) throw rateLimited(byAccount.retryAfter);
   const user = login.includes("@") ? await findUserByEmail(db, login) : await findUserByName(db, login);
   const ok = await verifyPassword(input.password.slice(0, PASSWORD_MAX), user?.passwordHash ?? DECOY_HASH);
-  if (!ok || !user || !user.passwordHash) throw new ForgeError("unauthorized", "Wrong username or password.");
+  if (!ok || !user?.passwordHash) throw new ForgeError("unauthorized", "Wrong username or password.");
   if (!user.isActive) throw new ForgeError("forbidden", "This account is deactivated. Ask an admin of this forge.");
   await reset(db, accountKey);
   return user;
@@ -225,7 +225,7 @@ export async function requestPasswordReset(
   const login = input.login.trim();
   const user = login.includes("@") ? await findUserByEmail(db, login) : await findUserByName(db, login);
   // The answer is the same whether or not an account matched: no way to probe for accounts.
-  if (!user || !user.isActive) return;
+  if (!user?.isActive) return;
   const token = await issueLink(db, user.id, "reset", user.email, RESET_TTL_MS);
   await sendMail(mail.env, db, mail.tenant, {
     to: user.email,
@@ -237,7 +237,7 @@ export async function requestPasswordReset(
 export async function peekReset(db: TenantDb, token: string): Promise<{ username: string } | null> {
   const link = await findLink(db, token, "reset");
   const user = link && (await findUserById(db, link.userId));
-  return user && user.isActive ? { username: user.username } : null;
+  return user?.isActive ? { username: user.username } : null;
 }
 
 /** Sets the password from a reset link; signs out every other session; the mail proved the address. */
@@ -245,7 +245,7 @@ export async function resetPassword(db: TenantDb, token: string, password: strin
   checkPassword(password);
   const link = await findLink(db, token, "reset");
   const user = link && (await findUserById(db, link.userId));
-  if (!link || !user || !user.isActive || !(await useLink(db, link.tokenHash))) {
+  if (!link || !user?.isActive || !(await useLink(db, link.tokenHash))) {
     throw new ForgeError("gone", "This reset link is unknown, used or expired. Ask for a new one.");
   }
   const confirmsPrimary = emailKey(link.email ?? "") === emailKey(user.email);

@@ -56,6 +56,6 @@ export async function removeAvatar(bucket: R2Bucket, db: TenantDb, user: User): 
 
 /** The uploaded picture of a user, only if its key is under this tenant's prefix (belt and braces). */
 export async function readAvatar(bucket: R2Bucket, tenantId: string, user: User): Promise<R2ObjectBody | null> {
-  if (!user.avatarKey || !user.avatarKey.startsWith(r2Keys.avatarPrefix(tenantId, user.id))) return null;
+  if (!user.avatarKey?.startsWith(r2Keys.avatarPrefix(tenantId, user.id))) return null;
   return bucket.get(user.avatarKey);
 }

@@ -77,7 +77,7 @@ export async function newCommits(store: ObjectStore, tips: Oid[], known: Oid[], 
       queuedInteresting.delete(oid);
     }
     if (seen.has(oid)) return;
-    let obj;
+    let obj: Awaited<ReturnType<typeof store.read>>;
     try {
       obj = await store.read(oid);
     } catch {

@@ -96,7 +96,7 @@ async function resolveOwner(db: TenantDb, project: ProjectAccess, username: stri
   const name = (username ?? "").trim();
   if (!name) return null;
   const user = await findUserByName(db, name);
-  if (!user || !user.isActive) throw badRequest(`There is no user ${name.slice(0, 40)} to own the issue.`);
+  if (!user?.isActive) throw badRequest(`There is no user ${name.slice(0, 40)} to own the issue.`);
   if (!canAccess(await loadViewer(db, user, "read"), project, "issues", "read")) {
     throw badRequest(`${user.username} cannot see this project's issues, so cannot own one.`);
   }

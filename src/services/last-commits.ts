@@ -189,7 +189,7 @@ export interface DirectoryLastCommits {
 }
 
 function fromStored(data: StoredLastCommits, path: string[], names: string[]): DirectoryLastCommits {
-  const prefix = path.length ? path.join("/") + "/" : "";
+  const prefix = path.length ? `${path.join("/")}/` : "";
   const out: DirectoryLastCommits = { entries: {}, commits: {}, complete: true };
   for (const name of names) {
     const i = data.paths[prefix + name];
@@ -226,7 +226,7 @@ export async function lastCommitsFor(
     if (data) return fromStored(data, path, names);
     if (tooLarge.has(lastCommitsKey(repo, commit))) return { entries: {}, commits: {}, complete: true, unavailable: true };
   }
-  const prefix = path.length ? path.join("/") + "/" : "";
+  const prefix = path.length ? `${path.join("/")}/` : "";
   const out: DirectoryLastCommits = { entries: {}, commits: {}, complete: false };
   for (const name of names) {
     const oid = job.live.get(byteKey(prefix + name));
@@ -260,7 +260,7 @@ export async function precomputeAfterPush(
     const before = u.old !== ZERO && graph.store.has(u.old) ? await readStored(env, repo, u.old) : null;
     const base = before ? { commit: before.commit, paths: new Map(Object.entries(before.paths).map(([p, i]) => [p, before.commits[i]!])) } : undefined;
     const found = await lastCommitsOfTree(graph, u.new, { budget, base, maxPaths: MAX_PATHS });
-    if (!found || !found.complete) continue;
+    if (!found?.complete) continue;
     await store(env, repo, await toStored(graph, u.new, found.paths));
     stored++;
   }

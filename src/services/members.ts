@@ -12,7 +12,7 @@ export const PROJECT_ROLES: readonly ProjectRole[] = ["owner", "member", "author
 
 /** The viewer of a signed-in user (or of a token's user): their roles in every project, one query. */
 export async function loadViewer(db: TenantDb, user: User | null, scope: TokenScope): Promise<Viewer> {
-  if (!user || !user.isActive) return { user: null, roles: new Map(), scope: "read" };
+  if (!user?.isActive) return { user: null, roles: new Map(), scope: "read" };
   const rows = await db
     .select({ projectId: projectMembers.projectId, role: projectMembers.role })
     .from(projectMembers)

@@ -5,9 +5,13 @@
 import { createHash } from "node:crypto";
 import { ByteLru } from "../utils/lru";
 import { stylesheetPath } from "../views/style";
+import { SOURCE_HASH } from "../build-info";
 
-/** Bump when the markup of cached pages changes (the stylesheet's hash is part of the key too). */
-export const RENDER_VERSION = "src10";
+/**
+ * Part of every key: a hash of the source (scripts/prebuild.ts), so that a build with any change
+ * to the code that renders pages never serves pages rendered by an older one.
+ */
+const RENDER_VERSION = SOURCE_HASH;
 
 /** Rendered fragments shared by the requests of an isolate. */
 const memory = new ByteLru<string, string>(8 * 1024 * 1024, (s) => s.length * 2 + 64);

@@ -103,11 +103,6 @@ export async function listVisibleProjects(
   return { items, total: count?.n ?? 0 };
 }
 
-export async function countProjects(db: TenantDb): Promise<number> {
-  const [row] = await db.select({ n: sql<number>`count(*)` }).from(projects);
-  return row?.n ?? 0;
-}
-
 export async function listAllRepoIds(db: TenantDb): Promise<string[]> {
   const rows = await db.select({ repoId: projects.repoId }).from(projects);
   return rows.map((r) => r.repoId);

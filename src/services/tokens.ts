@@ -50,7 +50,7 @@ export async function authenticateToken(
     .where(eq(apiTokens.tokenHash, tokenHash))
     .limit(1);
   const row = rows[0];
-  if (!row || !row.user.isActive) return null;
+  if (!row?.user.isActive) return null;
   return { user: row.user, scope: row.scope as TokenScope };
 }
 

@@ -27,7 +27,7 @@ export interface TenantRecord {
   updatedAt: string;
 }
 
-export async function readTenantIdByHost(kv: KVNamespace, hostname: string): Promise<string | null> {
+async function readTenantIdByHost(kv: KVNamespace, hostname: string): Promise<string | null> {
   return kv.get(kvKeys.host(hostname));
 }
 
@@ -72,6 +72,6 @@ export function resolveHost(kv: KVNamespace, host: string): Promise<TenantRecord
   });
 }
 
-export function forgetHosts(hosts: Iterable<string>): void {
+function forgetHosts(hosts: Iterable<string>): void {
   for (const h of hosts) hostCache.delete(h);
 }

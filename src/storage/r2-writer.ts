@@ -1,8 +1,7 @@
 // Writes a stream of unknown length to R2 with bounded memory: one PUT when it fits in a part,
 // else a multipart upload of equal parts (R2 wants every part but the last the same size).
-import { ForgeError } from "../utils/errors";
 
-export const WRITE_PART_SIZE = 8 * 1024 * 1024;
+const WRITE_PART_SIZE = 8 * 1024 * 1024;
 
 export class R2StreamWriter {
   private chunks: Uint8Array[] = [];
@@ -79,19 +78,4 @@ export class R2StreamWriter {
       // Already gone or never written.
     }
   }
-}
-
-/** Pipes a stream into a writer, refusing it once it passes `limit` bytes. */
-export async function writeStream(
-  writer: R2StreamWriter,
-  stream: ReadableStream<Uint8Array>,
-  limit: number,
-  onChunk?: (chunk: Uint8Array) => void,
-): Promise<number> {
-  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
-    if (writer.size + chunk.length > limit) throw new ForgeError("payload_too_large", `more than ${limit} bytes`);
-    onChunk?.(chunk);
-    await writer.write(chunk);
-  }
-  return writer.finish();
 }

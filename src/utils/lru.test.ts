@@ -8,7 +8,10 @@ describe("TtlCache", () => {
     vi.useFakeTimers({ now: 1_000_000 });
     const cache = new TtlCache<string, string | null>(5_000, 10);
     let loads = 0;
-    const load = (v: string | null) => async () => (loads++, v);
+    const load = (v: string | null) => async () => {
+      loads++;
+      return v;
+    };
     expect(await cache.get("a", load("one"))).toBe("one");
     expect(await cache.get("a", load("two"))).toBe("one");
     expect(await cache.get("missing", load(null))).toBeNull();
@@ -25,7 +28,12 @@ describe("TtlCache", () => {
     const cache = new TtlCache<number, number>(60_000, 3);
     for (let i = 0; i < 4; i++) await cache.get(i, async () => i);
     let reloaded = false;
-    expect(await cache.get(0, async () => ((reloaded = true), 100))).toBe(100);
+    expect(
+      await cache.get(0, async () => {
+        reloaded = true;
+        return 100;
+      }),
+    ).toBe(100);
     expect(reloaded).toBe(true);
     expect(await cache.get(3, async () => -1)).toBe(3);
   });

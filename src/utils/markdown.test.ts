@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { renderMarkdown, renderMarkdownInline } from "./markdown";
 
 /** Payloads from the usual lists: raw HTML, event handlers, script URLs, SVG, Markdown tricks. */
-export const XSS_CORPUS = [
+const XSS_CORPUS = [
   "<script>alert(1)</script>",
   "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
   '<img src=x onerror="alert(1)">',
@@ -51,7 +51,7 @@ const ALLOWED_ATTRS = new Set(["href", "src", "alt", "title", "rel", "class", "s
  * outside what Markdown makes, an attribute outside its list (event handlers), or a URL whose
  * scheme is not http(s), mailto or relative. null when there is nothing.
  */
-export async function findExecutable(html: string): Promise<string | null> {
+async function findExecutable(html: string): Promise<string | null> {
   const problems: string[] = [];
   const rewriter = new HTMLRewriter().on("*", {
     element(el) {

@@ -34,7 +34,10 @@ async function read(bytes: Uint8Array, boundary: string, chunk: number, maxField
         end: async () => {
           const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
           let o = 0;
-          for (const c of chunks) (all.set(c, o), (o += c.length));
+          for (const c of chunks) {
+            all.set(c, o);
+            o += c.length;
+          }
           files.push({ ...part, data: new TextDecoder().decode(all) });
         },
       };

@@ -188,7 +188,7 @@ export async function readMultipart(
   const reader = body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
-    if (value && value.length) {
+    if (value?.length) {
       const joined = new Uint8Array(buffer.length + value.length);
       joined.set(buffer, 0);
       joined.set(value, buffer.length);

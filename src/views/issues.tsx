@@ -36,6 +36,7 @@ export function TrackerNav(props: { project: string; current: TrackerTab; signed
       {props.signedIn && tab("my", "My issues", `${base}/my`)}
       {props.canWrite && tab("new", "New issue", `${base}/new`)}
       {props.configure && tab("admin", "Configure", `${base}/admin`)}
+      {/* biome-ignore lint/a11y/useSemanticElements: the <search> element is too new to rely on; the role names the landmark */}
       <form method="get" action={`${base}/search`} role="search">
         <label for="issue-q" class="vh">
           Search issues

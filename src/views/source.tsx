@@ -2,18 +2,15 @@
 // diffs, commit lists. Long lists are built as strings (thousands of rows render in microseconds
 // each), everything else is JSX.
 import { raw } from "hono/html";
-import type { HtmlEscapedString } from "hono/utils/html";
 import type { Hunk } from "../git/diff";
 import type { Oid } from "../git/oid";
 import { escapeHtml } from "./highlight";
 
-export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
-
 // ---- URLs
 
-export const encSegments = (segments: string[]) => segments.map(encodeURIComponent).join("/");
+const encSegments = (segments: string[]) => segments.map(encodeURIComponent).join("/");
 /** A branch or tag name in a URL: its slashes stay slashes (the router finds the longest ref). */
-export const encRev = (name: string) => encSegments(name.split("/"));
+const encRev = (name: string) => encSegments(name.split("/"));
 
 export class SourceUrls {
   constructor(readonly project: string) {}
@@ -24,7 +21,7 @@ export class SourceUrls {
     return `${this.base}/`;
   }
   private at(view: string, rev: string, path: string[]): string {
-    return `${this.base}/${view}/${encRev(rev)}${path.length ? "/" + encSegments(path) : ""}`;
+    return `${this.base}/${view}/${encRev(rev)}${path.length ? `/${encSegments(path)}` : ""}`;
   }
   tree(rev: string, path: string[] = []): string {
     return this.at("tree", rev, path) + (path.length ? "" : "/");
@@ -42,7 +39,7 @@ export class SourceUrls {
     return this.at("log", rev, path) + (cursor?.length ? `?after=${cursor.join(",")}` : "");
   }
   commit(oid: Oid, path: string[] = []): string {
-    return `${this.base}/commit/${oid}${path.length ? "/" + encSegments(path) : ""}`;
+    return `${this.base}/commit/${oid}${path.length ? `/${encSegments(path)}` : ""}`;
   }
   patch(oid: Oid, kind: "patch" | "diff"): string {
     return `${this.base}/commit/${oid}.${kind}`;
@@ -63,7 +60,7 @@ export class SourceUrls {
     return `/p/${encodeURIComponent(this.project)}/feed/commits/${encRev(branch)}.atom`;
   }
   lastCommits(commit: Oid, path: string[]): string {
-    return `${this.base}/last-commits/${commit}${path.length ? "/" + encSegments(path) : ""}`;
+    return `${this.base}/last-commits/${commit}${path.length ? `/${encSegments(path)}` : ""}`;
   }
 }
 
@@ -124,7 +121,7 @@ export function refBar(props: {
   s += tab("branches", "Branches", urls.branches());
   s += tab("tags", "Tags", urls.tags());
   s += tab("compare", "Compare", urls.compare());
-  return s + `</nav></div>`;
+  return `${s}</nav></div>`;
 }
 
 /** project / dir / dir / file, each a link to its tree (the last one plain). */
@@ -136,7 +133,7 @@ export function pathNav(urls: SourceUrls, project: string, rev: string, path: st
     if (last) s += `<strong>${escapeHtml(seg)}</strong>`;
     else s += `<a href="${escapeHtml(urls.tree(rev, path.slice(0, i + 1)))}">${escapeHtml(seg)}</a>`;
   });
-  return s + `</nav>`;
+  return `${s}</nav>`;
 }
 
 // ---- Commit lists
@@ -154,7 +151,7 @@ export function commitTable(urls: SourceUrls, commits: CommitRow[]): string {
     const href = escapeHtml(urls.commit(c.oid));
     s += `<tr><td class="mono"><a href="${href}">${c.oid.slice(0, 7)}</a><td class="msg"><a href="${href}">${escapeHtml(c.subject || "(no message)")}</a><td class="opt">${escapeHtml(c.author)}<td class="nowrap">${timeHtml(c.time)}</tr>`;
   }
-  return s + `</tbody></table>`;
+  return `${s}</tbody></table>`;
 }
 
 // ---- Code
@@ -175,7 +172,7 @@ export function codeTable(lines: string[]): string {
 export function diffTable(hunks: Hunk[]): string {
   const parts: string[] = [`<div class="scroll"><table class="diff"><tbody>`];
   for (const h of hunks) {
-    const header = `@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@${h.func ? " " + h.func : ""}`;
+    const header = `@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@${h.func ? ` ${h.func}` : ""}`;
     parts.push(`<tr class="hh"><td class="ln"><td class="ln"><td>${escapeHtml(header)}\n`);
     for (const l of h.lines) {
       const cls = l.op === "+" ? "add" : l.op === "-" ? "del" : "ctx";

@@ -2,7 +2,7 @@
 // http://*.localhost, mail links printed by the runner, and an XSS corpus put into every
 // user-controlled field, proven not to execute on any page that shows it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "./browser";
 import { sharedForge, type RunningForge } from "./runner";
 

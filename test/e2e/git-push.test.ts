@@ -170,10 +170,10 @@ describe("push", () => {
     await newProject("thin");
     const dir = await workRepo("thin");
     const lines = Array.from({ length: 40_000 }, (_, i) => `line ${i} of a large text file that compresses and deltas well`);
-    await commit(dir, "big.txt", lines.join("\n") + "\n");
+    await commit(dir, "big.txt", `${lines.join("\n")}\n`);
     await gitOk(["push", "--quiet", pushUrl("thin"), "main"], { cwd: dir });
     lines[20_000] = "an edited line";
-    const edited = await commit(dir, "big.txt", lines.join("\n") + "\n");
+    const edited = await commit(dir, "big.txt", `${lines.join("\n")}\n`);
     const pushed = await git(["push", "--progress", pushUrl("thin"), "main"], { cwd: dir });
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(pushed.stderr).toMatch(/remote: Completed the thin pack with [1-9]\d* objects it refers to/);

@@ -61,7 +61,7 @@ export async function bundleWithNewCommit(mirror: string): Promise<{ bundle: str
   const work = join(tempDir("work"), "w");
   await gitOk(["clone", "--quiet", mirror, work]);
   const file = join(work, "Readme.md");
-  writeFileSync(file, readFileSync(file, "utf8") + "\nOne more line, added by the test.\n");
+  writeFileSync(file, `${readFileSync(file, "utf8")}\nOne more line, added by the test.\n`);
   await gitOk(["commit", "--quiet", "-am", "A new commit on master"], { cwd: work });
   const commit = (await gitOk(["rev-parse", "HEAD"], { cwd: work })).trim();
   const next = join(tempDir("next"), "next.git");

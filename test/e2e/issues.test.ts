@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { launchChromium } from "./browser";
 import { request } from "../../bin/cli/http";
 import { sharedForge, type RunningForge, type TestTenant } from "./runner";

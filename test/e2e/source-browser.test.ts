@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { launchChromium } from "./browser";
 import { sharedForge, type RunningForge, type TestTenant } from "./runner";
 import { EXPRESS_BUNDLE, expressMirror, git, gitOk, tempDir } from "./git";
@@ -55,11 +55,11 @@ describe("browsing express in Chromium", () => {
     await Promise.all([page.waitForURL(/\/source\/blob\/master\/lib\/application\.js$/), page.click("table.files a:text-is('application.js')")]);
     const source = execFileSync("git", ["show", "master:lib/application.js"], { cwd: mirror }).toString();
     const lines = await page.$$eval("table.code tr[id^=L] td:last-child", (cells) => cells.map((c) => c.textContent!.replace(/\n$/, "")));
-    expect(lines.join("\n") + "\n").toBe(source);
+    expect(`${lines.join("\n")}\n`).toBe(source);
     expect(await page.$$eval("table.code .k", (k) => k.length)).toBeGreaterThan(10);
 
     // A line range in the address: its lines are marked (by the optional script), and a number links to its line.
-    await page.goto(page.url() + "#L10-L20");
+    await page.goto(`${page.url()}#L10-L20`);
     await page.waitForFunction(() => document.querySelectorAll("table.code tr.hl").length > 0);
     expect(await page.$$eval("table.code tr.hl", (rows) => rows.map((r) => r.id))).toEqual(Array.from({ length: 11 }, (_, i) => `L${i + 10}`));
     expect(await page.getAttribute("#L12 td.ln a", "href")).toBe("#L12");

@@ -27,7 +27,7 @@ async function html(path: string): Promise<string> {
 }
 
 const commitLinks = (body: string) => [...body.matchAll(/href="\/p\/express\/source\/commit\/([0-9a-f]{40})">[0-9a-f]{7}</g)].map((m) => m[1]!);
-const unescape = (s: string) => s.replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">");
+const unescapeHtml = (s: string) => s.replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">");
 
 beforeAll(async () => {
   forge = await sharedForge();
@@ -52,7 +52,7 @@ describe("listings", () => {
   ] as const) {
     it(`lists ${rev}:${path || "/"} as git ls-tree does`, async () => {
       const body = await html(`/p/express/source/tree/${rev}/${path}`);
-      const shown = [...body.matchAll(/<tr data-entry="([^"]+)">/g)].map((m) => unescape(m[1]!)).sort();
+      const shown = [...body.matchAll(/<tr data-entry="([^"]+)">/g)].map((m) => unescapeHtml(m[1]!)).sort();
       const want = (await gitOk(["ls-tree", "-z", "--name-only", `${rev}:${path}`], { cwd: mirror })).split("\0").filter(Boolean).sort();
       expect(shown).toEqual(want);
     });
@@ -89,7 +89,7 @@ describe("logs", () => {
       const body = await html(url);
       seen.push(...commitLinks(body));
       url = /<a href="([^"]+)" rel="next">/.exec(body)?.[1] ?? null;
-      if (url) url = unescape(url);
+      if (url) url = unescapeHtml(url);
     }
     return seen;
   }
@@ -163,21 +163,21 @@ describe("commits", () => {
     const sha = (await gitOk(["rev-list", "--no-merges", "-n", "1", "master"], { cwd: mirror })).trim();
     const body = await html(`/p/express/source/commit/${sha}`);
     const subject = (await gitOk(["log", "-1", "--format=%s", sha], { cwd: mirror })).trim();
-    expect(unescape(body)).toContain(subject);
+    expect(unescapeHtml(body)).toContain(subject);
     for (const file of (await gitOk(["diff-tree", "--no-commit-id", "--name-only", "-r", sha], { cwd: mirror })).trim().split("\n")) {
-      expect(unescape(body)).toContain(file);
+      expect(unescapeHtml(body)).toContain(file);
     }
   });
 });
 
 describe("refs and archives", () => {
   it("lists every branch and tag", async () => {
-    const branches = unescape(await html("/p/express/source/branches"));
+    const branches = unescapeHtml(await html("/p/express/source/branches"));
     for (const b of (await gitOk(["for-each-ref", "--format=%(refname:short)", "refs/heads"], { cwd: mirror })).trim().split("\n")) {
       expect(branches).toContain(`>${b}<`);
     }
     let tags = "";
-    for (let page = 1; page <= 4; page++) tags += unescape(await html(`/p/express/source/tags?page=${page}`));
+    for (let page = 1; page <= 4; page++) tags += unescapeHtml(await html(`/p/express/source/tags?page=${page}`));
     for (const t of (await gitOk(["for-each-ref", "--format=%(refname:short)", "refs/tags"], { cwd: mirror })).trim().split("\n")) {
       expect(tags).toContain(`>${t}<`);
     }

@@ -77,7 +77,7 @@ describe("configuration", () => {
   it("reads nothing outside the repository (no team folder beside it)", () => {
     // The parent's shared folder, spelt as a path or as join() arguments (built here so that this
     // file does not name it).
-    const parentShared = new RegExp([String.raw`\.\./` + "shared", String.raw`"\.\.", "` + "shared" + '"'].join("|"));
+    const parentShared = new RegExp([`${String.raw`\.\./`}shared`, `${String.raw`"\.\.", "`}shared"`].join("|"));
     const files = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: projectRoot, encoding: "utf8" })
       .stdout.split("\0")
       .filter((f) => /\.(ts|tsx|js|md|toml|json)$|^\.ci\//.test(f) && existsSync(join(projectRoot, f)));

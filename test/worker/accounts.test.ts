@@ -227,7 +227,7 @@ describe("API tokens", () => {
     const adminB = new Browser(forge.host);
     await adminB.signIn("owner", forge.ownerPassword);
     const people = await (await adminB.get("/admin/users")).text();
-    const id = /action="\/admin\/users\/(\d+)"[^]*?mallory|mallory[^]*?action="\/admin\/users\/(\d+)"/.exec(people)!;
+    const id = /action="\/admin\/users\/(\d+)"[\s\S]*?mallory|mallory[\s\S]*?action="\/admin\/users\/(\d+)"/.exec(people)!;
     const userId = id[1] ?? id[2];
     expect((await adminB.post(`/admin/users/${userId}`, { action: "deactivate" })).status).toBe(303);
     expect((await mallory.get("/account")).status).toBe(303);

@@ -34,8 +34,8 @@ export class RepoBuilder {
   /** A tree of entries (name -> [mode, oid]) in git's order. */
   tree(entries: Record<string, [string, Oid]>): Oid {
     const names = Object.keys(entries).sort((a, b) => {
-      const ka = entries[a]![0] === "40000" ? a + "/" : a;
-      const kb = entries[b]![0] === "40000" ? b + "/" : b;
+      const ka = entries[a]![0] === "40000" ? `${a}/` : a;
+      const kb = entries[b]![0] === "40000" ? `${b}/` : b;
       return ka < kb ? -1 : ka > kb ? 1 : 0;
     });
     const parts: Uint8Array[] = [];
@@ -72,7 +72,7 @@ export class RepoBuilder {
     const time = opts.time ?? (this.clock += 60);
     const who = `${opts.author ?? "Ada Lovelace"} <${(opts.author ?? "ada").toLowerCase().replace(/\s+/g, ".")}@example.com> ${time} +0000`;
     const lines = [`tree ${tree}`, ...(opts.parents ?? []).map((p) => `parent ${p}`), `author ${who}`, `committer ${who}`, "", opts.message];
-    return this.put("commit", encoder.encode(lines.join("\n") + "\n"));
+    return this.put("commit", encoder.encode(`${lines.join("\n")}\n`));
   }
 
   /**

@@ -23,7 +23,7 @@ const ids = {} as Record<"c1" | "c2" | "c3" | "tag" | "tree1" | "tree2" | "blob1
 const enc = new TextEncoder();
 
 const lines = (n: number, edit = "") =>
-  Array.from({ length: n }, (_, i) => `line ${i} of a file that changes a little between commits${i === 7 ? edit : ""}`).join("\n") + "\n";
+  `${Array.from({ length: n }, (_, i) => `line ${i} of a file that changes a little between commits${i === 7 ? edit : ""}`).join("\n")}\n`;
 
 beforeAll(async () => {
   forge = await newForge("interop");

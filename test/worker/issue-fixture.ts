@@ -29,7 +29,7 @@ let clock = 1_800_000_000;
 
 /** A commit whose single file holds `content`, with `message`, on top of `parent`. */
 export function makeCommit(message: string, parent: string | null, content = message): { oid: string; objects: Obj[] } {
-  const blob = obj("blob", enc.encode(content + "\n"));
+  const blob = obj("blob", enc.encode(`${content}\n`));
   const tree = obj("tree", concatBytes([enc.encode("100644 file.txt\0"), hexToBytes(blob.oid)]));
   const who = `Test Author <author@example.com> ${clock++} +0000`;
   const text = `tree ${tree.oid}\n${parent ? `parent ${parent}\n` : ""}author ${who}\ncommitter ${who}\n\n${message}\n`;

@@ -51,20 +51,20 @@ async function comment(b: Browser, project: string, n: number, fields: Record<st
 /** Every field of a member's comment form, as the page fills them (so only what a test changes changes). */
 async function currentFields(b: Browser, project: string, n: number): Promise<Record<string, string>> {
   const page = await text(b, `/p/${project}/issues/${n}`);
-  const form = page.slice(page.indexOf('action="/p/' + project + "/issues/" + n + '/comment"'));
+  const form = page.slice(page.indexOf(`action="/p/${project}/issues/${n}/comment"`));
   const fields: Record<string, string> = {};
   for (const m of form.matchAll(/<input[^>]*name="([^"]+)"[^>]*>/g)) {
     const value = /value="([^"]*)"/.exec(m[0]);
-    if (!/type="(file|hidden)"/.test(m[0])) fields[m[1]!] = value ? unescape(value[1]!) : "";
+    if (!/type="(file|hidden)"/.test(m[0])) fields[m[1]!] = value ? unescapeHtml(value[1]!) : "";
   }
   for (const m of form.matchAll(/<select[^>]*name="([^"]+)"[^>]*>([\s\S]*?)<\/select>/g)) {
     const selected = /<option value="([^"]*)"[^>]*selected/.exec(m[2]!);
-    fields[m[1]!] = selected ? unescape(selected[1]!) : "";
+    fields[m[1]!] = selected ? unescapeHtml(selected[1]!) : "";
   }
   return fields;
 }
 
-const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+const unescapeHtml = (s: string) => s.replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&#39;/g, "'").replace(/&amp;/g, "&");
 
 beforeAll(async () => {
   forge = await newForge("iss");
@@ -456,7 +456,7 @@ describe("templates and configuration", () => {
       one_value_classes: "Type Severity",
     };
     // Started moves to the closed list: the issue closes.
-    expect((await owner.post("/p/tracker/issues/admin", { ...config, open_statuses: "New\nAccepted", closed_statuses: config.closed_statuses + "\nStarted" })).status).toBe(303);
+    expect((await owner.post("/p/tracker/issues/admin", { ...config, open_statuses: "New\nAccepted", closed_statuses: `${config.closed_statuses}\nStarted` })).status).toBe(303);
     expect(await text(anon(), `/p/tracker/issues/${n}`)).toMatch(/class="st closed">Started</);
     // A status in both lists: refused, nothing saved.
     const bad = await owner.post("/p/tracker/issues/admin", { ...config, closed_statuses: "Fixed\nNew" });

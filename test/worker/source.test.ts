@@ -42,7 +42,7 @@ function noise(n: number, seed: number): Uint8Array {
   return out;
 }
 
-const bigFile = (n: number) => Array.from({ length: n }, (_, i) => `line ${i} of a long generated file`).join("\n") + "\n";
+const bigFile = (n: number) => `${Array.from({ length: n }, (_, i) => `line ${i} of a long generated file`).join("\n")}\n`;
 
 beforeAll(async () => {
   forge = await newForge("src");

@@ -540,7 +540,7 @@ export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
     if (!boundary && length > target.maxBytes) throw new ForgeError("payload_too_large", `The file is larger than this forge's limit of ${target.maxBytes} bytes.`);
     const raw = c.req.raw.body;
     if (!raw) throw new ForgeError("bad_request", "Send the file as the request body.");
-    let attachments;
+    let attachments: Awaited<ReturnType<typeof storeAttachment>>[];
     if (boundary) {
       attachments = (await receiveIssueForm(raw, boundary, target)).attachments;
       if (!attachments.length) throw new ForgeError("bad_request", "Send the file in a multipart field named attachment.");

@@ -59,7 +59,7 @@ export function apiApp(): OpenAPIHono<AppEnv> {
     defaultHook: (result, c) => {
       if (!result.success) {
         const message = result.error.issues
-          .map((i) => `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`)
+          .map((i) => `${i.path.length ? `${i.path.join(".")}: ` : ""}${i.message}`)
           .join("; ");
         return jsonError(c, 400, "validation_failed", message);
       }

@@ -29,7 +29,7 @@ function protocolVersion(c: Context<AppEnv>): 0 | 1 | 2 {
 }
 
 const plain = (c: Context<AppEnv>, status: 400 | 401 | 403 | 404 | 413 | 415, message: string) =>
-  c.text(message + "\n", status, { "cache-control": "no-cache" });
+  c.text(`${message}\n`, status, { "cache-control": "no-cache" });
 
 interface GitAccess {
   project: Project;
@@ -84,7 +84,7 @@ gitRoutes.post(`${PROJECT}/git-upload-pack`, async (c) => {
   }
   const access = await gitAccess(c, "read");
   if (access instanceof Response) return access;
-  let body;
+  let body: Awaited<ReturnType<typeof readBody>>;
   try {
     body = await readBody(c);
   } catch (err) {
@@ -93,7 +93,7 @@ gitRoutes.post(`${PROJECT}/git-upload-pack`, async (c) => {
   }
   if (!body) return plain(c, 413, `request body over ${MAX_REQUEST_BYTES} bytes`);
   const view = await openRepoView(c.env, access.repo);
-  let result;
+  let result: ReturnType<typeof uploadPackV2>;
   try {
     result = protocolVersion(c) === 2 ? uploadPackV2(view, body) : uploadPackV0(view, body);
   } catch (err) {

@@ -70,5 +70,5 @@ homeRoutes.get("/", async (c) => {
 /** The list shows the description's first line as plain text (escaped like any text). */
 function firstLine(markdown: string): string {
   const line = markdown.split("\n").find((l) => l.trim()) ?? "";
-  return line.length > 160 ? line.slice(0, 157) + "…" : line;
+  return line.length > 160 ? `${line.slice(0, 157)}…` : line;
 }

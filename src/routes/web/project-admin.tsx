@@ -17,6 +17,7 @@ import {
 import { PROJECT_ROLES, listMembers, removeMember, setMember, updateProjectSettings } from "../../services/members";
 import { findProject, protectedRefs, type Project } from "../../services/projects";
 import { listBranches, purgeUnreachable, setDefaultBranch } from "../../services/repositories";
+import type { PurgeResult } from "../../repo/repo-object";
 import { refNameProblem } from "../../git/ref-names";
 import { findUserByName } from "../../services/users";
 import { ForgeError, badRequest } from "../../utils/errors";
@@ -269,7 +270,7 @@ projectAdminRoutes.post(
   "/p/:project/admin/purge",
   ownersOnly(async (c, project) => {
     c.get("meter").component = "web.project.admin";
-    let result;
+    let result: PurgeResult;
     try {
       result = await purgeUnreachable(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
     } catch (err) {

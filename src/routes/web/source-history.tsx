@@ -12,7 +12,7 @@ import { decodePathSegments } from "../../git/tree-path";
 import { readCommit, resolveRev, splitRev, shortOid, type CommitView, type SourceRepo } from "../../services/source";
 import { reachableFromRefs } from "../../services/reachable";
 import { escapeHtml } from "../../views/highlight";
-import { commitTable, diffTable, isoTime, pathNav, timeHtml, type CommitRow, type SourceUrls } from "../../views/source";
+import { commitTable, diffTable, isoTime, pathNav, timeHtml, type CommitRow } from "../../views/source";
 import { notFound, openSourcePage, sourceResponse, type SourcePage } from "./source-page";
 import { ifNoneMatchHits } from "../../utils/etag";
 
@@ -129,7 +129,6 @@ const statusWord: Record<TreeChange["status"], string> = { A: "added", D: "delet
 /** The change list and diffs of `changes`, within caps; `fileHref` loads one file's diff alone. */
 async function diffSection(
   src: SourceRepo,
-  urls: SourceUrls,
   changes: TreeChange[],
   truncated: boolean,
   caps: DiffCaps,
@@ -171,7 +170,7 @@ async function diffSection(
     parts.push(`<section class="fdiff" id="f${i}"><h3><span class="mono">${title}</span>${modes} ${stat}${view}</h3>${bodyHtml}</section>`);
   }
   const head = `<p class="diffstat">${changes.length}${truncated ? "+" : ""} file${changes.length === 1 ? "" : "s"} changed${added || removed ? `, <span class="add">${added} insertions(+)</span>, <span class="del">${removed} deletions(−)</span> shown` : ""}${truncated || changes.length > SUMMARY_ROWS ? ` (the first ${Math.min(changes.length, SUMMARY_ROWS)} listed)` : ""}</p>`;
-  return head + `<table class="list changes"><tbody>${summary.join("")}</tbody></table>` + parts.join("");
+  return `${head}<table class="list changes"><tbody>${summary.join("")}</tbody></table>${parts.join("")}`;
 }
 
 function signature(label: string, sig: CommitView["author"]): string {
@@ -179,7 +178,7 @@ function signature(label: string, sig: CommitView["author"]): string {
 }
 
 export async function commitPage(p: SourcePage, rest: string[]): Promise<Response> {
-  const { c, src, urls } = p;
+  const { src, urls } = p;
   const [first, ...rawPath] = rest;
   if (!first) return notFound(p);
   let name: string;
@@ -218,7 +217,6 @@ export async function commitPage(p: SourcePage, rest: string[]): Promise<Respons
     if (path.length) s += `<p class="muted">Only ${escapeHtml(wanted)}. <a href="${escapeHtml(urls.commit(commit.oid))}">All files of this commit</a>.</p>`;
     s += await diffSection(
       src,
-      urls,
       changes,
       truncated,
       path.length ? ONE_FILE_CAPS : PAGE_CAPS,
@@ -270,11 +268,11 @@ async function fileDiffText(src: SourceRepo, ch: TreeChange): Promise<string> {
   const a = await sideText(src, ch.oldOid, ch.oldMode, PATCH_FILE_MAX);
   const b = await sideText(src, ch.newOid, ch.newMode, PATCH_FILE_MAX);
   if (a === "large" || b === "large" || !a || !b || isBinary(a) || isBinary(b)) {
-    return s + `Binary files ${from} and ${to} differ\n`;
+    return `${s}Binary files ${from} and ${to} differ\n`;
   }
   const hunks = makeHunks(splitLines(decoder.decode(a)), splitLines(decoder.decode(b)));
   if (hunks.length === 0) return s;
-  return s + `--- ${from}\n+++ ${to}\n` + hunksText(hunks);
+  return `${s}--- ${from}\n+++ ${to}\n${hunksText(hunks)}`;
 }
 
 function patchDownload(p: SourcePage, commit: CommitView, baseTree: Oid | null, kind: "patch" | "diff", immutable: boolean): Response {
@@ -283,7 +281,7 @@ function patchDownload(p: SourcePage, commit: CommitView, baseTree: Oid | null, 
   async function* generate(): AsyncGenerator<Uint8Array> {
     if (kind === "patch") {
       yield encoder.encode(
-        `From ${commit.oid} Mon Sep 17 00:00:00 2001\nFrom: ${commit.author.name} <${commit.author.email}>\nDate: ${rfc2822(commit.author)}\nSubject: [PATCH] ${commit.subject}\n\n${commit.body ? commit.body + "\n" : ""}---\n\n`,
+        `From ${commit.oid} Mon Sep 17 00:00:00 2001\nFrom: ${commit.author.name} <${commit.author.email}>\nDate: ${rfc2822(commit.author)}\nSubject: [PATCH] ${commit.subject}\n\n${commit.body ? `${commit.body}\n` : ""}---\n\n`,
       );
     }
     const { changes } = await diffTrees(src.store, baseTree, commit.tree);
@@ -350,7 +348,6 @@ export async function comparePage(p: SourcePage, rest: string[]): Promise<Respon
     s += `<h2>Changes</h2>`;
     s += await diffSection(
       src,
-      urls,
       changes,
       truncated,
       PAGE_CAPS,
@@ -405,7 +402,7 @@ export async function commitFeed(c: Context<AppEnv>, rest: string[]): Promise<Re
   }
   let rev = await resolveRev(p.src, branch);
   if (!rev && branch.endsWith(".atom")) rev = await resolveRev(p.src, branch.slice(0, -5));
-  if (!rev || rev.kind !== "branch") return notFound(p);
+  if (rev?.kind !== "branch") return notFound(p);
   const { src, urls } = p;
   const origin = new URL(c.req.url).origin;
   const page = await walkLog(src.graph, [rev.commit], { limit: FEED_ENTRIES });

@@ -118,7 +118,7 @@ export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Res
   } else {
     const started = performance.now();
     const r = await spec.render();
-    meter.marks["render"] = performance.now() - started;
+    meter.marks.render = performance.now() - started;
     body = r.html;
     cacheable = r.cacheable && url !== null;
     if (cacheable) c.executionCtx.waitUntil(putFragment(url!, body).catch(() => undefined));

@@ -26,7 +26,7 @@ function pager(href: (n: number) => string, page: number, total: number): string
 }
 
 /** Every ref's state in the key: these pages change whenever a ref does, and only then. */
-const refsKey = (p: SourcePage) => setHash(p.src.snapshot.refs.map((r) => `${r.name} ${r.oid}`)) + ":" + p.src.snapshot.head;
+const refsKey = (p: SourcePage) => `${setHash(p.src.snapshot.refs.map((r) => `${r.name} ${r.oid}`))}:${p.src.snapshot.head}`;
 
 export async function branchesPage(p: SourcePage): Promise<Response> {
   const { src, urls } = p;
@@ -49,7 +49,7 @@ export async function branchesPage(p: SourcePage): Promise<Response> {
       s += `<td class="opt"><a class="mono" href="${escapeHtml(urls.commit(b.oid))}">${b.oid.slice(0, 7)}</a> ${escapeHtml(b.subject)} <span class="muted">${escapeHtml(b.author)}</span>`;
       s += `<td class="nowrap">${timeHtml(b.time)}<td class="opt nowrap">${b.name === head ? "" : `<a href="${escapeHtml(urls.compare(head, b.name))}">compare</a>`}</tr>`;
     }
-    s += `</tbody></table>` + pager((n) => `${urls.branches()}?page=${n}`, page, items.length);
+    s += `</tbody></table>${pager((n) => `${urls.branches()}?page=${n}`, page, items.length)}`;
     if (items.length === 0) s += `<p class="muted">No branches yet.</p>`;
     return { html: s, cacheable: true };
   };
@@ -87,7 +87,7 @@ export async function tagsPage(p: SourcePage): Promise<Response> {
       s += `<td class="opt"><a class="mono" href="${escapeHtml(urls.commit(t.commit))}">${t.commit.slice(0, 7)}</a> ${escapeHtml(t.subject)}`;
       s += `<td class="nowrap">${timeHtml(t.time)}<td class="nowrap"><a href="${escapeHtml(urls.archive(t.name, "tar.gz"))}">tar.gz</a> · <a href="${escapeHtml(urls.archive(t.name, "zip"))}">zip</a></tr>`;
     }
-    s += `</tbody></table>` + pager((n) => `${urls.tags()}?page=${n}`, page, items.length);
+    s += `</tbody></table>${pager((n) => `${urls.tags()}?page=${n}`, page, items.length)}`;
     if (items.length === 0) s += `<p class="muted">No tags yet.</p>`;
     return { html: s, cacheable: true };
   };

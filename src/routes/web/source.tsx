@@ -252,21 +252,21 @@ async function blobPage(p: SourcePage, rev: Rev, path: string[], oid: Oid, mode:
     const info = (extra: string) => `<div class="fileinfo"><span class="muted">${extra}${formatSize(size)}</span><span class="links">${links.join(" · ")}</span></div>`;
     if (mode === "120000") {
       const target = new TextDecoder().decode(await src.store.readTyped(oid, "blob"));
-      return { html: s + info("Symbolic link · ") + `<p>Points to <code>${escapeHtml(target)}</code>.</p>`, cacheable: true };
+      return { html: `${s + info("Symbolic link · ")}<p>Points to <code>${escapeHtml(target)}</code>.</p>`, cacheable: true };
     }
     const image = IMAGE_TYPES[extension(name)];
     if (image && size <= 20 * 1024 * 1024) {
-      return { html: s + info("Image · ") + `<p class="image"><img src="${escapeHtml(urls.raw(rev.commit, path))}" alt="${escapeHtml(name)}"></p>`, cacheable: true };
+      return { html: `${s + info("Image · ")}<p class="image"><img src="${escapeHtml(urls.raw(rev.commit, path))}" alt="${escapeHtml(name)}"></p>`, cacheable: true };
     }
     if (size > INLINE_MAX) {
       return {
-        html: s + info("") + `<p class="notice">This file is ${formatSize(size)}, too large to show here. <a href="${escapeHtml(urls.raw(rev.name, path))}">Download it</a>.</p>`,
+        html: `${s + info("")}<p class="notice">This file is ${formatSize(size)}, too large to show here. <a href="${escapeHtml(urls.raw(rev.name, path))}">Download it</a>.</p>`,
         cacheable: true,
       };
     }
     const data = await src.store.readTyped(oid, "blob");
     if (isBinary(data)) {
-      return { html: s + info("Binary file · ") + `<p class="notice">Binary file, not shown. <a href="${escapeHtml(urls.raw(rev.name, path))}">Download it</a>.</p>`, cacheable: true };
+      return { html: `${s + info("Binary file · ")}<p class="notice">Binary file, not shown. <a href="${escapeHtml(urls.raw(rev.name, path))}">Download it</a>.</p>`, cacheable: true };
     }
     const text = new TextDecoder().decode(data);
     const lines = highlightLines(text.endsWith("\n") ? text.slice(0, -1) : text, size <= HIGHLIGHT_MAX ? languageOf(name) : null);
@@ -296,10 +296,10 @@ async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oid, mode
     let s = `<div class="pathbar">${pathNav(urls, p.project.name, rev.name, path)}<span class="links"><a href="${escapeHtml(urls.blob(rev.name, path))}">View file</a> · <a href="${escapeHtml(urls.log(rev.name, path))}">History</a></span></div>`;
     const { size } = await blobStorage(src.store, oid);
     if (size > 512 * 1024 || mode === "120000") {
-      return { html: s + `<p class="notice">Blame is shown for text files up to 512 KiB.</p>`, cacheable: true };
+      return { html: `${s}<p class="notice">Blame is shown for text files up to 512 KiB.</p>`, cacheable: true };
     }
     const data = await src.store.readTyped(oid, "blob");
-    if (isBinary(data)) return { html: s + `<p class="notice">Binary file: no blame.</p>`, cacheable: true };
+    if (isBinary(data)) return { html: `${s}<p class="notice">Binary file: no blame.</p>`, cacheable: true };
     const result = await blame(src.graph, rev.commit, path, { budget });
     const text = new TextDecoder().decode(data);
     const code = highlightLines(text.endsWith("\n") ? text.slice(0, -1) : text, size <= HIGHLIGHT_MAX ? languageOf(name) : null);
@@ -353,7 +353,7 @@ async function rawFile(p: SourcePage, rest: string[]): Promise<Response> {
   if (!path || path.length === 0) return notFound(p);
   const commit = await src.graph.commit(split.rev.commit);
   const entry = await resolvePath(src.store, commit.tree, path);
-  if (!entry || entry.type !== "blob") return notFound(p);
+  if (entry?.type !== "blob") return notFound(p);
   const immutable = split.rev.kind === "commit";
   const etag = `"${entry.oid}"`;
   const headers: Record<string, string> = {
@@ -382,7 +382,7 @@ async function rawFile(p: SourcePage, rest: string[]): Promise<Response> {
     throw err;
   }
   headers["content-length"] = String(size);
-  c.get("meter").marks["bytes"] = size;
+  c.get("meter").marks.bytes = size;
   return new Response(c.req.method === "HEAD" ? null : body, { headers });
 }
 
@@ -411,7 +411,7 @@ async function lastCommitsJson(p: SourcePage, rest: string[]): Promise<Response>
   if (!(await reachableFromRefs(src, commitId))) return notFound(p);
   const commit = await src.graph.commit(commitId);
   const dir = await resolvePath(src.store, commit.tree, path);
-  if (!dir || dir.type !== "tree") return notFound(p);
+  if (dir?.type !== "tree") return notFound(p);
   const names = (await listTree(src.store, dir.oid)).map((e) => e.name);
   const last = await lastCommitsFor(c.env, src.repo, src.graph, commitId, path, names, (job) => c.executionCtx.waitUntil(job), { wait: false });
   const entries: Record<string, { href: string; s: string; date: string; iso: string }> = {};

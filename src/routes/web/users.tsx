@@ -16,7 +16,7 @@ userRoutes.get("/u/:username", async (c) => {
   c.get("meter").component = "web.user";
   const db = c.get("db");
   const user = await findUserByName(db, c.req.param("username"));
-  if (!user || !user.isActive) return notFoundPage(c);
+  if (!user?.isActive) return notFoundPage(c);
   const viewer = await webViewer(c);
   // Only the projects both the page's user belongs to and the viewer may see.
   const { items } = await listVisibleProjects(db, projectVisibility(viewer), { limit: 100 });
@@ -56,7 +56,7 @@ userRoutes.get("/u/:username", async (c) => {
 userRoutes.get("/u/:username/avatar", async (c) => {
   c.get("meter").component = "web.user.avatar";
   const user = await findUserByName(c.get("db"), c.req.param("username"));
-  if (!user || !user.isActive) return notFoundPage(c);
+  if (!user?.isActive) return notFoundPage(c);
   const object = await readAvatar(c.env.OBJECTS, c.get("tenant").id, user);
   if (!object) return c.redirect(await gravatarUrl(user.email), 302);
   return new Response(object.body, {
