@@ -6,7 +6,7 @@ import type { Env } from "../env";
 import { isD1, openTenantDb, type TenantDb } from "../db/tenant-db";
 import { projects } from "../db/schema";
 import { ZERO_OID } from "../git/oid";
-import type { PushedEvent } from "../push/receive";
+import type { PushedEvent } from "../services/push-events";
 import { recordEvent } from "../services/timeline";
 import { precomputeForPush } from "../services/last-commits";
 import { linkPushedCommits } from "../services/commit-links";

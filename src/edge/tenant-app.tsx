@@ -1,7 +1,7 @@
 // The app of tenant hosts: resolves the forge from the Host header, then serves its pages and APIs.
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
-import type { AppEnv } from "./context";
+import type { AppEnv } from "../routes/context";
 import { canonicalHost, resolveHost } from "../storage/directory";
 import { ensureTenantReady } from "../services/tenants";
 import { isD1, lazyTenantDb } from "../db/tenant-db";
@@ -20,7 +20,7 @@ import { userRoutes } from "../routes/web/users";
 import { issueRoutes } from "../routes/web/issues";
 import { tenantApi } from "../routes/api/tenant-api";
 import { handleApiError, jsonError } from "../routes/api/responses";
-import { crossSiteGuard, sessionMiddleware } from "./session";
+import { crossSiteGuard, sessionMiddleware } from "../routes/middleware/session";
 import { ForgeError } from "../utils/errors";
 
 export function tenantApp() {

@@ -20,6 +20,7 @@ import { readPushRequest, reportLines, type Command, type CommandResult } from "
 import { refNameProblem } from "../git/ref-names";
 import type { RefUpdate, RepoSnapshot } from "../repo/repo-object";
 import { openStore, repoStub, type RepoRef } from "../services/repositories";
+import type { PushedEvent } from "../services/push-events";
 import { r2Keys } from "../storage/keys";
 import { R2Source } from "../storage/r2-source";
 import { R2StreamWriter } from "../storage/r2-writer";
@@ -33,25 +34,6 @@ export interface PushContext {
   maxRepoBytes: number;
   /** Refs that refuse deletion and non-fast-forward updates. */
   protectedRefs: Set<string>;
-}
-
-export interface PushedEvent {
-  tenantId: string;
-  repoId: string;
-  pusher: string;
-  /** The ref updates that landed (this part's share of them when the push is split). */
-  updates: { name: string; old: Oid; new: Oid }[];
-  at: string;
-  /**
-   * A push too large for one queue message goes as several: which one this is, and how many refs
-   * the whole push updated. Absent when the push fits one message.
-   */
-  part?: { id: string; index: number; count: number; refs: number };
-  /**
-   * Tips of the branches the push left alone, as they were before it: their history was known
-   * before the push, whatever landed since. Absent from events queued by older versions.
-   */
-  known?: Oid[];
 }
 
 /**

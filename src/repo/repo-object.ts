@@ -5,31 +5,10 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { ZERO_OID } from "../git/oid";
 import { COMPACT_AT_PACKS, ORPHAN_GRACE_MS, RETIRED_GRACE_MS, compactPacks, deletePacks, storedPacks } from "./compaction";
+import type { PackEntry, RepoSnapshot } from "./snapshot";
 
-export interface PackEntry {
-  name: string;
-  objects: number;
-  bytes: number;
-  createdAt: number;
-  /** Hash of the sorted ref tips whose closure is exactly this pack's objects (clone fast path). */
-  closure?: string | null;
-}
-
-export interface RefEntry {
-  name: string;
-  oid: string;
-  /** What an annotated tag finally points at. */
-  peeled?: string | null;
-}
-
-export interface RepoSnapshot {
-  /** Increases with every committed change; caches of refs are validated against it. */
-  version: number;
-  /** The ref HEAD points at (e.g. refs/heads/main), whether or not that ref exists yet. */
-  head: string;
-  refs: RefEntry[];
-  packs: PackEntry[];
-}
+// Callers read the catalog types from here, beside the object that hands them out.
+export type { PackEntry, RefEntry, RepoSnapshot } from "./snapshot";
 
 export interface RefUpdate {
   name: string;

@@ -2,7 +2,7 @@
 // worker (the edge checks the admin token and finds the repository, the push worker does the work).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 import { tenantProjectRepo } from "../../services/tenants";
 import { ForgeError } from "../../utils/errors";
 import { errorResponse } from "../api/responses";

@@ -3,8 +3,8 @@
 // InDefero's status beside state. Every answer goes through canAccess (trackerRights).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { apiIdentity } from "../../edge/session";
+import type { AppEnv } from "../context";
+import { apiIdentity } from "../middleware/session";
 import { deniedStatus } from "../../auth/access";
 import { findProject, type Project } from "../../services/projects";
 import {

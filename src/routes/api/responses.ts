@@ -6,7 +6,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ForgeError } from "../../utils/errors";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 
 export const ErrorSchema = z
   .object({

@@ -3,8 +3,8 @@
 // from this site); every project answer goes through canAccess.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { apiIdentity } from "../../edge/session";
+import type { AppEnv } from "../context";
+import { apiIdentity } from "../middleware/session";
 import { canAccess, levelOf, projectVisibility, type Viewer } from "../../auth/access";
 import { gravatarUrl } from "../../services/avatars";
 import { PROJECT_NAME, createProject, findProject, listVisibleProjects, protectedRefs, type Project } from "../../services/projects";

@@ -1,10 +1,10 @@
 // Git smart HTTP on tenant hosts: /<project>.git/info/refs and /<project>.git/git-upload-pack
 // (fetch and clone at the edge). Pushes go to the push worker.
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 import { findProject, protectedRefs, type Project } from "../../services/projects";
 import { ANONYMOUS, canAccess, deniedStatus, type Viewer } from "../../auth/access";
-import { authenticateGitBasic } from "../../auth/basic";
+import { authenticateGitBasic } from "../../services/credentials";
 import { openRepoView } from "../../services/repositories";
 import { advertiseV0, advertiseV2, uploadPackV0, uploadPackV2 } from "../../git/upload-pack";
 import { GitError } from "../../git/errors";

@@ -2,7 +2,7 @@
 // signed-in user's settings (profile, avatar, addresses, password, API tokens).
 import { Hono, type Context } from "hono";
 import type { Child } from "hono/jsx";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 import { clearedSessionCookie } from "../../auth/session";
 import * as accounts from "../../services/accounts";
 import { AVATAR_MAX_BYTES, gravatarUrl, removeAvatar, setAvatar } from "../../services/avatars";

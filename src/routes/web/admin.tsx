@@ -1,7 +1,7 @@
 // Tenant admin pages: forge settings, people, projects; and creating a project.
 import { Hono, type Context } from "hono";
 import type { Child } from "hono/jsx";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 import * as accounts from "../../services/accounts";
 import { getSettings, updateSettings } from "../../services/settings";
 import { ensureControl, updateTenant } from "../../services/tenants";

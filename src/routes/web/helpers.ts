@@ -1,8 +1,8 @@
 // Shared pieces of the account and admin pages: form parsing, sign-in state, the client address.
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv } from "../../edge/context";
-import { sessionSecrets, webIdentity } from "../../edge/session";
+import type { AppEnv } from "../context";
+import { sessionSecrets, webIdentity } from "../middleware/session";
 import { newSessionId, sessionCookie, signSession } from "../../auth/session";
 import type { MailContext } from "../../services/accounts";
 import type { User } from "../../services/users";

@@ -1,7 +1,7 @@
 // Forge front page: the admin's front page text and the projects the viewer may see.
 import { Hono } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { webIdentity } from "../../edge/session";
+import type { AppEnv } from "../context";
+import { webIdentity } from "../middleware/session";
 import { projectVisibility } from "../../auth/access";
 import { listVisibleProjects } from "../../services/projects";
 import { getSettings } from "../../services/settings";

@@ -1,7 +1,7 @@
 // Tracker configuration (project owners): open and closed statuses, predefined labels, one-value
 // classes, in InDefero's text format; and issue templates.
 import { Hono } from "hono";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 import { loadConfig, loadConfigText, saveConfig, type TrackerConfigText } from "../../services/issue-config";
 import { createTemplate, deleteTemplate, listTemplates } from "../../services/issue-templates";
 import { Field, Notice, PostButton, TextArea } from "../../views/forms";

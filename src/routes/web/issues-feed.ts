@@ -1,6 +1,6 @@
 // Atom feeds of a project's tracker and of one issue: filings and comments, newest first.
 import { Hono } from "hono";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 import { issueActivity, type ActivityEntry } from "../../services/issue-lists";
 import { findIssue, parseChanges, type IssueChanges } from "../../services/issues";
 import { renderMarkdown } from "../../utils/markdown";

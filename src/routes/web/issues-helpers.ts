@@ -1,8 +1,8 @@
 // Shared pieces of the tracker's pages: loading the project with the viewer's rights, reading
 // issue forms (with attachments streamed to R2), and turning form fields into issue changes.
 import type { Context } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { webIdentity } from "../../edge/session";
+import type { AppEnv } from "../context";
+import { webIdentity } from "../middleware/session";
 import type { Viewer } from "../../auth/access";
 import { findProject, type Project } from "../../services/projects";
 import type { User } from "../../services/users";

@@ -1,7 +1,7 @@
 // The issue page (description, history of comments and changes, metadata), the forms that file
 // and change issues, stars, relation removal and attachment downloads.
 import { Hono } from "hono";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 import {
   RELATION_KINDS,
   RELATION_LABELS,

@@ -1,7 +1,7 @@
 // The watch list: issues a user watches (stars), across every project of the forge they may read.
 import { Hono } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { webIdentity } from "../../edge/session";
+import type { AppEnv } from "../context";
+import { webIdentity } from "../middleware/session";
 import { canAccess } from "../../auth/access";
 import { watchedIssues } from "../../services/issue-lists";
 import { Layout } from "../../views/layout";

@@ -1,7 +1,7 @@
 // The tracker's list pages: open and closed issues with filters and sorting, the summary, overdue
 // issues, "my issues" and search. The issue page, forms, feeds and settings are in issues-*.tsx.
 import { Hono } from "hono";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 import { listIssues, isSort, SORTS, trackerSummary, type IssueQuery, type IssueSort } from "../../services/issue-lists";
 import { parseSearch } from "../../services/issue-search";
 import { loadConfig, requireStatus, type TrackerConfig } from "../../services/issue-config";

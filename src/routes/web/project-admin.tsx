@@ -1,8 +1,8 @@
 // A project's admin pages (owners and tenant admins): description, visibility, per-area access
 // levels, members and authorized users.
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { webViewer } from "../../edge/session";
+import type { AppEnv } from "../context";
+import { webViewer } from "../middleware/session";
 import {
   ACCESS_LEVELS,
   AREAS_WITH_LEVELS,

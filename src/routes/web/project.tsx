@@ -1,7 +1,7 @@
 // Project home page: description, clone URL, team and the project's areas.
 import { Hono } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { webViewer } from "../../edge/session";
+import type { AppEnv } from "../context";
+import { webViewer } from "../middleware/session";
 import { AREAS_WITH_LEVELS, canAccess } from "../../auth/access";
 import { listMembers } from "../../services/members";
 import { findProjectForView } from "../../services/projects";

@@ -2,7 +2,7 @@
 // commits with their diff (capped, with a way to load one file's diff on its own), .patch and
 // .diff downloads, comparisons of two refs, and the Atom feed of a branch.
 import type { Context } from "hono";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 import { Budget } from "../../git/budget";
 import { blobStorage } from "../../git/blob-stream";
 import { countChanges, diffTrees, hunksText, isBinary, makeHunks, splitLines, type Hunk, type TreeChange } from "../../git/diff";

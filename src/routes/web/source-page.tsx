@@ -2,8 +2,8 @@
 // repository (one Durable Object call), and answering with a page whose body comes from the page
 // cache when it is addressed by object ids (strong ETag, long-lived Cache-Control).
 import type { Context } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { webViewer } from "../../edge/session";
+import type { AppEnv } from "../context";
+import { webViewer } from "../middleware/session";
 import { canAccess, type Viewer } from "../../auth/access";
 import { findProjectForView, type Project } from "../../services/projects";
 import { openSource, type SourceRepo, branches, tags, defaultBranch } from "../../services/source";

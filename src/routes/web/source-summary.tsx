@@ -1,7 +1,7 @@
 // The source part of a project's home page: latest commit of the default branch, links into the
 // browser, and the README; or, for an empty repository, where to look to push the first commit.
 import type { Context } from "hono";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 import { isBinary } from "../../git/diff";
 import { blobStorage } from "../../git/blob-stream";
 import { listTree } from "../../git/tree-path";

@@ -2,7 +2,7 @@
 // /p/<project>/source/. History pages are in source-history.tsx, refs and archives in
 // source-refs.tsx. URLs: docs in README.md (Source browser).
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 import { blame } from "../../git/blame";
 import { blobStorage, blobPrefix, openBlobStream, SMALL_BLOB } from "../../git/blob-stream";
 import { Budget } from "../../git/budget";

@@ -1,7 +1,7 @@
 // A user's public page and avatar.
 import { Hono } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { webViewer } from "../../edge/session";
+import type { AppEnv } from "../context";
+import { webViewer } from "../middleware/session";
 import { projectVisibility } from "../../auth/access";
 import { gravatarUrl, readAvatar } from "../../services/avatars";
 import { loadViewer } from "../../services/members";

@@ -1,11 +1,11 @@
-// Types of the values the edge worker's middleware puts on every request's context.
+// Types of the values the tenant app's middleware puts on every request's context.
 import type { Env } from "../env";
 import type { RequestMeter } from "../obs/meter";
 import type { TenantRecord } from "../storage/directory";
 import type { TenantDb } from "../db/tenant-db";
 import type { SessionClaims } from "../auth/session";
 import type { Viewer } from "../auth/access";
-import type { Authenticated } from "../auth/basic";
+import type { Authenticated } from "../services/credentials";
 import type { User } from "../services/users";
 
 export interface AppVariables {
@@ -14,7 +14,7 @@ export interface AppVariables {
   db: TenantDb;
   /** The verified session cookie's claims (no query behind them), null when signed out. */
   session: SessionClaims | null;
-  /** The signed-in user and their Viewer, loaded on first use (edge/session.ts). */
+  /** The signed-in user and their Viewer, loaded on first use (routes/middleware/session.ts). */
   identity?: Promise<{ user: User | null; viewer: Viewer }>;
   /** The Authorization header's user (undefined: no header, null: a wrong one), checked on first use. */
   credential?: Promise<Authenticated | null | undefined>;

@@ -2,10 +2,10 @@
 // cross-site check on every state-changing request.
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
-import type { AppEnv } from "./context";
-import { ANONYMOUS, type Viewer } from "../auth/access";
-import { authenticateAuthorization, type Authenticated } from "../auth/basic";
-import { crossSiteReason } from "../auth/csrf";
+import type { AppEnv } from "../context";
+import { ANONYMOUS, type Viewer } from "../../auth/access";
+import { authenticateAuthorization, type Authenticated } from "../../services/credentials";
+import { crossSiteReason } from "../../auth/csrf";
 import {
   SESSION_COOKIE,
   clearedSessionCookie,
@@ -13,11 +13,11 @@ import {
   signSession,
   verifySession,
   type SessionSecrets,
-} from "../auth/session";
-import { loadViewer } from "../services/members";
-import { findSessionUser, type User } from "../services/users";
-import { ForgeError } from "../utils/errors";
-import { runWithPageContext } from "../views/page-context";
+} from "../../auth/session";
+import { loadViewer } from "../../services/members";
+import { findSessionUser, type User } from "../../services/users";
+import { ForgeError } from "../../utils/errors";
+import { runWithPageContext } from "../../views/page-context";
 
 export function sessionSecrets(env: AppEnv["Bindings"]): SessionSecrets | null {
   if (!env.FORGE_SESSION_SECRET) return null;
