@@ -19,10 +19,10 @@ import {
   type TrackerRights,
   type UserRef,
 } from "../../services/issues";
-import { listIssues, SORTS, type IssueRow } from "../../services/issue-lists";
-import { parseSearch } from "../../services/issue-search";
-import { labelClass, loadConfig, requireStatus, type TrackerConfig } from "../../services/issue-config";
-import { discardAttachments, receiveIssueForm, storeAttachment } from "../../services/issue-attachments";
+import { listIssues, SORTS, type IssueRow } from "../../services/issues/lists";
+import { parseSearch } from "../../services/issues/search";
+import { labelClass, loadConfig, requireStatus, type TrackerConfig } from "../../services/issues/config";
+import { discardAttachments, receiveIssueForm, storeAttachment } from "../../services/issues/attachments";
 import type { User } from "../../services/users";
 import type { Viewer } from "../../auth/access";
 import { ForgeError } from "../../utils/errors";

@@ -10,7 +10,7 @@ import { Markdown } from "../../views/forms";
 import { notFoundPage } from "./errors";
 import { raw } from "hono/html";
 import { listEvents } from "../../services/timeline";
-import { sourceSummary } from "./source-summary";
+import { sourceSummary } from "./source/summary";
 
 /** Which area a timeline event belongs to (its readers may see it). */
 const EVENT_AREA = { push: "source", issue: "issues", wiki: "wiki", download: "downloads", review: "review" } as const;

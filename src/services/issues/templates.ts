@@ -1,10 +1,10 @@
 // Issue templates: a project's prepared summaries and descriptions offered on the new-issue page.
 import { and, asc, eq } from "drizzle-orm";
-import type { TenantDb } from "../db/tenant-db";
-import { issueTemplates } from "../db/schema";
-import { badRequest, conflict } from "../utils/errors";
-import { cleanText } from "./issues";
-import { normalizeLabels, splitLabels, type TrackerConfig } from "./issue-config";
+import type { TenantDb } from "../../db/tenant-db";
+import { issueTemplates } from "../../db/schema";
+import { badRequest, conflict } from "../../utils/errors";
+import { cleanText } from ".";
+import { normalizeLabels, splitLabels, type TrackerConfig } from "./config";
 
 export type IssueTemplate = typeof issueTemplates.$inferSelect;
 

@@ -2,10 +2,10 @@
 // overdue, starred, full-text search), the summary counts, the watch list and feed entries.
 import { and, asc, desc, eq, sql, type SQL } from "drizzle-orm";
 import { alias, sqliteTable, integer, text } from "drizzle-orm/sqlite-core";
-import type { TenantDb } from "../db/tenant-db";
-import { issueComments, issueLabels, issueStars, issues, projects, users } from "../db/schema";
-import { labelKey } from "./issue-config";
-import type { Issue } from "./issues";
+import type { TenantDb } from "../../db/tenant-db";
+import { issueComments, issueLabels, issueStars, issues, projects, users } from "../../db/schema";
+import { labelKey } from "./config";
+import type { Issue } from ".";
 
 /**
  * The FTS5 table of migration 0003, declared here for queries only (drizzle-kit reads schema.ts,
@@ -33,7 +33,7 @@ export interface IssueQuery {
   starredBy?: number;
   /** Open issues whose due date has passed (before `today`, YYYY-MM-DD, UTC). */
   overdue?: boolean;
-  /** FTS5 MATCH expression (issue-search.ts). */
+  /** FTS5 MATCH expression (search.ts). */
   match?: string | null;
   sort?: IssueSort;
   order?: "asc" | "desc";

@@ -1,16 +1,16 @@
 // The source part of a project's home page: latest commit of the default branch, links into the
 // browser, and the README; or, for an empty repository, where to look to push the first commit.
 import type { Context } from "hono";
-import type { AppEnv } from "../context";
-import { isBinary } from "../../git/diff";
-import { blobStorage } from "../../git/blob-stream";
-import { listTree } from "../../git/tree-path";
-import type { Project } from "../../services/projects";
-import { branches, openSource, readCommit, resolveRev, tags } from "../../services/source";
-import { renderMarkdown } from "../../utils/markdown";
-import { cacheUrl, getFragment, putFragment } from "../../services/page-cache";
-import { escapeHtml } from "../../views/highlight";
-import { SourceUrls, timeHtml } from "../../views/source";
+import type { AppEnv } from "../../context";
+import { isBinary } from "../../../git/diff";
+import { blobStorage } from "../../../git/blob-stream";
+import { listTree } from "../../../git/tree-path";
+import type { Project } from "../../../services/projects";
+import { branches, openSource, readCommit, resolveRev, tags } from "../../../services/source";
+import { renderMarkdown } from "../../../utils/markdown";
+import { cacheUrl, getFragment, putFragment } from "../../../services/page-cache";
+import { escapeHtml } from "../../../views/highlight";
+import { SourceUrls, timeHtml } from "../../../views/source";
 
 const README = /^readme(\.(md|markdown|mdown|txt))?$/i;
 

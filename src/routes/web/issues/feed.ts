@@ -1,12 +1,12 @@
 // Atom feeds of a project's tracker and of one issue: filings and comments, newest first.
 import { Hono } from "hono";
-import type { AppEnv } from "../context";
-import { issueActivity, type ActivityEntry } from "../../services/issue-lists";
-import { findIssue, parseChanges, type IssueChanges } from "../../services/issues";
-import { renderMarkdown } from "../../utils/markdown";
-import { issueHref, issuesBase } from "../../views/issues";
-import { notFoundPage } from "./errors";
-import { trackerRoute, type Ctx, type Tracker } from "./issues-helpers";
+import type { AppEnv } from "../../context";
+import { issueActivity, type ActivityEntry } from "../../../services/issues/lists";
+import { findIssue, parseChanges, type IssueChanges } from "../../../services/issues";
+import { renderMarkdown } from "../../../utils/markdown";
+import { issueHref, issuesBase } from "../../../views/issues";
+import { notFoundPage } from "../errors";
+import { trackerRoute, type Ctx, type Tracker } from "./tracker";
 
 export const issueFeedRoutes = new Hono<AppEnv>();
 

@@ -1,12 +1,12 @@
 // The issue tracker's writes and the issue page: filing issues, changing them (every change is a
-// comment that records it), relations, stars. Lists and search are in issue-lists.ts.
+// comment that records it), relations, stars. Lists and search are in lists.ts.
 import { and, asc, desc, eq, getTableColumns, inArray, or, sql, type SQL } from "drizzle-orm";
 import { alias, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { BatchItem } from "drizzle-orm/batch";
-import type { TenantDb } from "../db/tenant-db";
-import { issueAttachments, issueComments, issueLabels, issueRelations, issueStars, issues, users } from "../db/schema";
-import { canAccess, type ProjectAccess, type Viewer } from "../auth/access";
-import { ForgeError, badRequest } from "../utils/errors";
+import type { TenantDb } from "../../db/tenant-db";
+import { issueAttachments, issueComments, issueLabels, issueRelations, issueStars, issues, users } from "../../db/schema";
+import { canAccess, type ProjectAccess, type Viewer } from "../../auth/access";
+import { ForgeError, badRequest } from "../../utils/errors";
 import {
   addLabels,
   defaultClosedStatus,
@@ -16,10 +16,10 @@ import {
   normalizeLabels,
   requireStatus,
   type TrackerConfig,
-} from "./issue-config";
-import { loadViewer } from "./members";
-import { findUserByName } from "./users";
-import { recordEvent } from "./timeline";
+} from "./config";
+import { loadViewer } from "../members";
+import { findUserByName } from "../users";
+import { recordEvent } from "../timeline";
 
 export type Issue = typeof issues.$inferSelect;
 export type IssueAttachment = typeof issueAttachments.$inferSelect;
@@ -179,7 +179,7 @@ export function parseChanges(json: string): IssueChanges {
   }
 }
 
-// Attachments received with a form or an API call, already in R2 (issue-attachments.ts).
+// Attachments received with a form or an API call, already in R2 (attachments.ts).
 export interface NewAttachment {
   id: string;
   key: string;

@@ -1,15 +1,15 @@
 // Files attached to issues: streamed into R2 under the tenant's prefix as they arrive (the plan
 // sets the size limit), described in D1, and served with types that cannot run script here.
 import { and, eq } from "drizzle-orm";
-import type { TenantDb } from "../db/tenant-db";
-import { issueAttachments } from "../db/schema";
-import { r2Keys } from "../storage/keys";
-import { R2StreamWriter } from "../storage/r2-writer";
-import { randomId } from "../utils/crypto";
-import { ForgeError } from "../utils/errors";
-import { readMultipart, type FileSink } from "../utils/multipart";
-import { sniffImage } from "./avatars";
-import type { IssueAttachment, NewAttachment } from "./issues";
+import type { TenantDb } from "../../db/tenant-db";
+import { issueAttachments } from "../../db/schema";
+import { r2Keys } from "../../storage/keys";
+import { R2StreamWriter } from "../../storage/r2-writer";
+import { randomId } from "../../utils/crypto";
+import { ForgeError } from "../../utils/errors";
+import { readMultipart, type FileSink } from "../../utils/multipart";
+import { sniffImage } from "../avatars";
+import type { IssueAttachment, NewAttachment } from ".";
 
 export const ATTACHMENTS_PER_POST = 10;
 /** The form field of attachments on the issue forms. */

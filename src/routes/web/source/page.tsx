@@ -2,20 +2,20 @@
 // repository (one Durable Object call), and answering with a page whose body comes from the page
 // cache when it is addressed by object ids (strong ETag, long-lived Cache-Control).
 import type { Context } from "hono";
-import type { AppEnv } from "../context";
-import { webViewer } from "../middleware/session";
-import { canAccess, type Viewer } from "../../auth/access";
-import { findProjectForView, type Project } from "../../services/projects";
-import { openSource, type SourceRepo, branches, tags, defaultBranch } from "../../services/source";
-import { cacheUrl, getFragment, pageEtag, putFragment } from "../../services/page-cache";
-import { ByteLru } from "../../utils/lru";
-import { Layout } from "../../views/layout";
-import { pageContext } from "../../views/page-context";
-import { SourceUrls, html, refBar, type RefChoice, type SourceTab } from "../../views/source";
-import { sourceScriptPath } from "../../views/source-script";
-import type { Rev } from "../../services/source";
-import { notFoundPage } from "./errors";
-import { ifNoneMatchHits } from "../../utils/etag";
+import type { AppEnv } from "../../context";
+import { webViewer } from "../../middleware/session";
+import { canAccess, type Viewer } from "../../../auth/access";
+import { findProjectForView, type Project } from "../../../services/projects";
+import { openSource, type SourceRepo, branches, tags, defaultBranch } from "../../../services/source";
+import { cacheUrl, getFragment, pageEtag, putFragment } from "../../../services/page-cache";
+import { ByteLru } from "../../../utils/lru";
+import { Layout } from "../../../views/layout";
+import { pageContext } from "../../../views/page-context";
+import { SourceUrls, html, refBar, type RefChoice, type SourceTab } from "../../../views/source";
+import { sourceScriptPath } from "../../../views/source-script";
+import type { Rev } from "../../../services/source";
+import { notFoundPage } from "../errors";
+import { ifNoneMatchHits } from "../../../utils/etag";
 
 export interface SourcePage {
   c: Context<AppEnv>;

@@ -1,13 +1,13 @@
 // Refs pages of the repository browser: branches and tags (newest first, with their tip commit),
 // and archives of any revision as .tar.gz or .zip, streamed as they are built.
-import { tarGzStream, zipStream } from "../../git/archive";
-import { parseTag } from "../../git/objects";
-import { setHash } from "../../git/oid";
-import { branches, defaultBranch, readCommit, resolveRev, tags } from "../../services/source";
-import { escapeHtml } from "../../views/highlight";
-import { timeHtml } from "../../views/source";
-import { notFound, sourceResponse, versionOrder, type SourcePage } from "./source-page";
-import { ifNoneMatchHits } from "../../utils/etag";
+import { tarGzStream, zipStream } from "../../../git/archive";
+import { parseTag } from "../../../git/objects";
+import { setHash } from "../../../git/oid";
+import { branches, defaultBranch, readCommit, resolveRev, tags } from "../../../services/source";
+import { escapeHtml } from "../../../views/highlight";
+import { timeHtml } from "../../../views/source";
+import { notFound, sourceResponse, versionOrder, type SourcePage } from "./page";
+import { ifNoneMatchHits } from "../../../utils/etag";
 
 const PER_PAGE = 100;
 

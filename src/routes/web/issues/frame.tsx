@@ -1,8 +1,8 @@
 // The frame of every tracker page: crumbs (forge › project › Issues › ...), tabs and search box.
 import type { Child } from "hono/jsx";
-import { Layout, type Crumb } from "../../views/layout";
-import { TrackerNav, issuesBase, type TrackerTab } from "../../views/issues";
-import type { Ctx, Tracker } from "./issues-helpers";
+import { Layout, type Crumb } from "../../../views/layout";
+import { TrackerNav, issuesBase, type TrackerTab } from "../../../views/issues";
+import type { Ctx, Tracker } from "./tracker";
 
 export function TrackerPage(props: { c: Ctx; t: Tracker; title: string; tab: TrackerTab; q?: string; crumbs?: Crumb[]; children?: Child }) {
   const { t } = props;

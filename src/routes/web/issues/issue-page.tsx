@@ -1,7 +1,7 @@
 // The issue page (description, history of comments and changes, metadata), the forms that file
 // and change issues, stars, relation removal and attachment downloads.
 import { Hono } from "hono";
-import type { AppEnv } from "../context";
+import type { AppEnv } from "../../context";
 import {
   RELATION_KINDS,
   RELATION_LABELS,
@@ -13,17 +13,17 @@ import {
   type IssueAttachment,
   type IssueDetail,
   type RelationKind,
-} from "../../services/issues";
-import { loadConfig, splitLabels, type TrackerConfig } from "../../services/issue-config";
-import { ATTACHMENTS_PER_POST, ATTACHMENT_FIELD, attachmentResponse, discardAttachments, findAttachment, formatBytes } from "../../services/issue-attachments";
-import { findTemplate, listTemplates } from "../../services/issue-templates";
-import { badRequest } from "../../utils/errors";
-import { Field, Notice, TextArea } from "../../views/forms";
-import { ChangeList, Due, IssueMarkdown, Label, LabelFields, Status, When, issueHref, issuesBase, listHref } from "../../views/issues";
-import { formError, readForm } from "./helpers";
-import { notFoundPage } from "./errors";
-import { TrackerPage } from "./issues-frame";
-import { inputFromForm, readIssueForm, trackerRoute, type Ctx, type Tracker } from "./issues-helpers";
+} from "../../../services/issues";
+import { loadConfig, splitLabels, type TrackerConfig } from "../../../services/issues/config";
+import { ATTACHMENTS_PER_POST, ATTACHMENT_FIELD, attachmentResponse, discardAttachments, findAttachment, formatBytes } from "../../../services/issues/attachments";
+import { findTemplate, listTemplates } from "../../../services/issues/templates";
+import { badRequest } from "../../../utils/errors";
+import { Field, Notice, TextArea } from "../../../views/forms";
+import { ChangeList, Due, IssueMarkdown, Label, LabelFields, Status, When, issueHref, issuesBase, listHref } from "../../../views/issues";
+import { formError, readForm } from "../helpers";
+import { notFoundPage } from "../errors";
+import { TrackerPage } from "./frame";
+import { inputFromForm, readIssueForm, trackerRoute, type Ctx, type Tracker } from "./tracker";
 
 export const issuePageRoutes = new Hono<AppEnv>();
 

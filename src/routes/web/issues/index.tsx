@@ -1,20 +1,20 @@
 // The tracker's list pages: open and closed issues with filters and sorting, the summary, overdue
 // issues, "my issues" and search. The issue page, forms, feeds and settings are in issues-*.tsx.
 import { Hono } from "hono";
-import type { AppEnv } from "../context";
-import { listIssues, isSort, SORTS, trackerSummary, type IssueQuery, type IssueSort } from "../../services/issue-lists";
-import { parseSearch } from "../../services/issue-search";
-import { loadConfig, requireStatus, type TrackerConfig } from "../../services/issue-config";
-import { findIssue } from "../../services/issues";
-import { ForgeError } from "../../utils/errors";
-import { Notice } from "../../views/forms";
-import { EmptyTracker, IssueTable, Label, listHref, Pager, Status, issuesBase, type TrackerTab } from "../../views/issues";
-import { trackerRoute, type Ctx, type Tracker } from "./issues-helpers";
-import { TrackerPage } from "./issues-frame";
-import { issuePageRoutes } from "./issues-page";
-import { issueAdminRoutes } from "./issues-admin";
-import { issueFeedRoutes } from "./issues-feed";
-import { watchlistRoutes } from "./issues-watchlist";
+import type { AppEnv } from "../../context";
+import { listIssues, isSort, SORTS, trackerSummary, type IssueQuery, type IssueSort } from "../../../services/issues/lists";
+import { parseSearch } from "../../../services/issues/search";
+import { loadConfig, requireStatus, type TrackerConfig } from "../../../services/issues/config";
+import { findIssue } from "../../../services/issues";
+import { ForgeError } from "../../../utils/errors";
+import { Notice } from "../../../views/forms";
+import { EmptyTracker, IssueTable, Label, listHref, Pager, Status, issuesBase, type TrackerTab } from "../../../views/issues";
+import { trackerRoute, type Ctx, type Tracker } from "./tracker";
+import { TrackerPage } from "./frame";
+import { issuePageRoutes } from "./issue-page";
+import { issueAdminRoutes } from "./admin";
+import { issueFeedRoutes } from "./feed";
+import { watchlistRoutes } from "./watchlist";
 
 export const issueRoutes = new Hono<AppEnv>();
 

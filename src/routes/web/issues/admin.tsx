@@ -1,14 +1,14 @@
 // Tracker configuration (project owners): open and closed statuses, predefined labels, one-value
 // classes, in InDefero's text format; and issue templates.
 import { Hono } from "hono";
-import type { AppEnv } from "../context";
-import { loadConfig, loadConfigText, saveConfig, type TrackerConfigText } from "../../services/issue-config";
-import { createTemplate, deleteTemplate, listTemplates } from "../../services/issue-templates";
-import { Field, Notice, PostButton, TextArea } from "../../views/forms";
-import { Label, issuesBase } from "../../views/issues";
-import { formError, readForm } from "./helpers";
-import { TrackerPage } from "./issues-frame";
-import { trackerRoute, type Ctx, type Tracker } from "./issues-helpers";
+import type { AppEnv } from "../../context";
+import { loadConfig, loadConfigText, saveConfig, type TrackerConfigText } from "../../../services/issues/config";
+import { createTemplate, deleteTemplate, listTemplates } from "../../../services/issues/templates";
+import { Field, Notice, PostButton, TextArea } from "../../../views/forms";
+import { Label, issuesBase } from "../../../views/issues";
+import { formError, readForm } from "../helpers";
+import { TrackerPage } from "./frame";
+import { trackerRoute, type Ctx, type Tracker } from "./tracker";
 
 export const issueAdminRoutes = new Hono<AppEnv>();
 

@@ -1,9 +1,9 @@
 // A project's tracker configuration: open and closed statuses, predefined labels and one-value
 // label classes, in InDefero's text format (one `Name = description` a line), and the rules they set.
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { TenantDb } from "../db/tenant-db";
-import { issueConfig, issues } from "../db/schema";
-import { badRequest } from "../utils/errors";
+import type { TenantDb } from "../../db/tenant-db";
+import { issueConfig, issues } from "../../db/schema";
+import { badRequest } from "../../utils/errors";
 
 export interface Choice {
   name: string;

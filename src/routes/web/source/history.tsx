@@ -2,18 +2,18 @@
 // commits with their diff (capped, with a way to load one file's diff on its own), .patch and
 // .diff downloads, comparisons of two refs, and the Atom feed of a branch.
 import type { Context } from "hono";
-import type { AppEnv } from "../context";
-import { Budget } from "../../git/budget";
-import { blobStorage } from "../../git/blob-stream";
-import { countChanges, diffTrees, hunksText, isBinary, makeHunks, splitLines, type Hunk, type TreeChange } from "../../git/diff";
-import { logPage as walkLog, mergeBase, rangeLog } from "../../git/history";
-import type { Oid } from "../../git/oid";
-import { decodePathSegments } from "../../git/tree-path";
-import { readCommit, resolveRev, splitRev, shortOid, type CommitView, type SourceRepo } from "../../services/source";
-import { escapeHtml } from "../../views/highlight";
-import { commitTable, diffTable, isoTime, pathNav, timeHtml, type CommitRow, type SourceUrls } from "../../views/source";
-import { notFound, openSourcePage, sourceResponse, type SourcePage } from "./source-page";
-import { ifNoneMatchHits } from "../../utils/etag";
+import type { AppEnv } from "../../context";
+import { Budget } from "../../../git/budget";
+import { blobStorage } from "../../../git/blob-stream";
+import { countChanges, diffTrees, hunksText, isBinary, makeHunks, splitLines, type Hunk, type TreeChange } from "../../../git/diff";
+import { logPage as walkLog, mergeBase, rangeLog } from "../../../git/history";
+import type { Oid } from "../../../git/oid";
+import { decodePathSegments } from "../../../git/tree-path";
+import { readCommit, resolveRev, splitRev, shortOid, type CommitView, type SourceRepo } from "../../../services/source";
+import { escapeHtml } from "../../../views/highlight";
+import { commitTable, diffTable, isoTime, pathNav, timeHtml, type CommitRow, type SourceUrls } from "../../../views/source";
+import { notFound, openSourcePage, sourceResponse, type SourcePage } from "./page";
+import { ifNoneMatchHits } from "../../../utils/etag";
 
 const LOG_PAGE = 50;
 /**

@@ -1,6 +1,6 @@
 // What people type in the issue search box, turned into an FTS5 MATCH expression (never passed
 // through as is: FTS5 syntax errors would be 500s) plus filters: status:, label:, owner:, is:.
-import { badRequest } from "../utils/errors";
+import { badRequest } from "../../utils/errors";
 
 export interface ParsedSearch {
   /** FTS5 MATCH expression, null when no words were given. */

@@ -1,11 +1,11 @@
 // The watch list: issues a user watches (stars), across every project of the forge they may read.
 import { Hono } from "hono";
-import type { AppEnv } from "../context";
-import { webIdentity } from "../middleware/session";
-import { canAccess } from "../../auth/access";
-import { watchedIssues } from "../../services/issue-lists";
-import { Layout } from "../../views/layout";
-import { Due, Status, When, issueHref } from "../../views/issues";
+import type { AppEnv } from "../../context";
+import { webIdentity } from "../../middleware/session";
+import { canAccess } from "../../../auth/access";
+import { watchedIssues } from "../../../services/issues/lists";
+import { Layout } from "../../../views/layout";
+import { Due, Status, When, issueHref } from "../../../views/issues";
 
 export const watchlistRoutes = new Hono<AppEnv>();
 

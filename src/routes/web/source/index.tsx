@@ -1,25 +1,25 @@
 // The repository browser: source home, trees, files, raw files and blame, under
-// /p/<project>/source/. History pages are in source-history.tsx, refs and archives in
-// source-refs.tsx. URLs: docs in README.md (Source browser).
+// /p/<project>/source/. History pages are in history.tsx, refs and archives in
+// refs.tsx. URLs: docs in README.md (Source browser).
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../context";
-import { blame } from "../../git/blame";
-import { blobStorage, blobPrefix, openBlobStream, SMALL_BLOB } from "../../git/blob-stream";
-import { Budget } from "../../git/budget";
-import { isBinary } from "../../git/diff";
-import { GitError } from "../../git/errors";
-import type { Oid } from "../../git/oid";
-import { decodePathSegments, listTree, listingOrder, resolvePath, type NamedEntry } from "../../git/tree-path";
-import { lastCommitsFor, type CommitBrief } from "../../services/last-commits";
-import { defaultBranch, readCommit, resolveRev, splitRev, type Rev } from "../../services/source";
-import { renderMarkdown } from "../../utils/markdown";
-import { escapeHtml, highlightLines, languageOf } from "../../views/highlight";
-import { codeTable, day, formatSize, isoTime, pathNav, timeHtml, type SourceUrls } from "../../views/source";
-import { sourceScript, sourceScriptPath } from "../../views/source-script";
-import { anonymousPage, notFound, openSourcePage, sourceResponse, type SourcePage } from "./source-page";
-import { commitFeed, commitPage, comparePage, logPage } from "./source-history";
-import { archive, branchesPage, tagsPage } from "./source-refs";
-import { ifNoneMatchHits } from "../../utils/etag";
+import type { AppEnv } from "../../context";
+import { blame } from "../../../git/blame";
+import { blobStorage, blobPrefix, openBlobStream, SMALL_BLOB } from "../../../git/blob-stream";
+import { Budget } from "../../../git/budget";
+import { isBinary } from "../../../git/diff";
+import { GitError } from "../../../git/errors";
+import type { Oid } from "../../../git/oid";
+import { decodePathSegments, listTree, listingOrder, resolvePath, type NamedEntry } from "../../../git/tree-path";
+import { lastCommitsFor, type CommitBrief } from "../../../services/last-commits";
+import { defaultBranch, readCommit, resolveRev, splitRev, type Rev } from "../../../services/source";
+import { renderMarkdown } from "../../../utils/markdown";
+import { escapeHtml, highlightLines, languageOf } from "../../../views/highlight";
+import { codeTable, day, formatSize, isoTime, pathNav, timeHtml, type SourceUrls } from "../../../views/source";
+import { sourceScript, sourceScriptPath } from "../../../views/source-script";
+import { anonymousPage, notFound, openSourcePage, sourceResponse, type SourcePage } from "./page";
+import { commitFeed, commitPage, comparePage, logPage } from "./history";
+import { archive, branchesPage, tagsPage } from "./refs";
+import { ifNoneMatchHits } from "../../../utils/etag";
 
 export const sourceRoutes = new Hono<AppEnv>();
 

@@ -1,18 +1,18 @@
 // Shared pieces of the tracker's pages: loading the project with the viewer's rights, reading
 // issue forms (with attachments streamed to R2), and turning form fields into issue changes.
 import type { Context } from "hono";
-import type { AppEnv } from "../context";
-import { webIdentity } from "../middleware/session";
-import type { Viewer } from "../../auth/access";
-import { findProject, type Project } from "../../services/projects";
-import type { User } from "../../services/users";
-import { trackerRights, isRelationKind, type IssueInput, type RelationSpec, type TrackerRights } from "../../services/issues";
-import { ATTACHMENTS_PER_POST, receiveIssueForm, type ReceivedForm } from "../../services/issue-attachments";
-import { splitLabels } from "../../services/issue-config";
-import { multipartBoundary } from "../../utils/multipart";
-import { ForgeError, badRequest } from "../../utils/errors";
-import { readForm } from "./helpers";
-import { notFoundPage } from "./errors";
+import type { AppEnv } from "../../context";
+import { webIdentity } from "../../middleware/session";
+import type { Viewer } from "../../../auth/access";
+import { findProject, type Project } from "../../../services/projects";
+import type { User } from "../../../services/users";
+import { trackerRights, isRelationKind, type IssueInput, type RelationSpec, type TrackerRights } from "../../../services/issues";
+import { ATTACHMENTS_PER_POST, receiveIssueForm, type ReceivedForm } from "../../../services/issues/attachments";
+import { splitLabels } from "../../../services/issues/config";
+import { multipartBoundary } from "../../../utils/multipart";
+import { ForgeError, badRequest } from "../../../utils/errors";
+import { readForm } from "../helpers";
+import { notFoundPage } from "../errors";
 
 export type Ctx = Context<AppEnv>;
 
