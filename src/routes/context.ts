@@ -7,6 +7,8 @@ import type { SessionClaims } from "../auth/session";
 import type { Viewer } from "../auth/access";
 import type { Authenticated } from "../services/credentials";
 import type { User } from "../services/users";
+import type { Project } from "../services/projects";
+import type { TrackerRights } from "../services/issues";
 
 export interface AppVariables {
   meter: RequestMeter;
@@ -18,6 +20,21 @@ export interface AppVariables {
   identity?: Promise<{ user: User | null; viewer: Viewer }>;
   /** The Authorization header's user (undefined: no header, null: a wrong one), checked on first use. */
   credential?: Promise<Authenticated | null | undefined>;
+  // Set by the route's guard (routes/middleware/guards.ts), so read only behind one.
+  /** The signed-in user (requireUser, requireAdmin). */
+  user: User;
+  /** The URL's project (requireProjectAdmin). */
+  project: Project;
+  /** The URL's project with the viewer's rights in its tracker (requireTracker). */
+  tracker: Tracker;
+}
+
+/** A project's tracker as one viewer sees it. */
+export interface Tracker {
+  project: Project;
+  user: User | null;
+  viewer: Viewer;
+  rights: TrackerRights;
 }
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };

@@ -5,7 +5,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../context";
 import { apiIdentity } from "../middleware/session";
-import { canAccess, levelOf, projectVisibility, type Viewer } from "../../auth/access";
+import { canAccess, levelOf, mayCreateProjects, projectVisibility, type Viewer } from "../../auth/access";
 import { gravatarUrl } from "../../services/avatars";
 import { PROJECT_NAME, createProject, findProject, listVisibleProjects, protectedRefs, type Project } from "../../services/projects";
 import { getSettings } from "../../services/settings";
@@ -314,7 +314,7 @@ export function tenantApi() {
   app.openapi(routes.createProject, async (c) => {
     c.get("meter").component = "api.projects";
     const { user, viewer } = await signedIn(c, "write");
-    if (!user.isAdmin && (await getSettings(c.get("db"))).projectCreation !== "users") {
+    if (!mayCreateProjects(user, (await getSettings(c.get("db"))).projectCreation)) {
       throw new ForgeError("forbidden", "On this forge, only admins create projects.");
     }
     const body = c.req.valid("json");

@@ -3,6 +3,7 @@
 import { Hono, type Context } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../context";
+import { component, requireUser } from "../middleware/guards";
 import { clearedSessionCookie } from "../../auth/session";
 import * as accounts from "../../services/accounts";
 import { AVATAR_MAX_BYTES, gravatarUrl, removeAvatar, setAvatar } from "../../services/avatars";
@@ -13,7 +14,7 @@ import type { User } from "../../services/users";
 import { ForgeError } from "../../utils/errors";
 import { Layout, SectionedPage } from "../../views/layout";
 import { Field, Notice, PostButton } from "../../views/forms";
-import { clientAddress, currentUser, formError, limitBody, mailContext, readForm, safeNext, signInRedirect, startSession } from "./helpers";
+import { clientAddress, formError, limitBody, mailContext, readForm, safeNext, startSession } from "./helpers";
 
 export const accountRoutes = new Hono<AppEnv>();
 
@@ -74,13 +75,11 @@ function LoginForm(props: { c: Ctx; login?: string; next?: string; error?: strin
   );
 }
 
-accountRoutes.get("/account/login", async (c) => {
-  c.get("meter").component = "web.account.login";
+accountRoutes.get("/account/login", component("web.account.login"), async (c) => {
   return c.html(<LoginForm c={c} next={safeNext(c.req.query("next"))} />);
 });
 
-accountRoutes.post("/account/login", async (c) => {
-  c.get("meter").component = "web.account.login";
+accountRoutes.post("/account/login", component("web.account.login"), async (c) => {
   const form = await readForm(c);
   const next = safeNext(form.next);
   try {
@@ -100,8 +99,7 @@ accountRoutes.post("/account/login", async (c) => {
   }
 });
 
-accountRoutes.post("/account/logout", async (c) => {
-  c.get("meter").component = "web.account.logout";
+accountRoutes.post("/account/logout", component("web.account.logout"), async (c) => {
   // Clearing the cookie is not enough: a copy of it would still work until it expires.
   const claims = c.get("session");
   if (claims) await accounts.signOut(c.get("db"), { userId: claims.u, id: claims.s, expiresAt: claims.exp });
@@ -143,8 +141,7 @@ function RegisterForm(props: { c: Ctx; values?: Record<string, string>; error?: 
   );
 }
 
-accountRoutes.get("/account/register", async (c) => {
-  c.get("meter").component = "web.account.register";
+accountRoutes.get("/account/register", component("web.account.register"), async (c) => {
   const settings = await getSettings(c.get("db"));
   if (settings.registration !== "open") {
     return c.html(
@@ -157,8 +154,7 @@ accountRoutes.get("/account/register", async (c) => {
   return c.html(<RegisterForm c={c} />);
 });
 
-accountRoutes.post("/account/register", async (c) => {
-  c.get("meter").component = "web.account.register";
+accountRoutes.post("/account/register", component("web.account.register"), async (c) => {
   const form = await readForm(c);
   try {
     const user = await accounts.register(mailContext(c), c.get("db"), {
@@ -178,8 +174,7 @@ accountRoutes.post("/account/register", async (c) => {
 // ---------------------------------------------------------------------------------------------
 // Links from mail: confirmation and password reset (GET shows, POST acts)
 
-accountRoutes.get("/account/confirm/:token", async (c) => {
-  c.get("meter").component = "web.account.confirm";
+accountRoutes.get("/account/confirm/:token", component("web.account.confirm"), async (c) => {
   const token = c.req.param("token");
   const link = await accounts.peekConfirmation(c.get("db"), token);
   if (!link) {
@@ -204,8 +199,7 @@ accountRoutes.get("/account/confirm/:token", async (c) => {
   );
 });
 
-accountRoutes.post("/account/confirm/:token", async (c) => {
-  c.get("meter").component = "web.account.confirm";
+accountRoutes.post("/account/confirm/:token", component("web.account.confirm"), async (c) => {
   try {
     const { email } = await accounts.confirmEmail(c.get("db"), c.req.param("token"));
     return c.html(
@@ -244,13 +238,11 @@ function ResetRequestForm(props: { c: Ctx; sent?: boolean; error?: string }) {
   );
 }
 
-accountRoutes.get("/account/reset", (c) => {
-  c.get("meter").component = "web.account.reset";
+accountRoutes.get("/account/reset", component("web.account.reset"), (c) => {
   return c.html(<ResetRequestForm c={c} />);
 });
 
-accountRoutes.post("/account/reset", async (c) => {
-  c.get("meter").component = "web.account.reset";
+accountRoutes.post("/account/reset", component("web.account.reset"), async (c) => {
   const form = await readForm(c);
   try {
     await accounts.requestPasswordReset(mailContext(c), c.get("db"), { login: form.login ?? "", address: clientAddress(c) });
@@ -291,15 +283,13 @@ const expiredReset = (c: Ctx) =>
     410,
   );
 
-accountRoutes.get("/account/reset/:token", async (c) => {
-  c.get("meter").component = "web.account.reset";
+accountRoutes.get("/account/reset/:token", component("web.account.reset"), async (c) => {
   const token = c.req.param("token");
   const link = await accounts.peekReset(c.get("db"), token);
   return link ? c.html(<NewPasswordForm c={c} token={token} username={link.username} />) : expiredReset(c);
 });
 
-accountRoutes.post("/account/reset/:token", async (c) => {
-  c.get("meter").component = "web.account.reset";
+accountRoutes.post("/account/reset/:token", component("web.account.reset"), async (c) => {
   const token = c.req.param("token");
   const form = await readForm(c);
   try {
@@ -337,14 +327,6 @@ function SettingsPage(props: { c: Ctx; user: User; section: string; title: strin
       {props.children}
     </SectionedPage>
   );
-}
-
-/** Runs `page` with the signed-in user, or sends the browser to sign in first. */
-function signedIn(page: (c: Ctx, user: User) => Response | Promise<Response>) {
-  return async (c: Ctx) => {
-    const user = await currentUser(c);
-    return user ? page(c, user) : signInRedirect(c);
-  };
 }
 
 async function profilePage(c: Ctx, user: User, error?: string, status: 200 | 400 | 409 | 413 | 415 = 200) {
@@ -400,16 +382,20 @@ async function profilePage(c: Ctx, user: User, error?: string, status: 200 | 400
 
 accountRoutes.get(
   "/account",
-  signedIn((c, user) => {
-    c.get("meter").component = "web.account.profile";
+  component("web.account.profile"),
+  requireUser,
+  (c) => {
+    const user = c.get("user");
     return profilePage(c, user);
-  }),
+  },
 );
 
 accountRoutes.post(
   "/account/profile",
-  signedIn(async (c, user) => {
-    c.get("meter").component = "web.account.profile";
+  component("web.account.profile"),
+  requireUser,
+  async (c) => {
+    const user = c.get("user");
     const form = await readForm(c);
     try {
       await accounts.updateProfile(mailContext(c), c.get("db"), user, { displayName: form.display_name ?? "", email: form.email });
@@ -418,24 +404,28 @@ accountRoutes.post(
       const { status, message } = formError(err);
       return profilePage(c, user, message, status as 400);
     }
-  }),
+  },
 );
 
 accountRoutes.post(
   "/account/confirm-resend",
-  signedIn(async (c, user) => {
-    c.get("meter").component = "web.account.profile";
+  component("web.account.profile"),
+  requireUser,
+  async (c) => {
+    const user = c.get("user");
     const limit = await hit(c.get("db"), limitKeys.mailAddress(clientAddress(c)), LIMITS.mailAddress);
     if (!limit.allowed) return profilePage(c, user, accounts.rateLimited(limit.retryAfter).message, 400);
     await accounts.sendConfirmation(mailContext(c), c.get("db"), user, user.email);
     return c.redirect("/account?ok=confirm-sent", 303);
-  }),
+  },
 );
 
 accountRoutes.post(
   "/account/avatar",
-  signedIn(async (c, user) => {
-    c.get("meter").component = "web.account.avatar";
+  component("web.account.avatar"),
+  requireUser,
+  async (c) => {
+    const user = c.get("user");
     try {
       // Room for the multipart framing around the picture.
       await limitBody(c, AVATAR_MAX_BYTES + 16 * 1024, `An avatar is at most ${AVATAR_MAX_BYTES / 1024} KiB; choose a smaller picture.`);
@@ -450,26 +440,30 @@ accountRoutes.post(
       const { status, message } = formError(err);
       return profilePage(c, user, message, status as 400);
     }
-  }),
+  },
 );
 
 accountRoutes.post(
   "/account/avatar/delete",
-  signedIn(async (c, user) => {
-    c.get("meter").component = "web.account.avatar";
+  component("web.account.avatar"),
+  requireUser,
+  async (c) => {
+    const user = c.get("user");
     await removeAvatar(c.env.OBJECTS, c.get("db"), user);
     return c.redirect("/account?ok=avatar-removed", 303);
-  }),
+  },
 );
 
 accountRoutes.post(
   "/account/signout-everywhere",
-  signedIn(async (c, user) => {
-    c.get("meter").component = "web.account.sessions";
+  component("web.account.sessions"),
+  requireUser,
+  async (c) => {
+    const user = c.get("user");
     await accounts.signOutEverywhere(c.get("db"), user.id);
     c.header("Set-Cookie", clearedSessionCookie(), { append: true });
     return c.redirect("/account/login", 303);
-  }),
+  },
 );
 
 async function emailsPage(c: Ctx, user: User, error?: string, status: 200 | 400 | 409 = 200) {
@@ -520,16 +514,20 @@ async function emailsPage(c: Ctx, user: User, error?: string, status: 200 | 400 
 
 accountRoutes.get(
   "/account/emails",
-  signedIn((c, user) => {
-    c.get("meter").component = "web.account.emails";
+  component("web.account.emails"),
+  requireUser,
+  (c) => {
+    const user = c.get("user");
     return emailsPage(c, user);
-  }),
+  },
 );
 
 accountRoutes.post(
   "/account/emails",
-  signedIn(async (c, user) => {
-    c.get("meter").component = "web.account.emails";
+  component("web.account.emails"),
+  requireUser,
+  async (c) => {
+    const user = c.get("user");
     const form = await readForm(c);
     try {
       await accounts.addEmail(mailContext(c), c.get("db"), user, form.email ?? "");
@@ -538,13 +536,15 @@ accountRoutes.post(
       const { status, message } = formError(err);
       return emailsPage(c, user, message, status as 400);
     }
-  }),
+  },
 );
 
 accountRoutes.post(
   "/account/emails/:id/delete",
-  signedIn(async (c, user) => {
-    c.get("meter").component = "web.account.emails";
+  component("web.account.emails"),
+  requireUser,
+  async (c) => {
+    const user = c.get("user");
     try {
       await accounts.removeEmail(c.get("db"), user.id, Number(c.req.param("id")));
       return c.redirect("/account/emails?ok=email-removed", 303);
@@ -552,7 +552,7 @@ accountRoutes.post(
       const { status, message } = formError(err);
       return emailsPage(c, user, message, status as 400);
     }
-  }),
+  },
 );
 
 function passwordPage(c: Ctx, user: User, error?: string, status: 200 | 400 | 403 = 200) {
@@ -575,16 +575,20 @@ function passwordPage(c: Ctx, user: User, error?: string, status: 200 | 400 | 40
 
 accountRoutes.get(
   "/account/password",
-  signedIn((c, user) => {
-    c.get("meter").component = "web.account.password";
+  component("web.account.password"),
+  requireUser,
+  (c) => {
+    const user = c.get("user");
     return passwordPage(c, user);
-  }),
+  },
 );
 
 accountRoutes.post(
   "/account/password",
-  signedIn(async (c, user) => {
-    c.get("meter").component = "web.account.password";
+  component("web.account.password"),
+  requireUser,
+  async (c) => {
+    const user = c.get("user");
     const form = await readForm(c);
     try {
       const updated = await accounts.changePassword(c.get("db"), user, form.current ?? "", form.password ?? "");
@@ -595,7 +599,7 @@ accountRoutes.post(
       const { status, message } = formError(err);
       return passwordPage(c, user, message, status as 400);
     }
-  }),
+  },
 );
 
 async function tokensPage(c: Ctx, user: User, opts: { minted?: MintedToken; error?: string; status?: 200 | 201 | 400 } = {}) {
@@ -670,16 +674,20 @@ async function tokensPage(c: Ctx, user: User, opts: { minted?: MintedToken; erro
 
 accountRoutes.get(
   "/account/tokens",
-  signedIn((c, user) => {
-    c.get("meter").component = "web.account.tokens";
+  component("web.account.tokens"),
+  requireUser,
+  (c) => {
+    const user = c.get("user");
     return tokensPage(c, user);
-  }),
+  },
 );
 
 accountRoutes.post(
   "/account/tokens",
-  signedIn(async (c, user) => {
-    c.get("meter").component = "web.account.tokens";
+  component("web.account.tokens"),
+  requireUser,
+  async (c) => {
+    const user = c.get("user");
     const form = await readForm(c);
     const name = (form.name ?? "").trim();
     if (!name || name.length > 100) return tokensPage(c, user, { error: "Give the token a name of 1 to 100 characters.", status: 400 });
@@ -687,15 +695,17 @@ accountRoutes.post(
     // The page shows the token once; it must not be cached or kept in history as a GET.
     c.header("Cache-Control", "no-store");
     return tokensPage(c, user, { minted, status: 201 });
-  }),
+  },
 );
 
 accountRoutes.post(
   "/account/tokens/:id/revoke",
-  signedIn(async (c, user) => {
-    c.get("meter").component = "web.account.tokens";
+  component("web.account.tokens"),
+  requireUser,
+  async (c) => {
+    const user = c.get("user");
     const ok = await revokeToken(c.get("db"), user.id, Number(c.req.param("id")));
     if (!ok) return tokensPage(c, user, { error: "There is no such token of yours.", status: 400 });
     return c.redirect("/account/tokens?ok=token-revoked", 303);
-  }),
+  },
 );

@@ -2,16 +2,16 @@
 import { Hono, type Context } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../context";
+import { component, requireAdmin, requireProjectCreator } from "../middleware/guards";
 import * as accounts from "../../services/accounts";
 import { getSettings, updateSettings } from "../../services/settings";
 import { ensureControl, updateTenant } from "../../services/tenants";
 import { PROJECT_NAME, createProject, listVisibleProjects } from "../../services/projects";
 import { listUsers, type User } from "../../services/users";
-import { ForgeError, badRequest } from "../../utils/errors";
+import { badRequest } from "../../utils/errors";
 import { Layout, SectionedPage } from "../../views/layout";
 import { Field, Notice, PostButton, TextArea } from "../../views/forms";
-import { currentUser, formError, mailContext, readForm, signInRedirect } from "./helpers";
-import { notFoundPage } from "./errors";
+import { formError, mailContext, readForm } from "./helpers";
 
 export const adminRoutes = new Hono<AppEnv>();
 
@@ -42,16 +42,6 @@ function AdminPage(props: { c: Ctx; section: string; title: string; error?: stri
       {props.children}
     </SectionedPage>
   );
-}
-
-/** Tenant admins only; everyone else gets the not-found page (signed-out people are asked to sign in). */
-function adminOnly(page: (c: Ctx, admin: User) => Response | Promise<Response>) {
-  return async (c: Ctx) => {
-    const user = await currentUser(c);
-    if (!user) return signInRedirect(c);
-    if (!user.isAdmin) return notFoundPage(c);
-    return page(c, user);
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -95,16 +85,19 @@ async function settingsPage(c: Ctx, error?: string, status: 200 | 400 = 200) {
 
 adminRoutes.get(
   "/admin",
-  adminOnly((c) => {
-    c.get("meter").component = "web.admin.settings";
+  component("web.admin.settings"),
+  requireAdmin,
+  (c) => {
     return settingsPage(c);
-  }),
+  },
 );
 
 adminRoutes.post(
   "/admin/settings",
-  adminOnly(async (c, admin) => {
-    c.get("meter").component = "web.admin.settings";
+  component("web.admin.settings"),
+  requireAdmin,
+  async (c) => {
+    const admin = c.get("user");
     const form = await readForm(c);
     try {
       const name = accounts.checkDisplayName(form.name ?? "");
@@ -127,7 +120,7 @@ adminRoutes.post(
       const { message } = formError(err);
       return settingsPage(c, message, 400);
     }
-  }),
+  },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -212,16 +205,20 @@ async function usersPage(c: Ctx, admin: User, error?: string, status: 200 | 400 
 
 adminRoutes.get(
   "/admin/users",
-  adminOnly((c, admin) => {
-    c.get("meter").component = "web.admin.users";
+  component("web.admin.users"),
+  requireAdmin,
+  (c) => {
+    const admin = c.get("user");
     return usersPage(c, admin);
-  }),
+  },
 );
 
 adminRoutes.post(
   "/admin/users",
-  adminOnly(async (c, admin) => {
-    c.get("meter").component = "web.admin.users";
+  component("web.admin.users"),
+  requireAdmin,
+  async (c) => {
+    const admin = c.get("user");
     const form = await readForm(c);
     try {
       await accounts.addUserByAdmin(mailContext(c), c.get("db"), { username: form.username ?? "", email: form.email ?? "" });
@@ -230,13 +227,15 @@ adminRoutes.post(
       const { status, message } = formError(err);
       return usersPage(c, admin, message, status as 400);
     }
-  }),
+  },
 );
 
 adminRoutes.post(
   "/admin/users/:id",
-  adminOnly(async (c, admin) => {
-    c.get("meter").component = "web.admin.users";
+  component("web.admin.users"),
+  requireAdmin,
+  async (c) => {
+    const admin = c.get("user");
     const form = await readForm(c);
     const id = Number(c.req.param("id"));
     try {
@@ -258,7 +257,7 @@ adminRoutes.post(
       const { status, message } = formError(err);
       return usersPage(c, admin, message, status as 400);
     }
-  }),
+  },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -266,8 +265,9 @@ adminRoutes.post(
 
 adminRoutes.get(
   "/admin/projects",
-  adminOnly(async (c) => {
-    c.get("meter").component = "web.admin.projects";
+  component("web.admin.projects"),
+  requireAdmin,
+  async (c) => {
     const { items } = await listVisibleProjects(c.get("db"), { all: true, privateIds: [] }, { limit: 1000 });
     return c.html(
       <AdminPage c={c} section="/admin/projects" title="Projects">
@@ -304,12 +304,8 @@ adminRoutes.get(
         )}
       </AdminPage>,
     );
-  }),
+  },
 );
-
-async function mayCreateProjects(c: Ctx, user: User): Promise<boolean> {
-  return user.isAdmin || (await getSettings(c.get("db"))).projectCreation === "users";
-}
 
 function NewProjectPage(props: { c: Ctx; values?: Record<string, string>; error?: string }) {
   const v = props.values ?? {};
@@ -342,23 +338,12 @@ function NewProjectPage(props: { c: Ctx; values?: Record<string, string>; error?
   );
 }
 
-adminRoutes.get("/projects/new", async (c) => {
-  c.get("meter").component = "web.project.new";
-  const user = await currentUser(c);
-  if (!user) return signInRedirect(c);
-  if (!(await mayCreateProjects(c, user))) {
-    throw new ForgeError("forbidden", "On this forge, only admins create projects. Ask one of them.");
-  }
+adminRoutes.get("/projects/new", component("web.project.new"), requireProjectCreator, async (c) => {
   return c.html(<NewProjectPage c={c} />);
 });
 
-adminRoutes.post("/projects/new", async (c) => {
-  c.get("meter").component = "web.project.new";
-  const user = await currentUser(c);
-  if (!user) return signInRedirect(c);
-  if (!(await mayCreateProjects(c, user))) {
-    throw new ForgeError("forbidden", "On this forge, only admins create projects. Ask one of them.");
-  }
+adminRoutes.post("/projects/new", component("web.project.new"), requireProjectCreator, async (c) => {
+  const user = c.get("user");
   const form = await readForm(c);
   const values = { name: form.name ?? "", description: form.description ?? "", private: form.private ?? "" };
   try {

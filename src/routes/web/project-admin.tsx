@@ -2,12 +2,10 @@
 // levels, members and authorized users.
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../context";
-import { webViewer } from "../middleware/session";
+import { component, requireProjectAdmin } from "../middleware/guards";
 import {
   ACCESS_LEVELS,
   AREAS_WITH_LEVELS,
-  canAccess,
-  deniedStatus,
   isAccessLevel,
   levelOf,
   type AccessLevel,
@@ -15,15 +13,14 @@ import {
   type ProjectRole,
 } from "../../auth/access";
 import { PROJECT_ROLES, listMembers, removeMember, setMember, updateProjectSettings } from "../../services/members";
-import { findProject, protectedRefs, type Project } from "../../services/projects";
+import { protectedRefs, type Project } from "../../services/projects";
 import { listBranches, setDefaultBranch } from "../../services/repositories";
 import { refNameProblem } from "../../git/ref-names";
 import { findUserByName } from "../../services/users";
 import { ForgeError, badRequest } from "../../utils/errors";
 import { Layout } from "../../views/layout";
 import { Field, Notice, PostButton, TextArea } from "../../views/forms";
-import { formError, readForm, signInRedirect } from "./helpers";
-import { notFoundPage } from "./errors";
+import { formError, readForm } from "./helpers";
 
 export const projectAdminRoutes = new Hono<AppEnv>();
 
@@ -48,21 +45,6 @@ const ROLE_LABELS: Record<ProjectRole, string> = {
   member: "member",
   authorized: "authorized (sees a private project)",
 };
-
-/** Loads the project for its owners; anyone else gets 404 (or is asked to sign in). */
-function ownersOnly(page: (c: Ctx, project: Project) => Response | Promise<Response>, mode: "read" | "write") {
-  return async (c: Ctx) => {
-    const project = await findProject(c.get("db"), c.req.param("project") ?? "");
-    const viewer = await webViewer(c);
-    if (!project || !canAccess(viewer, project, "admin", mode)) {
-      const status = deniedStatus(viewer, project, "admin", mode);
-      if (viewer.user === null && project && canAccess(viewer, project, "project", "read")) return signInRedirect(c);
-      if (status === 403) throw new ForgeError("forbidden", "Only the project's owners change its settings.");
-      return notFoundPage(c);
-    }
-    return page(c, project);
-  };
-}
 
 async function adminPage(c: Ctx, project: Project, error?: string, status: 200 | 400 | 404 | 409 = 200) {
   const members = await listMembers(c.get("db"), project.id);
@@ -202,16 +184,20 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
 
 projectAdminRoutes.get(
   "/p/:project/admin",
-  ownersOnly((c, project) => {
-    c.get("meter").component = "web.project.admin";
+  component("web.project.admin"),
+  requireProjectAdmin("read"),
+  (c) => {
+    const project = c.get("project");
     return adminPage(c, project);
-  }, "read"),
+  },
 );
 
 projectAdminRoutes.post(
   "/p/:project/admin/settings",
-  ownersOnly(async (c, project) => {
-    c.get("meter").component = "web.project.admin";
+  component("web.project.admin"),
+  requireProjectAdmin("write"),
+  async (c) => {
+    const project = c.get("project");
     const form = await readForm(c);
     try {
       const description = form.description ?? "";
@@ -229,13 +215,15 @@ projectAdminRoutes.post(
       const { message } = formError(err);
       return adminPage(c, project, message, 400);
     }
-  }, "write"),
+  },
 );
 
 projectAdminRoutes.post(
   "/p/:project/admin/repository",
-  ownersOnly(async (c, project) => {
-    c.get("meter").component = "web.project.admin";
+  component("web.project.admin"),
+  requireProjectAdmin("write"),
+  async (c) => {
+    const project = c.get("project");
     const form = await readForm(c);
     try {
       const names = [...new Set((form.protected_branches ?? "").split(/[\s,]+/).filter(Boolean))];
@@ -252,13 +240,15 @@ projectAdminRoutes.post(
       const { message } = formError(err);
       return adminPage(c, project, message, 400);
     }
-  }, "write"),
+  },
 );
 
 projectAdminRoutes.post(
   "/p/:project/admin/members",
-  ownersOnly(async (c, project) => {
-    c.get("meter").component = "web.project.admin";
+  component("web.project.admin"),
+  requireProjectAdmin("write"),
+  async (c) => {
+    const project = c.get("project");
     const form = await readForm(c);
     try {
       const user = await findUserByName(c.get("db"), (form.username ?? "").trim());
@@ -276,13 +266,15 @@ projectAdminRoutes.post(
       const { status, message } = formError(err);
       return adminPage(c, project, message, status as 400);
     }
-  }, "write"),
+  },
 );
 
 projectAdminRoutes.post(
   "/p/:project/admin/members/:userId/delete",
-  ownersOnly(async (c, project) => {
-    c.get("meter").component = "web.project.admin";
+  component("web.project.admin"),
+  requireProjectAdmin("write"),
+  async (c) => {
+    const project = c.get("project");
     try {
       await removeMember(c.get("db"), project.id, Number(c.req.param("userId")));
       return c.redirect(`/p/${project.name}/admin?ok=members`, 303);
@@ -290,5 +282,5 @@ projectAdminRoutes.post(
       const { status, message } = formError(err);
       return adminPage(c, project, message, status as 400);
     }
-  }, "write"),
+  },
 );

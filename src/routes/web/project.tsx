@@ -1,6 +1,7 @@
 // Project home page: description, clone URL, team and the project's areas.
 import { Hono } from "hono";
 import type { AppEnv } from "../context";
+import { component } from "../middleware/guards";
 import { webViewer } from "../middleware/session";
 import { AREAS_WITH_LEVELS, canAccess } from "../../auth/access";
 import { listMembers } from "../../services/members";
@@ -19,8 +20,7 @@ export const projectRoutes = new Hono<AppEnv>();
 
 projectRoutes.get("/p/:project", (c) => c.redirect(`/p/${encodeURIComponent(c.req.param("project"))}/`, 301));
 
-projectRoutes.get("/p/:project/", async (c) => {
-  c.get("meter").component = "web.project";
+projectRoutes.get("/p/:project/", component("web.project"), async (c) => {
   const tenant = c.get("tenant");
   const project = await findProjectForView(c.get("db"), c.get("tenant").id, c.req.param("project"));
   const viewer = await webViewer(c);

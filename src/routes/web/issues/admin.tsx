@@ -2,13 +2,14 @@
 // classes, in InDefero's text format; and issue templates.
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
+import { component, requireTracker } from "../../middleware/guards";
 import { loadConfig, loadConfigText, saveConfig, type TrackerConfigText } from "../../../services/issues/config";
 import { createTemplate, deleteTemplate, listTemplates } from "../../../services/issues/templates";
 import { Field, Notice, PostButton, TextArea } from "../../../views/forms";
 import { Label, issuesBase } from "../../../views/issues";
 import { formError, readForm } from "../helpers";
 import { TrackerPage } from "./frame";
-import { trackerRoute, type Ctx, type Tracker } from "./tracker";
+import { type Ctx, type Tracker } from "./tracker";
 
 export const issueAdminRoutes = new Hono<AppEnv>();
 
@@ -114,12 +115,17 @@ async function adminPage(c: Ctx, t: Tracker, opts: { error?: string; status?: nu
 
 issueAdminRoutes.get(
   "/p/:project/issues/admin",
-  trackerRoute("web.issues.admin", "configure", (c, t) => adminPage(c, t)),
+  component("web.issues.admin"),
+  requireTracker("configure"),
+  (c) => adminPage(c, c.get("tracker")),
 );
 
 issueAdminRoutes.post(
   "/p/:project/issues/admin",
-  trackerRoute("web.issues.admin", "configure", async (c, t) => {
+  component("web.issues.admin"),
+  requireTracker("configure"),
+  async (c) => {
+    const t = c.get("tracker");
     const form = await readForm(c);
     const text: TrackerConfigText = {
       openStatuses: form.open_statuses ?? "",
@@ -134,12 +140,15 @@ issueAdminRoutes.post(
       const { status, message } = formError(err);
       return adminPage(c, t, { error: message, status, text });
     }
-  }),
+  },
 );
 
 issueAdminRoutes.post(
   "/p/:project/issues/admin/templates",
-  trackerRoute("web.issues.admin", "configure", async (c, t) => {
+  component("web.issues.admin"),
+  requireTracker("configure"),
+  async (c) => {
+    const t = c.get("tracker");
     const form = await readForm(c);
     try {
       const config = await loadConfig(c.get("db"), t.project.id);
@@ -154,13 +163,16 @@ issueAdminRoutes.post(
       const { status, message } = formError(err);
       return adminPage(c, t, { error: message, status, template: form });
     }
-  }),
+  },
 );
 
 issueAdminRoutes.post(
   "/p/:project/issues/admin/templates/:id{[0-9]+}/delete",
-  trackerRoute("web.issues.admin", "configure", async (c, t) => {
+  component("web.issues.admin"),
+  requireTracker("configure"),
+  async (c) => {
+    const t = c.get("tracker");
     await deleteTemplate(c.get("db"), t.project.id, Number(c.req.param("id")));
     return c.redirect(`${issuesBase(t.project.name)}/admin?ok=template-deleted`, 303);
-  }),
+  },
 );

@@ -1,12 +1,13 @@
 // Atom feeds of a project's tracker and of one issue: filings and comments, newest first.
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
+import { component, requireTracker } from "../../middleware/guards";
 import { issueActivity, type ActivityEntry } from "../../../services/issues/lists";
 import { findIssue, parseChanges, type IssueChanges } from "../../../services/issues";
 import { renderMarkdown } from "../../../utils/markdown";
 import { issueHref, issuesBase } from "../../../views/issues";
 import { notFoundPage } from "../errors";
-import { trackerRoute, type Ctx, type Tracker } from "./tracker";
+import { type Ctx, type Tracker } from "./tracker";
 
 export const issueFeedRoutes = new Hono<AppEnv>();
 
@@ -71,19 +72,25 @@ function feed(c: Ctx, t: Tracker, title: string, alternate: string, entries: Act
 
 issueFeedRoutes.get(
   "/p/:project/feed/issues.atom",
-  trackerRoute("web.issues.feed", "read", async (c, t) => {
+  component("web.issues.feed"),
+  requireTracker("read"),
+  async (c) => {
+    const t = c.get("tracker");
     const entries = await issueActivity(c.get("db"), t.project.id, { limit: 50 });
     return feed(c, t, `${t.project.name} issues · ${c.get("tenant").name}`, `${issuesBase(t.project.name)}/`, entries);
-  }),
+  },
 );
 
 issueFeedRoutes.get(
   "/p/:project/feed/issues/:file{[0-9]+\\.atom}",
-  trackerRoute("web.issues.feed", "read", async (c, t) => {
+  component("web.issues.feed"),
+  requireTracker("read"),
+  async (c) => {
+    const t = c.get("tracker");
     const number = Number.parseInt(c.req.param("file") ?? "", 10);
     const issue = await findIssue(c.get("db"), t.project.id, number);
     if (!issue) return notFoundPage(c);
     const entries = await issueActivity(c.get("db"), t.project.id, { number, limit: 100 });
     return feed(c, t, `Issue ${number}: ${issue.summary} · ${t.project.name}`, issueHref(t.project.name, number), entries);
-  }),
+  },
 );

@@ -2,6 +2,7 @@
 // issues, "my issues" and search. The issue page, forms, feeds and settings are in issues-*.tsx.
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
+import { component, requireTracker } from "../../middleware/guards";
 import { listIssues, isSort, SORTS, trackerSummary, type IssueQuery, type IssueSort } from "../../../services/issues/lists";
 import { parseSearch } from "../../../services/issues/search";
 import { loadConfig, requireStatus, type TrackerConfig } from "../../../services/issues/config";
@@ -9,7 +10,7 @@ import { findIssue } from "../../../services/issues";
 import { ForgeError } from "../../../utils/errors";
 import { Notice } from "../../../views/forms";
 import { EmptyTracker, IssueTable, Label, listHref, Pager, Status, issuesBase, type TrackerTab } from "../../../views/issues";
-import { trackerRoute, type Ctx, type Tracker } from "./tracker";
+import { type Ctx, type Tracker } from "./tracker";
 import { TrackerPage } from "./frame";
 import { issuePageRoutes } from "./issue-page";
 import { issueAdminRoutes } from "./admin";
@@ -175,17 +176,24 @@ issueRoutes.get("/p/:project/issues", (c) => c.redirect(`/p/${encodeURIComponent
 
 issueRoutes.get(
   "/p/:project/issues/",
-  trackerRoute("web.issues.list", "read", (c, t) => listPage(c, t, c.req.query("state") === "closed" ? "closed" : "open", null)),
+  component("web.issues.list"),
+  requireTracker("read"),
+  (c) => listPage(c, c.get("tracker"), c.req.query("state") === "closed" ? "closed" : "open", null),
 );
 
 issueRoutes.get(
   "/p/:project/issues/overdue",
-  trackerRoute("web.issues.list", "read", (c, t) => listPage(c, t, "overdue", "Overdue issues", { overdue: true, sort: "due", order: "asc" })),
+  component("web.issues.list"),
+  requireTracker("read"),
+  (c) => listPage(c, c.get("tracker"), "overdue", "Overdue issues", { overdue: true, sort: "due", order: "asc" }),
 );
 
 issueRoutes.get(
   "/p/:project/issues/my",
-  trackerRoute("web.issues.list", "read", async (c, t) => {
+  component("web.issues.list"),
+  requireTracker("read"),
+  async (c) => {
+    const t = c.get("tracker");
     if (!t.user) return c.redirect(`/account/login?next=${encodeURIComponent(c.req.path)}`, 303);
     const which = c.req.query("which") ?? "owner";
     const me = t.user.username;
@@ -193,12 +201,15 @@ issueRoutes.get(
       which === "submitted" ? { submitter: me } : which === "watched" ? { starredBy: t.user.id } : { owner: me };
     const title = which === "submitted" ? "Issues I filed" : which === "watched" ? "Issues I watch" : "Issues I own";
     return listPage(c, t, "my", title, extra);
-  }),
+  },
 );
 
 issueRoutes.get(
   "/p/:project/issues/summary",
-  trackerRoute("web.issues.summary", "read", async (c, t) => {
+  component("web.issues.summary"),
+  requireTracker("read"),
+  async (c) => {
+    const t = c.get("tracker");
     const [summary, config] = await Promise.all([trackerSummary(c.get("db"), t.project.id), loadConfig(c.get("db"), t.project.id)]);
     const name = t.project.name;
     const count = (status: string) => summary.byStatus.filter((s) => s.status.toLowerCase() === status.toLowerCase()).reduce((n, s) => n + s.count, 0);
@@ -290,12 +301,15 @@ issueRoutes.get(
         </div>
       </TrackerPage>,
     );
-  }),
+  },
 );
 
 issueRoutes.get(
   "/p/:project/issues/search",
-  trackerRoute("web.issues.search", "read", async (c, t) => {
+  component("web.issues.search"),
+  requireTracker("read"),
+  async (c) => {
+    const t = c.get("tracker");
     const name = t.project.name;
     const raw = (c.req.query("q") ?? "").trim();
     // "#12" or "12" goes straight to the issue when there is one.
@@ -400,7 +414,7 @@ issueRoutes.get(
       </TrackerPage>,
       error ? 400 : 200,
     );
-  }),
+  },
 );
 
 issueRoutes.route("/", issueAdminRoutes);

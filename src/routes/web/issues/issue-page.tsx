@@ -2,6 +2,7 @@
 // and change issues, stars, relation removal and attachment downloads.
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
+import { component, requireTracker } from "../../middleware/guards";
 import {
   RELATION_KINDS,
   RELATION_LABELS,
@@ -23,7 +24,7 @@ import { ChangeList, Due, IssueMarkdown, Label, LabelFields, Status, When, issue
 import { formError, readForm } from "../helpers";
 import { notFoundPage } from "../errors";
 import { TrackerPage } from "./frame";
-import { inputFromForm, readIssueForm, trackerRoute, type Ctx, type Tracker } from "./tracker";
+import { inputFromForm, readIssueForm, type Ctx, type Tracker } from "./tracker";
 
 export const issuePageRoutes = new Hono<AppEnv>();
 
@@ -288,16 +289,22 @@ async function issuePage(c: Ctx, t: Tracker, detail: IssueDetail, opts: { error?
 
 issuePageRoutes.get(
   "/p/:project/issues/:number{[0-9]+}",
-  trackerRoute("web.issues.issue", "read", async (c, t) => {
+  component("web.issues.issue"),
+  requireTracker("read"),
+  async (c) => {
+    const t = c.get("tracker");
     const detail = await getIssueDetail(c.get("db"), t.project.id, numberParam(c), t.user?.id ?? null);
     if (!detail) return notFoundPage(c);
     return issuePage(c, t, detail);
-  }),
+  },
 );
 
 issuePageRoutes.post(
   "/p/:project/issues/:number{[0-9]+}/comment",
-  trackerRoute("web.issues.comment", "write", async (c, t) => {
+  component("web.issues.comment"),
+  requireTracker("write"),
+  async (c) => {
+    const t = c.get("tracker");
     const number = numberParam(c);
     const db = c.get("db");
     const reload = async () => getIssueDetail(db, t.project.id, number, t.user?.id ?? null);
@@ -324,23 +331,29 @@ issuePageRoutes.post(
       const again = attachments.length ? " Choose the files to attach again." : "";
       return issuePage(c, t, detail, { error: message + again, status, draft: fields, keepFields: status !== 409 });
     }
-  }),
+  },
 );
 
 issuePageRoutes.post(
   "/p/:project/issues/:number{[0-9]+}/star",
-  trackerRoute("web.issues.star", "write", async (c, t) => {
+  component("web.issues.star"),
+  requireTracker("write"),
+  async (c) => {
+    const t = c.get("tracker");
     const detail = await getIssueDetail(c.get("db"), t.project.id, numberParam(c), null);
     if (!detail) return notFoundPage(c);
     const form = await readForm(c);
     await setStar(c.get("db"), detail.issue.id, t.user!.id, form.star !== "0");
     return c.redirect(issueHref(t.project.name, detail.issue.number), 303);
-  }),
+  },
 );
 
 issuePageRoutes.post(
   "/p/:project/issues/:number{[0-9]+}/relations/delete",
-  trackerRoute("web.issues.comment", "write", async (c, t) => {
+  component("web.issues.comment"),
+  requireTracker("write"),
+  async (c) => {
+    const t = c.get("tracker");
     const number = numberParam(c);
     const form = await readForm(c);
     try {
@@ -353,16 +366,19 @@ issuePageRoutes.post(
       const detail = await getIssueDetail(c.get("db"), t.project.id, number, t.user?.id ?? null);
       return detail ? issuePage(c, t, detail, { error: message, status }) : notFoundPage(c);
     }
-  }),
+  },
 );
 
 issuePageRoutes.get(
   "/p/:project/issues/attachments/:id/:filename",
-  trackerRoute("web.issues.attachment", "read", async (c, t) => {
+  component("web.issues.attachment"),
+  requireTracker("read"),
+  async (c) => {
+    const t = c.get("tracker");
     const a = await findAttachment(c.get("db"), t.project.id, c.req.param("id") ?? "");
     if (!a) return notFoundPage(c);
     return (await attachmentResponse(c.env.OBJECTS, c.get("tenant").id, a)) ?? notFoundPage(c);
-  }),
+  },
 );
 
 // Filing
@@ -428,12 +444,17 @@ async function newIssuePage(c: Ctx, t: Tracker, draft: Record<string, string>, e
 
 issuePageRoutes.get(
   "/p/:project/issues/new",
-  trackerRoute("web.issues.new", "write", (c, t) => newIssuePage(c, t, {})),
+  component("web.issues.new"),
+  requireTracker("write"),
+  (c) => newIssuePage(c, c.get("tracker"), {}),
 );
 
 issuePageRoutes.post(
   "/p/:project/issues/new",
-  trackerRoute("web.issues.new", "write", async (c, t) => {
+  component("web.issues.new"),
+  requireTracker("write"),
+  async (c) => {
+    const t = c.get("tracker");
     const { fields, attachments, error } = await readIssueForm(c, t);
     if (error) return newIssuePage(c, t, fields, `${error.message} Nothing was filed; choose the files again.`, error.status);
     try {
@@ -445,5 +466,5 @@ issuePageRoutes.post(
       const { status, message } = formError(err);
       return newIssuePage(c, t, fields, message + (attachments.length ? " Choose the files to attach again." : ""), status);
     }
-  }),
+  },
 );

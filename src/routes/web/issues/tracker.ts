@@ -1,27 +1,19 @@
 // Shared pieces of the tracker's pages: loading the project with the viewer's rights, reading
 // issue forms (with attachments streamed to R2), and turning form fields into issue changes.
 import type { Context } from "hono";
-import type { AppEnv } from "../../context";
+import type { AppEnv, Tracker } from "../../context";
 import { webIdentity } from "../../middleware/session";
-import type { Viewer } from "../../../auth/access";
-import { findProject, type Project } from "../../../services/projects";
-import type { User } from "../../../services/users";
+import { findProject } from "../../../services/projects";
 import { trackerRights, isRelationKind, type IssueInput, type RelationSpec, type TrackerRights } from "../../../services/issues";
 import { ATTACHMENTS_PER_POST, receiveIssueForm, type ReceivedForm } from "../../../services/issues/attachments";
 import { splitLabels } from "../../../services/issues/config";
 import { multipartBoundary } from "../../../utils/multipart";
 import { ForgeError, badRequest } from "../../../utils/errors";
 import { readForm } from "../helpers";
-import { notFoundPage } from "../errors";
 
 export type Ctx = Context<AppEnv>;
 
-export interface Tracker {
-  project: Project;
-  user: User | null;
-  viewer: Viewer;
-  rights: TrackerRights;
-}
+export type { Tracker };
 
 /** The project of the URL and what the viewer may do in its tracker; null when they may not read it. */
 export async function loadTracker(c: Ctx): Promise<Tracker | null> {
@@ -33,29 +25,6 @@ export async function loadTracker(c: Ctx): Promise<Tracker | null> {
 
 /** Sends someone who is signed out to the sign-in page, then back to `next`. */
 export const signInTo = (c: Ctx, next: string) => c.redirect(`/account/login?next=${encodeURIComponent(next)}`, 303);
-
-type Need = "read" | "write" | "configure";
-
-/**
- * A tracker route: sets the request's component, loads the tracker, and answers 404 to those who
- * may not read it (hidden and missing look alike); writes ask the signed-out to sign in first.
- */
-export function trackerRoute(component: string, need: Need, handler: (c: Ctx, t: Tracker) => Response | Promise<Response>) {
-  return async (c: Ctx) => {
-    c.get("meter").component = component;
-    const t = await loadTracker(c);
-    if (!t) return notFoundPage(c);
-    if (need !== "read") {
-      const allowed = need === "write" ? t.rights.write : t.rights.configure;
-      if (!allowed) {
-        if (!t.user) return signInTo(c, c.req.method === "GET" ? c.req.path : `/p/${t.project.name}/issues/`);
-        if (need === "configure") return notFoundPage(c);
-        throw new ForgeError("forbidden", "You may read this project's issues but not write to its tracker.");
-      }
-    }
-    return handler(c, t);
-  };
-}
 
 /**
  * The fields of an issue form, and its attachments once stored in R2. Multipart forms stream;

@@ -1,6 +1,7 @@
 // The watch list: issues a user watches (stars), across every project of the forge they may read.
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
+import { component } from "../../middleware/guards";
 import { webIdentity } from "../../middleware/session";
 import { canAccess } from "../../../auth/access";
 import { watchedIssues } from "../../../services/issues/lists";
@@ -9,8 +10,7 @@ import { Due, Status, When, issueHref } from "../../../views/issues";
 
 export const watchlistRoutes = new Hono<AppEnv>();
 
-watchlistRoutes.get("/watchlist", async (c) => {
-  c.get("meter").component = "web.issues.watchlist";
+watchlistRoutes.get("/watchlist", component("web.issues.watchlist"), async (c) => {
   const { user, viewer } = await webIdentity(c);
   if (!user) return c.redirect(`/account/login?next=${encodeURIComponent("/watchlist")}`, 303);
   const state = c.req.query("state") === "all" ? "all" : "open";
