@@ -23,8 +23,10 @@ export interface AppVariables {
   // Set by the route's guard (routes/middleware/guards.ts), so read only behind one.
   /** The signed-in user (requireUser, requireAdmin). */
   user: User;
-  /** The URL's project (requireProjectAdmin). */
+  /** The URL's project (requireProjectAdmin, requireGitAccess). */
   project: Project;
+  /** Who a git request acts for (requireGitAccess). */
+  viewer: Viewer;
   /** The URL's project with the viewer's rights in its tracker (requireTracker). */
   tracker: Tracker;
 }

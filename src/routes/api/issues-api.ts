@@ -3,28 +3,24 @@
 // InDefero's status beside state. Every answer goes through canAccess (trackerRights).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../context";
-import { apiIdentity } from "../middleware/session";
-import { deniedStatus } from "../../auth/access";
-import { findProject, type Project } from "../../services/projects";
+import type { AppEnv, Tracker } from "../context";
+import { component } from "../middleware/guards";
+import { requireApiTracker } from "../middleware/api-guards";
+import type { Project } from "../../services/projects";
 import {
   RELATION_KINDS,
   createIssue,
   getIssueDetail,
   listComments,
-  trackerRights,
   updateIssue,
   type IssueDetail,
   type IssueInput,
-  type TrackerRights,
   type UserRef,
 } from "../../services/issues";
 import { listIssues, SORTS, type IssueRow } from "../../services/issues/lists";
 import { parseSearch } from "../../services/issues/search";
 import { labelClass, loadConfig, requireStatus, type TrackerConfig } from "../../services/issues/config";
 import { discardAttachments, receiveIssueForm, storeAttachment } from "../../services/issues/attachments";
-import type { User } from "../../services/users";
-import type { Viewer } from "../../auth/access";
 import { ForgeError } from "../../utils/errors";
 import { multipartBoundary } from "../../utils/multipart";
 import { errorResponse, PageQuery, setPaginationHeaders } from "./responses";
@@ -156,6 +152,8 @@ const common = {
 };
 
 const base = "/api/v1/projects/{project}/issues";
+/** The same path as Hono matches it. */
+const ROUTE_BASE = "/api/v1/projects/:project/issues";
 const tag = ["Issues"];
 
 const routes = {
@@ -322,28 +320,7 @@ function rowJson(c: Ctx, project: Project, config: TrackerConfig, r: IssueRow) {
 
 // Access
 
-interface ApiTracker {
-  project: Project;
-  user: User | null;
-  viewer: Viewer;
-  rights: TrackerRights;
-}
-
-/** The project's tracker for this caller; 404 when they may not read it, 401/403 for writes they may not make. */
-async function tracker(c: Ctx, name: string, mode: "read" | "write"): Promise<ApiTracker> {
-  const [{ user, viewer }, project] = await Promise.all([apiIdentity(c), findProject(c.get("db"), name)]);
-  const rights = project ? trackerRights(viewer, project) : null;
-  if (!project || !rights?.read) throw new ForgeError("not_found", `project ${name} not found`);
-  if (mode === "write" && !rights.write) {
-    const status = deniedStatus(viewer, project, "issues", "write");
-    if (status === 401) {
-      c.header("WWW-Authenticate", 'token realm="edgeforge"');
-      throw new ForgeError("unauthorized", "Sign in, or send Authorization: token <API token>.");
-    }
-    throw new ForgeError("forbidden", viewer.scope !== "write" ? "This token is read-only." : "You may not write to this project's tracker.");
-  }
-  return { project, user, viewer, rights };
-}
+type ApiTracker = Tracker;
 
 const actorOf = (t: ApiTracker) => ({
   user: t.user ? { id: t.user.id, username: t.user.username, displayName: t.user.displayName } : null,
@@ -357,11 +334,10 @@ async function issueOr404(c: Ctx, t: ApiTracker, number: number): Promise<IssueD
 }
 
 export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
+  for (const group of [`${ROUTE_BASE}/*`, "/api/v1/projects/:project/labels"]) app.use(group, component("api.issues"), requireApiTracker);
   app.openapi(routes.list, async (c) => {
-    c.get("meter").component = "api.issues";
-    const { project: name } = c.req.valid("param");
     const q = c.req.valid("query");
-    const t = await tracker(c, name, "read");
+    const t = c.get("tracker");
     const config = await loadConfig(c.get("db"), t.project.id);
     const search = parseSearch(q.q ?? "");
     const status = q.status ?? search.status;
@@ -388,9 +364,7 @@ export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(routes.create, async (c) => {
-    c.get("meter").component = "api.issues";
-    const { project: name } = c.req.valid("param");
-    const t = await tracker(c, name, "write");
+    const t = c.get("tracker");
     const body = c.req.valid("json");
     const issue = await createIssue(c.get("db"), t.project, actorOf(t), {
       summary: body.title,
@@ -408,17 +382,15 @@ export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(routes.get, async (c) => {
-    c.get("meter").component = "api.issues";
-    const { project: name, number } = c.req.valid("param");
-    const t = await tracker(c, name, "read");
+    const { number } = c.req.valid("param");
+    const t = c.get("tracker");
     const [config, d] = await Promise.all([loadConfig(c.get("db"), t.project.id), issueOr404(c, t, number)]);
     return c.json(detailJson(c, t.project, config, d), 200);
   });
 
   app.openapi(routes.update, async (c) => {
-    c.get("meter").component = "api.issues";
-    const { project: name, number } = c.req.valid("param");
-    const t = await tracker(c, name, "write");
+    const { number } = c.req.valid("param");
+    const t = c.get("tracker");
     const body = c.req.valid("json");
     const input: IssueInput = {
       summary: body.title,
@@ -437,10 +409,9 @@ export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(routes.listComments, async (c) => {
-    c.get("meter").component = "api.issues";
-    const { project: name, number } = c.req.valid("param");
+    const { number } = c.req.valid("param");
     const { page, limit } = c.req.valid("query");
-    const t = await tracker(c, name, "read");
+    const t = c.get("tracker");
     const d = await issueOr404(c, t, number);
     const { items, total } = await listComments(c.get("db"), d.issue.id, { offset: (page - 1) * limit, limit });
     setPaginationHeaders(c, total, page, limit);
@@ -460,9 +431,8 @@ export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(routes.createComment, async (c) => {
-    c.get("meter").component = "api.issues";
-    const { project: name, number } = c.req.valid("param");
-    const t = await tracker(c, name, "write");
+    const { number } = c.req.valid("param");
+    const t = c.get("tracker");
     const { body } = c.req.valid("json");
     if (!body.trim()) throw new ForgeError("validation_failed", "body: a comment needs some text");
     const result = await updateIssue(c.get("db"), t.project, number, actorOf(t), {}, { comment: body });
@@ -488,40 +458,34 @@ export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
   };
 
   app.openapi(routes.labels, async (c) => {
-    c.get("meter").component = "api.issues";
-    const { project: name, number } = c.req.valid("param");
-    const t = await tracker(c, name, "read");
+    const { number } = c.req.valid("param");
+    const t = c.get("tracker");
     return c.json(await labelsOf(c, t, number), 200);
   });
 
   app.openapi(routes.addLabels, async (c) => {
-    c.get("meter").component = "api.issues";
-    const { project: name, number } = c.req.valid("param");
-    const t = await tracker(c, name, "write");
+    const { number } = c.req.valid("param");
+    const t = c.get("tracker");
     await updateIssue(c.get("db"), t.project, number, actorOf(t), { addLabels: c.req.valid("json").labels });
     return c.json(await labelsOf(c, t, number), 200);
   });
 
   app.openapi(routes.replaceLabels, async (c) => {
-    c.get("meter").component = "api.issues";
-    const { project: name, number } = c.req.valid("param");
-    const t = await tracker(c, name, "write");
+    const { number } = c.req.valid("param");
+    const t = c.get("tracker");
     await updateIssue(c.get("db"), t.project, number, actorOf(t), { labels: c.req.valid("json").labels });
     return c.json(await labelsOf(c, t, number), 200);
   });
 
   app.openapi(routes.removeLabel, async (c) => {
-    c.get("meter").component = "api.issues";
-    const { project: name, number, label } = c.req.valid("param");
-    const t = await tracker(c, name, "write");
+    const { number, label } = c.req.valid("param");
+    const t = c.get("tracker");
     await updateIssue(c.get("db"), t.project, number, actorOf(t), { removeLabels: [label] });
     return c.body(null, 204);
   });
 
   app.openapi(routes.projectLabels, async (c) => {
-    c.get("meter").component = "api.issues";
-    const { project: name } = c.req.valid("param");
-    const t = await tracker(c, name, "read");
+    const t = c.get("tracker");
     const config = await loadConfig(c.get("db"), t.project.id);
     return c.json(
       config.labels.map((l) => labelJson(config, l.name)),
@@ -530,9 +494,8 @@ export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(routes.attach, async (c) => {
-    c.get("meter").component = "api.issues";
-    const { project: name, number } = c.req.valid("param");
-    const t = await tracker(c, name, "write");
+    const { number } = c.req.valid("param");
+    const t = c.get("tracker");
     await issueOr404(c, t, number);
     const target = { bucket: c.env.OBJECTS, tenantId: c.get("tenant").id, projectId: t.project.id, maxBytes: c.get("tenant").plan.maxUploadBytes };
     const length = Number(c.req.header("content-length") ?? "0");

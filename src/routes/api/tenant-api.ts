@@ -5,6 +5,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../context";
 import { apiIdentity } from "../middleware/session";
+import { component } from "../middleware/guards";
+import { requireApiUser } from "../middleware/api-guards";
 import { canAccess, levelOf, mayCreateProjects, projectVisibility, type Viewer } from "../../auth/access";
 import { gravatarUrl } from "../../services/avatars";
 import { PROJECT_NAME, createProject, findProject, listVisibleProjects, protectedRefs, type Project } from "../../services/projects";
@@ -204,16 +206,6 @@ function projectJson(c: Context<AppEnv>, viewer: Viewer, p: Project): z.infer<ty
   };
 }
 
-async function signedIn(c: Context<AppEnv>, mode: "read" | "write"): Promise<{ user: User; viewer: Viewer }> {
-  const { user, viewer } = await apiIdentity(c);
-  if (!user) {
-    c.header("WWW-Authenticate", 'token realm="edgeforge"');
-    throw new ForgeError("unauthorized", "Sign in, or send Authorization: token <API token>.");
-  }
-  if (mode === "write" && viewer.scope !== "write") throw new ForgeError("forbidden", "This token is read-only.");
-  return { user, viewer };
-}
-
 export function tenantApi() {
   const app = apiApp();
   app.openAPIRegistry.registerComponent("securitySchemes", "Token", {
@@ -228,17 +220,20 @@ export function tenantApi() {
     security: [{ Token: [] }],
   });
   // Only under /api: this app's middleware would otherwise run for every page of the forge too.
+  // What each group meters as, and who may call it.
+  app.use("/api/v1/user", component("api.user"), requireApiUser);
+  app.use("/api/v1/user/tokens/*", component("api.tokens"), requireApiUser);
+  app.use("/api/v1/projects/*", component("api.projects"));
+  app.on(["POST", "PATCH"], ["/api/v1/projects", "/api/v1/projects/:name"], requireApiUser);
   app.use("/api/*", apiBodyLimit((method, path) => method === "POST" && /^\/api\/v1\/projects\/[^/]+\/issues\/\d+\/attachments$/.test(path)));
 
   app.openapi(routes.user, async (c) => {
-    c.get("meter").component = "api.user";
-    const { user } = await signedIn(c, "read");
+    const user = c.get("user");
     return c.json(await userJson(user), 200);
   });
 
   app.openapi(routes.listTokens, async (c) => {
-    c.get("meter").component = "api.tokens";
-    const { user } = await signedIn(c, "read");
+    const user = c.get("user");
     const tokens = await listTokens(c.get("db"), user.id);
     return c.json(
       tokens.map((t) => ({ id: t.id, name: t.name, scope: t.scope, created_at: t.createdAt, last_used_at: t.lastUsedAt })),
@@ -247,8 +242,7 @@ export function tenantApi() {
   });
 
   app.openapi(routes.createToken, async (c) => {
-    c.get("meter").component = "api.tokens";
-    const { user } = await signedIn(c, "write");
+    const user = c.get("user");
     const body = c.req.valid("json");
     const t = await mintToken(c.get("db"), user, body.name, body.scope);
     c.header("Cache-Control", "no-store");
@@ -256,8 +250,7 @@ export function tenantApi() {
   });
 
   app.openapi(routes.revokeToken, async (c) => {
-    c.get("meter").component = "api.tokens";
-    const { user } = await signedIn(c, "write");
+    const user = c.get("user");
     if (!(await revokeToken(c.get("db"), user.id, c.req.valid("param").id))) {
       throw new ForgeError("not_found", "You have no token with this id.");
     }
@@ -265,7 +258,6 @@ export function tenantApi() {
   });
 
   app.openapi(routes.listProjects, async (c) => {
-    c.get("meter").component = "api.projects";
     const { viewer } = await apiIdentity(c);
     const { page, limit } = c.req.valid("query");
     const { items, total } = await listVisibleProjects(c.get("db"), projectVisibility(viewer), {
@@ -280,7 +272,6 @@ export function tenantApi() {
   });
 
   app.openapi(routes.getProject, async (c) => {
-    c.get("meter").component = "api.projects";
     const { viewer } = await apiIdentity(c);
     const { name } = c.req.valid("param");
     const project = await findProject(c.get("db"), name);
@@ -290,8 +281,7 @@ export function tenantApi() {
   });
 
   app.openapi(routes.updateProject, async (c) => {
-    c.get("meter").component = "api.projects";
-    const { viewer } = await signedIn(c, "write");
+    const viewer = c.get("viewer");
     const { name } = c.req.valid("param");
     const project = await findProject(c.get("db"), name);
     if (!project || !canAccess(viewer, project, "project", "read")) throw new ForgeError("not_found", `project ${name} not found`);
@@ -312,8 +302,8 @@ export function tenantApi() {
   });
 
   app.openapi(routes.createProject, async (c) => {
-    c.get("meter").component = "api.projects";
-    const { user, viewer } = await signedIn(c, "write");
+    const user = c.get("user");
+    const viewer = c.get("viewer");
     if (!mayCreateProjects(user, (await getSettings(c.get("db"))).projectCreation)) {
       throw new ForgeError("forbidden", "On this forge, only admins create projects.");
     }
