@@ -9,6 +9,9 @@ import type { Authenticated } from "../services/credentials";
 import type { User } from "../services/users";
 import type { Project } from "../services/projects";
 import type { TrackerRights } from "../services/issues";
+import type { SourceRepo } from "../services/source";
+import type { SourceUrls } from "../views/source";
+import type { Context } from "hono";
 
 export interface AppVariables {
   meter: RequestMeter;
@@ -27,6 +30,8 @@ export interface AppVariables {
   project: Project;
   /** Who a git request acts for (requireGitAccess). */
   viewer: Viewer;
+  /** A source page's project, viewer and opened repository (requireSource). */
+  source: SourcePage;
   /** The URL's project with the viewer's rights in its tracker (requireTracker). */
   tracker: Tracker;
 }
@@ -40,3 +45,14 @@ export interface Tracker {
 }
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };
+
+/** What every source page works from. */
+export interface SourcePage {
+  c: Context<AppEnv>;
+  project: Project;
+  viewer: Viewer;
+  src: SourceRepo;
+  urls: SourceUrls;
+  /** Anyone may read this project's source: responses may sit in shared caches. */
+  isPublic: boolean;
+}

@@ -1,24 +1,25 @@
 // The tenant app's per-route pipeline: each route declares its meter component and who may reach
 // it; every project decision goes through canAccess (auth/access.ts). A guard puts what it loaded
 // on the context (user, project, tracker) for the handler, which then only does its work.
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context";
 import { webIdentity, webViewer } from "./session";
 import { canAccess, deniedStatus, mayCreateProjects, type Mode } from "../../auth/access";
-import { findProject } from "../../services/projects";
+import { findProject, findProjectForView } from "../../services/projects";
 import { getSettings } from "../../services/settings";
 import { ForgeError } from "../../utils/errors";
 import { notFoundPage } from "../web/errors";
 import { signInRedirect } from "../web/helpers";
 import { loadTracker, signInTo } from "../web/issues/tracker";
+import { openSourcePage } from "../web/source/page";
 
 /**
  * Names the request's component (logs, Server-Timing, per-component budgets) before anything
  * else of the route runs, so a refused request is counted under the page it asked for.
  */
-export function component(name: string): MiddlewareHandler<AppEnv> {
+export function component(name: string | ((c: Context<AppEnv>) => string)): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    c.get("meter").component = name;
+    c.get("meter").component = typeof name === "string" ? name : name(c);
     await next();
   };
 }
@@ -90,3 +91,15 @@ export function requireTracker(need: "read" | "write" | "configure"): Middleware
     await next();
   };
 }
+
+/**
+ * Source pages: the project, if the viewer may read its source (checked before any cache is
+ * consulted), with its repository opened; else 404, as for a missing one.
+ */
+export const requireSource: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const project = await findProjectForView(c.get("db"), c.get("tenant").id, c.req.param("project") ?? "");
+  const viewer = await webViewer(c);
+  if (!project || !canAccess(viewer, project, "source", "read")) return notFoundPage(c);
+  c.set("source", await openSourcePage(c, project, viewer));
+  await next();
+};

@@ -1,8 +1,6 @@
 // History pages of the repository browser: logs (of a ref or a path, paginated with a cursor),
 // commits with their diff (capped, with a way to load one file's diff on its own), .patch and
 // .diff downloads, comparisons of two refs, and the Atom feed of a branch.
-import type { Context } from "hono";
-import type { AppEnv } from "../../context";
 import { Budget } from "../../../git/budget";
 import { blobStorage } from "../../../git/blob-stream";
 import { countChanges, diffTrees, hunksText, isBinary, makeHunks, splitLines, type Hunk, type TreeChange } from "../../../git/diff";
@@ -12,7 +10,7 @@ import { decodePathSegments } from "../../../git/tree-path";
 import { readCommit, resolveRev, splitRev, shortOid, type CommitView, type SourceRepo } from "../../../services/source";
 import { escapeHtml } from "../../../views/highlight";
 import { commitTable, diffTable, isoTime, pathNav, timeHtml, type CommitRow, type SourceUrls } from "../../../views/source";
-import { notFound, openSourcePage, sourceResponse, type SourcePage } from "./page";
+import { notFound, sourceResponse, type SourcePage } from "./page";
 import { ifNoneMatchHits } from "../../../utils/etag";
 
 const LOG_PAGE = 50;
@@ -390,9 +388,8 @@ const FEED_ENTRIES = 20;
 const xml = (s: string) =>
   s.replace(/[&<>"]/g, (ch) => (ch === "&" ? "&amp;" : ch === "<" ? "&lt;" : ch === ">" ? "&gt;" : "&quot;")).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
 
-export async function commitFeed(c: Context<AppEnv>, rest: string[]): Promise<Response> {
-  const p = await openSourcePage(c, "web.source.feed");
-  if (!p) return notFound(c);
+export async function commitFeed(p: SourcePage, rest: string[]): Promise<Response> {
+  const { c } = p;
   if (rest[0] !== "commits" || rest.length < 2) return notFound(p);
   let branch: string;
   try {

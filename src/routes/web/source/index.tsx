@@ -16,7 +16,8 @@ import { renderMarkdown } from "../../../utils/markdown";
 import { escapeHtml, highlightLines, languageOf } from "../../../views/highlight";
 import { codeTable, day, formatSize, isoTime, pathNav, timeHtml, type SourceUrls } from "../../../views/source";
 import { sourceScript, sourceScriptPath } from "../../../views/source-script";
-import { anonymousPage, notFound, openSourcePage, sourceResponse, type SourcePage } from "./page";
+import { anonymousPage, notFound, sourceResponse, type SourcePage } from "./page";
+import { component, requireSource } from "../../middleware/guards";
 import { commitFeed, commitPage, comparePage, logPage } from "./history";
 import { archive, branchesPage, tagsPage } from "./refs";
 import { ifNoneMatchHits } from "../../../utils/etag";
@@ -38,11 +39,20 @@ function tailSegments(c: Context<AppEnv>, area: string): string[] {
   return parts[3] === area ? parts.slice(4) : [];
 }
 
-sourceRoutes.get("/p/:project/source/*", async (c) => {
+/**
+ * web.source.<view>: web.source.tree, web.source.blob, ... (web.source.home for the source home);
+ * archives by their format: web.source.archive.zip, web.source.archive.tgz.
+ */
+function sourceComponent(c: Context<AppEnv>): string {
+  const view = tailSegments(c, "source")[0] || "home";
+  if (view !== "archive") return `web.source.${view}`;
+  const format = /\.zip$/.test(c.req.path) ? ".zip" : /\.(tar\.gz|tgz)$/.test(c.req.path) ? ".tgz" : "";
+  return `web.source.archive${format}`;
+}
+
+sourceRoutes.get("/p/:project/source/*", component(sourceComponent), requireSource, async (c) => {
   const [view = "", ...rest] = tailSegments(c, "source");
-  const component = `web.source.${view || "home"}`;
-  const p = await openSourcePage(c, component);
-  if (!p) return notFound(c);
+  const p = c.get("source");
   const kept = anonymousPage(p);
   if (kept) return kept;
   try {
@@ -420,4 +430,4 @@ async function lastCommitsJson(p: SourcePage, rest: string[]): Promise<Response>
   return c.json({ complete: last.complete, entries }, 200, { "cache-control": last.complete ? "private, max-age=31536000, immutable" : "no-store" });
 }
 
-sourceRoutes.get("/p/:project/feed/commits/*", (c) => commitFeed(c, tailSegments(c, "feed")));
+sourceRoutes.get("/p/:project/feed/commits/*", component("web.source.feed"), requireSource, (c) => commitFeed(c.get("source"), tailSegments(c, "feed")));

@@ -2,10 +2,9 @@
 // repository (one Durable Object call), and answering with a page whose body comes from the page
 // cache when it is addressed by object ids (strong ETag, long-lived Cache-Control).
 import type { Context } from "hono";
-import type { AppEnv } from "../../context";
-import { webViewer } from "../../middleware/session";
-import { canAccess, type Viewer } from "../../../auth/access";
-import { findProjectForView, type Project } from "../../../services/projects";
+import type { AppEnv, SourcePage } from "../../context";
+import type { Viewer } from "../../../auth/access";
+import type { Project } from "../../../services/projects";
 import { openSource, type SourceRepo, branches, tags, defaultBranch } from "../../../services/source";
 import { cacheUrl, getFragment, pageEtag, putFragment } from "../../../services/page-cache";
 import { ByteLru } from "../../../utils/lru";
@@ -17,22 +16,10 @@ import type { Rev } from "../../../services/source";
 import { notFoundPage } from "../errors";
 import { ifNoneMatchHits } from "../../../utils/etag";
 
-export interface SourcePage {
-  c: Context<AppEnv>;
-  project: Project;
-  viewer: Viewer;
-  src: SourceRepo;
-  urls: SourceUrls;
-  /** Anyone may read this project's source: responses may sit in shared caches. */
-  isPublic: boolean;
-}
+export type { SourcePage };
 
-/** The project, if the viewer may read its source (else null: answer 404, as for a missing one). */
-export async function openSourcePage(c: Context<AppEnv>, component: string): Promise<SourcePage | null> {
-  c.get("meter").component = component;
-  const project = await findProjectForView(c.get("db"), c.get("tenant").id, c.req.param("project") ?? "");
-  const viewer = await webViewer(c);
-  if (!project || !canAccess(viewer, project, "source", "read")) return null;
+/** Opens the repository of a project whose source the viewer may read (requireSource decided). */
+export async function openSourcePage(c: Context<AppEnv>, project: Project, viewer: Viewer): Promise<SourcePage> {
   const src = await openSource(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
   return {
     c,

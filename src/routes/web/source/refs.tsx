@@ -118,7 +118,6 @@ export async function archive(p: SourcePage, rest: string[]): Promise<Response> 
     "cache-control": rev.kind === "commit" ? `${p.isPublic ? "public" : "private"}, max-age=31536000, immutable` : "no-cache",
     "x-content-type-options": "nosniff",
   };
-  c.get("meter").component = `web.source.archive.${format === "zip" ? "zip" : "tgz"}`;
   if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers });
   const opts = { prefix, mtime: commit.committer.time, commit: commit.oid };
   const body = format === "zip" ? zipStream(src.store, commit.tree, opts) : tarGzStream(src.store, commit.tree, opts);
