@@ -23,7 +23,7 @@ import { labelClass, loadConfig, requireStatus, type TrackerConfig } from "../..
 import { discardAttachments, receiveIssueForm, storeAttachment } from "../../services/issues/attachments";
 import { ForgeError } from "../../utils/errors";
 import { multipartBoundary } from "../../utils/multipart";
-import { errorResponse, PageQuery, setPaginationHeaders } from "./responses";
+import { errorResponse, PageQuery, setPaginationHeaders, jsonBody, jsonResponse } from "./responses";
 
 type Ctx = Context<AppEnv>;
 
@@ -141,8 +141,6 @@ const ListQuery = PageQuery.extend({
   order: z.enum(["asc", "desc"]).optional(),
 });
 
-const ok = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
-const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
 
 const common = {
   400: errorResponse("Invalid request"),
@@ -163,15 +161,15 @@ const routes = {
     tags: tag,
     summary: "List issues (paginated; Link and X-Total-Count headers)",
     request: { params: ProjectParam, query: ListQuery },
-    responses: { 200: ok(z.array(IssueSchema), "A page of issues"), ...common },
+    responses: { 200: jsonResponse(z.array(IssueSchema), "A page of issues"), ...common },
   }),
   create: createRoute({
     method: "post",
     path: base,
     tags: tag,
     summary: "File an issue",
-    request: { params: ProjectParam, body: json(NewIssueSchema) },
-    responses: { 201: ok(IssueSchema, "The issue"), ...common },
+    request: { params: ProjectParam, body: jsonBody(NewIssueSchema) },
+    responses: { 201: jsonResponse(IssueSchema, "The issue"), ...common },
   }),
   get: createRoute({
     method: "get",
@@ -179,15 +177,15 @@ const routes = {
     tags: tag,
     summary: "An issue",
     request: { params: IssueParams },
-    responses: { 200: ok(IssueSchema, "The issue"), ...common },
+    responses: { 200: jsonResponse(IssueSchema, "The issue"), ...common },
   }),
   update: createRoute({
     method: "patch",
     path: `${base}/{number}`,
     tags: tag,
     summary: "Change an issue; what changed is recorded as a comment",
-    request: { params: IssueParams, body: json(IssuePatchSchema) },
-    responses: { 200: ok(IssueSchema, "The issue"), 409: errorResponse("Changing too fast; retry"), ...common },
+    request: { params: IssueParams, body: jsonBody(IssuePatchSchema) },
+    responses: { 200: jsonResponse(IssueSchema, "The issue"), 409: errorResponse("Changing too fast; retry"), ...common },
   }),
   listComments: createRoute({
     method: "get",
@@ -195,15 +193,15 @@ const routes = {
     tags: tag,
     summary: "An issue's comments, oldest first (paginated)",
     request: { params: IssueParams, query: PageQuery },
-    responses: { 200: ok(z.array(CommentSchema), "A page of comments"), ...common },
+    responses: { 200: jsonResponse(z.array(CommentSchema), "A page of comments"), ...common },
   }),
   createComment: createRoute({
     method: "post",
     path: `${base}/{number}/comments`,
     tags: tag,
     summary: "Comment on an issue",
-    request: { params: IssueParams, body: json(z.object({ body: z.string().max(65536) }).openapi("NewIssueComment")) },
-    responses: { 201: ok(CommentSchema, "The comment"), ...common },
+    request: { params: IssueParams, body: jsonBody(z.object({ body: z.string().max(65536) }).openapi("NewIssueComment")) },
+    responses: { 201: jsonResponse(CommentSchema, "The comment"), ...common },
   }),
   labels: createRoute({
     method: "get",
@@ -211,23 +209,23 @@ const routes = {
     tags: tag,
     summary: "An issue's labels",
     request: { params: IssueParams },
-    responses: { 200: ok(z.array(LabelSchema), "Labels"), ...common },
+    responses: { 200: jsonResponse(z.array(LabelSchema), "Labels"), ...common },
   }),
   addLabels: createRoute({
     method: "post",
     path: `${base}/{number}/labels`,
     tags: tag,
     summary: "Add labels (a label of a one-value class replaces the issue's label of that class)",
-    request: { params: IssueParams, body: json(LabelsBody) },
-    responses: { 200: ok(z.array(LabelSchema), "The issue's labels"), ...common },
+    request: { params: IssueParams, body: jsonBody(LabelsBody) },
+    responses: { 200: jsonResponse(z.array(LabelSchema), "The issue's labels"), ...common },
   }),
   replaceLabels: createRoute({
     method: "put",
     path: `${base}/{number}/labels`,
     tags: tag,
     summary: "Replace the labels (two of one one-value class are refused)",
-    request: { params: IssueParams, body: json(LabelsBody) },
-    responses: { 200: ok(z.array(LabelSchema), "The issue's labels"), ...common },
+    request: { params: IssueParams, body: jsonBody(LabelsBody) },
+    responses: { 200: jsonResponse(z.array(LabelSchema), "The issue's labels"), ...common },
   }),
   removeLabel: createRoute({
     method: "delete",
@@ -243,7 +241,7 @@ const routes = {
     tags: tag,
     summary: "The project's predefined labels",
     request: { params: ProjectParam },
-    responses: { 200: ok(z.array(LabelSchema), "Predefined labels"), ...common },
+    responses: { 200: jsonResponse(z.array(LabelSchema), "Predefined labels"), ...common },
   }),
   attach: createRoute({
     method: "post",
@@ -252,7 +250,7 @@ const routes = {
     summary:
       "Attach a file: the raw bytes as the body with ?name=<file name>, or multipart/form-data with an `attachment` field (limit: the plan's upload size)",
     request: { params: IssueParams, query: z.object({ name: z.string().max(255).optional() }) },
-    responses: { 201: ok(z.array(AttachmentSchema), "The stored attachments"), 413: errorResponse("Larger than the plan allows"), ...common },
+    responses: { 201: jsonResponse(z.array(AttachmentSchema), "The stored attachments"), 413: errorResponse("Larger than the plan allows"), ...common },
   }),
 };
 

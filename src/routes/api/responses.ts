@@ -22,6 +22,15 @@ export const errorResponse = (description: string) => ({
   description,
 });
 
+/** An OpenAPI response whose body is JSON of `schema`. */
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});
+
+/** An OpenAPI request body: required JSON of `schema`. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
+
 export function jsonError(c: Context, status: number, code: string, message: string): Response {
   return c.json({ error: { code, message } }, status as ContentfulStatusCode);
 }

@@ -17,7 +17,7 @@ import { ForgeError } from "../../utils/errors";
 import { updateProjectSettings } from "../../services/members";
 import { listBranches, setDefaultBranch } from "../../services/repositories";
 import { refNameProblem } from "../../git/ref-names";
-import { apiApp, apiBodyLimit, errorResponse, PageQuery, setPaginationHeaders } from "./responses";
+import { apiApp, apiBodyLimit, errorResponse, PageQuery, setPaginationHeaders, jsonBody, jsonResponse } from "./responses";
 import { registerIssueApi } from "./issues-api";
 
 const LevelSchema = z.enum(["all", "signed-in", "members", "owners", "off"]);
@@ -65,11 +65,6 @@ const ProjectSchema = z
   })
   .openapi("Project");
 
-const ok = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
-const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
 
 const authErrors = {
   401: errorResponse("Missing or wrong credentials"),
@@ -84,24 +79,24 @@ const routes = {
     method: "get",
     path: "/api/v1/user",
     summary: "The authenticated user",
-    responses: { 200: ok(UserSchema, "The user the credential belongs to"), ...authErrors },
+    responses: { 200: jsonResponse(UserSchema, "The user the credential belongs to"), ...authErrors },
   }),
   listTokens: createRoute({
     method: "get",
     path: "/api/v1/user/tokens",
     summary: "The authenticated user's API tokens (without the secrets)",
-    responses: { 200: ok(z.array(TokenSchema), "Tokens, newest first"), ...authErrors },
+    responses: { 200: jsonResponse(z.array(TokenSchema), "Tokens, newest first"), ...authErrors },
   }),
   createToken: createRoute({
     method: "post",
     path: "/api/v1/user/tokens",
     summary: "Create an API token (needs a write credential)",
     request: {
-      body: json(
+      body: jsonBody(
         z.object({ name: z.string().trim().min(1).max(100), scope: z.enum(["read", "write"]).default("read") }).openapi("NewTokenRequest"),
       ),
     },
-    responses: { 201: ok(NewTokenSchema, "The token, shown once"), 400: errorResponse("Invalid request"), ...authErrors },
+    responses: { 201: jsonResponse(NewTokenSchema, "The token, shown once"), 400: errorResponse("Invalid request"), ...authErrors },
   }),
   revokeToken: createRoute({
     method: "delete",
@@ -115,14 +110,14 @@ const routes = {
     path: "/api/v1/projects",
     summary: "Projects the caller may see (paginated; Link and X-Total-Count headers)",
     request: { query: PageQuery },
-    responses: { 200: ok(z.array(ProjectSchema), "A page of projects"), 401: errorResponse("Wrong credentials") },
+    responses: { 200: jsonResponse(z.array(ProjectSchema), "A page of projects"), 401: errorResponse("Wrong credentials") },
   }),
   getProject: createRoute({
     method: "get",
     path: "/api/v1/projects/{name}",
     summary: "A project (404 when missing or hidden from the caller)",
     request: { params: NameParam },
-    responses: { 200: ok(ProjectSchema, "The project"), 404: errorResponse("No such project"), 401: errorResponse("Wrong credentials") },
+    responses: { 200: jsonResponse(ProjectSchema, "The project"), 404: errorResponse("No such project"), 401: errorResponse("Wrong credentials") },
   }),
   updateProject: createRoute({
     method: "patch",
@@ -130,7 +125,7 @@ const routes = {
     summary: "Change a project's settings (owners): description, privacy, default branch, protected branches",
     request: {
       params: NameParam,
-      body: json(
+      body: jsonBody(
         z
           .object({
             description: z.string().max(2000).optional(),
@@ -142,7 +137,7 @@ const routes = {
       ),
     },
     responses: {
-      200: ok(ProjectSchema, "The project"),
+      200: jsonResponse(ProjectSchema, "The project"),
       400: errorResponse("Invalid request (e.g. no such branch)"),
       404: errorResponse("No such project"),
       ...authErrors,
@@ -153,7 +148,7 @@ const routes = {
     path: "/api/v1/projects",
     summary: "Create a project, owned by the caller (admins, or anyone if the forge allows it)",
     request: {
-      body: json(
+      body: jsonBody(
         z
           .object({
             name: z.string().regex(PROJECT_NAME, "lowercase letters, digits, '.', '_' and '-'"),
@@ -164,7 +159,7 @@ const routes = {
       ),
     },
     responses: {
-      201: ok(ProjectSchema, "The project"),
+      201: jsonResponse(ProjectSchema, "The project"),
       400: errorResponse("Invalid request"),
       409: errorResponse("A project of that name exists"),
       ...authErrors,

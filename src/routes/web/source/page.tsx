@@ -10,7 +10,7 @@ import { cacheUrl, getFragment, pageEtag, putFragment } from "../../../services/
 import { ByteLru } from "../../../utils/lru";
 import { Layout } from "../../../views/layout";
 import { pageContext } from "../../../views/page-context";
-import { SourceUrls, html, refBar, type RefChoice, type SourceTab } from "../../../views/source";
+import { SourceUrls, trustedSourceMarkup, refBar, type RefChoice, type SourceTab } from "../../../views/source";
 import { sourceScriptPath } from "../../../views/source-script";
 import type { Rev } from "../../../services/source";
 import { notFoundPage } from "../errors";
@@ -121,7 +121,7 @@ export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Res
       forgeName={c.get("tenant").name}
       crumbs={[{ label: p.project.name, href: `/p/${p.project.name}/` }, { label: "source", href: p.urls.home() }]}
     >
-      {html(
+      {trustedSourceMarkup(
         refBar({
           urls: p.urls,
           refs: refChoice(p.src),
