@@ -12,6 +12,7 @@ import type { TrackerRights } from "../services/issues";
 import type { SourceRepo } from "../services/source";
 import type { SourceUrls } from "../views/source";
 import type { Context } from "hono";
+import type { ForgeError } from "../utils/errors";
 
 export interface AppVariables {
   meter: RequestMeter;
@@ -30,6 +31,8 @@ export interface AppVariables {
   project: Project;
   /** Who a git request acts for (requireGitAccess). */
   viewer: Viewer;
+  /** How this route shows a refused form (showFormErrors), once it has read the form. */
+  formErrors?: (failure: FormFailure) => Response | Promise<Response>;
   /** A source page's project, viewer and opened repository (requireSource). */
   source: SourcePage;
   /** The URL's project with the viewer's rights in its tracker (requireTracker). */
@@ -55,4 +58,11 @@ export interface SourcePage {
   urls: SourceUrls;
   /** Anyone may read this project's source: responses may sit in shared caches. */
   isPublic: boolean;
+}
+
+/** A refused form action: what to tell the person, and the status of the page that says it. */
+export interface FormFailure {
+  status: 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 503;
+  message: string;
+  error: ForgeError;
 }

@@ -4,6 +4,7 @@ import { Hono, type Context } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../context";
 import { component, requireUser } from "../middleware/guards";
+import { showFormErrors } from "../middleware/errors";
 import { clearedSessionCookie } from "../../auth/session";
 import * as accounts from "../../services/accounts";
 import { AVATAR_MAX_BYTES, gravatarUrl, removeAvatar, setAvatar } from "../../services/avatars";
@@ -14,7 +15,7 @@ import type { User } from "../../services/users";
 import { ForgeError } from "../../utils/errors";
 import { Layout, SectionedPage } from "../../views/layout";
 import { Field, Notice, PostButton } from "../../views/forms";
-import { clientAddress, formError, limitBody, mailContext, readForm, safeNext, startSession } from "./helpers";
+import { clientAddress, limitBody, mailContext, readForm, safeNext, startSession } from "./helpers";
 
 export const accountRoutes = new Hono<AppEnv>();
 
@@ -82,21 +83,19 @@ accountRoutes.get("/account/login", component("web.account.login"), async (c) =>
 accountRoutes.post("/account/login", component("web.account.login"), async (c) => {
   const form = await readForm(c);
   const next = safeNext(form.next);
-  try {
-    const user = await accounts.signIn(c.get("db"), {
-      login: form.login ?? "",
-      password: form.password ?? "",
-      address: clientAddress(c),
-    });
-    await startSession(c, user);
-    return c.redirect(next, 303);
-  } catch (err) {
-    const { status, message } = formError(err);
+  showFormErrors(c, async ({ status, message, error: err }) => {
     if (err instanceof ForgeError && err.code === "rate_limited") {
       c.header("Retry-After", String((err.details as { retryAfter: number }).retryAfter));
     }
     return c.html(<LoginForm c={c} login={form.login} next={next} error={message} />, status);
-  }
+  });
+  const user = await accounts.signIn(c.get("db"), {
+    login: form.login ?? "",
+    password: form.password ?? "",
+    address: clientAddress(c),
+  });
+  await startSession(c, user);
+  return c.redirect(next, 303);
 });
 
 accountRoutes.post("/account/logout", component("web.account.logout"), async (c) => {
@@ -156,19 +155,17 @@ accountRoutes.get("/account/register", component("web.account.register"), async 
 
 accountRoutes.post("/account/register", component("web.account.register"), async (c) => {
   const form = await readForm(c);
-  try {
-    const user = await accounts.register(mailContext(c), c.get("db"), {
-      username: form.username ?? "",
-      email: form.email ?? "",
-      password: form.password ?? "",
-      address: clientAddress(c),
-    });
-    await startSession(c, user);
-    return c.redirect("/account?ok=registered", 303);
-  } catch (err) {
-    const { status, message } = formError(err);
+  showFormErrors(c, async ({ status, message }) => {
     return c.html(<RegisterForm c={c} values={{ username: form.username ?? "", email: form.email ?? "" }} error={message} />, status);
-  }
+  });
+  const user = await accounts.register(mailContext(c), c.get("db"), {
+    username: form.username ?? "",
+    email: form.email ?? "",
+    password: form.password ?? "",
+    address: clientAddress(c),
+  });
+  await startSession(c, user);
+  return c.redirect("/account?ok=registered", 303);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -200,25 +197,23 @@ accountRoutes.get("/account/confirm/:token", component("web.account.confirm"), a
 });
 
 accountRoutes.post("/account/confirm/:token", component("web.account.confirm"), async (c) => {
-  try {
-    const { email } = await accounts.confirmEmail(c.get("db"), c.req.param("token"));
-    return c.html(
-      <AuthPage c={c} title="Address confirmed">
-        <Notice kind="ok">{email} is confirmed.</Notice>
-        <p>
-          <a href="/account">Go to your account</a>
-        </p>
-      </AuthPage>,
-    );
-  } catch (err) {
-    const { status, message } = formError(err);
+  showFormErrors(c, async ({ status, message }) => {
     return c.html(
       <AuthPage c={c} title="Confirm your address">
         <Notice kind="error">{message}</Notice>
       </AuthPage>,
       status,
     );
-  }
+  });
+  const { email } = await accounts.confirmEmail(c.get("db"), c.req.param("token"));
+  return c.html(
+    <AuthPage c={c} title="Address confirmed">
+      <Notice kind="ok">{email} is confirmed.</Notice>
+      <p>
+        <a href="/account">Go to your account</a>
+      </p>
+    </AuthPage>,
+  );
 });
 
 function ResetRequestForm(props: { c: Ctx; sent?: boolean; error?: string }) {
@@ -244,13 +239,11 @@ accountRoutes.get("/account/reset", component("web.account.reset"), (c) => {
 
 accountRoutes.post("/account/reset", component("web.account.reset"), async (c) => {
   const form = await readForm(c);
-  try {
-    await accounts.requestPasswordReset(mailContext(c), c.get("db"), { login: form.login ?? "", address: clientAddress(c) });
-    return c.html(<ResetRequestForm c={c} sent />);
-  } catch (err) {
-    const { status, message } = formError(err);
+  showFormErrors(c, async ({ status, message }) => {
     return c.html(<ResetRequestForm c={c} error={message} />, status);
-  }
+  });
+  await accounts.requestPasswordReset(mailContext(c), c.get("db"), { login: form.login ?? "", address: clientAddress(c) });
+  return c.html(<ResetRequestForm c={c} sent />);
 });
 
 function NewPasswordForm(props: { c: Ctx; token: string; username: string; error?: string }) {
@@ -292,16 +285,14 @@ accountRoutes.get("/account/reset/:token", component("web.account.reset"), async
 accountRoutes.post("/account/reset/:token", component("web.account.reset"), async (c) => {
   const token = c.req.param("token");
   const form = await readForm(c);
-  try {
-    const user = await accounts.resetPassword(c.get("db"), token, form.password ?? "");
-    await startSession(c, user);
-    return c.redirect("/account?ok=reset", 303);
-  } catch (err) {
-    const { status, message } = formError(err);
+  showFormErrors(c, async ({ status, message }) => {
     if (status === 410) return expiredReset(c);
     const link = await accounts.peekReset(c.get("db"), token);
     return c.html(<NewPasswordForm c={c} token={token} username={link?.username ?? ""} error={message} />, status);
-  }
+  });
+  const user = await accounts.resetPassword(c.get("db"), token, form.password ?? "");
+  await startSession(c, user);
+  return c.redirect("/account?ok=reset", 303);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -397,13 +388,11 @@ accountRoutes.post(
   async (c) => {
     const user = c.get("user");
     const form = await readForm(c);
-    try {
-      await accounts.updateProfile(mailContext(c), c.get("db"), user, { displayName: form.display_name ?? "", email: form.email });
-      return c.redirect("/account?ok=profile", 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return profilePage(c, user, message, status as 400);
-    }
+    });
+    await accounts.updateProfile(mailContext(c), c.get("db"), user, { displayName: form.display_name ?? "", email: form.email });
+    return c.redirect("/account?ok=profile", 303);
   },
 );
 
@@ -426,20 +415,18 @@ accountRoutes.post(
   requireUser,
   async (c) => {
     const user = c.get("user");
-    try {
-      // Room for the multipart framing around the picture.
-      await limitBody(c, AVATAR_MAX_BYTES + 16 * 1024, `An avatar is at most ${AVATAR_MAX_BYTES / 1024} KiB; choose a smaller picture.`);
-      const body = await c.req.parseBody().catch(() => {
-        throw new ForgeError("bad_request", "The upload could not be read; try again.");
-      });
-      const file = body.avatar;
-      if (!(file instanceof File)) throw new ForgeError("bad_request", "Choose a picture to upload.");
-      await setAvatar(c.env.OBJECTS, c.get("db"), c.get("tenant").id, user, new Uint8Array(await file.arrayBuffer()));
-      return c.redirect("/account?ok=avatar", 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return profilePage(c, user, message, status as 400);
-    }
+    });
+    // Room for the multipart framing around the picture.
+    await limitBody(c, AVATAR_MAX_BYTES + 16 * 1024, `An avatar is at most ${AVATAR_MAX_BYTES / 1024} KiB; choose a smaller picture.`);
+    const body = await c.req.parseBody().catch(() => {
+      throw new ForgeError("bad_request", "The upload could not be read; try again.");
+    });
+    const file = body.avatar;
+    if (!(file instanceof File)) throw new ForgeError("bad_request", "Choose a picture to upload.");
+    await setAvatar(c.env.OBJECTS, c.get("db"), c.get("tenant").id, user, new Uint8Array(await file.arrayBuffer()));
+    return c.redirect("/account?ok=avatar", 303);
   },
 );
 
@@ -529,13 +516,11 @@ accountRoutes.post(
   async (c) => {
     const user = c.get("user");
     const form = await readForm(c);
-    try {
-      await accounts.addEmail(mailContext(c), c.get("db"), user, form.email ?? "");
-      return c.redirect("/account/emails?ok=email-added", 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return emailsPage(c, user, message, status as 400);
-    }
+    });
+    await accounts.addEmail(mailContext(c), c.get("db"), user, form.email ?? "");
+    return c.redirect("/account/emails?ok=email-added", 303);
   },
 );
 
@@ -545,13 +530,11 @@ accountRoutes.post(
   requireUser,
   async (c) => {
     const user = c.get("user");
-    try {
-      await accounts.removeEmail(c.get("db"), user.id, Number(c.req.param("id")));
-      return c.redirect("/account/emails?ok=email-removed", 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return emailsPage(c, user, message, status as 400);
-    }
+    });
+    await accounts.removeEmail(c.get("db"), user.id, Number(c.req.param("id")));
+    return c.redirect("/account/emails?ok=email-removed", 303);
   },
 );
 
@@ -590,15 +573,13 @@ accountRoutes.post(
   async (c) => {
     const user = c.get("user");
     const form = await readForm(c);
-    try {
-      const updated = await accounts.changePassword(c.get("db"), user, form.current ?? "", form.password ?? "");
-      // The epoch moved on: this browser gets a fresh cookie, every other one is signed out.
-      await startSession(c, updated);
-      return c.redirect("/account/password?ok=password", 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return passwordPage(c, user, message, status as 400);
-    }
+    });
+    const updated = await accounts.changePassword(c.get("db"), user, form.current ?? "", form.password ?? "");
+    // The epoch moved on: this browser gets a fresh cookie, every other one is signed out.
+    await startSession(c, updated);
+    return c.redirect("/account/password?ok=password", 303);
   },
 );
 

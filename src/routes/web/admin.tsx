@@ -3,6 +3,7 @@ import { Hono, type Context } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../context";
 import { component, requireAdmin, requireProjectCreator } from "../middleware/guards";
+import { showFormErrors } from "../middleware/errors";
 import * as accounts from "../../services/accounts";
 import { getSettings, updateSettings } from "../../services/settings";
 import { ensureControl, updateTenant } from "../../services/tenants";
@@ -11,7 +12,7 @@ import { listUsers, type User } from "../../services/users";
 import { badRequest } from "../../utils/errors";
 import { Layout, SectionedPage } from "../../views/layout";
 import { Field, Notice, PostButton, TextArea } from "../../views/forms";
-import { formError, mailContext, readForm } from "./helpers";
+import { mailContext, readForm } from "./helpers";
 
 export const adminRoutes = new Hono<AppEnv>();
 
@@ -99,27 +100,25 @@ adminRoutes.post(
   async (c) => {
     const admin = c.get("user");
     const form = await readForm(c);
-    try {
-      const name = accounts.checkDisplayName(form.name ?? "");
-      if (!name) throw badRequest("The forge needs a name.");
-      const frontPage = form.front_page ?? "";
-      if (frontPage.length > 20000) throw badRequest("The front page text has at most 20,000 characters.");
-      await updateSettings(c.get("db"), {
-        registration: form.registration === "closed" ? "closed" : "open",
-        projectCreation: form.project_creation === "users" ? "users" : "admins",
-        frontPage,
-      });
-      const tenant = c.get("tenant");
-      if (name !== tenant.name) {
-        // The name lives in the tenant record (CONTROL and KV), so every page and host sees it.
-        await ensureControl(c.env);
-        await updateTenant(c.env, tenant.slug, { name }, `tenant-admin:${tenant.id}:${admin.username}`);
-      }
-      return c.redirect("/admin?ok=settings", 303);
-    } catch (err) {
-      const { message } = formError(err);
+    showFormErrors(c, async ({ message }) => {
       return settingsPage(c, message, 400);
+    });
+    const name = accounts.checkDisplayName(form.name ?? "");
+    if (!name) throw badRequest("The forge needs a name.");
+    const frontPage = form.front_page ?? "";
+    if (frontPage.length > 20000) throw badRequest("The front page text has at most 20,000 characters.");
+    await updateSettings(c.get("db"), {
+      registration: form.registration === "closed" ? "closed" : "open",
+      projectCreation: form.project_creation === "users" ? "users" : "admins",
+      frontPage,
+    });
+    const tenant = c.get("tenant");
+    if (name !== tenant.name) {
+      // The name lives in the tenant record (CONTROL and KV), so every page and host sees it.
+      await ensureControl(c.env);
+      await updateTenant(c.env, tenant.slug, { name }, `tenant-admin:${tenant.id}:${admin.username}`);
     }
+    return c.redirect("/admin?ok=settings", 303);
   },
 );
 
@@ -220,13 +219,11 @@ adminRoutes.post(
   async (c) => {
     const admin = c.get("user");
     const form = await readForm(c);
-    try {
-      await accounts.addUserByAdmin(mailContext(c), c.get("db"), { username: form.username ?? "", email: form.email ?? "" });
-      return c.redirect("/admin/users?ok=user-added", 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return usersPage(c, admin, message, status as 400);
-    }
+    });
+    await accounts.addUserByAdmin(mailContext(c), c.get("db"), { username: form.username ?? "", email: form.email ?? "" });
+    return c.redirect("/admin/users?ok=user-added", 303);
   },
 );
 
@@ -238,25 +235,23 @@ adminRoutes.post(
     const admin = c.get("user");
     const form = await readForm(c);
     const id = Number(c.req.param("id"));
-    try {
-      const db = c.get("db");
-      switch (form.action) {
-        case "activate":
-        case "deactivate":
-          await accounts.setActive(db, admin, id, form.action === "activate");
-          break;
-        case "admin":
-        case "unadmin":
-          await accounts.setAdmin(db, admin, id, form.action === "admin");
-          break;
-        default:
-          throw badRequest("Unknown action.");
-      }
-      return c.redirect("/admin/users?ok=user", 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return usersPage(c, admin, message, status as 400);
+    });
+    const db = c.get("db");
+    switch (form.action) {
+      case "activate":
+      case "deactivate":
+        await accounts.setActive(db, admin, id, form.action === "activate");
+        break;
+      case "admin":
+      case "unadmin":
+        await accounts.setAdmin(db, admin, id, form.action === "admin");
+        break;
+      default:
+        throw badRequest("Unknown action.");
     }
+    return c.redirect("/admin/users?ok=user", 303);
   },
 );
 
@@ -346,19 +341,17 @@ adminRoutes.post("/projects/new", component("web.project.new"), requireProjectCr
   const user = c.get("user");
   const form = await readForm(c);
   const values = { name: form.name ?? "", description: form.description ?? "", private: form.private ?? "" };
-  try {
-    const name = values.name.trim();
-    if (!PROJECT_NAME.test(name)) throw badRequest("A project name has lowercase letters, digits, '.', '_' and '-', and starts with a letter or digit.");
-    if (values.description.length > 2000) throw badRequest("A description has at most 2,000 characters.");
-    const project = await createProject(c.get("db"), {
-      name,
-      description: values.description,
-      private: values.private === "1",
-      ownerId: user.id,
-    });
-    return c.redirect(`/p/${project.name}/`, 303);
-  } catch (err) {
-    const { status, message } = formError(err);
+  showFormErrors(c, async ({ status, message }) => {
     return c.html(<NewProjectPage c={c} values={values} error={message} />, status);
-  }
+  });
+  const name = values.name.trim();
+  if (!PROJECT_NAME.test(name)) throw badRequest("A project name has lowercase letters, digits, '.', '_' and '-', and starts with a letter or digit.");
+  if (values.description.length > 2000) throw badRequest("A description has at most 2,000 characters.");
+  const project = await createProject(c.get("db"), {
+    name,
+    description: values.description,
+    private: values.private === "1",
+    ownerId: user.id,
+  });
+  return c.redirect(`/p/${project.name}/`, 303);
 });

@@ -1,7 +1,8 @@
 // Shared pieces of the account and admin pages: form parsing, sign-in state, the client address.
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv } from "../context";
+import type { AppEnv, FormFailure } from "../context";
+import { formFailure } from "../middleware/errors";
 import { sessionSecrets, webIdentity } from "../middleware/session";
 import { newSessionId, sessionCookie, signSession } from "../../auth/session";
 import type { MailContext } from "../../services/accounts";
@@ -75,11 +76,12 @@ export function signInRedirect(c: Context<AppEnv>): Response {
   return c.redirect(`/account/login?next=${encodeURIComponent(c.req.path)}`, 303);
 }
 
-/** A ForgeError's message for showing on the form that caused it; other errors go on up. */
-export function formError(err: unknown): { status: 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 503; message: string } {
-  if (err instanceof ForgeError && err.status < 500) {
-    return { status: err.status as 400, message: err.message };
-  }
-  if (err instanceof ForgeError && err.code === "unavailable") return { status: 503, message: err.message };
-  throw err;
+/**
+ * A ForgeError's message for showing on the form that caused it; other errors go on up. For
+ * catches that must clean up first; the others declare showFormErrors (middleware/errors.tsx).
+ */
+export function formError(err: unknown): FormFailure {
+  const failure = err instanceof Error ? formFailure(err) : null;
+  if (!failure) throw err;
+  return failure;
 }

@@ -3,6 +3,7 @@
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../context";
 import { component, requireProjectAdmin } from "../middleware/guards";
+import { showFormErrors } from "../middleware/errors";
 import {
   ACCESS_LEVELS,
   AREAS_WITH_LEVELS,
@@ -20,7 +21,7 @@ import { findUserByName } from "../../services/users";
 import { ForgeError, badRequest } from "../../utils/errors";
 import { Layout } from "../../views/layout";
 import { Field, Notice, PostButton, TextArea } from "../../views/forms";
-import { formError, readForm } from "./helpers";
+import { readForm } from "./helpers";
 
 export const projectAdminRoutes = new Hono<AppEnv>();
 
@@ -199,22 +200,20 @@ projectAdminRoutes.post(
   async (c) => {
     const project = c.get("project");
     const form = await readForm(c);
-    try {
-      const description = form.description ?? "";
-      if (description.length > 2000) throw badRequest("A description has at most 2,000 characters.");
-      const access: Partial<Record<LeveledArea, AccessLevel>> = {};
-      for (const area of AREAS_WITH_LEVELS) {
-        const value = form[`access_${area}`];
-        if (value === undefined) continue;
-        if (!isAccessLevel(value)) throw badRequest(`Unknown access level for ${area}.`);
-        access[area] = value;
-      }
-      await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { description, private: form.private === "1", access });
-      return c.redirect(`/p/${project.name}/admin?ok=settings`, 303);
-    } catch (err) {
-      const { message } = formError(err);
+    showFormErrors(c, async ({ message }) => {
       return adminPage(c, project, message, 400);
+    });
+    const description = form.description ?? "";
+    if (description.length > 2000) throw badRequest("A description has at most 2,000 characters.");
+    const access: Partial<Record<LeveledArea, AccessLevel>> = {};
+    for (const area of AREAS_WITH_LEVELS) {
+      const value = form[`access_${area}`];
+      if (value === undefined) continue;
+      if (!isAccessLevel(value)) throw badRequest(`Unknown access level for ${area}.`);
+      access[area] = value;
     }
+    await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { description, private: form.private === "1", access });
+    return c.redirect(`/p/${project.name}/admin?ok=settings`, 303);
   },
 );
 
@@ -225,21 +224,19 @@ projectAdminRoutes.post(
   async (c) => {
     const project = c.get("project");
     const form = await readForm(c);
-    try {
-      const names = [...new Set((form.protected_branches ?? "").split(/[\s,]+/).filter(Boolean))];
-      for (const name of names) {
-        if (refNameProblem(`refs/heads/${name}`)) throw badRequest(`"${name}" is not a valid branch name.`);
-      }
-      if (names.length > 100) throw badRequest("Protect at most 100 branches.");
-      await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { protectedBranches: names });
-      if (form.default_branch) {
-        await setDefaultBranch(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId }, form.default_branch);
-      }
-      return c.redirect(`/p/${project.name}/admin?ok=repository`, 303);
-    } catch (err) {
-      const { message } = formError(err);
+    showFormErrors(c, async ({ message }) => {
       return adminPage(c, project, message, 400);
+    });
+    const names = [...new Set((form.protected_branches ?? "").split(/[\s,]+/).filter(Boolean))];
+    for (const name of names) {
+      if (refNameProblem(`refs/heads/${name}`)) throw badRequest(`"${name}" is not a valid branch name.`);
     }
+    if (names.length > 100) throw badRequest("Protect at most 100 branches.");
+    await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { protectedBranches: names });
+    if (form.default_branch) {
+      await setDefaultBranch(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId }, form.default_branch);
+    }
+    return c.redirect(`/p/${project.name}/admin?ok=repository`, 303);
   },
 );
 
@@ -250,22 +247,20 @@ projectAdminRoutes.post(
   async (c) => {
     const project = c.get("project");
     const form = await readForm(c);
-    try {
-      const user = await findUserByName(c.get("db"), (form.username ?? "").trim());
-      if (!user) throw new ForgeError("not_found", `There is no user ${form.username ?? ""}.`);
-      const role = form.role as ProjectRole;
-      if (!PROJECT_ROLES.includes(role)) throw badRequest("Unknown role.");
-      const members = await listMembers(c.get("db"), project.id);
-      const current = members.find((m) => m.userId === user.id);
-      if (current?.role === "owner" && role !== "owner" && members.filter((m) => m.role === "owner").length === 1) {
-        throw badRequest("A project keeps at least one owner: make someone else owner first.");
-      }
-      await setMember(c.get("db"), project.id, user.id, role);
-      return c.redirect(`/p/${project.name}/admin?ok=members`, 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return adminPage(c, project, message, status as 400);
+    });
+    const user = await findUserByName(c.get("db"), (form.username ?? "").trim());
+    if (!user) throw new ForgeError("not_found", `There is no user ${form.username ?? ""}.`);
+    const role = form.role as ProjectRole;
+    if (!PROJECT_ROLES.includes(role)) throw badRequest("Unknown role.");
+    const members = await listMembers(c.get("db"), project.id);
+    const current = members.find((m) => m.userId === user.id);
+    if (current?.role === "owner" && role !== "owner" && members.filter((m) => m.role === "owner").length === 1) {
+      throw badRequest("A project keeps at least one owner: make someone else owner first.");
     }
+    await setMember(c.get("db"), project.id, user.id, role);
+    return c.redirect(`/p/${project.name}/admin?ok=members`, 303);
   },
 );
 
@@ -275,12 +270,10 @@ projectAdminRoutes.post(
   requireProjectAdmin("write"),
   async (c) => {
     const project = c.get("project");
-    try {
-      await removeMember(c.get("db"), project.id, Number(c.req.param("userId")));
-      return c.redirect(`/p/${project.name}/admin?ok=members`, 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return adminPage(c, project, message, status as 400);
-    }
+    });
+    await removeMember(c.get("db"), project.id, Number(c.req.param("userId")));
+    return c.redirect(`/p/${project.name}/admin?ok=members`, 303);
   },
 );

@@ -3,11 +3,12 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
 import { component, requireTracker } from "../../middleware/guards";
+import { showFormErrors } from "../../middleware/errors";
 import { loadConfig, loadConfigText, saveConfig, type TrackerConfigText } from "../../../services/issues/config";
 import { createTemplate, deleteTemplate, listTemplates } from "../../../services/issues/templates";
 import { Field, Notice, PostButton, TextArea } from "../../../views/forms";
 import { Label, issuesBase } from "../../../views/issues";
-import { formError, readForm } from "../helpers";
+import { readForm } from "../helpers";
 import { TrackerPage } from "./frame";
 import { type Ctx, type Tracker } from "./tracker";
 
@@ -133,13 +134,11 @@ issueAdminRoutes.post(
       labels: form.labels ?? "",
       oneValueClasses: form.one_value_classes ?? "",
     };
-    try {
-      await saveConfig(c.get("db"), t.project.id, text);
-      return c.redirect(`${issuesBase(t.project.name)}/admin?ok=config`, 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return adminPage(c, t, { error: message, status, text });
-    }
+    });
+    await saveConfig(c.get("db"), t.project.id, text);
+    return c.redirect(`${issuesBase(t.project.name)}/admin?ok=config`, 303);
   },
 );
 
@@ -150,19 +149,17 @@ issueAdminRoutes.post(
   async (c) => {
     const t = c.get("tracker");
     const form = await readForm(c);
-    try {
-      const config = await loadConfig(c.get("db"), t.project.id);
-      await createTemplate(c.get("db"), t.project.id, config, {
-        name: form.name ?? "",
-        summary: form.summary ?? "",
-        body: form.body ?? "",
-        labels: form.labels ?? "",
-      });
-      return c.redirect(`${issuesBase(t.project.name)}/admin?ok=template`, 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return adminPage(c, t, { error: message, status, template: form });
-    }
+    });
+    const config = await loadConfig(c.get("db"), t.project.id);
+    await createTemplate(c.get("db"), t.project.id, config, {
+      name: form.name ?? "",
+      summary: form.summary ?? "",
+      body: form.body ?? "",
+      labels: form.labels ?? "",
+    });
+    return c.redirect(`${issuesBase(t.project.name)}/admin?ok=template`, 303);
   },
 );
 

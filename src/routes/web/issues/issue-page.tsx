@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
 import { component, requireTracker } from "../../middleware/guards";
+import { showFormErrors } from "../../middleware/errors";
 import {
   RELATION_KINDS,
   RELATION_LABELS,
@@ -356,16 +357,14 @@ issuePageRoutes.post(
     const t = c.get("tracker");
     const number = numberParam(c);
     const form = await readForm(c);
-    try {
-      const kind = form.kind ?? "";
-      if (!isRelationKind(kind)) throw badRequest("Unknown relation.");
-      await updateIssue(c.get("db"), t.project, number, { user: t.user, triage: t.rights.triage }, { removeRelations: [{ kind, number: Number(form.number) }] });
-      return c.redirect(issueHref(t.project.name, number), 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       const detail = await getIssueDetail(c.get("db"), t.project.id, number, t.user?.id ?? null);
       return detail ? issuePage(c, t, detail, { error: message, status }) : notFoundPage(c);
-    }
+    });
+    const kind = form.kind ?? "";
+    if (!isRelationKind(kind)) throw badRequest("Unknown relation.");
+    await updateIssue(c.get("db"), t.project, number, { user: t.user, triage: t.rights.triage }, { removeRelations: [{ kind, number: Number(form.number) }] });
+    return c.redirect(issueHref(t.project.name, number), 303);
   },
 );
 
