@@ -3,7 +3,8 @@
 // .diff downloads, comparisons of two refs, and the Atom feed of a branch.
 import { Budget } from "../../../git/budget";
 import { blobStorage } from "../../../git/blob-stream";
-import { countChanges, diffTrees, hunksText, isBinary, makeHunks, splitLines, type Hunk, type TreeChange } from "../../../git/diff";
+import { countChanges, hunksText, isBinary, makeHunks, splitLines, type Hunk } from "../../../git/diff";
+import { diffTrees, type TreeChange } from "../../../git/tree-diff";
 import { logPage as walkLog, mergeBase, rangeLog } from "../../../git/history";
 import type { Oid } from "../../../git/oid";
 import { decodePathSegments } from "../../../git/tree-path";
