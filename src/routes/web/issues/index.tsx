@@ -1,15 +1,12 @@
 // The tracker's list pages: open and closed issues with filters and sorting, the summary, overdue
-// issues, "my issues" and search. The issue page, forms, feeds and settings are in issues-*.tsx.
+// issues and "my issues"; and every tracker page mounted under /p/<project>/issues.
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
 import { component, requireTracker } from "../../middleware/guards";
-import { listIssues, isSort, SORTS, trackerSummary, type IssueQuery, type IssueSort } from "../../../services/issues/lists";
-import { parseSearch } from "../../../services/issues/search";
+import { listIssues, isSort, SORTS, type IssueQuery, type IssueSort } from "../../../services/issues/lists";
 import { loadConfig, requireStatus, type TrackerConfig } from "../../../services/issues/config";
-import { findIssue } from "../../../services/issues";
 import { ForgeError } from "../../../utils/errors";
-import { Notice } from "../../../views/forms";
-import { EmptyTracker, IssueTable, Label, listHref, Pager, Status, issuesBase, type TrackerTab } from "../../../views/issues";
+import { EmptyTracker, IssueTable, Pager, issuesBase, type TrackerTab } from "../../../views/issues";
 import { type Ctx, type Tracker } from "./tracker";
 import { TrackerPage } from "./frame";
 import { issuePageRoutes } from "./issue-page";
@@ -17,9 +14,12 @@ import { issueAdminRoutes } from "./admin";
 import { issueFeedRoutes } from "./feed";
 import { watchlistRoutes } from "./watchlist";
 
+import { PAGE_SIZE, pageOf } from "./tracker";
+import { summaryRoutes } from "./summary";
+import { searchRoutes } from "./search";
+
 export const issueRoutes = new Hono<AppEnv>();
 
-const PAGE_SIZE = 50;
 
 const SORT_LABELS: Record<IssueSort, string> = {
   updated: "last updated",
@@ -31,7 +31,6 @@ const SORT_LABELS: Record<IssueSort, string> = {
   relevance: "relevance",
 };
 
-const pageOf = (c: Ctx) => Math.max(1, Math.min(10_000, Number.parseInt(c.req.query("page") ?? "1", 10) || 1));
 
 interface ListParams {
   query: IssueQuery;
@@ -204,219 +203,8 @@ issueRoutes.get(
   },
 );
 
-issueRoutes.get(
-  "/p/:project/issues/summary",
-  component("web.issues.summary"),
-  requireTracker("read"),
-  async (c) => {
-    const t = c.get("tracker");
-    const [summary, config] = await Promise.all([trackerSummary(c.get("db"), t.project.id), loadConfig(c.get("db"), t.project.id)]);
-    const name = t.project.name;
-    const count = (status: string) => summary.byStatus.filter((s) => s.status.toLowerCase() === status.toLowerCase()).reduce((n, s) => n + s.count, 0);
-    const known = new Set([...config.open, ...config.closed].map((s) => s.name.toLowerCase()));
-    const others = summary.byStatus.filter((s) => !known.has(s.status.toLowerCase()));
-    const openTotal = summary.byStatus.filter((s) => s.state === "open").reduce((n, s) => n + s.count, 0);
-    const closedTotal = summary.byStatus.filter((s) => s.state === "closed").reduce((n, s) => n + s.count, 0);
-    const statusRows = (list: { name: string; description: string }[], state: string) =>
-      list.map((s) => (
-        <tr>
-          <td>
-            <a href={listHref(name, { status: s.name })}>
-              <Status status={s.name} state={state} />
-            </a>
-          </td>
-          <td class="opt muted">{s.description}</td>
-          <td class="num">{count(s.name)}</td>
-        </tr>
-      ));
-    return c.html(
-      <TrackerPage c={c} t={t} title="Summary" tab="summary">
-        <h1>Summary</h1>
-        <p>
-          <a href={listHref(name, {})}>{openTotal} open</a> · <a href={listHref(name, { state: "closed" })}>{closedTotal} closed</a>
-          {summary.overdue > 0 && (
-            <>
-              {" "}
-              · <a href={`${issuesBase(name)}/overdue`}>{summary.overdue} overdue</a>
-            </>
-          )}
-        </p>
-        <div class="iss-summary">
-          <section>
-            <h2>By status</h2>
-            <table class="list">
-              <tbody>
-                {statusRows(config.open, "open")}
-                {statusRows(config.closed, "closed")}
-                {others.map((s) => (
-                  <tr>
-                    <td>
-                      <a href={listHref(name, { state: s.state })}>
-                        <Status status={s.status} state={s.state} />
-                      </a>
-                    </td>
-                    <td class="opt muted">no longer configured</td>
-                    <td class="num">{s.count}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </section>
-          <section>
-            <h2>Open issues by label</h2>
-            {summary.byLabel.length === 0 ? (
-              <p class="muted">No open issue has a label.</p>
-            ) : (
-              <table class="list">
-                <tbody>
-                  {summary.byLabel.map((l) => (
-                    <tr>
-                      <td>
-                        <Label project={name} name={l.name} />
-                      </td>
-                      <td class="num">{l.count}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
-          </section>
-          <section>
-            <h2>Open issues by owner</h2>
-            {summary.byOwner.length === 0 ? (
-              <p class="muted">No open issues.</p>
-            ) : (
-              <table class="list">
-                <tbody>
-                  {summary.byOwner.map((o) => (
-                    <tr>
-                      <td>{o.owner ? <a href={listHref(name, { owner: o.owner })}>{o.owner}</a> : <a href={listHref(name, { owner: "none" })}>nobody</a>}</td>
-                      <td class="num">{o.count}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
-          </section>
-        </div>
-      </TrackerPage>,
-    );
-  },
-);
-
-issueRoutes.get(
-  "/p/:project/issues/search",
-  component("web.issues.search"),
-  requireTracker("read"),
-  async (c) => {
-    const t = c.get("tracker");
-    const name = t.project.name;
-    const raw = (c.req.query("q") ?? "").trim();
-    // "#12" or "12" goes straight to the issue when there is one.
-    const direct = /^#?(\d{1,9})$/.exec(raw);
-    if (direct && (await findIssue(c.get("db"), t.project.id, Number(direct[1])))) {
-      return c.redirect(`${issuesBase(name)}/${Number(direct[1])}`, 303);
-    }
-    const config = await loadConfig(c.get("db"), t.project.id);
-    let error: string | null = null;
-    let result: Awaited<ReturnType<typeof listIssues>> | null = null;
-    const page = pageOf(c);
-    const stateParam = c.req.query("state") ?? "";
-    const statusParam = c.req.query("status") ?? "";
-    const labelParam = c.req.query("label") ?? "";
-    try {
-      const parsed = parseSearch(raw);
-      const status = statusParam || parsed.status;
-      const labels = [...parsed.labels, ...(labelParam ? [labelParam] : [])];
-      if (stateParam && !["open", "closed", "all"].includes(stateParam)) throw new ForgeError("bad_request", "state is open, closed or all.");
-      const statusName = status ? requireStatus(config, status).name : undefined;
-      if (parsed.match || statusName || labels.length || parsed.owner || parsed.submitter) {
-        result = await listIssues(c.get("db"), t.project.id, {
-          match: parsed.match,
-          withSnippet: true,
-          state: (stateParam || parsed.state || "all") as IssueQuery["state"],
-          status: statusName,
-          labels,
-          owner: parsed.owner,
-          submitter: parsed.submitter,
-          offset: (page - 1) * PAGE_SIZE,
-          limit: PAGE_SIZE,
-        });
-      }
-    } catch (err) {
-      if (!(err instanceof ForgeError) || err.status >= 500) throw err;
-      error = err.message;
-    }
-    const href = (p: number) => {
-      const u = new URL(c.req.url);
-      u.searchParams.set("page", String(p));
-      return `${u.pathname}?${u.searchParams.toString()}`;
-    };
-    const allStatuses = [...config.open, ...config.closed].map((s) => s.name);
-    return c.html(
-      <TrackerPage c={c} t={t} title={raw ? `Search: ${raw}` : "Search"} tab="search" q={raw}>
-        <h1>Search issues</h1>
-        <form method="get" action={`${issuesBase(name)}/search`} class="filters">
-          <label>
-            <span class="vh">Words</span>
-            <input name="q" type="search" value={raw} maxlength={500} placeholder="words, &quot;a phrase&quot;, -not, prefix*" />
-          </label>
-          <label>
-            <span class="vh">State</span>
-            <select name="state">
-              <option value="" selected={!stateParam}>
-                open and closed
-              </option>
-              <option value="open" selected={stateParam === "open"}>
-                open
-              </option>
-              <option value="closed" selected={stateParam === "closed"}>
-                closed
-              </option>
-            </select>
-          </label>
-          <label>
-            <span class="vh">Status</span>
-            <select name="status">
-              <option value="">any status</option>
-              {allStatuses.map((s) => (
-                <option value={s} selected={statusParam.toLowerCase() === s.toLowerCase()}>
-                  {s}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            <span class="vh">Label</span>
-            <input name="label" value={labelParam} placeholder="label, e.g. Type:Defect" maxlength={50} />
-          </label>
-          <button type="submit" class="primary">
-            Search
-          </button>
-        </form>
-        <p class="hint">
-          All words must match (summary, description and comments; accents and case do not matter). Filters in the box work too:{" "}
-          <code>status:Fixed</code> <code>label:Priority:High</code> <code>owner:alice</code> <code>by:bob</code> <code>is:open</code>.
-        </p>
-        {error && <Notice kind="error">{error}</Notice>}
-        {result &&
-          (result.total === 0 ? (
-            <p class="muted">No issue matches.</p>
-          ) : (
-            <>
-              <p class="muted">
-                {result.total} issue{result.total === 1 ? "" : "s"} found.
-              </p>
-              <IssueTable project={name} rows={result.items} />
-              <Pager page={page} limit={PAGE_SIZE} total={result.total} href={href} />
-            </>
-          ))}
-      </TrackerPage>,
-      error ? 400 : 200,
-    );
-  },
-);
-
+issueRoutes.route("/", summaryRoutes);
+issueRoutes.route("/", searchRoutes);
 issueRoutes.route("/", issueAdminRoutes);
 issueRoutes.route("/", issuePageRoutes);
 issueRoutes.route("/", issueFeedRoutes);

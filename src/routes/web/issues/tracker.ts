@@ -23,6 +23,12 @@ export async function loadTracker(c: Ctx): Promise<Tracker | null> {
   return rights.read ? { project, user, viewer, rights } : null;
 }
 
+/** Rows of a page of issues. */
+export const PAGE_SIZE = 50;
+
+/** The ?page= of a list (1 to 10,000). */
+export const pageOf = (c: Ctx) => Math.max(1, Math.min(10_000, Number.parseInt(c.req.query("page") ?? "1", 10) || 1));
+
 /** Sends someone who is signed out to the sign-in page, then back to `next`. */
 export const signInTo = (c: Ctx, next: string) => c.redirect(`/account/login?next=${encodeURIComponent(next)}`, 303);
 
