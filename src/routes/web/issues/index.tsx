@@ -16,6 +16,7 @@ import { watchlistRoutes } from "./watchlist";
 
 import { PAGE_SIZE, pageOf } from "./tracker";
 import { summaryRoutes } from "./summary";
+import { newIssueRoutes } from "./new-issue";
 import { searchRoutes } from "./search";
 
 export const issueRoutes = new Hono<AppEnv>();
@@ -207,5 +208,6 @@ issueRoutes.route("/", summaryRoutes);
 issueRoutes.route("/", searchRoutes);
 issueRoutes.route("/", issueAdminRoutes);
 issueRoutes.route("/", issuePageRoutes);
+issueRoutes.route("/", newIssueRoutes);
 issueRoutes.route("/", issueFeedRoutes);
 issueRoutes.route("/", watchlistRoutes);

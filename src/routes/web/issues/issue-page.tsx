@@ -1,118 +1,24 @@
-// The issue page (description, history of comments and changes, metadata), the forms that file
-// and change issues, stars, relation removal and attachment downloads.
+// The issue page (description, history of comments and changes, metadata), the form that
+// changes an issue, stars, relation removal and attachment downloads. Filing is new-issue.tsx.
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
 import { component, requireTracker } from "../../middleware/guards";
 import { showFormErrors } from "../../middleware/errors";
-import {
-  RELATION_KINDS,
-  RELATION_LABELS,
-  createIssue,
-  getIssueDetail,
-  isRelationKind,
-  setStar,
-  updateIssue,
-  type IssueAttachment,
-  type IssueDetail,
-  type RelationKind,
-} from "../../../services/issues";
-import { loadConfig, splitLabels, type TrackerConfig } from "../../../services/issues/config";
-import { ATTACHMENTS_PER_POST, ATTACHMENT_FIELD, attachmentResponse, discardAttachments, findAttachment, formatBytes } from "../../../services/issues/attachments";
-import { findTemplate, listTemplates } from "../../../services/issues/templates";
+import { RELATION_LABELS, getIssueDetail, isRelationKind, setStar, updateIssue, type IssueDetail, type RelationKind } from "../../../services/issues";
+import { loadConfig } from "../../../services/issues/config";
+import { attachmentResponse, discardAttachments, findAttachment } from "../../../services/issues/attachments";
 import { badRequest } from "../../../utils/errors";
 import { Field, Notice, TextArea } from "../../../views/forms";
-import { ChangeList, Due, IssueMarkdown, Label, LabelFields, Status, When, issueHref, issuesBase, listHref } from "../../../views/issues";
+import { ChangeList, Due, IssueMarkdown, Label, Status, When, issueHref, listHref } from "../../../views/issues";
 import { formError, readForm } from "../helpers";
 import { notFoundPage } from "../errors";
 import { TrackerPage } from "./frame";
 import { inputFromForm, readIssueForm, type Ctx, type Tracker } from "./tracker";
+import { Attachments, AttachmentField, TriageFields, draftLabels } from "./fields";
 
 export const issuePageRoutes = new Hono<AppEnv>();
 
 const numberParam = (c: Ctx) => Number(c.req.param("number"));
-
-function Attachments(props: { project: string; items: IssueAttachment[] }) {
-  if (!props.items.length) return null;
-  return (
-    <ul class="iss-files">
-      {props.items.map((a) => (
-        <li>
-          <a href={`${issuesBase(props.project)}/attachments/${a.id}/${encodeURIComponent(a.filename)}`}>{a.filename}</a>{" "}
-          <span class="muted">({formatBytes(a.size)})</span>
-        </li>
-      ))}
-    </ul>
-  );
-}
-
-function AttachmentField(props: { c: Ctx }) {
-  return (
-    <div class="field">
-      <label for="f-attachment">Attach files</label>
-      <input id="f-attachment" type="file" name={ATTACHMENT_FIELD} multiple />
-      <span class="hint">
-        Up to {ATTACHMENTS_PER_POST} files, each at most {formatBytes(props.c.get("tenant").plan.maxUploadBytes)}.
-      </span>
-    </div>
-  );
-}
-
-function StatusSelect(props: { config: TrackerConfig; value: string }) {
-  const option = (name: string) => (
-    <option value={name} selected={props.value.toLowerCase() === name.toLowerCase()}>
-      {name}
-    </option>
-  );
-  return (
-    <div class="field">
-      <label for="f-status">Status</label>
-      <select id="f-status" name="status">
-        <optgroup label="Open">{props.config.open.map((s) => option(s.name))}</optgroup>
-        <optgroup label="Closed">{props.config.closed.map((s) => option(s.name))}</optgroup>
-      </select>
-    </div>
-  );
-}
-
-/** The fields members change on an issue: status, owner, labels, due date, a relation to add. */
-function TriageFields(props: {
-  config: TrackerConfig;
-  values: { status: string; owner: string; labels: string[]; due: string; relationKind: string; relationNumbers: string };
-}) {
-  const v = props.values;
-  return (
-    <>
-      <div class="iss-row">
-        <StatusSelect config={props.config} value={v.status} />
-        <Field label="Owner" name="owner" value={v.owner} maxlength={40} hint="A username; empty for nobody." />
-        <div class="field">
-          <label for="f-due_date">Due date</label>
-          <input id="f-due_date" type="date" name="due_date" value={v.due} />
-        </div>
-      </div>
-      <LabelFields config={props.config} labels={v.labels} />
-      <div class="iss-row">
-        <div class="field">
-          <label for="f-relation_kind">This issue</label>
-          <select id="f-relation_kind" name="relation_kind">
-            {RELATION_KINDS.map((k) => (
-              <option value={k} selected={v.relationKind === k}>
-                {RELATION_LABELS[k]}
-              </option>
-            ))}
-          </select>
-        </div>
-        <Field label="Issues" name="relation_numbers" value={v.relationNumbers} maxlength={200} hint="Numbers, e.g. 3, 7" />
-      </div>
-    </>
-  );
-}
-
-/** Labels a form shows: what was submitted (after an error), else the issue's. */
-function draftLabels(draft: Record<string, string> | undefined, current: string[]): string[] {
-  if (!draft) return current;
-  return [...Object.keys(draft).filter((k) => k.startsWith("label_")).map((k) => draft[k]!).filter(Boolean), ...splitLabels(draft.labels ?? "")];
-}
 
 async function issuePage(c: Ctx, t: Tracker, detail: IssueDetail, opts: { error?: string; status?: number; draft?: Record<string, string>; keepFields?: boolean } = {}) {
   const config = await loadConfig(c.get("db"), t.project.id);
@@ -377,93 +283,5 @@ issuePageRoutes.get(
     const a = await findAttachment(c.get("db"), t.project.id, c.req.param("id") ?? "");
     if (!a) return notFoundPage(c);
     return (await attachmentResponse(c.env.OBJECTS, c.get("tenant").id, a)) ?? notFoundPage(c);
-  },
-);
-
-// Filing
-
-async function newIssuePage(c: Ctx, t: Tracker, draft: Record<string, string>, error?: string, status = 200) {
-  const db = c.get("db");
-  const [config, templates] = await Promise.all([loadConfig(db, t.project.id), listTemplates(db, t.project.id)]);
-  const templateId = Number(c.req.query("template") ?? draft.template ?? NaN);
-  const template = Number.isSafeInteger(templateId) ? await findTemplate(db, t.project.id, templateId) : undefined;
-  const name = t.project.name;
-  const action = `${issuesBase(name)}/new`;
-  return c.html(
-    <TrackerPage c={c} t={t} title="New issue" tab="new" crumbs={[{ label: "New issue" }]}>
-      <h1>New issue</h1>
-      {error && <Notice kind="error">{error}</Notice>}
-      {templates.length > 0 && (
-        <p class="muted">
-          Start from a template:{" "}
-          {templates.map((tpl, i) => (
-            <>
-              {i > 0 && " · "}
-              <a href={`${action}?template=${tpl.id}`} aria-current={template?.id === tpl.id ? "true" : undefined}>
-                {tpl.name}
-              </a>
-            </>
-          ))}
-        </p>
-      )}
-      <form method="post" action={action} enctype="multipart/form-data" class="stack wide iss-form">
-        {template && <input type="hidden" name="template" value={String(template.id)} />}
-        <Field label="Summary" name="summary" value={draft.summary ?? template?.summary ?? ""} required maxlength={200} autofocus hint="One line: what is wrong, or what is wanted." />
-        <TextArea
-          label="Description"
-          name="description"
-          value={draft.description ?? template?.body ?? ""}
-          maxlength={65536}
-          hint="Markdown. What you did, what you expected, what happened instead. #12, commit ids and path/file.ts#L10 become links."
-        />
-        <AttachmentField c={c} />
-        {t.rights.triage && (
-          <TriageFields
-            config={config}
-            values={{
-              status: draft.status ?? config.open[0]!.name,
-              owner: draft.owner ?? "",
-              labels: Object.keys(draft).length ? draftLabels(draft, []) : splitLabels(template?.labels ?? ""),
-              due: draft.due_date ?? "",
-              relationKind: draft.relation_kind ?? "relates",
-              relationNumbers: draft.relation_numbers ?? "",
-            }}
-          />
-        )}
-        <div class="actions">
-          <button type="submit" class="primary">
-            File issue
-          </button>
-        </div>
-      </form>
-    </TrackerPage>,
-    status as 200,
-  );
-}
-
-issuePageRoutes.get(
-  "/p/:project/issues/new",
-  component("web.issues.new"),
-  requireTracker("write"),
-  (c) => newIssuePage(c, c.get("tracker"), {}),
-);
-
-issuePageRoutes.post(
-  "/p/:project/issues/new",
-  component("web.issues.new"),
-  requireTracker("write"),
-  async (c) => {
-    const t = c.get("tracker");
-    const { fields, attachments, error } = await readIssueForm(c, t);
-    if (error) return newIssuePage(c, t, fields, `${error.message} Nothing was filed; choose the files again.`, error.status);
-    try {
-      const input = inputFromForm(fields, t.rights);
-      const issue = await createIssue(c.get("db"), t.project, { user: t.user, triage: t.rights.triage }, { ...input, summary: fields.summary ?? "" }, attachments);
-      return c.redirect(`${issueHref(t.project.name, issue.number)}?ok=filed`, 303);
-    } catch (err) {
-      await discardAttachments(c.env.OBJECTS, attachments);
-      const { status, message } = formError(err);
-      return newIssuePage(c, t, fields, message + (attachments.length ? " Choose the files to attach again." : ""), status);
-    }
   },
 );
