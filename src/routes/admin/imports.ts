@@ -3,7 +3,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../context";
-import { tenantProjectRepo } from "../../services/tenants";
+import { tenantProjectRepo } from "../../services/tenant-operations";
 import { ForgeError } from "../../utils/errors";
 import { errorResponse, jsonResponse } from "../api/responses";
 

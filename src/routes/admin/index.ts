@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { TenantRecord } from "../../storage/directory";
 import * as tenants from "../../services/tenants";
+import { createTenantProject, mintTenantUserToken } from "../../services/tenant-operations";
 import { constantTimeEqual } from "../../utils/crypto";
 import { newMeter } from "../../obs/meter";
 import { meterOf } from "../../obs/request-meter";
@@ -286,14 +287,14 @@ export function adminApp() {
     c.json(tenantJson(await tenants.setSuspended(c.env, c.req.valid("param").slug, false, null, ACTOR)), 200),
   );
   app.openapi(routes.createProject, async (c) => {
-    const p = await tenants.createTenantProject(c.env, c.req.valid("param").slug, c.req.valid("json"), ACTOR);
+    const p = await createTenantProject(c.env, c.req.valid("param").slug, c.req.valid("json"), ACTOR);
     return c.json({ id: p.id, name: p.name, description: p.description, private: p.private, created_at: p.createdAt }, 201);
   });
   app.openapi(routes.createToken, async (c) => {
     const { slug, username } = c.req.valid("param");
     const body = (await c.req.json().catch(() => ({}))) as { scope?: unknown; name?: unknown };
     const scope = body.scope === "read" ? "read" : "write";
-    const minted = await tenants.mintTenantUserToken(
+    const minted = await mintTenantUserToken(
       c.env,
       slug,
       username,
