@@ -1,6 +1,6 @@
 // History pages of the repository browser: logs (of a ref or a path, paginated with a cursor),
 // commits with their diff (capped, with a way to load one file's diff on its own), .patch and
-// .diff downloads, comparisons of two refs, and the Atom feed of a branch.
+// .diff downloads and comparisons of two refs. The Atom feed of a branch is feed.ts.
 import { Budget } from "../../../git/budget";
 import { blobStorage } from "../../../git/blob-stream";
 import { countChanges, hunksText, isBinary, makeHunks, splitLines, type Hunk } from "../../../git/diff";
@@ -10,9 +10,9 @@ import type { Oid } from "../../../git/oid";
 import { decodePathSegments } from "../../../git/tree-path";
 import { readCommit, resolveRev, splitRev, shortOid, type CommitView, type SourceRepo } from "../../../services/source";
 import { escapeHtml } from "../../../views/highlight";
-import { commitTable, diffTable, isoTime, pathNav, timeHtml, type CommitRow, type SourceUrls } from "../../../views/source";
+import { commitTable, diffTable, pathNav, timeHtml, type CommitRow, type SourceUrls } from "../../../views/source";
 import { notFound, sourceResponse, type SourcePage } from "./page";
-import { ifNoneMatchHits } from "../../../utils/etag";
+
 
 const LOG_PAGE = 50;
 /**
@@ -380,50 +380,5 @@ function compareForm(p: SourcePage): Promise<Response> {
     `<label for="cmp-head">Compare</label><select id="cmp-head" name="head">${options(other)}</select>` +
     `<button type="submit">Compare</button></form><p class="muted">Or type it into the address: <code>${escapeHtml(urls.compare("base", "head"))}</code>; branches, tags and commit ids all work.</p>`;
   return sourceResponse(p, { title: "Compare", tab: "compare", rev: null, key: null, immutableUrl: false, render: async () => ({ html: s, cacheable: false }) });
-}
-
-// ---- Atom feed of a branch's commits
-
-const FEED_ENTRIES = 20;
-
-const xml = (s: string) =>
-  s.replace(/[&<>"]/g, (ch) => (ch === "&" ? "&amp;" : ch === "<" ? "&lt;" : ch === ">" ? "&gt;" : "&quot;")).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
-
-export async function commitFeed(p: SourcePage, rest: string[]): Promise<Response> {
-  const { c } = p;
-  if (rest[0] !== "commits" || rest.length < 2) return notFound(p);
-  let branch: string;
-  try {
-    branch = rest.slice(1).map(decodeURIComponent).join("/");
-  } catch {
-    return notFound(p);
-  }
-  let rev = await resolveRev(p.src, branch);
-  if (!rev && branch.endsWith(".atom")) rev = await resolveRev(p.src, branch.slice(0, -5));
-  if (!rev || rev.kind !== "branch") return notFound(p);
-  const { src, urls } = p;
-  const origin = new URL(c.req.url).origin;
-  const page = await walkLog(src.graph, [rev.commit], { limit: FEED_ENTRIES });
-  const self = `${origin}${urls.feed(rev.name)}`;
-  let updated = 0;
-  let entries = "";
-  for (const info of page.commits) {
-    const commit = await readCommit(src, info.oid);
-    updated = Math.max(updated, commit.committer.time);
-    entries +=
-      `<entry><id>${xml(`${origin}${urls.commit(commit.oid)}`)}</id><title>${xml(commit.subject || "(no message)")}</title>` +
-      `<link rel="alternate" type="text/html" href="${xml(`${origin}${urls.commit(commit.oid)}`)}"/>` +
-      `<author><name>${xml(commit.author.name)}</name><email>${xml(commit.author.email)}</email></author>` +
-      `<published>${isoTime(commit.author.time)}</published><updated>${isoTime(commit.committer.time)}</updated>` +
-      `<content type="text">${xml(commit.message)}</content></entry>\n`;
-  }
-  const feed =
-    `<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">` +
-    `<id>${xml(self)}</id><title>${xml(`${p.project.name}: commits on ${rev.name}`)}</title>` +
-    `<link rel="self" href="${xml(self)}"/><link rel="alternate" type="text/html" href="${xml(`${origin}${urls.log(rev.name)}`)}"/>` +
-    `<updated>${isoTime(updated)}</updated>\n${entries}</feed>\n`;
-  const etag = `"${rev.commit}"`;
-  if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers: { etag } });
-  return new Response(feed, { headers: { "content-type": "application/atom+xml; charset=utf-8", etag, "cache-control": "no-cache" } });
 }
 

@@ -1,10 +1,10 @@
 // The repository browser: source home, trees, files, raw files and blame, under
-// /p/<project>/source/. History pages are in history.tsx, refs and archives in
+// /p/<project>/source/. History pages are in history.tsx, raw files in raw.ts, refs and archives in
 // refs.tsx. URLs: docs in README.md (Source browser).
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../../context";
 import { blame } from "../../../git/blame";
-import { blobStorage, blobPrefix, openBlobStream, SMALL_BLOB } from "../../../git/blob-stream";
+import { blobStorage } from "../../../git/blob-stream";
 import { Budget } from "../../../git/budget";
 import { isBinary } from "../../../git/diff";
 import { GitError } from "../../../git/errors";
@@ -18,9 +18,10 @@ import { codeTable, day, formatSize, isoTime, pathNav, timeHtml, type SourceUrls
 import { sourceScript, sourceScriptPath } from "../../../views/source-script";
 import { anonymousPage, notFound, sourceResponse, type SourcePage } from "./page";
 import { component, requireSource } from "../../middleware/guards";
-import { commitFeed, commitPage, comparePage, logPage } from "./history";
+import { commitPage, comparePage, logPage } from "./history";
+import { commitFeed } from "./feed";
 import { archive, branchesPage, tagsPage } from "./refs";
-import { ifNoneMatchHits } from "../../../utils/etag";
+import { IMAGE_TYPES, extension, rawFile } from "./raw";
 
 export const sourceRoutes = new Hono<AppEnv>();
 
@@ -225,18 +226,6 @@ async function treePage(p: SourcePage, rev: Rev, path: string[], home: boolean):
   });
 }
 
-const IMAGE_TYPES: Record<string, string> = {
-  png: "image/png",
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  gif: "image/gif",
-  webp: "image/webp",
-  avif: "image/avif",
-  bmp: "image/bmp",
-  ico: "image/x-icon",
-  svg: "image/svg+xml",
-};
-const extension = (name: string) => (name.includes(".") ? name.slice(name.lastIndexOf(".") + 1).toLowerCase() : "");
 
 /** Files up to this size are shown inline; highlighted up to HIGHLIGHT_MAX. */
 export const INLINE_MAX = 1024 * 1024;
@@ -350,49 +339,6 @@ async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oid, mode
     render: () => render(new Budget(Date.now() + BLAME_PAGE.ms, BLAME_PAGE.steps)),
     background: () => render(new Budget(Date.now() + BLAME_BACKGROUND.ms, BLAME_BACKGROUND.steps)),
   });
-}
-
-// ---- Raw files: served so that no file can act as a page of this site.
-
-async function rawFile(p: SourcePage, rest: string[]): Promise<Response> {
-  const { c, src } = p;
-  const split = await splitRev(src, rest);
-  if (!split) return notFound(p);
-  const path = decodePathSegments(split.rest);
-  if (!path || path.length === 0) return notFound(p);
-  const commit = await src.graph.commit(split.rev.commit);
-  const entry = await resolvePath(src.store, commit.tree, path);
-  if (!entry || entry.type !== "blob") return notFound(p);
-  const immutable = split.rev.kind === "commit";
-  const etag = `"${entry.oid}"`;
-  const headers: Record<string, string> = {
-    etag,
-    "cache-control": immutable ? `${p.isPublic ? "public" : "private"}, max-age=31536000, immutable` : "no-cache",
-    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-    "x-content-type-options": "nosniff",
-    "cross-origin-resource-policy": "same-origin",
-    vary: "Cookie",
-  };
-  if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers });
-  const name = path[path.length - 1]!;
-  const { size } = await blobStorage(src.store, entry.oid);
-  const head = size <= SMALL_BLOB ? await src.store.readTyped(entry.oid, "blob") : await blobPrefix(src.store, entry.oid, 8000);
-  const image = IMAGE_TYPES[extension(name)];
-  if (image && !(image === "image/svg+xml" && isBinary(head))) headers["content-type"] = image;
-  else if (isBinary(head)) {
-    headers["content-type"] = "application/octet-stream";
-    headers["content-disposition"] = `attachment; filename*=UTF-8''${encodeURIComponent(name)}`;
-  } else headers["content-type"] = "text/plain; charset=utf-8";
-  let body: ReadableStream<Uint8Array>;
-  try {
-    body = (await openBlobStream(src.store, entry.oid)).stream;
-  } catch (err) {
-    if (err instanceof GitError && err.code === "too_large") return c.text(`${err.message}\n`, 413);
-    throw err;
-  }
-  headers["content-length"] = String(size);
-  c.get("meter").marks["bytes"] = size;
-  return new Response(c.req.method === "HEAD" ? null : body, { headers });
 }
 
 // ---- The ref selector's target, and the last-commits follow-up for the optional script
