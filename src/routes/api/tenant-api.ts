@@ -6,10 +6,10 @@ import type { Context } from "hono";
 import type { AppEnv } from "../context";
 import { apiIdentity } from "../middleware/session";
 import { component } from "../middleware/guards";
-import { requireApiUser } from "../middleware/api-guards";
+import { requireApiProject, requireApiUser } from "../middleware/api-guards";
 import { canAccess, levelOf, mayCreateProjects, projectVisibility, type Viewer } from "../../auth/access";
 import { gravatarUrl } from "../../services/avatars";
-import { PROJECT_NAME, createProject, findProject, listVisibleProjects, protectedRefs, type Project } from "../../services/projects";
+import { PROJECT_NAME, createProject, listVisibleProjects, protectedRefs, type Project } from "../../services/projects";
 import { getSettings } from "../../services/settings";
 import { listTokens, mintToken, revokeToken } from "../../services/tokens";
 import type { User } from "../../services/users";
@@ -220,6 +220,7 @@ export function tenantApi() {
   app.use("/api/v1/user/tokens/*", component("api.tokens"), requireApiUser);
   app.use("/api/v1/projects/*", component("api.projects"));
   app.on(["POST", "PATCH"], ["/api/v1/projects", "/api/v1/projects/:name"], requireApiUser);
+  app.on(["GET", "PATCH"], "/api/v1/projects/:name", requireApiProject);
   app.use("/api/*", apiBodyLimit((method, path) => method === "POST" && /^\/api\/v1\/projects\/[^/]+\/issues\/\d+\/attachments$/.test(path)));
 
   app.openapi(routes.user, async (c) => {
@@ -267,20 +268,15 @@ export function tenantApi() {
   });
 
   app.openapi(routes.getProject, async (c) => {
-    const { viewer } = await apiIdentity(c);
-    const { name } = c.req.valid("param");
-    const project = await findProject(c.get("db"), name);
-    if (!project || !canAccess(viewer, project, "project", "read")) throw new ForgeError("not_found", `project ${name} not found`);
+    const viewer = c.get("viewer");
+    const project = c.get("project");
     const { head } = await listBranches(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
     return c.json({ ...projectJson(c, viewer, project), default_branch: head }, 200);
   });
 
   app.openapi(routes.updateProject, async (c) => {
     const viewer = c.get("viewer");
-    const { name } = c.req.valid("param");
-    const project = await findProject(c.get("db"), name);
-    if (!project || !canAccess(viewer, project, "project", "read")) throw new ForgeError("not_found", `project ${name} not found`);
-    if (!canAccess(viewer, project, "admin", "write")) throw new ForgeError("forbidden", "Only the project's owners change its settings.");
+    const project = c.get("project");
     const body = c.req.valid("json");
     for (const b of body.protected_branches ?? []) {
       if (refNameProblem(`refs/heads/${b}`)) throw new ForgeError("bad_request", `"${b}" is not a valid branch name`);

@@ -4,7 +4,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context";
 import { apiIdentity } from "./session";
-import { deniedStatus, type Mode } from "../../auth/access";
+import { canAccess, deniedStatus, type Mode } from "../../auth/access";
 import { findProject } from "../../services/projects";
 import { trackerRights } from "../../services/issues";
 import { ForgeError } from "../../utils/errors";
@@ -37,5 +37,22 @@ export const requireApiTracker: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw new ForgeError("forbidden", viewer.scope !== "write" ? "This token is read-only." : "You may not write to this project's tracker.");
   }
   c.set("tracker", { project, user, viewer, rights });
+  await next();
+};
+
+/**
+ * The URL's project (/api/v1/projects/:name) for callers who may see it, else 404; a change
+ * (after requireApiUser) needs its owners' rights, else 403.
+ */
+export const requireApiProject: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const name = c.req.param("name") ?? "";
+  const { viewer } = await apiIdentity(c);
+  const project = await findProject(c.get("db"), name);
+  if (!project || !canAccess(viewer, project, "project", "read")) throw new ForgeError("not_found", `project ${name} not found`);
+  if (modeOf(c) === "write" && !canAccess(viewer, project, "admin", "write")) {
+    throw new ForgeError("forbidden", "Only the project's owners change its settings.");
+  }
+  c.set("project", project);
+  c.set("viewer", viewer);
   await next();
 };

@@ -71,6 +71,16 @@ export function requireProjectAdmin(mode: Mode): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** The URL's project for those who may see it (canAccess "project"); 404 to others, as for a missing one. */
+export const requireProjectPage: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const project = await findProjectForView(c.get("db"), c.get("tenant").id, c.req.param("project") ?? "");
+  const viewer = await webViewer(c);
+  if (!project || !canAccess(viewer, project, "project", "read")) return notFoundPage(c);
+  c.set("project", project);
+  c.set("viewer", viewer);
+  await next();
+};
+
 /**
  * The tracker of the URL's project and what the viewer may do in it: 404 to those who may not
  * read it (hidden and missing look alike); writes ask the signed-out to sign in first.

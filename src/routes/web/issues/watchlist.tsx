@@ -1,8 +1,8 @@
 // The watch list: issues a user watches (stars), across every project of the forge they may read.
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
-import { component } from "../../middleware/guards";
-import { webIdentity } from "../../middleware/session";
+import { component, requireUser } from "../../middleware/guards";
+import { webViewer } from "../../middleware/session";
 import { canAccess } from "../../../auth/access";
 import { watchedIssues } from "../../../services/issues/lists";
 import { Layout } from "../../../views/layout";
@@ -10,9 +10,9 @@ import { Due, Status, When, issueHref } from "../../../views/issues";
 
 export const watchlistRoutes = new Hono<AppEnv>();
 
-watchlistRoutes.get("/watchlist", component("web.issues.watchlist"), async (c) => {
-  const { user, viewer } = await webIdentity(c);
-  if (!user) return c.redirect(`/account/login?next=${encodeURIComponent("/watchlist")}`, 303);
+watchlistRoutes.get("/watchlist", component("web.issues.watchlist"), requireUser, async (c) => {
+  const user = c.get("user");
+  const viewer = await webViewer(c);
   const state = c.req.query("state") === "all" ? "all" : "open";
   // Access may have changed since the star: only what the user may still read is listed.
   const rows = (await watchedIssues(c.get("db"), user.id, state)).filter((r) => canAccess(viewer, r.project, "issues", "read"));
