@@ -1,5 +1,5 @@
 // What the push worker tells the edge worker's queue consumer about a push that landed: one
-// message per push (or per part of a large one), consumed by edge/post-push.ts.
+// message per push (or per part of a large one), consumed by services/post-push.ts.
 import type { Oid } from "../git/oid";
 
 export interface PushedEvent {

@@ -6,7 +6,7 @@
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
-import { handlePostPushBatch } from "../../src/edge/post-push";
+import { handlePostPushBatch } from "../../src/services/post-push";
 import { receivePack, type PushContext } from "../../src/push/receive";
 import { splitPushedEvent } from "../../src/push/notify";
 import type { PushedEvent } from "../../src/services/push-events";

@@ -6,10 +6,10 @@ import type { Env } from "../env";
 import { isD1, openTenantDb, type TenantDb } from "../db/tenant-db";
 import { projects } from "../db/schema";
 import { ZERO_OID } from "../git/oid";
-import type { PushedEvent } from "../services/push-events";
-import { recordEvent } from "../services/timeline";
-import { precomputeForPush } from "../services/last-commits";
-import { linkPushedCommits } from "../services/commit-links";
+import type { PushedEvent } from "./push-events";
+import { recordEvent } from "./timeline";
+import { precomputeForPush } from "./last-commits";
+import { linkPushedCommits } from "./commit-links";
 import { readTenantRecord } from "../storage/directory";
 import { sha256Hex } from "../utils/crypto";
 
