@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv, FormFailure } from "../context";
 import { formFailure } from "../middleware/errors";
-import { sessionSecrets, webIdentity } from "../middleware/session";
+import { sessionSecrets } from "../middleware/session";
 import { newSessionId, sessionCookie, signSession } from "../../auth/session";
 import type { MailContext } from "../../services/accounts";
 import type { User } from "../../services/users";
@@ -65,11 +65,6 @@ export async function startSession(c: Context<AppEnv>, user: User): Promise<void
     s: newSessionId(),
   });
   c.header("Set-Cookie", sessionCookie(value), { append: true });
-}
-
-/** The signed-in user, or null; pages that need one redirect with signInRedirect. */
-export async function currentUser(c: Context<AppEnv>): Promise<User | null> {
-  return (await webIdentity(c)).user;
 }
 
 export function signInRedirect(c: Context<AppEnv>): Response {
