@@ -11,7 +11,7 @@ import { ForgeError } from "../../utils/errors";
 import { notFoundPage } from "../web/errors";
 import { signInRedirect } from "../web/helpers";
 import { loadTracker, signInTo } from "../web/issues/tracker";
-import { openSourcePage } from "../web/source/page";
+import { sourcePageOf } from "../web/source/page";
 
 /**
  * Names the request's component (logs, Server-Timing, per-component budgets) before anything
@@ -110,6 +110,6 @@ export const requireSource: MiddlewareHandler<AppEnv> = async (c, next) => {
   const project = await findProjectForView(c.get("db"), c.get("tenant").id, c.req.param("project") ?? "");
   const viewer = await webViewer(c);
   if (!project || !canAccess(viewer, project, "source", "read")) return notFoundPage(c);
-  c.set("source", await openSourcePage(c, project, viewer));
+  c.set("source", await sourcePageOf(c, project, viewer));
   await next();
 };

@@ -19,7 +19,7 @@ import { ifNoneMatchHits } from "../../../utils/etag";
 export type { SourcePage };
 
 /** Opens the repository of a project whose source the viewer may read (requireSource decided). */
-export async function openSourcePage(c: Context<AppEnv>, project: Project, viewer: Viewer): Promise<SourcePage> {
+export async function sourcePageOf(c: Context<AppEnv>, project: Project, viewer: Viewer): Promise<SourcePage> {
   const src = await openSource(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
   return {
     c,
