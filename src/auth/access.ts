@@ -137,3 +137,11 @@ export function deniedStatus(
 export function projectVisibility(viewer: Viewer): { all: boolean; privateIds: number[] } {
   return { all: !!viewer.user?.isAdmin, privateIds: [...viewer.roles.keys()] };
 }
+
+/**
+ * Who may create projects on this forge: tenant admins always; any signed-in user when the
+ * forge's setting (services/settings.ts `projectCreation`) says "users".
+ */
+export function mayCreateProjects(user: { isAdmin: boolean } | null, projectCreation: "admins" | "users"): boolean {
+  return !!user && (user.isAdmin || projectCreation === "users");
+}

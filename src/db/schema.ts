@@ -176,7 +176,7 @@ export const events = sqliteTable(
 
 /**
  * Tracker configuration of a project, in InDefero's text format (one `Name = description` a line);
- * no row: the defaults in services/issue-config.ts.
+ * no row: the defaults in services/issues/config.ts.
  */
 export const issueConfig = sqliteTable("issue_config", {
   projectId: integer("project_id")

@@ -9,8 +9,8 @@ import { canonicalHost } from "../storage/directory";
 import { stylesheet, stylesheetPath } from "../views/style";
 import { adminApp } from "../routes/admin";
 import { tenantApp } from "./tenant-app";
-import { handlePostPushBatch } from "./post-push";
-import type { PushedEvent } from "../push/receive";
+import { handlePostPushBatch } from "../services/post-push";
+import type { PushedEvent } from "../services/push-events";
 
 export function createEdgeHandler(): ExportedHandler<Env, PushedEvent> {
   const admin = adminApp();

@@ -1,7 +1,7 @@
 // The app of tenant hosts: resolves the forge from the Host header, then serves its pages and APIs.
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
-import type { AppEnv } from "./context";
+import type { AppEnv } from "../routes/context";
 import { canonicalHost, resolveHost } from "../storage/directory";
 import { ensureTenantReady } from "../services/tenants";
 import { isD1, lazyTenantDb } from "../db/tenant-db";
@@ -19,9 +19,9 @@ import { projectAdminRoutes } from "../routes/web/project-admin";
 import { userRoutes } from "../routes/web/users";
 import { issueRoutes } from "../routes/web/issues";
 import { tenantApi } from "../routes/api/tenant-api";
-import { handleApiError, jsonError } from "../routes/api/responses";
-import { crossSiteGuard, sessionMiddleware } from "./session";
-import { ForgeError } from "../utils/errors";
+import { jsonError } from "../routes/api/responses";
+import { crossSiteGuard, sessionMiddleware } from "../routes/middleware/session";
+import { respondToError } from "../routes/middleware/errors";
 
 export function tenantApp() {
   const app = new Hono<AppEnv>();
@@ -108,29 +108,6 @@ export function tenantApp() {
   app.route("/", projectAdminRoutes);
   app.route("/", issueRoutes);
   app.notFound((c) => notFoundPage(c));
-  app.onError((err, c) => {
-    if (c.req.path.startsWith("/api/")) return handleApiError(err, c);
-    if (err instanceof ForgeError && err.status < 500) {
-      return c.html(
-        <ErrorPage
-          status={err.status}
-          title={err.status === 403 ? "Not allowed" : err.status === 429 ? "Slow down" : "That did not work"}
-          message={err.message}
-          forgeName={c.get("tenant")?.name}
-        />,
-        err.status as 400,
-      );
-    }
-    console.error(JSON.stringify({ level: "error", id: c.get("meter")?.id, message: String(err?.stack ?? err) }));
-    return c.html(
-      <ErrorPage
-        status={500}
-        title="Something went wrong"
-        message="The forge could not answer this request. The operator can find it by the request id in the X-Request-Id header."
-        forgeName={c.get("tenant")?.name}
-      />,
-      500,
-    );
-  });
+  app.onError(respondToError);
   return app;
 }

@@ -5,7 +5,8 @@
 // the search stopped at.
 import type { Budget } from "./budget";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
-import { diffLines, diffTrees, splitLines } from "./diff";
+import { diffLines, splitLines } from "./diff";
+import { diffTrees } from "./tree-diff";
 import { oidAtPath } from "./tree-path";
 import type { Oid } from "./oid";
 

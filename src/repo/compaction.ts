@@ -8,11 +8,11 @@ import { setHash } from "../git/oid";
 import { writePackIndex } from "../git/pack-index";
 import { writePack } from "../git/pack-writer";
 import { enumerateObjects } from "../git/walk";
-import { openStore, type RepoRef } from "../services/repositories";
+import { openStore, type RepoRef } from "../storage/pack-store";
 import { r2Keys } from "../storage/keys";
 import { R2StreamWriter } from "../storage/r2-writer";
 import { randomId } from "../utils/crypto";
-import type { PackEntry, RepoSnapshot } from "./repo-object";
+import type { PackEntry, RepoSnapshot } from "./snapshot";
 import type { Oid } from "../git/oid";
 
 /** Compact once this many packs are live. */

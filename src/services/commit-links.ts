@@ -7,7 +7,7 @@ import { CommitQueue, type CommitInfo } from "../git/commit-graph";
 import type { ObjectStore } from "../git/object-store";
 import { parseCommit } from "../git/objects";
 import { ZERO_OID, type Oid } from "../git/oid";
-import type { PushedEvent } from "../push/receive";
+import type { PushedEvent } from "./push-events";
 import type { TenantDb } from "../db/tenant-db";
 import { levelOf } from "../auth/access";
 import type { Project } from "./projects";

@@ -267,7 +267,7 @@ export async function precomputeAfterPush(
   return stored;
 }
 
-/** The post-push step (edge/post-push.ts): opens the repository as it is now and precomputes. */
+/** The post-push step (services/post-push.ts): opens the repository as it is now and precomputes. */
 export async function precomputeForPush(env: Env, e: { tenantId: string; repoId: string; updates: { name: string; old: Oid; new: Oid }[] }): Promise<void> {
   const repo = { tenantId: e.tenantId, repoId: e.repoId };
   try {

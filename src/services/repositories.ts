@@ -1,21 +1,18 @@
-// Opening a project's repository: its Durable Object (refs, packs) and an object store over its
-// packs in R2, with pack indexes cached per isolate (they are immutable).
+// Opening a project's repository: its Durable Object (refs, HEAD, packs), a cached snapshot of
+// them, and an object store over its packs in R2 (storage/pack-store.ts).
 import type { Env } from "../env";
 import type { PurgeResult, RepoObject, RepoSnapshot } from "../repo/repo-object";
-import { ObjectStore, Pack } from "../git/object-store";
-import { PackIndex } from "../git/pack-index";
+import type { ObjectStore } from "../git/object-store";
 import { WindowedSource } from "../git/range-source";
 import type { RepoView } from "../git/upload-pack";
 import { R2Source } from "../storage/r2-source";
 import { doNames, r2Keys } from "../storage/keys";
+import { openStore, type RepoRef } from "../storage/pack-store";
 import { ByteLru } from "../utils/lru";
-import { GitError } from "../git/errors";
 import { ForgeError } from "../utils/errors";
 
-export interface RepoRef {
-  tenantId: string;
-  repoId: string;
-}
+// Callers open stores and name repositories through this module.
+export { loadPackIndex, openPack, openStore, type RepoRef } from "../storage/pack-store";
 
 export function repoStub(env: Env, repo: RepoRef): DurableObjectStub<RepoObject> {
   return env.REPO.get(env.REPO.idFromName(doNames.repo(repo.tenantId, repo.repoId)));
@@ -32,32 +29,6 @@ export async function currentSnapshot(env: Env, repo: RepoRef): Promise<RepoSnap
   if (fresh === null) return known!;
   snapshots.set(key, fresh);
   return fresh;
-}
-
-/**
- * Pack indexes are loaded whole (28 bytes an object): one of up to 24 MiB (about 850,000 objects)
- * is kept, else every request of a big repository would read it again.
- */
-const indexes = new ByteLru<string, PackIndex>(32 * 1024 * 1024, (i) => i.byteSize, 24 * 1024 * 1024);
-
-export async function loadPackIndex(bucket: R2Bucket, key: string): Promise<PackIndex> {
-  const hit = indexes.get(key);
-  if (hit) return hit;
-  const obj = await bucket.get(key);
-  if (!obj) throw new GitError("missing_object", `pack index ${key} is missing`);
-  const index = new PackIndex(new Uint8Array(await obj.arrayBuffer()));
-  indexes.set(key, index);
-  return index;
-}
-
-export async function openPack(bucket: R2Bucket, repo: RepoRef, name: string, bytes: number): Promise<Pack> {
-  const index = await loadPackIndex(bucket, r2Keys.packIndex(repo.tenantId, repo.repoId, name));
-  const source = new WindowedSource(new R2Source(bucket, r2Keys.pack(repo.tenantId, repo.repoId, name), bytes));
-  return new Pack(name, index, source);
-}
-
-export async function openStore(bucket: R2Bucket, repo: RepoRef, snapshot: RepoSnapshot): Promise<ObjectStore> {
-  return new ObjectStore(await Promise.all(snapshot.packs.map((p) => openPack(bucket, repo, p.name, p.bytes))));
 }
 
 /**

@@ -6,17 +6,17 @@ import type { Env } from "../env";
 import { auditLog, tenantHosts, tenants } from "../db/control-schema";
 import { controlMigrations, tenantMigrations } from "../db/generated-migrations";
 import { migrate } from "../db/migrate";
-import { isD1, openTenantDb, type TenantDb } from "../db/tenant-db";
+import { isD1, openTenantDb } from "../db/tenant-db";
 import { hashPassword } from "../auth/password";
-import { generateToken, hashToken, type TokenScope } from "../auth/tokens";
+import { generateToken, hashToken } from "../auth/tokens";
 import { publishTenant, unpublishTenant, type Plan, type TenantRecord } from "../storage/directory";
 import { doNames, r2Keys } from "../storage/keys";
 import { randomId } from "../utils/crypto";
-import { ForgeError, badRequest, conflict, notFound } from "../utils/errors";
+import { badRequest, conflict, notFound } from "../utils/errors";
 import { provisionerFor } from "./provisioner";
-import { createProject, getProject, listAllRepoIds, type Project } from "./projects";
-import { createUser, findUserByName, getUserByName } from "./users";
-import { mintToken, storeTokenHash, type MintedToken } from "./tokens";
+import { listAllRepoIds } from "./projects";
+import { createUser, findUserByName } from "./users";
+import { storeTokenHash } from "./tokens";
 
 export const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 export const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -43,7 +43,7 @@ export function normalizeHost(host: string): string {
   return h;
 }
 
-const control = (env: Env) => drizzle(env.CONTROL);
+export const control = (env: Env) => drizzle(env.CONTROL);
 
 let controlReady: Promise<unknown> | null = null;
 /** Migrates the CONTROL database once per isolate (idempotent and race-safe across isolates). */
@@ -106,7 +106,7 @@ async function loadById(env: Env, id: string): Promise<TenantRecord> {
   return (await recordsOf(env, [row]))[0]!;
 }
 
-const audit = (actor: string, action: string, tenantId: string | null, detail?: unknown) => ({
+export const audit = (actor: string, action: string, tenantId: string | null, detail?: unknown) => ({
   actor,
   action,
   tenantId,
@@ -385,52 +385,4 @@ async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<void> {
     await bucket.delete(listed.objects.map((o) => o.key));
     if (!listed.truncated) return;
   }
-}
-
-/** A tenant's database, for platform operations that act inside it. */
-async function tenantDbOf(env: Env, slug: string): Promise<{ tenant: TenantRecord; db: TenantDb }> {
-  const tenant = await getTenant(env, slug);
-  const d1 = tenant.database ? env[tenant.database] : undefined;
-  if (tenant.status === "provisioning" || !isD1(d1)) {
-    throw new ForgeError("unavailable", `tenant ${slug} is still being set up; try again in a few seconds`);
-  }
-  return { tenant, db: openTenantDb(d1) };
-}
-
-/** The repository of a tenant's project, for platform operations on git data (imports). */
-export async function tenantProjectRepo(env: Env, slug: string, projectName: string): Promise<{ tenantId: string; repoId: string }> {
-  const { tenant, db } = await tenantDbOf(env, slug);
-  const project = await getProject(db, projectName);
-  return { tenantId: tenant.id, repoId: project.repoId };
-}
-
-export async function createTenantProject(
-  env: Env,
-  slug: string,
-  input: { name: string; description?: string; private?: boolean; owner?: string },
-  actor: string,
-): Promise<Project> {
-  const { tenant, db } = await tenantDbOf(env, slug);
-  const owner = input.owner ? await getUserByName(db, input.owner) : undefined;
-  const project = await createProject(db, { ...input, ownerId: owner?.id });
-  await control(env)
-    .insert(auditLog)
-    .values(audit(actor, "project.create", tenant.id, { name: project.name }));
-  return project;
-}
-
-export async function mintTenantUserToken(
-  env: Env,
-  slug: string,
-  username: string,
-  opts: { scope: TokenScope; name?: string },
-  actor: string,
-): Promise<MintedToken & { username: string }> {
-  const { tenant, db } = await tenantDbOf(env, slug);
-  const user = await getUserByName(db, username);
-  const minted = await mintToken(db, user, opts.name ?? "minted by platform admin", opts.scope);
-  await control(env)
-    .insert(auditLog)
-    .values(audit(actor, "token.create", tenant.id, { username: user.username, scope: opts.scope }));
-  return { ...minted, username: user.username };
 }

@@ -4,9 +4,9 @@ import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
 import { renderMarkdown } from "../utils/markdown";
 import type { IssueChanges } from "../services/issues";
-import type { IssueRow } from "../services/issue-lists";
-import { SNIPPET_END, SNIPPET_START, today } from "../services/issue-lists";
-import { labelGroups, type TrackerConfig } from "../services/issue-config";
+import type { IssueRow } from "../services/issues/lists";
+import { SNIPPET_END, SNIPPET_START, today } from "../services/issues/lists";
+import { labelGroups, type TrackerConfig } from "../services/issues/config";
 
 export const issuesBase = (project: string) => `/p/${encodeURIComponent(project)}/issues`;
 export const issueHref = (project: string, n: number) => `${issuesBase(project)}/${n}`;

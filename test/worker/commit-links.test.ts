@@ -5,11 +5,11 @@
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
-import { recordPush } from "../../src/edge/post-push";
+import { recordPush } from "../../src/services/post-push";
 import { newCommits } from "../../src/services/commit-links";
 import { openStore, repoStub } from "../../src/services/repositories";
 import { ZERO_OID } from "../../src/git/oid";
-import type { PushedEvent } from "../../src/push/receive";
+import type { PushedEvent } from "../../src/services/push-events";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
 import { pushMessages } from "./issue-fixture";
 

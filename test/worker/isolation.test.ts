@@ -1,7 +1,7 @@
 // Tenant isolation of credentials and content: a session cookie, an API token and a git
 // credential of forge A are worth nothing on forge B, and nothing of A is served on B's host.
 import { beforeAll, describe, expect, it } from "vitest";
-import { authenticateGitBasic } from "../../src/auth/basic";
+import { authenticateGitBasic } from "../../src/services/credentials";
 import { openTenantDb } from "../../src/db/tenant-db";
 import { Browser, apiCall, newForge, registerUser, tenantD1, type Forge } from "./browser";
 import { edge } from "./helpers";

@@ -471,7 +471,7 @@ describe("templates and configuration", () => {
     expect((await comment(mia, "tracker", n, { ...fields, labels: "Severity:Low Severity:High" })).status).toBe(400);
     expect((await comment(mia, "tracker", n, { ...fields, labels: "Priority:Low Priority:High" })).status).toBe(303);
     // Back to the defaults for the other tests.
-    const { DEFAULT_CONFIG_TEXT } = await import("../../src/services/issue-config");
+    const { DEFAULT_CONFIG_TEXT } = await import("../../src/services/issues/config");
     expect(
       (
         await owner.post("/p/tracker/issues/admin", {

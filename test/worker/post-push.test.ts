@@ -6,8 +6,10 @@
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
-import { handlePostPushBatch } from "../../src/edge/post-push";
-import { receivePack, splitPushedEvent, type PushContext, type PushedEvent } from "../../src/push/receive";
+import { handlePostPushBatch } from "../../src/services/post-push";
+import { receivePack, type PushContext } from "../../src/push/receive";
+import { splitPushedEvent } from "../../src/push/notify";
+import type { PushedEvent } from "../../src/services/push-events";
 import { ZERO_OID, type Oid } from "../../src/git/oid";
 import { FLUSH, pkt } from "../../src/git/pkt-line";
 import { concatBytes } from "../../src/utils/bytes";

@@ -2,10 +2,10 @@
 // worker (the edge checks the admin token and finds the repository, the push worker does the work).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { tenantProjectRepo } from "../../services/tenants";
+import type { AppEnv } from "../context";
+import { tenantProjectRepo } from "../../services/tenant-operations";
 import { ForgeError } from "../../utils/errors";
-import { errorResponse } from "../api/responses";
+import { errorResponse, jsonResponse } from "../api/responses";
 
 const Params = z.object({
   slug: z.string().openapi({ param: { name: "slug", in: "path" } }),
@@ -23,10 +23,6 @@ const ImportStatus = z
   })
   .openapi("ImportStatus");
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
 
 const base = "/api/v1/tenants/{slug}/projects/{project}/imports";
 
@@ -52,7 +48,7 @@ const routes = {
       },
     },
     responses: {
-      201: json(ImportStatus, "The import; upload its parts next"),
+      201: jsonResponse(ImportStatus, "The import; upload its parts next"),
       404: errorResponse("No such tenant or project"),
       409: errorResponse("The repository is not empty"),
     },
@@ -62,7 +58,7 @@ const routes = {
     path: `${base}/{id}`,
     summary: "Which parts of an import are uploaded",
     request: { params: ImportParams },
-    responses: { 200: json(ImportStatus, "The import"), 404: errorResponse("No such import") },
+    responses: { 200: jsonResponse(ImportStatus, "The import"), 404: errorResponse("No such import") },
   }),
   part: createRoute({
     method: "put",
@@ -72,7 +68,7 @@ const routes = {
       params: ImportParams.extend({ part: z.string().openapi({ param: { name: "part", in: "path" } }) }),
       body: { required: true, content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } } },
     },
-    responses: { 200: json(ImportStatus, "The import"), 400: errorResponse("Wrong part number or size") },
+    responses: { 200: jsonResponse(ImportStatus, "The import"), 400: errorResponse("Wrong part number or size") },
   }),
   compact: createRoute({
     method: "post",
@@ -81,7 +77,7 @@ const routes = {
       "Repack the repository now: one pack of everything the refs reach (it also happens by itself); objects no ref reaches are purged",
     request: { params: Params },
     responses: {
-      200: json(z.object({ compacted: z.number(), deleted: z.number() }), "How many packs were compacted and deleted"),
+      200: jsonResponse(z.object({ compacted: z.number(), deleted: z.number() }), "How many packs were compacted and deleted"),
       404: errorResponse("No such tenant or project"),
     },
   }),
@@ -91,7 +87,7 @@ const routes = {
     summary: "Index and verify the uploaded pack, then publish its refs",
     request: { params: ImportParams },
     responses: {
-      200: json(
+      200: jsonResponse(
         z.object({ pack: z.string(), objects: z.number(), refs: z.number(), complete: z.boolean(), seconds: z.number() }),
         "The imported pack",
       ),

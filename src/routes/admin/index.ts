@@ -2,12 +2,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { TenantRecord } from "../../storage/directory";
 import * as tenants from "../../services/tenants";
+import { createTenantProject, mintTenantUserToken } from "../../services/tenant-operations";
 import { constantTimeEqual } from "../../utils/crypto";
 import { newMeter } from "../../obs/meter";
 import { meterOf } from "../../obs/request-meter";
 import { PROJECT_NAME } from "../../services/projects";
 import { registerImportRoutes } from "./imports";
-import { apiApp, apiBodyLimit, errorResponse, jsonError, PageQuery, setPaginationHeaders } from "../api/responses";
+import { apiApp, apiBodyLimit, errorResponse, jsonError, PageQuery, setPaginationHeaders, jsonBody, jsonResponse } from "../api/responses";
 
 const ACTOR = "platform-admin";
 
@@ -52,11 +53,6 @@ const planPatch = (p: Partial<z.infer<typeof PlanSchema>> | undefined) =>
     ...(p.max_upload_bytes !== undefined ? { maxUploadBytes: p.max_upload_bytes } : {}),
   };
 
-const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
-const ok = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
 
 const SlugParam = z.object({ slug: z.string().openapi({ param: { name: "slug", in: "path" }, example: "acme" }) });
 const HostParam = SlugParam.extend({
@@ -94,9 +90,9 @@ const routes = {
     method: "post",
     path: "/api/v1/tenants",
     summary: "Create a tenant (forge) with its hosts and owner",
-    request: { body: json(NewTenantSchema) },
+    request: { body: jsonBody(NewTenantSchema) },
     responses: {
-      201: ok(CreatedTenantSchema, "The tenant and the owner's initial API token (shown once)"),
+      201: jsonResponse(CreatedTenantSchema, "The tenant and the owner's initial API token (shown once)"),
       409: errorResponse("Slug or host already taken"),
       ...common,
     },
@@ -106,14 +102,14 @@ const routes = {
     path: "/api/v1/tenants",
     summary: "List tenants (paginated; Link and X-Total-Count headers)",
     request: { query: PageQuery },
-    responses: { 200: ok(z.array(TenantSchema), "A page of tenants"), ...common },
+    responses: { 200: jsonResponse(z.array(TenantSchema), "A page of tenants"), ...common },
   }),
   get: createRoute({
     method: "get",
     path: "/api/v1/tenants/{slug}",
     summary: "Get a tenant",
     request: { params: SlugParam },
-    responses: { 200: ok(TenantSchema, "The tenant"), 404: errorResponse("No such tenant"), ...common },
+    responses: { 200: jsonResponse(TenantSchema, "The tenant"), 404: errorResponse("No such tenant"), ...common },
   }),
   update: createRoute({
     method: "patch",
@@ -121,9 +117,9 @@ const routes = {
     summary: "Change a tenant's name or plan",
     request: {
       params: SlugParam,
-      body: json(z.object({ name: z.string().min(1).max(100).optional(), plan: PlanSchema.partial().optional() })),
+      body: jsonBody(z.object({ name: z.string().min(1).max(100).optional(), plan: PlanSchema.partial().optional() })),
     },
-    responses: { 200: ok(TenantSchema, "The updated tenant"), 404: errorResponse("No such tenant"), ...common },
+    responses: { 200: jsonResponse(TenantSchema, "The updated tenant"), 404: errorResponse("No such tenant"), ...common },
   }),
   delete: createRoute({
     method: "delete",
@@ -131,7 +127,7 @@ const routes = {
     summary: "Delete a tenant with its hosts, database and objects (needs ?confirm=<slug>)",
     request: { params: SlugParam, query: z.object({ confirm: z.string().optional() }) },
     responses: {
-      200: ok(z.object({ deleted: z.string() }), "Deleted"),
+      200: jsonResponse(z.object({ deleted: z.string() }), "Deleted"),
       404: errorResponse("No such tenant"),
       ...common,
     },
@@ -142,7 +138,7 @@ const routes = {
     summary: "Add a hostname to a tenant",
     request: { params: HostParam },
     responses: {
-      200: ok(TenantSchema, "The tenant with the new host"),
+      200: jsonResponse(TenantSchema, "The tenant with the new host"),
       404: errorResponse("No such tenant"),
       409: errorResponse("Host belongs to another tenant"),
       ...common,
@@ -153,7 +149,7 @@ const routes = {
     path: "/api/v1/tenants/{slug}/hosts/{hostname}",
     summary: "Remove a hostname from a tenant",
     request: { params: HostParam },
-    responses: { 200: ok(TenantSchema, "The tenant"), 404: errorResponse("No such tenant or host"), ...common },
+    responses: { 200: jsonResponse(TenantSchema, "The tenant"), 404: errorResponse("No such tenant or host"), ...common },
   }),
   suspend: createRoute({
     method: "post",
@@ -161,16 +157,16 @@ const routes = {
     summary: "Suspend a tenant: its hosts answer 503 with the reason",
     request: {
       params: SlugParam,
-      body: { ...json(z.object({ reason: z.string().max(500).optional() })), required: false },
+      body: { ...jsonBody(z.object({ reason: z.string().max(500).optional() })), required: false },
     },
-    responses: { 200: ok(TenantSchema, "The suspended tenant"), 404: errorResponse("No such tenant"), ...common },
+    responses: { 200: jsonResponse(TenantSchema, "The suspended tenant"), 404: errorResponse("No such tenant"), ...common },
   }),
   resume: createRoute({
     method: "post",
     path: "/api/v1/tenants/{slug}/resume",
     summary: "Resume a suspended tenant",
     request: { params: SlugParam },
-    responses: { 200: ok(TenantSchema, "The active tenant"), 404: errorResponse("No such tenant"), ...common },
+    responses: { 200: jsonResponse(TenantSchema, "The active tenant"), 404: errorResponse("No such tenant"), ...common },
   }),
   createProject: createRoute({
     method: "post",
@@ -178,7 +174,7 @@ const routes = {
     summary: "Create a project in a tenant",
     request: {
       params: SlugParam,
-      body: json(
+      body: jsonBody(
         z.object({
           name: z.string().regex(PROJECT_NAME, "lowercase letters, digits, '.', '_' and '-'"),
           description: z.string().max(2000).optional(),
@@ -188,7 +184,7 @@ const routes = {
       ),
     },
     responses: {
-      201: ok(
+      201: jsonResponse(
         z.object({ id: z.number(), name: z.string(), description: z.string(), private: z.boolean(), created_at: z.string() }),
         "The project",
       ),
@@ -204,12 +200,12 @@ const routes = {
     request: {
       params: SlugParam.extend({ username: z.string().openapi({ param: { name: "username", in: "path" } }) }),
       body: {
-        ...json(z.object({ scope: z.enum(["read", "write"]).default("write"), name: z.string().max(100).optional() })),
+        ...jsonBody(z.object({ scope: z.enum(["read", "write"]).default("write"), name: z.string().max(100).optional() })),
         required: false,
       },
     },
     responses: {
-      201: ok(
+      201: jsonResponse(
         z.object({ id: z.number(), username: z.string(), name: z.string(), scope: z.string(), token: z.string() }),
         "The token (shown once)",
       ),
@@ -291,14 +287,14 @@ export function adminApp() {
     c.json(tenantJson(await tenants.setSuspended(c.env, c.req.valid("param").slug, false, null, ACTOR)), 200),
   );
   app.openapi(routes.createProject, async (c) => {
-    const p = await tenants.createTenantProject(c.env, c.req.valid("param").slug, c.req.valid("json"), ACTOR);
+    const p = await createTenantProject(c.env, c.req.valid("param").slug, c.req.valid("json"), ACTOR);
     return c.json({ id: p.id, name: p.name, description: p.description, private: p.private, created_at: p.createdAt }, 201);
   });
   app.openapi(routes.createToken, async (c) => {
     const { slug, username } = c.req.valid("param");
     const body = (await c.req.json().catch(() => ({}))) as { scope?: unknown; name?: unknown };
     const scope = body.scope === "read" ? "read" : "write";
-    const minted = await tenants.mintTenantUserToken(
+    const minted = await mintTenantUserToken(
       c.env,
       slug,
       username,

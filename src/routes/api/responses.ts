@@ -6,7 +6,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ForgeError } from "../../utils/errors";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 
 export const ErrorSchema = z
   .object({
@@ -21,6 +21,15 @@ export const errorResponse = (description: string) => ({
   content: { "application/json": { schema: ErrorSchema } },
   description,
 });
+
+/** An OpenAPI response whose body is JSON of `schema`. */
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});
+
+/** An OpenAPI request body: required JSON of `schema`. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
 
 export function jsonError(c: Context, status: number, code: string, message: string): Response {
   return c.json({ error: { code, message } }, status as ContentfulStatusCode);

@@ -3,11 +3,13 @@
 // from this site); every project answer goes through canAccess.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { apiIdentity } from "../../edge/session";
-import { canAccess, levelOf, projectVisibility, type Viewer } from "../../auth/access";
+import type { AppEnv } from "../context";
+import { apiIdentity } from "../middleware/session";
+import { component } from "../middleware/guards";
+import { requireApiProject, requireApiUser } from "../middleware/api-guards";
+import { canAccess, levelOf, mayCreateProjects, projectVisibility, type Viewer } from "../../auth/access";
 import { gravatarUrl } from "../../services/avatars";
-import { PROJECT_NAME, createProject, findProject, listVisibleProjects, protectedRefs, type Project } from "../../services/projects";
+import { PROJECT_NAME, createProject, listVisibleProjects, protectedRefs, type Project } from "../../services/projects";
 import { getSettings } from "../../services/settings";
 import { listTokens, mintToken, revokeToken } from "../../services/tokens";
 import type { User } from "../../services/users";
@@ -15,7 +17,7 @@ import { ForgeError } from "../../utils/errors";
 import { updateProjectSettings } from "../../services/members";
 import { listBranches, setDefaultBranch } from "../../services/repositories";
 import { refNameProblem } from "../../git/ref-names";
-import { apiApp, apiBodyLimit, errorResponse, PageQuery, setPaginationHeaders } from "./responses";
+import { apiApp, apiBodyLimit, errorResponse, PageQuery, setPaginationHeaders, jsonBody, jsonResponse } from "./responses";
 import { registerIssueApi } from "./issues-api";
 
 const LevelSchema = z.enum(["all", "signed-in", "members", "owners", "off"]);
@@ -63,11 +65,6 @@ const ProjectSchema = z
   })
   .openapi("Project");
 
-const ok = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
-const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
 
 const authErrors = {
   401: errorResponse("Missing or wrong credentials"),
@@ -82,24 +79,24 @@ const routes = {
     method: "get",
     path: "/api/v1/user",
     summary: "The authenticated user",
-    responses: { 200: ok(UserSchema, "The user the credential belongs to"), ...authErrors },
+    responses: { 200: jsonResponse(UserSchema, "The user the credential belongs to"), ...authErrors },
   }),
   listTokens: createRoute({
     method: "get",
     path: "/api/v1/user/tokens",
     summary: "The authenticated user's API tokens (without the secrets)",
-    responses: { 200: ok(z.array(TokenSchema), "Tokens, newest first"), ...authErrors },
+    responses: { 200: jsonResponse(z.array(TokenSchema), "Tokens, newest first"), ...authErrors },
   }),
   createToken: createRoute({
     method: "post",
     path: "/api/v1/user/tokens",
     summary: "Create an API token (needs a write credential)",
     request: {
-      body: json(
+      body: jsonBody(
         z.object({ name: z.string().trim().min(1).max(100), scope: z.enum(["read", "write"]).default("read") }).openapi("NewTokenRequest"),
       ),
     },
-    responses: { 201: ok(NewTokenSchema, "The token, shown once"), 400: errorResponse("Invalid request"), ...authErrors },
+    responses: { 201: jsonResponse(NewTokenSchema, "The token, shown once"), 400: errorResponse("Invalid request"), ...authErrors },
   }),
   revokeToken: createRoute({
     method: "delete",
@@ -113,14 +110,14 @@ const routes = {
     path: "/api/v1/projects",
     summary: "Projects the caller may see (paginated; Link and X-Total-Count headers)",
     request: { query: PageQuery },
-    responses: { 200: ok(z.array(ProjectSchema), "A page of projects"), 401: errorResponse("Wrong credentials") },
+    responses: { 200: jsonResponse(z.array(ProjectSchema), "A page of projects"), 401: errorResponse("Wrong credentials") },
   }),
   getProject: createRoute({
     method: "get",
     path: "/api/v1/projects/{name}",
     summary: "A project (404 when missing or hidden from the caller)",
     request: { params: NameParam },
-    responses: { 200: ok(ProjectSchema, "The project"), 404: errorResponse("No such project"), 401: errorResponse("Wrong credentials") },
+    responses: { 200: jsonResponse(ProjectSchema, "The project"), 404: errorResponse("No such project"), 401: errorResponse("Wrong credentials") },
   }),
   updateProject: createRoute({
     method: "patch",
@@ -128,7 +125,7 @@ const routes = {
     summary: "Change a project's settings (owners): description, privacy, default branch, protected branches",
     request: {
       params: NameParam,
-      body: json(
+      body: jsonBody(
         z
           .object({
             description: z.string().max(2000).optional(),
@@ -140,7 +137,7 @@ const routes = {
       ),
     },
     responses: {
-      200: ok(ProjectSchema, "The project"),
+      200: jsonResponse(ProjectSchema, "The project"),
       400: errorResponse("Invalid request (e.g. no such branch)"),
       404: errorResponse("No such project"),
       ...authErrors,
@@ -151,7 +148,7 @@ const routes = {
     path: "/api/v1/projects",
     summary: "Create a project, owned by the caller (admins, or anyone if the forge allows it)",
     request: {
-      body: json(
+      body: jsonBody(
         z
           .object({
             name: z.string().regex(PROJECT_NAME, "lowercase letters, digits, '.', '_' and '-'"),
@@ -162,7 +159,7 @@ const routes = {
       ),
     },
     responses: {
-      201: ok(ProjectSchema, "The project"),
+      201: jsonResponse(ProjectSchema, "The project"),
       400: errorResponse("Invalid request"),
       409: errorResponse("A project of that name exists"),
       ...authErrors,
@@ -204,16 +201,6 @@ function projectJson(c: Context<AppEnv>, viewer: Viewer, p: Project): z.infer<ty
   };
 }
 
-async function signedIn(c: Context<AppEnv>, mode: "read" | "write"): Promise<{ user: User; viewer: Viewer }> {
-  const { user, viewer } = await apiIdentity(c);
-  if (!user) {
-    c.header("WWW-Authenticate", 'token realm="edgeforge"');
-    throw new ForgeError("unauthorized", "Sign in, or send Authorization: token <API token>.");
-  }
-  if (mode === "write" && viewer.scope !== "write") throw new ForgeError("forbidden", "This token is read-only.");
-  return { user, viewer };
-}
-
 export function tenantApi() {
   const app = apiApp();
   app.openAPIRegistry.registerComponent("securitySchemes", "Token", {
@@ -228,17 +215,21 @@ export function tenantApi() {
     security: [{ Token: [] }],
   });
   // Only under /api: this app's middleware would otherwise run for every page of the forge too.
+  // What each group meters as, and who may call it.
+  app.use("/api/v1/user", component("api.user"), requireApiUser);
+  app.use("/api/v1/user/tokens/*", component("api.tokens"), requireApiUser);
+  app.use("/api/v1/projects/*", component("api.projects"));
+  app.on(["POST", "PATCH"], ["/api/v1/projects", "/api/v1/projects/:name"], requireApiUser);
+  app.on(["GET", "PATCH"], "/api/v1/projects/:name", requireApiProject);
   app.use("/api/*", apiBodyLimit((method, path) => method === "POST" && /^\/api\/v1\/projects\/[^/]+\/issues\/\d+\/attachments$/.test(path)));
 
   app.openapi(routes.user, async (c) => {
-    c.get("meter").component = "api.user";
-    const { user } = await signedIn(c, "read");
+    const user = c.get("user");
     return c.json(await userJson(user), 200);
   });
 
   app.openapi(routes.listTokens, async (c) => {
-    c.get("meter").component = "api.tokens";
-    const { user } = await signedIn(c, "read");
+    const user = c.get("user");
     const tokens = await listTokens(c.get("db"), user.id);
     return c.json(
       tokens.map((t) => ({ id: t.id, name: t.name, scope: t.scope, created_at: t.createdAt, last_used_at: t.lastUsedAt })),
@@ -247,8 +238,7 @@ export function tenantApi() {
   });
 
   app.openapi(routes.createToken, async (c) => {
-    c.get("meter").component = "api.tokens";
-    const { user } = await signedIn(c, "write");
+    const user = c.get("user");
     const body = c.req.valid("json");
     const t = await mintToken(c.get("db"), user, body.name, body.scope);
     c.header("Cache-Control", "no-store");
@@ -256,8 +246,7 @@ export function tenantApi() {
   });
 
   app.openapi(routes.revokeToken, async (c) => {
-    c.get("meter").component = "api.tokens";
-    const { user } = await signedIn(c, "write");
+    const user = c.get("user");
     if (!(await revokeToken(c.get("db"), user.id, c.req.valid("param").id))) {
       throw new ForgeError("not_found", "You have no token with this id.");
     }
@@ -265,7 +254,6 @@ export function tenantApi() {
   });
 
   app.openapi(routes.listProjects, async (c) => {
-    c.get("meter").component = "api.projects";
     const { viewer } = await apiIdentity(c);
     const { page, limit } = c.req.valid("query");
     const { items, total } = await listVisibleProjects(c.get("db"), projectVisibility(viewer), {
@@ -280,22 +268,15 @@ export function tenantApi() {
   });
 
   app.openapi(routes.getProject, async (c) => {
-    c.get("meter").component = "api.projects";
-    const { viewer } = await apiIdentity(c);
-    const { name } = c.req.valid("param");
-    const project = await findProject(c.get("db"), name);
-    if (!project || !canAccess(viewer, project, "project", "read")) throw new ForgeError("not_found", `project ${name} not found`);
+    const viewer = c.get("viewer");
+    const project = c.get("project");
     const { head } = await listBranches(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
     return c.json({ ...projectJson(c, viewer, project), default_branch: head }, 200);
   });
 
   app.openapi(routes.updateProject, async (c) => {
-    c.get("meter").component = "api.projects";
-    const { viewer } = await signedIn(c, "write");
-    const { name } = c.req.valid("param");
-    const project = await findProject(c.get("db"), name);
-    if (!project || !canAccess(viewer, project, "project", "read")) throw new ForgeError("not_found", `project ${name} not found`);
-    if (!canAccess(viewer, project, "admin", "write")) throw new ForgeError("forbidden", "Only the project's owners change its settings.");
+    const viewer = c.get("viewer");
+    const project = c.get("project");
     const body = c.req.valid("json");
     for (const b of body.protected_branches ?? []) {
       if (refNameProblem(`refs/heads/${b}`)) throw new ForgeError("bad_request", `"${b}" is not a valid branch name`);
@@ -312,9 +293,9 @@ export function tenantApi() {
   });
 
   app.openapi(routes.createProject, async (c) => {
-    c.get("meter").component = "api.projects";
-    const { user, viewer } = await signedIn(c, "write");
-    if (!user.isAdmin && (await getSettings(c.get("db"))).projectCreation !== "users") {
+    const user = c.get("user");
+    const viewer = c.get("viewer");
+    if (!mayCreateProjects(user, (await getSettings(c.get("db"))).projectCreation)) {
       throw new ForgeError("forbidden", "On this forge, only admins create projects.");
     }
     const body = c.req.valid("json");

@@ -1,17 +1,18 @@
 // Tenant admin pages: forge settings, people, projects; and creating a project.
 import { Hono, type Context } from "hono";
 import type { Child } from "hono/jsx";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
+import { component, requireAdmin, requireProjectCreator } from "../middleware/guards";
+import { showFormErrors } from "../middleware/errors";
 import * as accounts from "../../services/accounts";
 import { getSettings, updateSettings } from "../../services/settings";
 import { ensureControl, updateTenant } from "../../services/tenants";
 import { PROJECT_NAME, createProject, listVisibleProjects } from "../../services/projects";
 import { listUsers, type User } from "../../services/users";
-import { ForgeError, badRequest } from "../../utils/errors";
+import { badRequest } from "../../utils/errors";
 import { Layout, SectionedPage } from "../../views/layout";
 import { Field, Notice, PostButton, TextArea } from "../../views/forms";
-import { currentUser, formError, mailContext, readForm, signInRedirect } from "./helpers";
-import { notFoundPage } from "./errors";
+import { mailContext, readForm } from "./helpers";
 
 export const adminRoutes = new Hono<AppEnv>();
 
@@ -42,16 +43,6 @@ function AdminPage(props: { c: Ctx; section: string; title: string; error?: stri
       {props.children}
     </SectionedPage>
   );
-}
-
-/** Tenant admins only; everyone else gets the not-found page (signed-out people are asked to sign in). */
-function adminOnly(page: (c: Ctx, admin: User) => Response | Promise<Response>) {
-  return async (c: Ctx) => {
-    const user = await currentUser(c);
-    if (!user) return signInRedirect(c);
-    if (!user.isAdmin) return notFoundPage(c);
-    return page(c, user);
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -95,39 +86,40 @@ async function settingsPage(c: Ctx, error?: string, status: 200 | 400 = 200) {
 
 adminRoutes.get(
   "/admin",
-  adminOnly((c) => {
-    c.get("meter").component = "web.admin.settings";
+  component("web.admin.settings"),
+  requireAdmin,
+  (c) => {
     return settingsPage(c);
-  }),
+  },
 );
 
 adminRoutes.post(
   "/admin/settings",
-  adminOnly(async (c, admin) => {
-    c.get("meter").component = "web.admin.settings";
+  component("web.admin.settings"),
+  requireAdmin,
+  async (c) => {
+    const admin = c.get("user");
     const form = await readForm(c);
-    try {
-      const name = accounts.checkDisplayName(form.name ?? "");
-      if (!name) throw badRequest("The forge needs a name.");
-      const frontPage = form.front_page ?? "";
-      if (frontPage.length > 20000) throw badRequest("The front page text has at most 20,000 characters.");
-      await updateSettings(c.get("db"), {
-        registration: form.registration === "closed" ? "closed" : "open",
-        projectCreation: form.project_creation === "users" ? "users" : "admins",
-        frontPage,
-      });
-      const tenant = c.get("tenant");
-      if (name !== tenant.name) {
-        // The name lives in the tenant record (CONTROL and KV), so every page and host sees it.
-        await ensureControl(c.env);
-        await updateTenant(c.env, tenant.slug, { name }, `tenant-admin:${tenant.id}:${admin.username}`);
-      }
-      return c.redirect("/admin?ok=settings", 303);
-    } catch (err) {
-      const { message } = formError(err);
+    showFormErrors(c, async ({ message }) => {
       return settingsPage(c, message, 400);
+    });
+    const name = accounts.checkDisplayName(form.name ?? "");
+    if (!name) throw badRequest("The forge needs a name.");
+    const frontPage = form.front_page ?? "";
+    if (frontPage.length > 20000) throw badRequest("The front page text has at most 20,000 characters.");
+    await updateSettings(c.get("db"), {
+      registration: form.registration === "closed" ? "closed" : "open",
+      projectCreation: form.project_creation === "users" ? "users" : "admins",
+      frontPage,
+    });
+    const tenant = c.get("tenant");
+    if (name !== tenant.name) {
+      // The name lives in the tenant record (CONTROL and KV), so every page and host sees it.
+      await ensureControl(c.env);
+      await updateTenant(c.env, tenant.slug, { name }, `tenant-admin:${tenant.id}:${admin.username}`);
     }
-  }),
+    return c.redirect("/admin?ok=settings", 303);
+  },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -212,53 +204,55 @@ async function usersPage(c: Ctx, admin: User, error?: string, status: 200 | 400 
 
 adminRoutes.get(
   "/admin/users",
-  adminOnly((c, admin) => {
-    c.get("meter").component = "web.admin.users";
+  component("web.admin.users"),
+  requireAdmin,
+  (c) => {
+    const admin = c.get("user");
     return usersPage(c, admin);
-  }),
+  },
 );
 
 adminRoutes.post(
   "/admin/users",
-  adminOnly(async (c, admin) => {
-    c.get("meter").component = "web.admin.users";
+  component("web.admin.users"),
+  requireAdmin,
+  async (c) => {
+    const admin = c.get("user");
     const form = await readForm(c);
-    try {
-      await accounts.addUserByAdmin(mailContext(c), c.get("db"), { username: form.username ?? "", email: form.email ?? "" });
-      return c.redirect("/admin/users?ok=user-added", 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return usersPage(c, admin, message, status as 400);
-    }
-  }),
+    });
+    await accounts.addUserByAdmin(mailContext(c), c.get("db"), { username: form.username ?? "", email: form.email ?? "" });
+    return c.redirect("/admin/users?ok=user-added", 303);
+  },
 );
 
 adminRoutes.post(
   "/admin/users/:id",
-  adminOnly(async (c, admin) => {
-    c.get("meter").component = "web.admin.users";
+  component("web.admin.users"),
+  requireAdmin,
+  async (c) => {
+    const admin = c.get("user");
     const form = await readForm(c);
     const id = Number(c.req.param("id"));
-    try {
-      const db = c.get("db");
-      switch (form.action) {
-        case "activate":
-        case "deactivate":
-          await accounts.setActive(db, admin, id, form.action === "activate");
-          break;
-        case "admin":
-        case "unadmin":
-          await accounts.setAdmin(db, admin, id, form.action === "admin");
-          break;
-        default:
-          throw badRequest("Unknown action.");
-      }
-      return c.redirect("/admin/users?ok=user", 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return usersPage(c, admin, message, status as 400);
+    });
+    const db = c.get("db");
+    switch (form.action) {
+      case "activate":
+      case "deactivate":
+        await accounts.setActive(db, admin, id, form.action === "activate");
+        break;
+      case "admin":
+      case "unadmin":
+        await accounts.setAdmin(db, admin, id, form.action === "admin");
+        break;
+      default:
+        throw badRequest("Unknown action.");
     }
-  }),
+    return c.redirect("/admin/users?ok=user", 303);
+  },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -266,8 +260,9 @@ adminRoutes.post(
 
 adminRoutes.get(
   "/admin/projects",
-  adminOnly(async (c) => {
-    c.get("meter").component = "web.admin.projects";
+  component("web.admin.projects"),
+  requireAdmin,
+  async (c) => {
     const { items } = await listVisibleProjects(c.get("db"), { all: true, privateIds: [] }, { limit: 1000 });
     return c.html(
       <AdminPage c={c} section="/admin/projects" title="Projects">
@@ -304,12 +299,8 @@ adminRoutes.get(
         )}
       </AdminPage>,
     );
-  }),
+  },
 );
-
-async function mayCreateProjects(c: Ctx, user: User): Promise<boolean> {
-  return user.isAdmin || (await getSettings(c.get("db"))).projectCreation === "users";
-}
 
 function NewProjectPage(props: { c: Ctx; values?: Record<string, string>; error?: string }) {
   const v = props.values ?? {};
@@ -342,38 +333,25 @@ function NewProjectPage(props: { c: Ctx; values?: Record<string, string>; error?
   );
 }
 
-adminRoutes.get("/projects/new", async (c) => {
-  c.get("meter").component = "web.project.new";
-  const user = await currentUser(c);
-  if (!user) return signInRedirect(c);
-  if (!(await mayCreateProjects(c, user))) {
-    throw new ForgeError("forbidden", "On this forge, only admins create projects. Ask one of them.");
-  }
+adminRoutes.get("/projects/new", component("web.project.new"), requireProjectCreator, async (c) => {
   return c.html(<NewProjectPage c={c} />);
 });
 
-adminRoutes.post("/projects/new", async (c) => {
-  c.get("meter").component = "web.project.new";
-  const user = await currentUser(c);
-  if (!user) return signInRedirect(c);
-  if (!(await mayCreateProjects(c, user))) {
-    throw new ForgeError("forbidden", "On this forge, only admins create projects. Ask one of them.");
-  }
+adminRoutes.post("/projects/new", component("web.project.new"), requireProjectCreator, async (c) => {
+  const user = c.get("user");
   const form = await readForm(c);
   const values = { name: form.name ?? "", description: form.description ?? "", private: form.private ?? "" };
-  try {
-    const name = values.name.trim();
-    if (!PROJECT_NAME.test(name)) throw badRequest("A project name has lowercase letters, digits, '.', '_' and '-', and starts with a letter or digit.");
-    if (values.description.length > 2000) throw badRequest("A description has at most 2,000 characters.");
-    const project = await createProject(c.get("db"), {
-      name,
-      description: values.description,
-      private: values.private === "1",
-      ownerId: user.id,
-    });
-    return c.redirect(`/p/${project.name}/`, 303);
-  } catch (err) {
-    const { status, message } = formError(err);
+  showFormErrors(c, async ({ status, message }) => {
     return c.html(<NewProjectPage c={c} values={values} error={message} />, status);
-  }
+  });
+  const name = values.name.trim();
+  if (!PROJECT_NAME.test(name)) throw badRequest("A project name has lowercase letters, digits, '.', '_' and '-', and starts with a letter or digit.");
+  if (values.description.length > 2000) throw badRequest("A description has at most 2,000 characters.");
+  const project = await createProject(c.get("db"), {
+    name,
+    description: values.description,
+    private: values.private === "1",
+    ownerId: user.id,
+  });
+  return c.redirect(`/p/${project.name}/`, 303);
 });

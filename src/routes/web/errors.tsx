@@ -1,6 +1,6 @@
 // Error pages of tenant hosts (404 for missing or hidden things, 503 for suspended forges).
 import type { Context } from "hono";
-import type { AppEnv } from "../../edge/context";
+import type { AppEnv } from "../context";
 import { ErrorPage } from "../../views/layout";
 
 export function notFoundPage(c: Context<AppEnv>): Response | Promise<Response> {

@@ -1,8 +1,9 @@
 // Shared pieces of the account and admin pages: form parsing, sign-in state, the client address.
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv } from "../../edge/context";
-import { sessionSecrets, webIdentity } from "../../edge/session";
+import type { AppEnv, FormFailure } from "../context";
+import { formFailure } from "../middleware/errors";
+import { sessionSecrets } from "../middleware/session";
 import { newSessionId, sessionCookie, signSession } from "../../auth/session";
 import type { MailContext } from "../../services/accounts";
 import type { User } from "../../services/users";
@@ -66,20 +67,16 @@ export async function startSession(c: Context<AppEnv>, user: User): Promise<void
   c.header("Set-Cookie", sessionCookie(value), { append: true });
 }
 
-/** The signed-in user, or null; pages that need one redirect with signInRedirect. */
-export async function currentUser(c: Context<AppEnv>): Promise<User | null> {
-  return (await webIdentity(c)).user;
-}
-
 export function signInRedirect(c: Context<AppEnv>): Response {
   return c.redirect(`/account/login?next=${encodeURIComponent(c.req.path)}`, 303);
 }
 
-/** A ForgeError's message for showing on the form that caused it; other errors go on up. */
-export function formError(err: unknown): { status: 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 503; message: string } {
-  if (err instanceof ForgeError && err.status < 500) {
-    return { status: err.status as 400, message: err.message };
-  }
-  if (err instanceof ForgeError && err.code === "unavailable") return { status: 503, message: err.message };
-  throw err;
+/**
+ * A ForgeError's message for showing on the form that caused it; other errors go on up. For
+ * catches that must clean up first; the others declare showFormErrors (middleware/errors.tsx).
+ */
+export function formError(err: unknown): FormFailure {
+  const failure = err instanceof Error ? formFailure(err) : null;
+  if (!failure) throw err;
+  return failure;
 }

@@ -1,8 +1,9 @@
 // Forge front page: the admin's front page text and the projects the viewer may see.
 import { Hono } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { webIdentity } from "../../edge/session";
-import { projectVisibility } from "../../auth/access";
+import type { AppEnv } from "../context";
+import { component } from "../middleware/guards";
+import { webIdentity } from "../middleware/session";
+import { mayCreateProjects, projectVisibility } from "../../auth/access";
 import { listVisibleProjects } from "../../services/projects";
 import { getSettings } from "../../services/settings";
 import { Layout } from "../../views/layout";
@@ -10,13 +11,12 @@ import { Markdown } from "../../views/forms";
 
 export const homeRoutes = new Hono<AppEnv>();
 
-homeRoutes.get("/", async (c) => {
-  c.get("meter").component = "web.home";
+homeRoutes.get("/", component("web.home"), async (c) => {
   const tenant = c.get("tenant");
   const db = c.get("db");
   const [{ user, viewer }, settings] = await Promise.all([webIdentity(c), getSettings(db)]);
   const { items: projects } = await listVisibleProjects(db, projectVisibility(viewer), { limit: 100 });
-  const mayCreate = !!user && (user.isAdmin || settings.projectCreation === "users");
+  const mayCreate = mayCreateProjects(user, settings.projectCreation);
   return c.html(
     <Layout title="Projects" forgeName={tenant.name}>
       {settings.frontPage && <Markdown source={settings.frontPage} />}

@@ -1,13 +1,12 @@
 // A project's admin pages (owners and tenant admins): description, visibility, per-area access
 // levels, members and authorized users.
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { webViewer } from "../../edge/session";
+import type { AppEnv } from "../context";
+import { component, requireProjectAdmin } from "../middleware/guards";
+import { showFormErrors } from "../middleware/errors";
 import {
   ACCESS_LEVELS,
   AREAS_WITH_LEVELS,
-  canAccess,
-  deniedStatus,
   isAccessLevel,
   levelOf,
   type AccessLevel,
@@ -15,7 +14,7 @@ import {
   type ProjectRole,
 } from "../../auth/access";
 import { PROJECT_ROLES, listMembers, removeMember, setMember, updateProjectSettings } from "../../services/members";
-import { findProject, protectedRefs, type Project } from "../../services/projects";
+import { protectedRefs, type Project } from "../../services/projects";
 import { listBranches, purgeUnreachable, setDefaultBranch } from "../../services/repositories";
 import type { PurgeResult } from "../../repo/repo-object";
 import { refNameProblem } from "../../git/ref-names";
@@ -23,8 +22,7 @@ import { findUserByName } from "../../services/users";
 import { ForgeError, badRequest } from "../../utils/errors";
 import { Layout } from "../../views/layout";
 import { Field, Notice, PostButton, TextArea } from "../../views/forms";
-import { formError, readForm, signInRedirect } from "./helpers";
-import { notFoundPage } from "./errors";
+import { readForm } from "./helpers";
 
 export const projectAdminRoutes = new Hono<AppEnv>();
 
@@ -51,21 +49,6 @@ const ROLE_LABELS: Record<ProjectRole, string> = {
   member: "member",
   authorized: "authorized (sees a private project)",
 };
-
-/** Loads the project for its owners; anyone else gets 404 (or is asked to sign in). */
-function ownersOnly(page: (c: Ctx, project: Project) => Response | Promise<Response>, mode: "read" | "write") {
-  return async (c: Ctx) => {
-    const project = await findProject(c.get("db"), c.req.param("project") ?? "");
-    const viewer = await webViewer(c);
-    if (!project || !canAccess(viewer, project, "admin", mode)) {
-      const status = deniedStatus(viewer, project, "admin", mode);
-      if (viewer.user === null && project && canAccess(viewer, project, "project", "read")) return signInRedirect(c);
-      if (status === 403) throw new ForgeError("forbidden", "Only the project's owners change its settings.");
-      return notFoundPage(c);
-    }
-    return page(c, project);
-  };
-}
 
 async function adminPage(c: Ctx, project: Project, error?: string, status: 200 | 400 | 404 | 409 = 200) {
   const members = await listMembers(c.get("db"), project.id);
@@ -213,63 +196,67 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
 
 projectAdminRoutes.get(
   "/p/:project/admin",
-  ownersOnly((c, project) => {
-    c.get("meter").component = "web.project.admin";
+  component("web.project.admin"),
+  requireProjectAdmin("read"),
+  (c) => {
+    const project = c.get("project");
     return adminPage(c, project);
-  }, "read"),
+  },
 );
 
 projectAdminRoutes.post(
   "/p/:project/admin/settings",
-  ownersOnly(async (c, project) => {
-    c.get("meter").component = "web.project.admin";
+  component("web.project.admin"),
+  requireProjectAdmin("write"),
+  async (c) => {
+    const project = c.get("project");
     const form = await readForm(c);
-    try {
-      const description = form.description ?? "";
-      if (description.length > 2000) throw badRequest("A description has at most 2,000 characters.");
-      const access: Partial<Record<LeveledArea, AccessLevel>> = {};
-      for (const area of AREAS_WITH_LEVELS) {
-        const value = form[`access_${area}`];
-        if (value === undefined) continue;
-        if (!isAccessLevel(value)) throw badRequest(`Unknown access level for ${area}.`);
-        access[area] = value;
-      }
-      await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { description, private: form.private === "1", access });
-      return c.redirect(`/p/${project.name}/admin?ok=settings`, 303);
-    } catch (err) {
-      const { message } = formError(err);
+    showFormErrors(c, async ({ message }) => {
       return adminPage(c, project, message, 400);
+    });
+    const description = form.description ?? "";
+    if (description.length > 2000) throw badRequest("A description has at most 2,000 characters.");
+    const access: Partial<Record<LeveledArea, AccessLevel>> = {};
+    for (const area of AREAS_WITH_LEVELS) {
+      const value = form[`access_${area}`];
+      if (value === undefined) continue;
+      if (!isAccessLevel(value)) throw badRequest(`Unknown access level for ${area}.`);
+      access[area] = value;
     }
-  }, "write"),
+    await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { description, private: form.private === "1", access });
+    return c.redirect(`/p/${project.name}/admin?ok=settings`, 303);
+  },
 );
 
 projectAdminRoutes.post(
   "/p/:project/admin/repository",
-  ownersOnly(async (c, project) => {
-    c.get("meter").component = "web.project.admin";
+  component("web.project.admin"),
+  requireProjectAdmin("write"),
+  async (c) => {
+    const project = c.get("project");
     const form = await readForm(c);
-    try {
-      const names = [...new Set((form.protected_branches ?? "").split(/[\s,]+/).filter(Boolean))];
-      for (const name of names) {
-        if (refNameProblem(`refs/heads/${name}`)) throw badRequest(`"${name}" is not a valid branch name.`);
-      }
-      if (names.length > 100) throw badRequest("Protect at most 100 branches.");
-      await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { protectedBranches: names });
-      if (form.default_branch) {
-        await setDefaultBranch(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId }, form.default_branch);
-      }
-      return c.redirect(`/p/${project.name}/admin?ok=repository`, 303);
-    } catch (err) {
-      const { message } = formError(err);
+    showFormErrors(c, async ({ message }) => {
       return adminPage(c, project, message, 400);
+    });
+    const names = [...new Set((form.protected_branches ?? "").split(/[\s,]+/).filter(Boolean))];
+    for (const name of names) {
+      if (refNameProblem(`refs/heads/${name}`)) throw badRequest(`"${name}" is not a valid branch name.`);
     }
-  }, "write"),
+    if (names.length > 100) throw badRequest("Protect at most 100 branches.");
+    await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { protectedBranches: names });
+    if (form.default_branch) {
+      await setDefaultBranch(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId }, form.default_branch);
+    }
+    return c.redirect(`/p/${project.name}/admin?ok=repository`, 303);
+  },
 );
 
 projectAdminRoutes.post(
   "/p/:project/admin/purge",
-  ownersOnly(async (c, project) => {
-    c.get("meter").component = "web.project.admin";
+  component("web.project.admin"),
+  requireProjectAdmin("write"),
+  async (c) => {
+    const project = c.get("project");
     let result: PurgeResult;
     try {
       result = await purgeUnreachable(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
@@ -278,43 +265,43 @@ projectAdminRoutes.post(
       return adminPage(c, project, "Pushes kept arriving while the repository was being rewritten: nothing was removed. Try again.", 409);
     }
     return c.redirect(`/p/${project.name}/admin?ok=${result.purged ? "purged" : "clean"}`, 303);
-  }, "write"),
+  },
 );
 
 projectAdminRoutes.post(
   "/p/:project/admin/members",
-  ownersOnly(async (c, project) => {
-    c.get("meter").component = "web.project.admin";
+  component("web.project.admin"),
+  requireProjectAdmin("write"),
+  async (c) => {
+    const project = c.get("project");
     const form = await readForm(c);
-    try {
-      const user = await findUserByName(c.get("db"), (form.username ?? "").trim());
-      if (!user) throw new ForgeError("not_found", `There is no user ${form.username ?? ""}.`);
-      const role = form.role as ProjectRole;
-      if (!PROJECT_ROLES.includes(role)) throw badRequest("Unknown role.");
-      const members = await listMembers(c.get("db"), project.id);
-      const current = members.find((m) => m.userId === user.id);
-      if (current?.role === "owner" && role !== "owner" && members.filter((m) => m.role === "owner").length === 1) {
-        throw badRequest("A project keeps at least one owner: make someone else owner first.");
-      }
-      await setMember(c.get("db"), project.id, user.id, role);
-      return c.redirect(`/p/${project.name}/admin?ok=members`, 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+    showFormErrors(c, async ({ status, message }) => {
       return adminPage(c, project, message, status as 400);
+    });
+    const user = await findUserByName(c.get("db"), (form.username ?? "").trim());
+    if (!user) throw new ForgeError("not_found", `There is no user ${form.username ?? ""}.`);
+    const role = form.role as ProjectRole;
+    if (!PROJECT_ROLES.includes(role)) throw badRequest("Unknown role.");
+    const members = await listMembers(c.get("db"), project.id);
+    const current = members.find((m) => m.userId === user.id);
+    if (current?.role === "owner" && role !== "owner" && members.filter((m) => m.role === "owner").length === 1) {
+      throw badRequest("A project keeps at least one owner: make someone else owner first.");
     }
-  }, "write"),
+    await setMember(c.get("db"), project.id, user.id, role);
+    return c.redirect(`/p/${project.name}/admin?ok=members`, 303);
+  },
 );
 
 projectAdminRoutes.post(
   "/p/:project/admin/members/:userId/delete",
-  ownersOnly(async (c, project) => {
-    c.get("meter").component = "web.project.admin";
-    try {
-      await removeMember(c.get("db"), project.id, Number(c.req.param("userId")));
-      return c.redirect(`/p/${project.name}/admin?ok=members`, 303);
-    } catch (err) {
-      const { status, message } = formError(err);
+  component("web.project.admin"),
+  requireProjectAdmin("write"),
+  async (c) => {
+    const project = c.get("project");
+    showFormErrors(c, async ({ status, message }) => {
       return adminPage(c, project, message, status as 400);
-    }
-  }, "write"),
+    });
+    await removeMember(c.get("db"), project.id, Number(c.req.param("userId")));
+    return c.redirect(`/p/${project.name}/admin?ok=members`, 303);
+  },
 );

@@ -1,16 +1,14 @@
 // Project home page: description, clone URL, team and the project's areas.
 import { Hono } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { webViewer } from "../../edge/session";
+import type { AppEnv } from "../context";
+import { component, requireProjectPage } from "../middleware/guards";
 import { AREAS_WITH_LEVELS, canAccess } from "../../auth/access";
 import { listMembers } from "../../services/members";
-import { findProjectForView } from "../../services/projects";
 import { Layout } from "../../views/layout";
 import { Markdown } from "../../views/forms";
-import { notFoundPage } from "./errors";
 import { raw } from "hono/html";
 import { listEvents } from "../../services/timeline";
-import { sourceSummary } from "./source-summary";
+import { sourceSummary } from "./source/summary";
 
 /** Which area a timeline event belongs to (its readers may see it). */
 const EVENT_AREA = { push: "source", issue: "issues", wiki: "wiki", download: "downloads", review: "review" } as const;
@@ -19,13 +17,10 @@ export const projectRoutes = new Hono<AppEnv>();
 
 projectRoutes.get("/p/:project", (c) => c.redirect(`/p/${encodeURIComponent(c.req.param("project"))}/`, 301));
 
-projectRoutes.get("/p/:project/", async (c) => {
-  c.get("meter").component = "web.project";
+projectRoutes.get("/p/:project/", component("web.project"), requireProjectPage, async (c) => {
   const tenant = c.get("tenant");
-  const project = await findProjectForView(c.get("db"), c.get("tenant").id, c.req.param("project"));
-  const viewer = await webViewer(c);
-  // Hidden and missing projects get the same page.
-  if (!project || !canAccess(viewer, project, "project", "read")) return notFoundPage(c);
+  const project = c.get("project");
+  const viewer = c.get("viewer");
   const cloneUrl = `${new URL(c.req.url).origin}/${project.name}.git`;
   const team = (await listMembers(c.get("db"), project.id)).filter((m) => m.role !== "authorized");
   const areas = AREAS_WITH_LEVELS.filter((a) => canAccess(viewer, project, a, "read"));

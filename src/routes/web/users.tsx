@@ -1,7 +1,8 @@
 // A user's public page and avatar.
 import { Hono } from "hono";
-import type { AppEnv } from "../../edge/context";
-import { webViewer } from "../../edge/session";
+import type { AppEnv } from "../context";
+import { component } from "../middleware/guards";
+import { webViewer } from "../middleware/session";
 import { projectVisibility } from "../../auth/access";
 import { gravatarUrl, readAvatar } from "../../services/avatars";
 import { loadViewer } from "../../services/members";
@@ -12,8 +13,7 @@ import { notFoundPage } from "./errors";
 
 export const userRoutes = new Hono<AppEnv>();
 
-userRoutes.get("/u/:username", async (c) => {
-  c.get("meter").component = "web.user";
+userRoutes.get("/u/:username", component("web.user"), async (c) => {
   const db = c.get("db");
   const user = await findUserByName(db, c.req.param("username"));
   if (!user?.isActive) return notFoundPage(c);
@@ -53,8 +53,7 @@ userRoutes.get("/u/:username", async (c) => {
   );
 });
 
-userRoutes.get("/u/:username/avatar", async (c) => {
-  c.get("meter").component = "web.user.avatar";
+userRoutes.get("/u/:username/avatar", component("web.user.avatar"), async (c) => {
   const user = await findUserByName(c.get("db"), c.req.param("username"));
   if (!user?.isActive) return notFoundPage(c);
   const object = await readAvatar(c.env.OBJECTS, c.get("tenant").id, user);

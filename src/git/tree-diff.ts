@@ -1,0 +1,138 @@
+// Tree diffs between two trees: added, deleted, modified, type-changed and renamed paths (exact renames only).
+import type { ObjectStore } from "./object-store";
+import { forEachTreeEntry, isSubmoduleMode, isTreeMode } from "./objects";
+import type { Oid } from "./oid";
+
+export type ChangeStatus = "A" | "D" | "M" | "T" | "R";
+
+export interface TreeChange {
+  status: ChangeStatus;
+  path: string;
+  /** For renames: where the file was. */
+  oldPath?: string;
+  oldMode?: string;
+  newMode?: string;
+  oldOid?: Oid;
+  newOid?: Oid;
+}
+
+const decoder = new TextDecoder();
+
+interface RawEntry {
+  name: Uint8Array;
+  mode: string;
+  oid: Oid;
+  tree: boolean;
+}
+
+async function entries(store: ObjectStore, tree: Oid | null): Promise<RawEntry[]> {
+  if (!tree) return [];
+  const data = await store.readTyped(tree, "tree");
+  const out: RawEntry[] = [];
+  forEachTreeEntry(data, (mode, oid, s, e) => out.push({ name: data.subarray(s, e), mode, oid, tree: isTreeMode(mode) }));
+  return out;
+}
+
+/** git's tree order: bytes, with a tree's name compared as if it ended in "/". */
+function compareEntries(x: RawEntry, y: RawEntry): number {
+  const n = Math.min(x.name.length, y.name.length);
+  for (let i = 0; i < n; i++) if (x.name[i] !== y.name[i]) return x.name[i]! - y.name[i]!;
+  const cx = x.name.length > n ? x.name[n]! : x.tree ? 0x2f : 0;
+  const cy = y.name.length > n ? y.name[n]! : y.tree ? 0x2f : 0;
+  return cx - cy;
+}
+
+const fileKind = (mode: string) => (isSubmoduleMode(mode) ? "gitlink" : mode === "120000" ? "link" : "file");
+
+/**
+ * Files that differ between two trees (null: the empty tree), in git's order. Stops after
+ * `limit` changes (`truncated` then says so). Renames are found only when the content is equal.
+ */
+export async function diffTrees(
+  store: ObjectStore,
+  a: Oid | null,
+  b: Oid | null,
+  opts: { limit?: number; renames?: boolean } = {},
+): Promise<{ changes: TreeChange[]; truncated: boolean }> {
+  const limit = opts.limit ?? Infinity;
+  const changes: TreeChange[] = [];
+  let truncated = false;
+  const add = (c: TreeChange) => {
+    if (changes.length >= limit) truncated = true;
+    else changes.push(c);
+  };
+  const whole = async (tree: Oid, prefix: string, status: "A" | "D") => {
+    for (const e of await entries(store, tree)) {
+      if (truncated) return;
+      const path = prefix + decoder.decode(e.name);
+      if (e.tree) await whole(e.oid, `${path}/`, status);
+      else if (status === "A") add({ status, path, newMode: e.mode, newOid: e.oid });
+      else add({ status, path, oldMode: e.mode, oldOid: e.oid });
+    }
+  };
+  const walk = async (ta: Oid | null, tb: Oid | null, prefix: string) => {
+    const ea = await entries(store, ta);
+    const eb = await entries(store, tb);
+    let i = 0;
+    let j = 0;
+    while ((i < ea.length || j < eb.length) && !truncated) {
+      const x = ea[i];
+      const y = eb[j];
+      const cmp = !x ? 1 : !y ? -1 : compareEntries(x, y);
+      if (cmp < 0) {
+        const path = prefix + decoder.decode(x!.name);
+        if (x!.tree) await whole(x!.oid, `${path}/`, "D");
+        else add({ status: "D", path, oldMode: x!.mode, oldOid: x!.oid });
+        i++;
+      } else if (cmp > 0) {
+        const path = prefix + decoder.decode(y!.name);
+        if (y!.tree) await whole(y!.oid, `${path}/`, "A");
+        else add({ status: "A", path, newMode: y!.mode, newOid: y!.oid });
+        j++;
+      } else {
+        const path = prefix + decoder.decode(x!.name);
+        if (x!.oid !== y!.oid || x!.mode !== y!.mode) {
+          if (x!.tree && y!.tree) await walk(x!.oid, y!.oid, `${path}/`);
+          else if (x!.tree) {
+            await whole(x!.oid, `${path}/`, "D");
+            add({ status: "A", path, newMode: y!.mode, newOid: y!.oid });
+          } else if (y!.tree) {
+            add({ status: "D", path, oldMode: x!.mode, oldOid: x!.oid });
+            await whole(y!.oid, `${path}/`, "A");
+          } else {
+            const status = fileKind(x!.mode) === fileKind(y!.mode) ? "M" : "T";
+            add({ status, path, oldMode: x!.mode, newMode: y!.mode, oldOid: x!.oid, newOid: y!.oid });
+          }
+        }
+        i++;
+        j++;
+      }
+    }
+  };
+  await walk(a, b, "");
+  if (opts.renames !== false) pairExactRenames(changes);
+  return { changes, truncated };
+}
+
+/** Turns a deleted and an added file with the same content into one rename (git's R100). */
+function pairExactRenames(changes: TreeChange[]): void {
+  const deleted = new Map<Oid, number[]>();
+  changes.forEach((c, i) => {
+    if (c.status === "D" && fileKind(c.oldMode!) === "file") deleted.set(c.oldOid!, [...(deleted.get(c.oldOid!) ?? []), i]);
+  });
+  if (deleted.size === 0) return;
+  const drop = new Set<number>();
+  for (const c of changes) {
+    if (c.status !== "A" || fileKind(c.newMode!) !== "file") continue;
+    const from = deleted.get(c.newOid!);
+    const k = from?.shift();
+    if (k === undefined) continue;
+    const d = changes[k]!;
+    drop.add(k);
+    Object.assign(c, { status: "R", oldPath: d.path, oldMode: d.oldMode, oldOid: d.oldOid });
+  }
+  if (drop.size === 0) return;
+  const kept = changes.filter((_, i) => !drop.has(i));
+  changes.length = 0;
+  changes.push(...kept);
+}

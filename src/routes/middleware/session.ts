@@ -1,0 +1,125 @@
+// Middleware of tenant hosts: who is asking (session cookie or API credential) and the
+// cross-site check on every state-changing request.
+import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import type { AppEnv } from "../context";
+import { ANONYMOUS, type Viewer } from "../../auth/access";
+import { authenticateAuthorization, type Authenticated } from "../../services/credentials";
+import { crossSiteReason } from "../../auth/csrf";
+import {
+  SESSION_COOKIE,
+  clearedSessionCookie,
+  sessionCookie,
+  signSession,
+  verifySession,
+  type SessionSecrets,
+} from "../../auth/session";
+import { loadViewer } from "../../services/members";
+import { findSessionUser, type User } from "../../services/users";
+import { ForgeError } from "../../utils/errors";
+import { runWithPageContext } from "../../views/page-context";
+
+export function sessionSecrets(env: AppEnv["Bindings"]): SessionSecrets | null {
+  if (!env.FORGE_SESSION_SECRET) return null;
+  return { current: env.FORGE_SESSION_SECRET, previous: env.FORGE_SESSION_SECRET_PREVIOUS || undefined };
+}
+
+/**
+ * Verifies the session cookie (HMAC only, no query) and runs the rest of the request with the
+ * page context the layout reads. A cookie signed with the previous secret is re-signed.
+ */
+export const sessionMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const raw = getCookie(c, SESSION_COOKIE);
+  const secrets = sessionSecrets(c.env);
+  const verified = raw && secrets ? await verifySession(secrets, c.get("tenant").id, raw) : null;
+  c.set("session", verified?.claims ?? null);
+  const claims = verified?.claims;
+  await runWithPageContext(
+    { account: claims ? { username: claims.n, isAdmin: !!claims.a } : null, path: c.req.path },
+    () => next(),
+  );
+  if (raw && !verified) c.header("Set-Cookie", clearedSessionCookie(), { append: true });
+  if (verified?.stale && secrets && !c.res.headers.has("set-cookie")) {
+    // Same sign-in (same id), so signing out still revokes the re-signed cookie.
+    const { t, u, n, a, e, s } = verified.claims;
+    c.header("Set-Cookie", sessionCookie(await signSession(secrets, { t, u, n, a, e, s })), { append: true });
+  }
+};
+
+/** The Authorization header's user, checked once per request: undefined without one, null when wrong. */
+function headerCredential(c: Context<AppEnv>): Promise<Authenticated | null | undefined> {
+  let found = c.get("credential");
+  if (!found) {
+    found = authenticateAuthorization(c.get("db"), c.req.header("authorization"));
+    c.set("credential", found);
+  }
+  return found;
+}
+
+/** Refuses state-changing requests that a browser sent from another site. */
+export const crossSiteGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const reason = crossSiteReason(c.req.method, c.req.url, c.req.raw.headers);
+  if (!reason) return next();
+  // A valid token is no ambient credential: another site cannot have it, so its calls may come
+  // from anywhere. Only a valid one: a junk header must not let a cookie through. The request
+  // then acts by the token alone; the cookie it also carries is ignored.
+  if (c.req.header("authorization") && (await headerCredential(c))) {
+    c.set("session", null);
+    return next();
+  }
+  c.get("meter").component = "web.csrf";
+  throw new ForgeError(
+    "forbidden",
+    "Cross-site request refused: this form was sent from another site. Go back to this forge, reload the page and send it again.",
+    { reason },
+  );
+};
+
+interface Identity {
+  user: User | null;
+  viewer: Viewer;
+}
+
+/**
+ * The signed-in user behind the session cookie, checked against the database (still active, not
+ * signed out everywhere since, this session not signed out), in one query. Loaded once per
+ * request, only by pages that need it; requests without a cookie never query.
+ */
+async function identityFromSession(c: Context<AppEnv>): Promise<Identity> {
+  const claims = c.get("session");
+  if (!claims) return { user: null, viewer: ANONYMOUS };
+  const found = await findSessionUser(c.get("db"), claims.u, claims.s ?? null);
+  const user = found?.user;
+  if (!user || found.revoked || !user.isActive || user.sessionEpoch !== claims.e) {
+    c.set("session", null);
+    c.header("Set-Cookie", clearedSessionCookie(), { append: true });
+    return { user: null, viewer: ANONYMOUS };
+  }
+  return { user, viewer: await loadViewer(c.get("db"), user, "write") };
+}
+
+/** Who a web page is shown to. */
+export function webIdentity(c: Context<AppEnv>): Promise<Identity> {
+  let identity = c.get("identity");
+  if (!identity) {
+    identity = identityFromSession(c);
+    c.set("identity", identity);
+  }
+  return identity;
+}
+
+export const webViewer = async (c: Context<AppEnv>): Promise<Viewer> => (await webIdentity(c)).viewer;
+
+/**
+ * Who an API request acts for: its Authorization header (token, or git's Basic) when it has one,
+ * else the session cookie. A wrong credential is an error, never a silent fall-back to anonymous.
+ */
+export async function apiIdentity(c: Context<AppEnv>): Promise<Identity> {
+  if (!c.req.header("authorization")) return webIdentity(c);
+  const found = await headerCredential(c);
+  if (!found) {
+    c.header("WWW-Authenticate", 'token realm="edgeforge", Basic realm="edgeforge"');
+    throw new ForgeError("unauthorized", "Bad credentials: send Authorization: token <API token>.");
+  }
+  return found;
+}

@@ -1,0 +1,12 @@
+// Account pages: sign in and out, register, confirm an address, reset a password, and the
+// signed-in user's settings (profile, avatar, addresses, password, API tokens).
+import { Hono } from "hono";
+import type { AppEnv } from "../../context";
+import { settingsRoutes } from "./settings";
+import { signInRoutes } from "./sign-in";
+import { tokenRoutes } from "./tokens";
+
+export const accountRoutes = new Hono<AppEnv>();
+accountRoutes.route("/", signInRoutes);
+accountRoutes.route("/", settingsRoutes);
+accountRoutes.route("/", tokenRoutes);

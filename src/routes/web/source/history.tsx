@@ -1,0 +1,384 @@
+// History pages of the repository browser: logs (of a ref or a path, paginated with a cursor),
+// commits with their diff (capped, with a way to load one file's diff on its own), .patch and
+// .diff downloads and comparisons of two refs. The Atom feed of a branch is feed.ts.
+import { Budget } from "../../../git/budget";
+import { blobStorage } from "../../../git/blob-stream";
+import { countChanges, hunksText, isBinary, makeHunks, splitLines, type Hunk } from "../../../git/diff";
+import { diffTrees, type TreeChange } from "../../../git/tree-diff";
+import { logPage as walkLog, mergeBase, rangeLog } from "../../../git/history";
+import type { Oid } from "../../../git/oid";
+import { decodePathSegments } from "../../../git/tree-path";
+import { readCommit, resolveRev, splitRev, shortOid, type CommitView, type SourceRepo } from "../../../services/source";
+import { reachableFromRefs } from "../../../services/reachable";
+import { escapeHtml } from "../../../views/highlight";
+import { commitTable, diffTable, pathNav, timeHtml, type CommitRow, } from "../../../views/source";
+import { notFound, sourceResponse, type SourcePage } from "./page";
+
+
+const LOG_PAGE = 50;
+/**
+ * A path log shows what it found within this many commits (and a link to search on): a fixed
+ * number, so that the page is the same every time and can be cached. The time limit is a guard.
+ */
+const PATH_LOG_BUDGET = { ms: 2_000, steps: 1_000 };
+
+async function rows(src: SourceRepo, oids: Oid[]): Promise<CommitRow[]> {
+  const out: CommitRow[] = [];
+  for (const oid of oids) {
+    const c = await readCommit(src, oid);
+    out.push({ oid, subject: c.subject, author: c.author.name, time: c.committer.time });
+  }
+  return out;
+}
+
+async function parseCursor(src: SourceRepo, value: string | undefined): Promise<Oid[] | null | undefined> {
+  if (value === undefined || value === "") return undefined;
+  const oids = value.split(",");
+  if (oids.length > 100 || !oids.every((o) => /^[0-9a-f]{40}$/.test(o) && src.store.has(o))) return null;
+  // A cursor names commits by id: the same rule as URLs, only what the refs reach.
+  for (const o of oids) if (!(await reachableFromRefs(src, o))) return null;
+  return oids;
+}
+
+export async function logPage(p: SourcePage, rest: string[]): Promise<Response> {
+  const { c, src, urls } = p;
+  const split = await splitRev(src, rest);
+  if (!split) return notFound(p);
+  const path = decodePathSegments(split.rest);
+  const cursor = await parseCursor(src, c.req.query("after"));
+  if (!path || cursor === null) return notFound(p);
+  const rev = split.rev;
+  const render = async () => {
+    const budget = path.length ? new Budget(Date.now() + PATH_LOG_BUDGET.ms, PATH_LOG_BUDGET.steps) : undefined;
+    const page = await walkLog(src.graph, cursor ?? [rev.commit], { limit: LOG_PAGE, path, budget });
+    let s = `<div class="pathbar">${path.length ? `<span class="muted">History of</span> ${pathNav(urls, p.project.name, rev.name, path)}` : `<h1>Commits on <span class="mono">${escapeHtml(rev.kind === "commit" ? shortOid(rev.commit) : rev.name)}</span></h1>`}`;
+    if (rev.kind === "branch" && !path.length) s += `<span class="links"><a href="${escapeHtml(urls.feed(rev.name))}">Atom feed</a></span>`;
+    s += `</div>`;
+    if (page.commits.length) s += commitTable(urls, await rows(src, page.commits.map((x) => x.oid)));
+    else if (!page.timedOut) s += `<p class="muted">No commits${path.length ? " touch this path" : ""}.</p>`;
+    if (page.timedOut) {
+      s += `<p class="notice">Searched ${page.scanned} commits for changes to this path so far.${page.next ? ` <a href="${escapeHtml(urls.log(rev.name, path, page.next))}">Search older history</a>` : ""}</p>`;
+    } else if (page.next) {
+      s += `<nav class="pager"><a href="${escapeHtml(urls.log(rev.name, path, page.next))}" rel="next">Older commits →</a></nav>`;
+    }
+    return { html: s, cacheable: !budget?.outOfTime };
+  };
+  return sourceResponse(p, {
+    title: path.length ? `History of ${path.join("/")}` : `Log of ${rev.name}`,
+    tab: "log",
+    rev,
+    view: "log",
+    path,
+    key: ["log", rev.name, rev.commit, path.join("/"), (cursor ?? []).join(",")],
+    immutableUrl: rev.kind === "commit",
+    render,
+  });
+}
+
+// ---- Diffs of commits and comparisons
+
+/** Caps of a diff page: files diffed, lines shown, and the largest file diffed inline. */
+interface DiffCaps {
+  files: number;
+  lines: number;
+  fileBytes: number;
+}
+const PAGE_CAPS: DiffCaps = { files: 100, lines: 3_000, fileBytes: 512 * 1024 };
+/** Files listed in a diff's summary (the rest are counted). */
+const SUMMARY_ROWS = 500;
+/** How far a comparison looks for the merge base before it compares the two tips directly. */
+const MERGE_BASE_BUDGET = { ms: 400, steps: 10_000 };
+const ONE_FILE_CAPS: DiffCaps = { files: 1, lines: 200_000, fileBytes: 8 * 1024 * 1024 };
+const TREE_DIFF_LIMIT = 3_000;
+/** Largest file written into a .diff/.patch download (beyond: noted as not shown). */
+const PATCH_FILE_MAX = 16 * 1024 * 1024;
+
+type FileDiff =
+  | { kind: "text"; hunks: Hunk[]; added: number; removed: number }
+  | { kind: "binary" }
+  | { kind: "large"; size: number }
+  | { kind: "skipped" };
+
+const decoder = new TextDecoder();
+
+async function sideText(src: SourceRepo, oid: Oid | undefined, mode: string | undefined, maxBytes: number): Promise<Uint8Array | "large" | null> {
+  if (!oid || !mode) return new Uint8Array(0);
+  if (mode === "160000") return new TextEncoder().encode(`Subproject commit ${oid}\n`);
+  const { size } = await blobStorage(src.store, oid);
+  if (size > maxBytes) return "large";
+  return src.store.readTyped(oid, "blob");
+}
+
+async function fileDiff(src: SourceRepo, ch: TreeChange, maxBytes: number): Promise<FileDiff> {
+  if (ch.status === "R" && ch.oldOid === ch.newOid) return { kind: "text", hunks: [], added: 0, removed: 0 };
+  const a = await sideText(src, ch.oldOid, ch.oldMode, maxBytes);
+  const b = await sideText(src, ch.newOid, ch.newMode, maxBytes);
+  if (a === "large" || b === "large") {
+    const size = Math.max(ch.oldOid ? (await blobStorage(src.store, ch.oldOid)).size : 0, ch.newOid && ch.newMode !== "160000" ? (await blobStorage(src.store, ch.newOid)).size : 0);
+    return { kind: "large", size };
+  }
+  if (!a || !b) return { kind: "skipped" };
+  if (isBinary(a) || isBinary(b)) return { kind: "binary" };
+  const hunks = makeHunks(splitLines(decoder.decode(a)), splitLines(decoder.decode(b)));
+  return { kind: "text", hunks, ...countChanges(hunks) };
+}
+
+const statusWord: Record<TreeChange["status"], string> = { A: "added", D: "deleted", M: "modified", T: "type changed", R: "renamed" };
+
+/** The change list and diffs of `changes`, within caps; `fileHref` loads one file's diff alone. */
+async function diffSection(
+  src: SourceRepo,
+  changes: TreeChange[],
+  truncated: boolean,
+  caps: DiffCaps,
+  fileHref: (ch: TreeChange) => string,
+  blobHref: (ch: TreeChange) => string,
+): Promise<string> {
+  let shownLines = 0;
+  let added = 0;
+  let removed = 0;
+  const parts: string[] = [];
+  const summary: string[] = [];
+  for (let i = 0; i < Math.min(changes.length, SUMMARY_ROWS); i++) {
+    const ch = changes[i]!;
+    let d: FileDiff = { kind: "skipped" };
+    if (i < caps.files && shownLines < caps.lines) d = await fileDiff(src, ch, caps.fileBytes);
+    const title = ch.status === "R" ? `${escapeHtml(ch.oldPath!)} → ${escapeHtml(ch.path)}` : escapeHtml(ch.path);
+    let stat = "";
+    if (d.kind === "text") {
+      const lines = d.hunks.reduce((n, h) => n + h.lines.length, 0);
+      if (shownLines + lines > caps.lines) d = { kind: "skipped" };
+      else {
+        shownLines += lines;
+        added += d.added;
+        removed += d.removed;
+        stat = `<span class="add">+${d.added}</span> <span class="del">−${d.removed}</span>`;
+      }
+    }
+    summary.push(`<tr><td class="chg chg-${ch.status}">${statusWord[ch.status]}<td><a href="#f${i}">${title}</a><td class="nowrap">${stat}</tr>`);
+    let modes = "";
+    if (ch.oldMode && ch.newMode && ch.oldMode !== ch.newMode) modes = ` <span class="muted">mode ${ch.oldMode} → ${ch.newMode}</span>`;
+    else if (ch.status === "A") modes = ` <span class="muted">new file, mode ${ch.newMode}</span>`;
+    else if (ch.status === "D") modes = ` <span class="muted">deleted, mode ${ch.oldMode}</span>`;
+    const view = ch.status === "D" ? "" : ` <a class="muted" href="${escapeHtml(blobHref(ch))}">view file</a>`;
+    let bodyHtml: string;
+    if (d.kind === "text") bodyHtml = d.hunks.length ? diffTable(d.hunks) : `<p class="muted">Same content.</p>`;
+    else if (d.kind === "binary") bodyHtml = `<p class="muted">Binary file.</p>`;
+    else if (d.kind === "large") bodyHtml = `<p class="muted">Large file (${(d.size / 1024 / 1024).toFixed(1)} MiB): diff not shown.</p>`;
+    else bodyHtml = `<p class="muted">Diff not shown here (this change is large). <a href="${escapeHtml(fileHref(ch))}">Load this file's diff</a>.</p>`;
+    parts.push(`<section class="fdiff" id="f${i}"><h3><span class="mono">${title}</span>${modes} ${stat}${view}</h3>${bodyHtml}</section>`);
+  }
+  const head = `<p class="diffstat">${changes.length}${truncated ? "+" : ""} file${changes.length === 1 ? "" : "s"} changed${added || removed ? `, <span class="add">${added} insertions(+)</span>, <span class="del">${removed} deletions(−)</span> shown` : ""}${truncated || changes.length > SUMMARY_ROWS ? ` (the first ${Math.min(changes.length, SUMMARY_ROWS)} listed)` : ""}</p>`;
+  return `${head}<table class="list changes"><tbody>${summary.join("")}</tbody></table>${parts.join("")}`;
+}
+
+function signature(label: string, sig: CommitView["author"]): string {
+  return `<div><dt>${label}</dt><dd>${escapeHtml(sig.name)} <span class="muted">&lt;${escapeHtml(sig.email)}&gt;</span> ${timeHtml(sig.time)}</dd></div>`;
+}
+
+export async function commitPage(p: SourcePage, rest: string[]): Promise<Response> {
+  const { src, urls } = p;
+  const [first, ...rawPath] = rest;
+  if (!first) return notFound(p);
+  let name: string;
+  try {
+    name = decodeURIComponent(first);
+  } catch {
+    return notFound(p);
+  }
+  let download: "patch" | "diff" | null = null;
+  const m = /^(.+)\.(patch|diff)$/.exec(name);
+  if (m && rawPath.length === 0) {
+    name = m[1]!;
+    download = m[2] as "patch" | "diff";
+  }
+  const rev = await resolveRev(src, name);
+  const path = decodePathSegments(rawPath);
+  if (!rev || !path) return notFound(p);
+  const commit = await readCommit(src, rev.commit);
+  const parent = commit.parents.find((x) => src.store.has(x)) ?? null;
+  const baseTree = parent ? (await src.graph.commit(parent)).tree : null;
+  if (download) return patchDownload(p, commit, baseTree, download, /^[0-9a-f]{40}$/.test(name));
+  const render = async () => {
+    let { changes, truncated } = await diffTrees(src.store, baseTree, commit.tree, { limit: TREE_DIFF_LIMIT });
+    const wanted = path.join("/");
+    if (path.length) changes = changes.filter((ch) => ch.path === wanted || ch.oldPath === wanted);
+    let s = `<article class="commit"><h1>${escapeHtml(commit.subject || "(no message)")}</h1>`;
+    if (commit.body) s += `<pre class="message">${escapeHtml(commit.body)}</pre>`;
+    s += `<dl class="meta">${signature("Author", commit.author)}`;
+    if (commit.committer.name !== commit.author.name || commit.committer.email !== commit.author.email || commit.committer.time !== commit.author.time) {
+      s += signature("Committer", commit.committer);
+    }
+    s += `<div><dt>Commit</dt><dd class="mono">${commit.oid}</dd></div>`;
+    s += `<div><dt>Parent${commit.parents.length === 1 ? "" : "s"}</dt><dd>${commit.parents.map((x) => `<a class="mono" href="${escapeHtml(urls.commit(x))}">${shortOid(x)}</a>`).join(" ") || '<span class="muted">none (first commit)</span>'}</dd></div>`;
+    s += `</dl><p class="links"><a href="${escapeHtml(urls.tree(commit.oid))}">Browse files</a> · <a href="${escapeHtml(urls.patch(commit.oid, "patch"))}">.patch</a> · <a href="${escapeHtml(urls.patch(commit.oid, "diff"))}">.diff</a></p></article>`;
+    if (commit.parents.length > 1) s += `<p class="muted">A merge: showing the changes against its first parent.</p>`;
+    if (path.length) s += `<p class="muted">Only ${escapeHtml(wanted)}. <a href="${escapeHtml(urls.commit(commit.oid))}">All files of this commit</a>.</p>`;
+    s += await diffSection(
+      src,
+      changes,
+      truncated,
+      path.length ? ONE_FILE_CAPS : PAGE_CAPS,
+      (ch) => urls.commit(commit.oid, ch.path.split("/")),
+      (ch) => urls.blob(commit.oid, ch.path.split("/")),
+    );
+    return { html: s, cacheable: true };
+  };
+  return sourceResponse(p, {
+    title: `${commit.subject.slice(0, 60)} · ${shortOid(commit.oid)}`,
+    tab: "log",
+    rev: null,
+    key: ["commit", commit.oid, path.join("/")],
+    immutableUrl: rev.kind === "commit" && name.length === 40,
+    render,
+  });
+}
+
+// ---- .patch and .diff, streamed file by file
+
+function quotePath(prefix: string, path: string): string {
+  return `${prefix}${path}`;
+}
+
+function rfc2822(sig: CommitView["author"]): string {
+  const sign = sig.tz.startsWith("-") ? -1 : 1;
+  const offset = sign * (Number(sig.tz.slice(1, 3)) * 60 + Number(sig.tz.slice(3, 5)));
+  const d = new Date((sig.time + offset * 60) * 1000);
+  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${days[d.getUTCDay()]}, ${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${sig.tz}`;
+}
+
+/** One file's part of a unified diff, as `git diff` writes it. */
+async function fileDiffText(src: SourceRepo, ch: TreeChange): Promise<string> {
+  const oldPath = ch.oldPath ?? ch.path;
+  let s = `diff --git ${quotePath("a/", oldPath)} ${quotePath("b/", ch.path)}\n`;
+  const abbrev = (o?: Oid) => (o ?? "0".repeat(40)).slice(0, 7);
+  if (ch.status === "A") s += `new file mode ${ch.newMode}\n`;
+  else if (ch.status === "D") s += `deleted file mode ${ch.oldMode}\n`;
+  else if (ch.oldMode !== ch.newMode) s += `old mode ${ch.oldMode}\nnew mode ${ch.newMode}\n`;
+  if (ch.status === "R") s += `similarity index 100%\nrename from ${ch.oldPath}\nrename to ${ch.path}\n`;
+  if (ch.oldOid === ch.newOid) return s;
+  const sameMode = ch.status !== "A" && ch.status !== "D" && ch.oldMode === ch.newMode;
+  s += `index ${abbrev(ch.oldOid)}..${abbrev(ch.newOid)}${sameMode ? ` ${ch.newMode}` : ""}\n`;
+  const from = ch.status === "A" ? "/dev/null" : quotePath("a/", oldPath);
+  const to = ch.status === "D" ? "/dev/null" : quotePath("b/", ch.path);
+  const a = await sideText(src, ch.oldOid, ch.oldMode, PATCH_FILE_MAX);
+  const b = await sideText(src, ch.newOid, ch.newMode, PATCH_FILE_MAX);
+  if (a === "large" || b === "large" || !a || !b || isBinary(a) || isBinary(b)) {
+    return `${s}Binary files ${from} and ${to} differ\n`;
+  }
+  const hunks = makeHunks(splitLines(decoder.decode(a)), splitLines(decoder.decode(b)));
+  if (hunks.length === 0) return s;
+  return `${s}--- ${from}\n+++ ${to}\n${hunksText(hunks)}`;
+}
+
+function patchDownload(p: SourcePage, commit: CommitView, baseTree: Oid | null, kind: "patch" | "diff", immutable: boolean): Response {
+  const { src } = p;
+  const encoder = new TextEncoder();
+  async function* generate(): AsyncGenerator<Uint8Array> {
+    if (kind === "patch") {
+      yield encoder.encode(
+        `From ${commit.oid} Mon Sep 17 00:00:00 2001\nFrom: ${commit.author.name} <${commit.author.email}>\nDate: ${rfc2822(commit.author)}\nSubject: [PATCH] ${commit.subject}\n\n${commit.body ? `${commit.body}\n` : ""}---\n\n`,
+      );
+    }
+    const { changes } = await diffTrees(src.store, baseTree, commit.tree);
+    for (const ch of changes) yield encoder.encode(await fileDiffText(src, ch));
+    if (kind === "patch") yield encoder.encode("-- \nEdgeforge\n\n");
+  }
+  const gen = generate();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { value, done } = await gen.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(p.c.req.method === "HEAD" ? null : body, {
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      "content-disposition": `inline; filename="${shortOid(commit.oid)}.${kind}"`,
+      "x-content-type-options": "nosniff",
+      "content-security-policy": "default-src 'none'; sandbox",
+      etag: `"${commit.oid}.${kind}"`,
+      "cache-control": immutable ? `${p.isPublic ? "public" : "private"}, max-age=31536000, immutable` : "no-cache",
+    },
+  });
+}
+
+// ---- Compare two revisions
+
+const COMPARE_COMMITS = 250;
+
+export async function comparePage(p: SourcePage, rest: string[]): Promise<Response> {
+  const { c, src, urls } = p;
+  if (rest.length === 0 || (rest.length === 1 && rest[0] === "")) {
+    const base = c.req.query("base");
+    const head = c.req.query("head");
+    if (base && head) return c.redirect(urls.compare(base, head), 303);
+    return compareForm(p);
+  }
+  let spec: string;
+  try {
+    spec = rest.map(decodeURIComponent).join("/");
+  } catch {
+    return notFound(p);
+  }
+  const dots = spec.indexOf("...");
+  if (dots <= 0) return notFound(p);
+  const base = await resolveRev(src, spec.slice(0, dots));
+  const head = await resolveRev(src, spec.slice(dots + 3));
+  if (!base || !head) return notFound(p);
+  const render = async () => {
+    const budget = new Budget(Date.now() + MERGE_BASE_BUDGET.ms, MERGE_BASE_BUDGET.steps);
+    const mb = await mergeBase(src.graph, base.commit, head.commit, budget);
+    const gaveUp = !mb && budget.used > MERGE_BASE_BUDGET.steps;
+    const { commits, more } = await rangeLog(src.graph, [head.commit], [base.commit], COMPARE_COMMITS);
+    let s = `<h1>Comparing <span class="mono">${escapeHtml(base.name.length === 40 ? shortOid(base.name) : base.name)}</span> … <span class="mono">${escapeHtml(head.name.length === 40 ? shortOid(head.name) : head.name)}</span></h1>`;
+    s += `<p class="muted">${mb ? `Merge base <a class="mono" href="${escapeHtml(urls.commit(mb))}">${shortOid(mb)}</a>. ` : gaveUp || budget.outOfTime ? `The merge base is more than ${MERGE_BASE_BUDGET.steps.toLocaleString("en")} commits back: the changes below go from ${escapeHtml(base.name)} itself. ` : "No common history. "}${commits.length}${more ? "+" : ""} commit${commits.length === 1 ? "" : "s"} on ${escapeHtml(head.name)} that ${escapeHtml(base.name)} does not have.</p>`;
+    if (commits.length) s += commitTable(urls, await rows(src, commits.map((x) => x.oid)));
+    const baseTree = mb ? (await src.graph.commit(mb)).tree : gaveUp || budget.outOfTime ? (await src.graph.commit(base.commit)).tree : null;
+    const headTree = (await src.graph.commit(head.commit)).tree;
+    const { changes, truncated } = await diffTrees(src.store, baseTree, headTree, { limit: TREE_DIFF_LIMIT });
+    s += `<h2>Changes</h2>`;
+    s += await diffSection(
+      src,
+      changes,
+      truncated,
+      PAGE_CAPS,
+      (ch) => urls.commit(head.commit, ch.path.split("/")),
+      (ch) => urls.blob(head.commit, ch.path.split("/")),
+    );
+    return { html: s, cacheable: !budget.outOfTime };
+  };
+  return sourceResponse(p, {
+    title: `Compare ${base.name}...${head.name}`,
+    tab: "compare",
+    rev: null,
+    key: ["compare", base.name, base.commit, head.name, head.commit],
+    immutableUrl: base.kind === "commit" && head.kind === "commit",
+    render,
+  });
+}
+
+function compareForm(p: SourcePage): Promise<Response> {
+  const { src, urls } = p;
+  const names = src.snapshot.refs
+    .filter((r) => r.name.startsWith("refs/heads/") || r.name.startsWith("refs/tags/"))
+    .map((r) => r.name.replace(/^refs\/(heads|tags)\//, ""));
+  const head = src.snapshot.head.replace(/^refs\/heads\//, "");
+  const options = (selected: string) =>
+    names.slice(0, 500).map((n) => `<option${n === selected ? " selected" : ""}>${escapeHtml(n)}</option>`).join("");
+  const other = names.find((n) => n !== head) ?? head;
+  const s =
+    `<h1>Compare</h1><form class="compare" method="get" action="${escapeHtml(urls.compare())}">` +
+    `<label for="cmp-base">Base</label><select id="cmp-base" name="base">${options(head)}</select>` +
+    `<label for="cmp-head">Compare</label><select id="cmp-head" name="head">${options(other)}</select>` +
+    `<button type="submit">Compare</button></form><p class="muted">Or type it into the address: <code>${escapeHtml(urls.compare("base", "head"))}</code>; branches, tags and commit ids all work.</p>`;
+  return sourceResponse(p, { title: "Compare", tab: "compare", rev: null, key: null, immutableUrl: false, render: async () => ({ html: s, cacheable: false }) });
+}
+

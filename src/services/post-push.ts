@@ -1,0 +1,78 @@
+// Post-push work, off the push's critical path: the push worker queues each push that landed;
+// the edge (which holds the tenant databases) records it on the project's timeline and
+// precomputes the source browser's derived data.
+import { eq } from "drizzle-orm";
+import type { Env } from "../env";
+import { isD1, openTenantDb, type TenantDb } from "../db/tenant-db";
+import { projects } from "../db/schema";
+import { ZERO_OID } from "../git/oid";
+import type { PushedEvent } from "./push-events";
+import { recordEvent } from "./timeline";
+import { precomputeForPush } from "./last-commits";
+import { linkPushedCommits } from "./commit-links";
+import { readTenantRecord } from "../storage/directory";
+import { sha256Hex } from "../utils/crypto";
+
+const shortRef = (name: string) => name.replace(/^refs\/(heads|tags)\//, "");
+
+export function describePush(e: PushedEvent): string {
+  const who = e.pusher || "someone";
+  const refs = e.part?.refs ?? e.updates.length;
+  if (refs === 1 && e.updates.length === 1) {
+    const u = e.updates[0]!;
+    const what = u.name.startsWith("refs/tags/") ? "tag" : "branch";
+    if (u.new === ZERO_OID) return `${who} deleted ${what} ${shortRef(u.name)}`;
+    if (u.old === ZERO_OID) return `${who} created ${what} ${shortRef(u.name)}`;
+    return `${who} pushed to ${shortRef(u.name)}`;
+  }
+  return `${who} pushed ${refs} refs: ${e.updates.slice(0, 5).map((u) => shortRef(u.name)).join(", ")}${refs > 5 ? ", ..." : ""}`;
+}
+
+export async function recordPush(env: Env, e: PushedEvent): Promise<void> {
+  const tenant = await readTenantRecord(env.DIRECTORY, e.tenantId);
+  const d1 = tenant?.database ? env[tenant.database] : undefined;
+  if (!tenant || !isD1(d1)) return; // the tenant is gone: nothing to record
+  const db = openTenantDb(d1);
+  const project = await db.query.projects.findFirst({ where: eq(projects.repoId, e.repoId) });
+  if (!project) return;
+  // A push split over several messages is one entry on the timeline, made by its first part.
+  if (!e.part || e.part.index === 0) await recordTimeline(db, project.id, e);
+  // Issues named in the pushed commits' messages (fixes #12, refs #12); idempotent.
+  await linkPushedCommits(env, db, project, e);
+}
+
+async function recordTimeline(db: TenantDb, projectId: number, e: PushedEvent): Promise<void> {
+  await recordEvent(db, {
+    projectId,
+    kind: "push",
+    actor: e.pusher || null,
+    title: describePush(e),
+    payload: { updates: e.updates, ...(e.part ? { refs: e.part.refs } : {}) },
+    key: e.part ? `push:${e.part.id}` : `push:${await sha256Hex(JSON.stringify(e))}`,
+  });
+}
+
+export async function handlePostPushBatch(batch: MessageBatch<PushedEvent>, env: Env): Promise<void> {
+  for (const message of batch.messages) {
+    try {
+      await recordPush(env, message.body);
+      // Tree pages of the pushed branches find their last-commit column ready.
+      await precomputeForPush(env, message.body);
+      message.ack();
+    } catch (err) {
+      const e = message.body;
+      console.error(
+        JSON.stringify({
+          level: "error",
+          message: `post-push: ${String((err as Error)?.stack ?? err)}`,
+          tenant: e?.tenantId,
+          repo: e?.repoId,
+          refs: e?.updates?.length,
+          part: e?.part ? `${e.part.index + 1}/${e.part.count} of a push of ${e.part.refs} refs` : undefined,
+          attempts: message.attempts,
+        }),
+      );
+      message.retry();
+    }
+  }
+}
