@@ -182,7 +182,9 @@ export class FetchSession {
     }
     const not: Oid[] = [];
     for (const name of a.deepenNot) {
-      const ref = this.view.refs.find((r) => r.name === name || r.name === `refs/heads/${name}` || r.name === `refs/tags/${name}`);
+      const ref = this.view.refs.find(
+        (r) => r.name === name || r.name === `refs/heads/${name}` || r.name === `refs/tags/${name}`,
+      );
       if (!ref) throw protocolError(`deepen-not: ${name} is not a ref`);
       not.push(ref.peeled ?? ref.oid);
     }
@@ -218,9 +220,7 @@ export class FetchSession {
       await out.band(1, chunk, max);
     };
     const progress =
-      sideband === "none" || this.args.noProgress
-        ? undefined
-        : (message: string) => out.band(2, encoder.encode(message));
+      sideband === "none" || this.args.noProgress ? undefined : (message: string) => out.band(2, encoder.encode(message));
 
     const complete = this.canSendCompletePack();
     if (complete) {

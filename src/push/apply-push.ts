@@ -138,7 +138,13 @@ function checkCommands(commands: Command[], verdicts: Verdicts): void {
  * Indexes the received pack with bounded memory; a thin pack is stored again completed with its
  * bases, so it stands on its own. Returns the refusal's reason when the pack is corrupt.
  */
-async function indexReceivedPack(env: Env, ctx: PushContext, input: ApplyInput, files: PushPack, oldStore: ObjectStore): Promise<Indexed | string> {
+async function indexReceivedPack(
+  env: Env,
+  ctx: PushContext,
+  input: ApplyInput,
+  files: PushPack,
+  oldStore: ObjectStore,
+): Promise<Indexed | string> {
   const links = new OidSet();
   if (input.received === 0) return { store: oldStore, pack: null, packOids: [], links, streamable: false };
   await input.progress(`Indexing the pack (${mib(input.received)})...\n`);
@@ -198,7 +204,13 @@ async function indexReceivedPack(env: Env, ctx: PushContext, input: ApplyInput, 
 /** Every new tip must reach only objects the repository has, or this pack brings. */
 function checkConnectivity(commands: Command[], indexed: Indexed, verdicts: Verdicts): void {
   const live = commands.filter((c) => !verdicts.has(c.name) && c.new !== ZERO_OID);
-  if (findMissing(indexed.links, live.map((c) => c.new), (oid) => indexed.store.has(oid)) !== null) {
+  if (
+    findMissing(
+      indexed.links,
+      live.map((c) => c.new),
+      (oid) => indexed.store.has(oid),
+    ) !== null
+  ) {
     for (const c of live) verdicts.fail(c.name, "missing necessary objects");
   }
 }
@@ -257,7 +269,8 @@ function checkQuotaAndAtomicity(
 ): void {
   const newBytes = snapshot.packs.reduce((n, p) => n + p.bytes, 0) + (pack?.bytes ?? 0);
   if (pack && newBytes > ctx.maxRepoBytes) {
-    for (const u of updates) verdicts.fail(u.name, `over quota: the repository would be ${mib(newBytes)}, the limit is ${mib(ctx.maxRepoBytes)}`);
+    for (const u of updates)
+      verdicts.fail(u.name, `over quota: the repository would be ${mib(newBytes)}, the limit is ${mib(ctx.maxRepoBytes)}`);
     updates.length = 0;
   }
   if (atomic && verdicts.errors.size > 0) {
@@ -289,7 +302,8 @@ async function commitUpdates(
   const { pack } = indexed;
   // A push into an empty repository that sets every ref may leave a pack that clones can stream.
   const closureOf = (all: RefUpdate[]) => {
-    if (!indexed.streamable || snapshot.refs.length > 0 || verdicts.errors.size > 0 || all.length !== commands.length) return null;
+    if (!indexed.streamable || snapshot.refs.length > 0 || verdicts.errors.size > 0 || all.length !== commands.length)
+      return null;
     const tips = new Set(all.map((u) => u.new));
     return isClosure(indexed.packOids, indexed.links, tips) ? setHash(tips) : null;
   };

@@ -13,7 +13,6 @@ export const MAX_EVENT_BYTES = 96_000;
 const MAX_BATCH_MESSAGES = 100;
 const MAX_BATCH_BYTES = 192_000;
 
-
 const encoder = new TextEncoder();
 
 const jsonBytes = (value: unknown) => encoder.encode(JSON.stringify(value)).length;

@@ -22,7 +22,11 @@ async function tenantDbOf(env: Env, slug: string): Promise<{ tenant: TenantRecor
 }
 
 /** The repository of a tenant's project, for platform operations on git data (imports). */
-export async function tenantProjectRepo(env: Env, slug: string, projectName: string): Promise<{ tenantId: string; repoId: string }> {
+export async function tenantProjectRepo(
+  env: Env,
+  slug: string,
+  projectName: string,
+): Promise<{ tenantId: string; repoId: string }> {
   const { tenant, db } = await tenantDbOf(env, slug);
   const project = await getProject(db, projectName);
   return { tenantId: tenant.id, repoId: project.repoId };

@@ -36,6 +36,10 @@ export async function openPack(bucket: R2Bucket, repo: RepoRef, name: string, by
   return new Pack(name, index, source);
 }
 
-export async function openStore(bucket: R2Bucket, repo: RepoRef, snapshot: { packs: readonly { name: string; bytes: number }[] }): Promise<ObjectStore> {
+export async function openStore(
+  bucket: R2Bucket,
+  repo: RepoRef,
+  snapshot: { packs: readonly { name: string; bytes: number }[] },
+): Promise<ObjectStore> {
   return new ObjectStore(await Promise.all(snapshot.packs.map((p) => openPack(bucket, repo, p.name, p.bytes))));
 }

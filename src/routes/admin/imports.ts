@@ -23,7 +23,6 @@ const ImportStatus = z
   })
   .openapi("ImportStatus");
 
-
 const base = "/api/v1/tenants/{slug}/projects/{project}/imports";
 
 const routes = {
@@ -39,7 +38,10 @@ const routes = {
           "application/json": {
             schema: z.object({
               size: z.number().int().positive(),
-              checksum: z.string().regex(/^[0-9a-f]{40}$/).openapi({ description: "the pack's trailer checksum" }),
+              checksum: z
+                .string()
+                .regex(/^[0-9a-f]{40}$/)
+                .openapi({ description: "the pack's trailer checksum" }),
               refs: z.array(z.object({ name: z.string(), oid: z.string() })).min(1),
               head: z.string().openapi({ example: "refs/heads/main" }),
             }),
@@ -105,9 +107,7 @@ async function forward(c: Context<AppEnv>, suffix: string, init: RequestInit, ar
 }
 
 export function registerImportRoutes(app: OpenAPIHono<AppEnv>): void {
-  app.openapi(routes.start, async (c) =>
-    forward(c, "", { method: "POST", body: JSON.stringify(c.req.valid("json")) }) as never,
-  );
+  app.openapi(routes.start, async (c) => forward(c, "", { method: "POST", body: JSON.stringify(c.req.valid("json")) }) as never);
   app.openapi(routes.status, async (c) => forward(c, `/${encodeURIComponent(c.req.param("id"))}`, {}) as never);
   app.openapi(routes.part, async (c) => {
     const length = c.req.header("content-length");
@@ -120,7 +120,8 @@ export function registerImportRoutes(app: OpenAPIHono<AppEnv>): void {
     }) as never;
   });
   app.openapi(routes.compact, async (c) => forward(c, "", { method: "POST" }, "upkeep") as never);
-  app.openapi(routes.complete, async (c) =>
-    forward(c, `/${encodeURIComponent(c.req.param("id"))}/complete`, { method: "POST" }) as never,
+  app.openapi(
+    routes.complete,
+    async (c) => forward(c, `/${encodeURIComponent(c.req.param("id"))}/complete`, { method: "POST" }) as never,
   );
 }

@@ -5,7 +5,6 @@ import { RELATION_KINDS } from "../../services/issues";
 import { SORTS } from "../../services/issues/lists";
 import { errorResponse, PageQuery, jsonBody, jsonResponse } from "./responses";
 
-
 const IssueUserSchema = z
   .object({
     id: z.number(),
@@ -18,7 +17,10 @@ const IssueUserSchema = z
 const LabelSchema = z
   .object({
     name: z.string().openapi({ example: "Type:Defect" }),
-    class: z.string().nullable().openapi({ description: "The part before the colon, lowercase; null for labels without a class" }),
+    class: z
+      .string()
+      .nullable()
+      .openapi({ description: "The part before the colon, lowercase; null for labels without a class" }),
     description: z.string(),
     exclusive: z.boolean().openapi({ description: "Its class is a one-value class: an issue has at most one label of it" }),
   })
@@ -56,7 +58,9 @@ const CommentSchema = z
     id: z.number(),
     body: z.string(),
     user: IssueUserSchema.nullable(),
-    changes: z.record(z.string(), z.unknown()).openapi({ description: "What the comment changed: status, labels, owner, summary, due, relations, attachments" }),
+    changes: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "What the comment changed: status, labels, owner, summary, due, relations, attachments" }),
     created_at: z.string(),
     updated_at: z.string(),
     html_url: z.string(),
@@ -64,7 +68,14 @@ const CommentSchema = z
   .openapi("IssueComment");
 
 const AttachmentSchema = z
-  .object({ id: z.string(), name: z.string(), size: z.number(), content_type: z.string(), browser_download_url: z.string(), created_at: z.string() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    size: z.number(),
+    content_type: z.string(),
+    browser_download_url: z.string(),
+    created_at: z.string(),
+  })
   .openapi("IssueAttachment");
 
 const dueDate = z
@@ -106,20 +117,25 @@ const LabelsBody = z.object({ labels: z.array(z.string().max(60)).max(20) }).ope
 
 const ProjectParam = z.object({ project: z.string().openapi({ param: { name: "project", in: "path" }, example: "website" }) });
 const IssueParams = ProjectParam.extend({
-  number: z.coerce.number().int().positive().openapi({ param: { name: "number", in: "path" }, example: 1 }),
+  number: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: "number", in: "path" }, example: 1 }),
 });
 
 const ListQuery = PageQuery.extend({
   state: z.enum(["open", "closed", "all"]).optional().openapi({ description: "Default open (all when a status is asked for)" }),
   labels: z.string().max(1000).optional().openapi({ description: "Comma-separated: issues with every one of them" }),
-  q: z.string().max(500).optional().openapi({ description: "Full-text search (FTS5): words, \"phrases\", -excluded, prefix*; status:, label:, owner:, by: filters" }),
+  q: z.string().max(500).optional().openapi({
+    description: 'Full-text search (FTS5): words, "phrases", -excluded, prefix*; status:, label:, owner:, by: filters',
+  }),
   owner: z.string().max(40).optional().openapi({ description: "Owner's username; none for unowned issues" }),
   submitter: z.string().max(40).optional().openapi({ description: "Who filed them" }),
   status: z.string().max(30).optional(),
   sort: z.enum(SORTS).optional().openapi({ description: "Default: number (newest first); relevance when q is given" }),
   order: z.enum(["asc", "desc"]).optional(),
 });
-
 
 const common = {
   400: errorResponse("Invalid request"),
@@ -211,7 +227,9 @@ export const routes = {
     path: `${base}/{number}/labels/{label}`,
     tags: tag,
     summary: "Remove a label",
-    request: { params: IssueParams.extend({ label: z.string().openapi({ param: { name: "label", in: "path" }, example: "Type:Defect" }) }) },
+    request: {
+      params: IssueParams.extend({ label: z.string().openapi({ param: { name: "label", in: "path" }, example: "Type:Defect" }) }),
+    },
     responses: { 204: { description: "Removed (or was not there)" }, ...common },
   }),
   projectLabels: createRoute({
@@ -229,6 +247,10 @@ export const routes = {
     summary:
       "Attach a file: the raw bytes as the body with ?name=<file name>, or multipart/form-data with an `attachment` field (limit: the plan's upload size)",
     request: { params: IssueParams, query: z.object({ name: z.string().max(255).optional() }) },
-    responses: { 201: jsonResponse(z.array(AttachmentSchema), "The stored attachments"), 413: errorResponse("Larger than the plan allows"), ...common },
+    responses: {
+      201: jsonResponse(z.array(AttachmentSchema), "The stored attachments"),
+      413: errorResponse("Larger than the plan allows"),
+      ...common,
+    },
   }),
 };

@@ -29,12 +29,18 @@ type Ctx = Context<AppEnv>;
 
 // JSON
 
-const userJson = (u: UserRef | null) => (u ? { id: u.id, login: u.username, username: u.username, full_name: u.displayName ?? "" } : null);
+const userJson = (u: UserRef | null) =>
+  u ? { id: u.id, login: u.username, username: u.username, full_name: u.displayName ?? "" } : null;
 
 function labelJson(config: TrackerConfig, name: string) {
   const cls = labelClass(name);
   const predefined = config.labels.find((l) => l.name.toLowerCase() === name.toLowerCase());
-  return { name, class: cls, description: predefined?.description ?? "", exclusive: cls !== null && config.oneValueClasses.includes(cls) };
+  return {
+    name,
+    class: cls,
+    description: predefined?.description ?? "",
+    exclusive: cls !== null && config.oneValueClasses.includes(cls),
+  };
 }
 
 function urls(c: Ctx, project: string, n: number) {
@@ -59,7 +65,12 @@ function detailJson(c: Ctx, project: Project, config: TrackerConfig, d: IssueDet
     assignees: owner ? [owner] : [],
     comments: i.commentCount,
     due_date: i.dueDate,
-    relations: d.relations.map((r) => ({ kind: r.kind, number: r.number, title: r.summary, state: r.state === "closed" ? ("closed" as const) : ("open" as const) })),
+    relations: d.relations.map((r) => ({
+      kind: r.kind,
+      number: r.number,
+      title: r.summary,
+      state: r.state === "closed" ? ("closed" as const) : ("open" as const),
+    })),
     created_at: i.createdAt,
     updated_at: i.updatedAt,
     closed_at: i.closedAt,
@@ -68,7 +79,10 @@ function detailJson(c: Ctx, project: Project, config: TrackerConfig, d: IssueDet
 }
 
 function rowJson(c: Ctx, project: Project, config: TrackerConfig, r: IssueRow) {
-  const owner = r.ownerId !== null && r.owner ? { id: r.ownerId, login: r.owner, username: r.owner, full_name: r.ownerDisplayName ?? "" } : null;
+  const owner =
+    r.ownerId !== null && r.owner
+      ? { id: r.ownerId, login: r.owner, username: r.owner, full_name: r.ownerDisplayName ?? "" }
+      : null;
   return {
     id: r.id,
     number: r.number,
@@ -77,7 +91,10 @@ function rowJson(c: Ctx, project: Project, config: TrackerConfig, r: IssueRow) {
     state: r.state === "closed" ? ("closed" as const) : ("open" as const),
     status: r.status,
     labels: r.labels.map((l) => labelJson(config, l)),
-    user: r.submitterId !== null && r.submitter ? { id: r.submitterId, login: r.submitter, username: r.submitter, full_name: r.submitterDisplayName ?? "" } : null,
+    user:
+      r.submitterId !== null && r.submitter
+        ? { id: r.submitterId, login: r.submitter, username: r.submitter, full_name: r.submitterDisplayName ?? "" }
+        : null,
     assignee: owner,
     assignees: owner ? [owner] : [],
     comments: r.commentCount,
@@ -105,14 +122,21 @@ async function issueOr404(c: Ctx, t: ApiTracker, number: number): Promise<IssueD
 }
 
 export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
-  for (const group of [`${ROUTE_BASE}/*`, "/api/v1/projects/:project/labels"]) app.use(group, component("api.issues"), requireApiTracker);
+  for (const group of [`${ROUTE_BASE}/*`, "/api/v1/projects/:project/labels"])
+    app.use(group, component("api.issues"), requireApiTracker);
   app.openapi(routes.list, async (c) => {
     const q = c.req.valid("query");
     const t = c.get("tracker");
     const config = await loadConfig(c.get("db"), t.project.id);
     const search = parseSearch(q.q ?? "");
     const status = q.status ?? search.status;
-    const labels = [...(q.labels ?? "").split(",").map((l) => l.trim()).filter(Boolean), ...search.labels];
+    const labels = [
+      ...(q.labels ?? "")
+        .split(",")
+        .map((l) => l.trim())
+        .filter(Boolean),
+      ...search.labels,
+    ];
     const { items, total } = await listIssues(c.get("db"), t.project.id, {
       // A status names its own list: asking for Fixed finds closed issues.
       state: search.state ?? q.state ?? (status ? "all" : "open"),
@@ -268,10 +292,16 @@ export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
     const { number } = c.req.valid("param");
     const t = c.get("tracker");
     await issueOr404(c, t, number);
-    const target = { bucket: c.env.OBJECTS, tenantId: c.get("tenant").id, projectId: t.project.id, maxBytes: c.get("tenant").plan.maxUploadBytes };
+    const target = {
+      bucket: c.env.OBJECTS,
+      tenantId: c.get("tenant").id,
+      projectId: t.project.id,
+      maxBytes: c.get("tenant").plan.maxUploadBytes,
+    };
     const length = Number(c.req.header("content-length") ?? "0");
     const boundary = multipartBoundary(c.req.header("content-type"));
-    if (!boundary && length > target.maxBytes) throw new ForgeError("payload_too_large", `The file is larger than this forge's limit of ${target.maxBytes} bytes.`);
+    if (!boundary && length > target.maxBytes)
+      throw new ForgeError("payload_too_large", `The file is larger than this forge's limit of ${target.maxBytes} bytes.`);
     const raw = c.req.raw.body;
     if (!raw) throw new ForgeError("bad_request", "Send the file as the request body.");
     let attachments: Awaited<ReturnType<typeof storeAttachment>>[];

@@ -55,7 +55,13 @@ const ProjectSchema = z
     name: z.string().openapi({ example: "website" }),
     description: z.string().openapi({ description: "Markdown" }),
     private: z.boolean(),
-    access: z.object({ source: LevelSchema, issues: LevelSchema, wiki: LevelSchema, downloads: LevelSchema, review: LevelSchema }),
+    access: z.object({
+      source: LevelSchema,
+      issues: LevelSchema,
+      wiki: LevelSchema,
+      downloads: LevelSchema,
+      review: LevelSchema,
+    }),
     role: z.enum(["owner", "member", "authorized"]).nullable().openapi({ description: "The caller's role in the project" }),
     clone_url: z.string(),
     protected_branches: z.array(z.string()).openapi({ description: "Branches that refuse deletion and non-fast-forward pushes" }),
@@ -65,14 +71,19 @@ const ProjectSchema = z
   })
   .openapi("Project");
 
-
 const authErrors = {
   401: errorResponse("Missing or wrong credentials"),
   403: errorResponse("Not allowed (e.g. a read-only token used to write)"),
 };
 
 const NameParam = z.object({ name: z.string().openapi({ param: { name: "name", in: "path" }, example: "website" }) });
-const IdParam = z.object({ id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" } }) });
+const IdParam = z.object({
+  id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: "id", in: "path" } }),
+});
 
 const routes = {
   user: createRoute({
@@ -93,10 +104,16 @@ const routes = {
     summary: "Create an API token (needs a write credential)",
     request: {
       body: jsonBody(
-        z.object({ name: z.string().trim().min(1).max(100), scope: z.enum(["read", "write"]).default("read") }).openapi("NewTokenRequest"),
+        z
+          .object({ name: z.string().trim().min(1).max(100), scope: z.enum(["read", "write"]).default("read") })
+          .openapi("NewTokenRequest"),
       ),
     },
-    responses: { 201: jsonResponse(NewTokenSchema, "The token, shown once"), 400: errorResponse("Invalid request"), ...authErrors },
+    responses: {
+      201: jsonResponse(NewTokenSchema, "The token, shown once"),
+      400: errorResponse("Invalid request"),
+      ...authErrors,
+    },
   }),
   revokeToken: createRoute({
     method: "delete",
@@ -117,7 +134,11 @@ const routes = {
     path: "/api/v1/projects/{name}",
     summary: "A project (404 when missing or hidden from the caller)",
     request: { params: NameParam },
-    responses: { 200: jsonResponse(ProjectSchema, "The project"), 404: errorResponse("No such project"), 401: errorResponse("Wrong credentials") },
+    responses: {
+      200: jsonResponse(ProjectSchema, "The project"),
+      404: errorResponse("No such project"),
+      401: errorResponse("Wrong credentials"),
+    },
   }),
   updateProject: createRoute({
     method: "patch",
@@ -221,7 +242,10 @@ export function tenantApi() {
   app.use("/api/v1/projects/*", component("api.projects"));
   app.on(["POST", "PATCH"], ["/api/v1/projects", "/api/v1/projects/:name"], requireApiUser);
   app.on(["GET", "PATCH"], "/api/v1/projects/:name", requireApiProject);
-  app.use("/api/*", apiBodyLimit((method, path) => method === "POST" && /^\/api\/v1\/projects\/[^/]+\/issues\/\d+\/attachments$/.test(path)));
+  app.use(
+    "/api/*",
+    apiBodyLimit((method, path) => method === "POST" && /^\/api\/v1\/projects\/[^/]+\/issues\/\d+\/attachments$/.test(path)),
+  );
 
   app.openapi(routes.user, async (c) => {
     const user = c.get("user");

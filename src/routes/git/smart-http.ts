@@ -66,17 +66,23 @@ gitRoutes.get(
 );
 
 // A GitError (corrupt gzip body, malformed request) answers 400 through the app's error handler.
-gitRoutes.post(`${PROJECT}/git-upload-pack`, component("git.upload-pack"), uploadPackRequest, requireGitAccess("read"), async (c) => {
-  const body = await readBody(c);
-  if (!body) return gitPlain(c, 413, `request body over ${MAX_REQUEST_BYTES} bytes`);
-  const view = await openRepoView(c.env, repoOf(c));
-  const result = protocolVersion(c) === 2 ? uploadPackV2(view, body) : uploadPackV0(view, body);
-  c.executionCtx.waitUntil(result.done);
-  return c.body(result.stream, 200, {
-    "content-type": "application/x-git-upload-pack-result",
-    "cache-control": "no-cache",
-  });
-});
+gitRoutes.post(
+  `${PROJECT}/git-upload-pack`,
+  component("git.upload-pack"),
+  uploadPackRequest,
+  requireGitAccess("read"),
+  async (c) => {
+    const body = await readBody(c);
+    if (!body) return gitPlain(c, 413, `request body over ${MAX_REQUEST_BYTES} bytes`);
+    const view = await openRepoView(c.env, repoOf(c));
+    const result = protocolVersion(c) === 2 ? uploadPackV2(view, body) : uploadPackV0(view, body);
+    c.executionCtx.waitUntil(result.done);
+    return c.body(result.stream, 200, {
+      "content-type": "application/x-git-upload-pack-result",
+      "cache-control": "no-cache",
+    });
+  },
+);
 
 gitRoutes.post(`${PROJECT}/git-receive-pack`, component("git.receive-pack"), requireGitAccess("write"), (c) => forwardToPush(c));
 

@@ -34,7 +34,10 @@ export const requireApiTracker: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!project || !rights?.read) throw new ForgeError("not_found", `project ${name} not found`);
   if (modeOf(c) === "write" && !rights.write) {
     if (deniedStatus(viewer, project, "issues", "write") === 401) throw unauthorized(c);
-    throw new ForgeError("forbidden", viewer.scope !== "write" ? "This token is read-only." : "You may not write to this project's tracker.");
+    throw new ForgeError(
+      "forbidden",
+      viewer.scope !== "write" ? "This token is read-only." : "You may not write to this project's tracker.",
+    );
   }
   c.set("tracker", { project, user, viewer, rights });
   await next();

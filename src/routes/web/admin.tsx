@@ -53,14 +53,23 @@ async function settingsPage(c: Ctx, error?: string, status: 200 | 400 = 200) {
   return c.html(
     <AdminPage c={c} section="/admin" title="Forge settings" error={error}>
       <form method="post" action="/admin/settings" class="stack wide">
-        <Field label="Forge name" name="name" value={c.get("tenant").name} required maxlength={100} hint="Shown at the top of every page." />
+        <Field
+          label="Forge name"
+          name="name"
+          value={c.get("tenant").name}
+          required
+          maxlength={100}
+          hint="Shown at the top of every page."
+        />
         <fieldset>
           <legend>Registration</legend>
           <label class="check">
-            <input type="radio" name="registration" value="open" checked={s.registration === "open"} /> open: anyone may create an account
+            <input type="radio" name="registration" value="open" checked={s.registration === "open"} /> open: anyone may create an
+            account
           </label>
           <label class="check">
-            <input type="radio" name="registration" value="closed" checked={s.registration === "closed"} /> closed: admins add people
+            <input type="radio" name="registration" value="closed" checked={s.registration === "closed"} /> closed: admins add
+            people
           </label>
         </fieldset>
         <fieldset>
@@ -69,10 +78,17 @@ async function settingsPage(c: Ctx, error?: string, status: 200 | 400 = 200) {
             <input type="radio" name="project_creation" value="admins" checked={s.projectCreation === "admins"} /> admins
           </label>
           <label class="check">
-            <input type="radio" name="project_creation" value="users" checked={s.projectCreation === "users"} /> any signed-in user
+            <input type="radio" name="project_creation" value="users" checked={s.projectCreation === "users"} /> any signed-in
+            user
           </label>
         </fieldset>
-        <TextArea label="Front page text" name="front_page" value={s.frontPage} maxlength={20000} hint="Markdown, shown above the project list." />
+        <TextArea
+          label="Front page text"
+          name="front_page"
+          value={s.frontPage}
+          maxlength={20000}
+          hint="Markdown, shown above the project list."
+        />
         <div class="actions">
           <button type="submit" class="primary">
             Save settings
@@ -84,43 +100,33 @@ async function settingsPage(c: Ctx, error?: string, status: 200 | 400 = 200) {
   );
 }
 
-adminRoutes.get(
-  "/admin",
-  component("web.admin.settings"),
-  requireAdmin,
-  (c) => {
-    return settingsPage(c);
-  },
-);
+adminRoutes.get("/admin", component("web.admin.settings"), requireAdmin, (c) => {
+  return settingsPage(c);
+});
 
-adminRoutes.post(
-  "/admin/settings",
-  component("web.admin.settings"),
-  requireAdmin,
-  async (c) => {
-    const admin = c.get("user");
-    const form = await readForm(c);
-    showFormErrors(c, async ({ message }) => {
-      return settingsPage(c, message, 400);
-    });
-    const name = accounts.checkDisplayName(form.name ?? "");
-    if (!name) throw badRequest("The forge needs a name.");
-    const frontPage = form.front_page ?? "";
-    if (frontPage.length > 20000) throw badRequest("The front page text has at most 20,000 characters.");
-    await updateSettings(c.get("db"), {
-      registration: form.registration === "closed" ? "closed" : "open",
-      projectCreation: form.project_creation === "users" ? "users" : "admins",
-      frontPage,
-    });
-    const tenant = c.get("tenant");
-    if (name !== tenant.name) {
-      // The name lives in the tenant record (CONTROL and KV), so every page and host sees it.
-      await ensureControl(c.env);
-      await updateTenant(c.env, tenant.slug, { name }, `tenant-admin:${tenant.id}:${admin.username}`);
-    }
-    return c.redirect("/admin?ok=settings", 303);
-  },
-);
+adminRoutes.post("/admin/settings", component("web.admin.settings"), requireAdmin, async (c) => {
+  const admin = c.get("user");
+  const form = await readForm(c);
+  showFormErrors(c, async ({ message }) => {
+    return settingsPage(c, message, 400);
+  });
+  const name = accounts.checkDisplayName(form.name ?? "");
+  if (!name) throw badRequest("The forge needs a name.");
+  const frontPage = form.front_page ?? "";
+  if (frontPage.length > 20000) throw badRequest("The front page text has at most 20,000 characters.");
+  await updateSettings(c.get("db"), {
+    registration: form.registration === "closed" ? "closed" : "open",
+    projectCreation: form.project_creation === "users" ? "users" : "admins",
+    frontPage,
+  });
+  const tenant = c.get("tenant");
+  if (name !== tenant.name) {
+    // The name lives in the tenant record (CONTROL and KV), so every page and host sees it.
+    await ensureControl(c.env);
+    await updateTenant(c.env, tenant.slug, { name }, `tenant-admin:${tenant.id}:${admin.username}`);
+  }
+  return c.redirect("/admin?ok=settings", 303);
+});
 
 // ---------------------------------------------------------------------------------------------
 // People
@@ -202,110 +208,94 @@ async function usersPage(c: Ctx, admin: User, error?: string, status: 200 | 400 
   );
 }
 
-adminRoutes.get(
-  "/admin/users",
-  component("web.admin.users"),
-  requireAdmin,
-  (c) => {
-    const admin = c.get("user");
-    return usersPage(c, admin);
-  },
-);
+adminRoutes.get("/admin/users", component("web.admin.users"), requireAdmin, (c) => {
+  const admin = c.get("user");
+  return usersPage(c, admin);
+});
 
-adminRoutes.post(
-  "/admin/users",
-  component("web.admin.users"),
-  requireAdmin,
-  async (c) => {
-    const admin = c.get("user");
-    const form = await readForm(c);
-    showFormErrors(c, async ({ status, message }) => {
-      return usersPage(c, admin, message, status as 400);
-    });
-    await accounts.addUserByAdmin(mailContext(c), c.get("db"), { username: form.username ?? "", email: form.email ?? "" });
-    return c.redirect("/admin/users?ok=user-added", 303);
-  },
-);
+adminRoutes.post("/admin/users", component("web.admin.users"), requireAdmin, async (c) => {
+  const admin = c.get("user");
+  const form = await readForm(c);
+  showFormErrors(c, async ({ status, message }) => {
+    return usersPage(c, admin, message, status as 400);
+  });
+  await accounts.addUserByAdmin(mailContext(c), c.get("db"), { username: form.username ?? "", email: form.email ?? "" });
+  return c.redirect("/admin/users?ok=user-added", 303);
+});
 
-adminRoutes.post(
-  "/admin/users/:id",
-  component("web.admin.users"),
-  requireAdmin,
-  async (c) => {
-    const admin = c.get("user");
-    const form = await readForm(c);
-    const id = Number(c.req.param("id"));
-    showFormErrors(c, async ({ status, message }) => {
-      return usersPage(c, admin, message, status as 400);
-    });
-    const db = c.get("db");
-    switch (form.action) {
-      case "activate":
-      case "deactivate":
-        await accounts.setActive(db, admin, id, form.action === "activate");
-        break;
-      case "admin":
-      case "unadmin":
-        await accounts.setAdmin(db, admin, id, form.action === "admin");
-        break;
-      default:
-        throw badRequest("Unknown action.");
-    }
-    return c.redirect("/admin/users?ok=user", 303);
-  },
-);
+adminRoutes.post("/admin/users/:id", component("web.admin.users"), requireAdmin, async (c) => {
+  const admin = c.get("user");
+  const form = await readForm(c);
+  const id = Number(c.req.param("id"));
+  showFormErrors(c, async ({ status, message }) => {
+    return usersPage(c, admin, message, status as 400);
+  });
+  const db = c.get("db");
+  switch (form.action) {
+    case "activate":
+    case "deactivate":
+      await accounts.setActive(db, admin, id, form.action === "activate");
+      break;
+    case "admin":
+    case "unadmin":
+      await accounts.setAdmin(db, admin, id, form.action === "admin");
+      break;
+    default:
+      throw badRequest("Unknown action.");
+  }
+  return c.redirect("/admin/users?ok=user", 303);
+});
 
 // ---------------------------------------------------------------------------------------------
 // Projects
 
-adminRoutes.get(
-  "/admin/projects",
-  component("web.admin.projects"),
-  requireAdmin,
-  async (c) => {
-    const { items } = await listVisibleProjects(c.get("db"), { all: true, privateIds: [] }, { limit: 1000 });
-    return c.html(
-      <AdminPage c={c} section="/admin/projects" title="Projects">
-        <p>
-          <a class="button" href="/projects/new">
-            New project
-          </a>
-        </p>
-        {items.length === 0 ? (
-          <p class="muted">No projects yet.</p>
-        ) : (
-          <table class="list">
-            <thead>
+adminRoutes.get("/admin/projects", component("web.admin.projects"), requireAdmin, async (c) => {
+  const { items } = await listVisibleProjects(c.get("db"), { all: true, privateIds: [] }, { limit: 1000 });
+  return c.html(
+    <AdminPage c={c} section="/admin/projects" title="Projects">
+      <p>
+        <a class="button" href="/projects/new">
+          New project
+        </a>
+      </p>
+      {items.length === 0 ? (
+        <p class="muted">No projects yet.</p>
+      ) : (
+        <table class="list">
+          <thead>
+            <tr>
+              <th scope="col">Project</th>
+              <th scope="col">Visibility</th>
+              <th scope="col">Manage</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((p) => (
               <tr>
-                <th scope="col">Project</th>
-                <th scope="col">Visibility</th>
-                <th scope="col">Manage</th>
+                <td>
+                  <a href={`/p/${p.name}/`}>{p.name}</a>
+                </td>
+                <td>{p.private ? "private" : "public"}</td>
+                <td>
+                  <a href={`/p/${p.name}/admin`}>settings, members, access</a>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {items.map((p) => (
-                <tr>
-                  <td>
-                    <a href={`/p/${p.name}/`}>{p.name}</a>
-                  </td>
-                  <td>{p.private ? "private" : "public"}</td>
-                  <td>
-                    <a href={`/p/${p.name}/admin`}>settings, members, access</a>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </AdminPage>,
-    );
-  },
-);
+            ))}
+          </tbody>
+        </table>
+      )}
+    </AdminPage>,
+  );
+});
 
 function NewProjectPage(props: { c: Ctx; values?: Record<string, string>; error?: string }) {
   const v = props.values ?? {};
   return (
-    <Layout title="New project" forgeName={props.c.get("tenant").name} crumbs={[{ label: "Projects", href: "/" }, { label: "New project" }]}>
+    <Layout
+      title="New project"
+      forgeName={props.c.get("tenant").name}
+      crumbs={[{ label: "Projects", href: "/" }, { label: "New project" }]}
+    >
       <h1>New project</h1>
       {props.error && <Notice kind="error">{props.error}</Notice>}
       <form method="post" action="/projects/new" class="stack wide">
@@ -320,7 +310,8 @@ function NewProjectPage(props: { c: Ctx; values?: Record<string, string>; error?
         />
         <TextArea label="Description" name="description" value={v.description} maxlength={2000} hint="Markdown." />
         <label class="check">
-          <input type="checkbox" name="private" value="1" checked={v.private === "1"} /> Private: only members and authorized users see it
+          <input type="checkbox" name="private" value="1" checked={v.private === "1"} /> Private: only members and authorized
+          users see it
         </label>
         <div class="actions">
           <button type="submit" class="primary">
@@ -345,7 +336,8 @@ adminRoutes.post("/projects/new", component("web.project.new"), requireProjectCr
     return c.html(<NewProjectPage c={c} values={values} error={message} />, status);
   });
   const name = values.name.trim();
-  if (!PROJECT_NAME.test(name)) throw badRequest("A project name has lowercase letters, digits, '.', '_' and '-', and starts with a letter or digit.");
+  if (!PROJECT_NAME.test(name))
+    throw badRequest("A project name has lowercase letters, digits, '.', '_' and '-', and starts with a letter or digit.");
   if (values.description.length > 2000) throw badRequest("A description has at most 2,000 characters.");
   const project = await createProject(c.get("db"), {
     name,

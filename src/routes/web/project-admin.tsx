@@ -68,8 +68,8 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
       <form method="post" action={`${base}/settings`} class="stack wide">
         <TextArea label="Description" name="description" value={project.description} maxlength={2000} hint="Markdown." />
         <label class="check">
-          <input type="checkbox" name="private" value="1" checked={project.private} /> Private: only members and authorized users see
-          the project at all
+          <input type="checkbox" name="private" value="1" checked={project.private} /> Private: only members and authorized users
+          see the project at all
         </label>
         <fieldset>
           <legend>Who may read each area</legend>
@@ -140,9 +140,8 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
 
       <h2>Unreachable objects</h2>
       <p class="muted">
-        Commits of deleted or rewritten branches stay stored (though never shown or served) until the repository is compacted.
-        If one held something that must go now, such as a password, remove it at once. Clones in progress are not
-        interrupted.
+        Commits of deleted or rewritten branches stay stored (though never shown or served) until the repository is compacted. If
+        one held something that must go now, such as a password, remove it at once. Clones in progress are not interrupted.
       </p>
       <PostButton action={`${base}/purge`} label="Remove unreachable objects now" danger />
 
@@ -194,39 +193,29 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
   );
 }
 
-projectAdminRoutes.get(
-  "/p/:project/admin",
-  component("web.project.admin"),
-  requireProjectAdmin("read"),
-  (c) => {
-    const project = c.get("project");
-    return adminPage(c, project);
-  },
-);
+projectAdminRoutes.get("/p/:project/admin", component("web.project.admin"), requireProjectAdmin("read"), (c) => {
+  const project = c.get("project");
+  return adminPage(c, project);
+});
 
-projectAdminRoutes.post(
-  "/p/:project/admin/settings",
-  component("web.project.admin"),
-  requireProjectAdmin("write"),
-  async (c) => {
-    const project = c.get("project");
-    const form = await readForm(c);
-    showFormErrors(c, async ({ message }) => {
-      return adminPage(c, project, message, 400);
-    });
-    const description = form.description ?? "";
-    if (description.length > 2000) throw badRequest("A description has at most 2,000 characters.");
-    const access: Partial<Record<LeveledArea, AccessLevel>> = {};
-    for (const area of AREAS_WITH_LEVELS) {
-      const value = form[`access_${area}`];
-      if (value === undefined) continue;
-      if (!isAccessLevel(value)) throw badRequest(`Unknown access level for ${area}.`);
-      access[area] = value;
-    }
-    await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { description, private: form.private === "1", access });
-    return c.redirect(`/p/${project.name}/admin?ok=settings`, 303);
-  },
-);
+projectAdminRoutes.post("/p/:project/admin/settings", component("web.project.admin"), requireProjectAdmin("write"), async (c) => {
+  const project = c.get("project");
+  const form = await readForm(c);
+  showFormErrors(c, async ({ message }) => {
+    return adminPage(c, project, message, 400);
+  });
+  const description = form.description ?? "";
+  if (description.length > 2000) throw badRequest("A description has at most 2,000 characters.");
+  const access: Partial<Record<LeveledArea, AccessLevel>> = {};
+  for (const area of AREAS_WITH_LEVELS) {
+    const value = form[`access_${area}`];
+    if (value === undefined) continue;
+    if (!isAccessLevel(value)) throw badRequest(`Unknown access level for ${area}.`);
+    access[area] = value;
+  }
+  await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { description, private: form.private === "1", access });
+  return c.redirect(`/p/${project.name}/admin?ok=settings`, 303);
+});
 
 projectAdminRoutes.post(
   "/p/:project/admin/repository",
@@ -251,46 +240,41 @@ projectAdminRoutes.post(
   },
 );
 
-projectAdminRoutes.post(
-  "/p/:project/admin/purge",
-  component("web.project.admin"),
-  requireProjectAdmin("write"),
-  async (c) => {
-    const project = c.get("project");
-    let result: PurgeResult;
-    try {
-      result = await purgeUnreachable(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
-    } catch (err) {
-      if (!/kept changing/.test(String((err as Error)?.message))) throw err;
-      return adminPage(c, project, "Pushes kept arriving while the repository was being rewritten: nothing was removed. Try again.", 409);
-    }
-    return c.redirect(`/p/${project.name}/admin?ok=${result.purged ? "purged" : "clean"}`, 303);
-  },
-);
+projectAdminRoutes.post("/p/:project/admin/purge", component("web.project.admin"), requireProjectAdmin("write"), async (c) => {
+  const project = c.get("project");
+  let result: PurgeResult;
+  try {
+    result = await purgeUnreachable(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
+  } catch (err) {
+    if (!/kept changing/.test(String((err as Error)?.message))) throw err;
+    return adminPage(
+      c,
+      project,
+      "Pushes kept arriving while the repository was being rewritten: nothing was removed. Try again.",
+      409,
+    );
+  }
+  return c.redirect(`/p/${project.name}/admin?ok=${result.purged ? "purged" : "clean"}`, 303);
+});
 
-projectAdminRoutes.post(
-  "/p/:project/admin/members",
-  component("web.project.admin"),
-  requireProjectAdmin("write"),
-  async (c) => {
-    const project = c.get("project");
-    const form = await readForm(c);
-    showFormErrors(c, async ({ status, message }) => {
-      return adminPage(c, project, message, status as 400);
-    });
-    const user = await findUserByName(c.get("db"), (form.username ?? "").trim());
-    if (!user) throw new ForgeError("not_found", `There is no user ${form.username ?? ""}.`);
-    const role = form.role as ProjectRole;
-    if (!PROJECT_ROLES.includes(role)) throw badRequest("Unknown role.");
-    const members = await listMembers(c.get("db"), project.id);
-    const current = members.find((m) => m.userId === user.id);
-    if (current?.role === "owner" && role !== "owner" && members.filter((m) => m.role === "owner").length === 1) {
-      throw badRequest("A project keeps at least one owner: make someone else owner first.");
-    }
-    await setMember(c.get("db"), project.id, user.id, role);
-    return c.redirect(`/p/${project.name}/admin?ok=members`, 303);
-  },
-);
+projectAdminRoutes.post("/p/:project/admin/members", component("web.project.admin"), requireProjectAdmin("write"), async (c) => {
+  const project = c.get("project");
+  const form = await readForm(c);
+  showFormErrors(c, async ({ status, message }) => {
+    return adminPage(c, project, message, status as 400);
+  });
+  const user = await findUserByName(c.get("db"), (form.username ?? "").trim());
+  if (!user) throw new ForgeError("not_found", `There is no user ${form.username ?? ""}.`);
+  const role = form.role as ProjectRole;
+  if (!PROJECT_ROLES.includes(role)) throw badRequest("Unknown role.");
+  const members = await listMembers(c.get("db"), project.id);
+  const current = members.find((m) => m.userId === user.id);
+  if (current?.role === "owner" && role !== "owner" && members.filter((m) => m.role === "owner").length === 1) {
+    throw badRequest("A project keeps at least one owner: make someone else owner first.");
+  }
+  await setMember(c.get("db"), project.id, user.id, role);
+  return c.redirect(`/p/${project.name}/admin?ok=members`, 303);
+});
 
 projectAdminRoutes.post(
   "/p/:project/admin/members/:userId/delete",

@@ -68,7 +68,10 @@ projectRoutes.get("/p/:project/", component("web.project"), requireProjectPage, 
           <ul class="activity">
             {events.map((e) => (
               <li>
-                {e.title} <time class="muted" datetime={e.createdAt}>{e.createdAt.slice(0, 10)}</time>
+                {e.title}{" "}
+                <time class="muted" datetime={e.createdAt}>
+                  {e.createdAt.slice(0, 10)}
+                </time>
               </li>
             ))}
           </ul>

@@ -16,7 +16,16 @@ import {
   type TrackerConfig,
 } from "./config";
 import { recordEvent } from "../timeline";
-import { resolveOwner, cleanSummary, cleanText, parseDueDate, type Actor, type Issue, type NewAttachment, type RelationSpec } from "./model";
+import {
+  resolveOwner,
+  cleanSummary,
+  cleanText,
+  parseDueDate,
+  type Actor,
+  type Issue,
+  type NewAttachment,
+  type RelationSpec,
+} from "./model";
 
 // Filing
 
@@ -37,7 +46,17 @@ export interface IssueInput {
   removeRelations?: RelationSpec[];
 }
 
-const TRIAGE_FIELDS = ["status", "state", "labels", "addLabels", "removeLabels", "owner", "dueDate", "addRelations", "removeRelations"] as const;
+const TRIAGE_FIELDS = [
+  "status",
+  "state",
+  "labels",
+  "addLabels",
+  "removeLabels",
+  "owner",
+  "dueDate",
+  "addRelations",
+  "removeRelations",
+] as const;
 
 export function requireTriage(actor: Actor, input: IssueInput): void {
   if (actor.triage) return;
@@ -48,12 +67,20 @@ export function requireTriage(actor: Actor, input: IssueInput): void {
     return v !== undefined && !(k !== "labels" && Array.isArray(v) && v.length === 0);
   });
   if (asked.length) {
-    throw new ForgeError("forbidden", `Only project members set the status, labels, owner, due date and relations of issues (you sent ${asked.join(", ")}).`);
+    throw new ForgeError(
+      "forbidden",
+      `Only project members set the status, labels, owner, due date and relations of issues (you sent ${asked.join(", ")}).`,
+    );
   }
 }
 
 /** The issue's numbers as ids, for relations; every one must be an issue of the project. */
-export async function resolveNumbers(db: TenantDb, projectId: number, specs: RelationSpec[], selfNumber: number | null): Promise<Map<number, Issue>> {
+export async function resolveNumbers(
+  db: TenantDb,
+  projectId: number,
+  specs: RelationSpec[],
+  selfNumber: number | null,
+): Promise<Map<number, Issue>> {
   const numbers = [...new Set(specs.map((s) => s.number))];
   if (numbers.length > 20) throw badRequest("Change at most 20 relations at once.");
   for (const n of numbers) {
@@ -64,7 +91,15 @@ export async function resolveNumbers(db: TenantDb, projectId: number, specs: Rel
   const rows = await db
     .select()
     .from(issues)
-    .where(and(eq(issues.projectId, projectId), sql`${issues.number} IN (${sql.join(numbers.map((n) => sql`${n}`), sql`, `)})`));
+    .where(
+      and(
+        eq(issues.projectId, projectId),
+        sql`${issues.number} IN (${sql.join(
+          numbers.map((n) => sql`${n}`),
+          sql`, `,
+        )})`,
+      ),
+    );
   const found = new Map(rows.map((r) => [r.number, r]));
   const missing = numbers.filter((n) => !found.has(n));
   if (missing.length) throw badRequest(`There is no issue ${missing.map((n) => `#${n}`).join(", ")} in this project.`);

@@ -57,7 +57,8 @@ export const userRef = (u: { id: number; username: string; displayName: string |
 export function cleanSummary(value: string): string {
   const s = value.replace(/\s+/g, " ").trim();
   if (!s) throw badRequest("Give the issue a summary: one line that says what is wrong or wanted.");
-  if (s.length > SUMMARY_MAX) throw badRequest(`A summary has at most ${SUMMARY_MAX} characters; put the details in the description.`);
+  if (s.length > SUMMARY_MAX)
+    throw badRequest(`A summary has at most ${SUMMARY_MAX} characters; put the details in the description.`);
   return s;
 }
 
@@ -73,7 +74,8 @@ export function parseDueDate(value: string | null | undefined): string | null {
   if (!s) return null;
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
   const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
-  if (!m || !d || d.toISOString().slice(0, 10) !== s) throw badRequest(`"${s.slice(0, 30)}" is not a date: write it as YYYY-MM-DD.`);
+  if (!m || !d || d.toISOString().slice(0, 10) !== s)
+    throw badRequest(`"${s.slice(0, 30)}" is not a date: write it as YYYY-MM-DD.`);
   return s;
 }
 
@@ -117,7 +119,11 @@ export interface RelationSpec {
 }
 
 /** Stored once, in the active form (relates with the smaller id first). */
-export function storedRelation(selfId: number, kind: RelationKind, otherId: number): { issueId: number; kind: string; otherId: number } {
+export function storedRelation(
+  selfId: number,
+  kind: RelationKind,
+  otherId: number,
+): { issueId: number; kind: string; otherId: number } {
   switch (kind) {
     case "relates":
       return { issueId: Math.min(selfId, otherId), kind, otherId: Math.max(selfId, otherId) };

@@ -4,7 +4,16 @@ import { and, asc, eq, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { TenantDb } from "../../db/tenant-db";
 import { issueAttachments, issueComments, issueLabels, issueRelations, issueStars, issues, users } from "../../db/schema";
-import { type Issue, type IssueChanges, type RelationKind, type UserRef, type IssueAttachment, INVERSE, parseChanges, type RelationView } from "./model";
+import {
+  type Issue,
+  type IssueChanges,
+  type RelationKind,
+  type UserRef,
+  type IssueAttachment,
+  INVERSE,
+  parseChanges,
+  type RelationView,
+} from "./model";
 
 // Reading
 
@@ -37,7 +46,12 @@ const ownerUser = alias(users, "owner_user");
 const submitterUser = alias(users, "submitter_user");
 
 /** Everything the issue page shows, in one D1 round trip. */
-export async function getIssueDetail(db: TenantDb, projectId: number, number: number, viewerId: number | null): Promise<IssueDetail | null> {
+export async function getIssueDetail(
+  db: TenantDb,
+  projectId: number,
+  number: number,
+  viewerId: number | null,
+): Promise<IssueDetail | null> {
   if (!Number.isSafeInteger(number) || number < 1) return null;
   const idOf = sql`(SELECT id FROM ${issues} WHERE project_id = ${projectId} AND number = ${number})`;
   const other = alias(issues, "other_issue");
@@ -54,13 +68,31 @@ export async function getIssueDetail(db: TenantDb, projectId: number, number: nu
       .leftJoin(ownerUser, eq(ownerUser.id, issues.ownerId))
       .leftJoin(submitterUser, eq(submitterUser.id, issues.submitterId))
       .where(and(eq(issues.projectId, projectId), eq(issues.number, number))),
-    db.select({ name: issueLabels.name }).from(issueLabels).where(eq(issueLabels.issueId, idOf)).orderBy(asc(issueLabels.nameKey)),
-    db.select(commentFields).from(issueComments).leftJoin(users, eq(users.id, issueComments.authorId)).where(eq(issueComments.issueId, idOf)).orderBy(asc(issueComments.id)),
+    db
+      .select({ name: issueLabels.name })
+      .from(issueLabels)
+      .where(eq(issueLabels.issueId, idOf))
+      .orderBy(asc(issueLabels.nameKey)),
+    db
+      .select(commentFields)
+      .from(issueComments)
+      .leftJoin(users, eq(users.id, issueComments.authorId))
+      .where(eq(issueComments.issueId, idOf))
+      .orderBy(asc(issueComments.id)),
     db.select().from(issueAttachments).where(eq(issueAttachments.issueId, idOf)).orderBy(asc(issueAttachments.createdAt)),
     db
-      .select({ issueId: issueRelations.issueId, kind: issueRelations.kind, number: other.number, summary: other.summary, state: other.state })
+      .select({
+        issueId: issueRelations.issueId,
+        kind: issueRelations.kind,
+        number: other.number,
+        summary: other.summary,
+        state: other.state,
+      })
       .from(issueRelations)
-      .innerJoin(other, sql`${other.id} = CASE WHEN ${issueRelations.issueId} = ${idOf} THEN ${issueRelations.otherId} ELSE ${issueRelations.issueId} END`)
+      .innerJoin(
+        other,
+        sql`${other.id} = CASE WHEN ${issueRelations.issueId} = ${idOf} THEN ${issueRelations.otherId} ELSE ${issueRelations.issueId} END`,
+      )
       .where(or(eq(issueRelations.issueId, idOf), eq(issueRelations.otherId, idOf)))
       .orderBy(asc(other.number)),
     db
@@ -73,7 +105,10 @@ export async function getIssueDetail(db: TenantDb, projectId: number, number: nu
   const issueId = row.issue.id;
   return {
     issue: row.issue,
-    owner: row.issue.ownerId !== null && row.ownerName ? { id: row.issue.ownerId, username: row.ownerName, displayName: row.ownerDisplayName } : null,
+    owner:
+      row.issue.ownerId !== null && row.ownerName
+        ? { id: row.issue.ownerId, username: row.ownerName, displayName: row.ownerDisplayName }
+        : null,
     submitter:
       row.issue.submitterId !== null && row.submitterName
         ? { id: row.issue.submitterId, username: row.submitterName, displayName: row.submitterDisplayName }
@@ -100,10 +135,17 @@ const commentFields = {
   authorDisplayName: sql<string | null>`${users.displayName}`.as("author_display_name"),
 };
 
-function commentView(r: { comment: typeof issueComments.$inferSelect; authorName: string | null; authorDisplayName: string | null }): CommentView {
+function commentView(r: {
+  comment: typeof issueComments.$inferSelect;
+  authorName: string | null;
+  authorDisplayName: string | null;
+}): CommentView {
   return {
     id: r.comment.id,
-    author: r.comment.authorId !== null && r.authorName ? { id: r.comment.authorId, username: r.authorName, displayName: r.authorDisplayName } : null,
+    author:
+      r.comment.authorId !== null && r.authorName
+        ? { id: r.comment.authorId, username: r.authorName, displayName: r.authorDisplayName }
+        : null,
     body: r.comment.body,
     changes: parseChanges(r.comment.changes),
     createdAt: r.comment.createdAt,
@@ -111,7 +153,11 @@ function commentView(r: { comment: typeof issueComments.$inferSelect; authorName
 }
 
 /** One page of an issue's comments, oldest first, and how many there are. */
-export async function listComments(db: TenantDb, issueId: number, opts: { offset: number; limit: number }): Promise<{ items: CommentView[]; total: number }> {
+export async function listComments(
+  db: TenantDb,
+  issueId: number,
+  opts: { offset: number; limit: number },
+): Promise<{ items: CommentView[]; total: number }> {
   const [rows, count] = await db.batch([
     db
       .select(commentFields)

@@ -7,15 +7,22 @@ import type { TenantDb } from "../../db/tenant-db";
 import { issueAttachments, issueComments, issueLabels, issueRelations, issueStars, issues } from "../../db/schema";
 import type { ProjectAccess } from "../../auth/access";
 import { ForgeError } from "../../utils/errors";
-import {
-  addLabels,
-  labelKey,
-  loadConfig,
-  normalizeLabels,
-  type TrackerConfig,
-} from "./config";
+import { addLabels, labelKey, loadConfig, normalizeLabels, type TrackerConfig } from "./config";
 import { recordEvent } from "../timeline";
-import { relationText, resolveOwner, storedRelation, cleanSummary, cleanText, parseDueDate, type Actor, type Issue, type IssueChanges, type NewAttachment, type RelationSpec, hasChanges } from "./model";
+import {
+  relationText,
+  resolveOwner,
+  storedRelation,
+  cleanSummary,
+  cleanText,
+  parseDueDate,
+  type Actor,
+  type Issue,
+  type IssueChanges,
+  type NewAttachment,
+  type RelationSpec,
+  hasChanges,
+} from "./model";
 import { requireTriage, resolveNumbers, statusFor, type IssueInput } from "./create";
 import { getIssueDetail, type IssueDetail } from "./read";
 
@@ -41,7 +48,8 @@ export type UpdateResult =
   | { outcome: "unchanged"; issue: Issue }
   | { outcome: "duplicate"; issue: Issue };
 
-const isUniqueKeyViolation = (err: unknown) => /UNIQUE constraint failed: issue_comments\.key/.test(String((err as Error)?.message ?? err));
+const isUniqueKeyViolation = (err: unknown) =>
+  /UNIQUE constraint failed: issue_comments\.key/.test(String((err as Error)?.message ?? err));
 
 /**
  * Changes an issue and records what changed in a comment, atomically: every statement of the
@@ -82,31 +90,41 @@ export async function updateIssue(
     const now = new Date().toISOString();
     const statements: BatchItem<"sqlite">[] = [...plan.statements(guard)];
     statements.push(
-      guardedInsert(db, issueComments, {
-        issueId: issue.id,
-        projectId: project.id,
-        authorId: actor.user?.id ?? null,
-        body: comment,
-        changes: JSON.stringify(changes),
-        key: opts.key ?? null,
-        createdAt: now,
-      }, guard),
+      guardedInsert(
+        db,
+        issueComments,
+        {
+          issueId: issue.id,
+          projectId: project.id,
+          authorId: actor.user?.id ?? null,
+          body: comment,
+          changes: JSON.stringify(changes),
+          key: opts.key ?? null,
+          createdAt: now,
+        },
+        guard,
+      ),
     );
     const newCommentId = sql`(SELECT max(id) FROM ${issueComments} WHERE issue_id = ${issue.id})`;
     for (const a of opts.attachments ?? []) {
       statements.push(
-        guardedInsert(db, issueAttachments, {
-          id: a.id,
-          issueId: issue.id,
-          projectId: project.id,
-          commentId: newCommentId,
-          filename: a.filename,
-          contentType: a.contentType,
-          size: a.size,
-          r2Key: a.key,
-          uploaderId: actor.user?.id ?? null,
-          createdAt: now,
-        }, guard),
+        guardedInsert(
+          db,
+          issueAttachments,
+          {
+            id: a.id,
+            issueId: issue.id,
+            projectId: project.id,
+            commentId: newCommentId,
+            filename: a.filename,
+            contentType: a.contentType,
+            size: a.size,
+            r2Key: a.key,
+            uploaderId: actor.user?.id ?? null,
+            createdAt: now,
+          },
+          guard,
+        ),
       );
     }
     statements.push(
@@ -123,7 +141,12 @@ export async function updateIssue(
     );
     // Still inside the transaction: the comment just written, if the update applied.
     statements.push(
-      db.select({ id: issueComments.id }).from(issueComments).where(eq(issueComments.issueId, issue.id)).orderBy(desc(issueComments.id)).limit(1),
+      db
+        .select({ id: issueComments.id })
+        .from(issueComments)
+        .where(eq(issueComments.issueId, issue.id))
+        .orderBy(desc(issueComments.id))
+        .limit(1),
     );
     let results: unknown[];
     try {
@@ -140,7 +163,11 @@ export async function updateIssue(
       kind: "issue",
       actor: actor.user?.username ?? null,
       title: describeUpdate(actor, updated, changes, comment !== ""),
-      payload: { number: updated.number, action: changes.status ? (updated.state === "closed" ? "closed" : "reopened") : "updated", changes },
+      payload: {
+        number: updated.number,
+        action: changes.status ? (updated.state === "closed" ? "closed" : "reopened") : "updated",
+        changes,
+      },
       key: `issue:${updated.id}:v${updated.version}`,
     });
     return { outcome: "updated", issue: updated, changes, commented: comment !== "", commentId };
@@ -247,14 +274,23 @@ async function planChanges(
         out.push(db.delete(issueLabels).where(and(eq(issueLabels.issueId, issue.id), inArray(issueLabels.nameKey, keys), guard)));
       }
       for (const l of added) {
-        out.push(guardedInsert(db, issueLabels, { issueId: issue.id, projectId: issue.projectId, name: l, nameKey: labelKey(l) }, guard));
+        out.push(
+          guardedInsert(db, issueLabels, { issueId: issue.id, projectId: issue.projectId, name: l, nameKey: labelKey(l) }, guard),
+        );
       }
       for (const r of relRemoved) {
         const s = storedRelation(issue.id, r.kind, others.get(r.number)!.id);
         out.push(
           db
             .delete(issueRelations)
-            .where(and(eq(issueRelations.issueId, s.issueId), eq(issueRelations.kind, s.kind), eq(issueRelations.otherId, s.otherId), guard)),
+            .where(
+              and(
+                eq(issueRelations.issueId, s.issueId),
+                eq(issueRelations.kind, s.kind),
+                eq(issueRelations.otherId, s.otherId),
+                guard,
+              ),
+            ),
         );
       }
       for (const r of relAdded) {

@@ -69,7 +69,8 @@ async function profilePage(c: Ctx, user: User, error?: string, status: 200 | 400
     <SettingsPage c={c} user={user} section="/account" title="Profile" error={error}>
       {!user.emailConfirmedAt && (
         <Notice>
-          Your address {user.email} is not confirmed yet. <PostButton action="/account/confirm-resend" label="Send the link again" />
+          Your address {user.email} is not confirmed yet.{" "}
+          <PostButton action="/account/confirm-resend" label="Send the link again" />
         </Notice>
       )}
       <form method="post" action="/account/profile" class="stack">
@@ -80,7 +81,15 @@ async function profilePage(c: Ctx, user: User, error?: string, status: 200 | 400
           </span>
         </div>
         <Field label="Display name" name="display_name" value={user.displayName ?? ""} maxlength={100} autocomplete="name" />
-        <Field label="Primary email" name="email" type="email" value={user.email} required autocomplete="email" hint="Changing it sends a confirmation link." />
+        <Field
+          label="Primary email"
+          name="email"
+          type="email"
+          value={user.email}
+          required
+          autocomplete="email"
+          hint="Changing it sends a confirmation link."
+        />
         <div class="actions">
           <button type="submit" class="primary">
             Save profile
@@ -95,7 +104,9 @@ async function profilePage(c: Ctx, user: User, error?: string, status: 200 | 400
         <div class="field">
           <label for="f-avatar">Upload a picture</label>
           <input id="f-avatar" type="file" name="avatar" accept="image/png,image/jpeg,image/gif,image/webp" required />
-          <span class="hint">PNG, JPEG, GIF or WebP, at most {AVATAR_MAX_BYTES / 1024} KiB. Without one, your Gravatar image shows.</span>
+          <span class="hint">
+            PNG, JPEG, GIF or WebP, at most {AVATAR_MAX_BYTES / 1024} KiB. Without one, your Gravatar image shows.
+          </span>
         </div>
         <div class="actions">
           <button type="submit">Upload</button>
@@ -114,87 +125,61 @@ async function profilePage(c: Ctx, user: User, error?: string, status: 200 | 400
   );
 }
 
-settingsRoutes.get(
-  "/account",
-  component("web.account.profile"),
-  requireUser,
-  (c) => {
-    const user = c.get("user");
-    return profilePage(c, user);
-  },
-);
+settingsRoutes.get("/account", component("web.account.profile"), requireUser, (c) => {
+  const user = c.get("user");
+  return profilePage(c, user);
+});
 
-settingsRoutes.post(
-  "/account/profile",
-  component("web.account.profile"),
-  requireUser,
-  async (c) => {
-    const user = c.get("user");
-    const form = await readForm(c);
-    showFormErrors(c, async ({ status, message }) => {
-      return profilePage(c, user, message, status as 400);
-    });
-    await accounts.updateProfile(mailContext(c), c.get("db"), user, { displayName: form.display_name ?? "", email: form.email });
-    return c.redirect("/account?ok=profile", 303);
-  },
-);
+settingsRoutes.post("/account/profile", component("web.account.profile"), requireUser, async (c) => {
+  const user = c.get("user");
+  const form = await readForm(c);
+  showFormErrors(c, async ({ status, message }) => {
+    return profilePage(c, user, message, status as 400);
+  });
+  await accounts.updateProfile(mailContext(c), c.get("db"), user, { displayName: form.display_name ?? "", email: form.email });
+  return c.redirect("/account?ok=profile", 303);
+});
 
-settingsRoutes.post(
-  "/account/confirm-resend",
-  component("web.account.profile"),
-  requireUser,
-  async (c) => {
-    const user = c.get("user");
-    const limit = await hit(c.get("db"), limitKeys.mailAddress(clientAddress(c)), LIMITS.mailAddress);
-    if (!limit.allowed) return profilePage(c, user, accounts.rateLimited(limit.retryAfter).message, 400);
-    await accounts.sendConfirmation(mailContext(c), c.get("db"), user, user.email);
-    return c.redirect("/account?ok=confirm-sent", 303);
-  },
-);
+settingsRoutes.post("/account/confirm-resend", component("web.account.profile"), requireUser, async (c) => {
+  const user = c.get("user");
+  const limit = await hit(c.get("db"), limitKeys.mailAddress(clientAddress(c)), LIMITS.mailAddress);
+  if (!limit.allowed) return profilePage(c, user, accounts.rateLimited(limit.retryAfter).message, 400);
+  await accounts.sendConfirmation(mailContext(c), c.get("db"), user, user.email);
+  return c.redirect("/account?ok=confirm-sent", 303);
+});
 
-settingsRoutes.post(
-  "/account/avatar",
-  component("web.account.avatar"),
-  requireUser,
-  async (c) => {
-    const user = c.get("user");
-    showFormErrors(c, async ({ status, message }) => {
-      return profilePage(c, user, message, status as 400);
-    });
-    // Room for the multipart framing around the picture.
-    await limitBody(c, AVATAR_MAX_BYTES + 16 * 1024, `An avatar is at most ${AVATAR_MAX_BYTES / 1024} KiB; choose a smaller picture.`);
-    const body = await c.req.parseBody().catch(() => {
-      throw new ForgeError("bad_request", "The upload could not be read; try again.");
-    });
-    const file = body.avatar;
-    if (!(file instanceof File)) throw new ForgeError("bad_request", "Choose a picture to upload.");
-    await setAvatar(c.env.OBJECTS, c.get("db"), c.get("tenant").id, user, new Uint8Array(await file.arrayBuffer()));
-    return c.redirect("/account?ok=avatar", 303);
-  },
-);
+settingsRoutes.post("/account/avatar", component("web.account.avatar"), requireUser, async (c) => {
+  const user = c.get("user");
+  showFormErrors(c, async ({ status, message }) => {
+    return profilePage(c, user, message, status as 400);
+  });
+  // Room for the multipart framing around the picture.
+  await limitBody(
+    c,
+    AVATAR_MAX_BYTES + 16 * 1024,
+    `An avatar is at most ${AVATAR_MAX_BYTES / 1024} KiB; choose a smaller picture.`,
+  );
+  const body = await c.req.parseBody().catch(() => {
+    throw new ForgeError("bad_request", "The upload could not be read; try again.");
+  });
+  const file = body.avatar;
+  if (!(file instanceof File)) throw new ForgeError("bad_request", "Choose a picture to upload.");
+  await setAvatar(c.env.OBJECTS, c.get("db"), c.get("tenant").id, user, new Uint8Array(await file.arrayBuffer()));
+  return c.redirect("/account?ok=avatar", 303);
+});
 
-settingsRoutes.post(
-  "/account/avatar/delete",
-  component("web.account.avatar"),
-  requireUser,
-  async (c) => {
-    const user = c.get("user");
-    await removeAvatar(c.env.OBJECTS, c.get("db"), user);
-    return c.redirect("/account?ok=avatar-removed", 303);
-  },
-);
+settingsRoutes.post("/account/avatar/delete", component("web.account.avatar"), requireUser, async (c) => {
+  const user = c.get("user");
+  await removeAvatar(c.env.OBJECTS, c.get("db"), user);
+  return c.redirect("/account?ok=avatar-removed", 303);
+});
 
-settingsRoutes.post(
-  "/account/signout-everywhere",
-  component("web.account.sessions"),
-  requireUser,
-  async (c) => {
-    const user = c.get("user");
-    await accounts.signOutEverywhere(c.get("db"), user.id);
-    c.header("Set-Cookie", clearedSessionCookie(), { append: true });
-    return c.redirect("/account/login", 303);
-  },
-);
+settingsRoutes.post("/account/signout-everywhere", component("web.account.sessions"), requireUser, async (c) => {
+  const user = c.get("user");
+  await accounts.signOutEverywhere(c.get("db"), user.id);
+  c.header("Set-Cookie", clearedSessionCookie(), { append: true });
+  return c.redirect("/account/login", 303);
+});
 
 async function emailsPage(c: Ctx, user: User, error?: string, status: 200 | 400 | 409 = 200) {
   const emails = await accounts.listEmails(c.get("db"), user.id);
@@ -242,52 +227,46 @@ async function emailsPage(c: Ctx, user: User, error?: string, status: 200 | 400 
   );
 }
 
-settingsRoutes.get(
-  "/account/emails",
-  component("web.account.emails"),
-  requireUser,
-  (c) => {
-    const user = c.get("user");
-    return emailsPage(c, user);
-  },
-);
+settingsRoutes.get("/account/emails", component("web.account.emails"), requireUser, (c) => {
+  const user = c.get("user");
+  return emailsPage(c, user);
+});
 
-settingsRoutes.post(
-  "/account/emails",
-  component("web.account.emails"),
-  requireUser,
-  async (c) => {
-    const user = c.get("user");
-    const form = await readForm(c);
-    showFormErrors(c, async ({ status, message }) => {
-      return emailsPage(c, user, message, status as 400);
-    });
-    await accounts.addEmail(mailContext(c), c.get("db"), user, form.email ?? "");
-    return c.redirect("/account/emails?ok=email-added", 303);
-  },
-);
+settingsRoutes.post("/account/emails", component("web.account.emails"), requireUser, async (c) => {
+  const user = c.get("user");
+  const form = await readForm(c);
+  showFormErrors(c, async ({ status, message }) => {
+    return emailsPage(c, user, message, status as 400);
+  });
+  await accounts.addEmail(mailContext(c), c.get("db"), user, form.email ?? "");
+  return c.redirect("/account/emails?ok=email-added", 303);
+});
 
-settingsRoutes.post(
-  "/account/emails/:id/delete",
-  component("web.account.emails"),
-  requireUser,
-  async (c) => {
-    const user = c.get("user");
-    showFormErrors(c, async ({ status, message }) => {
-      return emailsPage(c, user, message, status as 400);
-    });
-    await accounts.removeEmail(c.get("db"), user.id, Number(c.req.param("id")));
-    return c.redirect("/account/emails?ok=email-removed", 303);
-  },
-);
+settingsRoutes.post("/account/emails/:id/delete", component("web.account.emails"), requireUser, async (c) => {
+  const user = c.get("user");
+  showFormErrors(c, async ({ status, message }) => {
+    return emailsPage(c, user, message, status as 400);
+  });
+  await accounts.removeEmail(c.get("db"), user.id, Number(c.req.param("id")));
+  return c.redirect("/account/emails?ok=email-removed", 303);
+});
 
 function passwordPage(c: Ctx, user: User, error?: string, status: 200 | 400 | 403 = 200) {
   return c.html(
     <SettingsPage c={c} user={user} section="/account/password" title="Password" error={error}>
       <form method="post" action="/account/password" class="stack">
         <input type="hidden" name="username" value={user.username} autocomplete="username" />
-        {user.passwordHash && <Field label="Current password" name="current" type="password" required autocomplete="current-password" />}
-        <Field label="New password" name="password" type="password" required autocomplete="new-password" hint="At least 8 characters. Other sessions are signed out." />
+        {user.passwordHash && (
+          <Field label="Current password" name="current" type="password" required autocomplete="current-password" />
+        )}
+        <Field
+          label="New password"
+          name="password"
+          type="password"
+          required
+          autocomplete="new-password"
+          hint="At least 8 characters. Other sessions are signed out."
+        />
         <div class="actions">
           <button type="submit" class="primary">
             Change password
@@ -299,29 +278,19 @@ function passwordPage(c: Ctx, user: User, error?: string, status: 200 | 400 | 40
   );
 }
 
-settingsRoutes.get(
-  "/account/password",
-  component("web.account.password"),
-  requireUser,
-  (c) => {
-    const user = c.get("user");
-    return passwordPage(c, user);
-  },
-);
+settingsRoutes.get("/account/password", component("web.account.password"), requireUser, (c) => {
+  const user = c.get("user");
+  return passwordPage(c, user);
+});
 
-settingsRoutes.post(
-  "/account/password",
-  component("web.account.password"),
-  requireUser,
-  async (c) => {
-    const user = c.get("user");
-    const form = await readForm(c);
-    showFormErrors(c, async ({ status, message }) => {
-      return passwordPage(c, user, message, status as 400);
-    });
-    const updated = await accounts.changePassword(c.get("db"), user, form.current ?? "", form.password ?? "");
-    // The epoch moved on: this browser gets a fresh cookie, every other one is signed out.
-    await startSession(c, updated);
-    return c.redirect("/account/password?ok=password", 303);
-  },
-);
+settingsRoutes.post("/account/password", component("web.account.password"), requireUser, async (c) => {
+  const user = c.get("user");
+  const form = await readForm(c);
+  showFormErrors(c, async ({ status, message }) => {
+    return passwordPage(c, user, message, status as 400);
+  });
+  const updated = await accounts.changePassword(c.get("db"), user, form.current ?? "", form.password ?? "");
+  // The epoch moved on: this browser gets a fresh cookie, every other one is signed out.
+  await startSession(c, updated);
+  return c.redirect("/account/password?ok=password", 303);
+});

@@ -102,8 +102,23 @@ function RegisterForm(props: { c: Ctx; values?: Record<string, string>; error?: 
           hint="Letters, digits, '.', '_' and '-'. It appears in URLs."
           autofocus
         />
-        <Field label="Email" name="email" type="email" value={v.email} required autocomplete="email" hint="We send a link to confirm it." />
-        <Field label="Password" name="password" type="password" required autocomplete="new-password" hint="At least 8 characters." />
+        <Field
+          label="Email"
+          name="email"
+          type="email"
+          value={v.email}
+          required
+          autocomplete="email"
+          hint="We send a link to confirm it."
+        />
+        <Field
+          label="Password"
+          name="password"
+          type="password"
+          required
+          autocomplete="new-password"
+          hint="At least 8 characters."
+        />
         <div class="actions">
           <button type="submit" class="primary">
             Create account
@@ -133,7 +148,10 @@ signInRoutes.get("/account/register", component("web.account.register"), async (
 signInRoutes.post("/account/register", component("web.account.register"), async (c) => {
   const form = await readForm(c);
   showFormErrors(c, async ({ status, message }) => {
-    return c.html(<RegisterForm c={c} values={{ username: form.username ?? "", email: form.email ?? "" }} error={message} />, status);
+    return c.html(
+      <RegisterForm c={c} values={{ username: form.username ?? "", email: form.email ?? "" }} error={message} />,
+      status,
+    );
   });
   const user = await accounts.register(mailContext(c), c.get("db"), {
     username: form.username ?? "",
@@ -196,7 +214,9 @@ signInRoutes.post("/account/confirm/:token", component("web.account.confirm"), a
 function ResetRequestForm(props: { c: Ctx; sent?: boolean; error?: string }) {
   return (
     <AuthPage c={props.c} title="Reset your password">
-      {props.sent && <Notice kind="ok">If an account matches, we sent it a link to choose a new password. It works for one hour.</Notice>}
+      {props.sent && (
+        <Notice kind="ok">If an account matches, we sent it a link to choose a new password. It works for one hour.</Notice>
+      )}
       {props.error && <Notice kind="error">{props.error}</Notice>}
       <form method="post" action="/account/reset" class="stack">
         <Field label="Username or email" name="login" required autocomplete="username" autofocus />
@@ -231,7 +251,15 @@ function NewPasswordForm(props: { c: Ctx; token: string; username: string; error
         <p>
           For <strong>{props.username}</strong>.
         </p>
-        <Field label="New password" name="password" type="password" required autocomplete="new-password" hint="At least 8 characters." autofocus />
+        <Field
+          label="New password"
+          name="password"
+          type="password"
+          required
+          autocomplete="new-password"
+          hint="At least 8 characters."
+          autofocus
+        />
         <div class="actions">
           <button type="submit" class="primary">
             Set password and sign in

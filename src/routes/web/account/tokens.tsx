@@ -82,40 +82,26 @@ async function tokensPage(c: Ctx, user: User, opts: { minted?: MintedToken; erro
   );
 }
 
-tokenRoutes.get(
-  "/account/tokens",
-  component("web.account.tokens"),
-  requireUser,
-  (c) => {
-    const user = c.get("user");
-    return tokensPage(c, user);
-  },
-);
+tokenRoutes.get("/account/tokens", component("web.account.tokens"), requireUser, (c) => {
+  const user = c.get("user");
+  return tokensPage(c, user);
+});
 
-tokenRoutes.post(
-  "/account/tokens",
-  component("web.account.tokens"),
-  requireUser,
-  async (c) => {
-    const user = c.get("user");
-    const form = await readForm(c);
-    const name = (form.name ?? "").trim();
-    if (!name || name.length > 100) return tokensPage(c, user, { error: "Give the token a name of 1 to 100 characters.", status: 400 });
-    const minted = await mintToken(c.get("db"), user, name, form.scope === "write" ? "write" : "read");
-    // The page shows the token once; it must not be cached or kept in history as a GET.
-    c.header("Cache-Control", "no-store");
-    return tokensPage(c, user, { minted, status: 201 });
-  },
-);
+tokenRoutes.post("/account/tokens", component("web.account.tokens"), requireUser, async (c) => {
+  const user = c.get("user");
+  const form = await readForm(c);
+  const name = (form.name ?? "").trim();
+  if (!name || name.length > 100)
+    return tokensPage(c, user, { error: "Give the token a name of 1 to 100 characters.", status: 400 });
+  const minted = await mintToken(c.get("db"), user, name, form.scope === "write" ? "write" : "read");
+  // The page shows the token once; it must not be cached or kept in history as a GET.
+  c.header("Cache-Control", "no-store");
+  return tokensPage(c, user, { minted, status: 201 });
+});
 
-tokenRoutes.post(
-  "/account/tokens/:id/revoke",
-  component("web.account.tokens"),
-  requireUser,
-  async (c) => {
-    const user = c.get("user");
-    const ok = await revokeToken(c.get("db"), user.id, Number(c.req.param("id")));
-    if (!ok) return tokensPage(c, user, { error: "There is no such token of yours.", status: 400 });
-    return c.redirect("/account/tokens?ok=token-revoked", 303);
-  },
-);
+tokenRoutes.post("/account/tokens/:id/revoke", component("web.account.tokens"), requireUser, async (c) => {
+  const user = c.get("user");
+  const ok = await revokeToken(c.get("db"), user.id, Number(c.req.param("id")));
+  if (!ok) return tokensPage(c, user, { error: "There is no such token of yours.", status: 400 });
+  return c.redirect("/account/tokens?ok=token-revoked", 303);
+});

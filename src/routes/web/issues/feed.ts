@@ -12,7 +12,8 @@ import type { Ctx, Tracker } from "./tracker";
 export const issueFeedRoutes = new Hono<AppEnv>();
 
 const xml = (s: string) =>
-  s.replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[ch]!)
+  s
+    .replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[ch]!)
     // Characters XML 1.0 does not allow at all.
     // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "");
@@ -70,16 +71,11 @@ function feed(c: Ctx, t: Tracker, title: string, alternate: string, entries: Act
   return c.body(body, 200, { "content-type": "application/atom+xml; charset=utf-8", "cache-control": "private, max-age=60" });
 }
 
-issueFeedRoutes.get(
-  "/p/:project/feed/issues.atom",
-  component("web.issues.feed"),
-  requireTracker("read"),
-  async (c) => {
-    const t = c.get("tracker");
-    const entries = await issueActivity(c.get("db"), t.project.id, { limit: 50 });
-    return feed(c, t, `${t.project.name} issues · ${c.get("tenant").name}`, `${issuesBase(t.project.name)}/`, entries);
-  },
-);
+issueFeedRoutes.get("/p/:project/feed/issues.atom", component("web.issues.feed"), requireTracker("read"), async (c) => {
+  const t = c.get("tracker");
+  const entries = await issueActivity(c.get("db"), t.project.id, { limit: 50 });
+  return feed(c, t, `${t.project.name} issues · ${c.get("tenant").name}`, `${issuesBase(t.project.name)}/`, entries);
+});
 
 issueFeedRoutes.get(
   "/p/:project/feed/issues/:file{[0-9]+\\.atom}",

@@ -87,5 +87,11 @@ export function TriageFields(props: {
 /** Labels a form shows: what was submitted (after an error), else the issue's. */
 export function draftLabels(draft: Record<string, string> | undefined, current: string[]): string[] {
   if (!draft) return current;
-  return [...Object.keys(draft).filter((k) => k.startsWith("label_")).map((k) => draft[k]!).filter(Boolean), ...splitLabels(draft.labels ?? "")];
+  return [
+    ...Object.keys(draft)
+      .filter((k) => k.startsWith("label_"))
+      .map((k) => draft[k]!)
+      .filter(Boolean),
+    ...splitLabels(draft.labels ?? ""),
+  ];
 }

@@ -21,7 +21,6 @@ import { searchRoutes } from "./search";
 
 export const issueRoutes = new Hono<AppEnv>();
 
-
 const SORT_LABELS: Record<IssueSort, string> = {
   updated: "last updated",
   created: "filed",
@@ -31,7 +30,6 @@ const SORT_LABELS: Record<IssueSort, string> = {
   summary: "summary",
   relevance: "relevance",
 };
-
 
 interface ListParams {
   query: IssueQuery;
@@ -48,7 +46,8 @@ function listParams(c: Ctx, config: TrackerConfig): ListParams {
   const owner = c.req.query("owner") || undefined;
   const submitter = c.req.query("by") || undefined;
   if (state && !["open", "closed", "all"].includes(state)) throw new ForgeError("bad_request", "state is open, closed or all.");
-  if (sort && (!isSort(sort) || sort === "relevance")) throw new ForgeError("bad_request", `sort is one of ${SORTS.filter((s) => s !== "relevance").join(", ")}.`);
+  if (sort && (!isSort(sort) || sort === "relevance"))
+    throw new ForgeError("bad_request", `sort is one of ${SORTS.filter((s) => s !== "relevance").join(", ")}.`);
   if (order && order !== "asc" && order !== "desc") throw new ForgeError("bad_request", "order is asc or desc.");
   const statusName = status ? requireStatus(config, status).name : undefined;
   return {
@@ -116,12 +115,21 @@ function ListControls(props: { project: string; params: Record<string, string | 
         </select>
       </label>
       <button type="submit">Show</button>
-      {(params.status || params.label || params.owner || params.by) && <a href={`${issuesBase(props.project)}/`}>clear filters</a>}
+      {(params.status || params.label || params.owner || params.by) && (
+        <a href={`${issuesBase(props.project)}/`}>clear filters</a>
+      )}
     </form>
   );
 }
 
-async function listPage(c: Ctx, t: Tracker, tab: TrackerTab, title: string | null, extra: IssueQuery = {}, baseParams: Record<string, string | undefined> = {}) {
+async function listPage(
+  c: Ctx,
+  t: Tracker,
+  tab: TrackerTab,
+  title: string | null,
+  extra: IssueQuery = {},
+  baseParams: Record<string, string | undefined> = {},
+) {
   const config = await loadConfig(c.get("db"), t.project.id);
   const { query, params } = listParams(c, config);
   const page = pageOf(c);
@@ -129,7 +137,15 @@ async function listPage(c: Ctx, t: Tracker, tab: TrackerTab, title: string | nul
   const { items, total } = await listIssues(c.get("db"), t.project.id, q);
   const name = t.project.name;
   const heading = title ?? describeList(q, q.labels ?? []);
-  const filtered = !!(q.status || q.labels?.length || q.owner || q.submitter || q.state !== "open" || extra.overdue || extra.starredBy);
+  const filtered = !!(
+    q.status ||
+    q.labels?.length ||
+    q.owner ||
+    q.submitter ||
+    q.state !== "open" ||
+    extra.overdue ||
+    extra.starredBy
+  );
   const href = (p: number) => {
     const u = new URL(c.req.url);
     u.searchParams.set("page", String(p));
@@ -150,7 +166,10 @@ async function listPage(c: Ctx, t: Tracker, tab: TrackerTab, title: string | nul
           {(["owner", "submitted", "watched"] as const).map((w, i) => (
             <>
               {i > 0 && " · "}
-              <a href={`${issuesBase(name)}/my?which=${w}`} aria-current={(c.req.query("which") ?? "owner") === w ? "page" : undefined}>
+              <a
+                href={`${issuesBase(name)}/my?which=${w}`}
+                aria-current={(c.req.query("which") ?? "owner") === w ? "page" : undefined}
+              >
                 {w === "owner" ? "owned by me" : w === "submitted" ? "filed by me" : "watched"}
               </a>
             </>
@@ -159,7 +178,9 @@ async function listPage(c: Ctx, t: Tracker, tab: TrackerTab, title: string | nul
           <a href="/watchlist">my watch list across the forge</a>
         </nav>
       )}
-      {(tab === "open" || tab === "closed") && (total > 0 || filtered) ? <ListControls project={name} params={{ ...params, ...baseParams }} query={q} /> : null}
+      {(tab === "open" || tab === "closed") && (total > 0 || filtered) ? (
+        <ListControls project={name} params={{ ...params, ...baseParams }} query={q} />
+      ) : null}
       {total === 0 && !filtered && tab === "open" ? (
         <EmptyTracker project={name} origin={new URL(c.req.url).origin} canWrite={t.rights.write} signedIn={!!t.user} />
       ) : items.length === 0 ? (
@@ -174,35 +195,24 @@ async function listPage(c: Ctx, t: Tracker, tab: TrackerTab, title: string | nul
 
 issueRoutes.get("/p/:project/issues", (c) => c.redirect(`/p/${encodeURIComponent(c.req.param("project"))}/issues/`, 301));
 
-issueRoutes.get(
-  "/p/:project/issues/",
-  component("web.issues.list"),
-  requireTracker("read"),
-  (c) => listPage(c, c.get("tracker"), c.req.query("state") === "closed" ? "closed" : "open", null),
+issueRoutes.get("/p/:project/issues/", component("web.issues.list"), requireTracker("read"), (c) =>
+  listPage(c, c.get("tracker"), c.req.query("state") === "closed" ? "closed" : "open", null),
 );
 
-issueRoutes.get(
-  "/p/:project/issues/overdue",
-  component("web.issues.list"),
-  requireTracker("read"),
-  (c) => listPage(c, c.get("tracker"), "overdue", "Overdue issues", { overdue: true, sort: "due", order: "asc" }),
+issueRoutes.get("/p/:project/issues/overdue", component("web.issues.list"), requireTracker("read"), (c) =>
+  listPage(c, c.get("tracker"), "overdue", "Overdue issues", { overdue: true, sort: "due", order: "asc" }),
 );
 
-issueRoutes.get(
-  "/p/:project/issues/my",
-  component("web.issues.list"),
-  requireTracker("read"),
-  async (c) => {
-    const t = c.get("tracker");
-    if (!t.user) return c.redirect(`/account/login?next=${encodeURIComponent(c.req.path)}`, 303);
-    const which = c.req.query("which") ?? "owner";
-    const me = t.user.username;
-    const extra: IssueQuery =
-      which === "submitted" ? { submitter: me } : which === "watched" ? { starredBy: t.user.id } : { owner: me };
-    const title = which === "submitted" ? "Issues I filed" : which === "watched" ? "Issues I watch" : "Issues I own";
-    return listPage(c, t, "my", title, extra);
-  },
-);
+issueRoutes.get("/p/:project/issues/my", component("web.issues.list"), requireTracker("read"), async (c) => {
+  const t = c.get("tracker");
+  if (!t.user) return c.redirect(`/account/login?next=${encodeURIComponent(c.req.path)}`, 303);
+  const which = c.req.query("which") ?? "owner";
+  const me = t.user.username;
+  const extra: IssueQuery =
+    which === "submitted" ? { submitter: me } : which === "watched" ? { starredBy: t.user.id } : { owner: me };
+  const title = which === "submitted" ? "Issues I filed" : which === "watched" ? "Issues I watch" : "Issues I own";
+  return listPage(c, t, "my", title, extra);
+});
 
 issueRoutes.route("/", summaryRoutes);
 issueRoutes.route("/", searchRoutes);

@@ -4,7 +4,15 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../context";
 import { component, requireTracker } from "../../middleware/guards";
 import { showFormErrors } from "../../middleware/errors";
-import { RELATION_LABELS, getIssueDetail, isRelationKind, setStar, updateIssue, type IssueDetail, type RelationKind } from "../../../services/issues";
+import {
+  RELATION_LABELS,
+  getIssueDetail,
+  isRelationKind,
+  setStar,
+  updateIssue,
+  type IssueDetail,
+  type RelationKind,
+} from "../../../services/issues";
 import { loadConfig } from "../../../services/issues/config";
 import { attachmentResponse, discardAttachments, findAttachment } from "../../../services/issues/attachments";
 import { badRequest } from "../../../utils/errors";
@@ -20,7 +28,12 @@ export const issuePageRoutes = new Hono<AppEnv>();
 
 const numberParam = (c: Ctx) => Number(c.req.param("number"));
 
-async function issuePage(c: Ctx, t: Tracker, detail: IssueDetail, opts: { error?: string; status?: number; draft?: Record<string, string>; keepFields?: boolean } = {}) {
+async function issuePage(
+  c: Ctx,
+  t: Tracker,
+  detail: IssueDetail,
+  opts: { error?: string; status?: number; draft?: Record<string, string>; keepFields?: boolean } = {},
+) {
   const config = await loadConfig(c.get("db"), t.project.id);
   const { issue } = detail;
   const name = t.project.name;
@@ -38,8 +51,13 @@ async function issuePage(c: Ctx, t: Tracker, detail: IssueDetail, opts: { error?
         {issue.summary} <span class="muted">#{issue.number}</span>
       </h1>
       <p class="iss-meta">
-        <Status status={issue.status} state={issue.state} /> filed by {detail.submitter ? <a href={`/u/${encodeURIComponent(detail.submitter.username)}`}>{detail.submitter.username}</a> : "someone"} on{" "}
-        <When at={issue.createdAt} />
+        <Status status={issue.status} state={issue.state} /> filed by{" "}
+        {detail.submitter ? (
+          <a href={`/u/${encodeURIComponent(detail.submitter.username)}`}>{detail.submitter.username}</a>
+        ) : (
+          "someone"
+        )}{" "}
+        on <When at={issue.createdAt} />
         {issue.closedAt && issue.state === "closed" && (
           <>
             , closed <When at={issue.closedAt} />
@@ -55,7 +73,11 @@ async function issuePage(c: Ctx, t: Tracker, detail: IssueDetail, opts: { error?
               <strong>{detail.submitter?.username ?? "someone"}</strong> <span class="muted">wrote</span>
             </header>
             <div>
-              {issue.description ? <IssueMarkdown source={issue.description} project={name} /> : <p class="muted">No description.</p>}
+              {issue.description ? (
+                <IssueMarkdown source={issue.description} project={name} />
+              ) : (
+                <p class="muted">No description.</p>
+              )}
               <Attachments project={name} items={issueFiles} />
             </div>
           </article>
@@ -128,7 +150,11 @@ async function issuePage(c: Ctx, t: Tracker, detail: IssueDetail, opts: { error?
           </div>
           <div>
             <h2>Owner</h2>
-            {detail.owner ? <a href={listHref(name, { owner: detail.owner.username })}>{detail.owner.username}</a> : <span class="muted">nobody</span>}
+            {detail.owner ? (
+              <a href={listHref(name, { owner: detail.owner.username })}>{detail.owner.username}</a>
+            ) : (
+              <span class="muted">nobody</span>
+            )}
           </div>
           <div>
             <h2>Labels</h2>
@@ -194,17 +220,12 @@ async function issuePage(c: Ctx, t: Tracker, detail: IssueDetail, opts: { error?
   );
 }
 
-issuePageRoutes.get(
-  "/p/:project/issues/:number{[0-9]+}",
-  component("web.issues.issue"),
-  requireTracker("read"),
-  async (c) => {
-    const t = c.get("tracker");
-    const detail = await getIssueDetail(c.get("db"), t.project.id, numberParam(c), t.user?.id ?? null);
-    if (!detail) return notFoundPage(c);
-    return issuePage(c, t, detail);
-  },
-);
+issuePageRoutes.get("/p/:project/issues/:number{[0-9]+}", component("web.issues.issue"), requireTracker("read"), async (c) => {
+  const t = c.get("tracker");
+  const detail = await getIssueDetail(c.get("db"), t.project.id, numberParam(c), t.user?.id ?? null);
+  if (!detail) return notFoundPage(c);
+  return issuePage(c, t, detail);
+});
 
 issuePageRoutes.post(
   "/p/:project/issues/:number{[0-9]+}/comment",
@@ -223,11 +244,18 @@ issuePageRoutes.post(
     }
     try {
       const version = Number.parseInt(fields.version ?? "", 10);
-      const result = await updateIssue(db, t.project, number, { user: t.user, triage: t.rights.triage }, inputFromForm(fields, t.rights), {
-        comment: fields.comment ?? "",
-        attachments,
-        baseVersion: Number.isSafeInteger(version) ? version : undefined,
-      });
+      const result = await updateIssue(
+        db,
+        t.project,
+        number,
+        { user: t.user, triage: t.rights.triage },
+        inputFromForm(fields, t.rights),
+        {
+          comment: fields.comment ?? "",
+          attachments,
+          baseVersion: Number.isSafeInteger(version) ? version : undefined,
+        },
+      );
       if (result.outcome === "unchanged") throw badRequest("Write a comment, attach a file or change something before saving.");
       return c.redirect(`${issueHref(t.project.name, number)}#end`, 303);
     } catch (err) {
@@ -269,7 +297,13 @@ issuePageRoutes.post(
     });
     const kind = form.kind ?? "";
     if (!isRelationKind(kind)) throw badRequest("Unknown relation.");
-    await updateIssue(c.get("db"), t.project, number, { user: t.user, triage: t.rights.triage }, { removeRelations: [{ kind, number: Number(form.number) }] });
+    await updateIssue(
+      c.get("db"),
+      t.project,
+      number,
+      { user: t.user, triage: t.rights.triage },
+      { removeRelations: [{ kind, number: Number(form.number) }] },
+    );
     return c.redirect(issueHref(t.project.name, number), 303);
   },
 );

@@ -43,7 +43,15 @@ async function newIssuePage(c: Ctx, t: Tracker, draft: Record<string, string>, e
       )}
       <form method="post" action={action} enctype="multipart/form-data" class="stack wide iss-form">
         {template && <input type="hidden" name="template" value={String(template.id)} />}
-        <Field label="Summary" name="summary" value={draft.summary ?? template?.summary ?? ""} required maxlength={200} autofocus hint="One line: what is wrong, or what is wanted." />
+        <Field
+          label="Summary"
+          name="summary"
+          value={draft.summary ?? template?.summary ?? ""}
+          required
+          maxlength={200}
+          autofocus
+          hint="One line: what is wrong, or what is wanted."
+        />
         <TextArea
           label="Description"
           name="description"
@@ -76,29 +84,27 @@ async function newIssuePage(c: Ctx, t: Tracker, draft: Record<string, string>, e
   );
 }
 
-newIssueRoutes.get(
-  "/p/:project/issues/new",
-  component("web.issues.new"),
-  requireTracker("write"),
-  (c) => newIssuePage(c, c.get("tracker"), {}),
+newIssueRoutes.get("/p/:project/issues/new", component("web.issues.new"), requireTracker("write"), (c) =>
+  newIssuePage(c, c.get("tracker"), {}),
 );
 
-newIssueRoutes.post(
-  "/p/:project/issues/new",
-  component("web.issues.new"),
-  requireTracker("write"),
-  async (c) => {
-    const t = c.get("tracker");
-    const { fields, attachments, error } = await readIssueForm(c, t);
-    if (error) return newIssuePage(c, t, fields, `${error.message} Nothing was filed; choose the files again.`, error.status);
-    try {
-      const input = inputFromForm(fields, t.rights);
-      const issue = await createIssue(c.get("db"), t.project, { user: t.user, triage: t.rights.triage }, { ...input, summary: fields.summary ?? "" }, attachments);
-      return c.redirect(`${issueHref(t.project.name, issue.number)}?ok=filed`, 303);
-    } catch (err) {
-      await discardAttachments(c.env.OBJECTS, attachments);
-      const { status, message } = formError(err);
-      return newIssuePage(c, t, fields, message + (attachments.length ? " Choose the files to attach again." : ""), status);
-    }
-  },
-);
+newIssueRoutes.post("/p/:project/issues/new", component("web.issues.new"), requireTracker("write"), async (c) => {
+  const t = c.get("tracker");
+  const { fields, attachments, error } = await readIssueForm(c, t);
+  if (error) return newIssuePage(c, t, fields, `${error.message} Nothing was filed; choose the files again.`, error.status);
+  try {
+    const input = inputFromForm(fields, t.rights);
+    const issue = await createIssue(
+      c.get("db"),
+      t.project,
+      { user: t.user, triage: t.rights.triage },
+      { ...input, summary: fields.summary ?? "" },
+      attachments,
+    );
+    return c.redirect(`${issueHref(t.project.name, issue.number)}?ok=filed`, 303);
+  } catch (err) {
+    await discardAttachments(c.env.OBJECTS, attachments);
+    const { status, message } = formError(err);
+    return newIssuePage(c, t, fields, message + (attachments.length ? " Choose the files to attach again." : ""), status);
+  }
+});

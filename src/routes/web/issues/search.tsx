@@ -14,115 +14,112 @@ import { PAGE_SIZE, pageOf } from "./tracker";
 
 export const searchRoutes = new Hono<AppEnv>();
 
-searchRoutes.get(
-  "/p/:project/issues/search",
-  component("web.issues.search"),
-  requireTracker("read"),
-  async (c) => {
-    const t = c.get("tracker");
-    const name = t.project.name;
-    const raw = (c.req.query("q") ?? "").trim();
-    // "#12" or "12" goes straight to the issue when there is one.
-    const direct = /^#?(\d{1,9})$/.exec(raw);
-    if (direct && (await findIssue(c.get("db"), t.project.id, Number(direct[1])))) {
-      return c.redirect(`${issuesBase(name)}/${Number(direct[1])}`, 303);
+searchRoutes.get("/p/:project/issues/search", component("web.issues.search"), requireTracker("read"), async (c) => {
+  const t = c.get("tracker");
+  const name = t.project.name;
+  const raw = (c.req.query("q") ?? "").trim();
+  // "#12" or "12" goes straight to the issue when there is one.
+  const direct = /^#?(\d{1,9})$/.exec(raw);
+  if (direct && (await findIssue(c.get("db"), t.project.id, Number(direct[1])))) {
+    return c.redirect(`${issuesBase(name)}/${Number(direct[1])}`, 303);
+  }
+  const config = await loadConfig(c.get("db"), t.project.id);
+  let error: string | null = null;
+  let result: Awaited<ReturnType<typeof listIssues>> | null = null;
+  const page = pageOf(c);
+  const stateParam = c.req.query("state") ?? "";
+  const statusParam = c.req.query("status") ?? "";
+  const labelParam = c.req.query("label") ?? "";
+  try {
+    const parsed = parseSearch(raw);
+    const status = statusParam || parsed.status;
+    const labels = [...parsed.labels, ...(labelParam ? [labelParam] : [])];
+    if (stateParam && !["open", "closed", "all"].includes(stateParam))
+      throw new ForgeError("bad_request", "state is open, closed or all.");
+    const statusName = status ? requireStatus(config, status).name : undefined;
+    if (parsed.match || statusName || labels.length || parsed.owner || parsed.submitter) {
+      result = await listIssues(c.get("db"), t.project.id, {
+        match: parsed.match,
+        withSnippet: true,
+        state: (stateParam || parsed.state || "all") as IssueQuery["state"],
+        status: statusName,
+        labels,
+        owner: parsed.owner,
+        submitter: parsed.submitter,
+        offset: (page - 1) * PAGE_SIZE,
+        limit: PAGE_SIZE,
+      });
     }
-    const config = await loadConfig(c.get("db"), t.project.id);
-    let error: string | null = null;
-    let result: Awaited<ReturnType<typeof listIssues>> | null = null;
-    const page = pageOf(c);
-    const stateParam = c.req.query("state") ?? "";
-    const statusParam = c.req.query("status") ?? "";
-    const labelParam = c.req.query("label") ?? "";
-    try {
-      const parsed = parseSearch(raw);
-      const status = statusParam || parsed.status;
-      const labels = [...parsed.labels, ...(labelParam ? [labelParam] : [])];
-      if (stateParam && !["open", "closed", "all"].includes(stateParam)) throw new ForgeError("bad_request", "state is open, closed or all.");
-      const statusName = status ? requireStatus(config, status).name : undefined;
-      if (parsed.match || statusName || labels.length || parsed.owner || parsed.submitter) {
-        result = await listIssues(c.get("db"), t.project.id, {
-          match: parsed.match,
-          withSnippet: true,
-          state: (stateParam || parsed.state || "all") as IssueQuery["state"],
-          status: statusName,
-          labels,
-          owner: parsed.owner,
-          submitter: parsed.submitter,
-          offset: (page - 1) * PAGE_SIZE,
-          limit: PAGE_SIZE,
-        });
-      }
-    } catch (err) {
-      if (!(err instanceof ForgeError) || err.status >= 500) throw err;
-      error = err.message;
-    }
-    const href = (p: number) => {
-      const u = new URL(c.req.url);
-      u.searchParams.set("page", String(p));
-      return `${u.pathname}?${u.searchParams.toString()}`;
-    };
-    const allStatuses = [...config.open, ...config.closed].map((s) => s.name);
-    return c.html(
-      <TrackerPage c={c} t={t} title={raw ? `Search: ${raw}` : "Search"} tab="search" q={raw}>
-        <h1>Search issues</h1>
-        <form method="get" action={`${issuesBase(name)}/search`} class="filters">
-          <label>
-            <span class="vh">Words</span>
-            <input name="q" type="search" value={raw} maxlength={500} placeholder="words, &quot;a phrase&quot;, -not, prefix*" />
-          </label>
-          <label>
-            <span class="vh">State</span>
-            <select name="state">
-              <option value="" selected={!stateParam}>
-                open and closed
+  } catch (err) {
+    if (!(err instanceof ForgeError) || err.status >= 500) throw err;
+    error = err.message;
+  }
+  const href = (p: number) => {
+    const u = new URL(c.req.url);
+    u.searchParams.set("page", String(p));
+    return `${u.pathname}?${u.searchParams.toString()}`;
+  };
+  const allStatuses = [...config.open, ...config.closed].map((s) => s.name);
+  return c.html(
+    <TrackerPage c={c} t={t} title={raw ? `Search: ${raw}` : "Search"} tab="search" q={raw}>
+      <h1>Search issues</h1>
+      <form method="get" action={`${issuesBase(name)}/search`} class="filters">
+        <label>
+          <span class="vh">Words</span>
+          <input name="q" type="search" value={raw} maxlength={500} placeholder="words, &quot;a phrase&quot;, -not, prefix*" />
+        </label>
+        <label>
+          <span class="vh">State</span>
+          <select name="state">
+            <option value="" selected={!stateParam}>
+              open and closed
+            </option>
+            <option value="open" selected={stateParam === "open"}>
+              open
+            </option>
+            <option value="closed" selected={stateParam === "closed"}>
+              closed
+            </option>
+          </select>
+        </label>
+        <label>
+          <span class="vh">Status</span>
+          <select name="status">
+            <option value="">any status</option>
+            {allStatuses.map((s) => (
+              <option value={s} selected={statusParam.toLowerCase() === s.toLowerCase()}>
+                {s}
               </option>
-              <option value="open" selected={stateParam === "open"}>
-                open
-              </option>
-              <option value="closed" selected={stateParam === "closed"}>
-                closed
-              </option>
-            </select>
-          </label>
-          <label>
-            <span class="vh">Status</span>
-            <select name="status">
-              <option value="">any status</option>
-              {allStatuses.map((s) => (
-                <option value={s} selected={statusParam.toLowerCase() === s.toLowerCase()}>
-                  {s}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            <span class="vh">Label</span>
-            <input name="label" value={labelParam} placeholder="label, e.g. Type:Defect" maxlength={50} />
-          </label>
-          <button type="submit" class="primary">
-            Search
-          </button>
-        </form>
-        <p class="hint">
-          All words must match (summary, description and comments; accents and case do not matter). Filters in the box work too:{" "}
-          <code>status:Fixed</code> <code>label:Priority:High</code> <code>owner:alice</code> <code>by:bob</code> <code>is:open</code>.
-        </p>
-        {error && <Notice kind="error">{error}</Notice>}
-        {result &&
-          (result.total === 0 ? (
-            <p class="muted">No issue matches.</p>
-          ) : (
-            <>
-              <p class="muted">
-                {result.total} issue{result.total === 1 ? "" : "s"} found.
-              </p>
-              <IssueTable project={name} rows={result.items} />
-              <Pager page={page} limit={PAGE_SIZE} total={result.total} href={href} />
-            </>
-          ))}
-      </TrackerPage>,
-      error ? 400 : 200,
-    );
-  },
-);
+            ))}
+          </select>
+        </label>
+        <label>
+          <span class="vh">Label</span>
+          <input name="label" value={labelParam} placeholder="label, e.g. Type:Defect" maxlength={50} />
+        </label>
+        <button type="submit" class="primary">
+          Search
+        </button>
+      </form>
+      <p class="hint">
+        All words must match (summary, description and comments; accents and case do not matter). Filters in the box work too:{" "}
+        <code>status:Fixed</code> <code>label:Priority:High</code> <code>owner:alice</code> <code>by:bob</code>{" "}
+        <code>is:open</code>.
+      </p>
+      {error && <Notice kind="error">{error}</Notice>}
+      {result &&
+        (result.total === 0 ? (
+          <p class="muted">No issue matches.</p>
+        ) : (
+          <>
+            <p class="muted">
+              {result.total} issue{result.total === 1 ? "" : "s"} found.
+            </p>
+            <IssueTable project={name} rows={result.items} />
+            <Pager page={page} limit={PAGE_SIZE} total={result.total} href={href} />
+          </>
+        ))}
+    </TrackerPage>,
+    error ? 400 : 200,
+  );
+});

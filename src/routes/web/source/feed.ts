@@ -10,7 +10,9 @@ import { ifNoneMatchHits } from "../../../utils/etag";
 const FEED_ENTRIES = 20;
 
 const xml = (s: string) =>
-  s.replace(/[&<>"]/g, (ch) => (ch === "&" ? "&amp;" : ch === "<" ? "&lt;" : ch === ">" ? "&gt;" : "&quot;")).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
+  s
+    .replace(/[&<>"]/g, (ch) => (ch === "&" ? "&amp;" : ch === "<" ? "&lt;" : ch === ">" ? "&gt;" : "&quot;"))
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
 
 export async function commitFeed(p: SourcePage, rest: string[]): Promise<Response> {
   const { c } = p;
@@ -47,5 +49,7 @@ export async function commitFeed(p: SourcePage, rest: string[]): Promise<Respons
     `<updated>${isoTime(updated)}</updated>\n${entries}</feed>\n`;
   const etag = `"${rev.commit}"`;
   if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers: { etag } });
-  return new Response(feed, { headers: { "content-type": "application/atom+xml; charset=utf-8", etag, "cache-control": "no-cache" } });
+  return new Response(feed, {
+    headers: { "content-type": "application/atom+xml; charset=utf-8", etag, "cache-control": "no-cache" },
+  });
 }

@@ -20,7 +20,6 @@ export const IMAGE_TYPES: Record<string, string> = {
 };
 export const extension = (name: string) => (name.includes(".") ? name.slice(name.lastIndexOf(".") + 1).toLowerCase() : "");
 
-
 export async function rawFile(p: SourcePage, rest: string[]): Promise<Response> {
   const { c, src } = p;
   const split = await splitRev(src, rest);
