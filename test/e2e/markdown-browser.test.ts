@@ -137,7 +137,9 @@ describe("Markdown in Chromium", () => {
       await page.goto(forge.url(tenant.host, path));
       await page.waitForLoadState("load");
       // Toggle every <details>: an ontoggle handler would fire now if one had survived.
-      await page.$$eval("details", (ds) => ds.forEach((d) => d.toggleAttribute("open")));
+      await page.$$eval("details", (ds) => {
+        for (const d of ds) d.toggleAttribute("open");
+      });
       const found = await activeMarkup(page);
       if (found.length) findings[path] = found;
     }
