@@ -65,8 +65,12 @@ describe("renderMarkdown", () => {
     expect(renderMarkdown("~~gone~~")).toBe("<p><s>gone</s></p>\n");
     expect(renderMarkdown("go to https://example.com/x?y=1 now")).toContain('<a rel="nofollow ugc noopener" href="https://example.com/x?y=1">https://example.com/x?y=1</a>');
     const notes = renderMarkdown("Text[^n].\n\n[^n]: The note.");
-    expect(notes).toContain('<sup class="footnote-ref"><a href="#user-content-fn1" id="user-content-fnref1">[1]</a></sup>');
-    expect(notes).toContain('<li id="user-content-fn1" class="footnote-item"><p>The note. <a href="#user-content-fnref1" class="footnote-backref">');
+    const id = /id="user-content-fnref-(\w+)-1"/.exec(notes)?.[1];
+    expect(notes).toContain(`<sup class="footnote-ref"><a href="#user-content-fn-${id}-1" id="user-content-fnref-${id}-1">[1]</a></sup>`);
+    expect(notes).toContain(`<li id="user-content-fn-${id}-1" class="footnote-item"><p>The note. <a href="#user-content-fnref-${id}-1" class="footnote-backref">`);
+    // Two texts on one page (an issue's comments) each reach their own notes; the same text, the same ids.
+    expect(renderMarkdown("Other[^n].\n\n[^n]: Another note.")).not.toContain(`fn-${id}-1`);
+    expect(renderMarkdown("Text[^n].\n\n[^n]: The note.")).toBe(notes);
   });
 
   it("gives headings GitHub's slugs, deduplicated, with a link to themselves", () => {

@@ -165,7 +165,18 @@ md.core.ruler.push("forge_table_align", (state) => {
  * issues, commits and files link to that project's pages; with `file`, relative URLs resolve.
  */
 export function renderMarkdown(source: string, links?: AutoLinks, file?: FileBase): string {
-  return sanitizeHtml(md.render(source, links ? { autoLinks: links } : {}), file);
+  const env: { autoLinks?: AutoLinks; docId?: string } = links ? { autoLinks: links } : {};
+  // Footnote ids named after the text, so that several texts on one page (an issue's comments)
+  // each reach their own notes; the same text always gets the same ids (pages are cached).
+  if (source.includes("[^")) env.docId = textId(source);
+  return sanitizeHtml(md.render(source, env), file);
+}
+
+/** A short stable name of a text (FNV-1a, 32 bits, in base 36). */
+function textId(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
 }
 
 /** Renders one line of Markdown (no paragraphs): emphasis, code and links only. */
