@@ -168,7 +168,9 @@ export function writePackIndex(entries: IndexEntry[], packChecksum: Uint8Array):
     }
   });
   out.set(packChecksum, size - 40);
-  const digest = sha1().update(out.subarray(0, size - 20)).digest();
+  const digest = sha1()
+    .update(out.subarray(0, size - 20))
+    .digest();
   out.set(digest, size - 20);
   return out;
 }

@@ -150,7 +150,11 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
   for (let n = 0; n < count; n++) {
     if (pos >= dataEnd) throw corruptPack(`pack ends after ${n} of ${count} objects`);
     await cursor.ensure(pos, 64);
-    const header = parseEntryHeader(cursor.buf.subarray(0, Math.min(cursor.buf.length, dataEnd - cursor.base)), cursor.at(pos), pos);
+    const header = parseEntryHeader(
+      cursor.buf.subarray(0, Math.min(cursor.buf.length, dataEnd - cursor.base)),
+      cursor.at(pos),
+      pos,
+    );
     if (!header) throw corruptPack(`pack ends inside the header of object ${n}`);
     const dataStart = pos + header.headerLength;
     let end: number;
@@ -161,7 +165,10 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
       if (header.type === OBJ_BLOB) {
         entries.push({ offset: pos, header, end, crc: 0, oid: streamed.oid!, type: "blob" });
       } else {
-        throw new GitError("too_large", `object of ${header.size} bytes at offset ${pos} is too large (only blobs may be this big)`);
+        throw new GitError(
+          "too_large",
+          `object of ${header.size} bytes at offset ${pos} is too large (only blobs may be this big)`,
+        );
       }
     } else {
       let want = Math.max(header.size + 64, 4096);
@@ -188,7 +195,11 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
       const isDelta = header.type === OBJ_OFS_DELTA || header.type === OBJ_REF_DELTA;
       const type = isDelta ? null : typeName(header.type);
       if (type) opts.onObject?.(type, data);
-      if (data.length <= KEEP_MAX_ENTRY && keptBytes + data.length <= KEEP_BUDGET && (isDelta || type !== "blob" || data.length < 65536)) {
+      if (
+        data.length <= KEEP_MAX_ENTRY &&
+        keptBytes + data.length <= KEEP_BUDGET &&
+        (isDelta || type !== "blob" || data.length < 65536)
+      ) {
         // A copy: zlib's output may be a view of a larger buffer, which keeping would pin.
         kept.set(pos, data.slice());
         keptBytes += data.length;

@@ -24,7 +24,9 @@ const CELL = [...ALIGN, "colspan", "rowspan"];
 const plain = (tags: string) => Object.fromEntries(tags.split(" ").map((t) => [t, GLOBAL]));
 
 const WHITE_LIST: Record<string, string[]> = {
-  ...plain("em strong b i u s del ins strike mark small code kbd samp var sup sub q cite abbr dfn tt br hr blockquote ul li dl dt dd summary picture caption thead tbody tfoot section figure figcaption ruby rt rp wbr"),
+  ...plain(
+    "em strong b i u s del ins strike mark small code kbd samp var sup sub q cite abbr dfn tt br hr blockquote ul li dl dt dd summary picture caption thead tbody tfoot section figure figcaption ruby rt rp wbr",
+  ),
   ...Object.fromEntries("p div h1 h2 h3 h4 h5 h6".split(" ").map((t) => [t, ALIGN])),
   a: [...GLOBAL, "href", "aria-hidden"],
   img: [...ALIGN, "src", "alt", "width", "height", "loading"],
@@ -43,8 +45,10 @@ const WHITE_LIST: Record<string, string[]> = {
 };
 // Classes come only from the renderer (task lists, footnotes, anchors, highlighted code): a user's
 // `class="notice"` would borrow the forge's own look, so other names are dropped.
-const CLASSES = /^(?:task-list-item(?:-checkbox)?|contains-task-list|footnotes(?:-sep|-list)?|footnote-(?:ref|backref|item)|heading-anchor|highlight|[cnstkb]|language-[\w+-]+)$/;
-for (const tags of ["a", "code", "pre", "span", "li", "ul", "ol", "section", "hr", "sup", "input"]) WHITE_LIST[tags]!.push("class");
+const CLASSES =
+  /^(?:task-list-item(?:-checkbox)?|contains-task-list|footnotes(?:-sep|-list)?|footnote-(?:ref|backref|item)|heading-anchor|highlight|[cnstkb]|language-[\w+-]+)$/;
+for (const tags of ["a", "code", "pre", "span", "li", "ul", "ol", "section", "hr", "sup", "input"])
+  WHITE_LIST[tags]!.push("class");
 
 const escapeAttr = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
@@ -147,7 +151,19 @@ function filterFor(base?: FileBase): xss.FilterXSS {
     whiteList: WHITE_LIST,
     // Unknown tags are dropped (their text stays); script and style lose their content too.
     stripIgnoreTag: true,
-    stripIgnoreTagBody: ["script", "style", "xmp", "noscript", "template", "iframe", "noembed", "noframes", "textarea", "title", "plaintext"],
+    stripIgnoreTagBody: [
+      "script",
+      "style",
+      "xmp",
+      "noscript",
+      "template",
+      "iframe",
+      "noembed",
+      "noframes",
+      "textarea",
+      "title",
+      "plaintext",
+    ],
     allowCommentTag: false,
     // Text is already escaped by markdown-it; only stray angle brackets need it.
     escapeHtml: (s) => s.replace(/</g, "&lt;").replace(/>/g, "&gt;"),
@@ -165,10 +181,17 @@ function filterFor(base?: FileBase): xss.FilterXSS {
       if (name === "srcset") return escapeAttr(safeSrcset(value, base) ?? "");
       const text = decodeEntities(value);
       if (name === "id") return escapeAttr(text.startsWith(USER_ID_PREFIX) ? text : `${USER_ID_PREFIX}${text}`);
-      if (name === "class") return escapeAttr(text.split(/\s+/).filter((c) => CLASSES.test(c)).join(" "));
+      if (name === "class")
+        return escapeAttr(
+          text
+            .split(/\s+/)
+            .filter((c) => CLASSES.test(c))
+            .join(" "),
+        );
       if (name === "align") return /^(?:left|right|center|justify)$/i.test(text) ? text.toLowerCase() : "";
       if (name === "aria-hidden") return text === "true" ? "true" : "";
-      if (["width", "height", "start", "colspan", "rowspan", "span"].includes(name)) return /^\d{1,5}%?$/.test(text.trim()) ? text.trim() : "";
+      if (["width", "height", "start", "colspan", "rowspan", "span"].includes(name))
+        return /^\d{1,5}%?$/.test(text.trim()) ? text.trim() : "";
       return escapeAttr(text);
     },
   };
@@ -180,5 +203,7 @@ const plainFilter = filterFor();
 /** `html` reduced to the allowed subset; relative URLs resolved against `base` when given. */
 export function sanitizeHtml(html: string, base?: FileBase): string {
   // Links written by users earn no ranking and get no handle on this page (rel from users is dropped).
-  return (base ? filterFor(base) : plainFilter).process(html).replace(/<a (?=[^>]*\bhref="(?!#))/g, '<a rel="nofollow ugc noopener" ');
+  return (base ? filterFor(base) : plainFilter)
+    .process(html)
+    .replace(/<a (?=[^>]*\bhref="(?!#))/g, '<a rel="nofollow ugc noopener" ');
 }

@@ -59,23 +59,37 @@ describe("renderMarkdown", () => {
     expect(table).not.toContain("style");
     const tasks = renderMarkdown("- [x] done\n- [ ] to do\n- [link](#x)");
     expect(tasks).toContain('<ul class="contains-task-list">');
-    expect(tasks).toContain('<li class="task-list-item"><input type="checkbox" class="task-list-item-checkbox" disabled checked> done</li>');
-    expect(tasks).toContain('<li class="task-list-item"><input type="checkbox" class="task-list-item-checkbox" disabled> to do</li>');
+    expect(tasks).toContain(
+      '<li class="task-list-item"><input type="checkbox" class="task-list-item-checkbox" disabled checked> done</li>',
+    );
+    expect(tasks).toContain(
+      '<li class="task-list-item"><input type="checkbox" class="task-list-item-checkbox" disabled> to do</li>',
+    );
     expect(tasks).toContain('<li><a href="#user-content-x">link</a></li>');
     expect(renderMarkdown("~~gone~~")).toBe("<p><s>gone</s></p>\n");
-    expect(renderMarkdown("go to https://example.com/x?y=1 now")).toContain('<a rel="nofollow ugc noopener" href="https://example.com/x?y=1">https://example.com/x?y=1</a>');
+    expect(renderMarkdown("go to https://example.com/x?y=1 now")).toContain(
+      '<a rel="nofollow ugc noopener" href="https://example.com/x?y=1">https://example.com/x?y=1</a>',
+    );
     const notes = renderMarkdown("Text[^n].\n\n[^n]: The note.");
     const id = /id="user-content-fnref-(\w+)-1"/.exec(notes)?.[1];
-    expect(notes).toContain(`<sup class="footnote-ref"><a href="#user-content-fn-${id}-1" id="user-content-fnref-${id}-1">[1]</a></sup>`);
-    expect(notes).toContain(`<li id="user-content-fn-${id}-1" class="footnote-item"><p>The note. <a href="#user-content-fnref-${id}-1" class="footnote-backref">`);
+    expect(notes).toContain(
+      `<sup class="footnote-ref"><a href="#user-content-fn-${id}-1" id="user-content-fnref-${id}-1">[1]</a></sup>`,
+    );
+    expect(notes).toContain(
+      `<li id="user-content-fn-${id}-1" class="footnote-item"><p>The note. <a href="#user-content-fnref-${id}-1" class="footnote-backref">`,
+    );
     // Two texts on one page (an issue's comments) each reach their own notes; the same text, the same ids.
     expect(renderMarkdown("Other[^n].\n\n[^n]: Another note.")).not.toContain(`fn-${id}-1`);
     expect(renderMarkdown("Text[^n].\n\n[^n]: The note.")).toBe(notes);
   });
 
   it("gives headings GitHub's slugs, deduplicated, with a link to themselves", () => {
-    const html = renderMarkdown("# Docs & Community\n\n## TC (Technical Committee)\n\n## Usage\n\n## Usage\n\n### Ünïcode `code`!");
-    expect(html).toContain('<h1 id="user-content-docs--community"><a class="heading-anchor" href="#user-content-docs--community" aria-hidden="true">#</a> Docs &amp; Community</h1>');
+    const html = renderMarkdown(
+      "# Docs & Community\n\n## TC (Technical Committee)\n\n## Usage\n\n## Usage\n\n### Ünïcode `code`!",
+    );
+    expect(html).toContain(
+      '<h1 id="user-content-docs--community"><a class="heading-anchor" href="#user-content-docs--community" aria-hidden="true">#</a> Docs &amp; Community</h1>',
+    );
     expect(html).toContain('id="user-content-tc-technical-committee"');
     expect(html).toContain('id="user-content-usage"');
     expect(html).toContain('id="user-content-usage-1"');
@@ -83,7 +97,9 @@ describe("renderMarkdown", () => {
   });
 
   it("prefixes ids written by users so they cannot take the page's own", () => {
-    expect(renderMarkdown('<h2 id="main">x</h2><a href="#main">to it</a>')).toBe('<h2 id="user-content-main">x</h2><a href="#user-content-main">to it</a>');
+    expect(renderMarkdown('<h2 id="main">x</h2><a href="#main">to it</a>')).toBe(
+      '<h2 id="user-content-main">x</h2><a href="#user-content-main">to it</a>',
+    );
     expect(renderMarkdown('<p id="user-content-x">kept once</p>')).toBe('<p id="user-content-x">kept once</p>');
   });
 
@@ -91,7 +107,9 @@ describe("renderMarkdown", () => {
     const html = renderMarkdown(
       '<p align="center"><picture><source media="(prefers-color-scheme: dark)" srcset="https://example.com/d.png 2x"><img alt="Logo" src="https://example.com/l.png" width="280"></picture></p>\n\n<details open><summary>More</summary>\n\n*inside*\n\n</details>\n\nPress <kbd>Ctrl</kbd>, H<sub>2</sub>O, x<sup>2</sup>, line<br>break.\n\n<div align="right" class="notice" style="color:red">right</div>\n\n<marquee>old</marquee><script>alert(1)</script>',
     );
-    expect(html).toContain('<p align="center"><picture><source media="(prefers-color-scheme: dark)" srcset="https://example.com/d.png 2x"><img alt="Logo" src="https://example.com/l.png" width="280"></picture></p>');
+    expect(html).toContain(
+      '<p align="center"><picture><source media="(prefers-color-scheme: dark)" srcset="https://example.com/d.png 2x"><img alt="Logo" src="https://example.com/l.png" width="280"></picture></p>',
+    );
     expect(html).toContain("<details open><summary>More</summary>");
     expect(html).toContain("<em>inside</em>");
     expect(html).toContain("<kbd>Ctrl</kbd>, H<sub>2</sub>O, x<sup>2</sup>, line<br>break.");
@@ -113,7 +131,9 @@ describe("renderMarkdown", () => {
       '<pre class="highlight"><code class="language-js"><span class="k">const</span> a = <span class="s">&quot;&lt;b&gt;&quot;</span>; <span class="c">// note</span>\n</code></pre>\n',
     );
     expect(renderMarkdown("```python\nimport os\n```")).toContain('<span class="k">import</span>');
-    expect(renderMarkdown("```\n<b>plain</b>\n```")).toBe('<pre class="highlight"><code>&lt;b&gt;plain&lt;/b&gt;\n</code></pre>\n');
+    expect(renderMarkdown("```\n<b>plain</b>\n```")).toBe(
+      '<pre class="highlight"><code>&lt;b&gt;plain&lt;/b&gt;\n</code></pre>\n',
+    );
   });
 
   for (const payload of XSS_CORPUS) {
@@ -156,7 +176,7 @@ describe("renderMarkdown with auto-links", () => {
       "/p/demo/source/blob/HEAD/src/app.ts#L10",
       "/p/demo/source/blob/HEAD/docs/api.md#L3-L7",
     ]);
-    expect(html).toContain('>issue 12</a>');
+    expect(html).toContain(">issue 12</a>");
     expect(html).toContain(">src/app.ts#L10</a>");
   });
 

@@ -13,8 +13,20 @@ export type { FileBase } from "./html-sanitize";
 
 /** Fence names that are not file extensions, to the extension highlight.ts knows. */
 const FENCE_ALIASES: Record<string, string> = {
-  javascript: "js", typescript: "ts", python: "py", ruby: "rb", shell: "sh", console: "sh", shellsession: "sh",
-  zsh: "sh", rust: "rs", golang: "go", csharp: "cs", "c++": "cpp", kotlin: "kt", jsonc: "json",
+  javascript: "js",
+  typescript: "ts",
+  python: "py",
+  ruby: "rb",
+  shell: "sh",
+  console: "sh",
+  shellsession: "sh",
+  zsh: "sh",
+  rust: "rs",
+  golang: "go",
+  csharp: "cs",
+  "c++": "cpp",
+  kotlin: "kt",
+  jsonc: "json",
 };
 
 function highlightFence(code: string, info: string): string {
@@ -129,7 +141,8 @@ md.core.ruler.after("inline", "forge_task_lists", (state) => {
   const tokens = state.tokens;
   for (let i = 2; i < tokens.length; i++) {
     const inline = tokens[i]!;
-    if (inline.type !== "inline" || tokens[i - 1]!.type !== "paragraph_open" || tokens[i - 2]!.type !== "list_item_open") continue;
+    if (inline.type !== "inline" || tokens[i - 1]!.type !== "paragraph_open" || tokens[i - 2]!.type !== "list_item_open")
+      continue;
     const m = /^\[([ xX])\][ \t]/.exec(inline.content);
     const first = inline.children?.[0];
     if (!m || first?.type !== "text" || !first.content.startsWith(m[0].slice(0, 3))) continue;

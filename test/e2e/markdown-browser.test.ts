@@ -29,7 +29,10 @@ async function corpusBundle(): Promise<{ bundle: string; commit: string }> {
   copyFileSync(join(root, "test", "fixtures", "markdown", "readme.md"), join(work, "corpus.md"));
   writeFileSync(join(work, "docs", "guide.md"), "# Guide\n\n## API\n\nThe API.\n");
   // The corpus's own relative image, as a real PNG (1×1), so its URL can be checked to load.
-  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+  const png = Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+    "base64",
+  );
   writeFileSync(join(work, "img", "screenshot.png"), png);
   await gitOk(["add", "-A"], { cwd: work });
   await gitOk(["-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "--quiet", "-m", "Corpora"], { cwd: work });
@@ -43,13 +46,17 @@ beforeAll(async () => {
   forge = await sharedForge();
   tenant = await forge.createTenant("markdown");
   for (const [name, bundle] of [["express", EXPRESS_BUNDLE]] as const) {
-    expect((await forge.cli("projects", "create", tenant.slug, name, "--description", "Fast, *unopinionated* web framework")).code).toBe(0);
+    expect(
+      (await forge.cli("projects", "create", tenant.slug, name, "--description", "Fast, *unopinionated* web framework")).code,
+    ).toBe(0);
     const imported = await forge.cli("repos", "import", tenant.slug, name, bundle);
     expect(imported.code, imported.stderr).toBe(0);
   }
   const corpus = await corpusBundle();
   corpusCommit = corpus.commit;
-  expect((await forge.cli("projects", "create", tenant.slug, "corpus", "--description", XSS_CORPUS.slice(0, 8).join(" "))).code).toBe(0);
+  expect(
+    (await forge.cli("projects", "create", tenant.slug, "corpus", "--description", XSS_CORPUS.slice(0, 8).join(" "))).code,
+  ).toBe(0);
   const imported = await forge.cli("repos", "import", tenant.slug, "corpus", corpus.bundle);
   expect(imported.code, imported.stderr).toBe(0);
   browser = await launchChromium();
@@ -70,12 +77,16 @@ const activeMarkup = (page: Page) =>
     for (const el of Array.from(document.querySelectorAll(".md, .md *"))) {
       for (const attr of Array.from(el.attributes)) {
         if (/^on/i.test(attr.name)) found.push(`<${el.localName} ${attr.name}>`);
-        if (/^(href|src|srcset|action|formaction|xlink:href|data)$/i.test(attr.name) && /^\s*(javascript|vbscript|data:(?!image\/(png|gif|jpe?g|webp)))/i.test(attr.value)) {
+        if (
+          /^(href|src|srcset|action|formaction|xlink:href|data)$/i.test(attr.name) &&
+          /^\s*(javascript|vbscript|data:(?!image\/(png|gif|jpe?g|webp)))/i.test(attr.value)
+        ) {
           found.push(`<${el.localName} ${attr.name}=${attr.value}>`);
         }
         if (attr.name === "style" || attr.name === "srcdoc") found.push(`<${el.localName} ${attr.name}>`);
       }
-      if (/^(iframe|object|embed|svg|math|frame|base|form|style|meta|link|textarea|button|template)$/.test(el.localName)) found.push(`<${el.localName}>`);
+      if (/^(iframe|object|embed|svg|math|frame|base|form|style|meta|link|textarea|button|template)$/.test(el.localName))
+        found.push(`<${el.localName}>`);
       if (el.localName === "input" && !(el as HTMLInputElement).disabled) found.push("enabled <input>");
     }
     return found;
@@ -87,9 +98,14 @@ describe("Markdown in Chromium", () => {
     const page = await ctx.newPage();
     await page.goto(forge.url(tenant.host, "/p/express/"));
     const readme = page.locator("section.readme .md");
-    expect(await readme.locator("a[href='https://expressjs.com/'] picture source[media='(prefers-color-scheme: dark)']").count()).toBe(1);
+    expect(
+      await readme.locator("a[href='https://expressjs.com/'] picture source[media='(prefers-color-scheme: dark)']").count(),
+    ).toBe(1);
     expect(await readme.locator("picture img[alt='Express Logo']").getAttribute("width")).toBe("280");
-    expect(await readme.locator("details > summary").allTextContents()).toEqual(["TC emeriti members", "Triagers emeriti members"]);
+    expect(await readme.locator("details > summary").allTextContents()).toEqual([
+      "TC emeriti members",
+      "Triagers emeriti members",
+    ]);
     const text = (await readme.textContent()) ?? "";
     expect(text).not.toMatch(/<\/?[a-z][a-z0-9]*[\s>]/i);
     expect(text).toContain("Fast, unopinionated, minimalist web framework");
@@ -109,10 +125,17 @@ describe("Markdown in Chromium", () => {
     const shot = md.locator("img[alt='Screenshot']");
     expect(await shot.getAttribute("src")).toBe(`/p/corpus/source/raw/${corpusCommit}/img/screenshot.png`);
     // The image came through the raw endpoint (a broken image has no natural width).
-    await page.waitForFunction(() => (document.querySelector("img[alt='Screenshot']") as HTMLImageElement | null)?.complete === true);
+    await page.waitForFunction(
+      () => (document.querySelector("img[alt='Screenshot']") as HTMLImageElement | null)?.complete === true,
+    );
     expect(await shot.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(1);
-    expect(await md.locator("a:text-is('API section of it')").getAttribute("href")).toBe(`/p/corpus/source/blob/${corpusCommit}/docs/guide.md#user-content-api`);
-    await Promise.all([page.waitForURL(`**/source/blob/${corpusCommit}/docs/guide.md#user-content-api`), md.locator("a:text-is('API section of it')").click()]);
+    expect(await md.locator("a:text-is('API section of it')").getAttribute("href")).toBe(
+      `/p/corpus/source/blob/${corpusCommit}/docs/guide.md#user-content-api`,
+    );
+    await Promise.all([
+      page.waitForURL(`**/source/blob/${corpusCommit}/docs/guide.md#user-content-api`),
+      md.locator("a:text-is('API section of it')").click(),
+    ]);
     // The fragment names the heading's id on the target page.
     expect(await page.locator("h2#user-content-api").textContent()).toContain("API");
     await page.goBack();
@@ -182,27 +205,40 @@ describe("Markdown in Chromium", () => {
     await ctx.close();
   });
 
-  it.runIf(process.env.MARKDOWN_SCREENSHOTS)("saves screenshots of the README and a rendered file", async () => {
-    const dir = process.env.MARKDOWN_SCREENSHOTS!;
-    mkdirSync(dir, { recursive: true });
-    for (const [name, path] of [["express-home", "/p/express/"], ["corpus-file", "/p/corpus/source/blob/main/corpus.md"]] as const) {
-      for (const width of [1280, 390]) {
-        for (const colorScheme of ["light", "dark"] as const) {
-          const ctx = await browser.newContext({ viewport: { width, height: 900 }, colorScheme });
-          const page = await ctx.newPage();
-          await page.goto(forge.url(tenant.host, path));
-          const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-          writeFileSync(join(dir, `${name}-${width}-${colorScheme}.txt`), `horizontal overflow: ${overflow}px\n`);
-          await page.screenshot({ path: join(dir, `${name}-${width}-${colorScheme}.png`), fullPage: true });
-          // Screens down the page too, at their real size (a whole page shrinks to illegible).
-          const height = await page.evaluate(() => document.documentElement.scrollHeight);
-          for (let y = 0, i = 0; y < height && i < 6; y += 900, i++) {
-            await page.screenshot({ path: join(dir, `${name}-${width}-${colorScheme}-${i}.png`), clip: { x: 0, y, width, height: Math.min(900, height - y) }, fullPage: true });
+  it.runIf(process.env.MARKDOWN_SCREENSHOTS)(
+    "saves screenshots of the README and a rendered file",
+    async () => {
+      const dir = process.env.MARKDOWN_SCREENSHOTS!;
+      mkdirSync(dir, { recursive: true });
+      for (const [name, path] of [
+        ["express-home", "/p/express/"],
+        ["corpus-file", "/p/corpus/source/blob/main/corpus.md"],
+      ] as const) {
+        for (const width of [1280, 390]) {
+          for (const colorScheme of ["light", "dark"] as const) {
+            const ctx = await browser.newContext({ viewport: { width, height: 900 }, colorScheme });
+            const page = await ctx.newPage();
+            await page.goto(forge.url(tenant.host, path));
+            const overflow = await page.evaluate(
+              () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+            );
+            writeFileSync(join(dir, `${name}-${width}-${colorScheme}.txt`), `horizontal overflow: ${overflow}px\n`);
+            await page.screenshot({ path: join(dir, `${name}-${width}-${colorScheme}.png`), fullPage: true });
+            // Screens down the page too, at their real size (a whole page shrinks to illegible).
+            const height = await page.evaluate(() => document.documentElement.scrollHeight);
+            for (let y = 0, i = 0; y < height && i < 6; y += 900, i++) {
+              await page.screenshot({
+                path: join(dir, `${name}-${width}-${colorScheme}-${i}.png`),
+                clip: { x: 0, y, width, height: Math.min(900, height - y) },
+                fullPage: true,
+              });
+            }
+            await ctx.close();
           }
-          await ctx.close();
         }
       }
-    }
-    expect(readFileSync(join(dir, "express-home-390-light.txt"), "utf8")).toContain("overflow");
-  }, 120_000);
+      expect(readFileSync(join(dir, "express-home-390-light.txt"), "utf8")).toContain("overflow");
+    },
+    120_000,
+  );
 });

@@ -15,8 +15,9 @@ beforeAll(async () => {
   commit = repo.commit({
     files: {
       "README.md": README,
-      "LICENSE": "MIT\n",
-      "docs/guide.md": "# Guide\n\n## API\n\nBack to the [README](../README.md), see [gizmos](gizmos.md#kinds) and ![diagram](img/flow.png).\n\n<script>alert(1)</script>\n",
+      LICENSE: "MIT\n",
+      "docs/guide.md":
+        "# Guide\n\n## API\n\nBack to the [README](../README.md), see [gizmos](gizmos.md#kinds) and ![diagram](img/flow.png).\n\n<script>alert(1)</script>\n",
       "docs/gizmos.md": "# Gizmos\n\n## Kinds\n",
       "docs/img/flow.png": new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
       "notes.txt": "[not](markdown.md)\n",
@@ -41,7 +42,9 @@ describe("Markdown pages", () => {
     const md = markdownOf(page);
     expect(md).not.toBe("");
     expect(md.replace(/<[^>]*>/g, "")).not.toMatch(/&lt;\/?[a-z]/i);
-    expect(md).toContain(`<source media="(prefers-color-scheme: dark)" srcset="/p/widget/source/raw/${commit}/docs/logo-dark.png">`);
+    expect(md).toContain(
+      `<source media="(prefers-color-scheme: dark)" srcset="/p/widget/source/raw/${commit}/docs/logo-dark.png">`,
+    );
     expect(md).toContain(`<img alt="Widget logo" src="/p/widget/source/raw/${commit}/docs/logo-light.png" width="240">`);
     expect(md).toContain(`href="/p/widget/source/blob/${commit}/docs/guide.md#user-content-api"`);
     expect(md).toContain(`href="/p/widget/source/tree/${commit}/examples"`);
@@ -58,7 +61,9 @@ describe("Markdown pages", () => {
   it("renders a .md file by default, its links resolved against its folder, the source one click away", async () => {
     const page = await html("/p/widget/source/blob/main/docs/guide.md");
     expect(page).toContain('<a href="/p/widget/source/blob/main/docs/guide.md?plain=1">Source</a>');
-    expect(page).toContain('<h2 id="user-content-api"><a class="heading-anchor" href="#user-content-api" aria-hidden="true">#</a> API</h2>');
+    expect(page).toContain(
+      '<h2 id="user-content-api"><a class="heading-anchor" href="#user-content-api" aria-hidden="true">#</a> API</h2>',
+    );
     expect(page).toContain(`href="/p/widget/source/blob/${commit}/README.md"`);
     expect(page).toContain(`href="/p/widget/source/blob/${commit}/docs/gizmos.md#user-content-kinds"`);
     expect(page).toContain(`src="/p/widget/source/raw/${commit}/docs/img/flow.png"`);
