@@ -1,23 +1,62 @@
-// Markdown of user-written text (descriptions, front page, issues, wiki, READMEs) to safe HTML.
-// markdown-it with raw HTML disabled: tags in the source come out as text; its link check drops
-// javascript:, vbscript:, file: and data: URLs (except data: images of common types).
+// Markdown of user-written text (descriptions, front page, issues, wiki, READMEs) to safe HTML:
+// CommonMark with GitHub's extensions (tables, strikethrough, autolinks, task lists, footnotes),
+// heading anchors and highlighted code. Raw HTML is allowed while parsing, and the whole rendered
+// result then goes through utils/html-sanitize.ts: sanitizing the output is the only order that
+// also covers HTML that Markdown itself assembles.
 import MarkdownIt from "markdown-it";
+import anchor from "markdown-it-anchor";
+import footnote from "markdown-it-footnote";
+import { escapeHtml, highlightLines, languageOf } from "../views/highlight";
+import { type FileBase, sanitizeHtml } from "./html-sanitize";
 
-const md = new MarkdownIt({ html: false, linkify: true, typographer: false, breaks: false });
+export type { FileBase } from "./html-sanitize";
 
-const SAFE_SCHEME = /^(?:https?:|mailto:|[^a-z]|[a-z][a-z0-9+.-]*[^a-z0-9+.:-])/i;
-
-// Beyond markdown-it's own list, only plain web and mail links survive (no custom schemes).
-const validate = md.validateLink.bind(md);
-md.validateLink = (url) => validate(url) && SAFE_SCHEME.test(url.trim());
-
-const defaultLinkOpen =
-  md.renderer.rules.link_open ?? ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
-md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
-  // Links written by users earn no ranking and get no handle on this page.
-  tokens[idx]!.attrSet("rel", "nofollow ugc noopener");
-  return defaultLinkOpen(tokens, idx, options, env, self);
+/** Fence names that are not file extensions, to the extension highlight.ts knows. */
+const FENCE_ALIASES: Record<string, string> = {
+  javascript: "js",
+  typescript: "ts",
+  python: "py",
+  ruby: "rb",
+  shell: "sh",
+  console: "sh",
+  shellsession: "sh",
+  zsh: "sh",
+  rust: "rs",
+  golang: "go",
+  csharp: "cs",
+  "c++": "cpp",
+  kotlin: "kt",
+  jsonc: "json",
 };
+
+function highlightFence(code: string, info: string): string {
+  const name = info.trim().split(/\s+/)[0]?.toLowerCase() ?? "";
+  const lang = name ? languageOf(`x.${FENCE_ALIASES[name] ?? name}`) : null;
+  const body = highlightLines(code.endsWith("\n") ? code.slice(0, -1) : code, lang).join("\n");
+  const cls = name && /^[\w+-]+$/.test(name) ? ` class="language-${escapeHtml(name)}"` : "";
+  return `<pre class="highlight"><code${cls}>${body}\n</code></pre>`;
+}
+
+const md = new MarkdownIt({ html: true, linkify: true, typographer: false, breaks: false, highlight: highlightFence });
+md.use(footnote);
+
+/** GitHub's heading slugs: lower case, punctuation dropped, each space a hyphen ("Docs & Community" is "docs--community"). */
+export function slugify(text: string): string {
+  return text
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, "")
+    .replace(/ /g, "-");
+}
+
+md.use(anchor, {
+  slugify,
+  tabIndex: false,
+  permalink: anchor.permalink.linkInsideHeader({ class: "heading-anchor", symbol: "#", placement: "before", ariaHidden: true }),
+});
+
+// markdown-it's own link check (no javascript:, vbscript:, file:, data: but images) stays; the
+// sanitizer then allows only http(s), mailto and relative URLs, in Markdown and raw HTML alike.
 
 type StateCore = Parameters<Parameters<typeof md.core.ruler.push>[1]>[0];
 type Token = StateCore["tokens"][number];
@@ -97,15 +136,63 @@ md.core.ruler.push("forge_autolinks", (state) => {
   }
 });
 
+// Task lists: a list item whose text starts with "[ ] " or "[x] " gets a checkbox (never enabled).
+md.core.ruler.after("inline", "forge_task_lists", (state) => {
+  const tokens = state.tokens;
+  for (let i = 2; i < tokens.length; i++) {
+    const inline = tokens[i]!;
+    if (inline.type !== "inline" || tokens[i - 1]!.type !== "paragraph_open" || tokens[i - 2]!.type !== "list_item_open")
+      continue;
+    const m = /^\[([ xX])\][ \t]/.exec(inline.content);
+    const first = inline.children?.[0];
+    if (!m || first?.type !== "text" || !first.content.startsWith(m[0].slice(0, 3))) continue;
+    first.content = first.content.slice(3).replace(/^[ \t]/, "");
+    const box = new state.Token("html_inline", "", 0);
+    box.content = `<input type="checkbox" class="task-list-item-checkbox" disabled${m[1] === " " ? "" : " checked"}> `;
+    inline.children!.unshift(box);
+    tokens[i - 2]!.attrJoin("class", "task-list-item");
+    for (let j = i - 3; j >= 0; j--) {
+      const t = tokens[j]!;
+      if ((t.type === "bullet_list_open" || t.type === "ordered_list_open") && t.level === tokens[i - 2]!.level - 1) {
+        if (!String(t.attrGet("class") ?? "").includes("contains-task-list")) t.attrJoin("class", "contains-task-list");
+        break;
+      }
+    }
+  }
+});
+
+// Table alignment as `align` (markdown-it writes style="text-align:…", and no style survives).
+md.core.ruler.push("forge_table_align", (state) => {
+  for (const t of state.tokens) {
+    if (t.type !== "th_open" && t.type !== "td_open") continue;
+    const style = t.attrGet("style");
+    const m = style && /^text-align:(left|right|center)$/.exec(String(style));
+    if (!style) continue;
+    t.attrs = (t.attrs ?? []).filter(([name]) => name !== "style");
+    if (m) t.attrSet("align", m[1]!);
+  }
+});
+
 /**
  * Renders Markdown to HTML that is safe to insert into a page as is. With `links`, mentions of
- * issues, commits and files link to that project's pages.
+ * issues, commits and files link to that project's pages; with `file`, relative URLs resolve.
  */
-export function renderMarkdown(source: string, links?: AutoLinks): string {
-  return md.render(source, links ? { autoLinks: links } : {});
+export function renderMarkdown(source: string, links?: AutoLinks, file?: FileBase): string {
+  const env: { autoLinks?: AutoLinks; docId?: string } = links ? { autoLinks: links } : {};
+  // Footnote ids named after the text, so that several texts on one page (an issue's comments)
+  // each reach their own notes; the same text always gets the same ids (pages are cached).
+  if (source.includes("[^")) env.docId = textId(source);
+  return sanitizeHtml(md.render(source, env), file);
+}
+
+/** A short stable name of a text (FNV-1a, 32 bits, in base 36). */
+function textId(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
 }
 
 /** Renders one line of Markdown (no paragraphs): emphasis, code and links only. */
 export function renderMarkdownInline(source: string): string {
-  return md.renderInline(source);
+  return sanitizeHtml(md.renderInline(source));
 }

@@ -14,6 +14,7 @@ import { lastCommitsFor, type CommitBrief } from "../../../services/last-commits
 import { defaultBranch, readCommit, resolveRev, splitRev, type Rev } from "../../../services/source";
 import { reachableFromRefs } from "../../../services/reachable";
 import { renderMarkdown } from "../../../utils/markdown";
+import { renderedFile, showsRendered, viewSwitch } from "../../../views/markdown-file";
 import { escapeHtml, highlightLines, languageOf } from "../../../views/highlight";
 import { codeTable, day, formatSize, isoTime, pathNav, timeHtml, type SourceUrls } from "../../../views/source";
 import { sourceScript, sourceScriptPath } from "../../../views/source-script";
@@ -162,7 +163,7 @@ async function readmeHtml(p: SourcePage, rev: Rev, path: string[], readme: Named
   if (isBinary(data)) return "";
   const text = new TextDecoder().decode(data);
   const inner = /\.(md|markdown|mdown)$/i.test(readme.name)
-    ? `<div class="md">${renderMarkdown(text)}</div>`
+    ? `<div class="md">${renderMarkdown(text, undefined, { project: p.project.name, commit: rev.commit, dir: path })}</div>`
     : `<pre class="plain">${escapeHtml(text)}</pre>`;
   return `<section class="readme" aria-label="${escapeHtml(readme.name)}"><h2><a href="${escapeHtml(p.urls.blob(rev.name, [...path, readme.name]))}">${escapeHtml(readme.name)}</a></h2>${inner}</section>`;
 }
@@ -258,6 +259,7 @@ async function blobPage(
 ): Promise<Response> {
   const { src, urls } = p;
   const name = path[path.length - 1]!;
+  const plain = p.c.req.query("plain") === "1";
   const render = async () => {
     let s = `<div class="pathbar">${pathNav(urls, p.project.name, rev.name, path)}</div>`;
     if (type === "commit") {
@@ -265,14 +267,16 @@ async function blobPage(
       return { html: s, cacheable: true };
     }
     const { size } = await blobStorage(src.store, oid);
+    const rendered = showsRendered(name, size, plain);
     const links = [
+      viewSwitch(urls.blob(rev.name, path), name, rendered),
       `<a href="${escapeHtml(urls.raw(rev.name, path))}">Raw</a>`,
       `<a href="${escapeHtml(urls.blame(rev.name, path))}">Blame</a>`,
       `<a href="${escapeHtml(urls.log(rev.name, path))}">History</a>`,
     ];
     if (rev.kind !== "commit") links.push(`<a href="${escapeHtml(urls.blob(rev.commit, path))}">Permalink</a>`);
     const info = (extra: string) =>
-      `<div class="fileinfo"><span class="muted">${extra}${formatSize(size)}</span><span class="links">${links.join(" · ")}</span></div>`;
+      `<div class="fileinfo"><span class="muted">${extra}${formatSize(size)}</span><span class="links">${links.filter(Boolean).join(" · ")}</span></div>`;
     if (mode === "120000") {
       const target = new TextDecoder().decode(await src.store.readTyped(oid, "blob"));
       return { html: `${s + info("Symbolic link · ")}<p>Points to <code>${escapeHtml(target)}</code>.</p>`, cacheable: true };
@@ -298,6 +302,8 @@ async function blobPage(
       };
     }
     const text = new TextDecoder().decode(data);
+    if (rendered)
+      return { html: s + info("Markdown · ") + renderedFile(p.project.name, rev.commit, path, text), cacheable: true };
     const lines = highlightLines(text.endsWith("\n") ? text.slice(0, -1) : text, size <= HIGHLIGHT_MAX ? languageOf(name) : null);
     const count = text === "" ? 0 : lines.length;
     return {
@@ -312,7 +318,7 @@ async function blobPage(
     rev,
     view: "blob",
     path,
-    key: ["blob", rev.name, rev.commit, path.join("/")],
+    key: ["blob", rev.name, rev.commit, path.join("/"), plain ? "plain" : ""],
     immutableUrl: rev.kind === "commit",
     render,
   });

@@ -46,7 +46,7 @@ export async function sourceSummary(c: Context<AppEnv>, project: Project): Promi
     if (!isBinary(data)) {
       const text = new TextDecoder().decode(data);
       const body = /\.m/i.test(readme.name)
-        ? `<div class="md">${renderMarkdown(text)}</div>`
+        ? `<div class="md">${renderMarkdown(text, undefined, { project: project.name, commit: commit.oid, dir: [] })}</div>`
         : `<pre class="plain">${escapeHtml(text)}</pre>`;
       s += `<section class="readme" aria-label="${escapeHtml(readme.name)}"><h2><a href="${escapeHtml(urls.blob(head.name, [readme.name]))}">${escapeHtml(readme.name)}</a></h2>${body}</section>`;
     }
