@@ -1,7 +1,7 @@
 // Small building blocks of the forms: labelled fields, notices, access-level choices.
 import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
-import { renderMarkdown } from "../utils/markdown";
+import { renderMarkdown } from "./markdown";
 
 export function Field(props: {
   label: string;
@@ -54,7 +54,7 @@ export function Notice(props: { kind?: "ok" | "error" | "info"; children?: Child
   );
 }
 
-/** User-written Markdown, rendered by utils/markdown.ts (raw HTML escaped, unsafe links dropped). */
+/** User-written Markdown, rendered by views/markdown.ts (sanitized after rendering). */
 export function Markdown(props: { source: string }) {
   return <div class="md">{raw(renderMarkdown(props.source))}</div>;
 }

@@ -2,7 +2,7 @@
 // the issue table, what a comment changed, pagination, and the empty tracker that teaches.
 import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
-import { renderMarkdown } from "../utils/markdown";
+import { renderMarkdown } from "./markdown";
 import type { IssueChanges } from "../services/issues";
 import type { IssueRow } from "../services/issues/lists";
 import { SNIPPET_END, SNIPPET_START, today } from "../services/issues/lists";

@@ -1,6 +1,6 @@
 // The rendered view of a Markdown file in the source browser: the default for .md files, with the
 // source view (`?plain=1`, as on GitHub) one click away and a link back.
-import { renderMarkdown } from "../utils/markdown";
+import { renderMarkdown } from "./markdown";
 import { escapeHtml } from "./highlight";
 
 const MARKDOWN_NAME = /\.(?:md|markdown|mdown|mkd|mkdn)$/i;

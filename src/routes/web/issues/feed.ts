@@ -4,7 +4,7 @@ import type { AppEnv } from "../../context";
 import { component, requireTracker } from "../../middleware/guards";
 import { issueActivity, type ActivityEntry } from "../../../services/issues/lists";
 import { findIssue, parseChanges, type IssueChanges } from "../../../services/issues";
-import { renderMarkdown } from "../../../utils/markdown";
+import { renderMarkdown } from "../../../views/markdown";
 import { issueHref, issuesBase } from "../../../views/issues";
 import { notFoundPage } from "../errors";
 import type { Ctx, Tracker } from "./tracker";

@@ -13,7 +13,7 @@ import { decodePathSegments, listTree, listingOrder, resolvePath, type NamedEntr
 import { lastCommitsFor, type CommitBrief } from "../../../services/last-commits";
 import { defaultBranch, readCommit, resolveRev, splitRev, type Rev } from "../../../services/source";
 import { reachableFromRefs } from "../../../services/reachable";
-import { renderMarkdown } from "../../../utils/markdown";
+import { renderMarkdown } from "../../../views/markdown";
 import { renderedFile, showsRendered, viewSwitch } from "../../../views/markdown-file";
 import { escapeHtml, highlightLines, languageOf } from "../../../views/highlight";
 import { codeTable, day, formatSize, isoTime, pathNav, timeHtml, type SourceUrls } from "../../../views/source";

@@ -7,7 +7,7 @@ import { blobStorage } from "../../../git/blob-stream";
 import { listTree } from "../../../git/tree-path";
 import type { Project } from "../../../services/projects";
 import { branches, openSource, readCommit, resolveRev, tags } from "../../../services/source";
-import { renderMarkdown } from "../../../utils/markdown";
+import { renderMarkdown } from "../../../views/markdown";
 import { cacheUrl, getFragment, putFragment } from "../../../services/page-cache";
 import { escapeHtml } from "../../../views/highlight";
 import { SourceUrls, timeHtml } from "../../../views/source";

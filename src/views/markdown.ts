@@ -6,10 +6,10 @@
 import MarkdownIt from "markdown-it";
 import anchor from "markdown-it-anchor";
 import footnote from "markdown-it-footnote";
-import { escapeHtml, highlightLines, languageOf } from "../views/highlight";
-import { type FileBase, sanitizeHtml } from "./html-sanitize";
+import { escapeHtml, highlightLines, languageOf } from "./highlight";
+import { type FileBase, sanitizeHtml } from "../utils/html-sanitize";
 
-export type { FileBase } from "./html-sanitize";
+export type { FileBase } from "../utils/html-sanitize";
 
 /** Fence names that are not file extensions, to the extension highlight.ts knows. */
 const FENCE_ALIASES: Record<string, string> = {
