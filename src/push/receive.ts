@@ -251,7 +251,8 @@ async function applyPush(
   let pack: { name: string; objects: number; bytes: number } | null = null;
   /** What the pack's objects point at: checked against the pack and the repository. */
   const links = new OidSet();
-  let packOids: Oid[] = [];
+  /** The received pack's own objects (before a thin pack is completed). */
+  let received: PackIndex | null = null;
   /** Clones may be sent the stored pack as it is: complete, every delta's base before it. */
   let streamable = false;
   if (input.received > 0) {
@@ -297,7 +298,7 @@ async function applyPush(
       count = completed.count;
       source = new WindowedSource(new R2Source(env.OBJECTS, packKey, size));
     }
-    packOids = indexed.entries.map((e) => e.oid);
+    received = new PackIndex(indexed.index);
     streamable = indexed.basesFirst;
     if (count > 0) {
       await env.OBJECTS.put(idxKey, index);
@@ -358,9 +359,9 @@ async function applyPush(
 
   // A push into an empty repository that sets every ref may leave a pack that clones can stream.
   const closureOf = (all: RefUpdate[]) => {
-    if (!streamable || snapshot.refs.length > 0 || errors.size > 0 || all.length !== commands.length) return null;
+    if (!streamable || !received || snapshot.refs.length > 0 || errors.size > 0 || all.length !== commands.length) return null;
     const tips = new Set(all.map((u) => u.new));
-    return isClosure(packOids, links, tips) ? setHash(tips) : null;
+    return isClosure(received, links, tips) ? setHash(tips) : null;
   };
   let applied: RefUpdate[] = [];
   if (updates.length > 0) {

@@ -108,8 +108,9 @@ async function packLayout(pack: Uint8Array) {
       return o ? { type: o.type, data: o.data } : null;
     },
   });
-  const offsetOf = new Map(indexed.entries.map((e) => [e.oid, e.offset]));
-  const entries = indexed.entries.map((e) => {
+  const packed = new PackIndex(indexed.index).entries();
+  const offsetOf = new Map(packed.map((e) => [e.oid, e.offset]));
+  const entries = packed.map((e) => {
     const header = parseEntryHeader(pack, e.offset, e.offset)!;
     const baseAt =
       header.type === OBJ_OFS_DELTA ? header.baseOffset! : header.type === OBJ_REF_DELTA ? (offsetOf.get(header.baseOid!) ?? -1) : null;
