@@ -38,9 +38,11 @@ async function measure(name: string, step: () => Promise<string | null>): Promis
   const seconds = (performance.now() - start) / 1000;
   const peaks = await sampler.stop();
   const heaps = Object.entries(peaks)
-    .map(([title, peak]) => `${title.replace(/^core:user:/, "")} ${mib(peak)}`)
+    .map(([title, peak]) => `${title.replace(/^core:user:/, "")} ${mib(peak.used)} (${mib(peak.withBuffers)} with array buffers)`)
     .join(", ");
-  rows.push(`${name}: ${error ? `FAILED (${error})` : "ok"} in ${seconds.toFixed(1)} s; peak used heap: ${heaps}`);
+  rows.push(
+    `${name}: ${error ? `FAILED (${error})` : "ok"} in ${seconds.toFixed(1)} s; peak used heap: ${heaps}`,
+  );
   console.log(rows[rows.length - 1]);
 }
 try {

@@ -7,14 +7,29 @@ import { WebSocket } from "undici";
 interface Target {
   title: string;
   ws: WebSocket;
-  pending: Map<number, (value: { usedSize: number; totalSize: number }) => void>;
+  pending: Map<number, (value: Usage) => void>;
   peak: number;
+  /** Peak of used heap plus backing stores (typed arrays' bytes, outside the V8 heap). */
+  peakWithBuffers: number;
   last: number;
+  lastWithBuffers: number;
+}
+
+interface Usage {
+  usedSize: number;
+  totalSize: number;
+  /** Array buffers and external strings: not in usedSize, not capped by --max-old-space-size. */
+  backingStorageSize?: number;
+}
+
+export interface HeapPeak {
+  used: number;
+  withBuffers: number;
 }
 
 export interface HeapSampler {
-  /** Peak used heap per worker (target title, e.g. "core:user:push") since start, in bytes. */
-  stop(): Promise<Record<string, number>>;
+  /** Peaks per worker (target title, e.g. "core:user:push") since start, in bytes. */
+  stop(): Promise<Record<string, HeapPeak>>;
 }
 
 /** `trace` prints each worker's used heap once a second (to see which phase of an operation peaks). */
@@ -28,11 +43,11 @@ export async function sampleHeap(inspectorPort: number, intervalMs = 100, trace 
       (t) =>
         new Promise<Target>((resolve, reject) => {
           const ws = new WebSocket(t.webSocketDebuggerUrl);
-          const target: Target = { title: t.title, ws, pending: new Map(), peak: 0, last: 0 };
+          const target: Target = { title: t.title, ws, pending: new Map(), peak: 0, peakWithBuffers: 0, last: 0, lastWithBuffers: 0 };
           ws.onopen = () => resolve(target);
           ws.onerror = () => reject(new Error(`cannot reach the inspector target ${t.title}`));
           ws.onmessage = (m) => {
-            const msg = JSON.parse(String(m.data)) as { id?: number; result?: { usedSize: number; totalSize: number } };
+            const msg = JSON.parse(String(m.data)) as { id?: number; result?: Usage };
             if (msg.id !== undefined && msg.result) target.pending.get(msg.id)?.(msg.result);
             if (msg.id !== undefined) target.pending.delete(msg.id);
           };
@@ -44,7 +59,9 @@ export async function sampleHeap(inspectorPort: number, intervalMs = 100, trace 
       const n = ++id;
       t.pending.set(n, (r) => {
         t.last = r.usedSize;
+        t.lastWithBuffers = r.usedSize + (r.backingStorageSize ?? 0);
         t.peak = Math.max(t.peak, r.usedSize);
+        t.peakWithBuffers = Math.max(t.peakWithBuffers, t.lastWithBuffers);
         resolve();
       });
       // A target that died (workerd crashed) answers nothing: do not wait for it.
@@ -60,7 +77,7 @@ export async function sampleHeap(inspectorPort: number, intervalMs = 100, trace 
       const elapsed = performance.now() - start;
       if (trace && elapsed - printed >= 1000) {
         printed = elapsed;
-        console.log(`  ${(elapsed / 1000).toFixed(0)} s: ${targets.map((t) => `${t.title} ${(t.last / 2 ** 20).toFixed(1)} MiB`).join(", ")}`);
+        console.log(`  ${(elapsed / 1000).toFixed(0)} s: ${targets.map((t) => `${t.title} ${(t.last / 2 ** 20).toFixed(1)} MiB (${(t.lastWithBuffers / 2 ** 20).toFixed(1)})`).join(", ")}`);
       }
       await new Promise((r) => setTimeout(r, intervalMs));
     }
@@ -70,7 +87,7 @@ export async function sampleHeap(inspectorPort: number, intervalMs = 100, trace 
       running = false;
       await loop;
       for (const t of targets) t.ws.close();
-      return Object.fromEntries(targets.map((t) => [t.title, t.peak]));
+      return Object.fromEntries(targets.map((t) => [t.title, { used: t.peak, withBuffers: t.peakWithBuffers }]));
     },
   };
 }
