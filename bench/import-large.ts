@@ -1,11 +1,12 @@
-// `npm run bench:import-large -- [--repo <bare dir>] [--only import|push] [--trace]`
+// `npm run bench:import-large -- [--repo <bare dir>] [--only import|push] [--trace] [--live]`
 //
 // Imports a large repository (default: the one `npm run bench:gen-large` writes) into the local
 // forge with `forge repos import`, then `git push --mirror`s it into another empty project, and
 // prints each one's wall time and the peak used V8 heap of each worker's isolate, sampled through
 // workerd's inspector. workerd runs with the local runner's isolate heap cap (128 MB unless
 // MINIFLARE_WORKERD_V8_FLAGS says otherwise), so an operation that needs more fails here.
-// --trace prints the heaps once a second.
+// --trace prints the heaps once a second; --live collects garbage before each sample (what is
+// really held, at the cost of speed).
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -20,6 +21,7 @@ const { values: opts } = parseArgs({
     repo: { type: "string", default: join(root, ".forge", "bench", "large-320mb.git") },
     only: { type: "string", multiple: true },
     trace: { type: "boolean" },
+    live: { type: "boolean" },
   },
 });
 const repo = resolve(opts.repo!);
@@ -32,7 +34,7 @@ const ef = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspectorPort) })
 const rows: string[] = [];
 /** Runs one step while sampling the isolates' heaps. */
 async function measure(name: string, step: () => Promise<string | null>): Promise<void> {
-  const sampler = await sampleHeap(inspectorPort, 100, opts.trace);
+  const sampler = await sampleHeap(inspectorPort, opts.live ? 250 : 100, opts.trace, opts.live);
   const start = performance.now();
   const error = await step();
   const seconds = (performance.now() - start) / 1000;

@@ -32,8 +32,12 @@ export interface HeapSampler {
   stop(): Promise<Record<string, HeapPeak>>;
 }
 
-/** `trace` prints each worker's used heap once a second (to see which phase of an operation peaks). */
-export async function sampleHeap(inspectorPort: number, intervalMs = 100, trace = false): Promise<HeapSampler> {
+/**
+ * `trace` prints each worker's used heap once a second (to see which phase of an operation peaks).
+ * `live` collects garbage before each sample (HeapProfiler.collectGarbage), so the figures are what
+ * is really held rather than what the collector has not reclaimed yet; it slows the work down.
+ */
+export async function sampleHeap(inspectorPort: number, intervalMs = 100, trace = false, live = false): Promise<HeapSampler> {
   const all = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { id: string; webSocketDebuggerUrl: string }[];
   // The forge's own workers ("core:user:edge", "core:user:push"), not Miniflare's storage services.
   const list = all.filter((t) => t.id.startsWith("core:user:")).map((t) => ({ title: t.id, webSocketDebuggerUrl: t.webSocketDebuggerUrl }));
@@ -65,8 +69,11 @@ export async function sampleHeap(inspectorPort: number, intervalMs = 100, trace 
         resolve();
       });
       // A target that died (workerd crashed) answers nothing: do not wait for it.
-      setTimeout(resolve, 5 * intervalMs);
-      if (t.ws.readyState === WebSocket.OPEN) t.ws.send(JSON.stringify({ id: n, method: "Runtime.getHeapUsage" }));
+      setTimeout(resolve, 5 * intervalMs + (live ? 2000 : 0));
+      if (t.ws.readyState !== WebSocket.OPEN) return;
+      // The inspector answers in order: the usage is read after the collection.
+      if (live) t.ws.send(JSON.stringify({ id: ++id, method: "HeapProfiler.collectGarbage" }));
+      t.ws.send(JSON.stringify({ id: n, method: "Runtime.getHeapUsage" }));
     });
   let running = true;
   const start = performance.now();
