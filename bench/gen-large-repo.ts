@@ -169,7 +169,11 @@ await git(["init", "--quiet", "--bare", out]);
 // blob of the stream, mostly another file) and fast zlib (level 1, zlib was most of its time).
 // repack -f then computes real deltas and compresses them at the default level; the few objects it
 // stores whole (newest versions, commits) keep level 1, which changes the size by little.
-const fi = spawn("git", ["-c", "pack.compression=1", "fast-import", "--quiet", "--done", "--depth=0"], { cwd: out, env: gitEnv, stdio: ["pipe", "inherit", "inherit"] });
+const fi = spawn("git", ["-c", "pack.compression=1", "fast-import", "--quiet", "--done", "--depth=0"], {
+  cwd: out,
+  env: gitEnv,
+  stdio: ["pipe", "inherit", "inherit"],
+});
 const stdin = fi.stdin!;
 async function write(chunk: string | Buffer): Promise<void> {
   if (!stdin.write(chunk)) await once(stdin, "drain");
@@ -318,12 +322,19 @@ if (code !== 0) throw new Error(`git fast-import exited with ${code}`);
 console.log(`fast-import done in ${((performance.now() - started) / 1000).toFixed(0)} s; repacking (git repack -adf)...`);
 
 // Merged feature branches are deleted, as on a forge; the last few stay as open work.
-await git(["-C", out, "update-ref", "--stdin"], { input: features.slice(0, -5).map((f) => `delete ${f}\n`).join("") });
+await git(["-C", out, "update-ref", "--stdin"], {
+  input: features
+    .slice(0, -5)
+    .map((f) => `delete ${f}\n`)
+    .join(""),
+});
 
 const repackStart = performance.now();
 await git(["-C", out, "repack", "-adf", "--quiet"]);
 await git(["-C", out, "symbolic-ref", "HEAD", "refs/heads/master"]);
 const info = await repoInfo(out);
 console.log(`repack done in ${((performance.now() - repackStart) / 1000).toFixed(0)} s`);
-console.log(`${out}: ${info.objects} objects, one pack of ${format(info.packBytes, "bytes")} (${info.packBytes} bytes), ${info.refs} refs`);
+console.log(
+  `${out}: ${info.objects} objects, one pack of ${format(info.packBytes, "bytes")} (${info.packBytes} bytes), ${info.refs} refs`,
+);
 if (info.packBytes < sizeMb * MB) console.log(`warning: the pack is smaller than ${sizeMb} MiB; raise --size-mb`);

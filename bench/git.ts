@@ -138,7 +138,15 @@ const ROWS: [string, Row["unit"]][] = [
 ];
 const notes: string[] = [];
 
-const cloneArgs = (version: number, url: string, dir: string) => ["-c", `protocol.version=${version}`, "clone", "--quiet", "--no-checkout", url, dir];
+const cloneArgs = (version: number, url: string, dir: string) => [
+  "-c",
+  `protocol.version=${version}`,
+  "clone",
+  "--quiet",
+  "--no-checkout",
+  url,
+  dir,
+];
 
 async function benchTarget(target: Target): Promise<Column> {
   const col: Column = new Map();
@@ -167,7 +175,11 @@ async function benchTarget(target: Target): Promise<Column> {
     });
     col.set("protocol v2 negotiated", probe.code !== 0 ? `failed` : /git< version 2/.test(probe.stderr) ? "yes" : "no (v0)");
     if (probe.code !== 0) {
-      fail(ROWS.map(([r]) => r), firstLine(probe.stderr), "clone");
+      fail(
+        ROWS.map(([r]) => r),
+        firstLine(probe.stderr),
+        "clone",
+      );
       return col;
     }
 
@@ -181,7 +193,11 @@ async function benchTarget(target: Target): Promise<Column> {
     const first = await run("git", cloneArgs(2, viaProxy(ep.cloneUrl), client), { timeoutMs });
     if (sampler) rssReports.push(sampler.stop());
     if (first.code !== 0) {
-      fail(ROWS.slice(1).map(([r]) => r), firstLine(first.stderr), "clone");
+      fail(
+        ROWS.slice(1).map(([r]) => r),
+        firstLine(first.stderr),
+        "clone",
+      );
       return col;
     }
     col.set("clone v2, first run (via proxy)", first.ms);
@@ -206,7 +222,8 @@ async function benchTarget(target: Target): Promise<Column> {
       col.set("clone: server RSS peak growth", Math.max(...rssReports.map((r) => r.growthBytes)));
       col.set("clone: server RssAnon peak growth", Math.max(...rssReports.map((r) => r.anonGrowthBytes)));
     } else {
-      for (const r of ["clone: server RSS at start", "clone: server RSS peak growth", "clone: server RssAnon peak growth"]) col.set(r, "skipped");
+      for (const r of ["clone: server RSS at start", "clone: server RSS peak growth", "clone: server RssAnon peak growth"])
+        col.set(r, "skipped");
     }
     const v0 = await run("git", cloneArgs(0, ep.cloneUrl, join(dirs, "clone-v0")), { timeoutMs });
     rmSync(join(dirs, "clone-v0"), { recursive: true, force: true });
@@ -231,11 +248,16 @@ async function benchTarget(target: Target): Promise<Column> {
       }
       const fetched = (await git(["-C", client, "rev-parse", `refs/remotes/origin/${maker.branch}`])).stdout.trim();
       const made = (await git(["-C", maker.dir, "rev-parse", maker.branch])).stdout.trim();
-      if (fetched !== made) notes.push(`${target.name}: after the fetches origin/${maker.branch} is ${fetched}, expected ${made}`);
+      if (fetched !== made)
+        notes.push(`${target.name}: after the fetches origin/${maker.branch} is ${fetched}, expected ${made}`);
       col.set(`incremental fetch, median of ${runs}`, median(fetchTimes));
       col.set("incremental fetch: bytes from server", median(fetchBytes));
     } catch (err) {
-      fail([`incremental fetch, median of ${runs}`, "incremental fetch: bytes from server"], (err as Error).message, "incremental fetch");
+      fail(
+        [`incremental fetch, median of ${runs}`, "incremental fetch: bytes from server"],
+        (err as Error).message,
+        "incremental fetch",
+      );
     } finally {
       maker.dispose();
     }
@@ -245,7 +267,9 @@ async function benchTarget(target: Target): Promise<Column> {
       const pushTimes: number[] = [];
       for (let i = 0; i < runs; i++) {
         const dest = await target.emptyRepo(i);
-        const r = await run("git", [...basicAuthArgs(dest.auth), "-C", source, "push", "--quiet", "--mirror", dest.url], { timeoutMs });
+        const r = await run("git", [...basicAuthArgs(dest.auth), "-C", source, "push", "--quiet", "--mirror", dest.url], {
+          timeoutMs,
+        });
         dest.cleanup?.();
         if (r.code !== 0) throw new Error(firstLine(r.stderr));
         pushTimes.push(r.ms);
@@ -270,8 +294,9 @@ for (const target of selected) columns.push(await benchTarget(target));
 
 const rows: Row[] = ROWS.map(([label, unit]) => ({ label, unit, values: columns.map((c) => c.get(label) ?? "-") }));
 const names = selected.map((t) => t.name);
-const ratio: [number, number][] = names.includes("edgeforge") && names.includes("git-http-backend")
-  ? [[names.indexOf("edgeforge"), names.indexOf("git-http-backend")]]
-  : [];
+const ratio: [number, number][] =
+  names.includes("edgeforge") && names.includes("git-http-backend")
+    ? [[names.indexOf("edgeforge"), names.indexOf("git-http-backend")]]
+    : [];
 printTable(`git smart HTTP (${opts.repo ?? "express.bundle"}, ${runs} runs)`, names, rows, ratio);
 for (const n of notes) console.log(`  ${n}`);

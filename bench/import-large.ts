@@ -42,9 +42,7 @@ async function measure(name: string, step: () => Promise<string | null>): Promis
   const heaps = Object.entries(peaks)
     .map(([title, peak]) => `${title.replace(/^core:user:/, "")} ${mib(peak.used)} (${mib(peak.withBuffers)} with array buffers)`)
     .join(", ");
-  rows.push(
-    `${name}: ${error ? `FAILED (${error})` : "ok"} in ${seconds.toFixed(1)} s; peak used heap: ${heaps}`,
-  );
+  rows.push(`${name}: ${error ? `FAILED (${error})` : "ok"} in ${seconds.toFixed(1)} s; peak used heap: ${heaps}`);
   console.log(rows[rows.length - 1]);
 }
 try {
@@ -61,7 +59,14 @@ try {
     await measure("git push --mirror", async () => {
       const auth = basicAuthArgs({ username: "bench", password: ef.token });
       const r = await run("git", [...auth, "-C", repo, "push", "--quiet", "--mirror", `http://${HOST}:${ef.port}/mirror.git`]);
-      return r.code === 0 ? null : firstLine(r.stderr.split("\n").filter((l) => /fatal|error/.test(l)).join("\n") || r.stderr);
+      return r.code === 0
+        ? null
+        : firstLine(
+            r.stderr
+              .split("\n")
+              .filter((l) => /fatal|error/.test(l))
+              .join("\n") || r.stderr,
+          );
     });
   }
 } finally {

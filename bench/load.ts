@@ -61,7 +61,22 @@ async function largeBundle(): Promise<string> {
   if (!existsSync(join(bare, "objects"))) {
     console.log(`generating a ${importMb} MB repository for the import (once, kept in ${bare})...`);
     // Few commits: the size is in binaries, and a short history keeps the generation quick.
-    const gen = await run(process.execPath, ["--import", "tsx", "bench/gen-large-repo.ts", "--size-mb", String(importMb), "--commits", String(importMb * 10), "--out", bare, "--force"], { cwd: root });
+    const gen = await run(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "bench/gen-large-repo.ts",
+        "--size-mb",
+        String(importMb),
+        "--commits",
+        String(importMb * 10),
+        "--out",
+        bare,
+        "--force",
+      ],
+      { cwd: root },
+    );
     if (gen.code !== 0) throw new Error(`bench:gen-large failed: ${firstLine(gen.stderr)}`);
   }
   await git(["-C", bare, "bundle", "create", `${bundle}.tmp`, "--branches", "--tags"]);
@@ -82,7 +97,8 @@ async function siteMap(bundle: string) {
 }
 
 const enc = (path: string) => path.split("/").map(encodeURIComponent).join("/");
-const spread = <T>(xs: T[], n: number): T[] => Array.from({ length: Math.min(n, xs.length) }, (_, i) => xs[Math.floor((i * xs.length) / Math.min(n, xs.length))]!);
+const spread = <T>(xs: T[], n: number): T[] =>
+  Array.from({ length: Math.min(n, xs.length) }, (_, i) => xs[Math.floor((i * xs.length) / Math.min(n, xs.length))]!);
 
 function pageUrls(project: string, map: Awaited<ReturnType<typeof siteMap>>): string[] {
   const base = `/p/${project}`;
@@ -145,7 +161,12 @@ function runImport(ef: Edgeforge, bundle: string, project: string, t0: number): 
   return new Promise((done) => {
     const child = spawn(process.execPath, [join(root, "bin", "forge.js"), "repos", "import", TENANT, project, bundle], {
       cwd: root,
-      env: { ...process.env, FORGE_URL: ef.forge.url("admin.localhost", ""), FORGE_STATE: ef.forge.stateDir, FORGE_ADMIN_TOKEN: "" },
+      env: {
+        ...process.env,
+        FORGE_URL: ef.forge.url("admin.localhost", ""),
+        FORGE_STATE: ef.forge.stateDir,
+        FORGE_ADMIN_TOKEN: "",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let err = "";
@@ -207,7 +228,9 @@ try {
         for (let i = 0; i < MAX_PER_CLIENT && performance.now() < deadline; i++) {
           const dir = join(cloneDirs, `${c}-${i}`);
           await record("clone", async () => {
-            const r = await run("git", ["clone", "--quiet", "--no-checkout", `http://${HOST}:${ef.port}/express.git`, dir], { timeoutMs: TIMEOUT_MS });
+            const r = await run("git", ["clone", "--quiet", "--no-checkout", `http://${HOST}:${ef.port}/express.git`, dir], {
+              timeoutMs: TIMEOUT_MS,
+            });
             return r.code === 0 ? null : `git: ${firstLine(r.stderr)}`;
           });
           rmSync(dir, { recursive: true, force: true });
@@ -258,15 +281,36 @@ try {
     return `${label.padEnd(26)} ${String(xs.length).padStart(6)} ${String(xs.filter((s) => s.error).length).padStart(7)} ${ms(percentile(ok, 50)).padStart(9)} ${ms(percentile(ok, 99)).padStart(9)}`;
   };
   console.log(`\n${"".padEnd(26)} ${"count".padStart(6)} ${"errors".padStart(7)} ${"p50".padStart(9)} ${"p99".padStart(9)}`);
-  for (const kind of ["clone", "page", "issue"] as Kind[]) console.log(line(kind, samples.filter((s) => s.kind === kind)));
+  for (const kind of ["clone", "page", "issue"] as Kind[])
+    console.log(
+      line(
+        kind,
+        samples.filter((s) => s.kind === kind),
+      ),
+    );
   if (importWindow) {
     const w = importWindow;
     const upEnd = w.uploaded ?? w.end!;
     const pages = samples.filter((s) => s.kind === "page");
     // A page belongs to a phase if it started in it.
-    console.log(line("page, no import running", pages.filter((s) => s.at < w.start || s.at >= w.end!)));
-    console.log(line("page, during the upload", pages.filter((s) => s.at >= w.start && s.at < upEnd)));
-    console.log(line("page, during the indexing", pages.filter((s) => s.at >= upEnd && s.at < w.end!)));
+    console.log(
+      line(
+        "page, no import running",
+        pages.filter((s) => s.at < w.start || s.at >= w.end!),
+      ),
+    );
+    console.log(
+      line(
+        "page, during the upload",
+        pages.filter((s) => s.at >= w.start && s.at < upEnd),
+      ),
+    );
+    console.log(
+      line(
+        "page, during the indexing",
+        pages.filter((s) => s.at >= upEnd && s.at < w.end!),
+      ),
+    );
     console.log(
       `\nimport of ${format(w.bytes, "bytes")}: ` +
         (w.error

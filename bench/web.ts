@@ -139,7 +139,8 @@ for (const [k, v] of Object.entries({ samples, seconds, concurrency })) {
 }
 
 const targets = [cgitTarget("cgit", false), cgitTarget("cgit-cached", true), edgeforgeTarget()];
-if (opts.only?.some((n) => !targets.some((t) => t.name === n))) throw new Error(`--only takes ${targets.map((t) => t.name).join(", ")}`);
+if (opts.only?.some((n) => !targets.some((t) => t.name === n)))
+  throw new Error(`--only takes ${targets.map((t) => t.name).join(", ")}`);
 const selected = opts.only?.length ? targets.filter((t) => opts.only!.includes(t.name)) : targets;
 
 const work = tempDir("web");
@@ -147,7 +148,9 @@ process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 const source = join(work, "repo.git");
 await mirror(opts.repo ?? EXPRESS_BUNDLE, source);
 const info = await repoInfo(source);
-console.log(`repository: ${opts.repo ?? "express.bundle"}: ${info.objects} objects, pack ${format(info.packBytes, "bytes")}, HEAD ${info.head}`);
+console.log(
+  `repository: ${opts.repo ?? "express.bundle"}: ${info.objects} objects, pack ${format(info.packBytes, "bytes")}, HEAD ${info.head}`,
+);
 // Read the pack once so the first server measured does not pay for the disk.
 for (const f of readdirSync(join(source, "objects", "pack"))) readFileSync(join(source, "objects", "pack", f));
 
@@ -162,7 +165,8 @@ function spread<T>(items: T[], n: number, offset = 0): T[] {
 const branch = info.head;
 const lines = async (args: string[]) => (await git(["-C", source, ...args])).stdout.split("\n").filter(Boolean);
 // -z: paths as they are (no C-style quoting of spaces and non-ASCII names).
-const entriesZ = async (args: string[]) => (await git(["-C", source, "ls-tree", "-z", ...args])).stdout.split("\0").filter(Boolean);
+const entriesZ = async (args: string[]) =>
+  (await git(["-C", source, "ls-tree", "-z", ...args])).stdout.split("\0").filter(Boolean);
 const dirs = (await entriesZ(["-r", "-d", "--name-only", branch])).sort();
 // Blob pages of text-sized files: a 50 MB binary is not what a source browser is for.
 const files = (await entriesZ(["-r", "-l", branch]))
@@ -188,10 +192,26 @@ const bySize = [...files].sort((a, b) => a.size - b.size);
 const warmFile = bySize[Math.floor(bySize.length / 2)]?.path ?? "";
 
 const plan: Record<Kind, { cold: (p: Pages) => string[]; warm: (p: Pages) => string; what: string }> = {
-  tree: { cold: (p) => spread(dirs, samples).map((d) => p.tree(branch, d)), warm: (p) => p.tree(branch, warmDir), what: `directories on ${branch}; warm: ${warmDir}` },
-  blob: { cold: (p) => spread(files, samples).map((f) => p.blob(branch, f.path)), warm: (p) => p.blob(branch, warmFile), what: `files on ${branch}; warm: ${warmFile}` },
-  log: { cold: (p) => spread(history, samples).map((c) => p.log(c)), warm: (p) => p.log(branch), what: `first-parent commits; warm: ${branch}` },
-  commit: { cold: (p) => spread(everyCommit, samples, 0.5).map((c) => p.commit(c)), warm: (p) => p.commit(tip), what: `commits; warm: ${branch}'s tip` },
+  tree: {
+    cold: (p) => spread(dirs, samples).map((d) => p.tree(branch, d)),
+    warm: (p) => p.tree(branch, warmDir),
+    what: `directories on ${branch}; warm: ${warmDir}`,
+  },
+  blob: {
+    cold: (p) => spread(files, samples).map((f) => p.blob(branch, f.path)),
+    warm: (p) => p.blob(branch, warmFile),
+    what: `files on ${branch}; warm: ${warmFile}`,
+  },
+  log: {
+    cold: (p) => spread(history, samples).map((c) => p.log(c)),
+    warm: (p) => p.log(branch),
+    what: `first-parent commits; warm: ${branch}`,
+  },
+  commit: {
+    cold: (p) => spread(everyCommit, samples, 0.5).map((c) => p.commit(c)),
+    warm: (p) => p.commit(tip),
+    what: `commits; warm: ${branch}'s tip`,
+  },
 };
 
 // ---- Measure.
@@ -236,8 +256,12 @@ async function benchTarget(target: Target): Promise<Column> {
         continue;
       }
       const warmSummary = await warmRun(client, plan[kind].warm(site.pages), concurrency, seconds);
-      for (const [what, s] of [["cold", coldSummary], ["warm", warmSummary]] as const) {
-        if (s.errors) notes.push(`${target.name}: ${kind} ${what}: ${s.errors} of ${s.requests} requests failed (${s.firstError})`);
+      for (const [what, s] of [
+        ["cold", coldSummary],
+        ["warm", warmSummary],
+      ] as const) {
+        if (s.errors)
+          notes.push(`${target.name}: ${kind} ${what}: ${s.errors} of ${s.requests} requests failed (${s.firstError})`);
       }
       col[kind] = ROWS.map(([, , pick]) => pick({ cold: coldSummary, warm: warmSummary }));
       console.log(`   ${kind}: cold ${coldSummary.requests} URLs, warm ${warmSummary.requests} requests`);
@@ -258,7 +282,12 @@ for (const target of selected) columns.push(await benchTarget(target));
 const names = selected.map((t) => t.name);
 const ef = names.indexOf("edgeforge");
 const ratios: [number, number][] =
-  ef < 0 ? [] : (["cgit", "cgit-cached"].map((n) => names.indexOf(n)).filter((i) => i >= 0).map((i) => [ef, i]) as [number, number][]);
+  ef < 0
+    ? []
+    : (["cgit", "cgit-cached"]
+        .map((n) => names.indexOf(n))
+        .filter((i) => i >= 0)
+        .map((i) => [ef, i]) as [number, number][]);
 for (const kind of KINDS) {
   const rows: Row[] = ROWS.map(([label, unit], i) => ({ label, unit, values: columns.map((c) => c[kind][i]!) }));
   printTable(`${kind} pages (cold: ${plan[kind].what})`, names, rows, ratios);

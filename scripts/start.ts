@@ -15,7 +15,16 @@ function printLog(line: string): void {
   if (!verbose && !line.startsWith('{"level":"mail"')) return;
   if (!line.startsWith("{")) return void console.log(line);
   try {
-    const e = JSON.parse(line) as { method?: string; host?: string; path?: string; status?: number; ms?: number; component?: string; level?: string; message?: string };
+    const e = JSON.parse(line) as {
+      method?: string;
+      host?: string;
+      path?: string;
+      status?: number;
+      ms?: number;
+      component?: string;
+      level?: string;
+      message?: string;
+    };
     if (e.level) return void console.log(`${e.level}: ${e.message}`);
     console.log(`${e.method} ${e.host}${e.path} ${e.status} ${e.ms}ms ${e.component}`);
   } catch {

@@ -45,7 +45,12 @@ $HTTP["url"] =~ "^/git/" {
 function speaksV2(port: number, repo: string): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port, path: `/git/${repo}/info/refs?service=git-upload-pack`, headers: { "Git-Protocol": "version=2" } },
+      {
+        host: "127.0.0.1",
+        port,
+        path: `/git/${repo}/info/refs?service=git-upload-pack`,
+        headers: { "Git-Protocol": "version=2" },
+      },
       (res) => {
         let body = "";
         res.on("data", (c: Buffer) => (body += c.toString("latin1")));

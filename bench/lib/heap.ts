@@ -38,16 +38,29 @@ export interface HeapSampler {
  * is really held rather than what the collector has not reclaimed yet; it slows the work down.
  */
 export async function sampleHeap(inspectorPort: number, intervalMs = 100, trace = false, live = false): Promise<HeapSampler> {
-  const all = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { id: string; webSocketDebuggerUrl: string }[];
+  const all = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
+    id: string;
+    webSocketDebuggerUrl: string;
+  }[];
   // The forge's own workers ("core:user:edge", "core:user:push"), not Miniflare's storage services.
-  const list = all.filter((t) => t.id.startsWith("core:user:")).map((t) => ({ title: t.id, webSocketDebuggerUrl: t.webSocketDebuggerUrl }));
+  const list = all
+    .filter((t) => t.id.startsWith("core:user:"))
+    .map((t) => ({ title: t.id, webSocketDebuggerUrl: t.webSocketDebuggerUrl }));
   let id = 0;
   const targets: Target[] = await Promise.all(
     list.map(
       (t) =>
         new Promise<Target>((resolve, reject) => {
           const ws = new WebSocket(t.webSocketDebuggerUrl);
-          const target: Target = { title: t.title, ws, pending: new Map(), peak: 0, peakWithBuffers: 0, last: 0, lastWithBuffers: 0 };
+          const target: Target = {
+            title: t.title,
+            ws,
+            pending: new Map(),
+            peak: 0,
+            peakWithBuffers: 0,
+            last: 0,
+            lastWithBuffers: 0,
+          };
           ws.onopen = () => resolve(target);
           ws.onerror = () => reject(new Error(`cannot reach the inspector target ${t.title}`));
           ws.onmessage = (m) => {
@@ -84,7 +97,9 @@ export async function sampleHeap(inspectorPort: number, intervalMs = 100, trace 
       const elapsed = performance.now() - start;
       if (trace && elapsed - printed >= 1000) {
         printed = elapsed;
-        console.log(`  ${(elapsed / 1000).toFixed(0)} s: ${targets.map((t) => `${t.title} ${(t.last / 2 ** 20).toFixed(1)} MiB (${(t.lastWithBuffers / 2 ** 20).toFixed(1)})`).join(", ")}`);
+        console.log(
+          `  ${(elapsed / 1000).toFixed(0)} s: ${targets.map((t) => `${t.title} ${(t.last / 2 ** 20).toFixed(1)} MiB (${(t.lastWithBuffers / 2 ** 20).toFixed(1)})`).join(", ")}`,
+        );
       }
       await new Promise((r) => setTimeout(r, intervalMs));
     }

@@ -41,7 +41,9 @@ server.max-keep-alive-requests = 10000
 ${body.replaceAll("$DIR", dir)}
 `;
   writeFileSync(join(dir, "lighttpd.conf"), conf);
-  const child: ChildProcess = spawn("lighttpd", ["-D", "-f", join(dir, "lighttpd.conf")], { stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn("lighttpd", ["-D", "-f", join(dir, "lighttpd.conf")], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -52,7 +54,9 @@ ${body.replaceAll("$DIR", dir)}
     await Promise.race([
       waitForPort(port),
       exited.then(() => {
-        throw new Error(`lighttpd exited: ${stderr}${existsSync(join(dir, "error.log")) ? readFileSync(join(dir, "error.log"), "utf8") : ""}`);
+        throw new Error(
+          `lighttpd exited: ${stderr}${existsSync(join(dir, "error.log")) ? readFileSync(join(dir, "error.log"), "utf8") : ""}`,
+        );
       }),
     ]);
   } catch (err) {

@@ -42,13 +42,22 @@ export class LoadClient {
           path,
           agent: this.agent,
           // identity: every server sends the bytes it renders (the local forge decodes gzip anyway).
-          headers: { ...(this.endpoint.host ? { host: this.endpoint.host } : {}), "accept-encoding": "identity", accept: "text/html" },
+          headers: {
+            ...(this.endpoint.host ? { host: this.endpoint.host } : {}),
+            "accept-encoding": "identity",
+            accept: "text/html",
+          },
         },
         (res) => {
           let bytes = 0;
           res.on("data", (c: Buffer) => (bytes += c.length));
           res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, cacheControl: res.headers["cache-control"], bytes, ms: performance.now() - start }),
+            resolve({
+              status: res.statusCode ?? 0,
+              cacheControl: res.headers["cache-control"],
+              bytes,
+              ms: performance.now() - start,
+            }),
           );
           res.on("error", reject);
         },
@@ -82,9 +91,18 @@ function summarize(responses: Response[], wallMs: number): Summary {
     requests: responses.length,
     errors: bad.length,
     rps: (responses.length / wallMs) * 1000,
-    p50: percentile(responses.map((r) => r.ms), 50),
-    p99: percentile(responses.map((r) => r.ms), 99),
-    bytes: percentile(responses.map((r) => r.bytes), 50),
+    p50: percentile(
+      responses.map((r) => r.ms),
+      50,
+    ),
+    p99: percentile(
+      responses.map((r) => r.ms),
+      99,
+    ),
+    bytes: percentile(
+      responses.map((r) => r.bytes),
+      50,
+    ),
     firstError: bad[0] ? `HTTP ${bad[0].status}` : undefined,
   };
 }

@@ -28,7 +28,11 @@ export function format(value: Cell, unit: Unit): string {
   if (!Number.isFinite(value)) return "-";
   switch (unit) {
     case "ms":
-      return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : value >= 100 ? `${value.toFixed(0)} ms` : `${value.toFixed(1)} ms`;
+      return value >= 10_000
+        ? `${(value / 1000).toFixed(1)} s`
+        : value >= 100
+          ? `${value.toFixed(0)} ms`
+          : `${value.toFixed(1)} ms`;
     case "bytes": {
       const units = ["B", "KiB", "MiB", "GiB"];
       let v = value;

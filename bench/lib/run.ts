@@ -85,7 +85,10 @@ export const git = (args: string[], opts: Parameters<typeof run>[2] = {}) => mus
 
 /** The most useful line of an error output (git prints "fatal:"/"error:" last). */
 export function firstLine(text: string): string {
-  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0] ?? "(no output)";
 }
 

@@ -31,25 +31,21 @@ export function request(
   const target = new URL(url);
   const client = target.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
-    const req = client.request(
-      target,
-      { method: opts.method ?? "GET", headers: opts.headers, lookup, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const body = Buffer.concat(chunks);
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body,
-            text: () => body.toString("utf8"),
-            json: <T>() => JSON.parse(body.toString("utf8")) as T,
-          });
+    const req = client.request(target, { method: opts.method ?? "GET", headers: opts.headers, lookup, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const body = Buffer.concat(chunks);
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body,
+          text: () => body.toString("utf8"),
+          json: <T>() => JSON.parse(body.toString("utf8")) as T,
         });
-        res.on("error", reject);
-      },
-    );
+      });
+      res.on("error", reject);
+    });
     req.on("error", reject);
     if (opts.body !== undefined) req.write(opts.body);
     req.end();

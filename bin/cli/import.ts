@@ -33,7 +33,8 @@ export function readBundle(path: string, symbolicHead?: string): BundleInfo {
         if (line !== "@object-format=sha1") throw new CliError(`unsupported bundle capability ${line}`);
         continue;
       }
-      if (line.startsWith("-")) throw new CliError("the bundle needs prerequisite commits; import needs one with the whole history");
+      if (line.startsWith("-"))
+        throw new CliError("the bundle needs prerequisite commits; import needs one with the whole history");
       const [oid, name] = line.split(" ");
       if (!oid || !name) continue;
       if (name === "HEAD") headOid = oid;
@@ -45,7 +46,9 @@ export function readBundle(path: string, symbolicHead?: string): BundleInfo {
     const branches = refs.filter((r) => r.name.startsWith("refs/heads/"));
     const headRef =
       (symbolicHead && refs.some((r) => r.name === symbolicHead) ? symbolicHead : undefined) ??
-      ["refs/heads/main", "refs/heads/master"].find((n) => branches.some((b) => b.name === n && (!headOid || b.oid === headOid))) ??
+      ["refs/heads/main", "refs/heads/master"].find((n) =>
+        branches.some((b) => b.name === n && (!headOid || b.oid === headOid)),
+      ) ??
       branches.find((b) => b.oid === headOid)?.name ??
       branches[0]?.name ??
       refs[0]!.name;

@@ -135,7 +135,15 @@ const localCommands: Record<string, (argv: string[]) => Promise<void>> = {
     console.log(
       table(
         ["TIME", "REQUEST ID", "COMPONENT", "STATUS", "MS", "BYTES", "REQUEST"],
-        lines.map((l) => [l.t, l.id, l.component, l.status + (l.aborted ? " (aborted)" : ""), l.ms, l.bytes ?? "", `${l.method} ${l.host}${l.path}`]),
+        lines.map((l) => [
+          l.t,
+          l.id,
+          l.component,
+          l.status + (l.aborted ? " (aborted)" : ""),
+          l.ms,
+          l.bytes ?? "",
+          `${l.method} ${l.host}${l.path}`,
+        ]),
       ),
     );
   },
@@ -160,7 +168,15 @@ const commands: Record<string, Record<string, (argv: string[]) => Promise<void>>
       const hosts = (v.host as string[] | undefined) ?? [];
       if (hosts.length === 0) throw new UsageError("tenants create needs at least one --host");
       // Checked here too: the default owner e-mail is made from the first host.
-      const ip = hosts.find((h) => isIP(h.trim().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "")) !== 0);
+      const ip = hosts.find(
+        (h) =>
+          isIP(
+            h
+              .trim()
+              .replace(/^\[(.*)\]$/, "$1")
+              .replace(/\.$/, ""),
+          ) !== 0,
+      );
       if (ip) throw new UsageError(`--host "${ip}" is an IP address; a tenant host must be a DNS name (e.g. code.example.com)`);
       const username = str(v.owner) ?? "admin";
       const owner = {
@@ -193,7 +209,12 @@ const commands: Record<string, Record<string, (argv: string[]) => Promise<void>>
         page++;
       }
       if (v.json) return void console.log(JSON.stringify(items, null, 2));
-      console.log(table(["SLUG", "NAME", "STATUS", "HOSTS"], items.map((t) => [t.slug, t.name, t.status, t.hosts.join(",")])));
+      console.log(
+        table(
+          ["SLUG", "NAME", "STATUS", "HOSTS"],
+          items.map((t) => [t.slug, t.name, t.status, t.hosts.join(",")]),
+        ),
+      );
       if (!v.all && total > items.length) console.log(`\n${items.length} of ${total} tenants; --all lists every one`);
     },
     async show(argv) {
@@ -259,7 +280,9 @@ const commands: Record<string, Record<string, (argv: string[]) => Promise<void>>
         ...(v.description ? { description: str(v.description) } : {}),
         ...(v.owner ? { owner: str(v.owner) } : {}),
       });
-      console.log(v.json ? JSON.stringify(data, null, 2) : `created ${data.private ? "private " : ""}project ${data.name} in ${args[0]}`);
+      console.log(
+        v.json ? JSON.stringify(data, null, 2) : `created ${data.private ? "private " : ""}project ${data.name} in ${args[0]}`,
+      );
     },
   },
   repos: {
@@ -269,7 +292,9 @@ const commands: Record<string, Record<string, (argv: string[]) => Promise<void>>
         "POST",
         `/api/v1/tenants/${enc(args[0]!)}/projects/${enc(args[1]!)}/repository/compact`,
       );
-      console.log(v.json ? JSON.stringify(data) : `compacted ${data.compacted} packs into one; deleted ${data.deleted} old packs`);
+      console.log(
+        v.json ? JSON.stringify(data) : `compacted ${data.compacted} packs into one; deleted ${data.deleted} old packs`,
+      );
     },
     async import(argv) {
       const { values: v, args } = parse(argv, {}, ["slug", "project", "path"]);
@@ -321,7 +346,9 @@ async function main(argv: string[]): Promise<number> {
     return group ? 0 : 2;
   }
   const local = localCommands[group];
-  const run = local ? () => local([action, ...rest].filter((a): a is string => a !== undefined)) : commands[group]?.[action ?? ""];
+  const run = local
+    ? () => local([action, ...rest].filter((a): a is string => a !== undefined))
+    : commands[group]?.[action ?? ""];
   if (!run) {
     console.error(`forge: unknown command "${[group, action].filter(Boolean).join(" ")}"\n\n${USAGE}`);
     return 2;

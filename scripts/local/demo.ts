@@ -80,10 +80,13 @@ export async function seedDemo(forge: LocalForge, platformHost: string): Promise
       owner: DEMO.owner.username,
     });
     if (res.status === 201 || res.status === 409) break;
-    if (res.status !== 503 || attempt > 100) throw new Error(`creating the demo project failed: ${res.status} ${await res.text()}`);
+    if (res.status !== 503 || attempt > 100)
+      throw new Error(`creating the demo project failed: ${res.status} ${await res.text()}`);
     await res.arrayBuffer();
     await new Promise((r) => setTimeout(r, 100));
   }
-  await seedHistory(forge, platformHost).catch((err) => console.log(`the demo repository stays empty: ${(err as Error).message}`));
+  await seedHistory(forge, platformHost).catch((err) =>
+    console.log(`the demo repository stays empty: ${(err as Error).message}`),
+  );
   return owner.token;
 }

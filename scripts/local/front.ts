@@ -1,7 +1,15 @@
 // The local forge's HTTP front: a node:http server that passes every request, as a stream, to the
 // edge worker's own socket in workerd, behind the reload gate (a reload restarts workerd and
 // would cut requests in flight; the gate holds new ones meanwhile).
-import { Agent, createServer, request, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  Agent,
+  createServer,
+  request,
+  type ClientRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { Transform, type TransformCallback } from "node:stream";
 import type { Gate } from "./gate";
 

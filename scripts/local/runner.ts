@@ -54,7 +54,8 @@ export class LocalForge {
 
   constructor(private readonly opts: LocalForgeOptions) {
     mkdirSync(opts.stateDir, { recursive: true });
-    this.adminToken = process.env.FORGE_ADMIN_TOKEN || this.readOrCreate("admin-token", () => randomBytes(24).toString("base64url"));
+    this.adminToken =
+      process.env.FORGE_ADMIN_TOKEN || this.readOrCreate("admin-token", () => randomBytes(24).toString("base64url"));
     this.sessionSecret =
       process.env.FORGE_SESSION_SECRET || this.readOrCreate("session-secret", () => randomBytes(32).toString("base64url"));
     this.databasesFile = join(opts.stateDir, "databases.json");

@@ -25,7 +25,10 @@ export function describePush(e: PushedEvent): string {
     if (u.old === ZERO_OID) return `${who} created ${what} ${shortRef(u.name)}`;
     return `${who} pushed to ${shortRef(u.name)}`;
   }
-  return `${who} pushed ${refs} refs: ${e.updates.slice(0, 5).map((u) => shortRef(u.name)).join(", ")}${refs > 5 ? ", ..." : ""}`;
+  return `${who} pushed ${refs} refs: ${e.updates
+    .slice(0, 5)
+    .map((u) => shortRef(u.name))
+    .join(", ")}${refs > 5 ? ", ..." : ""}`;
 }
 
 export async function recordPush(env: Env, e: PushedEvent): Promise<void> {

@@ -34,9 +34,8 @@ export const sessionMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
   const verified = raw && secrets ? await verifySession(secrets, c.get("tenant").id, raw) : null;
   c.set("session", verified?.claims ?? null);
   const claims = verified?.claims;
-  await runWithPageContext(
-    { account: claims ? { username: claims.n, isAdmin: !!claims.a } : null, path: c.req.path },
-    () => next(),
+  await runWithPageContext({ account: claims ? { username: claims.n, isAdmin: !!claims.a } : null, path: c.req.path }, () =>
+    next(),
   );
   if (raw && !verified) c.header("Set-Cookie", clearedSessionCookie(), { append: true });
   if (verified?.stale && secrets && !c.res.headers.has("set-cookie")) {

@@ -122,7 +122,11 @@ async function* archiveEntries(store: ObjectStore, tree: Oid, prefix: string): A
 
 const padding = (size: number) => new Uint8Array((BLOCK - (size % BLOCK)) % BLOCK);
 
-function tarStream(store: ObjectStore, tree: Oid, opts: { prefix: string; mtime: number; commit?: Oid }): ReadableStream<Uint8Array> {
+function tarStream(
+  store: ObjectStore,
+  tree: Oid,
+  opts: { prefix: string; mtime: number; commit?: Oid },
+): ReadableStream<Uint8Array> {
   async function* generate(): AsyncGenerator<Uint8Array> {
     if (opts.commit) yield* paxBlocks("g", "pax_global_header", paxRecord("comment", opts.commit), opts.mtime);
     const entries = archiveEntries(store, tree, opts.prefix);
@@ -250,7 +254,10 @@ export function zipStream(
             },
           }),
         );
-        const data = method === 8 ? counted.pipeThrough(new CompressionStream("deflate-raw") as unknown as TransformStream<Uint8Array, Uint8Array>) : counted;
+        const data =
+          method === 8
+            ? counted.pipeThrough(new CompressionStream("deflate-raw") as unknown as TransformStream<Uint8Array, Uint8Array>)
+            : counted;
         for await (const chunk of chunksOf(data)) {
           csize += chunk.length;
           yield chunk;

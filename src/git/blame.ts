@@ -33,7 +33,12 @@ interface Span {
 
 const decoder = new TextDecoder();
 
-export async function blame(graph: CommitGraph, start: Oid, path: string[], opts: { budget?: Budget } = {}): Promise<BlameResult> {
+export async function blame(
+  graph: CommitGraph,
+  start: Oid,
+  path: string[],
+  opts: { budget?: Budget } = {},
+): Promise<BlameResult> {
   const store = graph.store;
   const byTree = new Map<string, Oid | null>();
   const blobAt = async (commit: Oid, file: string): Promise<Oid | null> => {

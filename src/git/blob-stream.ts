@@ -41,7 +41,10 @@ export async function openBlobStream(store: ObjectStore, oid: Oid): Promise<Blob
   const { size, whole } = await blobStorage(store, oid);
   if (size <= SMALL_BLOB || !whole) {
     if (!whole && size > MAX_DELTA_BLOB) {
-      throw new GitError("too_large", `this file (${size} bytes) is stored as a delta too large to rebuild here; clone the repository to get it`);
+      throw new GitError(
+        "too_large",
+        `this file (${size} bytes) is stored as a delta too large to rebuild here; clone the repository to get it`,
+      );
     }
     const data = await store.readTyped(oid, "blob");
     return { size, stream: new Blob([data]).stream() as ReadableStream<Uint8Array> };
@@ -76,7 +79,9 @@ export async function openBlobStream(store: ObjectStore, oid: Oid): Promise<Blob
       if (seen !== size) throw new GitError("corrupt_pack", `blob ${oid} inflates to ${seen} bytes, its header says ${size}`);
     },
   });
-  const stream = compressed.pipeThrough(new DecompressionStream("deflate") as unknown as TransformStream<Uint8Array, Uint8Array>).pipeThrough(check);
+  const stream = compressed
+    .pipeThrough(new DecompressionStream("deflate") as unknown as TransformStream<Uint8Array, Uint8Array>)
+    .pipeThrough(check);
   return { size, stream };
 }
 

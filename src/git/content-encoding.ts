@@ -16,7 +16,9 @@ export function decodedBody(body: ReadableStream<Uint8Array>, encoding: string |
       try {
         step = await reader.read();
       } catch {
-        controller.error(protocolError("the request body is not valid gzip (Content-Encoding: gzip); send it uncompressed or re-compress it"));
+        controller.error(
+          protocolError("the request body is not valid gzip (Content-Encoding: gzip); send it uncompressed or re-compress it"),
+        );
         return;
       }
       if (step.done) controller.close();

@@ -165,7 +165,16 @@ function compact(rec: Int32Array, rchg: Uint8Array, other: Uint8Array): void {
 }
 
 /** Appends the matched (x, y) pairs of a[aLo,aHi) and b[bLo,bHi), in order. */
-function matchRegion(a: Int32Array, aLo: number, aHi: number, b: Int32Array, bLo: number, bHi: number, out: number[], depth: number): void {
+function matchRegion(
+  a: Int32Array,
+  aLo: number,
+  aHi: number,
+  b: Int32Array,
+  bLo: number,
+  bHi: number,
+  out: number[],
+  depth: number,
+): void {
   // Common prefix and suffix cost nothing.
   while (aLo < aHi && bLo < bHi && a[aLo] === b[bLo]) out.push(aLo++, bLo++);
   const tail: number[] = [];
@@ -238,7 +247,16 @@ function myers(a: Int32Array, aLo: number, aHi: number, b: Int32Array, bLo: numb
  * For changes too large for Myers: lines that occur once on each side anchor the diff (their
  * longest increasing run, as patience diff does), and the gaps between them are diffed again.
  */
-function uniqueAnchors(a: Int32Array, aLo: number, aHi: number, b: Int32Array, bLo: number, bHi: number, out: number[], depth: number): void {
+function uniqueAnchors(
+  a: Int32Array,
+  aLo: number,
+  aHi: number,
+  b: Int32Array,
+  bLo: number,
+  bHi: number,
+  out: number[],
+  depth: number,
+): void {
   const countA = new Map<number, number>();
   const countB = new Map<number, number>();
   const posB = new Map<number, number>();

@@ -121,7 +121,12 @@ function changedEntries(mine: Uint8Array, theirs: Uint8Array): Changed[] {
         }
       }
       if (same) continue;
-      out.push({ name: byteString(mine, x.name, x.nameEnd), oid: bytesToHex(mine, x.oid, x.oid + 20), tree: x.tree, theirs: { oid: bytesToHex(theirs, y.oid, y.oid + 20), tree: y.tree } });
+      out.push({
+        name: byteString(mine, x.name, x.nameEnd),
+        oid: bytesToHex(mine, x.oid, x.oid + 20),
+        tree: x.tree,
+        theirs: { oid: bytesToHex(theirs, y.oid, y.oid + 20), tree: y.tree },
+      });
     } else {
       out.push({ name: byteString(mine, x.name, x.nameEnd), oid: bytesToHex(mine, x.oid, x.oid + 20), tree: x.tree });
     }
@@ -165,7 +170,11 @@ export function byteKey(path: string): string {
   return byteString(bytes, 0, bytes.length);
 }
 
-export async function lastCommitsOfTree(graph: CommitGraph, start: Oid, opts: LastCommitOptions = {}): Promise<TreeLastCommits | null> {
+export async function lastCommitsOfTree(
+  graph: CommitGraph,
+  start: Oid,
+  opts: LastCommitOptions = {},
+): Promise<TreeLastCommits | null> {
   const found = await walkLastCommits(graph, start, opts);
   if (!found) return null;
   const paths = new Map<string, Oid>();

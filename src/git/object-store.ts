@@ -111,8 +111,7 @@ export class ObjectStore {
     const { data } = inflateAt(bytes, header.headerLength, header.size);
     let obj: GitObject;
     if (header.type === OBJ_OFS_DELTA || header.type === OBJ_REF_DELTA) {
-      const base =
-        header.type === OBJ_OFS_DELTA ? await this.readAt(pack, header.baseOffset!) : await this.read(header.baseOid!);
+      const base = header.type === OBJ_OFS_DELTA ? await this.readAt(pack, header.baseOffset!) : await this.read(header.baseOid!);
       obj = { type: base.type, data: applyDelta(base.data, data) };
     } else {
       obj = { type: typeName(header.type), data };

@@ -95,14 +95,23 @@ export function parseTag(data: Uint8Array): Tag {
   const object = get("object");
   if (!object) throw corruptPack("tag without an object");
   const tagger = get("tagger");
-  return { object, type: get("type") ?? "commit", tag: get("tag") ?? "", tagger: tagger ? parseSignature(tagger) : null, message };
+  return {
+    object,
+    type: get("type") ?? "commit",
+    tag: get("tag") ?? "",
+    tagger: tagger ? parseSignature(tagger) : null,
+    message,
+  };
 }
 
 export const isTreeMode = (mode: string) => mode === "40000" || mode === "040000";
 export const isSubmoduleMode = (mode: string) => mode === "160000";
 
 /** Calls `fn(mode, nameBytesStart, nameBytesEnd, oid)` for each entry, without decoding names. */
-export function forEachTreeEntry(data: Uint8Array, fn: (mode: string, oid: Oid, nameStart: number, nameEnd: number) => void): void {
+export function forEachTreeEntry(
+  data: Uint8Array,
+  fn: (mode: string, oid: Oid, nameStart: number, nameEnd: number) => void,
+): void {
   let p = 0;
   while (p < data.length) {
     let sp = p;

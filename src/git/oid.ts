@@ -38,7 +38,10 @@ const encoder = new TextEncoder();
 
 /** The id of an object: SHA-1 of "<type> <size>\0" followed by its content. */
 export function hashObject(type: ObjectType, data: Uint8Array): Oid {
-  return createHash("sha1").update(encoder.encode(`${type} ${data.length}\0`)).update(data).digest("hex");
+  return createHash("sha1")
+    .update(encoder.encode(`${type} ${data.length}\0`))
+    .update(data)
+    .digest("hex");
 }
 
 /** An incremental SHA-1 (packs, streamed objects). */
@@ -46,5 +49,7 @@ export const sha1 = () => createHash("sha1");
 
 /** Identifies a set of objects (e.g. the ref tips a pack is the closure of) by one hash. */
 export function setHash(oids: Iterable<Oid>): string {
-  return sha1().update([...new Set(oids)].sort().join("\n")).digest("hex");
+  return sha1()
+    .update([...new Set(oids)].sort().join("\n"))
+    .digest("hex");
 }

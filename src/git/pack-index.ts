@@ -161,7 +161,12 @@ export function writePackIndex(entries: IndexEntry[], packChecksum: Uint8Array):
  * The same from columns (entry i: id at oids[20i..20i+20), offsets[i], crcs[i]): what the indexer
  * keeps, sorted through one array of entry numbers rather than an object per entry.
  */
-export function writePackIndexColumns(oids: Uint8Array, offsets: Float64Array, crcs: Uint32Array, packChecksum: Uint8Array): Uint8Array {
+export function writePackIndexColumns(
+  oids: Uint8Array,
+  offsets: Float64Array,
+  crcs: Uint32Array,
+  packChecksum: Uint8Array,
+): Uint8Array {
   const n = offsets.length;
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -200,7 +205,9 @@ export function writePackIndexColumns(oids: Uint8Array, offsets: Float64Array, c
     }
   }
   out.set(packChecksum, size - 40);
-  const digest = sha1().update(out.subarray(0, size - 20)).digest();
+  const digest = sha1()
+    .update(out.subarray(0, size - 20))
+    .digest();
   out.set(digest, size - 20);
   return out;
 }

@@ -209,7 +209,8 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
   if (count > MAX_OBJECTS) throw corruptPack(`pack claims ${count} objects`);
   // Every entry takes at least 2 bytes (header and zlib stream): a count the size cannot hold is
   // refused before the columns are allocated for it.
-  if (count > (source.size - PACK_HEADER_SIZE - 20) / 2) throw corruptPack(`pack claims ${count} objects but is only ${source.size} bytes`);
+  if (count > (source.size - PACK_HEADER_SIZE - 20) / 2)
+    throw corruptPack(`pack claims ${count} objects but is only ${source.size} bytes`);
   const packHash = sha1();
   packHash.update(cursor.buf.subarray(0, PACK_HEADER_SIZE));
   const dataEnd = source.size - 20;
@@ -223,7 +224,11 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
   for (let n = 0; n < count; n++) {
     if (pos >= dataEnd) throw corruptPack(`pack ends after ${n} of ${count} objects`);
     await cursor.ensure(pos, 64);
-    const header = parseEntryHeader(cursor.buf.subarray(0, Math.min(cursor.buf.length, dataEnd - cursor.base)), cursor.at(pos), pos);
+    const header = parseEntryHeader(
+      cursor.buf.subarray(0, Math.min(cursor.buf.length, dataEnd - cursor.base)),
+      cursor.at(pos),
+      pos,
+    );
     if (!header) throw corruptPack(`pack ends inside the header of object ${n}`);
     e.offsets[n] = pos;
     e.headerLengths[n] = header.headerLength;
@@ -244,7 +249,10 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
       const streamed = await inflateStream(source, dataStart, dataEnd, header, pos);
       end = streamed.end;
       if (header.type !== OBJ_BLOB) {
-        throw new GitError("too_large", `object of ${header.size} bytes at offset ${pos} is too large (only blobs may be this big)`);
+        throw new GitError(
+          "too_large",
+          `object of ${header.size} bytes at offset ${pos} is too large (only blobs may be this big)`,
+        );
       }
       e.types[n] = OBJ_BLOB;
       hexInto(streamed.oid!, e.oid(n));
@@ -348,7 +356,8 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
     if (e.packTypes[child] === OBJ_REF_DELTA && (base < 0 || e.offsets[base]! > e.offsets[child]!)) basesFirst = false;
     opts.onObject?.(name, data);
     await pacer.tick(data.length);
-    if (ofsStart[child + 1]! > ofsStart[child]! || hasRefKids(e.oids, child * 20)) await resolveChildren(child, e.oids, child * 20, type, data);
+    if (ofsStart[child + 1]! > ofsStart[child]! || hasRefKids(e.oids, child * 20))
+      await resolveChildren(child, e.oids, child * 20, type, data);
   };
   /** Resolves the deltas of a base: entry `base` (or -1 outside the pack) with id key[at..at+20). */
   const resolveChildren = async (base: number, key: Uint8Array, at: number, type: number, content: Uint8Array): Promise<void> => {

@@ -2,14 +2,7 @@
 // whenever their base is sent too or the client has it; only the rest is rebuilt and deflated.
 import { GitError } from "./errors";
 import type { Location, ObjectStore, Pack } from "./object-store";
-import {
-  encodeEntryHeader,
-  encodeOfsDistance,
-  OBJ_OFS_DELTA,
-  OBJ_REF_DELTA,
-  packHeader,
-  typeNumber,
-} from "./pack-format";
+import { encodeEntryHeader, encodeOfsDistance, OBJ_OFS_DELTA, OBJ_REF_DELTA, packHeader, typeNumber } from "./pack-format";
 import { hexToBytes, sha1, type ObjectType, type Oid } from "./oid";
 import { deflate } from "./zlib";
 import { concatBytes } from "../utils/bytes";
@@ -130,8 +123,7 @@ export async function writePack(
         stats.reused++;
       }
     } else {
-      const baseOid =
-        header.type === OBJ_REF_DELTA ? header.baseOid! : loc.pack.index.oidAtOffset(header.baseOffset!);
+      const baseOid = header.type === OBJ_REF_DELTA ? header.baseOid! : loc.pack.index.oidAtOffset(header.baseOffset!);
       if (!baseOid) throw new GitError("corrupt_pack", `no object at delta base offset in ${loc.pack.name}`);
       // Reuse a delta only against the copy of its base in the same pack: with an object stored in
       // several packs, mixing copies could chain deltas into a cycle. Such a base is written first.
@@ -188,4 +180,3 @@ async function copyRange(pack: Pack, start: number, end: number, emit: (c: Uint8
     await emit(await pack.source.read(pos, Math.min(end, pos + STREAM_COPY_THRESHOLD)));
   }
 }
-

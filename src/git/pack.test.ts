@@ -5,14 +5,7 @@ import { varint } from "./delta-encode";
 import { GitError } from "./errors";
 import { ObjectStore, Pack } from "./object-store";
 import { hashObject, hexToBytes, sha1, type ObjectType } from "./oid";
-import {
-  encodeEntryHeader,
-  encodeOfsDistance,
-  OBJ_OFS_DELTA,
-  OBJ_REF_DELTA,
-  packHeader,
-  typeNumber,
-} from "./pack-format";
+import { encodeEntryHeader, encodeOfsDistance, OBJ_OFS_DELTA, OBJ_REF_DELTA, packHeader, typeNumber } from "./pack-format";
 import { PackIndex, writePackIndex } from "./pack-index";
 import { indexPack } from "./pack-indexer";
 import { writePack } from "./pack-writer";
@@ -27,7 +20,6 @@ type TestEntry =
   | { type: ObjectType; data: Uint8Array }
   | { ofsDeltaOf: number; delta: Uint8Array }
   | { refDeltaOf: string; delta: Uint8Array };
-
 
 /** A pack written by hand (what git would send), with the right trailer unless told otherwise. */
 function buildPack(entries: TestEntry[], opts: { count?: number } = {}): Uint8Array {
@@ -54,7 +46,6 @@ function buildPack(entries: TestEntry[], opts: { count?: number } = {}): Uint8Ar
   const trailer = sha1().update(body).digest();
   return concatBytes([body, new Uint8Array(trailer)]);
 }
-
 
 /** A delta that copies the base's first `keep` bytes and appends `extra`. */
 function appendDelta(baseSize: number, keep: number, extra: string): Uint8Array {
@@ -152,7 +143,9 @@ describe("indexPack", () => {
 
   it("refuses truncated packs, corrupt zlib, wrong counts, bad trailers and unknown types", async () => {
     const { pack } = samplePack();
-    expect(await refused(indexPack(new MemorySource("t1", pack.subarray(0, pack.length - 30))))).toMatch(/truncated|ends|checksum/);
+    expect(await refused(indexPack(new MemorySource("t1", pack.subarray(0, pack.length - 30))))).toMatch(
+      /truncated|ends|checksum/,
+    );
     const corrupt = pack.slice();
     corrupt[40] = corrupt[40]! ^ 0xff;
     expect(await refused(indexPack(new MemorySource("t2", corrupt)))).toMatch(/object|checksum|delta/);
@@ -184,7 +177,12 @@ describe("writePack", () => {
     const out = concatBytes(chunks);
     expect(stats.objects).toBe(3);
     const reindexed = await indexPack(new MemorySource("out", out));
-    expect(new PackIndex(reindexed.index).entries().map((e) => e.oid).sort()).toEqual(expected.slice(3).sort());
+    expect(
+      new PackIndex(reindexed.index)
+        .entries()
+        .map((e) => e.oid)
+        .sort(),
+    ).toEqual(expected.slice(3).sort());
     // With the base on the client and a thin pack allowed, deltas are sent as they are stored.
     const thin = await writePack(
       store,
@@ -224,7 +222,12 @@ describe("createDelta", () => {
     expect(applyDelta(base, delta)).toEqual(target);
     expect(delta.length).toBeLessThan(200);
     // Unrelated content: no delta worth sending.
-    expect(createDelta(base, enc.encode("x".repeat(50_000).replace(/x/g, () => String.fromCharCode(97 + Math.floor(Math.random() * 26)))))).toBeNull();
+    expect(
+      createDelta(
+        base,
+        enc.encode("x".repeat(50_000).replace(/x/g, () => String.fromCharCode(97 + Math.floor(Math.random() * 26)))),
+      ),
+    ).toBeNull();
     // Copies longer than 64 KiB are split, offsets above 16 MiB encoded.
     const big = new Uint8Array(17 * 1024 * 1024);
     for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
@@ -244,12 +247,7 @@ describe("links and connectivity", () => {
     const links = new OidSet(4);
     const blob = hashObject("blob", blobA);
     const sub = hashObject("commit", enc.encode("not really a commit"));
-    const tree = concatBytes([
-      enc.encode("100644 a.txt\0"),
-      hexToBytes(blob),
-      enc.encode("160000 vendor\0"),
-      hexToBytes(sub),
-    ]);
+    const tree = concatBytes([enc.encode("100644 a.txt\0"), hexToBytes(blob), enc.encode("160000 vendor\0"), hexToBytes(sub)]);
     collectLinks("tree", tree, links);
     collectLinks("commit", commitData, links);
     const tag = enc.encode(`object ${hashObject("commit", commitData)}\ntype commit\ntag v1\n\nmsg\n`);
@@ -261,13 +259,22 @@ describe("links and connectivity", () => {
     expect(links.size).toBe(5003);
     expect(links.has(hexToBytes(hashObject("blob", enc.encode("4999"))))).toBe(true);
     const known = new Set([blob, hashObject("tree", treeData)]);
-    expect(findMissing(links, [], (oid) => known.has(Array.from(oid, (b) => b.toString(16).padStart(2, "0")).join("")))).not.toBeNull();
+    expect(
+      findMissing(links, [], (oid) => known.has(Array.from(oid, (b) => b.toString(16).padStart(2, "0")).join(""))),
+    ).not.toBeNull();
     const small = new OidSet();
     collectLinks("tree", treeData, small);
-    expect(findMissing(small, [], (oid) => known.has(Array.from(oid, (b) => b.toString(16).padStart(2, "0")).join("")))).toBeNull();
+    expect(
+      findMissing(small, [], (oid) => known.has(Array.from(oid, (b) => b.toString(16).padStart(2, "0")).join(""))),
+    ).toBeNull();
     // A tree and its blob: closure of the tree; adding an unlinked blob breaks it.
     const indexOf = (oids: string[]) =>
-      new PackIndex(writePackIndex(oids.map((oid, i) => ({ oid: hexToBytes(oid), offset: 12 + i, crc: 0 })), new Uint8Array(20)));
+      new PackIndex(
+        writePackIndex(
+          oids.map((oid, i) => ({ oid: hexToBytes(oid), offset: 12 + i, crc: 0 })),
+          new Uint8Array(20),
+        ),
+      );
     const treeOid = hashObject("tree", treeData);
     expect(isClosure(indexOf([treeOid, blob]), small, [treeOid])).toBe(true);
     expect(isClosure(indexOf([treeOid, blob, sub]), small, [treeOid])).toBe(false);

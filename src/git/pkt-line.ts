@@ -39,11 +39,7 @@ function bandPackets(band: 1 | 2 | 3, data: Uint8Array, max = MAX_BAND_PAYLOAD):
   return out;
 }
 
-export type PktLine =
-  | { kind: "data"; data: Uint8Array; text: string }
-  | { kind: "flush" }
-  | { kind: "delim" }
-  | { kind: "end" };
+export type PktLine = { kind: "data"; data: Uint8Array; text: string } | { kind: "flush" } | { kind: "delim" } | { kind: "end" };
 
 /** Parses a whole request body of pkt-lines. Text lines lose one trailing LF. */
 export function parsePktLines(body: Uint8Array): PktLine[] {
@@ -66,7 +62,7 @@ export function parsePktLines(body: Uint8Array): PktLine[] {
       if (text.endsWith("\n")) text = text.slice(0, -1);
       lines.push({ kind: "data", data, text });
     }
-    pos += Math.max(len , 4);
+    pos += Math.max(len, 4);
   }
   return lines;
 }
@@ -108,7 +104,7 @@ export class PktStreamReader {
     if (!/^[0-9a-f]{4}$/.test(lenText)) throw protocolError(`bad pkt-line length "${lenText}"`);
     const len = parseInt(lenText, 16);
     if (len > MAX_PKT_LENGTH) throw protocolError(`pkt-line of ${len} bytes is over the limit of ${MAX_PKT_LENGTH}`);
-    const size = Math.max(len , 4);
+    const size = Math.max(len, 4);
     if (!(await this.fill(size))) throw protocolError("truncated pkt-line");
     const line = parsePktLines(this.buf.subarray(0, size))[0]!;
     this.buf = this.buf.subarray(size);

@@ -14,7 +14,12 @@ export interface RangeSource {
  * current one is consumed. (Large reads beat a storage stream's small chunks: every chunk costs
  * work all along the response path.)
  */
-export async function* readAhead(source: RangeSource, start: number, end: number, step = 4 * 1024 * 1024): AsyncGenerator<Uint8Array> {
+export async function* readAhead(
+  source: RangeSource,
+  start: number,
+  end: number,
+  step = 4 * 1024 * 1024,
+): AsyncGenerator<Uint8Array> {
   end = Math.min(end, source.size);
   let next: Promise<Uint8Array> | null = start < end ? source.read(start, Math.min(end, start + step)) : null;
   for (let pos = start; next; ) {

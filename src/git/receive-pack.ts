@@ -19,7 +19,6 @@ const RECEIVE_CAPABILITIES = [
   `agent=${AGENT}`,
 ];
 
-
 /** Body of GET info/refs?service=git-receive-pack. */
 export function advertiseReceivePack(refs: { name: string; oid: Oid }[], version: 0 | 1): Uint8Array {
   const parts = [pkt("# service=git-receive-pack\n"), FLUSH];
@@ -67,7 +66,13 @@ export async function readPushRequest(body: ReadableStream<Uint8Array>): Promise
     let text = line.text;
     const nul = text.indexOf("\0");
     if (nul >= 0) {
-      if (commands.length === 0) capabilities = new Set(text.slice(nul + 1).split(" ").filter(Boolean));
+      if (commands.length === 0)
+        capabilities = new Set(
+          text
+            .slice(nul + 1)
+            .split(" ")
+            .filter(Boolean),
+        );
       text = text.slice(0, nul);
     }
     if (text.startsWith("shallow ")) throw protocolError("pushing from a shallow repository is not supported");

@@ -29,14 +29,15 @@ async function graphOf(repo: RepoBuilder): Promise<CommitGraph> {
 function lcs(a: string[], b: string[]): number {
   const dp = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--)
-    for (let j = b.length - 1; j >= 0; j--) dp[i]![j] = a[i] === b[j] ? dp[i + 1]![j + 1]! + 1 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
+    for (let j = b.length - 1; j >= 0; j--)
+      dp[i]![j] = a[i] === b[j] ? dp[i + 1]![j + 1]! + 1 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
   return dp[0]![0]!;
 }
 
 describe("line diffs", () => {
   it("finds a longest common subsequence and an edit that turns one side into the other", () => {
     let seed = 42;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
     for (let round = 0; round < 300; round++) {
       const a = Array.from({ length: rand(30) }, () => "abcde"[rand(5)]!);
       const b = Array.from({ length: rand(30) }, () => "abcde"[rand(5)]!);
@@ -75,7 +76,11 @@ describe("tree diffs", () => {
   it("lists additions, deletions, changes and exact renames in git's order", async () => {
     const r = new RepoBuilder();
     const c1 = r.commit({ files: { "a.txt": "a\n", "d/x.txt": "x\n", "d/y.txt": "y\n", "e.txt": "e\n" }, message: "1" });
-    const c2 = r.commit({ files: { "a.txt": "A\n", "d/x.txt": "x\n", "moved.txt": "y\n", "n.txt": "n\n" }, parents: [c1], message: "2" });
+    const c2 = r.commit({
+      files: { "a.txt": "A\n", "d/x.txt": "x\n", "moved.txt": "y\n", "n.txt": "n\n" },
+      parents: [c1],
+      message: "2",
+    });
     const g = await graphOf(r);
     const { changes } = await diffTrees(g.store, (await g.commit(c1)).tree, (await g.commit(c2)).tree);
     expect(changes.map((c) => `${c.status} ${c.oldPath ? `${c.oldPath} -> ` : ""}${c.path}`)).toEqual([
@@ -94,9 +99,21 @@ function mergedHistory() {
   const m2 = r.commit({ files: { "f.txt": "1\n2\n", "keep.txt": "k\n", "lib/a.js": "a\n" }, parents: [m1], message: "m2" });
   const s1 = r.commit({ files: { "f.txt": "1\n2\n", "keep.txt": "k\n", "lib/a.js": "a\nside\n" }, parents: [m2], message: "s1" });
   const m3 = r.commit({ files: { "f.txt": "1\n2\n3\n", "keep.txt": "k\n", "lib/a.js": "a\n" }, parents: [m2], message: "m3" });
-  const s2 = r.commit({ files: { "f.txt": "1\n2\n", "keep.txt": "k\n", "lib/a.js": "a\nside\nmore\n" }, parents: [s1], message: "s2" });
-  const merge = r.commit({ files: { "f.txt": "1\n2\n3\n", "keep.txt": "k\n", "lib/a.js": "a\nside\nmore\n" }, parents: [m3, s2], message: "merge" });
-  const m4 = r.commit({ files: { "f.txt": "1\n2\n3\n4\n", "keep.txt": "k\n", "lib/a.js": "a\nside\nmore\n" }, parents: [merge], message: "m4" });
+  const s2 = r.commit({
+    files: { "f.txt": "1\n2\n", "keep.txt": "k\n", "lib/a.js": "a\nside\nmore\n" },
+    parents: [s1],
+    message: "s2",
+  });
+  const merge = r.commit({
+    files: { "f.txt": "1\n2\n3\n", "keep.txt": "k\n", "lib/a.js": "a\nside\nmore\n" },
+    parents: [m3, s2],
+    message: "merge",
+  });
+  const m4 = r.commit({
+    files: { "f.txt": "1\n2\n3\n4\n", "keep.txt": "k\n", "lib/a.js": "a\nside\nmore\n" },
+    parents: [merge],
+    message: "m4",
+  });
   return { r, m1, m2, s1, m3, s2, merge, m4 };
 }
 
@@ -159,9 +176,14 @@ describe("last commits", () => {
     const r = new RepoBuilder();
     let tip = r.commit({ files: { "old.txt": "o\n", "hot.txt": "0\n", "ü/x.txt": "x\n" }, message: "0" });
     const first = tip;
-    for (let i = 1; i < 200; i++) tip = r.commit({ files: { "old.txt": "o\n", "hot.txt": `${i}\n`, "ü/x.txt": "x\n" }, parents: [tip], message: `${i}` });
+    for (let i = 1; i < 200; i++)
+      tip = r.commit({ files: { "old.txt": "o\n", "hot.txt": `${i}\n`, "ü/x.txt": "x\n" }, parents: [tip], message: `${i}` });
     const before = tip;
-    const after = r.commit({ files: { "old.txt": "o\n", "hot.txt": "new\n", "added.txt": "+\n", "ü/x.txt": "x\n" }, parents: [before], message: "push" });
+    const after = r.commit({
+      files: { "old.txt": "o\n", "hot.txt": "new\n", "added.txt": "+\n", "ü/x.txt": "x\n" },
+      parents: [before],
+      message: "push",
+    });
     const g = await graphOf(r);
     const partial = (await lastCommitsOfTree(g, before, { budget: new Budget(Infinity, 10) }))!;
     expect(partial.complete).toBe(false);
@@ -173,7 +195,13 @@ describe("last commits", () => {
     expect(full.paths.get("old.txt")).toBe(first);
     expect(full.paths.get("ü/x.txt")).toBe(first);
     const next = (await lastCommitsOfTree(g, after, { base: { commit: before, paths: full.paths } }))!;
-    expect(Object.fromEntries(next.paths)).toEqual({ "old.txt": first, "hot.txt": after, "added.txt": after, ü: first, "ü/x.txt": first });
+    expect(Object.fromEntries(next.paths)).toEqual({
+      "old.txt": first,
+      "hot.txt": after,
+      "added.txt": after,
+      ü: first,
+      "ü/x.txt": first,
+    });
     expect(next.scanned).toBeLessThan(10);
   });
 });
@@ -194,7 +222,11 @@ describe("blame", () => {
     const c3 = r.commit({ files: { "new.js": "one\ntwo\nthree\n" }, parents: [c2], message: "3" });
     const g = await graphOf(r);
     const full = await blame(g, c3, ["new.js"]);
-    expect(full.lines.map((l) => [l.commit, l.line])).toEqual([[c1, 1], [c1, 2], [c3, 3]]);
+    expect(full.lines.map((l) => [l.commit, l.line])).toEqual([
+      [c1, 1],
+      [c1, 2],
+      [c3, 3],
+    ]);
     const cut = await blame(g, c3, ["new.js"], { budget: new Budget(Infinity, 1) });
     expect(cut.complete).toBe(false);
     expect(cut.lines.map((l) => l.final)).toEqual([false, false, true]);
@@ -208,7 +240,9 @@ describe("archives", () => {
     const c = r.commit({ files: { "a.txt": "a\n", "d/b.txt": big, "d/c.txt": `${big}c` }, message: "1" });
     const g = await graphOf(r);
     const tree = (await g.commit(c)).tree;
-    const gz = new Uint8Array(await new Response(tarGzStream(g.store, tree, { prefix: "p/", mtime: 0, commit: c, memberBytes: 64 * 1024 })).arrayBuffer());
+    const gz = new Uint8Array(
+      await new Response(tarGzStream(g.store, tree, { prefix: "p/", mtime: 0, commit: c, memberBytes: 64 * 1024 })).arrayBuffer(),
+    );
     let members = 0;
     for (let i = 0; i + 2 < gz.length; i++) if (gz[i] === 0x1f && gz[i + 1] === 0x8b && gz[i + 2] === 8) members++;
     expect(members).toBeGreaterThan(3);
@@ -218,7 +252,8 @@ describe("archives", () => {
       const size = parseInt(new TextDecoder().decode(tar.subarray(p + 124, p + 135)), 8);
       const type = String.fromCharCode(tar[p + 156]!);
       if (type !== "g") names.push(new TextDecoder().decode(tar.subarray(p, p + 100)).replace(/\0.*$/s, ""));
-      if (type === "0" && names[names.length - 1] === "p/d/c.txt") expect(new TextDecoder().decode(tar.subarray(p + 512, p + 512 + size))).toBe(`${big}c`);
+      if (type === "0" && names[names.length - 1] === "p/d/c.txt")
+        expect(new TextDecoder().decode(tar.subarray(p + 512, p + 512 + size))).toBe(`${big}c`);
       p += 512 + Math.ceil(size / 512) * 512;
     }
     expect(names).toEqual(["p/", "p/a.txt", "p/d/", "p/d/b.txt", "p/d/c.txt"]);
@@ -230,10 +265,15 @@ describe("zip archives", () => {
     const r = new RepoBuilder();
     const small = "small ".repeat(1000);
     const large = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 7919) & 0xff);
-    const c = r.commit({ files: { "s.txt": small, "bin/l.dat": large, "run.sh": { data: "#!/bin/sh\n", mode: "100755" } }, message: "1" });
+    const c = r.commit({
+      files: { "s.txt": small, "bin/l.dat": large, "run.sh": { data: "#!/bin/sh\n", mode: "100755" } },
+      message: "1",
+    });
     const g = await graphOf(r);
     const zip = new Uint8Array(
-      await new Response(zipStream(g.store, (await g.commit(c)).tree, { prefix: "", mtime: 0, commit: c, storeAbove: 100_000 })).arrayBuffer(),
+      await new Response(
+        zipStream(g.store, (await g.commit(c)).tree, { prefix: "", mtime: 0, commit: c, storeAbove: 100_000 }),
+      ).arrayBuffer(),
     );
     const view = new DataView(zip.buffer);
     const eocd = zip.length - 22 - c.length;
@@ -275,9 +315,11 @@ describe("paths and highlighting", () => {
   it("escapes every line and keeps spans within lines", () => {
     const lines = highlightLines('/* a <b>\n c */ const s = "<i>";\n', "js");
     expect(lines[0]).toBe("<span class=c>/* a &lt;b&gt;</span>");
-    expect(lines[1]).toBe("<span class=c> c */</span> <span class=k>const</span> s = <span class=s>&quot;&lt;i&gt;&quot;</span>;");
+    expect(lines[1]).toBe(
+      "<span class=c> c */</span> <span class=k>const</span> s = <span class=s>&quot;&lt;i&gt;&quot;</span>;",
+    );
     for (const lang of [null, "py", "html", "css", "sh", "md", "diff", "yaml", "sql", "c", "json", "rb"]) {
-      const out = highlightLines("<script>alert(1)</script> & \"x\"", lang).join("\n");
+      const out = highlightLines('<script>alert(1)</script> & "x"', lang).join("\n");
       expect(out, String(lang)).not.toMatch(/<script|<\/script/);
       expect(out).toContain("&amp;");
     }

@@ -39,8 +39,7 @@ export interface PathEntry {
   type: "tree" | "blob" | "commit";
 }
 
-const entryType = (mode: string): PathEntry["type"] =>
-  isTreeMode(mode) ? "tree" : isSubmoduleMode(mode) ? "commit" : "blob";
+const entryType = (mode: string): PathEntry["type"] => (isTreeMode(mode) ? "tree" : isSubmoduleMode(mode) ? "commit" : "blob");
 
 /** The entry named `name` (bytes compared exactly) in a tree object's data, or null. */
 function findTreeEntry(tree: Uint8Array, name: string): { mode: string; oid: Oid } | null {
@@ -94,7 +93,9 @@ export interface NamedEntry {
 export async function listTree(store: ObjectStore, tree: Oid): Promise<NamedEntry[]> {
   const data = await store.readTyped(tree, "tree");
   const out: NamedEntry[] = [];
-  forEachTreeEntry(data, (mode, oid, s, e) => out.push({ name: decoder.decode(data.subarray(s, e)), mode, oid, type: entryType(mode) }));
+  forEachTreeEntry(data, (mode, oid, s, e) =>
+    out.push({ name: decoder.decode(data.subarray(s, e)), mode, oid, type: entryType(mode) }),
+  );
   return out;
 }
 

@@ -58,7 +58,6 @@ const V0_CAPABILITIES = [
 
 const encoder = new TextEncoder();
 
-
 function headOid(view: RepoView): Oid | null {
   return view.refs.find((r) => r.name === view.head)?.oid ?? null;
 }
@@ -244,7 +243,9 @@ class FetchSession {
     }
     const not: Oid[] = [];
     for (const name of a.deepenNot) {
-      const ref = this.view.refs.find((r) => r.name === name || r.name === `refs/heads/${name}` || r.name === `refs/tags/${name}`);
+      const ref = this.view.refs.find(
+        (r) => r.name === name || r.name === `refs/heads/${name}` || r.name === `refs/tags/${name}`,
+      );
       if (!ref) throw protocolError(`deepen-not: ${name} is not a ref`);
       not.push(ref.peeled ?? ref.oid);
     }
@@ -280,9 +281,7 @@ class FetchSession {
       await out.band(1, chunk, max);
     };
     const progress =
-      sideband === "none" || this.args.noProgress
-        ? undefined
-        : (message: string) => out.band(2, encoder.encode(message));
+      sideband === "none" || this.args.noProgress ? undefined : (message: string) => out.band(2, encoder.encode(message));
 
     const complete = this.canSendCompletePack();
     if (complete) {
@@ -344,7 +343,8 @@ function respond(body: (out: PktResponse) => Promise<void>) {
       await out.close();
     } catch (err) {
       const message = err instanceof GitError ? err.message : "internal error while serving the fetch";
-      if (!(err instanceof GitError)) console.error(JSON.stringify({ level: "error", message: String((err as Error)?.stack ?? err) }));
+      if (!(err instanceof GitError))
+        console.error(JSON.stringify({ level: "error", message: String((err as Error)?.stack ?? err) }));
       try {
         await errorChannel(out, message);
         await out.close();
@@ -394,71 +394,69 @@ export function uploadPackV0(view: RepoView, body: Uint8Array): UploadPackResult
     }
   }
   const session = new FetchSession(view, args);
-  return respond(
-    async (out) => {
-      if (args.wants.length === 0) return;
-      await session.checkWants();
-      const plan = await session.shallowPlan();
-      if (session.deepenRequest()) {
-        for (const s of plan.shallow) await out.line(`shallow ${s}`);
-        for (const u of plan.unshallow) await out.line(`unshallow ${u}`);
-        await out.flush();
-      }
-      // Negotiation: haves, then a flush (another round follows) or done.
-      let lastCommon: Oid | null = null;
-      let gotCommon = false;
-      let gotOther = false;
-      let sentReady = false;
-      const common: Oid[] = [];
-      for (; i < lines.length; i++) {
-        const line = lines[i]!;
-        if (line.kind === "flush") {
-          if (args.multiAck === "multi_ack_detailed" && gotCommon && !gotOther && (await session.readyToSend(common))) {
-            sentReady = true;
-            await out.line(`ACK ${lastCommon} ready`);
-          }
-          if (common.length === 0 || args.multiAck !== "none") await out.line("NAK");
-          if (args.noDone && sentReady) {
-            await out.line(`ACK ${lastCommon}`);
-            await session.sendPack(out, sideband, plan);
-            if (sideband !== "none") await out.flush();
-          }
-          return; // stateless: the client sends the next round in a new request
+  return respond(async (out) => {
+    if (args.wants.length === 0) return;
+    await session.checkWants();
+    const plan = await session.shallowPlan();
+    if (session.deepenRequest()) {
+      for (const s of plan.shallow) await out.line(`shallow ${s}`);
+      for (const u of plan.unshallow) await out.line(`unshallow ${u}`);
+      await out.flush();
+    }
+    // Negotiation: haves, then a flush (another round follows) or done.
+    let lastCommon: Oid | null = null;
+    let gotCommon = false;
+    let gotOther = false;
+    let sentReady = false;
+    const common: Oid[] = [];
+    for (; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line.kind === "flush") {
+        if (args.multiAck === "multi_ack_detailed" && gotCommon && !gotOther && (await session.readyToSend(common))) {
+          sentReady = true;
+          await out.line(`ACK ${lastCommon} ready`);
         }
-        if (line.kind !== "data") throw protocolError("unexpected delimiter in the have list");
-        if (line.text.startsWith("have ")) {
-          const oid = oidArg(line.text, "have ");
-          if ((await session.store()).has(oid)) {
-            gotCommon = true;
-            lastCommon = oid;
-            common.push(oid);
-            if (args.multiAck === "multi_ack_detailed") await out.line(`ACK ${oid} common`);
-            else if (args.multiAck === "multi_ack") await out.line(`ACK ${oid} continue`);
-            else if (common.length === 1) await out.line(`ACK ${oid}`);
-          } else {
-            gotOther = true;
-            if (args.multiAck !== "none" && common.length && (await session.readyToSend(common))) {
-              sentReady = true;
-              await out.line(args.multiAck === "multi_ack_detailed" ? `ACK ${oid} ready` : `ACK ${oid} continue`);
-            }
-          }
-          continue;
-        }
-        if (line.text === "done") {
-          if (common.length > 0) {
-            if (args.multiAck !== "none") await out.line(`ACK ${lastCommon}`);
-          } else {
-            await out.line("NAK");
-          }
-          args.haves = common;
+        if (common.length === 0 || args.multiAck !== "none") await out.line("NAK");
+        if (args.noDone && sentReady) {
+          await out.line(`ACK ${lastCommon}`);
           await session.sendPack(out, sideband, plan);
           if (sideband !== "none") await out.flush();
-          return;
         }
-        throw protocolError(`expected have or done, got "${line.text}"`);
+        return; // stateless: the client sends the next round in a new request
       }
-    },
-  );
+      if (line.kind !== "data") throw protocolError("unexpected delimiter in the have list");
+      if (line.text.startsWith("have ")) {
+        const oid = oidArg(line.text, "have ");
+        if ((await session.store()).has(oid)) {
+          gotCommon = true;
+          lastCommon = oid;
+          common.push(oid);
+          if (args.multiAck === "multi_ack_detailed") await out.line(`ACK ${oid} common`);
+          else if (args.multiAck === "multi_ack") await out.line(`ACK ${oid} continue`);
+          else if (common.length === 1) await out.line(`ACK ${oid}`);
+        } else {
+          gotOther = true;
+          if (args.multiAck !== "none" && common.length && (await session.readyToSend(common))) {
+            sentReady = true;
+            await out.line(args.multiAck === "multi_ack_detailed" ? `ACK ${oid} ready` : `ACK ${oid} continue`);
+          }
+        }
+        continue;
+      }
+      if (line.text === "done") {
+        if (common.length > 0) {
+          if (args.multiAck !== "none") await out.line(`ACK ${lastCommon}`);
+        } else {
+          await out.line("NAK");
+        }
+        args.haves = common;
+        await session.sendPack(out, sideband, plan);
+        if (sideband !== "none") await out.flush();
+        return;
+      }
+      throw protocolError(`expected have or done, got "${line.text}"`);
+    }
+  });
 }
 
 /** POST git-upload-pack, protocol v2: one command per request. */
@@ -531,44 +529,41 @@ function fetchV2(view: RepoView, lines: string[]): UploadPackResult {
     else throw protocolError(`unexpected fetch argument "${line}"`);
   }
   const session = new FetchSession(view, args);
-  return respond(
-    async (out) => {
-      const wantedRefs: Ref[] = [];
-      for (const name of args.wantRefs) {
-        const target = name === "HEAD" ? view.head : name;
-        const ref = view.refs.find((r) => r.name === target);
-        if (!ref) throw new GitError("not_our_ref", `unknown ref ${name}`);
-        wantedRefs.push({ ...ref, name });
-        args.wants.push(ref.oid);
-      }
-      await session.checkWants();
-      if (!args.done) {
-        const common = await session.commonHaves();
-        const ready = !args.waitForDone && common.length > 0 && (await session.readyToSend(common));
-        await out.line("acknowledgments");
-        if (common.length === 0) await out.line("NAK");
-        for (const c of common) await out.line(`ACK ${c}`);
-        if (ready) await out.line("ready");
-        if (!ready) return out.flush();
-        await out.delim();
-      }
-      args.haves = await session.commonHaves();
-      const plan = await session.shallowPlan();
-      if (session.deepenRequest() || args.shallow.length) {
-        await out.line("shallow-info");
-        for (const s of plan.shallow) await out.line(`shallow ${s}`);
-        for (const u of plan.unshallow) await out.line(`unshallow ${u}`);
-        await out.delim();
-      }
-      if (wantedRefs.length) {
-        await out.line("wanted-refs");
-        for (const r of wantedRefs) await out.line(`${r.oid} ${r.name}`);
-        await out.delim();
-      }
-      await out.line("packfile");
-      await session.sendPack(out, "side-band-64k", plan);
-      await out.flush();
-    },
-  );
+  return respond(async (out) => {
+    const wantedRefs: Ref[] = [];
+    for (const name of args.wantRefs) {
+      const target = name === "HEAD" ? view.head : name;
+      const ref = view.refs.find((r) => r.name === target);
+      if (!ref) throw new GitError("not_our_ref", `unknown ref ${name}`);
+      wantedRefs.push({ ...ref, name });
+      args.wants.push(ref.oid);
+    }
+    await session.checkWants();
+    if (!args.done) {
+      const common = await session.commonHaves();
+      const ready = !args.waitForDone && common.length > 0 && (await session.readyToSend(common));
+      await out.line("acknowledgments");
+      if (common.length === 0) await out.line("NAK");
+      for (const c of common) await out.line(`ACK ${c}`);
+      if (ready) await out.line("ready");
+      if (!ready) return out.flush();
+      await out.delim();
+    }
+    args.haves = await session.commonHaves();
+    const plan = await session.shallowPlan();
+    if (session.deepenRequest() || args.shallow.length) {
+      await out.line("shallow-info");
+      for (const s of plan.shallow) await out.line(`shallow ${s}`);
+      for (const u of plan.unshallow) await out.line(`unshallow ${u}`);
+      await out.delim();
+    }
+    if (wantedRefs.length) {
+      await out.line("wanted-refs");
+      for (const r of wantedRefs) await out.line(`${r.oid} ${r.name}`);
+      await out.delim();
+    }
+    await out.line("packfile");
+    await session.sendPack(out, "side-band-64k", plan);
+    await out.flush();
+  });
 }
-

@@ -6,10 +6,7 @@ import { GitError, protocolError } from "./errors";
 import { forEachTreeEntry, isSubmoduleMode, isTreeMode, parseTag } from "./objects";
 import type { ObjectType, Oid } from "./oid";
 
-export type ObjectFilter =
-  | { kind: "blob:none" }
-  | { kind: "blob:limit"; limit: number }
-  | { kind: "tree"; depth: number };
+export type ObjectFilter = { kind: "blob:none" } | { kind: "blob:limit"; limit: number } | { kind: "tree"; depth: number };
 
 /** Parses a filter-spec as `git rev-list --filter` takes it (the subset servers offer). */
 export function parseFilter(spec: string): ObjectFilter {

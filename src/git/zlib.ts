@@ -11,7 +11,10 @@ export function inflateAt(buf: Uint8Array, start: number, expectedSize: number):
   try {
     // Output in one buffer of the size the entry header gives, plus room for zlib to see the end:
     // the default 16 KiB chunk would be allocated for every 200-byte commit or tree.
-    result = zlib.inflateSync(buf.subarray(start), { info: true, chunkSize: Math.max(64, expectedSize + 64) }) as unknown as typeof result;
+    result = zlib.inflateSync(buf.subarray(start), {
+      info: true,
+      chunkSize: Math.max(64, expectedSize + 64),
+    }) as unknown as typeof result;
   } catch (err) {
     throw new InflateError((err as Error).message);
   }

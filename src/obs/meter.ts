@@ -152,7 +152,11 @@ const WHOLE_BODY_MAX = 1024 * 1024;
  * The same response, whose log line is written once its body has been sent (or abandoned); a
  * body of known length up to 1 MiB (a page from the cache) is logged as it is handed over.
  */
-export function loggedResponse(response: Response, meter: RequestMeter, request: Request): { response: Response; done: Promise<void> } {
+export function loggedResponse(
+  response: Response,
+  meter: RequestMeter,
+  request: Request,
+): { response: Response; done: Promise<void> } {
   const firstMs = Date.now() - meter.startedAt;
   if (!response.body) {
     console.log(logLine(meter, request, response.status, { firstMs, bytes: 0 }));

@@ -32,9 +32,11 @@ export interface NewImport {
 const REF_NAME = /^refs\/[^\0\s~^:?*[\\]+$/;
 
 function checkNewImport(input: NewImport): void {
-  if (!Number.isSafeInteger(input.size) || input.size < 32) throw new ForgeError("bad_request", "size must be the pack's size in bytes");
+  if (!Number.isSafeInteger(input.size) || input.size < 32)
+    throw new ForgeError("bad_request", "size must be the pack's size in bytes");
   if (!OID_HEX.test(input.checksum)) throw new ForgeError("bad_request", "checksum must be the pack's trailer (40 hex digits)");
-  if (!Array.isArray(input.refs) || input.refs.length === 0) throw new ForgeError("bad_request", "an import needs at least one ref");
+  if (!Array.isArray(input.refs) || input.refs.length === 0)
+    throw new ForgeError("bad_request", "an import needs at least one ref");
   for (const r of input.refs) {
     if (!REF_NAME.test(r.name) || r.name.includes("..") || !OID_HEX.test(r.oid)) {
       throw new ForgeError("bad_request", `bad ref ${JSON.stringify(r)}`);
@@ -130,7 +132,8 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
     throw err;
   };
   try {
-    if (!head || head.size !== rec.size) throw new GitError("corrupt_pack", `uploaded ${head?.size ?? 0} bytes, expected ${rec.size}`);
+    if (!head || head.size !== rec.size)
+      throw new GitError("corrupt_pack", `uploaded ${head?.size ?? 0} bytes, expected ${rec.size}`);
     const source = new WindowedSource(new R2Source(env.OBJECTS, rec.key, rec.size));
     const started = Date.now();
     const links = new OidSet();

@@ -26,7 +26,8 @@ app.post("/internal/repos/:tenant/:repo/imports", async (c) =>
 app.get("/internal/repos/:tenant/:repo/imports/:id", async (c) => c.json(await getImport(c.env, repoOf(c), c.req.param("id"))));
 app.put("/internal/repos/:tenant/:repo/imports/:id/parts/:part", async (c) => {
   const length = Number(c.req.header("content-length"));
-  if (!c.req.raw.body || !Number.isSafeInteger(length)) throw new ForgeError("bad_request", "a part needs a body with Content-Length");
+  if (!c.req.raw.body || !Number.isSafeInteger(length))
+    throw new ForgeError("bad_request", "a part needs a body with Content-Length");
   return c.json(await uploadPart(c.env, repoOf(c), c.req.param("id"), Number(c.req.param("part")), c.req.raw.body, length));
 });
 app.post("/internal/repos/:tenant/:repo/imports/:id/complete", async (c) =>
@@ -68,9 +69,7 @@ app.post("/:project{[^/]+\\.git}/git-receive-pack", async (c) =>
   receivePack(withFault(c.env, faultOf(c.env, c.req.raw)), pushContext(c.req.raw), c.req.raw),
 );
 
-app.post("/internal/repos/:tenant/:repo/upkeep", async (c) =>
-  c.json(await repoStub(c.env, repoOf(c)).upkeep({ force: true })),
-);
+app.post("/internal/repos/:tenant/:repo/upkeep", async (c) => c.json(await repoStub(c.env, repoOf(c)).upkeep({ force: true })));
 
 app.notFound((c) => c.text("pushing is not available on this forge yet\n", 501));
 app.onError((err, c) => {

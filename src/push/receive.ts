@@ -312,7 +312,13 @@ async function applyPush(
 
   const graph = new CommitGraph(store);
   const live = commands.filter((c) => !errors.has(c.name) && c.new !== ZERO_OID);
-  if (findMissing(links, live.map((c) => c.new), (oid) => store.has(oid)) !== null) {
+  if (
+    findMissing(
+      links,
+      live.map((c) => c.new),
+      (oid) => store.has(oid),
+    ) !== null
+  ) {
     for (const c of live) fail(c.name, "missing necessary objects");
   }
 
@@ -349,7 +355,8 @@ async function applyPush(
 
   const newBytes = snapshot.packs.reduce((n, p) => n + p.bytes, 0) + (pack?.bytes ?? 0);
   if (pack && newBytes > ctx.maxRepoBytes) {
-    for (const u of updates) fail(u.name, `over quota: the repository would be ${mib(newBytes)}, the limit is ${mib(ctx.maxRepoBytes)}`);
+    for (const u of updates)
+      fail(u.name, `over quota: the repository would be ${mib(newBytes)}, the limit is ${mib(ctx.maxRepoBytes)}`);
     updates.length = 0;
   }
   if (input.atomic && errors.size > 0) {
@@ -392,7 +399,9 @@ async function applyPush(
   if (applied.length === 0 && pack) await drop();
   if (applied.length > 0) {
     const touched = new Set(applied.map((u) => u.name));
-    const known = new Set(snapshot.refs.filter((r) => r.name.startsWith("refs/heads/") && !touched.has(r.name)).map((r) => r.oid));
+    const known = new Set(
+      snapshot.refs.filter((r) => r.name.startsWith("refs/heads/") && !touched.has(r.name)).map((r) => r.oid),
+    );
     await notifyPushed(env, {
       tenantId: ctx.repo.tenantId,
       repoId: ctx.repo.repoId,

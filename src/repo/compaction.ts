@@ -47,7 +47,10 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
 
 /** Deletes the R2 objects of packs (pack and index). */
 export async function deletePacks(env: Env, repo: RepoRef, names: string[]): Promise<void> {
-  const keys = names.flatMap((n) => [r2Keys.pack(repo.tenantId, repo.repoId, n), r2Keys.packIndex(repo.tenantId, repo.repoId, n)]);
+  const keys = names.flatMap((n) => [
+    r2Keys.pack(repo.tenantId, repo.repoId, n),
+    r2Keys.packIndex(repo.tenantId, repo.repoId, n),
+  ]);
   for (let i = 0; i < keys.length; i += 1000) await env.OBJECTS.delete(keys.slice(i, i + 1000));
 }
 

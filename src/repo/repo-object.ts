@@ -125,7 +125,11 @@ export class RepoObject extends DurableObject<Env> {
   }
 
   private setMeta(key: string, value: string): void {
-    this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
+    this.sql.exec(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      key,
+      value,
+    );
   }
 
   private version(): number {
@@ -233,7 +237,10 @@ export class RepoObject extends DurableObject<Env> {
   }
 
   private livePackNames(): string[] {
-    return this.sql.exec<{ name: string }>("SELECT name FROM packs WHERE retired_at IS NULL").toArray().map((r) => r.name);
+    return this.sql
+      .exec<{ name: string }>("SELECT name FROM packs WHERE retired_at IS NULL")
+      .toArray()
+      .map((r) => r.name);
   }
 
   private scheduleUpkeep(delayMs: number): void {
@@ -251,7 +258,7 @@ export class RepoObject extends DurableObject<Env> {
    * Compacts the live packs into one when there are several, and deletes packs retired longer
    * than the grace period ago (and orphans: packs in R2 no row names). Returns what it did.
    */
-  async upkeep(opts: { force?: boolean; /** The clock (tests pass the end of a grace period). */ now?: number } = {}): Promise<{
+  async upkeep(opts: { force?: boolean /** The clock (tests pass the end of a grace period). */; now?: number } = {}): Promise<{
     compacted: number;
     deleted: number;
   }> {
@@ -273,7 +280,12 @@ export class RepoObject extends DurableObject<Env> {
       .exec<{ name: string }>("SELECT name FROM packs WHERE retired_at IS NOT NULL AND retired_at < ?", cutoff)
       .toArray()
       .map((r) => r.name);
-    const known = new Set(this.sql.exec<{ name: string }>("SELECT name FROM packs").toArray().map((r) => r.name));
+    const known = new Set(
+      this.sql
+        .exec<{ name: string }>("SELECT name FROM packs")
+        .toArray()
+        .map((r) => r.name),
+    );
     const orphans = (await storedPacks(this.env, repo))
       .filter((p) => !known.has(p.name) && p.uploaded < now - ORPHAN_GRACE_MS && !this.importing(p.name))
       .map((p) => p.name);
@@ -330,7 +342,8 @@ export class RepoObject extends DurableObject<Env> {
     const repo = JSON.parse(this.meta("repo")!) as { tenantId: string; repoId: string };
     for (let attempt = 0; attempt < 3; attempt++) {
       const before = this.snapshot();
-      if (!holdsUnreachable(before)) return { purged: false, retired: 0, packs: before.packs.length, objects: objectCount(before) };
+      if (!holdsUnreachable(before))
+        return { purged: false, retired: 0, packs: before.packs.length, objects: objectCount(before) };
       const outcome = await this.compact(repo, before);
       if (outcome === "moved") continue; // a push landed meanwhile: compact what it left
       this.ctx.storage.transactionSync(() => {

@@ -356,7 +356,11 @@ export async function setAdmin(db: TenantDb, actor: User, userId: number, admin:
  * cookie stops working too. Expired revocations go in the same batch (they are never needed again).
  * A cookie without an id (issued before ids) can only be ended with every other one.
  */
-export async function signOut(db: TenantDb, session: { userId: number; id?: string; expiresAt: number }, now = Date.now()): Promise<void> {
+export async function signOut(
+  db: TenantDb,
+  session: { userId: number; id?: string; expiresAt: number },
+  now = Date.now(),
+): Promise<void> {
   if (!session.id) return signOutEverywhere(db, session.userId);
   await db.batch([
     db.delete(revokedSessions).where(lt(revokedSessions.expiresAt, Math.floor(now / 1000))),
@@ -365,5 +369,8 @@ export async function signOut(db: TenantDb, session: { userId: number; id?: stri
 }
 
 export async function signOutEverywhere(db: TenantDb, userId: number): Promise<void> {
-  await db.update(users).set({ sessionEpoch: sql`${users.sessionEpoch} + 1` }).where(eq(users.id, userId));
+  await db
+    .update(users)
+    .set({ sessionEpoch: sql`${users.sessionEpoch} + 1` })
+    .where(eq(users.id, userId));
 }

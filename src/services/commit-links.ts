@@ -66,7 +66,12 @@ interface NewCommit {
  * ancestors, and the walk ends when every queued commit is known. Only messages that may refer
  * to an issue are kept.
  */
-export async function newCommits(store: ObjectStore, tips: Oid[], known: Oid[], max = MAX_COMMITS_PER_PUSH): Promise<NewCommit[]> {
+export async function newCommits(
+  store: ObjectStore,
+  tips: Oid[],
+  known: Oid[],
+  max = MAX_COMMITS_PER_PUSH,
+): Promise<NewCommit[]> {
   const seen = new Map<Oid, CommitInfo & { message: string }>();
   const uninteresting = new Set<Oid>();
   const queuedInteresting = new Set<Oid>();
@@ -85,7 +90,13 @@ export async function newCommits(store: ObjectStore, tips: Oid[], known: Oid[], 
     }
     if (obj.type !== "commit") return;
     const c = parseCommit(obj.data);
-    const info = { oid, tree: c.tree, parents: c.parents, time: c.committer.time, message: MAY_REFERENCE.test(c.message) ? c.message : "" };
+    const info = {
+      oid,
+      tree: c.tree,
+      parents: c.parents,
+      time: c.committer.time,
+      message: MAY_REFERENCE.test(c.message) ? c.message : "",
+    };
     seen.set(oid, info);
     queue.push(info);
     if (!uninteresting.has(oid)) queuedInteresting.add(oid);
@@ -105,7 +116,14 @@ export async function newCommits(store: ObjectStore, tips: Oid[], known: Oid[], 
 
 const shortRef = (name: string) => name.replace(/^refs\/heads\//, "");
 
-function linkComment(project: string, sha: string, branch: string, pusher: string, message: string, action: "close" | "ref"): string {
+function linkComment(
+  project: string,
+  sha: string,
+  branch: string,
+  pusher: string,
+  message: string,
+  action: "close" | "ref",
+): string {
   const lines = message.trim().split("\n").slice(0, 20);
   const quoted = lines.map((l) => `> ${l.slice(0, 300)}`.trimEnd()).join("\n");
   const link = `[${sha.slice(0, 10)}](/p/${encodeURIComponent(project)}/source/commit/${sha})`;
@@ -130,8 +148,7 @@ export async function linkPushedCommits(env: Env, db: TenantDb, project: Project
   const updated = new Set(event.updates.map((u) => u.name));
   const known = [
     ...event.updates.map((u) => u.old).filter((o) => o !== ZERO_OID),
-    ...(event.known ??
-      snapshot.refs.filter((r) => r.name.startsWith("refs/heads/") && !updated.has(r.name)).map((r) => r.oid)),
+    ...(event.known ?? snapshot.refs.filter((r) => r.name.startsWith("refs/heads/") && !updated.has(r.name)).map((r) => r.oid)),
   ];
   const commits = await newCommits(
     store,
@@ -152,17 +169,10 @@ export async function linkPushedCommits(env: Env, db: TenantDb, project: Project
       if (++links > MAX_LINKS_PER_PUSH) return added;
       const issue = await findIssue(db, project.id, ref.number);
       if (!issue) continue;
-      const result = await updateIssue(
-        db,
-        project,
-        ref.number,
-        actor,
-        ref.action === "close" ? { state: "closed" } : {},
-        {
-          comment: linkComment(project.name, commit.oid, branch, event.pusher, commit.message, ref.action),
-          key: `commit:${commit.oid}:${issue.id}`,
-        },
-      );
+      const result = await updateIssue(db, project, ref.number, actor, ref.action === "close" ? { state: "closed" } : {}, {
+        comment: linkComment(project.name, commit.oid, branch, event.pusher, commit.message, ref.action),
+        key: `commit:${commit.oid}:${issue.id}`,
+      });
       if (result.outcome === "updated") added++;
     }
   }

@@ -15,7 +15,8 @@ export const ATTACHMENTS_PER_POST = 10;
 /** The form field of attachments on the issue forms. */
 export const ATTACHMENT_FIELD = "attachment";
 
-const TEXT_NAMES = /\.(txt|log|diff|patch|md|markdown|csv|tsv|json|ya?ml|toml|ini|cfg|conf|c|h|cc|cpp|hpp|py|js|mjs|ts|tsx|jsx|rs|go|java|kt|rb|php|pl|sh|bash|sql|xml|css|html?|svg)$/i;
+const TEXT_NAMES =
+  /\.(txt|log|diff|patch|md|markdown|csv|tsv|json|ya?ml|toml|ini|cfg|conf|c|h|cc|cpp|hpp|py|js|mjs|ts|tsx|jsx|rs|go|java|kt|rb|php|pl|sh|bash|sql|xml|css|html?|svg)$/i;
 
 /**
  * The type an attachment is served with, from its first bytes and name (never the uploader's
@@ -31,7 +32,10 @@ export function servingType(filename: string, head: Uint8Array): string {
 
 export function cleanFilename(name: string): string {
   // eslint-disable-next-line no-control-regex
-  const s = name.replace(/[\u0000-\u001f\u007f/\\]/g, "").trim().slice(-200);
+  const s = name
+    .replace(/[\u0000-\u001f\u007f/\\]/g, "")
+    .trim()
+    .slice(-200);
   return s && s !== "." && s !== ".." ? s : "file";
 }
 
@@ -62,7 +66,10 @@ class AttachmentSink implements FileSink {
   async write(chunk: Uint8Array): Promise<void> {
     this.size += chunk.length;
     if (this.size > this.maxBytes) {
-      throw new ForgeError("payload_too_large", `${this.filename} is larger than this forge's limit of ${formatBytes(this.maxBytes)} per file.`);
+      throw new ForgeError(
+        "payload_too_large",
+        `${this.filename} is larger than this forge's limit of ${formatBytes(this.maxBytes)} per file.`,
+      );
     }
     if (this.head.length < 16) {
       const head = new Uint8Array(Math.min(16, this.head.length + chunk.length));
@@ -78,7 +85,13 @@ class AttachmentSink implements FileSink {
   }
 
   attachment(): NewAttachment {
-    return { id: this.id, key: this.writer.key, filename: this.filename, contentType: servingType(this.filename, this.head), size: this.size };
+    return {
+      id: this.id,
+      key: this.writer.key,
+      filename: this.filename,
+      contentType: servingType(this.filename, this.head),
+      size: this.size,
+    };
   }
 }
 
@@ -99,17 +112,29 @@ export async function receiveIssueForm(
 ): Promise<ReceivedForm> {
   const sinks: AttachmentSink[] = [];
   try {
-    await readMultipart(body, boundary, {
-      maxFieldBytes: 256 * 1024,
-      maxParts: 40,
-      onFile: async (part) => {
-        if (part.field !== ATTACHMENT_FIELD) return null;
-        if (sinks.length >= ATTACHMENTS_PER_POST) throw new ForgeError("bad_request", `Attach at most ${ATTACHMENTS_PER_POST} files at once.`);
-        const sink = new AttachmentSink(target.bucket, target.tenantId, target.projectId, cleanFilename(part.filename), target.maxBytes);
-        sinks.push(sink);
-        return sink;
+    await readMultipart(
+      body,
+      boundary,
+      {
+        maxFieldBytes: 256 * 1024,
+        maxParts: 40,
+        onFile: async (part) => {
+          if (part.field !== ATTACHMENT_FIELD) return null;
+          if (sinks.length >= ATTACHMENTS_PER_POST)
+            throw new ForgeError("bad_request", `Attach at most ${ATTACHMENTS_PER_POST} files at once.`);
+          const sink = new AttachmentSink(
+            target.bucket,
+            target.tenantId,
+            target.projectId,
+            cleanFilename(part.filename),
+            target.maxBytes,
+          );
+          sinks.push(sink);
+          return sink;
+        },
       },
-    }, fields);
+      fields,
+    );
     const attachments = sinks.map((s) => s.attachment()).filter((a) => a.size > 0);
     // Empty files are not worth keeping.
     await Promise.all(sinks.filter((s) => s.attachment().size === 0).map((s) => s.writer.abort()));
@@ -148,7 +173,9 @@ export async function discardAttachments(bucket: R2Bucket, attachments: NewAttac
 }
 
 export async function findAttachment(db: TenantDb, projectId: number, id: string): Promise<IssueAttachment | undefined> {
-  return db.query.issueAttachments.findFirst({ where: and(eq(issueAttachments.projectId, projectId), eq(issueAttachments.id, id)) });
+  return db.query.issueAttachments.findFirst({
+    where: and(eq(issueAttachments.projectId, projectId), eq(issueAttachments.id, id)),
+  });
 }
 
 /** The response that serves an attachment: never HTML, never sniffed, sandboxed. */

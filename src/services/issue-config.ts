@@ -28,7 +28,11 @@ export interface TrackerConfigText {
 
 /** InDefero's defaults. */
 export const DEFAULT_CONFIG_TEXT: TrackerConfigText = {
-  openStatuses: ["New = Issue has not had initial review yet", "Accepted = Problem reproduced / need acknowledged", "Started = Work on this issue has begun"].join("\n"),
+  openStatuses: [
+    "New = Issue has not had initial review yet",
+    "Accepted = Problem reproduced / need acknowledged",
+    "Started = Work on this issue has begun",
+  ].join("\n"),
   closedStatuses: [
     "Fixed = Developer made source code changes, QA should verify",
     "Verified = QA has verified that the fix worked",
@@ -124,7 +128,12 @@ export const DEFAULT_CONFIG = parseConfig(DEFAULT_CONFIG_TEXT);
 export async function loadConfigText(db: TenantDb, projectId: number): Promise<TrackerConfigText> {
   const row = await db.query.issueConfig.findFirst({ where: eq(issueConfig.projectId, projectId) });
   return row
-    ? { openStatuses: row.openStatuses, closedStatuses: row.closedStatuses, labels: row.labels, oneValueClasses: row.oneValueClasses }
+    ? {
+        openStatuses: row.openStatuses,
+        closedStatuses: row.closedStatuses,
+        labels: row.labels,
+        oneValueClasses: row.oneValueClasses,
+      }
     : DEFAULT_CONFIG_TEXT;
 }
 
@@ -152,15 +161,22 @@ export async function saveConfig(db: TenantDb, projectId: number, text: TrackerC
   const values = { ...text, updatedAt: now };
   const statusIn = (keys: string[]) => inArray(sql`lower(${issues.status})`, keys);
   await db.batch([
-    db.insert(issueConfig).values({ projectId, ...values }).onConflictDoUpdate({ target: issueConfig.projectId, set: values }),
+    db
+      .insert(issueConfig)
+      .values({ projectId, ...values })
+      .onConflictDoUpdate({ target: issueConfig.projectId, set: values }),
     db
       .update(issues)
       .set({ state: "closed", closedAt: sql`coalesce(${issues.closedAt}, ${now})`, version: sql`${issues.version} + 1` })
-      .where(and(eq(issues.projectId, projectId), eq(issues.state, "open"), statusIn(config.closed.map((s) => s.name.toLowerCase())))),
+      .where(
+        and(eq(issues.projectId, projectId), eq(issues.state, "open"), statusIn(config.closed.map((s) => s.name.toLowerCase()))),
+      ),
     db
       .update(issues)
       .set({ state: "open", closedAt: null, version: sql`${issues.version} + 1` })
-      .where(and(eq(issues.projectId, projectId), eq(issues.state, "closed"), statusIn(config.open.map((s) => s.name.toLowerCase())))),
+      .where(
+        and(eq(issues.projectId, projectId), eq(issues.state, "closed"), statusIn(config.open.map((s) => s.name.toLowerCase()))),
+      ),
   ]);
   return config;
 }
@@ -213,7 +229,9 @@ export function normalizeLabels(config: TrackerConfig, names: string[]): string[
     const name = raw.trim();
     if (!name) continue;
     if (!isLabelName(name)) {
-      throw badRequest(`"${name.slice(0, 60)}" is not a valid label: use Name or Class:Name (letters, digits and _ . + -, at most ${LABEL_MAX}).`);
+      throw badRequest(
+        `"${name.slice(0, 60)}" is not a valid label: use Name or Class:Name (letters, digits and _ . + -, at most ${LABEL_MAX}).`,
+      );
     }
     const predefined = config.labels.find((l) => labelKey(l.name) === labelKey(name));
     out.set(labelKey(name), predefined?.name ?? name);
@@ -232,7 +250,9 @@ export function checkOneValue(config: TrackerConfig, labels: string[]): void {
     if (cls === null || !config.oneValueClasses.includes(cls)) continue;
     const other = byClass.get(cls);
     if (other) {
-      throw badRequest(`${label} and ${other} are both in the one-value class ${label.slice(0, label.indexOf(":"))}: an issue has one of them at most.`);
+      throw badRequest(
+        `${label} and ${other} are both in the one-value class ${label.slice(0, label.indexOf(":"))}: an issue has one of them at most.`,
+      );
     }
     byClass.set(cls, label);
   }
@@ -261,7 +281,7 @@ export function labelGroups(config: TrackerConfig): { cls: string; oneValue: boo
   for (const l of config.labels) {
     const colon = l.name.indexOf(":");
     const cls = colon < 0 ? "" : l.name.slice(0, colon);
-    const key = groups.has(cls) ? cls : [...groups.keys()].find((k) => k.toLowerCase() === cls.toLowerCase()) ?? cls;
+    const key = groups.has(cls) ? cls : ([...groups.keys()].find((k) => k.toLowerCase() === cls.toLowerCase()) ?? cls);
     groups.set(key, [...(groups.get(key) ?? []), l]);
   }
   return [...groups.entries()]

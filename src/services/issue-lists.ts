@@ -85,7 +85,8 @@ function conditions(projectId: number, q: IssueQuery): SQL[] {
   }
   if (q.owner === "none") where.push(sql`${issues.ownerId} IS NULL`);
   else if (q.owner) where.push(sql`${issues.ownerId} = (SELECT id FROM ${users} WHERE username_key = ${q.owner.toLowerCase()})`);
-  if (q.submitter) where.push(sql`${issues.submitterId} = (SELECT id FROM ${users} WHERE username_key = ${q.submitter.toLowerCase()})`);
+  if (q.submitter)
+    where.push(sql`${issues.submitterId} = (SELECT id FROM ${users} WHERE username_key = ${q.submitter.toLowerCase()})`);
   if (q.starredBy !== undefined) {
     where.push(sql`EXISTS (SELECT 1 FROM ${issueStars} WHERE issue_id = ${issues.id} AND user_id = ${q.starredBy})`);
   }
@@ -116,10 +117,15 @@ function ordering(q: IssueQuery): SQL[] {
   }
 }
 
-export const defaultOrder = (sort: IssueSort): "asc" | "desc" => (sort === "due" || sort === "summary" || sort === "status" ? "asc" : "desc");
+export const defaultOrder = (sort: IssueSort): "asc" | "desc" =>
+  sort === "due" || sort === "summary" || sort === "status" ? "asc" : "desc";
 
 /** One page of issues and how many match, in one D1 round trip. */
-export async function listIssues(db: TenantDb, projectId: number, q: IssueQuery = {}): Promise<{ items: IssueRow[]; total: number }> {
+export async function listIssues(
+  db: TenantDb,
+  projectId: number,
+  q: IssueQuery = {},
+): Promise<{ items: IssueRow[]; total: number }> {
   const where = and(...conditions(projectId, q));
   const limit = Math.min(Math.max(q.limit ?? 50, 1), 100);
   const fields = {
@@ -141,7 +147,9 @@ export async function listIssues(db: TenantDb, projectId: number, q: IssueQuery 
     submitter: sql<string | null>`${submitterUser.username}`.as("submitter_username"),
     submitterId: issues.submitterId,
     submitterDisplayName: sql<string | null>`${submitterUser.displayName}`.as("submitter_display_name"),
-    labels: sql<string | null>`(SELECT group_concat(name, ' ') FROM ${issueLabels} WHERE issue_id = ${issues.id})`.as("label_names"),
+    labels: sql<string | null>`(SELECT group_concat(name, ' ') FROM ${issueLabels} WHERE issue_id = ${issues.id})`.as(
+      "label_names",
+    ),
     snippet: (q.match && q.withSnippet
       ? sql<string>`snippet(issues_fts, -1, ${SNIPPET_START}, ${SNIPPET_END}, '…', 24)`
       : sql<string | null>`NULL`
@@ -150,7 +158,9 @@ export async function listIssues(db: TenantDb, projectId: number, q: IssueQuery 
   // With a text query, the FTS table drives (CROSS JOIN keeps SQLite from reordering): else it
   // may walk the project's issues and run the full-text match once per row, 100x slower.
   const rows = q.match ? db.select(fields).from(issuesFts).crossJoin(issues) : db.select(fields).from(issues);
-  const count = q.match ? db.select({ n: sql<number>`count(*)` }).from(issuesFts).crossJoin(issues) : db.select({ n: sql<number>`count(*)` }).from(issues);
+  const count = q.match
+    ? db.select({ n: sql<number>`count(*)` }).from(issuesFts).crossJoin(issues)
+    : db.select({ n: sql<number>`count(*)` }).from(issues);
   const ftsRow = q.match ? sql`${issues.id} = issues_fts.rowid` : undefined;
   const [items, totals] = await db.batch([
     rows
@@ -214,7 +224,12 @@ export interface WatchedIssue {
  * Issues a user starred, across the forge, most recently updated first. The caller drops those
  * in projects the user may no longer read (canAccess), so this reads a bounded window.
  */
-export async function watchedIssues(db: TenantDb, userId: number, state: "open" | "closed" | "all", limit = 200): Promise<WatchedIssue[]> {
+export async function watchedIssues(
+  db: TenantDb,
+  userId: number,
+  state: "open" | "closed" | "all",
+  limit = 200,
+): Promise<WatchedIssue[]> {
   const where = [eq(issueStars.userId, userId)];
   if (state !== "all") where.push(eq(issues.state, state));
   return db
@@ -240,7 +255,11 @@ export interface ActivityEntry {
 }
 
 /** Newest filings and comments of a project (or of one issue), for Atom feeds. */
-export async function issueActivity(db: TenantDb, projectId: number, opts: { number?: number; limit?: number } = {}): Promise<ActivityEntry[]> {
+export async function issueActivity(
+  db: TenantDb,
+  projectId: number,
+  opts: { number?: number; limit?: number } = {},
+): Promise<ActivityEntry[]> {
   const limit = Math.min(opts.limit ?? 50, 100);
   const author = alias(users, "author");
   const only = opts.number !== undefined ? eq(issues.number, opts.number) : undefined;

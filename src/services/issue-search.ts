@@ -65,7 +65,8 @@ export function parseSearch(query: string): ParsedSearch {
     (negated ? negative : positive).push(term);
   }
   if (positive.length + negative.length > MAX_TERMS) throw badRequest(`Search with at most ${MAX_TERMS} words.`);
-  if (positive.length === 0 && negative.length > 0) throw badRequest("Say what to look for: a search needs at least one word that is not excluded.");
+  if (positive.length === 0 && negative.length > 0)
+    throw badRequest("Say what to look for: a search needs at least one word that is not excluded.");
   if (positive.length) out.match = positive.join(" AND ") + negative.map((n) => ` NOT ${n}`).join("");
   return out;
 }

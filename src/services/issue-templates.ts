@@ -26,14 +26,24 @@ export interface TemplateInput {
   labels: string;
 }
 
-export async function createTemplate(db: TenantDb, projectId: number, config: TrackerConfig, input: TemplateInput): Promise<IssueTemplate> {
+export async function createTemplate(
+  db: TenantDb,
+  projectId: number,
+  config: TrackerConfig,
+  input: TemplateInput,
+): Promise<IssueTemplate> {
   const name = input.name.replace(/\s+/g, " ").trim();
   if (!name || name.length > 60) throw badRequest("Name the template (at most 60 characters).");
   const summary = input.summary.replace(/\s+/g, " ").trim().slice(0, 200);
   const body = cleanText(input.body, "template");
   const labels = normalizeLabels(config, splitLabels(input.labels)).join(" ");
-  if ((await listTemplates(db, projectId)).length >= TEMPLATES_MAX) throw badRequest(`A project has at most ${TEMPLATES_MAX} templates.`);
-  const [row] = await db.insert(issueTemplates).values({ projectId, name, summary, body, labels }).onConflictDoNothing().returning();
+  if ((await listTemplates(db, projectId)).length >= TEMPLATES_MAX)
+    throw badRequest(`A project has at most ${TEMPLATES_MAX} templates.`);
+  const [row] = await db
+    .insert(issueTemplates)
+    .values({ projectId, name, summary, body, labels })
+    .onConflictDoNothing()
+    .returning();
   if (!row) throw conflict(`There is a template named ${name} already.`);
   return row;
 }

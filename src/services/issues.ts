@@ -71,7 +71,8 @@ const userRef = (u: { id: number; username: string; displayName: string | null }
 export function cleanSummary(value: string): string {
   const s = value.replace(/\s+/g, " ").trim();
   if (!s) throw badRequest("Give the issue a summary: one line that says what is wrong or wanted.");
-  if (s.length > SUMMARY_MAX) throw badRequest(`A summary has at most ${SUMMARY_MAX} characters; put the details in the description.`);
+  if (s.length > SUMMARY_MAX)
+    throw badRequest(`A summary has at most ${SUMMARY_MAX} characters; put the details in the description.`);
   return s;
 }
 
@@ -87,7 +88,8 @@ export function parseDueDate(value: string | null | undefined): string | null {
   if (!s) return null;
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
   const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
-  if (!m || !d || d.toISOString().slice(0, 10) !== s) throw badRequest(`"${s.slice(0, 30)}" is not a date: write it as YYYY-MM-DD.`);
+  if (!m || !d || d.toISOString().slice(0, 10) !== s)
+    throw badRequest(`"${s.slice(0, 30)}" is not a date: write it as YYYY-MM-DD.`);
   return s;
 }
 
@@ -207,7 +209,17 @@ export interface IssueInput {
   removeRelations?: RelationSpec[];
 }
 
-const TRIAGE_FIELDS = ["status", "state", "labels", "addLabels", "removeLabels", "owner", "dueDate", "addRelations", "removeRelations"] as const;
+const TRIAGE_FIELDS = [
+  "status",
+  "state",
+  "labels",
+  "addLabels",
+  "removeLabels",
+  "owner",
+  "dueDate",
+  "addRelations",
+  "removeRelations",
+] as const;
 
 function requireTriage(actor: Actor, input: IssueInput): void {
   if (actor.triage) return;
@@ -218,12 +230,20 @@ function requireTriage(actor: Actor, input: IssueInput): void {
     return v !== undefined && !(k !== "labels" && Array.isArray(v) && v.length === 0);
   });
   if (asked.length) {
-    throw new ForgeError("forbidden", `Only project members set the status, labels, owner, due date and relations of issues (you sent ${asked.join(", ")}).`);
+    throw new ForgeError(
+      "forbidden",
+      `Only project members set the status, labels, owner, due date and relations of issues (you sent ${asked.join(", ")}).`,
+    );
   }
 }
 
 /** The issue's numbers as ids, for relations; every one must be an issue of the project. */
-async function resolveNumbers(db: TenantDb, projectId: number, specs: RelationSpec[], selfNumber: number | null): Promise<Map<number, Issue>> {
+async function resolveNumbers(
+  db: TenantDb,
+  projectId: number,
+  specs: RelationSpec[],
+  selfNumber: number | null,
+): Promise<Map<number, Issue>> {
   const numbers = [...new Set(specs.map((s) => s.number))];
   if (numbers.length > 20) throw badRequest("Change at most 20 relations at once.");
   for (const n of numbers) {
@@ -234,7 +254,15 @@ async function resolveNumbers(db: TenantDb, projectId: number, specs: RelationSp
   const rows = await db
     .select()
     .from(issues)
-    .where(and(eq(issues.projectId, projectId), sql`${issues.number} IN (${sql.join(numbers.map((n) => sql`${n}`), sql`, `)})`));
+    .where(
+      and(
+        eq(issues.projectId, projectId),
+        sql`${issues.number} IN (${sql.join(
+          numbers.map((n) => sql`${n}`),
+          sql`, `,
+        )})`,
+      ),
+    );
   const found = new Map(rows.map((r) => [r.number, r]));
   const missing = numbers.filter((n) => !found.has(n));
   if (missing.length) throw badRequest(`There is no issue ${missing.map((n) => `#${n}`).join(", ")} in this project.`);
@@ -385,7 +413,12 @@ const ownerUser = alias(users, "owner_user");
 const submitterUser = alias(users, "submitter_user");
 
 /** Everything the issue page shows, in one D1 round trip. */
-export async function getIssueDetail(db: TenantDb, projectId: number, number: number, viewerId: number | null): Promise<IssueDetail | null> {
+export async function getIssueDetail(
+  db: TenantDb,
+  projectId: number,
+  number: number,
+  viewerId: number | null,
+): Promise<IssueDetail | null> {
   if (!Number.isSafeInteger(number) || number < 1) return null;
   const idOf = sql`(SELECT id FROM ${issues} WHERE project_id = ${projectId} AND number = ${number})`;
   const other = alias(issues, "other_issue");
@@ -402,13 +435,31 @@ export async function getIssueDetail(db: TenantDb, projectId: number, number: nu
       .leftJoin(ownerUser, eq(ownerUser.id, issues.ownerId))
       .leftJoin(submitterUser, eq(submitterUser.id, issues.submitterId))
       .where(and(eq(issues.projectId, projectId), eq(issues.number, number))),
-    db.select({ name: issueLabels.name }).from(issueLabels).where(eq(issueLabels.issueId, idOf)).orderBy(asc(issueLabels.nameKey)),
-    db.select(commentFields).from(issueComments).leftJoin(users, eq(users.id, issueComments.authorId)).where(eq(issueComments.issueId, idOf)).orderBy(asc(issueComments.id)),
+    db
+      .select({ name: issueLabels.name })
+      .from(issueLabels)
+      .where(eq(issueLabels.issueId, idOf))
+      .orderBy(asc(issueLabels.nameKey)),
+    db
+      .select(commentFields)
+      .from(issueComments)
+      .leftJoin(users, eq(users.id, issueComments.authorId))
+      .where(eq(issueComments.issueId, idOf))
+      .orderBy(asc(issueComments.id)),
     db.select().from(issueAttachments).where(eq(issueAttachments.issueId, idOf)).orderBy(asc(issueAttachments.createdAt)),
     db
-      .select({ issueId: issueRelations.issueId, kind: issueRelations.kind, number: other.number, summary: other.summary, state: other.state })
+      .select({
+        issueId: issueRelations.issueId,
+        kind: issueRelations.kind,
+        number: other.number,
+        summary: other.summary,
+        state: other.state,
+      })
       .from(issueRelations)
-      .innerJoin(other, sql`${other.id} = CASE WHEN ${issueRelations.issueId} = ${idOf} THEN ${issueRelations.otherId} ELSE ${issueRelations.issueId} END`)
+      .innerJoin(
+        other,
+        sql`${other.id} = CASE WHEN ${issueRelations.issueId} = ${idOf} THEN ${issueRelations.otherId} ELSE ${issueRelations.issueId} END`,
+      )
       .where(or(eq(issueRelations.issueId, idOf), eq(issueRelations.otherId, idOf)))
       .orderBy(asc(other.number)),
     db
@@ -421,7 +472,10 @@ export async function getIssueDetail(db: TenantDb, projectId: number, number: nu
   const issueId = row.issue.id;
   return {
     issue: row.issue,
-    owner: row.issue.ownerId !== null && row.ownerName ? { id: row.issue.ownerId, username: row.ownerName, displayName: row.ownerDisplayName } : null,
+    owner:
+      row.issue.ownerId !== null && row.ownerName
+        ? { id: row.issue.ownerId, username: row.ownerName, displayName: row.ownerDisplayName }
+        : null,
     submitter:
       row.issue.submitterId !== null && row.submitterName
         ? { id: row.issue.submitterId, username: row.submitterName, displayName: row.submitterDisplayName }
@@ -448,10 +502,17 @@ const commentFields = {
   authorDisplayName: sql<string | null>`${users.displayName}`.as("author_display_name"),
 };
 
-function commentView(r: { comment: typeof issueComments.$inferSelect; authorName: string | null; authorDisplayName: string | null }): CommentView {
+function commentView(r: {
+  comment: typeof issueComments.$inferSelect;
+  authorName: string | null;
+  authorDisplayName: string | null;
+}): CommentView {
   return {
     id: r.comment.id,
-    author: r.comment.authorId !== null && r.authorName ? { id: r.comment.authorId, username: r.authorName, displayName: r.authorDisplayName } : null,
+    author:
+      r.comment.authorId !== null && r.authorName
+        ? { id: r.comment.authorId, username: r.authorName, displayName: r.authorDisplayName }
+        : null,
     body: r.comment.body,
     changes: parseChanges(r.comment.changes),
     createdAt: r.comment.createdAt,
@@ -459,7 +520,11 @@ function commentView(r: { comment: typeof issueComments.$inferSelect; authorName
 }
 
 /** One page of an issue's comments, oldest first, and how many there are. */
-export async function listComments(db: TenantDb, issueId: number, opts: { offset: number; limit: number }): Promise<{ items: CommentView[]; total: number }> {
+export async function listComments(
+  db: TenantDb,
+  issueId: number,
+  opts: { offset: number; limit: number },
+): Promise<{ items: CommentView[]; total: number }> {
   const [rows, count] = await db.batch([
     db
       .select(commentFields)
@@ -496,7 +561,8 @@ export type UpdateResult =
   | { outcome: "unchanged"; issue: Issue }
   | { outcome: "duplicate"; issue: Issue };
 
-const isUniqueKeyViolation = (err: unknown) => /UNIQUE constraint failed: issue_comments\.key/.test(String((err as Error)?.message ?? err));
+const isUniqueKeyViolation = (err: unknown) =>
+  /UNIQUE constraint failed: issue_comments\.key/.test(String((err as Error)?.message ?? err));
 
 /**
  * Changes an issue and records what changed in a comment, atomically: every statement of the
@@ -537,31 +603,41 @@ export async function updateIssue(
     const now = new Date().toISOString();
     const statements: BatchItem<"sqlite">[] = [...plan.statements(guard)];
     statements.push(
-      guardedInsert(db, issueComments, {
-        issueId: issue.id,
-        projectId: project.id,
-        authorId: actor.user?.id ?? null,
-        body: comment,
-        changes: JSON.stringify(changes),
-        key: opts.key ?? null,
-        createdAt: now,
-      }, guard),
+      guardedInsert(
+        db,
+        issueComments,
+        {
+          issueId: issue.id,
+          projectId: project.id,
+          authorId: actor.user?.id ?? null,
+          body: comment,
+          changes: JSON.stringify(changes),
+          key: opts.key ?? null,
+          createdAt: now,
+        },
+        guard,
+      ),
     );
     const newCommentId = sql`(SELECT max(id) FROM ${issueComments} WHERE issue_id = ${issue.id})`;
     for (const a of opts.attachments ?? []) {
       statements.push(
-        guardedInsert(db, issueAttachments, {
-          id: a.id,
-          issueId: issue.id,
-          projectId: project.id,
-          commentId: newCommentId,
-          filename: a.filename,
-          contentType: a.contentType,
-          size: a.size,
-          r2Key: a.key,
-          uploaderId: actor.user?.id ?? null,
-          createdAt: now,
-        }, guard),
+        guardedInsert(
+          db,
+          issueAttachments,
+          {
+            id: a.id,
+            issueId: issue.id,
+            projectId: project.id,
+            commentId: newCommentId,
+            filename: a.filename,
+            contentType: a.contentType,
+            size: a.size,
+            r2Key: a.key,
+            uploaderId: actor.user?.id ?? null,
+            createdAt: now,
+          },
+          guard,
+        ),
       );
     }
     statements.push(
@@ -578,7 +654,12 @@ export async function updateIssue(
     );
     // Still inside the transaction: the comment just written, if the update applied.
     statements.push(
-      db.select({ id: issueComments.id }).from(issueComments).where(eq(issueComments.issueId, issue.id)).orderBy(desc(issueComments.id)).limit(1),
+      db
+        .select({ id: issueComments.id })
+        .from(issueComments)
+        .where(eq(issueComments.issueId, issue.id))
+        .orderBy(desc(issueComments.id))
+        .limit(1),
     );
     let results: unknown[];
     try {
@@ -595,7 +676,11 @@ export async function updateIssue(
       kind: "issue",
       actor: actor.user?.username ?? null,
       title: describeUpdate(actor, updated, changes, comment !== ""),
-      payload: { number: updated.number, action: changes.status ? (updated.state === "closed" ? "closed" : "reopened") : "updated", changes },
+      payload: {
+        number: updated.number,
+        action: changes.status ? (updated.state === "closed" ? "closed" : "reopened") : "updated",
+        changes,
+      },
       key: `issue:${updated.id}:v${updated.version}`,
     });
     return { outcome: "updated", issue: updated, changes, commented: comment !== "", commentId };
@@ -702,14 +787,23 @@ async function planChanges(
         out.push(db.delete(issueLabels).where(and(eq(issueLabels.issueId, issue.id), inArray(issueLabels.nameKey, keys), guard)));
       }
       for (const l of added) {
-        out.push(guardedInsert(db, issueLabels, { issueId: issue.id, projectId: issue.projectId, name: l, nameKey: labelKey(l) }, guard));
+        out.push(
+          guardedInsert(db, issueLabels, { issueId: issue.id, projectId: issue.projectId, name: l, nameKey: labelKey(l) }, guard),
+        );
       }
       for (const r of relRemoved) {
         const s = storedRelation(issue.id, r.kind, others.get(r.number)!.id);
         out.push(
           db
             .delete(issueRelations)
-            .where(and(eq(issueRelations.issueId, s.issueId), eq(issueRelations.kind, s.kind), eq(issueRelations.otherId, s.otherId), guard)),
+            .where(
+              and(
+                eq(issueRelations.issueId, s.issueId),
+                eq(issueRelations.kind, s.kind),
+                eq(issueRelations.otherId, s.otherId),
+                guard,
+              ),
+            ),
         );
       }
       for (const r of relAdded) {

@@ -44,7 +44,10 @@ const progressUrl = (repo: RepoRef, commit: Oid) =>
   `https://derived.edgeforge.invalid/${repo.tenantId}/${repo.repoId}/last-commit-progress/v2/${commit}`;
 
 /** Parsed answers, shared by the requests of the isolate. */
-const parsed = new ByteLru<string, StoredLastCommits>(8 * 1024 * 1024, (d) => 200 + d.commits.length * 160 + Object.keys(d.paths).length * 80);
+const parsed = new ByteLru<string, StoredLastCommits>(
+  8 * 1024 * 1024,
+  (d) => 200 + d.commits.length * 160 + Object.keys(d.paths).length * 80,
+);
 
 export async function readStored(env: Env, repo: RepoRef, commit: Oid): Promise<StoredLastCommits | null> {
   const key = lastCommitsKey(repo, commit);
@@ -159,7 +162,10 @@ function startJob(env: Env, repo: RepoRef, graph: CommitGraph, commit: Oid, wait
     }
     if (!found.complete) {
       const progress = { paths: Object.fromEntries(found.paths), frontier: found.frontier };
-      await cache?.put(progressUrl(repo, commit), new Response(JSON.stringify(progress), { headers: { "cache-control": "max-age=86400" } }));
+      await cache?.put(
+        progressUrl(repo, commit),
+        new Response(JSON.stringify(progress), { headers: { "cache-control": "max-age=86400" } }),
+      );
       return null;
     }
     const data = await toStored(graph, commit, found.paths);
@@ -258,7 +264,9 @@ export async function precomputeAfterPush(
     if ((await graph.store.read(u.new)).type !== "commit") continue;
     if (await readStored(env, repo, u.new)) continue;
     const before = u.old !== ZERO && graph.store.has(u.old) ? await readStored(env, repo, u.old) : null;
-    const base = before ? { commit: before.commit, paths: new Map(Object.entries(before.paths).map(([p, i]) => [p, before.commits[i]!])) } : undefined;
+    const base = before
+      ? { commit: before.commit, paths: new Map(Object.entries(before.paths).map(([p, i]) => [p, before.commits[i]!])) }
+      : undefined;
     const found = await lastCommitsOfTree(graph, u.new, { budget, base, maxPaths: MAX_PATHS });
     if (!found?.complete) continue;
     await store(env, repo, await toStored(graph, u.new, found.paths));
@@ -268,7 +276,10 @@ export async function precomputeAfterPush(
 }
 
 /** The post-push step (edge/post-push.ts): opens the repository as it is now and precomputes. */
-export async function precomputeForPush(env: Env, e: { tenantId: string; repoId: string; updates: { name: string; old: Oid; new: Oid }[] }): Promise<void> {
+export async function precomputeForPush(
+  env: Env,
+  e: { tenantId: string; repoId: string; updates: { name: string; old: Oid; new: Oid }[] },
+): Promise<void> {
   const repo = { tenantId: e.tenantId, repoId: e.repoId };
   try {
     const snapshot = await currentSnapshot(env, repo);

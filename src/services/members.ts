@@ -69,7 +69,12 @@ export interface ProjectSettingsPatch {
 }
 
 /** Changes a project's settings; `tenantId` names the forge whose cached lookups it drops. */
-export async function updateProjectSettings(db: TenantDb, tenantId: string, project: Project, patch: ProjectSettingsPatch): Promise<Project> {
+export async function updateProjectSettings(
+  db: TenantDb,
+  tenantId: string,
+  project: Project,
+  patch: ProjectSettingsPatch,
+): Promise<Project> {
   const a = patch.access ?? {};
   const [row] = await db
     .update(projects)

@@ -22,7 +22,12 @@ const mailBinding = (env: Env): MailBinding | null => {
   return b && typeof b.send === "function" ? b : null;
 };
 
-export async function sendMail(env: Env, db: TenantDb, tenant: { id: string; name: string }, message: MailMessage): Promise<void> {
+export async function sendMail(
+  env: Env,
+  db: TenantDb,
+  tenant: { id: string; name: string },
+  message: MailMessage,
+): Promise<void> {
   const [row] = await db
     .insert(outbox)
     .values({ toAddress: message.to, subject: message.subject, body: message.text })

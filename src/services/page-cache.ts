@@ -59,6 +59,8 @@ export async function putFragment(url: string, html: string): Promise<void> {
   if (!cache) return;
   await cache.put(
     url,
-    new Response(html, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" } }),
+    new Response(html, {
+      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" },
+    }),
   );
 }

@@ -20,13 +20,17 @@ export const DEFAULT_SETTINGS: ForgeSettings = { registration: "open", projectCr
 const KEYS = { registration: "registration", projectCreation: "project_creation", frontPage: "front_page" } as const;
 
 export async function getSettings(db: TenantDb): Promise<ForgeSettings> {
-  const rows = await db.select().from(settings).where(inArray(settings.key, Object.values(KEYS)));
+  const rows = await db
+    .select()
+    .from(settings)
+    .where(inArray(settings.key, Object.values(KEYS)));
   const value = (k: string) => rows.find((r) => r.key === k)?.value;
   const registration = value(KEYS.registration);
   const projectCreation = value(KEYS.projectCreation);
   return {
     registration: registration === "closed" || registration === "open" ? registration : DEFAULT_SETTINGS.registration,
-    projectCreation: projectCreation === "users" || projectCreation === "admins" ? projectCreation : DEFAULT_SETTINGS.projectCreation,
+    projectCreation:
+      projectCreation === "users" || projectCreation === "admins" ? projectCreation : DEFAULT_SETTINGS.projectCreation,
     frontPage: value(KEYS.frontPage) ?? DEFAULT_SETTINGS.frontPage,
   };
 }

@@ -38,7 +38,8 @@ const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|\[?[0-9a-f]*:[0-9a-f:.]*(?:%[^\]
  */
 export function normalizeHost(host: string): string {
   const h = host.trim().toLowerCase().replace(/\.$/, "");
-  if (IP_LITERAL.test(h)) throw badRequest(`"${host}" is an IP address; a tenant host must be a DNS name (e.g. code.example.com)`);
+  if (IP_LITERAL.test(h))
+    throw badRequest(`"${host}" is an IP address; a tenant host must be a DNS name (e.g. code.example.com)`);
   if (!HOSTNAME.test(h)) throw badRequest(`"${host}" is not a valid hostname`);
   return h;
 }
@@ -85,8 +86,18 @@ async function recordsOf(env: Env, rows: TenantRow[]): Promise<TenantRecord[]> {
   const hosts = await control(env)
     .select()
     .from(tenantHosts)
-    .where(inArray(tenantHosts.tenantId, rows.map((r) => r.id)));
-  return rows.map((r) => toRecord(r, hosts.filter((h) => h.tenantId === r.id).map((h) => h.hostname)));
+    .where(
+      inArray(
+        tenantHosts.tenantId,
+        rows.map((r) => r.id),
+      ),
+    );
+  return rows.map((r) =>
+    toRecord(
+      r,
+      hosts.filter((h) => h.tenantId === r.id).map((h) => h.hostname),
+    ),
+  );
 }
 
 async function findRow(env: Env, slug: string): Promise<TenantRow | undefined> {
@@ -127,7 +138,8 @@ async function hostOwners(env: Env, hosts: string[]): Promise<Map<string, string
 
 function checkHostsUsable(env: Env, hosts: string[]): void {
   const reserved = platformHost(env);
-  if (hosts.includes(reserved)) throw badRequest(`${reserved} is the platform's own host (the admin API); choose another host for the tenant`);
+  if (hosts.includes(reserved))
+    throw badRequest(`${reserved} is the platform's own host (the admin API); choose another host for the tenant`);
 }
 
 export interface NewTenant {
@@ -223,8 +235,7 @@ async function finishSetUp(env: Env, record: TenantRecord, d1: D1Database): Prom
     const pending = JSON.parse(row.pendingOwner) as PendingOwner;
     const db = openTenantDb(d1);
     const owner =
-      (await findUserByName(db, pending.username)) ??
-      (await createUser(db, { ...pending, isAdmin: true, emailConfirmed: true }));
+      (await findUserByName(db, pending.username)) ?? (await createUser(db, { ...pending, isAdmin: true, emailConfirmed: true }));
     await storeTokenHash(db, owner.id, "initial owner token", pending.tokenHash, "write");
   }
   await control(env)
@@ -245,11 +256,7 @@ export async function getTenant(env: Env, slug: string): Promise<TenantRecord> {
   return ensureTenantReady(env, await loadBySlug(env, slug));
 }
 
-export async function listTenants(
-  env: Env,
-  page: number,
-  limit: number,
-): Promise<{ items: TenantRecord[]; total: number }> {
+export async function listTenants(env: Env, page: number, limit: number): Promise<{ items: TenantRecord[]; total: number }> {
   const db = control(env);
   const notDeleting = sql`${tenants.status} <> 'deleting'`;
   const [count] = await db.select({ n: sql<number>`count(*)` }).from(tenants).where(notDeleting);
@@ -398,7 +405,11 @@ async function tenantDbOf(env: Env, slug: string): Promise<{ tenant: TenantRecor
 }
 
 /** The repository of a tenant's project, for platform operations on git data (imports). */
-export async function tenantProjectRepo(env: Env, slug: string, projectName: string): Promise<{ tenantId: string; repoId: string }> {
+export async function tenantProjectRepo(
+  env: Env,
+  slug: string,
+  projectName: string,
+): Promise<{ tenantId: string; repoId: string }> {
   const { tenant, db } = await tenantDbOf(env, slug);
   const project = await getProject(db, projectName);
   return { tenantId: tenant.id, repoId: project.repoId };

@@ -38,10 +38,7 @@ export async function mintToken(db: TenantDb, user: User, name: string, scope: T
 }
 
 /** The active user a token belongs to, with the token's scope; null for unknown tokens. */
-export async function authenticateToken(
-  db: TenantDb,
-  token: string,
-): Promise<{ user: User; scope: TokenScope } | null> {
+export async function authenticateToken(db: TenantDb, token: string): Promise<{ user: User; scope: TokenScope } | null> {
   const tokenHash = await hashToken(token);
   const rows = await db
     .select({ user: users, scope: apiTokens.scope })
@@ -65,7 +62,13 @@ export interface TokenInfo {
 /** A user's tokens, newest first (never the tokens themselves: only their hashes are stored). */
 export async function listTokens(db: TenantDb, userId: number): Promise<TokenInfo[]> {
   const rows = await db
-    .select({ id: apiTokens.id, name: apiTokens.name, scope: apiTokens.scope, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt })
+    .select({
+      id: apiTokens.id,
+      name: apiTokens.name,
+      scope: apiTokens.scope,
+      createdAt: apiTokens.createdAt,
+      lastUsedAt: apiTokens.lastUsedAt,
+    })
     .from(apiTokens)
     .where(eq(apiTokens.userId, userId))
     .orderBy(desc(apiTokens.id));

@@ -27,7 +27,9 @@ export async function findSessionUser(
   sessionId: string | null,
 ): Promise<{ user: User; revoked: boolean } | undefined> {
   const revoked =
-    sessionId === null ? sql<number>`0` : sql<number>`EXISTS (SELECT 1 FROM ${revokedSessions} WHERE ${revokedSessions.id} = ${sessionId})`;
+    sessionId === null
+      ? sql<number>`0`
+      : sql<number>`EXISTS (SELECT 1 FROM ${revokedSessions} WHERE ${revokedSessions.id} = ${sessionId})`;
   const [row] = await db.select({ user: users, revoked }).from(users).where(eq(users.id, userId)).limit(1);
   return row && { user: row.user, revoked: !!row.revoked };
 }

@@ -13,21 +13,17 @@ export const r2Keys = {
   /** Everything a repository owns. */
   repoPrefix: (tenantId: string, repoId: string) => `t/${tenantId}/r/${repoId}/`,
   /** A pack and its index: pack-<sha1 of the pack>.pack / .idx, immutable once written. */
-  pack: (tenantId: string, repoId: string, packName: string) =>
-    `t/${tenantId}/r/${repoId}/objects/pack/${packName}.pack`,
-  packIndex: (tenantId: string, repoId: string, packName: string) =>
-    `t/${tenantId}/r/${repoId}/objects/pack/${packName}.idx`,
+  pack: (tenantId: string, repoId: string, packName: string) => `t/${tenantId}/r/${repoId}/objects/pack/${packName}.pack`,
+  packIndex: (tenantId: string, repoId: string, packName: string) => `t/${tenantId}/r/${repoId}/objects/pack/${packName}.idx`,
   /** Derived data of the source browser: the last commit of every path of a commit's tree (JSON). */
   lastCommits: (tenantId: string, repoId: string, commit: string) =>
     `t/${tenantId}/r/${repoId}/derived/last-commit/v2/${commit}.json`,
   /** Every last-commit file of a repository (a purge deletes those of purged commits). */
   lastCommitsPrefix: (tenantId: string, repoId: string) => `t/${tenantId}/r/${repoId}/derived/last-commit/`,
   /** A pack being received or imported, before it is indexed and named. */
-  incoming: (tenantId: string, repoId: string, uploadId: string) =>
-    `t/${tenantId}/r/${repoId}/incoming/${uploadId}.pack`,
+  incoming: (tenantId: string, repoId: string, uploadId: string) => `t/${tenantId}/r/${repoId}/incoming/${uploadId}.pack`,
   /** An uploaded avatar, named by the SHA-256 of its bytes (a new picture gets a new key). */
-  avatar: (tenantId: string, userId: number, sha256: string, ext: string) =>
-    `t/${tenantId}/avatars/${userId}/${sha256}.${ext}`,
+  avatar: (tenantId: string, userId: number, sha256: string, ext: string) => `t/${tenantId}/avatars/${userId}/${sha256}.${ext}`,
   /** Everything of one user's avatars. */
   avatarPrefix: (tenantId: string, userId: number) => `t/${tenantId}/avatars/${userId}/`,
   /** A file attached to an issue, named by a random id; its name, type and size are in D1 (issue_attachments). */

@@ -9,13 +9,13 @@ const XSS_CORPUS = [
   '<img src=x onerror="alert(1)">',
   "<img src=x onerror=alert(1)//",
   '<svg onload="alert(1)"><script>alert(2)</script></svg>',
-  "<svg><a xlink:href=\"javascript:alert(1)\"><text>x</text></a></svg>",
+  '<svg><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>',
   '<iframe src="javascript:alert(1)"></iframe>',
   '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
   '<a href="javascript:alert(1)">x</a>',
   '<details open ontoggle="alert(1)">',
-  '<body onload=alert(1)>',
-  '<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>',
+  "<body onload=alert(1)>",
+  "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
   '<style>@import "javascript:alert(1)"</style>',
   '"><script>alert(1)</script>',
   "'><img src=x onerror=alert(1)>",
@@ -37,7 +37,7 @@ const XSS_CORPUS = [
   "`<script>alert(1)</script>`",
   "```html\n<script>alert(1)</script>\n```",
   "<!-- --><script>alert(1)</script>",
-  "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
+  '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
   "[x](x:alert(1))",
 ];
 
@@ -120,7 +120,7 @@ describe("renderMarkdown with auto-links", () => {
       "/p/demo/source/blob/HEAD/src/app.ts#L10",
       "/p/demo/source/blob/HEAD/docs/api.md#L3-L7",
     ]);
-    expect(html).toContain('>issue 12</a>');
+    expect(html).toContain(">issue 12</a>");
     expect(html).toContain(">src/app.ts#L10</a>");
   });
 

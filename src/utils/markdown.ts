@@ -11,7 +11,8 @@ const SAFE_SCHEME = /^(?:https?:|mailto:|[^a-z]|[a-z][a-z0-9+.-]*[^a-z0-9+.:-])/
 const validate = md.validateLink.bind(md);
 md.validateLink = (url) => validate(url) && SAFE_SCHEME.test(url.trim());
 
-const defaultLinkOpen = md.renderer.rules.link_open ?? ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
+const defaultLinkOpen =
+  md.renderer.rules.link_open ?? ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
 md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
   // Links written by users earn no ranking and get no handle on this page.
   tokens[idx]!.attrSet("rel", "nofollow ugc noopener");

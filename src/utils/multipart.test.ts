@@ -57,7 +57,11 @@ describe("readMultipart", () => {
     const { bytes, boundary } = await encode(form);
     for (const size of [1, 2, 3, 5, 7, 13, 64, 100, 1000, bytes.length]) {
       const { fields, files } = await read(bytes, boundary, size);
-      expect(fields, `chunk ${size}`).toEqual({ summary: "Crash — when saving ✓", description: "line 1\r\n--not a boundary\r\nline 3", empty: "" });
+      expect(fields, `chunk ${size}`).toEqual({
+        summary: "Crash — when saving ✓",
+        description: "line 1\r\n--not a boundary\r\nline 3",
+        empty: "",
+      });
       expect(files.map((f) => [f.field, f.filename, f.data.length])).toEqual([
         ["attachment", "report.txt", 21],
         ["attachment", "dashes.bin", 3000],
@@ -81,7 +85,11 @@ describe("readMultipart", () => {
     const form = new FormData();
     form.append("summary", "a".repeat(500));
     const { bytes, boundary } = await encode(form);
-    const status = (p: Promise<unknown>) => p.then(() => 200, (e: unknown) => (e instanceof ForgeError ? e.status : 500));
+    const status = (p: Promise<unknown>) =>
+      p.then(
+        () => 200,
+        (e: unknown) => (e instanceof ForgeError ? e.status : 500),
+      );
     expect(await status(read(bytes.slice(0, bytes.length - 10), boundary, 50))).toBe(400);
     expect(await status(read(new TextEncoder().encode("no parts at all"), boundary, 50))).toBe(400);
     expect(await status(read(bytes, boundary, 50, 100))).toBe(413);

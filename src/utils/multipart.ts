@@ -49,7 +49,8 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number
   return -1;
 }
 
-const malformed = () => new ForgeError("bad_request", "The form could not be read (malformed upload); reload the page and send it again.");
+const malformed = () =>
+  new ForgeError("bad_request", "The form could not be read (malformed upload); reload the page and send it again.");
 
 interface PartHeaders {
   field: string;
@@ -58,7 +59,9 @@ interface PartHeaders {
 }
 
 function parseQuoted(params: string, name: string): string | null {
-  const m = new RegExp(`(?:^|;)\\s*${name}="((?:[^"\\\\]|\\\\.)*)"`, "i").exec(params) ?? new RegExp(`(?:^|;)\\s*${name}=([^";\\s]*)`, "i").exec(params);
+  const m =
+    new RegExp(`(?:^|;)\\s*${name}="((?:[^"\\\\]|\\\\.)*)"`, "i").exec(params) ??
+    new RegExp(`(?:^|;)\\s*${name}=([^";\\s]*)`, "i").exec(params);
   return m ? m[1]!.replace(/\\(.)/g, "$1") : null;
 }
 

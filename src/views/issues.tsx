@@ -20,7 +20,14 @@ export const listHref = (project: string, params: Record<string, string | number
 export type TrackerTab = "open" | "closed" | "summary" | "overdue" | "my" | "search" | "new" | "admin" | "issue";
 
 /** The tracker's tabs and its search box (a GET form). */
-export function TrackerNav(props: { project: string; current: TrackerTab; signedIn: boolean; canWrite: boolean; configure: boolean; q?: string }) {
+export function TrackerNav(props: {
+  project: string;
+  current: TrackerTab;
+  signedIn: boolean;
+  canWrite: boolean;
+  configure: boolean;
+  q?: string;
+}) {
   const base = issuesBase(props.project);
   const tab = (id: TrackerTab, label: string, href: string) => (
     <a href={href} aria-current={props.current === id ? "page" : undefined}>
@@ -89,11 +96,7 @@ export function Due(props: { date: string | null; state: string }) {
 /** A search snippet: text escaped, matched words marked. */
 function Snippet(props: { text: string }) {
   const parts = props.text.split(new RegExp(`(${SNIPPET_START}[^${SNIPPET_END}]*${SNIPPET_END})`));
-  return (
-    <p class="snippet muted">
-      {parts.map((p) => (p.startsWith(SNIPPET_START) ? <mark>{p.slice(1, -1)}</mark> : p))}
-    </p>
-  );
+  return <p class="snippet muted">{parts.map((p) => (p.startsWith(SNIPPET_START) ? <mark>{p.slice(1, -1)}</mark> : p))}</p>;
 }
 
 export function IssueTable(props: { project: string; rows: IssueRow[] }) {
@@ -123,7 +126,12 @@ export function IssueTable(props: { project: string; rows: IssueRow[] }) {
               {r.labels.map((l) => (
                 <Label project={props.project} name={l} />
               ))}
-              {r.commentCount > 0 && <span class="muted small"> · {r.commentCount} comment{r.commentCount === 1 ? "" : "s"}</span>}{" "}
+              {r.commentCount > 0 && (
+                <span class="muted small">
+                  {" "}
+                  · {r.commentCount} comment{r.commentCount === 1 ? "" : "s"}
+                </span>
+              )}{" "}
               <Due date={r.dueDate} state={r.state} />
               {r.snippet && <Snippet text={r.snippet} />}
             </td>
@@ -132,7 +140,9 @@ export function IssueTable(props: { project: string; rows: IssueRow[] }) {
                 <Status status={r.status} state={r.state} />
               </a>
             </td>
-            <td class="opt">{r.owner ? <a href={listHref(props.project, { owner: r.owner })}>{r.owner}</a> : <span class="muted">—</span>}</td>
+            <td class="opt">
+              {r.owner ? <a href={listHref(props.project, { owner: r.owner })}>{r.owner}</a> : <span class="muted">—</span>}
+            </td>
             <td class="opt nowrap">
               <When at={r.updatedAt} dateOnly />
             </td>
@@ -149,11 +159,23 @@ export function Pager(props: { page: number; limit: number; total: number; href:
   if (last <= 1) return null;
   return (
     <nav class="iss-pager" aria-label="Pages">
-      {props.page > 1 ? <a href={props.href(props.page - 1)} rel="prev">‹ Newer</a> : <span class="muted">‹ Newer</span>}
+      {props.page > 1 ? (
+        <a href={props.href(props.page - 1)} rel="prev">
+          ‹ Newer
+        </a>
+      ) : (
+        <span class="muted">‹ Newer</span>
+      )}
       <span class="muted">
         Page {props.page} of {last}
       </span>
-      {props.page < last ? <a href={props.href(props.page + 1)} rel="next">Older ›</a> : <span class="muted">Older ›</span>}
+      {props.page < last ? (
+        <a href={props.href(props.page + 1)} rel="next">
+          Older ›
+        </a>
+      ) : (
+        <span class="muted">Older ›</span>
+      )}
     </nav>
   );
 }
@@ -163,9 +185,24 @@ export function ChangeList(props: { project: string; changes: IssueChanges }) {
   const c = props.changes;
   const items: Child[] = [];
   const none = <em>none</em>;
-  if (c.summary) items.push(<>Summary: {c.summary[0]} → {c.summary[1]}</>);
-  if (c.status) items.push(<>Status: {c.status[0]} → <strong>{c.status[1]}</strong></>);
-  if (c.owner) items.push(<>Owner: {c.owner[0] ?? none} → {c.owner[1] ?? none}</>);
+  if (c.summary)
+    items.push(
+      <>
+        Summary: {c.summary[0]} → {c.summary[1]}
+      </>,
+    );
+  if (c.status)
+    items.push(
+      <>
+        Status: {c.status[0]} → <strong>{c.status[1]}</strong>
+      </>,
+    );
+  if (c.owner)
+    items.push(
+      <>
+        Owner: {c.owner[0] ?? none} → {c.owner[1] ?? none}
+      </>,
+    );
   if (c.labels) {
     items.push(
       <>
@@ -181,10 +218,20 @@ export function ChangeList(props: { project: string; changes: IssueChanges }) {
       </>,
     );
   }
-  if (c.due) items.push(<>Due date: {c.due[0] ?? none} → {c.due[1] ?? none}</>);
+  if (c.due)
+    items.push(
+      <>
+        Due date: {c.due[0] ?? none} → {c.due[1] ?? none}
+      </>,
+    );
   if (c.relations) {
     for (const r of c.relations.added) items.push(<>Relation added: {r}</>);
-    for (const r of c.relations.removed) items.push(<>Relation removed: <del>{r}</del></>);
+    for (const r of c.relations.removed)
+      items.push(
+        <>
+          Relation removed: <del>{r}</del>
+        </>,
+      );
   }
   if (c.description) items.push(<>Description edited</>);
   if (c.attachments?.length) items.push(<>Attached: {c.attachments.join(", ")}</>);
@@ -253,8 +300,8 @@ export function EmptyTracker(props: { project: string; origin: string; canWrite:
         <strong>No issues yet.</strong>{" "}
         {props.canWrite ? (
           <>
-            <a href={`${base}/new`}>File the first issue</a>: one line of summary saying what is wrong or wanted, then what you did, what you
-            expected and what happened instead.
+            <a href={`${base}/new`}>File the first issue</a>: one line of summary saying what is wrong or wanted, then what you
+            did, what you expected and what happened instead.
           </>
         ) : props.signedIn ? (
           "Issues filed here will be listed on this page."

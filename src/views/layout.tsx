@@ -16,31 +16,31 @@ export function Layout(props: { title: string; forgeName?: string; crumbs?: Crum
     <>
       {raw("<!DOCTYPE html>")}
       <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{props.forgeName ? `${props.title} · ${props.forgeName}` : props.title}</title>
-        <link rel="stylesheet" href={stylesheetPath} />
-      </head>
-      <body>
-        <header class="site">
-          <div class="bar">
-            <a class="brand" href="/">
-              {props.forgeName ?? "Edgeforge"}
-            </a>
-            {crumbs.length > 0 && (
-              <nav class="crumbs" aria-label="Breadcrumb">
-                {crumbs.map((c) => (
-                  <span>{c.href ? <a href={c.href}>{c.label}</a> : c.label}</span>
-                ))}
-              </nav>
-            )}
-            <AccountNav />
-          </div>
-        </header>
-        <main>{props.children}</main>
-        <footer class="site">Powered by Edgeforge</footer>
-      </body>
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title>{props.forgeName ? `${props.title} · ${props.forgeName}` : props.title}</title>
+          <link rel="stylesheet" href={stylesheetPath} />
+        </head>
+        <body>
+          <header class="site">
+            <div class="bar">
+              <a class="brand" href="/">
+                {props.forgeName ?? "Edgeforge"}
+              </a>
+              {crumbs.length > 0 && (
+                <nav class="crumbs" aria-label="Breadcrumb">
+                  {crumbs.map((c) => (
+                    <span>{c.href ? <a href={c.href}>{c.label}</a> : c.label}</span>
+                  ))}
+                </nav>
+              )}
+              <AccountNav />
+            </div>
+          </header>
+          <main>{props.children}</main>
+          <footer class="site">Powered by Edgeforge</footer>
+        </body>
       </html>
     </>
   );
@@ -65,7 +65,9 @@ function AccountNav() {
       <a href="/account">Settings</a>
       {ctx.account.isAdmin && <a href="/admin">Admin</a>}
       <form method="post" action="/account/logout" class="inline">
-        <button type="submit" class="link">Sign out</button>
+        <button type="submit" class="link">
+          Sign out
+        </button>
       </form>
     </nav>
   );
@@ -84,7 +86,11 @@ export function SectionedPage(props: {
 }) {
   const { menu } = props;
   return (
-    <Layout title={props.title} forgeName={props.forgeName} crumbs={[{ label: menu.label, href: menu.href }, { label: props.title }]}>
+    <Layout
+      title={props.title}
+      forgeName={props.forgeName}
+      crumbs={[{ label: menu.label, href: menu.href }, { label: props.title }]}
+    >
       <div class="cols">
         <nav class="side" aria-label={menu.label}>
           {menu.sections.map((s) => (

@@ -108,11 +108,13 @@ export function refBar(props: {
     `<a href="${escapeHtml(href)}"${props.tab === id ? ' aria-current="page"' : ""}>${label}</a>`;
   let s = `<div class="srcbar">`;
   if (current) {
-    const option = (value: string, selected: boolean) => `<option value="${escapeHtml(value)}"${selected ? " selected" : ""}>${escapeHtml(value)}</option>`;
+    const option = (value: string, selected: boolean) =>
+      `<option value="${escapeHtml(value)}"${selected ? " selected" : ""}>${escapeHtml(value)}</option>`;
     s += `<form class="refsel" method="get" action="${escapeHtml(urls.base)}/switch"><label for="ref" class="vh">Branch or tag</label><select id="ref" name="ref" data-autosubmit="">`;
     if (current.kind === "commit") s += `<option value="${current.name}" selected>commit ${current.name.slice(0, 7)}</option>`;
     s += `<optgroup label="Branches">${props.refs.branches.map((b) => option(b, current.kind === "branch" && b === current.name)).join("")}</optgroup>`;
-    if (props.refs.tags.length) s += `<optgroup label="Tags">${props.refs.tags.map((t) => option(t, current.kind === "tag" && t === current.name)).join("")}</optgroup>`;
+    if (props.refs.tags.length)
+      s += `<optgroup label="Tags">${props.refs.tags.map((t) => option(t, current.kind === "tag" && t === current.name)).join("")}</optgroup>`;
     s += `</select><input type="hidden" name="view" value="${props.view}"><input type="hidden" name="path" value="${escapeHtml(props.path.join("/"))}"><button type="submit">Go</button></form>`;
   }
   s += `<nav class="tabs" aria-label="Source">`;

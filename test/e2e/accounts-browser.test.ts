@@ -29,7 +29,7 @@ const MARKDOWN_PAYLOADS = [
   "[click](javascript:window.__xss=10)",
   "[click](JaVaScRiPt:window.__xss=11)",
   "[click](&#106;avascript:window.__xss=12)",
-  "![img](x\" onerror=\"window.__xss=13)",
+  '![img](x" onerror="window.__xss=13)',
   "[ref]\n\n[ref]: javascript:window.__xss=14",
   "<javascript:window.__xss=15>",
   "[x](data:text/html;base64,PHNjcmlwdD5wYXJlbnQuX194c3M9MTY8L3NjcmlwdD4=)",
@@ -139,7 +139,8 @@ describe("XSS corpus in every user-controlled field", () => {
     expect(await postForm(ctx, "/projects/new", { name: "corpus", description: MARKDOWN_CORPUS })).toBe(303);
     expect(await postForm(ctx, "/projects/new", { name: "hidden", description: MARKDOWN_CORPUS, private: "1" })).toBe(303);
     // Token names.
-    for (const p of SHORT_PAYLOADS.slice(0, 3)) expect(await postForm(ctx, "/account/tokens", { name: p, scope: "read" })).toBe(201);
+    for (const p of SHORT_PAYLOADS.slice(0, 3))
+      expect(await postForm(ctx, "/account/tokens", { name: p, scope: "read" })).toBe(201);
     // Usernames are restricted; display names are free text.
     expect(await postForm(ctx, "/admin/users", { username: SHORT_PAYLOADS[0]!, email: "x@example.com" })).toBe(400);
     const users: string[] = [];
@@ -177,12 +178,16 @@ describe("XSS corpus in every user-controlled field", () => {
   const domFindings = (page: Page) =>
     page.evaluate(() => {
       const found: string[] = [];
-      if ((window as unknown as { __xss?: unknown }).__xss !== undefined) found.push(`window.__xss = ${String((window as never as { __xss: unknown }).__xss)}`);
+      if ((window as unknown as { __xss?: unknown }).__xss !== undefined)
+        found.push(`window.__xss = ${String((window as never as { __xss: unknown }).__xss)}`);
       if (document.scripts.length) found.push(`${document.scripts.length} script elements`);
       for (const el of Array.from(document.querySelectorAll("*"))) {
         for (const attr of Array.from(el.attributes)) {
           if (/^on/i.test(attr.name)) found.push(`<${el.localName} ${attr.name}>`);
-          if (/^(href|src|action|formaction|xlink:href|srcdoc)$/i.test(attr.name) && /^\s*(javascript|vbscript|data:text)/i.test(attr.value)) {
+          if (
+            /^(href|src|action|formaction|xlink:href|srcdoc)$/i.test(attr.name) &&
+            /^\s*(javascript|vbscript|data:text)/i.test(attr.value)
+          ) {
             found.push(`<${el.localName} ${attr.name}=${attr.value}>`);
           }
           if (attr.name === "srcdoc") found.push(`<${el.localName} srcdoc>`);
@@ -192,7 +197,9 @@ describe("XSS corpus in every user-controlled field", () => {
       return found;
     });
 
-  async function visitAll(ctx: BrowserContext): Promise<{ dialogs: string[]; findings: Record<string, string[]>; sawPayloadText: boolean }> {
+  async function visitAll(
+    ctx: BrowserContext,
+  ): Promise<{ dialogs: string[]; findings: Record<string, string[]>; sawPayloadText: boolean }> {
     const page = await ctx.newPage();
     const dialogs: string[] = [];
     page.on("dialog", (d) => {

@@ -122,7 +122,9 @@ describe("clone", () => {
     expect(objects.filter((t) => t === "commit").length).toBe(6413);
     const limited = join(tempDir("limited"), "w.git");
     await gitOk(["clone", "--quiet", "--bare", "--filter=blob:limit=1024", url, limited]);
-    const sizes = (await gitOk(["cat-file", "--batch-all-objects", "--batch-check=%(objecttype) %(objectsize)"], { cwd: limited }))
+    const sizes = (
+      await gitOk(["cat-file", "--batch-all-objects", "--batch-check=%(objecttype) %(objectsize)"], { cwd: limited })
+    )
       .trim()
       .split("\n")
       .filter((l) => l.startsWith("blob "))
@@ -146,7 +148,10 @@ describe("clone", () => {
     expect(anonymous.code).not.toBe(0);
     expect(anonymous.stderr).toMatch(/could not read Username/);
     const port = new URL(url).port;
-    const signedIn = await git(["ls-remote", `http://${tenant.owner.username}:${tenant.owner.token}@${tenant.host}:${port}/no-such-project.git`]);
+    const signedIn = await git([
+      "ls-remote",
+      `http://${tenant.owner.username}:${tenant.owner.token}@${tenant.host}:${port}/no-such-project.git`,
+    ]);
     expect(signedIn.code).not.toBe(0);
     expect(signedIn.stderr).toMatch(/not found|404/);
   });
@@ -182,7 +187,16 @@ describe("fetch", () => {
       await gitOk(["update-ref", "-d", "refs/heads/next-master"], { cwd: work }).catch(() => "");
       // transfer.unpackLimit=1 keeps the received pack as is, so its size can be measured.
       await gitOk(
-        ["-c", `protocol.version=${version}`, "-c", "transfer.unpackLimit=1", "fetch", "--quiet", projectUrl("express-next"), "master:next-master"],
+        [
+          "-c",
+          `protocol.version=${version}`,
+          "-c",
+          "transfer.unpackLimit=1",
+          "fetch",
+          "--quiet",
+          projectUrl("express-next"),
+          "master:next-master",
+        ],
         { cwd: work },
       );
       expect((await gitOk(["rev-parse", "next-master"], { cwd: work })).trim()).toBe(commit);
@@ -248,7 +262,9 @@ describe("fetch", () => {
     const work = join(tempDir("refuse"), "r");
     await gitOk(["init", "--quiet", work]);
     for (const version of ["0", "2"]) {
-      const ok = await git(["-c", `protocol.version=${version}`, "fetch", "--quiet", projectUrl("unreach"), reachable], { cwd: work });
+      const ok = await git(["-c", `protocol.version=${version}`, "fetch", "--quiet", projectUrl("unreach"), reachable], {
+        cwd: work,
+      });
       expect(ok.code, ok.stderr).toBe(0);
       for (const oid of [unreachable, "1234567890123456789012345678901234567890"]) {
         const r = await git(["-c", `protocol.version=${version}`, "fetch", projectUrl("unreach"), oid], { cwd: work });

@@ -76,7 +76,7 @@ function packOf(body: Buffer): Buffer {
     const len = parseInt(body.subarray(pos, pos + 4).toString(), 16);
     if (len >= 5 && body[pos + 4] === 1) chunks.push(body.subarray(pos + 5, pos + len));
     else if (len >= 5 && body[pos + 4] === 3) throw new Error(`upload-pack: ${body.subarray(pos + 5, pos + len)}`);
-    pos += Math.max(len , 4);
+    pos += Math.max(len, 4);
   }
   return Buffer.concat(chunks);
 }
@@ -85,7 +85,14 @@ describe("packs the forge sends", () => {
   for (const ofs of [true, false]) {
     it(`put every delta's base before the delta, as git verify-pack reads them (${ofs ? "ofs-delta" : "REF_DELTA only"})`, async () => {
       const refs = await gitOk(["ls-remote", plainUrl(), "refs/heads/*", "refs/tags/*"]);
-      const wants = [...new Set(refs.trim().split("\n").map((l) => l.split("\t")[0]!))];
+      const wants = [
+        ...new Set(
+          refs
+            .trim()
+            .split("\n")
+            .map((l) => l.split("\t")[0]!),
+        ),
+      ];
       const caps = `multi_ack_detailed side-band-64k no-progress agent=test${ofs ? " ofs-delta" : ""}`;
       const pkt = (s: string) => (s.length + 4).toString(16).padStart(4, "0") + s;
       const body = `${wants.map((w, i) => pkt(`want ${w}${i === 0 ? ` ${caps}` : ""}\n`)).join("")}0000${pkt("done\n")}`;

@@ -318,7 +318,10 @@ describe("access over git", () => {
     const strangerToken = created.json<{ owner: { token: string } }>().owner.token;
     const registered = await request(forge.url("demo.localhost", "/account/register"), {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", origin: forge.url("demo.localhost", "").replace(/\/$/, "") },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        origin: forge.url("demo.localhost", "").replace(/\/$/, ""),
+      },
       body: "username=outsider&email=outsider%40example.com&password=outsider-password-1",
     });
     expect(registered.status, registered.text()).toBeLessThan(400);

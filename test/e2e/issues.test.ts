@@ -121,7 +121,12 @@ class DOMParserLike {
   constructor(readonly text: string) {}
   titles(): string[] {
     return [...this.text.matchAll(/<entry><title>([^<]*)<\/title>/g)].map((m) =>
-      m[1]!.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, "&"),
+      m[1]!
+        .replace(/&lt;/g, "<")
+        .replace(/&gt;/g, ">")
+        .replace(/&quot;/g, '"')
+        .replace(/&apos;/g, "'")
+        .replace(/&amp;/g, "&"),
     );
   }
 }
@@ -133,7 +138,8 @@ describe("commit links with the real git client", () => {
     }
     const dir = join(tempDir("linked"), "w");
     await gitOk(["init", "--quiet", "-b", "main", dir]);
-    const push = (ref: string) => git(["push", `http://demo:${tenant.owner.token}@${tenant.host}:${forge.port}/linked.git`, ref], { cwd: dir });
+    const push = (ref: string) =>
+      git(["push", `http://demo:${tenant.owner.token}@${tenant.host}:${forge.port}/linked.git`, ref], { cwd: dir });
     writeFileSync(join(dir, "app.txt"), "v1\n");
     await gitOk(["add", "app.txt"], { cwd: dir });
     await gitOk(["commit", "--quiet", "-m", "Start"], { cwd: dir });
@@ -158,7 +164,9 @@ describe("commit links with the real git client", () => {
       return issue.state === "closed" ? issue : null;
     });
     expect(closed.status).toBe("Fixed");
-    const comments = (await api("GET", "/api/v1/projects/linked/issues/1/comments")).json<{ body: string; changes: object; user: { login: string } }[]>();
+    const comments = (await api("GET", "/api/v1/projects/linked/issues/1/comments")).json<
+      { body: string; changes: object; user: { login: string } }[]
+    >();
     expect(comments).toHaveLength(1);
     expect(comments[0]!.body).toContain(`(/p/linked/source/commit/${sha})`);
     expect(comments[0]).toMatchObject({ changes: { status: ["New", "Fixed"] }, user: { login: "demo" } });
@@ -171,7 +179,9 @@ describe("commit links with the real git client", () => {
     });
     expect(three[0]!.body).toContain(sha);
     expect((await api("GET", "/api/v1/projects/linked/issues/3")).json<{ state: string }>().state).toBe("open");
-    expect((await api("GET", "/api/v1/projects/linked/issues/2")).json<{ state: string; comments: number }>()).toMatchObject({ state: "open" });
+    expect((await api("GET", "/api/v1/projects/linked/issues/2")).json<{ state: string; comments: number }>()).toMatchObject({
+      state: "open",
+    });
     expect((await api("GET", "/api/v1/projects/linked/issues/2/comments")).json<unknown[]>()).toEqual([]);
   }, 120_000);
 });

@@ -40,7 +40,16 @@ describe("local forge", () => {
 
   it("creates a tenant with the CLI that answers on its host", async () => {
     const created = await forge.cli(
-      "tenants", "create", "acme", "--host", "acme.localhost", "--owner", "alice", "--owner-email", "alice@example.com", "--json",
+      "tenants",
+      "create",
+      "acme",
+      "--host",
+      "acme.localhost",
+      "--owner",
+      "alice",
+      "--owner-email",
+      "alice@example.com",
+      "--json",
     );
     expect(created.stderr).toBe("");
     expect(created.code).toBe(0);
@@ -107,7 +116,10 @@ describe("local forge", () => {
     }
     // Same project name everywhere, different contents.
     for (const i of [0, 57, 199]) {
-      const res = await forge.admin("POST", `/api/v1/tenants/bulk-${i}/projects`, { name: "shared", description: `contents of ${i}` });
+      const res = await forge.admin("POST", `/api/v1/tenants/bulk-${i}/projects`, {
+        name: "shared",
+        description: `contents of ${i}`,
+      });
       expect(res.status).toBe(201);
     }
     for (const i of [0, 57, 199]) {
@@ -136,7 +148,10 @@ describe("local forge", () => {
     }
     expect(project?.requests).toBeGreaterThanOrEqual(3);
     const logs = await forge.cli("logs", "--since", "1h", "--component", "web.project", "--limit", "2", "--json");
-    const lines = logs.stdout.trim().split("\n").map((l) => JSON.parse(l) as { component: string; id: string; bytes: number });
+    const lines = logs.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { component: string; id: string; bytes: number });
     expect(lines).toHaveLength(2);
     for (const l of lines) {
       expect(l.component).toBe("web.project");

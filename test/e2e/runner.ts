@@ -120,13 +120,14 @@ export class RunningForge {
    * A new tenant with an owner (who has a password and an API token), answering on its own
    * `<slug>.localhost` host; the slug is `prefix` plus a random part, so it is new on any forge.
    */
-  async createTenant(
-    prefix: string,
-    owner: { username?: string; password?: string; email?: string } = {},
-  ): Promise<TestTenant> {
+  async createTenant(prefix: string, owner: { username?: string; password?: string; email?: string } = {}): Promise<TestTenant> {
     const slug = `${prefix}-${randomBytes(4).toString("hex")}`;
     const host = `${slug}.localhost`;
-    const who = { username: owner.username ?? "owner", password: owner.password ?? "owner-password-1", email: owner.email ?? "owner@example.com" };
+    const who = {
+      username: owner.username ?? "owner",
+      password: owner.password ?? "owner-password-1",
+      email: owner.email ?? "owner@example.com",
+    };
     const res = await this.admin("POST", "/api/v1/tenants", { slug, name: `Test forge ${slug}`, hosts: [host], owner: who });
     if (res.status !== 201) throw new Error(`creating tenant ${slug} failed: HTTP ${res.status} ${res.text()}`);
     const { owner: created } = JSON.parse(res.text()) as { owner: { token: string } };
@@ -186,7 +187,8 @@ export async function sharedForge(): Promise<RunningForge> {
   // Imported here, not at the top: the benchmarks import this module outside vitest.
   const { inject } = await import("vitest");
   const control = inject("sharedForgeControl");
-  if (!control) throw new Error("no shared forge: run this file through the node project of vitest.config.ts (its globalSetup starts it)");
+  if (!control)
+    throw new Error("no shared forge: run this file through the node project of vitest.config.ts (its globalSetup starts it)");
   const res = await fetch(control);
   if (!res.ok) throw new Error(`the shared forge did not start: ${await res.text()}`);
   const info = (await res.json()) as SharedForgeInfo;

@@ -22,7 +22,9 @@ beforeAll(async () => {
   tenant = await forge.createTenant("browse");
   HOST = tenant.host;
   mirror = await expressMirror();
-  expect((await forge.cli("projects", "create", tenant.slug, "express", "--description", "Fast, unopinionated web framework")).code).toBe(0);
+  expect(
+    (await forge.cli("projects", "create", tenant.slug, "express", "--description", "Fast, unopinionated web framework")).code,
+  ).toBe(0);
   const imported = await forge.cli("repos", "import", tenant.slug, "express", EXPRESS_BUNDLE);
   expect(imported.code, imported.stderr).toBe(0);
   browser = await launchChromium();
@@ -46,30 +48,44 @@ describe("browsing express in Chromium", () => {
     expect(await page.textContent("main")).toContain("Browse files");
     await Promise.all([page.waitForURL(/\/p\/express\/source\/$/), page.click("text=Browse files")]);
     const root = (await gitOk(["ls-tree", "-z", "--name-only", "master"], { cwd: mirror })).split("\0").filter(Boolean).sort();
-    const names = (await page.$$eval("table.files tr[data-entry]", (rows) => rows.map((r) => r.getAttribute("data-entry")!))).sort();
+    const names = (
+      await page.$$eval("table.files tr[data-entry]", (rows) => rows.map((r) => r.getAttribute("data-entry")!))
+    ).sort();
     expect(names).toEqual(root);
     expect(await page.textContent("section.readme")).toContain("Fast, unopinionated, minimalist web framework");
 
     // Into lib/, then application.js.
     await Promise.all([page.waitForURL(/\/source\/tree\/master\/lib$/), page.click("table.files a.dir:text-is('lib/')")]);
-    await Promise.all([page.waitForURL(/\/source\/blob\/master\/lib\/application\.js$/), page.click("table.files a:text-is('application.js')")]);
+    await Promise.all([
+      page.waitForURL(/\/source\/blob\/master\/lib\/application\.js$/),
+      page.click("table.files a:text-is('application.js')"),
+    ]);
     const source = execFileSync("git", ["show", "master:lib/application.js"], { cwd: mirror }).toString();
-    const lines = await page.$$eval("table.code tr[id^=L] td:last-child", (cells) => cells.map((c) => c.textContent!.replace(/\n$/, "")));
+    const lines = await page.$$eval("table.code tr[id^=L] td:last-child", (cells) =>
+      cells.map((c) => c.textContent!.replace(/\n$/, "")),
+    );
     expect(`${lines.join("\n")}\n`).toBe(source);
     expect(await page.$$eval("table.code .k", (k) => k.length)).toBeGreaterThan(10);
 
     // A line range in the address: its lines are marked (by the optional script), and a number links to its line.
     await page.goto(`${page.url()}#L10-L20`);
     await page.waitForFunction(() => document.querySelectorAll("table.code tr.hl").length > 0);
-    expect(await page.$$eval("table.code tr.hl", (rows) => rows.map((r) => r.id))).toEqual(Array.from({ length: 11 }, (_, i) => `L${i + 10}`));
+    expect(await page.$$eval("table.code tr.hl", (rows) => rows.map((r) => r.id))).toEqual(
+      Array.from({ length: 11 }, (_, i) => `L${i + 10}`),
+    );
     expect(await page.getAttribute("#L12 td.ln a", "href")).toBe("#L12");
 
     // The log, then its first commit.
     await Promise.all([page.waitForURL(/\/source\/log\/master$/), page.click("nav.tabs a:text-is('Log')")]);
-    const [tip, subject] = (await gitOk(["log", "-1", "--format=%H%n%s", "master"], { cwd: mirror })).trim().split("\n") as [string, string];
+    const [tip, subject] = (await gitOk(["log", "-1", "--format=%H%n%s", "master"], { cwd: mirror })).trim().split("\n") as [
+      string,
+      string,
+    ];
     await Promise.all([page.waitForURL(new RegExp(`/source/commit/${tip}$`)), page.click("table.commits td.msg a >> nth=0")]);
     expect(await page.textContent("article.commit h1")).toBe(subject);
-    const changed = (await gitOk(["diff-tree", "--no-commit-id", "--name-only", "-r", `${tip}^`, tip], { cwd: mirror })).trim().split("\n");
+    const changed = (await gitOk(["diff-tree", "--no-commit-id", "--name-only", "-r", `${tip}^`, tip], { cwd: mirror }))
+      .trim()
+      .split("\n");
     const shown = await page.textContent("table.changes");
     for (const f of changed) expect(shown).toContain(f);
 
@@ -91,7 +107,9 @@ describe("browsing express in Chromium", () => {
     // Every file git ls-tree names is there, with git's content.
     const files = (await gitOk(["ls-tree", "-r", "-z", "--name-only", "master"], { cwd: mirror })).split("\0").filter(Boolean);
     for (const f of files.filter((_, i) => i % 25 === 0)) {
-      const hash = execFileSync("git", ["hash-object", join(ours, "express-master", f)]).toString().trim();
+      const hash = execFileSync("git", ["hash-object", join(ours, "express-master", f)])
+        .toString()
+        .trim();
       expect(hash, f).toBe((await gitOk(["rev-parse", `master:${f}`], { cwd: mirror })).trim());
     }
     expect(errors.join("\n")).toBe("");
@@ -105,7 +123,9 @@ describe("browsing express in Chromium", () => {
     await page.selectOption("#ref", "4.x");
     await Promise.all([page.waitForURL(/\/source\/tree\/4\.x\/lib$/), page.click(".refsel button")]);
     const want = (await gitOk(["ls-tree", "-z", "--name-only", "4.x:lib"], { cwd: mirror })).split("\0").filter(Boolean).sort();
-    const names = (await page.$$eval("table.files tr[data-entry]", (rows) => rows.map((r) => r.getAttribute("data-entry")!))).sort();
+    const names = (
+      await page.$$eval("table.files tr[data-entry]", (rows) => rows.map((r) => r.getAttribute("data-entry")!))
+    ).sort();
     expect(names).toEqual(want);
     await ctx.close();
   });

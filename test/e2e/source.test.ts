@@ -15,7 +15,9 @@ let tenant: TestTenant;
 let mirror: string;
 let HOST: string;
 
-async function get(path: string): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
+async function get(
+  path: string,
+): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
   const res = await request(forge.url(HOST, path));
   return { status: res.status, body: res.body, headers: res.headers };
 }
@@ -26,8 +28,15 @@ async function html(path: string): Promise<string> {
   return res.body.toString("utf8");
 }
 
-const commitLinks = (body: string) => [...body.matchAll(/href="\/p\/express\/source\/commit\/([0-9a-f]{40})">[0-9a-f]{7}</g)].map((m) => m[1]!);
-const unescapeHtml = (s: string) => s.replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">");
+const commitLinks = (body: string) =>
+  [...body.matchAll(/href="\/p\/express\/source\/commit\/([0-9a-f]{40})">[0-9a-f]{7}</g)].map((m) => m[1]!);
+const unescapeHtml = (s: string) =>
+  s
+    .replace(/&amp;/g, "&")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">");
 
 beforeAll(async () => {
   forge = await sharedForge();
@@ -53,7 +62,10 @@ describe("listings", () => {
     it(`lists ${rev}:${path || "/"} as git ls-tree does`, async () => {
       const body = await html(`/p/express/source/tree/${rev}/${path}`);
       const shown = [...body.matchAll(/<tr data-entry="([^"]+)">/g)].map((m) => unescapeHtml(m[1]!)).sort();
-      const want = (await gitOk(["ls-tree", "-z", "--name-only", `${rev}:${path}`], { cwd: mirror })).split("\0").filter(Boolean).sort();
+      const want = (await gitOk(["ls-tree", "-z", "--name-only", `${rev}:${path}`], { cwd: mirror }))
+        .split("\0")
+        .filter(Boolean)
+        .sort();
       expect(shown).toEqual(want);
     });
   }
@@ -164,7 +176,9 @@ describe("commits", () => {
     const body = await html(`/p/express/source/commit/${sha}`);
     const subject = (await gitOk(["log", "-1", "--format=%s", sha], { cwd: mirror })).trim();
     expect(unescapeHtml(body)).toContain(subject);
-    for (const file of (await gitOk(["diff-tree", "--no-commit-id", "--name-only", "-r", sha], { cwd: mirror })).trim().split("\n")) {
+    for (const file of (await gitOk(["diff-tree", "--no-commit-id", "--name-only", "-r", sha], { cwd: mirror }))
+      .trim()
+      .split("\n")) {
       expect(unescapeHtml(body)).toContain(file);
     }
   });
@@ -173,12 +187,16 @@ describe("commits", () => {
 describe("refs and archives", () => {
   it("lists every branch and tag", async () => {
     const branches = unescapeHtml(await html("/p/express/source/branches"));
-    for (const b of (await gitOk(["for-each-ref", "--format=%(refname:short)", "refs/heads"], { cwd: mirror })).trim().split("\n")) {
+    for (const b of (await gitOk(["for-each-ref", "--format=%(refname:short)", "refs/heads"], { cwd: mirror }))
+      .trim()
+      .split("\n")) {
       expect(branches).toContain(`>${b}<`);
     }
     let tags = "";
     for (let page = 1; page <= 4; page++) tags += unescapeHtml(await html(`/p/express/source/tags?page=${page}`));
-    for (const t of (await gitOk(["for-each-ref", "--format=%(refname:short)", "refs/tags"], { cwd: mirror })).trim().split("\n")) {
+    for (const t of (await gitOk(["for-each-ref", "--format=%(refname:short)", "refs/tags"], { cwd: mirror }))
+      .trim()
+      .split("\n")) {
       expect(tags).toContain(`>${t}<`);
     }
   });
@@ -199,7 +217,10 @@ describe("refs and archives", () => {
       mkdirSync(theirs);
       if (format === "zip") execFileSync("unzip", ["-q", file, "-d", ours]);
       else execFileSync("tar", ["-xzf", file, "-C", ours]);
-      execFileSync("sh", ["-c", `git -C '${mirror}' archive --format=tar --prefix=express-${rev}/ ${rev} | tar -x -C '${theirs}'`]);
+      execFileSync("sh", [
+        "-c",
+        `git -C '${mirror}' archive --format=tar --prefix=express-${rev}/ ${rev} | tar -x -C '${theirs}'`,
+      ]);
       const diff = await git(["diff", "--no-index", "--stat", join(theirs, `express-${rev}`), join(ours, `express-${rev}`)]);
       expect(diff.stdout + diff.stderr).toBe("");
       expect(diff.code).toBe(0);

@@ -51,7 +51,9 @@ describe("findChromium", () => {
     }
     expect(message).toBe(CHROMIUM_NOT_FOUND);
     expect(message).not.toContain("\n");
-    expect(message).toMatch(/^Chromium not found: set CHROMIUM_PATH or install it \(Debian\/Ubuntu: apt-get install chromium; macOS: brew install --cask chromium\)$/);
+    expect(message).toMatch(
+      /^Chromium not found: set CHROMIUM_PATH or install it \(Debian\/Ubuntu: apt-get install chromium; macOS: brew install --cask chromium\)$/,
+    );
     expect(() => findChromium({}, [])).toThrow(CHROMIUM_NOT_FOUND);
   });
 });

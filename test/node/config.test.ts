@@ -7,8 +7,7 @@ import { projectRoot } from "../../scripts/local/build";
 import { miniflareOptions } from "../../scripts/local/config";
 import { generatedPath, renderModule } from "../../scripts/bundle-migrations";
 
-const bindingsOf = (toml: string) =>
-  [...toml.matchAll(/^\s*(?:binding|name)\s*=\s*"([A-Z_]+)"/gm)].map((m) => m[1]).sort();
+const bindingsOf = (toml: string) => [...toml.matchAll(/^\s*(?:binding|name)\s*=\s*"([A-Z_]+)"/gm)].map((m) => m[1]).sort();
 
 describe("configuration", () => {
   it("runs the local workers with the bindings wrangler deploys", () => {
@@ -46,7 +45,11 @@ describe("configuration", () => {
       .filter(Boolean);
     const firstTable = lines.findIndex((l) => l.startsWith("["));
     const topLevel = firstTable < 0 ? lines : lines.slice(0, firstTable);
-    const value = (key: string) => topLevel.find((l) => l.split("=")[0]!.trim() === key)?.split("=")[1]?.trim();
+    const value = (key: string) =>
+      topLevel
+        .find((l) => l.split("=")[0]!.trim() === key)
+        ?.split("=")[1]
+        ?.trim();
     expect(value("workers_dev")).toBe("false");
     expect(value("preview_urls")).toBe("false");
     // Anywhere in the file (environments too): a route or routes key, or a [[routes]] table.
@@ -57,7 +60,10 @@ describe("configuration", () => {
     const readme = readFileSync(join(projectRoot, "README.md"), "utf8");
     const tests = readme.slice(readme.indexOf("\n## Tests\n"));
     const block = /```sh\n([\s\S]*?)```/.exec(tests)?.[1];
-    const commands = (block ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
+    const commands = (block ?? "")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
     expect(commands.at(-1)).toBe("npm test");
     const ci = readFileSync(join(projectRoot, ".ci", "run"), "utf8")
       .split("\n")
@@ -78,7 +84,10 @@ describe("configuration", () => {
     // The parent's shared folder, spelt as a path or as join() arguments (built here so that this
     // file does not name it).
     const parentShared = new RegExp([`${String.raw`\.\./`}shared`, `${String.raw`"\.\.", "`}shared"`].join("|"));
-    const files = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: projectRoot, encoding: "utf8" })
+    const files = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+      cwd: projectRoot,
+      encoding: "utf8",
+    })
       .stdout.split("\0")
       .filter((f) => /\.(ts|tsx|js|md|toml|json)$|^\.ci\//.test(f) && existsSync(join(projectRoot, f)));
     expect(files.length).toBeGreaterThan(50);

@@ -31,7 +31,9 @@ describe("isolate heap limit", () => {
     // The variable is Miniflare's, not a documented option: an upgrade that renames it must fail here.
     for (const dir of ["node_modules/miniflare", "node_modules/@cloudflare/vitest-pool-workers/node_modules/miniflare"]) {
       const source = readFileSync(join(projectRoot, dir, "dist/src/index.js"), "utf8");
-      expect(source, dir).toMatch(/v8Flags: process\.env\.MINIFLARE_WORKERD_V8_FLAGS \? process\.env\.MINIFLARE_WORKERD_V8_FLAGS\.split\(" "\)/);
+      expect(source, dir).toMatch(
+        /v8Flags: process\.env\.MINIFLARE_WORKERD_V8_FLAGS \? process\.env\.MINIFLARE_WORKERD_V8_FLAGS\.split\(" "\)/,
+      );
     }
   });
 

@@ -46,16 +46,28 @@ describe("sign-up and sign-in", () => {
   it("refuses bad input with a clear 4xx and keeps what was typed", async () => {
     const forge = await newForge("bad");
     const b = new Browser(forge.host);
-    const bad = await b.post("/account/register", { username: "<script>x</script>", email: "x@example.com", password: "long-enough" });
+    const bad = await b.post("/account/register", {
+      username: "<script>x</script>",
+      email: "x@example.com",
+      password: "long-enough",
+    });
     expect(bad.status).toBe(400);
     const html = await bad.text();
     expect(html).toContain("A username has 1 to 40");
     expect(html).toContain('value="&lt;script&gt;x&lt;/script&gt;"');
-    expect((await b.post("/account/register", { username: "bob", email: "not-an-address", password: "long-enough" })).status).toBe(400);
-    expect((await b.post("/account/register", { username: "bob", email: "bob@example.com", password: "short" })).status).toBe(400);
+    expect(
+      (await b.post("/account/register", { username: "bob", email: "not-an-address", password: "long-enough" })).status,
+    ).toBe(400);
+    expect((await b.post("/account/register", { username: "bob", email: "bob@example.com", password: "short" })).status).toBe(
+      400,
+    );
     await registerUser(forge, "bob");
-    expect((await b.post("/account/register", { username: "BOB", email: "b2@example.com", password: "long-enough" })).status).toBe(409);
-    expect((await b.post("/account/register", { username: "bob2", email: "bob@example.com", password: "long-enough" })).status).toBe(409);
+    expect(
+      (await b.post("/account/register", { username: "BOB", email: "b2@example.com", password: "long-enough" })).status,
+    ).toBe(409);
+    expect(
+      (await b.post("/account/register", { username: "bob2", email: "bob@example.com", password: "long-enough" })).status,
+    ).toBe(409);
   });
 
   it("closed registration answers 403 and an admin adds people, who set a password by link", async () => {
@@ -71,7 +83,9 @@ describe("sign-up and sign-in", () => {
     expect(saved.status).toBe(303);
     const anon = new Browser(forge.host);
     expect((await anon.get("/account/register")).status).toBe(403);
-    expect((await anon.post("/account/register", { username: "eve", email: "eve@example.com", password: "long-enough" })).status).toBe(403);
+    expect(
+      (await anon.post("/account/register", { username: "eve", email: "eve@example.com", password: "long-enough" })).status,
+    ).toBe(403);
     expect(await (await anon.get("/")).text()).toContain("Closed forge");
 
     expect((await adminB.post("/admin/users", { username: "carol", email: "carol@example.com" })).status).toBe(303);
@@ -97,7 +111,9 @@ describe("sign-up and sign-in", () => {
     expect((await other.post(link, { password: "again-and-again" })).status).toBe(410);
     expect((await old.get("/account")).status).toBe(303);
     await new Browser(forge.host).signIn("dave", "daves-new-password");
-    expect((await new Browser(forge.host).post("/account/login", { login: "dave", password: "user-password-1" })).status).toBe(401);
+    expect((await new Browser(forge.host).post("/account/login", { login: "dave", password: "user-password-1" })).status).toBe(
+      401,
+    );
   });
 });
 
@@ -109,10 +125,18 @@ describe("login rate limits", () => {
     const b = new Browser(forge.host);
     for (let i = 0; i < 10; i++) {
       // Different addresses: only the per-account limit applies.
-      const res = await b.post("/account/login", { login: "frank", password: `guess-${i}` }, { headers: { "cf-connecting-ip": `203.0.113.${i}` } });
+      const res = await b.post(
+        "/account/login",
+        { login: "frank", password: `guess-${i}` },
+        { headers: { "cf-connecting-ip": `203.0.113.${i}` } },
+      );
       expect(res.status).toBe(401);
     }
-    const locked = await b.post("/account/login", { login: "frank", password: "user-password-1" }, { headers: { "cf-connecting-ip": "203.0.113.99" } });
+    const locked = await b.post(
+      "/account/login",
+      { login: "frank", password: "user-password-1" },
+      { headers: { "cf-connecting-ip": "203.0.113.99" } },
+    );
     expect(locked.status).toBe(429);
     expect(locked.headers.get("retry-after")).toMatch(/^\d+$/);
     expect(await locked.text()).toContain("Too many attempts");
@@ -128,7 +152,9 @@ describe("login rate limits", () => {
       const res = await b.post("/account/login", { login: `user${i}`, password: "whatever-it-is" }, { headers: address });
       expect(res.status).toBe(401);
     }
-    expect((await b.post("/account/login", { login: "heidi", password: "user-password-1" }, { headers: address })).status).toBe(429);
+    expect((await b.post("/account/login", { login: "heidi", password: "user-password-1" }, { headers: address })).status).toBe(
+      429,
+    );
     await b.signIn("heidi", "user-password-1", "203.0.113.201");
   });
 });
@@ -164,7 +190,11 @@ describe("profile, addresses, avatar", () => {
     const upload = async (bytes: Uint8Array, name: string, type: string) => {
       const form = new FormData();
       form.set("avatar", new File([bytes], name, { type }));
-      return b.fetch("/account/avatar", { method: "POST", body: form, headers: { origin: b.origin, "sec-fetch-site": "same-origin" } });
+      return b.fetch("/account/avatar", {
+        method: "POST",
+        body: form,
+        headers: { origin: b.origin, "sec-fetch-site": "same-origin" },
+      });
     };
     expect((await upload(png, "me.png", "image/png")).status).toBe(303);
     const served = await b.get("/u/kim/avatar");
@@ -172,7 +202,9 @@ describe("profile, addresses, avatar", () => {
     expect(served.headers.get("content-type")).toBe("image/png");
     expect(new Uint8Array(await served.arrayBuffer())).toEqual(png);
     const listed = await (env as unknown as { OBJECTS: R2Bucket }).OBJECTS.list({ prefix: `t/${forge.id}/avatars/` });
-    expect(listed.objects.map((o) => o.key)).toEqual([expect.stringMatching(new RegExp(`^t/${forge.id}/avatars/\\d+/[0-9a-f]{64}\\.png$`))]);
+    expect(listed.objects.map((o) => o.key)).toEqual([
+      expect.stringMatching(new RegExp(`^t/${forge.id}/avatars/\\d+/[0-9a-f]{64}\\.png$`)),
+    ]);
 
     const svg = new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>');
     expect((await upload(svg, "x.png", "image/png")).status).toBe(415);
@@ -223,7 +255,9 @@ describe("API tokens", () => {
   it("deactivating an account stops its sessions and tokens; admins manage people", async () => {
     const forge = await newForge("deact");
     const mallory = await registerUser(forge, "mallory");
-    const t = /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(await (await mallory.post("/account/tokens", { name: "t", scope: "write" })).text())![1]!;
+    const t = /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(
+      await (await mallory.post("/account/tokens", { name: "t", scope: "write" })).text(),
+    )![1]!;
     const adminB = new Browser(forge.host);
     await adminB.signIn("owner", forge.ownerPassword);
     const people = await (await adminB.get("/admin/users")).text();
@@ -232,7 +266,9 @@ describe("API tokens", () => {
     expect((await adminB.post(`/admin/users/${userId}`, { action: "deactivate" })).status).toBe(303);
     expect((await mallory.get("/account")).status).toBe(303);
     expect((await apiCall(forge.host, "GET", "/api/v1/user", t)).status).toBe(401);
-    expect((await new Browser(forge.host).post("/account/login", { login: "mallory", password: "user-password-1" })).status).toBe(403);
+    expect((await new Browser(forge.host).post("/account/login", { login: "mallory", password: "user-password-1" })).status).toBe(
+      403,
+    );
     expect((await adminB.post(`/admin/users/${userId}`, { action: "activate" })).status).toBe(303);
     expect((await adminB.post(`/admin/users/${userId}`, { action: "admin" })).status).toBe(303);
     await mallory.signIn("mallory", "user-password-1");
@@ -248,7 +284,9 @@ describe("projects and the forge API document", () => {
   it("lets admins create projects, and users only when the forge allows it", async () => {
     const forge = await newForge("newproj");
     const user = await registerUser(forge, "olga");
-    const token = /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(await (await user.post("/account/tokens", { name: "t", scope: "write" })).text())![1]!;
+    const token = /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(
+      await (await user.post("/account/tokens", { name: "t", scope: "write" })).text(),
+    )![1]!;
     expect((await user.get("/projects/new")).status).toBe(403);
     expect((await user.post("/projects/new", { name: "mine" })).status).toBe(403);
     const viaApi = await apiCall(forge.host, "POST", "/api/v1/projects", token, { name: "mine" });
@@ -257,7 +295,14 @@ describe("projects and the forge API document", () => {
     const admin = new Browser(forge.host);
     await admin.signIn("owner", forge.ownerPassword);
     expect(
-      (await admin.post("/admin/settings", { name: `Forge ${forge.slug}`, registration: "open", project_creation: "users", front_page: "# Welcome\n\nHello *all*." })).status,
+      (
+        await admin.post("/admin/settings", {
+          name: `Forge ${forge.slug}`,
+          registration: "open",
+          project_creation: "users",
+          front_page: "# Welcome\n\nHello *all*.",
+        })
+      ).status,
     ).toBe(303);
     const home = await (await new Browser(forge.host).get("/")).text();
     expect(home).toContain("<h1>Welcome</h1>");
@@ -284,7 +329,13 @@ describe("projects and the forge API document", () => {
     const doc = (await res.json()) as { info: { title: string }; paths: Record<string, unknown> };
     expect(doc.info.title).toBe("Edgeforge forge API");
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(["/api/v1/user", "/api/v1/user/tokens", "/api/v1/user/tokens/{id}", "/api/v1/projects", "/api/v1/projects/{name}"]),
+      expect.arrayContaining([
+        "/api/v1/user",
+        "/api/v1/user/tokens",
+        "/api/v1/user/tokens/{id}",
+        "/api/v1/projects",
+        "/api/v1/projects/{name}",
+      ]),
     );
     const missing = await edge(`http://${forge.host}/api/v1/nothing-here`);
     expect(missing.status).toBe(404);

@@ -31,11 +31,18 @@ interface CommentJson {
   user: { login: string } | null;
 }
 
-const issue = async (n: number) => (await (await apiCall(forge.host, "GET", `/api/v1/projects/code/issues/${n}`)).json()) as IssueJson;
+const issue = async (n: number) =>
+  (await (await apiCall(forge.host, "GET", `/api/v1/projects/code/issues/${n}`)).json()) as IssueJson;
 const comments = async (n: number) =>
   (await (await apiCall(forge.host, "GET", `/api/v1/projects/code/issues/${n}/comments?limit=100`)).json()) as CommentJson[];
 
-const event = (updates: PushedEvent["updates"]): PushedEvent => ({ tenantId: forge.id, repoId, pusher: "owner", updates, at: new Date().toISOString() });
+const event = (updates: PushedEvent["updates"]): PushedEvent => ({
+  tenantId: forge.id,
+  repoId,
+  pusher: "owner",
+  updates,
+  at: new Date().toISOString(),
+});
 
 beforeAll(async () => {
   forge = await newForge("links");
@@ -53,9 +60,15 @@ describe("commit links", () => {
   it("closes issues a pushed commit fixes, with a comment linking the commit; refs only comments; twice is once", async () => {
     const base = await pushMessages(forge.host, "code", owner(), ["Initial commit"]);
     expect(base.report).toContain("ok refs/heads/main");
-    const pushed = await pushMessages(forge.host, "code", owner(), ["Fix the crash\n\nFixes #1, closes issue 2 and refs #3.\nSee #99 (no such issue)."], {
-      from: base.tip,
-    });
+    const pushed = await pushMessages(
+      forge.host,
+      "code",
+      owner(),
+      ["Fix the crash\n\nFixes #1, closes issue 2 and refs #3.\nSee #99 (no such issue)."],
+      {
+        from: base.tip,
+      },
+    );
     expect(pushed.report).toContain("ok refs/heads/main");
     tip = pushed.tip;
     const e = event([{ name: "refs/heads/main", old: base.tip, new: tip }]);
@@ -82,7 +95,9 @@ describe("commit links", () => {
   });
 
   it("does not close again an issue reopened since, when the same push is seen again", async () => {
-    expect((await apiCall(forge.host, "PATCH", "/api/v1/projects/code/issues/1", forge.ownerToken, { state: "open" })).status).toBe(200);
+    expect(
+      (await apiCall(forge.host, "PATCH", "/api/v1/projects/code/issues/1", forge.ownerToken, { state: "open" })).status,
+    ).toBe(200);
     await recordPush(env, event([{ name: "refs/heads/main", old: ZERO_OID, new: tip }]));
     expect(await issue(1)).toMatchObject({ state: "open" });
     expect((await comments(1)).filter((c) => c.body.includes(tip))).toHaveLength(1);
@@ -99,7 +114,11 @@ describe("commit links", () => {
     expect(await comments(4)).toHaveLength(0);
     expect((await comments(2)).filter((c) => c.body.includes(next.tip))).toHaveLength(1);
     // A new branch off main: only its own commit is new.
-    const feature = await pushMessages(forge.host, "code", owner(), ["Feature work, refs #3"], { from: next.tip, ref: "refs/heads/feature", old: ZERO_OID });
+    const feature = await pushMessages(forge.host, "code", owner(), ["Feature work, refs #3"], {
+      from: next.tip,
+      ref: "refs/heads/feature",
+      old: ZERO_OID,
+    });
     expect(feature.report).toContain("ok refs/heads/feature");
     const repo = { tenantId: forge.id, repoId };
     const store = await openStore(env.OBJECTS, repo, await repoStub(env, repo).snapshot());

@@ -71,7 +71,14 @@ export class RepoBuilder {
     const tree = this.files(opts.files);
     const time = opts.time ?? (this.clock += 60);
     const who = `${opts.author ?? "Ada Lovelace"} <${(opts.author ?? "ada").toLowerCase().replace(/\s+/g, ".")}@example.com> ${time} +0000`;
-    const lines = [`tree ${tree}`, ...(opts.parents ?? []).map((p) => `parent ${p}`), `author ${who}`, `committer ${who}`, "", opts.message];
+    const lines = [
+      `tree ${tree}`,
+      ...(opts.parents ?? []).map((p) => `parent ${p}`),
+      `author ${who}`,
+      `committer ${who}`,
+      "",
+      opts.message,
+    ];
     return this.put("commit", encoder.encode(`${lines.join("\n")}\n`));
   }
 
@@ -122,7 +129,11 @@ export async function importRepo(
   const { id } = (await res.json()) as { id: string };
   res = await edge(`http://${ADMIN_HOST}${base}/${id}/parts/1`, {
     method: "PUT",
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/octet-stream", "content-length": String(pack.length) },
+    headers: {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+      "content-type": "application/octet-stream",
+      "content-length": String(pack.length),
+    },
     body: pack,
   });
   if (res.status !== 200) throw new Error(`upload part: ${res.status} ${await res.text()}`);

@@ -46,9 +46,15 @@ beforeAll(async () => {
   );
   // The new versions stored as REF_DELTAs whose bases come later in the pack: blob3 -> blob2 ->
   // blob1 is a chain, tree2 -> tree1 one step.
-  await importRepo(forge.slug, "interop", repo, { "refs/heads/main": ids.c3, "refs/tags/v1": ids.tag }, {
-    deltas: { [ids.blob3]: ids.blob2, [ids.blob2]: ids.blob1, [ids.tree2]: ids.tree1 },
-  });
+  await importRepo(
+    forge.slug,
+    "interop",
+    repo,
+    { "refs/heads/main": ids.c3, "refs/tags/v1": ids.tag },
+    {
+      deltas: { [ids.blob3]: ids.blob2, [ids.blob2]: ids.blob1, [ids.tree2]: ids.tree1 },
+    },
+  );
 }, 60_000);
 
 interface Answer {
@@ -113,7 +119,11 @@ async function packLayout(pack: Uint8Array) {
   const entries = packed.map((e) => {
     const header = parseEntryHeader(pack, e.offset, e.offset)!;
     const baseAt =
-      header.type === OBJ_OFS_DELTA ? header.baseOffset! : header.type === OBJ_REF_DELTA ? (offsetOf.get(header.baseOid!) ?? -1) : null;
+      header.type === OBJ_OFS_DELTA
+        ? header.baseOffset!
+        : header.type === OBJ_REF_DELTA
+          ? (offsetOf.get(header.baseOid!) ?? -1)
+          : null;
     return { oid: e.oid, offset: e.offset, type: header.type, baseAt };
   });
   return { entries, index: indexed.index, missingBases: indexed.missingBases };

@@ -17,7 +17,11 @@ beforeAll(async () => {
 function sample() {
   const repo = new RepoBuilder();
   const first = repo.commit({ files: { "README.md": "# hello\n", "src/a.txt": "a\n" }, message: "first" });
-  const second = repo.commit({ files: { "README.md": "# hello\nworld\n", "src/a.txt": "a\n" }, parents: [first], message: "second" });
+  const second = repo.commit({
+    files: { "README.md": "# hello\nworld\n", "src/a.txt": "a\n" },
+    parents: [first],
+    message: "second",
+  });
   return { repo, first, second };
 }
 
@@ -26,7 +30,11 @@ const base = (project: string) => `/api/v1/tenants/${slug}/projects/${project}/i
 async function putPart(project: string, id: string, part: number, bytes: Uint8Array): Promise<Response> {
   return edge(`http://${ADMIN_HOST}${base(project)}/${id}/parts/${part}`, {
     method: "PUT",
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/octet-stream", "content-length": String(bytes.length) },
+    headers: {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+      "content-type": "application/octet-stream",
+      "content-length": String(bytes.length),
+    },
     body: bytes,
   });
 }
@@ -47,7 +55,12 @@ describe("imports", () => {
     const { repo, second } = sample();
     const { pack, checksum } = repo.pack();
     const start = () =>
-      admin("POST", base("resumed"), { size: pack.length, checksum, refs: [{ name: "refs/heads/main", oid: second }], head: "refs/heads/main" });
+      admin("POST", base("resumed"), {
+        size: pack.length,
+        checksum,
+        refs: [{ name: "refs/heads/main", oid: second }],
+        head: "refs/heads/main",
+      });
     const first = (await (await start()).json()) as { id: string; parts: number; uploaded_parts: number[] };
     expect(first).toMatchObject({ parts: 1, uploaded_parts: [] });
     expect((await putPart("resumed", first.id, 1, pack)).status).toBe(200);
@@ -66,7 +79,12 @@ describe("imports", () => {
     await newProject("sizes");
     const { repo, second } = sample();
     const { pack, checksum } = repo.pack();
-    const started = await admin("POST", base("sizes"), { size: pack.length, checksum, refs: [{ name: "refs/heads/main", oid: second }], head: "refs/heads/main" });
+    const started = await admin("POST", base("sizes"), {
+      size: pack.length,
+      checksum,
+      refs: [{ name: "refs/heads/main", oid: second }],
+      head: "refs/heads/main",
+    });
     const { id } = (await started.json()) as { id: string };
     expect((await putPart("sizes", id, 1, pack.subarray(1))).status).toBe(400);
     expect((await putPart("sizes", id, 2, pack)).status).toBe(400);
@@ -76,11 +94,14 @@ describe("imports", () => {
   it("refuses a corrupt pack or one missing objects, and nothing becomes visible", async () => {
     const { repo, first, second } = sample();
     for (const [project, mangle] of [
-      ["corrupt", (p: Uint8Array) => {
-        const copy = p.slice();
-        copy[30] = copy[30]! ^ 0xff;
-        return copy;
-      }],
+      [
+        "corrupt",
+        (p: Uint8Array) => {
+          const copy = p.slice();
+          copy[30] = copy[30]! ^ 0xff;
+          return copy;
+        },
+      ],
       ["missing", null],
     ] as const) {
       await newProject(project);
@@ -121,7 +142,11 @@ describe("imports", () => {
     expect((await admin("POST", `${base("twice")}/${id}/complete`)).status).toBe(200);
     expect((await admin("POST", base("twice"), body)).status).toBe(409);
     await newProject("badrefs");
-    for (const refs of [[{ name: "HEAD", oid: second }], [{ name: "refs/heads/a..b", oid: second }], [{ name: "refs/heads/x", oid: "xyz" }]]) {
+    for (const refs of [
+      [{ name: "HEAD", oid: second }],
+      [{ name: "refs/heads/a..b", oid: second }],
+      [{ name: "refs/heads/x", oid: "xyz" }],
+    ]) {
       expect((await admin("POST", base("badrefs"), { ...body, refs })).status).toBe(400);
     }
   });

@@ -28,7 +28,10 @@ beforeAll(async () => {
     private: true,
   });
   expect(created.status).toBe(201);
-  expect((await apiCall(a.host, "POST", "/api/v1/projects", aToken, { name: "alpha-public", description: "public-in-forge-a" })).status).toBe(201);
+  expect(
+    (await apiCall(a.host, "POST", "/api/v1/projects", aToken, { name: "alpha-public", description: "public-in-forge-a" }))
+      .status,
+  ).toBe(201);
 });
 
 describe("credentials of forge A on forge B", () => {

@@ -65,7 +65,10 @@ beforeAll(async () => {
 describe("pagination", () => {
   it("creates 120 issues and pages through them with limit=50 following Link headers: exactly 120, each once", async () => {
     for (let i = 1; i <= 120; i++) {
-      const created = await ok<IssueJson>(await call("POST", issues("many"), forge.ownerToken, { title: `Issue number ${i}` }), 201);
+      const created = await ok<IssueJson>(
+        await call("POST", issues("many"), forge.ownerToken, { title: `Issue number ${i}` }),
+        201,
+      );
       expect(created.number).toBe(i);
     }
     let url: string | null = `http://${forge.host}${issues("many")}?limit=50`;
@@ -117,11 +120,20 @@ describe("issues", () => {
       url: `http://${forge.host}${issues()}/1`,
     });
     expect(first.labels).toEqual([
-      { name: "Priority:High", class: "priority", description: "Strongly want to resolve in the specified milestone", exclusive: true },
+      {
+        name: "Priority:High",
+        class: "priority",
+        description: "Strongly want to resolve in the specified milestone",
+        exclusive: true,
+      },
       { name: "Security", class: null, description: "Security risk to users", exclusive: false },
       { name: "Type:Defect", class: "type", description: "Report of a software defect", exclusive: true },
     ]);
-    expect(await ok<IssueJson>(await call("GET", `${issues()}/1`))).toMatchObject({ number: 1, title: "Crash on save", relations: [] });
+    expect(await ok<IssueJson>(await call("GET", `${issues()}/1`))).toMatchObject({
+      number: 1,
+      title: "Crash on save",
+      relations: [],
+    });
   });
 
   it("answers 400 for bad input and 404 for missing issues, with JSON errors, and files nothing", async () => {
@@ -151,7 +163,9 @@ describe("issues", () => {
   });
 
   it("updates fields, closes and reopens by state or status, and records each change as a comment", async () => {
-    let issue = await ok<IssueJson>(await call("PATCH", `${issues()}/1`, mia, { state: "closed", comment: "Done in the last release." }));
+    let issue = await ok<IssueJson>(
+      await call("PATCH", `${issues()}/1`, mia, { state: "closed", comment: "Done in the last release." }),
+    );
     expect(issue).toMatchObject({ state: "closed", status: "Fixed" });
     expect(issue.closed_at).not.toBeNull();
     issue = await ok<IssueJson>(await call("PATCH", `${issues()}/1`, mia, { status: "Verified" }));
@@ -159,16 +173,27 @@ describe("issues", () => {
     issue = await ok<IssueJson>(await call("PATCH", `${issues()}/1`, mia, { state: "open" }));
     expect(issue).toMatchObject({ state: "open", status: "New", closed_at: null });
     issue = await ok<IssueJson>(
-      await call("PATCH", `${issues()}/1`, mia, { title: "Crash on save (Windows)", assignee: null, due_date: null, labels: ["Type:Enhancement"] }),
+      await call("PATCH", `${issues()}/1`, mia, {
+        title: "Crash on save (Windows)",
+        assignee: null,
+        due_date: null,
+        labels: ["Type:Enhancement"],
+      }),
     );
     expect(issue).toMatchObject({ title: "Crash on save (Windows)", assignee: null, assignees: [], due_date: null });
     expect(issue.labels.map((l) => l.name)).toEqual(["Type:Enhancement"]);
     // Nothing to change: the issue as it is, no comment.
     const before = (await ok<unknown[]>(await call("GET", `${issues()}/1/comments`))).length;
     await ok<IssueJson>(await call("PATCH", `${issues()}/1`, mia, { title: "Crash on save (Windows)" }));
-    const comments = await ok<{ body: string; changes: Record<string, unknown>; user: { login: string } }[]>(await call("GET", `${issues()}/1/comments`));
+    const comments = await ok<{ body: string; changes: Record<string, unknown>; user: { login: string } }[]>(
+      await call("GET", `${issues()}/1/comments`),
+    );
     expect(comments).toHaveLength(before);
-    expect(comments[0]).toMatchObject({ body: "Done in the last release.", changes: { status: ["New", "Fixed"] }, user: { login: "mia" } });
+    expect(comments[0]).toMatchObject({
+      body: "Done in the last release.",
+      changes: { status: ["New", "Fixed"] },
+      user: { login: "mia" },
+    });
     expect(comments[1]!.changes).toEqual({ status: ["Fixed", "Verified"] });
     expect(comments[2]!.changes).toEqual({ status: ["Verified", "New"] });
     expect(comments[3]!.changes).toEqual({
@@ -180,7 +205,9 @@ describe("issues", () => {
   });
 
   it("keeps one label per one-value class: adding swaps, replacing with two is refused", async () => {
-    let labels = await ok<{ name: string }[]>(await call("POST", `${issues()}/1/labels`, mia, { labels: ["Priority:Low", "Performance"] }));
+    let labels = await ok<{ name: string }[]>(
+      await call("POST", `${issues()}/1/labels`, mia, { labels: ["Priority:Low", "Performance"] }),
+    );
     expect(labels.map((l) => l.name)).toEqual(["Performance", "Priority:Low", "Type:Enhancement"]);
     labels = await ok<{ name: string }[]>(await call("POST", `${issues()}/1/labels`, mia, { labels: ["priority:critical"] }));
     expect(labels.map((l) => l.name)).toEqual(["Performance", "Priority:Critical", "Type:Enhancement"]);
@@ -191,10 +218,14 @@ describe("issues", () => {
       "Priority:Critical",
       "Type:Enhancement",
     ]);
-    labels = await ok<{ name: string }[]>(await call("PUT", `${issues()}/1/labels`, mia, { labels: ["Type:Defect", "Milestone:Release1.0"] }));
+    labels = await ok<{ name: string }[]>(
+      await call("PUT", `${issues()}/1/labels`, mia, { labels: ["Type:Defect", "Milestone:Release1.0"] }),
+    );
     expect(labels.map((l) => l.name)).toEqual(["Milestone:Release1.0", "Type:Defect"]);
     expect((await call("DELETE", `${issues()}/1/labels/Type%3ADefect`, mia)).status).toBe(204);
-    expect((await ok<{ name: string }[]>(await call("GET", `${issues()}/1/labels`))).map((l) => l.name)).toEqual(["Milestone:Release1.0"]);
+    expect((await ok<{ name: string }[]>(await call("GET", `${issues()}/1/labels`))).map((l) => l.name)).toEqual([
+      "Milestone:Release1.0",
+    ]);
     const predefined = await ok<{ name: string; exclusive: boolean }[]>(await call("GET", "/api/v1/projects/api/labels"));
     expect(predefined.find((l) => l.name === "Type:Defect")).toMatchObject({ exclusive: true });
     expect(predefined.find((l) => l.name === "Component:UI")).toMatchObject({ exclusive: false });
@@ -220,24 +251,50 @@ describe("issues", () => {
   });
 
   it("relates issues through the API, both sides answering", async () => {
-    const two = await ok<IssueJson>(await call("POST", issues(), mia, { title: "Parser slow", relations: [{ kind: "blocked-by", number: 1 }] }), 201);
-    expect((await ok<IssueJson>(await call("GET", `${issues()}/1`))).relations).toEqual([{ kind: "blocks", number: two.number, title: "Parser slow", state: "open" }]);
+    const two = await ok<IssueJson>(
+      await call("POST", issues(), mia, { title: "Parser slow", relations: [{ kind: "blocked-by", number: 1 }] }),
+      201,
+    );
+    expect((await ok<IssueJson>(await call("GET", `${issues()}/1`))).relations).toEqual([
+      { kind: "blocks", number: two.number, title: "Parser slow", state: "open" },
+    ]);
     const patched = await ok<IssueJson>(
-      await call("PATCH", `${issues()}/${two.number}`, mia, { remove_relations: [{ kind: "blocked-by", number: 1 }], add_relations: [{ kind: "duplicates", number: 1 }] }),
+      await call("PATCH", `${issues()}/${two.number}`, mia, {
+        remove_relations: [{ kind: "blocked-by", number: 1 }],
+        add_relations: [{ kind: "duplicates", number: 1 }],
+      }),
     );
     expect(patched.relations).toEqual([{ kind: "duplicates", number: 1, title: "Crash on save (Windows)", state: "open" }]);
-    expect((await ok<IssueJson>(await call("GET", `${issues()}/1`))).relations).toEqual([{ kind: "duplicated-by", number: two.number, title: "Parser slow", state: "open" }]);
+    expect((await ok<IssueJson>(await call("GET", `${issues()}/1`))).relations).toEqual([
+      { kind: "duplicated-by", number: two.number, title: "Parser slow", state: "open" },
+    ]);
   });
 });
 
 describe("filters and search", () => {
   beforeAll(async () => {
-    await ok(await call("POST", issues(), mia, { title: "Café crashes", body: "The naïve parser breaks", labels: ["Type:Defect", "Priority:High"], assignee: "mia" }), 201);
-    await ok(await call("POST", issues(), mia, { title: "Dark theme", labels: ["Type:Enhancement", "Priority:High"], status: "WontFix" }), 201);
+    await ok(
+      await call("POST", issues(), mia, {
+        title: "Café crashes",
+        body: "The naïve parser breaks",
+        labels: ["Type:Defect", "Priority:High"],
+        assignee: "mia",
+      }),
+      201,
+    );
+    await ok(
+      await call("POST", issues(), mia, {
+        title: "Dark theme",
+        labels: ["Type:Enhancement", "Priority:High"],
+        status: "WontFix",
+      }),
+      201,
+    );
     await ok(await call("POST", issues(), stan, { title: "Parser docs missing", body: "nothing about the café" }), 201);
   }, 60_000);
 
-  const titles = async (query: string) => (await ok<IssueJson[]>(await call("GET", `${issues()}?${query}`))).map((i) => i.title).sort();
+  const titles = async (query: string) =>
+    (await ok<IssueJson[]>(await call("GET", `${issues()}?${query}`))).map((i) => i.title).sort();
 
   it("filters by state, labels (all of them), owner, submitter and status", async () => {
     expect(await titles("state=closed")).toEqual(["Dark theme"]);
@@ -274,20 +331,35 @@ describe("attachments", () => {
       headers: { authorization: `token ${stan}`, "content-type": "application/octet-stream" },
       body: "line one\nline two\n",
     });
-    const [a] = await ok<{ id: string; name: string; size: number; content_type: string; browser_download_url: string }[]>(res, 201);
+    const [a] = await ok<{ id: string; name: string; size: number; content_type: string; browser_download_url: string }[]>(
+      res,
+      201,
+    );
     expect(a).toMatchObject({ name: "log file.txt", size: 18, content_type: "text/plain; charset=utf-8" });
     const download = await edge(a!.browser_download_url);
     expect(await download.text()).toBe("line one\nline two\n");
     const form = new FormData();
     form.append("attachment", new File(["<svg onload=alert(1)>"], "pic.svg", { type: "image/svg+xml" }));
     const multi = await ok<{ content_type: string }[]>(
-      await edge(`http://${forge.host}${issues()}/1/attachments`, { method: "POST", headers: { authorization: `token ${stan}` }, body: form }),
+      await edge(`http://${forge.host}${issues()}/1/attachments`, {
+        method: "POST",
+        headers: { authorization: `token ${stan}` },
+        body: form,
+      }),
       201,
     );
     expect(multi[0]!.content_type).toBe("text/plain; charset=utf-8");
     const comments = await ok<{ changes: { attachments?: string[] } }[]>(await call("GET", `${issues()}/1/comments?limit=100`));
     expect(comments.flatMap((c) => c.changes.attachments ?? [])).toEqual(["log file.txt", "pic.svg"]);
-    expect((await edge(`http://${forge.host}${issues()}/1/attachments`, { method: "POST", headers: { authorization: `token ${stan}` }, body: "x" })).status).toBe(400);
+    expect(
+      (
+        await edge(`http://${forge.host}${issues()}/1/attachments`, {
+          method: "POST",
+          headers: { authorization: `token ${stan}` },
+          body: "x",
+        })
+      ).status,
+    ).toBe(400);
   });
 
   it("refuses a file over the limit with 413 and stores nothing", async () => {
@@ -308,7 +380,9 @@ describe("attachments", () => {
     } as RequestInit);
     expect(res.status).toBe(413);
     expect((await env.OBJECTS.list({ prefix: `t/${forge.id}/issues/` })).objects.length).toBe(before);
-    expect((await admin("PATCH", `/api/v1/tenants/${forge.slug}`, { plan: { max_upload_bytes: 100 * 1024 * 1024 } })).status).toBe(200);
+    expect(
+      (await admin("PATCH", `/api/v1/tenants/${forge.slug}`, { plan: { max_upload_bytes: 100 * 1024 * 1024 } })).status,
+    ).toBe(200);
   });
 });
 
@@ -325,7 +399,9 @@ describe("permissions", () => {
     expect((await call("PATCH", `${issues()}/${filed.number}`, stan, { status: "Fixed" })).status).toBe(403);
     expect((await call("POST", `${issues()}/${filed.number}/labels`, stan, { labels: ["Security"] })).status).toBe(403);
     // The submitter edits their own title; not someone else's.
-    expect((await ok<IssueJson>(await call("PATCH", `${issues()}/${filed.number}`, stan, { title: "From a user, clearer" }))).title).toBe("From a user, clearer");
+    expect(
+      (await ok<IssueJson>(await call("PATCH", `${issues()}/${filed.number}`, stan, { title: "From a user, clearer" }))).title,
+    ).toBe("From a user, clearer");
     expect((await call("PATCH", `${issues()}/1`, stan, { title: "hijacked" })).status).toBe(403);
   });
 

@@ -15,11 +15,20 @@ let stan: Browser; // signed in, not a member
 const anon = () => new Browser(forge.host);
 
 /** A form post with files (multipart), as a browser sends it from the forge's own page. */
-function postMultipart(b: Browser, path: string, fields: Record<string, string>, files: { name: string; data: string | Uint8Array; type?: string }[] = []) {
+function postMultipart(
+  b: Browser,
+  path: string,
+  fields: Record<string, string>,
+  files: { name: string; data: string | Uint8Array; type?: string }[] = [],
+) {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   for (const f of files) form.append("attachment", new File([f.data], f.name, { type: f.type ?? "application/octet-stream" }));
-  return b.fetch(path, { method: "POST", headers: { origin: b.origin, "sec-fetch-site": "same-origin" }, body: form as unknown as BodyInit });
+  return b.fetch(path, {
+    method: "POST",
+    headers: { origin: b.origin, "sec-fetch-site": "same-origin" },
+    body: form as unknown as BodyInit,
+  });
 }
 
 async function text(b: Browser, path: string, status = 200): Promise<string> {
@@ -30,7 +39,12 @@ async function text(b: Browser, path: string, status = 200): Promise<string> {
 }
 
 /** Files an issue through the form; returns its number. */
-async function file(b: Browser, project: string, fields: Record<string, string>, files: { name: string; data: string | Uint8Array }[] = []): Promise<number> {
+async function file(
+  b: Browser,
+  project: string,
+  fields: Record<string, string>,
+  files: { name: string; data: string | Uint8Array }[] = [],
+): Promise<number> {
   const res = await postMultipart(b, `/p/${project}/issues/new`, fields, files);
   const body = res.status === 303 ? "" : await res.text();
   expect(res.status, body.slice(0, 500)).toBe(303);
@@ -44,7 +58,13 @@ async function version(b: Browser, project: string, n: number): Promise<string> 
   return /name="version" value="(\d+)"/.exec(await text(b, `/p/${project}/issues/${n}`))![1]!;
 }
 
-async function comment(b: Browser, project: string, n: number, fields: Record<string, string>, files: { name: string; data: string | Uint8Array }[] = []) {
+async function comment(
+  b: Browser,
+  project: string,
+  n: number,
+  fields: Record<string, string>,
+  files: { name: string; data: string | Uint8Array }[] = [],
+) {
   return postMultipart(b, `/p/${project}/issues/${n}/comment`, { version: await version(b, project, n), ...fields }, files);
 }
 
@@ -64,7 +84,13 @@ async function currentFields(b: Browser, project: string, n: number): Promise<Re
   return fields;
 }
 
-const unescapeHtml = (s: string) => s.replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+const unescapeHtml = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, "&");
 
 beforeAll(async () => {
   forge = await newForge("iss");
@@ -129,12 +155,21 @@ describe("filing issues", () => {
   });
 
   it("takes only summary, description and files from non-members: triage fields are members' (the API says 403)", async () => {
-    const n = await file(stan, "tracker", { summary: "Please add dark mode", description: "It hurts.", status: "Fixed", label_type: "Type:Enhancement", owner: "stan" });
+    const n = await file(stan, "tracker", {
+      summary: "Please add dark mode",
+      description: "It hurts.",
+      status: "Fixed",
+      label_type: "Type:Enhancement",
+      owner: "stan",
+    });
     const page = await text(stan, `/p/tracker/issues/${n}`);
     expect(page).toMatch(/class="st open">New</);
     expect(page).not.toContain("Type:Enhancement");
     expect(page).not.toContain('name="status"');
-    const res = await apiCall(forge.host, "POST", "/api/v1/projects/tracker/issues", await apiToken(stan), { title: "x", labels: ["Type:Defect"] });
+    const res = await apiCall(forge.host, "POST", "/api/v1/projects/tracker/issues", await apiToken(stan), {
+      title: "x",
+      labels: ["Type:Defect"],
+    });
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/members/);
   });
@@ -189,9 +224,14 @@ describe("the project timeline", () => {
   it("records filings and changes of issues", async () => {
     const db = await tenantD1(forge);
     const { results } = await db
-      .prepare("SELECT title, key FROM events WHERE kind = 'issue' AND project_id = (SELECT id FROM projects WHERE name = 'tracker') ORDER BY id")
+      .prepare(
+        "SELECT title, key FROM events WHERE kind = 'issue' AND project_id = (SELECT id FROM projects WHERE name = 'tracker') ORDER BY id",
+      )
       .all<{ title: string; key: string }>();
-    expect(results[0]).toMatchObject({ title: "mia opened issue 1: Crash when saving a <b>file</b>", key: expect.stringMatching(/^issue:\d+:opened$/) });
+    expect(results[0]).toMatchObject({
+      title: "mia opened issue 1: Crash when saving a <b>file</b>",
+      key: expect.stringMatching(/^issue:\d+:opened$/),
+    });
     expect(results.map((r) => r.title)).toContain("stan opened issue 2: Second here");
   });
 });
@@ -199,7 +239,12 @@ describe("the project timeline", () => {
 describe("one-value label classes", () => {
   it("refuses two labels of one class in a form, and keeps the issue as it was", async () => {
     const fields = await currentFields(mia, "tracker", 1);
-    const res = await comment(mia, "tracker", 1, { ...fields, comment: "relabel", label_type: "Type:Defect", labels: "Type:Enhancement Security" });
+    const res = await comment(mia, "tracker", 1, {
+      ...fields,
+      comment: "relabel",
+      label_type: "Type:Defect",
+      labels: "Type:Enhancement Security",
+    });
     expect(res.status).toBe(400);
     const body = await res.text();
     expect(body).toMatch(/both in the one-value class Type/);
@@ -230,7 +275,9 @@ describe("comments record what they change", () => {
     expect(page).toMatch(/Owner: mia → owner/);
     expect(page).toMatch(/Summary: Crash when saving a &lt;b&gt;file&lt;\/b&gt; → Crash when saving files/);
     expect(page).toMatch(/Due date: 2031-05-01 → 2031-06-01/);
-    expect(page).toMatch(/Labels: \+<a class="lbl"[^>]*><span>Priority:<\/span>Critical<\/a><del>−Priority:High <\/del><del>−Security <\/del>/);
+    expect(page).toMatch(
+      /Labels: \+<a class="lbl"[^>]*><span>Priority:<\/span>Critical<\/a><del>−Priority:High <\/del><del>−Security <\/del>/,
+    );
     // A comment with nothing in it is refused.
     const empty = await comment(mia, "tracker", 1, await currentFields(mia, "tracker", 1));
     expect(empty.status).toBe(400);
@@ -242,7 +289,11 @@ describe("comments record what they change", () => {
     // Someone else changes the status meanwhile.
     const fresh = await currentFields(owner, "tracker", 1);
     expect((await comment(owner, "tracker", 1, { ...fresh, status: "Accepted" })).status).toBe(303);
-    const res = await postMultipart(mia, "/p/tracker/issues/1/comment", { ...stale, version: staleVersion, comment: "my careful words" });
+    const res = await postMultipart(mia, "/p/tracker/issues/1/comment", {
+      ...stale,
+      version: staleVersion,
+      comment: "my careful words",
+    });
     expect(res.status).toBe(409);
     const body = await res.text();
     expect(body).toContain("my careful words");
@@ -253,7 +304,9 @@ describe("comments record what they change", () => {
   });
 
   it("lets non-members comment and attach files but not change fields", async () => {
-    const res = await comment(stan, "tracker", 1, { comment: "Me too!", status: "Fixed" }, [{ name: "screenshot.png", data: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]) }]);
+    const res = await comment(stan, "tracker", 1, { comment: "Me too!", status: "Fixed" }, [
+      { name: "screenshot.png", data: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]) },
+    ]);
     expect(res.status).toBe(303);
     const page = await text(anon(), "/p/tracker/issues/1");
     expect(page).toContain("Me too!");
@@ -268,18 +321,31 @@ describe("relations", () => {
     const b = await file(mia, "tracker", { summary: "Parser crash" });
     const c = await file(mia, "tracker", { summary: "Parser crash again" });
     const add = async (from: number, kind: string, numbers: string) =>
-      comment(mia, "tracker", from, { ...(await currentFields(mia, "tracker", from)), relation_kind: kind, relation_numbers: numbers });
+      comment(mia, "tracker", from, {
+        ...(await currentFields(mia, "tracker", from)),
+        relation_kind: kind,
+        relation_numbers: numbers,
+      });
     expect((await add(a, "blocks", `${b}`)).status).toBe(303);
     expect((await add(c, "duplicates", `#${b}`)).status).toBe(303);
     expect((await add(a, "relates", `${c}`)).status).toBe(303);
-    const rel = async (n: number) => [...(await text(anon(), `/p/tracker/issues/${n}`)).matchAll(/<li>(blocks|blocked by|duplicates|duplicated by|related to) <a href="\/p\/tracker\/issues\/(\d+)"/g)].map((m) => `${m[1]} ${m[2]}`).sort();
+    const rel = async (n: number) =>
+      [
+        ...(await text(anon(), `/p/tracker/issues/${n}`)).matchAll(
+          /<li>(blocks|blocked by|duplicates|duplicated by|related to) <a href="\/p\/tracker\/issues\/(\d+)"/g,
+        ),
+      ]
+        .map((m) => `${m[1]} ${m[2]}`)
+        .sort();
     expect(await rel(a)).toEqual([`blocks ${b}`, `related to ${c}`]);
     expect(await rel(b)).toEqual([`blocked by ${a}`, `duplicated by ${c}`]);
     expect(await rel(c)).toEqual([`duplicates ${b}`, `related to ${a}`]);
     // Added from the other side, the same relation is not stored twice.
     expect((await add(b, "blocked-by", `${a}`)).status).toBe(400); // nothing to change
     // Removing from the other side removes it for both.
-    expect((await mia.post(`/p/tracker/issues/${b}/relations/delete`, { kind: "blocked-by", number: String(a) })).status).toBe(303);
+    expect((await mia.post(`/p/tracker/issues/${b}/relations/delete`, { kind: "blocked-by", number: String(a) })).status).toBe(
+      303,
+    );
     expect(await rel(a)).toEqual([`related to ${c}`]);
     expect(await rel(b)).toEqual([`duplicated by ${c}`]);
     expect(await text(anon(), `/p/tracker/issues/${b}`)).toMatch(/Relation removed: <del>blocked by #\d+<\/del>/);
@@ -343,9 +409,15 @@ describe("lists", () => {
     const count = async (sql: string) => (await db.prepare(sql).first<{ n: number }>())!.n;
     const project = "(SELECT id FROM projects WHERE name = 'tracker')";
     const newCount = await count(`SELECT count(*) n FROM issues WHERE project_id = ${project} AND status = 'New'`);
-    expect(summary).toMatch(new RegExp(`status=New"><span class="st open">New</span></a></td><td class="opt muted">[^<]*</td><td class="num">${newCount}</td>`));
+    expect(summary).toMatch(
+      new RegExp(
+        `status=New"><span class="st open">New</span></a></td><td class="opt muted">[^<]*</td><td class="num">${newCount}</td>`,
+      ),
+    );
     expect(summary).toMatch(/1 overdue/);
-    const defects = await count(`SELECT count(*) n FROM issue_labels l JOIN issues i ON i.id = l.issue_id WHERE l.name_key = 'type:defect' AND i.state = 'open' AND i.project_id = ${project}`);
+    const defects = await count(
+      `SELECT count(*) n FROM issue_labels l JOIN issues i ON i.id = l.issue_id WHERE l.name_key = 'type:defect' AND i.state = 'open' AND i.project_id = ${project}`,
+    );
     expect(summary).toMatch(new RegExp(`<span>Type:</span>Defect</a></td><td class="num">${defects}</td>`));
     expect(summary).toMatch(/owner=mia">mia<\/a><\/td><td class="num">\d+<\/td>/);
     expect(late).toBeGreaterThan(0);
@@ -354,10 +426,15 @@ describe("lists", () => {
 
 describe("search", () => {
   it("finds words in summaries, descriptions and comments (accents and case ignored), refined by status and label", async () => {
-    await file(mia, "tracker", { summary: "Café menu is garbled", description: "The naïve encoder breaks UTF-8.", label_type: "Type:Defect" });
+    await file(mia, "tracker", {
+      summary: "Café menu is garbled",
+      description: "The naïve encoder breaks UTF-8.",
+      label_type: "Type:Defect",
+    });
     const n = await file(mia, "tracker", { summary: "Export to PDF", label_type: "Type:Enhancement" });
     expect((await comment(mia, "tracker", n, { comment: "Needs the zanzibar library." })).status).toBe(303);
-    const results = (html: string) => [...html.matchAll(/<td><a href="\/p\/tracker\/issues\/\d+">([^<]+)<\/a>/g)].map((m) => m[1]);
+    const results = (html: string) =>
+      [...html.matchAll(/<td><a href="\/p\/tracker\/issues\/\d+">([^<]+)<\/a>/g)].map((m) => m[1]);
     expect(results(await text(anon(), "/p/tracker/issues/search?q=cafe"))).toEqual(["Café menu is garbled"]);
     expect(results(await text(anon(), "/p/tracker/issues/search?q=NAIVE+encoder"))).toEqual(["Café menu is garbled"]);
     const byComment = await text(anon(), "/p/tracker/issues/search?q=zanzibar");
@@ -369,9 +446,12 @@ describe("search", () => {
     expect(results(await text(anon(), "/p/tracker/issues/search?q=garbled&status=New"))).toEqual(["Café menu is garbled"]);
     expect(results(await text(anon(), "/p/tracker/issues/search?q=garb*"))).toEqual(["Café menu is garbled"]);
     expect(results(await text(anon(), "/p/tracker/issues/search?q=%22menu+is%22"))).toEqual(["Café menu is garbled"]);
-    expect(results(await text(anon(), "/p/tracker/issues/search?q=parser+-again")).sort()).toEqual(["Parser crash", "Parser rewrite"]);
+    expect(results(await text(anon(), "/p/tracker/issues/search?q=parser+-again")).sort()).toEqual([
+      "Parser crash",
+      "Parser rewrite",
+    ]);
     // FTS syntax in what people type is never an error; a query of only exclusions is a 400.
-    expect((await anon().get('/p/tracker/issues/search?q=%22unbalanced+AND+OR+NEAR(*')).status).toBe(200);
+    expect((await anon().get("/p/tracker/issues/search?q=%22unbalanced+AND+OR+NEAR(*")).status).toBe(200);
     expect((await anon().get("/p/tracker/issues/search?q=-alone")).status).toBe(400);
     // "#3" goes to the issue.
     const jump = await anon().get("/p/tracker/issues/search?q=%233");
@@ -436,8 +516,20 @@ describe("templates and configuration", () => {
       labels: "Type:Defect Priority:Medium",
     });
     expect(res.status).toBe(303);
-    expect((await owner.post("/p/tracker/issues/admin/templates", { name: "Defect report", summary: "", body: "", labels: "" })).status).toBe(409);
-    expect((await owner.post("/p/tracker/issues/admin/templates", { name: "Bad", summary: "", body: "", labels: "Type:Defect Type:Task" })).status).toBe(400);
+    expect(
+      (await owner.post("/p/tracker/issues/admin/templates", { name: "Defect report", summary: "", body: "", labels: "" }))
+        .status,
+    ).toBe(409);
+    expect(
+      (
+        await owner.post("/p/tracker/issues/admin/templates", {
+          name: "Bad",
+          summary: "",
+          body: "",
+          labels: "Type:Defect Type:Task",
+        })
+      ).status,
+    ).toBe(400);
     const newPage = await text(mia, "/p/tracker/issues/new");
     const id = /\?template=(\d+)">Defect report/.exec(newPage)![1];
     const withTemplate = await text(mia, `/p/tracker/issues/new?template=${id}`);
@@ -456,7 +548,15 @@ describe("templates and configuration", () => {
       one_value_classes: "Type Severity",
     };
     // Started moves to the closed list: the issue closes.
-    expect((await owner.post("/p/tracker/issues/admin", { ...config, open_statuses: "New\nAccepted", closed_statuses: `${config.closed_statuses}\nStarted` })).status).toBe(303);
+    expect(
+      (
+        await owner.post("/p/tracker/issues/admin", {
+          ...config,
+          open_statuses: "New\nAccepted",
+          closed_statuses: `${config.closed_statuses}\nStarted`,
+        })
+      ).status,
+    ).toBe(303);
     expect(await text(anon(), `/p/tracker/issues/${n}`)).toMatch(/class="st closed">Started</);
     // A status in both lists: refused, nothing saved.
     const bad = await owner.post("/p/tracker/issues/admin", { ...config, closed_statuses: "Fixed\nNew" });
@@ -518,7 +618,9 @@ describe("attachments", () => {
     expect(patched.status).toBe(200);
     const before = (await env.OBJECTS.list({ prefix: `t/${forge.id}/issues/` })).objects.length;
     const issuesBefore = await issueCount();
-    const res = await postMultipart(mia, "/p/tracker/issues/new", { summary: "Too big", description: "keep me" }, [{ name: "big.bin", data: new Uint8Array(5000) }]);
+    const res = await postMultipart(mia, "/p/tracker/issues/new", { summary: "Too big", description: "keep me" }, [
+      { name: "big.bin", data: new Uint8Array(5000) },
+    ]);
     expect(res.status).toBe(413);
     const body = await res.text();
     expect(body).toContain("big.bin is larger than this forge&#39;s limit of 1000 bytes per file");
@@ -527,15 +629,26 @@ describe("attachments", () => {
     expect((await env.OBJECTS.list({ prefix: `t/${forge.id}/issues/` })).objects.length).toBe(before);
     expect(await issueCount()).toBe(issuesBefore);
     // Within the limit it goes through.
-    expect(await file(mia, "tracker", { summary: "Small enough" }, [{ name: "ok.txt", data: "x".repeat(900) }])).toBeGreaterThan(0);
-    expect((await admin("PATCH", `/api/v1/tenants/${forge.slug}`, { plan: { max_upload_bytes: 100 * 1024 * 1024 } })).status).toBe(200);
+    expect(await file(mia, "tracker", { summary: "Small enough" }, [{ name: "ok.txt", data: "x".repeat(900) }])).toBeGreaterThan(
+      0,
+    );
+    expect(
+      (await admin("PATCH", `/api/v1/tenants/${forge.slug}`, { plan: { max_upload_bytes: 100 * 1024 * 1024 } })).status,
+    ).toBe(200);
   });
 });
 
 describe("access", () => {
   it("follows the project's issues level: members-only trackers are hidden (404) from others, off is off for all", async () => {
     expect((await owner.post("/p/other/admin/settings", { description: "", access_issues: "members" })).status).toBe(303);
-    for (const path of ["/p/other/issues/", "/p/other/issues/1", "/p/other/issues/summary", "/p/other/issues/search?q=x", "/p/other/feed/issues.atom", "/p/other/feed/issues/1.atom"]) {
+    for (const path of [
+      "/p/other/issues/",
+      "/p/other/issues/1",
+      "/p/other/issues/summary",
+      "/p/other/issues/search?q=x",
+      "/p/other/feed/issues.atom",
+      "/p/other/feed/issues/1.atom",
+    ]) {
       expect((await stan.get(path)).status, path).toBe(404);
       expect((await anon().get(path)).status, path).toBe(404);
     }

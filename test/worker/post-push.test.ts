@@ -78,8 +78,18 @@ async function newProject(name: string): Promise<{ repoId: string }> {
 }
 
 /** Sends one receive-pack request straight to the push worker's code; resolves with git's report. */
-async function push(repoId: string, repo: RepoBuilder, objects: Oid[], commands: { name: string; old: Oid; new: Oid }[]): Promise<string> {
-  const ctx: PushContext = { repo: { tenantId: forge.id, repoId }, pusher: "owner", maxRepoBytes: 2 * 1024 ** 3, protectedRefs: new Set() };
+async function push(
+  repoId: string,
+  repo: RepoBuilder,
+  objects: Oid[],
+  commands: { name: string; old: Oid; new: Oid }[],
+): Promise<string> {
+  const ctx: PushContext = {
+    repo: { tenantId: forge.id, repoId },
+    pusher: "owner",
+    maxRepoBytes: 2 * 1024 ** 3,
+    protectedRefs: new Set(),
+  };
   const lines = commands.map((c, i) => pkt(`${c.old} ${c.new} ${c.name}${i === 0 ? "\0report-status" : ""}\n`));
   const body = concatBytes([...lines, FLUSH, repo.pack(objects).pack]);
   const res = await receivePack(pushEnv, ctx, new Request("http://push/code.git/git-receive-pack", { method: "POST", body }));
@@ -144,7 +154,11 @@ describe("post-push events", () => {
       repoId: "r",
       pusher: "owner",
       at: new Date(0).toISOString(),
-      updates: Array.from({ length: 10_000 }, (_, i) => ({ name: `refs/tags/v${i}-${"x".repeat(200)}`, old: ZERO_OID, new: hex(i) })),
+      updates: Array.from({ length: 10_000 }, (_, i) => ({
+        name: `refs/tags/v${i}-${"x".repeat(200)}`,
+        old: ZERO_OID,
+        new: hex(i),
+      })),
       known: Array.from({ length: 5_000 }, (_, i) => hex(i + 1)),
     };
     const parts = splitPushedEvent(event);
@@ -158,7 +172,9 @@ describe("post-push events", () => {
     const { repoId } = await newProject("race");
     const repo = new RepoBuilder();
     const base = repo.commit({ files: { "a.txt": "a\n" }, message: "Initial commit" });
-    expect(await push(repoId, repo, [...repo.objects.keys()], [{ name: "refs/heads/main", old: ZERO_OID, new: base }])).toContain("ok refs/heads/main");
+    expect(await push(repoId, repo, [...repo.objects.keys()], [{ name: "refs/heads/main", old: ZERO_OID, new: base }])).toContain(
+      "ok refs/heads/main",
+    );
     await consume(queue.take());
 
     // The second push's event is processed first, then the first's; then the other way round.
@@ -169,8 +185,12 @@ describe("post-push events", () => {
       const before = new Set(repo.objects.keys());
       const fix = repo.commit({ files: { "a.txt": `fixed ${n}\n` }, parents: [base], message: `Fix it\n\nFixes #${n}` });
       const objects = [...repo.objects.keys()].filter((o) => !before.has(o));
-      expect(await push(repoId, repo, objects, [{ name: `refs/heads/fix-${n}`, old: ZERO_OID, new: fix }])).toContain(`ok refs/heads/fix-${n}`);
-      expect(await push(repoId, repo, [], [{ name: `refs/heads/release-${n}`, old: ZERO_OID, new: fix }])).toContain(`ok refs/heads/release-${n}`);
+      expect(await push(repoId, repo, objects, [{ name: `refs/heads/fix-${n}`, old: ZERO_OID, new: fix }])).toContain(
+        `ok refs/heads/fix-${n}`,
+      );
+      expect(await push(repoId, repo, [], [{ name: `refs/heads/release-${n}`, old: ZERO_OID, new: fix }])).toContain(
+        `ok refs/heads/release-${n}`,
+      );
       const [first, second] = queue.take();
       await consume(order === "second first" ? [second!, first!] : [first!, second!]);
       expect(await issue("race", n), order).toMatchObject({ state: "closed" });

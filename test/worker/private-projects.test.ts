@@ -23,7 +23,10 @@ const ROUTES: { path: (p: string) => string; api?: boolean }[] = [
 ];
 
 /** Routes only owners see (hidden from plain members too). */
-const OWNER_ROUTES: { path: (p: string) => string }[] = [{ path: (p) => `/p/${p}/admin` }, { path: (p) => `/p/${p}/issues/admin` }];
+const OWNER_ROUTES: { path: (p: string) => string }[] = [
+  { path: (p) => `/p/${p}/admin` },
+  { path: (p) => `/p/${p}/issues/admin` },
+];
 
 let forge: Forge;
 let member: Browser;
@@ -48,7 +51,9 @@ beforeAll(async () => {
   expect((await owner.post("/projects/new", { name: "hush", description: "top *secret* plans", private: "1" })).status).toBe(303);
   expect((await owner.post("/p/hush/admin/members", { username: "mia", role: "member" })).status).toBe(303);
   expect((await owner.post("/p/hush/admin/members", { username: "abe", role: "authorized" })).status).toBe(303);
-  expect((await apiCall(forge.host, "POST", "/api/v1/projects/hush/issues", forge.ownerToken, { title: "secret bug" })).status).toBe(201);
+  expect(
+    (await apiCall(forge.host, "POST", "/api/v1/projects/hush/issues", forge.ownerToken, { title: "secret bug" })).status,
+  ).toBe(201);
   memberToken = await webToken(member);
   strangerToken = await webToken(stranger);
   authorizedToken = await webToken(authorized);
@@ -102,12 +107,24 @@ describe("a private project", () => {
     await owner.signIn("owner", forge.ownerPassword);
     expect((await owner.post("/projects/new", { name: "open", description: "" })).status).toBe(303);
     expect((await owner.post("/p/open/admin/members", { username: "mia", role: "member" })).status).toBe(303);
-    const levels = { access_source: "members", access_issues: "signed-in", access_wiki: "all", access_downloads: "owners", access_review: "off" };
+    const levels = {
+      access_source: "members",
+      access_issues: "signed-in",
+      access_wiki: "all",
+      access_downloads: "owners",
+      access_review: "off",
+    };
     expect((await owner.post("/p/open/admin/settings", { description: "now open", ...levels })).status).toBe(303);
     expect(await (await stranger.get("/p/open/")).text()).not.toContain("git clone");
     expect(await (await member.get("/p/open/")).text()).toContain("git clone");
-    const project = (await (await apiCall(forge.host, "GET", "/api/v1/projects/open", memberToken)).json()) as { access: object; role: string };
-    expect(project).toMatchObject({ role: "member", access: { source: "members", issues: "signed-in", wiki: "all", downloads: "owners", review: "off" } });
+    const project = (await (await apiCall(forge.host, "GET", "/api/v1/projects/open", memberToken)).json()) as {
+      access: object;
+      role: string;
+    };
+    expect(project).toMatchObject({
+      role: "member",
+      access: { source: "members", issues: "signed-in", wiki: "all", downloads: "owners", review: "off" },
+    });
     // Bad levels are refused, nothing changes.
     expect((await owner.post("/p/open/admin/settings", { description: "x", access_source: "everyone" })).status).toBe(400);
     expect((await (await apiCall(forge.host, "GET", "/api/v1/projects/open", memberToken)).json()) as object).toMatchObject({

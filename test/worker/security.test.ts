@@ -55,7 +55,12 @@ describe("cross-site requests", () => {
     const post = (origin: string) =>
       edge(`http://${forge.host}/api/v1/user/tokens`, {
         method: "POST",
-        headers: { cookie: admin.cookieHeader(), "content-type": "application/json", origin, "sec-fetch-site": origin === admin.origin ? "same-origin" : "cross-site" },
+        headers: {
+          cookie: admin.cookieHeader(),
+          "content-type": "application/json",
+          origin,
+          "sec-fetch-site": origin === admin.origin ? "same-origin" : "cross-site",
+        },
         body: JSON.stringify({ name: "via cookie", scope: "read" }),
       });
     const evil = await post("http://evil.test");
@@ -78,11 +83,16 @@ describe("cross-site requests", () => {
     const other = await registerUser(forge, "hal");
     const minted = await other.post("/account/tokens", { name: "t", scope: "write" });
     const token = /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(await minted.text())![1]!;
-    const withToken = await admin.post("/admin/settings", fields, { from: "http://evil.test", headers: { authorization: `token ${token}` } });
+    const withToken = await admin.post("/admin/settings", fields, {
+      from: "http://evil.test",
+      headers: { authorization: `token ${token}` },
+    });
     expect(withToken.status).not.toBe(200);
     expect(await forgeName()).toBe(before);
     expect(await (await admin.get("/")).text()).not.toContain("Renamed with a header");
-    const apiRes = await edge(`http://${forge.host}/api/v1/user`, { headers: { cookie: admin.cookieHeader(), authorization: `token ${token}` } });
+    const apiRes = await edge(`http://${forge.host}/api/v1/user`, {
+      headers: { cookie: admin.cookieHeader(), authorization: `token ${token}` },
+    });
     expect(((await apiRes.json()) as { username: string }).username).toBe("hal");
   });
 
@@ -153,11 +163,16 @@ describe("session secret rotation", () => {
 describe("issue labels need the triage right, an empty list too", () => {
   it("refuses a non-member's PUT and PATCH of labels: [] (cookie or token) and ignores the web form's empty labels", async () => {
     expect((await apiCall(forge.host, "POST", "/api/v1/projects", forge.ownerToken, { name: "labels" })).status).toBe(201);
-    const filed = await apiCall(forge.host, "POST", "/api/v1/projects/labels/issues", forge.ownerToken, { title: "Labelled", labels: ["Security"] });
+    const filed = await apiCall(forge.host, "POST", "/api/v1/projects/labels/issues", forge.ownerToken, {
+      title: "Labelled",
+      labels: ["Security"],
+    });
     expect(filed.status).toBe(201);
     const issue = "/api/v1/projects/labels/issues/1";
     const labelNames = async () =>
-      ((await (await apiCall(forge.host, "GET", `${issue}/labels`, forge.ownerToken)).json()) as { name: string }[]).map((l) => l.name);
+      ((await (await apiCall(forge.host, "GET", `${issue}/labels`, forge.ownerToken)).json()) as { name: string }[]).map(
+        (l) => l.name,
+      );
     expect(await labelNames()).toEqual(["Security"]);
 
     const outsider = await registerUser(forge, "outsider");
@@ -193,7 +208,11 @@ describe("the per-account sign-in limit under concurrent tries", () => {
     await registerUser(raced, "target");
     // Distinct client addresses: only the per-account limit applies.
     const tries = Array.from({ length: 48 }, (_, i) =>
-      new Browser(raced.host).post("/account/login", { login: "target", password: `guess-${i}` }, { headers: { "cf-connecting-ip": `203.0.113.${i}` } }),
+      new Browser(raced.host).post(
+        "/account/login",
+        { login: "target", password: `guess-${i}` },
+        { headers: { "cf-connecting-ip": `203.0.113.${i}` } },
+      ),
     );
     const answers = await Promise.all(
       tries.map(async (pending) => {
@@ -225,7 +244,9 @@ describe("request body limits", () => {
     });
   };
   const tokenNames = async () =>
-    ((await (await apiCall(forge.host, "GET", "/api/v1/user/tokens", forge.ownerToken)).json()) as { name: string }[]).map((t) => t.name);
+    ((await (await apiCall(forge.host, "GET", "/api/v1/user/tokens", forge.ownerToken)).json()) as { name: string }[]).map(
+      (t) => t.name,
+    );
 
   it("answers 413 in the API's JSON shape to a tenant API body over 1 MiB, with or without Content-Length, and keeps nothing", async () => {
     const before = await tokenNames();
@@ -253,7 +274,9 @@ describe("request body limits", () => {
     expect(under.status).toBe(201);
     // Attachments stream to R2 under the plan's own limit, not this one.
     expect((await apiCall(forge.host, "POST", "/api/v1/projects", forge.ownerToken, { name: "uploads" })).status).toBe(201);
-    expect((await apiCall(forge.host, "POST", "/api/v1/projects/uploads/issues", forge.ownerToken, { title: "Big file" })).status).toBe(201);
+    expect(
+      (await apiCall(forge.host, "POST", "/api/v1/projects/uploads/issues", forge.ownerToken, { title: "Big file" })).status,
+    ).toBe(201);
     const upload = await edge(`http://${forge.host}/api/v1/projects/uploads/issues/1/attachments?name=big.json`, {
       method: "POST",
       headers: { authorization: `token ${forge.ownerToken}`, "content-type": "application/json" },
@@ -322,7 +345,10 @@ describe("signing out", () => {
     await other.signIn("jon", "user-password-1");
     const id = ((await (await other.fetch("/api/v1/user")).json()) as { id: number }).id;
     const legacy = new Browser(forge.host);
-    legacy.cookies.set("ef_session", await signSession({ current: "test-session-secret" }, { t: forge.id, u: id, n: "jon", e: 0 }));
+    legacy.cookies.set(
+      "ef_session",
+      await signSession({ current: "test-session-secret" }, { t: forge.id, u: id, n: "jon", e: 0 }),
+    );
     const copy = new Browser(forge.host);
     copy.cookies.set("ef_session", legacy.cookies.get("ef_session")!);
     expect((await legacy.get("/account")).status).toBe(200);

@@ -61,13 +61,18 @@ beforeAll(async () => {
     "lib/util.js": 'export const x = "<b>";\n',
     "page.html": "<html><script>alert(document.domain)</script></html>\n",
     "run.sh": { data: "#!/bin/sh\necho hi\n", mode: "100755" },
-    "link": { data: "a.txt", mode: "120000" },
+    link: { data: "a.txt", mode: "120000" },
     "assets/big.bin": bigBlob,
     "assets/tiny.png": new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]),
     "docs/long.txt": bigFile(12_000),
     "dir with space/ü.txt": "unicode\n",
   };
-  commits.c3 = repo.commit({ files: files3, parents: [commits.c2], message: "Add util, assets and docs\n\nA longer body.", author: "Ada Lovelace" });
+  commits.c3 = repo.commit({
+    files: files3,
+    parents: [commits.c2],
+    message: "Add util, assets and docs\n\nA longer body.",
+    author: "Ada Lovelace",
+  });
   const files4: FileMap = { ...files3, "docs/long.txt": bigFile(12_000).replace(/line (\d+)0 /g, "LINE $10 ") };
   commits.c4 = repo.commit({ files: files4, parents: [commits.c3], message: "Shout every tenth line", author: "Grace Hopper" });
   commits.side = repo.commit({ files: { ...files3, "side.txt": "side\n" }, parents: [commits.c3], message: "Side work" });
@@ -165,7 +170,9 @@ describe("files", () => {
   });
 
   it("shows images inline, and offers binary and very large files for download", async () => {
-    expect(await html("/p/demo/source/blob/main/assets/tiny.png")).toMatch(/<img src="\/p\/demo\/source\/raw\/[0-9a-f]{40}\/assets\/tiny.png"/);
+    expect(await html("/p/demo/source/blob/main/assets/tiny.png")).toMatch(
+      /<img src="\/p\/demo\/source\/raw\/[0-9a-f]{40}\/assets\/tiny.png"/,
+    );
     const big = await html("/p/demo/source/blob/main/assets/big.bin");
     expect(big).toContain("too large to show here");
     expect(big).not.toContain("id=L1");
@@ -332,7 +339,9 @@ async function readZip(zip: Uint8Array): Promise<Map<string, { data: Uint8Array;
     const data =
       method === 0
         ? raw
-        : new Uint8Array(await new Response(new Blob([raw]).stream().pipeThrough(new DecompressionStream("deflate-raw"))).arrayBuffer());
+        : new Uint8Array(
+            await new Response(new Blob([raw]).stream().pipeThrough(new DecompressionStream("deflate-raw"))).arrayBuffer(),
+          );
     expect(crc32(data), name).toBe(crc);
     out.set(name, { data, mode });
     p += 46 + nameLen + extra + comment;
@@ -417,7 +426,16 @@ describe("caching", () => {
     const next = repo.commit({ files: { ...files3, "pushed.txt": "new\n" }, parents: [commits.c4], message: "Pushed later" });
     const blob = repo.blob("new\n");
     const tree = /^tree ([0-9a-f]{40})/.exec(new TextDecoder().decode(repo.objects.get(next)!.data))![1]!;
-    const res = await pushRef(forge.host, "demo", forge.ownerToken, repo, [next, tree, blob], "refs/heads/main", commits.c4!, next);
+    const res = await pushRef(
+      forge.host,
+      "demo",
+      forge.ownerToken,
+      repo,
+      [next, tree, blob],
+      "refs/heads/main",
+      commits.c4!,
+      next,
+    );
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("ok refs/heads/main");
     const after = await html("/p/demo/source/tree/main/");
@@ -450,9 +468,22 @@ describe("last commits as derived data", () => {
     const row = await project.prepare("SELECT repo_id FROM projects WHERE name = 'demo'").first<{ repo_id: string }>();
     const repoRef = { tenantId: forge.id, repoId: row!.repo_id };
     // A push that no page looks at: only the post-push hook can compute its answer.
-    const next = repo.commit({ files: { ...files3, "pushed.txt": "new\n", "hook.txt": "hook\n" }, parents: [commits.c5], message: "Pushed, not viewed" });
+    const next = repo.commit({
+      files: { ...files3, "pushed.txt": "new\n", "hook.txt": "hook\n" },
+      parents: [commits.c5],
+      message: "Pushed, not viewed",
+    });
     const tree = /^tree ([0-9a-f]{40})/.exec(new TextDecoder().decode(repo.objects.get(next)!.data))![1]!;
-    const res = await pushRef(forge.host, "demo", forge.ownerToken, repo, [next, tree, repo.blob("hook\n")], "refs/heads/main", commits.c5, next);
+    const res = await pushRef(
+      forge.host,
+      "demo",
+      forge.ownerToken,
+      repo,
+      [next, tree, repo.blob("hook\n")],
+      "refs/heads/main",
+      commits.c5,
+      next,
+    );
     expect(await res.text()).toContain("ok refs/heads/main");
     // The queue delivers the push's message a moment later (in batches, within a second): look until
     // the answer is there; the test's timeout bounds the wait, not a count of tries.
@@ -464,7 +495,13 @@ describe("last commits as derived data", () => {
     const data = (await stored!.json()) as { commits: string[]; paths: Record<string, number> };
     const at = (path: string) => data.commits[data.paths[path]!];
     // (c5 also put docs/long.txt back as it was before c4.)
-    expect({ hook: at("hook.txt"), pushed: at("pushed.txt"), long: at("docs/long.txt"), readme: at("README.md"), util: at("lib/util.js") }).toEqual({
+    expect({
+      hook: at("hook.txt"),
+      pushed: at("pushed.txt"),
+      long: at("docs/long.txt"),
+      readme: at("README.md"),
+      util: at("lib/util.js"),
+    }).toEqual({
       hook: next,
       pushed: commits.c5,
       long: commits.c5,
@@ -481,7 +518,8 @@ describe("last commits as derived data", () => {
     const r = new RepoBuilder();
     let tip = r.commit({ files: { "old.txt": "old\n", "hot.txt": "0\n" }, message: "the beginning" });
     const root = tip;
-    for (let i = 1; i < 3000; i++) tip = r.commit({ files: { "old.txt": "old\n", "hot.txt": `${i}\n` }, parents: [tip], message: `edit ${i}` });
+    for (let i = 1; i < 3000; i++)
+      tip = r.commit({ files: { "old.txt": "old\n", "hot.txt": `${i}\n` }, parents: [tip], message: `edit ${i}` });
     await importRepo(forge.slug, "deep", r, { "refs/heads/main": tip });
     const first = await page("/p/deep/source/tree/main/");
     const body = await first.text();
@@ -569,7 +607,6 @@ describe("an empty repository", () => {
   });
 });
 
-
 describe("unreachable objects", () => {
   const r = new RepoBuilder();
   const ids = {} as Record<"main" | "leak" | "secret" | "mainTree", string>;
@@ -614,7 +651,9 @@ describe("unreachable objects", () => {
       if (line.kind === "data" && line.data[0] === 1) chunks.push(line.data.subarray(1));
     }
     const links = new OidSet();
-    const indexed = await indexPack(new MemorySource("clone", concatBytes(chunks)), { onObject: (t, d) => collectLinks(t, d, links) });
+    const indexed = await indexPack(new MemorySource("clone", concatBytes(chunks)), {
+      onObject: (t, d) => collectLinks(t, d, links),
+    });
     const oids = new Set(new PackIndex(indexed.index).entries().map((e) => e.oid));
     expect(findMissing(links, refs, (oid) => oids.has(bytesToHex(oid)))).toBeNull();
     return oids;
@@ -626,10 +665,23 @@ describe("unreachable objects", () => {
     ids.mainTree = r.files(files);
     await importRepo(forge.slug, "leaky", r, { "refs/heads/main": ids.main });
     // A branch with a secret is pushed, looked at (its pages cached), then deleted.
-    ids.leak = r.commit({ files: { ...files, "secret.txt": "password=hunter2\n" }, parents: [ids.main], message: "oops, a secret" });
+    ids.leak = r.commit({
+      files: { ...files, "secret.txt": "password=hunter2\n" },
+      parents: [ids.main],
+      message: "oops, a secret",
+    });
     ids.secret = r.blob("password=hunter2\n");
     const tree = r.files({ ...files, "secret.txt": "password=hunter2\n" });
-    const res = await pushRef(forge.host, "leaky", forge.ownerToken, r, [ids.leak, tree, ids.secret], "refs/heads/leak", ZERO, ids.leak);
+    const res = await pushRef(
+      forge.host,
+      "leaky",
+      forge.ownerToken,
+      r,
+      [ids.leak, tree, ids.secret],
+      "refs/heads/leak",
+      ZERO,
+      ids.leak,
+    );
     expect(await res.text()).toContain("ok refs/heads/leak");
     const shown = new Map<string, number>();
     for (const url of leakUrls()) {
@@ -642,7 +694,10 @@ describe("unreachable objects", () => {
     expect(shown.get(`/p/leaky/source/archive/${ids.leak}.zip`)).toBe(200);
     const del = await edge(`http://${forge.host}/leaky.git/git-receive-pack`, {
       method: "POST",
-      headers: { "content-type": "application/x-git-receive-pack-request", authorization: `Basic ${btoa(`owner:${forge.ownerToken}`)}` },
+      headers: {
+        "content-type": "application/x-git-receive-pack-request",
+        authorization: `Basic ${btoa(`owner:${forge.ownerToken}`)}`,
+      },
       body: concatBytes([pkt(`${ids.leak} ${ZERO} refs/heads/leak\0report-status delete-refs\n`), FLUSH]),
     });
     expect(await del.text()).toContain("ok refs/heads/leak");

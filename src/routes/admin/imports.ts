@@ -43,7 +43,10 @@ const routes = {
           "application/json": {
             schema: z.object({
               size: z.number().int().positive(),
-              checksum: z.string().regex(/^[0-9a-f]{40}$/).openapi({ description: "the pack's trailer checksum" }),
+              checksum: z
+                .string()
+                .regex(/^[0-9a-f]{40}$/)
+                .openapi({ description: "the pack's trailer checksum" }),
               refs: z.array(z.object({ name: z.string(), oid: z.string() })).min(1),
               head: z.string().openapi({ example: "refs/heads/main" }),
             }),
@@ -109,9 +112,7 @@ async function forward(c: Context<AppEnv>, suffix: string, init: RequestInit, ar
 }
 
 export function registerImportRoutes(app: OpenAPIHono<AppEnv>): void {
-  app.openapi(routes.start, async (c) =>
-    forward(c, "", { method: "POST", body: JSON.stringify(c.req.valid("json")) }) as never,
-  );
+  app.openapi(routes.start, async (c) => forward(c, "", { method: "POST", body: JSON.stringify(c.req.valid("json")) }) as never);
   app.openapi(routes.status, async (c) => forward(c, `/${encodeURIComponent(c.req.param("id"))}`, {}) as never);
   app.openapi(routes.part, async (c) => {
     const length = c.req.header("content-length");
@@ -124,7 +125,8 @@ export function registerImportRoutes(app: OpenAPIHono<AppEnv>): void {
     }) as never;
   });
   app.openapi(routes.compact, async (c) => forward(c, "", { method: "POST" }, "upkeep") as never);
-  app.openapi(routes.complete, async (c) =>
-    forward(c, `/${encodeURIComponent(c.req.param("id"))}/complete`, { method: "POST" }) as never,
+  app.openapi(
+    routes.complete,
+    async (c) => forward(c, `/${encodeURIComponent(c.req.param("id"))}/complete`, { method: "POST" }) as never,
   );
 }

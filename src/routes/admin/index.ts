@@ -245,7 +245,13 @@ export function adminApp() {
     return next();
   });
   // Import parts stream to R2 under their own limit; every other body is JSON.
-  app.use("*", apiBodyLimit((method, path) => method === "PUT" && /^\/api\/v1\/tenants\/[^/]+\/projects\/[^/]+\/imports\/[^/]+\/parts\/[^/]+$/.test(path)));
+  app.use(
+    "*",
+    apiBodyLimit(
+      (method, path) =>
+        method === "PUT" && /^\/api\/v1\/tenants\/[^/]+\/projects\/[^/]+\/imports\/[^/]+\/parts\/[^/]+$/.test(path),
+    ),
+  );
   app.use("/api/v1/*", async (c, next) => {
     await tenants.ensureControl(c.env);
     return next();
@@ -266,7 +272,12 @@ export function adminApp() {
   app.openapi(routes.get, async (c) => c.json(tenantJson(await tenants.getTenant(c.env, c.req.valid("param").slug)), 200));
   app.openapi(routes.update, async (c) => {
     const body = c.req.valid("json");
-    const t = await tenants.updateTenant(c.env, c.req.valid("param").slug, { name: body.name, plan: planPatch(body.plan) }, ACTOR);
+    const t = await tenants.updateTenant(
+      c.env,
+      c.req.valid("param").slug,
+      { name: body.name, plan: planPatch(body.plan) },
+      ACTOR,
+    );
     return c.json(tenantJson(t), 200);
   });
   app.openapi(routes.delete, async (c) => {
@@ -284,7 +295,13 @@ export function adminApp() {
   });
   app.openapi(routes.suspend, async (c) => {
     const reason = (await c.req.json().catch(() => ({})))?.reason ?? null;
-    const t = await tenants.setSuspended(c.env, c.req.valid("param").slug, true, typeof reason === "string" ? reason : null, ACTOR);
+    const t = await tenants.setSuspended(
+      c.env,
+      c.req.valid("param").slug,
+      true,
+      typeof reason === "string" ? reason : null,
+      ACTOR,
+    );
     return c.json(tenantJson(t), 200);
   });
   app.openapi(routes.resume, async (c) =>

@@ -43,7 +43,10 @@ const IssueUserSchema = z
 const LabelSchema = z
   .object({
     name: z.string().openapi({ example: "Type:Defect" }),
-    class: z.string().nullable().openapi({ description: "The part before the colon, lowercase; null for labels without a class" }),
+    class: z
+      .string()
+      .nullable()
+      .openapi({ description: "The part before the colon, lowercase; null for labels without a class" }),
     description: z.string(),
     exclusive: z.boolean().openapi({ description: "Its class is a one-value class: an issue has at most one label of it" }),
   })
@@ -81,7 +84,9 @@ const CommentSchema = z
     id: z.number(),
     body: z.string(),
     user: IssueUserSchema.nullable(),
-    changes: z.record(z.string(), z.unknown()).openapi({ description: "What the comment changed: status, labels, owner, summary, due, relations, attachments" }),
+    changes: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "What the comment changed: status, labels, owner, summary, due, relations, attachments" }),
     created_at: z.string(),
     updated_at: z.string(),
     html_url: z.string(),
@@ -89,7 +94,14 @@ const CommentSchema = z
   .openapi("IssueComment");
 
 const AttachmentSchema = z
-  .object({ id: z.string(), name: z.string(), size: z.number(), content_type: z.string(), browser_download_url: z.string(), created_at: z.string() })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    size: z.number(),
+    content_type: z.string(),
+    browser_download_url: z.string(),
+    created_at: z.string(),
+  })
   .openapi("IssueAttachment");
 
 const dueDate = z
@@ -131,13 +143,19 @@ const LabelsBody = z.object({ labels: z.array(z.string().max(60)).max(20) }).ope
 
 const ProjectParam = z.object({ project: z.string().openapi({ param: { name: "project", in: "path" }, example: "website" }) });
 const IssueParams = ProjectParam.extend({
-  number: z.coerce.number().int().positive().openapi({ param: { name: "number", in: "path" }, example: 1 }),
+  number: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: "number", in: "path" }, example: 1 }),
 });
 
 const ListQuery = PageQuery.extend({
   state: z.enum(["open", "closed", "all"]).optional().openapi({ description: "Default open (all when a status is asked for)" }),
   labels: z.string().max(1000).optional().openapi({ description: "Comma-separated: issues with every one of them" }),
-  q: z.string().max(500).optional().openapi({ description: "Full-text search (FTS5): words, \"phrases\", -excluded, prefix*; status:, label:, owner:, by: filters" }),
+  q: z.string().max(500).optional().openapi({
+    description: 'Full-text search (FTS5): words, "phrases", -excluded, prefix*; status:, label:, owner:, by: filters',
+  }),
   owner: z.string().max(40).optional().openapi({ description: "Owner's username; none for unowned issues" }),
   submitter: z.string().max(40).optional().openapi({ description: "Who filed them" }),
   status: z.string().max(30).optional(),
@@ -145,7 +163,10 @@ const ListQuery = PageQuery.extend({
   order: z.enum(["asc", "desc"]).optional(),
 });
 
-const ok = <T extends z.ZodType>(schema: T, description: string) => ({ content: { "application/json": { schema } }, description });
+const ok = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});
 const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
 
 const common = {
@@ -236,7 +257,9 @@ const routes = {
     path: `${base}/{number}/labels/{label}`,
     tags: tag,
     summary: "Remove a label",
-    request: { params: IssueParams.extend({ label: z.string().openapi({ param: { name: "label", in: "path" }, example: "Type:Defect" }) }) },
+    request: {
+      params: IssueParams.extend({ label: z.string().openapi({ param: { name: "label", in: "path" }, example: "Type:Defect" }) }),
+    },
     responses: { 204: { description: "Removed (or was not there)" }, ...common },
   }),
   projectLabels: createRoute({
@@ -254,18 +277,28 @@ const routes = {
     summary:
       "Attach a file: the raw bytes as the body with ?name=<file name>, or multipart/form-data with an `attachment` field (limit: the plan's upload size)",
     request: { params: IssueParams, query: z.object({ name: z.string().max(255).optional() }) },
-    responses: { 201: ok(z.array(AttachmentSchema), "The stored attachments"), 413: errorResponse("Larger than the plan allows"), ...common },
+    responses: {
+      201: ok(z.array(AttachmentSchema), "The stored attachments"),
+      413: errorResponse("Larger than the plan allows"),
+      ...common,
+    },
   }),
 };
 
 // JSON
 
-const userJson = (u: UserRef | null) => (u ? { id: u.id, login: u.username, username: u.username, full_name: u.displayName ?? "" } : null);
+const userJson = (u: UserRef | null) =>
+  u ? { id: u.id, login: u.username, username: u.username, full_name: u.displayName ?? "" } : null;
 
 function labelJson(config: TrackerConfig, name: string) {
   const cls = labelClass(name);
   const predefined = config.labels.find((l) => l.name.toLowerCase() === name.toLowerCase());
-  return { name, class: cls, description: predefined?.description ?? "", exclusive: cls !== null && config.oneValueClasses.includes(cls) };
+  return {
+    name,
+    class: cls,
+    description: predefined?.description ?? "",
+    exclusive: cls !== null && config.oneValueClasses.includes(cls),
+  };
 }
 
 function urls(c: Ctx, project: string, n: number) {
@@ -290,7 +323,12 @@ function detailJson(c: Ctx, project: Project, config: TrackerConfig, d: IssueDet
     assignees: owner ? [owner] : [],
     comments: i.commentCount,
     due_date: i.dueDate,
-    relations: d.relations.map((r) => ({ kind: r.kind, number: r.number, title: r.summary, state: r.state === "closed" ? ("closed" as const) : ("open" as const) })),
+    relations: d.relations.map((r) => ({
+      kind: r.kind,
+      number: r.number,
+      title: r.summary,
+      state: r.state === "closed" ? ("closed" as const) : ("open" as const),
+    })),
     created_at: i.createdAt,
     updated_at: i.updatedAt,
     closed_at: i.closedAt,
@@ -299,7 +337,10 @@ function detailJson(c: Ctx, project: Project, config: TrackerConfig, d: IssueDet
 }
 
 function rowJson(c: Ctx, project: Project, config: TrackerConfig, r: IssueRow) {
-  const owner = r.ownerId !== null && r.owner ? { id: r.ownerId, login: r.owner, username: r.owner, full_name: r.ownerDisplayName ?? "" } : null;
+  const owner =
+    r.ownerId !== null && r.owner
+      ? { id: r.ownerId, login: r.owner, username: r.owner, full_name: r.ownerDisplayName ?? "" }
+      : null;
   return {
     id: r.id,
     number: r.number,
@@ -308,7 +349,10 @@ function rowJson(c: Ctx, project: Project, config: TrackerConfig, r: IssueRow) {
     state: r.state === "closed" ? ("closed" as const) : ("open" as const),
     status: r.status,
     labels: r.labels.map((l) => labelJson(config, l)),
-    user: r.submitterId !== null && r.submitter ? { id: r.submitterId, login: r.submitter, username: r.submitter, full_name: r.submitterDisplayName ?? "" } : null,
+    user:
+      r.submitterId !== null && r.submitter
+        ? { id: r.submitterId, login: r.submitter, username: r.submitter, full_name: r.submitterDisplayName ?? "" }
+        : null,
     assignee: owner,
     assignees: owner ? [owner] : [],
     comments: r.commentCount,
@@ -340,7 +384,10 @@ async function tracker(c: Ctx, name: string, mode: "read" | "write"): Promise<Ap
       c.header("WWW-Authenticate", 'token realm="edgeforge"');
       throw new ForgeError("unauthorized", "Sign in, or send Authorization: token <API token>.");
     }
-    throw new ForgeError("forbidden", viewer.scope !== "write" ? "This token is read-only." : "You may not write to this project's tracker.");
+    throw new ForgeError(
+      "forbidden",
+      viewer.scope !== "write" ? "This token is read-only." : "You may not write to this project's tracker.",
+    );
   }
   return { project, user, viewer, rights };
 }
@@ -365,7 +412,13 @@ export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
     const config = await loadConfig(c.get("db"), t.project.id);
     const search = parseSearch(q.q ?? "");
     const status = q.status ?? search.status;
-    const labels = [...(q.labels ?? "").split(",").map((l) => l.trim()).filter(Boolean), ...search.labels];
+    const labels = [
+      ...(q.labels ?? "")
+        .split(",")
+        .map((l) => l.trim())
+        .filter(Boolean),
+      ...search.labels,
+    ];
     const { items, total } = await listIssues(c.get("db"), t.project.id, {
       // A status names its own list: asking for Fixed finds closed issues.
       state: search.state ?? q.state ?? (status ? "all" : "open"),
@@ -534,10 +587,16 @@ export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
     const { project: name, number } = c.req.valid("param");
     const t = await tracker(c, name, "write");
     await issueOr404(c, t, number);
-    const target = { bucket: c.env.OBJECTS, tenantId: c.get("tenant").id, projectId: t.project.id, maxBytes: c.get("tenant").plan.maxUploadBytes };
+    const target = {
+      bucket: c.env.OBJECTS,
+      tenantId: c.get("tenant").id,
+      projectId: t.project.id,
+      maxBytes: c.get("tenant").plan.maxUploadBytes,
+    };
     const length = Number(c.req.header("content-length") ?? "0");
     const boundary = multipartBoundary(c.req.header("content-type"));
-    if (!boundary && length > target.maxBytes) throw new ForgeError("payload_too_large", `The file is larger than this forge's limit of ${target.maxBytes} bytes.`);
+    if (!boundary && length > target.maxBytes)
+      throw new ForgeError("payload_too_large", `The file is larger than this forge's limit of ${target.maxBytes} bytes.`);
     const raw = c.req.raw.body;
     if (!raw) throw new ForgeError("bad_request", "Send the file as the request body.");
     let attachments: Awaited<ReturnType<typeof storeAttachment>>[];

@@ -49,7 +49,12 @@ export function apiBodyLimit(streamed: (method: string, path: string) => boolean
   const limit = bodyLimit({
     maxSize: API_BODY_MAX_BYTES,
     onError: (c) =>
-      jsonError(c, 413, "payload_too_large", `The request body is over ${API_BODY_MAX_BYTES / 1024 / 1024} MiB, the most the API reads; send less.`),
+      jsonError(
+        c,
+        413,
+        "payload_too_large",
+        `The request body is over ${API_BODY_MAX_BYTES / 1024 / 1024} MiB, the most the API reads; send less.`,
+      ),
   });
   return (c, next) => (streamed(c.req.method, c.req.path) ? next() : limit(c, next));
 }
@@ -58,9 +63,7 @@ export function apiApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (!result.success) {
-        const message = result.error.issues
-          .map((i) => `${i.path.length ? `${i.path.join(".")}: ` : ""}${i.message}`)
-          .join("; ");
+        const message = result.error.issues.map((i) => `${i.path.length ? `${i.path.join(".")}: ` : ""}${i.message}`).join("; ");
         return jsonError(c, 400, "validation_failed", message);
       }
     },

@@ -7,7 +7,14 @@ import type { AppEnv } from "../../edge/context";
 import { apiIdentity } from "../../edge/session";
 import { canAccess, levelOf, projectVisibility, type Viewer } from "../../auth/access";
 import { gravatarUrl } from "../../services/avatars";
-import { PROJECT_NAME, createProject, findProject, listVisibleProjects, protectedRefs, type Project } from "../../services/projects";
+import {
+  PROJECT_NAME,
+  createProject,
+  findProject,
+  listVisibleProjects,
+  protectedRefs,
+  type Project,
+} from "../../services/projects";
 import { getSettings } from "../../services/settings";
 import { listTokens, mintToken, revokeToken } from "../../services/tokens";
 import type { User } from "../../services/users";
@@ -53,7 +60,13 @@ const ProjectSchema = z
     name: z.string().openapi({ example: "website" }),
     description: z.string().openapi({ description: "Markdown" }),
     private: z.boolean(),
-    access: z.object({ source: LevelSchema, issues: LevelSchema, wiki: LevelSchema, downloads: LevelSchema, review: LevelSchema }),
+    access: z.object({
+      source: LevelSchema,
+      issues: LevelSchema,
+      wiki: LevelSchema,
+      downloads: LevelSchema,
+      review: LevelSchema,
+    }),
     role: z.enum(["owner", "member", "authorized"]).nullable().openapi({ description: "The caller's role in the project" }),
     clone_url: z.string(),
     protected_branches: z.array(z.string()).openapi({ description: "Branches that refuse deletion and non-fast-forward pushes" }),
@@ -75,7 +88,13 @@ const authErrors = {
 };
 
 const NameParam = z.object({ name: z.string().openapi({ param: { name: "name", in: "path" }, example: "website" }) });
-const IdParam = z.object({ id: z.coerce.number().int().positive().openapi({ param: { name: "id", in: "path" } }) });
+const IdParam = z.object({
+  id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .openapi({ param: { name: "id", in: "path" } }),
+});
 
 const routes = {
   user: createRoute({
@@ -96,7 +115,9 @@ const routes = {
     summary: "Create an API token (needs a write credential)",
     request: {
       body: json(
-        z.object({ name: z.string().trim().min(1).max(100), scope: z.enum(["read", "write"]).default("read") }).openapi("NewTokenRequest"),
+        z
+          .object({ name: z.string().trim().min(1).max(100), scope: z.enum(["read", "write"]).default("read") })
+          .openapi("NewTokenRequest"),
       ),
     },
     responses: { 201: ok(NewTokenSchema, "The token, shown once"), 400: errorResponse("Invalid request"), ...authErrors },
@@ -120,7 +141,11 @@ const routes = {
     path: "/api/v1/projects/{name}",
     summary: "A project (404 when missing or hidden from the caller)",
     request: { params: NameParam },
-    responses: { 200: ok(ProjectSchema, "The project"), 404: errorResponse("No such project"), 401: errorResponse("Wrong credentials") },
+    responses: {
+      200: ok(ProjectSchema, "The project"),
+      404: errorResponse("No such project"),
+      401: errorResponse("Wrong credentials"),
+    },
   }),
   updateProject: createRoute({
     method: "patch",
@@ -228,7 +253,10 @@ export function tenantApi() {
     security: [{ Token: [] }],
   });
   // Only under /api: this app's middleware would otherwise run for every page of the forge too.
-  app.use("/api/*", apiBodyLimit((method, path) => method === "POST" && /^\/api\/v1\/projects\/[^/]+\/issues\/\d+\/attachments$/.test(path)));
+  app.use(
+    "/api/*",
+    apiBodyLimit((method, path) => method === "POST" && /^\/api\/v1\/projects\/[^/]+\/issues\/\d+\/attachments$/.test(path)),
+  );
 
   app.openapi(routes.user, async (c) => {
     c.get("meter").component = "api.user";
@@ -284,7 +312,8 @@ export function tenantApi() {
     const { viewer } = await apiIdentity(c);
     const { name } = c.req.valid("param");
     const project = await findProject(c.get("db"), name);
-    if (!project || !canAccess(viewer, project, "project", "read")) throw new ForgeError("not_found", `project ${name} not found`);
+    if (!project || !canAccess(viewer, project, "project", "read"))
+      throw new ForgeError("not_found", `project ${name} not found`);
     const { head } = await listBranches(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
     return c.json({ ...projectJson(c, viewer, project), default_branch: head }, 200);
   });
@@ -294,8 +323,10 @@ export function tenantApi() {
     const { viewer } = await signedIn(c, "write");
     const { name } = c.req.valid("param");
     const project = await findProject(c.get("db"), name);
-    if (!project || !canAccess(viewer, project, "project", "read")) throw new ForgeError("not_found", `project ${name} not found`);
-    if (!canAccess(viewer, project, "admin", "write")) throw new ForgeError("forbidden", "Only the project's owners change its settings.");
+    if (!project || !canAccess(viewer, project, "project", "read"))
+      throw new ForgeError("not_found", `project ${name} not found`);
+    if (!canAccess(viewer, project, "admin", "write"))
+      throw new ForgeError("forbidden", "Only the project's owners change its settings.");
     const body = c.req.valid("json");
     for (const b of body.protected_branches ?? []) {
       if (refNameProblem(`refs/heads/${b}`)) throw new ForgeError("bad_request", `"${b}" is not a valid branch name`);

@@ -13,7 +13,17 @@ import type { User } from "../../services/users";
 import { ForgeError } from "../../utils/errors";
 import { Layout, SectionedPage } from "../../views/layout";
 import { Field, Notice, PostButton } from "../../views/forms";
-import { clientAddress, currentUser, formError, limitBody, mailContext, readForm, safeNext, signInRedirect, startSession } from "./helpers";
+import {
+  clientAddress,
+  currentUser,
+  formError,
+  limitBody,
+  mailContext,
+  readForm,
+  safeNext,
+  signInRedirect,
+  startSession,
+} from "./helpers";
 
 export const accountRoutes = new Hono<AppEnv>();
 
@@ -128,8 +138,23 @@ function RegisterForm(props: { c: Ctx; values?: Record<string, string>; error?: 
           hint="Letters, digits, '.', '_' and '-'. It appears in URLs."
           autofocus
         />
-        <Field label="Email" name="email" type="email" value={v.email} required autocomplete="email" hint="We send a link to confirm it." />
-        <Field label="Password" name="password" type="password" required autocomplete="new-password" hint="At least 8 characters." />
+        <Field
+          label="Email"
+          name="email"
+          type="email"
+          value={v.email}
+          required
+          autocomplete="email"
+          hint="We send a link to confirm it."
+        />
+        <Field
+          label="Password"
+          name="password"
+          type="password"
+          required
+          autocomplete="new-password"
+          hint="At least 8 characters."
+        />
         <div class="actions">
           <button type="submit" class="primary">
             Create account
@@ -171,7 +196,10 @@ accountRoutes.post("/account/register", async (c) => {
     return c.redirect("/account?ok=registered", 303);
   } catch (err) {
     const { status, message } = formError(err);
-    return c.html(<RegisterForm c={c} values={{ username: form.username ?? "", email: form.email ?? "" }} error={message} />, status);
+    return c.html(
+      <RegisterForm c={c} values={{ username: form.username ?? "", email: form.email ?? "" }} error={message} />,
+      status,
+    );
   }
 });
 
@@ -230,7 +258,9 @@ accountRoutes.post("/account/confirm/:token", async (c) => {
 function ResetRequestForm(props: { c: Ctx; sent?: boolean; error?: string }) {
   return (
     <AuthPage c={props.c} title="Reset your password">
-      {props.sent && <Notice kind="ok">If an account matches, we sent it a link to choose a new password. It works for one hour.</Notice>}
+      {props.sent && (
+        <Notice kind="ok">If an account matches, we sent it a link to choose a new password. It works for one hour.</Notice>
+      )}
       {props.error && <Notice kind="error">{props.error}</Notice>}
       <form method="post" action="/account/reset" class="stack">
         <Field label="Username or email" name="login" required autocomplete="username" autofocus />
@@ -269,7 +299,15 @@ function NewPasswordForm(props: { c: Ctx; token: string; username: string; error
         <p>
           For <strong>{props.username}</strong>.
         </p>
-        <Field label="New password" name="password" type="password" required autocomplete="new-password" hint="At least 8 characters." autofocus />
+        <Field
+          label="New password"
+          name="password"
+          type="password"
+          required
+          autocomplete="new-password"
+          hint="At least 8 characters."
+          autofocus
+        />
         <div class="actions">
           <button type="submit" class="primary">
             Set password and sign in
@@ -353,7 +391,8 @@ async function profilePage(c: Ctx, user: User, error?: string, status: 200 | 400
     <SettingsPage c={c} user={user} section="/account" title="Profile" error={error}>
       {!user.emailConfirmedAt && (
         <Notice>
-          Your address {user.email} is not confirmed yet. <PostButton action="/account/confirm-resend" label="Send the link again" />
+          Your address {user.email} is not confirmed yet.{" "}
+          <PostButton action="/account/confirm-resend" label="Send the link again" />
         </Notice>
       )}
       <form method="post" action="/account/profile" class="stack">
@@ -364,7 +403,15 @@ async function profilePage(c: Ctx, user: User, error?: string, status: 200 | 400
           </span>
         </div>
         <Field label="Display name" name="display_name" value={user.displayName ?? ""} maxlength={100} autocomplete="name" />
-        <Field label="Primary email" name="email" type="email" value={user.email} required autocomplete="email" hint="Changing it sends a confirmation link." />
+        <Field
+          label="Primary email"
+          name="email"
+          type="email"
+          value={user.email}
+          required
+          autocomplete="email"
+          hint="Changing it sends a confirmation link."
+        />
         <div class="actions">
           <button type="submit" class="primary">
             Save profile
@@ -379,7 +426,9 @@ async function profilePage(c: Ctx, user: User, error?: string, status: 200 | 400
         <div class="field">
           <label for="f-avatar">Upload a picture</label>
           <input id="f-avatar" type="file" name="avatar" accept="image/png,image/jpeg,image/gif,image/webp" required />
-          <span class="hint">PNG, JPEG, GIF or WebP, at most {AVATAR_MAX_BYTES / 1024} KiB. Without one, your Gravatar image shows.</span>
+          <span class="hint">
+            PNG, JPEG, GIF or WebP, at most {AVATAR_MAX_BYTES / 1024} KiB. Without one, your Gravatar image shows.
+          </span>
         </div>
         <div class="actions">
           <button type="submit">Upload</button>
@@ -412,7 +461,10 @@ accountRoutes.post(
     c.get("meter").component = "web.account.profile";
     const form = await readForm(c);
     try {
-      await accounts.updateProfile(mailContext(c), c.get("db"), user, { displayName: form.display_name ?? "", email: form.email });
+      await accounts.updateProfile(mailContext(c), c.get("db"), user, {
+        displayName: form.display_name ?? "",
+        email: form.email,
+      });
       return c.redirect("/account?ok=profile", 303);
     } catch (err) {
       const { status, message } = formError(err);
@@ -438,7 +490,11 @@ accountRoutes.post(
     c.get("meter").component = "web.account.avatar";
     try {
       // Room for the multipart framing around the picture.
-      await limitBody(c, AVATAR_MAX_BYTES + 16 * 1024, `An avatar is at most ${AVATAR_MAX_BYTES / 1024} KiB; choose a smaller picture.`);
+      await limitBody(
+        c,
+        AVATAR_MAX_BYTES + 16 * 1024,
+        `An avatar is at most ${AVATAR_MAX_BYTES / 1024} KiB; choose a smaller picture.`,
+      );
       const body = await c.req.parseBody().catch(() => {
         throw new ForgeError("bad_request", "The upload could not be read; try again.");
       });
@@ -560,8 +616,17 @@ function passwordPage(c: Ctx, user: User, error?: string, status: 200 | 400 | 40
     <SettingsPage c={c} user={user} section="/account/password" title="Password" error={error}>
       <form method="post" action="/account/password" class="stack">
         <input type="hidden" name="username" value={user.username} autocomplete="username" />
-        {user.passwordHash && <Field label="Current password" name="current" type="password" required autocomplete="current-password" />}
-        <Field label="New password" name="password" type="password" required autocomplete="new-password" hint="At least 8 characters. Other sessions are signed out." />
+        {user.passwordHash && (
+          <Field label="Current password" name="current" type="password" required autocomplete="current-password" />
+        )}
+        <Field
+          label="New password"
+          name="password"
+          type="password"
+          required
+          autocomplete="new-password"
+          hint="At least 8 characters. Other sessions are signed out."
+        />
         <div class="actions">
           <button type="submit" class="primary">
             Change password
@@ -682,7 +747,8 @@ accountRoutes.post(
     c.get("meter").component = "web.account.tokens";
     const form = await readForm(c);
     const name = (form.name ?? "").trim();
-    if (!name || name.length > 100) return tokensPage(c, user, { error: "Give the token a name of 1 to 100 characters.", status: 400 });
+    if (!name || name.length > 100)
+      return tokensPage(c, user, { error: "Give the token a name of 1 to 100 characters.", status: 400 });
     const minted = await mintToken(c.get("db"), user, name, form.scope === "write" ? "write" : "read");
     // The page shows the token once; it must not be cached or kept in history as a GET.
     c.header("Cache-Control", "no-store");

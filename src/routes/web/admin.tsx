@@ -62,14 +62,23 @@ async function settingsPage(c: Ctx, error?: string, status: 200 | 400 = 200) {
   return c.html(
     <AdminPage c={c} section="/admin" title="Forge settings" error={error}>
       <form method="post" action="/admin/settings" class="stack wide">
-        <Field label="Forge name" name="name" value={c.get("tenant").name} required maxlength={100} hint="Shown at the top of every page." />
+        <Field
+          label="Forge name"
+          name="name"
+          value={c.get("tenant").name}
+          required
+          maxlength={100}
+          hint="Shown at the top of every page."
+        />
         <fieldset>
           <legend>Registration</legend>
           <label class="check">
-            <input type="radio" name="registration" value="open" checked={s.registration === "open"} /> open: anyone may create an account
+            <input type="radio" name="registration" value="open" checked={s.registration === "open"} /> open: anyone may create an
+            account
           </label>
           <label class="check">
-            <input type="radio" name="registration" value="closed" checked={s.registration === "closed"} /> closed: admins add people
+            <input type="radio" name="registration" value="closed" checked={s.registration === "closed"} /> closed: admins add
+            people
           </label>
         </fieldset>
         <fieldset>
@@ -78,10 +87,17 @@ async function settingsPage(c: Ctx, error?: string, status: 200 | 400 = 200) {
             <input type="radio" name="project_creation" value="admins" checked={s.projectCreation === "admins"} /> admins
           </label>
           <label class="check">
-            <input type="radio" name="project_creation" value="users" checked={s.projectCreation === "users"} /> any signed-in user
+            <input type="radio" name="project_creation" value="users" checked={s.projectCreation === "users"} /> any signed-in
+            user
           </label>
         </fieldset>
-        <TextArea label="Front page text" name="front_page" value={s.frontPage} maxlength={20000} hint="Markdown, shown above the project list." />
+        <TextArea
+          label="Front page text"
+          name="front_page"
+          value={s.frontPage}
+          maxlength={20000}
+          hint="Markdown, shown above the project list."
+        />
         <div class="actions">
           <button type="submit" class="primary">
             Save settings
@@ -314,7 +330,11 @@ async function mayCreateProjects(c: Ctx, user: User): Promise<boolean> {
 function NewProjectPage(props: { c: Ctx; values?: Record<string, string>; error?: string }) {
   const v = props.values ?? {};
   return (
-    <Layout title="New project" forgeName={props.c.get("tenant").name} crumbs={[{ label: "Projects", href: "/" }, { label: "New project" }]}>
+    <Layout
+      title="New project"
+      forgeName={props.c.get("tenant").name}
+      crumbs={[{ label: "Projects", href: "/" }, { label: "New project" }]}
+    >
       <h1>New project</h1>
       {props.error && <Notice kind="error">{props.error}</Notice>}
       <form method="post" action="/projects/new" class="stack wide">
@@ -329,7 +349,8 @@ function NewProjectPage(props: { c: Ctx; values?: Record<string, string>; error?
         />
         <TextArea label="Description" name="description" value={v.description} maxlength={2000} hint="Markdown." />
         <label class="check">
-          <input type="checkbox" name="private" value="1" checked={v.private === "1"} /> Private: only members and authorized users see it
+          <input type="checkbox" name="private" value="1" checked={v.private === "1"} /> Private: only members and authorized
+          users see it
         </label>
         <div class="actions">
           <button type="submit" class="primary">
@@ -363,7 +384,8 @@ adminRoutes.post("/projects/new", async (c) => {
   const values = { name: form.name ?? "", description: form.description ?? "", private: form.private ?? "" };
   try {
     const name = values.name.trim();
-    if (!PROJECT_NAME.test(name)) throw badRequest("A project name has lowercase letters, digits, '.', '_' and '-', and starts with a letter or digit.");
+    if (!PROJECT_NAME.test(name))
+      throw badRequest("A project name has lowercase letters, digits, '.', '_' and '-', and starts with a letter or digit.");
     if (values.description.length > 2000) throw badRequest("A description has at most 2,000 characters.");
     const project = await createProject(c.get("db"), {
       name,

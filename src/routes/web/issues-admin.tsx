@@ -18,9 +18,16 @@ const DONE: Record<string, string> = {
   "template-deleted": "Template deleted.",
 };
 
-async function adminPage(c: Ctx, t: Tracker, opts: { error?: string; status?: number; text?: TrackerConfigText; template?: Record<string, string> } = {}) {
+async function adminPage(
+  c: Ctx,
+  t: Tracker,
+  opts: { error?: string; status?: number; text?: TrackerConfigText; template?: Record<string, string> } = {},
+) {
   const db = c.get("db");
-  const [text, templates] = await Promise.all([opts.text ? Promise.resolve(opts.text) : loadConfigText(db, t.project.id), listTemplates(db, t.project.id)]);
+  const [text, templates] = await Promise.all([
+    opts.text ? Promise.resolve(opts.text) : loadConfigText(db, t.project.id),
+    listTemplates(db, t.project.id),
+  ]);
   const base = `${issuesBase(t.project.name)}/admin`;
   const ok = DONE[c.req.query("ok") ?? ""];
   const tpl = opts.template ?? {};
@@ -31,8 +38,8 @@ async function adminPage(c: Ctx, t: Tracker, opts: { error?: string; status?: nu
       {opts.error && <Notice kind="error">{opts.error}</Notice>}
       <form method="post" action={base} class="stack wide">
         <p class="hint">
-          One per line, as <code>Name = description</code>. New issues get the first open status; a commit that says <code>fixes #12</code> sets
-          the first closed one.
+          One per line, as <code>Name = description</code>. New issues get the first open status; a commit that says{" "}
+          <code>fixes #12</code> sets the first closed one.
         </p>
         <TextArea label="Open statuses" name="open_statuses" value={text.openStatuses} maxlength={10000} />
         <TextArea label="Closed statuses" name="closed_statuses" value={text.closedStatuses} maxlength={10000} />
@@ -59,7 +66,9 @@ async function adminPage(c: Ctx, t: Tracker, opts: { error?: string; status?: nu
 
       <h2>Issue templates</h2>
       {templates.length === 0 ? (
-        <p class="muted">No templates yet. A template fills the new-issue form with a summary, a description to complete and labels.</p>
+        <p class="muted">
+          No templates yet. A template fills the new-issue form with a summary, a description to complete and labels.
+        </p>
       ) : (
         <table class="list">
           <thead>
@@ -99,8 +108,20 @@ async function adminPage(c: Ctx, t: Tracker, opts: { error?: string; status?: nu
       <form method="post" action={`${base}/templates`} class="stack wide">
         <Field label="Name" name="name" value={tpl.name ?? ""} required maxlength={60} hint="e.g. Defect report" />
         <Field label="Summary" name="summary" value={tpl.summary ?? ""} maxlength={200} />
-        <TextArea label="Description" name="body" value={tpl.body ?? ""} maxlength={65536} hint="Markdown, e.g. the questions a report should answer." />
-        <Field label="Labels" name="labels" value={tpl.labels ?? ""} maxlength={1000} hint="Separated by spaces, e.g. Type:Defect Priority:Medium" />
+        <TextArea
+          label="Description"
+          name="body"
+          value={tpl.body ?? ""}
+          maxlength={65536}
+          hint="Markdown, e.g. the questions a report should answer."
+        />
+        <Field
+          label="Labels"
+          name="labels"
+          value={tpl.labels ?? ""}
+          maxlength={1000}
+          hint="Separated by spaces, e.g. Type:Defect Priority:Medium"
+        />
         <div class="actions">
           <button type="submit" class="primary">
             Add template

@@ -4,18 +4,36 @@ import { Layout, type Crumb } from "../../views/layout";
 import { TrackerNav, issuesBase, type TrackerTab } from "../../views/issues";
 import type { Ctx, Tracker } from "./issues-helpers";
 
-export function TrackerPage(props: { c: Ctx; t: Tracker; title: string; tab: TrackerTab; q?: string; crumbs?: Crumb[]; children?: Child }) {
+export function TrackerPage(props: {
+  c: Ctx;
+  t: Tracker;
+  title: string;
+  tab: TrackerTab;
+  q?: string;
+  crumbs?: Crumb[];
+  children?: Child;
+}) {
   const { t } = props;
   const name = t.project.name;
   return (
     <Layout
       title={`${props.title} · ${name}`}
       forgeName={props.c.get("tenant").name}
-      crumbs={[{ label: name, href: `/p/${encodeURIComponent(name)}/` }, { label: "Issues", href: `${issuesBase(name)}/` }, ...(props.crumbs ?? [])]}
+      crumbs={[
+        { label: name, href: `/p/${encodeURIComponent(name)}/` },
+        { label: "Issues", href: `${issuesBase(name)}/` },
+        ...(props.crumbs ?? []),
+      ]}
     >
-      <TrackerNav project={name} current={props.tab} signedIn={!!t.user} canWrite={t.rights.write} configure={t.rights.configure} q={props.q} />
+      <TrackerNav
+        project={name}
+        current={props.tab}
+        signedIn={!!t.user}
+        canWrite={t.rights.write}
+        configure={t.rights.configure}
+        q={props.q}
+      />
       {props.children}
     </Layout>
   );
 }
-

@@ -68,13 +68,22 @@ export async function readIssueForm(c: Ctx, t: Tracker): Promise<ReceivedForm & 
   const maxBytes = c.get("tenant").plan.maxUploadBytes;
   const length = Number(c.req.header("content-length") ?? "0");
   if (length > maxBytes * ATTACHMENTS_PER_POST + 1024 * 1024) {
-    return { fields: {}, attachments: [], error: new ForgeError("payload_too_large", "This form is too large: attach fewer or smaller files.") };
+    return {
+      fields: {},
+      attachments: [],
+      error: new ForgeError("payload_too_large", "This form is too large: attach fewer or smaller files."),
+    };
   }
   const body = c.req.raw.body;
   if (!body) throw badRequest("This form could not be read; reload the page and send it again.");
   const fields: Record<string, string> = {};
   try {
-    return await receiveIssueForm(body, boundary, { bucket: c.env.OBJECTS, tenantId: c.get("tenant").id, projectId: t.project.id, maxBytes }, fields);
+    return await receiveIssueForm(
+      body,
+      boundary,
+      { bucket: c.env.OBJECTS, tenantId: c.get("tenant").id, projectId: t.project.id, maxBytes },
+      fields,
+    );
   } catch (err) {
     if (err instanceof ForgeError && err.status < 500) return { fields, attachments: [], error: err };
     throw err;

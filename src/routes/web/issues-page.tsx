@@ -15,11 +15,29 @@ import {
   type RelationKind,
 } from "../../services/issues";
 import { loadConfig, splitLabels, type TrackerConfig } from "../../services/issue-config";
-import { ATTACHMENTS_PER_POST, ATTACHMENT_FIELD, attachmentResponse, discardAttachments, findAttachment, formatBytes } from "../../services/issue-attachments";
+import {
+  ATTACHMENTS_PER_POST,
+  ATTACHMENT_FIELD,
+  attachmentResponse,
+  discardAttachments,
+  findAttachment,
+  formatBytes,
+} from "../../services/issue-attachments";
 import { findTemplate, listTemplates } from "../../services/issue-templates";
 import { badRequest } from "../../utils/errors";
 import { Field, Notice, TextArea } from "../../views/forms";
-import { ChangeList, Due, IssueMarkdown, Label, LabelFields, Status, When, issueHref, issuesBase, listHref } from "../../views/issues";
+import {
+  ChangeList,
+  Due,
+  IssueMarkdown,
+  Label,
+  LabelFields,
+  Status,
+  When,
+  issueHref,
+  issuesBase,
+  listHref,
+} from "../../views/issues";
 import { formError, readForm } from "./helpers";
 import { notFoundPage } from "./errors";
 import { TrackerPage } from "./issues-frame";
@@ -109,10 +127,21 @@ function TriageFields(props: {
 /** Labels a form shows: what was submitted (after an error), else the issue's. */
 function draftLabels(draft: Record<string, string> | undefined, current: string[]): string[] {
   if (!draft) return current;
-  return [...Object.keys(draft).filter((k) => k.startsWith("label_")).map((k) => draft[k]!).filter(Boolean), ...splitLabels(draft.labels ?? "")];
+  return [
+    ...Object.keys(draft)
+      .filter((k) => k.startsWith("label_"))
+      .map((k) => draft[k]!)
+      .filter(Boolean),
+    ...splitLabels(draft.labels ?? ""),
+  ];
 }
 
-async function issuePage(c: Ctx, t: Tracker, detail: IssueDetail, opts: { error?: string; status?: number; draft?: Record<string, string>; keepFields?: boolean } = {}) {
+async function issuePage(
+  c: Ctx,
+  t: Tracker,
+  detail: IssueDetail,
+  opts: { error?: string; status?: number; draft?: Record<string, string>; keepFields?: boolean } = {},
+) {
   const config = await loadConfig(c.get("db"), t.project.id);
   const { issue } = detail;
   const name = t.project.name;
@@ -130,8 +159,13 @@ async function issuePage(c: Ctx, t: Tracker, detail: IssueDetail, opts: { error?
         {issue.summary} <span class="muted">#{issue.number}</span>
       </h1>
       <p class="iss-meta">
-        <Status status={issue.status} state={issue.state} /> filed by {detail.submitter ? <a href={`/u/${encodeURIComponent(detail.submitter.username)}`}>{detail.submitter.username}</a> : "someone"} on{" "}
-        <When at={issue.createdAt} />
+        <Status status={issue.status} state={issue.state} /> filed by{" "}
+        {detail.submitter ? (
+          <a href={`/u/${encodeURIComponent(detail.submitter.username)}`}>{detail.submitter.username}</a>
+        ) : (
+          "someone"
+        )}{" "}
+        on <When at={issue.createdAt} />
         {issue.closedAt && issue.state === "closed" && (
           <>
             , closed <When at={issue.closedAt} />
@@ -147,7 +181,11 @@ async function issuePage(c: Ctx, t: Tracker, detail: IssueDetail, opts: { error?
               <strong>{detail.submitter?.username ?? "someone"}</strong> <span class="muted">wrote</span>
             </header>
             <div>
-              {issue.description ? <IssueMarkdown source={issue.description} project={name} /> : <p class="muted">No description.</p>}
+              {issue.description ? (
+                <IssueMarkdown source={issue.description} project={name} />
+              ) : (
+                <p class="muted">No description.</p>
+              )}
               <Attachments project={name} items={issueFiles} />
             </div>
           </article>
@@ -220,7 +258,11 @@ async function issuePage(c: Ctx, t: Tracker, detail: IssueDetail, opts: { error?
           </div>
           <div>
             <h2>Owner</h2>
-            {detail.owner ? <a href={listHref(name, { owner: detail.owner.username })}>{detail.owner.username}</a> : <span class="muted">nobody</span>}
+            {detail.owner ? (
+              <a href={listHref(name, { owner: detail.owner.username })}>{detail.owner.username}</a>
+            ) : (
+              <span class="muted">nobody</span>
+            )}
           </div>
           <div>
             <h2>Labels</h2>
@@ -309,11 +351,18 @@ issuePageRoutes.post(
     }
     try {
       const version = Number.parseInt(fields.version ?? "", 10);
-      const result = await updateIssue(db, t.project, number, { user: t.user, triage: t.rights.triage }, inputFromForm(fields, t.rights), {
-        comment: fields.comment ?? "",
-        attachments,
-        baseVersion: Number.isSafeInteger(version) ? version : undefined,
-      });
+      const result = await updateIssue(
+        db,
+        t.project,
+        number,
+        { user: t.user, triage: t.rights.triage },
+        inputFromForm(fields, t.rights),
+        {
+          comment: fields.comment ?? "",
+          attachments,
+          baseVersion: Number.isSafeInteger(version) ? version : undefined,
+        },
+      );
       if (result.outcome === "unchanged") throw badRequest("Write a comment, attach a file or change something before saving.");
       return c.redirect(`${issueHref(t.project.name, number)}#end`, 303);
     } catch (err) {
@@ -346,7 +395,13 @@ issuePageRoutes.post(
     try {
       const kind = form.kind ?? "";
       if (!isRelationKind(kind)) throw badRequest("Unknown relation.");
-      await updateIssue(c.get("db"), t.project, number, { user: t.user, triage: t.rights.triage }, { removeRelations: [{ kind, number: Number(form.number) }] });
+      await updateIssue(
+        c.get("db"),
+        t.project,
+        number,
+        { user: t.user, triage: t.rights.triage },
+        { removeRelations: [{ kind, number: Number(form.number) }] },
+      );
       return c.redirect(issueHref(t.project.name, number), 303);
     } catch (err) {
       const { status, message } = formError(err);
@@ -393,7 +448,15 @@ async function newIssuePage(c: Ctx, t: Tracker, draft: Record<string, string>, e
       )}
       <form method="post" action={action} enctype="multipart/form-data" class="stack wide iss-form">
         {template && <input type="hidden" name="template" value={String(template.id)} />}
-        <Field label="Summary" name="summary" value={draft.summary ?? template?.summary ?? ""} required maxlength={200} autofocus hint="One line: what is wrong, or what is wanted." />
+        <Field
+          label="Summary"
+          name="summary"
+          value={draft.summary ?? template?.summary ?? ""}
+          required
+          maxlength={200}
+          autofocus
+          hint="One line: what is wrong, or what is wanted."
+        />
         <TextArea
           label="Description"
           name="description"
@@ -438,7 +501,13 @@ issuePageRoutes.post(
     if (error) return newIssuePage(c, t, fields, `${error.message} Nothing was filed; choose the files again.`, error.status);
     try {
       const input = inputFromForm(fields, t.rights);
-      const issue = await createIssue(c.get("db"), t.project, { user: t.user, triage: t.rights.triage }, { ...input, summary: fields.summary ?? "" }, attachments);
+      const issue = await createIssue(
+        c.get("db"),
+        t.project,
+        { user: t.user, triage: t.rights.triage },
+        { ...input, summary: fields.summary ?? "" },
+        attachments,
+      );
       return c.redirect(`${issueHref(t.project.name, issue.number)}?ok=filed`, 303);
     } catch (err) {
       await discardAttachments(c.env.OBJECTS, attachments);

@@ -20,10 +20,14 @@ watchlistRoutes.get("/watchlist", async (c) => {
     <Layout title="Watch list" forgeName={c.get("tenant").name} crumbs={[{ label: "Watch list" }]}>
       <h1>Watch list</h1>
       <p class="muted">
-        Issues you watch, in every project. {state === "open" ? <a href="/watchlist?state=all">Show closed ones too</a> : <a href="/watchlist">Only open ones</a>}
+        Issues you watch, in every project.{" "}
+        {state === "open" ? <a href="/watchlist?state=all">Show closed ones too</a> : <a href="/watchlist">Only open ones</a>}
       </p>
       {rows.length === 0 ? (
-        <p class="notice">You watch no {state === "open" ? "open " : ""}issues. Issues you file are watched for you; press Watch on any issue to add it here.</p>
+        <p class="notice">
+          You watch no {state === "open" ? "open " : ""}issues. Issues you file are watched for you; press Watch on any issue to
+          add it here.
+        </p>
       ) : (
         <table class="list issues">
           <thead>

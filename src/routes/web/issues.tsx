@@ -47,7 +47,8 @@ function listParams(c: Ctx, config: TrackerConfig): ListParams {
   const owner = c.req.query("owner") || undefined;
   const submitter = c.req.query("by") || undefined;
   if (state && !["open", "closed", "all"].includes(state)) throw new ForgeError("bad_request", "state is open, closed or all.");
-  if (sort && (!isSort(sort) || sort === "relevance")) throw new ForgeError("bad_request", `sort is one of ${SORTS.filter((s) => s !== "relevance").join(", ")}.`);
+  if (sort && (!isSort(sort) || sort === "relevance"))
+    throw new ForgeError("bad_request", `sort is one of ${SORTS.filter((s) => s !== "relevance").join(", ")}.`);
   if (order && order !== "asc" && order !== "desc") throw new ForgeError("bad_request", "order is asc or desc.");
   const statusName = status ? requireStatus(config, status).name : undefined;
   return {
@@ -115,12 +116,21 @@ function ListControls(props: { project: string; params: Record<string, string | 
         </select>
       </label>
       <button type="submit">Show</button>
-      {(params.status || params.label || params.owner || params.by) && <a href={`${issuesBase(props.project)}/`}>clear filters</a>}
+      {(params.status || params.label || params.owner || params.by) && (
+        <a href={`${issuesBase(props.project)}/`}>clear filters</a>
+      )}
     </form>
   );
 }
 
-async function listPage(c: Ctx, t: Tracker, tab: TrackerTab, title: string | null, extra: IssueQuery = {}, baseParams: Record<string, string | undefined> = {}) {
+async function listPage(
+  c: Ctx,
+  t: Tracker,
+  tab: TrackerTab,
+  title: string | null,
+  extra: IssueQuery = {},
+  baseParams: Record<string, string | undefined> = {},
+) {
   const config = await loadConfig(c.get("db"), t.project.id);
   const { query, params } = listParams(c, config);
   const page = pageOf(c);
@@ -128,7 +138,15 @@ async function listPage(c: Ctx, t: Tracker, tab: TrackerTab, title: string | nul
   const { items, total } = await listIssues(c.get("db"), t.project.id, q);
   const name = t.project.name;
   const heading = title ?? describeList(q, q.labels ?? []);
-  const filtered = !!(q.status || q.labels?.length || q.owner || q.submitter || q.state !== "open" || extra.overdue || extra.starredBy);
+  const filtered = !!(
+    q.status ||
+    q.labels?.length ||
+    q.owner ||
+    q.submitter ||
+    q.state !== "open" ||
+    extra.overdue ||
+    extra.starredBy
+  );
   const href = (p: number) => {
     const u = new URL(c.req.url);
     u.searchParams.set("page", String(p));
@@ -149,7 +167,10 @@ async function listPage(c: Ctx, t: Tracker, tab: TrackerTab, title: string | nul
           {(["owner", "submitted", "watched"] as const).map((w, i) => (
             <>
               {i > 0 && " · "}
-              <a href={`${issuesBase(name)}/my?which=${w}`} aria-current={(c.req.query("which") ?? "owner") === w ? "page" : undefined}>
+              <a
+                href={`${issuesBase(name)}/my?which=${w}`}
+                aria-current={(c.req.query("which") ?? "owner") === w ? "page" : undefined}
+              >
                 {w === "owner" ? "owned by me" : w === "submitted" ? "filed by me" : "watched"}
               </a>
             </>
@@ -158,7 +179,9 @@ async function listPage(c: Ctx, t: Tracker, tab: TrackerTab, title: string | nul
           <a href="/watchlist">my watch list across the forge</a>
         </nav>
       )}
-      {(tab === "open" || tab === "closed") && (total > 0 || filtered) ? <ListControls project={name} params={{ ...params, ...baseParams }} query={q} /> : null}
+      {(tab === "open" || tab === "closed") && (total > 0 || filtered) ? (
+        <ListControls project={name} params={{ ...params, ...baseParams }} query={q} />
+      ) : null}
       {total === 0 && !filtered && tab === "open" ? (
         <EmptyTracker project={name} origin={new URL(c.req.url).origin} canWrite={t.rights.write} signedIn={!!t.user} />
       ) : items.length === 0 ? (
@@ -180,7 +203,9 @@ issueRoutes.get(
 
 issueRoutes.get(
   "/p/:project/issues/overdue",
-  trackerRoute("web.issues.list", "read", (c, t) => listPage(c, t, "overdue", "Overdue issues", { overdue: true, sort: "due", order: "asc" })),
+  trackerRoute("web.issues.list", "read", (c, t) =>
+    listPage(c, t, "overdue", "Overdue issues", { overdue: true, sort: "due", order: "asc" }),
+  ),
 );
 
 issueRoutes.get(
@@ -199,9 +224,13 @@ issueRoutes.get(
 issueRoutes.get(
   "/p/:project/issues/summary",
   trackerRoute("web.issues.summary", "read", async (c, t) => {
-    const [summary, config] = await Promise.all([trackerSummary(c.get("db"), t.project.id), loadConfig(c.get("db"), t.project.id)]);
+    const [summary, config] = await Promise.all([
+      trackerSummary(c.get("db"), t.project.id),
+      loadConfig(c.get("db"), t.project.id),
+    ]);
     const name = t.project.name;
-    const count = (status: string) => summary.byStatus.filter((s) => s.status.toLowerCase() === status.toLowerCase()).reduce((n, s) => n + s.count, 0);
+    const count = (status: string) =>
+      summary.byStatus.filter((s) => s.status.toLowerCase() === status.toLowerCase()).reduce((n, s) => n + s.count, 0);
     const known = new Set([...config.open, ...config.closed].map((s) => s.name.toLowerCase()));
     const others = summary.byStatus.filter((s) => !known.has(s.status.toLowerCase()));
     const openTotal = summary.byStatus.filter((s) => s.state === "open").reduce((n, s) => n + s.count, 0);
@@ -222,7 +251,8 @@ issueRoutes.get(
       <TrackerPage c={c} t={t} title="Summary" tab="summary">
         <h1>Summary</h1>
         <p>
-          <a href={listHref(name, {})}>{openTotal} open</a> · <a href={listHref(name, { state: "closed" })}>{closedTotal} closed</a>
+          <a href={listHref(name, {})}>{openTotal} open</a> ·{" "}
+          <a href={listHref(name, { state: "closed" })}>{closedTotal} closed</a>
           {summary.overdue > 0 && (
             <>
               {" "}
@@ -279,7 +309,13 @@ issueRoutes.get(
                 <tbody>
                   {summary.byOwner.map((o) => (
                     <tr>
-                      <td>{o.owner ? <a href={listHref(name, { owner: o.owner })}>{o.owner}</a> : <a href={listHref(name, { owner: "none" })}>nobody</a>}</td>
+                      <td>
+                        {o.owner ? (
+                          <a href={listHref(name, { owner: o.owner })}>{o.owner}</a>
+                        ) : (
+                          <a href={listHref(name, { owner: "none" })}>nobody</a>
+                        )}
+                      </td>
                       <td class="num">{o.count}</td>
                     </tr>
                   ))}
@@ -314,7 +350,8 @@ issueRoutes.get(
       const parsed = parseSearch(raw);
       const status = statusParam || parsed.status;
       const labels = [...parsed.labels, ...(labelParam ? [labelParam] : [])];
-      if (stateParam && !["open", "closed", "all"].includes(stateParam)) throw new ForgeError("bad_request", "state is open, closed or all.");
+      if (stateParam && !["open", "closed", "all"].includes(stateParam))
+        throw new ForgeError("bad_request", "state is open, closed or all.");
       const statusName = status ? requireStatus(config, status).name : undefined;
       if (parsed.match || statusName || labels.length || parsed.owner || parsed.submitter) {
         result = await listIssues(c.get("db"), t.project.id, {
@@ -382,7 +419,8 @@ issueRoutes.get(
         </form>
         <p class="hint">
           All words must match (summary, description and comments; accents and case do not matter). Filters in the box work too:{" "}
-          <code>status:Fixed</code> <code>label:Priority:High</code> <code>owner:alice</code> <code>by:bob</code> <code>is:open</code>.
+          <code>status:Fixed</code> <code>label:Priority:High</code> <code>owner:alice</code> <code>by:bob</code>{" "}
+          <code>is:open</code>.
         </p>
         {error && <Notice kind="error">{error}</Notice>}
         {result &&

@@ -85,8 +85,8 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
       <form method="post" action={`${base}/settings`} class="stack wide">
         <TextArea label="Description" name="description" value={project.description} maxlength={2000} hint="Markdown." />
         <label class="check">
-          <input type="checkbox" name="private" value="1" checked={project.private} /> Private: only members and authorized users see
-          the project at all
+          <input type="checkbox" name="private" value="1" checked={project.private} /> Private: only members and authorized users
+          see the project at all
         </label>
         <fieldset>
           <legend>Who may read each area</legend>
@@ -157,9 +157,8 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
 
       <h2>Unreachable objects</h2>
       <p class="muted">
-        Commits of deleted or rewritten branches stay stored (though never shown or served) until the repository is compacted.
-        If one held something that must go now, such as a password, remove it at once. Clones in progress are not
-        interrupted.
+        Commits of deleted or rewritten branches stay stored (though never shown or served) until the repository is compacted. If
+        one held something that must go now, such as a password, remove it at once. Clones in progress are not interrupted.
       </p>
       <PostButton action={`${base}/purge`} label="Remove unreachable objects now" danger />
 
@@ -234,7 +233,11 @@ projectAdminRoutes.post(
         if (!isAccessLevel(value)) throw badRequest(`Unknown access level for ${area}.`);
         access[area] = value;
       }
-      await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { description, private: form.private === "1", access });
+      await updateProjectSettings(c.get("db"), c.get("tenant").id, project, {
+        description,
+        private: form.private === "1",
+        access,
+      });
       return c.redirect(`/p/${project.name}/admin?ok=settings`, 303);
     } catch (err) {
       const { message } = formError(err);
@@ -275,7 +278,12 @@ projectAdminRoutes.post(
       result = await purgeUnreachable(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
     } catch (err) {
       if (!/kept changing/.test(String((err as Error)?.message))) throw err;
-      return adminPage(c, project, "Pushes kept arriving while the repository was being rewritten: nothing was removed. Try again.", 409);
+      return adminPage(
+        c,
+        project,
+        "Pushes kept arriving while the repository was being rewritten: nothing was removed. Try again.",
+        409,
+      );
     }
     return c.redirect(`/p/${project.name}/admin?ok=${result.purged ? "purged" : "clean"}`, 303);
   }, "write"),

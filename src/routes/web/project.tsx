@@ -73,7 +73,10 @@ projectRoutes.get("/p/:project/", async (c) => {
           <ul class="activity">
             {events.map((e) => (
               <li>
-                {e.title} <time class="muted" datetime={e.createdAt}>{e.createdAt.slice(0, 10)}</time>
+                {e.title}{" "}
+                <time class="muted" datetime={e.createdAt}>
+                  {e.createdAt.slice(0, 10)}
+                </time>
               </li>
             ))}
           </ul>

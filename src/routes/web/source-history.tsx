@@ -53,9 +53,17 @@ export async function logPage(p: SourcePage, rest: string[]): Promise<Response> 
     const budget = path.length ? new Budget(Date.now() + PATH_LOG_BUDGET.ms, PATH_LOG_BUDGET.steps) : undefined;
     const page = await walkLog(src.graph, cursor ?? [rev.commit], { limit: LOG_PAGE, path, budget });
     let s = `<div class="pathbar">${path.length ? `<span class="muted">History of</span> ${pathNav(urls, p.project.name, rev.name, path)}` : `<h1>Commits on <span class="mono">${escapeHtml(rev.kind === "commit" ? shortOid(rev.commit) : rev.name)}</span></h1>`}`;
-    if (rev.kind === "branch" && !path.length) s += `<span class="links"><a href="${escapeHtml(urls.feed(rev.name))}">Atom feed</a></span>`;
+    if (rev.kind === "branch" && !path.length)
+      s += `<span class="links"><a href="${escapeHtml(urls.feed(rev.name))}">Atom feed</a></span>`;
     s += `</div>`;
-    if (page.commits.length) s += commitTable(urls, await rows(src, page.commits.map((x) => x.oid)));
+    if (page.commits.length)
+      s += commitTable(
+        urls,
+        await rows(
+          src,
+          page.commits.map((x) => x.oid),
+        ),
+      );
     else if (!page.timedOut) s += `<p class="muted">No commits${path.length ? " touch this path" : ""}.</p>`;
     if (page.timedOut) {
       s += `<p class="notice">Searched ${page.scanned} commits for changes to this path so far.${page.next ? ` <a href="${escapeHtml(urls.log(rev.name, path, page.next))}">Search older history</a>` : ""}</p>`;
@@ -102,7 +110,12 @@ type FileDiff =
 
 const decoder = new TextDecoder();
 
-async function sideText(src: SourceRepo, oid: Oid | undefined, mode: string | undefined, maxBytes: number): Promise<Uint8Array | "large" | null> {
+async function sideText(
+  src: SourceRepo,
+  oid: Oid | undefined,
+  mode: string | undefined,
+  maxBytes: number,
+): Promise<Uint8Array | "large" | null> {
   if (!oid || !mode) return new Uint8Array(0);
   if (mode === "160000") return new TextEncoder().encode(`Subproject commit ${oid}\n`);
   const { size } = await blobStorage(src.store, oid);
@@ -115,7 +128,10 @@ async function fileDiff(src: SourceRepo, ch: TreeChange, maxBytes: number): Prom
   const a = await sideText(src, ch.oldOid, ch.oldMode, maxBytes);
   const b = await sideText(src, ch.newOid, ch.newMode, maxBytes);
   if (a === "large" || b === "large") {
-    const size = Math.max(ch.oldOid ? (await blobStorage(src.store, ch.oldOid)).size : 0, ch.newOid && ch.newMode !== "160000" ? (await blobStorage(src.store, ch.newOid)).size : 0);
+    const size = Math.max(
+      ch.oldOid ? (await blobStorage(src.store, ch.oldOid)).size : 0,
+      ch.newOid && ch.newMode !== "160000" ? (await blobStorage(src.store, ch.newOid)).size : 0,
+    );
     return { kind: "large", size };
   }
   if (!a || !b) return { kind: "skipped" };
@@ -124,7 +140,13 @@ async function fileDiff(src: SourceRepo, ch: TreeChange, maxBytes: number): Prom
   return { kind: "text", hunks, ...countChanges(hunks) };
 }
 
-const statusWord: Record<TreeChange["status"], string> = { A: "added", D: "deleted", M: "modified", T: "type changed", R: "renamed" };
+const statusWord: Record<TreeChange["status"], string> = {
+  A: "added",
+  D: "deleted",
+  M: "modified",
+  T: "type changed",
+  R: "renamed",
+};
 
 /** The change list and diffs of `changes`, within caps; `fileHref` loads one file's diff alone. */
 async function diffSection(
@@ -156,18 +178,25 @@ async function diffSection(
         stat = `<span class="add">+${d.added}</span> <span class="del">−${d.removed}</span>`;
       }
     }
-    summary.push(`<tr><td class="chg chg-${ch.status}">${statusWord[ch.status]}<td><a href="#f${i}">${title}</a><td class="nowrap">${stat}</tr>`);
+    summary.push(
+      `<tr><td class="chg chg-${ch.status}">${statusWord[ch.status]}<td><a href="#f${i}">${title}</a><td class="nowrap">${stat}</tr>`,
+    );
     let modes = "";
-    if (ch.oldMode && ch.newMode && ch.oldMode !== ch.newMode) modes = ` <span class="muted">mode ${ch.oldMode} → ${ch.newMode}</span>`;
+    if (ch.oldMode && ch.newMode && ch.oldMode !== ch.newMode)
+      modes = ` <span class="muted">mode ${ch.oldMode} → ${ch.newMode}</span>`;
     else if (ch.status === "A") modes = ` <span class="muted">new file, mode ${ch.newMode}</span>`;
     else if (ch.status === "D") modes = ` <span class="muted">deleted, mode ${ch.oldMode}</span>`;
     const view = ch.status === "D" ? "" : ` <a class="muted" href="${escapeHtml(blobHref(ch))}">view file</a>`;
     let bodyHtml: string;
     if (d.kind === "text") bodyHtml = d.hunks.length ? diffTable(d.hunks) : `<p class="muted">Same content.</p>`;
     else if (d.kind === "binary") bodyHtml = `<p class="muted">Binary file.</p>`;
-    else if (d.kind === "large") bodyHtml = `<p class="muted">Large file (${(d.size / 1024 / 1024).toFixed(1)} MiB): diff not shown.</p>`;
-    else bodyHtml = `<p class="muted">Diff not shown here (this change is large). <a href="${escapeHtml(fileHref(ch))}">Load this file's diff</a>.</p>`;
-    parts.push(`<section class="fdiff" id="f${i}"><h3><span class="mono">${title}</span>${modes} ${stat}${view}</h3>${bodyHtml}</section>`);
+    else if (d.kind === "large")
+      bodyHtml = `<p class="muted">Large file (${(d.size / 1024 / 1024).toFixed(1)} MiB): diff not shown.</p>`;
+    else
+      bodyHtml = `<p class="muted">Diff not shown here (this change is large). <a href="${escapeHtml(fileHref(ch))}">Load this file's diff</a>.</p>`;
+    parts.push(
+      `<section class="fdiff" id="f${i}"><h3><span class="mono">${title}</span>${modes} ${stat}${view}</h3>${bodyHtml}</section>`,
+    );
   }
   const head = `<p class="diffstat">${changes.length}${truncated ? "+" : ""} file${changes.length === 1 ? "" : "s"} changed${added || removed ? `, <span class="add">${added} insertions(+)</span>, <span class="del">${removed} deletions(−)</span> shown` : ""}${truncated || changes.length > SUMMARY_ROWS ? ` (the first ${Math.min(changes.length, SUMMARY_ROWS)} listed)` : ""}</p>`;
   return `${head}<table class="list changes"><tbody>${summary.join("")}</tbody></table>${parts.join("")}`;
@@ -207,14 +236,19 @@ export async function commitPage(p: SourcePage, rest: string[]): Promise<Respons
     let s = `<article class="commit"><h1>${escapeHtml(commit.subject || "(no message)")}</h1>`;
     if (commit.body) s += `<pre class="message">${escapeHtml(commit.body)}</pre>`;
     s += `<dl class="meta">${signature("Author", commit.author)}`;
-    if (commit.committer.name !== commit.author.name || commit.committer.email !== commit.author.email || commit.committer.time !== commit.author.time) {
+    if (
+      commit.committer.name !== commit.author.name ||
+      commit.committer.email !== commit.author.email ||
+      commit.committer.time !== commit.author.time
+    ) {
       s += signature("Committer", commit.committer);
     }
     s += `<div><dt>Commit</dt><dd class="mono">${commit.oid}</dd></div>`;
     s += `<div><dt>Parent${commit.parents.length === 1 ? "" : "s"}</dt><dd>${commit.parents.map((x) => `<a class="mono" href="${escapeHtml(urls.commit(x))}">${shortOid(x)}</a>`).join(" ") || '<span class="muted">none (first commit)</span>'}</dd></div>`;
     s += `</dl><p class="links"><a href="${escapeHtml(urls.tree(commit.oid))}">Browse files</a> · <a href="${escapeHtml(urls.patch(commit.oid, "patch"))}">.patch</a> · <a href="${escapeHtml(urls.patch(commit.oid, "diff"))}">.diff</a></p></article>`;
     if (commit.parents.length > 1) s += `<p class="muted">A merge: showing the changes against its first parent.</p>`;
-    if (path.length) s += `<p class="muted">Only ${escapeHtml(wanted)}. <a href="${escapeHtml(urls.commit(commit.oid))}">All files of this commit</a>.</p>`;
+    if (path.length)
+      s += `<p class="muted">Only ${escapeHtml(wanted)}. <a href="${escapeHtml(urls.commit(commit.oid))}">All files of this commit</a>.</p>`;
     s += await diffSection(
       src,
       changes,
@@ -275,7 +309,13 @@ async function fileDiffText(src: SourceRepo, ch: TreeChange): Promise<string> {
   return `${s}--- ${from}\n+++ ${to}\n${hunksText(hunks)}`;
 }
 
-function patchDownload(p: SourcePage, commit: CommitView, baseTree: Oid | null, kind: "patch" | "diff", immutable: boolean): Response {
+function patchDownload(
+  p: SourcePage,
+  commit: CommitView,
+  baseTree: Oid | null,
+  kind: "patch" | "diff",
+  immutable: boolean,
+): Response {
   const { src } = p;
   const encoder = new TextEncoder();
   async function* generate(): AsyncGenerator<Uint8Array> {
@@ -341,8 +381,19 @@ export async function comparePage(p: SourcePage, rest: string[]): Promise<Respon
     const { commits, more } = await rangeLog(src.graph, [head.commit], [base.commit], COMPARE_COMMITS);
     let s = `<h1>Comparing <span class="mono">${escapeHtml(base.name.length === 40 ? shortOid(base.name) : base.name)}</span> … <span class="mono">${escapeHtml(head.name.length === 40 ? shortOid(head.name) : head.name)}</span></h1>`;
     s += `<p class="muted">${mb ? `Merge base <a class="mono" href="${escapeHtml(urls.commit(mb))}">${shortOid(mb)}</a>. ` : gaveUp || budget.outOfTime ? `The merge base is more than ${MERGE_BASE_BUDGET.steps.toLocaleString("en")} commits back: the changes below go from ${escapeHtml(base.name)} itself. ` : "No common history. "}${commits.length}${more ? "+" : ""} commit${commits.length === 1 ? "" : "s"} on ${escapeHtml(head.name)} that ${escapeHtml(base.name)} does not have.</p>`;
-    if (commits.length) s += commitTable(urls, await rows(src, commits.map((x) => x.oid)));
-    const baseTree = mb ? (await src.graph.commit(mb)).tree : gaveUp || budget.outOfTime ? (await src.graph.commit(base.commit)).tree : null;
+    if (commits.length)
+      s += commitTable(
+        urls,
+        await rows(
+          src,
+          commits.map((x) => x.oid),
+        ),
+      );
+    const baseTree = mb
+      ? (await src.graph.commit(mb)).tree
+      : gaveUp || budget.outOfTime
+        ? (await src.graph.commit(base.commit)).tree
+        : null;
     const headTree = (await src.graph.commit(head.commit)).tree;
     const { changes, truncated } = await diffTrees(src.store, baseTree, headTree, { limit: TREE_DIFF_LIMIT });
     s += `<h2>Changes</h2>`;
@@ -373,14 +424,24 @@ function compareForm(p: SourcePage): Promise<Response> {
     .map((r) => r.name.replace(/^refs\/(heads|tags)\//, ""));
   const head = src.snapshot.head.replace(/^refs\/heads\//, "");
   const options = (selected: string) =>
-    names.slice(0, 500).map((n) => `<option${n === selected ? " selected" : ""}>${escapeHtml(n)}</option>`).join("");
+    names
+      .slice(0, 500)
+      .map((n) => `<option${n === selected ? " selected" : ""}>${escapeHtml(n)}</option>`)
+      .join("");
   const other = names.find((n) => n !== head) ?? head;
   const s =
     `<h1>Compare</h1><form class="compare" method="get" action="${escapeHtml(urls.compare())}">` +
     `<label for="cmp-base">Base</label><select id="cmp-base" name="base">${options(head)}</select>` +
     `<label for="cmp-head">Compare</label><select id="cmp-head" name="head">${options(other)}</select>` +
     `<button type="submit">Compare</button></form><p class="muted">Or type it into the address: <code>${escapeHtml(urls.compare("base", "head"))}</code>; branches, tags and commit ids all work.</p>`;
-  return sourceResponse(p, { title: "Compare", tab: "compare", rev: null, key: null, immutableUrl: false, render: async () => ({ html: s, cacheable: false }) });
+  return sourceResponse(p, {
+    title: "Compare",
+    tab: "compare",
+    rev: null,
+    key: null,
+    immutableUrl: false,
+    render: async () => ({ html: s, cacheable: false }),
+  });
 }
 
 // ---- Atom feed of a branch's commits
@@ -388,7 +449,9 @@ function compareForm(p: SourcePage): Promise<Response> {
 const FEED_ENTRIES = 20;
 
 const xml = (s: string) =>
-  s.replace(/[&<>"]/g, (ch) => (ch === "&" ? "&amp;" : ch === "<" ? "&lt;" : ch === ">" ? "&gt;" : "&quot;")).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
+  s
+    .replace(/[&<>"]/g, (ch) => (ch === "&" ? "&amp;" : ch === "<" ? "&lt;" : ch === ">" ? "&gt;" : "&quot;"))
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
 
 export async function commitFeed(c: Context<AppEnv>, rest: string[]): Promise<Response> {
   const p = await openSourcePage(c, "web.source.feed");
@@ -426,6 +489,7 @@ export async function commitFeed(c: Context<AppEnv>, rest: string[]): Promise<Re
     `<updated>${isoTime(updated)}</updated>\n${entries}</feed>\n`;
   const etag = `"${rev.commit}"`;
   if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return new Response(null, { status: 304, headers: { etag } });
-  return new Response(feed, { headers: { "content-type": "application/atom+xml; charset=utf-8", etag, "cache-control": "no-cache" } });
+  return new Response(feed, {
+    headers: { "content-type": "application/atom+xml; charset=utf-8", etag, "cache-control": "no-cache" },
+  });
 }
-

@@ -126,7 +126,9 @@ export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Res
       const job = spec
         .background()
         .then((full) => (full.cacheable ? putFragment(url, full.html) : undefined))
-        .catch((err) => console.error(JSON.stringify({ level: "error", message: `background render: ${String(err?.stack ?? err)}` })))
+        .catch((err) =>
+          console.error(JSON.stringify({ level: "error", message: `background render: ${String(err?.stack ?? err)}` })),
+        )
         .finally(() => backgroundRenders.delete(url));
       backgroundRenders.set(url, job);
       c.executionCtx.waitUntil(job);
@@ -140,7 +142,10 @@ export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Res
     <Layout
       title={`${spec.title} · ${p.project.name}`}
       forgeName={c.get("tenant").name}
-      crumbs={[{ label: p.project.name, href: `/p/${p.project.name}/` }, { label: "source", href: p.urls.home() }]}
+      crumbs={[
+        { label: p.project.name, href: `/p/${p.project.name}/` },
+        { label: "source", href: p.urls.home() },
+      ]}
     >
       {html(
         refBar({

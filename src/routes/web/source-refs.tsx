@@ -53,7 +53,14 @@ export async function branchesPage(p: SourcePage): Promise<Response> {
     if (items.length === 0) s += `<p class="muted">No branches yet.</p>`;
     return { html: s, cacheable: true };
   };
-  return sourceResponse(p, { title: "Branches", tab: "branches", rev: null, key: ["branches", refsKey(p), String(page)], immutableUrl: false, render });
+  return sourceResponse(p, {
+    title: "Branches",
+    tab: "branches",
+    rev: null,
+    key: ["branches", refsKey(p), String(page)],
+    immutableUrl: false,
+    render,
+  });
 }
 
 export async function tagsPage(p: SourcePage): Promise<Response> {
@@ -91,7 +98,14 @@ export async function tagsPage(p: SourcePage): Promise<Response> {
     if (items.length === 0) s += `<p class="muted">No tags yet.</p>`;
     return { html: s, cacheable: true };
   };
-  return sourceResponse(p, { title: "Tags", tab: "tags", rev: null, key: ["tags", refsKey(p), String(page)], immutableUrl: false, render });
+  return sourceResponse(p, {
+    title: "Tags",
+    tab: "tags",
+    rev: null,
+    key: ["tags", refsKey(p), String(page)],
+    immutableUrl: false,
+    render,
+  });
 }
 
 export async function archive(p: SourcePage, rest: string[]): Promise<Response> {

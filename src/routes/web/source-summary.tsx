@@ -38,12 +38,16 @@ export async function sourceSummary(c: Context<AppEnv>, project: Project): Promi
   let s = `<h2>Source</h2><p><a href="${escapeHtml(urls.home())}">Browse files</a> · <a href="${escapeHtml(urls.log(head.name))}">Log</a> · <a href="${escapeHtml(urls.branches())}">${nBranches} branch${nBranches === 1 ? "" : "es"}</a> · <a href="${escapeHtml(urls.tags())}">${nTags} tag${nTags === 1 ? "" : "s"}</a></p>`;
   const href = escapeHtml(urls.commit(commit.oid));
   s += `<div class="tip"><span class="muted">${escapeHtml(head.name)}</span> <a class="mono" href="${href}">${commit.oid.slice(0, 7)}</a> <a href="${href}">${escapeHtml(commit.subject || "(no message)")}</a> <span class="muted">${escapeHtml(commit.author.name)} · ${timeHtml(commit.committer.time)}</span></div>`;
-  const readme = (await listTree(src.store, commit.tree)).filter((e) => e.type === "blob" && README.test(e.name)).sort((a, b) => (/\.m/i.test(b.name) ? 1 : 0) - (/\.m/i.test(a.name) ? 1 : 0))[0];
+  const readme = (await listTree(src.store, commit.tree))
+    .filter((e) => e.type === "blob" && README.test(e.name))
+    .sort((a, b) => (/\.m/i.test(b.name) ? 1 : 0) - (/\.m/i.test(a.name) ? 1 : 0))[0];
   if (readme && (await blobStorage(src.store, readme.oid)).size <= 512 * 1024) {
     const data = await src.store.readTyped(readme.oid, "blob");
     if (!isBinary(data)) {
       const text = new TextDecoder().decode(data);
-      const body = /\.m/i.test(readme.name) ? `<div class="md">${renderMarkdown(text)}</div>` : `<pre class="plain">${escapeHtml(text)}</pre>`;
+      const body = /\.m/i.test(readme.name)
+        ? `<div class="md">${renderMarkdown(text)}</div>`
+        : `<pre class="plain">${escapeHtml(text)}</pre>`;
       s += `<section class="readme" aria-label="${escapeHtml(readme.name)}"><h2><a href="${escapeHtml(urls.blob(head.name, [readme.name]))}">${escapeHtml(readme.name)}</a></h2>${body}</section>`;
     }
   }

@@ -24,10 +24,12 @@ import { ifNoneMatchHits } from "../../utils/etag";
 
 export const sourceRoutes = new Hono<AppEnv>();
 
-sourceRoutes.get(sourceScriptPath, () =>
-  new Response(sourceScript, {
-    headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" },
-  }),
+sourceRoutes.get(
+  sourceScriptPath,
+  () =>
+    new Response(sourceScript, {
+      headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" },
+    }),
 );
 
 sourceRoutes.get("/p/:project/source", (c) => c.redirect(`/p/${encodeURIComponent(c.req.param("project"))}/source/`, 301));
@@ -148,7 +150,9 @@ async function readmeHtml(p: SourcePage, rev: Rev, path: string[], readme: Named
   const data = await p.src.store.readTyped(readme.oid, "blob");
   if (isBinary(data)) return "";
   const text = new TextDecoder().decode(data);
-  const inner = /\.(md|markdown|mdown)$/i.test(readme.name) ? `<div class="md">${renderMarkdown(text)}</div>` : `<pre class="plain">${escapeHtml(text)}</pre>`;
+  const inner = /\.(md|markdown|mdown)$/i.test(readme.name)
+    ? `<div class="md">${renderMarkdown(text)}</div>`
+    : `<pre class="plain">${escapeHtml(text)}</pre>`;
   return `<section class="readme" aria-label="${escapeHtml(readme.name)}"><h2><a href="${escapeHtml(p.urls.blob(rev.name, [...path, readme.name]))}">${escapeHtml(readme.name)}</a></h2>${inner}</section>`;
 }
 
@@ -179,20 +183,33 @@ async function treePage(p: SourcePage, rev: Rev, path: string[], home: boolean):
       s += `<div class="clone"><label for="clone-url">Clone</label><input id="clone-url" readonly value="${escapeHtml(url)}"></div>`;
     }
     s += `<div class="pathbar">${pathNav(urls, p.project.name, rev.name, path)}<span class="links"><a href="${escapeHtml(urls.log(rev.name, path))}">History</a>`;
-    if (path.length === 0) s += ` · <a href="${escapeHtml(urls.archive(rev.name, "tar.gz"))}">tar.gz</a> · <a href="${escapeHtml(urls.archive(rev.name, "zip"))}">zip</a>`;
+    if (path.length === 0)
+      s += ` · <a href="${escapeHtml(urls.archive(rev.name, "tar.gz"))}">tar.gz</a> · <a href="${escapeHtml(urls.archive(rev.name, "zip"))}">zip</a>`;
     s += `</span></div>`;
-    s += commitLine(urls, rev.commit, { t: tipInfo.committer.time, s: tipInfo.subject, a: tipInfo.author.name }, rev.kind === "commit" ? "Commit" : "Latest commit");
+    s += commitLine(
+      urls,
+      rev.commit,
+      { t: tipInfo.committer.time, s: tipInfo.subject, a: tipInfo.author.name },
+      rev.kind === "commit" ? "Commit" : "Latest commit",
+    );
     s += `<table class="list files"><thead><tr><th scope="col">Name</th><th scope="col" class="opt">${last.unavailable ? "" : "Last change"}</th><th scope="col">${last.unavailable ? "" : "Date"}</th></tr></thead><tbody>`;
     if (path.length > 0) s += `<tr><td colspan="3"><a href="${escapeHtml(urls.tree(rev.name, path.slice(0, -1)))}">..</a></tr>`;
     for (const e of entries) {
       const full = [...path, e.name];
       let name: string;
       if (e.type === "tree") name = `<a class="dir" href="${escapeHtml(urls.tree(rev.name, full))}">${escapeHtml(e.name)}/</a>`;
-      else if (e.type === "commit") name = `<span class="submodule">${escapeHtml(e.name)}</span> <span class="muted mono">@ ${e.oid.slice(0, 7)}</span>`;
-      else name = `<a href="${escapeHtml(urls.blob(rev.name, full))}">${escapeHtml(e.name)}</a>${e.mode === "120000" ? ' <span class="muted">→ link</span>' : e.mode === "100755" ? ' <span class="muted">*</span>' : ""}`;
+      else if (e.type === "commit")
+        name = `<span class="submodule">${escapeHtml(e.name)}</span> <span class="muted mono">@ ${e.oid.slice(0, 7)}</span>`;
+      else
+        name = `<a href="${escapeHtml(urls.blob(rev.name, full))}">${escapeHtml(e.name)}</a>${e.mode === "120000" ? ' <span class="muted">→ link</span>' : e.mode === "100755" ? ' <span class="muted">*</span>' : ""}`;
       const oid = last.entries[e.name];
       const brief = oid ? last.commits[oid] : undefined;
-      const msg = oid && brief ? `<a href="${escapeHtml(urls.commit(oid))}">${escapeHtml(brief.s || "(no message)")}</a>` : last.complete ? "" : "…";
+      const msg =
+        oid && brief
+          ? `<a href="${escapeHtml(urls.commit(oid))}">${escapeHtml(brief.s || "(no message)")}</a>`
+          : last.complete
+            ? ""
+            : "…";
       const date = brief ? timeHtml(brief.t) : "";
       s += `<tr data-entry="${escapeHtml(e.name)}"><td class="name">${name}<td class="lcm opt${oid || last.complete ? "" : " pending"}">${msg}<td class="lcd nowrap">${date}</tr>`;
     }
@@ -233,7 +250,14 @@ const extension = (name: string) => (name.includes(".") ? name.slice(name.lastIn
 export const INLINE_MAX = 1024 * 1024;
 const HIGHLIGHT_MAX = 256 * 1024;
 
-async function blobPage(p: SourcePage, rev: Rev, path: string[], oid: Oid, mode: string, type: "blob" | "commit"): Promise<Response> {
+async function blobPage(
+  p: SourcePage,
+  rev: Rev,
+  path: string[],
+  oid: Oid,
+  mode: string,
+  type: "blob" | "commit",
+): Promise<Response> {
   const { src, urls } = p;
   const name = path[path.length - 1]!;
   const render = async () => {
@@ -249,14 +273,18 @@ async function blobPage(p: SourcePage, rev: Rev, path: string[], oid: Oid, mode:
       `<a href="${escapeHtml(urls.log(rev.name, path))}">History</a>`,
     ];
     if (rev.kind !== "commit") links.push(`<a href="${escapeHtml(urls.blob(rev.commit, path))}">Permalink</a>`);
-    const info = (extra: string) => `<div class="fileinfo"><span class="muted">${extra}${formatSize(size)}</span><span class="links">${links.join(" · ")}</span></div>`;
+    const info = (extra: string) =>
+      `<div class="fileinfo"><span class="muted">${extra}${formatSize(size)}</span><span class="links">${links.join(" · ")}</span></div>`;
     if (mode === "120000") {
       const target = new TextDecoder().decode(await src.store.readTyped(oid, "blob"));
       return { html: `${s + info("Symbolic link · ")}<p>Points to <code>${escapeHtml(target)}</code>.</p>`, cacheable: true };
     }
     const image = IMAGE_TYPES[extension(name)];
     if (image && size <= 20 * 1024 * 1024) {
-      return { html: `${s + info("Image · ")}<p class="image"><img src="${escapeHtml(urls.raw(rev.commit, path))}" alt="${escapeHtml(name)}"></p>`, cacheable: true };
+      return {
+        html: `${s + info("Image · ")}<p class="image"><img src="${escapeHtml(urls.raw(rev.commit, path))}" alt="${escapeHtml(name)}"></p>`,
+        cacheable: true,
+      };
     }
     if (size > INLINE_MAX) {
       return {
@@ -266,12 +294,19 @@ async function blobPage(p: SourcePage, rev: Rev, path: string[], oid: Oid, mode:
     }
     const data = await src.store.readTyped(oid, "blob");
     if (isBinary(data)) {
-      return { html: `${s + info("Binary file · ")}<p class="notice">Binary file, not shown. <a href="${escapeHtml(urls.raw(rev.name, path))}">Download it</a>.</p>`, cacheable: true };
+      return {
+        html: `${s + info("Binary file · ")}<p class="notice">Binary file, not shown. <a href="${escapeHtml(urls.raw(rev.name, path))}">Download it</a>.</p>`,
+        cacheable: true,
+      };
     }
     const text = new TextDecoder().decode(data);
     const lines = highlightLines(text.endsWith("\n") ? text.slice(0, -1) : text, size <= HIGHLIGHT_MAX ? languageOf(name) : null);
     const count = text === "" ? 0 : lines.length;
-    return { html: s + info(`${count} line${count === 1 ? "" : "s"} · `) + (count ? codeTable(lines) : `<p class="muted">Empty file.</p>`), cacheable: true };
+    return {
+      html:
+        s + info(`${count} line${count === 1 ? "" : "s"} · `) + (count ? codeTable(lines) : `<p class="muted">Empty file.</p>`),
+      cacheable: true,
+    };
   };
   return sourceResponse(p, {
     title: path.join("/"),
@@ -325,7 +360,9 @@ async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oid, mode
         who = `<a class="mono" href="${href}" title="${escapeHtml(info.subject)}">${b.final ? "" : "≤"}${b.commit.slice(0, 7)}</a> <span class="muted">${escapeHtml(info.author)} ${day(info.time)}</span>`;
       }
       prev = b?.commit ?? null;
-      parts.push(`<tr id=L${n}${who ? " class=bstart" : ""}><td class=bl>${who}<td class=ln><a href=#L${n}>${n}</a><td>${code[i]}\n`);
+      parts.push(
+        `<tr id=L${n}${who ? " class=bstart" : ""}><td class=bl>${who}<td class=ln><a href=#L${n}>${n}</a><td>${code[i]}\n`,
+      );
     }
     parts.push(`</tbody></table></div>`);
     return { html: s + parts.join(""), cacheable: result.complete };
@@ -413,13 +450,17 @@ async function lastCommitsJson(p: SourcePage, rest: string[]): Promise<Response>
   const dir = await resolvePath(src.store, commit.tree, path);
   if (dir?.type !== "tree") return notFound(p);
   const names = (await listTree(src.store, dir.oid)).map((e) => e.name);
-  const last = await lastCommitsFor(c.env, src.repo, src.graph, commitId, path, names, (job) => c.executionCtx.waitUntil(job), { wait: false });
+  const last = await lastCommitsFor(c.env, src.repo, src.graph, commitId, path, names, (job) => c.executionCtx.waitUntil(job), {
+    wait: false,
+  });
   const entries: Record<string, { href: string; s: string; date: string; iso: string }> = {};
   for (const [name, oid] of Object.entries(last.entries)) {
     const b = last.commits[oid];
     if (b) entries[name] = { href: urls.commit(oid), s: b.s || "(no message)", date: day(b.t), iso: isoTime(b.t) };
   }
-  return c.json({ complete: last.complete, entries }, 200, { "cache-control": last.complete ? "private, max-age=31536000, immutable" : "no-store" });
+  return c.json({ complete: last.complete, entries }, 200, {
+    "cache-control": last.complete ? "private, max-age=31536000, immutable" : "no-store",
+  });
 }
 
 sourceRoutes.get("/p/:project/feed/commits/*", (c) => commitFeed(c, tailSegments(c, "feed")));
