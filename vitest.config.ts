@@ -5,7 +5,11 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { join } from "node:path";
 import { buildWorkers, projectRoot } from "./scripts/local/build";
-import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "./scripts/local/config";
+import { applyIsolateHeapLimit, COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "./scripts/local/config";
+
+// The pool's workerd and the e2e forges (child processes inherit it) get the 128 MB isolate heap
+// cap, unless MINIFLARE_WORKERD_V8_FLAGS is set: a test that needs more memory fails here.
+applyIsolateHeapLimit();
 
 /** Tenant databases the tests' tenants take (TENANT_DB_POOL provisioning). */
 export const TEST_DB_POOL = Array.from({ length: 16 }, (_, i) => `DB_POOL_${i + 1}`);

@@ -21,8 +21,8 @@ export interface Edgeforge {
   stop(): Promise<void>;
 }
 
-export async function startEdgeforge(): Promise<Edgeforge> {
-  const forge = await startForge();
+export async function startEdgeforge(env: Record<string, string> = {}): Promise<Edgeforge> {
+  const forge = await startForge({ env });
   // If the benchmark dies half-way, stop the forge (SIGINT: it shuts workerd down itself).
   const kill = () => forge.child.kill("SIGINT");
   process.once("exit", kill);

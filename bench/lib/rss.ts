@@ -49,7 +49,7 @@ function listProcesses(): Proc[] {
 }
 
 /** PIDs of rootPid and all its descendants whose name matches (or all when no filter). */
-function treePids(rootPid: number, match?: RegExp): number[] {
+export function treePids(rootPid: number, match?: RegExp): number[] {
   const procs = listProcesses();
   const children = new Map<number, Proc[]>();
   for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);

@@ -6,6 +6,25 @@ import type { WorkerName } from "./build";
 export const COMPATIBILITY_DATE = "2026-07-01";
 export const COMPATIBILITY_FLAGS = ["nodejs_compat"];
 
+/** Cloudflare's memory limit of one isolate: local workerd runs with the same cap by default. */
+export const ISOLATE_HEAP_MB = 128;
+/** Miniflare hands this variable's flags (split on spaces) to workerd's V8 when it builds the config. */
+export const V8_FLAGS_VARIABLE = "MINIFLARE_WORKERD_V8_FLAGS";
+
+/**
+ * The V8 flags workerd should run with: an explicit MINIFLARE_WORKERD_V8_FLAGS wins (even empty, to
+ * lift the cap); otherwise the heap of each isolate is capped as on Cloudflare, so that a change
+ * that needs more memory crashes locally and in tests instead of only in production.
+ */
+export function workerdV8Flags(env: NodeJS.ProcessEnv = process.env): string {
+  return env[V8_FLAGS_VARIABLE] ?? `--max-old-space-size=${ISOLATE_HEAP_MB}`;
+}
+
+/** Sets the heap cap in this process's environment, where Miniflare reads it (call before it starts workerd). */
+export function applyIsolateHeapLimit(env: NodeJS.ProcessEnv = process.env): void {
+  env[V8_FLAGS_VARIABLE] = workerdV8Flags(env);
+}
+
 export interface LocalConfig {
   scripts: Record<WorkerName, string>;
   persistRoot: string;

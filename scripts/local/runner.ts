@@ -9,7 +9,7 @@ import type { Server } from "node:http";
 import type { Readable } from "node:stream";
 import { createInterface } from "node:readline";
 import { buildWorkers, projectRoot } from "./build";
-import { miniflareOptions, type LocalConfig } from "./config";
+import { applyIsolateHeapLimit, miniflareOptions, type LocalConfig } from "./config";
 import { createFront } from "./front";
 import { Gate } from "./gate";
 
@@ -110,6 +110,7 @@ export class LocalForge {
   async start(): Promise<void> {
     this.scripts = await buildWorkers(join(projectRoot, ".forge", "build"));
     this.topUpSpares();
+    applyIsolateHeapLimit();
     this.mf = new Miniflare(miniflareOptions(this.config()));
     this.bound = new Set(this.allDatabases());
     await this.mf.ready;

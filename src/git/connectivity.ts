@@ -2,7 +2,8 @@
 // every object they name, and every new ref value, must be in the pack or already in the
 // repository (which is connected: every pack was checked when it arrived).
 import { bytesToHex, hexToBytes, type Oid } from "./oid";
-import type { OidSet } from "./oid-set";
+import { OidSet } from "./oid-set";
+import type { PackIndex } from "./pack-index";
 
 /** The first id among `links` and `tips` that `has` does not know, or null. */
 export function findMissing(links: OidSet, tips: Oid[], has: (oid: Uint8Array) => boolean): Oid | null {
@@ -17,9 +18,15 @@ export function findMissing(links: OidSet, tips: Oid[], has: (oid: Uint8Array) =
 /**
  * True when the pack holds exactly what `tips` reach. With connectivity established, an object no
  * other object links to and that is no tip is unreachable; in a DAG, if none is like that, all are
- * reachable. So: every object is a tip or linked.
+ * reachable. So: every object of the pack is a tip or linked.
  */
-export function isClosure(oids: Iterable<Oid>, links: OidSet, tips: Set<Oid>): boolean {
-  for (const oid of oids) if (!tips.has(oid) && !links.has(hexToBytes(oid))) return false;
+export function isClosure(pack: PackIndex, links: OidSet, tips: Iterable<Oid>): boolean {
+  const tipSet = new OidSet();
+  for (const tip of tips) tipSet.add(hexToBytes(tip));
+  // Over the index's ids as bytes: no string per object.
+  for (let i = 0; i < pack.count; i++) {
+    const oid = pack.oidBytesAt(i);
+    if (!tipSet.has(oid) && !links.has(oid)) return false;
+  }
   return true;
 }

@@ -3,7 +3,7 @@
 import type { GitObject } from "./object-store";
 import { hexToBytes, sha1, bytesToHex, type Oid } from "./oid";
 import { encodeEntryHeader, packHeader, PACK_HEADER_SIZE, typeNumber } from "./pack-format";
-import { PackIndex, writePackIndex, type IndexEntry } from "./pack-index";
+import { PackIndex, writePackIndexColumns } from "./pack-index";
 import type { IndexResult } from "./pack-indexer";
 import type { RangeSource } from "./range-source";
 import { crc32 } from "./crc32";
@@ -37,20 +37,28 @@ export async function completeThinPack(
   for (let pos = PACK_HEADER_SIZE; pos < bodyEnd; pos += COPY_CHUNK) {
     await emit(await thin.read(pos, Math.min(bodyEnd, pos + COPY_CHUNK)));
   }
+  // The thin pack's entries straight from its index (columns, not an object per entry), then the bases.
   const oldIndex = new PackIndex(indexed.index);
-  const entries: IndexEntry[] = indexed.entries.map((e) => ({
-    oid: hexToBytes(e.oid),
-    offset: e.offset,
-    crc: oldIndex.crcAt(oldIndex.find(e.oid)),
-  }));
+  const n = oldIndex.count;
+  const oids = new Uint8Array((n + bases.length) * 20);
+  const offsets = new Float64Array(n + bases.length);
+  const crcs = new Uint32Array(n + bases.length);
+  for (let i = 0; i < n; i++) {
+    oids.set(oldIndex.oidBytesAt(i), i * 20);
+    offsets[i] = oldIndex.offsetAt(i);
+    crcs[i] = oldIndex.crcAt(i);
+  }
+  let next = n;
   for (const { oid, object } of bases) {
     const header = encodeEntryHeader(typeNumber(object.type), object.data.length);
     const body = deflate(object.data);
-    entries.push({ oid: hexToBytes(oid), offset: size, crc: crc32(body, crc32(header)) });
+    oids.set(hexToBytes(oid), next * 20);
+    offsets[next] = size;
+    crcs[next++] = crc32(body, crc32(header));
     await emit(header);
     await emit(body);
   }
   const trailer = new Uint8Array(hash.digest());
   await write(trailer);
-  return { checksum: bytesToHex(trailer), count, size: size + 20, index: writePackIndex(entries, trailer) };
+  return { checksum: bytesToHex(trailer), count, size: size + 20, index: writePackIndexColumns(oids, offsets, crcs, trailer) };
 }

@@ -44,6 +44,11 @@ export class PackIndex {
     return oidAt(this.bytes, this.shaStart + i * 20);
   }
 
+  /** The id at position i as bytes: a view into the index, no copy. */
+  oidBytesAt(i: number): Uint8Array {
+    return this.bytes.subarray(this.shaStart + i * 20, this.shaStart + i * 20 + 20);
+  }
+
   crcAt(i: number): number {
     return this.view.getUint32(this.crcStart + i * 4);
   }
@@ -111,6 +116,12 @@ export class PackIndex {
     return rank < offsets.length ? offsets[rank]! : packSize - 20;
   }
 
+  /** Every entry in pack order: an object each, for small packs (tests, tools), not for pushes. */
+  entries(): { oid: Oid; offset: number }[] {
+    const { offsets, positions } = this.packOrder();
+    return Array.from(positions, (p, rank) => ({ oid: this.oidAt(p), offset: offsets[rank]! }));
+  }
+
   /** The id of the object stored at `offset`, or null if no entry starts there. */
   oidAtOffset(offset: number): Oid | null {
     const { offsets, positions } = this.packOrder();
@@ -125,9 +136,9 @@ export interface IndexEntry {
   crc: number;
 }
 
-function compareOid(a: Uint8Array, b: Uint8Array): number {
+function compareOidAt(oids: Uint8Array, a: number, b: number): number {
   for (let k = 0; k < 20; k++) {
-    const d = a[k]! - b[k]!;
+    const d = oids[a + k]! - oids[b + k]!;
     if (d !== 0) return d;
   }
   return 0;
@@ -135,16 +146,40 @@ function compareOid(a: Uint8Array, b: Uint8Array): number {
 
 /** Writes a version 2 index for a pack whose trailer checksum is `packChecksum`. */
 export function writePackIndex(entries: IndexEntry[], packChecksum: Uint8Array): Uint8Array {
-  const sorted = [...entries].sort((a, b) => compareOid(a.oid, b.oid));
-  const n = sorted.length;
-  const big = sorted.filter((e) => e.offset >= 0x80000000);
-  const size = 8 + 1024 + n * 28 + big.length * 8 + 40;
+  const oids = new Uint8Array(entries.length * 20);
+  const offsets = new Float64Array(entries.length);
+  const crcs = new Uint32Array(entries.length);
+  entries.forEach((e, i) => {
+    oids.set(e.oid, i * 20);
+    offsets[i] = e.offset;
+    crcs[i] = e.crc;
+  });
+  return writePackIndexColumns(oids, offsets, crcs, packChecksum);
+}
+
+/**
+ * The same from columns (entry i: id at oids[20i..20i+20), offsets[i], crcs[i]): what the indexer
+ * keeps, sorted through one array of entry numbers rather than an object per entry.
+ */
+export function writePackIndexColumns(
+  oids: Uint8Array,
+  offsets: Float64Array,
+  crcs: Uint32Array,
+  packChecksum: Uint8Array,
+): Uint8Array {
+  const n = offsets.length;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => compareOidAt(oids, a * 20, b * 20));
+  let bigCount = 0;
+  for (let i = 0; i < n; i++) if (offsets[i]! >= 0x80000000) bigCount++;
+  const size = 8 + 1024 + n * 28 + bigCount * 8 + 40;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
   view.setUint32(4, 2);
   const fanout = new Uint32Array(256);
-  for (const e of sorted) fanout[e.oid[0]!]!++;
+  for (let i = 0; i < n; i++) fanout[oids[i * 20]!]!++;
   let total = 0;
   for (let i = 0; i < 256; i++) {
     total += fanout[i]!;
@@ -155,18 +190,20 @@ export function writePackIndex(entries: IndexEntry[], packChecksum: Uint8Array):
   const offStart = crcStart + n * 4;
   let bigStart = offStart + n * 4;
   let bigIndex = 0;
-  sorted.forEach((e, i) => {
-    if (i > 0 && compareOid(sorted[i - 1]!.oid, e.oid) === 0) throw corruptPack("pack has the same object twice");
-    out.set(e.oid, shaStart + i * 20);
-    view.setUint32(crcStart + i * 4, e.crc);
-    if (e.offset < 0x80000000) view.setUint32(offStart + i * 4, e.offset);
+  for (let i = 0; i < n; i++) {
+    const e = order[i]!;
+    if (i > 0 && compareOidAt(oids, order[i - 1]! * 20, e * 20) === 0) throw corruptPack("pack has the same object twice");
+    out.set(oids.subarray(e * 20, e * 20 + 20), shaStart + i * 20);
+    view.setUint32(crcStart + i * 4, crcs[e]!);
+    const offset = offsets[e]!;
+    if (offset < 0x80000000) view.setUint32(offStart + i * 4, offset);
     else {
       view.setUint32(offStart + i * 4, 0x80000000 | bigIndex++);
-      view.setUint32(bigStart, Math.floor(e.offset / 2 ** 32));
-      view.setUint32(bigStart + 4, e.offset >>> 0);
+      view.setUint32(bigStart, Math.floor(offset / 2 ** 32));
+      view.setUint32(bigStart + 4, offset >>> 0);
       bigStart += 8;
     }
-  });
+  }
   out.set(packChecksum, size - 40);
   const digest = sha1()
     .update(out.subarray(0, size - 20))

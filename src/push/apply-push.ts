@@ -89,7 +89,8 @@ interface Indexed {
   store: ObjectStore;
   /** Listed with the ref updates; null when the push sent no objects. */
   pack: { name: string; objects: number; bytes: number } | null;
-  packOids: Oid[];
+  /** The received pack's own objects (before a thin pack is completed); null when none came. */
+  received: PackIndex | null;
   /** Clones may be sent the stored pack as it is: complete, every delta's base before it. */
   streamable: boolean;
   /** What the pack's objects point at: checked against the pack and the repository. */
@@ -146,7 +147,7 @@ async function indexReceivedPack(
   oldStore: ObjectStore,
 ): Promise<Indexed | string> {
   const links = new OidSet();
-  if (input.received === 0) return { store: oldStore, pack: null, packOids: [], links, streamable: false };
+  if (input.received === 0) return { store: oldStore, pack: null, received: null, links, streamable: false };
   await input.progress(`Indexing the pack (${mib(input.received)})...\n`);
   const indexStart = Date.now();
   let source = new WindowedSource(new R2Source(env.OBJECTS, files.key, input.received));
@@ -187,7 +188,7 @@ async function indexReceivedPack(
     count = completed.count;
     source = new WindowedSource(new R2Source(env.OBJECTS, files.key, size));
   }
-  const packOids = indexed.entries.map((e) => e.oid);
+  const received = new PackIndex(indexed.index);
   let pack: Indexed["pack"] = null;
   let store = oldStore;
   if (count > 0) {
@@ -198,7 +199,7 @@ async function indexReceivedPack(
     await files.drop();
   }
   await input.progress(`Received ${count} objects (indexed in ${((Date.now() - indexStart) / 1000).toFixed(1)} s).\n`);
-  return { store, pack, packOids, links, streamable: indexed.basesFirst };
+  return { store, pack, received, links, streamable: indexed.basesFirst };
 }
 
 /** Every new tip must reach only objects the repository has, or this pack brings. */
@@ -305,7 +306,7 @@ async function commitUpdates(
     if (!indexed.streamable || snapshot.refs.length > 0 || verdicts.errors.size > 0 || all.length !== commands.length)
       return null;
     const tips = new Set(all.map((u) => u.new));
-    return isClosure(indexed.packOids, indexed.links, tips) ? setHash(tips) : null;
+    return indexed.received && isClosure(indexed.received, indexed.links, tips) ? setHash(tips) : null;
   };
   let applied: RefUpdate[] = [];
   if (updates.length > 0) {

@@ -114,8 +114,9 @@ async function packLayout(pack: Uint8Array) {
       return o ? { type: o.type, data: o.data } : null;
     },
   });
-  const offsetOf = new Map(indexed.entries.map((e) => [e.oid, e.offset]));
-  const entries = indexed.entries.map((e) => {
+  const packed = new PackIndex(indexed.index).entries();
+  const offsetOf = new Map(packed.map((e) => [e.oid, e.offset]));
+  const entries = packed.map((e) => {
     const header = parseEntryHeader(pack, e.offset, e.offset)!;
     const baseAt =
       header.type === OBJ_OFS_DELTA

@@ -7,6 +7,7 @@ import { bytesToHex, hashObject } from "../../src/git/oid";
 import { findMissing } from "../../src/git/connectivity";
 import { collectLinks } from "../../src/git/links";
 import { OidSet } from "../../src/git/oid-set";
+import { PackIndex } from "../../src/git/pack-index";
 import { indexPack } from "../../src/git/pack-indexer";
 import { DELIM, FLUSH, parsePktLines, pkt } from "../../src/git/pkt-line";
 import { MemorySource } from "../../src/git/range-source";
@@ -653,7 +654,7 @@ describe("unreachable objects", () => {
     const indexed = await indexPack(new MemorySource("clone", concatBytes(chunks)), {
       onObject: (t, d) => collectLinks(t, d, links),
     });
-    const oids = new Set(indexed.entries.map((e) => e.oid));
+    const oids = new Set(new PackIndex(indexed.index).entries().map((e) => e.oid));
     expect(findMissing(links, refs, (oid) => oids.has(bytesToHex(oid)))).toBeNull();
     return oids;
   }

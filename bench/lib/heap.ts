@@ -1,0 +1,115 @@
+// Used V8 heap of each workerd isolate, sampled through workerd's inspector (FORGE_INSPECTOR_PORT):
+// Runtime.getHeapUsage on every target (one per worker) at an interval, keeping the peak. This is
+// the figure Cloudflare's 128 MB isolate limit applies to, unlike the process's RSS.
+// undici's WebSocket: Node 20 has no global one without a flag; Miniflare depends on undici.
+import { WebSocket } from "undici";
+
+interface Target {
+  title: string;
+  ws: WebSocket;
+  pending: Map<number, (value: Usage) => void>;
+  peak: number;
+  /** Peak of used heap plus backing stores (typed arrays' bytes, outside the V8 heap). */
+  peakWithBuffers: number;
+  last: number;
+  lastWithBuffers: number;
+}
+
+interface Usage {
+  usedSize: number;
+  totalSize: number;
+  /** Array buffers and external strings: not in usedSize, not capped by --max-old-space-size. */
+  backingStorageSize?: number;
+}
+
+export interface HeapPeak {
+  used: number;
+  withBuffers: number;
+}
+
+export interface HeapSampler {
+  /** Peaks per worker (target title, e.g. "core:user:push") since start, in bytes. */
+  stop(): Promise<Record<string, HeapPeak>>;
+}
+
+/**
+ * `trace` prints each worker's used heap once a second (to see which phase of an operation peaks).
+ * `live` collects garbage before each sample (HeapProfiler.collectGarbage), so the figures are what
+ * is really held rather than what the collector has not reclaimed yet; it slows the work down.
+ */
+export async function sampleHeap(inspectorPort: number, intervalMs = 100, trace = false, live = false): Promise<HeapSampler> {
+  const all = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
+    id: string;
+    webSocketDebuggerUrl: string;
+  }[];
+  // The forge's own workers ("core:user:edge", "core:user:push"), not Miniflare's storage services.
+  const list = all
+    .filter((t) => t.id.startsWith("core:user:"))
+    .map((t) => ({ title: t.id, webSocketDebuggerUrl: t.webSocketDebuggerUrl }));
+  let id = 0;
+  const targets: Target[] = await Promise.all(
+    list.map(
+      (t) =>
+        new Promise<Target>((resolve, reject) => {
+          const ws = new WebSocket(t.webSocketDebuggerUrl);
+          const target: Target = {
+            title: t.title,
+            ws,
+            pending: new Map(),
+            peak: 0,
+            peakWithBuffers: 0,
+            last: 0,
+            lastWithBuffers: 0,
+          };
+          ws.onopen = () => resolve(target);
+          ws.onerror = () => reject(new Error(`cannot reach the inspector target ${t.title}`));
+          ws.onmessage = (m) => {
+            const msg = JSON.parse(String(m.data)) as { id?: number; result?: Usage };
+            if (msg.id !== undefined && msg.result) target.pending.get(msg.id)?.(msg.result);
+            if (msg.id !== undefined) target.pending.delete(msg.id);
+          };
+        }),
+    ),
+  );
+  const ask = (t: Target) =>
+    new Promise<void>((resolve) => {
+      const n = ++id;
+      t.pending.set(n, (r) => {
+        t.last = r.usedSize;
+        t.lastWithBuffers = r.usedSize + (r.backingStorageSize ?? 0);
+        t.peak = Math.max(t.peak, r.usedSize);
+        t.peakWithBuffers = Math.max(t.peakWithBuffers, t.lastWithBuffers);
+        resolve();
+      });
+      // A target that died (workerd crashed) answers nothing: do not wait for it.
+      setTimeout(resolve, 5 * intervalMs + (live ? 2000 : 0));
+      if (t.ws.readyState !== WebSocket.OPEN) return;
+      // The inspector answers in order: the usage is read after the collection.
+      if (live) t.ws.send(JSON.stringify({ id: ++id, method: "HeapProfiler.collectGarbage" }));
+      t.ws.send(JSON.stringify({ id: n, method: "Runtime.getHeapUsage" }));
+    });
+  let running = true;
+  const start = performance.now();
+  let printed = 0;
+  const loop = (async () => {
+    while (running) {
+      await Promise.all(targets.map(ask));
+      const elapsed = performance.now() - start;
+      if (trace && elapsed - printed >= 1000) {
+        printed = elapsed;
+        console.log(
+          `  ${(elapsed / 1000).toFixed(0)} s: ${targets.map((t) => `${t.title} ${(t.last / 2 ** 20).toFixed(1)} MiB (${(t.lastWithBuffers / 2 ** 20).toFixed(1)})`).join(", ")}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      for (const t of targets) t.ws.close();
+      return Object.fromEntries(targets.map((t) => [t.title, { used: t.peak, withBuffers: t.peakWithBuffers }]));
+    },
+  };
+}
