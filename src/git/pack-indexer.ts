@@ -2,11 +2,6 @@
 // the framing, inflates every entry, hashes whole objects and the pack; then delta resolution,
 // base first, each base kept only while its deltas are resolved. Thin packs get their missing
 // bases from the repository and report them, so the caller can complete the pack.
-// pako, not node:zlib, for objects too large to inflate whole (inflateStream below): its Inflate
-// takes the input piece by piece across async R2 reads, never holds the object, and says where
-// the zlib stream ended (strm.avail_in), which the next entry's offset needs; node:zlib offers
-// that count only from inflateSync over the whole compressed input. Everything else uses ./zlib.
-import { Inflate } from "pako";
 import { yieldToOthers } from "./budget";
 import { applyDelta } from "./delta";
 import { corruptPack, GitError } from "./errors";
@@ -21,15 +16,12 @@ import {
   parsePackHeader,
   typeName,
   typeNumber,
-  type EntryHeader,
 } from "./pack-format";
 import { writePackIndexColumns } from "./pack-index";
 import type { RangeSource } from "./range-source";
-import { crc32 } from "./crc32";
 import { inflateAt, InflateError } from "./zlib";
+import { Cursor, hashRange, inflateStream } from "./pack-reading";
 
-/** Sequential reads of this size keep R2 requests few and memory flat. */
-const CHUNK = 8 * 1024 * 1024;
 /** Objects larger than this are inflated in a stream (hashed, never held whole). */
 const STREAM_INFLATE_THRESHOLD = 32 * 1024 * 1024;
 /**
@@ -87,38 +79,6 @@ export interface IndexOptions {
   onProgress?: (done: number, total: number) => void;
   /** Sees every object of the pack once, whole (e.g. to collect what it links to). */
   onObject?: (type: ObjectType, data: Uint8Array) => void;
-}
-
-/** Reads a source front to back, keeping only the unread part in memory. */
-class Cursor {
-  buf = new Uint8Array(0);
-  /** Offset in the source of buf[0]. */
-  base = 0;
-  constructor(private readonly source: RangeSource) {}
-
-  get end(): number {
-    return this.base + this.buf.length;
-  }
-
-  /** Makes sure bytes up to `offset + n` are buffered (or the source ends); drops bytes before `offset`. */
-  async ensure(offset: number, n: number): Promise<void> {
-    if (offset > this.base) {
-      this.buf = this.buf.subarray(Math.min(offset - this.base, this.buf.length));
-      this.base = offset;
-    }
-    while (this.end < Math.min(offset + n, this.source.size)) {
-      const more = await this.source.read(this.end, Math.min(this.source.size, this.end + Math.max(CHUNK, n)));
-      if (more.length === 0) break;
-      const next = new Uint8Array(this.buf.length + more.length);
-      next.set(this.buf);
-      next.set(more, this.buf.length);
-      this.buf = next;
-    }
-  }
-
-  at(offset: number): number {
-    return offset - this.base;
-  }
 }
 
 /**
@@ -409,60 +369,4 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
 
   const index = writePackIndexColumns(e.oids, e.offsets.subarray(0, count), e.crcs, trailer);
   return { checksum, count, index, missingBases, basesFirst };
-}
-
-/** CRC of the raw bytes [start, end), feeding them to the pack hash too. */
-async function hashRange(
-  source: RangeSource,
-  cursor: Cursor,
-  start: number,
-  end: number,
-  packHash: ReturnType<typeof sha1>,
-): Promise<number> {
-  let crc = 0;
-  for (let p = start; p < end; ) {
-    let piece: Uint8Array;
-    if (p >= cursor.base && p < cursor.end) {
-      piece = cursor.buf.subarray(cursor.at(p), Math.min(cursor.buf.length, cursor.at(end)));
-    } else {
-      piece = await source.read(p, Math.min(end, p + CHUNK));
-    }
-    packHash.update(piece);
-    crc = crc32(piece, crc);
-    p += piece.length;
-  }
-  return crc;
-}
-
-/** Inflates a large object in pieces, hashing it, and finds where its zlib stream ends. */
-async function inflateStream(
-  source: RangeSource,
-  dataStart: number,
-  dataEnd: number,
-  header: EntryHeader,
-  offset: number,
-): Promise<{ end: number; oid: Oid | null }> {
-  const isDelta = header.type === OBJ_OFS_DELTA || header.type === OBJ_REF_DELTA;
-  const hash = sha1();
-  if (!isDelta) hash.update(new TextEncoder().encode(`${typeName(header.type)} ${header.size}\0`));
-  let produced = 0;
-  // pako sets `ended` and keeps its z_stream in `strm` (not in its type declarations).
-  const inflater = new Inflate() as Inflate & { ended: boolean; strm: { avail_in: number } };
-  inflater.onData = (chunk: Uint8Array) => {
-    produced += chunk.length;
-    if (!isDelta) hash.update(chunk);
-  };
-  let pos = dataStart;
-  while (!inflater.ended) {
-    if (pos >= dataEnd) throw corruptPack(`object at offset ${offset} is truncated`);
-    const piece = await source.read(pos, Math.min(dataEnd, pos + CHUNK));
-    inflater.push(piece, false);
-    if (inflater.err) throw corruptPack(`object at offset ${offset}: ${inflater.msg}`);
-    if (inflater.ended) pos += piece.length - inflater.strm.avail_in;
-    else pos += piece.length;
-  }
-  if (produced !== header.size) {
-    throw corruptPack(`object at offset ${offset} inflates to ${produced} bytes, its header says ${header.size}`);
-  }
-  return { end: pos, oid: isDelta ? null : (hash.digest("hex") as Oid) };
 }

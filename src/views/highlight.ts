@@ -2,6 +2,9 @@
 // strings, numbers, keywords), enough to make code readable without shipping a grammar engine.
 // Output is escaped HTML, one string per line, with spans that never cross a line.
 
+/** Files up to this size are highlighted; bigger ones are shown as plain text. */
+export const HIGHLIGHT_MAX = 256 * 1024;
+
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&quot;"));
 }

@@ -2,7 +2,7 @@
 // diffs, commit lists. Long lists are built as strings (thousands of rows render in microseconds
 // each), everything else is JSX.
 import { raw } from "hono/html";
-import type { Hunk } from "../git/diff";
+import type { Hunk } from "../git/hunks";
 import type { Oid } from "../git/oid";
 import { escapeHtml } from "./highlight";
 

@@ -1,5 +1,5 @@
 // Dependencies under src/ point one way: no file cycles, and no import from a lower layer up to
-// a higher one (routes -> services -> repo/storage/git/db/auth -> utils).
+// a higher one (routes -> services -> repo/storage/git/db/auth -> utils); and files stay small.
 import { describe, expect, it } from "vitest";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -137,6 +137,14 @@ describe("imports under src/", () => {
 
   it("imports only types from env.ts, whose imports are not followed", () => {
     expect(edges.filter((e) => UNFOLLOWED.has(e.from) && !e.typeOnly)).toEqual([]);
+  });
+
+  it("keeps every file under src/ within 400 lines (a longer one holds more than one job)", () => {
+    const long = sourceFiles(src)
+      .map((f) => ({ f, lines: readFileSync(join(src, f), "utf8").split("\n").length - 1 }))
+      .filter((x) => x.lines > 400)
+      .map((x) => `${x.f}: ${x.lines} lines`);
+    expect(long).toEqual([]);
   });
 
   it("lists only upward imports that still exist", () => {

@@ -1,11 +1,9 @@
-// The repository browser: source home, trees, files, raw files and blame, under
-// /p/<project>/source/. History pages are in history.tsx, raw files in raw.ts, refs and archives in
-// refs.tsx. URLs: docs in README.md (Source browser).
+// The repository browser: source home, trees and files, under /p/<project>/source/. Blame is
+// blame.tsx, history pages history.tsx, comparisons compare.tsx, raw files raw.ts, refs and
+// archives refs.tsx. URLs: docs in README.md (Source browser).
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../../context";
-import { blame } from "../../../git/blame";
 import { blobStorage } from "../../../git/blob-stream";
-import { Budget } from "../../../git/budget";
 import { isBinary } from "../../../git/diff";
 import { GitError } from "../../../git/errors";
 import type { Oid } from "../../../git/oid";
@@ -15,12 +13,14 @@ import { defaultBranch, readCommit, resolveRev, splitRev, type Rev } from "../..
 import { reachableFromRefs } from "../../../services/reachable";
 import { renderMarkdown } from "../../../views/markdown";
 import { renderedFile, showsRendered, viewSwitch } from "../../../views/markdown-file";
-import { escapeHtml, highlightLines, languageOf } from "../../../views/highlight";
+import { escapeHtml, HIGHLIGHT_MAX, highlightLines, languageOf } from "../../../views/highlight";
 import { codeTable, day, formatSize, isoTime, pathNav, timeHtml, type SourceUrls } from "../../../views/source";
 import { sourceScript, sourceScriptPath } from "../../../views/source-script";
 import { anonymousPage, notFound, sourceResponse, type SourcePage } from "./page";
 import { component, requireSource } from "../../middleware/guards";
-import { commitPage, comparePage, logPage } from "./history";
+import { blamePage } from "./blame";
+import { commitPage, logPage } from "./history";
+import { comparePage } from "./compare";
 import { commitFeed } from "./feed";
 import { archive, branchesPage, tagsPage } from "./refs";
 import { IMAGE_TYPES, extension, rawFile } from "./raw";
@@ -245,9 +245,8 @@ async function treePage(p: SourcePage, rev: Rev, path: string[], home: boolean):
   });
 }
 
-/** Files up to this size are shown inline; highlighted up to HIGHLIGHT_MAX. */
+/** Files up to this size are shown inline; highlighted up to HIGHLIGHT_MAX (views/highlight.ts). */
 export const INLINE_MAX = 1024 * 1024;
-const HIGHLIGHT_MAX = 256 * 1024;
 
 async function blobPage(
   p: SourcePage,
@@ -321,66 +320,6 @@ async function blobPage(
     key: ["blob", rev.name, rev.commit, path.join("/"), plain ? "plain" : ""],
     immutableUrl: rev.kind === "commit",
     render,
-  });
-}
-
-/** What blame waits for on a page, and what the background may spend to finish it. */
-const BLAME_PAGE = { ms: 600, steps: 5_000 };
-const BLAME_BACKGROUND = { ms: 25_000, steps: 50_000 };
-
-async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oid, mode: string): Promise<Response> {
-  const { src, urls } = p;
-  const name = path[path.length - 1]!;
-  const render = async (budget: Budget) => {
-    let s = `<div class="pathbar">${pathNav(urls, p.project.name, rev.name, path)}<span class="links"><a href="${escapeHtml(urls.blob(rev.name, path))}">View file</a> · <a href="${escapeHtml(urls.log(rev.name, path))}">History</a></span></div>`;
-    const { size } = await blobStorage(src.store, oid);
-    if (size > 512 * 1024 || mode === "120000") {
-      return { html: `${s}<p class="notice">Blame is shown for text files up to 512 KiB.</p>`, cacheable: true };
-    }
-    const data = await src.store.readTyped(oid, "blob");
-    if (isBinary(data)) return { html: `${s}<p class="notice">Binary file: no blame.</p>`, cacheable: true };
-    const result = await blame(src.graph, rev.commit, path, { budget });
-    const text = new TextDecoder().decode(data);
-    const code = highlightLines(text.endsWith("\n") ? text.slice(0, -1) : text, size <= HIGHLIGHT_MAX ? languageOf(name) : null);
-    const commits = new Map<Oid, { subject: string; author: string; time: number }>();
-    for (const l of result.lines) {
-      if (l && !commits.has(l.commit)) {
-        const c = await readCommit(src, l.commit);
-        commits.set(l.commit, { subject: c.subject, author: c.author.name, time: c.author.time });
-      }
-    }
-    if (!result.complete) {
-      s += `<p class="notice computing">Blame is still searching older history; lines marked “≤” came from that commit or an older one. Reload in a moment for the full answer.</p>`;
-    }
-    const parts: string[] = [`<div class="scroll"><table class="code blame"><tbody>`];
-    let prev: Oid | null = null;
-    for (let i = 0; i < code.length; i++) {
-      const b = result.lines[i];
-      const n = i + 1;
-      let who = "";
-      if (b && b.commit !== prev) {
-        const info = commits.get(b.commit)!;
-        const href = escapeHtml(urls.commit(b.commit));
-        who = `<a class="mono" href="${href}" title="${escapeHtml(info.subject)}">${b.final ? "" : "≤"}${b.commit.slice(0, 7)}</a> <span class="muted">${escapeHtml(info.author)} ${day(info.time)}</span>`;
-      }
-      prev = b?.commit ?? null;
-      parts.push(
-        `<tr id=L${n}${who ? " class=bstart" : ""}><td class=bl>${who}<td class=ln><a href=#L${n}>${n}</a><td>${code[i]}\n`,
-      );
-    }
-    parts.push(`</tbody></table></div>`);
-    return { html: s + parts.join(""), cacheable: result.complete };
-  };
-  return sourceResponse(p, {
-    title: `Blame ${path.join("/")}`,
-    tab: "files",
-    rev,
-    view: "blame",
-    path,
-    key: ["blame", rev.name, rev.commit, path.join("/")],
-    immutableUrl: rev.kind === "commit",
-    render: () => render(new Budget(Date.now() + BLAME_PAGE.ms, BLAME_PAGE.steps)),
-    background: () => render(new Budget(Date.now() + BLAME_BACKGROUND.ms, BLAME_BACKGROUND.steps)),
   });
 }
 
