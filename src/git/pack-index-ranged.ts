@@ -120,6 +120,22 @@ export class RangedPackIndex {
     return compareAt(name, 0, key) === 0 ? at : -1;
   }
 
+  /**
+   * Where `oid` is stored (its position and pack offset), or null. When the id's fan-out bucket is
+   * read whole, its slice of the offset table is read beside it, so a cold lookup costs one round
+   * trip of two requests rather than two round trips.
+   */
+  async lookup(oid: Oid | Uint8Array): Promise<{ position: number; offset: number } | null> {
+    const key = typeof oid === "string" ? hexToBytes(oid) : oid;
+    const lo = key[0] === 0 ? 0 : this.fanout[key[0]! - 1]!;
+    const hi = this.fanout[key[0]!]!;
+    if (hi > lo && (hi - lo) * 20 <= ONE_READ) {
+      this.bytes(this.offStart + lo * 4, this.offStart + hi * 4).catch(() => undefined);
+    }
+    const position = await this.find(key);
+    return position < 0 ? null : { position, offset: await this.offsetAt(position) };
+  }
+
   /** Up to `max` ids starting with `prefix` (lowercase hex, at least 2 digits), in index order. */
   async findByPrefix(prefix: string, max: number): Promise<Oid[]> {
     const key = hexToBytes(prefix.padEnd(40, "0"));

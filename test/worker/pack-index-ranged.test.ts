@@ -116,6 +116,19 @@ describe("ranged pack index", () => {
     expect(ranged.reads).toBe(source.reads);
   });
 
+  it("looks an id up in one round trip: its bucket's names and offsets are requested together", async () => {
+    const entries = crowdedEntries(3000, 0x33);
+    const source = new CountingSource(writePackIndex(entries, new Uint8Array(20)));
+    const ranged = await RangedPackIndex.open(source);
+    const e = entries[1234]!;
+    const pending = ranged.lookup(e.oid);
+    // Both requests left before either answered (nothing has been awaited yet).
+    expect(source.reads).toBe(3);
+    expect((await pending)?.offset).toBe(e.offset);
+    expect(source.reads).toBe(3);
+    expect(await ranged.lookup(hashObject("blob", enc.encode("absent")))).toBeNull();
+  });
+
   it("keeps its pages within a byte budget however many lookups it serves", async () => {
     const idx = writePackIndex(crowdedEntries(20_000, 0x22), new Uint8Array(20));
     for (let round = 0; round < 3; round++) {
