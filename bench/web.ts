@@ -286,7 +286,10 @@ async function benchTarget(target: Target): Promise<Column> {
           notes.push(`${target.name}: ${kind} ${what}: ${s.errors} of ${s.requests} requests failed (${s.firstError})`);
       }
       col[kind] = ROWS.map(([, , pick]) => pick({ cold: coldSummary, warm: warmSummary }));
-      console.log(`   ${kind}: cold ${coldSummary.requests} URLs, warm ${warmSummary.requests} requests`);
+      const r2 = coldSummary.r2Calls
+        ? `, R2 requests per cold page p50 ${coldSummary.r2Calls.p50} max ${coldSummary.r2Calls.max}`
+        : "";
+      console.log(`   ${kind}: cold ${coldSummary.requests} URLs${r2}, warm ${warmSummary.requests} requests`);
     }
   } catch (err) {
     notes.push(`${target.name}: failed (${(err as Error).message})`);
