@@ -138,6 +138,21 @@ describe("ranged pack index", () => {
     }
   });
 
+  it("caches nothing from a failed read: the next lookup asks storage again and succeeds", async () => {
+    const entries = crowdedEntries(500, 0x44);
+    const source = new CountingSource(writePackIndex(entries, new Uint8Array(20)));
+    const ranged = await RangedPackIndex.open(source);
+    const real = source.read.bind(source);
+    let fail = true;
+    source.read = async (start, end) => {
+      if (fail) throw new Error("storage unavailable");
+      return real(start, end);
+    };
+    await expect(ranged.lookup(entries[7]!.oid)).rejects.toThrow(/storage unavailable/);
+    fail = false;
+    expect((await ranged.lookup(entries[7]!.oid))?.offset).toBe(entries[7]!.offset);
+  });
+
   it("rejects what is not a version 2 index, or a truncated one, with a corrupt-pack error", async () => {
     const idx = writePackIndex(crowdedEntries(100, 0x01), new Uint8Array(20));
     await expect(RangedPackIndex.open(new CountingSource(idx.subarray(0, idx.length - 1)))).rejects.toThrow(/truncated/);
