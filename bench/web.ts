@@ -1,6 +1,6 @@
 // `npm run bench:web`: Edgeforge's source pages against cgit, same machine, same repository.
 //
-//   npm run bench:web -- [--repo <bare dir>] [--samples N] [--seconds S] [--concurrency C] [--only <target>]...
+//   npm run bench:web -- [--repo <bare dir>] [--samples N] [--seconds S] [--concurrency C] [--only <target>]... [--heap]
 //
 // For each page kind (tree, blob, log, commit):
 // - cold: N different URLs (paths, or commits), each requested once, one at a time: the cost of a
@@ -9,14 +9,18 @@
 // - warm: one URL requested over and over by C concurrent keep-alive clients for S seconds:
 //   the throughput and latency of a popular page.
 // Targets: "cgit" (cgit's cache off), "cgit-cached" (on; see lib/cgit.ts on fairness), "edgeforge".
+// --heap: after each kind's cold run, the edge isolate's used V8 heap once garbage is collected
+// (workerd's inspector): what its caches and index structures hold after N cold pages.
 // Ratios: edgeforge / cgit and edgeforge / cgit-cached (latency above 1: Edgeforge slower;
 // req/s above 1: Edgeforge faster).
 import { parseArgs } from "node:util";
 import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { EXPRESS_BUNDLE } from "../test/e2e/git";
+import { freePort } from "../test/e2e/runner";
 import { startCgit, cgitPages } from "./lib/cgit";
 import { HOST, importProject, startEdgeforge } from "./lib/edgeforge";
+import { sampleHeap } from "./lib/heap";
 import { LoadClient, coldRun, warmRun, type Endpoint, type Summary } from "./lib/load";
 import { mirror, repoInfo } from "./lib/repo";
 import { format, printTable, type Cell, type Row } from "./lib/report";
@@ -82,12 +86,16 @@ function cgitTarget(name: string, cache: boolean): Target {
   };
 }
 
+/** The local forge's inspector port, when --heap asked for one. */
+let inspectorPort: number | null = null;
+
 function edgeforgeTarget(): Target {
   let stop: (() => Promise<void>) | null = null;
   return {
     name: "edgeforge",
     async setup(bareRepo) {
-      const ef = await startEdgeforge();
+      inspectorPort = opts.heap ? await freePort() : null;
+      const ef = await startEdgeforge(inspectorPort ? { FORGE_INSPECTOR_PORT: String(inspectorPort) } : {});
       stop = ef.stop;
       await importProject(ef, "repo", bareRepo);
       const site = { endpoint: { port: ef.port, host: `${HOST}:${ef.port}` }, pages: edgeforgePages("repo") };
@@ -129,6 +137,7 @@ const { values: opts } = parseArgs({
     seconds: { type: "string", default: "5" },
     concurrency: { type: "string", default: "4" },
     only: { type: "string", multiple: true },
+    heap: { type: "boolean" },
   },
 });
 const samples = Number(opts.samples);
@@ -228,6 +237,18 @@ const ROWS: [string, Row["unit"], (s: { cold: Summary; warm: Summary }) => numbe
 type Column = Record<Kind, Cell[]>;
 const notes: string[] = [];
 
+/** The edge isolate's used heap after a collection (a few live samples; their peak). */
+async function printEdgeHeap(port: number, kind: Kind, pages: number): Promise<void> {
+  const sampler = await sampleHeap(port, 100, false, true);
+  await new Promise((r) => setTimeout(r, 500));
+  const edge = (await sampler.stop())["core:user:edge"];
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  if (edge)
+    console.log(
+      `   ${kind}: edge isolate after ${pages} cold pages: ${mib(edge.used)} used heap (${mib(edge.withBuffers)} with array buffers), after GC`,
+    );
+}
+
 async function benchTarget(target: Target): Promise<Column> {
   const na = (reason: string): Cell[] => ROWS.map(() => (reason ? "not available" : "-"));
   const col = {} as Column;
@@ -255,6 +276,7 @@ async function benchTarget(target: Target): Promise<Column> {
         col[kind] = na("http");
         continue;
       }
+      if (target.name === "edgeforge" && inspectorPort) await printEdgeHeap(inspectorPort, kind, cold.length);
       const warmSummary = await warmRun(client, plan[kind].warm(site.pages), concurrency, seconds);
       for (const [what, s] of [
         ["cold", coldSummary],
@@ -264,7 +286,10 @@ async function benchTarget(target: Target): Promise<Column> {
           notes.push(`${target.name}: ${kind} ${what}: ${s.errors} of ${s.requests} requests failed (${s.firstError})`);
       }
       col[kind] = ROWS.map(([, , pick]) => pick({ cold: coldSummary, warm: warmSummary }));
-      console.log(`   ${kind}: cold ${coldSummary.requests} URLs, warm ${warmSummary.requests} requests`);
+      const r2 = coldSummary.r2Calls
+        ? `, R2 requests per cold page p50 ${coldSummary.r2Calls.p50} max ${coldSummary.r2Calls.max}`
+        : "";
+      console.log(`   ${kind}: cold ${coldSummary.requests} URLs${r2}, warm ${warmSummary.requests} requests`);
     }
   } catch (err) {
     notes.push(`${target.name}: failed (${(err as Error).message})`);

@@ -19,6 +19,8 @@ export interface Response {
   status: number;
   /** The response's Cache-Control (to tell a final page from a partial one). */
   cacheControl?: string;
+  /** R2 requests the page made, from the forge's Server-Timing header (absent elsewhere). */
+  r2Calls?: number;
   bytes: number;
   ms: number;
 }
@@ -55,6 +57,7 @@ export class LoadClient {
             resolve({
               status: res.statusCode ?? 0,
               cacheControl: res.headers["cache-control"],
+              r2Calls: r2CallsOf(res.headers["server-timing"]),
               bytes,
               ms: performance.now() - start,
             }),
@@ -72,6 +75,12 @@ export class LoadClient {
   }
 }
 
+/** The count in Server-Timing's `r2;desc="N calls"` part (0 when the page made none). */
+function r2CallsOf(header: string | string[] | undefined): number | undefined {
+  if (typeof header !== "string") return undefined;
+  return Number(/(?:^|, )r2;desc="(\d+) calls"/.exec(header)?.[1] ?? 0);
+}
+
 export interface Summary {
   requests: number;
   errors: number;
@@ -81,8 +90,15 @@ export interface Summary {
   p99: number;
   /** Median response body size. */
   bytes: number;
+  /** Median and largest R2 requests per page, when the server reports them. */
+  r2Calls?: { p50: number; max: number };
   /** First non-200 status seen, for the report. */
   firstError?: string;
+}
+
+function r2Summary(responses: Response[]): Summary["r2Calls"] {
+  const calls = responses.flatMap((r) => (r.r2Calls === undefined ? [] : [r.r2Calls]));
+  return calls.length ? { p50: percentile(calls, 50), max: Math.max(...calls) } : undefined;
 }
 
 function summarize(responses: Response[], wallMs: number): Summary {
@@ -104,6 +120,7 @@ function summarize(responses: Response[], wallMs: number): Summary {
       50,
     ),
     firstError: bad[0] ? `HTTP ${bad[0].status}` : undefined,
+    r2Calls: r2Summary(responses),
   };
 }
 

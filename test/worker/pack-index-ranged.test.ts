@@ -1,0 +1,163 @@
+// The ranged pack index against the whole-index reader on the same packs: every object's position,
+// offset and CRC, abbreviations, missing ids, 64-bit offsets, and the storage requests it makes.
+import { describe, expect, it } from "vitest";
+import { RepoBuilder } from "./git-fixture";
+import { hashObject, hexToBytes, sha1, type Oid } from "../../src/git/oid";
+import { PackIndex, writePackIndex } from "../../src/git/pack-index";
+import { RangedPackIndex, rangedPageBytes } from "../../src/git/pack-index-ranged";
+import { indexPack } from "../../src/git/pack-indexer";
+import { MemorySource, type RangeSource } from "../../src/git/range-source";
+
+const enc = new TextEncoder();
+let sources = 0;
+
+/** An index in memory that counts the reads made of it (each would be one R2 request). */
+class CountingSource implements RangeSource {
+  readonly id = `ranged-test-${sources++}`;
+  reads = 0;
+  constructor(private readonly bytes: Uint8Array) {}
+  get size(): number {
+    return this.bytes.length;
+  }
+  async read(start: number, end: number): Promise<Uint8Array> {
+    this.reads++;
+    return this.bytes.slice(start, Math.min(end, this.bytes.length));
+  }
+}
+
+/** Checks every entry of `idx` through the ranged reader, plus ids that are not there. */
+async function expectSameAsWhole(idxBytes: Uint8Array): Promise<RangedPackIndex> {
+  const whole = new PackIndex(idxBytes);
+  const ranged = await RangedPackIndex.open(new CountingSource(idxBytes));
+  expect(ranged.count).toBe(whole.count);
+  expect(await ranged.packChecksum()).toBe(whole.packChecksum);
+  for (let i = 0; i < whole.count; i++) {
+    const oid = whole.oidAt(i);
+    expect(await ranged.find(oid)).toBe(i);
+    expect(await ranged.oidAt(i)).toBe(oid);
+    expect(await ranged.offsetAt(i)).toBe(whole.offsetAt(i));
+    expect(await ranged.crcAt(i)).toBe(whole.crcAt(i));
+    // The same id one bit off is missing in both (or present in both, if it happens to exist).
+    const near = hexToBytes(oid);
+    near[19] = near[19]! ^ 1;
+    expect(await ranged.find(near)).toBe(whole.find(near));
+  }
+  const streamed: { oid: Oid; offset: number }[] = [];
+  for await (const e of ranged.entries()) streamed.push({ oid: e.oid, offset: e.offset });
+  expect(streamed).toEqual(Array.from({ length: whole.count }, (_, i) => ({ oid: whole.oidAt(i), offset: whole.offsetAt(i) })));
+  return ranged;
+}
+
+/** Entries whose ids all share a first byte: one fan-out bucket too big for a single read. */
+function crowdedEntries(n: number, firstByte: number, bigEvery = 0) {
+  return Array.from({ length: n }, (_, i) => {
+    const oid = sha1().update(`crowded ${i}`).digest() as Uint8Array;
+    oid[0] = firstByte;
+    const offset = bigEvery && i % bigEvery === 0 ? 2 ** 32 + i * 1000 : 12 + i * 100;
+    return { oid, offset, crc: (i * 2654435761) >>> 0 };
+  });
+}
+
+describe("ranged pack index", () => {
+  it("matches the whole index on a RepoBuilder repository's pack, for every object", async () => {
+    const repo = new RepoBuilder();
+    for (let c = 0; c < 40; c++) repo.files({ [`dir${c % 5}/file${c}.txt`]: `content ${c}\n`, "README.md": `rev ${c}\n` });
+    const { pack } = repo.pack();
+    const { index } = await indexPack(new MemorySource("ranged-repo-pack", pack));
+    await expectSameAsWhole(index);
+  });
+
+  it("matches the whole index with 64-bit offsets and a bucket larger than one read", async () => {
+    const idx = writePackIndex(crowdedEntries(6000, 0xab, 7), new Uint8Array(20).fill(9));
+    await expectSameAsWhole(idx);
+  });
+
+  it("answers missing ids: empty buckets, before and after a bucket's names, and between them", async () => {
+    const entries = crowdedEntries(5000, 0x40);
+    const ranged = await RangedPackIndex.open(new CountingSource(writePackIndex(entries, new Uint8Array(20))));
+    expect(await ranged.find("00".repeat(20))).toBe(-1);
+    expect(await ranged.find("ff".repeat(20))).toBe(-1);
+    expect(await ranged.find(`40${"00".repeat(19)}`)).toBe(-1);
+    expect(await ranged.find(`40${"ff".repeat(19)}`)).toBe(-1);
+    expect(await ranged.find(hashObject("blob", enc.encode("absent")))).toBe(-1);
+  });
+
+  it("finds ids by prefix as the whole index does", async () => {
+    const entries = crowdedEntries(5000, 0x5c);
+    const idx = writePackIndex(entries, new Uint8Array(20));
+    const whole = new PackIndex(idx);
+    const ranged = await RangedPackIndex.open(new CountingSource(idx));
+    const all = Array.from({ length: whole.count }, (_, i) => whole.oidAt(i));
+    for (const oid of all.slice(0, 200)) {
+      for (const len of [4, 5, 7, 40]) {
+        const prefix = oid.slice(0, len);
+        expect(await ranged.findByPrefix(prefix, 3)).toEqual(all.filter((o) => o.startsWith(prefix)).slice(0, 3));
+      }
+    }
+    expect(await ranged.findByPrefix("5c", 10_000)).toEqual(all);
+    expect(await ranged.findByPrefix("5d00", 2)).toEqual([]);
+  });
+
+  it("reads the fan-out table once, then a bounded number of requests per cold lookup", async () => {
+    // 40,000 names in one bucket: 800 KB of names, so a lookup probes pages before one read.
+    const entries = crowdedEntries(40_000, 0x11);
+    const source = new CountingSource(writePackIndex(entries, new Uint8Array(20)));
+    const ranged = await RangedPackIndex.open(source);
+    expect(source.reads).toBe(1);
+    let most = 0;
+    for (const e of entries.slice(0, 50)) {
+      const before = source.reads;
+      const i = await ranged.find(e.oid);
+      expect(await ranged.offsetAt(i)).toBe(e.offset);
+      most = Math.max(most, source.reads - before);
+    }
+    // log2(800 KB / 64 KB) probes of a page, one read of the rest, one of the offset.
+    expect(most).toBeLessThanOrEqual(7);
+    expect(ranged.reads).toBe(source.reads);
+  });
+
+  it("looks an id up in one round trip: its bucket's names and offsets are requested together", async () => {
+    const entries = crowdedEntries(3000, 0x33);
+    const source = new CountingSource(writePackIndex(entries, new Uint8Array(20)));
+    const ranged = await RangedPackIndex.open(source);
+    const e = entries[1234]!;
+    const pending = ranged.lookup(e.oid);
+    // Both requests left before either answered (nothing has been awaited yet).
+    expect(source.reads).toBe(3);
+    expect((await pending)?.offset).toBe(e.offset);
+    expect(source.reads).toBe(3);
+    expect(await ranged.lookup(hashObject("blob", enc.encode("absent")))).toBeNull();
+  });
+
+  it("keeps its pages within a byte budget however many lookups it serves", async () => {
+    const idx = writePackIndex(crowdedEntries(20_000, 0x22), new Uint8Array(20));
+    for (let round = 0; round < 3; round++) {
+      const ranged = await RangedPackIndex.open(new CountingSource(idx));
+      for (let i = 0; i < ranged.count; i += 97) expect(await ranged.find(await ranged.oidAt(i))).toBe(i);
+      expect(rangedPageBytes()).toBeLessThanOrEqual(4 * 1024 * 1024);
+    }
+  });
+
+  it("caches nothing from a failed read: the next lookup asks storage again and succeeds", async () => {
+    const entries = crowdedEntries(500, 0x44);
+    const source = new CountingSource(writePackIndex(entries, new Uint8Array(20)));
+    const ranged = await RangedPackIndex.open(source);
+    const real = source.read.bind(source);
+    let fail = true;
+    source.read = async (start, end) => {
+      if (fail) throw new Error("storage unavailable");
+      return real(start, end);
+    };
+    await expect(ranged.lookup(entries[7]!.oid)).rejects.toThrow(/storage unavailable/);
+    fail = false;
+    expect((await ranged.lookup(entries[7]!.oid))?.offset).toBe(entries[7]!.offset);
+  });
+
+  it("rejects what is not a version 2 index, or a truncated one, with a corrupt-pack error", async () => {
+    const idx = writePackIndex(crowdedEntries(100, 0x01), new Uint8Array(20));
+    await expect(RangedPackIndex.open(new CountingSource(idx.subarray(0, idx.length - 1)))).rejects.toThrow(/truncated/);
+    const bad = idx.slice();
+    bad[0] = 0;
+    await expect(RangedPackIndex.open(new CountingSource(bad))).rejects.toThrow(/not a version 2/);
+  });
+});
