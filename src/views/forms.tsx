@@ -1,7 +1,7 @@
 // Small building blocks of the forms: labelled fields, notices, access-level choices.
 import type { Child } from "hono/jsx";
-import { raw } from "hono/html";
-import { renderMarkdown } from "./markdown";
+import { markdownHtml } from "./markdown";
+import { trustedHtml } from "./trusted-html";
 
 export function Field(props: {
   label: string;
@@ -56,7 +56,7 @@ export function Notice(props: { kind?: "ok" | "error" | "info"; children?: Child
 
 /** User-written Markdown, rendered by views/markdown.ts (sanitized after rendering). */
 export function Markdown(props: { source: string }) {
-  return <div class="md">{raw(renderMarkdown(props.source))}</div>;
+  return <div class="md">{trustedHtml(markdownHtml(props.source))}</div>;
 }
 
 /** A one-button POST form (every state change is a POST, never a link). */

@@ -1,6 +1,7 @@
 // Server-side syntax highlighting: one small regex lexer per family of languages (comments,
 // strings, numbers, keywords), enough to make code readable without shipping a grammar engine.
 // Output is escaped HTML, one string per line, with spans that never cross a line.
+import { escapedByRenderer, type TrustedHtml } from "./trusted-html";
 
 /** Files up to this size are highlighted; bigger ones are shown as plain text. */
 export const HIGHLIGHT_MAX = 256 * 1024;
@@ -203,6 +204,11 @@ export function languageOf(name: string): string | null {
 
 /** Token classes: one letter each (code pages repeat them thousands of times). */
 const CLASS: Record<string, string> = { c: "c", s: "s", n: "n", t: "t", k: "k", b: "b" };
+
+/** highlightLines for a page: each line branded as escaped markup (views/trusted-html.ts). */
+export function highlightedLines(text: string, lang: string | null): TrustedHtml[] {
+  return highlightLines(text, lang).map(escapedByRenderer);
+}
 
 /** Escaped HTML of each line; with a language, tokens wrapped in spans. */
 export function highlightLines(text: string, lang: string | null): string[] {

@@ -1,8 +1,8 @@
 // Building blocks of the tracker pages: the tracker's tabs and search box, labels, statuses,
 // the issue table, what a comment changed, pagination, and the empty tracker that teaches.
 import type { Child } from "hono/jsx";
-import { raw } from "hono/html";
-import { renderMarkdown } from "./markdown";
+import { markdownHtml } from "./markdown";
+import { trustedHtml } from "./trusted-html";
 import type { IssueChanges } from "../services/issues";
 import type { IssueRow } from "../services/issues/lists";
 import { SNIPPET_END, SNIPPET_START, today } from "../services/issues/lists";
@@ -247,7 +247,7 @@ export function ChangeList(props: { project: string; changes: IssueChanges }) {
 
 /** Issue text: Markdown with links to this project's issues, commits and files. */
 export function IssueMarkdown(props: { source: string; project: string }) {
-  return <div class="md">{raw(renderMarkdown(props.source, { project: props.project }))}</div>;
+  return <div class="md">{trustedHtml(markdownHtml(props.source, { project: props.project }))}</div>;
 }
 
 /** Label fields of the forms: one select per one-value class, a text field for the rest. */

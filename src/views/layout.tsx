@@ -1,6 +1,6 @@
 // The page frame shared by every HTML page: header with breadcrumbs, main, footer.
 import type { Child } from "hono/jsx";
-import { raw } from "hono/html";
+import { html } from "hono/html";
 import { stylesheetPath } from "./style";
 import { pageContext } from "./page-context";
 import { Notice } from "./forms";
@@ -14,7 +14,7 @@ export function Layout(props: { title: string; forgeName?: string; crumbs?: Crum
   const crumbs = props.crumbs ?? [];
   return (
     <>
-      {raw("<!DOCTYPE html>")}
+      {html`<!DOCTYPE html>`}
       <html lang="en">
         <head>
           <meta charset="utf-8" />

@@ -1,7 +1,7 @@
 // The rendered view of a Markdown file in the source browser: the default for .md files, with the
 // source view (`?plain=1`, as on GitHub) one click away and a link back.
-import { renderMarkdown } from "./markdown";
-import { escapeHtml } from "./highlight";
+import { markdownHtml } from "./markdown";
+import type { TrustedHtml } from "./trusted-html";
 
 const MARKDOWN_NAME = /\.(?:md|markdown|mdown|mkd|mkdn)$/i;
 
@@ -14,12 +14,12 @@ export function showsRendered(name: string, size: number, plain: boolean): boole
 }
 
 /** The link that switches between the two views, or null for files that are not Markdown. */
-export function viewSwitch(blobUrl: string, name: string, rendered: boolean): string | null {
+export function viewSwitch(blobUrl: string, name: string, rendered: boolean): { label: string; href: string } | null {
   if (!MARKDOWN_NAME.test(name)) return null;
-  return rendered ? `<a href="${escapeHtml(`${blobUrl}?plain=1`)}">Source</a>` : `<a href="${escapeHtml(blobUrl)}">Rendered</a>`;
+  return rendered ? { label: "Source", href: `${blobUrl}?plain=1` } : { label: "Rendered", href: blobUrl };
 }
 
 /** The file rendered, its relative links and images resolved against its folder at `commit`. */
-export function renderedFile(project: string, commit: string, path: string[], text: string): string {
-  return `<div class="md md-file">${renderMarkdown(text, undefined, { project, commit, dir: path.slice(0, -1) })}</div>`;
+export function renderedFile(project: string, commit: string, path: string[], text: string): TrustedHtml {
+  return markdownHtml(text, undefined, { project, commit, dir: path.slice(0, -1) });
 }

@@ -8,6 +8,7 @@ import anchor from "markdown-it-anchor";
 import footnote from "markdown-it-footnote";
 import { escapeHtml, highlightLines, languageOf } from "./highlight";
 import { type FileBase, sanitizeHtml } from "../utils/html-sanitize";
+import { escapedByRenderer, type TrustedHtml } from "./trusted-html";
 
 export type { FileBase } from "../utils/html-sanitize";
 
@@ -183,6 +184,11 @@ export function renderMarkdown(source: string, links?: AutoLinks, file?: FileBas
   // each reach their own notes; the same text always gets the same ids (pages are cached).
   if (source.includes("[^")) env.docId = textId(source);
   return sanitizeHtml(md.render(source, env), file);
+}
+
+/** renderMarkdown for a page: the sanitized result branded as safe markup (views/trusted-html.ts). */
+export function markdownHtml(source: string, links?: AutoLinks, file?: FileBase): TrustedHtml {
+  return escapedByRenderer(renderMarkdown(source, links, file));
 }
 
 /** A short stable name of a text (FNV-1a, 32 bits, in base 36). */

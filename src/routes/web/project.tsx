@@ -6,7 +6,6 @@ import { AREAS_WITH_LEVELS, canAccess } from "../../auth/access";
 import { listMembers } from "../../services/members";
 import { Layout } from "../../views/layout";
 import { Markdown } from "../../views/forms";
-import { raw } from "hono/html";
 import { listEvents } from "../../services/timeline";
 import { sourceSummary } from "./source/summary";
 
@@ -61,7 +60,7 @@ projectRoutes.get("/p/:project/", component("web.project"), requireProjectPage, 
           <pre>git clone {cloneUrl}</pre>
         </>
       )}
-      {source && raw(source)}
+      {source}
       {events.length > 0 && (
         <>
           <h2>Recent activity</h2>

@@ -4,16 +4,24 @@
 import { Budget } from "../../../git/budget";
 import { blobStorage } from "../../../git/blob-stream";
 import { isBinary, splitLines } from "../../../git/diff";
-import { countChanges, hunksText, makeHunks, type Hunk } from "../../../git/hunks";
+import { countChanges, hunksText, makeHunks } from "../../../git/hunks";
 import { diffTrees, type TreeChange } from "../../../git/tree-diff";
 import { logPage as walkLog } from "../../../git/history";
 import type { Oid } from "../../../git/oid";
 import { decodePathSegments } from "../../../git/tree-path";
 import { readCommit, resolveRev, splitRev, shortOid, type CommitView, type SourceRepo } from "../../../services/source";
 import { reachableFromRefs } from "../../../services/reachable";
-import { escapeHtml } from "../../../views/highlight";
-import { commitTable, diffTable, pathNav, timeHtml, type CommitRow } from "../../../views/source";
-import { notFound, sourceResponse, type SourcePage } from "./page";
+import {
+  type ChangeView,
+  type CommitPageView,
+  commitBody,
+  type DiffView,
+  type FileDiffView,
+  type LogView,
+  logBody,
+} from "../../../views/source/history";
+import type { CommitRow } from "../../../views/source/parts";
+import { notFound, type Rendered, sourceResponse, type SourcePage } from "./page";
 
 const LOG_PAGE = 50;
 /**
@@ -48,28 +56,21 @@ export async function logPage(p: SourcePage, rest: string[]): Promise<Response> 
   const cursor = await parseCursor(src, c.req.query("after"));
   if (!path || cursor === null) return notFound(p);
   const rev = split.rev;
-  const render = async () => {
+  const render = async (): Promise<Rendered> => {
     const budget = path.length ? new Budget(Date.now() + PATH_LOG_BUDGET.ms, PATH_LOG_BUDGET.steps) : undefined;
     const page = await walkLog(src.graph, cursor ?? [rev.commit], { limit: LOG_PAGE, path, budget });
-    let s = `<div class="pathbar">${path.length ? `<span class="muted">History of</span> ${pathNav(urls, p.project.name, rev.name, path)}` : `<h1>Commits on <span class="mono">${escapeHtml(rev.kind === "commit" ? shortOid(rev.commit) : rev.name)}</span></h1>`}`;
-    if (rev.kind === "branch" && !path.length)
-      s += `<span class="links"><a href="${escapeHtml(urls.feed(rev.name))}">Atom feed</a></span>`;
-    s += `</div>`;
-    if (page.commits.length)
-      s += commitTable(
-        urls,
-        await rows(
-          src,
-          page.commits.map((x) => x.oid),
-        ),
-      );
-    else if (!page.timedOut) s += `<p class="muted">No commits${path.length ? " touch this path" : ""}.</p>`;
-    if (page.timedOut) {
-      s += `<p class="notice">Searched ${page.scanned} commits for changes to this path so far.${page.next ? ` <a href="${escapeHtml(urls.log(rev.name, path, page.next))}">Search older history</a>` : ""}</p>`;
-    } else if (page.next) {
-      s += `<nav class="pager"><a href="${escapeHtml(urls.log(rev.name, path, page.next))}" rel="next">Older commits →</a></nav>`;
-    }
-    return { html: s, cacheable: !budget?.outOfTime };
+    const view: LogView = {
+      place: { urls, project: p.project.name, rev: rev.name, path },
+      heading: rev.kind === "commit" ? shortOid(rev.commit) : rev.name,
+      feedHref: rev.kind === "branch" && !path.length ? urls.feed(rev.name) : undefined,
+      commits: await rows(
+        src,
+        page.commits.map((x) => x.oid),
+      ),
+      timedOut: page.timedOut ? { scanned: page.scanned } : undefined,
+      nextHref: page.next ? urls.log(rev.name, path, page.next) : undefined,
+    };
+    return { html: logBody(view), cacheable: !budget?.outOfTime };
   };
   return sourceResponse(p, {
     title: path.length ? `History of ${path.join("/")}` : `Log of ${rev.name}`,
@@ -101,11 +102,7 @@ export const TREE_DIFF_LIMIT = 3_000;
 /** Largest file written into a .diff/.patch download (beyond: noted as not shown). */
 const PATCH_FILE_MAX = 16 * 1024 * 1024;
 
-type FileDiff =
-  | { kind: "text"; hunks: Hunk[]; added: number; removed: number }
-  | { kind: "binary" }
-  | { kind: "large"; size: number }
-  | { kind: "skipped" };
+type FileDiff = Exclude<FileDiffView, { kind: "skipped" }> | { kind: "skipped" };
 
 const decoder = new TextDecoder();
 
@@ -139,34 +136,23 @@ async function fileDiff(src: SourceRepo, ch: TreeChange, maxBytes: number): Prom
   return { kind: "text", hunks, ...countChanges(hunks) };
 }
 
-const statusWord: Record<TreeChange["status"], string> = {
-  A: "added",
-  D: "deleted",
-  M: "modified",
-  T: "type changed",
-  R: "renamed",
-};
-
 /** The change list and diffs of `changes`, within caps; `fileHref` loads one file's diff alone. */
-export async function diffSection(
+export async function diffView(
   src: SourceRepo,
   changes: TreeChange[],
   truncated: boolean,
   caps: DiffCaps,
   fileHref: (ch: TreeChange) => string,
   blobHref: (ch: TreeChange) => string,
-): Promise<string> {
+): Promise<DiffView> {
   let shownLines = 0;
   let added = 0;
   let removed = 0;
-  const parts: string[] = [];
-  const summary: string[] = [];
+  const listed: ChangeView[] = [];
   for (let i = 0; i < Math.min(changes.length, SUMMARY_ROWS); i++) {
     const ch = changes[i]!;
     let d: FileDiff = { kind: "skipped" };
     if (i < caps.files && shownLines < caps.lines) d = await fileDiff(src, ch, caps.fileBytes);
-    const title = ch.status === "R" ? `${escapeHtml(ch.oldPath!)} → ${escapeHtml(ch.path)}` : escapeHtml(ch.path);
-    let stat = "";
     if (d.kind === "text") {
       const lines = d.hunks.reduce((n, h) => n + h.lines.length, 0);
       if (shownLines + lines > caps.lines) d = { kind: "skipped" };
@@ -174,35 +160,19 @@ export async function diffSection(
         shownLines += lines;
         added += d.added;
         removed += d.removed;
-        stat = `<span class="add">+${d.added}</span> <span class="del">−${d.removed}</span>`;
       }
     }
-    summary.push(
-      `<tr><td class="chg chg-${ch.status}">${statusWord[ch.status]}<td><a href="#f${i}">${title}</a><td class="nowrap">${stat}</tr>`,
-    );
-    let modes = "";
-    if (ch.oldMode && ch.newMode && ch.oldMode !== ch.newMode)
-      modes = ` <span class="muted">mode ${ch.oldMode} → ${ch.newMode}</span>`;
-    else if (ch.status === "A") modes = ` <span class="muted">new file, mode ${ch.newMode}</span>`;
-    else if (ch.status === "D") modes = ` <span class="muted">deleted, mode ${ch.oldMode}</span>`;
-    const view = ch.status === "D" ? "" : ` <a class="muted" href="${escapeHtml(blobHref(ch))}">view file</a>`;
-    let bodyHtml: string;
-    if (d.kind === "text") bodyHtml = d.hunks.length ? diffTable(d.hunks) : `<p class="muted">Same content.</p>`;
-    else if (d.kind === "binary") bodyHtml = `<p class="muted">Binary file.</p>`;
-    else if (d.kind === "large")
-      bodyHtml = `<p class="muted">Large file (${(d.size / 1024 / 1024).toFixed(1)} MiB): diff not shown.</p>`;
-    else
-      bodyHtml = `<p class="muted">Diff not shown here (this change is large). <a href="${escapeHtml(fileHref(ch))}">Load this file's diff</a>.</p>`;
-    parts.push(
-      `<section class="fdiff" id="f${i}"><h3><span class="mono">${title}</span>${modes} ${stat}${view}</h3>${bodyHtml}</section>`,
-    );
+    listed.push({
+      status: ch.status,
+      path: ch.path,
+      oldPath: ch.oldPath,
+      oldMode: ch.oldMode,
+      newMode: ch.newMode,
+      blobHref: ch.status === "D" ? undefined : blobHref(ch),
+      diff: d.kind === "skipped" ? { kind: "skipped", href: fileHref(ch) } : d,
+    });
   }
-  const head = `<p class="diffstat">${changes.length}${truncated ? "+" : ""} file${changes.length === 1 ? "" : "s"} changed${added || removed ? `, <span class="add">${added} insertions(+)</span>, <span class="del">${removed} deletions(−)</span> shown` : ""}${truncated || changes.length > SUMMARY_ROWS ? ` (the first ${Math.min(changes.length, SUMMARY_ROWS)} listed)` : ""}</p>`;
-  return `${head}<table class="list changes"><tbody>${summary.join("")}</tbody></table>${parts.join("")}`;
-}
-
-function signature(label: string, sig: CommitView["author"]): string {
-  return `<div><dt>${label}</dt><dd>${escapeHtml(sig.name)} <span class="muted">&lt;${escapeHtml(sig.email)}&gt;</span> ${timeHtml(sig.time)}</dd></div>`;
+  return { total: changes.length, truncated, added, removed, partial: changes.length > SUMMARY_ROWS, changes: listed };
 }
 
 export async function commitPage(p: SourcePage, rest: string[]): Promise<Response> {
@@ -228,35 +198,38 @@ export async function commitPage(p: SourcePage, rest: string[]): Promise<Respons
   const parent = commit.parents.find((x) => src.store.has(x)) ?? null;
   const baseTree = parent ? (await src.graph.commit(parent)).tree : null;
   if (download) return patchDownload(p, commit, baseTree, download, /^[0-9a-f]{40}$/.test(name));
-  const render = async () => {
+  const render = async (): Promise<Rendered> => {
     let { changes, truncated } = await diffTrees(src.store, baseTree, commit.tree, { limit: TREE_DIFF_LIMIT });
     const wanted = path.join("/");
     if (path.length) changes = changes.filter((ch) => ch.path === wanted || ch.oldPath === wanted);
-    let s = `<article class="commit"><h1>${escapeHtml(commit.subject || "(no message)")}</h1>`;
-    if (commit.body) s += `<pre class="message">${escapeHtml(commit.body)}</pre>`;
-    s += `<dl class="meta">${signature("Author", commit.author)}`;
-    if (
-      commit.committer.name !== commit.author.name ||
-      commit.committer.email !== commit.author.email ||
-      commit.committer.time !== commit.author.time
-    ) {
-      s += signature("Committer", commit.committer);
-    }
-    s += `<div><dt>Commit</dt><dd class="mono">${commit.oid}</dd></div>`;
-    s += `<div><dt>Parent${commit.parents.length === 1 ? "" : "s"}</dt><dd>${commit.parents.map((x) => `<a class="mono" href="${escapeHtml(urls.commit(x))}">${shortOid(x)}</a>`).join(" ") || '<span class="muted">none (first commit)</span>'}</dd></div>`;
-    s += `</dl><p class="links"><a href="${escapeHtml(urls.tree(commit.oid))}">Browse files</a> · <a href="${escapeHtml(urls.patch(commit.oid, "patch"))}">.patch</a> · <a href="${escapeHtml(urls.patch(commit.oid, "diff"))}">.diff</a></p></article>`;
-    if (commit.parents.length > 1) s += `<p class="muted">A merge: showing the changes against its first parent.</p>`;
-    if (path.length)
-      s += `<p class="muted">Only ${escapeHtml(wanted)}. <a href="${escapeHtml(urls.commit(commit.oid))}">All files of this commit</a>.</p>`;
-    s += await diffSection(
-      src,
-      changes,
-      truncated,
-      path.length ? ONE_FILE_CAPS : PAGE_CAPS,
-      (ch) => urls.commit(commit.oid, ch.path.split("/")),
-      (ch) => urls.blob(commit.oid, ch.path.split("/")),
-    );
-    return { html: s, cacheable: true };
+    const sig = (s: CommitView["author"]) => ({ name: s.name, email: s.email, time: s.time });
+    const view: CommitPageView = {
+      oid: commit.oid,
+      subject: commit.subject,
+      body: commit.body,
+      author: sig(commit.author),
+      committer:
+        commit.committer.name !== commit.author.name ||
+        commit.committer.email !== commit.author.email ||
+        commit.committer.time !== commit.author.time
+          ? sig(commit.committer)
+          : undefined,
+      parents: commit.parents.map((x) => ({ oid: x, href: urls.commit(x) })),
+      treeHref: urls.tree(commit.oid),
+      patchHref: urls.patch(commit.oid, "patch"),
+      diffHref: urls.patch(commit.oid, "diff"),
+      merge: commit.parents.length > 1,
+      only: path.length ? { path: wanted, allHref: urls.commit(commit.oid) } : undefined,
+      diff: await diffView(
+        src,
+        changes,
+        truncated,
+        path.length ? ONE_FILE_CAPS : PAGE_CAPS,
+        (ch) => urls.commit(commit.oid, ch.path.split("/")),
+        (ch) => urls.blob(commit.oid, ch.path.split("/")),
+      ),
+    };
+    return { html: commitBody(view), cacheable: true };
   };
   return sourceResponse(p, {
     title: `${commit.subject.slice(0, 60)} · ${shortOid(commit.oid)}`,

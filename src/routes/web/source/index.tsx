@@ -8,15 +8,24 @@ import { isBinary } from "../../../git/diff";
 import { GitError } from "../../../git/errors";
 import type { Oid } from "../../../git/oid";
 import { decodePathSegments, listTree, listingOrder, resolvePath, type NamedEntry } from "../../../git/tree-path";
-import { lastCommitsFor, type CommitBrief } from "../../../services/last-commits";
+import { lastCommitsFor } from "../../../services/last-commits";
 import { defaultBranch, readCommit, resolveRev, splitRev, type Rev } from "../../../services/source";
 import { reachableFromRefs } from "../../../services/reachable";
-import { renderMarkdown } from "../../../views/markdown";
+import { markdownHtml } from "../../../views/markdown";
 import { renderedFile, showsRendered, viewSwitch } from "../../../views/markdown-file";
-import { escapeHtml, HIGHLIGHT_MAX, highlightLines, languageOf } from "../../../views/highlight";
-import { codeTable, day, formatSize, isoTime, pathNav, timeHtml, type SourceUrls } from "../../../views/source";
+import { HIGHLIGHT_MAX, highlightedLines, languageOf } from "../../../views/highlight";
+import { day, isoTime } from "../../../views/source";
+import {
+  type BlobContent,
+  type BlobView,
+  blobBody,
+  emptyRepositoryBody,
+  type ReadmeView,
+  type TreeView,
+  treeBody,
+} from "../../../views/source/files";
 import { sourceScript, sourceScriptPath } from "../../../views/source-script";
-import { anonymousPage, notFound, sourceResponse, type SourcePage } from "./page";
+import { anonymousPage, notFound, type Rendered, sourceResponse, type SourcePage } from "./page";
 import { component, requireSource } from "../../middleware/guards";
 import { blamePage } from "./blame";
 import { commitPage, logPage } from "./history";
@@ -111,15 +120,7 @@ function cloneUrl(p: SourcePage): string {
 }
 
 function emptyRepository(p: SourcePage): Promise<Response> {
-  const url = cloneUrl(p);
-  const branch = defaultBranch(p.src.snapshot);
-  const body =
-    `<h1>${escapeHtml(p.project.name)}</h1>` +
-    `<p class="notice">This repository is empty. Push an existing repository to it:</p>` +
-    `<pre class="commands">cd my-project\ngit remote add origin ${escapeHtml(url)}\ngit push -u origin ${escapeHtml(branch)}</pre>` +
-    `<p>Or start a new one:</p>` +
-    `<pre class="commands">git clone ${escapeHtml(url)}\ncd ${escapeHtml(p.project.name)}\necho "# ${escapeHtml(p.project.name)}" &gt; README.md\ngit add README.md\ngit commit -m "First commit"\ngit push -u origin ${escapeHtml(branch)}</pre>` +
-    `<p class="muted">Pushing needs a member's API token as the password: make one under Settings → API tokens.</p>`;
+  const body = emptyRepositoryBody({ project: p.project.name, cloneUrl: cloneUrl(p), branch: defaultBranch(p.src.snapshot) });
   return sourceResponse(p, {
     title: "Source",
     tab: "files",
@@ -156,26 +157,24 @@ function pickReadme(entries: NamedEntry[]): NamedEntry | undefined {
   return candidates.find((e) => /\.(md|markdown|mdown)$/i.test(e.name)) ?? candidates[0];
 }
 
-async function readmeHtml(p: SourcePage, rev: Rev, path: string[], readme: NamedEntry): Promise<string> {
+async function readmeView(p: SourcePage, rev: Rev, path: string[], readme: NamedEntry): Promise<ReadmeView | undefined> {
   const { size } = await blobStorage(p.src.store, readme.oid);
-  if (size > 512 * 1024) return "";
+  if (size > 512 * 1024) return undefined;
   const data = await p.src.store.readTyped(readme.oid, "blob");
-  if (isBinary(data)) return "";
+  if (isBinary(data)) return undefined;
   const text = new TextDecoder().decode(data);
-  const inner = /\.(md|markdown|mdown)$/i.test(readme.name)
-    ? `<div class="md">${renderMarkdown(text, undefined, { project: p.project.name, commit: rev.commit, dir: path })}</div>`
-    : `<pre class="plain">${escapeHtml(text)}</pre>`;
-  return `<section class="readme" aria-label="${escapeHtml(readme.name)}"><h2><a href="${escapeHtml(p.urls.blob(rev.name, [...path, readme.name]))}">${escapeHtml(readme.name)}</a></h2>${inner}</section>`;
-}
-
-function commitLine(urls: SourceUrls, oid: Oid, b: CommitBrief, label: string): string {
-  const href = escapeHtml(urls.commit(oid));
-  return `<div class="tip"><span class="muted">${label}</span> <a class="mono" href="${href}">${oid.slice(0, 7)}</a> <a href="${href}">${escapeHtml(b.s || "(no message)")}</a> <span class="muted">${escapeHtml(b.a)} · ${timeHtml(b.t)}</span></div>`;
+  return {
+    name: readme.name,
+    href: p.urls.blob(rev.name, [...path, readme.name]),
+    body: /\.(md|markdown|mdown)$/i.test(readme.name)
+      ? { markdown: markdownHtml(text, undefined, { project: p.project.name, commit: rev.commit, dir: path }) }
+      : { text },
+  };
 }
 
 async function treePage(p: SourcePage, rev: Rev, path: string[], home: boolean): Promise<Response> {
   const { c, src, urls } = p;
-  const render = async (): Promise<{ html: string; cacheable: boolean }> => {
+  const render = async (): Promise<Rendered> => {
     const commit = await src.graph.commit(rev.commit);
     const dir = await resolvePath(src.store, commit.tree, path);
     const entries = listingOrder(await listTree(src.store, dir!.oid));
@@ -189,49 +188,40 @@ async function treePage(p: SourcePage, rev: Rev, path: string[], home: boolean):
       (job) => c.executionCtx.waitUntil(job),
     );
     const tipInfo = await readCommit(src, rev.commit);
-    let s = "";
-    if (home) {
-      const url = cloneUrl(p);
-      s += `<div class="clone"><label for="clone-url">Clone</label><input id="clone-url" readonly value="${escapeHtml(url)}"></div>`;
-    }
-    s += `<div class="pathbar">${pathNav(urls, p.project.name, rev.name, path)}<span class="links"><a href="${escapeHtml(urls.log(rev.name, path))}">History</a>`;
-    if (path.length === 0)
-      s += ` · <a href="${escapeHtml(urls.archive(rev.name, "tar.gz"))}">tar.gz</a> · <a href="${escapeHtml(urls.archive(rev.name, "zip"))}">zip</a>`;
-    s += `</span></div>`;
-    s += commitLine(
-      urls,
-      rev.commit,
-      { t: tipInfo.committer.time, s: tipInfo.subject, a: tipInfo.author.name },
-      rev.kind === "commit" ? "Commit" : "Latest commit",
-    );
-    s += `<table class="list files"><thead><tr><th scope="col">Name</th><th scope="col" class="opt">${last.unavailable ? "" : "Last change"}</th><th scope="col">${last.unavailable ? "" : "Date"}</th></tr></thead><tbody>`;
-    if (path.length > 0) s += `<tr><td colspan="3"><a href="${escapeHtml(urls.tree(rev.name, path.slice(0, -1)))}">..</a></tr>`;
-    for (const e of entries) {
-      const full = [...path, e.name];
-      let name: string;
-      if (e.type === "tree") name = `<a class="dir" href="${escapeHtml(urls.tree(rev.name, full))}">${escapeHtml(e.name)}/</a>`;
-      else if (e.type === "commit")
-        name = `<span class="submodule">${escapeHtml(e.name)}</span> <span class="muted mono">@ ${e.oid.slice(0, 7)}</span>`;
-      else
-        name = `<a href="${escapeHtml(urls.blob(rev.name, full))}">${escapeHtml(e.name)}</a>${e.mode === "120000" ? ' <span class="muted">→ link</span>' : e.mode === "100755" ? ' <span class="muted">*</span>' : ""}`;
-      const oid = last.entries[e.name];
-      const brief = oid ? last.commits[oid] : undefined;
-      const msg =
-        oid && brief
-          ? `<a href="${escapeHtml(urls.commit(oid))}">${escapeHtml(brief.s || "(no message)")}</a>`
-          : last.complete
-            ? ""
-            : "…";
-      const date = brief ? timeHtml(brief.t) : "";
-      s += `<tr data-entry="${escapeHtml(e.name)}"><td class="name">${name}<td class="lcm opt${oid || last.complete ? "" : " pending"}">${msg}<td class="lcd nowrap">${date}</tr>`;
-    }
-    s += `</tbody></table>`;
-    if (!last.complete) {
-      s += `<p class="computing muted" data-last-commits="${escapeHtml(urls.lastCommits(rev.commit, path))}">Finding the last change of each entry takes a moment on this directory; reload to see them all.</p>`;
-    }
     const readme = pickReadme(entries);
-    if (readme) s += await readmeHtml(p, rev, path, readme);
-    return { html: s, cacheable: last.complete };
+    const view: TreeView = {
+      place: { urls, project: p.project.name, rev: rev.name, path },
+      cloneUrl: home ? cloneUrl(p) : undefined,
+      historyHref: urls.log(rev.name, path),
+      archives: path.length === 0 ? { tarGz: urls.archive(rev.name, "tar.gz"), zip: urls.archive(rev.name, "zip") } : undefined,
+      tip: {
+        label: rev.kind === "commit" ? "Commit" : "Latest commit",
+        oid: rev.commit,
+        href: urls.commit(rev.commit),
+        subject: tipInfo.subject,
+        author: tipInfo.author.name,
+        time: tipInfo.committer.time,
+      },
+      lastChangeHeadings: !last.unavailable,
+      parentHref: path.length > 0 ? urls.tree(rev.name, path.slice(0, -1)) : undefined,
+      entries: entries.map((e) => {
+        const full = [...path, e.name];
+        const oid = last.entries[e.name];
+        const brief = oid ? last.commits[oid] : undefined;
+        return {
+          name: e.name,
+          type: e.type,
+          href: e.type === "tree" ? urls.tree(rev.name, full) : e.type === "commit" ? null : urls.blob(rev.name, full),
+          oid: e.oid,
+          mode: e.mode,
+          lastCommit: oid && brief ? { href: urls.commit(oid), subject: brief.s, time: brief.t } : undefined,
+          pending: !oid && !last.complete,
+        };
+      }),
+      lastCommitsUrl: last.complete ? undefined : urls.lastCommits(rev.commit, path),
+      readme: readme ? await readmeView(p, rev, path, readme) : undefined,
+    };
+    return { html: treeBody(view), cacheable: last.complete };
   };
   return sourceResponse(p, {
     title: path.length ? path.join("/") : "Source",
@@ -260,56 +250,25 @@ async function blobPage(
   const name = path[path.length - 1]!;
   const plain = p.c.req.query("plain") === "1";
   const render = async () => {
-    let s = `<div class="pathbar">${pathNav(urls, p.project.name, rev.name, path)}</div>`;
-    if (type === "commit") {
-      s += `<p class="notice">A submodule, at commit <span class="mono">${oid}</span>.</p>`;
-      return { html: s, cacheable: true };
-    }
+    if (type === "commit")
+      return { html: blobBody(blobView(p, rev, path, 0, false, { kind: "submodule", oid })), cacheable: true };
     const { size } = await blobStorage(src.store, oid);
     const rendered = showsRendered(name, size, plain);
-    const links = [
-      viewSwitch(urls.blob(rev.name, path), name, rendered),
-      `<a href="${escapeHtml(urls.raw(rev.name, path))}">Raw</a>`,
-      `<a href="${escapeHtml(urls.blame(rev.name, path))}">Blame</a>`,
-      `<a href="${escapeHtml(urls.log(rev.name, path))}">History</a>`,
-    ];
-    if (rev.kind !== "commit") links.push(`<a href="${escapeHtml(urls.blob(rev.commit, path))}">Permalink</a>`);
-    const info = (extra: string) =>
-      `<div class="fileinfo"><span class="muted">${extra}${formatSize(size)}</span><span class="links">${links.filter(Boolean).join(" · ")}</span></div>`;
-    if (mode === "120000") {
-      const target = new TextDecoder().decode(await src.store.readTyped(oid, "blob"));
-      return { html: `${s + info("Symbolic link · ")}<p>Points to <code>${escapeHtml(target)}</code>.</p>`, cacheable: true };
-    }
+    const view = (content: BlobContent) => ({ html: blobBody(blobView(p, rev, path, size, rendered, content)), cacheable: true });
+    if (mode === "120000")
+      return view({ kind: "symlink", target: new TextDecoder().decode(await src.store.readTyped(oid, "blob")) });
     const image = IMAGE_TYPES[extension(name)];
-    if (image && size <= 20 * 1024 * 1024) {
-      return {
-        html: `${s + info("Image · ")}<p class="image"><img src="${escapeHtml(urls.raw(rev.commit, path))}" alt="${escapeHtml(name)}"></p>`,
-        cacheable: true,
-      };
-    }
-    if (size > INLINE_MAX) {
-      return {
-        html: `${s + info("")}<p class="notice">This file is ${formatSize(size)}, too large to show here. <a href="${escapeHtml(urls.raw(rev.name, path))}">Download it</a>.</p>`,
-        cacheable: true,
-      };
-    }
+    if (image && size <= 20 * 1024 * 1024) return view({ kind: "image", src: urls.raw(rev.commit, path), alt: name });
+    if (size > INLINE_MAX) return view({ kind: "too-large", size, rawHref: urls.raw(rev.name, path) });
     const data = await src.store.readTyped(oid, "blob");
-    if (isBinary(data)) {
-      return {
-        html: `${s + info("Binary file · ")}<p class="notice">Binary file, not shown. <a href="${escapeHtml(urls.raw(rev.name, path))}">Download it</a>.</p>`,
-        cacheable: true,
-      };
-    }
+    if (isBinary(data)) return view({ kind: "binary", rawHref: urls.raw(rev.name, path) });
     const text = new TextDecoder().decode(data);
-    if (rendered)
-      return { html: s + info("Markdown · ") + renderedFile(p.project.name, rev.commit, path, text), cacheable: true };
-    const lines = highlightLines(text.endsWith("\n") ? text.slice(0, -1) : text, size <= HIGHLIGHT_MAX ? languageOf(name) : null);
-    const count = text === "" ? 0 : lines.length;
-    return {
-      html:
-        s + info(`${count} line${count === 1 ? "" : "s"} · `) + (count ? codeTable(lines) : `<p class="muted">Empty file.</p>`),
-      cacheable: true,
-    };
+    if (rendered) return view({ kind: "markdown", html: renderedFile(p.project.name, rev.commit, path, text) });
+    const lang = size <= HIGHLIGHT_MAX ? languageOf(name) : null;
+    return view({
+      kind: "code",
+      lines: text === "" ? [] : highlightedLines(text.endsWith("\n") ? text.slice(0, -1) : text, lang),
+    });
   };
   return sourceResponse(p, {
     title: path.join("/"),
@@ -321,6 +280,20 @@ async function blobPage(
     immutableUrl: rev.kind === "commit",
     render,
   });
+}
+
+function blobView(p: SourcePage, rev: Rev, path: string[], size: number, rendered: boolean, content: BlobContent): BlobView {
+  const { urls } = p;
+  return {
+    place: { urls, project: p.project.name, rev: rev.name, path },
+    size,
+    viewSwitch: viewSwitch(urls.blob(rev.name, path), path[path.length - 1]!, rendered) ?? undefined,
+    rawHref: urls.raw(rev.name, path),
+    blameHref: urls.blame(rev.name, path),
+    historyHref: urls.log(rev.name, path),
+    permalink: rev.kind === "commit" ? undefined : urls.blob(rev.commit, path),
+    content,
+  };
 }
 
 // ---- The ref selector's target, and the last-commits follow-up for the optional script

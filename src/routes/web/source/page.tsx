@@ -10,7 +10,10 @@ import { cacheUrl, getFragment, pageEtag, putFragment } from "../../../services/
 import { ByteLru } from "../../../utils/lru";
 import { Layout } from "../../../views/layout";
 import { pageContext } from "../../../views/page-context";
-import { SourceUrls, trustedSourceMarkup, refBar, type RefChoice, type SourceTab } from "../../../views/source";
+import { SourceUrls, type RefChoice, type SourceTab } from "../../../views/source";
+import type { Markup } from "../../../views/source/markup";
+import { refBar } from "../../../views/source/parts";
+import { cachedBody } from "../../../views/trusted-html";
 import { sourceScriptPath } from "../../../views/source-script";
 import type { Rev } from "../../../services/source";
 import { notFoundPage } from "../errors";
@@ -58,7 +61,8 @@ export function refChoice(src: SourceRepo): RefChoice {
 }
 
 export interface Rendered {
-  html: string;
+  /** The body, from the escaping views under views/source/. */
+  html: Markup;
   /** Deterministic and final: may be cached forever (false: partial, computed within a budget). */
   cacheable: boolean;
 }
@@ -106,13 +110,14 @@ export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Res
     const started = performance.now();
     const r = await spec.render();
     meter.marks.render = performance.now() - started;
-    body = r.html;
+    // The page cache keeps rendered strings; cachedBody turns them back into markup below.
+    body = r.html.toString();
     cacheable = r.cacheable && url !== null;
     if (cacheable) c.executionCtx.waitUntil(putFragment(url!, body).catch(() => undefined));
     else if (url && spec.background && !backgroundRenders.has(url)) {
       const job = spec
         .background()
-        .then((full) => (full.cacheable ? putFragment(url, full.html) : undefined))
+        .then((full) => (full.cacheable ? putFragment(url, full.html.toString()) : undefined))
         .catch((err) =>
           console.error(JSON.stringify({ level: "error", message: `background render: ${String(err?.stack ?? err)}` })),
         )
@@ -134,17 +139,16 @@ export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Res
         { label: "source", href: p.urls.home() },
       ]}
     >
-      {trustedSourceMarkup(
-        refBar({
-          urls: p.urls,
-          refs: refChoice(p.src),
-          current: spec.rev,
-          view: spec.view ?? "tree",
-          path: spec.path ?? [],
-          tab: spec.tab,
-          logRev,
-        }) + body,
-      )}
+      {refBar({
+        urls: p.urls,
+        refs: refChoice(p.src),
+        current: spec.rev,
+        view: spec.view ?? "tree",
+        path: spec.path ?? [],
+        tab: spec.tab,
+        logRev,
+      })}
+      {cachedBody(body)}
       <script src={sourceScriptPath} defer></script>
     </Layout>
   ).toString();

@@ -4,9 +4,8 @@ import { tarGzStream, zipStream } from "../../../git/archive";
 import { parseTag } from "../../../git/objects";
 import { setHash } from "../../../git/oid";
 import { branches, defaultBranch, readCommit, resolveRev, tags } from "../../../services/source";
-import { escapeHtml } from "../../../views/highlight";
-import { timeHtml } from "../../../views/source";
-import { notFound, sourceResponse, versionOrder, type SourcePage } from "./page";
+import { branchesBody, type PagerView, tagsBody } from "../../../views/source/refs";
+import { notFound, type Rendered, sourceResponse, versionOrder, type SourcePage } from "./page";
 import { ifNoneMatchHits } from "../../../utils/etag";
 
 const PER_PAGE = 100;
@@ -17,12 +16,14 @@ function pageNumber(p: SourcePage): number | null {
   return Number.isInteger(n) && n >= 1 && n <= 10_000 ? n : null;
 }
 
-function pager(href: (n: number) => string, page: number, total: number): string {
+function pages(href: (n: number) => string, page: number, total: number): PagerView {
   const last = Math.max(1, Math.ceil(total / PER_PAGE));
-  if (last === 1) return "";
-  const prev = page > 1 ? `<a href="${escapeHtml(href(page - 1))}" rel="prev">← Newer</a>` : "";
-  const next = page < last ? `<a href="${escapeHtml(href(page + 1))}" rel="next">Older →</a>` : "";
-  return `<nav class="pager">${prev} <span class="muted">page ${page} of ${last}</span> ${next}</nav>`;
+  return {
+    page,
+    last,
+    prevHref: page > 1 ? href(page - 1) : undefined,
+    nextHref: page < last ? href(page + 1) : undefined,
+  };
 }
 
 /** Every ref's state in the key: these pages change whenever a ref does, and only then. */
@@ -32,7 +33,7 @@ export async function branchesPage(p: SourcePage): Promise<Response> {
   const { src, urls } = p;
   const page = pageNumber(p);
   if (!page) return notFound(p);
-  const render = async () => {
+  const render = async (): Promise<Rendered> => {
     const head = defaultBranch(src.snapshot);
     const items: { name: string; oid: string; subject: string; author: string; time: number }[] = [];
     for (const r of branches(src.snapshot)) {
@@ -43,15 +44,15 @@ export async function branchesPage(p: SourcePage): Promise<Response> {
     }
     items.sort((a, b) => (a.name === head ? -1 : b.name === head ? 1 : b.time - a.time || (a.name < b.name ? -1 : 1)));
     const shown = items.slice((page - 1) * PER_PAGE, page * PER_PAGE);
-    let s = `<h1>Branches</h1><table class="list refs"><thead><tr><th scope="col">Branch</th><th scope="col" class="opt">Last commit</th><th scope="col">Updated</th><th scope="col" class="opt"></th></tr></thead><tbody>`;
-    for (const b of shown) {
-      s += `<tr><td><a href="${escapeHtml(urls.tree(b.name))}">${escapeHtml(b.name)}</a>${b.name === head ? ' <span class="badge">default</span>' : ""}`;
-      s += `<td class="opt"><a class="mono" href="${escapeHtml(urls.commit(b.oid))}">${b.oid.slice(0, 7)}</a> ${escapeHtml(b.subject)} <span class="muted">${escapeHtml(b.author)}</span>`;
-      s += `<td class="nowrap">${timeHtml(b.time)}<td class="opt nowrap">${b.name === head ? "" : `<a href="${escapeHtml(urls.compare(head, b.name))}">compare</a>`}</tr>`;
-    }
-    s += `</tbody></table>${pager((n) => `${urls.branches()}?page=${n}`, page, items.length)}`;
-    if (items.length === 0) s += `<p class="muted">No branches yet.</p>`;
-    return { html: s, cacheable: true };
+    const rows = shown.map((b) => ({
+      ...b,
+      href: urls.tree(b.name),
+      isDefault: b.name === head,
+      commitHref: urls.commit(b.oid),
+      compareHref: b.name === head ? undefined : urls.compare(head, b.name),
+    }));
+    const pager = pages((n) => `${urls.branches()}?page=${n}`, page, items.length);
+    return { html: branchesBody(rows, items.length, pager), cacheable: true };
   };
   return sourceResponse(p, {
     title: "Branches",
@@ -67,7 +68,7 @@ export async function tagsPage(p: SourcePage): Promise<Response> {
   const { src, urls } = p;
   const page = pageNumber(p);
   if (!page) return notFound(p);
-  const render = async () => {
+  const render = async (): Promise<Rendered> => {
     const items: { name: string; commit: string; subject: string; time: number; annotated: boolean }[] = [];
     for (const r of tags(src.snapshot)) {
       const rev = await resolveRev(src, r.name.slice(10));
@@ -88,15 +89,15 @@ export async function tagsPage(p: SourcePage): Promise<Response> {
     }
     items.sort((a, b) => b.time - a.time || versionOrder.compare(b.name, a.name));
     const shown = items.slice((page - 1) * PER_PAGE, page * PER_PAGE);
-    let s = `<h1>Tags</h1><table class="list refs"><thead><tr><th scope="col">Tag</th><th scope="col" class="opt">Message</th><th scope="col">Date</th><th scope="col">Download</th></tr></thead><tbody>`;
-    for (const t of shown) {
-      s += `<tr><td><a href="${escapeHtml(urls.tree(t.name))}">${escapeHtml(t.name)}</a>`;
-      s += `<td class="opt"><a class="mono" href="${escapeHtml(urls.commit(t.commit))}">${t.commit.slice(0, 7)}</a> ${escapeHtml(t.subject)}`;
-      s += `<td class="nowrap">${timeHtml(t.time)}<td class="nowrap"><a href="${escapeHtml(urls.archive(t.name, "tar.gz"))}">tar.gz</a> · <a href="${escapeHtml(urls.archive(t.name, "zip"))}">zip</a></tr>`;
-    }
-    s += `</tbody></table>${pager((n) => `${urls.tags()}?page=${n}`, page, items.length)}`;
-    if (items.length === 0) s += `<p class="muted">No tags yet.</p>`;
-    return { html: s, cacheable: true };
+    const rows = shown.map((t) => ({
+      ...t,
+      href: urls.tree(t.name),
+      commitHref: urls.commit(t.commit),
+      tarGzHref: urls.archive(t.name, "tar.gz"),
+      zipHref: urls.archive(t.name, "zip"),
+    }));
+    const pager = pages((n) => `${urls.tags()}?page=${n}`, page, items.length);
+    return { html: tagsBody(rows, items.length, pager), cacheable: true };
   };
   return sourceResponse(p, {
     title: "Tags",

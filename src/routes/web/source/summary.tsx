@@ -7,21 +7,22 @@ import { blobStorage } from "../../../git/blob-stream";
 import { listTree } from "../../../git/tree-path";
 import type { Project } from "../../../services/projects";
 import { branches, openSource, readCommit, resolveRev, tags } from "../../../services/source";
-import { renderMarkdown } from "../../../views/markdown";
+import { markdownHtml } from "../../../views/markdown";
 import { cacheUrl, getFragment, putFragment } from "../../../services/page-cache";
-import { escapeHtml } from "../../../views/highlight";
-import { SourceUrls, timeHtml } from "../../../views/source";
+import { SourceUrls } from "../../../views/source";
+import type { ReadmeView } from "../../../views/source/files";
+import type { Markup } from "../../../views/source/markup";
+import { sourceSummaryBody } from "../../../views/source/refs";
+import { cachedBody } from "../../../views/trusted-html";
 
 const README = /^readme(\.(md|markdown|mdown|txt))?$/i;
 
-/** HTML for the project home (the caller has checked that the viewer reads the source). */
-export async function sourceSummary(c: Context<AppEnv>, project: Project): Promise<string> {
+/** The source part of the project home (the caller has checked that the viewer reads the source). */
+export async function sourceSummary(c: Context<AppEnv>, project: Project): Promise<Markup> {
   const src = await openSource(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId });
   const urls = new SourceUrls(project.name);
   const head = await resolveRev(src, "HEAD");
-  if (!head) {
-    return `<h2>Source</h2><p class="notice">The repository is empty. <a href="${escapeHtml(urls.home())}">See how to push to it</a>.</p>`;
-  }
+  if (!head) return sourceSummaryBody({ urls, head: null });
   // The same for every viewer until a ref moves: cached under the refs version.
   const url = cacheUrl({
     origin: new URL(c.req.url).origin,
@@ -31,26 +32,42 @@ export async function sourceSummary(c: Context<AppEnv>, project: Project): Promi
     parts: ["summary", head.name, head.commit, String(src.snapshot.version)],
   });
   const cached = await getFragment(url);
-  if (cached !== null) return cached;
+  if (cached !== null) return cachedBody(cached);
   const commit = await readCommit(src, head.commit);
-  const nBranches = branches(src.snapshot).length;
-  const nTags = tags(src.snapshot).length;
-  let s = `<h2>Source</h2><p><a href="${escapeHtml(urls.home())}">Browse files</a> · <a href="${escapeHtml(urls.log(head.name))}">Log</a> · <a href="${escapeHtml(urls.branches())}">${nBranches} branch${nBranches === 1 ? "" : "es"}</a> · <a href="${escapeHtml(urls.tags())}">${nTags} tag${nTags === 1 ? "" : "s"}</a></p>`;
-  const href = escapeHtml(urls.commit(commit.oid));
-  s += `<div class="tip"><span class="muted">${escapeHtml(head.name)}</span> <a class="mono" href="${href}">${commit.oid.slice(0, 7)}</a> <a href="${href}">${escapeHtml(commit.subject || "(no message)")}</a> <span class="muted">${escapeHtml(commit.author.name)} · ${timeHtml(commit.committer.time)}</span></div>`;
-  const readme = (await listTree(src.store, commit.tree))
+  const found = (await listTree(src.store, commit.tree))
     .filter((e) => e.type === "blob" && README.test(e.name))
     .sort((a, b) => (/\.m/i.test(b.name) ? 1 : 0) - (/\.m/i.test(a.name) ? 1 : 0))[0];
-  if (readme && (await blobStorage(src.store, readme.oid)).size <= 512 * 1024) {
-    const data = await src.store.readTyped(readme.oid, "blob");
+  let readme: ReadmeView | undefined;
+  if (found && (await blobStorage(src.store, found.oid)).size <= 512 * 1024) {
+    const data = await src.store.readTyped(found.oid, "blob");
     if (!isBinary(data)) {
       const text = new TextDecoder().decode(data);
-      const body = /\.m/i.test(readme.name)
-        ? `<div class="md">${renderMarkdown(text, undefined, { project: project.name, commit: commit.oid, dir: [] })}</div>`
-        : `<pre class="plain">${escapeHtml(text)}</pre>`;
-      s += `<section class="readme" aria-label="${escapeHtml(readme.name)}"><h2><a href="${escapeHtml(urls.blob(head.name, [readme.name]))}">${escapeHtml(readme.name)}</a></h2>${body}</section>`;
+      readme = {
+        name: found.name,
+        href: urls.blob(head.name, [found.name]),
+        body: /\.m/i.test(found.name)
+          ? { markdown: markdownHtml(text, undefined, { project: project.name, commit: commit.oid, dir: [] }) }
+          : { text },
+      };
     }
   }
-  c.executionCtx.waitUntil(putFragment(url, s).catch(() => undefined));
-  return s;
+  const body = sourceSummaryBody({
+    urls,
+    head: {
+      branches: branches(src.snapshot).length,
+      tags: tags(src.snapshot).length,
+      logHref: urls.log(head.name),
+      tip: {
+        label: head.name,
+        oid: commit.oid,
+        href: urls.commit(commit.oid),
+        subject: commit.subject,
+        author: commit.author.name,
+        time: commit.committer.time,
+      },
+      readme,
+    },
+  });
+  c.executionCtx.waitUntil(putFragment(url, body.toString()).catch(() => undefined));
+  return body;
 }

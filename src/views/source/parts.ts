@@ -1,0 +1,95 @@
+// Pieces shared by the source pages: the ref bar, the path, times, commit lists, code with line
+// numbers and diffs. Every piece is hono's escaping `html`; only highlighted lines enter as
+// TrustedHtml (views/trusted-html.ts).
+import type { Hunk } from "../../git/hunks";
+import type { Oid } from "../../git/oid";
+import { type TrustedHtml, trustedHtml } from "../trusted-html";
+import { isoTime, type RefChoice, type SourceTab, type SourceUrls } from "../source";
+import { empty, html, type Markup } from "./markup";
+
+export function timeTag(epochSeconds: number): Markup {
+  const iso = isoTime(epochSeconds);
+  return html`<time datetime="${iso}" title="${iso.replace("T", " ").replace("Z", " UTC")}">${iso.slice(0, 10)}</time>`;
+}
+
+export interface RefBarView {
+  urls: SourceUrls;
+  refs: RefChoice;
+  /** The revision shown (a branch, tag, or commit id), or null where none applies. */
+  current: { name: string; kind: "branch" | "tag" | "commit" } | null;
+  view: "tree" | "blob" | "log" | "blame";
+  path: string[];
+  tab: SourceTab;
+  logRev: string;
+}
+
+/** Ref selector (a GET form: works without script) and the source tabs. */
+export function refBar(v: RefBarView): Markup {
+  const { urls, current } = v;
+  const tab = (id: SourceTab, label: string, href: string) =>
+    v.tab === id ? html`<a href="${href}" aria-current="page">${label}</a>` : html`<a href="${href}">${label}</a>`;
+  const option = (value: string, selected: boolean) =>
+    selected ? html`<option value="${value}" selected>${value}</option>` : html`<option value="${value}">${value}</option>`;
+  const selector = current
+    ? html`<form class="refsel" method="get" action="${urls.base}/switch"><label for="ref" class="vh">Branch or tag</label><select id="ref" name="ref" data-autosubmit="">${
+        current.kind === "commit"
+          ? html`<option value="${current.name}" selected>commit ${current.name.slice(0, 7)}</option>`
+          : empty
+      }<optgroup label="Branches">${v.refs.branches.map((b) => option(b, current.kind === "branch" && b === current.name))}</optgroup>${
+        v.refs.tags.length
+          ? html`<optgroup label="Tags">${v.refs.tags.map((t) => option(t, current.kind === "tag" && t === current.name))}</optgroup>`
+          : empty
+      }</select><input type="hidden" name="view" value="${v.view}"><input type="hidden" name="path" value="${v.path.join("/")}"><button type="submit">Go</button></form>`
+    : empty;
+  return html`<div class="srcbar">${selector}<nav class="tabs" aria-label="Source">${tab("files", "Files", current ? urls.tree(current.name) : urls.home())}${tab("log", "Log", urls.log(v.logRev))}${tab("branches", "Branches", urls.branches())}${tab("tags", "Tags", urls.tags())}${tab("compare", "Compare", urls.compare())}</nav></div>`;
+}
+
+/** project / dir / dir / file, each a link to its tree (the last one plain). */
+export function pathNav(urls: SourceUrls, project: string, rev: string, path: string[]): Markup {
+  const steps = path.map((seg, i) =>
+    i === path.length - 1
+      ? html`<span>/</span><strong>${seg}</strong>`
+      : html`<span>/</span><a href="${urls.tree(rev, path.slice(0, i + 1))}">${seg}</a>`,
+  );
+  return html`<nav class="path" aria-label="Path"><a href="${urls.tree(rev)}">${project}</a>${steps}</nav>`;
+}
+
+export interface CommitRow {
+  oid: Oid;
+  subject: string;
+  author: string;
+  time: number;
+}
+
+export function commitTable(urls: SourceUrls, commits: CommitRow[]): Markup {
+  const rows = commits.map((c) => {
+    const href = urls.commit(c.oid);
+    return html`<tr><td class="mono"><a href="${href}">${c.oid.slice(0, 7)}</a><td class="msg"><a href="${href}">${c.subject || "(no message)"}</a><td class="opt">${c.author}<td class="nowrap">${timeTag(c.time)}</tr>`;
+  });
+  return html`<table class="list commits"><thead><tr><th scope="col">Commit</th><th scope="col">Message</th><th scope="col" class="opt">Author</th><th scope="col">Date</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** Numbered lines with anchors (#L1), as the highlighter escaped them. */
+export function codeTable(lines: TrustedHtml[]): Markup {
+  const rows = lines.map(
+    (line, i) => html`<tr id=L${i + 1}><td class=ln><a href=#L${i + 1}>${i + 1}</a><td>${trustedHtml(line)}\n`,
+  );
+  return html`<div class="scroll"><table class="code"><tbody>${rows}</tbody></table></div>`;
+}
+
+const noEol = html`<span class="noeol" title="No newline at end of file">⏎̸</span>`;
+
+export function diffTable(hunks: Hunk[]): Markup {
+  const rows: Markup[] = [];
+  for (const h of hunks) {
+    const header = `@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@${h.func ? ` ${h.func}` : ""}`;
+    rows.push(html`<tr class="hh"><td class="ln"><td class="ln"><td>${header}\n`);
+    for (const l of h.lines) {
+      const cls = l.op === "+" ? "add" : l.op === "-" ? "del" : "ctx";
+      rows.push(
+        html`<tr class="${cls}"><td class="ln">${l.oldNo || ""}<td class="ln">${l.newNo || ""}<td>${l.op}${l.text}${l.noEol ? noEol : empty}\n`,
+      );
+    }
+  }
+  return html`<div class="scroll"><table class="diff"><tbody>${rows}</tbody></table></div>`;
+}
