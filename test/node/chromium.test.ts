@@ -1,4 +1,4 @@
-// The browser tests find Chromium rather than assume /usr/bin/chromium: CHROMIUM_PATH, then PATH,
+// The browser tests find Chromium rather than assume one fixed path: CHROMIUM_PATH, then PATH,
 // then the macOS app bundles; with none, one line says what to install.
 import { describe, expect, it } from "vitest";
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
