@@ -3,7 +3,7 @@
 // user-controlled field, proven not to execute on any page that shows it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium } from "./browser";
+import { launchChromium, recordDialogs } from "./browser";
 import { sharedForge, type RunningForge } from "./runner";
 
 /** The host of this file's own tenant on the shared forge (xss-<random>.localhost). */
@@ -201,11 +201,7 @@ describe("XSS corpus in every user-controlled field", () => {
     ctx: BrowserContext,
   ): Promise<{ dialogs: string[]; findings: Record<string, string[]>; sawPayloadText: boolean }> {
     const page = await ctx.newPage();
-    const dialogs: string[] = [];
-    page.on("dialog", (d) => {
-      dialogs.push(`${page.url()}: ${d.message()}`);
-      void d.dismiss();
-    });
+    const dialogs = recordDialogs(page, true);
     await signIn(page, OWNER.username, OWNER.password);
     const findings: Record<string, string[]> = {};
     let sawPayloadText = false;
@@ -244,11 +240,7 @@ describe("XSS corpus in every user-controlled field", () => {
   it("the check catches a real injection (a page that does execute a payload)", async () => {
     const ctx = await browser.newContext({ bypassCSP: true });
     const page = await ctx.newPage();
-    const dialogs: string[] = [];
-    page.on("dialog", (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
+    const dialogs = recordDialogs(page);
     await page.goto(forge.url(HOST, "/healthz"));
     await page.setContent(`<p>${SHORT_PAYLOADS[1]}</p><p>${SHORT_PAYLOADS[0]}</p>`);
     await page.waitForTimeout(50);

@@ -2,7 +2,7 @@
 // browser of the end-to-end tests.
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 
 const CHROMIUM_ARGS = [
   "--headless",
@@ -62,4 +62,17 @@ export function findChromium(
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS });
+}
+
+/**
+ * Records every dialog a page opens (alert, confirm, prompt: what an injected script would show),
+ * prefixed with the page's URL when `withUrl`, and dismisses it so the page goes on.
+ */
+export function recordDialogs(page: Page, withUrl = false): string[] {
+  const dialogs: string[] = [];
+  page.on("dialog", (d) => {
+    dialogs.push(withUrl ? `${page.url()}: ${d.message()}` : d.message());
+    void d.dismiss();
+  });
+  return dialogs;
 }

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request as httpRequest } from "node:http";
 import { request } from "../../bin/cli/http";
-import { startForge, type RunningForge } from "./runner";
+import { startForge, waitFor200, type RunningForge } from "./runner";
 
 let forge: RunningForge;
 
@@ -14,18 +14,8 @@ afterAll(async () => {
   await forge?.stop();
 });
 
-/**
- * Asks until `url` answers 200 (a new tenant's database may still be set up); the test's timeout
- * bounds the wait. How soon a host answers everywhere is the host cache's lifetime, tested with a
- * fake clock in src/utils/lru.test.ts, not measured here.
- */
-async function waitFor200(url: string): Promise<void> {
-  for (;;) {
-    const res = await request(url);
-    if (res.status === 200) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+// How soon a new host answers everywhere is the host cache's lifetime, tested with a fake clock in
+// src/utils/lru.test.ts, not measured here: waitFor200 only waits for the tenant's set-up.
 
 describe("local forge", () => {
   it("serves the demo tenant and its project on first start", async () => {

@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { XSS_CORPUS } from "../fixtures/markdown/xss";
-import { launchChromium } from "./browser";
+import { launchChromium, recordDialogs } from "./browser";
 import { EXPRESS_BUNDLE, gitOk, tempDir } from "./git";
 import { root, sharedForge, type RunningForge, type TestTenant } from "./runner";
 
@@ -150,11 +150,7 @@ describe("Markdown in Chromium", () => {
 
   async function visitAll(ctx: BrowserContext): Promise<{ dialogs: string[]; findings: Record<string, string[]> }> {
     const page = await ctx.newPage();
-    const dialogs: string[] = [];
-    page.on("dialog", (d) => {
-      dialogs.push(`${page.url()}: ${d.message()}`);
-      void d.dismiss();
-    });
+    const dialogs = recordDialogs(page, true);
     const findings: Record<string, string[]> = {};
     for (const path of xssPages) {
       await page.goto(forge.url(tenant.host, path));
@@ -192,11 +188,7 @@ describe("Markdown in Chromium", () => {
   it("the check catches a real injection", async () => {
     const ctx = await browser.newContext({ bypassCSP: true });
     const page = await ctx.newPage();
-    const dialogs: string[] = [];
-    page.on("dialog", (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
+    const dialogs = recordDialogs(page);
     await page.goto(forge.url(tenant.host, "/healthz"));
     await page.setContent(`<div class="md"><img src=x onerror="alert(1)"><a href="javascript:alert(2)">x</a></div>`);
     await page.waitForFunction(() => (document.querySelector("img") as HTMLImageElement).complete);

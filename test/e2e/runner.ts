@@ -52,6 +52,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Asks until `url` answers 200 (a new tenant's database may still be set up); the caller's test or
+ * hook timeout bounds the wait.
+ */
+export async function waitFor200(url: string): Promise<void> {
+  for (;;) {
+    if ((await request(url)).status === 200) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export class RunningForge {
   private printed = "";
   constructor(
@@ -132,10 +143,7 @@ export class RunningForge {
     if (res.status !== 201) throw new Error(`creating tenant ${slug} failed: HTTP ${res.status} ${res.text()}`);
     const { owner: created } = JSON.parse(res.text()) as { owner: { token: string } };
     // Its database may still be set up: wait until its home page answers (the hook timeout bounds this).
-    for (;;) {
-      if ((await request(this.url(host))).status === 200) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor200(this.url(host));
     return { slug, host, owner: { ...who, token: created.token } };
   }
 
