@@ -97,13 +97,7 @@ export interface OpsOverview {
   sliceMs: number;
 }
 
-function RangePicker(props: {
-  ranges: RangeChoice[];
-  since: string;
-  until: string;
-  action: string;
-  extra?: Record<string, string>;
-}) {
+function RangePicker(props: { ranges: RangeChoice[]; since: string; until: string; action: string }) {
   return (
     <div class="ops-ranges">
       <nav aria-label="Range">
@@ -114,9 +108,6 @@ function RangePicker(props: {
         ))}
       </nav>
       <form method="get" action={props.action} class="ops-custom">
-        {Object.entries(props.extra ?? {}).map(([k, v]) => (
-          <input type="hidden" name={k} value={v} />
-        ))}
         <label>
           From <input name="since" value={props.since} size={22} />
         </label>
@@ -137,7 +128,8 @@ export function OpsOverviewPage(props: { view: OpsOverview }) {
       <RangePicker ranges={v.ranges} since={v.since} until={v.until} action="/admin/ops" />
       {v.error && <Notice kind="error">{v.error}</Notice>}
       <p class="muted">
-        {v.since} to {v.until} (UTC), one bar per {v.sliceLabel}. Click a bar, or drag across a chart, for its log lines.
+        {v.since} to {v.until} (UTC), one bar per {v.sliceLabel}. Left: requests per minute, 5xx in red. Right: latency, p50
+        darkest, then p95, p99 lightest. Click a bar, or drag across a chart, for its log lines.
       </p>
       {v.truncated && (
         <Notice kind="info">
@@ -220,7 +212,6 @@ export interface OpsLogsView {
   status: string;
   since: string;
   until: string;
-  ranges: RangeChoice[];
   total: number;
   truncated: boolean;
   error?: string;

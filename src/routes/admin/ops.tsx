@@ -27,10 +27,10 @@ const logsHref = (q: { component?: string; since: number; until: number; tenant?
     ...(q.status ? { status: q.status } : {}),
   })}`;
 
-const rangeChoices = (path: string, current: string | undefined, extra: Record<string, string> = {}): RangeChoice[] =>
+const rangeChoices = (path: string, current: string | undefined): RangeChoice[] =>
   RANGES.map((r) => ({
     label: `Last ${r.replace("m", " min").replace("h", " h")}`,
-    href: `${path}?${new URLSearchParams({ ...extra, range: r })}`,
+    href: `${path}?${new URLSearchParams({ range: r })}`,
     current: r === current,
   }));
 
@@ -194,14 +194,12 @@ export function registerOpsRoutes(app: OpenAPIHono<AppEnv>): void {
           },
           LOG_LINES_SHOWN,
         );
-    const extra = Object.fromEntries(Object.entries(q).filter(([, v]) => v));
     return c.html(
       <OpsLogsPage
         view={{
           ...q,
           since: iso(r.since),
           until: iso(r.until),
-          ranges: rangeChoices("/admin/ops/logs", r.range, extra),
           total: found.total,
           truncated: found.truncated,
           error,
