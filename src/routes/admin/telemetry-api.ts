@@ -125,6 +125,7 @@ export const statsJson = (s: Stats): z.infer<typeof StatsSchema> => ({
 
 export function registerTelemetryRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(routes.stats, async (c) => {
+    c.get("meter").component = "admin.stats";
     const q = c.req.valid("query");
     const range = parseRange(q.since, q.until, Date.now());
     let slice: number | undefined;
@@ -142,6 +143,7 @@ export function registerTelemetryRoutes(app: OpenAPIHono<AppEnv>): void {
     return c.json(statsJson(stats), 200);
   });
   app.openapi(routes.logs, async (c) => {
+    c.get("meter").component = "admin.logs";
     const q = c.req.valid("query");
     const range = parseRange(q.since, q.until, Date.now(), "15m");
     const found = await queryLogs(
@@ -152,6 +154,7 @@ export function registerTelemetryRoutes(app: OpenAPIHono<AppEnv>): void {
     return c.json(found, 200);
   });
   app.openapi(routes.prune, async (c) => {
+    c.get("meter").component = "admin.logs.prune";
     const before = parseTime(c.req.valid("query").before, Date.now(), "before");
     return c.json(await pruneLogs(c.env.OBJECTS, new Date(before)), 200);
   });
