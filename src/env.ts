@@ -14,6 +14,10 @@ export interface Env {
   PUSH?: Fetcher;
   /** Queue of pushes that landed, for post-push work (timeline, issue links, derived data). */
   POST_PUSH?: Queue;
+  /** Analytics Engine dataset: one data point per request (dashboards; docs/deploy.md). */
+  TELEMETRY?: AnalyticsEngineDataset;
+  /** Queue of request log lines, batched by the edge into R2 objects under logs/ (docs/storage.md). */
+  TELEMETRY_LOGS?: Queue;
   /** Test configurations only: "1" lets requests inject faults (x-forge-fault header). */
   ALLOW_FAULTS?: string;
   /** Local runner only: creates and drops tenant databases (scripts/local/provisioner.ts). */

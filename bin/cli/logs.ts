@@ -1,13 +1,12 @@
-// `forge stats` and `forge logs`: the local forge's request log (one JSON line per request, in
-// the state folder) summed up per component and time slice, and the lines behind a figure.
-import { createReadStream, existsSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { join } from "node:path";
-import { CliError, stateDir } from "./client";
+// `forge stats` and `forge logs`: the platform's request telemetry through the admin API
+// (GET /admin/api/v1/stats and /logs), from a deployed forge (FORGE_URL) or the local one. The
+// summing up happens on the forge (services/telemetry-query.ts), the same code as its operations page.
+import { api } from "./client";
 
 export interface LogLine {
   t: string;
   id: string;
+  tenant: string | null;
   component: string;
   method: string;
   host: string;
@@ -15,84 +14,83 @@ export interface LogLine {
   status: number;
   /** Until the last byte of the response; first_ms until its headers. */
   ms: number;
-  first_ms?: number;
-  bytes?: number;
+  first_ms: number;
+  bytes: number;
   aborted?: boolean;
-  calls?: Record<string, number>;
+  calls: Record<string, number>;
+  wait: Record<string, number>;
+  marks?: Record<string, number>;
 }
 
 export interface LogFilter {
-  since?: number;
-  until?: number;
+  since?: string;
+  until?: string;
   component?: string;
-  status?: number;
+  tenant?: string;
+  status?: string;
 }
 
-/** "15m", "2h", "1d", or an ISO date, as a time in milliseconds. */
-export function parseWhen(value: string, now = Date.now()): number {
-  const m = /^(\d+)([smhd])$/.exec(value);
-  if (m) return now - Number(m[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[m[2] as "s" | "m" | "h" | "d"];
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new CliError(`"${value}" is neither a duration like 15m nor a date`);
-  return t;
-}
-
-export async function* readLog(filter: LogFilter): AsyncGenerator<LogLine> {
-  const file = join(stateDir(), "logs", "requests.jsonl");
-  if (!existsSync(file)) throw new CliError(`no request log at ${file} (is this the local forge's state folder?)`);
-  for await (const raw of createInterface({ input: createReadStream(file) })) {
-    let line: LogLine;
-    try {
-      line = JSON.parse(raw) as LogLine;
-    } catch {
-      continue;
-    }
-    if (!line.component || !line.t) continue; // error lines and the like
-    const t = Date.parse(line.t);
-    if (filter.since !== undefined && t < filter.since) continue;
-    if (filter.until !== undefined && t > filter.until) continue;
-    if (filter.component && line.component !== filter.component && !line.component.startsWith(`${filter.component}.`)) continue;
-    if (filter.status !== undefined && Math.floor(line.status / 100) !== Math.floor(filter.status / 100)) continue;
-    yield line;
-  }
-}
-
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-
-export interface ComponentStats {
-  component: string;
-  slice: string;
+interface Figures {
   requests: number;
   errors: number;
   p50: number;
   p95: number;
+  p99: number;
   max: number;
 }
 
-/** Latency per component, per time slice of `sliceMs` (0: the whole range). */
-export async function componentStats(filter: LogFilter, sliceMs: number): Promise<ComponentStats[]> {
-  const groups = new Map<string, { component: string; slice: string; ms: number[]; errors: number }>();
-  for await (const line of readLog(filter)) {
-    const t = Date.parse(line.t);
-    const slice = sliceMs > 0 ? new Date(Math.floor(t / sliceMs) * sliceMs).toISOString().slice(0, 16) : "all";
-    const key = `${slice} ${line.component}`;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { component: line.component, slice, ms: [], errors: 0 }));
-    g.ms.push(line.ms);
-    if (line.status >= 500) g.errors++;
-  }
-  return [...groups.values()]
-    .map((g) => {
-      const sorted = g.ms.sort((a, b) => a - b);
-      return {
-        component: g.component,
-        slice: g.slice,
-        requests: sorted.length,
-        errors: g.errors,
-        p50: quantile(sorted, 0.5),
-        p95: quantile(sorted, 0.95),
-        max: sorted[sorted.length - 1] ?? 0,
-      };
-    })
-    .sort((a, b) => a.slice.localeCompare(b.slice) || a.component.localeCompare(b.component));
+export interface ComponentStats extends Figures {
+  component: string;
+  /** Start of the slice (ISO), or "all" for the whole range. */
+  slice: string;
+}
+
+interface StatsAnswer {
+  since: string;
+  until: string;
+  slice_ms: number;
+  truncated: boolean;
+  components: ({ component: string; series: ({ t: string } & Figures)[] } & Figures)[];
+}
+
+const query = (params: Record<string, string | number | undefined>) =>
+  new URLSearchParams(
+    Object.entries(params).flatMap(([k, v]) => (v === undefined || v === "" ? [] : [[k, String(v)]])),
+  ).toString();
+
+/** Figures per component over the range; per slice too when `slice` (e.g. 5m) is given. */
+export async function componentStats(filter: LogFilter, slice?: string): Promise<{ rows: ComponentStats[]; truncated: boolean }> {
+  const { data } = await api<StatsAnswer>("GET", `/admin/api/v1/stats?${query({ ...filter, slice })}`);
+  const rows = data.components.flatMap(({ series, ...c }) =>
+    slice
+      ? series.filter((s) => s.requests > 0).map(({ t, ...f }) => ({ ...f, component: c.component, slice: t.slice(0, 16) }))
+      : [{ ...c, slice: "all" }],
+  );
+  rows.sort((a, b) => a.slice.localeCompare(b.slice) || a.component.localeCompare(b.component));
+  return { rows, truncated: data.truncated };
+}
+
+/** The newest `limit` lines of the range, oldest first (as a log reads). */
+export async function readLogs(
+  filter: LogFilter,
+  limit: number,
+): Promise<{ lines: LogLine[]; total: number; truncated: boolean }> {
+  const { data } = await api<{ lines: LogLine[]; total: number; truncated: boolean }>(
+    "GET",
+    `/admin/api/v1/logs?${query({ ...filter, limit })}`,
+  );
+  return { ...data, lines: data.lines.reverse() };
+}
+
+/** Retention: deletes the log objects of the days before `before` (7d, or a date). */
+export async function pruneLogs(before: string): Promise<{ deleted: number; days: number }> {
+  return (await api<{ deleted: number; days: number }>("DELETE", `/admin/api/v1/logs?${query({ before })}`)).data;
+}
+
+/** Sub-timings of a line: "d1 2× 3.1 ms · pack 12 ms". */
+export function timings(l: LogLine): string {
+  const out: string[] = [];
+  for (const [kind, n] of Object.entries(l.calls ?? {})) if (n > 0) out.push(`${kind} ${n}× ${l.wait?.[kind] ?? 0} ms`);
+  for (const [name, ms] of Object.entries(l.marks ?? {})) out.push(`${name} ${ms} ms`);
+  return out.join(" · ");
 }

@@ -5,7 +5,7 @@ import { fields, table } from "./format";
 import { bundleRepository, readBundle, uploadBundle } from "./import";
 import { statSync } from "node:fs";
 import { isIP } from "node:net";
-import { componentStats, parseWhen, readLog, type LogFilter, type LogLine } from "./logs";
+import { componentStats, pruneLogs, readLogs, timings, type LogFilter } from "./logs";
 
 interface Tenant {
   id: string;
@@ -33,13 +33,14 @@ const USAGE = `usage: forge <command> [options]
   tokens create <slug> <username> [--scope read|write] [--name <name>]
   repos import <slug> <project> <bundle file or repository folder>
   repos compact <slug> <project>
-  stats [--since 1h] [--until <date>] [--component git] [--slice 1m]
-  logs [--since 15m] [--until <date>] [--component git.upload-pack] [--status 5xx] [--limit 50]
+  stats [--since 1h] [--until <date>] [--component git.*] [--tenant <id>] [--status 5xx] [--slice 1m]
+  logs [--since 15m] [--until <date>] [--component git.upload-pack] [--tenant <id>] [--status 5xx] [--limit 50]
+  logs prune --before 7d
 
 Every command takes --json for machine-readable output.
 Environment: FORGE_URL (default http://admin.localhost:8787), FORGE_ADMIN_TOKEN
-(default: the local forge's token in .forge/state/admin-token). stats and logs read
-the local forge's request log in FORGE_STATE (default .forge/state).`;
+(default: the local forge's token in .forge/state/admin-token). stats and logs ask the
+forge's telemetry API, so they work the same against a deployed forge and the local one.`;
 
 class UsageError extends Error {}
 
@@ -93,12 +94,12 @@ async function waitUntilActive(slug: string): Promise<Tenant> {
 }
 
 function logFilter(v: Record<string, unknown>, defaultSince: string): LogFilter {
-  const status = str(v.status);
   return {
-    since: parseWhen(str(v.since) ?? defaultSince),
-    until: v.until ? parseWhen(str(v.until)!) : undefined,
+    since: str(v.since) ?? defaultSince,
+    until: str(v.until),
     component: str(v.component),
-    status: status ? Number(status.replace(/x+$/i, "00")) : undefined,
+    tenant: str(v.tenant),
+    status: str(v.status),
   };
 }
 
@@ -106,46 +107,54 @@ const logOptions = {
   since: { type: "string" },
   until: { type: "string" },
   component: { type: "string" },
+  tenant: { type: "string" },
+  status: { type: "string" },
 } as const;
 
-/** Commands that act on the local forge's files rather than through the API. */
+/** Commands with no group (`forge stats`, `forge logs`). */
 const localCommands: Record<string, (argv: string[]) => Promise<void>> = {
   async stats(argv) {
     const { values: v } = parse(argv, { ...logOptions, slice: { type: "string" } }, []);
-    const slice = str(v.slice);
-    const sliceMs = slice ? Date.now() - parseWhen(slice) : 0;
-    const rows = await componentStats(logFilter(v, "1h"), sliceMs);
+    const { rows, truncated } = await componentStats(logFilter(v, "1h"), str(v.slice));
     if (v.json) return void console.log(JSON.stringify(rows, null, 2));
     console.log(
       table(
-        ["TIME", "COMPONENT", "REQUESTS", "5XX", "P50 MS", "P95 MS", "MAX MS"],
-        rows.map((r) => [r.slice, r.component, r.requests, r.errors, r.p50, r.p95, r.max]),
+        ["TIME", "COMPONENT", "REQUESTS", "5XX", "P50 MS", "P95 MS", "P99 MS", "MAX MS"],
+        rows.map((r) => [r.slice, r.component, r.requests, r.errors, r.p50, r.p95, r.p99, r.max]),
       ),
     );
+    if (truncated) console.error("(the range holds more logs than one query reads: these figures cover part of it)");
   },
   async logs(argv) {
-    const { values: v } = parse(argv, { ...logOptions, status: { type: "string" }, limit: { type: "string" } }, []);
-    const limit = int(v.limit, "limit") ?? 50;
-    const lines: LogLine[] = [];
-    for await (const line of readLog(logFilter(v, "15m"))) {
-      lines.push(line);
-      if (lines.length > limit) lines.shift();
+    if (argv[0] === "prune") {
+      const { values: v } = parse(argv.slice(1), { before: { type: "string" } }, []);
+      if (!str(v.before)) throw new UsageError("logs prune needs --before, e.g. --before 7d");
+      const done = await pruneLogs(str(v.before)!);
+      if (v.json) return void console.log(JSON.stringify(done));
+      return void console.log(`deleted ${done.deleted} log objects of ${done.days} component-days`);
     }
+    const { values: v } = parse(argv, { ...logOptions, limit: { type: "string" } }, []);
+    const limit = int(v.limit, "limit") ?? 50;
+    const { lines, total, truncated } = await readLogs(logFilter(v, "15m"), Math.min(limit, 1000));
     if (v.json) return void console.log(lines.map((l) => JSON.stringify(l)).join("\n"));
     console.log(
       table(
-        ["TIME", "REQUEST ID", "COMPONENT", "STATUS", "MS", "BYTES", "REQUEST"],
+        ["TIME", "REQUEST ID", "COMPONENT", "TENANT", "STATUS", "MS", "BYTES", "REQUEST", "SUB-TIMINGS"],
         lines.map((l) => [
           l.t,
           l.id,
           l.component,
+          l.tenant ?? "",
           l.status + (l.aborted ? " (aborted)" : ""),
           l.ms,
-          l.bytes ?? "",
+          l.bytes,
           `${l.method} ${l.host}${l.path}`,
+          timings(l),
         ]),
       ),
     );
+    if (total > lines.length)
+      console.error(`(the newest ${lines.length} of ${total} lines${truncated ? "; the range was cut short" : ""})`);
   },
 };
 

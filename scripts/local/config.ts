@@ -61,7 +61,13 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
         name: "edge",
         // The front talks to the edge worker's own socket: no extra hop through Miniflare's router.
         unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-        queueConsumers: { "edgeforge-post-push": { maxBatchTimeout: 1 } },
+        // Telemetry log lines land in R2 within a second locally (30 s in production: fewer, larger objects).
+        queueConsumers: {
+          "edgeforge-post-push": { maxBatchTimeout: 1 },
+          "edgeforge-telemetry-logs": { maxBatchSize: 100, maxBatchTimeout: 1 },
+        },
+        queueProducers: { TELEMETRY_LOGS: "edgeforge-telemetry-logs" },
+        analyticsEngineDatasets: { TELEMETRY: { dataset: "edgeforge_requests" } },
         scriptPath: c.scripts.edge,
         d1Databases: { CONTROL: "control", ...tenantDbs },
         durableObjects: { REPO: { className: "RepoObject", scriptName: "push" } },
@@ -73,6 +79,8 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
           PLATFORM_HOST: c.platformHost,
           FORGE_ADMIN_TOKEN: c.adminToken,
           ...(c.sessionSecret ? { FORGE_SESSION_SECRET: c.sessionSecret } : {}),
+          // The slow-component fault of telemetry tests (src/push/faults.ts).
+          ...(c.allowFaults ? { ALLOW_FAULTS: "1" } : {}),
         },
       },
       {

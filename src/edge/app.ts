@@ -1,7 +1,9 @@
 // The edge worker's front door: meters every request, then hands it to the platform admin app
-// (platform host) or to the tenant app (every other host).
+// (platform host) or to the tenant app (every other host); after the response, writes the request's
+// telemetry. Also the consumer of the post-push and telemetry queues.
 import type { Env } from "../env";
-import { loggedResponse, meteredEnv, newMeter, serverTiming } from "../obs/meter";
+import { meteredEnv, newMeter, serverTiming } from "../obs/meter";
+import { loggedResponse } from "../obs/telemetry";
 import { attachMeter } from "../obs/request-meter";
 import { randomId } from "../utils/crypto";
 import { platformHost } from "../services/tenants";
@@ -10,9 +12,11 @@ import { stylesheet, stylesheetPath } from "../views/style";
 import { adminApp } from "../routes/admin";
 import { tenantApp } from "./tenant-app";
 import { handlePostPushBatch } from "../services/post-push";
+import { handleTelemetryBatch, recordTelemetry, TELEMETRY_QUEUE } from "../services/telemetry";
 import type { PushedEvent } from "../services/push-events";
+import { slowFaultOf } from "../push/faults";
 
-export function createEdgeHandler(): ExportedHandler<Env, PushedEvent> {
+export function createEdgeHandler(): ExportedHandler<Env> {
   const admin = adminApp();
   const tenants = tenantApp();
 
@@ -29,13 +33,20 @@ export function createEdgeHandler(): ExportedHandler<Env, PushedEvent> {
   };
 
   return {
-    queue: (batch, env) => handlePostPushBatch(batch, env),
+    // One queue handler for the worker: each batch comes from one queue, named in the batch.
+    queue: (batch, env) =>
+      batch.queue === TELEMETRY_QUEUE
+        ? handleTelemetryBatch(batch, env)
+        : handlePostPushBatch(batch as MessageBatch<PushedEvent>, env),
     async fetch(request, env, ctx) {
       const meter = newMeter(request.headers.get("cf-ray") ?? randomId(16), "edge");
       attachMeter(request, meter);
       let response: Response;
       try {
         response = await route(request, meteredEnv(env, meter), ctx);
+        // Test configurations only: a request of the named component answers late (faults.ts).
+        const slow = slowFaultOf(env, request);
+        if (slow && slow.component === meter.component) await new Promise((r) => setTimeout(r, slow.ms));
       } catch (err) {
         console.error(JSON.stringify({ level: "error", id: meter.id, message: String((err as Error)?.stack ?? err) }));
         response = new Response("internal error\n", { status: 500, headers: { "content-type": "text/plain" } });
@@ -45,7 +56,8 @@ export function createEdgeHandler(): ExportedHandler<Env, PushedEvent> {
       response.headers.set("X-Request-Id", meter.id);
       response.headers.set("Server-Timing", serverTiming(meter));
       const logged = loggedResponse(response, meter, request);
-      ctx.waitUntil(logged.done);
+      // After the last byte, off the response's path; the unmetered env, so it is not counted as the request's.
+      ctx.waitUntil(logged.done.then((log) => recordTelemetry(env, log)));
       return logged.response;
     },
   };

@@ -69,6 +69,7 @@ export function tenantApp() {
       );
     }
     c.set("tenant", tenant);
+    c.get("meter").tenant = tenant.id;
     c.set("db", lazyTenantDb(d1));
     await next();
   });

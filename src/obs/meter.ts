@@ -7,6 +7,8 @@ export type BindingKind = "kv" | "d1" | "r2" | "do" | "svc";
 export interface RequestMeter {
   readonly id: string;
   component: string;
+  /** The tenant the request was served for (set once its host resolved); null on the platform host. */
+  tenant: string | null;
   readonly startedAt: number;
   readonly calls: Record<BindingKind, number>;
   readonly waitMs: Record<BindingKind, number>;
@@ -18,6 +20,7 @@ export function newMeter(id: string, component = "unknown"): RequestMeter {
   return {
     id,
     component,
+    tenant: null,
     startedAt: Date.now(),
     calls: { kv: 0, d1: 0, r2: 0, do: 0, svc: 0 },
     waitMs: { kv: 0, d1: 0, r2: 0, do: 0, svc: 0 },
@@ -119,65 +122,4 @@ export function serverTiming(meter: RequestMeter): string {
   }
   for (const [name, ms] of Object.entries(meter.marks)) parts.push(`${name};dur=${ms.toFixed(1)}`);
   return parts.join(", ");
-}
-
-/**
- * The request's one structured log line: `ms` until the response's last byte (a clone's stream
- * included), `first_ms` until its headers, `bytes` of body sent, `aborted` if the client left.
- */
-function logLine(
-  meter: RequestMeter,
-  request: Request,
-  status: number,
-  body?: { firstMs: number; bytes: number; aborted?: boolean },
-): string {
-  const url = new URL(request.url);
-  return JSON.stringify({
-    t: new Date(meter.startedAt).toISOString(),
-    id: meter.id,
-    component: meter.component,
-    method: request.method,
-    host: url.hostname,
-    path: url.pathname,
-    status,
-    ms: Date.now() - meter.startedAt,
-    ...(body ? { first_ms: body.firstMs, bytes: body.bytes, ...(body.aborted ? { aborted: true } : {}) } : {}),
-    calls: meter.calls,
-  });
-}
-
-const WHOLE_BODY_MAX = 1024 * 1024;
-
-/**
- * The same response, whose log line is written once its body has been sent (or abandoned); a
- * body of known length up to 1 MiB (a page from the cache) is logged as it is handed over.
- */
-export function loggedResponse(
-  response: Response,
-  meter: RequestMeter,
-  request: Request,
-): { response: Response; done: Promise<void> } {
-  const firstMs = Date.now() - meter.startedAt;
-  if (!response.body) {
-    console.log(logLine(meter, request, response.status, { firstMs, bytes: 0 }));
-    return { response, done: Promise.resolve() };
-  }
-  // A body of known, small size is handed over whole: log now, without a stream to count it.
-  const length = Number(response.headers.get("content-length") ?? NaN);
-  if (length >= 0 && length <= WHOLE_BODY_MAX) {
-    console.log(logLine(meter, request, response.status, { firstMs, bytes: length }));
-    return { response, done: Promise.resolve() };
-  }
-  let bytes = 0;
-  const counter = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      bytes += chunk.byteLength;
-      controller.enqueue(chunk);
-    },
-  });
-  const done = response.body.pipeTo(counter.writable).then(
-    () => console.log(logLine(meter, request, response.status, { firstMs, bytes })),
-    () => console.log(logLine(meter, request, response.status, { firstMs, bytes, aborted: true })),
-  );
-  return { response: new Response(counter.readable, response), done };
 }

@@ -2,6 +2,8 @@
 // request's `X-Forge-Fault` header makes one binding fail the way production ones can:
 //   r2-write   every R2 write (put, multipart part or completion) fails
 //   do-commit  the repository's Durable Object fails its commit (as if it restarted)
+// and on the edge, for tests of telemetry:
+//   slow:<component>:<ms>  a request of that component answers <ms> later (at most 10 s)
 import type { Env } from "../env";
 
 export type Fault = "r2-write" | "do-commit";
@@ -10,6 +12,19 @@ export function faultOf(env: Env, request: Request): Fault | null {
   if (env.ALLOW_FAULTS !== "1") return null;
   const fault = request.headers.get("x-forge-fault");
   return fault === "r2-write" || fault === "do-commit" ? fault : null;
+}
+
+export interface SlowFault {
+  component: string;
+  ms: number;
+}
+
+const SLOW_MAX_MS = 10_000;
+
+export function slowFaultOf(env: Env, request: Request): SlowFault | null {
+  if (env.ALLOW_FAULTS !== "1") return null;
+  const m = /^slow:([a-z0-9._-]+):(\d{1,5})$/.exec(request.headers.get("x-forge-fault") ?? "");
+  return m ? { component: m[1]!, ms: Math.min(SLOW_MAX_MS, Number(m[2])) } : null;
 }
 
 const fail = (what: string) => Promise.reject(new Error(`injected fault: ${what}`));

@@ -33,9 +33,28 @@ export const r2Keys = {
   issueAttachmentPrefix: (tenantId: string, projectId: number) => `t/${tenantId}/issues/${projectId}/`,
 };
 
+/**
+ * Request logs (platform-wide, not a tenant's): one object per batch, component and minute, so a
+ * range query of one component lists one prefix per hour (`logs/<component>/<day>/<hh>-`).
+ */
+export const logKeys = {
+  root: "logs/",
+  component: (component: string) => `logs/${component}/`,
+  day: (component: string, day: string) => `logs/${component}/${day}/`,
+  /** `<yyyy-mm-dd>/<hh>-`: every minute of one hour. */
+  hour: (component: string, at: Date) => `logs/${component}/${at.toISOString().slice(0, 10)}/${at.toISOString().slice(11, 13)}-`,
+  /** logs/<component>/<yyyy-mm-dd>/<hh-mm>/<batch id>.jsonl */
+  batch: (component: string, minute: Date, batchId: string) => {
+    const iso = minute.toISOString();
+    return `logs/${component}/${iso.slice(0, 10)}/${iso.slice(11, 13)}-${iso.slice(14, 16)}/${batchId}.jsonl`;
+  },
+};
+
 /** Durable Object names: one Repo object per repository, carrying the tenant id. */
 export const doNames = {
   repo: (tenantId: string, repoId: string) => `${tenantId}/${repoId}`,
+  /** The health check's object: never holds a repository (its name has no tenant id). */
+  healthPing: "_health/ping",
 };
 
 /** The D1 binding name of a tenant's database. */

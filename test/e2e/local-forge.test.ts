@@ -125,8 +125,8 @@ describe("local forge", () => {
   it("sums up latency per component and shows the log lines behind it", async () => {
     for (let i = 0; i < 3; i++) await request(forge.url("demo.localhost", "/p/demo/"));
     await request(forge.url("demo.localhost", "/no/such/page"));
-    // The runner appends a log line once the body is sent, so the last one may come a little after
-    // the response: ask until all three requests are counted (the test's timeout bounds the wait).
+    // A log line reaches R2 through the telemetry queue a little after the response: ask until all
+    // three requests are counted (the test's timeout bounds the wait).
     let project: { requests: number } | undefined;
     for (;;) {
       const stats = await forge.cli("stats", "--since", "1h", "--json");

@@ -27,6 +27,7 @@ describe("configuration", () => {
         ...Object.keys(w.r2Buckets ?? {}),
         ...Object.keys(w.durableObjects ?? {}),
         ...Object.keys(w.queueProducers ?? {}),
+        ...Object.keys(w.analyticsEngineDatasets ?? {}),
         ...Object.keys(w.serviceBindings ?? {}).filter((b) => b !== "PROVISIONER"),
       ].sort();
     expect(local(workers[0]!)).toEqual(bindingsOf(readFileSync(join(projectRoot, "wrangler.toml"), "utf8")));

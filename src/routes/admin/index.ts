@@ -1,25 +1,29 @@
-// The platform admin API, served only on the platform host: tenants, hosts, provisioning helpers.
+// The platform host: the admin API (tenants, hosts, provisioning helpers, telemetry), the health
+// check and the operations pages.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { TenantRecord } from "../../storage/directory";
 import * as tenants from "../../services/tenants";
 import { createTenantProject, mintTenantUserToken } from "../../services/tenant-operations";
-import { constantTimeEqual } from "../../utils/crypto";
 import { newMeter } from "../../obs/meter";
 import { meterOf } from "../../obs/request-meter";
 import { PROJECT_NAME } from "../../services/projects";
 import { registerImportRoutes } from "./imports";
-import {
-  apiApp,
-  apiBodyLimit,
-  errorResponse,
-  jsonError,
-  PageQuery,
-  setPaginationHeaders,
-  jsonBody,
-  jsonResponse,
-} from "../api/responses";
+import { registerTelemetryRoutes } from "./telemetry-api";
+import { registerOpsRoutes } from "./ops";
+import { requireAdminBearer } from "./admin-auth";
+import { opsScriptPath } from "../../views/ops-script";
+import { apiApp, apiBodyLimit, errorResponse, PageQuery, setPaginationHeaders, jsonBody, jsonResponse } from "../api/responses";
 
 const ACTOR = "platform-admin";
+
+/** Pages of the operations UI: signed in by cookie (admin-auth.ts), not by bearer token. */
+const isBrowserPath = (path: string) =>
+  path === "/admin" ||
+  path === "/admin/login" ||
+  path === "/admin/logout" ||
+  path === opsScriptPath ||
+  path === "/admin/ops" ||
+  path.startsWith("/admin/ops/");
 
 const PlanSchema = z
   .object({
@@ -235,18 +239,13 @@ export function adminApp() {
     c.set("meter", meterOf(c.req.raw) ?? newMeter("unmetered"));
     c.get("meter").component = "admin.api";
     if (c.req.path === "/api/v1/openapi.json") return next();
-    const expected = c.env.FORGE_ADMIN_TOKEN;
-    if (!expected) return jsonError(c, 503, "unavailable", "the admin API has no token configured (FORGE_ADMIN_TOKEN)");
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
-    if (!match) {
-      c.header("WWW-Authenticate", 'Bearer realm="edgeforge-admin"');
-      return jsonError(c, 401, "unauthorized", "send Authorization: Bearer <admin token>");
+    // The health check is polled without a token; the operations pages use their own cookie.
+    if (c.req.path === "/admin/health") {
+      c.get("meter").component = "admin.health";
+      return next();
     }
-    if (!(await constantTimeEqual(match[1]!, expected))) {
-      c.header("WWW-Authenticate", 'Bearer realm="edgeforge-admin", error="invalid_token"');
-      return jsonError(c, 401, "unauthorized", "wrong admin token");
-    }
-    return next();
+    if (isBrowserPath(c.req.path)) return next();
+    return requireAdminBearer(c, next);
   });
   // Import parts stream to R2 under their own limit; every other body is JSON.
   app.use(
@@ -329,5 +328,7 @@ export function adminApp() {
     return c.json({ id: minted.id, username: minted.username, name: minted.name, scope: minted.scope, token: minted.token }, 201);
   });
   registerImportRoutes(app);
+  registerTelemetryRoutes(app);
+  registerOpsRoutes(app);
   return app;
 }
