@@ -60,6 +60,7 @@ export function ProjectHome(v: ProjectHomeView) {
           </button>
         </div>
       )}
+      {v.cloneUrl && <pre class="commands">git clone {v.cloneUrl}</pre>}
       <Featured title="Featured downloads" items={v.featuredDownloads} />
       <Featured title="Featured documentation" items={v.featuredWiki} />
       {v.source}

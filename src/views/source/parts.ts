@@ -51,14 +51,14 @@ export function refBar(v: RefBarView): Markup {
   return html`<div class="srcbar">${selector}<nav class="tabs" aria-label="Source">${tab("files", "Files", current ? urls.tree(current.name) : urls.home())}${tab("log", "Log", urls.log(v.logRev))}${tab("branches", "Branches", urls.branches())}${tab("tags", "Tags", urls.tags())}${tab("compare", "Compare", urls.compare())}</nav></div>`;
 }
 
-/** project / dir / dir / file, each a link to its tree (the last one plain). */
-export function pathNav(urls: SourceUrls, project: string, rev: string, path: string[]): Markup {
+/** project / dir / dir / file, each a link to its tree (the last one plain): the page's heading. */
+export function pathNav(urls: SourceUrls, project: string, rev: string, path: string[], prefix: Markup = empty): Markup {
   const steps = path.map((seg, i) =>
     i === path.length - 1
       ? html`<span>/</span><strong>${seg}</strong>`
       : html`<span>/</span><a href="${urls.tree(rev, path.slice(0, i + 1))}">${seg}</a>`,
   );
-  return html`<nav class="path" aria-label="Path"><a href="${urls.tree(rev)}">${project}</a>${steps}</nav>`;
+  return html`<h1 class="path">${prefix}<a href="${urls.tree(rev)}">${project}</a>${steps}</h1>`;
 }
 
 export interface CommitRow {
