@@ -104,6 +104,18 @@ describe("every page", () => {
   });
 });
 
+describe("feed discovery", () => {
+  it("announces the feeds of the timeline, the project home and the issue list", async () => {
+    const link = (href: string, title: string) =>
+      `<link rel="alternate" type="application/atom+xml" title="${title}" href="${href}"/>`;
+    expect(await (await owner.get("/p/nav/")).text()).toContain(link("/p/nav/timeline.atom", "nav timeline"));
+    expect(await (await owner.get("/p/nav/timeline?kind=push")).text()).toContain(
+      link("/p/nav/timeline.atom?kind=push", "nav timeline"),
+    );
+    expect(await (await owner.get("/p/nav/issues/")).text()).toContain(link("/p/nav/feed/issues.atom", "nav issues"));
+  });
+});
+
 describe("static assets", () => {
   it("serves the favicon as SVG under its content hash for a year, and /favicon.ico points to it", async () => {
     const res = await edge(`http://${forge.host}${faviconPath}`);

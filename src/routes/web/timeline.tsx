@@ -83,7 +83,7 @@ timelineRoutes.get("/p/:project/timeline", component("web.timeline"), requirePro
           Atom feed
         </a>
       </div>
-      <form method="get" action={`${base(project.name)}/timeline`} class="filters">
+      <form method="get" action={`${base(project.name)}/timeline`} class="tlfilter">
         <fieldset>
           <legend>Show</legend>
           {readable.map((k) => (
