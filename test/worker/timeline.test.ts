@@ -19,10 +19,12 @@ async function projectId(name: string): Promise<number> {
 }
 
 /** An event as the other areas record it (wiki, downloads) or the post-push consumer does. */
-async function addEvent(project: string, kind: string, title: string, payload: unknown): Promise<void> {
+async function addEvent(project: string, kind: string, title: string, payload: unknown, at?: string): Promise<void> {
   await db
-    .prepare("INSERT INTO events (project_id, kind, actor, title, payload) VALUES (?, ?, 'owner', ?, ?)")
-    .bind(await projectId(project), kind, title, JSON.stringify(payload))
+    .prepare(
+      "INSERT INTO events (project_id, kind, actor, title, payload, created_at) VALUES (?, ?, 'owner', ?, ?, COALESCE(?, strftime('%Y-%m-%dT%H:%M:%fZ','now')))",
+    )
+    .bind(await projectId(project), kind, title, JSON.stringify(payload), at ?? null)
     .run();
 }
 
@@ -235,5 +237,21 @@ describe("feeds of private projects and restricted areas", () => {
     const memberFeed = parseAtom(await (await anon.get(`/p/half/timeline.atom?token=${memberToken}`)).text());
     expect(memberFeed.feed.entry!.map((e) => e.title)).toEqual(["owner opened issue 1: members only", "owner pushed to main"]);
     expect(await (await member.get("/p/half/")).text()).toContain("members only");
+  });
+
+  it("shows each project's last activity on the front page, counting only areas the viewer may read", async () => {
+    expect((await owner.post("/projects/new", { name: "dated", description: "Dated *project*" })).status).toBe(303);
+    expect((await owner.post("/p/dated/admin/members", { username: "mona", role: "member" })).status).toBe(303);
+    expect(
+      (await owner.post("/p/dated/admin/settings", { description: "Dated *project*", access_issues: "members" })).status,
+    ).toBe(303);
+    await addEvent("dated", "push", "owner pushed", { updates: [] }, "2020-01-02T03:04:05.000Z");
+    await addEvent("dated", "issue", "owner opened issue 9", { number: 9 }, "2021-06-07T08:09:10.000Z");
+    const row = (page: string) => /<tr><td><a href="\/p\/dated\/">dated<\/a>[\s\S]*?<\/tr>/.exec(page)![0];
+    const anon = row(await (await new Browser(forge.host).get("/")).text());
+    expect(anon).toContain("Dated *project*");
+    expect(anon).toContain('<time datetime="2020-01-02T03:04:05.000Z">2020-01-02</time>');
+    const mine = row(await (await member.get("/")).text());
+    expect(mine).toContain('<time datetime="2021-06-07T08:09:10.000Z">2021-06-07</time>');
   });
 });
