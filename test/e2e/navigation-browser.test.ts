@@ -119,6 +119,12 @@ describe("navigation in Chromium", () => {
       expect(await page.textContent('nav.ptabs a[aria-current="page"]'), path).toBe(tab);
       expect(await page.$$eval("h1", (h) => h.length), path).toBe(1);
     }
+    // Links in text are underlined (colour alone does not set them apart); the tabs are not.
+    await page.goto(forge.url(tenant.host, "/p/express/"));
+    const decoration = (selector: string) => page.$eval(selector, (a) => getComputedStyle(a).textDecorationLine);
+    expect(await decoration("section.readme p a")).toBe("underline");
+    expect(await decoration("ol.timeline li a")).toBe("underline");
+    expect(await decoration("nav.ptabs a")).toBe("none");
     // The first Tab reaches the skip link; following it moves the focus to the main content.
     await page.keyboard.press("Tab");
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to main content");
