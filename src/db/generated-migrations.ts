@@ -84,6 +84,13 @@ export const tenantMigrations: Migration[] = [
       "CREATE TABLE `revoked_sessions` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`expires_at` integer NOT NULL\n);",
       "CREATE INDEX `revoked_sessions_expiry` ON `revoked_sessions` (`expires_at`);"
     ]
+  },
+  {
+    "tag": "0005_feed_tokens",
+    "statements": [
+      "CREATE TABLE `feed_tokens` (\n\t`user_id` integer PRIMARY KEY NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `feed_tokens_token_hash_unique` ON `feed_tokens` (`token_hash`);"
+    ]
   }
 ];
 

@@ -110,6 +110,18 @@ export const apiTokens = sqliteTable(
   (t) => [index("api_tokens_user").on(t.userId)],
 );
 
+/**
+ * A user's feed token: lets a feed reader (which has no session) read the Atom feeds the user may
+ * read. One per user; the token is shown once and only its SHA-256 is kept. Resetting replaces it.
+ */
+export const feedTokens = sqliteTable("feed_tokens", {
+  userId: integer("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  tokenHash: text("token_hash").notNull().unique(),
+  createdAt: text("created_at").notNull().default(now),
+});
+
 export const projects = sqliteTable("projects", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   /** URL name (/p/<name>/, /<name>.git), unique in the forge. */

@@ -9,6 +9,7 @@ import { randomId } from "../utils/crypto";
 import { platformHost } from "../services/tenants";
 import { canonicalHost } from "../storage/directory";
 import { stylesheet, stylesheetPath } from "../views/style";
+import { faviconPath, staticAssets } from "../views/static-assets";
 import { adminApp } from "../routes/admin";
 import { tenantApp } from "./tenant-app";
 import { handlePostPushBatch } from "../services/post-push";
@@ -28,6 +29,14 @@ export function createEdgeHandler(): ExportedHandler<Env> {
         headers: { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=31536000, immutable" },
       });
     }
+    const asset = staticAssets.get(url.pathname);
+    if (asset) {
+      return new Response(asset.body, {
+        headers: { "content-type": asset.type, "cache-control": "public, max-age=31536000, immutable" },
+      });
+    }
+    // Browsers that ignore the page's icon link ask here; send them to the current icon.
+    if (url.pathname === "/favicon.ico") return Response.redirect(new URL(faviconPath, url).toString(), 301);
     if (canonicalHost(url) === platformHost(env)) return admin.fetch(request, env, ctx);
     return tenants.fetch(request, env, ctx);
   };

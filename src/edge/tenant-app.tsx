@@ -11,6 +11,7 @@ import { ErrorPage } from "../views/layout";
 import { homeRoutes } from "../routes/web/home";
 import { gitRoutes } from "../routes/git/smart-http";
 import { projectRoutes } from "../routes/web/project";
+import { timelineRoutes } from "../routes/web/timeline";
 import { sourceRoutes } from "../routes/web/source";
 import { notFoundPage } from "../routes/web/errors";
 import { accountRoutes } from "../routes/web/account";
@@ -37,6 +38,7 @@ export function tenantApp() {
           status={404}
           title="No forge at this address"
           message={`There is no forge at ${host}. Check the address, or ask the person who gave it to you.`}
+          back={null}
         />,
         404,
       );
@@ -47,8 +49,9 @@ export function tenantApp() {
           status={503}
           title="This forge is suspended"
           forgeName={found.name}
-          message={found.suspendReason ? `Reason: ${found.suspendReason}` : "Its operator has suspended it for now."}
-          back={{ label: "Try again later", href: "/" }}
+          // The reason is a note between the operator and the forge's owners, not for visitors.
+          message="This forge is not available right now. Try again later."
+          back={null}
         />,
         503,
       );
@@ -105,6 +108,7 @@ export function tenantApp() {
   app.route("/", userRoutes);
   app.route("/", adminRoutes);
   app.route("/", projectRoutes);
+  app.route("/", timelineRoutes);
   app.route("/", sourceRoutes);
   app.route("/", projectAdminRoutes);
   app.route("/", issueRoutes);

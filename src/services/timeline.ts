@@ -1,13 +1,28 @@
-// The project timeline: events recorded as things happen (pushes, and later issues and wiki edits).
-import { desc, eq } from "drizzle-orm";
+// The project timeline: events recorded as things happen (pushes, issue changes and comments, wiki
+// edits, downloads), read back newest first, filtered by kind and paged by id.
+import { and, desc, eq, inArray, lt, max } from "drizzle-orm";
 import type { TenantDb } from "../db/tenant-db";
 import { events } from "../db/schema";
 
 export type TimelineEvent = typeof events.$inferSelect;
 
+export const EVENT_KINDS = ["push", "issue", "wiki", "download", "review"] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** The project area whose readers may see an event of each kind (auth/access.ts areas). */
+export const EVENT_AREA = {
+  push: "source",
+  issue: "issues",
+  wiki: "wiki",
+  download: "downloads",
+  review: "review",
+} as const satisfies Record<EventKind, string>;
+
+export const isEventKind = (v: string): v is EventKind => (EVENT_KINDS as readonly string[]).includes(v);
+
 export interface NewEvent {
   projectId: number;
-  kind: "push" | "issue" | "wiki" | "download" | "review";
+  kind: EventKind;
   actor: string | null;
   title: string;
   payload?: unknown;
@@ -29,6 +44,49 @@ export async function recordEvent(db: TenantDb, e: NewEvent): Promise<void> {
     .onConflictDoNothing();
 }
 
-export async function listEvents(db: TenantDb, projectId: number, limit = 50): Promise<TimelineEvent[]> {
-  return db.select().from(events).where(eq(events.projectId, projectId)).orderBy(desc(events.id)).limit(limit);
+export interface EventQuery {
+  /** Only these kinds (the caller passes only kinds the viewer may read); empty: nothing. */
+  kinds: readonly EventKind[];
+  /** Keyset paging: only events older than this id. */
+  before?: number;
+  limit: number;
+}
+
+export interface EventPage {
+  events: TimelineEvent[];
+  /** The id to pass as `before` for the next (older) page; null on the last page. */
+  older: number | null;
+}
+
+/** One page of a project's events, newest first (by id: the order they were recorded). */
+export async function listEvents(db: TenantDb, projectId: number, q: EventQuery): Promise<EventPage> {
+  if (q.kinds.length === 0) return { events: [], older: null };
+  const rows = await db
+    .select()
+    .from(events)
+    .where(
+      and(
+        eq(events.projectId, projectId),
+        inArray(events.kind, [...q.kinds]),
+        q.before !== undefined ? lt(events.id, q.before) : undefined,
+      ),
+    )
+    .orderBy(desc(events.id))
+    .limit(q.limit + 1);
+  const more = rows.length > q.limit;
+  const page = more ? rows.slice(0, q.limit) : rows;
+  return { events: page, older: more ? page[page.length - 1]!.id : null };
+}
+
+/** When each project last had an event of each kind (one grouped query, for the forge's project list). */
+export async function lastActivity(
+  db: TenantDb,
+  projectIds: number[],
+): Promise<{ projectId: number; kind: string; at: string | null }[]> {
+  if (projectIds.length === 0) return [];
+  return db
+    .select({ projectId: events.projectId, kind: events.kind, at: max(events.createdAt) })
+    .from(events)
+    .where(inArray(events.projectId, projectIds))
+    .groupBy(events.projectId, events.kind);
 }

@@ -1,7 +1,10 @@
-// The page frame shared by every HTML page: header with breadcrumbs, main, footer.
+// The page frame shared by every HTML page: skip link, header with breadcrumbs (and a project's
+// tab bar), main, footer.
 import type { Child } from "hono/jsx";
 import { html } from "hono/html";
 import { stylesheetPath } from "./style";
+import { faviconPath, pageScriptPath } from "./static-assets";
+import { type ProjectNav, ProjectTabs } from "./project-nav";
 import { pageContext } from "./page-context";
 import { Notice } from "./forms";
 
@@ -10,8 +13,25 @@ export interface Crumb {
   href?: string;
 }
 
-export function Layout(props: { title: string; forgeName?: string; crumbs?: Crumb[]; children?: Child }) {
+export interface Feed {
+  title: string;
+  href: string;
+}
+
+export function Layout(props: {
+  title: string;
+  forgeName?: string;
+  crumbs?: Crumb[];
+  /** A project's page: its tab bar, with this page's tab marked. */
+  project?: ProjectNav;
+  /** Atom feeds of what this page shows, for feed readers' discovery. */
+  feeds?: Feed[];
+  /** false: the forge's name is not a link to "/" (pages where "/" is this same page). */
+  homeLink?: boolean;
+  children?: Child;
+}) {
   const crumbs = props.crumbs ?? [];
+  const forge = props.forgeName ?? "Edgeforge";
   return (
     <>
       {html`<!DOCTYPE html>`}
@@ -21,13 +41,25 @@ export function Layout(props: { title: string; forgeName?: string; crumbs?: Crum
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <title>{props.forgeName ? `${props.title} · ${props.forgeName}` : props.title}</title>
           <link rel="stylesheet" href={stylesheetPath} />
+          <link rel="icon" type="image/svg+xml" href={faviconPath} />
+          {(props.feeds ?? []).map((f) => (
+            <link rel="alternate" type="application/atom+xml" title={f.title} href={f.href} />
+          ))}
+          <script src={pageScriptPath} defer></script>
         </head>
         <body>
+          <a class="skip" href="#main">
+            Skip to main content
+          </a>
           <header class="site">
             <div class="bar">
-              <a class="brand" href="/">
-                {props.forgeName ?? "Edgeforge"}
-              </a>
+              {props.homeLink === false ? (
+                <span class="brand">{forge}</span>
+              ) : (
+                <a class="brand" href="/">
+                  {forge}
+                </a>
+              )}
               {crumbs.length > 0 && (
                 <nav class="crumbs" aria-label="Breadcrumb">
                   {crumbs.map((c) => (
@@ -37,8 +69,11 @@ export function Layout(props: { title: string; forgeName?: string; crumbs?: Crum
               )}
               <AccountNav />
             </div>
+            {props.project && <ProjectTabs nav={props.project} />}
           </header>
-          <main>{props.children}</main>
+          <main id="main" tabindex={-1}>
+            {props.children}
+          </main>
           <footer class="site">Powered by Edgeforge</footer>
         </body>
       </html>
@@ -110,16 +145,38 @@ export function SectionedPage(props: {
   );
 }
 
-/** An error page: what happened and a way back. Same page for missing and hidden things. */
-export function ErrorPage(props: { status: number; title: string; message: string; forgeName?: string; back?: Crumb }) {
-  const back = props.back ?? { label: "Go to the front page", href: "/" };
+/**
+ * An error page: what happened and a way back. Same page for missing and hidden things. Within a
+ * project the viewer may see, it keeps the project's tab bar; `back: null` offers no way back
+ * (there is nowhere on this host to go).
+ */
+export function ErrorPage(props: {
+  status: number;
+  title: string;
+  message: string;
+  forgeName?: string;
+  back?: Crumb | null;
+  project?: ProjectNav;
+}) {
+  const back = props.back === undefined ? { label: "Go to the front page", href: "/" } : props.back;
+  const crumbs = props.project
+    ? [{ label: props.project.project.name, href: `/p/${encodeURIComponent(props.project.project.name)}/` }]
+    : undefined;
   return (
-    <Layout title={props.title} forgeName={props.forgeName}>
+    <Layout
+      title={props.title}
+      forgeName={props.forgeName}
+      crumbs={crumbs}
+      project={props.project}
+      homeLink={props.back !== null}
+    >
       <h1>{props.title}</h1>
       <p>{props.message}</p>
-      <p>
-        <a href={back.href}>{back.label}</a>
-      </p>
+      {back && (
+        <p>
+          <a href={back.href}>{back.label}</a>
+        </p>
+      )}
       <p class="muted">Error {props.status}</p>
     </Layout>
   );

@@ -1,6 +1,6 @@
 // The source pages' one optional script (served as a static file: the CSP forbids inline
-// scripts). Everything works without it; it adds line-range selection (#L10-L20), submits the
-// ref selector on change, and fills in last commits that were still being computed.
+// scripts). Everything works without it; it adds line-range selection (#L10-L20), a filter box
+// and arrow keys to the ref selector, and fills in last commits that were still being computed.
 import { staticPath } from "./style";
 
 export const sourceScript = `(function(){
@@ -24,9 +24,39 @@ document.addEventListener("click",function(e){
 });
 window.addEventListener("hashchange",mark);
 if(rows().length)mark();
-document.querySelectorAll("select[data-autosubmit]").forEach(function(s){
-  var b=s.form&&s.form.querySelector("button");if(b)b.hidden=true;
-  s.addEventListener("change",function(){s.form.submit();});
+document.querySelectorAll("details.refsel").forEach(function(d){
+  var input=d.querySelector("input.reffilter");if(!input)return;
+  input.hidden=false;
+  input.setAttribute("role","combobox");input.setAttribute("aria-autocomplete","list");
+  var links=[].slice.call(d.querySelectorAll(".reflist a")),active=null;
+  d.querySelectorAll(".reflist").forEach(function(u,i){u.id="reflist-"+i;u.setAttribute("role","listbox");});
+  input.setAttribute("aria-controls","reflist-0");
+  links.forEach(function(a,i){a.id="refopt-"+i;a.setAttribute("role","option");a.tabIndex=-1;});
+  var shown=function(){return links.filter(function(a){return !a.parentNode.hidden;});};
+  var pick=function(a){
+    if(active){active.classList.remove("active");active.removeAttribute("aria-selected");}
+    active=a;
+    if(a){a.classList.add("active");a.setAttribute("aria-selected","true");a.scrollIntoView({block:"nearest"});input.setAttribute("aria-activedescendant",a.id);}
+    else input.removeAttribute("aria-activedescendant");
+  };
+  input.addEventListener("input",function(){
+    var q=input.value.toLowerCase();
+    links.forEach(function(a){a.parentNode.hidden=a.textContent.toLowerCase().indexOf(q)<0;});
+    d.querySelectorAll(".reflist").forEach(function(u){
+      var any=[].some.call(u.children,function(li){return !li.hidden;});
+      u.hidden=!any;var g=u.previousElementSibling;if(g&&g.classList.contains("group"))g.hidden=!any;
+    });
+    pick(null);
+  });
+  input.addEventListener("keydown",function(e){
+    var v=shown(),i=v.indexOf(active);
+    if(e.key==="ArrowDown"){e.preventDefault();if(v.length)pick(v[(i+1)%v.length]);}
+    else if(e.key==="ArrowUp"){e.preventDefault();if(v.length)pick(v[i<=0?v.length-1:i-1]);}
+    else if(e.key==="Enter"){e.preventDefault();var go=active||(v.length===1?v[0]:null);if(go)location.href=go.href;}
+    else if(e.key==="Escape"){d.open=false;d.querySelector("summary").focus();}
+  });
+  d.addEventListener("toggle",function(){if(d.open){input.focus();input.select();}});
+  document.addEventListener("click",function(e){if(d.open&&!d.contains(e.target))d.open=false;});
 });
 var lc=document.querySelector("[data-last-commits]");
 if(lc){

@@ -15,6 +15,8 @@ const ROUTES: { path: (p: string) => string; api?: boolean }[] = [
   { path: (p) => `/p/${p}/issues/search?q=secret` },
   { path: (p) => `/p/${p}/feed/issues.atom` },
   { path: (p) => `/p/${p}/feed/issues/1.atom` },
+  { path: (p) => `/p/${p}/timeline` },
+  { path: (p) => `/p/${p}/timeline.atom` },
   { path: (p) => `/api/v1/projects/${p}/issues`, api: true },
   { path: (p) => `/api/v1/projects/${p}/issues/1`, api: true },
   { path: (p) => `/api/v1/projects/${p}/issues/1/comments`, api: true },

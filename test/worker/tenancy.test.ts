@@ -56,14 +56,16 @@ describe("tenant routing", () => {
     expect(pageB).not.toContain("Alpha");
   });
 
-  it("answers 503 with the reason for a suspended tenant, and serves it again once resumed", async () => {
+  it("answers 503 with a neutral message for a suspended tenant (the reason is the operator's), and serves it again once resumed", async () => {
     const { tenant } = await newTenant("susp");
     const suspended = await admin("POST", `/api/v1/tenants/${tenant.slug}/suspend`, { reason: "unpaid invoice" });
     expect(suspended.status).toBe(200);
     expect((await suspended.json()) as object).toMatchObject({ status: "suspended", suspend_reason: "unpaid invoice" });
     const res = await edge(`http://${tenant.hosts[0]}/`);
     expect(res.status).toBe(503);
-    expect(await res.text()).toContain("unpaid invoice");
+    const text = await res.text();
+    expect(text).toContain("not available right now");
+    expect(text).not.toContain("unpaid invoice");
     expect((await admin("POST", `/api/v1/tenants/${tenant.slug}/resume`)).status).toBe(200);
     expect((await edge(`http://${tenant.hosts[0]}/`)).status).toBe(200);
   });

@@ -7,6 +7,7 @@ import { gitPlain } from "./git-access";
 import { GitError } from "../../git/errors";
 import { ForgeError } from "../../utils/errors";
 import { ErrorPage } from "../../views/layout";
+import { visibleProject } from "../web/errors";
 
 /** Paths of git smart HTTP (routes/git/smart-http.ts): /<project>.git/... */
 const GIT_PATH = /^\/[a-z0-9][a-z0-9._-]*\.git\//;
@@ -27,7 +28,7 @@ export function formFailure(err: Error): FormFailure | null {
   return err.code === "unavailable" ? { status: 503, message: err.message, error: err } : null;
 }
 
-export function respondToError(err: Error, c: Context<AppEnv>): Response | Promise<Response> {
+export async function respondToError(err: Error, c: Context<AppEnv>): Promise<Response> {
   if (c.req.path.startsWith("/api/")) return handleApiError(err, c);
   const form = c.get("formErrors");
   const failure = form ? formFailure(err) : null;
@@ -41,6 +42,7 @@ export function respondToError(err: Error, c: Context<AppEnv>): Response | Promi
         title={err.status === 403 ? "Not allowed" : err.status === 429 ? "Slow down" : "That did not work"}
         message={err.message}
         forgeName={c.get("tenant")?.name}
+        project={await visibleProject(c).catch(() => undefined)}
       />,
       err.status as 400,
     );

@@ -23,6 +23,7 @@ import { ForgeError, badRequest } from "../../utils/errors";
 import { Layout } from "../../views/layout";
 import { Field, Notice, PostButton, TextArea } from "../../views/forms";
 import { readForm } from "./helpers";
+import { webViewer } from "../middleware/session";
 
 export const projectAdminRoutes = new Hono<AppEnv>();
 
@@ -61,6 +62,7 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
       title={`${project.name} settings`}
       forgeName={c.get("tenant").name}
       crumbs={[{ label: project.name, href: `/p/${project.name}/` }, { label: "Admin" }]}
+      project={{ project, viewer: await webViewer(c), current: "admin" }}
     >
       <h1>{project.name} · settings</h1>
       {ok && <Notice kind="ok">{ok}</Notice>}

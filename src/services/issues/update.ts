@@ -166,6 +166,8 @@ export async function updateIssue(
       payload: {
         number: updated.number,
         action: changes.status ? (updated.state === "closed" ? "closed" : "reopened") : "updated",
+        // The timeline links the entry to this comment (#c<id> on the issue page).
+        comment: commentId,
         changes,
       },
       key: `issue:${updated.id}:v${updated.version}`,

@@ -20,7 +20,7 @@ export interface LogView {
 export function logBody(v: LogView): Markup {
   const { place } = v;
   const title = place.path.length
-    ? html`<span class="muted">History of</span> ${pathNav(place.urls, place.project, place.rev, place.path)}`
+    ? pathNav(place.urls, place.project, place.rev, place.path, html`<span class="muted">History of</span> `)
     : html`<h1>Commits on <span class="mono">${v.heading}</span></h1>`;
   const feed = v.feedHref ? html`<span class="links"><a href="${v.feedHref}">Atom feed</a></span>` : empty;
   let list: Markup = empty;

@@ -23,35 +23,42 @@ export interface RefBarView {
   logRev: string;
 }
 
-/** Ref selector (a GET form: works without script) and the source tabs. */
+/**
+ * Ref selector and the source tabs. The selector is a disclosure of links (each to the same view
+ * and path at that ref, through /switch): it works without script; the source script adds a
+ * filter box and the arrow keys (views/source-script.ts).
+ */
 export function refBar(v: RefBarView): Markup {
   const { urls, current } = v;
   const tab = (id: SourceTab, label: string, href: string) =>
     v.tab === id ? html`<a href="${href}" aria-current="page">${label}</a>` : html`<a href="${href}">${label}</a>`;
-  const option = (value: string, selected: boolean) =>
-    selected ? html`<option value="${value}" selected>${value}</option>` : html`<option value="${value}">${value}</option>`;
+  const switchHref = (ref: string) =>
+    `${urls.base}/switch?${new URLSearchParams({ ref, view: v.view, path: v.path.join("/") }).toString()}`;
+  const item = (name: string, isCurrent: boolean) =>
+    html`<li><a href="${switchHref(name)}"${isCurrent ? html` aria-current="true"` : empty}>${name}</a></li>`;
+  const group = (label: string, names: string[], kind: "branch" | "tag") =>
+    names.length
+      ? html`<p class="group">${label}</p><ul class="reflist">${names.map((n) => item(n, current?.kind === kind && current.name === n))}</ul>`
+      : empty;
+  const label = current ? (current.kind === "commit" ? `commit ${current.name.slice(0, 7)}` : current.name) : "";
   const selector = current
-    ? html`<form class="refsel" method="get" action="${urls.base}/switch"><label for="ref" class="vh">Branch or tag</label><select id="ref" name="ref" data-autosubmit="">${
-        current.kind === "commit"
-          ? html`<option value="${current.name}" selected>commit ${current.name.slice(0, 7)}</option>`
-          : empty
-      }<optgroup label="Branches">${v.refs.branches.map((b) => option(b, current.kind === "branch" && b === current.name))}</optgroup>${
-        v.refs.tags.length
-          ? html`<optgroup label="Tags">${v.refs.tags.map((t) => option(t, current.kind === "tag" && t === current.name))}</optgroup>`
-          : empty
-      }</select><input type="hidden" name="view" value="${v.view}"><input type="hidden" name="path" value="${v.path.join("/")}"><button type="submit">Go</button></form>`
+    ? html`<details class="refsel"><summary><span class="vh">${current.kind === "tag" ? "Tag" : current.kind === "commit" ? "Revision" : "Branch"}: </span>${label}</summary><div class="refmenu"><input type="text" class="reffilter" placeholder="Filter branches and tags" aria-label="Filter branches and tags" autocomplete="off" hidden>${group(
+        "Branches",
+        v.refs.branches,
+        "branch",
+      )}${group("Tags", v.refs.tags, "tag")}</div></details>`
     : empty;
   return html`<div class="srcbar">${selector}<nav class="tabs" aria-label="Source">${tab("files", "Files", current ? urls.tree(current.name) : urls.home())}${tab("log", "Log", urls.log(v.logRev))}${tab("branches", "Branches", urls.branches())}${tab("tags", "Tags", urls.tags())}${tab("compare", "Compare", urls.compare())}</nav></div>`;
 }
 
-/** project / dir / dir / file, each a link to its tree (the last one plain). */
-export function pathNav(urls: SourceUrls, project: string, rev: string, path: string[]): Markup {
+/** project / dir / dir / file, each a link to its tree (the last one plain): the page's heading. */
+export function pathNav(urls: SourceUrls, project: string, rev: string, path: string[], prefix: Markup = empty): Markup {
   const steps = path.map((seg, i) =>
     i === path.length - 1
       ? html`<span>/</span><strong>${seg}</strong>`
       : html`<span>/</span><a href="${urls.tree(rev, path.slice(0, i + 1))}">${seg}</a>`,
   );
-  return html`<nav class="path" aria-label="Path"><a href="${urls.tree(rev)}">${project}</a>${steps}</nav>`;
+  return html`<h1 class="path">${prefix}<a href="${urls.tree(rev)}">${project}</a>${steps}</h1>`;
 }
 
 export interface CommitRow {

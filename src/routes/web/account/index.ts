@@ -1,12 +1,14 @@
 // Account pages: sign in and out, register, confirm an address, reset a password, and the
-// signed-in user's settings (profile, avatar, addresses, password, API tokens).
+// signed-in user's settings (profile, avatar, addresses, password, API tokens, feed token).
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
 import { settingsRoutes } from "./settings";
 import { signInRoutes } from "./sign-in";
 import { tokenRoutes } from "./tokens";
+import { feedTokenRoutes } from "./feed-token";
 
 export const accountRoutes = new Hono<AppEnv>();
 accountRoutes.route("/", signInRoutes);
 accountRoutes.route("/", settingsRoutes);
 accountRoutes.route("/", tokenRoutes);
+accountRoutes.route("/", feedTokenRoutes);

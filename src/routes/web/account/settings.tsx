@@ -46,6 +46,7 @@ const SECTIONS = [
   { href: "/account/emails", label: "Email addresses" },
   { href: "/account/password", label: "Password" },
   { href: "/account/tokens", label: "API tokens" },
+  { href: "/account/feed-token", label: "Feed token" },
 ];
 
 export function SettingsPage(props: { c: Ctx; user: User; section: string; title: string; error?: string; children?: Child }) {

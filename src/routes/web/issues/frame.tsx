@@ -1,6 +1,6 @@
 // The frame of every tracker page: crumbs (forge › project › Issues › ...), tabs and search box.
 import type { Child } from "hono/jsx";
-import { Layout, type Crumb } from "../../../views/layout";
+import { Layout, type Crumb, type Feed } from "../../../views/layout";
 import { TrackerNav, issuesBase, type TrackerTab } from "../../../views/issues";
 import type { Ctx, Tracker } from "./tracker";
 
@@ -11,6 +11,8 @@ export function TrackerPage(props: {
   tab: TrackerTab;
   q?: string;
   crumbs?: Crumb[];
+  /** Atom feeds of this page, for feed readers' discovery. */
+  feeds?: Feed[];
   children?: Child;
 }) {
   const { t } = props;
@@ -24,6 +26,8 @@ export function TrackerPage(props: {
         { label: "Issues", href: `${issuesBase(name)}/` },
         ...(props.crumbs ?? []),
       ]}
+      project={{ project: t.project, viewer: t.viewer, current: "issues" }}
+      feeds={props.feeds}
     >
       <TrackerNav
         project={name}

@@ -152,7 +152,13 @@ async function listPage(
     return `${u.pathname}?${u.searchParams.toString()}`;
   };
   return c.html(
-    <TrackerPage c={c} t={t} title={heading} tab={tab}>
+    <TrackerPage
+      c={c}
+      t={t}
+      title={heading}
+      tab={tab}
+      feeds={[{ title: `${name} issues`, href: `/p/${encodeURIComponent(name)}/feed/issues.atom` }]}
+    >
       <div class="iss-head">
         <h1>
           {heading} <span class="muted">({total})</span>

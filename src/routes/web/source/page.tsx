@@ -10,6 +10,7 @@ import { cacheUrl, getFragment, pageEtag, putFragment } from "../../../services/
 import { ByteLru } from "../../../utils/lru";
 import { Layout } from "../../../views/layout";
 import { pageContext } from "../../../views/page-context";
+import { projectTabs } from "../../../views/project-nav";
 import { SourceUrls, type RefChoice, type SourceTab } from "../../../views/source";
 import type { Markup } from "../../../views/source/markup";
 import { refBar } from "../../../views/source/parts";
@@ -138,6 +139,7 @@ export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Res
         { label: p.project.name, href: `/p/${p.project.name}/` },
         { label: "source", href: p.urls.home() },
       ]}
+      project={{ project: p.project, viewer: p.viewer, current: "source" }}
     >
       {refBar({
         urls: p.urls,
@@ -174,8 +176,13 @@ interface AnonymousPage {
 }
 const anonymousPages = new ByteLru<string, AnonymousPage>(8 * 1024 * 1024, (p) => p.body.length + 512);
 
-const anonymousKey = (p: SourcePage) =>
-  `${p.src.repo.tenantId}/${p.src.repo.repoId}@${p.src.snapshot.version}\0${p.isPublic}\0${p.c.get("tenant").name}\0${p.c.req.url}`;
+// The tab bar shows the areas anonymous visitors may read: a change of access levels changes the key.
+const anonymousKey = (p: SourcePage) => {
+  const tabs = projectTabs(p.project, p.viewer)
+    .map((t) => t.id)
+    .join(",");
+  return `${p.src.repo.tenantId}/${p.src.repo.repoId}@${p.src.snapshot.version}\0${p.isPublic}\0${p.c.get("tenant").name}\0${tabs}\0${p.c.req.url}`;
+};
 
 /** The stored page for this request, if the visitor is anonymous and one was kept. */
 export function anonymousPage(p: SourcePage): Response | null {
