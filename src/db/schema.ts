@@ -341,3 +341,62 @@ export const issueTemplates = sqliteTable(
   },
   (t) => [uniqueIndex("issue_templates_project_name").on(t.projectId, t.name)],
 );
+
+/**
+ * Files of a project's downloads area: the bytes in R2 (storage/keys.ts `download`), the rest
+ * here. `name` is the file's stable URL (/p/<project>/downloads/<name>), unique in its project.
+ */
+export const downloads = sqliteTable(
+  "downloads",
+  {
+    /** Random id, also the last part of the R2 key. */
+    id: text("id").primaryKey(),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    summary: text("summary").notNull().default(""),
+    /** Markdown. */
+    changelog: text("changelog").notNull().default(""),
+    size: integer("size").notNull(),
+    /** Hex SHA-256 of the bytes, computed while they streamed in; also the ETag. */
+    sha256: text("sha256").notNull(),
+    r2Key: text("r2_key").notNull(),
+    uploaderId: integer("uploader_id").references(() => users.id, { onDelete: "set null" }),
+    downloadCount: integer("download_count").notNull().default(0),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex("downloads_project_name").on(t.projectId, t.name),
+    index("downloads_project_created").on(t.projectId, t.createdAt),
+  ],
+);
+
+/** Labels on download files (`Featured`, `Type:Archive`...); `name_key` is the lowercase form. */
+export const downloadLabels = sqliteTable(
+  "download_labels",
+  {
+    downloadId: text("download_id")
+      .notNull()
+      .references(() => downloads.id, { onDelete: "cascade" }),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    nameKey: text("name_key").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.downloadId, t.nameKey] }), index("download_labels_project").on(t.projectId, t.nameKey)],
+);
+
+/**
+ * Predefined download labels of a project, one `Name = description` a line (InDefero's format);
+ * no row: the defaults in services/downloads/labels.ts.
+ */
+export const downloadConfig = sqliteTable("download_config", {
+  projectId: integer("project_id")
+    .primaryKey()
+    .references(() => projects.id, { onDelete: "cascade" }),
+  labels: text("labels").notNull(),
+  updatedAt: text("updated_at").notNull().default(now),
+});
