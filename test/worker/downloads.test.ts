@@ -17,13 +17,7 @@ let stan: Browser; // signed in, not a member
 const anon = () => new Browser(forge.host);
 
 /** The upload form as a browser sends it: the text fields first, then the file. */
-function upload(
-  b: Browser,
-  project: string,
-  fields: Record<string, string>,
-  file?: { name: string; data: Uint8Array | string },
-  from?: string,
-) {
+function upload(b: Browser, project: string, fields: Record<string, string>, file?: { name: string; data: Uint8Array | string }) {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   if (file) form.append("file", new File([file.data], file.name, { type: "application/octet-stream" }));
