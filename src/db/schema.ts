@@ -342,10 +342,7 @@ export const issueTemplates = sqliteTable(
   (t) => [uniqueIndex("issue_templates_project_name").on(t.projectId, t.name)],
 );
 
-/**
- * Files of a project's downloads area: the bytes in R2 (storage/keys.ts `download`), the rest
- * here. `name` is the file's stable URL (/p/<project>/downloads/<name>), unique in its project.
- */
+/** Files of a downloads area (bytes in R2: keys.ts `download`); `name` is the URL, unique per project. */
 export const downloads = sqliteTable(
   "downloads",
   {
@@ -389,10 +386,7 @@ export const downloadLabels = sqliteTable(
   (t) => [primaryKey({ columns: [t.downloadId, t.nameKey] }), index("download_labels_project").on(t.projectId, t.nameKey)],
 );
 
-/**
- * Predefined download labels of a project, one `Name = description` a line (InDefero's format);
- * no row: the defaults in services/downloads/labels.ts.
- */
+/** A project's predefined download labels, `Name = description` lines; no row: services/downloads/labels.ts. */
 export const downloadConfig = sqliteTable("download_config", {
   projectId: integer("project_id")
     .primaryKey()
