@@ -59,6 +59,13 @@ async function rows(sql: string, ...params: unknown[]) {
   ).results;
 }
 
+/** The response, read to its end (an unread body keeps its request open in workerd). */
+async function drained(res: Promise<Response>): Promise<Response> {
+  const r = await res;
+  await r.arrayBuffer();
+  return r;
+}
+
 const countOf = async (name: string) => (await rows("SELECT download_count AS n FROM downloads WHERE name = ?", name))[0]?.n;
 
 beforeAll(async () => {
@@ -180,6 +187,13 @@ describe("the file at its stable URL", () => {
     await stale.arrayBuffer();
     const same = await anon().get("/p/files/downloads/range.bin", { "if-none-match": etag });
     expect(same.status).toBe(304);
+    const head = await anon().fetch("/p/files/downloads/range.bin", { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("etag")).toBe(etag);
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
+    // A name that needs escaping in a URL is found by its escaped form.
+    expect((await upload(mia, "files", { name: "50% #1 ü?.bin" }, { name: "x", data: "odd" })).status).toBe(303);
+    expect(await text(anon(), `/p/files/downloads/${encodeURIComponent("50% #1 ü?.bin")}`)).toBe("odd");
   });
 
   it("counts whole downloads and ranges from the start, not resumed ones or revalidations", async () => {
@@ -251,7 +265,7 @@ describe("the size limit", () => {
 
 describe("who may do what", () => {
   it("hides a private project's downloads (404) from those who may not see it", async () => {
-    expect((await upload(owner, "secret", { name: "s.bin" }, { name: "s.bin", data: "secret" })).status).toBe(303);
+    expect((await drained(upload(owner, "secret", { name: "s.bin" }, { name: "s.bin", data: "secret" }))).status).toBe(303);
     for (const b of [anon(), stan]) {
       await text(b, "/p/secret/downloads/", 404);
       await text(b, "/p/secret/downloads/s.bin", 404);
@@ -261,13 +275,13 @@ describe("who may do what", () => {
   });
 
   it("lets members upload, edit and delete; others are sent to sign in or refused", async () => {
-    expect((await anon().get("/p/files/downloads/new")).status).toBe(303);
-    expect((await stan.get("/p/files/downloads/new")).status).toBe(403);
+    expect((await drained(anon().get("/p/files/downloads/new"))).status).toBe(303);
+    expect((await drained(stan.get("/p/files/downloads/new"))).status).toBe(403);
     // (Refused before the body is read, so a small urlencoded one stands in for the multipart form.)
-    expect((await stan.post("/p/files/downloads/new", { name: "stan.bin" })).status).toBe(403);
-    expect((await stan.post("/p/files/downloads/range.bin/delete", {})).status).toBe(403);
-    expect((await stan.post("/p/files/downloads/range.bin/edit", { summary: "mine" })).status).toBe(403);
-    expect((await anon().post("/p/files/downloads/range.bin/delete", {})).status).toBe(303);
+    expect((await drained(stan.post("/p/files/downloads/new", { name: "stan.bin" }))).status).toBe(403);
+    expect((await drained(stan.post("/p/files/downloads/range.bin/delete", {}))).status).toBe(403);
+    expect((await drained(stan.post("/p/files/downloads/range.bin/edit", { summary: "mine" }))).status).toBe(403);
+    expect((await drained(anon().post("/p/files/downloads/range.bin/delete", {}))).status).toBe(303);
     expect(await rows("SELECT id FROM downloads WHERE name IN ('stan.bin')")).toEqual([]);
     // Label configuration is for owners.
     await text(mia, "/p/files/downloads/admin", 404);
@@ -275,27 +289,35 @@ describe("who may do what", () => {
   });
 
   it("refuses cross-site form posts (upload, delete)", async () => {
-    const res = await mia.post("/p/files/downloads/new", { name: "csrf.bin" }, { from: "http://evil.example" });
+    const res = await drained(mia.post("/p/files/downloads/new", { name: "csrf.bin" }, { from: "http://evil.example" }));
     expect(res.status).toBe(403);
-    expect((await mia.post("/p/files/downloads/range.bin/delete", {}, { from: "http://evil.example" })).status).toBe(403);
+    expect((await drained(mia.post("/p/files/downloads/range.bin/delete", {}, { from: "http://evil.example" }))).status).toBe(
+      403,
+    );
     expect(await rows("SELECT name FROM downloads WHERE name IN ('csrf.bin', 'range.bin')")).toEqual([{ name: "range.bin" }]);
   });
 
   it("follows the area's access level (members only: a signed-in stranger gets 404)", async () => {
     const settings = await text(owner, "/p/files/admin");
     expect(settings).toContain("access_downloads");
-    const res = await owner.post("/p/files/admin/settings", {
-      description: "",
-      access_source: "all",
-      access_issues: "all",
-      access_wiki: "all",
-      access_downloads: "members",
-      access_review: "all",
-    });
+    const res = await drained(
+      owner.post("/p/files/admin/settings", {
+        description: "",
+        access_source: "all",
+        access_issues: "all",
+        access_wiki: "all",
+        access_downloads: "members",
+        access_review: "all",
+      }),
+    );
     expect(res.status).toBe(303);
     try {
-      await vi.waitFor(async () => expect((await stan.get("/p/files/downloads/")).status).toBe(404));
-      expect((await mia.get("/p/files/downloads/")).status).toBe(200);
+      await vi.waitFor(async () => {
+        const res = await stan.get("/p/files/downloads/");
+        await res.arrayBuffer();
+        expect(res.status).toBe(404);
+      });
+      await text(mia, "/p/files/downloads/");
     } finally {
       await owner.post("/p/files/admin/settings", {
         description: "",
