@@ -142,7 +142,7 @@ export function registerDownloadsApi(app: OpenAPIHono<AppEnv>): void {
       header: (n) => c.req.header(n),
     });
     if (!served) throw missing(name);
-    if (served.counts) c.executionCtx.waitUntil(countDownload(db, file.id).catch(() => {}));
+    if (served.counts) c.executionCtx.waitUntil(countDownload(db, file.id));
     return served.response as never;
   });
 }

@@ -245,7 +245,13 @@ export async function deleteDownload(
     db.delete(downloads).where(eq(downloads.id, file.id)),
   ]);
   // The key came from D1; it must still be this tenant's and project's before anything is deleted.
-  if (file.r2Key.startsWith(r2Keys.downloadPrefix(tenantId, projectId))) await bucket.delete(file.r2Key);
+  // The file is gone for everyone once its row is; bytes R2 failed to delete are only logged
+  // (the object under the project's downloads prefix has no row left to name it).
+  if (file.r2Key.startsWith(r2Keys.downloadPrefix(tenantId, projectId))) {
+    await bucket.delete(file.r2Key).catch((err) => {
+      console.error(JSON.stringify({ level: "error", message: `download ${file.r2Key} left in R2: ${String(err)}` }));
+    });
+  }
   await recordEvent(db, {
     projectId,
     kind: "download",
@@ -256,10 +262,17 @@ export async function deleteDownload(
   });
 }
 
-/** Counts one download (run after the response has started: ctx.waitUntil). */
+/**
+ * Counts one download; run after the response has started (ctx.waitUntil), so a failure only
+ * loses one count: it is logged, never thrown.
+ */
 export async function countDownload(db: TenantDb, id: string): Promise<void> {
-  await db
-    .update(downloads)
-    .set({ downloadCount: sql`${downloads.downloadCount} + 1` })
-    .where(eq(downloads.id, id));
+  try {
+    await db
+      .update(downloads)
+      .set({ downloadCount: sql`${downloads.downloadCount} + 1` })
+      .where(eq(downloads.id, id));
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", message: `download ${id} not counted: ${String(err)}` }));
+  }
 }

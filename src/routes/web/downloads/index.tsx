@@ -93,7 +93,7 @@ downloadRoutes.get("/p/:project/downloads/:name", component("web.downloads.get")
     header: (n) => c.req.header(n),
   });
   if (!served) return notFoundPage(c);
-  if (served.counts) c.executionCtx.waitUntil(countDownload(db, file.id).catch(() => {}));
+  if (served.counts) c.executionCtx.waitUntil(countDownload(db, file.id));
   return served.response;
 });
 
