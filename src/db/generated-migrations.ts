@@ -91,6 +91,17 @@ export const tenantMigrations: Migration[] = [
       "CREATE TABLE `feed_tokens` (\n\t`user_id` integer PRIMARY KEY NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
       "CREATE UNIQUE INDEX `feed_tokens_token_hash_unique` ON `feed_tokens` (`token_hash`);"
     ]
+  },
+  {
+    "tag": "0006_downloads",
+    "statements": [
+      "CREATE TABLE `download_config` (\n\t`project_id` integer PRIMARY KEY NOT NULL,\n\t`labels` text NOT NULL,\n\t`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE TABLE `download_labels` (\n\t`download_id` text NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`name` text NOT NULL,\n\t`name_key` text NOT NULL,\n\tPRIMARY KEY(`download_id`, `name_key`),\n\tFOREIGN KEY (`download_id`) REFERENCES `downloads`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `download_labels_project` ON `download_labels` (`project_id`,`name_key`);",
+      "CREATE TABLE `downloads` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`name` text NOT NULL,\n\t`summary` text DEFAULT '' NOT NULL,\n\t`changelog` text DEFAULT '' NOT NULL,\n\t`size` integer NOT NULL,\n\t`sha256` text NOT NULL,\n\t`r2_key` text NOT NULL,\n\t`uploader_id` integer,\n\t`download_count` integer DEFAULT 0 NOT NULL,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\t`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`uploader_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null\n);",
+      "CREATE UNIQUE INDEX `downloads_project_name` ON `downloads` (`project_id`,`name`);",
+      "CREATE INDEX `downloads_project_created` ON `downloads` (`project_id`,`created_at`);"
+    ]
   }
 ];
 

@@ -2,7 +2,8 @@
 import { sql } from "drizzle-orm";
 import { integer, primaryKey, sqliteTable, text, index, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
+/** Default of every timestamp column: now, in UTC ISO 8601 with milliseconds. */
+export const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 
 export const users = sqliteTable("users", {
   id: integer("id").primaryKey({ autoIncrement: true }),

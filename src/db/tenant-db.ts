@@ -1,6 +1,10 @@
 // Opens a tenant's D1 database with drizzle; every tenant query goes through one of these handles.
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
-import * as schema from "./schema";
+import * as core from "./schema";
+import * as downloads from "./downloads-schema";
+
+/** Every table of a tenant database, for drizzle's relational queries. */
+const schema = { ...core, ...downloads };
 
 export type TenantDb = DrizzleD1Database<typeof schema>;
 

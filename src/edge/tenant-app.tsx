@@ -19,6 +19,7 @@ import { adminRoutes } from "../routes/web/admin";
 import { projectAdminRoutes } from "../routes/web/project-admin";
 import { userRoutes } from "../routes/web/users";
 import { issueRoutes } from "../routes/web/issues";
+import { downloadRoutes } from "../routes/web/downloads";
 import { tenantApi } from "../routes/api/tenant-api";
 import { jsonError } from "../routes/api/responses";
 import { crossSiteGuard, sessionMiddleware } from "../routes/middleware/session";
@@ -112,6 +113,7 @@ export function tenantApp() {
   app.route("/", sourceRoutes);
   app.route("/", projectAdminRoutes);
   app.route("/", issueRoutes);
+  app.route("/", downloadRoutes);
   app.notFound((c) => notFoundPage(c));
   app.onError(respondToError);
   return app;

@@ -8,8 +8,10 @@ export interface Plan {
   name: string;
   /** Largest size of one repository's packs, in bytes. */
   maxRepoBytes: number;
-  /** Largest single upload (attachment, download file), in bytes. */
+  /** Largest single upload of an issue attachment, in bytes. */
   maxUploadBytes: number;
+  /** Largest file of a downloads area, in bytes; absent: DEFAULT_DOWNLOAD_BYTES (services/downloads). */
+  maxDownloadBytes?: number;
 }
 
 /** What the edge needs to serve a tenant, as published in KV (tenant:<id>). */

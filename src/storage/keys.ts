@@ -31,6 +31,10 @@ export const r2Keys = {
     `t/${tenantId}/issues/${projectId}/${attachmentId}`,
   /** Every issue attachment of a project. */
   issueAttachmentPrefix: (tenantId: string, projectId: number) => `t/${tenantId}/issues/${projectId}/`,
+  /** A file of a project's downloads area, named by a random id; its name, size and SHA-256 are in D1 (downloads). */
+  download: (tenantId: string, projectId: number, downloadId: string) => `t/${tenantId}/downloads/${projectId}/${downloadId}`,
+  /** Every download file of a project. */
+  downloadPrefix: (tenantId: string, projectId: number) => `t/${tenantId}/downloads/${projectId}/`,
 };
 
 /**

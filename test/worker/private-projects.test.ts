@@ -2,6 +2,7 @@
 // project, and 200 to members. Adding a route to the check is one line in ROUTES.
 import { beforeAll, describe, expect, it } from "vitest";
 import { Browser, apiCall, newForge, registerUser, type Forge } from "./browser";
+import { edge } from "./helpers";
 
 /** Every route that reads a project, and what a member gets. Add new ones here. */
 const ROUTES: { path: (p: string) => string; api?: boolean }[] = [
@@ -22,12 +23,19 @@ const ROUTES: { path: (p: string) => string; api?: boolean }[] = [
   { path: (p) => `/api/v1/projects/${p}/issues/1/comments`, api: true },
   { path: (p) => `/api/v1/projects/${p}/issues/1/labels`, api: true },
   { path: (p) => `/api/v1/projects/${p}/labels`, api: true },
+  { path: (p) => `/p/${p}/downloads/` },
+  { path: (p) => `/p/${p}/downloads/plans.txt` },
+  { path: (p) => `/p/${p}/downloads/plans.txt/details` },
+  { path: (p) => `/api/v1/projects/${p}/downloads`, api: true },
+  { path: (p) => `/api/v1/projects/${p}/downloads/plans.txt`, api: true },
+  { path: (p) => `/api/v1/projects/${p}/downloads/plans.txt/file`, api: true },
 ];
 
 /** Routes only owners see (hidden from plain members too). */
 const OWNER_ROUTES: { path: (p: string) => string }[] = [
   { path: (p) => `/p/${p}/admin` },
   { path: (p) => `/p/${p}/issues/admin` },
+  { path: (p) => `/p/${p}/downloads/admin` },
 ];
 
 let forge: Forge;
@@ -56,15 +64,23 @@ beforeAll(async () => {
   expect(
     (await apiCall(forge.host, "POST", "/api/v1/projects/hush/issues", forge.ownerToken, { title: "secret bug" })).status,
   ).toBe(201);
+  const upload = await edge(`http://${forge.host}/api/v1/projects/hush/downloads?name=plans.txt`, {
+    method: "POST",
+    headers: { authorization: `token ${forge.ownerToken}` },
+    body: "secret plans",
+  });
+  expect(upload.status).toBe(201);
   memberToken = await webToken(member);
   strangerToken = await webToken(stranger);
   authorizedToken = await webToken(authorized);
-});
+}, 120_000);
 
 async function statusOf(route: { path: (p: string) => string; api?: boolean }, who: Browser | null, token?: string) {
   const path = route.path("hush");
-  if (route.api) return (await apiCall(forge.host, "GET", path, token)).status;
-  return (await (who ?? new Browser(forge.host)).get(path)).status;
+  const res = route.api ? await apiCall(forge.host, "GET", path, token) : await (who ?? new Browser(forge.host)).get(path);
+  // Read to the end: a file streamed from R2 and left unread holds its request open.
+  await res.arrayBuffer();
+  return res.status;
 }
 
 describe("a private project", () => {

@@ -30,6 +30,7 @@ const PlanSchema = z
     name: z.string().min(1).max(40),
     max_repo_bytes: z.number().int().positive(),
     max_upload_bytes: z.number().int().positive(),
+    max_download_bytes: z.number().int().positive().optional().openapi({ description: "Largest file of a downloads area" }),
   })
   .openapi("Plan");
 
@@ -54,7 +55,12 @@ const tenantJson = (t: TenantRecord): z.infer<typeof TenantSchema> => ({
   status: t.status,
   suspend_reason: t.suspendReason,
   hosts: t.hosts,
-  plan: { name: t.plan.name, max_repo_bytes: t.plan.maxRepoBytes, max_upload_bytes: t.plan.maxUploadBytes },
+  plan: {
+    name: t.plan.name,
+    max_repo_bytes: t.plan.maxRepoBytes,
+    max_upload_bytes: t.plan.maxUploadBytes,
+    ...(t.plan.maxDownloadBytes !== undefined ? { max_download_bytes: t.plan.maxDownloadBytes } : {}),
+  },
   created_at: t.createdAt,
   updated_at: t.updatedAt,
 });
@@ -64,6 +70,7 @@ const planPatch = (p: Partial<z.infer<typeof PlanSchema>> | undefined) =>
     ...(p.name !== undefined ? { name: p.name } : {}),
     ...(p.max_repo_bytes !== undefined ? { maxRepoBytes: p.max_repo_bytes } : {}),
     ...(p.max_upload_bytes !== undefined ? { maxUploadBytes: p.max_upload_bytes } : {}),
+    ...(p.max_download_bytes !== undefined ? { maxDownloadBytes: p.max_download_bytes } : {}),
   };
 
 const SlugParam = z.object({ slug: z.string().openapi({ param: { name: "slug", in: "path" }, example: "acme" }) });

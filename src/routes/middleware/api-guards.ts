@@ -59,3 +59,24 @@ export const requireApiProject: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("viewer", viewer);
   await next();
 };
+
+/**
+ * The URL's project (/api/v1/projects/:project/downloads...) for callers who may read its
+ * downloads, else 404; writes need a member's write credential (401/403 otherwise).
+ */
+export const requireApiDownloads: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const name = c.req.param("project") ?? "";
+  const [{ viewer }, project] = await Promise.all([apiIdentity(c), findProject(c.get("db"), name)]);
+  if (!project || !canAccess(viewer, project, "downloads", "read"))
+    throw new ForgeError("not_found", `project ${name} not found`);
+  if (modeOf(c) === "write" && !canAccess(viewer, project, "downloads", "write")) {
+    if (deniedStatus(viewer, project, "downloads", "write") === 401) throw unauthorized(c);
+    throw new ForgeError(
+      "forbidden",
+      viewer.scope !== "write" ? "This token is read-only." : "Only the project's members upload and change its downloads.",
+    );
+  }
+  c.set("project", project);
+  c.set("viewer", viewer);
+  await next();
+};

@@ -113,3 +113,29 @@ export const requireSource: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("source", await sourcePageOf(c, project, viewer));
   await next();
 };
+
+/**
+ * A project's downloads area (canAccess "downloads"): 404 to those who may not read it (hidden
+ * and missing look alike); a write by someone signed out asks them to sign in first, and one by
+ * a reader who is not a member is refused (403). Project and viewer go on the context.
+ */
+export function requireDownloads(mode: Mode): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const name = c.req.param("project") ?? "";
+    const db = c.get("db");
+    // Writes see the project as it is now; reads may use the 5-second cache.
+    const project = mode === "write" ? await findProject(db, name) : await findProjectForView(db, c.get("tenant").id, name);
+    const viewer = await webViewer(c);
+    if (!project || !canAccess(viewer, project, "downloads", "read")) return notFoundPage(c);
+    if (mode === "write" && !canAccess(viewer, project, "downloads", "write")) {
+      if (viewer.user === null) {
+        const back = c.req.method === "GET" ? c.req.path : `/p/${encodeURIComponent(project.name)}/downloads/`;
+        return c.redirect(`/account/login?next=${encodeURIComponent(back)}`, 303);
+      }
+      throw new ForgeError("forbidden", "Only the project's members upload and change its downloads.");
+    }
+    c.set("project", project);
+    c.set("viewer", viewer);
+    await next();
+  };
+}
