@@ -1,6 +1,9 @@
 // Opens a tenant's D1 database with drizzle; every tenant query goes through one of these handles.
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
-import * as schema from "./schema";
+import * as mainSchema from "./schema";
+import * as wikiSchema from "./wiki-schema";
+
+const schema = { ...mainSchema, ...wikiSchema };
 
 export type TenantDb = DrizzleD1Database<typeof schema>;
 

@@ -18,6 +18,7 @@ import { adminRoutes } from "../routes/web/admin";
 import { projectAdminRoutes } from "../routes/web/project-admin";
 import { userRoutes } from "../routes/web/users";
 import { issueRoutes } from "../routes/web/issues";
+import { wikiRoutes } from "../routes/web/wiki";
 import { tenantApi } from "../routes/api/tenant-api";
 import { jsonError } from "../routes/api/responses";
 import { crossSiteGuard, sessionMiddleware } from "../routes/middleware/session";
@@ -107,6 +108,7 @@ export function tenantApp() {
   app.route("/", sourceRoutes);
   app.route("/", projectAdminRoutes);
   app.route("/", issueRoutes);
+  app.route("/", wikiRoutes);
   app.notFound((c) => notFoundPage(c));
   app.onError(respondToError);
   return app;
