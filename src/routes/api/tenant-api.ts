@@ -19,6 +19,7 @@ import { listBranches, setDefaultBranch } from "../../services/repositories";
 import { refNameProblem } from "../../git/ref-names";
 import { apiApp, apiBodyLimit, errorResponse, PageQuery, setPaginationHeaders, jsonBody, jsonResponse } from "./responses";
 import { registerIssueApi } from "./issues-api";
+import { registerWikiApi } from "./wiki-api";
 
 const LevelSchema = z.enum(["all", "signed-in", "members", "owners", "off"]);
 
@@ -244,7 +245,12 @@ export function tenantApi() {
   app.on(["GET", "PATCH"], "/api/v1/projects/:name", requireApiProject);
   app.use(
     "/api/*",
-    apiBodyLimit((method, path) => method === "POST" && /^\/api\/v1\/projects\/[^/]+\/issues\/\d+\/attachments$/.test(path)),
+    apiBodyLimit(
+      (method, path) =>
+        method === "POST" &&
+        (/^\/api\/v1\/projects\/[^/]+\/issues\/\d+\/attachments$/.test(path) ||
+          /^\/api\/v1\/projects\/[^/]+\/wiki\/pages\/[^/]+\/resources$/.test(path)),
+    ),
   );
 
   app.openapi(routes.user, async (c) => {
@@ -330,5 +336,6 @@ export function tenantApi() {
   });
 
   registerIssueApi(app);
+  registerWikiApi(app);
   return app;
 }

@@ -3,7 +3,13 @@
 import type { Context } from "hono";
 import type { AppEnv, WikiArea } from "../../context";
 import type { Crumb } from "../../../views/layout";
-import { renderMarkdownDocument, wikiLinkTargets, type TocEntry } from "../../../views/markdown";
+import {
+  renderMarkdownDocument,
+  wikiLinkTargets,
+  type AutoLinks,
+  type MarkdownOptions,
+  type TocEntry,
+} from "../../../views/markdown";
 import type { TrustedHtml } from "../../../views/trusted-html";
 import { pageHref, wikiBase, type FrameModel, type WikiTab } from "../../../views/wiki/frame";
 import { existingPages, pageNameOf } from "../../../services/wiki";
@@ -30,17 +36,20 @@ export function frameOf(c: Ctx, title: string, tab: WikiTab, crumbs: Crumb[] = [
 export const pageCrumbs = (w: WikiArea, name: string, title: string, more?: string): Crumb[] =>
   more ? [{ label: title, href: pageHref(w.project.name, name) }, { label: more }] : [{ label: title }];
 
-/** A page's Markdown as HTML with its contents: [[links]] to missing pages ask to create them. */
-export async function renderWikiText(c: Ctx, pageName: string, body: string): Promise<{ html: TrustedHtml; toc: TocEntry[] }> {
+/** How a page's Markdown renders: [[links]] looked up (missing ones ask to create), resource: URLs. */
+export async function wikiMarkdownOptions(
+  c: Ctx,
+  pageName: string,
+  body: string,
+): Promise<{ links: AutoLinks; opts: MarkdownOptions }> {
   const w = c.get("wiki");
   const targets = wikiLinkTargets(body)
     .map((t) => pageNameOf(t))
     .filter((n): n is string => n !== null);
   const existing = await existingPages(c.get("db"), w.project.id, targets);
-  return renderMarkdownDocument(
-    body,
-    { project: w.project.name },
-    {
+  return {
+    links: { project: w.project.name },
+    opts: {
       toc: true,
       wiki: {
         base: wikiBase(w.project.name),
@@ -49,7 +58,13 @@ export async function renderWikiText(c: Ctx, pageName: string, body: string): Pr
         resources: `${pageHref(w.project.name, pageName)}/resources/`,
       },
     },
-  );
+  };
+}
+
+/** A page's Markdown as HTML with its contents. */
+export async function renderWikiText(c: Ctx, pageName: string, body: string): Promise<{ html: TrustedHtml; toc: TocEntry[] }> {
+  const { links, opts } = await wikiMarkdownOptions(c, pageName, body);
+  return renderMarkdownDocument(body, links, opts);
 }
 
 const FORM_MAX_BYTES = 300 * 1024;
