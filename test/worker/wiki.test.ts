@@ -314,3 +314,18 @@ describe("resources", () => {
     expect(row!.n).toBe(0);
   });
 });
+
+describe("the project home's export", () => {
+  it("featuredWikiPages lists the Featured pages of one project by title", async () => {
+    const { openTenantDb } = await import("../../src/db/tenant-db");
+    const { featuredWikiPages } = await import("../../src/services/wiki");
+    const db = openTenantDb(await tenantD1(forge));
+    const docs = await db.query.projects.findFirst({ where: (p, { eq }) => eq(p.name, "docs") });
+    await save(mia, "docs", "Zebra-Guide", { title: "A zebra guide", body: "z\n" }, ["Featured"]);
+    const featured = await featuredWikiPages(db, docs!.id);
+    expect(featured).toEqual([
+      { name: "Zebra-Guide", title: "A zebra guide" },
+      { name: "Roadmap", title: "Roadmap" },
+    ]);
+  });
+});
