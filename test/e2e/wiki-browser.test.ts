@@ -1,7 +1,10 @@
 // The wiki in Chromium against the real local forge (the shared one): a member writes a page,
 // edits it, compares the two revisions from the history, reverts to the first, and reads the
-// reverted text, all through the pages' own forms and links.
+// reverted text, all through the pages' own forms and links. WIKI_SCREENSHOTS=<folder> also saves
+// screenshots of a page with contents, labels and links at 1280 and 390 px, light and dark.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium, recordDialogs } from "./browser";
 import { sharedForge, type RunningForge } from "./runner";
@@ -76,5 +79,32 @@ describe("the wiki in Chromium", () => {
     expect(await page.textContent("main")).toContain("Revision 3 by owner");
     expect(dialogs).toEqual([]);
     await ctx.close();
+  });
+
+  it.runIf(process.env.WIKI_SCREENSHOTS)("saves screenshots of a wiki page", async () => {
+    const dir = process.env.WIKI_SCREENSHOTS!;
+    mkdirSync(dir, { recursive: true });
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await signIn(page);
+    await page.goto(forge.url(HOST, "/p/handbook/wiki/Guide/edit"));
+    await page.fill(
+      "#f-body",
+      "# Guide\n\nRead [[Install]] first, then [[Deploy|the deploy notes]].\n\n## Set up\n\nText.\n\n## Run\n\n### Flags\n\n```sh\nmake run\n```\n",
+    );
+    await page.check("input[value=Featured]");
+    await Promise.all([page.waitForURL(/saved=1$/), page.click("button[type=submit].primary")]);
+    await ctx.close();
+    for (const width of [1280, 390]) {
+      for (const colorScheme of ["light", "dark"] as const) {
+        const shot = await browser.newContext({ viewport: { width, height: 900 }, colorScheme });
+        const p = await shot.newPage();
+        await p.goto(forge.url(HOST, "/p/handbook/wiki/Guide"));
+        const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        expect(overflow, `horizontal overflow at ${width} px`).toBeLessThanOrEqual(0);
+        await p.screenshot({ path: join(dir, `wiki-page-${width}-${colorScheme}.png`), fullPage: true });
+        await shot.close();
+      }
+    }
   });
 });

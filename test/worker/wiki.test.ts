@@ -77,6 +77,14 @@ describe("revisions", () => {
     expect(diff).not.toContain("<script>alert");
     const page = await text(anon(), "/p/docs/wiki/Escapes");
     expect(page).not.toContain("<script>alert");
+    // Titles and comments are text wherever they show.
+    await save(mia, "docs", "Escapes", { title: '<img src=x onerror="alert(2)">', body: "x\n", comment: "<b>c</b>" });
+    for (const path of ["/p/docs/wiki/Escapes", "/p/docs/wiki", "/p/docs/wiki/Escapes/history"]) {
+      const body = await text(anon(), path);
+      expect(body, path).not.toContain("<img src=x");
+      expect(body, path).not.toContain("<b>c</b>");
+    }
+    expect(await text(anon(), "/p/docs/wiki")).toContain("&lt;img src=x onerror=");
   });
 
   it("refuses a save based on an old revision (409) and keeps the text typed", async () => {
