@@ -91,6 +91,20 @@ describe("pages", () => {
     expect(list.map((p) => p.name)).toEqual(["Getting-Started"]);
   });
 
+  it("lets exactly one of two saves from the same base revision win, and records one revision", async () => {
+    await ok(await call("POST", base, mia, { name: "Race", content: "start" }), 201);
+    const results = await Promise.all(
+      ["left", "right"].map((content) => call("PUT", `${base}/Race`, mia, { content, base_revision: 1 })),
+    );
+    const statuses = await Promise.all(results.map(async (r) => (await r.arrayBuffer(), r.status)));
+    expect(statuses.sort()).toEqual([200, 409]);
+    const revisions = await ok<{ number: number }[]>(await call("GET", `${base}/Race/revisions`));
+    expect(revisions.map((r) => r.number)).toEqual([2, 1]);
+    const page = await ok<PageJson>(await call("GET", `${base}/Race`));
+    expect(page.revision).toBe(2);
+    expect(["left", "right"]).toContain(page.content);
+  });
+
   it("refuses bad input precisely and leaves nothing behind", async () => {
     await ok(await call("POST", base, mia, { name: "a/b", content: "x" }), 400);
     await ok(await call("POST", base, mia, { name: "Labelled", content: "x", labels: ["Phase:Draft", "Phase:Stable"] }), 400);
