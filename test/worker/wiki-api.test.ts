@@ -96,7 +96,12 @@ describe("pages", () => {
     const results = await Promise.all(
       ["left", "right"].map((content) => call("PUT", `${base}/Race`, mia, { content, base_revision: 1 })),
     );
-    const statuses = await Promise.all(results.map(async (r) => (await r.arrayBuffer(), r.status)));
+    const statuses = await Promise.all(
+      results.map(async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      }),
+    );
     expect(statuses.sort()).toEqual([200, 409]);
     const revisions = await ok<{ number: number }[]>(await call("GET", `${base}/Race/revisions`));
     expect(revisions.map((r) => r.number)).toEqual([2, 1]);
