@@ -37,7 +37,9 @@ export interface UploadTarget {
 export class ResourceSink implements FileSink {
   readonly id = randomId(16);
   readonly writer: R2StreamWriter;
+  /** The first bytes, which decide the type it is served with. */
   head = new Uint8Array(0);
+  private readonly maxBytes: number;
 
   constructor(
     target: UploadTarget,
@@ -47,8 +49,6 @@ export class ResourceSink implements FileSink {
     this.writer = new R2StreamWriter(target.bucket, r2Keys.wikiResource(target.tenantId, projectId, this.id));
     this.maxBytes = target.maxBytes;
   }
-
-  private readonly maxBytes: number;
 
   async write(chunk: Uint8Array): Promise<void> {
     if (this.writer.size + chunk.length > this.maxBytes)
