@@ -102,6 +102,28 @@ export const tenantMigrations: Migration[] = [
       "CREATE UNIQUE INDEX `downloads_project_name` ON `downloads` (`project_id`,`name`);",
       "CREATE INDEX `downloads_project_created` ON `downloads` (`project_id`,`created_at`);"
     ]
+  },
+  {
+    "tag": "0007_wiki",
+    "statements": [
+      "CREATE TABLE `wiki_config` (\n\t`project_id` integer PRIMARY KEY NOT NULL,\n\t`phases` text NOT NULL,\n\t`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE TABLE `wiki_pages` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`name` text NOT NULL,\n\t`name_key` text NOT NULL,\n\t`title` text NOT NULL,\n\t`body` text DEFAULT '' NOT NULL,\n\t`labels` text DEFAULT '' NOT NULL,\n\t`revision` integer NOT NULL,\n\t`last_number` integer NOT NULL,\n\t`write_id` text NOT NULL,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\t`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `wiki_pages_project_name` ON `wiki_pages` (`project_id`,`name_key`);",
+      "CREATE INDEX `wiki_pages_project_updated` ON `wiki_pages` (`project_id`,`updated_at`);",
+      "CREATE TABLE `wiki_resources` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`page_id` integer NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`name` text NOT NULL,\n\t`name_key` text NOT NULL,\n\t`number` integer NOT NULL,\n\t`content_type` text NOT NULL,\n\t`size` integer NOT NULL,\n\t`r2_key` text NOT NULL,\n\t`comment` text DEFAULT '' NOT NULL,\n\t`uploader_id` integer,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`page_id`) REFERENCES `wiki_pages`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`uploader_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null\n);",
+      "CREATE UNIQUE INDEX `wiki_resources_page_name_number` ON `wiki_resources` (`page_id`,`name_key`,`number`);",
+      "CREATE TABLE `wiki_revisions` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`page_id` integer NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`number` integer NOT NULL,\n\t`title` text NOT NULL,\n\t`body` text NOT NULL,\n\t`labels` text DEFAULT '' NOT NULL,\n\t`comment` text DEFAULT '' NOT NULL,\n\t`author_id` integer,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`page_id`) REFERENCES `wiki_pages`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`author_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null\n);",
+      "CREATE UNIQUE INDEX `wiki_revisions_page_number` ON `wiki_revisions` (`page_id`,`number`);"
+    ]
+  },
+  {
+    "tag": "0008_wiki_search",
+    "statements": [
+      "-- Full-text search of wiki pages (written by hand: drizzle's schema cannot express FTS5). One row\n-- per page, rowid = wiki_pages.id, holding the current title and body; the triggers keep it in\n-- step in the same statement as every page write, so a save or a deletion is searchable at once.\nCREATE VIRTUAL TABLE `wiki_fts` USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2');",
+      "CREATE TRIGGER `wiki_fts_insert` AFTER INSERT ON `wiki_pages` BEGIN\n\tINSERT INTO wiki_fts (rowid, title, body) VALUES (new.id, new.title, new.body);\nEND;",
+      "CREATE TRIGGER `wiki_fts_update` AFTER UPDATE OF title, body ON `wiki_pages` BEGIN\n\tUPDATE wiki_fts SET title = new.title, body = new.body WHERE rowid = new.id;\nEND;",
+      "CREATE TRIGGER `wiki_fts_delete` AFTER DELETE ON `wiki_pages` BEGIN\n\tDELETE FROM wiki_fts WHERE rowid = old.id;\nEND;"
+    ]
   }
 ];
 

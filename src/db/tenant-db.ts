@@ -2,9 +2,10 @@
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 import * as core from "./schema";
 import * as downloads from "./downloads-schema";
+import * as wiki from "./wiki-schema";
 
 /** Every table of a tenant database, for drizzle's relational queries. */
-const schema = { ...core, ...downloads };
+const schema = { ...core, ...downloads, ...wiki };
 
 export type TenantDb = DrizzleD1Database<typeof schema>;
 

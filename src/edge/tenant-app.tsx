@@ -20,6 +20,7 @@ import { projectAdminRoutes } from "../routes/web/project-admin";
 import { userRoutes } from "../routes/web/users";
 import { issueRoutes } from "../routes/web/issues";
 import { downloadRoutes } from "../routes/web/downloads";
+import { wikiRoutes } from "../routes/web/wiki";
 import { tenantApi } from "../routes/api/tenant-api";
 import { jsonError } from "../routes/api/responses";
 import { crossSiteGuard, sessionMiddleware } from "../routes/middleware/session";
@@ -114,6 +115,7 @@ export function tenantApp() {
   app.route("/", projectAdminRoutes);
   app.route("/", issueRoutes);
   app.route("/", downloadRoutes);
+  app.route("/", wikiRoutes);
   app.notFound((c) => notFoundPage(c));
   app.onError(respondToError);
   return app;

@@ -37,6 +37,19 @@ export interface AppVariables {
   source: SourcePage;
   /** The URL's project with the viewer's rights in its tracker (requireTracker). */
   tracker: Tracker;
+  /** The URL's project and what the viewer may do in its wiki (requireWiki, requireApiWiki). */
+  wiki: WikiArea;
+}
+
+/** A project's wiki as one viewer sees it. */
+export interface WikiArea {
+  project: Project;
+  user: User | null;
+  viewer: Viewer;
+  /** canAccess(viewer, project, "wiki", "write"): members edit, revert, delete and upload. */
+  canWrite: boolean;
+  /** Owners configure the wiki's phases. */
+  canConfigure: boolean;
 }
 
 /** A project's tracker as one viewer sees it. */

@@ -31,6 +31,10 @@ export const r2Keys = {
     `t/${tenantId}/issues/${projectId}/${attachmentId}`,
   /** Every issue attachment of a project. */
   issueAttachmentPrefix: (tenantId: string, projectId: number) => `t/${tenantId}/issues/${projectId}/`,
+  /** One uploaded revision of a file embedded in a wiki page, by a random id; its name, page and type are in D1 (wiki_resources). */
+  wikiResource: (tenantId: string, projectId: number, resourceId: string) => `t/${tenantId}/wiki/${projectId}/${resourceId}`,
+  /** Every wiki resource of a project. */
+  wikiResourcePrefix: (tenantId: string, projectId: number) => `t/${tenantId}/wiki/${projectId}/`,
   /** A file of a project's downloads area, named by a random id; its name, size and SHA-256 are in D1 (downloads). */
   download: (tenantId: string, projectId: number, downloadId: string) => `t/${tenantId}/downloads/${projectId}/${downloadId}`,
   /** Every download file of a project. */

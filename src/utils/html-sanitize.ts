@@ -46,7 +46,7 @@ const WHITE_LIST: Record<string, string[]> = {
 // Classes come only from the renderer (task lists, footnotes, anchors, highlighted code): a user's
 // `class="notice"` would borrow the forge's own look, so other names are dropped.
 const CLASSES =
-  /^(?:task-list-item(?:-checkbox)?|contains-task-list|footnotes(?:-sep|-list)?|footnote-(?:ref|backref|item)|heading-anchor|highlight|[cnstkb]|language-[\w+-]+)$/;
+  /^(?:task-list-item(?:-checkbox)?|contains-task-list|footnotes(?:-sep|-list)?|footnote-(?:ref|backref|item)|heading-anchor|highlight|wiki-link|wiki-missing|[cnstkb]|language-[\w+-]+)$/;
 for (const tags of ["a", "code", "pre", "span", "li", "ul", "ol", "section", "hr", "sup", "input"])
   WHITE_LIST[tags]!.push("class");
 

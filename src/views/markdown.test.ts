@@ -2,7 +2,7 @@
 // corpus (test/fixtures/markdown/xss.ts) of which nothing in the output may run script.
 import { describe, expect, it } from "vitest";
 import { XSS_CORPUS } from "../../test/fixtures/markdown/xss";
-import { renderMarkdown, renderMarkdownInline } from "./markdown";
+import { renderMarkdown, renderMarkdownDocument, renderMarkdownInline } from "./markdown";
 import README from "../../test/fixtures/markdown/readme.md?raw";
 
 const ALLOWED_TAGS = new Set(
@@ -255,5 +255,38 @@ describe("renderMarkdown of a file in the repository", () => {
     expect(html).toContain('<span class="k">import</span>');
     expect(html).toContain('class="footnote-item"');
     expect(html).toContain('href="/p/widget/source/blob/c1/docs/gizmos.md"');
+  });
+});
+
+describe("wiki options", () => {
+  const wiki = {
+    base: "/p/demo/wiki",
+    nameOf: (t: string) => (/^[\w -]+$/.test(t) ? t.replace(/ /g, "-") : null),
+    existing: new Set(["install"]),
+    resources: "/p/demo/wiki/Guide/resources/",
+  };
+
+  it("links [[Page]] only for wiki pages; other texts keep the brackets", () => {
+    expect(renderMarkdown("[[Install]]")).toContain("[[Install]]");
+    const html = renderMarkdown("[[Install]] [[New Page|write it]] `[[Code]]`", undefined, undefined, { wiki });
+    expect(html).toMatch(/<a [^>]*href="\/p\/demo\/wiki\/Install" class="wiki-link">Install<\/a>/);
+    expect(html).toMatch(/<a [^>]*href="\/p\/demo\/wiki\/New-Page\/edit" class="wiki-link wiki-missing"[^>]*>write it<\/a>/);
+    expect(html).toContain("<code>[[Code]]</code>");
+  });
+
+  it("points resource: URLs at the page's files only with the wiki option", () => {
+    expect(renderMarkdown("![d](resource:d.png)")).not.toContain("resource:");
+    expect(renderMarkdown("![d](resource:d.png)", undefined, undefined, { wiki })).toContain(
+      'src="/p/demo/wiki/Guide/resources/d.png"',
+    );
+  });
+
+  it("collects headings for a table of contents, ids as the page has them", () => {
+    const { toc } = renderMarkdownDocument("# A\n\n## B `c`\n\ntext\n\n### D <i>e</i>\n", undefined, { toc: true });
+    expect(toc).toEqual([
+      { level: 1, text: "A", id: "user-content-a" },
+      { level: 2, text: "B c", id: "user-content-b-c" },
+      { level: 3, text: "D e", id: "user-content-d-e" },
+    ]);
   });
 });

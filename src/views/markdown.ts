@@ -7,7 +7,7 @@ import MarkdownIt from "markdown-it";
 import anchor from "markdown-it-anchor";
 import footnote from "markdown-it-footnote";
 import { escapeHtml, highlightLines, languageOf } from "./highlight";
-import { type FileBase, sanitizeHtml } from "../utils/html-sanitize";
+import { type FileBase, USER_ID_PREFIX, sanitizeHtml } from "../utils/html-sanitize";
 import { escapedByRenderer, type TrustedHtml } from "./trusted-html";
 
 export type { FileBase } from "../utils/html-sanitize";
@@ -174,16 +174,135 @@ md.core.ruler.push("forge_table_align", (state) => {
   }
 });
 
+/** Wiki pages: `[[Page]]` and `[[Page|text]]` links, and `resource:name` URLs of the page's files. */
+export interface WikiLinks {
+  /** The wiki's URL (/p/<project>/wiki), pages below it. */
+  base: string;
+  /** A link target as a page name (spaces to -), null when it cannot be one (the text stays as typed). */
+  nameOf: (target: string) => string | null;
+  /** Lowercase names of the pages that exist; links to others ask to create the page. */
+  existing: ReadonlySet<string>;
+  /** Where `resource:<name>` points: the page's resources URL, ending with /. */
+  resources?: string;
+}
+
+/** One heading of a document, for a table of contents (`id` as the page has it, prefix included). */
+export interface TocEntry {
+  level: number;
+  text: string;
+  id: string;
+}
+
+interface Env {
+  [key: string | symbol]: unknown;
+  autoLinks?: AutoLinks;
+  docId?: string;
+  wiki?: WikiLinks;
+  toc?: TocEntry[];
+}
+
+const WIKI_LINK = /^\[\[([^[\]|\n]{1,200})(?:\|([^[\]\n]{1,200}))?\]\]/;
+
+/** The targets of a text's `[[links]]`, to look up which pages exist before rendering. */
+export function wikiLinkTargets(source: string): string[] {
+  return [...source.matchAll(new RegExp(WIKI_LINK.source.slice(1), "g"))].map((m) => m[1]!.trim());
+}
+
+md.inline.ruler.before("link", "forge_wiki_link", (state, silent) => {
+  const wiki = (state.env as Env | undefined)?.wiki;
+  if (!wiki || state.src.charCodeAt(state.pos) !== 0x5b || state.src.charCodeAt(state.pos + 1) !== 0x5b) return false;
+  const m = WIKI_LINK.exec(state.src.slice(state.pos));
+  const name = m ? wiki.nameOf(m[1]!.trim()) : null;
+  if (!m || !name) return false;
+  if (!silent) {
+    const exists = wiki.existing.has(name.toLowerCase());
+    const open = state.push("link_open", "a", 1);
+    open.attrs = [
+      ["href", `${wiki.base}/${encodeURIComponent(name)}${exists ? "" : "/edit"}`],
+      ["class", exists ? "wiki-link" : "wiki-link wiki-missing"],
+    ];
+    if (!exists) open.attrs.push(["title", `Create the page ${name}`]);
+    const text = state.push("text", "", 0);
+    text.content = (m[2] ?? m[1]!).trim();
+    state.push("link_close", "a", -1);
+  }
+  state.pos += m[0].length;
+  return true;
+});
+
+// resource:<name> in links and images of a wiki page: the page's uploaded file of that name.
+md.core.ruler.push("forge_wiki_resources", (state) => {
+  const base = (state.env as Env | undefined)?.wiki?.resources;
+  if (!base) return;
+  const rewrite = (t: Token, attr: string) => {
+    const value = t.attrGet(attr);
+    const m = value && /^resource:([^/?#]+)$/i.exec(String(value));
+    if (m) t.attrSet(attr, base + encodeURIComponent(decodeURIComponent(m[1]!)));
+  };
+  for (const block of state.tokens) {
+    for (const t of block.children ?? []) {
+      if (t.type === "image") rewrite(t, "src");
+      else if (t.type === "link_open") rewrite(t, "href");
+    }
+  }
+});
+
+// With env.toc: every heading, in order, for a table of contents (after markdown-it-anchor set ids).
+md.core.ruler.push("forge_toc", (state) => {
+  const toc = (state.env as Env | undefined)?.toc;
+  if (!toc) return;
+  const tokens = state.tokens;
+  for (let i = 0; i < tokens.length - 1; i++) {
+    const t = tokens[i]!;
+    const id = t.type === "heading_open" ? t.attrGet("id") : null;
+    if (!id) continue;
+    const text = (tokens[i + 1]!.children ?? [])
+      .filter((c) => c.type === "text" || c.type === "code_inline")
+      .map((c) => c.content)
+      .join("")
+      .trim();
+    if (text) toc.push({ level: Number(t.tag.slice(1)), text, id: `${USER_ID_PREFIX}${id}` });
+  }
+});
+
+/** What a document render can add: wiki links and resources, a table of contents. */
+export interface MarkdownOptions {
+  wiki?: WikiLinks;
+  /** Collect the headings (renderMarkdownDocument's `toc`). */
+  toc?: boolean;
+}
+
+function render(
+  source: string,
+  links: AutoLinks | undefined,
+  file: FileBase | undefined,
+  opts: MarkdownOptions,
+): { html: string; toc: TocEntry[] } {
+  const env: Env = links ? { autoLinks: links } : {};
+  // Footnote ids named after the text, so that several texts on one page (an issue's comments)
+  // each reach their own notes; the same text always gets the same ids (pages are cached).
+  if (source.includes("[^")) env.docId = textId(source);
+  if (opts.wiki) env.wiki = opts.wiki;
+  if (opts.toc) env.toc = [];
+  return { html: sanitizeHtml(md.render(source, env), file), toc: env.toc ?? [] };
+}
+
 /**
  * Renders Markdown to HTML that is safe to insert into a page as is. With `links`, mentions of
  * issues, commits and files link to that project's pages; with `file`, relative URLs resolve.
  */
-export function renderMarkdown(source: string, links?: AutoLinks, file?: FileBase): string {
-  const env: { autoLinks?: AutoLinks; docId?: string } = links ? { autoLinks: links } : {};
-  // Footnote ids named after the text, so that several texts on one page (an issue's comments)
-  // each reach their own notes; the same text always gets the same ids (pages are cached).
-  if (source.includes("[^")) env.docId = textId(source);
-  return sanitizeHtml(md.render(source, env), file);
+export function renderMarkdown(source: string, links?: AutoLinks, file?: FileBase, opts: MarkdownOptions = {}): string {
+  return render(source, links, file, opts).html;
+}
+
+/** A whole document (a wiki page): its safe markup and, with `toc`, its headings. */
+export function renderMarkdownDocument(
+  source: string,
+  links: AutoLinks | undefined,
+  opts: MarkdownOptions,
+): { html: TrustedHtml; toc: TocEntry[] } {
+  const out = render(source, links, undefined, opts);
+  return { html: escapedByRenderer(out.html), toc: out.toc };
 }
 
 /** renderMarkdown for a page: the sanitized result branded as safe markup (views/trusted-html.ts). */

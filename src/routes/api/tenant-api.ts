@@ -20,6 +20,7 @@ import { refNameProblem } from "../../git/ref-names";
 import { apiApp, apiBodyLimit, errorResponse, PageQuery, setPaginationHeaders, jsonBody, jsonResponse } from "./responses";
 import { registerIssueApi } from "./issues-api";
 import { isDownloadUpload, registerDownloadsApi } from "./downloads-api";
+import { registerWikiApi } from "./wiki-api";
 
 const LevelSchema = z.enum(["all", "signed-in", "members", "owners", "off"]);
 
@@ -247,7 +248,9 @@ export function tenantApi() {
     "/api/*",
     apiBodyLimit(
       (method, path) =>
-        (method === "POST" && /^\/api\/v1\/projects\/[^/]+\/issues\/\d+\/attachments$/.test(path)) ||
+        (method === "POST" &&
+          (/^\/api\/v1\/projects\/[^/]+\/issues\/\d+\/attachments$/.test(path) ||
+            /^\/api\/v1\/projects\/[^/]+\/wiki\/pages\/[^/]+\/resources$/.test(path))) ||
         isDownloadUpload(method, path),
     ),
   );
@@ -336,5 +339,6 @@ export function tenantApi() {
 
   registerIssueApi(app);
   registerDownloadsApi(app);
+  registerWikiApi(app);
   return app;
 }

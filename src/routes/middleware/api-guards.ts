@@ -43,6 +43,23 @@ export const requireApiTracker: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/** The URL's project wiki for this caller: 404 when they may not read it, 401/403 for writes they may not make. */
+export const requireApiWiki: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const name = c.req.param("project") ?? "";
+  const [{ user, viewer }, project] = await Promise.all([apiIdentity(c), findProject(c.get("db"), name)]);
+  if (!project || !canAccess(viewer, project, "wiki", "read")) throw new ForgeError("not_found", `project ${name} not found`);
+  const canWrite = canAccess(viewer, project, "wiki", "write");
+  if (modeOf(c) === "write" && !canWrite) {
+    if (deniedStatus(viewer, project, "wiki", "write") === 401) throw unauthorized(c);
+    throw new ForgeError(
+      "forbidden",
+      viewer.scope !== "write" ? "This token is read-only." : "Only the project's members change its wiki.",
+    );
+  }
+  c.set("wiki", { project, user, viewer, canWrite, canConfigure: canAccess(viewer, project, "admin", "write") });
+  await next();
+};
+
 /**
  * The URL's project (/api/v1/projects/:name) for callers who may see it, else 404; a change
  * (after requireApiUser) needs its owners' rights, else 403.

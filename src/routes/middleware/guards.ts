@@ -103,6 +103,30 @@ export function requireTracker(need: "read" | "write" | "configure"): Middleware
 }
 
 /**
+ * The wiki of the URL's project for those who may read it (canAccess "wiki"), else 404 as for a
+ * missing project; writes ask the signed-out to sign in first and refuse other readers (403);
+ * "configure" is for owners only (404 to others).
+ */
+export function requireWiki(need: "read" | "write" | "configure"): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const [project, { user, viewer }] = await Promise.all([
+      findProject(c.get("db"), c.req.param("project") ?? ""),
+      webIdentity(c),
+    ]);
+    if (!project || !canAccess(viewer, project, "wiki", "read")) return notFoundPage(c);
+    const canWrite = canAccess(viewer, project, "wiki", "write");
+    const canConfigure = canAccess(viewer, project, "admin", "write");
+    if (need === "configure" && !canConfigure) return user ? notFoundPage(c) : signInRedirect(c);
+    if (need === "write" && !canWrite) {
+      if (!user) return signInRedirect(c);
+      throw new ForgeError("forbidden", "You may read this project's wiki but not change it: ask an owner to make you a member.");
+    }
+    c.set("wiki", { project, user, viewer, canWrite, canConfigure });
+    await next();
+  };
+}
+
+/**
  * Source pages: the project, if the viewer may read its source (checked before any cache is
  * consulted), with its repository opened; else 404, as for a missing one.
  */

@@ -10,6 +10,10 @@ import { Layout } from "../../views/layout";
 import { Markdown } from "../../views/forms";
 import { type FeaturedItem, ProjectHome } from "../../views/project-home";
 import { entryView } from "../../views/timeline";
+import { featuredDownloads } from "../../services/downloads";
+import { featuredWikiPages } from "../../services/wiki";
+import { detailsHref } from "../../views/downloads";
+import { pageHref } from "../../views/wiki/frame";
 import { sourceSummary } from "./source/summary";
 import { readableKinds, timelineHref } from "./timeline";
 
@@ -18,14 +22,27 @@ export const projectRoutes = new Hono<AppEnv>();
 const RECENT = 8;
 
 /**
- * The featured downloads and wiki pages of the project home, each a link. The wiki and downloads
- * areas fill these in (their services export the lists, already filtered for the viewer); until
- * they exist, a home has none and shows neither section.
+ * The featured downloads and wiki pages of the project home, each a link; an area the viewer may
+ * not read contributes nothing (and costs no query).
  */
 export async function homeFeatured(
-  _c: Context<AppEnv>,
+  c: Context<AppEnv>,
 ): Promise<{ featuredDownloads: FeaturedItem[]; featuredWiki: FeaturedItem[] }> {
-  return { featuredDownloads: [], featuredWiki: [] };
+  const project = c.get("project");
+  const viewer = c.get("viewer");
+  const db = c.get("db");
+  const [downloads, pages] = await Promise.all([
+    canAccess(viewer, project, "downloads", "read") ? featuredDownloads(db, project.id) : [],
+    canAccess(viewer, project, "wiki", "read") ? featuredWikiPages(db, project.id) : [],
+  ]);
+  return {
+    featuredDownloads: downloads.map((f) => ({
+      title: f.name,
+      href: detailsHref(project.name, f.name),
+      note: f.summary || undefined,
+    })),
+    featuredWiki: pages.map((p) => ({ title: p.title, href: pageHref(project.name, p.name) })),
+  };
 }
 
 projectRoutes.get("/p/:project", (c) => c.redirect(`/p/${encodeURIComponent(c.req.param("project"))}/`, 301));

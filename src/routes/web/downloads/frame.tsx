@@ -27,6 +27,7 @@ export function DownloadsPage(props: { c: Ctx; title: string; tab: DownloadsTab;
     <Layout
       title={`${props.title} · ${project.name}`}
       forgeName={props.c.get("tenant").name}
+      project={{ project, viewer: props.c.get("viewer"), current: "downloads" }}
       crumbs={[
         { label: project.name, href: `/p/${encodeURIComponent(project.name)}/` },
         { label: "Downloads", href: `${downloadsBase(project.name)}/` },
