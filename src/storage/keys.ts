@@ -37,6 +37,3 @@ export const r2Keys = {
 export const doNames = {
   repo: (tenantId: string, repoId: string) => `${tenantId}/${repoId}`,
 };
-
-/** The D1 binding name of a tenant's database. */
-export const tenantDatabaseBinding = (tenantId: string) => `DB_${tenantId.toUpperCase()}`;

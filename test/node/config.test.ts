@@ -16,8 +16,7 @@ describe("configuration", () => {
       persistRoot: "/tmp/x",
       platformHost: "admin.localhost",
       adminToken: "t",
-      tenantDatabases: [],
-      provisioner: async () => new Response(),
+      legacyTenantDatabases: [],
     });
     const workers = options.workers as Record<string, Record<string, object>>[];
     const local = (w: Record<string, Record<string, object>>) =>
@@ -27,7 +26,7 @@ describe("configuration", () => {
         ...Object.keys(w.r2Buckets ?? {}),
         ...Object.keys(w.durableObjects ?? {}),
         ...Object.keys(w.queueProducers ?? {}),
-        ...Object.keys(w.serviceBindings ?? {}).filter((b) => b !== "PROVISIONER"),
+        ...Object.keys(w.serviceBindings ?? {}),
       ].sort();
     expect(local(workers[0]!)).toEqual(bindingsOf(readFileSync(join(projectRoot, "wrangler.toml"), "utf8")));
     expect(local(workers[1]!)).toEqual(bindingsOf(readFileSync(join(projectRoot, "wrangler.push.toml"), "utf8")));
@@ -94,10 +93,4 @@ describe("configuration", () => {
     const outside = files.filter((f) => parentShared.test(readFileSync(join(projectRoot, f), "utf8")));
     expect(outside).toEqual([]);
   });
-
-  it("passes wrangler deploy --dry-run for both workers", () => {
-    const result = spawnSync("npm", ["run", "--silent", "deploy:dry-run"], { cwd: projectRoot, encoding: "utf8" });
-    expect(result.status, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toContain("env.REPO (RepoObject, defined in edgeforge-push)");
-  }, 120_000);
 });
