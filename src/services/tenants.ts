@@ -170,7 +170,7 @@ export async function createTenant(env: Env, input: NewTenant, actor: string): P
   // Step 1, the only one that decides: the CONTROL row (unique slug and hosts). A request for a
   // slug already being set up by the same request (a retry, or a twin sent at once) resumes it.
   let id = await resumableId(env, input, hosts);
-  const resumed = id !== null;
+  let resumed = id !== null;
   if (id === null) {
     const owners = await hostOwners(env, hosts);
     for (const [host, slug] of owners) throw conflict(`host ${host} already belongs to tenant ${slug}`);
@@ -192,8 +192,10 @@ export async function createTenant(env: Env, input: NewTenant, actor: string): P
       ]);
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
+      // Taken meanwhile: by a twin of this request (resume it) or by another one (conflict).
       id = await resumableId(env, input, hosts);
       if (id === null) throw conflict("the slug or one of the hosts was taken meanwhile");
+      resumed = true;
     }
   }
   // Steps 2-4, each idempotent: KV records, migrations and the owner account, then active.

@@ -100,27 +100,7 @@ describe("provisioning", () => {
     expect(await tenantRows(slug)).toHaveLength(1);
     for (const res of answers.filter((r) => r.status === 201)) {
       const { owner } = (await res.json()) as { owner: { token: string } };
-      console.log("DEBUG token", (await hashToken(owner.token)).slice(0, 8));
       const who = await whoAmI(slug, owner.token);
-      if (who.status !== 200) {
-        const [row] = await tenantRows(slug);
-        const st = tenantStore(bindings, String(row!.database))!;
-        console.log(
-          "DEBUG dump",
-          JSON.stringify(row),
-          JSON.stringify(
-            await st.query([
-              { sql: "SELECT token_hash, user_id FROM api_tokens", params: [] },
-              { sql: "SELECT id, username FROM users", params: [] },
-            ]),
-          ),
-        );
-        console.log(
-          "DEBUG kv",
-          await bindings.DIRECTORY.get(`host:${slug}.test`),
-          await bindings.DIRECTORY.get(`tenant:${row!.id}`),
-        );
-      }
       expect(who.status, `${statuses} ${await who.text()}`).toBe(200);
     }
   });
