@@ -11,7 +11,6 @@ import { createInterface } from "node:readline";
 import { buildWorkers, projectRoot } from "./build";
 import { applyIsolateHeapLimit, miniflareOptions, type LocalConfig } from "./config";
 import { createFront } from "./front";
-import { Gate } from "./gate";
 
 export interface LocalForgeOptions {
   port: number;
@@ -30,10 +29,9 @@ export class LocalForge {
   readonly adminToken: string;
   private readonly sessionSecret: string;
   private mf: Miniflare | null = null;
-  /** The edge worker's own socket in workerd (it moves when workerd restarts). */
+  /** The edge worker's own socket in workerd. */
   private edgeUrl: URL | null = null;
   private server: Server | null = null;
-  private readonly gate = new Gate();
   /** D1 bindings of tenants made by an older local forge in this state folder, still served. */
   private readonly legacyDatabases: string[];
   private scripts: LocalConfig["scripts"] | null = null;
@@ -99,7 +97,7 @@ export class LocalForge {
     this.mf = new Miniflare(miniflareOptions(this.config()));
     await this.mf.ready;
     this.edgeUrl = await this.mf.unsafeGetDirectURL("edge");
-    this.server = createFront(() => this.edgeUrl!, this.gate);
+    this.server = createFront(() => this.edgeUrl!);
     await new Promise<void>((resolve, reject) => {
       this.server!.once("error", reject);
       this.server!.listen(this.opts.port, "127.0.0.1", () => resolve());
@@ -117,7 +115,7 @@ export class LocalForge {
     await new Promise<void>((resolve) => this.logFile.end(resolve));
   }
 
-  /** Sends a request straight to the edge worker (no gate: for the runner's own calls). */
+  /** Sends a request straight to the edge worker (not through the front: for the runner's own calls). */
   dispatch(url: string, init?: RequestInit): Promise<Response> {
     return this.mf!.dispatchFetch(url, init as never) as unknown as Promise<Response>;
   }
