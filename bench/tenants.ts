@@ -7,11 +7,12 @@
 // Prints: tenant creation (each POST /api/v1/tenants, C at a time: median, p95, total), then the
 // home page latency of one tenant on each forge (median, p95) and the ratio N-forge / 1-forge.
 import { parseArgs } from "node:util";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { request } from "../bin/cli/http";
 import { startForge, type RunningForge } from "../test/e2e/runner";
 import { LoadClient } from "./lib/load";
 import { median, percentile } from "./lib/report";
+import { treePids } from "./lib/rss";
 
 const { values } = parseArgs({
   options: {
@@ -56,6 +57,16 @@ async function createMany(forge: RunningForge, count: number): Promise<number[]>
 }
 
 const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+/** Summed VmRSS of a forge's workerd processes, in MiB. */
+function workerdRssMiB(forge: RunningForge): number {
+  let kb = 0;
+  for (const pid of treePids(forge.child.pid!, /workerd/)) {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    kb += Number(m?.[1] ?? 0);
+  }
+  return kb / 1024;
+}
 
 async function main(): Promise<void> {
   const one = await startForge();
@@ -108,6 +119,7 @@ async function main(): Promise<void> {
     console.log(
       `first page of ${others.length} different tenants on forge B: median ${ms(median(others))}, p95 ${ms(percentile(others, 95))}`,
     );
+    console.log(`workerd RSS: forge A ${workerdRssMiB(one).toFixed(0)} MiB, forge B ${workerdRssMiB(many).toFixed(0)} MiB`);
   } finally {
     for (const forge of [one, many]) {
       await forge.stop();
