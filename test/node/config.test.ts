@@ -32,6 +32,20 @@ describe("configuration", () => {
     expect(local(workers[1]!)).toEqual(bindingsOf(readFileSync(join(projectRoot, "wrangler.push.toml"), "utf8")));
   });
 
+  it("binds tenant databases as one Durable Object namespace, and D1 only for tenants made before it", () => {
+    const options = (legacy: string[]) =>
+      miniflareOptions({
+        scripts: { edge: "edge.js", push: "push.js" },
+        persistRoot: "/tmp/x",
+        platformHost: "admin.localhost",
+        adminToken: "t",
+        legacyTenantDatabases: legacy,
+      }).workers as Record<string, Record<string, object>>[];
+    expect(options([])[0]!.durableObjects).toMatchObject({ TENANT_DB: { className: "TenantDatabase", useSQLite: true } });
+    expect(Object.keys(options([])[0]!.d1Databases!)).toEqual(["CONTROL"]);
+    expect(Object.keys(options(["DB_LOCAL_0001"])[0]!.d1Databases!)).toEqual(["CONTROL", "DB_LOCAL_0001"]);
+  });
+
   it("bundles the current SQL migrations into the workers", () => {
     expect(readFileSync(generatedPath, "utf8")).toBe(renderModule());
   });

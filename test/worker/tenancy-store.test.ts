@@ -45,4 +45,12 @@ describe("tenant database handle", () => {
     await a.prepare("INSERT INTO secrets VALUES ('only a')").run();
     await expect(b.prepare("SELECT v FROM secrets").all()).rejects.toThrow(/no such table/);
   });
+
+  it("still opens the D1 binding named by the record of a tenant made before TENANT_DB, and nothing for an unknown name", async () => {
+    const bindings = env as unknown as Env;
+    // CONTROL stands in for such a binding: a D1 database bound to the edge worker.
+    expect(tenantD1(bindings, { id: "old", database: "CONTROL" })).toBe(bindings.CONTROL);
+    expect(tenantD1(bindings, { id: "old", database: "DB_NOT_BOUND" })).toBeNull();
+    expect(tenantD1(bindings, { id: "old", database: null })).toBeNull();
+  });
 });
