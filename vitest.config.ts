@@ -11,9 +11,6 @@ import { applyIsolateHeapLimit, COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "
 // cap, unless MINIFLARE_WORKERD_V8_FLAGS is set: a test that needs more memory fails here.
 applyIsolateHeapLimit();
 
-/** Tenant databases the tests' tenants take (TENANT_DB_POOL provisioning). */
-export const TEST_DB_POOL = Array.from({ length: 16 }, (_, i) => `DB_POOL_${i + 1}`);
-
 // The push worker runs beside the edge worker under test, bundled as in production.
 const scripts = await buildWorkers(join(projectRoot, ".forge", "test-build"));
 
@@ -34,13 +31,11 @@ export default defineConfig({
                 FORGE_ADMIN_TOKEN: "test-admin-token",
                 FORGE_SESSION_SECRET: "test-session-secret",
                 FORGE_SESSION_SECRET_PREVIOUS: "test-session-secret-before-rotation",
-                TENANT_DB_POOL: TEST_DB_POOL.join(","),
                 // Last-commit walks bounded by steps, and pages that wait for each run to end: whether
                 // a tree page is partial depends on the history, not on how busy the machine is.
                 LAST_COMMITS_WAIT_MS: "600000",
                 LAST_COMMITS_STEPS: "1000",
               },
-              d1Databases: TEST_DB_POOL,
               workers: [
                 {
                   name: "edgeforge-push",

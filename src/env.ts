@@ -1,5 +1,6 @@
 // The bindings and settings both workers receive (see wrangler.toml, wrangler.push.toml and scripts/local).
 import type { RepoObject } from "./repo/repo-object";
+import type { TenantDatabase } from "./db/tenant-store";
 
 export interface Env {
   /** KV: host:<hostname> -> tenant id; tenant:<id> -> tenant record. */
@@ -10,6 +11,8 @@ export interface Env {
   OBJECTS: R2Bucket;
   /** Durable Object namespace of repositories: refs, HEAD, pack catalog. */
   REPO: DurableObjectNamespace<RepoObject>;
+  /** Durable Object namespace of tenant databases, one SQLite object per tenant (edge worker only). */
+  TENANT_DB?: DurableObjectNamespace<TenantDatabase>;
   /** Service binding to the push worker (edge worker only). */
   PUSH?: Fetcher;
   /** Queue of pushes that landed, for post-push work (timeline, issue links, derived data). */
@@ -20,8 +23,6 @@ export interface Env {
   TELEMETRY_LOGS?: Queue;
   /** Test configurations only: "1" lets requests inject faults (x-forge-fault header). */
   ALLOW_FAULTS?: string;
-  /** Local runner only: creates and drops tenant databases (scripts/local/provisioner.ts). */
-  PROVISIONER?: Fetcher;
   /** Hostname of the platform admin API, e.g. admin.localhost. */
   PLATFORM_HOST?: string;
   /** Bearer token of the platform admin API (a secret in production). */
@@ -34,12 +35,6 @@ export interface Env {
   MAIL?: unknown;
   /** Sender address of account mail. */
   MAIL_FROM?: string;
-  /** Comma-separated names of pre-provisioned D1 bindings that new tenants may take. */
-  TENANT_DB_POOL?: string;
-  /** Cloudflare API provisioning (docs/deploy.md). */
-  CF_ACCOUNT_ID?: string;
-  CF_API_TOKEN?: string;
-  CF_SCRIPT_NAME?: string;
-  /** Tenant databases are bindings named in tenant records (DB_<tenant id>). */
+  /** D1 bindings of tenants made before TENANT_DB, named in their records (docs/deploy.md). */
   [binding: string]: unknown;
 }

@@ -1,5 +1,6 @@
 // Miniflare options of the local forge: the same two workers and bindings as wrangler.toml and
-// wrangler.push.toml, plus one D1 database per tenant and the provisioner service.
+// wrangler.push.toml (tenant databases are Durable Objects, as deployed), plus the D1 bindings of
+// tenants a local forge made before TENANT_DB.
 import type { MiniflareOptions, WorkerOptions } from "miniflare";
 import type { WorkerName } from "./build";
 
@@ -32,8 +33,8 @@ export interface LocalConfig {
   adminToken: string;
   /** Key material of session cookies (FORGE_SESSION_SECRET); saved in the state folder. */
   sessionSecret?: string;
-  tenantDatabases: string[];
-  provisioner: (request: Request) => Promise<Response>;
+  /** D1 bindings of tenants made before TENANT_DB (state/databases.json); none for new state. */
+  legacyTenantDatabases: string[];
   handleRuntimeStdio?: MiniflareOptions["handleRuntimeStdio"];
   allowFaults?: boolean;
 }
@@ -47,7 +48,7 @@ const shared = (): Partial<WorkerOptions> => ({
 });
 
 export function miniflareOptions(c: LocalConfig): MiniflareOptions {
-  const tenantDbs = Object.fromEntries(c.tenantDatabases.map((b) => [b, b]));
+  const tenantDbs = Object.fromEntries(c.legacyTenantDatabases.map((b) => [b, b]));
   return {
     host: "127.0.0.1",
     port: 0,
@@ -70,11 +71,11 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
         analyticsEngineDatasets: { TELEMETRY: { dataset: "edgeforge_requests" } },
         scriptPath: c.scripts.edge,
         d1Databases: { CONTROL: "control", ...tenantDbs },
-        durableObjects: { REPO: { className: "RepoObject", scriptName: "push" } },
-        serviceBindings: {
-          PUSH: "push",
-          PROVISIONER: c.provisioner as never,
+        durableObjects: {
+          REPO: { className: "RepoObject", scriptName: "push" },
+          TENANT_DB: { className: "TenantDatabase", useSQLite: true },
         },
+        serviceBindings: { PUSH: "push" },
         bindings: {
           PLATFORM_HOST: c.platformHost,
           FORGE_ADMIN_TOKEN: c.adminToken,

@@ -1,6 +1,5 @@
 // The local forge's HTTP front: a node:http server that passes every request, as a stream, to the
-// edge worker's own socket in workerd, behind the reload gate (a reload restarts workerd and
-// would cut requests in flight; the gate holds new ones meanwhile).
+// edge worker's own socket in workerd.
 import {
   Agent,
   createServer,
@@ -11,7 +10,6 @@ import {
   type ServerResponse,
 } from "node:http";
 import { Transform, type TransformCallback } from "node:stream";
-import type { Gate } from "./gate";
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "upgrade", "proxy-connection", "te", "trailer"]);
 
@@ -178,19 +176,10 @@ function forward(
   });
 }
 
-export function createFront(target: () => URL, gate: Gate): Server {
+export function createFront(target: () => URL): Server {
   const agent = new Agent({ keepAlive: true, timeout: IDLE_UPSTREAM_MS });
   const traffic = new Traffic();
   const server = createServer(async (req, res) => {
-    await gate.enter();
-    let left = false;
-    const leave = () => {
-      if (!left) {
-        left = true;
-        gate.leave();
-      }
-    };
-    res.on("close", leave);
     const form = originForm(req);
     if (!form) {
       req.resume();
@@ -211,7 +200,6 @@ export function createFront(target: () => URL, gate: Gate): Server {
     } finally {
       traffic.inFlight--;
       traffic.progress();
-      leave();
     }
   });
   server.on("close", () => agent.destroy());

@@ -2,3 +2,5 @@
 import { createEdgeHandler } from "./app";
 
 export default createEdgeHandler();
+// Tenant databases: one SQLite Durable Object per tenant (TENANT_DB in wrangler.toml).
+export { TenantDatabase } from "../db/tenant-store";

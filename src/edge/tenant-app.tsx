@@ -4,7 +4,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "../routes/context";
 import { canonicalHost, resolveHost } from "../storage/directory";
 import { ensureTenantReady } from "../services/tenants";
-import { isD1, lazyTenantDb } from "../db/tenant-db";
+import { lazyTenantDb, tenantD1 } from "../db/tenant-db";
 import { newMeter } from "../obs/meter";
 import { meterOf } from "../obs/request-meter";
 import { ErrorPage } from "../views/layout";
@@ -59,8 +59,8 @@ export function tenantApp() {
       );
     }
     const tenant = await ensureTenantReady(c.env, found);
-    const d1 = tenant.database ? c.env[tenant.database] : undefined;
-    if (tenant.status !== "active" || !isD1(d1)) {
+    const d1 = tenantD1(c.env, tenant);
+    if (tenant.status !== "active" || !d1) {
       c.header("Retry-After", "2");
       return c.html(
         <ErrorPage

@@ -3,7 +3,7 @@
 // precomputes the source browser's derived data.
 import { eq } from "drizzle-orm";
 import type { Env } from "../env";
-import { isD1, openTenantDb, type TenantDb } from "../db/tenant-db";
+import { openTenantDb, tenantD1, type TenantDb } from "../db/tenant-db";
 import { projects } from "../db/schema";
 import { ZERO_OID } from "../git/oid";
 import type { PushedEvent } from "./push-events";
@@ -33,8 +33,8 @@ export function describePush(e: PushedEvent): string {
 
 export async function recordPush(env: Env, e: PushedEvent): Promise<void> {
   const tenant = await readTenantRecord(env.DIRECTORY, e.tenantId);
-  const d1 = tenant?.database ? env[tenant.database] : undefined;
-  if (!tenant || !isD1(d1)) return; // the tenant is gone: nothing to record
+  const d1 = tenant ? tenantD1(env, tenant) : null;
+  if (!tenant || !d1) return; // the tenant is gone: nothing to record
   const db = openTenantDb(d1);
   const project = await db.query.projects.findFirst({ where: eq(projects.repoId, e.repoId) });
   if (!project) return;

@@ -2,7 +2,7 @@
 // find a project's repository (for imports); what changes a forge goes in the platform's audit log.
 import type { Env } from "../env";
 import { auditLog } from "../db/control-schema";
-import { isD1, openTenantDb, type TenantDb } from "../db/tenant-db";
+import { openTenantDb, tenantD1, type TenantDb } from "../db/tenant-db";
 import type { TokenScope } from "../auth/tokens";
 import type { TenantRecord } from "../storage/directory";
 import { ForgeError } from "../utils/errors";
@@ -14,8 +14,8 @@ import { audit, control, getTenant } from "./tenants";
 /** A tenant's database, for platform operations that act inside it. */
 async function tenantDbOf(env: Env, slug: string): Promise<{ tenant: TenantRecord; db: TenantDb }> {
   const tenant = await getTenant(env, slug);
-  const d1 = tenant.database ? env[tenant.database] : undefined;
-  if (tenant.status === "provisioning" || !isD1(d1)) {
+  const d1 = tenantD1(env, tenant);
+  if (tenant.status === "provisioning" || !d1) {
     throw new ForgeError("unavailable", `tenant ${slug} is still being set up; try again in a few seconds`);
   }
   return { tenant, db: openTenantDb(d1) };

@@ -6,15 +6,13 @@ import type { Env } from "../env";
 import { auditLog, tenantHosts, tenants } from "../db/control-schema";
 import { controlMigrations, tenantMigrations } from "../db/generated-migrations";
 import { migrate } from "../db/migrate";
-import { isD1, openTenantDb } from "../db/tenant-db";
+import { openTenantDb, tenantD1 } from "../db/tenant-db";
 import { hashPassword } from "../auth/password";
 import { generateToken, hashToken } from "../auth/tokens";
 import { publishTenant, unpublishTenant, type Plan, type TenantRecord } from "../storage/directory";
-import { doNames, r2Keys } from "../storage/keys";
 import { randomId } from "../utils/crypto";
 import { badRequest, conflict, notFound } from "../utils/errors";
-import { provisionerFor } from "./provisioner";
-import { listAllRepoIds } from "./projects";
+import { dropTenantData, newTenantDatabase, storeOwnerToken } from "./provisioner";
 import { createUser, findUserByName } from "./users";
 import { storeTokenHash } from "./tokens";
 
@@ -161,11 +159,7 @@ export async function createTenant(env: Env, input: NewTenant, actor: string): P
   const hosts = [...new Set(input.hosts.map(normalizeHost))];
   if (hosts.length === 0) throw badRequest("a tenant needs at least one host");
   checkHostsUsable(env, hosts);
-  if (await findRow(env, input.slug)) throw conflict(`a tenant with slug ${input.slug} already exists`);
-  const owners = await hostOwners(env, hosts);
-  for (const [host, slug] of owners) throw conflict(`host ${host} already belongs to tenant ${slug}`);
 
-  const id = randomId(12);
   const token = generateToken();
   const pending: PendingOwner = {
     username: input.owner.username,
@@ -173,37 +167,59 @@ export async function createTenant(env: Env, input: NewTenant, actor: string): P
     passwordHash: input.owner.password ? await hashPassword(input.owner.password) : null,
     tokenHash: await hashToken(token),
   };
-  const plan: Plan = { ...DEFAULT_PLAN, ...input.plan };
-
-  const provisioner = provisionerFor(env);
-  const taken = new Set(
-    (await control(env).select({ d: tenants.database }).from(tenants)).map((r) => r.d).filter((d): d is string => !!d),
-  );
-  const database = await provisioner.create(id, taken);
-  const db = control(env);
-  try {
-    await db.batch([
-      db.insert(tenants).values({
-        id,
-        slug: input.slug,
-        name: input.name,
-        status: "provisioning",
-        database,
-        plan: JSON.stringify(plan),
-        pendingOwner: JSON.stringify(pending),
-      }),
-      ...hosts.map((hostname) => db.insert(tenantHosts).values({ hostname, tenantId: id })),
-      db.insert(auditLog).values(audit(actor, "tenant.create", id, { slug: input.slug, hosts })),
-    ]);
-  } catch (err) {
-    if (provisioner.kind !== "pool") await provisioner.drop(database).catch(() => undefined);
-    if (isUniqueViolation(err)) throw conflict("the slug or one of the hosts was taken meanwhile");
-    throw err;
+  // Step 1, the only one that decides: the CONTROL row (unique slug and hosts). A request for a
+  // slug already being set up by the same request (a retry, or a twin sent at once) resumes it.
+  let id = await resumableId(env, input, hosts);
+  let resumed = id !== null;
+  if (id === null) {
+    const owners = await hostOwners(env, hosts);
+    for (const [host, slug] of owners) throw conflict(`host ${host} already belongs to tenant ${slug}`);
+    id = randomId(12);
+    const db = control(env);
+    try {
+      await db.batch([
+        db.insert(tenants).values({
+          id,
+          slug: input.slug,
+          name: input.name,
+          status: "provisioning",
+          database: newTenantDatabase(id),
+          plan: JSON.stringify({ ...DEFAULT_PLAN, ...input.plan }),
+          pendingOwner: JSON.stringify(pending),
+        }),
+        ...hosts.map((hostname) => db.insert(tenantHosts).values({ hostname, tenantId: id! })),
+        db.insert(auditLog).values(audit(actor, "tenant.create", id, { slug: input.slug, hosts })),
+      ]);
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      // Taken meanwhile: by a twin of this request (resume it) or by another one (conflict).
+      id = await resumableId(env, input, hosts);
+      if (id === null) throw conflict("the slug or one of the hosts was taken meanwhile");
+      resumed = true;
+    }
   }
+  // Steps 2-4, each idempotent: KV records, migrations and the owner account, then active.
   let tenant = await loadById(env, id);
   await publishTenant(env.DIRECTORY, tenant);
   tenant = await ensureTenantReady(env, tenant);
+  // A resumed request's token is another token of the owner (the first request's stays valid).
+  if (resumed) await storeOwnerToken(env, tenant, pending.username, pending.tokenHash);
   return { tenant, owner: { username: input.owner.username, email: input.owner.email, token } };
+}
+
+/**
+ * The id of the tenant `input.slug` when it is still being set up for the same owner and hosts,
+ * so that this request may finish it; null when there is no such tenant. Anything else under
+ * that slug is a conflict.
+ */
+async function resumableId(env: Env, input: NewTenant, hosts: string[]): Promise<string | null> {
+  const row = await findRow(env, input.slug);
+  if (!row) return null;
+  const [record] = await recordsOf(env, [row]);
+  const owner = row.pendingOwner ? (JSON.parse(row.pendingOwner) as PendingOwner).username : null;
+  const same = owner === input.owner.username && record!.hosts.join(" ") === [...hosts].sort().join(" ");
+  if (row.status !== "provisioning" || !same) throw conflict(`a tenant with slug ${input.slug} already exists`);
+  return row.id;
 }
 
 const settingUp = new Map<string, Promise<TenantRecord>>();
@@ -216,8 +232,8 @@ const settingUp = new Map<string, Promise<TenantRecord>>();
 export function ensureTenantReady(env: Env, record: TenantRecord): Promise<TenantRecord> {
   const needsWork = record.status === "provisioning" || record.schemaVersion < tenantMigrations.length;
   if (!needsWork || record.status === "deleting" || !record.database) return Promise.resolve(record);
-  const d1 = env[record.database];
-  if (!isD1(d1)) return Promise.resolve(record);
+  const d1 = tenantD1(env, record);
+  if (!d1) return Promise.resolve(record);
   let running = settingUp.get(record.id);
   if (!running) {
     running = finishSetUp(env, record, d1).finally(() => settingUp.delete(record.id));
@@ -374,22 +390,6 @@ export async function deleteTenant(env: Env, slug: string, confirm: string | und
   ]);
   await unpublishTenant(env.DIRECTORY, current);
 
-  const d1 = current.database ? env[current.database] : undefined;
-  if (isD1(d1) && current.schemaVersion > 0) {
-    for (const repoId of await listAllRepoIds(openTenantDb(d1))) {
-      await env.REPO.get(env.REPO.idFromName(doNames.repo(current.id, repoId))).destroy();
-    }
-  }
-  await deletePrefix(env.OBJECTS, r2Keys.tenantPrefix(current.id));
-  if (current.database) await provisionerFor(env).drop(current.database);
+  await dropTenantData(env, current);
   await db.delete(tenants).where(eq(tenants.id, current.id));
-}
-
-async function deletePrefix(bucket: R2Bucket, prefix: string): Promise<void> {
-  for (;;) {
-    const listed = await bucket.list({ prefix, limit: 1000 });
-    if (listed.objects.length === 0) return;
-    await bucket.delete(listed.objects.map((o) => o.key));
-    if (!listed.truncated) return;
-  }
 }

@@ -64,6 +64,3 @@ export const doNames = {
   /** The health check's object: never holds a repository (its name has no tenant id). */
   healthPing: "_health/ping",
 };
-
-/** The D1 binding name of a tenant's database. */
-export const tenantDatabaseBinding = (tenantId: string) => `DB_${tenantId.toUpperCase()}`;

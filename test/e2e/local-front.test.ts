@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
 import { request as httpRequest, type Server } from "node:http";
 import { createFront } from "../../scripts/local/front";
-import { Gate } from "../../scripts/local/gate";
 
 /**
  * Answers the first request on each connection, keeping the connection open as HTTP/1.1 allows,
@@ -62,7 +61,7 @@ beforeAll(async () => {
   upstream = oneShotUpstream();
   await new Promise<void>((resolve) => upstream.server.listen(0, "127.0.0.1", resolve));
   const target = new URL(`http://127.0.0.1:${(upstream.server.address() as { port: number }).port}`);
-  front = createFront(() => target, new Gate());
+  front = createFront(() => target);
   await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
   port = (front.address() as { port: number }).port;
 });

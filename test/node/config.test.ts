@@ -16,8 +16,7 @@ describe("configuration", () => {
       persistRoot: "/tmp/x",
       platformHost: "admin.localhost",
       adminToken: "t",
-      tenantDatabases: [],
-      provisioner: async () => new Response(),
+      legacyTenantDatabases: [],
     });
     const workers = options.workers as Record<string, Record<string, object>>[];
     const local = (w: Record<string, Record<string, object>>) =>
@@ -28,10 +27,24 @@ describe("configuration", () => {
         ...Object.keys(w.durableObjects ?? {}),
         ...Object.keys(w.queueProducers ?? {}),
         ...Object.keys(w.analyticsEngineDatasets ?? {}),
-        ...Object.keys(w.serviceBindings ?? {}).filter((b) => b !== "PROVISIONER"),
+        ...Object.keys(w.serviceBindings ?? {}),
       ].sort();
     expect(local(workers[0]!)).toEqual(bindingsOf(readFileSync(join(projectRoot, "wrangler.toml"), "utf8")));
     expect(local(workers[1]!)).toEqual(bindingsOf(readFileSync(join(projectRoot, "wrangler.push.toml"), "utf8")));
+  });
+
+  it("binds tenant databases as one Durable Object namespace, and D1 only for tenants made before it", () => {
+    const options = (legacy: string[]) =>
+      miniflareOptions({
+        scripts: { edge: "edge.js", push: "push.js" },
+        persistRoot: "/tmp/x",
+        platformHost: "admin.localhost",
+        adminToken: "t",
+        legacyTenantDatabases: legacy,
+      }).workers as Record<string, Record<string, object>>[];
+    expect(options([])[0]!.durableObjects).toMatchObject({ TENANT_DB: { className: "TenantDatabase", useSQLite: true } });
+    expect(Object.keys(options([])[0]!.d1Databases!)).toEqual(["CONTROL"]);
+    expect(Object.keys(options(["DB_LOCAL_0001"])[0]!.d1Databases!)).toEqual(["CONTROL", "DB_LOCAL_0001"]);
   });
 
   it("bundles the current SQL migrations into the workers", () => {
@@ -95,10 +108,4 @@ describe("configuration", () => {
     const outside = files.filter((f) => parentShared.test(readFileSync(join(projectRoot, f), "utf8")));
     expect(outside).toEqual([]);
   });
-
-  it("passes wrangler deploy --dry-run for both workers", () => {
-    const result = spawnSync("npm", ["run", "--silent", "deploy:dry-run"], { cwd: projectRoot, encoding: "utf8" });
-    expect(result.status, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toContain("env.REPO (RepoObject, defined in edgeforge-push)");
-  }, 120_000);
 });

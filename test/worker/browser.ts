@@ -2,6 +2,8 @@
 // headers a real browser sends (Origin, Sec-Fetch-Site), so CSRF checks see what they would.
 import { env } from "cloudflare:workers";
 import { admin, edge, uniqueSlug } from "./helpers";
+import type { Env } from "../../src/env";
+import { tenantD1 as openTenantD1 } from "../../src/db/tenant-db";
 
 export class Browser {
   readonly cookies = new Map<string, string>();
@@ -83,12 +85,12 @@ export async function newForge(prefix: string): Promise<Forge> {
   return { slug, id: body.tenant.id, host: body.tenant.hosts[0]!, ownerToken: body.owner.token, ownerPassword };
 }
 
-/** The tenant's own D1 database, for looking at what the forge wrote (the outbox...). */
+/** The tenant's own database, for looking at what the forge wrote (the outbox...). */
 export async function tenantD1(forge: Forge): Promise<D1Database> {
   const row = await (env as unknown as { CONTROL: D1Database }).CONTROL.prepare("SELECT database FROM tenants WHERE id = ?")
     .bind(forge.id)
     .first<{ database: string }>();
-  return (env as unknown as Record<string, D1Database>)[row!.database]!;
+  return openTenantD1(env as unknown as Env, { id: forge.id, database: row!.database })!;
 }
 
 /** The link of the newest mail sent to `to` that matches `pattern`. */
