@@ -16,6 +16,8 @@ export interface Env {
   POST_PUSH?: Queue;
   /** Test configurations only: "1" lets requests inject faults (x-forge-fault header). */
   ALLOW_FAULTS?: string;
+  /** Tests and the fleet benchmark only: JSON list of extra tenant migrations appended to the bundle. */
+  EXTRA_TENANT_MIGRATIONS?: string;
   /** Local runner only: creates and drops tenant databases (scripts/local/provisioner.ts). */
   PROVISIONER?: Fetcher;
   /** Hostname of the platform admin API, e.g. admin.localhost. */

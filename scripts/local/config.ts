@@ -36,6 +36,8 @@ export interface LocalConfig {
   provisioner: (request: Request) => Promise<Response>;
   handleRuntimeStdio?: MiniflareOptions["handleRuntimeStdio"];
   allowFaults?: boolean;
+  /** EXTRA_TENANT_MIGRATIONS of the edge (FORGE_EXTRA_TENANT_MIGRATIONS): tests and benchmarks only. */
+  extraTenantMigrations?: string;
 }
 
 const shared = (): Partial<WorkerOptions> => ({
@@ -73,6 +75,7 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
           PLATFORM_HOST: c.platformHost,
           FORGE_ADMIN_TOKEN: c.adminToken,
           ...(c.sessionSecret ? { FORGE_SESSION_SECRET: c.sessionSecret } : {}),
+          ...(c.extraTenantMigrations ? { EXTRA_TENANT_MIGRATIONS: c.extraTenantMigrations } : {}),
         },
       },
       {

@@ -93,6 +93,7 @@ export class LocalForge {
       tenantDatabases: this.allDatabases(),
       provisioner: (request) => this.provision(request),
       allowFaults: process.env.FORGE_ALLOW_FAULTS === "1",
+      extraTenantMigrations: process.env.FORGE_EXTRA_TENANT_MIGRATIONS || undefined,
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         this.pipeLogs(stdout);
         this.pipeLogs(stderr);

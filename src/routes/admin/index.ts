@@ -8,6 +8,7 @@ import { newMeter } from "../../obs/meter";
 import { meterOf } from "../../obs/request-meter";
 import { PROJECT_NAME } from "../../services/projects";
 import { registerImportRoutes } from "./imports";
+import { registerMigrationRoutes } from "./migrations";
 import {
   apiApp,
   apiBodyLimit,
@@ -329,5 +330,6 @@ export function adminApp() {
     return c.json({ id: minted.id, username: minted.username, name: minted.name, scope: minted.scope, token: minted.token }, 201);
   });
   registerImportRoutes(app);
+  registerMigrationRoutes(app);
   return app;
 }
