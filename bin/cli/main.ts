@@ -1,10 +1,11 @@
 // `forge` command-line tool: provisioning and operating tenants through the platform admin API.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { api, CliError } from "./client";
+import { api, CliError, UsageError } from "./client";
 import { fields, table } from "./format";
 import { bundleRepository, readBundle, uploadBundle } from "./import";
 import { statSync } from "node:fs";
 import { isIP } from "node:net";
+import { MIGRATE_USAGE, migrateCommand } from "./migrate";
 import { componentStats, parseWhen, readLog, type LogFilter, type LogLine } from "./logs";
 
 interface Tenant {
@@ -33,6 +34,7 @@ const USAGE = `usage: forge <command> [options]
   tokens create <slug> <username> [--scope read|write] [--name <name>]
   repos import <slug> <project> <bundle file or repository folder>
   repos compact <slug> <project>
+${MIGRATE_USAGE}
   stats [--since 1h] [--until <date>] [--component git] [--slice 1m]
   logs [--since 15m] [--until <date>] [--component git.upload-pack] [--status 5xx] [--limit 50]
 
@@ -40,8 +42,6 @@ Every command takes --json for machine-readable output.
 Environment: FORGE_URL (default http://admin.localhost:8787), FORGE_ADMIN_TOKEN
 (default: the local forge's token in .forge/state/admin-token). stats and logs read
 the local forge's request log in FORGE_STATE (default .forge/state).`;
-
-class UsageError extends Error {}
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -345,7 +345,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return group ? 0 : 2;
   }
-  const local = localCommands[group];
+  const local = group === "migrate" ? migrateCommand : localCommands[group];
   const run = local
     ? () => local([action, ...rest].filter((a): a is string => a !== undefined))
     : commands[group]?.[action ?? ""];
