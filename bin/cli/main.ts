@@ -358,7 +358,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`forge ${group} ${action}: ${err.message}`);
+      console.error(`forge ${[group, action].filter((a) => a && !a.startsWith("-")).join(" ")}: ${err.message}`);
       return 2;
     }
     if (err instanceof CliError) {

@@ -122,7 +122,7 @@ async function status(json: boolean): Promise<void> {
   if (json) return void console.log(JSON.stringify(data, null, 2));
   console.log(
     table(
-      ["VERSION", "TENANTS", ""],
+      ["VERSION", "TENANTS", "STATE"],
       data.versions.map((v) => [
         v.version,
         v.tenants,
@@ -179,6 +179,8 @@ export async function migrateCommand(argv: string[]): Promise<void> {
     throw new UsageError(`--concurrency must be an integer from 1 to ${MAX_CONCURRENCY}`);
   const slugs = v.tenant?.length ? [...new Set(v.tenant)] : await pendingSlugs();
   if (v["dry-run"]) return dryRun(slugs, concurrency, json);
+  if (slugs.length === 0)
+    return void console.log(json ? JSON.stringify({ reports: [], interrupted: false, left: 0 }) : "every tenant is up to date");
 
   // Ctrl-C stops taking new tenants and lets the ones under way finish; a second one quits at once.
   let interrupted = false;
@@ -231,5 +233,4 @@ export async function migrateCommand(argv: string[]): Promise<void> {
       `${failed().length} tenants failed to migrate (listed above, and in forge migrate status); fix them and run forge migrate again`,
     );
   }
-  if (slugs.length === 0 && !json) console.log("every tenant is up to date");
 }
