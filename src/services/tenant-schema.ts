@@ -16,7 +16,7 @@ export interface SchemaOutcome {
 }
 
 let extraSource: string | undefined;
-let extraParsed: Migration[] = [];
+let withExtra: Migration[] = tenantMigrations;
 
 /**
  * The tenant migrations of this release: the bundle, plus EXTRA_TENANT_MIGRATIONS when a test or
@@ -34,10 +34,10 @@ export function tenantMigrationsOf(env: Env): Migration[] {
           typeof m?.tag === "string" && Array.isArray(m.statements) && m.statements.every((s: unknown) => typeof s === "string"),
       );
     if (!valid) throw new Error("EXTRA_TENANT_MIGRATIONS must be a JSON list of {tag, statements: [sql...]}");
-    extraParsed = parsed as Migration[];
+    withExtra = [...tenantMigrations, ...(parsed as Migration[])];
     extraSource = extra;
   }
-  return [...tenantMigrations, ...extraParsed];
+  return withExtra;
 }
 
 /** The schema version every tenant should reach in this release. */
