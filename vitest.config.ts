@@ -6,6 +6,7 @@ import { defineConfig } from "vitest/config";
 import { join } from "node:path";
 import { buildWorkers, projectRoot } from "./scripts/local/build";
 import { applyIsolateHeapLimit, COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "./scripts/local/config";
+import { PROBE_MIGRATIONS } from "./test/e2e/fleet-probe";
 
 // The pool's workerd and the e2e forges (child processes inherit it) get the 128 MB isolate heap
 // cap, unless MINIFLARE_WORKERD_V8_FLAGS is set: a test that needs more memory fails here.
@@ -35,6 +36,9 @@ export default defineConfig({
                 // a tree page is partial depends on the history, not on how busy the machine is.
                 LAST_COMMITS_WAIT_MS: "600000",
                 LAST_COMMITS_STEPS: "1000",
+                // One harmless migration after the bundle, which test/worker/fleet-migrations.test.ts
+                // takes back from some tenants to have something for `forge migrate` to do.
+                EXTRA_TENANT_MIGRATIONS: PROBE_MIGRATIONS,
               },
               workers: [
                 {

@@ -5,6 +5,8 @@ import { fileURLToPath } from "node:url";
 import { request, type HttpResponse } from "./http";
 
 export class CliError extends Error {}
+/** Wrong arguments: the command exits with 2. */
+export class UsageError extends Error {}
 
 const packageRoot = join(fileURLToPath(import.meta.url), "..", "..", "..");
 

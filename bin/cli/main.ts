@@ -1,10 +1,11 @@
 // `forge` command-line tool: provisioning and operating tenants through the platform admin API.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { api, CliError } from "./client";
+import { api, CliError, UsageError } from "./client";
 import { fields, table } from "./format";
 import { bundleRepository, readBundle, uploadBundle } from "./import";
 import { statSync } from "node:fs";
 import { isIP } from "node:net";
+import { MIGRATE_USAGE, migrateCommand } from "./migrate";
 import { componentStats, pruneLogs, readLogs, timings, type LogFilter } from "./logs";
 
 interface Tenant {
@@ -33,6 +34,7 @@ const USAGE = `usage: forge <command> [options]
   tokens create <slug> <username> [--scope read|write] [--name <name>]
   repos import <slug> <project> <bundle file or repository folder>
   repos compact <slug> <project>
+${MIGRATE_USAGE}
   stats [--since 1h] [--until <date>] [--component git.*] [--tenant <id>] [--status 5xx] [--slice 1m]
   logs [--since 15m] [--until <date>] [--component git.upload-pack] [--tenant <id>] [--status 5xx] [--limit 50]
   logs prune --before 7d
@@ -41,8 +43,6 @@ Every command takes --json for machine-readable output.
 Environment: FORGE_URL (default http://admin.localhost:8787), FORGE_ADMIN_TOKEN
 (default: the local forge's token in .forge/state/admin-token). stats and logs ask the
 forge's telemetry API, so they work the same against a deployed forge and the local one.`;
-
-class UsageError extends Error {}
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -354,7 +354,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return group ? 0 : 2;
   }
-  const local = localCommands[group];
+  const local = group === "migrate" ? migrateCommand : localCommands[group];
   const run = local
     ? () => local([action, ...rest].filter((a): a is string => a !== undefined))
     : commands[group]?.[action ?? ""];
@@ -367,7 +367,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`forge ${group} ${action}: ${err.message}`);
+      console.error(`forge ${[group, action].filter((a) => a && !a.startsWith("-")).join(" ")}: ${err.message}`);
       return 2;
     }
     if (err instanceof CliError) {

@@ -37,6 +37,8 @@ export interface LocalConfig {
   legacyTenantDatabases: string[];
   handleRuntimeStdio?: MiniflareOptions["handleRuntimeStdio"];
   allowFaults?: boolean;
+  /** EXTRA_TENANT_MIGRATIONS of the edge (FORGE_EXTRA_TENANT_MIGRATIONS): tests and benchmarks only. */
+  extraTenantMigrations?: string;
 }
 
 const shared = (): Partial<WorkerOptions> => ({
@@ -82,6 +84,7 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
           ...(c.sessionSecret ? { FORGE_SESSION_SECRET: c.sessionSecret } : {}),
           // The slow-component fault of telemetry tests (src/push/faults.ts).
           ...(c.allowFaults ? { ALLOW_FAULTS: "1" } : {}),
+          ...(c.extraTenantMigrations ? { EXTRA_TENANT_MIGRATIONS: c.extraTenantMigrations } : {}),
         },
       },
       {

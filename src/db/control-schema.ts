@@ -15,6 +15,10 @@ export const tenants = sqliteTable("tenants", {
   plan: text("plan").notNull(),
   /** Number of tenant migrations applied to the tenant's database. */
   schemaVersion: integer("schema_version").notNull().default(0),
+  /** When the tenant's migrations were last attempted (lazily on a request, or by `forge migrate`). */
+  migrationAttemptedAt: text("migration_attempted_at"),
+  /** Why that attempt failed; null once one succeeds. */
+  migrationError: text("migration_error"),
   /** JSON of the owner account to create once the database exists (password and token already hashed). */
   pendingOwner: text("pending_owner"),
   createdAt: text("created_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),

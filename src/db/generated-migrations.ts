@@ -139,5 +139,12 @@ export const controlMigrations: Migration[] = [
       "CREATE UNIQUE INDEX `tenants_slug_unique` ON `tenants` (`slug`);",
       "CREATE UNIQUE INDEX `tenants_database_unique` ON `tenants` (`database`);"
     ]
+  },
+  {
+    "tag": "0001_fleet_migrations",
+    "statements": [
+      "ALTER TABLE `tenants` ADD `migration_attempted_at` text;",
+      "ALTER TABLE `tenants` ADD `migration_error` text;"
+    ]
   }
 ];

@@ -4,17 +4,18 @@ import { asc, eq, inArray, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Env } from "../env";
 import { auditLog, tenantHosts, tenants } from "../db/control-schema";
-import { controlMigrations, tenantMigrations } from "../db/generated-migrations";
+import { controlMigrations } from "../db/generated-migrations";
 import { migrate } from "../db/migrate";
 import { openTenantDb, tenantD1 } from "../db/tenant-db";
 import { hashPassword } from "../auth/password";
 import { generateToken, hashToken } from "../auth/tokens";
 import { publishTenant, unpublishTenant, type Plan, type TenantRecord } from "../storage/directory";
 import { randomId } from "../utils/crypto";
-import { badRequest, conflict, notFound } from "../utils/errors";
+import { badRequest, conflict, ForgeError, notFound } from "../utils/errors";
 import { dropTenantData, newTenantDatabase, storeOwnerToken } from "./provisioner";
 import { createUser, findUserByName } from "./users";
 import { storeTokenHash } from "./tokens";
+import { lazyRetryWaits, migrateTenantLazily, targetVersion } from "./tenant-schema";
 
 export const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 export const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -109,7 +110,7 @@ async function loadBySlug(env: Env, slug: string): Promise<TenantRecord> {
   return (await recordsOf(env, [row]))[0]!;
 }
 
-async function loadById(env: Env, id: string): Promise<TenantRecord> {
+export async function loadById(env: Env, id: string): Promise<TenantRecord> {
   const [row] = await control(env).select().from(tenants).where(eq(tenants.id, id)).limit(1);
   if (!row) throw notFound(`tenant ${id}`);
   return (await recordsOf(env, [row]))[0]!;
@@ -226,12 +227,13 @@ const settingUp = new Map<string, Promise<TenantRecord>>();
 
 /**
  * Finishes what only the tenant's database can hold, once its binding exists: applies pending
- * migrations (also how schema changes roll out to existing tenants) and creates the owner account
- * of a new tenant. Idempotent; runs once at a time per tenant in an isolate.
+ * migrations (the safety net behind `forge migrate`: docs/migrations.md) and creates the owner
+ * account of a new tenant. Idempotent; runs once at a time per tenant in an isolate.
  */
 export function ensureTenantReady(env: Env, record: TenantRecord): Promise<TenantRecord> {
-  const needsWork = record.status === "provisioning" || record.schemaVersion < tenantMigrations.length;
+  const needsWork = record.status === "provisioning" || record.schemaVersion < targetVersion(env);
   if (!needsWork || record.status === "deleting" || !record.database) return Promise.resolve(record);
+  if (record.status !== "provisioning" && lazyRetryWaits(record.id)) return Promise.resolve(record);
   const d1 = tenantD1(env, record);
   if (!d1) return Promise.resolve(record);
   let running = settingUp.get(record.id);
@@ -244,7 +246,10 @@ export function ensureTenantReady(env: Env, record: TenantRecord): Promise<Tenan
 
 async function finishSetUp(env: Env, record: TenantRecord, d1: D1Database): Promise<TenantRecord> {
   await ensureControl(env);
-  const version = await migrate(d1, tenantMigrations);
+  const { error } = await migrateTenantLazily(env, record, d1);
+  // A serving tenant keeps its schema, which the code still reads (releases only add); a new one cannot serve.
+  if (error && record.status !== "provisioning") return record;
+  if (error) throw new ForgeError("unavailable", `setting up this forge failed: ${error}`);
   const [row] = await control(env).select().from(tenants).where(eq(tenants.id, record.id)).limit(1);
   if (!row) return record;
   if (row.pendingOwner) {
@@ -258,7 +263,6 @@ async function finishSetUp(env: Env, record: TenantRecord, d1: D1Database): Prom
     .update(tenants)
     .set({
       status: sql`CASE WHEN ${tenants.status} = 'provisioning' THEN 'active' ELSE ${tenants.status} END`,
-      schemaVersion: version,
       pendingOwner: null,
       updatedAt: new Date().toISOString(),
     })
