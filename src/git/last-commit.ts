@@ -3,6 +3,9 @@
 // the start and differs from every parent's. Each commit is compared with its parents only where
 // something changed and some path is still unresolved, so the walk costs about what the changes
 // cost. Bounded by a budget; can start from the answer for an older commit (the tip before a push).
+// A commit whose changed-path Bloom filter rules out every top-level entry still unresolved is
+// passed over without reading a tree.
+import { type BloomKey, bloomKey, filterMayContain } from "./bloom";
 import { yieldToOthers, type Budget } from "./budget";
 import { type CommitGraph, CommitQueue } from "./commit-graph";
 import { forEachTreeEntry, isTreeMode } from "./objects";
@@ -253,6 +256,17 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     }
   };
 
+  // Top-level entries with something unresolved at or below them, and their Bloom keys.
+  let roots: { name: string; key: BloomKey[] }[] = [];
+  for (const path of targets.keys())
+    if (!path.includes("/")) roots.push({ name: path, key: [bloomKey(Uint8Array.from(path, (ch) => ch.charCodeAt(0)))] });
+  const mayTouchOpenPaths = async (commit: Oid): Promise<boolean> => {
+    const filter = await graph.changedPathFilter(commit);
+    if (!filter) return true;
+    roots = roots.filter((r) => !paths.has(r.name) || (pending.get(r.name) ?? 0) > 0);
+    return roots.some((r) => filterMayContain(filter, r.key));
+  };
+
   const queue = new CommitQueue();
   const seen = new Set<Oid>();
   const bad = new Set<Oid>();
@@ -296,8 +310,11 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
       for (const p of c.parents) await enqueue(p, true);
     } else {
       const parents = c.parents.filter((p) => graph.store.has(p));
-      const parentTrees = await Promise.all(parents.map(async (p) => (await graph.commit(p)).tree));
-      if (!parentTrees.includes(c.tree)) await compare(c.oid, "", c.tree, parentTrees);
+      const skip = parents.length === 1 && c.parents.length === 1 && !(await mayTouchOpenPaths(c.oid));
+      if (!skip) {
+        const parentTrees = await Promise.all(parents.map(async (p) => (await graph.commit(p)).tree));
+        if (!parentTrees.includes(c.tree)) await compare(c.oid, "", c.tree, parentTrees);
+      }
       for (const p of parents) await enqueue(p, false);
     }
     if (opts.base && queuedGood.size === 0) {

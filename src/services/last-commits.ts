@@ -13,6 +13,7 @@ import type { Oid } from "../git/oid";
 import { r2Keys } from "../storage/keys";
 import { ByteLru } from "../utils/lru";
 import { currentSnapshot, openStore, type RepoRef } from "./repositories";
+import { attachCommitGraph, extendForSnapshot } from "./commit-graphs";
 
 export interface CommitBrief {
   /** Committer time, seconds since the epoch. */
@@ -275,7 +276,10 @@ export async function precomputeAfterPush(
   return stored;
 }
 
-/** The post-push step (services/post-push.ts): opens the repository as it is now and precomputes. */
+/**
+ * The post-push step (services/post-push.ts): opens the repository as it is now, adds the pushed
+ * commits to the persisted commit-graph, and precomputes the last commits (with the graph's help).
+ */
 export async function precomputeForPush(
   env: Env,
   e: { tenantId: string; repoId: string; updates: { name: string; old: Oid; new: Oid }[] },
@@ -283,7 +287,9 @@ export async function precomputeForPush(
   const repo = { tenantId: e.tenantId, repoId: e.repoId };
   try {
     const snapshot = await currentSnapshot(env, repo);
-    const graph = new CommitGraph(await openStore(env.OBJECTS, repo, snapshot));
+    const store = await openStore(env.OBJECTS, repo, snapshot);
+    await extendForSnapshot(env, repo, snapshot, store);
+    const graph = attachCommitGraph(env, repo, snapshot, new CommitGraph(store));
     await precomputeAfterPush(env, repo, graph, e.updates);
   } catch (err) {
     // Derived data only: pages compute what is missing.
