@@ -32,7 +32,8 @@ async function openLayer(env: Env, key: string, size: number): Promise<GraphLaye
   return layer;
 }
 
-async function readChain(env: Env, repo: RepoRef): Promise<PersistedGraph | null> {
+/** The chain as R2 holds it now (no cache). */
+export async function readChain(env: Env, repo: RepoRef): Promise<PersistedGraph | null> {
   const obj = await env.OBJECTS.get(r2Keys.commitGraphChain(repo.tenantId, repo.repoId));
   if (!obj) return null;
   try {

@@ -3,6 +3,7 @@
 // same repository (test/fixtures/history-repo.json, made by make-history-repo.ts): merges, a
 // rename, a file deleted and re-added, deep directories. Answers must not depend on the graph:
 // none, a partial one, one split in many layers, or one whose filters all say "maybe".
+import { env as workerEnv } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import fixture from "../fixtures/history-repo.json";
 import { blame } from "../../src/git/blame";
@@ -17,6 +18,14 @@ import type { Oid } from "../../src/git/oid";
 import { PackIndex } from "../../src/git/pack-index";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource } from "../../src/git/range-source";
+import type { Env } from "../../src/env";
+import { readChain } from "../../src/services/commit-graphs";
+import { lastCommitsFor, runLastCommitsWalk } from "../../src/services/last-commits";
+import { currentSnapshot, openStore as openRepoStore } from "../../src/services/repositories";
+import { newForge, tenantD1 } from "./browser";
+import { importRepo, RepoBuilder } from "./git-fixture";
+
+const env = workerEnv as unknown as Env;
 
 const encoder = new TextEncoder();
 const revs = fixture.revs as Record<"tip" | "older", Oid>;
@@ -217,5 +226,103 @@ describe("walks against git", () => {
     await logPage(a, [revs.tip], { limit: 1000, path });
     await logPage(b, [revs.tip], { limit: 1000, path });
     expect(reads.with).toBeLessThan(reads.without / 2);
+  });
+});
+
+describe("background walks", () => {
+  it("run in the push worker, not in the page's isolate, one per repository and commit", async () => {
+    const forge = await newForge("walks");
+    const r = new RepoBuilder();
+    let tip = r.commit({ files: { "old.txt": "old\n", "hot.txt": "0\n", "dir/deep/x.txt": "x\n" }, message: "start" });
+    const root = tip;
+    for (let i = 1; i < 60; i++)
+      tip = r.commit({
+        files: { "old.txt": "old\n", "hot.txt": `${i}\n`, "dir/deep/x.txt": "x\n" },
+        parents: [tip],
+        message: `edit ${i}`,
+      });
+    await importRepo(forge.slug, "walks", r, { "refs/heads/main": tip });
+    const db = await tenantD1(forge);
+    const row = await db.prepare("SELECT repo_id FROM projects WHERE name = 'walks'").first<{ repo_id: string }>();
+    const repo = { tenantId: forge.id, repoId: row!.repo_id };
+
+    // Two pages at once (held until both have looked for a stored answer, so that neither can
+    // finish first): one request to the push worker; the page's own graph reads nothing.
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const gated = (extra: Partial<Env>) =>
+      ({
+        ...env,
+        ...extra,
+        OBJECTS: new Proxy(env.OBJECTS, {
+          get(target, prop) {
+            if (prop !== "get") return Reflect.get(target, prop).bind(target);
+            return async (key: string, opts?: R2GetOptions) => {
+              if (!key.includes("/derived/last-commit/")) return target.get(key, opts);
+              await gate;
+              return null;
+            };
+          },
+        }),
+      }) as Env;
+    const asked: string[] = [];
+    const push = env.PUSH!;
+    const counting = gated({
+      PUSH: {
+        fetch: (url: string, init?: RequestInit) => {
+          asked.push(url);
+          return push.fetch(url, init);
+        },
+      } as unknown as Fetcher,
+    });
+    const snapshot = await currentSnapshot(env, repo);
+    const pageGraph = new CommitGraph(await openRepoStore(env.OBJECTS, repo, snapshot));
+    const reads: Oid[] = [];
+    const read = pageGraph.store.read.bind(pageGraph.store);
+    pageGraph.store.read = async (oid: Oid) => {
+      reads.push(oid);
+      return read(oid);
+    };
+    const waits: Promise<unknown>[] = [];
+    const pages = [0, 1].map(() =>
+      lastCommitsFor(counting, repo, pageGraph, tip, [], ["old.txt", "hot.txt", "dir"], (p) => void waits.push(p)),
+    );
+    release();
+    const [a, b] = await Promise.all(pages);
+    await Promise.all(waits);
+    expect(asked).toHaveLength(1);
+    expect(a).toEqual(b);
+    expect(a!.complete).toBe(true);
+    expect(a!.entries).toEqual({ "old.txt": root, "hot.txt": tip, dir: root });
+    expect(reads).toEqual([]);
+    // The push worker built the commit-graph on its way (the repository was imported, not pushed).
+    expect((await readChain(env, repo))?.count).toBe(60);
+
+    // The push worker's side, twice at once for another commit: the second joins the first's walk.
+    let open = () => {};
+    const held = new Promise<void>((r) => (open = r));
+    const gate2 = gated({});
+    const objects = gate2.OBJECTS;
+    gate2.OBJECTS = new Proxy(objects, {
+      get(target, prop) {
+        if (prop !== "get") return Reflect.get(target, prop);
+        return async (key: string, opts?: R2GetOptions) => {
+          if (!key.includes("/derived/last-commit/")) return target.get(key, opts);
+          await held;
+          return null;
+        };
+      },
+    });
+    const older = (await new CommitGraph(pageGraph.store).commit(tip)).parents[0]!;
+    const runs = [0, 1].map(() => runLastCommitsWalk(gate2, repo, older, 1000, (p) => void waits.push(p)));
+    open();
+    const answers = await Promise.all(runs);
+    expect(answers.map((x) => x.kind)).toEqual(["complete", "complete"]);
+    expect(answers.map((x) => Boolean(x.joined))).toEqual([false, true]);
+    // Bad input gets a precise 400.
+    const bad = await push.fetch(`http://push/internal/repos/${repo.tenantId}/${repo.repoId}/last-commits/nope`, {
+      method: "POST",
+    });
+    expect(bad.status).toBe(400);
   });
 });

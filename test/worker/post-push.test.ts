@@ -13,7 +13,7 @@ import type { PushedEvent } from "../../src/services/push-events";
 import { ZERO_OID, type Oid } from "../../src/git/oid";
 import { FLUSH, pkt } from "../../src/git/pkt-line";
 import { concatBytes } from "../../src/utils/bytes";
-import { loadCommitGraph } from "../../src/services/commit-graphs";
+import { readChain } from "../../src/services/commit-graphs";
 import { bloomKeysOf, filterMayContain } from "../../src/git/bloom";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
 import { RepoBuilder } from "./git-fixture";
@@ -122,16 +122,18 @@ describe("post-push events", () => {
     const a = repo.commit({ files: { "README.md": "a\n", "src/deep/x.txt": "x\n" }, message: "A" });
     const b = repo.commit({ files: { "README.md": "b\n", "src/deep/x.txt": "x\n" }, parents: [a], message: "B" });
     const first = new Set(repo.objects.keys());
-    expect(await push(repoId, repo, [...first], [{ name: "refs/heads/main", old: ZERO_OID, new: b }])).toContain("ok refs/heads/main");
-    expect(await loadCommitGraph(env, repoRef)).toBeNull();
+    expect(await push(repoId, repo, [...first], [{ name: "refs/heads/main", old: ZERO_OID, new: b }])).toContain(
+      "ok refs/heads/main",
+    );
+    expect(await readChain(env, repoRef)).toBeNull();
     expect(await consume(queue.take())).toEqual({ acked: 1, retried: 0 });
-    const before = (await loadCommitGraph(env, repoRef))!;
+    const before = (await readChain(env, repoRef))!;
     expect(before.count).toBe(2);
     const c = repo.commit({ files: { "README.md": "b\n", "src/deep/x.txt": "y\n" }, parents: [b], message: "C" });
     const fresh = [...repo.objects.keys()].filter((o) => !first.has(o));
     expect(await push(repoId, repo, fresh, [{ name: "refs/heads/main", old: b, new: c }])).toContain("ok refs/heads/main");
     expect(await consume(queue.take())).toEqual({ acked: 1, retried: 0 });
-    const after = (await loadCommitGraph(env, repoRef))!;
+    const after = (await readChain(env, repoRef))!;
     expect(after.count).toBe(3);
     // The first two keep their positions; the new commit comes after its parent.
     for (const oid of [a, b]) expect(await after.find(oid)).toBe(await before.find(oid));
