@@ -84,6 +84,11 @@ export class CommitGraph {
     return filter ? filterMayContain(filter, keys) : true;
   }
 
+  /** Whether the persisted graph holds the commit (its walks need not read commit objects). */
+  async covers(oid: Oid): Promise<boolean> {
+    return (await this.position(oid)) >= 0;
+  }
+
   /** The commit's changed-path Bloom filter, or null when the persisted graph does not cover it. */
   async changedPathFilter(oid: Oid): Promise<Uint8Array | null> {
     const pos = await this.position(oid);

@@ -357,6 +357,17 @@ export async function lastCommitsFor(
     const waited = new Promise<null>((r) => (timer = setTimeout(() => r(null), walkBudget(env).pageWaitMs)));
     return Promise.race([p, waited]).finally(() => clearTimeout(timer));
   };
+  // With the commit-graph, this directory's entries alone cost a walk of Bloom filters and the
+  // trees of the few commits that may have changed them: answered here, nothing in the background.
+  if (await graph.covers(commit)) {
+    const budget = walkBudget(env);
+    // Yielding every 1,024 steps: the walk answers this request and reads few objects.
+    const found = await lastCommitsOfTree(graph, commit, {
+      dir: path,
+      budget: new Budget(Date.now() + budget.pageWaitMs, budget.steps, 1024),
+    });
+    if (found?.complete) return partial((p) => found.paths.get(p)).then((o) => ({ ...o, complete: true }));
+  }
   if (env.PUSH) {
     const answer = await waitFor(askPushWorker(env, repo, commit, waitUntil));
     if (answer?.kind === "complete") return fromStored(answer.data, path, names);

@@ -12,6 +12,7 @@ import { CommitGraph } from "../../src/git/commit-graph";
 import { changedPaths, extendCommitGraph } from "../../src/git/commit-graph-build";
 import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
 import { logPage } from "../../src/git/history";
+import { isReachable } from "../../src/git/negotiate";
 import { lastCommitsOfTree } from "../../src/git/last-commit";
 import { ObjectStore, Pack } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
@@ -86,6 +87,16 @@ async function checkAnswers(store: ObjectStore, persisted: PersistedGraph | null
     const found = await lastCommitsOfTree(walker(store, persisted), revs[rev as "tip"]);
     expect(found?.complete).toBe(true);
     expect(Object.fromEntries(found!.paths), `last commits at ${rev}`).toEqual(expected);
+    // One directory's entries at a time, as a tree page asks for them.
+    const dirs = new Set(Object.keys(expected).map((p) => p.slice(0, Math.max(0, p.lastIndexOf("/")))));
+    for (const dir of dirs) {
+      const listed = await lastCommitsOfTree(walker(store, persisted), revs[rev as "tip"], { dir: dir ? dir.split("/") : [] });
+      const want = Object.fromEntries(
+        Object.entries(expected).filter(([p]) => p.slice(0, Math.max(0, p.lastIndexOf("/"))) === dir),
+      );
+      expect(listed?.complete).toBe(true);
+      expect(Object.fromEntries(listed!.paths), `last commits of ${dir || "the root"} at ${rev}`).toEqual(want);
+    }
   }
   for (const [key, expected] of Object.entries(fixture.blame)) {
     const [rev, path] = key.split(" ") as ["tip" | "older", string];
@@ -202,6 +213,25 @@ describe("walks against git", () => {
       return f;
     };
     await checkAnswers(store, noisy);
+  });
+
+  it("tell which commits a tip reaches, stopping at generation numbers", async () => {
+    const store = await openStore();
+    const { graph } = await build(store, [revs.tip, ...fixture.commits.map((c) => c.oid)]);
+    const parents = new Map(fixture.commits.map((c) => [c.oid, c.parents]));
+    const reached = new Set<string>();
+    const stack = [revs.older];
+    while (stack.length) {
+      const oid = stack.pop()!;
+      if (reached.has(oid)) continue;
+      reached.add(oid);
+      stack.push(...parents.get(oid)!);
+    }
+    for (const c of fixture.commits) {
+      for (const g of [walker(store, null), walker(store, graph)]) {
+        expect(await isReachable(g, c.oid, [revs.older]), c.oid).toBe(reached.has(c.oid));
+      }
+    }
   });
 
   it("skip the trees of commits that the filter rules out", async () => {
