@@ -8,7 +8,8 @@ import { receivePack } from "./receive";
 import { faultOf, withFault } from "./faults";
 import { advertiseReceivePack } from "../git/receive-pack";
 import { repoStub } from "../services/repositories";
-import { deriveAfterPush, runLastCommitsWalk, BACKGROUND_BUDGET } from "../services/last-commits";
+import { runLastCommitsWalk, BACKGROUND_BUDGET } from "../services/last-commits";
+import { deriveAfterPush } from "../services/derive-after-push";
 import { OID_HEX } from "../git/oid";
 
 export { RepoObject } from "../repo/repo-object";

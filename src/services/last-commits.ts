@@ -73,7 +73,7 @@ async function briefOf(graph: CommitGraph, oid: Oid): Promise<CommitBrief> {
   return { t: c.committer.time, s: (nl < 0 ? c.message : c.message.slice(0, nl)).trim(), a: c.author.name };
 }
 
-async function toStored(graph: CommitGraph, commit: Oid, paths: Map<string, Oid>): Promise<StoredLastCommits> {
+export async function toStored(graph: CommitGraph, commit: Oid, paths: Map<string, Oid>): Promise<StoredLastCommits> {
   const index = new Map<Oid, number>();
   const out: StoredLastCommits = { v: 2, commit, commits: [], briefs: [], paths: {} };
   for (const [path, oid] of paths) {
@@ -89,7 +89,7 @@ async function toStored(graph: CommitGraph, commit: Oid, paths: Map<string, Oid>
   return out;
 }
 
-async function store(env: Env, repo: RepoRef, data: StoredLastCommits): Promise<void> {
+export async function storeAnswer(env: Env, repo: RepoRef, data: StoredLastCommits): Promise<void> {
   const key = lastCommitsKey(repo, data.commit);
   parsed.set(key, data);
   await env.OBJECTS.put(key, JSON.stringify(data), { httpMetadata: { contentType: "application/json" } });
@@ -127,9 +127,9 @@ export function walkBudget(env: Env): WalkBudget {
   };
 }
 
-const runBudget = (b: WalkBudget) => new Budget(Date.now() + b.ms, b.steps);
+export const runBudget = (b: WalkBudget) => new Budget(Date.now() + b.ms, b.steps);
 /** Trees with more paths than this get no last-commit column (the walk would not be bounded). */
-const MAX_PATHS = 150_000;
+export const MAX_PATHS = 150_000;
 
 interface Job {
   done: Promise<StoredLastCommits | null>;
@@ -181,7 +181,7 @@ function startJob(
       return null;
     }
     const data = await toStored(graph, commit, found.paths);
-    await store(env, repo, data);
+    await storeAnswer(env, repo, data);
     await cache?.delete(progressUrl(repo, commit));
     return data;
   })()
@@ -381,72 +381,5 @@ export async function lastCommitsFor(
   return partial((p) => job.live.get(byteKey(p)));
 }
 
-const logError = (err: unknown) =>
+export const logError = (err: unknown) =>
   console.error(JSON.stringify({ level: "error", message: `last commits: ${String((err as Error)?.stack ?? err)}` }));
-
-/**
- * After a push: the last commits at each new branch tip, from the old tip's answer when there is
- * one (then only the pushed commits are searched). Returns how many answers were stored.
- */
-export async function precomputeAfterPush(
-  env: Env,
-  repo: RepoRef,
-  graph: CommitGraph,
-  updates: { name: string; old: Oid; new: Oid }[],
-  budget = runBudget(walkBudget(env)),
-): Promise<number> {
-  let stored = 0;
-  const ZERO = "0".repeat(40);
-  for (const u of updates) {
-    if (!u.name.startsWith("refs/heads/") || u.new === ZERO || !graph.store.has(u.new)) continue;
-    if ((await graph.store.read(u.new)).type !== "commit") continue;
-    if (await readStored(env, repo, u.new)) continue;
-    const before = u.old !== ZERO && graph.store.has(u.old) ? await readStored(env, repo, u.old) : null;
-    const base = before
-      ? { commit: before.commit, paths: new Map(Object.entries(before.paths).map(([p, i]) => [p, before.commits[i]!])) }
-      : undefined;
-    const found = await lastCommitsOfTree(graph, u.new, { budget, base, maxPaths: MAX_PATHS });
-    if (!found?.complete) continue;
-    await store(env, repo, await toStored(graph, u.new, found.paths));
-    stored++;
-  }
-  return stored;
-}
-
-/**
- * The post-push step (services/post-push.ts): runs in the push worker when one is bound (so that
- * the edge's pages never share an isolate with it), else here.
- */
-export async function precomputeForPush(
-  env: Env,
-  e: { tenantId: string; repoId: string; updates: { name: string; old: Oid; new: Oid }[] },
-): Promise<void> {
-  try {
-    if (!env.PUSH) return await deriveAfterPush(env, e);
-    const res = await env.PUSH.fetch(`http://push/internal/repos/${e.tenantId}/${e.repoId}/derive`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ updates: e.updates }),
-    });
-    if (!res.ok) throw new Error(`the push worker answered ${res.status}: ${await res.text()}`);
-  } catch (err) {
-    // Derived data only: pages compute what is missing.
-    logError(err);
-  }
-}
-
-/**
- * Opens the repository as it is now, adds the pushed commits to the persisted commit-graph, and
- * precomputes the last commits of the pushed branch tips (with the graph's help).
- */
-export async function deriveAfterPush(
-  env: Env,
-  e: { tenantId: string; repoId: string; updates: { name: string; old: Oid; new: Oid }[] },
-): Promise<void> {
-  const repo = { tenantId: e.tenantId, repoId: e.repoId };
-  const snapshot = await currentSnapshot(env, repo);
-  const store = await openStore(env.OBJECTS, repo, snapshot);
-  await extendForSnapshot(env, repo, snapshot, store);
-  const graph = attachCommitGraph(env, repo, snapshot, new CommitGraph(store));
-  await precomputeAfterPush(env, repo, graph, e.updates);
-}
