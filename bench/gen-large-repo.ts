@@ -1,4 +1,8 @@
-// `npm run bench:gen-large -- [--size-mb 320] [--out <dir>] [--force]`
+// `npm run bench:gen-large -- [--size-mb 320] [--commits N] [--branches 5] [--depth 2] [--out <dir>] [--force]`
+//
+// Toward git/git's shape (about 70,000 commits, 850,000 objects, 1,000 refs, deep directories):
+// `--size-mb 500 --commits 70000 --branches 700 --depth 6`. --branches: merged feature branches
+// kept as refs (beside the release branches and tags); --depth: most folder levels under a package.
 //
 // Writes a deterministic bare repository whose single pack is at least --size-mb (default 320 MB),
 // for `npm run bench:git -- --repo <dir>` and `npm run bench:web -- --repo <dir>`.
@@ -31,6 +35,8 @@ const { values: opts } = parseArgs({
     "size-mb": { type: "string", default: "320" },
     out: { type: "string" },
     commits: { type: "string" },
+    branches: { type: "string", default: "5" },
+    depth: { type: "string", default: "2" },
     force: { type: "boolean" },
   },
 });
@@ -40,6 +46,9 @@ const out = resolve(opts.out ?? join(root, ".forge", "bench", `large-${sizeMb}mb
 // About 100 commits per MB: 32,000 commits for 320 MB (express has ~6,000 over 15 years).
 const totalCommits = Number(opts.commits ?? Math.round(sizeMb * 100));
 const MB = 1024 * 1024;
+const keptBranches = Number(opts.branches);
+const maxDepth = Number(opts.depth);
+if (!(keptBranches >= 0) || !(maxDepth >= 0)) throw new Error("--branches and --depth must be numbers >= 0");
 // Text history packs to about 1.2 KB per commit once deltified (measured at 320 MB, with the initial
 // import); counting 1,000 leaves a margin above --size-mb. Binaries fill the rest.
 const TEXT_BYTES_PER_COMMIT = 1000;
@@ -137,7 +146,7 @@ function editText(lines: string[], prose: boolean): void {
 const PACKAGES = Array.from({ length: 36 }, (_, i) => `${R.pick(WORDS)}-${R.pick(WORDS)}${i}`);
 function newTextPath(): string {
   const pkg = R.pick(PACKAGES);
-  const sub = Array.from({ length: R.int(0, 2) }, () => R.pick(WORDS)).join("/");
+  const sub = Array.from({ length: R.int(0, maxDepth) }, () => R.pick(WORDS)).join("/");
   const kind = R.int(0, 9);
   const name = `${R.pick(WORDS)}-${R.pick(WORDS)}`;
   if (kind < 6) return `src/${pkg}/${sub ? `${sub}/` : ""}${name}.ts`;
@@ -321,10 +330,10 @@ const [code] = (await once(fi, "exit")) as [number | null];
 if (code !== 0) throw new Error(`git fast-import exited with ${code}`);
 console.log(`fast-import done in ${((performance.now() - started) / 1000).toFixed(0)} s; repacking (git repack -adf)...`);
 
-// Merged feature branches are deleted, as on a forge; the last few stay as open work.
+// Merged feature branches are deleted, as on a forge; the last few (--branches) stay as open work.
 await git(["-C", out, "update-ref", "--stdin"], {
   input: features
-    .slice(0, -5)
+    .slice(0, Math.max(0, features.length - keptBranches))
     .map((f) => `delete ${f}\n`)
     .join(""),
 });

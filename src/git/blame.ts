@@ -3,6 +3,7 @@
 // them. Renames are followed when the content moved unchanged (git also finds similar files).
 // Bounded by a budget: lines still unassigned when it is spent are reported against the commit
 // the search stopped at.
+import { type BloomKey, bloomKeysOf } from "./bloom";
 import type { Budget } from "./budget";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import { diffLines, splitLines } from "./diff";
@@ -64,6 +65,13 @@ export async function blame(
     return t;
   };
 
+  const keysOf = new Map<string, BloomKey[]>();
+  const keysFor = (file: string) => {
+    let k = keysOf.get(file);
+    if (!k) keysOf.set(file, (k = bloomKeysOf(file)));
+    return k;
+  };
+
   const startPath = path.join("/");
   const startBlob = await blobAt(start, startPath);
   if (!startBlob) throw new Error("no such file");
@@ -104,6 +112,11 @@ export async function blame(
     steps++;
     let spans = suspect.spans.sort((a, b) => a.sStart - b.sStart);
     const parents = c.parents.filter((p) => store.has(p));
+    // The Bloom filter says the file is as in the only parent: every line passes on unread.
+    if (parents.length === 1 && c.parents.length === 1 && !(await graph.mayChange(c.oid, keysFor(suspect.file)))) {
+      await give(parents[0]!, suspect.blob, suspect.file, spans);
+      continue;
+    }
     const parentBlobs = await Promise.all(parents.map((p) => blobAt(p, suspect.file)));
     const same = parentBlobs.indexOf(suspect.blob);
     if (same >= 0) {

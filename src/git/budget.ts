@@ -13,6 +13,8 @@ export class Budget {
     /** Milliseconds since the epoch. */
     readonly deadline = Infinity,
     readonly maxSteps = Infinity,
+    /** Steps between two yields: a walk that answers its own request may yield less often. */
+    private readonly yieldEvery = YIELD_EVERY,
   ) {}
 
   /** Counts one step; true once the budget is spent. */
@@ -25,7 +27,7 @@ export class Budget {
 
   /** Counts one step, yielding to other work every so often; true once the budget is spent. */
   async step(): Promise<boolean> {
-    if (this.steps % YIELD_EVERY === YIELD_EVERY - 1) await yieldToOthers();
+    if (this.steps % this.yieldEvery === this.yieldEvery - 1) await yieldToOthers();
     return this.spend();
   }
 

@@ -1,5 +1,7 @@
 // History walks for the source browser: pages of a log (of a ref, or of a path with git's default
 // history simplification) that resume from a cursor, merge bases, and `git log a..b` ranges.
+// A path log skips the trees of commits whose changed-path Bloom filter rules the path out.
+import { bloomKeysOf } from "./bloom";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import type { Oid } from "./oid";
 import { oidAtPath } from "./tree-path";
@@ -61,6 +63,7 @@ export async function logPage(
   };
   for (const s of starts) await enqueue(s);
   const lookup = opts.path?.length ? new PathLookup(graph, opts.path) : null;
+  const keys = opts.path?.length ? bloomKeysOf(opts.path.join("/")) : [];
   const commits: CommitInfo[] = [];
   let scanned = 0;
   let timedOut = false;
@@ -74,6 +77,12 @@ export async function logPage(
     if (!lookup) {
       commits.push(c);
       for (const p of c.parents) await enqueue(p);
+      continue;
+    }
+    // The filter compares with the first parent: "not changed" means the same as that parent,
+    // which is where git's simplification would go on from.
+    if (c.parents.length === 1 && graph.store.has(c.parents[0]!) && !(await graph.mayChange(c.oid, keys))) {
+      await enqueue(c.parents[0]!);
       continue;
     }
     const here = await lookup.at(c.oid);

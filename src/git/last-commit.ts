@@ -3,10 +3,14 @@
 // the start and differs from every parent's. Each commit is compared with its parents only where
 // something changed and some path is still unresolved, so the walk costs about what the changes
 // cost. Bounded by a budget; can start from the answer for an older commit (the tip before a push).
+// A commit whose changed-path Bloom filter rules out every top-level entry still unresolved is
+// passed over without reading a tree.
+import { type BloomKey, bloomKey, filterMayContain } from "./bloom";
 import { yieldToOthers, type Budget } from "./budget";
 import { type CommitGraph, CommitQueue } from "./commit-graph";
 import { forEachTreeEntry, isTreeMode } from "./objects";
 import { bytesToHex, type Oid } from "./oid";
+import { oidAtPath } from "./tree-path";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -162,6 +166,20 @@ export interface LastCommitOptions {
   live?: Map<string, Oid>;
   /** Give up (null) on trees with more paths than this. */
   maxPaths?: number;
+  /** Only the entries of this directory (a page's listing), not every path of the tree. */
+  dir?: string[];
+}
+
+/** The entries of one directory of a tree (byte-string paths), or null when it is not a directory. */
+async function directoryPaths(graph: CommitGraph, root: Oid, dir: string[]): Promise<Map<string, Oid> | null> {
+  const tree = dir.length ? await oidAtPath(graph.store, root, dir) : root;
+  if (!tree) return null;
+  const obj = await graph.store.read(tree);
+  if (obj.type !== "tree") return null;
+  const prefix = dir.length ? `${byteKey(dir.join("/"))}/` : "";
+  const out = new Map<string, Oid>();
+  forEachTreeEntry(obj.data, (_mode, oid, s, e) => out.set(prefix + byteString(obj.data, s, e), oid));
+  return out;
 }
 
 /** A path as the walk keys it (one char per UTF-8 byte). */
@@ -185,7 +203,7 @@ export async function lastCommitsOfTree(
 async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitOptions): Promise<TreeLastCommits | null> {
   const trees = new Trees(graph);
   const startTree = (await graph.commit(start)).tree;
-  const targets = await treePaths(graph, startTree, opts.maxPaths);
+  const targets = opts.dir ? await directoryPaths(graph, startTree, opts.dir) : await treePaths(graph, startTree, opts.maxPaths);
   if (!targets) return null;
   const paths = opts.live ?? new Map<string, Oid>();
   // Unresolved paths below each directory ("" is the root): directories with none are skipped.
@@ -233,12 +251,15 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     for (const e of candidates) {
       const path = prefix + e.name;
       const target = targets.get(path);
-      if (target === undefined) continue;
+      // Not a path asked for, and nothing asked for below it (a listing's parent directories are
+      // walked through, not answered).
+      if (target === undefined && !(e.tree && (pending.get(path) ?? 0) > 0)) continue;
       const parentEntry = (i: number) => {
         const c = perParent[i]!.get(e.name);
         return c ? c.theirs : { oid: e.oid, tree: e.tree };
       };
-      if (!paths.has(path) && e.oid === target && theirs.every((_, i) => parentEntry(i)?.oid !== target)) resolve(path, commit);
+      if (target !== undefined && !paths.has(path) && e.oid === target && theirs.every((_, i) => parentEntry(i)?.oid !== target))
+        resolve(path, commit);
       if (e.tree && (pending.get(path) ?? 0) > 0) {
         await compare(
           commit,
@@ -251,6 +272,43 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
         );
       }
     }
+  };
+
+  // Entries of each directory ("" is the root), to test a commit's Bloom filter top-down: only
+  // below a directory the filter may hold, only where something is unresolved.
+  const children = new Map<string, Set<string>>();
+  for (const path of targets.keys()) {
+    for (let p = path; p !== ""; p = parentOf(p)) {
+      const dir = parentOf(p);
+      let list = children.get(dir);
+      if (!list) children.set(dir, (list = new Set()));
+      if (list.has(p)) break;
+      list.add(p);
+    }
+  }
+  const keys = new Map<string, BloomKey[]>();
+  const keyOf = (path: string) => {
+    let k = keys.get(path);
+    if (!k) {
+      if (keys.size > 20_000) keys.clear();
+      keys.set(path, (k = [bloomKey(Uint8Array.from(path, (ch) => ch.charCodeAt(0)))]));
+    }
+    return k;
+  };
+  /** Whether the filter may hold a path still unresolved under `dir` (directories included). */
+  const mayHoldOpen = (filter: Uint8Array, dir: string): boolean => {
+    for (const path of children.get(dir) ?? []) {
+      const open = targets.has(path) && !paths.has(path);
+      const below = (pending.get(path) ?? 0) > 0;
+      if (!open && !below) continue;
+      if (!filterMayContain(filter, keyOf(path))) continue;
+      if (open || mayHoldOpen(filter, path)) return true;
+    }
+    return false;
+  };
+  const mayTouchOpenPaths = async (commit: Oid): Promise<boolean> => {
+    const filter = await graph.changedPathFilter(commit);
+    return filter ? mayHoldOpen(filter, "") : true;
   };
 
   const queue = new CommitQueue();
@@ -296,8 +354,11 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
       for (const p of c.parents) await enqueue(p, true);
     } else {
       const parents = c.parents.filter((p) => graph.store.has(p));
-      const parentTrees = await Promise.all(parents.map(async (p) => (await graph.commit(p)).tree));
-      if (!parentTrees.includes(c.tree)) await compare(c.oid, "", c.tree, parentTrees);
+      const skip = parents.length === 1 && c.parents.length === 1 && !(await mayTouchOpenPaths(c.oid));
+      if (!skip) {
+        const parentTrees = await Promise.all(parents.map(async (p) => (await graph.commit(p)).tree));
+        if (!parentTrees.includes(c.tree)) await compare(c.oid, "", c.tree, parentTrees);
+      }
       for (const p of parents) await enqueue(p, false);
     }
     if (opts.base && queuedGood.size === 0) {

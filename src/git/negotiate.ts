@@ -85,6 +85,8 @@ export async function isReachable(graph: CommitGraph, commit: Oid, tips: Oid[], 
     if (c.oid === commit) return true;
     if (budget && (await budget.step())) return false;
     if (c.time < target.time - SKEW) return false;
+    // A commit whose generation number is not above the target's cannot reach it (commit-graph).
+    if (c.generation !== undefined && target.generation !== undefined && c.generation <= target.generation) continue;
     for (const p of c.parents) {
       if (seen.has(p)) continue;
       seen.add(p);

@@ -8,6 +8,9 @@ import { receivePack } from "./receive";
 import { faultOf, withFault } from "./faults";
 import { advertiseReceivePack } from "../git/receive-pack";
 import { repoStub } from "../services/repositories";
+import { runLastCommitsWalk, BACKGROUND_BUDGET } from "../services/last-commits";
+import { deriveAfterPush } from "../services/derive-after-push";
+import { OID_HEX } from "../git/oid";
 
 export { RepoObject } from "../repo/repo-object";
 
@@ -68,6 +71,22 @@ app.get("/:project{[^/]+\\.git}/info/refs", async (c) => {
 app.post("/:project{[^/]+\\.git}/git-receive-pack", async (c) =>
   receivePack(withFault(c.env, faultOf(c.env, c.req.raw)), pushContext(c.req.raw), c.req.raw),
 );
+
+// Derived data, computed here rather than in the edge so that a long walk never holds up pages:
+// after a push (the edge's queue consumer asks), and for a page that found no stored answer.
+app.post("/internal/repos/:tenant/:repo/derive", async (c) => {
+  const body = (await c.req.json()) as { updates?: { name: string; old: string; new: string }[] };
+  if (!Array.isArray(body.updates)) throw new ForgeError("bad_request", "derive needs the ref updates of the push");
+  await deriveAfterPush(c.env, { ...repoOf(c), updates: body.updates });
+  return c.json({ ok: true });
+});
+app.post("/internal/repos/:tenant/:repo/last-commits/:commit", async (c) => {
+  const commit = c.req.param("commit");
+  if (!OID_HEX.test(commit)) throw new ForgeError("bad_request", "a last-commit walk needs a full commit id");
+  const asked = Number(c.req.header("x-forge-walk-steps"));
+  const steps = Number.isFinite(asked) && asked > 0 ? Math.min(asked, BACKGROUND_BUDGET.steps) : BACKGROUND_BUDGET.steps;
+  return c.json(await runLastCommitsWalk(c.env, repoOf(c), commit, steps, (p) => c.executionCtx.waitUntil(p)));
+});
 
 app.post("/internal/repos/:tenant/:repo/upkeep", async (c) => c.json(await repoStub(c.env, repoOf(c)).upkeep({ force: true })));
 

@@ -70,8 +70,8 @@ export async function storedPacks(env: Env, repo: RepoRef): Promise<{ name: stri
 }
 
 /**
- * Deletes the derived data (last-commit files) of commits the live packs no longer hold: after a
- * purge nothing computed from a purged commit stays in R2.
+ * Deletes the derived data (last-commit files) of commits the live packs no longer hold, and the
+ * commit-graph: after a purge nothing computed from a purged commit stays in R2.
  */
 export async function dropDerivedData(env: Env, repo: RepoRef, snapshot: RepoSnapshot): Promise<number> {
   const store = await openStore(env.OBJECTS, repo, snapshot);
@@ -84,6 +84,14 @@ export async function dropDerivedData(env: Env, repo: RepoRef, snapshot: RepoSna
       const commit = /([0-9a-f]{40})\.json$/.exec(o.key)?.[1] as Oid | undefined;
       if (!commit || !store.has(commit)) stale.push(o.key);
     }
+    cursor = listed.truncated ? listed.cursor : undefined;
+  } while (cursor);
+  // The commit-graph lists purged commits: it goes whole, and the next push builds it again.
+  const graphPrefix = r2Keys.commitGraphPrefix(repo.tenantId, repo.repoId);
+  cursor = undefined;
+  do {
+    const listed = await env.OBJECTS.list({ prefix: graphPrefix, cursor, limit: 1000 });
+    for (const o of listed.objects) stale.push(o.key);
     cursor = listed.truncated ? listed.cursor : undefined;
   } while (cursor);
   for (let i = 0; i < stale.length; i += 1000) await env.OBJECTS.delete(stale.slice(i, i + 1000));

@@ -1,9 +1,10 @@
 // Per-entry last commits (the "last change" column of tree pages) as derived data: computed once
 // per commit for every path of its tree, in one walk of history, and stored in R2 under the
 // repository's prefix (never rewritten). The post-push hook computes it for every pushed branch
-// tip, starting from the old tip's answer; a page that finds none starts the walk in the
-// background, shows what the walk has found so far, and the rest fills in. A walk that runs out
-// of time keeps its progress in the Cache API and the next request resumes it.
+// tip, starting from the old tip's answer; a page that finds none asks the push worker to run the
+// walk (away from the edge's isolate, one walk per repository and commit there), waits for it a
+// little, and shows what it has. A walk that runs out of budget keeps its progress in the Cache
+// API and the next request resumes it.
 import type { Env } from "../env";
 import { Budget } from "../git/budget";
 import { CommitGraph } from "../git/commit-graph";
@@ -13,6 +14,7 @@ import type { Oid } from "../git/oid";
 import { r2Keys } from "../storage/keys";
 import { ByteLru } from "../utils/lru";
 import { currentSnapshot, openStore, type RepoRef } from "./repositories";
+import { attachCommitGraph, extendForSnapshot, loadCommitGraph } from "./commit-graphs";
 
 export interface CommitBrief {
   /** Committer time, seconds since the epoch. */
@@ -71,7 +73,7 @@ async function briefOf(graph: CommitGraph, oid: Oid): Promise<CommitBrief> {
   return { t: c.committer.time, s: (nl < 0 ? c.message : c.message.slice(0, nl)).trim(), a: c.author.name };
 }
 
-async function toStored(graph: CommitGraph, commit: Oid, paths: Map<string, Oid>): Promise<StoredLastCommits> {
+export async function toStored(graph: CommitGraph, commit: Oid, paths: Map<string, Oid>): Promise<StoredLastCommits> {
   const index = new Map<Oid, number>();
   const out: StoredLastCommits = { v: 2, commit, commits: [], briefs: [], paths: {} };
   for (const [path, oid] of paths) {
@@ -87,7 +89,7 @@ async function toStored(graph: CommitGraph, commit: Oid, paths: Map<string, Oid>
   return out;
 }
 
-async function store(env: Env, repo: RepoRef, data: StoredLastCommits): Promise<void> {
+export async function storeAnswer(env: Env, repo: RepoRef, data: StoredLastCommits): Promise<void> {
   const key = lastCommitsKey(repo, data.commit);
   parsed.set(key, data);
   await env.OBJECTS.put(key, JSON.stringify(data), { httpMetadata: { contentType: "application/json" } });
@@ -125,14 +127,16 @@ export function walkBudget(env: Env): WalkBudget {
   };
 }
 
-const runBudget = (b: WalkBudget) => new Budget(Date.now() + b.ms, b.steps);
+export const runBudget = (b: WalkBudget) => new Budget(Date.now() + b.ms, b.steps);
 /** Trees with more paths than this get no last-commit column (the walk would not be bounded). */
-const MAX_PATHS = 150_000;
+export const MAX_PATHS = 150_000;
 
 interface Job {
   done: Promise<StoredLastCommits | null>;
   /** Paths resolved so far (byte keys), filled while the walk runs. */
   live: Map<string, Oid>;
+  /** Set when the run ended on its budget: the paths it resolved. */
+  partial?: Map<string, Oid>;
 }
 
 /** Isolate-wide: one walk per (repository, commit) at a time. */
@@ -140,12 +144,20 @@ const jobs = new Map<string, Job>();
 /** Commits whose tree is too large for the walk (per isolate). */
 const tooLarge = new Set<string>();
 
-function startJob(env: Env, repo: RepoRef, graph: CommitGraph, commit: Oid, waitUntil: (p: Promise<unknown>) => void): Job {
+function startJob(
+  env: Env,
+  repo: RepoRef,
+  graph: CommitGraph,
+  commit: Oid,
+  waitUntil: (p: Promise<unknown>) => void,
+  budget: WalkBudget = walkBudget(env),
+): Job {
   const key = lastCommitsKey(repo, commit);
   const running = jobs.get(key);
   if (running) return running;
   const live = new Map<string, Oid>();
-  const done = (async () => {
+  const job: Job = { done: Promise.resolve(null), live };
+  job.done = (async () => {
     const cache = edgeCache();
     let resume: { paths: Map<string, Oid>; frontier: Oid[] } | undefined;
     const saved = cache ? await cache.match(progressUrl(repo, commit)) : undefined;
@@ -153,14 +165,14 @@ function startJob(env: Env, repo: RepoRef, graph: CommitGraph, commit: Oid, wait
       const p = (await saved.json()) as { paths: Record<string, Oid>; frontier: Oid[] };
       resume = { paths: new Map(Object.entries(p.paths)), frontier: p.frontier };
     }
-    const budget = runBudget(walkBudget(env));
-    const found = await lastCommitsOfTree(graph, commit, { budget, resume, live, maxPaths: MAX_PATHS });
+    const found = await lastCommitsOfTree(graph, commit, { budget: runBudget(budget), resume, live, maxPaths: MAX_PATHS });
     if (!found) {
       if (tooLarge.size > 1000) tooLarge.clear();
       tooLarge.add(key);
       return null;
     }
     if (!found.complete) {
+      job.partial = found.paths;
       const progress = { paths: Object.fromEntries(found.paths), frontier: found.frontier };
       await cache?.put(
         progressUrl(repo, commit),
@@ -169,7 +181,7 @@ function startJob(env: Env, repo: RepoRef, graph: CommitGraph, commit: Oid, wait
       return null;
     }
     const data = await toStored(graph, commit, found.paths);
-    await store(env, repo, data);
+    await storeAnswer(env, repo, data);
     await cache?.delete(progressUrl(repo, commit));
     return data;
   })()
@@ -178,9 +190,8 @@ function startJob(env: Env, repo: RepoRef, graph: CommitGraph, commit: Oid, wait
       return null;
     })
     .finally(() => jobs.delete(key));
-  const job = { done, live };
   jobs.set(key, job);
-  waitUntil(done);
+  waitUntil(job.done);
   return job;
 }
 
@@ -207,9 +218,113 @@ function fromStored(data: StoredLastCommits, path: string[], names: string[]): D
   return out;
 }
 
+/** What a run of the walk ends with: the whole answer, what it found within its budget, or nothing for a tree too large. */
+export type WalkAnswer = (
+  | { kind: "complete"; data: StoredLastCommits }
+  | { kind: "partial"; paths: Record<string, Oid> }
+  | { kind: "unavailable" }
+) & {
+  /** The request joined a walk already running for the same repository and commit. */
+  joined?: boolean;
+};
+
+/**
+ * Runs (or joins) the walk for `commit` here and resolves when the run ends: the push worker's
+ * side of lastCommitsFor. The repository's commit-graph is extended first when it does not cover
+ * the commit (a repository imported rather than pushed), so that the walk reads no commit object.
+ */
+export async function runLastCommitsWalk(
+  env: Env,
+  repo: RepoRef,
+  commit: Oid,
+  steps: number,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<WalkAnswer> {
+  const stored = await readStored(env, repo, commit);
+  if (stored) return { kind: "complete", data: stored };
+  const key = lastCommitsKey(repo, commit);
+  if (tooLarge.has(key)) return { kind: "unavailable" };
+  let job: Job | null | undefined = jobs.get(key);
+  let opening = starting.get(key);
+  const joined = job !== undefined || opening !== undefined;
+  if (!job) {
+    if (!opening) {
+      opening = openForWalk(env, repo, commit, steps, waitUntil).finally(() => starting.delete(key));
+      starting.set(key, opening);
+    }
+    job = await opening;
+    if (!job) return { kind: "unavailable" };
+  }
+  const data = await job.done;
+  if (data) return { kind: "complete", data, joined };
+  if (tooLarge.has(key)) return { kind: "unavailable", joined };
+  return { kind: "partial", paths: Object.fromEntries(job.partial ?? []), joined };
+}
+
+/** Walks being set up (snapshot, packs, commit-graph) in this isolate: a second request joins the first. */
+const starting = new Map<string, Promise<Job | null>>();
+
+async function openForWalk(
+  env: Env,
+  repo: RepoRef,
+  commit: Oid,
+  steps: number,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<Job | null> {
+  const snapshot = await currentSnapshot(env, repo);
+  const store = await openStore(env.OBJECTS, repo, snapshot);
+  if (!store.has(commit)) return null;
+  const persisted = await loadCommitGraph(env, repo, snapshot);
+  if (!persisted || (await persisted.find(commit)) < 0) {
+    const extending = extendForSnapshot(env, repo, snapshot, store).catch((err) => logError(err));
+    waitUntil(extending);
+    await extending;
+  }
+  const graph = attachCommitGraph(env, repo, snapshot, new CommitGraph(store));
+  return startJob(env, repo, graph, commit, waitUntil, { ...walkBudget(env), steps });
+}
+
+/** Walks asked of the push worker by this isolate, shared by the pages that wait for the same one. */
+const asked = new Map<string, Promise<WalkAnswer | null>>();
+
+function askPushWorker(
+  env: Env,
+  repo: RepoRef,
+  commit: Oid,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<WalkAnswer | null> {
+  const key = lastCommitsKey(repo, commit);
+  const running = asked.get(key);
+  if (running) return running;
+  const push = env.PUSH!;
+  const answer = (async () => {
+    const res = await push.fetch(`http://push/internal/repos/${repo.tenantId}/${repo.repoId}/last-commits/${commit}`, {
+      method: "POST",
+      headers: { "x-forge-walk-steps": String(walkBudget(env).steps) },
+    });
+    if (!res.ok) throw new Error(`the push worker answered ${res.status} to a last-commit walk`);
+    const answer = (await res.json()) as WalkAnswer;
+    if (answer.kind === "complete") parsed.set(key, answer.data);
+    if (answer.kind === "unavailable") {
+      if (tooLarge.size > 1000) tooLarge.clear();
+      tooLarge.add(key);
+    }
+    return answer;
+  })()
+    .catch((err) => {
+      logError(err);
+      return null;
+    })
+    .finally(() => asked.delete(key));
+  asked.set(key, answer);
+  waitUntil(answer);
+  return answer;
+}
+
 /**
  * The last commits of the entries `names` of directory `path` at `commit`: stored, or from a walk
- * started now (waiting for it a little), or as far as a running walk has got.
+ * started now in the push worker (waiting for it a little), or, where no push worker is bound, in
+ * this isolate.
  */
 export async function lastCommitsFor(
   env: Env,
@@ -223,70 +338,48 @@ export async function lastCommitsFor(
 ): Promise<DirectoryLastCommits> {
   const stored = await readStored(env, repo, commit);
   if (stored) return fromStored(stored, path, names);
-  if (tooLarge.has(lastCommitsKey(repo, commit))) return { entries: {}, commits: {}, complete: true, unavailable: true };
-  const job = startJob(env, repo, graph, commit, waitUntil);
-  if (opts.wait) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const waited = new Promise<null>((r) => (timer = setTimeout(() => r(null), walkBudget(env).pageWaitMs)));
-    const data = await Promise.race([job.done, waited]).finally(() => clearTimeout(timer));
-    if (data) return fromStored(data, path, names);
-    if (tooLarge.has(lastCommitsKey(repo, commit))) return { entries: {}, commits: {}, complete: true, unavailable: true };
-  }
+  const unavailable = { entries: {}, commits: {}, complete: true, unavailable: true };
+  if (tooLarge.has(lastCommitsKey(repo, commit))) return unavailable;
   const prefix = path.length ? `${path.join("/")}/` : "";
   const out: DirectoryLastCommits = { entries: {}, commits: {}, complete: false };
-  for (const name of names) {
-    const oid = job.live.get(byteKey(prefix + name));
-    if (!oid) continue;
-    out.entries[name] = oid;
-    if (!out.commits[oid]) out.commits[oid] = await briefOf(graph, oid);
+  const partial = async (found: (key: string) => Oid | undefined) => {
+    for (const name of names) {
+      const oid = found(prefix + name);
+      if (!oid) continue;
+      out.entries[name] = oid;
+      if (!out.commits[oid]) out.commits[oid] = await briefOf(graph, oid);
+    }
+    return out;
+  };
+  const waitFor = async <T>(p: Promise<T>): Promise<T | null> => {
+    if (!opts.wait) return null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<null>((r) => (timer = setTimeout(() => r(null), walkBudget(env).pageWaitMs)));
+    return Promise.race([p, waited]).finally(() => clearTimeout(timer));
+  };
+  // With the commit-graph, this directory's entries alone cost a walk of Bloom filters and the
+  // trees of the few commits that may have changed them: answered here, nothing in the background.
+  if (await graph.covers(commit)) {
+    const budget = walkBudget(env);
+    // Yielding every 1,024 steps: the walk answers this request and reads few objects.
+    const found = await lastCommitsOfTree(graph, commit, {
+      dir: path,
+      budget: new Budget(Date.now() + budget.pageWaitMs, budget.steps, 1024),
+    });
+    if (found?.complete) return partial((p) => found.paths.get(p)).then((o) => ({ ...o, complete: true }));
   }
-  return out;
+  if (env.PUSH) {
+    const answer = await waitFor(askPushWorker(env, repo, commit, waitUntil));
+    if (answer?.kind === "complete") return fromStored(answer.data, path, names);
+    if (answer?.kind === "unavailable") return unavailable;
+    return partial((p) => (answer?.kind === "partial" ? answer.paths[p] : undefined));
+  }
+  const job = startJob(env, repo, graph, commit, waitUntil);
+  const data = await waitFor(job.done);
+  if (data) return fromStored(data, path, names);
+  if (tooLarge.has(lastCommitsKey(repo, commit))) return unavailable;
+  return partial((p) => job.live.get(byteKey(p)));
 }
 
-const logError = (err: unknown) =>
+export const logError = (err: unknown) =>
   console.error(JSON.stringify({ level: "error", message: `last commits: ${String((err as Error)?.stack ?? err)}` }));
-
-/**
- * After a push: the last commits at each new branch tip, from the old tip's answer when there is
- * one (then only the pushed commits are searched). Returns how many answers were stored.
- */
-export async function precomputeAfterPush(
-  env: Env,
-  repo: RepoRef,
-  graph: CommitGraph,
-  updates: { name: string; old: Oid; new: Oid }[],
-  budget = runBudget(walkBudget(env)),
-): Promise<number> {
-  let stored = 0;
-  const ZERO = "0".repeat(40);
-  for (const u of updates) {
-    if (!u.name.startsWith("refs/heads/") || u.new === ZERO || !graph.store.has(u.new)) continue;
-    if ((await graph.store.read(u.new)).type !== "commit") continue;
-    if (await readStored(env, repo, u.new)) continue;
-    const before = u.old !== ZERO && graph.store.has(u.old) ? await readStored(env, repo, u.old) : null;
-    const base = before
-      ? { commit: before.commit, paths: new Map(Object.entries(before.paths).map(([p, i]) => [p, before.commits[i]!])) }
-      : undefined;
-    const found = await lastCommitsOfTree(graph, u.new, { budget, base, maxPaths: MAX_PATHS });
-    if (!found?.complete) continue;
-    await store(env, repo, await toStored(graph, u.new, found.paths));
-    stored++;
-  }
-  return stored;
-}
-
-/** The post-push step (services/post-push.ts): opens the repository as it is now and precomputes. */
-export async function precomputeForPush(
-  env: Env,
-  e: { tenantId: string; repoId: string; updates: { name: string; old: Oid; new: Oid }[] },
-): Promise<void> {
-  const repo = { tenantId: e.tenantId, repoId: e.repoId };
-  try {
-    const snapshot = await currentSnapshot(env, repo);
-    const graph = new CommitGraph(await openStore(env.OBJECTS, repo, snapshot));
-    await precomputeAfterPush(env, repo, graph, e.updates);
-  } catch (err) {
-    // Derived data only: pages compute what is missing.
-    logError(err);
-  }
-}

@@ -8,7 +8,7 @@ import { projects } from "../db/schema";
 import { ZERO_OID } from "../git/oid";
 import type { PushedEvent } from "./push-events";
 import { recordEvent } from "./timeline";
-import { precomputeForPush } from "./last-commits";
+import { precomputeForPush } from "./derive-after-push";
 import { linkPushedCommits } from "./commit-links";
 import { readTenantRecord } from "../storage/directory";
 import { sha256Hex } from "../utils/crypto";

@@ -9,6 +9,7 @@ import type { Oid } from "../git/oid";
 import { findByPrefix } from "../git/abbrev";
 import { currentSnapshot, openStore, type RepoRef } from "./repositories";
 import { reachableFromRefs } from "./reachable";
+import { attachCommitGraph } from "./commit-graphs";
 
 export interface SourceRepo {
   repo: RepoRef;
@@ -21,7 +22,7 @@ export interface SourceRepo {
 export async function openSource(env: Env, repo: RepoRef): Promise<SourceRepo> {
   const snapshot = await currentSnapshot(env, repo);
   const store = await openStore(env.OBJECTS, repo, snapshot);
-  return { repo, snapshot, store, graph: new CommitGraph(store) };
+  return { repo, snapshot, store, graph: attachCommitGraph(env, repo, snapshot, new CommitGraph(store)) };
 }
 
 export type RevKind = "branch" | "tag" | "commit";

@@ -20,6 +20,13 @@ export const r2Keys = {
     `t/${tenantId}/r/${repoId}/derived/last-commit/v2/${commit}.json`,
   /** Every last-commit file of a repository (a purge deletes those of purged commits). */
   lastCommitsPrefix: (tenantId: string, repoId: string) => `t/${tenantId}/r/${repoId}/derived/last-commit/`,
+  /** Derived data of history walks: the commit-graph chain (JSON list of its layers, the one R2 key rewritten in place). */
+  commitGraphChain: (tenantId: string, repoId: string) => `t/${tenantId}/r/${repoId}/derived/commit-graph/v1/chain.json`,
+  /** One commit-graph layer, named by the SHA-1 of its bytes (immutable). */
+  commitGraphLayer: (tenantId: string, repoId: string, sha1: string) =>
+    `t/${tenantId}/r/${repoId}/derived/commit-graph/v1/layer-${sha1}.graph`,
+  /** Every commit-graph file of a repository (a purge deletes them: they list purged commits). */
+  commitGraphPrefix: (tenantId: string, repoId: string) => `t/${tenantId}/r/${repoId}/derived/commit-graph/`,
   /** A pack being received or imported, before it is indexed and named. */
   incoming: (tenantId: string, repoId: string, uploadId: string) => `t/${tenantId}/r/${repoId}/incoming/${uploadId}.pack`,
   /** An uploaded avatar, named by the SHA-256 of its bytes (a new picture gets a new key). */

@@ -13,6 +13,8 @@ import type { PushedEvent } from "../../src/services/push-events";
 import { ZERO_OID, type Oid } from "../../src/git/oid";
 import { FLUSH, pkt } from "../../src/git/pkt-line";
 import { concatBytes } from "../../src/utils/bytes";
+import { readChain } from "../../src/services/commit-graphs";
+import { bloomKeysOf, filterMayContain } from "../../src/git/bloom";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
 import { RepoBuilder } from "./git-fixture";
 
@@ -113,6 +115,36 @@ beforeAll(async () => {
 }, 60_000);
 
 describe("post-push events", () => {
+  it("extends the repository's commit-graph with the pushed commits, and only those", async () => {
+    const { repoId } = await newProject("graph");
+    const repoRef = { tenantId: forge.id, repoId };
+    const repo = new RepoBuilder();
+    const a = repo.commit({ files: { "README.md": "a\n", "src/deep/x.txt": "x\n" }, message: "A" });
+    const b = repo.commit({ files: { "README.md": "b\n", "src/deep/x.txt": "x\n" }, parents: [a], message: "B" });
+    const first = new Set(repo.objects.keys());
+    expect(await push(repoId, repo, [...first], [{ name: "refs/heads/main", old: ZERO_OID, new: b }])).toContain(
+      "ok refs/heads/main",
+    );
+    expect(await readChain(env, repoRef)).toBeNull();
+    expect(await consume(queue.take())).toEqual({ acked: 1, retried: 0 });
+    const before = (await readChain(env, repoRef))!;
+    expect(before.count).toBe(2);
+    const c = repo.commit({ files: { "README.md": "b\n", "src/deep/x.txt": "y\n" }, parents: [b], message: "C" });
+    const fresh = [...repo.objects.keys()].filter((o) => !first.has(o));
+    expect(await push(repoId, repo, fresh, [{ name: "refs/heads/main", old: b, new: c }])).toContain("ok refs/heads/main");
+    expect(await consume(queue.take())).toEqual({ acked: 1, retried: 0 });
+    const after = (await readChain(env, repoRef))!;
+    expect(after.count).toBe(3);
+    // The first two keep their positions; the new commit comes after its parent.
+    for (const oid of [a, b]) expect(await after.find(oid)).toBe(await before.find(oid));
+    const pos = await after.find(c);
+    expect(pos).toBe(2);
+    expect((await after.commit(pos)).generation).toBe(3);
+    const filter = await after.filter(pos);
+    expect(filterMayContain(filter, bloomKeysOf("src/deep/x.txt"))).toBe(true);
+    expect(filterMayContain(filter, bloomKeysOf("README.md"))).toBe(false);
+  });
+
   it("splits a push of 3,000 refs into messages under the queue's limits, and the consumer does all of it", async () => {
     const { repoId } = await newProject("many");
     const repo = new RepoBuilder();

@@ -12,16 +12,7 @@ import { registerTelemetryRoutes } from "./telemetry-api";
 import { registerOpsRoutes } from "./ops";
 import { requireAdminBearer } from "./admin-auth";
 import { opsScriptPath } from "../../views/ops-script";
-import {
-  apiApp,
-  apiBodyLimit,
-  errorResponse,
-  jsonError,
-  PageQuery,
-  setPaginationHeaders,
-  jsonBody,
-  jsonResponse,
-} from "../api/responses";
+import { apiApp, apiBodyLimit, errorResponse, PageQuery, setPaginationHeaders, jsonBody, jsonResponse } from "../api/responses";
 import { registerMigrationRoutes } from "./migrations";
 
 const ACTOR = "platform-admin";

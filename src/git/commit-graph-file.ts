@@ -1,0 +1,248 @@
+// The persisted commit-graph, in the spirit of git's (Documentation/technical/commit-graph.adoc):
+// a chain of immutable layer files, each listing commits parents-first with their id, root tree,
+// parent positions, generation number, committer time and changed-path Bloom filter. Layers are
+// read by ranges through one byte-bounded page cache, never whole.
+import { corruptPack } from "./errors";
+import { hexInto, oidAt, type Oid } from "./oid";
+import type { RangeSource } from "./range-source";
+import { ByteLru } from "../utils/lru";
+import { concatBytes } from "../utils/bytes";
+
+const MAGIC = 0x45464347; // "EFCG"
+const VERSION = 1;
+const HEADER = 20;
+const FANOUT = 256 * 4;
+const LOOK = 24; // id, position in the layer
+const DATA = 60; // id, tree, parent 1, parent 2, generation, time (float64)
+/** No parent in this slot. */
+const NONE = 0xffffffff;
+/** Parent 2 names a run in the extra-edge list (octopus merges); the last of a run has it too. */
+const EXTRA = 0x80000000;
+const PAGE = 16 * 1024;
+
+export interface GraphCommit {
+  oid: Oid;
+  tree: Oid;
+  /** Global positions of the parents in the chain. */
+  parents: number[];
+  generation: number;
+  time: number;
+}
+
+/** What a layer holds for one commit, as its builder gives it. */
+export interface LayerEntry extends GraphCommit {
+  filter: Uint8Array;
+}
+
+/** Encodes a layer: `entries` parents-first, positions global, the first at `base`. */
+export function encodeLayer(base: number, entries: LayerEntry[]): Uint8Array {
+  const n = entries.length;
+  const extra: number[] = [];
+  let filterBytes = 0;
+  for (const e of entries) {
+    filterBytes += e.filter.length;
+    if (e.parents.length > 2) extra.push(...e.parents.slice(1));
+  }
+  const lookStart = HEADER + FANOUT;
+  const dataStart = lookStart + n * LOOK;
+  const extraStart = dataStart + n * DATA;
+  const bidxStart = extraStart + extra.length * 4;
+  const bdatStart = bidxStart + n * 4;
+  const out = new Uint8Array(bdatStart + filterBytes);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC);
+  view.setUint32(4, VERSION);
+  view.setUint32(8, n);
+  view.setUint32(12, base);
+  view.setUint32(16, extra.length);
+  const ids = new Uint8Array(20);
+  const sorted = entries.map((e, i) => ({ oid: e.oid, i })).sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
+  const fanout = new Uint32Array(256);
+  sorted.forEach((s, k) => {
+    out.set(hexInto(s.oid, ids), lookStart + k * LOOK);
+    view.setUint32(lookStart + k * LOOK + 20, s.i);
+    fanout[ids[0]!]!++;
+  });
+  for (let b = 0, sum = 0; b < 256; b++) {
+    sum += fanout[b]!;
+    view.setUint32(HEADER + b * 4, sum);
+  }
+  let edge = 0;
+  let bdat = 0;
+  entries.forEach((e, i) => {
+    const at = dataStart + i * DATA;
+    out.set(hexInto(e.oid, ids), at);
+    out.set(hexInto(e.tree, ids), at + 20);
+    view.setUint32(at + 40, e.parents[0] ?? NONE);
+    if (e.parents.length > 2) {
+      view.setUint32(at + 44, EXTRA | edge);
+      for (let k = 1; k < e.parents.length; k++) {
+        view.setUint32(extraStart + edge * 4, e.parents[k]! | (k === e.parents.length - 1 ? EXTRA : 0));
+        edge++;
+      }
+    } else view.setUint32(at + 44, e.parents[1] ?? NONE);
+    view.setUint32(at + 48, e.generation);
+    view.setFloat64(at + 52, e.time);
+    out.set(e.filter, bdatStart + bdat);
+    bdat += e.filter.length;
+    view.setUint32(bidxStart + i * 4, bdat);
+  });
+  return out;
+}
+
+/** Layer pages of every repository, shared by the isolate's requests (layers are immutable). */
+const pages = new ByteLru<string, Uint8Array>(8 * 1024 * 1024, (p) => p.length + 64);
+const inflight = new Map<string, Promise<Uint8Array>>();
+
+export const graphPageBytes = (): number => pages.bytes;
+
+/** One layer file, read by ranges. */
+export class GraphLayer {
+  readonly count: number;
+  readonly base: number;
+  private readonly extraCount: number;
+  private readonly lookStart = HEADER + FANOUT;
+  private readonly dataStart: number;
+  private readonly extraStart: number;
+  private readonly bidxStart: number;
+  private readonly bdatStart: number;
+
+  private constructor(
+    readonly source: RangeSource,
+    private readonly fanout: Uint32Array,
+    head: DataView,
+  ) {
+    this.count = head.getUint32(8);
+    this.base = head.getUint32(12);
+    this.extraCount = head.getUint32(16);
+    this.dataStart = this.lookStart + this.count * LOOK;
+    this.extraStart = this.dataStart + this.count * DATA;
+    this.bidxStart = this.extraStart + this.extraCount * 4;
+    this.bdatStart = this.bidxStart + this.count * 4;
+  }
+
+  static async open(source: RangeSource): Promise<GraphLayer> {
+    const head = await source.read(0, HEADER + FANOUT);
+    if (head.length < HEADER + FANOUT) throw corruptPack("truncated commit-graph layer");
+    const view = new DataView(head.buffer, head.byteOffset, head.length);
+    if (view.getUint32(0) !== MAGIC || view.getUint32(4) !== VERSION) throw corruptPack("not a commit-graph layer");
+    const fanout = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) fanout[i] = view.getUint32(HEADER + i * 4);
+    const layer = new GraphLayer(source, fanout, view);
+    if (fanout[255] !== layer.count || source.size < layer.bdatStart) throw corruptPack("truncated commit-graph layer");
+    return layer;
+  }
+
+  /** Bytes [start, end) of the file, through the shared page cache. */
+  private async bytes(start: number, end: number): Promise<Uint8Array> {
+    const first = Math.floor(start / PAGE);
+    const last = Math.floor((end - 1) / PAGE);
+    const parts: Uint8Array[] = [];
+    for (let p = first; p <= last; p++) parts.push(await this.page(p));
+    const all = parts.length === 1 ? parts[0]! : concatBytes(parts);
+    return all.subarray(start - first * PAGE, end - first * PAGE);
+  }
+
+  private async page(p: number): Promise<Uint8Array> {
+    const key = `${this.source.id}#${p}`;
+    const hit = pages.get(key);
+    if (hit) return hit;
+    let pending = inflight.get(key);
+    if (!pending) {
+      pending = this.source.read(p * PAGE, (p + 1) * PAGE).finally(() => inflight.delete(key));
+      inflight.set(key, pending);
+    }
+    const page = await pending;
+    pages.set(key, page);
+    return page;
+  }
+
+  /** Position in this layer of a commit, or -1. */
+  async find(oid: Oid): Promise<number> {
+    const key = hexInto(oid, new Uint8Array(20));
+    const lo0 = key[0]! === 0 ? 0 : this.fanout[key[0]! - 1]!;
+    const hi0 = this.fanout[key[0]!]!;
+    if (lo0 >= hi0) return -1;
+    const run = await this.bytes(this.lookStart + lo0 * LOOK, this.lookStart + hi0 * LOOK);
+    let lo = 0;
+    let hi = hi0 - lo0;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      let d = 0;
+      for (let k = 0; k < 20 && d === 0; k++) d = run[mid * LOOK + k]! - key[k]!;
+      if (d === 0) return new DataView(run.buffer, run.byteOffset + mid * LOOK + 20, 4).getUint32(0);
+      if (d < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return -1;
+  }
+
+  /** The commit at position `i` of this layer. */
+  async commit(i: number): Promise<GraphCommit> {
+    const rec = await this.bytes(this.dataStart + i * DATA, this.dataStart + (i + 1) * DATA);
+    const view = new DataView(rec.buffer, rec.byteOffset, DATA);
+    const parents: number[] = [];
+    const p1 = view.getUint32(40);
+    const p2 = view.getUint32(44);
+    if (p1 !== NONE) parents.push(p1);
+    if (p2 !== NONE && p2 & EXTRA) {
+      for (let e = p2 & ~EXTRA; e < this.extraCount; e++) {
+        const b = await this.bytes(this.extraStart + e * 4, this.extraStart + e * 4 + 4);
+        const v = new DataView(b.buffer, b.byteOffset, 4).getUint32(0);
+        parents.push(v & ~EXTRA);
+        if (v & EXTRA) break;
+      }
+    } else if (p2 !== NONE) parents.push(p2);
+    return { oid: oidAt(rec, 0), tree: oidAt(rec, 20), parents, generation: view.getUint32(48), time: view.getFloat64(52) };
+  }
+
+  /** The changed-path Bloom filter of the commit at position `i` of this layer. */
+  async filter(i: number): Promise<Uint8Array> {
+    const ends = await this.bytes(this.bidxStart + (i > 0 ? i - 1 : 0) * 4, this.bidxStart + (i + 1) * 4);
+    const view = new DataView(ends.buffer, ends.byteOffset, ends.length);
+    const start = i > 0 ? view.getUint32(0) : 0;
+    const end = view.getUint32(i > 0 ? 4 : 0);
+    if (end <= start) return new Uint8Array(0);
+    return this.bytes(this.bdatStart + start, this.bdatStart + end);
+  }
+}
+
+/** The layers of one repository, lowest (oldest commits) first. */
+export class PersistedGraph {
+  readonly count: number;
+  constructor(readonly layers: GraphLayer[]) {
+    let base = 0;
+    for (const l of layers) {
+      if (l.base !== base) throw corruptPack("commit-graph layers do not follow each other");
+      base += l.count;
+    }
+    this.count = base;
+  }
+
+  /** Global position of a commit, or -1 when the graph does not hold it (yet). */
+  async find(oid: Oid): Promise<number> {
+    for (let k = this.layers.length - 1; k >= 0; k--) {
+      const i = await this.layers[k]!.find(oid);
+      if (i >= 0) return this.layers[k]!.base + i;
+    }
+    return -1;
+  }
+
+  private layerOf(pos: number): GraphLayer {
+    for (let k = this.layers.length - 1; k >= 0; k--) {
+      const l = this.layers[k]!;
+      if (pos >= l.base) return l;
+    }
+    throw corruptPack("commit-graph position out of range");
+  }
+
+  async commit(pos: number): Promise<GraphCommit> {
+    const l = this.layerOf(pos);
+    return l.commit(pos - l.base);
+  }
+
+  async filter(pos: number): Promise<Uint8Array> {
+    const l = this.layerOf(pos);
+    return l.filter(pos - l.base);
+  }
+}

@@ -1,0 +1,116 @@
+// The persisted commit-graph of a repository in R2 (git/commit-graph-file.ts): opening its chain
+// for history walks, and extending it after a push with the commits it lacks. Derived data: a
+// missing or older chain only makes walks fall back to reading commits.
+import type { Env } from "../env";
+import type { CommitGraph } from "../git/commit-graph";
+import { extendCommitGraph, LAYER_MAX } from "../git/commit-graph-build";
+import { GraphLayer, PersistedGraph } from "../git/commit-graph-file";
+import type { ObjectStore } from "../git/object-store";
+import { sha1 } from "../git/oid";
+import type { RepoSnapshot } from "../repo/snapshot";
+import { r2Keys } from "../storage/keys";
+import { R2Source } from "../storage/r2-source";
+import { ByteLru } from "../utils/lru";
+import type { RepoRef } from "./repositories";
+
+interface StoredChain {
+  v: 1;
+  layers: { key: string; size: number }[];
+}
+
+/** Opened layers (header and fan-out, about 1 KiB each), shared by the isolate: layers never change. */
+const layers = new ByteLru<string, GraphLayer>(2 * 1024 * 1024, () => 1200);
+/** Chains per repository: the chain file is rewritten by each build, so it is read again after 5 s. */
+const chains = new Map<string, { at: number; graph: Promise<PersistedGraph | null> }>();
+const CHAIN_TTL_MS = 5_000;
+
+async function openLayer(env: Env, key: string, size: number): Promise<GraphLayer> {
+  const hit = layers.get(key);
+  if (hit) return hit;
+  const layer = await GraphLayer.open(new R2Source(env.OBJECTS, key, size));
+  layers.set(key, layer);
+  return layer;
+}
+
+/** The chain as R2 holds it now (no cache). */
+export async function readChain(env: Env, repo: RepoRef): Promise<PersistedGraph | null> {
+  const obj = await env.OBJECTS.get(r2Keys.commitGraphChain(repo.tenantId, repo.repoId));
+  if (!obj) return null;
+  try {
+    const chain = (await obj.json()) as StoredChain;
+    if (chain.v !== 1) return null;
+    return new PersistedGraph(await Promise.all(chain.layers.map((l) => openLayer(env, l.key, l.size))));
+  } catch (err) {
+    // A layer deleted by a purge under a chain read just before: walk without the graph.
+    console.error(JSON.stringify({ level: "error", message: `commit-graph: ${String((err as Error)?.message ?? err)}` }));
+    return null;
+  }
+}
+
+/** The repository's persisted commit-graph as last written (cached per isolate for 5 s), or null. */
+export function loadCommitGraph(
+  env: Env,
+  repo: RepoRef,
+  snapshot?: Pick<RepoSnapshot, "purges">,
+): Promise<PersistedGraph | null> {
+  const key = `${repo.tenantId}/${repo.repoId}/${snapshot?.purges ?? 0}`;
+  const now = Date.now();
+  const hit = chains.get(key);
+  if (hit && now - hit.at < CHAIN_TTL_MS) return hit.graph;
+  if (chains.size > 1000) chains.clear();
+  const graph = readChain(env, repo);
+  chains.set(key, { at: now, graph });
+  return graph;
+}
+
+/** Lets `graph` answer from the persisted commit-graph where it covers a commit. */
+export function attachCommitGraph(env: Env, repo: RepoRef, snapshot: RepoSnapshot, graph: CommitGraph): CommitGraph {
+  graph.usePersisted(() => loadCommitGraph(env, repo, snapshot));
+  return graph;
+}
+
+/** Builds running in this isolate, per repository: a second request waits for the first. */
+const building = new Map<string, Promise<number>>();
+
+/**
+ * Adds the commits reachable from the snapshot's refs that the chain lacks (only those: a push
+ * adds its new commits). Returns how many were added.
+ */
+export function extendForSnapshot(
+  env: Env,
+  repo: RepoRef,
+  snapshot: RepoSnapshot,
+  store: ObjectStore,
+  layerMax = LAYER_MAX,
+): Promise<number> {
+  const key = `${repo.tenantId}/${repo.repoId}`;
+  const running = building.get(key);
+  if (running) return running;
+  const run = (async () => {
+    const tips = [...new Set(snapshot.refs.map((r) => r.peeled ?? r.oid))];
+    const graph = await readChain(env, repo);
+    return extendCommitGraph(
+      {
+        store,
+        graph,
+        writeLayer: async (bytes) => {
+          const name = sha1().update(bytes).digest("hex");
+          const layerKey = r2Keys.commitGraphLayer(repo.tenantId, repo.repoId, name);
+          await env.OBJECTS.put(layerKey, bytes);
+          return openLayer(env, layerKey, bytes.length);
+        },
+        saveChain: async (list) => {
+          const chain: StoredChain = { v: 1, layers: list.map((l) => ({ key: l.source.id, size: l.source.size })) };
+          await env.OBJECTS.put(r2Keys.commitGraphChain(repo.tenantId, repo.repoId), JSON.stringify(chain), {
+            httpMetadata: { contentType: "application/json" },
+          });
+          chains.delete(`${repo.tenantId}/${repo.repoId}/${snapshot.purges ?? 0}`);
+        },
+      },
+      tips,
+      layerMax,
+    );
+  })().finally(() => building.delete(key));
+  building.set(key, run);
+  return run;
+}

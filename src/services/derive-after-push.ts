@@ -1,0 +1,77 @@
+// Derived data after a push: the pushed commits added to the commit-graph, then the last commits
+// of each pushed branch tip, from the old tip's answer. Run by the push worker for the edge's
+// post-push queue consumer (or in place where no push worker is bound).
+import type { Env } from "../env";
+import { CommitGraph } from "../git/commit-graph";
+import { lastCommitsOfTree } from "../git/last-commit";
+import type { Oid } from "../git/oid";
+import { attachCommitGraph, extendForSnapshot } from "./commit-graphs";
+import { logError, MAX_PATHS, readStored, runBudget, storeAnswer, toStored, walkBudget } from "./last-commits";
+import { currentSnapshot, openStore, type RepoRef } from "./repositories";
+
+/**
+ * After a push: the last commits at each new branch tip, from the old tip's answer when there is
+ * one (then only the pushed commits are searched). Returns how many answers were stored.
+ */
+export async function precomputeAfterPush(
+  env: Env,
+  repo: RepoRef,
+  graph: CommitGraph,
+  updates: { name: string; old: Oid; new: Oid }[],
+  budget = runBudget(walkBudget(env)),
+): Promise<number> {
+  let stored = 0;
+  const ZERO = "0".repeat(40);
+  for (const u of updates) {
+    if (!u.name.startsWith("refs/heads/") || u.new === ZERO || !graph.store.has(u.new)) continue;
+    if ((await graph.store.read(u.new)).type !== "commit") continue;
+    if (await readStored(env, repo, u.new)) continue;
+    const before = u.old !== ZERO && graph.store.has(u.old) ? await readStored(env, repo, u.old) : null;
+    const base = before
+      ? { commit: before.commit, paths: new Map(Object.entries(before.paths).map(([p, i]) => [p, before.commits[i]!])) }
+      : undefined;
+    const found = await lastCommitsOfTree(graph, u.new, { budget, base, maxPaths: MAX_PATHS });
+    if (!found?.complete) continue;
+    await storeAnswer(env, repo, await toStored(graph, u.new, found.paths));
+    stored++;
+  }
+  return stored;
+}
+
+/**
+ * The post-push step (services/post-push.ts): runs in the push worker when one is bound (so that
+ * the edge's pages never share an isolate with it), else here.
+ */
+export async function precomputeForPush(
+  env: Env,
+  e: { tenantId: string; repoId: string; updates: { name: string; old: Oid; new: Oid }[] },
+): Promise<void> {
+  try {
+    if (!env.PUSH) return await deriveAfterPush(env, e);
+    const res = await env.PUSH.fetch(`http://push/internal/repos/${e.tenantId}/${e.repoId}/derive`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ updates: e.updates }),
+    });
+    if (!res.ok) throw new Error(`the push worker answered ${res.status}: ${await res.text()}`);
+  } catch (err) {
+    // Derived data only: pages compute what is missing.
+    logError(err);
+  }
+}
+
+/**
+ * Opens the repository as it is now, adds the pushed commits to the persisted commit-graph, and
+ * precomputes the last commits of the pushed branch tips (with the graph's help).
+ */
+export async function deriveAfterPush(
+  env: Env,
+  e: { tenantId: string; repoId: string; updates: { name: string; old: Oid; new: Oid }[] },
+): Promise<void> {
+  const repo = { tenantId: e.tenantId, repoId: e.repoId };
+  const snapshot = await currentSnapshot(env, repo);
+  const store = await openStore(env.OBJECTS, repo, snapshot);
+  await extendForSnapshot(env, repo, snapshot, store);
+  const graph = attachCommitGraph(env, repo, snapshot, new CommitGraph(store));
+  await precomputeAfterPush(env, repo, graph, e.updates);
+}
