@@ -103,7 +103,7 @@ export async function blame(
     pending.delete(c.oid);
     steps++;
     let spans = suspect.spans.sort((a, b) => a.sStart - b.sStart);
-    const parents = c.parents.filter((p) => store.has(p));
+    const parents = await store.filterPresent(c.parents);
     const parentBlobs = await Promise.all(parents.map((p) => blobAt(p, suspect.file)));
     const same = parentBlobs.indexOf(suspect.blob);
     if (same >= 0) {

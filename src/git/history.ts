@@ -55,7 +55,7 @@ export async function logPage(
   const queue = new CommitQueue();
   const seen = new Set<Oid>();
   const enqueue = async (oid: Oid) => {
-    if (seen.has(oid) || !graph.store.has(oid)) return;
+    if (seen.has(oid) || !(await graph.store.has(oid))) return;
     seen.add(oid);
     queue.push(await graph.commit(oid));
   };
@@ -83,7 +83,7 @@ export async function logPage(
     }
     let same: Oid | null = null;
     for (const p of c.parents) {
-      if (!graph.store.has(p)) continue;
+      if (!(await graph.store.has(p))) continue;
       if ((await lookup.at(p)) === here) {
         same = p;
         break;
@@ -180,7 +180,7 @@ export async function mergeBase(graph: CommitGraph, a: Oid, b: Oid, budget?: Bud
       }
       paint |= STALE;
     }
-    for (const p of c.parents) if (graph.store.has(p)) await mark(p, paint);
+    for (const p of c.parents) if (await graph.store.has(p)) await mark(p, paint);
   }
   if (results.length === 0) return null;
   results.sort((x, y) => y.time - x.time);
@@ -207,7 +207,7 @@ export async function rangeLog(
       bad.add(oid);
       queuedInteresting.delete(oid);
     }
-    if (seen.has(oid) || !graph.store.has(oid)) return;
+    if (seen.has(oid) || !(await graph.store.has(oid))) return;
     seen.add(oid);
     if (!uninteresting) queuedInteresting.add(oid);
     queue.push(await graph.commit(oid));

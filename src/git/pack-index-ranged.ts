@@ -16,6 +16,8 @@ const PAGE = 4096;
 const ONE_READ = 64 * 1024;
 /** Entries per request when a whole index is streamed. */
 const STREAM_BATCH = 8192;
+/** Entries per request when the offset table is scanned (1 MiB). */
+const SCAN_BATCH = 256 * 1024;
 
 /** Index pages of every pack, shared by the isolate's requests (indexes are immutable). */
 const pages = new ByteLru<string, Uint8Array>(4 * 1024 * 1024, (p) => p.length + 64);
@@ -62,9 +64,12 @@ export class RangedPackIndex {
     this.bigStart = this.offStart + this.count * 4;
   }
 
-  /** Reads the header and fan-out table (one request) and checks the size they imply. */
-  static async open(source: RangeSource): Promise<RangedPackIndex> {
-    const head = await source.read(0, SHA_START);
+  /**
+   * Reads the header and fan-out table (one request, or none when the caller read them already)
+   * and checks the size they imply.
+   */
+  static async open(source: RangeSource, head?: Uint8Array): Promise<RangedPackIndex> {
+    head ??= await source.read(0, SHA_START);
     if (head.length < SHA_START || !MAGIC.every((m, i) => head[i] === m)) throw corruptPack("not a version 2 pack index");
     const view = new DataView(head.buffer, head.byteOffset, head.length);
     if (view.getUint32(4) !== 2) throw corruptPack("unsupported pack index version");
@@ -170,6 +175,26 @@ export class RangedPackIndex {
         yield { oid: oidAt(names, i * 20), offset, crc: cv.getUint32(i * 4) };
       }
     }
+  }
+
+  /**
+   * The smallest entry offset after `offset` (or `packSize - 20`): a scan of the offset table in
+   * batches straight from the source, for the rare entry whose end inflating would not find cheaply.
+   */
+  async nextOffset(offset: number, packSize: number): Promise<number> {
+    let next = packSize - 20;
+    for (let from = 0; from < this.count; from += SCAN_BATCH) {
+      const to = Math.min(this.count, from + SCAN_BATCH);
+      this.reads++;
+      const offs = await this.source.read(this.offStart + from * 4, this.offStart + to * 4);
+      const ov = new DataView(offs.buffer, offs.byteOffset, offs.length);
+      for (let i = 0; i < to - from; i++) {
+        const o = ov.getUint32(i * 4);
+        const at = o & 0x80000000 ? await this.offsetAt(from + i) : o;
+        if (at > offset && at < next) next = at;
+      }
+    }
+    return next;
   }
 
   /** First position whose name is >= key, searched within the key's fan-out bucket only. */
