@@ -136,6 +136,8 @@ function entryKey(pack: Pack, offset: number): string {
   return `${n}@${offset}`;
 }
 
+/** Answers `locate` remembers per store (about 100 bytes each). */
+const LOCATED_MAX = 4096;
 /** Lookups run side by side in `locateMany` (each may wait for a page of a ranged index). */
 const LOCATE_BATCH = 256;
 
@@ -143,15 +145,33 @@ const LOCATE_BATCH = 256;
 const MAX_CACHED_OBJECT = 1024 * 1024;
 
 export class ObjectStore {
+  /**
+   * Recent answers of `locate` by hex id: walks ask `has` of a parent, then read it, so the
+   * second lookup (through a ranged index: several awaits) is saved. Small and per store.
+   */
+  private readonly located = new Map<Oid, Location | null>();
+
   constructor(readonly packs: Pack[]) {}
 
   /** Where `oid` is stored (the first pack that has it), or null. */
   async locate(oid: Oid | Uint8Array): Promise<Location | null> {
-    for (const pack of this.packs) {
-      const found = await pack.index.lookup(oid);
-      if (found) return { pack, offset: found.offset };
+    if (typeof oid === "string") {
+      const known = this.located.get(oid);
+      if (known !== undefined) return known;
     }
-    return null;
+    let found: Location | null = null;
+    for (const pack of this.packs) {
+      const at = await pack.index.lookup(oid);
+      if (at) {
+        found = { pack, offset: at.offset };
+        break;
+      }
+    }
+    if (typeof oid === "string") {
+      if (this.located.size >= LOCATED_MAX) this.located.clear();
+      this.located.set(oid, found);
+    }
+    return found;
   }
 
   async has(oid: Oid | Uint8Array): Promise<boolean> {

@@ -46,8 +46,12 @@ export class MemorySource implements RangeSource {
 /** Window size for random access: a ranged read of 64 KiB costs about what a tiny one does. */
 const WINDOW = 64 * 1024;
 
-/** Windows of immutable blobs, shared by every request of the isolate. */
-const windows = new ByteLru<string, Uint8Array>(24 * 1024 * 1024, (w) => w.length);
+/**
+ * Windows of immutable blobs, shared by every request of the isolate. 16 MiB: with the index
+ * pages (10 MiB) and the resolved objects (16 MiB), the array buffers an edge isolate keeps stay
+ * near 42 MiB whatever the repository's size.
+ */
+const windows = new ByteLru<string, Uint8Array>(16 * 1024 * 1024, (w) => w.length);
 const inflight = new Map<string, Promise<Uint8Array>>();
 
 /**

@@ -27,7 +27,7 @@ const INDEX_HEAD = 8 + 256 * 4;
 
 /** Opened indexes, whole or ranged (a ranged one holds only its fan-out table: about 1.3 KiB). */
 const newIndexCache = () =>
-  new ByteLru<string, PackLookup>(8 * 1024 * 1024, (i) => i.byteSize + 256, WHOLE_INDEX_MAX + 64 * 1024);
+  new ByteLru<string, PackLookup>(4 * 1024 * 1024, (i) => i.byteSize + 256, WHOLE_INDEX_MAX + 64 * 1024);
 let indexes = newIndexCache();
 
 let wholeIndexMax = WHOLE_INDEX_MAX;

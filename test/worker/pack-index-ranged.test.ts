@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { RepoBuilder } from "./git-fixture";
 import { hashObject, hexToBytes, sha1, type Oid } from "../../src/git/oid";
 import { PackIndex, writePackIndex } from "../../src/git/pack-index";
-import { RangedPackIndex, rangedPageBytes } from "../../src/git/pack-index-ranged";
+import { RANGED_PAGE_BUDGET, RangedPackIndex, rangedPageBytes } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource, type RangeSource } from "../../src/git/range-source";
 
@@ -134,7 +134,7 @@ describe("ranged pack index", () => {
     for (let round = 0; round < 3; round++) {
       const ranged = await RangedPackIndex.open(new CountingSource(idx));
       for (let i = 0; i < ranged.count; i += 97) expect(await ranged.find(await ranged.oidAt(i))).toBe(i);
-      expect(rangedPageBytes()).toBeLessThanOrEqual(4 * 1024 * 1024);
+      expect(rangedPageBytes()).toBeLessThanOrEqual(RANGED_PAGE_BUDGET);
     }
   });
 
