@@ -47,10 +47,11 @@ async function measure(name: string, step: () => Promise<string | null>): Promis
     .map(([title, peak]) => `${title.replace(/^core:user:/, "")} ${mib(peak.used)} (${mib(peak.withBuffers)} with array buffers)`)
     .join(", ");
   // What each isolate holds once the step is over and garbage is collected: caches and leaks.
-  const held = await sampleHeap(inspectorPort, 100, false, true);
-  await new Promise((r) => setTimeout(r, 500));
+  // Several collections over 2 s, the last one read: freed buffers' memory is returned lazily.
+  const held = await sampleHeap(inspectorPort, 250, false, true);
+  await new Promise((r) => setTimeout(r, 2000));
   const after = Object.entries(await held.stop())
-    .map(([title, h]) => `${title.replace(/^core:user:/, "")} ${mib(h.used)} (${mib(h.withBuffers)})`)
+    .map(([title, h]) => `${title.replace(/^core:user:/, "")} ${mib(h.lastUsed)} (${mib(h.lastWithBuffers)})`)
     .join(", ");
   rows.push(
     `${name}: ${error ? `FAILED (${error})` : "ok"} in ${seconds.toFixed(1)} s; peak used heap: ${heaps}; held after GC: ${after}`,
