@@ -122,10 +122,13 @@ describe("ranged pack index", () => {
     const ranged = await RangedPackIndex.open(source);
     const e = entries[1234]!;
     const pending = ranged.lookup(e.oid);
-    // Both requests left before either answered (nothing has been awaited yet).
-    expect(source.reads).toBe(3);
+    // Every request left before any answered (nothing has been awaited yet): the bucket's names
+    // and offsets, or one read when both lie in the same 256 KiB unit, as in this small index.
+    const sent = source.reads;
+    expect(sent).toBeGreaterThanOrEqual(2);
+    expect(sent).toBeLessThanOrEqual(3);
     expect((await pending)?.offset).toBe(e.offset);
-    expect(source.reads).toBe(3);
+    expect(source.reads).toBe(sent);
     expect(await ranged.lookup(hashObject("blob", enc.encode("absent")))).toBeNull();
   });
 
