@@ -1,19 +1,23 @@
-// `npm run bench:import-large -- [--repo <bare dir>] [--only import|push] [--trace] [--live]`
+// `npm run bench:import-large -- [--repo <bare dir>] [--only import|push|clone|pages] [--trace] [--live]`
 //
 // Imports a large repository (default: the one `npm run bench:gen-large` writes) into the local
-// forge with `forge repos import`, then `git push --mirror`s it into another empty project, and
-// prints each one's wall time and the peak used V8 heap of each worker's isolate, sampled through
-// workerd's inspector. workerd runs with the local runner's isolate heap cap (128 MB unless
+// forge with `forge repos import`, then `git push --mirror`s it into another empty project, clones
+// the imported one and loads 30 cold pages of it (trees and commits at old commits, blobs), and
+// prints each step's wall time, the peak used V8 heap of each worker's isolate, sampled through
+// workerd's inspector, and what each isolate still holds after the step once garbage is collected. workerd runs with the local runner's isolate heap cap (128 MB unless
 // MINIFLARE_WORKERD_V8_FLAGS says otherwise), so an operation that needs more fails here.
 // --trace prints the heaps once a second; --live collects garbage before each sample (what is
 // really held, at the cost of speed).
 import { parseArgs } from "node:util";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, root } from "../test/e2e/runner";
 import { HOST, startEdgeforge, TENANT } from "./lib/edgeforge";
 import { sampleHeap } from "./lib/heap";
+import { LoadClient } from "./lib/load";
 import { basicAuthArgs } from "./lib/repo";
+import { median } from "./lib/report";
 import { firstLine, run } from "./lib/run";
 
 const { values: opts } = parseArgs({
@@ -42,7 +46,16 @@ async function measure(name: string, step: () => Promise<string | null>): Promis
   const heaps = Object.entries(peaks)
     .map(([title, peak]) => `${title.replace(/^core:user:/, "")} ${mib(peak.used)} (${mib(peak.withBuffers)} with array buffers)`)
     .join(", ");
-  rows.push(`${name}: ${error ? `FAILED (${error})` : "ok"} in ${seconds.toFixed(1)} s; peak used heap: ${heaps}`);
+  // What each isolate holds once the step is over and garbage is collected: caches and leaks.
+  // Several collections over 2 s, the last one read: freed buffers' memory is returned lazily.
+  const held = await sampleHeap(inspectorPort, 250, false, true);
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = Object.entries(await held.stop())
+    .map(([title, h]) => `${title.replace(/^core:user:/, "")} ${mib(h.lastUsed)} (${mib(h.lastWithBuffers)})`)
+    .join(", ");
+  rows.push(
+    `${name}: ${error ? `FAILED (${error})` : "ok"} in ${seconds.toFixed(1)} s; peak used heap: ${heaps}; held after GC: ${after}`,
+  );
   console.log(rows[rows.length - 1]);
 }
 try {
@@ -68,6 +81,41 @@ try {
               .join("\n") || r.stderr,
           );
     });
+  }
+  if (wanted("clone")) {
+    const into = mkdtempSync(join(tmpdir(), "bench-clone-"));
+    await measure("git clone (bare)", async () => {
+      const r = await run("git", ["clone", "--quiet", "--bare", `http://${HOST}:${ef.port}/big.git`, join(into, "big.git")]);
+      return r.code === 0 ? null : firstLine(r.stderr || r.stdout);
+    });
+    rmSync(into, { recursive: true, force: true });
+  }
+  if (wanted("pages")) {
+    // Cold pages of the imported repository: trees and commits at commits spread over the whole
+    // history (old ones too), and blobs at the tip, each requested once.
+    const commits = (await run("git", ["-C", repo, "rev-list", "--first-parent", "HEAD"])).stdout.trim().split("\n");
+    const files = (await run("git", ["-C", repo, "ls-tree", "-r", "--name-only", "HEAD"])).stdout.trim().split("\n");
+    const spread = <T>(xs: T[], n: number) => Array.from({ length: n }, (_, i) => xs[Math.floor(((i + 0.5) * xs.length) / n)]!);
+    const base = "/p/big/source";
+    const enc = (path: string) => path.split("/").map(encodeURIComponent).join("/");
+    const urls = [
+      ...spread(commits, 10).map((c) => `${base}/tree/${c}/`),
+      ...spread(commits, 10).map((c) => `${base}/commit/${c}`),
+      ...spread(files, 10).map((f) => `${base}/blob/HEAD/${enc(f)}`),
+    ];
+    const client = new LoadClient({ port: ef.port, host: `${HOST}:${ef.port}` }, 1);
+    const r2: number[] = [];
+    await measure(`${urls.length} cold pages`, async () => {
+      for (const url of urls) {
+        const r = await client.get(url);
+        if (r.status !== 200) return `${url}: ${r.status}`;
+        r2.push(r.r2Calls ?? 0);
+      }
+      return null;
+    });
+    client.close();
+    rows.push(`  R2 requests per cold page: p50 ${median(r2)}, max ${Math.max(...r2)}, total ${r2.reduce((a, b) => a + b, 0)}`);
+    console.log(rows[rows.length - 1]);
   }
 } finally {
   await ef.stop();

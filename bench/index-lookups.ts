@@ -11,7 +11,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PackIndex } from "../src/git/pack-index";
-import { RangedPackIndex, rangedPageBytes } from "../src/git/pack-index-ranged";
+import { RANGED_PAGE_BUDGET, RangedPackIndex, rangedPageBytes } from "../src/git/pack-index-ranged";
 import type { RangeSource } from "../src/git/range-source";
 import { root } from "../test/e2e/runner";
 import { git } from "./lib/run";
@@ -86,7 +86,7 @@ console.log(
   `whole index: 1 read of ${mib(source.size)} before the first lookup; holds ${mib(whole.byteSize)} (+${mib(n * 12)} once pack order is built)`,
 );
 console.log(
-  `ranged: open ${openReads} read of ${kib(openBytes)}; holds ${kib(ranged.byteSize)} per pack + the shared page cache (${kib(rangedPageBytes())} now, 4 MiB at most)`,
+  `ranged: open ${openReads} read of ${kib(openBytes)}; holds ${kib(ranged.byteSize)} per pack + the shared page cache (${kib(rangedPageBytes())} now, ${kib(RANGED_PAGE_BUDGET)} at most)`,
 );
 console.log(
   `ranged lookups (id -> offset): ${lookups}, reads first 100 ${(firstHundredReads / Math.min(100, lookups)).toFixed(2)}/lookup, all ${(total / lookups).toFixed(2)}/lookup, max ${Math.max(...perLookup)}, ${kib((source.bytes - openBytes) / lookups)} read/lookup, ${(ms / lookups).toFixed(3)} ms/lookup from disk${latency ? ` with ${latency} ms per read` : ""}`,

@@ -25,6 +25,13 @@ interface Usage {
 export interface HeapPeak {
   used: number;
   withBuffers: number;
+  /**
+   * The last sample's figures. With `live`, what is held once freed buffers are gone: V8 frees
+   * array buffers' memory after a collection, in the background, so the first samples after one
+   * may still count them.
+   */
+  lastUsed: number;
+  lastWithBuffers: number;
 }
 
 export interface HeapSampler {
@@ -109,7 +116,12 @@ export async function sampleHeap(inspectorPort: number, intervalMs = 100, trace 
       running = false;
       await loop;
       for (const t of targets) t.ws.close();
-      return Object.fromEntries(targets.map((t) => [t.title, { used: t.peak, withBuffers: t.peakWithBuffers }]));
+      return Object.fromEntries(
+        targets.map((t) => [
+          t.title,
+          { used: t.peak, withBuffers: t.peakWithBuffers, lastUsed: t.last, lastWithBuffers: t.lastWithBuffers },
+        ]),
+      );
     },
   };
 }

@@ -111,7 +111,7 @@ export async function blame(
     pending.delete(c.oid);
     steps++;
     let spans = suspect.spans.sort((a, b) => a.sStart - b.sStart);
-    const parents = c.parents.filter((p) => store.has(p));
+    const parents = await store.filterPresent(c.parents);
     // The Bloom filter says the file is as in the only parent: every line passes on unread.
     if (parents.length === 1 && c.parents.length === 1 && !(await graph.mayChange(c.oid, keysFor(suspect.file)))) {
       await give(parents[0]!, suspect.blob, suspect.file, spans);

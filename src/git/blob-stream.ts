@@ -22,7 +22,7 @@ export interface BlobStream {
 
 /** How a blob is stored: whole (streamable at any size) or as a delta, and its size. */
 export async function blobStorage(store: ObjectStore, oid: Oid): Promise<{ size: number; whole: boolean }> {
-  const loc = store.locate(oid);
+  const loc = await store.locate(oid);
   if (!loc) throw new GitError("missing_object", `object ${oid} is missing`);
   const header = await loc.pack.header(loc.offset);
   if (header.type !== OBJ_OFS_DELTA && header.type !== OBJ_REF_DELTA) {
@@ -36,7 +36,7 @@ export async function blobStorage(store: ObjectStore, oid: Oid): Promise<{ size:
 
 /** A blob's bytes as a stream, with its size known up front (for Content-Length and tar headers). */
 export async function openBlobStream(store: ObjectStore, oid: Oid): Promise<BlobStream> {
-  const loc = store.locate(oid);
+  const loc = await store.locate(oid);
   if (!loc) throw new GitError("missing_object", `object ${oid} is missing`);
   const { size, whole } = await blobStorage(store, oid);
   if (size <= SMALL_BLOB || !whole) {
@@ -51,7 +51,7 @@ export async function openBlobStream(store: ObjectStore, oid: Oid): Promise<Blob
   }
   const header = await loc.pack.header(loc.offset);
   const start = loc.offset + header.headerLength;
-  const end = loc.pack.entryEnd(loc.offset);
+  const end = await loc.pack.entryEnd(loc.offset);
   let pos = start;
   const compressed = new ReadableStream<Uint8Array>(
     {

@@ -107,11 +107,11 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
   let reads = 0;
   while (stack.length > 0) {
     const oid = stack.pop()!;
-    if (fresh.has(oid) || !store.has(oid) || (await isCovered(oid))) continue;
+    if (fresh.has(oid) || !(await store.has(oid)) || (await isCovered(oid))) continue;
     const obj = await store.read(oid);
     if (obj.type !== "commit") continue;
     const c = parseCommitLinks(obj.data);
-    const parents = c.parents.filter((p) => store.has(p));
+    const parents = await store.filterPresent(c.parents);
     fresh.set(oid, { tree: c.tree, parents, time: c.time });
     for (const p of parents) stack.push(p);
     if (++reads % 256 === 0) await yieldToOthers();

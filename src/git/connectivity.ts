@@ -5,14 +5,26 @@ import { bytesToHex, hexToBytes, type Oid } from "./oid";
 import { OidSet } from "./oid-set";
 import type { PackIndex } from "./pack-index";
 
-/** The first id among `links` and `tips` that `has` does not know, or null. */
-export function findMissing(links: OidSet, tips: Oid[], has: (oid: Uint8Array) => boolean): Oid | null {
-  for (const tip of tips) if (!has(hexToBytes(tip))) return tip;
-  let missing: Oid | null = null;
+/**
+ * The first id among `tips` and `links` that neither `has` (the received pack, asked synchronously)
+ * nor `elsewhere` (the repository, asked once for all the rest: it answers which it has) knows,
+ * or null. Only links out of the pack reach `elsewhere`, so the batch is small next to the pack.
+ */
+export async function findMissing(
+  links: OidSet,
+  tips: Oid[],
+  has: (oid: Uint8Array) => boolean,
+  elsewhere: (oids: Oid[]) => Promise<Oid[]> = async () => [],
+): Promise<Oid | null> {
+  const outside = new Set<Oid>();
+  for (const tip of tips) if (!has(hexToBytes(tip))) outside.add(tip);
   links.forEach((oid) => {
-    if (missing === null && !has(oid)) missing = bytesToHex(oid);
+    if (!has(oid)) outside.add(bytesToHex(oid));
   });
-  return missing;
+  if (outside.size === 0) return null;
+  const present = new Set(await elsewhere([...outside]));
+  for (const oid of outside) if (!present.has(oid)) return oid;
+  return null;
 }
 
 /**

@@ -142,7 +142,7 @@ export class FetchSession {
     for (const want of this.args.wants) {
       if (tips.has(want)) continue;
       const store = await this.store();
-      if (!store.has(want)) throw new GitError("not_our_ref", `upload-pack: not our ref ${want}`);
+      if (!(await store.has(want))) throw new GitError("not_our_ref", `upload-pack: not our ref ${want}`);
       const info = await store.info(want);
       if (info.type === "commit" && !(await isReachable(await this.graph(), want, tipList))) {
         throw new GitError("not_our_ref", `upload-pack: not our ref ${want}`);
@@ -167,7 +167,7 @@ export class FetchSession {
   async commonHaves(): Promise<Oid[]> {
     if (this.args.haves.length === 0) return [];
     const store = await this.store();
-    return [...new Set(this.args.haves)].filter((h) => store.has(h));
+    return store.filterPresent([...new Set(this.args.haves)]);
   }
 
   async readyToSend(common: Oid[]): Promise<boolean> {
@@ -195,7 +195,7 @@ export class FetchSession {
     const deepen = this.deepenRequest();
     if (!deepen && this.args.shallow.length === 0) return { shallow: [], unshallow: [], boundary: new Set<Oid>() };
     const store = await this.store();
-    const clientShallow = new Set(this.args.shallow.filter((s) => store.has(s)));
+    const clientShallow = new Set(await store.filterPresent(this.args.shallow));
     return planShallow(await this.graph(), await this.commitsOfWants(), clientShallow, deepen);
   }
 
@@ -235,7 +235,7 @@ export class FetchSession {
     const haves = await this.commonHaves();
     for (const u of plan.unshallow) {
       const c = await graph.commit(u);
-      wants.push(...c.parents.filter((p) => store.has(p)));
+      wants.push(...(await store.filterPresent(c.parents)));
       haves.push(u);
     }
     let includeTags: Map<Oid, Oid[]> | undefined;

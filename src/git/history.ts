@@ -57,7 +57,7 @@ export async function logPage(
   const queue = new CommitQueue();
   const seen = new Set<Oid>();
   const enqueue = async (oid: Oid) => {
-    if (seen.has(oid) || !graph.store.has(oid)) return;
+    if (seen.has(oid) || !(await graph.store.has(oid))) return;
     seen.add(oid);
     queue.push(await graph.commit(oid));
   };
@@ -81,7 +81,7 @@ export async function logPage(
     }
     // The filter compares with the first parent: "not changed" means the same as that parent,
     // which is where git's simplification would go on from.
-    if (c.parents.length === 1 && graph.store.has(c.parents[0]!) && !(await graph.mayChange(c.oid, keys))) {
+    if (c.parents.length === 1 && (await graph.store.has(c.parents[0]!)) && !(await graph.mayChange(c.oid, keys))) {
       await enqueue(c.parents[0]!);
       continue;
     }
@@ -92,7 +92,7 @@ export async function logPage(
     }
     let same: Oid | null = null;
     for (const p of c.parents) {
-      if (!graph.store.has(p)) continue;
+      if (!(await graph.store.has(p))) continue;
       if ((await lookup.at(p)) === here) {
         same = p;
         break;
@@ -189,7 +189,7 @@ export async function mergeBase(graph: CommitGraph, a: Oid, b: Oid, budget?: Bud
       }
       paint |= STALE;
     }
-    for (const p of c.parents) if (graph.store.has(p)) await mark(p, paint);
+    for (const p of c.parents) if (await graph.store.has(p)) await mark(p, paint);
   }
   if (results.length === 0) return null;
   results.sort((x, y) => y.time - x.time);
@@ -216,7 +216,7 @@ export async function rangeLog(
       bad.add(oid);
       queuedInteresting.delete(oid);
     }
-    if (seen.has(oid) || !graph.store.has(oid)) return;
+    if (seen.has(oid) || !(await graph.store.has(oid))) return;
     seen.add(oid);
     if (!uninteresting) queuedInteresting.add(oid);
     queue.push(await graph.commit(oid));

@@ -320,7 +320,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
       bad.add(oid);
       queuedGood.delete(oid);
     }
-    if (seen.has(oid) || !graph.store.has(oid)) return;
+    if (seen.has(oid) || !(await graph.store.has(oid))) return;
     seen.add(oid);
     if (!uninteresting) queuedGood.add(oid);
     queue.push(await graph.commit(oid));
@@ -353,7 +353,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     if (bad.has(c.oid)) {
       for (const p of c.parents) await enqueue(p, true);
     } else {
-      const parents = c.parents.filter((p) => graph.store.has(p));
+      const parents = await graph.store.filterPresent(c.parents);
       const skip = parents.length === 1 && c.parents.length === 1 && !(await mayTouchOpenPaths(c.oid));
       if (!skip) {
         const parentTrees = await Promise.all(parents.map(async (p) => (await graph.commit(p)).tree));

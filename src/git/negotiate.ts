@@ -35,7 +35,7 @@ export async function canGiveUp(graph: CommitGraph, wantCommits: Oid[], commonHa
 
 /** The commit an object is or (through tags) names, if this repository has it; else null. */
 export async function peelToCommit(graph: CommitGraph, oid: Oid): Promise<Oid | null> {
-  for (let i = 0; i < 100 && graph.store.has(oid); i++) {
+  for (let i = 0; i < 100 && (await graph.store.has(oid)); i++) {
     const info = await graph.store.info(oid);
     if (info.type === "commit") return oid;
     if (info.type !== "tag") return null;

@@ -1,13 +1,41 @@
-// Reads git objects out of a repository's packs: finds them through the pack indexes, reads their
-// entries through ranged reads, and resolves delta chains with a bounded, shared base cache.
+// Reads git objects out of a repository's packs: finds them through the pack indexes (whole in
+// memory or read by ranges), reads their entries through ranged reads, and resolves delta chains
+// with a bounded, shared base cache.
 import { applyDelta, deltaSizes } from "./delta";
 import { GitError } from "./errors";
-import type { PackIndex } from "./pack-index";
+import { PackIndex } from "./pack-index";
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, parseEntryHeader, typeName, type EntryHeader } from "./pack-format";
 import type { ObjectType, Oid } from "./oid";
 import type { RangeSource } from "./range-source";
-import { inflateAt } from "./zlib";
+import { inflateAt, InflateError } from "./zlib";
 import { ByteLru } from "../utils/lru";
+
+/**
+ * What the object store asks of a pack's index. A small index is held whole (`PackIndex`: its
+ * lookups never wait); a large one is read by ranges (`RangedPackIndex`), so only its fan-out table
+ * and a shared, byte-bounded cache of its pages are in memory.
+ */
+export interface PackLookup {
+  readonly count: number;
+  /** Memory the index holds itself, for cache accounting. */
+  readonly byteSize: number;
+  lookup(oid: Oid | Uint8Array): Promise<{ position: number; offset: number } | null>;
+  /** Up to `max` ids starting with `prefix` (lowercase hex), in index order. */
+  findByPrefix(prefix: string, max: number): Promise<Oid[]>;
+  /**
+   * The end of the entry at `offset` from the offset table alone: a scan of the whole table by
+   * ranges, for the rare entry too large to find its end by inflating it.
+   */
+  nextOffset(offset: number, packSize: number): number | Promise<number>;
+}
+
+/**
+ * The most bytes zlib's deflate makes of `n` bytes (zlib's deflateBound with its 2-byte header and
+ * 4-byte checksum): an entry read up to this end holds its whole zlib stream.
+ */
+const deflateBound = (n: number) => n + Math.floor(n / 4096) + Math.floor(n / 16384) + Math.floor(n / 2 ** 25) + 19 + 64;
+/** Entries up to this size find their end by inflating; larger ones from the offset table. */
+const INFLATE_FOR_END = 8 * 1024 * 1024;
 
 export interface GitObject {
   type: ObjectType;
@@ -20,7 +48,7 @@ const MAX_ENTRY_HEADER = 32;
 export class Pack {
   constructor(
     readonly name: string,
-    readonly index: PackIndex,
+    readonly index: PackLookup,
     readonly source: RangeSource,
   ) {}
 
@@ -28,22 +56,58 @@ export class Pack {
     return this.source.id;
   }
 
-  /** Where the entry at `offset` ends (where the next one starts, or the trailer). */
-  entryEnd(offset: number): number {
-    return this.index.nextOffset(offset, this.source.size);
+  /** The index held whole, whose offset table answers synchronously; null for a ranged one. */
+  private get whole(): PackIndex | null {
+    return this.index instanceof PackIndex ? this.index : null;
   }
 
-  /** Header of the entry at `offset`, and the raw bytes of the entry. */
-  async rawEntry(offset: number): Promise<{ header: EntryHeader; bytes: Uint8Array }> {
-    const bytes = await this.source.read(offset, this.entryEnd(offset));
-    const header = parseEntryHeader(bytes, 0, offset);
-    if (!header) throw new GitError("corrupt_pack", `truncated entry at offset ${offset} of ${this.name}`);
-    return { header, bytes };
+  /** Where the entry at `offset` ends (where the next one starts, or the trailer). */
+  async entryEnd(offset: number): Promise<number> {
+    if (this.whole) return this.whole.nextOffset(offset, this.source.size);
+    // A ranged index has no pack-order table (it would be 8 bytes an object): the zlib stream
+    // says where it ends once inflated, and the offset table, scanned, for the largest entries.
+    const header = await this.header(offset);
+    if (header.size > INFLATE_FOR_END) return this.index.nextOffset(offset, this.source.size);
+    return (await this.inflateEntry(offset, header)).end;
+  }
+
+  /**
+   * Header of the entry at `offset`, and bytes holding the whole entry (with a ranged index, up to
+   * zlib's bound of its compressed size: maybe some of the next entry, where inflating stops).
+   */
+  async rawEntry(offset: number, known?: EntryHeader, extra = 1): Promise<{ header: EntryHeader; bytes: Uint8Array }> {
+    if (this.whole) {
+      const bytes = await this.source.read(offset, this.whole.nextOffset(offset, this.source.size));
+      const header = parseEntryHeader(bytes, 0, offset);
+      if (!header) throw new GitError("corrupt_pack", `truncated entry at offset ${offset} of ${this.name}`);
+      return { header, bytes };
+    }
+    const header = known ?? (await this.header(offset));
+    const end = Math.min(this.source.size - 20, offset + header.headerLength + deflateBound(header.size) * extra);
+    return { header, bytes: await this.source.read(offset, end) };
+  }
+
+  /** The entry at `offset` inflated (a delta's data for a delta), and where the entry ends. */
+  async inflateEntry(offset: number, known?: EntryHeader): Promise<{ header: EntryHeader; data: Uint8Array; end: number }> {
+    for (let extra = 1; ; extra *= 2) {
+      const { header, bytes } = await this.rawEntry(offset, known, extra);
+      try {
+        const { data, consumed } = inflateAt(bytes, header.headerLength, header.size);
+        return { header, data, end: offset + header.headerLength + consumed };
+      } catch (err) {
+        // Only a deflater worse than zlib's overruns the bound: then read further, doubling.
+        const more = !this.whole && offset + bytes.length < this.source.size - 20;
+        if (!(more && err instanceof InflateError && err.truncated)) throw err;
+      }
+    }
   }
 
   /** Just the header of the entry at `offset` (a small read). */
   async header(offset: number): Promise<EntryHeader> {
-    const end = Math.min(this.entryEnd(offset), offset + MAX_ENTRY_HEADER);
+    const end = Math.min(
+      this.whole ? this.whole.nextOffset(offset, this.source.size) : this.source.size - 20,
+      offset + MAX_ENTRY_HEADER,
+    );
     const header = parseEntryHeader(await this.source.read(offset, end), 0, offset);
     if (!header) throw new GitError("corrupt_pack", `truncated entry at offset ${offset} of ${this.name}`);
     return header;
@@ -72,26 +136,70 @@ function entryKey(pack: Pack, offset: number): string {
   return `${n}@${offset}`;
 }
 
+/** Answers `locate` remembers per store (about 100 bytes each). */
+const LOCATED_MAX = 4096;
+/** Lookups run side by side in `locateMany` (each may wait for a page of a ranged index). */
+const LOCATE_BATCH = 256;
+
 /** Objects larger than this are not cached (they would evict many small trees and commits). */
 const MAX_CACHED_OBJECT = 1024 * 1024;
 
 export class ObjectStore {
+  /**
+   * Recent answers of `locate` by hex id: walks ask `has` of a parent, then read it, so the
+   * second lookup (through a ranged index: several awaits) is saved. Small and per store.
+   */
+  private readonly located = new Map<Oid, Location | null>();
+
   constructor(readonly packs: Pack[]) {}
 
-  locate(oid: Oid | Uint8Array): Location | null {
-    for (const pack of this.packs) {
-      const i = pack.index.find(oid);
-      if (i >= 0) return { pack, offset: pack.index.offsetAt(i) };
+  /** Where `oid` is stored (the first pack that has it), or null. */
+  async locate(oid: Oid | Uint8Array): Promise<Location | null> {
+    if (typeof oid === "string") {
+      const known = this.located.get(oid);
+      if (known !== undefined) return known;
     }
-    return null;
+    let found: Location | null = null;
+    for (const pack of this.packs) {
+      const at = await pack.index.lookup(oid);
+      if (at) {
+        found = { pack, offset: at.offset };
+        break;
+      }
+    }
+    if (typeof oid === "string") {
+      if (this.located.size >= LOCATED_MAX) this.located.clear();
+      this.located.set(oid, found);
+    }
+    return found;
   }
 
-  has(oid: Oid | Uint8Array): boolean {
-    return this.locate(oid) !== null;
+  async has(oid: Oid | Uint8Array): Promise<boolean> {
+    return (await this.locate(oid)) !== null;
+  }
+
+  /**
+   * Locations of many ids, looked up a batch at a time side by side: a ranged index reads each
+   * page once for all the ids of the batch that fall in it, so storage requests stay few.
+   */
+  async locateMany(oids: readonly Oid[]): Promise<(Location | null)[]> {
+    const out = new Array<Location | null>(oids.length);
+    for (let from = 0; from < oids.length; from += LOCATE_BATCH) {
+      const batch = oids.slice(from, from + LOCATE_BATCH);
+      const found = await Promise.all(batch.map((oid) => this.locate(oid)));
+      for (let i = 0; i < found.length; i++) out[from + i] = found[i]!;
+    }
+    return out;
+  }
+
+  /** Those of `oids` the store has, in their order. */
+  async filterPresent(oids: readonly Oid[]): Promise<Oid[]> {
+    const found = await this.locateMany(oids);
+    return oids.filter((_, i) => found[i] !== null);
   }
 
   async read(oid: Oid): Promise<GitObject> {
-    const loc = this.locate(oid);
+    const loc = await this.locate(oid);
     if (!loc) throw new GitError("missing_object", `object ${oid} is missing`);
     return this.readAt(loc.pack, loc.offset);
   }
@@ -107,8 +215,7 @@ export class ObjectStore {
     const key = entryKey(pack, offset);
     const hit = resolved.get(key);
     if (hit) return hit;
-    const { header, bytes } = await pack.rawEntry(offset);
-    const { data } = inflateAt(bytes, header.headerLength, header.size);
+    const { header, data } = await pack.inflateEntry(offset);
     let obj: GitObject;
     if (header.type === OBJ_OFS_DELTA || header.type === OBJ_REF_DELTA) {
       const base = header.type === OBJ_OFS_DELTA ? await this.readAt(pack, header.baseOffset!) : await this.read(header.baseOid!);
@@ -122,7 +229,7 @@ export class ObjectStore {
 
   /** Type and size of an object without rebuilding it (deltas: from their headers). */
   async info(oid: Oid): Promise<{ type: ObjectType; size: number }> {
-    const loc = this.locate(oid);
+    const loc = await this.locate(oid);
     if (!loc) throw new GitError("missing_object", `object ${oid} is missing`);
     return this.infoAt(loc.pack, loc.offset);
   }
@@ -134,8 +241,8 @@ export class ObjectStore {
     if (header.type !== OBJ_OFS_DELTA && header.type !== OBJ_REF_DELTA) {
       return { type: typeName(header.type), size: header.size };
     }
-    const { header: h, bytes } = await pack.rawEntry(offset);
-    const { resultSize } = deltaSizes(inflateAt(bytes, h.headerLength, h.size).data);
+    const { header: h, data } = await pack.inflateEntry(offset, header);
+    const { resultSize } = deltaSizes(data);
     const base = h.type === OBJ_OFS_DELTA ? await this.typeAt(pack, h.baseOffset!) : await this.typeOf(h.baseOid!);
     return { type: base, size: resultSize };
   }
@@ -152,8 +259,8 @@ export class ObjectStore {
     throw new GitError("corrupt_pack", "delta chain too long");
   }
 
-  private typeOf(oid: Oid): Promise<ObjectType> {
-    const loc = this.locate(oid);
+  private async typeOf(oid: Oid): Promise<ObjectType> {
+    const loc = await this.locate(oid);
     if (!loc) throw new GitError("missing_object", `object ${oid} is missing`);
     return this.typeAt(loc.pack, loc.offset);
   }

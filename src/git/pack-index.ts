@@ -81,6 +81,30 @@ export class PackIndex {
     return -1;
   }
 
+  /** Where `oid` is stored: its position and pack offset, or null (synchronous work). */
+  async lookup(oid: Oid | Uint8Array): Promise<{ position: number; offset: number } | null> {
+    const position = this.find(oid);
+    return position < 0 ? null : { position, offset: this.offsetAt(position) };
+  }
+
+  /** Up to `max` ids starting with `prefix` (lowercase hex), in index order. */
+  async findByPrefix(prefix: string, max: number): Promise<Oid[]> {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.oidAt(mid) < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    const found: Oid[] = [];
+    for (let i = lo; i < this.count && found.length < max; i++) {
+      const oid = this.oidAt(i);
+      if (!oid.startsWith(prefix)) break;
+      found.push(oid);
+    }
+    return found;
+  }
+
   private packOrder(): { offsets: Float64Array; positions: Uint32Array } {
     if (!this.sorted || !this.sortedPositions) {
       const positions = new Uint32Array(this.count);

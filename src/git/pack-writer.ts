@@ -3,12 +3,13 @@
 import { GitError } from "./errors";
 import type { Location, ObjectStore, Pack } from "./object-store";
 import { encodeEntryHeader, encodeOfsDistance, OBJ_OFS_DELTA, OBJ_REF_DELTA, packHeader, typeNumber } from "./pack-format";
-import { hexToBytes, sha1, type ObjectType, type Oid } from "./oid";
+import { hashObject, hexToBytes, sha1, type ObjectType, type Oid } from "./oid";
 import { deflate } from "./zlib";
 import { concatBytes } from "../utils/bytes";
 import { crc32 } from "./crc32";
 import { createDelta } from "./delta-encode";
-import type { IndexEntry } from "./pack-index";
+import { PackIndex, type IndexEntry } from "./pack-index";
+import type { EntryHeader } from "./pack-format";
 
 export interface PackWriteOptions {
   /** The client reads OBJ_OFS_DELTA entries. */
@@ -54,11 +55,18 @@ export async function writePack(
 ): Promise<PackWriteStats> {
   const packRank = new Map<Pack, number>(store.packs.map((p, i) => [p, i]));
   const plan: { oid: Oid; loc: Location }[] = [];
-  for (const oid of objects.keys()) {
-    const loc = store.locate(oid);
+  const oids = [...objects.keys()];
+  const locs = await store.locateMany(oids);
+  /** What this pack sends, by stored pack and offset: names the base of a stored OFS_DELTA. */
+  const sentAt = new Map<Pack, Map<number, Oid>>();
+  oids.forEach((oid, i) => {
+    const loc = locs[i];
     if (!loc) throw new GitError("missing_object", `object ${oid} is missing`);
     plan.push({ oid, loc });
-  }
+    let at = sentAt.get(loc.pack);
+    if (!at) sentAt.set(loc.pack, (at = new Map()));
+    at.set(loc.offset, oid);
+  });
   // Stored order puts every OFS_DELTA base before its deltas, and reads sequentially.
   plan.sort((a, b) => packRank.get(a.loc.pack)! - packRank.get(b.loc.pack)! || a.loc.offset - b.loc.offset);
 
@@ -93,7 +101,7 @@ export async function writePack(
       return false;
     }
     // A base this pack sends is not one the client has yet.
-    if (!store.has(base) || objects.has(base)) return false;
+    if (!(await store.has(base)) || objects.has(base)) return false;
     deltaBudget -= size;
     const target = await data();
     const delta = createDelta((await store.read(base)).data, target, Math.floor(target.length * 0.6));
@@ -105,36 +113,59 @@ export async function writePack(
   /** The base of a stored delta, when this pack sends it too from the same stored pack. */
   const sentSameChainBase = async (loc: Location): Promise<{ oid: Oid; loc: Location } | null> => {
     const header = await loc.pack.header(loc.offset);
-    if (header.type !== OBJ_OFS_DELTA && header.type !== OBJ_REF_DELTA) return null;
-    const baseOid = header.type === OBJ_REF_DELTA ? header.baseOid! : loc.pack.index.oidAtOffset(header.baseOffset!);
-    if (!baseOid || !objects.has(baseOid)) return null;
-    const baseLoc = store.locate(baseOid);
-    return baseLoc && baseLoc.pack === loc.pack ? { oid: baseOid, loc: baseLoc } : null;
+    if (header.type === OBJ_OFS_DELTA) {
+      const baseOid = sentAt.get(loc.pack)?.get(header.baseOffset!);
+      return baseOid ? { oid: baseOid, loc: { pack: loc.pack, offset: header.baseOffset! } } : null;
+    }
+    if (header.type !== OBJ_REF_DELTA || !objects.has(header.baseOid!)) return null;
+    const baseLoc = await store.locate(header.baseOid!);
+    return baseLoc && baseLoc.pack === loc.pack ? { oid: header.baseOid!, loc: baseLoc } : null;
+  };
+  /**
+   * The id of a stored OFS_DELTA's base that this pack does not send: from the index's offset
+   * table when it is in memory; a ranged index has no reverse table, so the base is read and
+   * hashed (only thin packs ask: the client may have it).
+   */
+  const unsentBaseOid = async (pack: Pack, header: EntryHeader): Promise<Oid> => {
+    if (pack.index instanceof PackIndex) {
+      const oid = pack.index.oidAtOffset(header.baseOffset!);
+      if (!oid) throw new GitError("corrupt_pack", `no object at delta base offset in ${pack.name}`);
+      return oid;
+    }
+    const base = await store.readAt(pack, header.baseOffset!);
+    return hashObject(base.type, base.data);
   };
   let count = 0;
   const emitEntry = async (oid: Oid, loc: Location) => {
     const start = bytes;
     crc = 0;
     const header = await loc.pack.header(loc.offset);
-    const end = loc.pack.entryEnd(loc.offset);
+    const end = await loc.pack.entryEnd(loc.offset);
     if (header.type !== OBJ_OFS_DELTA && header.type !== OBJ_REF_DELTA) {
       if (!(await tryNewDelta(oid, header.size, async () => (await store.readAt(loc.pack, loc.offset)).data))) {
         await copyRange(loc.pack, loc.offset, end, emit);
         stats.reused++;
       }
     } else {
-      const baseOid = header.type === OBJ_REF_DELTA ? header.baseOid! : loc.pack.index.oidAtOffset(header.baseOffset!);
-      if (!baseOid) throw new GitError("corrupt_pack", `no object at delta base offset in ${loc.pack.name}`);
       // Reuse a delta only against the copy of its base in the same pack: with an object stored in
       // several packs, mixing copies could chain deltas into a cycle. Such a base is written first.
-      const sentBase = objects.has(baseOid) ? store.locate(baseOid) : null;
-      const baseAt = sentBase !== null && sentBase.pack === loc.pack ? written.get(baseOid) : undefined;
+      let baseOid: Oid | null = null;
+      let sentBase: Location | null = null;
+      const sentOid = header.type === OBJ_OFS_DELTA ? sentAt.get(loc.pack)?.get(header.baseOffset!) : undefined;
+      if (sentOid) {
+        baseOid = sentOid;
+        sentBase = { pack: loc.pack, offset: header.baseOffset! };
+      } else if (header.type === OBJ_REF_DELTA || opts.thin || loc.pack.index instanceof PackIndex) {
+        baseOid = header.type === OBJ_REF_DELTA ? header.baseOid! : await unsentBaseOid(loc.pack, header);
+        sentBase = objects.has(baseOid) ? await store.locate(baseOid) : null;
+      }
+      const baseAt = baseOid !== null && sentBase !== null && sentBase.pack === loc.pack ? written.get(baseOid) : undefined;
       const dataStart = loc.offset + header.headerLength;
       if (baseAt !== undefined && opts.ofsDelta) {
         await emit(concatBytes([encodeEntryHeader(OBJ_OFS_DELTA, header.size), encodeOfsDistance(start - baseAt)]));
         await copyRange(loc.pack, dataStart, end, emit);
         stats.reusedDeltas++;
-      } else if (baseAt !== undefined || (!sentBase && opts.thin && opts.clientHas.has(baseOid))) {
+      } else if (baseOid !== null && (baseAt !== undefined || (!sentBase && opts.thin && opts.clientHas.has(baseOid)))) {
         // A base earlier in this pack (the client reads no OFS_DELTA), or one the client has.
         await emit(concatBytes([encodeEntryHeader(OBJ_REF_DELTA, header.size), hexToBytes(baseOid)]));
         await copyRange(loc.pack, dataStart, end, emit);

@@ -260,12 +260,12 @@ describe("links and connectivity", () => {
     expect(links.has(hexToBytes(hashObject("blob", enc.encode("4999"))))).toBe(true);
     const known = new Set([blob, hashObject("tree", treeData)]);
     expect(
-      findMissing(links, [], (oid) => known.has(Array.from(oid, (b) => b.toString(16).padStart(2, "0")).join(""))),
+      await findMissing(links, [], (oid) => known.has(Array.from(oid, (b) => b.toString(16).padStart(2, "0")).join(""))),
     ).not.toBeNull();
     const small = new OidSet();
     collectLinks("tree", treeData, small);
     expect(
-      findMissing(small, [], (oid) => known.has(Array.from(oid, (b) => b.toString(16).padStart(2, "0")).join(""))),
+      await findMissing(small, [], (oid) => known.has(Array.from(oid, (b) => b.toString(16).padStart(2, "0")).join(""))),
     ).toBeNull();
     // A tree and its blob: closure of the tree; adding an unlinked blob breaks it.
     const indexOf = (oids: string[]) =>

@@ -51,7 +51,7 @@ export async function planShallow(
           continue;
         }
         for (const p of c.parents) {
-          if (included.has(p) || !graph.store.has(p)) continue;
+          if (included.has(p) || !(await graph.store.has(p))) continue;
           included.set(p, d + 1);
           next.push(p);
         }
@@ -71,7 +71,7 @@ export async function planShallow(
     while (queue.size) {
       const c = queue.pop()!;
       for (const p of c.parents) {
-        if (included.has(p) || excluded.has(p) || !graph.store.has(p)) {
+        if (included.has(p) || excluded.has(p) || !(await graph.store.has(p))) {
           if (!included.has(p)) boundary.add(c.oid);
           continue;
         }
@@ -94,7 +94,7 @@ export async function planShallow(
     const stack = [...tips];
     while (stack.length) {
       const oid = stack.pop()!;
-      if (into.has(oid) || !graph.store.has(oid)) continue;
+      if (into.has(oid) || !(await graph.store.has(oid))) continue;
       into.add(oid);
       stack.push(...(await graph.commit(oid)).parents);
     }

@@ -170,7 +170,7 @@ export function uploadPackV0(view: RepoView, body: Uint8Array): UploadPackResult
       if (line.kind !== "data") throw protocolError("unexpected delimiter in the have list");
       if (line.text.startsWith("have ")) {
         const oid = oidArg(line.text, "have ");
-        if ((await session.store()).has(oid)) {
+        if (await (await session.store()).has(oid)) {
           gotCommon = true;
           lastCommon = oid;
           common.push(oid);
@@ -256,7 +256,7 @@ async function objectInfo(view: RepoView, args: string[], out: PktResponse): Pro
   await out.line(args.includes("size") ? "size" : "");
   const store = oids.length ? await view.store() : null;
   for (const oid of oids) {
-    const info = store?.has(oid) ? await store.info(oid) : null;
+    const info = store && (await store.has(oid)) ? await store.info(oid) : null;
     await out.line(info ? `${oid} ${info.size}` : `${oid} `);
   }
   await out.flush();

@@ -97,7 +97,7 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
     const parents = input.shallow.has(c.oid) ? [] : c.parents;
     if (bad) {
       for (const p of parents) {
-        if (store.has(p)) await enqueue(p, true);
+        if (await store.has(p)) await enqueue(p, true);
       }
     } else {
       interesting.push(c);
@@ -123,7 +123,7 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
   const edgeTrees: Oid[] = [];
   for (const e of edges) {
     clientHas.add(e);
-    if (store.has(e)) edgeTrees.push((await graph.commit(e)).tree);
+    if (await store.has(e)) edgeTrees.push((await graph.commit(e)).tree);
   }
   if (edgeTrees.length > 0) {
     await markSparse(
@@ -184,7 +184,7 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
 
   /** A have followed through its tags (marked as the client's) while this repository has them. */
   async function peelHave(oid: Oid): Promise<{ oid: Oid; type: ObjectType } | null> {
-    for (let i = 0; i < 100 && store.has(oid); i++) {
+    for (let i = 0; i < 100 && (await store.has(oid)); i++) {
       const info = await store.info(oid);
       if (info.type !== "tag") return { oid, type: info.type };
       clientHas.add(oid);
@@ -211,7 +211,7 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
       if (filter?.kind === "blob:none") continue;
       if (filter?.kind === "tree" && depth + 1 >= filter.depth) continue;
       if (filter?.kind === "blob:limit" && (await store.info(blob)).size >= filter.limit) continue;
-      if (!store.has(blob)) throw new GitError("missing_object", `blob ${blob} is missing`);
+      if (!(await store.has(blob))) throw new GitError("missing_object", `blob ${blob} is missing`);
       objects.set(blob, "blob");
     }
     for (const t of subtrees) await addTree(t, depth + 1, false);

@@ -109,7 +109,7 @@ export async function applyPush(env: Env, ctx: PushContext, commands: Command[],
   if (typeof indexed === "string") return refused(commands, indexed);
 
   const graph = new CommitGraph(indexed.store);
-  checkConnectivity(commands, indexed, verdicts);
+  await checkConnectivity(commands, indexed, oldStore, verdicts);
   const updates = await refUpdates(commands, snapshot, ctx, graph, oldStore, verdicts);
   checkQuotaAndAtomicity(commands, updates, indexed.pack, snapshot, ctx, input.atomic, verdicts);
 
@@ -154,7 +154,7 @@ async function indexReceivedPack(
   let indexed: Awaited<ReturnType<typeof indexPack>>;
   try {
     indexed = await indexPack(source, {
-      external: async (oid) => (oldStore.has(oid) ? oldStore.read(oid) : null),
+      external: async (oid) => ((await oldStore.has(oid)) ? oldStore.read(oid) : null),
       onObject: (type, data) => collectLinks(type, data, links),
     });
   } catch (err) {
@@ -202,16 +202,25 @@ async function indexReceivedPack(
   return { store, pack, received, links, streamable: indexed.basesFirst };
 }
 
-/** Every new tip must reach only objects the repository has, or this pack brings. */
-function checkConnectivity(commands: Command[], indexed: Indexed, verdicts: Verdicts): void {
+/**
+ * Every new tip must reach only objects the repository has, or this pack brings. The received
+ * pack's index is in memory; what it lacks is looked up in the repository's packs in one batch.
+ */
+async function checkConnectivity(
+  commands: Command[],
+  indexed: Indexed,
+  oldStore: ObjectStore,
+  verdicts: Verdicts,
+): Promise<void> {
   const live = commands.filter((c) => !verdicts.has(c.name) && c.new !== ZERO_OID);
-  if (
-    findMissing(
-      indexed.links,
-      live.map((c) => c.new),
-      (oid) => indexed.store.has(oid),
-    ) !== null
-  ) {
+  const received = indexed.received;
+  const missing = await findMissing(
+    indexed.links,
+    live.map((c) => c.new),
+    (oid) => received !== null && received.find(oid) >= 0,
+    (oids) => oldStore.filterPresent(oids),
+  );
+  if (missing !== null) {
     for (const c of live) verdicts.fail(c.name, "missing necessary objects");
   }
 }
@@ -239,7 +248,7 @@ async function refUpdates(
         verdicts.fail(c.name, "protected branch: deletion refused");
         continue;
       }
-      if (c.old !== ZERO_OID && oldStore.has(c.old) && !(await isReachable(graph, c.old, [c.new]))) {
+      if (c.old !== ZERO_OID && (await oldStore.has(c.old)) && !(await isReachable(graph, c.old, [c.new]))) {
         verdicts.fail(c.name, "protected branch: non-fast-forward update refused");
         continue;
       }

@@ -145,13 +145,14 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
     const name = `pack-${rec.checksum}`;
     const index = new PackIndex(indexed.index);
     const tips = rec.refs.map((r) => r.oid);
-    const missing = findMissing(links, tips, (oid) => index.find(oid) >= 0);
+    const missing = await findMissing(links, tips, (oid) => index.find(oid) >= 0);
     if (missing) throw new GitError("missing_object", `the pack lacks object ${missing}, which it refers to`);
     const store = new ObjectStore([new Pack(name, index, source)]);
     const graph = new CommitGraph(store);
     const updates: RefUpdate[] = [];
     for (const r of rec.refs) {
-      if (!store.has(r.oid)) throw new GitError("missing_object", `ref ${r.name} points at ${r.oid}, which the pack lacks`);
+      if (!(await store.has(r.oid)))
+        throw new GitError("missing_object", `ref ${r.name} points at ${r.oid}, which the pack lacks`);
       const peeled = await graph.peel(r.oid);
       updates.push({ name: r.name, old: ZERO_OID, new: r.oid, peeled: peeled.tags.length ? peeled.oid : null });
     }

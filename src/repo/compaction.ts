@@ -82,7 +82,7 @@ export async function dropDerivedData(env: Env, repo: RepoRef, snapshot: RepoSna
     const listed = await env.OBJECTS.list({ prefix, cursor, limit: 1000 });
     for (const o of listed.objects) {
       const commit = /([0-9a-f]{40})\.json$/.exec(o.key)?.[1] as Oid | undefined;
-      if (!commit || !store.has(commit)) stale.push(o.key);
+      if (!commit || !(await store.has(commit))) stale.push(o.key);
     }
     cursor = listed.truncated ? listed.cursor : undefined;
   } while (cursor);

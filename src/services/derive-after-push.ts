@@ -23,10 +23,10 @@ export async function precomputeAfterPush(
   let stored = 0;
   const ZERO = "0".repeat(40);
   for (const u of updates) {
-    if (!u.name.startsWith("refs/heads/") || u.new === ZERO || !graph.store.has(u.new)) continue;
+    if (!u.name.startsWith("refs/heads/") || u.new === ZERO || !(await graph.store.has(u.new))) continue;
     if ((await graph.store.read(u.new)).type !== "commit") continue;
     if (await readStored(env, repo, u.new)) continue;
-    const before = u.old !== ZERO && graph.store.has(u.old) ? await readStored(env, repo, u.old) : null;
+    const before = u.old !== ZERO && (await graph.store.has(u.old)) ? await readStored(env, repo, u.old) : null;
     const base = before
       ? { commit: before.commit, paths: new Map(Object.entries(before.paths).map(([p, i]) => [p, before.commits[i]!])) }
       : undefined;

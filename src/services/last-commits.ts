@@ -273,7 +273,7 @@ async function openForWalk(
 ): Promise<Job | null> {
   const snapshot = await currentSnapshot(env, repo);
   const store = await openStore(env.OBJECTS, repo, snapshot);
-  if (!store.has(commit)) return null;
+  if (!(await store.has(commit))) return null;
   const persisted = await loadCommitGraph(env, repo, snapshot);
   if (!persisted || (await persisted.find(commit)) < 0) {
     const extending = extendForSnapshot(env, repo, snapshot, store).catch((err) => logError(err));

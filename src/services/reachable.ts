@@ -33,7 +33,7 @@ export async function reachableFromRefs(src: OpenRepo, commit: Oid, steps = REAC
   const key = `${src.repo.tenantId}/${src.repo.repoId}@${src.snapshot.version}\0${commit}`;
   const known = answers.get(key);
   if (known !== undefined) return known;
-  const yes = src.store.has(commit) && (await isReachable(src.graph, commit, tips, new Budget(Infinity, steps)));
+  const yes = (await src.store.has(commit)) && (await isReachable(src.graph, commit, tips, new Budget(Infinity, steps)));
   answers.set(key, yes);
   return yes;
 }

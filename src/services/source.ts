@@ -45,7 +45,7 @@ export const tags = (s: RepoSnapshot) => s.refs.filter((r) => r.name.startsWith(
 
 async function commitOf(src: SourceRepo, oid: Oid, peeled?: string | null): Promise<Oid | null> {
   const target = peeled ?? oid;
-  if (!src.store.has(target)) return null;
+  if (!(await src.store.has(target))) return null;
   const p = await src.graph.peel(target);
   return p.type === "commit" ? p.oid : null;
 }
@@ -80,7 +80,7 @@ export async function resolveRev(src: SourceRepo, name: string): Promise<Rev | n
     return commit ? { name: defaultBranch(src.snapshot), kind: "branch", commit } : null;
   }
   if (/^[0-9a-f]{4,40}$/.test(name)) {
-    const found = findByPrefix(src.store, name);
+    const found = await findByPrefix(src.store, name);
     if (found.length !== 1) return null;
     const commit = await commitOf(src, found[0]!);
     // By id, only what the refs reach: the packs may still hold a deleted branch's commits.

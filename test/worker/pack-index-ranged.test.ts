@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { RepoBuilder } from "./git-fixture";
 import { hashObject, hexToBytes, sha1, type Oid } from "../../src/git/oid";
 import { PackIndex, writePackIndex } from "../../src/git/pack-index";
-import { RangedPackIndex, rangedPageBytes } from "../../src/git/pack-index-ranged";
+import { RANGED_PAGE_BUDGET, RangedPackIndex, rangedPageBytes } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource, type RangeSource } from "../../src/git/range-source";
 
@@ -122,10 +122,13 @@ describe("ranged pack index", () => {
     const ranged = await RangedPackIndex.open(source);
     const e = entries[1234]!;
     const pending = ranged.lookup(e.oid);
-    // Both requests left before either answered (nothing has been awaited yet).
-    expect(source.reads).toBe(3);
+    // Every request left before any answered (nothing has been awaited yet): the bucket's names
+    // and offsets, or one read when both lie in the same 256 KiB unit, as in this small index.
+    const sent = source.reads;
+    expect(sent).toBeGreaterThanOrEqual(2);
+    expect(sent).toBeLessThanOrEqual(3);
     expect((await pending)?.offset).toBe(e.offset);
-    expect(source.reads).toBe(3);
+    expect(source.reads).toBe(sent);
     expect(await ranged.lookup(hashObject("blob", enc.encode("absent")))).toBeNull();
   });
 
@@ -134,7 +137,7 @@ describe("ranged pack index", () => {
     for (let round = 0; round < 3; round++) {
       const ranged = await RangedPackIndex.open(new CountingSource(idx));
       for (let i = 0; i < ranged.count; i += 97) expect(await ranged.find(await ranged.oidAt(i))).toBe(i);
-      expect(rangedPageBytes()).toBeLessThanOrEqual(4 * 1024 * 1024);
+      expect(rangedPageBytes()).toBeLessThanOrEqual(RANGED_PAGE_BUDGET);
     }
   });
 

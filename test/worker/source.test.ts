@@ -655,7 +655,7 @@ describe("unreachable objects", () => {
       onObject: (t, d) => collectLinks(t, d, links),
     });
     const oids = new Set(new PackIndex(indexed.index).entries().map((e) => e.oid));
-    expect(findMissing(links, refs, (oid) => oids.has(bytesToHex(oid)))).toBeNull();
+    expect(await findMissing(links, refs, (oid) => oids.has(bytesToHex(oid)))).toBeNull();
     return oids;
   }
 

@@ -42,7 +42,8 @@ export async function rows(src: SourceRepo, oids: Oid[]): Promise<CommitRow[]> {
 async function parseCursor(src: SourceRepo, value: string | undefined): Promise<Oid[] | null | undefined> {
   if (value === undefined || value === "") return undefined;
   const oids = value.split(",");
-  if (oids.length > 100 || !oids.every((o) => /^[0-9a-f]{40}$/.test(o) && src.store.has(o))) return null;
+  if (oids.length > 100 || !oids.every((o) => /^[0-9a-f]{40}$/.test(o))) return null;
+  if ((await src.store.filterPresent(oids)).length !== oids.length) return null;
   // A cursor names commits by id: the same rule as URLs, only what the refs reach.
   for (const o of oids) if (!(await reachableFromRefs(src, o))) return null;
   return oids;
@@ -195,7 +196,7 @@ export async function commitPage(p: SourcePage, rest: string[]): Promise<Respons
   const path = decodePathSegments(rawPath);
   if (!rev || !path) return notFound(p);
   const commit = await readCommit(src, rev.commit);
-  const parent = commit.parents.find((x) => src.store.has(x)) ?? null;
+  const parent = (await src.store.filterPresent(commit.parents))[0] ?? null;
   const baseTree = parent ? (await src.graph.commit(parent)).tree : null;
   if (download) return patchDownload(p, commit, baseTree, download, /^[0-9a-f]{40}$/.test(name));
   const render = async (): Promise<Rendered> => {

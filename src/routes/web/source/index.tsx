@@ -317,7 +317,7 @@ async function lastCommitsJson(p: SourcePage, rest: string[]): Promise<Response>
   const { c, src, urls } = p;
   const [commitId, ...rawPath] = rest;
   const path = decodePathSegments(rawPath);
-  if (!commitId || !/^[0-9a-f]{40}$/.test(commitId) || !path || !src.store.has(commitId)) return notFound(p);
+  if (!commitId || !/^[0-9a-f]{40}$/.test(commitId) || !path || !(await src.store.has(commitId))) return notFound(p);
   if (!(await reachableFromRefs(src, commitId))) return notFound(p);
   const commit = await src.graph.commit(commitId);
   const dir = await resolvePath(src.store, commit.tree, path);
