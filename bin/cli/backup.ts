@@ -7,28 +7,21 @@ import { pipeline } from "node:stream/promises";
 import { adminToken, baseUrl, CliError } from "./client";
 import { lookup } from "./http";
 
+/** Starts a request to the admin API; the caller writes the body and awaits the response. */
 function send(
   method: string,
   path: string,
   headers: Record<string, string>,
-): Promise<{ req: http.ClientRequest; res: Promise<http.IncomingMessage> }> {
+): { req: http.ClientRequest; res: Promise<http.IncomingMessage> } {
   const target = new URL(`${baseUrl()}${path}`);
   const client = target.protocol === "https:" ? https : http;
-  let resolveRes!: (r: http.IncomingMessage) => void;
-  let rejectRes!: (e: Error) => void;
+  let req!: http.ClientRequest;
   const res = new Promise<http.IncomingMessage>((resolve, reject) => {
-    resolveRes = resolve;
-    rejectRes = reject;
+    const auth = { authorization: `Bearer ${adminToken()}` };
+    req = client.request(target, { method, lookup, agent: false, headers: { ...auth, ...headers } }, resolve);
+    req.on("error", (err) => reject(new CliError(`cannot reach ${baseUrl()}: ${err.message} (is the forge running? npm start)`)));
   });
-  const req = client.request(
-    target,
-    { method, lookup, agent: false, headers: { authorization: `Bearer ${adminToken()}`, ...headers } },
-    resolveRes,
-  );
-  req.on("error", (err) =>
-    rejectRes(new CliError(`cannot reach ${baseUrl()}: ${err.message} (is the forge running? npm start)`)),
-  );
-  return Promise.resolve({ req, res });
+  return { req, res };
 }
 
 async function failure(res: http.IncomingMessage): Promise<CliError> {
@@ -44,7 +37,7 @@ async function failure(res: http.IncomingMessage): Promise<CliError> {
 
 /** Writes the tenant's archive to `file` (through a temporary file: a broken download leaves nothing). */
 export async function exportTenant(slug: string, file: string): Promise<{ bytes: number }> {
-  const { req, res } = await send("GET", `/api/v1/tenants/${encodeURIComponent(slug)}/export`, { accept: "application/x-tar" });
+  const { req, res } = send("GET", `/api/v1/tenants/${encodeURIComponent(slug)}/export`, { accept: "application/x-tar" });
   req.end();
   const response = await res;
   if (response.statusCode !== 200) throw await failure(response);
@@ -82,14 +75,20 @@ export async function importTenant(file: string, opts: { slug?: string; hosts?: 
   if (opts.slug) query.set("slug", opts.slug);
   for (const h of opts.hosts ?? []) query.append("host", h);
   const qs = query.size ? `?${query}` : "";
-  const { req, res } = await send("POST", `/api/v1/tenants/import${qs}`, {
+  const { req, res } = send("POST", `/api/v1/tenants/import${qs}`, {
     "content-type": "application/x-tar",
     "content-length": String(size),
     accept: "application/json",
   });
-  await pipeline(createReadStream(file), req);
+  // The forge may answer before it has read everything (a wrong token): its answer says why.
+  const uploaded = pipeline(createReadStream(file), req).then(
+    () => null,
+    (err: Error) => err,
+  );
   const response = await res;
   if (response.statusCode !== 201) throw await failure(response);
+  const broken = await uploaded;
+  if (broken) throw new CliError(`the upload of ${file} broke off: ${broken.message}; try again`);
   const chunks: Buffer[] = [];
   for await (const c of response) chunks.push(c as Buffer);
   return JSON.parse(Buffer.concat(chunks).toString("utf8")) as ImportedTenant;

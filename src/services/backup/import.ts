@@ -7,7 +7,8 @@ import type { TenantRecord } from "../../storage/directory";
 import { backupKeys, doNames, r2Keys } from "../../storage/keys";
 import { randomId } from "../../utils/crypto";
 import { badRequest, ForgeError } from "../../utils/errors";
-import { createTenant, deleteTenant, setSuspended } from "../tenants";
+import { audit, control, createTenant, deleteTenant, setSuspended } from "../tenants";
+import { auditLog } from "../../db/control-schema";
 import { decodeValue, OBJECT_ENTRY, REPO_ENTRY, ROWS_ENTRY, type RepoEntry } from "./format";
 import { badArchive, readAll, readTar } from "./tar";
 import { dataTables, emptyTenantDatabase, insertRows, PAGE_BYTES, tenantHandle } from "./tables";
@@ -173,6 +174,10 @@ async function restore(
     }
     await migrate(db, tenantMigrations);
     const tenant = await setSuspended(env, slug, false, null, actor);
+    const from = { slug: archive.tenant.slug, id: archive.tenant.id, exportedAt: archive.manifest.createdAt };
+    await control(env)
+      .insert(auditLog)
+      .values(audit(actor, "tenant.restore", tenant.id, from));
     return { tenant, rows, objects, repositories: restoredRepos.length };
   } catch (err) {
     await rollBack(env, created.tenant, restoredRepos, actor);
