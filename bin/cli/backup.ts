@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream, renameSync, rmSync, statSync } fro
 import http from "node:http";
 import https from "node:https";
 import { pipeline } from "node:stream/promises";
-import { adminToken, baseUrl, CliError } from "./client";
+import { adminToken, api, baseUrl, CliError } from "./client";
 import { lookup } from "./http";
 
 /** Starts a request to the admin API; the caller writes the body and awaits the response. */
@@ -63,8 +63,49 @@ export interface ImportedTenant {
   repositories: number;
 }
 
-/** Streams `file` to the import route; the server verifies it whole before it creates anything. */
-export async function importTenant(file: string, opts: { slug?: string; hosts?: string[] }): Promise<ImportedTenant> {
+/** Above this an archive goes up in parts (one request's body is limited to 100 MB on common plans). */
+const WHOLE_UPLOAD_MAX = 64 * 1024 * 1024;
+
+/** Streams bytes [start, end) of `file` as one request body; resolves with the answer. */
+async function streamRange(
+  method: string,
+  path: string,
+  file: string,
+  range: { start: number; end: number },
+  type: string,
+): Promise<http.IncomingMessage> {
+  const { req, res } = send(method, path, {
+    "content-type": type,
+    "content-length": String(range.end - range.start),
+    accept: "application/json",
+  });
+  // The forge may answer before it has read everything (a wrong token): its answer says why.
+  const uploaded = pipeline(createReadStream(file, { start: range.start, end: range.end - 1 }), req).then(
+    () => null,
+    (err: Error) => err,
+  );
+  const response = await res;
+  if (response.statusCode! >= 400) throw await failure(response);
+  const broken = await uploaded;
+  if (broken) throw new CliError(`the upload of ${file} broke off: ${broken.message}; try again`);
+  return response;
+}
+
+async function jsonOf<T>(res: http.IncomingMessage): Promise<T> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString("utf8")) as T;
+}
+
+/**
+ * Streams `file` to the forge (in one request, or in parts past 64 MiB); the forge verifies the
+ * whole archive before it creates anything.
+ */
+export async function importTenant(
+  file: string,
+  opts: { slug?: string; hosts?: string[] },
+  progress: (message: string) => void = () => {},
+): Promise<ImportedTenant> {
   let size: number;
   try {
     size = statSync(file).size;
@@ -75,21 +116,23 @@ export async function importTenant(file: string, opts: { slug?: string; hosts?: 
   if (opts.slug) query.set("slug", opts.slug);
   for (const h of opts.hosts ?? []) query.append("host", h);
   const qs = query.size ? `?${query}` : "";
-  const { req, res } = send("POST", `/api/v1/tenants/import${qs}`, {
-    "content-type": "application/x-tar",
-    "content-length": String(size),
-    accept: "application/json",
+  if (size <= WHOLE_UPLOAD_MAX) {
+    const res = await streamRange("POST", `/api/v1/tenants/import${qs}`, file, { start: 0, end: size }, "application/x-tar");
+    return jsonOf<ImportedTenant>(res);
+  }
+  const { data: upload } = await api<{ id: string; part_size: number; parts: number }>("POST", "/api/v1/tenants/imports", {
+    size,
   });
-  // The forge may answer before it has read everything (a wrong token): its answer says why.
-  const uploaded = pipeline(createReadStream(file), req).then(
-    () => null,
-    (err: Error) => err,
-  );
-  const response = await res;
-  if (response.statusCode !== 201) throw await failure(response);
-  const broken = await uploaded;
-  if (broken) throw new CliError(`the upload of ${file} broke off: ${broken.message}; try again`);
-  const chunks: Buffer[] = [];
-  for await (const c of response) chunks.push(c as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString("utf8")) as ImportedTenant;
+  const parts: { part: number; etag: string }[] = [];
+  for (let n = 1; n <= upload.parts; n++) {
+    const range = { start: (n - 1) * upload.part_size, end: Math.min(size, n * upload.part_size) };
+    const path = `/api/v1/tenants/imports/${encodeURIComponent(upload.id)}/parts/${n}`;
+    parts.push(await jsonOf(await streamRange("PUT", path, file, range, "application/octet-stream")));
+    progress(`uploaded part ${n} of ${upload.parts}`);
+  }
+  progress("verifying and restoring");
+  const done = await api<ImportedTenant>("POST", `/api/v1/tenants/imports/${encodeURIComponent(upload.id)}/complete${qs}`, {
+    parts,
+  });
+  return done.data;
 }

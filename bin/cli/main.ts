@@ -277,7 +277,8 @@ const commands: Record<string, Record<string, (argv: string[]) => Promise<void>>
     },
     async import(argv) {
       const { values: v, args } = parse(argv, { as: { type: "string" }, host: { type: "string", multiple: true } }, ["file"]);
-      const t = await importTenant(args[0]!, { slug: str(v.as), hosts: v.host as string[] | undefined });
+      const progress = (m: string) => !v.json && process.stderr.write(`${m}\n`);
+      const t = await importTenant(args[0]!, { slug: str(v.as), hosts: v.host as string[] | undefined }, progress);
       const summary = `restored ${t.slug} (${t.hosts.join(", ")}): ${t.rows} rows, ${t.objects} files, ${t.repositories} repositories`;
       console.log(v.json ? JSON.stringify(t, null, 2) : summary);
     },

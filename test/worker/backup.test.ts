@@ -179,6 +179,41 @@ describe("import", () => {
     expect(await stagedKeys()).toBe(0);
   });
 
+  it("restores from an archive uploaded in parts (R2 multipart), and refuses parts that do not join", async () => {
+    const start = async () => {
+      const res = await admin("POST", "/api/v1/tenants/imports", { size: archive.length });
+      expect(res.status).toBe(201);
+      return (await res.json()) as { id: string; part_size: number; parts: number };
+    };
+    const put = (id: string) =>
+      edge(`http://${ADMIN_HOST}/api/v1/tenants/imports/${id}/parts/1`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-length": String(archive.length) },
+        body: archive,
+      });
+    const first = await start();
+    expect(first).toMatchObject({ parts: 1, part_size: 64 * 1024 * 1024 });
+    const part = (await (await put(first.id)).json()) as { part: number; etag: string };
+    const copy = uniqueSlug("parts");
+    let res = await admin("POST", `/api/v1/tenants/imports/${first.id}/complete?slug=${copy}&host=${copy}.test`, {
+      parts: [part],
+    });
+    expect(res.status).toBe(201);
+    const refs = (h: string) =>
+      edge(`http://${h}/code.git/info/refs?service=git-upload-pack`).then(async (r) => new Uint8Array(await r.arrayBuffer()));
+    expect(await refs(`${copy}.test`)).toEqual(await refs(host));
+
+    const second = await start();
+    await put(second.id);
+    const other = uniqueSlug("noparts");
+    res = await admin("POST", `/api/v1/tenants/imports/${second.id}/complete?slug=${other}&host=${other}.test`, {
+      parts: [{ part: 1, etag: "not-the-etag" }],
+    });
+    expect(res.status).toBe(400);
+    expect((await admin("GET", `/api/v1/tenants/${other}`)).status).toBe(404);
+    expect(await stagedKeys()).toBe(0);
+  });
+
   it("refuses an archive with one changed byte (checksum), leaving no tenant", async () => {
     const copy = uniqueSlug("bad");
     const changed = archive.slice();

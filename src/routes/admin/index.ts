@@ -8,7 +8,7 @@ import { newMeter } from "../../obs/meter";
 import { meterOf } from "../../obs/request-meter";
 import { PROJECT_NAME } from "../../services/projects";
 import { registerImportRoutes } from "./imports";
-import { IMPORT_PATH, registerBackupRoutes } from "./backup";
+import { isBackupUpload, registerBackupRoutes } from "./backup";
 import { registerTelemetryRoutes } from "./telemetry-api";
 import { registerOpsRoutes } from "./ops";
 import { requireAdminBearer } from "./admin-auth";
@@ -254,7 +254,7 @@ export function adminApp() {
     apiBodyLimit(
       (method, path) =>
         (method === "PUT" && /^\/api\/v1\/tenants\/[^/]+\/projects\/[^/]+\/imports\/[^/]+\/parts\/[^/]+$/.test(path)) ||
-        (method === "POST" && path === IMPORT_PATH),
+        isBackupUpload(method, path),
     ),
   );
   app.use("/api/v1/*", async (c, next) => {

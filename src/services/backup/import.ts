@@ -90,6 +90,16 @@ export async function importTenant(
     } catch {
       throw badRequest(`the upload ended before its ${length} bytes (Content-Length) arrived; send the whole archive again`);
     }
+  } catch (err) {
+    await env.OBJECTS.delete(key);
+    throw err;
+  }
+  return restoreStaged(env, key, options, actor);
+}
+
+/** Verifies and restores the archive staged at `key` (uploaded whole or in parts), then deletes it. */
+export async function restoreStaged(env: Env, key: string, options: ImportOptions, actor: string): Promise<ImportResult> {
+  try {
     const archive = await verifyArchive(await staged(env, key));
     return await restore(env, key, archive, options, actor);
   } finally {
