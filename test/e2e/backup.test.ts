@@ -1,8 +1,10 @@
 // Backup and restore end to end on the local forge: a tenant with a pushed repository (real git),
 // issues with comments and an attachment, and an avatar is exported with `forge tenants export`,
 // deleted, and imported with `forge tenants import`; API answers, pages and git's view of the
-// repository (mirror clone, for-each-ref, fsck) are the same as before.
+// repository (mirror clone, for-each-ref, fsck) are the same as before. An archive over 64 MiB
+// goes up in parts and restores beside its original with its 70 MiB attachment intact.
 import { beforeAll, describe, expect, it } from "vitest";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "../../bin/cli/http";
@@ -200,5 +202,44 @@ describe("tenants export and import", () => {
     r = await forge.cli("tenants", "import", file);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/already exists.*HTTP 409/);
+  });
+
+  it("restores an archive over 64 MiB, uploaded in parts, with a 70 MiB attachment intact (workerd at 128 MB)", async () => {
+    const big = await forge.createTenant("backup-big");
+    const call = (method: string, path: string, body?: string | Buffer, type = "application/json") =>
+      request(forge.url(big.host, path), {
+        method,
+        headers: { authorization: `token ${big.owner.token}`, ...(body === undefined ? {} : { "content-type": type }) },
+        body,
+      });
+    let r = await forge.cli("projects", "create", big.slug, "data");
+    expect(r.code, r.stderr).toBe(0);
+    expect((await call("POST", "/api/v1/projects/data/issues", JSON.stringify({ title: "Big file" }))).status).toBe(201);
+    const bytes = randomBytes(70 * 1024 * 1024);
+    const attached = await call(
+      "POST",
+      "/api/v1/projects/data/issues/1/attachments?name=big.bin",
+      bytes,
+      "application/octet-stream",
+    );
+    expect(attached.status, attached.text()).toBe(201);
+    const path = new URL((JSON.parse(attached.text()) as { browser_download_url: string }[])[0]!.browser_download_url).pathname;
+
+    const file = join(tempDir("backup-big"), "big.tar");
+    r = await forge.cli("tenants", "export", big.slug, file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(statSync(file).size).toBeGreaterThan(70 * 1024 * 1024);
+    // Restored beside the original, under another slug and host (the first test covers delete and restore).
+    const copy = `${big.slug}-copy`;
+    r = await forge.cli("tenants", "import", file, "--as", copy, "--host", `${copy}.localhost`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("uploaded part 2 of 2");
+
+    const download = await request(forge.url(`${copy}.localhost`, path), {
+      headers: { authorization: `token ${big.owner.token}` },
+    });
+    expect(download.status).toBe(200);
+    const digest = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+    expect(digest(download.body)).toBe(digest(bytes));
   });
 });
