@@ -74,6 +74,7 @@ async function observe(): Promise<Observed> {
   for (const p of API) {
     const res = await api("GET", p);
     expect(res.status, p).toBe(200);
+    if (p.includes("q=")) expect(JSON.parse(res.text()), p).toHaveLength(1);
     apiAnswers.push(res.text());
   }
   const pages = [];
