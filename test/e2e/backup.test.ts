@@ -57,6 +57,9 @@ const API = [
   "/api/v1/projects/app/issues?state=all",
   "/api/v1/projects/app/issues/1/comments",
   "/api/v1/user",
+  // Full-text search: the index is not in the archive; the restored rows rebuild it.
+  "/api/v1/projects/app/issues?state=all&q=bold",
+  "/api/v1/projects/app/issues?state=all&q=comment",
 ];
 
 interface Observed {
