@@ -13,14 +13,14 @@ const packageRoot = join(fileURLToPath(import.meta.url), "..", "..", "..");
 /** The local forge's state folder (FORGE_STATE, default .forge/state in the project). */
 export const stateDir = () => process.env.FORGE_STATE ?? join(packageRoot, ".forge", "state");
 
-function adminToken(): string {
+export function adminToken(): string {
   if (process.env.FORGE_ADMIN_TOKEN) return process.env.FORGE_ADMIN_TOKEN;
   const file = join(stateDir(), "admin-token");
   if (existsSync(file)) return readFileSync(file, "utf8").trim();
   throw new CliError(`no admin token: set FORGE_ADMIN_TOKEN (the local forge keeps one in ${file})`);
 }
 
-const baseUrl = () => (process.env.FORGE_URL ?? "http://admin.localhost:8787").replace(/\/+$/, "");
+export const baseUrl = () => (process.env.FORGE_URL ?? "http://admin.localhost:8787").replace(/\/+$/, "");
 
 export async function api<T = unknown>(
   method: string,

@@ -8,7 +8,7 @@ import dns from "node:dns";
 // LookupFunction's callback is typed for one address; with `all` it takes a list.
 type AnyLookupCallback = (err: null, address: string | dns.LookupAddress[], family?: number) => void;
 
-const lookup: LookupFunction = (hostname, options, callback) => {
+export const lookup: LookupFunction = (hostname, options, callback) => {
   if (hostname === "localhost" || hostname.endsWith(".localhost")) {
     if ((options as dns.LookupOptions).all) return (callback as AnyLookupCallback)(null, [{ address: "127.0.0.1", family: 4 }]);
     return (callback as AnyLookupCallback)(null, "127.0.0.1", 4);

@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { api, CliError, UsageError } from "./client";
 import { fields, table } from "./format";
 import { bundleRepository, readBundle, uploadBundle } from "./import";
+import { exportTenant, importTenant } from "./backup";
 import { statSync } from "node:fs";
 import { isIP } from "node:net";
 import { MIGRATE_USAGE, migrateCommand } from "./migrate";
@@ -29,6 +30,8 @@ const USAGE = `usage: forge <command> [options]
   tenants suspend <slug> [--reason <text>]
   tenants resume <slug>
   tenants delete <slug> --confirm <slug>
+  tenants export <slug> <file>
+  tenants import <file> [--as <slug>] [--host <hostname> ...]
   hosts add|remove <slug> <hostname>
   projects create <slug> <project> [--private] [--description <text>] [--owner <username>]
   tokens create <slug> <username> [--scope read|write] [--name <name>]
@@ -264,6 +267,20 @@ const commands: Record<string, Record<string, (argv: string[]) => Promise<void>>
       if (!v.confirm) throw new UsageError(`deleting needs --confirm ${args[0]}`);
       const { data } = await api("DELETE", `/api/v1/tenants/${enc(args[0]!)}?confirm=${enc(str(v.confirm)!)}`);
       console.log(v.json ? JSON.stringify(data) : `deleted tenant ${args[0]}`);
+    },
+    async export(argv) {
+      const { values: v, args } = parse(argv, {}, ["slug", "file"]);
+      const { bytes } = await exportTenant(args[0]!, args[1]!);
+      console.log(
+        v.json ? JSON.stringify({ slug: args[0], file: args[1], bytes }) : `exported ${args[0]} to ${args[1]} (${bytes} bytes)`,
+      );
+    },
+    async import(argv) {
+      const { values: v, args } = parse(argv, { as: { type: "string" }, host: { type: "string", multiple: true } }, ["file"]);
+      const progress = (m: string) => !v.json && process.stderr.write(`${m}\n`);
+      const t = await importTenant(args[0]!, { slug: str(v.as), hosts: v.host as string[] | undefined }, progress);
+      const summary = `restored ${t.slug} (${t.hosts.join(", ")}): ${t.rows} rows, ${t.objects} files, ${t.repositories} repositories`;
+      console.log(v.json ? JSON.stringify(t, null, 2) : summary);
     },
   },
   hosts: {

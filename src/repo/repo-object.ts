@@ -14,6 +14,7 @@ import {
   storedPacks,
 } from "./compaction";
 import type { PackEntry, RepoSnapshot } from "./snapshot";
+import { writeRestoredRepo, type RestoredRepo } from "./restore";
 
 // Callers read the catalog types from here, beside the object that hands them out.
 export type { PackEntry, RefEntry, RepoSnapshot } from "./snapshot";
@@ -379,6 +380,14 @@ export class RepoObject extends DurableObject<Env> {
 
   dropImport(id: string): void {
     this.sql.exec("DELETE FROM imports WHERE id = ?", id);
+  }
+
+  /** Restores a repository from a tenant backup into this new, empty object (repo/restore.ts). */
+  restore(state: RestoredRepo): number {
+    return this.ctx.storage.transactionSync(() => {
+      writeRestoredRepo(this.sql, state);
+      return this.bumpVersion();
+    });
   }
 
   /** Forgets everything (the repository's project or tenant is being deleted). */

@@ -65,6 +65,14 @@ export const logKeys = {
   },
 };
 
+/**
+ * Tenant backups being imported (platform-wide, not a tenant's): the uploaded archive is staged
+ * here, read back twice (verify, then restore) and deleted when the import ends either way.
+ */
+export const backupKeys = {
+  staging: (importId: string) => `backups/incoming/${importId}.tar`,
+};
+
 /** Durable Object names: one Repo object per repository, carrying the tenant id. */
 export const doNames = {
   repo: (tenantId: string, repoId: string) => `${tenantId}/${repoId}`,

@@ -8,6 +8,7 @@ import { newMeter } from "../../obs/meter";
 import { meterOf } from "../../obs/request-meter";
 import { PROJECT_NAME } from "../../services/projects";
 import { registerImportRoutes } from "./imports";
+import { isBackupUpload, registerBackupRoutes } from "./backup";
 import { registerTelemetryRoutes } from "./telemetry-api";
 import { registerOpsRoutes } from "./ops";
 import { requireAdminBearer } from "./admin-auth";
@@ -260,7 +261,8 @@ export function adminApp() {
     "*",
     apiBodyLimit(
       (method, path) =>
-        method === "PUT" && /^\/api\/v1\/tenants\/[^/]+\/projects\/[^/]+\/imports\/[^/]+\/parts\/[^/]+$/.test(path),
+        (method === "PUT" && /^\/api\/v1\/tenants\/[^/]+\/projects\/[^/]+\/imports\/[^/]+\/parts\/[^/]+$/.test(path)) ||
+        isBackupUpload(method, path),
     ),
   );
   app.use("/api/v1/*", async (c, next) => {
@@ -336,6 +338,7 @@ export function adminApp() {
     return c.json({ id: minted.id, username: minted.username, name: minted.name, scope: minted.scope, token: minted.token }, 201);
   });
   registerImportRoutes(app);
+  registerBackupRoutes(app);
   registerTelemetryRoutes(app);
   registerOpsRoutes(app);
   registerMigrationRoutes(app);
