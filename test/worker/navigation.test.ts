@@ -28,6 +28,15 @@ beforeAll(async () => {
   expect((await apiCall(forge.host, "POST", "/api/v1/projects/nav/issues", forge.ownerToken, { title: "a bug" })).status).toBe(
     201,
   );
+  // No "# heading" in the text: a page's own Markdown may add headings of any level; the frame's h1 is what is checked.
+  const page = { name: "Install", content: "Run make.\n\n## Options\n\nNone yet." };
+  expect((await apiCall(forge.host, "POST", "/api/v1/projects/nav/wiki/pages", forge.ownerToken, page)).status).toBe(201);
+  const upload = await edge(`http://${forge.host}/api/v1/projects/nav/downloads?name=app.tar.gz&summary=App`, {
+    method: "POST",
+    headers: { authorization: `token ${forge.ownerToken}` },
+    body: "bytes of a release",
+  });
+  expect(upload.status).toBe(201);
 }, 120_000);
 
 /** Every kind of page, and the tab each belongs to (null: not a project page). */
@@ -45,6 +54,14 @@ const PAGES: [string, string | null][] = [
   ["/p/nav/issues/1", "Issues"],
   ["/p/nav/issues/new", "Issues"],
   ["/p/nav/issues/summary", "Issues"],
+  ["/p/nav/wiki", "Wiki"],
+  ["/p/nav/wiki/Install", "Wiki"],
+  ["/p/nav/wiki/Install/edit", "Wiki"],
+  ["/p/nav/wiki/Install/history", "Wiki"],
+  ["/p/nav/wiki-search?q=make", "Wiki"],
+  ["/p/nav/downloads/", "Downloads"],
+  ["/p/nav/downloads/new", "Downloads"],
+  ["/p/nav/downloads/app.tar.gz/details", "Downloads"],
   ["/p/nav/timeline", "Timeline"],
   ["/p/nav/admin", "Admin"],
   ["/account", null],
