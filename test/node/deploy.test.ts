@@ -45,6 +45,8 @@ describe("npm run deploy", () => {
         "PLATFORM_HOST Environment Variable",
         "PUSH Worker",
         "REPO Durable Object",
+        "TELEMETRY Analytics Engine Dataset",
+        "TELEMETRY_LOGS Queue",
         "TENANT_DB Durable Object",
       ],
     });
