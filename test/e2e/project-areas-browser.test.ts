@@ -243,7 +243,8 @@ describe("a project's wiki, downloads and timeline in Chromium (issue 14's accep
     await go(/\/timeline$/, () => page.click("nav.ptabs a:text-is('Timeline')"));
     // Nothing else happened in this project: the timeline is exactly these entries, newest first.
     expect(await timelineLinks()).toEqual(expectedEntries());
-    // Following an entry leads to that revision.
+    // The upload's entry leads to the file itself (an attachment), whose bytes the test above
+    // already read back from that very URL; the wiki entries lead to their revisions.
     await go(/\/wiki\/Install\/revisions\/2$/, () => page.click(`ol.timeline li a[href="${revisionHref(2)}"]`));
     expect(await page.textContent("main")).toContain("Run the <second> installer.");
     await page.goBack();
