@@ -243,6 +243,20 @@ describe("a project's wiki, downloads and timeline in Chromium (issue 14's accep
     await go(/\/timeline$/, () => page.click("nav.ptabs a:text-is('Timeline')"));
     // Nothing else happened in this project: the timeline is exactly these entries, newest first.
     expect(await timelineLinks()).toEqual(expectedEntries());
+    // The titles line up in one column (the kind column fits DOWNLOAD), and at 390 px a title
+    // that wraps continues under itself, never under the kind.
+    const starts = await page.$$eval("ol.timeline li a", (as) => as.map((a) => Math.round(a.getBoundingClientRect().left)));
+    expect(new Set(starts).size, `title starts ${starts}`).toBe(1);
+    await page.setViewportSize({ width: 390, height: 844 });
+    const lines = await page.$$eval("ol.timeline li", (lis) =>
+      lis.map((li) => {
+        const kindRight = li.querySelector(".kind")!.getBoundingClientRect().right;
+        return { kindRight, lefts: Array.from(li.querySelector("a")!.getClientRects(), (r) => r.left) };
+      }),
+    );
+    expect(lines.some((l) => l.lefts.length > 1)).toBe(true);
+    for (const l of lines) for (const left of l.lefts) expect(left).toBeGreaterThanOrEqual(l.kindRight - 0.5);
+    await page.setViewportSize({ width: 1280, height: 720 });
     // The upload's entry leads to the file itself (an attachment), whose bytes the test above
     // already read back from that very URL; the wiki entries lead to their revisions.
     await go(/\/wiki\/Install\/revisions\/2$/, () => page.click(`ol.timeline li a[href="${revisionHref(2)}"]`));
