@@ -43,6 +43,7 @@ Edgeforge is running.
   Demo project:     ${forge.url(DEMO.host)}/p/${DEMO.project.name}/
   Demo sign-in:     ${DEMO.owner.username} / ${DEMO.owner.password} (forge admin)
   Platform admin:   ${forge.url(platformHost)}/api/v1/openapi.json
+  Operations page:  ${forge.url(platformHost)}/admin/ops (sign in with the admin token)
   Admin token:      ${forge.adminToken}
   State folder:     ${stateDir}
 ${demoToken ? `  Demo owner token: ${demoToken} (user ${DEMO.owner.username}, saved in the state folder)\n` : ""}
