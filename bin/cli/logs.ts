@@ -1,26 +1,11 @@
 // `forge stats` and `forge logs`: the platform's request telemetry through the admin API
 // (GET /admin/api/v1/stats and /logs), from a deployed forge (FORGE_URL) or the local one. The
 // summing up happens on the forge (services/telemetry-query.ts), the same code as its operations page.
+import type { BindingKind, RequestLog } from "../../src/obs/log-line";
 import { api } from "./client";
 
-export interface LogLine {
-  t: string;
-  id: string;
-  tenant: string | null;
-  component: string;
-  method: string;
-  host: string;
-  path: string;
-  status: number;
-  /** Until the last byte of the response; first_ms until its headers. */
-  ms: number;
-  first_ms: number;
-  bytes: number;
-  aborted?: boolean;
-  calls: Record<string, number>;
-  wait: Record<string, number>;
-  marks?: Record<string, number>;
-}
+/** One request's log line, as the forge stores and serves it. */
+export type LogLine = RequestLog;
 
 export interface LogFilter {
   since?: string;
@@ -90,7 +75,8 @@ export async function pruneLogs(before: string): Promise<{ deleted: number; days
 /** Sub-timings of a line: "d1 2× 3.1 ms · pack 12 ms". */
 export function timings(l: LogLine): string {
   const out: string[] = [];
-  for (const [kind, n] of Object.entries(l.calls ?? {})) if (n > 0) out.push(`${kind} ${n}× ${l.wait?.[kind] ?? 0} ms`);
+  for (const [kind, n] of Object.entries(l.calls ?? {}))
+    if (n > 0) out.push(`${kind} ${n}× ${l.wait?.[kind as BindingKind] ?? 0} ms`);
   for (const [name, ms] of Object.entries(l.marks ?? {})) out.push(`${name} ${ms} ms`);
   return out.join(" · ");
 }

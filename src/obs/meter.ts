@@ -1,8 +1,9 @@
 // Per-request metering: counts and times every call a request makes to KV, D1, R2, Durable Objects
 // and services, for the request's log line and its Server-Timing header.
 import type { Env } from "../env";
+import type { BindingKind } from "./log-line";
 
-export type BindingKind = "kv" | "d1" | "r2" | "do" | "svc";
+export type { BindingKind };
 
 export interface RequestMeter {
   readonly id: string;

@@ -1,33 +1,9 @@
 // The shape of request telemetry: one log record per request (from its meter, once the response's
 // body is sent) and the Analytics Engine data point made from it. Pure: the writer and the readers live in services/telemetry*.ts.
-import type { BindingKind, RequestMeter } from "./meter";
+import type { BindingKind, RequestLog } from "./log-line";
+import type { RequestMeter } from "./meter";
 
-/** One request's log line, as stored in R2 (logs/...) and printed to the worker's log. */
-export interface RequestLog {
-  /** When the request started (ISO time): the minute of its log object. */
-  t: string;
-  /** Request id: the X-Request-Id header the client saw. */
-  id: string;
-  /** Tenant id, or null on the platform host and before the host resolved. */
-  tenant: string | null;
-  component: string;
-  method: string;
-  host: string;
-  /** The path only: a query may carry secrets (tokens in links) and is never logged. */
-  path: string;
-  status: number;
-  /** Until the response's last byte was sent. */
-  ms: number;
-  /** Until its headers. */
-  first_ms: number;
-  bytes: number;
-  aborted?: boolean;
-  /** Calls per binding, and the ms spent waiting on each (sub-timings). */
-  calls: Record<BindingKind, number>;
-  wait: Record<BindingKind, number>;
-  /** Named timings a handler reported. */
-  marks?: Record<string, number>;
-}
+export type { RequestLog };
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
