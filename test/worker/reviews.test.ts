@@ -208,10 +208,9 @@ describe("reviews", () => {
   });
 
   it("holds a merge into a protected branch that requires an approval until someone other than the author approves", async () => {
-    const db = await tenantD1(forge);
-    await db
-      .prepare("UPDATE projects SET protected_branches = '[\"main\"]', protected_need_approval = 1 WHERE name = 'code'")
-      .run();
+    // The owner's repository settings: main protected, with the rule "requires an approval".
+    const saved = await owner.post("/p/code/admin/repository", { protected_branches: "main", protected_need_approval: "1" });
+    expect(saved.status).toBe(303);
     await push(
       "small",
       {
@@ -242,5 +241,75 @@ describe("reviews", () => {
     res = await owner.post(`/p/code/reviews/${n}/merge`, {});
     expect(res.status, await res.clone().text()).toBe(303);
     expect((await refs()).get("refs/heads/main")).toBe(tips.small);
+  });
+});
+
+describe("reviews API", () => {
+  const call = (method: string, path: string, body?: unknown, token = forge.ownerToken) =>
+    apiCall(forge.host, method, `/api/v1/projects/code${path}`, token, body);
+
+  it("lists, opens, comments on lines, reports outdated comments and refuses conflicting merges naming files", async () => {
+    // The approval rule off again (its box unticked), so the merge below meets the conflict itself.
+    expect((await owner.post("/p/code/admin/repository", { protected_branches: "main" })).status).toBe(303);
+    let res = await call("GET", "/reviews?status=all");
+    expect(res.status).toBe(200);
+    const all = (await res.json()) as { number: number; status: string }[];
+    expect(all.map((r) => r.status)).toEqual(["merged", "open", "merged", "merged"]);
+    expect(res.headers.get("x-total-count")).toBe("4");
+
+    res = await call("GET", "/reviews/1/comments");
+    const comments = (await res.json()) as { line: number; outdated: boolean; line_text: string }[];
+    expect(comments.map((c) => [c.line, c.line_text, c.outdated])).toEqual([
+      [2, "TWO", true],
+      [4, "four", false],
+    ]);
+
+    res = await call("POST", "/reviews/3/comments", { body: "On the README", path: "README.md", side: "new", line: 1 });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ path: "README.md", line: 1, line_text: "hi there", outdated: false, revision: 1 });
+    res = await call("POST", "/reviews/3/comments", { body: "bad", path: "README.md", side: "sideways", line: 1 });
+    expect(res.status).toBe(400);
+
+    res = await call("POST", "/reviews/3/merge");
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain("README.md, docs/guide.txt");
+
+    res = await call("PATCH", "/reviews/3", { status: "rejected" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "rejected", revisions: [{ number: 1 }] });
+    // Merged is final.
+    expect((await call("PATCH", "/reviews/1", { status: "open" })).status).toBe(409);
+  });
+
+  it("opens a review and refuses what is not a review: same branches, missing branches, nothing to merge", async () => {
+    expect((await call("POST", "/reviews", { title: "Same", source: "main", target: "main" })).status).toBe(400);
+    const missing = await call("POST", "/reviews", { title: "Missing", source: "nope", target: "main" });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: { message: string } }).error.message).toContain("no branch nope");
+    expect((await call("POST", "/reviews", { title: "Done", source: "feature", target: "main" })).status).toBe(409);
+  });
+
+  it("answers 404 for a missing project, 401 to an anonymous comment; the OpenAPI document names each operation", async () => {
+    expect((await apiCall(forge.host, "GET", "/api/v1/projects/nothing-here/reviews")).status).toBe(404);
+    expect(
+      (await apiCall(forge.host, "POST", "/api/v1/projects/code/reviews/3/comments", undefined, { body: "hi" })).status,
+    ).toBe(401);
+    const doc = (await (await apiCall(forge.host, "GET", "/api/v1/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { operationId?: string }>>;
+    };
+    const ops = Object.values(doc.paths)
+      .flatMap((p) => Object.values(p))
+      .map((o) => o.operationId);
+    for (const id of [
+      "listReviews",
+      "createReview",
+      "getReview",
+      "updateReview",
+      "listReviewComments",
+      "createReviewComment",
+      "setReviewVerdict",
+      "mergeReview",
+    ])
+      expect(ops).toContain(id);
   });
 });

@@ -12,9 +12,8 @@ import {
   ACTIVE_STATUSES,
   approvalProblem,
   findReview,
-  insertComment,
+  commentOnReview,
   type LinePlace,
-  lineAt,
   listComments,
   listRevisions,
   listVerdicts,
@@ -237,19 +236,13 @@ function onReview(name: string, act: (c: Ctx, review: Review, form: Record<strin
 
 onReview("comments", async (c, review, form) => {
   const project = c.get("project");
-  const db = c.get("db");
-  const user = await actorOf(c);
-  const revisions = await listRevisions(db, review.id);
-  const rev = revisions.find((r) => r.number === Number(form.revision)) ?? revisions[revisions.length - 1]!;
-  let place: LinePlace | null = null;
-  if (form.path) {
-    const where = linePlace((k) => form[k]);
-    if (!where) throw badRequest("A line comment names a file, a side (old or new) and a line number.");
-    const src = await openReviewSource(c.env, c.get("tenant").id, project);
-    place = { ...where, lineText: await lineAt(src, rev, where) };
-  }
-  const id = await insertComment(db, project.id, review, user, rev.number, form.body ?? "", place);
-  return c.redirect(`${reviewHref(project.name, review.number)}?rev=${rev.number}&ok=commented#c${id}`, 303);
+  const line = form.path ? { path: form.path, side: form.side, line: Number(form.line) } : {};
+  const { id, revision } = await commentOnReview(c.env, c.get("db"), c.get("tenant").id, project, review, await actorOf(c), {
+    body: form.body ?? "",
+    revision: form.revision ? Number(form.revision) : undefined,
+    ...line,
+  });
+  return c.redirect(`${reviewHref(project.name, review.number)}?rev=${revision}&ok=commented#c${id}`, 303);
 });
 
 onReview("verdict", async (c, review, form) => {
