@@ -64,7 +64,7 @@ function fileTable(v: ReviewDiffView, ch: ChangeView): Markup {
       const line = side === "old" ? l.oldNo : l.newNo;
       const num = (n: number, s: "old" | "new") =>
         n && v.commentable && s === side
-          ? html`<a href="${v.commentable.href(ch.path, s, n)}" aria-label="Comment on line ${n} of ${ch.path}" title="Comment on this line">${n}</a>`
+          ? html`<a href="${v.commentable.href(ch.path, s, n)}" aria-label="Comment on ${s} line ${n} of ${ch.path}" title="Comment on this line">${n}</a>`
           : html`${n || ""}`;
       rows.push(
         html`<tr class="${cls}"><td class="ln">${num(l.oldNo, "old")}<td class="ln">${num(l.newNo, "new")}<td>${l.op}${l.text}\n`,

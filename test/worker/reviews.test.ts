@@ -88,7 +88,7 @@ describe("reviews", () => {
     let html = await page(n);
     expect(html).toContain("Shout two");
     expect(html).toContain("+TWO");
-    expect(html).toContain('aria-label="Comment on line 2 of src/app.txt"');
+    expect(html).toContain('aria-label="Comment on new line 2 of src/app.txt"');
     // The line's form, then the comment (the line's text is read from the repository, not the form).
     html = await page(n, "?rev=1&path=src/app.txt&side=new&line=2");
     expect(html).toContain('name="line" value="2"');

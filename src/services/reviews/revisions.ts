@@ -1,7 +1,8 @@
 // The revisions of a review: opening a review from two branches (its revision 1), each later
 // push to the source branch recorded once (post-push), and line comments whose line a later
 // revision changed marked outdated. Also reads a line of a revision for a new line comment.
-import { and, eq, isNotNull, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Env } from "../../env";
 import type { TenantDb } from "../../db/tenant-db";
 import { reviewComments, reviewRevisions, reviews } from "../../db/reviews-schema";
@@ -125,7 +126,8 @@ async function fileText(src: SourceRepo, commit: Oid, path: string): Promise<str
 
 /**
  * Records a new revision of `review` at `head` (nothing when the review has one at that head
- * already), then marks outdated the line comments whose line the new revision changed.
+ * already) and, in the same transaction, marks outdated the line comments whose line it changed:
+ * no page ever shows the new revision with those comments still current.
  */
 export async function addRevision(
   src: SourceRepo,
@@ -134,21 +136,37 @@ export async function addRevision(
   head: Oid,
   actor: string | null,
 ): Promise<Revision | null> {
+  const seen = await db.query.reviewRevisions.findFirst({
+    where: and(eq(reviewRevisions.reviewId, review.id), eq(reviewRevisions.headOid, head)),
+  });
+  if (seen) return null;
   const target = branchTip(src, review.targetBranch);
   const base = target ? await baseFor(src, target, head) : ZERO_OID;
-  const [row] = await db
-    .insert(reviewRevisions)
-    .values({
-      reviewId: review.id,
-      number: sql`(SELECT coalesce(max(number), 0) + 1 FROM ${reviewRevisions} WHERE review_id = ${review.id})`,
-      headOid: head,
-      baseOid: base,
-    })
-    .onConflictDoNothing()
-    .returning();
+  const outdated = await outdatedBy(src, db, review, head, base);
+  const number = sql`(SELECT number FROM ${reviewRevisions} WHERE review_id = ${review.id} AND head_oid = ${head})`;
+  const statements: BatchItem<"sqlite">[] = [
+    db
+      .insert(reviewRevisions)
+      .values({
+        reviewId: review.id,
+        number: sql`(SELECT coalesce(max(number), 0) + 1 FROM ${reviewRevisions} WHERE review_id = ${review.id})`,
+        headOid: head,
+        baseOid: base,
+      })
+      .onConflictDoNothing()
+      .returning(),
+    db.update(reviews).set({ updatedAt: new Date().toISOString() }).where(eq(reviews.id, review.id)),
+  ];
+  if (outdated.length)
+    statements.push(
+      db
+        .update(reviewComments)
+        .set({ outdatedRevision: number })
+        .where(and(inArray(reviewComments.id, outdated), isNull(reviewComments.outdatedRevision))),
+    );
+  const [inserted] = (await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]))[0] as Revision[];
+  const row = inserted;
   if (!row) return null;
-  await markOutdated(src, db, review, row);
-  await db.update(reviews).set({ updatedAt: new Date().toISOString() }).where(eq(reviews.id, review.id));
   await recordEvent(db, {
     projectId: review.projectId,
     kind: "review",
@@ -160,30 +178,24 @@ export async function addRevision(
   return row;
 }
 
-/** Line comments still current whose line (same file, side and number) reads differently now. */
-async function markOutdated(src: SourceRepo, db: TenantDb, review: Review, now: Revision): Promise<void> {
+/** Ids of the line comments still current whose line (same file, side and number) reads differently at head/base. */
+async function outdatedBy(src: SourceRepo, db: TenantDb, review: Review, head: Oid, base: Oid): Promise<number[]> {
   const comments = await db
     .select()
     .from(reviewComments)
-    .where(
-      and(
-        eq(reviewComments.reviewId, review.id),
-        isNotNull(reviewComments.path),
-        isNull(reviewComments.outdatedRevision),
-        lt(reviewComments.revision, now.number),
-      ),
-    )
+    .where(and(eq(reviewComments.reviewId, review.id), isNotNull(reviewComments.path), isNull(reviewComments.outdatedRevision)))
     .limit(1000);
   const texts = new Map<string, string | null>();
+  const out: number[] = [];
   for (const c of comments) {
-    const commit = c.side === "old" ? now.baseOid : now.headOid;
+    const commit = c.side === "old" ? base : head;
     const key = `${commit}:${c.path}`;
     if (!texts.has(key)) texts.set(key, commit === ZERO_OID ? null : await fileText(src, commit, c.path!));
     const text = texts.get(key);
     const line = text === null || text === undefined ? undefined : splitLines(text).lines[c.line! - 1];
-    if (line === c.lineText) continue;
-    await db.update(reviewComments).set({ outdatedRevision: now.number }).where(eq(reviewComments.id, c.id));
+    if (line !== c.lineText) out.push(c.id);
   }
+  return out;
 }
 
 /**
