@@ -313,3 +313,46 @@ describe("reviews API", () => {
       expect(ops).toContain(id);
   });
 });
+
+describe("reviews: privacy, escaping, cross-site forms", () => {
+  it("hides a private project's reviews (pages and API) from those who may not see it, like a missing project", async () => {
+    expect(
+      (await apiCall(forge.host, "POST", "/api/v1/projects", forge.ownerToken, { name: "hidden", private: true })).status,
+    ).toBe(201);
+    const anon = new Browser(forge.host);
+    const stranger = await registerUser(forge, "stranger");
+    for (const b of [anon, stranger]) {
+      expect((await b.get("/p/hidden/reviews/")).status).toBe(404);
+      expect((await b.get("/p/hidden/reviews/1")).status).toBe(404);
+    }
+    expect((await apiCall(forge.host, "GET", "/api/v1/projects/hidden/reviews")).status).toBe(404);
+    // The owner sees the (empty) list; an unknown review is a 404 too.
+    expect((await owner.get("/p/hidden/reviews/")).status).toBe(200);
+    expect((await owner.get("/p/hidden/reviews/7")).status).toBe(404);
+  });
+
+  it("escapes titles, line text and comments; refuses a cross-site comment", async () => {
+    await push("xss", { ...base, "src/app.txt": "<img src=x onerror=alert(1)>\n" }, "Markup in a file", [tips.main!]);
+    const n = await openReview("xss", "main", "<script>alert(1)</script>");
+    let res = await owner.post(`/p/code/reviews/${n}/comments`, {
+      revision: "1",
+      path: "src/app.txt",
+      side: "new",
+      line: "1",
+      body: "<img src=y onerror=alert(2)> **bold**",
+    });
+    expect(res.status).toBe(303);
+    const html = await page(n);
+    expect(html).not.toContain("<script>alert(1)</script>");
+    expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(html).not.toMatch(/<img[^>]*onerror/);
+    expect(html).toContain("<strong>bold</strong>");
+    res = await owner.post(
+      `/p/code/reviews/${n}/comments`,
+      { revision: "1", body: "from elsewhere" },
+      { from: "http://evil.test" },
+    );
+    expect(res.status).toBe(403);
+    expect(await page(n)).not.toContain("from elsewhere");
+  });
+});
