@@ -22,7 +22,7 @@ let repoId: string;
 const repo = new RepoBuilder();
 const tips: Record<string, Oid> = {};
 
-async function push(branch: string, files: FileMap, message: string, parents?: Oid[]): Promise<Oid> {
+async function push(branch: string, files: FileMap, message: string, parents?: Oid[], deliver = true): Promise<Oid> {
   const ref = `refs/heads/${branch}`;
   const old = tips[branch] ?? ZERO_OID;
   const next = repo.commit({ files, parents: parents ?? (tips[branch] ? [tips[branch]!] : []), message });
@@ -42,6 +42,14 @@ async function push(branch: string, files: FileMap, message: string, parents?: O
   await recordPush(env, event);
   return next;
 }
+
+const pushed = (ref: string, old: Oid, next: Oid) => ({
+  tenantId: forge.id,
+  repoId,
+  pusher: "owner",
+  updates: [{ name: ref, old, new: next }],
+  at: new Date().toISOString(),
+});
 
 const refs = async () =>
   new Map((await repoStub(env, { tenantId: forge.id, repoId }).snapshot()).refs.map((r) => [r.name, r.oid]));
@@ -311,6 +319,34 @@ describe("reviews API", () => {
       "mergeReview",
     ])
       expect(ops).toContain(id);
+  });
+});
+
+describe("reviews: post-push messages late or out of order", () => {
+  it("records the branch as it is now, never an older head after a newer one", async () => {
+    const first = await push("late", { ...base, "late.txt": "1\n" }, "Late 1", [tips.main!]);
+    const n = await openReview("late", "main", "Late");
+    const second = await push("late", { ...base, "late.txt": "2\n" }, "Late 2", undefined, false);
+    const third = await push("late", { ...base, "late.txt": "3\n" }, "Late 3", undefined, false);
+    // The third push's message comes first, then the second's.
+    await recordPush(env, pushed("refs/heads/late", second, third));
+    await recordPush(env, pushed("refs/heads/late", first, second));
+    const db = await tenantD1(forge);
+    const heads = (
+      await db
+        .prepare(
+          "SELECT v.number, v.head_oid FROM review_revisions v JOIN reviews r ON r.id = v.review_id WHERE r.number = ? ORDER BY v.number",
+        )
+        .bind(n)
+        .all<{ number: number; head_oid: string }>()
+    ).results.map((r) => r.head_oid);
+    // The forge's own queue consumer may also have seen the second push while it was the tip: either
+    // way the revisions follow the order of the pushes and end at the tip.
+    const order = [first, second, third];
+    expect(heads[0]).toBe(first);
+    expect(heads[heads.length - 1]).toBe(third);
+    expect(heads.map((h) => order.indexOf(h))).toEqual([...heads.map((h) => order.indexOf(h))].sort());
+    expect(new Set(heads).size).toBe(heads.length);
   });
 });
 

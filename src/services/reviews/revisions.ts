@@ -205,17 +205,21 @@ async function outdatedBy(src: SourceRepo, db: TenantDb, review: Review, head: O
 export async function recordReviewPushes(env: Env, db: TenantDb, project: Project, e: PushedEvent): Promise<number> {
   const moved = e.updates.filter((u) => u.name.startsWith("refs/heads/") && u.new !== ZERO_OID);
   if (!moved.length) return 0;
+  // One query for the project's active reviews (not one per branch: a push may move thousands).
+  const active = await db.query.reviews.findMany({
+    where: and(eq(reviews.projectId, project.id), inArray(reviews.status, [...ACTIVE_STATUSES])),
+  });
+  if (!active.length) return 0;
   let added = 0;
   let src: SourceRepo | null = null;
   for (const u of moved) {
     const branch = u.name.slice("refs/heads/".length);
-    const open = await db.query.reviews.findMany({
-      where: and(eq(reviews.projectId, project.id), eq(reviews.sourceBranch, branch)),
-    });
-    for (const review of open.filter((r) => ACTIVE_STATUSES.includes(r.status))) {
+    for (const review of active.filter((r) => r.sourceBranch === branch)) {
       src ??= await openSource(env, { tenantId: e.tenantId, repoId: e.repoId });
-      if (!(await src.store.has(u.new))) continue; // pushed and then gone (rewritten): nothing to show
-      if (await addRevision(src, db, review, u.new, e.pusher || null)) added++;
+      // The branch as it is now: a message handled late (or out of order) never records an
+      // older head after a newer one; a deleted branch records nothing.
+      const head = branchTip(src, branch);
+      if (head && (await addRevision(src, db, review, head, e.pusher || null))) added++;
     }
   }
   return added;
