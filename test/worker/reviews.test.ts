@@ -31,15 +31,11 @@ async function push(branch: string, files: FileMap, message: string, parents?: O
   expect(report, report).toContain(`ok ${ref}`);
   tips[branch] = next;
   // What the post-push queue consumer runs for this push, delivered twice.
-  const event = {
-    tenantId: forge.id,
-    repoId,
-    pusher: "owner",
-    updates: [{ name: ref, old, new: next }],
-    at: new Date().toISOString(),
-  };
-  await recordPush(env, event);
-  await recordPush(env, event);
+  const event = pushed(ref, old, next);
+  if (deliver) {
+    await recordPush(env, event);
+    await recordPush(env, event);
+  }
   return next;
 }
 
