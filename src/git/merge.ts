@@ -99,7 +99,8 @@ export async function mergeTrees(store: ObjectStore, base: Oid | null, ours: Oid
     }
     if (out.size === 0) return null;
     const tree = treeObject(out);
-    if (tree.oid !== o && tree.oid !== t) objects.push(tree);
+    // Two directories may merge to the same tree: the pack holds each object once.
+    if (tree.oid !== o && tree.oid !== t && !objects.some((x) => x.oid === tree.oid)) objects.push(tree);
     return tree.oid;
   };
   const root = await merge(base, ours, theirs, "");
