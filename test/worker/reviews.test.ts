@@ -159,6 +159,10 @@ describe("reviews", () => {
     expect(html).toContain("badge review-merged");
     const issue = (await (await apiCall(forge.host, "GET", "/api/v1/projects/code/issues/1")).json()) as { state: string };
     expect(issue.state).toBe("closed");
+    // The timeline tells of the review and leads to it.
+    const timeline = await (await owner.get("/p/code/timeline?kind=review")).text();
+    expect(timeline).toContain("owner merged review 1 into main: Shout two");
+    expect(timeline).toContain('href="/p/code/reviews/1"');
     // Merged is final: a second merge is refused cleanly.
     const again = await owner.post(`/p/code/reviews/${n}/merge`, {});
     expect(again.status).toBe(409);
