@@ -124,6 +124,22 @@ export const tenantMigrations: Migration[] = [
       "CREATE TRIGGER `wiki_fts_update` AFTER UPDATE OF title, body ON `wiki_pages` BEGIN\n\tUPDATE wiki_fts SET title = new.title, body = new.body WHERE rowid = new.id;\nEND;",
       "CREATE TRIGGER `wiki_fts_delete` AFTER DELETE ON `wiki_pages` BEGIN\n\tDELETE FROM wiki_fts WHERE rowid = old.id;\nEND;"
     ]
+  },
+  {
+    "tag": "0009_reviews",
+    "statements": [
+      "CREATE TABLE `review_comments` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`review_id` integer NOT NULL,\n\t`author_id` integer,\n\t`body` text NOT NULL,\n\t`revision` integer NOT NULL,\n\t`path` text,\n\t`side` text,\n\t`line` integer,\n\t`line_text` text,\n\t`outdated_revision` integer,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`review_id`) REFERENCES `reviews`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`author_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null\n);",
+      "CREATE INDEX `review_comments_review` ON `review_comments` (`review_id`,`id`);",
+      "CREATE TABLE `review_reviewers` (\n\t`review_id` integer NOT NULL,\n\t`user_id` integer NOT NULL,\n\t`verdict` text NOT NULL,\n\t`revision` integer NOT NULL,\n\t`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tPRIMARY KEY(`review_id`, `user_id`),\n\tFOREIGN KEY (`review_id`) REFERENCES `reviews`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE TABLE `review_revisions` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`review_id` integer NOT NULL,\n\t`number` integer NOT NULL,\n\t`head_oid` text NOT NULL,\n\t`base_oid` text NOT NULL,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`review_id`) REFERENCES `reviews`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `review_revisions_number` ON `review_revisions` (`review_id`,`number`);",
+      "CREATE UNIQUE INDEX `review_revisions_head` ON `review_revisions` (`review_id`,`head_oid`);",
+      "CREATE TABLE `reviews` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`number` integer NOT NULL,\n\t`title` text NOT NULL,\n\t`description` text DEFAULT '' NOT NULL,\n\t`status` text DEFAULT 'open' NOT NULL,\n\t`author_id` integer,\n\t`source_branch` text NOT NULL,\n\t`target_branch` text NOT NULL,\n\t`merged_oid` text,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\t`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`author_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null\n);",
+      "CREATE UNIQUE INDEX `reviews_project_number` ON `reviews` (`project_id`,`number`);",
+      "CREATE INDEX `reviews_project_status` ON `reviews` (`project_id`,`status`,`number`);",
+      "CREATE INDEX `reviews_project_source` ON `reviews` (`project_id`,`source_branch`);",
+      "ALTER TABLE `projects` ADD `protected_need_approval` integer DEFAULT false NOT NULL;"
+    ]
   }
 ];
 

@@ -139,6 +139,8 @@ export const projects = sqliteTable("projects", {
   accessReview: text("access_review").notNull().default("all"),
   /** JSON array of branch names (without refs/heads/) that refuse deletion and non-fast-forward pushes. */
   protectedBranches: text("protected_branches").notNull().default("[]"),
+  /** Reviews merge into a protected branch only once approved (and no reviewer asks for changes). */
+  protectedNeedApproval: integer("protected_need_approval", { mode: "boolean" }).notNull().default(false),
   createdAt: text("created_at").notNull().default(now),
   updatedAt: text("updated_at").notNull().default(now),
 });

@@ -21,6 +21,7 @@ import { userRoutes } from "../routes/web/users";
 import { issueRoutes } from "../routes/web/issues";
 import { downloadRoutes } from "../routes/web/downloads";
 import { wikiRoutes } from "../routes/web/wiki";
+import { reviewRoutes } from "../routes/web/reviews";
 import { tenantApi } from "../routes/api/tenant-api";
 import { jsonError } from "../routes/api/responses";
 import { crossSiteGuard, sessionMiddleware } from "../routes/middleware/session";
@@ -116,6 +117,7 @@ export function tenantApp() {
   app.route("/", issueRoutes);
   app.route("/", downloadRoutes);
   app.route("/", wikiRoutes);
+  app.route("/", reviewRoutes);
   app.notFound((c) => notFoundPage(c));
   app.onError(respondToError);
   return app;

@@ -65,6 +65,8 @@ export interface ProjectSettingsPatch {
   private?: boolean;
   /** Branch names that refuse deletion and non-fast-forward pushes. */
   protectedBranches?: string[];
+  /** Reviews merge into a protected branch only once approved (services/reviews/merge.ts). */
+  protectedNeedApproval?: boolean;
   access?: Partial<Record<LeveledArea, AccessLevel>>;
 }
 
@@ -82,6 +84,7 @@ export async function updateProjectSettings(
       ...(patch.description !== undefined ? { description: patch.description } : {}),
       ...(patch.private !== undefined ? { private: patch.private } : {}),
       ...(patch.protectedBranches !== undefined ? { protectedBranches: JSON.stringify(patch.protectedBranches) } : {}),
+      ...(patch.protectedNeedApproval !== undefined ? { protectedNeedApproval: patch.protectedNeedApproval } : {}),
       ...(a.source ? { accessSource: a.source } : {}),
       ...(a.issues ? { accessIssues: a.issues } : {}),
       ...(a.wiki ? { accessWiki: a.wiki } : {}),

@@ -10,6 +10,7 @@ import type { PushedEvent } from "./push-events";
 import { recordEvent } from "./timeline";
 import { precomputeForPush } from "./derive-after-push";
 import { linkPushedCommits } from "./commit-links";
+import { recordReviewPushes } from "./reviews/revisions";
 import { readTenantRecord } from "../storage/directory";
 import { sha256Hex } from "../utils/crypto";
 
@@ -42,6 +43,8 @@ export async function recordPush(env: Env, e: PushedEvent): Promise<void> {
   if (!e.part || e.part.index === 0) await recordTimeline(db, project.id, e);
   // Issues named in the pushed commits' messages (fixes #12, refs #12); idempotent.
   await linkPushedCommits(env, db, project, e);
+  // Pushes to the source branch of an open review become its next revision; idempotent.
+  await recordReviewPushes(env, db, project, e);
 }
 
 async function recordTimeline(db: TenantDb, projectId: number, e: PushedEvent): Promise<void> {

@@ -72,6 +72,12 @@ export function eventHref(project: string, e: Pick<TimelineEvent, "kind" | "payl
       if (!page) return null;
       return `${base}/wiki/${encodeURIComponent(page)}${rev ? `/revisions/${rev}` : ""}`;
     }
+    case "review": {
+      const n = num(p.number);
+      if (!n) return null;
+      const comment = num(p.comment);
+      return `${base}/reviews/${n}${comment ? `#c${comment}` : ""}`;
+    }
     case "download": {
       const name = str(p.name);
       return name ? `${base}/downloads/${encodeURIComponent(name)}` : null;

@@ -112,6 +112,7 @@ describe("navigation in Chromium", () => {
         "Home",
         "Source",
         "Issues",
+        "Reviews",
         "Wiki",
         "Downloads",
         "Timeline",

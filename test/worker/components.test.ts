@@ -50,6 +50,7 @@ describe("meter components", () => {
     ["/p/demo/issues/summary", "web.issues.summary"],
     ["/p/demo/issues/search?q=x", "web.issues.search"],
     ["/p/demo/issues/new", "web.issues.new"],
+    ["/p/demo/reviews/", "web.reviews.list"],
     ["/p/demo/admin", "web.project.admin"],
     ["/account", "web.account.profile"],
     ["/account/tokens", "web.account.tokens"],

@@ -54,6 +54,8 @@ const PAGES: [string, string | null][] = [
   ["/p/nav/issues/1", "Issues"],
   ["/p/nav/issues/new", "Issues"],
   ["/p/nav/issues/summary", "Issues"],
+  ["/p/nav/reviews/", "Reviews"],
+  ["/p/nav/reviews/new", "Reviews"],
   ["/p/nav/wiki", "Wiki"],
   ["/p/nav/wiki/Install", "Wiki"],
   ["/p/nav/wiki/Install/edit", "Wiki"],
@@ -91,11 +93,12 @@ describe("every page", () => {
 
   it("shows an owner every tab, and hides the tabs of areas a visitor cannot read", async () => {
     const all = tabs(await (await owner.get("/p/nav/")).text());
-    expect(all.map((t) => t[0])).toEqual(["Home", "Source", "Issues", "Wiki", "Downloads", "Timeline", "Admin"]);
+    expect(all.map((t) => t[0])).toEqual(["Home", "Source", "Issues", "Reviews", "Wiki", "Downloads", "Timeline", "Admin"]);
     expect(all.map((t) => t[1])).toEqual([
       "/p/nav/",
       "/p/nav/source/",
       "/p/nav/issues/",
+      "/p/nav/reviews/",
       "/p/nav/wiki",
       "/p/nav/downloads",
       "/p/nav/timeline",
@@ -116,7 +119,7 @@ describe("every page", () => {
     const anon = new Browser(forge.host);
     for (const path of ["/p/nav/", "/p/nav/source/tree/main/", "/p/nav/timeline"]) {
       const names = tabs(await (await anon.get(path)).text()).map((t) => t[0]);
-      expect(names, path).toEqual(["Home", "Source", "Downloads", "Timeline"]);
+      expect(names, path).toEqual(["Home", "Source", "Reviews", "Downloads", "Timeline"]);
     }
   });
 });

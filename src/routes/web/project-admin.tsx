@@ -133,6 +133,10 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
           maxlength={2000}
           hint="Branch names separated by spaces: pushes may not delete them or rewrite their history."
         />
+        <label class="check">
+          <input type="checkbox" name="protected_need_approval" value="1" checked={project.protectedNeedApproval} /> Reviews merge
+          into a protected branch only once someone other than their author approves them
+        </label>
         <div class="actions">
           <button type="submit" class="primary">
             Save repository settings
@@ -234,7 +238,10 @@ projectAdminRoutes.post(
       if (refNameProblem(`refs/heads/${name}`)) throw badRequest(`"${name}" is not a valid branch name.`);
     }
     if (names.length > 100) throw badRequest("Protect at most 100 branches.");
-    await updateProjectSettings(c.get("db"), c.get("tenant").id, project, { protectedBranches: names });
+    await updateProjectSettings(c.get("db"), c.get("tenant").id, project, {
+      protectedBranches: names,
+      protectedNeedApproval: form.protected_need_approval === "1",
+    });
     if (form.default_branch) {
       await setDefaultBranch(c.env, { tenantId: c.get("tenant").id, repoId: project.repoId }, form.default_branch);
     }

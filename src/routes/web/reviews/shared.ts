@@ -1,0 +1,56 @@
+// What every review page needs: the project of the URL for those who may read its reviews (and
+// its source: a review shows code), else 404 as for a missing project; writes (comment, verdict,
+// open a review) ask the signed-out to sign in and refuse other readers.
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../../context";
+import { canAccess, type Mode, type Viewer } from "../../../auth/access";
+import { findProject, type Project } from "../../../services/projects";
+import type { User } from "../../../services/users";
+import { ForgeError } from "../../../utils/errors";
+import { webIdentity } from "../../middleware/session";
+import { notFoundPage } from "../errors";
+
+export type Ctx = Context<AppEnv>;
+
+export const reviewsBase = (project: string) => `/p/${encodeURIComponent(project)}/reviews`;
+export const reviewHref = (project: string, n: number) => `${reviewsBase(project)}/${n}`;
+
+export interface ReviewRights {
+  /** Comment, approve or request changes, open reviews: signed-in readers (canAccess review write). */
+  write: boolean;
+  /** Change a review's status and merge it: those who may push (canAccess source write). */
+  manage: boolean;
+}
+
+export function reviewRights(viewer: Viewer, project: Project): ReviewRights {
+  const write = canAccess(viewer, project, "review", "write");
+  return { write, manage: write && canAccess(viewer, project, "source", "write") };
+}
+
+export function requireReviews(mode: Mode): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const [project, { user, viewer }] = await Promise.all([
+      findProject(c.get("db"), c.req.param("project") ?? ""),
+      webIdentity(c),
+    ]);
+    if (!project || !canAccess(viewer, project, "review", "read") || !canAccess(viewer, project, "source", "read"))
+      return notFoundPage(c);
+    if (mode === "write" && !reviewRights(viewer, project).write) {
+      if (!user) {
+        const back = c.req.method === "GET" ? c.req.path : reviewsBase(project.name);
+        return c.redirect(`/account/login?next=${encodeURIComponent(back)}`, 303);
+      }
+      throw new ForgeError("forbidden", "You may read this project's reviews but not take part in them.");
+    }
+    c.set("project", project);
+    c.set("viewer", viewer);
+    await next();
+  };
+}
+
+/** The signed-in user of a write route (requireReviews("write") made sure there is one). */
+export async function actorOf(c: Ctx): Promise<User> {
+  const { user } = await webIdentity(c);
+  if (!user) throw new ForgeError("unauthorized", "Sign in first.");
+  return user;
+}
