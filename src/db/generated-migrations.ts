@@ -124,6 +124,12 @@ export const tenantMigrations: Migration[] = [
       "CREATE TRIGGER `wiki_fts_update` AFTER UPDATE OF title, body ON `wiki_pages` BEGIN\n\tUPDATE wiki_fts SET title = new.title, body = new.body WHERE rowid = new.id;\nEND;",
       "CREATE TRIGGER `wiki_fts_delete` AFTER DELETE ON `wiki_pages` BEGIN\n\tDELETE FROM wiki_fts WHERE rowid = old.id;\nEND;"
     ]
+  },
+  {
+    "tag": "0009_gitea_label_colors",
+    "statements": [
+      "CREATE TABLE `issue_label_colors` (\n\t`project_id` integer NOT NULL,\n\t`name_key` text NOT NULL,\n\t`color` text NOT NULL,\n\tPRIMARY KEY(`project_id`, `name_key`),\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);"
+    ]
   }
 ];
 
