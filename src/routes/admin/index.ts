@@ -266,6 +266,7 @@ export function adminApp() {
   app.doc31("/api/v1/openapi.json", {
     openapi: "3.1.0",
     info: { title: "Edgeforge platform admin API", version: "1" },
+    servers: [{ url: "/", description: "The platform host that serves this document" }],
     security: [{ AdminToken: [] }],
   });
   app.use("*", async (c, next) => {

@@ -77,7 +77,10 @@ const routes = {
     tags: tag,
     summary: "The Gitea API version this forge follows",
     security: [],
-    responses: { 200: jsonResponse(z.object({ version: z.string() }).openapi("ServerVersion"), "The version") },
+    responses: {
+      200: jsonResponse(z.object({ version: z.string() }).openapi("ServerVersion"), "The version"),
+      404: giteaError("No forge at this address"),
+    },
   }),
   settings: createRoute({
     method: "get",
@@ -98,6 +101,7 @@ const routes = {
           .openapi("GeneralAPISettings"),
         "The settings",
       ),
+      404: giteaError("No forge at this address"),
     },
   }),
   user: createRoute({

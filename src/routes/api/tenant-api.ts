@@ -255,19 +255,21 @@ export function tenantApi() {
   });
   for (const [name, scheme] of Object.entries(extraSchemes))
     app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
-  // Served from every forge's own host: the document names that host as its server.
-  app.doc31("/api/v1/openapi.json", (c) => ({
+  app.doc31("/api/v1/openapi.json", {
     openapi: "3.1.0",
     info: {
       title: "Edgeforge forge API",
       version: "1",
       description:
         "The forge's own API (/api/v1/projects/...) and a Gitea-compatible subset (/api/v1/repos/..., /orgs, /users, /version): docs/api.md in the repository lists what each supports.",
-      license: { name: "Proprietary", identifier: "LicenseRef-Proprietary" },
+      // OpenAPI 3.1's SPDX `identifier` (redocly's recommended rules want a license named
+      // precisely); the generator's types know only 3.0's name and url.
+      license: { name: "Proprietary", identifier: "LicenseRef-Proprietary" } as { name: string },
     },
-    servers: [{ url: new URL(c.req.url).origin, description: "This forge" }],
+    // Every forge serves this document from its own hosts: "/" is the host it was read from.
+    servers: [{ url: "/", description: "This forge: the host that serves this document" }],
     security: ["Token", "AccessToken", "TokenQuery", "Basic", "Bearer"].map((name): Record<string, string[]> => ({ [name]: [] })),
-  }));
+  });
   // Only under /api: this app's middleware would otherwise run for every page of the forge too.
   // What each group meters as, and who may call it.
   app.use("/api/v1/user", component("api.user"), requireApiUser);
