@@ -14,6 +14,11 @@ import { ForgeError } from "../utils/errors";
 export interface Authenticated {
   user: User;
   viewer: Viewer;
+  /**
+   * Authenticated by the account's password (Basic): a browser that was once given it sends it
+   * by itself, like a cookie, so it does not exempt a request from the cross-site check.
+   */
+  byPassword?: true;
 }
 
 async function fromToken(db: TenantDb, token: string, username?: string): Promise<Authenticated | null> {
@@ -46,7 +51,7 @@ export async function authenticateGitBasic(db: TenantDb, header: string | null |
 async function fromPassword(db: TenantDb, basic: { username: string; password: string }, address: string) {
   try {
     const user = await signIn(db, { login: basic.username, password: basic.password, address });
-    return { user, viewer: await loadViewer(db, user, "write") };
+    return { user, viewer: await loadViewer(db, user, "write"), byPassword: true as const };
   } catch (err) {
     if (err instanceof ForgeError && err.code === "rate_limited") throw err;
     return null;

@@ -153,6 +153,24 @@ describe("credentials", () => {
   });
 });
 
+describe("cross-site requests", () => {
+  it("exempt a token from the cross-site check, never a Basic password (browsers send those by themselves)", async () => {
+    const crossSite = (authorization: string) =>
+      get(`/api/v1/repos/${org}/code/issues`, {
+        method: "POST",
+        headers: {
+          authorization,
+          "content-type": "application/json",
+          origin: "https://evil.example",
+          "sec-fetch-site": "cross-site",
+        },
+        body: JSON.stringify({ title: "from elsewhere" }),
+      });
+    expect((await crossSite(`Basic ${btoa("mia:user-password-1")}`)).status).toBe(403);
+    expect((await crossSite(`token ${mia}`)).status).toBe(201);
+  });
+});
+
 describe("private repositories", () => {
   it("answer 404 to those who cannot see them, on every route", async () => {
     for (const path of ["", "/issues", "/labels", "/branches", "/contents", "/raw/README.md", "/archive/main.zip"]) {
@@ -280,7 +298,8 @@ describe("issues", () => {
     expect(await titles("q=crash")).toEqual(["Beta crash"]);
     expect(await titles("created_by=stan")).toEqual(["Beta crash"]);
     expect(await titles("assigned_by=mia")).toEqual(["Alpha wording"]);
-    expect(await titles("state=all&since=2000-01-01T00:00:00Z")).toHaveLength(3);
+    expect(await titles("state=all&since=2000-01-01T00:00:00Z")).toEqual(await titles("state=all"));
+    expect((await titles("state=all")).length).toBeGreaterThanOrEqual(3);
     expect(await titles("state=all&before=2000-01-01T00:00:00Z")).toEqual([]);
     expect(await titles("type=pulls")).toEqual([]);
     expect((await get(`${base}?mentioned_by=mia`)).status).toBe(422);

@@ -74,8 +74,10 @@ export const crossSiteGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!reason) return next();
   // A valid token is no ambient credential: another site cannot have it, so its calls may come
   // from anywhere. Only a valid one: a junk header must not let a cookie through. The request
-  // then acts by the token alone; the cookie it also carries is ignored.
-  if (authorizationOf(c) && (await headerCredential(c))) {
+  // then acts by the token alone; the cookie it also carries is ignored. A password is no token:
+  // browsers keep Basic passwords and send them on their own.
+  const credential = authorizationOf(c) ? await headerCredential(c) : undefined;
+  if (credential && !credential.byPassword) {
     c.set("session", null);
     return next();
   }

@@ -3,7 +3,7 @@
 import { and, asc, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { TenantDb } from "../../db/tenant-db";
 import { issues, projects } from "../../db/schema";
-import type { Project, Visibility } from "../projects";
+import { visibleWhere, type Project, type Visibility } from "../projects";
 
 /** `%`, `_` and `\` match themselves in a LIKE pattern only when escaped. */
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
@@ -17,11 +17,7 @@ export async function searchProjects(
   visibility: Visibility,
   opts: { q?: string; inDescription?: boolean; private?: boolean; offset: number; limit: number },
 ): Promise<{ items: Project[]; total: number }> {
-  const conditions: (SQL | undefined)[] = [];
-  if (!visibility.all) {
-    const open = eq(projects.private, false);
-    conditions.push(visibility.privateIds.length ? or(open, inArray(projects.id, visibility.privateIds)) : open);
-  }
+  const conditions: (SQL | undefined)[] = [visibleWhere(visibility)];
   if (opts.private !== undefined) conditions.push(eq(projects.private, opts.private));
   const q = opts.q?.trim().toLowerCase();
   if (q) {
