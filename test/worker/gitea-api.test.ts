@@ -263,7 +263,9 @@ describe("issues", () => {
     expect((await call("DELETE", `${path}/labels`, mia)).status).toBe(204);
 
     const c1 = await ok<{ id: number }>(await call("POST", `${path}/comments`, mia, { body: "first" }), 201);
-    await ok(await call("POST", `${path}/comments`, stan, { body: "second" }), 201);
+    const second = await call("POST", `${path}/comments`, stan, { body: "second" });
+    const c2 = await ok<{ id: number }>(second, 201);
+    expect(second.headers.get("location")).toBe(`http://${forge.host}/api/v1/repos/${org}/code/issues/comments/${c2.id}`);
     const edited = await ok<Issue>(
       await call("PATCH", path, mia, { state: "closed", assignees: [], unset_due_date: true, title: "Broken badly" }),
       201,

@@ -176,11 +176,7 @@ export function registerGiteaApi(app: OpenAPIHono<AppEnv>): void {
   app.use("/api/v1/users/*", component("api.gitea.users"));
   app.use("/api/v1/orgs/*", component("api.gitea.orgs"));
   app.use("/api/v1/repos/search", component("api.gitea.repos"));
-  app.use("/api/v1/repos/:owner/:repo", async (c, next) => {
-    if (c.req.param("owner") === "search") return next();
-    c.get("meter").component = "api.gitea.repos";
-    return requireGiteaRepo("project")(c, next);
-  });
+  app.use("/api/v1/repos/:owner/:repo", component("api.gitea.repos"), requireGiteaRepo("project"));
 
   app.openapi(routes.version, (c) => c.json({ version: GITEA_VERSION }, 200));
 

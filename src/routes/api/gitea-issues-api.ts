@@ -180,10 +180,8 @@ export function registerGiteaIssuesApi(app: OpenAPIHono<AppEnv>): void {
       t.project,
       await getTextComment(c.get("db"), t.project.id, result.commentId),
     );
-    c.header(
-      "Location",
-      `${new URL(c.req.url).origin}/api/v1/repos/${c.req.param("owner")}/${c.req.param("repo")}/issues/comments/${comment.id}`,
-    );
+    // .../issues/{index} -> .../issues/comments/{id}
+    c.header("Location", comment.issue_url.replace(/\/\d+$/, `/comments/${comment.id}`));
     return c.json(comment, 201);
   });
 
