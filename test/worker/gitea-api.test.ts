@@ -106,6 +106,9 @@ describe("meta, paging and errors", () => {
     const invalid = await call("POST", `/api/v1/repos/${org}/code/issues`, mia, { body: "no title" });
     expect(invalid.status).toBe(422);
     expect(((await invalid.json()) as { message: string }).message).toContain("title");
+    // A write the subset does not have is a 404, whoever asks.
+    expect((await call("DELETE", `/api/v1/repos/${org}/code`, forge.ownerToken)).status).toBe(404);
+    expect((await call("PATCH", `/api/v1/repos/${org}/code/contents/README.md`, mia, {})).status).toBe(404);
     const noRoute = await get("/api/v1/repos/x/y/z/w/v");
     expect(Object.keys((await noRoute.json()) as object).sort()).toEqual(["message", "url"]);
     // The forge's own API keeps its envelope.

@@ -118,9 +118,10 @@ export function requireGiteaRepo(area: "project" | "source" | "issues" | "labels
       throw new ForgeError("not_found", `repository ${owner}/${name} not found`);
     }
     const rights = trackerRights(viewer, project);
-    if (modeOf(c) === "write") {
+    // Only issues and labels take writes here; a write elsewhere finds no route (404).
+    if (modeOf(c) === "write" && (area === "issues" || area === "labels")) {
       // Labels are the tracker's configuration: its owners change them, as on the settings page.
-      const allowed = area === "issues" ? rights.write : area === "labels" ? rights.configure : false;
+      const allowed = area === "issues" ? rights.write : rights.configure;
       if (!allowed) {
         if (viewer.user === null) throw unauthorized(c);
         throw new ForgeError(
