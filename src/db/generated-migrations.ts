@@ -140,6 +140,12 @@ export const tenantMigrations: Migration[] = [
       "CREATE INDEX `reviews_project_source` ON `reviews` (`project_id`,`source_branch`);",
       "ALTER TABLE `projects` ADD `protected_need_approval` integer DEFAULT false NOT NULL;"
     ]
+  },
+  {
+    "tag": "0010_gitea_label_colors",
+    "statements": [
+      "CREATE TABLE `issue_label_colors` (\n\t`project_id` integer NOT NULL,\n\t`name_key` text NOT NULL,\n\t`color` text NOT NULL,\n\tPRIMARY KEY(`project_id`, `name_key`),\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);"
+    ]
   }
 ];
 

@@ -257,6 +257,22 @@ export const issueLabels = sqliteTable(
   (t) => [primaryKey({ columns: [t.issueId, t.nameKey] }), index("issue_labels_project").on(t.projectId, t.nameKey)],
 );
 
+/**
+ * Colors of a project's labels (Gitea's API shows and sets them; the tracker's own pages do not):
+ * `#rrggbb` by the label's lowercase name. No row: a color derived from the label's class.
+ */
+export const issueLabelColors = sqliteTable(
+  "issue_label_colors",
+  {
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    nameKey: text("name_key").notNull(),
+    color: text("color").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.nameKey] })],
+);
+
 /** Comments, each with what it changed (JSON: status, labels, owner, summary, due date, relations). */
 export const issueComments = sqliteTable(
   "issue_comments",

@@ -83,7 +83,8 @@ export interface Visibility {
   privateIds: number[];
 }
 
-function visibleWhere(v: Visibility): SQL | undefined {
+/** The projects a viewer may see, as a WHERE condition (undefined: all). */
+export function visibleWhere(v: Visibility): SQL | undefined {
   if (v.all) return undefined;
   const open = eq(projects.private, false);
   return v.privateIds.length ? or(open, inArray(projects.id, v.privateIds)) : open;

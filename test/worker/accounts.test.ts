@@ -339,6 +339,7 @@ describe("projects and the forge API document", () => {
     );
     const missing = await edge(`http://${forge.host}/api/v1/nothing-here`);
     expect(missing.status).toBe(404);
-    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    // An unknown route may be a Gitea client's: Gitea's error shape.
+    expect(((await missing.json()) as { message: string }).message).toContain("no API route");
   });
 });

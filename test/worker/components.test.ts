@@ -77,6 +77,21 @@ describe("meter components", () => {
     expect(got).toBe(component);
   });
 
+  it.each([
+    ["/api/v1/version", "api.gitea.meta"],
+    ["/api/v1/users/owner", "api.gitea.users"],
+    ["/api/v1/orgs/{org}/repos", "api.gitea.orgs"],
+    ["/api/v1/repos/search", "api.gitea.repos"],
+    ["/api/v1/repos/{org}/demo", "api.gitea.repos"],
+    ["/api/v1/repos/{org}/demo/contents/src/a.txt", "api.gitea.source"],
+    ["/api/v1/repos/{org}/demo/issues", "api.gitea.issues"],
+    ["/api/v1/repos/{org}/demo/labels", "api.gitea.labels"],
+  ])("GET %s (Gitea's) with a token is %s", async (path, component) => {
+    const { status, component: got } = await componentOf(path.replace("{org}", forge.slug), { headers: token() });
+    expect(status).toBe(200);
+    expect(got).toBe(component);
+  });
+
   it("names git's POSTs", async () => {
     const upload = await componentOf("/demo.git/git-upload-pack", {
       method: "POST",

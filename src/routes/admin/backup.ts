@@ -6,7 +6,7 @@ import { exportStream, tenantToExport } from "../../services/backup/export";
 import { importTenant } from "../../services/backup/import";
 import { completeUpload, startUpload, uploadPart } from "../../services/backup/upload";
 import { ForgeError } from "../../utils/errors";
-import { errorResponse, jsonResponse } from "../api/responses";
+import { errorResponse, jsonResponse, locationHeader } from "../api/responses";
 
 const ACTOR = "platform-admin";
 export const IMPORT_PATH = "/api/v1/tenants/import";
@@ -36,6 +36,7 @@ const Restored = z.object({
 
 const routes = {
   export: createRoute({
+    operationId: "adminBackupExport",
     method: "get",
     path: "/api/v1/tenants/{slug}/export",
     summary: "Export a tenant (database, repositories, files) as one tar archive, streamed",
@@ -50,6 +51,7 @@ const routes = {
     },
   }),
   import: createRoute({
+    operationId: "adminBackupImport",
     method: "post",
     path: IMPORT_PATH,
     summary: "Restore a tenant from an export archive (under its own slug and hosts, or those given)",
@@ -58,12 +60,13 @@ const routes = {
       body: { required: true, content: { "application/x-tar": { schema: z.string().openapi({ format: "binary" }) } } },
     },
     responses: {
-      201: jsonResponse(Restored, "The restored tenant, active"),
+      201: { ...jsonResponse(Restored, "The restored tenant, active"), headers: locationHeader },
       400: errorResponse("The archive is corrupt, truncated or from a newer forge (nothing was created)"),
       409: errorResponse("The slug or a host is taken (nothing was created)"),
     },
   }),
   startUpload: createRoute({
+    operationId: "adminBackupStartUpload",
     method: "post",
     path: UPLOADS,
     summary: "Start uploading an archive in parts (for archives over one request's body limit)",
@@ -78,6 +81,7 @@ const routes = {
     },
   }),
   part: createRoute({
+    operationId: "adminBackupPart",
     method: "put",
     path: `${UPLOADS}/{id}/parts/{part}`,
     summary: "Upload part n (bytes [(n-1)*part_size, n*part_size) of the archive)",
@@ -88,6 +92,7 @@ const routes = {
     responses: { 200: jsonResponse(z.object({ part: z.number(), etag: z.string() }), "The stored part") },
   }),
   complete: createRoute({
+    operationId: "adminBackupComplete",
     method: "post",
     path: `${UPLOADS}/{id}/complete`,
     summary: "Join the parts and restore the tenant from the archive (as POST /api/v1/tenants/import)",
@@ -104,7 +109,7 @@ const routes = {
       },
     },
     responses: {
-      201: jsonResponse(Restored, "The restored tenant, active"),
+      201: { ...jsonResponse(Restored, "The restored tenant, active"), headers: locationHeader },
       400: errorResponse("Parts missing, or the archive is corrupt, truncated or from a newer forge (nothing was created)"),
       409: errorResponse("The slug or a host is taken (nothing was created)"),
     },

@@ -27,6 +27,7 @@ const base = "/api/v1/tenants/{slug}/projects/{project}/imports";
 
 const routes = {
   start: createRoute({
+    operationId: "adminImportStart",
     method: "post",
     path: base,
     summary: "Start (or resume) importing a pack into an empty repository",
@@ -56,6 +57,7 @@ const routes = {
     },
   }),
   status: createRoute({
+    operationId: "adminImportStatus",
     method: "get",
     path: `${base}/{id}`,
     summary: "Which parts of an import are uploaded",
@@ -63,6 +65,7 @@ const routes = {
     responses: { 200: jsonResponse(ImportStatus, "The import"), 404: errorResponse("No such import") },
   }),
   part: createRoute({
+    operationId: "adminImportPart",
     method: "put",
     path: `${base}/{id}/parts/{part}`,
     summary: "Upload one part (bytes [(part-1)*part_size, part*part_size) of the pack)",
@@ -73,6 +76,7 @@ const routes = {
     responses: { 200: jsonResponse(ImportStatus, "The import"), 400: errorResponse("Wrong part number or size") },
   }),
   compact: createRoute({
+    operationId: "adminImportCompact",
     method: "post",
     path: "/api/v1/tenants/{slug}/projects/{project}/repository/compact",
     summary:
@@ -84,6 +88,7 @@ const routes = {
     },
   }),
   complete: createRoute({
+    operationId: "adminImportComplete",
     method: "post",
     path: `${base}/{id}/complete`,
     summary: "Index and verify the uploaded pack, then publish its refs",

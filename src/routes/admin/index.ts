@@ -13,7 +13,17 @@ import { registerTelemetryRoutes } from "./telemetry-api";
 import { registerOpsRoutes } from "./ops";
 import { requireAdminBearer } from "./admin-auth";
 import { opsScriptPath } from "../../views/ops-script";
-import { apiApp, apiBodyLimit, errorResponse, PageQuery, setPaginationHeaders, jsonBody, jsonResponse } from "../api/responses";
+import {
+  apiApp,
+  apiBodyLimit,
+  errorResponse,
+  PageQuery,
+  setPaginationHeaders,
+  jsonBody,
+  jsonResponse,
+  pagedResponse,
+  locationHeader,
+} from "../api/responses";
 import { registerMigrationRoutes } from "./migrations";
 
 const ACTOR = "platform-admin";
@@ -108,24 +118,30 @@ const CreatedTenantSchema = z
 
 const routes = {
   create: createRoute({
+    operationId: "adminCreateTenant",
     method: "post",
     path: "/api/v1/tenants",
     summary: "Create a tenant (forge) with its hosts and owner",
     request: { body: jsonBody(NewTenantSchema) },
     responses: {
-      201: jsonResponse(CreatedTenantSchema, "The tenant and the owner's initial API token (shown once)"),
+      201: {
+        ...jsonResponse(CreatedTenantSchema, "The tenant and the owner's initial API token (shown once)"),
+        headers: locationHeader,
+      },
       409: errorResponse("Slug or host already taken"),
       ...common,
     },
   }),
   list: createRoute({
+    operationId: "adminListTenants",
     method: "get",
     path: "/api/v1/tenants",
     summary: "List tenants (paginated; Link and X-Total-Count headers)",
     request: { query: PageQuery },
-    responses: { 200: jsonResponse(z.array(TenantSchema), "A page of tenants"), ...common },
+    responses: { 200: pagedResponse(z.array(TenantSchema), "A page of tenants"), ...common },
   }),
   get: createRoute({
+    operationId: "adminGetTenant",
     method: "get",
     path: "/api/v1/tenants/{slug}",
     summary: "Get a tenant",
@@ -133,6 +149,7 @@ const routes = {
     responses: { 200: jsonResponse(TenantSchema, "The tenant"), 404: errorResponse("No such tenant"), ...common },
   }),
   update: createRoute({
+    operationId: "adminUpdateTenant",
     method: "patch",
     path: "/api/v1/tenants/{slug}",
     summary: "Change a tenant's name or plan",
@@ -143,6 +160,7 @@ const routes = {
     responses: { 200: jsonResponse(TenantSchema, "The updated tenant"), 404: errorResponse("No such tenant"), ...common },
   }),
   delete: createRoute({
+    operationId: "adminDeleteTenant",
     method: "delete",
     path: "/api/v1/tenants/{slug}",
     summary: "Delete a tenant with its hosts, database and objects (needs ?confirm=<slug>)",
@@ -154,6 +172,7 @@ const routes = {
     },
   }),
   addHost: createRoute({
+    operationId: "adminAddHost",
     method: "post",
     path: "/api/v1/tenants/{slug}/hosts/{hostname}",
     summary: "Add a hostname to a tenant",
@@ -166,6 +185,7 @@ const routes = {
     },
   }),
   removeHost: createRoute({
+    operationId: "adminRemoveHost",
     method: "delete",
     path: "/api/v1/tenants/{slug}/hosts/{hostname}",
     summary: "Remove a hostname from a tenant",
@@ -173,6 +193,7 @@ const routes = {
     responses: { 200: jsonResponse(TenantSchema, "The tenant"), 404: errorResponse("No such tenant or host"), ...common },
   }),
   suspend: createRoute({
+    operationId: "adminSuspend",
     method: "post",
     path: "/api/v1/tenants/{slug}/suspend",
     summary: "Suspend a tenant: its hosts answer 503 with the reason",
@@ -183,6 +204,7 @@ const routes = {
     responses: { 200: jsonResponse(TenantSchema, "The suspended tenant"), 404: errorResponse("No such tenant"), ...common },
   }),
   resume: createRoute({
+    operationId: "adminResume",
     method: "post",
     path: "/api/v1/tenants/{slug}/resume",
     summary: "Resume a suspended tenant",
@@ -190,6 +212,7 @@ const routes = {
     responses: { 200: jsonResponse(TenantSchema, "The active tenant"), 404: errorResponse("No such tenant"), ...common },
   }),
   createProject: createRoute({
+    operationId: "adminCreateProject",
     method: "post",
     path: "/api/v1/tenants/{slug}/projects",
     summary: "Create a project in a tenant",
@@ -215,6 +238,7 @@ const routes = {
     },
   }),
   createToken: createRoute({
+    operationId: "adminCreateToken",
     method: "post",
     path: "/api/v1/tenants/{slug}/users/{username}/tokens",
     summary: "Mint an API token for a tenant user",
@@ -242,6 +266,7 @@ export function adminApp() {
   app.doc31("/api/v1/openapi.json", {
     openapi: "3.1.0",
     info: { title: "Edgeforge platform admin API", version: "1" },
+    servers: [{ url: "/", description: "The platform host that serves this document" }],
     security: [{ AdminToken: [] }],
   });
   app.use("*", async (c, next) => {

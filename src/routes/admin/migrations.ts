@@ -49,12 +49,14 @@ const Status = z
 
 const routes = {
   status: createRoute({
+    operationId: "adminMigrationsStatus",
     method: "get",
     path: "/api/v1/migrations/status",
     summary: "How many tenants are on which schema version, and the tenants whose last migration failed",
     responses: { 200: jsonResponse(Status, "The fleet's schema versions"), ...common },
   }),
   pending: createRoute({
+    operationId: "adminMigrationsPending",
     method: "get",
     path: "/api/v1/migrations/pending",
     summary: "Tenants still to migrate (below the target version or last attempt failed), by slug",
@@ -77,6 +79,7 @@ const routes = {
     },
   }),
   plan: createRoute({
+    operationId: "adminMigrationsPlan",
     method: "get",
     path: "/api/v1/tenants/{slug}/migrations",
     summary: "A tenant's schema version and the migrations a run would apply (changes nothing)",
@@ -84,6 +87,7 @@ const routes = {
     responses: { 200: jsonResponse(Plan, "The tenant's migrations"), 404: errorResponse("No such tenant"), ...common },
   }),
   migrate: createRoute({
+    operationId: "adminMigrationsMigrate",
     method: "post",
     path: "/api/v1/tenants/{slug}/migrate",
     summary: "Apply a tenant's pending migrations; a failing migration is reported in the answer and recorded",

@@ -78,6 +78,7 @@ const common = { 400: errorResponse("Invalid query"), 401: errorResponse("Missin
 
 const routes = {
   stats: createRoute({
+    operationId: "adminTelemetryStats",
     method: "get",
     path: "/admin/api/v1/stats",
     summary: "Requests, 5xx and p50/p95/p99 latency per component, over a range and per slice of it",
@@ -89,6 +90,7 @@ const routes = {
     responses: { 200: jsonResponse(StatsSchema, "The figures"), ...common },
   }),
   logs: createRoute({
+    operationId: "adminTelemetryLogs",
     method: "get",
     path: "/admin/api/v1/logs",
     summary: "The log lines of a range, newest first, each with its request id and sub-timings",
@@ -99,6 +101,7 @@ const routes = {
     },
   }),
   prune: createRoute({
+    operationId: "adminTelemetryPrune",
     method: "delete",
     path: "/admin/api/v1/logs",
     summary: "Retention: delete the log objects of every day before `before` (e.g. 7d)",
@@ -106,6 +109,7 @@ const routes = {
     responses: { 200: jsonResponse(z.object({ deleted: z.number(), days: z.number() }), "What was deleted"), ...common },
   }),
   health: createRoute({
+    operationId: "adminTelemetryHealth",
     method: "get",
     path: "/admin/health",
     summary: "Per-dependency health (KV, D1, R2, Durable Object, queues): 200 when all are ok, else 503. No token needed",

@@ -1,6 +1,6 @@
 // OpenAPI declarations of the downloads API (/api/v1/projects/{project}/downloads): schemas and routes.
 import { createRoute, z } from "@hono/zod-openapi";
-import { PageQuery, errorResponse, jsonBody, jsonResponse } from "./responses";
+import { PageQuery, errorResponse, jsonBody, jsonResponse, pagedResponse } from "./responses";
 
 export const DownloadSchema = z
   .object({
@@ -48,6 +48,7 @@ const tags = ["Downloads"];
 
 export const routes = {
   list: createRoute({
+    operationId: "forgeDownloadsList",
     method: "get",
     path: base,
     tags,
@@ -58,9 +59,10 @@ export const routes = {
         label: z.string().max(60).optional().openapi({ description: "Only files carrying this label" }),
       }),
     },
-    responses: { 200: jsonResponse(z.array(DownloadSchema), "A page of files"), ...common },
+    responses: { 200: pagedResponse(z.array(DownloadSchema), "A page of files"), ...common },
   }),
   upload: createRoute({
+    operationId: "forgeDownloadsUpload",
     method: "post",
     path: base,
     tags,
@@ -83,6 +85,7 @@ export const routes = {
     },
   }),
   get: createRoute({
+    operationId: "forgeDownloadsGet",
     method: "get",
     path: `${base}/{name}`,
     tags,
@@ -91,6 +94,7 @@ export const routes = {
     responses: { 200: jsonResponse(DownloadSchema, "The file"), ...common },
   }),
   update: createRoute({
+    operationId: "forgeDownloadsUpdate",
     method: "patch",
     path: `${base}/{name}`,
     tags,
@@ -99,6 +103,7 @@ export const routes = {
     responses: { 200: jsonResponse(DownloadSchema, "The file"), ...common },
   }),
   delete: createRoute({
+    operationId: "forgeDownloadsDelete",
     method: "delete",
     path: `${base}/{name}`,
     tags,
@@ -107,6 +112,7 @@ export const routes = {
     responses: { 204: { description: "Deleted" }, ...common },
   }),
   file: createRoute({
+    operationId: "forgeDownloadsFile",
     method: "get",
     path: `${base}/{name}/file`,
     tags,

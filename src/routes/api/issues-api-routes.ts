@@ -3,7 +3,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { RELATION_KINDS } from "../../services/issues";
 import { SORTS } from "../../services/issues/lists";
-import { errorResponse, PageQuery, jsonBody, jsonResponse } from "./responses";
+import { errorResponse, PageQuery, jsonBody, jsonResponse, pagedResponse, locationHeader } from "./responses";
 
 const IssueUserSchema = z
   .object({
@@ -151,22 +151,25 @@ const tag = ["Issues"];
 
 export const routes = {
   list: createRoute({
+    operationId: "forgeIssuesList",
     method: "get",
     path: base,
     tags: tag,
     summary: "List issues (paginated; Link and X-Total-Count headers)",
     request: { params: ProjectParam, query: ListQuery },
-    responses: { 200: jsonResponse(z.array(IssueSchema), "A page of issues"), ...common },
+    responses: { 200: pagedResponse(z.array(IssueSchema), "A page of issues"), ...common },
   }),
   create: createRoute({
+    operationId: "forgeIssuesCreate",
     method: "post",
     path: base,
     tags: tag,
     summary: "File an issue",
     request: { params: ProjectParam, body: jsonBody(NewIssueSchema) },
-    responses: { 201: jsonResponse(IssueSchema, "The issue"), ...common },
+    responses: { 201: { ...jsonResponse(IssueSchema, "The issue"), headers: locationHeader }, ...common },
   }),
   get: createRoute({
+    operationId: "forgeIssuesGet",
     method: "get",
     path: `${base}/{number}`,
     tags: tag,
@@ -175,6 +178,7 @@ export const routes = {
     responses: { 200: jsonResponse(IssueSchema, "The issue"), ...common },
   }),
   update: createRoute({
+    operationId: "forgeIssuesUpdate",
     method: "patch",
     path: `${base}/{number}`,
     tags: tag,
@@ -183,14 +187,16 @@ export const routes = {
     responses: { 200: jsonResponse(IssueSchema, "The issue"), 409: errorResponse("Changing too fast; retry"), ...common },
   }),
   listComments: createRoute({
+    operationId: "forgeIssuesListComments",
     method: "get",
     path: `${base}/{number}/comments`,
     tags: tag,
     summary: "An issue's comments, oldest first (paginated)",
     request: { params: IssueParams, query: PageQuery },
-    responses: { 200: jsonResponse(z.array(CommentSchema), "A page of comments"), ...common },
+    responses: { 200: pagedResponse(z.array(CommentSchema), "A page of comments"), ...common },
   }),
   createComment: createRoute({
+    operationId: "forgeIssuesCreateComment",
     method: "post",
     path: `${base}/{number}/comments`,
     tags: tag,
@@ -199,6 +205,7 @@ export const routes = {
     responses: { 201: jsonResponse(CommentSchema, "The comment"), ...common },
   }),
   labels: createRoute({
+    operationId: "forgeIssuesLabels",
     method: "get",
     path: `${base}/{number}/labels`,
     tags: tag,
@@ -207,6 +214,7 @@ export const routes = {
     responses: { 200: jsonResponse(z.array(LabelSchema), "Labels"), ...common },
   }),
   addLabels: createRoute({
+    operationId: "forgeIssuesAddLabels",
     method: "post",
     path: `${base}/{number}/labels`,
     tags: tag,
@@ -215,6 +223,7 @@ export const routes = {
     responses: { 200: jsonResponse(z.array(LabelSchema), "The issue's labels"), ...common },
   }),
   replaceLabels: createRoute({
+    operationId: "forgeIssuesReplaceLabels",
     method: "put",
     path: `${base}/{number}/labels`,
     tags: tag,
@@ -223,6 +232,7 @@ export const routes = {
     responses: { 200: jsonResponse(z.array(LabelSchema), "The issue's labels"), ...common },
   }),
   removeLabel: createRoute({
+    operationId: "forgeIssuesRemoveLabel",
     method: "delete",
     path: `${base}/{number}/labels/{label}`,
     tags: tag,
@@ -233,6 +243,7 @@ export const routes = {
     responses: { 204: { description: "Removed (or was not there)" }, ...common },
   }),
   projectLabels: createRoute({
+    operationId: "forgeIssuesProjectLabels",
     method: "get",
     path: "/api/v1/projects/{project}/labels",
     tags: tag,
@@ -241,6 +252,7 @@ export const routes = {
     responses: { 200: jsonResponse(z.array(LabelSchema), "Predefined labels"), ...common },
   }),
   attach: createRoute({
+    operationId: "forgeIssuesAttach",
     method: "post",
     path: `${base}/{number}/attachments`,
     tags: tag,

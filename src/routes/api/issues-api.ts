@@ -49,9 +49,33 @@ function urls(c: Ctx, project: string, n: number) {
   return { html_url: `${origin}/p/${p}/issues/${n}`, url: `${origin}/api/v1/projects/${p}/issues/${n}` };
 }
 
-function detailJson(c: Ctx, project: Project, config: TrackerConfig, d: IssueDetail) {
-  const i = d.issue;
-  const owner = userJson(d.owner);
+/** The fields an issue row of a list and an issue of the issue page share. */
+type IssueFields = Pick<
+  IssueDetail["issue"],
+  | "id"
+  | "number"
+  | "summary"
+  | "description"
+  | "state"
+  | "status"
+  | "commentCount"
+  | "dueDate"
+  | "createdAt"
+  | "updatedAt"
+  | "closedAt"
+>;
+
+/** One mapping for both: a list row and a single issue differ only in where their users come from. */
+function issueJson(
+  c: Ctx,
+  project: Project,
+  config: TrackerConfig,
+  i: IssueFields,
+  labels: string[],
+  submitter: UserRef | null,
+  ownerRef: UserRef | null,
+) {
+  const owner = userJson(ownerRef);
   return {
     id: i.id,
     number: i.number,
@@ -59,18 +83,12 @@ function detailJson(c: Ctx, project: Project, config: TrackerConfig, d: IssueDet
     body: i.description,
     state: i.state === "closed" ? ("closed" as const) : ("open" as const),
     status: i.status,
-    labels: d.labels.map((l) => labelJson(config, l)),
-    user: userJson(d.submitter),
+    labels: labels.map((l) => labelJson(config, l)),
+    user: userJson(submitter),
     assignee: owner,
     assignees: owner ? [owner] : [],
     comments: i.commentCount,
     due_date: i.dueDate,
-    relations: d.relations.map((r) => ({
-      kind: r.kind,
-      number: r.number,
-      title: r.summary,
-      state: r.state === "closed" ? ("closed" as const) : ("open" as const),
-    })),
     created_at: i.createdAt,
     updated_at: i.updatedAt,
     closed_at: i.closedAt,
@@ -78,33 +96,31 @@ function detailJson(c: Ctx, project: Project, config: TrackerConfig, d: IssueDet
   };
 }
 
-function rowJson(c: Ctx, project: Project, config: TrackerConfig, r: IssueRow) {
-  const owner =
-    r.ownerId !== null && r.owner
-      ? { id: r.ownerId, login: r.owner, username: r.owner, full_name: r.ownerDisplayName ?? "" }
-      : null;
+function detailJson(c: Ctx, project: Project, config: TrackerConfig, d: IssueDetail) {
   return {
-    id: r.id,
-    number: r.number,
-    title: r.summary,
-    body: r.description,
-    state: r.state === "closed" ? ("closed" as const) : ("open" as const),
-    status: r.status,
-    labels: r.labels.map((l) => labelJson(config, l)),
-    user:
-      r.submitterId !== null && r.submitter
-        ? { id: r.submitterId, login: r.submitter, username: r.submitter, full_name: r.submitterDisplayName ?? "" }
-        : null,
-    assignee: owner,
-    assignees: owner ? [owner] : [],
-    comments: r.commentCount,
-    due_date: r.dueDate,
-    created_at: r.createdAt,
-    updated_at: r.updatedAt,
-    closed_at: r.closedAt,
-    ...urls(c, project.name, r.number),
+    ...issueJson(c, project, config, d.issue, d.labels, d.submitter, d.owner),
+    relations: d.relations.map((r) => ({
+      kind: r.kind,
+      number: r.number,
+      title: r.summary,
+      state: r.state === "closed" ? ("closed" as const) : ("open" as const),
+    })),
   };
 }
+
+const refOf = (id: number | null, username: string | null, displayName: string | null): UserRef | null =>
+  id !== null && username ? { id, username, displayName } : null;
+
+const rowJson = (c: Ctx, project: Project, config: TrackerConfig, r: IssueRow) =>
+  issueJson(
+    c,
+    project,
+    config,
+    r,
+    r.labels,
+    refOf(r.submitterId, r.submitter, r.submitterDisplayName),
+    refOf(r.ownerId, r.owner, r.ownerDisplayName),
+  );
 
 // Access
 

@@ -8,7 +8,6 @@ import { apiIdentity } from "../middleware/session";
 import { component } from "../middleware/guards";
 import { requireApiProject, requireApiUser } from "../middleware/api-guards";
 import { canAccess, levelOf, mayCreateProjects, projectVisibility, type Viewer } from "../../auth/access";
-import { gravatarUrl } from "../../services/avatars";
 import { PROJECT_NAME, createProject, listVisibleProjects, protectedRefs, type Project } from "../../services/projects";
 import { getSettings } from "../../services/settings";
 import { listTokens, mintToken, revokeToken } from "../../services/tokens";
@@ -17,26 +16,36 @@ import { ForgeError } from "../../utils/errors";
 import { updateProjectSettings } from "../../services/members";
 import { listBranches, setDefaultBranch } from "../../services/repositories";
 import { refNameProblem } from "../../git/ref-names";
-import { apiApp, apiBodyLimit, errorResponse, PageQuery, setPaginationHeaders, jsonBody, jsonResponse } from "./responses";
+import {
+  apiApp,
+  apiBodyLimit,
+  errorResponse,
+  PageQuery,
+  setPaginationHeaders,
+  jsonBody,
+  jsonResponse,
+  pagedResponse,
+  locationHeader,
+} from "./responses";
 import { registerIssueApi } from "./issues-api";
 import { isDownloadUpload, registerDownloadsApi } from "./downloads-api";
 import { registerWikiApi } from "./wiki-api";
 import { registerReviewsApi } from "./reviews-api";
+import { giteaSite, registerGiteaApi } from "./gitea-api";
+import { registerGiteaRepoApi } from "./gitea-repo-api";
+import { registerGiteaIssuesApi } from "./gitea-issues-api";
+import { registerGiteaLabelsApi } from "./gitea-labels-api";
+import { GiteaUserSchema } from "./gitea-schemas";
+import { giteaUser } from "../../services/gitea/model";
 
 const LevelSchema = z.enum(["all", "signed-in", "members", "owners", "off"]);
 
-const UserSchema = z
-  .object({
-    id: z.number(),
-    username: z.string().openapi({ example: "alice" }),
-    display_name: z.string().nullable(),
-    email: z.string(),
-    email_confirmed: z.boolean(),
-    is_admin: z.boolean(),
-    avatar_url: z.string(),
-    created_at: z.string(),
-  })
-  .openapi("User");
+/** Gitea's user object (the same as GET /api/v1/users/{username}) and the forge's own fields. */
+const UserSchema = GiteaUserSchema.extend({
+  display_name: z.string().nullable(),
+  email_confirmed: z.boolean(),
+  created_at: z.string(),
+}).openapi("User");
 
 const TokenSchema = z
   .object({
@@ -90,18 +99,21 @@ const IdParam = z.object({
 
 const routes = {
   user: createRoute({
+    operationId: "userGetCurrent",
     method: "get",
     path: "/api/v1/user",
     summary: "The authenticated user",
     responses: { 200: jsonResponse(UserSchema, "The user the credential belongs to"), ...authErrors },
   }),
   listTokens: createRoute({
+    operationId: "forgeListTokens",
     method: "get",
     path: "/api/v1/user/tokens",
     summary: "The authenticated user's API tokens (without the secrets)",
     responses: { 200: jsonResponse(z.array(TokenSchema), "Tokens, newest first"), ...authErrors },
   }),
   createToken: createRoute({
+    operationId: "forgeCreateToken",
     method: "post",
     path: "/api/v1/user/tokens",
     summary: "Create an API token (needs a write credential)",
@@ -119,6 +131,7 @@ const routes = {
     },
   }),
   revokeToken: createRoute({
+    operationId: "forgeRevokeToken",
     method: "delete",
     path: "/api/v1/user/tokens/{id}",
     summary: "Revoke one of the authenticated user's tokens (needs a write credential)",
@@ -126,13 +139,15 @@ const routes = {
     responses: { 204: { description: "Revoked" }, 404: errorResponse("No such token of yours"), ...authErrors },
   }),
   listProjects: createRoute({
+    operationId: "forgeListProjects",
     method: "get",
     path: "/api/v1/projects",
     summary: "Projects the caller may see (paginated; Link and X-Total-Count headers)",
     request: { query: PageQuery },
-    responses: { 200: jsonResponse(z.array(ProjectSchema), "A page of projects"), 401: errorResponse("Wrong credentials") },
+    responses: { 200: pagedResponse(z.array(ProjectSchema), "A page of projects"), 401: errorResponse("Wrong credentials") },
   }),
   getProject: createRoute({
+    operationId: "forgeGetProject",
     method: "get",
     path: "/api/v1/projects/{name}",
     summary: "A project (404 when missing or hidden from the caller)",
@@ -144,6 +159,7 @@ const routes = {
     },
   }),
   updateProject: createRoute({
+    operationId: "forgeUpdateProject",
     method: "patch",
     path: "/api/v1/projects/{name}",
     summary: "Change a project's settings (owners): description, privacy, default branch, protected branches",
@@ -168,6 +184,7 @@ const routes = {
     },
   }),
   createProject: createRoute({
+    operationId: "forgeCreateProject",
     method: "post",
     path: "/api/v1/projects",
     summary: "Create a project, owned by the caller (admins, or anyone if the forge allows it)",
@@ -183,7 +200,7 @@ const routes = {
       ),
     },
     responses: {
-      201: jsonResponse(ProjectSchema, "The project"),
+      201: { ...jsonResponse(ProjectSchema, "The project"), headers: locationHeader },
       400: errorResponse("Invalid request"),
       409: errorResponse("A project of that name exists"),
       ...authErrors,
@@ -191,15 +208,11 @@ const routes = {
   }),
 };
 
-async function userJson(user: User): Promise<z.infer<typeof UserSchema>> {
+async function userJson(c: Context<AppEnv>, user: User): Promise<z.infer<typeof UserSchema>> {
   return {
-    id: user.id,
-    username: user.username,
+    ...giteaUser(await giteaSite(c), user),
     display_name: user.displayName,
-    email: user.email,
     email_confirmed: !!user.emailConfirmedAt,
-    is_admin: user.isAdmin,
-    avatar_url: user.avatarKey ? `/u/${encodeURIComponent(user.username)}/avatar` : await gravatarUrl(user.email),
     created_at: user.createdAt,
   };
 }
@@ -225,6 +238,14 @@ function projectJson(c: Context<AppEnv>, viewer: Viewer, p: Project): z.infer<ty
   };
 }
 
+/** Gitea's other ways to send the same credential (routes/middleware/session.ts reads them all). */
+const extraSchemes = {
+  AccessToken: { type: "apiKey", in: "query", name: "access_token", description: "An API token" },
+  TokenQuery: { type: "apiKey", in: "query", name: "token", description: "An API token" },
+  Basic: { type: "http", scheme: "basic", description: "Username and an API token or the account's password" },
+  Bearer: { type: "http", scheme: "bearer", description: "An API token" },
+} as const;
+
 export function tenantApi() {
   const app = apiApp();
   app.openAPIRegistry.registerComponent("securitySchemes", "Token", {
@@ -233,10 +254,22 @@ export function tenantApi() {
     name: "Authorization",
     description: "`token <API token>`; tokens are made on the account's API tokens page",
   });
+  for (const [name, scheme] of Object.entries(extraSchemes))
+    app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   app.doc31("/api/v1/openapi.json", {
     openapi: "3.1.0",
-    info: { title: "Edgeforge forge API", version: "1" },
-    security: [{ Token: [] }],
+    info: {
+      title: "Edgeforge forge API",
+      version: "1",
+      description:
+        "The forge's own API (/api/v1/projects/...) and a Gitea-compatible subset (/api/v1/repos/..., /orgs, /users, /version): docs/api.md in the repository lists what each supports.",
+      // OpenAPI 3.1's SPDX `identifier` (redocly's recommended rules want a license named
+      // precisely); the generator's types know only 3.0's name and url.
+      license: { name: "Proprietary", identifier: "LicenseRef-Proprietary" } as { name: string },
+    },
+    // Every forge serves this document from its own hosts: "/" is the host it was read from.
+    servers: [{ url: "/", description: "This forge: the host that serves this document" }],
+    security: ["Token", "AccessToken", "TokenQuery", "Basic", "Bearer"].map((name): Record<string, string[]> => ({ [name]: [] })),
   });
   // Only under /api: this app's middleware would otherwise run for every page of the forge too.
   // What each group meters as, and who may call it.
@@ -258,7 +291,7 @@ export function tenantApi() {
 
   app.openapi(routes.user, async (c) => {
     const user = c.get("user");
-    return c.json(await userJson(user), 200);
+    return c.json(await userJson(c, user), 200);
   });
 
   app.openapi(routes.listTokens, async (c) => {
@@ -338,6 +371,10 @@ export function tenantApi() {
     return c.json(projectJson(c, { ...viewer, roles }, project), 201);
   });
 
+  registerGiteaApi(app);
+  registerGiteaRepoApi(app);
+  registerGiteaIssuesApi(app);
+  registerGiteaLabelsApi(app);
   registerIssueApi(app);
   registerDownloadsApi(app);
   registerWikiApi(app);

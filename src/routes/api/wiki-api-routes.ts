@@ -1,7 +1,7 @@
 // The wiki API's OpenAPI description: its JSON schemas and routes under
 // /api/v1/projects/{project}/wiki, which validate every request before wiki-api.ts handles it.
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponse, jsonBody, jsonResponse } from "./responses";
+import { errorResponse, jsonBody, jsonResponse, locationHeader } from "./responses";
 
 const PageSummarySchema = z
   .object({
@@ -114,6 +114,7 @@ const tags = ["Wiki"];
 
 export const wikiRoutes = {
   list: createRoute({
+    operationId: "forgeWikiList",
     method: "get",
     path: base,
     tags,
@@ -122,14 +123,16 @@ export const wikiRoutes = {
     responses: { 200: jsonResponse(z.array(PageSummarySchema), "The pages"), ...common },
   }),
   create: createRoute({
+    operationId: "forgeWikiCreate",
     method: "post",
     path: base,
     tags,
     summary: "Create a page (its revision 1)",
     request: { params: ProjectParam, body: jsonBody(NewPageSchema) },
-    responses: { 201: jsonResponse(PageSchema, "The page"), ...common, ...conflict },
+    responses: { 201: { ...jsonResponse(PageSchema, "The page"), headers: locationHeader }, ...common, ...conflict },
   }),
   get: createRoute({
+    operationId: "forgeWikiGet",
     method: "get",
     path: `${base}/{page}`,
     tags,
@@ -138,6 +141,7 @@ export const wikiRoutes = {
     responses: { 200: jsonResponse(PageSchema, "The page"), ...common },
   }),
   update: createRoute({
+    operationId: "forgeWikiUpdate",
     method: "put",
     path: `${base}/{page}`,
     tags,
@@ -146,6 +150,7 @@ export const wikiRoutes = {
     responses: { 200: jsonResponse(PageSchema, "The page"), ...common, ...conflict },
   }),
   remove: createRoute({
+    operationId: "forgeWikiRemove",
     method: "delete",
     path: `${base}/{page}`,
     tags,
@@ -154,6 +159,7 @@ export const wikiRoutes = {
     responses: { 204: { description: "Deleted" }, ...common },
   }),
   revisions: createRoute({
+    operationId: "forgeWikiRevisions",
     method: "get",
     path: `${base}/{page}/revisions`,
     tags,
@@ -162,6 +168,7 @@ export const wikiRoutes = {
     responses: { 200: jsonResponse(z.array(RevisionSchema), "The revisions"), ...common },
   }),
   revision: createRoute({
+    operationId: "forgeWikiRevision",
     method: "get",
     path: `${base}/{page}/revisions/{revision}`,
     tags,
@@ -170,6 +177,7 @@ export const wikiRoutes = {
     responses: { 200: jsonResponse(PageSchema, "The revision"), ...common },
   }),
   deleteRevision: createRoute({
+    operationId: "forgeWikiDeleteRevision",
     method: "delete",
     path: `${base}/{page}/revisions/{revision}`,
     tags,
@@ -178,6 +186,7 @@ export const wikiRoutes = {
     responses: { 204: { description: "Deleted" }, ...common, ...conflict },
   }),
   resources: createRoute({
+    operationId: "forgeWikiResources",
     method: "get",
     path: `${base}/{page}/resources`,
     tags,
@@ -186,6 +195,7 @@ export const wikiRoutes = {
     responses: { 200: jsonResponse(z.array(ResourceSchema.extend({ revisions: z.number() })), "The files"), ...common },
   }),
   upload: createRoute({
+    operationId: "forgeWikiUpload",
     method: "post",
     path: `${base}/{page}/resources`,
     tags,
@@ -202,6 +212,7 @@ export const wikiRoutes = {
     },
   }),
   resource: createRoute({
+    operationId: "forgeWikiResource",
     method: "get",
     path: `${base}/{page}/resources/{name}`,
     tags,

@@ -97,3 +97,43 @@ export const requireApiDownloads: MiddlewareHandler<AppEnv> = async (c, next) =>
   c.set("viewer", viewer);
   await next();
 };
+
+/**
+ * The Gitea-compatible API's repository (/api/v1/repos/:owner/:repo/...): the owner must be this
+ * forge's organization (its slug), the caller must read the project and `area` of it, else 404
+ * (a private project and a missing one answer alike). Writes to issues need the tracker's write
+ * right, to labels and source the area's write right (401 when signing in could help, else 403).
+ * Puts the project, the viewer (and user) and, for issues, the tracker on the context.
+ */
+export function requireGiteaRepo(area: "project" | "source" | "issues" | "labels"): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const owner = c.req.param("owner") ?? "";
+    const name = c.req.param("repo") ?? "";
+    const [{ user, viewer }, project] = await Promise.all([
+      apiIdentity(c),
+      owner.toLowerCase() === c.get("tenant").slug.toLowerCase() ? findProject(c.get("db"), name) : undefined,
+    ]);
+    const readArea = area === "labels" ? "issues" : area;
+    if (!project || !canAccess(viewer, project, readArea, "read")) {
+      throw new ForgeError("not_found", `repository ${owner}/${name} not found`);
+    }
+    const rights = trackerRights(viewer, project);
+    // Only issues and labels take writes here; a write elsewhere finds no route (404).
+    if (modeOf(c) === "write" && (area === "issues" || area === "labels")) {
+      // Labels are the tracker's configuration: its owners change them, as on the settings page.
+      const allowed = area === "issues" ? rights.write : rights.configure;
+      if (!allowed) {
+        if (viewer.user === null) throw unauthorized(c);
+        throw new ForgeError(
+          "forbidden",
+          viewer.scope !== "write" ? "This token is read-only." : "You may not change this in this repository.",
+        );
+      }
+    }
+    if (user) c.set("user", user);
+    c.set("project", project);
+    c.set("viewer", viewer);
+    c.set("tracker", { project, user, viewer, rights });
+    await next();
+  };
+}

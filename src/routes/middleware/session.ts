@@ -45,11 +45,24 @@ export const sessionMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
 };
 
-/** The Authorization header's user, checked once per request: undefined without one, null when wrong. */
+/**
+ * The request's credential as an Authorization value: the header, or on the REST API (only there:
+ * never pages or git) Gitea's `?token=` / `?access_token=`, which act exactly as `token <t>`.
+ */
+function authorizationOf(c: Context<AppEnv>): string | undefined {
+  const header = c.req.header("authorization");
+  if (header || !c.req.path.startsWith("/api/")) return header;
+  const token = c.req.query("token") || c.req.query("access_token");
+  return token ? `token ${token}` : undefined;
+}
+
+/** The request's credential (authorizationOf), checked once per request: undefined without one, null when wrong. */
 function headerCredential(c: Context<AppEnv>): Promise<Authenticated | null | undefined> {
   let found = c.get("credential");
   if (!found) {
-    found = authenticateAuthorization(c.get("db"), c.req.header("authorization"));
+    // Passwords only on the REST API; git's Basic carries tokens alone (git-access.ts).
+    const passwordsFrom = c.req.path.startsWith("/api/") ? (c.req.header("cf-connecting-ip") ?? "local") : undefined;
+    found = authenticateAuthorization(c.get("db"), authorizationOf(c), { passwordsFrom });
     c.set("credential", found);
   }
   return found;
@@ -61,8 +74,10 @@ export const crossSiteGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!reason) return next();
   // A valid token is no ambient credential: another site cannot have it, so its calls may come
   // from anywhere. Only a valid one: a junk header must not let a cookie through. The request
-  // then acts by the token alone; the cookie it also carries is ignored.
-  if (c.req.header("authorization") && (await headerCredential(c))) {
+  // then acts by the token alone; the cookie it also carries is ignored. A password is no token:
+  // browsers keep Basic passwords and send them on their own.
+  const credential = authorizationOf(c) ? await headerCredential(c) : undefined;
+  if (credential && !credential.byPassword) {
     c.set("session", null);
     return next();
   }
@@ -110,15 +125,19 @@ export function webIdentity(c: Context<AppEnv>): Promise<Identity> {
 export const webViewer = async (c: Context<AppEnv>): Promise<Viewer> => (await webIdentity(c)).viewer;
 
 /**
- * Who an API request acts for: its Authorization header (token, or git's Basic) when it has one,
- * else the session cookie. A wrong credential is an error, never a silent fall-back to anonymous.
+ * Who an API request acts for: its Authorization header (token, Bearer, Basic with a token or the
+ * password) or `?token=` / `?access_token=` when it has one, else the session cookie. A wrong
+ * credential is an error, never a silent fall-back to anonymous.
  */
 export async function apiIdentity(c: Context<AppEnv>): Promise<Identity> {
-  if (!c.req.header("authorization")) return webIdentity(c);
+  if (!authorizationOf(c)) return webIdentity(c);
   const found = await headerCredential(c);
   if (!found) {
     c.header("WWW-Authenticate", 'token realm="edgeforge", Basic realm="edgeforge"');
-    throw new ForgeError("unauthorized", "Bad credentials: send Authorization: token <API token>.");
+    throw new ForgeError(
+      "unauthorized",
+      "Bad credentials: send Authorization: token <API token> (or Bearer, Basic, ?token=, ?access_token=).",
+    );
   }
   return found;
 }

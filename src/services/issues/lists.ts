@@ -35,6 +35,9 @@ export interface IssueQuery {
   overdue?: boolean;
   /** FTS5 MATCH expression (search.ts). */
   match?: string | null;
+  /** Updated at or after / before these times (ISO 8601 UTC, as stored; Gitea's since/before). */
+  updatedSince?: string;
+  updatedBefore?: string;
   sort?: IssueSort;
   order?: "asc" | "desc";
   offset?: number;
@@ -92,6 +95,8 @@ function conditions(projectId: number, q: IssueQuery): SQL[] {
   }
   if (q.overdue) where.push(sql`${issues.dueDate} < ${today()}`);
   if (q.match) where.push(sql`issues_fts MATCH ${q.match}`);
+  if (q.updatedSince) where.push(sql`${issues.updatedAt} >= ${q.updatedSince}`);
+  if (q.updatedBefore) where.push(sql`${issues.updatedAt} < ${q.updatedBefore}`);
   return where;
 }
 
