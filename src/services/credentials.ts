@@ -3,7 +3,6 @@
 import type { Viewer } from "../auth/access";
 import { parseBasicAuth, parseTokenAuth } from "../auth/basic";
 import type { TenantDb } from "../db/tenant-db";
-import { loadViewer } from "./members";
 import { authenticateToken } from "./tokens";
 import { usernameKey, type User } from "./users";
 
@@ -18,7 +17,7 @@ async function fromToken(db: TenantDb, token: string, username?: string): Promis
   if (!found) return null;
   // With Basic, the username must name the token's owner, as git users type it at the prompt.
   if (username !== undefined && usernameKey(username) !== found.user.usernameKey) return null;
-  return { user: found.user, viewer: await loadViewer(db, found.user, found.scope) };
+  return { user: found.user, viewer: found.viewer };
 }
 
 /**
