@@ -116,7 +116,7 @@ async function seed(forge: RunningForge, repo: string): Promise<{ token: string;
     "/account/register",
     {
       "content-type": "application/x-www-form-urlencoded",
-      origin: `http://${HOST}:${forge.port}`,
+      origin: `http://${HOST}`,
       "sec-fetch-site": "same-origin",
     },
     "POST",
