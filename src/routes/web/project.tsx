@@ -81,9 +81,13 @@ projectRoutes.get("/p/:project/", component("web.project"), projectPage(homeData
   const project = c.get("project");
   const viewer = c.get("viewer");
   const readsSource = canAccess(viewer, project, "source", "read");
-  const [team, all, downloads, pages] = await prefetched<HomeData>(c);
-  // The source summary reads the data centre's refs and cached pages: no regional call when warm.
-  const [source, events] = await Promise.all([readsSource ? sourceSummary(c, project) : null, recentFor(c, all)]);
+  // The source summary reads the data centre's refs and cached pages (no regional call when warm);
+  // cold, its call to the repository's object goes beside the prefetched reads, not after them.
+  const [[team, all, downloads, pages], source] = await Promise.all([
+    prefetched<HomeData>(c),
+    readsSource ? sourceSummary(c, project) : null,
+  ]);
+  const events = await recentFor(c, all);
   const recent = { events };
   const featured = homeFeatured(c, downloads, pages);
   const feedHref = timelineHref(project.name, { atom: true });
