@@ -23,6 +23,8 @@ export interface Env {
   TELEMETRY_LOGS?: Queue;
   /** Test configurations only: "1" lets requests inject faults (x-forge-fault header). */
   ALLOW_FAULTS?: string;
+  /** Local runs, e2e tests and benchmarks only: delay every storage and queue call by this many ms (obs/wan.ts). */
+  FORGE_WAN_MS?: string;
   /** Tests and the fleet benchmark only: JSON list of extra tenant migrations appended to the bundle. */
   EXTRA_TENANT_MIGRATIONS?: string;
   /** Hostname of the platform admin API, e.g. admin.localhost. */

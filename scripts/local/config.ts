@@ -37,6 +37,8 @@ export interface LocalConfig {
   legacyTenantDatabases: string[];
   handleRuntimeStdio?: MiniflareOptions["handleRuntimeStdio"];
   allowFaults?: boolean;
+  /** FORGE_WAN_MS: storage and queue calls of both workers answer this many ms late (src/obs/wan.ts). */
+  wanMs?: string;
   /** EXTRA_TENANT_MIGRATIONS of the edge (FORGE_EXTRA_TENANT_MIGRATIONS): tests and benchmarks only. */
   extraTenantMigrations?: string;
 }
@@ -85,6 +87,7 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
           // The slow-component fault of telemetry tests (src/push/faults.ts).
           ...(c.allowFaults ? { ALLOW_FAULTS: "1" } : {}),
           ...(c.extraTenantMigrations ? { EXTRA_TENANT_MIGRATIONS: c.extraTenantMigrations } : {}),
+          ...(c.wanMs ? { FORGE_WAN_MS: c.wanMs } : {}),
         },
       },
       {
@@ -92,7 +95,7 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
         name: "push",
         queueProducers: { POST_PUSH: "edgeforge-post-push" },
         // Tests of failures mid-push start the runner with FORGE_ALLOW_FAULTS=1; never in use otherwise.
-        bindings: c.allowFaults ? { ALLOW_FAULTS: "1" } : {},
+        bindings: { ...(c.allowFaults ? { ALLOW_FAULTS: "1" } : {}), ...(c.wanMs ? { FORGE_WAN_MS: c.wanMs } : {}) },
         scriptPath: c.scripts.push,
         d1Databases: { CONTROL: "control" },
         durableObjects: { REPO: { className: "RepoObject", useSQLite: true } },

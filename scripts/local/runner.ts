@@ -77,6 +77,7 @@ export class LocalForge {
       sessionSecret: this.sessionSecret,
       legacyTenantDatabases: this.legacyDatabases,
       allowFaults: process.env.FORGE_ALLOW_FAULTS === "1",
+      wanMs: process.env.FORGE_WAN_MS || undefined,
       extraTenantMigrations: process.env.FORGE_EXTRA_TENANT_MIGRATIONS || undefined,
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         this.pipeLogs(stdout);

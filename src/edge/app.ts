@@ -5,6 +5,7 @@ import type { Env } from "../env";
 import { meteredEnv, newMeter, serverTiming } from "../obs/meter";
 import { loggedResponse } from "../obs/telemetry";
 import { attachMeter } from "../obs/request-meter";
+import { withWan } from "../obs/wan";
 import { randomId } from "../utils/crypto";
 import { platformHost } from "../services/tenants";
 import { canonicalHost } from "../storage/directory";
@@ -45,9 +46,11 @@ export function createEdgeHandler(): ExportedHandler<Env> {
     // One queue handler for the worker: each batch comes from one queue, named in the batch.
     queue: (batch, env) =>
       batch.queue === TELEMETRY_QUEUE
-        ? handleTelemetryBatch(batch, env)
-        : handlePostPushBatch(batch as MessageBatch<PushedEvent>, env),
-    async fetch(request, env, ctx) {
+        ? handleTelemetryBatch(batch, withWan(env))
+        : handlePostPushBatch(batch as MessageBatch<PushedEvent>, withWan(env)),
+    async fetch(request, raw, ctx) {
+      // Injected distance (FORGE_WAN_MS, local runs only) sits under the meter: it times the wait.
+      const env = withWan(raw);
       const meter = newMeter(request.headers.get("cf-ray") ?? randomId(16), "edge");
       attachMeter(request, meter);
       let response: Response;

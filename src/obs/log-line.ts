@@ -27,6 +27,8 @@ export interface RequestLog {
   /** Calls per binding, and the ms spent waiting on each (sub-timings). */
   calls: Record<BindingKind, number>;
   wait: Record<BindingKind, number>;
+  /** Sequential regional round trips on the critical path (obs/meter.ts); absent in older lines. */
+  rt?: number;
   /** Named timings a handler reported. */
   marks?: Record<string, number>;
 }

@@ -1,5 +1,5 @@
 // Per-request metering: counts and times every call a request makes to KV, D1, R2, Durable Objects
-// and services, for the request's log line and its Server-Timing header.
+// and services, and how many of them follow one another, for the log line and Server-Timing.
 import type { Env } from "../env";
 import type { BindingKind } from "./log-line";
 
@@ -15,6 +15,16 @@ export interface RequestMeter {
   readonly waitMs: Record<BindingKind, number>;
   /** Extra named timings a handler wants to report (e.g. "pack" -> ms). */
   readonly marks: Record<string, number>;
+  /**
+   * Sequential regional round trips on the request's critical path: the longest chain of calls
+   * in which each one started after the one before it had finished. Calls that overlap in time
+   * (started together, e.g. by Promise.all, or one while another was still out) share a round
+   * trip. Every metered call is regional (KV, D1, R2, Durable Objects live in one region; a
+   * service call reaches the push worker, whose work is storage calls); the Cache API is not metered.
+   */
+  roundTrips: number;
+  /** The longest chain among the calls finished so far: a call started now is one more. */
+  finishedDepth: number;
 }
 
 export function newMeter(id: string, component = "unknown"): RequestMeter {
@@ -26,6 +36,8 @@ export function newMeter(id: string, component = "unknown"): RequestMeter {
     calls: { kv: 0, d1: 0, r2: 0, do: 0, svc: 0 },
     waitMs: { kv: 0, d1: 0, r2: 0, do: 0, svc: 0 },
     marks: {},
+    roundTrips: 0,
+    finishedDepth: 0,
   };
 }
 
@@ -47,11 +59,26 @@ function meterCall<T>(meter: RequestMeter, kind: BindingKind, call: () => T): T 
   const result = call();
   // RPC calls return thenables that are not Promises: time anything awaitable.
   if (result && typeof (result as { then?: unknown }).then === "function") {
+    const finish = startRoundTrip(meter);
     return Promise.resolve(result).finally(() => {
       meter.waitMs[kind] += performance.now() - started;
+      finish();
     }) as T;
   }
   return result;
+}
+
+/**
+ * Places a call that starts now in the request's chain of round trips: one after the longest chain
+ * finished so far. Returns what to run when it finishes. Depends only on the order in which calls
+ * start and finish, never on how long they take: a test can count round trips exactly.
+ */
+export function startRoundTrip(meter: RequestMeter): () => void {
+  const depth = meter.finishedDepth + 1;
+  meter.roundTrips = Math.max(meter.roundTrips, depth);
+  return () => {
+    meter.finishedDepth = Math.max(meter.finishedDepth, depth);
+  };
 }
 
 /**
@@ -117,6 +144,8 @@ export function meteredEnv(env: Env, meter: RequestMeter): Env {
 /** The request's Server-Timing header value. */
 export function serverTiming(meter: RequestMeter): string {
   const parts = [`total;dur=${Date.now() - meter.startedAt}`];
+  const regional = Object.values(meter.calls).reduce((a, b) => a + b, 0);
+  parts.push(`rt;desc="${meter.roundTrips} sequential regional round trips, ${regional} calls"`);
   for (const kind of Object.keys(meter.calls) as BindingKind[]) {
     const n = meter.calls[kind];
     if (n > 0) parts.push(`${kind};desc="${n} calls";dur=${meter.waitMs[kind].toFixed(1)}`);

@@ -37,6 +37,7 @@ export function requestLog(
     ...(body.aborted ? { aborted: true } : {}),
     calls: { ...meter.calls },
     wait,
+    rt: meter.roundTrips,
     ...(marks ? { marks } : {}),
   };
 }

@@ -11,6 +11,7 @@ import { repoStub } from "../services/repositories";
 import { runLastCommitsWalk, BACKGROUND_BUDGET } from "../services/last-commits";
 import { deriveAfterPush } from "../services/derive-after-push";
 import { OID_HEX } from "../git/oid";
+import { withWan } from "../obs/wan";
 
 export { RepoObject } from "../repo/repo-object";
 
@@ -97,4 +98,7 @@ app.onError((err, c) => {
   return c.json({ error: { code: "internal", message: "internal error in the push service" } }, 500);
 });
 
-export default app satisfies ExportedHandler<Env>;
+export default {
+  // Injected distance (FORGE_WAN_MS, local runs only) for every storage call of this worker too.
+  fetch: (request, env, ctx) => app.fetch(request, withWan(env), ctx),
+} satisfies ExportedHandler<Env>;

@@ -31,6 +31,11 @@ export interface AppVariables {
   project: Project;
   /** Who a git request acts for (requireGitAccess). */
   viewer: Viewer;
+  /**
+   * Page data a guard started as soon as the project was known, read beside the session check
+   * (guards.ts `Prefetch`); the handler awaits it only after the access check.
+   */
+  prefetched?: Promise<unknown>;
   /** How this route shows a refused form (showFormErrors), once it has read the form. */
   formErrors?: (failure: FormFailure) => Response | Promise<Response>;
   /** A source page's project, viewer and opened repository (requireSource). */

@@ -26,7 +26,7 @@ async function fromToken(db: TenantDb, token: string, username?: string): Promis
   if (!found) return null;
   // With Basic, the username must name the token's owner, as git users type it at the prompt.
   if (username !== undefined && usernameKey(username) !== found.user.usernameKey) return null;
-  return { user: found.user, viewer: await loadViewer(db, found.user, found.scope) };
+  return { user: found.user, viewer: found.viewer };
 }
 
 /**

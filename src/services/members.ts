@@ -1,7 +1,7 @@
 // Project members and authorized users, per-area access levels, and the Viewer a request acts as.
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import type { TenantDb } from "../db/tenant-db";
-import { projectMembers, projects, users } from "../db/schema";
+import { projectMembers, projects, revokedSessions, users } from "../db/schema";
 import type { AccessLevel, LeveledArea, ProjectRole, Viewer } from "../auth/access";
 import type { TokenScope } from "../auth/tokens";
 import { badRequest, notFound } from "../utils/errors";
@@ -10,18 +10,53 @@ import type { User } from "./users";
 
 export const PROJECT_ROLES: readonly ProjectRole[] = ["owner", "member", "authorized"];
 
-/** The viewer of a signed-in user (or of a token's user): their roles in every project, one query. */
-export async function loadViewer(db: TenantDb, user: User | null, scope: TokenScope): Promise<Viewer> {
-  if (!user?.isActive) return { user: null, roles: new Map(), scope: "read" };
-  const rows = await db
+/**
+ * A user's roles in every project. The user may be named by a subquery, so that this query can
+ * go in one batch with the one that finds the user (a session or a token): one round trip.
+ */
+export const rolesQuery = (db: TenantDb, userId: number | SQL) =>
+  db
     .select({ projectId: projectMembers.projectId, role: projectMembers.role })
     .from(projectMembers)
-    .where(eq(projectMembers.userId, user.id));
+    .where(eq(projectMembers.userId, userId as number));
+
+/** The Viewer of `user` with the rows of rolesQuery. */
+export function viewerOf(user: User | null, rows: { projectId: number; role: string }[], scope: TokenScope): Viewer {
+  if (!user?.isActive) return { user: null, roles: new Map(), scope: "read" };
   return {
     user: { id: user.id, username: user.username, isAdmin: user.isAdmin },
     roles: new Map(rows.map((r) => [r.projectId, r.role as ProjectRole])),
     scope,
   };
+}
+
+/**
+ * A session's user, whether that session was signed out, and the Viewer it acts as, in one batch:
+ * a signed-in page waits for one round trip. `sessionId` null (a cookie from before session ids):
+ * never revoked.
+ */
+export async function findSessionViewer(
+  db: TenantDb,
+  userId: number,
+  sessionId: string | null,
+): Promise<{ user: User; revoked: boolean; viewer: Viewer } | undefined> {
+  // Named: rows of a batch are mapped by column name.
+  const revoked = (
+    sessionId === null
+      ? sql<number>`0`
+      : sql<number>`EXISTS (SELECT 1 FROM ${revokedSessions} WHERE ${revokedSessions.id} = ${sessionId})`
+  ).as("session_revoked");
+  const [[row], roles] = await db.batch([
+    db.select({ user: users, revoked }).from(users).where(eq(users.id, userId)).limit(1),
+    rolesQuery(db, userId),
+  ]);
+  return row && { user: row.user, revoked: !!row.revoked, viewer: viewerOf(row.user, roles, "write") };
+}
+
+/** The viewer of a signed-in user (or of a token's user): their roles in every project, one query. */
+export async function loadViewer(db: TenantDb, user: User | null, scope: TokenScope): Promise<Viewer> {
+  if (!user?.isActive) return viewerOf(null, [], scope);
+  return viewerOf(user, await rolesQuery(db, user.id), scope);
 }
 
 export interface MemberRow {

@@ -1,7 +1,7 @@
 // Projects of a forge: creation, listing, lookup by URL name.
 import { asc, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { TenantDb } from "../db/tenant-db";
-import { projectMembers, projects } from "../db/schema";
+import { projectMembers, projects, users } from "../db/schema";
 import { randomId } from "../utils/crypto";
 import { conflict, notFound } from "../utils/errors";
 import { TtlCache } from "../utils/lru";
@@ -89,6 +89,32 @@ export function visibleWhere(v: Visibility): SQL | undefined {
   const open = eq(projects.private, false);
   return v.privateIds.length ? or(open, inArray(projects.id, v.privateIds)) : open;
 }
+
+/**
+ * The projects a session's user may see, before the session is checked (so that the list is read
+ * beside the check, not after it): public ones, those they belong to, all for an admin. Null: public
+ * ones. Only valid once the check confirms the user (routes/web/home.tsx redoes it otherwise).
+ */
+export function claimedVisibility(userId: number | null): SQL {
+  const open = eq(projects.private, false);
+  if (userId === null) return open;
+  return or(
+    open,
+    sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId} AND ${users.isAdmin} = 1 AND ${users.isActive} = 1)`,
+    inArray(
+      projects.id,
+      sql`(SELECT ${projectMembers.projectId} FROM ${projectMembers} WHERE ${projectMembers.userId} = ${userId})`,
+    ),
+  )!;
+}
+
+/** The first `limit` projects by name under `where` (visibleWhere or claimedVisibility), as a query to batch. */
+export const projectListQuery = (db: TenantDb, where: SQL | undefined, limit: number) =>
+  db.select().from(projects).where(where).orderBy(asc(projects.name)).limit(limit);
+
+/** Their ids, as a subquery of another query of the same batch. */
+export const projectIdsQuery = (db: TenantDb, where: SQL | undefined, limit: number) =>
+  db.select({ id: projects.id }).from(projects).where(where).orderBy(asc(projects.name)).limit(limit);
 
 /** One page of the projects a viewer may see, by name, and how many there are in all. */
 export async function listVisibleProjects(

@@ -1,5 +1,6 @@
 // Opening a project's repository: its Durable Object (refs, HEAD, packs), a cached snapshot of
-// them, and an object store over its packs in R2 (storage/pack-store.ts).
+// them (per isolate, and for pages in the data centre: edge-refs.ts), and an object store over its
+// packs in R2 (storage/pack-store.ts).
 import type { Env } from "../env";
 import type { PurgeResult, RepoObject, RepoSnapshot } from "../repo/repo-object";
 import type { ObjectStore } from "../git/object-store";
@@ -10,9 +11,11 @@ import { doNames, r2Keys } from "../storage/keys";
 import { openStore, type RepoRef } from "../storage/pack-store";
 import { ByteLru } from "../utils/lru";
 import { ForgeError } from "../utils/errors";
+import { cachedRefs, forgetEdgeRefs, keepRefs } from "./edge-refs";
 
 // Callers open stores and name repositories through this module.
 export { loadPackIndex, openPack, openStore, type RepoRef } from "../storage/pack-store";
+export { forgetEdgeRefs } from "./edge-refs";
 
 export function repoStub(env: Env, repo: RepoRef): DurableObjectStub<RepoObject> {
   return env.REPO.get(env.REPO.idFromName(doNames.repo(repo.tenantId, repo.repoId)));
@@ -28,6 +31,22 @@ export async function currentSnapshot(env: Env, repo: RepoRef): Promise<RepoSnap
   const fresh = await repoStub(env, repo).snapshotUnless(known?.version ?? -1);
   if (fresh === null) return known!;
   snapshots.set(key, fresh);
+  return fresh;
+}
+
+/**
+ * The snapshot pages read: the data centre's copy when it is younger than EDGE_REFS_TTL_SECONDS
+ * (services/edge-refs.ts: no call to the Durable Object), else currentSnapshot, then kept there.
+ */
+export async function pageSnapshot(env: Env, repo: RepoRef): Promise<RepoSnapshot> {
+  const key = doNames.repo(repo.tenantId, repo.repoId);
+  const cached = await cachedRefs(repo, snapshots.get(key));
+  if (cached) {
+    snapshots.set(key, cached);
+    return cached;
+  }
+  const fresh = await currentSnapshot(env, repo);
+  await keepRefs(repo, fresh);
   return fresh;
 }
 
@@ -66,6 +85,7 @@ export async function setDefaultBranch(env: Env, repo: RepoRef, branch: string):
   const { branches } = await listBranches(env, repo);
   if (!branches.includes(branch)) throw new ForgeError("bad_request", `There is no branch ${branch}.`);
   await repoStub(env, repo).setHead(`refs/heads/${branch}`);
+  await forgetEdgeRefs(repo);
 }
 
 /**
@@ -73,5 +93,7 @@ export async function setDefaultBranch(env: Env, repo: RepoRef, branch: string):
  * them at once, fetches in flight finish on the old packs, which go after the grace period.
  */
 export async function purgeUnreachable(env: Env, repo: RepoRef): Promise<PurgeResult> {
-  return repoStub(env, repo).purge({ tenantId: repo.tenantId, repoId: repo.repoId });
+  const result = await repoStub(env, repo).purge({ tenantId: repo.tenantId, repoId: repo.repoId });
+  await forgetEdgeRefs(repo);
+  return result;
 }

@@ -19,11 +19,19 @@ export const DEFAULT_SETTINGS: ForgeSettings = { registration: "open", projectCr
 
 const KEYS = { registration: "registration", projectCreation: "project_creation", frontPage: "front_page" } as const;
 
-export async function getSettings(db: TenantDb): Promise<ForgeSettings> {
-  const rows = await db
+/** The query of getSettings, for a page that reads them in one batch with its other queries. */
+export const settingsQuery = (db: TenantDb) =>
+  db
     .select()
     .from(settings)
     .where(inArray(settings.key, Object.values(KEYS)));
+
+export async function getSettings(db: TenantDb): Promise<ForgeSettings> {
+  return settingsFrom(await settingsQuery(db));
+}
+
+/** The settings in the rows of settingsQuery (defaults for those not set). */
+export function settingsFrom(rows: { key: string; value: string }[]): ForgeSettings {
   const value = (k: string) => rows.find((r) => r.key === k)?.value;
   const registration = value(KEYS.registration);
   const projectCreation = value(KEYS.projectCreation);

@@ -1,5 +1,6 @@
-// The source browser's view of a repository: refs from the Durable Object (read on every request,
-// never stale), objects from the packs, and revisions resolved the way people type them.
+// The source browser's view of a repository: refs from the data centre's copy (at most
+// EDGE_REFS_TTL_SECONDS old) or the Durable Object, objects from the packs, and revisions resolved
+// the way people type them.
 import type { Env } from "../env";
 import type { RefEntry, RepoSnapshot } from "../repo/repo-object";
 import { CommitGraph } from "../git/commit-graph";
@@ -7,7 +8,7 @@ import type { ObjectStore } from "../git/object-store";
 import { parseCommit, type Commit } from "../git/objects";
 import type { Oid } from "../git/oid";
 import { findByPrefix } from "../git/abbrev";
-import { currentSnapshot, openStore, type RepoRef } from "./repositories";
+import { openStore, pageSnapshot, type RepoRef } from "./repositories";
 import { reachableFromRefs } from "./reachable";
 import { attachCommitGraph } from "./commit-graphs";
 
@@ -18,9 +19,12 @@ export interface SourceRepo {
   graph: CommitGraph;
 }
 
-/** One Durable Object call (refs, HEAD, packs) and the pack indexes (cached per isolate). */
+/**
+ * Refs, HEAD and packs (from the data centre's copy when fresh: no regional call; else one Durable
+ * Object call) and the pack indexes (cached per isolate).
+ */
 export async function openSource(env: Env, repo: RepoRef): Promise<SourceRepo> {
-  const snapshot = await currentSnapshot(env, repo);
+  const snapshot = await pageSnapshot(env, repo);
   const store = await openStore(env.OBJECTS, repo, snapshot);
   return { repo, snapshot, store, graph: attachCommitGraph(env, repo, snapshot, new CommitGraph(store)) };
 }

@@ -1,6 +1,6 @@
 // The project timeline: events recorded as things happen (pushes, issue changes and comments, wiki
 // edits, downloads), read back newest first, filtered by kind and paged by id.
-import { and, desc, eq, inArray, lt, max } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, max, type SQLWrapper } from "drizzle-orm";
 import type { TenantDb } from "../db/tenant-db";
 import { events } from "../db/schema";
 
@@ -78,12 +78,11 @@ export async function listEvents(db: TenantDb, projectId: number, q: EventQuery)
   return { events: page, older: more ? page[page.length - 1]!.id : null };
 }
 
-/** When each project last had an event of each kind (one grouped query, for the forge's project list). */
-export async function lastActivity(
-  db: TenantDb,
-  projectIds: number[],
-): Promise<{ projectId: number; kind: string; at: string | null }[]> {
-  if (projectIds.length === 0) return [];
+/**
+ * When each project last had an event of each kind (one grouped query, for the forge's project
+ * list). The projects are ids, or a subquery of them so that the list and this query share a batch.
+ */
+export function lastActivity(db: TenantDb, projectIds: number[] | SQLWrapper) {
   return db
     .select({ projectId: events.projectId, kind: events.kind, at: max(events.createdAt) })
     .from(events)

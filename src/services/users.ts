@@ -1,7 +1,7 @@
 // Tenant user accounts.
 import { asc, eq, sql } from "drizzle-orm";
 import type { TenantDb } from "../db/tenant-db";
-import { revokedSessions, userEmails, users } from "../db/schema";
+import { userEmails, users } from "../db/schema";
 import { conflict, notFound } from "../utils/errors";
 
 export type User = typeof users.$inferSelect;
@@ -15,23 +15,6 @@ export async function findUserByName(db: TenantDb, username: string): Promise<Us
 
 export async function findUserById(db: TenantDb, id: number): Promise<User | undefined> {
   return db.query.users.findFirst({ where: eq(users.id, id) });
-}
-
-/**
- * A session's user and whether that session was signed out, in one query: every request that
- * uses a session cookie makes it. `sessionId` null (a cookie from before session ids): never revoked.
- */
-export async function findSessionUser(
-  db: TenantDb,
-  userId: number,
-  sessionId: string | null,
-): Promise<{ user: User; revoked: boolean } | undefined> {
-  const revoked =
-    sessionId === null
-      ? sql<number>`0`
-      : sql<number>`EXISTS (SELECT 1 FROM ${revokedSessions} WHERE ${revokedSessions.id} = ${sessionId})`;
-  const [row] = await db.select({ user: users, revoked }).from(users).where(eq(users.id, userId)).limit(1);
-  return row && { user: row.user, revoked: !!row.revoked };
 }
 
 export async function getUserByName(db: TenantDb, username: string): Promise<User> {

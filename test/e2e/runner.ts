@@ -160,12 +160,19 @@ export class RunningForge {
 }
 
 export async function startForge(
-  opts: { stateDir?: string; port?: number; env?: Record<string, string>; outputFile?: string } = {},
+  opts: {
+    stateDir?: string;
+    port?: number;
+    env?: Record<string, string>;
+    outputFile?: string;
+    /** Another checkout's forge (bench:latency compares one commit with another); default: this one. */
+    root?: string;
+  } = {},
 ): Promise<RunningForge> {
   const port = opts.port ?? (await freePort());
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "edgeforge-e2e-"));
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
-    cwd: root,
+    cwd: opts.root ?? root,
     env: { ...process.env, PORT: String(port), FORGE_STATE: stateDir, FORGE_LOG: "quiet", FORGE_ADMIN_TOKEN: "", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });

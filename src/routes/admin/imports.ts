@@ -4,6 +4,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../context";
 import { tenantProjectRepo } from "../../services/tenant-operations";
+import { forgetEdgeRefs } from "../../services/repositories";
 import { ForgeError } from "../../utils/errors";
 import { errorResponse, jsonResponse } from "../api/responses";
 
@@ -108,6 +109,8 @@ async function forward(c: Context<AppEnv>, suffix: string, init: RequestInit, ar
   if (!c.env.PUSH) throw new ForgeError("unavailable", "the push service is not bound to this worker");
   const { tenantId, repoId } = await tenantProjectRepo(c.env, c.req.param("slug")!, c.req.param("project")!);
   const res = await c.env.PUSH.fetch(`http://push/internal/repos/${tenantId}/${repoId}/${area}${suffix}`, init);
+  // A completed import publishes refs, a compaction moves packs: pages here show them at once.
+  if (init.method === "POST") await forgetEdgeRefs({ tenantId, repoId });
   return new Response(res.body, { status: res.status, headers: { "content-type": "application/json" } });
 }
 

@@ -1,11 +1,11 @@
 // The tracker's REST API under /api/v1/projects/{project}/issues: Gitea's field names where the
 // concept is the same (number, title, body, state, labels, assignee, created_at, updated_at), with
 // InDefero's status beside state. Every answer goes through canAccess (trackerRights).
-import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv, Tracker } from "../context";
 import { component } from "../middleware/guards";
-import { requireApiTracker } from "../middleware/api-guards";
+import { apiTracker } from "../middleware/api-guards";
 import type { Project } from "../../services/projects";
 import {
   createIssue,
@@ -137,26 +137,29 @@ async function issueOr404(c: Ctx, t: ApiTracker, number: number): Promise<IssueD
   return d;
 }
 
-export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
-  for (const group of [`${ROUTE_BASE}/*`, "/api/v1/projects/:project/labels"])
-    app.use(group, component("api.issues"), requireApiTracker);
-  app.openapi(routes.list, async (c) => {
-    const q = c.req.valid("query");
-    const t = c.get("tracker");
-    const config = await loadConfig(c.get("db"), t.project.id);
-    const search = parseSearch(q.q ?? "");
-    const status = q.status ?? search.status;
-    const labels = [
-      ...(q.labels ?? "")
-        .split(",")
-        .map((l) => l.trim())
-        .filter(Boolean),
-      ...search.labels,
-    ];
-    const { items, total } = await listIssues(c.get("db"), t.project.id, {
+type ListQuery = z.infer<typeof routes.list.request.query>;
+
+/**
+ * A list's reads: the configuration and the page of issues, in parallel. A status is matched as
+ * typed (case-insensitively, as the configured spelling would be) and checked afterwards.
+ */
+function listData(c: Ctx, project: Project, q: ListQuery) {
+  const db = c.get("db");
+  const search = parseSearch(q.q ?? "");
+  const status = q.status ?? search.status;
+  const labels = [
+    ...(q.labels ?? "")
+      .split(",")
+      .map((l) => l.trim())
+      .filter(Boolean),
+    ...search.labels,
+  ];
+  return Promise.all([
+    loadConfig(db, project.id),
+    listIssues(db, project.id, {
       // A status names its own list: asking for Fixed finds closed issues.
       state: search.state ?? q.state ?? (status ? "all" : "open"),
-      status: status ? requireStatus(config, status).name : undefined,
+      status: status || undefined,
       labels,
       owner: q.owner ?? search.owner,
       submitter: q.submitter ?? search.submitter,
@@ -166,7 +169,28 @@ export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
       offset: (q.page - 1) * q.limit,
       limit: q.limit,
       withBody: true,
-    });
+    }),
+  ]);
+}
+type ListData = ReturnType<typeof listData>;
+
+/** The list's reads, started by the guard beside the credential check, for a list request whose query is valid. */
+function prefetchList(c: Ctx, project: Project): ListData | null {
+  if (c.req.method !== "GET" || !/^\/api\/v1\/projects\/[^/]+\/issues\/?$/.test(c.req.path)) return null;
+  const q = routes.list.request.query.safeParse(c.req.query());
+  return q.success ? listData(c, project, q.data) : null;
+}
+
+export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
+  for (const group of [`${ROUTE_BASE}/*`, "/api/v1/projects/:project/labels"])
+    app.use(group, component("api.issues"), apiTracker(prefetchList));
+  app.openapi(routes.list, async (c) => {
+    const q = c.req.valid("query");
+    const t = c.get("tracker");
+    const [config, { items, total }] = await ((c.get("prefetched") as ListData | undefined) ?? listData(c, t.project, q));
+    // With the configuration now: an unknown status is refused (its results, none, not sent).
+    const status = q.status ?? parseSearch(q.q ?? "").status;
+    if (status) requireStatus(config, status);
     setPaginationHeaders(c, total, q.page, q.limit);
     return c.json(
       items.map((r) => rowJson(c, t.project, config, r)),

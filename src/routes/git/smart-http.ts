@@ -5,7 +5,7 @@ import type { AppEnv } from "../context";
 import { component } from "../middleware/guards";
 import { gitPlain, requireGitAccess } from "../middleware/git-access";
 import { protectedRefs } from "../../services/projects";
-import { openRepoView } from "../../services/repositories";
+import { forgetEdgeRefs, openRepoView } from "../../services/repositories";
 import { advertiseV0, advertiseV2, uploadPackV0, uploadPackV2 } from "../../git/upload-pack";
 import { decodedBody } from "../../git/content-encoding";
 
@@ -121,6 +121,9 @@ async function forwardToPush(c: Context<AppEnv>): Promise<Response> {
   headers.set("x-forge-max-repo-bytes", String(c.get("tenant").plan.maxRepoBytes));
   headers.set("x-forge-protected", JSON.stringify(protectedRefs(c.get("project"))));
   const res = await c.env.PUSH.fetch(new Request(c.req.url, { method: c.req.method, headers, body: c.req.raw.body }));
+  // The refs have moved once git has read the push worker's whole report: pages here show the push
+  // from then on (services/edge-refs.ts), the data centre's copy of the refs dropped before the end.
+  const body = res.body?.pipeThrough(new TransformStream({ flush: () => forgetEdgeRefs(repo) }));
   // A fetched response's headers are immutable; middleware adds its own.
-  return new Response(res.body, res);
+  return new Response(body ?? null, res);
 }

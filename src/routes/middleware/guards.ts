@@ -5,7 +5,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context";
 import { webIdentity, webViewer } from "./session";
 import { canAccess, deniedStatus, mayCreateProjects, type Mode } from "../../auth/access";
-import { findProject, findProjectForView } from "../../services/projects";
+import { findProject, findProjectForView, type Project } from "../../services/projects";
 import { getSettings } from "../../services/settings";
 import { ForgeError } from "../../utils/errors";
 import { notFoundPage } from "../web/errors";
@@ -71,23 +71,52 @@ export function requireProjectAdmin(mode: Mode): MiddlewareHandler<AppEnv> {
   };
 }
 
+/**
+ * A page's reads that depend on the project but not on who asks: a guard starts them as soon as the
+ * project is known, so that they travel beside the session check (one round trip, not two). The
+ * handler takes them with `prefetched` once the viewer's access is checked: nothing read for a
+ * viewer who may not see it is shown to them.
+ */
+export type Prefetch<T> = (c: Context<AppEnv>, project: Project) => Promise<T>;
+
+function startPrefetch<T>(c: Context<AppEnv>, project: Project, prefetch: Prefetch<T> | undefined): void {
+  if (!prefetch) return;
+  const started = prefetch(c, project);
+  // A failure surfaces where the handler awaits it; a refused request never does.
+  started.catch(() => {});
+  c.set("prefetched", started);
+}
+
+/** What the route's guard prefetched (the handler's own Prefetch names T). */
+export const prefetched = <T>(c: Context<AppEnv>): Promise<T> => c.get("prefetched") as Promise<T>;
+
+/**
+ * The URL's project for those who may see it (canAccess "project"); 404 to others, as for a
+ * missing one. `prefetch`: the page's reads that do not depend on the viewer (Prefetch).
+ */
+export function projectPage<T>(prefetch?: Prefetch<T>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const project = await findProjectForView(c.get("db"), c.get("tenant").id, c.req.param("project") ?? "");
+    if (project) startPrefetch(c, project, prefetch);
+    const viewer = await webViewer(c);
+    if (!project || !canAccess(viewer, project, "project", "read")) return notFoundPage(c);
+    c.set("project", project);
+    c.set("viewer", viewer);
+    await next();
+  };
+}
+
 /** The URL's project for those who may see it (canAccess "project"); 404 to others, as for a missing one. */
-export const requireProjectPage: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const project = await findProjectForView(c.get("db"), c.get("tenant").id, c.req.param("project") ?? "");
-  const viewer = await webViewer(c);
-  if (!project || !canAccess(viewer, project, "project", "read")) return notFoundPage(c);
-  c.set("project", project);
-  c.set("viewer", viewer);
-  await next();
-};
+export const requireProjectPage: MiddlewareHandler<AppEnv> = projectPage();
 
 /**
  * The tracker of the URL's project and what the viewer may do in it: 404 to those who may not
  * read it (hidden and missing look alike); writes ask the signed-out to sign in first.
+ * `prefetch`: the page's reads, started beside the session check (Prefetch).
  */
-export function requireTracker(need: "read" | "write" | "configure"): MiddlewareHandler<AppEnv> {
+export function requireTracker<T>(need: "read" | "write" | "configure", prefetch?: Prefetch<T>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const t = await loadTracker(c);
+    const t = await loadTracker(c, (project) => startPrefetch(c, project, prefetch));
     if (!t) return notFoundPage(c);
     if (need !== "read") {
       const allowed = need === "write" ? t.rights.write : t.rights.configure;

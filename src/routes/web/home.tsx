@@ -4,23 +4,42 @@ import { Hono } from "hono";
 import type { AppEnv } from "../context";
 import { component } from "../middleware/guards";
 import { webIdentity } from "../middleware/session";
-import { type Viewer, canAccess, mayCreateProjects, projectVisibility } from "../../auth/access";
-import { listVisibleProjects, type Project } from "../../services/projects";
+import { type Viewer, canAccess, mayCreateProjects } from "../../auth/access";
+import { claimedVisibility, projectIdsQuery, projectListQuery, type Project } from "../../services/projects";
 import { EVENT_AREA, isEventKind, lastActivity } from "../../services/timeline";
-import { getSettings } from "../../services/settings";
+import { settingsFrom, settingsQuery } from "../../services/settings";
 import { Layout } from "../../views/layout";
 import { Markdown } from "../../views/forms";
 import type { TenantDb } from "../../db/tenant-db";
 
 export const homeRoutes = new Hono<AppEnv>();
 
+const LISTED = 100;
+
+/**
+ * Settings, the projects the session's user may see and their last activity, in one batch read
+ * beside the session check: one round trip. A session the check refuses (rare: signed out
+ * elsewhere) is read again as the anonymous visitor it turns out to be.
+ */
+async function frontPage(db: TenantDb, claimed: number | null) {
+  const where = claimedVisibility(claimed);
+  const [settingsRows, projects, activity] = await db.batch([
+    settingsQuery(db),
+    projectListQuery(db, where, LISTED),
+    lastActivity(db, projectIdsQuery(db, where, LISTED)),
+  ]);
+  return { settings: settingsFrom(settingsRows), projects, activity };
+}
+
 homeRoutes.get("/", component("web.home"), async (c) => {
   const tenant = c.get("tenant");
   const db = c.get("db");
-  const [{ user, viewer }, settings] = await Promise.all([webIdentity(c), getSettings(db)]);
-  const { items: projects } = await listVisibleProjects(db, projectVisibility(viewer), { limit: 100 });
+  const claimed = c.get("session")?.u ?? null;
+  let [{ user, viewer }, page] = await Promise.all([webIdentity(c), frontPage(db, claimed)]);
+  if ((user?.id ?? null) !== claimed) page = await frontPage(db, user?.id ?? null);
+  const { settings, projects } = page;
   const mayCreate = mayCreateProjects(user, settings.projectCreation);
-  const last = await lastSeenActivity(db, viewer, projects);
+  const last = lastSeenActivity(viewer, projects, page.activity);
   return c.html(
     <Layout title="Projects" forgeName={tenant.name}>
       {settings.frontPage && <Markdown source={settings.frontPage} />}
@@ -82,13 +101,14 @@ homeRoutes.get("/", component("web.home"), async (c) => {
 });
 
 /** Per project, the newest event of a kind the viewer may read (a hidden area's activity stays hidden). */
-async function lastSeenActivity(db: TenantDb, viewer: Viewer, projects: Project[]): Promise<Map<number, string>> {
+function lastSeenActivity(
+  viewer: Viewer,
+  projects: Project[],
+  activity: { projectId: number; kind: string; at: string | null }[],
+): Map<number, string> {
   const byId = new Map(projects.map((p) => [p.id, p]));
   const out = new Map<number, string>();
-  for (const row of await lastActivity(
-    db,
-    projects.map((p) => p.id),
-  )) {
+  for (const row of activity) {
     const project = byId.get(row.projectId);
     if (!project || !row.at || !isEventKind(row.kind) || !canAccess(viewer, project, EVENT_AREA[row.kind], "read")) continue;
     if (row.at > (out.get(row.projectId) ?? "")) out.set(row.projectId, row.at);

@@ -2,10 +2,11 @@
 // recent activity and the team.
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../context";
-import { component, requireProjectPage } from "../middleware/guards";
+import { component, prefetched, projectPage } from "../middleware/guards";
 import { canAccess } from "../../auth/access";
 import { listMembers } from "../../services/members";
-import { listEvents } from "../../services/timeline";
+import { EVENT_KINDS, listEvents, type TimelineEvent } from "../../services/timeline";
+import type { Project } from "../../services/projects";
 import { Layout } from "../../views/layout";
 import { Markdown } from "../../views/forms";
 import { type FeaturedItem, ProjectHome } from "../../views/project-home";
@@ -22,42 +23,73 @@ export const projectRoutes = new Hono<AppEnv>();
 const RECENT = 8;
 
 /**
- * The featured downloads and wiki pages of the project home, each a link; an area the viewer may
- * not read contributes nothing (and costs no query).
+ * The project home's reads, started beside the session check (guards.ts Prefetch): the team, the
+ * newest events of every kind, the featured downloads and wiki pages. What the viewer may not
+ * read is left out afterwards (homeFeatured, recentFor).
  */
-export async function homeFeatured(
+const homeData = (c: Context<AppEnv>, project: Project) => {
+  const db = c.get("db");
+  return Promise.all([
+    listMembers(db, project.id),
+    listEvents(db, project.id, { kinds: EVENT_KINDS, limit: RECENT }),
+    featuredDownloads(db, project.id),
+    featuredWikiPages(db, project.id),
+  ]);
+};
+type HomeData = Awaited<ReturnType<typeof homeData>>;
+
+/**
+ * The featured downloads and wiki pages of the project home, each a link; an area the viewer may
+ * not read contributes nothing.
+ */
+export function homeFeatured(
   c: Context<AppEnv>,
-): Promise<{ featuredDownloads: FeaturedItem[]; featuredWiki: FeaturedItem[] }> {
+  downloads: Awaited<ReturnType<typeof featuredDownloads>>,
+  pages: Awaited<ReturnType<typeof featuredWikiPages>>,
+): { featuredDownloads: FeaturedItem[]; featuredWiki: FeaturedItem[] } {
   const project = c.get("project");
   const viewer = c.get("viewer");
-  const db = c.get("db");
-  const [downloads, pages] = await Promise.all([
-    canAccess(viewer, project, "downloads", "read") ? featuredDownloads(db, project.id) : [],
-    canAccess(viewer, project, "wiki", "read") ? featuredWikiPages(db, project.id) : [],
-  ]);
   return {
-    featuredDownloads: downloads.map((f) => ({
+    featuredDownloads: (canAccess(viewer, project, "downloads", "read") ? downloads : []).map((f) => ({
       title: f.name,
       href: detailsHref(project.name, f.name),
       note: f.summary || undefined,
     })),
-    featuredWiki: pages.map((p) => ({ title: p.title, href: pageHref(project.name, p.name) })),
+    featuredWiki: (canAccess(viewer, project, "wiki", "read") ? pages : []).map((p) => ({
+      title: p.title,
+      href: pageHref(project.name, p.name),
+    })),
   };
+}
+
+/**
+ * The newest events the viewer may read: those read beside the session check, unless the viewer
+ * may not read some kinds and that left the list short (then read again for their kinds only).
+ */
+async function recentFor(c: Context<AppEnv>, all: HomeData[1]): Promise<TimelineEvent[]> {
+  const project = c.get("project");
+  const kinds = readableKinds(c.get("viewer"), project);
+  const seen = all.events.filter((e) => (kinds as string[]).includes(e.kind));
+  if (seen.length === all.events.length || all.older === null) return seen;
+  return (await listEvents(c.get("db"), project.id, { kinds, limit: RECENT })).events;
 }
 
 projectRoutes.get("/p/:project", (c) => c.redirect(`/p/${encodeURIComponent(c.req.param("project"))}/`, 301));
 
-projectRoutes.get("/p/:project/", component("web.project"), requireProjectPage, async (c) => {
+projectRoutes.get("/p/:project/", component("web.project"), projectPage(homeData), async (c) => {
   const tenant = c.get("tenant");
   const project = c.get("project");
   const viewer = c.get("viewer");
   const readsSource = canAccess(viewer, project, "source", "read");
-  const [team, source, recent, featured] = await Promise.all([
-    listMembers(c.get("db"), project.id),
+  // The source summary reads the data centre's refs and cached pages (no regional call when warm);
+  // cold, its call to the repository's object goes beside the prefetched reads, not after them.
+  const [[team, all, downloads, pages], source] = await Promise.all([
+    prefetched<HomeData>(c),
     readsSource ? sourceSummary(c, project) : null,
-    listEvents(c.get("db"), project.id, { kinds: readableKinds(viewer, project), limit: RECENT }),
-    homeFeatured(c),
   ]);
+  const events = await recentFor(c, all);
+  const recent = { events };
+  const featured = homeFeatured(c, downloads, pages);
   const feedHref = timelineHref(project.name, { atom: true });
   return c.html(
     <Layout

@@ -138,9 +138,15 @@ export async function loadConfigText(db: TenantDb, projectId: number): Promise<T
 }
 
 export async function loadConfig(db: TenantDb, projectId: number): Promise<TrackerConfig> {
-  const row = await db.query.issueConfig.findFirst({ where: eq(issueConfig.projectId, projectId) });
-  return row ? configFromText(row) : DEFAULT_CONFIG;
+  return configFrom(await configQuery(db, projectId));
 }
+
+/** loadConfig's query, for a page that reads it in one batch with the rest (the issue list and page). */
+export const configQuery = (db: TenantDb, projectId: number) =>
+  db.select().from(issueConfig).where(eq(issueConfig.projectId, projectId)).limit(1);
+
+/** The configuration in the rows of configQuery (the defaults without one). */
+export const configFrom = (rows: TrackerConfigText[]): TrackerConfig => (rows[0] ? configFromText(rows[0]) : DEFAULT_CONFIG);
 
 /** A stored configuration; one that no longer parses (older rules) falls back to the defaults. */
 export function configFromText(text: TrackerConfigText): TrackerConfig {

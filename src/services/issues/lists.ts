@@ -131,6 +131,12 @@ export async function listIssues(
   projectId: number,
   q: IssueQuery = {},
 ): Promise<{ items: IssueRow[]; total: number }> {
+  const [rows, count] = issueListQueries(db, projectId, q);
+  return issueListFrom(await db.batch([rows, count]));
+}
+
+/** The page of issues and the count, as two queries for a batch (listIssues, or a page's own batch). */
+export function issueListQueries(db: TenantDb, projectId: number, q: IssueQuery = {}) {
   const where = and(...conditions(projectId, q));
   const limit = Math.min(Math.max(q.limit ?? 50, 1), 100);
   const fields = {
@@ -167,7 +173,7 @@ export async function listIssues(
     ? db.select({ n: sql<number>`count(*)` }).from(issuesFts).crossJoin(issues)
     : db.select({ n: sql<number>`count(*)` }).from(issues);
   const ftsRow = q.match ? sql`${issues.id} = issues_fts.rowid` : undefined;
-  const [items, totals] = await db.batch([
+  return [
     rows
       .leftJoin(ownerUser, eq(ownerUser.id, issues.ownerId))
       .leftJoin(submitterUser, eq(submitterUser.id, issues.submitterId))
@@ -176,7 +182,13 @@ export async function listIssues(
       .limit(limit)
       .offset(q.offset ?? 0),
     count.where(and(ftsRow, where)),
-  ]);
+  ] as const;
+}
+
+type ListRow = Omit<IssueRow, "labels" | "snippet"> & { labels: string | null; snippet: string | null };
+
+/** The answer of listIssues from the rows of issueListQueries. */
+export function issueListFrom([items, totals]: [ListRow[], { n: number }[]]): { items: IssueRow[]; total: number } {
   return {
     items: items.map((r) => ({ ...r, labels: r.labels ? r.labels.split(" ") : [], snippet: r.snippet ?? undefined })),
     total: totals[0]?.n ?? 0,

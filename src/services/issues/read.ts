@@ -14,6 +14,7 @@ import {
   parseChanges,
   type RelationView,
 } from "./model";
+import { configFrom, configQuery, loadConfig, type TrackerConfig } from "./config";
 
 // Reading
 
@@ -53,9 +54,32 @@ export async function getIssueDetail(
   viewerId: number | null,
 ): Promise<IssueDetail | null> {
   if (!Number.isSafeInteger(number) || number < 1) return null;
+  return issueDetailFrom(await db.batch(issueDetailQueries(db, projectId, number, viewerId)));
+}
+
+/**
+ * The issue page's detail and the tracker's configuration in one batch: the whole page in one
+ * round trip. `viewerId` is the session's user (for "starred"), before the session is checked:
+ * the caller reads again if the check says otherwise.
+ */
+export async function getIssuePage(
+  db: TenantDb,
+  projectId: number,
+  number: number,
+  viewerId: number | null,
+): Promise<{ detail: IssueDetail | null; config: TrackerConfig }> {
+  if (!Number.isSafeInteger(number) || number < 1) return { detail: null, config: await loadConfig(db, projectId) };
+  const [config, ...detail] = await db.batch([
+    configQuery(db, projectId),
+    ...issueDetailQueries(db, projectId, number, viewerId),
+  ]);
+  return { detail: issueDetailFrom(detail), config: configFrom(config) };
+}
+
+function issueDetailQueries(db: TenantDb, projectId: number, number: number, viewerId: number | null) {
   const idOf = sql`(SELECT id FROM ${issues} WHERE project_id = ${projectId} AND number = ${number})`;
   const other = alias(issues, "other_issue");
-  const [issueRows, labelRows, commentRows, attachmentRows, relationRows, starRows] = await db.batch([
+  return [
     db
       .select({
         issue: issues,
@@ -99,7 +123,25 @@ export async function getIssueDetail(
       .select({ n: sql<number>`count(*)`, mine: sql<number>`coalesce(sum(${issueStars.userId} = ${viewerId ?? -1}), 0)` })
       .from(issueStars)
       .where(eq(issueStars.issueId, idOf)),
-  ]);
+  ] as const;
+}
+
+/** The rows of issueDetailQueries' batch. */
+function issueDetailFrom(rows: readonly unknown[]): IssueDetail | null {
+  const [issueRows, labelRows, commentRows, attachmentRows, relationRows, starRows] = rows as unknown as [
+    {
+      issue: Issue;
+      ownerName: string | null;
+      ownerDisplayName: string | null;
+      submitterName: string | null;
+      submitterDisplayName: string | null;
+    }[],
+    { name: string }[],
+    Parameters<typeof commentView>[0][],
+    IssueAttachment[],
+    { issueId: number; kind: string; number: number; summary: string; state: string }[],
+    { n: number; mine: number }[],
+  ];
   const row = issueRows[0];
   if (!row) return null;
   const issueId = row.issue.id;

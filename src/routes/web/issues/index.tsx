@@ -2,9 +2,10 @@
 // issues and "my issues"; and every tracker page mounted under /p/<project>/issues.
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
-import { component, requireTracker } from "../../middleware/guards";
-import { listIssues, isSort, SORTS, type IssueQuery, type IssueSort } from "../../../services/issues/lists";
-import { loadConfig, requireStatus, type TrackerConfig } from "../../../services/issues/config";
+import { component, prefetched, requireTracker } from "../../middleware/guards";
+import { issueListFrom, issueListQueries, isSort, SORTS, type IssueQuery, type IssueSort } from "../../../services/issues/lists";
+import { configFrom, configQuery, requireStatus, type TrackerConfig } from "../../../services/issues/config";
+import type { Project } from "../../../services/projects";
 import { ForgeError } from "../../../utils/errors";
 import { EmptyTracker, IssueTable, Pager, issuesBase, type TrackerTab } from "../../../views/issues";
 import type { Ctx, Tracker } from "./tracker";
@@ -37,7 +38,12 @@ interface ListParams {
   params: Record<string, string | undefined>;
 }
 
-function listParams(c: Ctx, config: TrackerConfig): ListParams {
+/**
+ * The list's query from the URL. Without the configuration (a page reading it in the same batch)
+ * a status filter is taken as typed (it matches case-insensitively either way); with it, an
+ * unknown status is refused and a known one takes its configured spelling.
+ */
+function listParams(c: Ctx, config: TrackerConfig | null): ListParams {
   const state = c.req.query("state");
   const sort = c.req.query("sort");
   const order = c.req.query("order");
@@ -49,7 +55,7 @@ function listParams(c: Ctx, config: TrackerConfig): ListParams {
   if (sort && (!isSort(sort) || sort === "relevance"))
     throw new ForgeError("bad_request", `sort is one of ${SORTS.filter((s) => s !== "relevance").join(", ")}.`);
   if (order && order !== "asc" && order !== "desc") throw new ForgeError("bad_request", "order is asc or desc.");
-  const statusName = status ? requireStatus(config, status).name : undefined;
+  const statusName = status && config ? requireStatus(config, status).name : status;
   return {
     query: {
       // A status names its own state: filtering by Fixed lists closed issues.
@@ -122,6 +128,19 @@ function ListControls(props: { project: string; params: Record<string, string | 
   );
 }
 
+/** The list's reads from the URL: configuration, page of issues and count in one batch (one round trip). */
+function listData(c: Ctx, projectId: number, extra: IssueQuery) {
+  const db = c.get("db");
+  const page = pageOf(c);
+  const q: IssueQuery = { ...listParams(c, null).query, ...extra, offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE };
+  const [rows, count] = issueListQueries(db, projectId, q);
+  return db.batch([configQuery(db, projectId), rows, count]);
+}
+
+/** A list page whose reads go beside the session check (guards.ts Prefetch): `extra` may not depend on the viewer. */
+const prefetchList = (extra: IssueQuery) => (c: Ctx, project: Project) => listData(c, project.id, extra);
+type ListData = Awaited<ReturnType<typeof listData>>;
+
 async function listPage(
   c: Ctx,
   t: Tracker,
@@ -130,11 +149,13 @@ async function listPage(
   extra: IssueQuery = {},
   baseParams: Record<string, string | undefined> = {},
 ) {
-  const config = await loadConfig(c.get("db"), t.project.id);
+  const [configRows, rows, count] = await (c.get("prefetched") ? prefetched<ListData>(c) : listData(c, t.project.id, extra));
+  const config = configFrom(configRows);
+  // Now with the configuration: refuses an unknown status, spells a known one as configured.
   const { query, params } = listParams(c, config);
   const page = pageOf(c);
   const q: IssueQuery = { ...query, ...extra, offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE };
-  const { items, total } = await listIssues(c.get("db"), t.project.id, q);
+  const { items, total } = issueListFrom([rows, count]);
   const name = t.project.name;
   const heading = title ?? describeList(q, q.labels ?? []);
   const filtered = !!(
@@ -201,12 +222,13 @@ async function listPage(
 
 issueRoutes.get("/p/:project/issues", (c) => c.redirect(`/p/${encodeURIComponent(c.req.param("project"))}/issues/`, 301));
 
-issueRoutes.get("/p/:project/issues/", component("web.issues.list"), requireTracker("read"), (c) =>
+issueRoutes.get("/p/:project/issues/", component("web.issues.list"), requireTracker("read", prefetchList({})), (c) =>
   listPage(c, c.get("tracker"), c.req.query("state") === "closed" ? "closed" : "open", null),
 );
 
-issueRoutes.get("/p/:project/issues/overdue", component("web.issues.list"), requireTracker("read"), (c) =>
-  listPage(c, c.get("tracker"), "overdue", "Overdue issues", { overdue: true, sort: "due", order: "asc" }),
+const OVERDUE: IssueQuery = { overdue: true, sort: "due", order: "asc" };
+issueRoutes.get("/p/:project/issues/overdue", component("web.issues.list"), requireTracker("read", prefetchList(OVERDUE)), (c) =>
+  listPage(c, c.get("tracker"), "overdue", "Overdue issues", OVERDUE),
 );
 
 issueRoutes.get("/p/:project/issues/my", component("web.issues.list"), requireTracker("read"), async (c) => {

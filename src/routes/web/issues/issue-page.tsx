@@ -2,18 +2,20 @@
 // changes an issue, stars, relation removal and attachment downloads. Filing is new-issue.tsx.
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
-import { component, requireTracker } from "../../middleware/guards";
+import { component, prefetched, requireTracker } from "../../middleware/guards";
 import { showFormErrors } from "../../middleware/errors";
 import {
   RELATION_LABELS,
   getIssueDetail,
+  getIssuePage,
   isRelationKind,
   setStar,
   updateIssue,
   type IssueDetail,
   type RelationKind,
 } from "../../../services/issues";
-import { loadConfig } from "../../../services/issues/config";
+import { loadConfig, type TrackerConfig } from "../../../services/issues/config";
+import type { Project } from "../../../services/projects";
 import { attachmentResponse, discardAttachments, findAttachment } from "../../../services/issues/attachments";
 import { badRequest } from "../../../utils/errors";
 import { Field, Notice, TextArea } from "../../../views/forms";
@@ -32,9 +34,9 @@ async function issuePage(
   c: Ctx,
   t: Tracker,
   detail: IssueDetail,
-  opts: { error?: string; status?: number; draft?: Record<string, string>; keepFields?: boolean } = {},
+  opts: { error?: string; status?: number; draft?: Record<string, string>; keepFields?: boolean; config?: TrackerConfig } = {},
 ) {
-  const config = await loadConfig(c.get("db"), t.project.id);
+  const config = opts.config ?? (await loadConfig(c.get("db"), t.project.id));
   const { issue } = detail;
   const name = t.project.name;
   const base = issueHref(name, issue.number);
@@ -220,12 +222,25 @@ async function issuePage(
   );
 }
 
-issuePageRoutes.get("/p/:project/issues/:number{[0-9]+}", component("web.issues.issue"), requireTracker("read"), async (c) => {
-  const t = c.get("tracker");
-  const detail = await getIssueDetail(c.get("db"), t.project.id, numberParam(c), t.user?.id ?? null);
-  if (!detail) return notFoundPage(c);
-  return issuePage(c, t, detail);
-});
+/** The issue and the configuration in one batch, beside the session check; "starred" for the session's user. */
+async function pageData(c: Ctx, project: Project) {
+  const readFor = c.get("session")?.u ?? null;
+  return { ...(await getIssuePage(c.get("db"), project.id, numberParam(c), readFor)), readFor };
+}
+
+issuePageRoutes.get(
+  "/p/:project/issues/:number{[0-9]+}",
+  component("web.issues.issue"),
+  requireTracker("read", pageData),
+  async (c) => {
+    const t = c.get("tracker");
+    let { detail, config, readFor } = await prefetched<Awaited<ReturnType<typeof pageData>>>(c);
+    // A session the check refused (signed out elsewhere): "starred" was read for someone else.
+    if ((t.user?.id ?? null) !== readFor) ({ detail, config } = await pageData(c, t.project));
+    if (!detail) return notFoundPage(c);
+    return issuePage(c, t, detail, { config });
+  },
+);
 
 issuePageRoutes.post(
   "/p/:project/issues/:number{[0-9]+}/comment",

@@ -1,29 +1,86 @@
 // The tracker's search page: full-text search with status:, label:, owner: and by: filters.
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
-import { component, requireTracker } from "../../middleware/guards";
+import { component, prefetched, requireTracker } from "../../middleware/guards";
 import { listIssues, type IssueQuery } from "../../../services/issues/lists";
 import { parseSearch } from "../../../services/issues/search";
-import { loadConfig, requireStatus } from "../../../services/issues/config";
+import { loadConfig, requireStatus, type TrackerConfig } from "../../../services/issues/config";
+import type { Project } from "../../../services/projects";
 import { findIssue } from "../../../services/issues";
 import { ForgeError } from "../../../utils/errors";
 import { Notice } from "../../../views/forms";
 import { IssueTable, Pager, issuesBase } from "../../../views/issues";
 import { TrackerPage } from "./frame";
-import { PAGE_SIZE, pageOf } from "./tracker";
+import { PAGE_SIZE, pageOf, type Ctx } from "./tracker";
 
 export const searchRoutes = new Hono<AppEnv>();
 
-searchRoutes.get("/p/:project/issues/search", component("web.issues.search"), requireTracker("read"), async (c) => {
+/**
+ * The search's query from the URL, or null when it asks for nothing; a ForgeError for bad input.
+ * Without the configuration a status is taken as typed (it matches case-insensitively either
+ * way); with it, an unknown one is refused.
+ */
+function searchQuery(c: Ctx, config: TrackerConfig | null): IssueQuery | null {
+  const raw = (c.req.query("q") ?? "").trim();
+  const stateParam = c.req.query("state") ?? "";
+  const statusParam = c.req.query("status") ?? "";
+  const labelParam = c.req.query("label") ?? "";
+  const parsed = parseSearch(raw);
+  const status = statusParam || parsed.status;
+  const labels = [...parsed.labels, ...(labelParam ? [labelParam] : [])];
+  if (stateParam && !["open", "closed", "all"].includes(stateParam))
+    throw new ForgeError("bad_request", "state is open, closed or all.");
+  const statusName = status && config ? requireStatus(config, status).name : status || undefined;
+  if (!(parsed.match || statusName || labels.length || parsed.owner || parsed.submitter)) return null;
+  const page = pageOf(c);
+  return {
+    match: parsed.match,
+    withSnippet: true,
+    state: (stateParam || parsed.state || "all") as IssueQuery["state"],
+    status: statusName,
+    labels,
+    owner: parsed.owner,
+    submitter: parsed.submitter,
+    offset: (page - 1) * PAGE_SIZE,
+    limit: PAGE_SIZE,
+  };
+}
+
+/** Input errors become the page's message; anything else is thrown. */
+function inputError(err: unknown): string {
+  if (!(err instanceof ForgeError) || err.status >= 500) throw err;
+  return err.message;
+}
+
+/**
+ * The search's reads, in parallel beside the session check (one round trip): the issue a bare
+ * number names, the configuration, and the results of the query as typed.
+ */
+async function searchData(c: Ctx, project: Project) {
+  const db = c.get("db");
+  const direct = /^#?(\d{1,9})$/.exec((c.req.query("q") ?? "").trim());
+  let query: IssueQuery | null = null;
+  try {
+    query = searchQuery(c, null);
+  } catch (err) {
+    inputError(err);
+  }
+  const [issue, config, result] = await Promise.all([
+    direct ? findIssue(db, project.id, Number(direct[1])) : undefined,
+    loadConfig(db, project.id),
+    query ? listIssues(db, project.id, query) : null,
+  ]);
+  return { issue, config, result };
+}
+
+searchRoutes.get("/p/:project/issues/search", component("web.issues.search"), requireTracker("read", searchData), async (c) => {
   const t = c.get("tracker");
   const name = t.project.name;
   const raw = (c.req.query("q") ?? "").trim();
+  const data = await prefetched<Awaited<ReturnType<typeof searchData>>>(c);
   // "#12" or "12" goes straight to the issue when there is one.
-  const direct = /^#?(\d{1,9})$/.exec(raw);
-  if (direct && (await findIssue(c.get("db"), t.project.id, Number(direct[1])))) {
-    return c.redirect(`${issuesBase(name)}/${Number(direct[1])}`, 303);
-  }
-  const config = await loadConfig(c.get("db"), t.project.id);
+  if (data.issue) return c.redirect(`${issuesBase(name)}/${data.issue.number}`, 303);
+  const config = data.config;
   let error: string | null = null;
   let result: Awaited<ReturnType<typeof listIssues>> | null = null;
   const page = pageOf(c);
@@ -31,28 +88,10 @@ searchRoutes.get("/p/:project/issues/search", component("web.issues.search"), re
   const statusParam = c.req.query("status") ?? "";
   const labelParam = c.req.query("label") ?? "";
   try {
-    const parsed = parseSearch(raw);
-    const status = statusParam || parsed.status;
-    const labels = [...parsed.labels, ...(labelParam ? [labelParam] : [])];
-    if (stateParam && !["open", "closed", "all"].includes(stateParam))
-      throw new ForgeError("bad_request", "state is open, closed or all.");
-    const statusName = status ? requireStatus(config, status).name : undefined;
-    if (parsed.match || statusName || labels.length || parsed.owner || parsed.submitter) {
-      result = await listIssues(c.get("db"), t.project.id, {
-        match: parsed.match,
-        withSnippet: true,
-        state: (stateParam || parsed.state || "all") as IssueQuery["state"],
-        status: statusName,
-        labels,
-        owner: parsed.owner,
-        submitter: parsed.submitter,
-        offset: (page - 1) * PAGE_SIZE,
-        limit: PAGE_SIZE,
-      });
-    }
+    // Again with the configuration: an unknown status is refused (its results, none, not shown).
+    if (searchQuery(c, config)) result = data.result;
   } catch (err) {
-    if (!(err instanceof ForgeError) || err.status >= 500) throw err;
-    error = err.message;
+    error = inputError(err);
   }
   const href = (p: number) => {
     const u = new URL(c.req.url);

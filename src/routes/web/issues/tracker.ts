@@ -3,7 +3,7 @@
 import type { Context } from "hono";
 import type { AppEnv, Tracker } from "../../context";
 import { webIdentity } from "../../middleware/session";
-import { findProject } from "../../../services/projects";
+import { findProject, findProjectForView, type Project } from "../../../services/projects";
 import { trackerRights, isRelationKind, type IssueInput, type RelationSpec, type TrackerRights } from "../../../services/issues";
 import { ATTACHMENTS_PER_POST, receiveIssueForm, type ReceivedForm } from "../../../services/issues/attachments";
 import { splitLabels } from "../../../services/issues/config";
@@ -15,9 +15,18 @@ export type Ctx = Context<AppEnv>;
 
 export type { Tracker };
 
-/** The project of the URL and what the viewer may do in its tracker; null when they may not read it. */
-export async function loadTracker(c: Ctx): Promise<Tracker | null> {
-  const [project, { user, viewer }] = await Promise.all([findProject(c.get("db"), c.req.param("project") ?? ""), webIdentity(c)]);
+/**
+ * The project of the URL and what the viewer may do in its tracker; null when they may not read
+ * it. Pages (GET) read the project from the isolate's 5-second cache, as the source and project
+ * pages do; forms that change something read it fresh. `onProject` runs as soon as the project is
+ * known, before the session check is awaited (guards.ts Prefetch).
+ */
+export async function loadTracker(c: Ctx, onProject?: (project: Project) => void): Promise<Tracker | null> {
+  const name = c.req.param("project") ?? "";
+  const db = c.get("db");
+  const project = await (c.req.method === "GET" ? findProjectForView(db, c.get("tenant").id, name) : findProject(db, name));
+  if (project) onProject?.(project);
+  const { user, viewer } = await webIdentity(c);
   if (!project) return null;
   const rights = trackerRights(viewer, project);
   return rights.read ? { project, user, viewer, rights } : null;
