@@ -67,9 +67,10 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
         // Telemetry log lines land in R2 within a second locally (30 s in production: fewer, larger objects).
         queueConsumers: {
           "edgeforge-post-push": { maxBatchTimeout: 1 },
+          "edgeforge-events": { maxBatchTimeout: 1, maxRetries: 5 },
           "edgeforge-telemetry-logs": { maxBatchSize: 100, maxBatchTimeout: 1 },
         },
-        queueProducers: { TELEMETRY_LOGS: "edgeforge-telemetry-logs" },
+        queueProducers: { TELEMETRY_LOGS: "edgeforge-telemetry-logs", FORGE_EVENTS: "edgeforge-events" },
         analyticsEngineDatasets: { TELEMETRY: { dataset: "edgeforge_requests" } },
         scriptPath: c.scripts.edge,
         d1Databases: { CONTROL: "control", ...tenantDbs },

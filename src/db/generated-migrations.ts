@@ -124,6 +124,13 @@ export const tenantMigrations: Migration[] = [
       "CREATE TRIGGER `wiki_fts_update` AFTER UPDATE OF title, body ON `wiki_pages` BEGIN\n\tUPDATE wiki_fts SET title = new.title, body = new.body WHERE rowid = new.id;\nEND;",
       "CREATE TRIGGER `wiki_fts_delete` AFTER DELETE ON `wiki_pages` BEGIN\n\tDELETE FROM wiki_fts WHERE rowid = old.id;\nEND;"
     ]
+  },
+  {
+    "tag": "0009_event_fanout",
+    "statements": [
+      "ALTER TABLE `events` ADD `pending` integer DEFAULT 0 NOT NULL;",
+      "CREATE INDEX `events_pending` ON `events` (`id`) WHERE \"events\".\"pending\" = 1;"
+    ]
   }
 ];
 
