@@ -39,6 +39,8 @@ export interface Env {
   MAIL?: unknown;
   /** Sender address of account mail. */
   MAIL_FROM?: string;
+  /** Origin of links in notification mail, `{host}` the forge's first host (default https://{host}). */
+  MAIL_LINK_ORIGIN?: string;
   /** D1 bindings of tenants made before TENANT_DB, named in their records (docs/deploy.md). */
   [binding: string]: unknown;
 }

@@ -39,6 +39,8 @@ export interface LocalConfig {
   allowFaults?: boolean;
   /** EXTRA_TENANT_MIGRATIONS of the edge (FORGE_EXTRA_TENANT_MIGRATIONS): tests and benchmarks only. */
   extraTenantMigrations?: string;
+  /** The front's port: links in notification mail point at http://<host>:<port> (MAIL_LINK_ORIGIN). */
+  port?: number;
 }
 
 const shared = (): Partial<WorkerOptions> => ({
@@ -86,6 +88,7 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
           // The slow-component fault of telemetry tests (src/push/faults.ts).
           ...(c.allowFaults ? { ALLOW_FAULTS: "1" } : {}),
           ...(c.extraTenantMigrations ? { EXTRA_TENANT_MIGRATIONS: c.extraTenantMigrations } : {}),
+          ...(c.port ? { MAIL_LINK_ORIGIN: `http://{host}:${c.port}` } : {}),
         },
       },
       {

@@ -81,6 +81,12 @@ export const outbox = sqliteTable("outbox", {
   toAddress: text("to_address").notNull(),
   subject: text("subject").notNull(),
   body: text("body").notNull(),
+  /** The HTML part (escaped when made), null for text-only mail. */
+  html: text("html"),
+  /** JSON object of extra headers: Message-ID, In-Reply-To, References, List-Unsubscribe... */
+  headers: text("headers").notNull().default("{}"),
+  /** Identifies the message (`event:<event id>:<address>`): a redelivered event writes none twice. */
+  key: text("key").unique(),
   createdAt: text("created_at").notNull().default(now),
   sentAt: text("sent_at"),
 });

@@ -10,7 +10,8 @@ import type { PushedEvent } from "./push-events";
 import { recordEvent } from "./timeline";
 import { type EventMessage, withEventFanout } from "./events/fanout";
 import { precomputeForPush } from "./derive-after-push";
-import { linkPushedCommits } from "./commit-links";
+import { applyCommitLinks, type CommitReference, linkedIssues, planCommitLinks } from "./commit-links";
+import { DIGEST_MIN_ISSUES } from "./notifications/digest";
 import { readTenantRecord } from "../storage/directory";
 import { sha256Hex } from "../utils/crypto";
 
@@ -43,19 +44,25 @@ export async function recordPush(env: Env, e: PushedEvent): Promise<void> {
   });
   const project = await db.query.projects.findFirst({ where: eq(projects.repoId, e.repoId) });
   if (!project) return;
+  // Issues named in the pushed commits' messages (fixes #12, refs #12), read before anything is
+  // recorded: a push that links many issues mails one digest (its own event lists them).
+  const plan = await planCommitLinks(env, project, e);
+  const first = !e.part || e.part.index === 0;
+  const linked = first ? linkedIssues(plan) : [];
+  const digest = linked.length >= DIGEST_MIN_ISSUES;
   // A push split over several messages is one entry on the timeline, made by its first part.
-  if (!e.part || e.part.index === 0) await recordTimeline(db, project.id, e);
-  // Issues named in the pushed commits' messages (fixes #12, refs #12); idempotent.
-  await linkPushedCommits(env, db, project, e);
+  if (first) await recordTimeline(db, project.id, e, digest ? linked : []);
+  // Idempotent: each (commit, issue) comment has a unique key.
+  await applyCommitLinks(db, project, e, plan, digest ? { digest: true } : undefined);
 }
 
-async function recordTimeline(db: TenantDb, projectId: number, e: PushedEvent): Promise<void> {
+async function recordTimeline(db: TenantDb, projectId: number, e: PushedEvent, issues: CommitReference[]): Promise<void> {
   await recordEvent(db, {
     projectId,
     kind: "push",
     actor: e.pusher || null,
     title: describePush(e),
-    payload: { updates: e.updates, ...(e.part ? { refs: e.part.refs } : {}) },
+    payload: { updates: e.updates, ...(e.part ? { refs: e.part.refs } : {}), ...(issues.length ? { issues } : {}) },
     key: e.part ? `push:${e.part.id}` : `push:${await sha256Hex(JSON.stringify(e))}`,
   });
 }

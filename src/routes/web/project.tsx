@@ -6,6 +6,7 @@ import { component, requireProjectPage } from "../middleware/guards";
 import { canAccess } from "../../auth/access";
 import { listMembers } from "../../services/members";
 import { listEvents } from "../../services/timeline";
+import { isWatching } from "../../services/notifications/watches";
 import { Layout } from "../../views/layout";
 import { Markdown } from "../../views/forms";
 import { type FeaturedItem, ProjectHome } from "../../views/project-home";
@@ -52,11 +53,12 @@ projectRoutes.get("/p/:project/", component("web.project"), requireProjectPage, 
   const project = c.get("project");
   const viewer = c.get("viewer");
   const readsSource = canAccess(viewer, project, "source", "read");
-  const [team, source, recent, featured] = await Promise.all([
+  const [team, source, recent, featured, watching] = await Promise.all([
     listMembers(c.get("db"), project.id),
     readsSource ? sourceSummary(c, project) : null,
     listEvents(c.get("db"), project.id, { kinds: readableKinds(viewer, project), limit: RECENT }),
     homeFeatured(c),
+    viewer.user ? isWatching(c.get("db"), viewer.user.id, project.id, "project") : null,
   ]);
   const feedHref = timelineHref(project.name, { atom: true });
   return c.html(
@@ -77,6 +79,7 @@ projectRoutes.get("/p/:project/", component("web.project"), requireProjectPage, 
         featuredWiki={featured.featuredWiki}
         recent={recent.events.map((e) => entryView(project.name, e))}
         timelineHref={timelineHref(project.name)}
+        watching={watching}
         team={team
           .filter((m) => m.role !== "authorized")
           .map((m) => ({ username: m.username, name: m.displayName || m.username, owner: m.role === "owner" }))}
