@@ -28,7 +28,10 @@ interface Sent {
 /** The MAIL binding: keeps every message it is asked to send. */
 const mail = {
   sent: [] as Sent[],
+  /** Addresses whose sending fails (a mail service refusing for a while). */
+  failing: new Set<string>(),
   async send(m: Sent) {
+    if (this.failing.has(m.to)) throw new Error(`mail service refused ${m.to}`);
     this.sent.push(structuredClone(m));
   },
   take(): Sent[] {
@@ -63,7 +66,7 @@ async function deliverNew(): Promise<number[]> {
   return ids;
 }
 
-async function deliver(ids: number[]): Promise<void> {
+async function deliver(ids: number[], expectRetries = 0): Promise<void> {
   let retried = 0;
   const batch = {
     queue: "edgeforge-events",
@@ -79,7 +82,7 @@ async function deliver(ids: number[]): Promise<void> {
     retryAll: () => undefined,
   } as unknown as MessageBatch<EventMessage>;
   await handleEventBatch(batch, mailEnv);
-  expect(retried).toBe(0);
+  expect(retried).toBe(expectRetries);
 }
 
 const byRecipient = (sent: Sent[]) => Object.fromEntries(sent.map((m) => [m.to, m]));
@@ -190,6 +193,39 @@ describe("issue notifications", () => {
     await deliver(ids);
     expect(mail.take()).toEqual([]);
     expect(await sql<{ n: number }>("SELECT count(*) AS n FROM outbox")).toEqual(rows);
+  });
+
+  it("a send that fails retries the event, which then sends only what was not sent", async () => {
+    mail.failing.add(addr("carol"));
+    await api("bob", "POST", "/api/v1/projects/pub/issues/1/comments", { body: "Flaky mail" });
+    const ids = (await sql<{ id: number }>("SELECT id FROM events WHERE id > ? ORDER BY id", lastEvent)).map((r) => r.id);
+    lastEvent = ids[ids.length - 1]!;
+    await deliver(ids, 1);
+    expect(mail.take().map((m) => m.to)).toEqual([addr("alice")]);
+    mail.failing.clear();
+    await deliver(ids);
+    expect(mail.take().map((m) => m.to)).toEqual([addr("carol")]);
+  });
+});
+
+describe("project notification addresses", () => {
+  it("owners set them; each gets the area's mail and can unsubscribe itself; a bad address is refused", async () => {
+    const bad = await owner.post("/p/pub/admin/notifications", { issue: "dev@lists.example.org\nnot an address" });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("not is not an email address");
+    expect(await sql("SELECT * FROM project_notify_addresses")).toEqual([]);
+    expect(
+      (await owner.post("/p/pub/admin/notifications", { issue: "dev@lists.example.org", push: "", wiki: "", download: "" }))
+        .status,
+    ).toBe(303);
+    await api("bob", "POST", "/api/v1/projects/pub/issues/1/comments", { body: "To the list" });
+    await deliverNew();
+    const list = mail.take().find((m) => m.to === "dev@lists.example.org")!;
+    expect(list.text).toContain("This address is on the issue notification list of pub.");
+    const path = new URL(/^<(.*)>$/.exec(list.headers!["List-Unsubscribe"]!)![1]!).pathname;
+    const res = await new Browser(forge.host).fetch(path, { method: "POST", body: "List-Unsubscribe=One-Click" });
+    expect(res.status).toBe(200);
+    expect(await sql("SELECT * FROM project_notify_addresses")).toEqual([]);
   });
 });
 
