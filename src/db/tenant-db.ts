@@ -20,6 +20,9 @@ export type TenantDb = DrizzleD1Database<typeof schema>;
  */
 export const TENANT_STORE_PREFIX = "do:";
 
+/** Bound parameters one statement may carry in a tenant database (Durable Object SQLite: 100). */
+export const MAX_BOUND_PARAMETERS = 100;
+
 export const openTenantDb = (d1: D1Database): TenantDb => drizzle(d1, { schema });
 
 /**

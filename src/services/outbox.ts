@@ -4,7 +4,8 @@
 // structured line the runner prints.
 import { and, desc, eq, gte, isNull, lt } from "drizzle-orm";
 import type { Env } from "../env";
-import type { TenantDb } from "../db/tenant-db";
+import { MAX_BOUND_PARAMETERS, type TenantDb } from "../db/tenant-db";
+import { chunks } from "../utils/chunks";
 import { outbox } from "../db/schema";
 
 export interface MailMessage {
@@ -77,9 +78,9 @@ export async function sendMailOnce(
   keyPrefix: string,
 ): Promise<void> {
   const fresh: OutboxRow[] = [];
-  for (let i = 0; i < messages.length; i += 20) {
-    const rows = messages.slice(i, i + 20).map(rowValues);
-    fresh.push(...(await db.insert(outbox).values(rows).onConflictDoNothing().returning()));
+  // Six bound values a row: as many rows a statement as the database's limit allows.
+  for (const part of chunks(messages, Math.floor(MAX_BOUND_PARAMETERS / 6))) {
+    fresh.push(...(await db.insert(outbox).values(part.map(rowValues)).onConflictDoNothing().returning()));
   }
   // Locally nothing is ever marked sent: only the new rows are logged, so a retry prints nothing twice.
   const pending = mailBinding(env)

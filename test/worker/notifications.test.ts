@@ -316,6 +316,38 @@ describe("push digest", () => {
   });
 });
 
+describe("many watchers", () => {
+  it("mails 150 watchers of a project (queries and inserts stay within the database's bound parameters)", async () => {
+    await api("owner", "POST", "/api/v1/projects", { name: "busy" });
+    const projectId = (await sql<{ id: number }>("SELECT id FROM projects WHERE name = 'busy'"))[0]!.id;
+    const d1 = await tenantD1(forge);
+    const names = Array.from({ length: 150 }, (_, i) => `fan${i}`);
+    await d1.batch(
+      names.map((n) =>
+        d1
+          .prepare(
+            "INSERT INTO users (username, username_key, email, email_confirmed_at) VALUES (?, ?, ?, '2026-01-01T00:00:00.000Z')",
+          )
+          .bind(n, n, addr(n)),
+      ),
+    );
+    await d1
+      .prepare("INSERT INTO watches (user_id, project_id, kind) SELECT id, ?, 'project' FROM users WHERE username LIKE 'fan%'")
+      .bind(projectId)
+      .run();
+    await deliverNew();
+    mail.take();
+    await api("owner", "POST", "/api/v1/projects/busy/issues", { title: "Everyone look" });
+    await deliverNew();
+    expect(
+      mail
+        .take()
+        .map((m) => m.to)
+        .sort(),
+    ).toEqual(names.map(addr).sort());
+  });
+});
+
 describe("watch list", () => {
   it("lists the projects and wiki pages a user watches, and is linked from the header", async () => {
     const eve = await browserOf("eve");

@@ -5,6 +5,8 @@ import { and, eq, inArray } from "drizzle-orm";
 import type { EventContext } from "../events/types";
 import type { TimelineEvent } from "../timeline";
 import { issues } from "../../db/schema";
+import { MAX_BOUND_PARAMETERS } from "../../db/tenant-db";
+import { chunks } from "../../utils/chunks";
 import { parseChanges } from "../issues/model";
 import { recipientsOf, type Recipient } from "./recipients";
 import type { MailItem } from "./message";
@@ -53,10 +55,18 @@ export async function digestOf(
 ): Promise<DigestMail[] | null> {
   const linked = Array.isArray(p.issues) ? (p.issues as DigestIssue[]).filter((i) => Number.isSafeInteger(i?.number)) : [];
   if (linked.length < DIGEST_MIN_ISSUES) return null;
-  const rows = await ctx.db
-    .select({ id: issues.id, number: issues.number, summary: issues.summary, status: issues.status })
-    .from(issues)
-    .where(and(eq(issues.projectId, ctx.project.id), inArray(issues.number, linked.map((i) => i.number).slice(0, 200))));
+  const rows = [];
+  for (const part of chunks(
+    linked.map((i) => i.number),
+    MAX_BOUND_PARAMETERS - 10,
+  )) {
+    rows.push(
+      ...(await ctx.db
+        .select({ id: issues.id, number: issues.number, summary: issues.summary, status: issues.status })
+        .from(issues)
+        .where(and(eq(issues.projectId, ctx.project.id), inArray(issues.number, part)))),
+    );
+  }
   const action = new Map(linked.map((i) => [i.number, i.action]));
   const mails = new Map<string, DigestMail>();
   // Nothing about issues a recipient may not read: each lists only their own.

@@ -2,7 +2,8 @@
 // page; an issue's reporter and owner) and the project's notification addresses for its kind;
 // never who did it, only people who may read it (canAccess), as their preferences allow.
 import { and, eq, inArray, or } from "drizzle-orm";
-import type { TenantDb } from "../../db/tenant-db";
+import { MAX_BOUND_PARAMETERS, type TenantDb } from "../../db/tenant-db";
+import { chunks } from "../../utils/chunks";
 import { issueStars, issues, projectMembers, users } from "../../db/schema";
 import { notificationPrefs, projectNotifyAddresses, watches } from "../../db/notifications-schema";
 import { canAccess, levelOf, type ProjectRole, type Viewer } from "../../auth/access";
@@ -62,7 +63,7 @@ export async function recipientsOf(db: TenantDb, project: Project, s: Subject): 
   const pref = prefKindOf(s.kind);
   const out: Recipient[] = [];
   let actorEmail: string | null = null;
-  if (ids.length) {
+  for (const part of chunks(ids, MAX_BOUND_PARAMETERS - 10)) {
     const [people, roles, prefs] = await db.batch([
       db
         .select({
@@ -75,12 +76,12 @@ export async function recipientsOf(db: TenantDb, project: Project, s: Subject): 
           isAdmin: users.isAdmin,
         })
         .from(users)
-        .where(inArray(users.id, ids)),
+        .where(inArray(users.id, part)),
       db
         .select({ userId: projectMembers.userId, role: projectMembers.role })
         .from(projectMembers)
-        .where(and(eq(projectMembers.projectId, project.id), inArray(projectMembers.userId, ids))),
-      db.select().from(notificationPrefs).where(inArray(notificationPrefs.userId, ids)),
+        .where(and(eq(projectMembers.projectId, project.id), inArray(projectMembers.userId, part))),
+      db.select().from(notificationPrefs).where(inArray(notificationPrefs.userId, part)),
     ]);
     const roleOf = new Map(roles.map((r) => [r.userId, r.role as ProjectRole]));
     const prefOf = new Map(prefs.map((p) => [p.userId, p]));

@@ -1,7 +1,8 @@
 // Watching projects and wiki pages (issues are watched with their stars, services/issues), mail
 // preferences, unsubscribing, and the notification addresses of a project.
 import { and, asc, eq, inArray } from "drizzle-orm";
-import type { TenantDb } from "../../db/tenant-db";
+import { MAX_BOUND_PARAMETERS, type TenantDb } from "../../db/tenant-db";
+import { chunks } from "../../utils/chunks";
 import { projects } from "../../db/schema";
 import { wikiPages } from "../../db/wiki-schema";
 import { notificationPrefs, projectNotifyAddresses, watches } from "../../db/notifications-schema";
@@ -56,12 +57,15 @@ export async function watchedThings(db: TenantDb, userId: number) {
     .where(eq(watches.userId, userId))
     .orderBy(asc(projects.name));
   const pageIds = rows.filter((r) => r.kind === "wiki").map((r) => r.targetId);
-  const pages = pageIds.length
-    ? await db
+  const pages = [];
+  for (const part of chunks(pageIds, MAX_BOUND_PARAMETERS - 10)) {
+    pages.push(
+      ...(await db
         .select({ id: wikiPages.id, name: wikiPages.name, title: wikiPages.title })
         .from(wikiPages)
-        .where(inArray(wikiPages.id, pageIds))
-    : [];
+        .where(inArray(wikiPages.id, part))),
+    );
+  }
   const pageOf = new Map(pages.map((p) => [p.id, p]));
   return {
     projects: rows.filter((r) => r.kind === "project").map((r) => r.project),
@@ -144,6 +148,7 @@ export async function setProjectAddresses(db: TenantDb, projectId: number, byKin
   const rows = PREF_KINDS.flatMap((kind) => byKind[kind].map((address) => ({ projectId, kind, address })));
   await db.batch([
     db.delete(projectNotifyAddresses).where(eq(projectNotifyAddresses.projectId, projectId)),
-    ...(rows.length ? [db.insert(projectNotifyAddresses).values(rows)] : []),
+    // Three bound values a row.
+    ...chunks(rows, Math.floor(MAX_BOUND_PARAMETERS / 3)).map((part) => db.insert(projectNotifyAddresses).values(part)),
   ]);
 }
