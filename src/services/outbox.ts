@@ -2,7 +2,7 @@
 // message is written to the tenant's outbox table; with a MAIL binding (Cloudflare's email sending,
 // docs/deploy.md) it is also sent and marked sent, and without one (local runs) it is logged as one
 // structured line the runner prints.
-import { and, desc, eq, gte, isNull, lt } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, isNull, lt } from "drizzle-orm";
 import type { Env } from "../env";
 import { MAX_BOUND_PARAMETERS, type TenantDb } from "../db/tenant-db";
 import { chunks } from "../utils/chunks";
@@ -65,38 +65,51 @@ export async function sendMail(
   await deliver(env, db, tenant, row!);
 }
 
+/** Rows a statement writes (six bound values each) and rows a page of unsent mail reads. */
+const WRITE_ROWS = Math.floor(MAX_BOUND_PARAMETERS / 6);
+const READ_ROWS = 50;
+
 /**
- * Writes messages that are not in the outbox yet (by key), then sends them and any earlier
- * message under `keyPrefix` a failed attempt left unsent. A send that fails throws, after the
+ * Writes messages that are not in the outbox yet (by key), batch by batch as they are made (so
+ * memory holds one batch, however many recipients), then sends every message under `keyPrefix`
+ * not sent yet: these, and any an earlier attempt left. A send that fails throws, after the
  * others were tried, so the caller's queue retries; what was sent is not sent again.
  */
 export async function sendMailOnce(
   env: Env,
   db: TenantDb,
   tenant: { id: string; name: string },
-  messages: MailMessage[],
+  batches: AsyncIterable<MailMessage[]>,
   keyPrefix: string,
 ): Promise<void> {
-  const fresh: OutboxRow[] = [];
-  // Six bound values a row: as many rows a statement as the database's limit allows.
-  for (const part of chunks(messages, Math.floor(MAX_BOUND_PARAMETERS / 6))) {
-    fresh.push(...(await db.insert(outbox).values(part.map(rowValues)).onConflictDoNothing().returning()));
-  }
-  // Locally nothing is ever marked sent: only the new rows are logged, so a retry prints nothing twice.
-  const pending = mailBinding(env)
-    ? await db
-        .select()
-        .from(outbox)
-        // A range of keys, not LIKE: it reads the key's unique index.
-        .where(and(gte(outbox.key, keyPrefix), lt(outbox.key, `${keyPrefix}\uffff`), isNull(outbox.sentAt)))
-    : fresh;
-  let failure: unknown = null;
-  for (const row of pending) {
-    try {
-      await deliver(env, db, tenant, row);
-    } catch (err) {
-      failure ??= err;
+  const binding = mailBinding(env);
+  for await (const batch of batches) {
+    for (const part of chunks(batch, WRITE_ROWS)) {
+      const fresh = await db.insert(outbox).values(part.map(rowValues)).onConflictDoNothing().returning();
+      // Locally nothing is ever marked sent: only new rows are logged, so a retry prints nothing twice.
+      if (!binding) for (const row of fresh) await deliver(env, db, tenant, row);
     }
+  }
+  if (!binding) return;
+  let failure: unknown = null;
+  let after = 0;
+  for (;;) {
+    const rows = await db
+      .select()
+      .from(outbox)
+      // A range of keys, not LIKE: it reads the key's unique index.
+      .where(and(gte(outbox.key, keyPrefix), lt(outbox.key, `${keyPrefix}\uffff`), isNull(outbox.sentAt), gt(outbox.id, after)))
+      .orderBy(asc(outbox.id))
+      .limit(READ_ROWS);
+    for (const row of rows) {
+      try {
+        await deliver(env, db, tenant, row);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (rows.length < READ_ROWS) break;
+    after = rows[rows.length - 1]!.id;
   }
   if (failure) throw failure;
 }

@@ -10,7 +10,8 @@ import type { SessionSecrets } from "../../auth/session";
 import { sendMailOnce, type MailMessage } from "../outbox";
 import { prefKindOf, recipientsOf, type Recipient, type Subject } from "./recipients";
 import { linkOrigin, renderMail, type MailItem } from "./message";
-import { describeChanges, digestOf, DIGEST_MIN_ISSUES, type DigestIssue } from "./digest";
+import { describeChanges, digestOf, DIGEST_MIN_ISSUES, type DigestIssue, type DigestMail } from "./digest";
+import { chunks } from "../../utils/chunks";
 
 type Payload = Record<string, unknown>;
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isSafeInteger(v) && v > 0 ? v : null);
@@ -199,26 +200,29 @@ async function messageFor(
   };
 }
 
+/** Recipients' messages, a few at a time (see sendMailOnce). */
+async function* inBatches<T>(items: T[], make: (item: T) => Promise<MailMessage>): AsyncIterable<MailMessage[]> {
+  for (const part of chunks(items, 16)) yield await Promise.all(part.map(make));
+}
+
 export const sendNotifications: EventHandler = async (ctx, event) => {
   const p = parsePayload(event.payload);
   const origin = linkOrigin(ctx.env, ctx.tenant);
   const host = ctx.tenant.hosts[0] ?? "localhost";
-  const messages: MailMessage[] = [];
+  const prefix = `event:${event.id}:`;
   const digest = event.kind === "push" ? await digestOf(ctx, event, p, origin) : null;
   if (digest) {
     const subject = `[${ctx.project.name}] ${event.title}`;
     const messageId = eventMessageId(ctx.tenant.id, host, event.id);
-    for (const { recipient, items, intro, kind } of digest) {
-      messages.push(
-        await messageFor(ctx, event, recipient, { subject, items, intro, messageId, replyTo: null, kind }, origin, host),
-      );
-    }
-  } else {
-    const draft =
-      event.kind === "issue" ? await issueDraft(ctx, event, p, origin, host) : await otherDraft(ctx, event, p, origin, host);
-    if (!draft) return;
-    for (const r of await recipientsOf(ctx.db, ctx.project, draft.subject_))
-      messages.push(await messageFor(ctx, event, r, draft, origin, host));
+    const make = ({ recipient, items, intro, kind }: DigestMail) =>
+      messageFor(ctx, event, recipient, { subject, items, intro, messageId, replyTo: null, kind }, origin, host);
+    await sendMailOnce(ctx.env, ctx.db, ctx.tenant, inBatches(digest, make), prefix);
+    return;
   }
-  if (messages.length) await sendMailOnce(ctx.env, ctx.db, ctx.tenant, messages, `event:${event.id}:`);
+  const draft =
+    event.kind === "issue" ? await issueDraft(ctx, event, p, origin, host) : await otherDraft(ctx, event, p, origin, host);
+  if (!draft) return;
+  const recipients = await recipientsOf(ctx.db, ctx.project, draft.subject_);
+  const make = (r: Recipient) => messageFor(ctx, event, r, draft, origin, host);
+  await sendMailOnce(ctx.env, ctx.db, ctx.tenant, inBatches(recipients, make), prefix);
 };
