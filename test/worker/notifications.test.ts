@@ -356,4 +356,17 @@ describe("watch list", () => {
     // The private project she still has a watch row for is not listed.
     expect(page).not.toContain("/p/priv/");
   });
+
+  it("a wiki page's watchers hear of its changes, besides the project's", async () => {
+    const dave = await browserOf("dave");
+    expect(await (await dave.get("/p/pub/wiki/Home")).text()).toContain('action="/p/pub/wiki/Home/watch"');
+    expect((await dave.post("/p/pub/wiki/Home/watch", { watch: "1" })).status).toBe(303);
+    await deliverNew();
+    mail.take();
+    await api("owner", "PUT", "/api/v1/projects/pub/wiki/pages/Home", { content: "Third text", base_revision: 2 });
+    await deliverNew();
+    const sent = mail.take().filter((m) => m.subject.includes("Wiki page Home"));
+    // dave watches only the page; carol and eve the project (their preferences were reset above).
+    expect(sent.map((m) => m.to).sort()).toEqual([addr("carol"), addr("dave"), addr("eve")]);
+  });
 });
