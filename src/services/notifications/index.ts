@@ -36,11 +36,12 @@ const secretsOf = (ctx: EventContext): SessionSecrets | null =>
 export const issueThreadId = (tenantId: string, host: string, issueId: number) => `<issue-${issueId}.${tenantId}@${host}>`;
 export const eventMessageId = (tenantId: string, host: string, eventId: number) => `<event-${eventId}.${tenantId}@${host}>`;
 
-/** What one event mails: its items, subject and threading; null when it mails nothing. */
+/** What one event mails: its subject and items, who follows it, and its threading. */
 interface Draft {
   subject: string;
   items: MailItem[];
-  subject_: Subject;
+  /** Who follows it: recipients.ts. */
+  about: Subject;
   messageId: string;
   replyTo: string | null;
 }
@@ -82,7 +83,7 @@ async function issueDraft(
         link,
       },
     ],
-    subject_: { kind: "issue", issueId: issue.id, actor: event.actor },
+    about: { kind: "issue", issueId: issue.id, actor: event.actor },
     messageId: opened ? thread : eventMessageId(ctx.tenant.id, host, event.id),
     replyTo: opened ? null : thread,
   };
@@ -100,7 +101,7 @@ async function otherDraft(
   const draft = (link: string, subject: Subject): Draft => ({
     subject: `[${ctx.project.name}] ${event.title}`,
     items: [{ line: event.title, link }],
-    subject_: subject,
+    about: subject,
     messageId,
     replyTo: null,
   });
@@ -222,7 +223,7 @@ export const sendNotifications: EventHandler = async (ctx, event) => {
   const draft =
     event.kind === "issue" ? await issueDraft(ctx, event, p, origin, host) : await otherDraft(ctx, event, p, origin, host);
   if (!draft) return;
-  const recipients = await recipientsOf(ctx.db, ctx.project, draft.subject_);
+  const recipients = await recipientsOf(ctx.db, ctx.project, draft.about);
   const make = (r: Recipient) => messageFor(ctx, event, r, draft, origin, host);
   await sendMailOnce(ctx.env, ctx.db, ctx.tenant, inBatches(recipients, make), prefix);
 };
