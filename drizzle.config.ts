@@ -3,6 +3,12 @@ import { defineConfig } from "drizzle-kit";
 
 export default defineConfig({
   dialect: "sqlite",
-  schema: ["./src/db/schema.ts", "./src/db/downloads-schema.ts", "./src/db/wiki-schema.ts", "./src/db/reviews-schema.ts"],
+  schema: [
+    "./src/db/schema.ts",
+    "./src/db/downloads-schema.ts",
+    "./src/db/wiki-schema.ts",
+    "./src/db/reviews-schema.ts",
+    "./src/db/notifications-schema.ts",
+  ],
   out: "./migrations",
 });

@@ -17,6 +17,8 @@ export interface Env {
   PUSH?: Fetcher;
   /** Queue of pushes that landed, for post-push work (timeline, issue links, derived data). */
   POST_PUSH?: Queue;
+  /** Queue of recorded events ({tenant id, event id}) for their handlers: mail, webhooks (services/events/). */
+  FORGE_EVENTS?: Queue;
   /** Analytics Engine dataset: one data point per request (dashboards; docs/deploy.md). */
   TELEMETRY?: AnalyticsEngineDataset;
   /** Queue of request log lines, batched by the edge into R2 objects under logs/ (docs/storage.md). */
@@ -39,6 +41,8 @@ export interface Env {
   MAIL?: unknown;
   /** Sender address of account mail. */
   MAIL_FROM?: string;
+  /** Origin of links in notification mail, `{host}` the forge's first host (default https://{host}). */
+  MAIL_LINK_ORIGIN?: string;
   /** D1 bindings of tenants made before TENANT_DB, named in their records (docs/deploy.md). */
   [binding: string]: unknown;
 }

@@ -41,6 +41,8 @@ export interface LocalConfig {
   wanMs?: string;
   /** EXTRA_TENANT_MIGRATIONS of the edge (FORGE_EXTRA_TENANT_MIGRATIONS): tests and benchmarks only. */
   extraTenantMigrations?: string;
+  /** The front's port: links in notification mail point at http://<host>:<port> (MAIL_LINK_ORIGIN). */
+  port?: number;
 }
 
 const shared = (): Partial<WorkerOptions> => ({
@@ -69,9 +71,10 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
         // Telemetry log lines land in R2 within a second locally (30 s in production: fewer, larger objects).
         queueConsumers: {
           "edgeforge-post-push": { maxBatchTimeout: 1 },
+          "edgeforge-events": { maxBatchTimeout: 1, maxRetries: 5 },
           "edgeforge-telemetry-logs": { maxBatchSize: 100, maxBatchTimeout: 1 },
         },
-        queueProducers: { TELEMETRY_LOGS: "edgeforge-telemetry-logs" },
+        queueProducers: { TELEMETRY_LOGS: "edgeforge-telemetry-logs", FORGE_EVENTS: "edgeforge-events" },
         analyticsEngineDatasets: { TELEMETRY: { dataset: "edgeforge_requests" } },
         scriptPath: c.scripts.edge,
         d1Databases: { CONTROL: "control", ...tenantDbs },
@@ -88,6 +91,7 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
           ...(c.allowFaults ? { ALLOW_FAULTS: "1" } : {}),
           ...(c.extraTenantMigrations ? { EXTRA_TENANT_MIGRATIONS: c.extraTenantMigrations } : {}),
           ...(c.wanMs ? { FORGE_WAN_MS: c.wanMs } : {}),
+          ...(c.port ? { MAIL_LINK_ORIGIN: `http://{host}:${c.port}` } : {}),
         },
       },
       {

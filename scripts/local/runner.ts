@@ -79,6 +79,7 @@ export class LocalForge {
       allowFaults: process.env.FORGE_ALLOW_FAULTS === "1",
       wanMs: process.env.FORGE_WAN_MS || undefined,
       extraTenantMigrations: process.env.FORGE_EXTRA_TENANT_MIGRATIONS || undefined,
+      port: this.opts.port || undefined,
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         this.pipeLogs(stdout);
         this.pipeLogs(stderr);

@@ -146,6 +146,21 @@ export const tenantMigrations: Migration[] = [
     "statements": [
       "CREATE TABLE `issue_label_colors` (\n\t`project_id` integer NOT NULL,\n\t`name_key` text NOT NULL,\n\t`color` text NOT NULL,\n\tPRIMARY KEY(`project_id`, `name_key`),\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);"
     ]
+  },
+  {
+    "tag": "0011_notifications",
+    "statements": [
+      "CREATE TABLE `notification_prefs` (\n\t`user_id` integer PRIMARY KEY NOT NULL,\n\t`enabled` integer DEFAULT true NOT NULL,\n\t`issue` integer DEFAULT true NOT NULL,\n\t`push` integer DEFAULT true NOT NULL,\n\t`wiki` integer DEFAULT true NOT NULL,\n\t`download` integer DEFAULT true NOT NULL,\n\t`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE TABLE `project_notify_addresses` (\n\t`project_id` integer NOT NULL,\n\t`kind` text NOT NULL,\n\t`address` text NOT NULL,\n\tPRIMARY KEY(`project_id`, `kind`, `address`),\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE TABLE `watches` (\n\t`user_id` integer NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`kind` text NOT NULL,\n\t`target_id` integer DEFAULT 0 NOT NULL,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tPRIMARY KEY(`user_id`, `project_id`, `kind`, `target_id`),\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `watches_target` ON `watches` (`project_id`,`kind`,`target_id`);",
+      "ALTER TABLE `events` ADD `pending` integer DEFAULT 0 NOT NULL;",
+      "CREATE INDEX `events_pending` ON `events` (`id`) WHERE \"events\".\"pending\" = 1;",
+      "ALTER TABLE `outbox` ADD `html` text;",
+      "ALTER TABLE `outbox` ADD `headers` text DEFAULT '{}' NOT NULL;",
+      "ALTER TABLE `outbox` ADD `key` text;",
+      "CREATE UNIQUE INDEX `outbox_key_unique` ON `outbox` (`key`);"
+    ]
   }
 ];
 

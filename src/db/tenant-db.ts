@@ -5,11 +5,12 @@ import * as core from "./schema";
 import * as downloads from "./downloads-schema";
 import * as wiki from "./wiki-schema";
 import * as reviews from "./reviews-schema";
+import * as notifications from "./notifications-schema";
 import { sqliteD1 } from "./tenant-store-client";
 import type { TenantDatabase } from "./tenant-store";
 
 /** Every table of a tenant database, for drizzle's relational queries. */
-const schema = { ...core, ...downloads, ...wiki, ...reviews };
+const schema = { ...core, ...downloads, ...wiki, ...reviews, ...notifications };
 
 export type TenantDb = DrizzleD1Database<typeof schema>;
 
@@ -19,6 +20,9 @@ export type TenantDb = DrizzleD1Database<typeof schema>;
  * other value names a D1 binding: tenants made before (docs/deploy.md, "Tenant databases").
  */
 export const TENANT_STORE_PREFIX = "do:";
+
+/** Bound parameters one statement may carry in a tenant database (Durable Object SQLite: 100). */
+export const MAX_BOUND_PARAMETERS = 100;
 
 export const openTenantDb = (d1: D1Database): TenantDb => drizzle(d1, { schema });
 

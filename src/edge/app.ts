@@ -1,6 +1,6 @@
 // The edge worker's front door: meters every request, then hands it to the platform admin app
 // (platform host) or to the tenant app (every other host); after the response, writes the request's
-// telemetry. Also the consumer of the post-push and telemetry queues.
+// telemetry. Also the consumer of the post-push, event and telemetry queues.
 import type { Env } from "../env";
 import { meteredEnv, newMeter, serverTiming } from "../obs/meter";
 import { loggedResponse } from "../obs/telemetry";
@@ -16,6 +16,8 @@ import { tenantApp } from "./tenant-app";
 import { handlePostPushBatch } from "../services/post-push";
 import { handleTelemetryBatch, recordTelemetry, TELEMETRY_QUEUE } from "../services/telemetry";
 import type { PushedEvent } from "../services/push-events";
+import { handleEventBatch } from "../services/events/consumer";
+import { EVENTS_QUEUE, type EventMessage } from "../services/events/fanout";
 import { slowFaultOf } from "../push/faults";
 
 export function createEdgeHandler(): ExportedHandler<Env> {
@@ -47,7 +49,9 @@ export function createEdgeHandler(): ExportedHandler<Env> {
     queue: (batch, env) =>
       batch.queue === TELEMETRY_QUEUE
         ? handleTelemetryBatch(batch, withWan(env))
-        : handlePostPushBatch(batch as MessageBatch<PushedEvent>, withWan(env)),
+        : batch.queue === EVENTS_QUEUE
+          ? handleEventBatch(batch as MessageBatch<EventMessage>, withWan(env))
+          : handlePostPushBatch(batch as MessageBatch<PushedEvent>, withWan(env)),
     async fetch(request, raw, ctx) {
       // Injected distance (FORGE_WAN_MS, local runs only) sits under the meter: it times the wait.
       const env = withWan(raw);

@@ -5,6 +5,7 @@ import type { AppEnv } from "../routes/context";
 import { canonicalHost, resolveHost } from "../storage/directory";
 import { ensureTenantReady } from "../services/tenants";
 import { lazyTenantDb, tenantD1 } from "../db/tenant-db";
+import { type EventMessage, withEventFanout } from "../services/events/fanout";
 import { newMeter } from "../obs/meter";
 import { meterOf } from "../obs/request-meter";
 import { ErrorPage } from "../views/layout";
@@ -15,6 +16,9 @@ import { timelineRoutes } from "../routes/web/timeline";
 import { sourceRoutes } from "../routes/web/source";
 import { notFoundPage } from "../routes/web/errors";
 import { accountRoutes } from "../routes/web/account";
+import { watchRoutes } from "../routes/web/watch";
+import { projectNotifyRoutes } from "../routes/web/project-notify";
+import { adminOutboxRoutes } from "../routes/web/admin-outbox";
 import { adminRoutes } from "../routes/web/admin";
 import { projectAdminRoutes } from "../routes/web/project-admin";
 import { userRoutes } from "../routes/web/users";
@@ -76,7 +80,15 @@ export function tenantApp() {
     }
     c.set("tenant", tenant);
     c.get("meter").tenant = tenant.id;
-    c.set("db", lazyTenantDb(d1));
+    // Events this request records go on the FORGE_EVENTS queue after the response (services/events/).
+    c.set(
+      "db",
+      withEventFanout(lazyTenantDb(d1), {
+        tenantId: tenant.id,
+        queue: c.env.FORGE_EVENTS as Queue<EventMessage> | undefined,
+        waitUntil: (work) => c.executionCtx.waitUntil(work),
+      }),
+    );
     await next();
   });
 
@@ -110,10 +122,13 @@ export function tenantApp() {
   app.route("/", accountRoutes);
   app.route("/", userRoutes);
   app.route("/", adminRoutes);
+  app.route("/", adminOutboxRoutes);
+  app.route("/", watchRoutes);
   app.route("/", projectRoutes);
   app.route("/", timelineRoutes);
   app.route("/", sourceRoutes);
   app.route("/", projectAdminRoutes);
+  app.route("/", projectNotifyRoutes);
   app.route("/", issueRoutes);
   app.route("/", downloadRoutes);
   app.route("/", wikiRoutes);

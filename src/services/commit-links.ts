@@ -131,14 +131,17 @@ function linkComment(
   return `Commit ${link} on ${branch}, pushed by ${pusher || "someone"}, ${what}:\n\n${quoted}`;
 }
 
-/**
- * Applies the commit links of one push that landed. Returns how many comments it added (0 when
- * the push was seen before).
- */
-export async function linkPushedCommits(env: Env, db: TenantDb, project: Project, event: PushedEvent): Promise<number> {
-  if (levelOf(project, "issues") === "off") return 0;
+/** The links one push makes: each commit's references, oldest commit first, at most MAX_LINKS_PER_PUSH. */
+export interface CommitLinkPlan {
+  links: { oid: Oid; message: string; ref: CommitReference }[];
+  branch: string;
+}
+
+/** Reads the commits a push brought and what their messages refer to; changes nothing. */
+export async function planCommitLinks(env: Env, project: Project, event: PushedEvent): Promise<CommitLinkPlan | null> {
+  if (levelOf(project, "issues") === "off") return null;
   const branches = event.updates.filter((u) => u.name.startsWith("refs/heads/") && u.new !== ZERO_OID);
-  if (!branches.length) return 0;
+  if (!branches.length) return null;
   const repo = { tenantId: event.tenantId, repoId: event.repoId };
   const snapshot = await currentSnapshot(env, repo);
   const store = await openStore(env.OBJECTS, repo, snapshot);
@@ -155,26 +158,60 @@ export async function linkPushedCommits(env: Env, db: TenantDb, project: Project
     branches.map((b) => b.new),
     known,
   );
+  const links: CommitLinkPlan["links"] = [];
+  // Oldest first, so the history reads in the order the work was done.
+  for (const commit of commits.reverse()) {
+    for (const ref of parseCommitReferences(commit.message)) {
+      if (links.length >= MAX_LINKS_PER_PUSH) return { links, branch: shortRef(branches[0]!.name) };
+      links.push({ oid: commit.oid, message: commit.message, ref });
+    }
+  }
+  return { links, branch: shortRef(branches[0]!.name) };
+}
+
+/** Each issue a plan closes or refers to, once (closing wins), in the order first named. */
+export function linkedIssues(plan: CommitLinkPlan | null): CommitReference[] {
+  const found = new Map<number, CommitReference["action"]>();
+  for (const { ref } of plan?.links ?? []) if (found.get(ref.number) !== "close") found.set(ref.number, ref.action);
+  return [...found].map(([number, action]) => ({ number, action }));
+}
+
+/**
+ * Applies a plan: one comment (closing the issue for "fixes") per commit and issue. Returns how
+ * many it added (0 when the push was seen before). `eventPayload` goes into each issue event
+ * (post-push: `digest` when the push's own mail lists the issues).
+ */
+export async function applyCommitLinks(
+  db: TenantDb,
+  project: Project,
+  event: PushedEvent,
+  plan: CommitLinkPlan | null,
+  eventPayload?: Record<string, unknown>,
+): Promise<number> {
+  if (!plan?.links.length) return 0;
   const pusher = event.pusher ? await findUserByName(db, event.pusher) : undefined;
   const actor = {
     user: pusher ? ({ id: pusher.id, username: pusher.username, displayName: pusher.displayName } satisfies UserRef) : null,
     triage: true,
   };
-  const branch = shortRef(branches[0]!.name);
   let added = 0;
-  let links = 0;
-  // Oldest first, so the history reads in the order the work was done.
-  for (const commit of commits.reverse()) {
-    for (const ref of parseCommitReferences(commit.message)) {
-      if (++links > MAX_LINKS_PER_PUSH) return added;
-      const issue = await findIssue(db, project.id, ref.number);
-      if (!issue) continue;
-      const result = await updateIssue(db, project, ref.number, actor, ref.action === "close" ? { state: "closed" } : {}, {
-        comment: linkComment(project.name, commit.oid, branch, event.pusher, commit.message, ref.action),
-        key: `commit:${commit.oid}:${issue.id}`,
-      });
-      if (result.outcome === "updated") added++;
-    }
+  for (const { oid, message, ref } of plan.links) {
+    const issue = await findIssue(db, project.id, ref.number);
+    if (!issue) continue;
+    const result = await updateIssue(db, project, ref.number, actor, ref.action === "close" ? { state: "closed" } : {}, {
+      comment: linkComment(project.name, oid, plan.branch, event.pusher, message, ref.action),
+      key: `commit:${oid}:${issue.id}`,
+      eventPayload,
+    });
+    if (result.outcome === "updated") added++;
   }
   return added;
+}
+
+/**
+ * Applies the commit links of one push that landed. Returns how many comments it added (0 when
+ * the push was seen before).
+ */
+export async function linkPushedCommits(env: Env, db: TenantDb, project: Project, event: PushedEvent): Promise<number> {
+  return applyCommitLinks(db, project, event, await planCommitLinks(env, project, event));
 }

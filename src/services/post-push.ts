@@ -8,8 +8,10 @@ import { projects } from "../db/schema";
 import { ZERO_OID } from "../git/oid";
 import type { PushedEvent } from "./push-events";
 import { recordEvent } from "./timeline";
+import { type EventMessage, withEventFanout } from "./events/fanout";
 import { precomputeForPush } from "./derive-after-push";
-import { linkPushedCommits } from "./commit-links";
+import { applyCommitLinks, type CommitReference, linkedIssues, planCommitLinks } from "./commit-links";
+import { DIGEST_MIN_ISSUES } from "./notifications/digest";
 import { recordReviewPushes } from "./reviews/revisions";
 import { readTenantRecord } from "../storage/directory";
 import { sha256Hex } from "../utils/crypto";
@@ -36,24 +38,34 @@ export async function recordPush(env: Env, e: PushedEvent): Promise<void> {
   const tenant = await readTenantRecord(env.DIRECTORY, e.tenantId);
   const d1 = tenant ? tenantD1(env, tenant) : null;
   if (!tenant || !d1) return; // the tenant is gone: nothing to record
-  const db = openTenantDb(d1);
+  // The push's events (the timeline entry, issue changes by commit links) reach their handlers.
+  const db = withEventFanout(openTenantDb(d1), {
+    tenantId: tenant.id,
+    queue: env.FORGE_EVENTS as Queue<EventMessage> | undefined,
+  });
   const project = await db.query.projects.findFirst({ where: eq(projects.repoId, e.repoId) });
   if (!project) return;
+  // Issues named in the pushed commits' messages (fixes #12, refs #12), read before anything is
+  // recorded: a push that links many issues mails one digest (its own event lists them).
+  const plan = await planCommitLinks(env, project, e);
+  const first = !e.part || e.part.index === 0;
+  const linked = first ? linkedIssues(plan) : [];
+  const digest = linked.length >= DIGEST_MIN_ISSUES;
   // A push split over several messages is one entry on the timeline, made by its first part.
-  if (!e.part || e.part.index === 0) await recordTimeline(db, project.id, e);
-  // Issues named in the pushed commits' messages (fixes #12, refs #12); idempotent.
-  await linkPushedCommits(env, db, project, e);
+  if (first) await recordTimeline(db, project.id, e, digest ? linked : []);
+  // Idempotent: each (commit, issue) comment has a unique key.
+  await applyCommitLinks(db, project, e, plan, digest ? { digest: true } : undefined);
   // Pushes to the source branch of an open review become its next revision; idempotent.
   await recordReviewPushes(env, db, project, e);
 }
 
-async function recordTimeline(db: TenantDb, projectId: number, e: PushedEvent): Promise<void> {
+async function recordTimeline(db: TenantDb, projectId: number, e: PushedEvent, issues: CommitReference[]): Promise<void> {
   await recordEvent(db, {
     projectId,
     kind: "push",
     actor: e.pusher || null,
     title: describePush(e),
-    payload: { updates: e.updates, ...(e.part ? { refs: e.part.refs } : {}) },
+    payload: { updates: e.updates, ...(e.part ? { refs: e.part.refs } : {}), ...(issues.length ? { issues } : {}) },
     key: e.part ? `push:${e.part.id}` : `push:${await sha256Hex(JSON.stringify(e))}`,
   });
 }

@@ -97,6 +97,7 @@ function AccountNav() {
   return (
     <nav class="account" aria-label="Account">
       <a href={`/u/${encodeURIComponent(ctx.account.username)}`}>{ctx.account.username}</a>
+      <a href="/watchlist">Watch list</a>
       <a href="/account">Settings</a>
       {ctx.account.isAdmin && <a href="/admin">Admin</a>}
       <form method="post" action="/account/logout" class="inline">

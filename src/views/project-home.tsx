@@ -3,6 +3,7 @@
 // downloads and wiki pages, the source summary with the README, recent activity and the team.
 import type { Child } from "hono/jsx";
 import { type EntryView, TimelineEntries } from "./timeline";
+import { WatchButton } from "./watch";
 
 export interface FeaturedItem {
   title: string;
@@ -25,6 +26,8 @@ export interface ProjectHomeView {
   recent: EntryView[];
   timelineHref: string;
   team: { username: string; name: string; owner: boolean }[];
+  /** Signed in: whether the viewer watches the project (the Watch button); null: signed out. */
+  watching: boolean | null;
 }
 
 function Featured(props: { title: string; items: FeaturedItem[] }) {
@@ -47,9 +50,16 @@ function Featured(props: { title: string; items: FeaturedItem[] }) {
 export function ProjectHome(v: ProjectHomeView) {
   return (
     <>
-      <h1>
-        {v.name} {v.isPrivate && <span class="badge">private</span>}
-      </h1>
+      <div class="iss-head">
+        <h1>
+          {v.name} {v.isPrivate && <span class="badge">private</span>}
+        </h1>
+        {v.watching !== null && (
+          <span class="actions">
+            <WatchButton action={`/p/${encodeURIComponent(v.name)}/watch`} watching={v.watching} what="project" />
+          </span>
+        )}
+      </div>
       {v.description ?? <p class="muted">No description.</p>}
       {v.cloneUrl && (
         <div class="clone">

@@ -1,4 +1,4 @@
-// Tenant admin pages: forge settings, people, projects; and creating a project.
+// Tenant admin pages: forge settings, people, projects; and creating a project (the outbox: admin-outbox.tsx).
 import { Hono, type Context } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../context";
@@ -28,9 +28,10 @@ const SECTIONS = [
   { href: "/admin", label: "Forge settings" },
   { href: "/admin/users", label: "People" },
   { href: "/admin/projects", label: "Projects" },
+  { href: "/admin/outbox", label: "Outbox" },
 ];
 
-function AdminPage(props: { c: Ctx; section: string; title: string; error?: string; children?: Child }) {
+export function AdminPage(props: { c: Ctx; section: string; title: string; error?: string; children?: Child }) {
   return (
     <SectionedPage
       title={props.title}

@@ -65,6 +65,9 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
       project={{ project, viewer: await webViewer(c), current: "admin" }}
     >
       <h1>{project.name} · settings</h1>
+      <p>
+        <a href={`${base}/notifications`}>Notification addresses</a>: mail this project's news to a list.
+      </p>
       {ok && <Notice kind="ok">{ok}</Notice>}
       {error && <Notice kind="error">{error}</Notice>}
       <form method="post" action={`${base}/settings`} class="stack wide">

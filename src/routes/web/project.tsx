@@ -7,6 +7,7 @@ import { canAccess } from "../../auth/access";
 import { listMembers } from "../../services/members";
 import { EVENT_KINDS, listEvents, type TimelineEvent } from "../../services/timeline";
 import type { Project } from "../../services/projects";
+import { isWatching } from "../../services/notifications/watches";
 import { Layout } from "../../views/layout";
 import { Markdown } from "../../views/forms";
 import { type FeaturedItem, ProjectHome } from "../../views/project-home";
@@ -25,15 +26,18 @@ const RECENT = 8;
 /**
  * The project home's reads, started beside the session check (guards.ts Prefetch): the team, the
  * newest events of every kind, the featured downloads and wiki pages. What the viewer may not
- * read is left out afterwards (homeFeatured, recentFor).
+ * read is left out afterwards (homeFeatured, recentFor). Whether the user the session cookie
+ * names watches the project is read beside them too (read again if the session check disagrees).
  */
 const homeData = (c: Context<AppEnv>, project: Project) => {
   const db = c.get("db");
+  const claimed = c.get("session")?.u ?? null;
   return Promise.all([
     listMembers(db, project.id),
     listEvents(db, project.id, { kinds: EVENT_KINDS, limit: RECENT }),
     featuredDownloads(db, project.id),
     featuredWikiPages(db, project.id),
+    claimed === null ? null : isWatching(db, claimed, project.id, "project").then((w) => ({ user: claimed, w })),
   ]);
 };
 type HomeData = Awaited<ReturnType<typeof homeData>>;
@@ -83,10 +87,16 @@ projectRoutes.get("/p/:project/", component("web.project"), projectPage(homeData
   const readsSource = canAccess(viewer, project, "source", "read");
   // The source summary reads the data centre's refs and cached pages (no regional call when warm);
   // cold, its call to the repository's object goes beside the prefetched reads, not after them.
-  const [[team, all, downloads, pages], source] = await Promise.all([
+  const [[team, all, downloads, pages, claimedWatch], source] = await Promise.all([
     prefetched<HomeData>(c),
     readsSource ? sourceSummary(c, project) : null,
   ]);
+  const user = viewer.user;
+  const watching = !user
+    ? null
+    : claimedWatch?.user === user.id
+      ? claimedWatch.w
+      : await isWatching(c.get("db"), user.id, project.id, "project");
   const events = await recentFor(c, all);
   const recent = { events };
   const featured = homeFeatured(c, downloads, pages);
@@ -109,6 +119,7 @@ projectRoutes.get("/p/:project/", component("web.project"), projectPage(homeData
         featuredWiki={featured.featuredWiki}
         recent={recent.events.map((e) => entryView(project.name, e))}
         timelineHref={timelineHref(project.name)}
+        watching={watching}
         team={team
           .filter((m) => m.role !== "authorized")
           .map((m) => ({ username: m.username, name: m.displayName || m.username, owner: m.role === "owner" }))}

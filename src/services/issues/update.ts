@@ -39,6 +39,8 @@ export interface UpdateOptions {
   baseVersion?: number;
   /** Unique key of the comment (commit links): an update already made with it is not made again. */
   key?: string;
+  /** Added to the event's payload (commit links: `digest`, when the push's digest mails it). */
+  eventPayload?: Record<string, unknown>;
   /** May the actor edit the summary and description (members, or the submitter)? Computed when absent. */
   editText?: boolean;
 }
@@ -165,10 +167,12 @@ export async function updateIssue(
       title: describeUpdate(actor, updated, changes, comment !== ""),
       payload: {
         number: updated.number,
+        issueId: updated.id,
         action: changes.status ? (updated.state === "closed" ? "closed" : "reopened") : "updated",
         // The timeline links the entry to this comment (#c<id> on the issue page).
         comment: commentId,
         changes,
+        ...opts.eventPayload,
       },
       key: `issue:${updated.id}:v${updated.version}`,
     });

@@ -1,5 +1,6 @@
 // The pages of one wiki page: the page itself (contents, labels, files), the edit form, its
 // history with diff, revert and delete, one old revision, and a diff of two revisions.
+import { WatchButton } from "../watch";
 import type { Child } from "hono/jsx";
 import { Field, Notice, TextArea } from "../forms";
 import { trustedHtml, type TrustedHtml } from "../trusted-html";
@@ -23,6 +24,8 @@ export interface PageModel {
   oldRevision?: { number: number; current: number; comment: string };
   notice?: string;
   error?: string;
+  /** Signed in: whether the viewer watches the page (the Watch button); undefined: signed out. */
+  watching?: boolean;
 }
 
 function PostButton(props: { action: string; label: string; base?: number; danger?: boolean }) {
@@ -48,7 +51,8 @@ export function WikiPageView(props: { frame: FrameModel; m: PageModel }) {
       <div class="iss-head">
         <h1>{m.title}</h1>
         <span class="actions">
-          {frame.canWrite && !old && <a href={`${href}/edit`}>Edit</a>} <a href={`${href}/history`}>History</a>
+          {frame.canWrite && !old && <a href={`${href}/edit`}>Edit</a>} <a href={`${href}/history`}>History</a>{" "}
+          {m.watching !== undefined && <WatchButton action={`${href}/watch`} watching={m.watching} what="page" />}
         </span>
       </div>
       {old && (

@@ -32,6 +32,7 @@ const DONE: Record<string, string> = {
   "token-revoked": "Token revoked.",
   registered: "Welcome! We sent a link to confirm your address.",
   reset: "Your new password is set.",
+  notifications: "Notification settings saved.",
 };
 
 function done(c: Ctx): string | undefined {
@@ -47,6 +48,7 @@ const SECTIONS = [
   { href: "/account/password", label: "Password" },
   { href: "/account/tokens", label: "API tokens" },
   { href: "/account/feed-token", label: "Feed token" },
+  { href: "/account/notifications", label: "Notifications" },
 ];
 
 export function SettingsPage(props: { c: Ctx; user: User; section: string; title: string; error?: string; children?: Child }) {

@@ -21,6 +21,7 @@ import {
   defaultTitle,
   type WikiPage,
 } from "../../../services/wiki";
+import { isWatching } from "../../../services/notifications/watches";
 import { WikiDiff, WikiEdit, WikiHistory, WikiPageView, type EditModel } from "../../../views/wiki/page";
 import { WikiFrame, pageHref, wikiBase } from "../../../views/wiki/frame";
 import { Notice } from "../../../views/forms";
@@ -55,9 +56,11 @@ async function pageOr404(c: Ctx): Promise<WikiPage | Response> {
 async function showPage(c: Ctx, page: WikiPage, revision?: number, notice?: string) {
   const db = c.get("db");
   const rev = revision === undefined ? undefined : await requireRevision(db, page, revision);
-  const [latest, resources] = await Promise.all([
+  const user = c.get("wiki").user;
+  const [latest, resources, watching] = await Promise.all([
     rev ? Promise.resolve(undefined) : listRevisions(db, page).then((r) => r[0]),
     listResources(db, page),
+    user ? isWatching(db, user.id, page.projectId, "wiki", page.id) : undefined,
   ]);
   const body = rev?.body ?? page.body;
   const { html, toc } = await renderWikiText(c, page.name, body);
@@ -82,6 +85,7 @@ async function showPage(c: Ctx, page: WikiPage, revision?: number, notice?: stri
         resources,
         oldRevision: rev ? { number: rev.number, current: page.revision, comment: rev.comment } : undefined,
         notice,
+        watching,
       }}
     />,
   );
