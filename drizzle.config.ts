@@ -3,6 +3,6 @@ import { defineConfig } from "drizzle-kit";
 
 export default defineConfig({
   dialect: "sqlite",
-  schema: ["./src/db/schema.ts", "./src/db/downloads-schema.ts", "./src/db/wiki-schema.ts"],
+  schema: ["./src/db/schema.ts", "./src/db/downloads-schema.ts", "./src/db/wiki-schema.ts", "./src/db/webhooks-schema.ts"],
   out: "./migrations",
 });

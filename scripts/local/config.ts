@@ -39,6 +39,8 @@ export interface LocalConfig {
   allowFaults?: boolean;
   /** EXTRA_TENANT_MIGRATIONS of the edge (FORGE_EXTRA_TENANT_MIGRATIONS): tests and benchmarks only. */
   extraTenantMigrations?: string;
+  /** WEBHOOK_ALLOWLIST of the edge (FORGE_WEBHOOK_ALLOWLIST), e.g. 127.0.0.1 for a receiver on this machine. */
+  webhookAllowlist?: string;
 }
 
 const shared = (): Partial<WorkerOptions> => ({
@@ -68,8 +70,9 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
         queueConsumers: {
           "edgeforge-post-push": { maxBatchTimeout: 1 },
           "edgeforge-telemetry-logs": { maxBatchSize: 100, maxBatchTimeout: 1 },
+          "edgeforge-webhooks": { maxBatchTimeout: 1, maxRetries: 10 },
         },
-        queueProducers: { TELEMETRY_LOGS: "edgeforge-telemetry-logs" },
+        queueProducers: { TELEMETRY_LOGS: "edgeforge-telemetry-logs", WEBHOOKS: "edgeforge-webhooks" },
         analyticsEngineDatasets: { TELEMETRY: { dataset: "edgeforge_requests" } },
         scriptPath: c.scripts.edge,
         d1Databases: { CONTROL: "control", ...tenantDbs },
@@ -85,6 +88,8 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
           // The slow-component fault of telemetry tests (src/push/faults.ts).
           ...(c.allowFaults ? { ALLOW_FAULTS: "1" } : {}),
           ...(c.extraTenantMigrations ? { EXTRA_TENANT_MIGRATIONS: c.extraTenantMigrations } : {}),
+          // Local forges do not resolve hook hosts (no DNS-over-HTTPS resolver): only the URL checks apply.
+          ...(c.webhookAllowlist ? { WEBHOOK_ALLOWLIST: c.webhookAllowlist } : {}),
         },
       },
       {

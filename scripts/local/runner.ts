@@ -78,6 +78,7 @@ export class LocalForge {
       legacyTenantDatabases: this.legacyDatabases,
       allowFaults: process.env.FORGE_ALLOW_FAULTS === "1",
       extraTenantMigrations: process.env.FORGE_EXTRA_TENANT_MIGRATIONS || undefined,
+      webhookAllowlist: process.env.FORGE_WEBHOOK_ALLOWLIST || undefined,
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         this.pipeLogs(stdout);
         this.pipeLogs(stderr);

@@ -4,11 +4,12 @@ import type { Env } from "../env";
 import * as core from "./schema";
 import * as downloads from "./downloads-schema";
 import * as wiki from "./wiki-schema";
+import * as webhooks from "./webhooks-schema";
 import { sqliteD1 } from "./tenant-store-client";
 import type { TenantDatabase } from "./tenant-store";
 
 /** Every table of a tenant database, for drizzle's relational queries. */
-const schema = { ...core, ...downloads, ...wiki };
+const schema = { ...core, ...downloads, ...wiki, ...webhooks };
 
 export type TenantDb = DrizzleD1Database<typeof schema>;
 

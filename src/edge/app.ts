@@ -1,6 +1,6 @@
 // The edge worker's front door: meters every request, then hands it to the platform admin app
 // (platform host) or to the tenant app (every other host); after the response, writes the request's
-// telemetry. Also the consumer of the post-push and telemetry queues.
+// telemetry. Also the consumer of the post-push, telemetry and webhook queues.
 import type { Env } from "../env";
 import { meteredEnv, newMeter, serverTiming } from "../obs/meter";
 import { loggedResponse } from "../obs/telemetry";
@@ -16,6 +16,7 @@ import { handlePostPushBatch } from "../services/post-push";
 import { handleTelemetryBatch, recordTelemetry, TELEMETRY_QUEUE } from "../services/telemetry";
 import type { PushedEvent } from "../services/push-events";
 import { slowFaultOf } from "../push/faults";
+import { handleWebhookBatch, WEBHOOKS_QUEUE, type WebhookMessage } from "../services/webhooks";
 
 export function createEdgeHandler(): ExportedHandler<Env> {
   const admin = adminApp();
@@ -46,7 +47,9 @@ export function createEdgeHandler(): ExportedHandler<Env> {
     queue: (batch, env) =>
       batch.queue === TELEMETRY_QUEUE
         ? handleTelemetryBatch(batch, env)
-        : handlePostPushBatch(batch as MessageBatch<PushedEvent>, env),
+        : batch.queue === WEBHOOKS_QUEUE
+          ? handleWebhookBatch(batch as MessageBatch<WebhookMessage>, env)
+          : handlePostPushBatch(batch as MessageBatch<PushedEvent>, env),
     async fetch(request, env, ctx) {
       const meter = newMeter(request.headers.get("cf-ray") ?? randomId(16), "edge");
       attachMeter(request, meter);
