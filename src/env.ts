@@ -17,6 +17,8 @@ export interface Env {
   PUSH?: Fetcher;
   /** Queue of pushes that landed, for post-push work (timeline, issue links, derived data). */
   POST_PUSH?: Queue;
+  /** Queue of recorded events ({tenant id, event id}) for their handlers: mail, webhooks (services/events/). */
+  FORGE_EVENTS?: Queue;
   /** Analytics Engine dataset: one data point per request (dashboards; docs/deploy.md). */
   TELEMETRY?: AnalyticsEngineDataset;
   /** Queue of request log lines, batched by the edge into R2 objects under logs/ (docs/storage.md). */

@@ -69,10 +69,15 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
         // Telemetry log lines land in R2 within a second locally (30 s in production: fewer, larger objects).
         queueConsumers: {
           "edgeforge-post-push": { maxBatchTimeout: 1 },
+          "edgeforge-events": { maxBatchTimeout: 1, maxRetries: 5 },
           "edgeforge-telemetry-logs": { maxBatchSize: 100, maxBatchTimeout: 1 },
           "edgeforge-webhooks": { maxBatchTimeout: 1, maxRetries: 10 },
         },
-        queueProducers: { TELEMETRY_LOGS: "edgeforge-telemetry-logs", WEBHOOKS: "edgeforge-webhooks" },
+        queueProducers: {
+          TELEMETRY_LOGS: "edgeforge-telemetry-logs",
+          FORGE_EVENTS: "edgeforge-events",
+          WEBHOOKS: "edgeforge-webhooks",
+        },
         analyticsEngineDatasets: { TELEMETRY: { dataset: "edgeforge_requests" } },
         scriptPath: c.scripts.edge,
         d1Databases: { CONTROL: "control", ...tenantDbs },

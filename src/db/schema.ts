@@ -182,9 +182,14 @@ export const events = sqliteTable(
     payload: text("payload").notNull().default("{}"),
     /** Identifies the happening, so a message delivered twice records one event. */
     key: text("key").unique(),
+    /**
+     * 1 until the event's message is on the FORGE_EVENTS queue (services/events/fanout.ts): a send
+     * that failed or never ran is sent again by a later recordEvent. Rows from before: 0.
+     */
+    pending: integer("pending").notNull().default(0),
     createdAt: text("created_at").notNull().default(now),
   },
-  (t) => [index("events_project").on(t.projectId, t.id)],
+  (t) => [index("events_project").on(t.projectId, t.id), index("events_pending").on(t.id).where(sql`${t.pending} = 1`)],
 );
 
 /**

@@ -1,6 +1,6 @@
 // The edge worker's front door: meters every request, then hands it to the platform admin app
 // (platform host) or to the tenant app (every other host); after the response, writes the request's
-// telemetry. Also the consumer of the post-push, telemetry and webhook queues.
+// telemetry. Also the consumer of the post-push, event, telemetry and webhook queues.
 import type { Env } from "../env";
 import { meteredEnv, newMeter, serverTiming } from "../obs/meter";
 import { loggedResponse } from "../obs/telemetry";
@@ -15,6 +15,8 @@ import { tenantApp } from "./tenant-app";
 import { handlePostPushBatch } from "../services/post-push";
 import { handleTelemetryBatch, recordTelemetry, TELEMETRY_QUEUE } from "../services/telemetry";
 import type { PushedEvent } from "../services/push-events";
+import { handleEventBatch } from "../services/events/consumer";
+import { EVENTS_QUEUE, type EventMessage } from "../services/events/fanout";
 import { slowFaultOf } from "../push/faults";
 import { handleWebhookBatch, WEBHOOKS_QUEUE, type WebhookMessage } from "../services/webhooks";
 
@@ -47,9 +49,11 @@ export function createEdgeHandler(): ExportedHandler<Env> {
     queue: (batch, env) =>
       batch.queue === TELEMETRY_QUEUE
         ? handleTelemetryBatch(batch, env)
-        : batch.queue === WEBHOOKS_QUEUE
-          ? handleWebhookBatch(batch as MessageBatch<WebhookMessage>, env)
-          : handlePostPushBatch(batch as MessageBatch<PushedEvent>, env),
+        : batch.queue === EVENTS_QUEUE
+          ? handleEventBatch(batch as MessageBatch<EventMessage>, env)
+          : batch.queue === WEBHOOKS_QUEUE
+            ? handleWebhookBatch(batch as MessageBatch<WebhookMessage>, env)
+            : handlePostPushBatch(batch as MessageBatch<PushedEvent>, env),
     async fetch(request, env, ctx) {
       const meter = newMeter(request.headers.get("cf-ray") ?? randomId(16), "edge");
       attachMeter(request, meter);

@@ -5,6 +5,7 @@ import type { AppEnv } from "../routes/context";
 import { canonicalHost, resolveHost } from "../storage/directory";
 import { ensureTenantReady } from "../services/tenants";
 import { lazyTenantDb, tenantD1 } from "../db/tenant-db";
+import { type EventMessage, withEventFanout } from "../services/events/fanout";
 import { newMeter } from "../obs/meter";
 import { meterOf } from "../obs/request-meter";
 import { ErrorPage } from "../views/layout";
@@ -75,7 +76,15 @@ export function tenantApp() {
     }
     c.set("tenant", tenant);
     c.get("meter").tenant = tenant.id;
-    c.set("db", lazyTenantDb(d1));
+    // Events this request records go on the FORGE_EVENTS queue after the response (services/events/).
+    c.set(
+      "db",
+      withEventFanout(lazyTenantDb(d1), {
+        tenantId: tenant.id,
+        queue: c.env.FORGE_EVENTS as Queue<EventMessage> | undefined,
+        waitUntil: (work) => c.executionCtx.waitUntil(work),
+      }),
+    );
     await next();
   });
 

@@ -8,6 +8,7 @@ import { projects } from "../db/schema";
 import { ZERO_OID } from "../git/oid";
 import type { PushedEvent } from "./push-events";
 import { recordEvent } from "./timeline";
+import { type EventMessage, withEventFanout } from "./events/fanout";
 import { precomputeForPush } from "./derive-after-push";
 import { linkPushedCommits } from "./commit-links";
 import { readTenantRecord } from "../storage/directory";
@@ -35,7 +36,11 @@ export async function recordPush(env: Env, e: PushedEvent): Promise<void> {
   const tenant = await readTenantRecord(env.DIRECTORY, e.tenantId);
   const d1 = tenant ? tenantD1(env, tenant) : null;
   if (!tenant || !d1) return; // the tenant is gone: nothing to record
-  const db = openTenantDb(d1);
+  // The push's events (the timeline entry, issue changes by commit links) reach their handlers.
+  const db = withEventFanout(openTenantDb(d1), {
+    tenantId: tenant.id,
+    queue: env.FORGE_EVENTS as Queue<EventMessage> | undefined,
+  });
   const project = await db.query.projects.findFirst({ where: eq(projects.repoId, e.repoId) });
   if (!project) return;
   // A push split over several messages is one entry on the timeline, made by its first part.

@@ -1,8 +1,9 @@
 // The project timeline: events recorded as things happen (pushes, issue changes and comments, wiki
-// edits, downloads), read back newest first, filtered by kind and paged by id.
+// edits, downloads), fanned out to the event handlers, read back newest first, filtered by kind.
 import { and, desc, eq, inArray, lt, max } from "drizzle-orm";
 import type { TenantDb } from "../db/tenant-db";
 import { events } from "../db/schema";
+import { eventFanoutOf, sendEvents, unconfirmedEvents } from "./events/fanout";
 
 export type TimelineEvent = typeof events.$inferSelect;
 
@@ -30,8 +31,15 @@ export interface NewEvent {
   key?: string;
 }
 
-export async function recordEvent(db: TenantDb, e: NewEvent): Promise<void> {
-  await db
+/**
+ * Records an event; the one entry point of every happening. When the handle carries a fan-out
+ * (services/events/fanout.ts), the new event also goes on the FORGE_EVENTS queue, with any earlier
+ * event whose send was lost. A duplicate key is a no-op and fans out nothing. Returns the new
+ * event's id, or null for a duplicate.
+ */
+export async function recordEvent(db: TenantDb, e: NewEvent): Promise<number | null> {
+  const fanout = eventFanoutOf(db);
+  const insert = db
     .insert(events)
     .values({
       projectId: e.projectId,
@@ -40,8 +48,16 @@ export async function recordEvent(db: TenantDb, e: NewEvent): Promise<void> {
       title: e.title,
       payload: JSON.stringify(e.payload ?? {}),
       key: e.key ?? null,
+      pending: fanout ? 1 : 0,
     })
-    .onConflictDoNothing();
+    .onConflictDoNothing()
+    .returning({ id: events.id });
+  if (!fanout) return (await insert)[0]?.id ?? null;
+  const [inserted, lost] = await db.batch([insert, unconfirmedEvents(db, fanout)]);
+  const id = inserted[0]?.id ?? null;
+  const ids = [...(id === null ? [] : [id]), ...lost.map((r) => r.id).filter((x) => x !== id)];
+  await sendEvents(db, fanout, ids);
+  return id;
 }
 
 export interface EventQuery {

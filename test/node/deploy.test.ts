@@ -41,6 +41,7 @@ describe("npm run deploy", () => {
       "wrangler.toml": [
         "CONTROL D1 Database",
         "DIRECTORY KV Namespace",
+        "FORGE_EVENTS Queue",
         "OBJECTS R2 Bucket",
         "PLATFORM_HOST Environment Variable",
         "PUSH Worker",

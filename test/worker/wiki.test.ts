@@ -223,7 +223,7 @@ describe("timeline", () => {
       "Wiki page Events reverted to revision 1 by mia",
       "Wiki page Events deleted by mia",
     ]);
-    expect(JSON.parse(results[1]!.payload)).toEqual({ page: "Events", revision: 2 });
+    expect(JSON.parse(results[1]!.payload)).toMatchObject({ page: "Events", revision: 2, action: "edited" });
     expect(new Set(results.map((r) => r.key)).size).toBe(4);
   });
 });

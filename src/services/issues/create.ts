@@ -170,7 +170,7 @@ export async function createIssue(
     kind: "issue",
     actor: actor.user?.username ?? null,
     title: `${actor.user?.username ?? "someone"} opened issue ${issue.number}: ${issue.summary}`,
-    payload: { number: issue.number, action: "opened" },
+    payload: { number: issue.number, action: "opened", issueId: issue.id },
     key: `issue:${issue.id}:opened`,
   });
   return issue;

@@ -165,6 +165,7 @@ export async function updateIssue(
       title: describeUpdate(actor, updated, changes, comment !== ""),
       payload: {
         number: updated.number,
+        issueId: updated.id,
         action: changes.status ? (updated.state === "closed" ? "closed" : "reopened") : "updated",
         // The timeline links the entry to this comment (#c<id> on the issue page).
         comment: commentId,

@@ -84,8 +84,10 @@ async function event(
   page: string,
   revision: number,
   key: string,
+  // For the event handlers (notifications of the page's watchers, webhooks).
+  about: { pageId: number; action: "created" | "edited" | "reverted" | "revision-deleted" | "deleted" },
 ) {
-  await recordEvent(db, { projectId, kind: "wiki", actor: actor.username, title, payload: { page, revision }, key });
+  await recordEvent(db, { projectId, kind: "wiki", actor: actor.username, title, payload: { page, revision, ...about }, key });
 }
 
 /** Creates or updates a page: the new state becomes its newest revision. */
@@ -145,6 +147,7 @@ export async function savePage(db: TenantDb, projectId: number, actor: WikiActor
     page.name,
     number,
     `wiki:${page.id}:${number}`,
+    { pageId: page.id, action: existing ? "edited" : "created" },
   );
   return { page, revision: number, created: !existing };
 }
@@ -193,6 +196,7 @@ export async function revertPage(
     page.name,
     next,
     `wiki:${page.id}:${next}`,
+    { pageId: page.id, action: "reverted" },
   );
   return { page: now, revision: next, created: false };
 }
@@ -257,6 +261,7 @@ export async function deleteRevision(
     page.name,
     number,
     `wiki:${page.id}:${number}:deleted`,
+    { pageId: page.id, action: "revision-deleted" },
   );
   return now;
 }
@@ -280,5 +285,6 @@ export async function deletePage(
     page.name,
     page.revision,
     `wiki:${page.id}:deleted`,
+    { pageId: page.id, action: "deleted" },
   );
 }
