@@ -1,7 +1,7 @@
 // Drizzle schema of a project's webhooks in the tenant's database (beside schema.ts, which would
 // pass 400 lines): the hooks, and one row per delivery attempt (the log shown on a hook's page).
 import { sql } from "drizzle-orm";
-import { integer, sqliteTable, text, index } from "drizzle-orm/sqlite-core";
+import { integer, sqliteTable, text, index, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { projects } from "./schema";
 
 const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
@@ -46,6 +46,11 @@ export const webhookDeliveries = sqliteTable(
       .references(() => projects.id, { onDelete: "cascade" }),
     /** X-Edgeforge-Delivery: a UUID shared by the attempts of one delivery; a redelivery has a new one. */
     delivery: text("delivery").notNull(),
+    /**
+     * `<event id>:<n>`: the timeline event and which of its payloads, on first attempts made by the
+     * event fan-out; unique per hook, so an event handled twice queues nothing twice. Null otherwise.
+     */
+    eventKey: text("event_key"),
     /** X-Edgeforge-Event: push, issue, comment, wiki, download, review or ping. */
     event: text("event").notNull(),
     /** 1 for the first try; the queue's count after that. */
@@ -64,5 +69,9 @@ export const webhookDeliveries = sqliteTable(
     error: text("error"),
     createdAt: text("created_at").notNull().default(now),
   },
-  (t) => [index("webhook_deliveries_hook").on(t.hookId, t.id), index("webhook_deliveries_delivery").on(t.delivery)],
+  (t) => [
+    index("webhook_deliveries_hook").on(t.hookId, t.id),
+    index("webhook_deliveries_delivery").on(t.delivery),
+    uniqueIndex("webhook_deliveries_event").on(t.hookId, t.eventKey),
+  ],
 );

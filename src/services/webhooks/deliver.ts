@@ -40,21 +40,26 @@ export async function enqueueDeliveries(
   tenantId: string,
   hook: { id: number; projectId: number },
   payloads: HookPayload[],
+  /** The timeline event's id when the fan-out calls: a second call for it queues nothing again. */
+  eventId?: number,
 ): Promise<Delivery[]> {
   if (payloads.length === 0) return [];
   if (!env.WEBHOOKS) throw new ForgeError("unavailable", "Webhook deliveries are not set up on this forge (no WEBHOOKS queue).");
   const rows = await db
     .insert(webhookDeliveries)
     .values(
-      payloads.map((p) => ({
+      payloads.map((p, i) => ({
         hookId: hook.id,
         projectId: hook.projectId,
         delivery: crypto.randomUUID(),
+        eventKey: eventId === undefined ? null : `${eventId}:${i}`,
         event: p.event,
         requestBody: JSON.stringify(p.body),
       })),
     )
+    .onConflictDoNothing()
     .returning();
+  if (rows.length === 0) return [];
   await env.WEBHOOKS.sendBatch(rows.map((r) => ({ body: { tenantId, delivery: r.id } satisfies WebhookMessage })));
   return rows;
 }

@@ -24,7 +24,8 @@ export interface EventContext {
 
 /**
  * The event fan-out's handler (services/events/handlers.ts): queues one delivery per active hook
- * of the event's project subscribed to it. One query when the project has no hooks.
+ * of the event's project subscribed to it. One query when the project has no hooks; idempotent by
+ * event id (a message handled twice queues each delivery once).
  */
 export async function webhookEventHandler(ctx: EventContext, event: TimelineEvent): Promise<void> {
   const hooks = (
@@ -38,7 +39,7 @@ export async function webhookEventHandler(ctx: EventContext, event: TimelineEven
   const payloads = await payloadsOf(ctx, event, wanted);
   for (const hook of hooks) {
     const mine = payloads.filter((p) => p.event !== "ping" && hook.events.includes(p.event));
-    await enqueueDeliveries(ctx.env, ctx.db, ctx.tenant.id, hook, mine);
+    await enqueueDeliveries(ctx.env, ctx.db, ctx.tenant.id, hook, mine, event.id);
   }
 }
 
