@@ -128,7 +128,7 @@ beforeAll(async () => {
   db = openTenantDb(await tenantD1(forge));
   tenant = (await readTenantRecord(env.DIRECTORY, forge.id))!;
   project = (await findProject(db, "hooked"))!;
-});
+}, 60_000);
 
 describe("webhook deliveries", () => {
   it("signs the exact body with the hook's secret (JSON and form), and the receiver verifies it", async () => {
