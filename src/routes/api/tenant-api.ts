@@ -21,6 +21,7 @@ import { apiApp, apiBodyLimit, errorResponse, PageQuery, setPaginationHeaders, j
 import { registerIssueApi } from "./issues-api";
 import { isDownloadUpload, registerDownloadsApi } from "./downloads-api";
 import { registerWikiApi } from "./wiki-api";
+import { registerHooksApi } from "./hooks-api";
 
 const LevelSchema = z.enum(["all", "signed-in", "members", "owners", "off"]);
 
@@ -340,5 +341,6 @@ export function tenantApi() {
   registerIssueApi(app);
   registerDownloadsApi(app);
   registerWikiApi(app);
+  registerHooksApi(app);
   return app;
 }
