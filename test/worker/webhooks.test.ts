@@ -4,7 +4,7 @@
 // backoff, redirects to blocked addresses, the save-time guard, sealed secrets.
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import type { Env } from "../../src/env";
 import { openTenantDb, type TenantDb } from "../../src/db/tenant-db";
 import { events } from "../../src/db/schema";
@@ -23,6 +23,7 @@ import {
 } from "../../src/services/webhooks";
 import { findProject, type Project } from "../../src/services/projects";
 import type { FetchFn } from "../../src/utils/ssrf-fetch";
+import { enqueueDeliveries, LOG_KEEP } from "../../src/services/webhooks/deliver";
 import { ForgeError } from "../../src/utils/errors";
 import { createIssue, updateIssue } from "../../src/services/issues";
 import { findUserByName } from "../../src/services/users";
@@ -241,9 +242,7 @@ describe("webhook deliveries", () => {
       contentType: "json",
       active: true,
     });
-    const [row] = await (await import("../../src/services/webhooks/deliver")).enqueueDeliveries(env, db, tenant.id, hook, [
-      { event: "issue", body: { action: "opened" } },
-    ]);
+    const [row] = await enqueueDeliveries(env, db, tenant.id, hook, [{ event: "issue", body: { action: "opened" } }]);
     const message = queue.take().find((m) => m.delivery === row!.id)!;
     const down: FetchFn = async () => {
       throw new Error("connection refused");
@@ -312,6 +311,29 @@ describe("webhook deliveries", () => {
     const rows = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.hookId, hook.id));
     expect(rows.map((r) => r.eventKey)).toEqual([`${event.id}:0`]);
     expect(queue.take().filter((m) => m.delivery === rows[0]!.id)).toHaveLength(1);
+  });
+
+  it("keeps the newest LOG_KEEP attempts of a hook's log", async () => {
+    const hook = await createHook(env, db, project.id, {
+      url: "https://receiver.test/busy",
+      events: ["push"],
+      contentType: "json",
+      active: true,
+    });
+    await db.run(
+      sql`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${LOG_KEEP + 10})
+          INSERT INTO webhook_deliveries (hook_id, project_id, delivery, event, request_body)
+          SELECT ${hook.id}, ${project.id}, 'old-' || i, 'push', '{}' FROM n`,
+    );
+    const [newest] = await enqueueDeliveries(env, db, tenant.id, hook, [{ event: "push", body: { ref: "refs/heads/main" } }]);
+    queue.take();
+    const rows = await db
+      .select({ id: webhookDeliveries.id })
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.hookId, hook.id));
+    expect(rows).toHaveLength(LOG_KEEP);
+    expect(Math.max(...rows.map((r) => r.id))).toBe(newest!.id);
+    expect(rows.some((r) => r.id === newest!.id - LOG_KEEP)).toBe(false);
   });
 
   it("queues nothing for an inactive hook, nor for events a hook does not take", async () => {

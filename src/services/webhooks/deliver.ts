@@ -2,7 +2,7 @@
 // WEBHOOKS queue; the edge's consumer POSTs them through the SSRF guard, signed with the hook's
 // secret (X-Edgeforge-Signature-256: sha256=<HMAC-SHA256 of the exact body>), logs each attempt,
 // and retries failures with exponential backoff up to MAX_ATTEMPTS.
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Env } from "../../env";
 import { openTenantDb, tenantD1, type TenantDb } from "../../db/tenant-db";
 import { webhookDeliveries, webhooks } from "../../db/webhooks-schema";
@@ -29,6 +29,9 @@ export interface WebhookMessage {
   tenantId: string;
   delivery: number;
 }
+
+/** Attempts kept in a hook's log: older ones are deleted as new deliveries are queued. */
+export const LOG_KEEP = 500;
 
 /** Seconds before try `attempt + 1` after try `attempt` failed: 30 s, 1 min, 2 min, 4 min (at most 1 h). */
 export const backoffSeconds = (attempt: number) => Math.min(30 * 2 ** (attempt - 1), 3600);
@@ -60,6 +63,10 @@ export async function enqueueDeliveries(
     .onConflictDoNothing()
     .returning();
   if (rows.length === 0) return [];
+  // The log stays bounded: everything past the newest LOG_KEEP attempts of the hook goes.
+  await db.run(
+    sql`DELETE FROM webhook_deliveries WHERE hook_id = ${hook.id} AND id < (SELECT id FROM webhook_deliveries WHERE hook_id = ${hook.id} ORDER BY id DESC LIMIT 1 OFFSET ${LOG_KEEP - 1})`,
+  );
   await env.WEBHOOKS.sendBatch(rows.map((r) => ({ body: { tenantId, delivery: r.id } satisfies WebhookMessage })));
   return rows;
 }

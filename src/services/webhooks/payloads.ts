@@ -17,6 +17,8 @@ import type { Hook, HookEvent } from "./hooks";
 
 /** Commits listed in a push payload at most (newest first), as other forges do. */
 export const MAX_PUSH_COMMITS = 20;
+/** Characters of a commit message a push payload carries at most (the rest is cut). */
+const MAX_MESSAGE = 16 * 1024;
 /** Ref updates of one push event turned into deliveries at most. */
 const MAX_PUSH_REFS = 50;
 
@@ -66,7 +68,7 @@ async function pushedCommits(env: Env, tenant: TenantRecord, repoId: string, u: 
         time: c.committer.time,
         json: {
           id: oid,
-          message: c.message,
+          message: c.message.length > MAX_MESSAGE ? c.message.slice(0, MAX_MESSAGE) : c.message,
           timestamp: new Date(c.author.time * 1000).toISOString(),
           author: { name: c.author.name, email: c.author.email },
           committer: { name: c.committer.name, email: c.committer.email },
