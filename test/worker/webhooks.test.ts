@@ -57,7 +57,12 @@ interface Handled {
 }
 
 /** Runs the consumer on one message as the queue hands it over on try `attempts`. */
-async function consume(body: WebhookMessage, attempts: number, fetchFn: FetchFn): Promise<Handled> {
+async function consume(
+  body: WebhookMessage,
+  attempts: number,
+  fetchFn: FetchFn,
+  opts: { env?: Env; timeoutMs?: number } = {},
+): Promise<Handled> {
   const out: Handled = { acked: false, retryDelay: null };
   const batch = {
     queue: "edgeforge-webhooks",
@@ -78,7 +83,7 @@ async function consume(body: WebhookMessage, attempts: number, fetchFn: FetchFn)
     ackAll() {},
     retryAll() {},
   } as unknown as MessageBatch<WebhookMessage>;
-  await handleWebhookBatch(batch, env, { fetch: fetchFn });
+  await handleWebhookBatch(batch, opts.env ?? env, { fetch: fetchFn, timeoutMs: opts.timeoutMs });
   return out;
 }
 
@@ -272,6 +277,47 @@ describe("webhook deliveries", () => {
     const [logged] = await listDeliveries(db, project.id, hook.id, { limit: 1 });
     expect(logged).toMatchObject({ event: "ping", state: "failed" });
     expect(logged!.error).toMatch(/^Refused: .*169\.254\.169\.254.*link-local/);
+  });
+
+  it("resolves the host again at delivery time and refuses a name that now points at a private address", async () => {
+    const hook = await createHook(env, db, project.id, {
+      url: "https://rebind.example/hook",
+      events: ["issue"],
+      contentType: "json",
+      active: true,
+    });
+    const row = await sendTestDelivery(ctx(), project, hook.id, "owner");
+    const message = queue.take().find((m) => m.delivery === row.id)!;
+    const asked: string[] = [];
+    const network: FetchFn = async (url) => {
+      asked.push(url);
+      const u = new URL(url);
+      if (u.hostname !== "dns.test") return new Response("should not be called");
+      const type = u.searchParams.get("type") === "A" ? 1 : 28;
+      return Response.json({ Status: 0, Answer: type === 1 ? [{ type: 1, data: "10.0.0.1" }] : [] });
+    };
+    const resolving = { ...env, WEBHOOK_DNS_RESOLVER: "https://dns.test/dns-query" } as Env;
+    expect(await consume(message, 1, network, { env: resolving })).toEqual({ acked: true, retryDelay: null });
+    expect(asked.every((u) => u.startsWith("https://dns.test/"))).toBe(true);
+    const [logged] = await listDeliveries(db, project.id, hook.id, { limit: 1 });
+    expect(logged!.error).toMatch(/rebind\.example resolves to 10\.0\.0\.1 is a private network address/);
+  });
+
+  it("gives up an attempt at its timeout and retries it", async () => {
+    const hook = await createHook(env, db, project.id, {
+      url: "https://receiver.test/slow",
+      events: ["issue"],
+      contentType: "json",
+      active: true,
+    });
+    const row = await sendTestDelivery(ctx(), project, hook.id, "owner");
+    const message = queue.take().find((m) => m.delivery === row.id)!;
+    // A receiver that never answers: only the attempt's own timeout ends the request.
+    const silent: FetchFn = (_url, init) =>
+      new Promise((_resolve, reject) => init.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
+    expect(await consume(message, 1, silent, { timeoutMs: 1 })).toEqual({ acked: false, retryDelay: backoffSeconds(1) });
+    const [logged] = await listDeliveries(db, project.id, hook.id, { limit: 1 });
+    expect(logged).toMatchObject({ state: "failed", error: "No answer within 0.001 s." });
   });
 
   it("checks the URL when a hook is saved", async () => {

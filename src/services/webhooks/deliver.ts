@@ -118,6 +118,8 @@ export interface DeliveryDeps {
   fetch?: FetchFn;
   /** Milliseconds now (durations). */
   now?: () => number;
+  /** How long an attempt may take (default DELIVERY_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 export type AttemptOutcome = "ok" | "retry" | "failed";
@@ -189,7 +191,8 @@ export async function attemptDelivery(
     await log({ state: "failed", error: (err as Error).message });
     return "failed";
   }
-  const signal = AbortSignal.timeout(DELIVERY_TIMEOUT_MS);
+  const timeoutMs = deps.timeoutMs ?? DELIVERY_TIMEOUT_MS;
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
     const { response } = await guardedFetch(
       hook.url,
@@ -212,7 +215,7 @@ export async function attemptDelivery(
     await log({
       state: "failed",
       error: timedOut
-        ? `No answer within ${DELIVERY_TIMEOUT_MS / 1000} s.`
+        ? `No answer within ${timeoutMs / 1000} s.`
         : `Could not reach the receiver: ${(err as Error).message}`,
     });
     return "retry";
