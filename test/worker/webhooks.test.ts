@@ -343,7 +343,7 @@ describe("webhook deliveries", () => {
     expect((noEvents as ForgeError).message).toMatch(/at least one event/);
   });
 
-  it("queues an event's deliveries once, however often the fan-out hands it over", async () => {
+  it("delivers an event once however often the fan-out hands it over, and again if its send was lost", async () => {
     const hook = await createHook(env, db, project.id, {
       url: "https://receiver.test/once",
       events: ["issue"],
@@ -352,11 +352,26 @@ describe("webhook deliveries", () => {
     });
     await newIssue("Handled twice");
     const event = await lastEvent();
+    // The first run's send is lost (the queue refuses it): the handler throws, the fan-out retries.
+    const refusing = {
+      ...env,
+      WEBHOOKS: { sendBatch: async () => Promise.reject(new Error("queue unavailable")) },
+    } as unknown as Env;
+    await expect(webhookEventHandler({ env: refusing, tenant, db }, event)).rejects.toThrow(/queue unavailable/);
     await webhookEventHandler(ctx(), event);
     await webhookEventHandler(ctx(), event);
     const rows = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.hookId, hook.id));
     expect(rows.map((r) => r.eventKey)).toEqual([`${event.id}:0`]);
-    expect(queue.take().filter((m) => m.delivery === rows[0]!.id)).toHaveLength(1);
+    // Both later runs sent the pending delivery (same id): the receiver gets it once.
+    const messages = queue.take().filter((m) => m.delivery === rows[0]!.id);
+    expect(messages).toHaveLength(2);
+    const seen: string[] = [];
+    const receiver: FetchFn = async (url) => {
+      seen.push(url);
+      return new Response("ok");
+    };
+    for (const m of messages) expect((await consume(m, 1, receiver)).acked).toBe(true);
+    expect(seen).toEqual(["https://receiver.test/once"]);
   });
 
   it("keeps the newest LOG_KEEP attempts of a hook's log", async () => {

@@ -2,7 +2,7 @@
 // WEBHOOKS queue; the edge's consumer POSTs them through the SSRF guard, signed with the hook's
 // secret (X-Edgeforge-Signature-256: sha256=<HMAC-SHA256 of the exact body>), logs each attempt,
 // and retries failures with exponential backoff up to MAX_ATTEMPTS.
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Env } from "../../env";
 import { openTenantDb, tenantD1, type TenantDb } from "../../db/tenant-db";
 import { webhookDeliveries, webhooks } from "../../db/webhooks-schema";
@@ -62,13 +62,31 @@ export async function enqueueDeliveries(
     )
     .onConflictDoNothing()
     .returning();
-  if (rows.length === 0) return [];
+  // The event handled again (its message retried): its deliveries still pending go again, with
+  // the same delivery id, in case the first send was lost; the consumer skips any already tried.
+  const toSend =
+    eventId === undefined
+      ? rows
+      : await db
+          .select()
+          .from(webhookDeliveries)
+          .where(
+            and(
+              eq(webhookDeliveries.hookId, hook.id),
+              inArray(
+                webhookDeliveries.eventKey,
+                payloads.map((_, i) => `${eventId}:${i}`),
+              ),
+              eq(webhookDeliveries.state, "pending"),
+            ),
+          );
+  if (toSend.length === 0) return [];
   // The log stays bounded: everything past the newest LOG_KEEP attempts of the hook goes.
   await db.run(
     sql`DELETE FROM webhook_deliveries WHERE hook_id = ${hook.id} AND id < (SELECT id FROM webhook_deliveries WHERE hook_id = ${hook.id} ORDER BY id DESC LIMIT 1 OFFSET ${LOG_KEEP - 1})`,
   );
-  await env.WEBHOOKS.sendBatch(rows.map((r) => ({ body: { tenantId, delivery: r.id } satisfies WebhookMessage })));
-  return rows;
+  await env.WEBHOOKS.sendBatch(toSend.map((r) => ({ body: { tenantId, delivery: r.id } satisfies WebhookMessage })));
+  return toSend;
 }
 
 /** A new delivery (new UUID) of a logged one's payload: "Redeliver". */
@@ -140,6 +158,8 @@ export async function attemptDelivery(
     where: and(eq(webhooks.id, first.hookId), eq(webhooks.projectId, first.projectId)),
   });
   if (!hook) return "failed"; // deleted since (its rows went with it)
+  // A first attempt already made (its message sent twice): nothing more to do.
+  if (attempt === 1 && first.state !== "pending") return "failed";
   let row = first;
   if (attempt > 1) {
     const [again] = await db
@@ -214,9 +234,7 @@ export async function attemptDelivery(
     const timedOut = signal.aborted;
     await log({
       state: "failed",
-      error: timedOut
-        ? `No answer within ${timeoutMs / 1000} s.`
-        : `Could not reach the receiver: ${(err as Error).message}`,
+      error: timedOut ? `No answer within ${timeoutMs / 1000} s.` : `Could not reach the receiver: ${(err as Error).message}`,
     });
     return "retry";
   }
