@@ -9,6 +9,7 @@ export default defineConfig({
     "./src/db/wiki-schema.ts",
     "./src/db/reviews-schema.ts",
     "./src/db/notifications-schema.ts",
+    "./src/db/webhooks-schema.ts",
   ],
   out: "./migrations",
 });

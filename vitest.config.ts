@@ -39,6 +39,9 @@ export default defineConfig({
                 // One harmless migration after the bundle, which test/worker/fleet-migrations.test.ts
                 // takes back from some tenants to have something for `forge migrate` to do.
                 EXTRA_TENANT_MIGRATIONS: PROBE_MIGRATIONS,
+                // Webhook tests' receivers: host names no DNS answers, so a real delivery attempt
+                // never leaves the machine (test/worker/webhooks*.test.ts inject the receiver).
+                WEBHOOK_ALLOWLIST: "receiver.test",
               },
               workers: [
                 {

@@ -23,6 +23,14 @@ export interface Env {
   TELEMETRY?: AnalyticsEngineDataset;
   /** Queue of request log lines, batched by the edge into R2 objects under logs/ (docs/storage.md). */
   TELEMETRY_LOGS?: Queue;
+  /** Queue of webhook deliveries (services/webhooks/deliver.ts), produced and consumed by the edge. */
+  WEBHOOKS?: Queue;
+  /** Hosts, addresses and ranges webhooks may call though the SSRF guard refuses them (docs/deploy.md). */
+  WEBHOOK_ALLOWLIST?: string;
+  /** DNS-over-HTTPS resolver (JSON API) through which hook hosts are resolved and checked; unset: not resolved. */
+  WEBHOOK_DNS_RESOLVER?: string;
+  /** Secret from which the key sealing hook secrets is derived (else FORGE_SESSION_SECRET's). */
+  WEBHOOK_SECRET_KEY?: string;
   /** Test configurations only: "1" lets requests inject faults (x-forge-fault header). */
   ALLOW_FAULTS?: string;
   /** Local runs, e2e tests and benchmarks only: delay every storage and queue call by this many ms (obs/wan.ts). */

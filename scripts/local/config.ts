@@ -43,6 +43,8 @@ export interface LocalConfig {
   extraTenantMigrations?: string;
   /** The front's port: links in notification mail point at http://<host>:<port> (MAIL_LINK_ORIGIN). */
   port?: number;
+  /** WEBHOOK_ALLOWLIST of the edge (FORGE_WEBHOOK_ALLOWLIST), e.g. 127.0.0.1 for a receiver on this machine. */
+  webhookAllowlist?: string;
 }
 
 const shared = (): Partial<WorkerOptions> => ({
@@ -73,8 +75,13 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
           "edgeforge-post-push": { maxBatchTimeout: 1 },
           "edgeforge-events": { maxBatchTimeout: 1, maxRetries: 5 },
           "edgeforge-telemetry-logs": { maxBatchSize: 100, maxBatchTimeout: 1 },
+          "edgeforge-webhooks": { maxBatchTimeout: 1, maxRetries: 10 },
         },
-        queueProducers: { TELEMETRY_LOGS: "edgeforge-telemetry-logs", FORGE_EVENTS: "edgeforge-events" },
+        queueProducers: {
+          TELEMETRY_LOGS: "edgeforge-telemetry-logs",
+          FORGE_EVENTS: "edgeforge-events",
+          WEBHOOKS: "edgeforge-webhooks",
+        },
         analyticsEngineDatasets: { TELEMETRY: { dataset: "edgeforge_requests" } },
         scriptPath: c.scripts.edge,
         d1Databases: { CONTROL: "control", ...tenantDbs },
@@ -92,6 +99,8 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
           ...(c.extraTenantMigrations ? { EXTRA_TENANT_MIGRATIONS: c.extraTenantMigrations } : {}),
           ...(c.wanMs ? { FORGE_WAN_MS: c.wanMs } : {}),
           ...(c.port ? { MAIL_LINK_ORIGIN: `http://{host}:${c.port}` } : {}),
+          // Local forges do not resolve hook hosts (no DNS-over-HTTPS resolver): only the URL checks apply.
+          ...(c.webhookAllowlist ? { WEBHOOK_ALLOWLIST: c.webhookAllowlist } : {}),
         },
       },
       {

@@ -80,6 +80,7 @@ export class LocalForge {
       wanMs: process.env.FORGE_WAN_MS || undefined,
       extraTenantMigrations: process.env.FORGE_EXTRA_TENANT_MIGRATIONS || undefined,
       port: this.opts.port || undefined,
+      webhookAllowlist: process.env.FORGE_WEBHOOK_ALLOWLIST || undefined,
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         this.pipeLogs(stdout);
         this.pipeLogs(stderr);

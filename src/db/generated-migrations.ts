@@ -161,6 +161,17 @@ export const tenantMigrations: Migration[] = [
       "ALTER TABLE `outbox` ADD `key` text;",
       "CREATE UNIQUE INDEX `outbox_key_unique` ON `outbox` (`key`);"
     ]
+  },
+  {
+    "tag": "0012_webhooks",
+    "statements": [
+      "CREATE TABLE `webhook_deliveries` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`hook_id` integer NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`delivery` text NOT NULL,\n\t`event_key` text,\n\t`event` text NOT NULL,\n\t`attempt` integer DEFAULT 1 NOT NULL,\n\t`state` text DEFAULT 'pending' NOT NULL,\n\t`request_headers` text DEFAULT '{}' NOT NULL,\n\t`request_body` text NOT NULL,\n\t`response_status` integer,\n\t`response_body` text,\n\t`duration_ms` integer,\n\t`error` text,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`hook_id`) REFERENCES `webhooks`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `webhook_deliveries_hook` ON `webhook_deliveries` (`hook_id`,`id`);",
+      "CREATE INDEX `webhook_deliveries_delivery` ON `webhook_deliveries` (`delivery`);",
+      "CREATE UNIQUE INDEX `webhook_deliveries_event` ON `webhook_deliveries` (`hook_id`,`event_key`);",
+      "CREATE TABLE `webhooks` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`url` text NOT NULL,\n\t`secret` text DEFAULT '' NOT NULL,\n\t`events` text NOT NULL,\n\t`content_type` text DEFAULT 'json' NOT NULL,\n\t`active` integer DEFAULT true NOT NULL,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\t`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `webhooks_project` ON `webhooks` (`project_id`);"
+    ]
   }
 ];
 

@@ -6,11 +6,12 @@ import * as downloads from "./downloads-schema";
 import * as wiki from "./wiki-schema";
 import * as reviews from "./reviews-schema";
 import * as notifications from "./notifications-schema";
+import * as webhooks from "./webhooks-schema";
 import { sqliteD1 } from "./tenant-store-client";
 import type { TenantDatabase } from "./tenant-store";
 
 /** Every table of a tenant database, for drizzle's relational queries. */
-const schema = { ...core, ...downloads, ...wiki, ...reviews, ...notifications };
+const schema = { ...core, ...downloads, ...wiki, ...reviews, ...notifications, ...webhooks };
 
 export type TenantDb = DrizzleD1Database<typeof schema>;
 

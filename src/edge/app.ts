@@ -1,6 +1,6 @@
 // The edge worker's front door: meters every request, then hands it to the platform admin app
 // (platform host) or to the tenant app (every other host); after the response, writes the request's
-// telemetry. Also the consumer of the post-push, event and telemetry queues.
+// telemetry. Also the consumer of the post-push, event, telemetry and webhook queues.
 import type { Env } from "../env";
 import { meteredEnv, newMeter, serverTiming } from "../obs/meter";
 import { loggedResponse } from "../obs/telemetry";
@@ -19,6 +19,7 @@ import type { PushedEvent } from "../services/push-events";
 import { handleEventBatch } from "../services/events/consumer";
 import { EVENTS_QUEUE, type EventMessage } from "../services/events/fanout";
 import { slowFaultOf } from "../push/faults";
+import { handleWebhookBatch, WEBHOOKS_QUEUE, type WebhookMessage } from "../services/webhooks";
 
 export function createEdgeHandler(): ExportedHandler<Env> {
   const admin = adminApp();
@@ -51,7 +52,9 @@ export function createEdgeHandler(): ExportedHandler<Env> {
         ? handleTelemetryBatch(batch, withWan(env))
         : batch.queue === EVENTS_QUEUE
           ? handleEventBatch(batch as MessageBatch<EventMessage>, withWan(env))
-          : handlePostPushBatch(batch as MessageBatch<PushedEvent>, withWan(env)),
+          : batch.queue === WEBHOOKS_QUEUE
+            ? handleWebhookBatch(batch as MessageBatch<WebhookMessage>, withWan(env))
+            : handlePostPushBatch(batch as MessageBatch<PushedEvent>, withWan(env)),
     async fetch(request, raw, ctx) {
       // Injected distance (FORGE_WAN_MS, local runs only) sits under the meter: it times the wait.
       const env = withWan(raw);

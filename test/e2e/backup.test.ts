@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "../../bin/cli/http";
-import { sharedForge, type RunningForge, type TestTenant } from "./runner";
+import { sharedForge, until, type RunningForge, type TestTenant } from "./runner";
 import { gitOk, tempDir } from "./git";
 
 let forge: RunningForge;
@@ -23,16 +23,6 @@ const api = (method: string, path: string, body?: string | Buffer, type = "appli
     headers: { authorization: `token ${tenant.owner.token}`, ...(body === undefined ? {} : { "content-type": type }) },
     body,
   });
-
-/** Waits until `probe` returns a value (the post-push queue runs after the push returned). */
-async function until<T>(what: string, probe: () => Promise<T | null>): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const value = await probe();
-    if (value !== null) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
 
 /** A page as text without what differs per request or per clock tick (nonces, "n minutes ago"). */
 function normalized(html: string): string {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { launchChromium } from "./browser";
 import { request } from "../../bin/cli/http";
-import { sharedForge, type RunningForge, type TestTenant } from "./runner";
+import { sharedForge, until, type RunningForge, type TestTenant } from "./runner";
 import { git, gitOk, tempDir } from "./git";
 
 let forge: RunningForge;
@@ -38,16 +38,6 @@ function api(method: string, path: string, body?: unknown) {
     headers: { authorization: `token ${tenant.owner.token}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-}
-
-/** Waits for the post-push queue to have done its work (it runs after the push returned). */
-async function until<T>(what: string, probe: () => Promise<T | null>): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const value = await probe();
-    if (value !== null) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`gave up waiting for ${what}`);
 }
 
 describe("the tracker in Chromium", () => {

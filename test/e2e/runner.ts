@@ -63,6 +63,20 @@ export async function waitFor200(url: string): Promise<void> {
   }
 }
 
+/**
+ * Polls `probe` until it has an answer (queues run after the request that fed them). Gives up with
+ * an error naming `what` after 100 s, before the e2e tests' 120 s timeout would fail them silently.
+ */
+export async function until<T>(what: string, probe: () => T | null | Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + 100_000;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== null) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
 export class RunningForge {
   private printed = "";
   constructor(

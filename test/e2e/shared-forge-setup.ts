@@ -16,7 +16,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // Test files run in other processes: they read the runner's output (e.g. the mail links it
     // prints) from this file.
     const outputFile = join(stateDir, "runner-output.log");
-    const forge = await startForge({ stateDir, outputFile });
+    // Webhook receivers of the e2e tests listen on this machine, which the SSRF guard refuses
+    // unless the allow-list names it (test/e2e/webhooks.test.ts).
+    const forge = await startForge({ stateDir, outputFile, env: { FORGE_WEBHOOK_ALLOWLIST: "127.0.0.1" } });
     return { forge, info: { port: forge.port, stateDir, outputFile } };
   };
   // Files ask this endpoint for the forge; the first request starts it, the others wait for it.

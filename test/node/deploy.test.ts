@@ -49,6 +49,7 @@ describe("npm run deploy", () => {
         "TELEMETRY Analytics Engine Dataset",
         "TELEMETRY_LOGS Queue",
         "TENANT_DB Durable Object",
+        "WEBHOOKS Queue",
       ],
     });
     expect(result.stdout).toContain("env.TENANT_DB (TenantDatabase)");

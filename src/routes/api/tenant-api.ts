@@ -37,6 +37,7 @@ import { registerGiteaIssuesApi } from "./gitea-issues-api";
 import { registerGiteaLabelsApi } from "./gitea-labels-api";
 import { GiteaUserSchema } from "./gitea-schemas";
 import { giteaUser } from "../../services/gitea/model";
+import { registerHooksApi } from "./hooks-api";
 
 const LevelSchema = z.enum(["all", "signed-in", "members", "owners", "off"]);
 
@@ -379,5 +380,6 @@ export function tenantApi() {
   registerDownloadsApi(app);
   registerWikiApi(app);
   registerReviewsApi(app);
+  registerHooksApi(app);
   return app;
 }

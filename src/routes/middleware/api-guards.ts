@@ -168,3 +168,25 @@ export function requireGiteaRepo(area: "project" | "source" | "issues" | "labels
     await next();
   };
 }
+
+/**
+ * The URL's project (/api/v1/projects/:project/hooks...) for its owners (and tenant admins):
+ * hidden projects 404, anonymous callers 401, others 403; writes need a write-scoped credential.
+ */
+export const requireApiProjectOwner: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const name = c.req.param("project") ?? "";
+  const [{ viewer }, project] = await Promise.all([apiIdentity(c), findProject(c.get("db"), name)]);
+  if (!project || !canAccess(viewer, project, "project", "read")) throw new ForgeError("not_found", `project ${name} not found`);
+  if (!canAccess(viewer, project, "admin", modeOf(c))) {
+    if (!viewer.user) throw unauthorized(c);
+    throw new ForgeError(
+      "forbidden",
+      viewer.scope !== "write" && modeOf(c) === "write"
+        ? "This token is read-only."
+        : "Only the project's owners manage its webhooks.",
+    );
+  }
+  c.set("project", project);
+  c.set("viewer", viewer);
+  await next();
+};

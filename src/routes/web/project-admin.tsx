@@ -1,5 +1,5 @@
 // A project's admin pages (owners and tenant admins): description, visibility, per-area access
-// levels, members and authorized users.
+// levels, members and authorized users; its webhooks pages (project-hooks.tsx) are mounted here.
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../context";
 import { component, requireProjectAdmin } from "../middleware/guards";
@@ -24,8 +24,10 @@ import { Layout } from "../../views/layout";
 import { Field, Notice, PostButton, TextArea } from "../../views/forms";
 import { readForm } from "./helpers";
 import { webViewer } from "../middleware/session";
+import { projectHookRoutes } from "./project-hooks";
 
 export const projectAdminRoutes = new Hono<AppEnv>();
+projectAdminRoutes.route("/", projectHookRoutes);
 
 type Ctx = Context<AppEnv>;
 
@@ -153,6 +155,12 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
         one held something that must go now, such as a password, remove it at once. Clones in progress are not interrupted.
       </p>
       <PostButton action={`${base}/purge`} label="Remove unreachable objects now" danger />
+
+      <h2>Webhooks</h2>
+      <p>
+        <a href={`${base}/hooks`}>Webhooks</a>: signed POSTs to your CI or chat on pushes, issues, comments, wiki edits, downloads
+        and reviews, with a log of each delivery.
+      </p>
 
       <h2>Members</h2>
       <table class="list">

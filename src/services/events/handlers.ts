@@ -3,6 +3,7 @@
 // and a handler that fails makes the queue deliver the message again to every handler.
 import type { EventHandler } from "./types";
 import { sendNotifications } from "../notifications";
+import { webhookEventHandler } from "../webhooks";
 
 export type { EventContext, EventHandler } from "./types";
 
@@ -10,4 +11,6 @@ export type { EventContext, EventHandler } from "./types";
 export const EVENT_HANDLERS: readonly EventHandler[] = [
   // Mail to the people who follow the project, the issue or the page (services/notifications/).
   sendNotifications,
+  // Signed POSTs to the project's webhooks, through their own queue (services/webhooks/).
+  webhookEventHandler,
 ];
