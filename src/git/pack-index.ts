@@ -110,9 +110,22 @@ export class PackIndex {
     if (!this.sorted || !this.sortedPositions) {
       const positions = new Uint32Array(this.count);
       const offsets = new Float64Array(this.count);
-      for (let i = 0; i < this.count; i++) positions[i] = i;
-      for (let i = 0; i < this.count; i++) offsets[i] = this.offsetAt(i);
-      positions.sort((a, b) => offsets[a]! - offsets[b]!);
+      let largest = 0;
+      for (let i = 0; i < this.count; i++) {
+        positions[i] = i;
+        offsets[i] = this.offsetAt(i);
+        if (offsets[i]! > largest) largest = offsets[i]!;
+      }
+      // Offset and position in one exact double, sorted natively: several times faster than a
+      // comparator, and this sort of every entry is one synchronous slice (27 ms of an import's
+      // longest, bench:scale --profile). Packs too large for that take the comparator.
+      const span = 2 ** Math.ceil(Math.log2(this.count + 1));
+      if ((largest + 1) * span <= Number.MAX_SAFE_INTEGER) {
+        const keys = new Float64Array(this.count);
+        for (let i = 0; i < this.count; i++) keys[i] = offsets[i]! * span + i;
+        keys.sort();
+        for (let r = 0; r < this.count; r++) positions[r] = keys[r]! % span;
+      } else positions.sort((a, b) => offsets[a]! - offsets[b]!);
       const sorted = new Float64Array(this.count);
       for (let i = 0; i < this.count; i++) sorted[i] = offsets[positions[i]!]!;
       this.sorted = sorted;
