@@ -4,6 +4,10 @@
 import { bytesToHex, hexToBytes, type Oid } from "./oid";
 import { OidSet } from "./oid-set";
 import type { PackIndex } from "./pack-index";
+import { Pacer } from "../utils/pace";
+
+/** Index lookups (a binary search each) between two yields: a few ms of work. */
+const LOOKUPS_PER_SLICE = 8192;
 
 /**
  * The first id among `tips` and `links` that neither `has` (the received pack, asked synchronously)
@@ -18,9 +22,13 @@ export async function findMissing(
 ): Promise<Oid | null> {
   const outside = new Set<Oid>();
   for (const tip of tips) if (!has(hexToBytes(tip))) outside.add(tip);
-  links.forEach((oid) => {
+  // Hundreds of thousands of lookups for a large pack: in slices, so other requests get turns.
+  const pacer = new Pacer(LOOKUPS_PER_SLICE);
+  for (const oid of links.values()) {
     if (!has(oid)) outside.add(bytesToHex(oid));
-  });
+    const paused = pacer.tick();
+    if (paused) await paused;
+  }
   if (outside.size === 0) return null;
   const present = new Set(await elsewhere([...outside]));
   for (const oid of outside) if (!present.has(oid)) return oid;
@@ -32,13 +40,16 @@ export async function findMissing(
  * other object links to and that is no tip is unreachable; in a DAG, if none is like that, all are
  * reachable. So: every object of the pack is a tip or linked.
  */
-export function isClosure(pack: PackIndex, links: OidSet, tips: Iterable<Oid>): boolean {
+export async function isClosure(pack: PackIndex, links: OidSet, tips: Iterable<Oid>): Promise<boolean> {
   const tipSet = new OidSet();
   for (const tip of tips) tipSet.add(hexToBytes(tip));
-  // Over the index's ids as bytes: no string per object.
+  // Over the index's ids as bytes: no string per object; in slices, as findMissing.
+  const pacer = new Pacer(LOOKUPS_PER_SLICE);
   for (let i = 0; i < pack.count; i++) {
     const oid = pack.oidBytesAt(i);
     if (!tipSet.has(oid) && !links.has(oid)) return false;
+    const paused = pacer.tick();
+    if (paused) await paused;
   }
   return true;
 }

@@ -55,6 +55,11 @@ export class OidSet {
     for (let i = 0; i < this.used.length; i++) if (this.used[i]) fn(this.keys.subarray(i * 20, i * 20 + 20));
   }
 
+  /** Each id's bytes in turn (a view valid until the next step), for loops that await. */
+  *values(): Generator<Uint8Array, void, void> {
+    for (let i = 0; i < this.used.length; i++) if (this.used[i]) yield this.keys.subarray(i * 20, i * 20 + 20);
+  }
+
   private grow(): void {
     const old = { keys: this.keys, used: this.used };
     this.keys = new Uint8Array(old.keys.length * 2);

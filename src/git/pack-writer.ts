@@ -1,5 +1,6 @@
 // Writes the pack a fetch sends, reusing stored entries as they are (compressed data and deltas)
 // whenever their base is sent too or the client has it; only the rest is rebuilt and deflated.
+import { Pacer } from "../utils/pace";
 import { GitError } from "./errors";
 import type { Location, ObjectStore, Pack } from "./object-store";
 import { encodeEntryHeader, encodeOfsDistance, OBJ_OFS_DELTA, OBJ_REF_DELTA, packHeader, typeNumber } from "./pack-format";
@@ -46,6 +47,9 @@ const STREAM_COPY_THRESHOLD = 4 * 1024 * 1024;
 const DELTA_MIN_SIZE = 256;
 const DELTA_MAX_OBJECT = 8 * 1024 * 1024;
 const DELTA_BUDGET = 48 * 1024 * 1024;
+/** Objects, or bytes written, between two yields to other requests. */
+const WRITE_SLICE_OBJECTS = 256;
+const WRITE_SLICE_BYTES = 1024 * 1024;
 
 export async function writePack(
   store: ObjectStore,
@@ -186,6 +190,10 @@ export async function writePack(
       await opts.progress(`Writing objects: ${Math.floor((count * 100) / plan.length)}% (${count}/${plan.length})\r`);
     }
   };
+  // Reads from cache never wait: without yields a clone's or a compaction's pack would be one
+  // slice of seconds for the isolate (or the repository's Durable Object).
+  const pacer = new Pacer(WRITE_SLICE_OBJECTS, WRITE_SLICE_BYTES);
+  let sliceStart = bytes;
   for (const { oid, loc } of plan) {
     if (written.has(oid)) continue;
     // Every base goes before its deltas, as git pack-objects writes them: clients that resolve
@@ -197,6 +205,9 @@ export async function writePack(
       chain.push(base);
     }
     for (let i = chain.length - 1; i >= 0; i--) await emitEntry(chain[i]!.oid, chain[i]!.loc);
+    const paused = pacer.tick(bytes - sliceStart);
+    sliceStart = bytes;
+    if (paused) await paused;
   }
   const digest = hash.digest();
   stats.checksum = new Uint8Array(digest.buffer, digest.byteOffset, digest.length);

@@ -276,7 +276,7 @@ describe("links and connectivity", () => {
         ),
       );
     const treeOid = hashObject("tree", treeData);
-    expect(isClosure(indexOf([treeOid, blob]), small, [treeOid])).toBe(true);
-    expect(isClosure(indexOf([treeOid, blob, sub]), small, [treeOid])).toBe(false);
+    expect(await isClosure(indexOf([treeOid, blob]), small, [treeOid])).toBe(true);
+    expect(await isClosure(indexOf([treeOid, blob, sub]), small, [treeOid])).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 // Which objects a fetch sends: everything reachable from the wants, minus what the client has
 // (reachable from its common haves), cut at shallow boundaries and thinned by object filters.
 // The same shape as `git rev-list --objects <wants> --not <haves>`, with git's date-ordered walk.
+import { Pacer } from "../utils/pace";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import { GitError, protocolError } from "./errors";
 import { forEachTreeEntry, isSubmoduleMode, isTreeMode, parseTag } from "./objects";
@@ -43,6 +44,8 @@ export interface WalkResult {
   commits: number;
 }
 
+/** Commits or trees read between two yields to other requests. */
+const WALK_SLICE_STEPS = 128;
 /** How many queued commits past the interesting frontier the walk keeps going (clock skew). */
 const SLOP = 5;
 
@@ -51,6 +54,8 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
   const objects = new Map<Oid, ObjectType>();
   const clientHas = new Set<Oid>();
   const deltaBases = new Map<Oid, Oid>();
+  // A clone walks every commit and tree; from cache no read waits, so the walk yields in slices.
+  const pacer = new Pacer(WALK_SLICE_STEPS);
 
   // Wants: peel tags (sending the tags), keep commits for the walk, other objects as they are.
   const startCommits: Oid[] = [];
@@ -91,6 +96,8 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
 
   let slop = SLOP;
   while (queue.size > 0) {
+    const paused = pacer.tick();
+    if (paused) await paused;
     const c = queue.pop()!;
     queuedInteresting.delete(c.oid);
     const bad = uninteresting.has(c.oid);
@@ -198,6 +205,8 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
     if (!explicit && (clientHas.has(tree) || objects.has(tree))) return;
     if (filter?.kind === "tree" && depth >= filter.depth && !explicit) return;
     objects.set(tree, "tree");
+    const paused = pacer.tick();
+    if (paused) await paused;
     const data = await store.readTyped(tree, "tree");
     const subtrees: Oid[] = [];
     const blobs: Oid[] = [];

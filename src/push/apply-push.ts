@@ -311,19 +311,20 @@ async function commitUpdates(
   const { snapshot } = input;
   const { pack } = indexed;
   // A push into an empty repository that sets every ref may leave a pack that clones can stream.
-  const closureOf = (all: RefUpdate[]) => {
+  const closureOf = async (all: RefUpdate[]) => {
     if (!indexed.streamable || snapshot.refs.length > 0 || verdicts.errors.size > 0 || all.length !== commands.length)
       return null;
     const tips = new Set(all.map((u) => u.new));
-    return indexed.received && isClosure(indexed.received, indexed.links, tips) ? setHash(tips) : null;
+    return indexed.received && (await isClosure(indexed.received, indexed.links, tips)) ? setHash(tips) : null;
   };
   let applied: RefUpdate[] = [];
   if (updates.length > 0) {
     let result: Awaited<ReturnType<ReturnType<typeof repoStub>["update"]>>;
+    const closure = pack ? await closureOf(updates) : null;
     try {
       result = await repoStub(env, ctx.repo).update(updates, {
         atomic: input.atomic,
-        pack: pack ? { ...pack, createdAt: Date.now(), closure: closureOf(updates) } : undefined,
+        pack: pack ? { ...pack, createdAt: Date.now(), closure } : undefined,
         headIfEmpty: chooseHead(updates.map((u) => ({ name: u.name, old: u.old, new: u.new }))),
         requirePacks: snapshot.packs.map((p) => p.name),
         repo: ctx.repo,

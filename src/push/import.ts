@@ -157,7 +157,7 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
       updates.push({ name: r.name, old: ZERO_OID, new: r.oid, peeled: peeled.tags.length ? peeled.oid : null });
     }
     // Only a pack whose bases precede their deltas may be streamed to clones as it is.
-    const closure = indexed.basesFirst && isClosure(index, links, tips) ? setHash(tips) : null;
+    const closure = indexed.basesFirst && (await isClosure(index, links, tips)) ? setHash(tips) : null;
     const result = await stub.update(updates, {
       atomic: true,
       pack: { name, objects: indexed.count, bytes: rec.size, createdAt: Date.now(), closure },

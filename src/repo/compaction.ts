@@ -5,16 +5,19 @@
 import type { Env } from "../env";
 import { CommitGraph } from "../git/commit-graph";
 import { setHash } from "../git/oid";
-import { writePackIndex } from "../git/pack-index";
+import { writePackIndexEntriesPaced } from "../git/pack-index";
 import { writePack } from "../git/pack-writer";
 import { enumerateObjects } from "../git/walk";
 import { openStore, type RepoRef } from "../storage/pack-store";
 import { r2Keys } from "../storage/keys";
 import { R2StreamWriter } from "../storage/r2-writer";
 import { randomId } from "../utils/crypto";
+import { Pacer } from "../utils/pace";
 import type { PackEntry, RepoSnapshot } from "./snapshot";
 import type { Oid } from "../git/oid";
 
+/** Entries sorted or written between two yields while the new pack's .idx is made. */
+const INDEX_SLICE_ENTRIES = 16384;
 /** Compact once this many packs are live. */
 export const COMPACT_AT_PACKS = 4;
 /** Retired packs stay readable this long (the longest fetch we expect to still be reading). */
@@ -37,7 +40,9 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
       (chunk) => writer.write(chunk),
     );
     await writer.finish();
-    await env.OBJECTS.put(key.replace(/\.pack$/, ".idx"), writePackIndex(stats.entries, stats.checksum));
+    // In slices: the repository's Durable Object answers every page's snapshot call meanwhile.
+    const index = await writePackIndexEntriesPaced(stats.entries, stats.checksum, new Pacer(INDEX_SLICE_ENTRIES));
+    await env.OBJECTS.put(key.replace(/\.pack$/, ".idx"), index);
     return { name, objects: stats.objects, bytes: stats.bytes, createdAt: Date.now(), closure: setHash(tips) };
   } catch (err) {
     await writer.abort();

@@ -1,0 +1,129 @@
+// The longest synchronous slices of each workerd isolate, from a CPU profile taken through the
+// inspector (Profiler.start/stop): a run of samples without "(idle)" is one stretch in which the
+// isolate answered nothing else. Each slice is named by the functions that spent most of it.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { WebSocket } from "undici";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface Slice {
+  ms: number;
+  /** The functions with the most samples in the slice (self time), "name file:line ms". */
+  top: string[];
+}
+
+export interface CpuProfiler {
+  /** Per isolate (target id, e.g. "core:user:push"): busy time and the longest slices. */
+  stop(): Promise<Record<string, { busyMs: number; slices: Slice[] }>>;
+}
+
+const short = (url: string) => url.replace(/^.*\/(src|node_modules)\//, "$1/");
+
+/** The `count` longest busy stretches of a profile. */
+export function longestSlices(p: Profile, count = 5): { busyMs: number; slices: Slice[] } {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const slices: { ms: number; self: Map<string, number> }[] = [];
+  let current: { ms: number; self: Map<string, number> } | null = null;
+  let busyMs = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const node = byId.get(p.samples[i]!)!;
+    // A sample stands for the time until the next one.
+    const ms = (p.timeDeltas[i + 1] ?? 0) / 1000;
+    // Idle, or native code outside any JavaScript (between two tasks): the slice has ended.
+    if (node.callFrame.functionName === "(idle)" || node.callFrame.functionName === "(program)") {
+      current = null;
+      continue;
+    }
+    busyMs += ms;
+    if (!current) slices.push((current = { ms: 0, self: new Map() }));
+    current.ms += ms;
+    const f = node.callFrame;
+    const name = `${f.functionName || "(anonymous)"} ${short(f.url)}:${f.lineNumber + 1}`;
+    current.self.set(name, (current.self.get(name) ?? 0) + ms);
+  }
+  slices.sort((a, b) => b.ms - a.ms);
+  return {
+    busyMs,
+    slices: slices.slice(0, count).map((s) => ({
+      ms: s.ms,
+      top: [...s.self.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 4)
+        .map(([n, ms]) => `${n} ${ms.toFixed(0)} ms`),
+    })),
+  };
+}
+
+/** Starts a CPU profile (1 ms sampling) of the forge's own isolates. */
+export async function profileCpu(inspectorPort: number, intervalUs = 1000): Promise<CpuProfiler> {
+  const all = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
+    id: string;
+    webSocketDebuggerUrl: string;
+  }[];
+  const targets = await Promise.all(
+    all
+      .filter((t) => t.id.startsWith("core:user:"))
+      .map(
+        (t) =>
+          new Promise<{ id: string; ws: WebSocket; pending: Map<number, (r: unknown) => void> }>((resolve, reject) => {
+            const ws = new WebSocket(t.webSocketDebuggerUrl);
+            const target = { id: t.id, ws, pending: new Map<number, (r: unknown) => void>() };
+            ws.onopen = () => resolve(target);
+            ws.onerror = () => reject(new Error(`cannot reach the inspector target ${t.id}`));
+            ws.onmessage = (m) => {
+              const msg = JSON.parse(String(m.data)) as { id?: number; result?: unknown };
+              if (msg.id !== undefined) target.pending.get(msg.id)?.(msg.result);
+            };
+          }),
+      ),
+  );
+  let n = 0;
+  const call = (t: (typeof targets)[number], method: string, params: object = {}) =>
+    new Promise<unknown>((resolve) => {
+      const id = ++n;
+      t.pending.set(id, resolve);
+      t.ws.send(JSON.stringify({ id, method, params }));
+    });
+  for (const t of targets) {
+    await call(t, "Profiler.enable");
+    await call(t, "Profiler.setSamplingInterval", { interval: intervalUs });
+    await call(t, "Profiler.start");
+    if (process.env.SLICES_DEBUG) console.error(`profiling ${t.id}`);
+  }
+  return {
+    async stop() {
+      const out: Record<string, { busyMs: number; slices: Slice[] }> = {};
+      for (const t of targets) {
+        if (process.env.SLICES_DEBUG) console.error(`stopping ${t.id}`);
+        const r = (await call(t, "Profiler.stop")) as { profile: Profile };
+        if (process.env.SLICES_DIR)
+          writeFileSync(
+            join(process.env.SLICES_DIR, `${t.id.replace(/\W/g, "-")}-${Date.now()}.cpuprofile`),
+            JSON.stringify(r.profile),
+          );
+        out[t.id] = longestSlices(r.profile);
+        t.ws.close();
+      }
+      return out;
+    },
+  };
+}
+
+/** Prints each isolate's busy time and longest slices. */
+export function printSlices(title: string, report: Record<string, { busyMs: number; slices: Slice[] }>): void {
+  console.log(`\nlongest synchronous slices, ${title}`);
+  for (const [id, r] of Object.entries(report)) {
+    console.log(`  ${id}: busy ${r.busyMs.toFixed(0)} ms`);
+    for (const s of r.slices) console.log(`    ${s.ms.toFixed(0).padStart(6)} ms  ${s.top.join("; ")}`);
+  }
+}

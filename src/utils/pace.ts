@@ -1,0 +1,61 @@
+// Long CPU work cut into slices: a pacer counts the work done and yields to the event loop once a
+// slice's budget is spent, so that the isolate's other requests get a turn in between.
+//
+// Why steps and bytes, not milliseconds: Workers advance the clock only across I/O, so a slice
+// cannot be timed from inside. Why it matters locally too: one workerd thread runs every worker
+// (edge, push, the Durable Objects), so a long slice anywhere holds up every page of the forge.
+
+/** Lets the isolate's other tasks (requests, timers, I/O callbacks) run before continuing. */
+export const yieldToOthers = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+export class Pacer {
+  private steps = 0;
+  private bytes = 0;
+  /** How many times it has yielded (what the tests count). */
+  yields = 0;
+  constructor(
+    /** Steps in one slice (objects indexed, entries sorted...). */
+    readonly maxSteps: number,
+    /** Bytes handled (inflated, hashed, copied) in one slice. */
+    readonly maxBytes = Number.POSITIVE_INFINITY,
+    private readonly pause: () => Promise<void> = yieldToOthers,
+  ) {}
+
+  /**
+   * Counts `steps` steps that handled `bytes` bytes. Returns a promise to await when the slice is
+   * spent (it resolves once other tasks had their turn), else undefined: no await, no microtask.
+   */
+  tick(bytes = 0, steps = 1): Promise<void> | undefined {
+    this.steps += steps;
+    this.bytes += bytes;
+    if (this.steps < this.maxSteps && this.bytes < this.maxBytes) return undefined;
+    this.steps = 0;
+    this.bytes = 0;
+    this.yields++;
+    return this.pause();
+  }
+}
+
+/**
+ * One piece of work written once for a synchronous and a paced caller: a generator that yields
+ * what it did since its last yield (`steps`, `bytes`) and returns its result.
+ */
+export type Sliced<T> = Generator<{ steps: number; bytes?: number }, T, void>;
+
+/** Runs sliced work to its end at once (for callers that cannot await). */
+export function runAtOnce<T>(work: Sliced<T>): T {
+  for (;;) {
+    const r = work.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Runs sliced work, yielding to other tasks whenever the pacer's slice is spent. */
+export async function runPaced<T>(work: Sliced<T>, pacer: Pacer): Promise<T> {
+  for (;;) {
+    const r = work.next();
+    if (r.done) return r.value;
+    const paused = pacer.tick(r.value.bytes ?? 0, r.value.steps);
+    if (paused) await paused;
+  }
+}
