@@ -111,9 +111,10 @@ export async function blame(
     pending.delete(c.oid);
     steps++;
     let spans = suspect.spans.sort((a, b) => a.sStart - b.sStart);
-    const parents = await store.filterPresent(c.parents);
-    // The Bloom filter says the file is as in the only parent: every line passes on unread.
-    if (parents.length === 1 && c.parents.length === 1 && !(await graph.mayChange(c.oid, keysFor(suspect.file)))) {
+    const parents = await graph.presentParents(c);
+    // The Bloom filter says the file is as in the first parent: every line passes on unread to it
+    // (a merge too: git gives a line to the first parent that has the same file).
+    if (parents.length > 0 && c.parents.length === parents.length && !(await graph.mayChange(c.oid, keysFor(suspect.file)))) {
       await give(parents[0]!, suspect.blob, suspect.file, spans);
       continue;
     }

@@ -48,6 +48,30 @@ export class CommitGraph {
     return pos;
   }
 
+  /** Position of a commit in the persisted graph, or -1 when the graph does not hold it. */
+  positionOf(oid: Oid): Promise<number> {
+    return this.position(oid);
+  }
+
+  /** The persisted graph, if one is attached and readable. */
+  persistedGraph(): Promise<PersistedGraph | null> {
+    return this.graph();
+  }
+
+  /**
+   * Whether the store has the commit. A commit the persisted graph holds is taken as present
+   * without an index lookup: the graph lists commits that were reachable when it was built, and a
+   * walk only reaches them through reachable commits, which are never purged.
+   */
+  async has(oid: Oid): Promise<boolean> {
+    return (await this.position(oid)) >= 0 || this.store.has(oid);
+  }
+
+  /** The parents of `c` the store has (those the graph lists are present: see `has`). */
+  presentParents(c: CommitInfo): Promise<Oid[]> {
+    return c.generation !== undefined ? Promise.resolve(c.parents) : this.store.filterPresent(c.parents);
+  }
+
   async commit(oid: Oid): Promise<CommitInfo> {
     const hit = this.commits.get(oid);
     if (hit) return hit;

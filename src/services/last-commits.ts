@@ -8,7 +8,7 @@
 import type { Env } from "../env";
 import { Budget } from "../git/budget";
 import { CommitGraph } from "../git/commit-graph";
-import { byteKey, lastCommitsOfTree } from "../git/last-commit";
+import { byteKey, lastCommitsOfTree, type WalkStats } from "../git/last-commit";
 import { parseCommit } from "../git/objects";
 import type { Oid } from "../git/oid";
 import { r2Keys } from "../storage/keys";
@@ -100,6 +100,11 @@ const edgeCache = (): Cache | null => (typeof caches !== "undefined" ? (caches a
 /** Budgets: how long a page waits for the walk, and how much one background run may spend. */
 export const PAGE_WAIT_MS = 300;
 export const BACKGROUND_BUDGET = { ms: 20_000, steps: 2_000_000 };
+/**
+ * Steps (about one a commit) of the directory walk a page runs itself: a history of git/git's
+ * size (70,000 commits) fits, a larger one falls back to the push worker's walk.
+ */
+export const PAGE_STEPS = 100_000;
 
 export interface WalkBudget {
   /** How long a page waits for the walk before it shows what the walk has found so far. */
@@ -334,7 +339,7 @@ export async function lastCommitsFor(
   path: string[],
   names: string[],
   waitUntil: (p: Promise<unknown>) => void,
-  opts: { wait?: boolean } = { wait: true },
+  opts: { wait?: boolean; stats?: WalkStats } = { wait: true },
 ): Promise<DirectoryLastCommits> {
   const stored = await readStored(env, repo, commit);
   if (stored) return fromStored(stored, path, names);
@@ -345,10 +350,12 @@ export async function lastCommitsFor(
   const partial = async (found: (key: string) => Oid | undefined) => {
     for (const name of names) {
       const oid = found(prefix + name);
-      if (!oid) continue;
-      out.entries[name] = oid;
-      if (!out.commits[oid]) out.commits[oid] = await briefOf(graph, oid);
+      if (oid) out.entries[name] = oid;
     }
+    // The commits' objects are read side by side (each may cost an index page and a pack range).
+    const oids = [...new Set(Object.values(out.entries))];
+    const briefs = await Promise.all(oids.map((oid) => briefOf(graph, oid)));
+    for (const [i, oid] of oids.entries()) out.commits[oid] = briefs[i]!;
     return out;
   };
   const waitFor = async <T>(p: Promise<T>): Promise<T | null> => {
@@ -361,10 +368,12 @@ export async function lastCommitsFor(
   // trees of the few commits that may have changed them: answered here, nothing in the background.
   if (await graph.covers(commit)) {
     const budget = walkBudget(env);
-    // Yielding every 1,024 steps: the walk answers this request and reads few objects.
+    // Yielding every 1,024 steps: the walk answers this request and reads few objects. Bounded by
+    // steps too: on Cloudflare the clock stands still while the walk computes from cache.
     const found = await lastCommitsOfTree(graph, commit, {
       dir: path,
-      budget: new Budget(Date.now() + budget.pageWaitMs, budget.steps, 1024),
+      budget: new Budget(Date.now() + budget.pageWaitMs, Math.min(budget.steps, PAGE_STEPS), 1024),
+      stats: opts.stats,
     });
     if (found?.complete) return partial((p) => found.paths.get(p)).then((o) => ({ ...o, complete: true }));
   }
