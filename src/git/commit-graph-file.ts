@@ -228,6 +228,11 @@ export class GraphLayer {
     return { oid: oidAt(rec, 0), tree: oidAt(rec, 20), parents, generation: view.getUint32(48), time: view.getFloat64(52) };
   }
 
+  /** The id of the commit at position `i` of this layer (nothing else decoded). */
+  async oid(i: number): Promise<Oid> {
+    return oidAt(await this.bytes(this.dataStart + i * DATA, this.dataStart + i * DATA + 20), 0);
+  }
+
   /** Global positions of the parents of the commit at position `i` of this layer (no id decoded). */
   async parents(i: number): Promise<number[]> {
     return (await this.links(i)).parents;
@@ -340,6 +345,11 @@ export class PersistedGraph {
   async links(pos: number): Promise<CommitLinks> {
     const l = this.layerOf(pos);
     return l.linksNow(pos - l.base) ?? l.links(pos - l.base);
+  }
+
+  async oid(pos: number): Promise<Oid> {
+    const l = this.layerOf(pos);
+    return l.oid(pos - l.base);
   }
 
   /** Links when at hand (see GraphLayer.linksNow), else null: call `links`. */

@@ -27,6 +27,8 @@ export interface DirectoryWalk {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Comparisons in flight at once (a maybe of a filter costs two tree reads or more). */
+const LOOKAHEAD = 16;
 const latin1 = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 
 /** A max-heap of graph positions by committer time (ties: the later position, a descendant's). */
@@ -113,15 +115,21 @@ export async function walkDirectory(
   for (const name of targets.keys()) entryKeys.set(name, [bloomKey(latin1(prefix + name))]);
 
   // The directory's entries (name -> id) in a commit's root tree, memoized by root tree.
-  const listings = new Map<Oid, Map<string, Oid>>();
+  const listings = new Map<Oid, Promise<Map<string, Oid>>>();
   const readTree = async (oid: Oid): Promise<Uint8Array> => {
     stats.trees++;
     const obj = await store.read(oid);
     return obj.type === "tree" ? obj.data : EMPTY;
   };
-  const listing = async (root: Oid): Promise<Map<string, Oid>> => {
+  const listing = (root: Oid): Promise<Map<string, Oid>> => {
     let hit = listings.get(root);
-    if (hit) return hit;
+    if (!hit) {
+      if (listings.size >= 4096) listings.clear();
+      listings.set(root, (hit = readListing(root)));
+    }
+    return hit;
+  };
+  const readListing = async (root: Oid): Promise<Map<string, Oid>> => {
     let data = await readTree(root);
     for (const name of dir) {
       let next: Oid | null = null;
@@ -131,17 +139,14 @@ export async function walkDirectory(
       data = next ? await readTree(next) : EMPTY;
       if (!next) break;
     }
-    hit = new Map();
-    const out = hit;
+    const out = new Map<string, Oid>();
     const d = data;
     forEachTreeEntry(d, (_mode, oid, s, e) => {
       let n = "";
       for (let i = s; i < e; i++) n += String.fromCharCode(d[i]!);
       if (targets.has(n)) out.set(n, oid);
     });
-    if (listings.size >= 4096) listings.clear();
-    listings.set(root, hit);
-    return hit;
+    return out;
   };
 
   const mayTouchOpen = (filter: Uint8Array): boolean => {
@@ -159,9 +164,46 @@ export async function walkDirectory(
     queue.push(pos, graph.linksNow(pos) ?? (await graph.links(pos)));
   };
   await enqueue(start);
+
+  // Comparisons run ahead of the walk, up to LOOKAHEAD at once (their trees are read side by
+  // side: each read may wait for R2), and are applied in the order the walk met them. The walk
+  // meanwhile tests filters against entries a pending comparison may still resolve, so it may
+  // compare a few commits more than needed; that never changes an answer, as each comparison
+  // is exact and applied in order.
+  type Compared = { oid: Oid; mine: Map<string, Oid>; theirs: Map<string, Oid>[] };
+  const pending: Promise<Compared>[] = [];
+  /** Comparisons finished (applied as soon as the walk sees them, so that it stops early). */
+  const ready = new WeakSet<Promise<Compared>>();
+  const compare = async (pos: number, parents: number[]): Promise<Compared> => {
+    const c = await graph.commit(pos);
+    const [mine, ...theirs] = await Promise.all([
+      listing(c.tree),
+      ...parents.map(async (p) => listing((await graph.commit(p)).tree)),
+    ]);
+    return { oid: c.oid, mine: mine!, theirs };
+  };
+  const apply = async () => {
+    const { oid, mine, theirs } = await pending.shift()!;
+    for (const name of [...open]) {
+      const target = targets.get(name)!;
+      if (mine.get(name) === target && theirs.every((t) => t.get(name) !== target)) {
+        found.set(name, oid);
+        open.delete(name);
+      }
+    }
+  };
+  const done = (complete: boolean): DirectoryWalk => {
+    // Comparisons no longer needed: their failures (if any) must not go unhandled.
+    for (const p of pending.splice(0)) p.catch(() => undefined);
+    return { found, complete, scanned };
+  };
   let scanned = 0;
-  while (queue.size > 0 && open.size > 0) {
-    if (opts.budget && (await opts.budget.step())) return { found, complete: false, scanned };
+  while (open.size > 0 && (queue.size > 0 || pending.length > 0)) {
+    if (queue.size === 0 || pending.length >= LOOKAHEAD || ready.has(pending[0]!)) {
+      await apply();
+      continue;
+    }
+    if (opts.budget && (await opts.budget.step())) return done(false);
     const pos = queue.pop();
     scanned++;
     stats.commits++;
@@ -170,21 +212,16 @@ export async function walkDirectory(
     // commit brought (it must differ from every parent), merge or not.
     if (parents.length === 0 || mayTouchOpen(graph.filterNow(pos) ?? (await graph.filter(pos)))) {
       stats.compares++;
-      const c = await graph.commit(pos);
-      const mine = await listing(c.tree);
-      const theirs: Map<string, Oid>[] = [];
-      for (const p of parents) theirs.push(await listing((await graph.commit(p)).tree));
-      for (const name of [...open]) {
-        const target = targets.get(name)!;
-        if (mine.get(name) === target && theirs.every((t) => t.get(name) !== target)) {
-          found.set(name, c.oid);
-          open.delete(name);
-        }
-      }
+      const work = compare(pos, parents);
+      work.then(
+        () => ready.add(work),
+        () => ready.add(work),
+      );
+      pending.push(work);
     }
     for (const p of parents) await enqueue(p);
   }
-  return { found, complete: open.size === 0, scanned };
+  return done(open.size === 0);
 }
 
 function nameIs(data: Uint8Array, s: number, e: number, name: string): boolean {
