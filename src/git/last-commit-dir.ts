@@ -199,11 +199,12 @@ export async function walkDirectory(
   };
   let scanned = 0;
   while (open.size > 0 && (queue.size > 0 || pending.length > 0)) {
+    // Waiting for comparisons counts too: their tree reads are what may take long.
+    if (opts.budget && (await opts.budget.step())) return done(false);
     if (queue.size === 0 || pending.length >= LOOKAHEAD || ready.has(pending[0]!)) {
       await apply();
       continue;
     }
-    if (opts.budget && (await opts.budget.step())) return done(false);
     const pos = queue.pop();
     scanned++;
     stats.commits++;
