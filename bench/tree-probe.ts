@@ -86,6 +86,18 @@ try {
     await send("Profiler.start");
   }
   const enc = (p: string) => p.split("/").map(encodeURIComponent).join("/");
+  // WARM=1: a second client loads the blob page of a file at master in a loop meanwhile, as
+  // bench:scale's warm client does.
+  let warmDone = false;
+  const warmMs: number[] = [];
+  const tipFile = (await git(["-C", repo, "ls-tree", "-r", "--name-only", "master"])).stdout
+    .split("\n")
+    .find((f) => f.endsWith(".ts"))!;
+  const warm = process.env.WARM
+    ? (async () => {
+        while (!warmDone) warmMs.push((await get(`/p/repo/source/blob/master/${enc(tipFile)}`)).ms);
+      })()
+    : Promise.resolve();
   for (const kind of kinds) {
     const ms: number[] = [];
     let partial = 0;
@@ -109,6 +121,10 @@ try {
       `== ${kind}: p50 ${q(50).toFixed(0)} ms, p90 ${q(90).toFixed(0)}, p99 ${q(99).toFixed(0)} ms, ${partial} partial`,
     );
   }
+  warmDone = true;
+  await warm;
+  if (warmMs.length)
+    console.log(`warm page: ${warmMs.length} requests, p50 ${warmMs.sort((a, b) => a - b)[warmMs.length >> 1]!.toFixed(1)} ms`);
   if (ws) {
     const { profile } = await send("Profiler.stop");
     writeFileSync(process.env.PROFILE!, JSON.stringify(profile));
