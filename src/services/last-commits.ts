@@ -366,22 +366,28 @@ export async function lastCommitsFor(
   };
   // With the commit-graph, this directory's entries alone cost a walk of Bloom filters and the
   // trees of the few commits that may have changed them: answered here, nothing in the background.
+  // It may take the page's two waits (its own and the one for the push worker's walk): when it
+  // runs out of time the page does not wait for the push worker as well, which, for a commit
+  // this walk could not finish, rarely finishes a whole tree's walk in that time.
+  let walked: Map<string, Oid> | undefined;
+  let outOfTime = false;
   if (await graph.covers(commit)) {
     const budget = walkBudget(env);
     // Yielding every 1,024 steps: the walk answers this request and reads few objects. Bounded by
     // steps too: on Cloudflare the clock stands still while the walk computes from cache.
-    const found = await lastCommitsOfTree(graph, commit, {
-      dir: path,
-      budget: new Budget(Date.now() + budget.pageWaitMs, Math.min(budget.steps, PAGE_STEPS), 1024),
-      stats: opts.stats,
-    });
+    const b = new Budget(Date.now() + 2 * budget.pageWaitMs, Math.min(budget.steps, PAGE_STEPS), 1024);
+    const found = await lastCommitsOfTree(graph, commit, { dir: path, budget: b, stats: opts.stats });
     if (found?.complete) return partial((p) => found.paths.get(p)).then((o) => ({ ...o, complete: true }));
+    walked = found?.paths;
+    outOfTime = b.outOfTime;
   }
   if (env.PUSH) {
-    const answer = await waitFor(askPushWorker(env, repo, commit, waitUntil));
+    const asked = askPushWorker(env, repo, commit, waitUntil);
+    const answer = outOfTime ? null : await waitFor(asked);
     if (answer?.kind === "complete") return fromStored(answer.data, path, names);
     if (answer?.kind === "unavailable") return unavailable;
-    return partial((p) => (answer?.kind === "partial" ? answer.paths[p] : undefined));
+    // What either walk found so far.
+    return partial((p) => (answer?.kind === "partial" ? answer.paths[p] : undefined) ?? walked?.get(p));
   }
   const job = startJob(env, repo, graph, commit, waitUntil);
   const data = await waitFor(job.done);
