@@ -2,6 +2,7 @@
 // a chain of immutable layer files, each listing commits parents-first with their id, root tree,
 // parent positions, generation number, committer time and changed-path Bloom filter. Layers are
 // read by ranges through one byte-bounded page cache, never whole.
+import { yieldToOthers } from "./budget";
 import { corruptPack } from "./errors";
 import { hexInto, oidAt, type Oid } from "./oid";
 import type { RangeSource } from "./range-source";
@@ -18,7 +19,9 @@ const DATA = 60; // id, tree, parent 1, parent 2, generation, time (float64)
 const NONE = 0xffffffff;
 /** Parent 2 names a run in the extra-edge list (octopus merges); the last of a run has it too. */
 const EXTRA = 0x80000000;
-const PAGE = 16 * 1024;
+// Large enough that a walk over a few thousand commits costs a handful of reads, not hundreds
+// (a layer of 16,384 commits is about 1 MiB of records and 240 KiB of lookups).
+const PAGE = 64 * 1024;
 
 export interface GraphCommit {
   oid: Oid;
@@ -96,6 +99,27 @@ const inflight = new Map<string, Promise<Uint8Array>>();
 
 export const graphPageBytes = (): number => pages.bytes;
 
+/** The last few pages read, outside the cache's accounting (eight pages at most). */
+interface HotPage {
+  layer: GraphLayer;
+  page: number;
+  data: Uint8Array;
+  view: DataView;
+}
+const hot: HotPage[] = [];
+function remember(layer: GraphLayer, page: number, data: Uint8Array): HotPage {
+  const h = { layer, page, data, view: new DataView(data.buffer, data.byteOffset, data.length) };
+  hot.unshift(h);
+  if (hot.length > 8) hot.pop();
+  return h;
+}
+
+/** Committer time and parent positions of a commit. */
+export interface CommitLinks {
+  time: number;
+  parents: number[];
+}
+
 /** One layer file, read by ranges. */
 export class GraphLayer {
   readonly count: number;
@@ -143,10 +167,17 @@ export class GraphLayer {
     return all.subarray(start - first * PAGE, end - first * PAGE);
   }
 
+  /** Page `p` if it was read already (no wait): walks read record after record of a few pages. */
+  private pageNow(p: number): HotPage | null {
+    for (const h of hot) if (h.layer === this && h.page === p) return h;
+    const hit = pages.get(`${this.source.id}#${p}`);
+    return hit ? remember(this, p, hit) : null;
+  }
+
   private async page(p: number): Promise<Uint8Array> {
+    const now = this.pageNow(p);
+    if (now) return now.data;
     const key = `${this.source.id}#${p}`;
-    const hit = pages.get(key);
-    if (hit) return hit;
     let pending = inflight.get(key);
     if (!pending) {
       pending = this.source.read(p * PAGE, (p + 1) * PAGE).finally(() => inflight.delete(key));
@@ -154,6 +185,7 @@ export class GraphLayer {
     }
     const page = await pending;
     pages.set(key, page);
+    remember(this, p, page);
     return page;
   }
 
@@ -194,6 +226,65 @@ export class GraphLayer {
       }
     } else if (p2 !== NONE) parents.push(p2);
     return { oid: oidAt(rec, 0), tree: oidAt(rec, 20), parents, generation: view.getUint32(48), time: view.getFloat64(52) };
+  }
+
+  /** The id of the commit at position `i` of this layer (nothing else decoded). */
+  async oid(i: number): Promise<Oid> {
+    return oidAt(await this.bytes(this.dataStart + i * DATA, this.dataStart + i * DATA + 20), 0);
+  }
+
+  /** Global positions of the parents of the commit at position `i` of this layer (no id decoded). */
+  async parents(i: number): Promise<number[]> {
+    return (await this.links(i)).parents;
+  }
+
+  /**
+   * `links(i)` when its record lies in a page already read, without waiting (walks call this for
+   * every commit: no promise, no copy); null otherwise, or for an octopus merge.
+   */
+  linksNow(i: number): CommitLinks | null {
+    const start = this.dataStart + i * DATA + 40;
+    const p = Math.floor(start / PAGE);
+    if (Math.floor((start + 19) / PAGE) !== p) return null;
+    const h = this.pageNow(p);
+    if (!h) return null;
+    const o = start - p * PAGE;
+    if (o + 20 > h.data.length) return null;
+    const p1 = h.view.getUint32(o);
+    const p2 = h.view.getUint32(o + 4);
+    const time = h.view.getFloat64(o + 12);
+    if (p1 === NONE) return { time, parents: [] };
+    if (p2 === NONE) return { time, parents: [p1] };
+    return p2 & EXTRA ? null : { time, parents: [p1, p2] };
+  }
+
+  /** `filter(i)` from pages already read, without waiting; null when one is not. */
+  filterNow(i: number): Uint8Array | null {
+    const at = this.bidxStart + (i > 0 ? i - 1 : 0) * 4;
+    const p = Math.floor(at / PAGE);
+    const h = this.pageNow(p);
+    if (!h || at - p * PAGE + 8 > h.data.length) return null;
+    const start = i > 0 ? h.view.getUint32(at - p * PAGE) : 0;
+    const end = h.view.getUint32(at - p * PAGE + (i > 0 ? 4 : 0));
+    if (end <= start) return new Uint8Array(0);
+    const from = this.bdatStart + start;
+    const q = Math.floor(from / PAGE);
+    if (Math.floor((this.bdatStart + end - 1) / PAGE) !== q) return null;
+    const d = this.pageNow(q);
+    return d ? d.data.subarray(from - q * PAGE, this.bdatStart + end - q * PAGE) : null;
+  }
+
+  /** Committer time and parent positions of the commit at position `i` (no id decoded). */
+  async links(i: number): Promise<CommitLinks> {
+    const rec = await this.bytes(this.dataStart + i * DATA + 40, this.dataStart + (i + 1) * DATA);
+    const view = new DataView(rec.buffer, rec.byteOffset, 20);
+    const time = view.getFloat64(12);
+    const p1 = view.getUint32(0);
+    const p2 = view.getUint32(4);
+    if (p1 === NONE) return { time, parents: [] };
+    if (p2 === NONE) return { time, parents: [p1] };
+    if (!(p2 & EXTRA)) return { time, parents: [p1, p2] };
+    return { time, parents: (await this.commit(i)).parents };
   }
 
   /** The changed-path Bloom filter of the commit at position `i` of this layer. */
@@ -244,5 +335,53 @@ export class PersistedGraph {
   async filter(pos: number): Promise<Uint8Array> {
     const l = this.layerOf(pos);
     return l.filter(pos - l.base);
+  }
+
+  async parents(pos: number): Promise<number[]> {
+    const l = this.layerOf(pos);
+    return l.parents(pos - l.base);
+  }
+
+  async links(pos: number): Promise<CommitLinks> {
+    const l = this.layerOf(pos);
+    return l.linksNow(pos - l.base) ?? l.links(pos - l.base);
+  }
+
+  async oid(pos: number): Promise<Oid> {
+    const l = this.layerOf(pos);
+    return l.oid(pos - l.base);
+  }
+
+  /** Links when at hand (see GraphLayer.linksNow), else null: call `links`. */
+  linksNow(pos: number): CommitLinks | null {
+    const l = this.layerOf(pos);
+    return l.linksNow(pos - l.base);
+  }
+
+  filterNow(pos: number): Uint8Array | null {
+    const l = this.layerOf(pos);
+    return l.filterNow(pos - l.base);
+  }
+
+  /**
+   * Every commit reachable from `starts` (global positions), one bit per position of the graph
+   * (bit p at byte p >> 3): a walk of parent positions only, no id decoded. Null past `maxSteps`
+   * commits.
+   */
+  async reachableFrom(starts: number[], maxSteps = Infinity): Promise<Uint8Array | null> {
+    const bits = new Uint8Array((this.count + 7) >> 3);
+    const stack = [...starts];
+    let steps = 0;
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      if (bits[p >> 3]! & (1 << (p & 7))) continue;
+      bits[p >> 3]! |= 1 << (p & 7);
+      if (++steps > maxSteps) return null;
+      // Cached pages never wait: let the isolate's other requests in now and then.
+      if (steps % 4096 === 0) await yieldToOthers();
+      const links = this.linksNow(p) ?? (await this.links(p));
+      for (const q of links.parents) if (!(bits[q >> 3]! & (1 << (q & 7)))) stack.push(q);
+    }
+    return bits;
   }
 }

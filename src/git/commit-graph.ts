@@ -48,6 +48,30 @@ export class CommitGraph {
     return pos;
   }
 
+  /** Position of a commit in the persisted graph, or -1 when the graph does not hold it. */
+  positionOf(oid: Oid): Promise<number> {
+    return this.position(oid);
+  }
+
+  /** The persisted graph, if one is attached and readable. */
+  persistedGraph(): Promise<PersistedGraph | null> {
+    return this.graph();
+  }
+
+  /**
+   * Whether the store has the commit. A commit the persisted graph holds is taken as present
+   * without an index lookup: the graph lists commits that were reachable when it was built, and a
+   * walk only reaches them through reachable commits, which are never purged.
+   */
+  async has(oid: Oid): Promise<boolean> {
+    return (await this.position(oid)) >= 0 || this.store.has(oid);
+  }
+
+  /** The parents of `c` the store has (those the graph lists are present: see `has`). */
+  presentParents(c: CommitInfo): Promise<Oid[]> {
+    return c.generation !== undefined ? Promise.resolve(c.parents) : this.store.filterPresent(c.parents);
+  }
+
   async commit(oid: Oid): Promise<CommitInfo> {
     const hit = this.commits.get(oid);
     if (hit) return hit;
@@ -57,9 +81,9 @@ export class CommitGraph {
       const c = await g.commit(pos);
       const parents: Oid[] = [];
       for (const p of c.parents) {
-        const parent = await g.commit(p);
-        this.positions.set(parent.oid, p);
-        parents.push(parent.oid);
+        const parent = await g.oid(p);
+        this.positions.set(parent, p);
+        parents.push(parent);
       }
       const info: CommitInfo = { oid, tree: c.tree, parents, time: c.time, generation: c.generation };
       this.reads.graph++;
@@ -82,6 +106,31 @@ export class CommitGraph {
   async mayChange(oid: Oid, keys: BloomKey[]): Promise<boolean> {
     const filter = await this.changedPathFilter(oid);
     return filter ? filterMayContain(filter, keys) : true;
+  }
+
+  /**
+   * From `oid` down its first parents, the first commit that may have changed every path of
+   * `keys` by its Bloom filter (or a root, or `oid` itself when the graph does not hold it),
+   * passing at most `max` commits: by graph position, no id decoded but the last. A commit the
+   * filter rules out has the paths as its first parent has them, so a walk that follows the
+   * first parent there (blame) may jump.
+   */
+  async firstMaybeChanged(oid: Oid, keys: BloomKey[], max: number): Promise<{ oid: Oid; passed: number }> {
+    const g = await this.graph();
+    let pos = await this.position(oid);
+    if (!g || pos < 0) return { oid, passed: 0 };
+    let passed = 0;
+    while (passed < max) {
+      const links = g.linksNow(pos) ?? (await g.links(pos));
+      if (links.parents.length === 0) break;
+      if (filterMayContain(g.filterNow(pos) ?? (await g.filter(pos)), keys)) break;
+      pos = links.parents[0]!;
+      passed++;
+    }
+    if (passed === 0) return { oid, passed };
+    const found = await g.oid(pos);
+    this.positions.set(found, pos);
+    return { oid: found, passed };
   }
 
   /** Whether the persisted graph holds the commit (its walks need not read commit objects). */

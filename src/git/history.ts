@@ -57,7 +57,7 @@ export async function logPage(
   const queue = new CommitQueue();
   const seen = new Set<Oid>();
   const enqueue = async (oid: Oid) => {
-    if (seen.has(oid) || !(await graph.store.has(oid))) return;
+    if (seen.has(oid) || !(await graph.has(oid))) return;
     seen.add(oid);
     queue.push(await graph.commit(oid));
   };
@@ -80,8 +80,10 @@ export async function logPage(
       continue;
     }
     // The filter compares with the first parent: "not changed" means the same as that parent,
-    // which is where git's simplification would go on from.
-    if (c.parents.length === 1 && (await graph.store.has(c.parents[0]!)) && !(await graph.mayChange(c.oid, keys))) {
+    // which is where git's simplification would go on from (for a merge too: the first parent
+    // with the same version is the one followed).
+    const present = await graph.presentParents(c);
+    if (present.length > 0 && present.length === c.parents.length && !(await graph.mayChange(c.oid, keys))) {
       await enqueue(c.parents[0]!);
       continue;
     }
@@ -91,8 +93,7 @@ export async function logPage(
       continue;
     }
     let same: Oid | null = null;
-    for (const p of c.parents) {
-      if (!(await graph.store.has(p))) continue;
+    for (const p of present) {
       if ((await lookup.at(p)) === here) {
         same = p;
         break;

@@ -4,26 +4,20 @@
 // something changed and some path is still unresolved, so the walk costs about what the changes
 // cost. Bounded by a budget; can start from the answer for an older commit (the tip before a push).
 // A commit whose changed-path Bloom filter rules out every top-level entry still unresolved is
-// passed over without reading a tree.
+// passed over without reading a tree (raw tree comparisons: tree-changes.ts).
 import { type BloomKey, bloomKey, filterMayContain } from "./bloom";
 import { yieldToOthers, type Budget } from "./budget";
 import { type CommitGraph, CommitQueue } from "./commit-graph";
+import type { PersistedGraph } from "./commit-graph-file";
+import { type DirectoryWalkStats, walkDirectory } from "./last-commit-dir";
 import { forEachTreeEntry, isTreeMode } from "./objects";
-import { bytesToHex, type Oid } from "./oid";
+import type { Oid } from "./oid";
+import { byteString, type Changed, changedEntries, type Entry } from "./tree-changes";
 import { oidAtPath } from "./tree-path";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-/**
- * Names are kept as one char per byte while walking (much cheaper than decoding UTF-8 for every
- * entry of every tree), and decoded once at the end.
- */
-function byteString(data: Uint8Array, start: number, end: number): string {
-  let s = "";
-  for (let i = start; i < end; i++) s += String.fromCharCode(data[i]!);
-  return s;
-}
 const utf8 = (bytes: string) => {
   if (!/[\u0080-\u00ff]/.test(bytes)) return bytes;
   return decoder.decode(Uint8Array.from(bytes, (ch) => ch.charCodeAt(0)));
@@ -40,26 +34,19 @@ export interface TreeLastCommits {
   frontier: Oid[];
 }
 
-interface Entry {
-  name: string;
-  oid: Oid;
-  tree: boolean;
-}
-
-/** A changed entry of a tree, and the other tree's entry of the same name and kind, if any. */
-interface Changed extends Entry {
-  theirs?: { oid: Oid; tree: boolean };
-}
-
 /** Tree data by id, for one walk (most trees are shared by many commits). */
 class Trees {
   private readonly memo = new Map<Oid, Uint8Array>();
-  constructor(private readonly graph: CommitGraph) {}
+  constructor(
+    private readonly graph: CommitGraph,
+    private readonly stats?: WalkStats,
+  ) {}
 
   async data(tree: Oid | null): Promise<Uint8Array> {
     if (!tree) return EMPTY;
     let hit = this.memo.get(tree);
     if (!hit) {
+      if (this.stats) this.stats.trees++;
       const obj = await this.graph.store.read(tree);
       hit = obj.type === "tree" ? obj.data : EMPTY;
       if (this.memo.size >= 4096) this.memo.clear();
@@ -76,67 +63,6 @@ class Trees {
   }
 }
 const EMPTY = new Uint8Array(0);
-
-/** Positions of one entry in raw tree data. */
-function nextEntry(d: Uint8Array, p: number): { name: number; nameEnd: number; oid: number; tree: boolean; end: number } {
-  let sp = p;
-  while (d[sp] !== 0x20) sp++;
-  let nul = sp + 1;
-  while (d[nul] !== 0) nul++;
-  return { name: sp + 1, nameEnd: nul, oid: nul + 1, tree: d[p] === 0x34, end: nul + 21 };
-}
-
-/** git's order of two entries: name bytes, a tree's name compared as if it ended in "/". */
-function order(a: Uint8Array, x: ReturnType<typeof nextEntry>, b: Uint8Array, y: ReturnType<typeof nextEntry>): number {
-  const la = x.nameEnd - x.name;
-  const lb = y.nameEnd - y.name;
-  const n = Math.min(la, lb);
-  for (let i = 0; i < n; i++) {
-    const d = a[x.name + i]! - b[y.name + i]!;
-    if (d !== 0) return d;
-  }
-  const ca = la > n ? a[x.name + n]! : x.tree ? 0x2f : 0;
-  const cb = lb > n ? b[y.name + n]! : y.tree ? 0x2f : 0;
-  return ca - cb;
-}
-
-/**
- * Entries of `mine` that `theirs` lacks or has with another id, compared on the raw bytes (no
- * entry that is the same on both sides is decoded: most of a changed directory is unchanged).
- */
-function changedEntries(mine: Uint8Array, theirs: Uint8Array): Changed[] {
-  const out: Changed[] = [];
-  let q = 0;
-  let y = q < theirs.length ? nextEntry(theirs, q) : null;
-  for (let p = 0; p < mine.length; ) {
-    const x = nextEntry(mine, p);
-    p = x.end;
-    let cmp = 1;
-    while (y && (cmp = order(mine, x, theirs, y)) > 0) {
-      q = y.end;
-      y = q < theirs.length ? nextEntry(theirs, q) : null;
-    }
-    if (y && cmp === 0) {
-      let same = true;
-      for (let i = 0; i < 20; i++) {
-        if (mine[x.oid + i] !== theirs[y.oid + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) continue;
-      out.push({
-        name: byteString(mine, x.name, x.nameEnd),
-        oid: bytesToHex(mine, x.oid, x.oid + 20),
-        tree: x.tree,
-        theirs: { oid: bytesToHex(theirs, y.oid, y.oid + 20), tree: y.tree },
-      });
-    } else {
-      out.push({ name: byteString(mine, x.name, x.nameEnd), oid: bytesToHex(mine, x.oid, x.oid + 20), tree: x.tree });
-    }
-  }
-  return out;
-}
 
 /** Every path of a tree (as byte strings) and its object id (directories included). Null past `maxPaths`. */
 async function treePaths(graph: CommitGraph, root: Oid, maxPaths = 200_000): Promise<Map<string, Oid> | null> {
@@ -168,7 +94,13 @@ export interface LastCommitOptions {
   maxPaths?: number;
   /** Only the entries of this directory (a page's listing), not every path of the tree. */
   dir?: string[];
+  /** Counted while walking: where a walk's time goes (Server-Timing, benchmarks). */
+  stats?: WalkStats;
 }
+
+/** Commits taken from the queue, Bloom filters tested, commits whose trees were compared, trees read. */
+export type WalkStats = DirectoryWalkStats;
+export const newWalkStats = (): WalkStats => ({ commits: 0, filters: 0, compares: 0, trees: 0 });
 
 /** The entries of one directory of a tree (byte-string paths), or null when it is not a directory. */
 async function directoryPaths(graph: CommitGraph, root: Oid, dir: string[]): Promise<Map<string, Oid> | null> {
@@ -193,6 +125,12 @@ export async function lastCommitsOfTree(
   start: Oid,
   opts: LastCommitOptions = {},
 ): Promise<TreeLastCommits | null> {
+  // A page's directory, where the persisted graph holds the start: walked by graph position.
+  if (opts.dir && !opts.base && !opts.resume) {
+    const persisted = await graph.persistedGraph();
+    const pos = persisted ? await graph.positionOf(start) : -1;
+    if (persisted && pos >= 0) return directoryByGraph(graph, persisted, pos, start, opts.dir, opts);
+  }
   const found = await walkLastCommits(graph, start, opts);
   if (!found) return null;
   const paths = new Map<string, Oid>();
@@ -200,8 +138,29 @@ export async function lastCommitsOfTree(
   return { ...found, paths };
 }
 
+async function directoryByGraph(
+  graph: CommitGraph,
+  persisted: PersistedGraph,
+  pos: number,
+  start: Oid,
+  path: string[],
+  opts: LastCommitOptions,
+): Promise<TreeLastCommits | null> {
+  const targets = await directoryPaths(graph, (await graph.commit(start)).tree, path);
+  if (!targets) return null;
+  const dir = path.map(byteKey);
+  const prefix = dir.length ? `${dir.join("/")}/` : "";
+  const names = new Map([...targets].map(([key, oid]) => [key.slice(prefix.length), oid]));
+  const walk = await walkDirectory(persisted, graph.store, pos, dir, names, { budget: opts.budget, stats: opts.stats });
+  const paths = new Map<string, Oid>();
+  for (const [name, commit] of walk.found) paths.set(utf8(prefix + name), commit);
+  // Not resumed: a page that cannot finish it asks for the whole tree's walk instead.
+  return { paths, complete: walk.complete, scanned: walk.scanned, frontier: [] };
+}
+
 async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitOptions): Promise<TreeLastCommits | null> {
-  const trees = new Trees(graph);
+  const stats = (opts.stats ??= newWalkStats());
+  const trees = new Trees(graph, stats);
   const startTree = (await graph.commit(start)).tree;
   const targets = opts.dir ? await directoryPaths(graph, startTree, opts.dir) : await treePaths(graph, startTree, opts.maxPaths);
   if (!targets) return null;
@@ -307,6 +266,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     return false;
   };
   const mayTouchOpenPaths = async (commit: Oid): Promise<boolean> => {
+    stats.filters++;
     const filter = await graph.changedPathFilter(commit);
     return filter ? mayHoldOpen(filter, "") : true;
   };
@@ -320,7 +280,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
       bad.add(oid);
       queuedGood.delete(oid);
     }
-    if (seen.has(oid) || !(await graph.store.has(oid))) return;
+    if (seen.has(oid) || !(await graph.has(oid))) return;
     seen.add(oid);
     if (!uninteresting) queuedGood.add(oid);
     queue.push(await graph.commit(oid));
@@ -350,12 +310,16 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     const c = queue.pop()!;
     queuedGood.delete(c.oid);
     scanned++;
+    stats.commits++;
     if (bad.has(c.oid)) {
       for (const p of c.parents) await enqueue(p, true);
     } else {
-      const parents = await graph.store.filterPresent(c.parents);
-      const skip = parents.length === 1 && c.parents.length === 1 && !(await mayTouchOpenPaths(c.oid));
+      const parents = await graph.presentParents(c);
+      // The filter compares with the first parent: a path the same as there is not one this
+      // commit brought, merge or not (it must differ from every parent), so no tree is read.
+      const skip = parents.length > 0 && c.parents.length === parents.length && !(await mayTouchOpenPaths(c.oid));
       if (!skip) {
+        stats.compares++;
         const parentTrees = await Promise.all(parents.map(async (p) => (await graph.commit(p)).tree));
         if (!parentTrees.includes(c.tree)) await compare(c.oid, "", c.tree, parentTrees);
       }
@@ -378,7 +342,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     }
     if (unresolved > 0) {
       // Something older came back (a merge of an old branch): search the whole history.
-      const full = await walkLastCommits(graph, start, { budget: opts.budget, maxPaths: opts.maxPaths });
+      const full = await walkLastCommits(graph, start, { budget: opts.budget, maxPaths: opts.maxPaths, stats });
       if (!full) return null;
       for (const [path, commit] of full.paths) if (!paths.has(path)) paths.set(path, commit);
       return { paths, complete: full.complete, scanned: scanned + full.scanned, frontier: full.frontier };

@@ -8,7 +8,7 @@
 import type { Env } from "../env";
 import { Budget } from "../git/budget";
 import { CommitGraph } from "../git/commit-graph";
-import { byteKey, lastCommitsOfTree } from "../git/last-commit";
+import { byteKey, lastCommitsOfTree, type WalkStats } from "../git/last-commit";
 import { parseCommit } from "../git/objects";
 import type { Oid } from "../git/oid";
 import { r2Keys } from "../storage/keys";
@@ -100,6 +100,11 @@ const edgeCache = (): Cache | null => (typeof caches !== "undefined" ? (caches a
 /** Budgets: how long a page waits for the walk, and how much one background run may spend. */
 export const PAGE_WAIT_MS = 300;
 export const BACKGROUND_BUDGET = { ms: 20_000, steps: 2_000_000 };
+/**
+ * Steps (about one a commit) of the directory walk a page runs itself: a history of git/git's
+ * size (70,000 commits) fits, a larger one falls back to the push worker's walk.
+ */
+export const PAGE_STEPS = 100_000;
 
 export interface WalkBudget {
   /** How long a page waits for the walk before it shows what the walk has found so far. */
@@ -334,7 +339,7 @@ export async function lastCommitsFor(
   path: string[],
   names: string[],
   waitUntil: (p: Promise<unknown>) => void,
-  opts: { wait?: boolean } = { wait: true },
+  opts: { wait?: boolean; stats?: WalkStats } = { wait: true },
 ): Promise<DirectoryLastCommits> {
   const stored = await readStored(env, repo, commit);
   if (stored) return fromStored(stored, path, names);
@@ -345,10 +350,12 @@ export async function lastCommitsFor(
   const partial = async (found: (key: string) => Oid | undefined) => {
     for (const name of names) {
       const oid = found(prefix + name);
-      if (!oid) continue;
-      out.entries[name] = oid;
-      if (!out.commits[oid]) out.commits[oid] = await briefOf(graph, oid);
+      if (oid) out.entries[name] = oid;
     }
+    // The commits' objects are read side by side (each may cost an index page and a pack range).
+    const oids = [...new Set(Object.values(out.entries))];
+    const briefs = await Promise.all(oids.map((oid) => briefOf(graph, oid)));
+    for (const [i, oid] of oids.entries()) out.commits[oid] = briefs[i]!;
     return out;
   };
   const waitFor = async <T>(p: Promise<T>): Promise<T | null> => {
@@ -359,20 +366,28 @@ export async function lastCommitsFor(
   };
   // With the commit-graph, this directory's entries alone cost a walk of Bloom filters and the
   // trees of the few commits that may have changed them: answered here, nothing in the background.
+  // It may take the page's two waits (its own and the one for the push worker's walk): when it
+  // runs out of time the page does not wait for the push worker as well, which, for a commit
+  // this walk could not finish, rarely finishes a whole tree's walk in that time.
+  let walked: Map<string, Oid> | undefined;
+  let outOfTime = false;
   if (await graph.covers(commit)) {
     const budget = walkBudget(env);
-    // Yielding every 1,024 steps: the walk answers this request and reads few objects.
-    const found = await lastCommitsOfTree(graph, commit, {
-      dir: path,
-      budget: new Budget(Date.now() + budget.pageWaitMs, budget.steps, 1024),
-    });
+    // Yielding every 1,024 steps: the walk answers this request and reads few objects. Bounded by
+    // steps too: on Cloudflare the clock stands still while the walk computes from cache.
+    const b = new Budget(Date.now() + 2 * budget.pageWaitMs, Math.min(budget.steps, PAGE_STEPS), 1024);
+    const found = await lastCommitsOfTree(graph, commit, { dir: path, budget: b, stats: opts.stats });
     if (found?.complete) return partial((p) => found.paths.get(p)).then((o) => ({ ...o, complete: true }));
+    walked = found?.paths;
+    outOfTime = b.outOfTime;
   }
   if (env.PUSH) {
-    const answer = await waitFor(askPushWorker(env, repo, commit, waitUntil));
+    const asked = askPushWorker(env, repo, commit, waitUntil);
+    const answer = outOfTime ? null : await waitFor(asked);
     if (answer?.kind === "complete") return fromStored(answer.data, path, names);
     if (answer?.kind === "unavailable") return unavailable;
-    return partial((p) => (answer?.kind === "partial" ? answer.paths[p] : undefined));
+    // What either walk found so far.
+    return partial((p) => (answer?.kind === "partial" ? answer.paths[p] : undefined) ?? walked?.get(p));
   }
   const job = startJob(env, repo, graph, commit, waitUntil);
   const data = await waitFor(job.done);

@@ -26,6 +26,44 @@ export const REACHABILITY_STEPS = 200_000;
 /** Answers per repository and refs version (the version changes with every ref update). */
 const answers = new ByteLru<string, boolean>(1024 * 1024, () => 128);
 
+/**
+ * Per repository and refs version, the commits of the persisted commit-graph that the refs reach
+ * (a bit per graph position): marked once by a walk of parent positions, then every commit named
+ * by id is one bit to test instead of a walk from the tips down to it.
+ */
+const reachSets = new ByteLru<string, Uint8Array>(2 * 1024 * 1024, (bits) => bits.length + 128);
+const marking = new Map<string, Promise<Uint8Array | null>>();
+
+/** The reach set when the graph holds every tip that is a commit, else null (walk instead). */
+async function reachSet(src: OpenRepo, tips: Oid[], steps: number): Promise<Uint8Array | null> {
+  const graph = await src.graph.persistedGraph();
+  if (!graph) return null;
+  const key = `${src.repo.tenantId}/${src.repo.repoId}@${src.snapshot.version}#${src.snapshot.purges ?? 0}#${graph.count}`;
+  const hit = reachSets.get(key);
+  if (hit) return hit;
+  let running = marking.get(key);
+  if (!running) {
+    running = (async () => {
+      const starts: number[] = [];
+      for (const tip of new Set(tips)) {
+        const pos = await src.graph.positionOf(tip);
+        if (pos >= 0) {
+          starts.push(pos);
+          continue;
+        }
+        // A commit the graph does not hold yet (pushed just now): walk instead. A tag of a tree
+        // or blob leads to no commit.
+        if ((await src.store.has(tip)) && (await src.store.read(tip)).type === "commit") return null;
+      }
+      const bits = await graph.reachableFrom(starts, steps);
+      if (bits) reachSets.set(key, bits);
+      return bits;
+    })().finally(() => marking.delete(key));
+    marking.set(key, running);
+  }
+  return running;
+}
+
 /** True when a ref (branch or tag, peeled) reaches `commit`. */
 export async function reachableFromRefs(src: OpenRepo, commit: Oid, steps = REACHABILITY_STEPS): Promise<boolean> {
   const tips = src.snapshot.refs.map((r) => r.peeled ?? r.oid);
@@ -33,7 +71,11 @@ export async function reachableFromRefs(src: OpenRepo, commit: Oid, steps = REAC
   const key = `${src.repo.tenantId}/${src.repo.repoId}@${src.snapshot.version}\0${commit}`;
   const known = answers.get(key);
   if (known !== undefined) return known;
-  const yes = (await src.store.has(commit)) && (await isReachable(src.graph, commit, tips, new Budget(Infinity, steps)));
+  const pos = await src.graph.positionOf(commit);
+  const set = pos >= 0 ? await reachSet(src, tips, steps) : null;
+  const yes = set
+    ? (set[pos >> 3]! & (1 << (pos & 7))) !== 0
+    : (await src.store.has(commit)) && (await isReachable(src.graph, commit, tips, new Budget(Infinity, steps)));
   answers.set(key, yes);
   return yes;
 }

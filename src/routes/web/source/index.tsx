@@ -9,6 +9,7 @@ import { GitError } from "../../../git/errors";
 import type { Oid } from "../../../git/oid";
 import { decodePathSegments, listTree, listingOrder, resolvePath, type NamedEntry } from "../../../git/tree-path";
 import { lastCommitsFor } from "../../../services/last-commits";
+import { newWalkStats } from "../../../git/last-commit";
 import { defaultBranch, readCommit, resolveRev, splitRev, type Rev } from "../../../services/source";
 import { reachableFromRefs } from "../../../services/reachable";
 import { markdownHtml } from "../../../views/markdown";
@@ -134,7 +135,10 @@ function emptyRepository(p: SourcePage): Promise<Response> {
 // ---- Trees, files and blame
 
 async function treeOrBlob(p: SourcePage, rest: string[], view: "tree" | "blob" | "blame"): Promise<Response> {
+  const started = performance.now();
   const split = await splitRev(p.src, rest);
+  // Server-Timing: resolving the revision (for a commit id, whether a ref reaches it).
+  p.c.get("meter").marks.rev = performance.now() - started;
   if (!split) return notFound(p);
   const path = decodePathSegments(split.rest);
   if (!path) return notFound(p);
@@ -178,6 +182,8 @@ async function treePage(p: SourcePage, rev: Rev, path: string[], home: boolean):
     const commit = await src.graph.commit(rev.commit);
     const dir = await resolvePath(src.store, commit.tree, path);
     const entries = listingOrder(await listTree(src.store, dir!.oid));
+    const stats = newWalkStats();
+    const started = performance.now();
     const last = await lastCommitsFor(
       c.env,
       src.repo,
@@ -186,7 +192,12 @@ async function treePage(p: SourcePage, rev: Rev, path: string[], home: boolean):
       path,
       entries.map((e) => e.name),
       (job) => c.executionCtx.waitUntil(job),
+      { wait: true, stats },
     );
+    // Server-Timing: the column's time, and what its walk did (counts, not milliseconds).
+    const marks = c.get("meter").marks;
+    marks["last-commits"] = performance.now() - started;
+    for (const [k, n] of Object.entries(stats)) if (n > 0) marks[`walk-${k}`] = n;
     const tipInfo = await readCommit(src, rev.commit);
     const readme = pickReadme(entries);
     const view: TreeView = {
