@@ -3,7 +3,7 @@
 // payloads each event POSTs to a hook, registered as components (PushEvent, IssueEvent...).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
-import { errorResponse, jsonBody, jsonResponse } from "./responses";
+import { errorResponse, jsonBody, jsonResponse, locationHeader } from "./responses";
 
 const EventEnum = z.enum(["push", "issue", "comment", "wiki", "download", "review"]);
 
@@ -103,6 +103,7 @@ const tags = ["Webhooks"];
 
 export const hookRoutes = {
   list: createRoute({
+    operationId: "listProjectHooks",
     method: "get",
     path: base,
     tags,
@@ -111,14 +112,16 @@ export const hookRoutes = {
     responses: { 200: jsonResponse(z.array(HookSchema), "The hooks"), ...common },
   }),
   create: createRoute({
+    operationId: "createProjectHook",
     method: "post",
     path: base,
     tags,
     summary: "Add a webhook (owners); its URL is checked by the SSRF guard",
     request: { params: ProjectParam, body: jsonBody(NewHookSchema) },
-    responses: { 201: jsonResponse(HookSchema, "The hook"), ...common },
+    responses: { 201: { ...jsonResponse(HookSchema, "The hook"), headers: locationHeader }, ...common },
   }),
   get: createRoute({
+    operationId: "getProjectHook",
     method: "get",
     path: `${base}/{id}`,
     tags,
@@ -127,6 +130,7 @@ export const hookRoutes = {
     responses: { 200: jsonResponse(HookSchema, "The hook"), ...common },
   }),
   update: createRoute({
+    operationId: "editProjectHook",
     method: "patch",
     path: `${base}/{id}`,
     tags,
@@ -135,6 +139,7 @@ export const hookRoutes = {
     responses: { 200: jsonResponse(HookSchema, "The hook"), ...common },
   }),
   remove: createRoute({
+    operationId: "deleteProjectHook",
     method: "delete",
     path: `${base}/{id}`,
     tags,
@@ -143,6 +148,7 @@ export const hookRoutes = {
     responses: { 204: { description: "Deleted" }, ...common },
   }),
   test: createRoute({
+    operationId: "testProjectHook",
     method: "post",
     path: `${base}/{id}/tests`,
     tags,
@@ -151,6 +157,7 @@ export const hookRoutes = {
     responses: { 202: jsonResponse(DeliverySchema, "The queued delivery"), ...common },
   }),
   deliveries: createRoute({
+    operationId: "listProjectHookDeliveries",
     method: "get",
     path: `${base}/{id}/deliveries`,
     tags,
@@ -165,6 +172,7 @@ export const hookRoutes = {
     responses: { 200: jsonResponse(z.array(DeliverySchema), "The attempts"), ...common },
   }),
   delivery: createRoute({
+    operationId: "getProjectHookDelivery",
     method: "get",
     path: `${base}/{id}/deliveries/{delivery}`,
     tags,
@@ -173,6 +181,7 @@ export const hookRoutes = {
     responses: { 200: jsonResponse(DeliveryDetailSchema, "The attempt"), ...common },
   }),
   redeliver: createRoute({
+    operationId: "redeliverProjectHookDelivery",
     method: "post",
     path: `${base}/{id}/deliveries/{delivery}/redeliver`,
     tags,

@@ -1,7 +1,7 @@
 // The reviews API's OpenAPI description: JSON schemas and routes under
 // /api/v1/projects/{project}/reviews (each with an operationId), validated before reviews-api.ts.
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponse, jsonBody, jsonResponse, PageQuery } from "./responses";
+import { errorResponse, jsonBody, jsonResponse, locationHeader, PageQuery, pagedResponse } from "./responses";
 
 const StatusEnum = z.enum(["open", "accepted", "rejected", "merged", "closed"]);
 
@@ -111,7 +111,7 @@ export const reviewRoutes = {
       params: ProjectParam,
       query: PageQuery.extend({ status: z.enum(["all", ...StatusEnum.options]).default("open") }),
     },
-    responses: { 200: jsonResponse(z.array(ReviewSchema), "The reviews"), ...common },
+    responses: { 200: pagedResponse(z.array(ReviewSchema), "The reviews"), ...common },
   }),
   create: createRoute({
     method: "post",
@@ -120,7 +120,7 @@ export const reviewRoutes = {
     tags,
     summary: "Open a review of a source branch into a target branch",
     request: { params: ProjectParam, body: jsonBody(NewReviewSchema) },
-    responses: { 201: jsonResponse(ReviewDetailSchema, "The review"), ...common, ...conflict },
+    responses: { 201: { ...jsonResponse(ReviewDetailSchema, "The review"), headers: locationHeader }, ...common, ...conflict },
   }),
   get: createRoute({
     method: "get",
