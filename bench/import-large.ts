@@ -7,14 +7,16 @@
 // workerd's inspector, and what each isolate still holds after the step once garbage is collected. workerd runs with the local runner's isolate heap cap (128 MB unless
 // MINIFLARE_WORKERD_V8_FLAGS says otherwise), so an operation that needs more fails here.
 // --trace prints the heaps once a second; --live collects garbage before each sample (what is
-// really held, at the cost of speed).
+// really held, at the cost of speed). --snapshots <dir> writes a heap snapshot of each isolate after
+// each step and prints what retains its largest array buffers (bench/lib/heap-snapshot.ts).
 import { parseArgs } from "node:util";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, root } from "../test/e2e/runner";
 import { HOST, startEdgeforge, TENANT } from "./lib/edgeforge";
 import { sampleHeap } from "./lib/heap";
+import { retainersOfBuffers, takeHeapSnapshots } from "./lib/heap-snapshot";
 import { LoadClient } from "./lib/load";
 import { basicAuthArgs } from "./lib/repo";
 import { median } from "./lib/report";
@@ -26,6 +28,7 @@ const { values: opts } = parseArgs({
     only: { type: "string", multiple: true },
     trace: { type: "boolean" },
     live: { type: "boolean" },
+    snapshots: { type: "string" },
   },
 });
 const repo = resolve(opts.repo!);
@@ -47,16 +50,29 @@ async function measure(name: string, step: () => Promise<string | null>): Promis
     .map(([title, peak]) => `${title.replace(/^core:user:/, "")} ${mib(peak.used)} (${mib(peak.withBuffers)} with array buffers)`)
     .join(", ");
   // What each isolate holds once the step is over and garbage is collected: caches and leaks.
-  // Several collections over 2 s, the last one read: freed buffers' memory is returned lazily.
-  const held = await sampleHeap(inspectorPort, 250, false, true);
-  await new Promise((r) => setTimeout(r, 2000));
+  // Collections as a heap snapshot runs them (HeapProfiler.collectGarbage alone leaves tens of
+  // MiB of garbage in workerd), the last of a few samples read.
+  const held = await sampleHeap(inspectorPort, 250, false, true, true);
+  await new Promise((r) => setTimeout(r, 1000));
   const after = Object.entries(await held.stop())
     .map(([title, h]) => `${title.replace(/^core:user:/, "")} ${mib(h.lastUsed)} (${mib(h.lastWithBuffers)})`)
     .join(", ");
+  if (opts.snapshots) await reportSnapshots(name);
   rows.push(
     `${name}: ${error ? `FAILED (${error})` : "ok"} in ${seconds.toFixed(1)} s; peak used heap: ${heaps}; held after GC: ${after}`,
   );
   console.log(rows[rows.length - 1]);
+}
+/** Snapshots each isolate and prints its largest array buffers by what retains them. */
+async function reportSnapshots(step: string): Promise<void> {
+  mkdirSync(opts.snapshots!, { recursive: true });
+  const files = await takeHeapSnapshots(inspectorPort, opts.snapshots!, step.replace(/[^a-z0-9]+/gi, "-"));
+  for (const [target, file] of Object.entries(files)) {
+    const groups = retainersOfBuffers(JSON.parse(readFileSync(file, "utf8")));
+    const total = groups.reduce((n, g) => n + g.bytes, 0);
+    console.log(`  ${step}: ${target} holds ${mib(total)} in array buffers of 16 KiB or more (${file})`);
+    for (const g of groups.slice(0, 12)) console.log(`    ${mib(g.bytes)} in ${g.count}: ${g.path}`);
+  }
 }
 try {
   console.log(`heap cap: ${process.env.MINIFLARE_WORKERD_V8_FLAGS ?? "(runner default)"}; repository ${repo}`);

@@ -8,7 +8,7 @@ import { OBJ_OFS_DELTA, OBJ_REF_DELTA, parseEntryHeader, typeName, type EntryHea
 import type { ObjectType, Oid } from "./oid";
 import type { RangeSource } from "./range-source";
 import { inflateAt, InflateError } from "./zlib";
-import { ByteLru } from "../utils/lru";
+import { ByteLru, heldBytes } from "../utils/lru";
 
 /**
  * What the object store asks of a pack's index. A small index is held whole (`PackIndex`: its
@@ -120,7 +120,10 @@ export interface Location {
 }
 
 /** Resolved objects shared by every request of the isolate; entries are immutable. */
-const resolved = new ByteLru<string, GitObject>(16 * 1024 * 1024, (o) => o.data.length + 64);
+const resolved = new ByteLru<string, GitObject>(16 * 1024 * 1024, (o) => heldBytes(o.data) + 64);
+
+/** Bytes the shared cache of resolved objects holds now (for tests and benchmarks). */
+export const resolvedCacheBytes = (): number => resolved.bytes;
 /**
  * Short numbers for pack ids (long R2 keys), so that the resolved-object keys hashed on every
  * read stay short. Bounded: when full it starts over with new numbers (old entries age out).
@@ -223,7 +226,7 @@ export class ObjectStore {
     } else {
       obj = { type: typeName(header.type), data };
     }
-    if (obj.data.length <= MAX_CACHED_OBJECT) resolved.set(key, obj);
+    if (heldBytes(obj.data) <= MAX_CACHED_OBJECT) resolved.set(key, obj);
     return obj;
   }
 

@@ -3,7 +3,7 @@
 import { corruptPack } from "./errors";
 import { hexToBytes, oidAt, type Oid } from "./oid";
 import type { RangeSource } from "./range-source";
-import { ByteLru } from "../utils/lru";
+import { ByteLru, heldBytes } from "../utils/lru";
 import { concatBytes } from "../utils/bytes";
 
 const MAGIC = [0xff, 0x74, 0x4f, 0x63];
@@ -28,7 +28,7 @@ const SCAN_BATCH = 256 * 1024;
  */
 export const RANGED_PAGE_BUDGET = 10 * 1024 * 1024;
 /** Index pages of every pack, shared by the isolate's requests (indexes are immutable). */
-const pages = new ByteLru<string, Uint8Array>(RANGED_PAGE_BUDGET, (p) => p.length + 64);
+const pages = new ByteLru<string, Uint8Array>(RANGED_PAGE_BUDGET, (p) => heldBytes(p) + 64);
 const inflight = new Map<string, Promise<Uint8Array>>();
 
 /** Bytes the shared page cache holds now (for tests and benchmarks). */

@@ -1,5 +1,5 @@
 // Random access to an immutable blob (a pack in R2, or bytes in memory), read in windows.
-import { ByteLru } from "../utils/lru";
+import { ByteLru, heldBytes, ownBytes } from "../utils/lru";
 
 export interface RangeSource {
   /** Identifies the blob in shared caches (e.g. its R2 key). */
@@ -51,7 +51,10 @@ const WINDOW = 64 * 1024;
  * commit pages of the 320,000-object benchmark repository made three times the R2 requests (p50
  * 9 instead of 3: their trees lie all over the pack).
  */
-const windows = new ByteLru<string, Uint8Array>(24 * 1024 * 1024, (w) => w.length);
+const windows = new ByteLru<string, Uint8Array>(24 * 1024 * 1024, heldBytes);
+
+/** Bytes the shared window cache holds now (for tests and benchmarks). */
+export const windowCacheBytes = (): number => windows.bytes;
 const inflight = new Map<string, Promise<Uint8Array>>();
 
 /**
@@ -79,7 +82,10 @@ export class WindowedSource implements RangeSource {
     if (!pending) {
       pending = this.inner
         .read(index * this.window, (index + 1) * this.window)
-        .then((bytes) => {
+        .then((read) => {
+          // A source may answer with a view of a larger buffer (a MemorySource, a read shared by
+          // several callers): the cache keeps a window of its own, never the rest.
+          const bytes = ownBytes(read);
           windows.set(key, bytes);
           return bytes;
         })

@@ -1,5 +1,14 @@
 // A least-recently-used cache bounded by the total size of its values.
 
+/**
+ * The memory a cached byte view keeps alive: its whole buffer, not its length (a 4 KiB view of a
+ * 256 KiB read keeps all 256 KiB). Caches of bytes count this, so their budgets are what they hold.
+ */
+export const heldBytes = (view: ArrayBufferView): number => view.buffer.byteLength;
+
+/** `bytes` itself if it is its whole buffer, else a copy of just its bytes (to cache without the rest). */
+export const ownBytes = (bytes: Uint8Array): Uint8Array => (bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice());
+
 export class ByteLru<K, V> {
   private readonly map = new Map<K, { value: V; size: number }>();
   private total = 0;
