@@ -341,6 +341,150 @@ describe("labels", () => {
   });
 });
 
+interface GiteaHook {
+  id: number;
+  type: string;
+  config: Record<string, string>;
+  events: string[];
+  active: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+describe("hooks", () => {
+  const base = () => `/api/v1/repos/${org}/code/hooks`;
+
+  it("creates, lists, edits and deletes with Gitea's options; the secret is never returned", async () => {
+    const res = await call("POST", base(), forge.ownerToken, {
+      type: "gitea",
+      config: { url: "https://receiver.test/gitea", content_type: "json", secret: "gitea-hook-secret" },
+      events: ["push", "create", "issues", "issue_comment"],
+      active: true,
+    });
+    const made = await ok<GiteaHook>(res, 201);
+    expect(made).toMatchObject({
+      type: "gitea",
+      config: { url: "https://receiver.test/gitea", content_type: "json" },
+      events: ["push", "issues", "issue_comment"],
+      active: true,
+    });
+    expect(made.created_at).toMatch(/Z$/);
+    expect(res.headers.get("location")).toBe(`http://${forge.host}${base()}/${made.id}`);
+    // Gitea's defaults: no events is push, active is false.
+    const plain = await ok<GiteaHook>(
+      await call("POST", base(), forge.ownerToken, { type: "gitea", config: { url: "https://receiver.test/plain" } }),
+      201,
+    );
+    expect(plain).toMatchObject({ events: ["push"], active: false, config: { content_type: "json" } });
+
+    const page1 = await call("GET", `${base()}?limit=1`, forge.ownerToken);
+    expect((await ok<GiteaHook[]>(page1)).map((h) => h.id)).toEqual([made.id]);
+    expect(page1.headers.get("x-total-count")).toBe("2");
+    expect(page1.headers.get("link")).toMatch(/limit=1&page=2>; rel="next"/);
+    expect((await ok<GiteaHook[]>(await call("GET", `${base()}?page=2&limit=1`, forge.ownerToken))).map((h) => h.id)).toEqual([
+      plain.id,
+    ]);
+
+    const edited = await ok<GiteaHook>(
+      await call("PATCH", `${base()}/${made.id}`, forge.ownerToken, {
+        config: { content_type: "form" },
+        events: ["release", "wiki"],
+        active: false,
+      }),
+    );
+    expect(edited).toMatchObject({
+      config: { url: "https://receiver.test/gitea", content_type: "form" },
+      events: ["wiki", "release"],
+      active: false,
+    });
+    // The forge's own API sees the same hook (one implementation): the secret kept, not shown.
+    const own = await ok<{ has_secret: boolean; events: string[] }>(
+      await call("GET", `/api/v1/projects/code/hooks/${made.id}`, forge.ownerToken),
+    );
+    expect(own).toMatchObject({ has_secret: true, events: ["wiki", "download"] });
+    expect(await ok(await call("GET", `${base()}/${made.id}`, forge.ownerToken))).toEqual(
+      expect.objectContaining({ id: made.id, active: false }),
+    );
+    const removed = await ok<GiteaHook>(
+      await call("PATCH", `${base()}/${made.id}`, forge.ownerToken, { config: { secret: "" } }),
+    );
+    expect(removed.events).toEqual(["wiki", "release"]);
+    expect(
+      (await ok<{ has_secret: boolean }>(await call("GET", `/api/v1/projects/code/hooks/${made.id}`, forge.ownerToken)))
+        .has_secret,
+    ).toBe(false);
+    for (const body of [made, plain, edited, removed]) expect(JSON.stringify(body)).not.toContain("secret");
+    const listed = await call("GET", base(), forge.ownerToken);
+    expect(await listed.text()).not.toContain("gitea-hook-secret");
+
+    expect((await call("POST", `${base()}/${made.id}/tests`, forge.ownerToken)).status).toBe(204);
+    const deliveries = await ok<{ event: string }[]>(
+      await call("GET", `/api/v1/projects/code/hooks/${made.id}/deliveries`, forge.ownerToken),
+    );
+    expect(deliveries.map((d) => d.event)).toEqual(["ping"]);
+
+    for (const id of [made.id, plain.id]) expect((await call("DELETE", `${base()}/${id}`, forge.ownerToken)).status).toBe(204);
+    expect((await call("GET", `${base()}/${made.id}`, forge.ownerToken)).status).toBe(404);
+    expect((await call("DELETE", `${base()}/${made.id}`, forge.ownerToken)).status).toBe(404);
+  });
+
+  it("answers 422 to the SSRF guard's refusal, unknown events and options it cannot honour, and keeps nothing", async () => {
+    const blocked = await call("POST", base(), forge.ownerToken, {
+      type: "gitea",
+      config: { url: "http://169.254.169.254/latest", content_type: "json" },
+      events: ["push"],
+    });
+    expect(blocked.status).toBe(422);
+    const err = (await blocked.json()) as { message: string; url: string };
+    expect(Object.keys(err).sort()).toEqual(["message", "url"]);
+    expect(err.message).toMatch(/public addresses only/);
+    const refused = [
+      { type: "gitea", config: { url: "https://receiver.test/" }, events: ["fork"] },
+      { type: "slack", config: { url: "https://receiver.test/" } },
+      { type: "gitea", config: { url: "https://receiver.test/", content_type: "xml" } },
+      { type: "gitea", config: { url: "https://receiver.test/" }, branch_filter: "main" },
+      { type: "gitea", config: {} },
+    ];
+    for (const body of refused) {
+      expect((await call("POST", base(), forge.ownerToken, body)).status, JSON.stringify(body)).toBe(422);
+    }
+    const fork = await call("POST", base(), forge.ownerToken, refused[0]);
+    expect(((await fork.json()) as { message: string }).message).toContain('"fork"');
+    const hook = await ok<GiteaHook>(
+      await call("POST", base(), forge.ownerToken, { type: "gitea", config: { url: "https://receiver.test/keep" } }),
+      201,
+    );
+    const badEdit = await call("PATCH", `${base()}/${hook.id}`, forge.ownerToken, { config: { url: "http://127.0.0.1/" } });
+    expect(badEdit.status).toBe(422);
+    expect(((await badEdit.json()) as { message: string }).message).toMatch(/public addresses only/);
+    expect((await ok<GiteaHook>(await call("GET", `${base()}/${hook.id}`, forge.ownerToken))).config.url).toBe(
+      "https://receiver.test/keep",
+    );
+    expect((await ok<GiteaHook[]>(await call("GET", base(), forge.ownerToken))).map((h) => h.id)).toEqual([hook.id]);
+    expect((await call("DELETE", `${base()}/${hook.id}`, forge.ownerToken)).status).toBe(204);
+  });
+
+  it("answers only the project's owners: members 403, anonymous 401, private repositories 404", async () => {
+    const hook = await ok<GiteaHook>(
+      await call("POST", base(), forge.ownerToken, { type: "gitea", config: { url: "https://receiver.test/own" } }),
+      201,
+    );
+    const body = { type: "gitea", config: { url: "https://receiver.test/mine" } };
+    for (const t of [mia, stan]) {
+      expect((await call("GET", base(), t)).status).toBe(403);
+      expect((await call("GET", `${base()}/${hook.id}`, t)).status).toBe(403);
+      expect((await call("POST", base(), t, body)).status).toBe(403);
+      expect((await call("PATCH", `${base()}/${hook.id}`, t, { active: true })).status).toBe(403);
+      expect((await call("DELETE", `${base()}/${hook.id}`, t)).status).toBe(403);
+      expect((await call("POST", `${base()}/${hook.id}/tests`, t)).status).toBe(403);
+    }
+    expect((await get(base())).status).toBe(401);
+    expect((await call("GET", `/api/v1/repos/${org}/secret/hooks`, stan)).status).toBe(404);
+    expect((await ok<GiteaHook[]>(await call("GET", base(), forge.ownerToken))).map((h) => h.id)).toEqual([hook.id]);
+    expect((await call("DELETE", `${base()}/${hook.id}`, forge.ownerToken)).status).toBe(204);
+  });
+});
+
 describe("the OpenAPI document", () => {
   it("names every operation, documents paging and Location headers, and its server", async () => {
     const doc = await ok<{
@@ -359,5 +503,15 @@ describe("the OpenAPI document", () => {
     expect(Object.keys(list.get!.responses["200"]!.headers!)).toEqual(["Link", "X-Total-Count"]);
     expect(Object.keys(list.post!.responses["201"]!.headers!)).toEqual(["Location"]);
     expect(Object.keys(doc.paths["/api/v1/projects"]!.get!.responses["200"]!.headers!)).toEqual(["Link", "X-Total-Count"]);
+    const hooks = doc.paths["/api/v1/repos/{owner}/{repo}/hooks"]!;
+    const hook = doc.paths["/api/v1/repos/{owner}/{repo}/hooks/{id}"]!;
+    expect([
+      hooks.get?.operationId,
+      hooks.post?.operationId,
+      hook.get?.operationId,
+      hook.patch?.operationId,
+      hook.delete?.operationId,
+      doc.paths["/api/v1/repos/{owner}/{repo}/hooks/{id}/tests"]?.post?.operationId,
+    ]).toEqual(["repoListHooks", "repoCreateHook", "repoGetHook", "repoEditHook", "repoDeleteHook", "repoTestHook"]);
   });
 });

@@ -171,3 +171,19 @@ export const idParam = (name: string) =>
     .int()
     .positive()
     .openapi({ param: { name, in: "path", required: true }, example: 1 });
+
+export const GiteaHookSchema = z
+  .object({
+    id: z.number().int(),
+    type: z.literal("gitea"),
+    branch_filter: z.string().openapi({ description: "Always empty: every branch" }),
+    config: z
+      .object({ url: z.string(), content_type: z.enum(["json", "form"]) })
+      .openapi({ description: "The secret is write-only: never returned" }),
+    events: z.array(z.string()).openapi({ example: ["push", "issues"] }),
+    authorization_header: z.string().openapi({ description: "Always empty (not supported)" }),
+    active: z.boolean(),
+    created_at: time(),
+    updated_at: time(),
+  })
+  .openapi("GiteaHook");

@@ -35,6 +35,7 @@ import { giteaSite, registerGiteaApi } from "./gitea-api";
 import { registerGiteaRepoApi } from "./gitea-repo-api";
 import { registerGiteaIssuesApi } from "./gitea-issues-api";
 import { registerGiteaLabelsApi } from "./gitea-labels-api";
+import { registerGiteaHooksApi } from "./gitea-hooks-api";
 import { GiteaUserSchema } from "./gitea-schemas";
 import { giteaUser } from "../../services/gitea/model";
 import { registerHooksApi } from "./hooks-api";
@@ -376,6 +377,7 @@ export function tenantApi() {
   registerGiteaRepoApi(app);
   registerGiteaIssuesApi(app);
   registerGiteaLabelsApi(app);
+  registerGiteaHooksApi(app);
   registerIssueApi(app);
   registerDownloadsApi(app);
   registerWikiApi(app);

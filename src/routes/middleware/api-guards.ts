@@ -134,9 +134,10 @@ export const requireApiDownloads: MiddlewareHandler<AppEnv> = async (c, next) =>
  * forge's organization (its slug), the caller must read the project and `area` of it, else 404
  * (a private project and a missing one answer alike). Writes to issues need the tracker's write
  * right, to labels and source the area's write right (401 when signing in could help, else 403).
+ * Hooks are for the project's owners only, reads too, as the forge's own hooks API.
  * Puts the project, the viewer (and user) and, for issues, the tracker on the context.
  */
-export function requireGiteaRepo(area: "project" | "source" | "issues" | "labels"): MiddlewareHandler<AppEnv> {
+export function requireGiteaRepo(area: "project" | "source" | "issues" | "labels" | "hooks"): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const owner = c.req.param("owner") ?? "";
     const name = c.req.param("repo") ?? "";
@@ -144,12 +145,21 @@ export function requireGiteaRepo(area: "project" | "source" | "issues" | "labels
       apiIdentity(c),
       owner.toLowerCase() === c.get("tenant").slug.toLowerCase() ? findProject(c.get("db"), name) : undefined,
     ]);
-    const readArea = area === "labels" ? "issues" : area;
+    const readArea = area === "labels" ? "issues" : area === "hooks" ? "project" : area;
     if (!project || !canAccess(viewer, project, readArea, "read")) {
       throw new ForgeError("not_found", `repository ${owner}/${name} not found`);
     }
+    if (area === "hooks" && !canAccess(viewer, project, "admin", modeOf(c))) {
+      if (viewer.user === null) throw unauthorized(c);
+      throw new ForgeError(
+        "forbidden",
+        viewer.scope !== "write" && modeOf(c) === "write"
+          ? "This token is read-only."
+          : "Only the project's owners manage its webhooks.",
+      );
+    }
     const rights = trackerRights(viewer, project);
-    // Only issues and labels take writes here; a write elsewhere finds no route (404).
+    // Only issues, labels and hooks take writes here; a write elsewhere finds no route (404).
     if (modeOf(c) === "write" && (area === "issues" || area === "labels")) {
       // Labels are the tracker's configuration: its owners change them, as on the settings page.
       const allowed = area === "issues" ? rights.write : rights.configure;

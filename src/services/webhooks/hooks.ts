@@ -1,6 +1,7 @@
-// A project's webhooks: the service API the web pages, the REST API (and later Gitea's
-// /repos/{o}/{r}/hooks) share: list, create, get, update, delete, deliveries. URLs pass the SSRF
-// guard when saved (and again at each delivery); secrets are sealed (secret.ts), never shown back.
+// A project's webhooks: the service API the web pages, the REST API and Gitea's /repos/{o}/{r}/hooks
+// (services/gitea/hooks.ts maps its options) share: list, create, get, update, delete, deliveries.
+// URLs pass the SSRF guard when saved (and again at each delivery); secrets are sealed (secret.ts),
+// never shown back.
 import { and, desc, eq, lt } from "drizzle-orm";
 import type { Env } from "../../env";
 import type { TenantDb } from "../../db/tenant-db";
