@@ -71,6 +71,8 @@ describe("meter components", () => {
     ["/api/v1/projects/demo", "api.projects"],
     ["/api/v1/projects/demo/issues", "api.issues"],
     ["/api/v1/projects/demo/labels", "api.issues"],
+    ["/api/v1/projects/demo/hooks", "api.hooks"],
+    ["/api/v1/projects/demo/reviews", "api.reviews"],
   ])("GET %s with a token is %s", async (path, component) => {
     const { status, component: got } = await componentOf(path, { headers: token() });
     expect(status).toBe(200);
@@ -86,6 +88,7 @@ describe("meter components", () => {
     ["/api/v1/repos/{org}/demo/contents/src/a.txt", "api.gitea.source"],
     ["/api/v1/repos/{org}/demo/issues", "api.gitea.issues"],
     ["/api/v1/repos/{org}/demo/labels", "api.gitea.labels"],
+    ["/api/v1/repos/{org}/demo/hooks", "api.gitea.hooks"],
   ])("GET %s (Gitea's) with a token is %s", async (path, component) => {
     const { status, component: got } = await componentOf(path.replace("{org}", forge.slug), { headers: token() });
     expect(status).toBe(200);
