@@ -280,7 +280,25 @@ const PAYLOADS = {
     .openapi({ description: "X-Edgeforge-Event: ping (Send a test)" }),
 };
 
-/** Puts the payload schemas into the OpenAPI document's components. */
+/**
+ * Puts the payloads into the OpenAPI document: each a component schema, referenced by the
+ * document's `webhooks` (OpenAPI 3.1): the POST the forge sends for that event.
+ */
 export function registerHookPayloadSchemas(app: OpenAPIHono<AppEnv>): void {
-  for (const [name, schema] of Object.entries(PAYLOADS)) app.openAPIRegistry.register(`Webhook${name}`, schema);
+  for (const [name, schema] of Object.entries(PAYLOADS)) {
+    const event = name.replace(/Event$/, "").toLowerCase();
+    app.openAPIRegistry.registerWebhook({
+      method: "post",
+      path: event,
+      operationId: `${event}Webhook`,
+      tags,
+      summary: `What a hook receives for ${event} (X-Edgeforge-Event: ${event})`,
+      request: {
+        body: {
+          content: { "application/json": { schema: app.openAPIRegistry.register(`Webhook${name}`, schema) } },
+        },
+      },
+      responses: { 200: { description: "Any 2xx answer marks the delivery delivered; others are retried" } },
+    });
+  }
 }
