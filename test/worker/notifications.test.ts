@@ -2,7 +2,8 @@
 // FORGE_EVENTS consumer runs on the new events with a MAIL binding that records what it is asked
 // to send. Who gets mail (watchers, reporter; never the actor; only readers of private projects),
 // threading headers, escaping, one-click unsubscribe without a session, preferences, the digest
-// of a push that closes many issues, and a redelivered event that mails nobody twice.
+// of a push that closes many issues, a redelivered event that mails nobody twice, and reviews
+// (their author, reviewers and commenters; threaded per review).
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
@@ -11,6 +12,7 @@ import { handleEventBatch } from "../../src/services/events/consumer";
 import type { EventMessage } from "../../src/services/events/fanout";
 import { mintToken } from "../../src/services/tokens";
 import { findUserByName } from "../../src/services/users";
+import { insertComment, insertReview, setStatus, setVerdict, type Actor, type Review } from "../../src/services/reviews";
 import { Browser, apiCall, newForge, registerUser, tenantD1, type Forge } from "./browser";
 import { pushMessages } from "./issue-fixture";
 
@@ -368,5 +370,133 @@ describe("watch list", () => {
     const sent = mail.take().filter((m) => m.subject.includes("Wiki page Home"));
     // dave watches only the page; carol and eve the project (their preferences were reset above).
     expect(sent.map((m) => m.to).sort()).toEqual([addr("carol"), addr("dave"), addr("eve")]);
+  });
+});
+
+describe("review notifications", () => {
+  const oid = (c: string) => c.repeat(40);
+  const row = {
+    description: "Please <em>look</em>.",
+    sourceBranch: "topic",
+    targetBranch: "main",
+    head: oid("b"),
+    base: oid("a"),
+  };
+  let db: ReturnType<typeof openTenantDb>;
+  const actors: Record<string, Actor> = {};
+  const projectId = async (name: string) => (await sql<{ id: number }>("SELECT id FROM projects WHERE name = ?", name))[0]!.id;
+  const outboxHeaders = async (eventId: number, to: string) =>
+    JSON.parse(
+      (await sql<{ headers: string }>("SELECT headers FROM outbox WHERE key = ?", `event:${eventId}:${to}`))[0]!.headers,
+    ) as Record<string, string>;
+  /** Delivers the new events and returns who got mail, and the one event's id. */
+  async function sentFor(): Promise<{ to: string[]; mails: Record<string, Sent>; eventId: number }> {
+    const ids = await deliverNew();
+    expect(ids.length).toBe(1);
+    const mails = byRecipient(mail.take());
+    return { to: Object.keys(mails).sort(), mails, eventId: ids[0]! };
+  }
+
+  beforeAll(async () => {
+    db = openTenantDb(await tenantD1(forge));
+    for (const u of ["alice", "bob", "carol", "dave", "eve"]) actors[u] = (await findUserByName(db, u))!;
+    // Preferences and project watches from the tests above do not matter here: a project of its own.
+    await sql("DELETE FROM notification_prefs");
+    await api("owner", "POST", "/api/v1/projects", { name: "rev" });
+    await api("owner", "POST", "/api/v1/projects", { name: "privrev", private: true });
+    expect((await owner.post("/p/privrev/admin/members", { username: "dave", role: "member" })).status).toBe(303);
+    expect((await (await browserOf("bob")).post("/p/rev/watch", { watch: "1" })).status).toBe(303);
+    await deliverNew();
+    mail.take();
+  });
+
+  it("mails the author, reviewers, commenters and watchers, never the actor, threaded per review", async () => {
+    const pid = await projectId("rev");
+    const review: Review = await insertReview(db, pid, actors.alice!, { ...row, title: "Faster <b>diffs</b>" });
+    const opened = await sentFor();
+    // alice opened it: bob, who watches the project, hears of it.
+    expect(opened.to).toEqual([addr("bob")]);
+    const thread = `<review-${review.id}.${forge.id}@${forge.host}>`;
+    const first = opened.mails[addr("bob")]!;
+    expect(first.subject).toBe(`[Forge ${forge.slug}] [rev] Review 1: Faster <b>diffs</b>`);
+    expect(first.headers?.["In-Reply-To"]).toBeUndefined();
+    expect((await outboxHeaders(opened.eventId, addr("bob")))["Message-ID"]).toBe(thread);
+    expect(first.text).toContain(`View it: https://${forge.host}/p/rev/reviews/1\n`);
+    expect(first.text).toContain("> Please <em>look</em>.");
+    expect(first.html).toContain("Faster &lt;b&gt;diffs&lt;/b&gt;");
+    expect(first.html).not.toMatch(/<b>|<em>/);
+    expect(first.text).toContain("or this review on");
+
+    const commentId = await insertComment(db, pid, review, actors.carol!, 1, "Looks <i>fine</i>", null);
+    const commented = await sentFor();
+    // The author and the watcher; carol wrote it.
+    expect(commented.to).toEqual([addr("alice"), addr("bob")]);
+    const reply = commented.mails[addr("alice")]!;
+    expect(reply.subject).toBe(`[Forge ${forge.slug}] Re: [rev] Review 1: Faster <b>diffs</b>`);
+    expect(reply.headers).toMatchObject({ "In-Reply-To": thread, References: thread });
+    expect((await outboxHeaders(commented.eventId, addr("alice")))["Message-ID"]).toBe(
+      `<event-${commented.eventId}.${forge.id}@${forge.host}>`,
+    );
+    expect(reply.text).toContain(`https://${forge.host}/p/rev/reviews/1#c${commentId}`);
+    expect(reply.text).toContain("> Looks <i>fine</i>");
+
+    await setVerdict(db, pid, review, actors.dave!, "approve", 1);
+    const verdict = await sentFor();
+    // carol commented: she follows the review now; dave gave the verdict.
+    expect(verdict.to).toEqual([addr("alice"), addr("bob"), addr("carol")]);
+    expect(verdict.mails[addr("carol")]!.headers).toMatchObject({ "In-Reply-To": thread });
+    expect(verdict.mails[addr("carol")]!.text).toContain("dave approved review 1");
+
+    await setStatus(db, pid, review, actors.alice!, "accepted");
+    const status = await sentFor();
+    // dave gave a verdict: a reviewer hears of it too.
+    expect(status.to).toEqual([addr("bob"), addr("carol"), addr("dave")]);
+    expect(status.mails[addr("dave")]!.text).toContain("alice set review 1 to accepted");
+  });
+
+  it("the issue preference and the project's issue addresses govern review mail", async () => {
+    const pid = await projectId("rev");
+    const bobId = actors.bob!.id;
+    await sql("INSERT INTO notification_prefs (user_id, enabled, issue, push, wiki, download) VALUES (?, 1, 0, 1, 1, 1)", bobId);
+    expect(
+      (await owner.post("/p/rev/admin/notifications", { issue: "rev@lists.example.org", push: "", wiki: "", download: "" }))
+        .status,
+    ).toBe(303);
+    await deliverNew();
+    mail.take();
+    await insertReview(db, pid, actors.alice!, { ...row, title: "Second" });
+    const sent = await sentFor();
+    expect(sent.to).toEqual(["rev@lists.example.org"]);
+    expect(sent.mails["rev@lists.example.org"]!.text).toContain("This address is on the issue notification list of rev.");
+    await sql("DELETE FROM notification_prefs");
+  });
+
+  it("mails only those who may read the project's reviews", async () => {
+    const pid = await projectId("privrev");
+    // eve has a watch row (from before the project turned private) but may not read it; dave is a member.
+    for (const u of ["dave", "eve"])
+      await sql("INSERT INTO watches (user_id, project_id, kind, target_id) VALUES (?, ?, 'project', 0)", actors[u]!.id, pid);
+    const review = await insertReview(db, pid, actors.dave!, { ...row, title: "Hidden" });
+    expect((await sentFor()).to).toEqual([]);
+    // eve cannot comment through the forge; a comment left from when she could leaves her unmailed.
+    await insertComment(db, pid, review, actors.eve!, 1, "Old comment", null);
+    await deliverNew();
+    mail.take();
+    await setStatus(db, pid, review, { id: 0, username: "owner" }, "closed");
+    expect((await sentFor()).to).toEqual([addr("dave")]);
+    // A public project whose review area is for members only: bob, a watcher but no member, is told nothing.
+    await sql("UPDATE projects SET access_review = 'members' WHERE name = 'rev'");
+    const rid = (await sql<{ id: number }>("SELECT id FROM reviews WHERE title = 'Faster <b>diffs</b>'"))[0]!.id;
+    const first = (await db.query.reviews.findFirst({ where: (r, { eq }) => eq(r.id, rid) }))!;
+    await insertComment(db, await projectId("rev"), first, actors.alice!, 1, "Members only now", null);
+    // carol and dave (reviewers, not members) neither; the project's own list still is (its owners chose it).
+    expect((await sentFor()).to).toEqual(["rev@lists.example.org"]);
+    // Its page shows the diff, so the source area counts too.
+    await sql("UPDATE projects SET access_review = 'all', access_source = 'members' WHERE name = 'rev'");
+    await insertComment(db, await projectId("rev"), first, actors.alice!, 1, "Source for members", null);
+    expect((await sentFor()).to).toEqual(["rev@lists.example.org"]);
+    await sql("UPDATE projects SET access_source = 'all' WHERE name = 'rev'");
+    await insertComment(db, await projectId("rev"), first, actors.alice!, 1, "Open again", null);
+    expect((await sentFor()).to).toEqual(["rev@lists.example.org", addr("bob"), addr("carol"), addr("dave")].sort());
   });
 });

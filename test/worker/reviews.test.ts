@@ -163,6 +163,15 @@ describe("reviews", () => {
     const timeline = await (await owner.get("/p/code/timeline?kind=review")).text();
     expect(timeline).toContain("owner merged review 1 into main: Shout two");
     expect(timeline).toContain('href="/p/code/reviews/1"');
+    // Its event names the review by id and number, for the mail handler (services/notifications/).
+    const d1 = await tenantD1(forge);
+    const [merged] = (
+      await d1.prepare("SELECT payload FROM events WHERE kind = 'review' AND title LIKE 'owner merged review 1 %'").all<{
+        payload: string;
+      }>()
+    ).results;
+    const reviewId = (await d1.prepare("SELECT id FROM reviews WHERE number = 1").first<{ id: number }>())!.id;
+    expect(JSON.parse(merged!.payload)).toMatchObject({ number: 1, reviewId, action: "merged" });
     // Merged is final: a second merge is refused cleanly.
     const again = await owner.post(`/p/code/reviews/${n}/merge`, {});
     expect(again.status).toBe(409);

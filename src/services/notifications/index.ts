@@ -5,6 +5,7 @@ import type { EventContext, EventHandler } from "../events/types";
 import type { TimelineEvent } from "../timeline";
 import { issueComments, issues } from "../../db/schema";
 import { wikiPages } from "../../db/wiki-schema";
+import { reviewComments, reviews } from "../../db/reviews-schema";
 import { signUnsubscribe, type UnsubscribeClaims } from "../../auth/unsubscribe";
 import type { SessionSecrets } from "../../auth/session";
 import { sendMailOnce, type MailMessage } from "../outbox";
@@ -34,6 +35,8 @@ const secretsOf = (ctx: EventContext): SessionSecrets | null =>
 
 /** The thread of an issue: its first mail's Message-ID, which every later mail replies to. */
 export const issueThreadId = (tenantId: string, host: string, issueId: number) => `<issue-${issueId}.${tenantId}@${host}>`;
+/** The thread of a review, like an issue's: its "opened" mail's Message-ID. */
+export const reviewThreadId = (tenantId: string, host: string, reviewId: number) => `<review-${reviewId}.${tenantId}@${host}>`;
 export const eventMessageId = (tenantId: string, host: string, eventId: number) => `<event-${eventId}.${tenantId}@${host}>`;
 
 /** What one event mails: its subject and items, who follows it, and its threading. */
@@ -84,6 +87,49 @@ async function issueDraft(
       },
     ],
     about: { kind: "issue", issueId: issue.id, actor: event.actor },
+    messageId: opened ? thread : eventMessageId(ctx.tenant.id, host, event.id),
+    replyTo: opened ? null : thread,
+  };
+}
+
+async function reviewDraft(
+  ctx: EventContext,
+  event: TimelineEvent,
+  p: Payload,
+  origin: string,
+  host: string,
+): Promise<Draft | null> {
+  // Events from before payloads carried reviewId name the review by its number only.
+  const reviewId = num(p.reviewId);
+  const number = num(p.number);
+  if (!reviewId && !number) return null;
+  const [review] = await ctx.db
+    .select()
+    .from(reviews)
+    .where(and(eq(reviews.projectId, ctx.project.id), reviewId ? eq(reviews.id, reviewId) : eq(reviews.number, number!)));
+  if (!review) return null;
+  const commentId = num(p.comment);
+  const [comment] = commentId
+    ? await ctx.db
+        .select({ body: reviewComments.body })
+        .from(reviewComments)
+        .where(and(eq(reviewComments.id, commentId), eq(reviewComments.reviewId, review.id)))
+    : [];
+  const opened = p.action === "opened";
+  const rev = p.action === "revision" ? num(p.revision) : null;
+  const link = `${origin}/p/${enc(ctx.project.name)}/reviews/${review.number}${rev ? `?rev=${rev}` : ""}${comment ? `#c${commentId}` : ""}`;
+  const thread = reviewThreadId(ctx.tenant.id, host, review.id);
+  return {
+    subject: `${opened ? "" : "Re: "}[${ctx.project.name}] Review ${review.number}: ${review.title}`,
+    items: [
+      {
+        line: event.title,
+        detail: opened ? `${review.sourceBranch} into ${review.targetBranch}` : undefined,
+        quote: (opened ? review.description : comment?.body) || undefined,
+        link,
+      },
+    ],
+    about: { kind: "review", reviewId: review.id, actor: event.actor },
     messageId: opened ? thread : eventMessageId(ctx.tenant.id, host, event.id),
     replyTo: opened ? null : thread,
   };
@@ -156,6 +202,9 @@ async function unsubscribeUrl(ctx: EventContext, origin: string, r: Recipient, k
   return `${origin}/unsubscribe/${await signUnsubscribe(secrets, claims)}`;
 }
 
+/** What a user follows besides the project, as the footer of an event's mail names it. */
+const FOLLOWED: Partial<Record<string, string>> = { issue: "issue", review: "review", wiki: "page" };
+
 /** One recipient's message. */
 async function messageFor(
   ctx: EventContext,
@@ -173,7 +222,7 @@ async function messageFor(
     items: m.items,
     why:
       r.userId !== null
-        ? `You get this because you follow ${ctx.project.name} or this ${event.kind === "issue" ? "issue" : "page"} on ${ctx.tenant.name}.`
+        ? `You get this because you follow ${ctx.project.name} or this ${FOLLOWED[event.kind] ?? "page"} on ${ctx.tenant.name}.`
         : `This address is on the ${kind} notification list of ${ctx.project.name}.`,
     unsubscribe,
     settings: `${origin}/account/notifications`,
@@ -221,7 +270,11 @@ export const sendNotifications: EventHandler = async (ctx, event) => {
     return;
   }
   const draft =
-    event.kind === "issue" ? await issueDraft(ctx, event, p, origin, host) : await otherDraft(ctx, event, p, origin, host);
+    event.kind === "issue"
+      ? await issueDraft(ctx, event, p, origin, host)
+      : event.kind === "review"
+        ? await reviewDraft(ctx, event, p, origin, host)
+        : await otherDraft(ctx, event, p, origin, host);
   if (!draft) return;
   const recipients = await recipientsOf(ctx.db, ctx.project, draft.about);
   const make = (r: Recipient) => messageFor(ctx, event, r, draft, origin, host);

@@ -1,11 +1,13 @@
 // Who hears of an event: the people who follow it (watchers of the project, the issue or the wiki
-// page; an issue's reporter and owner) and the project's notification addresses for its kind;
-// never who did it, only people who may read it (canAccess), as their preferences allow.
+// page; an issue's reporter and owner; a review's author, reviewers and commenters) and the
+// project's notification addresses for its kind; never who did it, only people who may read it
+// (canAccess), as their preferences allow.
 import { and, eq, inArray, or } from "drizzle-orm";
 import { MAX_BOUND_PARAMETERS, type TenantDb } from "../../db/tenant-db";
 import { chunks } from "../../utils/chunks";
 import { issueStars, issues, projectMembers, users } from "../../db/schema";
 import { notificationPrefs, projectNotifyAddresses, watches } from "../../db/notifications-schema";
+import { reviewComments, reviewReviewers, reviews } from "../../db/reviews-schema";
 import { canAccess, levelOf, type ProjectRole, type Viewer } from "../../auth/access";
 import type { Project } from "../projects";
 import { EVENT_AREA, type EventKind } from "../timeline";
@@ -22,11 +24,12 @@ export interface Recipient {
   username: string | null;
 }
 
-/** What the event is about, beyond its project: the issue or the wiki page. */
+/** What the event is about, beyond its project: the issue, the wiki page or the review. */
 export interface Subject {
   kind: EventKind;
   issueId?: number;
   pageId?: number;
+  reviewId?: number;
   /** Username of who did it (events.actor): never told. */
   actor: string | null;
 }
@@ -53,13 +56,34 @@ async function followers(db: TenantDb, project: Project, s: Subject): Promise<Se
     for (const star of await db.select({ userId: issueStars.userId }).from(issueStars).where(eq(issueStars.issueId, s.issueId)))
       ids.add(star.userId);
   }
+  if (s.kind === "review" && s.reviewId !== undefined) {
+    const [review] = await db
+      .select({ authorId: reviews.authorId })
+      .from(reviews)
+      .where(and(eq(reviews.id, s.reviewId), eq(reviews.projectId, project.id)));
+    // Only a review of this project (the id comes from the event's payload) lends its people.
+    if (review) {
+      if (review.authorId) ids.add(review.authorId);
+      const [verdicts, commenters] = await db.batch([
+        db.select({ userId: reviewReviewers.userId }).from(reviewReviewers).where(eq(reviewReviewers.reviewId, s.reviewId)),
+        db
+          .selectDistinct({ userId: reviewComments.authorId })
+          .from(reviewComments)
+          .where(eq(reviewComments.reviewId, s.reviewId)),
+      ]);
+      for (const v of verdicts) ids.add(v.userId);
+      for (const c of commenters) if (c.userId) ids.add(c.userId);
+    }
+  }
   return ids;
 }
 
 /** Everyone to mail about the subject, one entry per address. */
 export async function recipientsOf(db: TenantDb, project: Project, s: Subject): Promise<Recipient[]> {
   const ids = [...(await followers(db, project, s))];
-  const area = EVENT_AREA[s.kind];
+  // A review's page shows its diff: its readers are those of the review area and of the source
+  // (as routes/web/reviews/shared.ts requireReviews lets in).
+  const areas = s.kind === "review" ? [EVENT_AREA.review, EVENT_AREA.push] : [EVENT_AREA[s.kind]];
   const pref = prefKindOf(s.kind);
   const out: Recipient[] = [];
   let actorEmail: string | null = null;
@@ -98,7 +122,7 @@ export async function recipientsOf(db: TenantDb, project: Project, s: Subject): 
         roles: new Map(role ? [[project.id, role]] : []),
         scope: "read",
       };
-      if (!canAccess(viewer, project, area, "read")) continue;
+      if (!areas.every((area) => canAccess(viewer, project, area, "read"))) continue;
       const p = prefOf.get(u.id);
       if (p && (!p.enabled || !p[pref])) continue;
       out.push({ address: u.email, userId: u.id, username: u.username });
@@ -110,13 +134,12 @@ export async function recipientsOf(db: TenantDb, project: Project, s: Subject): 
   }
   // The project's own addresses (set by its owners, who chose to send this area's news there),
   // unless the area is off for everyone.
-  const lists =
-    levelOf(project, area) === "off"
-      ? []
-      : await db
-          .select({ address: projectNotifyAddresses.address })
-          .from(projectNotifyAddresses)
-          .where(and(eq(projectNotifyAddresses.projectId, project.id), eq(projectNotifyAddresses.kind, pref)));
+  const lists = areas.some((area) => levelOf(project, area) === "off")
+    ? []
+    : await db
+        .select({ address: projectNotifyAddresses.address })
+        .from(projectNotifyAddresses)
+        .where(and(eq(projectNotifyAddresses.projectId, project.id), eq(projectNotifyAddresses.kind, pref)));
   for (const { address } of lists) out.push({ address, userId: null, username: null });
   const seen = new Set<string>();
   return out.filter((r) => {

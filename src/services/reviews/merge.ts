@@ -125,7 +125,7 @@ export async function mergeReview(env: Env, db: TenantDb, input: MergeInput, rev
     kind: "review",
     actor: actor.username,
     title: `${actor.username} merged review ${review.number} into ${review.targetBranch}: ${review.title}`,
-    payload: { number: review.number, action: "merged", oid: next, kind },
+    payload: { number: review.number, reviewId: review.id, action: "merged", oid: next, kind },
     key: `review:${review.id}:merged`,
   });
   // The review's commits are new to the target: their "fixes #N" apply there (once per commit and issue).

@@ -102,7 +102,7 @@ export async function insertReview(db: TenantDb, projectId: number, actor: Actor
     kind: "review",
     actor: actor.username,
     title: `${actor.username} opened review ${review.number}: ${review.title}`,
-    payload: { number: review.number, action: "opened" },
+    payload: { number: review.number, reviewId: review.id, action: "opened" },
     key: `review:${review.id}:opened`,
   });
   return review;
@@ -231,7 +231,7 @@ export async function insertComment(
     kind: "review",
     actor: actor.username,
     title: `${actor.username} commented on review ${review.number}${place ? ` (${place.path}:${place.line})` : ""}`,
-    payload: { number: review.number, action: "commented", comment: row!.id },
+    payload: { number: review.number, reviewId: review.id, action: "commented", comment: row!.id },
     key: `review:${review.id}:comment:${row!.id}`,
   });
   return row!.id;
@@ -264,7 +264,7 @@ export async function setVerdict(
     kind: "review",
     actor: actor.username,
     title: `${actor.username} ${verdict === "approve" ? "approved" : "requested changes on"} review ${review.number}`,
-    payload: { number: review.number, action: verdict, revision },
+    payload: { number: review.number, reviewId: review.id, action: verdict, revision },
   });
 }
 
@@ -285,7 +285,7 @@ export async function setStatus(db: TenantDb, projectId: number, review: Review,
     kind: "review",
     actor: actor.username,
     title: `${actor.username} set review ${review.number} to ${status}`,
-    payload: { number: review.number, action: "status", status },
+    payload: { number: review.number, reviewId: review.id, action: "status", status },
   });
 }
 

@@ -172,7 +172,7 @@ export async function addRevision(
     kind: "review",
     actor,
     title: `${actor ?? "someone"} pushed revision ${row.number} of review ${review.number}: ${review.title}`,
-    payload: { number: review.number, action: "revision", revision: row.number, head },
+    payload: { number: review.number, reviewId: review.id, action: "revision", revision: row.number, head },
     key: `review:${review.id}:revision:${head}`,
   });
   return row;
