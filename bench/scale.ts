@@ -90,12 +90,17 @@ const tipFile = (await git(["-C", repo, "ls-tree", "-r", "--name-only", "master"
   .split("\n")
   .find((f) => f.endsWith(".ts"))!;
 
+// Progress on stderr, so a phase that hangs is named (the tables print at the end).
+const began = performance.now();
+const step = (what: string) => console.error(`[${((performance.now() - began) / 1000).toFixed(1)} s] ${what}`);
+
 const inspector = await freePort();
 const forge: Edgeforge = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) });
 const timings: Row[] = [];
 try {
   // ---- A small project's warm page alone, then during the import and push --mirror.
   const uploadClient = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
+  step("small project and its warm page alone");
   const smallUrl = await smallProject(forge, uploadClient);
   const uploads: { alone: number[]; import?: number[]; push?: number[] } = {
     alone: await warmAlone(uploadClient, smallUrl, seconds),
@@ -114,6 +119,7 @@ try {
   // workerd's inspector takes one session per isolate: no heap samples while profiling.
   const heapSampler = async () => (opts.profile ? { stop: async () => ({}) as Record<string, HeapPeak> } : sampleHeap(inspector));
   let sampler = await heapSampler();
+  step("forge repos import, with the warm page");
   const t = performance.now();
   uploads.import = (
     await warmDuring(uploadClient, smallUrl, () => profiled("import", () => importProject(forge, "repo", repo)))
@@ -136,6 +142,7 @@ try {
         return performance.now() - start;
       };
       // push --mirror into an empty repository.
+      step("push --mirror, with the warm page");
       await initEmptyBare(join(root, "push.git"));
       await forge.cli("projects", "create", "bench", "mirror");
       sampler = await heapSampler();
@@ -150,6 +157,7 @@ try {
       const pushGhb = await timeGit(["-C", repo, "push", "--mirror", `${ghb.url}/push.git`]);
       gitRows.push({ label: "push --mirror to an empty repository", unit: "ms", values: [pushEf, pushGhb] });
       // clone.
+      step("clone");
       const dir = tempDir("scale-clone-");
       sampler = await sampleHeap(inspector);
       const cloneEf = await timeGit([
@@ -164,6 +172,7 @@ try {
       const cloneGhb = await timeGit(["clone", "--bare", "-q", `${ghb.url}/repo.git`, join(dir, "ghb.git")]);
       gitRows.push({ label: "clone", unit: "ms", values: [cloneEf, cloneGhb] });
       // Incremental fetch: one new commit on master, pushed to each, fetched by the clone.
+      step("incremental fetch");
       const maker = await CommitMaker.create(repo);
       await maker.commit();
       await maker.push(`http://${HOST}:${forge.port}/repo.git`, basicAuthArgs(auth));
@@ -212,6 +221,7 @@ async function pagesAndWarm() {
   // ---- Derived data: the tree page at master until it is final (its last-commit walk ran).
   const client = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
   const pages = ef("repo");
+  step("tree page at master until final");
   const t = performance.now();
   for (;;) {
     const r = await client.get(pages.tree("master"));
@@ -223,6 +233,7 @@ async function pagesAndWarm() {
   printTable("set-up (wall time)", ["edgeforge", ""], timings);
 
   // ---- The warm page alone.
+  step("the warm page alone");
   const warm = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
   const warmUrl = pages.blob("master", tipFile);
   await warm.get(warmUrl);
@@ -235,6 +246,7 @@ async function pagesAndWarm() {
   const alone = await loop(() => performance.now() > aloneEnd);
 
   // ---- Cold pages at old commits, with the warm client running.
+  step("cold pages at old commits, with the warm client running");
   const urls: Record<Kind, string[]> = {
     tree: picks.map((p) => pages.tree(p.commit)),
     blob: picks.map((p) => pages.blob(p.commit, p.file)),
@@ -257,6 +269,7 @@ async function pagesAndWarm() {
   peaks("cold pages", await sampler.stop());
 
   // ---- cgit on the same pages where it has them (cache off).
+  step("cgit on the same pages where it has them (cache off)");
   const cgitCold: Partial<Record<Kind, Response[]>> = {};
   if (!opts["skip-cgit"]) {
     const cgit = await startCgit(repo, { cache: false, repoName: "repo" });
