@@ -49,6 +49,25 @@ interface Draft {
   replyTo: string | null;
 }
 
+/**
+ * The draft of an event of a thread (an issue's or a review's): the opening event's Message-ID is
+ * the thread's own, and every later event's mail replies to it.
+ */
+function threadDraft(
+  ctx: EventContext,
+  event: TimelineEvent,
+  host: string,
+  t: { opened: boolean; thread: string; title: string; item: MailItem; about: Subject },
+): Draft {
+  return {
+    subject: `${t.opened ? "" : "Re: "}[${ctx.project.name}] ${t.title}`,
+    items: [t.item],
+    about: t.about,
+    messageId: t.opened ? t.thread : eventMessageId(ctx.tenant.id, host, event.id),
+    replyTo: t.opened ? null : t.thread,
+  };
+}
+
 async function issueDraft(
   ctx: EventContext,
   event: TimelineEvent,
@@ -76,20 +95,18 @@ async function issueDraft(
   const link = `${origin}/p/${enc(ctx.project.name)}/issues/${issue.number}${commentId ? `#c${commentId}` : ""}`;
   const base = `Issue #${issue.number}: ${issue.summary}`;
   const thread = issueThreadId(ctx.tenant.id, host, issue.id);
-  return {
-    subject: `${opened ? "" : "Re: "}[${ctx.project.name}] ${base}`,
-    items: [
-      {
-        line: event.title,
-        detail: opened ? `Status: ${issue.status}` : (describeChanges(comment?.changes) ?? undefined),
-        quote: (opened ? issue.description : comment?.body) || undefined,
-        link,
-      },
-    ],
+  return threadDraft(ctx, event, host, {
+    opened,
+    thread,
+    title: base,
+    item: {
+      line: event.title,
+      detail: opened ? `Status: ${issue.status}` : (describeChanges(comment?.changes) ?? undefined),
+      quote: (opened ? issue.description : comment?.body) || undefined,
+      link,
+    },
     about: { kind: "issue", issueId: issue.id, actor: event.actor },
-    messageId: opened ? thread : eventMessageId(ctx.tenant.id, host, event.id),
-    replyTo: opened ? null : thread,
-  };
+  });
 }
 
 async function reviewDraft(
@@ -119,20 +136,18 @@ async function reviewDraft(
   const rev = p.action === "revision" ? num(p.revision) : null;
   const link = `${origin}/p/${enc(ctx.project.name)}/reviews/${review.number}${rev ? `?rev=${rev}` : ""}${comment ? `#c${commentId}` : ""}`;
   const thread = reviewThreadId(ctx.tenant.id, host, review.id);
-  return {
-    subject: `${opened ? "" : "Re: "}[${ctx.project.name}] Review ${review.number}: ${review.title}`,
-    items: [
-      {
-        line: event.title,
-        detail: opened ? `${review.sourceBranch} into ${review.targetBranch}` : undefined,
-        quote: (opened ? review.description : comment?.body) || undefined,
-        link,
-      },
-    ],
+  return threadDraft(ctx, event, host, {
+    opened,
+    thread,
+    title: `Review ${review.number}: ${review.title}`,
+    item: {
+      line: event.title,
+      detail: opened ? `${review.sourceBranch} into ${review.targetBranch}` : undefined,
+      quote: (opened ? review.description : comment?.body) || undefined,
+      link,
+    },
     about: { kind: "review", reviewId: review.id, actor: event.actor },
-    messageId: opened ? thread : eventMessageId(ctx.tenant.id, host, event.id),
-    replyTo: opened ? null : thread,
-  };
+  });
 }
 
 async function otherDraft(
