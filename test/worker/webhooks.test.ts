@@ -128,6 +128,13 @@ async function owner() {
 
 const ctx = () => ({ env, tenant, db });
 
+/** A JSON hook of issue events at `url`, and the queue message of its "Send a test" delivery. */
+async function testDeliveryTo(url: string) {
+  const hook = await createHook(env, db, project.id, { url, events: ["issue"], contentType: "json", active: true });
+  const row = await sendTestDelivery(ctx(), project, hook.id, "owner");
+  return { hook, message: queue.take().find((m) => m.delivery === row.id)! };
+}
+
 beforeAll(async () => {
   forge = await newForge("hooks");
   expect((await apiCall(forge.host, "POST", "/api/v1/projects", forge.ownerToken, { name: "hooked" })).status).toBe(201);
@@ -259,14 +266,7 @@ describe("webhook deliveries", () => {
   });
 
   it("refuses a redirect to a blocked address without calling it, and does not retry", async () => {
-    const hook = await createHook(env, db, project.id, {
-      url: "https://receiver.test/moved",
-      events: ["issue"],
-      contentType: "json",
-      active: true,
-    });
-    const row = await sendTestDelivery(ctx(), project, hook.id, "owner");
-    const message = queue.take().find((m) => m.delivery === row.id)!;
+    const { hook, message } = await testDeliveryTo("https://receiver.test/moved");
     const asked: string[] = [];
     const redirecting: FetchFn = async (url) => {
       asked.push(url);
@@ -280,14 +280,7 @@ describe("webhook deliveries", () => {
   });
 
   it("resolves the host again at delivery time and refuses a name that now points at a private address", async () => {
-    const hook = await createHook(env, db, project.id, {
-      url: "https://rebind.example/hook",
-      events: ["issue"],
-      contentType: "json",
-      active: true,
-    });
-    const row = await sendTestDelivery(ctx(), project, hook.id, "owner");
-    const message = queue.take().find((m) => m.delivery === row.id)!;
+    const { hook, message } = await testDeliveryTo("https://rebind.example/hook");
     const asked: string[] = [];
     const network: FetchFn = async (url) => {
       asked.push(url);
@@ -304,14 +297,7 @@ describe("webhook deliveries", () => {
   });
 
   it("gives up an attempt at its timeout and retries it", async () => {
-    const hook = await createHook(env, db, project.id, {
-      url: "https://receiver.test/slow",
-      events: ["issue"],
-      contentType: "json",
-      active: true,
-    });
-    const row = await sendTestDelivery(ctx(), project, hook.id, "owner");
-    const message = queue.take().find((m) => m.delivery === row.id)!;
+    const { hook, message } = await testDeliveryTo("https://receiver.test/slow");
     // A receiver that never answers: only the attempt's own timeout ends the request.
     const silent: FetchFn = (_url, init) =>
       new Promise((_resolve, reject) => init.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
