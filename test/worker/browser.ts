@@ -1,6 +1,7 @@
 // A tiny browser for the workerd tests: a cookie jar per host and form posts that carry the
 // headers a real browser sends (Origin, Sec-Fetch-Site), so CSRF checks see what they would.
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
 import { admin, edge, uniqueSlug } from "./helpers";
 import type { Env } from "../../src/env";
 import { tenantD1 as openTenantD1 } from "../../src/db/tenant-db";
@@ -128,4 +129,17 @@ export async function apiCall(host: string, method: string, path: string, token?
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+}
+
+/** The JSON body of an API answer that must have `status` (the body's start names a failure). */
+export async function ok<T>(res: Response, status = 200): Promise<T> {
+  const text = await res.text();
+  expect(res.status, text.slice(0, 400)).toBe(status);
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+/** A new API token of the browser's signed-in user, made on the tokens page as a person would. */
+export async function webToken(b: Browser, scope: "read" | "write"): Promise<string> {
+  const res = await b.post("/account/tokens", { name: `t-${scope}`, scope });
+  return /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(await res.text())![1]!;
 }

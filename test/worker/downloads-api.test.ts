@@ -3,7 +3,7 @@
 // and the OpenAPI document; plus the range parser's edge cases.
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Browser, apiCall, newForge, registerUser, type Forge } from "./browser";
+import { Browser, apiCall, newForge, registerUser, type Forge, ok, webToken } from "./browser";
 import { admin, edge } from "./helpers";
 import { nameProblem, parseRange } from "../../src/services/downloads";
 
@@ -31,17 +31,6 @@ interface DownloadJson {
 
 const base = (project = "rel") => `/api/v1/projects/${project}/downloads`;
 
-async function ok<T>(res: Response, status = 200): Promise<T> {
-  const text = await res.text();
-  expect(res.status, text.slice(0, 400)).toBe(status);
-  return (text ? JSON.parse(text) : null) as T;
-}
-
-async function token(b: Browser, scope: "read" | "write"): Promise<string> {
-  const res = await b.post("/account/tokens", { name: `t-${scope}`, scope });
-  return /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(await res.text())![1]!;
-}
-
 /** Uploads `data` as the raw body, streamed (no Content-Length) unless `length` is set. */
 function put(query: string, data: Uint8Array | string, tok: string | null = mia, project = "rel") {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
@@ -67,9 +56,9 @@ beforeAll(async () => {
   forge = await newForge("dlapi");
   const miaB = await registerUser(forge, "mia");
   const stanB = await registerUser(forge, "stan");
-  mia = await token(miaB, "write");
-  miaRead = await token(miaB, "read");
-  stan = await token(stanB, "write");
+  mia = await webToken(miaB, "write");
+  miaRead = await webToken(miaB, "read");
+  stan = await webToken(stanB, "write");
   await ok(await apiCall(forge.host, "POST", "/api/v1/projects", forge.ownerToken, { name: "rel" }), 201);
   await ok(await apiCall(forge.host, "POST", "/api/v1/projects", forge.ownerToken, { name: "hidden", private: true }), 201);
   const owner = new Browser(forge.host);

@@ -2,7 +2,7 @@
 // form of credential, private repositories answering 404, the source routes (branches, tags,
 // commits, contents, raw, archive), issues with labels by id, comments and label CRUD.
 import { beforeAll, describe, expect, it } from "vitest";
-import { Browser, apiCall, newForge, registerUser, type Forge } from "./browser";
+import { Browser, apiCall, newForge, registerUser, type Forge, ok, webToken } from "./browser";
 import { RepoBuilder, importRepo } from "./git-fixture";
 import { edge } from "./helpers";
 
@@ -14,17 +14,6 @@ let stan: string; // signed-in, not a member
 
 const get = (path: string, init: RequestInit = {}) => edge(`http://${forge.host}${path}`, init);
 const call = (method: string, path: string, token?: string, body?: unknown) => apiCall(forge.host, method, path, token, body);
-
-async function ok<T>(res: Response, status = 200): Promise<T> {
-  const text = await res.text();
-  expect(res.status, text.slice(0, 400)).toBe(status);
-  return (text ? JSON.parse(text) : null) as T;
-}
-
-async function token(b: Browser, scope: "read" | "write"): Promise<string> {
-  const res = await b.post("/account/tokens", { name: `t-${scope}`, scope });
-  return /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(await res.text())![1]!;
-}
 
 interface Label {
   id: number;
@@ -50,9 +39,9 @@ beforeAll(async () => {
   org = forge.slug;
   const miaB = await registerUser(forge, "mia");
   const stanB = await registerUser(forge, "stan");
-  mia = await token(miaB, "write");
-  miaRead = await token(miaB, "read");
-  stan = await token(stanB, "write");
+  mia = await webToken(miaB, "write");
+  miaRead = await webToken(miaB, "read");
+  stan = await webToken(stanB, "write");
   const r = new RepoBuilder();
   const c1 = r.commit({ files: { "README.md": "# Code\n", "src/a.txt": "one\n" }, message: "First\n" });
   const c2 = r.commit({ files: { "README.md": "# Code\n", "src/a.txt": "two\n" }, parents: [c1], message: "Second\n" });

@@ -3,7 +3,7 @@
 // comments, label rules, comments, attachments, permissions and the OpenAPI document.
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Browser, apiCall, newForge, registerUser, type Forge } from "./browser";
+import { Browser, apiCall, newForge, registerUser, type Forge, ok, webToken } from "./browser";
 import { edge } from "./helpers";
 
 const env = workerEnv as unknown as { OBJECTS: R2Bucket };
@@ -37,24 +37,13 @@ interface IssueJson {
 const call = (method: string, path: string, token?: string, body?: unknown) => apiCall(forge.host, method, path, token, body);
 const issues = (project = "api") => `/api/v1/projects/${project}/issues`;
 
-async function ok<T>(res: Response, status = 200): Promise<T> {
-  const text = await res.text();
-  expect(res.status, text.slice(0, 400)).toBe(status);
-  return (text ? JSON.parse(text) : null) as T;
-}
-
-async function token(b: Browser, scope: "read" | "write"): Promise<string> {
-  const res = await b.post("/account/tokens", { name: `t-${scope}`, scope });
-  return /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(await res.text())![1]!;
-}
-
 beforeAll(async () => {
   forge = await newForge("isapi");
   const miaB = await registerUser(forge, "mia");
   const stanB = await registerUser(forge, "stan");
-  mia = await token(miaB, "write");
-  stan = await token(stanB, "write");
-  stanRead = await token(stanB, "read");
+  mia = await webToken(miaB, "write");
+  stan = await webToken(stanB, "write");
+  stanRead = await webToken(stanB, "read");
   await ok(await call("POST", "/api/v1/projects", forge.ownerToken, { name: "api" }), 201);
   await ok(await call("POST", "/api/v1/projects", forge.ownerToken, { name: "many" }), 201);
   const owner = new Browser(forge.host);

@@ -1,7 +1,7 @@
 // The wiki's REST API in workerd: pages (current and old revisions, Markdown and HTML), saves
 // that name their base revision (409 when stale), revisions, deletion, files, access, OpenAPI.
 import { beforeAll, describe, expect, it } from "vitest";
-import { Browser, apiCall, newForge, registerUser, type Forge } from "./browser";
+import { Browser, apiCall, newForge, registerUser, type Forge, ok, webToken } from "./browser";
 import { edge } from "./helpers";
 
 let forge: Forge;
@@ -10,17 +10,6 @@ let stan: string; // signed in, not a member
 let miaRead: string;
 const base = "/api/v1/projects/docs/wiki/pages";
 const call = (method: string, path: string, token?: string, body?: unknown) => apiCall(forge.host, method, path, token, body);
-
-async function ok<T>(res: Response, status = 200): Promise<T> {
-  const text = await res.text();
-  expect(res.status, text.slice(0, 400)).toBe(status);
-  return (text ? JSON.parse(text) : null) as T;
-}
-
-async function token(b: Browser, scope: "read" | "write"): Promise<string> {
-  const res = await b.post("/account/tokens", { name: `t-${scope}`, scope });
-  return /<p class="token">(efp_[A-Za-z0-9_-]+)<\/p>/.exec(await res.text())![1]!;
-}
 
 interface PageJson {
   name: string;
@@ -37,9 +26,9 @@ beforeAll(async () => {
   forge = await newForge("wikiapi");
   const miaB = await registerUser(forge, "mia");
   const stanB = await registerUser(forge, "stan");
-  mia = await token(miaB, "write");
-  miaRead = await token(miaB, "read");
-  stan = await token(stanB, "write");
+  mia = await webToken(miaB, "write");
+  miaRead = await webToken(miaB, "read");
+  stan = await webToken(stanB, "write");
   await ok(await call("POST", "/api/v1/projects", forge.ownerToken, { name: "docs" }), 201);
   await ok(await call("POST", "/api/v1/projects", forge.ownerToken, { name: "hidden", private: true }), 201);
   const owner = new Browser(forge.host);
