@@ -6,8 +6,8 @@ import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { TenantDb } from "../../db/tenant-db";
 import { issueComments, issues, users } from "../../db/schema";
 import { ForgeError } from "../../utils/errors";
-import { cleanText, hasChanges, parseChanges, type Actor } from "./model";
-import type { CommentView } from "./read";
+import { cleanText, hasChanges, type Actor } from "./model";
+import { commentView, type CommentView } from "./read";
 
 const fields = {
   comment: issueComments,
@@ -27,18 +27,7 @@ function view(r: {
   authorDisplayName: string | null;
   issueNumber: number;
 }): TextComment {
-  return {
-    id: r.comment.id,
-    author:
-      r.comment.authorId !== null && r.authorName
-        ? { id: r.comment.authorId, username: r.authorName, displayName: r.authorDisplayName }
-        : null,
-    body: r.comment.body,
-    changes: parseChanges(r.comment.changes),
-    createdAt: r.comment.createdAt,
-    issueId: r.comment.issueId,
-    issueNumber: r.issueNumber,
-  };
+  return { ...commentView(r), issueId: r.comment.issueId, issueNumber: r.issueNumber };
 }
 
 /**

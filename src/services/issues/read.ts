@@ -177,7 +177,8 @@ const commentFields = {
   authorDisplayName: sql<string | null>`${users.displayName}`.as("author_display_name"),
 };
 
-function commentView(r: {
+/** A comment row with its author, as pages and APIs show it. */
+export function commentView(r: {
   comment: typeof issueComments.$inferSelect;
   authorName: string | null;
   authorDisplayName: string | null;
