@@ -22,7 +22,8 @@ export interface Edgeforge {
 }
 
 export async function startEdgeforge(env: Record<string, string> = {}): Promise<Edgeforge> {
-  const forge = await startForge({ env });
+  // Benchmarks share the machine with others: give workerd time to start.
+  const forge = await startForge({ env, startTimeoutMs: 600_000 });
   // If the benchmark dies half-way, stop the forge (SIGINT: it shuts workerd down itself).
   const kill = () => forge.child.kill("SIGINT");
   process.once("exit", kill);
