@@ -116,7 +116,13 @@ const dog = watchdog({
   },
 });
 const step = dog.step;
-const forge: Edgeforge = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) });
+// Its own phase: one run's forge never became ready (workerd spinning during the demo import).
+step("starting the forge");
+// The watchdog looks first: the runner stops a forge that does not start in time.
+const forge: Edgeforge = await startEdgeforge(
+  { FORGE_INSPECTOR_PORT: String(inspector) },
+  (Number(opts["phase-limit"]) + 300) * 1000,
+);
 const timings: Row[] = [];
 // workerd's inspector takes one session per isolate: no heap samples while profiling.
 const heapSampler = async () => {
@@ -309,7 +315,7 @@ async function pagesAndWarm() {
     let coldDone = false;
     const warmLoop = loop(() => coldDone);
     const sampler = await heapSampler();
-    const profiler = opts.profile ? await profileCpu(inspector) : null;
+    const profiler = opts.profile ? await profileCpu(inspector, 1000, true) : null;
     cold[kind] = [];
     try {
       for (const u of urls[kind]) cold[kind].push(await client.get(u));
@@ -317,7 +323,16 @@ async function pagesAndWarm() {
       coldDone = true;
     }
     during[kind] = await warmLoop;
-    if (profiler) mergeSlices(slices, await profiler.stop());
+    if (profiler) {
+      const report = await profiler.stop();
+      console.log(
+        `busy during the cold ${kind} pages: ${Object.entries(report)
+          .filter(([, r]) => r.busyMs >= 1)
+          .map(([id, r]) => `${id} ${r.busyMs.toFixed(0)} ms`)
+          .join(", ")}`,
+      );
+      mergeSlices(slices, report);
+    }
     for (const [isolate, peak] of Object.entries(await sampler.stop()))
       if (!heapPeaks[isolate] || heapPeaks[isolate]!.used < peak.used) heapPeaks[isolate] = peak;
   }

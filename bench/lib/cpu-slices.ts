@@ -64,15 +64,19 @@ export function longestSlices(p: Profile, count = 5): { busyMs: number; slices: 
   };
 }
 
-/** Starts a CPU profile (1 ms sampling) of the forge's own isolates. */
-export async function profileCpu(inspectorPort: number, intervalUs = 1000): Promise<CpuProfiler> {
+/**
+ * Starts a CPU profile (1 ms sampling) of the forge's own isolates, or with `everything` also of
+ * Miniflare's (the cache, R2, KV, D1 and queue simulators: locally they share the one workerd
+ * thread, so their work delays pages too).
+ */
+export async function profileCpu(inspectorPort: number, intervalUs = 1000, everything = false): Promise<CpuProfiler> {
   const all = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
     id: string;
     webSocketDebuggerUrl: string;
   }[];
   const targets = await Promise.all(
     all
-      .filter((t) => t.id.startsWith("core:user:"))
+      .filter((t) => everything || t.id.startsWith("core:user:"))
       .map(
         (t) =>
           new Promise<{ id: string; ws: WebSocket; pending: Map<number, (r: unknown) => void> }>((resolve, reject) => {

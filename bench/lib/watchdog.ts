@@ -1,6 +1,7 @@
 // A per-phase watchdog for long benchmarks: each phase is named on stderr as it starts, and a phase
 // that runs past its limit is reported (its name, the CPU profile of every forge isolate, written
 // to files for DevTools) before the benchmark fails, so that a hang says where it was.
+import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { printSlices, profileCpu } from "./cpu-slices";
 
@@ -49,8 +50,12 @@ export function watchdog(opts: {
       }),
       new Promise<false>((resolve) => setTimeout(() => resolve(false), (profileS + 30) * 1000).unref()),
     ]);
-    if (!answered) console.error("the inspector did not answer: an isolate is stuck in one synchronous slice");
-    else console.error(`CPU profiles (open in DevTools): ${opts.dir}`);
+    if (!answered) {
+      // What the one workerd thread is doing, from outside: JavaScript in one endless slice, or
+      // an event loop that never gets back to the network (both keep the inspector silent).
+      console.error("the inspector did not answer: workerd's main thread does not get back to it");
+      printNativeStacks(process.pid);
+    } else console.error(`CPU profiles (open in DevTools): ${opts.dir}`);
     opts.fail(`the phase "${what}" did not finish within ${opts.limitS} s`);
   };
   return {
@@ -65,4 +70,50 @@ export function watchdog(opts: {
       clearTimeout(timer);
     },
   };
+}
+
+/** workerd processes started below `root` (the benchmark's own forge, not other users'). */
+function workerdBelow(root: number): number[] {
+  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,comm="], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm: comm ?? "" }));
+  const mine = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of rows)
+      if (mine.has(r.ppid) && !mine.has(r.pid)) {
+        mine.add(r.pid);
+        grew = true;
+      }
+  }
+  return rows.filter((r) => mine.has(r.pid) && r.comm === "workerd").map((r) => r.pid);
+}
+
+/**
+ * A few native stacks of each workerd's main thread (gdb attaches for a moment each time): the
+ * innermost frames, one line per sample. Prints why not when gdb is not installed.
+ */
+export function printNativeStacks(root: number, samples = 5): void {
+  for (const pid of workerdBelow(root)) {
+    console.error(`workerd ${pid}, main thread, ${samples} samples (innermost frames first):`);
+    for (let i = 0; i < samples; i++) {
+      try {
+        const out = execFileSync("gdb", ["-p", String(pid), "-batch", "-ex", "thread 1", "-ex", "bt 14"], {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "ignore"],
+          timeout: 60_000,
+        });
+        const frames = out
+          .split("\n")
+          .filter((l) => l.startsWith("#"))
+          .map((l) => l.replace(/^#\d+\s+(0x[0-9a-f]+ in )?/, "").replace(/\(.*$/, ""));
+        console.error(`  ${[...new Set(frames)].join(" < ")}`);
+      } catch (err) {
+        console.error(`  no stack: ${(err as Error).message.split("\n")[0]} (is gdb installed?)`);
+        return;
+      }
+    }
+  }
 }
