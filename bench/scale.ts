@@ -31,7 +31,7 @@ import { basicAuthArgs, CommitMaker, initEmptyBare, mirror, repoInfo } from "./l
 import { percentile, printTable, format, type Cell, type Row } from "./lib/report";
 import { git, gitEnv, run, tempDir } from "./lib/run";
 import { smallProject, warmAlone, warmDuring, warmRows } from "./lib/warm";
-import { watchdog } from "./lib/watchdog";
+import { killWorkerdBelow, watchdog } from "./lib/watchdog";
 
 const { values: opts } = parseArgs({
   options: {
@@ -112,6 +112,7 @@ const dog = watchdog({
   },
   fail: (message) => {
     console.error(message);
+    killWorkerdBelow(process.pid);
     process.exit(2);
   },
 });

@@ -72,6 +72,20 @@ export function watchdog(opts: {
   };
 }
 
+/**
+ * Kills the workerd processes started below `root`: a main thread that never gets back to its
+ * event loop cannot shut down when asked, and would spin on after the benchmark.
+ */
+export function killWorkerdBelow(root: number): void {
+  for (const pid of workerdBelow(root)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
 /** workerd processes started below `root` (the benchmark's own forge, not other users'). */
 function workerdBelow(root: number): number[] {
   const rows = execFileSync("ps", ["-eo", "pid=,ppid=,comm="], { encoding: "utf8" })
