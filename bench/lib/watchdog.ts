@@ -42,7 +42,10 @@ export function watchdog(opts: {
         await opts.release?.();
         const profiler = await profileCpu(opts.inspectorPort);
         await new Promise((resolve) => setTimeout(resolve, profileS * 1000));
-        printSlices(`the phase "${what}" after ${opts.limitS} s`, await profiler.stop());
+        const report = await profiler.stop();
+        printSlices(`the phase "${what}" after ${opts.limitS} s`, report);
+        if (Object.values(report).every((r) => r.busyMs < 1))
+          console.error("every isolate was idle: a request waits for something that never comes (not a busy loop)");
         return true;
       })().catch((err: Error) => {
         console.error(`could not profile: ${err.message}`);
