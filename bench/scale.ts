@@ -4,7 +4,8 @@
 // page) while a second client loads a warm page, and the used V8 heap of each isolate.
 //
 //   npm run bench:gen-large -- --size-mb 500 --commits 70000 --branches 700 --depth 6 --out /tmp/big.git
-//   npm run bench:scale -- --repo /tmp/big.git [--samples 30] [--seconds 5] [--skip-git] [--skip-cgit] [--skip-pages]
+//   npm run bench:scale -- --repo /tmp/big.git [--samples 30] [--seconds 5] [--warm-samples 500]
+//     [--skip-git] [--skip-cgit] [--skip-pages] [--profile] [--phase-limit 1200]
 //
 // Uploads: a second client loads the blob page of a small project alone (for --seconds), then
 // during the import and during push --mirror; its p50/p99 and the delay they add (issue 19's
@@ -12,8 +13,10 @@
 //
 // Cold: --samples different old commits (spread over the older two thirds of master's first-parent
 // history), one URL each per kind, requested once, one at a time. Warm: the blob page of a file at
-// master, already rendered once, requested in a loop by a second client: its p50 alone (for
-// --seconds), then during the cold run. Heap: peak of Runtime.getHeapUsage per isolate and phase.
+// master, already rendered once, requested in a loop by a second client: its p50 alone, then during
+// the cold run, then alone again. "Alone" starts only once every isolate is idle (CPU profiles
+// through the inspector: the work left by the import has finished) and lasts --seconds and at
+// least --warm-samples requests. Heap: peak of Runtime.getHeapUsage per isolate and phase.
 import { parseArgs } from "node:util";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -22,23 +25,28 @@ import { startCgit, cgitPages } from "./lib/cgit";
 import { HOST, importProject, startEdgeforge, type Edgeforge } from "./lib/edgeforge";
 import { startGitHttpBackend } from "./lib/git-http-backend";
 import { sampleHeap, type HeapPeak } from "./lib/heap";
-import { printSlices, profileCpu } from "./lib/cpu-slices";
+import { mergeSlices, printSlices, profileCpu, waitForIdle, type Slice } from "./lib/cpu-slices";
 import { LoadClient, type Response } from "./lib/load";
 import { basicAuthArgs, CommitMaker, initEmptyBare, mirror, repoInfo } from "./lib/repo";
 import { percentile, printTable, format, type Cell, type Row } from "./lib/report";
 import { git, gitEnv, run, tempDir } from "./lib/run";
 import { smallProject, warmAlone, warmDuring, warmRows } from "./lib/warm";
+import { killWorkerdBelow, watchdog } from "./lib/watchdog";
 
 const { values: opts } = parseArgs({
   options: {
     repo: { type: "string" },
     samples: { type: "string", default: "30" },
     seconds: { type: "string", default: "5" },
+    /** The warm page's requests alone (before and after the cold pages): at least this many. */
+    "warm-samples": { type: "string", default: "500" },
+    /** A phase that runs longer fails the run, after a CPU profile of every isolate (a hang says where). */
+    "phase-limit": { type: "string", default: "1200" },
     "skip-git": { type: "boolean" },
     "skip-cgit": { type: "boolean" },
     /** Only the uploads and git rows: no cold pages, no wait for derived data. */
     "skip-pages": { type: "boolean" },
-    /** CPU-profile each isolate during the import and the push: print the longest synchronous slices. */
+    /** CPU-profile each isolate during the import, the push and the cold pages: print the longest synchronous slices. */
     profile: { type: "boolean" },
   },
 });
@@ -46,6 +54,7 @@ if (!opts.repo) throw new Error("--repo <bare repository> is required (make one 
 const repo = opts.repo;
 const samples = Number(opts.samples);
 const seconds = Number(opts.seconds);
+const warmSamples = Number(opts["warm-samples"]);
 // Cloudflare gives an isolate 128 MB; 100 keeps a margin (the runner passes it to workerd).
 process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
 
@@ -90,13 +99,38 @@ const tipFile = (await git(["-C", repo, "ls-tree", "-r", "--name-only", "master"
   .split("\n")
   .find((f) => f.endsWith(".ts"))!;
 
-// Progress on stderr, so a phase that hangs is named (the tables print at the end).
-const began = performance.now();
-const step = (what: string) => console.error(`[${((performance.now() - began) / 1000).toFixed(1)} s] ${what}`);
-
 const inspector = await freePort();
-const forge: Edgeforge = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) });
+// Progress on stderr, so a phase that hangs is named (the tables print at the end), and a phase
+// past --phase-limit is profiled before the run fails.
+let heldSampler: { stop(): Promise<unknown> } | undefined;
+const dog = watchdog({
+  inspectorPort: inspector,
+  limitS: Number(opts["phase-limit"]),
+  dir: tempDir("scale-hang-"),
+  release: async () => {
+    await heldSampler?.stop();
+  },
+  fail: (message) => {
+    console.error(message);
+    killWorkerdBelow(process.pid);
+    process.exit(2);
+  },
+});
+const step = dog.step;
+// Its own phase: one run's forge never became ready (workerd spinning during the demo import).
+step("starting the forge");
+// The watchdog looks first: the runner stops a forge that does not start in time.
+const forge: Edgeforge = await startEdgeforge(
+  { FORGE_INSPECTOR_PORT: String(inspector) },
+  (Number(opts["phase-limit"]) + 300) * 1000,
+);
 const timings: Row[] = [];
+// workerd's inspector takes one session per isolate: no heap samples while profiling.
+const heapSampler = async () => {
+  const s = opts.profile ? { stop: async () => ({}) as Record<string, HeapPeak> } : await sampleHeap(inspector);
+  heldSampler = s;
+  return s;
+};
 try {
   // ---- A small project's warm page alone, then during the import and push --mirror.
   const uploadClient = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
@@ -117,7 +151,6 @@ try {
     }
   };
   // workerd's inspector takes one session per isolate: no heap samples while profiling.
-  const heapSampler = async () => (opts.profile ? { stop: async () => ({}) as Record<string, HeapPeak> } : sampleHeap(inspector));
   let sampler = await heapSampler();
   step("forge repos import, with the warm page");
   const t = performance.now();
@@ -159,7 +192,7 @@ try {
       // clone.
       step("clone");
       const dir = tempDir("scale-clone-");
-      sampler = await sampleHeap(inspector);
+      sampler = await heapSampler();
       const cloneEf = await timeGit([
         ...basicAuthArgs(auth),
         "clone",
@@ -214,6 +247,7 @@ try {
     printTable("used V8 heap, peak per isolate", ["peak"], heapRows);
   } else await pagesAndWarm();
 } finally {
+  dog.stop();
   await forge.stop();
 }
 
@@ -230,23 +264,38 @@ async function pagesAndWarm() {
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   timings.push({ label: "tree page at master final after the import", unit: "ms", values: [performance.now() - t, "-"] });
-  printTable("set-up (wall time)", ["edgeforge", ""], timings);
 
-  // ---- The warm page alone.
-  step("the warm page alone");
+  // ---- The warm page, alone and during the cold pages, in turns: before each kind's cold pages,
+  // once every isolate is idle (the work left by the import or by the last kind has finished), the
+  // warm page alone for at least --warm-samples requests (and --seconds over all kinds); then
+  // that kind's cold pages with the warm page loading beside them. Taking "alone" in turns with
+  // "during" lets a machine whose load changes weigh on both alike.
   const warm = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
   const warmUrl = pages.blob("master", tipFile);
-  await warm.get(warmUrl);
   const loop = async (until: () => boolean) => {
     const out: number[] = [];
-    while (!until()) out.push((await warm.get(warmUrl)).ms);
+    while (!until()) {
+      const r = await warm.get(warmUrl);
+      if (r.status !== 200) throw new Error(`the warm page ${warmUrl} answered HTTP ${r.status}`);
+      out.push(r.ms);
+    }
     return out;
   };
-  const aloneEnd = performance.now() + seconds * 1000;
-  const alone = await loop(() => performance.now() > aloneEnd);
-
-  // ---- Cold pages at old commits, with the warm client running.
-  step("cold pages at old commits, with the warm client running");
+  // Unmeasured: the first requests compile the page's code (V8's tiers) and fill its caches.
+  step("the warm page, unmeasured warm-up");
+  let warmUp = 0;
+  await loop(() => warmUp++ >= warmSamples);
+  const aloneNow = async (label: string) => {
+    step(`waiting until every isolate is idle (${label})`);
+    const t = performance.now();
+    const idle = await waitForIdle(inspector);
+    idleWaits.push({ label, ms: performance.now() - t, windows: idle.windows });
+    step(`the warm page alone (${label})`);
+    const end = performance.now() + (seconds * 1000) / KINDS.length;
+    let n = 0;
+    return loop(() => n++ >= warmSamples && performance.now() > end);
+  };
+  const idleWaits: { label: string; ms: number; windows: number }[] = [];
   const urls: Record<Kind, string[]> = {
     tree: picks.map((p) => pages.tree(p.commit)),
     blob: picks.map((p) => pages.blob(p.commit, p.file)),
@@ -256,17 +305,41 @@ async function pagesAndWarm() {
     commit: picks.map((p) => pages.commit(p.commit)),
     compare: picks.map((p, i) => pages.compare(picks[Math.min(picks.length - 1, i + 1)]!.commit, p.commit)),
   };
-  let coldDone = false;
-  const during = loop(() => coldDone);
-  const sampler = await sampleHeap(inspector);
   const cold: Record<string, Response[]> = {};
+  const alone: Record<string, number[]> = {};
+  const during: Record<string, number[]> = {};
+  const heapPeaks: Record<string, HeapPeak> = {};
+  const slices: Record<string, { busyMs: number; slices: Slice[] }> = {};
   for (const kind of KINDS) {
+    alone[kind] = await aloneNow(`before the ${kind} pages`);
+    step(`cold ${kind} pages at old commits, with the warm client running`);
+    let coldDone = false;
+    const warmLoop = loop(() => coldDone);
+    const sampler = await heapSampler();
+    const profiler = opts.profile ? await profileCpu(inspector, 1000, true) : null;
     cold[kind] = [];
-    for (const u of urls[kind]) cold[kind].push(await client.get(u));
+    try {
+      for (const u of urls[kind]) cold[kind].push(await client.get(u));
+    } finally {
+      coldDone = true;
+    }
+    during[kind] = await warmLoop;
+    if (profiler) {
+      const report = await profiler.stop();
+      console.log(
+        `busy during the cold ${kind} pages: ${Object.entries(report)
+          .filter(([, r]) => r.busyMs >= 1)
+          .map(([id, r]) => `${id} ${r.busyMs.toFixed(0)} ms`)
+          .join(", ")}`,
+      );
+      mergeSlices(slices, report);
+    }
+    for (const [isolate, peak] of Object.entries(await sampler.stop()))
+      if (!heapPeaks[isolate] || heapPeaks[isolate]!.used < peak.used) heapPeaks[isolate] = peak;
   }
-  coldDone = true;
-  const duringMs = await during;
-  peaks("cold pages", await sampler.stop());
+  if (opts.profile) printSlices("cold pages (with the warm client)", slices);
+  peaks("cold pages", heapPeaks);
+  const aloneAfter = await aloneNow("after the cold pages");
 
   // ---- cgit on the same pages where it has them (cache off).
   step("cgit on the same pages where it has them (cache off)");
@@ -316,15 +389,32 @@ async function pagesAndWarm() {
     pageRows.push({ label: `${kind} p99`, unit: "ms", values: [ms(cold[kind], 99), ms(cgitCold[kind], 99)] });
   }
   printTable(`cold pages at ${samples} old commits`, ["edgeforge", "cgit"], pageRows, [[0, 1]]);
+  for (const w of idleWaits)
+    timings.push({ label: `forge idle ${w.label}`, unit: "ms", values: [w.ms, `${w.windows} windows of 1 s`] });
+  printTable("set-up (wall time)", ["edgeforge", ""], timings);
+  const all = (m: Record<string, number[]>) => KINDS.flatMap((k) => m[k]!);
+  const warmTable: Row[] = [];
+  for (const kind of [...KINDS, "all kinds"] as const) {
+    const a = kind === "all kinds" ? all(alone) : alone[kind]!;
+    const d = kind === "all kinds" ? all(during) : during[kind]!;
+    warmTable.push({ label: `${kind}: p50`, unit: "ms", values: [percentile(a, 50), percentile(d, 50)] });
+    warmTable.push({ label: `${kind}: p99`, unit: "ms", values: [percentile(a, 99), percentile(d, 99)] });
+    warmTable.push({ label: `${kind}: requests`, unit: "count", values: [a.length, d.length] });
+  }
+  warmTable.push({ label: "alone after the cold pages: p50", unit: "ms", values: [percentile(aloneAfter, 50), "-"] });
+  warmTable.push({ label: "alone after the cold pages: requests", unit: "count", values: [aloneAfter.length, "-"] });
   printTable(
-    "warm page (blob at master) from a second client",
+    "warm page (blob at master) from a second client: alone just before each kind's cold pages, and during them",
     ["alone", "during the cold pages"],
-    [
-      { label: "p50", unit: "ms", values: [percentile(alone, 50), percentile(duringMs, 50)] },
-      { label: "p99", unit: "ms", values: [percentile(alone, 99), percentile(duringMs, 99)] },
-      { label: "requests", unit: "count", values: [alone.length, duringMs.length] },
-    ],
+    warmTable,
     [[1, 0]],
+  );
+  const a = all(alone);
+  const d = all(during);
+  console.log(
+    `\nwarm p50 during the cold pages / alone: ${(percentile(d, 50) / percentile(a, 50)).toFixed(2)}x ` +
+      `(${percentile(d, 50).toFixed(1)} ms over ${d.length} requests / ${percentile(a, 50).toFixed(1)} ms over ${a.length}; target 1.2x); ` +
+      `alone after the cold pages: ${percentile(aloneAfter, 50).toFixed(1)} ms over ${aloneAfter.length}`,
   );
   printTable("used V8 heap, peak per isolate", ["peak"], heapRows);
   client.close();

@@ -64,15 +64,19 @@ export function longestSlices(p: Profile, count = 5): { busyMs: number; slices: 
   };
 }
 
-/** Starts a CPU profile (1 ms sampling) of the forge's own isolates. */
-export async function profileCpu(inspectorPort: number, intervalUs = 1000): Promise<CpuProfiler> {
+/**
+ * Starts a CPU profile (1 ms sampling) of the forge's own isolates, or with `everything` also of
+ * Miniflare's (the cache, R2, KV, D1 and queue simulators: locally they share the one workerd
+ * thread, so their work delays pages too).
+ */
+export async function profileCpu(inspectorPort: number, intervalUs = 1000, everything = false): Promise<CpuProfiler> {
   const all = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
     id: string;
     webSocketDebuggerUrl: string;
   }[];
   const targets = await Promise.all(
     all
-      .filter((t) => t.id.startsWith("core:user:"))
+      .filter((t) => everything || t.id.startsWith("core:user:"))
       .map(
         (t) =>
           new Promise<{ id: string; ws: WebSocket; pending: Map<number, (r: unknown) => void> }>((resolve, reject) => {
@@ -117,6 +121,59 @@ export async function profileCpu(inspectorPort: number, intervalUs = 1000): Prom
       return out;
     },
   };
+}
+
+export interface IdleWait {
+  /** Windows profiled until the forge was idle (each `windowMs`). */
+  windows: number;
+  /** The busiest isolate's busy time in each window, in ms (the last `quietWindows` are the idle ones). */
+  busy: number[];
+}
+
+/**
+ * Waits until every forge isolate is idle: `quietWindows` windows in a row of `windowMs` each in
+ * which no isolate was busy (per its CPU profile) for more than `maxBusyFraction` of the window.
+ * This is how a measurement "alone" knows that the work left behind by an earlier step (derived
+ * data after an import, background walks, queue consumers) has finished, without guessing a
+ * sleep: three quiet windows span the post-push queue's 1 s batch timeout. Fails after
+ * `maxWindows` busy windows, printing what kept the isolates busy.
+ */
+export async function waitForIdle(
+  inspectorPort: number,
+  opts: { windowMs?: number; maxBusyFraction?: number; quietWindows?: number; maxWindows?: number } = {},
+): Promise<IdleWait> {
+  const { windowMs = 1000, maxBusyFraction = 0.05, quietWindows = 3, maxWindows = 1200 } = opts;
+  const busy: number[] = [];
+  let quiet = 0;
+  let last: Record<string, { busyMs: number; slices: Slice[] }> = {};
+  while (quiet < quietWindows) {
+    if (busy.length >= maxWindows) {
+      printSlices("the last busy window", last);
+      throw new Error(`the forge was still busy after ${busy.length} windows of ${windowMs} ms`);
+    }
+    const profiler = await profileCpu(inspectorPort);
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    last = await profiler.stop();
+    const most = Math.max(0, ...Object.values(last).map((r) => r.busyMs));
+    busy.push(most);
+    quiet = most <= windowMs * maxBusyFraction ? quiet + 1 : 0;
+  }
+  return { windows: busy.length, busy };
+}
+
+/** Adds `more` (a later profile of the same isolates) to `into`: busy times summed, the longest slices kept. */
+export function mergeSlices(
+  into: Record<string, { busyMs: number; slices: Slice[] }>,
+  more: Record<string, { busyMs: number; slices: Slice[] }>,
+  count = 5,
+): void {
+  for (const [id, r] of Object.entries(more)) {
+    const had = into[id] ?? { busyMs: 0, slices: [] };
+    into[id] = {
+      busyMs: had.busyMs + r.busyMs,
+      slices: [...had.slices, ...r.slices].sort((a, b) => b.ms - a.ms).slice(0, count),
+    };
+  }
 }
 
 /** Prints each isolate's busy time and longest slices. */

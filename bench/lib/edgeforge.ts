@@ -21,8 +21,9 @@ export interface Edgeforge {
   stop(): Promise<void>;
 }
 
-export async function startEdgeforge(env: Record<string, string> = {}): Promise<Edgeforge> {
-  const forge = await startForge({ env });
+/** `startTimeoutMs`: benchmarks share the machine with others, so workerd gets time to start. */
+export async function startEdgeforge(env: Record<string, string> = {}, startTimeoutMs = 600_000): Promise<Edgeforge> {
+  const forge = await startForge({ env, startTimeoutMs });
   // If the benchmark dies half-way, stop the forge (SIGINT: it shuts workerd down itself).
   const kill = () => forge.child.kill("SIGINT");
   process.once("exit", kill);

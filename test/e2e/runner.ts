@@ -181,6 +181,8 @@ export async function startForge(
     outputFile?: string;
     /** Another checkout's forge (bench:latency compares one commit with another); default: this one. */
     root?: string;
+    /** How long to wait for "ready" (a loaded machine builds and starts workerd slowly). */
+    startTimeoutMs?: number;
   } = {},
 ): Promise<RunningForge> {
   const port = opts.port ?? (await freePort());
@@ -192,8 +194,13 @@ export async function startForge(
   });
   if (opts.outputFile) writeFileSync(opts.outputFile, "");
   const forge = new RunningForge(child, port, stateDir, opts.outputFile);
+  const limit = opts.startTimeoutMs ?? 90_000;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`forge did not start:\n${forge.output}`)), 90_000);
+    const timer = setTimeout(() => {
+      // Stop it, or its workerd outlives the caller that gave up on it.
+      child.kill("SIGINT");
+      reject(new Error(`forge did not start within ${limit / 1000} s:\n${forge.output}`));
+    }, limit);
     const onData = (chunk: Buffer) => {
       forge.collect(chunk.toString());
       if (forge.output.includes(`ready on port ${port}`)) {

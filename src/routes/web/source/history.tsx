@@ -21,6 +21,7 @@ import {
   logBody,
 } from "../../../views/source/history";
 import type { CommitRow } from "../../../views/source/parts";
+import { Pacer } from "../../../utils/pace";
 import { notFound, type Rendered, sourceResponse, type SourcePage } from "./page";
 
 const LOG_PAGE = 50;
@@ -105,6 +106,13 @@ const PATCH_FILE_MAX = 16 * 1024 * 1024;
 
 type FileDiff = Exclude<FileDiffView, { kind: "skipped" }> | { kind: "skipped" };
 
+/**
+ * Bytes of text a diff page diffs between two turns of the isolate's other requests: the files'
+ * objects are often in memory already, so reading them does not give way, and a page of 100
+ * files of 512 KiB would otherwise render in one stretch (locally every worker shares a thread).
+ */
+export const DIFF_SLICE_BYTES = 256 * 1024;
+
 const decoder = new TextDecoder();
 
 async function sideText(
@@ -120,7 +128,8 @@ async function sideText(
   return src.store.readTyped(oid, "blob");
 }
 
-async function fileDiff(src: SourceRepo, ch: TreeChange, maxBytes: number): Promise<FileDiff> {
+/** The diff of one file, and how many bytes of text it compared (for the page's pacer). */
+async function fileDiff(src: SourceRepo, ch: TreeChange, maxBytes: number): Promise<FileDiff & { bytes?: number }> {
   if (ch.status === "R" && ch.oldOid === ch.newOid) return { kind: "text", hunks: [], added: 0, removed: 0 };
   const a = await sideText(src, ch.oldOid, ch.oldMode, maxBytes);
   const b = await sideText(src, ch.newOid, ch.newMode, maxBytes);
@@ -134,7 +143,7 @@ async function fileDiff(src: SourceRepo, ch: TreeChange, maxBytes: number): Prom
   if (!a || !b) return { kind: "skipped" };
   if (isBinary(a) || isBinary(b)) return { kind: "binary" };
   const hunks = makeHunks(splitLines(decoder.decode(a)), splitLines(decoder.decode(b)));
-  return { kind: "text", hunks, ...countChanges(hunks) };
+  return { kind: "text", hunks, ...countChanges(hunks), bytes: a.length + b.length };
 }
 
 /** The change list and diffs of `changes`, within caps; `fileHref` loads one file's diff alone. */
@@ -145,6 +154,7 @@ export async function diffView(
   caps: DiffCaps,
   fileHref: (ch: TreeChange) => string,
   blobHref: (ch: TreeChange) => string,
+  pacer = new Pacer(Number.POSITIVE_INFINITY, DIFF_SLICE_BYTES),
 ): Promise<DiffView> {
   let shownLines = 0;
   let added = 0;
@@ -153,7 +163,12 @@ export async function diffView(
   for (let i = 0; i < Math.min(changes.length, SUMMARY_ROWS); i++) {
     const ch = changes[i]!;
     let d: FileDiff = { kind: "skipped" };
-    if (i < caps.files && shownLines < caps.lines) d = await fileDiff(src, ch, caps.fileBytes);
+    if (i < caps.files && shownLines < caps.lines) {
+      const { bytes, ...diffed } = await fileDiff(src, ch, caps.fileBytes);
+      d = diffed;
+      const paused = pacer.tick(bytes ?? 0, 1);
+      if (paused) await paused;
+    }
     if (d.kind === "text") {
       const lines = d.hunks.reduce((n, h) => n + h.lines.length, 0);
       if (shownLines + lines > caps.lines) d = { kind: "skipped" };
