@@ -42,7 +42,7 @@ export async function indexPackIntoR2(
   bucket: R2Bucket,
   source: RangeSource,
   keys: { idxKey: string; spillPrefix: string },
-  opts: IndexOptions,
+  opts: IndexOptions & { recordBudget?: number },
 ): Promise<StreamedIndexResult & { index: Uint8Array }> {
   const writer = new R2StreamWriter(bucket, keys.idxKey);
   let result: StreamedIndexResult;
