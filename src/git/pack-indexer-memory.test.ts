@@ -1,12 +1,16 @@
 // Indexing a pack of hundreds of thousands of objects fits one isolate's heap: the workers pool
 // runs workerd with Cloudflare's 128 MB cap (vitest.config.ts), where an indexer that keeps an
-// object, map entries and a hex string per entry runs out of memory and crashes the runtime.
+// object, map entries and a hex string per entry runs out of memory and crashes the runtime. With
+// a spill store, what the indexer holds is a few bytes an object plus fixed budgets: its .idx
+// records go to storage in sorted runs and the .idx comes out as a stream.
 import { describe, expect, it } from "vitest";
-import { hashObject, sha1 } from "./oid";
+import { MemorySpill } from "./index-records";
+import { bytesToHex, hashObject, sha1 } from "./oid";
 import { encodeEntryHeader, OBJ_OFS_DELTA, packHeader, typeNumber } from "./pack-format";
 import { PackIndex } from "./pack-index";
-import { indexPack } from "./pack-indexer";
+import { indexPack, indexPackTo } from "./pack-indexer";
 import { MemorySource } from "./range-source";
+import { concatBytes } from "../utils/bytes";
 
 /** Appends bytes to one preallocated buffer: the test's own pack must not weigh on the heap. */
 class Writer {
@@ -78,5 +82,61 @@ describe("pack indexer memory", () => {
     // The first delta: "blob 0\n+\n".
     const delta = new TextEncoder().encode("blob 0\n+\n");
     expect(index.find(hashObject("blob", delta))).toBeGreaterThanOrEqual(0);
+  });
+
+  it("holds at most 22 bytes an object and 4 a delta plus fixed budgets with a spill store, and streams the .idx", {
+    timeout: 120_000,
+  }, async () => {
+    const pack = pairsPack(100_000);
+    const spill = new MemorySpill();
+    const chunks: Uint8Array[] = [];
+    const budget = 256 * 1024;
+    const result = await indexPackTo(new MemorySource("spilled", pack), {
+      spill,
+      recordBudget: budget,
+      writeIndex: async (chunk) => void chunks.push(chunk),
+    });
+    expect(result.count).toBe(200_000);
+    // 200,000 records of 24 bytes in runs of 5,041 (52 bytes a record with its sort buffers).
+    expect(result.spilledRuns).toBe(Math.floor(200_000 / Math.floor(budget / 52)));
+    expect(spill.puts).toBe(result.spilledRuns);
+    expect(spill.parts.size).toBe(0);
+    // Columns: offsets, types, CRCs, kept-entry positions (14), OFS bases, then the start of each
+    // entry's children (4 + 4 while both exist) and the children (4 a delta); fixed: the 8 MiB
+    // arena of kept entries, the record budget, merge windows of 48 KiB a run.
+    const fixed = 8 * 1024 * 1024 + budget + result.spilledRuns * 48 * 1024 + 64 * 1024;
+    expect(result.peakHeldBytes).toBeLessThanOrEqual(200_000 * 22 + 100_000 * 4 + fixed);
+    // The .idx came in chunks, none of them whole, and is the one the in-memory indexer writes.
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThanOrEqual(256 * 1024);
+    const streamed = concatBytes(chunks);
+    expect(streamed.length).toBe(result.indexSize);
+    // Compared by hash: a failing toEqual of megabytes would print a diff larger than the heap.
+    const whole = (await indexPack(new MemorySource("whole", pack))).index;
+    expect(whole.length).toBe(streamed.length);
+    expect(bytesToHex(sha1().update(streamed).digest())).toBe(bytesToHex(sha1().update(whole).digest()));
+  });
+
+  it("deletes its spilled runs when the pack is refused after they were written", async () => {
+    // The same blob twice: found only when the runs are merged into the .idx.
+    const w = new Writer(new Uint8Array(12 + 2000 * 40 + 20));
+    const enc = new TextEncoder();
+    w.putBytes(packHeader(2001));
+    for (let i = 0; i < 2001; i++) {
+      const data = enc.encode(`blob ${i === 2000 ? 0 : i}\n`);
+      w.putBytes(encodeEntryHeader(typeNumber("blob"), data.length));
+      w.stored(data);
+    }
+    const end = w.at;
+    w.putBytes(new Uint8Array(sha1().update(w.bytes.subarray(0, end)).digest()));
+    const spill = new MemorySpill();
+    await expect(
+      indexPackTo(new MemorySource("twice", w.bytes.subarray(0, w.at)), {
+        spill,
+        recordBudget: 16 * 1024,
+        writeIndex: async () => {},
+      }),
+    ).rejects.toThrow(/same object twice/);
+    expect(spill.puts).toBeGreaterThan(1);
+    expect(spill.parts.size).toBe(0);
   });
 });

@@ -1,12 +1,13 @@
 // Indexes a pack with bounded memory (what `git index-pack` does): one sequential pass that checks
 // the framing, inflates every entry, hashes whole objects and the pack; then delta resolution,
-// base first, each base kept only while its deltas are resolved. Thin packs get their missing
-// bases from the repository and report them, so the caller can complete the pack.
+// base first, each base kept only while its deltas are resolved; then the .idx, written as a
+// stream from sorted runs of its records (spilled to storage past a budget). Thin packs get their
+// missing bases from the repository and report them, so the caller can complete the pack.
 import { Pacer } from "../utils/pace";
 import { applyDelta } from "./delta";
 import { corruptPack, GitError } from "./errors";
 import type { GitObject } from "./object-store";
-import { bytesToHex, hashObject, hexInto, sha1, type ObjectType, type Oid } from "./oid";
+import { bytesToHex, hashObject, hexInto, hexToBytes, sha1, type ObjectType, type Oid } from "./oid";
 import {
   OBJ_BLOB,
   OBJ_OFS_DELTA,
@@ -17,22 +18,15 @@ import {
   typeName,
   typeNumber,
 } from "./pack-format";
-import { writePackIndexPaced } from "./pack-index";
+import { entryOf, HeldBytes, IndexRecords, writeIndexFromRecords, type SpillStore } from "./index-records";
 import type { RangeSource } from "./range-source";
-import { inflateAt, InflateError } from "./zlib";
+import { InflateScratch, inflateAt, InflateError } from "./zlib";
 import { Cursor, hashRange, inflateStream } from "./pack-reading";
+import { concatBytes } from "../utils/bytes";
+import { Entries, REF_BASE } from "./pack-entries";
 
 /** Objects larger than this are inflated in a stream (hashed, never held whole). */
 const STREAM_INFLATE_THRESHOLD = 32 * 1024 * 1024;
-/**
- * Inflated entries kept from the first pass for the second (deltas and their bases), at most: in
- * one arena, not one small array per entry (hundreds of thousands of tiny deltas would cost far
- * more in per-object overhead than in bytes). 8 MiB, not more: the rest is re-read through the
- * window cache, and on the 320,185-object benchmark 24 MiB raised the push isolate's peak (heap
- * plus array buffers, after collection) from 134 to 165 MiB for little speed.
- */
-const KEEP_BUDGET = 8 * 1024 * 1024;
-const KEEP_MAX_ENTRY = 256 * 1024;
 /**
  * Work between two yields to the event loop. Indexing a large pack is seconds of CPU with few
  * awaits that really wait (reads come from memory or in 8 MiB chunks); without yields it holds
@@ -47,6 +41,11 @@ const YIELD_OBJECTS = 64;
 const YIELD_BYTES = 1024 * 1024;
 /** Entries sorted or written between two yields while the .idx is made (a few ms of work). */
 const INDEX_SLICE_ENTRIES = 16384;
+/**
+ * Bytes of .idx records (id and entry number) held before a sorted run is spilled, when the caller
+ * gives a spill store: 4 MiB is 80,000 objects a run, a dozen runs for 900,000 objects.
+ */
+export const RECORD_BUDGET = 4 * 1024 * 1024;
 
 /** The most a pack may declare: a guard against headers that promise absurd counts. */
 const MAX_OBJECTS = 50_000_000;
@@ -66,6 +65,15 @@ export interface IndexResult {
   basesFirst: boolean;
 }
 
+/** What indexPackTo returns: the .idx went to the writer. */
+export interface StreamedIndexResult extends Omit<IndexResult, "index"> {
+  indexSize: number;
+  /** The most the indexer held at once in its own buffers (columns, arena, records), in bytes. */
+  peakHeldBytes: number;
+  /** Sorted runs of .idx records spilled (0 when they fitted in the budget). */
+  spilledRuns: number;
+}
+
 export interface IndexOptions {
   /** Objects outside the pack that thin deltas may use as bases; null when absent. */
   external?: (oid: Oid) => Promise<GitObject | null>;
@@ -74,76 +82,25 @@ export interface IndexOptions {
   onObject?: (type: ObjectType, data: Uint8Array) => void;
 }
 
-/**
- * What the indexer knows of each entry, in columns of typed arrays indexed by pack order: a few
- * dozen bytes per object and no JS object each (a pack of 850,000 objects would otherwise cost
- * hundreds of MB in per-entry objects, maps and hex strings).
- */
-class Entries {
-  /** Offset of each entry; offsets[count] is where the trailer starts (so an entry ends at the next offset). */
-  readonly offsets: Float64Array;
-  readonly headerLengths: Uint8Array;
-  /** Inflated size (of the delta, for a delta). */
-  readonly sizes: Float64Array;
-  /** The entry's type in the pack (OBJ_*). */
-  readonly packTypes: Uint8Array;
-  /** The object's type number once known (0 until a delta is resolved). */
-  readonly types: Uint8Array;
-  /** 20-byte ids, valid where types[i] != 0. */
-  readonly oids: Uint8Array;
-  readonly crcs: Uint32Array;
-  /** OFS_DELTA: the base's entry number; -1 otherwise. */
-  readonly ofsBases: Int32Array;
-  /** REF_DELTA: the base's id (allocated at the first REF_DELTA: full packs rarely have any). */
-  refBases: Uint8Array | null = null;
-  /** Start of each entry's inflated bytes in `kept`, or -1. */
-  readonly keptAt: Float64Array;
-  kept = new Uint8Array(0);
-  keptBytes = 0;
+export interface StreamOptions extends IndexOptions {
+  /** Receives the .idx in order, in chunks it may keep. */
+  writeIndex: (chunk: Uint8Array) => Promise<void>;
+  /** Where sorted runs of .idx records go past `recordBudget`; cleared before indexPackTo returns or throws. */
+  spill?: SpillStore;
+  recordBudget?: number;
+}
 
-  constructor(readonly count: number) {
-    this.offsets = new Float64Array(count + 1);
-    this.headerLengths = new Uint8Array(count);
-    this.sizes = new Float64Array(count);
-    this.packTypes = new Uint8Array(count);
-    this.types = new Uint8Array(count);
-    this.oids = new Uint8Array(count * 20);
-    this.crcs = new Uint32Array(count);
-    this.ofsBases = new Int32Array(count).fill(-1);
-    this.keptAt = new Float64Array(count).fill(-1);
-  }
-
-  oid(i: number): Uint8Array {
-    return this.oids.subarray(i * 20, i * 20 + 20);
-  }
-
-  /** Keeps entry i's inflated bytes for the second pass if the budget allows. */
-  keep(i: number, data: Uint8Array): void {
-    if (data.length > KEEP_MAX_ENTRY || this.keptBytes + data.length > KEEP_BUDGET) return;
-    if (this.keptBytes + data.length > this.kept.length) {
-      // Grows by doubling up to the budget: a small push never allocates the whole budget.
-      let size = Math.max(64 * 1024, this.kept.length * 2);
-      while (size < this.keptBytes + data.length) size *= 2;
-      const next = new Uint8Array(Math.min(KEEP_BUDGET, size));
-      next.set(this.kept.subarray(0, this.keptBytes));
-      this.kept = next;
-    }
-    this.kept.set(data, this.keptBytes);
-    this.keptAt[i] = this.keptBytes;
-    this.keptBytes += data.length;
-  }
-
-  /** The entry whose offset is exactly `offset`, or -1 (offsets ascend: binary search). */
-  atOffset(offset: number, below: number): number {
-    let lo = 0;
-    let hi = below;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.offsets[mid]! < offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < below && this.offsets[lo] === offset ? lo : -1;
-  }
+/** Indexes a pack and returns its .idx whole (small packs, tests, tools). */
+export async function indexPack(source: RangeSource, opts: IndexOptions = {}): Promise<IndexResult> {
+  const chunks: Uint8Array[] = [];
+  const r = await indexPackTo(source, { ...opts, writeIndex: async (chunk) => void chunks.push(chunk) });
+  return {
+    checksum: r.checksum,
+    count: r.count,
+    index: concatBytes(chunks),
+    missingBases: r.missingBases,
+    basesFirst: r.basesFirst,
+  };
 }
 
 function compareAt(a: Uint8Array, at: number, b: Uint8Array, bt: number): number {
@@ -154,7 +111,17 @@ function compareAt(a: Uint8Array, at: number, b: Uint8Array, bt: number): number
   return 0;
 }
 
-export async function indexPack(source: RangeSource, opts: IndexOptions = {}): Promise<IndexResult> {
+/** Indexes a pack, writing its .idx to opts.writeIndex as a stream. */
+export async function indexPackTo(source: RangeSource, opts: StreamOptions): Promise<StreamedIndexResult> {
+  try {
+    return await indexWith(source, opts);
+  } finally {
+    // Spilled runs never outlive the indexing, whether it succeeded or the pack was refused.
+    await opts.spill?.clear();
+  }
+}
+
+async function indexWith(source: RangeSource, opts: StreamOptions): Promise<StreamedIndexResult> {
   if (source.size < PACK_HEADER_SIZE + 20) throw corruptPack("pack is truncated (shorter than its header and trailer)");
   const cursor = new Cursor(source);
   await cursor.ensure(0, PACK_HEADER_SIZE);
@@ -167,8 +134,15 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
   const packHash = sha1();
   packHash.update(cursor.buf.subarray(0, PACK_HEADER_SIZE));
   const dataEnd = source.size - 20;
-  const e = new Entries(count);
-  let refDeltas = 0;
+  const held = new HeldBytes();
+  const e = new Entries(count, source.size, held);
+  const records = new IndexRecords(opts.spill ?? null, opts.recordBudget ?? RECORD_BUDGET, held);
+  /** OFS_DELTA: the base's entry number, -1 otherwise (pass 1 only: pass 2 has the children). */
+  let ofsBases: Int32Array | null = new Int32Array(count).fill(-1);
+  held.add(ofsBases.byteLength);
+  const oid = new Uint8Array(20);
+  // Entries not kept are inflated into one reused buffer: no array buffer per object.
+  const scratch = new InflateScratch();
 
   // Pass 1: framing, inflation, hashes of whole objects and of the pack. Small inflated entries
   // are kept (within a budget) so the second pass need not read and inflate them again.
@@ -184,18 +158,12 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
     );
     if (!header) throw corruptPack(`pack ends inside the header of object ${n}`);
     e.offsets[n] = pos;
-    e.headerLengths[n] = header.headerLength;
-    e.sizes[n] = header.size;
     e.packTypes[n] = header.type;
     if (header.type === OBJ_OFS_DELTA) {
       const base = e.atOffset(header.baseOffset!, n);
       if (base < 0) throw corruptPack(`delta at ${pos} points inside another object`);
-      e.ofsBases[n] = base;
-    } else if (header.type === OBJ_REF_DELTA) {
-      e.refBases ??= new Uint8Array(count * 20);
-      hexInto(header.baseOid!, e.refBases.subarray(n * 20, n * 20 + 20));
-      refDeltas++;
-    }
+      ofsBases[n] = base;
+    } else if (header.type === OBJ_REF_DELTA) e.addRef(n, header.baseOid!);
     const dataStart = pos + header.headerLength;
     let end: number;
     if (header.size > STREAM_INFLATE_THRESHOLD) {
@@ -208,7 +176,8 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
         );
       }
       e.types[n] = OBJ_BLOB;
-      hexInto(streamed.oid!, e.oid(n));
+      const p = records.add(hexInto(streamed.oid!, oid), 0, n);
+      if (p) await p;
     } else {
       let data: Uint8Array;
       let want = Math.max(header.size + 64, 4096);
@@ -216,7 +185,7 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
         await cursor.ensure(pos, header.headerLength + want);
         const limit = Math.min(cursor.buf.length, dataEnd - cursor.base);
         try {
-          const r = inflateAt(cursor.buf.subarray(0, limit), cursor.at(dataStart), header.size);
+          const r = inflateAt(cursor.buf.subarray(0, limit), cursor.at(dataStart), header.size, scratch);
           data = r.data;
           end = dataStart + r.consumed;
           break;
@@ -237,7 +206,8 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
         const type = typeName(header.type);
         opts.onObject?.(type, data);
         e.types[n] = header.type;
-        hexInto(hashObject(type, data), e.oid(n));
+        const p = records.add(hexInto(hashObject(type, data), oid), 0, n);
+        if (p) await p;
       }
       if (isDelta || header.type !== OBJ_BLOB || data.length < 65536) e.keep(n, data);
     }
@@ -257,22 +227,36 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
   const checksum = bytesToHex(trailer);
 
   // Pass 2: deltas, from each base to its deltas, depth first. Children of a base: OFS_DELTAs as
-  // ranges of one array grouped by base entry (counting sort), REF_DELTAs as ranges of their
-  // entry numbers sorted by base id (binary search).
+  // ranges of one array grouped by base entry (a counting sort that leaves ofsStart[b] at the
+  // start of b's range and ofsStart[b + 1] at its end), REF_DELTAs as ranges of their numbers
+  // sorted by base id (binary search).
   const ofsStart = new Int32Array(count + 1);
-  for (let i = 0; i < count; i++) if (e.ofsBases[i]! >= 0) ofsStart[e.ofsBases[i]! + 1]!++;
-  for (let i = 0; i < count; i++) ofsStart[i + 1]! += ofsStart[i]!;
-  const ofsKids = new Int32Array(ofsStart[count]!);
-  {
-    const fill = ofsStart.slice(0, count);
-    for (let i = 0; i < count; i++) if (e.ofsBases[i]! >= 0) ofsKids[fill[e.ofsBases[i]!]!++] = i;
+  let deltas = 0;
+  for (let i = 0; i < count; i++) {
+    if (ofsBases[i]! < 0) continue;
+    ofsStart[ofsBases[i]!]!++;
+    deltas++;
   }
-  const refKids = new Uint32Array(refDeltas);
-  if (e.refBases) {
-    const bases = e.refBases;
-    let k = 0;
-    for (let i = 0; i < count; i++) if (e.packTypes[i] === OBJ_REF_DELTA) refKids[k++] = i;
-    refKids.sort((a, b) => compareAt(bases, a * 20, bases, b * 20));
+  for (let i = 0, sum = 0; i < count; i++) ofsStart[i] = sum += ofsStart[i]!;
+  ofsStart[count] = deltas;
+  const ofsKids = new Int32Array(deltas);
+  for (let i = count - 1; i >= 0; i--) if (ofsBases[i]! >= 0) ofsKids[--ofsStart[ofsBases[i]!]!] = i;
+  held.add(ofsStart.byteLength + ofsKids.byteLength - ofsBases.byteLength);
+  ofsBases = null;
+  const refOids = e.refOids;
+  const refKids = new Uint32Array(e.refCount);
+  for (let k = 0; k < refKids.length; k++) refKids[k] = k;
+  refKids.sort((a, b) => compareAt(refOids, a * 20, refOids, b * 20));
+  if (refKids.length > 0) {
+    // Which entries of the first pass are bases of REF_DELTAs: one merge of their records with the
+    // sorted base ids (the ids themselves are not kept per entry).
+    records.sortForMerge();
+    let p = 0;
+    for await (const [buf, at] of records.merged()) {
+      while (p < refKids.length && compareAt(refOids, refKids[p]! * 20, buf, at) < 0) p++;
+      if (p === refKids.length) break;
+      if (compareAt(refOids, refKids[p]! * 20, buf, at) === 0) e.types[entryOf(buf, at)]! |= REF_BASE;
+    }
   }
   /** First position in refKids whose base id is >= the id at key[at..at+20). */
   const refLowerBound = (key: Uint8Array, at: number): number => {
@@ -280,7 +264,7 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
     let hi = refKids.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareAt(e.refBases!, refKids[mid]! * 20, key, at) < 0) lo = mid + 1;
+      if (compareAt(refOids, refKids[mid]! * 20, key, at) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -288,84 +272,101 @@ export async function indexPack(source: RangeSource, opts: IndexOptions = {}): P
   const hasRefKids = (key: Uint8Array, at: number): boolean => {
     if (refKids.length === 0) return false;
     const p = refLowerBound(key, at);
-    return p < refKids.length && compareAt(e.refBases!, refKids[p]! * 20, key, at) === 0;
+    return p < refKids.length && compareAt(refOids, refKids[p]! * 20, key, at) === 0;
   };
 
-  const inflateEntry = async (i: number): Promise<Uint8Array> => {
-    const at = e.keptAt[i]!;
-    if (at >= 0) return e.kept.subarray(at, at + e.sizes[i]!);
+  /** Entry i's inflated bytes; with `once`, in the scratch buffer (valid until the next call). */
+  const inflateEntry = async (i: number, once = false): Promise<Uint8Array> => {
+    const kept = e.kepts(i);
+    if (kept) return kept;
     const bytes = await source.read(e.offsets[i]!, e.offsets[i + 1]!);
-    return inflateAt(bytes, e.headerLengths[i]!, e.sizes[i]!).data;
+    const header = parseEntryHeader(bytes, 0, e.offsets[i]!)!;
+    return inflateAt(bytes, header.headerLength, header.size, once ? scratch : undefined).data;
   };
 
   let basesFirst = true;
-  const baseOid = new Uint8Array(20);
   const resolveChild = async (child: number, base: number, type: number, content: Uint8Array) => {
-    const data = applyDelta(content, await inflateEntry(child));
+    const data = applyDelta(content, await inflateEntry(child, true));
     e.keptAt[child] = -1;
     const name = typeName(type);
     e.types[child] = type;
-    hexInto(hashObject(name, data), e.oid(child));
+    const id = hexToBytes(hashObject(name, data));
+    const p = records.add(id, 0, child);
+    if (p) await p;
     if (e.packTypes[child] === OBJ_REF_DELTA && (base < 0 || e.offsets[base]! > e.offsets[child]!)) basesFirst = false;
     opts.onObject?.(name, data);
     await pacer.tick(data.length);
-    if (ofsStart[child + 1]! > ofsStart[child]! || hasRefKids(e.oids, child * 20))
-      await resolveChildren(child, e.oids, child * 20, type, data);
+    if (ofsStart[child + 1]! > ofsStart[child]! || hasRefKids(id, 0)) await resolveChildren(child, id, type, data);
   };
-  /** Resolves the deltas of a base: entry `base` (or -1 outside the pack) with id key[at..at+20). */
-  const resolveChildren = async (base: number, key: Uint8Array, at: number, type: number, content: Uint8Array): Promise<void> => {
+  /** Resolves the deltas of a base: entry `base` (or -1 outside the pack) with id `key` (null: no REF_DELTA names it). */
+  const resolveChildren = async (base: number, key: Uint8Array | null, type: number, content: Uint8Array): Promise<void> => {
     if (base >= 0) {
       e.keptAt[base] = -1;
       for (let k = ofsStart[base]!; k < ofsStart[base + 1]!; k++) await resolveChild(ofsKids[k]!, base, type, content);
     }
-    if (refKids.length === 0) return;
-    // A copy: the key may be a view of a buffer the recursion below reuses.
-    const id = key.slice(at, at + 20);
-    for (let p = refLowerBound(id, 0); p < refKids.length && compareAt(e.refBases!, refKids[p]! * 20, id, 0) === 0; p++) {
-      const child = refKids[p]!;
+    if (refKids.length === 0 || key === null) return;
+    // A copy: the key may be a buffer the recursion below reuses.
+    const id = key.slice();
+    for (let p = refLowerBound(id, 0); p < refKids.length && compareAt(refOids, refKids[p]! * 20, id, 0) === 0; p++) {
+      const child = e.refEntries[refKids[p]!]!;
       if (e.types[child] === 0) await resolveChild(child, base, type, content);
     }
   };
 
   for (let i = 0; i < count; i++) {
     if (e.packTypes[i] === OBJ_OFS_DELTA || e.packTypes[i] === OBJ_REF_DELTA) continue;
-    if (ofsStart[i + 1]! === ofsStart[i]! && !hasRefKids(e.oids, i * 20)) continue;
-    await resolveChildren(i, e.oids, i * 20, e.types[i]!, await inflateEntry(i));
+    const refBase = (e.types[i]! & REF_BASE) !== 0;
+    if (ofsStart[i + 1]! === ofsStart[i]! && !refBase) continue;
+    const type = e.types[i]! & ~REF_BASE;
+    const content = await inflateEntry(i);
+    // Ids are not kept per entry: a REF_DELTA's base is hashed again (a few, in full packs).
+    if (refBase) hexInto(hashObject(typeName(type), content), oid);
+    await resolveChildren(i, refBase ? oid : null, type, content);
   }
   // What is left are REF_DELTAs on bases outside the pack (a thin pack), and their descendants.
   const missingBases: Oid[] = [];
+  const baseOid = new Uint8Array(20);
   for (let p = 0; p < refKids.length; ) {
-    const child = refKids[p]!;
+    const first = refKids[p]!;
     let next = p + 1;
-    while (next < refKids.length && compareAt(e.refBases!, refKids[next]! * 20, e.refBases!, child * 20) === 0) next++;
-    if (e.types[child] === 0) {
-      baseOid.set(e.refBases!.subarray(child * 20, child * 20 + 20));
-      const oid = bytesToHex(baseOid);
-      const external = opts.external ? await opts.external(oid) : null;
+    while (next < refKids.length && compareAt(refOids, refKids[next]! * 20, refOids, first * 20) === 0) next++;
+    if (e.types[e.refEntries[first]!] === 0) {
+      baseOid.set(refOids.subarray(first * 20, first * 20 + 20));
+      const hex = bytesToHex(baseOid);
+      const external = opts.external ? await opts.external(hex) : null;
       if (external) {
-        missingBases.push(oid);
-        await resolveChildren(-1, baseOid, 0, typeNumber(external.type), external.data);
+        missingBases.push(hex);
+        await resolveChildren(-1, baseOid, typeNumber(external.type), external.data);
       }
     }
     p = next;
   }
   let unresolved = 0;
   let firstMissing: string | null = null;
-  for (let i = 0; i < count; i++) {
-    if (e.types[i] !== 0) continue;
-    unresolved++;
-    if (firstMissing === null && e.packTypes[i] === OBJ_REF_DELTA) firstMissing = bytesToHex(e.refBases!, i * 20, i * 20 + 20);
+  for (let i = 0; i < count; i++) if (e.types[i] === 0) unresolved++;
+  for (let k = 0; k < e.refCount && firstMissing === null; k++) {
+    if (e.types[e.refEntries[k]!] === 0) firstMissing = bytesToHex(refOids, k * 20, k * 20 + 20);
   }
   if (unresolved > 0) {
     throw corruptPack(`${unresolved} deltas could not be resolved${firstMissing ? ` (missing base ${firstMissing})` : ""}`);
   }
 
-  const index = await writePackIndexPaced(
-    e.oids,
-    e.offsets.subarray(0, count),
+  records.sortForMerge();
+  const indexSize = await writeIndexFromRecords(
+    records,
+    e.offsets,
     e.crcs,
     trailer,
+    opts.writeIndex,
     new Pacer(INDEX_SLICE_ENTRIES, YIELD_BYTES),
   );
-  return { checksum, count, index, missingBases, basesFirst };
+  return {
+    checksum,
+    count,
+    missingBases,
+    basesFirst,
+    indexSize,
+    peakHeldBytes: held.peak,
+    spilledRuns: records.spilledRuns,
+  };
 }

@@ -1,6 +1,7 @@
 // zlib for pack entries: pako for the many small ones, workerd's native node:zlib for large ones.
 import zlib from "node:zlib";
-import { Inflate } from "pako";
+import { inflate as zInflate, inflateInit2, inflateReset } from "pako/lib/zlib/inflate.js";
+import ZStream from "pako/lib/zlib/zstream.js";
 import { corruptPack } from "./errors";
 
 /**
@@ -12,43 +13,76 @@ import { corruptPack } from "./errors";
  */
 const PAKO_MAX = 256 * 1024;
 
-/** pako keeps its z_stream in `strm` and says it is done in `ended` (neither in its types). */
-type PakoInflate = Inflate & { strm: { avail_in: number }; ended: boolean };
+const Z_FINISH = 4;
+const Z_STREAM_END = 1;
+const Z_BUF_ERROR = -5;
+/**
+ * One inflate state for every small entry: a new one per entry allocates its 32 KiB window, tables
+ * and output, array buffers V8 reclaims late (indexing 320,000 objects piled up hundreds of MiB).
+ */
+let shared: ZStream | null = null;
 
-function inflateSmall(input: Uint8Array, expectedSize: number): { data: Uint8Array; consumed: number } {
-  // One output buffer of the size the header gives, plus room to see the end of the stream.
-  const inflater = new Inflate({ chunkSize: expectedSize + 64 }) as PakoInflate;
-  const parts: Uint8Array[] = [];
-  inflater.onData = (chunk) => parts.push(chunk as Uint8Array);
-  // Its own onEnd copies the output into one more buffer; the parts are enough.
-  inflater.onEnd = (status) => {
-    inflater.err = status;
-    inflater.msg = (inflater.strm as unknown as { msg: string }).msg;
-  };
-  inflater.push(input, true);
-  // A zlib stream stops at its end (pako restarts only for gzip members): what follows is left.
-  if (!inflater.ended || inflater.err === -5) throw new InflateError("unexpected end of file");
-  if (inflater.err !== 0) throw new InflateError(inflater.msg || `inflate failed (${inflater.err})`);
-  const size = parts.reduce((n, p) => n + p.length, 0);
-  if (size !== expectedSize) throw corruptPack(`object inflates to ${size} bytes, its header says ${expectedSize}`);
-  let data = parts[0] ?? new Uint8Array(0);
-  if (parts.length > 1) {
-    data = new Uint8Array(size);
-    let o = 0;
-    for (const p of parts) {
-      data.set(p, o);
-      o += p.length;
-    }
+/** Output buffers an indexer reuses for entries it does not keep (an entry at a time). */
+export class InflateScratch {
+  private buf = new Uint8Array(0);
+  get bytes(): number {
+    return this.buf.length;
   }
-  return { data, consumed: input.length - inflater.strm.avail_in };
+  /** A buffer of at least n bytes, valid until the next call. */
+  take(n: number): Uint8Array {
+    if (this.buf.length < n) this.buf = new Uint8Array(Math.max(n, Math.min(2 * this.buf.length, PAKO_MAX + 1), 4096));
+    return this.buf;
+  }
+}
+
+/**
+ * A small entry inflated with the shared state into `out` (or a new buffer of exactly its size):
+ * output beyond the header's size, or input that ends first, is an error.
+ */
+function inflateInto(input: Uint8Array, expectedSize: number, out: Uint8Array | null): { data: Uint8Array; consumed: number } {
+  if (!shared) {
+    shared = new ZStream();
+    inflateInit2(shared, 15);
+  } else inflateReset(shared);
+  const strm = shared;
+  // One byte of room past the size: an entry that inflates to more fills it and is caught below.
+  const output = out && out.length > expectedSize ? out : new Uint8Array(expectedSize + 1);
+  strm.input = input;
+  strm.next_in = 0;
+  strm.avail_in = input.length;
+  strm.output = output;
+  strm.next_out = 0;
+  strm.avail_out = expectedSize + 1;
+  const status = zInflate(strm, Z_FINISH);
+  const produced = strm.next_out;
+  const consumed = input.length - strm.avail_in;
+  // Nothing of the entry stays reachable from the shared state.
+  strm.input = null;
+  strm.output = null;
+  if (status !== Z_STREAM_END) {
+    if (status === Z_BUF_ERROR && strm.avail_out > 0) throw new InflateError("unexpected end of file");
+    if (status === Z_BUF_ERROR) throw corruptPack(`object inflates to more than the ${expectedSize} bytes its header says`);
+    const msg = strm.msg;
+    // A failed stream leaves the state unusable: the next entry starts a new one.
+    shared = null;
+    throw new InflateError(msg || `inflate failed (${status})`);
+  }
+  if (produced !== expectedSize) throw corruptPack(`object inflates to ${produced} bytes, its header says ${expectedSize}`);
+  return { data: output.subarray(0, expectedSize), consumed };
 }
 
 /**
  * Inflates the zlib stream that starts at `start` in `buf`, which must hold all of it (trailing
- * bytes are fine). Returns the data and the number of compressed bytes the stream took.
+ * bytes are fine). Returns the data and the number of compressed bytes the stream took. With
+ * `scratch`, a small entry's data is a view of the scratch buffer, valid until its next use.
  */
-export function inflateAt(buf: Uint8Array, start: number, expectedSize: number): { data: Uint8Array; consumed: number } {
-  if (expectedSize <= PAKO_MAX) return inflateSmall(buf.subarray(start), expectedSize);
+export function inflateAt(
+  buf: Uint8Array,
+  start: number,
+  expectedSize: number,
+  scratch?: InflateScratch,
+): { data: Uint8Array; consumed: number } {
+  if (expectedSize <= PAKO_MAX) return inflateInto(buf.subarray(start), expectedSize, scratch?.take(expectedSize + 1) ?? null);
   let result: { buffer: Buffer; engine: { bytesWritten: number } };
   try {
     // Output in one buffer of the size the entry header gives, plus room for zlib to see the end:

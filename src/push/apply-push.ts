@@ -13,12 +13,12 @@ import { OidSet } from "../git/oid-set";
 import { setHash, ZERO_OID, type Oid } from "../git/oid";
 import { completeThinPack } from "../git/pack-completer";
 import { PackIndex } from "../git/pack-index";
-import { indexPack } from "../git/pack-indexer";
 import { WindowedSource } from "../git/range-source";
 import type { Command, CommandResult } from "../git/receive-pack";
 import { refNameProblem } from "../git/ref-names";
 import type { RefUpdate, RepoSnapshot } from "../repo/repo-object";
 import { openStore, repoStub, type RepoRef } from "../services/repositories";
+import { indexPackIntoR2 } from "../storage/index-spill";
 import { r2Keys } from "../storage/keys";
 import { R2Source } from "../storage/r2-source";
 import { R2StreamWriter } from "../storage/r2-writer";
@@ -151,12 +151,18 @@ async function indexReceivedPack(
   await input.progress(`Indexing the pack (${mib(input.received)})...\n`);
   const indexStart = Date.now();
   let source = new WindowedSource(new R2Source(env.OBJECTS, files.key, input.received));
-  let indexed: Awaited<ReturnType<typeof indexPack>>;
+  let indexed: Awaited<ReturnType<typeof indexPackIntoR2>>;
   try {
-    indexed = await indexPack(source, {
-      external: async (oid) => ((await oldStore.has(oid)) ? oldStore.read(oid) : null),
-      onObject: (type, data) => collectLinks(type, data, links),
-    });
+    const spillPrefix = r2Keys.indexSpill(ctx.repo.tenantId, ctx.repo.repoId, files.name);
+    indexed = await indexPackIntoR2(
+      env.OBJECTS,
+      source,
+      { idxKey: files.idxKey, spillPrefix },
+      {
+        external: async (oid) => ((await oldStore.has(oid)) ? oldStore.read(oid) : null),
+        onObject: (type, data) => collectLinks(type, data, links),
+      },
+    );
   } catch (err) {
     await files.drop();
     if (err instanceof GitError) return err.message;
@@ -192,7 +198,8 @@ async function indexReceivedPack(
   let pack: Indexed["pack"] = null;
   let store = oldStore;
   if (count > 0) {
-    await env.OBJECTS.put(files.idxKey, index);
+    // The received pack's .idx is in R2 already; a completed pack's is not.
+    if (index !== indexed.index) await env.OBJECTS.put(files.idxKey, index);
     pack = { name: files.name, objects: count, bytes: size };
     store = new ObjectStore([new Pack(files.name, new PackIndex(index), source), ...oldStore.packs]);
   } else {

@@ -6,7 +6,6 @@ import { CommitGraph } from "../git/commit-graph";
 import { GitError } from "../git/errors";
 import { ObjectStore, Pack } from "../git/object-store";
 import { OID_HEX, setHash, ZERO_OID } from "../git/oid";
-import { indexPack } from "../git/pack-indexer";
 import { PackIndex } from "../git/pack-index";
 import { WindowedSource } from "../git/range-source";
 import { collectLinks } from "../git/links";
@@ -14,6 +13,7 @@ import { OidSet } from "../git/oid-set";
 import { findMissing, isClosure } from "../git/connectivity";
 import type { ImportRecord, RefUpdate } from "../repo/repo-object";
 import { repoStub, type RepoRef } from "../services/repositories";
+import { indexPackIntoR2 } from "../storage/index-spill";
 import { r2Keys } from "../storage/keys";
 import { R2Source } from "../storage/r2-source";
 import { randomId } from "../utils/crypto";
@@ -137,10 +137,17 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
     const source = new WindowedSource(new R2Source(env.OBJECTS, rec.key, rec.size));
     const started = Date.now();
     const links = new OidSet();
-    const indexed = await indexPack(source, { onObject: (type, data) => collectLinks(type, data, links) });
+    const spillPrefix = r2Keys.indexSpill(repo.tenantId, repo.repoId, id);
+    const indexed = await indexPackIntoR2(
+      env.OBJECTS,
+      source,
+      { idxKey, spillPrefix },
+      {
+        onObject: (type, data) => collectLinks(type, data, links),
+      },
+    );
     if (indexed.checksum !== rec.checksum) throw new GitError("corrupt_pack", "pack checksum differs from the one announced");
     if (indexed.missingBases.length) throw new GitError("corrupt_pack", "the pack is thin (deltas against objects it lacks)");
-    await env.OBJECTS.put(idxKey, indexed.index);
 
     const name = `pack-${rec.checksum}`;
     const index = new PackIndex(indexed.index);

@@ -27,6 +27,8 @@ export const r2Keys = {
     `t/${tenantId}/r/${repoId}/derived/commit-graph/v1/layer-${sha1}.graph`,
   /** Every commit-graph file of a repository (a purge deletes them: they list purged commits). */
   commitGraphPrefix: (tenantId: string, repoId: string) => `t/${tenantId}/r/${repoId}/derived/commit-graph/`,
+  /** Sorted runs a pack's indexer spills while it indexes (`<prefix>run-<n>`), deleted when it ends. */
+  indexSpill: (tenantId: string, repoId: string, workId: string) => `t/${tenantId}/r/${repoId}/spill/index-${workId}/`,
   /** A pack being received or imported, before it is indexed and named. */
   incoming: (tenantId: string, repoId: string, uploadId: string) => `t/${tenantId}/r/${repoId}/incoming/${uploadId}.pack`,
   /** An uploaded avatar, named by the SHA-256 of its bytes (a new picture gets a new key). */

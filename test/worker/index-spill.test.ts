@@ -1,0 +1,58 @@
+// Indexing a pack into R2 (what imports and pushes do): the indexer's sorted runs go to R2 under
+// the repository's spill/ prefix and are gone when it ends, also when the pack is refused; the
+// .idx is streamed to its key and is the one the in-memory indexer writes.
+import { env as workerEnv } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { bytesToHex, sha1 } from "../../src/git/oid";
+import { indexPack } from "../../src/git/pack-indexer";
+import { MemorySource } from "../../src/git/range-source";
+import { indexPackIntoR2 } from "../../src/storage/index-spill";
+import { RepoBuilder } from "./git-fixture";
+
+const env = workerEnv as unknown as { OBJECTS: R2Bucket };
+const digest = (bytes: Uint8Array) => bytesToHex(sha1().update(bytes).digest());
+
+/** 2,000 blobs, half of them REF_DELTAs written before their bases. */
+function deltaPack() {
+  const repo = new RepoBuilder();
+  const deltas: Record<string, string> = {};
+  for (let i = 0; i < 1000; i++) {
+    const text = `line one of file ${i}\nline two, the same in every file of this pack\n`;
+    deltas[repo.blob(`${text}and a third line\n`)] = repo.blob(text);
+  }
+  return { repo, deltas };
+}
+
+async function keysUnder(prefix: string): Promise<string[]> {
+  return (await env.OBJECTS.list({ prefix })).objects.map((o) => o.key);
+}
+
+describe("indexing into R2", () => {
+  it("spills sorted runs, deletes them, and streams the .idx to its key", async () => {
+    const { repo, deltas } = deltaPack();
+    const { pack } = repo.pack(undefined, { deltas });
+    const keys = { idxKey: "t/spill-test/r/1/objects/pack/ok.idx", spillPrefix: "t/spill-test/r/1/spill/index-ok/" };
+    const indexed = await indexPackIntoR2(env.OBJECTS, new MemorySource("spill-ok", pack), keys, { recordBudget: 8 * 1024 });
+    expect(indexed.count).toBe(2000);
+    expect(indexed.spilledRuns).toBe(Math.floor(2000 / Math.floor((8 * 1024) / 52)));
+    expect(indexed.basesFirst).toBe(false);
+    expect(await keysUnder(keys.spillPrefix)).toEqual([]);
+    const stored = new Uint8Array(await (await env.OBJECTS.get(keys.idxKey))!.arrayBuffer());
+    const whole = (await indexPack(new MemorySource("spill-whole", pack))).index;
+    expect(digest(stored)).toBe(digest(whole));
+    expect(digest(indexed.index)).toBe(digest(whole));
+  });
+
+  it("leaves neither runs nor .idx behind when the pack is refused", async () => {
+    const { repo, deltas } = deltaPack();
+    const oids = [...repo.objects.keys()];
+    // One object twice: found only when the spilled runs are merged into the .idx.
+    const { pack } = repo.pack([...oids, oids[5]!], { deltas });
+    const keys = { idxKey: "t/spill-test/r/1/objects/pack/bad.idx", spillPrefix: "t/spill-test/r/1/spill/index-bad/" };
+    await expect(
+      indexPackIntoR2(env.OBJECTS, new MemorySource("spill-bad", pack), keys, { recordBudget: 8 * 1024 }),
+    ).rejects.toThrow(/same object twice/);
+    expect(await keysUnder(keys.spillPrefix)).toEqual([]);
+    expect(await env.OBJECTS.head(keys.idxKey)).toBeNull();
+  });
+});
