@@ -78,7 +78,10 @@ export function BranchSelect(props: { label: string; name: string; branches: str
   );
 }
 
-/** Opening a review of a patch series: a file or pasted text, the branch it is for, its base. */
+/**
+ * Opening a review of a patch series: a file or pasted text, the branch it is for, its base. Its
+ * fields' names differ from the branch form's beside it (ids stay unique on the page).
+ */
 export function PatchSeriesForm(props: {
   action: string;
   branches: string[];
@@ -98,19 +101,25 @@ export function PatchSeriesForm(props: {
         <input id="f-series" type="file" name="series" accept=".patch,.mbox,.diff,.txt,text/plain" />
       </div>
       <TextArea label="Or paste the patches" name="series_text" value={d.series_text ?? ""} />
-      <BranchSelect label="For the branch (target)" name="target" branches={props.branches} selected={props.target} />
+      <BranchSelect label="For the branch (target)" name="patch_target" branches={props.branches} selected={props.target} />
       <Field
         label="Base"
-        name="base"
-        value={d.base ?? ""}
+        name="patch_base"
+        value={d.patch_base ?? ""}
         maxlength={250}
         hint="The commit, tag or branch the patches were made on; empty: the target branch's tip."
       />
-      <Field label="Title" name="title" value={d.title ?? ""} maxlength={TITLE_MAX} hint="Empty: the first patch's subject." />
+      <Field
+        label="Title"
+        name="patch_title"
+        value={d.patch_title ?? ""}
+        maxlength={TITLE_MAX}
+        hint="Empty: the first patch's subject."
+      />
       <TextArea
         label="Description"
-        name="description"
-        value={d.description ?? ""}
+        name="patch_description"
+        value={d.patch_description ?? ""}
         maxlength={65536}
         hint="Markdown. Empty: the cover letter, if the series has one."
       />

@@ -7,6 +7,7 @@
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
+import { recordPush } from "../../src/services/post-push";
 import { openStore, repoStub } from "../../src/services/repositories";
 import { parseCommit } from "../../src/git/objects";
 import { ZERO_OID, type Oid } from "../../src/git/oid";
@@ -144,7 +145,7 @@ describe("patch reviews", () => {
 
   it("refuses a patch that does not apply, naming the patch and the file, and stores nothing", async () => {
     const before = await refs();
-    const res = await uploadForm(carol, { target: "main", title: "" }, STALE + PATCH_2);
+    const res = await uploadForm(carol, { patch_target: "main", patch_title: "" }, STALE + PATCH_2);
     expect(res.status).toBe(400);
     const html = await res.text();
     expect(html).toContain("Patch 1/2 (&quot;Shout two, add notes, drop the guide&quot;) does not apply to src/app.txt");
@@ -180,10 +181,15 @@ describe("patch reviews", () => {
     });
     expect(text(await forged.arrayBuffer())).toContain("ng refs/reviews/patches/x refs/reviews/ is the forge's own");
     expect([...(await refs()).keys()].some((r) => r.startsWith("refs/reviews/"))).toBe(false);
+    // Over the size cap: 413 before anything is parsed.
+    const big = `${PATCH_1}${"x".repeat(1024 * 1024)}`;
+    res = await uploadForm(carol, { patch_target: "main" }, big);
+    expect(res.status).toBe(413);
+    expect(await reviewCount()).toBe(0);
   });
 
   it("opens a review from a reader's series, applied like git am, kept under a hidden ref", async () => {
-    const res = await uploadForm(carol, { target: "main", title: "" }, PATCH_1 + PATCH_2);
+    const res = await uploadForm(carol, { patch_target: "main", patch_title: "" }, PATCH_1 + PATCH_2);
     expect(res.status, await res.clone().text()).toBe(303);
     const n = Number(/reviews\/(\d+)/.exec(res.headers.get("location")!)![1]);
     const detail = await ok<{
@@ -286,5 +292,45 @@ diff --git a/src/app.txt b/src/app.txt
     // Both revisions stay in the repository.
     const all = await refs();
     for (const r of detail.revisions) expect(all.get(`refs/reviews/patches/${r.head}`)).toBe(r.head);
+    // The forge's push of a series is on nobody's timeline (the post-push consumer skips hidden refs).
+    await recordPush(env, {
+      tenantId: forge.id,
+      repoId,
+      pusher: "carol",
+      updates: [{ name: `refs/reviews/patches/${detail.revisions[1]!.head}`, old: ZERO_OID, new: detail.revisions[1]!.head }],
+      at: new Date().toISOString(),
+    });
+    const pushes = await (await tenantD1(forge)).prepare("SELECT title FROM events WHERE kind = 'push'").all<{ title: string }>();
+    expect(pushes.results.map((e) => e.title).join("\n")).not.toContain("refs/reviews");
+    // main moved meanwhile (README): applying is then a merge commit of both.
+    const moved = repo.commit({
+      files: {
+        "README.md": "hello again\n",
+        "src/app.txt": "one\nTWO\nthree\nfour\nfive\n",
+        "notes/new.txt": "new\nnotes\n",
+        "moved/kept.txt": "keep me\n",
+        "run.sh": { data: "#!/bin/sh\necho hi\n", mode: "100755" },
+      },
+      parents: [head],
+      message: "Elsewhere",
+    });
+    const pushed = await pushRef(
+      forge.host,
+      "code",
+      forge.ownerToken,
+      repo,
+      [...repo.objects.keys()],
+      "refs/heads/main",
+      head,
+      moved,
+    );
+    expect(text(await pushed.arrayBuffer())).toContain("ok refs/heads/main");
+    const merged = await ok<{ kind: string; oid: Oid }>(
+      await apiCall(forge.host, "POST", `/api/v1/projects/code/reviews/${opened.number}/merge`, forge.ownerToken),
+    );
+    expect(merged.kind).toBe("merge");
+    const commit = await readCommit(merged.oid);
+    expect(commit.parents).toEqual([moved, detail.revisions[1]!.head]);
+    expect(commit.message).toContain("Apply the patch series of review #2 to main");
   });
 });

@@ -8,11 +8,13 @@ import { commitObject, type NewObject, type Person, treeObject } from "../../git
 import type { ObjectStore } from "../../git/object-store";
 import { forEachTreeEntry, isTreeMode } from "../../git/objects";
 import { hashObject, type Oid } from "../../git/oid";
-import { badRequest } from "../../utils/errors";
+import { badRequest, ForgeError } from "../../utils/errors";
 import { binaryToBytes, bytesToBinary, type FileChange, type ParsedPatch } from "./patch-series";
 
 /** Largest file a patch may change (bytes): it is read whole to apply the hunks. */
 export const PATCHED_FILE_MAX = 8 * 1024 * 1024;
+/** Most bytes of new objects a series may make: they are held in memory until pushed. */
+export const SERIES_OBJECTS_MAX = 32 * 1024 * 1024;
 
 interface Entry {
   mode: string;
@@ -32,10 +34,18 @@ const decoder = new TextDecoder();
 /** Objects made so far, read before the repository's. */
 class Overlay {
   readonly objects = new Map<Oid, NewObject>();
+  private bytes = 0;
   constructor(readonly store: ObjectStore) {}
 
   add(o: NewObject): Oid {
-    if (!this.objects.has(o.oid)) this.objects.set(o.oid, o);
+    if (this.objects.has(o.oid)) return o.oid;
+    this.bytes += o.data.length;
+    if (this.bytes > SERIES_OBJECTS_MAX)
+      throw new ForgeError(
+        "payload_too_large",
+        `The series makes over ${SERIES_OBJECTS_MAX / 1024 / 1024} MiB of new files and trees: push a branch instead.`,
+      );
+    this.objects.set(o.oid, o);
     return o.oid;
   }
 
@@ -75,6 +85,8 @@ export async function applySeries(
   patches: ParsedPatch[],
   committer: Person,
   fallback: Person,
+  /** The message of a patch that has none (a bare diff): the review's title. */
+  fallbackMessage = "Patch",
 ): Promise<AppliedSeries> {
   const overlay = new Overlay(store);
   const commits: AppliedSeries["commits"] = [];
@@ -92,7 +104,7 @@ export async function applySeries(
       )) ?? overlay.add(treeObject(new Map()));
     // A mail without a Date keeps its author but takes the upload's time; a bare diff, the uploader.
     const author = patch.author ? (patch.author.time ? patch.author : { ...patch.author, time: fallback.time }) : fallback;
-    const commit = commitObject(tree, [parent], author, patch.message, committer);
+    const commit = commitObject(tree, [parent], author, patch.subject ? patch.message : `${fallbackMessage}\n`, committer);
     parent = overlay.add(commit);
     commits.push({ oid: commit.oid, patch });
   }

@@ -56,7 +56,7 @@ export async function openPatchReview(ctx: Ctx, input: PatchReviewInput): Promis
   const title = cleanTitle(input.title?.trim() || parsed.cover?.subject || parsed.patches[0]!.subject);
   const description = cleanText(input.description?.trim() ? input.description : (parsed.cover?.body ?? ""), "description");
   const src = await openReviewSource(ctx.env, ctx.tenantId, ctx.project);
-  const { base, applied } = await applyUpload(ctx, src, parsed, input);
+  const { base, applied } = await applyUpload(ctx, src, parsed, input, title);
   await storeSeries(ctx, applied);
   try {
     return await insertReview(ctx.db, ctx.project.id, ctx.actor, {
@@ -85,7 +85,7 @@ export async function addPatchRevision(ctx: Ctx, review: Review, upload: PatchUp
     throw new ForgeError("forbidden", "Only the review's author, or those who may push, upload a new version of its patches.");
   const parsed = parseSeries(upload.series);
   const src = await openReviewSource(ctx.env, ctx.tenantId, ctx.project);
-  const { base, applied } = await applyUpload(ctx, src, parsed, { ...upload, target: review.targetBranch });
+  const { base, applied } = await applyUpload(ctx, src, parsed, { ...upload, target: review.targetBranch }, review.title);
   await storeSeries(ctx, applied);
   // The new commits are in the repository now: read them through a fresh snapshot.
   const fresh = await openReviewSource(ctx.env, ctx.tenantId, ctx.project);
@@ -102,6 +102,7 @@ async function applyUpload(
   src: SourceRepo,
   parsed: ParsedSeries,
   input: PatchUpload,
+  title: string,
 ): Promise<{ base: Oid; applied: AppliedSeries }> {
   const tip = checkBranch(src, input.target, "target");
   let base = tip;
@@ -121,7 +122,7 @@ async function applyUpload(
     time: input.now ?? Math.floor(Date.now() / 1000),
   };
   const tree = (await src.graph.commit(base)).tree;
-  return { base, applied: await applySeries(src.store, { commit: base, tree }, parsed.patches, uploader, uploader) };
+  return { base, applied: await applySeries(src.store, { commit: base, tree }, parsed.patches, uploader, uploader, title) };
 }
 
 /** Pushes the series' objects under its hidden ref, through the push path (quota, connectivity, atomic update). */

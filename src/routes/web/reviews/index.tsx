@@ -121,7 +121,7 @@ async function newReviewPage(c: Ctx, draft: Record<string, string>, error?: stri
         <PatchSeriesForm
           action={`${reviewsBase(project.name)}/new/patches`}
           branches={names}
-          target={draft.target ?? defaultBranch(src.snapshot)}
+          target={draft.patch_target ?? defaultBranch(src.snapshot)}
           draft={draft}
           maxBytes={SERIES_MAX_BYTES}
         />
@@ -164,7 +164,13 @@ reviewRoutes.post("/p/:project/reviews/new/patches", component("web.reviews.new-
       project,
       actor: await actorOf(c),
     },
-    { series, target: fields.target ?? "", base: fields.base, title: fields.title, description: fields.description },
+    {
+      series,
+      target: fields.patch_target ?? "",
+      base: fields.patch_base,
+      title: fields.patch_title,
+      description: fields.patch_description,
+    },
   );
   return c.redirect(`${reviewHref(project.name, review.number)}?ok=opened`, 303);
 });
