@@ -129,7 +129,7 @@ function readMail(mail: string): Mail {
   const body = binaryToText(sep ? before.slice(0, sep.index) : before)
     .replace(/[ \t]+$/gm, "")
     .trim();
-  const diff = at ? stripSignature(text.slice(at.index)) : null;
+  const diff = at ? text.slice(at.index) : null;
   return { subject, body, author: readAuthor(headers), diff };
 }
 
@@ -175,9 +175,19 @@ function readDate(v: string | undefined): { time: number; tz: string } {
   return { time: Math.floor(ms / 1000), tz: zone ? `${zone[1]}${zone[2]}${zone[3]}` : "+0000" };
 }
 
-/** format-patch ends each mail with "-- ", then git's version: not part of the diff. */
-function stripSignature(diff: string): string {
-  return diff.replace(/\n-- \n[^\n]*\n*$/, "\n");
+/**
+ * format-patch ends each mail with "-- " and git's version, not part of the diff. Hunks are read by
+ * their line counts, so the signature only disturbs a diff whose last hunk it follows: it is cut
+ * then, and only then (a last hunk line "-- ", removing "- ", stays).
+ */
+function parseDiff(diff: string): StructuredPatch[] {
+  try {
+    return parsePatch(diff);
+  } catch (err) {
+    const cut = diff.replace(/\n-- \n[^\n]*\n*$/, "\n");
+    if (cut === diff) throw err;
+    return parsePatch(cut);
+  }
 }
 
 function readDiff(diff: string, name: string): FileChange[] {
@@ -185,7 +195,7 @@ function readDiff(diff: string, name: string): FileChange[] {
     throw badRequest(`${name} changes a binary file: binary patches are not taken. Push a branch instead.`);
   let parsed: StructuredPatch[];
   try {
-    parsed = parsePatch(diff);
+    parsed = parseDiff(diff);
   } catch (err) {
     throw badRequest(`${name} has a diff that cannot be read (${(err as Error).message}).`);
   }
