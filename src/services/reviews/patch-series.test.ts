@@ -2,7 +2,7 @@
 // tags, RFC 2047 words, folded headers, in-body From, the message up to "---"), a cover letter,
 // a bare diff, format-patch's signature told from a last hunk line "-- ", and the refusals.
 import { describe, expect, it } from "vitest";
-import { ForgeError } from "../../utils/errors";
+import type { ForgeError } from "../../utils/errors";
 import { parseSeries, SERIES_MAX_BYTES } from "./patch-series";
 
 const enc = (s: string) => new TextEncoder().encode(s);
