@@ -90,10 +90,9 @@ export async function addPatchRevision(ctx: Ctx, review: Review, upload: PatchUp
   // The new commits are in the repository now: read them through a fresh snapshot.
   const fresh = await openReviewSource(ctx.env, ctx.tenantId, ctx.project);
   const revision = await addRevision(fresh, ctx.db, review, applied.head, ctx.actor.username, base);
-  if (!revision) {
-    await dropSeries(ctx, applied.head).catch(() => {});
-    throw conflict(`Review ${review.number} has this very series as a revision already.`);
-  }
+  // Only a race gets here (the hidden ref of an existing head refuses the push above); its ref is
+  // that revision's, so it stays.
+  if (!revision) throw conflict(`Review ${review.number} has this very series as a revision already.`);
   return revision;
 }
 
