@@ -9,12 +9,16 @@ import type { ObjectStore } from "../../git/object-store";
 import { forEachTreeEntry, isTreeMode } from "../../git/objects";
 import { hashObject, type Oid } from "../../git/oid";
 import { badRequest, ForgeError } from "../../utils/errors";
+import { Pacer } from "../../utils/pace";
 import { binaryToBytes, bytesToBinary, type FileChange, type ParsedPatch } from "./patch-series";
 
 /** Largest file a patch may change (bytes): it is read whole to apply the hunks. */
 export const PATCHED_FILE_MAX = 8 * 1024 * 1024;
-/** Most bytes of new objects a series may make: they are held in memory until pushed. */
-export const SERIES_OBJECTS_MAX = 32 * 1024 * 1024;
+/**
+ * Most bytes of new objects a series may make: they are held in memory until pushed, and the pack
+ * of them is built whole (push-merge.ts), so an isolate holds about three times this at most.
+ */
+export const SERIES_OBJECTS_MAX = 16 * 1024 * 1024;
 
 interface Entry {
   mode: string;
@@ -87,6 +91,8 @@ export async function applySeries(
   fallback: Person,
   /** The message of a patch that has none (a bare diff): the review's title. */
   fallbackMessage = "Patch",
+  /** Applying hunks to large files is CPU work: other requests get turns between files. */
+  pacer = new Pacer(64, 1024 * 1024),
 ): Promise<AppliedSeries> {
   const overlay = new Overlay(store);
   const commits: AppliedSeries["commits"] = [];
@@ -95,7 +101,7 @@ export async function applySeries(
   for (const patch of patches) {
     const name = patches.length > 1 ? `Patch ${patch.number}/${patches.length} ("${patch.subject}")` : `The patch`;
     const changes = new Map<string, Entry | null>();
-    for (const file of patch.files) await applyFile(overlay, tree, changes, file, name);
+    for (const file of patch.files) await pacer.tick(await applyFile(overlay, tree, changes, file, name));
     tree =
       (await writeTree(
         overlay,
@@ -116,7 +122,14 @@ async function current(overlay: Overlay, tree: Oid, changes: Map<string, Entry |
   return changes.has(path) ? changes.get(path)! : overlay.lookup(tree, path);
 }
 
-async function applyFile(overlay: Overlay, tree: Oid, changes: Map<string, Entry | null>, f: FileChange, name: string) {
+/** Applies one file's change into `changes`; returns the bytes it handled. */
+async function applyFile(
+  overlay: Overlay,
+  tree: Oid,
+  changes: Map<string, Entry | null>,
+  f: FileChange,
+  name: string,
+): Promise<number> {
   const path = f.newPath ?? f.oldPath!;
   const old = f.oldPath === null ? null : await current(overlay, tree, changes, f.oldPath);
   if (f.oldPath !== null && (!old || isTreeMode(old.mode)))
@@ -140,7 +153,7 @@ async function applyFile(overlay: Overlay, tree: Oid, changes: Map<string, Entry
   if (f.newPath === null) {
     if (result !== "") throw badRequest(`${name} deletes ${f.oldPath}, but the file has more than the patch removes.`);
     changes.set(f.oldPath!, null);
-    return;
+    return source.length;
   }
   const data = binaryToBytes(result);
   const blob: NewObject = { type: "blob", data, oid: hashObject("blob", data) };
@@ -149,6 +162,7 @@ async function applyFile(overlay: Overlay, tree: Oid, changes: Map<string, Entry
     throw badRequest(`${name} gives ${path} the mode ${mode}, which git does not use.`);
   if (f.oldPath !== null && f.oldPath !== f.newPath) changes.set(f.oldPath, null);
   changes.set(f.newPath, { mode, oid: overlay.add(blob) });
+  return source.length + data.length;
 }
 
 /** The tree with `changes` (path segments → entry, null: removed); null when it ends up empty. */
