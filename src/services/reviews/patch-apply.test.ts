@@ -16,7 +16,10 @@ const dec = new TextDecoder();
 /** A store of whole objects, and a tree of files built into it. */
 function repo(files: Record<string, string | Uint8Array>) {
   const objects = new Map<Oid, NewObject>();
-  const put = (o: NewObject) => (objects.set(o.oid, o), o.oid);
+  const put = (o: NewObject) => {
+    objects.set(o.oid, o);
+    return o.oid;
+  };
   const blob = (data: Uint8Array) => put({ type: "blob", data, oid: hashObject("blob", data) });
   const build = (prefix: string): Oid => {
     const entries = new Map<string, { mode: string; oid: Oid }>();
