@@ -55,7 +55,7 @@ export async function openPatchReview(ctx: Ctx, input: PatchReviewInput): Promis
   const parsed = parseSeries(input.series);
   const title = cleanTitle(input.title?.trim() || parsed.cover?.subject || parsed.patches[0]!.subject);
   const description = cleanText(input.description?.trim() ? input.description : (parsed.cover?.body ?? ""), "description");
-  const src = await openReviewSource(ctx.env, ctx.tenantId, ctx.project);
+  const src = await freshSource(ctx);
   const { base, applied } = await applyUpload(ctx, src, parsed, input, title);
   await storeSeries(ctx, applied);
   try {
@@ -84,16 +84,22 @@ export async function addPatchRevision(ctx: Ctx, review: Review, upload: PatchUp
   if (review.authorId !== ctx.actor.id && !mayManage)
     throw new ForgeError("forbidden", "Only the review's author, or those who may push, upload a new version of its patches.");
   const parsed = parseSeries(upload.series);
-  const src = await openReviewSource(ctx.env, ctx.tenantId, ctx.project);
+  const src = await freshSource(ctx);
   const { base, applied } = await applyUpload(ctx, src, parsed, { ...upload, target: review.targetBranch }, review.title);
   await storeSeries(ctx, applied);
-  // The new commits are in the repository now: read them through a fresh snapshot.
+  // The new commits are in the repository now: read them through a fresh snapshot (pushMerge dropped the copy).
   const fresh = await openReviewSource(ctx.env, ctx.tenantId, ctx.project);
   const revision = await addRevision(fresh, ctx.db, review, applied.head, ctx.actor.username, base);
   // Only a race gets here (the hidden ref of an existing head refuses the push above); its ref is
   // that revision's, so it stays.
   if (!revision) throw conflict(`Review ${review.number} has this very series as a revision already.`);
   return revision;
+}
+
+/** The repository as it is now (not the data centre's copy of its refs, up to 5 s old): the series applies to the target's tip. */
+async function freshSource(ctx: Ctx): Promise<SourceRepo> {
+  await forgetEdgeRefs(repoOf(ctx.tenantId, ctx.project));
+  return openReviewSource(ctx.env, ctx.tenantId, ctx.project);
 }
 
 async function applyUpload(
@@ -139,7 +145,6 @@ async function storeSeries(ctx: Ctx, applied: AppliedSeries): Promise<void> {
     objects: applied.objects,
     hidden: true,
   });
-  await forgetEdgeRefs(repoOf(ctx.tenantId, ctx.project));
 }
 
 async function dropSeries(ctx: Ctx, head: Oid): Promise<void> {

@@ -8,6 +8,7 @@ import { smallPack } from "../../git/merge";
 import type { Oid } from "../../git/oid";
 import { FLUSH, parsePktLines, pkt } from "../../git/pkt-line";
 import { ForgeError } from "../../utils/errors";
+import { forgetEdgeRefs } from "../repositories";
 
 export interface MergePush {
   tenantId: string;
@@ -65,4 +66,6 @@ export async function pushMerge(env: Env, m: MergePush): Promise<void> {
       `The ${m.hidden ? "patch series" : "merge"} was refused by the repository: ${reason}. Nothing was changed.`,
     );
   }
+  // The refs moved: this data centre's pages (the redirect after a merge) and the next upload read them anew.
+  await forgetEdgeRefs({ tenantId: m.tenantId, repoId: m.repoId });
 }
