@@ -172,6 +172,12 @@ export const tenantMigrations: Migration[] = [
       "CREATE TABLE `webhooks` (\n\t`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`project_id` integer NOT NULL,\n\t`url` text NOT NULL,\n\t`secret` text DEFAULT '' NOT NULL,\n\t`events` text NOT NULL,\n\t`content_type` text DEFAULT 'json' NOT NULL,\n\t`active` integer DEFAULT true NOT NULL,\n\t`created_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\t`updated_at` text DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')) NOT NULL,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE cascade\n);",
       "CREATE INDEX `webhooks_project` ON `webhooks` (`project_id`);"
     ]
+  },
+  {
+    "tag": "0013_review_kind",
+    "statements": [
+      "ALTER TABLE `reviews` ADD `kind` text DEFAULT 'branch' NOT NULL;"
+    ]
   }
 ];
 

@@ -1,5 +1,6 @@
 // Drizzle schema of code reviews in the tenant's database (beside schema.ts, which would pass 400
-// lines): review requests of a branch into another, the revisions pushes made, verdicts, comments.
+// lines): review requests of a branch (or an uploaded patch series) into another, their revisions,
+// verdicts, comments.
 import { sql } from "drizzle-orm";
 import { integer, sqliteTable, text, index, primaryKey, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { projects, users } from "./schema";
@@ -21,6 +22,11 @@ export const reviews = sqliteTable(
     /** open | accepted | rejected | merged | closed */
     status: text("status").notNull().default("open"),
     authorId: integer("author_id").references(() => users.id, { onDelete: "set null" }),
+    /**
+     * branch: the source branch's pushes are its revisions; patches: uploaded patch series, each
+     * revision's commits kept under the hidden ref refs/reviews/patches/<head> (source_branch "").
+     */
+    kind: text("kind").notNull().default("branch"),
     /** Branch names without refs/heads/. */
     sourceBranch: text("source_branch").notNull(),
     targetBranch: text("target_branch").notNull(),

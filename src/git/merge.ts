@@ -119,17 +119,20 @@ export interface Person {
   email: string;
   /** Epoch seconds. */
   time: number;
+  /** git's zone ("+0100"; default +0000). */
+  tz?: string;
 }
 
-/** A commit object (author and committer the same person). */
-export function commitObject(tree: Oid, parents: Oid[], who: Person, message: string): NewObject {
+/** A commit object (the committer is the author unless named: a patch applied by someone else). */
+export function commitObject(tree: Oid, parents: Oid[], who: Person, message: string, committer: Person = who): NewObject {
   const clean = (s: string) => s.replace(/[<>\n\r]/g, "").trim() || "unknown";
-  const sig = `${clean(who.name)} <${clean(who.email)}> ${Math.floor(who.time)} +0000`;
+  const sig = (p: Person) =>
+    `${clean(p.name)} <${clean(p.email)}> ${Math.floor(p.time)} ${/^[+-]\d{4}$/.test(p.tz ?? "") ? p.tz : "+0000"}`;
   const text = [
     `tree ${tree}`,
     ...parents.map((p) => `parent ${p}`),
-    `author ${sig}`,
-    `committer ${sig}`,
+    `author ${sig(who)}`,
+    `committer ${sig(committer)}`,
     "",
     message.replace(/\s+$/, ""),
   ];

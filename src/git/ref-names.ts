@@ -14,3 +14,10 @@ export function refNameProblem(name: string): string | null {
   if (name === "refs/heads/HEAD") return "refs/heads/HEAD is reserved";
   return null;
 }
+
+/**
+ * Refs the forge keeps for itself (the commits of uploaded patch series): never advertised to
+ * fetches or pushes, written only by the forge's own pushes (the push worker refuses others).
+ */
+export const HIDDEN_REF_PREFIX = "refs/reviews/";
+export const isHiddenRef = (name: string) => name.startsWith(HIDDEN_REF_PREFIX);

@@ -15,7 +15,7 @@ import { completeThinPack } from "../git/pack-completer";
 import { PackIndex } from "../git/pack-index";
 import { WindowedSource } from "../git/range-source";
 import type { Command, CommandResult } from "../git/receive-pack";
-import { refNameProblem } from "../git/ref-names";
+import { isHiddenRef, refNameProblem } from "../git/ref-names";
 import type { RefUpdate, RepoSnapshot } from "../repo/repo-object";
 import { openStore, repoStub, type RepoRef } from "../services/repositories";
 import { indexPackIntoR2 } from "../storage/index-spill";
@@ -33,6 +33,8 @@ export interface PushContext {
   maxRepoBytes: number;
   /** Refs that refuse deletion and non-fast-forward updates. */
   protectedRefs: Set<string>;
+  /** The forge's own push, which may write hidden refs (refs/reviews/). */
+  hiddenRefs?: boolean;
 }
 
 export const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -246,6 +248,10 @@ async function refUpdates(
   for (const c of commands) {
     if (verdicts.has(c.name)) continue;
     const deleting = c.new === ZERO_OID;
+    if (isHiddenRef(c.name) && !ctx.hiddenRefs) {
+      verdicts.fail(c.name, "refs/reviews/ is the forge's own: upload patches as a review instead");
+      continue;
+    }
     if (deleting && c.name === snapshot.head && current.has(c.name)) {
       verdicts.fail(c.name, "refusing to delete the current branch (change the default branch first)");
       continue;

@@ -7,6 +7,7 @@ import { completeImport, getImport, startImport, uploadPart, type NewImport } fr
 import { receivePack } from "./receive";
 import { faultOf, withFault } from "./faults";
 import { advertiseReceivePack } from "../git/receive-pack";
+import { isHiddenRef } from "../git/ref-names";
 import { repoStub } from "../services/repositories";
 import { runLastCommitsWalk, BACKGROUND_BUDGET } from "../services/last-commits";
 import { deriveAfterPush } from "../services/derive-after-push";
@@ -55,6 +56,8 @@ function pushContext(req: Request) {
     pusher: h("x-forge-pusher") ?? "unknown",
     maxRepoBytes: Number(h("x-forge-max-repo-bytes") ?? 0) || 2 * 1024 ** 3,
     protectedRefs: new Set(protectedRefs),
+    // Set by the edge's own pushes only (services/reviews/push-merge.ts); dropped from clients'.
+    hiddenRefs: h("x-forge-hidden-refs") === "write",
   };
 }
 
@@ -62,7 +65,10 @@ app.get("/:project{[^/]+\\.git}/info/refs", async (c) => {
   const ctx = pushContext(c.req.raw);
   const snapshot = await repoStub(c.env, ctx.repo).snapshot();
   const version = /version=1/.test(c.req.header("git-protocol") ?? "") ? 1 : 0;
-  const body = advertiseReceivePack(snapshot.refs, version);
+  const body = advertiseReceivePack(
+    snapshot.refs.filter((r) => !isHiddenRef(r.name)),
+    version,
+  );
   return c.body(body as Uint8Array<ArrayBuffer>, 200, {
     "content-type": "application/x-git-receive-pack-advertisement",
     "cache-control": "no-cache",

@@ -6,6 +6,7 @@ import type { Env } from "../env";
 import { openTenantDb, tenantD1, type TenantDb } from "../db/tenant-db";
 import { projects } from "../db/schema";
 import { ZERO_OID } from "../git/oid";
+import { isHiddenRef } from "../git/ref-names";
 import type { PushedEvent } from "./push-events";
 import { recordEvent } from "./timeline";
 import { type EventMessage, withEventFanout } from "./events/fanout";
@@ -34,7 +35,10 @@ export function describePush(e: PushedEvent): string {
     .join(", ")}${refs > 5 ? ", ..." : ""}`;
 }
 
-export async function recordPush(env: Env, e: PushedEvent): Promise<void> {
+export async function recordPush(env: Env, pushed: PushedEvent): Promise<void> {
+  // The forge's hidden refs (a patch review's commits) are no one's push: no timeline entry, no hooks.
+  const e = { ...pushed, updates: pushed.updates.filter((u) => !isHiddenRef(u.name)) };
+  if (!e.updates.length) return;
   const tenant = await readTenantRecord(env.DIRECTORY, e.tenantId);
   const d1 = tenant ? tenantD1(env, tenant) : null;
   if (!tenant || !d1) return; // the tenant is gone: nothing to record

@@ -3,7 +3,8 @@
 // routes/web/reviews/; the diff with line comments is views/reviews-diff.ts.
 import type { Child } from "hono/jsx";
 import type { CommentView, ReviewSummary, Revision, VerdictView } from "../services/reviews/model";
-import { Markdown } from "./forms";
+import { TITLE_MAX } from "../services/reviews/model";
+import { Field, Markdown, TextArea } from "./forms";
 
 export const reviewsBase = (project: string) => `/p/${encodeURIComponent(project)}/reviews`;
 
@@ -48,7 +49,7 @@ export function ReviewTable(props: { project: string; rows: ReviewSummary[] }) {
               <a href={`${reviewsBase(props.project)}/${r.number}`}>{r.title}</a>
             </td>
             <td class="mono">
-              {r.sourceBranch} → {r.targetBranch}
+              {r.kind === "patches" ? "patches" : r.sourceBranch} → {r.targetBranch}
             </td>
             <td>
               <StatusBadge status={r.status} />
@@ -74,6 +75,77 @@ export function BranchSelect(props: { label: string; name: string; branches: str
         ))}
       </select>
     </div>
+  );
+}
+
+/**
+ * Opening a review of a patch series: a file or pasted text, the branch it is for, its base. Its
+ * fields' names differ from the branch form's beside it (ids stay unique on the page).
+ */
+export function PatchSeriesForm(props: {
+  action: string;
+  branches: string[];
+  target: string;
+  draft: Record<string, string>;
+  maxBytes: number;
+}) {
+  const d = props.draft;
+  return (
+    <form method="post" action={props.action} enctype="multipart/form-data" class="stack wide">
+      <p class="muted">
+        No push access needed: send the output of <code>git format-patch</code> (one or many patches, at most{" "}
+        {props.maxBytes / 1024 / 1024} MiB). Each patch becomes a commit, as <code>git am</code> makes it.
+      </p>
+      <div class="field">
+        <label for="f-series">Patch file (.patch or .mbox)</label>
+        <input id="f-series" type="file" name="series" accept=".patch,.mbox,.diff,.txt,text/plain" />
+      </div>
+      <TextArea label="Or paste the patches" name="series_text" value={d.series_text ?? ""} />
+      <BranchSelect label="For the branch (target)" name="patch_target" branches={props.branches} selected={props.target} />
+      <Field
+        label="Base"
+        name="patch_base"
+        value={d.patch_base ?? ""}
+        maxlength={250}
+        hint="The commit, tag or branch the patches were made on; empty: the target branch's tip."
+      />
+      <Field
+        label="Title"
+        name="patch_title"
+        value={d.patch_title ?? ""}
+        maxlength={TITLE_MAX}
+        hint="Empty: the first patch's subject."
+      />
+      <TextArea
+        label="Description"
+        name="patch_description"
+        value={d.patch_description ?? ""}
+        maxlength={65536}
+        hint="Markdown. Empty: the cover letter, if the series has one."
+      />
+      <div class="actions">
+        <button type="submit" class="primary">
+          Open review of the patches
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** A new version of a patch review's series (its author, or those who may push). */
+export function PatchVersionForm(props: { action: string }) {
+  return (
+    <form method="post" action={props.action} enctype="multipart/form-data" class="stack wide">
+      <div class="field">
+        <label for="f-series">Patch file (.patch or .mbox)</label>
+        <input id="f-series" type="file" name="series" accept=".patch,.mbox,.diff,.txt,text/plain" />
+      </div>
+      <TextArea label="Or paste the patches" name="series_text" />
+      <Field label="Base" name="base" maxlength={250} hint="What the new version was made on; empty: the target branch's tip." />
+      <div class="actions">
+        <button type="submit">Upload the new version</button>
+      </div>
+    </form>
   );
 }
 

@@ -1,7 +1,8 @@
 // Code review in a real browser (Chromium through playwright-core) on the local forge, with the
 // real git client: push a branch, open a review of it, comment on a line, push a new revision (the
 // comment shows as outdated), approve, and merge with a merge commit (main moved meanwhile); a
-// fresh clone then has the commits on main and passes `git fsck --strict`.
+// fresh clone then has the commits on main and passes `git fsck --strict`. Then a patch series
+// uploaded through the New review form, applied to main.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -147,5 +148,26 @@ describe("a review in Chromium (issue 17's acceptance)", () => {
     expect(await gitOk(["show", "main:app.txt"], { cwd: clone })).toBe("one\nTwo!\nthree\nfour\nfive\n");
     expect(await gitOk(["show", "main:README.md"], { cwd: clone })).toBe("# Reviewed\n\nNow with reviews.\n");
     await gitOk(["fsck", "--strict", "--no-dangling"], { cwd: clone });
+  });
+
+  it("opens a review of an uploaded patch series through the form, and applies it", async () => {
+    // A contributor's patch, made on main's tip and never pushed.
+    await gitOk(["checkout", "--quiet", "-b", "sent", "main"], { cwd: work });
+    await gitOk(["pull", "--quiet", pushUrl(), "main"], { cwd: work });
+    const sent = await commit("NOTES.md", "Sent as a patch.\n", "Add notes, by mail");
+    const patch = await gitOk(["format-patch", "--stdout", "-1", sent], { cwd: work });
+    await page.goto(url(`${base}/new`));
+    await page.setInputFiles("#f-series", { name: "0001-notes.patch", mimeType: "text/plain", buffer: Buffer.from(patch) });
+    await page.selectOption("#f-patch_target", "main");
+    await go(new RegExp(`${base}/2\\?ok=opened$`), () => page.click("button:text-is('Open review of the patches')"));
+    expect(await page.textContent("h1")).toContain("Add notes, by mail");
+    expect(await page.textContent("main")).toContain("asks to apply a series of 1 patch (uploaded) to");
+    await go(/ok=merged$/, () => page.click("button:text-is('Apply to main')"));
+    expect(await page.textContent(".badge.review-merged")).toBe("merged");
+    const clone = join(tempDir("patch-clone"), "c");
+    await gitOk(["clone", "--quiet", url(`/${PROJECT}.git`), clone]);
+    expect(await gitOk(["show", "main:NOTES.md"], { cwd: clone })).toBe("Sent as a patch.\n");
+    expect((await gitOk(["log", "-1", "--format=%s", "main"], { cwd: clone })).trim()).toBe("Add notes, by mail");
+    expect(dialogs).toEqual([]);
   });
 });

@@ -325,6 +325,7 @@ describe("reviews API", () => {
       "listReviewComments",
       "createReviewComment",
       "setReviewVerdict",
+      "addReviewRevision",
       "mergeReview",
     ])
       expect(ops).toContain(id);

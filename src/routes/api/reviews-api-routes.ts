@@ -12,7 +12,8 @@ const ReviewSchema = z
     description: z.string().openapi({ description: "Markdown" }),
     status: StatusEnum,
     author: z.string().nullable(),
-    source_branch: z.string(),
+    kind: z.enum(["branch", "patches"]).openapi({ description: "branch: a source branch; patches: an uploaded patch series" }),
+    source_branch: z.string().nullable().openapi({ description: "null for a patch review" }),
     target_branch: z.string(),
     merged_oid: z.string().nullable().openapi({ description: "Where the merge moved the target branch" }),
     created_at: z.string(),
@@ -55,14 +56,39 @@ const CommentSchema = z
   })
   .openapi("ReviewComment");
 
+const PATCHES_DESCRIPTION =
+  "A patch series: the output of git format-patch (one or many patches, or one .patch), at most 1 MiB and 100 patches; applied like git am";
 const NewReviewSchema = z
   .object({
-    title: z.string().max(200),
+    title: z
+      .string()
+      .max(200)
+      .optional()
+      .openapi({ description: "Required for a branch review; for patches, default the cover letter's or first patch's subject" }),
     description: z.string().max(65_536).optional(),
-    source: z.string().max(250).openapi({ description: "Branch with the changes", example: "feature" }),
+    source: z
+      .string()
+      .max(250)
+      .optional()
+      .openapi({ description: "Branch with the changes (or give patches)", example: "feature" }),
+    patches: z
+      .string()
+      .optional()
+      .openapi({ description: `${PATCHES_DESCRIPTION} (instead of source)` }),
+    base: z
+      .string()
+      .max(250)
+      .optional()
+      .openapi({ description: "With patches: the commit, tag or branch they apply to (default: the target's tip)" }),
     target: z.string().max(250).openapi({ description: "Branch to merge into", example: "main" }),
   })
   .openapi("NewReview");
+const NewRevisionSchema = z
+  .object({
+    patches: z.string().openapi({ description: PATCHES_DESCRIPTION }),
+    base: z.string().max(250).optional().openapi({ description: "What they apply to (default: the target's tip)" }),
+  })
+  .openapi("NewReviewRevision");
 const ReviewUpdateSchema = z.object({ status: z.enum(["open", "accepted", "rejected", "closed"]) }).openapi("ReviewUpdate");
 const NewCommentSchema = z
   .object({
@@ -118,7 +144,7 @@ export const reviewRoutes = {
     path: base,
     operationId: "createReview",
     tags,
-    summary: "Open a review of a source branch into a target branch",
+    summary: "Open a review of a source branch, or of an uploaded patch series, into a target branch",
     request: { params: ProjectParam, body: jsonBody(NewReviewSchema) },
     responses: { 201: { ...jsonResponse(ReviewDetailSchema, "The review"), headers: locationHeader }, ...common, ...conflict },
   }),
@@ -166,6 +192,15 @@ export const reviewRoutes = {
     summary: "Approve a review or request changes (replaces the caller's earlier verdict)",
     request: { params: ReviewParams, body: jsonBody(VerdictInputSchema) },
     responses: { 200: jsonResponse(ReviewDetailSchema, "The review"), ...common, ...conflict },
+  }),
+  revision: createRoute({
+    method: "post",
+    path: `${base}/{number}/revisions`,
+    operationId: "addReviewRevision",
+    tags,
+    summary: "Upload a new version of a patch review's series: its next revision (the author, or those who may push)",
+    request: { params: ReviewParams, body: jsonBody(NewRevisionSchema) },
+    responses: { 201: jsonResponse(ReviewDetailSchema, "The review"), ...common, ...conflict },
   }),
   merge: createRoute({
     method: "post",

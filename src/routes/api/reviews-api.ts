@@ -1,4 +1,5 @@
-// The reviews REST API under /api/v1/projects/{project}/reviews: list, open, read, status,
+// The reviews REST API under /api/v1/projects/{project}/reviews: list, open (of a branch or of a
+// patch series, and a series' new versions), read, status,
 // comments (whole review or a line of a revision), verdicts and merge. canAccess decides: review
 // read (and source read: reviews show code) to see, review write to take part, source write to
 // change a status or merge.
@@ -17,12 +18,14 @@ import {
   listRevisions,
   listVerdicts,
   mergeReview,
+  addPatchRevision,
+  openPatchReview,
   openReview,
   type Review,
   setStatus,
   setVerdict,
 } from "../../services/reviews";
-import { ForgeError } from "../../utils/errors";
+import { badRequest, ForgeError } from "../../utils/errors";
 import { component } from "../middleware/guards";
 import { apiIdentity } from "../middleware/session";
 import { setPaginationHeaders } from "./responses";
@@ -57,6 +60,20 @@ async function actorOf(c: Ctx) {
   return { id: user.id, username: user.username };
 }
 
+const encoder = new TextEncoder();
+
+async function patchContext(c: Ctx) {
+  const tenant = c.get("tenant");
+  return {
+    env: c.env,
+    db: c.get("db"),
+    tenantId: tenant.id,
+    maxRepoBytes: tenant.plan.maxRepoBytes,
+    project: c.get("project"),
+    actor: await actorOf(c),
+  };
+}
+
 function requireManage(c: Ctx): void {
   if (!canAccess(c.get("viewer"), c.get("project"), "source", "write"))
     throw new ForgeError("forbidden", "Only those who may push to this repository change a review's status or merge it.");
@@ -75,7 +92,8 @@ function reviewJson(c: Ctx, r: Review, author: string | null) {
     description: r.description,
     status: r.status as "open",
     author,
-    source_branch: r.sourceBranch,
+    kind: r.kind as "branch" | "patches",
+    source_branch: r.kind === "patches" ? null : r.sourceBranch,
     target_branch: r.targetBranch,
     merged_oid: r.mergedOid,
     created_at: r.createdAt,
@@ -125,7 +143,16 @@ export function registerReviewsApi(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(routes.create, async (c) => {
     const body = c.req.valid("json");
-    const r = await openReview(c.env, c.get("db"), c.get("tenant").id, c.get("project"), await actorOf(c), body);
+    if ((body.patches === undefined) === (body.source === undefined))
+      throw badRequest("A review is of a source branch (source) or of a patch series (patches): give one of them.");
+    const r =
+      body.patches !== undefined
+        ? await openPatchReview(await patchContext(c), { ...body, series: encoder.encode(body.patches) })
+        : await openReview(c.env, c.get("db"), c.get("tenant").id, c.get("project"), await actorOf(c), {
+            ...body,
+            title: body.title ?? "",
+            source: body.source ?? "",
+          });
     c.header("Location", urls(c, r.number).url);
     return c.json(await detailJson(c, r), 201);
   });
@@ -171,6 +198,14 @@ export function registerReviewsApi(app: OpenAPIHono<AppEnv>): void {
       revisions[revisions.length - 1]!.number,
     );
     return c.json(await detailJson(c, r), 200);
+  });
+
+  app.openapi(routes.revision, async (c) => {
+    const r = await review(c, c.req.valid("param").number);
+    const { patches, base } = c.req.valid("json");
+    const manage = canAccess(c.get("viewer"), c.get("project"), "source", "write");
+    await addPatchRevision(await patchContext(c), r, { series: encoder.encode(patches), target: r.targetBranch, base }, manage);
+    return c.json(await detailJson(c, r), 201);
   });
 
   app.openapi(routes.merge, async (c) => {

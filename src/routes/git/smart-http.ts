@@ -8,6 +8,7 @@ import { protectedRefs } from "../../services/projects";
 import { forgetEdgeRefs, openRepoView } from "../../services/repositories";
 import { advertiseV0, advertiseV2, uploadPackV0, uploadPackV2 } from "../../git/upload-pack";
 import { decodedBody } from "../../git/content-encoding";
+import { isHiddenRef } from "../../git/ref-names";
 
 export const gitRoutes = new Hono<AppEnv>();
 
@@ -47,6 +48,12 @@ const uploadPackRequest: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/** The repository as fetches see it: the forge's hidden refs (refs/reviews/) are neither advertised nor wanted by name. */
+async function visibleRepoView(c: Context<AppEnv>) {
+  const view = await openRepoView(c.env, repoOf(c));
+  return { ...view, refs: view.refs.filter((r) => !isHiddenRef(r.name)) };
+}
+
 const pushing = (c: Context<AppEnv>) => c.req.query("service") === "git-receive-pack";
 
 gitRoutes.get(
@@ -57,7 +64,7 @@ gitRoutes.get(
   async (c) => {
     if (pushing(c)) return forwardToPush(c);
     const version = protocolVersion(c);
-    const body = version === 2 ? advertiseV2() : advertiseV0(await openRepoView(c.env, repoOf(c)), version);
+    const body = version === 2 ? advertiseV2() : advertiseV0(await visibleRepoView(c), version);
     return c.body(body as Uint8Array<ArrayBuffer>, 200, {
       "content-type": "application/x-git-upload-pack-advertisement",
       "cache-control": "no-cache",
@@ -74,7 +81,7 @@ gitRoutes.post(
   async (c) => {
     const body = await readBody(c);
     if (!body) return gitPlain(c, 413, `request body over ${MAX_REQUEST_BYTES} bytes`);
-    const view = await openRepoView(c.env, repoOf(c));
+    const view = await visibleRepoView(c);
     const result = protocolVersion(c) === 2 ? uploadPackV2(view, body) : uploadPackV0(view, body);
     c.executionCtx.waitUntil(result.done);
     return c.body(result.stream, 200, {
@@ -115,6 +122,8 @@ async function forwardToPush(c: Context<AppEnv>): Promise<Response> {
   const repo = repoOf(c);
   const headers = new Headers(c.req.raw.headers);
   headers.delete("authorization");
+  // Only the forge's own pushes write hidden refs (services/reviews/push-merge.ts): never a client's.
+  headers.delete("x-forge-hidden-refs");
   headers.set("x-forge-tenant", repo.tenantId);
   headers.set("x-forge-repo", repo.repoId);
   headers.set("x-forge-pusher", c.get("viewer").user?.username ?? "");

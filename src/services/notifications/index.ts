@@ -142,7 +142,9 @@ async function reviewDraft(
     title: `Review ${review.number}: ${review.title}`,
     item: {
       line: event.title,
-      detail: opened ? `${review.sourceBranch} into ${review.targetBranch}` : undefined,
+      detail: opened
+        ? `${review.kind === "patches" ? "patches (uploaded)" : review.sourceBranch} into ${review.targetBranch}`
+        : undefined,
       quote: (opened ? review.description : comment?.body) || undefined,
       link,
     },

@@ -4,3 +4,4 @@ export * from "./model";
 export * from "./revisions";
 export * from "./merge";
 export * from "./comments";
+export * from "./patches";

@@ -57,12 +57,14 @@ export async function mergeReview(env: Env, db: TenantDb, input: MergeInput, rev
   const held = await approvalProblem(db, project, review);
   if (held) throw new ForgeError("conflict", held);
   const src = await openReviewSource(env, input.tenantId, project);
-  const head = branchTip(src, review.sourceBranch);
+  const revisions = await listRevisions(db, review.id);
+  const patches = review.kind === "patches";
+  // A patch series' commits are its latest revision, kept under a hidden ref; a branch's, its tip.
+  const head = patches ? revisions[revisions.length - 1]!.headOid : branchTip(src, review.sourceBranch);
   const target = branchTip(src, review.targetBranch);
   if (!head) throw conflict(`The source branch ${review.sourceBranch} is gone: push it again to merge this review.`);
   if (!target) throw conflict(`The target branch ${review.targetBranch} is gone: push it again, or close this review.`);
-  const revisions = await listRevisions(db, review.id);
-  if (revisions[revisions.length - 1]?.headOid !== head) {
+  if (!patches && revisions[revisions.length - 1]?.headOid !== head) {
     // A push the post-push step has not recorded yet: record it, and let people look first.
     const added = await addRevision(src, db, review, head, null);
     throw conflict(
@@ -70,8 +72,8 @@ export async function mergeReview(env: Env, db: TenantDb, input: MergeInput, rev
     );
   }
   const base = await mergeBase(src.graph, target, head);
-  if (base === head)
-    throw conflict(`${review.targetBranch} already has every commit of ${review.sourceBranch}: nothing to merge.`);
+  const source = patches ? `the patches of review ${review.number}` : review.sourceBranch;
+  if (base === head) throw conflict(`${review.targetBranch} already has every commit of ${source}: nothing to merge.`);
   let next: Oid;
   let objects: NewObject[] = [];
   let kind: MergeResult["kind"];
@@ -85,7 +87,7 @@ export async function mergeReview(env: Env, db: TenantDb, input: MergeInput, rev
       const n = merged.conflicts.length;
       throw new ForgeError(
         "conflict",
-        `${review.sourceBranch} and ${review.targetBranch} both changed ${n === 1 ? "this file" : `these ${n} files`}: ${merged.conflicts.slice(0, 20).join(", ")}${n > 20 ? ", ..." : ""}. Merge ${review.targetBranch} into ${review.sourceBranch} yourself, resolve, and push.`,
+        `${source} and ${review.targetBranch} both changed ${n === 1 ? "this file" : `these ${n} files`}: ${merged.conflicts.slice(0, 20).join(", ")}${n > 20 ? ", ..." : ""}. ${patches ? `Upload the series again made on ${review.targetBranch}.` : `Merge ${review.targetBranch} into ${review.sourceBranch} yourself, resolve, and push.`}`,
         { conflicts: merged.conflicts },
       );
     }
@@ -101,7 +103,7 @@ export async function mergeReview(env: Env, db: TenantDb, input: MergeInput, rev
         email: who?.email ?? `${actor.username}@forge`,
         time: input.now ?? Date.now() / 1000,
       },
-      `Merge review #${review.number}: ${review.title}\n\nMerge branch '${review.sourceBranch}' into ${review.targetBranch}`,
+      `Merge review #${review.number}: ${review.title}\n\n${patches ? `Apply the patch series of review #${review.number} to` : `Merge branch '${review.sourceBranch}' into`} ${review.targetBranch}`,
     );
     objects = [...merged.objects, commit];
     next = commit.oid;

@@ -72,6 +72,8 @@ export interface NewReviewRow {
   targetBranch: string;
   head: string;
   base: string;
+  /** "patches": an uploaded series (sourceBranch ""); default "branch". */
+  kind?: "branch" | "patches";
 }
 
 /** Inserts a review and its revision 1 in one transaction, and records it on the timeline. */
@@ -87,6 +89,7 @@ export async function insertReview(db: TenantDb, projectId: number, actor: Actor
         title: r.title,
         description: r.description,
         authorId: actor.id,
+        kind: r.kind ?? "branch",
         sourceBranch: r.sourceBranch,
         targetBranch: r.targetBranch,
         createdAt: now,

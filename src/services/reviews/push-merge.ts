@@ -8,6 +8,7 @@ import { smallPack } from "../../git/merge";
 import type { Oid } from "../../git/oid";
 import { FLUSH, parsePktLines, pkt } from "../../git/pkt-line";
 import { ForgeError } from "../../utils/errors";
+import { forgetEdgeRefs } from "../repositories";
 
 export interface MergePush {
   tenantId: string;
@@ -21,7 +22,12 @@ export interface MergePush {
   old: Oid;
   next: Oid;
   objects: NewObject[];
+  /** A hidden ref (refs/reviews/...): the push worker lets only the forge write those. */
+  hidden?: boolean;
 }
+
+/** The header by which the edge's own pushes may write hidden refs; the edge drops it from clients' pushes. */
+export const HIDDEN_REFS_HEADER = "x-forge-hidden-refs";
 
 /** Pushes the update; resolves when the ref moved, throws with the push worker's reason when refused. */
 export async function pushMerge(env: Env, m: MergePush): Promise<void> {
@@ -42,6 +48,7 @@ export async function pushMerge(env: Env, m: MergePush): Promise<void> {
         "x-forge-pusher": m.pusher,
         "x-forge-max-repo-bytes": String(m.maxRepoBytes),
         "x-forge-protected": JSON.stringify(m.protectedRefs),
+        ...(m.hidden ? { [HIDDEN_REFS_HEADER]: "write" } : {}),
       },
       body,
     }),
@@ -54,6 +61,11 @@ export async function pushMerge(env: Env, m: MergePush): Promise<void> {
   const refLine = lines.find((l) => l.endsWith(` ${m.ref}`) || l.includes(` ${m.ref} `));
   if (unpack !== "unpack ok" || !refLine?.startsWith("ok ")) {
     const reason = refLine?.startsWith("ng ") ? refLine.slice(`ng ${m.ref} `.length) : (unpack?.slice(7) ?? "no answer");
-    throw new ForgeError("conflict", `The merge was refused by the repository: ${reason}. Nothing was changed.`);
+    throw new ForgeError(
+      "conflict",
+      `The ${m.hidden ? "patch series" : "merge"} was refused by the repository: ${reason}. Nothing was changed.`,
+    );
   }
+  // The refs moved: this data centre's pages (the redirect after a merge) and the next upload read them anew.
+  await forgetEdgeRefs({ tenantId: m.tenantId, repoId: m.repoId });
 }

@@ -61,7 +61,7 @@ export interface NewReview {
   target: string;
 }
 
-function checkBranch(src: SourceRepo, name: string, which: string): Oid {
+export function checkBranch(src: SourceRepo, name: string, which: string): Oid {
   const clean = name.trim();
   if (!clean) throw badRequest(`Choose the ${which} branch.`);
   if (refNameProblem(`refs/heads/${clean}`)) throw badRequest(`"${clean}" is not a valid branch name.`);
@@ -135,13 +135,15 @@ export async function addRevision(
   review: Review,
   head: Oid,
   actor: string | null,
+  /** Where its diff starts (a patch series' base); default: the merge base with the target. */
+  givenBase?: Oid,
 ): Promise<Revision | null> {
   const seen = await db.query.reviewRevisions.findFirst({
     where: and(eq(reviewRevisions.reviewId, review.id), eq(reviewRevisions.headOid, head)),
   });
   if (seen) return null;
   const target = branchTip(src, review.targetBranch);
-  const base = target ? await baseFor(src, target, head) : ZERO_OID;
+  const base = givenBase ?? (target ? await baseFor(src, target, head) : ZERO_OID);
   const outdated = await outdatedBy(src, db, review, head, base);
   const number = sql`(SELECT number FROM ${reviewRevisions} WHERE review_id = ${review.id} AND head_oid = ${head})`;
   const statements: BatchItem<"sqlite">[] = [
@@ -171,7 +173,7 @@ export async function addRevision(
     projectId: review.projectId,
     kind: "review",
     actor,
-    title: `${actor ?? "someone"} pushed revision ${row.number} of review ${review.number}: ${review.title}`,
+    title: `${actor ?? "someone"} ${review.kind === "patches" ? "uploaded" : "pushed"} revision ${row.number} of review ${review.number}: ${review.title}`,
     payload: { number: review.number, reviewId: review.id, action: "revision", revision: row.number, head },
     key: `review:${review.id}:revision:${head}`,
   });

@@ -1,17 +1,19 @@
 // The review list of a project (with its status filter) and opening a review: choose a source
-// and a target branch, a title and a description. The review's own page is review-page.tsx.
+// and a target branch, or upload a patch series for a branch; a title and a description. The
+// review's own page is review-page.tsx.
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
 import { component } from "../../middleware/guards";
 import { showFormErrors } from "../../middleware/errors";
 import { branches, defaultBranch } from "../../../services/source";
-import { listReviews, openReview, REVIEW_STATUSES, TITLE_MAX } from "../../../services/reviews";
+import { listReviews, openPatchReview, openReview, REVIEW_STATUSES, TITLE_MAX } from "../../../services/reviews";
+import { SERIES_MAX_BYTES } from "../../../services/reviews/patch-series";
 import { openReviewSource } from "../../../services/reviews/revisions";
 import { Field, Notice, TextArea } from "../../../views/forms";
 import { Layout } from "../../../views/layout";
-import { BranchSelect, ReviewFilter, ReviewTable } from "../../../views/reviews";
+import { BranchSelect, PatchSeriesForm, ReviewFilter, ReviewTable } from "../../../views/reviews";
 import { readForm } from "../helpers";
-import { actorOf, type Ctx, requireReviews, reviewHref, reviewRights, reviewsBase } from "./shared";
+import { actorOf, type Ctx, readSeriesForm, requireReviews, reviewHref, reviewRights, reviewsBase } from "./shared";
 import { reviewPageRoutes } from "./review-page";
 
 export const reviewRoutes = new Hono<AppEnv>();
@@ -85,6 +87,7 @@ async function newReviewPage(c: Ctx, draft: Record<string, string>, error?: stri
     >
       <h1>New review</h1>
       {error && <Notice kind="error">{error}</Notice>}
+      <h2>Of a branch</h2>
       {names.length < 2 ? (
         <p class="muted">A review asks to merge one branch into another: push a second branch first.</p>
       ) : (
@@ -113,6 +116,18 @@ async function newReviewPage(c: Ctx, draft: Record<string, string>, error?: stri
           </div>
         </form>
       )}
+      <h2>Of a patch series</h2>
+      {names.length ? (
+        <PatchSeriesForm
+          action={`${reviewsBase(project.name)}/new/patches`}
+          branches={names}
+          target={draft.patch_target ?? defaultBranch(src.snapshot)}
+          draft={draft}
+          maxBytes={SERIES_MAX_BYTES}
+        />
+      ) : (
+        <p class="muted">Patches apply to a branch: this repository has none yet.</p>
+      )}
     </Layout>,
     status as 200,
   );
@@ -133,6 +148,30 @@ reviewRoutes.post("/p/:project/reviews/new", component("web.reviews.new"), requi
     source: form.source ?? "",
     target: form.target ?? "",
   });
+  return c.redirect(`${reviewHref(project.name, review.number)}?ok=opened`, 303);
+});
+
+reviewRoutes.post("/p/:project/reviews/new/patches", component("web.reviews.new-patches"), requireReviews("write"), async (c) => {
+  const project = c.get("project");
+  const { fields, series } = await readSeriesForm(c);
+  showFormErrors(c, ({ message, status }) => newReviewPage(c, fields, `${message} Nothing was opened.`, status));
+  const review = await openPatchReview(
+    {
+      env: c.env,
+      db: c.get("db"),
+      tenantId: c.get("tenant").id,
+      maxRepoBytes: c.get("tenant").plan.maxRepoBytes,
+      project,
+      actor: await actorOf(c),
+    },
+    {
+      series,
+      target: fields.patch_target ?? "",
+      base: fields.patch_base,
+      title: fields.patch_title,
+      description: fields.patch_description,
+    },
+  );
   return c.redirect(`${reviewHref(project.name, review.number)}?ok=opened`, 303);
 });
 

@@ -23,19 +23,20 @@ import {
   setStatus,
   setVerdict,
   authorName,
+  addPatchRevision,
 } from "../../../services/reviews";
 import { openReviewSource } from "../../../services/reviews/revisions";
 import { badRequest, ForgeError } from "../../../utils/errors";
 import { Notice } from "../../../views/forms";
 import { Layout } from "../../../views/layout";
 import { commentBody, reviewDiff } from "../../../views/reviews-diff";
-import { Conversation, Description, Revisions, StatusBadge, Verdicts } from "../../../views/reviews";
+import { Conversation, Description, PatchVersionForm, Revisions, StatusBadge, Verdicts } from "../../../views/reviews";
 import { SourceUrls } from "../../../views/source";
 import { commitTable } from "../../../views/source/parts";
 import { readForm } from "../helpers";
 import { notFoundPage } from "../errors";
 import { diffView, PAGE_CAPS, rows, TREE_DIFF_LIMIT } from "../source/history";
-import { actorOf, type Ctx, requireReviews, reviewHref, reviewRights, reviewsBase } from "./shared";
+import { actorOf, type Ctx, readSeriesForm, requireReviews, reviewHref, reviewRights, reviewsBase } from "./shared";
 
 export const reviewPageRoutes = new Hono<AppEnv>();
 
@@ -47,6 +48,7 @@ const OK: Record<string, string> = {
   verdict: "Verdict recorded.",
   status: "Status changed.",
   merged: "Merged.",
+  revised: "New version uploaded: it is the latest revision.",
 };
 
 async function loadReview(c: Ctx): Promise<Review | undefined> {
@@ -99,6 +101,7 @@ async function reviewPage(c: Ctx, review: Review, error?: string, status = 200):
     commits.map((x) => x.oid),
   );
   const active = ACTIVE_STATUSES.includes(review.status);
+  const patches = review.kind === "patches";
   const commentable = !compare && rights.write;
   const shownComments = comments.filter(
     (cm) => cm.path && cm.revision <= shown.number && (cm.outdatedRevision === null || cm.outdatedRevision > shown.number),
@@ -125,11 +128,18 @@ async function reviewPage(c: Ctx, review: Review, error?: string, status = 200):
       {ok && !error && <Notice kind="ok">{ok}</Notice>}
       {error && <Notice kind="error">{error}</Notice>}
       <p>
-        <StatusBadge status={review.status} /> <strong>{author ?? "someone"}</strong> asks to merge{" "}
-        <a class="mono" href={urls.log(review.sourceBranch)}>
-          {review.sourceBranch}
-        </a>{" "}
-        into{" "}
+        <StatusBadge status={review.status} /> <strong>{author ?? "someone"}</strong>{" "}
+        {patches ? (
+          <>asks to apply a series of {commitRows.length === 1 ? "1 patch" : `${commitRows.length} patches`} (uploaded) to </>
+        ) : (
+          <>
+            asks to merge{" "}
+            <a class="mono" href={urls.log(review.sourceBranch)}>
+              {review.sourceBranch}
+            </a>{" "}
+            into{" "}
+          </>
+        )}
         <a class="mono" href={urls.log(review.targetBranch)}>
           {review.targetBranch}
         </a>
@@ -146,8 +156,13 @@ async function reviewPage(c: Ctx, review: Review, error?: string, status = 200):
       <Description source={review.description} />
       <Revisions base={base} revisions={revisions} shown={shown.number} compare={compare?.number} />
       <h2>
-        {compare ? `Revision ${compare.number} compared with revision ${shown.number}` : `Commits of revision ${shown.number}`}
+        {compare
+          ? `Revision ${compare.number} compared with revision ${shown.number}`
+          : `${patches ? "Patches" : "Commits"} of revision ${shown.number}`}
       </h2>
+      {patches && !compare && (
+        <p class="muted">Each patch is a commit here, newest first, by the patch's author, as git am applies it.</p>
+      )}
       {commitRows.length ? commitTable(urls, commitRows) : <p class="muted">No commits.</p>}
       {more && <p class="muted">Only the newest {COMMITS_SHOWN} commits are listed.</p>}
       <h2>Changes</h2>
@@ -159,6 +174,12 @@ async function reviewPage(c: Ctx, review: Review, error?: string, status = 200):
         open: commentable ? open : undefined,
         commentable: commentable ? { revision: shown.number, action: `${base}/comments`, href: lineHref } : null,
       })}
+      {patches && active && (rights.manage || viewer.user?.id === review.authorId) && (
+        <details class="new-version">
+          <summary>Upload a new version of the patches</summary>
+          <PatchVersionForm action={`${base}/revisions`} />
+        </details>
+      )}
       <h2>Verdicts</h2>
       <Verdicts verdicts={verdicts} />
       {rights.write && active && (
@@ -190,7 +211,7 @@ async function reviewPage(c: Ctx, review: Review, error?: string, status = 200):
           {active && (
             <form method="post" action={`${base}/merge`} class="inline">
               <button type="submit" class="primary">
-                Merge into {review.targetBranch}
+                {patches ? `Apply to ${review.targetBranch}` : `Merge into ${review.targetBranch}`}
               </button>
             </form>
           )}{" "}
@@ -271,4 +292,26 @@ onReview("merge", async (c, review) => {
     review,
   );
   return c.redirect(`${reviewHref(project.name, review.number)}?ok=merged`, 303);
+});
+
+reviewPageRoutes.post(`${N}/revisions`, component("web.reviews.revisions"), requireReviews("write"), async (c) => {
+  const review = await loadReview(c);
+  if (!review) return notFoundPage(c);
+  const project = c.get("project");
+  const { fields, series } = await readSeriesForm(c);
+  showFormErrors(c, ({ message, status }) => reviewPage(c, review, `${message} No revision was added.`, status));
+  const revision = await addPatchRevision(
+    {
+      env: c.env,
+      db: c.get("db"),
+      tenantId: c.get("tenant").id,
+      maxRepoBytes: c.get("tenant").plan.maxRepoBytes,
+      project,
+      actor: await actorOf(c),
+    },
+    review,
+    { series, target: review.targetBranch, base: fields.base },
+    reviewRights(c.get("viewer"), project).manage,
+  );
+  return c.redirect(`${reviewHref(project.name, review.number)}?rev=${revision.number}&ok=revised`, 303);
 });

@@ -6,7 +6,9 @@ import type { AppEnv } from "../../context";
 import { canAccess, type Mode, type Viewer } from "../../../auth/access";
 import { findProject, type Project } from "../../../services/projects";
 import type { User } from "../../../services/users";
+import { SERIES_MAX_BYTES } from "../../../services/reviews/patch-series";
 import { ForgeError } from "../../../utils/errors";
+import { limitBody } from "../helpers";
 import { webIdentity } from "../../middleware/session";
 import { notFoundPage } from "../errors";
 
@@ -53,4 +55,26 @@ export async function actorOf(c: Ctx): Promise<User> {
   const { user } = await webIdentity(c);
   if (!user) throw new ForgeError("unauthorized", "Sign in first.");
   return user;
+}
+
+/**
+ * A patch series form (multipart): its text fields, and the series from the file chosen or else
+ * the text pasted. Refused with 413 past the series' limit before it is parsed.
+ */
+export async function readSeriesForm(c: Ctx): Promise<{ fields: Record<string, string>; series: Uint8Array }> {
+  const over = `The upload is over ${SERIES_MAX_BYTES / 1024 / 1024} MiB: send a smaller series, or push a branch.`;
+  await limitBody(c, SERIES_MAX_BYTES + 256 * 1024, over);
+  let body: Record<string, string | File | (string | File)[]>;
+  try {
+    body = await c.req.parseBody();
+  } catch {
+    throw new ForgeError("bad_request", "This form could not be read; reload the page and send it again.");
+  }
+  const fields: Record<string, string> = {};
+  for (const [k, v] of Object.entries(body)) if (typeof v === "string" && k !== "series") fields[k] = v;
+  const file = body.series;
+  // Browsers send a textarea's lines ending in CRLF; git format-patch writes LF.
+  let series: Uint8Array = new TextEncoder().encode((fields.series_text ?? "").replace(/\r\n/g, "\n"));
+  if (file instanceof File && file.size > 0) series = new Uint8Array(await file.arrayBuffer());
+  return { fields, series };
 }

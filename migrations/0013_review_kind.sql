@@ -1,0 +1,1 @@
+ALTER TABLE `reviews` ADD `kind` text DEFAULT 'branch' NOT NULL;
