@@ -4,7 +4,7 @@
 // page) while a second client loads a warm page, and the used V8 heap of each isolate.
 //
 //   npm run bench:gen-large -- --size-mb 500 --commits 70000 --branches 700 --depth 6 --out /tmp/big.git
-//   npm run bench:scale -- --repo /tmp/big.git [--samples 30] [--seconds 5] [--skip-git] [--skip-cgit] [--skip-pages]
+//   npm run bench:scale -- --repo /tmp/big.git [--samples 30] [--seconds 5] [--skip-git] [--skip-cgit] [--skip-pages] [--only-blame]
 //
 // Uploads: a second client loads the blob page of a small project alone (for --seconds), then
 // during the import and during push --mirror; its p50/p99 and the delay they add (issue 19's
@@ -14,6 +14,9 @@
 // history), one URL each per kind, requested once, one at a time. Warm: the blob page of a file at
 // master, already rendered once, requested in a loop by a second client: its p50 alone (for
 // --seconds), then during the cold run. Heap: peak of Runtime.getHeapUsage per isolate and phase.
+// Blame: when the repository has bench:gen-large's --long-file, cold blame of it at master and
+// older commits against git blame and cgit (bench/lib/long-file-blame.ts), before the cold pages;
+// --only-blame stops after it.
 import { parseArgs } from "node:util";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -24,6 +27,7 @@ import { startGitHttpBackend } from "./lib/git-http-backend";
 import { sampleHeap, type HeapPeak } from "./lib/heap";
 import { printSlices, profileCpu } from "./lib/cpu-slices";
 import { LoadClient, type Response } from "./lib/load";
+import { longFileBlameTable } from "./lib/long-file-blame";
 import { basicAuthArgs, CommitMaker, initEmptyBare, mirror, repoInfo } from "./lib/repo";
 import { percentile, printTable, format, type Cell, type Row } from "./lib/report";
 import { git, gitEnv, run, tempDir } from "./lib/run";
@@ -38,6 +42,8 @@ const { values: opts } = parseArgs({
     "skip-cgit": { type: "boolean" },
     /** Only the uploads and git rows: no cold pages, no wait for derived data. */
     "skip-pages": { type: "boolean" },
+    /** Only the import and the blame row (with --skip-git): no cold pages. */
+    "only-blame": { type: "boolean" },
     /** CPU-profile each isolate during the import and the push: print the longest synchronous slices. */
     profile: { type: "boolean" },
   },
@@ -231,6 +237,10 @@ async function pagesAndWarm() {
   }
   timings.push({ label: "tree page at master final after the import", unit: "ms", values: [performance.now() - t, "-"] });
   printTable("set-up (wall time)", ["edgeforge", ""], timings);
+
+  step("cold blame of the long file");
+  await longFileBlameTable(repo, client, pages.blame, { cgit: !opts["skip-cgit"] });
+  if (opts["only-blame"]) return client.close();
 
   // ---- The warm page alone.
   step("the warm page alone");
