@@ -79,16 +79,11 @@ export function diffLines(a: string[], b: string[], aEol = true, bEol = true): C
  * square of the number of changes.
  */
 export function diffIds(a: Int32Array, b: Int32Array, stats: DiffStats = { compared: 0 }): Chunk[] {
-  const matches: number[] = []; // pairs x,y flattened
-  matchRegion(a, 0, a.length, b, 0, b.length, matches, 0, stats);
-  // Changed-line flags per side, then git's compaction: slide each group of changes down as far
-  // as it goes, unless it can line up with a change on the other side.
+  // Changed-line flags per side (matched lines cleared), then git's compaction: slide each group
+  // of changes down as far as it goes, unless it can line up with a change on the other side.
   const ca = new Uint8Array(a.length).fill(1);
   const cb = new Uint8Array(b.length).fill(1);
-  for (let i = 0; i < matches.length; i += 2) {
-    ca[matches[i]!] = 0;
-    cb[matches[i + 1]!] = 0;
-  }
+  matchRegion(a, 0, a.length, b, 0, b.length, { ca, cb }, 0, stats);
   compact(a, ca, cb);
   compact(b, cb, ca);
   return chunksOf(ca, cb);
@@ -176,7 +171,13 @@ function compact(rec: Int32Array, rchg: Uint8Array, other: Uint8Array): void {
   }
 }
 
-/** Appends the matched (x, y) pairs of a[aLo,aHi) and b[bLo,bHi), in order. */
+/** Lines matched so far: their changed-line flags cleared on both sides. */
+interface Matched {
+  ca: Uint8Array;
+  cb: Uint8Array;
+}
+
+/** Clears the flags of the matched lines of a[aLo,aHi) and b[bLo,bHi). */
 function matchRegion(
   a: Int32Array,
   aLo: number,
@@ -184,23 +185,21 @@ function matchRegion(
   b: Int32Array,
   bLo: number,
   bHi: number,
-  out: number[],
+  out: Matched,
   depth: number,
   stats: DiffStats,
 ): void {
   // Common prefix and suffix: one comparison a line.
   const from = aLo;
   const upTo = aHi;
-  while (aLo < aHi && bLo < bHi && a[aLo] === b[bLo]) out.push(aLo++, bLo++);
-  const tail: number[] = [];
-  while (aLo < aHi && bLo < bHi && a[aHi - 1] === b[bHi - 1]) tail.push(--aHi, --bHi);
+  while (aLo < aHi && bLo < bHi && a[aLo] === b[bLo]) out.ca[aLo++] = out.cb[bLo++] = 0;
+  while (aLo < aHi && bLo < bHi && a[aHi - 1] === b[bHi - 1]) out.ca[--aHi] = out.cb[--bHi] = 0;
   stats.compared += aLo - from + (upTo - aHi) + 2;
   if (aLo < aHi && bLo < bHi) {
     const found = myers(a, aLo, aHi, b, bLo, bHi, stats);
-    if (found) for (const v of found) out.push(v);
+    if (found) for (let i = 0; i < found.length; i += 2) out.ca[found[i]!] = out.cb[found[i + 1]!] = 0;
     else if (depth < 8) uniqueAnchors(a, aLo, aHi, b, bLo, bHi, out, depth, stats);
   }
-  for (let i = tail.length - 2; i >= 0; i -= 2) out.push(tail[i]!, tail[i + 1]!);
 }
 
 /** Myers' O(ND) diff; null when the edit distance exceeds MAX_D. Returns matches flattened. */
@@ -280,7 +279,7 @@ function uniqueAnchors(
   b: Int32Array,
   bLo: number,
   bHi: number,
-  out: number[],
+  out: Matched,
   depth: number,
   stats: DiffStats,
 ): void {
@@ -319,7 +318,7 @@ function uniqueAnchors(
   let y = bLo;
   for (const [ax, by] of anchors) {
     matchRegion(a, x, ax, b, y, by, out, depth + 1, stats);
-    out.push(ax, by);
+    out.ca[ax] = out.cb[by] = 0;
     x = ax + 1;
     y = by + 1;
   }
