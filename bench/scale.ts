@@ -5,7 +5,7 @@
 //
 //   npm run bench:gen-large -- --size-mb 500 --commits 70000 --branches 700 --depth 6 --out /tmp/big.git
 //   npm run bench:scale -- --repo /tmp/big.git [--samples 30] [--seconds 5] [--warm-samples 500]
-//     [--skip-git] [--skip-cgit] [--skip-pages] [--profile] [--phase-limit 1200]
+//     [--skip-git] [--skip-cgit] [--skip-pages] [--only-blame] [--profile] [--phase-limit 1200]
 //
 // Uploads: a second client loads the blob page of a small project alone (for --seconds), then
 // during the import and during push --mirror; its p50/p99 and the delay they add (issue 19's
@@ -17,6 +17,9 @@
 // the cold run, then alone again. "Alone" starts only once every isolate is idle (CPU profiles
 // through the inspector: the work left by the import has finished) and lasts --seconds and at
 // least --warm-samples requests. Heap: peak of Runtime.getHeapUsage per isolate and phase.
+// Blame: when the repository has bench:gen-large's --long-file, cold blame of it at master and
+// older commits against git blame and cgit (bench/lib/long-file-blame.ts), before the cold pages;
+// --only-blame stops after it.
 import { parseArgs } from "node:util";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -27,6 +30,7 @@ import { startGitHttpBackend } from "./lib/git-http-backend";
 import { sampleHeap, type HeapPeak } from "./lib/heap";
 import { mergeSlices, printSlices, profileCpu, waitForIdle, type Slice } from "./lib/cpu-slices";
 import { LoadClient, type Response } from "./lib/load";
+import { longFileBlameTable } from "./lib/long-file-blame";
 import { basicAuthArgs, CommitMaker, initEmptyBare, mirror, repoInfo } from "./lib/repo";
 import { percentile, printTable, format, type Cell, type Row } from "./lib/report";
 import { git, gitEnv, run, tempDir } from "./lib/run";
@@ -46,6 +50,8 @@ const { values: opts } = parseArgs({
     "skip-cgit": { type: "boolean" },
     /** Only the uploads and git rows: no cold pages, no wait for derived data. */
     "skip-pages": { type: "boolean" },
+    /** Only the import and the blame row (with --skip-git): no cold pages. */
+    "only-blame": { type: "boolean" },
     /** CPU-profile each isolate during the import, the push and the cold pages: print the longest synchronous slices. */
     profile: { type: "boolean" },
   },
@@ -264,6 +270,13 @@ async function pagesAndWarm() {
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   timings.push({ label: "tree page at master final after the import", unit: "ms", values: [performance.now() - t, "-"] });
+
+  step("cold blame of the long file");
+  await longFileBlameTable(repo, client, pages.blame, { cgit: !opts["skip-cgit"] });
+  if (opts["only-blame"]) {
+    printTable("set-up (wall time)", ["edgeforge", ""], timings);
+    return client.close();
+  }
 
   // ---- The warm page, alone and during the cold pages, in turns: before each kind's cold pages,
   // once every isolate is idle (the work left by the import or by the last kind has finished), the

@@ -24,7 +24,8 @@ export interface Cgit {
   stop(): Promise<void>;
 }
 
-export async function startCgit(bareRepo: string, opts: { cache: boolean; repoName?: string }): Promise<Cgit> {
+/** `blame`: cgit's blame pages on (off in its default configuration: they answer 403). */
+export async function startCgit(bareRepo: string, opts: { cache: boolean; repoName?: string; blame?: boolean }): Promise<Cgit> {
   const repoName = opts.repoName ?? "repo";
   const server = await startLighttpd(
     opts.cache ? "cgit-cached" : "cgit",
@@ -51,6 +52,7 @@ $HTTP["url"] =~ "^/cgit/" {
       `cache-root=${server.dir}/cache`,
       `enable-http-clone=0`,
       `snapshots=`,
+      ...(opts.blame ? ["enable-blame=1"] : []),
       `repo.url=${repoName}`,
       `repo.path=${bareRepo}`,
       `repo.desc=benchmark repository`,

@@ -2,11 +2,14 @@
 // passed from a commit to the parents they came from (by line diff) until a commit that made
 // them. Renames are followed when the content moved unchanged (git also finds similar files).
 // Bounded by a budget: lines still unassigned when it is spent are reported against the commit
-// the search stopped at.
+// the search stopped at. Each version of the file is read once and turned into line ids
+// (line-ids.ts: only the lines between its first and last difference from the child's version are
+// split and looked up; the rest take the child's ids), and the diffs compare ids.
 import { type BloomKey, bloomKeysOf } from "./bloom";
 import type { Budget } from "./budget";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
-import { diffLines, splitLines } from "./diff";
+import { type Chunk, diffIds, type DiffStats } from "./diff";
+import { LineTable, type Version } from "./line-ids";
 import { diffTrees } from "./tree-diff";
 import { oidAtPath } from "./tree-path";
 import type { Oid } from "./oid";
@@ -24,6 +27,18 @@ export interface BlameResult {
   complete: boolean;
   /** Commits whose version was compared. */
   steps: number;
+  /** Work done (for tests and Server-Timing). */
+  work: BlameWork;
+}
+
+export interface BlameWork {
+  /** Versions of the file read from the store. */
+  blobReads: number;
+  diffs: number;
+  /** Lines of those versions split and looked up (each version once). */
+  linesHashed: number;
+  /** Line comparisons the diffs made. */
+  compared: number;
 }
 
 /** Lines [fStart, fStart+len) of the final file are lines [sStart, sStart+len) of a suspect's version. */
@@ -33,7 +48,8 @@ interface Span {
   len: number;
 }
 
-const decoder = new TextDecoder();
+/** Versions kept for the next diffs (a version is diffed as a parent, then as the child). */
+const VERSIONS_CACHE_BYTES = 4 * 1024 * 1024;
 /** Commits passed by their Bloom filter alone for one step of the budget. */
 const PASS_PER_STEP = 16;
 
@@ -41,7 +57,8 @@ export async function blame(
   graph: CommitGraph,
   start: Oid,
   path: string[],
-  opts: { budget?: Budget } = {},
+  /** `lines`: the table of line ids (tests pass a small one, to see it start over). */
+  opts: { budget?: Budget; lines?: LineTable } = {},
 ): Promise<BlameResult> {
   const store = graph.store;
   const byTree = new Map<string, Oid | null>();
@@ -56,15 +73,35 @@ export async function blame(
     }
     return hit;
   };
-  const texts = new Map<Oid, { lines: string[]; eol: boolean }>();
-  const linesOf = async (blob: Oid) => {
-    let t = texts.get(blob);
-    if (!t) {
-      t = splitLines(decoder.decode(await store.readTyped(blob, "blob")));
-      if (texts.size > 64) texts.clear();
-      texts.set(blob, t);
+  const stats: DiffStats = { compared: 0 };
+  const work: BlameWork = { blobReads: 0, diffs: 0, linesHashed: 0, compared: 0 };
+  const table = opts.lines ?? new LineTable();
+  const hashedBefore = table.linesHashed;
+  const versions = new Map<Oid, { version: Version; generation: number }>();
+  let versionBytes = 0;
+  /** A version of the file; `child`: the version it is diffed with, whose shared lines it reuses. */
+  const versionOf = async (blob: Oid, child?: Version): Promise<Version> => {
+    const hit = versions.get(blob);
+    if (hit && hit.generation === table.generation) return hit.version;
+    work.blobReads++;
+    const version = table.idsOf(await store.readTyped(blob, "blob"), child);
+    // Its text (up to two bytes a character) and ids.
+    const size = 2 * version.text.length + version.ids.byteLength;
+    if (versionBytes + size > VERSIONS_CACHE_BYTES) {
+      versions.clear();
+      versionBytes = 0;
     }
-    return t;
+    versions.set(blob, { version, generation: table.generation });
+    versionBytes += size;
+    return version;
+  };
+  /** The equal chunks of a diff from the parent's version to the suspect's. */
+  const equalChunks = async (parentBlob: Oid, blob: Oid): Promise<Chunk[]> => {
+    table.startOverIfFull();
+    const mine = await versionOf(blob);
+    const theirs = await versionOf(parentBlob, mine);
+    work.diffs++;
+    return diffIds(theirs.ids, mine.ids, stats).filter((ch) => ch.equal);
   };
 
   const keysOf = new Map<string, BloomKey[]>();
@@ -77,7 +114,7 @@ export async function blame(
   const startPath = path.join("/");
   const startBlob = await blobAt(start, startPath);
   if (!startBlob) throw new Error("no such file");
-  const total = (await linesOf(startBlob)).lines.length;
+  const total = (await versionOf(startBlob)).ids.length;
   const out: BlameLine[] = new Array(total);
 
   const pending = new Map<Oid, { commit: CommitInfo; blob: Oid; file: string; spans: Span[] }>();
@@ -140,12 +177,10 @@ export async function blame(
         continue;
       }
     }
-    const mine = await linesOf(suspect.blob);
     for (let i = 0; i < parents.length && spans.length; i++) {
       const pb = parentBlobs[i];
       if (!pb) continue;
-      const theirs = await linesOf(pb);
-      const chunks = diffLines(theirs.lines, mine.lines, theirs.eol, mine.eol).filter((ch) => ch.equal);
+      const chunks = await equalChunks(pb, suspect.blob);
       const passed: Span[] = [];
       const kept: Span[] = [];
       let k = 0;
@@ -173,5 +208,7 @@ export async function blame(
     }
     assign(c.oid, spans, true);
   }
-  return { lines: out, complete, steps };
+  work.compared = stats.compared;
+  work.linesHashed = table.linesHashed - hashedBefore;
+  return { lines: out, complete, steps, work };
 }

@@ -38,6 +38,11 @@ export interface Chunk {
 /** Edit distance past which Myers gives up on a region (its memory grows with the square). */
 const MAX_D = 1000;
 
+/** Work a diff did, for tests and Server-Timing: line comparisons (equal or not). */
+export interface DiffStats {
+  compared: number;
+}
+
 /**
  * Diffs two line lists. Lines are compared as strings; a last line without a newline differs
  * from the same line with one (pass `aEol`/`bEol`).
@@ -64,18 +69,23 @@ export function diffLines(a: string[], b: string[], aEol = true, bEol = true): C
   }
   for (let i = head; i < a.length - tail; i++) ai[i] = idOf(lineA(i));
   for (let i = head; i < b.length - tail; i++) bi[i] = idOf(lineB(i));
-  const matches: number[] = []; // pairs x,y flattened
-  matchRegion(ai, 0, ai.length, bi, 0, bi.length, matches, 0);
-  // Changed-line flags per side, then git's compaction: slide each group of changes down as far
-  // as it goes, unless it can line up with a change on the other side.
+  return diffIds(ai, bi);
+}
+
+/**
+ * Diffs two versions given as line ids (equal ids: equal lines; line-ids.ts keeps them across the
+ * versions of a file). Past the common head and tail,
+ * Myers' walk compares ids along its diagonals: about one comparison per unchanged line plus the
+ * square of the number of changes.
+ */
+export function diffIds(a: Int32Array, b: Int32Array, stats: DiffStats = { compared: 0 }): Chunk[] {
+  // Changed-line flags per side (matched lines cleared), then git's compaction: slide each group
+  // of changes down as far as it goes, unless it can line up with a change on the other side.
   const ca = new Uint8Array(a.length).fill(1);
   const cb = new Uint8Array(b.length).fill(1);
-  for (let i = 0; i < matches.length; i += 2) {
-    ca[matches[i]!] = 0;
-    cb[matches[i + 1]!] = 0;
-  }
-  compact(ai, ca, cb);
-  compact(bi, cb, ca);
+  matchRegion(a, 0, a.length, b, 0, b.length, { ca, cb }, 0, stats);
+  compact(a, ca, cb);
+  compact(b, cb, ca);
   return chunksOf(ca, cb);
 }
 
@@ -161,7 +171,13 @@ function compact(rec: Int32Array, rchg: Uint8Array, other: Uint8Array): void {
   }
 }
 
-/** Appends the matched (x, y) pairs of a[aLo,aHi) and b[bLo,bHi), in order. */
+/** Lines matched so far: their changed-line flags cleared on both sides. */
+interface Matched {
+  ca: Uint8Array;
+  cb: Uint8Array;
+}
+
+/** Clears the flags of the matched lines of a[aLo,aHi) and b[bLo,bHi). */
 function matchRegion(
   a: Int32Array,
   aLo: number,
@@ -169,23 +185,33 @@ function matchRegion(
   b: Int32Array,
   bLo: number,
   bHi: number,
-  out: number[],
+  out: Matched,
   depth: number,
+  stats: DiffStats,
 ): void {
-  // Common prefix and suffix cost nothing.
-  while (aLo < aHi && bLo < bHi && a[aLo] === b[bLo]) out.push(aLo++, bLo++);
-  const tail: number[] = [];
-  while (aLo < aHi && bLo < bHi && a[aHi - 1] === b[bHi - 1]) tail.push(--aHi, --bHi);
+  // Common prefix and suffix: one comparison a line.
+  const from = aLo;
+  const upTo = aHi;
+  while (aLo < aHi && bLo < bHi && a[aLo] === b[bLo]) out.ca[aLo++] = out.cb[bLo++] = 0;
+  while (aLo < aHi && bLo < bHi && a[aHi - 1] === b[bHi - 1]) out.ca[--aHi] = out.cb[--bHi] = 0;
+  stats.compared += aLo - from + (upTo - aHi) + 2;
   if (aLo < aHi && bLo < bHi) {
-    const found = myers(a, aLo, aHi, b, bLo, bHi);
-    if (found) for (const v of found) out.push(v);
-    else if (depth < 8) uniqueAnchors(a, aLo, aHi, b, bLo, bHi, out, depth);
+    const found = myers(a, aLo, aHi, b, bLo, bHi, stats);
+    if (found) for (let i = 0; i < found.length; i += 2) out.ca[found[i]!] = out.cb[found[i + 1]!] = 0;
+    else if (depth < 8) uniqueAnchors(a, aLo, aHi, b, bLo, bHi, out, depth, stats);
   }
-  for (let i = tail.length - 2; i >= 0; i -= 2) out.push(tail[i]!, tail[i + 1]!);
 }
 
 /** Myers' O(ND) diff; null when the edit distance exceeds MAX_D. Returns matches flattened. */
-function myers(a: Int32Array, aLo: number, aHi: number, b: Int32Array, bLo: number, bHi: number): number[] | null {
+function myers(
+  a: Int32Array,
+  aLo: number,
+  aHi: number,
+  b: Int32Array,
+  bLo: number,
+  bHi: number,
+  stats: DiffStats,
+): number[] | null {
   const n = aHi - aLo;
   const m = bHi - bLo;
   const max = Math.min(n + m, MAX_D);
@@ -198,10 +224,12 @@ function myers(a: Int32Array, aLo: number, aHi: number, b: Int32Array, bLo: numb
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[off + k - 1]! < v[off + k + 1]!) ? v[off + k + 1]! : v[off + k - 1]! + 1;
       let y = x - k;
+      const x0 = x;
       while (x < n && y < m && a[aLo + x] === b[bLo + y]) {
         x++;
         y++;
       }
+      stats.compared += x - x0 + 1;
       v[off + k] = x;
       if (x >= n && y >= m) {
         found = d;
@@ -251,8 +279,9 @@ function uniqueAnchors(
   b: Int32Array,
   bLo: number,
   bHi: number,
-  out: number[],
+  out: Matched,
   depth: number,
+  stats: DiffStats,
 ): void {
   const countA = new Map<number, number>();
   const countB = new Map<number, number>();
@@ -288,10 +317,10 @@ function uniqueAnchors(
   let x = aLo;
   let y = bLo;
   for (const [ax, by] of anchors) {
-    matchRegion(a, x, ax, b, y, by, out, depth + 1);
-    out.push(ax, by);
+    matchRegion(a, x, ax, b, y, by, out, depth + 1, stats);
+    out.ca[ax] = out.cb[by] = 0;
     x = ax + 1;
     y = by + 1;
   }
-  matchRegion(a, x, aHi, b, y, bHi, out, depth + 1);
+  matchRegion(a, x, aHi, b, y, bHi, out, depth + 1, stats);
 }

@@ -1,0 +1,145 @@
+// Blame (issue 19) checked against `git blame --porcelain` of a repository made with the real git
+// (test/fixtures/blame-repo.json, made by make-blame-repo.ts): a long file with 150 revisions, moved
+// blocks and a merge, a file deleted and added back, a last line without a newline; with and
+// without the commit-graph. And the work it does, counted: each version of the file read once and
+// only its lines around the changes split and looked up, and diffs whose comparisons follow the
+// lines, not the square of them.
+import { describe, expect, it } from "vitest";
+import fixture from "../fixtures/blame-repo.json";
+import { blame } from "../../src/git/blame";
+import { CommitGraph } from "../../src/git/commit-graph";
+import { extendCommitGraph } from "../../src/git/commit-graph-build";
+import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
+import { diffIds } from "../../src/git/diff";
+import { LineTable } from "../../src/git/line-ids";
+import { ObjectStore, Pack } from "../../src/git/object-store";
+import type { Oid } from "../../src/git/oid";
+import { PackIndex } from "../../src/git/pack-index";
+import { indexPack } from "../../src/git/pack-indexer";
+import { MemorySource } from "../../src/git/range-source";
+
+const revs = fixture.revs as Record<"tip" | "older", Oid>;
+const encoder = new TextEncoder();
+
+let opened: Promise<{ store: ObjectStore; graph: PersistedGraph }> | undefined;
+function open() {
+  opened ??= (async () => {
+    const pack = Uint8Array.from(atob(fixture.pack), (c) => c.charCodeAt(0));
+    const source = new MemorySource("blame-repo.pack", pack);
+    const store = new ObjectStore([new Pack("blame", new PackIndex((await indexPack(source)).index), source)]);
+    let chain: GraphLayer[] = [];
+    let n = 0;
+    await extendCommitGraph(
+      {
+        store,
+        graph: null,
+        writeLayer: async (bytes) => GraphLayer.open(new MemorySource(`blame-layer-${n++}`, bytes)),
+        saveChain: async (layers) => {
+          chain = layers;
+        },
+      },
+      [revs.tip],
+    );
+    return { store, graph: new PersistedGraph(chain) };
+  })();
+  return opened;
+}
+
+async function walker(withGraph: boolean): Promise<CommitGraph> {
+  const { store, graph } = await open();
+  const g = new CommitGraph(store);
+  if (withGraph) g.usePersisted(async () => graph);
+  return g;
+}
+
+describe("blame", () => {
+  for (const withGraph of [true, false]) {
+    it(`answers as git blame does, ${withGraph ? "with" : "without"} the commit-graph`, async () => {
+      for (const [key, expected] of Object.entries(fixture.blame)) {
+        const [rev, path] = key.split(" ") as ["tip" | "older", string];
+        const result = await blame(await walker(withGraph), revs[rev], path.split("/"));
+        expect(result.complete).toBe(true);
+        expect(
+          result.lines.map((l) => [l.commit, l.line]),
+          `blame ${key}`,
+        ).toEqual(expected);
+      }
+    });
+  }
+
+  it("reads each version once, looks up only the lines around its changes, and diffs in about one comparison a line", async () => {
+    const result = await blame(await walker(true), revs.tip, ["long.txt"]);
+    const { blobReads, diffs, linesHashed, compared } = result.work;
+    // One read per revision of the file (and the merge's second parent's version), no more.
+    expect(blobReads).toBeLessThanOrEqual(fixture.revisions + 2);
+    expect(diffs).toBeLessThanOrEqual(fixture.revisions + 2);
+    // Each version split and looked up once (not once for every diff it takes part in), and only
+    // its lines between the first and the last change from the child's version (57% here).
+    const longest = fixture.lines + 60;
+    expect(linesHashed).toBeLessThan(0.75 * blobReads * fixture.lines);
+    // Comparisons: each unchanged line about once, plus the changes' square (a few lines each).
+    expect(compared).toBeLessThanOrEqual(diffs * (longest + 400));
+  });
+
+  it("gives the same answer when its table of line ids starts over (bounded memory)", async () => {
+    const lines = new LineTable(2_000); // less than one version of the long file: over at every diff
+    const result = await blame(await walker(true), revs.tip, ["long.txt"], { lines });
+    expect(lines.generation).toBeGreaterThan(100);
+    expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
+  });
+});
+
+describe("line ids", () => {
+  it("are equal for equal lines across versions, and tell a last line without a newline apart", () => {
+    const t = new LineTable();
+    const a = t.idsOf(encoder.encode("x\ny\nz\n"));
+    const b = t.idsOf(encoder.encode("y\nx\nz"));
+    expect([...a.ids]).toEqual([0, 1, 2]);
+    expect([...b.ids]).toEqual([1, 0, 3]);
+    expect([...t.idsOf(encoder.encode("")).ids]).toEqual([]);
+    expect(t.linesHashed).toBe(6);
+  });
+
+  it("take a base version's ids for the whole lines they share at the start and the end", () => {
+    const t = new LineTable();
+    const cases: [string, string][] = [
+      ["a\nb\nc\nd\n", "a\nb\nX\nd\n"],
+      ["a\nb\nc\nd\n", "a\nb\nc\nd"], // the last newline dropped
+      ["a\nb\nc\nd", "a\nb\nc\nd\n"],
+      ["ab\nc\n", "b\nc\n"], // shared text at the end that is not a whole line in both
+      ["\nx\n", "y\nx\n"],
+      ["x\ny\n", "x\ny\nx\ny\n"],
+      ["same\n", "same\n"],
+      ["", "a\n"],
+      ["a\n", ""],
+    ];
+    for (const [before, after] of cases) {
+      const base = t.idsOf(encoder.encode(before));
+      const plain = t.idsOf(encoder.encode(after));
+      const reused = t.idsOf(encoder.encode(after), base);
+      expect([...reused.ids], `${JSON.stringify(before)} -> ${JSON.stringify(after)}`).toEqual([...plain.ids]);
+    }
+  });
+
+  it("look up only the lines between the first and the last change when given the base", () => {
+    const t = new LineTable();
+    const text = (mid: string) => Array.from({ length: 3000 }, (_, i) => (i === 1500 ? mid : `line ${i}`)).join("\n");
+    const base = t.idsOf(encoder.encode(text("old")));
+    const before = t.linesHashed;
+    t.idsOf(encoder.encode(text("new")), base);
+    expect(t.linesHashed - before).toBe(1);
+  });
+
+  it("diff in comparisons that follow the changes, not the file's square", () => {
+    // 20,000 lines with three changes far apart.
+    const a = Int32Array.from({ length: 20_000 }, (_, i) => i);
+    const b = a.slice();
+    b[100] = -1;
+    b[10_000] = -2;
+    b[19_000] = -3;
+    const stats = { compared: 0 };
+    const chunks = diffIds(a, b, stats);
+    expect(chunks.filter((c) => !c.equal).map((c) => c.bStart)).toEqual([100, 10_000, 19_000]);
+    expect(stats.compared).toBeLessThan(3 * 20_000);
+  });
+});
