@@ -15,7 +15,7 @@ export class ByteLru<K, V> {
 
   /** `maxValueBytes`: the largest value kept (default a quarter of the budget). */
   constructor(
-    private readonly maxBytes: number,
+    readonly maxBytes: number,
     private readonly sizeOf: (value: V) => number,
     private readonly maxValueBytes = maxBytes / 4,
   ) {}
