@@ -9,7 +9,8 @@ import { bloomKey, type BloomKey, buildFilter, MAX_CHANGED_PATHS } from "./bloom
 import { encodeLayer, type GraphLayer, type LayerEntry, PersistedGraph } from "./commit-graph-file";
 import type { ObjectStore } from "./object-store";
 import { parseCommitLinks } from "./objects";
-import { hashObject, type Oid } from "./oid";
+import { bytesToHex, hashObject, type Oid } from "./oid";
+import { byteString } from "./tree-changes";
 import { OBJ_COMMIT, OBJ_TAG, PACK_HEADER_SIZE } from "./pack-format";
 
 export const LAYER_MAX = 16_384;
@@ -30,8 +31,11 @@ interface NewCommit {
   time: number;
 }
 
-/** Commits a leading run may hold (about 300 bytes each while the build runs). */
-const SCAN_MAX = 500_000;
+/**
+ * Commits read from leading runs at most (about 300 bytes each while the build runs, as many as
+ * it would hold anyway); past it, the rest are looked up one by one.
+ */
+const SCAN_MAX = 100_000;
 
 /**
  * The commits at the start of each pack, read in pack order up to the first entry that is not a
@@ -58,25 +62,67 @@ async function leadingCommits(store: ObjectStore): Promise<Map<Oid, NewCommit>> 
 /** The byte string of a path (one char per byte) as bytes, for hashing. */
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
-/** Entries of raw tree data: name (one char per byte), id, whether it is a directory. */
-function entriesOf(data: Uint8Array): Map<string, { oid: string; tree: boolean; mode: string }> {
-  const out = new Map<string, { oid: string; tree: boolean; mode: string }>();
-  let p = 0;
-  while (p < data.length) {
-    let sp = p;
-    while (data[sp] !== 0x20) sp++;
-    let nul = sp + 1;
-    while (data[nul] !== 0) nul++;
-    let mode = "";
-    for (let i = p; i < sp; i++) mode += String.fromCharCode(data[i]!);
-    let name = "";
-    for (let i = sp + 1; i < nul; i++) name += String.fromCharCode(data[i]!);
-    let oid = "";
-    for (let i = nul + 1; i < nul + 21; i++) oid += data[i]!.toString(16).padStart(2, "0");
-    out.set(name, { oid, tree: mode === "40000" || mode === "040000", mode });
-    p = nul + 21;
+/** Where the parts of the tree entry at `p` are: mode [p, space), name (space, nul), id after nul. */
+function entryAt(d: Uint8Array, p: number): { space: number; nul: number; tree: boolean } {
+  let space = p;
+  while (d[space] !== 0x20) space++;
+  let nul = space + 1;
+  while (d[nul] !== 0) nul++;
+  return { space, nul, tree: space - p === 5 && d[p] === 0x34 };
+}
+
+/** git's order of two entries: name bytes, a directory's name compared as if it ended in "/". */
+function entryOrder(a: Uint8Array, xe: ReturnType<typeof entryAt>, b: Uint8Array, ye: ReturnType<typeof entryAt>): number {
+  const la = xe.nul - xe.space - 1;
+  const lb = ye.nul - ye.space - 1;
+  const n = Math.min(la, lb);
+  for (let i = 1; i <= n; i++) {
+    const d = a[xe.space + i]! - b[ye.space + i]!;
+    if (d !== 0) return d;
   }
-  return out;
+  const ca = la > n ? a[xe.space + 1 + n]! : xe.tree ? 0x2f : 0;
+  const cb = lb > n ? b[ye.space + 1 + n]! : ye.tree ? 0x2f : 0;
+  return ca - cb;
+}
+
+const sameBytes = (a: Uint8Array, from: number, to: number, b: Uint8Array, at: number) => {
+  for (let i = from; i < to; i++) if (a[i] !== b[at + i - from]) return false;
+  return true;
+};
+
+/**
+ * Each entry that differs between raw trees `a` and `b` (missing on one side, or another mode or
+ * id), in git's order: its name (one char per byte) and, for each side where it is a directory,
+ * the directory's id. Entries both have the same are compared as bytes, never decoded.
+ */
+function forEachDifference(
+  a: Uint8Array,
+  b: Uint8Array,
+  each: (name: string, left: Oid | null, right: Oid | null) => void,
+): void {
+  const nameOf = (d: Uint8Array, e: ReturnType<typeof entryAt>) => byteString(d, e.space + 1, e.nul);
+  const treeOf = (d: Uint8Array, e: ReturnType<typeof entryAt>) => (e.tree ? bytesToHex(d, e.nul + 1, e.nul + 21) : null);
+  let p = 0;
+  let q = 0;
+  let x = p < a.length ? entryAt(a, p) : null;
+  let y = q < b.length ? entryAt(b, q) : null;
+  while (x || y) {
+    const cmp = !x ? 1 : !y ? -1 : entryOrder(a, x, b, y);
+    if (cmp === 0) {
+      const same =
+        x!.space - p === y!.space - q && sameBytes(a, p, x!.space, b, q) && sameBytes(a, x!.nul + 1, x!.nul + 21, b, y!.nul + 1);
+      if (!same) each(nameOf(a, x!), treeOf(a, x!), treeOf(b, y!));
+    } else if (cmp < 0) each(nameOf(a, x!), treeOf(a, x!), null);
+    else each(nameOf(b, y!), null, treeOf(b, y!));
+    if (cmp <= 0) {
+      p = x!.nul + 21;
+      x = p < a.length ? entryAt(a, p) : null;
+    }
+    if (cmp >= 0) {
+      q = y!.nul + 21;
+      y = q < b.length ? entryAt(b, q) : null;
+    }
+  }
 }
 
 /**
@@ -86,6 +132,8 @@ function entriesOf(data: Uint8Array): Map<string, { oid: string; tree: boolean; 
 export async function changedPaths(store: ObjectStore, before: Oid | null, after: Oid | null): Promise<string[] | null> {
   return (await changedPathsOfMany(store, [{ before, after }]))[0]!;
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Commits whose filters are computed together: their trees are located in one sorted batch per level. */
 export const FILTER_BATCH = 2048;
@@ -115,32 +163,25 @@ export async function changedPathsOfMany(
     const found = await store.locateMany(sorted);
     const where = new Map(sorted.map((oid, k) => [oid, found[k]]));
     const read = async (tree: Oid | null) => {
-      if (!tree) return new Map<string, { oid: string; tree: boolean; mode: string }>();
+      if (!tree) return EMPTY;
       const at = where.get(tree);
       if (!at) throw new GitError("missing_object", `object ${tree} is missing`);
       const obj = await store.readAt(at.pack, at.offset);
       if (obj.type !== "tree") throw new GitError("missing_object", `object ${tree} is a ${obj.type}, not a tree`);
-      return entriesOf(obj.data);
+      return obj.data;
     };
     const next: typeof level = [];
     for (const [n, w] of level.entries()) {
       const paths = out[w.i];
       if (!paths) continue;
       const [x, y] = await Promise.all([read(w.a), read(w.b)]);
-      for (const name of new Set([...x.keys(), ...y.keys()])) {
-        const l = x.get(name);
-        const r = y.get(name);
-        if (l && r && l.oid === r.oid && l.mode === r.mode) continue;
+      forEachDifference(x, y, (name, lt, rt) => {
+        if (!out[w.i]) return;
         const path = w.prefix + name;
         paths.add(path);
-        if (paths.size > MAX_CHANGED_PATHS) {
-          out[w.i] = null;
-          break;
-        }
-        const lt = l?.tree ? l.oid : null;
-        const rt = r?.tree ? r.oid : null;
-        if (lt || rt) next.push({ i: w.i, a: lt, b: rt, prefix: `${path}/` });
-      }
+        if (paths.size > MAX_CHANGED_PATHS) out[w.i] = null;
+        else if (lt || rt) next.push({ i: w.i, a: lt, b: rt, prefix: `${path}/` });
+      });
       if (n % 64 === 63) await yieldToOthers();
     }
     level = next;

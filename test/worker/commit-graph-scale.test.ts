@@ -3,7 +3,7 @@
 // the storage reads of the build must not grow with one lookup per tree read. The answers must
 // be the same as with the index held whole.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { extendCommitGraph } from "../../src/git/commit-graph-build";
+import { changedPaths, extendCommitGraph } from "../../src/git/commit-graph-build";
 import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
 import { ObjectStore, Pack } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
@@ -92,5 +92,29 @@ describe("building the commit-graph over a ranged index larger than its cache", 
       expect(await graph.commit(pos)).toEqual(await whole.commit(pos));
       expect(await graph.filter(pos)).toEqual(await whole.filter(pos));
     }
+  });
+
+  it("lists as git does a mode change, a file turned directory, and paths only one side has", async () => {
+    const repo = new RepoBuilder();
+    const before = repo.files({
+      "run.sh": "echo hi\n",
+      x: "a file\n",
+      "keep/a.txt": "a\n",
+      "gone/deep/b.txt": "b\n",
+    });
+    const after = repo.files({
+      "run.sh": { data: "echo hi\n", mode: "100755" },
+      "x/inner.txt": "now a directory\n",
+      "keep/a.txt": "a\n",
+      "new/c.txt": "c\n",
+    });
+    const { pack } = repo.pack();
+    const source = new MemorySource(`modes-${Date.now()}`, pack);
+    const store = new ObjectStore([new Pack("modes", new PackIndex((await indexPack(source)).index), source)]);
+    // git diff-tree -r -t --name-only of the same trees, with the directories git's filters add.
+    expect((await changedPaths(store, before, after))?.sort()).toEqual(
+      ["gone", "gone/deep", "gone/deep/b.txt", "new", "new/c.txt", "run.sh", "x", "x/inner.txt"].sort(),
+    );
+    expect(await changedPaths(store, before, before)).toEqual([]);
   });
 });
