@@ -3,6 +3,8 @@
 // the storage reads of the build must not grow with one lookup per tree read. The answers must
 // be the same as with the index held whole.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Budget } from "../../src/git/budget";
+import { CommitGraph } from "../../src/git/commit-graph";
 import { changedPaths, extendCommitGraph } from "../../src/git/commit-graph-build";
 import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
 import { ObjectStore, Pack } from "../../src/git/object-store";
@@ -10,6 +12,7 @@ import type { Oid } from "../../src/git/oid";
 import { PackIndex } from "../../src/git/pack-index";
 import { RangedPackIndex, setRangedPageBudget } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
+import { lastCommitsOfTree } from "../../src/git/last-commit";
 import { MemorySource } from "../../src/git/range-source";
 import { RepoBuilder } from "./git-fixture";
 
@@ -116,5 +119,26 @@ describe("building the commit-graph over a ranged index larger than its cache", 
       ["gone", "gone/deep", "gone/deep/b.txt", "new", "new/c.txt", "run.sh", "x", "x/inner.txt"].sort(),
     );
     expect(await changedPaths(store, before, before)).toEqual([]);
+  });
+
+  it("lists a whole tree for the last-commit walk with index reads per level, not per directory", async () => {
+    // 1,296 files in 259 directories, four levels deep.
+    const repo = new RepoBuilder();
+    const files: Record<string, string> = {};
+    for (let n = 0; n < 6 ** 4; n++) files[`d${n % 6}/e${Math.floor(n / 6) % 6}/f${Math.floor(n / 36) % 6}/${n}.txt`] = `${n}\n`;
+    const tip = repo.commit({ files, message: "many directories" });
+    const { pack } = repo.pack();
+    const packSource = new MemorySource(`list-pack-${Date.now()}`, pack);
+    const { index: idx } = await indexPack(packSource);
+    const ranged = await RangedPackIndex.open(new MemorySource(`list-idx-${Date.now()}`, idx));
+    const indexPages = Math.ceil(idx.length / 4096);
+    const graph = new CommitGraph(new ObjectStore([new Pack("list", ranged, packSource)]));
+    const before = ranged.reads;
+    const found = await lastCommitsOfTree(graph, tip, { budget: new Budget(Infinity, 1_000_000) });
+    expect(found?.complete).toBe(true);
+    expect(found?.paths.size).toBe(6 ** 4 + 6 + 36 + 216);
+    // Four levels, each located in id order: a few passes over the index's pages (53 reads).
+    // One lookup per directory (259), in walk order, made 725.
+    expect(ranged.reads - before).toBeLessThan(6 * indexPages);
   });
 });
