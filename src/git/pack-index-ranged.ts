@@ -5,6 +5,7 @@ import { hexToBytes, oidAt, type Oid } from "./oid";
 import type { RangeSource } from "./range-source";
 import { ByteLru, heldBytes } from "../utils/lru";
 import { concatBytes } from "../utils/bytes";
+import { inflightReads } from "../utils/request-scope";
 
 const MAGIC = [0xff, 0x74, 0x4f, 0x63];
 const SHA_START = 8 + 256 * 4;
@@ -32,7 +33,6 @@ const newPageCache = (bytes: number) => new ByteLru<string, Uint8Array>(bytes, (
 let pages = newPageCache(RANGED_PAGE_BUDGET);
 /** Pages a miss reads: a unit, or less when the cache is small (a sixteenth of it), so that one read never flushes it. */
 let unitPages = UNIT_PAGES;
-const inflight = new Map<string, Promise<Uint8Array>>();
 
 /**
  * For tests: an empty page cache of `bytes` (returns the previous budget), so that an index larger
@@ -282,6 +282,7 @@ export class RangedPackIndex {
   private async pagesOf(start: number, end: number): Promise<Uint8Array[]> {
     const first = Math.floor(start / PAGE);
     const last = Math.floor((end - 1) / PAGE);
+    const inflight = inflightReads<Uint8Array>();
     const ready = (p: number) => pages.get(this.pageKey(p)) ?? inflight.get(this.pageKey(p));
     let missing = false;
     for (let p = first; p <= last && !missing; p++) missing = !ready(p);
@@ -310,6 +311,7 @@ export class RangedPackIndex {
   }
 
   private fetchPages(from: number, to: number): Promise<Uint8Array>[] {
+    const inflight = inflightReads<Uint8Array>();
     this.reads++;
     const read = this.source.read(from * PAGE, to * PAGE);
     const out: Promise<Uint8Array>[] = [];
