@@ -2,7 +2,8 @@
 // large repository's is in production (git/git's 900,000 objects: a 25 MB index, a 10 MiB cache):
 // the storage reads of the build must not grow with one lookup per tree read. The answers must
 // be the same as with the index held whole.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { env as workerEnv } from "cloudflare:workers";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
 import { changedPaths, extendCommitGraph } from "../../src/git/commit-graph-build";
@@ -14,6 +15,8 @@ import { RangedPackIndex, setRangedPageBudget } from "../../src/git/pack-index-r
 import { indexPack } from "../../src/git/pack-indexer";
 import { lastCommitsOfTree } from "../../src/git/last-commit";
 import { MemorySource } from "../../src/git/range-source";
+import type { Env } from "../../src/env";
+import { precomputeAfterPush } from "../../src/services/derive-after-push";
 import { RepoBuilder } from "./git-fixture";
 
 /** 300 commits, each changing two files four directories deep (of 256), and a merge every 50. */
@@ -140,5 +143,30 @@ describe("building the commit-graph over a ranged index larger than its cache", 
     // Four levels, each located in id order: a few passes over the index's pages (53 reads).
     // One lookup per directory (259), in walk order, made 725.
     expect(ranged.reads - before).toBeLessThan(6 * indexPages);
+  });
+
+  it("after a push of many branches, stops walking branches once the shared budget is spent", async () => {
+    const repo = new RepoBuilder();
+    const files: Record<string, string> = {};
+    for (let n = 0; n < 216; n++) files[`d${n % 6}/e${Math.floor(n / 6) % 6}/${n}.txt`] = `${n}\n`;
+    const base = repo.commit({ files, message: "base" });
+    const tips = Array.from({ length: 6 }, (_, i) =>
+      repo.commit({ files: { ...files, [`d${i}/branch.txt`]: `${i}\n` }, parents: [base], message: `branch ${i}` }),
+    );
+    const { pack } = repo.pack();
+    const source = new MemorySource(`branches-${Date.now()}`, pack);
+    const index = new PackIndex((await indexPack(source)).index);
+    const env = workerEnv as unknown as Env;
+    const ref = { tenantId: `budget-${Date.now().toString(36)}`, repoId: "r" };
+    const readsFor = async (branches: number) => {
+      const graph = new CommitGraph(new ObjectStore([new Pack("branches", index, source)]));
+      const read = vi.spyOn(graph.store, "read");
+      const updates = tips.slice(0, branches).map((tip, i) => ({ name: `refs/heads/b${i}`, old: "0".repeat(40), new: tip }));
+      // One step: the first branch's walk spends it.
+      expect(await precomputeAfterPush(env, ref, graph, updates, new Budget(Infinity, 1))).toBe(0);
+      return read.mock.calls.length;
+    };
+    // Each branch walked would read its commit and list its tree (43 directories) again.
+    expect(await readsFor(6)).toBe(await readsFor(1));
   });
 });
