@@ -20,6 +20,7 @@ import { handleEventBatch } from "../services/events/consumer";
 import { EVENTS_QUEUE, type EventMessage } from "../services/events/fanout";
 import { slowFaultOf } from "../push/faults";
 import { handleWebhookBatch, WEBHOOKS_QUEUE, type WebhookMessage } from "../services/webhooks";
+import { inRequestScope } from "../utils/request-scope";
 
 export function createEdgeHandler(): ExportedHandler<Env> {
   const admin = adminApp();
@@ -48,36 +49,41 @@ export function createEdgeHandler(): ExportedHandler<Env> {
   return {
     // One queue handler for the worker: each batch comes from one queue, named in the batch.
     queue: (batch, env) =>
-      batch.queue === TELEMETRY_QUEUE
-        ? handleTelemetryBatch(batch, withWan(env))
-        : batch.queue === EVENTS_QUEUE
-          ? handleEventBatch(batch as MessageBatch<EventMessage>, withWan(env))
-          : batch.queue === WEBHOOKS_QUEUE
-            ? handleWebhookBatch(batch as MessageBatch<WebhookMessage>, withWan(env))
-            : handlePostPushBatch(batch as MessageBatch<PushedEvent>, withWan(env)),
-    async fetch(request, raw, ctx) {
-      // Injected distance (FORGE_WAN_MS, local runs only) sits under the meter: it times the wait.
-      const env = withWan(raw);
-      const meter = newMeter(request.headers.get("cf-ray") ?? randomId(16), "edge");
-      attachMeter(request, meter);
-      let response: Response;
-      try {
-        response = await route(request, meteredEnv(env, meter), ctx);
-        // Test configurations only: a request of the named component answers late (faults.ts).
-        const slow = slowFaultOf(env, request);
-        if (slow && slow.component === meter.component) await new Promise((r) => setTimeout(r, slow.ms));
-      } catch (err) {
-        console.error(JSON.stringify({ level: "error", id: meter.id, message: String((err as Error)?.stack ?? err) }));
-        response = new Response("internal error\n", { status: 500, headers: { "content-type": "text/plain" } });
-      }
-      // Responses from fetch() or the cache have immutable headers: copy before adding ours.
-      response = new Response(response.body, response);
-      response.headers.set("X-Request-Id", meter.id);
-      response.headers.set("Server-Timing", serverTiming(meter));
-      const logged = loggedResponse(response, meter, request);
-      // After the last byte, off the response's path; the unmetered env, so it is not counted as the request's.
-      ctx.waitUntil(logged.done.then((log) => recordTelemetry(env, log)));
-      return logged.response;
-    },
+      inRequestScope(() =>
+        batch.queue === TELEMETRY_QUEUE
+          ? handleTelemetryBatch(batch, withWan(env))
+          : batch.queue === EVENTS_QUEUE
+            ? handleEventBatch(batch as MessageBatch<EventMessage>, withWan(env))
+            : batch.queue === WEBHOOKS_QUEUE
+              ? handleWebhookBatch(batch as MessageBatch<WebhookMessage>, withWan(env))
+              : handlePostPushBatch(batch as MessageBatch<PushedEvent>, withWan(env)),
+      ),
+    // Each request (and batch) in its own scope: in-flight reads are not joined across requests.
+    fetch: (request, raw, ctx) => inRequestScope(() => edgeFetch(request, raw, ctx)),
   };
+
+  async function edgeFetch(request: Request, raw: Env, ctx: ExecutionContext): Promise<Response> {
+    // Injected distance (FORGE_WAN_MS, local runs only) sits under the meter: it times the wait.
+    const env = withWan(raw);
+    const meter = newMeter(request.headers.get("cf-ray") ?? randomId(16), "edge");
+    attachMeter(request, meter);
+    let response: Response;
+    try {
+      response = await route(request, meteredEnv(env, meter), ctx);
+      // Test configurations only: a request of the named component answers late (faults.ts).
+      const slow = slowFaultOf(env, request);
+      if (slow && slow.component === meter.component) await new Promise((r) => setTimeout(r, slow.ms));
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", id: meter.id, message: String((err as Error)?.stack ?? err) }));
+      response = new Response("internal error\n", { status: 500, headers: { "content-type": "text/plain" } });
+    }
+    // Responses from fetch() or the cache have immutable headers: copy before adding ours.
+    response = new Response(response.body, response);
+    response.headers.set("X-Request-Id", meter.id);
+    response.headers.set("Server-Timing", serverTiming(meter));
+    const logged = loggedResponse(response, meter, request);
+    // After the last byte, off the response's path; the unmetered env, so it is not counted as the request's.
+    ctx.waitUntil(logged.done.then((log) => recordTelemetry(env, log)));
+    return logged.response;
+  }
 }

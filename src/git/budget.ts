@@ -34,6 +34,11 @@ export class Budget {
   get used(): number {
     return this.steps;
   }
+
+  /** Whether a walk given this budget now would stop at once (steps or deadline spent). */
+  get spent(): boolean {
+    return this.steps >= this.maxSteps || this.outOfTime || Date.now() > this.deadline;
+  }
 }
 
 /** Lets the isolate's other requests (and timers) run: reads served from cache never do. */

@@ -8,6 +8,7 @@ import { hexInto, oidAt, type Oid } from "./oid";
 import type { RangeSource } from "./range-source";
 import { ByteLru } from "../utils/lru";
 import { concatBytes } from "../utils/bytes";
+import { inflightReads } from "../utils/request-scope";
 
 const MAGIC = 0x45464347; // "EFCG"
 const VERSION = 1;
@@ -95,7 +96,6 @@ export function encodeLayer(base: number, entries: LayerEntry[]): Uint8Array {
 
 /** Layer pages of every repository, shared by the isolate's requests (layers are immutable). */
 const pages = new ByteLru<string, Uint8Array>(8 * 1024 * 1024, (p) => p.length + 64);
-const inflight = new Map<string, Promise<Uint8Array>>();
 
 export const graphPageBytes = (): number => pages.bytes;
 
@@ -178,6 +178,7 @@ export class GraphLayer {
     const now = this.pageNow(p);
     if (now) return now.data;
     const key = `${this.source.id}#${p}`;
+    const inflight = inflightReads<Uint8Array>();
     let pending = inflight.get(key);
     if (!pending) {
       pending = this.source.read(p * PAGE, (p + 1) * PAGE).finally(() => inflight.delete(key));

@@ -3,10 +3,10 @@ import { corruptPack } from "./errors";
 import type { ObjectType } from "./oid";
 import { bytesToHex } from "./oid";
 
-const OBJ_COMMIT = 1;
+export const OBJ_COMMIT = 1;
 const OBJ_TREE = 2;
 export const OBJ_BLOB = 3;
-const OBJ_TAG = 4;
+export const OBJ_TAG = 4;
 export const OBJ_OFS_DELTA = 6;
 export const OBJ_REF_DELTA = 7;
 

@@ -5,6 +5,7 @@ import { hexToBytes, oidAt, type Oid } from "./oid";
 import type { RangeSource } from "./range-source";
 import { ByteLru, heldBytes } from "../utils/lru";
 import { concatBytes } from "../utils/bytes";
+import { inflightReads } from "../utils/request-scope";
 
 const MAGIC = [0xff, 0x74, 0x4f, 0x63];
 const SHA_START = 8 + 256 * 4;
@@ -27,9 +28,22 @@ const SCAN_BATCH = 256 * 1024;
  * 320,000-object benchmark repository) nearly every lookup is a storage request again.
  */
 export const RANGED_PAGE_BUDGET = 10 * 1024 * 1024;
+const newPageCache = (bytes: number) => new ByteLru<string, Uint8Array>(bytes, (p) => heldBytes(p) + 64);
 /** Index pages of every pack, shared by the isolate's requests (indexes are immutable). */
-const pages = new ByteLru<string, Uint8Array>(RANGED_PAGE_BUDGET, (p) => heldBytes(p) + 64);
-const inflight = new Map<string, Promise<Uint8Array>>();
+let pages = newPageCache(RANGED_PAGE_BUDGET);
+/** Pages a miss reads: a unit, or less when the cache is small (a sixteenth of it), so that one read never flushes it. */
+let unitPages = UNIT_PAGES;
+
+/**
+ * For tests: an empty page cache of `bytes` (returns the previous budget), so that an index larger
+ * than the cache, as a large repository's is in production, fits in a test.
+ */
+export function setRangedPageBudget(bytes: number): number {
+  const before = pages.maxBytes;
+  pages = newPageCache(bytes);
+  unitPages = Math.max(1, Math.min(UNIT_PAGES, Math.floor(bytes / PAGE / 16)));
+  return before;
+}
 
 /** Bytes the shared page cache holds now (for tests and benchmarks). */
 export const rangedPageBytes = (): number => pages.bytes;
@@ -268,6 +282,7 @@ export class RangedPackIndex {
   private async pagesOf(start: number, end: number): Promise<Uint8Array[]> {
     const first = Math.floor(start / PAGE);
     const last = Math.floor((end - 1) / PAGE);
+    const inflight = inflightReads<Uint8Array>();
     const ready = (p: number) => pages.get(this.pageKey(p)) ?? inflight.get(this.pageKey(p));
     let missing = false;
     for (let p = first; p <= last && !missing; p++) missing = !ready(p);
@@ -276,8 +291,8 @@ export class RangedPackIndex {
       // and warming it by 256 KiB reads costs a fraction of the requests of one bucket at a time
       // (bench:index-lookups, 320k objects: 31 requests for the first 100 lookups instead of 200).
       const lastPage = Math.floor((this.source.size - 1) / PAGE);
-      const from = Math.floor(first / UNIT_PAGES) * UNIT_PAGES;
-      const to = Math.min(lastPage, Math.floor(last / UNIT_PAGES) * UNIT_PAGES + UNIT_PAGES - 1);
+      const from = Math.floor(first / unitPages) * unitPages;
+      const to = Math.min(lastPage, Math.floor(last / unitPages) * unitPages + unitPages - 1);
       let run = -1;
       for (let p = from; p <= to + 1; p++) {
         if (p <= to && !ready(p)) {
@@ -296,6 +311,7 @@ export class RangedPackIndex {
   }
 
   private fetchPages(from: number, to: number): Promise<Uint8Array>[] {
+    const inflight = inflightReads<Uint8Array>();
     this.reads++;
     const read = this.source.read(from * PAGE, to * PAGE);
     const out: Promise<Uint8Array>[] = [];

@@ -1,5 +1,6 @@
 // Random access to an immutable blob (a pack in R2, or bytes in memory), read in windows.
 import { ByteLru, heldBytes, ownBytes } from "../utils/lru";
+import { inflightReads } from "../utils/request-scope";
 
 export interface RangeSource {
   /** Identifies the blob in shared caches (e.g. its R2 key). */
@@ -55,7 +56,6 @@ const windows = new ByteLru<string, Uint8Array>(24 * 1024 * 1024, heldBytes);
 
 /** Bytes the shared window cache holds now (for tests and benchmarks). */
 export const windowCacheBytes = (): number => windows.bytes;
-const inflight = new Map<string, Promise<Uint8Array>>();
 
 /**
  * Reads through a per-isolate cache of aligned windows, so that many small reads of nearby
@@ -78,6 +78,7 @@ export class WindowedSource implements RangeSource {
     const key = `${this.inner.id}#${this.window}:${index}`;
     const hit = windows.get(key);
     if (hit) return Promise.resolve(hit);
+    const inflight = inflightReads<Uint8Array>();
     let pending = inflight.get(key);
     if (!pending) {
       pending = this.inner

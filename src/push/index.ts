@@ -13,6 +13,7 @@ import { runLastCommitsWalk, BACKGROUND_BUDGET } from "../services/last-commits"
 import { deriveAfterPush } from "../services/derive-after-push";
 import { OID_HEX } from "../git/oid";
 import { withWan } from "../obs/wan";
+import { inRequestScope } from "../utils/request-scope";
 
 export { RepoObject } from "../repo/repo-object";
 
@@ -106,5 +107,6 @@ app.onError((err, c) => {
 
 export default {
   // Injected distance (FORGE_WAN_MS, local runs only) for every storage call of this worker too.
-  fetch: (request, env, ctx) => app.fetch(request, withWan(env), ctx),
+  // Each request in its own scope: in-flight reads are not joined across requests (utils/request-scope.ts).
+  fetch: (request, env, ctx) => inRequestScope(() => app.fetch(request, withWan(env), ctx)),
 } satisfies ExportedHandler<Env>;

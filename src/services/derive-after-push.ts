@@ -23,6 +23,10 @@ export async function precomputeAfterPush(
   let stored = 0;
   const ZERO = "0".repeat(40);
   for (const u of updates) {
+    // The budget is shared by the push's branches: once it is spent, the others are left to
+    // their pages (each walk would still list its whole tree first: an import of git/git's
+    // 700 branches listed 6,600 directories for each).
+    if (budget.spent) break;
     if (!u.name.startsWith("refs/heads/") || u.new === ZERO || !(await graph.store.has(u.new))) continue;
     if ((await graph.store.read(u.new)).type !== "commit") continue;
     if (await readStored(env, repo, u.new)) continue;

@@ -12,10 +12,11 @@ export const ownBytes = (bytes: Uint8Array): Uint8Array => (bytes.byteLength ===
 export class ByteLru<K, V> {
   private readonly map = new Map<K, { value: V; size: number }>();
   private total = 0;
+  private evictor?: MapIterator<[K, { value: V; size: number }]>;
 
   /** `maxValueBytes`: the largest value kept (default a quarter of the budget). */
   constructor(
-    private readonly maxBytes: number,
+    readonly maxBytes: number,
     private readonly sizeOf: (value: V) => number,
     private readonly maxValueBytes = maxBytes / 4,
   ) {}
@@ -43,8 +44,15 @@ export class ByteLru<K, V> {
     }
     this.map.set(key, { value, size });
     this.total += size;
-    for (const [k, v] of this.map) {
-      if (this.total <= this.maxBytes) break;
+    while (this.total > this.maxBytes) {
+      // One iterator kept across calls: everything it passed was evicted, so it always yields
+      // the least recently used entry. A new iterator per call would step again over the
+      // deleted slots at the front of the Map (until V8 compacts it): with thousands of small
+      // pages evicted one by one, that scan was the cache's main cost.
+      let next = this.evictor?.next();
+      if (!next || next.done) next = (this.evictor = this.map.entries()).next();
+      if (next.done) break;
+      const [k, v] = next.value;
       this.map.delete(k);
       this.total -= v.size;
     }
