@@ -1,33 +1,8 @@
 // Spill runs with budgets small enough that they really spill: the merged stream is the sorted,
 // de-duplicated records, the bytes held stay within the budget, and every part written is deleted.
 import { describe, expect, it } from "vitest";
-import { compareRecords, SpillRuns, type SpillStore } from "./spill";
-
-/** A store in memory that counts its calls and the largest read. */
-class MemoryStore implements SpillStore {
-  readonly parts = new Map<number, Uint8Array>();
-  puts = 0;
-  reads = 0;
-  largestRead = 0;
-  deleted: number[] = [];
-  failPut = -1;
-  failRead = false;
-  async put(part: number, bytes: Uint8Array): Promise<void> {
-    this.puts++;
-    if (part === this.failPut) throw new Error("put failed");
-    this.parts.set(part, bytes.slice());
-  }
-  async read(part: number, start: number, end: number): Promise<Uint8Array> {
-    this.reads++;
-    if (this.failRead) throw new Error("read failed");
-    this.largestRead = Math.max(this.largestRead, end - start);
-    return this.parts.get(part)!.slice(start, end);
-  }
-  async delete(parts: number[]): Promise<void> {
-    this.deleted.push(...parts);
-    for (const p of parts) this.parts.delete(p);
-  }
-}
+import { compareRecords, SpillRuns } from "./spill";
+import { MemorySpillStore as MemoryStore } from "./spill-memory";
 
 /** Deterministic pseudo-random records (xorshift). */
 function records(n: number, width: number, seed: number): Uint8Array {
