@@ -20,9 +20,12 @@
 //   take with windows worth a request (127 for a budget of 8 MiB: some 20 million 20-byte
 //   records), groups of runs are first merged into longer runs, written as parts of one window:
 //   the bytes held stay within the budget however many records come, at the cost of another pass.
-// - A batch from sorted() is a view valid until the next step. add() after sorted() throws.
+// - A batch from sorted() is a view valid until the next step.
+import { compareRecords, type Cursor, CursorHeap, permute } from "./spill-order";
 
-/** Where parts go. Part numbers start at 0; each part is put once, whole, and read by ranges. */
+export { compareRecords };
+
+/** Where parts go: numbered from 0, each put once, whole, and read by ranges. */
 export interface SpillStore {
   put(part: number, bytes: Uint8Array): Promise<void>;
   /** Bytes [start, end) of a part (end within the part). */
@@ -32,7 +35,6 @@ export interface SpillStore {
 }
 
 export interface SpillOptions {
-  /** Bytes of one record. */
   width: number;
   /** Bytes of its key, which orders records (a prefix of the record); default: `width`. */
   keyWidth?: number;
@@ -66,6 +68,10 @@ export class SpillRuns {
   private failure: unknown = null;
   private finished = false;
   private disposed = false;
+  /** A buffer whose write ended, for the next run; the sort's scratch, kept between runs. */
+  private spare: Uint8Array | null = null;
+  private keys: Float64Array | null = null;
+  private order: Uint32Array | null = null;
   /** Bytes held now, and the most held at once. */
   held = 0;
   peakHeld = 0;
@@ -118,8 +124,9 @@ export class SpillRuns {
     if (this.count > 0) this.spill();
     await this.settled();
     if (this.failure) throw this.failure;
-    this.account(-this.buffer.length);
+    this.account(-this.buffer.length - (this.spare?.length ?? 0) - (this.keys?.length ?? 0) * SCRATCH);
     this.buffer = new Uint8Array(0);
+    this.spare = this.keys = this.order = null;
     // More runs than one merge reads with windows worth a request: groups of them merged into
     // longer runs first, oldest first, so that ties still resolve to the record added first.
     const fanIn = this.fanIn();
@@ -169,8 +176,10 @@ export class SpillRuns {
     const part = this.partSizes.length;
     this.partSizes.push(n * this.width);
     this.count = 0;
-    this.buffer = new Uint8Array(full.length);
-    this.account(this.buffer.length);
+    // The buffer of the last write that ended, if any: no garbage buffer per run.
+    if (this.finished) this.buffer = new Uint8Array(0);
+    else if (this.spare) [this.buffer, this.spare] = [this.spare, null];
+    else this.account((this.buffer = new Uint8Array(full.length)).length);
     // Held until its write ends: a third buffer while two are being written passes the budget.
     this.writing++;
     const write = this.opts.store
@@ -180,7 +189,8 @@ export class SpillRuns {
       })
       .finally(() => {
         this.writing--;
-        this.account(-full.length);
+        if (!this.finished && !this.spare && full.length === this.buffer.length) this.spare = full;
+        else this.account(-full.length);
         this.writes.delete(write);
       });
     this.writes.add(write);
@@ -195,8 +205,14 @@ export class SpillRuns {
     if (n === 0) return 0;
     const w = this.width;
     const kw = this.keyWidth;
-    const keys = new Float64Array(n);
-    this.account(n * SCRATCH);
+    if (!this.keys || this.keys.length < n) {
+      // Kept for the next run (each run sorts as many records): no garbage per run.
+      this.account((n - (this.keys?.length ?? 0)) * SCRATCH);
+      this.keys = new Float64Array(n);
+      this.order = new Uint32Array(n);
+    }
+    const keys = this.keys.subarray(0, n);
+    const order = this.order!.subarray(0, n);
     const prefix = (i: number) => {
       let v = 0;
       for (let k = 0; k < 4; k++) v = v * 256 + (k < kw ? buf[i * w + k]! : 0);
@@ -204,7 +220,6 @@ export class SpillRuns {
     };
     for (let i = 0; i < n; i++) keys[i] = prefix(i) * MAX_RUN + i;
     keys.sort();
-    const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = keys[i]! % MAX_RUN;
     if (kw > 4) {
       for (let i = 0; i < n; ) {
@@ -218,7 +233,6 @@ export class SpillRuns {
       }
     }
     permute(buf, order, w);
-    this.account(-n * SCRATCH);
     if (!this.distinct) return n;
     let kept = 1;
     for (let i = 1; i < n; i++) {
@@ -310,90 +324,5 @@ export class SpillRuns {
     c.next = end;
     this.account(bytes.length);
     return true;
-  }
-}
-
-interface Cursor {
-  /** The run's parts still to read, in order. */
-  parts: number[];
-  /** Older runs win ties (the record added first is kept). */
-  age: number;
-  /** Offset in parts[0] of the next window. */
-  next: number;
-  bytes: Uint8Array;
-  at: number;
-}
-
-/** Bytewise comparison of the `kw`-byte keys at a[ai..] and b[bi..]. */
-export function compareRecords(a: Uint8Array, ai: number, b: Uint8Array, bi: number, kw: number): number {
-  for (let k = 0; k < kw; k++) {
-    const d = a[ai + k]! - b[bi + k]!;
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-/** Puts record order[j] at slot j, in place: each cycle of the permutation moves through one spare record. */
-function permute(buf: Uint8Array, order: Uint32Array, w: number): void {
-  const spare = new Uint8Array(w);
-  const done = 0xffffffff;
-  for (let start = 0; start < order.length; start++) {
-    if (order[start] === done || order[start] === start) continue;
-    spare.set(buf.subarray(start * w, start * w + w));
-    let j = start;
-    for (;;) {
-      const from = order[j]!;
-      order[j] = done;
-      if (from === start) {
-        buf.set(spare, j * w);
-        break;
-      }
-      buf.copyWithin(j * w, from * w, from * w + w);
-      j = from;
-    }
-  }
-}
-
-/** A binary min-heap of cursors by their current record's key. */
-class CursorHeap {
-  constructor(
-    private readonly items: Cursor[],
-    private readonly kw: number,
-  ) {
-    for (let i = (items.length >> 1) - 1; i >= 0; i--) this.down(i);
-  }
-  get size(): number {
-    return this.items.length;
-  }
-  top(): Cursor {
-    return this.items[0]!;
-  }
-  /** The top's key grew: restores the order. */
-  sifted(): void {
-    this.down(0);
-  }
-  pop(): void {
-    const last = this.items.pop()!;
-    if (this.items.length > 0) {
-      this.items[0] = last;
-      this.down(0);
-    }
-  }
-  private less(a: Cursor, b: Cursor): boolean {
-    const d = compareRecords(a.bytes, a.at, b.bytes, b.at, this.kw);
-    return d < 0 || (d === 0 && a.age < b.age);
-  }
-  private down(i: number): void {
-    const items = this.items;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < items.length && this.less(items[l]!, items[m]!)) m = l;
-      if (r < items.length && this.less(items[r]!, items[m]!)) m = r;
-      if (m === i) return;
-      [items[i], items[m]] = [items[m]!, items[i]!];
-      i = m;
-    }
   }
 }
