@@ -11,9 +11,10 @@
 // - Order is bytewise over the first `keyWidth` bytes (default: the whole record); records with
 //   equal keys appear once (the first met is kept) unless `distinct: false`.
 // - Nothing is written while everything fits the first buffer: a small push costs no storage call.
-// - `budget` bounds the bytes held: two buffers (one filling while the other is written out), the
-//   sort's scratch (12 bytes a record), and while merging one read window per part plus the
-//   output batch. `held`/`peakHeld` account them. A caller that cannot await `add` (the pack
+// - `budget` bounds the bytes held: a filter of keys added lately (a sixteenth, when distinct:
+//   repeats met soon after are dropped before they fill runs), two buffers (one filling while
+//   the other is written out), the sort's scratch (12 bytes a record), and while merging one
+//   read window per part plus the output batch. `held`/`peakHeld` account them. A caller that cannot await `add` (the pack
 //   indexer's callback is synchronous) may pass the budget by the buffers still being written
 //   when storage is slower than it; awaiting the promise `add` returns keeps it within.
 // - The merge reads each run by windows of budget / (runs + 1) bytes. Past the runs one merge can
@@ -72,6 +73,13 @@ export class SpillRuns {
   private spare: Uint8Array | null = null;
   private keys: Float64Array | null = null;
   private order: Uint32Array | null = null;
+  /**
+   * Keys added lately, one per slot by their first bytes (a sixteenth of the budget, when
+   * distinct): a key met again soon after (a tree entry unchanged since the last version of
+   * its tree) is dropped at once instead of filling runs; a miss only costs the slot.
+   */
+  private recent: Uint8Array | null = null;
+  private recentUsed: Uint8Array | null = null;
   /** Bytes held now, and the most held at once. */
   held = 0;
   peakHeld = 0;
@@ -81,12 +89,20 @@ export class SpillRuns {
     this.keyWidth = opts.keyWidth ?? opts.width;
     if (!(this.keyWidth >= 1 && this.keyWidth <= this.width)) throw new RangeError("keyWidth must be 1 to width");
     this.distinct = opts.distinct ?? true;
-    // Two buffers and one sort's scratch fit the budget.
-    this.capacity = Math.min(MAX_RUN, Math.floor(opts.budget / (2 * this.width + SCRATCH)));
+    let slots = 0;
+    if (this.distinct) {
+      slots = 1;
+      while (slots * 2 * (this.keyWidth + 1) <= opts.budget / 16) slots *= 2;
+      this.recent = new Uint8Array(slots * this.keyWidth);
+      this.recentUsed = new Uint8Array(slots);
+    }
+    // The filter, two buffers and one sort's scratch fit the budget.
+    const rest = opts.budget - slots * (this.keyWidth + 1);
+    this.capacity = Math.min(MAX_RUN, Math.floor(rest / (2 * this.width + SCRATCH)));
     if (this.capacity < MIN_WINDOW || opts.budget < 3 * MIN_WINDOW * this.width)
       throw new RangeError(`a spill budget of ${opts.budget} bytes is too small`);
     this.buffer = new Uint8Array(Math.min(this.capacity, FIRST_RECORDS) * this.width);
-    this.account(this.buffer.length);
+    this.account(this.buffer.length + slots * (this.keyWidth + 1));
   }
 
   /** Parts written so far. */
@@ -101,6 +117,15 @@ export class SpillRuns {
   add(bytes: Uint8Array, at = 0): Promise<void> | undefined {
     if (this.finished) throw new Error("records added to spill runs after sorted()");
     if (this.failure) throw this.failure;
+    if (this.recent && this.recentUsed) {
+      const kw = this.keyWidth;
+      let slot = 0;
+      for (let k = 0; k < 3 && k < kw; k++) slot = (slot << 8) | bytes[at + k]!;
+      slot &= this.recentUsed.length - 1;
+      if (this.recentUsed[slot] && compareRecords(this.recent, slot * kw, bytes, at, kw) === 0) return undefined;
+      for (let k = 0; k < kw; k++) this.recent[slot * kw + k] = bytes[at + k]!;
+      this.recentUsed[slot] = 1;
+    }
     if (this.count * this.width === this.buffer.length) {
       if (this.buffer.length < this.capacity * this.width) this.grow();
       else this.spill();
@@ -115,6 +140,8 @@ export class SpillRuns {
   async *sorted(): AsyncGenerator<Uint8Array, void, void> {
     if (this.finished) throw new Error("spill runs are read once");
     this.finished = true;
+    this.account(-(this.recent?.length ?? 0) - (this.recentUsed?.length ?? 0));
+    this.recent = this.recentUsed = null;
     if (this.partSizes.length === 0) {
       // Everything fit: sorted in place, never written.
       const n = this.sortBuffer(this.buffer, this.count);
