@@ -55,6 +55,9 @@ export default defineConfig({
                   r2Buckets: { OBJECTS: "edgeforge-objects" },
                   durableObjects: { REPO: { className: "RepoObject", useSQLite: true } },
                   queueProducers: { POST_PUSH: "edgeforge-post-push" },
+                  // The smallest link budget: every push or import of more than 78 links spills them
+                  // to R2 and merges them back, so the tests run the path large packs take.
+                  bindings: { LINK_SPILL_BUDGET: "4096" },
                 },
               ],
             },

@@ -31,6 +31,8 @@ export interface Env {
   WEBHOOK_DNS_RESOLVER?: string;
   /** Secret from which the key sealing hook secrets is derived (else FORGE_SESSION_SECRET's). */
   WEBHOOK_SECRET_KEY?: string;
+  /** Push worker: bytes the connectivity check of one pack holds in links before spilling them to R2 (docs/deploy.md). */
+  LINK_SPILL_BUDGET?: string;
   /** Test configurations only: "1" lets requests inject faults (x-forge-fault header). */
   ALLOW_FAULTS?: string;
   /** Local runs, e2e tests and benchmarks only: delay every storage and queue call by this many ms (obs/wan.ts). */

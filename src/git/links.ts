@@ -1,14 +1,19 @@
 // What an object points at (a commit's tree and parents, a tree's entries, a tag's object), read
-// straight into an OidSet: how a received pack is checked for connectivity without walking it.
-import type { OidSet } from "./oid-set";
+// straight into a set of ids (spill runs, git/spill.ts, or an OidSet): how a received pack is
+// checked for connectivity without walking it.
 import type { ObjectType } from "./oid";
 import { hexToBytes } from "./oid";
 
 const SP = 0x20;
 const NL = 0x0a;
 
+/** Takes 20-byte ids: spill runs and OidSet both do. */
+export interface LinkSink {
+  add(bytes: Uint8Array, at?: number): unknown;
+}
+
 /** Adds the ids `data` (an object of `type`) refers to. Submodule commits (gitlinks) are skipped. */
-export function collectLinks(type: ObjectType, data: Uint8Array, into: OidSet): void {
+export function collectLinks(type: ObjectType, data: Uint8Array, into: LinkSink): void {
   if (type === "tree") {
     let p = 0;
     while (p < data.length) {

@@ -243,7 +243,8 @@ describe("links and connectivity", () => {
   it("collects what commits, trees and tags point at, skipping submodule commits, in a growing OidSet", async () => {
     const { OidSet } = await import("./oid-set");
     const { collectLinks } = await import("./links");
-    const { findMissing, isClosure } = await import("./connectivity");
+    const { checkConnectivity, indexIds, isClosure, linkRuns } = await import("./connectivity");
+    const { MemorySpillStore } = await import("./spill-memory");
     const links = new OidSet(4);
     const blob = hashObject("blob", blobA);
     const sub = hashObject("commit", enc.encode("not really a commit"));
@@ -258,15 +259,6 @@ describe("links and connectivity", () => {
     for (let i = 0; i < 5000; i++) links.add(hexToBytes(hashObject("blob", enc.encode(String(i)))));
     expect(links.size).toBe(5003);
     expect(links.has(hexToBytes(hashObject("blob", enc.encode("4999"))))).toBe(true);
-    const known = new Set([blob, hashObject("tree", treeData)]);
-    expect(
-      await findMissing(links, [], (oid) => known.has(Array.from(oid, (b) => b.toString(16).padStart(2, "0")).join(""))),
-    ).not.toBeNull();
-    const small = new OidSet();
-    collectLinks("tree", treeData, small);
-    expect(
-      await findMissing(small, [], (oid) => known.has(Array.from(oid, (b) => b.toString(16).padStart(2, "0")).join(""))),
-    ).toBeNull();
     // A tree and its blob: closure of the tree; adding an unlinked blob breaks it.
     const indexOf = (oids: string[]) =>
       new PackIndex(
@@ -276,7 +268,25 @@ describe("links and connectivity", () => {
         ),
       );
     const treeOid = hashObject("tree", treeData);
-    expect(await isClosure(indexOf([treeOid, blob]), small, [treeOid])).toBe(true);
-    expect(await isClosure(indexOf([treeOid, blob, sub]), small, [treeOid])).toBe(false);
+    const check = async (pack: string[], tips: string[], repository: string[] = []) => {
+      const runs = linkRuns(new MemorySpillStore());
+      collectLinks("tree", treeData, runs);
+      const result = await checkConnectivity(runs, indexIds(indexOf(pack)), tips, async (oids) =>
+        oids.filter((o) => repository.includes(o)),
+      );
+      await runs.dispose();
+      return result;
+    };
+    const closed = await check([treeOid, blob], [treeOid]);
+    expect(closed).toEqual({ missing: null, unlinked: new Set([treeOid]) });
+    expect(isClosure(closed, [treeOid])).toBe(true);
+    const extra = await check([treeOid, blob, sub], [treeOid]);
+    expect(extra.missing).toBeNull();
+    expect(isClosure(extra, [treeOid])).toBe(false);
+    // The blob is missing from the pack: found in the repository, or reported.
+    expect((await check([treeOid], [treeOid], [blob])).missing).toBeNull();
+    expect((await check([treeOid], [treeOid])).missing).toBe(blob);
+    // A tip neither in the pack nor in the repository.
+    expect((await check([treeOid, blob], [treeOid, sub])).missing).toBe(sub);
   });
 });

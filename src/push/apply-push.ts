@@ -4,12 +4,11 @@
 // queue. Each ref that fails gets its own reason; nothing is visible until the commit.
 import type { Env } from "../env";
 import { CommitGraph } from "../git/commit-graph";
-import { findMissing, isClosure } from "../git/connectivity";
+import { checkConnectivity as checkLinks, indexIds, isClosure, linkRuns, type Connectivity } from "../git/connectivity";
 import { GitError } from "../git/errors";
 import { collectLinks } from "../git/links";
 import { isReachable } from "../git/negotiate";
 import { ObjectStore, Pack } from "../git/object-store";
-import { OidSet } from "../git/oid-set";
 import { setHash, ZERO_OID, type Oid } from "../git/oid";
 import { completeThinPack } from "../git/pack-completer";
 import { PackIndex } from "../git/pack-index";
@@ -22,6 +21,8 @@ import { indexPackIntoR2 } from "../storage/index-spill";
 import { r2Keys } from "../storage/keys";
 import { R2Source } from "../storage/r2-source";
 import { R2StreamWriter } from "../storage/r2-writer";
+import { linkSpillBudget, r2SpillStore } from "../storage/spill-store";
+import type { SpillRuns } from "../git/spill";
 import { randomId } from "../utils/crypto";
 import { notifyPushed } from "./notify";
 
@@ -96,10 +97,28 @@ interface Indexed {
   /** Clones may be sent the stored pack as it is: complete, every delta's base before it. */
   streamable: boolean;
   /** What the pack's objects point at: checked against the pack and the repository. */
-  links: OidSet;
+  links: SpillRuns;
+  /** What that check found (set by checkConnectivity). */
+  connected?: Connectivity;
 }
 
 export async function applyPush(env: Env, ctx: PushContext, commands: Command[], input: ApplyInput): Promise<ApplyResult> {
+  // What the pack's objects link to, in sorted runs spilled to R2 past the budget: deleted however the push ends.
+  const links = linkRuns(r2SpillStore(env.OBJECTS, ctx.repo.tenantId, ctx.repo.repoId, "links"), linkSpillBudget(env));
+  try {
+    return await decide(env, ctx, commands, input, links);
+  } finally {
+    await links.dispose().catch(() => undefined);
+  }
+}
+
+async function decide(
+  env: Env,
+  ctx: PushContext,
+  commands: Command[],
+  input: ApplyInput,
+  links: SpillRuns,
+): Promise<ApplyResult> {
   const { snapshot } = input;
   const verdicts = new Verdicts();
   const files = new PushPack(env.OBJECTS, input.packName, input.packKey);
@@ -107,7 +126,7 @@ export async function applyPush(env: Env, ctx: PushContext, commands: Command[],
 
   checkCommands(commands, verdicts);
   const oldStore = await openStore(env.OBJECTS, ctx.repo, snapshot);
-  const indexed = await indexReceivedPack(env, ctx, input, files, oldStore);
+  const indexed = await indexReceivedPack(env, ctx, input, files, oldStore, links);
   if (typeof indexed === "string") return refused(commands, indexed);
 
   const graph = new CommitGraph(indexed.store);
@@ -147,8 +166,8 @@ async function indexReceivedPack(
   input: ApplyInput,
   files: PushPack,
   oldStore: ObjectStore,
+  links: SpillRuns,
 ): Promise<Indexed | string> {
-  const links = new OidSet();
   if (input.received === 0) return { store: oldStore, pack: null, received: null, links, streamable: false };
   await input.progress(`Indexing the pack (${mib(input.received)})...\n`);
   const indexStart = Date.now();
@@ -223,13 +242,13 @@ async function checkConnectivity(
 ): Promise<void> {
   const live = commands.filter((c) => !verdicts.has(c.name) && c.new !== ZERO_OID);
   const received = indexed.received;
-  const missing = await findMissing(
+  indexed.connected = await checkLinks(
     indexed.links,
+    received && indexIds(received),
     live.map((c) => c.new),
-    (oid) => received !== null && received.find(oid) >= 0,
     (oids) => oldStore.filterPresent(oids),
   );
-  if (missing !== null) {
+  if (indexed.connected.missing !== null) {
     for (const c of live) verdicts.fail(c.name, "missing necessary objects");
   }
 }
@@ -328,7 +347,7 @@ async function commitUpdates(
     if (!indexed.streamable || snapshot.refs.length > 0 || verdicts.errors.size > 0 || all.length !== commands.length)
       return null;
     const tips = new Set(all.map((u) => u.new));
-    return indexed.received && (await isClosure(indexed.received, indexed.links, tips)) ? setHash(tips) : null;
+    return indexed.connected && isClosure(indexed.connected, tips) ? setHash(tips) : null;
   };
   let applied: RefUpdate[] = [];
   if (updates.length > 0) {

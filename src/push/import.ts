@@ -9,13 +9,13 @@ import { OID_HEX, setHash, ZERO_OID } from "../git/oid";
 import { PackIndex } from "../git/pack-index";
 import { WindowedSource } from "../git/range-source";
 import { collectLinks } from "../git/links";
-import { OidSet } from "../git/oid-set";
-import { findMissing, isClosure } from "../git/connectivity";
+import { checkConnectivity, indexIds, isClosure, linkRuns } from "../git/connectivity";
 import type { ImportRecord, RefUpdate } from "../repo/repo-object";
 import { repoStub, type RepoRef } from "../services/repositories";
 import { indexPackIntoR2 } from "../storage/index-spill";
 import { r2Keys } from "../storage/keys";
 import { R2Source } from "../storage/r2-source";
+import { linkSpillBudget, r2SpillStore } from "../storage/spill-store";
 import { randomId } from "../utils/crypto";
 import { ForgeError } from "../utils/errors";
 
@@ -125,7 +125,10 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
     head = await env.OBJECTS.head(rec.key);
   }
   const idxKey = rec.key.replace(/\.pack$/, ".idx");
+  // What the pack's objects link to, in sorted runs spilled to R2 past the budget; deleted either way.
+  const links = linkRuns(r2SpillStore(env.OBJECTS, repo.tenantId, repo.repoId, "links"), linkSpillBudget(env));
   const fail = async (err: unknown): Promise<never> => {
+    await links.dispose().catch(() => undefined);
     await env.OBJECTS.delete([rec.key, idxKey]);
     await stub.dropImport(id);
     if (err instanceof GitError) throw new ForgeError("bad_request", `the pack was refused: ${err.message}`);
@@ -136,7 +139,6 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
       throw new GitError("corrupt_pack", `uploaded ${head?.size ?? 0} bytes, expected ${rec.size}`);
     const source = new WindowedSource(new R2Source(env.OBJECTS, rec.key, rec.size));
     const started = Date.now();
-    const links = new OidSet();
     const spillPrefix = r2Keys.indexSpill(repo.tenantId, repo.repoId, id);
     const indexed = await indexPackIntoR2(
       env.OBJECTS,
@@ -152,8 +154,9 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
     const name = `pack-${rec.checksum}`;
     const index = new PackIndex(indexed.index);
     const tips = rec.refs.map((r) => r.oid);
-    const missing = await findMissing(links, tips, (oid) => index.find(oid) >= 0);
-    if (missing) throw new GitError("missing_object", `the pack lacks object ${missing}, which it refers to`);
+    const connected = await checkConnectivity(links, indexIds(index), tips);
+    await links.dispose();
+    if (connected.missing) throw new GitError("missing_object", `the pack lacks object ${connected.missing}, which it refers to`);
     const store = new ObjectStore([new Pack(name, index, source)]);
     const graph = new CommitGraph(store);
     const updates: RefUpdate[] = [];
@@ -164,7 +167,7 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
       updates.push({ name: r.name, old: ZERO_OID, new: r.oid, peeled: peeled.tags.length ? peeled.oid : null });
     }
     // Only a pack whose bases precede their deltas may be streamed to clones as it is.
-    const closure = indexed.basesFirst && (await isClosure(index, links, tips)) ? setHash(tips) : null;
+    const closure = indexed.basesFirst && isClosure(connected, tips) ? setHash(tips) : null;
     const result = await stub.update(updates, {
       atomic: true,
       pack: { name, objects: indexed.count, bytes: rec.size, createdAt: Date.now(), closure },

@@ -102,3 +102,20 @@ export async function dropDerivedData(env: Env, repo: RepoRef, snapshot: RepoSna
   for (let i = 0; i < stale.length; i += 1000) await env.OBJECTS.delete(stale.slice(i, i + 1000));
   return stale.length;
 }
+
+/**
+ * Deletes spill parts (git/spill.ts) written before `cutoff`: a push or import deletes its own as
+ * it ends, so these are what an isolate that died meanwhile left behind.
+ */
+export async function deleteStaleSpills(env: Env, repo: RepoRef, cutoff: number): Promise<number> {
+  const prefix = r2Keys.spillPrefix(repo.tenantId, repo.repoId);
+  const stale: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const listed = await env.OBJECTS.list({ prefix, cursor, limit: 1000 });
+    for (const o of listed.objects) if (o.uploaded.getTime() < cutoff) stale.push(o.key);
+    cursor = listed.truncated ? listed.cursor : undefined;
+  } while (cursor);
+  for (let i = 0; i < stale.length; i += 1000) await env.OBJECTS.delete(stale.slice(i, i + 1000));
+  return stale.length;
+}

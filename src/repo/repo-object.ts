@@ -10,6 +10,7 @@ import {
   RETIRED_GRACE_MS,
   compactPacks,
   deletePacks,
+  deleteStaleSpills,
   dropDerivedData,
   storedPacks,
 } from "./compaction";
@@ -264,6 +265,7 @@ export class RepoObject extends DurableObject<Env> {
     const orphans = (await storedPacks(this.env, repo))
       .filter((p) => !known.has(p.name) && p.uploaded < now - ORPHAN_GRACE_MS && !this.importing(p.name))
       .map((p) => p.name);
+    await deleteStaleSpills(this.env, repo, now - ORPHAN_GRACE_MS);
     if (expired.length || orphans.length) {
       await deletePacks(this.env, repo, [...expired, ...orphans]);
       for (const name of expired) this.sql.exec("DELETE FROM packs WHERE name = ?", name);

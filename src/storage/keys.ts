@@ -29,6 +29,14 @@ export const r2Keys = {
   commitGraphPrefix: (tenantId: string, repoId: string) => `t/${tenantId}/r/${repoId}/derived/commit-graph/`,
   /** Sorted runs a pack's indexer spills while it indexes (`<prefix>run-<n>`), deleted when it ends. */
   indexSpill: (tenantId: string, repoId: string, workId: string) => `t/${tenantId}/r/${repoId}/spill/index-${workId}/`,
+  /**
+   * One sorted run a push or an import writes out while it checks a large pack (git/spill.ts),
+   * deleted when the check ends either way; compaction sweeps any a dead isolate left (a day old).
+   */
+  spillPart: (tenantId: string, repoId: string, spillId: string, part: number) =>
+    `t/${tenantId}/r/${repoId}/spill/${spillId}/${part}`,
+  /** Every spill part of a repository. */
+  spillPrefix: (tenantId: string, repoId: string) => `t/${tenantId}/r/${repoId}/spill/`,
   /** A pack being received or imported, before it is indexed and named. */
   incoming: (tenantId: string, repoId: string, uploadId: string) => `t/${tenantId}/r/${repoId}/incoming/${uploadId}.pack`,
   /** An uploaded avatar, named by the SHA-256 of its bytes (a new picture gets a new key). */

@@ -1,18 +1,29 @@
 // Repository imports through the admin API, in workerd with real R2 multipart uploads, the push
 // worker and the Repo Durable Object: resuming, refusing bad packs without leaving anything
 // visible, and publishing refs only into an empty repository.
+import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RepoBuilder } from "./git-fixture";
 import { ADMIN_HOST, ADMIN_TOKEN, admin, createTenant, edge, uniqueSlug } from "./helpers";
 
+const env = workerEnv as unknown as { OBJECTS: R2Bucket };
+
 let slug: string;
 let host: string;
+let tenantId: string;
 
 beforeAll(async () => {
   slug = uniqueSlug("imp");
   const created = await createTenant(slug);
   host = created.tenant.hosts[0]!;
+  tenantId = created.tenant.id;
 });
+
+/** Spill parts of the tenant's repositories still in R2 (checks of packs leave none). */
+async function spillParts(): Promise<string[]> {
+  const listed = await env.OBJECTS.list({ prefix: `t/${tenantId}/r/` });
+  return listed.objects.map((o) => o.key).filter((k) => k.includes("/spill/"));
+}
 
 function sample() {
   const repo = new RepoBuilder();
@@ -129,6 +140,40 @@ describe("imports", () => {
         head: "refs/heads/main",
       });
       expect(((await restart.json()) as { uploaded_parts: number[] }).uploaded_parts).toEqual([]);
+    }
+  });
+
+  it("checks a pack of thousands of links in spilled runs (the tests' 4 KiB budget), and leaves no part behind, imported or refused", async () => {
+    const repo = new RepoBuilder();
+    const files: Record<string, string> = {};
+    for (let d = 0; d < 10; d++) for (let f = 0; f < 20; f++) files[`d${d}/f${f}.txt`] = `${d}/${f}\n`;
+    let tip = repo.commit({ files: { ...files }, message: "start" });
+    for (let i = 0; i < 60; i++) {
+      files[`d${i % 10}/f${i % 20}.txt`] = `change ${i}\n`;
+      tip = repo.commit({ files: { ...files }, parents: [tip], message: `change ${i}` });
+    }
+    const lacking = repo.blob("4/9\n");
+    for (const [project, only] of [
+      ["spilled", undefined],
+      ["spilled-missing", [...repo.objects.keys()].filter((oid) => oid !== lacking)],
+    ] as const) {
+      await newProject(project);
+      const { pack, checksum } = repo.pack(only);
+      const body = { size: pack.length, checksum, refs: [{ name: "refs/heads/main", oid: tip }], head: "refs/heads/main" };
+      const { id } = (await (await admin("POST", base(project), body)).json()) as { id: string };
+      expect((await putPart(project, id, 1, pack)).status).toBe(200);
+      const done = await admin("POST", `${base(project)}/${id}/complete`);
+      if (only) {
+        expect(done.status).toBe(400);
+        const { error } = (await done.json()) as { error: { message: string } };
+        expect(error.message).toBe(`the pack was refused: the pack lacks object ${lacking}, which it refers to`);
+        expect(await lsRefs(project)).not.toContain(tip);
+      } else {
+        expect(done.status, await done.clone().text()).toBe(200);
+        expect(await done.json()).toMatchObject({ objects: repo.objects.size, complete: true });
+        expect(await lsRefs(project)).toContain(`${tip} refs/heads/main`);
+      }
+      expect(await spillParts()).toEqual([]);
     }
   });
 
