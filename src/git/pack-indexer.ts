@@ -113,17 +113,19 @@ function compareAt(a: Uint8Array, at: number, b: Uint8Array, bt: number): number
 
 /** Indexes a pack, writing its .idx to opts.writeIndex as a stream. */
 export async function indexPackTo(source: RangeSource, opts: StreamOptions): Promise<StreamedIndexResult> {
+  const cursor = new Cursor(source);
   try {
-    return await indexWith(source, opts);
+    return await indexWith(source, cursor, opts);
   } finally {
-    // Spilled runs never outlive the indexing, whether it succeeded or the pack was refused.
+    // Neither spilled runs nor an open read of the pack outlive the indexing, whether it
+    // succeeded or the pack was refused.
+    await cursor.close();
     await opts.spill?.clear();
   }
 }
 
-async function indexWith(source: RangeSource, opts: StreamOptions): Promise<StreamedIndexResult> {
+async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOptions): Promise<StreamedIndexResult> {
   if (source.size < PACK_HEADER_SIZE + 20) throw corruptPack("pack is truncated (shorter than its header and trailer)");
-  const cursor = new Cursor(source);
   await cursor.ensure(0, PACK_HEADER_SIZE);
   const { count } = parsePackHeader(cursor.buf.subarray(0, PACK_HEADER_SIZE));
   if (count > MAX_OBJECTS) throw corruptPack(`pack claims ${count} objects`);
