@@ -21,10 +21,10 @@ export function deltaSizes(delta: Uint8Array): { baseSize: number; resultSize: n
   return { baseSize, resultSize, start };
 }
 
-export function applyDelta(base: Uint8Array, delta: Uint8Array): Uint8Array {
+export function applyDelta(base: Uint8Array, delta: Uint8Array, into?: (size: number) => Uint8Array): Uint8Array {
   const { baseSize, resultSize, start } = deltaSizes(delta);
   if (baseSize !== base.length) throw corruptPack(`delta expects a base of ${baseSize} bytes, got ${base.length}`);
-  const out = new Uint8Array(resultSize);
+  const out = into ? into(resultSize) : new Uint8Array(resultSize);
   let pos = start;
   let o = 0;
   while (pos < delta.length) {
@@ -56,4 +56,28 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array): Uint8Array {
   }
   if (o !== resultSize) throw corruptPack(`delta produced ${o} bytes instead of ${resultSize}`);
   return out;
+}
+
+/**
+ * Reused result buffers, one per depth of a delta chain, for a resolver that is done with an
+ * object once its own deltas are: a new array buffer per resolved object was garbage V8 frees
+ * late. Buffers stay within `budget` bytes in all; a result that does not fit gets its own.
+ */
+export class ResultBuffers {
+  private readonly buffers: Uint8Array[] = [];
+  /** Bytes the buffers hold. */
+  held = 0;
+  constructor(private readonly budget: number) {}
+
+  /** A buffer of `size` bytes for a result at `depth`, valid until the next call at that depth. */
+  at(depth: number, size: number): Uint8Array {
+    const had = this.buffers[depth];
+    if (had && had.length >= size) return had.subarray(0, size);
+    const grow = Math.max(size, 2 * (had?.length ?? 0), 4096);
+    if (this.held - (had?.length ?? 0) + grow > this.budget) return new Uint8Array(size);
+    this.held += grow - (had?.length ?? 0);
+    const next = new Uint8Array(grow);
+    this.buffers[depth] = next;
+    return next.subarray(0, size);
+  }
 }

@@ -116,6 +116,22 @@ describe("pack indexer memory", () => {
     expect(bytesToHex(sha1().update(streamed).digest())).toBe(bytesToHex(sha1().update(whole).digest()));
   });
 
+  it("resolves deltas into reused buffers, not a new array buffer each", async () => {
+    const buffers = new Set<ArrayBufferLike>();
+    let resolved = 0;
+    const result = await indexPack(new MemorySource("reused", pairsPack(1000)), {
+      onObject: (_type, data) => {
+        // The deltas' results end with the line each delta appends.
+        if (data[data.length - 2] !== 0x2b) return;
+        resolved++;
+        buffers.add(data.buffer);
+      },
+    });
+    expect(result.count).toBe(2000);
+    expect(resolved).toBe(1000);
+    expect(buffers.size).toBe(1);
+  });
+
   it("deletes its spilled runs when the pack is refused after they were written", async () => {
     // The same blob twice: found only when the runs are merged into the .idx.
     const w = new Writer(new Uint8Array(12 + 2000 * 40 + 20));

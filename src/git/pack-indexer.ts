@@ -4,7 +4,7 @@
 // stream from sorted runs of its records (spilled to storage past a budget). Thin packs get their
 // missing bases from the repository and report them, so the caller can complete the pack.
 import { Pacer } from "../utils/pace";
-import { applyDelta } from "./delta";
+import { applyDelta, ResultBuffers } from "./delta";
 import { corruptPack, GitError } from "./errors";
 import type { GitObject } from "./object-store";
 import { bytesToHex, hashObject, hexInto, hexToBytes, sha1, type ObjectType, type Oid } from "./oid";
@@ -49,6 +49,8 @@ export const RECORD_BUDGET = 4 * 1024 * 1024;
 
 /** The most a pack may declare: a guard against headers that promise absurd counts. */
 const MAX_OBJECTS = 50_000_000;
+/** Reused buffers of resolved deltas, one per depth of a chain (larger results get their own). */
+const RESULT_BUDGET = 4 * 1024 * 1024;
 
 export interface IndexResult {
   /** Trailer checksum of the pack: its name is pack-<checksum>. */
@@ -113,17 +115,19 @@ function compareAt(a: Uint8Array, at: number, b: Uint8Array, bt: number): number
 
 /** Indexes a pack, writing its .idx to opts.writeIndex as a stream. */
 export async function indexPackTo(source: RangeSource, opts: StreamOptions): Promise<StreamedIndexResult> {
+  const cursor = new Cursor(source);
   try {
-    return await indexWith(source, opts);
+    return await indexWith(source, cursor, opts);
   } finally {
-    // Spilled runs never outlive the indexing, whether it succeeded or the pack was refused.
+    // Neither spilled runs nor an open read of the pack outlive the indexing, whether it
+    // succeeded or the pack was refused.
+    await cursor.close();
     await opts.spill?.clear();
   }
 }
 
-async function indexWith(source: RangeSource, opts: StreamOptions): Promise<StreamedIndexResult> {
+async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOptions): Promise<StreamedIndexResult> {
   if (source.size < PACK_HEADER_SIZE + 20) throw corruptPack("pack is truncated (shorter than its header and trailer)");
-  const cursor = new Cursor(source);
   await cursor.ensure(0, PACK_HEADER_SIZE);
   const { count } = parsePackHeader(cursor.buf.subarray(0, PACK_HEADER_SIZE));
   if (count > MAX_OBJECTS) throw corruptPack(`pack claims ${count} objects`);
@@ -285,8 +289,13 @@ async function indexWith(source: RangeSource, opts: StreamOptions): Promise<Stre
   };
 
   let basesFirst = true;
+  // A resolved object is done with once its own deltas are: it goes into its depth's buffer.
+  const results = new ResultBuffers(RESULT_BUDGET);
+  let depth = 0;
   const resolveChild = async (child: number, base: number, type: number, content: Uint8Array) => {
-    const data = applyDelta(content, await inflateEntry(child, true));
+    const before = results.held;
+    const data = applyDelta(content, await inflateEntry(child, true), (size) => results.at(depth, size));
+    held.add(results.held - before);
     e.keptAt[child] = -1;
     const name = typeName(type);
     e.types[child] = type;
@@ -296,7 +305,14 @@ async function indexWith(source: RangeSource, opts: StreamOptions): Promise<Stre
     if (e.packTypes[child] === OBJ_REF_DELTA && (base < 0 || e.offsets[base]! > e.offsets[child]!)) basesFirst = false;
     opts.onObject?.(name, data);
     await pacer.tick(data.length);
-    if (ofsStart[child + 1]! > ofsStart[child]! || hasRefKids(id, 0)) await resolveChildren(child, id, type, data);
+    if (ofsStart[child + 1]! > ofsStart[child]! || hasRefKids(id, 0)) {
+      depth++;
+      try {
+        await resolveChildren(child, id, type, data);
+      } finally {
+        depth--;
+      }
+    }
   };
   /** Resolves the deltas of a base: entry `base` (or -1 outside the pack) with id `key` (null: no REF_DELTA names it). */
   const resolveChildren = async (base: number, key: Uint8Array | null, type: number, content: Uint8Array): Promise<void> => {

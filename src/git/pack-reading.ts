@@ -14,14 +14,27 @@ import type { RangeSource } from "./range-source";
 /** Sequential reads of this size keep R2 requests few and memory flat. */
 const CHUNK = 8 * 1024 * 1024;
 
-/** Reads a source front to back, keeping only the unread part in memory. */
+/**
+ * Reads a source front to back, keeping only the unread part in memory, in one buffer kept
+ * across reads. A source that offers a byte stream is read as one request through a BYOB reader
+ * straight into that buffer: a ranged read per 8 MiB was a new array buffer per read, garbage
+ * V8 reclaims late (the push isolate's peak with array buffers grew by about the pack's size).
+ */
 export class Cursor {
   /** The buffered bytes: a view of `store`, valid until the next `ensure`. */
   buf = new Uint8Array(0);
   private store = new Uint8Array(0);
+  /** Where buf starts in store. */
+  private from = 0;
   /** Offset in the source of buf[0]. */
   base = 0;
-  constructor(private readonly source: RangeSource) {}
+  private reader: ReadableStreamBYOBReader | null = null;
+  /** Offset in the source of the reader's next byte. */
+  private readerAt = -1;
+  constructor(
+    private readonly source: RangeSource,
+    private readonly chunk = CHUNK,
+  ) {}
 
   get end(): number {
     return this.base + this.buf.length;
@@ -30,28 +43,74 @@ export class Cursor {
   /** Makes sure bytes up to `offset + n` are buffered (or the source ends); drops bytes before `offset`. */
   async ensure(offset: number, n: number): Promise<void> {
     if (offset > this.base) {
-      this.buf = this.buf.subarray(Math.min(offset - this.base, this.buf.length));
+      const drop = Math.min(offset - this.base, this.buf.length);
+      this.buf = this.buf.subarray(drop);
+      this.from += drop;
       this.base = offset;
     }
-    while (this.end < Math.min(offset + n, this.source.size)) {
-      const more = await this.source.read(this.end, Math.min(this.source.size, this.end + Math.max(CHUNK, n)));
-      if (more.length === 0) break;
-      const need = this.buf.length + more.length;
-      // The unread bytes and the new read go into one buffer kept across reads: a new buffer per
-      // read was 8 to 16 MiB of garbage per 8 MiB of pack, array buffers V8 reclaims late (the
-      // push isolate's held array buffers reached 672 MiB importing a 538 MiB pack).
-      if (need > this.store.length) {
-        // Room for two reads, but never more than the source (a small push stays small).
-        const next = new Uint8Array(Math.max(need, Math.min(2 * CHUNK, this.source.size)));
-        next.set(this.buf);
-        this.store = next;
-      } else {
-        const from = this.buf.byteOffset - this.store.byteOffset;
-        this.store.copyWithin(0, from, from + this.buf.length);
-      }
-      this.store.set(more, this.buf.length);
-      this.buf = this.store.subarray(0, need);
+    const want = Math.min(offset + n, this.source.size);
+    if (this.end >= want) return;
+    // Read ahead a whole chunk, not just what was asked: reads are few and large.
+    const target = Math.min(this.source.size, Math.max(want, this.end + this.chunk));
+    this.makeRoom(target - this.base);
+    if (this.source.stream) await this.fillFromStream(target);
+    else await this.fillFromReads(want, target);
+  }
+
+  /** Moves the unread bytes to the front of the store, or to a larger one, so `need` bytes fit. */
+  private makeRoom(need: number): void {
+    if (this.from + need <= this.store.length) return;
+    if (need > this.store.length) {
+      // Room for two reads, but never more than the source (a small push stays small).
+      const next = new Uint8Array(Math.max(need, Math.min(2 * this.chunk, this.source.size)));
+      next.set(this.buf);
+      this.store = next;
+    } else {
+      this.store.copyWithin(0, this.from, this.from + this.buf.length);
     }
+    this.from = 0;
+    this.buf = this.store.subarray(0, this.buf.length);
+  }
+
+  private async fillFromReads(want: number, target: number): Promise<void> {
+    while (this.end < want) {
+      const more = await this.source.read(this.end, target);
+      if (more.length === 0) break;
+      this.store.set(more, this.from + this.buf.length);
+      this.buf = this.store.subarray(this.from, this.from + this.buf.length + more.length);
+    }
+  }
+
+  private async fillFromStream(target: number): Promise<void> {
+    if (this.reader && this.readerAt !== this.end) await this.close();
+    if (!this.reader) {
+      // A jump (past an object inflated on its own) starts a new request where the cursor is.
+      const stream = await this.source.stream!(this.end);
+      this.reader = stream.getReader({ mode: "byob" });
+      this.readerAt = this.end;
+    }
+    while (this.end < target) {
+      const at = this.from + this.buf.length;
+      const { value, done } = await this.reader.read(new Uint8Array(this.store.buffer, at, target - this.base - this.buf.length));
+      // The read transfers the buffer: what was passed in is detached, and the bytes come back
+      // in a view of the same memory under a new ArrayBuffer, at the offset that was asked for.
+      if (!value) throw new Error("the pack's stream was cancelled while it was read");
+      this.store = new Uint8Array(value.buffer);
+      this.buf = this.store.subarray(this.from, at + value.length);
+      this.readerAt += value.length;
+      if (done) {
+        this.reader.releaseLock();
+        this.reader = null;
+        break;
+      }
+    }
+  }
+
+  /** Ends the stream request, if one is open (a refused pack is not read to its end). */
+  async close(): Promise<void> {
+    const reader = this.reader;
+    this.reader = null;
+    if (reader) await reader.cancel().catch(() => {});
   }
 
   at(offset: number): number {

@@ -8,6 +8,12 @@ export interface RangeSource {
   readonly size: number;
   /** Bytes [start, end) of the blob; `end` is clamped to the size. */
   read(start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Bytes [start, size) as one byte stream that can be read into the caller's own buffer (a
+   * BYOB reader), for a reader going front to back: one storage request, and no new array
+   * buffer per read. Optional: without it, sequential readers use `read`.
+   */
+  stream?(start: number): Promise<ReadableStream<Uint8Array>>;
 }
 
 /**
@@ -72,6 +78,11 @@ export class WindowedSource implements RangeSource {
   }
   get size(): number {
     return this.inner.size;
+  }
+
+  /** Sequential reads bypass the windows (they would only evict what random reads need). */
+  get stream(): RangeSource["stream"] {
+    return this.inner.stream?.bind(this.inner);
   }
 
   private windowAt(index: number): Promise<Uint8Array> {

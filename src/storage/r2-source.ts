@@ -15,4 +15,10 @@ export class R2Source implements RangeSource {
     if (!obj) throw new Error(`R2 object ${this.id} is missing`);
     return new Uint8Array(await obj.arrayBuffer());
   }
+
+  async stream(start: number): Promise<ReadableStream<Uint8Array>> {
+    const obj = await this.bucket.get(this.id, { range: { offset: start, length: Math.max(0, this.size - start) } });
+    if (!obj) throw new Error(`R2 object ${this.id} is missing`);
+    return obj.body;
+  }
 }
