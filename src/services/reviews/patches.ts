@@ -130,24 +130,8 @@ async function applyUpload(
   return { base, applied: await applySeries(src.store, { commit: base, tree }, parsed.patches, uploader, uploader, title) };
 }
 
-/** Pushes the series' objects under its hidden ref, through the push path (quota, connectivity, atomic update). */
-async function storeSeries(ctx: Ctx, applied: AppliedSeries): Promise<void> {
-  await pushMerge(ctx.env, {
-    tenantId: ctx.tenantId,
-    repoId: ctx.project.repoId,
-    projectName: ctx.project.name,
-    pusher: ctx.actor.username,
-    maxRepoBytes: ctx.maxRepoBytes,
-    protectedRefs: protectedRefs(ctx.project),
-    ref: seriesRef(applied.head),
-    old: ZERO_OID,
-    next: applied.head,
-    objects: applied.objects,
-    hidden: true,
-  });
-}
-
-async function dropSeries(ctx: Ctx, head: Oid): Promise<void> {
+/** Moves a series' hidden ref through the push path (quota, connectivity, atomic update). */
+async function moveSeriesRef(ctx: Ctx, head: Oid, old: Oid, next: Oid, objects: AppliedSeries["objects"]): Promise<void> {
   await pushMerge(ctx.env, {
     tenantId: ctx.tenantId,
     repoId: ctx.project.repoId,
@@ -156,9 +140,16 @@ async function dropSeries(ctx: Ctx, head: Oid): Promise<void> {
     maxRepoBytes: ctx.maxRepoBytes,
     protectedRefs: protectedRefs(ctx.project),
     ref: seriesRef(head),
-    old: head,
-    next: ZERO_OID,
-    objects: [],
+    old,
+    next,
+    objects,
     hidden: true,
   });
 }
+
+/** Pushes the series' objects under its hidden ref. */
+const storeSeries = (ctx: Ctx, applied: AppliedSeries) =>
+  moveSeriesRef(ctx, applied.head, ZERO_OID, applied.head, applied.objects);
+
+/** Deletes the hidden ref of a series whose review was not stored. */
+const dropSeries = (ctx: Ctx, head: Oid) => moveSeriesRef(ctx, head, head, ZERO_OID, []);
