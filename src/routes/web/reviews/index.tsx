@@ -13,7 +13,7 @@ import { Field, Notice, TextArea } from "../../../views/forms";
 import { Layout } from "../../../views/layout";
 import { BranchSelect, PatchSeriesForm, ReviewFilter, ReviewTable } from "../../../views/reviews";
 import { readForm } from "../helpers";
-import { actorOf, type Ctx, readSeriesForm, requireReviews, reviewHref, reviewRights, reviewsBase } from "./shared";
+import { actorOf, type Ctx, patchContext, readSeriesForm, requireReviews, reviewHref, reviewRights, reviewsBase } from "./shared";
 import { reviewPageRoutes } from "./review-page";
 
 export const reviewRoutes = new Hono<AppEnv>();
@@ -155,23 +155,13 @@ reviewRoutes.post("/p/:project/reviews/new/patches", component("web.reviews.new-
   const project = c.get("project");
   const { fields, series } = await readSeriesForm(c);
   showFormErrors(c, ({ message, status }) => newReviewPage(c, fields, `${message} Nothing was opened.`, status));
-  const review = await openPatchReview(
-    {
-      env: c.env,
-      db: c.get("db"),
-      tenantId: c.get("tenant").id,
-      maxRepoBytes: c.get("tenant").plan.maxRepoBytes,
-      project,
-      actor: await actorOf(c),
-    },
-    {
-      series,
-      target: fields.patch_target ?? "",
-      base: fields.patch_base,
-      title: fields.patch_title,
-      description: fields.patch_description,
-    },
-  );
+  const review = await openPatchReview(await patchContext(c), {
+    series,
+    target: fields.patch_target ?? "",
+    base: fields.patch_base,
+    title: fields.patch_title,
+    description: fields.patch_description,
+  });
   return c.redirect(`${reviewHref(project.name, review.number)}?ok=opened`, 303);
 });
 

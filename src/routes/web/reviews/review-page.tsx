@@ -36,7 +36,7 @@ import { commitTable } from "../../../views/source/parts";
 import { readForm } from "../helpers";
 import { notFoundPage } from "../errors";
 import { diffView, PAGE_CAPS, rows, TREE_DIFF_LIMIT } from "../source/history";
-import { actorOf, type Ctx, readSeriesForm, requireReviews, reviewHref, reviewRights, reviewsBase } from "./shared";
+import { actorOf, type Ctx, patchContext, readSeriesForm, requireReviews, reviewHref, reviewRights, reviewsBase } from "./shared";
 
 export const reviewPageRoutes = new Hono<AppEnv>();
 
@@ -301,14 +301,7 @@ reviewPageRoutes.post(`${N}/revisions`, component("web.reviews.revisions"), requ
   const { fields, series } = await readSeriesForm(c);
   showFormErrors(c, ({ message, status }) => reviewPage(c, review, `${message} No revision was added.`, status));
   const revision = await addPatchRevision(
-    {
-      env: c.env,
-      db: c.get("db"),
-      tenantId: c.get("tenant").id,
-      maxRepoBytes: c.get("tenant").plan.maxRepoBytes,
-      project,
-      actor: await actorOf(c),
-    },
+    await patchContext(c),
     review,
     { series, target: review.targetBranch, base: fields.base },
     reviewRights(c.get("viewer"), project).manage,

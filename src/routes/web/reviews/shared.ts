@@ -57,6 +57,19 @@ export async function actorOf(c: Ctx): Promise<User> {
   return user;
 }
 
+/** What the patch-review service needs of a request: the tenant's stores and quota, the project, the acting user. */
+export async function patchContext(c: Ctx) {
+  const tenant = c.get("tenant");
+  return {
+    env: c.env,
+    db: c.get("db"),
+    tenantId: tenant.id,
+    maxRepoBytes: tenant.plan.maxRepoBytes,
+    project: c.get("project"),
+    actor: await actorOf(c),
+  };
+}
+
 /**
  * A patch series form (multipart): its text fields, and the series from the file chosen or else
  * the text pasted. Refused with 413 past the series' limit before it is parsed.
