@@ -32,6 +32,7 @@ import { LONG_FILE, LongFile } from "./lib/long-file";
 import { repoInfo } from "./lib/repo";
 import { git, gitEnv } from "./lib/run";
 import { format } from "./lib/report";
+import { rng } from "./lib/rng";
 
 const { values: opts } = parseArgs({
   options: {
@@ -66,22 +67,6 @@ mkdirSync(dirname(out), { recursive: true });
 
 // ---- Deterministic randomness.
 
-/** mulberry32: small, fast, good enough for choosing things. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!,
-  };
-}
 const R = rng(20240601);
 
 /** Incompressible, delta-proof bytes: an AES-CTR keystream, keyed by a counter (deterministic). */

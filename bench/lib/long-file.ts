@@ -3,6 +3,7 @@
 //
 // Its edits come from their own random sequence, so the rest of the generated history (and every
 // other file's content) is the same with or without it.
+import { rng } from "./rng";
 
 /** Where the file lives in the generated repository. */
 export const LONG_FILE = "src/core/dispatch-table.ts";
@@ -10,19 +11,6 @@ export const LONG_FILE = "src/core/dispatch-table.ts";
 const TARGET_LINES = 2000;
 /** Revisions aimed at (the first commit, then edits); enough above 500 to meet it at any --commits. */
 const REVISIONS = 560;
-
-/** mulberry32, as the generator's main sequence (a different seed). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)) };
-}
 
 /**
  * The file's content over time. `due()` says whether that commit edits it (spread
