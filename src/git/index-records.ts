@@ -4,35 +4,31 @@
 import { corruptPack } from "./errors";
 import { sha1 } from "./oid";
 import type { Pacer } from "../utils/pace";
+import type { SpillStore } from "./spill";
+
+export type { SpillStore };
 
 /**
- * Where sorted runs go while a pack is indexed: parts named by the indexer, read back by ranges,
- * all deleted by `clear` (on success and on failure). The push worker passes one over R2.
+ * The spill store as the indexer uses it: it remembers every part put (a failed put too), so that
+ * all are deleted however indexing ends.
  */
-export interface SpillStore {
-  put(name: string, bytes: Uint8Array): Promise<void>;
-  read(name: string, offset: number, length: number): Promise<Uint8Array>;
-  /** Deletes every part put so far. */
-  clear(): Promise<void>;
-}
-
-/** A spill store in memory (tests; it bounds nothing). */
-export class MemorySpill implements SpillStore {
-  readonly parts = new Map<string, Uint8Array>();
-  /** Parts put over the store's life (cleared ones too): what tests check spilling by. */
-  puts = 0;
-  async put(name: string, bytes: Uint8Array): Promise<void> {
-    this.parts.set(name, bytes.slice());
-    this.puts++;
-  }
-  async read(name: string, offset: number, length: number): Promise<Uint8Array> {
-    const part = this.parts.get(name);
-    if (!part) throw new Error(`spilled part ${name} is missing`);
-    return part.subarray(offset, offset + length);
-  }
-  async clear(): Promise<void> {
-    this.parts.clear();
-  }
+export function deletingAll(store: SpillStore): SpillStore & { deleteAll(): Promise<void> } {
+  const put = new Set<number>();
+  return {
+    put(part, bytes) {
+      put.add(part);
+      return store.put(part, bytes);
+    },
+    read: (part, start, end) => store.read(part, start, end),
+    async delete(parts) {
+      await store.delete(parts);
+      for (const part of parts) put.delete(part);
+    },
+    async deleteAll() {
+      if (put.size > 0) await store.delete([...put]);
+      put.clear();
+    },
+  };
 }
 
 /** Counts the bytes the indexer holds in its own buffers (what the memory tests check). */
@@ -69,7 +65,8 @@ interface RunCursor {
   /** Records of the run not yet read into buf. */
   next: number;
   left: number;
-  name: string | null;
+  /** The spilled part; null for the records still buffered. */
+  part: number | null;
 }
 
 export class IndexRecords {
@@ -78,7 +75,7 @@ export class IndexRecords {
   private inBuf = 0;
   private perm: Uint32Array;
   private sorted: Uint8Array;
-  private readonly runs: { name: string; records: number }[] = [];
+  private readonly runs: { part: number; records: number }[] = [];
   /** Records added, and per first byte of the id (the .idx's fan-out table). */
   total = 0;
   readonly firstBytes = new Uint32Array(256);
@@ -144,9 +141,9 @@ export class IndexRecords {
 
   private async spillRun(): Promise<void> {
     this.sortBuffered();
-    const name = `run-${this.runs.length}`;
-    await this.spill!.put(name, this.sorted.subarray(0, this.inBuf * RECORD));
-    this.runs.push({ name, records: this.inBuf });
+    const part = this.runs.length;
+    await this.spill!.put(part, this.sorted.subarray(0, this.inBuf * RECORD));
+    this.runs.push({ part, records: this.inBuf });
     this.inBuf = 0;
   }
 
@@ -160,10 +157,10 @@ export class IndexRecords {
       at: 0,
       next: 0,
       left: r.records,
-      name: r.name,
+      part: r.part,
     }));
     if (this.inBuf > 0)
-      cursors.push({ buf: this.sorted.subarray(0, this.inBuf * RECORD), at: 0, next: this.inBuf, left: 0, name: null });
+      cursors.push({ buf: this.sorted.subarray(0, this.inBuf * RECORD), at: 0, next: this.inBuf, left: 0, part: null });
     const readBytes = this.runs.length * READ_RECORDS * RECORD;
     this.held.add(readBytes);
     try {
@@ -187,11 +184,11 @@ export class IndexRecords {
 
   /** Reads the run's next window; false when it is spent. */
   private async refill(c: RunCursor): Promise<boolean> {
-    if (c.name === null) return c.at < c.buf.length;
+    if (c.part === null) return c.at < c.buf.length;
     if (c.left === 0) return false;
     const n = Math.min(READ_RECORDS, c.left);
-    c.buf = await this.spill!.read(c.name, c.next * RECORD, n * RECORD);
-    if (c.buf.length !== n * RECORD) throw new Error(`spilled part ${c.name} is shorter than written`);
+    c.buf = await this.spill!.read(c.part, c.next * RECORD, (c.next + n) * RECORD);
+    if (c.buf.length !== n * RECORD) throw new Error(`spilled part ${c.part} is shorter than written`);
     c.at = 0;
     c.next += n;
     c.left -= n;

@@ -4,7 +4,7 @@
 // a spill store, what the indexer holds is a few bytes an object plus fixed budgets: its .idx
 // records go to storage in sorted runs and the .idx comes out as a stream.
 import { describe, expect, it } from "vitest";
-import { MemorySpill } from "./index-records";
+import { MemorySpillStore } from "./spill-memory";
 import { bytesToHex, hashObject, sha1 } from "./oid";
 import { encodeEntryHeader, OBJ_OFS_DELTA, packHeader, typeNumber } from "./pack-format";
 import { PackIndex } from "./pack-index";
@@ -88,7 +88,7 @@ describe("pack indexer memory", () => {
     timeout: 120_000,
   }, async () => {
     const pack = pairsPack(100_000);
-    const spill = new MemorySpill();
+    const spill = new MemorySpillStore();
     const chunks: Uint8Array[] = [];
     const budget = 256 * 1024;
     const result = await indexPackTo(new MemorySource("spilled", pack), {
@@ -128,7 +128,7 @@ describe("pack indexer memory", () => {
     }
     const end = w.at;
     w.putBytes(new Uint8Array(sha1().update(w.bytes.subarray(0, end)).digest()));
-    const spill = new MemorySpill();
+    const spill = new MemorySpillStore();
     await expect(
       indexPackTo(new MemorySource("twice", w.bytes.subarray(0, w.at)), {
         spill,

@@ -18,7 +18,7 @@ import {
   typeName,
   typeNumber,
 } from "./pack-format";
-import { entryOf, HeldBytes, IndexRecords, writeIndexFromRecords, type SpillStore } from "./index-records";
+import { deletingAll, entryOf, HeldBytes, IndexRecords, writeIndexFromRecords, type SpillStore } from "./index-records";
 import type { RangeSource } from "./range-source";
 import { InflateScratch, inflateAt, InflateError } from "./zlib";
 import { Cursor, hashRange, inflateStream } from "./pack-reading";
@@ -85,7 +85,7 @@ export interface IndexOptions {
 export interface StreamOptions extends IndexOptions {
   /** Receives the .idx in order, in chunks it may keep. */
   writeIndex: (chunk: Uint8Array) => Promise<void>;
-  /** Where sorted runs of .idx records go past `recordBudget`; cleared before indexPackTo returns or throws. */
+  /** Where sorted runs of .idx records go past `recordBudget`; deleted before indexPackTo returns or throws. */
   spill?: SpillStore;
   recordBudget?: number;
 }
@@ -113,11 +113,12 @@ function compareAt(a: Uint8Array, at: number, b: Uint8Array, bt: number): number
 
 /** Indexes a pack, writing its .idx to opts.writeIndex as a stream. */
 export async function indexPackTo(source: RangeSource, opts: StreamOptions): Promise<StreamedIndexResult> {
+  const spill = opts.spill && deletingAll(opts.spill);
   try {
-    return await indexWith(source, opts);
+    return await indexWith(source, { ...opts, spill });
   } finally {
     // Spilled runs never outlive the indexing, whether it succeeded or the pack was refused.
-    await opts.spill?.clear();
+    await spill?.deleteAll();
   }
 }
 
