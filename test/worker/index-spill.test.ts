@@ -38,7 +38,7 @@ describe("indexing into R2", () => {
     const keys = { idxKey: "t/spill-test/r/1/objects/pack/ok.idx", spill: r2SpillStore(env.OBJECTS, "spill-test", "1", "index") };
     const indexed = await indexPackIntoR2(env.OBJECTS, new MemorySource("spill-ok", pack), keys, { recordBudget: 8 * 1024 });
     expect(indexed.count).toBe(2000);
-    expect(indexed.spilledRuns).toBe(Math.floor(2000 / Math.floor((8 * 1024) / 52)));
+    expect(indexed.spilledRuns).toBe(Math.floor(2000 / Math.floor((8 * 1024) / 60)));
     expect(indexed.basesFirst).toBe(false);
     expect(await keysUnder(spillPrefix)).toEqual([]);
     const stored = new Uint8Array(await (await env.OBJECTS.get(keys.idxKey))!.arrayBuffer());
