@@ -1,38 +1,42 @@
-// The .idx of a pack being indexed, with bounded memory: (id, entry number) records, sorted in runs
-// of a fixed budget and spilled to storage when they outgrow it (as git index-pack spills to disk),
-// then merged back in id order into the .idx, which is written as a stream, section by section.
+// The .idx of a pack being indexed, with bounded memory: (id, entry number) records in spill runs
+// (git/spill.ts: sorted runs of a fixed budget spilled to storage when they outgrow it, as git
+// index-pack spills to disk), merged back in id order into the .idx, written as a stream, section by section.
 import { corruptPack } from "./errors";
 import { sha1 } from "./oid";
 import type { Pacer } from "../utils/pace";
+import { compareRecords, SpillRuns, type SpillStore } from "./spill";
+import { MemorySpillStore } from "./spill-memory";
+
+export type { SpillStore };
 
 /**
- * Where sorted runs go while a pack is indexed: parts named by the indexer, read back by ranges,
- * all deleted by `clear` (on success and on failure). The push worker passes one over R2.
+ * The spill store as the indexer uses it: it remembers every part put (a failed put too), so that
+ * all are deleted however indexing ends, after the writes still under way (spill runs write in
+ * the background: a part deleted before its put lands would stay).
  */
-export interface SpillStore {
-  put(name: string, bytes: Uint8Array): Promise<void>;
-  read(name: string, offset: number, length: number): Promise<Uint8Array>;
-  /** Deletes every part put so far. */
-  clear(): Promise<void>;
-}
-
-/** A spill store in memory (tests; it bounds nothing). */
-export class MemorySpill implements SpillStore {
-  readonly parts = new Map<string, Uint8Array>();
-  /** Parts put over the store's life (cleared ones too): what tests check spilling by. */
-  puts = 0;
-  async put(name: string, bytes: Uint8Array): Promise<void> {
-    this.parts.set(name, bytes.slice());
-    this.puts++;
-  }
-  async read(name: string, offset: number, length: number): Promise<Uint8Array> {
-    const part = this.parts.get(name);
-    if (!part) throw new Error(`spilled part ${name} is missing`);
-    return part.subarray(offset, offset + length);
-  }
-  async clear(): Promise<void> {
-    this.parts.clear();
-  }
+export function deletingAll(store: SpillStore): SpillStore & { deleteAll(): Promise<void> } {
+  const put = new Set<number>();
+  const writing = new Set<Promise<void>>();
+  return {
+    put(part, bytes) {
+      put.add(part);
+      const write = store.put(part, bytes);
+      const done = () => void writing.delete(write);
+      writing.add(write);
+      write.then(done, done);
+      return write;
+    },
+    read: (part, start, end) => store.read(part, start, end),
+    async delete(parts) {
+      await store.delete(parts);
+      for (const part of parts) put.delete(part);
+    },
+    async deleteAll() {
+      while (writing.size > 0) await Promise.allSettled([...writing]);
+      if (put.size > 0) await store.delete([...put]);
+      put.clear();
+    },
+  };
 }
 
 /** Counts the bytes the indexer holds in its own buffers (what the memory tests check). */
@@ -47,160 +51,52 @@ export class HeldBytes {
 
 /** A record: the object's id (20 bytes), then its entry number in the pack (big-endian u32). */
 const RECORD = 24;
-/** Records read from each spilled run at a time, while merging (48 KiB). */
-const READ_RECORDS = 2048;
 /** Bytes of .idx handed to the writer at a time. */
 const OUT_CHUNK = 256 * 1024;
 const MAGIC = [0xff, 0x74, 0x4f, 0x63];
 
-function compareRecords(a: Uint8Array, at: number, b: Uint8Array, bt: number): number {
-  for (let k = 0; k < 20; k++) {
-    const d = a[at + k]! - b[bt + k]!;
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-/** One sorted run being merged: its records a window at a time. */
-interface RunCursor {
-  buf: Uint8Array;
-  /** Byte position of the current record in buf. */
-  at: number;
-  /** Records of the run not yet read into buf. */
-  next: number;
-  left: number;
-  name: string | null;
-}
-
+/** The .idx records of a pack: spill runs of 24 bytes keyed by the id, repeats kept (a pack with an object twice is refused). */
 export class IndexRecords {
-  /** Records not yet spilled, in arrival order; then, once sorted, `sorted` holds them in id order. */
-  private buf: Uint8Array;
-  private inBuf = 0;
-  private perm: Uint32Array;
-  private sorted: Uint8Array;
-  private readonly runs: { name: string; records: number }[] = [];
+  private readonly runs: SpillRuns;
+  private readonly record = new Uint8Array(RECORD);
   /** Records added, and per first byte of the id (the .idx's fan-out table). */
   total = 0;
   readonly firstBytes = new Uint32Array(256);
 
   /**
-   * With a spill store, at most `budget` bytes of records, order and sorted copy are held (52 bytes
-   * a record); without one, the buffers grow with the pack (small packs, tests).
+   * With a spill store, at most `budget` bytes of records are held (git/spill.ts); without one
+   * (small packs, tests), the runs are kept in memory.
    */
-  constructor(
-    private readonly spill: SpillStore | null,
-    budget: number,
-    private readonly held: HeldBytes,
-  ) {
-    const capacity = spill ? Math.max(64, Math.floor(budget / (2 * RECORD + 4))) : 1024;
-    this.buf = new Uint8Array(capacity * RECORD);
-    this.perm = new Uint32Array(capacity);
-    this.sorted = new Uint8Array(capacity * RECORD);
-    held.add(capacity * (2 * RECORD + 4));
+  constructor(spill: SpillStore | null, budget: number, held: HeldBytes) {
+    const store = spill ?? new MemorySpillStore();
+    this.runs = new SpillRuns({ width: RECORD, keyWidth: 20, distinct: false, budget, store, held });
   }
 
   get spilledRuns(): number {
-    return this.runs.length;
+    return this.runs.runsSpilled;
   }
 
   /** Adds the record of the object at entry `entry` with id oid[at..at+20). Await what it returns. */
   add(oid: Uint8Array, at: number, entry: number): Promise<void> | undefined {
-    if (this.inBuf * RECORD === this.buf.length) {
-      if (this.spill) return this.spillRun().then(() => this.add(oid, at, entry));
-      this.grow();
-    }
-    const o = this.inBuf * RECORD;
-    this.buf.set(oid.subarray(at, at + 20), o);
-    const e = entry;
-    this.buf[o + 20] = e >>> 24;
-    this.buf[o + 21] = (e >>> 16) & 255;
-    this.buf[o + 22] = (e >>> 8) & 255;
-    this.buf[o + 23] = e & 255;
-    this.inBuf++;
+    const r = this.record;
+    r.set(oid.subarray(at, at + 20));
+    r[20] = entry >>> 24;
+    r[21] = (entry >>> 16) & 255;
+    r[22] = (entry >>> 8) & 255;
+    r[23] = entry & 255;
     this.total++;
     this.firstBytes[oid[at]!]!++;
-    return undefined;
-  }
-
-  private grow(): void {
-    const capacity = this.perm.length * 2;
-    const next = new Uint8Array(capacity * RECORD);
-    next.set(this.buf);
-    this.held.add(capacity * (2 * RECORD + 4) - this.perm.length * (2 * RECORD + 4));
-    this.buf = next;
-    this.perm = new Uint32Array(capacity);
-    this.sorted = new Uint8Array(capacity * RECORD);
-  }
-
-  /** Sorts the buffered records into `sorted` (buffers reused from run to run: no garbage). */
-  private sortBuffered(): void {
-    const n = this.inBuf;
-    const perm = this.perm.subarray(0, n);
-    for (let i = 0; i < n; i++) perm[i] = i;
-    const buf = this.buf;
-    perm.sort((x, y) => compareRecords(buf, x * RECORD, buf, y * RECORD));
-    for (let i = 0; i < n; i++) this.sorted.set(buf.subarray(perm[i]! * RECORD, perm[i]! * RECORD + RECORD), i * RECORD);
-  }
-
-  private async spillRun(): Promise<void> {
-    this.sortBuffered();
-    const name = `run-${this.runs.length}`;
-    await this.spill!.put(name, this.sorted.subarray(0, this.inBuf * RECORD));
-    this.runs.push({ name, records: this.inBuf });
-    this.inBuf = 0;
+    return this.runs.add(r);
   }
 
   /**
-   * Every record in id order, as (buffer, byte position) of the record: a merge of the spilled runs
-   * and the buffered ones. Can run several times (once per section of the .idx).
+   * Every record in id order, as (buffer, byte position) of the record; more may be added after.
+   * Can run several times (once per section of the .idx).
    */
   async *merged(): AsyncGenerator<[Uint8Array, number]> {
-    const cursors: RunCursor[] = this.runs.map((r) => ({
-      buf: new Uint8Array(0),
-      at: 0,
-      next: 0,
-      left: r.records,
-      name: r.name,
-    }));
-    if (this.inBuf > 0)
-      cursors.push({ buf: this.sorted.subarray(0, this.inBuf * RECORD), at: 0, next: this.inBuf, left: 0, name: null });
-    const readBytes = this.runs.length * READ_RECORDS * RECORD;
-    this.held.add(readBytes);
-    try {
-      const live: RunCursor[] = [];
-      for (const c of cursors) if (await this.refill(c)) live.push(c);
-      while (live.length > 0) {
-        // The run whose current record is least (a handful of runs: a linear scan beats a heap).
-        let best = 0;
-        for (let k = 1; k < live.length; k++) {
-          if (compareRecords(live[k]!.buf, live[k]!.at, live[best]!.buf, live[best]!.at) < 0) best = k;
-        }
-        const c = live[best]!;
-        yield [c.buf, c.at];
-        c.at += RECORD;
-        if (c.at >= c.buf.length && !(await this.refill(c))) live.splice(best, 1);
-      }
-    } finally {
-      this.held.add(-readBytes);
+    for await (const batch of this.runs.merged()) {
+      for (let at = 0; at < batch.length; at += RECORD) yield [batch, at];
     }
-  }
-
-  /** Reads the run's next window; false when it is spent. */
-  private async refill(c: RunCursor): Promise<boolean> {
-    if (c.name === null) return c.at < c.buf.length;
-    if (c.left === 0) return false;
-    const n = Math.min(READ_RECORDS, c.left);
-    c.buf = await this.spill!.read(c.name, c.next * RECORD, n * RECORD);
-    if (c.buf.length !== n * RECORD) throw new Error(`spilled part ${c.name} is shorter than written`);
-    c.at = 0;
-    c.next += n;
-    c.left -= n;
-    return true;
-  }
-
-  /** Sorts what is buffered, for `merged` (again after more records are added). */
-  sortForMerge(): void {
-    this.sortBuffered();
   }
 }
 
@@ -258,7 +154,7 @@ export async function writeIndexFromRecords(
   const previous = new Uint8Array(20);
   let count = 0;
   for await (const [buf, at] of records.merged()) {
-    if (count > 0 && compareRecords(previous, 0, buf, at) === 0) throw corruptPack("pack has the same object twice");
+    if (count > 0 && compareRecords(previous, 0, buf, at, 20) === 0) throw corruptPack("pack has the same object twice");
     previous.set(buf.subarray(at, at + 20));
     await room(20);
     chunk.set(buf.subarray(at, at + 20), used);

@@ -18,7 +18,7 @@ import {
   typeName,
   typeNumber,
 } from "./pack-format";
-import { entryOf, HeldBytes, IndexRecords, writeIndexFromRecords, type SpillStore } from "./index-records";
+import { deletingAll, entryOf, HeldBytes, IndexRecords, writeIndexFromRecords, type SpillStore } from "./index-records";
 import type { RangeSource } from "./range-source";
 import { InflateScratch, inflateAt, InflateError } from "./zlib";
 import { Cursor, hashRange, inflateStream } from "./pack-reading";
@@ -43,7 +43,7 @@ const YIELD_BYTES = 1024 * 1024;
 const INDEX_SLICE_ENTRIES = 16384;
 /**
  * Bytes of .idx records (id and entry number) held before a sorted run is spilled, when the caller
- * gives a spill store: 4 MiB is 80,000 objects a run, a dozen runs for 900,000 objects.
+ * gives a spill store: 4 MiB is about 70,000 objects a run, 13 runs for 900,000 objects.
  */
 export const RECORD_BUDGET = 4 * 1024 * 1024;
 
@@ -87,7 +87,7 @@ export interface IndexOptions {
 export interface StreamOptions extends IndexOptions {
   /** Receives the .idx in order, in chunks it may keep. */
   writeIndex: (chunk: Uint8Array) => Promise<void>;
-  /** Where sorted runs of .idx records go past `recordBudget`; cleared before indexPackTo returns or throws. */
+  /** Where sorted runs of .idx records go past `recordBudget`; deleted before indexPackTo returns or throws. */
   spill?: SpillStore;
   recordBudget?: number;
 }
@@ -116,13 +116,14 @@ function compareAt(a: Uint8Array, at: number, b: Uint8Array, bt: number): number
 /** Indexes a pack, writing its .idx to opts.writeIndex as a stream. */
 export async function indexPackTo(source: RangeSource, opts: StreamOptions): Promise<StreamedIndexResult> {
   const cursor = new Cursor(source);
+  const spill = opts.spill && deletingAll(opts.spill);
   try {
-    return await indexWith(source, cursor, opts);
+    return await indexWith(source, cursor, { ...opts, spill });
   } finally {
     // Neither spilled runs nor an open read of the pack outlive the indexing, whether it
     // succeeded or the pack was refused.
     await cursor.close();
-    await opts.spill?.clear();
+    await spill?.deleteAll();
   }
 }
 
@@ -254,7 +255,6 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
   if (refKids.length > 0) {
     // Which entries of the first pass are bases of REF_DELTAs: one merge of their records with the
     // sorted base ids (the ids themselves are not kept per entry).
-    records.sortForMerge();
     let p = 0;
     for await (const [buf, at] of records.merged()) {
       while (p < refKids.length && compareAt(refOids, refKids[p]! * 20, buf, at) < 0) p++;
@@ -367,7 +367,6 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
     throw corruptPack(`${unresolved} deltas could not be resolved${firstMissing ? ` (missing base ${firstMissing})` : ""}`);
   }
 
-  records.sortForMerge();
   const indexSize = await writeIndexFromRecords(
     records,
     e.offsets,

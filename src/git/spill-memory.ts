@@ -1,5 +1,5 @@
 // Spill parts kept in memory (git/spill.ts SpillStore): for tests, which also read what it holds
-// and how it was called.
+// and how it was called, and for the in-memory pack indexer's records.
 import type { SpillStore } from "./spill";
 
 export class MemorySpillStore implements SpillStore {

@@ -10,6 +10,8 @@ export interface Cursor {
   next: number;
   bytes: Uint8Array;
   at: number;
+  /** The records still buffered (not read from a part): nothing to refill. */
+  memory?: boolean;
 }
 
 /** Bytewise comparison of the `kw`-byte keys at a[ai..] and b[bi..]. */

@@ -152,4 +152,35 @@ describe("spill runs", () => {
     expect(() => new SpillRuns({ width: 20, budget: 1000, store: new MemoryStore() })).toThrow("too small");
     expect(compareRecords(new Uint8Array([1, 2]), 0, new Uint8Array([1, 3]), 0, 2)).toBeLessThan(0);
   });
+
+  it("merges what was added so far, takes more records after, merges again, keeps repeats when not distinct, and reports held bytes to the hook", async () => {
+    const store = new MemoryStore();
+    const budget = 8192;
+    let told = 0;
+    const runs = new SpillRuns({ width: 24, keyWidth: 20, distinct: false, budget, store, held: { add: (b) => (told += b) } });
+    const all = records(3000, 24, 7);
+    const read = async () => {
+      const out: string[] = [];
+      for await (const batch of runs.merged()) {
+        for (let i = 0; i < batch.length; i += 24) out.push(hex(batch.subarray(i, i + 24)));
+      }
+      return out;
+    };
+    for (let i = 0; i < 2000 * 24; i += 24) await runs.add(all, i);
+    expect(runs.runsSpilled).toBeGreaterThan(1);
+    expect(await read()).toEqual(expected(all.subarray(0, 2000 * 24), 24, false));
+    // The rest, and the first hundred again: repeats come out side by side.
+    for (let i = 2000 * 24; i < all.length; i += 24) await runs.add(all, i);
+    for (let i = 0; i < 100 * 24; i += 24) await runs.add(all, i);
+    const both = new Uint8Array(all.length + 100 * 24);
+    both.set(all);
+    both.set(all.subarray(0, 100 * 24), all.length);
+    const want = expected(both, 24, false);
+    expect(await read()).toEqual(want);
+    expect(await read()).toEqual(want);
+    expect(runs.peakHeld).toBeLessThanOrEqual(budget);
+    expect(told).toBe(runs.held);
+    await runs.dispose();
+    expect(store.parts.size).toBe(0);
+  });
 });

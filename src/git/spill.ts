@@ -21,7 +21,7 @@
 //   take with windows worth a request (127 for a budget of 8 MiB: some 20 million 20-byte
 //   records), groups of runs are first merged into longer runs, written as parts of one window:
 //   the bytes held stay within the budget however many records come, at the cost of another pass.
-// - A batch from sorted() is a view valid until the next step.
+// - merged() reads the records so far (more may be added, it may run again); a batch is valid until the next step.
 import { compareRecords, type Cursor, CursorHeap, permute } from "./spill-order";
 
 export { compareRecords };
@@ -44,6 +44,8 @@ export interface SpillOptions {
   store: SpillStore;
   /** Drop records whose key equals the previous one's; default true. */
   distinct?: boolean;
+  /** Told every change of `held` (the pack indexer counts its own buffers and these as one). */
+  held?: { add(bytes: number): void };
 }
 
 /** Fewest records a merge reads from a part at once (a smaller read costs more than it saves). */
@@ -64,6 +66,8 @@ export class SpillRuns {
   private count = 0;
   /** Bytes of every part, by part number. */
   private readonly partSizes: number[] = [];
+  /** The runs written, each a list of parts in order (one, until runs are merged into longer ones). */
+  private runs: number[][] = [];
   private readonly writes = new Set<Promise<void>>();
   private writing = 0;
   private failure: unknown = null;
@@ -83,6 +87,8 @@ export class SpillRuns {
   /** Bytes held now, and the most held at once. */
   held = 0;
   peakHeld = 0;
+  /** Runs written out from full buffers (not counting the longer runs merges write). */
+  runsSpilled = 0;
 
   constructor(private readonly opts: SpillOptions) {
     this.width = opts.width;
@@ -154,19 +160,45 @@ export class SpillRuns {
     this.account(-this.buffer.length - (this.spare?.length ?? 0) - (this.keys?.length ?? 0) * SCRATCH);
     this.buffer = new Uint8Array(0);
     this.spare = this.keys = this.order = null;
-    // More runs than one merge reads with windows worth a request: groups of them merged into
-    // longer runs first, oldest first, so that ties still resolve to the record added first.
-    const fanIn = this.fanIn();
-    let runs = this.partSizes.map((_, part) => [part]);
-    while (runs.length > fanIn) {
-      const next: number[][] = [];
-      for (let i = 0; i < runs.length; i += fanIn) {
-        const group = runs.slice(i, i + fanIn);
-        next.push(group.length === 1 ? group[0]! : await this.mergeToParts(group));
-      }
-      runs = next;
+    await this.compact(0, this.opts.budget);
+    yield* this.merge(this.runs, this.opts.budget);
+  }
+
+  /**
+   * Every record added so far in key order, as sorted() gives them, but records may be added
+   * after, and it may be read again (the pack indexer reads its records once per section of the
+   * .idx). The buffered records are sorted in place and merged with the parts as one more run.
+   */
+  async *merged(): AsyncGenerator<Uint8Array, void, void> {
+    if (this.finished) throw new Error("spill runs merged after sorted()");
+    if (this.failure) throw this.failure;
+    this.count = this.sortBuffer(this.buffer, this.count);
+    const buffered = this.buffer.subarray(0, this.count * this.width);
+    if (this.partSizes.length === 0) {
+      yield buffered;
+      return;
     }
-    yield* this.merge(runs);
+    await this.settled();
+    if (this.failure) throw this.failure;
+    // The buffer stays beside the merge: the spare buffer and the scratch go, the windows shrink.
+    this.account(-(this.spare?.length ?? 0) - (this.keys?.length ?? 0) * SCRATCH);
+    this.spare = this.keys = this.order = null;
+    const space = this.opts.budget - this.buffer.length;
+    await this.compact(1, space);
+    yield* this.merge(this.runs, space, buffered);
+  }
+
+  /** Too many runs (and `extra`) for one merge's windows: groups merged into longer runs first, oldest first (ties keep the first added). */
+  private async compact(extra: number, space: number): Promise<void> {
+    const fanIn = this.fanIn(space);
+    while (this.runs.length + extra > fanIn) {
+      const next: number[][] = [];
+      for (let i = 0; i < this.runs.length; i += fanIn) {
+        const group = this.runs.slice(i, i + fanIn);
+        next.push(group.length === 1 ? group[0]! : await this.mergeToParts(group, space));
+      }
+      this.runs = next;
+    }
   }
 
   /** Deletes every part written; safe to call more than once and after a failure. */
@@ -182,6 +214,7 @@ export class SpillRuns {
 
   private account(bytes: number): void {
     this.held += bytes;
+    this.opts.held?.add(bytes);
     if (this.held > this.peakHeld) this.peakHeld = this.held;
   }
 
@@ -202,6 +235,8 @@ export class SpillRuns {
     const n = this.sortBuffer(full, this.count);
     const part = this.partSizes.length;
     this.partSizes.push(n * this.width);
+    this.runs.push([part]);
+    this.runsSpilled++;
     this.count = 0;
     // The buffer of the last write that ended, if any: no garbage buffer per run.
     if (this.finished) this.buffer = new Uint8Array(0);
@@ -271,15 +306,15 @@ export class SpillRuns {
   }
 
   /** Most runs merged at once: each gets a window of at least MIN_WINDOW records (and 64 KiB if the budget allows). */
-  private fanIn(): number {
+  private fanIn(space: number): number {
     const least = Math.max(MIN_WINDOW * this.width, Math.min(64 * 1024, Math.floor(this.opts.budget / 8)));
-    return Math.max(2, Math.floor(this.opts.budget / least) - 1);
+    return Math.max(2, Math.floor(space / least) - 1);
   }
 
   /** Merges runs into one run written out as parts of one window each; deletes the runs' parts. */
-  private async mergeToParts(runs: number[][]): Promise<number[]> {
+  private async mergeToParts(runs: number[][], space: number): Promise<number[]> {
     const merged: number[] = [];
-    for await (const batch of this.merge(runs)) {
+    for await (const batch of this.merge(runs, space)) {
       const part = this.partSizes.length;
       this.partSizes.push(batch.length);
       merged.push(part);
@@ -291,11 +326,14 @@ export class SpillRuns {
     return merged;
   }
 
-  /** The k-way merge of runs (each a list of parts in order), read by windows, in output batches. */
-  private async *merge(runs: number[][]): AsyncGenerator<Uint8Array, void, void> {
+  /**
+   * The k-way merge of runs (each a list of parts in order), read by windows, and of the records
+   * `buffered` in memory (sorted, newest), in output batches; windows and batch share `space` bytes.
+   */
+  private async *merge(runs: number[][], space: number, buffered?: Uint8Array): AsyncGenerator<Uint8Array, void, void> {
     const w = this.width;
     const kw = this.keyWidth;
-    const window = Math.max(MIN_WINDOW, Math.floor(this.opts.budget / (runs.length + 1) / w)) * w;
+    const window = Math.max(MIN_WINDOW, Math.floor(space / (runs.length + 1) / w)) * w;
     const out = new Uint8Array(window);
     this.account(out.length);
     const cursors: Cursor[] = runs.map((parts, age) => ({ parts, age, next: 0, bytes: new Uint8Array(0), at: 0 }));
@@ -306,6 +344,11 @@ export class SpillRuns {
           if (await this.refill(c, window)) live.push(c);
         }),
       );
+      if (buffered && buffered.length > 0) {
+        const c: Cursor = { parts: [], age: runs.length, next: 0, bytes: buffered, at: 0, memory: true };
+        cursors.push(c);
+        live.push(c);
+      }
       const heap = new CursorHeap(live, kw);
       let filled = 0;
       // The last record written: it stays in `out` until the slot is reused, after the compare.
@@ -327,13 +370,15 @@ export class SpillRuns {
       }
       if (filled > 0) yield out.subarray(0, filled);
     } finally {
-      for (const c of cursors) this.account(-c.bytes.length);
+      for (const c of cursors) if (!c.memory) this.account(-c.bytes.length);
       this.account(-out.length);
     }
   }
 
   /** Reads the cursor's next window (never across parts); false when its run is done. */
   private async refill(c: Cursor, window: number): Promise<boolean> {
+    // The buffered records are read whole; they stay the buffer, accounted as such.
+    if (c.memory) return false;
     this.account(-c.bytes.length);
     c.bytes = new Uint8Array(0);
     c.at = 0;

@@ -174,11 +174,10 @@ async function indexReceivedPack(
   let source = new WindowedSource(new R2Source(env.OBJECTS, files.key, input.received));
   let indexed: Awaited<ReturnType<typeof indexPackIntoR2>>;
   try {
-    const spillPrefix = r2Keys.indexSpill(ctx.repo.tenantId, ctx.repo.repoId, files.name);
     indexed = await indexPackIntoR2(
       env.OBJECTS,
       source,
-      { idxKey: files.idxKey, spillPrefix },
+      { idxKey: files.idxKey, spill: r2SpillStore(env.OBJECTS, ctx.repo.tenantId, ctx.repo.repoId, "index") },
       {
         external: async (oid) => ((await oldStore.has(oid)) ? oldStore.read(oid) : null),
         onObject: (type, data) => collectLinks(type, data, links),

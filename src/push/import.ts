@@ -139,11 +139,10 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
       throw new GitError("corrupt_pack", `uploaded ${head?.size ?? 0} bytes, expected ${rec.size}`);
     const source = new WindowedSource(new R2Source(env.OBJECTS, rec.key, rec.size));
     const started = Date.now();
-    const spillPrefix = r2Keys.indexSpill(repo.tenantId, repo.repoId, id);
     const indexed = await indexPackIntoR2(
       env.OBJECTS,
       source,
-      { idxKey, spillPrefix },
+      { idxKey, spill: r2SpillStore(env.OBJECTS, repo.tenantId, repo.repoId, "index") },
       {
         onObject: (type, data) => collectLinks(type, data, links),
       },

@@ -1,37 +1,10 @@
-// Indexing a pack stored in R2 with bounded memory: the indexer's sorted runs spilled to R2 under
-// the repository's prefix (deleted when indexing ends), its .idx streamed to R2 in parts.
-import type { SpillStore } from "../git/index-records";
+// Indexing a pack stored in R2 with bounded memory: the indexer's sorted runs spilled through the
+// store the caller gives (storage/spill-store.ts: R2 under the repository's spill/ prefix, deleted
+// when indexing ends), its .idx streamed to R2 in parts.
+import type { SpillStore } from "../git/spill";
 import { indexPackTo, type IndexOptions, type StreamedIndexResult } from "../git/pack-indexer";
 import type { RangeSource } from "../git/range-source";
 import { R2StreamWriter } from "./r2-writer";
-
-/** Spilled parts as R2 objects under one prefix; `clear` deletes every part put. */
-export class R2Spill implements SpillStore {
-  private names: string[] = [];
-  constructor(
-    private readonly bucket: R2Bucket,
-    readonly prefix: string,
-  ) {}
-
-  async put(name: string, bytes: Uint8Array): Promise<void> {
-    this.names.push(name);
-    await this.bucket.put(this.prefix + name, bytes);
-  }
-
-  async read(name: string, offset: number, length: number): Promise<Uint8Array> {
-    const obj = await this.bucket.get(this.prefix + name, { range: { offset, length } });
-    if (!obj) throw new Error(`spilled part ${this.prefix}${name} is missing`);
-    return new Uint8Array(await obj.arrayBuffer());
-  }
-
-  async clear(): Promise<void> {
-    // R2 deletes up to 1,000 keys a call.
-    for (let i = 0; i < this.names.length; i += 1000) {
-      await this.bucket.delete(this.names.slice(i, i + 1000).map((n) => this.prefix + n));
-    }
-    this.names = [];
-  }
-}
 
 /**
  * Indexes the pack `source` reads, writing its .idx to `idxKey` as it is made; on failure nothing
@@ -41,7 +14,7 @@ export class R2Spill implements SpillStore {
 export async function indexPackIntoR2(
   bucket: R2Bucket,
   source: RangeSource,
-  keys: { idxKey: string; spillPrefix: string },
+  keys: { idxKey: string; spill: SpillStore },
   opts: IndexOptions & { recordBudget?: number },
 ): Promise<StreamedIndexResult & { index: Uint8Array }> {
   const writer = new R2StreamWriter(bucket, keys.idxKey);
@@ -49,7 +22,7 @@ export async function indexPackIntoR2(
   try {
     result = await indexPackTo(source, {
       ...opts,
-      spill: new R2Spill(bucket, keys.spillPrefix),
+      spill: keys.spill,
       writeIndex: (chunk) => writer.write(chunk),
     });
     await writer.finish();

@@ -27,8 +27,6 @@ export const r2Keys = {
     `t/${tenantId}/r/${repoId}/derived/commit-graph/v1/layer-${sha1}.graph`,
   /** Every commit-graph file of a repository (a purge deletes them: they list purged commits). */
   commitGraphPrefix: (tenantId: string, repoId: string) => `t/${tenantId}/r/${repoId}/derived/commit-graph/`,
-  /** Sorted runs a pack's indexer spills while it indexes (`<prefix>run-<n>`), deleted when it ends. */
-  indexSpill: (tenantId: string, repoId: string, workId: string) => `t/${tenantId}/r/${repoId}/spill/index-${workId}/`,
   /**
    * One sorted run a push or an import writes out while it checks a large pack (git/spill.ts),
    * deleted when the check ends either way; compaction sweeps any a dead isolate left (a day old).

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { MemorySpill } from "../../src/git/index-records";
+import { MemorySpillStore } from "../../src/git/spill-memory";
 import type { ObjectType } from "../../src/git/oid";
 import { OBJ_REF_DELTA, parseEntryHeader } from "../../src/git/pack-format";
 import { indexPackTo, type IndexOptions } from "../../src/git/pack-indexer";
@@ -19,7 +19,7 @@ const git = (args: string[], input?: Uint8Array | string) =>
 
 /** Indexes `pack` with records spilled in runs of about 1,200 objects; returns the .idx and the result. */
 async function indexSpilled(pack: Uint8Array, opts: IndexOptions = {}) {
-  const spill = new MemorySpill();
+  const spill = new MemorySpillStore();
   const chunks: Uint8Array[] = [];
   const result = await indexPackTo(new MemorySource(`git-${pack.length}`, pack), {
     ...opts,

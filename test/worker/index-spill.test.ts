@@ -7,6 +7,8 @@ import { bytesToHex, sha1 } from "../../src/git/oid";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource } from "../../src/git/range-source";
 import { indexPackIntoR2 } from "../../src/storage/index-spill";
+import { r2Keys } from "../../src/storage/keys";
+import { r2SpillStore } from "../../src/storage/spill-store";
 import { RepoBuilder } from "./git-fixture";
 
 const env = workerEnv as unknown as { OBJECTS: R2Bucket };
@@ -23,6 +25,8 @@ function deltaPack() {
   return { repo, deltas };
 }
 
+const spillPrefix = r2Keys.spillPrefix("spill-test", "1");
+
 async function keysUnder(prefix: string): Promise<string[]> {
   return (await env.OBJECTS.list({ prefix })).objects.map((o) => o.key);
 }
@@ -31,12 +35,12 @@ describe("indexing into R2", () => {
   it("spills sorted runs, deletes them, and streams the .idx to its key", async () => {
     const { repo, deltas } = deltaPack();
     const { pack } = repo.pack(undefined, { deltas });
-    const keys = { idxKey: "t/spill-test/r/1/objects/pack/ok.idx", spillPrefix: "t/spill-test/r/1/spill/index-ok/" };
+    const keys = { idxKey: "t/spill-test/r/1/objects/pack/ok.idx", spill: r2SpillStore(env.OBJECTS, "spill-test", "1", "index") };
     const indexed = await indexPackIntoR2(env.OBJECTS, new MemorySource("spill-ok", pack), keys, { recordBudget: 8 * 1024 });
     expect(indexed.count).toBe(2000);
-    expect(indexed.spilledRuns).toBe(Math.floor(2000 / Math.floor((8 * 1024) / 52)));
+    expect(indexed.spilledRuns).toBe(Math.floor(2000 / Math.floor((8 * 1024) / 60)));
     expect(indexed.basesFirst).toBe(false);
-    expect(await keysUnder(keys.spillPrefix)).toEqual([]);
+    expect(await keysUnder(spillPrefix)).toEqual([]);
     const stored = new Uint8Array(await (await env.OBJECTS.get(keys.idxKey))!.arrayBuffer());
     const whole = (await indexPack(new MemorySource("spill-whole", pack))).index;
     expect(digest(stored)).toBe(digest(whole));
@@ -48,11 +52,14 @@ describe("indexing into R2", () => {
     const oids = [...repo.objects.keys()];
     // One object twice: found only when the spilled runs are merged into the .idx.
     const { pack } = repo.pack([...oids, oids[5]!], { deltas });
-    const keys = { idxKey: "t/spill-test/r/1/objects/pack/bad.idx", spillPrefix: "t/spill-test/r/1/spill/index-bad/" };
+    const keys = {
+      idxKey: "t/spill-test/r/1/objects/pack/bad.idx",
+      spill: r2SpillStore(env.OBJECTS, "spill-test", "1", "index"),
+    };
     await expect(
       indexPackIntoR2(env.OBJECTS, new MemorySource("spill-bad", pack), keys, { recordBudget: 8 * 1024 }),
     ).rejects.toThrow(/same object twice/);
-    expect(await keysUnder(keys.spillPrefix)).toEqual([]);
+    expect(await keysUnder(spillPrefix)).toEqual([]);
     expect(await env.OBJECTS.head(keys.idxKey)).toBeNull();
   });
 });
