@@ -67,6 +67,9 @@ export default defineConfig({
           name: "workers",
           include: ["test/worker/**/*.test.ts", "src/**/*.test.ts"],
           testTimeout: 30_000,
+          // Set-up hooks create tenants (a database and its migrations each): vitest's default 10 s
+          // failed imports.test.ts's beforeAll on a loaded machine, on the old code as on the new.
+          hookTimeout: 60_000,
         },
       },
       {
