@@ -4,7 +4,7 @@
 // fast-forward, a merge commit, a refused conflict naming the files, the approval rule, and the
 // `fixes #N` rule applied on merge.
 import { env as workerEnv } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { recordPush } from "../../src/services/post-push";
 import { openStore, repoStub } from "../../src/services/repositories";
@@ -358,6 +358,22 @@ describe("reviews: post-push messages late or out of order", () => {
     expect(heads.map((h) => order.indexOf(h))).toEqual([...heads.map((h) => order.indexOf(h))].sort());
     expect(new Set(heads).size).toBe(heads.length);
   });
+});
+
+// The forge's own post-push consumer gets every push too (the tests deliver each push themselves
+// as well, with another time, so each push makes two timeline entries). The file waits until the
+// consumer has recorded its last push, the "xss" branch: a delivery still running when the file's
+// runtime closes fails the run with vitest's "Closing rpc while resolve was pending".
+afterAll(async () => {
+  const db = await tenantD1(forge);
+  for (let i = 0; i < 600; i++) {
+    const row = await db
+      .prepare("SELECT count(*) AS n FROM events WHERE kind = 'push' AND title = 'owner created branch xss'")
+      .first<{ n: number }>();
+    if ((row?.n ?? 0) >= 2) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error("the post-push consumer did not record the last push within a minute");
 });
 
 describe("reviews: privacy, escaping, cross-site forms", () => {
