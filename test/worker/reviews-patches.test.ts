@@ -116,6 +116,12 @@ function uploadForm(b: Browser, fields: Record<string, string>, series: string, 
 const reviewCount = async () =>
   (await (await tenantD1(forge)).prepare("SELECT count(*) AS n FROM reviews").first<{ n: number }>())!.n;
 
+/** The owner moves main from `old` to `next` with every object the builder has; the push must land. */
+async function pushMain(old: Oid, next: Oid): Promise<void> {
+  const res = await pushRef(forge.host, "code", forge.ownerToken, repo, [...repo.objects.keys()], "refs/heads/main", old, next);
+  expect(text(await res.arrayBuffer())).toContain("ok refs/heads/main");
+}
+
 beforeAll(async () => {
   forge = await newForge("patches");
   await ok(await apiCall(forge.host, "POST", "/api/v1/projects", forge.ownerToken, { name: "code" }), 201);
@@ -124,17 +130,7 @@ beforeAll(async () => {
   owner = new Browser(forge.host);
   await owner.signIn("owner", forge.ownerPassword);
   mainTip = repo.commit({ files: base, message: "Initial commit" });
-  const res = await pushRef(
-    forge.host,
-    "code",
-    forge.ownerToken,
-    repo,
-    [...repo.objects.keys()],
-    "refs/heads/main",
-    ZERO_OID,
-    mainTip,
-  );
-  expect(text(await res.arrayBuffer())).toContain("ok refs/heads/main");
+  await pushMain(ZERO_OID, mainTip);
   // A reader who may take part in reviews but not push.
   carol = await registerUser(forge, "carol");
   carolToken = await webToken(carol, "write");
@@ -314,17 +310,7 @@ diff --git a/src/app.txt b/src/app.txt
       parents: [head],
       message: "Elsewhere",
     });
-    const pushed = await pushRef(
-      forge.host,
-      "code",
-      forge.ownerToken,
-      repo,
-      [...repo.objects.keys()],
-      "refs/heads/main",
-      head,
-      moved,
-    );
-    expect(text(await pushed.arrayBuffer())).toContain("ok refs/heads/main");
+    await pushMain(head, moved);
     const merged = await ok<{ kind: string; oid: Oid }>(
       await apiCall(forge.host, "POST", `/api/v1/projects/code/reviews/${opened.number}/merge`, forge.ownerToken),
     );
