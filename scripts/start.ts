@@ -32,9 +32,15 @@ function printLog(line: string): void {
   }
 }
 
+/**
+ * Start-up steps, printed even when quiet: test/e2e/runner.ts waits as long as they keep coming
+ * (a loaded machine is slow, not stuck) and names the one that stalls.
+ */
+const phase = (what: string) => console.log(`starting: ${what}`);
+
 const forge = new LocalForge({ port, stateDir, platformHost, onLog: printLog });
-await forge.start();
-const demoToken = await seedDemo(forge, platformHost);
+await forge.start(phase);
+const demoToken = await seedDemo(forge, platformHost, phase);
 if (demoToken) writeFileSync(join(stateDir, "demo-token"), `${demoToken}\n`, { mode: 0o600 });
 
 console.log(`

@@ -41,7 +41,7 @@ function hasHistory(dir: string): boolean {
 }
 
 /** Imports this checkout's history into the demo project (the same path as `forge repos import`). */
-async function seedHistory(forge: LocalForge, platformHost: string): Promise<void> {
+async function seedHistory(forge: LocalForge, platformHost: string, phase: (what: string) => void): Promise<void> {
   if (!hasHistory(projectRoot)) return;
   const { bundle, cleanup } = bundleRepository(projectRoot);
   try {
@@ -54,7 +54,7 @@ async function seedHistory(forge: LocalForge, platformHost: string): Promise<voi
       DEMO.slug,
       DEMO.project.name,
       bundle,
-      () => undefined,
+      (message) => phase(`importing the demo repository: ${message}`),
     );
   } finally {
     cleanup();
@@ -62,10 +62,15 @@ async function seedHistory(forge: LocalForge, platformHost: string): Promise<voi
 }
 
 /** Creates the demo tenant and project unless the demo tenant exists; returns the owner's token if created. */
-export async function seedDemo(forge: LocalForge, platformHost: string): Promise<string | null> {
+export async function seedDemo(
+  forge: LocalForge,
+  platformHost: string,
+  phase: (what: string) => void = () => undefined,
+): Promise<string | null> {
   const existing = await call(forge, platformHost, "GET", `/api/v1/tenants/${DEMO.slug}`);
   await existing.arrayBuffer();
   if (existing.status === 200) return null;
+  phase("creating the demo forge");
   const created = await call(forge, platformHost, "POST", "/api/v1/tenants", {
     slug: DEMO.slug,
     name: "Demo forge",
@@ -85,7 +90,8 @@ export async function seedDemo(forge: LocalForge, platformHost: string): Promise
     await res.arrayBuffer();
     await new Promise((r) => setTimeout(r, 100));
   }
-  await seedHistory(forge, platformHost).catch((err) =>
+  phase("bundling the demo repository (this checkout's history)");
+  await seedHistory(forge, platformHost, phase).catch((err) =>
     console.log(`the demo repository stays empty: ${(err as Error).message}`),
   );
   return owner.token;

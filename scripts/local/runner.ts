@@ -95,9 +95,12 @@ export class LocalForge {
     });
   }
 
-  async start(): Promise<void> {
+  /** Builds the workers and starts workerd; `phase` hears each step as it begins. */
+  async start(phase: (what: string) => void = () => undefined): Promise<void> {
+    phase("building the workers");
     this.scripts = await buildWorkers(join(projectRoot, ".forge", "build"));
     applyIsolateHeapLimit();
+    phase("starting workerd (and migrating the platform database)");
     this.mf = new Miniflare(miniflareOptions(this.config()));
     await this.mf.ready;
     this.edgeUrl = await this.mf.unsafeGetDirectURL("edge");

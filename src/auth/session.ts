@@ -35,7 +35,11 @@ export interface SessionSecrets {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Derived keys, per isolate: (secret, tenant) -> HMAC key. Bounded, oldest dropped first. */
+/**
+ * Derived keys, per isolate: (secret, tenant) -> HMAC key. Bounded, oldest dropped first. Shared
+ * across requests unlike other work in flight (utils/request-scope.ts): the derivation is Web
+ * Crypto with no I/O, so it settles in the request that started it and cannot be left pending.
+ */
 const keyCache = new Map<string, Promise<CryptoKey>>();
 const KEY_CACHE_MAX = 1_000;
 

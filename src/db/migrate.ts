@@ -83,10 +83,15 @@ export async function migrateDatabase(db: D1Database, migrations: Migration[]): 
     .run();
   const done: string[] = [];
   let before: number | undefined;
-  for (let attempt = 0; ; attempt++) {
+  // Failed attempts since the applied count last moved: a racer that keeps applying migrations
+  // beats our batches again and again through a long list, and that is no failure of ours.
+  let stalled = 0;
+  let seen = -1;
+  for (;;) {
     const rows = await appliedRows(db);
     const state = stateOf(rows, migrations);
     before ??= state.applied.length;
+    if (rows.length > seen) [seen, stalled] = [rows.length, 0];
     if (state.pending.length === 0) return { before, after: state.applied.length, applied: done };
     let failing: Migration | undefined;
     try {
@@ -102,7 +107,7 @@ export async function migrateDatabase(db: D1Database, migrations: Migration[]): 
       }
       return { before, after: state.applied.length + state.pending.length, applied: done };
     } catch (err) {
-      if (attempt >= 2) {
+      if (++stalled >= 3) {
         const after = (await appliedRows(db).catch(() => rows)).length;
         throw new MigrationError(`migration ${failing?.tag} failed: ${(err as Error).message}`, { before, after, applied: done });
       }

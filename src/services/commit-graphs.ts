@@ -11,6 +11,7 @@ import type { RepoSnapshot } from "../repo/snapshot";
 import { r2Keys } from "../storage/keys";
 import { R2Source } from "../storage/r2-source";
 import { ByteLru } from "../utils/lru";
+import { IsolateRuns, joinWithinRequest } from "../utils/request-scope";
 import type { RepoRef } from "./repositories";
 
 interface StoredChain {
@@ -20,8 +21,12 @@ interface StoredChain {
 
 /** Opened layers (header and fan-out, about 1 KiB each), shared by the isolate: layers never change. */
 const layers = new ByteLru<string, GraphLayer>(2 * 1024 * 1024, () => 1200);
-/** Chains per repository: the chain file is rewritten by each build, so it is read again after 5 s. */
-const chains = new Map<string, { at: number; graph: Promise<PersistedGraph | null> }>();
+/**
+ * Chains per repository, as read: the chain file is rewritten by each build, so it is read again
+ * after 5 s. Only a settled read is kept for other requests (utils/request-scope.ts: a read of
+ * another request may never settle); one under way is joined within its request.
+ */
+const chains = new Map<string, { at: number; graph: PersistedGraph | null }>();
 const CHAIN_TTL_MS = 5_000;
 
 async function openLayer(env: Env, key: string, size: number): Promise<GraphLayer> {
@@ -54,13 +59,15 @@ export function loadCommitGraph(
   snapshot?: Pick<RepoSnapshot, "purges">,
 ): Promise<PersistedGraph | null> {
   const key = `${repo.tenantId}/${repo.repoId}/${snapshot?.purges ?? 0}`;
-  const now = Date.now();
+  const at = Date.now();
   const hit = chains.get(key);
-  if (hit && now - hit.at < CHAIN_TTL_MS) return hit.graph;
-  if (chains.size > 1000) chains.clear();
-  const graph = readChain(env, repo);
-  chains.set(key, { at: now, graph });
-  return graph;
+  if (hit && at - hit.at < CHAIN_TTL_MS) return Promise.resolve(hit.graph);
+  return joinWithinRequest(`commit-graph-chain\0${key}`, async () => {
+    const graph = await readChain(env, repo);
+    if (chains.size > 1000) chains.clear();
+    chains.set(key, { at, graph });
+    return graph;
+  });
 }
 
 /** Lets `graph` answer from the persisted commit-graph where it covers a commit. */
@@ -69,12 +76,20 @@ export function attachCommitGraph(env: Env, repo: RepoRef, snapshot: RepoSnapsho
   return graph;
 }
 
-/** Builds running in this isolate, per repository: a second request waits for the first. */
-const building = new Map<string, Promise<number>>();
+/**
+ * Builds running in this isolate, per repository. A request joins its own build; while another
+ * request's build runs it goes without (walks read commits where the graph lacks them) rather
+ * than run a second build (a first build of a big history holds tens of MiB) or wait on one
+ * that its request's cancellation would leave pending forever. A build older than
+ * BUILD_STALE_MS is taken as lost that way, and the next request builds.
+ */
+const building = new IsolateRuns<number>();
+export const BUILD_STALE_MS = 15 * 60_000;
 
 /**
  * Adds the commits reachable from the snapshot's refs that the chain lacks (only those: a push
- * adds its new commits). Returns how many were added.
+ * adds its new commits). Returns how many were added (0 also when another request's build is
+ * running).
  */
 export function extendForSnapshot(
   env: Env,
@@ -84,33 +99,31 @@ export function extendForSnapshot(
   layerMax = LAYER_MAX,
 ): Promise<number> {
   const key = `${repo.tenantId}/${repo.repoId}`;
-  const running = building.get(key);
-  if (running) return running;
-  const run = (async () => {
-    const tips = [...new Set(snapshot.refs.map((r) => r.peeled ?? r.oid))];
-    const graph = await readChain(env, repo);
-    return extendCommitGraph(
-      {
-        store,
-        graph,
-        writeLayer: async (bytes) => {
-          const name = sha1().update(bytes).digest("hex");
-          const layerKey = r2Keys.commitGraphLayer(repo.tenantId, repo.repoId, name);
-          await env.OBJECTS.put(layerKey, bytes);
-          return openLayer(env, layerKey, bytes.length);
-        },
-        saveChain: async (list) => {
-          const chain: StoredChain = { v: 1, layers: list.map((l) => ({ key: l.source.id, size: l.source.size })) };
-          await env.OBJECTS.put(r2Keys.commitGraphChain(repo.tenantId, repo.repoId), JSON.stringify(chain), {
-            httpMetadata: { contentType: "application/json" },
-          });
-          chains.delete(`${repo.tenantId}/${repo.repoId}/${snapshot.purges ?? 0}`);
-        },
+  return building.runUnlessBusy(key, () => build(env, repo, snapshot, store, layerMax), 0, BUILD_STALE_MS);
+}
+
+async function build(env: Env, repo: RepoRef, snapshot: RepoSnapshot, store: ObjectStore, layerMax: number): Promise<number> {
+  const tips = [...new Set(snapshot.refs.map((r) => r.peeled ?? r.oid))];
+  const graph = await readChain(env, repo);
+  return extendCommitGraph(
+    {
+      store,
+      graph,
+      writeLayer: async (bytes) => {
+        const name = sha1().update(bytes).digest("hex");
+        const layerKey = r2Keys.commitGraphLayer(repo.tenantId, repo.repoId, name);
+        await env.OBJECTS.put(layerKey, bytes);
+        return openLayer(env, layerKey, bytes.length);
       },
-      tips,
-      layerMax,
-    );
-  })().finally(() => building.delete(key));
-  building.set(key, run);
-  return run;
+      saveChain: async (list) => {
+        const chain: StoredChain = { v: 1, layers: list.map((l) => ({ key: l.source.id, size: l.source.size })) };
+        await env.OBJECTS.put(r2Keys.commitGraphChain(repo.tenantId, repo.repoId), JSON.stringify(chain), {
+          httpMetadata: { contentType: "application/json" },
+        });
+        chains.delete(`${repo.tenantId}/${repo.repoId}/${snapshot.purges ?? 0}`);
+      },
+    },
+    tips,
+    layerMax,
+  );
 }

@@ -74,7 +74,28 @@ async function recordTimeline(db: TenantDb, projectId: number, e: PushedEvent, i
   });
 }
 
+/**
+ * What this isolate's consumer has done, for tests that must not end while a delivery still runs
+ * (test/worker/helpers.ts drainPostPush): messages under way, and how often each ref update was
+ * finished (acked or left for a retry), for the last 1,000 updates.
+ */
+export const postPushLedger = { running: 0, finished: new Map<string, number>() };
+const LEDGER_MAX = 1_000;
+
+/** The ledger's key of one ref update (tests know the ref and commit they pushed, not the repository id). */
+export const ledgerKey = (u: { name: string; new: string }) => `${u.name} ${u.new}`;
+
+function finished(e: PushedEvent): void {
+  const { finished } = postPushLedger;
+  for (const u of e?.updates ?? []) {
+    const key = ledgerKey(u);
+    if (!finished.has(key) && finished.size >= LEDGER_MAX) finished.delete(finished.keys().next().value!);
+    finished.set(key, (finished.get(key) ?? 0) + 1);
+  }
+}
+
 export async function handlePostPushBatch(batch: MessageBatch<PushedEvent>, env: Env): Promise<void> {
+  postPushLedger.running += batch.messages.length;
   for (const message of batch.messages) {
     try {
       await recordPush(env, message.body);
@@ -95,6 +116,9 @@ export async function handlePostPushBatch(batch: MessageBatch<PushedEvent>, env:
         }),
       );
       message.retry();
+    } finally {
+      postPushLedger.running--;
+      finished(message.body);
     }
   }
 }

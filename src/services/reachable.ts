@@ -4,6 +4,7 @@ import { Budget } from "../git/budget";
 import { isReachable } from "../git/negotiate";
 import type { Oid } from "../git/oid";
 import { ByteLru } from "../utils/lru";
+import { joinWithinRequest } from "../utils/request-scope";
 import type { CommitGraph } from "../git/commit-graph";
 import type { ObjectStore } from "../git/object-store";
 import type { RepoSnapshot } from "../repo/snapshot";
@@ -32,7 +33,6 @@ const answers = new ByteLru<string, boolean>(1024 * 1024, () => 128);
  * by id is one bit to test instead of a walk from the tips down to it.
  */
 const reachSets = new ByteLru<string, Uint8Array>(2 * 1024 * 1024, (bits) => bits.length + 128);
-const marking = new Map<string, Promise<Uint8Array | null>>();
 
 /** The reach set when the graph holds every tip that is a commit, else null (walk instead). */
 async function reachSet(src: OpenRepo, tips: Oid[], steps: number): Promise<Uint8Array | null> {
@@ -41,27 +41,24 @@ async function reachSet(src: OpenRepo, tips: Oid[], steps: number): Promise<Uint
   const key = `${src.repo.tenantId}/${src.repo.repoId}@${src.snapshot.version}#${src.snapshot.purges ?? 0}#${graph.count}`;
   const hit = reachSets.get(key);
   if (hit) return hit;
-  let running = marking.get(key);
-  if (!running) {
-    running = (async () => {
-      const starts: number[] = [];
-      for (const tip of new Set(tips)) {
-        const pos = await src.graph.positionOf(tip);
-        if (pos >= 0) {
-          starts.push(pos);
-          continue;
-        }
-        // A commit the graph does not hold yet (pushed just now): walk instead. A tag of a tree
-        // or blob leads to no commit.
-        if ((await src.store.has(tip)) && (await src.store.read(tip)).type === "commit") return null;
+  // A marking is joined within its request only (utils/request-scope.ts): another request's may
+  // never settle. Once done, the set is every request's.
+  return joinWithinRequest(`reach-set\0${key}`, async () => {
+    const starts: number[] = [];
+    for (const tip of new Set(tips)) {
+      const pos = await src.graph.positionOf(tip);
+      if (pos >= 0) {
+        starts.push(pos);
+        continue;
       }
-      const bits = await graph.reachableFrom(starts, steps);
-      if (bits) reachSets.set(key, bits);
-      return bits;
-    })().finally(() => marking.delete(key));
-    marking.set(key, running);
-  }
-  return running;
+      // A commit the graph does not hold yet (pushed just now): walk instead. A tag of a tree
+      // or blob leads to no commit.
+      if ((await src.store.has(tip)) && (await src.store.read(tip)).type === "commit") return null;
+    }
+    const bits = await graph.reachableFrom(starts, steps);
+    if (bits) reachSets.set(key, bits);
+    return bits;
+  });
 }
 
 /** True when a ref (branch or tag, peeled) reaches `commit`. */

@@ -12,6 +12,7 @@ import { generateToken, hashToken } from "../auth/tokens";
 import { publishTenant, unpublishTenant, type Plan, type TenantRecord } from "../storage/directory";
 import { randomId } from "../utils/crypto";
 import { badRequest, conflict, ForgeError, notFound } from "../utils/errors";
+import { IsolateRuns } from "../utils/request-scope";
 import { dropTenantData, newTenantDatabase, storeOwnerToken } from "./provisioner";
 import { createUser, findUserByName } from "./users";
 import { storeTokenHash } from "./tokens";
@@ -45,15 +46,17 @@ export function normalizeHost(host: string): string {
 
 export const control = (env: Env) => drizzle(env.CONTROL);
 
-let controlReady: Promise<unknown> | null = null;
+// Set-up runs, joined within a request only (another's may never settle: utils/request-scope.ts).
+// Both are idempotent and race-safe, so a request that finds another's run does its own.
+const controlSetUp = new IsolateRuns<void>();
+const tenantSetUps = new IsolateRuns<TenantRecord>();
+let controlMigrated = false;
+
 /** Migrates the CONTROL database once per isolate (idempotent and race-safe across isolates). */
-export function ensureControl(env: Env): Promise<unknown> {
-  controlReady ??= migrate(env.CONTROL, controlMigrations).catch((err) => {
-    controlReady = null;
-    throw err;
-  });
-  return controlReady;
-}
+export const ensureControl = (env: Env): Promise<unknown> =>
+  controlMigrated
+    ? Promise.resolve()
+    : controlSetUp.run("control", () => migrate(env.CONTROL, controlMigrations).then(() => void (controlMigrated = true)));
 
 interface PendingOwner {
   username: string;
@@ -223,12 +226,10 @@ async function resumableId(env: Env, input: NewTenant, hosts: string[]): Promise
   return row.id;
 }
 
-const settingUp = new Map<string, Promise<TenantRecord>>();
-
 /**
  * Finishes what only the tenant's database can hold, once its binding exists: applies pending
  * migrations (the safety net behind `forge migrate`: docs/migrations.md) and creates the owner
- * account of a new tenant. Idempotent; runs once at a time per tenant in an isolate.
+ * account of a new tenant. Idempotent, also when two requests run it at once (see tenantSetUps).
  */
 export function ensureTenantReady(env: Env, record: TenantRecord): Promise<TenantRecord> {
   const needsWork = record.status === "provisioning" || record.schemaVersion < targetVersion(env);
@@ -236,12 +237,7 @@ export function ensureTenantReady(env: Env, record: TenantRecord): Promise<Tenan
   if (record.status !== "provisioning" && lazyRetryWaits(record.id)) return Promise.resolve(record);
   const d1 = tenantD1(env, record);
   if (!d1) return Promise.resolve(record);
-  let running = settingUp.get(record.id);
-  if (!running) {
-    running = finishSetUp(env, record, d1).finally(() => settingUp.delete(record.id));
-    settingUp.set(record.id, running);
-  }
-  return running;
+  return tenantSetUps.run(record.id, () => finishSetUp(env, record, d1));
 }
 
 async function finishSetUp(env: Env, record: TenantRecord, d1: D1Database): Promise<TenantRecord> {
@@ -255,8 +251,12 @@ async function finishSetUp(env: Env, record: TenantRecord, d1: D1Database): Prom
   if (row.pendingOwner) {
     const pending = JSON.parse(row.pendingOwner) as PendingOwner;
     const db = openTenantDb(d1);
+    // A twin set-up (another request or isolate) may create the owner between the look-up and ours.
     const owner =
-      (await findUserByName(db, pending.username)) ?? (await createUser(db, { ...pending, isAdmin: true, emailConfirmed: true }));
+      (await findUserByName(db, pending.username)) ??
+      (await createUser(db, { ...pending, isAdmin: true, emailConfirmed: true }).catch(
+        async (err) => (await findUserByName(db, pending.username)) ?? Promise.reject<never>(err),
+      ));
     await storeTokenHash(db, owner.id, "initial owner token", pending.tokenHash, "write");
   }
   await control(env)

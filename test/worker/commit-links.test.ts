@@ -3,7 +3,7 @@
 // "Fixes #1" close with a comment linking the commit; "refs" comments only; refused pushes and
 // commits pushed before touch nothing again.
 import { env as workerEnv } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { recordPush } from "../../src/services/post-push";
 import { newCommits } from "../../src/services/commit-links";
@@ -12,6 +12,10 @@ import { ZERO_OID } from "../../src/git/oid";
 import type { PushedEvent } from "../../src/services/push-events";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
 import { pushMessages } from "./issue-fixture";
+import { drainPostPush } from "./helpers";
+
+// No post-push delivery of this file's pushes may still run when its runtime closes.
+afterAll(drainPostPush);
 
 const env = workerEnv as unknown as Env;
 

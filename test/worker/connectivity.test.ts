@@ -1,7 +1,7 @@
 // The connectivity check of a received pack within a fixed budget (issue 19): the links its
 // objects carry spill to sorted parts, merge against the pack's sorted ids (its .idx in memory or
 // read by ranges), the verdicts stay those of the whole-set check, and every part is deleted.
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { checkConnectivity, idxIds, indexIds, isClosure, linkRuns } from "../../src/git/connectivity";
 import { collectLinks } from "../../src/git/links";
 import type { Oid } from "../../src/git/oid";
@@ -16,6 +16,10 @@ import { repoStub } from "../../src/services/repositories";
 import { r2Keys } from "../../src/storage/keys";
 import { newForge, tenantD1 } from "./browser";
 import { importRepo, pushRef, RepoBuilder } from "./git-fixture";
+import { drainPostPush } from "./helpers";
+
+// No post-push delivery of this file's pushes may still run when its runtime closes.
+afterAll(drainPostPush);
 
 const env = workerEnv as unknown as { OBJECTS: R2Bucket };
 

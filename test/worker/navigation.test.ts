@@ -1,11 +1,14 @@
 // The page frame in workerd: one project tab bar on every project page (current tab marked, hidden
 // areas left out), an <h1> and a skip link on every page, the favicon, error pages that keep the
 // project's navigation, the unknown-host page and the suspended forge's neutral page.
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { faviconPath, favicon } from "../../src/views/static-assets";
 import { Browser, apiCall, newForge, type Forge } from "./browser";
-import { admin, edge } from "./helpers";
+import { admin, edge, drainPostPush } from "./helpers";
 import { pushMessages } from "./issue-fixture";
+
+// No post-push delivery of this file's pushes may still run when its runtime closes.
+afterAll(drainPostPush);
 
 let forge: Forge;
 let owner: Browser;

@@ -5,7 +5,7 @@
 // of a push that closes many issues, a redelivered event that mails nobody twice, and reviews
 // (their author, reviewers and commenters; threaded per review).
 import { env as workerEnv } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { openTenantDb } from "../../src/db/tenant-db";
 import { handleEventBatch } from "../../src/services/events/consumer";
@@ -15,6 +15,10 @@ import { findUserByName } from "../../src/services/users";
 import { insertComment, insertReview, setStatus, setVerdict, type Actor, type Review } from "../../src/services/reviews";
 import { Browser, apiCall, newForge, registerUser, tenantD1, type Forge } from "./browser";
 import { pushMessages } from "./issue-fixture";
+import { drainPostPush } from "./helpers";
+
+// No post-push delivery of this file's pushes may still run when its runtime closes.
+afterAll(drainPostPush);
 
 const env = workerEnv as unknown as Env;
 

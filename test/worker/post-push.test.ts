@@ -16,7 +16,8 @@ import { concatBytes } from "../../src/utils/bytes";
 import { readChain } from "../../src/services/commit-graphs";
 import { bloomKeysOf, filterMayContain } from "../../src/git/bloom";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
-import { RepoBuilder } from "./git-fixture";
+import { pushRef, RepoBuilder } from "./git-fixture";
+import { drainPostPush } from "./helpers";
 
 const env = workerEnv as unknown as Env;
 const encoder = new TextEncoder();
@@ -230,5 +231,31 @@ describe("post-push events", () => {
       expect(await issue("race", n), order).toMatchObject({ state: "closed" });
       expect(await linked("race", n, fix), order).toHaveLength(1);
     }
+  });
+});
+
+describe("the tests' drain of the forge's own consumer", () => {
+  it("returns once the consumer has finished a push landed through the edge, timeline entry and derived data", async () => {
+    const { repoId } = await newProject("drained");
+    const repo = new RepoBuilder();
+    const tip = repo.commit({ files: { "README.md": "drained\n" }, message: "drained" });
+    const res = await pushRef(
+      forge.host,
+      "drained",
+      forge.ownerToken,
+      repo,
+      [...repo.objects.keys()],
+      "refs/heads/main",
+      ZERO_OID,
+      tip,
+    );
+    expect(await res.text()).toContain("ok refs/heads/main");
+    await drainPostPush();
+    // The consumer's last step, the commit-graph, is written (derived data after the timeline entry).
+    expect((await readChain(env, { tenantId: forge.id, repoId }))?.count).toBe(1);
+    const db = await tenantD1(forge);
+    expect(
+      await db.prepare("SELECT count(*) AS n FROM events WHERE kind = 'push' AND title = 'owner created branch main'").first("n"),
+    ).toBeGreaterThan(0);
   });
 });

@@ -5,7 +5,7 @@
 // is refused naming it and its file, with nothing stored; the owner applies it by fast-forward;
 // a new version is a revision; anonymous callers and other readers may not.
 import { env as workerEnv } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { recordPush } from "../../src/services/post-push";
 import { openStore, repoStub } from "../../src/services/repositories";
@@ -13,8 +13,11 @@ import { parseCommit } from "../../src/git/objects";
 import { ZERO_OID, type Oid } from "../../src/git/oid";
 import { FLUSH, pkt } from "../../src/git/pkt-line";
 import { apiCall, Browser, newForge, ok, registerUser, tenantD1, webToken, type Forge } from "./browser";
-import { edge } from "./helpers";
+import { edge, drainPostPush } from "./helpers";
 import { RepoBuilder, pushRef, type FileMap } from "./git-fixture";
+
+// No post-push delivery of this file's pushes may still run when its runtime closes.
+afterAll(drainPostPush);
 
 const env = workerEnv as unknown as Env;
 const text = (b: ArrayBuffer) => new TextDecoder().decode(b);

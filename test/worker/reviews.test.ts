@@ -13,6 +13,7 @@ import { oidAtPath } from "../../src/git/tree-path";
 import { ZERO_OID, type Oid } from "../../src/git/oid";
 import { apiCall, Browser, newForge, registerUser, tenantD1, type Forge } from "./browser";
 import { RepoBuilder, pushRef, type FileMap } from "./git-fixture";
+import { drainPostPush } from "./helpers";
 
 const env = workerEnv as unknown as Env;
 
@@ -361,20 +362,9 @@ describe("reviews: post-push messages late or out of order", () => {
 });
 
 // The forge's own post-push consumer gets every push too (the tests deliver each push themselves
-// as well, with another time, so each push makes two timeline entries). The file waits until the
-// consumer has recorded its last push, the "xss" branch: a delivery still running when the file's
-// runtime closes fails the run with vitest's "Closing rpc while resolve was pending".
-afterAll(async () => {
-  const db = await tenantD1(forge);
-  for (let i = 0; i < 600; i++) {
-    const row = await db
-      .prepare("SELECT count(*) AS n FROM events WHERE kind = 'push' AND title = 'owner created branch xss'")
-      .first<{ n: number }>();
-    if ((row?.n ?? 0) >= 2) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("the post-push consumer did not record the last push within a minute");
-});
+// as well, with another time, so each push makes two timeline entries): the file ends once it
+// has finished them all.
+afterAll(drainPostPush);
 
 describe("reviews: privacy, escaping, cross-site forms", () => {
   it("hides a private project's reviews (pages and API) from those who may not see it, like a missing project", async () => {

@@ -2,7 +2,7 @@
 // through the real paths: pages, path resolution, raw files, archives, caching and permissions.
 import { env as workerEnv } from "cloudflare:workers";
 import { gunzipSync } from "node:zlib";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashObject } from "../../src/git/oid";
 import { checkConnectivity, indexIds, linkRuns } from "../../src/git/connectivity";
 import { collectLinks } from "../../src/git/links";
@@ -17,11 +17,14 @@ import { cacheUrl } from "../../src/services/page-cache";
 import { lastCommitsKey, walkBudget } from "../../src/services/last-commits";
 import type { Env } from "../../src/env";
 import { Browser, newForge, registerUser, tenantD1, type Forge } from "./browser";
-import { edge } from "./helpers";
+import { edge, drainPostPush } from "./helpers";
 import { RETIRED_GRACE_MS } from "../../src/repo/compaction";
 import { openStore, repoStub } from "../../src/services/repositories";
 import { r2Keys } from "../../src/storage/keys";
 import { RepoBuilder, importRepo, pushRef, type FileMap } from "./git-fixture";
+
+// No post-push delivery of this file's pushes may still run when its runtime closes.
+afterAll(drainPostPush);
 
 const env = workerEnv as unknown as { OBJECTS: R2Bucket };
 let forge: Forge;

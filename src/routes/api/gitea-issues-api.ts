@@ -10,7 +10,7 @@ import { createIssue, getIssueDetail, updateIssue, type IssueDetail, type IssueI
 import { listIssues } from "../../services/issues/lists";
 import { parseSearch } from "../../services/issues/search";
 import { loadConfig } from "../../services/issues/config";
-import { deleteComment, editComment, getTextComment, listTextComments } from "../../services/issues/comments";
+import { addTextComment, deleteComment, editComment, getTextComment, listTextComments } from "../../services/issues/comments";
 import { labelInfo, resolveLabels } from "../../services/gitea/labels";
 import { giteaComment, giteaIssueFromDetail, giteaIssueFromRow } from "../../services/gitea/model";
 import { ForgeError } from "../../utils/errors";
@@ -172,9 +172,7 @@ export function registerGiteaIssuesApi(app: OpenAPIHono<AppEnv>): void {
     const { index } = c.req.valid("param");
     const t = c.get("tracker");
     const { body } = c.req.valid("json");
-    if (!body.trim()) throw new ForgeError("validation_failed", "body: a comment needs some text.");
-    const result = await updateIssue(c.get("db"), t.project, index, actorOf(t), {}, { comment: body });
-    if (result.outcome !== "updated") throw new ForgeError("internal", "the comment was not recorded");
+    const result = await addTextComment(c.get("db"), t.project, index, actorOf(t), body);
     const comment = giteaComment(
       await giteaSite(c),
       t.project,

@@ -1,7 +1,7 @@
 // OpenAPI routes of the Gitea-compatible API's source routes (gitea-repo-api.ts handles them):
 // Gitea's commit, branch, tag and contents objects. Contents, raw and archive paths hold slashes,
 // so those are only documented here and matched by the handlers themselves.
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import { GiteaPageQuery, giteaError, jsonResponse, pagedResponse } from "./responses";
 import { RepoParams } from "./gitea-schemas";
 
@@ -54,52 +54,61 @@ const TagSchema = z
   })
   .openapi("GiteaTag");
 
-const tag = ["Gitea repository"];
 const errors = { 404: giteaError("No such repository, branch or commit, or hidden from the caller") };
+
+/** A GET route of a repository (`path` below /api/v1/repos/{owner}/{repo}), with the 404 every one has. */
+const repoGet = <const R extends RouteConfig["request"], const S extends RouteConfig["responses"], const P extends string>(
+  path: P,
+  operationId: string,
+  summary: string,
+  request: R,
+  responses: S,
+) =>
+  createRoute({
+    method: "get",
+    path: `/api/v1/repos/{owner}/{repo}${path}` as const,
+    operationId,
+    tags: ["Gitea repository"],
+    summary,
+    request,
+    responses: { ...responses, ...errors },
+  });
 export const routes = {
-  branches: createRoute({
-    method: "get",
-    path: "/api/v1/repos/{owner}/{repo}/branches",
-    operationId: "repoListBranches",
-    tags: tag,
-    summary: "Branches, by name",
-    request: { params: RepoParams, query: GiteaPageQuery },
-    responses: { 200: pagedResponse(z.array(BranchSchema), "A page of branches"), ...errors },
-  }),
-  branch: createRoute({
-    method: "get",
-    path: "/api/v1/repos/{owner}/{repo}/branches/{branch}",
-    operationId: "repoGetBranch",
-    tags: tag,
-    summary: "A branch",
-    request: {
+  branches: repoGet(
+    "/branches",
+    "repoListBranches",
+    "Branches, by name",
+    { params: RepoParams, query: GiteaPageQuery },
+    { 200: pagedResponse(z.array(BranchSchema), "A page of branches") },
+  ),
+  branch: repoGet(
+    "/branches/{branch}",
+    "repoGetBranch",
+    "A branch",
+    {
       params: RepoParams.extend({ branch: z.string().openapi({ param: { name: "branch", in: "path", required: true } }) }),
     },
-    responses: { 200: jsonResponse(BranchSchema, "The branch"), ...errors },
-  }),
-  tags: createRoute({
-    method: "get",
-    path: "/api/v1/repos/{owner}/{repo}/tags",
-    operationId: "repoListTags",
-    tags: tag,
-    summary: "Tags, by name",
-    request: { params: RepoParams, query: GiteaPageQuery },
-    responses: { 200: pagedResponse(z.array(TagSchema), "A page of tags"), ...errors },
-  }),
-  commits: createRoute({
-    method: "get",
-    path: "/api/v1/repos/{owner}/{repo}/commits",
-    operationId: "repoGetAllCommits",
-    tags: tag,
-    summary: `Commits, newest first, from a branch, tag or commit (sha), optionally touching a path; at most ${COMMITS_WALK_MAX} deep`,
-    request: {
+    { 200: jsonResponse(BranchSchema, "The branch") },
+  ),
+  tags: repoGet(
+    "/tags",
+    "repoListTags",
+    "Tags, by name",
+    { params: RepoParams, query: GiteaPageQuery },
+    { 200: pagedResponse(z.array(TagSchema), "A page of tags") },
+  ),
+  commits: repoGet(
+    "/commits",
+    "repoGetAllCommits",
+    `Commits, newest first, from a branch, tag or commit (sha), optionally touching a path; at most ${COMMITS_WALK_MAX} deep`,
+    {
       params: RepoParams,
       query: GiteaPageQuery.extend({
         sha: z.string().max(255).optional().openapi({ description: "Branch, tag or commit to start from (default branch)" }),
         path: z.string().max(4096).optional().openapi({ description: "Only commits that change this path" }),
       }),
     },
-    responses: {
+    {
       200: {
         ...pagedResponse(z.array(CommitSchema), "A page of commits"),
         headers: {
@@ -107,9 +116,8 @@ export const routes = {
           "X-HasMore": { description: "true when there are more commits", schema: { type: "string" } },
         },
       },
-      ...errors,
     },
-  }),
+  ),
 };
 
 const ContentSchema = z
@@ -140,56 +148,46 @@ const FileParams = RepoParams.extend({
 });
 /** Documented only: the handlers match paths with slashes (Hono's `{.+}`), which createRoute cannot. */
 export const pathRoutes = {
-  contents: createRoute({
-    method: "get",
-    path: "/api/v1/repos/{owner}/{repo}/contents/{filepath}",
-    operationId: "repoGetContents",
-    tags: tag,
-    summary: "A file (with its content in base64) or a directory's entries; `contents` alone lists the root",
-    request: { params: FileParams, query: RefQuery },
-    responses: { 200: jsonResponse(z.union([ContentSchema, z.array(ContentSchema)]), "The file or the entries"), ...errors },
-  }),
-  contentsRoot: createRoute({
-    method: "get",
-    path: "/api/v1/repos/{owner}/{repo}/contents",
-    operationId: "repoGetContentsList",
-    tags: tag,
-    summary: "The root directory's entries",
-    request: { params: RepoParams, query: RefQuery },
-    responses: { 200: jsonResponse(z.array(ContentSchema), "The entries"), ...errors },
-  }),
-  raw: createRoute({
-    method: "get",
-    path: "/api/v1/repos/{owner}/{repo}/raw/{filepath}",
-    operationId: "repoGetRawFile",
-    tags: tag,
-    summary: "A file's bytes (never rendered as a page of this site)",
-    request: { params: FileParams, query: RefQuery },
-    responses: {
+  contents: repoGet(
+    "/contents/{filepath}",
+    "repoGetContents",
+    "A file (with its content in base64) or a directory's entries; `contents` alone lists the root",
+    { params: FileParams, query: RefQuery },
+    { 200: jsonResponse(z.union([ContentSchema, z.array(ContentSchema)]), "The file or the entries") },
+  ),
+  contentsRoot: repoGet(
+    "/contents",
+    "repoGetContentsList",
+    "The root directory's entries",
+    { params: RepoParams, query: RefQuery },
+    { 200: jsonResponse(z.array(ContentSchema), "The entries") },
+  ),
+  raw: repoGet(
+    "/raw/{filepath}",
+    "repoGetRawFile",
+    "A file's bytes (never rendered as a page of this site)",
+    { params: FileParams, query: RefQuery },
+    {
       200: {
         description: "The file",
         content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
       },
-      ...errors,
     },
-  }),
-  archive: createRoute({
-    method: "get",
-    path: "/api/v1/repos/{owner}/{repo}/archive/{archive}",
-    operationId: "repoGetArchive",
-    tags: tag,
-    summary: "An archive of a branch, tag or commit: `<ref>.zip` or `<ref>.tar.gz` (streamed)",
-    request: {
+  ),
+  archive: repoGet(
+    "/archive/{archive}",
+    "repoGetArchive",
+    "An archive of a branch, tag or commit: `<ref>.zip` or `<ref>.tar.gz` (streamed)",
+    {
       params: RepoParams.extend({
         archive: z.string().openapi({ param: { name: "archive", in: "path", required: true }, example: "main.tar.gz" }),
       }),
     },
-    responses: {
+    {
       200: {
         description: "The archive",
         content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
       },
-      ...errors,
     },
-  }),
+  ),
 };

@@ -20,6 +20,7 @@ import { listIssues, type IssueRow } from "../../services/issues/lists";
 import { parseSearch } from "../../services/issues/search";
 import { labelClass, loadConfig, requireStatus, type TrackerConfig } from "../../services/issues/config";
 import { discardAttachments, receiveIssueForm, storeAttachment } from "../../services/issues/attachments";
+import { addTextComment } from "../../services/issues/comments";
 import { ForgeError } from "../../utils/errors";
 import { multipartBoundary } from "../../utils/multipart";
 import { setPaginationHeaders } from "./responses";
@@ -269,9 +270,7 @@ export function registerIssueApi(app: OpenAPIHono<AppEnv>): void {
     const { number } = c.req.valid("param");
     const t = c.get("tracker");
     const { body } = c.req.valid("json");
-    if (!body.trim()) throw new ForgeError("validation_failed", "body: a comment needs some text");
-    const result = await updateIssue(c.get("db"), t.project, number, actorOf(t), {}, { comment: body });
-    if (result.outcome !== "updated") throw new ForgeError("internal", "the comment was not recorded");
+    const result = await addTextComment(c.get("db"), t.project, number, actorOf(t), body);
     const { html_url } = urls(c, t.project.name, number);
     return c.json(
       {

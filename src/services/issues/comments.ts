@@ -8,6 +8,7 @@ import { issueComments, issues, users } from "../../db/schema";
 import { ForgeError } from "../../utils/errors";
 import { cleanText, hasChanges, type Actor } from "./model";
 import { commentView, type CommentView } from "./read";
+import { updateIssue, type UpdateResult } from "./update";
 
 const fields = {
   comment: issueComments,
@@ -92,6 +93,20 @@ const refreshSearch = (db: TenantDb, issueId: number) =>
 
 /** The FTS5 table of migration 0003, declared for this update only (schema.ts must not declare it). */
 const issuesFts = sqliteTable("issues_fts", { rowid: integer("rowid").notNull(), comments: text("comments") });
+
+/** Adds a comment of text alone to issue `number` (the APIs' "create a comment"); the update that recorded it. */
+export async function addTextComment(
+  db: TenantDb,
+  project: Parameters<typeof updateIssue>[1],
+  number: number,
+  actor: Actor,
+  body: string,
+): Promise<Extract<UpdateResult, { outcome: "updated" }>> {
+  if (!body.trim()) throw new ForgeError("validation_failed", "body: a comment needs some text.");
+  const result = await updateIssue(db, project, number, actor, {}, { comment: body });
+  if (result.outcome !== "updated") throw new ForgeError("internal", "the comment was not recorded");
+  return result;
+}
 
 /** Replaces a comment's text (author or members); the edited comment. */
 export async function editComment(
