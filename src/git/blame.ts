@@ -3,8 +3,8 @@
 // them. Renames are followed when the content moved unchanged (git also finds similar files).
 // Bounded by a budget: lines still unassigned when it is spent are reported against the commit
 // the search stopped at. Each version of the file is read once and turned into line ids
-// (line-ids.ts: only the lines between its first and last difference from the child's version are
-// split and looked up; the rest take the child's ids), and the diffs compare ids.
+// (line-ids.ts: only the lines near its differences from the child's version are split and looked
+// up; the rest take the child's ids), and the diffs compare ids.
 import { type BloomKey, bloomKeysOf } from "./bloom";
 import type { Budget } from "./budget";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
