@@ -91,8 +91,8 @@ export async function blame(
     if (hit && hit.generation === table.generation) return hit.version;
     work.blobReads++;
     const version = table.idsOf(await store.readTyped(blob, "blob"), child);
-    // Its text (up to two bytes a character) and ids.
-    const size = 2 * version.text.length + version.ids.byteLength;
+    // Its text (up to two bytes a character), ids and line starts.
+    const size = 2 * version.text.length + version.ids.byteLength + version.starts.byteLength;
     if (versionBytes + size > VERSIONS_CACHE_BYTES) {
       versions.clear();
       versionBytes = 0;

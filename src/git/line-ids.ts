@@ -40,57 +40,57 @@ export class LineTable {
    */
   idsOf(data: Uint8Array, base?: Version): Version {
     const text = decoder.decode(data);
-    let head = 0; // characters of whole lines shared at the start
-    let headLines = 0;
-    let tailFrom = text.length; // where the whole lines shared at the end start
-    let tailLines = 0;
-    if (base) {
-      const b = base.text;
-      const shared = commonPrefix(text, 0, b, 0, Math.min(text.length, b.length));
-      head = shared === 0 ? 0 : text.lastIndexOf("\n", shared - 1) + 1;
-      headLines = countLines(text, 0, head);
-      // The shared end, not into the shared start of either text, from the first line start
-      // after a newline both have (so that it starts a line in both).
-      const same = commonSuffix(text, text.length, b, b.length, Math.min(text.length, b.length) - head);
-      if (same > 0) {
-        const nl = text.indexOf("\n", text.length - same);
-        tailFrom = nl < 0 ? text.length : nl + 1;
-        tailLines = countLines(text, tailFrom, text.length);
-      }
+    if (!base) {
+      const starts = lineStarts(text, 0, text.length);
+      const ids = new Int32Array(starts.length);
+      this.lookUp(text, ids, 0, text.length, 0);
+      return { text, ids, starts };
     }
-    const middle = countLines(text, head, tailFrom);
-    const ids = new Int32Array(headLines + middle + tailLines);
-    if (base) {
-      ids.set(base.ids.subarray(0, headLines));
-      ids.set(base.ids.subarray(base.ids.length - tailLines), headLines + middle);
-      const bTail = base.text.length - (text.length - tailFrom);
-      this.fromBase(
-        text,
-        ids,
-        { from: head, to: tailFrom, line: headLines },
-        base,
-        { from: head, to: bTail, line: headLines },
-        0,
-      );
-    } else {
-      this.lookUp(text, ids, head, tailFrom, headLines);
+    const b = base.text;
+    const shared = commonPrefix(text, 0, b, 0, Math.min(text.length, b.length));
+    const head = shared === 0 ? 0 : text.lastIndexOf("\n", shared - 1) + 1; // whole lines shared at the start
+    // The shared end, not into the shared start of either text, from the first line start after
+    // a newline both have (so that it starts a line in both).
+    let tailFrom = text.length;
+    const same = commonSuffix(text, text.length, b, b.length, Math.min(text.length, b.length) - head);
+    if (same > 0) {
+      const nl = text.indexOf("\n", text.length - same);
+      tailFrom = nl < 0 ? text.length : nl + 1;
     }
-    return { text, ids };
+    const bTail = b.length - (text.length - tailFrom);
+    // Line starts (and counts) of the shared start and end come from the base's: only the middle is scanned.
+    const headLines = below(base.starts, head);
+    const bTailLine = below(base.starts, bTail);
+    const tailLines = base.starts.length - bTailLine;
+    const middle = lineStarts(text, head, tailFrom);
+    const total = headLines + middle.length + tailLines;
+    const starts = new Int32Array(total);
+    starts.set(base.starts.subarray(0, headLines));
+    starts.set(middle, headLines);
+    for (let i = 0, shift = tailFrom - bTail; i < tailLines; i++)
+      starts[headLines + middle.length + i] = base.starts[bTailLine + i]! + shift;
+    const ids = new Int32Array(total);
+    ids.set(base.ids.subarray(0, headLines));
+    ids.set(base.ids.subarray(bTailLine), headLines + middle.length);
+    const version = { text, ids, starts };
+    this.fromBase(version, { from: head, to: tailFrom }, base, { from: head, to: bTail }, 0);
+    return version;
   }
 
   /**
-   * Ids of the lines of `text` in `mine` (character offsets at line starts), where `theirs` is the
-   * part of the base between the same shared lines. A run of whole lines from the middle of `mine`
-   * is looked for in `theirs`; found, the match is widened both ways natively, its lines take the
-   * base's ids, and the parts on either side are done the same way; not found (a change is
-   * there), both halves are. Small parts are looked up. Ids depend only on the lines' text, so
+   * Ids of the lines of `mine` (character offsets at line starts, or the end) where `theirs` is
+   * the part of the base between the same shared lines. A run of whole lines from the middle of
+   * `mine` is looked for in `theirs`; found, the match is widened both ways natively, its lines
+   * take the base's ids, and the parts on either side are done the same way; not found (a change
+   * is there), both halves are. Small parts are looked up. Ids depend only on the lines' text, so
    * any match gives the same ids as looking every line up.
    */
-  private fromBase(text: string, ids: Int32Array, mine: Part, base: Version, theirs: Part, depth: number): void {
+  private fromBase(v: Version, mine: Part, base: Version, theirs: Part, depth: number): void {
+    const { text, ids } = v;
     const { from, to } = mine;
     const b = base.text;
     if (to - from < MIN_PART || theirs.to - theirs.from < MIN_PART || depth > MAX_DEPTH) {
-      this.lookUp(text, ids, from, to, mine.line);
+      this.lookUp(text, ids, from, to, below(v.starts, from));
       return;
     }
     // Whole lines from the middle, at least NEEDLE characters when the part has them.
@@ -106,13 +106,12 @@ export class LineTable {
     }
     if (q < 0) {
       if (ms <= from) {
-        this.lookUp(text, ids, from, to, mine.line);
+        this.lookUp(text, ids, from, to, below(v.starts, from));
         return;
       }
       // A change near the middle: each half on its own, against the same part of the base.
-      const split = countNewlines(text, from, ms);
-      this.fromBase(text, ids, { from, to: ms, line: mine.line }, base, theirs, depth + 1);
-      this.fromBase(text, ids, { from: ms, to, line: mine.line + split }, base, theirs, depth + 1);
+      this.fromBase(v, { from, to: ms }, base, theirs, depth + 1);
+      this.fromBase(v, { from: ms, to }, base, theirs, depth + 1);
       return;
     }
     // Widen the match, then trim it to whole lines in both texts.
@@ -122,12 +121,12 @@ export class LineTable {
     const ahead = commonPrefix(text, ms, b, q, Math.min(to - ms, theirs.to - q));
     const e = text.lastIndexOf("\n", ms + ahead - 1) + 1;
     const y = q - (ms - x);
-    const n = countNewlines(text, x, e);
-    const nx = mine.line + countNewlines(text, from, x);
-    const ny = theirs.line + countNewlines(b, theirs.from, y);
+    const nx = below(v.starts, x);
+    const ny = below(base.starts, y);
+    const n = below(v.starts, e) - nx;
     ids.set(base.ids.subarray(ny, ny + n), nx);
-    this.fromBase(text, ids, { from, to: x, line: mine.line }, base, { from: theirs.from, to: y, line: theirs.line }, depth + 1);
-    this.fromBase(text, ids, { from: e, to, line: nx + n }, base, { from: y + (e - x), to: theirs.to, line: ny + n }, depth + 1);
+    this.fromBase(v, { from, to: x }, base, { from: theirs.from, to: y }, depth + 1);
+    this.fromBase(v, { from: e, to }, base, { from: y + (e - x), to: theirs.to }, depth + 1);
   }
 
   /** Splits text[from, to) (from at a line start) into lines and looks each up; the first is line `line`. */
@@ -152,11 +151,10 @@ export class LineTable {
   }
 }
 
-/** Part of a text: characters [from, to), both at line starts (or the end); `line`: the index of its first line. */
+/** Part of a text: characters [from, to), both at line starts (or the end). */
 interface Part {
   from: number;
   to: number;
-  line: number;
 }
 
 /** Parts shorter than this (in characters) are looked up line by line. */
@@ -168,25 +166,35 @@ const MAX_DEPTH = 48;
 
 const isLineStart = (s: string, i: number) => i === 0 || s.charCodeAt(i - 1) === 10;
 
-/** Newlines in s[from, to). */
-function countNewlines(s: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = s.indexOf("\n", from); i >= 0 && i < to; i = s.indexOf("\n", i + 1)) n++;
-  return n;
-}
-
 /** A version of a file as a table read it. */
 export interface Version {
   text: string;
   ids: Int32Array;
+  /** Where each line starts in `text`. */
+  starts: Int32Array;
 }
 
-/** Lines in text[from, to) when `from` starts a line: its newlines, and a last line without one. */
-function countLines(text: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = text.indexOf("\n", from); i >= 0 && i < to; i = text.indexOf("\n", i + 1)) n++;
-  if (to > from && text.charCodeAt(to - 1) !== 10) n++;
-  return n;
+/** Starts of the lines in text[from, to) (`from` at a line start; a last line without a newline counts). */
+function lineStarts(text: string, from: number, to: number): Int32Array {
+  const out: number[] = [];
+  for (let at = from; at < to; ) {
+    out.push(at);
+    const nl = text.indexOf("\n", at);
+    at = nl < 0 ? to : nl + 1;
+  }
+  return Int32Array.from(out);
+}
+
+/** How many of the sorted `starts` are below `offset` (the index of the line starting there). */
+function below(starts: Int32Array, offset: number): number {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]! < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Characters compared at once (natively, as strings) before looking at single ones. */
