@@ -7,6 +7,7 @@
 // edge isolate from the first request to the last complete page (open it in Chrome's DevTools).
 //
 //   REPO=/tmp/s5-blame/long.git POINTS=1 PROFILE=/tmp/blame.cpuprofile node --import tsx bench/blame-probe.ts
+//   JOIN=300 POINTS=2 node --import tsx bench/blame-probe.ts   (a second request joins the first's run)
 import http from "node:http";
 import { writeFileSync } from "node:fs";
 import { WebSocket } from "undici";
@@ -82,6 +83,15 @@ try {
   for (const p of points) {
     const url = `/p/repo/source/blame/${p.commit}/${enc(LONG_FILE)}`;
     const started = performance.now();
+    // JOIN=<ms>: a second request for the same page that long after the first, while it runs
+    // (its Server-Timing says blame-joined=1 when it joined the first one's blame run).
+    if (process.env.JOIN)
+      setTimeout(async () => {
+        const r = await get(url);
+        console.log(
+          `${p.label} joining request ${r.status} ${r.ms.toFixed(0)} ms${r.cc === "no-store" ? " PARTIAL" : ""} | ${r.st}`,
+        );
+      }, Number(process.env.JOIN));
     for (let n = 0; ; n++) {
       const r = await get(url);
       const partial = r.cc === "no-store";

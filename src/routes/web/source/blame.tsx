@@ -6,7 +6,7 @@ import { blobStorage } from "../../../git/blob-stream";
 import { Budget } from "../../../git/budget";
 import { isBinary } from "../../../git/diff";
 import type { Oid } from "../../../git/oid";
-import { blameWithin, type SharedBlame, sharedBlame } from "../../../services/blame-runs";
+import { blameRunCounts, blameWithin, type SharedBlame, sharedBlame } from "../../../services/blame-runs";
 import { readCommit, type Rev } from "../../../services/source";
 import { HIGHLIGHT_MAX, highlightedLines, languageOf } from "../../../views/highlight";
 import { type BlameLineView, type BlameView, blameBody } from "../../../views/source/blame";
@@ -28,7 +28,7 @@ export async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oi
   const name = path[path.length - 1]!;
   const key = `${p.src.repo.tenantId}/${p.src.repo.repoId}/${p.src.snapshot.purges ?? 0}@${rev.commit}:${path.join("/")}`;
   /**
-   * `wait`: how long the page waits for the run (null: until it ends). `marks`: the request's
+   * `wait`: how long the page waits for the run (null: until it ends, the background's). `marks`: the request's
    * Server-Timing (the page's render only, not the background's).
    */
   const render = async (wait: number | null, marks?: Record<string, number>): Promise<Rendered> => {
@@ -46,13 +46,18 @@ export async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oi
     const data = await src.store.readTyped(oid, "blob");
     if (isBinary(data)) return { html: view({ notice: "Binary file: no blame." }), cacheable: true };
     let started = performance.now();
+    const joinedBefore = blameRunCounts.joined;
     const run = sharedBlame(key, Date.now() + BLAME_RUN.ms + 5_000, (watch) =>
       blame(src.graph, rev.commit, path, { budget: new Budget(Date.now() + BLAME_RUN.ms, BLAME_RUN.steps), watch }),
     );
-    const result = wait === null ? await run.done : ((await waitFor(run, wait)) ?? NOT_YET);
+    const joined = blameRunCounts.joined - joinedBefore; // counted now: other requests join meanwhile
+    // The background waits with a timer of its own too: a request that waits only on another
+    // request's work is cancelled by workerd as hung (utils/request-scope.ts).
+    const result = (await waitFor(run, wait ?? BLAME_RUN.ms + 5_000)) ?? NOT_YET;
     if (marks) {
       // Time, then what the walk did (counts, not milliseconds).
       marks.blame = performance.now() - started;
+      marks["blame-joined"] = joined;
       marks["blame-steps"] = result.steps;
       marks["blame-reads"] = result.work.blobReads;
       marks["blame-diffs"] = result.work.diffs;
