@@ -3,8 +3,8 @@
 // them. Renames are followed when the content moved unchanged (git also finds similar files).
 // Bounded by a budget: lines still unassigned when it is spent are reported against the commit
 // the search stopped at. Each version of the file is read once and turned into line ids
-// (line-ids.ts: only the lines between its first and last difference from the child's version are
-// split and looked up; the rest take the child's ids), and the diffs compare ids.
+// (line-ids.ts: only the lines near its differences from the child's version are split and looked
+// up; the rest take the child's ids), and the diffs compare ids.
 import { type BloomKey, bloomKeysOf } from "./bloom";
 import type { Budget } from "./budget";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
@@ -41,6 +41,12 @@ export interface BlameWork {
   compared: number;
 }
 
+/** Lets a caller look at a run in progress: a page shows it while the run goes on (services/blame-runs.ts). */
+export interface BlameWatch {
+  /** The lines as found so far; those still searched for are reported where the search is (not final). */
+  snapshot?: () => BlameResult;
+}
+
 /** Lines [fStart, fStart+len) of the final file are lines [sStart, sStart+len) of a suspect's version. */
 interface Span {
   fStart: number;
@@ -58,7 +64,7 @@ export async function blame(
   start: Oid,
   path: string[],
   /** `lines`: the table of line ids (tests pass a small one, to see it start over). */
-  opts: { budget?: Budget; lines?: LineTable } = {},
+  opts: { budget?: Budget; lines?: LineTable; watch?: BlameWatch } = {},
 ): Promise<BlameResult> {
   const store = graph.store;
   const byTree = new Map<string, Oid | null>();
@@ -85,8 +91,8 @@ export async function blame(
     if (hit && hit.generation === table.generation) return hit.version;
     work.blobReads++;
     const version = table.idsOf(await store.readTyped(blob, "blob"), child);
-    // Its text (up to two bytes a character) and ids.
-    const size = 2 * version.text.length + version.ids.byteLength;
+    // Its text (up to two bytes a character), ids and line starts.
+    const size = 2 * version.text.length + version.ids.byteLength + version.starts.byteLength;
     if (versionBytes + size > VERSIONS_CACHE_BYTES) {
       versions.clear();
       versionBytes = 0;
@@ -130,14 +136,27 @@ export async function blame(
     pending.set(commit, { commit: info, blob, file, spans });
     queue.push(info);
   };
-  const assign = (commit: Oid, spans: Span[], final: boolean) => {
-    for (const s of spans) for (let i = 0; i < s.len; i++) out[s.fStart + i] = { commit, line: s.sStart + i + 1, final };
+  const assign = (commit: Oid, spans: Span[], final: boolean, to = out) => {
+    for (const s of spans) for (let i = 0; i < s.len; i++) to[s.fStart + i] = { commit, line: s.sStart + i + 1, final };
   };
+  /** The commit being compared now, with the lines it holds (neither in `out` nor in `pending`). */
+  let current: { oid: Oid; spans: Span[] } | null = null;
+  let steps = 0;
+  const workNow = (): BlameWork => ({ ...work, compared: stats.compared, linesHashed: table.linesHashed - hashedBefore });
+  if (opts.watch) {
+    opts.watch.snapshot = () => {
+      const lines = out.slice();
+      // Older suspects last: a line passed on to a parent mid-step is reported at the parent.
+      if (current) assign(current.oid, current.spans, false, lines);
+      for (const [oid, s] of pending) assign(oid, s.spans, false, lines);
+      return { lines, complete: false, steps, work: workNow() };
+    };
+  }
 
   if (total > 0) await give(start, startBlob, startPath, [{ fStart: 0, sStart: 0, len: total }]);
   let complete = true;
-  let steps = 0;
   while (queue.size > 0) {
+    current = null;
     const c = queue.pop()!;
     const suspect = pending.get(c.oid);
     if (!suspect) continue; // queued twice
@@ -150,6 +169,7 @@ export async function blame(
     pending.delete(c.oid);
     steps++;
     let spans = suspect.spans.sort((a, b) => a.sStart - b.sStart);
+    current = { oid: c.oid, spans };
     const parents = await graph.presentParents(c);
     // The Bloom filter says the file is as in the first parent: every line passes on unread to it
     // (a merge too: git gives a line to the first parent that has the same file).
@@ -208,7 +228,7 @@ export async function blame(
     }
     assign(c.oid, spans, true);
   }
-  work.compared = stats.compared;
-  work.linesHashed = table.linesHashed - hashedBefore;
-  return { lines: out, complete, steps, work };
+  const result = { lines: out, complete, steps, work: workNow() };
+  if (opts.watch) opts.watch.snapshot = () => result;
+  return result;
 }

@@ -6,7 +6,8 @@
 // lines, not the square of them.
 import { describe, expect, it } from "vitest";
 import fixture from "../fixtures/blame-repo.json";
-import { blame } from "../../src/git/blame";
+import { blame, type BlameResult, type BlameWatch } from "../../src/git/blame";
+import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
 import { extendCommitGraph } from "../../src/git/commit-graph-build";
 import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
@@ -17,6 +18,7 @@ import type { Oid } from "../../src/git/oid";
 import { PackIndex } from "../../src/git/pack-index";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource } from "../../src/git/range-source";
+import { blameWithin, forgetBlameRuns, sharedBlame } from "../../src/services/blame-runs";
 
 const revs = fixture.revs as Record<"tip" | "older", Oid>;
 const encoder = new TextEncoder();
@@ -74,9 +76,10 @@ describe("blame", () => {
     expect(blobReads).toBeLessThanOrEqual(fixture.revisions + 2);
     expect(diffs).toBeLessThanOrEqual(fixture.revisions + 2);
     // Each version split and looked up once (not once for every diff it takes part in), and only
-    // its lines between the first and the last change from the child's version (57% here).
+    // its lines near the changes from the child's version: 3% of all lines here (with the shared
+    // start and end alone it was every line between the first and the last change, 57%).
     const longest = fixture.lines + 60;
-    expect(linesHashed).toBeLessThan(0.75 * blobReads * fixture.lines);
+    expect(linesHashed).toBeLessThan(0.1 * blobReads * fixture.lines);
     // Comparisons: each unchanged line about once, plus the changes' square (a few lines each).
     expect(compared).toBeLessThanOrEqual(diffs * (longest + 400));
   });
@@ -86,6 +89,93 @@ describe("blame", () => {
     const result = await blame(await walker(true), revs.tip, ["long.txt"], { lines });
     expect(lines.generation).toBeGreaterThan(100);
     expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
+  });
+});
+
+/** A budget that calls `at` once when the walk has taken `n` steps (a point mid-run, not a time). */
+class StepHook extends Budget {
+  constructor(
+    private readonly n: number,
+    private readonly at: () => void,
+  ) {
+    super();
+  }
+  override async step(): Promise<boolean> {
+    if (this.used === this.n) this.at();
+    return super.step();
+  }
+}
+
+describe("blame runs shared by pages", () => {
+  it("shows a run in progress: every line where the search is, the lines found so far final and right", async () => {
+    const watch: BlameWatch = {};
+    let mid: BlameResult | undefined;
+    const result = await blame(await walker(true), revs.tip, ["long.txt"], {
+      watch,
+      budget: new StepHook(40, () => (mid = watch.snapshot!())),
+    });
+    expect(mid!.complete).toBe(false);
+    expect(mid!.lines.length).toBe(result.lines.length);
+    const final = mid!.lines.flatMap((l, i) => (l.final ? [[l, result.lines[i]]] : []));
+    expect(final.length).toBeGreaterThan(0);
+    for (const [found, end] of final) expect(found).toEqual(end);
+    expect(mid!.lines.filter((l) => l && !l.final).length).toBeGreaterThan(0);
+    // Not final: the line is at that commit or came from an older one, never a newer one.
+    const timeOf = async (oid: Oid) => (await (await walker(true)).commit(oid)).time;
+    for (let i = 0; i < result.lines.length; i++) {
+      expect(await timeOf(mid!.lines[i]!.commit)).toBeGreaterThanOrEqual(await timeOf(result.lines[i]!.commit));
+    }
+    // Once done, the watch answers the result.
+    expect(watch.snapshot!()).toBe(result);
+  });
+
+  it("runs blame once for the pages that ask while it runs, and answers later pages from it", async () => {
+    forgetBlameRuns();
+    let started = 0;
+    const start = async (watch: BlameWatch) => {
+      started++;
+      return blame(await walker(true), revs.tip, ["long.txt"], { watch });
+    };
+    const key = "t/r@tip:long.txt";
+    const later = Date.now() + 60_000;
+    const first = sharedBlame(key, later, start);
+    // A page that cannot wait (its wait is over at once) shows the run as it is, or nothing yet.
+    const early = await blameWithin(sharedBlame(key, later, start), Promise.resolve());
+    expect(early?.complete ?? false).toBe(false);
+    const [a, b] = await Promise.all([
+      blameWithin(first, new Promise(() => {})),
+      blameWithin(sharedBlame(key, later, start), new Promise(() => {})),
+    ]);
+    expect(a).toBe(b);
+    expect(a!.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
+    expect((await blameWithin(sharedBlame(key, later, start), Promise.resolve()))!).toBe(a);
+    expect(started).toBe(1);
+  });
+
+  it("starts over after a run that ran out of budget or is past its time", async () => {
+    forgetBlameRuns();
+    let started = 0;
+    const start = (budget: () => Budget) => async (watch: BlameWatch) => {
+      started++;
+      return blame(await walker(true), revs.tip, ["long.txt"], { watch, budget: budget() });
+    };
+    const key = "t/r@tip:long.txt";
+    const later = Date.now() + 60_000;
+    const partial = await sharedBlame(
+      key,
+      later,
+      start(() => new Budget(Infinity, 3)),
+    ).done;
+    expect(partial.complete).toBe(false);
+    // A run whose time is over (a request workerd cancelled leaves one that never ends).
+    sharedBlame(key, Date.now() - 1, () => new Promise<BlameResult>(() => {}));
+    const full = await sharedBlame(
+      key,
+      later,
+      start(() => new Budget()),
+    ).done;
+    expect(full.complete).toBe(true);
+    expect(started).toBe(2);
   });
 });
 
@@ -128,6 +218,48 @@ describe("line ids", () => {
     const before = t.linesHashed;
     t.idsOf(encoder.encode(text("new")), base);
     expect(t.linesHashed - before).toBe(1);
+  });
+
+  it("look up only the changed lines when the changes are far apart, wherever they are", () => {
+    const t = new LineTable();
+    const changed = new Set([2, 700, 1500, 2200, 2997]);
+    const text = (tag: string) =>
+      Array.from({ length: 3000 }, (_, i) => (changed.has(i) ? `${tag} ${i}` : `line ${i}`)).join("\n");
+    const base = t.idsOf(encoder.encode(text("old")));
+    const before = t.linesHashed;
+    const reused = t.idsOf(encoder.encode(text("new")), base);
+    expect(t.linesHashed - before).toBe(changed.size);
+    expect([...reused.ids]).toEqual([...t.idsOf(encoder.encode(text("new"))).ids]);
+  });
+
+  it("give the ids of looking every line up, after random edits, moves and repeated lines", () => {
+    let seed = 19;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const pool = ["}", "", "  return x;", "// same", "{"];
+    const line = () => (random(3) === 0 ? pool[random(pool.length)]! : `line ${random(100_000)} ${"x".repeat(random(60))}`);
+    let lines = Array.from({ length: 1500 }, line);
+    const t = new LineTable();
+    let previous = t.idsOf(encoder.encode(lines.join("\n")));
+    for (let version = 0; version < 200; version++) {
+      lines = lines.slice();
+      for (let k = random(6); k >= 0; k--) {
+        const at = random(lines.length);
+        const op = random(4);
+        if (op === 0) lines[at] = line();
+        else if (op === 1) lines.splice(at, 0, ...Array.from({ length: 1 + random(4) }, line));
+        else if (op === 2) lines.splice(at, 1 + random(4));
+        else lines.splice(random(lines.length), 0, ...lines.splice(at, 5 + random(25))); // a moved block
+      }
+      const text = lines.join("\n") + (random(5) === 0 ? "" : "\n");
+      const reused = t.idsOf(encoder.encode(text), previous);
+      const plain = t.idsOf(encoder.encode(text));
+      expect([...reused.ids], `version ${version}`).toEqual([...plain.ids]);
+      expect([...reused.starts], `version ${version}`).toEqual([...plain.starts]);
+      previous = reused;
+    }
   });
 
   it("diff in comparisons that follow the changes, not the file's square", () => {

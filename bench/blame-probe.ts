@@ -1,0 +1,112 @@
+// Where the time of a cold blame page of the long file goes (issue 19): imports a repository made
+// with bench:gen-large --long-file into a local forge, waits for the tree page at master to be
+// final (the commit-graph is built), then asks for the blame page of the long file at master and at
+// older commits as bench:scale does: once, then again every second until complete, printing each
+// response's time, whether it was partial and its Server-Timing (blame: the walk's time in that
+// request; blame-reads, -diffs, -steps: what it did). PROFILE=<file> records a CPU profile of the
+// edge isolate from the first request to the last complete page (open it in Chrome's DevTools).
+//
+//   REPO=/tmp/s5-blame/long.git POINTS=1 PROFILE=/tmp/blame.cpuprofile node --import tsx bench/blame-probe.ts
+//   JOIN=300 POINTS=2 node --import tsx bench/blame-probe.ts   (a second request joins the first's run)
+import http from "node:http";
+import { writeFileSync } from "node:fs";
+import { WebSocket } from "undici";
+import { freePort } from "../test/e2e/runner";
+import { HOST, importProject, startEdgeforge } from "./lib/edgeforge";
+import { LONG_FILE } from "./lib/long-file";
+import { longFilePoints } from "./lib/long-file-blame";
+
+const repo = process.env.REPO ?? "/tmp/s5-blame/long.git";
+process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
+const points = (await longFilePoints(repo))?.slice(0, Number(process.env.POINTS ?? 5));
+if (!points) throw new Error(`${repo} has no ${LONG_FILE} (bench:gen-large --long-file)`);
+
+const inspector = await freePort();
+const forge = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) });
+const get = (path: string) =>
+  new Promise<{ ms: number; status: number; cc: string; st: string }>((resolve, reject) => {
+    const t = performance.now();
+    http
+      .get(
+        { host: "127.0.0.1", port: forge.port, path, headers: { host: `${HOST}:${forge.port}`, accept: "text/html" } },
+        (res) => {
+          res.resume();
+          res.on("end", () =>
+            resolve({
+              ms: performance.now() - t,
+              status: res.statusCode ?? 0,
+              cc: String(res.headers["cache-control"] ?? ""),
+              st: String(res.headers["server-timing"] ?? ""),
+            }),
+          );
+        },
+      )
+      .on("error", reject);
+  });
+try {
+  let t = performance.now();
+  await importProject(forge, "repo", repo);
+  console.log(`import ${(performance.now() - t).toFixed(0)} ms`);
+  t = performance.now();
+  for (;;) {
+    const r = await get(`/p/repo/source/tree/master/`);
+    if (r.status === 200 && r.cc !== "no-store") break;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  console.log(`master final ${(performance.now() - t).toFixed(0)} ms`);
+  let ws: WebSocket | undefined;
+  let id = 0;
+  const pending = new Map<number, (v: { profile?: unknown }) => void>();
+  const send = (method: string, params = {}) =>
+    new Promise<{ profile?: unknown }>((resolve) => {
+      const n = ++id;
+      pending.set(n, resolve);
+      ws!.send(JSON.stringify({ id: n, method, params }));
+    });
+  if (process.env.PROFILE) {
+    const list = (await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json()) as {
+      id: string;
+      webSocketDebuggerUrl: string;
+    }[];
+    const edge = list.find((x) => x.id === "core:user:edge")!;
+    ws = new WebSocket(edge.webSocketDebuggerUrl);
+    await new Promise((r) => (ws!.onopen = r));
+    ws.onmessage = (m) => {
+      const msg = JSON.parse(String(m.data));
+      if (msg.id) pending.get(msg.id)?.(msg.result);
+    };
+    await send("Profiler.enable");
+    await send("Profiler.setSamplingInterval", { interval: 200 });
+    await send("Profiler.start");
+  }
+  const enc = (p: string) => p.split("/").map(encodeURIComponent).join("/");
+  for (const p of points) {
+    const url = `/p/repo/source/blame/${p.commit}/${enc(LONG_FILE)}`;
+    const started = performance.now();
+    // JOIN=<ms>: a second request for the same page that long after the first, while it runs
+    // (its Server-Timing says blame-joined=1 when it joined the first one's blame run).
+    if (process.env.JOIN)
+      setTimeout(async () => {
+        const r = await get(url);
+        console.log(
+          `${p.label} joining request ${r.status} ${r.ms.toFixed(0)} ms${r.cc === "no-store" ? " PARTIAL" : ""} | ${r.st}`,
+        );
+      }, Number(process.env.JOIN));
+    for (let n = 0; ; n++) {
+      const r = await get(url);
+      const partial = r.cc === "no-store";
+      console.log(
+        `${p.label} (${p.revisions} revisions) #${n} ${r.status} ${r.ms.toFixed(0)} ms${partial ? " PARTIAL" : ""}, ${(performance.now() - started).toFixed(0)} ms since the first | ${r.st}`,
+      );
+      if (!partial || r.status !== 200 || performance.now() - started > 60_000) break;
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+  }
+  if (ws) {
+    const { profile } = await send("Profiler.stop");
+    writeFileSync(process.env.PROFILE!, JSON.stringify(profile));
+    ws.close();
+  }
+} finally {
+  await forge.stop();
+}
