@@ -77,9 +77,9 @@ export async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oi
     for (let i = 0; i < named.length; i += COMMIT_READS) {
       const batch = named.slice(i, i + COMMIT_READS);
       const read = await Promise.all(batch.map((oid) => readCommit(src, oid)));
-      batch.forEach((oid, k) =>
-        commits.set(oid, { subject: read[k]!.subject, author: read[k]!.author.name, time: read[k]!.author.time }),
-      );
+      for (const [k, oid] of batch.entries()) {
+        commits.set(oid, { subject: read[k]!.subject, author: read[k]!.author.name, time: read[k]!.author.time });
+      }
     }
     if (marks) marks["blame-render"] = performance.now() - started;
     let prev: Oid | null = null;
