@@ -21,11 +21,12 @@ export interface LogPage {
 }
 
 /**
- * The object id at `path` in each commit's tree, memoized for one walk (trees shared between
- * commits are read once, through the object cache).
+ * The object id at `path` in each commit's tree, memoized for one walk by every tree on the way
+ * (trees shared between commits are read once, and a commit whose root changed elsewhere reads
+ * only the trees that differ from the last one looked at).
  */
 class PathLookup {
-  private readonly byTree = new Map<Oid, Oid | null>();
+  private readonly memo = new Map<string, Oid | null>();
   constructor(
     readonly graph: CommitGraph,
     readonly path: string[],
@@ -34,12 +35,7 @@ class PathLookup {
   async at(commit: Oid): Promise<Oid | null> {
     const c = await this.graph.commit(commit);
     if (this.path.length === 0) return c.tree;
-    let hit = this.byTree.get(c.tree);
-    if (hit === undefined) {
-      hit = await oidAtPath(this.graph.store, c.tree, this.path);
-      this.byTree.set(c.tree, hit);
-    }
-    return hit;
+    return oidAtPath(this.graph.store, c.tree, this.path, this.memo);
   }
 }
 
@@ -190,7 +186,7 @@ export async function mergeBase(graph: CommitGraph, a: Oid, b: Oid, budget?: Bud
       }
       paint |= STALE;
     }
-    for (const p of c.parents) if (await graph.store.has(p)) await mark(p, paint);
+    for (const p of c.parents) if (await graph.has(p)) await mark(p, paint);
   }
   if (results.length === 0) return null;
   results.sort((x, y) => y.time - x.time);
@@ -217,7 +213,7 @@ export async function rangeLog(
       bad.add(oid);
       queuedInteresting.delete(oid);
     }
-    if (seen.has(oid) || !(await graph.store.has(oid))) return;
+    if (seen.has(oid) || !(await graph.has(oid))) return;
     seen.add(oid);
     if (!uninteresting) queuedInteresting.add(oid);
     queue.push(await graph.commit(oid));

@@ -25,12 +25,61 @@ interface RawEntry {
   tree: boolean;
 }
 
-async function entries(store: ObjectStore, tree: Oid | null): Promise<RawEntry[]> {
-  if (!tree) return [];
-  const data = await store.readTyped(tree, "tree");
+function parseEntries(data: Uint8Array): RawEntry[] {
   const out: RawEntry[] = [];
   forEachTreeEntry(data, (mode, oid, s, e) => out.push({ name: data.subarray(s, e), mode, oid, tree: isTreeMode(mode) }));
   return out;
+}
+
+/** Tree bytes a diff reads ahead of its walk; past this it reads the rest as it walks. */
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/** Trees of one level read side by side. */
+const READ_AHEAD_BATCH = 64;
+
+/**
+ * The trees a diff of `a` and `b` will read, read ahead level by level: each level's ids are
+ * looked up in one sorted batch and read side by side, where the walk would read them one at a
+ * time in path order, each a lookup of its own. Stops after `limit` changed files or
+ * READ_AHEAD_BYTES; returns the trees' raw bytes by id (views of the object cache's copies).
+ */
+async function readAhead(store: ObjectStore, a: Oid | null, b: Oid | null, limit: number): Promise<Map<Oid, Uint8Array>> {
+  const read = new Map<Oid, Uint8Array>();
+  let bytes = 0;
+  let files = 0;
+  let level: [Oid | null, Oid | null][] = [[a, b]];
+  while (level.length > 0 && bytes < READ_AHEAD_BYTES && files < limit) {
+    const ids = [...new Set(level.flat().filter((t): t is Oid => t !== null && !read.has(t)))].sort();
+    await store.locateMany(ids);
+    for (let from = 0; from < ids.length; from += READ_AHEAD_BATCH) {
+      const batch = ids.slice(from, from + READ_AHEAD_BATCH);
+      const data = await Promise.all(batch.map((t) => store.readTyped(t, "tree")));
+      batch.forEach((t, i) => {
+        read.set(t, data[i]!);
+        bytes += data[i]!.length;
+      });
+    }
+    const next: [Oid | null, Oid | null][] = [];
+    for (const [ta, tb] of level) {
+      const ea = ta ? parseEntries(read.get(ta)!) : [];
+      const eb = tb ? parseEntries(read.get(tb)!) : [];
+      for (let i = 0, j = 0; i < ea.length || j < eb.length; ) {
+        const x = ea[i];
+        const y = eb[j];
+        const cmp = !x ? 1 : !y ? -1 : compareEntries(x, y);
+        const left = cmp <= 0 ? x! : null;
+        const right = cmp >= 0 ? y! : null;
+        if (cmp <= 0) i++;
+        if (cmp >= 0) j++;
+        if (left && right && left.oid === right.oid && left.mode === right.mode) continue;
+        const subA = left?.tree ? left.oid : null;
+        const subB = right?.tree ? right.oid : null;
+        if (subA || subB) next.push([subA, subB]);
+        else files++;
+      }
+    }
+    level = next;
+  }
+  return read;
 }
 
 /** git's tree order: bytes, with a tree's name compared as if it ended in "/". */
@@ -55,6 +104,9 @@ export async function diffTrees(
   opts: { limit?: number; renames?: boolean } = {},
 ): Promise<{ changes: TreeChange[]; truncated: boolean }> {
   const limit = opts.limit ?? Infinity;
+  const ahead = await readAhead(store, a, b, limit);
+  const entries = async (tree: Oid | null): Promise<RawEntry[]> =>
+    tree ? parseEntries(ahead.get(tree) ?? (await store.readTyped(tree, "tree"))) : [];
   const changes: TreeChange[] = [];
   let truncated = false;
   const add = (c: TreeChange) => {
@@ -62,7 +114,7 @@ export async function diffTrees(
     else changes.push(c);
   };
   const whole = async (tree: Oid, prefix: string, status: "A" | "D") => {
-    for (const e of await entries(store, tree)) {
+    for (const e of await entries(tree)) {
       if (truncated) return;
       const path = prefix + decoder.decode(e.name);
       if (e.tree) await whole(e.oid, `${path}/`, status);
@@ -71,8 +123,8 @@ export async function diffTrees(
     }
   };
   const walk = async (ta: Oid | null, tb: Oid | null, prefix: string) => {
-    const ea = await entries(store, ta);
-    const eb = await entries(store, tb);
+    const ea = await entries(ta);
+    const eb = await entries(tb);
     let i = 0;
     let j = 0;
     while ((i < ea.length || j < eb.length) && !truncated) {

@@ -30,10 +30,20 @@ export async function comparePage(p: SourcePage, rest: string[]): Promise<Respon
   const head = await resolveRev(src, spec.slice(dots + 3));
   if (!base || !head) return notFound(p);
   const render = async (): Promise<Rendered> => {
+    // Server-Timing: each step's time, and the merge base's walk as a count.
+    const marks = c.get("meter").marks;
+    let t = performance.now();
+    const lap = (name: string) => {
+      marks[name] = performance.now() - t;
+      t = performance.now();
+    };
     const budget = new Budget(Date.now() + MERGE_BASE_BUDGET.ms, MERGE_BASE_BUDGET.steps);
     const mb = await mergeBase(src.graph, base.commit, head.commit, budget);
+    lap("merge-base");
+    marks["merge-base-steps"] = budget.used;
     const gaveUp = !mb && budget.used > MERGE_BASE_BUDGET.steps;
     const { commits, more } = await rangeLog(src.graph, [head.commit], [base.commit], COMPARE_COMMITS);
+    lap("range");
     const baseTree = mb
       ? (await src.graph.commit(mb)).tree
       : gaveUp || budget.outOfTime
@@ -41,6 +51,7 @@ export async function comparePage(p: SourcePage, rest: string[]): Promise<Respon
         : null;
     const headTree = (await src.graph.commit(head.commit)).tree;
     const { changes, truncated } = await diffTrees(src.store, baseTree, headTree, { limit: TREE_DIFF_LIMIT });
+    lap("tree-diff");
     const label = (name: string) => (name.length === 40 ? shortOid(name) : name);
     const view: CompareView = {
       urls,
@@ -67,6 +78,7 @@ export async function comparePage(p: SourcePage, rest: string[]): Promise<Respon
         (ch) => urls.blob(head.commit, ch.path.split("/")),
       ),
     };
+    lap("rows-diffs");
     return { html: compareBody(view), cacheable: !budget.outOfTime };
   };
   return sourceResponse(p, {
