@@ -77,7 +77,8 @@ try {
   if (!kept) await importProject(forge, "repo", repo);
   console.log(`import ${(performance.now() - t).toFixed(0)} ms`);
   t = performance.now();
-  await finalAt(forge.port);
+  // A kept state waited once, when it was made (and log and compare pages need only the graph).
+  if (!kept) await finalAt(forge.port);
   console.log(`master final ${(performance.now() - t).toFixed(0)} ms`);
   let ws: WebSocket | undefined;
   let id = 0;

@@ -9,6 +9,10 @@ import type { Budget } from "./budget";
 
 /** Most commits a cursor carries: the walk's frontier (one per line of history still open). */
 const MAX_CURSOR = 100;
+/** Commits a path log passes by graph position (filters only) per step of its budget. */
+const PASS_PER_STEP = 16;
+/** Most commits passed in one go without a budget. */
+const JUMP_MAX = 1_000_000;
 
 export interface LogPage {
   commits: CommitInfo[];
@@ -80,7 +84,18 @@ export async function logPage(
     // with the same version is the one followed).
     const present = await graph.presentParents(c);
     if (present.length > 0 && present.length === c.parents.length && !(await graph.mayChange(c.oid, keys))) {
-      await enqueue(c.parents[0]!);
+      const first = c.parents[0]!;
+      if (queue.size === 0 && !seen.has(first)) {
+        // The only line of history left: on down the first parents while their filters rule
+        // the path out, by graph position (no commit decoded), each a sixteenth of a step. No
+        // other line can reach the commits passed (they descend from where it lands), and the
+        // order is the same: nothing else is queued.
+        const left = opts.budget ? (opts.budget.maxSteps - opts.budget.used) * PASS_PER_STEP : JUMP_MAX;
+        const to = await graph.firstMaybeChanged(first, keys, Math.max(0, Math.min(JUMP_MAX, left)));
+        for (let i = 0; i < to.passed; i += PASS_PER_STEP) opts.budget?.spend();
+        scanned += to.passed;
+        await enqueue(to.oid);
+      } else await enqueue(first);
       continue;
     }
     const here = await lookup.at(c.oid);

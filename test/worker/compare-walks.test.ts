@@ -4,6 +4,7 @@
 // trees, not their number). Answers are checked against a brute force of `git log A..B` and the
 // walks without a graph (which commit-graph.test.ts checks against git).
 import { describe, expect, it } from "vitest";
+import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
 import { extendCommitGraph } from "../../src/git/commit-graph-build";
 import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
@@ -15,7 +16,9 @@ import { RangedPackIndex } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource, type RangeSource } from "../../src/git/range-source";
 import { diffTrees } from "../../src/git/tree-diff";
-import { RepoBuilder } from "./git-fixture";
+import { COMPARE_FILES } from "../../src/routes/web/source/compare";
+import { Browser, newForge } from "./browser";
+import { importRepo, RepoBuilder } from "./git-fixture";
 
 /** Unique names: the isolate's page caches are keyed by them. */
 const run = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
@@ -219,5 +222,94 @@ describe("comparing two commits far apart", () => {
     // commit (164). Remembering every tree on the way: its root, a/ when a/g.txt changed too,
     // and the whole path where f.txt changed.
     expect(counts.trees).toBeLessThan(100);
+  });
+
+  it("tree diff by pages: the pages together are the whole diff, and a page reads only its own trees", async () => {
+    const r = new RepoBuilder();
+    const files = (v: string, extra: Record<string, string>) => {
+      const out: Record<string, string> = { ...extra };
+      for (const x of ["a", "b", "c", "d"])
+        for (const y of ["p", "q", "r"]) for (const z of ["1", "2"]) out[`${x}/${y}/${z}.txt`] = `${x}${y}${z} ${v}\n`;
+      return out;
+    };
+    // Changed, added, deleted files and directories, a file that became a directory, names
+    // whose byte order differs from their directories' (a.txt, a-b, a/).
+    const one = r.commit({ files: files("one", { "a.txt": "x\n", "a-b": "y\n", "gone/f": "z\n", e: "file\n" }), message: "one" });
+    const two = r.commit({
+      files: files("two", { "a.txt": "x2\n", "new/deep/f": "n\n", "e/inside": "dir\n" }),
+      parents: [one],
+      message: "two",
+    });
+    const store = await plainStore(r, "paged-diff");
+    const treeOf = async (c: Oid) => (await new CommitGraph(store).commit(c)).tree;
+    const [ta, tb] = [await treeOf(one), await treeOf(two)];
+    const whole = await diffTrees(store, ta, tb, { renames: false });
+    expect(whole.truncated).toBe(false);
+    for (const limit of [1, 3, 7]) {
+      const paged: string[] = [];
+      let after: string | undefined;
+      for (let n = 0; n < 100; n++) {
+        const page = await diffTrees(store, ta, tb, { renames: false, limit, after });
+        paged.push(...page.changes.map((c) => `${c.status} ${c.path}`));
+        if (!page.truncated) break;
+        after = page.last;
+      }
+      expect(paged, `pages of ${limit}`).toEqual(whole.changes.map((c) => `${c.status} ${c.path}`));
+    }
+    // The first page of 3 reads the trees down to its files, not the whole diff's.
+    const full = counted(store, null);
+    await diffTrees(full.graph.store, ta, tb);
+    const first = counted(store, null);
+    await diffTrees(first.graph.store, ta, tb, { limit: 3 });
+    expect(first.counts.trees).toBeLessThan(full.counts.trees / 2);
+  });
+
+  it("the compare page lists a page of changed files and links to the next, which lists the rest", async () => {
+    const forge = await newForge("cmp");
+    const r = new RepoBuilder();
+    const n = COMPARE_FILES + 20;
+    const files = (v: string) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`d${i % 7}/f${String(i).padStart(3, "0")}.txt`, `${i} ${v}\n`]));
+    const one = r.commit({ files: files("one"), message: "one" });
+    const two = r.commit({ files: files("two"), parents: [one], message: "two" });
+    await importRepo(forge.slug, "wide", r, { "refs/heads/main": two, "refs/heads/old": one });
+    const get = async (path: string) => {
+      const res = await new Browser(forge.host).get(path);
+      expect(res.status, path).toBe(200);
+      return res.text();
+    };
+    const listed = (body: string) => [...body.matchAll(/<td><a href="#f\d+">([^<]+)<\/a>/g)].map((m) => m[1]!);
+    const first = await get("/p/wide/source/compare/old...main");
+    expect(first).toContain(`${COMPARE_FILES}+ files changed`);
+    const next = /<p class="next"><a href="([^"]+)">/.exec(first)?.[1]?.replaceAll("&amp;", "&");
+    expect(next).toBe(`/p/wide/source/compare/old...main?after=${encodeURIComponent(listed(first).at(-1)!)}`);
+    const second = await get(next!);
+    expect(second).not.toContain('class="next"');
+    const all = Object.keys(files("")).sort();
+    expect([...listed(first), ...listed(second)]).toEqual(all);
+  });
+
+  it("log of a path on one line of history: passes the commits the filters rule out without decoding them", async () => {
+    const r = new RepoBuilder();
+    let tip = r.commit({ files: { "src/x.txt": "0\n", "other.txt": "0\n" }, message: "root" });
+    const changed = [tip];
+    for (let i = 1; i <= 200; i++) {
+      const x = `${Math.floor(i / 70)}\n`;
+      tip = r.commit({ files: { "src/x.txt": x, "other.txt": `${i}\n` }, parents: [tip], message: `${i}` });
+      if (i % 70 === 0) changed.unshift(tip);
+    }
+    const store = await plainStore(r, "line-log");
+    const persisted = await graphOf(store, [tip]);
+    const plain = await logPage(new CommitGraph(store), [tip], { limit: 50, path: ["src", "x.txt"] });
+    expect(plain.commits.map((c) => c.oid)).toEqual(changed);
+    const { graph } = counted(store, persisted);
+    const budget = new Budget(Number.POSITIVE_INFINITY, 40);
+    const page = await logPage(graph, [tip], { limit: 50, path: ["src", "x.txt"], budget });
+    expect(page.commits.map((c) => c.oid)).toEqual(changed);
+    expect(page.next).toBeNull();
+    expect(page.scanned).toBe(201);
+    // Commit by commit: 201 records decoded, and 40 steps would stop at the 40th commit.
+    expect(graph.reads.graph).toBeLessThan(20);
+    expect(budget.used).toBeLessThan(40);
   });
 });

@@ -5,10 +5,16 @@ import { mergeBase, rangeLog } from "../../../git/history";
 import { diffTrees } from "../../../git/tree-diff";
 import { resolveRev, shortOid } from "../../../services/source";
 import { type CompareView, compareBody, compareForm } from "../../../views/source/compare";
-import { diffView, MERGE_BASE_BUDGET, PAGE_CAPS, rows, TREE_DIFF_LIMIT } from "./history";
+import { diffView, MERGE_BASE_BUDGET, PAGE_CAPS, rows } from "./history";
 import { notFound, type Rendered, sourceResponse, type SourcePage } from "./page";
 
 const COMPARE_COMMITS = 250;
+/**
+ * Changed files a comparison lists and diffs per page (a next page continues after the last
+ * one): two commits far apart differ in thousands of files, whose trees and blobs at old commits
+ * are long delta chains; a page reads only the trees and blobs of its own files.
+ */
+export const COMPARE_FILES = 50;
 
 export async function comparePage(p: SourcePage, rest: string[]): Promise<Response> {
   const { c, src, urls } = p;
@@ -26,6 +32,8 @@ export async function comparePage(p: SourcePage, rest: string[]): Promise<Respon
   }
   const dots = spec.indexOf("...");
   if (dots <= 0) return notFound(p);
+  const after = c.req.query("after") || undefined;
+  if (after !== undefined && (after.length > 4096 || after.includes("\0"))) return notFound(p);
   const base = await resolveRev(src, spec.slice(0, dots));
   const head = await resolveRev(src, spec.slice(dots + 3));
   if (!base || !head) return notFound(p);
@@ -50,7 +58,7 @@ export async function comparePage(p: SourcePage, rest: string[]): Promise<Respon
         ? (await src.graph.commit(base.commit)).tree
         : null;
     const headTree = (await src.graph.commit(head.commit)).tree;
-    const { changes, truncated } = await diffTrees(src.store, baseTree, headTree, { limit: TREE_DIFF_LIMIT });
+    const { changes, truncated, last } = await diffTrees(src.store, baseTree, headTree, { limit: COMPARE_FILES, after });
     lap("tree-diff");
     const label = (name: string) => (name.length === 40 ? shortOid(name) : name);
     const view: CompareView = {
@@ -69,14 +77,20 @@ export async function comparePage(p: SourcePage, rest: string[]): Promise<Respon
         commits.map((x) => x.oid),
       ),
       more,
-      diff: await diffView(
-        src,
-        changes,
-        truncated,
-        PAGE_CAPS,
-        (ch) => urls.commit(head.commit, ch.path.split("/")),
-        (ch) => urls.blob(head.commit, ch.path.split("/")),
-      ),
+      diff: {
+        ...(await diffView(
+          src,
+          changes,
+          truncated,
+          PAGE_CAPS,
+          (ch) => urls.commit(head.commit, ch.path.split("/")),
+          (ch) => urls.blob(head.commit, ch.path.split("/")),
+        )),
+        page: {
+          after,
+          nextHref: truncated && last ? `${urls.compare(base.name, head.name)}?after=${encodeURIComponent(last)}` : undefined,
+        },
+      },
     };
     lap("rows-diffs");
     return { html: compareBody(view), cacheable: !budget.outOfTime };
@@ -85,7 +99,7 @@ export async function comparePage(p: SourcePage, rest: string[]): Promise<Respon
     title: `Compare ${base.name}...${head.name}`,
     tab: "compare",
     rev: null,
-    key: ["compare", base.name, base.commit, head.name, head.commit],
+    key: ["compare", base.name, base.commit, head.name, head.commit, after ?? ""],
     immutableUrl: base.kind === "commit" && head.kind === "commit",
     render,
   });
