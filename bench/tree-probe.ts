@@ -7,8 +7,13 @@
 //
 //   REPO=/tmp/g-bench/large.git KINDS=tree,blame,log node --import tsx bench/tree-probe.ts   (log: of a path)
 //   SAMPLES=30 PROFILE=/tmp/edge.cpuprofile node --import tsx bench/tree-probe.ts
+//   KINDS=log,compare STATE=/tmp/big-state ROOT=/work/wt/base ...   (compare: each pick against the next older one)
+// STATE keeps the imported repository in that folder and runs each probe on a fresh copy of it;
+// ROOT runs another checkout's forge on it (before/after on the same import).
 import http from "node:http";
-import { writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { WebSocket } from "undici";
 import { freePort } from "../test/e2e/runner";
 import { HOST, importProject, startEdgeforge } from "./lib/edgeforge";
@@ -27,38 +32,53 @@ for (let i = 0; i < samples; i++) {
   const changed = (await git(["-C", repo, "diff-tree", "--no-commit-id", "--name-only", "-r", commit])).stdout.split("\n");
   picks.push({ commit, file: changed.find((f) => /\.(ts|md)$/.test(f)) ?? "README.md" });
 }
-const inspector = await freePort();
-const forge = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) });
-const get = (path: string) =>
+const getAt = (port: number, path: string) =>
   new Promise<{ ms: number; status: number; cc: string; st: string }>((resolve, reject) => {
     const t = performance.now();
     http
-      .get(
-        { host: "127.0.0.1", port: forge.port, path, headers: { host: `${HOST}:${forge.port}`, accept: "text/html" } },
-        (res) => {
-          res.resume();
-          res.on("end", () =>
-            resolve({
-              ms: performance.now() - t,
-              status: res.statusCode ?? 0,
-              cc: String(res.headers["cache-control"] ?? ""),
-              st: String(res.headers["server-timing"] ?? ""),
-            }),
-          );
-        },
-      )
+      .get({ host: "127.0.0.1", port, path, headers: { host: `${HOST}:${port}`, accept: "text/html" } }, (res) => {
+        res.resume();
+        res.on("end", () =>
+          resolve({
+            ms: performance.now() - t,
+            status: res.statusCode ?? 0,
+            cc: String(res.headers["cache-control"] ?? ""),
+            st: String(res.headers["server-timing"] ?? ""),
+          }),
+        );
+      })
       .on("error", reject);
   });
-try {
-  let t = performance.now();
-  await importProject(forge, "repo", repo);
-  console.log(`import ${(performance.now() - t).toFixed(0)} ms`);
-  t = performance.now();
+const finalAt = async (port: number) => {
   for (;;) {
-    const r = await get(`/p/repo/source/tree/master/`);
-    if (r.status === 200 && r.cc !== "no-store") break;
+    const r = await getAt(port, "/p/repo/source/tree/master/");
+    if (r.status === 200 && r.cc !== "no-store") return;
     await new Promise((res) => setTimeout(res, 1000));
   }
+};
+const inspector = await freePort();
+const kept = process.env.STATE;
+if (kept && !existsSync(join(kept, "bench-imported"))) {
+  const first = await startEdgeforge({}, 600_000, { stateDir: kept, root: process.env.ROOT });
+  await importProject(first, "repo", repo);
+  await finalAt(first.port);
+  await first.stop();
+  writeFileSync(join(kept, "bench-imported"), "");
+}
+const copy = kept ? mkdtempSync(join(tmpdir(), "tree-probe-")) : undefined;
+if (kept && copy) cpSync(kept, copy, { recursive: true });
+const forge = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) }, 600_000, {
+  stateDir: copy,
+  root: process.env.ROOT,
+});
+const get = (path: string) => getAt(forge.port, path);
+try {
+  let t = performance.now();
+  if (!kept) await importProject(forge, "repo", repo);
+  console.log(`import ${(performance.now() - t).toFixed(0)} ms`);
+  t = performance.now();
+  // A kept state waited once, when it was made (and log and compare pages need only the graph).
+  if (!kept) await finalAt(forge.port);
   console.log(`master final ${(performance.now() - t).toFixed(0)} ms`);
   let ws: WebSocket | undefined;
   let id = 0;
@@ -107,7 +127,9 @@ try {
           ? `/p/repo/source/tree/${p.commit}/`
           : kind === "blame"
             ? `/p/repo/source/blame/${p.commit}/${enc(p.file)}`
-            : `/p/repo/source/log/${p.commit}/${enc(p.file)}`;
+            : kind === "compare"
+              ? `/p/repo/source/compare/${picks[Math.min(picks.length - 1, picks.indexOf(p) + 1)]!.commit}...${p.commit}`
+              : `/p/repo/source/log/${p.commit}/${enc(p.file)}`;
       const r = await get(url);
       ms.push(r.ms);
       if (r.cc === "no-store") partial++;
@@ -132,4 +154,5 @@ try {
   }
 } finally {
   await forge.stop();
+  if (copy) rmSync(copy, { recursive: true, force: true });
 }

@@ -1,6 +1,7 @@
 // The Edgeforge side: the local forge (both workers on workerd, as `npm start` runs it) with a
 // tenant "bench" on bench.localhost, driven through the `forge` CLI like the e2e tests do.
-import { rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { startForge, type RunningForge } from "../../test/e2e/runner";
 import { firstLine } from "./run";
 
@@ -21,9 +22,17 @@ export interface Edgeforge {
   stop(): Promise<void>;
 }
 
-/** `startTimeoutMs`: benchmarks share the machine with others, so workerd gets time to start. */
-export async function startEdgeforge(env: Record<string, string> = {}, startTimeoutMs = 600_000): Promise<Edgeforge> {
-  const forge = await startForge({ env, startTimeoutMs });
+/**
+ * `startTimeoutMs`: benchmarks share the machine with others, so workerd gets time to start.
+ * `stateDir`: a state folder to use and keep (its tenant is reused when it has one, so a big
+ * import is done once); `root`: another checkout's forge on it (before/after on the same state).
+ */
+export async function startEdgeforge(
+  env: Record<string, string> = {},
+  startTimeoutMs = 600_000,
+  opts: { stateDir?: string; root?: string } = {},
+): Promise<Edgeforge> {
+  const forge = await startForge({ env, startTimeoutMs, stateDir: opts.stateDir, root: opts.root });
   // If the benchmark dies half-way, stop the forge (SIGINT: it shuts workerd down itself).
   const kill = () => forge.child.kill("SIGINT");
   process.once("exit", kill);
@@ -35,16 +44,33 @@ export async function startEdgeforge(env: Record<string, string> = {}, startTime
   const stop = async () => {
     process.off("exit", kill);
     await forge.stop();
-    rmSync(forge.stateDir, { recursive: true, force: true });
+    if (!opts.stateDir) rmSync(forge.stateDir, { recursive: true, force: true });
   };
   try {
-    const created = JSON.parse(
-      await cli("tenants", "create", TENANT, "--host", HOST, "--owner", "bench", "--owner-email", "bench@example.com", "--json"),
-    ) as { owner: { token: string } };
+    const tokenFile = join(forge.stateDir, "bench-token");
+    let token = existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : "";
+    if (!token) {
+      const created = JSON.parse(
+        await cli(
+          "tenants",
+          "create",
+          TENANT,
+          "--host",
+          HOST,
+          "--owner",
+          "bench",
+          "--owner-email",
+          "bench@example.com",
+          "--json",
+        ),
+      ) as { owner: { token: string } };
+      token = created.owner.token;
+      if (opts.stateDir) writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+    }
     return {
       forge,
       port: forge.port,
-      token: created.owner.token,
+      token,
       pid: forge.child.pid!,
       cli,
       url: (path) => forge.url(HOST, path),

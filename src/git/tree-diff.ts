@@ -25,12 +25,78 @@ interface RawEntry {
   tree: boolean;
 }
 
-async function entries(store: ObjectStore, tree: Oid | null): Promise<RawEntry[]> {
-  if (!tree) return [];
-  const data = await store.readTyped(tree, "tree");
+function parseEntries(data: Uint8Array): RawEntry[] {
   const out: RawEntry[] = [];
   forEachTreeEntry(data, (mode, oid, s, e) => out.push({ name: data.subarray(s, e), mode, oid, tree: isTreeMode(mode) }));
   return out;
+}
+
+/** Tree bytes a diff reads ahead of its walk; past this it reads the rest as it walks. */
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/** Trees of one level read side by side. */
+const READ_AHEAD_BATCH = 64;
+
+/**
+ * The trees a diff of `a` and `b` will read, read ahead level by level: each level's ids are
+ * looked up in one sorted batch and read side by side, where the walk would read them one at a
+ * time in path order, each a lookup of its own. Stops after `limit` changed files or
+ * READ_AHEAD_BYTES; returns the trees' raw bytes by id (views of the object cache's copies).
+ */
+async function readAhead(
+  store: ObjectStore,
+  a: Oid | null,
+  b: Oid | null,
+  limit: number,
+  after: Uint8Array | null,
+): Promise<Map<Oid, Uint8Array>> {
+  const read = new Map<Oid, Uint8Array>();
+  let bytes = 0;
+  let files = 0;
+  let level: [Oid | null, Oid | null, string][] = [[a, b, ""]];
+  const readTree = async (t: Oid | null) => {
+    if (t === null || read.has(t)) return;
+    const data = await store.readTyped(t, "tree");
+    if (!read.has(t)) bytes += data.length;
+    read.set(t, data);
+  };
+  // A level wider than the page's files would mostly be read for files past the page.
+  while (level.length > 0 && level.length <= limit && bytes < READ_AHEAD_BYTES && files < limit) {
+    await store.locateMany([...new Set(level.flatMap(([ta, tb]) => [ta, tb]).filter((t): t is Oid => t !== null))].sort());
+    // The two sides of a directory one after the other, the older first: they are usually deltas
+    // in one chain (git deltifies older versions against newer ones), and the newer one is then
+    // found among the versions the first resolved (side by side, each would resolve the chain).
+    for (let from = 0; from < level.length; from += READ_AHEAD_BATCH) {
+      const batch = level.slice(from, from + READ_AHEAD_BATCH);
+      await Promise.all(
+        batch.map(async ([ta, tb]) => {
+          await readTree(ta);
+          await readTree(tb);
+        }),
+      );
+    }
+    const next: [Oid | null, Oid | null, string][] = [];
+    for (const [ta, tb, prefix] of level) {
+      const ea = ta ? parseEntries(read.get(ta)!) : [];
+      const eb = tb ? parseEntries(read.get(tb)!) : [];
+      for (let i = 0, j = 0; i < ea.length || j < eb.length; ) {
+        const x = ea[i];
+        const y = eb[j];
+        const cmp = !x ? 1 : !y ? -1 : compareEntries(x, y);
+        const left = cmp <= 0 ? x! : null;
+        const right = cmp >= 0 ? y! : null;
+        if (cmp <= 0) i++;
+        if (cmp >= 0) j++;
+        if (left && right && left.oid === right.oid && left.mode === right.mode) continue;
+        const subA = left?.tree ? left.oid : null;
+        const subB = right?.tree ? right.oid : null;
+        const path = prefix + decoder.decode((left ?? right)!.name);
+        if ((subA || subB) && !before(after, path, true)) next.push([subA, subB, `${path}/`]);
+        else if (!subA && !subB && !before(after, path, false)) files++;
+      }
+    }
+    level = next;
+  }
+  return read;
 }
 
 /** git's tree order: bytes, with a tree's name compared as if it ended in "/". */
@@ -42,27 +108,59 @@ function compareEntries(x: RawEntry, y: RawEntry): number {
   return cx - cy;
 }
 
+const encoder = new TextEncoder();
+
+/** Byte order of two paths (git lists a diff's files in this order). */
+function compareBytes(x: Uint8Array, y: Uint8Array): number {
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+}
+
+/**
+ * For a diff that starts after the path `after` (a page of files): whether an entry at `path`
+ * lies wholly before it (a file at or before it; a directory all of whose paths are before it).
+ */
+function before(after: Uint8Array | null, path: string, tree: boolean): boolean {
+  if (!after) return false;
+  const p = encoder.encode(tree ? `${path}/` : path);
+  if (!tree) return compareBytes(p, after) <= 0;
+  // A directory the path lies in is walked; one after it is not skipped.
+  if (p.length <= after.length && compareBytes(p, after.subarray(0, p.length)) === 0) return false;
+  return compareBytes(p, after) < 0;
+}
+
 const fileKind = (mode: string) => (isSubmoduleMode(mode) ? "gitlink" : mode === "120000" ? "link" : "file");
 
 /**
  * Files that differ between two trees (null: the empty tree), in git's order. Stops after
- * `limit` changes (`truncated` then says so). Renames are found only when the content is equal.
+ * `limit` changes (`truncated` then says so); with `after`, starts after that path (the next page
+ * of a long diff: directories before it are not read). Renames are found only when the content
+ * is equal (and, on a page, when both sides are on it).
  */
 export async function diffTrees(
   store: ObjectStore,
   a: Oid | null,
   b: Oid | null,
-  opts: { limit?: number; renames?: boolean } = {},
-): Promise<{ changes: TreeChange[]; truncated: boolean }> {
+  opts: { limit?: number; renames?: boolean; after?: string } = {},
+): Promise<{ changes: TreeChange[]; truncated: boolean; last?: string }> {
   const limit = opts.limit ?? Infinity;
+  const after = opts.after ? encoder.encode(opts.after) : null;
+  const ahead = await readAhead(store, a, b, limit, after);
+  const entries = async (tree: Oid | null): Promise<RawEntry[]> =>
+    tree ? parseEntries(ahead.get(tree) ?? (await store.readTyped(tree, "tree"))) : [];
   const changes: TreeChange[] = [];
   let truncated = false;
   const add = (c: TreeChange) => {
+    if (before(after, c.path, false)) return;
     if (changes.length >= limit) truncated = true;
     else changes.push(c);
   };
+  /** Whether the directory at `prefix` (ending in a slash) lies wholly before the page. */
+  const skipped = (prefix: string) => prefix !== "" && before(after, prefix.slice(0, -1), true);
   const whole = async (tree: Oid, prefix: string, status: "A" | "D") => {
-    for (const e of await entries(store, tree)) {
+    if (skipped(prefix)) return;
+    for (const e of await entries(tree)) {
       if (truncated) return;
       const path = prefix + decoder.decode(e.name);
       if (e.tree) await whole(e.oid, `${path}/`, status);
@@ -71,8 +169,9 @@ export async function diffTrees(
     }
   };
   const walk = async (ta: Oid | null, tb: Oid | null, prefix: string) => {
-    const ea = await entries(store, ta);
-    const eb = await entries(store, tb);
+    if (skipped(prefix)) return;
+    const ea = await entries(ta);
+    const eb = await entries(tb);
     let i = 0;
     let j = 0;
     while ((i < ea.length || j < eb.length) && !truncated) {
@@ -110,8 +209,10 @@ export async function diffTrees(
     }
   };
   await walk(a, b, "");
+  // Where a next page starts (before renames pair a file with one listed earlier).
+  const last = changes[changes.length - 1]?.path;
   if (opts.renames !== false) pairExactRenames(changes);
-  return { changes, truncated };
+  return { changes, truncated, last };
 }
 
 /** Turns a deleted and an added file with the same content into one rename (git's R100). */

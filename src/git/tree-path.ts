@@ -69,16 +69,32 @@ export async function resolvePath(store: ObjectStore, root: Oid, segments: strin
   return current;
 }
 
-/** Just the object id at `segments` (used by history walks, which compare ids commit by commit). */
-export async function oidAtPath(store: ObjectStore, root: Oid, segments: string[]): Promise<Oid | null> {
-  let oid = root;
-  for (let i = 0; i < segments.length; i++) {
+/**
+ * Just the object id at `segments` (used by history walks, which compare ids commit by commit).
+ * `memo` (one per path) keeps the answer for every tree passed on the way: commits next to each
+ * other share most of those trees, so a walk reads only the ones that changed.
+ */
+export async function oidAtPath(
+  store: ObjectStore,
+  root: Oid,
+  segments: string[],
+  memo?: Map<string, Oid | null>,
+): Promise<Oid | null> {
+  const passed: string[] = [];
+  let oid: Oid | null = root;
+  for (let i = 0; i < segments.length && oid !== null; i++) {
+    const key = `${i}:${oid}`;
+    const known = memo?.get(key);
+    if (known !== undefined) {
+      oid = known;
+      break;
+    }
+    passed.push(key);
     const data = await store.readTyped(oid, "tree");
     const next = findTreeEntry(data, segments[i]!);
-    if (!next) return null;
-    if (i < segments.length - 1 && !isTreeMode(next.mode)) return null;
-    oid = next.oid;
+    oid = next && (i === segments.length - 1 || isTreeMode(next.mode)) ? next.oid : null;
   }
+  if (memo) for (const key of passed) memo.set(key, oid);
   return oid;
 }
 

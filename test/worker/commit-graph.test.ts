@@ -255,7 +255,9 @@ describe("walks against git", () => {
     count(b, "with");
     await logPage(a, [revs.tip], { limit: 1000, path });
     await logPage(b, [revs.tip], { limit: 1000, path });
-    expect(reads.with).toBeLessThan(reads.without / 2);
+    // Both walks remember every tree on the path (a commit reads only the trees that differ from
+    // the last one looked at: 210 reads before, 68 now); the filters still save a third of those.
+    expect(reads.with).toBeLessThan(reads.without * 0.7);
   });
 });
 

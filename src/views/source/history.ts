@@ -62,6 +62,8 @@ export interface DiffView {
   /** Not every file is listed. */
   partial: boolean;
   changes: ChangeView[];
+  /** A page of a long diff: the path it continues after, and the next page. */
+  page?: { after?: string; nextHref?: string };
 }
 
 const statusWord: Record<ChangeView["status"], string> = {
@@ -107,7 +109,10 @@ export function diffSection(v: DiffView): Markup {
     v.added || v.removed
       ? html`, <span class="add">${v.added} insertions(+)</span>, <span class="del">${v.removed} deletions(−)</span> shown`
       : empty
-  }${v.truncated || v.partial ? ` (the first ${v.changes.length} listed)` : ""}</p>`;
+  }${v.truncated || v.partial ? ` (the first ${v.changes.length} listed)` : ""}${
+    v.page?.after ? html`, after <span class="mono">${v.page.after}</span>` : empty
+  }</p>`;
+  const next = v.page?.nextHref ? html`<p class="next"><a href="${v.page.nextHref}">Next changed files</a></p>` : empty;
   const summary = v.changes.map(
     (ch, i) =>
       html`<tr><td class="chg chg-${ch.status}">${statusWord[ch.status]}<td><a href="#f${i}">${changeTitle(ch)}</a><td class="nowrap">${changeStat(ch.diff)}</tr>`,
@@ -118,7 +123,7 @@ export function diffSection(v: DiffView): Markup {
         ch.blobHref ? html` <a class="muted" href="${ch.blobHref}">view file</a>` : empty
       }</h3>${fileDiffBody(ch.diff)}</section>`,
   );
-  return html`${head}<table class="list changes"><tbody>${summary}</tbody></table>${files}`;
+  return html`${head}<table class="list changes"><tbody>${summary}</tbody></table>${files}${next}`;
 }
 
 export interface Signature {
