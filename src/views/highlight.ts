@@ -1,6 +1,7 @@
 // Server-side syntax highlighting: one small regex lexer per family of languages (comments,
 // strings, numbers, keywords), enough to make code readable without shipping a grammar engine.
 // Output is escaped HTML, one string per line, with spans that never cross a line.
+import { Pacer, runAtOnce, runPaced, type Sliced } from "../utils/pace";
 import { escapedByRenderer, type TrustedHtml } from "./trusted-html";
 
 /** Files up to this size are highlighted; bigger ones are shown as plain text. */
@@ -205,15 +206,53 @@ export function languageOf(name: string): string | null {
 /** Token classes: one letter each (code pages repeat them thousands of times). */
 const CLASS: Record<string, string> = { c: "c", s: "s", n: "n", t: "t", k: "k", b: "b" };
 
+/**
+ * Input lexed between two turns of a paced highlight: a 256 KiB file takes tens of milliseconds
+ * to highlight, and locally one workerd thread runs every page, so a page that highlights it in
+ * one go holds every other page for that long (issue 19, bench/scale-results.md).
+ */
+export const HIGHLIGHT_SLICE = 16 * 1024;
+/** How often the lexer reports its progress to the pacer (characters). */
+const REPORT_EVERY = 1024;
+
 /** highlightLines for a page: each line branded as escaped markup (views/trusted-html.ts). */
 export function highlightedLines(text: string, lang: string | null): TrustedHtml[] {
   return highlightLines(text, lang).map(escapedByRenderer);
 }
 
+/**
+ * highlightedLines that gives way to the isolate's other tasks every `pacer` slice (by default
+ * HIGHLIGHT_SLICE characters): for pages that show a whole file. Same result.
+ */
+export async function highlightedLinesPaced(
+  text: string,
+  lang: string | null,
+  pacer = new Pacer(Number.POSITIVE_INFINITY, HIGHLIGHT_SLICE),
+): Promise<TrustedHtml[]> {
+  return (await runPaced(lexLines(text, lang), pacer)).map(escapedByRenderer);
+}
+
 /** Escaped HTML of each line; with a language, tokens wrapped in spans. */
 export function highlightLines(text: string, lang: string | null): string[] {
+  return runAtOnce(lexLines(text, lang));
+}
+
+/** The lexer, as sliced work: reports every REPORT_EVERY characters lexed (utils/pace.ts). */
+function* lexLines(text: string, lang: string | null): Sliced<string[]> {
   const spec = lang ? LANGS[lang] : undefined;
-  if (!spec) return text.split("\n").map(escapeHtml);
+  let reported = 0;
+  if (!spec) {
+    const out: string[] = [];
+    for (const line of text.split("\n")) {
+      out.push(escapeHtml(line));
+      reported += line.length + 1;
+      if (reported >= REPORT_EVERY) {
+        yield { steps: 0, bytes: reported };
+        reported = 0;
+      }
+    }
+    return out;
+  }
   const lines: string[] = [];
   let current = "";
   const emit = (s: string, cls: string | null) => {
@@ -226,8 +265,8 @@ export function highlightLines(text: string, lang: string | null): string[] {
       if (p) current += cls ? `<span class=${cls}>${escapeHtml(p)}</span>` : escapeHtml(p);
     });
   };
-  const re = spec.re;
-  re.lastIndex = 0;
+  // A regex of its own: a paced caller may be interleaved with another highlight of the language.
+  const re = new RegExp(spec.re.source, spec.re.flags);
   let pos = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     if (m[0] === "") {
@@ -243,7 +282,13 @@ export function highlightLines(text: string, lang: string | null): string[] {
     else if (g.t !== undefined) cls = CLASS.t!;
     else if (g.w !== undefined) cls = spec.keywords.has(g.w) ? CLASS.k! : spec.builtins?.has(g.w) ? CLASS.b! : null;
     emit(m[0], cls);
-    pos = m.index + m[0].length;
+    const end = m.index + m[0].length;
+    reported += end - pos;
+    pos = end;
+    if (reported >= REPORT_EVERY) {
+      yield { steps: 0, bytes: reported };
+      reported = 0;
+    }
   }
   if (pos < text.length) emit(text.slice(pos), null);
   lines.push(current);

@@ -8,7 +8,7 @@ import { isBinary } from "../../../git/diff";
 import type { Oid } from "../../../git/oid";
 import { blameRunCounts, blameWithin, type SharedBlame, sharedBlame } from "../../../services/blame-runs";
 import { readCommit, type Rev } from "../../../services/source";
-import { HIGHLIGHT_MAX, highlightedLines, languageOf } from "../../../views/highlight";
+import { HIGHLIGHT_MAX, highlightedLinesPaced, languageOf } from "../../../views/highlight";
 import { type BlameLineView, type BlameView, blameBody } from "../../../views/source/blame";
 import type { Markup } from "../../../views/source/markup";
 import { type Rendered, sourceResponse, type SourcePage } from "./page";
@@ -66,7 +66,7 @@ export async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oi
       started = performance.now();
     }
     const text = new TextDecoder().decode(data);
-    const code = highlightedLines(
+    const code = await highlightedLinesPaced(
       text.endsWith("\n") ? text.slice(0, -1) : text,
       size <= HIGHLIGHT_MAX ? languageOf(name) : null,
     );

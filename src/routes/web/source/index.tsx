@@ -14,7 +14,7 @@ import { defaultBranch, readCommit, resolveRev, splitRev, type Rev } from "../..
 import { reachableFromRefs } from "../../../services/reachable";
 import { markdownHtml } from "../../../views/markdown";
 import { renderedFile, showsRendered, viewSwitch } from "../../../views/markdown-file";
-import { HIGHLIGHT_MAX, highlightedLines, languageOf } from "../../../views/highlight";
+import { HIGHLIGHT_MAX, highlightedLinesPaced, languageOf } from "../../../views/highlight";
 import { day, isoTime } from "../../../views/source";
 import {
   type BlobContent,
@@ -276,9 +276,10 @@ async function blobPage(
     const text = new TextDecoder().decode(data);
     if (rendered) return view({ kind: "markdown", html: renderedFile(p.project.name, rev.commit, path, text) });
     const lang = size <= HIGHLIGHT_MAX ? languageOf(name) : null;
+    // Paced: a large file's highlighting would otherwise hold every other page of the isolate.
     return view({
       kind: "code",
-      lines: text === "" ? [] : highlightedLines(text.endsWith("\n") ? text.slice(0, -1) : text, lang),
+      lines: text === "" ? [] : await highlightedLinesPaced(text.endsWith("\n") ? text.slice(0, -1) : text, lang),
     });
   };
   return sourceResponse(p, {

@@ -19,6 +19,7 @@ import { sourceScriptPath } from "../../../views/source-script";
 import type { Rev } from "../../../services/source";
 import { notFoundPage } from "../errors";
 import { ifNoneMatchHits } from "../../../utils/etag";
+import { yieldToOthers } from "../../../utils/pace";
 
 export type { SourcePage };
 
@@ -87,6 +88,18 @@ export interface PageSpec {
 
 const backgroundRenders = new Map<string, Promise<void>>();
 
+/**
+ * Turns a rendering page gave to other requests (for tests). A page whose reads all come from the
+ * isolate's caches and Miniflare's in-process services waits on no socket: locally workerd then
+ * takes no new request in until the page is done, so during cold pages the warm page got about one
+ * turn per cold page (issue 19). A timer turn lets the runtime poll for new requests first.
+ */
+export const pageTurns = { count: 0 };
+const pageTurn = () => {
+  pageTurns.count++;
+  return yieldToOthers();
+};
+
 export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Response> {
   const { c } = p;
   const account = pageContext()?.account;
@@ -108,8 +121,11 @@ export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Res
     const unchanged = notModified(c, pageEtag(url!, viewerTag), cacheControl(p, spec, true));
     if (unchanged) return unchanged;
   } else {
+    // A turn for other requests before and after the render (see pageTurns).
+    await pageTurn();
     const started = performance.now();
     const r = await spec.render();
+    await pageTurn();
     meter.marks.render = performance.now() - started;
     // The page cache keeps rendered strings; cachedBody turns them back into markup below.
     body = r.html.toString();

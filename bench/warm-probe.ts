@@ -1,0 +1,119 @@
+// What holds the warm page during cold pages (issue 19), one kind at a time and quicker than
+// bench:scale: imports a repository, waits for the tree page at master to be final, then for each
+// kind the warm page (blob at master) alone, then bench:scale's cold pages of that kind with the
+// warm page loading beside them, while every workerd isolate (Miniflare's simulators included) is
+// CPU-profiled: prints the warm p50 alone and during, each isolate's busy time and the longest
+// synchronous slices with the functions that spent them. SLICES_DIR=<folder> keeps the profiles.
+//
+//   REPO=/tmp/g-bench/large.git KINDS=blob,tree,commit npx tsx bench/warm-probe.ts
+import { freePort } from "../test/e2e/runner";
+import { mergeSlices, printSlices, profileCpu, waitForIdle, type Slice } from "./lib/cpu-slices";
+import { HOST, importProject, startEdgeforge } from "./lib/edgeforge";
+import { sampleHeap } from "./lib/heap";
+import { LoadClient } from "./lib/load";
+import { percentile } from "./lib/report";
+import { git } from "./lib/run";
+
+const repo = process.env.REPO ?? "/tmp/g-bench/large.git";
+const samples = Number(process.env.SAMPLES ?? 30);
+const warmSamples = Number(process.env.WARM_SAMPLES ?? 300);
+const kinds = (process.env.KINDS ?? "blob").split(",");
+process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
+
+const enc = (p: string) => p.split("/").map(encodeURIComponent).join("/");
+const firstParent = (await git(["-C", repo, "rev-list", "--first-parent", "master"])).stdout.trim().split("\n");
+const old = firstParent.slice(Math.floor(firstParent.length / 3));
+const picks: { commit: string; file: string }[] = [];
+for (let i = 0; i < samples; i++) {
+  const commit = old[Math.floor((i * old.length) / samples)]!;
+  const changed = (await git(["-C", repo, "diff-tree", "--no-commit-id", "--name-only", "-r", commit])).stdout.split("\n");
+  picks.push({ commit, file: changed.find((f) => /\.(ts|md)$/.test(f)) ?? "README.md" });
+}
+const tipFile = (await git(["-C", repo, "ls-tree", "-r", "--name-only", "master"])).stdout
+  .split("\n")
+  .find((f) => f.endsWith(".ts"))!;
+const base = "/p/repo/source";
+const urlsOf: Record<string, (p: { commit: string; file: string }, i: number) => string> = {
+  tree: (p) => `${base}/tree/${p.commit}/`,
+  blob: (p) => `${base}/blob/${p.commit}/${enc(p.file)}`,
+  blame: (p) => `${base}/blame/${p.commit}/${enc(p.file)}`,
+  log: (p) => `${base}/log/${p.commit}`,
+  pathlog: (p) => `${base}/log/${p.commit}/${enc(p.file)}`,
+  commit: (p) => `${base}/commit/${p.commit}`,
+  compare: (p, i) => `${base}/compare/${picks[Math.min(picks.length - 1, i + 1)]!.commit}...${p.commit}`,
+};
+
+const inspector = await freePort();
+// A start that hangs (workerd's sweep livelock, bench/scale-results.md) is tried again.
+const forge = await (async () => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) }, 180_000);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      console.error(`forge start ${attempt} failed, again`);
+    }
+  }
+})();
+const client = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
+const warm = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
+const warmUrl = `${base}/blob/master/${enc(tipFile)}`;
+const loop = async (until: () => boolean) => {
+  const out: number[] = [];
+  while (!until()) out.push((await warm.get(warmUrl)).ms);
+  return out;
+};
+try {
+  let t = performance.now();
+  await importProject(forge, "repo", repo);
+  console.log(`import ${(performance.now() - t).toFixed(0)} ms`);
+  t = performance.now();
+  for (;;) {
+    const r = await client.get(`${base}/tree/master/`);
+    if (r.status === 200 && r.cacheControl !== "no-store") break;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  console.log(`master final ${(performance.now() - t).toFixed(0)} ms`);
+  let n = 0;
+  await loop(() => n++ >= warmSamples);
+  for (const kind of kinds) {
+    await waitForIdle(inspector);
+    let m = 0;
+    const alone = await loop(() => m++ >= warmSamples);
+    let done = false;
+    const during = loop(() => done);
+    // HEAP=1: the used heap of each forge isolate instead of CPU profiles (one inspector session each).
+    // BARE=1: neither (no inspector session during the cold pages).
+    const heap = process.env.HEAP ? await sampleHeap(inspector) : null;
+    const profiler = heap || process.env.BARE ? null : await profileCpu(inspector, 1000, true);
+    const cold: number[] = [];
+    let r2 = 0;
+    try {
+      for (const [i, p] of picks.entries()) {
+        const r = await client.get(urlsOf[kind]!(p, i));
+        cold.push(r.ms);
+        r2 += r.r2Calls ?? 0;
+      }
+    } finally {
+      done = true;
+    }
+    const d = await during;
+    const slices: Record<string, { busyMs: number; slices: Slice[] }> = {};
+    if (profiler) mergeSlices(slices, await profiler.stop(), 8);
+    console.log(
+      `\n== ${kind}: cold p50 ${percentile(cold, 50).toFixed(1)} ms; warm alone p50 ${percentile(alone, 50).toFixed(1)} ms ` +
+        `(${alone.length}), during p50 ${percentile(d, 50).toFixed(1)} ms (${d.length}): ` +
+        `${(percentile(d, 50) / percentile(alone, 50)).toFixed(2)}x; R2 calls per cold page ${(r2 / picks.length).toFixed(1)}`,
+    );
+    if (heap)
+      for (const [isolate, peak] of Object.entries(await heap.stop()))
+        console.log(
+          `  peak used heap ${isolate}: ${(peak.used / 2 ** 20).toFixed(1)} MiB (with buffers ${(peak.withBuffers / 2 ** 20).toFixed(1)})`,
+        );
+    else if (profiler) printSlices(`cold ${kind} pages`, slices);
+  }
+} finally {
+  client.close();
+  warm.close();
+  await forge.stop();
+}
