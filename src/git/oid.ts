@@ -36,12 +36,12 @@ export type ObjectType = "commit" | "tree" | "blob" | "tag";
 
 const encoder = new TextEncoder();
 
+/** What an object's id hashes before its content: "<type> <size>\0". */
+export const objectHeader = (type: ObjectType, size: number): Uint8Array => encoder.encode(`${type} ${size}\0`);
+
 /** The id of an object: SHA-1 of "<type> <size>\0" followed by its content. */
 export function hashObject(type: ObjectType, data: Uint8Array): Oid {
-  return createHash("sha1")
-    .update(encoder.encode(`${type} ${data.length}\0`))
-    .update(data)
-    .digest("hex");
+  return createHash("sha1").update(objectHeader(type, data.length)).update(data).digest("hex");
 }
 
 /** An incremental SHA-1 (packs, streamed objects). */

@@ -69,6 +69,14 @@ export class Entries {
     this.keptBytes += need;
   }
 
+  /** Lets the arena go once the second pass is done with it. */
+  dropKept(): void {
+    this.held.add(-this.kept.length);
+    this.kept = new Uint8Array(0);
+    this.keptBytes = 0;
+    this.keptAt.fill(-1);
+  }
+
   kepts(i: number): Uint8Array | null {
     const at = this.keptAt[i]!;
     if (at < 0) return null;

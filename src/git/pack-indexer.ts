@@ -6,8 +6,7 @@
 import { Pacer } from "../utils/pace";
 import { applyDelta, ResultBuffers } from "./delta";
 import { corruptPack, GitError } from "./errors";
-import type { GitObject } from "./object-store";
-import { bytesToHex, hashObject, hexInto, hexToBytes, sha1, type ObjectType, type Oid } from "./oid";
+import { bytesToHex, hashObject, hexInto, hexToBytes, objectHeader, sha1, type Oid } from "./oid";
 import {
   OBJ_BLOB,
   OBJ_OFS_DELTA,
@@ -18,12 +17,16 @@ import {
   typeName,
   typeNumber,
 } from "./pack-format";
-import { deletingAll, entryOf, HeldBytes, IndexRecords, writeIndexFromRecords, type SpillStore } from "./index-records";
+import { deletingAll, entryOf, HeldBytes, IndexRecords, writeIndexFromRecords } from "./index-records";
 import type { RangeSource } from "./range-source";
-import { InflateScratch, inflateAt, InflateError } from "./zlib";
+import { InflateScratch, inflateAt, InflateError, inflatePieces, PIECES_OVER } from "./zlib";
 import { Cursor, hashRange, inflateStream } from "./pack-reading";
 import { concatBytes } from "../utils/bytes";
 import { Entries, REF_BASE } from "./pack-entries";
+import type { IndexOptions, IndexResult, StreamedIndexResult, StreamOptions } from "./pack-indexer-types";
+
+export type { IndexOptions, IndexResult, StreamedIndexResult, StreamOptions };
+import { WindowReader } from "./pack-windows";
 
 /** Objects larger than this are inflated in a stream (hashed, never held whole). */
 const STREAM_INFLATE_THRESHOLD = 32 * 1024 * 1024;
@@ -51,46 +54,6 @@ export const RECORD_BUDGET = 4 * 1024 * 1024;
 const MAX_OBJECTS = 50_000_000;
 /** Reused buffers of resolved deltas, one per depth of a chain (larger results get their own). */
 const RESULT_BUDGET = 4 * 1024 * 1024;
-
-export interface IndexResult {
-  /** Trailer checksum of the pack: its name is pack-<checksum>. */
-  checksum: Oid;
-  count: number;
-  /** The .idx (version 2) bytes: also the list of the pack's objects (PackIndex reads them). */
-  index: Uint8Array;
-  /** Bases of REF_DELTA entries that are not in the pack (a thin pack), in id order. */
-  missingBases: Oid[];
-  /**
-   * Every delta's base is in the pack, before it: clients may be sent the pack as it is (some,
-   * isomorphic-git among them, miscount objects when a REF_DELTA's base comes later).
-   */
-  basesFirst: boolean;
-}
-
-/** What indexPackTo returns: the .idx went to the writer. */
-export interface StreamedIndexResult extends Omit<IndexResult, "index"> {
-  indexSize: number;
-  /** The most the indexer held at once in its own buffers (columns, arena, records), in bytes. */
-  peakHeldBytes: number;
-  /** Sorted runs of .idx records spilled (0 when they fitted in the budget). */
-  spilledRuns: number;
-}
-
-export interface IndexOptions {
-  /** Objects outside the pack that thin deltas may use as bases; null when absent. */
-  external?: (oid: Oid) => Promise<GitObject | null>;
-  onProgress?: (done: number, total: number) => void;
-  /** Sees every object of the pack once, whole (e.g. to collect what it links to). */
-  onObject?: (type: ObjectType, data: Uint8Array) => void;
-}
-
-export interface StreamOptions extends IndexOptions {
-  /** Receives the .idx in order, in chunks it may keep. */
-  writeIndex: (chunk: Uint8Array) => Promise<void>;
-  /** Where sorted runs of .idx records go past `recordBudget`; deleted before indexPackTo returns or throws. */
-  spill?: SpillStore;
-  recordBudget?: number;
-}
 
 /** Indexes a pack and returns its .idx whole (small packs, tests, tools). */
 export async function indexPack(source: RangeSource, opts: IndexOptions = {}): Promise<IndexResult> {
@@ -184,12 +147,33 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
       const p = records.add(hexInto(streamed.oid!, oid), 0, n);
       if (p) await p;
     } else {
-      let data: Uint8Array;
+      const isDelta = header.type === OBJ_OFS_DELTA || header.type === OBJ_REF_DELTA;
+      // Large blobs are only hashed and large deltas only skipped here (neither is kept): inflated
+      // in pieces, not whole (a few MiB each of garbage array buffers, V8 reclaims them late).
+      const pieces = header.size > PIECES_OVER && (isDelta || header.type === OBJ_BLOB);
+      let data: Uint8Array | null = null;
       let want = Math.max(header.size + 64, 4096);
       for (;;) {
         await cursor.ensure(pos, header.headerLength + want);
         const limit = Math.min(cursor.buf.length, dataEnd - cursor.base);
         try {
+          if (pieces) {
+            const hash = isDelta ? null : sha1().update(objectHeader(typeName(header.type), header.size));
+            end =
+              dataStart +
+              inflatePieces(
+                cursor.buf.subarray(0, limit),
+                cursor.at(dataStart),
+                header.size,
+                hash ? (p) => void hash.update(p) : undefined,
+              );
+            if (hash) {
+              e.types[n] = header.type;
+              const p = records.add(hexInto(hash.digest("hex"), oid), 0, n);
+              if (p) await p;
+            }
+            break;
+          }
           const r = inflateAt(cursor.buf.subarray(0, limit), cursor.at(dataStart), header.size, scratch);
           data = r.data;
           end = dataStart + r.consumed;
@@ -206,15 +190,14 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
           throw err;
         }
       }
-      const isDelta = header.type === OBJ_OFS_DELTA || header.type === OBJ_REF_DELTA;
-      if (!isDelta) {
+      if (data && !isDelta) {
         const type = typeName(header.type);
         opts.onObject?.(type, data);
         e.types[n] = header.type;
         const p = records.add(hexInto(hashObject(type, data), oid), 0, n);
         if (p) await p;
       }
-      if (isDelta || header.type !== OBJ_BLOB || data.length < 65536) e.keep(n, data);
+      if (data && (isDelta || header.type !== OBJ_BLOB || data.length < 65536)) e.keep(n, data);
     }
     // The entry's raw bytes feed the pack hash and its CRC.
     e.crcs[n] = await hashRange(source, cursor, pos, end, packHash);
@@ -279,13 +262,17 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
     return p < refKids.length && compareAt(refOids, refKids[p]! * 20, key, at) === 0;
   };
 
-  /** Entry i's inflated bytes; with `once`, in the scratch buffer (valid until the next call). */
-  const inflateEntry = async (i: number, once = false): Promise<Uint8Array> => {
+  // Entries are read again through windows in the first pass's buffer, filled in place.
+  const windows = new WindowReader(source, await cursor.release());
+  // Bases at the top of the resolution (one at a time) are inflated into a buffer of their own.
+  const baseScratch = new InflateScratch();
+  /** Entry i's inflated bytes, in `into` (valid until its next use) when small enough. */
+  const inflateEntry = async (i: number, into: InflateScratch): Promise<Uint8Array> => {
     const kept = e.kepts(i);
     if (kept) return kept;
-    const bytes = await source.read(e.offsets[i]!, e.offsets[i + 1]!);
+    const bytes = await windows.read(e.offsets[i]!, e.offsets[i + 1]!);
     const header = parseEntryHeader(bytes, 0, e.offsets[i]!)!;
-    return inflateAt(bytes, header.headerLength, header.size, once ? scratch : undefined).data;
+    return inflateAt(bytes, header.headerLength, header.size, into).data;
   };
 
   let basesFirst = true;
@@ -294,7 +281,7 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
   let depth = 0;
   const resolveChild = async (child: number, base: number, type: number, content: Uint8Array) => {
     const before = results.held;
-    const data = applyDelta(content, await inflateEntry(child, true), (size) => results.at(depth, size));
+    const data = applyDelta(content, await inflateEntry(child, scratch), (size) => results.at(depth, size));
     held.add(results.held - before);
     e.keptAt[child] = -1;
     const name = typeName(type);
@@ -334,7 +321,7 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
     const refBase = (e.types[i]! & REF_BASE) !== 0;
     if (ofsStart[i + 1]! === ofsStart[i]! && !refBase) continue;
     const type = e.types[i]! & ~REF_BASE;
-    const content = await inflateEntry(i);
+    const content = await inflateEntry(i, baseScratch);
     // Ids are not kept per entry: a REF_DELTA's base is hashed again (a few, in full packs).
     if (refBase) hexInto(hashObject(typeName(type), content), oid);
     await resolveChildren(i, refBase ? oid : null, type, content);
@@ -367,6 +354,10 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
     throw corruptPack(`${unresolved} deltas could not be resolved${firstMissing ? ` (missing base ${firstMissing})` : ""}`);
   }
 
+  // The .idx is written with none of the second pass's buffers held.
+  const secondPassReads = windows.reads;
+  windows.dispose();
+  e.dropKept();
   const indexSize = await writeIndexFromRecords(
     records,
     e.offsets,
@@ -383,5 +374,6 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
     indexSize,
     peakHeldBytes: held.peak,
     spilledRuns: records.spilledRuns,
+    secondPassReads,
   };
 }

@@ -116,6 +116,16 @@ export class Cursor {
   at(offset: number): number {
     return offset - this.base;
   }
+
+  /** Ends the read and hands its buffer on (the second pass's windows reuse it); the cursor is done. */
+  async release(): Promise<Uint8Array> {
+    await this.close();
+    const store = this.store;
+    this.store = new Uint8Array(0);
+    this.buf = this.store;
+    this.from = 0;
+    return store;
+  }
 }
 
 /** CRC of the raw bytes [start, end), feeding them to the pack hash too. */

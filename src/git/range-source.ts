@@ -15,6 +15,46 @@ export interface RangeSource {
    * buffer per read. Optional: without it, sequential readers use `read`.
    */
   stream?(start: number): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Bytes [start, start + into.length) (fewer at the end of the blob) read into the caller's
+   * buffer: no new array buffer per read. The read may transfer the buffer (a BYOB read does), so
+   * the caller uses the returned view, over the same memory, from then on. Optional: without it,
+   * readers that reuse buffers use `read`.
+   */
+  readInto?(start: number, into: Uint8Array): Promise<Uint8Array>;
+}
+
+/**
+ * Reads a byte stream into `into` through a BYOB reader, then ends it (a body not read to its end
+ * is cancelled, so the request behind it is released at once). Returns the filled view, over
+ * `into`'s memory under the ArrayBuffer the last read handed back.
+ */
+export async function readStreamInto(stream: ReadableStream<Uint8Array>, into: Uint8Array): Promise<Uint8Array> {
+  const reader = stream.getReader({ mode: "byob" });
+  let buffer: ArrayBufferLike = into.buffer;
+  // Read before the first read detaches `into`.
+  const start = into.byteOffset;
+  const length = into.length;
+  let filled = 0;
+  let done = false;
+  try {
+    while (filled < length) {
+      const r = await reader.read(new Uint8Array(buffer, start + filled, length - filled));
+      if (!r.value) throw new Error("the stream was cancelled while it was read");
+      buffer = r.value.buffer;
+      filled += r.value.length;
+      if (r.done) {
+        done = true;
+        break;
+      }
+    }
+    // A body of exactly the asked length ends here: reading its end releases it without a cancel.
+    if (!done) done = (await reader.read(new Uint8Array(1))).done && filled === length;
+  } finally {
+    if (done) reader.releaseLock();
+    else await reader.cancel().catch(() => {});
+  }
+  return new Uint8Array(buffer, start, filled);
 }
 
 /**
@@ -48,6 +88,11 @@ export class MemorySource implements RangeSource {
   }
   async read(start: number, end: number): Promise<Uint8Array> {
     return this.bytes.subarray(start, Math.min(end, this.bytes.length));
+  }
+  async readInto(start: number, into: Uint8Array): Promise<Uint8Array> {
+    const part = this.bytes.subarray(start, Math.min(start + into.length, this.bytes.length));
+    into.set(part);
+    return into.subarray(0, part.length);
   }
 }
 
@@ -97,6 +142,11 @@ export class WindowedSource implements RangeSource {
   /** Sequential reads bypass the windows (they would only evict what random reads need). */
   get stream(): RangeSource["stream"] {
     return this.inner.stream?.bind(this.inner);
+  }
+
+  /** Reads into the caller's buffer bypass the windows too (the caller keeps its own). */
+  get readInto(): RangeSource["readInto"] {
+    return this.inner.readInto?.bind(this.inner);
   }
 
   private windowAt(index: number): Promise<Uint8Array> {

@@ -12,8 +12,12 @@ import { corruptPack } from "./errors";
  * small entries pako is also faster (no native call); on large ones native zlib is.
  */
 const PAKO_MAX = 256 * 1024;
+/** Entries over this size that need not be whole (a blob only hashed) are inflated in pieces. */
+export const PIECES_OVER = PAKO_MAX;
 
+const Z_NO_FLUSH = 0;
 const Z_FINISH = 4;
+const Z_OK = 0;
 const Z_STREAM_END = 1;
 const Z_BUF_ERROR = -5;
 /**
@@ -69,6 +73,63 @@ function inflateInto(input: Uint8Array, expectedSize: number, out: Uint8Array | 
   }
   if (produced !== expectedSize) throw corruptPack(`object inflates to ${produced} bytes, its header says ${expectedSize}`);
   return { data: output.subarray(0, expectedSize), consumed };
+}
+
+/** Output window of an entry inflated in pieces: one buffer for every such entry. */
+const PIECE = 64 * 1024;
+let pieceOut: Uint8Array | null = null;
+
+/**
+ * Inflates the zlib stream that starts at `start` in `buf` (which must hold all of it) through one
+ * reused 64 KiB output window, handing each piece to `onPiece` (a view valid during the call):
+ * for large entries only hashed or skipped, which a whole inflated copy would make into megabytes
+ * of garbage array buffers each. Returns the compressed bytes the stream took.
+ */
+export function inflatePieces(
+  buf: Uint8Array,
+  start: number,
+  expectedSize: number,
+  onPiece?: (piece: Uint8Array) => void,
+): number {
+  if (!shared) {
+    shared = new ZStream();
+    inflateInit2(shared, 15);
+  } else inflateReset(shared);
+  const strm = shared;
+  pieceOut ??= new Uint8Array(PIECE);
+  const input = buf.subarray(start);
+  strm.input = input;
+  strm.next_in = 0;
+  strm.avail_in = input.length;
+  let produced = 0;
+  let status: number;
+  try {
+    do {
+      strm.output = pieceOut;
+      strm.next_out = 0;
+      strm.avail_out = PIECE;
+      status = zInflate(strm, Z_NO_FLUSH);
+      const n = strm.next_out;
+      produced += n;
+      if (produced > expectedSize) throw corruptPack(`object inflates to more than the ${expectedSize} bytes its header says`);
+      if (n > 0) onPiece?.(pieceOut.subarray(0, n));
+      if (status === Z_BUF_ERROR || (status === Z_OK && strm.avail_in === 0 && strm.avail_out > 0)) {
+        throw new InflateError("unexpected end of file");
+      }
+      if (status !== Z_OK && status !== Z_STREAM_END) {
+        const msg = strm.msg;
+        shared = null;
+        throw new InflateError(msg || `inflate failed (${status})`);
+      }
+    } while (status !== Z_STREAM_END);
+  } finally {
+    if (shared) {
+      strm.input = null;
+      strm.output = null;
+    }
+  }
+  if (produced !== expectedSize) throw corruptPack(`object inflates to ${produced} bytes, its header says ${expectedSize}`);
+  return input.length - strm.avail_in;
 }
 
 /**

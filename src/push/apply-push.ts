@@ -4,27 +4,23 @@
 // queue. Each ref that fails gets its own reason; nothing is visible until the commit.
 import type { Env } from "../env";
 import { CommitGraph } from "../git/commit-graph";
-import { checkConnectivity as checkLinks, indexIds, isClosure, linkRuns, type Connectivity } from "../git/connectivity";
+import { checkConnectivity as checkLinks, isClosure, linkRuns, type Connectivity, type SortedIds } from "../git/connectivity";
 import { GitError } from "../git/errors";
 import { collectLinks } from "../git/links";
 import { isReachable } from "../git/negotiate";
-import { ObjectStore, Pack } from "../git/object-store";
+import { ObjectStore, Pack, type PackLookup } from "../git/object-store";
 import { setHash, ZERO_OID, type Oid } from "../git/oid";
-import { completeThinPack } from "../git/pack-completer";
-import { PackIndex } from "../git/pack-index";
 import { WindowedSource } from "../git/range-source";
 import type { Command, CommandResult } from "../git/receive-pack";
 import { isHiddenRef, refNameProblem } from "../git/ref-names";
 import type { RefUpdate, RepoSnapshot } from "../repo/repo-object";
 import { openStore, repoStub, type RepoRef } from "../services/repositories";
-import { indexPackIntoR2 } from "../storage/index-spill";
-import { r2Keys } from "../storage/keys";
+import { indexPackIntoR2, openIndexed } from "../storage/index-spill";
 import { R2Source } from "../storage/r2-source";
-import { R2StreamWriter } from "../storage/r2-writer";
 import { linkSpillBudget, r2SpillStore } from "../storage/spill-store";
 import type { SpillRuns } from "../git/spill";
-import { randomId } from "../utils/crypto";
 import { notifyPushed } from "./notify";
+import { PushPack, storeCompleted } from "./push-pack";
 
 export interface PushContext {
   repo: RepoRef;
@@ -66,34 +62,13 @@ class Verdicts {
   }
 }
 
-/** The pack of this push in R2 (its name changes when a thin pack is stored completed). */
-class PushPack {
-  name: string;
-  key: string;
-  constructor(
-    private readonly bucket: R2Bucket,
-    name: string,
-    key: string,
-  ) {
-    this.name = name;
-    this.key = key;
-  }
-  get idxKey(): string {
-    return this.key.replace(/\.pack$/, ".idx");
-  }
-  /** Deletes the pack and its index: the push keeps nothing. */
-  drop(): Promise<void> {
-    return this.bucket.delete([this.key, this.idxKey]);
-  }
-}
-
 /** What the received pack adds: the object store to check against, and the pack to list. */
 interface Indexed {
   store: ObjectStore;
   /** Listed with the ref updates; null when the push sent no objects. */
   pack: { name: string; objects: number; bytes: number } | null;
   /** The received pack's own objects (before a thin pack is completed); null when none came. */
-  received: PackIndex | null;
+  received: SortedIds | null;
   /** Clones may be sent the stored pack as it is: complete, every delta's base before it. */
   streamable: boolean;
   /** What the pack's objects point at: checked against the pack and the repository. */
@@ -188,40 +163,26 @@ async function indexReceivedPack(
     if (err instanceof GitError) return err.message;
     throw err;
   }
-  let index = indexed.index;
   let size = input.received;
   let count = indexed.count;
+  /** The index of the pack to store: the received one's (opened from R2), or the completed one's. */
+  let index: PackLookup;
+  let received: SortedIds;
   if (indexed.missingBases.length > 0) {
-    const bases = await Promise.all(indexed.missingBases.map(async (oid) => ({ oid, object: await oldStore.read(oid) })));
-    const completedName = `pack-${randomId(24)}`;
-    const completedKey = r2Keys.pack(ctx.repo.tenantId, ctx.repo.repoId, completedName);
-    const writer = new R2StreamWriter(env.OBJECTS, completedKey);
-    let completed: Awaited<ReturnType<typeof completeThinPack>>;
-    try {
-      completed = await completeThinPack(source, indexed, bases, (chunk) => writer.write(chunk));
-      await writer.finish();
-    } catch (err) {
-      await writer.abort();
-      await files.drop();
-      throw err;
-    }
-    await files.drop();
-    await input.progress(`Completed the thin pack with ${bases.length} objects it refers to.\n`);
-    files.name = completedName;
-    files.key = completedKey;
-    index = completed.index;
-    size = completed.size;
-    count = completed.count;
+    const completed = await storeCompleted(env, ctx.repo, files, source, indexed, oldStore);
+    await input.progress(`Completed the thin pack with ${indexed.missingBases.length} objects it refers to.\n`);
+    ({ size, count, index, received } = completed);
     source = new WindowedSource(new R2Source(env.OBJECTS, files.key, size));
+  } else {
+    const opened = await openIndexed(env.OBJECTS, files.idxKey, indexed);
+    index = opened.index;
+    received = opened.ids;
   }
-  const received = new PackIndex(indexed.index);
   let pack: Indexed["pack"] = null;
   let store = oldStore;
   if (count > 0) {
-    // The received pack's .idx is in R2 already; a completed pack's is not.
-    if (index !== indexed.index) await env.OBJECTS.put(files.idxKey, index);
     pack = { name: files.name, objects: count, bytes: size };
-    store = new ObjectStore([new Pack(files.name, new PackIndex(index), source), ...oldStore.packs]);
+    store = new ObjectStore([new Pack(files.name, index, source), ...oldStore.packs]);
   } else {
     await files.drop();
   }
@@ -243,7 +204,7 @@ async function checkConnectivity(
   const received = indexed.received;
   indexed.connected = await checkLinks(
     indexed.links,
-    received && indexIds(received),
+    received,
     live.map((c) => c.new),
     (oids) => oldStore.filterPresent(oids),
   );

@@ -6,13 +6,12 @@ import { CommitGraph } from "../git/commit-graph";
 import { GitError } from "../git/errors";
 import { ObjectStore, Pack } from "../git/object-store";
 import { OID_HEX, setHash, ZERO_OID } from "../git/oid";
-import { PackIndex } from "../git/pack-index";
 import { WindowedSource } from "../git/range-source";
 import { collectLinks } from "../git/links";
-import { checkConnectivity, indexIds, isClosure, linkRuns } from "../git/connectivity";
+import { checkConnectivity, isClosure, linkRuns } from "../git/connectivity";
 import type { ImportRecord, RefUpdate } from "../repo/repo-object";
 import { repoStub, type RepoRef } from "../services/repositories";
-import { indexPackIntoR2 } from "../storage/index-spill";
+import { indexPackIntoR2, openIndexed } from "../storage/index-spill";
 import { r2Keys } from "../storage/keys";
 import { R2Source } from "../storage/r2-source";
 import { linkSpillBudget, r2SpillStore } from "../storage/spill-store";
@@ -151,9 +150,9 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
     if (indexed.missingBases.length) throw new GitError("corrupt_pack", "the pack is thin (deltas against objects it lacks)");
 
     const name = `pack-${rec.checksum}`;
-    const index = new PackIndex(indexed.index);
+    const { index, ids } = await openIndexed(env.OBJECTS, idxKey, indexed);
     const tips = rec.refs.map((r) => r.oid);
-    const connected = await checkConnectivity(links, indexIds(index), tips);
+    const connected = await checkConnectivity(links, ids, tips);
     await links.dispose();
     if (connected.missing) throw new GitError("missing_object", `the pack lacks object ${connected.missing}, which it refers to`);
     const store = new ObjectStore([new Pack(name, index, source)]);

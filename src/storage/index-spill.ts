@@ -4,33 +4,49 @@
 import type { SpillStore } from "../git/spill";
 import { indexPackTo, type IndexOptions, type StreamedIndexResult } from "../git/pack-indexer";
 import type { RangeSource } from "../git/range-source";
+import { idxIds, indexIds, type SortedIds } from "../git/connectivity";
+import type { PackLookup } from "../git/object-store";
+import { PackIndex } from "../git/pack-index";
+import { loadPackIndex } from "./pack-store";
+import { R2Source } from "./r2-source";
 import { R2StreamWriter } from "./r2-writer";
 
 /**
  * Indexes the pack `source` reads, writing its .idx to `idxKey` as it is made; on failure nothing
- * of the .idx or the spilled runs stays in R2. Returns the index read back too: the callers'
- * connectivity checks still look ids up in it whole.
+ * of the .idx or the spilled runs stays in R2. The .idx is not read back: `openIndexed` opens it
+ * as any stored index (whole when small, else by ranges).
  */
 export async function indexPackIntoR2(
   bucket: R2Bucket,
   source: RangeSource,
   keys: { idxKey: string; spill: SpillStore },
   opts: IndexOptions & { recordBudget?: number },
-): Promise<StreamedIndexResult & { index: Uint8Array }> {
+): Promise<StreamedIndexResult> {
   const writer = new R2StreamWriter(bucket, keys.idxKey);
-  let result: StreamedIndexResult;
   try {
-    result = await indexPackTo(source, {
+    const result = await indexPackTo(source, {
       ...opts,
       spill: keys.spill,
       writeIndex: (chunk) => writer.write(chunk),
     });
     await writer.finish();
+    return result;
   } catch (err) {
     await writer.abort();
     throw err;
   }
-  const stored = await bucket.get(keys.idxKey);
-  if (!stored) throw new Error(`pack index ${keys.idxKey} vanished after it was written`);
-  return { ...result, index: new Uint8Array(await stored.arrayBuffer()) };
+}
+
+/**
+ * The .idx just written, for the object store and the connectivity check: a small one whole, a
+ * large one by ranges (its ids read in windows for the merge), never a whole copy of a large one.
+ */
+export async function openIndexed(
+  bucket: R2Bucket,
+  idxKey: string,
+  indexed: StreamedIndexResult,
+): Promise<{ index: PackLookup; ids: SortedIds }> {
+  const index = await loadPackIndex(bucket, idxKey, indexed.count);
+  const ids = index instanceof PackIndex ? indexIds(index) : await idxIds(new R2Source(bucket, idxKey, indexed.indexSize));
+  return { index, ids };
 }

@@ -1,5 +1,5 @@
 // R2 objects as RangeSources for the git object reader (ranged GETs).
-import type { RangeSource } from "../git/range-source";
+import { readStreamInto, type RangeSource } from "../git/range-source";
 
 export class R2Source implements RangeSource {
   constructor(
@@ -14,6 +14,17 @@ export class R2Source implements RangeSource {
     const obj = await this.bucket.get(this.id, { range: { offset: start, length: end - start } });
     if (!obj) throw new Error(`R2 object ${this.id} is missing`);
     return new Uint8Array(await obj.arrayBuffer());
+  }
+
+  /** One ranged GET read straight into the caller's buffer (a BYOB reader): no array buffer of its own. */
+  async readInto(start: number, into: Uint8Array): Promise<Uint8Array> {
+    const length = Math.min(into.length, this.size - start);
+    if (length <= 0) return into.subarray(0, 0);
+    const obj = await this.bucket.get(this.id, { range: { offset: start, length } });
+    if (!obj) throw new Error(`R2 object ${this.id} is missing`);
+    const read = await readStreamInto(obj.body, into.subarray(0, length));
+    if (read.length !== length) throw new Error(`R2 object ${this.id} ended ${length - read.length} bytes early`);
+    return read;
   }
 
   async stream(start: number): Promise<ReadableStream<Uint8Array>> {

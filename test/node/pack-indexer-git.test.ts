@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { MemorySpillStore } from "../../src/git/spill-memory";
 import type { ObjectType } from "../../src/git/oid";
 import { OBJ_REF_DELTA, parseEntryHeader } from "../../src/git/pack-format";
@@ -86,5 +87,34 @@ describe("pack indexer against git index-pack", () => {
     const appended = [...theirs].filter((line) => !ourLines.has(line)).map((line) => line.split(" ")[1]!);
     expect(appended.length).toBeGreaterThan(0);
     for (const oid of appended) expect(result.missingBases).toContain(oid);
+  });
+
+  it("writes git's .idx for large blobs and large deltas, inflated in pieces", { timeout: 120_000 }, async () => {
+    // Incompressible bytes (a keystream), so the pack's entries are as large as the objects.
+    const random = (n: number, seed: string) => {
+      const out = Buffer.alloc(n);
+      for (let at = 0, i = 0; at < n; i++) at += createHash("sha256").update(`${seed}${i}`).digest().copy(out, at);
+      return out;
+    };
+    const repo = mkdtempSync(join(tmpdir(), "large-blobs-"));
+    git(["init", "-q", repo]);
+    const first = random(600 * 1024, "a");
+    // The second version appends 300 KiB: its delta's data is over 256 KiB too.
+    const second = Buffer.concat([first, random(300 * 1024, "b")]);
+    const commit = (data: Buffer, message: string) => {
+      writeFileSync(join(repo, "asset.bin"), data);
+      git(["-C", repo, "add", "asset.bin"]);
+      git(["-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", message]);
+    };
+    commit(first, "first");
+    commit(second, "second");
+    const objects = git(["-C", repo, "rev-list", "--objects", "--all"]);
+    const pack = new Uint8Array(git(["-C", repo, "pack-objects", "--stdout", "-q", "--delta-base-offset"], objects));
+    const seen: string[] = [];
+    const { result, idx } = await indexSpilled(pack, { onObject: (type, data) => void seen.push(`${type} ${data.length}`) });
+    expect(result.count).toBe(6);
+    expect(Buffer.from(idx).equals(gitIndex(pack))).toBe(true);
+    // The version whole in the pack is only hashed: onObject sees the other blob, resolved from its delta.
+    expect(seen.filter((s) => s.startsWith("blob")).length).toBe(1);
   });
 });
