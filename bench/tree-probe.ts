@@ -7,6 +7,7 @@
 //
 //   REPO=/tmp/g-bench/large.git KINDS=tree,blame,log node --import tsx bench/tree-probe.ts   (log: of a path)
 //   SAMPLES=30 PROFILE=/tmp/edge.cpuprofile node --import tsx bench/tree-probe.ts
+//   MASTER_WAIT_S=900 ...: stop waiting for the tree page at master to be final after 15 minutes
 import http from "node:http";
 import { writeFileSync } from "node:fs";
 import { WebSocket } from "undici";
@@ -54,12 +55,18 @@ try {
   await importProject(forge, "repo", repo);
   console.log(`import ${(performance.now() - t).toFixed(0)} ms`);
   t = performance.now();
-  for (;;) {
+  // MASTER_WAIT_S: give up waiting for the final page after that long (code where it never comes).
+  const masterWait = Number(process.env.MASTER_WAIT_S ?? Infinity) * 1000;
+  let final = false;
+  while (performance.now() - t < masterWait) {
     const r = await get(`/p/repo/source/tree/master/`);
-    if (r.status === 200 && r.cc !== "no-store") break;
+    if (r.status === 200 && r.cc !== "no-store") {
+      final = true;
+      break;
+    }
     await new Promise((res) => setTimeout(res, 1000));
   }
-  console.log(`master final ${(performance.now() - t).toFixed(0)} ms`);
+  console.log(`master ${final ? "final" : "NOT final"} after ${(performance.now() - t).toFixed(0)} ms`);
   let ws: WebSocket | undefined;
   let id = 0;
   const pending = new Map<number, (v: { profile?: unknown }) => void>();
