@@ -4,7 +4,7 @@
 // steps). A page at any commit then walks only down to the nearest checkpoint below it
 // (git/last-commit-page.ts), and a branch tip's answer starts from one too.
 import type { Env } from "../env";
-import type { Budget } from "../git/budget";
+import { Budget } from "../git/budget";
 import type { CommitGraph } from "../git/commit-graph";
 import { lastCommitsOfTree, treePaths } from "../git/last-commit";
 import type { Checkpoint } from "../git/last-commit-page";
@@ -125,6 +125,9 @@ export async function advanceCheckpoints(
       continue;
     }
     if (budget.spent) return { written, complete: false };
+    // The first step of a run is bounded by steps only: one that takes longer than a run's time
+    // (a large tree listed twice on a busy machine) would otherwise never be written.
+    const stepBudget = written === 0 ? new Budget(Infinity, budget.maxSteps) : budget;
     if (!before && depth > 0) {
       const previous = await persisted.oid(chain[chain.length - 1 - (depth - CHECKPOINT_INTERVAL)]!);
       const data = await readStored(env, repo, previous);
@@ -140,7 +143,7 @@ export async function advanceCheckpoints(
             before.listing ?? (await treePaths(graph, (await graph.commit(before.data.commit)).tree, maxPaths)) ?? undefined,
         }
       : undefined;
-    const found = await lastCommitsOfTree(graph, oid, { budget, base, listing, maxPaths });
+    const found = await lastCommitsOfTree(graph, oid, { budget: stepBudget, base, listing, maxPaths });
     if (!found?.complete) return { written, complete: false };
     const data = await toStored(graph, oid, found.paths);
     await storeAnswer(env, repo, data);

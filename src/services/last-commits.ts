@@ -46,7 +46,7 @@ export interface WalkBudget {
 }
 
 /**
- * The budgets, from the optional LAST_COMMITS_WAIT_MS / LAST_COMMITS_STEPS settings (docs/deploy.md)
+ * The budgets, from the optional LAST_COMMITS_WAIT_MS / _STEPS / _RUN_MS settings (docs/deploy.md)
  * or the defaults above. Tests set them so that whether a page is partial depends on the number of
  * steps, not on how fast the machine is.
  */
@@ -58,7 +58,7 @@ export function walkBudget(env: Env): WalkBudget {
   };
   return {
     pageWaitMs: setting("LAST_COMMITS_WAIT_MS", PAGE_WAIT_MS),
-    ms: BACKGROUND_BUDGET.ms,
+    ms: setting("LAST_COMMITS_RUN_MS", BACKGROUND_BUDGET.ms),
     steps: setting("LAST_COMMITS_STEPS", BACKGROUND_BUDGET.steps),
   };
 }
