@@ -9,6 +9,7 @@ import type { CommitGraph } from "../git/commit-graph";
 import { lastCommitsOfTree, treePaths } from "../git/last-commit";
 import type { Checkpoint } from "../git/last-commit-page";
 import type { Oid } from "../git/oid";
+import { updatedTreePaths } from "../git/tree-listing";
 import { r2Keys } from "../storage/keys";
 import { readStored, type StoredLastCommits, storeAnswer, toStored } from "./last-commit-store";
 import type { RepoRef } from "./repositories";
@@ -133,7 +134,11 @@ export async function advanceCheckpoints(
       const data = await readStored(env, repo, previous);
       if (data) before = { data, listing: null };
     }
-    const listing = await treePaths(graph, (await graph.commit(oid)).tree, maxPaths);
+    const root = (await graph.commit(oid)).tree;
+    // Listed from the previous checkpoint's listing where this run has it (only what changed is read).
+    const listing: Map<string, Oid> | null = before?.listing
+      ? await updatedTreePaths(graph.store, before.listing, (await graph.commit(before.data.commit)).tree, root, maxPaths)
+      : await treePaths(graph, root, maxPaths);
     if (!listing) return { written, complete: false };
     const base = before
       ? {

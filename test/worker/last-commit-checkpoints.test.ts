@@ -10,12 +10,13 @@ import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
 import { extendCommitGraph } from "../../src/git/commit-graph-build";
 import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
-import { lastCommitsOfTree, newWalkStats } from "../../src/git/last-commit";
+import { lastCommitsOfTree, newWalkStats, treePaths } from "../../src/git/last-commit";
 import { ObjectStore, Pack } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
 import { PackIndex } from "../../src/git/pack-index";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource } from "../../src/git/range-source";
+import { updatedTreePaths } from "../../src/git/tree-listing";
 import { readStored } from "../../src/services/last-commit-store";
 import { advanceCheckpoints, CHECKPOINT_INTERVAL, findCheckpoint } from "../../src/services/last-commit-checkpoints";
 import { lastCommitsFor } from "../../src/services/last-commits";
@@ -179,5 +180,32 @@ describe("last-commit checkpoints", () => {
     const expected = await lastCommitsOfTree(plain, chain[900]!, { dir: [] });
     expect(page.entries).toEqual(Object.fromEntries(expected!.paths));
     expect(stats.commits).toBeLessThanOrEqual((900 % CHECKPOINT_INTERVAL) + 40);
+  });
+
+  it("a checkpoint's tree listing, updated from the one before, is the whole listing", async () => {
+    const r = new RepoBuilder();
+    const old = r.commit({
+      files: { "a/x": "1\n", "a/y": "2\n", b: "3\n", "c/d/e": "4\n", "c/f": "5\n", g: "6\n" },
+      message: "old",
+    });
+    // a/x changed, b a file become a directory, c (with c/d) gone, g the same, h new, i/j new.
+    const next = r.commit({
+      files: { "a/x": "9\n", "a/y": "2\n", "b/z": "3\n", g: "6\n", h: "7\n", "i/j": "8\n" },
+      parents: [old],
+      message: "new",
+    });
+    // And back: a directory become a file again.
+    const back = r.commit({ files: { "a/x": "9\n", b: "3\n" }, parents: [next], message: "back" });
+    const store = await storeOf(r);
+    const graph = new CommitGraph(store);
+    const tree = async (c: Oid) => (await graph.commit(c)).tree;
+    let listing = (await treePaths(graph, await tree(old)))!;
+    for (const [from, to] of [
+      [old, next],
+      [next, back],
+    ] as const) {
+      listing = (await updatedTreePaths(store, listing, await tree(from), await tree(to), 1000))!;
+      expect(listing).toEqual(await treePaths(graph, await tree(to)));
+    }
   });
 });
