@@ -150,7 +150,7 @@ export async function advanceCheckpoints(
       : undefined;
     const found = await lastCommitsOfTree(graph, oid, { budget: stepBudget, base, listing, maxPaths });
     if (!found?.complete) return { written, complete: false };
-    const data = await toStored(graph, oid, found.paths);
+    const data = await toStored(graph, oid, found.paths, before?.data);
     await storeAnswer(env, repo, data);
     done.push(oid);
     doneSet.add(oid);

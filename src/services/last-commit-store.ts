@@ -61,7 +61,15 @@ export async function briefOf(graph: CommitGraph, oid: Oid): Promise<CommitBrief
   return { t: c.committer.time, s: (nl < 0 ? c.message : c.message.slice(0, nl)).trim(), a: c.author.name };
 }
 
-export async function toStored(graph: CommitGraph, commit: Oid, paths: Map<string, Oid>): Promise<StoredLastCommits> {
+/** `known`: an older answer whose briefs are taken rather than read again (most commits recur). */
+export async function toStored(
+  graph: CommitGraph,
+  commit: Oid,
+  paths: Map<string, Oid>,
+  known?: StoredLastCommits,
+): Promise<StoredLastCommits> {
+  const briefs = new Map<Oid, CommitBrief>();
+  if (known) for (const [i, oid] of known.commits.entries()) briefs.set(oid, known.briefs[i]!);
   const index = new Map<Oid, number>();
   const out: StoredLastCommits = { v: 2, commit, commits: [], briefs: [], paths: {} };
   for (const [path, oid] of paths) {
@@ -70,7 +78,7 @@ export async function toStored(graph: CommitGraph, commit: Oid, paths: Map<strin
       i = out.commits.length;
       index.set(oid, i);
       out.commits.push(oid);
-      out.briefs.push(await briefOf(graph, oid));
+      out.briefs.push(briefs.get(oid) ?? (await briefOf(graph, oid)));
     }
     out.paths[path] = i;
   }
