@@ -36,6 +36,7 @@ export default defineConfig({
                 // a tree page is partial depends on the history, not on how busy the machine is.
                 LAST_COMMITS_WAIT_MS: "600000",
                 LAST_COMMITS_STEPS: "1000",
+                LAST_COMMITS_RUN_MS: "600000",
                 // One harmless migration after the bundle, which test/worker/fleet-migrations.test.ts
                 // takes back from some tenants to have something for `forge migrate` to do.
                 EXTRA_TENANT_MIGRATIONS: PROBE_MIGRATIONS,
@@ -57,7 +58,8 @@ export default defineConfig({
                   queueProducers: { POST_PUSH: "edgeforge-post-push" },
                   // The smallest link budget: every push or import of more than 78 links spills them
                   // to R2 and merges them back, so the tests run the path large packs take.
-                  bindings: { LINK_SPILL_BUDGET: "4096" },
+                  // Runs of the last-commit walk end on their steps (sent by the edge), not the clock.
+                  bindings: { LINK_SPILL_BUDGET: "4096", LAST_COMMITS_RUN_MS: "600000" },
                 },
               ],
             },

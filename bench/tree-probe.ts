@@ -10,6 +10,7 @@
 //   KINDS=log,compare STATE=/tmp/big-state ROOT=/work/wt/base ...   (compare: each pick against the next older one)
 // STATE keeps the imported repository in that folder and runs each probe on a fresh copy of it;
 // ROOT runs another checkout's forge on it (before/after on the same import).
+//   MASTER_WAIT_S=900 ...: stop waiting for the tree page at master to be final after 15 minutes
 import http from "node:http";
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,12 +50,17 @@ const getAt = (port: number, path: string) =>
       })
       .on("error", reject);
   });
-const finalAt = async (port: number) => {
-  for (;;) {
+// MASTER_WAIT_S: give up waiting for the final page after that long (code where it never comes).
+const masterWait = Number(process.env.MASTER_WAIT_S ?? Infinity) * 1000;
+/** Whether the tree page at master became final (its last-commit column complete) within MASTER_WAIT_S. */
+const finalAt = async (port: number): Promise<boolean> => {
+  const t = performance.now();
+  while (performance.now() - t < masterWait) {
     const r = await getAt(port, "/p/repo/source/tree/master/");
-    if (r.status === 200 && r.cc !== "no-store") return;
+    if (r.status === 200 && r.cc !== "no-store") return true;
     await new Promise((res) => setTimeout(res, 1000));
   }
+  return false;
 };
 const inspector = await freePort();
 const kept = process.env.STATE;
@@ -78,8 +84,10 @@ try {
   console.log(`import ${(performance.now() - t).toFixed(0)} ms`);
   t = performance.now();
   // A kept state waited once, when it was made (and log and compare pages need only the graph).
-  if (!kept) await finalAt(forge.port);
-  console.log(`master final ${(performance.now() - t).toFixed(0)} ms`);
+  if (!kept) {
+    const final = await finalAt(forge.port);
+    console.log(`master ${final ? "final" : "NOT final"} after ${(performance.now() - t).toFixed(0)} ms`);
+  }
   let ws: WebSocket | undefined;
   let id = 0;
   const pending = new Map<number, (v: { profile?: unknown }) => void>();

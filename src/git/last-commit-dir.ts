@@ -4,7 +4,9 @@
 // filter says a commit may have changed an entry still open. The answer is the one
 // last-commit.ts gives (the newest commit, by date, whose entry is the one at the start and
 // differs from every parent's); used when the graph holds the start commit (then it holds every
-// ancestor too).
+// ancestor too). Given a checkpoint (an ancestor with a stored answer), an entry the same there as
+// at the start needs only the commits the start reaches and the checkpoint does not: its answer is
+// the newer (in the walk's order) of what those commits bring and the checkpoint's answer.
 import { type BloomKey, bloomKey, filterMayContain } from "./bloom";
 import type { Budget } from "./budget";
 import type { CommitLinks, PersistedGraph } from "./commit-graph-file";
@@ -17,6 +19,16 @@ export interface DirectoryWalkStats {
   filters: number;
   compares: number;
   trees: number;
+}
+
+/** An ancestor of the start with a stored answer, and what it holds for this directory. */
+export interface DirectoryBase {
+  /** Graph position of the ancestor. */
+  pos: number;
+  /** Entry name -> its id in the ancestor's directory. */
+  listing: Map<string, Oid>;
+  /** Entry name -> the ancestor's answer for it, with that commit's committer time. */
+  answers: Map<string, { commit: Oid; time: number }>;
 }
 
 export interface DirectoryWalk {
@@ -37,8 +49,9 @@ class PositionQueue {
   private readonly time: number[] = [];
   /** Each entry's parents (read with its time: not read again when it is taken). */
   private readonly parents: number[][] = [];
-  /** The parents of the entry `pop` returned last. */
+  /** The parents and committer time of the entry `pop` returned last. */
   poppedParents: number[] = [];
+  poppedTime = 0;
 
   get size(): number {
     return this.pos.length;
@@ -70,6 +83,7 @@ class PositionQueue {
   pop(): number {
     const top = this.pos[0]!;
     this.poppedParents = this.parents[0]!;
+    this.poppedTime = this.time[0]!;
     const lastPos = this.pos.pop()!;
     const lastTime = this.time.pop()!;
     const lastParents = this.parents.pop()!;
@@ -103,7 +117,7 @@ export async function walkDirectory(
   start: number,
   dir: string[],
   targets: Map<string, Oid>,
-  opts: { budget?: Budget; stats?: DirectoryWalkStats } = {},
+  opts: { budget?: Budget; stats?: DirectoryWalkStats; base?: DirectoryBase } = {},
 ): Promise<DirectoryWalk> {
   const stats = opts.stats ?? { commits: 0, filters: 0, compares: 0, trees: 0 };
   const found = new Map<string, Oid>();
@@ -149,47 +163,95 @@ export async function walkDirectory(
     return out;
   };
 
-  const mayTouchOpen = (filter: Uint8Array): boolean => {
+  // With a base: entries the same at the base and the start ("kept") are answered by the base
+  // unless a commit the base does not reach brings them; commits the base reaches ("below") are
+  // compared only for the other entries, whose walk is the plain one.
+  const base = opts.base;
+  const kept = new Set<string>();
+  if (base) {
+    for (const [name, oid] of targets) if (base.listing.get(name) === oid && base.answers.has(name)) kept.add(name);
+  }
+  const mayTouchOpen = (filter: Uint8Array, below: boolean): boolean => {
     stats.filters++;
     if (dirKeys.length && !filterMayContain(filter, dirKeys)) return false;
-    for (const name of open) if (filterMayContain(filter, entryKeys.get(name)!)) return true;
+    for (const name of open) if (!(below && kept.has(name)) && filterMayContain(filter, entryKeys.get(name)!)) return true;
+    return false;
+  };
+  const openOutsideKept = () => {
+    for (const name of open) if (!kept.has(name)) return true;
     return false;
   };
 
+  const bit = (set: Uint8Array, pos: number) => (set[pos >> 3]! & (1 << (pos & 7))) !== 0;
+  const mark = (set: Uint8Array, pos: number) => {
+    set[pos >> 3]! |= 1 << (pos & 7);
+  };
   const seen = new Uint8Array((graph.count + 7) >> 3);
+  // Only with a base: commits it reaches, commits in the queue, and how many queued it does not reach.
+  const below = new Uint8Array(base ? (graph.count + 7) >> 3 : 0);
+  const queued = new Uint8Array(base ? (graph.count + 7) >> 3 : 0);
+  let aboveQueued = 0;
   const queue = new PositionQueue();
-  const enqueue = async (pos: number) => {
-    if (seen[pos >> 3]! & (1 << (pos & 7))) return;
-    seen[pos >> 3]! |= 1 << (pos & 7);
+  const enqueue = async (pos: number, isBelow: boolean) => {
+    if (bit(seen, pos)) {
+      // Reached from the base's side after the other: no longer counted as above it.
+      if (isBelow && !bit(below, pos)) {
+        mark(below, pos);
+        if (bit(queued, pos)) aboveQueued--;
+      }
+      return;
+    }
+    mark(seen, pos);
+    if (base) {
+      mark(queued, pos);
+      if (isBelow) mark(below, pos);
+      else aboveQueued++;
+    }
     queue.push(pos, graph.linksNow(pos) ?? (await graph.links(pos)));
   };
-  await enqueue(start);
+  await enqueue(start, false);
+  if (base) await enqueue(base.pos, true);
+  /** Whether commit (time, pos) comes before `other` in the walk's order (PositionQueue's). */
+  const newer = async (time: number, pos: number, other: { commit: Oid; time: number }) => {
+    if (time !== other.time) return time > other.time;
+    return pos > (await graph.find(other.commit));
+  };
 
   // Comparisons run ahead of the walk, up to LOOKAHEAD at once (their trees are read side by
   // side: each read may wait for R2), and are applied in the order the walk met them. The walk
   // meanwhile tests filters against entries a pending comparison may still resolve, so it may
   // compare a few commits more than needed; that never changes an answer, as each comparison
   // is exact and applied in order.
-  type Compared = { oid: Oid; mine: Map<string, Oid>; theirs: Map<string, Oid>[] };
+  type Compared = { oid: Oid; pos: number; time: number; below: boolean; mine: Map<string, Oid>; theirs: Map<string, Oid>[] };
   const pending: Promise<Compared>[] = [];
   /** Comparisons finished (applied as soon as the walk sees them, so that it stops early). */
   const ready = new WeakSet<Promise<Compared>>();
-  const compare = async (pos: number, parents: number[]): Promise<Compared> => {
+  const compare = async (pos: number, parents: number[], time: number, isBelow: boolean): Promise<Compared> => {
     const c = await graph.commit(pos);
     const [mine, ...theirs] = await Promise.all([
       listing(c.tree),
       ...parents.map(async (p) => listing((await graph.commit(p)).tree)),
     ]);
-    return { oid: c.oid, mine: mine!, theirs };
+    return { oid: c.oid, pos, time, below: isBelow, mine: mine!, theirs };
   };
   const apply = async () => {
-    const { oid, mine, theirs } = await pending.shift()!;
+    const { oid, pos, time, below: isBelow, mine, theirs } = await pending.shift()!;
     for (const name of [...open]) {
       const target = targets.get(name)!;
+      if (isBelow && kept.has(name)) continue;
       if (mine.get(name) === target && theirs.every((t) => t.get(name) !== target)) {
-        found.set(name, oid);
+        const known = kept.has(name) ? base!.answers.get(name)! : undefined;
+        found.set(name, known && !(await newer(time, pos, known)) ? known.commit : oid);
         open.delete(name);
       }
+    }
+  };
+  /** Every commit above the base is walked: the kept entries still open keep the base's answer. */
+  const closeKept = () => {
+    for (const name of kept) {
+      if (!open.has(name)) continue;
+      found.set(name, base!.answers.get(name)!.commit);
+      open.delete(name);
     }
   };
   const done = (complete: boolean): DirectoryWalk => {
@@ -201,27 +263,46 @@ export async function walkDirectory(
   while (open.size > 0 && (queue.size > 0 || pending.length > 0)) {
     // Waiting for comparisons counts too: their tree reads are what may take long.
     if (opts.budget && (await opts.budget.step())) return done(false);
+    if (base && aboveQueued === 0 && kept.size > 0) {
+      // Nothing above the base is left to walk: what is pending decides, then the base answers.
+      if (pending.length > 0) {
+        await apply();
+        continue;
+      }
+      closeKept();
+      kept.clear();
+      continue;
+    }
     if (queue.size === 0 || pending.length >= LOOKAHEAD || ready.has(pending[0]!)) {
       await apply();
       continue;
     }
     const pos = queue.pop();
+    const isBelow = base ? bit(below, pos) : false;
+    if (base) {
+      queued[pos >> 3]! &= ~(1 << (pos & 7));
+      if (!isBelow) aboveQueued--;
+    }
     scanned++;
     stats.commits++;
     const parents = queue.poppedParents;
+    const time = queue.poppedTime;
     // The filter compares with the first parent: an entry the same as there is not one this
-    // commit brought (it must differ from every parent), merge or not.
-    if (parents.length === 0 || mayTouchOpen(graph.filterNow(pos) ?? (await graph.filter(pos)))) {
+    // commit brought (it must differ from every parent), merge or not. Below the base only the
+    // entries not kept are looked for.
+    const wanted = !isBelow || openOutsideKept();
+    if (wanted && (parents.length === 0 || mayTouchOpen(graph.filterNow(pos) ?? (await graph.filter(pos)), isBelow))) {
       stats.compares++;
-      const work = compare(pos, parents);
+      const work = compare(pos, parents, time, isBelow);
       work.then(
         () => ready.add(work),
         () => ready.add(work),
       );
       pending.push(work);
     }
-    for (const p of parents) await enqueue(p);
+    for (const p of parents) await enqueue(p, isBelow);
   }
+  if (base) closeKept();
   return done(open.size === 0);
 }
 

@@ -8,20 +8,13 @@
 import { type BloomKey, bloomKey, filterMayContain } from "./bloom";
 import { yieldToOthers, type Budget } from "./budget";
 import { type CommitGraph, CommitQueue } from "./commit-graph";
-import type { PersistedGraph } from "./commit-graph-file";
-import { type DirectoryWalkStats, walkDirectory } from "./last-commit-dir";
+import type { DirectoryWalkStats } from "./last-commit-dir";
+import { byteKey, type Checkpoint, directoryByGraph, directoryPaths, utf8 } from "./last-commit-page";
 import { forEachTreeEntry, isTreeMode } from "./objects";
 import type { Oid } from "./oid";
 import { byteString, type Changed, changedEntries, type Entry } from "./tree-changes";
-import { oidAtPath } from "./tree-path";
 
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
-
-const utf8 = (bytes: string) => {
-  if (!/[\u0080-\u00ff]/.test(bytes)) return bytes;
-  return decoder.decode(Uint8Array.from(bytes, (ch) => ch.charCodeAt(0)));
-};
+export { byteKey };
 
 export interface TreeLastCommits {
   /** Path ("dir/file", no leading slash) -> commit id, for every path resolved. */
@@ -73,7 +66,7 @@ const LIST_BATCH = 1024;
  * read: a large pack's index is read by ranges through a smaller cache, and ids hash evenly, so
  * one lookup at a time (git/git's 6,600 directories) makes nearly every lookup a storage read.
  */
-async function treePaths(graph: CommitGraph, root: Oid, maxPaths = 200_000): Promise<Map<string, Oid> | null> {
+export async function treePaths(graph: CommitGraph, root: Oid, maxPaths = 200_000): Promise<Map<string, Oid> | null> {
   const trees = new Trees(graph);
   const out = new Map<string, Oid>();
   let level = [{ oid: root, prefix: "" }];
@@ -101,7 +94,9 @@ async function treePaths(graph: CommitGraph, root: Oid, maxPaths = 200_000): Pro
 export interface LastCommitOptions {
   budget?: Budget;
   /** The answer for an older commit: commits it reaches are not searched again. */
-  base?: { commit: Oid; paths: Map<string, Oid> };
+  base?: { commit: Oid; paths: Map<string, Oid>; listing?: Map<string, Oid> };
+  /** The start's whole tree as treePaths lists it, when the caller has it already (base.listing: the base's). */
+  listing?: Map<string, Oid>;
   /** A walk that ran out of budget: what it found, and its frontier. */
   resume?: { paths: Map<string, Oid>; frontier: Oid[] };
   /** Filled as paths are resolved (keys as byteKey gives them), for showing progress. */
@@ -112,29 +107,16 @@ export interface LastCommitOptions {
   dir?: string[];
   /** Counted while walking: where a walk's time goes (Server-Timing, benchmarks). */
   stats?: WalkStats;
+  /**
+   * With `dir`: an ancestor's stored answer (path -> commit and its committer time), so that the
+   * walk searches only what the start reaches and the ancestor does not (last-commit-dir.ts).
+   */
+  checkpoint?: Checkpoint;
 }
 
 /** Commits taken from the queue, Bloom filters tested, commits whose trees were compared, trees read. */
 export type WalkStats = DirectoryWalkStats;
 export const newWalkStats = (): WalkStats => ({ commits: 0, filters: 0, compares: 0, trees: 0 });
-
-/** The entries of one directory of a tree (byte-string paths), or null when it is not a directory. */
-async function directoryPaths(graph: CommitGraph, root: Oid, dir: string[]): Promise<Map<string, Oid> | null> {
-  const tree = dir.length ? await oidAtPath(graph.store, root, dir) : root;
-  if (!tree) return null;
-  const obj = await graph.store.read(tree);
-  if (obj.type !== "tree") return null;
-  const prefix = dir.length ? `${byteKey(dir.join("/"))}/` : "";
-  const out = new Map<string, Oid>();
-  forEachTreeEntry(obj.data, (_mode, oid, s, e) => out.set(prefix + byteString(obj.data, s, e), oid));
-  return out;
-}
-
-/** A path as the walk keys it (one char per UTF-8 byte). */
-export function byteKey(path: string): string {
-  const bytes = encoder.encode(path);
-  return byteString(bytes, 0, bytes.length);
-}
 
 export async function lastCommitsOfTree(
   graph: CommitGraph,
@@ -154,31 +136,13 @@ export async function lastCommitsOfTree(
   return { ...found, paths };
 }
 
-async function directoryByGraph(
-  graph: CommitGraph,
-  persisted: PersistedGraph,
-  pos: number,
-  start: Oid,
-  path: string[],
-  opts: LastCommitOptions,
-): Promise<TreeLastCommits | null> {
-  const targets = await directoryPaths(graph, (await graph.commit(start)).tree, path);
-  if (!targets) return null;
-  const dir = path.map(byteKey);
-  const prefix = dir.length ? `${dir.join("/")}/` : "";
-  const names = new Map([...targets].map(([key, oid]) => [key.slice(prefix.length), oid]));
-  const walk = await walkDirectory(persisted, graph.store, pos, dir, names, { budget: opts.budget, stats: opts.stats });
-  const paths = new Map<string, Oid>();
-  for (const [name, commit] of walk.found) paths.set(utf8(prefix + name), commit);
-  // Not resumed: a page that cannot finish it asks for the whole tree's walk instead.
-  return { paths, complete: walk.complete, scanned: walk.scanned, frontier: [] };
-}
-
 async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitOptions): Promise<TreeLastCommits | null> {
   const stats = (opts.stats ??= newWalkStats());
   const trees = new Trees(graph, stats);
   const startTree = (await graph.commit(start)).tree;
-  const targets = opts.dir ? await directoryPaths(graph, startTree, opts.dir) : await treePaths(graph, startTree, opts.maxPaths);
+  const targets = opts.dir
+    ? await directoryPaths(graph, startTree, opts.dir)
+    : (opts.listing ?? (await treePaths(graph, startTree, opts.maxPaths)));
   if (!targets) return null;
   const paths = opts.live ?? new Map<string, Oid>();
   // Unresolved paths below each directory ("" is the root): directories with none are skipped.
@@ -346,15 +310,18 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     } else slop = 5;
   }
 
-  if (opts.base && unresolved > 0) {
+  if (opts.base) {
     const baseByBytes = new Map<string, Oid>();
     for (const [path, commit] of opts.base.paths) baseByBytes.set(byteKey(path), commit);
-    // What the pushed commits did not bring keeps the answer it had before, if it is the same.
-    const before = await treePaths(graph, (await graph.commit(opts.base.commit)).tree, opts.maxPaths);
+    const before = opts.base.listing ?? (await treePaths(graph, (await graph.commit(opts.base.commit)).tree, opts.maxPaths));
     for (const [path, target] of targets) {
-      if (paths.has(path)) continue;
       const known = baseByBytes.get(path);
-      if (known && before?.get(path) === target) resolve(path, known);
+      if (!known || before?.get(path) !== target) continue;
+      // What the commits above the base did not bring keeps the answer it had there; what they
+      // brought again keeps it too if that is newer (a path is answered by its newest commit).
+      const mine = paths.get(path);
+      if (mine === undefined) resolve(path, known);
+      else if (mine !== known && (await graph.commit(known)).time > (await graph.commit(mine)).time) paths.set(path, known);
     }
     if (unresolved > 0) {
       // Something older came back (a merge of an old branch): search the whole history.

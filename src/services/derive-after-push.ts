@@ -1,11 +1,13 @@
-// Derived data after a push: the pushed commits added to the commit-graph, then the last commits
-// of each pushed branch tip, from the old tip's answer. Run by the push worker for the edge's
+// Derived data after a push: the pushed commits added to the commit-graph, the last-commit
+// checkpoints of the default branch, then the last commits of each pushed branch tip, from the
+// old tip's answer or the nearest checkpoint. Run by the push worker for the edge's
 // post-push queue consumer (or in place where no push worker is bound).
 import type { Env } from "../env";
 import { CommitGraph } from "../git/commit-graph";
 import { lastCommitsOfTree } from "../git/last-commit";
 import type { Oid } from "../git/oid";
 import { attachCommitGraph, extendForSnapshot } from "./commit-graphs";
+import { advanceCheckpoints, findCheckpoint, pathsOf } from "./last-commit-checkpoints";
 import { logError, MAX_PATHS, readStored, runBudget, storeAnswer, toStored, walkBudget } from "./last-commits";
 import { currentSnapshot, openStore, type RepoRef } from "./repositories";
 
@@ -19,9 +21,12 @@ export async function precomputeAfterPush(
   graph: CommitGraph,
   updates: { name: string; old: Oid; new: Oid }[],
   budget = runBudget(walkBudget(env)),
+  /** The default branch's tip: its checkpoints come first (one bounded step of their walk). */
+  defaultTip?: Oid,
 ): Promise<number> {
   let stored = 0;
   const ZERO = "0".repeat(40);
+  if (defaultTip && (await graph.covers(defaultTip))) await advanceCheckpoints(env, repo, graph, defaultTip, budget, MAX_PATHS);
   for (const u of updates) {
     // The budget is shared by the push's branches: once it is spent, the others are left to
     // their pages (each walk would still list its whole tree first: an import of git/git's
@@ -31,9 +36,8 @@ export async function precomputeAfterPush(
     if ((await graph.store.read(u.new)).type !== "commit") continue;
     if (await readStored(env, repo, u.new)) continue;
     const before = u.old !== ZERO && (await graph.store.has(u.old)) ? await readStored(env, repo, u.old) : null;
-    const base = before
-      ? { commit: before.commit, paths: new Map(Object.entries(before.paths).map(([p, i]) => [p, before.commits[i]!])) }
-      : undefined;
+    const near = before ?? ((await graph.covers(u.new)) ? (await findCheckpoint(env, repo, graph, u.new))?.data : null);
+    const base = near ? { commit: near.commit, paths: pathsOf(near) } : undefined;
     const found = await lastCommitsOfTree(graph, u.new, { budget, base, maxPaths: MAX_PATHS });
     if (!found?.complete) continue;
     await storeAnswer(env, repo, await toStored(graph, u.new, found.paths));
@@ -77,5 +81,6 @@ export async function deriveAfterPush(
   const store = await openStore(env.OBJECTS, repo, snapshot);
   await extendForSnapshot(env, repo, snapshot, store);
   const graph = attachCommitGraph(env, repo, snapshot, new CommitGraph(store));
-  await precomputeAfterPush(env, repo, graph, e.updates);
+  const defaultTip = snapshot.refs.find((r) => r.name === snapshot.head)?.oid;
+  await precomputeAfterPush(env, repo, graph, e.updates, undefined, defaultTip);
 }

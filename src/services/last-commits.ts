@@ -1,99 +1,30 @@
 // Per-entry last commits (the "last change" column of tree pages) as derived data: computed once
-// per commit for every path of its tree, in one walk of history, and stored in R2 under the
-// repository's prefix (never rewritten). The post-push hook computes it for every pushed branch
-// tip, starting from the old tip's answer; a page that finds none asks the push worker to run the
-// walk (away from the edge's isolate, one walk per repository and commit there), waits for it a
-// little, and shows what it has. A walk that runs out of budget keeps its progress in the Cache
-// API and the next request resumes it.
+// per commit for every path of its tree and stored in R2 (last-commit-store.ts). The post-push hook
+// computes it for pushed branch tips from the old tip's answer or a checkpoint
+// (last-commit-checkpoints.ts); a page that finds none walks its directory down to the nearest
+// checkpoint, or asks the push worker for the whole tree's walk (one per repository at a time
+// there), waits a little, and shows what it has. A walk out of budget keeps its progress in the
+// Cache API and the next request resumes it.
 import type { Env } from "../env";
 import { Budget } from "../git/budget";
 import { CommitGraph } from "../git/commit-graph";
 import { byteKey, lastCommitsOfTree, type WalkStats } from "../git/last-commit";
-import { parseCommit } from "../git/objects";
+import { utf8 } from "../git/last-commit-page";
+import { inflightReads } from "../utils/request-scope";
+import { JOIN_WAIT_MS, takeTurn, waitAtMost } from "./walk-turns";
 import type { Oid } from "../git/oid";
-import { r2Keys } from "../storage/keys";
-import { ByteLru } from "../utils/lru";
 import { currentSnapshot, openStore, type RepoRef } from "./repositories";
 import { attachCommitGraph, extendForSnapshot, loadCommitGraph } from "./commit-graphs";
+import { advanceCheckpoints, findCheckpoint, pathsOf } from "./last-commit-checkpoints";
+import * as answers from "./last-commit-store";
+import { briefOf, type CommitBrief, lastCommitsKey, parsed, readStored, type StoredLastCommits } from "./last-commit-store";
 
-export interface CommitBrief {
-  /** Committer time, seconds since the epoch. */
-  t: number;
-  /** Subject line. */
-  s: string;
-  /** Author name. */
-  a: string;
-}
-
-/** What R2 holds for one commit. */
-export interface StoredLastCommits {
-  v: 2;
-  commit: Oid;
-  /** The commits named below, and what the page shows of each. */
-  commits: Oid[];
-  briefs: CommitBrief[];
-  /** Path -> index into `commits`. */
-  paths: Record<string, number>;
-}
-
-/** R2 key of the last commits of every path at `commit` (docs/storage.md). */
-export function lastCommitsKey(repo: RepoRef, commit: Oid): string {
-  return r2Keys.lastCommits(repo.tenantId, repo.repoId, commit);
-}
+export { type CommitBrief, lastCommitsKey, readStored, type StoredLastCommits };
+export const { storeAnswer, toStored } = answers;
 
 /** Where an unfinished walk keeps its progress (Cache API: may be overwritten or dropped). */
 const progressUrl = (repo: RepoRef, commit: Oid) =>
   `https://derived.edgeforge.invalid/${repo.tenantId}/${repo.repoId}/last-commit-progress/v2/${commit}`;
-
-/** Parsed answers, shared by the requests of the isolate. */
-const parsed = new ByteLru<string, StoredLastCommits>(
-  8 * 1024 * 1024,
-  (d) => 200 + d.commits.length * 160 + Object.keys(d.paths).length * 80,
-);
-
-export async function readStored(env: Env, repo: RepoRef, commit: Oid): Promise<StoredLastCommits | null> {
-  const key = lastCommitsKey(repo, commit);
-  const hit = parsed.get(key);
-  if (hit) return hit;
-  const obj = await env.OBJECTS.get(key);
-  if (!obj) return null;
-  try {
-    const data = (await obj.json()) as StoredLastCommits;
-    if (data.v !== 2 || data.commit !== commit) return null;
-    parsed.set(key, data);
-    return data;
-  } catch {
-    return null;
-  }
-}
-
-async function briefOf(graph: CommitGraph, oid: Oid): Promise<CommitBrief> {
-  const c = parseCommit(await graph.store.readTyped(oid, "commit"));
-  const nl = c.message.indexOf("\n");
-  return { t: c.committer.time, s: (nl < 0 ? c.message : c.message.slice(0, nl)).trim(), a: c.author.name };
-}
-
-export async function toStored(graph: CommitGraph, commit: Oid, paths: Map<string, Oid>): Promise<StoredLastCommits> {
-  const index = new Map<Oid, number>();
-  const out: StoredLastCommits = { v: 2, commit, commits: [], briefs: [], paths: {} };
-  for (const [path, oid] of paths) {
-    let i = index.get(oid);
-    if (i === undefined) {
-      i = out.commits.length;
-      index.set(oid, i);
-      out.commits.push(oid);
-      out.briefs.push(await briefOf(graph, oid));
-    }
-    out.paths[path] = i;
-  }
-  return out;
-}
-
-export async function storeAnswer(env: Env, repo: RepoRef, data: StoredLastCommits): Promise<void> {
-  const key = lastCommitsKey(repo, data.commit);
-  parsed.set(key, data);
-  await env.OBJECTS.put(key, JSON.stringify(data), { httpMetadata: { contentType: "application/json" } });
-}
 
 const edgeCache = (): Cache | null => (typeof caches !== "undefined" ? (caches as unknown as { default: Cache }).default : null);
 
@@ -115,7 +46,7 @@ export interface WalkBudget {
 }
 
 /**
- * The budgets, from the optional LAST_COMMITS_WAIT_MS / LAST_COMMITS_STEPS settings (docs/deploy.md)
+ * The budgets, from the optional LAST_COMMITS_WAIT_MS / _STEPS / _RUN_MS settings (docs/deploy.md)
  * or the defaults above. Tests set them so that whether a page is partial depends on the number of
  * steps, not on how fast the machine is.
  */
@@ -127,7 +58,7 @@ export function walkBudget(env: Env): WalkBudget {
   };
   return {
     pageWaitMs: setting("LAST_COMMITS_WAIT_MS", PAGE_WAIT_MS),
-    ms: BACKGROUND_BUDGET.ms,
+    ms: setting("LAST_COMMITS_RUN_MS", BACKGROUND_BUDGET.ms),
     steps: setting("LAST_COMMITS_STEPS", BACKGROUND_BUDGET.steps),
   };
 }
@@ -146,6 +77,7 @@ interface Job {
 
 /** Isolate-wide: one walk per (repository, commit) at a time. */
 const jobs = new Map<string, Job>();
+
 /** Commits whose tree is too large for the walk (per isolate). */
 const tooLarge = new Set<string>();
 
@@ -156,6 +88,8 @@ function startJob(
   commit: Oid,
   waitUntil: (p: Promise<unknown>) => void,
   budget: WalkBudget = walkBudget(env),
+  /** The default branch's tip: its checkpoints are written first (last-commit-checkpoints.ts). */
+  defaultTip?: Oid,
 ): Job {
   const key = lastCommitsKey(repo, commit);
   const running = jobs.get(key);
@@ -163,32 +97,12 @@ function startJob(
   const live = new Map<string, Oid>();
   const job: Job = { done: Promise.resolve(null), live };
   job.done = (async () => {
-    const cache = edgeCache();
-    let resume: { paths: Map<string, Oid>; frontier: Oid[] } | undefined;
-    const saved = cache ? await cache.match(progressUrl(repo, commit)) : undefined;
-    if (saved) {
-      const p = (await saved.json()) as { paths: Record<string, Oid>; frontier: Oid[] };
-      resume = { paths: new Map(Object.entries(p.paths)), frontier: p.frontier };
+    const release = await takeTurn(repo);
+    try {
+      return await walkJob(env, repo, graph, commit, job, budget, defaultTip);
+    } finally {
+      release();
     }
-    const found = await lastCommitsOfTree(graph, commit, { budget: runBudget(budget), resume, live, maxPaths: MAX_PATHS });
-    if (!found) {
-      if (tooLarge.size > 1000) tooLarge.clear();
-      tooLarge.add(key);
-      return null;
-    }
-    if (!found.complete) {
-      job.partial = found.paths;
-      const progress = { paths: Object.fromEntries(found.paths), frontier: found.frontier };
-      await cache?.put(
-        progressUrl(repo, commit),
-        new Response(JSON.stringify(progress), { headers: { "cache-control": "max-age=86400" } }),
-      );
-      return null;
-    }
-    const data = await toStored(graph, commit, found.paths);
-    await storeAnswer(env, repo, data);
-    await cache?.delete(progressUrl(repo, commit));
-    return data;
   })()
     .catch((err) => {
       logError(err);
@@ -198,6 +112,70 @@ function startJob(
   jobs.set(key, job);
   waitUntil(job.done);
   return job;
+}
+
+/** One run of the whole-tree walk for `commit`: from a checkpoint below it when there is one. */
+async function walkJob(
+  env: Env,
+  repo: RepoRef,
+  graph: CommitGraph,
+  commit: Oid,
+  job: Job,
+  budget: WalkBudget,
+  defaultTip?: Oid,
+): Promise<StoredLastCommits | null> {
+  const key = lastCommitsKey(repo, commit);
+  const stored = await readStored(env, repo, commit);
+  if (stored) return stored;
+  const cache = edgeCache();
+  const b = runBudget(budget);
+  let resume: { paths: Map<string, Oid>; frontier: Oid[] } | undefined;
+  let base: { commit: Oid; paths: Map<string, Oid> } | undefined;
+  const saved = cache ? await cache.match(progressUrl(repo, commit)) : undefined;
+  if (saved) {
+    const p = (await saved.json()) as { paths: Record<string, Oid>; frontier: Oid[] };
+    resume = { paths: new Map(Object.entries(p.paths)), frontier: p.frontier };
+  } else {
+    if (defaultTip && (await graph.covers(defaultTip))) {
+      // Three quarters of the run for the checkpoints; while they are not all written, the rest
+      // goes to the commit's own walk (the newest changes), shown but not kept: the next run goes
+      // on with the checkpoints.
+      const share = new Budget(Date.now() + (budget.ms * 3) / 4, Math.ceil((budget.steps * 3) / 4));
+      const advanced = await advanceCheckpoints(env, repo, graph, defaultTip, share, MAX_PATHS);
+      if (!advanced.complete) {
+        const rest = new Budget(Date.now() + budget.ms / 4, Math.floor(budget.steps / 4));
+        const peek = await lastCommitsOfTree(graph, commit, { budget: rest, live: job.live, maxPaths: MAX_PATHS });
+        job.partial = peek?.paths ?? new Map();
+        return null;
+      }
+      const now = await readStored(env, repo, commit);
+      if (now) return now;
+    }
+    const near = (await graph.covers(commit)) ? await findCheckpoint(env, repo, graph, commit) : null;
+    if (near) base = { commit: near.data.commit, paths: pathsOf(near.data) };
+  }
+  const found = await lastCommitsOfTree(graph, commit, { budget: b, resume, base, live: job.live, maxPaths: MAX_PATHS });
+  if (!found) {
+    if (tooLarge.size > 1000) tooLarge.clear();
+    tooLarge.add(key);
+    return null;
+  }
+  if (!found.complete) {
+    job.partial = found.paths;
+    // A walk from a checkpoint is short: the next run does it again rather than resume it
+    // without the checkpoint.
+    if (base) return null;
+    const progress = { paths: Object.fromEntries(found.paths), frontier: found.frontier };
+    await cache?.put(
+      progressUrl(repo, commit),
+      new Response(JSON.stringify(progress), { headers: { "cache-control": "max-age=86400" } }),
+    );
+    return null;
+  }
+  const data = await toStored(graph, commit, found.paths);
+  await storeAnswer(env, repo, data);
+  await cache?.delete(progressUrl(repo, commit));
+  return data;
 }
 
 export interface DirectoryLastCommits {
@@ -257,13 +235,18 @@ export async function runLastCommitsWalk(
       opening = openForWalk(env, repo, commit, steps, waitUntil).finally(() => starting.delete(key));
       starting.set(key, opening);
     }
-    job = await opening;
+    // Another request's set-up is waited for on a timer of this one's (JOIN_WAIT_MS).
+    const opened = joined ? await waitAtMost(opening, JOIN_WAIT_MS) : await opening;
+    if (opened === undefined) return { kind: "partial", paths: {}, joined };
+    job = opened;
     if (!job) return { kind: "unavailable" };
   }
-  const data = await job.done;
+  const data = joined ? await waitAtMost(job.done, JOIN_WAIT_MS) : await job.done;
   if (data) return { kind: "complete", data, joined };
   if (tooLarge.has(key)) return { kind: "unavailable", joined };
-  return { kind: "partial", paths: Object.fromEntries(job.partial ?? []), joined };
+  // Still running (a joined walk past the wait): what it found so far.
+  const paths = job.partial ?? new Map([...job.live].map(([p, c]) => [utf8(p), c]));
+  return { kind: "partial", paths: Object.fromEntries(paths), joined };
 }
 
 /** Walks being set up (snapshot, packs, commit-graph) in this isolate: a second request joins the first. */
@@ -286,19 +269,22 @@ async function openForWalk(
     await extending;
   }
   const graph = attachCommitGraph(env, repo, snapshot, new CommitGraph(store));
-  return startJob(env, repo, graph, commit, waitUntil, { ...walkBudget(env), steps });
+  const defaultTip = snapshot.refs.find((r) => r.name === snapshot.head)?.oid;
+  return startJob(env, repo, graph, commit, waitUntil, { ...walkBudget(env), steps }, defaultTip);
 }
 
-/** Walks asked of the push worker by this isolate, shared by the pages that wait for the same one. */
-const asked = new Map<string, Promise<WalkAnswer | null>>();
-
+/**
+ * Walks asked of the push worker, shared only by the work of one request (utils/request-scope.ts):
+ * pages of different requests each ask, and the push worker runs one walk for them all.
+ */
 function askPushWorker(
   env: Env,
   repo: RepoRef,
   commit: Oid,
   waitUntil: (p: Promise<unknown>) => void,
 ): Promise<WalkAnswer | null> {
-  const key = lastCommitsKey(repo, commit);
+  const key = `last-commit-walk:${lastCommitsKey(repo, commit)}`;
+  const asked = inflightReads<WalkAnswer | null>();
   const running = asked.get(key);
   if (running) return running;
   const push = env.PUSH!;
@@ -309,10 +295,10 @@ function askPushWorker(
     });
     if (!res.ok) throw new Error(`the push worker answered ${res.status} to a last-commit walk`);
     const answer = (await res.json()) as WalkAnswer;
-    if (answer.kind === "complete") parsed.set(key, answer.data);
+    if (answer.kind === "complete") parsed.set(lastCommitsKey(repo, commit), answer.data);
     if (answer.kind === "unavailable") {
       if (tooLarge.size > 1000) tooLarge.clear();
-      tooLarge.add(key);
+      tooLarge.add(lastCommitsKey(repo, commit));
     }
     return answer;
   })()
@@ -376,7 +362,15 @@ export async function lastCommitsFor(
     // Yielding every 1,024 steps: the walk answers this request and reads few objects. Bounded by
     // steps too: on Cloudflare the clock stands still while the walk computes from cache.
     const b = new Budget(Date.now() + 2 * budget.pageWaitMs, Math.min(budget.steps, PAGE_STEPS), 1024);
-    const found = await lastCommitsOfTree(graph, commit, { dir: path, budget: b, stats: opts.stats });
+    // From the nearest checkpoint below the commit, when there is one: then only the commits
+    // above it are walked for entries the same there (last-commit-checkpoints.ts).
+    const near = await findCheckpoint(env, repo, graph, commit, path);
+    const found = await lastCommitsOfTree(graph, commit, {
+      dir: path,
+      budget: b,
+      stats: opts.stats,
+      checkpoint: near?.checkpoint,
+    });
     if (found?.complete) return partial((p) => found.paths.get(p)).then((o) => ({ ...o, complete: true }));
     walked = found?.paths;
     outOfTime = b.outOfTime;

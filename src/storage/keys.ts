@@ -18,6 +18,9 @@ export const r2Keys = {
   /** Derived data of the source browser: the last commit of every path of a commit's tree (JSON). */
   lastCommits: (tenantId: string, repoId: string, commit: string) =>
     `t/${tenantId}/r/${repoId}/derived/last-commit/v2/${commit}.json`,
+  /** The commits of the default branch whose last-commit file is written as a checkpoint (JSON list). */
+  lastCommitCheckpoints: (tenantId: string, repoId: string) =>
+    `t/${tenantId}/r/${repoId}/derived/last-commit/checkpoints-v1.json`,
   /** Every last-commit file of a repository (a purge deletes those of purged commits). */
   lastCommitsPrefix: (tenantId: string, repoId: string) => `t/${tenantId}/r/${repoId}/derived/last-commit/`,
   /** Derived data of history walks: the commit-graph chain (JSON list of its layers, the one R2 key rewritten in place). */

@@ -1,0 +1,162 @@
+// Checkpoints of the last-commit column: the stored answer (every path's last commit) at every
+// 256th commit of the default branch's first-parent chain, counted from the root, written oldest
+// to newest, each from the one before it (together one walk of history, in bounded, resumable
+// steps). A page at any commit then walks only down to the nearest checkpoint below it
+// (git/last-commit-page.ts), and a branch tip's answer starts from one too.
+import type { Env } from "../env";
+import { Budget } from "../git/budget";
+import type { CommitGraph } from "../git/commit-graph";
+import { lastCommitsOfTree, treePaths } from "../git/last-commit";
+import type { Checkpoint } from "../git/last-commit-page";
+import type { Oid } from "../git/oid";
+import { updatedTreePaths } from "../git/tree-listing";
+import { r2Keys } from "../storage/keys";
+import { readStored, type StoredLastCommits, storeAnswer, toStored } from "./last-commit-store";
+import type { RepoRef } from "./repositories";
+
+/** First-parent commits between two checkpoints. */
+export const CHECKPOINT_INTERVAL = 256;
+/** First-parent steps a page takes from its commit looking for a checkpoint. */
+export const CHECKPOINT_SEARCH = 2 * CHECKPOINT_INTERVAL;
+
+/** What R2 holds: the checkpoint commits whose answer is stored (any branch's chain, oldest first). */
+interface CheckpointIndex {
+  v: 1;
+  interval: number;
+  done: Oid[];
+}
+
+async function readIndex(env: Env, repo: RepoRef): Promise<CheckpointIndex | null> {
+  const obj = await env.OBJECTS.get(r2Keys.lastCommitCheckpoints(repo.tenantId, repo.repoId));
+  if (!obj) return null;
+  try {
+    const index = (await obj.json()) as CheckpointIndex;
+    return index.v === 1 && index.interval === CHECKPOINT_INTERVAL && Array.isArray(index.done) ? index : null;
+  } catch {
+    return null;
+  }
+}
+
+async function writeIndex(env: Env, repo: RepoRef, done: Oid[]): Promise<void> {
+  const index: CheckpointIndex = { v: 1, interval: CHECKPOINT_INTERVAL, done };
+  await env.OBJECTS.put(r2Keys.lastCommitCheckpoints(repo.tenantId, repo.repoId), JSON.stringify(index), {
+    httpMetadata: { contentType: "application/json" },
+  });
+}
+
+/** Path -> last commit, as lastCommitsOfTree's `base` takes it. */
+export const pathsOf = (data: StoredLastCommits) =>
+  new Map(Object.entries(data.paths).map(([path, i]) => [path, data.commits[i]!]));
+
+/** A stored answer as a page's walk takes it: only the paths of directory `prefix` ("" or "a/b/"). */
+function checkpointOf(data: StoredLastCommits, prefix: string): Checkpoint {
+  const answers = new Map<string, { commit: Oid; time: number }>();
+  for (const [path, i] of Object.entries(data.paths)) {
+    if (!path.startsWith(prefix) || path.indexOf("/", prefix.length) >= 0) continue;
+    answers.set(path, { commit: data.commits[i]!, time: data.briefs[i]!.t });
+  }
+  return { commit: data.commit, answers };
+}
+
+/**
+ * The nearest checkpoint at or below `commit` on its first-parent chain, within CHECKPOINT_SEARCH
+ * steps, with its stored answer; null when there is none (or the graph does not hold the commit).
+ * `stats.steps` counts the first-parent steps taken.
+ */
+export async function findCheckpoint(
+  env: Env,
+  repo: RepoRef,
+  graph: CommitGraph,
+  commit: Oid,
+  dir: string[] = [],
+  stats?: { steps: number },
+): Promise<{ checkpoint: Checkpoint; data: StoredLastCommits } | null> {
+  const index = await readIndex(env, repo);
+  const persisted = index?.done.length ? await graph.persistedGraph() : null;
+  if (!index || !persisted) return null;
+  const done = new Set(index.done);
+  let pos = await graph.positionOf(commit);
+  for (let step = 0; pos >= 0 && step <= CHECKPOINT_SEARCH; step++) {
+    if (stats) stats.steps++;
+    const oid = await persisted.oid(pos);
+    if (done.has(oid)) {
+      const data = await readStored(env, repo, oid);
+      if (!data) return null;
+      return { checkpoint: checkpointOf(data, dir.length ? `${dir.join("/")}/` : ""), data };
+    }
+    const links = persisted.linksNow(pos) ?? (await persisted.links(pos));
+    pos = links.parents[0] ?? -1;
+  }
+  return null;
+}
+
+/**
+ * Writes the missing checkpoints of `tip`'s first-parent chain, oldest first, until the budget is
+ * spent; each walk starts from the checkpoint before it. Returns how many it wrote and whether
+ * the chain's checkpoints are all stored. A step that runs out of budget is dropped (it is at most
+ * CHECKPOINT_INTERVAL commits and their side branches) and done again by the next run.
+ */
+export async function advanceCheckpoints(
+  env: Env,
+  repo: RepoRef,
+  graph: CommitGraph,
+  tip: Oid,
+  budget: Budget,
+  maxPaths: number,
+): Promise<{ written: number; complete: boolean }> {
+  const persisted = await graph.persistedGraph();
+  let pos = persisted ? await graph.positionOf(tip) : -1;
+  if (!persisted || pos < 0) return { written: 0, complete: false };
+  // The chain, tip first (positions: 4 bytes a commit).
+  const chain: number[] = [];
+  while (pos >= 0) {
+    chain.push(pos);
+    const links = persisted.linksNow(pos) ?? (await persisted.links(pos));
+    pos = links.parents[0] ?? -1;
+  }
+  const index = await readIndex(env, repo);
+  const done = index?.done ?? [];
+  const doneSet = new Set(done);
+  let written = 0;
+  let before: { data: StoredLastCommits; listing: Map<string, string> | null } | null = null;
+  for (let depth = 0; depth < chain.length; depth += CHECKPOINT_INTERVAL) {
+    const oid = await persisted.oid(chain[chain.length - 1 - depth]!);
+    if (doneSet.has(oid)) {
+      before = null;
+      continue;
+    }
+    if (budget.spent) return { written, complete: false };
+    // The first step of a run is bounded by steps only: one that takes longer than a run's time
+    // (a large tree listed twice on a busy machine) would otherwise never be written.
+    const stepBudget = written === 0 ? new Budget(Infinity, budget.maxSteps) : budget;
+    if (!before && depth > 0) {
+      const previous = await persisted.oid(chain[chain.length - 1 - (depth - CHECKPOINT_INTERVAL)]!);
+      const data = await readStored(env, repo, previous);
+      if (data) before = { data, listing: null };
+    }
+    const root = (await graph.commit(oid)).tree;
+    // Listed from the previous checkpoint's listing where this run has it (only what changed is read).
+    const listing: Map<string, Oid> | null = before?.listing
+      ? await updatedTreePaths(graph.store, before.listing, (await graph.commit(before.data.commit)).tree, root, maxPaths)
+      : await treePaths(graph, root, maxPaths);
+    if (!listing) return { written, complete: false };
+    const base = before
+      ? {
+          commit: before.data.commit,
+          paths: pathsOf(before.data),
+          listing:
+            before.listing ?? (await treePaths(graph, (await graph.commit(before.data.commit)).tree, maxPaths)) ?? undefined,
+        }
+      : undefined;
+    const found = await lastCommitsOfTree(graph, oid, { budget: stepBudget, base, listing, maxPaths });
+    if (!found?.complete) return { written, complete: false };
+    const data = await toStored(graph, oid, found.paths, before?.data);
+    await storeAnswer(env, repo, data);
+    done.push(oid);
+    doneSet.add(oid);
+    await writeIndex(env, repo, done);
+    written++;
+    before = { data, listing };
+  }
+  return { written, complete: true };
+}

@@ -1,0 +1,211 @@
+// Last-commit checkpoints: answers stored at every 256th commit of the default branch's
+// first-parent chain, written oldest first, each from the one before. A tree page at an old
+// commit walks only down to the nearest checkpoint (counted in commits walked, never time), and
+// every answer is the one the plain walk (no graph, no checkpoint) gives, which
+// commit-graph.test.ts checks against git.
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Env } from "../../src/env";
+import { Budget } from "../../src/git/budget";
+import { CommitGraph } from "../../src/git/commit-graph";
+import { extendCommitGraph } from "../../src/git/commit-graph-build";
+import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
+import { lastCommitsOfTree, newWalkStats, treePaths } from "../../src/git/last-commit";
+import { ObjectStore, Pack } from "../../src/git/object-store";
+import type { Oid } from "../../src/git/oid";
+import { PackIndex } from "../../src/git/pack-index";
+import { indexPack } from "../../src/git/pack-indexer";
+import { MemorySource } from "../../src/git/range-source";
+import { updatedTreePaths } from "../../src/git/tree-listing";
+import { readStored } from "../../src/services/last-commit-store";
+import { advanceCheckpoints, CHECKPOINT_INTERVAL, findCheckpoint } from "../../src/services/last-commit-checkpoints";
+import { lastCommitsFor } from "../../src/services/last-commits";
+import { RepoBuilder } from "./git-fixture";
+
+const testEnv = env as unknown as Env;
+/** Main's first-parent chain: 1,100 commits, so checkpoints at depths 0, 256, 512, 768 and 1,024. */
+const LENGTH = 1_100;
+
+/**
+ * main edits src/hot.txt on every commit and src/n<k>.txt every 97th; old.txt never changes.
+ * - keep.txt is "A" at the root, "B" at depth 10 and "A" again at depth 20 (X).
+ * - side: forked from the root before X was made (older commits), sets keep.txt to "B" then "A"
+ *   (S2), and is merged at depth 300: keep.txt's newest commit at the tip is still X, though S2
+ *   is above the checkpoint at 256 and X below it.
+ * - gone.txt is deleted at depth 400 and added again with its old content at depth 600.
+ * - late: forked at depth 700, edits docs/late.md, merged at depth 1,050.
+ */
+function history() {
+  const r = new RepoBuilder();
+  const state: Record<string, string> = {
+    "old.txt": "old\n",
+    "keep.txt": "A\n",
+    "gone.txt": "gone\n",
+    "src/hot.txt": "0\n",
+    "src/n0.txt": "0\n",
+    "docs/late.md": "late 0\n",
+  };
+  const root = r.commit({ files: { ...state }, message: "root" });
+  const s1 = r.commit({ files: { ...state, "keep.txt": "B\n" }, parents: [root], message: "side 1" });
+  const s2 = r.commit({ files: { ...state }, parents: [s1], message: "side 2" });
+  const chain = [root];
+  let tip = root;
+  let x = root;
+  let late: Oid | null = null;
+  let lateState: Record<string, string> = {};
+  for (let depth = 1; depth < LENGTH; depth++) {
+    state["src/hot.txt"] = `${depth}\n`;
+    if (depth % 97 === 0) state[`src/n${depth % 5}.txt`] = `${depth}\n`;
+    if (depth === 10) state["keep.txt"] = "B\n";
+    if (depth === 20) state["keep.txt"] = "A\n";
+    if (depth === 400) delete state["gone.txt"];
+    if (depth === 600) state["gone.txt"] = "gone\n";
+    const parents = [tip];
+    if (depth === 300) parents.push(s2);
+    if (depth === 1_050) {
+      parents.push(late!);
+      state["docs/late.md"] = lateState["docs/late.md"]!;
+    }
+    tip = r.commit({ files: { ...state }, parents, message: `main ${depth}` });
+    if (depth === 20) x = tip;
+    if (depth === 700) {
+      lateState = { ...state, "docs/late.md": "late 1\n" };
+      late = r.commit({ files: lateState, parents: [tip], message: "late" });
+    }
+    chain.push(tip);
+  }
+  return { r, root, tip, chain, x, s2 };
+}
+
+async function storeOf(r: RepoBuilder): Promise<ObjectStore> {
+  const source = new MemorySource("checkpoints.pack", r.pack().pack);
+  const indexed = await indexPack(source);
+  return new ObjectStore([new Pack("checkpoints", new PackIndex(indexed.index), source)]);
+}
+
+let layerIds = 0;
+async function graphOf(store: ObjectStore, tips: Oid[]): Promise<CommitGraph> {
+  let chain: GraphLayer[] = [];
+  await extendCommitGraph(
+    {
+      store,
+      graph: null,
+      writeLayer: async (bytes) => GraphLayer.open(new MemorySource(`checkpoints-layer-${++layerIds}`, bytes)),
+      saveChain: async (layers) => {
+        chain = layers;
+      },
+    },
+    tips,
+  );
+  const persisted = new PersistedGraph(chain);
+  const graph = new CommitGraph(store);
+  graph.usePersisted(async () => persisted);
+  return graph;
+}
+
+let repoIds = 0;
+const newRepo = () => ({ tenantId: "checkpoints-test", repoId: `r${++repoIds}` });
+
+describe("last-commit checkpoints", () => {
+  it("are written oldest first in bounded, resumable runs, each the plain walk's answer", async () => {
+    const { r, tip, chain } = history();
+    const store = await storeOf(r);
+    const graph = await graphOf(store, [tip]);
+    const repo = newRepo();
+    // Runs of 600 steps: not one run writes them all, and each picks up where the last stopped.
+    const runs: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const run = await advanceCheckpoints(testEnv, repo, graph, tip, new Budget(Infinity, 600), 150_000);
+      runs.push(run.written);
+      if (run.complete) break;
+    }
+    expect(runs.length).toBeGreaterThan(1);
+    expect(runs.reduce((a, b) => a + b, 0)).toBe(Math.ceil(LENGTH / CHECKPOINT_INTERVAL));
+    const plain = new CommitGraph(store);
+    for (let depth = 0; depth < LENGTH; depth += CHECKPOINT_INTERVAL) {
+      const stored = await readStored(testEnv, repo, chain[depth]!);
+      expect(stored, `checkpoint at depth ${depth}`).not.toBeNull();
+      const expected = await lastCommitsOfTree(plain, chain[depth]!);
+      const got = new Map(Object.entries(stored!.paths).map(([p, i]) => [p, stored!.commits[i]!]));
+      expect(got).toEqual(expected!.paths);
+    }
+  });
+
+  it("a page at an old commit walks only down to the nearest checkpoint, with the plain walk's answer", async () => {
+    const { r, root, tip, chain, x, s2 } = history();
+    const store = await storeOf(r);
+    const graph = await graphOf(store, [tip]);
+    const repo = newRepo();
+    expect((await advanceCheckpoints(testEnv, repo, graph, tip, new Budget(), 150_000)).complete).toBe(true);
+    const plain = new CommitGraph(store);
+    // Depth 1,060: above the merge of `late` (whose fork is below the checkpoint at 1,024), and
+    // depth 700: the nearest checkpoint is 188 first-parent steps down, `side`'s merge below it.
+    for (const depth of [1_060, 700, 310]) {
+      const commit = chain[depth]!;
+      for (const dir of [[], ["src"], ["docs"]]) {
+        const expected = await lastCommitsOfTree(plain, commit, { dir });
+        const stats = newWalkStats();
+        const near = await findCheckpoint(testEnv, repo, graph, commit, dir);
+        expect(near?.data.commit).toBe(chain[depth - (depth % CHECKPOINT_INTERVAL)]);
+        const found = await lastCommitsOfTree(graph, commit, { dir, stats, checkpoint: near!.checkpoint });
+        expect(found?.complete).toBe(true);
+        expect(found!.paths, `${depth} ${dir.join("/")}`).toEqual(expected!.paths);
+        // Without the checkpoint old.txt sends the walk down to the root (every commit). With it,
+        // the walk goes down to the checkpoint, or to the fork of a branch merged above it (at
+        // 1,060: late, forked at 700, whose commit brought docs/; at 310, side, forked at the root).
+        const floor = depth > 1_050 ? 700 : depth === 310 ? 0 : depth - (depth % CHECKPOINT_INTERVAL);
+        expect(stats.commits, `${depth} ${dir.join("/")}`).toBeLessThanOrEqual(depth - floor + 40);
+      }
+      if (depth === 310) {
+        const top = await lastCommitsOfTree(plain, commit, { dir: [] });
+        // S2 (older, merged at 300, above the checkpoint) brought keep.txt's content too; X is newer.
+        expect(top!.paths.get("keep.txt")).toBe(x);
+        expect(x).not.toBe(s2);
+        expect(top!.paths.get("old.txt")).toBe(root);
+      }
+    }
+    // The same through the service, as the tree page asks for its column (no push worker).
+    const stats = newWalkStats();
+    const page = await lastCommitsFor(
+      { ...testEnv, PUSH: undefined } as Env,
+      repo,
+      graph,
+      chain[900]!,
+      [],
+      ["old.txt", "keep.txt", "gone.txt", "src", "docs"],
+      () => undefined,
+      { wait: false, stats },
+    );
+    expect(page.complete).toBe(true);
+    const expected = await lastCommitsOfTree(plain, chain[900]!, { dir: [] });
+    expect(page.entries).toEqual(Object.fromEntries(expected!.paths));
+    expect(stats.commits).toBeLessThanOrEqual((900 % CHECKPOINT_INTERVAL) + 40);
+  });
+
+  it("a checkpoint's tree listing, updated from the one before, is the whole listing", async () => {
+    const r = new RepoBuilder();
+    const old = r.commit({
+      files: { "a/x": "1\n", "a/y": "2\n", b: "3\n", "c/d/e": "4\n", "c/f": "5\n", g: "6\n" },
+      message: "old",
+    });
+    // a/x changed, b a file become a directory, c (with c/d) gone, g the same, h new, i/j new.
+    const next = r.commit({
+      files: { "a/x": "9\n", "a/y": "2\n", "b/z": "3\n", g: "6\n", h: "7\n", "i/j": "8\n" },
+      parents: [old],
+      message: "new",
+    });
+    // And back: a directory become a file again.
+    const back = r.commit({ files: { "a/x": "9\n", b: "3\n" }, parents: [next], message: "back" });
+    const store = await storeOf(r);
+    const graph = new CommitGraph(store);
+    const tree = async (c: Oid) => (await graph.commit(c)).tree;
+    let listing = (await treePaths(graph, await tree(old)))!;
+    for (const [from, to] of [
+      [old, next],
+      [next, back],
+    ] as const) {
+      listing = (await updatedTreePaths(store, listing, await tree(from), await tree(to), 1000))!;
+      expect(listing).toEqual(await treePaths(graph, await tree(to)));
+    }
+  });
+});
