@@ -41,6 +41,12 @@ export interface DirectoryWalk {
 const EMPTY = new Uint8Array(0);
 /** Comparisons in flight at once (a maybe of a filter costs two tree reads or more). */
 const LOOKAHEAD = 16;
+/**
+ * Commits the walk may take past the oldest comparison not yet applied. Without it a walk whose
+ * filters are all in memory never waits while a comparison's reads give other requests a turn
+ * (object-store.ts), and so walks the whole history before the comparison that ends it lands.
+ */
+const RUN_AHEAD = 64;
 const latin1 = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 
 /** A max-heap of graph positions by committer time (ties: the later position, a descendant's). */
@@ -224,6 +230,8 @@ export async function walkDirectory(
   // is exact and applied in order.
   type Compared = { oid: Oid; pos: number; time: number; below: boolean; mine: Map<string, Oid>; theirs: Map<string, Oid>[] };
   const pending: Promise<Compared>[] = [];
+  /** For each pending comparison, how many commits the walk had taken when it started. */
+  const pendingAt: number[] = [];
   /** Comparisons finished (applied as soon as the walk sees them, so that it stops early). */
   const ready = new WeakSet<Promise<Compared>>();
   const compare = async (pos: number, parents: number[], time: number, isBelow: boolean): Promise<Compared> => {
@@ -235,6 +243,7 @@ export async function walkDirectory(
     return { oid: c.oid, pos, time, below: isBelow, mine: mine!, theirs };
   };
   const apply = async () => {
+    pendingAt.shift();
     const { oid, pos, time, below: isBelow, mine, theirs } = await pending.shift()!;
     for (const name of [...open]) {
       const target = targets.get(name)!;
@@ -257,6 +266,7 @@ export async function walkDirectory(
   const done = (complete: boolean): DirectoryWalk => {
     // Comparisons no longer needed: their failures (if any) must not go unhandled.
     for (const p of pending.splice(0)) p.catch(() => undefined);
+    pendingAt.length = 0;
     return { found, complete, scanned };
   };
   let scanned = 0;
@@ -273,7 +283,8 @@ export async function walkDirectory(
       kept.clear();
       continue;
     }
-    if (queue.size === 0 || pending.length >= LOOKAHEAD || ready.has(pending[0]!)) {
+    const behind = pending.length > 0 && scanned - pendingAt[0]! >= RUN_AHEAD;
+    if (queue.size === 0 || pending.length >= LOOKAHEAD || behind || ready.has(pending[0]!)) {
       await apply();
       continue;
     }
@@ -299,6 +310,7 @@ export async function walkDirectory(
         () => ready.add(work),
       );
       pending.push(work);
+      pendingAt.push(scanned);
     }
     for (const p of parents) await enqueue(p, isBelow);
   }
