@@ -2,7 +2,6 @@
 // gives way to the isolate's other requests every CACHED_READS_PER_TURN reads instead of running
 // from start to end in one go (issue 19: the warm page during cold blob pages).
 import { describe, expect, it } from "vitest";
-import { yieldToOthers } from "../utils/pace";
 import { concatBytes } from "../utils/bytes";
 import { ObjectStore, Pack, READS_PER_TURN } from "./object-store";
 import { hashObject, sha1 } from "./oid";
@@ -11,22 +10,7 @@ import { PackIndex } from "./pack-index";
 import { indexPack } from "./pack-indexer";
 import { deflate } from "./zlib";
 import { CACHED_READS_PER_TURN, MemorySource, WindowedSource } from "./range-source";
-
-/** Counts the turns other tasks get while `work` runs (one timer loop beside it). */
-async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
-  let turns = 0;
-  let running = true;
-  const ticker = (async () => {
-    while (running) {
-      await yieldToOthers();
-      if (running) turns++;
-    }
-  })();
-  const result = await work();
-  running = false;
-  await ticker;
-  return { result, turns };
-}
+import { turnsDuring } from "../../test/worker/turns";
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 

@@ -2,7 +2,7 @@
 // held the local workerd thread longest during an import (the .idx sort and write, the
 // connectivity check, indexing large objects) now lets other tasks run in between.
 import { describe, expect, it } from "vitest";
-import { Pacer, runAtOnce, runPaced, yieldToOthers, type Sliced } from "../utils/pace";
+import { Pacer, runAtOnce, runPaced, type Sliced } from "../utils/pace";
 import { checkConnectivity, indexIds, isClosure, linkRuns } from "./connectivity";
 import { ObjectStore, Pack } from "./object-store";
 import { hashObject, sha1, type ObjectType } from "./oid";
@@ -14,22 +14,7 @@ import { MemorySource } from "./range-source";
 import { MemorySpillStore } from "./spill-memory";
 import { deflate } from "./zlib";
 import { concatBytes } from "../utils/bytes";
-
-/** Counts the turns other tasks get while `work` runs (one timer loop beside it). */
-async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
-  let turns = 0;
-  let running = true;
-  const ticker = (async () => {
-    while (running) {
-      await yieldToOthers();
-      if (running) turns++;
-    }
-  })();
-  const result = await work();
-  running = false;
-  await ticker;
-  return { result, turns };
-}
+import { turnsDuring } from "../../test/worker/turns";
 
 /** Deterministic pseudo-random bytes (xorshift): incompressible, the same on every run. */
 function noise(n: number, seed: number): Uint8Array {

@@ -1,13 +1,13 @@
 // Indexing a large pack yields to the event loop now and then, so other requests are served
 // meanwhile (locally one workerd thread runs every worker: an import held up every page).
 import { describe, expect, it } from "vitest";
-import { yieldToOthers } from "./budget";
 import { sha1 } from "./oid";
 import { encodeEntryHeader, packHeader, typeNumber } from "./pack-format";
 import { indexPack } from "./pack-indexer";
 import { MemorySource } from "./range-source";
 import { deflate } from "./zlib";
 import { concatBytes } from "../utils/bytes";
+import { turnsDuring } from "../../test/worker/turns";
 
 /** A pack of `n` distinct small blobs, all read from memory (no await that really waits). */
 function blobPack(n: number): Uint8Array {
@@ -23,19 +23,9 @@ function blobPack(n: number): Uint8Array {
 
 describe("pack indexer", () => {
   it("lets timers run while it indexes a pack held in memory", async () => {
-    let ticks = 0;
-    let indexing = true;
     // Counts event-loop turns that other work gets while the index is built.
-    const ticker = (async () => {
-      while (indexing) {
-        await yieldToOthers();
-        if (indexing) ticks++;
-      }
-    })();
-    const result = await indexPack(new MemorySource("many-blobs", blobPack(2000)));
-    indexing = false;
-    await ticker;
+    const { result, turns } = await turnsDuring(() => indexPack(new MemorySource("many-blobs", blobPack(2000))));
     expect(result.count).toBe(2000);
-    expect(ticks).toBeGreaterThan(10);
+    expect(turns).toBeGreaterThan(10);
   });
 });

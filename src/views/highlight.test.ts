@@ -2,8 +2,9 @@
 // large file no longer holds the isolate's other requests for the whole highlight (issue 19), and
 // gives exactly the lines the one-go highlighter gives.
 import { describe, expect, it } from "vitest";
-import { Pacer, yieldToOthers } from "../utils/pace";
+import { Pacer } from "../utils/pace";
 import { HIGHLIGHT_SLICE, highlightedLines, highlightedLinesPaced } from "./highlight";
+import { turnsDuring } from "../../test/worker/turns";
 
 /** About `bytes` of TypeScript with every token kind, multi-line comments and template strings. */
 function code(bytes: number, seed = 0): string {
@@ -18,22 +19,6 @@ function code(bytes: number, seed = 0): string {
     n += piece.length;
   }
   return parts.join("");
-}
-
-/** Counts the turns other tasks get while `work` runs (one timer loop beside it). */
-async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
-  let turns = 0;
-  let running = true;
-  const ticker = (async () => {
-    while (running) {
-      await yieldToOthers();
-      if (running) turns++;
-    }
-  })();
-  const result = await work();
-  running = false;
-  await ticker;
-  return { result, turns };
 }
 
 describe("paced highlighting", () => {
