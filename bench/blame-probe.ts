@@ -8,13 +8,11 @@
 //
 //   REPO=/tmp/s5-blame/long.git POINTS=1 PROFILE=/tmp/blame.cpuprofile node --import tsx bench/blame-probe.ts
 //   JOIN=300 POINTS=2 node --import tsx bench/blame-probe.ts   (a second request joins the first's run)
-import http from "node:http";
-import { writeFileSync } from "node:fs";
-import { WebSocket } from "undici";
 import { freePort } from "../test/e2e/runner";
-import { HOST, importProject, startEdgeforge } from "./lib/edgeforge";
+import { importProject, startEdgeforge } from "./lib/edgeforge";
 import { LONG_FILE } from "./lib/long-file";
 import { longFilePoints } from "./lib/long-file-blame";
+import { masterFinal, pageAt, profileEdge } from "./lib/probe";
 
 const repo = process.env.REPO ?? "/tmp/s5-blame/long.git";
 process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
@@ -23,62 +21,15 @@ if (!points) throw new Error(`${repo} has no ${LONG_FILE} (bench:gen-large --lon
 
 const inspector = await freePort();
 const forge = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) });
-const get = (path: string) =>
-  new Promise<{ ms: number; status: number; cc: string; st: string }>((resolve, reject) => {
-    const t = performance.now();
-    http
-      .get(
-        { host: "127.0.0.1", port: forge.port, path, headers: { host: `${HOST}:${forge.port}`, accept: "text/html" } },
-        (res) => {
-          res.resume();
-          res.on("end", () =>
-            resolve({
-              ms: performance.now() - t,
-              status: res.statusCode ?? 0,
-              cc: String(res.headers["cache-control"] ?? ""),
-              st: String(res.headers["server-timing"] ?? ""),
-            }),
-          );
-        },
-      )
-      .on("error", reject);
-  });
+const get = (path: string) => pageAt(forge.port, path);
 try {
   let t = performance.now();
   await importProject(forge, "repo", repo);
   console.log(`import ${(performance.now() - t).toFixed(0)} ms`);
   t = performance.now();
-  for (;;) {
-    const r = await get(`/p/repo/source/tree/master/`);
-    if (r.status === 200 && r.cc !== "no-store") break;
-    await new Promise((res) => setTimeout(res, 1000));
-  }
+  await masterFinal(get);
   console.log(`master final ${(performance.now() - t).toFixed(0)} ms`);
-  let ws: WebSocket | undefined;
-  let id = 0;
-  const pending = new Map<number, (v: { profile?: unknown }) => void>();
-  const send = (method: string, params = {}) =>
-    new Promise<{ profile?: unknown }>((resolve) => {
-      const n = ++id;
-      pending.set(n, resolve);
-      ws!.send(JSON.stringify({ id: n, method, params }));
-    });
-  if (process.env.PROFILE) {
-    const list = (await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json()) as {
-      id: string;
-      webSocketDebuggerUrl: string;
-    }[];
-    const edge = list.find((x) => x.id === "core:user:edge")!;
-    ws = new WebSocket(edge.webSocketDebuggerUrl);
-    await new Promise((r) => (ws!.onopen = r));
-    ws.onmessage = (m) => {
-      const msg = JSON.parse(String(m.data));
-      if (msg.id) pending.get(msg.id)?.(msg.result);
-    };
-    await send("Profiler.enable");
-    await send("Profiler.setSamplingInterval", { interval: 200 });
-    await send("Profiler.start");
-  }
+  const profiler = process.env.PROFILE ? await profileEdge(inspector) : null;
   const enc = (p: string) => p.split("/").map(encodeURIComponent).join("/");
   for (const p of points) {
     const url = `/p/repo/source/blame/${p.commit}/${enc(LONG_FILE)}`;
@@ -102,11 +53,7 @@ try {
       await new Promise((res) => setTimeout(res, 1000));
     }
   }
-  if (ws) {
-    const { profile } = await send("Profiler.stop");
-    writeFileSync(process.env.PROFILE!, JSON.stringify(profile));
-    ws.close();
-  }
+  await profiler?.stop(process.env.PROFILE!);
 } finally {
   await forge.stop();
 }

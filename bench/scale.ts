@@ -30,6 +30,7 @@ import { startGitHttpBackend } from "./lib/git-http-backend";
 import { sampleHeap, type HeapPeak } from "./lib/heap";
 import { mergeSlices, printSlices, profileCpu, waitForIdle, type Slice } from "./lib/cpu-slices";
 import { LoadClient, type Response } from "./lib/load";
+import { oldCommitPicks } from "./lib/probe";
 import { longFileBlameTable } from "./lib/long-file-blame";
 import { basicAuthArgs, CommitMaker, initEmptyBare, mirror, repoInfo } from "./lib/repo";
 import { percentile, printTable, format, type Cell, type Row } from "./lib/report";
@@ -92,15 +93,7 @@ console.log(`repository ${repo}: ${info.objects} objects, pack ${format(info.pac
 console.log(`workerd V8 flags: ${process.env.MINIFLARE_WORKERD_V8_FLAGS}`);
 
 // Old commits and, for each, a file it changed (for blob, blame and path logs).
-const firstParent = (await git(["-C", repo, "rev-list", "--first-parent", "master"])).stdout.trim().split("\n");
-const old = firstParent.slice(Math.floor(firstParent.length / 3));
-const picks: { commit: string; file: string }[] = [];
-for (let i = 0; i < samples; i++) {
-  const commit = old[Math.floor((i * old.length) / samples)]!;
-  const changed = (await git(["-C", repo, "diff-tree", "--no-commit-id", "--name-only", "-r", commit])).stdout.split("\n");
-  const file = changed.find((f) => /\.(ts|md)$/.test(f)) ?? "README.md";
-  picks.push({ commit, file });
-}
+const picks = await oldCommitPicks(repo, samples);
 const tipFile = (await git(["-C", repo, "ls-tree", "-r", "--name-only", "master"])).stdout
   .split("\n")
   .find((f) => f.endsWith(".ts"))!;

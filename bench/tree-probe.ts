@@ -11,13 +11,12 @@
 // STATE keeps the imported repository in that folder and runs each probe on a fresh copy of it;
 // ROOT runs another checkout's forge on it (before/after on the same import).
 //   MASTER_WAIT_S=900 ...: stop waiting for the tree page at master to be final after 15 minutes
-import http from "node:http";
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { WebSocket } from "undici";
 import { freePort } from "../test/e2e/runner";
-import { HOST, importProject, startEdgeforge } from "./lib/edgeforge";
+import { importProject, startEdgeforge } from "./lib/edgeforge";
+import { masterFinal, oldCommitPicks, pageAt, profileEdge } from "./lib/probe";
 import { git } from "./lib/run";
 
 const repo = process.env.REPO ?? "/tmp/g-bench/large.git";
@@ -25,49 +24,15 @@ const samples = Number(process.env.SAMPLES ?? 30);
 const kinds = (process.env.KINDS ?? "tree").split(",");
 process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
 
-const firstParent = (await git(["-C", repo, "rev-list", "--first-parent", "master"])).stdout.trim().split("\n");
-const old = firstParent.slice(Math.floor(firstParent.length / 3));
-const picks: { commit: string; file: string }[] = [];
-for (let i = 0; i < samples; i++) {
-  const commit = old[Math.floor((i * old.length) / samples)]!;
-  const changed = (await git(["-C", repo, "diff-tree", "--no-commit-id", "--name-only", "-r", commit])).stdout.split("\n");
-  picks.push({ commit, file: changed.find((f) => /\.(ts|md)$/.test(f)) ?? "README.md" });
-}
-const getAt = (port: number, path: string) =>
-  new Promise<{ ms: number; status: number; cc: string; st: string }>((resolve, reject) => {
-    const t = performance.now();
-    http
-      .get({ host: "127.0.0.1", port, path, headers: { host: `${HOST}:${port}`, accept: "text/html" } }, (res) => {
-        res.resume();
-        res.on("end", () =>
-          resolve({
-            ms: performance.now() - t,
-            status: res.statusCode ?? 0,
-            cc: String(res.headers["cache-control"] ?? ""),
-            st: String(res.headers["server-timing"] ?? ""),
-          }),
-        );
-      })
-      .on("error", reject);
-  });
+const picks = await oldCommitPicks(repo, samples);
 // MASTER_WAIT_S: give up waiting for the final page after that long (code where it never comes).
 const masterWait = Number(process.env.MASTER_WAIT_S ?? Infinity) * 1000;
-/** Whether the tree page at master became final (its last-commit column complete) within MASTER_WAIT_S. */
-const finalAt = async (port: number): Promise<boolean> => {
-  const t = performance.now();
-  while (performance.now() - t < masterWait) {
-    const r = await getAt(port, "/p/repo/source/tree/master/");
-    if (r.status === 200 && r.cc !== "no-store") return true;
-    await new Promise((res) => setTimeout(res, 1000));
-  }
-  return false;
-};
 const inspector = await freePort();
 const kept = process.env.STATE;
 if (kept && !existsSync(join(kept, "bench-imported"))) {
   const first = await startEdgeforge({}, 600_000, { stateDir: kept, root: process.env.ROOT });
   await importProject(first, "repo", repo);
-  await finalAt(first.port);
+  await masterFinal((path) => pageAt(first.port, path), masterWait);
   await first.stop();
   writeFileSync(join(kept, "bench-imported"), "");
 }
@@ -77,7 +42,7 @@ const forge = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) }, 
   stateDir: copy,
   root: process.env.ROOT,
 });
-const get = (path: string) => getAt(forge.port, path);
+const get = (path: string) => pageAt(forge.port, path);
 try {
   let t = performance.now();
   if (!kept) await importProject(forge, "repo", repo);
@@ -85,34 +50,10 @@ try {
   t = performance.now();
   // A kept state waited once, when it was made (and log and compare pages need only the graph).
   if (!kept) {
-    const final = await finalAt(forge.port);
+    const final = await masterFinal(get, masterWait);
     console.log(`master ${final ? "final" : "NOT final"} after ${(performance.now() - t).toFixed(0)} ms`);
   }
-  let ws: WebSocket | undefined;
-  let id = 0;
-  const pending = new Map<number, (v: { profile?: unknown }) => void>();
-  const send = (method: string, params = {}) =>
-    new Promise<{ profile?: unknown }>((resolve) => {
-      const n = ++id;
-      pending.set(n, resolve);
-      ws!.send(JSON.stringify({ id: n, method, params }));
-    });
-  if (process.env.PROFILE) {
-    const list = (await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json()) as {
-      id: string;
-      webSocketDebuggerUrl: string;
-    }[];
-    const edge = list.find((x) => x.id === "core:user:edge")!;
-    ws = new WebSocket(edge.webSocketDebuggerUrl);
-    await new Promise((r) => (ws!.onopen = r));
-    ws.onmessage = (m) => {
-      const msg = JSON.parse(String(m.data));
-      if (msg.id) pending.get(msg.id)?.(msg.result);
-    };
-    await send("Profiler.enable");
-    await send("Profiler.setSamplingInterval", { interval: 200 });
-    await send("Profiler.start");
-  }
+  const profiler = process.env.PROFILE ? await profileEdge(inspector) : null;
   const enc = (p: string) => p.split("/").map(encodeURIComponent).join("/");
   // WARM=1: a second client loads the blob page of a file at master in a loop meanwhile, as
   // bench:scale's warm client does.
@@ -155,11 +96,7 @@ try {
   await warm;
   if (warmMs.length)
     console.log(`warm page: ${warmMs.length} requests, p50 ${warmMs.sort((a, b) => a - b)[warmMs.length >> 1]!.toFixed(1)} ms`);
-  if (ws) {
-    const { profile } = await send("Profiler.stop");
-    writeFileSync(process.env.PROFILE!, JSON.stringify(profile));
-    ws.close();
-  }
+  await profiler?.stop(process.env.PROFILE!);
 } finally {
   await forge.stop();
   if (copy) rmSync(copy, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { mergeSlices, printSlices, profileCpu, waitForIdle, type Slice } from ".
 import { HOST, importProject, startEdgeforge } from "./lib/edgeforge";
 import { sampleHeap } from "./lib/heap";
 import { LoadClient } from "./lib/load";
+import { masterFinal, oldCommitPicks, pageAt } from "./lib/probe";
 import { percentile } from "./lib/report";
 import { git } from "./lib/run";
 
@@ -21,14 +22,7 @@ const kinds = (process.env.KINDS ?? "blob").split(",");
 process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
 
 const enc = (p: string) => p.split("/").map(encodeURIComponent).join("/");
-const firstParent = (await git(["-C", repo, "rev-list", "--first-parent", "master"])).stdout.trim().split("\n");
-const old = firstParent.slice(Math.floor(firstParent.length / 3));
-const picks: { commit: string; file: string }[] = [];
-for (let i = 0; i < samples; i++) {
-  const commit = old[Math.floor((i * old.length) / samples)]!;
-  const changed = (await git(["-C", repo, "diff-tree", "--no-commit-id", "--name-only", "-r", commit])).stdout.split("\n");
-  picks.push({ commit, file: changed.find((f) => /\.(ts|md)$/.test(f)) ?? "README.md" });
-}
+const picks = await oldCommitPicks(repo, samples);
 const tipFile = (await git(["-C", repo, "ls-tree", "-r", "--name-only", "master"])).stdout
   .split("\n")
   .find((f) => f.endsWith(".ts"))!;
@@ -68,11 +62,7 @@ try {
   await importProject(forge, "repo", repo);
   console.log(`import ${(performance.now() - t).toFixed(0)} ms`);
   t = performance.now();
-  for (;;) {
-    const r = await client.get(`${base}/tree/master/`);
-    if (r.status === 200 && r.cacheControl !== "no-store") break;
-    await new Promise((res) => setTimeout(res, 1000));
-  }
+  await masterFinal((path) => pageAt(forge.port, path));
   console.log(`master final ${(performance.now() - t).toFixed(0)} ms`);
   let n = 0;
   await loop(() => n++ >= warmSamples);
