@@ -8,18 +8,12 @@ import { describe, expect, it } from "vitest";
 import { blame } from "../../src/git/blame";
 import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
-import { extendCommitGraph } from "../../src/git/commit-graph-build";
-import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
 import { logPage } from "../../src/git/history";
 import { lastCommitsOfTree } from "../../src/git/last-commit";
 import { isReachable } from "../../src/git/negotiate";
-import { ObjectStore, Pack } from "../../src/git/object-store";
-import type { Oid } from "../../src/git/oid";
-import { PackIndex } from "../../src/git/pack-index";
-import { indexPack } from "../../src/git/pack-indexer";
-import { MemorySource } from "../../src/git/range-source";
 import { reachableFromRefs } from "../../src/services/reachable";
 import { RepoBuilder } from "./git-fixture";
+import { countedGraph, memoryStore, persistedGraph } from "./graph-fixture";
 
 const MERGES = 40;
 
@@ -47,62 +41,13 @@ function mergeHistory() {
   return { r, root, main, gone };
 }
 
-async function storeOf(r: RepoBuilder): Promise<ObjectStore> {
-  const source = new MemorySource("merges.pack", r.pack().pack);
-  const indexed = await indexPack(source);
-  return new ObjectStore([new Pack("merges", new PackIndex(indexed.index), source)]);
-}
-
-/** Layer names are unique: the isolate's page cache is keyed by them (R2 keys in the forge). */
-let layerIds = 0;
-async function graphOf(store: ObjectStore, tips: Oid[]): Promise<PersistedGraph> {
-  let chain: GraphLayer[] = [];
-  await extendCommitGraph(
-    {
-      store,
-      graph: null,
-      writeLayer: async (bytes) => GraphLayer.open(new MemorySource(`merges-layer-${++layerIds}`, bytes)),
-      saveChain: async (layers) => {
-        chain = layers;
-      },
-    },
-    tips,
-  );
-  return new PersistedGraph(chain);
-}
-
-/** A graph over a fresh store whose tree reads and presence lookups are counted. */
-function counted(store: ObjectStore, persisted: PersistedGraph | null) {
-  const own = new ObjectStore(store.packs);
-  const counts = { trees: 0, lookups: 0 };
-  const read = own.read.bind(own);
-  own.read = async (oid: Oid) => {
-    const o = await read(oid);
-    if (o.type === "tree") counts.trees++;
-    return o;
-  };
-  const has = own.has.bind(own);
-  own.has = async (oid: Oid | Uint8Array) => {
-    counts.lookups++;
-    return has(oid);
-  };
-  const filterPresent = own.filterPresent.bind(own);
-  own.filterPresent = async (oids: readonly Oid[]) => {
-    counts.lookups += oids.length;
-    return filterPresent(oids);
-  };
-  const graph = new CommitGraph(own);
-  if (persisted) graph.usePersisted(async () => persisted);
-  return { graph, counts };
-}
-
 describe("cold walks over merges", () => {
   it("last commits of a directory: merges the filters rule out read no tree, covered commits need no lookup", async () => {
     const { r, root, main } = mergeHistory();
-    const store = await storeOf(r);
-    const persisted = await graphOf(store, [main]);
+    const store = await memoryStore(r, "merges");
+    const persisted = await persistedGraph(store, [main], "merges");
     const plain = await lastCommitsOfTree(new CommitGraph(store), main, { dir: [] });
-    const { graph, counts } = counted(store, persisted);
+    const { graph, counts } = countedGraph(store, persisted);
     const found = await lastCommitsOfTree(graph, main, { dir: [] });
     expect(found?.complete).toBe(true);
     expect(Object.fromEntries(found!.paths)).toEqual({ "README.md": root, LICENSE: root, src: main });
@@ -113,7 +58,7 @@ describe("cold walks over merges", () => {
     expect(counts.trees).toBeLessThan(MERGES / 2);
     expect(counts.lookups).toBe(0);
     // The same below the root: src/ at the tip.
-    const src = await lastCommitsOfTree(counted(store, persisted).graph, main, { dir: ["src"] });
+    const src = await lastCommitsOfTree(countedGraph(store, persisted).graph, main, { dir: ["src"] });
     const srcPlain = await lastCommitsOfTree(new CommitGraph(store), main, { dir: ["src"] });
     expect(src!.paths).toEqual(srcPlain!.paths);
     // b.txt as the merge has it came from main's own commit (a.txt from the side branch's).
@@ -124,14 +69,14 @@ describe("cold walks over merges", () => {
 
   it("blame and the log of a path: merges that left the file as in the first parent read no tree", async () => {
     const { r, root, main } = mergeHistory();
-    const store = await storeOf(r);
-    const persisted = await graphOf(store, [main]);
+    const store = await memoryStore(r, "merges");
+    const persisted = await persistedGraph(store, [main], "merges");
     for (const path of [["README.md"], ["src", "b.txt"]]) {
-      const log = counted(store, persisted);
+      const log = countedGraph(store, persisted);
       const page = await logPage(log.graph, [main], { limit: 1000, path });
       const plainLog = await logPage(new CommitGraph(store), [main], { limit: 1000, path });
       expect(page.commits.map((c) => c.oid)).toEqual(plainLog.commits.map((c) => c.oid));
-      const blamed = counted(store, persisted);
+      const blamed = countedGraph(store, persisted);
       const result = await blame(blamed.graph, main, path);
       const plainBlame = await blame(new CommitGraph(store), main, path);
       expect(result.lines).toEqual(plainBlame.lines);
@@ -145,7 +90,7 @@ describe("cold walks over merges", () => {
         // records decoded, and a sixteenth of a step each, so that 20 steps finish what takes
         // 121 commits.
         expect(blamed.graph.reads.graph).toBeLessThan(MERGES / 4);
-        const bounded = await blame(counted(store, persisted).graph, main, path, { budget: new Budget(Infinity, 20) });
+        const bounded = await blame(countedGraph(store, persisted).graph, main, path, { budget: new Budget(Infinity, 20) });
         expect(bounded.complete).toBe(true);
         expect(bounded.lines).toEqual(plainBlame.lines);
       }
@@ -156,10 +101,10 @@ describe("cold walks over merges", () => {
 
   it("commits named by id: one marking of the graph per refs version answers every commit, as a walk would", async () => {
     const { r, main, gone } = mergeHistory();
-    const store = await storeOf(r);
+    const store = await memoryStore(r, "merges");
     // The graph was built while `gone` still had its branch; now only main names a commit.
-    const persisted = await graphOf(store, [main, gone]);
-    const { graph } = counted(store, persisted);
+    const persisted = await persistedGraph(store, [main, gone], "merges");
+    const { graph } = countedGraph(store, persisted);
     const src = {
       repo: { tenantId: "t-reach", repoId: "r-reach" },
       snapshot: { version: 7, head: "refs/heads/main", refs: [{ name: "refs/heads/main", oid: main }], packs: [] },
@@ -179,8 +124,8 @@ describe("cold walks over merges", () => {
 
     // A tip the graph does not hold yet (pushed after it was built): walked as before, still right.
     const pushed = r.commit({ files: { "README.md": "new\n" }, parents: [main], message: "pushed" });
-    const store2 = await storeOf(r);
-    const late = counted(store2, persisted);
+    const store2 = await memoryStore(r, "merges");
+    const late = countedGraph(store2, persisted);
     const src2 = {
       ...src,
       snapshot: { ...src.snapshot, version: 8, refs: [{ name: "refs/heads/main", oid: pushed }] },

@@ -6,8 +6,7 @@ import { env as workerEnv } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
-import { changedPaths, extendCommitGraph } from "../../src/git/commit-graph-build";
-import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
+import { changedPaths } from "../../src/git/commit-graph-build";
 import { ObjectStore, Pack } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
 import { PackIndex } from "../../src/git/pack-index";
@@ -18,6 +17,7 @@ import { MemorySource } from "../../src/git/range-source";
 import type { Env } from "../../src/env";
 import { precomputeAfterPush } from "../../src/services/derive-after-push";
 import { RepoBuilder } from "./git-fixture";
+import { persistedGraph } from "./graph-fixture";
 
 /** 300 commits, each changing two files four directories deep (of 256), and a merge every 50. */
 function history(): { repo: RepoBuilder; tips: Oid[]; commits: number } {
@@ -40,23 +40,6 @@ function history(): { repo: RepoBuilder; tips: Oid[]; commits: number } {
     commits++;
   }
   return { repo, tips: [tip, side], commits };
-}
-
-let layers = 0;
-async function buildGraph(store: ObjectStore, tips: Oid[]): Promise<PersistedGraph> {
-  let chain: GraphLayer[] = [];
-  await extendCommitGraph(
-    {
-      store,
-      graph: null,
-      writeLayer: (bytes) => GraphLayer.open(new MemorySource(`scale-layer-${++layers}`, bytes)),
-      saveChain: async (list) => {
-        chain = list;
-      },
-    },
-    tips,
-  );
-  return new PersistedGraph(chain);
 }
 
 let previousBudget = 0;
@@ -84,7 +67,7 @@ describe("building the commit-graph over a ranged index larger than its cache", 
     expect(indexPages).toBeGreaterThan(16);
 
     const before = ranged.reads;
-    const graph = await buildGraph(new ObjectStore([new Pack("ranged", ranged, packSource)]), tips);
+    const graph = await persistedGraph(new ObjectStore([new Pack("ranged", ranged, packSource)]), tips, "scale");
     const reads = ranged.reads - before;
     expect(graph.count).toBe(commits);
     // The commits are read in pack order (no lookup); the trees of all of them are located level
@@ -92,7 +75,7 @@ describe("building the commit-graph over a ranged index larger than its cache", 
     // A lookup per commit and per tree read, in walk order, made 9,797 reads here.
     expect(reads).toBeLessThan(12 * indexPages);
 
-    const whole = await buildGraph(new ObjectStore([new Pack("whole", new PackIndex(idx), packSource)]), tips);
+    const whole = await persistedGraph(new ObjectStore([new Pack("whole", new PackIndex(idx), packSource)]), tips, "scale");
     expect(whole.count).toBe(graph.count);
     for (let pos = 0; pos < graph.count; pos++) {
       expect(await graph.commit(pos)).toEqual(await whole.commit(pos));

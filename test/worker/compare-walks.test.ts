@@ -6,12 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
-import { extendCommitGraph } from "../../src/git/commit-graph-build";
-import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
 import { logPage, mergeBase, rangeLog } from "../../src/git/history";
 import { ObjectStore, Pack } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
-import { PackIndex } from "../../src/git/pack-index";
 import { RangedPackIndex } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource, type RangeSource } from "../../src/git/range-source";
@@ -19,6 +16,7 @@ import { diffTrees } from "../../src/git/tree-diff";
 import { COMPARE_FILES } from "../../src/routes/web/source/compare";
 import { Browser, newForge } from "./browser";
 import { importRepo, RepoBuilder } from "./git-fixture";
+import { countedGraph, memoryStore, persistedGraph } from "./graph-fixture";
 
 /** Unique names: the isolate's page caches are keyed by them. */
 const run = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
@@ -57,54 +55,6 @@ async function rangedStore(r: RepoBuilder, name: string) {
   const store = new ObjectStore([new Pack(name, index, packSource)]);
   const rounds = () => packSource.rounds + indexSource.rounds;
   return { store, rounds };
-}
-
-async function plainStore(r: RepoBuilder, name: string): Promise<ObjectStore> {
-  const source = new MemorySource(`${name}-${run}-plain.pack`, r.pack().pack);
-  const indexed = await indexPack(source);
-  return new ObjectStore([new Pack(name, new PackIndex(indexed.index), source)]);
-}
-
-let layerIds = 0;
-async function graphOf(store: ObjectStore, tips: Oid[]): Promise<PersistedGraph> {
-  let chain: GraphLayer[] = [];
-  await extendCommitGraph(
-    {
-      store,
-      graph: null,
-      writeLayer: async (bytes) => GraphLayer.open(new MemorySource(`compare-layer-${run}-${++layerIds}`, bytes)),
-      saveChain: async (layers) => {
-        chain = layers;
-      },
-    },
-    tips,
-  );
-  return new PersistedGraph(chain);
-}
-
-/** A graph over a fresh store whose presence lookups and tree reads are counted. */
-function counted(store: ObjectStore, persisted: PersistedGraph | null) {
-  const own = new ObjectStore(store.packs);
-  const counts = { lookups: 0, trees: 0 };
-  const read = own.read.bind(own);
-  own.read = async (oid: Oid) => {
-    const o = await read(oid);
-    if (o.type === "tree") counts.trees++;
-    return o;
-  };
-  const has = own.has.bind(own);
-  own.has = async (oid: Oid | Uint8Array) => {
-    counts.lookups++;
-    return has(oid);
-  };
-  const filterPresent = own.filterPresent.bind(own);
-  own.filterPresent = async (oids: readonly Oid[]) => {
-    counts.lookups += oids.length;
-    return filterPresent(oids);
-  };
-  const graph = new CommitGraph(own);
-  if (persisted) graph.usePersisted(async () => persisted);
-  return { graph, counts };
 }
 
 /**
@@ -154,15 +104,15 @@ async function bruteRange(graph: CommitGraph, include: Oid, exclude: Oid): Promi
 describe("comparing two commits far apart", () => {
   it("merge base and range: commits the graph holds need no index lookup, answers as without it", async () => {
     const { r, main, base, feature } = history();
-    const store = await plainStore(r, "compare-history");
-    const persisted = await graphOf(store, [main, feature]);
+    const store = await memoryStore(r, "compare-history");
+    const persisted = await persistedGraph(store, [main, feature], "compare");
     for (const [a, b] of [
       [base, main],
       [feature, main],
       [main, feature],
     ] as const) {
       const plain = new CommitGraph(store);
-      const withGraph = counted(store, persisted);
+      const withGraph = countedGraph(store, persisted);
       const mb = await mergeBase(withGraph.graph, a, b);
       expect(mb).toBe(await mergeBase(plain, a, b));
       expect(mb).toBe(base);
@@ -187,7 +137,7 @@ describe("comparing two commits far apart", () => {
     };
     const one = r.commit({ files: files("one"), message: "one" });
     const two = r.commit({ files: files("two"), parents: [one], message: "two" });
-    const plain = await plainStore(r, "deep-diff");
+    const plain = await memoryStore(r, "deep-diff");
     const treeOf = async (c: Oid) => (await new CommitGraph(plain).commit(c)).tree;
     const [ta, tb] = [await treeOf(one), await treeOf(two)];
     const expected = await diffTrees(plain, ta, tb);
@@ -214,8 +164,8 @@ describe("comparing two commits far apart", () => {
       });
       if (i % 10 === 0) changed.unshift(tip);
     }
-    const store = await plainStore(r, "deep-log");
-    const { graph, counts } = counted(store, null);
+    const store = await memoryStore(r, "deep-log");
+    const { graph, counts } = countedGraph(store, null);
     const page = await logPage(graph, [tip], { limit: 1000, path: deep });
     expect(page.commits.map((c) => c.oid)).toEqual(changed);
     // Each of the 41 commits has a root of its own. Down the whole path every time: 4 trees a
@@ -240,7 +190,7 @@ describe("comparing two commits far apart", () => {
       parents: [one],
       message: "two",
     });
-    const store = await plainStore(r, "paged-diff");
+    const store = await memoryStore(r, "paged-diff");
     const treeOf = async (c: Oid) => (await new CommitGraph(store).commit(c)).tree;
     const [ta, tb] = [await treeOf(one), await treeOf(two)];
     const whole = await diffTrees(store, ta, tb, { renames: false });
@@ -257,9 +207,9 @@ describe("comparing two commits far apart", () => {
       expect(paged, `pages of ${limit}`).toEqual(whole.changes.map((c) => `${c.status} ${c.path}`));
     }
     // The first page of 3 reads the trees down to its files, not the whole diff's.
-    const full = counted(store, null);
+    const full = countedGraph(store, null);
     await diffTrees(full.graph.store, ta, tb);
-    const first = counted(store, null);
+    const first = countedGraph(store, null);
     await diffTrees(first.graph.store, ta, tb, { limit: 3 });
     expect(first.counts.trees).toBeLessThan(full.counts.trees / 2);
   });
@@ -298,11 +248,11 @@ describe("comparing two commits far apart", () => {
       tip = r.commit({ files: { "src/x.txt": x, "other.txt": `${i}\n` }, parents: [tip], message: `${i}` });
       if (i % 70 === 0) changed.unshift(tip);
     }
-    const store = await plainStore(r, "line-log");
-    const persisted = await graphOf(store, [tip]);
+    const store = await memoryStore(r, "line-log");
+    const persisted = await persistedGraph(store, [tip], "compare");
     const plain = await logPage(new CommitGraph(store), [tip], { limit: 50, path: ["src", "x.txt"] });
     expect(plain.commits.map((c) => c.oid)).toEqual(changed);
-    const { graph } = counted(store, persisted);
+    const { graph } = countedGraph(store, persisted);
     const budget = new Budget(Number.POSITIVE_INFINITY, 1000);
     const page = await logPage(graph, [tip], { limit: 50, path: ["src", "x.txt"], budget });
     expect(page.commits.map((c) => c.oid)).toEqual(changed);

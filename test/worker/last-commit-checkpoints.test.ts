@@ -8,19 +8,15 @@ import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
-import { extendCommitGraph } from "../../src/git/commit-graph-build";
-import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
 import { lastCommitsOfTree, newWalkStats, treePaths } from "../../src/git/last-commit";
-import { ObjectStore, Pack } from "../../src/git/object-store";
+import type { ObjectStore } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
-import { PackIndex } from "../../src/git/pack-index";
-import { indexPack } from "../../src/git/pack-indexer";
-import { MemorySource } from "../../src/git/range-source";
 import { updatedTreePaths } from "../../src/git/tree-listing";
 import { readStored } from "../../src/services/last-commit-store";
 import { advanceCheckpoints, CHECKPOINT_INTERVAL, findCheckpoint } from "../../src/services/last-commit-checkpoints";
 import { lastCommitsFor } from "../../src/services/last-commits";
 import { RepoBuilder } from "./git-fixture";
+import { memoryStore, persistedGraph } from "./graph-fixture";
 
 const testEnv = env as unknown as Env;
 /** Main's first-parent chain: 1,100 commits, so checkpoints at depths 0, 256, 512, 768 and 1,024. */
@@ -77,27 +73,8 @@ function history() {
   return { r, root, tip, chain, x, s2 };
 }
 
-async function storeOf(r: RepoBuilder): Promise<ObjectStore> {
-  const source = new MemorySource("checkpoints.pack", r.pack().pack);
-  const indexed = await indexPack(source);
-  return new ObjectStore([new Pack("checkpoints", new PackIndex(indexed.index), source)]);
-}
-
-let layerIds = 0;
 async function graphOf(store: ObjectStore, tips: Oid[]): Promise<CommitGraph> {
-  let chain: GraphLayer[] = [];
-  await extendCommitGraph(
-    {
-      store,
-      graph: null,
-      writeLayer: async (bytes) => GraphLayer.open(new MemorySource(`checkpoints-layer-${++layerIds}`, bytes)),
-      saveChain: async (layers) => {
-        chain = layers;
-      },
-    },
-    tips,
-  );
-  const persisted = new PersistedGraph(chain);
+  const persisted = await persistedGraph(store, tips, "checkpoints");
   const graph = new CommitGraph(store);
   graph.usePersisted(async () => persisted);
   return graph;
@@ -109,7 +86,7 @@ const newRepo = () => ({ tenantId: "checkpoints-test", repoId: `r${++repoIds}` }
 describe("last-commit checkpoints", () => {
   it("are written oldest first in bounded, resumable runs, each the plain walk's answer", async () => {
     const { r, tip, chain } = history();
-    const store = await storeOf(r);
+    const store = await memoryStore(r, "checkpoints");
     const graph = await graphOf(store, [tip]);
     const repo = newRepo();
     // Runs of 600 steps: not one run writes them all, and each picks up where the last stopped.
@@ -133,7 +110,7 @@ describe("last-commit checkpoints", () => {
 
   it("a page at an old commit walks only down to the nearest checkpoint, with the plain walk's answer", async () => {
     const { r, root, tip, chain, x, s2 } = history();
-    const store = await storeOf(r);
+    const store = await memoryStore(r, "checkpoints");
     const graph = await graphOf(store, [tip]);
     const repo = newRepo();
     expect((await advanceCheckpoints(testEnv, repo, graph, tip, new Budget(), 150_000)).complete).toBe(true);
@@ -196,7 +173,7 @@ describe("last-commit checkpoints", () => {
     });
     // And back: a directory become a file again.
     const back = r.commit({ files: { "a/x": "9\n", b: "3\n" }, parents: [next], message: "back" });
-    const store = await storeOf(r);
+    const store = await memoryStore(r, "checkpoints");
     const graph = new CommitGraph(store);
     const tree = async (c: Oid) => (await graph.commit(c)).tree;
     let listing = (await treePaths(graph, await tree(old)))!;
