@@ -13,6 +13,7 @@ import { readTenantRecord, type TenantRecord } from "../../src/storage/directory
 import {
   backoffSeconds,
   createHook,
+  deleteHook,
   handleWebhookBatch,
   listDeliveries,
   redeliver,
@@ -144,6 +145,26 @@ beforeAll(async () => {
 }, 60_000);
 
 describe("webhook deliveries", () => {
+  it("go only to hooks made by the time the event happened, however late the fan-out runs", async () => {
+    await newIssue("Opened before the hook");
+    const opened = await lastEvent();
+    const hook = await createHook(env, db, project.id, {
+      url: "https://receiver.test/late",
+      events: ["issue"],
+      contentType: "json",
+      active: true,
+    });
+    queue.take();
+    // The fan-out of an event from before the hook existed (as when the queue runs it late).
+    await webhookEventHandler(ctx(), { ...opened, createdAt: "2000-01-01T00:00:00.000Z" });
+    expect(queue.take()).toEqual([]);
+    expect(await listDeliveries(db, project.id, hook.id, { limit: 10 })).toEqual([]);
+    // The same event as one that happened once the hook was there is delivered.
+    await webhookEventHandler(ctx(), { ...opened, createdAt: hook.createdAt });
+    expect(queue.take()).toHaveLength(1);
+    await deleteHook(db, project.id, hook.id);
+  });
+
   it("signs the exact body with the hook's secret (JSON and form), and the receiver verifies it", async () => {
     const hook = await createHook(env, db, project.id, {
       url: "https://receiver.test/ci",

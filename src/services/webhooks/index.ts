@@ -1,6 +1,6 @@
 // Webhooks of a project (issue 15): the hooks (hooks.ts), their payloads (payloads.ts), deliveries
 // through the WEBHOOKS queue and the SSRF guard (deliver.ts), and the event fan-out's handler.
-import { and, eq } from "drizzle-orm";
+import { and, eq, lte } from "drizzle-orm";
 import type { Env } from "../../env";
 import type { TenantDb } from "../../db/tenant-db";
 import { webhooks } from "../../db/webhooks-schema";
@@ -24,15 +24,16 @@ export interface EventContext {
 
 /**
  * The event fan-out's handler (services/events/handlers.ts): queues one delivery per active hook
- * of the event's project subscribed to it. One query when the project has no hooks; idempotent by
- * event id (a message handled twice queues each delivery once).
+ * of the event's project subscribed to it and made by the time the event happened (the fan-out
+ * may run later: a hook made in between must not get what came before it). One query when the
+ * project has no hooks; idempotent by event id (a message handled twice queues each delivery once).
  */
 export async function webhookEventHandler(ctx: EventContext, event: TimelineEvent): Promise<void> {
   const hooks = (
     await ctx.db
       .select()
       .from(webhooks)
-      .where(and(eq(webhooks.projectId, event.projectId), eq(webhooks.active, true)))
+      .where(and(eq(webhooks.projectId, event.projectId), eq(webhooks.active, true), lte(webhooks.createdAt, event.createdAt)))
   ).map(toHook);
   if (hooks.length === 0) return;
   const wanted = new Set<HookEvent>(hooks.flatMap((h) => h.events));
