@@ -10,7 +10,8 @@ import { advertiseReceivePack } from "../git/receive-pack";
 import { isHiddenRef } from "../git/ref-names";
 import { repoStub } from "../services/repositories";
 import { runLastCommitsWalk, BACKGROUND_BUDGET } from "../services/last-commits";
-import { deriveAfterPush } from "../services/derive-after-push";
+import { type DeriveRequest, deriveAfterPush } from "../services/derive-after-push";
+import { isCheckpointDrive } from "../services/checkpoint-drive";
 import { OID_HEX } from "../git/oid";
 import { withWan } from "../obs/wan";
 import { inRequestScope } from "../utils/request-scope";
@@ -83,9 +84,11 @@ app.post("/:project{[^/]+\\.git}/git-receive-pack", async (c) =>
 // Derived data, computed here rather than in the edge so that a long walk never holds up pages:
 // after a push (the edge's queue consumer asks), and for a page that found no stored answer.
 app.post("/internal/repos/:tenant/:repo/derive", async (c) => {
-  const body = (await c.req.json()) as { updates?: { name: string; old: string; new: string }[] };
+  const body = (await c.req.json()) as Omit<DeriveRequest, "tenantId" | "repoId">;
   if (!Array.isArray(body.updates)) throw new ForgeError("bad_request", "derive needs the ref updates of the push");
-  await deriveAfterPush(c.env, { ...repoOf(c), updates: body.updates });
+  if (body.drive !== undefined && !isCheckpointDrive(body.drive))
+    throw new ForgeError("bad_request", "derive's drive must be a checkpoint drive message");
+  await deriveAfterPush(c.env, { ...repoOf(c), updates: body.updates, drive: body.drive });
   return c.json({ ok: true });
 });
 app.post("/internal/repos/:tenant/:repo/last-commits/:commit", async (c) => {

@@ -1,11 +1,13 @@
-// Derived data after a push: the pushed commits added to the commit-graph, the last-commit
-// checkpoints of the default branch, then the last commits of each pushed branch tip, from the
-// old tip's answer or the nearest checkpoint. Run by the push worker for the edge's
-// post-push queue consumer (or in place where no push worker is bound).
+// Derived data after a push: the pushed commits added to the commit-graph, one bounded run of the
+// default branch's last-commit checkpoints (the next one queued until they are all written:
+// checkpoint-drive.ts), then the last commits of each pushed branch tip, from the old tip's answer
+// or the nearest checkpoint. Run by the push worker for the edge's post-push queue consumer (or in
+// place where no push worker is bound).
 import type { Env } from "../env";
 import { CommitGraph } from "../git/commit-graph";
 import { lastCommitsOfTree } from "../git/last-commit";
 import type { Oid } from "../git/oid";
+import { type CheckpointDrive, driveIsCurrent, scheduleCheckpointRun } from "./checkpoint-drive";
 import { attachCommitGraph, extendForSnapshot } from "./commit-graphs";
 import { advanceCheckpoints, findCheckpoint, pathsOf } from "./last-commit-checkpoints";
 import { logError, MAX_PATHS, readStored, runBudget, storeAnswer, toStored, walkBudget } from "./last-commits";
@@ -21,12 +23,9 @@ export async function precomputeAfterPush(
   graph: CommitGraph,
   updates: { name: string; old: Oid; new: Oid }[],
   budget = runBudget(walkBudget(env)),
-  /** The default branch's tip: its checkpoints come first (one bounded step of their walk). */
-  defaultTip?: Oid,
 ): Promise<number> {
   let stored = 0;
   const ZERO = "0".repeat(40);
-  if (defaultTip && (await graph.covers(defaultTip))) await advanceCheckpoints(env, repo, graph, defaultTip, budget, MAX_PATHS);
   for (const u of updates) {
     // The budget is shared by the push's branches: once it is spent, the others are left to
     // their pages (each walk would still list its whole tree first: an import of git/git's
@@ -50,16 +49,13 @@ export async function precomputeAfterPush(
  * The post-push step (services/post-push.ts): runs in the push worker when one is bound (so that
  * the edge's pages never share an isolate with it), else here.
  */
-export async function precomputeForPush(
-  env: Env,
-  e: { tenantId: string; repoId: string; updates: { name: string; old: Oid; new: Oid }[] },
-): Promise<void> {
+export async function precomputeForPush(env: Env, e: DeriveRequest): Promise<void> {
   try {
     if (!env.PUSH) return await deriveAfterPush(env, e);
     const res = await env.PUSH.fetch(`http://push/internal/repos/${e.tenantId}/${e.repoId}/derive`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ updates: e.updates }),
+      body: JSON.stringify({ updates: e.updates, ...(e.drive ? { drive: e.drive } : {}) }),
     });
     if (!res.ok) throw new Error(`the push worker answered ${res.status}: ${await res.text()}`);
   } catch (err) {
@@ -68,19 +64,33 @@ export async function precomputeForPush(
   }
 }
 
+/** What the push worker's derive step is asked: a push's updates, or a follow-up checkpoint run (no updates). */
+export interface DeriveRequest {
+  tenantId: string;
+  repoId: string;
+  updates: { name: string; old: Oid; new: Oid }[];
+  drive?: CheckpointDrive;
+}
+
 /**
- * Opens the repository as it is now, adds the pushed commits to the persisted commit-graph, and
- * precomputes the last commits of the pushed branch tips (with the graph's help).
+ * Opens the repository as it is now, adds the pushed commits to the persisted commit-graph, runs
+ * the default branch's checkpoints one bounded run further (queueing the next run while they are
+ * not all written), and precomputes the last commits of the pushed branch tips. A follow-up run
+ * that is no longer its repository's current drive, or whose tip has moved, does nothing.
  */
-export async function deriveAfterPush(
-  env: Env,
-  e: { tenantId: string; repoId: string; updates: { name: string; old: Oid; new: Oid }[] },
-): Promise<void> {
+export async function deriveAfterPush(env: Env, e: DeriveRequest): Promise<void> {
   const repo = { tenantId: e.tenantId, repoId: e.repoId };
   const snapshot = await currentSnapshot(env, repo);
+  const defaultTip = snapshot.refs.find((r) => r.name === snapshot.head)?.oid;
+  if (e.drive && !(await driveIsCurrent(env, repo, e.drive, defaultTip))) return;
   const store = await openStore(env.OBJECTS, repo, snapshot);
+  // A follow-up also finishes a graph build a lost run left (nothing to do when it covers the refs).
   await extendForSnapshot(env, repo, snapshot, store);
   const graph = attachCommitGraph(env, repo, snapshot, new CommitGraph(store));
-  const defaultTip = snapshot.refs.find((r) => r.name === snapshot.head)?.oid;
-  await precomputeAfterPush(env, repo, graph, e.updates, undefined, defaultTip);
+  const budget = runBudget(walkBudget(env));
+  if (defaultTip && (await graph.covers(defaultTip))) {
+    const run = await advanceCheckpoints(env, repo, graph, defaultTip, budget, MAX_PATHS);
+    if (!run.complete) await scheduleCheckpointRun(env, repo, defaultTip);
+  }
+  await precomputeAfterPush(env, repo, graph, e.updates, budget);
 }

@@ -16,6 +16,7 @@ import type { Oid } from "../git/oid";
 import { currentSnapshot, openStore, type RepoRef } from "./repositories";
 import { attachCommitGraph, extendForSnapshot, loadCommitGraph } from "./commit-graphs";
 import { advanceCheckpoints, findCheckpoint, pathsOf } from "./last-commit-checkpoints";
+import { scheduleCheckpointRun } from "./checkpoint-drive";
 import * as answers from "./last-commit-store";
 import { briefOf, type CommitBrief, lastCommitsKey, parsed, readStored, type StoredLastCommits } from "./last-commit-store";
 
@@ -143,6 +144,8 @@ async function walkJob(
       const share = new Budget(Date.now() + (budget.ms * 3) / 4, Math.ceil((budget.steps * 3) / 4));
       const advanced = await advanceCheckpoints(env, repo, graph, defaultTip, share, MAX_PATHS);
       if (!advanced.complete) {
+        // The build goes on without further visits (a chain a lost run ended starts again here).
+        await scheduleCheckpointRun(env, repo, defaultTip);
         const rest = new Budget(Date.now() + budget.ms / 4, Math.floor(budget.steps / 4));
         const peek = await lastCommitsOfTree(graph, commit, { budget: rest, live: job.live, maxPaths: MAX_PATHS });
         job.partial = peek?.paths ?? new Map();

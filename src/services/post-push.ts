@@ -11,6 +11,7 @@ import type { PushedEvent } from "./push-events";
 import { recordEvent } from "./timeline";
 import { type EventMessage, withEventFanout } from "./events/fanout";
 import { precomputeForPush } from "./derive-after-push";
+import { type CheckpointDrive, isCheckpointDrive } from "./checkpoint-drive";
 import { applyCommitLinks, type CommitReference, linkedIssues, planCommitLinks } from "./commit-links";
 import { DIGEST_MIN_ISSUES } from "./notifications/digest";
 import { recordReviewPushes } from "./reviews/revisions";
@@ -94,16 +95,28 @@ function finished(e: PushedEvent): void {
   }
 }
 
-export async function handlePostPushBatch(batch: MessageBatch<PushedEvent>, env: Env): Promise<void> {
+export async function handlePostPushBatch(batch: MessageBatch<PushedEvent | CheckpointDrive>, env: Env): Promise<void> {
   postPushLedger.running += batch.messages.length;
   for (const message of batch.messages) {
+    const body = message.body;
+    if (isCheckpointDrive(body)) {
+      // The next run of a checkpoint build (services/checkpoint-drive.ts); derived data only, so
+      // a failed run is logged, not retried: the next push or page visit starts a new chain.
+      try {
+        await precomputeForPush(env, { tenantId: body.tenantId, repoId: body.repoId, updates: [], drive: body });
+      } finally {
+        message.ack();
+        postPushLedger.running--;
+      }
+      continue;
+    }
     try {
-      await recordPush(env, message.body);
+      await recordPush(env, body);
       // Tree pages of the pushed branches find their last-commit column ready.
-      await precomputeForPush(env, message.body);
+      await precomputeForPush(env, body);
       message.ack();
     } catch (err) {
-      const e = message.body;
+      const e = body;
       console.error(
         JSON.stringify({
           level: "error",
@@ -118,7 +131,7 @@ export async function handlePostPushBatch(batch: MessageBatch<PushedEvent>, env:
       message.retry();
     } finally {
       postPushLedger.running--;
-      finished(message.body);
+      finished(body);
     }
   }
 }

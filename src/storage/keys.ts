@@ -21,6 +21,9 @@ export const r2Keys = {
   /** The commits of the default branch whose last-commit file is written as a checkpoint (JSON list). */
   lastCommitCheckpoints: (tenantId: string, repoId: string) =>
     `t/${tenantId}/r/${repoId}/derived/last-commit/checkpoints-v1.json`,
+  /** Which run drives the checkpoint build now (JSON `{tip, id}`; services/checkpoint-drive.ts). */
+  lastCommitCheckpointDrive: (tenantId: string, repoId: string) =>
+    `t/${tenantId}/r/${repoId}/derived/last-commit/checkpoints-drive-v1.json`,
   /** Every last-commit file of a repository (a purge deletes those of purged commits). */
   lastCommitsPrefix: (tenantId: string, repoId: string) => `t/${tenantId}/r/${repoId}/derived/last-commit/`,
   /** Derived data of history walks: the commit-graph chain (JSON list of its layers, the one R2 key rewritten in place). */

@@ -18,6 +18,8 @@ import { bloomKeysOf, filterMayContain } from "../../src/git/bloom";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
 import { pushRef, RepoBuilder } from "./git-fixture";
 import { drainPostPush } from "./helpers";
+import { readStored } from "../../src/services/last-commit-store";
+import { CHECKPOINT_INTERVAL } from "../../src/services/last-commit-checkpoints";
 
 const env = workerEnv as unknown as Env;
 const encoder = new TextEncoder();
@@ -27,6 +29,7 @@ const MESSAGE_LIMIT = 128_000;
 const BATCH_LIMIT = 256_000;
 
 class RecordingQueue {
+  /** Push events, and the checkpoint build's follow-ups (services/checkpoint-drive.ts). */
   readonly messages: PushedEvent[] = [];
   private check(bodies: PushedEvent[]) {
     const sizes = bodies.map((b) => encoder.encode(JSON.stringify(b)).length);
@@ -48,7 +51,7 @@ class RecordingQueue {
 }
 
 /** Runs the edge's queue consumer on `events`; resolves with how many were acked. */
-async function consume(events: PushedEvent[]): Promise<{ acked: number; retried: number }> {
+async function consume(events: PushedEvent[], consumerEnv = env): Promise<{ acked: number; retried: number }> {
   let acked = 0;
   let retried = 0;
   const batch = {
@@ -64,7 +67,7 @@ async function consume(events: PushedEvent[]): Promise<{ acked: number; retried:
     ackAll: () => undefined,
     retryAll: () => undefined,
   } as unknown as MessageBatch<PushedEvent>;
-  await handlePostPushBatch(batch, env);
+  await handlePostPushBatch(batch, consumerEnv);
   return { acked, retried };
 }
 
@@ -231,6 +234,64 @@ describe("post-push events", () => {
       expect(await issue("race", n), order).toMatchObject({ state: "closed" });
       expect(await linked("race", n, fix), order).toHaveLength(1);
     }
+  });
+});
+
+describe("the last-commit checkpoint build after a push", () => {
+  it("is driven to its end by follow-up queue messages, with no page visits, and a newer push supersedes it", async () => {
+    const { repoId } = await newProject("drive");
+    const repoRef = { tenantId: forge.id, repoId };
+    // 2,100 first-parent commits: nine checkpoints (depths 0, 256, ..., 2,048). old.txt never changes,
+    // so without a checkpoint below it a walk goes down to the root.
+    const repo = new RepoBuilder();
+    const chain: Oid[] = [];
+    for (let depth = 0; depth < 2_100; depth++) {
+      const parents = chain.length ? [chain[chain.length - 1]!] : [];
+      chain.push(repo.commit({ files: { "old.txt": "old\n", "src/hot.txt": `${depth}\n` }, parents, message: `c${depth}` }));
+    }
+    const first = new Set(repo.objects.keys());
+    expect(await push(repoId, repo, [...first], [{ name: "refs/heads/main", old: ZERO_OID, new: chain[2_099]! }])).toContain(
+      "ok refs/heads/main",
+    );
+    // Derived in place (no push worker), runs of 600 steps: no one run writes them all.
+    const consumerEnv = { ...env, PUSH: undefined, POST_PUSH: queue as unknown as Queue, LAST_COMMITS_STEPS: "600" } as Env;
+    const written = async () => {
+      let n = 0;
+      for (let depth = 0; depth < chain.length; depth += CHECKPOINT_INTERVAL)
+        if (await readStored(env, repoRef, chain[depth]!)) n++;
+      return n;
+    };
+    expect(await consume(queue.take(), consumerEnv)).toEqual({ acked: 1, retried: 0 });
+    const afterPush = await written();
+    expect(afterPush).toBeGreaterThan(0);
+    expect(afterPush).toBeLessThan(9);
+    // The run queued its follow-up. A newer push to main lands before it is delivered: the
+    // follow-up of the old tip does nothing (no checkpoint, no further message).
+    const stale = queue.take();
+    expect(stale).toHaveLength(1);
+    const tip = repo.commit({
+      files: { "old.txt": "old\n", "src/hot.txt": "new\n" },
+      parents: [chain[2_099]!],
+      message: "c2100",
+    });
+    const fresh = [...repo.objects.keys()].filter((o) => !first.has(o));
+    expect(await push(repoId, repo, fresh, [{ name: "refs/heads/main", old: chain[2_099]!, new: tip }])).toContain(
+      "ok refs/heads/main",
+    );
+    const pushed = queue.take();
+    expect(await consume(stale, consumerEnv)).toEqual({ acked: 1, retried: 0 });
+    expect(await written()).toBe(afterPush);
+    expect(queue.messages).toHaveLength(0);
+    // The newer push's event, then its follow-ups until the build is complete: each delivered
+    // message writes more, and the chain stops by itself.
+    let runs = 0;
+    for (let batch = pushed; batch.length > 0 && runs < 20; batch = queue.take()) {
+      expect(await consume(batch, consumerEnv)).toEqual({ acked: 1, retried: 0 });
+      runs++;
+    }
+    expect(runs).toBeGreaterThan(1);
+    expect(queue.messages).toHaveLength(0);
+    expect(await written()).toBe(9);
   });
 });
 

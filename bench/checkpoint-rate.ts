@@ -1,0 +1,70 @@
+// How fast the last-commit checkpoints of a kept import get written with no page visits: starts a
+// forge on a fresh copy of a STATE folder (an import whose commit-graph is built, as
+// bench/tree-probe.ts keeps one), asks for one tree page at an old commit (which starts the
+// build's runs in the push worker), then asks for nothing more and counts the stored last-commit
+// answers in the copy's R2 every 30 s (checkpoints, plus the few branch tips' answers).
+//
+//   STATE=/tmp/s6log-big-state REPO=/tmp/s4-big/big.git MINUTES=6 node --import tsx bench/checkpoint-rate.ts
+//   ROOT=/work/wt/<name>-base ...: the same with another checkout's forge (before/after on one state)
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import http from "node:http";
+import { HOST, startEdgeforge } from "./lib/edgeforge";
+import { git } from "./lib/run";
+
+const state = process.env.STATE;
+if (!state) throw new Error("STATE=<a kept forge state folder with an imported project 'repo'> is required");
+const repo = process.env.REPO ?? "/tmp/s4-big/big.git";
+const minutes = Number(process.env.MINUTES ?? 6);
+process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
+
+const firstParent = (await git(["-C", repo, "rev-list", "--first-parent", "master"])).stdout.trim().split("\n");
+const commit = firstParent[Math.floor(firstParent.length / 2)]!;
+
+/** Stored last-commit answers (R2 keys under derived/last-commit/v2/) in the copy's local R2. */
+function answers(dir: string): number {
+  const r2 = join(dir, "data", "r2", "miniflare-R2BucketObject");
+  const db = readdirSync(r2).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")!;
+  const sql = "select count(*) from _mf_objects where key like '%/derived/last-commit/v2/%'";
+  const py = `import sqlite3,sys\nc=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro',uri=True)\nprint(c.execute(sys.argv[2]).fetchone()[0])`;
+  return Number(execFileSync("python3", ["-c", py, join(r2, db), sql], { encoding: "utf8" }).trim());
+}
+
+const get = (port: number, path: string) =>
+  new Promise<{ ms: number; status: number; partial: boolean }>((resolve, reject) => {
+    const t = performance.now();
+    http
+      .get({ host: "127.0.0.1", port, path, headers: { host: `${HOST}:${port}`, accept: "text/html" } }, (res) => {
+        res.resume();
+        res.on("end", () =>
+          resolve({
+            ms: performance.now() - t,
+            status: res.statusCode ?? 0,
+            partial: res.headers["cache-control"] === "no-store",
+          }),
+        );
+      })
+      .on("error", reject);
+  });
+
+const copy = mkdtempSync(join(tmpdir(), "checkpoint-rate-"));
+cpSync(state, copy, { recursive: true });
+const forge = await startEdgeforge({}, 600_000, { stateDir: copy, root: process.env.ROOT });
+try {
+  const start = answers(copy);
+  const page = await get(forge.port, `/p/repo/source/tree/${commit}/`);
+  console.log(`tree page at ${commit.slice(0, 8)}: ${page.status} ${page.ms.toFixed(0)} ms${page.partial ? " partial" : ""}`);
+  const t0 = performance.now();
+  for (let i = 1; i <= minutes * 2; i++) {
+    await new Promise((r) => setTimeout(r, 30_000));
+    const n = answers(copy) - start;
+    console.log(`${((performance.now() - t0) / 60_000).toFixed(1)} min: ${n} answers stored`);
+  }
+  const n = answers(copy) - start;
+  console.log(`== ${n} answers in ${minutes} min: ${(n / minutes).toFixed(1)} a minute`);
+} finally {
+  await forge.stop();
+  rmSync(copy, { recursive: true, force: true });
+}

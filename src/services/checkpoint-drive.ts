@@ -1,0 +1,69 @@
+// Drives the last-commit checkpoint build to its end without page visits: a bounded run that did
+// not finish queues a follow-up message on the post-push queue, and the consumer asks the push
+// worker for the next run. One chain per repository: each follow-up names the drive it belongs to
+// (R2 holds the current one), so an older chain stops when a newer push or page run takes over.
+import type { Env } from "../env";
+import type { Oid } from "../git/oid";
+import { r2Keys } from "../storage/keys";
+import { randomId } from "../utils/crypto";
+import type { RepoRef } from "./repositories";
+
+/** A post-push queue message that asks for the next checkpoint run of `tip`'s chain. */
+export interface CheckpointDrive {
+  kind: "checkpoints";
+  tenantId: string;
+  repoId: string;
+  /** The default branch's tip the chain is built for. */
+  tip: Oid;
+  /** This drive's id: a follow-up whose id is no longer the stored one is dropped. */
+  id: string;
+}
+
+export const isCheckpointDrive = (body: unknown): body is CheckpointDrive =>
+  typeof body === "object" && body !== null && (body as { kind?: unknown }).kind === "checkpoints";
+
+/** The drive R2 names as current, or null. */
+async function currentDrive(env: Env, repo: RepoRef): Promise<{ tip: Oid; id: string } | null> {
+  const obj = await env.OBJECTS.get(r2Keys.lastCommitCheckpointDrive(repo.tenantId, repo.repoId));
+  if (!obj) return null;
+  try {
+    const d = (await obj.json()) as { tip?: unknown; id?: unknown };
+    return typeof d.tip === "string" && typeof d.id === "string" ? { tip: d.tip, id: d.id } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a follow-up should run: it is still the repository's current drive and the default
+ * branch has not moved (a newer push drives its own chain).
+ */
+export async function driveIsCurrent(
+  env: Env,
+  repo: RepoRef,
+  drive: CheckpointDrive,
+  defaultTip: Oid | undefined,
+): Promise<boolean> {
+  if (drive.tip !== defaultTip) return false;
+  const current = await currentDrive(env, repo);
+  return current?.id === drive.id && current.tip === drive.tip;
+}
+
+/**
+ * Queues the next run of `tip`'s checkpoint build and makes it the repository's current drive
+ * (any older chain stops at its next message). No queue bound (a test's or a local run without
+ * the push worker's producer): nothing is queued, and pushes and pages go on with the build.
+ * Returns whether a run was queued.
+ */
+export async function scheduleCheckpointRun(env: Env, repo: RepoRef, tip: Oid): Promise<boolean> {
+  const queue = env.POST_PUSH as Queue<CheckpointDrive> | undefined;
+  if (!queue) return false;
+  const drive: CheckpointDrive = { kind: "checkpoints", tenantId: repo.tenantId, repoId: repo.repoId, tip, id: randomId(16) };
+  await env.OBJECTS.put(
+    r2Keys.lastCommitCheckpointDrive(repo.tenantId, repo.repoId),
+    JSON.stringify({ tip: drive.tip, id: drive.id }),
+    { httpMetadata: { contentType: "application/json" } },
+  );
+  await queue.send(drive);
+  return true;
+}
