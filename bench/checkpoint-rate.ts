@@ -10,8 +10,8 @@ import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import http from "node:http";
-import { HOST, startEdgeforge } from "./lib/edgeforge";
+import { startEdgeforge } from "./lib/edgeforge";
+import { pageAt } from "./lib/probe";
 import { git } from "./lib/run";
 
 const state = process.env.STATE;
@@ -32,30 +32,15 @@ function answers(dir: string): number {
   return Number(execFileSync("python3", ["-c", py, join(r2, db), sql], { encoding: "utf8" }).trim());
 }
 
-const get = (port: number, path: string) =>
-  new Promise<{ ms: number; status: number; partial: boolean }>((resolve, reject) => {
-    const t = performance.now();
-    http
-      .get({ host: "127.0.0.1", port, path, headers: { host: `${HOST}:${port}`, accept: "text/html" } }, (res) => {
-        res.resume();
-        res.on("end", () =>
-          resolve({
-            ms: performance.now() - t,
-            status: res.statusCode ?? 0,
-            partial: res.headers["cache-control"] === "no-store",
-          }),
-        );
-      })
-      .on("error", reject);
-  });
-
 const copy = mkdtempSync(join(tmpdir(), "checkpoint-rate-"));
 cpSync(state, copy, { recursive: true });
 const forge = await startEdgeforge({}, 600_000, { stateDir: copy, root: process.env.ROOT });
 try {
   const start = answers(copy);
-  const page = await get(forge.port, `/p/repo/source/tree/${commit}/`);
-  console.log(`tree page at ${commit.slice(0, 8)}: ${page.status} ${page.ms.toFixed(0)} ms${page.partial ? " partial" : ""}`);
+  const page = await pageAt(forge.port, `/p/repo/source/tree/${commit}/`);
+  console.log(
+    `tree page at ${commit.slice(0, 8)}: ${page.status} ${page.ms.toFixed(0)} ms${page.cc === "no-store" ? " partial" : ""}`,
+  );
   const t0 = performance.now();
   for (let i = 1; i <= minutes * 2; i++) {
     await new Promise((r) => setTimeout(r, 30_000));
