@@ -28,6 +28,7 @@ import {
 import { badRequest, ForgeError } from "../../utils/errors";
 import { component } from "../middleware/guards";
 import { apiIdentity } from "../middleware/session";
+import { patchContext } from "../web/reviews/shared";
 import { setPaginationHeaders } from "./responses";
 import { REVIEWS_ROUTE_BASE, reviewRoutes as routes } from "./reviews-api-routes";
 
@@ -61,18 +62,6 @@ async function actorOf(c: Ctx) {
 }
 
 const encoder = new TextEncoder();
-
-async function patchContext(c: Ctx) {
-  const tenant = c.get("tenant");
-  return {
-    env: c.env,
-    db: c.get("db"),
-    tenantId: tenant.id,
-    maxRepoBytes: tenant.plan.maxRepoBytes,
-    project: c.get("project"),
-    actor: await actorOf(c),
-  };
-}
 
 function requireManage(c: Ctx): void {
   if (!canAccess(c.get("viewer"), c.get("project"), "source", "write"))
@@ -147,7 +136,7 @@ export function registerReviewsApi(app: OpenAPIHono<AppEnv>): void {
       throw badRequest("A review is of a source branch (source) or of a patch series (patches): give one of them.");
     const r =
       body.patches !== undefined
-        ? await openPatchReview(await patchContext(c), { ...body, series: encoder.encode(body.patches) })
+        ? await openPatchReview(patchContext(c, await actorOf(c)), { ...body, series: encoder.encode(body.patches) })
         : await openReview(c.env, c.get("db"), c.get("tenant").id, c.get("project"), await actorOf(c), {
             ...body,
             title: body.title ?? "",
@@ -204,20 +193,19 @@ export function registerReviewsApi(app: OpenAPIHono<AppEnv>): void {
     const r = await review(c, c.req.valid("param").number);
     const { patches, base } = c.req.valid("json");
     const manage = canAccess(c.get("viewer"), c.get("project"), "source", "write");
-    await addPatchRevision(await patchContext(c), r, { series: encoder.encode(patches), target: r.targetBranch, base }, manage);
+    await addPatchRevision(
+      patchContext(c, await actorOf(c)),
+      r,
+      { series: encoder.encode(patches), target: r.targetBranch, base },
+      manage,
+    );
     return c.json(await detailJson(c, r), 201);
   });
 
   app.openapi(routes.merge, async (c) => {
     requireManage(c);
     const r = await review(c, c.req.valid("param").number);
-    const tenant = c.get("tenant");
-    const result = await mergeReview(
-      c.env,
-      c.get("db"),
-      { tenantId: tenant.id, maxRepoBytes: tenant.plan.maxRepoBytes, project: c.get("project"), actor: await actorOf(c) },
-      r,
-    );
+    const result = await mergeReview(c.env, c.get("db"), patchContext(c, await actorOf(c)), r);
     return c.json(result, 200);
   });
 }

@@ -155,7 +155,7 @@ reviewRoutes.post("/p/:project/reviews/new/patches", component("web.reviews.new-
   const project = c.get("project");
   const { fields, series } = await readSeriesForm(c);
   showFormErrors(c, ({ message, status }) => newReviewPage(c, fields, `${message} Nothing was opened.`, status));
-  const review = await openPatchReview(await patchContext(c), {
+  const review = await openPatchReview(patchContext(c, await actorOf(c)), {
     series,
     target: fields.patch_target ?? "",
     base: fields.patch_base,

@@ -285,12 +285,7 @@ onReview("status", async (c, review, form) => {
 onReview("merge", async (c, review) => {
   const project = c.get("project");
   if (!reviewRights(c.get("viewer"), project).manage) throw new ForgeError("forbidden", MANAGE_ONLY);
-  await mergeReview(
-    c.env,
-    c.get("db"),
-    { tenantId: c.get("tenant").id, maxRepoBytes: c.get("tenant").plan.maxRepoBytes, project, actor: await actorOf(c) },
-    review,
-  );
+  await mergeReview(c.env, c.get("db"), patchContext(c, await actorOf(c)), review);
   return c.redirect(`${reviewHref(project.name, review.number)}?ok=merged`, 303);
 });
 
@@ -301,7 +296,7 @@ reviewPageRoutes.post(`${N}/revisions`, component("web.reviews.revisions"), requ
   const { fields, series } = await readSeriesForm(c);
   showFormErrors(c, ({ message, status }) => reviewPage(c, review, `${message} No revision was added.`, status));
   const revision = await addPatchRevision(
-    await patchContext(c),
+    patchContext(c, await actorOf(c)),
     review,
     { series, target: review.targetBranch, base: fields.base },
     reviewRights(c.get("viewer"), project).manage,

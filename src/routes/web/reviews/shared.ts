@@ -6,6 +6,7 @@ import type { AppEnv } from "../../context";
 import { canAccess, type Mode, type Viewer } from "../../../auth/access";
 import { findProject, type Project } from "../../../services/projects";
 import type { User } from "../../../services/users";
+import type { Actor } from "../../../services/reviews/model";
 import { SERIES_MAX_BYTES } from "../../../services/reviews/patch-series";
 import { ForgeError } from "../../../utils/errors";
 import { limitBody } from "../helpers";
@@ -57,8 +58,11 @@ export async function actorOf(c: Ctx): Promise<User> {
   return user;
 }
 
-/** What the patch-review service needs of a request: the tenant's stores and quota, the project, the acting user. */
-export async function patchContext(c: Ctx) {
+/**
+ * What the patch-review service needs of a request: the tenant's stores and quota, the project, and
+ * the acting user, as the page's session or the API's token named them (the API uses this too).
+ */
+export function patchContext(c: Context<AppEnv>, actor: Actor) {
   const tenant = c.get("tenant");
   return {
     env: c.env,
@@ -66,7 +70,7 @@ export async function patchContext(c: Ctx) {
     tenantId: tenant.id,
     maxRepoBytes: tenant.plan.maxRepoBytes,
     project: c.get("project"),
-    actor: await actorOf(c),
+    actor,
   };
 }
 
