@@ -2,7 +2,7 @@
 // label configuration; all text escaped by hono's JSX, changelogs through views/markdown.ts.
 import type { DownloadFile, LabelChoice } from "../services/downloads";
 import { formatBytes } from "../services/issues/attachments";
-import { Field, Notice, PostButton, TextArea } from "./forms";
+import { Field, Notice, PostButton, SubmitRow, TextArea } from "./forms";
 import { When } from "./issues";
 import { markdownHtml } from "./markdown";
 import { trustedHtml } from "./trusted-html";
@@ -248,11 +248,7 @@ export function UploadForm(props: {
             At most {formatBytes(props.maxBytes)}. Its SHA-256 is computed as it arrives and shown on its page.
           </span>
         </div>
-        <div class="actions">
-          <button type="submit" class="primary">
-            Upload
-          </button>
-        </div>
+        <SubmitRow label="Upload" />
       </form>
     </>
   );
@@ -274,12 +270,7 @@ export function EditForm(props: {
         <Field label="Summary" name="summary" value={d.summary ?? ""} maxlength={300} hint="One line: what this file is." />
         <LabelChecks choices={props.choices} labels={d.labels} />
         <TextArea label="Changelog" name="changelog" value={d.changelog ?? ""} maxlength={65536} hint="Markdown: what changed." />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Save
-          </button>{" "}
-          <a href={detailsHref(props.project, props.file.name)}>Cancel</a>
-        </div>
+        <SubmitRow label="Save" cancel={detailsHref(props.project, props.file.name)} />
       </form>
     </>
   );
@@ -299,11 +290,7 @@ export function LabelsConfigForm(props: { project: string; text: string; error?:
           maxlength={20000}
           hint="One a line: Name = description, or Class:Name = description (Type:Archive, OpSys:Linux). Featured files are listed on the project's home page."
         />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Save
-          </button>
-        </div>
+        <SubmitRow label="Save" />
       </form>
     </>
   );

@@ -70,3 +70,21 @@ export function PostButton(props: { action: string; label: string; name?: string
     </form>
   );
 }
+
+/** A form's last row: its submit button (the page's main action unless `plain`), then a way back or other links. */
+export function SubmitRow(props: { label: string; plain?: boolean; cancel?: string; children?: Child }) {
+  return (
+    <div class="actions">
+      <button type="submit" class={props.plain ? undefined : "primary"}>
+        {props.label}
+      </button>
+      {props.cancel && (
+        <>
+          {" "}
+          <a href={props.cancel}>Cancel</a>
+        </>
+      )}
+      {props.children}
+    </div>
+  );
+}

@@ -4,7 +4,7 @@
 import type { Child } from "hono/jsx";
 import type { CommentView, ReviewSummary, Revision, VerdictView } from "../services/reviews/model";
 import { TITLE_MAX } from "../services/reviews/model";
-import { Field, Markdown, TextArea } from "./forms";
+import { Field, Markdown, SubmitRow, TextArea } from "./forms";
 
 export const reviewsBase = (project: string) => `/p/${encodeURIComponent(project)}/reviews`;
 
@@ -123,11 +123,7 @@ export function PatchSeriesForm(props: {
         maxlength={65536}
         hint="Markdown. Empty: the cover letter, if the series has one."
       />
-      <div class="actions">
-        <button type="submit" class="primary">
-          Open review of the patches
-        </button>
-      </div>
+      <SubmitRow label="Open review of the patches" />
     </form>
   );
 }
@@ -142,9 +138,7 @@ export function PatchVersionForm(props: { action: string }) {
       </div>
       <TextArea label="Or paste the patches" name="series_text" />
       <Field label="Base" name="base" maxlength={250} hint="What the new version was made on; empty: the target branch's tip." />
-      <div class="actions">
-        <button type="submit">Upload the new version</button>
-      </div>
+      <SubmitRow label="Upload the new version" plain />
     </form>
   );
 }

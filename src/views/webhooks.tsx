@@ -2,7 +2,7 @@
 // (its settings, "Send a test", the delivery log with each attempt's request and response and
 // "Redeliver"). Everything a receiver sent back is text, escaped by hono's JSX.
 import type { Child } from "hono/jsx";
-import { Field, Notice, PostButton } from "./forms";
+import { Field, Notice, PostButton, SubmitRow } from "./forms";
 
 export interface HookRowView {
   id: number;
@@ -98,11 +98,7 @@ export function HookForm(props: { action: string; values: HookFormValues; submit
       <label class="check">
         <input type="checkbox" name="active" value="1" checked={v.active} /> Active: deliver events (a test is sent either way)
       </label>
-      <div class="actions">
-        <button type="submit" class="primary">
-          {props.submit}
-        </button>
-      </div>
+      <SubmitRow label={props.submit} />
     </form>
   );
 }

@@ -11,7 +11,7 @@ import { PROJECT_NAME, createProject, listVisibleProjects } from "../../services
 import { listUsers, type User } from "../../services/users";
 import { badRequest } from "../../utils/errors";
 import { Layout, SectionedPage } from "../../views/layout";
-import { Field, Notice, PostButton, TextArea } from "../../views/forms";
+import { Field, Notice, PostButton, SubmitRow, TextArea } from "../../views/forms";
 import { mailContext, readForm } from "./helpers";
 
 export const adminRoutes = new Hono<AppEnv>();
@@ -90,11 +90,7 @@ async function settingsPage(c: Ctx, error?: string, status: 200 | 400 = 200) {
           maxlength={20000}
           hint="Markdown, shown above the project list."
         />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Save settings
-          </button>
-        </div>
+        <SubmitRow label="Save settings" />
       </form>
     </AdminPage>,
     status,
@@ -198,11 +194,7 @@ async function usersPage(c: Ctx, admin: User, error?: string, status: 200 | 400 
       <form method="post" action="/admin/users" class="stack">
         <Field label="Username" name="username" required maxlength={40} />
         <Field label="Email" name="email" type="email" required hint="They get a link to choose their password." />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Add account
-          </button>
-        </div>
+        <SubmitRow label="Add account" />
       </form>
     </AdminPage>,
     status,
@@ -314,11 +306,7 @@ function NewProjectPage(props: { c: Ctx; values?: Record<string, string>; error?
           <input type="checkbox" name="private" value="1" checked={v.private === "1"} /> Private: only members and authorized
           users see it
         </label>
-        <div class="actions">
-          <button type="submit" class="primary">
-            Create project
-          </button>
-        </div>
+        <SubmitRow label="Create project" />
       </form>
       <p class="muted">You become its owner.</p>
     </Layout>

@@ -21,7 +21,7 @@ import { refNameProblem } from "../../git/ref-names";
 import { findUserByName } from "../../services/users";
 import { ForgeError, badRequest } from "../../utils/errors";
 import { Layout } from "../../views/layout";
-import { Field, Notice, PostButton, TextArea } from "../../views/forms";
+import { Field, Notice, PostButton, SubmitRow, TextArea } from "../../views/forms";
 import { readForm } from "./helpers";
 import { webViewer } from "../middleware/session";
 import { projectHookRoutes } from "./project-hooks";
@@ -108,11 +108,7 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
           </table>
           <p class="hint muted">Members push, edit the wiki and upload files; signed-in readers file issues and comment.</p>
         </fieldset>
-        <div class="actions">
-          <button type="submit" class="primary">
-            Save settings
-          </button>
-        </div>
+        <SubmitRow label="Save settings" />
       </form>
 
       <h2>Repository</h2>
@@ -142,11 +138,7 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
           <input type="checkbox" name="protected_need_approval" value="1" checked={project.protectedNeedApproval} /> Reviews merge
           into a protected branch only once someone other than their author approves them
         </label>
-        <div class="actions">
-          <button type="submit" class="primary">
-            Save repository settings
-          </button>
-        </div>
+        <SubmitRow label="Save repository settings" />
       </form>
 
       <h2>Unreachable objects</h2>
@@ -199,11 +191,7 @@ async function adminPage(c: Ctx, project: Project, error?: string, status: 200 |
             ))}
           </select>
         </div>
-        <div class="actions">
-          <button type="submit" class="primary">
-            Save member
-          </button>
-        </div>
+        <SubmitRow label="Save member" />
       </form>
     </Layout>,
     status,

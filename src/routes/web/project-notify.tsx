@@ -14,7 +14,7 @@ import {
   setProjectAddresses,
 } from "../../services/notifications/watches";
 import { Layout } from "../../views/layout";
-import { Notice, TextArea } from "../../views/forms";
+import { Notice, SubmitRow, TextArea } from "../../views/forms";
 import { readForm } from "./helpers";
 
 export const projectNotifyRoutes = new Hono<AppEnv>();
@@ -51,11 +51,7 @@ async function page(c: Context<AppEnv>, project: Project, values?: Record<PrefKi
         {PREF_KINDS.map((k) => (
           <TextArea label={LABELS[k]} name={k} value={values ? values[k] : saved![k].join("\n")} maxlength={4000} />
         ))}
-        <div class="actions">
-          <button type="submit" class="primary">
-            Save addresses
-          </button>
-        </div>
+        <SubmitRow label="Save addresses" />
       </form>
     </Layout>,
     error ? 400 : 200,

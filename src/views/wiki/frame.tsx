@@ -3,7 +3,7 @@
 import type { Child } from "hono/jsx";
 import type { ProjectNav } from "../project-nav";
 import { Layout, type Crumb } from "../layout";
-import { Field, Notice } from "../forms";
+import { Field, Notice, SubmitRow } from "../forms";
 import type { TocEntry } from "../markdown";
 import { SNIPPET_END, SNIPPET_START, type PageSummary, type WikiHit } from "../../services/wiki";
 
@@ -163,9 +163,7 @@ export function WikiIndex(props: { frame: FrameModel; m: IndexModel }) {
             maxlength={100}
             hint="Letters, digits, - and _; spaces become -."
           />
-          <div class="actions">
-            <button type="submit">Start writing</button>
-          </div>
+          <SubmitRow label="Start writing" plain />
         </form>
       )}
     </WikiFrame>
@@ -216,11 +214,7 @@ export function WikiSettings(props: { frame: FrameModel; phases: string[]; error
           maxlength={600}
           hint="Separated by spaces; each is offered as a Phase:<name> label (a page has at most one). Featured and Deprecated are always there."
         />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Save
-          </button>
-        </div>
+        <SubmitRow label="Save" />
       </form>
     </WikiFrame>
   );

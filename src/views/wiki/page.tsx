@@ -2,7 +2,7 @@
 // history with diff, revert and delete, one old revision, and a diff of two revisions.
 import { WatchButton } from "../watch";
 import type { Child } from "hono/jsx";
-import { Field, Notice, TextArea } from "../forms";
+import { Field, Notice, SubmitRow, TextArea } from "../forms";
 import { trustedHtml, type TrustedHtml } from "../trusted-html";
 import type { TocEntry } from "../markdown";
 import type { Hunk } from "../../git/hunks";
@@ -112,9 +112,7 @@ function Resources(props: { frame: FrameModel; m: PageModel }) {
               A file of the same name as one above becomes its next revision. Show it with ![](resource:name.png).
             </span>
           </div>
-          <div class="actions">
-            <button type="submit">Upload</button>
-          </div>
+          <SubmitRow label="Upload" plain />
         </form>
       )}
     </section>
@@ -160,12 +158,7 @@ export function WikiEdit(props: { frame: FrameModel; m: EditModel }) {
           ))}
         </fieldset>
         <Field label="What changed (optional)" name="comment" value={m.comment} maxlength={500} />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Save
-          </button>{" "}
-          <a href={m.base === null ? wikiBase(frame.project) : href}>Cancel</a>
-        </div>
+        <SubmitRow label="Save" cancel={m.base === null ? wikiBase(frame.project) : href} />
       </form>
     </WikiFrame>
   );

@@ -12,6 +12,7 @@ import { ForgeError } from "../../../utils/errors";
 import { Layout } from "../../../views/layout";
 import { readForm } from "../helpers";
 import { SettingsPage } from "./settings";
+import { SubmitRow } from "../../../views/forms";
 
 export const notificationRoutes = new Hono<AppEnv>();
 
@@ -48,11 +49,7 @@ notificationRoutes.get("/account/notifications", component("web.account.notifica
             </label>
           ))}
         </fieldset>
-        <div class="actions">
-          <button type="submit" class="primary">
-            Save
-          </button>
-        </div>
+        <SubmitRow label="Save" />
       </form>
     </SettingsPage>,
   );
@@ -90,11 +87,7 @@ notificationRoutes.get("/unsubscribe/:token", component("web.unsubscribe"), asyn
       <p>Stop {what(claims)} from this forge?</p>
       <form method="post" action={c.req.path} class="stack">
         <input type="hidden" name="List-Unsubscribe" value="One-Click" />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Stop these mails
-          </button>
-        </div>
+        <SubmitRow label="Stop these mails" />
       </form>
     </Layout>,
   );

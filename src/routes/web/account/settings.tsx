@@ -12,7 +12,7 @@ import { LIMITS, hit, limitKeys } from "../../../services/rate-limits";
 import type { User } from "../../../services/users";
 import { ForgeError } from "../../../utils/errors";
 import { SectionedPage } from "../../../views/layout";
-import { Field, Notice, PostButton } from "../../../views/forms";
+import { Field, Notice, PostButton, SubmitRow } from "../../../views/forms";
 import { clientAddress, limitBody, mailContext, readForm, startSession } from "../helpers";
 
 export const settingsRoutes = new Hono<AppEnv>();
@@ -93,11 +93,7 @@ async function profilePage(c: Ctx, user: User, error?: string, status: 200 | 400
           autocomplete="email"
           hint="Changing it sends a confirmation link."
         />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Save profile
-          </button>
-        </div>
+        <SubmitRow label="Save profile" />
       </form>
       <h2>Avatar</h2>
       <p>
@@ -111,9 +107,7 @@ async function profilePage(c: Ctx, user: User, error?: string, status: 200 | 400
             PNG, JPEG, GIF or WebP, at most {AVATAR_MAX_BYTES / 1024} KiB. Without one, your Gravatar image shows.
           </span>
         </div>
-        <div class="actions">
-          <button type="submit">Upload</button>
-        </div>
+        <SubmitRow label="Upload" plain />
       </form>
       {user.avatarKey && (
         <p>
@@ -219,11 +213,7 @@ async function emailsPage(c: Ctx, user: User, error?: string, status: 200 | 400 
       <h2>Add an address</h2>
       <form method="post" action="/account/emails" class="stack">
         <Field label="Email" name="email" type="email" required autocomplete="email" />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Add and send confirmation
-          </button>
-        </div>
+        <SubmitRow label="Add and send confirmation" />
       </form>
     </SettingsPage>,
     status,
@@ -270,11 +260,7 @@ function passwordPage(c: Ctx, user: User, error?: string, status: 200 | 400 | 40
           autocomplete="new-password"
           hint="At least 8 characters. Other sessions are signed out."
         />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Change password
-          </button>
-        </div>
+        <SubmitRow label="Change password" />
       </form>
     </SettingsPage>,
     status,

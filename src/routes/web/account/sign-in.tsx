@@ -10,7 +10,7 @@ import * as accounts from "../../../services/accounts";
 import { getSettings } from "../../../services/settings";
 import { ForgeError } from "../../../utils/errors";
 import { Layout } from "../../../views/layout";
-import { Field, Notice } from "../../../views/forms";
+import { Field, Notice, SubmitRow } from "../../../views/forms";
 import { clientAddress, mailContext, readForm, safeNext, startSession } from "../helpers";
 
 export const signInRoutes = new Hono<AppEnv>();
@@ -39,12 +39,9 @@ function LoginForm(props: { c: Ctx; login?: string; next?: string; error?: strin
         <input type="hidden" name="next" value={props.next ?? "/"} />
         <Field label="Username or email" name="login" value={props.login} required autocomplete="username" autofocus />
         <Field label="Password" name="password" type="password" required autocomplete="current-password" />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Sign in
-          </button>
+        <SubmitRow label="Sign in">
           <a href="/account/reset">Forgot your password?</a>
-        </div>
+        </SubmitRow>
       </form>
       <p class="muted">
         New here? <a href="/account/register">Create an account</a>.
@@ -119,11 +116,7 @@ function RegisterForm(props: { c: Ctx; values?: Record<string, string>; error?: 
           autocomplete="new-password"
           hint="At least 8 characters."
         />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Create account
-          </button>
-        </div>
+        <SubmitRow label="Create account" />
       </form>
       <p class="muted">
         Have an account? <a href="/account/login">Sign in</a>.
@@ -220,11 +213,7 @@ function ResetRequestForm(props: { c: Ctx; sent?: boolean; error?: string }) {
       {props.error && <Notice kind="error">{props.error}</Notice>}
       <form method="post" action="/account/reset" class="stack">
         <Field label="Username or email" name="login" required autocomplete="username" autofocus />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Send me a link
-          </button>
-        </div>
+        <SubmitRow label="Send me a link" />
       </form>
     </AuthPage>
   );
@@ -260,11 +249,7 @@ function NewPasswordForm(props: { c: Ctx; token: string; username: string; error
           hint="At least 8 characters."
           autofocus
         />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Set password and sign in
-          </button>
-        </div>
+        <SubmitRow label="Set password and sign in" />
       </form>
     </AuthPage>
   );

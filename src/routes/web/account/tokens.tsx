@@ -4,7 +4,7 @@ import type { AppEnv } from "../../context";
 import { component, requireUser } from "../../middleware/guards";
 import { listTokens, mintToken, revokeToken, type MintedToken } from "../../../services/tokens";
 import type { User } from "../../../services/users";
-import { Field, PostButton } from "../../../views/forms";
+import { Field, PostButton, SubmitRow } from "../../../views/forms";
 import { readForm } from "../helpers";
 import { SettingsPage } from "./settings";
 
@@ -71,11 +71,7 @@ async function tokensPage(c: Ctx, user: User, opts: { minted?: MintedToken; erro
             <input type="radio" name="scope" value="write" /> read and write: push, and change things through the API
           </label>
         </fieldset>
-        <div class="actions">
-          <button type="submit" class="primary">
-            Create token
-          </button>
-        </div>
+        <SubmitRow label="Create token" />
       </form>
     </SettingsPage>,
     opts.status ?? 200,

@@ -6,7 +6,7 @@ import { component, requireTracker } from "../../middleware/guards";
 import { showFormErrors } from "../../middleware/errors";
 import { loadConfig, loadConfigText, saveConfig, type TrackerConfigText } from "../../../services/issues/config";
 import { createTemplate, deleteTemplate, listTemplates } from "../../../services/issues/templates";
-import { Field, Notice, PostButton, TextArea } from "../../../views/forms";
+import { Field, Notice, PostButton, SubmitRow, TextArea } from "../../../views/forms";
 import { Label, issuesBase } from "../../../views/issues";
 import { readForm } from "../helpers";
 import { TrackerPage } from "./frame";
@@ -59,11 +59,7 @@ async function adminPage(
           maxlength={500}
           hint="Classes of which an issue carries at most one label, e.g. Type, Priority, Milestone."
         />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Save configuration
-          </button>
-        </div>
+        <SubmitRow label="Save configuration" />
       </form>
 
       <h2>Issue templates</h2>
@@ -124,11 +120,7 @@ async function adminPage(
           maxlength={1000}
           hint="Separated by spaces, e.g. Type:Defect Priority:Medium"
         />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Add template
-          </button>
-        </div>
+        <SubmitRow label="Add template" />
       </form>
     </TrackerPage>,
     (opts.status ?? 200) as 200,

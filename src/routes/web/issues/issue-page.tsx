@@ -18,7 +18,7 @@ import { loadConfig, type TrackerConfig } from "../../../services/issues/config"
 import type { Project } from "../../../services/projects";
 import { attachmentResponse, discardAttachments, findAttachment } from "../../../services/issues/attachments";
 import { badRequest } from "../../../utils/errors";
-import { Field, Notice, TextArea } from "../../../views/forms";
+import { Field, Notice, SubmitRow, TextArea } from "../../../views/forms";
 import { ChangeList, Due, IssueMarkdown, Label, Status, When, issueHref, listHref } from "../../../views/issues";
 import { formError, readForm } from "../helpers";
 import { notFoundPage } from "../errors";
@@ -125,11 +125,7 @@ async function issuePage(
                   }}
                 />
               )}
-              <div class="actions">
-                <button type="submit" class="primary">
-                  {t.rights.triage ? "Save" : "Comment"}
-                </button>
-              </div>
+              <SubmitRow label={t.rights.triage ? "Save" : "Comment"} />
             </form>
           ) : (
             <p class="notice">

@@ -6,7 +6,7 @@ import { createIssue } from "../../../services/issues";
 import { loadConfig, splitLabels } from "../../../services/issues/config";
 import { discardAttachments } from "../../../services/issues/attachments";
 import { findTemplate, listTemplates } from "../../../services/issues/templates";
-import { Field, Notice, TextArea } from "../../../views/forms";
+import { Field, Notice, SubmitRow, TextArea } from "../../../views/forms";
 import { issueHref, issuesBase } from "../../../views/issues";
 import { formError } from "../helpers";
 import { TrackerPage } from "./frame";
@@ -73,11 +73,7 @@ async function newIssuePage(c: Ctx, t: Tracker, draft: Record<string, string>, e
             }}
           />
         )}
-        <div class="actions">
-          <button type="submit" class="primary">
-            File issue
-          </button>
-        </div>
+        <SubmitRow label="File issue" />
       </form>
     </TrackerPage>,
     status as 200,

@@ -9,7 +9,7 @@ import { branches, defaultBranch } from "../../../services/source";
 import { listReviews, openPatchReview, openReview, REVIEW_STATUSES, TITLE_MAX } from "../../../services/reviews";
 import { SERIES_MAX_BYTES } from "../../../services/reviews/patch-series";
 import { openReviewSource } from "../../../services/reviews/revisions";
-import { Field, Notice, TextArea } from "../../../views/forms";
+import { Field, Notice, SubmitRow, TextArea } from "../../../views/forms";
 import { Layout } from "../../../views/layout";
 import { BranchSelect, PatchSeriesForm, ReviewFilter, ReviewTable } from "../../../views/reviews";
 import { readForm } from "../helpers";
@@ -109,11 +109,7 @@ async function newReviewPage(c: Ctx, draft: Record<string, string>, error?: stri
             maxlength={65536}
             hint="Markdown: why, and what to look at."
           />
-          <div class="actions">
-            <button type="submit" class="primary">
-              Open review
-            </button>
-          </div>
+          <SubmitRow label="Open review" />
         </form>
       )}
       <h2>Of a patch series</h2>

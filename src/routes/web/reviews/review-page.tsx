@@ -27,7 +27,7 @@ import {
 } from "../../../services/reviews";
 import { openReviewSource } from "../../../services/reviews/revisions";
 import { badRequest, ForgeError } from "../../../utils/errors";
-import { Notice } from "../../../views/forms";
+import { Notice, SubmitRow } from "../../../views/forms";
 import { Layout } from "../../../views/layout";
 import { commentBody, reviewDiff } from "../../../views/reviews-diff";
 import { Conversation, Description, PatchVersionForm, Revisions, StatusBadge, Verdicts } from "../../../views/reviews";
@@ -199,9 +199,7 @@ async function reviewPage(c: Ctx, review: Review, error?: string, status = 200):
           <input type="hidden" name="revision" value={String(latest.number)} />
           <label for="f-body">Comment on the whole review</label>
           <textarea id="f-body" name="body" required maxlength={65536}></textarea>
-          <div class="actions">
-            <button type="submit">Comment</button>
-          </div>
+          <SubmitRow label="Comment" plain />
         </form>
       )}
       {rights.manage && (
