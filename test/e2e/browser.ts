@@ -1,6 +1,6 @@
 // Finds a Chromium (or Chrome) on this machine and drives it with playwright-core: the one real
 // browser of the end-to-end tests.
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 
@@ -75,4 +75,40 @@ export function recordDialogs(page: Page, withUrl = false): string[] {
     void d.dismiss();
   });
   return dialogs;
+}
+
+/**
+ * Screenshots for a person to look at (the *_SCREENSHOTS runs): each page at a desktop and a phone
+ * width, light and dark, into `dir` as <name>-<width>-<scheme>.png, with a .txt beside it giving the
+ * page's horizontal overflow. `screens` adds real-size screens down a long page; `prepare` runs
+ * before the shot (e.g. opens a menu).
+ */
+export async function screenshotPages(
+  browser: Browser,
+  dir: string,
+  pages: ReadonlyArray<readonly [name: string, url: string]>,
+  opts: { screens?: boolean; prepare?: (name: string, page: Page) => Promise<void> } = {},
+): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, url] of pages) {
+    for (const width of [1280, 390]) {
+      for (const colorScheme of ["light", "dark"] as const) {
+        const ctx = await browser.newContext({ viewport: { width, height: 900 }, colorScheme });
+        const page = await ctx.newPage();
+        await page.goto(url);
+        await opts.prepare?.(name, page);
+        const file = join(dir, `${name}-${width}-${colorScheme}`);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        writeFileSync(`${file}.txt`, `horizontal overflow: ${overflow}px\n`);
+        await page.screenshot({ path: `${file}.png`, fullPage: opts.screens });
+        // Screens down the page too, at their real size (a whole page shrinks to illegible).
+        const height = opts.screens ? await page.evaluate(() => document.documentElement.scrollHeight) : 0;
+        for (let y = 0, i = 0; y < height && i < 6; y += 900, i++) {
+          const clip = { x: 0, y, width, height: Math.min(900, height - y) };
+          await page.screenshot({ path: `${file}-${i}.png`, clip, fullPage: true });
+        }
+        await ctx.close();
+      }
+    }
+  }
 }

@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { XSS_CORPUS } from "../fixtures/markdown/xss";
-import { launchChromium, recordDialogs } from "./browser";
+import { launchChromium, recordDialogs, screenshotPages } from "./browser";
 import { EXPRESS_BUNDLE, gitOk, tempDir } from "./git";
 import { root, sharedForge, type RunningForge, type TestTenant } from "./runner";
 
@@ -201,34 +201,16 @@ describe("Markdown in Chromium", () => {
     "saves screenshots of the README and a rendered file",
     async () => {
       const dir = process.env.MARKDOWN_SCREENSHOTS!;
-      mkdirSync(dir, { recursive: true });
-      for (const [name, path] of [
+      const pages = [
         ["express-home", "/p/express/"],
         ["corpus-file", "/p/corpus/source/blob/main/corpus.md"],
-      ] as const) {
-        for (const width of [1280, 390]) {
-          for (const colorScheme of ["light", "dark"] as const) {
-            const ctx = await browser.newContext({ viewport: { width, height: 900 }, colorScheme });
-            const page = await ctx.newPage();
-            await page.goto(forge.url(tenant.host, path));
-            const overflow = await page.evaluate(
-              () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-            );
-            writeFileSync(join(dir, `${name}-${width}-${colorScheme}.txt`), `horizontal overflow: ${overflow}px\n`);
-            await page.screenshot({ path: join(dir, `${name}-${width}-${colorScheme}.png`), fullPage: true });
-            // Screens down the page too, at their real size (a whole page shrinks to illegible).
-            const height = await page.evaluate(() => document.documentElement.scrollHeight);
-            for (let y = 0, i = 0; y < height && i < 6; y += 900, i++) {
-              await page.screenshot({
-                path: join(dir, `${name}-${width}-${colorScheme}-${i}.png`),
-                clip: { x: 0, y, width, height: Math.min(900, height - y) },
-                fullPage: true,
-              });
-            }
-            await ctx.close();
-          }
-        }
-      }
+      ] as const;
+      await screenshotPages(
+        browser,
+        dir,
+        pages.map(([name, path]) => [name, forge.url(tenant.host, path)] as const),
+        { screens: true },
+      );
       expect(readFileSync(join(dir, "express-home-390-light.txt"), "utf8")).toContain("overflow");
     },
     120_000,

@@ -4,11 +4,9 @@
 // NAV_SCREENSHOTS=<folder> also saves screenshots of the project home and the timeline at 1280
 // and 390 px, light and dark.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { request, type HttpResponse } from "../../bin/cli/http";
-import { launchChromium } from "./browser";
+import { launchChromium, screenshotPages } from "./browser";
 import { EXPRESS_BUNDLE, expressMirror, gitOk } from "./git";
 import { sharedForge, type RunningForge, type TestTenant } from "./runner";
 
@@ -171,28 +169,17 @@ describe("navigation in Chromium", () => {
   it.runIf(process.env.NAV_SCREENSHOTS)(
     "saves screenshots of the project home and the timeline",
     async () => {
-      const dir = process.env.NAV_SCREENSHOTS!;
-      mkdirSync(dir, { recursive: true });
-      for (const [name, path] of [
+      const pages = [
         ["home", "/p/express/"],
         ["timeline", "/p/express/timeline"],
         ["tree", "/p/express/source/tree/master/lib"],
-      ] as const) {
-        for (const width of [1280, 390]) {
-          for (const colorScheme of ["light", "dark"] as const) {
-            const ctx = await browser.newContext({ viewport: { width, height: 900 }, colorScheme });
-            const page = await ctx.newPage();
-            await page.goto(forge.url(tenant.host, path));
-            if (name === "tree") await page.click("details.refsel summary");
-            await page.screenshot({ path: join(dir, `${name}-${width}-${colorScheme}.png`) });
-            const overflow = await page.evaluate(
-              () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-            );
-            writeFileSync(join(dir, `${name}-${width}-${colorScheme}.txt`), `horizontal overflow: ${overflow}px\n`);
-            await ctx.close();
-          }
-        }
-      }
+      ] as const;
+      await screenshotPages(
+        browser,
+        process.env.NAV_SCREENSHOTS!,
+        pages.map(([name, path]) => [name, forge.url(tenant.host, path)] as const),
+        { prepare: async (name, page) => void (name === "tree" && (await page.click("details.refsel summary"))) },
+      );
     },
     300_000,
   );
