@@ -23,6 +23,8 @@ export interface GraphBuildIo {
   writeLayer(bytes: Uint8Array): Promise<GraphLayer>;
   /** Records a new chain (after each layer, so that an interrupted build keeps what it wrote). */
   saveChain(layers: GraphLayer[]): Promise<void>;
+  /** Called as each phase ends (for benchmarks: bench/graph-build-probe.ts). */
+  onPhase?(name: string): void;
 }
 
 interface NewCommit {
@@ -216,6 +218,7 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
   // commit is new: they are read in pack order from the packs' leading runs of commits rather
   // than looked up one by one.
   const scanned = graph ? new Map<Oid, NewCommit>() : await leadingCommits(store);
+  io.onPhase?.("scan leading commits");
   const present = async (oid: Oid) => scanned.has(oid) || store.has(oid);
   const stack = [...tips];
   let reads = 0;
@@ -236,6 +239,7 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
     if (++reads % 256 === 0) await yieldToOthers();
   }
   scanned.clear();
+  io.onPhase?.("walk from the tips");
   if (fresh.size === 0) return 0;
 
   // Parents first (post-order of a depth-first walk).
@@ -262,6 +266,7 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
     }
   }
   state.clear();
+  io.onPhase?.("order parents first");
 
   // Fill the top layer up to layerMax before starting a new one.
   let lower = graph?.layers ?? [];
