@@ -7,7 +7,8 @@ import { yieldToOthers } from "./budget";
 import { GitError } from "./errors";
 import { bloomKey, type BloomKey, buildFilter, MAX_CHANGED_PATHS } from "./bloom";
 import { encodeLayer, type GraphLayer, type LayerEntry, PersistedGraph } from "./commit-graph-file";
-import type { ObjectStore } from "./object-store";
+import type { Location, ObjectStore } from "./object-store";
+import { bulkLocator } from "./pack-id-table";
 import { parseCommitLinks } from "./objects";
 import { bytesToHex, hashObject, type Oid } from "./oid";
 import { byteString } from "./tree-changes";
@@ -139,6 +140,8 @@ const EMPTY = new Uint8Array(0);
 
 /** Commits whose filters are computed together: their trees are located in one sorted batch per level. */
 export const FILTER_BATCH = 2048;
+/** Trees a commit's filter looks up, about (both sides of each changed directory: git/git's history 10). */
+const TREES_PER_COMMIT = 10;
 
 /**
  * `changedPaths` of many commits at once (each its first parent's tree and its own), level by
@@ -151,6 +154,7 @@ export const FILTER_BATCH = 2048;
 export async function changedPathsOfMany(
   store: ObjectStore,
   pairs: readonly { before: Oid | null; after: Oid | null }[],
+  locateMany: (oids: readonly Oid[]) => Promise<(Location | null)[]> = (oids) => store.locateMany(oids),
 ): Promise<(string[] | null)[]> {
   const out: (Set<string> | null)[] = pairs.map(() => new Set<string>());
   let level = pairs.map((p, i) => ({ i, a: p.before, b: p.after, prefix: "" }));
@@ -162,7 +166,7 @@ export async function changedPathsOfMany(
       if (w.b) ids.add(w.b);
     }
     const sorted = [...ids].sort();
-    const found = await store.locateMany(sorted);
+    const found = await locateMany(sorted);
     const where = new Map(sorted.map((oid, k) => [oid, found[k]]));
     const read = async (tree: Oid | null) => {
       if (!tree) return EMPTY;
@@ -219,7 +223,8 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
   // than looked up one by one.
   const scanned = graph ? new Map<Oid, NewCommit>() : await leadingCommits(store);
   io.onPhase?.("scan leading commits");
-  const present = async (oid: Oid) => scanned.has(oid) || store.has(oid);
+  // A commit found already (a merge's parent reached again) is present: no index lookup.
+  const present = async (oid: Oid) => fresh.has(oid) || scanned.has(oid) || store.has(oid);
   const stack = [...tips];
   let reads = 0;
   while (stack.length > 0) {
@@ -286,6 +291,10 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
     base += pending.length;
     pending = [];
   };
+  // The filters look up about ten trees a commit: for an import's whole history, in memory
+  // through a table of the packs' ids rather than by ranged index reads.
+  const locateMany = await bulkLocator(store, order.length * TREES_PER_COMMIT);
+  io.onPhase?.("id table");
   for (let from = 0; from < order.length; from += FILTER_BATCH) {
     const batch = order.slice(from, from + FILTER_BATCH);
     const pairs: { before: Oid | null; after: Oid }[] = [];
@@ -293,7 +302,7 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
       const c = fresh.get(oid)!;
       pairs.push({ before: c.parents.length ? await treeOf(c.parents[0]!) : null, after: c.tree });
     }
-    const changed = await changedPathsOfMany(store, pairs);
+    const changed = await changedPathsOfMany(store, pairs, locateMany);
     for (const [k, oid] of batch.entries()) {
       const c = fresh.get(oid)!;
       const parents: number[] = [];
