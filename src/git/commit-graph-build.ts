@@ -62,8 +62,18 @@ async function leadingCommits(store: ObjectStore): Promise<Map<Oid, NewCommit>> 
   return out;
 }
 
-/** The byte string of a path (one char per byte) as bytes, for hashing. */
-const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+/** Reused by `latin1` (a path longer than it gets its own). */
+let scratch = new Uint8Array(4096);
+/**
+ * The byte string of a path (one char per byte) as bytes, for hashing: a view of a reused buffer,
+ * valid until the next call. By a plain loop: `Uint8Array.from` with a mapping function over the
+ * string's iterator took about 14 times as long, seconds of a whole history's 1.4 million paths.
+ */
+function latin1(s: string): Uint8Array {
+  if (s.length > scratch.length) scratch = new Uint8Array(s.length * 2);
+  for (let i = 0; i < s.length; i++) scratch[i] = s.charCodeAt(i);
+  return scratch.subarray(0, s.length);
+}
 
 /** Where the parts of the tree entry at `p` are: mode [p, space), name (space, nul), id after nul. */
 function entryAt(d: Uint8Array, p: number): { space: number; nul: number; tree: boolean } {
