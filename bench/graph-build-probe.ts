@@ -1,7 +1,8 @@
 // Where a first commit-graph build of a large repository goes: runs the forge's own build
 // (git/commit-graph-build.ts) in Node over the repository's pack and index read by ranges from
 // disk, as the push worker reads them from R2 (same ranged index, same page cache budget), and
-// counts what it does per phase (index lookups and reads, entries inflated, trees read, yields),
+// counts what it does per phase (index lookups and reads, entries inflated, trees read, turns
+// given to other tasks) and its R2 writes,
 // with Node's heap and array buffers sampled; then times `git commit-graph write --reachable
 // --changed-paths` on the same repository (through an alternate, so the repository is only read).
 //
@@ -25,7 +26,13 @@ const { RangedPackIndex } = await mod("src/git/pack-index-ranged.ts");
 const { WindowedSource } = await mod("src/git/range-source.ts");
 const { GraphLayer } = await mod("src/git/commit-graph-file.ts");
 
-const counts = { idxReads: 0, idxBytes: 0, packReads: 0, packBytes: 0, lookups: 0, inflates: 0, readAt: 0, trees: 0 };
+const counts = { idxReads: 0, idxBytes: 0, packReads: 0, packBytes: 0, lookups: 0, inflates: 0, readAt: 0, trees: 0, turns: 0 };
+// Turns given to other tasks: the build's yields are zero-delay timers (utils/pace.ts).
+const timer = globalThis.setTimeout;
+globalThis.setTimeout = ((fn: () => void, ms?: number, ...rest: unknown[]) => {
+  if (!ms) counts.turns++;
+  return timer(fn, ms, ...rest);
+}) as typeof setTimeout;
 const packDir = join(repo, "objects/pack");
 const packs = [];
 for (const f of readdirSync(packDir).filter((n) => n.endsWith(".pack"))) {
@@ -108,6 +115,7 @@ const tips = execFileSync("git", ["-C", repo, "for-each-ref", "--format=%(object
   .map(([oid, type, peeled]) => (type === "tag" ? peeled! : oid!));
 let layers = 0;
 let layerBytes = 0;
+let chains = 0;
 const added = await extendCommitGraph(
   {
     store,
@@ -118,7 +126,9 @@ const added = await extendCommitGraph(
       const src = { id: `layer-${layers}`, size: bytes.length, read: async (s: number, e: number) => bytes.slice(s, e) };
       return GraphLayer.open(src);
     },
-    saveChain: async () => {},
+    saveChain: async () => {
+      chains++;
+    },
     onPhase: phase,
   },
   [...new Set(tips)],
@@ -128,7 +138,9 @@ clearInterval(sampler);
 sample();
 const ms = performance.now() - t0;
 const mib = (b: number) => (b / 1048576).toFixed(1);
-console.log(`build: ${added} commits in ${(ms / 1000).toFixed(1)} s; ${layers} layers, ${mib(layerBytes)} MiB written`);
+console.log(
+  `build: ${added} commits in ${(ms / 1000).toFixed(1)} s; R2 puts: ${layers} layers (${mib(layerBytes)} MiB) and ${chains} chains`,
+);
 console.log(`totals ${JSON.stringify(counts)}`);
 console.log(`peak heap ${mib(peakHeap)} MiB, array buffers ${mib(peakBuffers)} MiB, both ${mib(peakBoth)} MiB (Node)`);
 
