@@ -212,6 +212,24 @@ export class RangedPackIndex {
   }
 
   /**
+   * Names and 4-byte offset entries (big offsets still marked, not resolved) in id order, `batch`
+   * at a time, read straight from the source in two large reads a batch: a whole pass over the
+   * index that neither holds it nor goes through (and flushes) the page cache.
+   */
+  async *nameBatches(batch = 65_536): AsyncGenerator<{ from: number; names: Uint8Array; offsets: Uint8Array }> {
+    for (let from = 0; from < this.count; from += batch) {
+      const to = Math.min(this.count, from + batch);
+      this.reads += 2;
+      const [names, offsets] = await Promise.all([
+        this.source.read(SHA_START + from * 20, SHA_START + to * 20),
+        this.source.read(this.offStart + from * 4, this.offStart + to * 4),
+      ]);
+      if (names.length < (to - from) * 20 || offsets.length < (to - from) * 4) throw corruptPack("truncated pack index");
+      yield { from, names, offsets };
+    }
+  }
+
+  /**
    * The smallest entry offset after `offset` (or `packSize - 20`): a scan of the offset table in
    * batches straight from the source, for the rare entry whose end inflating would not find cheaply.
    */

@@ -1,0 +1,73 @@
+// How long the push worker takes to build the commit-graph of a kept import from nothing: starts a
+// forge on a fresh copy of a STATE folder (an import, as bench/tree-probe.ts keeps one) with its
+// commit-graph files deleted from the copy's R2, asks for the tree page at master (which has the
+// push worker extend the graph before its walk), and polls the copy's R2 until the layers of every
+// commit are written, sampling the push isolate's heap and array buffers through the inspector.
+//
+//   STATE=/tmp/s6log-big-state REPO=/tmp/s4-big/big.git node --import tsx bench/graph-build-rate.ts
+//   ROOT=/work/wt/<name>-base ...: the same with another checkout's forge (before/after on one state)
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "../test/e2e/runner";
+import { startEdgeforge } from "./lib/edgeforge";
+import { sampleHeap } from "./lib/heap";
+import { pageAt } from "./lib/probe";
+import { git } from "./lib/run";
+
+const state = process.env.STATE;
+if (!state) throw new Error("STATE=<a kept forge state folder with an imported project 'repo'> is required");
+const repo = process.env.REPO ?? "/tmp/s4-big/big.git";
+const limitS = Number(process.env.LIMIT_S ?? 1200);
+process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
+
+const commits = Number((await git(["-C", repo, "rev-list", "--all", "--count"])).stdout.trim());
+// Layers of at most 16,384 commits (git/commit-graph-build.ts LAYER_MAX), written as each fills.
+const layersWhenDone = Math.ceil(commits / 16_384);
+
+const sqlite = (dir: string, sql: string): string => {
+  const r2 = join(dir, "data", "r2", "miniflare-R2BucketObject");
+  const db = readdirSync(r2).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")!;
+  const py = `import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nr=c.execute(sys.argv[2]).fetchone()\nc.commit()\nprint(r[0] if r else '')`;
+  return execFileSync("python3", ["-c", py, join(r2, db), sql], { encoding: "utf8" }).trim();
+};
+const layerRows = (dir: string) =>
+  Number(sqlite(dir, "select count(*) from _mf_objects where key like '%/derived/commit-graph/v1/layer-%'"));
+
+const copy = mkdtempSync(join(tmpdir(), "graph-build-rate-"));
+cpSync(state, copy, { recursive: true });
+// The copy starts without a commit-graph (its blobs stay on disk, unreferenced).
+sqlite(copy, "delete from _mf_objects where key like '%/derived/commit-graph/%'");
+const inspector = await freePort();
+const forge = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) }, 600_000, {
+  stateDir: copy,
+  root: process.env.ROOT,
+});
+try {
+  const heap = await sampleHeap(inspector, 200, !!process.env.TRACE);
+  const t0 = performance.now();
+  const page = await pageAt(forge.port, "/p/repo/source/tree/master/");
+  console.log(`tree page at master: ${page.status} ${page.ms.toFixed(0)} ms${page.cc === "no-store" ? " partial" : ""}`);
+  let done = false;
+  let seen = 0;
+  while (!done && performance.now() - t0 < limitS * 1000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const n = layerRows(copy);
+    if (n !== seen) {
+      seen = n;
+      console.log(`${((performance.now() - t0) / 1000).toFixed(0)} s: ${n} of ${layersWhenDone} layers`);
+    }
+    done = n >= layersWhenDone;
+  }
+  const s = ((performance.now() - t0) / 1000).toFixed(0);
+  const peaks = await heap.stop();
+  const push = peaks["core:user:push"];
+  const mib = (b = 0) => (b / 2 ** 20).toFixed(1);
+  console.log(
+    `== commit-graph of ${commits} commits ${done ? `built in ${s} s` : `NOT built after ${s} s`}; push isolate peak: used heap ${mib(push?.used)} MiB, with array buffers ${mib(push?.withBuffers)} MiB`,
+  );
+} finally {
+  await forge.stop();
+  rmSync(copy, { recursive: true, force: true });
+}

@@ -1,0 +1,84 @@
+// The compact id table the commit-graph build of an import looks trees up in (git/pack-id-table.ts):
+// read in one pass over a ranged index, it answers offsets as the index does, and leaves to the
+// index what 8 bytes of an id cannot tell (ids sharing them) and what 4 bytes of offset cannot hold.
+import { describe, expect, it } from "vitest";
+import { ObjectStore, Pack } from "../../src/git/object-store";
+import { bulkLocator, PackIdTable } from "../../src/git/pack-id-table";
+import { RangedPackIndex } from "../../src/git/pack-index-ranged";
+import { MemorySource } from "../../src/git/range-source";
+
+/** A version 2 pack index of `entries` (ids sorted here), with big offsets where needed. */
+function indexOf(entries: { oid: string; offset: number }[]): Uint8Array {
+  const sorted = [...entries].sort((a, b) => (a.oid < b.oid ? -1 : 1));
+  const n = sorted.length;
+  const big = sorted.filter((e) => e.offset >= 0x80000000);
+  const out = new Uint8Array(8 + 1024 + n * 28 + big.length * 8 + 40);
+  const v = new DataView(out.buffer);
+  out.set([0xff, 0x74, 0x4f, 0x63]);
+  v.setUint32(4, 2);
+  for (const e of sorted)
+    for (let b = Number.parseInt(e.oid.slice(0, 2), 16); b < 256; b++) v.setUint32(8 + b * 4, v.getUint32(8 + b * 4) + 1);
+  const names = 8 + 1024;
+  const offs = names + n * 24;
+  let k = 0;
+  sorted.forEach((e, i) => {
+    for (let j = 0; j < 20; j++) out[names + i * 20 + j] = Number.parseInt(e.oid.slice(j * 2, j * 2 + 2), 16);
+    if (e.offset < 0x80000000) v.setUint32(offs + i * 4, e.offset);
+    else {
+      v.setUint32(offs + i * 4, 0x80000000 | k);
+      v.setUint32(offs + n * 4 + k * 8, Math.floor(e.offset / 2 ** 32));
+      v.setUint32(offs + n * 4 + k * 8 + 4, e.offset % 2 ** 32);
+      k++;
+    }
+  });
+  return out;
+}
+
+const id = (prefix: string) => prefix.padEnd(40, "0");
+
+describe("the id table of a ranged pack index", () => {
+  const entries = [
+    { oid: id("0a"), offset: 12 },
+    { oid: id("5511223344556677aa"), offset: 1000 },
+    // Same first 8 bytes as the one above: only the index can tell them apart.
+    { oid: id("5511223344556677bb"), offset: 2000 },
+    { oid: id("77"), offset: 3 * 2 ** 31 },
+    { oid: id("ff01"), offset: 4096 },
+  ];
+  const source = () => new MemorySource(`id-table-${Math.random()}`, indexOf(entries));
+
+  it("answers offsets, absent ids, and leaves shared prefixes and big offsets to the index", async () => {
+    const index = await RangedPackIndex.open(source());
+    const before = index.reads;
+    const table = await PackIdTable.read(index);
+    // One pass: names and offsets, one read each.
+    expect(index.reads - before).toBe(2);
+    expect(table.find(id("0a"))).toBe(12);
+    expect(table.find(id("ff01"))).toBe(4096);
+    expect(table.find(id("ff02"))).toBeNull();
+    expect(table.find(id("00"))).toBeNull();
+    expect(table.find(id("5511223344556677aa"))).toBe("index");
+    expect(table.find(id("5511223344556677bb"))).toBe("index");
+    expect(table.find(id("77"))).toBe("index");
+  });
+
+  it("locates as the store does, asking the index where the table cannot tell", async () => {
+    const store = new ObjectStore([
+      new Pack("p", await RangedPackIndex.open(source()), new MemorySource("p.pack", new Uint8Array(0))),
+    ]);
+    const locate = await bulkLocator(store, 1_000_000);
+    const ids = [...entries.map((e) => e.oid), id("ff02")];
+    const found = await locate(ids);
+    expect(found.map((l) => l?.offset ?? null)).toEqual([...entries.map((e) => e.offset), null]);
+    expect(found.map((l) => l?.offset ?? null)).toEqual((await store.locateMany(ids)).map((l) => l?.offset ?? null));
+  });
+
+  it("is not read for a few lookups against a large index", async () => {
+    const index = await RangedPackIndex.open(source());
+    const store = new ObjectStore([new Pack("p", index, new MemorySource("p2.pack", new Uint8Array(0)))]);
+    const before = index.reads;
+    // Fewer lookups than 1 in 256 objects: the store's own lookups.
+    await bulkLocator(store, 0);
+    expect(index.reads).toBe(before);
+  });
+});
