@@ -203,24 +203,34 @@ try {
       peaks("clone", await sampler.stop());
       const cloneGhb = await timeGit(["clone", "--bare", "-q", `${ghb.url}/repo.git`, join(dir, "ghb.git")]);
       gitRows.push({ label: "clone", unit: "ms", values: [cloneEf, cloneGhb] });
-      // Incremental fetch: one new commit on master, pushed to each, fetched by the clone.
+      // Incremental fetch: one new commit on master, pushed to each, fetched by the clone. A
+      // failure is a row of its own: the upload rows above must still print.
       step("incremental fetch");
-      const maker = await CommitMaker.create(repo);
-      await maker.commit();
-      await maker.push(`http://${HOST}:${forge.port}/repo.git`, basicAuthArgs(auth));
-      await maker.push(`${ghb.url}/repo.git`);
-      maker.dispose();
-      const fetchEf = await timeGit([
-        ...basicAuthArgs(auth),
-        "-C",
-        join(dir, "ef.git"),
-        "fetch",
-        "-q",
-        "origin",
-        "+master:master",
-      ]);
-      const fetchGhb = await timeGit(["-C", join(dir, "ghb.git"), "fetch", "-q", "origin", "+master:master"]);
-      gitRows.push({ label: "incremental fetch (one new commit)", unit: "ms", values: [fetchEf, fetchGhb] });
+      try {
+        const maker = await CommitMaker.create(repo);
+        try {
+          await maker.commit();
+          await maker.push(`http://${HOST}:${forge.port}/repo.git`, basicAuthArgs(auth));
+          await maker.push(`${ghb.url}/repo.git`);
+        } finally {
+          maker.dispose();
+        }
+        const fetchEf = await timeGit([
+          ...basicAuthArgs(auth),
+          "-C",
+          join(dir, "ef.git"),
+          "fetch",
+          "-q",
+          "origin",
+          "+master:master",
+        ]);
+        const fetchGhb = await timeGit(["-C", join(dir, "ghb.git"), "fetch", "-q", "origin", "+master:master"]);
+        gitRows.push({ label: "incremental fetch (one new commit)", unit: "ms", values: [fetchEf, fetchGhb] });
+      } catch (err) {
+        const reason = String((err as Error).message ?? err).slice(-120);
+        console.error(`incremental fetch failed: ${reason}`);
+        gitRows.push({ label: "incremental fetch (one new commit)", unit: "ms", values: [`failed: ${reason}`, "-"] });
+      }
       rmSync(dir, { recursive: true, force: true });
     } finally {
       await ghb.stop();

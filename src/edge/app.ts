@@ -1,6 +1,7 @@
 // The edge worker's front door: meters every request, then hands it to the platform admin app
 // (platform host) or to the tenant app (every other host); after the response, writes the request's
-// telemetry. Also the consumer of the post-push, event, telemetry and webhook queues.
+// telemetry (log lines gathered per isolate: services/telemetry.ts). Also the consumer of the
+// post-push, event, telemetry and webhook queues.
 import type { Env } from "../env";
 import { meteredEnv, newMeter, serverTiming } from "../obs/meter";
 import { loggedResponse } from "../obs/telemetry";
@@ -14,7 +15,7 @@ import { faviconPath, staticAssets } from "../views/static-assets";
 import { adminApp } from "../routes/admin";
 import { tenantApp } from "./tenant-app";
 import { handlePostPushBatch } from "../services/post-push";
-import { handleTelemetryBatch, recordTelemetry, TELEMETRY_QUEUE } from "../services/telemetry";
+import { handleTelemetryBatch, isolateLogs, type LogBatcher, recordTelemetry, TELEMETRY_QUEUE } from "../services/telemetry";
 import type { PushedEvent } from "../services/push-events";
 import { handleEventBatch } from "../services/events/consumer";
 import { EVENTS_QUEUE, type EventMessage } from "../services/events/fanout";
@@ -22,7 +23,9 @@ import { slowFaultOf } from "../push/faults";
 import { handleWebhookBatch, WEBHOOKS_QUEUE, type WebhookMessage } from "../services/webhooks";
 import { inRequestScope } from "../utils/request-scope";
 
-export function createEdgeHandler(): ExportedHandler<Env> {
+/** `logs`: where request log lines gather before the queue (one batcher per isolate; tests pass their own). */
+export function createEdgeHandler(opts: { logs?: LogBatcher } = {}): ExportedHandler<Env> {
+  const logs = opts.logs ?? isolateLogs;
   const admin = adminApp();
   const tenants = tenantApp();
 
@@ -83,7 +86,7 @@ export function createEdgeHandler(): ExportedHandler<Env> {
     response.headers.set("Server-Timing", serverTiming(meter));
     const logged = loggedResponse(response, meter, request);
     // After the last byte, off the response's path; the unmetered env, so it is not counted as the request's.
-    ctx.waitUntil(logged.done.then((log) => recordTelemetry(env, log)));
+    ctx.waitUntil(logged.done.then((log) => recordTelemetry(env, log, logs)));
     return logged.response;
   }
 }

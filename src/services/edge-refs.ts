@@ -2,9 +2,11 @@
 // centre's Cache API for a few seconds, so that a warm page by branch makes no call to the
 // repository's Durable Object (one region: a round trip away for most readers). A push, HEAD
 // change or purge made through this data centre drops the entry at once; elsewhere it shows
-// within EDGE_REFS_TTL_SECONDS. Git itself (fetch, clone, push) always asks the object.
+// within EDGE_REFS_TTL_SECONDS. Git itself (fetch, clone, push) always asks the object. An isolate
+// that has just confirmed a snapshot uses it for EDGE_REFS_ISOLATE_MS without asking the cache again.
 import type { RepoSnapshot } from "../repo/repo-object";
 import type { RepoRef } from "../storage/pack-store";
+import { ByteLru } from "../utils/lru";
 
 /**
  * How long a data centre may show refs older than the Durable Object's: the bound after which a
@@ -48,7 +50,44 @@ export async function keepRefs(repo: RepoRef, snapshot: RepoSnapshot): Promise<v
   );
 }
 
+/**
+ * How long an isolate takes its own copy of a snapshot as the data centre's after it confirmed it
+ * (from the Cache API or the Durable Object), without another Cache API call: a warm page by
+ * branch then makes no call at all (issue 19: each call queued behind Miniflare's services). A
+ * change made through this isolate drops it at once (forgetEdgeRefs); one made through another
+ * isolate of the data centre shows here within this much more.
+ */
+export const EDGE_REFS_ISOLATE_MS = 1_000;
+
+/** The isolate's clock for confirmations (tests move it). */
+export const edgeRefsClock = { now: () => Date.now() };
+
+/** When this isolate last confirmed each repository's snapshot, by edgeRefsUrl: 256 KiB (160 bytes a key and time). */
+const confirmed = new ByteLru<string, number>(256 * 1024, () => 160);
+
+/**
+ * Bumped by every forget: a page that read its snapshot before a change and finishes after it
+ * must not confirm the old snapshot for the isolate's next pages.
+ */
+let forgets = 0;
+
+/** The mark a page takes before it reads a snapshot, to confirm it with afterwards. */
+export const confirmationMark = (): number => forgets;
+
+/** Whether this isolate confirmed the repository's snapshot within EDGE_REFS_ISOLATE_MS. */
+export function recentlyConfirmed(repo: RepoRef): boolean {
+  const at = confirmed.get(edgeRefsUrl(repo));
+  return at !== undefined && edgeRefsClock.now() - at < EDGE_REFS_ISOLATE_MS;
+}
+
+/** Notes that the isolate's snapshot of `repo` is the data centre's, unless a change came since `mark`. */
+export function confirmRefs(repo: RepoRef, mark: number): void {
+  if (mark === forgets) confirmed.set(edgeRefsUrl(repo), edgeRefsClock.now());
+}
+
 /** Drops this data centre's copy after a change of refs, HEAD or packs made through it: its pages show the change at once. */
 export async function forgetEdgeRefs(repo: RepoRef): Promise<void> {
+  forgets++;
+  confirmed.delete(edgeRefsUrl(repo));
   await edgeCache()?.delete(edgeRefsUrl(repo));
 }

@@ -11,7 +11,7 @@ import { doNames, r2Keys } from "../storage/keys";
 import { openStore, type RepoRef } from "../storage/pack-store";
 import { ByteLru } from "../utils/lru";
 import { ForgeError } from "../utils/errors";
-import { cachedRefs, forgetEdgeRefs, keepRefs } from "./edge-refs";
+import { cachedRefs, confirmationMark, confirmRefs, forgetEdgeRefs, keepRefs, recentlyConfirmed } from "./edge-refs";
 
 // Callers open stores and name repositories through this module.
 export { loadPackIndex, openPack, openStore, type RepoRef } from "../storage/pack-store";
@@ -35,18 +35,25 @@ export async function currentSnapshot(env: Env, repo: RepoRef): Promise<RepoSnap
 }
 
 /**
- * The snapshot pages read: the data centre's copy when it is younger than EDGE_REFS_TTL_SECONDS
+ * The snapshot pages read: the isolate's own when it confirmed it within EDGE_REFS_ISOLATE_MS (no
+ * call at all), else the data centre's copy when it is younger than EDGE_REFS_TTL_SECONDS
  * (services/edge-refs.ts: no call to the Durable Object), else currentSnapshot, then kept there.
  */
 export async function pageSnapshot(env: Env, repo: RepoRef): Promise<RepoSnapshot> {
   const key = doNames.repo(repo.tenantId, repo.repoId);
-  const cached = await cachedRefs(repo, snapshots.get(key));
+  const known = snapshots.get(key);
+  // Confirmed by this isolate a moment ago (EDGE_REFS_ISOLATE_MS): no Cache API call.
+  if (known && recentlyConfirmed(repo)) return known;
+  const mark = confirmationMark();
+  const cached = await cachedRefs(repo, known);
   if (cached) {
     snapshots.set(key, cached);
+    confirmRefs(repo, mark);
     return cached;
   }
   const fresh = await currentSnapshot(env, repo);
   await keepRefs(repo, fresh);
+  confirmRefs(repo, mark);
   return fresh;
 }
 

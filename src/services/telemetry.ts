@@ -1,6 +1,6 @@
-// Request telemetry, written: each request's Analytics Engine data point and log line (to the
-// TELEMETRY_LOGS queue), the queue's consumer that batches lines into R2 objects by component and
-// minute, and the retention step that deletes whole days of them.
+// Request telemetry, written: each request's Analytics Engine data point and log line (gathered per
+// isolate and sent to the TELEMETRY_LOGS queue in batches), the queue's consumer that batches lines
+// into R2 objects by component and minute, and the retention step that deletes whole days of them.
 import type { Env } from "../env";
 import { dataPoint, safeComponent, type RequestLog } from "../obs/telemetry";
 import { logKeys } from "../storage/keys";
@@ -11,21 +11,80 @@ export const TELEMETRY_QUEUE = "edgeforge-telemetry-logs";
 
 const logError = (message: string) => console.error(JSON.stringify({ level: "error", message }));
 
+/** How long an isolate gathers log lines before it queues them: one queue call a second, not one a request. */
+export const LOG_BATCH_MS = 1_000;
+/** One sendBatch at most: the queue takes 100 messages and 256 KB a call; lines are about 0.5 KB. */
+const LOG_BATCH_LINES = 100;
+const LOG_BATCH_BYTES = 192 * 1024;
+
+const afterBatchWindow = () => new Promise<void>((resolve) => setTimeout(resolve, LOG_BATCH_MS));
+
+/**
+ * The log lines of an isolate's requests on their way to the queue. A request's line waits at
+ * most one window (LOG_BATCH_MS) in memory, then goes with the lines of the requests beside it in
+ * one sendBatch: a queue message is still one line, so the consumer and what it writes are the
+ * same, but a busy page no longer makes a queue call per request (issue 19: locally every call
+ * queues behind Miniflare's services on the same thread). Memory stays within one batch: a line
+ * that fills one sends it at once. An isolate that dies mid-window loses that window's lines, as
+ * a failed send always lost its line.
+ */
+export class LogBatcher {
+  private lines: RequestLog[] = [];
+  private bytes = 0;
+  private gathering = false;
+  /** sendBatch calls made (for tests). */
+  sends = 0;
+
+  /** `window`: what the first line of a batch waits for before the batch goes (tests pass their own). */
+  constructor(private readonly window: () => Promise<void> = afterBatchWindow) {}
+
+  /**
+   * Adds a request's line. Returns the work that request must keep alive (its waitUntil): the
+   * window and the send when its line opened a batch or filled one, else nothing.
+   */
+  add(queue: Queue | undefined, log: RequestLog): Promise<void> {
+    if (!queue) return Promise.resolve();
+    this.lines.push(log);
+    this.bytes += JSON.stringify(log).length;
+    if (this.lines.length >= LOG_BATCH_LINES || this.bytes >= LOG_BATCH_BYTES) return this.send(queue);
+    if (this.gathering) return Promise.resolve();
+    this.gathering = true;
+    return this.window()
+      .catch(() => undefined)
+      .then(() => {
+        this.gathering = false;
+        return this.send(queue);
+      });
+  }
+
+  private async send(queue: Queue): Promise<void> {
+    const lines = this.lines;
+    this.lines = [];
+    this.bytes = 0;
+    if (lines.length === 0) return;
+    this.sends++;
+    try {
+      await queue.sendBatch(lines.map((body) => ({ body, contentType: "json" as const })));
+    } catch (err) {
+      logError(`telemetry: ${lines.length} log lines lost (${lines[0]!.id}...): ${String(err)}`);
+    }
+  }
+}
+
+/** The isolate's batcher: every request of the edge worker's isolate adds its line to it. */
+export const isolateLogs = new LogBatcher();
+
 /**
  * Writes one request's telemetry. Called in waitUntil after the response is sent: it never throws
  * (a lost data point or line must not turn into a failed request) and never delays the response.
  */
-export async function recordTelemetry(env: Env, log: RequestLog): Promise<void> {
+export async function recordTelemetry(env: Env, log: RequestLog, logs: LogBatcher = isolateLogs): Promise<void> {
   try {
     env.TELEMETRY?.writeDataPoint(dataPoint(log));
   } catch (err) {
     logError(`telemetry: data point lost: ${String(err)}`);
   }
-  try {
-    await env.TELEMETRY_LOGS?.send(log, { contentType: "json" });
-  } catch (err) {
-    logError(`telemetry: log line ${log.id} lost: ${String(err)}`);
-  }
+  await logs.add(env.TELEMETRY_LOGS as Queue | undefined, log);
 }
 
 const isRequestLog = (v: unknown): v is RequestLog => {

@@ -1,12 +1,12 @@
 // Request telemetry: the data point and log line each request writes (after its response, never
 // failing it), the queue consumer's R2 objects by component and minute, range queries, retention.
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
 import { createEdgeHandler } from "../../src/edge/app";
 import { newMeter } from "../../src/obs/meter";
 import { dataPoint, requestLog, type RequestLog } from "../../src/obs/telemetry";
-import { handleTelemetryBatch, pruneLogs, recordTelemetry, TELEMETRY_QUEUE } from "../../src/services/telemetry";
+import { handleTelemetryBatch, LogBatcher, pruneLogs, recordTelemetry, TELEMETRY_QUEUE } from "../../src/services/telemetry";
 import { queryLogs, queryStats } from "../../src/services/telemetry-query";
 import { logKeys } from "../../src/storage/keys";
 import { ADMIN_HOST, admin } from "./helpers";
@@ -64,6 +64,22 @@ async function keysUnder(prefix: string): Promise<string[]> {
   return (await testEnv.OBJECTS.list({ prefix })).objects.map((o) => o.key).sort();
 }
 
+/**
+ * A batching window the test opens: `started` resolves when a batch's first line began waiting on
+ * it (no guessing how many turns the response's log record takes), `open` closes it.
+ */
+function manualWindow() {
+  let open: () => void = () => {};
+  let began: () => void = () => {};
+  const started = new Promise<void>((r) => (began = r));
+  const window = () =>
+    new Promise<void>((r) => {
+      open = r;
+      began();
+    });
+  return { logs: new LogBatcher(window), started, open: () => open() };
+}
+
 describe("telemetry records", () => {
   it("logs the path without its query, the tenant, and sub-timings; the data point carries them by position", () => {
     const meter = newMeter("req1", "web.source.tree");
@@ -91,28 +107,32 @@ describe("telemetry records", () => {
     const points: unknown[] = [];
     const sent: unknown[] = [];
     const log = line("web.x", "2026-03-01T10:00:00.000Z");
+    const now = new LogBatcher(() => Promise.resolve());
     await recordTelemetry(
       {
         TELEMETRY: { writeDataPoint: (p: unknown) => points.push(p) },
-        TELEMETRY_LOGS: { send: async (b: unknown) => void sent.push(b) },
+        TELEMETRY_LOGS: { sendBatch: async (b: unknown[]) => void sent.push(...b) },
       } as never,
       log,
+      now,
     );
     expect(points).toEqual([dataPoint(log)]);
-    expect(sent).toEqual([log]);
+    expect(sent).toEqual([{ body: log, contentType: "json" }]);
     const broken = {
       TELEMETRY: {
         writeDataPoint: () => {
           throw new Error("AE down");
         },
       },
-      TELEMETRY_LOGS: { send: () => Promise.reject(new Error("queue down")) },
+      TELEMETRY_LOGS: { sendBatch: () => Promise.reject(new Error("queue down")) },
     };
-    await expect(recordTelemetry(broken as never, log)).resolves.toBeUndefined();
+    await expect(recordTelemetry(broken as never, log, now)).resolves.toBeUndefined();
   });
 
   it("answers before the telemetry is written, and answers the same when writing it fails", async () => {
-    const handler = createEdgeHandler();
+    // The window stays open until the test has looked: the line waits in the batch meanwhile.
+    const first = manualWindow();
+    const handler = createEdgeHandler({ logs: first.logs });
     const waited: Promise<unknown>[] = [];
     const ctx = {
       waitUntil: (p: Promise<unknown>) => waited.push(p),
@@ -125,8 +145,8 @@ describe("telemetry records", () => {
     const stuck = {
       ...testEnv,
       TELEMETRY_LOGS: {
-        send: (b: RequestLog) => {
-          sent.push(b);
+        sendBatch: (b: { body: RequestLog }[]) => {
+          sent.push(...b.map((m) => m.body));
           return new Promise<void>((r) => {
             release = r;
           });
@@ -141,6 +161,11 @@ describe("telemetry records", () => {
     void waited[0]!.then(() => (settled = true));
     await Promise.resolve();
     expect(settled).toBe(false);
+    // The line goes when its batch's window closes; the request's waitUntil holds until it is sent.
+    await first.started;
+    first.open();
+    await vi.waitUntil(() => sent.length > 0);
+    expect(settled).toBe(false);
     release();
     await waited[0];
     expect(sent[0]).toMatchObject({
@@ -150,11 +175,87 @@ describe("telemetry records", () => {
       id: res.headers.get("x-request-id"),
     });
 
-    const failing = { ...testEnv, TELEMETRY_LOGS: { send: () => Promise.reject(new Error("queue down")) } };
-    const again = await handler.fetch!(new Request(`http://${ADMIN_HOST}/admin/login`) as never, failing as never, ctx);
+    const second = manualWindow();
+    const failing = { ...testEnv, TELEMETRY_LOGS: { sendBatch: () => Promise.reject(new Error("queue down")) } };
+    const again = await createEdgeHandler({ logs: second.logs }).fetch!(
+      new Request(`http://${ADMIN_HOST}/admin/login`) as never,
+      failing as never,
+      ctx,
+    );
     expect(again.status).toBe(200);
     await again.text();
+    await second.started;
+    second.open();
     await expect(waited[1]).resolves.toBeUndefined();
+  });
+});
+
+describe("log lines gathered per isolate (issue 19: one queue call for many requests)", () => {
+  /** A queue that counts its calls and keeps what it got. */
+  const countingQueue = () => {
+    const q = { send: 0, sendBatch: 0, bodies: [] as RequestLog[] };
+    const binding = {
+      send: async (b: RequestLog) => {
+        q.send++;
+        q.bodies.push(b);
+      },
+      sendBatch: async (batch: { body: RequestLog }[]) => {
+        q.sendBatch++;
+        q.bodies.push(...batch.map((m) => m.body));
+      },
+    };
+    return { q, binding };
+  };
+
+  it("sends the lines of the requests served during one window in one queue call, after the window", async () => {
+    const { logs, started, open } = manualWindow();
+    const handler = createEdgeHandler({ logs });
+    const waited: Promise<unknown>[] = [];
+    const ctx = {
+      waitUntil: (p: Promise<unknown>) => waited.push(p),
+      passThroughOnException() {},
+      props: {},
+    } as unknown as ExecutionContext;
+    const { q, binding } = countingQueue();
+    const counted = { ...testEnv, TELEMETRY_LOGS: binding };
+    const ids: (string | null)[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await handler.fetch!(new Request(`http://${ADMIN_HOST}/admin/login?n=${i}`) as never, counted as never, ctx);
+      await res.text();
+      ids.push(res.headers.get("x-request-id"));
+    }
+    // The first line opened the window; the others joined its batch: nothing sent yet.
+    await started;
+    await Promise.all(waited.slice(1));
+    expect(q.send + q.sendBatch).toBe(0);
+    open();
+    await Promise.all(waited);
+    expect(q).toMatchObject({ send: 0, sendBatch: 1 });
+    expect(q.bodies.map((b) => b.id)).toEqual(ids);
+    expect(logs.sends).toBe(1);
+  });
+
+  it("sends a full batch at once, and the next line opens a new window", async () => {
+    const windows: (() => void)[] = [];
+    const logs = new LogBatcher(() => new Promise<void>((r) => windows.push(r)));
+    const { q, binding } = countingQueue();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < 100; i++)
+      pending.push(logs.add(binding as never, line("full.batch", "2026-03-01T10:00:00.000Z", { id: `l${i}` })));
+    // The hundredth line filled the batch: sent without waiting for the window.
+    await pending[99];
+    expect(q.sendBatch).toBe(1);
+    expect(q.bodies).toHaveLength(100);
+    // The first line's window closes on an empty batch: nothing more is sent.
+    windows[0]!();
+    await Promise.all(pending);
+    expect(q.sendBatch).toBe(1);
+    const next = logs.add(binding as never, line("full.batch", "2026-03-01T10:00:01.000Z", { id: "after" }));
+    expect(windows).toHaveLength(2);
+    windows[1]!();
+    await next;
+    expect(q.sendBatch).toBe(2);
+    expect(q.bodies.at(-1)!.id).toBe("after");
   });
 });
 
