@@ -11,7 +11,7 @@ import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
 import { extendCommitGraph } from "../../src/git/commit-graph-build";
 import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
-import { diffIds } from "../../src/git/diff";
+import { DiffBuffers, diffIds, equalRuns } from "../../src/git/diff";
 import { LineTable } from "../../src/git/line-ids";
 import { ObjectStore, Pack } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
@@ -82,6 +82,10 @@ describe("blame", () => {
     expect(linesHashed).toBeLessThan(0.1 * blobReads * fixture.lines);
     // Comparisons: each unchanged line about once, plus the changes' square (a few lines each).
     expect(compared).toBeLessThanOrEqual(diffs * (longest + 400));
+    // The diffs' flags, diagonals and runs live in buffers the run reuses: a handful for all its
+    // diffs (a new set for each diff was most of a run's garbage: bench/scale-results.md).
+    expect(diffs).toBeGreaterThan(100);
+    expect(result.work.diffBuffers).toBeLessThanOrEqual(12);
   });
 
   it("gives the same answer when its table of line ids starts over (bounded memory)", async () => {
@@ -273,5 +277,40 @@ describe("line ids", () => {
     const chunks = diffIds(a, b, stats);
     expect(chunks.filter((c) => !c.equal).map((c) => c.bStart)).toEqual([100, 10_000, 19_000]);
     expect(stats.compared).toBeLessThan(3 * 20_000);
+  });
+
+  it("give the same answer with buffers reused over many diffs, small and large, as with new ones", () => {
+    // A seeded generator: the same edits every run.
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const buffers = new DiffBuffers();
+    let a = Int32Array.from({ length: 1_500 }, () => rand(40));
+    for (let round = 0; round < 40; round++) {
+      // Mostly a few edits; every tenth round hundreds (Myers' trace past what the buffers keep).
+      const edits = round % 10 === 9 ? 700 : 1 + rand(12);
+      const b = Array.from(a);
+      for (let e = 0; e < edits; e++) {
+        const at = rand(b.length + 1);
+        if (rand(3) === 0) b.splice(at, 1);
+        else if (rand(2) === 0) b.splice(at, 0, 100 + rand(40));
+        else b[at] = 100 + rand(40);
+      }
+      const bi = Int32Array.from(b);
+      const allocated = buffers.allocations;
+      const fresh = diffIds(a, bi);
+      expect(diffIds(a, bi, { compared: 0 }, buffers), `round ${round}`).toEqual(fresh);
+      const n = equalRuns(a, bi, { compared: 0 }, buffers);
+      const runs = Array.from({ length: n }, (_, k) => Array.from(buffers.ints("runs", 0).subarray(3 * k, 3 * k + 3)));
+      expect(runs).toEqual(fresh.filter((c) => c.equal).map((c) => [c.aStart, c.bStart, c.aLen]));
+      // Every chunk pairs equal lines only, and they cover both sides in order.
+      for (const c of fresh.filter((c) => c.equal))
+        for (let i = 0; i < c.aLen; i++) expect(a[c.aStart + i]).toBe(bi[c.bStart + i]);
+      // Past the first rounds, small diffs allocate nothing (a large one's trace is its own).
+      if (round >= 10 && edits < 100) expect(buffers.allocations, `round ${round}`).toBe(allocated);
+      a = bi;
+    }
   });
 });

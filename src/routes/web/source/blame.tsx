@@ -121,5 +121,5 @@ const NOT_YET: BlameResult = {
   lines: [],
   complete: false,
   steps: 0,
-  work: { blobReads: 0, diffs: 0, linesHashed: 0, compared: 0 },
+  work: { blobReads: 0, diffs: 0, linesHashed: 0, compared: 0, diffBuffers: 0 },
 };
