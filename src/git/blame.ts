@@ -56,8 +56,12 @@ interface Span {
   len: number;
 }
 
-/** Versions kept for the next diffs (a version is diffed as a parent, then as the child). */
-const VERSIONS_CACHE_BYTES = 4 * 1024 * 1024;
+/**
+ * Versions kept for the next diffs (a version is diffed as a parent, then as the child: a straight
+ * history needs two; merges a few more). Kept small so that versions die young: 4 MiB held about
+ * 30 versions of the long file, which the collector then copied and promoted.
+ */
+const VERSIONS_CACHE_BYTES = 1024 * 1024;
 /** Commits passed by their Bloom filter alone for one step of the budget. */
 const PASS_PER_STEP = 16;
 
