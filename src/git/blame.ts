@@ -47,6 +47,11 @@ export interface BlameWork {
 export interface BlameWatch {
   /** The lines as found so far; those still searched for are reported where the search is (not final). */
   snapshot?: () => BlameResult;
+  /**
+   * Called when the walk gives a commit lines for good, as it goes: the page reads the commits its
+   * margin names while the walk runs (their reads wait on storage, the walk on the CPU).
+   */
+  found?: (commit: Oid) => void;
 }
 
 /** Lines [fStart, fStart+len) of the final file are lines [sStart, sStart+len) of a suspect's version. */
@@ -243,7 +248,10 @@ export async function blame(
       await give(parents[i]!, pb, suspect.file, passed);
       spans = kept;
     }
-    assign(c.oid, spans, true);
+    if (spans.length > 0) {
+      assign(c.oid, spans, true);
+      opts.watch?.found?.(c.oid);
+    }
   }
   const result = { lines: out, complete, steps, work: workNow() };
   if (opts.watch) opts.watch.snapshot = () => result;

@@ -156,6 +156,33 @@ describe("blame runs shared by pages", () => {
     expect(started).toBe(1);
   });
 
+  it("reads the margin's commits while the walk goes on, each once, as the walk names them", async () => {
+    forgetBlameRuns();
+    // The walk's step when each commit was read: reads that start only after the walk (as before)
+    // would all be at its last step.
+    let budget: Budget | undefined;
+    const readAt = new Map<Oid, number>();
+    const run = sharedBlame(
+      "t/r@tip:long.txt",
+      Date.now() + 60_000,
+      async (watch) => blame(await walker(true), revs.tip, ["long.txt"], { watch, budget: (budget = new Budget()) }),
+      async (oid) => {
+        expect(readAt.has(oid)).toBe(false);
+        readAt.set(oid, budget!.used);
+        return { subject: `s ${oid}`, author: "a", time: 1 };
+      },
+    );
+    const result = await run.done;
+    await run.margin.settled();
+    const named = new Set(result.lines.filter((l) => l.final).map((l) => l.commit));
+    expect(named.size).toBeGreaterThan(20);
+    expect(new Set(readAt.keys())).toEqual(named);
+    for (const oid of named) expect(run.margin.ready(oid)?.subject).toBe(`s ${oid}`);
+    const steps = budget!.used;
+    const during = [...readAt.values()].filter((step) => step < steps).length;
+    expect(during).toBeGreaterThan(0.8 * named.size);
+  });
+
   it("starts over after a run that ran out of budget or is past its time", async () => {
     forgetBlameRuns();
     let started = 0;
