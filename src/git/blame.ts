@@ -8,7 +8,8 @@
 import { type BloomKey, bloomKeysOf } from "./bloom";
 import type { Budget } from "./budget";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
-import { DiffBuffers, type DiffStats, equalRuns } from "./diff";
+import { type DiffStats, equalRuns } from "./diff";
+import { DiffBuffers } from "./diff-buffers";
 import { LineTable, type Version } from "./line-ids";
 import { diffTrees } from "./tree-diff";
 import { oidAtPath } from "./tree-path";

@@ -1,5 +1,6 @@
 // Line diffs (Myers, with a cost cap and a unique-line fallback for huge changes). Unified hunks
 // are hunks.ts, tree diffs tree-diff.ts.
+import { DiffBuffers } from "./diff-buffers";
 
 // ---- Lines
 
@@ -114,42 +115,6 @@ export function equalRuns(a: Int32Array, b: Int32Array, stats: DiffStats, buffer
   }
   return n;
 }
-
-/**
- * Buffers a caller that diffs many times keeps for its diffs (one diff at a time): the changed-line
- * flags, Myers' diagonals and trace, and the runs out. They grow to the largest diff and stay.
- */
-export class DiffBuffers {
-  private readonly bytes = new Map<string, Uint8Array>();
-  private readonly int32 = new Map<string, Int32Array>();
-  /** Buffers allocated so far (for tests: a blame allocates a few, not a few per diff). */
-  allocations = 0;
-
-  /** Bytes buffer `name` of exactly `n` (a view of a larger one kept), zeroed or not as the caller fills it. */
-  u8(name: string, n: number): Uint8Array {
-    let buf = this.bytes.get(name);
-    if (!buf || buf.length < n) {
-      this.allocations++;
-      this.bytes.set(name, (buf = new Uint8Array(Math.max(n, 2 * (buf?.length ?? 0), 1024))));
-    }
-    return buf.subarray(0, n);
-  }
-
-  /** Int32 buffer `name` of at least `n` (its content left over from the last use). */
-  ints(name: string, n: number): Int32Array {
-    let buf = this.int32.get(name);
-    if (!buf || buf.length < n) {
-      this.allocations++;
-      buf = new Int32Array(Math.max(n, 2 * (buf?.length ?? 0), 1024));
-      // Myers' trace of a diff near MAX_D is megabytes: used once, not kept.
-      if (buf.length <= MAX_KEPT) this.int32.set(name, buf);
-    }
-    return buf;
-  }
-}
-
-/** Int32 entries a DiffBuffers keeps in one buffer (1 MiB): larger ones are for one diff. */
-const MAX_KEPT = 256 * 1024;
 
 /** The changed-line flags of both sides (1: changed), compacted as git does. */
 function changedLines(a: Int32Array, b: Int32Array, stats: DiffStats, buffers: DiffBuffers): Matched {
