@@ -3,16 +3,20 @@
 // final (the commit-graph is built), then asks for the blame page of the long file at master and at
 // older commits as bench:scale does: once, then again every second until complete, printing each
 // response's time, whether it was partial and its Server-Timing (blame: the walk's time in that
-// request; blame-reads, -diffs, -steps: what it did). PROFILE=<file> records a CPU profile of the
+// request; blame-reads, -diffs, -steps: what it did), and the CPU time workerd used from the first
+// request to the complete page (from /proc: on a loaded machine the wall times move by 2x, the CPU
+// time much less; workerd's CPU in the 2 s before is printed too, to see background work). PROFILE=<file> records a CPU profile of the
 // edge isolate from the first request to the last complete page (open it in Chrome's DevTools).
 //
 //   REPO=/tmp/s5-blame/long.git POINTS=1 PROFILE=/tmp/blame.cpuprofile node --import tsx bench/blame-probe.ts
 //   JOIN=300 POINTS=2 node --import tsx bench/blame-probe.ts   (a second request joins the first's run)
+import { readFileSync } from "node:fs";
 import { freePort } from "../test/e2e/runner";
 import { importProject, startEdgeforge } from "./lib/edgeforge";
 import { LONG_FILE } from "./lib/long-file";
 import { longFilePoints } from "./lib/long-file-blame";
 import { masterFinal, pageAt, profileEdge } from "./lib/probe";
+import { treePids } from "./lib/rss";
 
 const repo = process.env.REPO ?? "/tmp/s5-blame/long.git";
 process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
@@ -30,10 +34,24 @@ try {
   await masterFinal(get);
   console.log(`master final ${(performance.now() - t).toFixed(0)} ms`);
   const profiler = process.env.PROFILE ? await profileEdge(inspector) : null;
+  // CPU seconds (user + system) of the forge's workerd processes, from /proc/<pid>/stat.
+  const cpu = () =>
+    treePids(forge.pid, /workerd/).reduce((sum, pid) => {
+      try {
+        const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+        return sum + (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        return sum;
+      }
+    }, 0);
+  const quiet = cpu();
+  await new Promise((res) => setTimeout(res, 2000));
+  console.log(`workerd CPU in the 2 s before: ${((cpu() - quiet) * 1000).toFixed(0)} ms`);
   const enc = (p: string) => p.split("/").map(encodeURIComponent).join("/");
   for (const p of points) {
     const url = `/p/repo/source/blame/${p.commit}/${enc(LONG_FILE)}`;
     const started = performance.now();
+    const cpuAtStart = cpu();
     // JOIN=<ms>: a second request for the same page that long after the first, while it runs
     // (its Server-Timing says blame-joined=1 when it joined the first one's blame run).
     if (process.env.JOIN)
@@ -49,7 +67,10 @@ try {
       console.log(
         `${p.label} (${p.revisions} revisions) #${n} ${r.status} ${r.ms.toFixed(0)} ms${partial ? " PARTIAL" : ""}, ${(performance.now() - started).toFixed(0)} ms since the first | ${r.st}`,
       );
-      if (!partial || r.status !== 200 || performance.now() - started > 60_000) break;
+      if (!partial || r.status !== 200 || performance.now() - started > 60_000) {
+        console.log(`${p.label}: workerd CPU ${((cpu() - cpuAtStart) * 1000).toFixed(0)} ms from the first request to the last`);
+        break;
+      }
       await new Promise((res) => setTimeout(res, 1000));
     }
   }

@@ -8,7 +8,8 @@
 import { type BloomKey, bloomKeysOf } from "./bloom";
 import type { Budget } from "./budget";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
-import { type Chunk, diffIds, type DiffStats } from "./diff";
+import { type DiffStats, equalRuns } from "./diff";
+import { DiffBuffers } from "./diff-buffers";
 import { LineTable, type Version } from "./line-ids";
 import { diffTrees } from "./tree-diff";
 import { oidAtPath } from "./tree-path";
@@ -39,12 +40,19 @@ export interface BlameWork {
   linesHashed: number;
   /** Line comparisons the diffs made. */
   compared: number;
+  /** Buffers the diffs allocated (they are reused: a few per run, not a few per diff). */
+  diffBuffers: number;
 }
 
 /** Lets a caller look at a run in progress: a page shows it while the run goes on (services/blame-runs.ts). */
 export interface BlameWatch {
   /** The lines as found so far; those still searched for are reported where the search is (not final). */
   snapshot?: () => BlameResult;
+  /**
+   * Called when the walk gives a commit lines for good, as it goes: the page reads the commits its
+   * margin names while the walk runs (their reads wait on storage, the walk on the CPU).
+   */
+  found?: (commit: Oid) => void;
 }
 
 /** Lines [fStart, fStart+len) of the final file are lines [sStart, sStart+len) of a suspect's version. */
@@ -54,8 +62,12 @@ interface Span {
   len: number;
 }
 
-/** Versions kept for the next diffs (a version is diffed as a parent, then as the child). */
-const VERSIONS_CACHE_BYTES = 4 * 1024 * 1024;
+/**
+ * Versions kept for the next diffs (a version is diffed as a parent, then as the child: a straight
+ * history needs two; merges a few more). Kept small so that versions die young: 4 MiB held about
+ * 30 versions of the long file, which the collector then copied and promoted.
+ */
+const VERSIONS_CACHE_BYTES = 1024 * 1024;
 /** Commits passed by their Bloom filter alone for one step of the budget. */
 const PASS_PER_STEP = 16;
 
@@ -80,7 +92,7 @@ export async function blame(
     return hit;
   };
   const stats: DiffStats = { compared: 0 };
-  const work: BlameWork = { blobReads: 0, diffs: 0, linesHashed: 0, compared: 0 };
+  const work: BlameWork = { blobReads: 0, diffs: 0, linesHashed: 0, compared: 0, diffBuffers: 0 };
   const table = opts.lines ?? new LineTable();
   const hashedBefore = table.linesHashed;
   const versions = new Map<Oid, { version: Version; generation: number }>();
@@ -101,13 +113,18 @@ export async function blame(
     versionBytes += size;
     return version;
   };
-  /** The equal chunks of a diff from the parent's version to the suspect's. */
-  const equalChunks = async (parentBlob: Oid, blob: Oid): Promise<Chunk[]> => {
+  const buffers = new DiffBuffers();
+  /**
+   * The equal runs of a diff from the parent's version to the suspect's: (parent line, suspect
+   * line, length) triples in `buffers.runs`, valid until the next diff; returns how many.
+   */
+  const equalRunsOf = async (parentBlob: Oid, blob: Oid): Promise<{ runs: Int32Array; n: number }> => {
     table.startOverIfFull();
     const mine = await versionOf(blob);
     const theirs = await versionOf(parentBlob, mine);
     work.diffs++;
-    return diffIds(theirs.ids, mine.ids, stats).filter((ch) => ch.equal);
+    const n = equalRuns(theirs.ids, mine.ids, stats, buffers);
+    return { runs: buffers.ints("runs", 0), n };
   };
 
   const keysOf = new Map<string, BloomKey[]>();
@@ -142,7 +159,12 @@ export async function blame(
   /** The commit being compared now, with the lines it holds (neither in `out` nor in `pending`). */
   let current: { oid: Oid; spans: Span[] } | null = null;
   let steps = 0;
-  const workNow = (): BlameWork => ({ ...work, compared: stats.compared, linesHashed: table.linesHashed - hashedBefore });
+  const workNow = (): BlameWork => ({
+    ...work,
+    compared: stats.compared,
+    linesHashed: table.linesHashed - hashedBefore,
+    diffBuffers: buffers.allocations,
+  });
   if (opts.watch) {
     opts.watch.snapshot = () => {
       const lines = out.slice();
@@ -200,7 +222,7 @@ export async function blame(
     for (let i = 0; i < parents.length && spans.length; i++) {
       const pb = parentBlobs[i];
       if (!pb) continue;
-      const chunks = await equalChunks(pb, suspect.blob);
+      const { runs, n } = await equalRunsOf(pb, suspect.blob);
       const passed: Span[] = [];
       const kept: Span[] = [];
       let k = 0;
@@ -208,25 +230,29 @@ export async function blame(
         let from = s.sStart;
         const end = s.sStart + s.len;
         while (from < end) {
-          while (k < chunks.length && chunks[k]!.bStart + chunks[k]!.bLen <= from) k++;
-          const ch = chunks[k];
-          if (!ch || ch.bStart >= end) {
+          // Run k: parent lines from runs[3k], suspect lines from runs[3k+1], runs[3k+2] of them.
+          while (k < n && runs[3 * k + 1]! + runs[3 * k + 2]! <= from) k++;
+          const bStart = k < n ? runs[3 * k + 1]! : end;
+          if (bStart >= end) {
             kept.push({ fStart: s.fStart + (from - s.sStart), sStart: from, len: end - from });
             break;
           }
-          if (ch.bStart > from) {
-            kept.push({ fStart: s.fStart + (from - s.sStart), sStart: from, len: ch.bStart - from });
-            from = ch.bStart;
+          if (bStart > from) {
+            kept.push({ fStart: s.fStart + (from - s.sStart), sStart: from, len: bStart - from });
+            from = bStart;
           }
-          const upto = Math.min(end, ch.bStart + ch.bLen);
-          passed.push({ fStart: s.fStart + (from - s.sStart), sStart: ch.aStart + (from - ch.bStart), len: upto - from });
+          const upto = Math.min(end, bStart + runs[3 * k + 2]!);
+          passed.push({ fStart: s.fStart + (from - s.sStart), sStart: runs[3 * k]! + (from - bStart), len: upto - from });
           from = upto;
         }
       }
       await give(parents[i]!, pb, suspect.file, passed);
       spans = kept;
     }
-    assign(c.oid, spans, true);
+    if (spans.length > 0) {
+      assign(c.oid, spans, true);
+      opts.watch?.found?.(c.oid);
+    }
   }
   const result = { lines: out, complete, steps, work: workNow() };
   if (opts.watch) opts.watch.snapshot = () => result;

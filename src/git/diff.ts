@@ -1,5 +1,6 @@
 // Line diffs (Myers, with a cost cap and a unique-line fallback for huge changes). Unified hunks
 // are hunks.ts, tree diffs tree-diff.ts.
+import { DiffBuffers } from "./diff-buffers";
 
 // ---- Lines
 
@@ -78,15 +79,54 @@ export function diffLines(a: string[], b: string[], aEol = true, bEol = true): C
  * Myers' walk compares ids along its diagonals: about one comparison per unchanged line plus the
  * square of the number of changes.
  */
-export function diffIds(a: Int32Array, b: Int32Array, stats: DiffStats = { compared: 0 }): Chunk[] {
+export function diffIds(a: Int32Array, b: Int32Array, stats: DiffStats = { compared: 0 }, buffers?: DiffBuffers): Chunk[] {
+  const { ca, cb } = changedLines(a, b, stats, buffers ?? new DiffBuffers());
+  return chunksOf(ca, cb);
+}
+
+/**
+ * The equal runs of the same diff as `diffIds`, into `buffers.runs` as (aStart, bStart, length)
+ * triples, in order; returns how many runs. Nothing is allocated once the buffers are big enough:
+ * blame diffs hundreds of versions of a file, and a new set of arrays for each diff made most of its
+ * garbage (bench/scale-results.md).
+ */
+export function equalRuns(a: Int32Array, b: Int32Array, stats: DiffStats, buffers: DiffBuffers): number {
+  const { ca, cb } = changedLines(a, b, stats, buffers);
+  const runs = buffers.ints("runs", 3 * (Math.min(a.length, b.length) + 1));
+  let n = 0;
+  let x = 0;
+  let y = 0;
+  while (x < ca.length && y < cb.length) {
+    if (ca[x] || cb[y]) {
+      while (x < ca.length && ca[x]) x++;
+      while (y < cb.length && cb[y]) y++;
+      continue;
+    }
+    const x0 = x;
+    const y0 = y;
+    while (x < ca.length && y < cb.length && !ca[x] && !cb[y]) {
+      x++;
+      y++;
+    }
+    runs[3 * n] = x0;
+    runs[3 * n + 1] = y0;
+    runs[3 * n + 2] = x - x0;
+    n++;
+  }
+  return n;
+}
+
+/** The changed-line flags of both sides (1: changed), compacted as git does. */
+function changedLines(a: Int32Array, b: Int32Array, stats: DiffStats, buffers: DiffBuffers): Matched {
   // Changed-line flags per side (matched lines cleared), then git's compaction: slide each group
   // of changes down as far as it goes, unless it can line up with a change on the other side.
-  const ca = new Uint8Array(a.length).fill(1);
-  const cb = new Uint8Array(b.length).fill(1);
-  matchRegion(a, 0, a.length, b, 0, b.length, { ca, cb }, 0, stats);
-  compact(a, ca, cb);
-  compact(b, cb, ca);
-  return chunksOf(ca, cb);
+  const ca = buffers.u8("ca", a.length).fill(1);
+  const cb = buffers.u8("cb", b.length).fill(1);
+  const out = { ca, cb, buffers };
+  matchRegion(a, 0, a.length, b, 0, b.length, out, 0, stats);
+  compact(a, ca, cb, buffers);
+  compact(b, cb, ca, buffers);
+  return out;
 }
 
 /** Builds chunks from the changed-line flags of both sides (unchanged lines pair up in order). */
@@ -122,11 +162,12 @@ function chunksOf(ca: Uint8Array, cb: Uint8Array): Chunk[] {
  * line (merging with groups it meets), then back up to the lowest place where it faces a change
  * on the other side, if any.
  */
-function compact(rec: Int32Array, rchg: Uint8Array, other: Uint8Array): void {
+function compact(rec: Int32Array, rchg: Uint8Array, other: Uint8Array, buffers: DiffBuffers): void {
   const n = rec.length;
   // The other side's unchanged lines, in order: the k-th group there follows the k-th of them.
-  const unchanged: number[] = [];
-  for (let j = 0; j < other.length; j++) if (!other[j]) unchanged.push(j);
+  const unchanged = buffers.ints("unchanged", other.length);
+  let u = 0;
+  for (let j = 0; j < other.length; j++) if (!other[j]) unchanged[u++] = j;
   const otherHasChangeAfter = (k: number) => {
     const from = k === 0 ? 0 : unchanged[k - 1]! + 1;
     return from < other.length && other[from] === 1;
@@ -175,6 +216,7 @@ function compact(rec: Int32Array, rchg: Uint8Array, other: Uint8Array): void {
 interface Matched {
   ca: Uint8Array;
   cb: Uint8Array;
+  buffers: DiffBuffers;
 }
 
 /** Clears the flags of the matched lines of a[aLo,aHi) and b[bLo,bHi). */
@@ -196,13 +238,15 @@ function matchRegion(
   while (aLo < aHi && bLo < bHi && a[aHi - 1] === b[bHi - 1]) out.ca[--aHi] = out.cb[--bHi] = 0;
   stats.compared += aLo - from + (upTo - aHi) + 2;
   if (aLo < aHi && bLo < bHi) {
-    const found = myers(a, aLo, aHi, b, bLo, bHi, stats);
-    if (found) for (let i = 0; i < found.length; i += 2) out.ca[found[i]!] = out.cb[found[i + 1]!] = 0;
-    else if (depth < 8) uniqueAnchors(a, aLo, aHi, b, bLo, bHi, out, depth, stats);
+    if (!myers(a, aLo, aHi, b, bLo, bHi, out, stats) && depth < 8) uniqueAnchors(a, aLo, aHi, b, bLo, bHi, out, depth, stats);
   }
 }
 
-/** Myers' O(ND) diff; null when the edit distance exceeds MAX_D. Returns matches flattened. */
+/**
+ * Myers' O(ND) diff: clears the flags of the lines it matches; false (nothing cleared) when the edit
+ * distance exceeds MAX_D. Its diagonals and their trace (the diagonals of step d at d², as they
+ * stood before the step) live in the caller's buffers.
+ */
 function myers(
   a: Int32Array,
   aLo: number,
@@ -210,17 +254,23 @@ function myers(
   b: Int32Array,
   bLo: number,
   bHi: number,
+  out: Matched,
   stats: DiffStats,
-): number[] | null {
+): boolean {
   const n = aHi - aLo;
   const m = bHi - bLo;
   const max = Math.min(n + m, MAX_D);
   const off = max + 1;
-  const v = new Int32Array(2 * max + 3);
-  const trace: Int32Array[] = [];
+  const v = out.buffers.ints("v", 2 * max + 3).fill(0, 0, 2 * max + 3);
+  let trace = out.buffers.ints("trace", 64);
   let found = -1;
   for (let d = 0; d <= max && found < 0; d++) {
-    trace.push(v.slice(off - d, off + d + 1));
+    if (trace.length < (d + 1) * (d + 1)) {
+      const grown = out.buffers.ints("trace", Math.max((d + 1) * (d + 1), 2 * trace.length));
+      grown.set(trace.subarray(0, d * d));
+      trace = grown;
+    }
+    trace.set(v.subarray(off - d, off + d + 1), d * d);
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[off + k - 1]! < v[off + k + 1]!) ? v[off + k + 1]! : v[off + k - 1]! + 1;
       let y = x - k;
@@ -237,13 +287,11 @@ function myers(
       }
     }
   }
-  if (found < 0) return null;
-  const pairs: number[] = [];
+  if (found < 0) return false;
   let x = n;
   let y = m;
   for (let d = found; d >= 0; d--) {
-    const t = trace[d]!;
-    const at = (k: number) => t[k + d]!;
+    const at = (k: number) => trace[d * d + k + d]!;
     const k = x - y;
     let prevX: number;
     let prevY: number;
@@ -258,14 +306,12 @@ function myers(
     while (x > prevX && y > prevY) {
       x--;
       y--;
-      pairs.push(aLo + x, bLo + y);
+      out.ca[aLo + x] = out.cb[bLo + y] = 0;
     }
     x = prevX;
     y = prevY;
   }
-  const out: number[] = [];
-  for (let i = pairs.length - 2; i >= 0; i -= 2) out.push(pairs[i]!, pairs[i + 1]!);
-  return out;
+  return true;
 }
 
 /**

@@ -41,7 +41,7 @@ export class LineTable {
   idsOf(data: Uint8Array, base?: Version): Version {
     const text = decoder.decode(data);
     if (!base) {
-      const starts = lineStarts(text, 0, text.length);
+      const starts = lineStarts(text, 0, text.length).slice();
       const ids = new Int32Array(starts.length);
       this.lookUp(text, ids, 0, text.length, 0);
       return { text, ids, starts };
@@ -174,15 +174,26 @@ export interface Version {
   starts: Int32Array;
 }
 
-/** Starts of the lines in text[from, to) (`from` at a line start; a last line without a newline counts). */
+/** Where lineStarts counts (grown to the longest scan, kept: one per isolate, used synchronously). */
+let startsScratch = new Int32Array(4096);
+
+/**
+ * Starts of the lines in text[from, to) (`from` at a line start; a last line without a newline
+ * counts), as a view of a scratch buffer valid until the next call (callers copy it).
+ */
 function lineStarts(text: string, from: number, to: number): Int32Array {
-  const out: number[] = [];
+  let n = 0;
   for (let at = from; at < to; ) {
-    out.push(at);
+    if (n === startsScratch.length) {
+      const grown = new Int32Array(2 * n);
+      grown.set(startsScratch);
+      startsScratch = grown;
+    }
+    startsScratch[n++] = at;
     const nl = text.indexOf("\n", at);
     at = nl < 0 ? to : nl + 1;
   }
-  return Int32Array.from(out);
+  return startsScratch.subarray(0, n);
 }
 
 /** How many of the sorted `starts` are below `offset` (the index of the line starting there). */

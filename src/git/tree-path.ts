@@ -1,8 +1,9 @@
 // Paths inside a commit: resolved by walking tree objects one segment at a time, never as
 // filesystem paths, so no segment can climb out of the tree or hide a separator.
+import { corruptPack } from "./errors";
 import type { ObjectStore } from "./object-store";
 import { forEachTreeEntry, isSubmoduleMode, isTreeMode } from "./objects";
-import type { Oid } from "./oid";
+import { bytesToHex, type Oid } from "./oid";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -41,17 +42,33 @@ export interface PathEntry {
 
 const entryType = (mode: string): PathEntry["type"] => (isTreeMode(mode) ? "tree" : isSubmoduleMode(mode) ? "commit" : "blob");
 
-/** The entry named `name` (bytes compared exactly) in a tree object's data, or null. */
+/**
+ * The entry named `name` (bytes compared exactly) in a tree object's data, or null. Only the match's
+ * mode and id are decoded: a history walk looks a name up in thousands of trees, and decoding every
+ * entry's (forEachTreeEntry) made most of blame's garbage after its diffs.
+ */
 function findTreeEntry(tree: Uint8Array, name: string): { mode: string; oid: Oid } | null {
   const want = encoder.encode(name);
-  let found: { mode: string; oid: Oid } | null = null;
-  forEachTreeEntry(tree, (mode, oid, s, e) => {
-    if (found || e - s !== want.length) return;
-    for (let i = 0; i < want.length; i++) if (tree[s + i] !== want[i]) return;
-    found = { mode, oid };
-  });
-  return found;
+  for (let p = 0; p < tree.length; ) {
+    let sp = p;
+    while (sp < tree.length && tree[sp] !== 0x20) sp++;
+    let nul = sp + 1;
+    while (nul < tree.length && tree[nul] !== 0) nul++;
+    if (nul + 21 > tree.length) throw corruptPack("truncated tree entry");
+    if (nul - sp - 1 === want.length && sameBytes(tree, sp + 1, want)) {
+      let mode = "";
+      for (let i = p; i < sp; i++) mode += String.fromCharCode(tree[i]!);
+      return { mode, oid: bytesToHex(tree, nul + 1, nul + 21) };
+    }
+    p = nul + 21;
+  }
+  return null;
 }
+
+const sameBytes = (data: Uint8Array, at: number, want: Uint8Array): boolean => {
+  for (let i = 0; i < want.length; i++) if (data[at + i] !== want[i]) return false;
+  return true;
+};
 
 /**
  * What `segments` names under `root` (a tree id): a tree, a blob, or a submodule commit; null

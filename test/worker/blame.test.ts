@@ -11,7 +11,8 @@ import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
 import { extendCommitGraph } from "../../src/git/commit-graph-build";
 import { GraphLayer, PersistedGraph } from "../../src/git/commit-graph-file";
-import { diffIds } from "../../src/git/diff";
+import { diffIds, equalRuns } from "../../src/git/diff";
+import { DiffBuffers } from "../../src/git/diff-buffers";
 import { LineTable } from "../../src/git/line-ids";
 import { ObjectStore, Pack } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
@@ -82,6 +83,10 @@ describe("blame", () => {
     expect(linesHashed).toBeLessThan(0.1 * blobReads * fixture.lines);
     // Comparisons: each unchanged line about once, plus the changes' square (a few lines each).
     expect(compared).toBeLessThanOrEqual(diffs * (longest + 400));
+    // The diffs' flags, diagonals and runs live in buffers the run reuses: a handful for all its
+    // diffs (a new set for each diff was most of a run's garbage: bench/scale-results.md).
+    expect(diffs).toBeGreaterThan(100);
+    expect(result.work.diffBuffers).toBeLessThanOrEqual(12);
   });
 
   it("gives the same answer when its table of line ids starts over (bounded memory)", async () => {
@@ -150,6 +155,33 @@ describe("blame runs shared by pages", () => {
     expect(a!.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
     expect((await blameWithin(sharedBlame(key, later, start), Promise.resolve()))!).toBe(a);
     expect(started).toBe(1);
+  });
+
+  it("reads the margin's commits while the walk goes on, each once, as the walk names them", async () => {
+    forgetBlameRuns();
+    // The walk's step when each commit was read: reads that start only after the walk (as before)
+    // would all be at its last step.
+    let budget: Budget | undefined;
+    const readAt = new Map<Oid, number>();
+    const run = sharedBlame(
+      "t/r@tip:long.txt",
+      Date.now() + 60_000,
+      async (watch) => blame(await walker(true), revs.tip, ["long.txt"], { watch, budget: (budget = new Budget()) }),
+      async (oid) => {
+        expect(readAt.has(oid)).toBe(false);
+        readAt.set(oid, budget!.used);
+        return { subject: `s ${oid}`, author: "a", time: 1 };
+      },
+    );
+    const result = await run.done;
+    await run.margin.settled();
+    const named = new Set(result.lines.filter((l) => l.final).map((l) => l.commit));
+    expect(named.size).toBeGreaterThan(20);
+    expect(new Set(readAt.keys())).toEqual(named);
+    for (const oid of named) expect(run.margin.ready(oid)?.subject).toBe(`s ${oid}`);
+    const steps = budget!.used;
+    const during = [...readAt.values()].filter((step) => step < steps).length;
+    expect(during).toBeGreaterThan(0.8 * named.size);
   });
 
   it("starts over after a run that ran out of budget or is past its time", async () => {
@@ -273,5 +305,42 @@ describe("line ids", () => {
     const chunks = diffIds(a, b, stats);
     expect(chunks.filter((c) => !c.equal).map((c) => c.bStart)).toEqual([100, 10_000, 19_000]);
     expect(stats.compared).toBeLessThan(3 * 20_000);
+  });
+
+  it("give the same answer with buffers reused over many diffs, small and large, as with new ones", () => {
+    // A seeded generator: the same edits every run.
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const buffers = new DiffBuffers();
+    let a = Int32Array.from({ length: 1_500 }, () => rand(40));
+    for (let round = 0; round < 40; round++) {
+      // Mostly a few edits; every tenth round hundreds (Myers' trace past what the buffers keep).
+      const edits = round % 10 === 9 ? 700 : 1 + rand(12);
+      const b = Array.from(a);
+      for (let e = 0; e < edits; e++) {
+        const at = rand(b.length + 1);
+        if (rand(3) === 0) b.splice(at, 1);
+        else if (rand(2) === 0) b.splice(at, 0, 100 + rand(40));
+        else b[at] = 100 + rand(40);
+      }
+      const bi = Int32Array.from(b);
+      const allocated = buffers.allocations;
+      const fresh = diffIds(a, bi);
+      expect(diffIds(a, bi, { compared: 0 }, buffers), `round ${round}`).toEqual(fresh);
+      const n = equalRuns(a, bi, { compared: 0 }, buffers);
+      const runs = Array.from({ length: n }, (_, k) => Array.from(buffers.ints("runs", 0).subarray(3 * k, 3 * k + 3)));
+      expect(runs).toEqual(fresh.filter((c) => c.equal).map((c) => [c.aStart, c.bStart, c.aLen]));
+      // Every chunk pairs equal lines only.
+      const unequal = fresh.filter(
+        (c) => c.equal && a.subarray(c.aStart, c.aStart + c.aLen).some((id, i) => id !== bi[c.bStart + i]),
+      );
+      expect(unequal).toEqual([]);
+      // Past the first rounds, small diffs allocate nothing (a large one's trace is its own).
+      if (round >= 10 && edits < 100) expect(buffers.allocations, `round ${round}`).toBe(allocated);
+      a = bi;
+    }
   });
 });

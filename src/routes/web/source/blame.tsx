@@ -6,7 +6,14 @@ import { blobStorage } from "../../../git/blob-stream";
 import { Budget } from "../../../git/budget";
 import { isBinary } from "../../../git/diff";
 import type { Oid } from "../../../git/oid";
-import { blameRunCounts, blameWithin, type SharedBlame, sharedBlame } from "../../../services/blame-runs";
+import {
+  blameRunCounts,
+  blameWithin,
+  MARGIN_BATCH,
+  type MarginCommit,
+  type SharedBlame,
+  sharedBlame,
+} from "../../../services/blame-runs";
 import { readCommit, type Rev } from "../../../services/source";
 import { HIGHLIGHT_MAX, highlightedLinesPaced, languageOf } from "../../../views/highlight";
 import { type BlameLineView, type BlameView, blameBody } from "../../../views/source/blame";
@@ -20,8 +27,6 @@ import { type Rendered, sourceResponse, type SourcePage } from "./page";
  */
 const BLAME_PAGE_MS = 1_500;
 const BLAME_RUN = { ms: 25_000, steps: 50_000 };
-/** Commits read side by side for the page's margin. */
-const COMMIT_READS = 32;
 
 export async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oid, mode: string): Promise<Response> {
   const { src, urls } = p;
@@ -31,6 +36,10 @@ export async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oi
    * `wait`: how long the page waits for the run (null: until it ends, the background's). `marks`: the request's
    * Server-Timing (the page's render only, not the background's).
    */
+  const marginCommit = async (oid: Oid): Promise<MarginCommit> => {
+    const c = await readCommit(src, oid);
+    return { subject: c.subject, author: c.author.name, time: c.author.time };
+  };
   const render = async (wait: number | null, marks?: Record<string, number>): Promise<Rendered> => {
     const view = (content: BlameView["content"]): Markup =>
       blameBody({
@@ -47,8 +56,11 @@ export async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oi
     if (isBinary(data)) return { html: view({ notice: "Binary file: no blame." }), cacheable: true };
     let started = performance.now();
     const joinedBefore = blameRunCounts.joined;
-    const run = sharedBlame(key, Date.now() + BLAME_RUN.ms + 5_000, (watch) =>
-      blame(src.graph, rev.commit, path, { budget: new Budget(Date.now() + BLAME_RUN.ms, BLAME_RUN.steps), watch }),
+    const run = sharedBlame(
+      key,
+      Date.now() + BLAME_RUN.ms + 5_000,
+      (watch) => blame(src.graph, rev.commit, path, { budget: new Budget(Date.now() + BLAME_RUN.ms, BLAME_RUN.steps), watch }),
+      marginCommit,
     );
     const joined = blameRunCounts.joined - joinedBefore; // counted now: other requests join meanwhile
     // The background waits with a timer of its own too: a request that waits only on another
@@ -70,18 +82,25 @@ export async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oi
       text.endsWith("\n") ? text.slice(0, -1) : text,
       size <= HIGHLIGHT_MAX ? languageOf(name) : null,
     );
-    // The commits named, read a batch at a time side by side (cold, each may be a storage read:
-    // one after the other they took a third of the long file's first page).
-    const commits = new Map<Oid, { subject: string; author: string; time: number }>();
-    const named = [...new Set(result.lines.filter((l) => l).map((l) => l.commit))];
-    for (let i = 0; i < named.length; i += COMMIT_READS) {
-      const batch = named.slice(i, i + COMMIT_READS);
-      const read = await Promise.all(batch.map((oid) => readCommit(src, oid)));
-      for (const [k, oid] of batch.entries()) {
-        commits.set(oid, { subject: read[k]!.subject, author: read[k]!.author.name, time: read[k]!.author.time });
-      }
+    // The commits named: those the run read while it went on, and the rest read here a batch at a
+    // time side by side (cold, each may be a storage read: one after the other they took a third
+    // of the long file's first page).
+    const commits = new Map<Oid, MarginCommit>();
+    const missing: Oid[] = [];
+    for (const oid of new Set(result.lines.filter((l) => l).map((l) => l.commit))) {
+      const ready = run.margin.ready(oid);
+      if (ready) commits.set(oid, ready);
+      else missing.push(oid);
     }
-    if (marks) marks["blame-render"] = performance.now() - started;
+    for (let i = 0; i < missing.length; i += MARGIN_BATCH) {
+      const batch = missing.slice(i, i + MARGIN_BATCH);
+      const read = await Promise.all(batch.map(marginCommit));
+      for (const [k, oid] of batch.entries()) commits.set(oid, read[k]!);
+    }
+    if (marks) {
+      marks["blame-render"] = performance.now() - started;
+      marks["blame-margin-ahead"] = commits.size - missing.length;
+    }
     let prev: Oid | null = null;
     const lines = code.map((line, i): BlameLineView => {
       const b = result.lines[i];
@@ -121,5 +140,5 @@ const NOT_YET: BlameResult = {
   lines: [],
   complete: false,
   steps: 0,
-  work: { blobReads: 0, diffs: 0, linesHashed: 0, compared: 0 },
+  work: { blobReads: 0, diffs: 0, linesHashed: 0, compared: 0, diffBuffers: 0 },
 };
