@@ -1,84 +1,68 @@
 // Pack index version 2 read by ranges: only the header and fan-out table stay per pack; names,
-// offsets and CRCs come in 4 KiB pages through one byte-bounded cache shared by the isolate.
+// offsets and CRCs come in aligned units of 32 KiB, each kept as the one buffer its read returned
+// in a byte-bounded cache shared by the isolate.
 import { corruptPack } from "./errors";
 import { hexToBytes, oidAt, type Oid } from "./oid";
 import type { RangeSource } from "./range-source";
-import { ByteLru, heldBytes } from "../utils/lru";
-import { concatBytes } from "../utils/bytes";
+import { ByteLru, heldBytes, ownBytes } from "../utils/lru";
 import { inflightReads } from "../utils/request-scope";
+import { lowerBoundIn, SHA_START, Units } from "./pack-index-units";
 
 const MAGIC = [0xff, 0x74, 0x4f, 0x63];
-const SHA_START = 8 + 256 * 4;
-const PAGE = 4096;
-/** Pages read together on a miss (256 KiB, aligned). */
-const UNIT_PAGES = 64;
 /**
- * A run of names up to this size is read whole in one request: a storage request costs far more
- * than its bytes, and an average fan-out bucket of an 850,000-object pack (3,300 names) fits.
+ * Bytes of index read together on a miss (aligned). A unit is cached as the buffer its read
+ * returned: no copy, one cache entry (it was 64 copied 4 KiB pages a 256 KiB read, each an
+ * entry: half the busy time of a compare page on big.git). 32 KiB, not 256: a lookup reads only
+ * the names around the id's estimated place (`windowMargin`), and on big.git (25 MB of index, a
+ * 10 MiB cache) cold path logs spent less time in all with 32 KiB reads, a fifth more of them,
+ * than with 256 KiB ones (tree-probe, four runs each, back to back).
  */
-const ONE_READ = 64 * 1024;
+const UNIT = 32 * 1024;
+/** Bytes of a unit (for tests). */
+export const RANGED_UNIT = UNIT;
+/**
+ * A fan-out bucket whose names lie in at most this many units is read whole, beside its slice of
+ * the offset table: one round trip a cold lookup. A larger bucket is narrowed a unit at a time
+ * (after the window around the estimate, which almost always holds the id).
+ */
+const BUCKET_UNITS = 2;
+/**
+ * Names read each side of a lookup's estimated place in its bucket: ids hash evenly, so the place
+ * is off by about half the square root of the bucket's size (a standard deviation) or less; 64
+ * plus four times that rarely misses (then the side the id is on is searched). A bucket of a
+ * 900,000-object pack (3,500 names): 182 each side, 7 KiB of names and 1.5 KiB of offsets.
+ */
+const windowMargin = (n: number) => 64 + 2 * Math.ceil(Math.sqrt(n));
 /** Entries per request when a whole index is streamed. */
 const STREAM_BATCH = 8192;
 /** Entries per request when the offset table is scanned (1 MiB). */
 const SCAN_BATCH = 256 * 1024;
 
 /**
- * Bytes of index pages kept. Ids hash evenly, so a walk over a repository's history looks up all
+ * Bytes of index units kept. Ids hash evenly, so a walk over a repository's history looks up all
  * over the index: below the size of its names and offsets (24 bytes an object: 7.7 MB for the
  * 320,000-object benchmark repository) nearly every lookup is a storage request again.
  */
 export const RANGED_PAGE_BUDGET = 10 * 1024 * 1024;
-const newPageCache = (bytes: number) => new ByteLru<string, Uint8Array>(bytes, (p) => heldBytes(p) + 64);
-/** Index pages of every pack, shared by the isolate's requests (indexes are immutable). */
-let pages = newPageCache(RANGED_PAGE_BUDGET);
-/** Pages a miss reads: a unit, or less when the cache is small (a sixteenth of it), so that one read never flushes it. */
-let unitPages = UNIT_PAGES;
+const newUnitCache = (bytes: number) => new ByteLru<string, Uint8Array>(bytes, (u) => heldBytes(u) + 64);
+/** Index units of every pack, shared by the isolate's requests (indexes are immutable). */
+let units = newUnitCache(RANGED_PAGE_BUDGET);
+/** Bytes a unit holds: UNIT, or less when the cache is small (a sixteenth of it, at least 4 KiB), so that one read never flushes it. */
+let unitBytes = UNIT;
 
 /**
- * For tests: an empty page cache of `bytes` (returns the previous budget), so that an index larger
+ * For tests: an empty unit cache of `bytes` (returns the previous budget), so that an index larger
  * than the cache, as a large repository's is in production, fits in a test.
  */
 export function setRangedPageBudget(bytes: number): number {
-  const before = pages.maxBytes;
-  pages = newPageCache(bytes);
-  unitPages = Math.max(1, Math.min(UNIT_PAGES, Math.floor(bytes / PAGE / 16)));
+  const before = units.maxBytes;
+  units = newUnitCache(bytes);
+  unitBytes = Math.max(4096, Math.min(UNIT, Math.floor(bytes / 4096 / 16) * 4096));
   return before;
 }
 
-/** Bytes the shared page cache holds now (for tests and benchmarks). */
-export const rangedPageBytes = (): number => pages.bytes;
-
-function compareAt(names: Uint8Array, at: number, key: Uint8Array): number {
-  for (let k = 0; k < 20; k++) {
-    const d = names[at + k]! - key[k]!;
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-/** Compares the name at byte `at` of consecutive pages `parts` with key (a name may span two pages). */
-function comparePaged(parts: Uint8Array[], at: number, key: Uint8Array): number {
-  const page = parts[Math.floor(at / PAGE)]!;
-  const i = at % PAGE;
-  if (i + 20 <= page.length) return compareAt(page, i, key);
-  for (let k = 0; k < 20; k++) {
-    const d = parts[Math.floor((at + k) / PAGE)]![(at + k) % PAGE]! - key[k]!;
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-/** First position in names (20 bytes each, `n` of them) whose name is >= key, or n. */
-function lowerBoundIn(names: Uint8Array, n: number, key: Uint8Array): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareAt(names, mid * 20, key) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+/** Bytes the shared unit cache holds now (for tests and benchmarks). */
+export const rangedPageBytes = (): number => units.bytes;
 
 export class RangedPackIndex {
   readonly count: number;
@@ -121,7 +105,22 @@ export class RangedPackIndex {
     return index;
   }
 
-  /** Memory this object holds itself (its pages are accounted in the shared cache). */
+  /**
+   * The same index read through `source` (the same blob reached another way, e.g. through the
+   * binding of the request at hand, so that its reads are that request's and are metered on it).
+   * Shares the fan-out table and the unit cache; counts its own reads.
+   */
+  through(source: RangeSource): RangedPackIndex {
+    if (source.id !== this.source.id || source.size !== this.source.size) throw new Error("not the same pack index");
+    return new RangedPackIndex(source, this.fanout);
+  }
+
+  /** The size of the index file in bytes. */
+  get size(): number {
+    return this.source.size;
+  }
+
+  /** Memory this object holds itself (its units are accounted in the shared cache). */
   get byteSize(): number {
     return this.fanout.byteLength + 256;
   }
@@ -135,44 +134,38 @@ export class RangedPackIndex {
   }
 
   async crcAt(i: number): Promise<number> {
-    const b = await this.bytes(this.crcStart + i * 4, this.crcStart + i * 4 + 4);
-    return new DataView(b.buffer, b.byteOffset, 4).getUint32(0);
+    const at = this.crcStart + i * 4;
+    return (await this.unitsOf(at, at + 4)).uint32(at);
   }
 
   async offsetAt(i: number): Promise<number> {
-    const b = await this.bytes(this.offStart + i * 4, this.offStart + i * 4 + 4);
-    const o = new DataView(b.buffer, b.byteOffset, 4).getUint32(0);
+    const at = this.offStart + i * 4;
+    return this.offsetIn(this.unitsNow(at, at + 4) ?? (await this.unitsOf(at, at + 4)), i);
+  }
+
+  /** The offset of entry `i` from units holding its slot of the offset table. */
+  private async offsetIn(held: Units, i: number): Promise<number> {
+    const o = held.uint32(this.offStart + i * 4);
     if (!(o & 0x80000000)) return o;
     const at = this.bigStart + (o & 0x7fffffff) * 8;
     if (at + 8 > this.source.size - 40) throw corruptPack("pack index big offset out of range");
-    const big = await this.bytes(at, at + 8);
-    const v = new DataView(big.buffer, big.byteOffset, 8);
-    return v.getUint32(0) * 2 ** 32 + v.getUint32(4);
+    const big = await this.unitsOf(at, at + 8);
+    return big.uint32(at) * 2 ** 32 + big.uint32(at + 4);
   }
 
   /** Position of `oid` in the index, or -1. */
   async find(oid: Oid | Uint8Array): Promise<number> {
-    const key = typeof oid === "string" ? hexToBytes(oid) : oid;
-    const at = await this.lowerBound(key);
-    if (at >= this.fanout[key[0]!]!) return -1;
-    const name = await this.bytes(SHA_START + at * 20, SHA_START + at * 20 + 20);
-    return compareAt(name, 0, key) === 0 ? at : -1;
+    return (await this.search(typeof oid === "string" ? hexToBytes(oid) : oid, false)).position;
   }
 
   /**
-   * Where `oid` is stored (its position and pack offset), or null. When the id's fan-out bucket is
-   * read whole, its slice of the offset table is read beside it, so a cold lookup costs one round
-   * trip of two requests rather than two round trips.
+   * Where `oid` is stored (its position and pack offset), or null. The id's fan-out bucket is
+   * read beside its slice of the offset table, so a cold lookup costs one round trip.
    */
   async lookup(oid: Oid | Uint8Array): Promise<{ position: number; offset: number } | null> {
-    const key = typeof oid === "string" ? hexToBytes(oid) : oid;
-    const lo = key[0] === 0 ? 0 : this.fanout[key[0]! - 1]!;
-    const hi = this.fanout[key[0]!]!;
-    if (hi > lo && (hi - lo) * 20 <= ONE_READ) {
-      this.pagesOf(this.offStart + lo * 4, this.offStart + hi * 4).catch(() => undefined);
-    }
-    const position = await this.find(key);
-    return position < 0 ? null : { position, offset: await this.offsetAt(position) };
+    const found = await this.search(typeof oid === "string" ? hexToBytes(oid) : oid, true);
+    if (found.position < 0) return null;
+    return { position: found.position, offset: await this.offsetIn(found.offsets!, found.position) };
   }
 
   /** Up to `max` ids starting with `prefix` (lowercase hex, at least 2 digits), in index order. */
@@ -180,7 +173,7 @@ export class RangedPackIndex {
     const key = hexToBytes(prefix.padEnd(40, "0"));
     const end = this.fanout[key[0]!]!;
     const found: Oid[] = [];
-    for (let i = await this.lowerBound(key); i < end && found.length < max; i++) {
+    for (let i = (await this.search(key, false)).lowerBound; i < end && found.length < max; i++) {
       const oid = await this.oidAt(i);
       if (!oid.startsWith(prefix)) break;
       found.push(oid);
@@ -190,7 +183,7 @@ export class RangedPackIndex {
 
   /**
    * Every entry in index (id) order, read in batches straight from the source so that a walk over
-   * a whole index neither holds it nor flushes the page cache that lookups share.
+   * a whole index neither holds it nor flushes the unit cache that lookups share.
    */
   async *entries(): AsyncGenerator<{ oid: Oid; offset: number; crc: number }> {
     for (let from = 0; from < this.count; from += STREAM_BATCH) {
@@ -249,102 +242,134 @@ export class RangedPackIndex {
     return next;
   }
 
-  /** First position whose name is >= key, searched within the key's fan-out bucket only. */
-  private async lowerBound(key: Uint8Array): Promise<number> {
+  /**
+   * The first position whose name is >= key, searched within the key's fan-out bucket only, and
+   * `position` when that name is the key (else -1). With `offsets`, the units holding the
+   * bucket's slice of the offset table are read beside its names and returned.
+   */
+  private async search(key: Uint8Array, offsets: boolean): Promise<{ lowerBound: number; position: number; offsets?: Units }> {
     let lo = key[0] === 0 ? 0 : this.fanout[key[0]! - 1]!;
     let hi = this.fanout[key[0]!]!;
-    while (lo < hi) {
-      if ((hi - lo) * 20 <= ONE_READ) {
-        // Searched in place across the bucket's pages: joining them into one array would copy
-        // the whole bucket on every lookup, the main cost of a walk over a large repository.
-        const from = SHA_START + lo * 20;
-        const parts = await this.pagesOf(from, SHA_START + hi * 20);
-        const base = Math.floor(from / PAGE) * PAGE;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (comparePaged(parts, SHA_START + mid * 20 - base, key) < 0) lo = mid + 1;
-          else hi = mid;
-        }
-        return lo;
+    const size = unitBytes;
+    const unitOf = (at: number) => Math.floor(at / size);
+    const margin = windowMargin(hi - lo);
+    if (hi - lo > 2 * margin) {
+      // Ids are uniformly distributed: the key's place in its bucket is about the fraction its
+      // next bytes make, within a few square roots of the bucket's size. The names around it and
+      // their offsets are read together (one round trip, a few KiB), and almost always hold it.
+      const fraction = ((key[1]! << 16) | (key[2]! << 8) | key[3]!) / 2 ** 24;
+      const guess = lo + Math.floor(fraction * (hi - lo));
+      const from = Math.max(lo, guess - margin);
+      const to = Math.min(hi, guess + margin);
+      const [names, offs] = await Promise.all([
+        this.unitsNow(SHA_START + from * 20, SHA_START + to * 20) ?? this.unitsOf(SHA_START + from * 20, SHA_START + to * 20),
+        offsets
+          ? (this.unitsNow(this.offStart + from * 4, this.offStart + to * 4) ??
+            this.unitsOf(this.offStart + from * 4, this.offStart + to * 4))
+          : null,
+      ]);
+      const above = from === lo || names.compare(SHA_START + from * 20, key) < 0;
+      const below = to === hi || names.compare(SHA_START + (to - 1) * 20, key) >= 0;
+      if (above && below) {
+        const at = lowerBoundIn(names, from, to, key);
+        const position = at < to && names.compare(SHA_START + at * 20, key) === 0 ? at : -1;
+        return { lowerBound: at, position, offsets: offs ?? undefined };
       }
-      // Too many names for one read: the page holding the middle one narrows the range to
-      // itself or to one side of it, as a binary search step that costs one page.
-      const mid = (lo + hi) >>> 1;
-      const pageStart = Math.floor((SHA_START + mid * 20) / PAGE) * PAGE;
-      const first = Math.max(lo, Math.ceil((pageStart - SHA_START) / 20));
-      const last = Math.min(hi, Math.floor((pageStart + PAGE - SHA_START) / 20));
-      const names = await this.bytes(SHA_START + first * 20, SHA_START + last * 20);
-      if (compareAt(names, 0, key) >= 0) hi = first;
-      else if (compareAt(names, (last - first - 1) * 20, key) < 0) lo = last;
-      else return first + lowerBoundIn(names, last - first, key);
+      // Rarely, outside the window: search the side it is on as below.
+      if (above) lo = to;
+      else hi = from;
     }
-    return lo;
+    // Too many units for one read: the unit holding the middle name narrows the range to itself
+    // or to one side of it, as a binary search step that costs one unit.
+    while (lo < hi && unitOf(SHA_START + hi * 20 - 1) - unitOf(SHA_START + lo * 20) + 1 > BUCKET_UNITS) {
+      const u = unitOf(SHA_START + ((lo + hi) >>> 1) * 20);
+      // The names wholly within unit u.
+      const first = Math.max(lo, Math.ceil((u * size - SHA_START) / 20));
+      const last = Math.min(hi, Math.floor(((u + 1) * size - SHA_START) / 20));
+      const names = await this.unitsOf(u * size, (u + 1) * size);
+      if (names.compare(SHA_START + first * 20, key) >= 0) hi = first;
+      else if (names.compare(SHA_START + (last - 1) * 20, key) < 0) lo = last;
+      else {
+        lo = first;
+        hi = last;
+        break;
+      }
+    }
+    const from = SHA_START + lo * 20;
+    const to = SHA_START + hi * 20;
+    const offFrom = this.offStart + lo * 4;
+    const offTo = this.offStart + hi * 4;
+    let names = lo < hi ? this.unitsNow(from, to) : null;
+    let offs = offsets && lo < hi ? this.unitsNow(offFrom, offTo) : null;
+    if (lo < hi && (!names || (offsets && !offs))) {
+      // One round trip: the names and the offsets are requested together.
+      const [n, o] = await Promise.all([
+        names ?? this.unitsOf(from, to),
+        offsets ? (offs ?? this.unitsOf(offFrom, offTo)) : null,
+      ]);
+      names = n;
+      offs = o;
+    }
+    if (!names) return { lowerBound: lo, position: -1 };
+    const at = lowerBoundIn(names, lo, hi, key);
+    const position = at < hi && names.compare(SHA_START + at * 20, key) === 0 ? at : -1;
+    return { lowerBound: at, position, offsets: offs ?? undefined };
   }
 
-  private pageKey(page: number): string {
-    return `${this.source.id}#${page}`;
+  private unitKey(u: number): string {
+    return `${this.source.id}#${unitBytes}#${u}`;
   }
 
-  /** Bytes [start, end) of the index through the page cache, as one array. */
+  /** Bytes [start, end) of the index as one array (a view into a cached unit when they lie in one). */
   private async bytes(start: number, end: number): Promise<Uint8Array> {
-    const first = Math.floor(start / PAGE);
-    const parts = await this.pagesOf(start, end);
-    const joined = parts.length === 1 ? parts[0]! : concatBytes(parts);
-    return joined.subarray(start - first * PAGE, end - first * PAGE);
+    return (this.unitsNow(start, end) ?? (await this.unitsOf(start, end))).slice(start, end);
+  }
+
+  /** The units holding bytes [start, end) when the cache has them all (no wait), else null. */
+  private unitsNow(start: number, end: number): Units | null {
+    const size = unitBytes;
+    const first = Math.floor(start / size);
+    const last = Math.floor((end - 1) / size);
+    const parts: Uint8Array[] = [];
+    for (let u = first; u <= last; u++) {
+      const hit = units.get(this.unitKey(u));
+      if (!hit) return null;
+      parts.push(hit);
+    }
+    return new Units(parts, first, size);
   }
 
   /**
-   * The pages holding bytes [start, end) through the page cache (adjacent missing pages are one
-   * read); checks that they hold all of it.
+   * The units holding bytes [start, end) through the unit cache: each missing unit is one read,
+   * all of them side by side (and joined by the request's other lookups of the same unit).
    */
-  private async pagesOf(start: number, end: number): Promise<Uint8Array[]> {
-    const first = Math.floor(start / PAGE);
-    const last = Math.floor((end - 1) / PAGE);
+  private async unitsOf(start: number, end: number): Promise<Units> {
+    const size = unitBytes;
+    const first = Math.floor(start / size);
+    const last = Math.floor((end - 1) / size);
     const inflight = inflightReads<Uint8Array>();
-    const ready = (p: number) => pages.get(this.pageKey(p)) ?? inflight.get(this.pageKey(p));
-    let missing = false;
-    for (let p = first; p <= last && !missing; p++) missing = !ready(p);
-    if (missing) {
-      // A miss reads the whole aligned unit around it: a walk looks ids up all over the index,
-      // and warming it by 256 KiB reads costs a fraction of the requests of one bucket at a time
-      // (bench:index-lookups, 320k objects: 31 requests for the first 100 lookups instead of 200).
-      const lastPage = Math.floor((this.source.size - 1) / PAGE);
-      const from = Math.floor(first / unitPages) * unitPages;
-      const to = Math.min(lastPage, Math.floor(last / unitPages) * unitPages + unitPages - 1);
-      let run = -1;
-      for (let p = from; p <= to + 1; p++) {
-        if (p <= to && !ready(p)) {
-          if (run < 0) run = p;
-        } else if (run >= 0) {
-          this.fetchPages(run, p);
-          run = -1;
-        }
-      }
-    }
     const got: (Uint8Array | Promise<Uint8Array>)[] = [];
-    for (let p = first; p <= last; p++) got.push(ready(p) ?? Promise.reject(corruptPack("truncated pack index")));
+    for (let u = first; u <= last; u++) {
+      const key = this.unitKey(u);
+      got.push(units.get(key) ?? inflight.get(key) ?? this.fetchUnit(u, size, key));
+    }
     const parts = await Promise.all(got);
-    if ((last - first) * PAGE + parts[parts.length - 1]!.length < end - first * PAGE) throw corruptPack("truncated pack index");
-    return parts;
+    if ((last - first) * size + parts[parts.length - 1]!.length < end - first * size) throw corruptPack("truncated pack index");
+    return new Units(parts, first, size);
   }
 
-  private fetchPages(from: number, to: number): Promise<Uint8Array>[] {
+  private fetchUnit(u: number, size: number, key: string): Promise<Uint8Array> {
     const inflight = inflightReads<Uint8Array>();
     this.reads++;
-    const read = this.source.read(from * PAGE, to * PAGE);
-    const out: Promise<Uint8Array>[] = [];
-    for (let p = from; p < to; p++) {
-      const key = this.pageKey(p);
-      // Each page is copied out of the read, so that a cached page never keeps the whole read alive.
-      const page = read.then((b) => b.slice((p - from) * PAGE, (p - from + 1) * PAGE));
-      page.then(
-        (bytes) => pages.set(key, bytes),
-        () => undefined,
-      );
-      page.finally(() => inflight.delete(key)).catch(() => undefined);
-      inflight.set(key, page);
-      out.push(page);
-    }
-    return out;
+    // Kept as read (a storage read returns a buffer of its own; a view into a larger one, as
+    // from memory, is copied so that the cache never holds more than it counts).
+    const unit = this.source.read(u * size, (u + 1) * size).then((b) => {
+      const own = ownBytes(b);
+      units.set(key, own);
+      return own;
+    });
+    unit.finally(() => inflight.delete(key)).catch(() => undefined);
+    inflight.set(key, unit);
+    return unit;
   }
 }

@@ -115,6 +115,47 @@ export async function oidAtPath(
   return oid;
 }
 
+/**
+ * `oidAtPath` for many roots at once, level by level: the distinct trees of a level are read side
+ * by side (one round of storage reads a level, not one a tree), with the same memo and answers.
+ */
+export async function oidsAtPath(
+  store: ObjectStore,
+  roots: readonly Oid[],
+  segments: string[],
+  memo: Map<string, Oid | null>,
+): Promise<(Oid | null)[]> {
+  const at: (Oid | null)[] = [...roots];
+  const open = roots.map(() => true);
+  const passed: string[][] = roots.map(() => []);
+  for (let i = 0; i < segments.length; i++) {
+    const need = new Set<Oid>();
+    for (let k = 0; k < at.length; k++) {
+      const oid = at[k] ?? null;
+      if (!open[k] || oid === null) continue;
+      const known = memo.get(`${i}:${oid}`);
+      if (known !== undefined) {
+        at[k] = known;
+        open[k] = false;
+      } else {
+        passed[k]!.push(`${i}:${oid}`);
+        need.add(oid);
+      }
+    }
+    if (need.size === 0) break;
+    const wanted = [...need];
+    const trees = await Promise.all(wanted.map((oid) => store.readTyped(oid, "tree")));
+    const found = new Map(wanted.map((oid, n) => [oid, findTreeEntry(trees[n]!, segments[i]!)]));
+    for (let k = 0; k < at.length; k++) {
+      if (!open[k] || at[k] === null) continue;
+      const next = found.get(at[k]!);
+      at[k] = next && (i === segments.length - 1 || isTreeMode(next.mode)) ? next.oid : null;
+    }
+  }
+  for (let k = 0; k < at.length; k++) for (const key of passed[k]!) memo.set(key, at[k]!);
+  return at;
+}
+
 export interface NamedEntry {
   name: string;
   mode: string;

@@ -52,7 +52,9 @@ const indexBytes = (objects: number) => INDEX_HEAD + objects * 28 + 40;
  */
 export async function loadPackIndex(bucket: R2Bucket, key: string, objects?: number): Promise<PackLookup> {
   const hit = indexes.get(key);
-  if (hit) return hit;
+  // A ranged index reads on: through this request's binding, so that its reads are metered on
+  // the request that makes them, not on the one that opened the index.
+  if (hit) return hit instanceof RangedPackIndex ? hit.through(new R2Source(bucket, key, hit.size)) : hit;
   let index: PackLookup;
   if (objects !== undefined && indexBytes(objects) <= wholeIndexMax) {
     const obj = await bucket.get(key);

@@ -5,7 +5,7 @@ import { mergeBase, rangeLog } from "../../../git/history";
 import { diffTrees } from "../../../git/tree-diff";
 import { resolveRev, shortOid } from "../../../services/source";
 import { type CompareView, compareBody, compareForm } from "../../../views/source/compare";
-import { diffView, MERGE_BASE_BUDGET, PAGE_CAPS, rows } from "./history";
+import { diffView, indexReads, MERGE_BASE_BUDGET, PAGE_CAPS, rows } from "./history";
 import { notFound, type Rendered, sourceResponse, type SourcePage } from "./page";
 
 /**
@@ -100,6 +100,7 @@ export async function comparePage(p: SourcePage, rest: string[]): Promise<Respon
       },
     };
     lap("diffs");
+    marks["index-reads"] = indexReads(src);
     return { html: compareBody(view), cacheable: !budget.outOfTime };
   };
   return sourceResponse(p, {

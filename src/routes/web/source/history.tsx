@@ -7,6 +7,7 @@ import { isBinary, splitLines } from "../../../git/diff";
 import { countChanges, hunksText, makeHunks } from "../../../git/hunks";
 import { diffTrees, type TreeChange } from "../../../git/tree-diff";
 import { logPage as walkLog } from "../../../git/history";
+import { RangedPackIndex } from "../../../git/pack-index-ranged";
 import type { Oid } from "../../../git/oid";
 import { decodePathSegments } from "../../../git/tree-path";
 import { readCommit, resolveRev, splitRev, shortOid, type CommitView, type SourceRepo } from "../../../services/source";
@@ -33,6 +34,10 @@ const PATH_LOG_BUDGET = { ms: 2_000, steps: 1_000 };
 
 /** Commits a list page reads side by side (their reads share index pages and pack windows). */
 const ROWS_BATCH = 50;
+
+/** Storage reads the repository's ranged pack indexes made for this request (for Server-Timing). */
+export const indexReads = (src: SourceRepo): number =>
+  src.store.packs.reduce((n, pack) => n + (pack.index instanceof RangedPackIndex ? pack.index.reads : 0), 0);
 
 export async function rows(src: SourceRepo, oids: Oid[]): Promise<CommitRow[]> {
   const out: CommitRow[] = [];
@@ -74,6 +79,7 @@ export async function logPage(p: SourcePage, rest: string[]): Promise<Response> 
     marks["walk-scanned"] = page.scanned;
     marks["walk-graph-reads"] = src.graph.reads.graph;
     marks["walk-object-reads"] = src.graph.reads.objects;
+    marks["walk-index-reads"] = indexReads(src);
     const view: LogView = {
       place: { urls, project: p.project.name, rev: rev.name, path },
       heading: rev.kind === "commit" ? shortOid(rev.commit) : rev.name,
