@@ -13,10 +13,11 @@ import { compareRecords, SpillRuns, type SpillStore } from "./spill";
 import { Pacer } from "../utils/pace";
 
 /**
- * Bytes the link runs of one pack may hold (git/spill.ts): about 160,000 links sort in memory, so a
- * push of tens of thousands of objects writes nothing out; a larger pack spills parts of 3 MiB.
+ * Bytes the link runs of one pack may hold (git/spill.ts): about 80,000 links sort in memory, so a
+ * push of thousands of objects writes nothing out; a larger pack spills parts of 1.5 MiB. 4 MiB,
+ * not 8: they are held through both passes of the indexer, where the push isolate peaks.
  */
-export const LINK_SPILL_BUDGET = 8 * 1024 * 1024;
+export const LINK_SPILL_BUDGET = 4 * 1024 * 1024;
 /** Links compared between two yields: a few ms of work. */
 const LINKS_PER_SLICE = 8192;
 /** Pack ids read at once (160 KiB). */

@@ -41,7 +41,7 @@ export interface IndexOptions {
 }
 
 export interface StreamOptions extends IndexOptions {
-  /** Receives the .idx in order, in chunks it may keep. */
+  /** Receives the .idx in order, in chunks valid until the promise it returns resolves (copy to keep). */
   writeIndex: (chunk: Uint8Array) => Promise<void>;
   /** Where sorted runs of .idx records go past `recordBudget`; deleted before indexPackTo returns or throws. */
   spill?: SpillStore;

@@ -11,6 +11,7 @@ import { indexPackIntoR2, openIndexed } from "../../src/storage/index-spill";
 import { setWholeIndexMax } from "../../src/storage/pack-store";
 import { r2Keys } from "../../src/storage/keys";
 import { r2SpillStore } from "../../src/storage/spill-store";
+import { R2StreamWriter } from "../../src/storage/r2-writer";
 import { RepoBuilder } from "./git-fixture";
 
 const env = workerEnv as unknown as { OBJECTS: R2Bucket };
@@ -105,5 +106,24 @@ describe("indexing into R2", () => {
     ).rejects.toThrow(/same object twice/);
     expect(await keysUnder(spillPrefix)).toEqual([]);
     expect(await env.OBJECTS.head(keys.idxKey)).toBeNull();
+  });
+
+  it("copies what it is given into its part, so one chunk buffer can write a multipart object", async () => {
+    // The .idx writer refills one chunk buffer after each write: the R2 writer must not keep it.
+    const chunk = new Uint8Array(256 * 1024);
+    const writer = new R2StreamWriter(env.OBJECTS, "t/spill-test/writer-copies");
+    const chunks = 70; // 17.5 MiB: two whole 8 MiB parts and a last one
+    for (let i = 0; i < chunks; i++) {
+      chunk.fill(i);
+      await writer.write(chunk);
+    }
+    expect(await writer.finish()).toBe(chunks * chunk.length);
+    const stored = new Uint8Array(await (await env.OBJECTS.get("t/spill-test/writer-copies"))!.arrayBuffer());
+    expect(stored.length).toBe(chunks * chunk.length);
+    const wrong: number[] = [];
+    for (let i = 0; i < chunks; i++)
+      if (stored[i * chunk.length] !== i || stored[(i + 1) * chunk.length - 1] !== i) wrong.push(i);
+    expect(wrong).toEqual([]);
+    await env.OBJECTS.delete("t/spill-test/writer-copies");
   });
 });
