@@ -27,6 +27,7 @@ export function deletingAll(store: SpillStore): SpillStore & { deleteAll(): Prom
       return write;
     },
     read: (part, start, end) => store.read(part, start, end),
+    readInto: store.readInto && ((part, start, into) => store.readInto!(part, start, into)),
     async delete(parts) {
       await store.delete(parts);
       for (const part of parts) put.delete(part);

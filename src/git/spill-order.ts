@@ -12,6 +12,8 @@ export interface Cursor {
   at: number;
   /** The records still buffered (not read from a part): nothing to refill. */
   memory?: boolean;
+  /** The buffer windows are read into, when the store reads into buffers. */
+  own?: Uint8Array;
 }
 
 /** Bytewise comparison of the `kw`-byte keys at a[ai..] and b[bi..]. */
