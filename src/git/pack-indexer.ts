@@ -111,6 +111,10 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
   const oid = new Uint8Array(20);
   // Every object's id is hashed into the hasher's one buffer (no stream, string or buffer each).
   const hasher = new ObjectHasher();
+  const wanted = opts.wanted && opts.onWanted ? opts.wanted : null;
+  const noteWanted = (id: Uint8Array, type: number, data: Uint8Array | null) => {
+    if (wanted?.has(id)) opts.onWanted!(id, typeName(type), data);
+  };
   // Entries not kept are inflated into one reused buffer: no array buffer per object.
   const scratch = new InflateScratch();
 
@@ -146,7 +150,8 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
         );
       }
       e.types[n] = OBJ_BLOB;
-      const p = records.add(hexInto(streamed.oid!, oid), 0, n);
+      noteWanted(hexInto(streamed.oid!, oid), OBJ_BLOB, null);
+      const p = records.add(oid, 0, n);
       if (p) await p;
     } else {
       const isDelta = header.type === OBJ_OFS_DELTA || header.type === OBJ_REF_DELTA;
@@ -171,7 +176,8 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
               );
             if (hash) {
               e.types[n] = header.type;
-              const p = records.add(hash.finish(), 0, n);
+              noteWanted(hash.finish(), header.type, null);
+              const p = records.add(hash.id, 0, n);
               if (p) await p;
             }
             break;
@@ -196,7 +202,8 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
         const type = typeName(header.type);
         opts.onObject?.(type, data);
         e.types[n] = header.type;
-        const p = records.add(hasher.hash(type, data), 0, n);
+        noteWanted(hasher.hash(type, data), header.type, data);
+        const p = records.add(hasher.id, 0, n);
         if (p) await p;
       }
       if (data && (isDelta || header.type !== OBJ_BLOB || data.length < 65536)) e.keep(n, data);
@@ -290,6 +297,7 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
     e.types[child] = type;
     // Valid until the next object is hashed: resolveChildren copies it before it resolves any.
     const id = hasher.hash(name, data);
+    noteWanted(id, type, data);
     const p = records.add(id, 0, child);
     if (p) await p;
     if (e.packTypes[child] === OBJ_REF_DELTA && (base < 0 || e.offsets[base]! > e.offsets[child]!)) basesFirst = false;
