@@ -118,7 +118,7 @@ export async function sampleHeap(
       if (trace && elapsed - printed >= 1000) {
         printed = elapsed;
         console.log(
-          `  ${(elapsed / 1000).toFixed(0)} s: ${targets.map((t) => `${t.title} ${(t.last / 2 ** 20).toFixed(1)} MiB (${(t.lastWithBuffers / 2 ** 20).toFixed(1)})`).join(", ")}`,
+          `  ${(elapsed / 1000).toFixed(0)} s (${new Date().toISOString().slice(11, 21)}): ${targets.map((t) => `${t.title} ${(t.last / 2 ** 20).toFixed(1)} MiB (${(t.lastWithBuffers / 2 ** 20).toFixed(1)})`).join(", ")}`,
         );
       }
       await new Promise((r) => setTimeout(r, intervalMs));

@@ -13,10 +13,11 @@ import { compareRecords, SpillRuns, type SpillStore } from "./spill";
 import { Pacer } from "../utils/pace";
 
 /**
- * Bytes the link runs of one pack may hold (git/spill.ts): about 160,000 links sort in memory, so a
- * push of tens of thousands of objects writes nothing out; a larger pack spills parts of 3 MiB.
+ * Bytes the link runs of one pack may hold (git/spill.ts): about 80,000 links sort in memory, so a
+ * push of thousands of objects writes nothing out; a larger pack spills parts of 1.5 MiB. 4 MiB,
+ * not 8: they are held through both passes of the indexer, where the push isolate peaks.
  */
-export const LINK_SPILL_BUDGET = 8 * 1024 * 1024;
+export const LINK_SPILL_BUDGET = 4 * 1024 * 1024;
 /** Links compared between two yields: a few ms of work. */
 const LINKS_PER_SLICE = 8192;
 /** Pack ids read at once (160 KiB). */
@@ -34,6 +35,8 @@ export interface SortedIds {
   count: number;
   /** Ids [from, to) as consecutive 20-byte names. */
   read(from: number, to: number): Promise<Uint8Array>;
+  /** Ids [from, from + into.length / 20) read into `into` (no buffer per window); returns the filled view. */
+  readInto?(from: number, into: Uint8Array): Promise<Uint8Array>;
 }
 
 /** The ids of an index in memory: views into it, no copy. */
@@ -48,7 +51,11 @@ export function indexIds(index: PackIndex): SortedIds {
 export async function idxIds(source: RangeSource): Promise<SortedIds> {
   const last = await source.read(IDX_NAMES - 4, IDX_NAMES);
   const count = new DataView(last.buffer, last.byteOffset, 4).getUint32(0);
-  return { count, read: (from, to) => source.read(IDX_NAMES + from * 20, IDX_NAMES + to * 20) };
+  return {
+    count,
+    read: (from, to) => source.read(IDX_NAMES + from * 20, IDX_NAMES + to * 20),
+    readInto: source.readInto && ((from, into) => source.readInto!(IDX_NAMES + from * 20, into)),
+  };
 }
 
 export interface Connectivity {
@@ -146,6 +153,8 @@ class IdCursor {
   bytes: Uint8Array = new Uint8Array(0);
   at = 0;
   private from = 0;
+  /** The window the ids are read into, when the source reads into buffers. */
+  private own: Uint8Array | null = null;
   constructor(private readonly ids: SortedIds) {}
   /** There is a current id (false at the end). */
   get more(): boolean {
@@ -155,7 +164,12 @@ class IdCursor {
   async load(): Promise<boolean> {
     if (this.from >= this.ids.count) return false;
     const to = Math.min(this.ids.count, this.from + ID_WINDOW);
-    this.bytes = await this.ids.read(this.from, to);
+    if (this.ids.readInto) {
+      // The read may detach the buffer: the view is made again over the memory it hands back.
+      const own = this.own ?? new Uint8Array(ID_WINDOW * 20);
+      this.bytes = await this.ids.readInto(this.from, own.subarray(0, (to - this.from) * 20));
+      this.own = new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, ID_WINDOW * 20);
+    } else this.bytes = await this.ids.read(this.from, to);
     if (this.bytes.length !== (to - this.from) * 20) throw corruptPack("truncated pack index");
     this.at = 0;
     this.from = to;

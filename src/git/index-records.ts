@@ -27,6 +27,7 @@ export function deletingAll(store: SpillStore): SpillStore & { deleteAll(): Prom
       return write;
     },
     read: (part, start, end) => store.read(part, start, end),
+    readInto: store.readInto && ((part, start, into) => store.readInto!(part, start, into)),
     async delete(parts) {
       await store.delete(parts);
       for (const part of parts) put.delete(part);
@@ -122,8 +123,8 @@ export async function writeIndexFromRecords(
   for (let i = 0; i < n; i++) if (offsets[i]! >= 0x80000000) bigCount++;
   const size = 8 + 1024 + n * 28 + bigCount * 8 + 40;
   const hash = sha1();
-  let chunk = new Uint8Array(Math.min(OUT_CHUNK, size));
-  let view = new DataView(chunk.buffer);
+  const chunk = new Uint8Array(Math.min(OUT_CHUNK, size));
+  const view = new DataView(chunk.buffer);
   let used = 0;
   let written = 0;
   const flush = async () => {
@@ -131,10 +132,8 @@ export async function writeIndexFromRecords(
     const out = chunk.subarray(0, used);
     hash.update(out);
     written += used;
+    // The writer copies what it keeps: one chunk buffer serves the whole .idx.
     await write(out);
-    // The writer may keep the chunk until its part is full: a new one, not the same reused.
-    chunk = new Uint8Array(Math.min(OUT_CHUNK, Math.max(size - written, 1)));
-    view = new DataView(chunk.buffer);
     used = 0;
   };
   const room = async (bytes: number) => {

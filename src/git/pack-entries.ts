@@ -10,14 +10,21 @@ import { hexInto, type Oid } from "./oid";
  * window cache, and on the 320,185-object benchmark 24 MiB raised the push isolate's peak (heap
  * plus array buffers, after collection) from 134 to 165 MiB for little speed.
  */
-const KEEP_BUDGET = 8 * 1024 * 1024;
+const KEEP_BUDGET = 4 * 1024 * 1024;
 const KEEP_MAX_ENTRY = 256 * 1024;
+/**
+ * Only the first entries of a pack may be kept: the arena fills in pack order and holds some
+ * 40,000 entries of the sizes git packs have, so a position per entry of a 900,000-object pack
+ * (3.6 MB, most of it -1) bought nothing.
+ */
+const KEEP_ENTRIES = 256 * 1024;
 /** Set in `types` on entries of the first pass that are the base of a REF_DELTA. */
 export const REF_BASE = 0x80;
 
 /**
- * What the indexer knows of each entry, in columns of typed arrays indexed by pack order: 18 bytes
- * an entry (22 for packs over 4 GiB) and no JS object each; ids go to the .idx records as soon as
+ * What the indexer knows of each entry, in columns of typed arrays indexed by pack order: 10 bytes
+ * an entry (14 for packs over 4 GiB) and no JS object each, and the kept positions of the first
+ * entries (at most 1 MiB); ids go to the .idx records as soon as
  * they are known, headers are parsed again when an entry is read again.
  */
 export class Entries {
@@ -28,8 +35,8 @@ export class Entries {
   /** The object's type number once known (0 until a delta is resolved). */
   readonly types: Uint8Array;
   readonly crcs: Uint32Array;
-  /** Start of each entry's inflated bytes (after their 4-byte length) in `kept`, or -1. */
-  readonly keptAt: Int32Array;
+  /** Start of each of the first entries' inflated bytes (after their 4-byte length) in `kept`, or -1. */
+  private readonly keptAt: Int32Array;
   kept = new Uint8Array(0);
   keptBytes = 0;
   /** REF_DELTAs: base ids and entry numbers, grown as they come (full packs rarely have any). */
@@ -46,14 +53,14 @@ export class Entries {
     this.packTypes = new Uint8Array(count);
     this.types = new Uint8Array(count);
     this.crcs = new Uint32Array(count);
-    this.keptAt = new Int32Array(count).fill(-1);
-    held.add(this.offsets.byteLength + count * 10);
+    this.keptAt = new Int32Array(Math.min(count, KEEP_ENTRIES)).fill(-1);
+    held.add(this.offsets.byteLength + count * 6 + this.keptAt.byteLength);
   }
 
   /** Keeps entry i's inflated bytes for the second pass if the budget allows. */
   keep(i: number, data: Uint8Array): void {
     const need = data.length + 4;
-    if (data.length > KEEP_MAX_ENTRY || this.keptBytes + need > KEEP_BUDGET) return;
+    if (i >= this.keptAt.length || data.length > KEEP_MAX_ENTRY || this.keptBytes + need > KEEP_BUDGET) return;
     if (this.keptBytes + need > this.kept.length) {
       // Grows by doubling up to the budget: a small push never allocates the whole budget.
       let size = Math.max(64 * 1024, this.kept.length * 2);
@@ -77,7 +84,13 @@ export class Entries {
     this.keptAt.fill(-1);
   }
 
+  /** Entry i's kept bytes no longer need keeping (its deltas are resolved). */
+  forget(i: number): void {
+    if (i < this.keptAt.length) this.keptAt[i] = -1;
+  }
+
   kepts(i: number): Uint8Array | null {
+    if (i >= this.keptAt.length) return null;
     const at = this.keptAt[i]!;
     if (at < 0) return null;
     return this.kept.subarray(at, at + new DataView(this.kept.buffer).getUint32(at - 4));

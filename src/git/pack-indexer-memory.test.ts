@@ -3,12 +3,14 @@
 // object, map entries and a hex string per entry runs out of memory and crashes the runtime. With
 // a spill store, what the indexer holds is a few bytes an object plus fixed budgets: its .idx
 // records go to storage in sorted runs and the .idx comes out as a stream.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MemorySpillStore } from "./spill-memory";
-import { bytesToHex, hashObject, sha1 } from "./oid";
+import { bytesToHex, hashObject, ObjectHasher, type ObjectType, sha1 } from "./oid";
 import { encodeEntryHeader, OBJ_OFS_DELTA, packHeader, typeNumber } from "./pack-format";
 import { PackIndex } from "./pack-index";
 import { indexPack, indexPackTo } from "./pack-indexer";
+import { Entries } from "./pack-entries";
+import { HeldBytes } from "./index-records";
 import { MemorySource } from "./range-source";
 import { concatBytes } from "../utils/bytes";
 
@@ -94,7 +96,7 @@ describe("pack indexer memory", () => {
     const result = await indexPackTo(new MemorySource("spilled", pack), {
       spill,
       recordBudget: budget,
-      writeIndex: async (chunk) => void chunks.push(chunk),
+      writeIndex: async (chunk) => void chunks.push(chunk.slice()),
     });
     expect(result.count).toBe(200_000);
     // 200,000 records of 24 bytes in runs of 4,369 (60 bytes a record with its two buffers and sort scratch).
@@ -156,5 +158,57 @@ describe("pack indexer memory", () => {
     ).rejects.toThrow(/same object twice/);
     expect(spill.puts).toBeGreaterThan(1);
     expect(spill.parts.size).toBe(0);
+  });
+
+  it("hashes objects one after another into one buffer, with the ids createHash gives", () => {
+    const hasher = new ObjectHasher();
+    const data = new Uint8Array(70_000).map((_, i) => (i * 131) & 255);
+    const types: ObjectType[] = ["blob", "tree", "commit", "tag"];
+    // Sizes around SHA-1's 64-byte blocks and its 56-byte padding limit, with the header before them.
+    const sizes = [0, 1, 9, 10, 45, 46, 47, 55, 56, 63, 64, 65, 119, 120, 128, 999, 1000, 65_536, 70_000];
+    for (const [k, size] of sizes.entries()) {
+      const type = types[k % types.length]!;
+      const content = data.subarray(0, size);
+      const id = hasher.hash(type, content);
+      expect(id).toBe(hasher.id);
+      expect(bytesToHex(id)).toBe(hashObject(type, content));
+      // In pieces, as large blobs are hashed.
+      hasher.start(type, size);
+      for (let at = 0; at < size; at += 1000) hasher.update(content.subarray(at, Math.min(size, at + 1000)));
+      expect(bytesToHex(hasher.finish())).toBe(hashObject(type, content));
+    }
+  });
+
+  it("makes no header buffer per object it hashes, and writes the .idx through one chunk buffer", async () => {
+    // workerd's createHash made a stream object, a header and a digest buffer and a hex string per
+    // object: an encoder call per object stands for those (each returns a new array buffer).
+    const pack = pairsPack(6000);
+    const encode = vi.spyOn(TextEncoder.prototype, "encode");
+    const chunkBuffers = new Set<ArrayBufferLike>();
+    try {
+      const result = await indexPackTo(new MemorySource("no-garbage", pack), {
+        writeIndex: async (chunk) => void chunkBuffers.add(chunk.buffer),
+      });
+      expect(result.count).toBe(12_000);
+      expect(encode).not.toHaveBeenCalled();
+    } finally {
+      encode.mockRestore();
+    }
+    // 12,000 records of 28 bytes: more than one 256 KiB chunk holds, so the buffer was reused.
+    expect(chunkBuffers.size).toBe(1);
+  });
+
+  it("holds 10 bytes an entry in its columns, and positions in the arena for the first entries only", () => {
+    // A git/git-sized pack: a kept-entry position per entry was 3.6 MB more, for an arena that
+    // holds some tens of thousands of entries.
+    const held = new HeldBytes();
+    const count = 900_000;
+    const e = new Entries(count, 600 * 1024 * 1024, held);
+    expect(held.now).toBeLessThanOrEqual(count * 10 + 4 + 1024 * 1024);
+    const data = new Uint8Array([1, 2, 3]);
+    e.keep(10, data);
+    e.keep(count - 1, data);
+    expect(e.kepts(10)).toEqual(data);
+    expect(e.kepts(count - 1)).toBeNull();
   });
 });

@@ -6,7 +6,7 @@
 import { Pacer } from "../utils/pace";
 import { applyDelta, ResultBuffers } from "./delta";
 import { corruptPack, GitError } from "./errors";
-import { bytesToHex, hashObject, hexInto, hexToBytes, objectHeader, sha1, type Oid } from "./oid";
+import { bytesToHex, hexInto, ObjectHasher, sha1, type Oid } from "./oid";
 import {
   OBJ_BLOB,
   OBJ_OFS_DELTA,
@@ -58,7 +58,7 @@ const RESULT_BUDGET = 4 * 1024 * 1024;
 /** Indexes a pack and returns its .idx whole (small packs, tests, tools). */
 export async function indexPack(source: RangeSource, opts: IndexOptions = {}): Promise<IndexResult> {
   const chunks: Uint8Array[] = [];
-  const r = await indexPackTo(source, { ...opts, writeIndex: async (chunk) => void chunks.push(chunk) });
+  const r = await indexPackTo(source, { ...opts, writeIndex: async (chunk) => void chunks.push(chunk.slice()) });
   return {
     checksum: r.checksum,
     count: r.count,
@@ -109,6 +109,12 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
   let ofsBases: Int32Array | null = new Int32Array(count).fill(-1);
   held.add(ofsBases.byteLength);
   const oid = new Uint8Array(20);
+  // Every object's id is hashed into the hasher's one buffer (no stream, string or buffer each).
+  const hasher = new ObjectHasher();
+  const wanted = opts.wanted && opts.onWanted ? opts.wanted : null;
+  const noteWanted = (id: Uint8Array, type: number, data: Uint8Array | null) => {
+    if (wanted?.has(id)) opts.onWanted!(id, typeName(type), data);
+  };
   // Entries not kept are inflated into one reused buffer: no array buffer per object.
   const scratch = new InflateScratch();
 
@@ -144,7 +150,8 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
         );
       }
       e.types[n] = OBJ_BLOB;
-      const p = records.add(hexInto(streamed.oid!, oid), 0, n);
+      noteWanted(hexInto(streamed.oid!, oid), OBJ_BLOB, null);
+      const p = records.add(oid, 0, n);
       if (p) await p;
     } else {
       const isDelta = header.type === OBJ_OFS_DELTA || header.type === OBJ_REF_DELTA;
@@ -158,7 +165,7 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
         const limit = Math.min(cursor.buf.length, dataEnd - cursor.base);
         try {
           if (pieces) {
-            const hash = isDelta ? null : sha1().update(objectHeader(typeName(header.type), header.size));
+            const hash = isDelta ? null : hasher.start(typeName(header.type), header.size);
             end =
               dataStart +
               inflatePieces(
@@ -169,7 +176,8 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
               );
             if (hash) {
               e.types[n] = header.type;
-              const p = records.add(hexInto(hash.digest("hex"), oid), 0, n);
+              noteWanted(hash.finish(), header.type, null);
+              const p = records.add(hash.id, 0, n);
               if (p) await p;
             }
             break;
@@ -194,7 +202,8 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
         const type = typeName(header.type);
         opts.onObject?.(type, data);
         e.types[n] = header.type;
-        const p = records.add(hexInto(hashObject(type, data), oid), 0, n);
+        noteWanted(hasher.hash(type, data), header.type, data);
+        const p = records.add(hasher.id, 0, n);
         if (p) await p;
       }
       if (data && (isDelta || header.type !== OBJ_BLOB || data.length < 65536)) e.keep(n, data);
@@ -283,10 +292,12 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
     const before = results.held;
     const data = applyDelta(content, await inflateEntry(child, scratch), (size) => results.at(depth, size));
     held.add(results.held - before);
-    e.keptAt[child] = -1;
+    e.forget(child);
     const name = typeName(type);
     e.types[child] = type;
-    const id = hexToBytes(hashObject(name, data));
+    // Valid until the next object is hashed: resolveChildren copies it before it resolves any.
+    const id = hasher.hash(name, data);
+    noteWanted(id, type, data);
     const p = records.add(id, 0, child);
     if (p) await p;
     if (e.packTypes[child] === OBJ_REF_DELTA && (base < 0 || e.offsets[base]! > e.offsets[child]!)) basesFirst = false;
@@ -303,13 +314,14 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
   };
   /** Resolves the deltas of a base: entry `base` (or -1 outside the pack) with id `key` (null: no REF_DELTA names it). */
   const resolveChildren = async (base: number, key: Uint8Array | null, type: number, content: Uint8Array): Promise<void> => {
+    // A copy, made before any child is hashed: the key is the hasher's buffer (or one the
+    // recursion below reuses). Only packs with REF_DELTAs need it.
+    const id = refKids.length > 0 && key !== null ? key.slice() : null;
     if (base >= 0) {
-      e.keptAt[base] = -1;
+      e.forget(base);
       for (let k = ofsStart[base]!; k < ofsStart[base + 1]!; k++) await resolveChild(ofsKids[k]!, base, type, content);
     }
-    if (refKids.length === 0 || key === null) return;
-    // A copy: the key may be a buffer the recursion below reuses.
-    const id = key.slice();
+    if (id === null) return;
     for (let p = refLowerBound(id, 0); p < refKids.length && compareAt(refOids, refKids[p]! * 20, id, 0) === 0; p++) {
       const child = e.refEntries[refKids[p]!]!;
       if (e.types[child] === 0) await resolveChild(child, base, type, content);
@@ -323,7 +335,7 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
     const type = e.types[i]! & ~REF_BASE;
     const content = await inflateEntry(i, baseScratch);
     // Ids are not kept per entry: a REF_DELTA's base is hashed again (a few, in full packs).
-    if (refBase) hexInto(hashObject(typeName(type), content), oid);
+    if (refBase) oid.set(hasher.hash(typeName(type), content));
     await resolveChildren(i, refBase ? oid : null, type, content);
   }
   // What is left are REF_DELTAs on bases outside the pack (a thin pack), and their descendants.

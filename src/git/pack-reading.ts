@@ -12,7 +12,7 @@ import { OBJ_OFS_DELTA, OBJ_REF_DELTA, typeName, type EntryHeader } from "./pack
 import type { RangeSource } from "./range-source";
 
 /** Sequential reads of this size keep R2 requests few and memory flat. */
-const CHUNK = 8 * 1024 * 1024;
+const CHUNK = 4 * 1024 * 1024;
 
 /**
  * Reads a source front to back, keeping only the unread part in memory, in one buffer kept

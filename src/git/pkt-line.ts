@@ -67,6 +67,9 @@ export function parsePktLines(body: Uint8Array): PktLine[] {
   return lines;
 }
 
+/** Bytes read from a request body at a time. */
+const READ_CHUNK = 64 * 1024;
+
 /**
  * Reads pkt-lines one at a time from a stream, for bodies that carry a pack after the commands
  * (receive-pack). `rest()` then yields the remaining bytes.
@@ -74,16 +77,37 @@ export function parsePktLines(body: Uint8Array): PktLine[] {
 export class PktStreamReader {
   private buf = new Uint8Array(0);
   private done = false;
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** A byte stream (a request body) is read into one reused buffer: no array buffer per read. */
+  private readonly byob: ReadableStreamBYOBReader | null = null;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  private into = new Uint8Array(READ_CHUNK);
 
   constructor(stream: ReadableStream<Uint8Array>) {
-    this.reader = stream.getReader();
+    try {
+      this.byob = stream.getReader({ mode: "byob" });
+    } catch {
+      // Not a byte stream (a decompressed body, a test's stream): chunks as they come.
+      this.reader = stream.getReader();
+    }
+  }
+
+  /** The stream's next bytes (empty: none yet), valid until the next read; null at its end. */
+  private async read(): Promise<Uint8Array | null> {
+    if (this.byob) {
+      const { value, done } = await this.byob.read(new Uint8Array(this.into.buffer, 0, READ_CHUNK));
+      // The read transfers the buffer: the bytes come back in a view of the same memory.
+      if (value) this.into = new Uint8Array(value.buffer);
+      if (value?.length) return value;
+      return done ? null : new Uint8Array(0);
+    }
+    const { value, done } = await this.reader!.read();
+    return done ? null : value;
   }
 
   private async fill(n: number): Promise<boolean> {
     while (this.buf.length < n && !this.done) {
-      const { value, done } = await this.reader.read();
-      if (done) this.done = true;
+      const value = await this.read();
+      if (value === null) this.done = true;
       else if (value.length) {
         const next = new Uint8Array(this.buf.length + value.length);
         next.set(this.buf);
@@ -111,26 +135,33 @@ export class PktStreamReader {
     return line;
   }
 
-  /** Everything after the pkt-lines read so far, as a stream. */
+  /**
+   * Everything after the pkt-lines read so far, as a stream whose chunks are valid until the next
+   * read (copy what you keep): a pushed pack of hundreds of MiB goes through one read buffer
+   * instead of an array buffer per chunk, garbage V8 frees late. It reads only when asked
+   * (highWaterMark 0), so a chunk is not overwritten before its reader is done with it.
+   */
   rest(): ReadableStream<Uint8Array> {
     const pending = this.buf;
-    const reader = this.reader;
     let first = pending.length > 0;
-    return new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        if (first) {
-          first = false;
-          controller.enqueue(pending);
-          return;
-        }
-        const { value, done } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          if (first) {
+            first = false;
+            controller.enqueue(pending);
+            return;
+          }
+          for (;;) {
+            const value = this.done ? null : await this.read();
+            if (value === null) return controller.close();
+            if (value.length) return controller.enqueue(value);
+          }
+        },
+        cancel: (reason) => (this.byob ?? this.reader)!.cancel(reason),
       },
-      cancel(reason) {
-        return reader.cancel(reason);
-      },
-    });
+      { highWaterMark: 0 },
+    );
   }
 }
 

@@ -1,5 +1,17 @@
-// Ordering for spill runs (git/spill.ts): records compared bytewise by key, a sort's permutation
-// applied in place, and the merge's min-heap of run cursors.
+// Ordering and reading for spill runs (git/spill.ts): the store their parts go to, records
+// compared bytewise by key, a sort's permutation applied in place, the merge's min-heap of run
+// cursors and their window reads.
+
+/** Where parts go: numbered from 0, each put once, whole, and read by ranges. */
+export interface SpillStore {
+  put(part: number, bytes: Uint8Array): Promise<void>;
+  /** Bytes [start, end) of a part (end within the part). */
+  read(part: number, start: number, end: number): Promise<Uint8Array>;
+  /** Like read, into `into` (merges then make no array buffer per window); returns the filled view. */
+  readInto?(part: number, start: number, into: Uint8Array): Promise<Uint8Array>;
+  /** Deletes parts (any number at once; some may be absent, after a failed write: not an error). */
+  delete(parts: number[]): Promise<void>;
+}
 
 export interface Cursor {
   /** The run's parts still to read, in order. */
@@ -12,6 +24,8 @@ export interface Cursor {
   at: number;
   /** The records still buffered (not read from a part): nothing to refill. */
   memory?: boolean;
+  /** The buffer windows are read into, when the store reads into buffers. */
+  own?: Uint8Array;
 }
 
 /** Bytewise comparison of the `kw`-byte keys at a[ai..] and b[bi..]. */
@@ -86,4 +100,21 @@ export class CursorHeap {
       i = m;
     }
   }
+}
+
+/**
+ * Bytes [c.next, end) of a part for a cursor, read into the cursor's one buffer when the store can;
+ * a short read is an error.
+ */
+export async function readWindow(store: SpillStore, c: Cursor, part: number, end: number, window: number): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  if (store.readInto) {
+    const own = c.own ?? new Uint8Array(window);
+    bytes = await store.readInto(part, c.next, own.subarray(0, end - c.next));
+    // The read may detach the buffer: the cursor's view is made again over the memory it returned.
+    c.own = new Uint8Array(bytes.buffer, bytes.byteOffset, window);
+  } else bytes = await store.read(part, c.next, end);
+  if (bytes.length !== end - c.next)
+    throw new Error(`spill part ${part} is short: read ${bytes.length} bytes of ${end - c.next}`);
+  return bytes;
 }

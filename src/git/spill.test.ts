@@ -183,4 +183,28 @@ describe("spill runs", () => {
     await runs.dispose();
     expect(store.parts.size).toBe(0);
   });
+
+  it("reads runs back into one window buffer per run when the store reads into buffers", async () => {
+    // A store like R2's: a read into the caller's buffer, not a new array buffer per window.
+    class IntoStore extends MemoryStore {
+      readonly buffers = new Set<ArrayBufferLike>();
+      intoReads = 0;
+      async readInto(part: number, start: number, into: Uint8Array): Promise<Uint8Array> {
+        this.intoReads++;
+        this.buffers.add(into.buffer);
+        into.set(this.parts.get(part)!.subarray(start, start + into.length));
+        return into;
+      }
+    }
+    const store = new IntoStore();
+    const runs = new SpillRuns({ width: 20, budget: 16 * 1024, store });
+    const all = records(5000, 20, 7);
+    for (let i = 0; i < all.length; i += 20) await runs.add(all, i);
+    expect(await drain(runs)).toEqual(expected(all, 20));
+    await runs.dispose();
+    expect(store.reads).toBe(0);
+    expect(store.intoReads).toBeGreaterThan(runs.parts);
+    // One buffer per run a merge reads (runs merged into longer ones first have their own).
+    expect(store.buffers.size).toBeLessThanOrEqual(runs.parts);
+  });
 });

@@ -22,18 +22,10 @@
 //   records), groups of runs are first merged into longer runs, written as parts of one window:
 //   the bytes held stay within the budget however many records come, at the cost of another pass.
 // - merged() reads the records so far (more may be added, it may run again); a batch is valid until the next step.
-import { compareRecords, type Cursor, CursorHeap, permute } from "./spill-order";
+import { compareRecords, type Cursor, CursorHeap, permute, readWindow, type SpillStore } from "./spill-order";
 
 export { compareRecords };
-
-/** Where parts go: numbered from 0, each put once, whole, and read by ranges. */
-export interface SpillStore {
-  put(part: number, bytes: Uint8Array): Promise<void>;
-  /** Bytes [start, end) of a part (end within the part). */
-  read(part: number, start: number, end: number): Promise<Uint8Array>;
-  /** Deletes parts (any number at once; some may be absent, after a failed write: not an error). */
-  delete(parts: number[]): Promise<void>;
-}
+export type { SpillStore };
 
 export interface SpillOptions {
   width: number;
@@ -389,9 +381,7 @@ export class SpillRuns {
     if (c.parts.length === 0) return false;
     const part = c.parts[0]!;
     const end = Math.min(this.partSizes[part]!, c.next + window);
-    const bytes = await this.opts.store.read(part, c.next, end);
-    if (bytes.length !== end - c.next)
-      throw new Error(`spill part ${part} is short: read ${bytes.length} bytes of ${end - c.next}`);
+    const bytes = await readWindow(this.opts.store, c, part, end, window);
     c.bytes = bytes;
     c.next = end;
     this.account(bytes.length);

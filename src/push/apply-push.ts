@@ -7,6 +7,7 @@ import { CommitGraph } from "../git/commit-graph";
 import { checkConnectivity as checkLinks, isClosure, linkRuns, type Connectivity, type SortedIds } from "../git/connectivity";
 import { GitError } from "../git/errors";
 import { collectLinks } from "../git/links";
+import { TipObjects } from "../git/tip-objects";
 import { isReachable } from "../git/negotiate";
 import { ObjectStore, Pack, type PackLookup } from "../git/object-store";
 import { setHash, ZERO_OID, type Oid } from "../git/oid";
@@ -101,12 +102,14 @@ async function decide(
 
   checkCommands(commands, verdicts);
   const oldStore = await openStore(env.OBJECTS, ctx.repo, snapshot);
-  const indexed = await indexReceivedPack(env, ctx, input, files, oldStore, links);
+  // The new tips' objects are seen as the pack is indexed (their types; what a tag points at).
+  const tips = new TipObjects(commands.filter((c) => c.new !== ZERO_OID).map((c) => c.new));
+  const indexed = await indexReceivedPack(env, ctx, input, files, oldStore, links, tips);
   if (typeof indexed === "string") return refused(commands, indexed);
 
   const graph = new CommitGraph(indexed.store);
   await checkConnectivity(commands, indexed, oldStore, verdicts);
-  const updates = await refUpdates(commands, snapshot, ctx, graph, oldStore, verdicts);
+  const updates = await refUpdates(commands, snapshot, ctx, graph, oldStore, verdicts, tips);
   checkQuotaAndAtomicity(commands, updates, indexed.pack, snapshot, ctx, input.atomic, verdicts);
 
   const applied = await commitUpdates(env, ctx, commands, input, updates, indexed, files, verdicts);
@@ -142,6 +145,7 @@ async function indexReceivedPack(
   files: PushPack,
   oldStore: ObjectStore,
   links: SpillRuns,
+  tips: TipObjects,
 ): Promise<Indexed | string> {
   if (input.received === 0) return { store: oldStore, pack: null, received: null, links, streamable: false };
   await input.progress(`Indexing the pack (${mib(input.received)})...\n`);
@@ -156,6 +160,8 @@ async function indexReceivedPack(
       {
         external: async (oid) => ((await oldStore.has(oid)) ? oldStore.read(oid) : null),
         onObject: (type, data) => collectLinks(type, data, links),
+        wanted: tips.wanted,
+        onWanted: tips.onWanted,
       },
     );
   } catch (err) {
@@ -221,6 +227,7 @@ async function refUpdates(
   graph: CommitGraph,
   oldStore: ObjectStore,
   verdicts: Verdicts,
+  tips: TipObjects,
 ): Promise<RefUpdate[]> {
   const current = new Map(snapshot.refs.map((r) => [r.name, r.oid]));
   const updates: RefUpdate[] = [];
@@ -247,7 +254,7 @@ async function refUpdates(
     }
     let peeled: Oid | null = null;
     if (!deleting) {
-      const peel = await graph.peel(c.new);
+      const peel = await tips.peel(c.new, graph);
       if (c.name.startsWith("refs/heads/") && (peel.tags.length > 0 || peel.type !== "commit")) {
         verdicts.fail(c.name, "a branch must point at a commit");
         continue;

@@ -6,6 +6,7 @@ import { CommitGraph } from "../git/commit-graph";
 import { GitError } from "../git/errors";
 import { ObjectStore, Pack } from "../git/object-store";
 import { OID_HEX, setHash, ZERO_OID } from "../git/oid";
+import { TipObjects } from "../git/tip-objects";
 import { WindowedSource } from "../git/range-source";
 import { collectLinks } from "../git/links";
 import { checkConnectivity, isClosure, linkRuns } from "../git/connectivity";
@@ -138,12 +139,16 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
       throw new GitError("corrupt_pack", `uploaded ${head?.size ?? 0} bytes, expected ${rec.size}`);
     const source = new WindowedSource(new R2Source(env.OBJECTS, rec.key, rec.size));
     const started = Date.now();
+    // The refs' objects are seen as they are indexed: their types, and what a tag points at.
+    const tipObjects = new TipObjects(rec.refs.map((r) => r.oid));
     const indexed = await indexPackIntoR2(
       env.OBJECTS,
       source,
       { idxKey, spill: r2SpillStore(env.OBJECTS, repo.tenantId, repo.repoId, "index") },
       {
         onObject: (type, data) => collectLinks(type, data, links),
+        wanted: tipObjects.wanted,
+        onWanted: tipObjects.onWanted,
       },
     );
     if (indexed.checksum !== rec.checksum) throw new GitError("corrupt_pack", "pack checksum differs from the one announced");
@@ -159,9 +164,8 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
     const graph = new CommitGraph(store);
     const updates: RefUpdate[] = [];
     for (const r of rec.refs) {
-      if (!(await store.has(r.oid)))
-        throw new GitError("missing_object", `ref ${r.name} points at ${r.oid}, which the pack lacks`);
-      const peeled = await graph.peel(r.oid);
+      if (!tipObjects.has(r.oid)) throw new GitError("missing_object", `ref ${r.name} points at ${r.oid}, which the pack lacks`);
+      const peeled = await tipObjects.peel(r.oid, graph);
       updates.push({ name: r.name, old: ZERO_OID, new: r.oid, peeled: peeled.tags.length ? peeled.oid : null });
     }
     // Only a pack whose bases precede their deltas may be streamed to clones as it is.

@@ -4,7 +4,12 @@
 const WRITE_PART_SIZE = 8 * 1024 * 1024;
 
 export class R2StreamWriter {
-  private chunks: Uint8Array[] = [];
+  /**
+   * The part being filled: chunks are copied in as they come (the caller may reuse its chunk once
+   * `write` resolves), so a part costs one buffer, not its chunks plus a copy of them. It grows by
+   * doubling up to the part size, so a small write stays small, and is reused for the next part.
+   */
+  private part = new Uint8Array(0);
   private buffered = 0;
   private upload: R2MultipartUpload | null = null;
   private readonly parts: R2UploadedPart[] = [];
@@ -20,56 +25,54 @@ export class R2StreamWriter {
     return this.written + this.buffered;
   }
 
+  /** Writes `chunk` (copied: the caller may reuse it once this resolves). */
   async write(chunk: Uint8Array): Promise<void> {
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    while (this.buffered >= this.partSize) await this.flushPart(this.partSize);
-  }
-
-  private take(n: number): Uint8Array {
-    const out = new Uint8Array(n);
-    let o = 0;
-    while (o < n) {
-      const c = this.chunks[0]!;
-      const need = n - o;
-      if (c.length <= need) {
-        out.set(c, o);
-        o += c.length;
-        this.chunks.shift();
-      } else {
-        out.set(c.subarray(0, need), o);
-        this.chunks[0] = c.subarray(need);
-        o += need;
-      }
+    for (let at = 0; at < chunk.length; ) {
+      const n = Math.min(chunk.length - at, this.partSize - this.buffered);
+      this.room(this.buffered + n);
+      this.part.set(chunk.subarray(at, at + n), this.buffered);
+      this.buffered += n;
+      at += n;
+      if (this.buffered === this.partSize) await this.flushPart();
     }
-    this.buffered -= n;
-    return out;
   }
 
-  private async flushPart(n: number): Promise<void> {
+  private room(need: number): void {
+    if (need <= this.part.length) return;
+    let size = Math.max(this.part.length * 2, 64 * 1024);
+    while (size < need) size *= 2;
+    const next = new Uint8Array(Math.min(size, this.partSize));
+    next.set(this.part.subarray(0, this.buffered));
+    this.part = next;
+  }
+
+  private async flushPart(): Promise<void> {
     this.upload ??= await this.bucket.createMultipartUpload(this.key);
-    const part = await this.upload.uploadPart(this.parts.length + 1, this.take(n));
+    const part = await this.upload.uploadPart(this.parts.length + 1, this.part.subarray(0, this.buffered));
     this.parts.push(part);
-    this.written += n;
+    this.written += this.buffered;
+    this.buffered = 0;
+    // A runtime that took the bytes by transferring the buffer leaves it detached: start anew.
+    if (this.part.byteLength === 0) this.part = new Uint8Array(0);
   }
 
   /** Stores what was written and returns its size. */
   async finish(): Promise<number> {
     if (!this.upload) {
       const size = this.buffered;
-      await this.bucket.put(this.key, this.take(size));
+      await this.bucket.put(this.key, this.part.subarray(0, size));
       this.written = size;
+      this.buffered = 0;
       return size;
     }
-    if (this.buffered > 0) await this.flushPart(this.buffered);
+    if (this.buffered > 0) await this.flushPart();
     await this.upload.complete(this.parts);
     return this.written;
   }
 
   /** Gives up: nothing of it stays in R2. */
   async abort(): Promise<void> {
-    this.chunks = [];
+    this.part = new Uint8Array(0);
     this.buffered = 0;
     try {
       if (this.upload) await this.upload.abort();

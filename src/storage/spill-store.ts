@@ -3,6 +3,7 @@
 import type { Env } from "../env";
 import { LINK_SPILL_BUDGET } from "../git/connectivity";
 import type { SpillStore } from "../git/spill";
+import { readStreamInto } from "../git/range-source";
 import { randomId } from "../utils/crypto";
 import { r2Keys } from "./keys";
 
@@ -20,6 +21,11 @@ export function r2SpillStore(bucket: R2Bucket, tenantId: string, repoId: string,
       const obj = await bucket.get(key(part), { range: { offset: start, length: end - start } });
       if (!obj) throw new Error(`spill part ${key(part)} is missing`);
       return new Uint8Array(await obj.arrayBuffer());
+    },
+    async readInto(part, start, into) {
+      const obj = await bucket.get(key(part), { range: { offset: start, length: into.length } });
+      if (!obj) throw new Error(`spill part ${key(part)} is missing`);
+      return readStreamInto(obj.body, into);
     },
     async delete(parts) {
       for (let i = 0; i < parts.length; i += DELETE_BATCH) await bucket.delete(parts.slice(i, i + DELETE_BATCH).map(key));

@@ -26,7 +26,7 @@ async function indexSpilled(pack: Uint8Array, opts: IndexOptions = {}) {
     ...opts,
     spill,
     recordBudget: 64 * 1024,
-    writeIndex: async (chunk) => void chunks.push(chunk),
+    writeIndex: async (chunk) => void chunks.push(chunk.slice()),
   });
   expect(spill.parts.size).toBe(0);
   return { result, idx: concatBytes(chunks) };

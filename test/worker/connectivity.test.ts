@@ -180,4 +180,35 @@ describe("pushes checked in spilled runs (the tests' 4 KiB link budget)", () => 
     await stub.upkeep({ now: Date.now() + ORPHAN_GRACE_MS + 60_000 });
     expect(await spilled()).toEqual([]);
   });
+
+  it("reads the pack's ids into one window buffer when the source reads into buffers", async () => {
+    // 20,000 sorted ids: three windows of the merge. A read per window into a new array buffer
+    // was hundreds of MiB of garbage in a 900,000-object import.
+    const count = 20_000;
+    const ids = new Uint8Array(count * 20);
+    for (let i = 0; i < count; i++) new DataView(ids.buffer).setUint32(i * 20, i * 200_000 + 1);
+    const links = linkRuns(new MemorySpillStore(), 64 * 1024);
+    for (let i = 1; i < count; i++) links.add(ids, i * 20);
+    const buffers = new Set<ArrayBufferLike>();
+    let reads = 0;
+    const sorted = {
+      count,
+      read: async () => {
+        throw new Error("read into the window buffer instead");
+      },
+      readInto: async (from: number, into: Uint8Array) => {
+        reads++;
+        buffers.add(into.buffer);
+        into.set(ids.subarray(from * 20, from * 20 + into.length));
+        return into;
+      },
+    };
+    const tip = Array.from(ids.subarray(0, 20), (b) => b.toString(16).padStart(2, "0")).join("");
+    const result = await checkConnectivity(links, sorted, [tip]);
+    await links.dispose();
+    expect(result.missing).toBeNull();
+    expect(isClosure(result, [tip])).toBe(true);
+    expect(reads).toBe(3);
+    expect(buffers.size).toBe(1);
+  });
 });

@@ -11,6 +11,9 @@ import { indexPackIntoR2, openIndexed } from "../../src/storage/index-spill";
 import { setWholeIndexMax } from "../../src/storage/pack-store";
 import { r2Keys } from "../../src/storage/keys";
 import { r2SpillStore } from "../../src/storage/spill-store";
+import { R2StreamWriter } from "../../src/storage/r2-writer";
+import { TipObjects } from "../../src/git/tip-objects";
+import type { CommitGraph } from "../../src/git/commit-graph";
 import { RepoBuilder } from "./git-fixture";
 
 const env = workerEnv as unknown as { OBJECTS: R2Bucket };
@@ -105,5 +108,55 @@ describe("indexing into R2", () => {
     ).rejects.toThrow(/same object twice/);
     expect(await keysUnder(spillPrefix)).toEqual([]);
     expect(await env.OBJECTS.head(keys.idxKey)).toBeNull();
+  });
+
+  it("copies what it is given into its part, so one chunk buffer can write a multipart object", async () => {
+    // The .idx writer refills one chunk buffer after each write: the R2 writer must not keep it.
+    const chunk = new Uint8Array(256 * 1024);
+    const writer = new R2StreamWriter(env.OBJECTS, "t/spill-test/writer-copies");
+    const chunks = 70; // 17.5 MiB: two whole 8 MiB parts and a last one
+    for (let i = 0; i < chunks; i++) {
+      chunk.fill(i);
+      await writer.write(chunk);
+    }
+    expect(await writer.finish()).toBe(chunks * chunk.length);
+    const stored = new Uint8Array(await (await env.OBJECTS.get("t/spill-test/writer-copies"))!.arrayBuffer());
+    expect(stored.length).toBe(chunks * chunk.length);
+    const wrong: number[] = [];
+    for (let i = 0; i < chunks; i++)
+      if (stored[i * chunk.length] !== i || stored[(i + 1) * chunk.length - 1] !== i) wrong.push(i);
+    expect(wrong).toEqual([]);
+    await env.OBJECTS.delete("t/spill-test/writer-copies");
+  });
+
+  it("shows the ref tips' objects as it indexes them, so refs are peeled without reading them again", async () => {
+    const repo = new RepoBuilder();
+    const first = repo.commit({ files: { "a.txt": "one\n" }, message: "first" });
+    const second = repo.commit({ files: { "a.txt": "one\ntwo\n" }, parents: [first], message: "second" });
+    const enc = new TextEncoder();
+    const tag = repo.put("tag", enc.encode(`object ${second}\ntype commit\ntag v1\ntagger T <t@example.com> 1 +0000\n\nv1\n`));
+    const tagOfTag = repo.put(
+      "tag",
+      enc.encode(`object ${tag}\ntype tag\ntag v1-again\ntagger T <t@example.com> 1 +0000\n\nagain\n`),
+    );
+    // The second commit as a delta of the first: tips found in the second pass too.
+    const { pack } = repo.pack(undefined, { deltas: { [second]: first } });
+    const tips = new TipObjects([second, tag, tagOfTag, "f".repeat(40)]);
+    await indexPack(new MemorySource("tips", pack), { wanted: tips.wanted, onWanted: tips.onWanted });
+    expect([second, tag, tagOfTag].map((oid) => tips.has(oid))).toEqual([true, true, true]);
+    expect(tips.has("f".repeat(40))).toBe(false);
+    const reads: string[] = [];
+    const graph = {
+      peel: async (oid: string) => {
+        reads.push(oid);
+        return { oid: second, type: "commit" as const, tags: [tagOfTag, tag] };
+      },
+    } as unknown as CommitGraph;
+    expect(await tips.peel(second, graph)).toEqual({ oid: second, type: "commit", tags: [] });
+    expect(await tips.peel(tag, graph)).toEqual({ oid: second, type: "commit", tags: [tag] });
+    expect(reads).toEqual([]);
+    // A tag of a tag is read through the graph.
+    expect((await tips.peel(tagOfTag, graph)).oid).toBe(second);
+    expect(reads).toEqual([tagOfTag]);
   });
 });

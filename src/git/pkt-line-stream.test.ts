@@ -1,0 +1,66 @@
+// A pushed pack is read from the request body into one buffer the reader gives (a BYOB read),
+// not a new array buffer per chunk: a push of hundreds of MiB left that many MiB of garbage
+// buffers, which count toward the isolate's memory until V8 frees them.
+import { describe, expect, it } from "vitest";
+import { readPushRequest } from "./receive-pack";
+import { pkt, FLUSH } from "./pkt-line";
+import { concatBytes } from "../utils/bytes";
+
+/**
+ * A byte stream of `body` (no zero byte in it) in pieces of at most 10,000 bytes, counting the
+ * pulls whose buffer was fresh memory (zeros) rather than a buffer read into before.
+ */
+function byteBody(body: Uint8Array) {
+  let at = 0;
+  const counts = { pulls: 0, fresh: 0 };
+  const stream = new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      counts.pulls++;
+      if (at >= body.length) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+        return;
+      }
+      const request = controller.byobRequest;
+      if (request?.view) {
+        const view = new Uint8Array(request.view.buffer, request.view.byteOffset, request.view.byteLength);
+        if (view[0] === 0) counts.fresh++;
+        const n = Math.min(view.length, 10_000, body.length - at);
+        view.set(body.subarray(at, at + n));
+        at += n;
+        request.respond(n);
+      } else {
+        counts.fresh++;
+        const n = Math.min(10_000, body.length - at);
+        controller.enqueue(body.slice(at, at + n));
+        at += n;
+      }
+    },
+  });
+  return { stream, counts };
+}
+
+describe("push request body", () => {
+  it("reads the pack after the commands into the reader's own buffer, chunk by chunk, intact", async () => {
+    const pack = new Uint8Array(3 * 1024 * 1024).map((_, i) => 1 + ((i * 7 + (i >> 12)) % 255));
+    const head = concatBytes([pkt(`${"0".repeat(40)} ${"1".repeat(40)} refs/heads/main\0report-status\n`), FLUSH]);
+    const { stream, counts } = byteBody(concatBytes([head, pack]));
+    const push = await readPushRequest(stream);
+    expect(push.commands).toEqual([{ old: "0".repeat(40), new: "1".repeat(40), name: "refs/heads/main" }]);
+    const reader = push.pack!.getReader();
+    const got: Uint8Array[] = [];
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      // Chunks are valid until the next read: the caller copies what it keeps.
+      got.push(value.slice());
+    }
+    const received = concatBytes(got);
+    expect(received.length).toBe(pack.length);
+    expect(received.every((b, i) => b === pack[i])).toBe(true);
+    expect(counts.pulls).toBeGreaterThan(300);
+    // Only the first read had a new buffer; every later one was given the same memory again.
+    expect(counts.fresh).toBe(1);
+  });
+});
