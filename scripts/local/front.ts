@@ -164,7 +164,11 @@ function forward(
     upstream.on("error", (err: NodeJS.ErrnoException) => {
       if (!answered && reuse && retryable(upstream, err)) {
         forward(agent, traffic, target, form, req, res, false).then(resolve, reject);
-      } else if (!connected && err.code === "ECONNREFUSED") {
+      } else if (!answered && !connected && err.code === "ECONNREFUSED") {
+        reject(new UpstreamDown(err));
+      } else if (!answered && hasNoBody(req) && ["ECONNRESET", "EPIPE"].includes(err.code ?? "")) {
+        // A crashing workerd's socket still takes connections for a moment, then resets them: a
+        // GET or HEAD changes nothing, so it waits for the restart like a refused one.
         reject(new UpstreamDown(err));
       } else {
         reject(err);
@@ -234,12 +238,15 @@ export function createFront(target: () => URL, opts: FrontOptions = {}): Server 
       }
     } catch (err) {
       if (!res.headersSent) {
-        const down = err instanceof UpstreamDown;
+        // workerd went away (503) rather than the front failing (502): say so and what to do.
+        const down = err instanceof UpstreamDown || ["ECONNRESET", "EPIPE"].includes((err as NodeJS.ErrnoException).code ?? "");
         res.writeHead(down ? 503 : 502, { "content-type": "text/plain" });
         res.end(
-          down
+          err instanceof UpstreamDown
             ? `local forge: workerd is not answering (${err.message}); it may have crashed: see the forge's output, then try again\n`
-            : `local forge: the request failed: ${(err as Error).message}\n`,
+            : down
+              ? `local forge: workerd stopped while it handled this request (${(err as Error).message}); it may have crashed ("Reached heap limit" in the forge's output): try again\n`
+              : `local forge: the request failed: ${(err as Error).message}\n`,
         );
       } else {
         res.destroy(err as Error);

@@ -153,3 +153,43 @@ describe("local forge front while workerd restarts", () => {
     }
   });
 });
+
+describe("local forge front when workerd dies mid-request", () => {
+  it("sends a GET again after the restart when its connection was reset before any answer", async () => {
+    let connections = 0;
+    // The first connection is taken and then reset, as by a workerd that is aborting; after the
+    // "restart" the same upstream answers.
+    const restarted = oneShotUpstream();
+    const dying = createTcpServer((socket) => {
+      connections++;
+      socket.on("error", () => undefined);
+      socket.once("data", () => socket.resetAndDestroy());
+    });
+    await new Promise<void>((resolve) => dying.listen(0, "127.0.0.1", resolve));
+    const dyingPort = (dying.address() as { port: number }).port;
+    await new Promise<void>((resolve) => restarted.server.listen(0, "127.0.0.1", resolve));
+    let target = new URL(`http://127.0.0.1:${dyingPort}`);
+    const front2 = createFront(() => target, {
+      upstreamBack: async () => {
+        target = new URL(`http://127.0.0.1:${(restarted.server.address() as { port: number }).port}`);
+      },
+    });
+    await new Promise<void>((resolve) => front2.listen(0, "127.0.0.1", resolve));
+    try {
+      const port2 = (front2.address() as { port: number }).port;
+      expect(await send(port2, "GET", "/repo.git/info/refs")).toEqual({ status: 200, text: "GET /repo.git/info/refs" });
+      expect(connections).toBe(1);
+      // A POST's body was read by the dying one: it is not sent twice, and the answer says why.
+      target = new URL(`http://127.0.0.1:${dyingPort}`);
+      const post = await send(port2, "POST", "/repo.git/git-receive-pack", "0000");
+      expect(post.status).toBe(503);
+      expect(post.text).toContain("workerd stopped while it handled this request");
+      expect(restarted.seen.posts).toEqual([]);
+    } finally {
+      await new Promise((resolve) => front2.close(resolve));
+      front2.closeAllConnections();
+      await new Promise((resolve) => dying.close(resolve));
+      await new Promise((resolve) => restarted.server.close(resolve));
+    }
+  });
+});
