@@ -5,7 +5,9 @@
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../test/e2e/runner";
 import { importProject, startEdgeforge } from "./lib/edgeforge";
+import { sampleHeap } from "./lib/heap";
 import { basicAuthArgs, CommitMaker } from "./lib/repo";
 import { git, run } from "./lib/run";
 
@@ -17,7 +19,14 @@ if (kept && existsSync(join(kept, "bench-token"))) {
   stateDir = mkdtempSync(join(tmpdir(), "b502-state-"));
   cpSync(kept, stateDir, { recursive: true });
 } else stateDir = kept;
-const ef = await startEdgeforge({ FORGE_LOG: "verbose" }, 600_000, { stateDir });
+// TRACE_HEAP=1: each isolate's used heap (with array buffers) every second, through the inspector.
+const inspector = process.env.TRACE_HEAP ? await freePort() : 0;
+const ef = await startEdgeforge(
+  { FORGE_LOG: "verbose", ...(inspector ? { FORGE_INSPECTOR_PORT: String(inspector) } : {}) },
+  600_000,
+  { stateDir },
+);
+const sampler = inspector ? await sampleHeap(inspector, 500, true) : null;
 const started = Date.now();
 const stamp = (m: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${m}`);
 try {
@@ -61,6 +70,7 @@ try {
     maker.dispose();
   }
 } finally {
+  await sampler?.stop().catch(() => undefined);
   writeFileSync(process.env.OUT ?? "/tmp/b502-forge-output.txt", ef.forge.output);
   await ef.stop();
   if (kept && stateDir !== kept) rmSync(stateDir!, { recursive: true, force: true });
