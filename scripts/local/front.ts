@@ -140,6 +140,7 @@ function forward(
   reuse: boolean,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
+    let connected = false;
     let answered = false;
     const upstream = request(
       {
@@ -163,6 +164,12 @@ function forward(
     upstream.on("error", (err: NodeJS.ErrnoException) => {
       if (!answered && reuse && retryable(upstream, err)) {
         forward(agent, traffic, target, form, req, res, false).then(resolve, reject);
+      } else if (!answered && !connected && err.code === "ECONNREFUSED") {
+        reject(new UpstreamDown(err));
+      } else if (!answered && hasNoBody(req) && ["ECONNRESET", "EPIPE"].includes(err.code ?? "")) {
+        // A crashing workerd's socket still takes connections for a moment, then resets them: a
+        // GET or HEAD changes nothing, so it waits for the restart like a refused one.
+        reject(new UpstreamDown(err));
       } else {
         reject(err);
       }
@@ -171,12 +178,40 @@ function forward(
     res.on("close", () => {
       if (!res.writableFinished) upstream.destroy();
     });
-    if (hasNoBody(req)) upstream.end();
-    else req.pipe(new SlicedBody(traffic)).pipe(upstream);
+    // The body is read only once workerd has taken the connection: a refused one (workerd is
+    // restarting) leaves it unread, so the request can be sent again whole.
+    const send = () => {
+      connected = true;
+      if (hasNoBody(req)) upstream.end();
+      else req.pipe(new SlicedBody(traffic)).pipe(upstream);
+    };
+    upstream.once("socket", (socket) => {
+      if (socket.connecting) socket.once("connect", send);
+      else send();
+    });
   });
 }
 
-export function createFront(target: () => URL): Server {
+/** workerd refused the connection (it is not listening: it crashed and Miniflare restarts it). */
+class UpstreamDown extends Error {
+  constructor(readonly cause: Error) {
+    super(cause.message);
+  }
+}
+
+export interface FrontOptions {
+  /**
+   * Resolves when workerd listens again after a crash (Miniflare restarts it: an isolate over
+   * its heap limit aborts the whole process locally), rejects when it will not. Without it, a
+   * refused request fails at once.
+   */
+  upstreamBack?: () => Promise<void>;
+}
+
+/** How many times one request waits for workerd to come back before the front gives up. */
+const RESTARTS_WAITED = 3;
+
+export function createFront(target: () => URL, opts: FrontOptions = {}): Server {
   const agent = new Agent({ keepAlive: true, timeout: IDLE_UPSTREAM_MS });
   const traffic = new Traffic();
   const server = createServer(async (req, res) => {
@@ -189,11 +224,30 @@ export function createFront(target: () => URL): Server {
     }
     traffic.inFlight++;
     try {
-      await forward(agent, traffic, target(), form, req, res, hasNoBody(req));
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await forward(agent, traffic, target(), form, req, res, hasNoBody(req));
+          break;
+        } catch (err) {
+          // Nothing reached workerd, so sending the request again cannot apply it twice.
+          if (!(err instanceof UpstreamDown) || !opts.upstreamBack || attempt >= RESTARTS_WAITED) throw err;
+          await opts.upstreamBack().catch((why: Error) => {
+            throw new UpstreamDown(why);
+          });
+        }
+      }
     } catch (err) {
       if (!res.headersSent) {
-        res.writeHead(502, { "content-type": "text/plain" });
-        res.end(`local forge: the request failed: ${(err as Error).message}\n`);
+        // workerd went away (503) rather than the front failing (502): say so and what to do.
+        const down = err instanceof UpstreamDown || ["ECONNRESET", "EPIPE"].includes((err as NodeJS.ErrnoException).code ?? "");
+        res.writeHead(down ? 503 : 502, { "content-type": "text/plain" });
+        res.end(
+          err instanceof UpstreamDown
+            ? `local forge: workerd is not answering (${err.message}); it may have crashed: see the forge's output, then try again\n`
+            : down
+              ? `local forge: workerd stopped while it handled this request (${(err as Error).message}); it may have crashed ("Reached heap limit" in the forge's output): try again\n`
+              : `local forge: the request failed: ${(err as Error).message}\n`,
+        );
       } else {
         res.destroy(err as Error);
       }

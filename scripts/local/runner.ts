@@ -11,6 +11,22 @@ import { createInterface } from "node:readline";
 import { buildWorkers, projectRoot } from "./build";
 import { applyIsolateHeapLimit, miniflareOptions, type LocalConfig } from "./config";
 import { createFront } from "./front";
+import { connect } from "node:net";
+
+/** How long a request waits for workerd to be restarted after a crash (a restart took 2-10 s here). */
+const WORKERD_RESTART_MS = 60_000;
+
+/** Whether something accepts TCP connections at the URL's host and port. */
+function accepts(url: URL): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(Number(url.port), url.hostname);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
 
 export interface LocalForgeOptions {
   port: number;
@@ -104,11 +120,30 @@ export class LocalForge {
     this.mf = new Miniflare(miniflareOptions(this.config()));
     await this.mf.ready;
     this.edgeUrl = await this.mf.unsafeGetDirectURL("edge");
-    this.server = createFront(() => this.edgeUrl!);
+    this.server = createFront(() => this.edgeUrl!, { upstreamBack: () => this.workerdBack() });
     await new Promise<void>((resolve, reject) => {
       this.server!.once("error", reject);
       this.server!.listen(this.opts.port, "127.0.0.1", () => resolve());
     });
+  }
+
+  /**
+   * Waits for workerd after a crash (a V8 heap limit reached aborts the process): Miniflare
+   * restarts it on its own, and `ready` waits for that restart once it has begun. The crash may
+   * not have been noticed yet when a request is refused, so the socket is probed until it
+   * accepts, for at most WORKERD_RESTART_MS.
+   */
+  private async workerdBack(): Promise<void> {
+    const deadline = Date.now() + WORKERD_RESTART_MS;
+    this.opts.onLog?.("workerd refused a connection (crashed?): waiting for Miniflare to restart it");
+    for (;;) {
+      if (!this.mf) throw new Error("the forge is stopping");
+      await this.mf.ready;
+      this.edgeUrl = await this.mf.unsafeGetDirectURL("edge");
+      if (await accepts(this.edgeUrl)) return;
+      if (Date.now() > deadline) throw new Error(`workerd did not come back within ${WORKERD_RESTART_MS / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 
   async stop(): Promise<void> {

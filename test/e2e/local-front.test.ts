@@ -96,3 +96,100 @@ describe("local forge front", () => {
     expect(upstream.seen.resets).toBeGreaterThan(0);
   });
 });
+
+describe("local forge front while workerd restarts", () => {
+  // Issue 19: an isolate over its heap limit aborts workerd locally and Miniflare restarts it; a
+  // git push sent in that window got the front's bare 502 (git: "unable to access ... 502").
+  it("waits for the upstream to listen again, then sends refused requests whole, once", async () => {
+    // A port that nothing listens on (yet): connections to it are refused.
+    const probe = createTcpServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const downPort = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const restarted = oneShotUpstream();
+    let waits = 0;
+    let listening: Promise<void> | null = null;
+    // The restart is the test's own step: it happens when the front asks for it, not on a timer.
+    const upstreamBack = () => {
+      waits++;
+      listening ??= new Promise<void>((resolve) => restarted.server.listen(downPort, "127.0.0.1", resolve));
+      return listening;
+    };
+    const down = createFront(() => new URL(`http://127.0.0.1:${downPort}`), { upstreamBack });
+    await new Promise<void>((resolve) => down.listen(0, "127.0.0.1", resolve));
+    const frontPort = (down.address() as { port: number }).port;
+    try {
+      const [get, post] = await Promise.all([
+        send(frontPort, "GET", "/repo.git/info/refs?service=git-receive-pack"),
+        send(frontPort, "POST", "/repo.git/git-receive-pack", "0000 one new commit"),
+      ]);
+      expect(get).toEqual({ status: 200, text: "GET /repo.git/info/refs?service=git-receive-pack" });
+      expect(post).toEqual({ status: 200, text: "POST /repo.git/git-receive-pack" });
+      expect(restarted.seen.posts).toEqual(["0000 one new commit"]);
+      expect(waits).toBeGreaterThan(0);
+    } finally {
+      await new Promise((resolve) => down.close(resolve));
+      down.closeAllConnections();
+      await new Promise((resolve) => restarted.server.close(resolve));
+    }
+  });
+
+  it("answers 503 with the reason when the upstream does not come back", async () => {
+    const probe = createTcpServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const downPort = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const down = createFront(() => new URL(`http://127.0.0.1:${downPort}`), {
+      upstreamBack: () => Promise.reject(new Error("workerd did not come back")),
+    });
+    await new Promise<void>((resolve) => down.listen(0, "127.0.0.1", resolve));
+    try {
+      const r = await send((down.address() as { port: number }).port, "POST", "/repo.git/git-receive-pack", "0000");
+      expect(r.status).toBe(503);
+      expect(r.text).toContain("workerd did not come back");
+    } finally {
+      await new Promise((resolve) => down.close(resolve));
+      down.closeAllConnections();
+    }
+  });
+});
+
+describe("local forge front when workerd dies mid-request", () => {
+  it("sends a GET again after the restart when its connection was reset before any answer", async () => {
+    let connections = 0;
+    // The first connection is taken and then reset, as by a workerd that is aborting; after the
+    // "restart" the same upstream answers.
+    const restarted = oneShotUpstream();
+    const dying = createTcpServer((socket) => {
+      connections++;
+      socket.on("error", () => undefined);
+      socket.once("data", () => socket.resetAndDestroy());
+    });
+    await new Promise<void>((resolve) => dying.listen(0, "127.0.0.1", resolve));
+    const dyingPort = (dying.address() as { port: number }).port;
+    await new Promise<void>((resolve) => restarted.server.listen(0, "127.0.0.1", resolve));
+    let target = new URL(`http://127.0.0.1:${dyingPort}`);
+    const front2 = createFront(() => target, {
+      upstreamBack: async () => {
+        target = new URL(`http://127.0.0.1:${(restarted.server.address() as { port: number }).port}`);
+      },
+    });
+    await new Promise<void>((resolve) => front2.listen(0, "127.0.0.1", resolve));
+    try {
+      const port2 = (front2.address() as { port: number }).port;
+      expect(await send(port2, "GET", "/repo.git/info/refs")).toEqual({ status: 200, text: "GET /repo.git/info/refs" });
+      expect(connections).toBe(1);
+      // A POST's body was read by the dying one: it is not sent twice, and the answer says why.
+      target = new URL(`http://127.0.0.1:${dyingPort}`);
+      const post = await send(port2, "POST", "/repo.git/git-receive-pack", "0000");
+      expect(post.status).toBe(503);
+      expect(post.text).toContain("workerd stopped while it handled this request");
+      expect(restarted.seen.posts).toEqual([]);
+    } finally {
+      await new Promise((resolve) => front2.close(resolve));
+      front2.closeAllConnections();
+      await new Promise((resolve) => dying.close(resolve));
+      await new Promise((resolve) => restarted.server.close(resolve));
+    }
+  });
+});

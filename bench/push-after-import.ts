@@ -1,0 +1,77 @@
+// Issue 19's HTTP 502: imports a large repository, then pushes one new commit over HTTP with the
+// real git client right away, while the import's post-push work still runs; prints what git and
+// workerd said. STATE=<dir> keeps the import (a copy is used per run when KEEP is unset).
+// REPO=/tmp/s4-big/large-320.git node --import tsx bench/push-after-import.ts
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "../test/e2e/runner";
+import { importProject, startEdgeforge } from "./lib/edgeforge";
+import { sampleHeap } from "./lib/heap";
+import { basicAuthArgs, CommitMaker } from "./lib/repo";
+import { git, run } from "./lib/run";
+
+process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
+const repo = process.env.REPO ?? "/tmp/s4-big/large-320.git";
+const kept = process.env.STATE;
+let stateDir: string | undefined;
+if (kept && existsSync(join(kept, "bench-token"))) {
+  stateDir = mkdtempSync(join(tmpdir(), "b502-state-"));
+  cpSync(kept, stateDir, { recursive: true });
+} else stateDir = kept;
+// TRACE_HEAP=1: each isolate's used heap (with array buffers) every second, through the inspector.
+const inspector = process.env.TRACE_HEAP ? await freePort() : 0;
+const ef = await startEdgeforge(
+  { FORGE_LOG: "verbose", ...(inspector ? { FORGE_INSPECTOR_PORT: String(inspector) } : {}) },
+  600_000,
+  { stateDir },
+);
+const sampler = inspector ? await sampleHeap(inspector, 500, true) : null;
+const started = Date.now();
+const stamp = (m: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${m}`);
+try {
+  if (!(kept && stateDir !== kept)) {
+    stamp("import");
+    await importProject(ef, "repo", repo);
+    stamp("imported");
+  }
+  const auth = basicAuthArgs({ username: "bench", password: ef.token });
+  if (process.env.MIRROR) {
+    // bench:scale's order: push --mirror into an empty project, whose post-push work then runs.
+    await ef.cli("projects", "create", "bench", "mirror");
+    stamp("push --mirror");
+    await git([...auth, "-C", repo, "push", "--mirror", `http://bench.localhost:${ef.port}/mirror.git`]);
+    stamp("pushed --mirror");
+  }
+  const maker = await CommitMaker.create(repo);
+  try {
+    for (let i = 1; i <= Number(process.env.PUSHES ?? 3); i++) {
+      await maker.commit();
+      // Spread over the window where the upload's post-push work runs (bench:scale pushed after a clone).
+      await new Promise((r) => setTimeout(r, Number(process.env.GAP_MS ?? 0)));
+      stamp(`push ${i}`);
+      try {
+        // Forced: a kept state may hold an earlier run's commits on master.
+        const r = await run("git", [
+          ...auth,
+          "-C",
+          maker.dir,
+          "push",
+          `http://bench.localhost:${ef.port}/repo.git`,
+          `+refs/heads/${maker.branch}:refs/heads/${maker.branch}`,
+        ]);
+        if (r.code !== 0) throw new Error(r.stderr.trim());
+        stamp(`push ${i} ok`);
+      } catch (err) {
+        stamp(`push ${i} FAILED: ${String((err as Error).message)}`);
+      }
+    }
+  } finally {
+    maker.dispose();
+  }
+} finally {
+  await sampler?.stop().catch(() => undefined);
+  writeFileSync(process.env.OUT ?? "/tmp/b502-forge-output.txt", ef.forge.output);
+  await ef.stop();
+  if (kept && stateDir !== kept) rmSync(stateDir!, { recursive: true, force: true });
+}
