@@ -114,8 +114,15 @@ export interface LastCommitOptions {
   checkpoint?: Checkpoint;
 }
 
-/** Commits taken from the queue, Bloom filters tested, commits whose trees were compared, trees read. */
-export type WalkStats = DirectoryWalkStats;
+/**
+ * Commits taken from the queue, Bloom filters tested, commits whose trees were compared, trees
+ * read; of the commits, those the base reaches (walked only to rule them out), and commits walked
+ * by the whole-history search of paths the base could not answer.
+ */
+export interface WalkStats extends DirectoryWalkStats {
+  uninteresting?: number;
+  fullSearch?: number;
+}
 export const newWalkStats = (): WalkStats => ({ commits: 0, filters: 0, compares: 0, trees: 0 });
 
 export async function lastCommitsOfTree(
@@ -292,6 +299,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     scanned++;
     stats.commits++;
     if (bad.has(c.oid)) {
+      stats.uninteresting = (stats.uninteresting ?? 0) + 1;
       for (const p of c.parents) await enqueue(p, true);
     } else {
       const parents = await graph.presentParents(c);
@@ -325,7 +333,9 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     }
     if (unresolved > 0) {
       // Something older came back (a merge of an old branch): search the whole history.
+      const walked = stats.commits;
       const full = await walkLastCommits(graph, start, { budget: opts.budget, maxPaths: opts.maxPaths, stats });
+      stats.fullSearch = (stats.fullSearch ?? 0) + stats.commits - walked;
       if (!full) return null;
       for (const [path, commit] of full.paths) if (!paths.has(path)) paths.set(path, commit);
       return { paths, complete: full.complete, scanned: scanned + full.scanned, frontier: full.frontier };

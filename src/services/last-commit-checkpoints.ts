@@ -6,7 +6,7 @@
 import type { Env } from "../env";
 import { Budget } from "../git/budget";
 import type { CommitGraph } from "../git/commit-graph";
-import { lastCommitsOfTree, treePaths } from "../git/last-commit";
+import { lastCommitsOfTree, newWalkStats, treePaths, type WalkStats } from "../git/last-commit";
 import type { Checkpoint } from "../git/last-commit-page";
 import type { Oid } from "../git/oid";
 import { updatedTreePaths } from "../git/tree-listing";
@@ -90,6 +90,20 @@ export async function findCheckpoint(
   return null;
 }
 
+/** What one checkpoint step did (logged by the push worker; bench/checkpoint-rate.ts prints it). */
+export interface CheckpointStep {
+  /** First-parent depth of the checkpoint, counted from the root. */
+  depth: number;
+  walk: WalkStats;
+  /** Paths of the checkpoint's tree (directories included), and of the stored answer's JSON. */
+  paths: number;
+  bytes: number;
+  /** Whole trees listed (the new one, or the previous one when this run does not have it). */
+  fullListings: number;
+  /** Milliseconds: listing trees, the walk, writing the answer and the index. */
+  ms: { list: number; walk: number; store: number };
+}
+
 /**
  * Writes the missing checkpoints of `tip`'s first-parent chain, oldest first, until the budget is
  * spent; each walk starts from the checkpoint before it. Returns how many it wrote and whether
@@ -103,6 +117,7 @@ export async function advanceCheckpoints(
   tip: Oid,
   budget: Budget,
   maxPaths: number,
+  onStep?: (step: CheckpointStep) => void,
 ): Promise<{ written: number; complete: boolean }> {
   const persisted = await graph.persistedGraph();
   let pos = persisted ? await graph.positionOf(tip) : -1;
@@ -135,11 +150,14 @@ export async function advanceCheckpoints(
       if (data) before = { data, listing: null };
     }
     const root = (await graph.commit(oid)).tree;
+    let t = Date.now();
+    let fullListings = before?.listing ? 0 : 1;
     // Listed from the previous checkpoint's listing where this run has it (only what changed is read).
     const listing: Map<string, Oid> | null = before?.listing
       ? await updatedTreePaths(graph.store, before.listing, (await graph.commit(before.data.commit)).tree, root, maxPaths)
       : await treePaths(graph, root, maxPaths);
     if (!listing) return { written, complete: false };
+    if (before && !before.listing) fullListings++;
     const base = before
       ? {
           commit: before.data.commit,
@@ -148,14 +166,20 @@ export async function advanceCheckpoints(
             before.listing ?? (await treePaths(graph, (await graph.commit(before.data.commit)).tree, maxPaths)) ?? undefined,
         }
       : undefined;
-    const found = await lastCommitsOfTree(graph, oid, { budget: stepBudget, base, listing, maxPaths });
+    const list = Date.now() - t;
+    t = Date.now();
+    const walk = newWalkStats();
+    const found = await lastCommitsOfTree(graph, oid, { budget: stepBudget, base, listing, maxPaths, stats: walk });
     if (!found?.complete) return { written, complete: false };
+    const walkMs = Date.now() - t;
+    t = Date.now();
     const data = await toStored(graph, oid, found.paths, before?.data);
-    await storeAnswer(env, repo, data);
+    const bytes = await storeAnswer(env, repo, data);
     done.push(oid);
     doneSet.add(oid);
     await writeIndex(env, repo, done);
     written++;
+    onStep?.({ depth, walk, paths: listing.size, bytes, fullListings, ms: { list, walk: walkMs, store: Date.now() - t } });
     before = { data, listing };
   }
   return { written, complete: true };

@@ -85,8 +85,11 @@ export async function toStored(
   return out;
 }
 
-export async function storeAnswer(env: Env, repo: RepoRef, data: StoredLastCommits): Promise<void> {
+/** Returns the stored JSON's length (characters). */
+export async function storeAnswer(env: Env, repo: RepoRef, data: StoredLastCommits): Promise<number> {
   const key = lastCommitsKey(repo, data.commit);
   parsed.set(key, data);
-  await env.OBJECTS.put(key, JSON.stringify(data), { httpMetadata: { contentType: "application/json" } });
+  const json = JSON.stringify(data);
+  await env.OBJECTS.put(key, json, { httpMetadata: { contentType: "application/json" } });
+  return json.length;
 }
