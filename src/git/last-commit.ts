@@ -8,11 +8,13 @@
 import { type BloomKey, bloomKey, filterMayContain } from "./bloom";
 import { yieldToOthers, type Budget } from "./budget";
 import { type CommitGraph, CommitQueue } from "./commit-graph";
-import type { DirectoryWalkStats } from "./last-commit-dir";
+import { rangePositions } from "./history";
+import { type DirectoryWalkStats, walkDirectory } from "./last-commit-dir";
 import { byteKey, type Checkpoint, directoryByGraph, directoryPaths, utf8 } from "./last-commit-page";
 import { forEachTreeEntry, isTreeMode } from "./objects";
 import type { Oid } from "./oid";
 import { byteString, type Changed, changedEntries, type Entry } from "./tree-changes";
+import { updatedTreePaths } from "./tree-listing";
 
 export { byteKey };
 
@@ -258,11 +260,30 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     return filter ? mayHoldOpen(filter, "") : true;
   };
 
+  // From a base the persisted graph holds (as the start): the commits the base does not reach,
+  // found by generation number without decoding one (`git rev-list base..start`). The walk then
+  // takes only those, in its own order, and never the base's side: by dates alone, that side is
+  // walked down to the fork of the oldest branch merged above the base.
+  const persisted = opts.base && !opts.resume ? await graph.persistedGraph() : null;
+  const from = persisted ? await graph.positionOf(start) : -1;
+  const to = from >= 0 ? await graph.positionOf(opts.base!.commit) : -1;
+  let range: Uint8Array | null = null;
+  if (persisted && to >= 0) {
+    const counts = { included: 0, excluded: 0 };
+    range = await rangePositions(persisted, from, to, Infinity, counts);
+    stats.uninteresting = (stats.uninteresting ?? 0) + counts.excluded;
+  }
+  const inRange = async (oid: Oid) => {
+    const pos = await graph.positionOf(oid);
+    return pos >= 0 && (range![pos >> 3]! & (1 << (pos & 7))) !== 0;
+  };
+
   const queue = new CommitQueue();
   const seen = new Set<Oid>();
   const bad = new Set<Oid>();
   const queuedGood = new Set<Oid>();
   const enqueue = async (oid: Oid, uninteresting: boolean) => {
+    if (range && (uninteresting || !(await inRange(oid)))) return;
     if (uninteresting) {
       bad.add(oid);
       queuedGood.delete(oid);
@@ -321,7 +342,13 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
   if (opts.base) {
     const baseByBytes = new Map<string, Oid>();
     for (const [path, commit] of opts.base.paths) baseByBytes.set(byteKey(path), commit);
-    const before = opts.base.listing ?? (await treePaths(graph, (await graph.commit(opts.base.commit)).tree, opts.maxPaths));
+    // The base's listing, where the caller has none: from the start's (only directories that differ are read).
+    const baseTree = (await graph.commit(opts.base.commit)).tree;
+    const before =
+      opts.base.listing ??
+      (opts.dir
+        ? await treePaths(graph, baseTree, opts.maxPaths)
+        : await updatedTreePaths(graph.store, targets, startTree, baseTree, opts.maxPaths ?? 200_000));
     for (const [path, target] of targets) {
       const known = baseByBytes.get(path);
       if (!known || before?.get(path) !== target) continue;
@@ -330,6 +357,30 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
       const mine = paths.get(path);
       if (mine === undefined) resolve(path, known);
       else if (mine !== known && (await graph.commit(known)).time > (await graph.commit(mine)).time) paths.set(path, known);
+    }
+    if (unresolved > 0 && from >= 0) {
+      // Something older came back: content the base does not have that no commit above it
+      // brought (a file deleted below the base, brought back by a merge of a branch that kept
+      // it). Only those paths are searched for, each directory's by graph position and its
+      // entries' Bloom filters (last-commit-dir.ts), as a page's column is.
+      const byDir = new Map<string, Map<string, Oid>>();
+      for (const [path, target] of targets) {
+        if (paths.has(path)) continue;
+        const dir = parentOf(path);
+        let names = byDir.get(dir);
+        if (!names) byDir.set(dir, (names = new Map()));
+        names.set(dir ? path.slice(dir.length + 1) : path, target);
+      }
+      for (const [dir, names] of byDir) {
+        const walked = stats.commits;
+        const walk = await walkDirectory(persisted!, graph.store, from, dir ? dir.split("/") : [], names, {
+          budget: opts.budget,
+          stats,
+        });
+        stats.fullSearch = (stats.fullSearch ?? 0) + stats.commits - walked;
+        for (const [name, commit] of walk.found) resolve(dir ? `${dir}/${name}` : name, commit);
+        if (!walk.complete) return { paths, complete: false, scanned, frontier: [] };
+      }
     }
     if (unresolved > 0) {
       // Something older came back (a merge of an old branch): search the whole history.

@@ -151,19 +151,22 @@ export async function advanceCheckpoints(
     }
     const root = (await graph.commit(oid)).tree;
     let t = Date.now();
-    let fullListings = before?.listing ? 0 : 1;
+    const fullListings = before?.listing ? 0 : 1;
     // Listed from the previous checkpoint's listing where this run has it (only what changed is read).
     const listing: Map<string, Oid> | null = before?.listing
       ? await updatedTreePaths(graph.store, before.listing, (await graph.commit(before.data.commit)).tree, root, maxPaths)
       : await treePaths(graph, root, maxPaths);
     if (!listing) return { written, complete: false };
-    if (before && !before.listing) fullListings++;
     const base = before
       ? {
           commit: before.data.commit,
           paths: pathsOf(before.data),
+          // A run's first step has no listing of the previous checkpoint: made from this one's,
+          // reading only the directories that differ.
           listing:
-            before.listing ?? (await treePaths(graph, (await graph.commit(before.data.commit)).tree, maxPaths)) ?? undefined,
+            before.listing ??
+            (await updatedTreePaths(graph.store, listing, root, (await graph.commit(before.data.commit)).tree, maxPaths)) ??
+            undefined,
         }
       : undefined;
     const list = Date.now() - t;
