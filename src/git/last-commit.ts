@@ -7,14 +7,14 @@
 // passed over without reading a tree (raw tree comparisons: tree-changes.ts).
 import { type BloomKey, bloomKey, filterMayContain } from "./bloom";
 import { yieldToOthers, type Budget } from "./budget";
-import { type CommitGraph, CommitQueue } from "./commit-graph";
+import { type CommitGraph, type CommitInfo, CommitQueue } from "./commit-graph";
 import { rangePositions } from "./history";
 import { type DirectoryWalkStats, walkDirectory } from "./last-commit-dir";
 import { byteKey, type Checkpoint, directoryByGraph, directoryPaths, utf8 } from "./last-commit-page";
-import { forEachTreeEntry, isTreeMode } from "./objects";
 import type { Oid } from "./oid";
-import { byteString, type Changed, changedEntries, type Entry } from "./tree-changes";
+import { type Changed, changedEntries } from "./tree-changes";
 import { updatedTreePaths } from "./tree-listing";
+import { Trees } from "./walk-trees";
 
 export { byteKey };
 
@@ -29,38 +29,13 @@ export interface TreeLastCommits {
   frontier: Oid[];
 }
 
-/** Tree data by id, for one walk (most trees are shared by many commits). */
-class Trees {
-  private readonly memo = new Map<Oid, Uint8Array>();
-  constructor(
-    private readonly graph: CommitGraph,
-    private readonly stats?: WalkStats,
-  ) {}
-
-  async data(tree: Oid | null): Promise<Uint8Array> {
-    if (!tree) return EMPTY;
-    let hit = this.memo.get(tree);
-    if (!hit) {
-      if (this.stats) this.stats.trees++;
-      const obj = await this.graph.store.read(tree);
-      hit = obj.type === "tree" ? obj.data : EMPTY;
-      if (this.memo.size >= 4096) this.memo.clear();
-      this.memo.set(tree, hit);
-    }
-    return hit;
-  }
-
-  async of(tree: Oid | null): Promise<Entry[]> {
-    const data = await this.data(tree);
-    const list: Entry[] = [];
-    forEachTreeEntry(data, (mode, oid, s, e) => list.push({ name: byteString(data, s, e), oid, tree: isTreeMode(mode) }));
-    return list;
-  }
-}
-const EMPTY = new Uint8Array(0);
+/** Commits down the first-parent line whose trees a walk of a range reads ahead of its comparisons. */
+const READ_AHEAD = 8;
 
 /** Trees of one level of a listing located together (within the store's 4,096 remembered answers). */
 const LIST_BATCH = 1024;
+/** Trees of a listing read at once. */
+const READ_TOGETHER = 16;
 
 /**
  * Every path of a tree (as byte strings) and its object id (directories included). Null past
@@ -78,7 +53,10 @@ export async function treePaths(graph: CommitGraph, root: Oid, maxPaths = 200_00
     for (let from = 0; from < level.length; from += LIST_BATCH) {
       const batch = level.slice(from, from + LIST_BATCH);
       await graph.store.locateMany(batch.map((t) => t.oid));
-      for (const t of batch) {
+      for (let i = 0; i < batch.length; i++) {
+        const t = batch[i]!;
+        // A group of trees read side by side (each read may wait for storage).
+        if (i % READ_TOGETHER === 0) await Promise.all(batch.slice(i, i + READ_TOGETHER).map((u) => trees.data(u.oid)));
         for (const e of await trees.of(t.oid)) {
           const path = t.prefix + e.name;
           out.set(path, e.oid);
@@ -278,6 +256,20 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     return pos >= 0 && (range![pos >> 3]! & (1 << (pos & 7))) !== 0;
   };
 
+  // In a range nearly every commit is compared (every path is open until the base answers the
+  // rest): the trees of the next commits down the first-parent line are read meanwhile.
+  const started = new Set<Oid>();
+  const readAhead = async (c: CommitInfo) => {
+    for (let i = 0, next = c; i < READ_AHEAD && next.parents.length > 0; i++) {
+      const p = next.parents[0]!;
+      if (!(await inRange(p))) return;
+      next = await graph.commit(p);
+      if (started.has(p)) continue;
+      started.add(p);
+      void trees.readAhead(next.tree, await Promise.all(next.parents.map(async (q) => (await graph.commit(q)).tree)));
+    }
+  };
+
   const queue = new CommitQueue();
   const seen = new Set<Oid>();
   const bad = new Set<Oid>();
@@ -327,6 +319,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
       // The filter compares with the first parent: a path the same as there is not one this
       // commit brought, merge or not (it must differ from every parent), so no tree is read.
       const skip = parents.length > 0 && c.parents.length === parents.length && !(await mayTouchOpenPaths(c.oid));
+      if (range) await readAhead(c);
       if (!skip) {
         stats.compares++;
         const parentTrees = await Promise.all(parents.map(async (p) => (await graph.commit(p)).tree));
