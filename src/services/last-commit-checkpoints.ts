@@ -44,6 +44,30 @@ async function writeIndex(env: Env, repo: RepoRef, done: Oid[]): Promise<void> {
   });
 }
 
+/**
+ * The listing (path -> id) of the checkpoint a run stopped after: the next run (another
+ * invocation) starts from it instead of listing a whole tree again, which on git/git's shape
+ * costs as much as the step itself.
+ */
+async function readListing(env: Env, repo: RepoRef, commit: Oid): Promise<Map<string, Oid> | null> {
+  const obj = await env.OBJECTS.get(r2Keys.lastCommitCheckpointListing(repo.tenantId, repo.repoId));
+  if (!obj) return null;
+  try {
+    const saved = (await obj.json()) as { commit?: unknown; paths?: Record<string, Oid> };
+    return saved.commit === commit && saved.paths ? new Map(Object.entries(saved.paths)) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function writeListing(env: Env, repo: RepoRef, commit: Oid, listing: Map<string, Oid>): Promise<void> {
+  await env.OBJECTS.put(
+    r2Keys.lastCommitCheckpointListing(repo.tenantId, repo.repoId),
+    JSON.stringify({ commit, paths: Object.fromEntries(listing) }),
+    { httpMetadata: { contentType: "application/json" } },
+  );
+}
+
 /** Path -> last commit, as lastCommitsOfTree's `base` takes it. */
 export const pathsOf = (data: StoredLastCommits) =>
   new Map(Object.entries(data.paths).map(([path, i]) => [path, data.commits[i]!]));
@@ -134,20 +158,25 @@ export async function advanceCheckpoints(
   const doneSet = new Set(done);
   let written = 0;
   let before: { data: StoredLastCommits; listing: Map<string, string> | null } | null = null;
+  /** A run that stops keeps the listing of its last checkpoint for the next one. */
+  const stop = async () => {
+    if (written > 0 && before?.listing) await writeListing(env, repo, before.data.commit, before.listing);
+    return { written, complete: false };
+  };
   for (let depth = 0; depth < chain.length; depth += CHECKPOINT_INTERVAL) {
     const oid = await persisted.oid(chain[chain.length - 1 - depth]!);
     if (doneSet.has(oid)) {
       before = null;
       continue;
     }
-    if (budget.spent) return { written, complete: false };
+    if (budget.spent) return stop();
     // The first step of a run is bounded by steps only: one that takes longer than a run's time
     // (a large tree listed twice on a busy machine) would otherwise never be written.
     const stepBudget = written === 0 ? new Budget(Infinity, budget.maxSteps) : budget;
     if (!before && depth > 0) {
       const previous = await persisted.oid(chain[chain.length - 1 - (depth - CHECKPOINT_INTERVAL)]!);
       const data = await readStored(env, repo, previous);
-      if (data) before = { data, listing: null };
+      if (data) before = { data, listing: await readListing(env, repo, previous) };
     }
     const root = (await graph.commit(oid)).tree;
     let t = Date.now();
@@ -156,7 +185,7 @@ export async function advanceCheckpoints(
     const listing: Map<string, Oid> | null = before?.listing
       ? await updatedTreePaths(graph.store, before.listing, (await graph.commit(before.data.commit)).tree, root, maxPaths)
       : await treePaths(graph, root, maxPaths);
-    if (!listing) return { written, complete: false };
+    if (!listing) return stop();
     const base = before
       ? {
           commit: before.data.commit,
@@ -173,7 +202,7 @@ export async function advanceCheckpoints(
     t = Date.now();
     const walk = newWalkStats();
     const found = await lastCommitsOfTree(graph, oid, { budget: stepBudget, base, listing, maxPaths, stats: walk });
-    if (!found?.complete) return { written, complete: false };
+    if (!found?.complete) return stop();
     const walkMs = Date.now() - t;
     t = Date.now();
     const data = await toStored(graph, oid, found.paths, before?.data);

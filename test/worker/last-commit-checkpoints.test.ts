@@ -96,12 +96,15 @@ describe("last-commit checkpoints", () => {
     const repo = newRepo();
     // Runs of 600 steps: not one run writes them all, and each picks up where the last stopped.
     const runs: number[] = [];
+    const steps: CheckpointStep[] = [];
     for (let i = 0; i < 20; i++) {
-      const run = await advanceCheckpoints(testEnv, repo, graph, tip, new Budget(Infinity, 600), 150_000);
+      const run = await advanceCheckpoints(testEnv, repo, graph, tip, new Budget(Infinity, 600), 150_000, (s) => steps.push(s));
       runs.push(run.written);
       if (run.complete) break;
     }
     expect(runs.length).toBeGreaterThan(1);
+    // Only the first checkpoint lists a whole tree: a run starts from the listing the one before kept.
+    expect(steps.map((s) => s.fullListings)).toEqual(steps.map((s) => (s.depth === 0 ? 1 : 0)));
     expect(runs.reduce((a, b) => a + b, 0)).toBe(Math.ceil(LENGTH / CHECKPOINT_INTERVAL));
     const plain = new CommitGraph(store);
     for (let depth = 0; depth < LENGTH; depth += CHECKPOINT_INTERVAL) {
