@@ -13,7 +13,6 @@ import { type DirectoryWalkStats, walkDirectory } from "./last-commit-dir";
 import { byteKey, type Checkpoint, directoryByGraph, directoryPaths, utf8 } from "./last-commit-page";
 import type { Oid } from "./oid";
 import { type Changed, changedEntries } from "./tree-changes";
-import { updatedTreePaths } from "./tree-listing";
 import { Trees } from "./walk-trees";
 
 export { byteKey };
@@ -335,13 +334,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
   if (opts.base) {
     const baseByBytes = new Map<string, Oid>();
     for (const [path, commit] of opts.base.paths) baseByBytes.set(byteKey(path), commit);
-    // The base's listing, where the caller has none: from the start's (only directories that differ are read).
-    const baseTree = (await graph.commit(opts.base.commit)).tree;
-    const before =
-      opts.base.listing ??
-      (opts.dir
-        ? await treePaths(graph, baseTree, opts.maxPaths)
-        : await updatedTreePaths(graph.store, targets, startTree, baseTree, opts.maxPaths ?? 200_000));
+    const before = opts.base.listing ?? (await treePaths(graph, (await graph.commit(opts.base.commit)).tree, opts.maxPaths));
     for (const [path, target] of targets) {
       const known = baseByBytes.get(path);
       if (!known || before?.get(path) !== target) continue;
