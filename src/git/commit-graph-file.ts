@@ -114,10 +114,11 @@ function remember(layer: GraphLayer, page: number, data: Uint8Array): HotPage {
   return h;
 }
 
-/** Committer time and parent positions of a commit. */
+/** Committer time, parent positions and generation number (1 for a root) of a commit. */
 export interface CommitLinks {
   time: number;
   parents: number[];
+  generation: number;
 }
 
 /** One layer file, read by ranges. */
@@ -253,10 +254,11 @@ export class GraphLayer {
     if (o + 20 > h.data.length) return null;
     const p1 = h.view.getUint32(o);
     const p2 = h.view.getUint32(o + 4);
+    const generation = h.view.getUint32(o + 8);
     const time = h.view.getFloat64(o + 12);
-    if (p1 === NONE) return { time, parents: [] };
-    if (p2 === NONE) return { time, parents: [p1] };
-    return p2 & EXTRA ? null : { time, parents: [p1, p2] };
+    if (p1 === NONE) return { time, parents: [], generation };
+    if (p2 === NONE) return { time, parents: [p1], generation };
+    return p2 & EXTRA ? null : { time, parents: [p1, p2], generation };
   }
 
   /** `filter(i)` from pages already read, without waiting; null when one is not. */
@@ -280,12 +282,13 @@ export class GraphLayer {
     const rec = await this.bytes(this.dataStart + i * DATA + 40, this.dataStart + (i + 1) * DATA);
     const view = new DataView(rec.buffer, rec.byteOffset, 20);
     const time = view.getFloat64(12);
+    const generation = view.getUint32(8);
     const p1 = view.getUint32(0);
     const p2 = view.getUint32(4);
-    if (p1 === NONE) return { time, parents: [] };
-    if (p2 === NONE) return { time, parents: [p1] };
-    if (!(p2 & EXTRA)) return { time, parents: [p1, p2] };
-    return { time, parents: (await this.commit(i)).parents };
+    if (p1 === NONE) return { time, parents: [], generation };
+    if (p2 === NONE) return { time, parents: [p1], generation };
+    if (!(p2 & EXTRA)) return { time, parents: [p1, p2], generation };
+    return { time, parents: (await this.commit(i)).parents, generation };
   }
 
   /** The changed-path Bloom filter of the commit at position `i` of this layer. */

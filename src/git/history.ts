@@ -5,7 +5,8 @@ import { type BloomKey, bloomKeysOf } from "./bloom";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import type { Oid } from "./oid";
 import { oidAtPath, oidsAtPath } from "./tree-path";
-import type { Budget } from "./budget";
+import { type Budget, yieldToOthers } from "./budget";
+import type { PersistedGraph } from "./commit-graph-file";
 
 /** Most commits a cursor carries: the walk's frontier (one per line of history still open). */
 const MAX_CURSOR = 100;
@@ -301,4 +302,99 @@ export async function rangeLog(
     } else slop = 5;
   }
   return { commits: out.filter((c) => !bad.has(c.oid)), more: false };
+}
+
+/**
+ * `git rev-list <include> --not <exclude>` over the persisted graph's positions, as a bit set (bit
+ * p at byte p >> 3): commits are taken by generation number, highest first, so a commit is taken
+ * only after every commit in the walk that reaches it, and its mark (reached from `exclude` or
+ * not) is final then. The excluded side is walked only while an included commit is queued and
+ * never below the lowest of them (nothing below it can reach one). No commit id is decoded.
+ * `stats.excluded` counts the excluded commits taken. Null past `maxSteps` commits.
+ */
+export async function rangePositions(
+  graph: PersistedGraph,
+  include: number,
+  exclude: number,
+  maxSteps = Infinity,
+  stats?: { included: number; excluded: number },
+): Promise<Uint8Array | null> {
+  const bytes = (graph.count + 7) >> 3;
+  const seen = new Uint8Array(bytes);
+  const bad = new Uint8Array(bytes);
+  const range = new Uint8Array(bytes);
+  const has = (set: Uint8Array, p: number) => (set[p >> 3]! & (1 << (p & 7))) !== 0;
+  const set = (s: Uint8Array, p: number) => {
+    s[p >> 3]! |= 1 << (p & 7);
+  };
+  // A max-heap of positions by generation.
+  const heap: number[] = [];
+  const gen: number[] = [];
+  const push = (p: number, g: number) => {
+    heap.push(p);
+    gen.push(g);
+    for (let i = heap.length - 1; i > 0; ) {
+      const up = (i - 1) >> 1;
+      if (gen[up]! >= gen[i]!) break;
+      [heap[up], heap[i]] = [heap[i]!, heap[up]!];
+      [gen[up], gen[i]] = [gen[i]!, gen[up]!];
+      i = up;
+    }
+  };
+  const pop = (): number => {
+    const top = heap[0]!;
+    const lastP = heap.pop()!;
+    const lastG = gen.pop()!;
+    if (heap.length > 0) {
+      heap[0] = lastP;
+      gen[0] = lastG;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && gen[l]! > gen[m]!) m = l;
+        if (r < heap.length && gen[r]! > gen[m]!) m = r;
+        if (m === i) break;
+        [heap[m], heap[i]] = [heap[i]!, heap[m]!];
+        [gen[m], gen[i]] = [gen[i]!, gen[m]!];
+        i = m;
+      }
+    }
+    return top;
+  };
+  const links = async (p: number) => graph.linksNow(p) ?? (await graph.links(p));
+  /** Queued commits not reached from `exclude` (so far: a later mark may still exclude them). */
+  let included = 0;
+  const enqueue = async (p: number, excluded: boolean) => {
+    if (has(seen, p)) {
+      if (excluded && !has(bad, p)) {
+        set(bad, p);
+        included--;
+      }
+      return;
+    }
+    set(seen, p);
+    if (excluded) set(bad, p);
+    else included++;
+    push(p, (await links(p)).generation);
+  };
+  await enqueue(exclude, true);
+  await enqueue(include, false);
+  let steps = 0;
+  while (included > 0) {
+    if (++steps > maxSteps) return null;
+    // Cached pages never wait: let the isolate's other requests in now and then.
+    if (steps % 4096 === 0) await yieldToOthers();
+    const p = pop();
+    const excluded = has(bad, p);
+    if (excluded) {
+      if (stats) stats.excluded++;
+    } else {
+      included--;
+      set(range, p);
+      if (stats) stats.included++;
+    }
+    for (const q of (await links(p)).parents) await enqueue(q, excluded);
+  }
+  return range;
 }

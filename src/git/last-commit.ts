@@ -7,12 +7,13 @@
 // passed over without reading a tree (raw tree comparisons: tree-changes.ts).
 import { type BloomKey, bloomKey, filterMayContain } from "./bloom";
 import { yieldToOthers, type Budget } from "./budget";
-import { type CommitGraph, CommitQueue } from "./commit-graph";
-import type { DirectoryWalkStats } from "./last-commit-dir";
+import { type CommitGraph, type CommitInfo, CommitQueue } from "./commit-graph";
+import { rangePositions } from "./history";
+import { type DirectoryWalkStats, walkDirectory } from "./last-commit-dir";
 import { byteKey, type Checkpoint, directoryByGraph, directoryPaths, utf8 } from "./last-commit-page";
-import { forEachTreeEntry, isTreeMode } from "./objects";
 import type { Oid } from "./oid";
-import { byteString, type Changed, changedEntries, type Entry } from "./tree-changes";
+import { type Changed, changedEntries } from "./tree-changes";
+import { Trees } from "./walk-trees";
 
 export { byteKey };
 
@@ -27,38 +28,13 @@ export interface TreeLastCommits {
   frontier: Oid[];
 }
 
-/** Tree data by id, for one walk (most trees are shared by many commits). */
-class Trees {
-  private readonly memo = new Map<Oid, Uint8Array>();
-  constructor(
-    private readonly graph: CommitGraph,
-    private readonly stats?: WalkStats,
-  ) {}
-
-  async data(tree: Oid | null): Promise<Uint8Array> {
-    if (!tree) return EMPTY;
-    let hit = this.memo.get(tree);
-    if (!hit) {
-      if (this.stats) this.stats.trees++;
-      const obj = await this.graph.store.read(tree);
-      hit = obj.type === "tree" ? obj.data : EMPTY;
-      if (this.memo.size >= 4096) this.memo.clear();
-      this.memo.set(tree, hit);
-    }
-    return hit;
-  }
-
-  async of(tree: Oid | null): Promise<Entry[]> {
-    const data = await this.data(tree);
-    const list: Entry[] = [];
-    forEachTreeEntry(data, (mode, oid, s, e) => list.push({ name: byteString(data, s, e), oid, tree: isTreeMode(mode) }));
-    return list;
-  }
-}
-const EMPTY = new Uint8Array(0);
+/** Commits down the first-parent line whose trees a walk of a range reads ahead of its comparisons. */
+const READ_AHEAD = 8;
 
 /** Trees of one level of a listing located together (within the store's 4,096 remembered answers). */
 const LIST_BATCH = 1024;
+/** Trees of a listing read at once. */
+const READ_TOGETHER = 16;
 
 /**
  * Every path of a tree (as byte strings) and its object id (directories included). Null past
@@ -76,7 +52,10 @@ export async function treePaths(graph: CommitGraph, root: Oid, maxPaths = 200_00
     for (let from = 0; from < level.length; from += LIST_BATCH) {
       const batch = level.slice(from, from + LIST_BATCH);
       await graph.store.locateMany(batch.map((t) => t.oid));
-      for (const t of batch) {
+      for (let i = 0; i < batch.length; i++) {
+        const t = batch[i]!;
+        // A group of trees read side by side (each read may wait for storage).
+        if (i % READ_TOGETHER === 0) await Promise.all(batch.slice(i, i + READ_TOGETHER).map((u) => trees.data(u.oid)));
         for (const e of await trees.of(t.oid)) {
           const path = t.prefix + e.name;
           out.set(path, e.oid);
@@ -114,8 +93,15 @@ export interface LastCommitOptions {
   checkpoint?: Checkpoint;
 }
 
-/** Commits taken from the queue, Bloom filters tested, commits whose trees were compared, trees read. */
-export type WalkStats = DirectoryWalkStats;
+/**
+ * Commits taken from the queue, Bloom filters tested, commits whose trees were compared, trees
+ * read; of the commits, those the base reaches (walked only to rule them out), and commits walked
+ * by the whole-history search of paths the base could not answer.
+ */
+export interface WalkStats extends DirectoryWalkStats {
+  uninteresting?: number;
+  fullSearch?: number;
+}
 export const newWalkStats = (): WalkStats => ({ commits: 0, filters: 0, compares: 0, trees: 0 });
 
 export async function lastCommitsOfTree(
@@ -251,11 +237,44 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     return filter ? mayHoldOpen(filter, "") : true;
   };
 
+  // From a base the persisted graph holds (as the start): the commits the base does not reach,
+  // found by generation number without decoding one (`git rev-list base..start`). The walk then
+  // takes only those, in its own order, and never the base's side: by dates alone, that side is
+  // walked down to the fork of the oldest branch merged above the base.
+  const persisted = opts.base && !opts.resume ? await graph.persistedGraph() : null;
+  const from = persisted ? await graph.positionOf(start) : -1;
+  const to = from >= 0 ? await graph.positionOf(opts.base!.commit) : -1;
+  let range: Uint8Array | null = null;
+  if (persisted && to >= 0) {
+    const counts = { included: 0, excluded: 0 };
+    range = await rangePositions(persisted, from, to, Infinity, counts);
+    stats.uninteresting = (stats.uninteresting ?? 0) + counts.excluded;
+  }
+  const inRange = async (oid: Oid) => {
+    const pos = await graph.positionOf(oid);
+    return pos >= 0 && (range![pos >> 3]! & (1 << (pos & 7))) !== 0;
+  };
+
+  // In a range nearly every commit is compared (every path is open until the base answers the
+  // rest): the trees of the next commits down the first-parent line are read meanwhile.
+  const started = new Set<Oid>();
+  const readAhead = async (c: CommitInfo) => {
+    for (let i = 0, next = c; i < READ_AHEAD && next.parents.length > 0; i++) {
+      const p = next.parents[0]!;
+      if (!(await inRange(p))) return;
+      next = await graph.commit(p);
+      if (started.has(p)) continue;
+      started.add(p);
+      void trees.readAhead(next.tree, await Promise.all(next.parents.map(async (q) => (await graph.commit(q)).tree)));
+    }
+  };
+
   const queue = new CommitQueue();
   const seen = new Set<Oid>();
   const bad = new Set<Oid>();
   const queuedGood = new Set<Oid>();
   const enqueue = async (oid: Oid, uninteresting: boolean) => {
+    if (range && (uninteresting || !(await inRange(oid)))) return;
     if (uninteresting) {
       bad.add(oid);
       queuedGood.delete(oid);
@@ -292,12 +311,14 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     scanned++;
     stats.commits++;
     if (bad.has(c.oid)) {
+      stats.uninteresting = (stats.uninteresting ?? 0) + 1;
       for (const p of c.parents) await enqueue(p, true);
     } else {
       const parents = await graph.presentParents(c);
       // The filter compares with the first parent: a path the same as there is not one this
       // commit brought, merge or not (it must differ from every parent), so no tree is read.
       const skip = parents.length > 0 && c.parents.length === parents.length && !(await mayTouchOpenPaths(c.oid));
+      if (range) await readAhead(c);
       if (!skip) {
         stats.compares++;
         const parentTrees = await Promise.all(parents.map(async (p) => (await graph.commit(p)).tree));
@@ -323,9 +344,35 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
       if (mine === undefined) resolve(path, known);
       else if (mine !== known && (await graph.commit(known)).time > (await graph.commit(mine)).time) paths.set(path, known);
     }
+    if (unresolved > 0 && from >= 0) {
+      // Something older came back: content the base does not have that no commit above it
+      // brought (a file deleted below the base, brought back by a merge of a branch that kept
+      // it). Only those paths are searched for, each directory's by graph position and its
+      // entries' Bloom filters (last-commit-dir.ts), as a page's column is.
+      const byDir = new Map<string, Map<string, Oid>>();
+      for (const [path, target] of targets) {
+        if (paths.has(path)) continue;
+        const dir = parentOf(path);
+        let names = byDir.get(dir);
+        if (!names) byDir.set(dir, (names = new Map()));
+        names.set(dir ? path.slice(dir.length + 1) : path, target);
+      }
+      for (const [dir, names] of byDir) {
+        const walked = stats.commits;
+        const walk = await walkDirectory(persisted!, graph.store, from, dir ? dir.split("/") : [], names, {
+          budget: opts.budget,
+          stats,
+        });
+        stats.fullSearch = (stats.fullSearch ?? 0) + stats.commits - walked;
+        for (const [name, commit] of walk.found) resolve(dir ? `${dir}/${name}` : name, commit);
+        if (!walk.complete) return { paths, complete: false, scanned, frontier: [] };
+      }
+    }
     if (unresolved > 0) {
       // Something older came back (a merge of an old branch): search the whole history.
+      const walked = stats.commits;
       const full = await walkLastCommits(graph, start, { budget: opts.budget, maxPaths: opts.maxPaths, stats });
+      stats.fullSearch = (stats.fullSearch ?? 0) + stats.commits - walked;
       if (!full) return null;
       for (const [path, commit] of full.paths) if (!paths.has(path)) paths.set(path, commit);
       return { paths, complete: full.complete, scanned: scanned + full.scanned, frontier: full.frontier };

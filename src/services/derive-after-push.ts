@@ -89,7 +89,10 @@ export async function deriveAfterPush(env: Env, e: DeriveRequest): Promise<void>
   const graph = attachCommitGraph(env, repo, snapshot, new CommitGraph(store));
   const budget = runBudget(walkBudget(env));
   if (defaultTip && (await graph.covers(defaultTip))) {
-    const run = await advanceCheckpoints(env, repo, graph, defaultTip, budget, MAX_PATHS);
+    // One line a checkpoint: what a step costs is what decides how long a large import's build takes.
+    const run = await advanceCheckpoints(env, repo, graph, defaultTip, budget, MAX_PATHS, (step) =>
+      console.log(JSON.stringify({ level: "info", message: `checkpoint ${JSON.stringify({ repo: repo.repoId, ...step })}` })),
+    );
     if (!run.complete) await scheduleCheckpointRun(env, repo, defaultTip);
   }
   await precomputeAfterPush(env, repo, graph, e.updates, budget);

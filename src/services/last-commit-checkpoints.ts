@@ -6,7 +6,7 @@
 import type { Env } from "../env";
 import { Budget } from "../git/budget";
 import type { CommitGraph } from "../git/commit-graph";
-import { lastCommitsOfTree, treePaths } from "../git/last-commit";
+import { lastCommitsOfTree, newWalkStats, treePaths, type WalkStats } from "../git/last-commit";
 import type { Checkpoint } from "../git/last-commit-page";
 import type { Oid } from "../git/oid";
 import { updatedTreePaths } from "../git/tree-listing";
@@ -42,6 +42,30 @@ async function writeIndex(env: Env, repo: RepoRef, done: Oid[]): Promise<void> {
   await env.OBJECTS.put(r2Keys.lastCommitCheckpoints(repo.tenantId, repo.repoId), JSON.stringify(index), {
     httpMetadata: { contentType: "application/json" },
   });
+}
+
+/**
+ * The listing (path -> id) of the checkpoint a run stopped after: the next run (another
+ * invocation) starts from it instead of listing a whole tree again, which on git/git's shape
+ * costs as much as the step itself.
+ */
+async function readListing(env: Env, repo: RepoRef, commit: Oid): Promise<Map<string, Oid> | null> {
+  const obj = await env.OBJECTS.get(r2Keys.lastCommitCheckpointListing(repo.tenantId, repo.repoId));
+  if (!obj) return null;
+  try {
+    const saved = (await obj.json()) as { commit?: unknown; paths?: Record<string, Oid> };
+    return saved.commit === commit && saved.paths ? new Map(Object.entries(saved.paths)) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function writeListing(env: Env, repo: RepoRef, commit: Oid, listing: Map<string, Oid>): Promise<void> {
+  await env.OBJECTS.put(
+    r2Keys.lastCommitCheckpointListing(repo.tenantId, repo.repoId),
+    JSON.stringify({ commit, paths: Object.fromEntries(listing) }),
+    { httpMetadata: { contentType: "application/json" } },
+  );
 }
 
 /** Path -> last commit, as lastCommitsOfTree's `base` takes it. */
@@ -90,6 +114,20 @@ export async function findCheckpoint(
   return null;
 }
 
+/** What one checkpoint step did (logged by the push worker; bench/checkpoint-rate.ts prints it). */
+export interface CheckpointStep {
+  /** First-parent depth of the checkpoint, counted from the root. */
+  depth: number;
+  walk: WalkStats;
+  /** Paths of the checkpoint's tree (directories included), and of the stored answer's JSON. */
+  paths: number;
+  bytes: number;
+  /** Whole trees listed (the new one, or the previous one when this run does not have it). */
+  fullListings: number;
+  /** Milliseconds: listing trees, the walk, writing the answer and the index. */
+  ms: { list: number; walk: number; store: number };
+}
+
 /**
  * Writes the missing checkpoints of `tip`'s first-parent chain, oldest first, until the budget is
  * spent; each walk starts from the checkpoint before it. Returns how many it wrote and whether
@@ -103,6 +141,7 @@ export async function advanceCheckpoints(
   tip: Oid,
   budget: Budget,
   maxPaths: number,
+  onStep?: (step: CheckpointStep) => void,
 ): Promise<{ written: number; complete: boolean }> {
   const persisted = await graph.persistedGraph();
   let pos = persisted ? await graph.positionOf(tip) : -1;
@@ -119,43 +158,60 @@ export async function advanceCheckpoints(
   const doneSet = new Set(done);
   let written = 0;
   let before: { data: StoredLastCommits; listing: Map<string, string> | null } | null = null;
+  /** A run that stops keeps the listing of its last checkpoint for the next one. */
+  const stop = async () => {
+    if (written > 0 && before?.listing) await writeListing(env, repo, before.data.commit, before.listing);
+    return { written, complete: false };
+  };
   for (let depth = 0; depth < chain.length; depth += CHECKPOINT_INTERVAL) {
     const oid = await persisted.oid(chain[chain.length - 1 - depth]!);
     if (doneSet.has(oid)) {
       before = null;
       continue;
     }
-    if (budget.spent) return { written, complete: false };
+    if (budget.spent) return stop();
     // The first step of a run is bounded by steps only: one that takes longer than a run's time
     // (a large tree listed twice on a busy machine) would otherwise never be written.
     const stepBudget = written === 0 ? new Budget(Infinity, budget.maxSteps) : budget;
     if (!before && depth > 0) {
       const previous = await persisted.oid(chain[chain.length - 1 - (depth - CHECKPOINT_INTERVAL)]!);
       const data = await readStored(env, repo, previous);
-      if (data) before = { data, listing: null };
+      if (data) before = { data, listing: await readListing(env, repo, previous) };
     }
     const root = (await graph.commit(oid)).tree;
-    // Listed from the previous checkpoint's listing where this run has it (only what changed is read).
-    const listing: Map<string, Oid> | null = before?.listing
-      ? await updatedTreePaths(graph.store, before.listing, (await graph.commit(before.data.commit)).tree, root, maxPaths)
-      : await treePaths(graph, root, maxPaths);
-    if (!listing) return { written, complete: false };
+    let t = Date.now();
+    const fullListings = 1;
+    // Listed whole, each level's trees located in one sorted batch: on big.git that costs less
+    // than updating the previous listing (updatedTreePaths reads a changed directory at a time,
+    // each a ranged index lookup, and 256 commits change most of them: 19-45 s against 3-9 s).
+    const listing = await treePaths(graph, root, maxPaths);
+    if (!listing) return stop();
     const base = before
       ? {
           commit: before.data.commit,
           paths: pathsOf(before.data),
+          // A run's first step has no listing of the previous checkpoint: made from this one's,
+          // reading only the directories that differ.
           listing:
-            before.listing ?? (await treePaths(graph, (await graph.commit(before.data.commit)).tree, maxPaths)) ?? undefined,
+            before.listing ??
+            (await updatedTreePaths(graph.store, listing, root, (await graph.commit(before.data.commit)).tree, maxPaths)) ??
+            undefined,
         }
       : undefined;
-    const found = await lastCommitsOfTree(graph, oid, { budget: stepBudget, base, listing, maxPaths });
-    if (!found?.complete) return { written, complete: false };
+    const list = Date.now() - t;
+    t = Date.now();
+    const walk = newWalkStats();
+    const found = await lastCommitsOfTree(graph, oid, { budget: stepBudget, base, listing, maxPaths, stats: walk });
+    if (!found?.complete) return stop();
+    const walkMs = Date.now() - t;
+    t = Date.now();
     const data = await toStored(graph, oid, found.paths, before?.data);
-    await storeAnswer(env, repo, data);
+    const bytes = await storeAnswer(env, repo, data);
     done.push(oid);
     doneSet.add(oid);
     await writeIndex(env, repo, done);
     written++;
+    onStep?.({ depth, walk, paths: listing.size, bytes, fullListings, ms: { list, walk: walkMs, store: Date.now() - t } });
     before = { data, listing };
   }
   return { written, complete: true };

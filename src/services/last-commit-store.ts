@@ -70,6 +70,14 @@ export async function toStored(
 ): Promise<StoredLastCommits> {
   const briefs = new Map<Oid, CommitBrief>();
   if (known) for (const [i, oid] of known.commits.entries()) briefs.set(oid, known.briefs[i]!);
+  // The commits not known yet, read 16 at a time (a checkpoint brings a few hundred; each read
+  // may wait for storage).
+  const missing = [...new Set(paths.values())].filter((oid) => !briefs.has(oid));
+  for (let i = 0; i < missing.length; i += 16) {
+    const group = missing.slice(i, i + 16);
+    const read = await Promise.all(group.map((oid) => briefOf(graph, oid)));
+    for (const [k, oid] of group.entries()) briefs.set(oid, read[k]!);
+  }
   const index = new Map<Oid, number>();
   const out: StoredLastCommits = { v: 2, commit, commits: [], briefs: [], paths: {} };
   for (const [path, oid] of paths) {
@@ -78,15 +86,18 @@ export async function toStored(
       i = out.commits.length;
       index.set(oid, i);
       out.commits.push(oid);
-      out.briefs.push(briefs.get(oid) ?? (await briefOf(graph, oid)));
+      out.briefs.push(briefs.get(oid)!);
     }
     out.paths[path] = i;
   }
   return out;
 }
 
-export async function storeAnswer(env: Env, repo: RepoRef, data: StoredLastCommits): Promise<void> {
+/** Returns the stored JSON's length (characters). */
+export async function storeAnswer(env: Env, repo: RepoRef, data: StoredLastCommits): Promise<number> {
   const key = lastCommitsKey(repo, data.commit);
   parsed.set(key, data);
-  await env.OBJECTS.put(key, JSON.stringify(data), { httpMetadata: { contentType: "application/json" } });
+  const json = JSON.stringify(data);
+  await env.OBJECTS.put(key, json, { httpMetadata: { contentType: "application/json" } });
+  return json.length;
 }

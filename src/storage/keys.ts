@@ -21,6 +21,9 @@ export const r2Keys = {
   /** The commits of the default branch whose last-commit file is written as a checkpoint (JSON list). */
   lastCommitCheckpoints: (tenantId: string, repoId: string) =>
     `t/${tenantId}/r/${repoId}/derived/last-commit/checkpoints-v1.json`,
+  /** The newest checkpoint's tree listing, kept for the build's next run (JSON `{commit, paths}`). */
+  lastCommitCheckpointListing: (tenantId: string, repoId: string) =>
+    `t/${tenantId}/r/${repoId}/derived/last-commit/checkpoint-listing-v1.json`,
   /** Which run drives the checkpoint build now (JSON `{tip, id}`; services/checkpoint-drive.ts). */
   lastCommitCheckpointDrive: (tenantId: string, repoId: string) =>
     `t/${tenantId}/r/${repoId}/derived/last-commit/checkpoints-drive-v1.json`,

@@ -13,7 +13,12 @@ import type { ObjectStore } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
 import { updatedTreePaths } from "../../src/git/tree-listing";
 import { readStored } from "../../src/services/last-commit-store";
-import { advanceCheckpoints, CHECKPOINT_INTERVAL, findCheckpoint } from "../../src/services/last-commit-checkpoints";
+import {
+  advanceCheckpoints,
+  CHECKPOINT_INTERVAL,
+  type CheckpointStep,
+  findCheckpoint,
+} from "../../src/services/last-commit-checkpoints";
 import { lastCommitsFor } from "../../src/services/last-commits";
 import { RepoBuilder } from "./git-fixture";
 import { memoryStore, persistedGraph } from "./graph-fixture";
@@ -91,12 +96,15 @@ describe("last-commit checkpoints", () => {
     const repo = newRepo();
     // Runs of 600 steps: not one run writes them all, and each picks up where the last stopped.
     const runs: number[] = [];
+    const steps: CheckpointStep[] = [];
     for (let i = 0; i < 20; i++) {
-      const run = await advanceCheckpoints(testEnv, repo, graph, tip, new Budget(Infinity, 600), 150_000);
+      const run = await advanceCheckpoints(testEnv, repo, graph, tip, new Budget(Infinity, 600), 150_000, (s) => steps.push(s));
       runs.push(run.written);
       if (run.complete) break;
     }
     expect(runs.length).toBeGreaterThan(1);
+    // Each step lists one whole tree, its own: a run starts from the listing the one before kept.
+    expect(steps.map((s) => s.fullListings)).toEqual(steps.map(() => 1));
     expect(runs.reduce((a, b) => a + b, 0)).toBe(Math.ceil(LENGTH / CHECKPOINT_INTERVAL));
     const plain = new CommitGraph(store);
     for (let depth = 0; depth < LENGTH; depth += CHECKPOINT_INTERVAL) {
@@ -184,5 +192,60 @@ describe("last-commit checkpoints", () => {
       listing = (await updatedTreePaths(store, listing, await tree(from), await tree(to), 1000))!;
       expect(listing).toEqual(await treePaths(graph, await tree(to)));
     }
+  });
+
+  it("a step walks only the commits its checkpoint reaches and the one before does not", async () => {
+    // main edits hot.txt on every commit (every commit is compared). `side` is forked at the
+    // root (its commits older than all of main's) and merged at depth 300: by dates alone, the
+    // walk of step 512 follows the checkpoint at 256 down to the root to learn that the root is
+    // below it. gone.txt is deleted at depth 100 and comes back at depth 700 with a merge of
+    // `kept`, forked at depth 50 where it still had it: no commit above the checkpoint at 512
+    // brought it, and that checkpoint has no answer for it (it answered by a whole-history walk).
+    const r = new RepoBuilder();
+    const state: Record<string, string> = { "hot.txt": "0\n", "gone.txt": "gone\n", "old.txt": "old\n" };
+    const root = r.commit({ files: { ...state }, message: "root" });
+    const s1 = r.commit({ files: { ...state, "side.txt": "1\n" }, parents: [root], message: "side 1" });
+    const s2 = r.commit({ files: { ...state, "side.txt": "2\n" }, parents: [s1], message: "side 2" });
+    const chain = [root];
+    let tip = root;
+    let kept: Oid | null = null;
+    for (let depth = 1; depth < 800; depth++) {
+      state["hot.txt"] = `${depth}\n`;
+      if (depth === 100) delete state["gone.txt"];
+      if (depth === 300) state["side.txt"] = "2\n";
+      if (depth === 700) state["gone.txt"] = "gone\n";
+      const parents = depth === 300 ? [tip, s2] : depth === 700 ? [tip, kept!] : [tip];
+      tip = r.commit({ files: { ...state }, parents, message: `main ${depth}` });
+      if (depth === 50) kept = r.commit({ files: { ...state, "kept.txt": "k\n" }, parents: [tip], message: "kept" });
+      if (depth === 700) state["kept.txt"] = "k\n";
+      chain.push(tip);
+    }
+    const store = await memoryStore(r, "checkpoints");
+    const graph = await graphOf(store, [tip]);
+    const repo = newRepo();
+    const steps: CheckpointStep[] = [];
+    const run = await advanceCheckpoints(testEnv, repo, graph, tip, new Budget(), 150_000, (s) => steps.push(s));
+    expect(run.complete).toBe(true);
+    expect(steps.map((s) => s.depth)).toEqual([0, 256, 512, 768]);
+    for (const step of steps.slice(1)) {
+      // The commits above the checkpoint before (256; side's 2 more at 512, kept's at 768),
+      // each compared once; the other side is passed by generation number, never walked commit
+      // by commit (nor compared).
+      const above = step.walk.commits - (step.walk.fullSearch ?? 0);
+      expect(above, `step ${step.depth}`).toBeLessThanOrEqual(CHECKPOINT_INTERVAL + 2);
+      expect(step.walk.compares, `step ${step.depth}`).toBeLessThanOrEqual(CHECKPOINT_INTERVAL + 2 + 5);
+    }
+    // Step 768: gone.txt alone is searched for below the checkpoint, by graph position and its
+    // Bloom filter (down to the root, comparing only where the filter may hold it).
+    expect(steps[3]!.walk.fullSearch).toBeGreaterThan(0);
+    const plain = new CommitGraph(store);
+    for (const depth of [256, 512, 768]) {
+      const stored = await readStored(testEnv, repo, chain[depth]!);
+      const expected = await lastCommitsOfTree(plain, chain[depth]!);
+      expect(new Map(Object.entries(stored!.paths).map(([p, i]) => [p, stored!.commits[i]!]))).toEqual(expected!.paths);
+    }
+    expect((await readStored(testEnv, repo, chain[768]!))!.paths["gone.txt"]).toBeDefined();
+    const at768 = await readStored(testEnv, repo, chain[768]!);
+    expect(at768!.commits[at768!.paths["gone.txt"]!]).toBe(root);
   });
 });
