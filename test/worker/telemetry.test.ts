@@ -80,6 +80,13 @@ function manualWindow() {
   return { logs: new LogBatcher(window), started, open: () => open() };
 }
 
+/** An execution context that keeps what the handler hands to waitUntil, for the test to await. */
+function waitingContext(): { ctx: ExecutionContext; waited: Promise<unknown>[] } {
+  const waited: Promise<unknown>[] = [];
+  const ctx = { waitUntil: (p: Promise<unknown>) => waited.push(p), passThroughOnException() {}, props: {} };
+  return { ctx: ctx as unknown as ExecutionContext, waited };
+}
+
 describe("telemetry records", () => {
   it("logs the path without its query, the tenant, and sub-timings; the data point carries them by position", () => {
     const meter = newMeter("req1", "web.source.tree");
@@ -133,12 +140,7 @@ describe("telemetry records", () => {
     // The window stays open until the test has looked: the line waits in the batch meanwhile.
     const first = manualWindow();
     const handler = createEdgeHandler({ logs: first.logs });
-    const waited: Promise<unknown>[] = [];
-    const ctx = {
-      waitUntil: (p: Promise<unknown>) => waited.push(p),
-      passThroughOnException() {},
-      props: {},
-    } as unknown as ExecutionContext;
+    const { ctx, waited } = waitingContext();
     let release: () => void = () => {};
     const sent: RequestLog[] = [];
     // A queue that does not answer until released: the response must not wait for it.
@@ -210,12 +212,7 @@ describe("log lines gathered per isolate (issue 19: one queue call for many requ
   it("sends the lines of the requests served during one window in one queue call, after the window", async () => {
     const { logs, started, open } = manualWindow();
     const handler = createEdgeHandler({ logs });
-    const waited: Promise<unknown>[] = [];
-    const ctx = {
-      waitUntil: (p: Promise<unknown>) => waited.push(p),
-      passThroughOnException() {},
-      props: {},
-    } as unknown as ExecutionContext;
+    const { ctx, waited } = waitingContext();
     const { q, binding } = countingQueue();
     const counted = { ...testEnv, TELEMETRY_LOGS: binding };
     const ids: (string | null)[] = [];
