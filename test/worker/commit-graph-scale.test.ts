@@ -42,6 +42,19 @@ function history(): { repo: RepoBuilder; tips: Oid[]; commits: number } {
   return { repo, tips: [tip, side], commits };
 }
 
+/** The history above packed commits first, as git writes a pack, with the pack's index. */
+async function packedHistory(name: string) {
+  const { repo, tips, commits } = history();
+  const all = [...repo.objects.keys()];
+  const { pack } = repo.pack([
+    ...all.filter((oid) => repo.objects.get(oid)!.type === "commit"),
+    ...all.filter((oid) => repo.objects.get(oid)!.type !== "commit"),
+  ]);
+  const packSource = new MemorySource(`${name}-pack-${Date.now()}`, pack);
+  const { index: idx } = await indexPack(packSource);
+  return { tips, commits, packSource, idx };
+}
+
 let previousBudget = 0;
 beforeAll(() => {
   // Four 4 KiB pages: the index below is about 25 of them.
@@ -53,15 +66,7 @@ afterAll(() => {
 
 describe("building the commit-graph over a ranged index larger than its cache", () => {
   it("reads index pages a few times per tree level, not once per tree, and writes the same graph", async () => {
-    const { repo, tips, commits } = history();
-    // Commits first, as git writes a pack.
-    const all = [...repo.objects.keys()];
-    const { pack } = repo.pack([
-      ...all.filter((oid) => repo.objects.get(oid)!.type === "commit"),
-      ...all.filter((oid) => repo.objects.get(oid)!.type !== "commit"),
-    ]);
-    const packSource = new MemorySource(`scale-pack-${Date.now()}`, pack);
-    const { index: idx } = await indexPack(packSource);
+    const { tips, commits, packSource, idx } = await packedHistory("scale");
     const ranged = await RangedPackIndex.open(new MemorySource(`scale-idx-${Date.now()}`, idx));
     const indexPages = Math.ceil(idx.length / 4096);
     expect(indexPages).toBeGreaterThan(16);
@@ -84,14 +89,7 @@ describe("building the commit-graph over a ranged index larger than its cache", 
   });
 
   it("looks the trees of a whole history's filters up in a table read in one pass over the index", async () => {
-    const { repo, tips, commits } = history();
-    const all = [...repo.objects.keys()];
-    const { pack } = repo.pack([
-      ...all.filter((oid) => repo.objects.get(oid)!.type === "commit"),
-      ...all.filter((oid) => repo.objects.get(oid)!.type !== "commit"),
-    ]);
-    const packSource = new MemorySource(`table-pack-${Date.now()}`, pack);
-    const { index: idx } = await indexPack(packSource);
+    const { tips, commits, packSource, idx } = await packedHistory("table");
     const idxSource = new MemorySource(`table-idx-${Date.now()}`, idx);
     let bytes = 0;
     const read = idxSource.read.bind(idxSource);
