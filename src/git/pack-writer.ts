@@ -4,13 +4,14 @@ import { Pacer } from "../utils/pace";
 import { GitError } from "./errors";
 import type { Location, ObjectStore, Pack } from "./object-store";
 import { encodeEntryHeader, encodeOfsDistance, OBJ_OFS_DELTA, OBJ_REF_DELTA, packHeader, typeNumber } from "./pack-format";
-import { hashObject, hexToBytes, sha1, type ObjectType, type Oid } from "./oid";
+import { hashObject, hexToBytes, sha1, type Oid } from "./oid";
 import { deflate } from "./zlib";
 import { concatBytes } from "../utils/bytes";
 import { crc32 } from "./crc32";
 import { createDelta } from "./delta-encode";
 import { PackIndex, type IndexEntry } from "./pack-index";
 import type { EntryHeader } from "./pack-format";
+import type { ObjectsToSend } from "./oid-map";
 
 export interface PackWriteOptions {
   /** The client reads OBJ_OFS_DELTA entries. */
@@ -53,7 +54,7 @@ const WRITE_SLICE_BYTES = 1024 * 1024;
 
 export async function writePack(
   store: ObjectStore,
-  objects: Map<Oid, ObjectType>,
+  objects: ObjectsToSend,
   opts: PackWriteOptions,
   write: (chunk: Uint8Array) => Promise<void>,
 ): Promise<PackWriteStats> {
