@@ -4,12 +4,12 @@ import { Pacer } from "../utils/pace";
 import { GitError } from "./errors";
 import type { Location, ObjectStore, Pack } from "./object-store";
 import { encodeEntryHeader, encodeOfsDistance, OBJ_OFS_DELTA, OBJ_REF_DELTA, packHeader, typeNumber } from "./pack-format";
-import { hashObject, hexToBytes, sha1, type Oid } from "./oid";
+import { hashObject, hexInto, hexToBytes, sha1, type Oid } from "./oid";
 import { deflate } from "./zlib";
 import { concatBytes } from "../utils/bytes";
 import { crc32 } from "./crc32";
 import { createDelta } from "./delta-encode";
-import { PackIndex, type IndexEntry } from "./pack-index";
+import { PackIndex } from "./pack-index";
 import type { EntryHeader } from "./pack-format";
 import type { ObjectsToSend } from "./oid-map";
 
@@ -38,8 +38,12 @@ export interface PackWriteStats {
   bytes: number;
   /** Trailer checksum of the written pack. */
   checksum: Uint8Array;
-  /** Index entries of the written pack (with `index: true`). */
-  entries: IndexEntry[];
+  /**
+   * What a .idx of the written pack needs (with `index: true`), as columns in write order: entry
+   * i's id at oids[20i..20i+20), offsets[i], crcs[i]. No object per entry: a compaction writes
+   * every object of the repository.
+   */
+  index: { oids: Uint8Array; offsets: Float64Array; crcs: Uint32Array } | null;
 }
 
 /** Raw entries larger than this are copied in pieces rather than read whole. */
@@ -92,7 +96,9 @@ export async function writePack(
     deltified: 0,
     bytes: 0,
     checksum: new Uint8Array(20),
-    entries: [],
+    index: opts.index
+      ? { oids: new Uint8Array(plan.length * 20), offsets: new Float64Array(plan.length), crcs: new Uint32Array(plan.length) }
+      : null,
   };
   const written = new Map<Oid, number>();
 
@@ -184,7 +190,11 @@ export async function writePack(
       }
     }
     written.set(oid, start);
-    if (opts.index) stats.entries.push({ oid: hexToBytes(oid), offset: start, crc });
+    if (stats.index) {
+      hexInto(oid, stats.index.oids.subarray(count * 20, count * 20 + 20));
+      stats.index.offsets[count] = start;
+      stats.index.crcs[count] = crc;
+    }
     count++;
     if (opts.progress && Date.now() - lastProgress > 500) {
       lastProgress = Date.now();

@@ -7,7 +7,7 @@ import { CommitGraph } from "./commit-graph";
 import { ObjectStore, Pack } from "./object-store";
 import { hashObject, type ObjectType, type Oid } from "./oid";
 import { OidTypeMap } from "./oid-map";
-import { PackIndex } from "./pack-index";
+import { PackIndex, writePackIndexColumns } from "./pack-index";
 import { indexPack } from "./pack-indexer";
 import { writePack } from "./pack-writer";
 import { MemorySource } from "./range-source";
@@ -44,6 +44,25 @@ describe("the object walk's memory", () => {
       return hashObject("blob", new Uint8Array(await new Blob(chunks).arrayBuffer()));
     };
     expect(await write(walk.objects)).toBe(await write(new Map(walk.objects)));
+  });
+
+  it("collects a written pack's index as columns (32 bytes an object), the .idx git would make", async () => {
+    const { store, tip } = await repository(30, 300);
+    const walk = await enumerateObjects(new CommitGraph(store), { wants: [tip], haves: [], shallow: new Set() });
+    const chunks: Uint8Array[] = [];
+    const stats = await writePack(
+      store,
+      walk.objects,
+      { ofsDelta: true, thin: false, clientHas: new Set(), index: true },
+      async (c) => {
+        chunks.push(c.slice());
+      },
+    );
+    const { oids, offsets, crcs } = stats.index!;
+    expect((oids.byteLength + offsets.byteLength + crcs.byteLength) / stats.objects).toBe(32);
+    const written = new Uint8Array(await new Blob(chunks).arrayBuffer());
+    const indexed = (await indexPack(new MemorySource("written", written))).index;
+    expect(writePackIndexColumns(oids, offsets, crcs, stats.checksum)).toEqual(indexed);
   });
 
   it("keeps insertion order, types and lookups as a Map does", () => {
