@@ -47,6 +47,27 @@ export class OidTypeMap implements ObjectsToSend {
     return at === 0 ? undefined : TYPES[this.types[at - 1]! - 1];
   }
 
+  /** The objects of any id list, in its order (their types are not needed: all are "blob"). */
+  static from(oids: Iterable<Oid>): OidTypeMap {
+    const map = new OidTypeMap();
+    for (const oid of oids) map.set(oid, "blob");
+    return map;
+  }
+
+  /** The place of `oid` in insertion order, or -1. */
+  indexOf(oid: Oid): number {
+    return this.table[this.slot(hexInto(oid, this.scratch), 0)]! - 1;
+  }
+
+  /** The id at place i, as hex (a new string) or as a view of its bytes (valid until the next add). */
+  oidAt(i: number): Oid {
+    return oidAt(this.ids, i * 20);
+  }
+
+  idAt(i: number): Uint8Array {
+    return this.ids.subarray(i * 20, i * 20 + 20);
+  }
+
   /** Adds the object, or changes its type if present (its place in the order stays). */
   set(oid: Oid, type: ObjectType): this {
     const bytes = hexInto(oid, this.scratch);
