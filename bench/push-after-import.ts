@@ -26,7 +26,8 @@ const ef = await startEdgeforge(
   600_000,
   { stateDir },
 );
-const sampler = inspector ? await sampleHeap(inspector, 500, true) : null;
+// LIVE_HEAP=1: collect garbage before each sample, so array buffers count only while held.
+const sampler = inspector ? await sampleHeap(inspector, 500, true, Boolean(process.env.LIVE_HEAP)) : null;
 const started = Date.now();
 const stamp = (m: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${m}`);
 try {

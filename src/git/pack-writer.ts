@@ -4,13 +4,14 @@ import { Pacer } from "../utils/pace";
 import { GitError } from "./errors";
 import type { Location, ObjectStore, Pack } from "./object-store";
 import { encodeEntryHeader, encodeOfsDistance, OBJ_OFS_DELTA, OBJ_REF_DELTA, packHeader, typeNumber } from "./pack-format";
-import { hashObject, hexToBytes, sha1, type ObjectType, type Oid } from "./oid";
+import { hashObject, hexInto, hexToBytes, sha1, type Oid } from "./oid";
 import { deflate } from "./zlib";
 import { concatBytes } from "../utils/bytes";
 import { crc32 } from "./crc32";
 import { createDelta } from "./delta-encode";
-import { PackIndex, type IndexEntry } from "./pack-index";
+import { PackIndex } from "./pack-index";
 import type { EntryHeader } from "./pack-format";
+import { OidTypeMap, type ObjectsToSend } from "./oid-map";
 
 export interface PackWriteOptions {
   /** The client reads OBJ_OFS_DELTA entries. */
@@ -37,8 +38,12 @@ export interface PackWriteStats {
   bytes: number;
   /** Trailer checksum of the written pack. */
   checksum: Uint8Array;
-  /** Index entries of the written pack (with `index: true`). */
-  entries: IndexEntry[];
+  /**
+   * What a .idx of the written pack needs (with `index: true`), as columns in write order: entry
+   * i's id at oids[20i..20i+20), offsets[i], crcs[i]. No object per entry: a compaction writes
+   * every object of the repository.
+   */
+  index: { oids: Uint8Array; offsets: Float64Array; crcs: Uint32Array } | null;
 }
 
 /** Raw entries larger than this are copied in pieces rather than read whole. */
@@ -50,29 +55,58 @@ const DELTA_BUDGET = 48 * 1024 * 1024;
 /** Objects, or bytes written, between two yields to other requests. */
 const WRITE_SLICE_OBJECTS = 256;
 const WRITE_SLICE_BYTES = 1024 * 1024;
+/** Lookups run side by side while the plan is made (each may wait for a page of a ranged index). */
+const LOCATE_BATCH = 256;
 
 export async function writePack(
   store: ObjectStore,
-  objects: Map<Oid, ObjectType>,
+  objects: ObjectsToSend,
   opts: PackWriteOptions,
   write: (chunk: Uint8Array) => Promise<void>,
 ): Promise<PackWriteStats> {
-  const packRank = new Map<Pack, number>(store.packs.map((p, i) => [p, i]));
-  const plan: { oid: Oid; loc: Location }[] = [];
-  const oids = [...objects.keys()];
-  const locs = await store.locateMany(oids);
-  /** What this pack sends, by stored pack and offset: names the base of a stored OFS_DELTA. */
-  const sentAt = new Map<Pack, Map<number, Oid>>();
-  oids.forEach((oid, i) => {
-    const loc = locs[i];
-    if (!loc) throw new GitError("missing_object", `object ${oid} is missing`);
-    plan.push({ oid, loc });
-    let at = sentAt.get(loc.pack);
-    if (!at) sentAt.set(loc.pack, (at = new Map()));
-    at.set(loc.offset, oid);
-  });
+  // The plan, in typed arrays (a clone or a compaction sends every object): object i (its place
+  // in `set`) is stored in packs[packOf[i]] at offsetOf[i]; ids become strings only while used.
+  const packs = store.packs;
+  const packRank = new Map<Pack, number>(packs.map((p, i) => [p, i]));
+  const set = objects instanceof OidTypeMap ? objects : OidTypeMap.from(objects.keys());
+  const n = set.size;
+  const packOf = new Uint32Array(n);
+  const offsetOf = new Float64Array(n);
+  for (let from = 0; from < n; from += LOCATE_BATCH) {
+    const to = Math.min(n, from + LOCATE_BATCH);
+    const batch: Promise<Location | null>[] = [];
+    for (let i = from; i < to; i++) batch.push(store.locate(set.idAt(i)));
+    const found = await Promise.all(batch);
+    for (let i = from; i < to; i++) {
+      const loc = found[i - from];
+      if (!loc) throw new GitError("missing_object", `object ${set.oidAt(i)} is missing`);
+      packOf[i] = packRank.get(loc.pack)!;
+      offsetOf[i] = loc.offset;
+    }
+  }
   // Stored order puts every OFS_DELTA base before its deltas, and reads sequentially.
-  plan.sort((a, b) => packRank.get(a.loc.pack)! - packRank.get(b.loc.pack)! || a.loc.offset - b.loc.offset);
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => packOf[a]! - packOf[b]! || offsetOf[a]! - offsetOf[b]!);
+  /** Where each pack's objects start in `order`. */
+  const packStart = new Uint32Array(packs.length + 1);
+  for (let k = 0, rank = 0; rank <= packs.length; rank++) {
+    while (k < n && packOf[order[k]!]! < rank) k++;
+    packStart[rank] = k;
+  }
+  /** The object this pack sends from `rank`'s stored pack at `offset` (a stored OFS_DELTA's base), or -1. */
+  const sentAt = (rank: number, offset: number): number => {
+    let lo = packStart[rank]!;
+    let hi = packStart[rank + 1]!;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = offsetOf[order[mid]!]!;
+      if (at === offset) return order[mid]!;
+      if (at < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return -1;
+  };
 
   const hash = sha1();
   let bytes = 0;
@@ -84,18 +118,19 @@ export async function writePack(
     await write(chunk);
   };
   const stats: PackWriteStats = {
-    objects: plan.length,
+    objects: n,
     reused: 0,
     reusedDeltas: 0,
     rebuilt: 0,
     deltified: 0,
     bytes: 0,
     checksum: new Uint8Array(20),
-    entries: [],
+    index: opts.index ? { oids: new Uint8Array(n * 20), offsets: new Float64Array(n), crcs: new Uint32Array(n) } : null,
   };
-  const written = new Map<Oid, number>();
+  /** Where each object starts in the written pack, -1 until written. */
+  const written = new Float64Array(n).fill(-1);
 
-  await emit(packHeader(plan.length));
+  await emit(packHeader(n));
   let lastProgress = Date.now();
   let deltaBudget = DELTA_BUDGET;
   /** Sends `oid` as a new delta against the client's version, if one pays off. */
@@ -105,7 +140,7 @@ export async function writePack(
       return false;
     }
     // A base this pack sends is not one the client has yet.
-    if (!(await store.has(base)) || objects.has(base)) return false;
+    if (!(await store.has(base)) || set.has(base)) return false;
     deltaBudget -= size;
     const target = await data();
     const delta = createDelta((await store.read(base)).data, target, Math.floor(target.length * 0.6));
@@ -114,16 +149,13 @@ export async function writePack(
     stats.deltified++;
     return true;
   };
-  /** The base of a stored delta, when this pack sends it too from the same stored pack. */
-  const sentSameChainBase = async (loc: Location): Promise<{ oid: Oid; loc: Location } | null> => {
-    const header = await loc.pack.header(loc.offset);
-    if (header.type === OBJ_OFS_DELTA) {
-      const baseOid = sentAt.get(loc.pack)?.get(header.baseOffset!);
-      return baseOid ? { oid: baseOid, loc: { pack: loc.pack, offset: header.baseOffset! } } : null;
-    }
-    if (header.type !== OBJ_REF_DELTA || !objects.has(header.baseOid!)) return null;
-    const baseLoc = await store.locate(header.baseOid!);
-    return baseLoc && baseLoc.pack === loc.pack ? { oid: header.baseOid!, loc: baseLoc } : null;
+  /** The base of object i's stored delta, when this pack sends it too from the same stored pack, or -1. */
+  const sentSameChainBase = async (i: number): Promise<number> => {
+    const header = await packs[packOf[i]!]!.header(offsetOf[i]!);
+    if (header.type === OBJ_OFS_DELTA) return sentAt(packOf[i]!, header.baseOffset!);
+    if (header.type !== OBJ_REF_DELTA) return -1;
+    const base = set.indexOf(header.baseOid!);
+    return base >= 0 && packOf[base] === packOf[i] ? base : -1;
   };
   /**
    * The id of a stored OFS_DELTA's base that this pack does not send: from the index's offset
@@ -140,7 +172,9 @@ export async function writePack(
     return hashObject(base.type, base.data);
   };
   let count = 0;
-  const emitEntry = async (oid: Oid, loc: Location) => {
+  const emitEntry = async (i: number) => {
+    const oid = set.oidAt(i);
+    const loc: Location = { pack: packs[packOf[i]!]!, offset: offsetOf[i]! };
     const start = bytes;
     crc = 0;
     const header = await loc.pack.header(loc.offset);
@@ -154,22 +188,21 @@ export async function writePack(
       // Reuse a delta only against the copy of its base in the same pack: with an object stored in
       // several packs, mixing copies could chain deltas into a cycle. Such a base is written first.
       let baseOid: Oid | null = null;
-      let sentBase: Location | null = null;
-      const sentOid = header.type === OBJ_OFS_DELTA ? sentAt.get(loc.pack)?.get(header.baseOffset!) : undefined;
-      if (sentOid) {
-        baseOid = sentOid;
-        sentBase = { pack: loc.pack, offset: header.baseOffset! };
+      /** The base's place in the plan when this pack sends it, else -1. */
+      let base = header.type === OBJ_OFS_DELTA ? sentAt(packOf[i]!, header.baseOffset!) : -1;
+      if (base >= 0) {
+        baseOid = set.oidAt(base);
       } else if (header.type === OBJ_REF_DELTA || opts.thin || loc.pack.index instanceof PackIndex) {
         baseOid = header.type === OBJ_REF_DELTA ? header.baseOid! : await unsentBaseOid(loc.pack, header);
-        sentBase = objects.has(baseOid) ? await store.locate(baseOid) : null;
+        base = set.indexOf(baseOid);
       }
-      const baseAt = baseOid !== null && sentBase !== null && sentBase.pack === loc.pack ? written.get(baseOid) : undefined;
+      const baseAt = base >= 0 && packOf[base] === packOf[i] && written[base]! >= 0 ? written[base] : undefined;
       const dataStart = loc.offset + header.headerLength;
       if (baseAt !== undefined && opts.ofsDelta) {
         await emit(concatBytes([encodeEntryHeader(OBJ_OFS_DELTA, header.size), encodeOfsDistance(start - baseAt)]));
         await copyRange(loc.pack, dataStart, end, emit);
         stats.reusedDeltas++;
-      } else if (baseOid !== null && (baseAt !== undefined || (!sentBase && opts.thin && opts.clientHas.has(baseOid)))) {
+      } else if (baseOid !== null && (baseAt !== undefined || (base < 0 && opts.thin && opts.clientHas.has(baseOid)))) {
         // A base earlier in this pack (the client reads no OFS_DELTA), or one the client has.
         await emit(concatBytes([encodeEntryHeader(OBJ_REF_DELTA, header.size), hexToBytes(baseOid)]));
         await copyRange(loc.pack, dataStart, end, emit);
@@ -182,29 +215,34 @@ export async function writePack(
         }
       }
     }
-    written.set(oid, start);
-    if (opts.index) stats.entries.push({ oid: hexToBytes(oid), offset: start, crc });
+    written[i] = start;
+    if (stats.index) {
+      hexInto(oid, stats.index.oids.subarray(count * 20, count * 20 + 20));
+      stats.index.offsets[count] = start;
+      stats.index.crcs[count] = crc;
+    }
     count++;
     if (opts.progress && Date.now() - lastProgress > 500) {
       lastProgress = Date.now();
-      await opts.progress(`Writing objects: ${Math.floor((count * 100) / plan.length)}% (${count}/${plan.length})\r`);
+      await opts.progress(`Writing objects: ${Math.floor((count * 100) / n)}% (${count}/${n})\r`);
     }
   };
   // Reads from cache never wait: without yields a clone's or a compaction's pack would be one
   // slice of seconds for the isolate (or the repository's Durable Object).
   const pacer = new Pacer(WRITE_SLICE_OBJECTS, WRITE_SLICE_BYTES);
   let sliceStart = bytes;
-  for (const { oid, loc } of plan) {
-    if (written.has(oid)) continue;
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    if (written[i]! >= 0) continue;
     // Every base goes before its deltas, as git pack-objects writes them: clients that resolve
     // REF_DELTA entries in one pass (isomorphic-git) miscount objects otherwise. Stored order has
     // that already, except for bases a completed thin pack appended at its end.
-    const chain = [{ oid, loc }];
-    for (let base = await sentSameChainBase(loc); base && !written.has(base.oid); base = await sentSameChainBase(base.loc)) {
-      if (chain.some((c) => c.oid === base!.oid)) throw new GitError("corrupt_pack", `delta chain loops in ${loc.pack.name}`);
+    const chain = [i];
+    for (let base = await sentSameChainBase(i); base >= 0 && written[base]! < 0; base = await sentSameChainBase(base)) {
+      if (chain.includes(base)) throw new GitError("corrupt_pack", `delta chain loops in ${packs[packOf[i]!]!.name}`);
       chain.push(base);
     }
-    for (let i = chain.length - 1; i >= 0; i--) await emitEntry(chain[i]!.oid, chain[i]!.loc);
+    for (let c = chain.length - 1; c >= 0; c--) await emitEntry(chain[c]!);
     const paused = pacer.tick(bytes - sliceStart);
     sliceStart = bytes;
     if (paused) await paused;

@@ -6,6 +6,7 @@ import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import { GitError, protocolError } from "./errors";
 import { forEachTreeEntry, isSubmoduleMode, isTreeMode, parseTag } from "./objects";
 import type { ObjectType, Oid } from "./oid";
+import { OidTypeMap } from "./oid-map";
 
 export type ObjectFilter = { kind: "blob:none" } | { kind: "blob:limit"; limit: number } | { kind: "tree"; depth: number };
 
@@ -35,8 +36,8 @@ export interface WalkInput {
 }
 
 export interface WalkResult {
-  /** Objects to send, with their types. */
-  objects: Map<Oid, ObjectType>;
+  /** Objects to send, with their types, in walk order (raw ids in typed arrays: tens of bytes each). */
+  objects: OidTypeMap;
   /** Objects the client is known to have (for thin-pack deltas). */
   clientHas: Set<Oid>;
   /** For sent blobs: the client's version of the same path, a good base for a new delta. */
@@ -51,7 +52,7 @@ const SLOP = 5;
 
 export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Promise<WalkResult> {
   const store = graph.store;
-  const objects = new Map<Oid, ObjectType>();
+  const objects = new OidTypeMap();
   const clientHas = new Set<Oid>();
   const deltaBases = new Map<Oid, Oid>();
   // A clone walks every commit and tree; from cache no read waits, so the walk yields in slices.

@@ -5,7 +5,7 @@
 import type { Env } from "../env";
 import { CommitGraph } from "../git/commit-graph";
 import { setHash } from "../git/oid";
-import { writePackIndexEntriesPaced } from "../git/pack-index";
+import { writePackIndexPaced } from "../git/pack-index";
 import { writePack } from "../git/pack-writer";
 import { enumerateObjects } from "../git/walk";
 import { openStore, type RepoRef } from "../storage/pack-store";
@@ -41,7 +41,8 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
     );
     await writer.finish();
     // In slices: the repository's Durable Object answers every page's snapshot call meanwhile.
-    const index = await writePackIndexEntriesPaced(stats.entries, stats.checksum, new Pacer(INDEX_SLICE_ENTRIES));
+    const { oids, offsets, crcs } = stats.index!;
+    const index = await writePackIndexPaced(oids, offsets, crcs, stats.checksum, new Pacer(INDEX_SLICE_ENTRIES));
     await env.OBJECTS.put(key.replace(/\.pack$/, ".idx"), index);
     return { name, objects: stats.objects, bytes: stats.bytes, createdAt: Date.now(), closure: setHash(tips) };
   } catch (err) {

@@ -1,0 +1,85 @@
+// What the object walk holds per object: a compaction or a clone walks every object of the
+// repository, so the walk's object set must cost tens of bytes an object (raw ids in typed
+// arrays), not the ~200 of a Map of hex strings that filled the push isolate on 320k objects.
+import { describe, expect, it } from "vitest";
+import { RepoBuilder, type FileMap } from "../../test/worker/git-fixture";
+import { CommitGraph } from "./commit-graph";
+import { ObjectStore, Pack } from "./object-store";
+import { hashObject, type ObjectType, type Oid } from "./oid";
+import { OidTypeMap } from "./oid-map";
+import { PackIndex, writePackIndexColumns } from "./pack-index";
+import { indexPack } from "./pack-indexer";
+import { writePack } from "./pack-writer";
+import { MemorySource } from "./range-source";
+import { enumerateObjects } from "./walk";
+
+/** A repository of `commits` commits, each changing a few of `files` files in 20 directories. */
+async function repository(commits: number, files: number): Promise<{ store: ObjectStore; tip: Oid; objects: number }> {
+  const repo = new RepoBuilder();
+  const tree: FileMap = {};
+  for (let i = 0; i < files; i++) tree[`d${i % 20}/f${i}.txt`] = `file ${i}\n`;
+  let tip = repo.commit({ files: tree, message: "start" });
+  for (let c = 1; c < commits; c++) {
+    for (let k = 0; k < 3; k++) tree[`d${(c + k) % 20}/f${(c * 7 + k) % files}.txt`] = `file changed at ${c}.${k}\n`;
+    tip = repo.commit({ files: tree, parents: [tip], message: `change ${c}` });
+  }
+  const source = new MemorySource("walk", repo.pack().pack);
+  const index = new PackIndex((await indexPack(source)).index);
+  return { store: new ObjectStore([new Pack("pack-walk", index, source)]), tip, objects: repo.objects.size };
+}
+
+describe("the object walk's memory", () => {
+  it("holds each object it sends in tens of bytes, and writes the same pack as a Map would", async () => {
+    const { store, tip, objects } = await repository(100, 1000);
+    const walk = await enumerateObjects(new CommitGraph(store), { wants: [tip], haves: [], shallow: new Set() });
+    expect(walk.objects.size).toBe(objects);
+    // Whatever the count, growth by doubling keeps this under 58 bytes (ids, types, table).
+    expect(walk.objects.byteLength / walk.objects.size).toBeLessThanOrEqual(64);
+
+    const write = async (set: Parameters<typeof writePack>[1]) => {
+      const chunks: Uint8Array[] = [];
+      await writePack(store, set, { ofsDelta: true, thin: false, clientHas: new Set() }, async (c) => {
+        chunks.push(c.slice());
+      });
+      return hashObject("blob", new Uint8Array(await new Blob(chunks).arrayBuffer()));
+    };
+    expect(await write(walk.objects)).toBe(await write(new Map(walk.objects)));
+  });
+
+  it("collects a written pack's index as columns (32 bytes an object), the .idx git would make", async () => {
+    const { store, tip } = await repository(30, 300);
+    const walk = await enumerateObjects(new CommitGraph(store), { wants: [tip], haves: [], shallow: new Set() });
+    const chunks: Uint8Array[] = [];
+    const stats = await writePack(
+      store,
+      walk.objects,
+      { ofsDelta: true, thin: false, clientHas: new Set(), index: true },
+      async (c) => {
+        chunks.push(c.slice());
+      },
+    );
+    const { oids, offsets, crcs } = stats.index!;
+    expect((oids.byteLength + offsets.byteLength + crcs.byteLength) / stats.objects).toBe(32);
+    const written = new Uint8Array(await new Blob(chunks).arrayBuffer());
+    const indexed = (await indexPack(new MemorySource("written", written))).index;
+    expect(writePackIndexColumns(oids, offsets, crcs, stats.checksum)).toEqual(indexed);
+  });
+
+  it("keeps insertion order, types and lookups as a Map does", () => {
+    const map = new Map<Oid, ObjectType>();
+    const typed = new OidTypeMap(4);
+    const types: ObjectType[] = ["commit", "tree", "blob", "tag"];
+    // Enough ids to grow the table several times; some set twice with another type.
+    for (let i = 0; i < 5000; i++) {
+      const oid = hashObject("blob", new TextEncoder().encode(`${i % 4000}`));
+      const type = types[i % 4]!;
+      map.set(oid, type);
+      typed.set(oid, type);
+    }
+    expect(typed.size).toBe(map.size);
+    expect([...typed]).toEqual([...map]);
+    for (const oid of map.keys()) expect([typed.has(oid), typed.get(oid)]).toEqual([true, map.get(oid)]);
+    const absent = hashObject("blob", new TextEncoder().encode("absent"));
+    expect([typed.has(absent), typed.get(absent)]).toEqual([false, undefined]);
+  });
+});
