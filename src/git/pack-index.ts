@@ -188,12 +188,6 @@ export function writePackIndex(entries: IndexEntry[], packChecksum: Uint8Array):
   return writePackIndexColumns(oids, offsets, crcs, packChecksum);
 }
 
-/** The same in slices (see writePackIndexPaced): for compaction, which runs in the Durable Object. */
-export function writePackIndexEntriesPaced(entries: IndexEntry[], packChecksum: Uint8Array, pacer: Pacer): Promise<Uint8Array> {
-  const { oids, offsets, crcs } = columnsOf(entries);
-  return writePackIndexPaced(oids, offsets, crcs, packChecksum, pacer);
-}
-
 function columnsOf(entries: IndexEntry[]) {
   const oids = new Uint8Array(entries.length * 20);
   const offsets = new Float64Array(entries.length);
