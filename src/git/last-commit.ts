@@ -13,7 +13,7 @@ import { type DirectoryWalkStats, walkDirectory } from "./last-commit-dir";
 import { byteKey, type Checkpoint, directoryByGraph, directoryPaths, utf8 } from "./last-commit-page";
 import type { Oid } from "./oid";
 import { type Changed, changedEntries } from "./tree-changes";
-import { type TreeLocator, Trees } from "./walk-trees";
+import { type ObjectLocator, Trees } from "./walk-trees";
 
 export { byteKey };
 
@@ -46,7 +46,7 @@ export async function treePaths(
   graph: CommitGraph,
   root: Oid,
   maxPaths = 200_000,
-  locate?: TreeLocator,
+  locate?: ObjectLocator,
 ): Promise<Map<string, Oid> | null> {
   const trees = new Trees(graph, undefined, locate);
   const out = new Map<string, Oid>();
@@ -88,7 +88,7 @@ export interface LastCommitOptions {
   /** Give up (null) on trees with more paths than this. */
   maxPaths?: number;
   /** Trees located in memory (a checkpoint run's pack id tables) instead of by ranged index lookups. */
-  locate?: TreeLocator;
+  locate?: ObjectLocator;
   /** Only the entries of this directory (a page's listing), not every path of the tree. */
   dir?: string[];
   /** Counted while walking: where a walk's time goes (Server-Timing, benchmarks). */

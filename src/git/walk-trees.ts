@@ -11,15 +11,15 @@ const EMPTY = new Uint8Array(0);
 /** Trees remembered by one walk (a large commit's comparison reads a few dozen). */
 const MEMO = 4096;
 
-/** Where a tree is, answered from memory (a pack id table, git/pack-id-table.ts) instead of the ranged index. */
-export type TreeLocator = (oid: Oid) => Promise<Location | null>;
+/** Where an object is, answered from memory (a pack id table, git/pack-id-table.ts) instead of the ranged index. */
+export type ObjectLocator = (oid: Oid) => Promise<Location | null>;
 
 export class Trees {
   private readonly memo = new Map<Oid, Promise<Uint8Array>>();
   constructor(
     private readonly graph: CommitGraph,
     private readonly stats?: { trees: number },
-    private readonly locate?: TreeLocator,
+    private readonly locate?: ObjectLocator,
   ) {}
 
   private read(tree: Oid): Promise<Uint8Array> {

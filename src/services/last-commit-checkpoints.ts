@@ -12,7 +12,7 @@ import type { ObjectStore } from "../git/object-store";
 import type { Oid } from "../git/oid";
 import { bulkLocator } from "../git/pack-id-table";
 import { RangedPackIndex } from "../git/pack-index-ranged";
-import type { TreeLocator } from "../git/walk-trees";
+import type { ObjectLocator } from "../git/walk-trees";
 import { updatedTreePaths } from "../git/tree-listing";
 import { r2Keys } from "../storage/keys";
 import { readStored, type StoredLastCommits, storeAnswer, toStored } from "./last-commit-store";
@@ -149,7 +149,7 @@ const indexReads = (store: ObjectStore) =>
 const STEP_LOOKUPS = CHECKPOINT_INTERVAL * 32;
 
 /** The run's tree locator: through the packs' id tables when they pay for themselves, else none. */
-async function runLocator(store: ObjectStore, steps: number): Promise<TreeLocator | undefined> {
+async function runLocator(store: ObjectStore, steps: number): Promise<ObjectLocator | undefined> {
   const ranged = store.packs.some((p) => p.index instanceof RangedPackIndex);
   if (!ranged) return undefined;
   const many = await bulkLocator(store, steps * STEP_LOOKUPS);
@@ -185,7 +185,7 @@ export async function advanceCheckpoints(
   const done = index?.done ?? [];
   const doneSet = new Set(done);
   let written = 0;
-  let locate: TreeLocator | undefined;
+  let locate: ObjectLocator | undefined;
   let tableMs = 0;
   let located = false;
   let before: { data: StoredLastCommits; listing: Map<string, string> | null } | null = null;
@@ -245,7 +245,7 @@ export async function advanceCheckpoints(
     if (!found?.complete) return stop();
     const walkMs = Date.now() - t;
     t = Date.now();
-    const data = await toStored(graph, oid, found.paths, before?.data);
+    const data = await toStored(graph, oid, found.paths, before?.data, locate);
     const bytes = await storeAnswer(env, repo, data);
     done.push(oid);
     doneSet.add(oid);
