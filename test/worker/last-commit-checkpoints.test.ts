@@ -137,7 +137,11 @@ describe("last-commit checkpoints", () => {
   it("a run locates its trees through the pack's id table: no ranged index lookup a tree read", async () => {
     const { r, tip, chain } = history();
     const { store, counted } = await rangedStore(r, "checkpoints-ranged");
-    const graph = await graphOf(store, [tip]);
+    // The graph built, the walk on a fresh store of the same pack: no lookup answered from the
+    // build's memo of locations (the new commits' briefs are looked up too).
+    const built = await graphOf(store, [tip]);
+    const graph = new CommitGraph(new ObjectStore(store.packs));
+    graph.usePersisted(async () => (await built.persistedGraph())!);
     const repo = newRepo();
     const lookups: number[] = [];
     const steps: CheckpointStep[] = [];
