@@ -55,7 +55,8 @@ try {
       console.log(
         `  step depth ${s.depth}: ${w.commits} commits (${w.uninteresting ?? 0} below the base, ${w.fullSearch ?? 0} in a whole-history search), ` +
           `${w.compares} compares, ${w.filters} filters, ${w.trees} trees; ${s.paths} paths, ${s.fullListings} whole listings, ` +
-          `${(s.bytes / 1024).toFixed(0)} KiB; list ${s.ms.list} ms, walk ${s.ms.walk} ms, store ${s.ms.store} ms`,
+          `${(s.bytes / 1024).toFixed(0)} KiB; ${s.indexReads ?? "?"} index reads, id table ${s.idTable ?? "?"}; ` +
+          `${s.ms.table !== undefined ? `table ${s.ms.table} ms, ` : ""}list ${s.ms.list} ms, walk ${s.ms.walk} ms, store ${s.ms.store} ms`,
       );
     }
     printed = lines.length;

@@ -13,7 +13,7 @@ import { type DirectoryWalkStats, walkDirectory } from "./last-commit-dir";
 import { byteKey, type Checkpoint, directoryByGraph, directoryPaths, utf8 } from "./last-commit-page";
 import type { Oid } from "./oid";
 import { type Changed, changedEntries } from "./tree-changes";
-import { Trees } from "./walk-trees";
+import { type ObjectLocator, Trees } from "./walk-trees";
 
 export { byteKey };
 
@@ -42,8 +42,13 @@ const READ_TOGETHER = 16;
  * read: a large pack's index is read by ranges through a smaller cache, and ids hash evenly, so
  * one lookup at a time (git/git's 6,600 directories) makes nearly every lookup a storage read.
  */
-export async function treePaths(graph: CommitGraph, root: Oid, maxPaths = 200_000): Promise<Map<string, Oid> | null> {
-  const trees = new Trees(graph);
+export async function treePaths(
+  graph: CommitGraph,
+  root: Oid,
+  maxPaths = 200_000,
+  locate?: ObjectLocator,
+): Promise<Map<string, Oid> | null> {
+  const trees = new Trees(graph, undefined, locate);
   const out = new Map<string, Oid>();
   let level = [{ oid: root, prefix: "" }];
   while (level.length > 0) {
@@ -51,7 +56,7 @@ export async function treePaths(graph: CommitGraph, root: Oid, maxPaths = 200_00
     const next: typeof level = [];
     for (let from = 0; from < level.length; from += LIST_BATCH) {
       const batch = level.slice(from, from + LIST_BATCH);
-      await graph.store.locateMany(batch.map((t) => t.oid));
+      if (!locate) await graph.store.locateMany(batch.map((t) => t.oid));
       for (let i = 0; i < batch.length; i++) {
         const t = batch[i]!;
         // A group of trees read side by side (each read may wait for storage).
@@ -82,6 +87,8 @@ export interface LastCommitOptions {
   live?: Map<string, Oid>;
   /** Give up (null) on trees with more paths than this. */
   maxPaths?: number;
+  /** Trees located in memory (a checkpoint run's pack id tables) instead of by ranged index lookups. */
+  locate?: ObjectLocator;
   /** Only the entries of this directory (a page's listing), not every path of the tree. */
   dir?: string[];
   /** Counted while walking: where a walk's time goes (Server-Timing, benchmarks). */
@@ -124,11 +131,11 @@ export async function lastCommitsOfTree(
 
 async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitOptions): Promise<TreeLastCommits | null> {
   const stats = (opts.stats ??= newWalkStats());
-  const trees = new Trees(graph, stats);
+  const trees = new Trees(graph, stats, opts.locate);
   const startTree = (await graph.commit(start)).tree;
   const targets = opts.dir
     ? await directoryPaths(graph, startTree, opts.dir)
-    : (opts.listing ?? (await treePaths(graph, startTree, opts.maxPaths)));
+    : (opts.listing ?? (await treePaths(graph, startTree, opts.maxPaths, opts.locate)));
   if (!targets) return null;
   const paths = opts.live ?? new Map<string, Oid>();
   // Unresolved paths below each directory ("" is the root): directories with none are skipped.
@@ -334,7 +341,8 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
   if (opts.base) {
     const baseByBytes = new Map<string, Oid>();
     for (const [path, commit] of opts.base.paths) baseByBytes.set(byteKey(path), commit);
-    const before = opts.base.listing ?? (await treePaths(graph, (await graph.commit(opts.base.commit)).tree, opts.maxPaths));
+    const baseTree = (await graph.commit(opts.base.commit)).tree;
+    const before = opts.base.listing ?? (await treePaths(graph, baseTree, opts.maxPaths, opts.locate));
     for (const [path, target] of targets) {
       const known = baseByBytes.get(path);
       if (!known || before?.get(path) !== target) continue;
@@ -371,7 +379,12 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     if (unresolved > 0) {
       // Something older came back (a merge of an old branch): search the whole history.
       const walked = stats.commits;
-      const full = await walkLastCommits(graph, start, { budget: opts.budget, maxPaths: opts.maxPaths, stats });
+      const full = await walkLastCommits(graph, start, {
+        budget: opts.budget,
+        maxPaths: opts.maxPaths,
+        stats,
+        locate: opts.locate,
+      });
       stats.fullSearch = (stats.fullSearch ?? 0) + stats.commits - walked;
       if (!full) return null;
       for (const [path, commit] of full.paths) if (!paths.has(path)) paths.set(path, commit);

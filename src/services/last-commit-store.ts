@@ -4,6 +4,7 @@ import type { Env } from "../env";
 import type { CommitGraph } from "../git/commit-graph";
 import { parseCommit } from "../git/objects";
 import type { Oid } from "../git/oid";
+import type { ObjectLocator } from "../git/walk-trees";
 import { r2Keys } from "../storage/keys";
 import { ByteLru } from "../utils/lru";
 import type { RepoRef } from "./repositories";
@@ -55,18 +56,24 @@ export async function readStored(env: Env, repo: RepoRef, commit: Oid): Promise<
   }
 }
 
-export async function briefOf(graph: CommitGraph, oid: Oid): Promise<CommitBrief> {
-  const c = parseCommit(await graph.store.readTyped(oid, "commit"));
+export async function briefOf(graph: CommitGraph, oid: Oid, locate?: ObjectLocator): Promise<CommitBrief> {
+  const at = locate ? await locate(oid) : null;
+  const obj = at ? await graph.store.readAt(at.pack, at.offset) : null;
+  const c = parseCommit(obj?.type === "commit" ? obj.data : await graph.store.readTyped(oid, "commit"));
   const nl = c.message.indexOf("\n");
   return { t: c.committer.time, s: (nl < 0 ? c.message : c.message.slice(0, nl)).trim(), a: c.author.name };
 }
 
-/** `known`: an older answer whose briefs are taken rather than read again (most commits recur). */
+/**
+ * `known`: an older answer whose briefs are taken rather than read again (most commits recur);
+ * `locate`: a checkpoint run's id tables, so that a new commit costs no ranged index lookup.
+ */
 export async function toStored(
   graph: CommitGraph,
   commit: Oid,
   paths: Map<string, Oid>,
   known?: StoredLastCommits,
+  locate?: ObjectLocator,
 ): Promise<StoredLastCommits> {
   const briefs = new Map<Oid, CommitBrief>();
   if (known) for (const [i, oid] of known.commits.entries()) briefs.set(oid, known.briefs[i]!);
@@ -75,7 +82,7 @@ export async function toStored(
   const missing = [...new Set(paths.values())].filter((oid) => !briefs.has(oid));
   for (let i = 0; i < missing.length; i += 16) {
     const group = missing.slice(i, i + 16);
-    const read = await Promise.all(group.map((oid) => briefOf(graph, oid)));
+    const read = await Promise.all(group.map((oid) => briefOf(graph, oid, locate)));
     for (const [k, oid] of group.entries()) briefs.set(oid, read[k]!);
   }
   const index = new Map<Oid, number>();

@@ -9,8 +9,11 @@ import type { Env } from "../../src/env";
 import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
 import { lastCommitsOfTree, newWalkStats, treePaths } from "../../src/git/last-commit";
-import type { ObjectStore } from "../../src/git/object-store";
+import { ObjectStore, Pack } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
+import { RangedPackIndex } from "../../src/git/pack-index-ranged";
+import { indexPack } from "../../src/git/pack-indexer";
+import { MemorySource } from "../../src/git/range-source";
 import { updatedTreePaths } from "../../src/git/tree-listing";
 import { readStored } from "../../src/services/last-commit-store";
 import {
@@ -85,6 +88,21 @@ async function graphOf(store: ObjectStore, tips: Oid[]): Promise<CommitGraph> {
   return graph;
 }
 
+/** The repository's objects as one pack with a ranged index (as a large import's), its lookups counted. */
+async function rangedStore(r: RepoBuilder, name: string) {
+  const pack = r.pack().pack;
+  const indexed = await indexPack(new MemorySource(`${name}-scan-${Math.random()}`, pack));
+  const index = await RangedPackIndex.open(new MemorySource(`${name}-${Math.random()}.idx`, indexed.index));
+  const counted = { lookups: 0 };
+  const lookup = index.lookup.bind(index);
+  index.lookup = (oid) => {
+    counted.lookups++;
+    return lookup(oid);
+  };
+  const store = new ObjectStore([new Pack(name, index, new MemorySource(`${name}-${Math.random()}.pack`, pack))]);
+  return { store, counted };
+}
+
 let repoIds = 0;
 const newRepo = () => ({ tenantId: "checkpoints-test", repoId: `r${++repoIds}` });
 
@@ -113,6 +131,38 @@ describe("last-commit checkpoints", () => {
       const expected = await lastCommitsOfTree(plain, chain[depth]!);
       const got = new Map(Object.entries(stored!.paths).map(([p, i]) => [p, stored!.commits[i]!]));
       expect(got).toEqual(expected!.paths);
+    }
+  });
+
+  it("a run locates its trees through the pack's id table: no ranged index lookup a tree read", async () => {
+    const { r, tip, chain } = history();
+    const { store, counted } = await rangedStore(r, "checkpoints-ranged");
+    // The graph built, the walk on a fresh store of the same pack: no lookup answered from the
+    // build's memo of locations (the new commits' briefs are looked up too).
+    const built = await graphOf(store, [tip]);
+    const graph = new CommitGraph(new ObjectStore(store.packs));
+    graph.usePersisted(async () => (await built.persistedGraph())!);
+    const repo = newRepo();
+    const lookups: number[] = [];
+    const steps: CheckpointStep[] = [];
+    let from = counted.lookups;
+    const run = await advanceCheckpoints(testEnv, repo, graph, tip, new Budget(), 150_000, (s) => {
+      steps.push(s);
+      lookups.push(counted.lookups - from);
+      from = counted.lookups;
+    });
+    expect(run).toEqual({ written: Math.ceil(LENGTH / CHECKPOINT_INTERVAL), complete: true });
+    // Each step read trees (hundreds: its listing and its comparisons), none looked up in the index;
+    // one index lookup a tree read before (about 300 a step here).
+    expect(steps.every((s) => s.walk.trees > 0 && s.idTable)).toBe(true);
+    expect(lookups).toEqual(steps.map(() => 0));
+    expect(steps.map((s) => s.indexReads)).toEqual(steps.map(() => 0));
+    const plain = new CommitGraph(await memoryStore(r, "checkpoints-plain"));
+    for (let depth = 0; depth < LENGTH; depth += CHECKPOINT_INTERVAL) {
+      const stored = await readStored(testEnv, repo, chain[depth]!);
+      const expected = await lastCommitsOfTree(plain, chain[depth]!);
+      const got = new Map(Object.entries(stored!.paths).map(([p, i]) => [p, stored!.commits[i]!]));
+      expect(got, `checkpoint at depth ${depth}`).toEqual(expected!.paths);
     }
   });
 
