@@ -2,6 +2,7 @@
 // they were added: a clone or a compaction walks hundreds of thousands of objects, and a Map of
 // hex strings costs about 200 bytes each (a 900k-object repository would not fit an isolate).
 import { hexInto, oidAt, type ObjectType, type Oid } from "./oid";
+import { idHash, sameId } from "./oid-set";
 
 const TYPES: readonly ObjectType[] = ["commit", "tree", "blob", "tag"];
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
@@ -105,20 +106,10 @@ export class OidTypeMap implements ObjectsToSend {
   private slot(bytes: Uint8Array, at: number): number {
     const table = this.table;
     const mask = table.length - 1;
-    // Object ids are uniformly distributed: their first bytes are a good hash.
-    let i = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) & mask;
+    let i = idHash(bytes, at) & mask;
     for (;;) {
       const index = table[i]!;
-      if (index === 0) return i;
-      const k = (index - 1) * 20;
-      let same = true;
-      for (let j = 0; j < 20; j++) {
-        if (this.ids[k + j] !== bytes[at + j]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return i;
+      if (index === 0 || sameId(this.ids, (index - 1) * 20, bytes, at)) return i;
       i = (i + 1) & mask;
     }
   }

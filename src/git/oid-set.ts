@@ -1,6 +1,16 @@
 // A set of object ids kept as raw 20-byte keys in one typed array (open addressing): the ids an
 // indexed pack refers to can number in the hundreds of thousands, too many for strings.
 
+/** A table slot's hash of the id at bytes[at..]: ids are uniformly distributed, so their first bytes do. */
+export const idHash = (bytes: Uint8Array, at: number): number =>
+  (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
+
+/** Whether the 20-byte ids at a[ai..] and b[bi..] are the same. */
+export function sameId(a: Uint8Array, ai: number, b: Uint8Array, bi: number): boolean {
+  for (let j = 0; j < 20; j++) if (a[ai + j] !== b[bi + j]) return false;
+  return true;
+}
+
 export class OidSet {
   private keys: Uint8Array;
   private used: Uint8Array;
@@ -19,19 +29,9 @@ export class OidSet {
 
   private slot(bytes: Uint8Array, at: number): number {
     const mask = this.used.length - 1;
-    // Object ids are uniformly distributed: their first bytes are a good hash.
-    let i = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) & mask;
+    let i = idHash(bytes, at) & mask;
     for (;;) {
-      if (!this.used[i]) return i;
-      const k = i * 20;
-      let same = true;
-      for (let j = 0; j < 20; j++) {
-        if (this.keys[k + j] !== bytes[at + j]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return i;
+      if (!this.used[i] || sameId(this.keys, i * 20, bytes, at)) return i;
       i = (i + 1) & mask;
     }
   }
