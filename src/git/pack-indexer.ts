@@ -379,5 +379,6 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
     peakHeldBytes: held.peak,
     spilledRuns: records.spilledRuns,
     secondPassReads,
+    readBufferBytes: cursor.largest,
   };
 }

@@ -3,7 +3,7 @@
 import { crc32 } from "./crc32";
 import { corruptPack } from "./errors";
 import type { sha1 } from "./oid";
-import type { RangeSource } from "./range-source";
+import { readChunk, type RangeSource } from "./range-source";
 import { InflateError, type PieceInflater } from "./zlib";
 
 /** Sequential reads of this size keep R2 requests few and memory flat. */
@@ -12,8 +12,9 @@ const CHUNK = 4 * 1024 * 1024;
 /**
  * Reads a source front to back, keeping only the unread part in memory, in one buffer kept
  * across reads. A source that offers a byte stream is read as one request through a BYOB reader
- * straight into that buffer: a ranged read per 8 MiB was a new array buffer per read, garbage
- * V8 reclaims late (the push isolate's peak with array buffers grew by about the pack's size).
+ * into that buffer (through a landing buffer, `readChunk`): a ranged read per 8 MiB was a new
+ * array buffer per read, garbage V8 reclaims late (the push isolate's peak with array buffers
+ * grew by about the pack's size).
  */
 export class Cursor {
   /** The buffered bytes: a view of `store`, valid until the next `ensure`. */
@@ -26,6 +27,8 @@ export class Cursor {
   private reader: ReadableStreamBYOBReader | null = null;
   /** Offset in the source of the reader's next byte. */
   private readerAt = -1;
+  /** Bytes of the buffer at its largest. */
+  largest = 0;
   constructor(
     private readonly source: RangeSource,
     private readonly chunk = CHUNK,
@@ -60,6 +63,7 @@ export class Cursor {
       const next = new Uint8Array(Math.max(need, Math.min(2 * this.chunk, this.source.size)));
       next.set(this.buf);
       this.store = next;
+      this.largest = Math.max(this.largest, next.length);
     } else {
       this.store.copyWithin(0, this.from, this.from + this.buf.length);
     }
@@ -86,13 +90,11 @@ export class Cursor {
     }
     while (this.end < target) {
       const at = this.from + this.buf.length;
-      const { value, done } = await this.reader.read(new Uint8Array(this.store.buffer, at, target - this.base - this.buf.length));
-      // The read transfers the buffer: what was passed in is detached, and the bytes come back
-      // in a view of the same memory under a new ArrayBuffer, at the offset that was asked for.
-      if (!value) throw new Error("the pack's stream was cancelled while it was read");
-      this.store = new Uint8Array(value.buffer);
-      this.buf = this.store.subarray(this.from, at + value.length);
-      this.readerAt += value.length;
+      // Through a small landing buffer: a read straight into the store transferred the whole
+      // 8 MiB buffer each time, which V8 counted again each time until it collected (range-source.ts).
+      const { n, done } = await readChunk(this.reader, this.store.subarray(at, this.from + target - this.base));
+      this.buf = this.store.subarray(this.from, at + n);
+      this.readerAt += n;
       if (done) {
         this.reader.releaseLock();
         this.reader = null;
