@@ -134,6 +134,20 @@ describe("pack indexer memory", () => {
     expect(result.readBufferBytes).toBe(8 * 1024 * 1024);
   });
 
+  it("refuses a large entry cut short or corrupt, read in pieces, naming it", { timeout: 60_000 }, async () => {
+    // 300 KiB: over the size inflated whole, so read in pieces; the trailer is made anew so that
+    // the entry itself is what is wrong.
+    const { pack } = incompressibleBlobPack(300 * 1024);
+    const withTrailer = (body: Uint8Array) => concatBytes([body, new Uint8Array(sha1().update(body).digest())]);
+    const body = pack.subarray(0, pack.length - 20);
+    const cut = withTrailer(body.subarray(0, body.length - 1000));
+    await expect(indexPack(byteStreamSource("cut", cut))).rejects.toThrow(/object 0 at offset 12 is cut short/);
+    const corrupt = body.slice();
+    // The zlib header's check bits no longer hold.
+    corrupt[12 + 4] = corrupt[12 + 4]! ^ 0xff;
+    await expect(indexPack(byteStreamSource("corrupt", withTrailer(corrupt)))).rejects.toThrow(/object 0 at offset 12: /);
+  });
+
   it("reads the pack into its buffer through small landing buffers, never handing the stream the whole buffer", {
     timeout: 60_000,
   }, async () => {
