@@ -1,4 +1,5 @@
-// `npm run bench:import-large -- [--repo <bare dir>] [--only import|push|clone|pages] [--trace] [--live]`
+// `npm run bench:import-large -- [--repo <bare dir>] [--only import|push|clone|pages] [--trace] [--live]
+//   [--root <another checkout>] [--port <n>] [--inspector-port <n>]`
 //
 // Imports a large repository (default: the one `npm run bench:gen-large` writes) into the local
 // forge with `forge repos import`, then `git push --mirror`s it into another empty project, clones
@@ -9,6 +10,8 @@
 // --trace prints the heaps once a second; --live collects garbage before each sample (what is
 // really held, at the cost of speed). --snapshots <dir> writes a heap snapshot of each isolate after
 // each step and prints what retains its largest array buffers (bench/lib/heap-snapshot.ts).
+// --root runs another checkout's forge (before/after from one bench); --port and --inspector-port
+// fix the ports (default: free ones), for machines where several benchmarks run at once.
 import { parseArgs } from "node:util";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,6 +32,9 @@ const { values: opts } = parseArgs({
     trace: { type: "boolean" },
     live: { type: "boolean" },
     snapshots: { type: "string" },
+    root: { type: "string" },
+    port: { type: "string" },
+    "inspector-port": { type: "string" },
   },
 });
 const repo = resolve(opts.repo!);
@@ -36,8 +42,11 @@ if (!existsSync(repo)) throw new Error(`${repo} does not exist: run npm run benc
 const wanted = (step: string) => !opts.only?.length || opts.only.includes(step);
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
-const inspectorPort = await freePort();
-const ef = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspectorPort) });
+const inspectorPort = opts["inspector-port"] ? Number(opts["inspector-port"]) : await freePort();
+const ef = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspectorPort) }, undefined, {
+  root: opts.root && resolve(opts.root),
+  port: opts.port ? Number(opts.port) : undefined,
+});
 const rows: string[] = [];
 /** Runs one step while sampling the isolates' heaps. */
 async function measure(name: string, step: () => Promise<string | null>): Promise<void> {
@@ -75,7 +84,9 @@ async function reportSnapshots(step: string): Promise<void> {
   }
 }
 try {
-  console.log(`heap cap: ${process.env.MINIFLARE_WORKERD_V8_FLAGS ?? "(runner default)"}; repository ${repo}`);
+  console.log(
+    `heap cap: ${process.env.MINIFLARE_WORKERD_V8_FLAGS ?? "(runner default)"}; repository ${repo}; forge ${opts.root ?? root}`,
+  );
   if (wanted("import")) {
     await ef.cli("projects", "create", TENANT, "big");
     await measure("forge repos import", async () => {

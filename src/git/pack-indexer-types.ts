@@ -28,6 +28,8 @@ export interface StreamedIndexResult extends Omit<IndexResult, "index"> {
   spilledRuns: number;
   /** Storage reads of the second pass (its windows, and entries too large for them). */
   secondPassReads: number;
+  /** Bytes of the first pass's read buffer at its largest (handed on to the second pass's windows). */
+  readBufferBytes: number;
 }
 
 export interface IndexOptions {

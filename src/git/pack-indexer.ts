@@ -6,7 +6,7 @@
 import { Pacer } from "../utils/pace";
 import { applyDelta, ResultBuffers } from "./delta";
 import { corruptPack, GitError } from "./errors";
-import { bytesToHex, hexInto, ObjectHasher, sha1, type Oid } from "./oid";
+import { bytesToHex, ObjectHasher, sha1, type Oid } from "./oid";
 import {
   OBJ_BLOB,
   OBJ_OFS_DELTA,
@@ -19,8 +19,8 @@ import {
 } from "./pack-format";
 import { deletingAll, entryOf, HeldBytes, IndexRecords, writeIndexFromRecords } from "./index-records";
 import type { RangeSource } from "./range-source";
-import { InflateScratch, inflateAt, InflateError, inflatePieces, PIECES_OVER } from "./zlib";
-import { Cursor, hashRange, inflateStream } from "./pack-reading";
+import { InflateScratch, inflateAt, InflateError, PieceInflater, PIECES_OVER } from "./zlib";
+import { Cursor, hashRange, inflateFromCursor } from "./pack-reading";
 import { concatBytes } from "../utils/bytes";
 import { Entries, REF_BASE } from "./pack-entries";
 import type { IndexOptions, IndexResult, StreamedIndexResult, StreamOptions } from "./pack-indexer-types";
@@ -28,7 +28,7 @@ import type { IndexOptions, IndexResult, StreamedIndexResult, StreamOptions } fr
 export type { IndexOptions, IndexResult, StreamedIndexResult, StreamOptions };
 import { WindowReader } from "./pack-windows";
 
-/** Objects larger than this are inflated in a stream (hashed, never held whole). */
+/** Objects larger than this must be blobs (inflated in pieces and hashed, never held whole). */
 const STREAM_INFLATE_THRESHOLD = 32 * 1024 * 1024;
 /**
  * Work between two yields to the event loop. Indexing a large pack is seconds of CPU with few
@@ -117,6 +117,7 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
   };
   // Entries not kept are inflated into one reused buffer: no array buffer per object.
   const scratch = new InflateScratch();
+  const pieceInflater = new PieceInflater();
 
   // Pass 1: framing, inflation, hashes of whole objects and of the pack. Small inflated entries
   // are kept (within a budget) so the second pass need not read and inflate them again.
@@ -140,48 +141,39 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
     } else if (header.type === OBJ_REF_DELTA) e.addRef(n, header.baseOid!);
     const dataStart = pos + header.headerLength;
     let end: number;
-    if (header.size > STREAM_INFLATE_THRESHOLD) {
-      const streamed = await inflateStream(source, dataStart, dataEnd, header, pos);
-      end = streamed.end;
-      if (header.type !== OBJ_BLOB) {
-        throw new GitError(
-          "too_large",
-          `object of ${header.size} bytes at offset ${pos} is too large (only blobs may be this big)`,
-        );
-      }
-      e.types[n] = OBJ_BLOB;
-      noteWanted(hexInto(streamed.oid!, oid), OBJ_BLOB, null);
-      const p = records.add(oid, 0, n);
-      if (p) await p;
-    } else {
-      const isDelta = header.type === OBJ_OFS_DELTA || header.type === OBJ_REF_DELTA;
+    let crc: number | null = null;
+    const isDelta = header.type === OBJ_OFS_DELTA || header.type === OBJ_REF_DELTA;
+    if (header.size > STREAM_INFLATE_THRESHOLD && header.type !== OBJ_BLOB) {
+      throw new GitError(
+        "too_large",
+        `object of ${header.size} bytes at offset ${pos} is too large (only blobs may be this big)`,
+      );
+    }
+    if (header.size > PIECES_OVER && (isDelta || header.type === OBJ_BLOB)) {
       // Large blobs are only hashed and large deltas only skipped here (neither is kept): inflated
-      // in pieces, not whole (a few MiB each of garbage array buffers, V8 reclaims them late).
-      const pieces = header.size > PIECES_OVER && (isDelta || header.type === OBJ_BLOB);
-      let data: Uint8Array | null = null;
+      // in pieces as they are read, neither the entry nor the object ever whole in memory.
+      const hash = isDelta ? null : hasher.start(typeName(header.type), header.size);
+      const entry = { n, pos, dataStart, dataEnd, size: header.size };
+      ({ end, crc } = await inflateFromCursor(
+        cursor,
+        pieceInflater,
+        entry,
+        packHash,
+        hash ? (p) => void hash.update(p) : undefined,
+      ));
+      if (hash) {
+        e.types[n] = header.type;
+        noteWanted(hash.finish(), header.type, null);
+        const p = records.add(hash.id, 0, n);
+        if (p) await p;
+      }
+    } else {
+      let data: Uint8Array;
       let want = Math.max(header.size + 64, 4096);
       for (;;) {
         await cursor.ensure(pos, header.headerLength + want);
         const limit = Math.min(cursor.buf.length, dataEnd - cursor.base);
         try {
-          if (pieces) {
-            const hash = isDelta ? null : hasher.start(typeName(header.type), header.size);
-            end =
-              dataStart +
-              inflatePieces(
-                cursor.buf.subarray(0, limit),
-                cursor.at(dataStart),
-                header.size,
-                hash ? (p) => void hash.update(p) : undefined,
-              );
-            if (hash) {
-              e.types[n] = header.type;
-              noteWanted(hash.finish(), header.type, null);
-              const p = records.add(hash.id, 0, n);
-              if (p) await p;
-            }
-            break;
-          }
           const r = inflateAt(cursor.buf.subarray(0, limit), cursor.at(dataStart), header.size, scratch);
           data = r.data;
           end = dataStart + r.consumed;
@@ -198,7 +190,7 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
           throw err;
         }
       }
-      if (data && !isDelta) {
+      if (!isDelta) {
         const type = typeName(header.type);
         opts.onObject?.(type, data);
         e.types[n] = header.type;
@@ -206,10 +198,10 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
         const p = records.add(hasher.id, 0, n);
         if (p) await p;
       }
-      if (data && (isDelta || header.type !== OBJ_BLOB || data.length < 65536)) e.keep(n, data);
+      if (isDelta || header.type !== OBJ_BLOB || data.length < 65536) e.keep(n, data);
     }
-    // The entry's raw bytes feed the pack hash and its CRC.
-    e.crcs[n] = await hashRange(source, cursor, pos, end, packHash);
+    // The entry's raw bytes feed the pack hash and its CRC (an entry inflated in pieces fed them).
+    e.crcs[n] = crc ?? (await hashRange(source, cursor, pos, end, packHash));
     await pacer.tick(end - pos + header.size);
     pos = end;
     opts.onProgress?.(n + 1, count);
@@ -387,5 +379,6 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
     peakHeldBytes: held.peak,
     spilledRuns: records.spilledRuns,
     secondPassReads,
+    readBufferBytes: cursor.largest,
   };
 }

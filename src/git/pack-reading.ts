@@ -1,15 +1,10 @@
 // Reading a pack front to back for the indexer: a cursor over large sequential reads, the CRC and
-// pack hash of raw byte ranges, and inflation of objects too large to inflate whole.
-// pako, not node:zlib, for objects too large to inflate whole (inflateStream): its Inflate
-// takes the input piece by piece across async R2 reads, never holds the object, and says where
-// the zlib stream ended (strm.avail_in), which the next entry's offset needs; node:zlib offers
-// that count only from inflateSync over the whole compressed input. The indexer inflates everything else with ./zlib.
-import { Inflate } from "pako";
+// pack hash of raw byte ranges, and inflation in pieces of entries too large to inflate whole.
 import { crc32 } from "./crc32";
 import { corruptPack } from "./errors";
-import { sha1, type Oid } from "./oid";
-import { OBJ_OFS_DELTA, OBJ_REF_DELTA, typeName, type EntryHeader } from "./pack-format";
-import type { RangeSource } from "./range-source";
+import type { sha1 } from "./oid";
+import { readChunk, type RangeSource } from "./range-source";
+import { InflateError, type PieceInflater } from "./zlib";
 
 /** Sequential reads of this size keep R2 requests few and memory flat. */
 const CHUNK = 4 * 1024 * 1024;
@@ -17,8 +12,9 @@ const CHUNK = 4 * 1024 * 1024;
 /**
  * Reads a source front to back, keeping only the unread part in memory, in one buffer kept
  * across reads. A source that offers a byte stream is read as one request through a BYOB reader
- * straight into that buffer: a ranged read per 8 MiB was a new array buffer per read, garbage
- * V8 reclaims late (the push isolate's peak with array buffers grew by about the pack's size).
+ * into that buffer (through a landing buffer, `readChunk`): a ranged read per 8 MiB was a new
+ * array buffer per read, garbage V8 reclaims late (the push isolate's peak with array buffers
+ * grew by about the pack's size).
  */
 export class Cursor {
   /** The buffered bytes: a view of `store`, valid until the next `ensure`. */
@@ -31,6 +27,8 @@ export class Cursor {
   private reader: ReadableStreamBYOBReader | null = null;
   /** Offset in the source of the reader's next byte. */
   private readerAt = -1;
+  /** Bytes of the buffer at its largest. */
+  largest = 0;
   constructor(
     private readonly source: RangeSource,
     private readonly chunk = CHUNK,
@@ -65,6 +63,7 @@ export class Cursor {
       const next = new Uint8Array(Math.max(need, Math.min(2 * this.chunk, this.source.size)));
       next.set(this.buf);
       this.store = next;
+      this.largest = Math.max(this.largest, next.length);
     } else {
       this.store.copyWithin(0, this.from, this.from + this.buf.length);
     }
@@ -91,13 +90,11 @@ export class Cursor {
     }
     while (this.end < target) {
       const at = this.from + this.buf.length;
-      const { value, done } = await this.reader.read(new Uint8Array(this.store.buffer, at, target - this.base - this.buf.length));
-      // The read transfers the buffer: what was passed in is detached, and the bytes come back
-      // in a view of the same memory under a new ArrayBuffer, at the offset that was asked for.
-      if (!value) throw new Error("the pack's stream was cancelled while it was read");
-      this.store = new Uint8Array(value.buffer);
-      this.buf = this.store.subarray(this.from, at + value.length);
-      this.readerAt += value.length;
+      // Through a small landing buffer: a read straight into the store transferred the whole
+      // 8 MiB buffer each time, which V8 counted again each time until it collected (range-source.ts).
+      const { n, done } = await readChunk(this.reader, this.store.subarray(at, this.from + target - this.base));
+      this.buf = this.store.subarray(this.from, at + n);
+      this.readerAt += n;
       if (done) {
         this.reader.releaseLock();
         this.reader = null;
@@ -151,35 +148,43 @@ export async function hashRange(
   return crc;
 }
 
-/** Inflates a large object in pieces, hashing it, and finds where its zlib stream ends. */
-export async function inflateStream(
-  source: RangeSource,
-  dataStart: number,
-  dataEnd: number,
-  header: EntryHeader,
-  offset: number,
-): Promise<{ end: number; oid: Oid | null }> {
-  const isDelta = header.type === OBJ_OFS_DELTA || header.type === OBJ_REF_DELTA;
-  const hash = sha1();
-  if (!isDelta) hash.update(new TextEncoder().encode(`${typeName(header.type)} ${header.size}\0`));
-  let produced = 0;
-  // pako sets `ended` and keeps its z_stream in `strm` (not in its type declarations).
-  const inflater = new Inflate() as Inflate & { ended: boolean; strm: { avail_in: number } };
-  inflater.onData = (chunk: Uint8Array) => {
-    produced += chunk.length;
-    if (!isDelta) hash.update(chunk);
-  };
-  let pos = dataStart;
-  while (!inflater.ended) {
-    if (pos >= dataEnd) throw corruptPack(`object at offset ${offset} is truncated`);
-    const piece = await source.read(pos, Math.min(dataEnd, pos + CHUNK));
-    inflater.push(piece, false);
-    if (inflater.err) throw corruptPack(`object at offset ${offset}: ${inflater.msg}`);
-    if (inflater.ended) pos += piece.length - inflater.strm.avail_in;
-    else pos += piece.length;
+/** Compressed bytes the cursor is asked for at a time while an entry is inflated in pieces. */
+const PIECE_INPUT = 256 * 1024;
+
+/**
+ * Inflates the entry at `pos` (its data from `dataStart`) in pieces as the cursor reads it, feeding
+ * its raw bytes to the pack hash on the way: the cursor never holds the whole entry, however
+ * large, so its buffer stays at its size. Returns where the entry ends and its raw bytes' CRC.
+ * Errors name entry `n`.
+ */
+export async function inflateFromCursor(
+  cursor: Cursor,
+  inflater: PieceInflater,
+  entry: { n: number; pos: number; dataStart: number; dataEnd: number; size: number },
+  packHash: ReturnType<typeof sha1>,
+  onPiece?: (piece: Uint8Array) => void,
+): Promise<{ end: number; crc: number }> {
+  const { n, pos, dataStart, dataEnd } = entry;
+  await cursor.ensure(pos, dataStart - pos);
+  const header = cursor.buf.subarray(cursor.at(pos), cursor.at(dataStart));
+  packHash.update(header);
+  let crc = crc32(header);
+  inflater.start(entry.size, onPiece);
+  for (let at = dataStart; ; ) {
+    if (at >= dataEnd) throw corruptPack(`pack is truncated: object ${n} at offset ${pos} is cut short`);
+    await cursor.ensure(at, Math.min(PIECE_INPUT, dataEnd - at));
+    const input = cursor.buf.subarray(cursor.at(at), Math.min(cursor.buf.length, cursor.at(dataEnd)));
+    let r: { consumed: number; ended: boolean };
+    try {
+      r = inflater.feed(input);
+    } catch (err) {
+      if (err instanceof InflateError) throw corruptPack(`object ${n} at offset ${pos}: ${err.message}`);
+      throw err;
+    }
+    const raw = input.subarray(0, r.consumed);
+    packHash.update(raw);
+    crc = crc32(raw, crc);
+    at += r.consumed;
+    if (r.ended) return { end: at, crc };
   }
-  if (produced !== header.size) {
-    throw corruptPack(`object at offset ${offset} inflates to ${produced} bytes, its header says ${header.size}`);
-  }
-  return { end: pos, oid: isDelta ? null : (hash.digest("hex") as Oid) };
 }

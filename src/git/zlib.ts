@@ -12,7 +12,7 @@ import { corruptPack } from "./errors";
  * small entries pako is also faster (no native call); on large ones native zlib is.
  */
 const PAKO_MAX = 256 * 1024;
-/** Entries over this size that need not be whole (a blob only hashed) are inflated in pieces. */
+/** Entries over this size that need not be whole (a blob only hashed) are inflated in pieces (PieceInflater). */
 export const PIECES_OVER = PAKO_MAX;
 
 const Z_NO_FLUSH = 0;
@@ -75,61 +75,79 @@ function inflateInto(input: Uint8Array, expectedSize: number, out: Uint8Array | 
   return { data: output.subarray(0, expectedSize), consumed };
 }
 
-/** Output window of an entry inflated in pieces: one buffer for every such entry. */
+/** Output window of an entry inflated in pieces. */
 const PIECE = 64 * 1024;
-let pieceOut: Uint8Array | null = null;
 
 /**
- * Inflates the zlib stream that starts at `start` in `buf` (which must hold all of it) through one
- * reused 64 KiB output window, handing each piece to `onPiece` (a view valid during the call):
- * for large entries only hashed or skipped, which a whole inflated copy would make into megabytes
- * of garbage array buffers each. Returns the compressed bytes the stream took.
+ * Inflates one zlib stream at a time, fed in pieces of input as they are read, through one 64 KiB
+ * output window, handing each piece of output to `onPiece` (a view valid during the call): for
+ * large entries that are only hashed or skipped, which a whole inflated copy would make into
+ * megabytes of garbage array buffers each, and whose compressed bytes need not be in memory
+ * together either (an 8 MiB incompressible blob grew the indexer's read buffer from 8 to 16 MiB).
+ * A state of its own, not the shared one: the input arrives across awaits, while other entries of
+ * the isolate may be inflated with the shared state.
  */
-export function inflatePieces(
-  buf: Uint8Array,
-  start: number,
-  expectedSize: number,
-  onPiece?: (piece: Uint8Array) => void,
-): number {
-  if (!shared) {
-    shared = new ZStream();
-    inflateInit2(shared, 15);
-  } else inflateReset(shared);
-  const strm = shared;
-  pieceOut ??= new Uint8Array(PIECE);
-  const input = buf.subarray(start);
-  strm.input = input;
-  strm.next_in = 0;
-  strm.avail_in = input.length;
-  let produced = 0;
-  let status: number;
-  try {
-    do {
-      strm.output = pieceOut;
-      strm.next_out = 0;
-      strm.avail_out = PIECE;
-      status = zInflate(strm, Z_NO_FLUSH);
-      const n = strm.next_out;
-      produced += n;
-      if (produced > expectedSize) throw corruptPack(`object inflates to more than the ${expectedSize} bytes its header says`);
-      if (n > 0) onPiece?.(pieceOut.subarray(0, n));
-      if (status === Z_BUF_ERROR || (status === Z_OK && strm.avail_in === 0 && strm.avail_out > 0)) {
-        throw new InflateError("unexpected end of file");
+export class PieceInflater {
+  private readonly strm = new ZStream();
+  private readonly out = new Uint8Array(PIECE);
+  private produced = 0;
+  private expected = 0;
+  private onPiece: ((piece: Uint8Array) => void) | undefined;
+  private fresh = true;
+
+  /** Starts a stream that must inflate to `expectedSize` bytes. */
+  start(expectedSize: number, onPiece?: (piece: Uint8Array) => void): void {
+    if (this.fresh) inflateInit2(this.strm, 15);
+    else inflateReset(this.strm);
+    this.fresh = false;
+    this.produced = 0;
+    this.expected = expectedSize;
+    this.onPiece = onPiece;
+  }
+
+  /**
+   * Feeds the next input bytes. Returns how many of them the stream took, and whether it ended
+   * (then the rest belongs to what follows it); a stream that has not ended takes all of them.
+   */
+  feed(input: Uint8Array): { consumed: number; ended: boolean } {
+    const strm = this.strm;
+    strm.input = input;
+    strm.next_in = 0;
+    strm.avail_in = input.length;
+    let ended = false;
+    try {
+      for (;;) {
+        strm.output = this.out;
+        strm.next_out = 0;
+        strm.avail_out = PIECE;
+        const status = zInflate(strm, Z_NO_FLUSH);
+        const n = strm.next_out;
+        this.produced += n;
+        if (this.produced > this.expected) {
+          throw corruptPack(`object inflates to more than the ${this.expected} bytes its header says`);
+        }
+        if (n > 0) this.onPiece?.(this.out.subarray(0, n));
+        if (status === Z_STREAM_END) {
+          ended = true;
+          break;
+        }
+        // No progress without more input (Z_BUF_ERROR), or all input taken with room to spare.
+        if (status === Z_BUF_ERROR || (status === Z_OK && strm.avail_in === 0 && strm.avail_out > 0)) break;
+        if (status !== Z_OK) {
+          // A failed stream leaves the state unusable: the next one starts a new state.
+          this.fresh = true;
+          throw new InflateError(strm.msg || `inflate failed (${status})`);
+        }
       }
-      if (status !== Z_OK && status !== Z_STREAM_END) {
-        const msg = strm.msg;
-        shared = null;
-        throw new InflateError(msg || `inflate failed (${status})`);
-      }
-    } while (status !== Z_STREAM_END);
-  } finally {
-    if (shared) {
+    } finally {
       strm.input = null;
       strm.output = null;
     }
+    if (ended && this.produced !== this.expected) {
+      throw corruptPack(`object inflates to ${this.produced} bytes, its header says ${this.expected}`);
+    }
+    return { consumed: input.length - strm.avail_in, ended };
   }
-  if (produced !== expectedSize) throw corruptPack(`object inflates to ${produced} bytes, its header says ${expectedSize}`);
-  return input.length - strm.avail_in;
 }
 
 /**
