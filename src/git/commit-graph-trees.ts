@@ -110,18 +110,31 @@ export class BuildTreeReader {
    * (`keep` copies it aside, valid until the next `keep`).
    */
   async readAt(pack: Pack, offset: number, keep = false): Promise<GitObject> {
-    const obj = (await this.resolve(pack, offset)).obj;
+    return this.kept((await this.resolve(pack, offset)).obj, keep);
+  }
+
+  /** The object at `offset` of `pack` if the slab holds it (as `readAt` gives it), else null. */
+  peek(pack: Pack, offset: number, keep = false): GitObject | null {
+    const hit = this.held.get(this.keyOf(pack, offset));
+    return hit && this.intact(hit.pos) ? this.kept(hit.obj, keep) : null;
+  }
+
+  private kept(obj: GitObject, keep: boolean): GitObject {
     if (!keep) return obj;
     const copy = this.sideCopy.take(obj.data.length).subarray(0, obj.data.length);
     copy.set(obj.data);
     return { type: obj.type, data: copy };
   }
 
-  private async resolve(pack: Pack, offset: number): Promise<Held> {
+  private keyOf(pack: Pack, offset: number): number {
     let n = this.packNumbers.get(pack);
     if (n === undefined) this.packNumbers.set(pack, (n = this.packNumbers.size));
     // Pack offsets are below 2^33 (8 GiB): the key stays an exact number for 2^20 packs.
-    const key = n * 2 ** 33 + offset;
+    return n * 2 ** 33 + offset;
+  }
+
+  private async resolve(pack: Pack, offset: number): Promise<Held> {
+    const key = this.keyOf(pack, offset);
     const hit = this.held.get(key);
     if (hit && this.intact(hit.pos)) return hit;
     const header = await pack.header(offset);
@@ -290,7 +303,10 @@ export async function changedPathsOfMany(
   store: ObjectStore,
   pairs: readonly { before: Oid | null; after: Oid | null }[],
   locateMany: (oids: readonly Oid[]) => Promise<(Location | null)[]> = (oids) => store.locateMany(oids),
-  trees: { readAt(pack: Pack, offset: number, keep?: boolean): Promise<GitObject> } = store,
+  trees: {
+    readAt(pack: Pack, offset: number, keep?: boolean): Promise<GitObject>;
+    peek?(pack: Pack, offset: number, keep?: boolean): GitObject | null;
+  } = store,
 ): Promise<(string[] | null)[]> {
   const out: (Set<string> | null)[] = pairs.map(() => new Set<string>());
   let level = pairs.map((p, i) => ({ i, a: p.before, b: p.after, prefix: "" }));
@@ -304,13 +320,23 @@ export async function changedPathsOfMany(
     const sorted = [...ids].sort();
     const found = await locateMany(sorted);
     const where = new Map(sorted.map((oid, k) => [oid, found[k]]));
-    const read = async (tree: Oid | null, keep = false) => {
-      if (!tree) return EMPTY;
+    const located = (tree: Oid) => {
       const at = where.get(tree);
       if (!at) throw new GitError("missing_object", `object ${tree} is missing`);
-      const obj = await trees.readAt(at.pack, at.offset, keep);
+      return at;
+    };
+    const treeData = (tree: Oid, obj: GitObject) => {
       if (obj.type !== "tree") throw new GitError("missing_object", `object ${tree} is a ${obj.type}, not a tree`);
       return obj.data;
+    };
+    // A tree the reader holds is taken without an await (a promise per read was the garbage of
+    // hundreds of thousands of reads).
+    const read = (tree: Oid | null, keep = false): Uint8Array | Promise<Uint8Array> => {
+      if (!tree) return EMPTY;
+      const at = located(tree);
+      const held = trees.peek?.(at.pack, at.offset, keep);
+      if (held) return treeData(tree, held);
+      return trees.readAt(at.pack, at.offset, keep).then((obj) => treeData(tree, obj));
     };
     const next: typeof level = [];
     for (const [n, w] of level.entries()) {
@@ -318,8 +344,10 @@ export async function changedPathsOfMany(
       if (!paths) continue;
       // One side at a time, the first kept aside: the build's reader hands out views of a ring
       // that the second read may come round to.
-      const x = await read(w.a, true);
-      const y = await read(w.b);
+      let x = read(w.a, true);
+      if (x instanceof Promise) x = await x;
+      let y = read(w.b);
+      if (y instanceof Promise) y = await y;
       forEachDifference(x, y, (name, lt, rt) => {
         if (!out[w.i]) return;
         const path = w.prefix + name;
