@@ -76,6 +76,12 @@ try {
     done = n >= layersWhenDone;
   }
   const s = ((performance.now() - t0) / 1000).toFixed(0);
+  // Layer files are named by the SHA-1 of their bytes: the same names are the same graph and filters.
+  const layerNames = sqlite(
+    copy,
+    "select group_concat(substr(key, -46, 40), ' ') from (select key from _mf_objects where key like '%/derived/commit-graph/v1/layer-%' order by key)",
+  );
+  console.log(`layers (named by their SHA-1): ${layerNames}`);
   const peaks = (await heap?.stop()) ?? {};
   if (alloc) {
     console.log("push isolate: bytes allocated per function (sampled, dead objects included):");
