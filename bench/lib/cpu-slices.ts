@@ -24,17 +24,19 @@ export interface Slice {
 
 export interface CpuProfiler {
   /** Per isolate (target id, e.g. "core:user:push"): busy time and the longest slices. */
-  stop(): Promise<Record<string, { busyMs: number; slices: Slice[] }>>;
+  stop(): Promise<Record<string, { busyMs: number; slices: Slice[]; byFunction?: string[] }>>;
 }
 
 const short = (url: string) => url.replace(/^.*\/(src|node_modules)\//, "$1/");
 
 /** The `count` longest busy stretches of a profile. */
-export function longestSlices(p: Profile, count = 5): { busyMs: number; slices: Slice[] } {
+export function longestSlices(p: Profile, count = 5): { busyMs: number; slices: Slice[]; byFunction: string[] } {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const slices: { ms: number; self: Map<string, number> }[] = [];
   let current: { ms: number; self: Map<string, number> } | null = null;
   let busyMs = 0;
+  // Self time per function over the whole profile (where a long task's time goes).
+  const total = new Map<string, number>();
   for (let i = 0; i < p.samples.length; i++) {
     const node = byId.get(p.samples[i]!)!;
     // A sample stands for the time until the next one.
@@ -50,6 +52,7 @@ export function longestSlices(p: Profile, count = 5): { busyMs: number; slices: 
     const f = node.callFrame;
     const name = `${f.functionName || "(anonymous)"} ${short(f.url)}:${f.lineNumber + 1}`;
     current.self.set(name, (current.self.get(name) ?? 0) + ms);
+    total.set(name, (total.get(name) ?? 0) + ms);
   }
   slices.sort((a, b) => b.ms - a.ms);
   return {
@@ -61,6 +64,10 @@ export function longestSlices(p: Profile, count = 5): { busyMs: number; slices: 
         .slice(0, 4)
         .map(([n, ms]) => `${n} ${ms.toFixed(0)} ms`),
     })),
+    byFunction: [...total.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 30)
+      .map(([n, ms]) => `${ms.toFixed(0).padStart(7)} ms ${((100 * ms) / busyMs).toFixed(1).padStart(5)} %  ${n}`),
   };
 }
 

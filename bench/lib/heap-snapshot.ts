@@ -122,3 +122,31 @@ export function retainersOfBuffers(
   }
   return [...groups.entries()].map(([path, g]) => ({ path, ...g })).sort((a, b) => b.bytes - a.bytes);
 }
+
+/**
+ * A snapshot's objects summed by self size per constructor (objects), function name (closures) or
+ * type (strings, arrays, code), largest first: what the used heap is made of.
+ */
+export function selfSizeByName(snap: Snapshot, top = 25): { bytes: number; count: number; name: string }[] {
+  const { meta } = snap.snapshot;
+  const nf = meta.node_fields.length;
+  const nType = meta.node_fields.indexOf("type");
+  const nName = meta.node_fields.indexOf("name");
+  const nSize = meta.node_fields.indexOf("self_size");
+  const nodeTypes = meta.node_types[0];
+  const groups = new Map<string, { bytes: number; count: number }>();
+  for (let i = 0; i < snap.nodes.length; i += nf) {
+    const t = nodeTypes[snap.nodes[i + nType]!]!;
+    const name = snap.strings[snap.nodes[i + nName]!]!;
+    // Strings and numbers are named by their content: group them by type alone.
+    const key = t === "object" || t === "closure" || t === "native" ? `(${t}) ${name.split("\n")[0]!.slice(0, 60)}` : `(${t})`;
+    const g = groups.get(key) ?? { bytes: 0, count: 0 };
+    g.bytes += snap.nodes[i + nSize]!;
+    g.count++;
+    groups.set(key, g);
+  }
+  return [...groups.entries()]
+    .map(([name, g]) => ({ name, ...g }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, top);
+}
