@@ -8,6 +8,10 @@
 // shared clock, the stretches in which the thread never went idle, and who spent them.
 //
 //   REPO=/tmp/g-bench/large.git KINDS=blob,tree,commit npx tsx bench/warm-probe.ts
+//   REPO=/tmp/s4-big/big.git STATE=/tmp/s8-big-ckpt-state ROOT=/work/wt/base KINDS=... npx tsx bench/warm-probe.ts
+// STATE: a kept forge state folder with REPO imported as project "repo" (made by tree-probe or
+// this probe when it has no bench-imported mark): each run works on a fresh copy of it, removed
+// after. ROOT runs another checkout's forge on it (before/after on the same state).
 import { freePort } from "../test/e2e/runner";
 import { mergeSlices, printSlices, profileCpu, waitForIdle, type Slice } from "./lib/cpu-slices";
 import { HOST, importProject, startEdgeforge } from "./lib/edgeforge";
@@ -16,7 +20,8 @@ import { LoadClient } from "./lib/load";
 import { masterFinal, oldCommitPicks, pageAt } from "./lib/probe";
 import { percentile } from "./lib/report";
 import { git } from "./lib/run";
-import { mkdirSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { printThreadReport, threadReport } from "./lib/thread-slices";
 import { schedLine, schedSince, schedTotals } from "./lib/sched";
@@ -47,11 +52,24 @@ const urlsOf: Record<string, (p: { commit: string; file: string }, i: number) =>
 };
 
 const inspector = await freePort();
+const kept = process.env.STATE;
+if (kept && !existsSync(join(kept, "bench-imported"))) {
+  const first = await startEdgeforge({}, 600_000, { stateDir: kept, root: process.env.ROOT });
+  await importProject(first, "repo", repo);
+  await masterFinal((path) => pageAt(first.port, path));
+  await first.stop();
+  writeFileSync(join(kept, "bench-imported"), "");
+}
+const copy = kept ? mkdtempSync(join(tmpdir(), "warm-probe-")) : undefined;
+if (kept && copy) cpSync(kept, copy, { recursive: true });
 // A start that hangs (workerd's sweep livelock, bench/scale-results.md) is tried again.
 const forge = await (async () => {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) }, 180_000);
+      return await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) }, 600_000, {
+        stateDir: copy,
+        root: process.env.ROOT,
+      });
     } catch (err) {
       if (attempt >= 3) throw err;
       console.error(`forge start ${attempt} failed, again`);
@@ -68,7 +86,7 @@ const loop = async (until: () => boolean) => {
 };
 try {
   let t = performance.now();
-  await importProject(forge, "repo", repo);
+  if (!kept) await importProject(forge, "repo", repo);
   console.log(`import ${(performance.now() - t).toFixed(0)} ms`);
   t = performance.now();
   await masterFinal((path) => pageAt(forge.port, path));
@@ -129,4 +147,5 @@ try {
   client.close();
   warm.close();
   await forge.stop();
+  if (copy) rmSync(copy, { recursive: true, force: true });
 }
