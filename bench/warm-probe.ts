@@ -3,9 +3,15 @@
 // kind the warm page (blob at master) alone, then bench:scale's cold pages of that kind with the
 // warm page loading beside them, while every workerd isolate (Miniflare's simulators included) is
 // CPU-profiled: prints the warm p50 alone and during, each isolate's busy time and the longest
-// synchronous slices with the functions that spent them. SLICES_DIR=<folder> keeps the profiles.
+// synchronous slices with the functions that spent them. SLICES_DIR=<folder> keeps the profiles
+// (one folder per kind) and prints the thread as one timeline: every isolate's busy samples on the
+// shared clock, the stretches in which the thread never went idle, and who spent them.
 //
 //   REPO=/tmp/g-bench/large.git KINDS=blob,tree,commit npx tsx bench/warm-probe.ts
+//   REPO=/tmp/s4-big/big.git STATE=/tmp/s8-big-ckpt-state ROOT=/work/wt/base KINDS=... npx tsx bench/warm-probe.ts
+// STATE: a kept forge state folder with REPO imported as project "repo" (made by tree-probe or
+// this probe when it has no bench-imported mark): each run works on a fresh copy of it, removed
+// after. ROOT runs another checkout's forge on it (before/after on the same state).
 import { freePort } from "../test/e2e/runner";
 import { mergeSlices, printSlices, profileCpu, waitForIdle, type Slice } from "./lib/cpu-slices";
 import { HOST, importProject, startEdgeforge } from "./lib/edgeforge";
@@ -14,11 +20,19 @@ import { LoadClient } from "./lib/load";
 import { masterFinal, oldCommitPicks, pageAt } from "./lib/probe";
 import { percentile } from "./lib/report";
 import { git } from "./lib/run";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { printThreadReport, threadReport } from "./lib/thread-slices";
+import { schedLine, schedSince, schedTotals } from "./lib/sched";
 
 const repo = process.env.REPO ?? "/tmp/g-bench/large.git";
 const samples = Number(process.env.SAMPLES ?? 30);
 const warmSamples = Number(process.env.WARM_SAMPLES ?? 300);
 const kinds = (process.env.KINDS ?? "blob").split(",");
+// Kept per kind below; the idle waits' profiles are not kept.
+const slicesDir = process.env.SLICES_DIR;
+delete process.env.SLICES_DIR;
 process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
 
 const enc = (p: string) => p.split("/").map(encodeURIComponent).join("/");
@@ -38,11 +52,24 @@ const urlsOf: Record<string, (p: { commit: string; file: string }, i: number) =>
 };
 
 const inspector = await freePort();
+const kept = process.env.STATE;
+if (kept && !existsSync(join(kept, "bench-imported"))) {
+  const first = await startEdgeforge({}, 600_000, { stateDir: kept, root: process.env.ROOT });
+  await importProject(first, "repo", repo);
+  await masterFinal((path) => pageAt(first.port, path));
+  await first.stop();
+  writeFileSync(join(kept, "bench-imported"), "");
+}
+const copy = kept ? mkdtempSync(join(tmpdir(), "warm-probe-")) : undefined;
+if (kept && copy) cpSync(kept, copy, { recursive: true });
 // A start that hangs (workerd's sweep livelock, bench/scale-results.md) is tried again.
 const forge = await (async () => {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) }, 180_000);
+      return await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) }, 600_000, {
+        stateDir: copy,
+        root: process.env.ROOT,
+      });
     } catch (err) {
       if (attempt >= 3) throw err;
       console.error(`forge start ${attempt} failed, again`);
@@ -59,7 +86,7 @@ const loop = async (until: () => boolean) => {
 };
 try {
   let t = performance.now();
-  await importProject(forge, "repo", repo);
+  if (!kept) await importProject(forge, "repo", repo);
   console.log(`import ${(performance.now() - t).toFixed(0)} ms`);
   t = performance.now();
   await masterFinal((path) => pageAt(forge.port, path));
@@ -69,7 +96,11 @@ try {
   for (const kind of kinds) {
     await waitForIdle(inspector);
     let m = 0;
+    // What the OS gave workerd (and the forge's other processes: the runner, its front) meanwhile.
+    const sched = () => ({ workerd: schedTotals(forge.pid, /workerd/), all: schedTotals(forge.pid) });
+    const s0 = sched();
     const alone = await loop(() => m++ >= warmSamples);
+    const s1 = sched();
     let done = false;
     const during = loop(() => done);
     // HEAP=1: the used heap of each forge isolate instead of CPU profiles (one inspector session each).
@@ -88,22 +119,33 @@ try {
       done = true;
     }
     const d = await during;
+    const s2 = sched();
     const slices: Record<string, { busyMs: number; slices: Slice[] }> = {};
+    if (slicesDir) mkdirSync((process.env.SLICES_DIR = join(slicesDir, kind)), { recursive: true });
     if (profiler) mergeSlices(slices, await profiler.stop(), 8);
+    delete process.env.SLICES_DIR;
     console.log(
       `\n== ${kind}: cold p50 ${percentile(cold, 50).toFixed(1)} ms; warm alone p50 ${percentile(alone, 50).toFixed(1)} ms ` +
         `(${alone.length}), during p50 ${percentile(d, 50).toFixed(1)} ms (${d.length}): ` +
         `${(percentile(d, 50) / percentile(alone, 50)).toFixed(2)}x; R2 calls per cold page ${(r2 / picks.length).toFixed(1)}`,
     );
+    console.log(`  workerd alone: ${schedLine(schedSince(s0.workerd, s1.workerd), alone.length)}`);
+    console.log(`  workerd during: ${schedLine(schedSince(s1.workerd, s2.workerd), d.length)}`);
+    console.log(`  whole forge alone: ${schedLine(schedSince(s0.all, s1.all), alone.length)}`);
+    console.log(`  whole forge during: ${schedLine(schedSince(s1.all, s2.all), d.length)}`);
     if (heap)
       for (const [isolate, peak] of Object.entries(await heap.stop()))
         console.log(
           `  peak used heap ${isolate}: ${(peak.used / 2 ** 20).toFixed(1)} MiB (with buffers ${(peak.withBuffers / 2 ** 20).toFixed(1)})`,
         );
-    else if (profiler) printSlices(`cold ${kind} pages`, slices);
+    else if (profiler) {
+      printSlices(`cold ${kind} pages`, slices);
+      if (slicesDir) printThreadReport(`cold ${kind} pages`, threadReport(join(slicesDir, kind)));
+    }
   }
 } finally {
   client.close();
   warm.close();
   await forge.stop();
+  if (copy) rmSync(copy, { recursive: true, force: true });
 }

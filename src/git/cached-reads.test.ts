@@ -11,6 +11,7 @@ import { indexPack } from "./pack-indexer";
 import { deflate } from "./zlib";
 import { CACHED_READS_PER_TURN, MemorySource, WindowedSource } from "./range-source";
 import { turnsDuring } from "../../test/worker/turns";
+import { STORAGE_READ_UNITS, TURN_UNITS } from "../utils/pace";
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 
@@ -85,5 +86,43 @@ describe("reads served from the window cache", () => {
       for (const [i, oid] of oids.entries()) expect(await store.readTyped(oid, "blob")).toEqual(blobs[i]);
     });
     expect(turns).toBeGreaterThanOrEqual(oids.length / READS_PER_TURN - 1);
+  });
+
+  it("share one budget across the stores of the isolate: pages side by side, or one page's several stores", async () => {
+    // Three stores (three pages at once, each under its own budget before) read 50 objects each
+    // from the shared cache of resolved objects, in turn: 150 reads, each store below 64 of its own.
+    const enc = new TextEncoder();
+    const blobs = Array.from({ length: 50 }, (_, i) => enc.encode(`shared budget ${i}\n`));
+    const parts: Uint8Array[] = [packHeader(blobs.length)];
+    for (const b of blobs) parts.push(encodeEntryHeader(typeNumber("blob"), b.length), deflate(b));
+    const body = concatBytes(parts);
+    const pack = concatBytes([body, new Uint8Array(sha1().update(body).digest())]);
+    const id = `shared-budget-${Math.random()}`;
+    const index = new PackIndex((await indexPack(new MemorySource(id, pack))).index);
+    const oids = blobs.map((b) => hashObject("blob", b));
+    const open = () => new ObjectStore([new Pack("pack-shared", index, new MemorySource(id, pack))]);
+    const first = open();
+    for (const oid of oids) await first.readTyped(oid, "blob");
+    const { turns } = await turnsDuring(async () => {
+      const stores = [open(), open(), open()];
+      for (const [i, oid] of oids.entries())
+        for (const store of stores) expect(await store.readTyped(oid, "blob")).toEqual(blobs[i]);
+    });
+    // 150 units: at least 2 turns (the budget may have been part spent before); each store's own
+    // count of 64 gave none.
+    expect(turns).toBeGreaterThanOrEqual(Math.floor((3 * oids.length) / TURN_UNITS));
+  });
+
+  it("count reads from storage: a chain of them gives turns too", async () => {
+    // Each window read once: every read goes to the source (here memory, which answers at once, as
+    // Miniflare's simulator answers on the workerd thread without a timer running). A wait for
+    // storage used to start the count again, so such a chain never gave a turn.
+    const data = bytes(64 * 4096, 3);
+    const source = new WindowedSource(new MemorySource(`storage-reads-${Math.random()}`, data), 4096);
+    const { turns } = await turnsDuring(async () => {
+      for (let w = 0; w < 64; w++) expect((await source.read(w * 4096, w * 4096 + 8))[0]).toBe(data[w * 4096]);
+    });
+    // 64 reads from storage and 64 from the windows they filled.
+    expect(turns).toBeGreaterThanOrEqual(Math.floor((64 * (STORAGE_READ_UNITS + 1)) / TURN_UNITS) - 1);
   });
 });

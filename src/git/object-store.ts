@@ -9,7 +9,7 @@ import type { ObjectType, Oid } from "./oid";
 import type { RangeSource } from "./range-source";
 import { inflateAt, InflateError } from "./zlib";
 import { ByteLru, heldBytes } from "../utils/lru";
-import { yieldToOthers } from "../utils/pace";
+import { isolateTurns, TURN_UNITS } from "../utils/pace";
 
 /**
  * What the object store asks of a pack's index. A small index is held whole (`PackIndex`: its
@@ -145,8 +145,11 @@ const LOCATED_MAX = 4096;
 /** Lookups run side by side in `locateMany` (each may wait for a page of a ranged index). */
 const LOCATE_BATCH = 256;
 
-/** Object reads of one store between two turns for other requests (`ObjectStore.read`). */
-export const READS_PER_TURN = 64;
+/**
+ * Object reads between two turns for other requests (`ObjectStore.read`), of any store of the
+ * isolate: they spend one unit each from the isolate's budget (utils/pace.ts `isolateTurns`).
+ */
+export const READS_PER_TURN = TURN_UNITS;
 
 /** Objects larger than this are not cached (they would evict many small trees and commits). */
 const MAX_CACHED_OBJECT = 1024 * 1024;
@@ -157,9 +160,6 @@ export class ObjectStore {
    * second lookup (through a ranged index: several awaits) is saved. Small and per store.
    */
   private readonly located = new Map<Oid, Location | null>();
-
-  /** Objects read through this store (for the turns of `read`). */
-  private reads = 0;
 
   constructor(readonly packs: Pack[]) {}
 
@@ -210,8 +210,9 @@ export class ObjectStore {
 
   async read(oid: Oid): Promise<GitObject> {
     // Objects the shared cache holds are read without any wait: a turn for other requests every
-    // READS_PER_TURN reads of this store (a page's), so cached diffs and listings do not run whole.
-    if (++this.reads % READS_PER_TURN === 0) await yieldToOthers();
+    // READS_PER_TURN reads of any store of the isolate, so cached diffs and listings do not run whole.
+    const turn = isolateTurns.spend();
+    if (turn) await turn;
     const loc = await this.locate(oid);
     if (!loc) throw new GitError("missing_object", `object ${oid} is missing`);
     return this.readAt(loc.pack, loc.offset);

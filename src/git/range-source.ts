@@ -1,6 +1,6 @@
 // Random access to an immutable blob (a pack in R2, or bytes in memory), read in windows.
 import { ByteLru, heldBytes, ownBytes } from "../utils/lru";
-import { yieldToOthers } from "../utils/pace";
+import { isolateTurns, STORAGE_READ_UNITS, TURN_UNITS } from "../utils/pace";
 import { inflightReads } from "../utils/request-scope";
 
 export interface RangeSource {
@@ -135,18 +135,16 @@ export const windowCacheBytes = (): number => windows.bytes;
  * commit: delta chains of up to 50 entries, each inflated and patched, after the tree pages of
  * the same commits filled the windows) ran from start to end without letting another request in:
  * during cold blob pages the warm page got about one turn per page (issue 19). 64 reads, with
- * their inflating and patching, are a few milliseconds.
+ * their inflating and patching, are a few milliseconds. They spend one unit each from the
+ * isolate's budget (utils/pace.ts `isolateTurns`), shared with every other source and store.
  */
-export const CACHED_READS_PER_TURN = 64;
+export const CACHED_READS_PER_TURN = TURN_UNITS;
 
 /**
  * Reads through a per-isolate cache of aligned windows, so that many small reads of nearby
  * objects cost one storage read. Reads larger than a window go straight to the source.
  */
 export class WindowedSource implements RangeSource {
-  /** Reads served from the cache since this source last waited for storage or gave way. */
-  private cachedReads = 0;
-
   constructor(
     private readonly inner: RangeSource,
     private readonly window = WINDOW,
@@ -173,18 +171,20 @@ export class WindowedSource implements RangeSource {
     const key = `${this.inner.id}#${this.window}:${index}`;
     const hit = windows.get(key);
     if (hit) return Promise.resolve(hit);
-    // A wait for storage lets other tasks run: the count of reads in a row starts again.
-    this.cachedReads = 0;
+    // A read from storage is no turn for others locally (Miniflare's simulator answers on the same
+    // thread without a timer running): it counts in the isolate's budget like several cached reads.
     const inflight = inflightReads<Uint8Array>();
     let pending = inflight.get(key);
     if (!pending) {
       pending = this.inner
         .read(index * this.window, (index + 1) * this.window)
-        .then((read) => {
+        .then(async (read) => {
           // A source may answer with a view of a larger buffer (a MemorySource, a read shared by
           // several callers): the cache keeps a window of its own, never the rest.
           const bytes = ownBytes(read);
           windows.set(key, bytes);
+          const turn = isolateTurns.spend(STORAGE_READ_UNITS);
+          if (turn) await turn;
           return bytes;
         })
         .finally(() => inflight.delete(key));
@@ -197,10 +197,8 @@ export class WindowedSource implements RangeSource {
     end = Math.min(end, this.size);
     if (end <= start) return new Uint8Array(0);
     if (end - start > this.window * 2) return this.inner.read(start, end);
-    if (++this.cachedReads > CACHED_READS_PER_TURN) {
-      this.cachedReads = 0;
-      await yieldToOthers();
-    }
+    const turn = isolateTurns.spend();
+    if (turn) await turn;
     const first = Math.floor(start / this.window);
     const last = Math.floor((end - 1) / this.window);
     if (first === last) {

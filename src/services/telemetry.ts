@@ -13,26 +13,33 @@ const logError = (message: string) => console.error(JSON.stringify({ level: "err
 
 /** How long an isolate gathers log lines before it queues them: one queue call a second, not one a request. */
 export const LOG_BATCH_MS = 1_000;
-/** One sendBatch at most: the queue takes 100 messages and 256 KB a call; lines are about 0.5 KB. */
-const LOG_BATCH_LINES = 100;
-const LOG_BATCH_BYTES = 192 * 1024;
+/**
+ * One queue message at most: a queue message may hold 128 KB; lines are about 0.5 KB, so a busy
+ * isolate's second of lines is one message, or a few.
+ */
+export const LOG_MESSAGE_BYTES = 112 * 1024;
 
 const afterBatchWindow = () => new Promise<void>((resolve) => setTimeout(resolve, LOG_BATCH_MS));
+
+/** What the isolate sends: the lines of the requests of one window, in one queue message. */
+export interface LogBatchMessage {
+  lines: RequestLog[];
+}
 
 /**
  * The log lines of an isolate's requests on their way to the queue. A request's line waits at
  * most one window (LOG_BATCH_MS) in memory, then goes with the lines of the requests beside it in
- * one sendBatch: a queue message is still one line, so the consumer and what it writes are the
- * same, but a busy page no longer makes a queue call per request (issue 19: locally every call
- * queues behind Miniflare's services on the same thread). Memory stays within one batch: a line
- * that fills one sends it at once. An isolate that dies mid-window loses that window's lines, as
- * a failed send always lost its line.
+ * one queue message (LogBatchMessage): a busy page makes no queue call per request, and the queue
+ * carries one message a window instead of one a line. Every message costs the queue (and locally
+ * Miniflare's broker, on the same thread as every page: issue 19) the same to parse and deliver,
+ * whatever it holds. Memory stays within one message: a line that fills one sends it at once. An
+ * isolate that dies mid-window loses that window's lines, as a failed send always lost its line.
  */
 export class LogBatcher {
   private lines: RequestLog[] = [];
   private bytes = 0;
   private gathering = false;
-  /** sendBatch calls made (for tests). */
+  /** Queue messages sent (for tests). */
   sends = 0;
 
   /** `window`: what the first line of a batch waits for before the batch goes (tests pass their own). */
@@ -44,17 +51,20 @@ export class LogBatcher {
    */
   add(queue: Queue | undefined, log: RequestLog): Promise<void> {
     if (!queue) return Promise.resolve();
+    const size = JSON.stringify(log).length + 1;
+    // A line that does not fit sends the lines before it at once; it waits for the next message.
+    const sent = this.bytes + size > LOG_MESSAGE_BYTES ? this.send(queue) : undefined;
     this.lines.push(log);
-    this.bytes += JSON.stringify(log).length;
-    if (this.lines.length >= LOG_BATCH_LINES || this.bytes >= LOG_BATCH_BYTES) return this.send(queue);
-    if (this.gathering) return Promise.resolve();
+    this.bytes += size;
+    if (this.gathering) return sent ?? Promise.resolve();
     this.gathering = true;
-    return this.window()
+    const windowed = this.window()
       .catch(() => undefined)
       .then(() => {
         this.gathering = false;
         return this.send(queue);
       });
+    return sent ? Promise.all([sent, windowed]).then(() => undefined) : windowed;
   }
 
   private async send(queue: Queue): Promise<void> {
@@ -64,7 +74,7 @@ export class LogBatcher {
     if (lines.length === 0) return;
     this.sends++;
     try {
-      await queue.sendBatch(lines.map((body) => ({ body, contentType: "json" as const })));
+      await queue.send({ lines } satisfies LogBatchMessage, { contentType: "json" });
     } catch (err) {
       logError(`telemetry: ${lines.length} log lines lost (${lines[0]!.id}...): ${String(err)}`);
     }
@@ -101,39 +111,65 @@ const isRequestLog = (v: unknown): v is RequestLog => {
 const minuteOf = (t: string) => new Date(Math.floor(Date.parse(t) / 60_000) * 60_000);
 
 /**
+ * The lines a message carries: a LogBatchMessage's, or the one line of a message sent before lines
+ * were batched into messages (still in the queue during a deploy); null when it is neither.
+ */
+function linesOf(body: unknown): unknown[] | null {
+  if (isRequestLog(body)) return [body];
+  const lines = (body as Partial<LogBatchMessage> | null)?.lines;
+  return Array.isArray(lines) ? lines : null;
+}
+
+/**
  * The consumer of TELEMETRY_LOGS: one R2 object per component and minute of the batch, named by a
- * hash of its messages' ids, so a batch delivered again overwrites the same objects instead of
- * doubling lines. A failed write retries the messages of that object only.
+ * hash of the ids of the messages with lines in it, so a batch delivered again overwrites the same
+ * objects instead of doubling lines. A message is acknowledged once every object that has its
+ * lines is written, else retried (its lines already written are then written again, to the same
+ * objects when it comes back in the same batch).
  */
 export async function handleTelemetryBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const groups = new Map<string, { component: string; minute: Date; messages: Message<unknown>[]; lines: string[] }>();
+  const groups = new Map<string, { component: string; minute: Date; messages: Set<Message<unknown>>; lines: string[] }>();
   for (const message of batch.messages) {
-    if (!isRequestLog(message.body)) {
-      // Nothing else is ever sent here: a malformed line can only be dropped.
+    const lines = linesOf(message.body);
+    if (!lines) {
+      // Nothing else is ever sent here: a malformed message can only be dropped.
       logError(`telemetry: dropped a malformed log message ${message.id}`);
       message.ack();
       continue;
     }
-    const log = { ...message.body, component: safeComponent(message.body.component) };
-    const minute = minuteOf(log.t);
-    const key = `${log.component} ${minute.getTime()}`;
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = { component: log.component, minute, messages: [], lines: [] }));
-    group.messages.push(message);
-    group.lines.push(JSON.stringify(log));
+    let dropped = 0;
+    for (const line of lines) {
+      if (!isRequestLog(line)) {
+        dropped++;
+        continue;
+      }
+      const log = { ...line, component: safeComponent(line.component) };
+      const minute = minuteOf(log.t);
+      const key = `${log.component} ${minute.getTime()}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { component: log.component, minute, messages: new Set(), lines: [] }));
+      group.messages.add(message);
+      group.lines.push(JSON.stringify(log));
+    }
+    if (dropped) logError(`telemetry: dropped ${dropped} malformed log lines of message ${message.id}`);
+    if (dropped === lines.length) message.ack();
   }
+  const failed = new Set<Message<unknown>>();
+  const written = new Set<Message<unknown>>();
   for (const group of groups.values()) {
-    const batchId = (await sha256Hex(group.messages.map((m) => m.id).join("\n"))).slice(0, 24);
+    const batchId = (await sha256Hex([...group.messages].map((m) => m.id).join("\n"))).slice(0, 24);
     try {
       await env.OBJECTS.put(logKeys.batch(group.component, group.minute, batchId), `${group.lines.join("\n")}\n`, {
         httpMetadata: { contentType: "application/x-ndjson" },
       });
-      for (const m of group.messages) m.ack();
+      for (const m of group.messages) written.add(m);
     } catch (err) {
       logError(`telemetry: writing ${group.lines.length} log lines of ${group.component} failed, retrying: ${String(err)}`);
-      for (const m of group.messages) m.retry();
+      for (const m of group.messages) failed.add(m);
     }
   }
+  for (const m of failed) m.retry();
+  for (const m of written) if (!failed.has(m)) m.ack();
 }
 
 /** Every prefix directly under `prefix` (R2 list with a delimiter, all pages). */

@@ -37,6 +37,44 @@ export class Pacer {
 }
 
 /**
+ * Work that waits for nothing, counted across everything an isolate runs: reads its caches answer
+ * (objects, pack windows) of any store, source or request. Each counter of its own (one per store,
+ * one per source) let a page that reads through several of them, or two pages side by side, run
+ * up to the sum of their budgets without a turn for anyone else. One budget for the isolate gives a
+ * turn after `budget` units, whoever spent them.
+ *
+ * A read from storage counts too: locally it is a call to Miniflare's simulator on the same thread,
+ * which lets no timer run (and no new request in) however long its chain of calls is; on Cloudflare
+ * it is real I/O, and the turn costs a timer.
+ */
+export class TurnBudget {
+  private spent = 0;
+  /** Turns given (what tests count). */
+  turns = 0;
+  constructor(
+    readonly budget: number,
+    private readonly pause: () => Promise<void> = yieldToOthers,
+  ) {}
+
+  /** Counts `units`; once the budget is spent, returns the turn to await, else undefined (no await, no microtask). */
+  spend(units = 1): Promise<void> | undefined {
+    this.spent += units;
+    if (this.spent < this.budget) return undefined;
+    this.spent = 0;
+    this.turns++;
+    return this.pause();
+  }
+}
+
+/** Units of `isolateTurns` between two turns: 64 reads served from the isolate's caches. */
+export const TURN_UNITS = 64;
+/** What one read from storage counts in `isolateTurns` (a call to a simulator, locally). */
+export const STORAGE_READ_UNITS = 8;
+
+/** The isolate's budget: every object store and windowed source of every request spends from it. */
+export const isolateTurns = new TurnBudget(TURN_UNITS);
+
+/**
  * One piece of work written once for a synchronous and a paced caller: a generator that yields
  * what it did since its last yield (`steps`, `bytes`) and returns its result.
  */

@@ -6,7 +6,15 @@ import type { Env } from "../../src/env";
 import { createEdgeHandler } from "../../src/edge/app";
 import { newMeter } from "../../src/obs/meter";
 import { dataPoint, requestLog, type RequestLog } from "../../src/obs/telemetry";
-import { handleTelemetryBatch, LogBatcher, pruneLogs, recordTelemetry, TELEMETRY_QUEUE } from "../../src/services/telemetry";
+import {
+  handleTelemetryBatch,
+  LOG_MESSAGE_BYTES,
+  LogBatcher,
+  type LogBatchMessage,
+  pruneLogs,
+  recordTelemetry,
+  TELEMETRY_QUEUE,
+} from "../../src/services/telemetry";
 import { queryLogs, queryStats } from "../../src/services/telemetry-query";
 import { logKeys } from "../../src/storage/keys";
 import { ADMIN_HOST, admin } from "./helpers";
@@ -118,20 +126,20 @@ describe("telemetry records", () => {
     await recordTelemetry(
       {
         TELEMETRY: { writeDataPoint: (p: unknown) => points.push(p) },
-        TELEMETRY_LOGS: { sendBatch: async (b: unknown[]) => void sent.push(...b) },
+        TELEMETRY_LOGS: { send: async (b: unknown) => void sent.push(b) },
       } as never,
       log,
       now,
     );
     expect(points).toEqual([dataPoint(log)]);
-    expect(sent).toEqual([{ body: log, contentType: "json" }]);
+    expect(sent).toEqual([{ lines: [log] }]);
     const broken = {
       TELEMETRY: {
         writeDataPoint: () => {
           throw new Error("AE down");
         },
       },
-      TELEMETRY_LOGS: { sendBatch: () => Promise.reject(new Error("queue down")) },
+      TELEMETRY_LOGS: { send: () => Promise.reject(new Error("queue down")) },
     };
     await expect(recordTelemetry(broken as never, log, now)).resolves.toBeUndefined();
   });
@@ -147,8 +155,8 @@ describe("telemetry records", () => {
     const stuck = {
       ...testEnv,
       TELEMETRY_LOGS: {
-        sendBatch: (b: { body: RequestLog }[]) => {
-          sent.push(...b.map((m) => m.body));
+        send: (b: LogBatchMessage) => {
+          sent.push(...b.lines);
           return new Promise<void>((r) => {
             release = r;
           });
@@ -178,7 +186,7 @@ describe("telemetry records", () => {
     });
 
     const second = manualWindow();
-    const failing = { ...testEnv, TELEMETRY_LOGS: { sendBatch: () => Promise.reject(new Error("queue down")) } };
+    const failing = { ...testEnv, TELEMETRY_LOGS: { send: () => Promise.reject(new Error("queue down")) } };
     const again = await createEdgeHandler({ logs: second.logs }).fetch!(
       new Request(`http://${ADMIN_HOST}/admin/login`) as never,
       failing as never,
@@ -192,24 +200,26 @@ describe("telemetry records", () => {
   });
 });
 
-describe("log lines gathered per isolate (issue 19: one queue call for many requests)", () => {
-  /** A queue that counts its calls and keeps what it got. */
+describe("log lines gathered per isolate (issue 19: one queue message for many requests)", () => {
+  /** A queue that counts its calls and messages, and keeps the lines it got. */
   const countingQueue = () => {
-    const q = { send: 0, sendBatch: 0, bodies: [] as RequestLog[] };
+    const q = { send: 0, sendBatch: 0, messages: 0, bodies: [] as RequestLog[] };
     const binding = {
-      send: async (b: RequestLog) => {
+      send: async (b: LogBatchMessage) => {
         q.send++;
-        q.bodies.push(b);
+        q.messages++;
+        q.bodies.push(...b.lines);
       },
-      sendBatch: async (batch: { body: RequestLog }[]) => {
+      sendBatch: async (batch: { body: LogBatchMessage }[]) => {
         q.sendBatch++;
-        q.bodies.push(...batch.map((m) => m.body));
+        q.messages += batch.length;
+        q.bodies.push(...batch.flatMap((m) => m.body.lines));
       },
     };
     return { q, binding };
   };
 
-  it("sends the lines of the requests served during one window in one queue call, after the window", async () => {
+  it("sends the lines of the requests served during one window in one queue message, after the window", async () => {
     const { logs, started, open } = manualWindow();
     const handler = createEdgeHandler({ logs });
     const { ctx, waited } = waitingContext();
@@ -227,31 +237,43 @@ describe("log lines gathered per isolate (issue 19: one queue call for many requ
     expect(q.send + q.sendBatch).toBe(0);
     open();
     await Promise.all(waited);
-    expect(q).toMatchObject({ send: 0, sendBatch: 1 });
+    // One call and one message for the five lines (before: a sendBatch of five messages, whose
+    // every message the queue parses and delivers on its own).
+    expect(q).toMatchObject({ send: 1, sendBatch: 0, messages: 1 });
     expect(q.bodies.map((b) => b.id)).toEqual(ids);
     expect(logs.sends).toBe(1);
   });
 
-  it("sends a full batch at once, and the next line opens a new window", async () => {
+  it("sends a full message at once, and the line that did not fit waits for the window", async () => {
     const windows: (() => void)[] = [];
     const logs = new LogBatcher(() => new Promise<void>((r) => windows.push(r)));
     const { q, binding } = countingQueue();
+    const size = JSON.stringify(line("full.batch", "2026-03-01T10:00:00.000Z", { id: "l000" })).length + 1;
+    const fit = Math.floor(LOG_MESSAGE_BYTES / size);
     const pending: Promise<void>[] = [];
-    for (let i = 0; i < 100; i++)
-      pending.push(logs.add(binding as never, line("full.batch", "2026-03-01T10:00:00.000Z", { id: `l${i}` })));
-    // The hundredth line filled the batch: sent without waiting for the window.
-    await pending[99];
-    expect(q.sendBatch).toBe(1);
-    expect(q.bodies).toHaveLength(100);
-    // The first line's window closes on an empty batch: nothing more is sent.
+    const add = (i: number) =>
+      pending.push(
+        logs.add(binding as never, line("full.batch", "2026-03-01T10:00:00.000Z", { id: `l${String(i).padStart(3, "0")}` })),
+      );
+    for (let i = 0; i < fit; i++) add(i);
+    expect(q.messages).toBe(0);
+    // The next line does not fit: the full message goes at once, without waiting for the window.
+    add(fit);
+    await pending.at(-1);
+    expect(q).toMatchObject({ send: 1, messages: 1 });
+    expect(q.bodies).toHaveLength(fit);
+    // The window the first line opened is still open, and sends the line that did not fit.
+    expect(windows).toHaveLength(1);
     windows[0]!();
     await Promise.all(pending);
-    expect(q.sendBatch).toBe(1);
+    expect(q).toMatchObject({ send: 2, messages: 2 });
+    expect(q.bodies.at(-1)!.id).toBe(`l${String(fit).padStart(3, "0")}`);
+    // The next line opens a new window.
     const next = logs.add(binding as never, line("full.batch", "2026-03-01T10:00:01.000Z", { id: "after" }));
     expect(windows).toHaveLength(2);
     windows[1]!();
     await next;
-    expect(q.sendBatch).toBe(2);
+    expect(q.send).toBe(3);
     expect(q.bodies.at(-1)!.id).toBe("after");
   });
 });
@@ -294,6 +316,60 @@ describe("log batches in R2", () => {
     const { batch, messages } = batchOf([
       line("fail.me", "2026-03-01T11:00:00.000Z"),
       line("keep.me", "2026-03-01T11:00:00.000Z"),
+    ]);
+    await handleTelemetryBatch(batch, { ...testEnv, OBJECTS: failingBucket });
+    expect(messages.map((m) => [m.acked, m.retried])).toEqual([
+      [false, true],
+      [true, false],
+    ]);
+  });
+
+  it("writes the lines of batch messages by component and minute, beside a one-line message sent before batching", async () => {
+    const m1: LogBatchMessage = {
+      lines: [
+        line("multi.a", "2026-03-01T12:00:01.000Z"),
+        line("multi.b", "2026-03-01T12:00:02.000Z"),
+        line("multi.a", "2026-03-01T12:01:00.000Z"),
+      ],
+    };
+    const m2: LogBatchMessage = { lines: [line("multi.a", "2026-03-01T12:00:30.000Z"), { junk: 1 } as never] };
+    const old = line("multi.a", "2026-03-01T12:00:40.000Z");
+    const ids = ["multi-1", "multi-2", "multi-3", "multi-4"];
+    const first = batchOf([m1, m2, old, { lines: "not lines" }], ids);
+    await handleTelemetryBatch(first.batch, testEnv);
+    expect(first.messages.map((m) => [m.acked, m.retried])).toEqual([
+      [true, false],
+      [true, false],
+      [true, false],
+      [true, false],
+    ]);
+    const a = await keysUnder(logKeys.component("multi.a"));
+    expect(a).toHaveLength(2);
+    const minute = (await (await testEnv.OBJECTS.get(a[0]!))!.text()).trim().split("\n");
+    expect(minute.map((l) => (JSON.parse(l) as RequestLog).t)).toEqual([
+      "2026-03-01T12:00:01.000Z",
+      "2026-03-01T12:00:30.000Z",
+      "2026-03-01T12:00:40.000Z",
+    ]);
+    expect(await keysUnder(logKeys.component("multi.b"))).toHaveLength(1);
+    // Delivered again: the same objects, not more.
+    await handleTelemetryBatch(batchOf([m1, m2, old, { lines: "not lines" }], ids).batch, testEnv);
+    expect(await keysUnder(logKeys.component("multi.a"))).toEqual(a);
+  });
+
+  it("retries a batch message when any object with its lines failed", async () => {
+    const failingBucket = new Proxy(testEnv.OBJECTS, {
+      get(target, prop) {
+        if (prop === "put")
+          return (key: string, ...rest: unknown[]) =>
+            key.includes("/fail.two/") ? Promise.reject(new Error("R2 down")) : target.put(key, ...(rest as [never]));
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const { batch, messages } = batchOf([
+      { lines: [line("keep.two", "2026-03-01T13:00:00.000Z"), line("fail.two", "2026-03-01T13:00:00.000Z")] },
+      { lines: [line("keep.two", "2026-03-01T13:00:01.000Z", { id: "other" })] },
     ]);
     await handleTelemetryBatch(batch, { ...testEnv, OBJECTS: failingBucket });
     expect(messages.map((m) => [m.acked, m.retried])).toEqual([

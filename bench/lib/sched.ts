@@ -1,0 +1,49 @@
+// What the OS did to workerd's threads over a phase: CPU time, and time spent runnable but waiting
+// for a core (/proc/<pid>/task/<tid>/schedstat: on-CPU ns, run-queue wait ns, slices). On this
+// shared 2-core machine, a busy workerd loses its core to other processes: a request that arrives
+// meanwhile waits for the OS, whatever the forge's code does.
+import { readdirSync, readFileSync } from "node:fs";
+import { treePids } from "./rss";
+
+export interface SchedTotals {
+  cpuMs: number;
+  waitMs: number;
+  slices: number;
+}
+
+/** Sums schedstat over every thread of the processes below `rootPid` whose name matches (all: none given). */
+export function schedTotals(rootPid: number, match?: RegExp): SchedTotals {
+  const out = { cpuMs: 0, waitMs: 0, slices: 0 };
+  for (const pid of treePids(rootPid, match)) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const [cpu, wait, slices] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(/\s+/).map(Number);
+        out.cpuMs += cpu! / 1e6;
+        out.waitMs += wait! / 1e6;
+        out.slices += slices!;
+      } catch {
+        // The thread ended.
+      }
+    }
+  }
+  return out;
+}
+
+/** The difference of two readings. */
+export const schedSince = (a: SchedTotals, b: SchedTotals): SchedTotals => ({
+  cpuMs: b.cpuMs - a.cpuMs,
+  waitMs: b.waitMs - a.waitMs,
+  slices: b.slices - a.slices,
+});
+
+/** "cpu 123 ms, waited 45 ms for a core (n slices)", per request when `per` is given. */
+export function schedLine(s: SchedTotals, per?: number): string {
+  const p = per ? ` (per warm request: cpu ${(s.cpuMs / per).toFixed(2)} ms, waited ${(s.waitMs / per).toFixed(2)} ms)` : "";
+  return `cpu ${s.cpuMs.toFixed(0)} ms, waited ${s.waitMs.toFixed(0)} ms for a core in ${s.slices} slices${p}`;
+}
