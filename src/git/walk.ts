@@ -106,10 +106,9 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
     const bad = uninteresting.has(c.oid);
     const parents = input.shallow.has(c.oid) ? [] : c.parents;
     if (bad) {
-      // graph.has: parents the commit-graph holds are present without an index lookup.
-      for (const p of parents) {
-        if (await graph.has(p)) await enqueue(p, true);
-      }
+      // A commit the commit-graph holds has its parents there: present without an index lookup.
+      const present = parents.length === 0 ? parents : await graph.presentParents(c);
+      for (const p of present) await enqueue(p, true);
     } else {
       interesting.push(c);
       for (const p of parents) await enqueue(p, false);
