@@ -158,12 +158,31 @@ export class CommitGraph {
   }
 }
 
-/** A max-heap of commits by committer time: history walks visit newer commits first. */
+/**
+ * A max-heap of commits by committer time: history walks visit newer commits first. With
+ * `byGeneration`, commits the persisted graph holds come out by generation number instead (time
+ * only breaks ties), after every commit it does not hold: no commit comes out before one that
+ * can reach it, whatever the committer dates say (the graph holds no commit that reaches one it
+ * lacks). Object walks need that: one commit dated before its parent otherwise sent the walk
+ * through every commit dated after it first.
+ */
 export class CommitQueue {
   private readonly heap: CommitInfo[] = [];
 
+  constructor(private readonly byGeneration = false) {}
+
   get size(): number {
     return this.heap.length;
+  }
+
+  /** Whether `a` comes out before `b`. */
+  private first(a: CommitInfo, b: CommitInfo): boolean {
+    if (this.byGeneration) {
+      const ga = a.generation ?? Number.POSITIVE_INFINITY;
+      const gb = b.generation ?? Number.POSITIVE_INFINITY;
+      if (ga !== gb) return ga > gb;
+    }
+    return a.time > b.time;
   }
 
   push(c: CommitInfo): void {
@@ -172,7 +191,7 @@ export class CommitQueue {
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (h[p]!.time >= h[i]!.time) break;
+      if (!this.first(h[i]!, h[p]!)) break;
       [h[p], h[i]] = [h[i]!, h[p]!];
       i = p;
     }
@@ -189,8 +208,8 @@ export class CommitQueue {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < h.length && h[l]!.time > h[m]!.time) m = l;
-        if (r < h.length && h[r]!.time > h[m]!.time) m = r;
+        if (l < h.length && this.first(h[l]!, h[m]!)) m = l;
+        if (r < h.length && this.first(h[r]!, h[m]!)) m = r;
         if (m === i) break;
         [h[m], h[i]] = [h[i]!, h[m]!];
         i = m;

@@ -27,6 +27,11 @@ export interface RepoView {
   /** The objects, opened on first need (ref advertisements and full clones never need them). */
   store: () => Promise<ObjectStore>;
   /**
+   * The history over that store: with the repository's persisted commit-graph attached, walks
+   * read commits from it and order them by generation number, not only by date.
+   */
+  commitGraph?: (store: ObjectStore) => CommitGraph;
+  /**
    * A stored pack that holds exactly the objects reachable from the tips hashed in `closure`
    * (setHash): a clone of exactly those tips can send it as is.
    */
@@ -119,7 +124,9 @@ export class FetchSession {
   ) {}
 
   private objects(): Promise<{ store: ObjectStore; graph: CommitGraph }> {
-    this.opened ??= this.view.store().then((store) => ({ store, graph: new CommitGraph(store) }));
+    this.opened ??= this.view
+      .store()
+      .then((store) => ({ store, graph: this.view.commitGraph?.(store) ?? new CommitGraph(store) }));
     return this.opened;
   }
 

@@ -10,12 +10,17 @@ const SKEW = 24 * 3600;
 
 /**
  * True when every wanted commit reaches a commit the client has (or a parent of one), so a pack
- * can be built: git's ok_to_give_up. Walks stop at commits older than the oldest have.
+ * can be built: git's ok_to_give_up. A commit whose parent they have reaches it, whatever its
+ * date. Below that, commits the commit-graph holds are cut off by generation number (one at or
+ * below every have's cannot reach any), others by time: older than the oldest have, less skew.
  */
 export async function canGiveUp(graph: CommitGraph, wantCommits: Oid[], commonHaves: Oid[]): Promise<boolean> {
   if (commonHaves.length === 0) return false;
   const theyHave = new Set<Oid>();
   let oldest = Infinity;
+  // The lowest generation among the haves (and parents) the graph holds: commits the graph holds
+  // reach only commits it holds, and only of a lower generation.
+  let lowest = Infinity;
   for (const have of commonHaves) {
     // A have of a tag stands for the commit it peels to; trees and blobs say nothing of history.
     const h = await peelToCommit(graph, have);
@@ -24,11 +29,15 @@ export async function canGiveUp(graph: CommitGraph, wantCommits: Oid[], commonHa
     theyHave.add(h);
     for (const p of c.parents) theyHave.add(p);
     oldest = Math.min(oldest, c.time);
+    if (c.generation === undefined) continue;
+    lowest = Math.min(lowest, c.generation);
+    for (const p of c.parents) lowest = Math.min(lowest, (await graph.commit(p)).generation ?? lowest);
   }
   if (theyHave.size === 0) return false;
+  const cut: Cutoff = { time: oldest - SKEW, generation: lowest, graph: (await graph.persistedGraph()) !== null };
   const reaches = new Set<Oid>();
   for (const want of wantCommits) {
-    if (!(await reachesAny(graph, want, theyHave, reaches, oldest - SKEW))) return false;
+    if (!(await reachesAny(graph, want, theyHave, reaches, cut))) return false;
   }
   return true;
 }
@@ -44,19 +53,35 @@ export async function peelToCommit(graph: CommitGraph, oid: Oid): Promise<Oid | 
   return null;
 }
 
-async function reachesAny(graph: CommitGraph, from: Oid, targets: Set<Oid>, known: Set<Oid>, cutoff: number): Promise<boolean> {
+interface Cutoff {
+  /** Commits older than this (seconds) are taken to reach no target, where nothing better is known. */
+  time: number;
+  /** Commits the graph holds at or below this generation reach no target. */
+  generation: number;
+  /** Whether a persisted graph is attached: commits it lacks are then the few pushed since its build. */
+  graph: boolean;
+}
+
+async function reachesAny(graph: CommitGraph, from: Oid, targets: Set<Oid>, known: Set<Oid>, cut: Cutoff): Promise<boolean> {
   const seen = new Set<Oid>();
   const stack = [from];
+  const theirs = (oid: Oid) => targets.has(oid) || known.has(oid);
   while (stack.length) {
     const oid = stack.pop()!;
-    if (targets.has(oid) || known.has(oid)) {
+    if (theirs(oid)) {
       known.add(from);
       return true;
     }
     if (seen.has(oid)) continue;
     seen.add(oid);
     const c = await graph.commit(oid);
-    if (c.time < cutoff) continue;
+    if (c.parents.some(theirs)) {
+      known.add(from);
+      return true;
+    }
+    // Dates only where no generation is known: a commit dated before its parent (clock skew)
+    // would otherwise be cut off above the haves it reaches.
+    if (c.generation !== undefined ? c.generation <= cut.generation : !cut.graph && c.time < cut.time) continue;
     stack.push(...c.parents);
   }
   return false;

@@ -68,10 +68,12 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
     if (peeled.type === "tree") await addTree(peeled.oid, 0, true);
   }
 
-  // Commit walk, newest first; uninteresting marks spread from the haves.
+  // Commit walk, newest first (by generation where the commit-graph holds the commits, so that a
+  // commit dated before its parent is not left until every commit dated after it was walked);
+  // uninteresting marks spread from the haves.
   const uninteresting = new Set<Oid>();
   const seen = new Set<Oid>();
-  const queue = new CommitQueue();
+  const queue = new CommitQueue(true);
   const interesting: CommitInfo[] = [];
   const edges = new Set<Oid>();
   // Queued commits still interesting: once none is left, the rest of history is the client's.
@@ -104,9 +106,9 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
     const bad = uninteresting.has(c.oid);
     const parents = input.shallow.has(c.oid) ? [] : c.parents;
     if (bad) {
-      for (const p of parents) {
-        if (await store.has(p)) await enqueue(p, true);
-      }
+      // A commit the commit-graph holds has its parents there: present without an index lookup.
+      const present = parents.length === 0 ? parents : await graph.presentParents(c);
+      for (const p of present) await enqueue(p, true);
     } else {
       interesting.push(c);
       for (const p of parents) await enqueue(p, false);

@@ -12,7 +12,7 @@ import { r2Keys } from "../storage/keys";
 import { R2Source } from "../storage/r2-source";
 import { ByteLru } from "../utils/lru";
 import { IsolateRuns, joinWithinRequest } from "../utils/request-scope";
-import type { RepoRef } from "./repositories";
+import type { RepoRef } from "../storage/pack-store";
 
 interface StoredChain {
   v: 1;

@@ -3,6 +3,7 @@
 // packs in R2 (storage/pack-store.ts).
 import type { Env } from "../env";
 import type { PurgeResult, RepoObject, RepoSnapshot } from "../repo/repo-object";
+import { CommitGraph } from "../git/commit-graph";
 import type { ObjectStore } from "../git/object-store";
 import { WindowedSource } from "../git/range-source";
 import type { RepoView } from "../git/upload-pack";
@@ -11,6 +12,7 @@ import { doNames, r2Keys } from "../storage/keys";
 import { openStore, type RepoRef } from "../storage/pack-store";
 import { ByteLru } from "../utils/lru";
 import { ForgeError } from "../utils/errors";
+import { attachCommitGraph } from "./commit-graphs";
 import { cachedRefs, confirmationMark, confirmRefs, forgetEdgeRefs, keepRefs, recentlyConfirmed } from "./edge-refs";
 
 // Callers open stores and name repositories through this module.
@@ -70,6 +72,8 @@ export async function openRepoView(env: Env, repo: RepoRef): Promise<RepoView & 
     head: snapshot.head,
     refs: snapshot.refs.map((r) => ({ name: r.name, oid: r.oid, peeled: r.peeled ?? undefined })),
     store: () => (store ??= openStore(env.OBJECTS, repo, snapshot)),
+    // Negotiation and the object walk of a fetch go by generation numbers where the graph has them.
+    commitGraph: (objects) => attachCommitGraph(env, repo, snapshot, new CommitGraph(objects)),
     completePack: only?.closure
       ? {
           source: new WindowedSource(new R2Source(env.OBJECTS, r2Keys.pack(repo.tenantId, repo.repoId, only.name), only.bytes)),

@@ -1,0 +1,157 @@
+// A fetch of one new commit dated before its parent (a clock behind the repository's history, as
+// bench:scale's new commit on a history dated up to 2060): negotiation must say "ready" at once and
+// the object walk must not read every commit dated after it, as git's upload-pack does neither.
+// Counted in commits read, not timed.
+import { env as workerEnv } from "cloudflare:workers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CommitGraph } from "../../src/git/commit-graph";
+import { canGiveUp } from "../../src/git/negotiate";
+import type { ObjectStore } from "../../src/git/object-store";
+import { type Oid, ZERO_OID } from "../../src/git/oid";
+import type { PersistedGraph } from "../../src/git/commit-graph-file";
+import { enumerateObjects } from "../../src/git/walk";
+import { FLUSH, parsePktLines, pkt } from "../../src/git/pkt-line";
+import { openRepoView } from "../../src/services/repositories";
+import { concatBytes } from "../../src/utils/bytes";
+import type { Env } from "../../src/env";
+import { apiCall, newForge, tenantD1 } from "./browser";
+import { RepoBuilder, pushRef } from "./git-fixture";
+import { memoryStore, persistedGraph } from "./graph-fixture";
+import { drainPostPush, edge } from "./helpers";
+
+const env = workerEnv as unknown as Env;
+const HISTORY = 300;
+/** Far in the future, as the generated benchmark repositories' later commits are. */
+const START = 2_800_000_000;
+
+let builder: RepoBuilder;
+let store: ObjectStore;
+let persisted: PersistedGraph;
+let tip: Oid;
+let side: Oid;
+let late: Oid;
+const sentByLate: Oid[] = [];
+
+beforeAll(async () => {
+  const repo = (builder = new RepoBuilder());
+  const files: Record<string, string> = { "README.md": "# skew\n", "src/a.txt": "a\n" };
+  tip = repo.commit({ files, message: "root", time: START });
+  for (let i = 1; i < HISTORY; i++) {
+    files[`src/f${i % 7}.txt`] = `change ${i}\n`;
+    tip = repo.commit({ files, parents: [tip], message: `change ${i}`, time: START + i * 60 });
+    // A side branch forked half-way: the client has it too.
+    if (i === HISTORY / 2)
+      side = repo.commit({
+        files: { ...files, "side.txt": "side\n" },
+        parents: [tip],
+        message: "side",
+        time: START + i * 60 + 30,
+      });
+  }
+  // The new commit: dated years before every other commit (beyond any allowance for clock skew),
+  // as today's clock dates it against a history dated up to 2060.
+  const before = repo.objects.size;
+  late = repo.commit({
+    files: { ...files, "README.md": "# skew\nlate\n" },
+    parents: [tip],
+    message: "late",
+    time: START - 400_000_000,
+  });
+  sentByLate.push(...[...repo.objects.keys()].slice(before));
+  store = await memoryStore(repo, "skew");
+  // The graph as the import's build left it: the new commit was pushed after it.
+  persisted = await persistedGraph(store, [tip, side], "skew-graph");
+});
+
+const withGraph = () => {
+  const graph = new CommitGraph(store);
+  graph.usePersisted(async () => persisted);
+  return graph;
+};
+const reads = (graph: CommitGraph) => graph.reads.graph + graph.reads.objects;
+
+describe("negotiation of a commit dated before its parent", () => {
+  it("is ready when the client has the parent, with or without a commit-graph", async () => {
+    expect(await canGiveUp(withGraph(), [late], [tip, side])).toBe(true);
+    expect(await canGiveUp(new CommitGraph(store), [late], [tip, side])).toBe(true);
+  });
+
+  it("is ready when the client has an ancestor only, by generation numbers", async () => {
+    const graph = withGraph();
+    const parent = (await graph.commit(tip)).parents[0]!;
+    expect(await canGiveUp(graph, [late], [parent])).toBe(true);
+    // A commit of no have's history is not (the side branch's tip reaches neither).
+    expect(await canGiveUp(withGraph(), [side], [late])).toBe(false);
+  });
+});
+
+describe("the object walk of a commit dated before its parent", () => {
+  it("sends the new commit's objects and reads a few commits, not the history dated after it", async () => {
+    const graph = withGraph();
+    const walk = await enumerateObjects(graph, { wants: [late], haves: [tip, side], shallow: new Set() });
+    expect(new Set(walk.objects.keys())).toEqual(new Set(sentByLate));
+    expect(walk.commits).toBe(1);
+    // The new commit, the haves and a few queued past the frontier; the date order read all 300.
+    expect(reads(graph)).toBeLessThan(12);
+  });
+
+  it("still leaves out what the haves reach when the have is an ancestor of the want's parent", async () => {
+    const graph = withGraph();
+    const parent = (await graph.commit(tip)).parents[0]!;
+    const walk = await enumerateObjects(graph, { wants: [late], haves: [parent], shallow: new Set() });
+    expect(walk.commits).toBe(2);
+    expect(reads(graph)).toBeLessThan(12);
+  });
+});
+
+describe("a fetch through upload-pack of a commit dated before its parent", () => {
+  afterAll(drainPostPush);
+
+  it("reads history through the repository's commit-graph and is ready after one round", async () => {
+    const forge = await newForge("skew");
+    expect((await apiCall(forge.host, "POST", "/api/v1/projects", forge.ownerToken, { name: "skew" })).status).toBe(201);
+    const db = await tenantD1(forge);
+    const row = await db.prepare("SELECT repo_id FROM projects WHERE name = 'skew'").first<{ repo_id: string }>();
+    const ref = { tenantId: forge.id, repoId: row!.repo_id };
+    const history = [...builder.objects.keys()].filter((o) => !sentByLate.includes(o));
+    const pushed = async (objects: Oid[], name: string, old: Oid, next: Oid) =>
+      expect(await (await pushRef(forge.host, "skew", forge.ownerToken, builder, objects, name, old, next)).text()).toContain(
+        `ok ${name}`,
+      );
+    await pushed(history, "refs/heads/main", ZERO_OID, tip);
+    await pushed([], "refs/heads/side", ZERO_OID, side);
+    // The post-push consumer builds the commit-graph of the history; then the new commit lands.
+    await drainPostPush();
+    await pushed(sentByLate, "refs/heads/main", tip, late);
+
+    const view = await openRepoView(env, ref);
+    const graph = view.commitGraph!(await view.store());
+    expect((await graph.commit(tip)).generation).toBe(HISTORY);
+
+    const res = await edge(`http://${forge.host}/skew.git/git-upload-pack`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-git-upload-pack-request",
+        "git-protocol": "version=2",
+        authorization: `Basic ${btoa(`owner:${forge.ownerToken}`)}`,
+      },
+      body: concatBytes([
+        pkt("command=fetch\n"),
+        new TextEncoder().encode("0001"),
+        pkt("ofs-delta\n"),
+        pkt("no-progress\n"),
+        pkt(`want ${late}\n`),
+        pkt(`have ${tip}\n`),
+        pkt(`have ${side}\n`),
+        FLUSH,
+      ]),
+    });
+    expect(res.status).toBe(200);
+    const text = parsePktLines(new Uint8Array(await res.arrayBuffer()))
+      .filter((l) => l.kind === "data" && l.data[0] !== 1 && l.data[0] !== 2)
+      .map((l) => (l.kind === "data" ? l.text : ""));
+    // Ready in the first round: git does not send hundreds more haves, then "done".
+    expect(text).toContain("ready");
+    expect(text).toContain("packfile");
+  });
+});
