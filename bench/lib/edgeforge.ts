@@ -32,7 +32,9 @@ export async function startEdgeforge(
   startTimeoutMs = 600_000,
   opts: { stateDir?: string; root?: string } = {},
 ): Promise<Edgeforge> {
-  const forge = await startForge({ env, startTimeoutMs, stateDir: opts.stateDir, root: opts.root });
+  // env.PORT: a fixed port (the runner must know it, to see the forge say it is ready there).
+  const port = env.PORT ? Number(env.PORT) : undefined;
+  const forge = await startForge({ env, port, startTimeoutMs, stateDir: opts.stateDir, root: opts.root });
   // If the benchmark dies half-way, stop the forge (SIGINT: it shuts workerd down itself).
   const kill = () => forge.child.kill("SIGINT");
   process.once("exit", kill);
