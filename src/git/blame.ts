@@ -77,9 +77,11 @@ const PASS_PER_STEP = 16;
  * Steps after which a walk reads its packs' id tables (when they are small enough) and looks ids
  * up there: a walk this long reads a few trees and a version per step, ids spread over the whole
  * index, and by ranges nearly each of those lookups was a storage read (80 on a 100,000-object
- * repository, in a row, for one cold blame), where the tables are a few large reads.
+ * repository, in a row, for one cold blame), where the tables are a few large reads. Early,
+ * because a page waits for those reads (with 32, the first request of a cold blame got through
+ * 80 to 140 steps and 50 storage reads; with 8, 166 steps and 35 reads: bench/scale-results.md).
  */
-const ID_TABLES_AFTER_STEPS = 32;
+const ID_TABLES_AFTER_STEPS = 8;
 /** Bytes of id tables a walk may read (12 bytes an object: about 350,000 objects). */
 const ID_TABLES_MAX = KEPT_TABLES_BYTES;
 

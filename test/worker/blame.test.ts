@@ -105,7 +105,7 @@ describe("blame", () => {
       expect(result.work.idTables).toBe(true);
       // The fan-out table, the lookups of the first steps, and the id table's two reads: without
       // the table every lookup past the first steps read a unit (476 reads here).
-      expect(index.reads).toBeLessThan(100);
+      expect(index.reads).toBeLessThan(40);
     } finally {
       setRangedPageBudget(budget);
     }
