@@ -9,18 +9,10 @@ export const heldBytes = (view: ArrayBufferView): number => view.buffer.byteLeng
 /** `bytes` itself if it is its whole buffer, else a copy of just its bytes (to cache without the rest). */
 export const ownBytes = (bytes: Uint8Array): Uint8Array => (bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice());
 
-/**
- * Bounded by bytes, least recently used first out, approximately (a second chance, as in CLOCK): a
- * hit only marks its entry, and eviction moves a marked entry to the back instead of dropping it.
- * Moving every hit to the back (delete and set on the Map) was the largest cost of the object
- * store's caches in a cold blame: tens of thousands of hits on index units, windows and objects.
- */
 export class ByteLru<K, V> {
-  private readonly map = new Map<K, { value: V; size: number; used: boolean }>();
+  private readonly map = new Map<K, { value: V; size: number }>();
   private total = 0;
-  private evictor?: MapIterator<[K, { value: V; size: number; used: boolean }]>;
-  /** Entries moved to the back of the order (for tests: eviction moves them, a hit does not). */
-  moves = 0;
+  private evictor?: MapIterator<[K, { value: V; size: number }]>;
 
   /** `maxValueBytes`: the largest value kept (default a quarter of the budget). */
   constructor(
@@ -36,7 +28,9 @@ export class ByteLru<K, V> {
   get(key: K): V | undefined {
     const hit = this.map.get(key);
     if (!hit) return undefined;
-    hit.used = true;
+    // Re-insert to mark as most recently used (Maps iterate in insertion order).
+    this.map.delete(key);
+    this.map.set(key, hit);
     return hit.value;
   }
 
@@ -48,25 +42,18 @@ export class ByteLru<K, V> {
       this.total -= old.size;
       this.map.delete(key);
     }
-    this.map.set(key, { value, size, used: false });
+    this.map.set(key, { value, size });
     this.total += size;
     while (this.total > this.maxBytes) {
-      // One iterator kept across calls: everything it passed was evicted or moved behind it, so it
-      // always yields the oldest entry. A new iterator per call would step again over the deleted
-      // slots at the front of the Map (until V8 compacts it): with thousands of small pages
-      // evicted one by one, that scan was the cache's main cost.
+      // One iterator kept across calls: everything it passed was evicted, so it always yields
+      // the least recently used entry. A new iterator per call would step again over the
+      // deleted slots at the front of the Map (until V8 compacts it): with thousands of small
+      // pages evicted one by one, that scan was the cache's main cost.
       let next = this.evictor?.next();
       if (!next || next.done) next = (this.evictor = this.map.entries()).next();
       if (next.done) break;
       const [k, v] = next.value;
       this.map.delete(k);
-      if (v.used) {
-        // Used since it came to the back: a second chance, behind the newest entry.
-        v.used = false;
-        this.map.set(k, v);
-        this.moves++;
-        continue;
-      }
       this.total -= v.size;
     }
   }
