@@ -11,6 +11,7 @@ import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import { type DiffStats, equalRuns } from "./diff";
 import { DiffBuffers } from "./diff-buffers";
 import { LineTable, type Version } from "./line-ids";
+import { idTableLocator, KEPT_TABLES_BYTES } from "./pack-id-table";
 import { diffTrees } from "./tree-diff";
 import { oidAtPath } from "./tree-path";
 import type { Oid } from "./oid";
@@ -42,6 +43,8 @@ export interface BlameWork {
   compared: number;
   /** Buffers the diffs allocated (they are reused: a few per run, not a few per diff). */
   diffBuffers: number;
+  /** Whether ids were looked up in the packs' id tables (a long walk on ranged indexes). */
+  idTables?: boolean;
 }
 
 /** Lets a caller look at a run in progress: a page shows it while the run goes on (services/blame-runs.ts). */
@@ -70,6 +73,17 @@ interface Span {
 const VERSIONS_CACHE_BYTES = 1024 * 1024;
 /** Commits passed by their Bloom filter alone for one step of the budget. */
 const PASS_PER_STEP = 16;
+/**
+ * Steps after which a walk reads its packs' id tables (when they are small enough) and looks ids
+ * up there: a walk this long reads a few trees and a version per step, ids spread over the whole
+ * index, and by ranges nearly each of those lookups was a storage read (80 on a 100,000-object
+ * repository, in a row, for one cold blame), where the tables are a few large reads. Early,
+ * because a page waits for those reads (with 32, the first request of a cold blame got through
+ * 80 to 140 steps and 50 storage reads; with 8, 166 steps and 35 reads: bench/scale-results.md).
+ */
+const ID_TABLES_AFTER_STEPS = 8;
+/** Bytes of id tables a walk may read (12 bytes an object: about 350,000 objects). */
+const ID_TABLES_MAX = KEPT_TABLES_BYTES;
 
 export async function blame(
   graph: CommitGraph,
@@ -92,7 +106,7 @@ export async function blame(
     return hit;
   };
   const stats: DiffStats = { compared: 0 };
-  const work: BlameWork = { blobReads: 0, diffs: 0, linesHashed: 0, compared: 0, diffBuffers: 0 };
+  const work: BlameWork = { blobReads: 0, diffs: 0, linesHashed: 0, compared: 0, diffBuffers: 0, idTables: false };
   const table = opts.lines ?? new LineTable();
   const hashedBefore = table.linesHashed;
   const versions = new Map<Oid, { version: Version; generation: number }>();
@@ -190,6 +204,13 @@ export async function blame(
     }
     pending.delete(c.oid);
     steps++;
+    if (steps === ID_TABLES_AFTER_STEPS) {
+      const locator = await idTableLocator(store, ID_TABLES_MAX);
+      if (locator) {
+        store.useLocator(locator);
+        work.idTables = true;
+      }
+    }
     let spans = suspect.spans.sort((a, b) => a.sStart - b.sStart);
     current = { oid: c.oid, spans };
     const parents = await graph.presentParents(c);

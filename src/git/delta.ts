@@ -21,6 +21,13 @@ export function deltaSizes(delta: Uint8Array): { baseSize: number; resultSize: n
   return { baseSize, resultSize, start };
 }
 
+/**
+ * Copies up to this many bytes go byte by byte: `set` needs a subarray, a new object each, and
+ * tree deltas (most of what a history walk resolves) are mostly copies and inserts of a few
+ * dozen bytes (an entry's id and name).
+ */
+const SHORT_COPY = 64;
+
 export function applyDelta(base: Uint8Array, delta: Uint8Array, into?: (size: number) => Uint8Array): Uint8Array {
   const { baseSize, resultSize, start } = deltaSizes(delta);
   if (baseSize !== base.length) throw corruptPack(`delta expects a base of ${baseSize} bytes, got ${base.length}`);
@@ -43,11 +50,13 @@ export function applyDelta(base: Uint8Array, delta: Uint8Array, into?: (size: nu
       if (pos > delta.length || off + len > base.length || o + len > resultSize) {
         throw corruptPack("delta copies outside its base or result");
       }
-      out.set(base.subarray(off, off + len), o);
+      if (len <= SHORT_COPY) for (let i = 0; i < len; i++) out[o + i] = base[off + i]!;
+      else out.set(base.subarray(off, off + len), o);
       o += len;
     } else if (op > 0) {
       if (pos + op > delta.length || o + op > resultSize) throw corruptPack("delta inserts past its end");
-      out.set(delta.subarray(pos, pos + op), o);
+      if (op <= SHORT_COPY) for (let i = 0; i < op; i++) out[o + i] = delta[pos + i]!;
+      else out.set(delta.subarray(pos, pos + op), o);
       pos += op;
       o += op;
     } else {

@@ -161,13 +161,27 @@ export class ObjectStore {
    */
   private readonly located = new Map<Oid, Location | null>();
 
+  /** Answers lookups in memory before the indexes are asked (`useLocator`). */
+  private locator: ((oid: Oid) => Location | null | undefined) | null = null;
+
   constructor(readonly packs: Pack[]) {}
+
+  /**
+   * Lookups by hex id go to `locator` first (packs' id tables read whole, git/pack-id-table.ts):
+   * a location, null for an object the store does not have, or undefined to ask the indexes.
+   */
+  useLocator(locator: (oid: Oid) => Location | null | undefined): void {
+    this.located.clear();
+    this.locator = locator;
+  }
 
   /** Where `oid` is stored (the first pack that has it), or null. */
   async locate(oid: Oid | Uint8Array): Promise<Location | null> {
     if (typeof oid === "string") {
       const known = this.located.get(oid);
       if (known !== undefined) return known;
+      const fromTable = this.locator?.(oid);
+      if (fromTable !== undefined) return fromTable;
     }
     let found: Location | null = null;
     for (const pack of this.packs) {

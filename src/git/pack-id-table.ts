@@ -6,6 +6,7 @@
 import type { Location, ObjectStore } from "./object-store";
 import type { Oid } from "./oid";
 import { RangedPackIndex } from "./pack-index-ranged";
+import { ByteLru } from "../utils/lru";
 
 /** 12 bytes an object: 8 of its id, 4 of its offset. */
 export const ID_TABLE_BYTES_PER_OBJECT = 12;
@@ -119,4 +120,41 @@ export async function bulkLocator(store: ObjectStore, lookups: number): Promise<
     },
     { inMemory: true },
   );
+}
+
+/** Bytes of id tables an isolate keeps for `idTableLocator` (packs are immutable: so are their tables). */
+export const KEPT_TABLES_BYTES = 4 * 1024 * 1024;
+const keptTables = new ByteLru<string, PackIdTable>(KEPT_TABLES_BYTES, (t) => t.byteSize + 64, KEPT_TABLES_BYTES);
+
+/**
+ * A locator for `store.useLocator` from its packs' id tables, read whole, when they hold at most
+ * `maxBytes` (null when they would not fit, or no pack has a ranged index: a small index is held
+ * whole and its lookups never wait). For a walk that will look up thousands of objects spread
+ * over the index (a blame of a long file: a few trees and a version per revision), which by
+ * ranges is one storage read per lookup once the ids are spread over more units than are cached.
+ */
+export async function idTableLocator(
+  store: ObjectStore,
+  maxBytes: number,
+): Promise<((oid: Oid) => Location | null | undefined) | null> {
+  const ranged = store.packs.filter((p) => p.index instanceof RangedPackIndex);
+  const objects = ranged.reduce((n, p) => n + p.index.count, 0);
+  if (ranged.length === 0 || objects * ID_TABLE_BYTES_PER_OBJECT > maxBytes) return null;
+  const tables = new Map<string, PackIdTable>();
+  for (const p of ranged) {
+    let table = keptTables.get(p.id);
+    if (!table) keptTables.set(p.id, (table = await PackIdTable.read(p.index as RangedPackIndex)));
+    tables.set(p.id, table);
+  }
+  return (oid) => {
+    for (const pack of store.packs) {
+      const table = tables.get(pack.id);
+      // A pack without a table, or an id its table cannot tell: the indexes answer.
+      if (!table) return undefined;
+      const at = table.find(oid);
+      if (at === "index") return undefined;
+      if (at !== null) return { pack, offset: at };
+    }
+    return null;
+  };
 }

@@ -17,6 +17,7 @@ import { LineTable } from "../../src/git/line-ids";
 import { ObjectStore, Pack } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
 import { PackIndex } from "../../src/git/pack-index";
+import { RangedPackIndex, setRangedPageBudget } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource } from "../../src/git/range-source";
 import { blameWithin, forgetBlameRuns, sharedBlame } from "../../src/services/blame-runs";
@@ -24,12 +25,13 @@ import { blameWithin, forgetBlameRuns, sharedBlame } from "../../src/services/bl
 const revs = fixture.revs as Record<"tip" | "older", Oid>;
 const encoder = new TextEncoder();
 
-let opened: Promise<{ store: ObjectStore; graph: PersistedGraph }> | undefined;
+let opened: Promise<{ store: ObjectStore; graph: PersistedGraph; source: MemorySource; idx: Uint8Array }> | undefined;
 function open() {
   opened ??= (async () => {
     const pack = Uint8Array.from(atob(fixture.pack), (c) => c.charCodeAt(0));
     const source = new MemorySource("blame-repo.pack", pack);
-    const store = new ObjectStore([new Pack("blame", new PackIndex((await indexPack(source)).index), source)]);
+    const idx = (await indexPack(source)).index;
+    const store = new ObjectStore([new Pack("blame", new PackIndex(idx), source)]);
     let chain: GraphLayer[] = [];
     let n = 0;
     await extendCommitGraph(
@@ -43,7 +45,7 @@ function open() {
       },
       [revs.tip],
     );
-    return { store, graph: new PersistedGraph(chain) };
+    return { store, graph: new PersistedGraph(chain), source, idx };
   })();
   return opened;
 }
@@ -87,6 +89,26 @@ describe("blame", () => {
     // diffs (a new set for each diff was most of a run's garbage: bench/scale-results.md).
     expect(diffs).toBeGreaterThan(100);
     expect(result.work.diffBuffers).toBeLessThanOrEqual(12);
+  });
+
+  it("looks ids up in the pack's id table once the walk is long, not by a ranged index read each", async () => {
+    const { graph, source, idx } = await open();
+    // Index units of 4 KiB and a cache of four, so that the fixture's index is larger than the
+    // cache, as a large repository's is in production; a new index id: nothing of it cached.
+    const budget = setRangedPageBudget(16 * 1024);
+    try {
+      const index = await RangedPackIndex.open(new MemorySource(`blame-idx-${Math.random()}`, idx));
+      const g = new CommitGraph(new ObjectStore([new Pack("blame", index, source)]));
+      g.usePersisted(async () => graph);
+      const result = await blame(g, revs.tip, ["long.txt"]);
+      expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
+      expect(result.work.idTables).toBe(true);
+      // The fan-out table, the lookups of the first steps, and the id table's two reads: without
+      // the table every lookup past the first steps read a unit (476 reads here).
+      expect(index.reads).toBeLessThan(40);
+    } finally {
+      setRangedPageBudget(budget);
+    }
   });
 
   it("gives the same answer when its table of line ids starts over (bounded memory)", async () => {
