@@ -25,14 +25,15 @@ export interface Edgeforge {
 /**
  * `startTimeoutMs`: benchmarks share the machine with others, so workerd gets time to start.
  * `stateDir`: a state folder to use and keep (its tenant is reused when it has one, so a big
- * import is done once); `root`: another checkout's forge on it (before/after on the same state).
+ * import is done once); `root`: another checkout's forge on it (before/after on the same state);
+ * `port`: a fixed port (helpers sharing a machine keep to their own range).
  */
 export async function startEdgeforge(
   env: Record<string, string> = {},
   startTimeoutMs = 600_000,
-  opts: { stateDir?: string; root?: string } = {},
+  opts: { stateDir?: string; root?: string; port?: number } = {},
 ): Promise<Edgeforge> {
-  const forge = await startForge({ env, startTimeoutMs, stateDir: opts.stateDir, root: opts.root });
+  const forge = await startForge({ env, startTimeoutMs, stateDir: opts.stateDir, root: opts.root, port: opts.port });
   // If the benchmark dies half-way, stop the forge (SIGINT: it shuts workerd down itself).
   const kill = () => forge.child.kill("SIGINT");
   process.once("exit", kill);
