@@ -4,7 +4,8 @@
 // REPO=/tmp/s4-big/large-320.git node --import tsx bench/push-after-import.ts
 // PORT / INSPECTOR_PORT: fixed ports; ROOT: another checkout's forge (a "before" worktree);
 // SNAPSHOT_AT=20,40 (seconds from the start): heap snapshots of the isolates then, each printed as
-// what retains its array buffers (into SNAPSHOT_DIR, default /tmp).
+// what retains its array buffers (into SNAPSHOT_DIR, default /tmp); FSCK=1: clone at the end and run
+// git fsck on the clone.
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,9 +20,11 @@ process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
 const repo = process.env.REPO ?? "/tmp/s4-big/large-320.git";
 const kept = process.env.STATE;
 let stateDir: string | undefined;
-if (kept && existsSync(join(kept, "bench-token"))) {
+/** A state that holds the import already (its tenant's token is there). */
+const reused = Boolean(kept && existsSync(join(kept, "bench-token")));
+if (reused && !process.env.KEEP) {
   stateDir = mkdtempSync(join(tmpdir(), "b502-state-"));
-  cpSync(kept, stateDir, { recursive: true });
+  cpSync(kept!, stateDir, { recursive: true });
 } else stateDir = kept;
 // TRACE_HEAP=1: each isolate's used heap (with array buffers) every second, through the inspector.
 const snapshotAt = (process.env.SNAPSHOT_AT ?? "").split(",").filter(Boolean).map(Number);
@@ -66,7 +69,7 @@ const snapshots = (async () => {
   }
 })();
 try {
-  if (!(kept && stateDir !== kept)) {
+  if (!reused) {
     stamp("import");
     await importProject(ef, "repo", repo);
     stamp("imported");
@@ -106,6 +109,19 @@ try {
     maker.dispose();
   }
   await snapshots;
+  if (process.env.FSCK) {
+    // FSCK=1: after the pushes (and the compaction the run waited for), a clone must be whole.
+    const dir = mkdtempSync(join(tmpdir(), "paf-clone-"));
+    try {
+      stamp("clone");
+      await git([...auth, "clone", "--bare", "--quiet", `http://bench.localhost:${ef.port}/repo.git`, `${dir}/c.git`]);
+      stamp("cloned; git fsck --full");
+      const fsck = await run("git", ["-C", `${dir}/c.git`, "fsck", "--full", "--no-progress"]);
+      stamp(`git fsck: ${fsck.code === 0 ? "ok" : `FAILED (${fsck.code}) ${fsck.stderr.trim().slice(0, 500)}`}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 } finally {
   const peaks = await sampler?.stop().catch(() => undefined);
   for (const [target, p] of Object.entries(peaks ?? {})) {
