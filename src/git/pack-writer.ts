@@ -45,6 +45,8 @@ export interface PackWriteStats {
    * where it starts in the written pack offsets[i], crcs[i]. 12 bytes an object beside the set.
    */
   index: { oids: Uint8Array; offsets: Float64Array; crcs: Uint32Array } | null;
+  /** Bytes of the plan's typed columns (pack, offset and stored order of every object). */
+  planBytes: number;
   /** Storage reads made copying stored entries, and the most bytes that copying held at once. */
   copyReads: number;
   copyPeakBytes: number;
@@ -72,8 +74,10 @@ export async function writePack(
   const packRank = new Map<Pack, number>(packs.map((p, i) => [p, i]));
   const set = objects instanceof OidTypeMap ? objects : OidTypeMap.from(objects.keys());
   const n = set.size;
-  const packOf = new Uint32Array(n);
-  const offsetOf = new Float64Array(n);
+  // As narrow as the store allows: a byte for the pack (a compaction starts at four), 4 bytes for
+  // the offset unless a pack passes 4 GiB. 9 bytes an object with `order`, where it was 16.
+  const packOf = packs.length <= 0xff ? new Uint8Array(n) : packs.length <= 0xffff ? new Uint16Array(n) : new Uint32Array(n);
+  const offsetOf = packs.every((p) => p.source.size <= 2 ** 32) ? new Uint32Array(n) : new Float64Array(n);
   for (let from = 0; from < n; from += LOCATE_BATCH) {
     const to = Math.min(n, from + LOCATE_BATCH);
     const batch: Promise<Location | null>[] = [];
@@ -128,6 +132,7 @@ export async function writePack(
     bytes: 0,
     checksum: new Uint8Array(20),
     index: null,
+    planBytes: packOf.byteLength + offsetOf.byteLength + order.byteLength,
     copyReads: 0,
     copyPeakBytes: 0,
   };

@@ -62,6 +62,8 @@ describe("the object walk's memory", () => {
     // The ids are the set's own column, not a copy: offsets and CRCs are all the index adds.
     expect(oids.buffer).toBe(walk.objects.idColumn().buffer);
     expect((offsets.byteLength + crcs.byteLength) / stats.objects).toBe(12);
+    // The plan: a byte for the pack, 4 for the offset (packs under 4 GiB), 4 for the stored order.
+    expect(stats.planBytes / stats.objects).toBe(9);
     const written = new Uint8Array(await new Blob(chunks).arrayBuffer());
     const indexed = (await indexPack(new MemorySource("written", written))).index;
     expect(writePackIndexColumns(oids, offsets, crcs, stats.checksum)).toEqual(indexed);
