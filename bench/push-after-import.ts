@@ -5,7 +5,7 @@
 // PORT / INSPECTOR_PORT: fixed ports; ROOT: another checkout's forge (a "before" worktree);
 // SNAPSHOT_AT=20,40 (seconds from the start): heap snapshots of the isolates then, each printed as
 // what retains its array buffers (into SNAPSHOT_DIR, default /tmp); FSCK=1: clone at the end and run
-// git fsck on the clone.
+// git fsck on the clone; WAIT_COMPACTION_S=<s>: after the pushes, wait for the compaction's log line.
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,6 +107,16 @@ try {
     }
   } finally {
     maker.dispose();
+  }
+  const waitS = Number(process.env.WAIT_COMPACTION_S ?? 0);
+  if (waitS > 0) {
+    // WAIT_COMPACTION_S=<s>: after the pushes, until the push worker logs a compaction (or s pass).
+    const until = Date.now() + waitS * 1000;
+    while (Date.now() < until && !/(info: compaction |error: compaction of )/.test(ef.forge.output)) {
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const line = /(info: compaction |error: compaction of ).*/.exec(ef.forge.output)?.[0];
+    stamp(line ?? `no compaction logged within ${waitS} s`);
   }
   await snapshots;
   if (process.env.FSCK) {
