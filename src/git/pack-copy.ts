@@ -16,12 +16,14 @@ export const COPY_BUFFER = 1024 * 1024;
 export const COPY_WINDOW = 256 * 1024;
 
 /**
- * A pack's ranged index has no pack-order table, so the end of an entry was found by inflating it
- * (a new array buffer of the object's whole size for every object copied). When the writer copies
- * at least this share of a pack's objects, it reads the offset table once instead (4 bytes an
- * object, one pack at a time); for a few objects (a small fetch) inflating stays cheaper.
+ * The copier takes over a pack when the writer sends at least this share of its objects (a
+ * compaction or a clone). Then a pack's ranged index, which has no pack-order table (the end of an
+ * entry was found by inflating it: a new array buffer of the object's whole size for every object
+ * copied), has its offset table read once instead (4 bytes an object, one pack at a time). A few
+ * objects (an incremental fetch) are read as before, through the shared window cache, where a
+ * recent push's objects may already be, and found their ends by inflating.
  */
-const ENDS_TABLE_SHARE = 8;
+const COPY_SHARE = 8;
 
 /** Ends of entries in one pack: every entry offset, sorted (an entry ends where the next starts). */
 class EntryEnds {
@@ -64,8 +66,8 @@ class EntryEnds {
 
 /**
  * Stored packs as the writer reads them: one at a time (it copies in stored order, pack by pack),
- * each through a `WindowReader` over one buffer. A view a read returns is valid until the next
- * read of any pack through this object, so callers consume (copy) it first.
+ * each it sends most of through a `WindowReader` over one buffer. A view a read returns is valid
+ * until the next read of any pack through this object, so callers consume (copy) it first.
  */
 export class PackCopier {
   private current: { pack: Pack; reader: WindowReader | null; view: Pack; ends: EntryEnds | null } | null = null;
@@ -113,16 +115,14 @@ export class PackCopier {
     const inner = pack.source;
     let reader: WindowReader | null = null;
     let view = pack;
-    if (inner.readInto) {
+    const most = this.sending(pack) * COPY_SHARE >= pack.index.count;
+    if (most && inner.readInto) {
       const r = new WindowReader(inner, new Uint8Array(this.bufferBytes), this.window);
       reader = r;
       const source: RangeSource = { id: inner.id, size: inner.size, read: (s, e) => r.read(s, e) };
       view = new Pack(pack.name, pack.index, source);
     }
-    const ends =
-      pack.index instanceof RangedPackIndex && this.sending(pack) * ENDS_TABLE_SHARE >= pack.index.count
-        ? await EntryEnds.read(pack.index, inner.size)
-        : null;
+    const ends = most && pack.index instanceof RangedPackIndex ? await EntryEnds.read(pack.index, inner.size) : null;
     this.current = { pack, reader, view, ends };
     this.note();
     return this.current;

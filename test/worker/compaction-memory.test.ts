@@ -136,6 +136,24 @@ describe("a compaction's memory", () => {
     expect(writePackIndexColumns(oids, offsets, crcs, stats.checksum)).toEqual(indexed.index);
   });
 
+  it("leaves a small fetch's few objects to the shared cache: no buffer of its own, no offset table", async () => {
+    const store = await openStore(env.OBJECTS, repo, snapshot);
+    const walk = await enumerateObjects(new CommitGraph(store), {
+      wants: [snapshot.refs[0]!.oid],
+      haves: [],
+      shallow: new Set(),
+    });
+    const few = new Map([...walk.objects].slice(0, 10));
+    const chunks: Uint8Array[] = [];
+    const stats = await writePack(store, few, { ofsDelta: true, thin: false, clientHas: new Set() }, async (c) => {
+      chunks.push(c.slice());
+    });
+    expect(stats.copyPeakBytes).toBe(0);
+    expect(stats.copyReads).toBe(0);
+    const indexed = await indexPack(new MemorySource("few", new Uint8Array(await new Blob(chunks).arrayBuffer())));
+    expect(indexed.count).toBe(10);
+  });
+
   it("streams the new .idx to R2 in pieces, never one buffer, and stores what git's indexer makes", async () => {
     const puts: { key: string; buffer: boolean }[] = [];
     const bucket = new Proxy(env.OBJECTS, {
