@@ -18,6 +18,8 @@ import type { Oid } from "../git/oid";
 
 /** Entries sorted or written between two yields while the new pack's .idx is made. */
 const INDEX_SLICE_ENTRIES = 16384;
+/** Bytes of each part of the compacted pack's multipart upload. */
+const COMPACTION_PART = 5 * 1024 * 1024;
 /** Compact once this many packs are live. */
 export const COMPACT_AT_PACKS = 4;
 /** Retired packs stay readable this long (the longest fetch we expect to still be reading). */
@@ -32,7 +34,9 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
   const walk = await enumerateObjects(new CommitGraph(store), { wants: tips, haves: [], shallow: new Set() });
   const name = `pack-${randomId(24)}`;
   const key = r2Keys.pack(repo.tenantId, repo.repoId, name);
-  const writer = new R2StreamWriter(env.OBJECTS, key);
+  // R2's smallest part (all but the last must be at least 5 MiB): the part buffer is the largest
+  // single thing a compaction holds besides its per-object columns.
+  const writer = new R2StreamWriter(env.OBJECTS, key, COMPACTION_PART);
   try {
     const stats = await writePack(
       store,

@@ -182,4 +182,58 @@ describe("a compaction's memory", () => {
     expect(indexed.count).toBe(objects);
     expect(idx).toEqual(indexed.index);
   });
+  it("hands R2 the compacted pack in parts of at most 5 MiB (R2's smallest), not 8 MiB ones", async () => {
+    // One pack of about 6 MiB: before, one 8 MiB part buffer held all of it.
+    const builder = new RepoBuilder();
+    const tip = builder.commit({ files: { "big.bin": noise(6 * 1024 * 1024, 3), "a.txt": "a\n" }, message: "big" });
+    const pack = builder.pack().pack;
+    const small = { tenantId: repo.tenantId, repoId: "parts" };
+    const { index, count } = await indexPack(new MemorySource("parts", pack));
+    await env.OBJECTS.put(r2Keys.pack(small.tenantId, small.repoId, "pack-one"), pack);
+    await env.OBJECTS.put(r2Keys.packIndex(small.tenantId, small.repoId, "pack-one"), index);
+    const snap: RepoSnapshot = {
+      version: 1,
+      head: "refs/heads/main",
+      refs: [{ name: "refs/heads/main", oid: tip }],
+      packs: [{ name: "pack-one", objects: count, bytes: pack.length, createdAt: 0 }],
+    };
+    let largest = 0;
+    const sized = (body: unknown) => {
+      if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) largest = Math.max(largest, body.byteLength);
+    };
+    const bucket = new Proxy(env.OBJECTS, {
+      get(target, prop) {
+        if (prop === "put") {
+          return (key: string, body: unknown, options?: R2PutOptions) => {
+            sized(body);
+            return target.put(key, body as ReadableStream, options);
+          };
+        }
+        if (prop === "createMultipartUpload") {
+          return async (key: string, options?: R2MultipartOptions) => {
+            const upload = await target.createMultipartUpload(key, options);
+            return {
+              key: upload.key,
+              uploadId: upload.uploadId,
+              uploadPart: (n: number, body: Uint8Array) => {
+                sized(body);
+                return upload.uploadPart(n, body);
+              },
+              abort: () => upload.abort(),
+              complete: (parts: R2UploadedPart[]) => upload.complete(parts),
+            };
+          };
+        }
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const entry = await compactPacks({ ...env, OBJECTS: bucket } as Env, small, snap);
+    expect(entry.bytes).toBeGreaterThan(5 * 1024 * 1024);
+    expect(largest).toBe(5 * 1024 * 1024);
+    const stored = new Uint8Array(
+      await (await env.OBJECTS.get(r2Keys.pack(small.tenantId, small.repoId, entry.name)))!.arrayBuffer(),
+    );
+    expect((await indexPack(new MemorySource("parts-compacted", stored))).count).toBe(count);
+  });
 });
