@@ -69,6 +69,11 @@ export class OidTypeMap implements ObjectsToSend {
     return this.ids.subarray(i * 20, i * 20 + 20);
   }
 
+  /** Every id in insertion order, 20 bytes each: a view of the map's own column (valid until the next add). */
+  idColumn(): Uint8Array {
+    return this.ids.subarray(0, this.count * 20);
+  }
+
   /** Adds the object, or changes its type if present (its place in the order stays). */
   set(oid: Oid, type: ObjectType): this {
     const bytes = hexInto(oid, this.scratch);

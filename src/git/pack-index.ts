@@ -210,7 +210,7 @@ export function writePackIndexColumns(
   crcs: Uint32Array,
   packChecksum: Uint8Array,
 ): Uint8Array {
-  return runAtOnce(packIndexSlices(oids, offsets, crcs, packChecksum));
+  return runAtOnce(whole(packIndexSlices(oids, offsets, crcs, packChecksum), offsets));
 }
 
 /**
@@ -224,19 +224,65 @@ export function writePackIndexPaced(
   packChecksum: Uint8Array,
   pacer: Pacer,
 ): Promise<Uint8Array> {
-  return runPaced(packIndexSlices(oids, offsets, crcs, packChecksum), pacer);
+  return runPaced(whole(packIndexSlices(oids, offsets, crcs, packChecksum), offsets), pacer);
 }
 
-/** Entries copied, or bytes hashed, between two checkpoints of the work below. */
-const SLICE_ENTRIES = 4096;
-const SLICE_HASH_BYTES = 1024 * 1024;
-
-function* packIndexSlices(
+/**
+ * The same handed to `write` in pieces of at most INDEX_PIECE bytes (each valid until `write`
+ * resolves), paced: a compaction's index is 28 bytes an object (25 MB for 900,000 objects) and
+ * need not be whole in memory beside the columns. Returns its size.
+ */
+export async function streamPackIndex(
   oids: Uint8Array,
   offsets: Float64Array,
   crcs: Uint32Array,
   packChecksum: Uint8Array,
-): Sliced<Uint8Array> {
+  pacer: Pacer,
+  write: (piece: Uint8Array) => Promise<void>,
+): Promise<number> {
+  const work = packIndexSlices(oids, offsets, crcs, packChecksum);
+  let size = 0;
+  for (;;) {
+    const r = work.next();
+    if (r.done) return size;
+    if (r.value.piece) {
+      size += r.value.piece.length;
+      await write(r.value.piece);
+    }
+    const paused = pacer.tick(r.value.bytes ?? 0, r.value.steps);
+    if (paused) await paused;
+  }
+}
+
+/** Entries copied, or bytes hashed, between two checkpoints of the work below. */
+const SLICE_ENTRIES = 4096;
+/** Bytes of index made at a time (one buffer, reused). */
+const INDEX_PIECE = 256 * 1024;
+
+type IndexSlices = Generator<{ steps: number; bytes?: number; piece?: Uint8Array }, void, void>;
+
+/** Bytes of the version 2 index of a pack whose entries start at `offsets`. */
+export function packIndexSize(offsets: Float64Array): number {
+  let big = 0;
+  for (let i = 0; i < offsets.length; i++) if (offsets[i]! >= 0x80000000) big++;
+  return 8 + 1024 + offsets.length * 28 + big * 8 + 40;
+}
+
+/** The pieces of `work` joined into one index. */
+function* whole(work: IndexSlices, offsets: Float64Array): Sliced<Uint8Array> {
+  const out = new Uint8Array(packIndexSize(offsets));
+  let at = 0;
+  for (const step of work) {
+    if (step.piece) {
+      out.set(step.piece, at);
+      at += step.piece.length;
+    }
+    yield step;
+  }
+  return out;
+}
+
+function* packIndexSlices(oids: Uint8Array, offsets: Float64Array, crcs: Uint32Array, packChecksum: Uint8Array): IndexSlices {
   const n = offsets.length;
   // Sorted by first byte with a counting sort, then bucket by bucket (a checkpoint between two):
   // one sort of the whole array could not be cut.
@@ -254,41 +300,66 @@ function* packIndexSlices(
     // Sorting costs about log2(size) comparisons an entry.
     yield { steps: bucket.length * Math.max(1, Math.log2(bucket.length + 1) / 4) };
   }
-  let bigCount = 0;
-  for (let i = 0; i < n; i++) if (offsets[i]! >= 0x80000000) bigCount++;
-  const size = 8 + 1024 + n * 28 + bigCount * 8 + 40;
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  out.set(MAGIC, 0);
+  // Written front to back through one buffer: each full piece is hashed and handed out.
+  const hash = sha1();
+  const buf = new Uint8Array(INDEX_PIECE);
+  const view = new DataView(buf.buffer);
+  let used = 0;
+  const piece = () => {
+    const p = buf.subarray(0, used);
+    hash.update(p);
+    return { steps: 0, bytes: used, piece: p };
+  };
+  buf.set(MAGIC, 0);
   view.setUint32(4, 2);
   for (let i = 0; i < 256; i++) view.setUint32(8 + i * 4, starts[i + 1]!);
-  const shaStart = 8 + 1024;
-  const crcStart = shaStart + n * 20;
-  const offStart = crcStart + n * 4;
-  let bigStart = offStart + n * 4;
-  let bigIndex = 0;
+  used = 8 + 1024;
   for (let i = 0; i < n; i++) {
     const e = order[i]!;
     if (i > 0 && compareOidAt(oids, order[i - 1]! * 20, e * 20) === 0) throw corruptPack("pack has the same object twice");
-    out.set(oids.subarray(e * 20, e * 20 + 20), shaStart + i * 20);
-    view.setUint32(crcStart + i * 4, crcs[e]!);
-    const offset = offsets[e]!;
-    if (offset < 0x80000000) view.setUint32(offStart + i * 4, offset);
-    else {
-      view.setUint32(offStart + i * 4, 0x80000000 | bigIndex++);
-      view.setUint32(bigStart, Math.floor(offset / 2 ** 32));
-      view.setUint32(bigStart + 4, offset >>> 0);
-      bigStart += 8;
+    if (used + 20 > INDEX_PIECE) {
+      yield piece();
+      used = 0;
     }
+    buf.set(oids.subarray(e * 20, e * 20 + 20), used);
+    used += 20;
     if (i % SLICE_ENTRIES === SLICE_ENTRIES - 1) yield { steps: SLICE_ENTRIES };
   }
-  out.set(packChecksum, size - 40);
-  const hash = sha1();
-  for (let at = 0; at < size - 20; at += SLICE_HASH_BYTES) {
-    const to = Math.min(size - 20, at + SLICE_HASH_BYTES);
-    hash.update(out.subarray(at, to));
-    yield { steps: 0, bytes: to - at };
+  for (let i = 0; i < n; i++) {
+    if (used + 4 > INDEX_PIECE) {
+      yield piece();
+      used = 0;
+    }
+    view.setUint32(used, crcs[order[i]!]!);
+    used += 4;
   }
-  out.set(hash.digest(), size - 20);
-  return out;
+  let bigIndex = 0;
+  for (let i = 0; i < n; i++) {
+    if (used + 4 > INDEX_PIECE) {
+      yield piece();
+      used = 0;
+    }
+    const offset = offsets[order[i]!]!;
+    view.setUint32(used, offset < 0x80000000 ? offset : 0x80000000 | bigIndex++);
+    used += 4;
+  }
+  for (let i = 0; i < n && bigIndex > 0; i++) {
+    const offset = offsets[order[i]!]!;
+    if (offset < 0x80000000) continue;
+    if (used + 8 > INDEX_PIECE) {
+      yield piece();
+      used = 0;
+    }
+    view.setUint32(used, Math.floor(offset / 2 ** 32));
+    view.setUint32(used + 4, offset >>> 0);
+    used += 8;
+  }
+  if (used + 20 > INDEX_PIECE) {
+    yield piece();
+    used = 0;
+  }
+  buf.set(packChecksum, used);
+  used += 20;
+  yield piece();
+  yield { steps: 0, piece: new Uint8Array(hash.digest()) };
 }

@@ -4,7 +4,7 @@ import { Pacer } from "../utils/pace";
 import { GitError } from "./errors";
 import type { Location, ObjectStore, Pack } from "./object-store";
 import { encodeEntryHeader, encodeOfsDistance, OBJ_OFS_DELTA, OBJ_REF_DELTA, packHeader, typeNumber } from "./pack-format";
-import { hashObject, hexInto, hexToBytes, sha1, type Oid } from "./oid";
+import { hashObject, hexToBytes, sha1, type Oid } from "./oid";
 import { deflate } from "./zlib";
 import { concatBytes } from "../utils/bytes";
 import { crc32 } from "./crc32";
@@ -12,6 +12,7 @@ import { createDelta } from "./delta-encode";
 import { PackIndex } from "./pack-index";
 import type { EntryHeader } from "./pack-format";
 import { OidTypeMap, type ObjectsToSend } from "./oid-map";
+import { PackCopier } from "./pack-copy";
 
 export interface PackWriteOptions {
   /** The client reads OBJ_OFS_DELTA entries. */
@@ -39,15 +40,18 @@ export interface PackWriteStats {
   /** Trailer checksum of the written pack. */
   checksum: Uint8Array;
   /**
-   * What a .idx of the written pack needs (with `index: true`), as columns in write order: entry
-   * i's id at oids[20i..20i+20), offsets[i], crcs[i]. No object per entry: a compaction writes
-   * every object of the repository.
+   * What a .idx of the written pack needs (with `index: true`), as columns by the object's place in
+   * the set sent: its id at oids[20i..20i+20) (a view of the set's own id column, not a copy),
+   * where it starts in the written pack offsets[i], crcs[i]. 12 bytes an object beside the set.
    */
   index: { oids: Uint8Array; offsets: Float64Array; crcs: Uint32Array } | null;
+  /** Bytes of the plan's typed columns (pack, offset and stored order of every object). */
+  planBytes: number;
+  /** Storage reads made copying stored entries, and the most bytes that copying held at once. */
+  copyReads: number;
+  copyPeakBytes: number;
 }
 
-/** Raw entries larger than this are copied in pieces rather than read whole. */
-const STREAM_COPY_THRESHOLD = 4 * 1024 * 1024;
 /** New deltas: worth trying for objects of this size; at most this much data per pack. */
 const DELTA_MIN_SIZE = 256;
 const DELTA_MAX_OBJECT = 8 * 1024 * 1024;
@@ -70,8 +74,10 @@ export async function writePack(
   const packRank = new Map<Pack, number>(packs.map((p, i) => [p, i]));
   const set = objects instanceof OidTypeMap ? objects : OidTypeMap.from(objects.keys());
   const n = set.size;
-  const packOf = new Uint32Array(n);
-  const offsetOf = new Float64Array(n);
+  // As narrow as the store allows: a byte for the pack (a compaction starts at four), 4 bytes for
+  // the offset unless a pack passes 4 GiB. 9 bytes an object with `order`, where it was 16.
+  const packOf = packs.length <= 0xff ? new Uint8Array(n) : packs.length <= 0xffff ? new Uint16Array(n) : new Uint32Array(n);
+  const offsetOf = packs.every((p) => p.source.size <= 2 ** 32) ? new Uint32Array(n) : new Float64Array(n);
   for (let from = 0; from < n; from += LOCATE_BATCH) {
     const to = Math.min(n, from + LOCATE_BATCH);
     const batch: Promise<Location | null>[] = [];
@@ -125,10 +131,17 @@ export async function writePack(
     deltified: 0,
     bytes: 0,
     checksum: new Uint8Array(20),
-    index: opts.index ? { oids: new Uint8Array(n * 20), offsets: new Float64Array(n), crcs: new Uint32Array(n) } : null,
+    index: null,
+    planBytes: packOf.byteLength + offsetOf.byteLength + order.byteLength,
+    copyReads: 0,
+    copyPeakBytes: 0,
   };
   /** Where each object starts in the written pack, -1 until written. */
   const written = new Float64Array(n).fill(-1);
+  const crcs = opts.index ? new Uint32Array(n) : null;
+  /** Objects sent from each stored pack (whether reading its whole offset table pays). */
+  const sendingFrom = new Map<Pack, number>(packs.map((p, rank) => [p, packStart[rank + 1]! - packStart[rank]!]));
+  const copier = new PackCopier((p) => sendingFrom.get(p) ?? 0);
 
   await emit(packHeader(n));
   let lastProgress = Date.now();
@@ -151,7 +164,7 @@ export async function writePack(
   };
   /** The base of object i's stored delta, when this pack sends it too from the same stored pack, or -1. */
   const sentSameChainBase = async (i: number): Promise<number> => {
-    const header = await packs[packOf[i]!]!.header(offsetOf[i]!);
+    const header = await (await copier.view(packs[packOf[i]!]!)).header(offsetOf[i]!);
     if (header.type === OBJ_OFS_DELTA) return sentAt(packOf[i]!, header.baseOffset!);
     if (header.type !== OBJ_REF_DELTA) return -1;
     const base = set.indexOf(header.baseOid!);
@@ -174,14 +187,16 @@ export async function writePack(
   let count = 0;
   const emitEntry = async (i: number) => {
     const oid = set.oidAt(i);
-    const loc: Location = { pack: packs[packOf[i]!]!, offset: offsetOf[i]! };
+    const stored = packs[packOf[i]!]!;
+    // Read through the copier's own buffer: its views are valid until its next read.
+    const loc: Location = { pack: await copier.view(stored), offset: offsetOf[i]! };
     const start = bytes;
     crc = 0;
     const header = await loc.pack.header(loc.offset);
-    const end = await loc.pack.entryEnd(loc.offset);
+    const end = await copier.entryEnd(stored, loc.offset);
     if (header.type !== OBJ_OFS_DELTA && header.type !== OBJ_REF_DELTA) {
       if (!(await tryNewDelta(oid, header.size, async () => (await store.readAt(loc.pack, loc.offset)).data))) {
-        await copyRange(loc.pack, loc.offset, end, emit);
+        await copier.copy(stored, loc.offset, end, emit);
         stats.reused++;
       }
     } else {
@@ -200,12 +215,12 @@ export async function writePack(
       const dataStart = loc.offset + header.headerLength;
       if (baseAt !== undefined && opts.ofsDelta) {
         await emit(concatBytes([encodeEntryHeader(OBJ_OFS_DELTA, header.size), encodeOfsDistance(start - baseAt)]));
-        await copyRange(loc.pack, dataStart, end, emit);
+        await copier.copy(stored, dataStart, end, emit);
         stats.reusedDeltas++;
       } else if (baseOid !== null && (baseAt !== undefined || (base < 0 && opts.thin && opts.clientHas.has(baseOid)))) {
         // A base earlier in this pack (the client reads no OFS_DELTA), or one the client has.
         await emit(concatBytes([encodeEntryHeader(OBJ_REF_DELTA, header.size), hexToBytes(baseOid)]));
-        await copyRange(loc.pack, dataStart, end, emit);
+        await copier.copy(stored, dataStart, end, emit);
         stats.reusedDeltas++;
       } else {
         const obj = await store.readAt(loc.pack, loc.offset);
@@ -216,11 +231,7 @@ export async function writePack(
       }
     }
     written[i] = start;
-    if (stats.index) {
-      hexInto(oid, stats.index.oids.subarray(count * 20, count * 20 + 20));
-      stats.index.offsets[count] = start;
-      stats.index.crcs[count] = crc;
-    }
+    if (crcs) crcs[i] = crc;
     count++;
     if (opts.progress && Date.now() - lastProgress > 500) {
       lastProgress = Date.now();
@@ -231,32 +242,32 @@ export async function writePack(
   // slice of seconds for the isolate (or the repository's Durable Object).
   const pacer = new Pacer(WRITE_SLICE_OBJECTS, WRITE_SLICE_BYTES);
   let sliceStart = bytes;
-  for (let k = 0; k < n; k++) {
-    const i = order[k]!;
-    if (written[i]! >= 0) continue;
-    // Every base goes before its deltas, as git pack-objects writes them: clients that resolve
-    // REF_DELTA entries in one pass (isomorphic-git) miscount objects otherwise. Stored order has
-    // that already, except for bases a completed thin pack appended at its end.
-    const chain = [i];
-    for (let base = await sentSameChainBase(i); base >= 0 && written[base]! < 0; base = await sentSameChainBase(base)) {
-      if (chain.includes(base)) throw new GitError("corrupt_pack", `delta chain loops in ${packs[packOf[i]!]!.name}`);
-      chain.push(base);
+  try {
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      if (written[i]! >= 0) continue;
+      // Every base goes before its deltas, as git pack-objects writes them: clients that resolve
+      // REF_DELTA entries in one pass (isomorphic-git) miscount objects otherwise. Stored order has
+      // that already, except for bases a completed thin pack appended at its end.
+      const chain = [i];
+      for (let base = await sentSameChainBase(i); base >= 0 && written[base]! < 0; base = await sentSameChainBase(base)) {
+        if (chain.includes(base)) throw new GitError("corrupt_pack", `delta chain loops in ${packs[packOf[i]!]!.name}`);
+        chain.push(base);
+      }
+      for (let c = chain.length - 1; c >= 0; c--) await emitEntry(chain[c]!);
+      const paused = pacer.tick(bytes - sliceStart);
+      sliceStart = bytes;
+      if (paused) await paused;
     }
-    for (let c = chain.length - 1; c >= 0; c--) await emitEntry(chain[c]!);
-    const paused = pacer.tick(bytes - sliceStart);
-    sliceStart = bytes;
-    if (paused) await paused;
+  } finally {
+    copier.dispose();
+    stats.copyReads = copier.reads;
+    stats.copyPeakBytes = copier.peakBytes;
   }
   const digest = hash.digest();
   stats.checksum = new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
   await write(stats.checksum);
   stats.bytes = bytes + 20;
+  if (crcs) stats.index = { oids: set.idColumn(), offsets: written, crcs };
   return stats;
-}
-
-async function copyRange(pack: Pack, start: number, end: number, emit: (c: Uint8Array) => Promise<void>): Promise<void> {
-  if (end - start <= STREAM_COPY_THRESHOLD) return emit(await pack.source.read(start, end));
-  for (let pos = start; pos < end; pos += STREAM_COPY_THRESHOLD) {
-    await emit(await pack.source.read(pos, Math.min(end, pos + STREAM_COPY_THRESHOLD)));
-  }
 }

@@ -5,12 +5,12 @@
 import type { Env } from "../env";
 import { CommitGraph } from "../git/commit-graph";
 import { setHash } from "../git/oid";
-import { writePackIndexPaced } from "../git/pack-index";
+import { packIndexSize, streamPackIndex } from "../git/pack-index";
 import { writePack } from "../git/pack-writer";
 import { enumerateObjects } from "../git/walk";
 import { openStore, type RepoRef } from "../storage/pack-store";
 import { r2Keys } from "../storage/keys";
-import { R2StreamWriter } from "../storage/r2-writer";
+import { putStreamed, R2StreamWriter } from "../storage/r2-writer";
 import { randomId } from "../utils/crypto";
 import { Pacer } from "../utils/pace";
 import type { PackEntry, RepoSnapshot } from "./snapshot";
@@ -18,6 +18,8 @@ import type { Oid } from "../git/oid";
 
 /** Entries sorted or written between two yields while the new pack's .idx is made. */
 const INDEX_SLICE_ENTRIES = 16384;
+/** Bytes of each part of the compacted pack's multipart upload. */
+const COMPACTION_PART = 5 * 1024 * 1024;
 /** Compact once this many packs are live. */
 export const COMPACT_AT_PACKS = 4;
 /** Retired packs stay readable this long (the longest fetch we expect to still be reading). */
@@ -26,12 +28,15 @@ export const RETIRED_GRACE_MS = 60 * 60 * 1000;
 export const ORPHAN_GRACE_MS = 24 * 60 * 60 * 1000;
 
 export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapshot): Promise<PackEntry> {
+  const started = Date.now();
   const store = await openStore(env.OBJECTS, repo, snapshot);
   const tips = snapshot.refs.map((r) => r.oid);
   const walk = await enumerateObjects(new CommitGraph(store), { wants: tips, haves: [], shallow: new Set() });
   const name = `pack-${randomId(24)}`;
   const key = r2Keys.pack(repo.tenantId, repo.repoId, name);
-  const writer = new R2StreamWriter(env.OBJECTS, key);
+  // R2's smallest part (all but the last must be at least 5 MiB): the part buffer is the largest
+  // single thing a compaction holds besides its per-object columns.
+  const writer = new R2StreamWriter(env.OBJECTS, key, COMPACTION_PART);
   try {
     const stats = await writePack(
       store,
@@ -40,13 +45,20 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
       (chunk) => writer.write(chunk),
     );
     await writer.finish();
-    // In slices: the repository's Durable Object answers every page's snapshot call meanwhile.
+    // In slices (the repository's Durable Object answers every page's snapshot call meanwhile),
+    // and streamed: the index is 28 bytes an object, not to be held whole beside the columns.
     const { oids, offsets, crcs } = stats.index!;
-    const index = await writePackIndexPaced(oids, offsets, crcs, stats.checksum, new Pacer(INDEX_SLICE_ENTRIES));
-    await env.OBJECTS.put(key.replace(/\.pack$/, ".idx"), index);
+    await putStreamed(env.OBJECTS, r2Keys.packIndex(repo.tenantId, repo.repoId, name), packIndexSize(offsets), (write) =>
+      streamPackIndex(oids, offsets, crcs, stats.checksum, new Pacer(INDEX_SLICE_ENTRIES), write),
+    );
+    // One line a compaction: how long the repository's largest background job took, and its reads.
+    const line = { repo: repo.repoId, packs: snapshot.packs.length, objects: stats.objects, bytes: stats.bytes };
+    const cost = { ms: Date.now() - started, copyReads: stats.copyReads, copyPeakBytes: stats.copyPeakBytes };
+    console.log(JSON.stringify({ level: "info", message: `compaction ${JSON.stringify({ ...line, ...cost })}` }));
     return { name, objects: stats.objects, bytes: stats.bytes, createdAt: Date.now(), closure: setHash(tips) };
   } catch (err) {
     await writer.abort();
+    console.log(JSON.stringify({ level: "error", message: `compaction of ${repo.repoId} failed: ${String(err)}` }));
     throw err;
   }
 }

@@ -14,6 +14,8 @@ export class R2StreamWriter {
   private upload: R2MultipartUpload | null = null;
   private readonly parts: R2UploadedPart[] = [];
   private written = 0;
+  /** The multipart upload was completed: giving up then means deleting the object. */
+  private completed = false;
 
   constructor(
     private readonly bucket: R2Bucket,
@@ -61,24 +63,54 @@ export class R2StreamWriter {
     if (!this.upload) {
       const size = this.buffered;
       await this.bucket.put(this.key, this.part.subarray(0, size));
+      this.part = new Uint8Array(0);
       this.written = size;
       this.buffered = 0;
       return size;
     }
     if (this.buffered > 0) await this.flushPart();
+    // The part buffer goes now, not when the writer does (a compaction writes the index next).
+    this.part = new Uint8Array(0);
     await this.upload.complete(this.parts);
+    this.completed = true;
     return this.written;
   }
 
-  /** Gives up: nothing of it stays in R2. */
+  /** Gives up (even after `finish`): nothing of it stays in R2. */
   async abort(): Promise<void> {
     this.part = new Uint8Array(0);
     this.buffered = 0;
     try {
-      if (this.upload) await this.upload.abort();
+      if (this.upload && !this.completed) await this.upload.abort();
       else await this.bucket.delete(this.key);
     } catch {
       // Already gone or never written.
     }
   }
+}
+
+/**
+ * Stores exactly `size` bytes under `key` as `fill` writes them: one PUT of a stream of known
+ * length, so that no more than a piece is held at a time (a multipart part is 8 MiB). Each piece
+ * is copied, so the caller may reuse its buffer once `write` resolves. Fails, storing nothing,
+ * when `fill` throws or writes another number of bytes.
+ */
+export async function putStreamed(
+  bucket: R2Bucket,
+  key: string,
+  size: number,
+  fill: (write: (piece: Uint8Array) => Promise<void>) => Promise<unknown>,
+): Promise<void> {
+  const { readable, writable } = new FixedLengthStream(size);
+  const stored = bucket.put(key, readable);
+  const writer = writable.getWriter();
+  try {
+    await fill((piece) => writer.write(piece.slice()));
+    await writer.close();
+  } catch (err) {
+    await writer.abort(err).catch(() => undefined);
+    await stored.catch(() => undefined);
+    throw err;
+  }
+  await stored;
 }
