@@ -8,9 +8,9 @@
 // COLD=<n> runs per commit (3), GRAPH_CACHE=<dir> keeps the built commit-graph there, HEAP=<file>.
 /// <reference path="../src/pako-lib.d.ts" />
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { Session } from "node:inspector";
 import { join } from "node:path";
 import { blame } from "../src/git/blame";
+import { startHeapSampling } from "./lib/heap-sampling";
 import { CommitGraph } from "../src/git/commit-graph";
 import { extendCommitGraph } from "../src/git/commit-graph-build";
 import { GraphLayer, PersistedGraph } from "../src/git/commit-graph-file";
@@ -66,17 +66,7 @@ console.log(`commit-graph ${(performance.now() - t).toFixed(0)} ms`);
 
 // HEAP=<file>: a sampling heap profile of the runs, with what the collector freed (what allocates,
 // not what stays).
-const session = process.env.HEAP ? new Session() : null;
-const post = (method: string, params?: object) =>
-  new Promise<unknown>((resolve, reject) => session!.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
-if (session) {
-  session.connect();
-  await post("HeapProfiler.startSampling", {
-    samplingInterval: 4096,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
-}
+const heapSampling = await startHeapSampling(process.env.HEAP);
 for (const commit of commits) {
   const expected = porcelain((await git(["-C", repo, "blame", "--porcelain", commit, "--", file])).stdout);
   for (let i = 0; i < runs; i++) {
@@ -104,7 +94,4 @@ function porcelain(out: string): [string, number][] {
   return lines;
 }
 
-if (session) {
-  const { profile } = (await post("HeapProfiler.stopSampling")) as { profile: unknown };
-  writeFileSync(process.env.HEAP!, JSON.stringify(profile));
-}
+await heapSampling.stop();

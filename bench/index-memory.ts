@@ -5,11 +5,11 @@
 // printing each pass's peak. With --attribute, counts every array buffer of 16 KiB or more made
 // while indexing, by the place that made it. Quicker than an import through the forge for
 // finding where the indexer's array buffers come from; the forge's figures are bench:import-large's.
-import { openSync, readSync, fstatSync, writeFileSync } from "node:fs";
-import { Session } from "node:inspector";
+import { openSync, readSync, fstatSync } from "node:fs";
 import zlib from "node:zlib";
 import { parseArgs } from "node:util";
 import { indexPackTo } from "../src/git/pack-indexer";
+import { startHeapSampling, type HeapNode } from "./lib/heap-sampling";
 import { MemorySpillStore } from "../src/git/spill-memory";
 import { linkRuns } from "../src/git/connectivity";
 import { collectLinks } from "../src/git/links";
@@ -60,11 +60,6 @@ const source: RangeSource = {
   },
 };
 
-interface HeapNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  selfSize: number;
-  children: HeapNode[];
-}
 const sites = new Map<string, { count: number; bytes: number }>();
 let phase = "pass 1";
 /** Buffers of at least this many bytes are counted (--min; V8 keeps typed arrays up to 64 bytes in its heap). */
@@ -126,17 +121,7 @@ const timer = setInterval(sample, 20);
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 // --heap-profile <file>: V8's sampling heap profiler over the indexing, collected objects included
 // (what the used heap's garbage is made of), written as a .heapprofile for Chrome DevTools.
-const session = opts["heap-profile"] ? new Session() : null;
-const post = (method: string, params?: object) =>
-  new Promise<unknown>((resolve, reject) => session!.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
-if (session) {
-  session.connect();
-  await post("HeapProfiler.startSampling", {
-    samplingInterval: 4096,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
-}
+const heapSampling = await startHeapSampling(opts["heap-profile"]);
 const spill = new MemorySpillStore();
 const links = linkRuns(new MemorySpillStore());
 const t0 = performance.now();
@@ -152,9 +137,8 @@ const result = await indexPackTo(source, {
 });
 phase = "done";
 sample();
-if (session) {
-  const { profile } = (await post("HeapProfiler.stopSampling")) as { profile: { head: HeapNode } };
-  writeFileSync(opts["heap-profile"]!, JSON.stringify(profile));
+const heapRoot = await heapSampling.stop();
+if (heapRoot) {
   // Self bytes by function and place, largest first.
   const bySite = new Map<string, number>();
   const walk = (n: HeapNode) => {
@@ -163,7 +147,7 @@ if (session) {
     bySite.set(key, (bySite.get(key) ?? 0) + n.selfSize);
     for (const c of n.children) walk(c);
   };
-  walk(profile.head);
+  walk(heapRoot);
   const total = [...bySite.values()].reduce((a, b) => a + b, 0);
   console.log(`sampled allocations: ${mib(total)}`);
   for (const [k, v] of [...bySite.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${mib(v).padStart(11)} ${k}`);
