@@ -2,14 +2,20 @@
 // pushes one new commit and fetches it into a clone that has every other ref, timing the push and
 // the fetch apart, with git's packet and HTTP traces (timestamped) and the forge's request log.
 // MIRROR=1 first pushes REPO with `git push --mirror` into an empty project, so that its post-push
-// work (commit-graph build, checkpoints) runs meanwhile, as in bench:scale.
+// work (commit-graph build, checkpoints) runs meanwhile, as in bench:scale. VISIT=1 first loads the
+// tree page at master: on a state without last-commit checkpoints that starts the checkpoint run, so
+// the push's commit-graph update waits behind it and the fetch meets a commit the graph lacks.
+// NO_GRAPH=1 removes the commit-graph's chain from the state's copy (needs the sqlite3 command):
+// the fetch then walks without a graph, as when its build has not run or its read failed, while
+// the push's post-push work builds it again from the start.
 //   STATE=/tmp/s8-big-ckpt-state REPO=/tmp/s4-big/big.git PORT=8100 node --import tsx bench/fetch-after-push.ts
 // ROOT=<another checkout> runs that checkout's forge on the same state (before/after); TRACES=<dir>
 // keeps git's traces and the forge's output there.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEdgeforge } from "./lib/edgeforge";
+import { pageAt } from "./lib/probe";
 import { basicAuthArgs, CommitMaker } from "./lib/repo";
 import { git, gitEnv, run } from "./lib/run";
 
@@ -22,6 +28,17 @@ const traces = process.env.TRACES ?? mkdtempSync(join(tmpdir(), "fetch-after-pus
 mkdirSync(traces, { recursive: true });
 const stateDir = mkdtempSync(join(tmpdir(), "fetch-after-push-state-"));
 cpSync(kept, stateDir, { recursive: true });
+if (process.env.NO_GRAPH) {
+  const bucket = join(stateDir, "data", "r2", "miniflare-R2BucketObject");
+  for (const f of readdirSync(bucket).filter((n) => n.endsWith(".sqlite") && n !== "metadata.sqlite")) {
+    const r = await run("sqlite3", [
+      join(bucket, f),
+      "DELETE FROM _mf_objects WHERE key LIKE '%/derived/commit-graph/v1/chain.json'; SELECT changes();",
+    ]);
+    if (r.code !== 0) throw new Error(`sqlite3: ${r.stderr.trim()}`);
+    console.log(`commit-graph chains removed from the copy: ${r.stdout.trim()}`);
+  }
+}
 const work = mkdtempSync(join(tmpdir(), "fetch-after-push-work-"));
 
 const ef = await startEdgeforge(
@@ -57,6 +74,10 @@ try {
     await git([...auth, "-C", repo, "push", "--mirror", url("mirror")]);
     stamp("pushed --mirror");
   }
+  if (process.env.VISIT) {
+    const page = await pageAt(ef.port, "/p/repo/source/tree/master/");
+    stamp(`tree page at master: ${page.status} in ${page.ms.toFixed(0)} ms`);
+  }
   const rounds = Number(process.env.ROUNDS ?? 1);
   const maker = await CommitMaker.create(repo);
   try {
@@ -89,6 +110,8 @@ try {
     return t && Date.parse(t) >= started && !l.includes('"level"');
   });
   writeFileSync(join(traces, "requests.jsonl"), `${mine.join("\n")}\n`);
+  // The whole log too: the queue's lines (checkpoint steps, commit-graph builds) carry no time.
+  writeFileSync(join(traces, "requests-all.jsonl"), `${lines.join("\n")}\n`);
   for (const l of mine) {
     const r = JSON.parse(l) as { t: string; component: string; method: string; path: string; status: number; ms: number };
     console.log(`${r.t.slice(11, 23)} ${r.status} ${String(r.ms).padStart(7)} ms ${r.component} ${r.method} ${r.path}`);

@@ -35,7 +35,13 @@ export class CommitGraph {
 
   private graph(): Promise<PersistedGraph | null> {
     if (!this.loadPersisted) return Promise.resolve(null);
-    this.persisted ??= this.loadPersisted().catch(() => null);
+    // Walks go on without the graph (by date, reading commits), but say so: that is slower.
+    this.persisted ??= this.loadPersisted().catch((err) => {
+      console.error(
+        JSON.stringify({ level: "error", message: `commit-graph unreadable: ${String((err as Error)?.message ?? err)}` }),
+      );
+      return null;
+    });
     return this.persisted;
   }
 

@@ -12,6 +12,8 @@ import { enumerateObjects, parseFilter, type ObjectFilter } from "./walk";
 import { readAhead, type RangeSource } from "./range-source";
 
 const encoder = new TextEncoder();
+/** Commits read by a fetch's walk from which it logs a line. */
+const LOGGED_WALK_COMMITS = 1000;
 
 export interface Ref {
   name: string;
@@ -261,6 +263,12 @@ export class FetchSession {
       filter: this.args.filter ?? undefined,
       includeTags,
     });
+    // A fetch (not a clone) whose walk read many commits is worth a line: whether the commit-graph
+    // was there says why (bench:scale's one-commit fetch read 48,540 without it).
+    if (haves.length > 0 && graph.reads.graph + graph.reads.objects >= LOGGED_WALK_COMMITS) {
+      const line = { sent: walk.commits, haves: haves.length, read: graph.reads, graph: (await graph.persistedGraph()) !== null };
+      console.log(JSON.stringify({ level: "info", message: `fetch walk ${JSON.stringify(line)}` }));
+    }
     await progress?.(`Enumerating objects: ${walk.objects.size}, done.\n`);
     const stats = await writePack(
       store,

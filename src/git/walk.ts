@@ -49,6 +49,8 @@ export interface WalkResult {
 const WALK_SLICE_STEPS = 128;
 /** How many queued commits past the interesting frontier the walk keeps going (clock skew). */
 const SLOP = 5;
+/** Commits the walk may read ahead of its queue, in all, to settle new commits on the client's. */
+const LOOKAHEAD = 32;
 
 export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Promise<WalkResult> {
   const store = graph.store;
@@ -85,9 +87,48 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
     }
     if (seen.has(oid)) return;
     seen.add(oid);
+    const c = await graph.commit(oid);
+    const settled = bad ? null : await settle(c);
+    if (settled) {
+      // Every commit below these is the client's: nothing of history is to be walked for them,
+      // so they need not wait their turn in the queue. Queued, a commit the graph lacks and dated
+      // before the haves' history (a clock behind it) came out only after every commit dated
+      // after it, each walked as uninteresting: most of big.git's history while its graph was stale.
+      for (const s of settled) {
+        seen.add(s.oid);
+        interesting.push(s);
+      }
+      return;
+    }
     if (!bad) queuedInteresting.add(oid);
-    queue.push(await graph.commit(oid));
+    queue.push(c);
   };
+  // Look-ahead left for `settle`, for the whole walk: a clone (no haves) never looks ahead, and a
+  // fetch whose new commits do not end on the client's reads at most this many commits early.
+  let lookahead = input.haves.length > 0 ? LOOKAHEAD : 0;
+  /**
+   * `c` and the interesting commits below it, when they are few (the look-ahead left) and every
+   * parent beyond them is marked as the client's; else null (the queue orders them).
+   */
+  async function settle(c: CommitInfo): Promise<CommitInfo[] | null> {
+    const found: CommitInfo[] = [];
+    const stack = [c];
+    const mine = new Set([c.oid]);
+    while (stack.length > 0) {
+      const x = stack.pop()!;
+      found.push(x);
+      if (input.shallow.has(x.oid)) continue;
+      for (const p of x.parents) {
+        if (uninteresting.has(p) || mine.has(p)) continue;
+        // Queued already, or past the look-ahead: the queue decides.
+        if (seen.has(p) || lookahead <= 0) return null;
+        lookahead--;
+        mine.add(p);
+        stack.push(await graph.commit(p));
+      }
+    }
+    return found;
+  }
   // Any object the client has is a have (git accepts them all): a tag stands for what it peels
   // to, a tree or blob is just known to the client. Only commits start the uninteresting walk.
   for (const h of input.haves) {

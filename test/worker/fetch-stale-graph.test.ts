@@ -1,0 +1,101 @@
+// A fetch of one new commit whose parent the client has, dated before that parent, while the
+// commit-graph is stale or missing (the post-push update queued behind other work, or no graph yet):
+// the object walk must read a handful of commits, not descend the history dated after the new one.
+// Counted in commits read, not timed.
+import { beforeAll, describe, expect, it } from "vitest";
+import { CommitGraph } from "../../src/git/commit-graph";
+import type { PersistedGraph } from "../../src/git/commit-graph-file";
+import type { ObjectStore } from "../../src/git/object-store";
+import type { Oid } from "../../src/git/oid";
+import { enumerateObjects } from "../../src/git/walk";
+import { RepoBuilder } from "./git-fixture";
+import { memoryStore, persistedGraph } from "./graph-fixture";
+
+const HISTORY = 300;
+/** Far in the future, as the generated benchmark repositories' later commits are. */
+const START = 2_800_000_000;
+
+let store: ObjectStore;
+/** A graph built a third of the way into the history: every later commit is outside it. */
+let stale: PersistedGraph;
+let early: Oid;
+let tip: Oid;
+let side: Oid;
+let late: Oid;
+let second: Oid;
+const sentByLate: Oid[] = [];
+
+beforeAll(async () => {
+  const repo = new RepoBuilder();
+  const files: Record<string, string> = { "README.md": "# stale\n", "src/a.txt": "a\n" };
+  tip = repo.commit({ files, message: "root", time: START });
+  for (let i = 1; i < HISTORY; i++) {
+    files[`src/f${i % 7}.txt`] = `change ${i}\n`;
+    tip = repo.commit({ files, parents: [tip], message: `change ${i}`, time: START + i * 60 });
+    if (i === HISTORY / 3) early = tip;
+    if (i === HISTORY / 2)
+      side = repo.commit({
+        files: { ...files, "side.txt": "side\n" },
+        parents: [tip],
+        message: "side",
+        time: START + i * 60 + 30,
+      });
+  }
+  // The new commit, dated years before all the rest (today's clock on a history dated up to 2060).
+  const before = repo.objects.size;
+  late = repo.commit({ files: { ...files, "README.md": "# stale\nlate\n" }, parents: [tip], message: "late", time: START - 4e8 });
+  sentByLate.push(...[...repo.objects.keys()].slice(before));
+  // A second new commit on top of it, dated before it too.
+  second = repo.commit({
+    files: { ...files, "README.md": "# stale\nlater\n" },
+    parents: [late],
+    message: "2nd",
+    time: START - 5e8,
+  });
+  store = await memoryStore(repo, "stale");
+  stale = await persistedGraph(store, [early], "stale-graph");
+});
+
+const graphs = {
+  "no commit-graph": () => new CommitGraph(store),
+  "a commit-graph that lacks the haves": () => {
+    const graph = new CommitGraph(store);
+    graph.usePersisted(async () => stale);
+    return graph;
+  },
+};
+const reads = (graph: CommitGraph) => graph.reads.graph + graph.reads.objects;
+
+describe.each(Object.entries(graphs))("the object walk of a new commit dated before its parent, with %s", (_, make) => {
+  it("sends the new commit's objects and reads a handful of commits when the client has the parent", async () => {
+    const graph = make();
+    expect(await graph.covers(tip)).toBe(false);
+    const walk = await enumerateObjects(graph, { wants: [late], haves: [tip, side], shallow: new Set() });
+    expect(new Set(walk.objects.keys())).toEqual(new Set(sentByLate));
+    expect(walk.commits).toBe(1);
+    // The new commit, the two haves and a few queued past the frontier; by date it was 250 and more.
+    expect(reads(graph)).toBeLessThan(12);
+  });
+
+  it("still sends nothing the client has when it asks for a commit its haves reach", async () => {
+    const graph = make();
+    const walk = await enumerateObjects(graph, { wants: [late, early], haves: [tip, side], shallow: new Set() });
+    expect(new Set(walk.objects.keys())).toEqual(new Set(sentByLate));
+  });
+
+  it("sends both of two new commits and reads a handful when the client has the parent of the first", async () => {
+    const graph = make();
+    const walk = await enumerateObjects(graph, { wants: [second], haves: [tip, side], shallow: new Set() });
+    expect(walk.commits).toBe(2);
+    expect(walk.objects.has(late)).toBe(true);
+    expect(walk.objects.has(second)).toBe(true);
+    expect(reads(graph)).toBeLessThan(12);
+  });
+
+  it("walks by the queue when the new commits do not end on a have", async () => {
+    const graph = make();
+    const parent = (await graph.commit(tip)).parents[0]!;
+    const walk = await enumerateObjects(graph, { wants: [late], haves: [parent], shallow: new Set() });
+    expect(walk.commits).toBe(2);
+  });
+});
