@@ -15,14 +15,12 @@ import { openRepoView } from "../../src/services/repositories";
 import { concatBytes } from "../../src/utils/bytes";
 import type { Env } from "../../src/env";
 import { apiCall, newForge, tenantD1 } from "./browser";
-import { RepoBuilder, pushRef } from "./git-fixture";
+import { type RepoBuilder, pushRef } from "./git-fixture";
 import { memoryStore, persistedGraph } from "./graph-fixture";
 import { drainPostPush, edge } from "./helpers";
+import { SKEW_HISTORY, skewedHistory } from "./skew-fixture";
 
 const env = workerEnv as unknown as Env;
-const HISTORY = 300;
-/** Far in the future, as the generated benchmark repositories' later commits are. */
-const START = 2_800_000_000;
 
 let builder: RepoBuilder;
 let store: ObjectStore;
@@ -30,35 +28,13 @@ let persisted: PersistedGraph;
 let tip: Oid;
 let side: Oid;
 let late: Oid;
-const sentByLate: Oid[] = [];
+let sentByLate: Oid[];
+let newObjects: Set<Oid>;
 
 beforeAll(async () => {
-  const repo = (builder = new RepoBuilder());
-  const files: Record<string, string> = { "README.md": "# skew\n", "src/a.txt": "a\n" };
-  tip = repo.commit({ files, message: "root", time: START });
-  for (let i = 1; i < HISTORY; i++) {
-    files[`src/f${i % 7}.txt`] = `change ${i}\n`;
-    tip = repo.commit({ files, parents: [tip], message: `change ${i}`, time: START + i * 60 });
-    // A side branch forked half-way: the client has it too.
-    if (i === HISTORY / 2)
-      side = repo.commit({
-        files: { ...files, "side.txt": "side\n" },
-        parents: [tip],
-        message: "side",
-        time: START + i * 60 + 30,
-      });
-  }
-  // The new commit: dated years before every other commit (beyond any allowance for clock skew),
-  // as today's clock dates it against a history dated up to 2060.
-  const before = repo.objects.size;
-  late = repo.commit({
-    files: { ...files, "README.md": "# skew\nlate\n" },
-    parents: [tip],
-    message: "late",
-    time: START - 400_000_000,
-  });
-  sentByLate.push(...[...repo.objects.keys()].slice(before));
-  store = await memoryStore(repo, "skew");
+  const skewed = skewedHistory("# skew");
+  ({ repo: builder, tip, side, late, sentByLate, newObjects } = skewed);
+  store = await memoryStore(builder, "skew");
   // The graph as the import's build left it: the new commit was pushed after it.
   persisted = await persistedGraph(store, [tip, side], "skew-graph");
 });
@@ -113,7 +89,7 @@ describe("a fetch through upload-pack of a commit dated before its parent", () =
     const db = await tenantD1(forge);
     const row = await db.prepare("SELECT repo_id FROM projects WHERE name = 'skew'").first<{ repo_id: string }>();
     const ref = { tenantId: forge.id, repoId: row!.repo_id };
-    const history = [...builder.objects.keys()].filter((o) => !sentByLate.includes(o));
+    const history = [...builder.objects.keys()].filter((o) => !newObjects.has(o));
     const pushed = async (objects: Oid[], name: string, old: Oid, next: Oid) =>
       expect(await (await pushRef(forge.host, "skew", forge.ownerToken, builder, objects, name, old, next)).text()).toContain(
         `ok ${name}`,
@@ -126,7 +102,7 @@ describe("a fetch through upload-pack of a commit dated before its parent", () =
 
     const view = await openRepoView(env, ref);
     const graph = view.commitGraph!(await view.store());
-    expect((await graph.commit(tip)).generation).toBe(HISTORY);
+    expect((await graph.commit(tip)).generation).toBe(SKEW_HISTORY);
 
     const res = await edge(`http://${forge.host}/skew.git/git-upload-pack`, {
       method: "POST",

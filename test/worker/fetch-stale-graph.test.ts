@@ -8,12 +8,8 @@ import type { PersistedGraph } from "../../src/git/commit-graph-file";
 import type { ObjectStore } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
 import { enumerateObjects } from "../../src/git/walk";
-import { RepoBuilder } from "./git-fixture";
 import { memoryStore, persistedGraph } from "./graph-fixture";
-
-const HISTORY = 300;
-/** Far in the future, as the generated benchmark repositories' later commits are. */
-const START = 2_800_000_000;
+import { skewedHistory } from "./skew-fixture";
 
 let store: ObjectStore;
 /** A graph built a third of the way into the history: every later commit is outside it. */
@@ -23,36 +19,12 @@ let tip: Oid;
 let side: Oid;
 let late: Oid;
 let second: Oid;
-const sentByLate: Oid[] = [];
+let sentByLate: Oid[];
 
 beforeAll(async () => {
-  const repo = new RepoBuilder();
-  const files: Record<string, string> = { "README.md": "# stale\n", "src/a.txt": "a\n" };
-  tip = repo.commit({ files, message: "root", time: START });
-  for (let i = 1; i < HISTORY; i++) {
-    files[`src/f${i % 7}.txt`] = `change ${i}\n`;
-    tip = repo.commit({ files, parents: [tip], message: `change ${i}`, time: START + i * 60 });
-    if (i === HISTORY / 3) early = tip;
-    if (i === HISTORY / 2)
-      side = repo.commit({
-        files: { ...files, "side.txt": "side\n" },
-        parents: [tip],
-        message: "side",
-        time: START + i * 60 + 30,
-      });
-  }
-  // The new commit, dated years before all the rest (today's clock on a history dated up to 2060).
-  const before = repo.objects.size;
-  late = repo.commit({ files: { ...files, "README.md": "# stale\nlate\n" }, parents: [tip], message: "late", time: START - 4e8 });
-  sentByLate.push(...[...repo.objects.keys()].slice(before));
-  // A second new commit on top of it, dated before it too.
-  second = repo.commit({
-    files: { ...files, "README.md": "# stale\nlater\n" },
-    parents: [late],
-    message: "2nd",
-    time: START - 5e8,
-  });
-  store = await memoryStore(repo, "stale");
+  const skewed = skewedHistory("# stale");
+  ({ tip, side, early, late, second, sentByLate } = skewed);
+  store = await memoryStore(skewed.repo, "stale");
   stale = await persistedGraph(store, [early], "stale-graph");
 });
 
