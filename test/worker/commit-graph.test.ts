@@ -25,6 +25,7 @@ import { lastCommitsFor, runLastCommitsWalk } from "../../src/services/last-comm
 import { currentSnapshot, openStore as openRepoStore } from "../../src/services/repositories";
 import { newForge, tenantD1 } from "./browser";
 import { importRepo, RepoBuilder } from "./git-fixture";
+import { graphOn } from "./graph-fixture";
 
 const env = workerEnv as unknown as Env;
 
@@ -66,31 +67,24 @@ async function build(store: ObjectStore, tips: Oid[], opts: { on?: PersistedGrap
   return { graph: new PersistedGraph(chain), added, layersWritten };
 }
 
-/** A walk's view: through `persisted`, or (null) by reading commits only. */
-function walker(store: ObjectStore, persisted: PersistedGraph | null): CommitGraph {
-  const g = new CommitGraph(store);
-  if (persisted) g.usePersisted(async () => persisted);
-  return g;
-}
-
 /** Every answer the fixture holds, computed through `persisted`. */
 async function checkAnswers(store: ObjectStore, persisted: PersistedGraph | null) {
   for (const [key, expected] of Object.entries(fixture.logs)) {
     const [rev, path] = key.split(" ") as ["tip" | "older", string];
-    const page = await logPage(walker(store, persisted), [revs[rev]], { limit: 1000, path: path.split("/") });
+    const page = await logPage(graphOn(store, persisted), [revs[rev]], { limit: 1000, path: path.split("/") });
     expect(
       page.commits.map((c) => c.oid),
       `log ${key}`,
     ).toEqual(expected);
   }
   for (const [rev, expected] of Object.entries(fixture.last)) {
-    const found = await lastCommitsOfTree(walker(store, persisted), revs[rev as "tip"]);
+    const found = await lastCommitsOfTree(graphOn(store, persisted), revs[rev as "tip"]);
     expect(found?.complete).toBe(true);
     expect(Object.fromEntries(found!.paths), `last commits at ${rev}`).toEqual(expected);
     // One directory's entries at a time, as a tree page asks for them.
     const dirs = new Set(Object.keys(expected).map((p) => p.slice(0, Math.max(0, p.lastIndexOf("/")))));
     for (const dir of dirs) {
-      const listed = await lastCommitsOfTree(walker(store, persisted), revs[rev as "tip"], { dir: dir ? dir.split("/") : [] });
+      const listed = await lastCommitsOfTree(graphOn(store, persisted), revs[rev as "tip"], { dir: dir ? dir.split("/") : [] });
       const want = Object.fromEntries(
         Object.entries(expected).filter(([p]) => p.slice(0, Math.max(0, p.lastIndexOf("/"))) === dir),
       );
@@ -100,7 +94,7 @@ async function checkAnswers(store: ObjectStore, persisted: PersistedGraph | null
   }
   for (const [key, expected] of Object.entries(fixture.blame)) {
     const [rev, path] = key.split(" ") as ["tip" | "older", string];
-    const result = await blame(walker(store, persisted), revs[rev], path.split("/"));
+    const result = await blame(graphOn(store, persisted), revs[rev], path.split("/"));
     expect(
       result.lines.map((l) => [l.commit, l.line]),
       `blame ${key}`,
@@ -129,7 +123,7 @@ describe("changed-path Bloom filters", () => {
       expect(await Promise.all(rec.parents.map(async (p) => (await graph.commit(p)).oid))).toEqual(c.parents);
       const paths = await changedPaths(
         store,
-        c.parents[0] ? (await walker(store, null).commit(c.parents[0])).tree : null,
+        c.parents[0] ? (await graphOn(store, null).commit(c.parents[0])).tree : null,
         c.tree,
       );
       expect(paths?.sort(), `changed paths of ${c.oid}`).toEqual(
@@ -169,7 +163,7 @@ describe("walks against git", () => {
     const store = await openStore();
     const { graph } = await build(store, [revs.tip]);
     await checkAnswers(store, graph);
-    const g = walker(store, graph);
+    const g = graphOn(store, graph);
     const page = await logPage(g, [revs.tip], { limit: 1000, path: ["a", "b", "c", "d", "e", "deep.txt"] });
     expect(page.commits.length).toBe(fixture.logs["tip a/b/c/d/e/deep.txt"].length);
     expect(g.reads.objects).toBe(0);
@@ -228,7 +222,7 @@ describe("walks against git", () => {
       stack.push(...parents.get(oid)!);
     }
     for (const c of fixture.commits) {
-      for (const g of [walker(store, null), walker(store, graph)]) {
+      for (const g of [graphOn(store, null), graphOn(store, graph)]) {
         expect(await isReachable(g, c.oid, [revs.older]), c.oid).toBe(reached.has(c.oid));
       }
     }
@@ -250,7 +244,7 @@ describe("walks against git", () => {
     const storeA = new ObjectStore(store.packs);
     const storeB = new ObjectStore(store.packs);
     const a = new CommitGraph(storeA);
-    const b = walker(storeB, graph);
+    const b = graphOn(storeB, graph);
     count(a, "without");
     count(b, "with");
     await logPage(a, [revs.tip], { limit: 1000, path });

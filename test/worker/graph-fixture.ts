@@ -43,6 +43,16 @@ export async function persistedGraph(store: ObjectStore, tips: Oid[], name = "gr
   return new PersistedGraph(chain);
 }
 
+/** A graph over `store`, reading the persisted commit-graph when there is one. */
+export function graphOn(store: ObjectStore, persisted: PersistedGraph | null): CommitGraph {
+  const graph = new CommitGraph(store);
+  if (persisted) graph.usePersisted(async () => persisted);
+  return graph;
+}
+
+/** Commits a graph has read, from its layers or as objects (what a walk costs, untimed). */
+export const commitsRead = (graph: CommitGraph) => graph.reads.graph + graph.reads.objects;
+
 /** A graph over a fresh store on the same packs whose tree reads and presence lookups are counted. */
 export function countedGraph(store: ObjectStore, persisted: PersistedGraph | null) {
   const own = new ObjectStore(store.packs);
@@ -63,7 +73,5 @@ export function countedGraph(store: ObjectStore, persisted: PersistedGraph | nul
     counts.lookups += oids.length;
     return filterPresent(oids);
   };
-  const graph = new CommitGraph(own);
-  if (persisted) graph.usePersisted(async () => persisted);
-  return { graph, counts };
+  return { graph: graphOn(own, persisted), counts };
 }
