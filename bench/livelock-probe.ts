@@ -168,6 +168,8 @@ print("running", flush=True)
       const c0 = cpu();
       setTimeout(() => {
         note = `main thread used ${(cpu() - c0) * 10} ms of CPU in the 2 s halfway through the stop`;
+        // gdb may attach beside the ptrace of the one stopped thread: what the main thread runs.
+        note += `; its stack: ${mainStack(pid)}`;
       }, 2000);
     },
     (seconds * 1000) / 2,
@@ -179,6 +181,30 @@ print("running", flush=True)
     child.stderr.on("data", (c: Buffer) => (out += c.toString()));
     child.once("exit", () => resolve(`${out.trim().replace(/\n/g, ", ")}; ${note}`));
   });
+}
+
+/** The main thread's innermost frames, one line (gdb attaches for a moment). */
+function mainStack(pid: number): string {
+  try {
+    const out = execFileSync("gdb", ["-p", String(pid), "-batch", "-ex", "thread 1", "-ex", "bt 8"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 60_000,
+    });
+    return out
+      .split("\n")
+      .filter((l) => l.startsWith("#"))
+      .map((l) =>
+        l
+          .replace(/^#\d+\s+(0x[0-9a-f]+ in )?/, "")
+          .replace(/\(.*$/, "")
+          .trim(),
+      )
+      .filter((f, i, all) => all.indexOf(f) === i)
+      .join(" < ");
+  } catch (err) {
+    return `none (${(err as Error).message.split("\n")[0]})`;
+  }
 }
 
 async function oneTry(n: number): Promise<"ok" | "hang" | "error"> {
