@@ -15,9 +15,9 @@ export const V8_FLAGS_VARIABLE = "MINIFLARE_WORKERD_V8_FLAGS";
 /**
  * Keeps cppgc's sweep on each isolate's own thread. Without it, at the end of a request workerd
  * drains V8's task queue while cppgc's sweep task re-posts itself until a concurrent sweep job
- * finishes on V8's worker pool (one thread on a 2-core machine, shared by every isolate); when
- * that thread waits for another isolate's collection, which needs workerd's only thread, nothing
- * ever answers again (issue 19's livelock; docs/architecture.md, "Local workerd's V8 flags").
+ * ends on V8's worker pool (one thread on a 2-core machine, shared by every isolate): while that
+ * thread does not get to the job, workerd answers nothing (issue 19's livelock, reproduced by
+ * stopping the thread: docs/architecture.md, "Local workerd's V8 flags").
  */
 export const SWEEP_LIVELOCK_FLAG = "--single-threaded-gc";
 
