@@ -9,7 +9,8 @@ import { applyIsolateHeapLimit, COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "
 import { PROBE_MIGRATIONS } from "./test/e2e/fleet-probe";
 
 // The pool's workerd and the e2e forges (child processes inherit it) get the 128 MB isolate heap
-// cap, unless MINIFLARE_WORKERD_V8_FLAGS is set: a test that needs more memory fails here.
+// cap, unless MINIFLARE_WORKERD_V8_FLAGS is set: a test that needs more memory fails here. Both
+// also get --single-threaded-gc, against workerd's sweep livelock (scripts/local/config.ts).
 applyIsolateHeapLimit();
 
 // The push worker runs beside the edge worker under test, bundled as in production.

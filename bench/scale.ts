@@ -23,6 +23,7 @@
 import { parseArgs } from "node:util";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { workerdV8Flags } from "../scripts/local/config";
 import { freePort } from "../test/e2e/runner";
 import { startCgit, cgitPages } from "./lib/cgit";
 import { HOST, importProject, startEdgeforge, type Edgeforge } from "./lib/edgeforge";
@@ -90,7 +91,8 @@ const peaks = (label: string, p: Record<string, HeapPeak>) => {
 
 const info = await repoInfo(repo);
 console.log(`repository ${repo}: ${info.objects} objects, pack ${format(info.packBytes, "bytes")}, ${info.refs} refs`);
-console.log(`workerd V8 flags: ${process.env.MINIFLARE_WORKERD_V8_FLAGS}`);
+// What the runner hands workerd: the value above plus the livelock flag (scripts/local/config.ts).
+console.log(`workerd V8 flags: ${workerdV8Flags()}`);
 
 // Old commits and, for each, a file it changed (for blob, blame and path logs).
 const picks = await oldCommitPicks(repo, samples);

@@ -13,15 +13,28 @@ export const ISOLATE_HEAP_MB = 128;
 export const V8_FLAGS_VARIABLE = "MINIFLARE_WORKERD_V8_FLAGS";
 
 /**
- * The V8 flags workerd should run with: an explicit MINIFLARE_WORKERD_V8_FLAGS wins (even empty, to
- * lift the cap); otherwise the heap of each isolate is capped as on Cloudflare, so that a change
- * that needs more memory crashes locally and in tests instead of only in production.
+ * Keeps cppgc's sweep on each isolate's own thread. Without it, at the end of a request workerd
+ * drains V8's task queue while cppgc's sweep task re-posts itself until a concurrent sweep job
+ * ends on V8's worker pool (one thread on a 2-core machine, shared by every isolate): while that
+ * thread does not get to the job, workerd answers nothing (issue 19's livelock, reproduced by
+ * stopping the thread: docs/architecture.md, "Local workerd's V8 flags").
+ */
+export const SWEEP_LIVELOCK_FLAG = "--single-threaded-gc";
+
+/**
+ * The V8 flags workerd should run with: an explicit MINIFLARE_WORKERD_V8_FLAGS replaces the heap
+ * cap (empty lifts it); otherwise the heap of each isolate is capped as on Cloudflare, so that a
+ * change that needs more memory crashes locally and in tests instead of only in production. The
+ * livelock flag is added either way, unless the value names it (`--no-single-threaded-gc` measures
+ * without it): a value from a benchmark or a README line must not bring the hang back.
  */
 export function workerdV8Flags(env: NodeJS.ProcessEnv = process.env): string {
-  return env[V8_FLAGS_VARIABLE] ?? `--max-old-space-size=${ISOLATE_HEAP_MB}`;
+  const flags = env[V8_FLAGS_VARIABLE] ?? `--max-old-space-size=${ISOLATE_HEAP_MB}`;
+  if (flags.split(/\s+/).some((f) => /^--(no-?)?single[-_]threaded[-_]gc$/.test(f))) return flags;
+  return flags ? `${flags} ${SWEEP_LIVELOCK_FLAG}` : SWEEP_LIVELOCK_FLAG;
 }
 
-/** Sets the heap cap in this process's environment, where Miniflare reads it (call before it starts workerd). */
+/** Sets the flags in this process's environment, where Miniflare reads them (call before it starts workerd). */
 export function applyIsolateHeapLimit(env: NodeJS.ProcessEnv = process.env): void {
   env[V8_FLAGS_VARIABLE] = workerdV8Flags(env);
 }
