@@ -2,9 +2,9 @@
 // passed from a commit to the parents they came from (by line diff) until a commit that made
 // them. Renames are followed when the content moved unchanged (git also finds similar files).
 // Bounded by a budget: lines still unassigned when it is spent are reported against the commit
-// the search stopped at. Each version of the file is read once and turned into line ids
-// (line-ids.ts: only the lines near its differences from the child's version are split and looked
-// up; the rest take the child's ids), and the diffs compare ids.
+// the search stopped at. Each version of the file is read once and turned into line ids from its
+// bytes, never decoded (line-ids.ts: only the lines near its differences from the child's version
+// are split and hashed; the rest take the child's ids), and the diffs compare ids.
 import { type BloomKey, bloomKeysOf } from "./bloom";
 import type { Budget } from "./budget";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
@@ -117,8 +117,8 @@ export async function blame(
     if (hit && hit.generation === table.generation) return hit.version;
     work.blobReads++;
     const version = table.idsOf(await store.readTyped(blob, "blob"), child);
-    // Its text (up to two bytes a character), ids and line starts.
-    const size = 2 * version.text.length + version.ids.byteLength + version.starts.byteLength;
+    // Its bytes, ids and line starts.
+    const size = version.bytes.byteLength + version.ids.byteLength + version.starts.byteLength;
     if (versionBytes + size > VERSIONS_CACHE_BYTES) {
       versions.clear();
       versionBytes = 0;

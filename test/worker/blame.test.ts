@@ -111,6 +111,25 @@ describe("blame", () => {
     }
   });
 
+  it("decodes no text: line ids come from the versions' bytes", async () => {
+    // Every decoder's bytes counted (the walk's own, made before this test, included): each
+    // version of the long file was decoded whole before (41 MB a blame of the bench's long file).
+    const decode = TextDecoder.prototype.decode;
+    let decoded = 0;
+    TextDecoder.prototype.decode = function (this: TextDecoder, ...args: Parameters<TextDecoder["decode"]>) {
+      decoded += args[0]?.byteLength ?? 0;
+      return decode.apply(this, args);
+    };
+    try {
+      const result = await blame(await walker(true), revs.tip, ["long.txt"]);
+      expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
+      expect(result.work.blobReads).toBeGreaterThan(100);
+      expect(decoded).toBe(0);
+    } finally {
+      TextDecoder.prototype.decode = decode;
+    }
+  });
+
   it("gives the same answer when its table of line ids starts over (bounded memory)", async () => {
     const lines = new LineTable(2_000); // less than one version of the long file: over at every diff
     const result = await blame(await walker(true), revs.tip, ["long.txt"], { lines });
@@ -242,6 +261,16 @@ describe("line ids", () => {
     expect([...b.ids]).toEqual([1, 0, 3]);
     expect([...t.idsOf(encoder.encode("")).ids]).toEqual([]);
     expect(t.linesHashed).toBe(6);
+  });
+
+  it("tell apart lines that differ only in bytes that are not UTF-8, as git does", () => {
+    // Decoded, both lines were U+FFFD: the same id, so blame passed one for the other.
+    const t = new LineTable();
+    const a = t.idsOf(Uint8Array.of(0x61, 10, 0xff, 10, 0x62, 10));
+    const b = t.idsOf(Uint8Array.of(0x61, 10, 0xfe, 10, 0x62, 10), a);
+    expect([...a.ids]).toEqual([0, 1, 2]);
+    expect([...b.ids]).toEqual([0, 3, 2]);
+    expect([...t.idsOf(Uint8Array.of(0xfe, 10)).ids]).toEqual([3]);
   });
 
   it("take a base version's ids for the whole lines they share at the start and the end", () => {
