@@ -11,7 +11,7 @@ import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import { type DiffStats, equalRuns } from "./diff";
 import { DiffBuffers } from "./diff-buffers";
 import { LineTable, type Version } from "./line-ids";
-import { idTableLocator, KEPT_TABLES_BYTES } from "./pack-id-table";
+import { idTableLocator } from "./pack-id-table";
 import { diffTrees } from "./tree-diff";
 import { oidAtPath } from "./tree-path";
 import type { Oid } from "./oid";
@@ -82,8 +82,6 @@ const PASS_PER_STEP = 16;
  * 80 to 140 steps and 50 storage reads; with 8, 166 steps and 35 reads: bench/scale-results.md).
  */
 const ID_TABLES_AFTER_STEPS = 8;
-/** Bytes of id tables a walk may read (12 bytes an object: about 350,000 objects). */
-const ID_TABLES_MAX = KEPT_TABLES_BYTES;
 
 export async function blame(
   graph: CommitGraph,
@@ -205,7 +203,8 @@ export async function blame(
     pending.delete(c.oid);
     steps++;
     if (steps === ID_TABLES_AFTER_STEPS) {
-      const locator = await idTableLocator(store, ID_TABLES_MAX);
+      // Within the isolate's budget for kept tables (12 bytes an object: about a million objects).
+      const locator = await idTableLocator(store);
       if (locator) {
         store.useLocator(locator);
         work.idTables = true;
