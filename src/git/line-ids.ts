@@ -48,15 +48,14 @@ export class LineTable {
    * The ids of the lines of `data` (split at "\n" bytes, as git's diff does), and where they
    * start. With `base` (another version read through this table, in the same generation: blame
    * passes the child of the commit whose version this is), the whole lines the two share take the
-   * base's ids: at the start and the end, then in the middle around lines found in the base
-   * (`fromBase`), so that only the lines near changes are split and looked up.
+   * base's ids and line starts: at the start and the end, then in the middle around lines found
+   * in the base (`fromBase`), so that only the lines near changes are scanned and hashed.
    */
   idsOf(data: Uint8Array, base?: Version): Version {
+    const out = new Lines();
     if (!base) {
-      const starts = lineStarts(data, 0, data.length).slice();
-      const ids = new Int32Array(starts.length);
-      this.lookUp(data, ids, starts, 0, starts.length);
-      return { bytes: data, ids, starts };
+      this.lookUp(data, out, 0, data.length);
+      return out.version(data);
     }
     const b = base.bytes;
     const shared = commonPrefix(data, 0, b, 0, Math.min(data.length, b.length));
@@ -70,95 +69,72 @@ export class LineTable {
       tailFrom = nl < 0 ? data.length : nl + 1;
     }
     const bTail = b.length - (data.length - tailFrom);
-    // Line starts (and counts) of the shared start and end come from the base's: only the middle is scanned.
-    const headLines = below(base.starts, head);
-    const bTailLine = below(base.starts, bTail);
-    const tailLines = base.starts.length - bTailLine;
-    const middle = lineStarts(data, head, tailFrom);
-    const total = headLines + middle.length + tailLines;
-    const starts = new Int32Array(total);
-    starts.set(base.starts.subarray(0, headLines));
-    starts.set(middle, headLines);
-    for (let i = 0, shift = tailFrom - bTail; i < tailLines; i++)
-      starts[headLines + middle.length + i] = base.starts[bTailLine + i]! + shift;
-    const ids = new Int32Array(total);
-    ids.set(base.ids.subarray(0, headLines));
-    ids.set(base.ids.subarray(bTailLine), headLines + middle.length);
-    const version = { bytes: data, ids, starts };
-    this.fromBase(version, { from: head, to: tailFrom }, base, { from: head, to: bTail }, 0);
-    return version;
+    out.copy(base, 0, below(base.starts, head), 0);
+    this.fromBase(data, out, { from: head, to: tailFrom }, base, { from: head, to: bTail }, 0);
+    out.copy(base, below(base.starts, bTail), base.starts.length, tailFrom - bTail);
+    return out.version(data);
   }
 
   /**
-   * Ids of the lines of `mine` (byte offsets at line starts, or the end) where `theirs` is the
-   * part of the base between the same shared lines. A run of whole lines from the middle of
-   * `mine` is looked for in `theirs`; found, the match is widened both ways, its lines take the
-   * base's ids, and the parts on either side are done the same way; not found (a change is
-   * there), both halves are. Small parts are looked up. Ids depend only on the lines' bytes, so
-   * any match gives the same ids as looking every line up.
+   * Lines of `data` in the part `mine` (byte offsets at line starts, or the end) added to `out`,
+   * where `theirs` is the part of the base between the same shared lines. A run of whole lines
+   * from the middle of `mine` is looked for in `theirs`; found, the match is widened both ways
+   * and its lines take the base's ids and starts, and the parts on either side are done the same
+   * way (the left one first: lines are added in order); not found (a change is there), both
+   * halves are. Small parts are scanned and looked up. Ids depend only on the lines' bytes, so any
+   * match gives the same ids as looking every line up.
    */
-  private fromBase(v: Version, mine: Part, base: Version, theirs: Part, depth: number): void {
-    const { bytes, ids } = v;
+  private fromBase(data: Uint8Array, out: Lines, mine: Part, base: Version, theirs: Part, depth: number): void {
     const { from, to } = mine;
     const b = base.bytes;
     if (to - from < MIN_PART || theirs.to - theirs.from < MIN_PART || depth > MAX_DEPTH) {
-      this.lookUpPart(v, from, to);
+      this.lookUp(data, out, from, to);
       return;
     }
     // Whole lines from the middle, at least NEEDLE bytes when the part has them.
-    const ms = Math.max(from, bytes.lastIndexOf(NL, from + ((to - from) >> 1) - 1) + 1);
-    let me = bytes.indexOf(NL, Math.min(to - 1, ms + NEEDLE - 1));
-    if (me < 0 || me >= to) me = bytes.lastIndexOf(NL, to - 1);
-    const q = me >= ms ? findLines(b, base.starts, theirs, bytes, ms, me + 1) : -1;
+    const ms = Math.max(from, data.lastIndexOf(NL, from + ((to - from) >> 1) - 1) + 1);
+    let me = data.indexOf(NL, Math.min(to - 1, ms + NEEDLE - 1));
+    if (me < 0 || me >= to) me = data.lastIndexOf(NL, to - 1);
+    const q = me >= ms ? findLines(b, base.starts, theirs, data, ms, me + 1) : -1;
     if (q < 0) {
       if (ms <= from) {
-        this.lookUpPart(v, from, to);
+        this.lookUp(data, out, from, to);
         return;
       }
       // A change near the middle: each half on its own, against the same part of the base.
-      this.fromBase(v, { from, to: ms }, base, theirs, depth + 1);
-      this.fromBase(v, { from: ms, to }, base, theirs, depth + 1);
+      this.fromBase(data, out, { from, to: ms }, base, theirs, depth + 1);
+      this.fromBase(data, out, { from: ms, to }, base, theirs, depth + 1);
       return;
     }
     // Widen the match, then trim it to whole lines in both versions.
-    const back = commonSuffix(bytes, ms, b, q, Math.min(ms - from, q - theirs.from));
+    const back = commonSuffix(data, ms, b, q, Math.min(ms - from, q - theirs.from));
     let x = ms - back;
-    if (!(isLineStart(bytes, x) && isLineStart(b, q - (ms - x)))) x = bytes.indexOf(NL, x) + 1;
-    const ahead = commonPrefix(bytes, ms, b, q, Math.min(to - ms, theirs.to - q));
-    const e = bytes.lastIndexOf(NL, ms + ahead - 1) + 1;
+    if (!(isLineStart(data, x) && isLineStart(b, q - (ms - x)))) x = data.indexOf(NL, x) + 1;
+    const ahead = commonPrefix(data, ms, b, q, Math.min(to - ms, theirs.to - q));
+    const e = data.lastIndexOf(NL, ms + ahead - 1) + 1;
     const y = q - (ms - x);
-    const nx = below(v.starts, x);
-    const ny = below(base.starts, y);
-    const n = below(v.starts, e) - nx;
-    ids.set(base.ids.subarray(ny, ny + n), nx);
-    this.fromBase(v, { from, to: x }, base, { from: theirs.from, to: y }, depth + 1);
-    this.fromBase(v, { from: e, to }, base, { from: y + (e - x), to: theirs.to }, depth + 1);
+    this.fromBase(data, out, { from, to: x }, base, { from: theirs.from, to: y }, depth + 1);
+    out.copy(base, below(base.starts, y), below(base.starts, y + (e - x)), x - y);
+    this.fromBase(data, out, { from: e, to }, base, { from: y + (e - x), to: theirs.to }, depth + 1);
   }
 
-  /** Looks up the lines of v.bytes[from, to) (both line starts, or the end). */
-  private lookUpPart(v: Version, from: number, to: number): void {
-    if (from >= to) return;
-    const first = below(v.starts, from);
-    this.lookUp(v.bytes, v.ids, v.starts, first, below(v.starts, to));
-  }
-
-  /** Looks up lines [first, end) of `data`, whose starts are `starts`. */
-  private lookUp(data: Uint8Array, ids: Int32Array, starts: Int32Array, first: number, end: number): void {
-    for (let line = first; line < end; line++) {
-      const s = starts[line]!;
-      const next = line + 1 < starts.length ? starts[line + 1]! : data.length;
-      // The line without its newline; the last line of a version may have none.
-      const eol = next > s && data[next - 1] === NL;
-      const e = eol ? next - 1 : next;
-      const hash = hashBytes(data, s, e, eol);
+  /** Splits data[from, to) (from at a line start) into lines, hashing each as it goes, and adds them to `out`. */
+  private lookUp(data: Uint8Array, out: Lines, from: number, to: number): void {
+    for (let s = from; s < to; ) {
+      let h = 0x811c9dc5;
+      let e = s;
+      while (e < to && data[e] !== NL) h = Math.imul(h ^ data[e++]!, 0x01000193);
+      // A last line without a newline is another line than the same bytes with one.
+      const eol = e < to;
+      const hash = (eol ? h : Math.imul(h ^ 0xff, 0x01000193)) >>> 0;
       let id = this.byHash.get(hash) ?? -1;
       while (id >= 0 && !this.sameLine(id, data, s, e, eol)) id = this.sameHash[id]!;
       if (id < 0) id = this.add(hash, data, s, e, eol);
-      ids[line] = id;
+      out.push(s, id);
+      this.linesHashed++;
+      s = e + 1;
     }
-    this.linesHashed += end - first;
   }
-
   private sameLine(id: number, data: Uint8Array, s: number, e: number, eol: boolean): boolean {
     const from = this.at[id]!;
     if (this.at[id + 1]! - from !== e - s || this.noEol[id] === eol) return false;
@@ -183,13 +159,6 @@ export class LineTable {
     this.byHash.set(hash, id);
     return id;
   }
-}
-
-/** FNV-1a of bytes [s, e), with whether the line ended in a newline. */
-function hashBytes(data: Uint8Array, s: number, e: number, eol: boolean): number {
-  let h = eol ? 0x811c9dc5 : 0x050c5d1f;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
-  return h >>> 0;
 }
 
 /**
@@ -234,26 +203,41 @@ export interface Version {
   starts: Int32Array;
 }
 
-/** Where lineStarts counts (grown to the longest scan, kept: one per isolate, used synchronously). */
+/** Scratch arrays of Lines (grown to the longest version, kept: one per isolate, used synchronously). */
 let startsScratch = new Int32Array(4096);
+let idsScratch = new Int32Array(4096);
 
-/**
- * Starts of the lines in data[from, to) (`from` at a line start; a last line without a newline
- * counts), as a view of a scratch buffer valid until the next call (callers copy it).
- */
-function lineStarts(data: Uint8Array, from: number, to: number): Int32Array {
-  let n = 0;
-  for (let at = from; at < to; ) {
-    if (n === startsScratch.length) {
-      const grown = new Int32Array(2 * n);
-      grown.set(startsScratch);
-      startsScratch = grown;
-    }
-    startsScratch[n++] = at;
-    const nl = data.indexOf(NL, at);
-    at = nl < 0 || nl >= to ? to : nl + 1;
+/** The lines of a version as they are found, in order: where each starts and its id. */
+class Lines {
+  n = 0;
+
+  push(start: number, id: number): void {
+    if (this.n === startsScratch.length) this.grow(this.n + 1);
+    startsScratch[this.n] = start;
+    idsScratch[this.n++] = id;
   }
-  return startsScratch.subarray(0, n);
+
+  /** Lines [first, end) of `base`, their starts moved by `shift`. */
+  copy(base: Version, first: number, end: number, shift: number): void {
+    if (end <= first) return;
+    if (this.n + (end - first) > startsScratch.length) this.grow(this.n + (end - first));
+    idsScratch.set(base.ids.subarray(first, end), this.n);
+    for (let i = first; i < end; i++) startsScratch[this.n++] = base.starts[i]! + shift;
+  }
+
+  version(bytes: Uint8Array): Version {
+    return { bytes, ids: idsScratch.slice(0, this.n), starts: startsScratch.slice(0, this.n) };
+  }
+
+  private grow(atLeast: number): void {
+    const size = Math.max(atLeast, 2 * startsScratch.length);
+    const starts = new Int32Array(size);
+    starts.set(startsScratch.subarray(0, this.n));
+    const ids = new Int32Array(size);
+    ids.set(idsScratch.subarray(0, this.n));
+    startsScratch = starts;
+    idsScratch = ids;
+  }
 }
 
 /** How many of the sorted `starts` are below `offset` (the index of the line starting there). */
@@ -268,25 +252,15 @@ function below(starts: Int32Array, offset: number): number {
   return lo;
 }
 
-/** Bytes equal from a[ai] and b[bi] on, at most `max`. */
+const viewOf = (a: Uint8Array) => new DataView(a.buffer, a.byteOffset, a.byteLength);
+
+/** Bytes equal from a[ai] and b[bi] on, at most `max`: four at a time (unaligned loads), then one. */
 function commonPrefix(a: Uint8Array, ai: number, b: Uint8Array, bi: number, max: number): number {
   let i = 0;
-  // Four bytes at a time where both sides are at the same alignment (a version and its child
-  // mostly are, at their starts).
-  const wa = (a.byteOffset + ai) & 3;
-  if (wa === ((b.byteOffset + bi) & 3)) {
-    while (i < max && (a.byteOffset + ai + i) & 3) {
-      if (a[ai + i] !== b[bi + i]) return i;
-      i++;
-    }
-    const words = (max - i) >> 2;
-    if (words > 0) {
-      const aw = new Uint32Array(a.buffer, a.byteOffset + ai + i, words);
-      const bw = new Uint32Array(b.buffer, b.byteOffset + bi + i, words);
-      let w = 0;
-      while (w < words && aw[w] === bw[w]) w++;
-      i += 4 * w;
-    }
+  if (max >= 8) {
+    const av = viewOf(a);
+    const bv = viewOf(b);
+    while (i + 4 <= max && av.getUint32(ai + i, true) === bv.getUint32(bi + i, true)) i += 4;
   }
   while (i < max && a[ai + i] === b[bi + i]) i++;
   return i;
@@ -295,19 +269,10 @@ function commonPrefix(a: Uint8Array, ai: number, b: Uint8Array, bi: number, max:
 /** Bytes equal just before a[ae] and b[be], at most `max`. */
 function commonSuffix(a: Uint8Array, ae: number, b: Uint8Array, be: number, max: number): number {
   let i = 0;
-  if (((a.byteOffset + ae) & 3) === ((b.byteOffset + be) & 3)) {
-    while (i < max && (a.byteOffset + ae - i) & 3) {
-      if (a[ae - 1 - i] !== b[be - 1 - i]) return i;
-      i++;
-    }
-    const words = (max - i) >> 2;
-    if (words > 0) {
-      const aw = new Uint32Array(a.buffer, a.byteOffset + ae - i - 4 * words, words);
-      const bw = new Uint32Array(b.buffer, b.byteOffset + be - i - 4 * words, words);
-      let w = 0;
-      while (w < words && aw[words - 1 - w] === bw[words - 1 - w]) w++;
-      i += 4 * w;
-    }
+  if (max >= 8) {
+    const av = viewOf(a);
+    const bv = viewOf(b);
+    while (i + 4 <= max && av.getUint32(ae - i - 4, true) === bv.getUint32(be - i - 4, true)) i += 4;
   }
   while (i < max && a[ae - 1 - i] === b[be - 1 - i]) i++;
   return i;
