@@ -6,6 +6,8 @@
 // the lines a page shows need text (comparing lines as strings along Myers' diagonals, or
 // interning both sides again for every diff, cost several times more still).
 
+import { Buffer } from "node:buffer";
+
 /** Bytes of distinct lines a table may hold before it starts over (ids are then renumbered). */
 const HELD_MAX = 4 * 1024 * 1024;
 
@@ -252,15 +254,20 @@ function below(starts: Int32Array, offset: number): number {
   return lo;
 }
 
-const viewOf = (a: Uint8Array) => new DataView(a.buffer, a.byteOffset, a.byteLength);
+/** Bytes compared natively at once (a native compare a block) before single ones are. */
+const BLOCK = 1024;
 
-/** Bytes equal from a[ai] and b[bi] on, at most `max`: four at a time (unaligned loads), then one. */
+const bufferOf = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/**
+ * Bytes equal from a[ai] and b[bi] on, at most `max`: a block at a time by `Buffer.compare` (a
+ * native compare: four bytes at a time in JS took three times as long on the long file), then one.
+ */
 function commonPrefix(a: Uint8Array, ai: number, b: Uint8Array, bi: number, max: number): number {
   let i = 0;
-  if (max >= 8) {
-    const av = viewOf(a);
-    const bv = viewOf(b);
-    while (i + 4 <= max && av.getUint32(ai + i, true) === bv.getUint32(bi + i, true)) i += 4;
+  if (max >= BLOCK) {
+    const ab = bufferOf(a);
+    while (i + BLOCK <= max && ab.compare(b, bi + i, bi + i + BLOCK, ai + i, ai + i + BLOCK) === 0) i += BLOCK;
   }
   while (i < max && a[ai + i] === b[bi + i]) i++;
   return i;
@@ -269,10 +276,9 @@ function commonPrefix(a: Uint8Array, ai: number, b: Uint8Array, bi: number, max:
 /** Bytes equal just before a[ae] and b[be], at most `max`. */
 function commonSuffix(a: Uint8Array, ae: number, b: Uint8Array, be: number, max: number): number {
   let i = 0;
-  if (max >= 8) {
-    const av = viewOf(a);
-    const bv = viewOf(b);
-    while (i + 4 <= max && av.getUint32(ae - i - 4, true) === bv.getUint32(be - i - 4, true)) i += 4;
+  if (max >= BLOCK) {
+    const ab = bufferOf(a);
+    while (i + BLOCK <= max && ab.compare(b, be - i - BLOCK, be - i, ae - i - BLOCK, ae - i) === 0) i += BLOCK;
   }
   while (i < max && a[ae - 1 - i] === b[be - 1 - i]) i++;
   return i;
