@@ -2,9 +2,9 @@
 // without a newline apart from the same bytes with one, as git's diff has it) get the same id in
 // every version read through one table, so a walk over hundreds of versions of a file (blame)
 // splits and hashes each version once, and its diffs compare numbers. Nothing is decoded: the
-// 550 versions of a 2,000-line file were 41 MB of text per blame, most of its garbage, when only
-// the lines a page shows need text (comparing lines as strings along Myers' diagonals, or
-// interning both sides again for every diff, cost several times more still).
+// 550 versions of a 2,000-line file were 41 MB of strings per blame, when only the lines a page
+// shows need text (comparing lines as strings along Myers' diagonals, or interning both sides
+// again for every diff, cost several times more still).
 
 import { Buffer } from "node:buffer";
 
