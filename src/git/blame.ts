@@ -2,16 +2,16 @@
 // passed from a commit to the parents they came from (by line diff) until a commit that made
 // them. Renames are followed when the content moved unchanged (git also finds similar files).
 // Bounded by a budget: lines still unassigned when it is spent are reported against the commit
-// the search stopped at. Each version of the file is read once and turned into line ids
-// (line-ids.ts: only the lines near its differences from the child's version are split and looked
-// up; the rest take the child's ids), and the diffs compare ids.
+// the search stopped at. Each version of the file is read once and turned into line ids from its
+// bytes, never decoded (line-ids.ts: only the lines near its differences from the child's version
+// are split and hashed; the rest take the child's ids), and the diffs compare ids.
 import { type BloomKey, bloomKeysOf } from "./bloom";
 import type { Budget } from "./budget";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import { type DiffStats, equalRuns } from "./diff";
 import { DiffBuffers } from "./diff-buffers";
 import { LineTable, type Version } from "./line-ids";
-import { idTableLocator, KEPT_TABLES_BYTES } from "./pack-id-table";
+import { idTableLocator } from "./pack-id-table";
 import { diffTrees } from "./tree-diff";
 import { oidAtPath } from "./tree-path";
 import type { Oid } from "./oid";
@@ -82,8 +82,6 @@ const PASS_PER_STEP = 16;
  * 80 to 140 steps and 50 storage reads; with 8, 166 steps and 35 reads: bench/scale-results.md).
  */
 const ID_TABLES_AFTER_STEPS = 8;
-/** Bytes of id tables a walk may read (12 bytes an object: about 350,000 objects). */
-const ID_TABLES_MAX = KEPT_TABLES_BYTES;
 
 export async function blame(
   graph: CommitGraph,
@@ -117,8 +115,8 @@ export async function blame(
     if (hit && hit.generation === table.generation) return hit.version;
     work.blobReads++;
     const version = table.idsOf(await store.readTyped(blob, "blob"), child);
-    // Its text (up to two bytes a character), ids and line starts.
-    const size = 2 * version.text.length + version.ids.byteLength + version.starts.byteLength;
+    // Its bytes, ids and line starts.
+    const size = version.bytes.byteLength + version.ids.byteLength + version.starts.byteLength;
     if (versionBytes + size > VERSIONS_CACHE_BYTES) {
       versions.clear();
       versionBytes = 0;
@@ -205,7 +203,8 @@ export async function blame(
     pending.delete(c.oid);
     steps++;
     if (steps === ID_TABLES_AFTER_STEPS) {
-      const locator = await idTableLocator(store, ID_TABLES_MAX);
+      // Within the isolate's budget for kept tables (12 bytes an object: about a million objects).
+      const locator = await idTableLocator(store);
       if (locator) {
         store.useLocator(locator);
         work.idTables = true;

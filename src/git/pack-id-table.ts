@@ -122,9 +122,30 @@ export async function bulkLocator(store: ObjectStore, lookups: number): Promise<
   );
 }
 
-/** Bytes of id tables an isolate keeps for `idTableLocator` (packs are immutable: so are their tables). */
-export const KEPT_TABLES_BYTES = 4 * 1024 * 1024;
-const keptTables = new ByteLru<string, PackIdTable>(KEPT_TABLES_BYTES, (t) => t.byteSize + 64, KEPT_TABLES_BYTES);
+/**
+ * Bytes of id tables an isolate keeps for `idTableLocator` (packs are immutable: so are their
+ * tables), and the most a walk may read: a git/git-sized pack's (900,000 objects, 10.8 MB) fits.
+ * With 4 MiB (about 350,000 objects) a blame on such a repository looked every tree and version
+ * up by ranged index reads, nearly each a storage read.
+ */
+export const KEPT_TABLES_BYTES = 12 * 1024 * 1024;
+let keptTables = keptTablesOf(KEPT_TABLES_BYTES);
+
+function keptTablesOf(bytes: number): ByteLru<string, PackIdTable> {
+  return new ByteLru<string, PackIdTable>(bytes, (t) => t.byteSize + 64, bytes);
+}
+
+/** The isolate's budget for kept id tables (`idTableLocator` reads none bigger); returns it. */
+export function keptTablesBudget(): number {
+  return keptTables.maxBytes;
+}
+
+/** Sets the budget for kept id tables, forgetting those kept (tests); returns the one before. */
+export function setKeptTablesBudget(bytes: number): number {
+  const before = keptTables.maxBytes;
+  keptTables = keptTablesOf(bytes);
+  return before;
+}
 
 /**
  * A locator for `store.useLocator` from its packs' id tables, read whole, when they hold at most
@@ -135,11 +156,11 @@ const keptTables = new ByteLru<string, PackIdTable>(KEPT_TABLES_BYTES, (t) => t.
  */
 export async function idTableLocator(
   store: ObjectStore,
-  maxBytes: number,
+  maxBytes = keptTablesBudget(),
 ): Promise<((oid: Oid) => Location | null | undefined) | null> {
   const ranged = store.packs.filter((p) => p.index instanceof RangedPackIndex);
   const objects = ranged.reduce((n, p) => n + p.index.count, 0);
-  if (ranged.length === 0 || objects * ID_TABLE_BYTES_PER_OBJECT > maxBytes) return null;
+  if (ranged.length === 0 || objects * ID_TABLE_BYTES_PER_OBJECT > Math.min(maxBytes, keptTablesBudget())) return null;
   const tables = new Map<string, PackIdTable>();
   for (const p of ranged) {
     let table = keptTables.get(p.id);

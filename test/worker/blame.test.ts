@@ -16,7 +16,8 @@ import { DiffBuffers } from "../../src/git/diff-buffers";
 import { LineTable } from "../../src/git/line-ids";
 import { ObjectStore, Pack } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
-import { PackIndex } from "../../src/git/pack-index";
+import { PackIndex, writePackIndexColumns } from "../../src/git/pack-index";
+import { ID_TABLE_BYTES_PER_OBJECT } from "../../src/git/pack-id-table";
 import { RangedPackIndex, setRangedPageBudget } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource } from "../../src/git/range-source";
@@ -108,6 +109,62 @@ describe("blame", () => {
       expect(index.reads).toBeLessThan(40);
     } finally {
       setRangedPageBudget(budget);
+    }
+  });
+
+  it("looks ids up in the id table of a pack bigger than 350,000 objects (git/git's 900,000 fit the isolate's budget)", async () => {
+    const { graph, source, idx } = await open();
+    // The fixture's entries and 360,000 made-up ones (never looked up): a table of 4.3 MB, over
+    // the 4 MiB a walk could read before.
+    const real = new PackIndex(idx);
+    const n = real.count + 360_000;
+    const oids = new Uint8Array(20 * n);
+    const offsets = new Float64Array(n).fill(12);
+    const crcs = new Uint32Array(n);
+    for (let i = 0; i < real.count; i++) {
+      oids.set(real.oidBytesAt(i), 20 * i);
+      offsets[i] = real.offsetAt(i);
+      crcs[i] = real.crcAt(i);
+    }
+    let seed = 19;
+    for (let b = 20 * real.count; b < oids.length; b += 4) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      new DataView(oids.buffer).setUint32(b, seed ^ (b * 2654435761));
+    }
+    const big = writePackIndexColumns(oids, offsets, crcs, idx.subarray(idx.length - 40, idx.length - 20));
+    const budget = setRangedPageBudget(16 * 1024);
+    try {
+      const index = await RangedPackIndex.open(new MemorySource(`blame-big-idx-${Math.random()}`, big));
+      expect(index.count * ID_TABLE_BYTES_PER_OBJECT).toBeGreaterThan(4 * 1024 * 1024);
+      const g = new CommitGraph(new ObjectStore([new Pack("blame-big", index, source)]));
+      g.usePersisted(async () => graph);
+      const result = await blame(g, revs.tip, ["long.txt"]);
+      expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
+      expect(result.work.idTables).toBe(true);
+      // The table's reads (two a batch of 65,536 ids) and the first steps' lookups: by ranges
+      // every lookup past them read a unit (over 450 here).
+      expect(index.reads).toBeLessThan(60);
+    } finally {
+      setRangedPageBudget(budget);
+    }
+  });
+
+  it("decodes no text: line ids come from the versions' bytes", async () => {
+    // Every decoder's bytes counted (the walk's own, made before this test, included): each
+    // version of the long file was decoded whole before (41 MB a blame of the bench's long file).
+    const decode = TextDecoder.prototype.decode;
+    let decoded = 0;
+    TextDecoder.prototype.decode = function (this: TextDecoder, ...args: Parameters<TextDecoder["decode"]>) {
+      decoded += args[0]?.byteLength ?? 0;
+      return decode.apply(this, args);
+    };
+    try {
+      const result = await blame(await walker(true), revs.tip, ["long.txt"]);
+      expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
+      expect(result.work.blobReads).toBeGreaterThan(100);
+      expect(decoded).toBe(0);
+    } finally {
+      TextDecoder.prototype.decode = decode;
     }
   });
 
@@ -242,6 +299,16 @@ describe("line ids", () => {
     expect([...b.ids]).toEqual([1, 0, 3]);
     expect([...t.idsOf(encoder.encode("")).ids]).toEqual([]);
     expect(t.linesHashed).toBe(6);
+  });
+
+  it("tell apart lines that differ only in bytes that are not UTF-8, as git does", () => {
+    // Decoded, both lines were U+FFFD: the same id, so blame passed one for the other.
+    const t = new LineTable();
+    const a = t.idsOf(Uint8Array.of(0x61, 10, 0xff, 10, 0x62, 10));
+    const b = t.idsOf(Uint8Array.of(0x61, 10, 0xfe, 10, 0x62, 10), a);
+    expect([...a.ids]).toEqual([0, 1, 2]);
+    expect([...b.ids]).toEqual([0, 3, 2]);
+    expect([...t.idsOf(Uint8Array.of(0xfe, 10)).ids]).toEqual([3]);
   });
 
   it("take a base version's ids for the whole lines they share at the start and the end", () => {
