@@ -130,7 +130,7 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
   // commit is new: they are read in pack order from the packs' leading runs of commits rather
   // than looked up one by one.
   // The build's pack reads go through windows of its own (commit-graph-pack.ts), not the shared ones.
-  const packs = new BuildPackReader(store.packs.length);
+  const packs = new BuildPackReader(store);
   if (!graph) await leadingCommits(store, records, packs);
   io.onPhase?.("scan leading commits", records.byteSize);
   // A commit read or found already (a merge's parent reached again) is present: no index lookup.

@@ -2,7 +2,6 @@
 // walks them level by level): resolved into one slab used as a ring, read through the build's
 // own pack windows.
 import { applyDelta, deltaSizes } from "./delta";
-import { GitError } from "./errors";
 import type { GitObject, ObjectStore, Pack } from "./object-store";
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, typeName } from "./pack-format";
 import { InflateScratch } from "./zlib";
@@ -57,10 +56,10 @@ export class BuildTreeReader {
   inflated = 0;
 
   constructor(
-    private readonly store: ObjectStore,
+    store: ObjectStore,
     private readonly size = TREE_SLAB_BYTES,
     /** Where entries are read from: windows of the build's own, not the isolate's shared ones. */
-    readonly packs = new BuildPackReader(store.packs.length),
+    readonly packs = new BuildPackReader(store),
   ) {
     this.slab = new Uint8Array(size);
   }
@@ -108,13 +107,20 @@ export class BuildTreeReader {
    * (`keep` copies it aside, valid until the next `keep`).
    */
   async readAt(pack: Pack, offset: number, keep = false): Promise<GitObject> {
-    return this.kept((await this.resolve(pack, offset)).obj, keep);
+    for (;;) {
+      const held = this.resolveNow(pack, offset);
+      if (held) return this.kept(held.obj, keep);
+      await this.fill();
+    }
   }
 
-  /** The object at `offset` of `pack` if the slab holds it (as `readAt` gives it), else null. */
+  /**
+   * The object at `offset` of `pack` (as `readAt` gives it) if the slab holds it or the build's
+   * windows hold all it is made of, else null: no promise, no await.
+   */
   peek(pack: Pack, offset: number, keep = false): GitObject | null {
-    const hit = this.held.get(this.keyOf(pack, offset));
-    return hit && this.intact(hit.pos) ? this.kept(hit.obj, keep) : null;
+    const held = this.resolveNow(pack, offset);
+    return held ? this.kept(held.obj, keep) : null;
   }
 
   private kept(obj: GitObject, keep: boolean): GitObject {
@@ -131,23 +137,37 @@ export class BuildTreeReader {
     return n * 2 ** 33 + offset;
   }
 
-  private async resolve(pack: Pack, offset: number): Promise<Held> {
+  /** Reads what the last `resolveNow` that answered null lacked: a window, or a base's location. */
+  private fill(): Promise<void> {
+    return this.packs.fill();
+  }
+
+  /**
+   * The object at `offset` resolved from the slab and the build's windows, or null when they lack
+   * something (then `fill`): a tree read through the windows costs no promise, and the awaits
+   * are only for storage reads. What it resolved before it stopped stays in the slab.
+   */
+  private resolveNow(pack: Pack, offset: number): Held | null {
     const key = this.keyOf(pack, offset);
     const hit = this.held.get(key);
     if (hit && this.intact(hit.pos)) return hit;
-    const header = await this.packs.header(pack, offset);
+    const header = this.packs.headerNow(pack, offset);
+    if (!header) return null;
     let base: Held | null = null;
-    if (header.type === OBJ_OFS_DELTA) base = await this.resolve(pack, header.baseOffset!);
-    else if (header.type === OBJ_REF_DELTA) {
-      const at = await this.store.locate(header.baseOid!);
-      if (!at) throw new GitError("missing_object", `object ${header.baseOid} is missing`);
-      base = await this.resolve(at.pack, at.offset);
+    if (header.type === OBJ_OFS_DELTA) {
+      base = this.resolveNow(pack, header.baseOffset!);
+      if (!base) return null;
+    } else if (header.type === OBJ_REF_DELTA) {
+      const at = this.packs.baseAt(header.baseOid!);
+      if (!at) return null;
+      base = this.resolveNow(at.pack, at.offset);
+      if (!base) return null;
     }
-    this.inflated++;
     let held: Held;
     if (base) {
       // The base is read first (it may use the delta buffer), then the delta is inflated.
-      const delta = (await this.packs.inflate(pack, offset, header, this.deltaData)).data;
+      const delta = this.packs.inflateNow(pack, offset, header, this.deltaData);
+      if (!delta) return null;
       const size = deltaSizes(delta).resultSize;
       let baseData = base.obj.data;
       const before = this.head;
@@ -163,9 +183,11 @@ export class BuildTreeReader {
       else held = { obj: { type: base.obj.type, data: applyDelta(baseData, delta) }, pos: -1 };
     } else {
       this.area.pos = -1;
-      const { data } = await this.packs.inflate(pack, offset, header, this.area);
+      const data = this.packs.inflateNow(pack, offset, header, this.area);
+      if (!data) return null;
       held = { obj: { type: typeName(header.type), data }, pos: this.area.pos };
     }
+    this.inflated++;
     if (held.pos >= 0) {
       this.held.set(key, held);
       this.order.push(key);

@@ -182,7 +182,7 @@ describe("the commit-graph build's reads", () => {
     expect(counts.shared).toBe(0);
     expect(counts.own).toBeGreaterThan(0);
     // Those windows are bounded whatever the pack's size.
-    const reader = new BuildPackReader(1, 4 * 64 * 1024);
+    const reader = new BuildPackReader(store, 4 * 64 * 1024);
     const pack = store.packs[0]!;
     for (const oid of repo.objects.keys()) {
       const at = (await store.locate(oid))!;
@@ -191,6 +191,26 @@ describe("the commit-graph build's reads", () => {
     }
     expect(reader.heldBytes).toBeLessThanOrEqual(4 * 64 * 1024);
     expect(BUILD_WINDOW_BYTES).toBeLessThanOrEqual(12 * 1024 * 1024);
+  });
+
+  it("resolves an object its windows hold without an await: storage reads are the only waits", async () => {
+    const { store, repo } = await deltaHistory();
+    const packs = new BuildPackReader(store);
+    const first = new BuildTreeReader(store, 1024 * 1024, packs);
+    const where = [];
+    for (const oid of repo.objects.keys()) where.push((await store.locate(oid))!);
+    for (const at of where) await first.readAt(at.pack, at.offset);
+    const reads = packs.reads;
+    expect(reads).toBeGreaterThan(0);
+    // A reader with an empty slab over the same windows: every object, delta chains included, is
+    // resolved by `peek` (no promise), the same bytes as the store's, and no storage read is made.
+    const second = new BuildTreeReader(store, 1024 * 1024, packs);
+    for (const at of where) {
+      const now = second.peek(at.pack, at.offset);
+      expect(now).not.toBeNull();
+      expect(now!.data).toEqual((await store.readAt(at.pack, at.offset)).data);
+    }
+    expect(packs.reads).toBe(reads);
   });
 
   it("finds a level's trees from their bytes when id tables answer: no hex id looked up", async () => {
