@@ -4,7 +4,7 @@
 // layers of at most `layerMax` commits. A small top layer is rewritten with the new commits
 // rather than stacked on, so the chain stays short (git's split commit-graph merges the same way).
 import { yieldToOthers } from "./budget";
-import { bloomKey, type BloomKey, buildFilter } from "./bloom";
+import { FilterBuilder } from "./bloom";
 import { encodeLayer, type GraphLayer, type LayerEntry, PersistedGraph } from "./commit-graph-file";
 import type { ObjectStore } from "./object-store";
 import { type BulkLocator, bulkLocator } from "./pack-id-table";
@@ -91,10 +91,12 @@ function latin1(s: string): Uint8Array {
   return scratch.subarray(0, s.length);
 }
 
+const filters = new FilterBuilder();
+
 function filterOf(paths: string[] | null): Uint8Array {
   if (!paths) return Uint8Array.of(0xff);
-  const keys: BloomKey[] = paths.map((p) => bloomKey(latin1(p)));
-  return buildFilter(keys);
+  for (const p of paths) filters.add(latin1(p));
+  return filters.finish();
 }
 
 /** Commits whose filters are computed together: their trees are located in one sorted batch per level. */

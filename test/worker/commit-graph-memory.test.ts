@@ -16,6 +16,7 @@ import { MemorySource, WindowedSource } from "../../src/git/range-source";
 import { BUILD_WINDOW_BYTES, BuildPackReader } from "../../src/git/commit-graph-pack";
 import { changedPathsOfMany } from "../../src/git/commit-graph-levels";
 import { bulkLocator } from "../../src/git/pack-id-table";
+import { bloomKey, buildFilter, FilterBuilder } from "../../src/git/bloom";
 import { RangedPackIndex } from "../../src/git/pack-index-ranged";
 import { RepoBuilder } from "./git-fixture";
 import { memoryStore, persistedGraph } from "./graph-fixture";
@@ -245,5 +246,16 @@ describe("the commit-graph build's reads", () => {
     const expected = await changedPathsOfMany(whole, pairs);
     expect(got.map((p) => p?.sort())).toEqual(expected.map((p) => p?.sort()));
     expect(got.some((p) => (p?.length ?? 0) > 3)).toBe(true);
+  });
+
+  it("builds each filter from two hash values a path in a reused array, the same bytes as from keys", () => {
+    const builder = new FilterBuilder();
+    const bytes = (p: string) => Uint8Array.from(p, (c) => c.charCodeAt(0));
+    // Byte strings as the build has them (UTF-8 bytes one char each), up to past git's limit.
+    for (const n of [0, 1, 2, 7, 100, 512, 513]) {
+      const paths = Array.from({ length: n }, (_, i) => `dir${i % 5}/\u00c3\u00a9t\u00e9 ${i}.txt`);
+      for (const p of paths) builder.add(bytes(p));
+      expect(builder.finish()).toEqual(buildFilter(paths.map((p) => bloomKey(bytes(p)))));
+    }
   });
 });
