@@ -12,6 +12,9 @@
 //     objects included), bytes per function
 //   CPU=1 ...: a CPU profile of the isolates over the build, self time per function (the file in
 //     SLICES_DIR when set)
+//   TRACE=1 LIVE=1 ...: a collection before each heap sample, so array buffers count only while
+//     held (the peak without the garbage V8 has not swept yet); slows the build down
+//   PORT=8300 INSPECTOR_PORT=9300 ...: the forge's and the inspector's ports (default: free ones)
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,16 +52,19 @@ const copy = mkdtempSync(join(tmpdir(), "graph-build-rate-"));
 cpSync(state, copy, { recursive: true });
 // The copy starts without a commit-graph (its blobs stay on disk, unreferenced).
 sqlite(copy, "delete from _mf_objects where key like '%/derived/commit-graph/%'");
-const inspector = await freePort();
+const inspector = Number(process.env.INSPECTOR_PORT ?? 0) || (await freePort());
+const live = !!process.env.LIVE;
 const forge = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) }, 600_000, {
   stateDir: copy,
   root: process.env.ROOT,
+  port: Number(process.env.PORT ?? 0) || undefined,
 });
 try {
   // workerd's inspector takes one session per isolate: a profile or snapshots go without samples.
   const cpu = process.env.CPU ? await profileCpu(inspector) : null;
   const alloc = process.env.ALLOC ? await sampleAllocations(inspector, "core:user:push") : null;
-  const heap = cpu || alloc || snapshotsAt.length > 0 ? null : await sampleHeap(inspector, 200, !!process.env.TRACE);
+  const heap =
+    cpu || alloc || snapshotsAt.length > 0 ? null : await sampleHeap(inspector, live ? 250 : 200, !!process.env.TRACE, live);
   const t0 = performance.now();
   const page = await pageAt(forge.port, "/p/repo/source/tree/master/");
   console.log(`tree page at master: ${page.status} ${page.ms.toFixed(0)} ms${page.cc === "no-store" ? " partial" : ""}`);
@@ -98,7 +104,7 @@ try {
   const push = peaks["core:user:push"];
   const mib = (b = 0) => (b / 2 ** 20).toFixed(1);
   console.log(
-    `== commit-graph of ${commits} commits ${done ? `built in ${s} s` : `NOT built after ${s} s`}; push isolate peak: used heap ${mib(push?.used)} MiB, with array buffers ${mib(push?.withBuffers)} MiB`,
+    `== commit-graph of ${commits} commits ${done ? `built in ${s} s` : `NOT built after ${s} s`}; push isolate peak${live ? " (live: collected before each sample)" : ""}: used heap ${mib(push?.used)} MiB, with array buffers ${mib(push?.withBuffers)} MiB`,
   );
 } finally {
   await forge.stop();

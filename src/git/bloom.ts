@@ -83,6 +83,46 @@ export function buildFilter(keys: BloomKey[]): Uint8Array {
   return filter;
 }
 
+/**
+ * `buildFilter` of paths added one at a time as bytes, without a key per path: their two hash
+ * values go into one reused array (the commit-graph build makes a filter for every commit of a
+ * whole history: 1.4 million paths at git/git's size, a Uint32Array and an array entry each).
+ */
+export class FilterBuilder {
+  private hashes = new Uint32Array(2 * 64);
+  private count = 0;
+
+  add(path: Uint8Array): void {
+    if (2 * this.count + 2 > this.hashes.length) {
+      const more = new Uint32Array(this.hashes.length * 2);
+      more.set(this.hashes);
+      this.hashes = more;
+    }
+    this.hashes[2 * this.count] = murmur3(SEED0, path);
+    this.hashes[2 * this.count + 1] = murmur3(SEED1, path);
+    this.count++;
+  }
+
+  /** The filter of the paths added since the last one (as `buildFilter` makes it). */
+  finish(): Uint8Array {
+    const n = this.count;
+    this.count = 0;
+    if (n > MAX_CHANGED_PATHS) return Uint8Array.of(0xff);
+    if (n === 0) return Uint8Array.of(0);
+    const filter = new Uint8Array(Math.ceil((n * BITS_PER_ENTRY) / 8));
+    const bits = filter.length * 8;
+    for (let k = 0; k < n; k++) {
+      const h0 = this.hashes[2 * k]!;
+      const h1 = this.hashes[2 * k + 1]!;
+      for (let i = 0; i < NUM_HASHES; i++) {
+        const bit = ((h0 + Math.imul(i, h1)) >>> 0) % bits;
+        filter[bit >>> 3]! |= 1 << (bit & 7);
+      }
+    }
+    return filter;
+  }
+}
+
 /** False only if no path of `keys` can be in the filter (the commit certainly left them alone). */
 export function filterMayContain(filter: Uint8Array, keys: BloomKey[]): boolean {
   if (filter.length === 0) return true;

@@ -4,18 +4,21 @@
 // layers of at most `layerMax` commits. A small top layer is rewritten with the new commits
 // rather than stacked on, so the chain stays short (git's split commit-graph merges the same way).
 import { yieldToOthers } from "./budget";
-import { bloomKey, type BloomKey, buildFilter } from "./bloom";
+import { FilterBuilder } from "./bloom";
 import { encodeLayer, type GraphLayer, type LayerEntry, PersistedGraph } from "./commit-graph-file";
-import type { Location, ObjectStore } from "./object-store";
+import type { ObjectStore } from "./object-store";
 import { type BulkLocator, bulkLocator } from "./pack-id-table";
 import { CommitRecords, Seen } from "./commit-graph-records";
 import { parseCommitLinks } from "./objects";
 import { hashObject, type Oid } from "./oid";
-import { BuildTreeReader, changedPathsOfMany } from "./commit-graph-trees";
+import { BuildTreeReader } from "./commit-graph-trees";
+import { changedPathsOfMany, type TreeLocator } from "./commit-graph-levels";
+import { BuildPackReader } from "./commit-graph-pack";
+import { InflateScratch } from "./zlib";
 import { OBJ_COMMIT, OBJ_TAG, PACK_HEADER_SIZE } from "./pack-format";
 
 export const LAYER_MAX = 16_384;
-export { changedPaths, changedPathsOfMany } from "./commit-graph-trees";
+export { changedPaths, changedPathsOfMany } from "./commit-graph-levels";
 
 export interface GraphBuildIo {
   store: ObjectStore;
@@ -32,8 +35,6 @@ export interface GraphBuildIo {
   onPhase?(name: string, recordBytes: number): void;
 }
 
-type Locator = (oids: readonly Oid[]) => Promise<(Location | null)[]>;
-
 /**
  * Commits read from leading runs at most (about 90 bytes each in the build's records, as many as
  * it would hold anyway); past it, the rest are looked up one by one.
@@ -46,15 +47,17 @@ const SCAN_MAX = 100_000;
  * reading them in a row costs one pass over those bytes instead of a ranged index lookup each.
  * Each one read is recorded as Scanned (its parents Named).
  */
-async function leadingCommits(store: ObjectStore, records: CommitRecords): Promise<void> {
+async function leadingCommits(store: ObjectStore, records: CommitRecords, packs: BuildPackReader): Promise<void> {
   let entries = 0;
   let scanned = 0;
+  // Each commit is inflated into one reused buffer: its links are copied into the records.
+  const out = new InflateScratch();
   for (const pack of store.packs) {
     let offset = PACK_HEADER_SIZE;
     while (offset < pack.source.size - 20 && scanned < SCAN_MAX) {
-      const header = await pack.header(offset);
+      const header = await packs.header(pack, offset);
       if (header.type !== OBJ_COMMIT && header.type !== OBJ_TAG) break;
-      const { data, end } = await pack.inflateEntry(offset, header);
+      const { data, end } = await packs.inflate(pack, offset, header, out);
       if (header.type === OBJ_COMMIT) {
         const r = records.intern(hashObject("commit", data));
         if (records.seenAs(r) === Seen.Named) {
@@ -88,10 +91,12 @@ function latin1(s: string): Uint8Array {
   return scratch.subarray(0, s.length);
 }
 
+const filters = new FilterBuilder();
+
 function filterOf(paths: string[] | null): Uint8Array {
   if (!paths) return Uint8Array.of(0xff);
-  const keys: BloomKey[] = paths.map((p) => bloomKey(latin1(p)));
-  return buildFilter(keys);
+  for (const p of paths) filters.add(latin1(p));
+  return filters.finish();
 }
 
 /** Commits whose filters are computed together: their trees are located in one sorted batch per level. */
@@ -126,7 +131,9 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
   // Find the new commits, newest to oldest, stopping at the covered ones. With no graph yet every
   // commit is new: they are read in pack order from the packs' leading runs of commits rather
   // than looked up one by one.
-  if (!graph) await leadingCommits(store, records);
+  // The build's pack reads go through windows of its own (commit-graph-pack.ts), not the shared ones.
+  const packs = new BuildPackReader(store);
+  if (!graph) await leadingCommits(store, records, packs);
   io.onPhase?.("scan leading commits", records.byteSize);
   // A commit read or found already (a merge's parent reached again) is present: no index lookup.
   const present = async (r: number) => {
@@ -221,7 +228,7 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
   // The filters look up about ten trees a commit: for an import's whole history, in memory
   // through a table of the packs' ids rather than by ranged index reads.
   let locateMany: BulkLocator | null = await bulkLocator(store, order.length * TREES_PER_COMMIT);
-  const trees = new BuildTreeReader(store);
+  const trees = new BuildTreeReader(store, undefined, packs);
   io.onPhase?.("id table", records.byteSize);
   const step = locateMany.inMemory ? TABLE_FILTER_BATCH : FILTER_BATCH;
   for (let from = 0; from < order.length; from += step) {
@@ -232,7 +239,7 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
       pairs.push({ before: p >= 0 ? await treeOf(p) : null, after: records.tree(r) });
     }
     // The last batch's lookups are the table's last: let it go before the layer is written.
-    const locator: Locator = locateMany!;
+    const locator: TreeLocator = locateMany!;
     if (from + step >= order.length) locateMany = null;
     const changed = await changedPathsOfMany(store, pairs, locator, trees);
     for (let k = 0; k < batch.length; k++) {

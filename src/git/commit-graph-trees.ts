@@ -1,16 +1,11 @@
-// The tree diffs of the commit-graph build (git/commit-graph-build.ts): the paths each commit
-// changes against its first parent, as git lists them for a changed-path Bloom filter, computed
-// for many commits level by level; and the build's own reader of those trees.
-import { yieldToOthers } from "./budget";
+// The commit-graph build's own reader of the trees its filters diff (git/commit-graph-levels.ts
+// walks them level by level): resolved into one slab used as a ring, read through the build's
+// own pack windows.
 import { applyDelta, deltaSizes } from "./delta";
-import { GitError } from "./errors";
-import { MAX_CHANGED_PATHS } from "./bloom";
-import type { GitObject, Location, ObjectStore, Pack } from "./object-store";
-import type { Oid } from "./oid";
-import { hexAt } from "./commit-graph-records";
-import { type EntryHeader, OBJ_OFS_DELTA, OBJ_REF_DELTA, typeName } from "./pack-format";
-import { InflateError, inflateAt, InflateScratch } from "./zlib";
-import { byteString } from "./tree-changes";
+import type { GitObject, ObjectStore, Pack } from "./object-store";
+import { OBJ_OFS_DELTA, OBJ_REF_DELTA, typeName } from "./pack-format";
+import { InflateScratch } from "./zlib";
+import { BuildPackReader } from "./commit-graph-pack";
 
 /** An object the reader holds in its slab: valid while nothing written since has reached it. */
 interface Held {
@@ -61,15 +56,17 @@ export class BuildTreeReader {
   inflated = 0;
 
   constructor(
-    private readonly store: ObjectStore,
+    store: ObjectStore,
     private readonly size = TREE_SLAB_BYTES,
+    /** Where entries are read from: windows of the build's own, not the isolate's shared ones. */
+    readonly packs = new BuildPackReader(store),
   ) {
     this.slab = new Uint8Array(size);
   }
 
-  /** Bytes the reader holds in buffers (slab and scratch), for tests. */
+  /** Bytes the reader holds in buffers (slab, scratch and pack windows), for tests. */
   get heldBytes(): number {
-    return this.slab.length + this.deltaData.bytes + this.baseCopy.bytes + this.sideCopy.bytes;
+    return this.slab.length + this.deltaData.bytes + this.baseCopy.bytes + this.sideCopy.bytes + this.packs.heldBytes;
   }
 
   /** Objects the slab holds now. */
@@ -110,13 +107,20 @@ export class BuildTreeReader {
    * (`keep` copies it aside, valid until the next `keep`).
    */
   async readAt(pack: Pack, offset: number, keep = false): Promise<GitObject> {
-    return this.kept((await this.resolve(pack, offset)).obj, keep);
+    for (;;) {
+      const held = this.resolveNow(pack, offset);
+      if (held) return this.kept(held.obj, keep);
+      await this.fill();
+    }
   }
 
-  /** The object at `offset` of `pack` if the slab holds it (as `readAt` gives it), else null. */
+  /**
+   * The object at `offset` of `pack` (as `readAt` gives it) if the slab holds it or the build's
+   * windows hold all it is made of, else null: no promise, no await.
+   */
   peek(pack: Pack, offset: number, keep = false): GitObject | null {
-    const hit = this.held.get(this.keyOf(pack, offset));
-    return hit && this.intact(hit.pos) ? this.kept(hit.obj, keep) : null;
+    const held = this.resolveNow(pack, offset);
+    return held ? this.kept(held.obj, keep) : null;
   }
 
   private kept(obj: GitObject, keep: boolean): GitObject {
@@ -133,23 +137,37 @@ export class BuildTreeReader {
     return n * 2 ** 33 + offset;
   }
 
-  private async resolve(pack: Pack, offset: number): Promise<Held> {
+  /** Reads what the last `resolveNow` that answered null lacked: a window, or a base's location. */
+  private fill(): Promise<void> {
+    return this.packs.fill();
+  }
+
+  /**
+   * The object at `offset` resolved from the slab and the build's windows, or null when they lack
+   * something (then `fill`): a tree read through the windows costs no promise, and the awaits
+   * are only for storage reads. What it resolved before it stopped stays in the slab.
+   */
+  private resolveNow(pack: Pack, offset: number): Held | null {
     const key = this.keyOf(pack, offset);
     const hit = this.held.get(key);
     if (hit && this.intact(hit.pos)) return hit;
-    const header = await pack.header(offset);
+    const header = this.packs.headerNow(pack, offset);
+    if (!header) return null;
     let base: Held | null = null;
-    if (header.type === OBJ_OFS_DELTA) base = await this.resolve(pack, header.baseOffset!);
-    else if (header.type === OBJ_REF_DELTA) {
-      const at = await this.store.locate(header.baseOid!);
-      if (!at) throw new GitError("missing_object", `object ${header.baseOid} is missing`);
-      base = await this.resolve(at.pack, at.offset);
+    if (header.type === OBJ_OFS_DELTA) {
+      base = this.resolveNow(pack, header.baseOffset!);
+      if (!base) return null;
+    } else if (header.type === OBJ_REF_DELTA) {
+      const at = this.packs.baseAt(header.baseOid!);
+      if (!at) return null;
+      base = this.resolveNow(at.pack, at.offset);
+      if (!base) return null;
     }
-    this.inflated++;
     let held: Held;
     if (base) {
       // The base is read first (it may use the delta buffer), then the delta is inflated.
-      const delta = await this.inflate(pack, offset, header, this.deltaData);
+      const delta = this.packs.inflateNow(pack, offset, header, this.deltaData);
+      if (!delta) return null;
       const size = deltaSizes(delta).resultSize;
       let baseData = base.obj.data;
       const before = this.head;
@@ -165,28 +183,17 @@ export class BuildTreeReader {
       else held = { obj: { type: base.obj.type, data: applyDelta(baseData, delta) }, pos: -1 };
     } else {
       this.area.pos = -1;
-      const data = await this.inflate(pack, offset, header, this.area);
+      const data = this.packs.inflateNow(pack, offset, header, this.area);
+      if (!data) return null;
       held = { obj: { type: typeName(header.type), data }, pos: this.area.pos };
     }
+    this.inflated++;
     if (held.pos >= 0) {
       this.held.set(key, held);
       this.order.push(key);
       this.orderPos.push(held.pos);
     }
     return held;
-  }
-
-  /** The entry's inflated bytes, into `out`'s buffer (the stream's end is found as Pack.inflateEntry does). */
-  private async inflate(pack: Pack, offset: number, header: EntryHeader, out: InflateScratch): Promise<Uint8Array> {
-    for (let extra = 1; ; extra *= 2) {
-      const { bytes } = await pack.rawEntry(offset, header, extra);
-      try {
-        return inflateAt(bytes, header.headerLength, header.size, out).data;
-      } catch (err) {
-        const more = offset + bytes.length < pack.source.size - 20;
-        if (!(more && err instanceof InflateError && err.truncated)) throw err;
-      }
-    }
   }
 }
 
@@ -195,169 +202,3 @@ export class BuildTreeReader {
  * read as one commit's side and again as its child's; one buffer, so no garbage buffers at all.
  */
 export const TREE_SLAB_BYTES = 4 * 1024 * 1024;
-
-/** The space after the mode of the tree entry at `p` (its name runs from there to a nul). */
-function spaceAt(d: Uint8Array, p: number): number {
-  while (d[p] !== 0x20) p++;
-  return p;
-}
-
-function nulAt(d: Uint8Array, space: number): number {
-  let nul = space + 1;
-  while (d[nul] !== 0) nul++;
-  return nul;
-}
-
-/** Whether the entry at `p` (its mode ends at `space`) is a directory (mode 40000). */
-const isTree = (d: Uint8Array, p: number, space: number) => space - p === 5 && d[p] === 0x34;
-
-/**
- * git's order of two entries (name bytes, a directory's name compared as if it ended in "/"),
- * each given by its space, its nul and whether it is a directory.
- */
-function entryOrder(
-  a: Uint8Array,
-  as: number,
-  an: number,
-  at: boolean,
-  b: Uint8Array,
-  bs: number,
-  bn: number,
-  bt: boolean,
-): number {
-  const la = an - as - 1;
-  const lb = bn - bs - 1;
-  const n = Math.min(la, lb);
-  for (let i = 1; i <= n; i++) {
-    const d = a[as + i]! - b[bs + i]!;
-    if (d !== 0) return d;
-  }
-  const ca = la > n ? a[as + 1 + n]! : at ? 0x2f : 0;
-  const cb = lb > n ? b[bs + 1 + n]! : bt ? 0x2f : 0;
-  return ca - cb;
-}
-
-const sameBytes = (a: Uint8Array, from: number, to: number, b: Uint8Array, at: number) => {
-  for (let i = from; i < to; i++) if (a[i] !== b[at + i - from]) return false;
-  return true;
-};
-
-/**
- * Each entry that differs between raw trees `a` and `b` (missing on one side, or another mode or
- * id), in git's order: its name (one char per byte) and, for each side where it is a directory,
- * the directory's id. Entries both have the same are compared as bytes, never decoded. Entries are
- * walked by their offsets in plain numbers: an object per entry was the build's largest garbage
- * (660 MB over git/git's history).
- */
-function forEachDifference(
-  a: Uint8Array,
-  b: Uint8Array,
-  each: (name: string, left: Oid | null, right: Oid | null) => void,
-): void {
-  let p = 0;
-  let q = 0;
-  // Entry x of a: mode [p, xs), name (xs, xn), id after xn; entry y of b likewise.
-  let xs = p < a.length ? spaceAt(a, p) : 0;
-  let xn = p < a.length ? nulAt(a, xs) : 0;
-  let ys = q < b.length ? spaceAt(b, q) : 0;
-  let yn = q < b.length ? nulAt(b, ys) : 0;
-  while (p < a.length || q < b.length) {
-    const xt = p < a.length && isTree(a, p, xs);
-    const yt = q < b.length && isTree(b, q, ys);
-    const cmp = p >= a.length ? 1 : q >= b.length ? -1 : entryOrder(a, xs, xn, xt, b, ys, yn, yt);
-    if (cmp === 0) {
-      const same = xs - p === ys - q && sameBytes(a, p, xs, b, q) && sameBytes(a, xn + 1, xn + 21, b, yn + 1);
-      if (!same) each(byteString(a, xs + 1, xn), xt ? hexAt(a, xn + 1) : null, yt ? hexAt(b, yn + 1) : null);
-    } else if (cmp < 0) each(byteString(a, xs + 1, xn), xt ? hexAt(a, xn + 1) : null, null);
-    else each(byteString(b, ys + 1, yn), null, yt ? hexAt(b, yn + 1) : null);
-    if (cmp <= 0) {
-      p = xn + 21;
-      if (p < a.length) xn = nulAt(a, (xs = spaceAt(a, p)));
-    }
-    if (cmp >= 0) {
-      q = yn + 21;
-      if (q < b.length) yn = nulAt(b, (ys = spaceAt(b, q)));
-    }
-  }
-}
-
-/**
- * Paths that differ between two trees (either may be absent), with their parent directories, as
- * git lists them for a Bloom filter; null past git's limit of changed paths.
- */
-export async function changedPaths(store: ObjectStore, before: Oid | null, after: Oid | null): Promise<string[] | null> {
-  return (await changedPathsOfMany(store, [{ before, after }]))[0]!;
-}
-
-const EMPTY = new Uint8Array(0);
-
-/**
- * `changedPaths` of many commits at once (each its first parent's tree and its own), level by
- * level: the trees of a level are located together, in id order, before any is read. A large
- * pack's index is read by ranges through a cache smaller than it, and ids hash evenly, so one
- * lookup at a time makes nearly every lookup a storage read of its own (at git/git's 900,000
- * objects, hundreds of thousands of them for a whole history); sorted, the lookups of a level
- * share the index pages they fall in.
- */
-export async function changedPathsOfMany(
-  store: ObjectStore,
-  pairs: readonly { before: Oid | null; after: Oid | null }[],
-  locateMany: (oids: readonly Oid[]) => Promise<(Location | null)[]> = (oids) => store.locateMany(oids),
-  trees: {
-    readAt(pack: Pack, offset: number, keep?: boolean): Promise<GitObject>;
-    peek?(pack: Pack, offset: number, keep?: boolean): GitObject | null;
-  } = store,
-): Promise<(string[] | null)[]> {
-  const out: (Set<string> | null)[] = pairs.map(() => new Set<string>());
-  let level = pairs.map((p, i) => ({ i, a: p.before, b: p.after, prefix: "" }));
-  while (level.length > 0) {
-    level = level.filter((w) => w.a !== w.b);
-    const ids = new Set<Oid>();
-    for (const w of level) {
-      if (w.a) ids.add(w.a);
-      if (w.b) ids.add(w.b);
-    }
-    const sorted = [...ids].sort();
-    const found = await locateMany(sorted);
-    const where = new Map(sorted.map((oid, k) => [oid, found[k]]));
-    const located = (tree: Oid) => {
-      const at = where.get(tree);
-      if (!at) throw new GitError("missing_object", `object ${tree} is missing`);
-      return at;
-    };
-    const treeData = (tree: Oid, obj: GitObject) => {
-      if (obj.type !== "tree") throw new GitError("missing_object", `object ${tree} is a ${obj.type}, not a tree`);
-      return obj.data;
-    };
-    // A tree the reader holds is taken without an await (a promise per read was the garbage of
-    // hundreds of thousands of reads).
-    const read = (tree: Oid | null, keep = false): Uint8Array | Promise<Uint8Array> => {
-      if (!tree) return EMPTY;
-      const at = located(tree);
-      const held = trees.peek?.(at.pack, at.offset, keep);
-      if (held) return treeData(tree, held);
-      return trees.readAt(at.pack, at.offset, keep).then((obj) => treeData(tree, obj));
-    };
-    const next: typeof level = [];
-    for (const [n, w] of level.entries()) {
-      const paths = out[w.i];
-      if (!paths) continue;
-      // One side at a time, the first kept aside: the build's reader hands out views of a ring
-      // that the second read may come round to.
-      let x = read(w.a, true);
-      if (x instanceof Promise) x = await x;
-      let y = read(w.b);
-      if (y instanceof Promise) y = await y;
-      forEachDifference(x, y, (name, lt, rt) => {
-        if (!out[w.i]) return;
-        const path = w.prefix + name;
-        paths.add(path);
-        if (paths.size > MAX_CHANGED_PATHS) out[w.i] = null;
-        else if (lt || rt) next.push({ i: w.i, a: lt, b: rt, prefix: `${path}/` });
-      });
-      if (n % 64 === 63) await yieldToOthers();
-    }
-    level = next;
-  }
-  return out.map((paths) => (paths ? [...paths] : null));
-}

@@ -67,8 +67,17 @@ export class PackIdTable {
   find(oid: Oid): number | null | "index" {
     // Read from the string's characters: slices and parseInt made two strings a lookup, garbage
     // that 7 million lookups of a git/git-sized build piled up.
-    const h = word(oid, 0);
-    const l = word(oid, 8);
+    return this.search(word(oid, 0), word(oid, 8));
+  }
+
+  /** `find` of the 20-byte id at `at` of `ids`: no hex string made. */
+  findBytes(ids: Uint8Array, at: number): number | null | "index" {
+    const h = ((ids[at]! << 24) | (ids[at + 1]! << 16) | (ids[at + 2]! << 8) | ids[at + 3]!) >>> 0;
+    const l = ((ids[at + 4]! << 24) | (ids[at + 5]! << 16) | (ids[at + 6]! << 8) | ids[at + 7]!) >>> 0;
+    return this.search(h, l);
+  }
+
+  private search(h: number, l: number): number | null | "index" {
     let a = 0;
     let b = this.hi.length;
     while (a < b) {
@@ -83,8 +92,23 @@ export class PackIdTable {
   }
 }
 
-/** Locations of many ids; `inMemory` when tables answer them (no storage read per batch). */
-export type BulkLocator = ((oids: readonly Oid[]) => Promise<(Location | null)[]>) & { inMemory: boolean };
+/** `BulkLocator.at`'s answer for an id in no pack. */
+export const NOWHERE = -1;
+/** `BulkLocator.at`'s answer for an id its table cannot tell: ask the locator itself. */
+export const ASK_LOCATOR = -2;
+/** Pack offsets are below 2^33 (8 GiB): `at` answers a pack's number times this plus the offset. */
+export const PACK_SPAN = 2 ** 33;
+
+/**
+ * Locations of many ids; `inMemory` when tables answer them (no storage read per batch). Those
+ * also answer `at`: the location of the 20-byte id at `at` of `ids` without a hex string, an
+ * object or a promise, as a number: the pack's place in `store.packs` times PACK_SPAN plus the
+ * offset (or NOWHERE, ASK_LOCATOR).
+ */
+export type BulkLocator = ((oids: readonly Oid[]) => Promise<(Location | null)[]>) & {
+  inMemory: boolean;
+  at?(ids: Uint8Array, at: number): number;
+};
 
 /**
  * `store.locateMany` for a pass that will look up about `lookups` objects: when that is many
@@ -101,6 +125,18 @@ export async function bulkLocator(store: ObjectStore, lookups: number): Promise<
   if (ranged.length === 0 || lookups * 256 < objects || objects * ID_TABLE_BYTES_PER_OBJECT > ID_TABLE_BUDGET) return plain;
   const tables = new Map<string, PackIdTable>();
   for (const p of ranged) tables.set(p.id, await PackIdTable.read(p.index as RangedPackIndex));
+  const byPlace = store.packs.map((p) => tables.get(p.id) ?? null);
+  const at = (ids: Uint8Array, from: number): number => {
+    for (let k = 0; k < byPlace.length; k++) {
+      const table = byPlace[k];
+      // A pack without a table (its index whole in memory) is asked through the locator.
+      if (!table) return ASK_LOCATOR;
+      const found = table.findBytes(ids, from);
+      if (found === "index") return ASK_LOCATOR;
+      if (found !== null) return k * PACK_SPAN + found;
+    }
+    return NOWHERE;
+  };
   return Object.assign(
     async (oids: readonly Oid[]) => {
       const out = new Array<Location | null>(oids.length).fill(null);
@@ -118,7 +154,7 @@ export async function bulkLocator(store: ObjectStore, lookups: number): Promise<
       }
       return out;
     },
-    { inMemory: true },
+    { inMemory: true, at },
   );
 }
 

@@ -12,7 +12,12 @@ import { parseCommitLinks } from "../../src/git/objects";
 import type { Oid } from "../../src/git/oid";
 import { PackIndex } from "../../src/git/pack-index";
 import { indexPack } from "../../src/git/pack-indexer";
-import { MemorySource } from "../../src/git/range-source";
+import { MemorySource, WindowedSource } from "../../src/git/range-source";
+import { BUILD_WINDOW_BYTES, BuildPackReader } from "../../src/git/commit-graph-pack";
+import { changedPathsOfMany } from "../../src/git/commit-graph-levels";
+import { bulkLocator } from "../../src/git/pack-id-table";
+import { bloomKey, buildFilter, FilterBuilder } from "../../src/git/bloom";
+import { RangedPackIndex } from "../../src/git/pack-index-ranged";
 import { RepoBuilder } from "./git-fixture";
 import { memoryStore, persistedGraph } from "./graph-fixture";
 
@@ -144,6 +149,113 @@ describe("the commit-graph build's memory", () => {
         if (slab >= 1024 * 1024) expect(peeked?.data).toEqual(theirs.data);
         else if (peeked) expect(peeked.data).toEqual(theirs.data);
       }
+    }
+  });
+});
+
+describe("the commit-graph build's reads", () => {
+  it("reads pack entries through windows of its own, not the isolate's shared window cache", async () => {
+    const { repo, tip } = await deltaHistory();
+    // Commits first, as git writes a pack (and an import's pack is): the build reads them in a row.
+    const all = [...repo.objects.keys()];
+    const commitsFirst = [
+      ...all.filter((oid) => repo.objects.get(oid)!.type === "commit"),
+      ...all.filter((oid) => repo.objects.get(oid)!.type !== "commit"),
+    ];
+    const inner = new MemorySource(`own-windows-${Date.now()}-${Math.random()}`, repo.pack(commitsFirst).pack);
+    const index = new PackIndex((await indexPack(inner)).index);
+    const counts = { shared: 0, own: 0 };
+    const read = inner.read.bind(inner);
+    inner.read = async (start, end) => {
+      counts.shared++;
+      return read(start, end);
+    };
+    const readInto = inner.readInto.bind(inner);
+    inner.readInto = async (start, into) => {
+      counts.own++;
+      return readInto(start, into);
+    };
+    const store = new ObjectStore([new Pack("own-windows", index, new WindowedSource(inner))]);
+    const graph = await persistedGraph(store, [tip], "own-windows");
+    expect(graph.count).toBe(120);
+    // Every header, commit and tree the build read came through its windows, filled in place: the
+    // shared windows (an array buffer each, dead once evicted) were never filled.
+    expect(counts.shared).toBe(0);
+    expect(counts.own).toBeGreaterThan(0);
+    // Those windows are bounded whatever the pack's size.
+    const reader = new BuildPackReader(store, 4 * 64 * 1024);
+    const pack = store.packs[0]!;
+    for (const oid of repo.objects.keys()) {
+      const at = (await store.locate(oid))!;
+      const header = await reader.header(pack, at.offset);
+      await reader.inflate(pack, at.offset, header);
+    }
+    expect(reader.heldBytes).toBeLessThanOrEqual(4 * 64 * 1024);
+    expect(BUILD_WINDOW_BYTES).toBeLessThanOrEqual(12 * 1024 * 1024);
+  });
+
+  it("resolves an object its windows hold without an await: storage reads are the only waits", async () => {
+    const { store, repo } = await deltaHistory();
+    const packs = new BuildPackReader(store);
+    const first = new BuildTreeReader(store, 1024 * 1024, packs);
+    const where = [];
+    for (const oid of repo.objects.keys()) where.push((await store.locate(oid))!);
+    for (const at of where) await first.readAt(at.pack, at.offset);
+    const reads = packs.reads;
+    expect(reads).toBeGreaterThan(0);
+    // A reader with an empty slab over the same windows: every object, delta chains included, is
+    // resolved by `peek` (no promise), the same bytes as the store's, and no storage read is made.
+    const second = new BuildTreeReader(store, 1024 * 1024, packs);
+    for (const at of where) {
+      const now = second.peek(at.pack, at.offset);
+      expect(now).not.toBeNull();
+      expect(now!.data).toEqual((await store.readAt(at.pack, at.offset)).data);
+    }
+    expect(packs.reads).toBe(reads);
+  });
+
+  it("finds a level's trees from their bytes when id tables answer: no hex id looked up", async () => {
+    const { repo, tip } = await deltaHistory();
+    const packBytes = repo.pack().pack;
+    const source = new MemorySource(`bytes-${Date.now()}-${Math.random()}`, packBytes);
+    const idx = (await indexPack(source)).index;
+    const ranged = await RangedPackIndex.open(new MemorySource(`bytes-idx-${Date.now()}-${Math.random()}`, idx));
+    const store = new ObjectStore([new Pack("bytes", ranged, source)]);
+    const whole = new ObjectStore([new Pack("bytes-whole", new PackIndex(idx), source)]);
+    const table = await bulkLocator(store, 1_000_000);
+    expect(table.inMemory).toBe(true);
+    let hexLookups = 0;
+    const counted = Object.assign(
+      (oids: readonly Oid[]) => {
+        hexLookups += oids.length;
+        return table(oids);
+      },
+      { at: table.at },
+    );
+    // Every commit against its first parent, as the build pairs them.
+    const pairs: { before: Oid | null; after: Oid | null }[] = [];
+    for (let c: Oid | undefined = tip; c; ) {
+      const links = parseCommitLinks(repo.objects.get(c)!.data);
+      const parent = links.parents[0];
+      pairs.push({ before: parent ? parseCommitLinks(repo.objects.get(parent)!.data).tree : null, after: links.tree });
+      c = parent;
+    }
+    const got = await changedPathsOfMany(store, pairs, counted, new BuildTreeReader(store));
+    expect(hexLookups).toBe(0);
+    // The same paths as through the store with its whole index and hex lookups.
+    const expected = await changedPathsOfMany(whole, pairs);
+    expect(got.map((p) => p?.sort())).toEqual(expected.map((p) => p?.sort()));
+    expect(got.some((p) => (p?.length ?? 0) > 3)).toBe(true);
+  });
+
+  it("builds each filter from two hash values a path in a reused array, the same bytes as from keys", () => {
+    const builder = new FilterBuilder();
+    const bytes = (p: string) => Uint8Array.from(p, (c) => c.charCodeAt(0));
+    // Byte strings as the build has them (UTF-8 bytes one char each), up to past git's limit.
+    for (const n of [0, 1, 2, 7, 100, 512, 513]) {
+      const paths = Array.from({ length: n }, (_, i) => `dir${i % 5}/\u00c3\u00a9t\u00e9 ${i}.txt`);
+      for (const p of paths) builder.add(bytes(p));
+      expect(builder.finish()).toEqual(buildFilter(paths.map((p) => bloomKey(bytes(p)))));
     }
   });
 });
