@@ -8,6 +8,10 @@ export interface PageCalls {
   ranged: number;
   whole: number;
   bytes: number;
+  idx: number;
+  pack: number;
+  graph: number;
+  other: number;
   head: number;
   list: number;
   cache: number;
@@ -25,12 +29,17 @@ export function callsOf(header: string | string[] | undefined): PageCalls | unde
   if (typeof header !== "string" || !header.includes("rt;desc=")) return undefined;
   const count = (name: string) => num(new RegExp(`(?:^|, )${name};desc="(\\d+) calls"`), header);
   const get = /(?:^|, )r2-get;desc="(\d+) ranged, (\d+) whole, (\d+) bytes"/.exec(header);
+  const read = /(?:^|, )r2-read;desc="(\d+) idx, (\d+) pack, (\d+) graph, (\d+) other"/.exec(header);
   const cache = /(?:^|, )cache;desc="(\d+) match, (\d+) hit, (\d+) put, (\d+) delete"/.exec(header);
   return {
     r2: count("r2"),
     ranged: Number(get?.[1] ?? 0),
     whole: Number(get?.[2] ?? 0),
     bytes: Number(get?.[3] ?? 0),
+    idx: Number(read?.[1] ?? 0),
+    pack: Number(read?.[2] ?? 0),
+    graph: Number(read?.[3] ?? 0),
+    other: Number(read?.[4] ?? 0),
     head: count("r2-head"),
     list: count("r2-list"),
     cache: cache ? Number(cache[1]) + Number(cache[3]) + Number(cache[4]) : 0,
@@ -47,6 +56,10 @@ const ROWS: [keyof PageCalls, string][] = [
   ["ranged", "R2 ranged GETs"],
   ["whole", "R2 whole GETs"],
   ["bytes", "R2 bytes read"],
+  ["idx", "R2 GETs of pack indexes"],
+  ["pack", "R2 GETs of packs"],
+  ["graph", "R2 GETs of the commit-graph"],
+  ["other", "R2 GETs of anything else"],
   ["head", "R2 heads"],
   ["list", "R2 lists"],
   ["cache", "Cache API calls"],

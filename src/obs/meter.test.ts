@@ -71,7 +71,18 @@ describe("what the meter counts", () => {
     await env.OBJECTS.head("a");
     await env.OBJECTS.list();
     expect(m.calls.r2).toBe(4);
-    expect(m.r2).toEqual({ ranged: 1, whole: 1, head: 1, list: 1, write: 0, bytes: 1100 });
+    expect(m.r2).toEqual({
+      ranged: 1,
+      whole: 1,
+      head: 1,
+      list: 1,
+      write: 0,
+      bytes: 1100,
+      idx: 0,
+      pack: 0,
+      graph: 0,
+      other: 2,
+    });
     expect(serverTiming(m)).toContain('r2-get;desc="1 ranged, 1 whole, 1100 bytes"');
   });
 

@@ -42,6 +42,11 @@ export interface R2Calls {
   write: number;
   /** Bytes the GETs answered with (a ranged GET its range, a whole one the object's size). */
   bytes: number;
+  /** GETs by what they read: pack indexes, packs, commit-graph layers and chain, anything else. */
+  idx: number;
+  pack: number;
+  graph: number;
+  other: number;
 }
 
 export interface CacheCalls {
@@ -63,7 +68,7 @@ export function newMeter(id: string, component = "unknown"): RequestMeter {
     marks: {},
     roundTrips: 0,
     finishedDepth: 0,
-    r2: { ranged: 0, whole: 0, head: 0, list: 0, write: 0, bytes: 0 },
+    r2: { ranged: 0, whole: 0, head: 0, list: 0, write: 0, bytes: 0, idx: 0, pack: 0, graph: 0, other: 0 },
     cache: { match: 0, hit: 0, put: 0, delete: 0 },
   };
 }
@@ -137,6 +142,11 @@ function meterR2(meter: RequestMeter, method: string | symbol, args: unknown[], 
     const ranged = !!(args[1] as R2GetOptions | undefined)?.range;
     if (ranged) r2.ranged++;
     else r2.whole++;
+    const key = String(args[0]);
+    if (key.endsWith(".idx")) r2.idx++;
+    else if (key.endsWith(".pack")) r2.pack++;
+    else if (key.includes("/derived/commit-graph/")) r2.graph++;
+    else r2.other++;
     return (meterCall(meter, "r2", call) as Promise<R2ObjectBody | R2Object | null>).then((obj) => {
       if (obj && "body" in obj) {
         const range = obj.range as { offset?: number; length?: number; suffix?: number } | undefined;
@@ -200,7 +210,10 @@ export function serverTiming(meter: RequestMeter): string {
     if (n > 0) parts.push(`${kind};desc="${n} calls";dur=${meter.waitMs[kind].toFixed(1)}`);
   }
   const r2 = meter.r2;
-  if (r2.ranged + r2.whole > 0) parts.push(`r2-get;desc="${r2.ranged} ranged, ${r2.whole} whole, ${r2.bytes} bytes"`);
+  if (r2.ranged + r2.whole > 0) {
+    parts.push(`r2-get;desc="${r2.ranged} ranged, ${r2.whole} whole, ${r2.bytes} bytes"`);
+    parts.push(`r2-read;desc="${r2.idx} idx, ${r2.pack} pack, ${r2.graph} graph, ${r2.other} other"`);
+  }
   if (r2.head > 0) parts.push(`r2-head;desc="${r2.head} calls"`);
   if (r2.list > 0) parts.push(`r2-list;desc="${r2.list} calls"`);
   const c = meter.cache;
