@@ -5,8 +5,9 @@
 // index through the 10 MiB page cache once per tree level of every batch of commits (6.8 GB read).
 import type { Location, ObjectStore } from "./object-store";
 import type { Oid } from "./oid";
-import { RangedPackIndex } from "./pack-index-ranged";
+import { RangedPackIndex, shrinkUnitsFor, unitBytesReadOf } from "./pack-index-ranged";
 import { ByteLru } from "../utils/lru";
+import { IsolateRuns } from "../utils/request-scope";
 
 /** 12 bytes an object: 8 of its id, 4 of its offset. */
 export const ID_TABLE_BYTES_PER_OBJECT = 12;
@@ -150,6 +151,67 @@ export async function idTableLocator(
     for (const pack of store.packs) {
       const table = tables.get(pack.id);
       // A pack without a table, or an id its table cannot tell: the indexes answer.
+      if (!table) return undefined;
+      const at = table.find(oid);
+      if (at === "index") return undefined;
+      if (at !== null) return { pack, offset: at };
+    }
+    return null;
+  };
+}
+
+/**
+ * Id tables kept for pages (`pageTableLocator`): one of git/git's size (900,000 objects) is 10.3
+ * MiB, given from the ranged indexes' unit cache, which it replaces for that pack.
+ */
+export const PAGE_TABLES_BYTES = 12 * 1024 * 1024;
+const pageTables = new ByteLru<string, PackIdTable>(PAGE_TABLES_BYTES, (t) => t.byteSize + 64, PAGE_TABLES_BYTES);
+const pageTableRuns = new IsolateRuns<PackIdTable | null>();
+/** A table read that has not finished after this long is taken as lost with its request. */
+const TABLE_RUN_STALE_MS = 60_000;
+
+/**
+ * A locator for `store.useLocator` on a source page, from the id tables of its packs' ranged
+ * indexes, once this isolate's lookups in an index have read a third of its size by units (on
+ * big.git a cold page made 6 to 200 unit reads, one or two a lookup: nearly all of its storage
+ * requests): then its table is read once (names and offsets in large reads, as the index is 28
+ * bytes an object and the table 12) and kept, and lookups in that pack cost nothing after. Until
+ * then, or when the tables would not fit, null: the indexes answer. The table answers exactly
+ * for ids the pack holds and for ids no object of it begins like; an id it lacks that shares its
+ * first 8 bytes with one it holds would get that one's place, as `idTableLocator`'s: pages look up
+ * what the repository's own commits and trees name, and commits named in a URL only once the
+ * commit-graph (full ids) says a branch or tag reaches them.
+ */
+export async function pageTableLocator(store: ObjectStore): Promise<((oid: Oid) => Location | null | undefined) | null> {
+  const ranged = store.packs.filter((p) => p.index instanceof RangedPackIndex);
+  if (ranged.length === 0) return null;
+  const tables = new Map<string, PackIdTable>();
+  for (const p of ranged) {
+    const index = p.index as RangedPackIndex;
+    let table = pageTables.get(index.id);
+    const bytes = index.count * ID_TABLE_BYTES_PER_OBJECT;
+    if (!table && unitBytesReadOf(index.id) * 3 >= index.size && pageTables.bytes + bytes <= PAGE_TABLES_BYTES) {
+      // One request reads it; others go on by units meanwhile (never waiting on another request).
+      table =
+        (await pageTableRuns.runUnlessBusy(
+          index.id,
+          async () => {
+            const read = await PackIdTable.read(index);
+            pageTables.set(index.id, read);
+            shrinkUnitsFor(read.byteSize);
+            return read;
+          },
+          null,
+          TABLE_RUN_STALE_MS,
+        )) ?? undefined;
+    }
+    if (table) tables.set(p.id, table);
+  }
+  if (tables.size === 0) return null;
+  return (oid) => {
+    for (const pack of store.packs) {
+      const table = tables.get(pack.id);
+      // A pack without a table (an index held whole, or not read enough yet): the indexes answer.
       if (!table) return undefined;
       const at = table.find(oid);
       if (at === "index") return undefined;

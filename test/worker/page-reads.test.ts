@@ -76,4 +76,24 @@ describe("cold pages on a ranged index", () => {
     // The two ends' trees, the diff's blobs and a few more; not one or two a row of 60.
     expect(reads(res).idx).toBeLessThanOrEqual(12);
   });
+
+  it("once pages have read a third of a large index by units, its id table is read once and later pages look up nothing", async () => {
+    // Four units of 4 KiB: without the table, hardly a lookup finds its unit cached.
+    setRangedPageBudget(16 * 1024);
+    const visits: { i: number; idx: number }[] = [];
+    // Commit pages (each diffs a different commit's tree: lookups spread over the index), oldest first.
+    for (let i = 1; i < COMMITS && visits.length < 60; i++) {
+      const res = await edge(`http://${forge.host}/p/demo/source/commit/${commits[i]}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain(`Commit ${i}`);
+      visits.push({ i, idx: reads(res).idx });
+      if (visits.length >= 3 && visits.slice(-3).every((v) => v.idx === 0)) break;
+    }
+    // The index (about 3,250 objects: 92 KB) read as its table by one page, then nothing.
+    const last = visits.slice(-3);
+    expect(last.map((v) => v.idx)).toEqual([0, 0, 0]);
+    const spent = visits.reduce((n, v) => n + v.idx, 0);
+    expect(visits.length).toBeLessThan(60);
+    expect(spent).toBeGreaterThan(0);
+  });
 });
