@@ -230,8 +230,8 @@ export class RangedPackIndex {
    * at a time, read straight from the source in two large reads a batch: a whole pass over the
    * index that neither holds it nor goes through (and flushes) the page cache.
    */
-  async *nameBatches(batch = 65_536): AsyncGenerator<{ from: number; names: Uint8Array; offsets: Uint8Array }> {
-    for (let from = 0; from < this.count; from += batch) {
+  async *nameBatches(batch = 65_536, start = 0): AsyncGenerator<{ from: number; names: Uint8Array; offsets: Uint8Array }> {
+    for (let from = start; from < this.count; from += batch) {
       const to = Math.min(this.count, from + batch);
       this.reads += 2;
       const [names, offsets] = await Promise.all([
