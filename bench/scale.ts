@@ -6,6 +6,11 @@
 //   npm run bench:gen-large -- --size-mb 500 --commits 70000 --branches 700 --depth 6 --out /tmp/big.git
 //   npm run bench:scale -- --repo /tmp/big.git [--samples 30] [--seconds 5] [--warm-samples 500]
 //     [--skip-git] [--skip-cgit] [--skip-pages] [--only-blame] [--profile] [--phase-limit 1200]
+//     [--state <dir>] [--port N] [--inspector-port N]
+//
+// --state: a kept forge state folder with the repository imported as project "repo" (bench/tree-probe.ts
+// STATE makes one): the run copies it, skips the uploads, the import and the git rows, and goes
+// straight to the pages. --port / --inspector-port: the forge's ports (default: free ones).
 //
 // Uploads: a second client loads the blob page of a small project alone (for --seconds), then
 // during the import and during push --mirror; its p50/p99 and the delay they add (issue 19's
@@ -19,9 +24,12 @@
 // least --warm-samples requests. Heap: peak of Runtime.getHeapUsage per isolate and phase.
 // Blame: when the repository has bench:gen-large's --long-file, cold blame of it at master and
 // older commits against git blame and cgit (bench/lib/long-file-blame.ts), before the cold pages;
-// --only-blame stops after it.
+// --only-blame stops after it. Calls: each cold page's R2 calls (ranged and whole GETs, bytes,
+// heads, lists), Cache API, KV, D1, Durable Object and service calls, p50 and max per kind, from
+// its Server-Timing.
 import { parseArgs } from "node:util";
-import { rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { workerdV8Flags } from "../scripts/local/config";
 import { freePort } from "../test/e2e/runner";
@@ -30,6 +38,7 @@ import { HOST, importProject, startEdgeforge, type Edgeforge } from "./lib/edgef
 import { startGitHttpBackend } from "./lib/git-http-backend";
 import { sampleHeap, type HeapPeak } from "./lib/heap";
 import { mergeSlices, printSlices, profileCpu, waitForIdle, type Slice } from "./lib/cpu-slices";
+import { printCalls } from "./lib/calls";
 import { LoadClient, type Response } from "./lib/load";
 import { oldCommitPicks } from "./lib/probe";
 import { longFileBlameTable } from "./lib/long-file-blame";
@@ -56,6 +65,9 @@ const { values: opts } = parseArgs({
     "only-blame": { type: "boolean" },
     /** CPU-profile each isolate during the import, the push and the cold pages: print the longest synchronous slices. */
     profile: { type: "boolean" },
+    state: { type: "string" },
+    port: { type: "string" },
+    "inspector-port": { type: "string" },
   },
 });
 if (!opts.repo) throw new Error("--repo <bare repository> is required (make one with npm run bench:gen-large)");
@@ -100,7 +112,10 @@ const tipFile = (await git(["-C", repo, "ls-tree", "-r", "--name-only", "master"
   .split("\n")
   .find((f) => f.endsWith(".ts"))!;
 
-const inspector = await freePort();
+const inspector = opts["inspector-port"] ? Number(opts["inspector-port"]) : await freePort();
+// A kept state is copied: the run's forge writes to its state (caches, derived data).
+const stateCopy = opts.state ? mkdtempSync(join(tmpdir(), "scale-state-")) : undefined;
+if (opts.state && stateCopy) cpSync(opts.state, stateCopy, { recursive: true });
 // Progress on stderr, so a phase that hangs is named (the tables print at the end), and a phase
 // past --phase-limit is profiled before the run fails.
 let heldSampler: { stop(): Promise<unknown> } | undefined;
@@ -124,6 +139,7 @@ step("starting the forge");
 const forge: Edgeforge = await startEdgeforge(
   { FORGE_INSPECTOR_PORT: String(inspector) },
   (Number(opts["phase-limit"]) + 300) * 1000,
+  { stateDir: stateCopy, port: opts.port ? Number(opts.port) : undefined },
 );
 const timings: Row[] = [];
 // workerd's inspector takes one session per isolate: no heap samples while profiling.
@@ -133,6 +149,15 @@ const heapSampler = async () => {
   return s;
 };
 try {
+  if (stateCopy) await pagesAndWarm();
+  else await uploadsAndGit();
+} finally {
+  dog.stop();
+  await forge.stop();
+  if (stateCopy) rmSync(stateCopy, { recursive: true, force: true });
+}
+
+async function uploadsAndGit() {
   // ---- A small project's warm page alone, then during the import and push --mirror.
   const uploadClient = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
   step("small project and its warm page alone");
@@ -257,9 +282,6 @@ try {
     printTable("set-up (wall time)", ["edgeforge", ""], timings);
     printTable("used V8 heap, peak per isolate", ["peak"], heapRows);
   } else await pagesAndWarm();
-} finally {
-  dog.stop();
-  await forge.stop();
 }
 
 async function pagesAndWarm() {
@@ -407,6 +429,10 @@ async function pagesAndWarm() {
     pageRows.push({ label: `${kind} p99`, unit: "ms", values: [ms(cold[kind], 99), ms(cgitCold[kind], 99)] });
   }
   printTable(`cold pages at ${samples} old commits`, ["edgeforge", "cgit"], pageRows, [[0, 1]]);
+  printCalls(
+    `calls per cold page at ${samples} old commits (Server-Timing), p50 and max`,
+    Object.fromEntries(KINDS.map((k) => [k, cold[k]!.map((r) => r.calls)])),
+  );
   for (const w of idleWaits)
     timings.push({ label: `forge idle ${w.label}`, unit: "ms", values: [w.ms, `${w.windows} windows of 1 s`] });
   printTable("set-up (wall time)", ["edgeforge", ""], timings);

@@ -11,10 +11,14 @@
 // STATE keeps the imported repository in that folder and runs each probe on a fresh copy of it;
 // ROOT runs another checkout's forge on it (before/after on the same import).
 //   MASTER_WAIT_S=900 ...: stop waiting for the tree page at master to be final after 15 minutes
+//   KINDS=tree,blob,blame,log,full-log,commit,compare ...: every cold page kind of bench:scale (full-log:
+//   the log of the commit, log: of a path); at the end, the calls each kind's pages made (p50, max)
+//   PORT=8200 INSPECTOR_PORT=9200 ...: the forge's ports (default: free ones)
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../test/e2e/runner";
+import { callsOf, printCalls, type PageCalls } from "./lib/calls";
 import { importProject, startEdgeforge } from "./lib/edgeforge";
 import { masterFinal, oldCommitPicks, pageAt, profileEdge } from "./lib/probe";
 import { git } from "./lib/run";
@@ -27,10 +31,11 @@ process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
 const picks = await oldCommitPicks(repo, samples);
 // MASTER_WAIT_S: give up waiting for the final page after that long (code where it never comes).
 const masterWait = Number(process.env.MASTER_WAIT_S ?? Infinity) * 1000;
-const inspector = await freePort();
+const inspector = process.env.INSPECTOR_PORT ? Number(process.env.INSPECTOR_PORT) : await freePort();
+const port = process.env.PORT ? Number(process.env.PORT) : undefined;
 const kept = process.env.STATE;
 if (kept && !existsSync(join(kept, "bench-imported"))) {
-  const first = await startEdgeforge({}, 600_000, { stateDir: kept, root: process.env.ROOT });
+  const first = await startEdgeforge({}, 600_000, { stateDir: kept, root: process.env.ROOT, port });
   await importProject(first, "repo", repo);
   await masterFinal((path) => pageAt(first.port, path), masterWait);
   await first.stop();
@@ -41,6 +46,7 @@ if (kept && copy) cpSync(kept, copy, { recursive: true });
 const forge = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) }, 600_000, {
   stateDir: copy,
   root: process.env.ROOT,
+  port,
 });
 const get = (path: string) => pageAt(forge.port, path);
 try {
@@ -67,8 +73,10 @@ try {
         while (!warmDone) warmMs.push((await get(`/p/repo/source/blob/master/${enc(tipFile)}`)).ms);
       })()
     : Promise.resolve();
+  const calls: Record<string, (PageCalls | undefined)[]> = {};
   for (const kind of kinds) {
     const ms: number[] = [];
+    calls[kind] = [];
     let partial = 0;
     for (const p of picks) {
       const url =
@@ -76,11 +84,18 @@ try {
           ? `/p/repo/source/tree/${p.commit}/`
           : kind === "blame"
             ? `/p/repo/source/blame/${p.commit}/${enc(p.file)}`
-            : kind === "compare"
-              ? `/p/repo/source/compare/${picks[Math.min(picks.length - 1, picks.indexOf(p) + 1)]!.commit}...${p.commit}`
-              : `/p/repo/source/log/${p.commit}/${enc(p.file)}`;
+            : kind === "blob"
+              ? `/p/repo/source/blob/${p.commit}/${enc(p.file)}`
+              : kind === "commit"
+                ? `/p/repo/source/commit/${p.commit}`
+                : kind === "full-log"
+                  ? `/p/repo/source/log/${p.commit}`
+                  : kind === "compare"
+                    ? `/p/repo/source/compare/${picks[Math.min(picks.length - 1, picks.indexOf(p) + 1)]!.commit}...${p.commit}`
+                    : `/p/repo/source/log/${p.commit}/${enc(p.file)}`;
       const r = await get(url);
       ms.push(r.ms);
+      calls[kind].push(callsOf(r.st));
       if (r.cc === "no-store") partial++;
       console.log(
         `${kind} ${p.commit.slice(0, 8)} ${r.status} ${r.ms.toFixed(0)} ms ${r.cc === "no-store" ? "PARTIAL" : ""} | ${r.st}`,
@@ -92,6 +107,7 @@ try {
       `== ${kind}: p50 ${q(50).toFixed(0)} ms, p90 ${q(90).toFixed(0)}, p99 ${q(99).toFixed(0)} ms, ${partial} partial`,
     );
   }
+  printCalls("calls per page (Server-Timing), p50 and max", calls);
   warmDone = true;
   await warm;
   if (warmMs.length)

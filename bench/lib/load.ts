@@ -6,6 +6,7 @@
 // it is small next to a fork+exec per request (cgit) or a workerd hop (Edgeforge), and it is the
 // same for every server; keep the concurrency modest (default 4) so the server has the cores.
 import http from "node:http";
+import { callsOf, type PageCalls } from "./calls";
 import { percentile } from "./report";
 
 export interface Endpoint {
@@ -21,6 +22,8 @@ export interface Response {
   cacheControl?: string;
   /** R2 requests the page made, from the forge's Server-Timing header (absent elsewhere). */
   r2Calls?: number;
+  /** Every count the forge's Server-Timing gives (absent elsewhere). */
+  calls?: PageCalls;
   bytes: number;
   ms: number;
 }
@@ -58,6 +61,7 @@ export class LoadClient {
               status: res.statusCode ?? 0,
               cacheControl: res.headers["cache-control"],
               r2Calls: r2CallsOf(res.headers["server-timing"]),
+              calls: callsOf(res.headers["server-timing"]),
               bytes,
               ms: performance.now() - start,
             }),

@@ -5,7 +5,7 @@
 import type { Env } from "../env";
 import { meteredEnv, newMeter, serverTiming } from "../obs/meter";
 import { loggedResponse } from "../obs/telemetry";
-import { attachMeter } from "../obs/request-meter";
+import { attachMeter, withMeter } from "../obs/request-meter";
 import { withWan } from "../obs/wan";
 import { randomId } from "../utils/crypto";
 import { platformHost } from "../services/tenants";
@@ -72,7 +72,7 @@ export function createEdgeHandler(opts: { logs?: LogBatcher } = {}): ExportedHan
     attachMeter(request, meter);
     let response: Response;
     try {
-      response = await route(request, meteredEnv(env, meter), ctx);
+      response = await withMeter(meter, () => route(request, meteredEnv(env, meter), ctx));
       // Test configurations only: a request of the named component answers late (faults.ts).
       const slow = slowFaultOf(env, request);
       if (slow && slow.component === meter.component) await new Promise((r) => setTimeout(r, slow.ms));

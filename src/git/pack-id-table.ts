@@ -5,8 +5,9 @@
 // index through the 10 MiB page cache once per tree level of every batch of commits (6.8 GB read).
 import type { Location, ObjectStore } from "./object-store";
 import type { Oid } from "./oid";
-import { RangedPackIndex } from "./pack-index-ranged";
+import { RangedPackIndex, shrinkUnitsFor, unitBytesReadOf } from "./pack-index-ranged";
 import { ByteLru } from "../utils/lru";
+import { IsolateRuns } from "../utils/request-scope";
 
 /** 12 bytes an object: 8 of its id, 4 of its offset. */
 export const ID_TABLE_BYTES_PER_OBJECT = 12;
@@ -38,23 +39,50 @@ export class PackIdTable {
   }
 
   static async read(index: RangedPackIndex): Promise<PackIdTable> {
+    const build = PackIdTable.build(index);
+    for (;;) {
+      const table = await build.step(Number.POSITIVE_INFINITY, index);
+      if (table) return table;
+    }
+  }
+
+  /**
+   * A table read a part at a time (`step(batches, via)` reads that many batches of 65,536 entries
+   * through `via`, the same index opened by the request at hand so that its meter counts them,
+   * then answers the table once it is whole, else null), so that no one request pays for all of it.
+   */
+  static build(index: RangedPackIndex): {
+    readonly bytes: number;
+    step(batches: number, via: RangedPackIndex): Promise<PackIdTable | null>;
+  } {
     const n = index.count;
     const hi = new Uint32Array(n);
     const lo = new Uint32Array(n);
     const offsets = new Uint32Array(n);
-    for await (const { from, names, offsets: offs } of index.nameBatches()) {
-      const nv = new DataView(names.buffer, names.byteOffset, names.length);
-      const ov = new DataView(offs.buffer, offs.byteOffset, offs.length);
-      for (let k = 0; k * 20 < names.length; k++) {
-        const i = from + k;
-        hi[i] = nv.getUint32(k * 20);
-        lo[i] = nv.getUint32(k * 20 + 4);
-        const o = ov.getUint32(k * 4);
-        offsets[i] = o & 0x80000000 ? ASK_INDEX : o;
-        if (i > 0 && hi[i] === hi[i - 1] && lo[i] === lo[i - 1]) offsets[i] = offsets[i - 1] = ASK_INDEX;
-      }
-    }
-    return new PackIdTable(hi, lo, offsets);
+    let next = 0;
+    return {
+      bytes: n * ID_TABLE_BYTES_PER_OBJECT,
+      async step(batches, via) {
+        if (via.id !== index.id) throw new Error("not the same pack index");
+        let read = 0;
+        for await (const { from, names, offsets: offs } of via.nameBatches(65_536, next)) {
+          const nv = new DataView(names.buffer, names.byteOffset, names.length);
+          const ov = new DataView(offs.buffer, offs.byteOffset, offs.length);
+          const count = Math.floor(names.length / 20);
+          for (let k = 0; k < count; k++) {
+            const i = from + k;
+            hi[i] = nv.getUint32(k * 20);
+            lo[i] = nv.getUint32(k * 20 + 4);
+            const o = ov.getUint32(k * 4);
+            offsets[i] = o & 0x80000000 ? ASK_INDEX : o;
+            if (i > 0 && hi[i] === hi[i - 1] && lo[i] === lo[i - 1]) offsets[i] = offsets[i - 1] = ASK_INDEX;
+          }
+          next = Math.max(next, from + count);
+          if (++read >= batches) break;
+        }
+        return next >= n ? new PackIdTable(hi, lo, offsets) : null;
+      },
+    };
   }
 
   /**
@@ -214,4 +242,82 @@ export async function idTableLocator(
     }
     return null;
   };
+}
+
+/**
+ * Id tables kept for pages (`pageTableLocator`): one of git/git's size (900,000 objects) is 10.3
+ * MiB, given from the ranged indexes' unit cache, which it replaces for that pack.
+ */
+export const PAGE_TABLES_BYTES = 12 * 1024 * 1024;
+const pageTables = new ByteLru<string, PackIdTable>(PAGE_TABLES_BYTES, (t) => t.byteSize + 64, PAGE_TABLES_BYTES);
+/**
+ * Batches of a table (65,536 entries: 1.5 MiB of names and offsets, two reads) a page reads at
+ * most: git/git's table is read over seven pages, none of which waits for all of it.
+ */
+export const TABLE_BATCHES_PER_PAGE = 2;
+/** The one table being read (its memory is taken at once, so one at a time). */
+let building: { id: string; build: ReturnType<typeof PackIdTable.build> } | null = null;
+const tableSteps = new IsolateRuns<PackIdTable | null>();
+/** A step that has not finished after this long is taken as lost with its request. */
+const TABLE_STEP_STALE_MS = 60_000;
+
+/**
+ * A locator for `store.useLocator` on a source page, from the id tables of its packs' ranged
+ * indexes, once this isolate's lookups in an index have read a third of its size by units (on
+ * big.git a cold page made 6 to 200 unit reads, one or two a lookup: nearly all of its storage
+ * requests): then its table is read (names and offsets in large reads, a few batches a page, as
+ * the index is 28 bytes an object and the table 12) and kept, and lookups in that pack cost
+ * nothing after. Until then, or when the tables would not fit, null: the indexes answer. The
+ * table answers exactly for ids the pack holds and for ids no object of it begins like; an id it
+ * lacks that shares its first 8 bytes with one it holds would get that one's place, as
+ * `idTableLocator`'s: pages look up what the repository's own commits and trees name, and a whole
+ * id in a URL is checked against its object's hash (git/abbrev.ts).
+ */
+export async function pageTableLocator(store: ObjectStore): Promise<((oid: Oid) => Location | null | undefined) | null> {
+  const ranged = store.packs.filter((p) => p.index instanceof RangedPackIndex);
+  if (ranged.length === 0) return null;
+  const tables = new Map<string, PackIdTable>();
+  for (const p of ranged) {
+    const index = p.index as RangedPackIndex;
+    const table = pageTables.get(index.id) ?? (await stepTable(index));
+    if (table) tables.set(p.id, table);
+  }
+  if (tables.size === 0) return null;
+  return (oid) => {
+    for (const pack of store.packs) {
+      const table = tables.get(pack.id);
+      // A pack without a table (an index held whole, or not read enough yet): the indexes answer.
+      if (!table) return undefined;
+      const at = table.find(oid);
+      if (at === "index") return undefined;
+      if (at !== null) return { pack, offset: at };
+    }
+    return null;
+  };
+}
+
+/** Reads the next batches of `index`'s table when it is due and fits; the table once whole. */
+async function stepTable(index: RangedPackIndex): Promise<PackIdTable | null> {
+  if (building && building.id !== index.id) return null;
+  if (!building) {
+    const bytes = index.count * ID_TABLE_BYTES_PER_OBJECT;
+    if (unitBytesReadOf(index.id) * 3 < index.size || pageTables.bytes + bytes > PAGE_TABLES_BYTES) return null;
+    building = { id: index.id, build: PackIdTable.build(index) };
+  }
+  const { build } = building;
+  // One request reads a step; others go on by units meanwhile (never waiting on another request).
+  return tableSteps.runUnlessBusy(
+    index.id,
+    async () => {
+      const table = await build.step(TABLE_BATCHES_PER_PAGE, index);
+      if (table && building?.build === build) {
+        building = null;
+        pageTables.set(index.id, table);
+        shrinkUnitsFor(table.byteSize);
+      }
+      return table;
+    },
+    null,
+    TABLE_STEP_STALE_MS,
+  );
 }

@@ -64,6 +64,22 @@ export function setRangedPageBudget(bytes: number): number {
 /** Bytes the shared unit cache holds now (for tests and benchmarks). */
 export const rangedPageBytes = (): number => units.bytes;
 
+/**
+ * Bytes of units this isolate has read from storage, per index (by source id): what its lookups
+ * have cost so far, against which reading its id table once pays (pack-id-table.ts `pageTableLocator`).
+ */
+const unitReads = new Map<string, number>();
+export const unitBytesReadOf = (sourceId: string): number => unitReads.get(sourceId) ?? 0;
+
+/**
+ * Gives `bytes` of the unit budget to id tables kept for pages (which answer what units would):
+ * the unit cache starts again with what is left, at least a fifth of the budget.
+ */
+export function shrinkUnitsFor(bytes: number): void {
+  const left = Math.max(Math.floor(RANGED_PAGE_BUDGET / 5), units.maxBytes - bytes);
+  if (left < units.maxBytes) units = newUnitCache(left);
+}
+
 export class RangedPackIndex {
   readonly count: number;
   private readonly crcStart: number;
@@ -113,6 +129,11 @@ export class RangedPackIndex {
   through(source: RangeSource): RangedPackIndex {
     if (source.id !== this.source.id || source.size !== this.source.size) throw new Error("not the same pack index");
     return new RangedPackIndex(source, this.fanout);
+  }
+
+  /** Identifies the index file in shared caches (its R2 key). */
+  get id(): string {
+    return this.source.id;
   }
 
   /** The size of the index file in bytes. */
@@ -209,8 +230,8 @@ export class RangedPackIndex {
    * at a time, read straight from the source in two large reads a batch: a whole pass over the
    * index that neither holds it nor goes through (and flushes) the page cache.
    */
-  async *nameBatches(batch = 65_536): AsyncGenerator<{ from: number; names: Uint8Array; offsets: Uint8Array }> {
-    for (let from = 0; from < this.count; from += batch) {
+  async *nameBatches(batch = 65_536, start = 0): AsyncGenerator<{ from: number; names: Uint8Array; offsets: Uint8Array }> {
+    for (let from = start; from < this.count; from += batch) {
       const to = Math.min(this.count, from + batch);
       this.reads += 2;
       const [names, offsets] = await Promise.all([
@@ -361,6 +382,8 @@ export class RangedPackIndex {
   private fetchUnit(u: number, size: number, key: string): Promise<Uint8Array> {
     const inflight = inflightReads<Uint8Array>();
     this.reads++;
+    if (unitReads.size >= 1000) unitReads.clear();
+    unitReads.set(this.source.id, unitBytesReadOf(this.source.id) + size);
     // Kept as read (a storage read returns a buffer of its own; a view into a larger one, as
     // from memory, is copied so that the cache never holds more than it counts).
     const unit = this.source.read(u * size, (u + 1) * size).then((b) => {

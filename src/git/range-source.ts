@@ -22,6 +22,12 @@ export interface RangeSource {
    * readers that reuse buffers use `read`.
    */
   readInto?(start: number, into: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Bytes from `start` to the end of what is already in memory there (at most to `end`), without
+   * any read; null when nothing is. Optional: for work that is worth doing only when it costs no
+   * storage request (learning what lies next to an object just read).
+   */
+  peek?(start: number, end: number): Uint8Array | null;
 }
 
 /**
@@ -114,6 +120,9 @@ export class MemorySource implements RangeSource {
     into.set(part);
     return into.subarray(0, part.length);
   }
+  peek(start: number, end: number): Uint8Array | null {
+    return start < this.bytes.length ? this.bytes.subarray(start, Math.min(end, this.bytes.length)) : null;
+  }
 }
 
 /** Window size for random access: a ranged read of 64 KiB costs about what a tiny one does. */
@@ -165,6 +174,15 @@ export class WindowedSource implements RangeSource {
   /** Reads into the caller's buffer bypass the windows too (the caller keeps its own). */
   get readInto(): RangeSource["readInto"] {
     return this.inner.readInto?.bind(this.inner);
+  }
+
+  /** The rest of the cached window holding `start` (up to `end`), or null when it is not cached. */
+  peek(start: number, end: number): Uint8Array | null {
+    const index = Math.floor(start / this.window);
+    const w = windows.get(`${this.inner.id}#${this.window}:${index}`);
+    if (!w) return null;
+    const from = start - index * this.window;
+    return from < w.length ? w.subarray(from, Math.min(w.length, end - index * this.window)) : null;
   }
 
   private windowAt(index: number): Promise<Uint8Array> {

@@ -20,11 +20,41 @@ export interface RequestMeter {
    * in which each one started after the one before it had finished. Calls that overlap in time
    * (started together, e.g. by Promise.all, or one while another was still out) share a round
    * trip. Every metered call is regional (KV, D1, R2, Durable Objects live in one region; a
-   * service call reaches the push worker, whose work is storage calls); the Cache API is not metered.
+   * service call reaches the push worker, whose work is storage calls); Cache API calls are
+   * counted apart (`cache`), not as round trips.
    */
   roundTrips: number;
   /** The longest chain among the calls finished so far: a call started now is one more. */
   finishedDepth: number;
+  /** R2 calls by what they did (the `r2` count split), and the bytes the reads answered with. */
+  readonly r2: R2Calls;
+  /** Cache API calls (obs/edge-cache.ts): not regional, not in `calls`, but each is a hop too. */
+  readonly cache: CacheCalls;
+}
+
+export interface R2Calls {
+  /** GETs of a range of an object, and of whole objects. */
+  ranged: number;
+  whole: number;
+  head: number;
+  list: number;
+  /** put, delete, multipart. */
+  write: number;
+  /** Bytes the GETs answered with (a ranged GET its range, a whole one the object's size). */
+  bytes: number;
+  /** GETs by what they read: pack indexes, packs, commit-graph layers and chain, anything else. */
+  idx: number;
+  pack: number;
+  graph: number;
+  other: number;
+}
+
+export interface CacheCalls {
+  match: number;
+  /** Matches that found an entry. */
+  hit: number;
+  put: number;
+  delete: number;
 }
 
 export function newMeter(id: string, component = "unknown"): RequestMeter {
@@ -38,6 +68,8 @@ export function newMeter(id: string, component = "unknown"): RequestMeter {
     marks: {},
     roundTrips: 0,
     finishedDepth: 0,
+    r2: { ranged: 0, whole: 0, head: 0, list: 0, write: 0, bytes: 0, idx: 0, pack: 0, graph: 0, other: 0 },
+    cache: { match: 0, hit: 0, put: 0, delete: 0 },
   };
 }
 
@@ -97,9 +129,36 @@ function wrapBinding(binding: object, kind: BindingKind, meter: RequestMeter): o
         if (prop !== "get" && prop !== "getByName") return value.bind(target);
         return (...args: unknown[]) => wrapStub(Reflect.apply(value, target, args), meter);
       }
+      if (kind === "r2") return (...args: unknown[]) => meterR2(meter, prop, args, () => Reflect.apply(value, target, args));
       return (...args: unknown[]) => meterCall(meter, kind, () => Reflect.apply(value, target, args));
     },
   });
+}
+
+/** An R2 call, counted by what it does; a GET's bytes are counted when it answers. */
+function meterR2(meter: RequestMeter, method: string | symbol, args: unknown[], call: () => unknown): unknown {
+  const r2 = meter.r2;
+  if (method === "get") {
+    const ranged = !!(args[1] as R2GetOptions | undefined)?.range;
+    if (ranged) r2.ranged++;
+    else r2.whole++;
+    const key = String(args[0]);
+    if (key.endsWith(".idx")) r2.idx++;
+    else if (key.endsWith(".pack")) r2.pack++;
+    else if (key.includes("/derived/commit-graph/")) r2.graph++;
+    else r2.other++;
+    return (meterCall(meter, "r2", call) as Promise<R2ObjectBody | R2Object | null>).then((obj) => {
+      if (obj && "body" in obj) {
+        const range = obj.range as { offset?: number; length?: number; suffix?: number } | undefined;
+        r2.bytes += range?.length ?? range?.suffix ?? (range ? obj.size - (range.offset ?? 0) : obj.size);
+      }
+      return obj;
+    });
+  }
+  if (method === "head") r2.head++;
+  else if (method === "list") r2.list++;
+  else r2.write++;
+  return meterCall(meter, "r2", call);
 }
 
 function wrapStub(stub: object, meter: RequestMeter): object {
@@ -149,6 +208,17 @@ export function serverTiming(meter: RequestMeter): string {
   for (const kind of Object.keys(meter.calls) as BindingKind[]) {
     const n = meter.calls[kind];
     if (n > 0) parts.push(`${kind};desc="${n} calls";dur=${meter.waitMs[kind].toFixed(1)}`);
+  }
+  const r2 = meter.r2;
+  if (r2.ranged + r2.whole > 0) {
+    parts.push(`r2-get;desc="${r2.ranged} ranged, ${r2.whole} whole, ${r2.bytes} bytes"`);
+    parts.push(`r2-read;desc="${r2.idx} idx, ${r2.pack} pack, ${r2.graph} graph, ${r2.other} other"`);
+  }
+  if (r2.head > 0) parts.push(`r2-head;desc="${r2.head} calls"`);
+  if (r2.list > 0) parts.push(`r2-list;desc="${r2.list} calls"`);
+  const c = meter.cache;
+  if (c.match + c.put + c.delete > 0) {
+    parts.push(`cache;desc="${c.match} match, ${c.hit} hit, ${c.put} put, ${c.delete} delete"`);
   }
   for (const [name, ms] of Object.entries(meter.marks)) parts.push(`${name};dur=${ms.toFixed(1)}`);
   return parts.join(", ");

@@ -4,6 +4,7 @@
 // change or purge made through this data centre drops the entry at once; elsewhere it shows
 // within EDGE_REFS_TTL_SECONDS. Git itself (fetch, clone, push) always asks the object. An isolate
 // that has just confirmed a snapshot uses it for EDGE_REFS_ISOLATE_MS without asking the cache again.
+import { edgeCache } from "../obs/edge-cache";
 import type { RepoSnapshot } from "../repo/repo-object";
 import type { RepoRef } from "../storage/pack-store";
 import { ByteLru } from "../utils/lru";
@@ -19,8 +20,6 @@ export const EDGE_REFS_TTL_SECONDS = 5;
 export const edgeRefsUrl = (repo: RepoRef) => `https://derived.edgeforge.invalid/${repo.tenantId}/${repo.repoId}/refs/v1`;
 
 const VERSION_HEADER = "x-refs-version";
-
-const edgeCache = (): Cache | null => (typeof caches !== "undefined" ? (caches as unknown as { default: Cache }).default : null);
 
 /**
  * The snapshot this data centre keeps, if younger than the bound; `known` (the isolate's parsed

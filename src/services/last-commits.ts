@@ -5,6 +5,7 @@
 // checkpoint, or asks the push worker for the whole tree's walk (one per repository at a time
 // there), waits a little, and shows what it has. A walk out of budget keeps its progress in the
 // Cache API and the next request resumes it.
+import { edgeCache } from "../obs/edge-cache";
 import type { Env } from "../env";
 import { Budget } from "../git/budget";
 import { CommitGraph } from "../git/commit-graph";
@@ -26,8 +27,6 @@ export const { storeAnswer, toStored } = answers;
 /** Where an unfinished walk keeps its progress (Cache API: may be overwritten or dropped). */
 const progressUrl = (repo: RepoRef, commit: Oid) =>
   `https://derived.edgeforge.invalid/${repo.tenantId}/${repo.repoId}/last-commit-progress/v2/${commit}`;
-
-const edgeCache = (): Cache | null => (typeof caches !== "undefined" ? (caches as unknown as { default: Cache }).default : null);
 
 /** Budgets: how long a page waits for the walk, and how much one background run may spend. */
 export const PAGE_WAIT_MS = 300;

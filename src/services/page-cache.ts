@@ -2,6 +2,7 @@
 // so its HTML (the part below the header, the same for every viewer) is kept forever, in the
 // isolate's memory and in the Cache API. Keys carry the host, tenant and repository: nothing is
 // shared across forges. Callers check permissions before they ask.
+import { edgeCache } from "../obs/edge-cache";
 import { createHash } from "node:crypto";
 import { ByteLru } from "../utils/lru";
 import { stylesheetPath } from "../views/style";
@@ -38,8 +39,6 @@ export function cacheUrl(key: PageKey): string {
 export function pageEtag(url: string, viewer: string): string {
   return `"${createHash("sha1").update(`${url}\0${viewer}`).digest("hex").slice(0, 32)}"`;
 }
-
-const edgeCache = (): Cache | null => (typeof caches !== "undefined" ? (caches as unknown as { default: Cache }).default : null);
 
 export async function getFragment(url: string): Promise<string | null> {
   const hit = memory.get(url);

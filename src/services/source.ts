@@ -8,6 +8,7 @@ import type { ObjectStore } from "../git/object-store";
 import { parseCommit, type Commit } from "../git/objects";
 import type { Oid } from "../git/oid";
 import { findByPrefix } from "../git/abbrev";
+import { pageTableLocator } from "../git/pack-id-table";
 import { openStore, pageSnapshot, type RepoRef } from "./repositories";
 import { reachableFromRefs } from "./reachable";
 import { attachCommitGraph } from "./commit-graphs";
@@ -26,6 +27,9 @@ export interface SourceRepo {
 export async function openSource(env: Env, repo: RepoRef): Promise<SourceRepo> {
   const snapshot = await pageSnapshot(env, repo);
   const store = await openStore(env.OBJECTS, repo, snapshot);
+  // A large pack's id table, once this isolate's pages have read enough of its index by units.
+  const locator = await pageTableLocator(store);
+  if (locator) store.useLocator(locator);
   return { repo, snapshot, store, graph: attachCommitGraph(env, repo, snapshot, new CommitGraph(store)) };
 }
 

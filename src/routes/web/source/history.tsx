@@ -41,12 +41,25 @@ export const indexReads = (src: SourceRepo): number =>
 
 export async function rows(src: SourceRepo, oids: Oid[]): Promise<CommitRow[]> {
   const out: CommitRow[] = [];
-  // One sorted batch of index lookups, not one lookup after another (a ranged index reads each
-  // of its pages once for the batch).
-  await src.store.locateMany([...oids].sort());
-  for (let from = 0; from < oids.length; from += ROWS_BATCH) {
-    const batch = await Promise.all(oids.slice(from, from + ROWS_BATCH).map((oid) => readCommit(src, oid)));
-    for (const c of batch) out.push({ oid: c.oid, subject: c.subject, author: c.author.name, time: c.committer.time });
+  const row = (c: CommitView) => out.push({ oid: c.oid, subject: c.subject, author: c.author.name, time: c.committer.time });
+  // In order while reading a row's commit tells where the next rows are: a pack keeps commits
+  // together in history order, and the object store learns the commits stored after one it
+  // reads (git/object-store.ts), so a log's rows mostly cost no index lookup at all.
+  let from = 0;
+  while (from < oids.length) {
+    row(await readCommit(src, oids[from++]!));
+    let known = from;
+    while (known < oids.length && known - from < ROWS_BATCH && src.store.locatedNow(oids[known]!) !== undefined) known++;
+    // The next row was not learned: the rest are not together in the pack (a path's log).
+    if (known === from) break;
+    for (const c of await Promise.all(oids.slice(from, known).map((oid) => readCommit(src, oid)))) row(c);
+    from = known;
+  }
+  // The rest: one sorted batch of index lookups, not one lookup after another (a ranged index
+  // reads each of its pages once for the batch).
+  await src.store.locateMany(oids.slice(from).sort());
+  for (; from < oids.length; from += ROWS_BATCH) {
+    for (const c of await Promise.all(oids.slice(from, from + ROWS_BATCH).map((oid) => readCommit(src, oid)))) row(c);
   }
   return out;
 }
