@@ -187,10 +187,11 @@ export async function bulkLocator(store: ObjectStore, lookups: number): Promise<
 }
 
 /**
- * Bytes of id tables an isolate keeps for `idTableLocator` (packs are immutable: so are their
- * tables), and the most a walk may read: a git/git-sized pack's (900,000 objects, 10.8 MB) fits.
- * With 4 MiB (about 350,000 objects) a blame on such a repository looked every tree and version
- * up by ranged index reads, nearly each a storage read.
+ * Bytes of id tables an isolate keeps, keyed by index (packs are immutable: so are their tables),
+ * one cache for every reader, so that a blame and the source pages of the same repository share
+ * one copy: a git/git-sized pack's (900,000 objects, 10.8 MB) fits. With 4 MiB (about 350,000
+ * objects) a blame on such a repository looked every tree and version up by ranged index reads,
+ * nearly each a storage read.
  */
 export const KEPT_TABLES_BYTES = 12 * 1024 * 1024;
 let keptTables = keptTablesOf(KEPT_TABLES_BYTES);
@@ -199,7 +200,7 @@ function keptTablesOf(bytes: number): ByteLru<string, PackIdTable> {
   return new ByteLru<string, PackIdTable>(bytes, (t) => t.byteSize + 64, bytes);
 }
 
-/** The isolate's budget for kept id tables (`idTableLocator` reads none bigger); returns it. */
+/** The isolate's budget for kept id tables (no reader reads a bigger one); returns it. */
 export function keptTablesBudget(): number {
   return keptTables.maxBytes;
 }
@@ -211,30 +212,20 @@ export function setKeptTablesBudget(bytes: number): number {
   return before;
 }
 
+type IdLocator = (oid: Oid) => Location | null | undefined;
+
 /**
- * A locator for `store.useLocator` from its packs' id tables, read whole, when they hold at most
- * `maxBytes` (null when they would not fit, or no pack has a ranged index: a small index is held
- * whole and its lookups never wait). For a walk that will look up thousands of objects spread
- * over the index (a blame of a long file: a few trees and a version per revision), which by
- * ranges is one storage read per lookup once the ids are spread over more units than are cached.
+ * A locator for `store.useLocator` over `tables` (by index id): a pack without a table, or an id
+ * its table cannot tell, is left to the indexes (undefined). The table answers exactly for ids
+ * the pack holds and for ids no object of it begins like; an id it lacks that shares its first
+ * 8 bytes with one it holds would get that one's place: walks look up what the repository's own
+ * commits and trees name, and a whole id in a URL is checked against its object's hash
+ * (git/abbrev.ts).
  */
-export async function idTableLocator(
-  store: ObjectStore,
-  maxBytes = keptTablesBudget(),
-): Promise<((oid: Oid) => Location | null | undefined) | null> {
-  const ranged = store.packs.filter((p) => p.index instanceof RangedPackIndex);
-  const objects = ranged.reduce((n, p) => n + p.index.count, 0);
-  if (ranged.length === 0 || objects * ID_TABLE_BYTES_PER_OBJECT > Math.min(maxBytes, keptTablesBudget())) return null;
-  const tables = new Map<string, PackIdTable>();
-  for (const p of ranged) {
-    let table = keptTables.get(p.id);
-    if (!table) keptTables.set(p.id, (table = await PackIdTable.read(p.index as RangedPackIndex)));
-    tables.set(p.id, table);
-  }
+function locatorOver(store: ObjectStore, tables: Map<string, PackIdTable>): IdLocator {
   return (oid) => {
     for (const pack of store.packs) {
-      const table = tables.get(pack.id);
-      // A pack without a table, or an id its table cannot tell: the indexes answer.
+      const table = pack.index instanceof RangedPackIndex ? tables.get(pack.index.id) : undefined;
       if (!table) return undefined;
       const at = table.find(oid);
       if (at === "index") return undefined;
@@ -244,12 +235,31 @@ export async function idTableLocator(
   };
 }
 
+/** The ranged indexes of `store`'s packs (a small index is held whole: its lookups never wait). */
+function rangedIndexes(store: ObjectStore): RangedPackIndex[] {
+  return store.packs.flatMap((p) => (p.index instanceof RangedPackIndex ? [p.index] : []));
+}
+
 /**
- * Id tables kept for pages (`pageTableLocator`): one of git/git's size (900,000 objects) is 10.3
- * MiB, given from the ranged indexes' unit cache, which it replaces for that pack.
+ * A locator for `store.useLocator` from its packs' id tables, read whole, when they hold at most
+ * `maxBytes` (null when they would not fit, or no pack has a ranged index). For a walk that will
+ * look up thousands of objects spread over the index (a blame of a long file: a few trees and a
+ * version per revision), which by ranges is one storage read per lookup once the ids are spread
+ * over more units than are cached.
  */
-export const PAGE_TABLES_BYTES = 12 * 1024 * 1024;
-const pageTables = new ByteLru<string, PackIdTable>(PAGE_TABLES_BYTES, (t) => t.byteSize + 64, PAGE_TABLES_BYTES);
+export async function idTableLocator(store: ObjectStore, maxBytes = keptTablesBudget()): Promise<IdLocator | null> {
+  const ranged = rangedIndexes(store);
+  const objects = ranged.reduce((n, index) => n + index.count, 0);
+  if (ranged.length === 0 || objects * ID_TABLE_BYTES_PER_OBJECT > Math.min(maxBytes, keptTablesBudget())) return null;
+  const tables = new Map<string, PackIdTable>();
+  for (const index of ranged) {
+    let table = keptTables.get(index.id);
+    if (!table) keptTables.set(index.id, (table = await PackIdTable.read(index)));
+    tables.set(index.id, table);
+  }
+  return locatorOver(store, tables);
+}
+
 /**
  * Batches of a table (65,536 entries: 1.5 MiB of names and offsets, two reads) a page reads at
  * most: git/git's table is read over seven pages, none of which waits for all of it.
@@ -262,38 +272,22 @@ const tableSteps = new IsolateRuns<PackIdTable | null>();
 const TABLE_STEP_STALE_MS = 60_000;
 
 /**
- * A locator for `store.useLocator` on a source page, from the id tables of its packs' ranged
- * indexes, once this isolate's lookups in an index have read a third of its size by units (on
- * big.git a cold page made 6 to 200 unit reads, one or two a lookup: nearly all of its storage
- * requests): then its table is read (names and offsets in large reads, a few batches a page, as
- * the index is 28 bytes an object and the table 12) and kept, and lookups in that pack cost
- * nothing after. Until then, or when the tables would not fit, null: the indexes answer. The
- * table answers exactly for ids the pack holds and for ids no object of it begins like; an id it
- * lacks that shares its first 8 bytes with one it holds would get that one's place, as
- * `idTableLocator`'s: pages look up what the repository's own commits and trees name, and a whole
- * id in a URL is checked against its object's hash (git/abbrev.ts).
+ * A locator for `store.useLocator` on a source page, from the kept id tables of its packs'
+ * ranged indexes, once this isolate's lookups in an index have read a third of its size by units
+ * (on big.git a cold page made 6 to 200 unit reads, one or two a lookup: nearly all of its
+ * storage requests): then its table is read (names and offsets in large reads, a few batches a
+ * page, as the index is 28 bytes an object and the table 12) and kept, and lookups in that pack
+ * cost nothing after. Until then, or when the tables would not fit, null: the indexes answer.
  */
-export async function pageTableLocator(store: ObjectStore): Promise<((oid: Oid) => Location | null | undefined) | null> {
-  const ranged = store.packs.filter((p) => p.index instanceof RangedPackIndex);
+export async function pageTableLocator(store: ObjectStore): Promise<IdLocator | null> {
+  const ranged = rangedIndexes(store);
   if (ranged.length === 0) return null;
   const tables = new Map<string, PackIdTable>();
-  for (const p of ranged) {
-    const index = p.index as RangedPackIndex;
-    const table = pageTables.get(index.id) ?? (await stepTable(index));
-    if (table) tables.set(p.id, table);
+  for (const index of ranged) {
+    const table = keptTables.get(index.id) ?? (await stepTable(index));
+    if (table) tables.set(index.id, table);
   }
-  if (tables.size === 0) return null;
-  return (oid) => {
-    for (const pack of store.packs) {
-      const table = tables.get(pack.id);
-      // A pack without a table (an index held whole, or not read enough yet): the indexes answer.
-      if (!table) return undefined;
-      const at = table.find(oid);
-      if (at === "index") return undefined;
-      if (at !== null) return { pack, offset: at };
-    }
-    return null;
-  };
+  return tables.size === 0 ? null : locatorOver(store, tables);
 }
 
 /** Reads the next batches of `index`'s table when it is due and fits; the table once whole. */
@@ -301,7 +295,7 @@ async function stepTable(index: RangedPackIndex): Promise<PackIdTable | null> {
   if (building && building.id !== index.id) return null;
   if (!building) {
     const bytes = index.count * ID_TABLE_BYTES_PER_OBJECT;
-    if (unitBytesReadOf(index.id) * 3 < index.size || pageTables.bytes + bytes > PAGE_TABLES_BYTES) return null;
+    if (unitBytesReadOf(index.id) * 3 < index.size || keptTables.bytes + bytes > keptTablesBudget()) return null;
     building = { id: index.id, build: PackIdTable.build(index) };
   }
   const { build } = building;
@@ -312,7 +306,7 @@ async function stepTable(index: RangedPackIndex): Promise<PackIdTable | null> {
       const table = await build.step(TABLE_BATCHES_PER_PAGE, index);
       if (table && building?.build === build) {
         building = null;
-        pageTables.set(index.id, table);
+        keptTables.set(index.id, table);
         shrinkUnitsFor(table.byteSize);
       }
       return table;

@@ -141,9 +141,10 @@ describe("blame", () => {
       const result = await blame(g, revs.tip, ["long.txt"]);
       expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
       expect(result.work.idTables).toBe(true);
-      // The table's reads (two a batch of 65,536 ids) and the first steps' lookups: by ranges
-      // every lookup past them read a unit (over 450 here).
-      expect(index.reads).toBeLessThan(60);
+      // The table's reads (two a batch of 65,536 ids) and the first steps' lookups (their count
+      // depends on what the isolate's unit cache holds: 50 to 64 seen): by ranges every lookup
+      // past them read a unit (over 450 here).
+      expect(index.reads).toBeLessThan(100);
     } finally {
       setRangedPageBudget(budget);
     }

@@ -3,7 +3,7 @@
 // index what 8 bytes of an id cannot tell (ids sharing them) and what 4 bytes of offset cannot hold.
 import { describe, expect, it } from "vitest";
 import { ObjectStore, Pack } from "../../src/git/object-store";
-import { bulkLocator, PackIdTable } from "../../src/git/pack-id-table";
+import { bulkLocator, idTableLocator, PackIdTable, pageTableLocator } from "../../src/git/pack-id-table";
 import { RangedPackIndex } from "../../src/git/pack-index-ranged";
 import { MemorySource } from "../../src/git/range-source";
 
@@ -80,5 +80,20 @@ describe("the id table of a ranged pack index", () => {
     // Fewer lookups than 1 in 256 objects: the store's own lookups.
     await bulkLocator(store, 0);
     expect(index.reads).toBe(before);
+  });
+
+  it("is kept once per isolate for every reader: a page uses the table a blame read", async () => {
+    const index = await RangedPackIndex.open(source());
+    const store = new ObjectStore([new Pack("p", index, new MemorySource("p3.pack", new Uint8Array(0)))]);
+    // Before any walk read it, a page has no table (its unit reads are far from a third of the index).
+    expect(await pageTableLocator(store)).toBeNull();
+    const walk = await idTableLocator(store);
+    expect(walk).not.toBeNull();
+    const before = index.reads;
+    const page = await pageTableLocator(store);
+    // The page's locator answers from the same kept table, with no read of its own.
+    expect(index.reads).toBe(before);
+    expect(page?.(id("ff01"))).toEqual(walk?.(id("ff01")));
+    expect(page?.(id("ff01"))?.offset).toBe(4096);
   });
 });
