@@ -5,7 +5,7 @@ import { applyDelta, deltaSizes } from "./delta";
 import { GitError } from "./errors";
 import { PackIndex } from "./pack-index";
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, parseEntryHeader, typeName, type EntryHeader } from "./pack-format";
-import type { ObjectType, Oid } from "./oid";
+import { oidAt, type ObjectType, type Oid } from "./oid";
 import type { RangeSource } from "./range-source";
 import { inflateAt, InflateError } from "./zlib";
 import { ByteLru, heldBytes } from "../utils/lru";
@@ -181,6 +181,10 @@ export class ObjectStore {
       const known = this.located.get(oid);
       if (known !== undefined) return known;
       const fromTable = this.locator?.(oid);
+      if (fromTable !== undefined) return fromTable;
+    } else if (this.locator) {
+      // Raw ids too (a pack writer's plan of every object): a string each beats a ranged lookup each.
+      const fromTable = this.locator(oidAt(oid, 0));
       if (fromTable !== undefined) return fromTable;
     }
     let found: Location | null = null;

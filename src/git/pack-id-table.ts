@@ -5,6 +5,7 @@
 // index through the 10 MiB page cache once per tree level of every batch of commits (6.8 GB read).
 import type { Location, ObjectStore } from "./object-store";
 import type { Oid } from "./oid";
+import { PackIndex } from "./pack-index";
 import { RangedPackIndex } from "./pack-index-ranged";
 import { ByteLru } from "../utils/lru";
 
@@ -136,7 +137,7 @@ const keptTables = new ByteLru<string, PackIdTable>(KEPT_TABLES_BYTES, (t) => t.
 export async function idTableLocator(
   store: ObjectStore,
   maxBytes: number,
-): Promise<((oid: Oid) => Location | null | undefined) | null> {
+): Promise<(((oid: Oid) => Location | null | undefined) & { bytes: number }) | null> {
   const ranged = store.packs.filter((p) => p.index instanceof RangedPackIndex);
   const objects = ranged.reduce((n, p) => n + p.index.count, 0);
   if (ranged.length === 0 || objects * ID_TABLE_BYTES_PER_OBJECT > maxBytes) return null;
@@ -146,15 +147,24 @@ export async function idTableLocator(
     if (!table) keptTables.set(p.id, (table = await PackIdTable.read(p.index as RangedPackIndex)));
     tables.set(p.id, table);
   }
-  return (oid) => {
+  const locate = (oid: Oid): Location | null | undefined => {
     for (const pack of store.packs) {
       const table = tables.get(pack.id);
-      // A pack without a table, or an id its table cannot tell: the indexes answer.
-      if (!table) return undefined;
+      if (!table) {
+        // A small index held whole answers at once (the packs of the pushes since an import lie
+        // before its pack: asking the indexes for them sent every lookup to the ranged one too).
+        if (!(pack.index instanceof PackIndex)) return undefined;
+        const position = pack.index.find(oid);
+        if (position >= 0) return { pack, offset: pack.index.offsetAt(position) };
+        continue;
+      }
+      // An id the table cannot tell: the indexes answer.
       const at = table.find(oid);
       if (at === "index") return undefined;
       if (at !== null) return { pack, offset: at };
     }
     return null;
   };
+  // What the tables weigh (a caller that logs its memory).
+  return Object.assign(locate, { bytes: [...tables.values()].reduce((n, t) => n + t.byteSize, 0) });
 }
