@@ -6,7 +6,7 @@ import { GitError } from "./errors";
 import { PackIndex } from "./pack-index";
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, parseEntryHeader, typeName, type EntryHeader } from "./pack-format";
 import { oidAt, type ObjectType, type Oid } from "./oid";
-import type { RangeSource } from "./range-source";
+import { forgetWindows, type RangeSource } from "./range-source";
 import { inflateAt, InflateError } from "./zlib";
 import { ByteLru, heldBytes } from "../utils/lru";
 import { isolateTurns, TURN_UNITS } from "../utils/pace";
@@ -125,6 +125,13 @@ const resolved = new ByteLru<string, GitObject>(16 * 1024 * 1024, (o) => heldByt
 
 /** Bytes the shared cache of resolved objects holds now (for tests and benchmarks). */
 export const resolvedCacheBytes = (): number => resolved.bytes;
+
+/** Lets the shared caches drop what they hold of `pack` (about to be retired): its objects and windows. */
+export function forgetPack(pack: Pack): void {
+  const n = packNumbers.get(pack.id);
+  if (n !== undefined) resolved.deleteWhere((key) => key.startsWith(`${n}@`));
+  forgetWindows(pack.source.id);
+}
 /**
  * Short numbers for pack ids (long R2 keys), so that the resolved-object keys hashed on every
  * read stay short. Bounded: when full it starts over with new numbers (old entries age out).
@@ -169,8 +176,9 @@ export class ObjectStore {
   /**
    * Lookups by hex id go to `locator` first (packs' id tables read whole, git/pack-id-table.ts):
    * a location, null for an object the store does not have, or undefined to ask the indexes.
+   * Null lets the tables go.
    */
-  useLocator(locator: (oid: Oid) => Location | null | undefined): void {
+  useLocator(locator: ((oid: Oid) => Location | null | undefined) | null): void {
     this.located.clear();
     this.locator = locator;
   }

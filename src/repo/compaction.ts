@@ -8,7 +8,7 @@ import { setHash } from "../git/oid";
 import { ID_TABLE_BUDGET, idTableLocator } from "../git/pack-id-table";
 import { packIndexSize, streamPackIndex } from "../git/pack-index";
 import { RangedPackIndex } from "../git/pack-index-ranged";
-import type { ObjectStore } from "../git/object-store";
+import { forgetPack, type ObjectStore } from "../git/object-store";
 import { writePack } from "../git/pack-writer";
 import { enumerateObjects } from "../git/walk";
 import { openStore, type RepoRef } from "../storage/pack-store";
@@ -37,11 +37,14 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
   // read once by large reads, not one ranged binary search of an index an object, which on
   // git/git's 900,000 objects had not finished the walk after 25 minutes. Larger repositories
   // than the tables' budget look up by ranges as before.
-  const locator = await idTableLocator(store, ID_TABLE_BUDGET);
-  if (locator) store.useLocator(locator);
+  const tablesBytes = await useIdTables(store);
   const tips = snapshot.refs.map((r) => r.oid);
   const walk = await enumerateObjects(new CommitGraph(store), { wants: tips, haves: [], shallow: new Set() });
   const walkMs = Date.now() - started;
+  // The walk read the packs' trees and commits through the isolate's shared caches (up to 24 MiB
+  // of windows, 16 MiB of objects); the writer copies through a buffer of its own, and the packs
+  // are retired once it is done: what the caches hold of them is of no more use.
+  for (const p of store.packs) forgetPack(p);
   const name = `pack-${randomId(24)}`;
   const key = r2Keys.pack(repo.tenantId, repo.repoId, name);
   // R2's smallest part (all but the last must be at least 5 MiB): the part buffer is the largest
@@ -51,7 +54,8 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
     const stats = await writePack(
       store,
       walk.objects,
-      { ofsDelta: true, thin: false, clientHas: new Set(), index: true },
+      // The tables (12 bytes an object) go once the plan holds every object's place.
+      { ofsDelta: true, thin: false, clientHas: new Set(), index: true, planned: () => store.useLocator(null) },
       (chunk) => writer.write(chunk),
     );
     await writer.finish();
@@ -66,7 +70,7 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
     const cost = {
       ms: Date.now() - started,
       walkMs,
-      tablesBytes: locator?.bytes ?? 0,
+      tablesBytes,
       indexReads: indexReads(store),
       copyReads: stats.copyReads,
       copyPeakBytes: stats.copyPeakBytes,
@@ -78,6 +82,16 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
     console.log(JSON.stringify({ level: "error", message: `compaction of ${repo.repoId} failed: ${String(err)}` }));
     throw err;
   }
+}
+
+/**
+ * Hands the store its packs' id tables when they fit ID_TABLE_BUDGET; their bytes (0 without).
+ * Held by the store alone, so that letting it go (`useLocator(null)`) frees them.
+ */
+async function useIdTables(store: ObjectStore): Promise<number> {
+  const locator = await idTableLocator(store, ID_TABLE_BUDGET);
+  if (locator) store.useLocator(locator);
+  return locator?.bytes ?? 0;
 }
 
 /** Storage reads the store's ranged indexes made (opening them, id tables, lookups): a few per pack when the tables answer. */

@@ -6,11 +6,12 @@
 import { env as workerEnv } from "cloudflare:workers";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
+import { ObjectStore, resolvedCacheBytes } from "../../src/git/object-store";
 import { PackIndex } from "../../src/git/pack-index";
 import { RangedPackIndex } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
 import type { Oid } from "../../src/git/oid";
-import { MemorySource } from "../../src/git/range-source";
+import { MemorySource, windowCacheBytes } from "../../src/git/range-source";
 import { compactPacks } from "../../src/repo/compaction";
 import type { PackEntry, RepoSnapshot } from "../../src/repo/snapshot";
 import { r2Keys } from "../../src/storage/keys";
@@ -49,7 +50,7 @@ beforeAll(async () => {
   for (const [k, pack] of fixture.packs.entries()) {
     const name = `pack-look${k}`;
     const { index, count } = await indexPack(new MemorySource(name, pack));
-    for (const repoId of ["ranged", "mixed"]) {
+    for (const repoId of ["ranged", "mixed", "forget"]) {
       await env.OBJECTS.put(r2Keys.pack(tenantId, repoId, name), pack);
       await env.OBJECTS.put(r2Keys.packIndex(tenantId, repoId, name), index);
     }
@@ -121,5 +122,43 @@ describe("a compaction's object lookups", () => {
     } finally {
       setWholeIndexMax(0);
     }
+  });
+
+  it("lets go what only the lookups and the walk needed before the pack is written", async () => {
+    const windowsBefore = windowCacheBytes();
+    const resolvedBefore = resolvedCacheBytes();
+    const tablesDropped = vi.spyOn(ObjectStore.prototype, "useLocator");
+    let atWrite: { windows: number; resolved: number; tablesDropped: boolean } | null = null;
+    const note = () => {
+      atWrite ??= {
+        windows: windowCacheBytes(),
+        resolved: resolvedCacheBytes(),
+        tablesDropped: tablesDropped.mock.calls.some(([l]) => l === null),
+      };
+    };
+    const bucket = new Proxy(env.OBJECTS, {
+      get(target, prop) {
+        if (prop === "put" || prop === "createMultipartUpload") {
+          return (key: string, ...rest: unknown[]) => {
+            if (key.endsWith(".pack")) note();
+            return (target[prop] as (...a: unknown[]) => unknown)(key, ...rest);
+          };
+        }
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const snapshot: RepoSnapshot = {
+      version: 1,
+      head: "refs/heads/main",
+      refs: [{ name: "refs/heads/main", oid: fixture.tip }],
+      packs: stored,
+    };
+    const entry = await compactPacks({ ...env, OBJECTS: bucket } as Env, { tenantId, repoId: "forget" }, snapshot);
+    expect(entry.objects).toBe(fixture.objects);
+    // Before: the walk's windows of the packs being compacted (retired right after) and their
+    // resolved trees and commits stayed in the shared caches, and the id tables in the store,
+    // all through the write: on big.git 24 + 16 + 10.8 MiB beside the writer's columns.
+    expect(atWrite).toEqual({ windows: windowsBefore, resolved: resolvedBefore, tablesDropped: true });
   });
 });
