@@ -39,7 +39,9 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
   // than the tables' budget look up by ranges as before.
   const tablesBytes = await useIdTables(store);
   const tips = snapshot.refs.map((r) => r.oid);
-  const walk = await enumerateObjects(new CommitGraph(store), { wants: tips, haves: [], shallow: new Set() });
+  // Every object of the packs at most (an object stored twice counts twice: a little room to spare).
+  const expectedObjects = snapshot.packs.reduce((n, p) => n + (p.objects ?? 0), 0);
+  const walk = await enumerateObjects(new CommitGraph(store), { wants: tips, haves: [], shallow: new Set(), expectedObjects });
   const walkMs = Date.now() - started;
   // The walk read the packs' trees and commits through the isolate's shared caches (up to 24 MiB
   // of windows, 16 MiB of objects); the writer copies through a buffer of its own, and the packs

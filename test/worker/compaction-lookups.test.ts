@@ -7,6 +7,7 @@ import { env as workerEnv } from "cloudflare:workers";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
 import { ObjectStore, resolvedCacheBytes } from "../../src/git/object-store";
+import { OidTypeMap } from "../../src/git/oid-map";
 import { PackIndex } from "../../src/git/pack-index";
 import { RangedPackIndex } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
@@ -21,16 +22,16 @@ import { RepoBuilder, type FileMap } from "./git-fixture";
 const env = workerEnv as unknown as Env;
 const tenantId = `compact-look-${Date.now().toString(36)}`;
 
-/** 40 commits of 200 files: the first 30 in one pack (an import), the last 10 in a small one (pushes). */
+/** 40 commits of 400 files: the first 30 in one pack (an import), the last 10 in a small one (pushes). */
 function history(): { tip: Oid; objects: number; packs: Uint8Array[] } {
   const builder = new RepoBuilder();
   const files: FileMap = {};
-  for (let i = 0; i < 200; i++) files[`d${i % 10}/e${i % 3}/f${i}.txt`] = `file ${i}\n`;
+  for (let i = 0; i < 400; i++) files[`d${i % 10}/e${i % 3}/f${i}.txt`] = `file ${i}\n`;
   let tip = builder.commit({ files, message: "start" });
   let imported = 0;
   for (let c = 1; c < 40; c++) {
     if (c === 30) imported = builder.objects.size;
-    for (let k = 0; k < 3; k++) files[`d${(c + k) % 10}/e${k}/f${(c * 7 + k) % 200}.txt`] = `changed at ${c}.${k}\n`;
+    for (let k = 0; k < 6; k++) files[`d${(c + k) % 10}/e${k % 3}/f${(c * 7 + k) % 400}.txt`] = `changed at ${c}.${k}\n`;
     tip = builder.commit({ files, parents: [tip], message: `change ${c}` });
   }
   const all = [...builder.objects.keys()];
@@ -125,6 +126,9 @@ describe("a compaction's object lookups", () => {
   });
 
   it("lets go what only the lookups and the walk needed before the pack is written", async () => {
+    // More objects than the set's smallest size: grown by doubling, it would be copied once here.
+    expect(fixture.objects).toBeGreaterThan(1024);
+    const grown = vi.spyOn(OidTypeMap.prototype as unknown as { grow(): void }, "grow");
     const windowsBefore = windowCacheBytes();
     const resolvedBefore = resolvedCacheBytes();
     const tablesDropped = vi.spyOn(ObjectStore.prototype, "useLocator");
@@ -160,5 +164,7 @@ describe("a compaction's object lookups", () => {
     // resolved trees and commits stayed in the shared caches, and the id tables in the store,
     // all through the write: on big.git 24 + 16 + 10.8 MiB beside the writer's columns.
     expect(atWrite).toEqual({ windows: windowsBefore, resolved: resolvedBefore, tablesDropped: true });
+    // The walk's object set is made once, as large as the packs' objects (was grown by doubling).
+    expect(grown).not.toHaveBeenCalled();
   });
 });
