@@ -74,6 +74,8 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
       walkMs,
       tablesBytes,
       indexReads: indexReads(store),
+      // Entries rebuilt (inflated, patched, deflated) rather than copied: their delta chains are read.
+      rebuilt: stats.rebuilt,
       copyReads: stats.copyReads,
       copyPeakBytes: stats.copyPeakBytes,
     };
