@@ -5,12 +5,15 @@
 // PORT / INSPECTOR_PORT: fixed ports; ROOT: another checkout's forge (a "before" worktree);
 // SNAPSHOT_AT=20,40 (seconds from the start): heap snapshots of the isolates then, each printed as
 // what retains its array buffers (into SNAPSHOT_DIR, default /tmp); FSCK=1: clone at the end and run
-// git fsck on the clone; WAIT_COMPACTION_S=<s>: after the pushes, wait for the compaction's log line.
+// git fsck on the clone; WAIT_COMPACTION_S=<s>: after the pushes, wait for the compaction's log line;
+// PROFILE_S=<s>: a CPU profile of every workerd isolate (Miniflare's simulators too) for the first
+// s seconds, printed as self time by function (SLICES_DIR=<dir> also keeps the .cpuprofile files).
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../test/e2e/runner";
 import { importProject, startEdgeforge } from "./lib/edgeforge";
+import { profileCpu } from "./lib/cpu-slices";
 import { sampleHeap } from "./lib/heap";
 import { retainersOfBuffers, takeHeapSnapshots } from "./lib/heap-snapshot";
 import { basicAuthArgs, CommitMaker } from "./lib/repo";
@@ -28,7 +31,9 @@ if (reused && !process.env.KEEP) {
 } else stateDir = kept;
 // TRACE_HEAP=1: each isolate's used heap (with array buffers) every second, through the inspector.
 const snapshotAt = (process.env.SNAPSHOT_AT ?? "").split(",").filter(Boolean).map(Number);
-const inspector = process.env.TRACE_HEAP || snapshotAt.length ? Number(process.env.INSPECTOR_PORT ?? 0) || (await freePort()) : 0;
+const profileS = Number(process.env.PROFILE_S ?? 0);
+const inspector =
+  process.env.TRACE_HEAP || snapshotAt.length || profileS ? Number(process.env.INSPECTOR_PORT ?? 0) || (await freePort()) : 0;
 const ef = await startEdgeforge(
   { FORGE_LOG: "verbose", ...(inspector ? { FORGE_INSPECTOR_PORT: String(inspector) } : {}) },
   600_000,
@@ -44,6 +49,18 @@ process.once("SIGINT", () => {
   });
 });
 const started = Date.now();
+/** PROFILE_S: where the isolates' time goes while the run's first seconds pass (a compaction at start). */
+const profiled = profileS
+  ? (async () => {
+      const profiler = await profileCpu(inspector, 1000, true);
+      await new Promise((r) => setTimeout(r, profileS * 1000));
+      for (const [target, p] of Object.entries(await profiler.stop())) {
+        if (p.busyMs < 100) continue;
+        console.log(`profile ${target}: busy ${(p.busyMs / 1000).toFixed(1)} s of ${profileS} s`);
+        for (const line of (p.byFunction ?? []).slice(0, 25)) console.log(`  ${line}`);
+      }
+    })()
+  : null;
 const stamp = (m: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${m}`);
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 /** Snapshots in turn (one at a time: each stops the isolate while it is written). */
@@ -119,6 +136,7 @@ try {
     stamp(line ?? `no compaction logged within ${waitS} s`);
   }
   await snapshots;
+  await profiled;
   if (process.env.FSCK) {
     // FSCK=1: after the pushes (and the compaction the run waited for), a clone must be whole.
     const dir = mkdtempSync(join(tmpdir(), "paf-clone-"));

@@ -5,8 +5,8 @@ import { applyDelta, deltaSizes } from "./delta";
 import { GitError } from "./errors";
 import { PackIndex } from "./pack-index";
 import { OBJ_COMMIT, OBJ_OFS_DELTA, OBJ_REF_DELTA, parseEntryHeader, typeName, type EntryHeader } from "./pack-format";
-import { type ObjectType, type Oid, sha1 } from "./oid";
-import type { RangeSource } from "./range-source";
+import { oidAt, type ObjectType, type Oid, sha1 } from "./oid";
+import { forgetWindows, type RangeSource } from "./range-source";
 import { inflateAt, InflateError } from "./zlib";
 import { ByteLru, heldBytes } from "../utils/lru";
 import { isolateTurns, TURN_UNITS } from "../utils/pace";
@@ -125,6 +125,13 @@ const resolved = new ByteLru<string, GitObject>(16 * 1024 * 1024, (o) => heldByt
 
 /** Bytes the shared cache of resolved objects holds now (for tests and benchmarks). */
 export const resolvedCacheBytes = (): number => resolved.bytes;
+
+/** Lets the shared caches drop what they hold of `pack` (about to be retired): its objects and windows. */
+export function forgetPack(pack: Pack): void {
+  const n = packNumbers.get(pack.id);
+  if (n !== undefined) resolved.deleteWhere((key) => key.startsWith(`${n}@`));
+  forgetWindows(pack.source.id);
+}
 /**
  * Short numbers for pack ids (long R2 keys), so that the resolved-object keys hashed on every
  * read stay short. Bounded: when full it starts over with new numbers (old entries age out).
@@ -182,8 +189,9 @@ export class ObjectStore {
   /**
    * Lookups by hex id go to `locator` first (packs' id tables read whole, git/pack-id-table.ts):
    * a location, null for an object the store does not have, or undefined to ask the indexes.
+   * Null lets the tables go.
    */
-  useLocator(locator: (oid: Oid) => Location | null | undefined): void {
+  useLocator(locator: ((oid: Oid) => Location | null | undefined) | null): void {
     this.located.clear();
     this.locator = locator;
   }
@@ -207,6 +215,10 @@ export class ObjectStore {
     if (typeof oid === "string") {
       const now = this.locatedNow(oid);
       if (now !== undefined) return now;
+    } else if (this.locator) {
+      // Raw ids too (a pack writer's plan of every object): a string each beats a ranged lookup each.
+      const fromTable = this.locator(oidAt(oid, 0));
+      if (fromTable !== undefined) return fromTable;
     }
     let found: Location | null = null;
     for (const pack of this.packs) {

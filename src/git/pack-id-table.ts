@@ -5,6 +5,7 @@
 // index through the 10 MiB page cache once per tree level of every batch of commits (6.8 GB read).
 import type { Location, ObjectStore } from "./object-store";
 import type { Oid } from "./oid";
+import { PackIndex } from "./pack-index";
 import { RangedPackIndex, shrinkUnitsFor, unitBytesReadOf } from "./pack-index-ranged";
 import { ByteLru } from "../utils/lru";
 import { IsolateRuns } from "../utils/request-scope";
@@ -212,19 +213,27 @@ export function setKeptTablesBudget(bytes: number): number {
   return before;
 }
 
-type IdLocator = (oid: Oid) => Location | null | undefined;
+/** A locator for `store.useLocator`, and what its tables weigh (a caller that logs its memory). */
+type IdLocator = ((oid: Oid) => Location | null | undefined) & { bytes: number };
 
 /**
- * A locator for `store.useLocator` over `tables` (by index id): a pack without a table, or an id
- * its table cannot tell, is left to the indexes (undefined). The table answers exactly for ids
- * the pack holds and for ids no object of it begins like; an id it lacks that shares its first
- * 8 bytes with one it holds would get that one's place: walks look up what the repository's own
+ * A locator for `store.useLocator` over `tables` (by index id): a small index held whole answers
+ * at once (the packs of the pushes since an import lie before its pack: leaving them to the
+ * indexes sent every lookup to the ranged one too); a ranged pack without a table, or an id its
+ * table cannot tell, is left to the indexes (undefined). The table answers exactly for ids the
+ * pack holds and for ids no object of it begins like; an id it lacks that shares its first 8
+ * bytes with one it holds would get that one's place: walks look up what the repository's own
  * commits and trees name, and a whole id in a URL is checked against its object's hash
  * (git/abbrev.ts).
  */
 function locatorOver(store: ObjectStore, tables: Map<string, PackIdTable>): IdLocator {
-  return (oid) => {
+  const locate = (oid: Oid): Location | null | undefined => {
     for (const pack of store.packs) {
+      if (pack.index instanceof PackIndex) {
+        const position = pack.index.find(oid);
+        if (position >= 0) return { pack, offset: pack.index.offsetAt(position) };
+        continue;
+      }
       const table = pack.index instanceof RangedPackIndex ? tables.get(pack.index.id) : undefined;
       if (!table) return undefined;
       const at = table.find(oid);
@@ -233,6 +242,7 @@ function locatorOver(store: ObjectStore, tables: Map<string, PackIdTable>): IdLo
     }
     return null;
   };
+  return Object.assign(locate, { bytes: [...tables.values()].reduce((n, t) => n + t.byteSize, 0) });
 }
 
 /** The ranged indexes of `store`'s packs (a small index is held whole: its lookups never wait). */
@@ -245,16 +255,26 @@ function rangedIndexes(store: ObjectStore): RangedPackIndex[] {
  * `maxBytes` (null when they would not fit, or no pack has a ranged index). For a walk that will
  * look up thousands of objects spread over the index (a blame of a long file: a few trees and a
  * version per revision), which by ranges is one storage read per lookup once the ids are spread
- * over more units than are cached.
+ * over more units than are cached. With `keep` (the default) the tables are kept for the
+ * isolate, within its budget; without, one already kept is used but none is added, so that work
+ * done once (a compaction, whose packs are retired next) frees its tables when it lets go of
+ * the locator.
  */
-export async function idTableLocator(store: ObjectStore, maxBytes = keptTablesBudget()): Promise<IdLocator | null> {
+export async function idTableLocator(
+  store: ObjectStore,
+  { maxBytes = keptTablesBudget(), keep = true }: { maxBytes?: number; keep?: boolean } = {},
+): Promise<IdLocator | null> {
   const ranged = rangedIndexes(store);
   const objects = ranged.reduce((n, index) => n + index.count, 0);
-  if (ranged.length === 0 || objects * ID_TABLE_BYTES_PER_OBJECT > Math.min(maxBytes, keptTablesBudget())) return null;
+  const limit = keep ? Math.min(maxBytes, keptTablesBudget()) : maxBytes;
+  if (ranged.length === 0 || objects * ID_TABLE_BYTES_PER_OBJECT > limit) return null;
   const tables = new Map<string, PackIdTable>();
   for (const index of ranged) {
     let table = keptTables.get(index.id);
-    if (!table) keptTables.set(index.id, (table = await PackIdTable.read(index)));
+    if (!table) {
+      table = await PackIdTable.read(index);
+      if (keep) keptTables.set(index.id, table);
+    }
     tables.set(index.id, table);
   }
   return locatorOver(store, tables);

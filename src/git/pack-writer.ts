@@ -27,6 +27,8 @@ export interface PackWriteOptions {
   index?: boolean;
   /** For objects with no reusable delta: the client's version to compute a new delta against. */
   deltaBases?: Map<Oid, Oid>;
+  /** Called once every object is located (what answered the lookups may go: a compaction's id tables). */
+  planned?: () => void;
 }
 
 export interface PackWriteStats {
@@ -90,6 +92,7 @@ export async function writePack(
       offsetOf[i] = loc.offset;
     }
   }
+  opts.planned?.();
   // Stored order puts every OFS_DELTA base before its deltas, and reads sequentially.
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;

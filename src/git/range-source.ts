@@ -138,6 +138,9 @@ const windows = new ByteLru<string, Uint8Array>(24 * 1024 * 1024, heldBytes);
 /** Bytes the shared window cache holds now (for tests and benchmarks). */
 export const windowCacheBytes = (): number => windows.bytes;
 
+/** Lets the shared cache drop the windows of source `id` (a pack about to be retired). */
+export const forgetWindows = (id: string): void => windows.deleteWhere((key) => key.startsWith(`${id}#`));
+
 /**
  * Reads served from the window cache in a row before one gives way to the isolate's other tasks.
  * Such a read waits for nothing, so a page whose objects are all cached (a tree or blob at an old

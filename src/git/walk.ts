@@ -33,6 +33,12 @@ export interface WalkInput {
   filter?: ObjectFilter;
   /** Annotated tags (tag oid -> the object it peels to) offered for include-tag. */
   includeTags?: Map<Oid, Oid[]>;
+  /**
+   * About how many objects the walk will list, when known (a compaction: its packs' counts): the
+   * set is made that large at once. Grown by doubling, git/git's 900,000 objects went through a
+   * copy of 15 MB into 30 MB (both held until a collection) on top of everything else the walk holds.
+   */
+  expectedObjects?: number;
 }
 
 export interface WalkResult {
@@ -54,7 +60,7 @@ const LOOKAHEAD = 32;
 
 export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Promise<WalkResult> {
   const store = graph.store;
-  const objects = new OidTypeMap();
+  const objects = new OidTypeMap(Math.max(1024, input.expectedObjects ?? 0));
   const clientHas = new Set<Oid>();
   const deltaBases = new Map<Oid, Oid>();
   // A clone walks every commit and tree; from cache no read waits, so the walk yields in slices.

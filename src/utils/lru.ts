@@ -65,6 +65,15 @@ export class ByteLru<K, V> {
       this.map.delete(key);
     }
   }
+
+  /** Drops every entry whose key `drop` picks (a scan of all: for rare clean-ups). */
+  deleteWhere(drop: (key: K) => boolean): void {
+    for (const [k, v] of this.map) {
+      if (!drop(k)) continue;
+      this.map.delete(k);
+      this.total -= v.size;
+    }
+  }
 }
 
 /**
