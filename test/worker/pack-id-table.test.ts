@@ -96,4 +96,18 @@ describe("the id table of a ranged pack index", () => {
     expect(page?.(id("ff01"))).toEqual(walk?.(id("ff01")));
     expect(page?.(id("ff01"))?.offset).toBe(4096);
   });
+
+  it("is not kept for the isolate when read with keep: false (a compaction frees its tables when done)", async () => {
+    const index = await RangedPackIndex.open(source());
+    const store = new ObjectStore([new Pack("p", index, new MemorySource("p4.pack", new Uint8Array(0)))]);
+    const once = await idTableLocator(store, { keep: false });
+    expect(once?.(id("ff01"))?.offset).toBe(4096);
+    expect(once?.bytes).toBe(entries.length * 12);
+    const before = index.reads;
+    // Not kept: the next reader reads it again (names and offsets, one read each), and keeps it.
+    await idTableLocator(store);
+    expect(index.reads - before).toBe(2);
+    await idTableLocator(store);
+    expect(index.reads - before).toBe(2);
+  });
 });
