@@ -35,7 +35,7 @@ export const LANDING = 64 * 1024;
 const landings: ArrayBuffer[] = [];
 
 /** A BYOB reader with workerd's `readAtLeast` (not in every runtime: tests in Node lack it). */
-type ReaderAtLeast = ReadableStreamBYOBReader & {
+export type ReaderAtLeast = ReadableStreamBYOBReader & {
   readAtLeast?: (min: number, view: Uint8Array) => Promise<ReadableStreamReadResult<Uint8Array>>;
 };
 
