@@ -30,8 +30,13 @@ export interface RangeSource {
  * detached one. Read straight into the indexer's 8 MiB buffer, 2,000 reads of 64 KiB counted 5 GiB
  * in workerd's figure of array buffers (the process held 74 MB); through this landing buffer,
  * copied out, about 40 MiB. Reads go through small buffers kept for the next reads.
+ * 256 KiB, not 64: every read is a round of promises that may outlive the young generation
+ * (`readChunk`), and a landing reused this size leaves no more counted than a 64 KiB one (64 MiB
+ * of an R2 body through a 1 MiB landing: 5.0 MiB at the peak, bench/r2-read-accounting.ts).
  */
-export const LANDING = 64 * 1024;
+export const LANDING = 256 * 1024;
+/** At most this many landings are kept for reuse (one per read under way). */
+const KEEP_LANDINGS = 4;
 const landings: ArrayBuffer[] = [];
 
 /** A BYOB reader with workerd's `readAtLeast` (not in every runtime: tests in Node lack it). */
@@ -48,7 +53,8 @@ export type ReaderAtLeast = ReadableStreamBYOBReader & {
  * plain read returned each chunk on its own. Those were 256 reads a MiB, each with its promises,
  * result and views, which outlived the young generation's scavenges while the read waited, and
  * were 73% of what the push isolate promoted to its old generation during an import
- * (bench:import-large --promoted): the garbage that made its sampled heap climb to 60 MiB.
+ * (bench:import-large --promoted): the garbage that made its sampled heap climb to 60 MiB. A read
+ * into a view shorter than the landing (a 64 KiB window) waits for that view's length only.
  */
 export async function readChunk(reader: ReadableStreamBYOBReader, into: Uint8Array): Promise<{ n: number; done: boolean }> {
   const landing = landings.pop() ?? new ArrayBuffer(LANDING);
@@ -59,7 +65,7 @@ export async function readChunk(reader: ReadableStreamBYOBReader, into: Uint8Arr
   if (value.length > into.length) throw new Error("the stream gave more bytes than were asked for");
   into.set(value);
   // The read handed back the landing's memory under a new ArrayBuffer: that one is reused.
-  if (landings.length < 8) landings.push(value.buffer as ArrayBuffer);
+  if (landings.length < KEEP_LANDINGS) landings.push(value.buffer as ArrayBuffer);
   return { n: value.length, done };
 }
 

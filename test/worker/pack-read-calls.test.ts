@@ -1,11 +1,12 @@
 // How many reads JS makes to get a pack out of R2: an object stored in parts (every imported or
 // pushed pack) streams in chunks of 4 KiB, and every read of one is a round of promises, results
 // and views that outlives the young generation when it waits (bench:import-large --promoted).
-// Reads wait until a landing buffer is full (workerd's readAtLeast): one read per 64 KiB.
+// Reads wait until a landing buffer is full (workerd's readAtLeast): one read per 256 KiB front to
+// back, one per 64 KiB window.
 import { env as workerEnv } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Cursor } from "../../src/git/pack-reading";
-import { WindowReader } from "../../src/git/pack-windows";
+import { PASS_WINDOW, WindowReader } from "../../src/git/pack-windows";
 import { LANDING } from "../../src/git/range-source";
 import { R2Source } from "../../src/storage/r2-source";
 
@@ -74,7 +75,7 @@ function countingBucket(): { bucket: R2Bucket; reads: () => number } {
 const expected = (at: number) => ((at * 2654435761) >>> 24) & 255;
 
 describe("reading a pack stored in parts", () => {
-  it("reads it front to back with one read per 64 KiB, not one per 4 KiB chunk (indexer pass 1)", async () => {
+  it("reads it front to back with one read per 256 KiB, not one per 4 KiB chunk (indexer pass 1)", async () => {
     const size = await multipartObject("read-calls/front-to-back", 3);
     const { bucket, reads } = countingBucket();
     const cursor = new Cursor(new R2Source(bucket, "read-calls/front-to-back", size));
@@ -89,15 +90,16 @@ describe("reading a pack stored in parts", () => {
     }
     await cursor.close();
     expect(checked).toBe(45);
-    // 15 MiB: 240 reads of 64 KiB (and the one that sees the end); 3,840 of 4 KiB chunks before.
+    // 15 MiB: 60 reads of 256 KiB (and the one that sees the end); 3,840 of 4 KiB chunks before.
+    expect(LANDING).toBe(256 * 1024);
     expect(reads()).toBeLessThanOrEqual(size / LANDING + 2);
   });
 
   it("fills a second-pass window of 64 KiB with one read (indexer pass 2)", async () => {
     const size = await multipartObject("read-calls/windows", 2);
     const { bucket, reads } = countingBucket();
-    const windows = new WindowReader(new R2Source(bucket, "read-calls/windows", size), new Uint8Array(LANDING * 4));
-    const starts = [0, PART - 100, 3 * LANDING + 7, PART + 12345, 2 * PART - 10];
+    const windows = new WindowReader(new R2Source(bucket, "read-calls/windows", size), new Uint8Array(PASS_WINDOW * 4));
+    const starts = [0, PART - 100, 3 * PASS_WINDOW + 7, PART + 12345, 2 * PART - 10];
     for (const start of starts) {
       const bytes = await windows.read(start, start + 20);
       for (let i = 0; i < bytes.length; i++) expect(bytes[i]).toBe(expected(start + i));
