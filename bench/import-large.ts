@@ -1,5 +1,5 @@
 // `npm run bench:import-large -- [--repo <bare dir>] [--only import|push|clone|pages] [--trace] [--live]
-//   [--root <another checkout>] [--port <n>] [--inspector-port <n>]`
+//   [--root <another checkout>] [--port <n>] [--inspector-port <n>] [--forge-log <file>] [--promoted <dir>]`
 //
 // Imports a large repository (default: the one `npm run bench:gen-large` writes) into the local
 // forge with `forge repos import`, then `git push --mirror`s it into another empty project, clones
@@ -12,13 +12,20 @@
 // each step and prints what retains its largest array buffers (bench/lib/heap-snapshot.ts).
 // --root runs another checkout's forge (before/after from one bench); --port and --inspector-port
 // fix the ports (default: free ones), for machines where several benchmarks run at once.
+// --promoted <dir> runs V8's sampling heap profiler in the push isolate during each step, keeping
+// only what outlived a scavenge (the old generation's garbage and what is held), writes the
+// profile there and prints the sites that allocated most of it.
+// --forge-log writes everything the forge printed to a file at the end: with
+// MINIFLARE_WORKERD_V8_FLAGS="--max-old-space-size=100 --trace-gc" that is every collection of
+// every isolate, with its reason and the heap before and after (what V8 lets pile up).
 import { parseArgs } from "node:util";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, root } from "../test/e2e/runner";
 import { HOST, startEdgeforge, TENANT } from "./lib/edgeforge";
 import { sampleHeap } from "./lib/heap";
+import { startPromotedSampling, topSites } from "./lib/promoted-sampling";
 import { retainersOfBuffers, takeHeapSnapshots } from "./lib/heap-snapshot";
 import { LoadClient } from "./lib/load";
 import { basicAuthArgs } from "./lib/repo";
@@ -35,6 +42,8 @@ const { values: opts } = parseArgs({
     root: { type: "string" },
     port: { type: "string" },
     "inspector-port": { type: "string" },
+    "forge-log": { type: "string" },
+    promoted: { type: "string" },
   },
 });
 const repo = resolve(opts.repo!);
@@ -43,18 +52,32 @@ const wanted = (step: string) => !opts.only?.length || opts.only.includes(step);
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 const inspectorPort = opts["inspector-port"] ? Number(opts["inspector-port"]) : await freePort();
-const ef = await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspectorPort) }, undefined, {
-  root: opts.root && resolve(opts.root),
-  port: opts.port ? Number(opts.port) : undefined,
-});
+const ef = await startEdgeforge(
+  // The runner prints workerd's own lines (V8's --trace-gc) only when not quiet.
+  { FORGE_INSPECTOR_PORT: String(inspectorPort), ...(opts["forge-log"] ? { FORGE_LOG: "all" } : {}) },
+  undefined,
+  {
+    root: opts.root && resolve(opts.root),
+    port: opts.port ? Number(opts.port) : undefined,
+  },
+);
 const rows: string[] = [];
 /** Runs one step while sampling the isolates' heaps. */
 async function measure(name: string, step: () => Promise<string | null>): Promise<void> {
-  const sampler = await sampleHeap(inspectorPort, opts.live ? 250 : 100, opts.trace, opts.live);
+  // workerd's inspector takes one connection per isolate: profiling replaces the heap samples.
+  const promoted = opts.promoted ? await startPromotedSampling(inspectorPort, "core:user:push") : null;
+  const sampler = promoted ? null : await sampleHeap(inspectorPort, opts.live ? 250 : 100, opts.trace, opts.live);
   const start = performance.now();
   const error = await step();
+  if (promoted) {
+    const file = join(opts.promoted!, `${name.replace(/[^a-z0-9]+/gi, "-")}-push.heapprofile`);
+    mkdirSync(opts.promoted!, { recursive: true });
+    const head = await promoted.stop(file);
+    console.log(`  ${name}: what the push isolate allocated that outlived a scavenge (${file}):`);
+    for (const s of topSites(head, 30)) console.log(`    ${mib(s.bytes)} ${(100 * s.share).toFixed(1)}% ${s.site}`);
+  }
   const seconds = (performance.now() - start) / 1000;
-  const peaks = await sampler.stop();
+  const peaks = sampler ? await sampler.stop() : {};
   const heaps = Object.entries(peaks)
     .map(([title, peak]) => `${title.replace(/^core:user:/, "")} ${mib(peak.used)} (${mib(peak.withBuffers)} with array buffers)`)
     .join(", ");
@@ -146,5 +169,6 @@ try {
   }
 } finally {
   await ef.stop();
+  if (opts["forge-log"]) writeFileSync(opts["forge-log"], ef.forge.output);
 }
 console.log(`\n${rows.join("\n")}`);

@@ -156,7 +156,7 @@ describe("pack indexer memory", () => {
     const { pack } = incompressibleBlobPack(3 * 1024 * 1024);
     const source = byteStreamSource("landing", pack);
     await indexPack(source);
-    expect(source.readBuffers.length).toBeGreaterThan(40);
+    expect(source.readBuffers.length).toBeGreaterThanOrEqual(Math.floor(pack.length / LANDING));
     expect(Math.max(...source.readBuffers)).toBeLessThanOrEqual(LANDING);
     // readStreamInto (R2 reads into the second pass's windows) leaves the caller's buffer in place.
     const into = new Uint8Array(1024 * 1024);

@@ -54,6 +54,12 @@ export interface IndexOptions {
 export interface StreamOptions extends IndexOptions {
   /** Receives the .idx in order, in chunks valid until the promise it returns resolves (copy to keep). */
   writeIndex: (chunk: Uint8Array) => Promise<void>;
+  /**
+   * Given the second pass's read buffer (the first pass's, 8 MiB for a large pack) once the pass is
+   * done with it, before the .idx is written: the .idx writer may take it as its part buffer
+   * rather than make one (storage/r2-writer.ts `adopt`). Nothing of the indexer uses it after.
+   */
+  spareBuffer?: (bytes: Uint8Array) => void;
   /** Where sorted runs of .idx records go past `recordBudget`; deleted before indexPackTo returns or throws. */
   spill?: SpillStore;
   recordBudget?: number;

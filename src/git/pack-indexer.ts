@@ -360,7 +360,11 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
 
   // The .idx is written with none of the second pass's buffers held.
   const secondPassReads = windows.reads;
-  windows.dispose();
+  // The read buffer goes on to the .idx writer, if it wants it: at the end of a large import the
+  // columns and buffers of the passes are garbage not collected yet, and a part buffer of the
+  // writer's own (grown by doubling to 8 MiB) came on top of them.
+  const spare = windows.release();
+  opts.spareBuffer?.(spare);
   e.dropKept();
   const indexSize = await writeIndexFromRecords(
     records,

@@ -43,6 +43,13 @@ export class WindowReader {
     return this.mem.length + this.span.length;
   }
 
+  /** Lets the buffers go and hands the windows' buffer back (the reader is not used again). */
+  release(): Uint8Array {
+    const mem = this.mem;
+    this.dispose();
+    return mem;
+  }
+
   /** Lets the buffers go (the reader is not used again). */
   dispose(): void {
     this.mem = new Uint8Array(0);

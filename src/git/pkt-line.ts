@@ -1,6 +1,7 @@
 // pkt-line framing (gitprotocol-common): 4 hex digits of length, then the payload; 0000 flush,
 // 0001 delimiter, 0002 response end. Side-band multiplexing for pack data and progress.
 import { protocolError } from "./errors";
+import type { ReaderAtLeast } from "./range-source";
 
 /** Largest pkt-line, header included. */
 const MAX_PKT_LENGTH = 65520;
@@ -94,9 +95,14 @@ export class PktStreamReader {
   /** The stream's next bytes (empty: none yet), valid until the next read; null at its end. */
   private async read(): Promise<Uint8Array | null> {
     if (this.byob) {
-      const { value, done } = await this.byob.read(new Uint8Array(this.into.buffer, 0, READ_CHUNK));
+      // Waits for a full chunk (or the end) with workerd's readAtLeast: a body that arrives in
+      // small pieces was a read each, every one a round of promises and views that outlived the
+      // young generation while it waited (git/range-source.ts readChunk says the same of R2).
+      const view = new Uint8Array(this.into.buffer, 0, READ_CHUNK);
+      const atLeast = (this.byob as ReaderAtLeast).readAtLeast;
+      const { value, done } = atLeast ? await atLeast.call(this.byob, READ_CHUNK, view) : await this.byob.read(view);
       // The read transfers the buffer: the bytes come back in a view of the same memory.
-      if (value) this.into = new Uint8Array(value.buffer);
+      if (value) this.into = new Uint8Array(value.buffer as ArrayBuffer);
       if (value?.length) return value;
       return done ? null : new Uint8Array(0);
     }

@@ -36,22 +36,42 @@ export interface RangeSource {
  * detached one. Read straight into the indexer's 8 MiB buffer, 2,000 reads of 64 KiB counted 5 GiB
  * in workerd's figure of array buffers (the process held 74 MB); through this landing buffer,
  * copied out, about 40 MiB. Reads go through small buffers kept for the next reads.
+ * 256 KiB, not 64: every read is a round of promises that may outlive the young generation
+ * (`readChunk`), and a landing reused this size leaves no more counted than a 64 KiB one (64 MiB
+ * of an R2 body through a 1 MiB landing: 5.0 MiB at the peak, bench/r2-read-accounting.ts).
  */
-export const LANDING = 64 * 1024;
+export const LANDING = 256 * 1024;
+/** At most this many landings are kept for reuse (one per read under way). */
+const KEEP_LANDINGS = 4;
 const landings: ArrayBuffer[] = [];
+
+/** A BYOB reader with workerd's `readAtLeast` (not in every runtime: tests in Node lack it). */
+export type ReaderAtLeast = ReadableStreamBYOBReader & {
+  readAtLeast?: (min: number, view: Uint8Array) => Promise<ReadableStreamReadResult<Uint8Array>>;
+};
 
 /**
  * Reads the reader's next bytes (at most `into.length`) into `into` through a landing buffer: `into`
  * is never transferred, and stays valid. Returns how many came and whether the stream ended.
+ *
+ * The read waits until the landing is full (or the stream ends), with workerd's `readAtLeast`: an
+ * R2 object written in parts (every imported or pushed pack) streams in chunks of 4 KiB, and a
+ * plain read returned each chunk on its own. Those were 256 reads a MiB, each with its promises,
+ * result and views, which outlived the young generation's scavenges while the read waited, and
+ * were 73% of what the push isolate promoted to its old generation during an import
+ * (bench:import-large --promoted): the garbage that made its sampled heap climb to 60 MiB. A read
+ * into a view shorter than the landing (a 64 KiB window) waits for that view's length only.
  */
 export async function readChunk(reader: ReadableStreamBYOBReader, into: Uint8Array): Promise<{ n: number; done: boolean }> {
   const landing = landings.pop() ?? new ArrayBuffer(LANDING);
-  const { value, done } = await reader.read(new Uint8Array(landing, 0, Math.max(1, Math.min(LANDING, into.length))));
+  const view = new Uint8Array(landing, 0, Math.max(1, Math.min(LANDING, into.length)));
+  const atLeast = (reader as ReaderAtLeast).readAtLeast;
+  const { value, done } = atLeast ? await atLeast.call(reader, view.length, view) : await reader.read(view);
   if (!value) throw new Error("the stream was cancelled while it was read");
   if (value.length > into.length) throw new Error("the stream gave more bytes than were asked for");
   into.set(value);
   // The read handed back the landing's memory under a new ArrayBuffer: that one is reused.
-  if (landings.length < 8) landings.push(value.buffer as ArrayBuffer);
+  if (landings.length < KEEP_LANDINGS) landings.push(value.buffer as ArrayBuffer);
   return { n: value.length, done };
 }
 

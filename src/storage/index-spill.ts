@@ -28,6 +28,7 @@ export async function indexPackIntoR2(
       ...opts,
       spill: keys.spill,
       writeIndex: (chunk) => writer.write(chunk),
+      spareBuffer: (bytes) => writer.adopt(bytes),
     });
     await writer.finish();
     return result;

@@ -9,7 +9,7 @@ export class R2StreamWriter {
    * `write` resolves), so a part costs one buffer, not its chunks plus a copy of them. It grows by
    * doubling up to the part size, so a small write stays small, and is reused for the next part.
    */
-  private part = new Uint8Array(0);
+  private part: Uint8Array = new Uint8Array(0);
   private buffered = 0;
   private upload: R2MultipartUpload | null = null;
   private readonly parts: R2UploadedPart[] = [];
@@ -23,8 +23,21 @@ export class R2StreamWriter {
     private readonly partSize = WRITE_PART_SIZE,
   ) {}
 
+  /** Bytes of part buffers the writer made itself (what `adopt` saves; tests count it). */
+  allocated = 0;
+
   get size(): number {
     return this.written + this.buffered;
+  }
+
+  /**
+   * Takes `buffer` (which the caller no longer uses) as the part buffer when it is larger than the
+   * one the writer has and nothing is buffered yet: the indexer hands its read buffer on to the
+   * .idx writer this way, so the end of an import makes no new 8 MiB part.
+   */
+  adopt(buffer: Uint8Array): void {
+    if (this.buffered > 0 || buffer.length <= this.part.length) return;
+    this.part = buffer;
   }
 
   /** Writes `chunk` (copied: the caller may reuse it once this resolves). */
@@ -44,6 +57,7 @@ export class R2StreamWriter {
     let size = Math.max(this.part.length * 2, 64 * 1024);
     while (size < need) size *= 2;
     const next = new Uint8Array(Math.min(size, this.partSize));
+    this.allocated += next.length;
     next.set(this.part.subarray(0, this.buffered));
     this.part = next;
   }

@@ -69,6 +69,47 @@ describe("indexing into R2", () => {
     expect(digest(stored)).toBe(digest(whole));
   });
 
+  it("writes the .idx from the indexer's read buffer, handed on after the second pass, not a part buffer of its own", async () => {
+    const { repo, deltas } = deltaPack();
+    const { pack } = repo.pack(undefined, { deltas });
+    const keys = {
+      idxKey: "t/spill-test/r/1/objects/pack/adopt.idx",
+      spill: r2SpillStore(env.OBJECTS, "spill-test", "1", "index"),
+    };
+    // What the .idx was stored from: the size of the memory under the bytes handed to put.
+    const stores: number[] = [];
+    const bucket = new Proxy(env.OBJECTS, {
+      get(target, prop) {
+        if (prop === "put") {
+          return (key: string, value: Uint8Array, options?: R2PutOptions) => {
+            if (key === keys.idxKey) stores.push(value.buffer.byteLength);
+            return target.put(key, value, options);
+          };
+        }
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    await indexPackIntoR2(bucket, new MemorySource("spill-adopt", pack), keys, {});
+    // The indexer reads the pack into a buffer of its size (at least two 64 KiB windows); the
+    // writer's own part would have been 64 KiB, doubled as the .idx grew (8 MiB for a large one).
+    expect(stores).toEqual([Math.max(pack.length, 128 * 1024)]);
+    const stored = new Uint8Array(await (await env.OBJECTS.get(keys.idxKey))!.arrayBuffer());
+    expect(digest(stored)).toBe(digest((await indexPack(new MemorySource("adopt-whole", pack))).index));
+  });
+
+  it("makes no part buffer when given one large enough, and writes what it was given", async () => {
+    const writer = new R2StreamWriter(env.OBJECTS, "t/spill-test/r/1/adopt-part", 5 * 1024 * 1024);
+    writer.adopt(new Uint8Array(6 * 1024 * 1024));
+    const piece = new Uint8Array(100 * 1024).map((_, i) => i & 255);
+    for (let i = 0; i < 120; i++) await writer.write(piece);
+    expect(await writer.finish()).toBe(120 * piece.length);
+    expect(writer.allocated).toBe(0);
+    const back = new Uint8Array(await (await env.OBJECTS.get("t/spill-test/r/1/adopt-part"))!.arrayBuffer());
+    expect(back.length).toBe(120 * piece.length);
+    expect(back[5 * 1024 * 1024 + 7]).toBe(((5 * 1024 * 1024 + 7) % piece.length) & 255);
+  });
+
   it("opens the stored .idx for the callers by ranges when large, never reading it whole", async () => {
     const { repo, deltas } = deltaPack();
     const { pack } = repo.pack(undefined, { deltas });
