@@ -9,7 +9,7 @@
 import { execSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
-import { WebSocket } from "undici";
+import { userIsolate } from "./lib/heap";
 
 const { values: opts } = parseArgs({
   options: {
@@ -64,29 +64,12 @@ const inspectorPort = Number(opts["inspector-port"]);
 const mf = new Miniflare({ modules: true, script, compatibilityDate: "2025-09-01", inspectorPort, port: Number(opts.port) });
 try {
   const url = await mf.ready;
-  const list = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
-    id: string;
-    webSocketDebuggerUrl: string;
-  }[];
-  const target = list.find((t) => t.id.startsWith("core:user"))!;
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve) => (ws.onopen = resolve));
-  let id = 0;
-  const pending = new Map<number, (r: { backingStorageSize?: number }) => void>();
-  ws.onmessage = (m) => {
-    const d = JSON.parse(String(m.data)) as { id: number; result: { backingStorageSize?: number } };
-    pending.get(d.id)?.(d.result);
-  };
-  const usage = () =>
-    new Promise<{ backingStorageSize?: number }>((resolve) => {
-      pending.set(++id, resolve);
-      ws.send(JSON.stringify({ id, method: "Runtime.getHeapUsage" }));
-    });
+  const isolate = await userIsolate(inspectorPort);
   let peak = 0;
   let running = true;
   const sampling = (async () => {
     while (running) {
-      peak = Math.max(peak, (await usage()).backingStorageSize ?? 0);
+      peak = Math.max(peak, (await isolate.usage()).backingStorageSize ?? 0);
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
@@ -94,7 +77,7 @@ try {
   await res.text();
   running = false;
   await sampling;
-  ws.close();
+  isolate.close();
   // workerd's resident peak: the figure above is not all memory the process holds.
   const kids = execSync(`pgrep -P ${process.pid}`).toString().trim().split("\n");
   const hwm = kids

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import type { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
-import { WebSocket } from "undici";
+import { userIsolate } from "./lib/heap";
 
 const { values: opts } = parseArgs({
   options: {
@@ -174,37 +174,20 @@ try {
     await (await fetch(`${url}?put=${opts.mode === "put" ? 1 : "mp"}&mib=${opts.mib}`)).text();
     process.exit(0);
   }
-  const list = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
-    id: string;
-    webSocketDebuggerUrl: string;
-  }[];
-  const target = list.find((t) => t.id.startsWith("core:user"))!;
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve) => (ws.onopen = resolve));
-  let id = 0;
-  const pending = new Map<number, (r: { usedSize: number; backingStorageSize?: number }) => void>();
-  ws.onmessage = (m) => {
-    const d = JSON.parse(String(m.data)) as { id: number; result: { usedSize: number; backingStorageSize?: number } };
-    pending.get(d.id)?.(d.result);
-  };
-  const usage = () =>
-    new Promise<{ usedSize: number; backingStorageSize?: number }>((resolve) => {
-      pending.set(++id, resolve);
-      ws.send(JSON.stringify({ id, method: "Runtime.getHeapUsage" }));
-    });
+  const isolate = await userIsolate(inspectorPort);
   // A collection first, so every mode starts from the same floor.
   // (V8 frees swept buffers in the background: the figure settles a moment after the collection.)
-  ws.send(JSON.stringify({ id: ++id, method: "HeapProfiler.collectGarbage" }));
+  isolate.collect();
   await new Promise((r) => setTimeout(r, 1000));
-  ws.send(JSON.stringify({ id: ++id, method: "HeapProfiler.collectGarbage" }));
+  isolate.collect();
   await new Promise((r) => setTimeout(r, 1000));
-  const floor = (await usage()).backingStorageSize ?? 0;
+  const floor = (await isolate.usage()).backingStorageSize ?? 0;
   let peak = 0;
   let peakUsed = 0;
   let running = true;
   const sampling = (async () => {
     while (running) {
-      const u = await usage();
+      const u = await isolate.usage();
       peak = Math.max(peak, u.backingStorageSize ?? 0);
       peakUsed = Math.max(peakUsed, u.usedSize);
       await new Promise((r) => setTimeout(r, 10));
@@ -215,7 +198,7 @@ try {
   const ms = performance.now() - started;
   running = false;
   await sampling;
-  ws.close();
+  isolate.close();
   const m = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   console.log(
     `${opts.mode}: ${opts.mib} MiB in ${res.reads} reads (sum ${res.sum}), ${ms.toFixed(0)} ms; array buffers: floor ${m(floor)}, peak ${m(peak)}; peak used heap ${m(peakUsed)}`,

@@ -138,3 +138,39 @@ export async function sampleHeap(
     },
   };
 }
+
+/** The first user worker's isolate through the inspector: its heap figures on demand, a collection. */
+export interface UserIsolate {
+  usage(): Promise<Usage>;
+  /** Asks for a full collection (HeapProfiler.collectGarbage) without waiting for it. */
+  collect(): void;
+  close(): void;
+}
+
+/** Opens the inspector of the first "core:user" target (a bench's one worker) on `inspectorPort`. */
+export async function userIsolate(inspectorPort: number): Promise<UserIsolate> {
+  const list = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
+    id: string;
+    webSocketDebuggerUrl: string;
+  }[];
+  const target = list.find((t) => t.id.startsWith("core:user"));
+  if (!target) throw new Error(`no user worker on the inspector at port ${inspectorPort}`);
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve) => (ws.onopen = resolve));
+  let id = 0;
+  const pending = new Map<number, (r: Usage) => void>();
+  ws.onmessage = (m) => {
+    const d = JSON.parse(String(m.data)) as { id: number; result: Usage };
+    pending.get(d.id)?.(d.result);
+    pending.delete(d.id);
+  };
+  return {
+    usage: () =>
+      new Promise<Usage>((resolve) => {
+        pending.set(++id, resolve);
+        ws.send(JSON.stringify({ id, method: "Runtime.getHeapUsage" }));
+      }),
+    collect: () => ws.send(JSON.stringify({ id: ++id, method: "HeapProfiler.collectGarbage" })),
+    close: () => ws.close(),
+  };
+}
