@@ -18,6 +18,7 @@ import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
+import { workerdBelow } from "./lib/watchdog";
 import { projectRoot } from "../scripts/local/build";
 import { workerdV8Flags, V8_FLAGS_VARIABLE } from "../scripts/local/config";
 
@@ -74,23 +75,8 @@ const sweepScript = `export default { async fetch(req) {
 
 const pingScript = `export default { fetch() { return new Response("pong"); } };`;
 
-function workerdPids(): number[] {
-  const mine = new Set([process.pid]);
-  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,comm="], { encoding: "utf8" })
-    .trim()
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/))
-    .map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm: comm ?? "" }));
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const r of rows)
-      if (mine.has(r.ppid) && !mine.has(r.pid)) {
-        mine.add(r.pid);
-        grew = true;
-      }
-  }
-  return rows.filter((r) => mine.has(r.pid) && r.comm === "workerd").map((r) => r.pid);
-}
+/** This probe's own workerd processes. */
+const workerdPids = (): number[] => workerdBelow(process.pid);
 
 /** Every thread's innermost frames, one line each (gdb attaches for a moment). */
 function threadStacks(pid: number): string {

@@ -90,7 +90,7 @@ export function killWorkerdBelow(root: number): void {
 }
 
 /** workerd processes started below `root` (the benchmark's own forge, not other users'). */
-function workerdBelow(root: number): number[] {
+export function workerdBelow(root: number): number[] {
   const rows = execFileSync("ps", ["-eo", "pid=,ppid=,comm="], { encoding: "utf8" })
     .trim()
     .split("\n")
