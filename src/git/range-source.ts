@@ -202,14 +202,19 @@ export class WindowedSource implements RangeSource {
   /** The rest of the cached window holding `start` (up to `end`), or null when it is not cached. */
   peek(start: number, end: number): Uint8Array | null {
     const index = Math.floor(start / this.window);
-    const w = windows.get(`${this.inner.id}#${this.window}:${index}`);
+    const w = windows.get(this.windowKey(index));
     if (!w) return null;
     const from = start - index * this.window;
     return from < w.length ? w.subarray(from, Math.min(w.length, end - index * this.window)) : null;
   }
 
+  /** The shared cache's key of window `index` (`forgetWindows` drops a source's by its prefix). */
+  private windowKey(index: number): string {
+    return `${this.inner.id}#${this.window}:${index}`;
+  }
+
   private windowAt(index: number): Promise<Uint8Array> {
-    const key = `${this.inner.id}#${this.window}:${index}`;
+    const key = this.windowKey(index);
     const hit = windows.get(key);
     if (hit) return Promise.resolve(hit);
     // A read from storage is no turn for others locally (Miniflare's simulator answers on the same
