@@ -315,7 +315,11 @@ async function stepTable(index: RangedPackIndex): Promise<PackIdTable | null> {
   if (building && building.id !== index.id) return null;
   if (!building) {
     const bytes = index.count * ID_TABLE_BYTES_PER_OBJECT;
-    if (unitBytesReadOf(index.id) * 3 < index.size || keptTables.bytes + bytes > keptTablesBudget()) return null;
+    if (unitBytesReadOf(index.id) * 3 < index.size || bytes + 64 > keptTablesBudget()) return null;
+    // Room first (the table's memory is taken at once): the tables least used go, such as those
+    // of packs a compaction retired, which nothing asks for again but would otherwise keep their
+    // room, and the new pack's table out, for as long as the isolate lives.
+    keptTables.makeRoom(bytes + 64);
     building = { id: index.id, build: PackIdTable.build(index) };
   }
   const { build } = building;

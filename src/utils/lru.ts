@@ -44,7 +44,12 @@ export class ByteLru<K, V> {
     }
     this.map.set(key, { value, size });
     this.total += size;
-    while (this.total > this.maxBytes) {
+    this.makeRoom(0);
+  }
+
+  /** Evicts the least recently used entries until `bytes` more would fit within the budget. */
+  makeRoom(bytes: number): void {
+    while (this.total + bytes > this.maxBytes) {
       // One iterator kept across calls: everything it passed was evicted, so it always yields
       // the least recently used entry. A new iterator per call would step again over the
       // deleted slots at the front of the Map (until V8 compacts it): with thousands of small

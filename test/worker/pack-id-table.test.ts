@@ -3,7 +3,7 @@
 // index what 8 bytes of an id cannot tell (ids sharing them) and what 4 bytes of offset cannot hold.
 import { describe, expect, it } from "vitest";
 import { ObjectStore, Pack } from "../../src/git/object-store";
-import { bulkLocator, idTableLocator, PackIdTable, pageTableLocator } from "../../src/git/pack-id-table";
+import { bulkLocator, idTableLocator, PackIdTable, pageTableLocator, setKeptTablesBudget } from "../../src/git/pack-id-table";
 import { RangedPackIndex } from "../../src/git/pack-index-ranged";
 import { MemorySource } from "../../src/git/range-source";
 
@@ -109,5 +109,22 @@ describe("the id table of a ranged pack index", () => {
     expect(index.reads - before).toBe(2);
     await idTableLocator(store);
     expect(index.reads - before).toBe(2);
+  });
+
+  it("makes room for a page's new table by dropping the least used (a retired pack's would else keep its room)", async () => {
+    // Room for one table of these five entries (60 bytes and 64 of bookkeeping: 124) and no more.
+    const budget = setKeptTablesBudget(150);
+    try {
+      const retired = await RangedPackIndex.open(source());
+      await idTableLocator(new ObjectStore([new Pack("old", retired, new MemorySource("old.pack", new Uint8Array(0)))]));
+      const index = await RangedPackIndex.open(source());
+      const store = new ObjectStore([new Pack("new", index, new MemorySource("new.pack", new Uint8Array(0)))]);
+      // A lookup by ranges reads the whole (small) index by units: past a third of its size.
+      await index.lookup(id("0a"));
+      const page = await pageTableLocator(store);
+      expect(page?.(id("ff01"))?.offset).toBe(4096);
+    } finally {
+      setKeptTablesBudget(budget);
+    }
   });
 });
