@@ -1,7 +1,7 @@
 // pkt-line framing (gitprotocol-common): 4 hex digits of length, then the payload; 0000 flush,
 // 0001 delimiter, 0002 response end. Side-band multiplexing for pack data and progress.
 import { protocolError } from "./errors";
-import type { ReaderAtLeast } from "./range-source";
+import { readFull } from "./range-source";
 
 /** Largest pkt-line, header included. */
 const MAX_PKT_LENGTH = 65520;
@@ -99,8 +99,7 @@ export class PktStreamReader {
       // small pieces was a read each, every one a round of promises and views that outlived the
       // young generation while it waited (git/range-source.ts readChunk says the same of R2).
       const view = new Uint8Array(this.into.buffer, 0, READ_CHUNK);
-      const atLeast = (this.byob as ReaderAtLeast).readAtLeast;
-      const { value, done } = atLeast ? await atLeast.call(this.byob, READ_CHUNK, view) : await this.byob.read(view);
+      const { value, done } = await readFull(this.byob, view);
       // The read transfers the buffer: the bytes come back in a view of the same memory.
       if (value) this.into = new Uint8Array(value.buffer as ArrayBuffer);
       if (value?.length) return value;

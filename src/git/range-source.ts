@@ -46,9 +46,18 @@ const KEEP_LANDINGS = 4;
 const landings: ArrayBuffer[] = [];
 
 /** A BYOB reader with workerd's `readAtLeast` (not in every runtime: tests in Node lack it). */
-export type ReaderAtLeast = ReadableStreamBYOBReader & {
+type ReaderAtLeast = ReadableStreamBYOBReader & {
   readAtLeast?: (min: number, view: Uint8Array) => Promise<ReadableStreamReadResult<Uint8Array>>;
 };
+
+/**
+ * Reads into `view` (transferred: the bytes come back in a view of the same memory), waiting until
+ * it is full or the stream ends with workerd's `readAtLeast`, else one plain read.
+ */
+export function readFull(reader: ReadableStreamBYOBReader, view: Uint8Array): Promise<ReadableStreamReadResult<Uint8Array>> {
+  const atLeast = (reader as ReaderAtLeast).readAtLeast;
+  return atLeast ? atLeast.call(reader, view.length, view) : reader.read(view);
+}
 
 /**
  * Reads the reader's next bytes (at most `into.length`) into `into` through a landing buffer: `into`
@@ -65,8 +74,7 @@ export type ReaderAtLeast = ReadableStreamBYOBReader & {
 export async function readChunk(reader: ReadableStreamBYOBReader, into: Uint8Array): Promise<{ n: number; done: boolean }> {
   const landing = landings.pop() ?? new ArrayBuffer(LANDING);
   const view = new Uint8Array(landing, 0, Math.max(1, Math.min(LANDING, into.length)));
-  const atLeast = (reader as ReaderAtLeast).readAtLeast;
-  const { value, done } = atLeast ? await atLeast.call(reader, view.length, view) : await reader.read(view);
+  const { value, done } = await readFull(reader, view);
   if (!value) throw new Error("the stream was cancelled while it was read");
   if (value.length > into.length) throw new Error("the stream gave more bytes than were asked for");
   into.set(value);
