@@ -1,5 +1,6 @@
 // `npm run bench:import-large -- [--repo <bare dir>] [--only import|push|clone|pages] [--trace] [--live]
-//   [--root <another checkout>] [--port <n>] [--inspector-port <n>] [--forge-log <file>] [--promoted <dir>]`
+//   [--root <another checkout>] [--port <n>] [--inspector-port <n>] [--forge-log <file>] [--promoted <dir>]
+//   [--promoted-isolate edge|push]`
 //
 // Imports a large repository (default: the one `npm run bench:gen-large` writes) into the local
 // forge with `forge repos import`, then `git push --mirror`s it into another empty project, clones
@@ -12,9 +13,10 @@
 // each step and prints what retains its largest array buffers (bench/lib/heap-snapshot.ts).
 // --root runs another checkout's forge (before/after from one bench); --port and --inspector-port
 // fix the ports (default: free ones), for machines where several benchmarks run at once.
-// --promoted <dir> runs V8's sampling heap profiler in the push isolate during each step, keeping
-// only what outlived a scavenge (the old generation's garbage and what is held), writes the
-// profile there and prints the sites that allocated most of it.
+// --promoted <dir> runs V8's sampling heap profiler in the push isolate (or the one
+// --promoted-isolate names: edge) during each step, keeping only what outlived a scavenge (the old
+// generation's garbage and what is held), writes the profile there and prints the sites that
+// allocated most of it.
 // --forge-log writes everything the forge printed to a file at the end: with
 // MINIFLARE_WORKERD_V8_FLAGS="--max-old-space-size=100 --trace-gc" that is every collection of
 // every isolate, with its reason and the heap before and after (what V8 lets pile up).
@@ -44,6 +46,7 @@ const { values: opts } = parseArgs({
     "inspector-port": { type: "string" },
     "forge-log": { type: "string" },
     promoted: { type: "string" },
+    "promoted-isolate": { type: "string", default: "push" },
   },
 });
 const repo = resolve(opts.repo!);
@@ -65,15 +68,16 @@ const rows: string[] = [];
 /** Runs one step while sampling the isolates' heaps. */
 async function measure(name: string, step: () => Promise<string | null>): Promise<void> {
   // workerd's inspector takes one connection per isolate: profiling replaces the heap samples.
-  const promoted = opts.promoted ? await startPromotedSampling(inspectorPort, "core:user:push") : null;
+  const isolate = opts["promoted-isolate"]!;
+  const promoted = opts.promoted ? await startPromotedSampling(inspectorPort, `core:user:${isolate}`) : null;
   const sampler = promoted ? null : await sampleHeap(inspectorPort, opts.live ? 250 : 100, opts.trace, opts.live);
   const start = performance.now();
   const error = await step();
   if (promoted) {
-    const file = join(opts.promoted!, `${name.replace(/[^a-z0-9]+/gi, "-")}-push.heapprofile`);
+    const file = join(opts.promoted!, `${name.replace(/[^a-z0-9]+/gi, "-")}-${isolate}.heapprofile`);
     mkdirSync(opts.promoted!, { recursive: true });
     const head = await promoted.stop(file);
-    console.log(`  ${name}: what the push isolate allocated that outlived a scavenge (${file}):`);
+    console.log(`  ${name}: what the ${isolate} isolate allocated that outlived a scavenge (${file}):`);
     for (const s of topSites(head, 30)) console.log(`    ${mib(s.bytes)} ${(100 * s.share).toFixed(1)}% ${s.site}`);
   }
   const seconds = (performance.now() - start) / 1000;
