@@ -1,6 +1,6 @@
 // `npm run bench:import-large -- [--repo <bare dir>] [--only import|push|clone|pages] [--trace] [--live]
 //   [--root <another checkout>] [--port <n>] [--inspector-port <n>] [--forge-log <file>] [--promoted <dir>]
-//   [--promoted-isolate edge|push]`
+//   [--promoted-isolate edge|push] [--baseline]`
 //
 // Imports a large repository (default: the one `npm run bench:gen-large` writes) into the local
 // forge with `forge repos import`, then `git push --mirror`s it into another empty project, clones
@@ -11,7 +11,8 @@
 // --trace prints the heaps once a second; --live collects garbage before each sample (what is
 // really held, at the cost of speed). --snapshots <dir> writes a heap snapshot of each isolate after
 // each step and prints what retains its largest array buffers (bench/lib/heap-snapshot.ts).
-// --root runs another checkout's forge (before/after from one bench); --port and --inspector-port
+// --baseline also clones the repository from C git's git-http-backend (behind lighttpd), for the
+// clone's ratio. --root runs another checkout's forge (before/after from one bench); --port and --inspector-port
 // fix the ports (default: free ones), for machines where several benchmarks run at once.
 // --promoted <dir> runs V8's sampling heap profiler in the push isolate (or the one
 // --promoted-isolate names: edge) during each step, keeping only what outlived a scavenge (the old
@@ -21,7 +22,7 @@
 // MINIFLARE_WORKERD_V8_FLAGS="--max-old-space-size=100 --trace-gc" that is every collection of
 // every isolate, with its reason and the heap before and after (what V8 lets pile up).
 import { parseArgs } from "node:util";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, root } from "../test/e2e/runner";
@@ -32,7 +33,8 @@ import { retainersOfBuffers, takeHeapSnapshots } from "./lib/heap-snapshot";
 import { LoadClient } from "./lib/load";
 import { basicAuthArgs } from "./lib/repo";
 import { median } from "./lib/report";
-import { firstLine, run } from "./lib/run";
+import { firstLine, run, tempDir } from "./lib/run";
+import { startGitHttpBackend } from "./lib/git-http-backend";
 
 const { values: opts } = parseArgs({
   options: {
@@ -47,6 +49,7 @@ const { values: opts } = parseArgs({
     "forge-log": { type: "string" },
     promoted: { type: "string" },
     "promoted-isolate": { type: "string", default: "push" },
+    baseline: { type: "boolean" },
   },
 });
 const repo = resolve(opts.repo!);
@@ -110,6 +113,25 @@ async function reportSnapshots(step: string): Promise<void> {
     for (const g of groups.slice(0, 12)) console.log(`    ${mib(g.bytes)} in ${g.count}: ${g.path}`);
   }
 }
+/** The same clone from C git's git-http-backend (the repository linked, not copied), for the ratio. */
+async function cloneFromGitHttpBackend(): Promise<string> {
+  const projects = tempDir("bench-ghb-");
+  symlinkSync(repo, join(projects, "repo.git"));
+  const ghb = await startGitHttpBackend(projects, "repo.git");
+  const into = mkdtempSync(join(tmpdir(), "bench-clone-"));
+  try {
+    const start = performance.now();
+    const r = await run("git", ["clone", "--quiet", "--bare", `${ghb.url}/repo.git`, join(into, "repo.git")]);
+    const seconds = (performance.now() - start) / 1000;
+    const line = `git clone (bare) from git-http-backend: ${r.code === 0 ? "ok" : `FAILED (${firstLine(r.stderr)})`} in ${seconds.toFixed(1)} s`;
+    console.log(line);
+    return line;
+  } finally {
+    await ghb.stop();
+    rmSync(into, { recursive: true, force: true });
+    rmSync(projects, { recursive: true, force: true });
+  }
+}
 try {
   console.log(
     `heap cap: ${process.env.MINIFLARE_WORKERD_V8_FLAGS ?? "(runner default)"}; repository ${repo}; forge ${opts.root ?? root}`,
@@ -143,6 +165,7 @@ try {
       return r.code === 0 ? null : firstLine(r.stderr || r.stdout);
     });
     rmSync(into, { recursive: true, force: true });
+    if (opts.baseline) rows.push(await cloneFromGitHttpBackend());
   }
   if (wanted("pages")) {
     // Cold pages of the imported repository: trees and commits at commits spread over the whole
