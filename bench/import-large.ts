@@ -1,6 +1,6 @@
 // `npm run bench:import-large -- [--repo <bare dir>] [--only import|push|clone|pages] [--trace] [--live]
 //   [--root <another checkout>] [--port <n>] [--inspector-port <n>] [--forge-log <file>] [--promoted <dir>]
-//   [--promoted-isolate edge|push] [--baseline]`
+//   [--promoted-isolate edge|push] [--baseline] [--state <kept forge state> [--project <name>]]`
 //
 // Imports a large repository (default: the one `npm run bench:gen-large` writes) into the local
 // forge with `forge repos import`, then `git push --mirror`s it into another empty project, clones
@@ -22,7 +22,7 @@
 // MINIFLARE_WORKERD_V8_FLAGS="--max-old-space-size=100 --trace-gc" that is every collection of
 // every isolate, with its reason and the heap before and after (what V8 lets pile up).
 import { parseArgs } from "node:util";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, root } from "../test/e2e/runner";
@@ -50,6 +50,8 @@ const { values: opts } = parseArgs({
     promoted: { type: "string" },
     "promoted-isolate": { type: "string", default: "push" },
     baseline: { type: "boolean" },
+    state: { type: "string" },
+    project: { type: "string" },
   },
 });
 const repo = resolve(opts.repo!);
@@ -57,6 +59,12 @@ if (!existsSync(repo)) throw new Error(`${repo} does not exist: run npm run benc
 const wanted = (step: string) => !opts.only?.length || opts.only.includes(step);
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
+// --state: a kept forge state folder (READ-ONLY: a copy of it is used) whose project --project
+// (default "repo", as bench/tree-probe.ts names it) already holds the repository: clone and pages
+// without an import, and without the background work that follows one.
+const stateCopy = opts.state ? mkdtempSync(join(tmpdir(), "bench-state-")) : undefined;
+if (opts.state && stateCopy) cpSync(resolve(opts.state), stateCopy, { recursive: true });
+const project = opts.project ?? (opts.state ? "repo" : "big");
 const inspectorPort = opts["inspector-port"] ? Number(opts["inspector-port"]) : await freePort();
 const ef = await startEdgeforge(
   // The runner prints workerd's own lines (V8's --trace-gc) only when not quiet.
@@ -65,6 +73,7 @@ const ef = await startEdgeforge(
   {
     root: opts.root && resolve(opts.root),
     port: opts.port ? Number(opts.port) : undefined,
+    stateDir: stateCopy,
   },
 );
 const rows: string[] = [];
@@ -136,7 +145,7 @@ try {
   console.log(
     `heap cap: ${process.env.MINIFLARE_WORKERD_V8_FLAGS ?? "(runner default)"}; repository ${repo}; forge ${opts.root ?? root}`,
   );
-  if (wanted("import")) {
+  if (wanted("import") && !opts.state) {
     await ef.cli("projects", "create", TENANT, "big");
     await measure("forge repos import", async () => {
       const r = await ef.forge.cli("repos", "import", TENANT, "big", repo);
@@ -161,7 +170,13 @@ try {
   if (wanted("clone")) {
     const into = mkdtempSync(join(tmpdir(), "bench-clone-"));
     await measure("git clone (bare)", async () => {
-      const r = await run("git", ["clone", "--quiet", "--bare", `http://${HOST}:${ef.port}/big.git`, join(into, "big.git")]);
+      const r = await run("git", [
+        "clone",
+        "--quiet",
+        "--bare",
+        `http://${HOST}:${ef.port}/${project}.git`,
+        join(into, "big.git"),
+      ]);
       return r.code === 0 ? null : firstLine(r.stderr || r.stdout);
     });
     rmSync(into, { recursive: true, force: true });
@@ -173,7 +188,7 @@ try {
     const commits = (await run("git", ["-C", repo, "rev-list", "--first-parent", "HEAD"])).stdout.trim().split("\n");
     const files = (await run("git", ["-C", repo, "ls-tree", "-r", "--name-only", "HEAD"])).stdout.trim().split("\n");
     const spread = <T>(xs: T[], n: number) => Array.from({ length: n }, (_, i) => xs[Math.floor(((i + 0.5) * xs.length) / n)]!);
-    const base = "/p/big/source";
+    const base = `/p/${project}/source`;
     const enc = (path: string) => path.split("/").map(encodeURIComponent).join("/");
     const urls = [
       ...spread(commits, 10).map((c) => `${base}/tree/${c}/`),
@@ -196,6 +211,7 @@ try {
   }
 } finally {
   await ef.stop();
+  if (stateCopy) rmSync(stateCopy, { recursive: true, force: true });
   if (opts["forge-log"]) writeFileSync(opts["forge-log"], ef.forge.output);
 }
 console.log(`\n${rows.join("\n")}`);
