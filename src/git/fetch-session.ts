@@ -9,7 +9,8 @@ import { MAX_BAND_PAYLOAD, type PktResponse } from "./pkt-line";
 import { writePack, type PackWriteStats } from "./pack-writer";
 import { planShallow, type DeepenRequest } from "./shallow";
 import { enumerateObjects, parseFilter, type ObjectFilter } from "./walk";
-import { readAhead, type RangeSource } from "./range-source";
+import type { RangeSource } from "./range-source";
+import { sendStoredPack } from "./stored-pack";
 
 const encoder = new TextEncoder();
 /** Commits read by a fetch's walk from which it logs a line. */
@@ -234,7 +235,8 @@ export class FetchSession {
     const complete = this.canSendCompletePack();
     if (complete) {
       await progress?.(`Sending the stored pack: ${complete.objects} objects, done.\n`);
-      for await (const chunk of readAhead(complete.source, 0, complete.source.size)) await data(chunk);
+      if (sideband !== "none") out.sidebandStarted = true;
+      await sendStoredPack(complete.source, (chunk) => out.write(chunk), sideband === "none" ? null : max);
       return null;
     }
 

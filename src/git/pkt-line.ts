@@ -25,6 +25,12 @@ export function pkt(payload: string | Uint8Array): Uint8Array {
   return out;
 }
 
+/** Writes the 5-byte header of a side-band packet of `n` payload bytes at `out[o]` (its payload follows). */
+export function putBandHeader(out: Uint8Array, o: number, band: 1 | 2 | 3, n: number): void {
+  encoder.encodeInto(hex4(n + 5), out.subarray(o, o + 4));
+  out[o + 4] = band;
+}
+
 /** `data` cut into side-band packets of at most `max` payload bytes, all in one buffer. */
 function bandPackets(band: 1 | 2 | 3, data: Uint8Array, max = MAX_BAND_PAYLOAD): Uint8Array {
   const packets = Math.ceil(data.length / max);
@@ -32,8 +38,7 @@ function bandPackets(band: 1 | 2 | 3, data: Uint8Array, max = MAX_BAND_PAYLOAD):
   let o = 0;
   for (let pos = 0; pos < data.length; pos += max) {
     const n = Math.min(max, data.length - pos);
-    out.set(encoder.encode(hex4(n + 5)), o);
-    out[o + 4] = band;
+    putBandHeader(out, o, band, n);
     out.set(data.subarray(pos, pos + n), o + 5);
     o += n + 5;
   }

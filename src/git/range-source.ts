@@ -111,27 +111,6 @@ export async function readStreamInto(stream: ReadableStream<Uint8Array>, into: U
   return into.subarray(0, filled);
 }
 
-/**
- * Reads [start, end) of a source in large pieces, the next one already on its way while the
- * current one is consumed. (Large reads beat a storage stream's small chunks: every chunk costs
- * work all along the response path.)
- */
-export async function* readAhead(
-  source: RangeSource,
-  start: number,
-  end: number,
-  step = 4 * 1024 * 1024,
-): AsyncGenerator<Uint8Array> {
-  end = Math.min(end, source.size);
-  let next: Promise<Uint8Array> | null = start < end ? source.read(start, Math.min(end, start + step)) : null;
-  for (let pos = start; next; ) {
-    const chunk = await next;
-    pos += chunk.length;
-    next = pos < end && chunk.length > 0 ? source.read(pos, Math.min(end, pos + step)) : null;
-    yield chunk;
-  }
-}
-
 export class MemorySource implements RangeSource {
   constructor(
     readonly id: string,

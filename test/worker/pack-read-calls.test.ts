@@ -7,8 +7,12 @@ import { env as workerEnv } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Cursor } from "../../src/git/pack-reading";
 import { PASS_WINDOW, WindowReader } from "../../src/git/pack-windows";
-import { LANDING } from "../../src/git/range-source";
+import { LANDING, WindowedSource } from "../../src/git/range-source";
 import { R2Source } from "../../src/storage/r2-source";
+import { uploadPackV2 } from "../../src/git/upload-pack";
+import { DELIM, FLUSH, pkt } from "../../src/git/pkt-line";
+import { setHash } from "../../src/git/oid";
+import { sendStoredPack } from "../../src/git/stored-pack";
 
 const env = workerEnv as unknown as { OBJECTS: R2Bucket };
 
@@ -27,9 +31,14 @@ async function multipartObject(key: string, parts: number): Promise<number> {
   return parts * PART;
 }
 
-/** The bucket, counting the reads made of every body it returns (read and readAtLeast alike). */
-function countingBucket(): { bucket: R2Bucket; reads: () => number } {
+/**
+ * The bucket, counting the reads made of every body it returns (read and readAtLeast alike), its
+ * GETs, and the bodies read whole into a new array buffer (`arrayBuffer()`).
+ */
+function countingBucket(): { bucket: R2Bucket; reads: () => number; gets: () => number; wholeReads: () => number } {
   let reads = 0;
+  let gets = 0;
+  let wholeReads = 0;
   const counted = (body: ReadableStream<Uint8Array>) =>
     new Proxy(body, {
       get(target, prop) {
@@ -59,17 +68,25 @@ function countingBucket(): { bucket: R2Bucket; reads: () => number } {
     get(target, prop) {
       if (prop === "get") {
         return async (key: string, options?: R2GetOptions) => {
+          gets++;
           const obj = await target.get(key, options);
           if (!obj || !("body" in obj)) return obj;
           const body = counted(obj.body);
-          return new Proxy(obj, { get: (o, p) => (p === "body" ? body : Reflect.get(o, p)) });
+          return new Proxy(obj, {
+            get: (o, p) => {
+              if (p === "body") return body;
+              const v = Reflect.get(o, p);
+              if (p === "arrayBuffer") wholeReads++;
+              return typeof v === "function" ? v.bind(o) : v;
+            },
+          });
         };
       }
       const v = Reflect.get(target, prop);
       return typeof v === "function" ? v.bind(target) : v;
     },
   });
-  return { bucket, reads: () => reads };
+  return { bucket, reads: () => reads, gets: () => gets, wholeReads: () => wholeReads };
 }
 
 const expected = (at: number) => ((at * 2654435761) >>> 24) & 255;
@@ -107,5 +124,90 @@ describe("reading a pack stored in parts", () => {
     // Seven windows (two reads span two), each one read of its body and one that sees its end;
     // 16 reads a window before.
     expect(reads()).toBeLessThanOrEqual(7 * 2);
+  });
+});
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+describe("a clone's stored pack", () => {
+  it("goes out from one storage stream in buffers of about 1 MiB, none read whole into a new array buffer", async () => {
+    // 15 MiB stored in parts: not a real pack, but the stored-pack path sends any bytes as they are.
+    const key = "read-calls/stored-pack";
+    const size = await multipartObject(key, 3);
+    const { bucket, gets, wholeReads } = countingBucket();
+    const tip = "a".repeat(40);
+    const view = {
+      head: "refs/heads/main",
+      refs: [{ name: "refs/heads/main", oid: tip }],
+      store: () => Promise.reject(new Error("a clone of the stored pack opens no object store")),
+      completePack: { source: new WindowedSource(new R2Source(bucket, key, size)), objects: 1, closure: setHash([tip]) },
+    };
+    const request = [pkt("command=fetch\n"), DELIM, pkt("ofs-delta\n"), pkt(`want ${tip}\n`), pkt("done\n"), FLUSH];
+    const result = uploadPackV2(view, concat(request));
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of result.stream as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    await result.done;
+
+    // The bytes: "packfile", then band 1 carries the stored object byte for byte, then a flush.
+    const all = concat(chunks);
+    const hex = (o: number) => Number.parseInt(new TextDecoder().decode(all.subarray(o, o + 4)), 16);
+    let o = 0;
+    let sent = 0;
+    let mismatches = 0;
+    while (hex(o) !== 0) {
+      const length = hex(o);
+      if (all[o + 4] === 1) {
+        for (let i = o + 5; i < o + length; i++) if (all[i] !== expected(sent + i - o - 5)) mismatches++;
+        sent += length - 5;
+      }
+      o += length;
+    }
+    expect(o + 4).toBe(all.length);
+    expect(sent).toBe(size);
+    expect(mismatches).toBe(0);
+
+    // One ranged GET streamed (four of 4 MiB before, each read whole by arrayBuffer()), and no
+    // buffer handed to the response over 16 packets (4 MiB and more before).
+    expect(gets()).toBe(1);
+    expect(wholeReads()).toBe(0);
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThanOrEqual(16 * 65520);
+  });
+
+  it("goes out bare, or in the small packets of side-band, byte for byte", async () => {
+    const key = "read-calls/stored-pack-old-clients";
+    const size = await multipartObject(key, 1);
+    for (const max of [null, 999 - 5]) {
+      const { bucket, gets } = countingBucket();
+      const chunks: Uint8Array[] = [];
+      await sendStoredPack(new R2Source(bucket, key, size), async (c) => void chunks.push(c), max);
+      const all = concat(chunks);
+      let payload = all;
+      if (max !== null) {
+        payload = new Uint8Array(size);
+        let p = 0;
+        for (let o = 0; o < all.length; ) {
+          const length = Number.parseInt(new TextDecoder().decode(all.subarray(o, o + 4)), 16);
+          expect(all[o + 4]).toBe(1);
+          expect(length - 5).toBeLessThanOrEqual(max);
+          payload.set(all.subarray(o + 5, o + length), p);
+          p += length - 5;
+          o += length;
+        }
+        expect(p).toBe(size);
+      }
+      expect(payload.length).toBe(size);
+      let mismatches = 0;
+      for (let i = 0; i < size; i++) if (payload[i] !== expected(i)) mismatches++;
+      expect(mismatches).toBe(0);
+      expect(gets()).toBe(1);
+    }
   });
 });
