@@ -33,10 +33,15 @@ export class BuildPackReader {
   /** Where the entry `inflateNow` last inflated ends. */
   end = 0;
 
-  /** The budget is shared by the store's packs (one large pack after an import, or several small ones). */
+  /**
+   * The budget is shared by the store's packs (one large pack after an import, or several small
+   * ones): evenly, or with `bySize` in proportion to their sizes (a compaction's packs are one
+   * large one and the small ones of the pushes since, which an even share would starve it for).
+   */
   constructor(
     private readonly store: ObjectStore,
     private readonly budget = BUILD_WINDOW_BYTES,
+    private readonly bySize = false,
   ) {}
 
   /** Bytes the reader holds in buffers (its windows), for tests. */
@@ -56,7 +61,16 @@ export class BuildPackReader {
   private of(pack: Pack): PackWindows {
     let w = this.windows.get(pack);
     if (!w) {
-      const bytes = Math.floor(this.budget / Math.max(1, this.store.packs.length));
+      const packs = this.store.packs;
+      const bytes = this.bySize
+        ? Math.floor(
+            (this.budget * pack.source.size) /
+              Math.max(
+                1,
+                packs.reduce((n, p) => n + p.source.size, 0),
+              ),
+          )
+        : Math.floor(this.budget / Math.max(1, packs.length));
       // An entry over more than half the windows is read on its own: the rest stay for the tree levels.
       w = new PackWindows(pack.source, { bytes, window: BUILD_WINDOW, spanWindows: (slots) => Math.floor(slots / 2) });
       this.windows.set(pack, w);

@@ -257,7 +257,10 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
     objects.set(tree, "tree");
     const paused = pacer.tick();
     if (paused) await paused;
-    const data = await store.readTyped(tree, "tree");
+    // Through the graph's reader (a compaction's own): parsed before the next read.
+    const obj = await graph.read(tree);
+    if (obj.type !== "tree") throw new GitError("missing_object", `object ${tree} is a ${obj.type}, not a tree`);
+    const data = obj.data;
     const subtrees: Oid[] = [];
     const blobs: Oid[] = [];
     forEachTreeEntry(data, (mode, oid) => {
