@@ -101,7 +101,8 @@ async function walkObjects(
   expectedObjects: number,
 ): Promise<{ walk: WalkResult; walkReads: number; walkBytes: number }> {
   const reader = new WalkReader(store);
-  const graph = new CommitGraph(store, reader.read);
+  // Each commit is read once (the walk keeps what it needs): the graph need not remember them.
+  const graph = new CommitGraph(store, reader.read, false);
   const walk = await enumerateObjects(graph, { wants: tips, haves: [], shallow: new Set(), expectedObjects });
   return { walk, walkReads: reader.reads, walkBytes: reader.heldBytes };
 }
