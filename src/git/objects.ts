@@ -131,6 +131,33 @@ export const isTreeMode = (mode: string) => mode === "40000" || mode === "040000
 export const isSubmoduleMode = (mode: string) => mode === "160000";
 
 /** Calls `fn(mode, nameBytesStart, nameBytesEnd, oid)` for each entry, without decoding names. */
+/** Kind of a tree entry by its mode's bytes [start, end), as isTreeMode / isSubmoduleMode read the string. */
+function entryKind(data: Uint8Array, start: number, end: number): "tree" | "commit" | "blob" {
+  const n = end - start;
+  const at = (i: number, c: string) => data[start + i] === c.charCodeAt(0);
+  if (n === 5 && at(0, "4") && at(1, "0") && at(2, "0") && at(3, "0") && at(4, "0")) return "tree";
+  if (n === 6 && at(0, "0") && at(1, "4") && at(2, "0") && at(3, "0") && at(4, "0") && at(5, "0")) return "tree";
+  if (n === 6 && at(0, "1") && at(1, "6") && at(2, "0") && at(3, "0") && at(4, "0") && at(5, "0")) return "commit";
+  return "blob";
+}
+
+/**
+ * Each entry's kind and where its raw 20-byte id starts in `data`, making no string: an object
+ * walk meets most entries again in the next version of their tree, and asks its raw-id set first.
+ */
+export function forEachTreeEntryAt(data: Uint8Array, fn: (kind: "tree" | "commit" | "blob", idAt: number) => void): void {
+  let p = 0;
+  while (p < data.length) {
+    let sp = p;
+    while (sp < data.length && data[sp] !== 0x20) sp++;
+    let nul = sp + 1;
+    while (nul < data.length && data[nul] !== 0) nul++;
+    if (nul + 21 > data.length) throw corruptPack("truncated tree entry");
+    fn(entryKind(data, p, sp), nul + 1);
+    p = nul + 21;
+  }
+}
+
 export function forEachTreeEntry(
   data: Uint8Array,
   fn: (mode: string, oid: Oid, nameStart: number, nameEnd: number) => void,

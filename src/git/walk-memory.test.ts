@@ -1,7 +1,7 @@
 // What the object walk holds per object: a compaction or a clone walks every object of the
 // repository, so the walk's object set must cost tens of bytes an object (raw ids in typed
 // arrays), not the ~200 of a Map of hex strings that filled the push isolate on 320k objects.
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { RepoBuilder, type FileMap } from "../../test/worker/git-fixture";
 import { CommitGraph } from "./commit-graph";
 import { ObjectStore, Pack } from "./object-store";
@@ -14,6 +14,10 @@ import { MemorySource } from "./range-source";
 import { enumerateObjects } from "./walk";
 
 let fixtures = 0;
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 /** A repository of `commits` commits, each changing a few of `files` files in 20 directories. */
 async function repository(commits: number, files: number): Promise<{ store: ObjectStore; tip: Oid; objects: number }> {
@@ -104,5 +108,15 @@ describe("the object walk's memory", () => {
     expect(held.positions.size).toBe(0);
     // The walk read each commit once (the tip twice: peeled, then walked).
     expect(graph.reads.objects).toBe(60);
+  });
+
+  it("skips entries its set holds by their raw ids: a hex id only for objects new to the walk", async () => {
+    const { store, tip, objects } = await repository(100, 1000);
+    const byHex = vi.spyOn(OidTypeMap.prototype, "has");
+    const walk = await enumerateObjects(new CommitGraph(store), { wants: [tip], haves: [], shallow: new Set() });
+    expect(walk.objects.size).toBe(objects);
+    // Before: every entry of every tree walked was made a hex string and looked up by it (about
+    // 17,000 here, most of them unchanged since the tree's next version); now only the new ones.
+    expect(byHex.mock.calls.length).toBeLessThanOrEqual(objects);
   });
 });
