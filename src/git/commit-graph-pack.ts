@@ -42,6 +42,7 @@ export class BuildPackReader {
     private readonly store: ObjectStore,
     private readonly budget = BUILD_WINDOW_BYTES,
     private readonly bySize = false,
+    private readonly window = BUILD_WINDOW,
   ) {}
 
   /** Bytes the reader holds in buffers (its windows), for tests. */
@@ -72,7 +73,7 @@ export class BuildPackReader {
           )
         : Math.floor(this.budget / Math.max(1, packs.length));
       // An entry over more than half the windows is read on its own: the rest stay for the tree levels.
-      w = new PackWindows(pack.source, { bytes, window: BUILD_WINDOW, spanWindows: (slots) => Math.floor(slots / 2) });
+      w = new PackWindows(pack.source, { bytes, window: this.window, spanWindows: (slots) => Math.floor(slots / 2) });
       this.windows.set(pack, w);
     }
     return w;

@@ -10,7 +10,12 @@ import type { Oid } from "./oid";
  * Windows of the walk's packs, shared by size: git/git's trees and commits lie all over its one
  * large pack, and its delta chains come back to the same bases.
  */
-export const WALK_WINDOW_BYTES = 6 * 1024 * 1024;
+export const WALK_WINDOW_BYTES = 8 * 1024 * 1024;
+/**
+ * The walk reads most of a large pack's windows (on big.git, 6,653 of 64 KiB for its 538 MiB):
+ * a storage request costs about the same for 256 KiB, so fewer larger ones.
+ */
+export const WALK_WINDOW = 256 * 1024;
 /** The slab its commits and trees are resolved into (a ring: delta bases stay while it holds them). */
 export const WALK_SLAB_BYTES = 4 * 1024 * 1024;
 
@@ -31,7 +36,7 @@ export class WalkReader {
     windowBytes = WALK_WINDOW_BYTES,
     slabBytes = WALK_SLAB_BYTES,
   ) {
-    this.packs = new BuildPackReader(store, windowBytes, true);
+    this.packs = new BuildPackReader(store, windowBytes, true, WALK_WINDOW);
     this.objects = new BuildTreeReader(store, slabBytes, this.packs);
   }
 
