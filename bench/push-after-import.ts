@@ -153,7 +153,9 @@ try {
 } finally {
   const peaks = await sampler?.stop().catch(() => undefined);
   for (const [target, p] of Object.entries(peaks ?? {})) {
-    console.log(`peak ${target}: used heap ${mib(p.used)}, with array buffers ${mib(p.withBuffers)}`);
+    console.log(
+      `peak ${target}: used heap ${mib(p.used)}, with array buffers ${mib(p.withBuffers)} (at ${(p.withBuffersAt ?? 0).toFixed(1)} s)`,
+    );
   }
   writeFileSync(process.env.OUT ?? "/tmp/b502-forge-output.txt", ef.forge.output);
   await ef.stop();

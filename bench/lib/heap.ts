@@ -11,6 +11,8 @@ interface Target {
   peak: number;
   /** Peak of used heap plus backing stores (typed arrays' bytes, outside the V8 heap). */
   peakWithBuffers: number;
+  /** Seconds from the sampler's start to that peak. */
+  peakWithBuffersAt: number;
   last: number;
   lastWithBuffers: number;
 }
@@ -25,6 +27,8 @@ interface Usage {
 export interface HeapPeak {
   used: number;
   withBuffers: number;
+  /** Seconds from the sampler's start to the peak with array buffers. */
+  withBuffersAt?: number;
   /**
    * The last sample's figures. With `live`, what is held once freed buffers are gone: V8 frees
    * array buffers' memory after a collection, in the background, so the first samples after one
@@ -73,6 +77,7 @@ export async function sampleHeap(
             pending: new Map(),
             peak: 0,
             peakWithBuffers: 0,
+            peakWithBuffersAt: 0,
             last: 0,
             lastWithBuffers: 0,
           };
@@ -93,7 +98,10 @@ export async function sampleHeap(
         t.last = r.usedSize;
         t.lastWithBuffers = r.usedSize + (r.backingStorageSize ?? 0);
         t.peak = Math.max(t.peak, r.usedSize);
-        t.peakWithBuffers = Math.max(t.peakWithBuffers, t.lastWithBuffers);
+        if (t.lastWithBuffers > t.peakWithBuffers) {
+          t.peakWithBuffers = t.lastWithBuffers;
+          t.peakWithBuffersAt = (performance.now() - start) / 1000;
+        }
         resolve();
       });
       // A target that died (workerd crashed) answers nothing: do not wait for it.
@@ -132,7 +140,13 @@ export async function sampleHeap(
       return Object.fromEntries(
         targets.map((t) => [
           t.title,
-          { used: t.peak, withBuffers: t.peakWithBuffers, lastUsed: t.last, lastWithBuffers: t.lastWithBuffers },
+          {
+            used: t.peak,
+            withBuffers: t.peakWithBuffers,
+            withBuffersAt: t.peakWithBuffersAt,
+            lastUsed: t.last,
+            lastWithBuffers: t.lastWithBuffers,
+          },
         ]),
       );
     },

@@ -4,6 +4,7 @@ import type { Location, ObjectStore, Pack } from "./object-store";
 import type { Oid } from "./oid";
 import { type EntryHeader, parseEntryHeader } from "./pack-format";
 import { GitError } from "./errors";
+import { PackWindows } from "./pack-windows";
 import { InflateError, inflateAt, type InflateScratch } from "./zlib";
 
 /**
@@ -22,110 +23,6 @@ const MAX_ENTRY_HEADER = 32;
 /** zlib's bound of the deflated size of `n` bytes, as `Pack.rawEntry` reads up to. */
 const deflateBound = (n: number) => n + Math.floor(n / 4096) + Math.floor(n / 16384) + Math.floor(n / 2 ** 25) + 19 + 64;
 
-/**
- * Aligned windows of one pack in the slots of one buffer, least recently used evicted. `view`
- * answers at once from what they hold; a miss records what to read, and `fill` reads it.
- */
-class PackWindows {
-  private mem: Uint8Array;
-  private readonly slots: number;
-  /** Window number → slot + 1 (0: not held). */
-  private readonly slotOf: Int32Array;
-  /** Slot → window number (-1: free), and when it was last used. */
-  private readonly windowIn: Int32Array;
-  private readonly used: Float64Array;
-  private clock = 0;
-  /** Bytes of a range that spans windows, copied together (valid until the next view). */
-  private span = new Uint8Array(0);
-  /** A range larger than half the windows, read on its own. */
-  private whole: { start: number; bytes: Uint8Array } | null = null;
-  /** What the last miss needs: a window number, or a range read on its own. */
-  private missing: { window: number } | { start: number; end: number } | null = null;
-  reads = 0;
-
-  constructor(
-    private readonly pack: Pack,
-    bytes: number,
-  ) {
-    const windows = Math.ceil(pack.source.size / BUILD_WINDOW);
-    this.slots = Math.max(2, Math.min(windows, Math.floor(bytes / BUILD_WINDOW)));
-    this.mem = new Uint8Array(this.slots * BUILD_WINDOW);
-    this.slotOf = new Int32Array(windows);
-    this.windowIn = new Int32Array(this.slots).fill(-1);
-    this.used = new Float64Array(this.slots);
-  }
-
-  get bytes(): number {
-    return this.mem.length + this.span.length + (this.whole?.bytes.length ?? 0);
-  }
-
-  /** Bytes [start, end) (clamped to the pack) if the windows hold them, else null (then `fill`). */
-  view(start: number, end: number): Uint8Array | null {
-    end = Math.min(end, this.pack.source.size);
-    if (end <= start) return new Uint8Array(0);
-    const first = Math.floor(start / BUILD_WINDOW);
-    const last = Math.floor((end - 1) / BUILD_WINDOW);
-    if (last - first + 1 > this.slots / 2) {
-      const w = this.whole;
-      if (w && w.start === start && w.bytes.length >= end - start) return w.bytes.subarray(0, end - start);
-      this.missing = { start, end };
-      return null;
-    }
-    for (let w = first; w <= last; w++) {
-      const s = this.slotOf[w]! - 1;
-      if (s < 0) {
-        this.missing = { window: w };
-        return null;
-      }
-      this.used[s] = ++this.clock;
-    }
-    if (first === last) {
-      const at = (this.slotOf[first]! - 1) * BUILD_WINDOW - first * BUILD_WINDOW;
-      return this.mem.subarray(at + start, at + end);
-    }
-    if (this.span.length < end - start) this.span = new Uint8Array(Math.max(end - start, 2 * this.span.length));
-    for (let w = first; w <= last; w++) {
-      const base = (this.slotOf[w]! - 1) * BUILD_WINDOW;
-      const from = Math.max(start, w * BUILD_WINDOW);
-      const to = Math.min(end, (w + 1) * BUILD_WINDOW);
-      this.span.set(this.mem.subarray(base + from - w * BUILD_WINDOW, base + to - w * BUILD_WINDOW), from - start);
-    }
-    return this.span.subarray(0, end - start);
-  }
-
-  /** Reads what the last `view` that answered null lacked. */
-  async fill(): Promise<void> {
-    const m = this.missing;
-    this.missing = null;
-    if (!m) return;
-    const source = this.pack.source;
-    this.reads++;
-    if ("start" in m) {
-      // Into a buffer of its own: through `read`, a range of two windows would fill the shared ones.
-      const bytes = source.readInto
-        ? await source.readInto(m.start, new Uint8Array(m.end - m.start))
-        : await source.read(m.start, m.end);
-      this.whole = { start: m.start, bytes };
-      return;
-    }
-    let slot = 0;
-    for (let s = 1; s < this.slots; s++) if (this.used[s]! < this.used[slot]!) slot = s;
-    const old = this.windowIn[slot]!;
-    if (old >= 0) this.slotOf[old] = 0;
-    this.windowIn[slot] = -1;
-    const into = this.mem.subarray(slot * BUILD_WINDOW, (slot + 1) * BUILD_WINDOW);
-    if (source.readInto) {
-      // The read may transfer (detach) the buffer: every slot is a view of what it hands back.
-      const size = this.mem.length;
-      const read = await source.readInto(m.window * BUILD_WINDOW, into);
-      this.mem = new Uint8Array(read.buffer, read.byteOffset - slot * BUILD_WINDOW, size);
-    } else into.set(await source.read(m.window * BUILD_WINDOW, (m.window + 1) * BUILD_WINDOW));
-    this.windowIn[slot] = m.window;
-    this.slotOf[m.window] = slot + 1;
-    this.used[slot] = ++this.clock;
-  }
-}
-
 export class BuildPackReader {
   private readonly windows = new Map<Pack, PackWindows>();
   /** The windows the last miss was in. */
@@ -136,10 +33,16 @@ export class BuildPackReader {
   /** Where the entry `inflateNow` last inflated ends. */
   end = 0;
 
-  /** The budget is shared by the store's packs (one large pack after an import, or several small ones). */
+  /**
+   * The budget is shared by the store's packs (one large pack after an import, or several small
+   * ones): evenly, or with `bySize` in proportion to their sizes (a compaction's packs are one
+   * large one and the small ones of the pushes since, which an even share would starve it for).
+   */
   constructor(
     private readonly store: ObjectStore,
     private readonly budget = BUILD_WINDOW_BYTES,
+    private readonly bySize = false,
+    private readonly window = BUILD_WINDOW,
   ) {}
 
   /** Bytes the reader holds in buffers (its windows), for tests. */
@@ -158,7 +61,21 @@ export class BuildPackReader {
 
   private of(pack: Pack): PackWindows {
     let w = this.windows.get(pack);
-    if (!w) this.windows.set(pack, (w = new PackWindows(pack, Math.floor(this.budget / Math.max(1, this.store.packs.length)))));
+    if (!w) {
+      const packs = this.store.packs;
+      const bytes = this.bySize
+        ? Math.floor(
+            (this.budget * pack.source.size) /
+              Math.max(
+                1,
+                packs.reduce((n, p) => n + p.source.size, 0),
+              ),
+          )
+        : Math.floor(this.budget / Math.max(1, packs.length));
+      // An entry over more than half the windows is read on its own: the rest stay for the tree levels.
+      w = new PackWindows(pack.source, { bytes, window: this.window, spanWindows: (slots) => Math.floor(slots / 2) });
+      this.windows.set(pack, w);
+    }
     return w;
   }
 

@@ -3,7 +3,7 @@
 import { type BloomKey, filterMayContain } from "./bloom";
 import type { PersistedGraph } from "./commit-graph-file";
 import { GitError } from "./errors";
-import type { ObjectStore } from "./object-store";
+import type { GitObject, ObjectStore } from "./object-store";
 import { parseCommitLinks, parseTag } from "./objects";
 import type { ObjectType, Oid } from "./oid";
 
@@ -25,7 +25,21 @@ export class CommitGraph {
   /** Commits read from the persisted graph, and from objects (for tests and benchmarks). */
   readonly reads = { graph: 0, objects: 0 };
 
-  constructor(readonly store: ObjectStore) {}
+  /**
+   * `read`: where commits, tags and (in an object walk) trees are read from; the store's shared
+   * caches by default. A compaction passes a reader of its own (`WalkReader`): its walk reads every
+   * commit and tree once, and through the shared caches it filled them with what is retired next.
+   * A reader's data may be valid only until its next read: callers parse before reading again.
+   */
+  constructor(
+    readonly store: ObjectStore,
+    readonly read: (oid: Oid) => Promise<GitObject> = (oid) => store.read(oid),
+    /**
+     * Whether commits read from objects are kept for the next ask. A walk that asks for each
+     * commit once (a compaction's) keeps them itself: a Map of 70,000 entries on git/git for nothing.
+     */
+    private readonly remember = true,
+  ) {}
 
   /** Where the persisted commit-graph comes from (read once, on the first lookup). */
   usePersisted(load: () => Promise<PersistedGraph | null>): void {
@@ -49,7 +63,8 @@ export class CommitGraph {
     const known = this.positions.get(oid);
     if (known !== undefined) return known;
     const g = await this.graph();
-    const pos = g ? await g.find(oid) : -1;
+    if (!g) return -1;
+    const pos = await g.find(oid);
     this.positions.set(oid, pos);
     return pos;
   }
@@ -97,10 +112,10 @@ export class CommitGraph {
       return info;
     }
     this.reads.objects++;
-    const obj = await this.store.read(oid);
+    const obj = await this.read(oid);
     if (obj.type !== "commit") throw new GitError("missing_object", `${oid} is a ${obj.type}, not a commit`);
     const info = { oid, ...parseCommitLinks(obj.data) };
-    this.commits.set(oid, info);
+    if (this.remember) this.commits.set(oid, info);
     return info;
   }
 
@@ -155,7 +170,7 @@ export class CommitGraph {
   async peel(oid: Oid): Promise<{ oid: Oid; type: ObjectType; tags: Oid[] }> {
     const tags: Oid[] = [];
     for (let i = 0; i < 100; i++) {
-      const obj = await this.store.read(oid);
+      const obj = await this.read(oid);
       if (obj.type !== "tag") return { oid, type: obj.type, tags };
       tags.push(oid);
       oid = parseTag(obj.data).object;

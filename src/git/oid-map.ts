@@ -43,6 +43,11 @@ export class OidTypeMap implements ObjectsToSend {
     return this.table[this.slot(hexInto(oid, this.scratch), 0)] !== 0;
   }
 
+  /** Whether the raw id at bytes[at, at + 20) is in the map (no hex string made). */
+  hasAt(bytes: Uint8Array, at: number): boolean {
+    return this.table[this.slot(bytes, at)] !== 0;
+  }
+
   get(oid: Oid): ObjectType | undefined {
     const at = this.table[this.slot(hexInto(oid, this.scratch), 0)]!;
     return at === 0 ? undefined : TYPES[this.types[at - 1]! - 1];

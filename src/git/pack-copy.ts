@@ -2,7 +2,7 @@
 // not the isolate's shared window cache, and entry ends from a sorted offset table, not by inflating.
 import { Pack } from "./object-store";
 import { RangedPackIndex } from "./pack-index-ranged";
-import { WindowReader } from "./pack-windows";
+import { PackWindows } from "./pack-windows";
 import type { RangeSource } from "./range-source";
 
 /**
@@ -66,11 +66,11 @@ class EntryEnds {
 
 /**
  * Stored packs as the writer reads them: one at a time (it copies in stored order, pack by pack),
- * each it sends most of through a `WindowReader` over one buffer. A view a read returns is valid
+ * each it sends most of through `PackWindows` over one buffer. A view a read returns is valid
  * until the next read of any pack through this object, so callers consume (copy) it first.
  */
 export class PackCopier {
-  private current: { pack: Pack; reader: WindowReader | null; view: Pack; ends: EntryEnds | null } | null = null;
+  private current: { pack: Pack; reader: PackWindows | null; view: Pack; ends: EntryEnds | null } | null = null;
   /** Reads of storage made through the buffer (windows filled, large entries read on their own). */
   reads = 0;
   /** Most bytes held at once (buffer, spanning-entry buffer and offset table). */
@@ -113,11 +113,11 @@ export class PackCopier {
     if (this.current?.pack === pack) return this.current;
     this.close();
     const inner = pack.source;
-    let reader: WindowReader | null = null;
+    let reader: PackWindows | null = null;
     let view = pack;
     const most = this.sending(pack) * COPY_SHARE >= pack.index.count;
     if (most && inner.readInto) {
-      const r = new WindowReader(inner, new Uint8Array(this.bufferBytes), this.window);
+      const r = new PackWindows(inner, { buffer: new Uint8Array(this.bufferBytes), window: this.window });
       reader = r;
       const source: RangeSource = { id: inner.id, size: inner.size, read: (s, e) => r.read(s, e) };
       view = new Pack(pack.name, pack.index, source);

@@ -26,7 +26,7 @@ import { Entries, REF_BASE } from "./pack-entries";
 import type { IndexOptions, IndexResult, StreamedIndexResult, StreamOptions } from "./pack-indexer-types";
 
 export type { IndexOptions, IndexResult, StreamedIndexResult, StreamOptions };
-import { WindowReader } from "./pack-windows";
+import { PackWindows } from "./pack-windows";
 
 /** Objects larger than this must be blobs (inflated in pieces and hashed, never held whole). */
 const STREAM_INFLATE_THRESHOLD = 32 * 1024 * 1024;
@@ -264,7 +264,7 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
   };
 
   // Entries are read again through windows in the first pass's buffer, filled in place.
-  const windows = new WindowReader(source, await cursor.release());
+  const windows = new PackWindows(source, { buffer: await cursor.release() });
   // Bases at the top of the resolution (one at a time) are inflated into a buffer of their own.
   const baseScratch = new InflateScratch();
   /** Entry i's inflated bytes, in `into` (valid until its next use) when small enough. */

@@ -4,8 +4,8 @@
 import { Pacer } from "../utils/pace";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import { GitError, protocolError } from "./errors";
-import { forEachTreeEntry, isSubmoduleMode, isTreeMode, parseTag } from "./objects";
-import type { ObjectType, Oid } from "./oid";
+import { forEachTreeEntry, forEachTreeEntryAt, isSubmoduleMode, isTreeMode, parseTag } from "./objects";
+import { bytesToHex, type ObjectType, type Oid } from "./oid";
 import { OidTypeMap } from "./oid-map";
 
 export type ObjectFilter = { kind: "blob:none" } | { kind: "blob:limit"; limit: number } | { kind: "tree"; depth: number };
@@ -257,13 +257,17 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
     objects.set(tree, "tree");
     const paused = pacer.tick();
     if (paused) await paused;
-    const data = await store.readTyped(tree, "tree");
+    // Through the graph's reader (a compaction's own): parsed before the next read.
+    const obj = await graph.read(tree);
+    if (obj.type !== "tree") throw new GitError("missing_object", `object ${tree} is a ${obj.type}, not a tree`);
+    const data = obj.data;
     const subtrees: Oid[] = [];
     const blobs: Oid[] = [];
-    forEachTreeEntry(data, (mode, oid) => {
-      if (isSubmoduleMode(mode)) return;
-      if (isTreeMode(mode)) subtrees.push(oid);
-      else blobs.push(oid);
+    // Ids the set holds already (most entries: unchanged since the tree's next version) are
+    // skipped by their raw bytes: on big.git a hex string each was millions of dead strings.
+    forEachTreeEntryAt(data, (kind, at) => {
+      if (kind === "commit" || objects.hasAt(data, at)) return;
+      (kind === "tree" ? subtrees : blobs).push(bytesToHex(data, at, at + 20));
     });
     for (const blob of blobs) {
       if (clientHas.has(blob) || objects.has(blob)) continue;

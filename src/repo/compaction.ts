@@ -10,7 +10,8 @@ import { packIndexSize, streamPackIndex } from "../git/pack-index";
 import { RangedPackIndex } from "../git/pack-index-ranged";
 import { forgetPack, type ObjectStore } from "../git/object-store";
 import { writePack } from "../git/pack-writer";
-import { enumerateObjects } from "../git/walk";
+import { enumerateObjects, type WalkResult } from "../git/walk";
+import { WalkReader } from "../git/walk-reader";
 import { openStore, type RepoRef } from "../storage/pack-store";
 import { r2Keys } from "../storage/keys";
 import { putStreamed, R2StreamWriter } from "../storage/r2-writer";
@@ -41,11 +42,10 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
   const tips = snapshot.refs.map((r) => r.oid);
   // Every object of the packs at most (an object stored twice counts twice: a little room to spare).
   const expectedObjects = snapshot.packs.reduce((n, p) => n + (p.objects ?? 0), 0);
-  const walk = await enumerateObjects(new CommitGraph(store), { wants: tips, haves: [], shallow: new Set(), expectedObjects });
+  const { walk, walkReads, walkBytes } = await walkObjects(store, tips, expectedObjects);
   const walkMs = Date.now() - started;
-  // The walk read the packs' trees and commits through the isolate's shared caches (up to 24 MiB
-  // of windows, 16 MiB of objects); the writer copies through a buffer of its own, and the packs
-  // are retired once it is done: what the caches hold of them is of no more use.
+  // The packs are retired once the pack is written: what the shared caches hold of them (a walk
+  // reading through them once filled 24 MiB of windows and 16 MiB of objects) is of no more use.
   for (const p of store.packs) forgetPack(p);
   const name = `pack-${randomId(24)}`;
   const key = r2Keys.pack(repo.tenantId, repo.repoId, name);
@@ -73,6 +73,8 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
       ms: Date.now() - started,
       walkMs,
       tablesBytes,
+      walkReads,
+      walkBytes,
       indexReads: indexReads(store),
       // Entries rebuilt (inflated, patched, deflated) rather than copied: their delta chains are read.
       rebuilt: stats.rebuilt,
@@ -86,6 +88,23 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
     console.log(JSON.stringify({ level: "error", message: `compaction of ${repo.repoId} failed: ${String(err)}` }));
     throw err;
   }
+}
+
+/**
+ * Every object reachable from the tips, read through a reader of the walk's own (a few MiB of
+ * windows and a slab, `WalkReader`), not the isolate's shared caches; the reader goes when the
+ * walk returns. Its storage reads and the bytes it held, for the compaction's log line.
+ */
+async function walkObjects(
+  store: ObjectStore,
+  tips: Oid[],
+  expectedObjects: number,
+): Promise<{ walk: WalkResult; walkReads: number; walkBytes: number }> {
+  const reader = new WalkReader(store);
+  // Each commit is read once (the walk keeps what it needs): the graph need not remember them.
+  const graph = new CommitGraph(store, reader.read, false);
+  const walk = await enumerateObjects(graph, { wants: tips, haves: [], shallow: new Set(), expectedObjects });
+  return { walk, walkReads: reader.reads, walkBytes: reader.heldBytes };
 }
 
 /**

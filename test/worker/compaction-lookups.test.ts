@@ -13,6 +13,7 @@ import { RangedPackIndex } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
 import type { Oid } from "../../src/git/oid";
 import { MemorySource, windowCacheBytes } from "../../src/git/range-source";
+import { WALK_SLAB_BYTES, WALK_WINDOW_BYTES } from "../../src/git/walk-reader";
 import { compactPacks } from "../../src/repo/compaction";
 import type { PackEntry, RepoSnapshot } from "../../src/repo/snapshot";
 import { r2Keys } from "../../src/storage/keys";
@@ -51,7 +52,7 @@ beforeAll(async () => {
   for (const [k, pack] of fixture.packs.entries()) {
     const name = `pack-look${k}`;
     const { index, count } = await indexPack(new MemorySource(name, pack));
-    for (const repoId of ["ranged", "mixed", "forget"]) {
+    for (const repoId of ["ranged", "mixed", "forget", "own-walk"]) {
       await env.OBJECTS.put(r2Keys.pack(tenantId, repoId, name), pack);
       await env.OBJECTS.put(r2Keys.packIndex(tenantId, repoId, name), index);
     }
@@ -166,5 +167,48 @@ describe("a compaction's object lookups", () => {
     expect(atWrite).toEqual({ windows: windowsBefore, resolved: resolvedBefore, tablesDropped: true });
     // The walk's object set is made once, as large as the packs' objects (was grown by doubling).
     expect(grown).not.toHaveBeenCalled();
+  });
+
+  it("walks through a reader of its own: the shared caches are not filled, its own bytes are bounded", async () => {
+    const shared = () => windowCacheBytes() + resolvedCacheBytes();
+    const before = shared();
+    let most = before;
+    let gets = 0;
+    // Sampled at every storage read (the walk's reads included) and when the pack is written.
+    const bucket = new Proxy(env.OBJECTS, {
+      get(target, prop) {
+        if (prop === "get" || prop === "createMultipartUpload" || prop === "put") {
+          return (...args: unknown[]) => {
+            most = Math.max(most, shared());
+            if (prop === "get") gets++;
+            return (target[prop] as (...a: unknown[]) => unknown)(...args);
+          };
+        }
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const logged: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((line: unknown) => void logged.push(String(line)));
+    const snapshot: RepoSnapshot = {
+      version: 1,
+      head: "refs/heads/main",
+      refs: [{ name: "refs/heads/main", oid: fixture.tip }],
+      packs: stored,
+    };
+    const entry = await compactPacks({ ...env, OBJECTS: bucket } as Env, { tenantId, repoId: "own-walk" }, snapshot);
+    log.mockRestore();
+    expect(entry.objects).toBe(fixture.objects);
+    expect(gets).toBeGreaterThan(0);
+    // Before: every commit and tree the walk read went through the isolate's shared windows and
+    // resolved objects (on big.git 24 + 16 MiB, each window and object a buffer of its own).
+    expect(most).toBe(before);
+    const line = logged.find((l) => l.includes("compaction {"))!;
+    const cost = JSON.parse(/compaction (\{.*\})/.exec(JSON.parse(line).message)![1]!) as {
+      walkBytes: number;
+      walkReads: number;
+    };
+    expect(cost.walkReads).toBeGreaterThan(0);
+    expect(cost.walkBytes).toBeLessThanOrEqual(WALK_WINDOW_BYTES + WALK_SLAB_BYTES + 256 * 1024);
   });
 });

@@ -6,7 +6,7 @@
 import { env as workerEnv } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Cursor } from "../../src/git/pack-reading";
-import { PASS_WINDOW, WindowReader } from "../../src/git/pack-windows";
+import { PackWindows, PASS_WINDOW } from "../../src/git/pack-windows";
 import { LANDING, WindowedSource } from "../../src/git/range-source";
 import { R2Source } from "../../src/storage/r2-source";
 import { uploadPackV2 } from "../../src/git/upload-pack";
@@ -115,7 +115,9 @@ describe("reading a pack stored in parts", () => {
   it("fills a second-pass window of 64 KiB with one read (indexer pass 2)", async () => {
     const size = await multipartObject("read-calls/windows", 2);
     const { bucket, reads } = countingBucket();
-    const windows = new WindowReader(new R2Source(bucket, "read-calls/windows", size), new Uint8Array(PASS_WINDOW * 4));
+    const windows = new PackWindows(new R2Source(bucket, "read-calls/windows", size), {
+      buffer: new Uint8Array(PASS_WINDOW * 4),
+    });
     const starts = [0, PART - 100, 3 * PASS_WINDOW + 7, PART + 12345, 2 * PART - 10];
     for (const start of starts) {
       const bytes = await windows.read(start, start + 20);
