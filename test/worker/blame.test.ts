@@ -21,7 +21,8 @@ import { ID_TABLE_BYTES_PER_OBJECT } from "../../src/git/pack-id-table";
 import { RangedPackIndex, setRangedPageBudget } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource } from "../../src/git/range-source";
-import { blameWithin, forgetBlameRuns, sharedBlame } from "../../src/services/blame-runs";
+import { blameWithin, forgetBlameRuns, readMarginCommit, sharedBlame } from "../../src/services/blame-runs";
+import type { SourceRepo } from "../../src/services/source";
 
 const revs = fixture.revs as Record<"tip" | "older", Oid>;
 const encoder = new TextEncoder();
@@ -262,6 +263,30 @@ describe("blame runs shared by pages", () => {
     const steps = budget!.used;
     const during = [...readAt.values()].filter((step) => step < steps).length;
     expect(during).toBeGreaterThan(0.8 * named.size);
+  });
+
+  it("reads a margin commit alone: the commits after it in the pack are not inflated and hashed", async () => {
+    const { source } = await open();
+    const idx = new PackIndex((await open()).idx);
+    // Reads of what lies after an entry already in memory: only learning the next commits does that.
+    class Counting extends MemorySource {
+      peeks = 0;
+      override peek(start: number, end: number) {
+        this.peeks++;
+        return super.peek(start, end);
+      }
+    }
+    const storeOver = (counting: Counting) => new ObjectStore([new Pack("blame", idx, counting)]);
+    const bytes = await source.read(0, source.size);
+    // New source ids: nothing of them in the isolate's caches.
+    const usual = new Counting(`margin-usual-${Math.random()}`, bytes);
+    await storeOver(usual).readTyped(revs.older, "commit");
+    expect(usual.peeks).toBeGreaterThan(10);
+    const margin = new Counting(`margin-${Math.random()}`, bytes);
+    const src = { store: storeOver(margin) } as unknown as SourceRepo;
+    const c = await readMarginCommit(src, revs.older);
+    expect(c.subject.length).toBeGreaterThan(0);
+    expect(margin.peeks).toBe(0);
   });
 
   it("starts over after a run that ran out of budget or is past its time", async () => {
