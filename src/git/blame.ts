@@ -82,6 +82,14 @@ const PASS_PER_STEP = 16;
  * 80 to 140 steps and 50 storage reads; with 8, 166 steps and 35 reads: bench/scale-results.md).
  */
 const ID_TABLES_AFTER_STEPS = 8;
+/**
+ * Packs of at least this many objects (ranged indexes) have their id tables read before the first
+ * step: there the first steps' lookups, each a storage read in a row, were 33 of the 61 index
+ * reads of a cold blame's first request on long70k (903,585 objects), whose table it read anyway.
+ * (A short walk there reads a table it could have done without; the isolate keeps it for the
+ * pages and walks after.)
+ */
+export const ID_TABLES_FIRST_OBJECTS = 250_000;
 
 export async function blame(
   graph: CommitGraph,
@@ -146,6 +154,17 @@ export async function blame(
     return k;
   };
 
+  const useIdTables = async () => {
+    // Within the isolate's budget for kept tables (12 bytes an object: about a million objects).
+    const locator = await idTableLocator(store);
+    if (locator) {
+      store.useLocator(locator);
+      work.idTables = true;
+    }
+  };
+  const objects = store.packs.reduce((n, p) => n + p.index.count, 0);
+  if (objects >= ID_TABLES_FIRST_OBJECTS) await useIdTables();
+
   const startPath = path.join("/");
   const startBlob = await blobAt(start, startPath);
   if (!startBlob) throw new Error("no such file");
@@ -202,14 +221,7 @@ export async function blame(
     }
     pending.delete(c.oid);
     steps++;
-    if (steps === ID_TABLES_AFTER_STEPS) {
-      // Within the isolate's budget for kept tables (12 bytes an object: about a million objects).
-      const locator = await idTableLocator(store);
-      if (locator) {
-        store.useLocator(locator);
-        work.idTables = true;
-      }
-    }
+    if (steps === ID_TABLES_AFTER_STEPS && !work.idTables) await useIdTables();
     let spans = suspect.spans.sort((a, b) => a.sStart - b.sStart);
     current = { oid: c.oid, spans };
     const parents = await graph.presentParents(c);
