@@ -5,6 +5,7 @@
 // the search stopped at. Each version of the file is read once and turned into line ids from its
 // bytes, never decoded (line-ids.ts: only the lines near its differences from the child's version
 // are split and hashed; the rest take the child's ids), and the diffs compare ids.
+import { BlameLookups } from "./blame-ahead";
 import { type BloomKey, bloomKeysOf } from "./bloom";
 import type { Budget } from "./budget";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
@@ -13,7 +14,6 @@ import { DiffBuffers } from "./diff-buffers";
 import { LineTable, type Version } from "./line-ids";
 import { idTableLocator } from "./pack-id-table";
 import { diffTrees } from "./tree-diff";
-import { oidAtPath } from "./tree-path";
 import type { Oid } from "./oid";
 
 export interface BlameLine {
@@ -45,6 +45,8 @@ export interface BlameWork {
   diffBuffers: number;
   /** Whether ids were looked up in the packs' id tables (a long walk on ranged indexes). */
   idTables?: boolean;
+  /** Path lookups started ahead of the walk (blame-ahead.ts). */
+  readAhead?: number;
 }
 
 /** Lets a caller look at a run in progress: a page shows it while the run goes on (services/blame-runs.ts). */
@@ -95,22 +97,12 @@ export async function blame(
   graph: CommitGraph,
   start: Oid,
   path: string[],
-  /** `lines`: the table of line ids (tests pass a small one, to see it start over). */
-  opts: { budget?: Budget; lines?: LineTable; watch?: BlameWatch } = {},
+  /** `lines`: the table of line ids (tests pass a small one, to see it start over); `readAhead`: commits read ahead (blame-ahead.ts, 0: none). */
+  opts: { budget?: Budget; lines?: LineTable; watch?: BlameWatch; readAhead?: number } = {},
 ): Promise<BlameResult> {
   const store = graph.store;
-  const byTree = new Map<string, Oid | null>();
-  const blobAt = async (commit: Oid, file: string): Promise<Oid | null> => {
-    const c = await graph.commit(commit);
-    const key = `${c.tree}:${file}`;
-    let hit = byTree.get(key);
-    if (hit === undefined) {
-      hit = await oidAtPath(store, c.tree, file.split("/"));
-      if (byTree.size > 50_000) byTree.clear();
-      byTree.set(key, hit);
-    }
-    return hit;
-  };
+  const lookups = new BlameLookups(graph, opts.readAhead);
+  const blobAt = (commit: Oid, file: string) => lookups.blobAt(commit, file);
   const stats: DiffStats = { compared: 0 };
   const work: BlameWork = { blobReads: 0, diffs: 0, linesHashed: 0, compared: 0, diffBuffers: 0, idTables: false };
   const table = opts.lines ?? new LineTable();
@@ -195,6 +187,7 @@ export async function blame(
     compared: stats.compared,
     linesHashed: table.linesHashed - hashedBefore,
     diffBuffers: buffers.allocations,
+    readAhead: lookups.started,
   });
   if (opts.watch) {
     opts.watch.snapshot = () => {
@@ -236,6 +229,8 @@ export async function blame(
       await give(to.oid, suspect.blob, suspect.file, spans);
       continue;
     }
+    // Once lookups are cheap: before the id tables, each lookup ahead would be a ranged index read.
+    if (work.idTables || steps >= ID_TABLES_AFTER_STEPS) await lookups.at(c.oid, suspect.file, keysFor(suspect.file));
     const parentBlobs = await Promise.all(parents.map((p) => blobAt(p, suspect.file)));
     const same = parentBlobs.indexOf(suspect.blob);
     if (same >= 0) {

@@ -190,6 +190,9 @@ export class ObjectStore {
    */
   private readonly located = new Map<Oid, Location | null>();
 
+  /** Entries being read, by `entryKey` (`readEntry`). */
+  private readonly reading = new Map<string, Promise<GitObject>>();
+
   /** Answers lookups in memory before the indexes are asked (`useLocator`). */
   private locator: ((oid: Oid) => Location | null | undefined) | null = null;
 
@@ -289,11 +292,24 @@ export class ObjectStore {
     return this.readEntry(pack, offset, true);
   }
 
-  /** `learn`: whether a commit read from storage learns the commits after it (`ReadOptions`). */
-  private async readEntry(pack: Pack, offset: number, learn: boolean): Promise<GitObject> {
+  /**
+   * `learn`: whether a commit read from storage learns the commits after it (`ReadOptions`). An
+   * entry being read already is waited for, not inflated again: reads side by side (blame's read
+   * ahead, a tree level's reads) meet on the bases their delta chains share.
+   */
+  private readEntry(pack: Pack, offset: number, learn: boolean): Promise<GitObject> {
     const key = entryKey(pack, offset);
     const hit = resolved.get(key);
-    if (hit) return hit;
+    if (hit) return Promise.resolve(hit);
+    let reading = this.reading.get(key);
+    if (!reading) {
+      reading = this.readFresh(pack, offset, key, learn).finally(() => this.reading.delete(key));
+      this.reading.set(key, reading);
+    }
+    return reading;
+  }
+
+  private async readFresh(pack: Pack, offset: number, key: string, learn: boolean): Promise<GitObject> {
     const { header, data, end } = await pack.inflateEntry(offset);
     if (header.type === OBJ_COMMIT && learn) learnAfter(pack, end);
     let obj: GitObject;

@@ -152,6 +152,48 @@ describe("blame", () => {
     }
   });
 
+  it("reads ahead of the walk: the trees and versions of the next commits are read while it diffs", async () => {
+    const { graph, source, idx } = await open();
+    const bytes = await source.read(0, source.size);
+    // Storage that answers its reads together once the walk waits for nothing else (a timer turn):
+    // each such round is one storage round trip that the walk waited for in turn.
+    class Rounds extends MemorySource {
+      rounds = 0;
+      reads = 0;
+      private waiting: (() => void)[] = [];
+      override async read(start: number, end: number) {
+        this.reads++;
+        await new Promise<void>((resolve) => {
+          if (this.waiting.length === 0)
+            setTimeout(() => {
+              this.rounds++;
+              const w = this.waiting;
+              this.waiting = [];
+              for (const f of w) f();
+            }, 0);
+          this.waiting.push(resolve);
+        });
+        return super.read(start, end);
+      }
+    }
+    const run = async (readAhead?: number) => {
+      // A new source id: nothing of it in the isolate's caches.
+      const storage = new Rounds(`ahead-${readAhead}-${Math.random()}`, bytes);
+      const g = new CommitGraph(new ObjectStore([new Pack("blame", new PackIndex(idx), storage)]));
+      g.usePersisted(async () => graph);
+      const result = await blame(g, revs.tip, ["long.txt"], { readAhead });
+      expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
+      return { storage, result };
+    };
+    const inTurn = await run(0);
+    const ahead = await run();
+    expect(ahead.result.work.readAhead).toBeGreaterThan(fixture.revisions / 2);
+    // The same reads, in fewer rounds (one read a round without reading ahead).
+    expect(ahead.storage.reads).toBeLessThanOrEqual(inTurn.storage.reads + 8);
+    expect(inTurn.storage.rounds).toBeGreaterThan(0.9 * inTurn.storage.reads);
+    expect(ahead.storage.rounds).toBeLessThan(0.5 * inTurn.storage.rounds);
+  });
+
   it("decodes no text: line ids come from the versions' bytes", async () => {
     // Every decoder's bytes counted (the walk's own, made before this test, included): each
     // version of the long file was decoded whole before (41 MB a blame of the bench's long file).
