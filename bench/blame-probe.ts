@@ -12,6 +12,7 @@
 //   PORT=8600 INSPECTOR_PORT=9600: fixed ports instead of free ones; STATE=<dir>: keep and reuse a state folder
 //   (PREPARE=1 STATE=<dir>: import and wait for the commit-graph only, then copy the folder per run).
 //   JOIN=300 POINTS=2 node --import tsx bench/blame-probe.ts   (a second request joins the first's run)
+//   EVERY=100: ask again 100 ms after a partial page (default 1,000 ms).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../test/e2e/runner";
@@ -22,6 +23,9 @@ import { masterFinal, pageAt, profileEdge } from "./lib/probe";
 import { treePids } from "./lib/rss";
 
 const repo = process.env.REPO ?? "/tmp/s5-blame/long.git";
+// EVERY=<ms>: the wait before asking again after a partial page (1,000 as bench:scale; a short one
+// times the complete page closely, as the next request waits for the run up to 1.5 s).
+const every = Number(process.env.EVERY ?? 1000);
 process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
 const points = (await longFilePoints(repo))?.slice(0, Number(process.env.POINTS ?? 5));
 if (!points) throw new Error(`${repo} has no ${LONG_FILE} (bench:gen-large --long-file)`);
@@ -96,7 +100,7 @@ try {
         console.log(`${p.label}: workerd CPU ${((cpu() - cpuAtStart) * 1000).toFixed(0)} ms from the first request to the last`);
         break;
       }
-      await new Promise((res) => setTimeout(res, 1000));
+      await new Promise((res) => setTimeout(res, every));
     }
   }
   await profiler?.stop(process.env.PROFILE!);

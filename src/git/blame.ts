@@ -86,8 +86,8 @@ const PASS_PER_STEP = 16;
 const ID_TABLES_AFTER_STEPS = 8;
 /**
  * Packs of at least this many objects (ranged indexes) have their id tables read before the first
- * step: there the first steps' lookups, each a storage read in a row, were 33 of the 61 index
- * reads of a cold blame's first request on long70k (903,585 objects), whose table it read anyway.
+ * step: there the first steps' lookups, each a storage read in a row, were 35 of the 64 index
+ * reads of a cold blame on long70k (903,585 objects), whose table it read anyway.
  * (A short walk there reads a table it could have done without; the isolate keeps it for the
  * pages and walks after.)
  */
