@@ -13,12 +13,16 @@
 //   (PREPARE=1 STATE=<dir>: import and wait for the commit-graph only, then copy the folder per run).
 //   JOIN=300 POINTS=2 node --import tsx bench/blame-probe.ts   (a second request joins the first's run)
 //   EVERY=100: ask again 100 ms after a partial page (default 1,000 ms).
+//   HEAP=1: the edge isolate's peak used heap, and with array buffers, sampled every 100 ms from the
+//   first request to the last (not with PROFILE: both use the inspector); HEAP=live collects garbage
+//   before each sample (every 250 ms): what is held, not what the collector has not reclaimed yet.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../test/e2e/runner";
 import { importProject, startEdgeforge } from "./lib/edgeforge";
 import { LONG_FILE } from "./lib/long-file";
 import { longFilePoints } from "./lib/long-file-blame";
+import { sampleHeap } from "./lib/heap";
 import { masterFinal, pageAt, profileEdge } from "./lib/probe";
 import { treePids } from "./lib/rss";
 
@@ -76,6 +80,8 @@ try {
   const quiet = cpu();
   await new Promise((res) => setTimeout(res, 2000));
   console.log(`workerd CPU in the 2 s before: ${((cpu() - quiet) * 1000).toFixed(0)} ms`);
+  const live = process.env.HEAP === "live";
+  const heap = process.env.HEAP ? await sampleHeap(inspector, live ? 250 : 100, false, live) : null;
   const enc = (p: string) => p.split("/").map(encodeURIComponent).join("/");
   for (const p of process.env.PREPARE ? [] : points) {
     const url = `/p/repo/source/blame/${p.commit}/${enc(LONG_FILE)}`;
@@ -104,6 +110,9 @@ try {
     }
   }
   await profiler?.stop(process.env.PROFILE!);
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  for (const [worker, peak] of Object.entries((await heap?.stop()) ?? {}))
+    console.log(`${worker}: peak used heap ${mib(peak.used)}, with array buffers ${mib(peak.withBuffers)}`);
 } finally {
   await forge.stop();
 }
