@@ -50,6 +50,15 @@ export class BlameLookups {
    */
   async at(commit: Oid, file: string, keys: BloomKey[]): Promise<void> {
     if (this.depth <= 0) return;
+    try {
+      await this.predict(commit, file, keys);
+    } catch {
+      // A guess that failed costs the walk nothing: it reads what it needs itself.
+      this.ahead = [];
+    }
+  }
+
+  private async predict(commit: Oid, file: string, keys: BloomKey[]): Promise<void> {
     const i = file === this.aheadFile ? this.ahead.indexOf(commit) : -1;
     // Off the predicted line (a merge's other side, a rename): predict again from here.
     this.ahead = i >= 0 ? this.ahead.slice(i + 1) : [];
