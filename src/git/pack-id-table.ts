@@ -67,7 +67,7 @@ export class PackIdTable {
       async step(batches, via, ahead = 0) {
         if (via.id !== index.id) throw new Error("not the same pack index");
         let read = 0;
-        for await (const { from, names, offsets: offs } of via.nameBatches(65_536, next, ahead)) {
+        for await (const { from, names, offsets: offs } of batchesAhead(via, next, ahead)) {
           const nv = new DataView(names.buffer, names.byteOffset, names.length);
           const ov = new DataView(offs.buffer, offs.byteOffset, offs.length);
           const count = Math.floor(names.length / 20);
@@ -119,6 +119,26 @@ export class PackIdTable {
     if (a >= this.hi.length || this.hi[a] !== h || this.lo[a] !== l) return null;
     const o = this.offsets[a]!;
     return o === ASK_INDEX ? "index" : o;
+  }
+}
+
+/**
+ * `via.nameBatches(65_536, start)`, with `ahead` batches read side by side before they are asked
+ * for: fewer rounds of reads (blame's first request waits for them), their memory held at once.
+ */
+async function* batchesAhead(via: RangedPackIndex, start: number, ahead: number) {
+  const reading: ReturnType<RangedPackIndex["nameBatch"]>[] = [];
+  for (let next = start; ; ) {
+    while (reading.length <= ahead && next < via.count) {
+      const read = via.nameBatch(next, Math.min(via.count, next + 65_536));
+      // A batch read ahead that is never asked for (the caller stopped) fails unseen.
+      read.catch(() => {});
+      reading.push(read);
+      next += 65_536;
+    }
+    const read = reading.shift();
+    if (!read) return;
+    yield await read;
   }
 }
 

@@ -230,37 +230,19 @@ export class RangedPackIndex {
    * at a time, read straight from the source in two large reads a batch: a whole pass over the
    * index that neither holds it nor goes through (and flushes) the page cache.
    */
-  async *nameBatches(
-    batch = 65_536,
-    start = 0,
-    /** Batches read before they are asked for (0: one at a time), side by side: fewer rounds of reads, their memory held at once. */
-    ahead = 0,
-  ): AsyncGenerator<{ from: number; names: Uint8Array; offsets: Uint8Array }> {
-    const readBatch = (from: number) => {
-      const to = Math.min(this.count, from + batch);
-      this.reads += 2;
-      const read = Promise.all([
-        this.source.read(SHA_START + from * 20, SHA_START + to * 20),
-        this.source.read(this.offStart + from * 4, this.offStart + to * 4),
-      ]).then(([names, offsets]) => {
-        if (names.length < (to - from) * 20 || offsets.length < (to - from) * 4) throw corruptPack("truncated pack index");
-        return { from, names, offsets };
-      });
-      // A batch read ahead that is never asked for (the caller stopped) fails unseen.
-      read.catch(() => {});
-      return read;
-    };
-    const reading: ReturnType<typeof readBatch>[] = [];
-    let next = start;
-    for (;;) {
-      while (reading.length <= ahead && next < this.count) {
-        reading.push(readBatch(next));
-        next += batch;
-      }
-      const read = reading.shift();
-      if (!read) return;
-      yield await read;
-    }
+  async *nameBatches(batch = 65_536, start = 0): AsyncGenerator<{ from: number; names: Uint8Array; offsets: Uint8Array }> {
+    for (let from = start; from < this.count; from += batch) yield await this.nameBatch(from, Math.min(this.count, from + batch));
+  }
+
+  /** One batch of `nameBatches`: entries [from, to). */
+  async nameBatch(from: number, to: number): Promise<{ from: number; names: Uint8Array; offsets: Uint8Array }> {
+    this.reads += 2;
+    const [names, offsets] = await Promise.all([
+      this.source.read(SHA_START + from * 20, SHA_START + to * 20),
+      this.source.read(this.offStart + from * 4, this.offStart + to * 4),
+    ]);
+    if (names.length < (to - from) * 20 || offsets.length < (to - from) * 4) throw corruptPack("truncated pack index");
+    return { from, names, offsets };
   }
 
   /**
