@@ -12,16 +12,24 @@
 //   PORT=8600 INSPECTOR_PORT=9600: fixed ports instead of free ones; STATE=<dir>: keep and reuse a state folder
 //   (PREPARE=1 STATE=<dir>: import and wait for the commit-graph only, then copy the folder per run).
 //   JOIN=300 POINTS=2 node --import tsx bench/blame-probe.ts   (a second request joins the first's run)
+//   EVERY=100: ask again 100 ms after a partial page (default 1,000 ms).
+//   HEAP=1: the edge isolate's peak used heap, and with array buffers, sampled every 100 ms from the
+//   first request to the last (not with PROFILE: both use the inspector); HEAP=live collects garbage
+//   before each sample (every 250 ms): what is held, not what the collector has not reclaimed yet.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../test/e2e/runner";
 import { importProject, startEdgeforge } from "./lib/edgeforge";
 import { LONG_FILE } from "./lib/long-file";
 import { longFilePoints } from "./lib/long-file-blame";
+import { sampleHeap } from "./lib/heap";
 import { masterFinal, pageAt, profileEdge } from "./lib/probe";
 import { treePids } from "./lib/rss";
 
 const repo = process.env.REPO ?? "/tmp/s5-blame/long.git";
+// EVERY=<ms>: the wait before asking again after a partial page (1,000 as bench:scale; a short one
+// times the complete page closely, as the next request waits for the run up to 1.5 s).
+const every = Number(process.env.EVERY ?? 1000);
 process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
 const points = (await longFilePoints(repo))?.slice(0, Number(process.env.POINTS ?? 5));
 if (!points) throw new Error(`${repo} has no ${LONG_FILE} (bench:gen-large --long-file)`);
@@ -72,6 +80,8 @@ try {
   const quiet = cpu();
   await new Promise((res) => setTimeout(res, 2000));
   console.log(`workerd CPU in the 2 s before: ${((cpu() - quiet) * 1000).toFixed(0)} ms`);
+  const live = process.env.HEAP === "live";
+  const heap = process.env.HEAP ? await sampleHeap(inspector, live ? 250 : 100, false, live) : null;
   const enc = (p: string) => p.split("/").map(encodeURIComponent).join("/");
   for (const p of process.env.PREPARE ? [] : points) {
     const url = `/p/repo/source/blame/${p.commit}/${enc(LONG_FILE)}`;
@@ -96,10 +106,13 @@ try {
         console.log(`${p.label}: workerd CPU ${((cpu() - cpuAtStart) * 1000).toFixed(0)} ms from the first request to the last`);
         break;
       }
-      await new Promise((res) => setTimeout(res, 1000));
+      await new Promise((res) => setTimeout(res, every));
     }
   }
   await profiler?.stop(process.env.PROFILE!);
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  for (const [worker, peak] of Object.entries((await heap?.stop()) ?? {}))
+    console.log(`${worker}: peak used heap ${mib(peak.used)}, with array buffers ${mib(peak.withBuffers)}`);
 } finally {
   await forge.stop();
 }

@@ -5,6 +5,7 @@
 // the search stopped at. Each version of the file is read once and turned into line ids from its
 // bytes, never decoded (line-ids.ts: only the lines near its differences from the child's version
 // are split and hashed; the rest take the child's ids), and the diffs compare ids.
+import { BlameLookups } from "./blame-ahead";
 import { type BloomKey, bloomKeysOf } from "./bloom";
 import type { Budget } from "./budget";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
@@ -13,7 +14,6 @@ import { DiffBuffers } from "./diff-buffers";
 import { LineTable, type Version } from "./line-ids";
 import { idTableLocator } from "./pack-id-table";
 import { diffTrees } from "./tree-diff";
-import { oidAtPath } from "./tree-path";
 import type { Oid } from "./oid";
 
 export interface BlameLine {
@@ -45,6 +45,8 @@ export interface BlameWork {
   diffBuffers: number;
   /** Whether ids were looked up in the packs' id tables (a long walk on ranged indexes). */
   idTables?: boolean;
+  /** Path lookups started ahead of the walk (blame-ahead.ts). */
+  readAhead?: number;
 }
 
 /** Lets a caller look at a run in progress: a page shows it while the run goes on (services/blame-runs.ts). */
@@ -82,27 +84,31 @@ const PASS_PER_STEP = 16;
  * 80 to 140 steps and 50 storage reads; with 8, 166 steps and 35 reads: bench/scale-results.md).
  */
 const ID_TABLES_AFTER_STEPS = 8;
+/**
+ * Packs of at least this many objects (ranged indexes) have their id tables read before the first
+ * step: there the first steps' lookups, each a storage read in a row, were 35 of the 64 index
+ * reads of a cold blame on long70k (903,585 objects), whose table it read anyway.
+ * (A short walk there reads a table it could have done without; the isolate keeps it for the
+ * pages and walks after.)
+ */
+export const ID_TABLES_FIRST_OBJECTS = 250_000;
+/**
+ * Batches of the id tables (65,536 ids, 1.5 MiB) read side by side ahead of the one being filled
+ * in: long70k's table was 14 rounds of two reads each, one after the other, most of a cold
+ * blame's first request; with 3 ahead, 4 rounds (6 MiB held at once while it is read).
+ */
+export const ID_TABLE_READ_AHEAD = 3;
 
 export async function blame(
   graph: CommitGraph,
   start: Oid,
   path: string[],
-  /** `lines`: the table of line ids (tests pass a small one, to see it start over). */
-  opts: { budget?: Budget; lines?: LineTable; watch?: BlameWatch } = {},
+  /** `lines`: the table of line ids (tests pass a small one, to see it start over); `readAhead`: commits read ahead (blame-ahead.ts, 0: none). */
+  opts: { budget?: Budget; lines?: LineTable; watch?: BlameWatch; readAhead?: number } = {},
 ): Promise<BlameResult> {
   const store = graph.store;
-  const byTree = new Map<string, Oid | null>();
-  const blobAt = async (commit: Oid, file: string): Promise<Oid | null> => {
-    const c = await graph.commit(commit);
-    const key = `${c.tree}:${file}`;
-    let hit = byTree.get(key);
-    if (hit === undefined) {
-      hit = await oidAtPath(store, c.tree, file.split("/"));
-      if (byTree.size > 50_000) byTree.clear();
-      byTree.set(key, hit);
-    }
-    return hit;
-  };
+  const lookups = new BlameLookups(graph, opts.readAhead);
+  const blobAt = (commit: Oid, file: string) => lookups.blobAt(commit, file);
   const stats: DiffStats = { compared: 0 };
   const work: BlameWork = { blobReads: 0, diffs: 0, linesHashed: 0, compared: 0, diffBuffers: 0, idTables: false };
   const table = opts.lines ?? new LineTable();
@@ -146,6 +152,17 @@ export async function blame(
     return k;
   };
 
+  const useIdTables = async () => {
+    // Within the isolate's budget for kept tables (12 bytes an object: about a million objects).
+    const locator = await idTableLocator(store, { ahead: ID_TABLE_READ_AHEAD });
+    if (locator) {
+      store.useLocator(locator);
+      work.idTables = true;
+    }
+  };
+  const objects = store.packs.reduce((n, p) => n + p.index.count, 0);
+  if (objects >= ID_TABLES_FIRST_OBJECTS) await useIdTables();
+
   const startPath = path.join("/");
   const startBlob = await blobAt(start, startPath);
   if (!startBlob) throw new Error("no such file");
@@ -176,6 +193,7 @@ export async function blame(
     compared: stats.compared,
     linesHashed: table.linesHashed - hashedBefore,
     diffBuffers: buffers.allocations,
+    readAhead: lookups.started,
   });
   if (opts.watch) {
     opts.watch.snapshot = () => {
@@ -202,14 +220,7 @@ export async function blame(
     }
     pending.delete(c.oid);
     steps++;
-    if (steps === ID_TABLES_AFTER_STEPS) {
-      // Within the isolate's budget for kept tables (12 bytes an object: about a million objects).
-      const locator = await idTableLocator(store);
-      if (locator) {
-        store.useLocator(locator);
-        work.idTables = true;
-      }
-    }
+    if (steps === ID_TABLES_AFTER_STEPS && !work.idTables) await useIdTables();
     let spans = suspect.spans.sort((a, b) => a.sStart - b.sStart);
     current = { oid: c.oid, spans };
     const parents = await graph.presentParents(c);
@@ -224,6 +235,8 @@ export async function blame(
       await give(to.oid, suspect.blob, suspect.file, spans);
       continue;
     }
+    // Once lookups are cheap: before the id tables, each lookup ahead would be a ranged index read.
+    if (work.idTables || steps >= ID_TABLES_AFTER_STEPS) await lookups.at(c.oid, suspect.file, keysFor(suspect.file));
     const parentBlobs = await Promise.all(parents.map((p) => blobAt(p, suspect.file)));
     const same = parentBlobs.indexOf(suspect.blob);
     if (same >= 0) {

@@ -39,10 +39,11 @@ export class PackIdTable {
     return this.hi.byteLength + this.lo.byteLength + this.offsets.byteLength;
   }
 
-  static async read(index: RangedPackIndex): Promise<PackIdTable> {
+  /** `ahead`: batches read side by side ahead of the one being filled in (`nameBatches`). */
+  static async read(index: RangedPackIndex, ahead = 0): Promise<PackIdTable> {
     const build = PackIdTable.build(index);
     for (;;) {
-      const table = await build.step(Number.POSITIVE_INFINITY, index);
+      const table = await build.step(Number.POSITIVE_INFINITY, index, ahead);
       if (table) return table;
     }
   }
@@ -54,7 +55,7 @@ export class PackIdTable {
    */
   static build(index: RangedPackIndex): {
     readonly bytes: number;
-    step(batches: number, via: RangedPackIndex): Promise<PackIdTable | null>;
+    step(batches: number, via: RangedPackIndex, ahead?: number): Promise<PackIdTable | null>;
   } {
     const n = index.count;
     const hi = new Uint32Array(n);
@@ -63,10 +64,10 @@ export class PackIdTable {
     let next = 0;
     return {
       bytes: n * ID_TABLE_BYTES_PER_OBJECT,
-      async step(batches, via) {
+      async step(batches, via, ahead = 0) {
         if (via.id !== index.id) throw new Error("not the same pack index");
         let read = 0;
-        for await (const { from, names, offsets: offs } of via.nameBatches(65_536, next)) {
+        for await (const { from, names, offsets: offs } of batchesAhead(via, next, ahead)) {
           const nv = new DataView(names.buffer, names.byteOffset, names.length);
           const ov = new DataView(offs.buffer, offs.byteOffset, offs.length);
           const count = Math.floor(names.length / 20);
@@ -118,6 +119,26 @@ export class PackIdTable {
     if (a >= this.hi.length || this.hi[a] !== h || this.lo[a] !== l) return null;
     const o = this.offsets[a]!;
     return o === ASK_INDEX ? "index" : o;
+  }
+}
+
+/**
+ * `via.nameBatches(65_536, start)`, with `ahead` batches read side by side before they are asked
+ * for: fewer rounds of reads (blame's first request waits for them), their memory held at once.
+ */
+async function* batchesAhead(via: RangedPackIndex, start: number, ahead: number) {
+  const reading: ReturnType<RangedPackIndex["nameBatch"]>[] = [];
+  for (let next = start; ; ) {
+    while (reading.length <= ahead && next < via.count) {
+      const read = via.nameBatch(next, Math.min(via.count, next + 65_536));
+      // A batch read ahead that is never asked for (the caller stopped) fails unseen.
+      read.catch(() => {});
+      reading.push(read);
+      next += 65_536;
+    }
+    const read = reading.shift();
+    if (!read) return;
+    yield await read;
   }
 }
 
@@ -258,11 +279,21 @@ function rangedIndexes(store: ObjectStore): RangedPackIndex[] {
  * over more units than are cached. With `keep` (the default) the tables are kept for the
  * isolate, within its budget; without, one already kept is used but none is added, so that work
  * done once (a compaction, whose packs are retired next) frees its tables when it lets go of
- * the locator.
+ * the locator. `ahead`: batches read side by side (fewer rounds of reads: blame's first request
+ * waits for them), their memory held at once.
  */
 export async function idTableLocator(
   store: ObjectStore,
-  { maxBytes = keptTablesBudget(), keep = true }: { maxBytes?: number; keep?: boolean } = {},
+  {
+    maxBytes = keptTablesBudget(),
+    keep = true,
+    ahead = 0,
+  }: {
+    maxBytes?: number;
+    keep?: boolean;
+    /** Batches of 65,536 entries read side by side ahead (1.5 MiB each, held at once), for a walk a page waits for. */
+    ahead?: number;
+  } = {},
 ): Promise<IdLocator | null> {
   const ranged = rangedIndexes(store);
   const objects = ranged.reduce((n, index) => n + index.count, 0);
@@ -272,7 +303,7 @@ export async function idTableLocator(
   for (const index of ranged) {
     let table = keptTables.get(index.id);
     if (!table) {
-      table = await PackIdTable.read(index);
+      table = await PackIdTable.read(index, ahead);
       if (keep) keptTables.set(index.id, table);
     }
     tables.set(index.id, table);

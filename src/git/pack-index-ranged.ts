@@ -231,16 +231,18 @@ export class RangedPackIndex {
    * index that neither holds it nor goes through (and flushes) the page cache.
    */
   async *nameBatches(batch = 65_536, start = 0): AsyncGenerator<{ from: number; names: Uint8Array; offsets: Uint8Array }> {
-    for (let from = start; from < this.count; from += batch) {
-      const to = Math.min(this.count, from + batch);
-      this.reads += 2;
-      const [names, offsets] = await Promise.all([
-        this.source.read(SHA_START + from * 20, SHA_START + to * 20),
-        this.source.read(this.offStart + from * 4, this.offStart + to * 4),
-      ]);
-      if (names.length < (to - from) * 20 || offsets.length < (to - from) * 4) throw corruptPack("truncated pack index");
-      yield { from, names, offsets };
-    }
+    for (let from = start; from < this.count; from += batch) yield await this.nameBatch(from, Math.min(this.count, from + batch));
+  }
+
+  /** One batch of `nameBatches`: entries [from, to). */
+  async nameBatch(from: number, to: number): Promise<{ from: number; names: Uint8Array; offsets: Uint8Array }> {
+    this.reads += 2;
+    const [names, offsets] = await Promise.all([
+      this.source.read(SHA_START + from * 20, SHA_START + to * 20),
+      this.source.read(this.offStart + from * 4, this.offStart + to * 4),
+    ]);
+    if (names.length < (to - from) * 20 || offsets.length < (to - from) * 4) throw corruptPack("truncated pack index");
+    return { from, names, offsets };
   }
 
   /**

@@ -4,6 +4,7 @@
 // blame again from the start within its own budget, beside the background run, on the same thread.
 import type { BlameResult, BlameWatch } from "../git/blame";
 import type { Oid } from "../git/oid";
+import { readCommit, type SourceRepo } from "./source";
 
 export interface SharedBlame {
   /** The run's answer (complete unless its budget ran out). */
@@ -19,6 +20,16 @@ export interface MarginCommit {
   subject: string;
   author: string;
   time: number;
+}
+
+/**
+ * How a page reads a commit of its margin: alone, without learning the commits after it (they
+ * are scattered over the history: the long file's 520 among 70,000, and learning the 128 after
+ * each was a third of a cold blame's CPU on long70k, bench/scale-results.md).
+ */
+export async function readMarginCommit(src: SourceRepo, oid: Oid): Promise<MarginCommit> {
+  const c = await readCommit(src, oid, { learn: false });
+  return { subject: c.subject, author: c.author.name, time: c.author.time };
 }
 
 /** Commits of the margin read at once, side by side (each may be a storage read). */

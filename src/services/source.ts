@@ -4,7 +4,7 @@
 import type { Env } from "../env";
 import type { RefEntry, RepoSnapshot } from "../repo/repo-object";
 import { CommitGraph } from "../git/commit-graph";
-import type { ObjectStore } from "../git/object-store";
+import type { ObjectStore, ReadOptions } from "../git/object-store";
 import { parseCommit, type Commit } from "../git/objects";
 import type { Oid } from "../git/oid";
 import { findByPrefix } from "../git/abbrev";
@@ -130,8 +130,9 @@ export interface CommitView extends Commit {
   body: string;
 }
 
-export async function readCommit(src: SourceRepo, oid: Oid): Promise<CommitView> {
-  const c = parseCommit(await src.store.readTyped(oid, "commit"));
+/** `opts.learn`: false for a commit read among scattered ones (git/object-store.ts `ReadOptions`). */
+export async function readCommit(src: SourceRepo, oid: Oid, opts?: ReadOptions): Promise<CommitView> {
+  const c = parseCommit(await src.store.readTyped(oid, "commit", opts));
   const message = c.message.replace(/\s+$/, "");
   const nl = message.indexOf("\n");
   const subject = nl < 0 ? message : message.slice(0, nl);

@@ -6,7 +6,7 @@
 // lines, not the square of them.
 import { describe, expect, it } from "vitest";
 import fixture from "../fixtures/blame-repo.json";
-import { blame, type BlameResult, type BlameWatch } from "../../src/git/blame";
+import { blame, type BlameResult, type BlameWatch, ID_TABLES_FIRST_OBJECTS } from "../../src/git/blame";
 import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
 import { extendCommitGraph } from "../../src/git/commit-graph-build";
@@ -21,7 +21,8 @@ import { ID_TABLE_BYTES_PER_OBJECT } from "../../src/git/pack-id-table";
 import { RangedPackIndex, setRangedPageBudget } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource } from "../../src/git/range-source";
-import { blameWithin, forgetBlameRuns, sharedBlame } from "../../src/services/blame-runs";
+import { blameWithin, forgetBlameRuns, readMarginCommit, sharedBlame } from "../../src/services/blame-runs";
+import type { SourceRepo } from "../../src/services/source";
 
 const revs = fixture.revs as Record<"tip" | "older", Oid>;
 const encoder = new TextEncoder();
@@ -112,7 +113,7 @@ describe("blame", () => {
     }
   });
 
-  it("looks ids up in the id table of a pack bigger than 350,000 objects (git/git's 900,000 fit the isolate's budget)", async () => {
+  it("looks ids up in the id table of a pack bigger than 350,000 objects (git/git's 900,000 fit the isolate's budget), read before the first step", async () => {
     const { graph, source, idx } = await open();
     // The fixture's entries and 360,000 made-up ones (never looked up): a table of 4.3 MB, over
     // the 4 MiB a walk could read before.
@@ -141,13 +142,56 @@ describe("blame", () => {
       const result = await blame(g, revs.tip, ["long.txt"]);
       expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
       expect(result.work.idTables).toBe(true);
-      // The table's reads (two a batch of 65,536 ids) and the first steps' lookups (their count
-      // depends on what the isolate's unit cache holds: 50 to 64 seen): by ranges every lookup
-      // past them read a unit (over 450 here).
-      expect(index.reads).toBeLessThan(100);
+      // Read before the first step (a pack this big): the table's reads alone, two a batch of
+      // 65,536 ids, and no lookup by ranges. Read at the eighth step, the first steps' lookups
+      // came first (50 to 64 reads in all); by ranges every lookup read a unit (over 450 here).
+      expect(index.count).toBeGreaterThanOrEqual(ID_TABLES_FIRST_OBJECTS);
+      expect(index.reads).toBeLessThanOrEqual(2 * Math.ceil(index.count / 65_536) + 1);
     } finally {
       setRangedPageBudget(budget);
     }
+  });
+
+  it("reads ahead of the walk: the trees and versions of the next commits are read while it diffs", async () => {
+    const { graph, source, idx } = await open();
+    const bytes = await source.read(0, source.size);
+    // Storage that answers its reads together once the walk waits for nothing else (a timer turn):
+    // each such round is one storage round trip that the walk waited for in turn.
+    class Rounds extends MemorySource {
+      rounds = 0;
+      reads = 0;
+      private waiting: (() => void)[] = [];
+      override async read(start: number, end: number) {
+        this.reads++;
+        await new Promise<void>((resolve) => {
+          if (this.waiting.length === 0)
+            setTimeout(() => {
+              this.rounds++;
+              const w = this.waiting;
+              this.waiting = [];
+              for (const f of w) f();
+            }, 0);
+          this.waiting.push(resolve);
+        });
+        return super.read(start, end);
+      }
+    }
+    const run = async (readAhead?: number) => {
+      // A new source id: nothing of it in the isolate's caches.
+      const storage = new Rounds(`ahead-${readAhead}-${Math.random()}`, bytes);
+      const g = new CommitGraph(new ObjectStore([new Pack("blame", new PackIndex(idx), storage)]));
+      g.usePersisted(async () => graph);
+      const result = await blame(g, revs.tip, ["long.txt"], { readAhead });
+      expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
+      return { storage, result };
+    };
+    const inTurn = await run(0);
+    const ahead = await run();
+    expect(ahead.result.work.readAhead).toBeGreaterThan(fixture.revisions / 2);
+    // The same reads, in fewer rounds (one read a round without reading ahead).
+    expect(ahead.storage.reads).toBeLessThanOrEqual(inTurn.storage.reads + 8);
+    expect(inTurn.storage.rounds).toBeGreaterThan(0.9 * inTurn.storage.reads);
+    expect(ahead.storage.rounds).toBeLessThan(0.5 * inTurn.storage.rounds);
   });
 
   it("decodes no text: line ids come from the versions' bytes", async () => {
@@ -262,6 +306,30 @@ describe("blame runs shared by pages", () => {
     const steps = budget!.used;
     const during = [...readAt.values()].filter((step) => step < steps).length;
     expect(during).toBeGreaterThan(0.8 * named.size);
+  });
+
+  it("reads a margin commit alone: the commits after it in the pack are not inflated and hashed", async () => {
+    const { source } = await open();
+    const idx = new PackIndex((await open()).idx);
+    // Reads of what lies after an entry already in memory: only learning the next commits does that.
+    class Counting extends MemorySource {
+      peeks = 0;
+      override peek(start: number, end: number) {
+        this.peeks++;
+        return super.peek(start, end);
+      }
+    }
+    const storeOver = (counting: Counting) => new ObjectStore([new Pack("blame", idx, counting)]);
+    const bytes = await source.read(0, source.size);
+    // New source ids: nothing of them in the isolate's caches.
+    const usual = new Counting(`margin-usual-${Math.random()}`, bytes);
+    await storeOver(usual).readTyped(revs.older, "commit");
+    expect(usual.peeks).toBeGreaterThan(10);
+    const margin = new Counting(`margin-${Math.random()}`, bytes);
+    const src = { store: storeOver(margin) } as unknown as SourceRepo;
+    const c = await readMarginCommit(src, revs.older);
+    expect(c.subject.length).toBeGreaterThan(0);
+    expect(margin.peeks).toBe(0);
   });
 
   it("starts over after a run that ran out of budget or is past its time", async () => {

@@ -11,10 +11,11 @@ import {
   blameWithin,
   MARGIN_BATCH,
   type MarginCommit,
+  readMarginCommit,
   type SharedBlame,
   sharedBlame,
 } from "../../../services/blame-runs";
-import { readCommit, type Rev } from "../../../services/source";
+import type { Rev } from "../../../services/source";
 import { HIGHLIGHT_MAX, highlightedLinesPaced, languageOf } from "../../../views/highlight";
 import { type BlameLineView, type BlameView, blameBody } from "../../../views/source/blame";
 import type { Markup } from "../../../views/source/markup";
@@ -36,10 +37,7 @@ export async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oi
    * `wait`: how long the page waits for the run (null: until it ends, the background's). `marks`: the request's
    * Server-Timing (the page's render only, not the background's).
    */
-  const marginCommit = async (oid: Oid): Promise<MarginCommit> => {
-    const c = await readCommit(src, oid);
-    return { subject: c.subject, author: c.author.name, time: c.author.time };
-  };
+  const marginCommit = (oid: Oid) => readMarginCommit(src, oid);
   const render = async (wait: number | null, marks?: Record<string, number>): Promise<Rendered> => {
     const view = (content: BlameView["content"]): Markup =>
       blameBody({
