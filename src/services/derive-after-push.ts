@@ -7,7 +7,7 @@ import type { Env } from "../env";
 import { CommitGraph } from "../git/commit-graph";
 import { lastCommitsOfTree } from "../git/last-commit";
 import type { Oid } from "../git/oid";
-import { type CheckpointDrive, driveIsCurrent, scheduleCheckpointRun } from "./checkpoint-drive";
+import { type CheckpointDrive, driveIsCurrent, scheduleCheckpointRun, soleCheckpointRun } from "./checkpoint-drive";
 import { attachCommitGraph, extendForSnapshot } from "./commit-graphs";
 import { advanceCheckpoints, findCheckpoint, pathsOf } from "./last-commit-checkpoints";
 import { logStep } from "./background-log";
@@ -80,6 +80,8 @@ export interface DeriveRequest {
 export interface DeriveSummary {
   /** Skipped: a follow-up no longer its repository's current drive. */
   stale?: boolean;
+  /** The checkpoints were left to a run already under way in this isolate. */
+  busy?: boolean;
   graphAdded: number;
   checkpoints: number;
   complete: boolean;
@@ -106,10 +108,15 @@ export async function deriveAfterPush(env: Env, e: DeriveRequest): Promise<Deriv
   const budget = runBudget(walkBudget(env));
   if (defaultTip && (await graph.covers(defaultTip))) {
     const by = e.drive ? `drive ${e.drive.id}` : "push";
-    const run = await advanceCheckpoints(env, repo, graph, defaultTip, budget, MAX_PATHS, (step) => logStep(repo, by, step));
-    out.checkpoints = run.written;
-    out.complete = run.complete;
-    if (!run.complete) out.queued = await scheduleCheckpointRun(env, repo, defaultTip);
+    const run = await soleCheckpointRun(repo, () =>
+      advanceCheckpoints(env, repo, graph, defaultTip, budget, MAX_PATHS, (step) => logStep(repo, by, step)),
+    );
+    // Null: another run is under way here (a page's walk, another message); it queues what follows.
+    if (run) {
+      out.checkpoints = run.written;
+      out.complete = run.complete;
+      if (!run.complete) out.queued = await scheduleCheckpointRun(env, repo, defaultTip);
+    } else out.busy = true;
   }
   out.tips = await precomputeAfterPush(env, repo, graph, e.updates, budget);
   return out;

@@ -18,7 +18,7 @@ import type { Oid } from "../git/oid";
 import { currentSnapshot, openStore, type RepoRef } from "./repositories";
 import { attachCommitGraph, extendForSnapshot, loadCommitGraph } from "./commit-graphs";
 import { advanceCheckpoints, findCheckpoint, pathsOf } from "./last-commit-checkpoints";
-import { scheduleCheckpointRun } from "./checkpoint-drive";
+import { scheduleCheckpointRun, soleCheckpointRun } from "./checkpoint-drive";
 import { callsSoFar, logJob, logStep } from "./background-log";
 import * as answers from "./last-commit-store";
 import { briefOf, type CommitBrief, lastCommitsKey, parsed, readStored, type StoredLastCommits } from "./last-commit-store";
@@ -109,10 +109,17 @@ async function walkJob(
       // goes to the commit's own walk (the newest changes), shown but not kept: the next run goes
       // on with the checkpoints.
       const share = new Budget(Date.now() + (budget.ms * 3) / 4, Math.ceil((budget.steps * 3) / 4));
-      const advanced = await advanceCheckpoints(env, repo, graph, defaultTip, share, MAX_PATHS, (step) =>
-        logStep(repo, "walk", step),
+      // Null: a run is under way here already (a queued follow-up, a push), which queues what follows.
+      const advanced = await soleCheckpointRun(repo, () =>
+        advanceCheckpoints(env, repo, graph, defaultTip, share, MAX_PATHS, (step) => logStep(repo, "walk", step)),
       );
-      ran.checkpoints = advanced.written;
+      ran.checkpoints = advanced?.written ?? 0;
+      if (!advanced) {
+        // No look at the commit's newest changes either: that walk is not kept, and beside the run
+        // under way it only takes its CPU (a page asks again each visit until the build is done).
+        job.partial = new Map();
+        return null;
+      }
       if (!advanced.complete) {
         // The build goes on without further visits (a chain a lost run ended starts again here).
         await scheduleCheckpointRun(env, repo, defaultTip);
