@@ -135,6 +135,22 @@ function report(output: string, origin: number) {
         .map(([k, n]) => `${k} x${n}`)
         .join(", ")}${twice.length > 10 ? ", ..." : ""}); by ${[...byWho].map(([k, n]) => `${k} ${n}`).join(", ")}`,
   );
+  // What reading the id tables (a run's first step) cost each run, against the run's steps.
+  const runs = new Map<string, { steps: number; tableMs: number; ms: number }>();
+  for (const st of steps) {
+    const key = `${String(st.repo).slice(0, 8)} ${st.by ?? "?"}`;
+    const r = runs.get(key) ?? { steps: 0, tableMs: 0, ms: 0 };
+    const ms = st.ms as Record<string, number>;
+    r.steps++;
+    r.tableMs += ms.table ?? 0;
+    r.ms += (ms.table ?? 0) + ms.list! + ms.walk! + ms.store!;
+    runs.set(key, r);
+  }
+  const all = [...runs.values()];
+  console.log(
+    `checkpoint runs: ${all.length}; their steps ${s(all.reduce((n, r) => n + r.ms, 0))}, of which reading id tables ` +
+      `${s(all.reduce((n, r) => n + r.tableMs, 0))} (${all.filter((r) => r.tableMs > 0).length} runs read them)`,
+  );
   const graphs = jobs.filter((j) => j.job === "graph");
   console.log(`graph builds: ${graphs.map((g) => `${g.repo.slice(0, 8)} +${g.added} in ${s(g.ms)}`).join(", ") || "none"}`);
 }
