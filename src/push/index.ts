@@ -12,6 +12,7 @@ import { repoStub } from "../services/repositories";
 import { runLastCommitsWalk, BACKGROUND_BUDGET } from "../services/last-commits";
 import { type DeriveRequest, deriveAfterPush } from "../services/derive-after-push";
 import { isCheckpointDrive } from "../services/checkpoint-drive";
+import { callsSoFar, logJob, meteredJob } from "../services/background-log";
 import { OID_HEX } from "../git/oid";
 import { withWan } from "../obs/wan";
 import { inRequestScope } from "../utils/request-scope";
@@ -88,7 +89,17 @@ app.post("/internal/repos/:tenant/:repo/derive", async (c) => {
   if (!Array.isArray(body.updates)) throw new ForgeError("bad_request", "derive needs the ref updates of the push");
   if (body.drive !== undefined && !isCheckpointDrive(body.drive))
     throw new ForgeError("bad_request", "derive's drive must be a checkpoint drive message");
-  await deriveAfterPush(c.env, { ...repoOf(c), updates: body.updates, drive: body.drive });
+  const at = Date.now();
+  const job = body.drive ? "drive" : "derive";
+  const env = meteredJob(c.env, job);
+  const done = await deriveAfterPush(env, { ...repoOf(c), updates: body.updates, drive: body.drive });
+  logJob(job, at, {
+    repo: c.req.param("repo"),
+    updates: body.updates.length,
+    drive: body.drive?.id,
+    ...done,
+    ...callsSoFar(env),
+  });
   return c.json({ ok: true });
 });
 app.post("/internal/repos/:tenant/:repo/last-commits/:commit", async (c) => {
@@ -96,7 +107,8 @@ app.post("/internal/repos/:tenant/:repo/last-commits/:commit", async (c) => {
   if (!OID_HEX.test(commit)) throw new ForgeError("bad_request", "a last-commit walk needs a full commit id");
   const asked = Number(c.req.header("x-forge-walk-steps"));
   const steps = Number.isFinite(asked) && asked > 0 ? Math.min(asked, BACKGROUND_BUDGET.steps) : BACKGROUND_BUDGET.steps;
-  return c.json(await runLastCommitsWalk(c.env, repoOf(c), commit, steps, (p) => c.executionCtx.waitUntil(p)));
+  const env = meteredJob(c.env, "walk");
+  return c.json(await runLastCommitsWalk(env, repoOf(c), commit, steps, (p) => c.executionCtx.waitUntil(p)));
 });
 
 app.post("/internal/repos/:tenant/:repo/upkeep", async (c) => c.json(await repoStub(c.env, repoOf(c)).upkeep({ force: true })));

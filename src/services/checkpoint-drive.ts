@@ -1,7 +1,9 @@
 // Drives the last-commit checkpoint build to its end without page visits: a bounded run that did
 // not finish queues a follow-up message on the post-push queue, and the consumer asks the push
 // worker for the next run. One chain per repository: each follow-up names the drive it belongs to
-// (R2 holds the current one), so an older chain stops when a newer push or page run takes over.
+// (R2 holds the current one), so an older chain stops when a newer push or page run takes over;
+// and one run per repository at a time in an isolate (soleCheckpointRun), so that a follow-up
+// delivered while a page's walk or a push runs the build does not compute the same checkpoints.
 import type { Env } from "../env";
 import type { Oid } from "../git/oid";
 import { r2Keys } from "../storage/keys";
@@ -66,4 +68,32 @@ export async function scheduleCheckpointRun(env: Env, repo: RepoRef, tip: Oid): 
   );
   await queue.send(drive);
   return true;
+}
+
+/** Checkpoint runs under way in this isolate: repository -> when the run started. */
+const running = new Map<string, number>();
+/**
+ * A run older than this is taken as lost (its request cancelled before it settled) and no longer
+ * keeps others out. A run spends at most BACKGROUND_BUDGET.ms (20 s) plus its first step, which is
+ * bounded by steps only (a large tree listed twice on a busy machine: about a minute on big.git).
+ */
+export const CHECKPOINT_RUN_STALE_MS = 5 * 60_000;
+
+/**
+ * Runs `run` as the repository's one checkpoint run in this isolate; resolves null without
+ * running it while another is under way. The caller that gets null neither runs the build nor
+ * queues a follow-up: the run under way queues its own when it stops short. Two runs at once would
+ * each start from the same stored index and compute the same next checkpoints.
+ */
+export async function soleCheckpointRun<T>(repo: RepoRef, run: () => Promise<T>): Promise<T | null> {
+  const key = `${repo.tenantId}/${repo.repoId}`;
+  const other = running.get(key);
+  if (other !== undefined && Date.now() - other < CHECKPOINT_RUN_STALE_MS) return null;
+  const started = Date.now();
+  running.set(key, started);
+  try {
+    return await run();
+  } finally {
+    if (running.get(key) === started) running.delete(key);
+  }
 }

@@ -13,6 +13,7 @@ import { R2Source } from "../storage/r2-source";
 import { ByteLru } from "../utils/lru";
 import { IsolateRuns, joinWithinRequest } from "../utils/request-scope";
 import type { RepoRef } from "../storage/pack-store";
+import { callsSoFar, logJob } from "./background-log";
 
 interface StoredChain {
   v: 1;
@@ -99,7 +100,17 @@ export function extendForSnapshot(
   layerMax = LAYER_MAX,
 ): Promise<number> {
   const key = `${repo.tenantId}/${repo.repoId}`;
-  return building.runUnlessBusy(key, () => build(env, repo, snapshot, store, layerMax), 0, BUILD_STALE_MS);
+  return building.runUnlessBusy(
+    key,
+    async () => {
+      const at = Date.now();
+      const added = await build(env, repo, snapshot, store, layerMax);
+      if (added > 0) logJob("graph", at, { repo: repo.repoId, added, ...callsSoFar(env) });
+      return added;
+    },
+    0,
+    BUILD_STALE_MS,
+  );
 }
 
 async function build(env: Env, repo: RepoRef, snapshot: RepoSnapshot, store: ObjectStore, layerMax: number): Promise<number> {

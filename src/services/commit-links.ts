@@ -4,7 +4,7 @@
 // has a unique key, so a second run changes nothing.
 import type { Env } from "../env";
 import { CommitQueue, type CommitInfo } from "../git/commit-graph";
-import type { ObjectStore } from "../git/object-store";
+import type { GitObject, ObjectStore } from "../git/object-store";
 import { parseCommit } from "../git/objects";
 import { ZERO_OID, type Oid } from "../git/oid";
 import type { PushedEvent } from "./push-events";
@@ -61,6 +61,26 @@ interface NewCommit {
 }
 
 /**
+ * Reads of the walk's starting commits under way at once. A push beside git/git's 700 branches
+ * names each of them as known (a mirror push, each as a tip): read one after another (an index
+ * lookup and a pack read each, by ranges) they held the post-push consumer 30 to 45 s per push on
+ * big.git, and the derived data of every push queued behind it waited as long.
+ */
+export const START_READS = 16;
+
+/** `oids`' objects (null where missing), START_READS at a time, their index pages looked up in one batch first. */
+async function readSideBySide(store: ObjectStore, oids: Oid[]): Promise<(GitObject | null)[]> {
+  await store.locateMany(oids);
+  const out = new Array<GitObject | null>(oids.length).fill(null);
+  for (let from = 0; from < oids.length; from += START_READS) {
+    const batch = oids.slice(from, from + START_READS);
+    const read = await Promise.all(batch.map((oid) => store.read(oid).catch(() => null)));
+    for (const [i, obj] of read.entries()) out[from + i] = obj;
+  }
+  return out;
+}
+
+/**
  * Commits reachable from `tips` but not from `known` (`git rev-list tips --not known`), newest
  * first, at most `max`. A date-ordered walk: marks from the known tips spread to their
  * ancestors, and the walk ends when every queued commit is known. Only messages that may refer
@@ -76,19 +96,15 @@ export async function newCommits(
   const uninteresting = new Set<Oid>();
   const queuedInteresting = new Set<Oid>();
   const queue = new CommitQueue();
-  const enqueue = async (oid: Oid, bad: boolean) => {
+  const enqueue = async (oid: Oid, bad: boolean, read?: GitObject | null) => {
     if (bad) {
       uninteresting.add(oid);
       queuedInteresting.delete(oid);
     }
     if (seen.has(oid)) return;
-    let obj: Awaited<ReturnType<typeof store.read>>;
-    try {
-      obj = await store.read(oid);
-    } catch {
-      return; // not here (a shallow boundary, or pruned): nothing to walk
-    }
-    if (obj.type !== "commit") return;
+    // Not here (a shallow boundary, or pruned): nothing to walk.
+    const obj = read === undefined ? await store.read(oid).catch(() => null) : read;
+    if (obj?.type !== "commit") return;
     const c = parseCommit(obj.data);
     const info = {
       oid,
@@ -101,8 +117,9 @@ export async function newCommits(
     queue.push(info);
     if (!uninteresting.has(oid)) queuedInteresting.add(oid);
   };
-  for (const k of known) await enqueue(k, true);
-  for (const t of tips) await enqueue(t, false);
+  const starts = await readSideBySide(store, [...known, ...tips]);
+  for (const [i, k] of known.entries()) await enqueue(k, true, starts[i]);
+  for (const [i, t] of tips.entries()) await enqueue(t, false, starts[known.length + i]);
   const out: NewCommit[] = [];
   while (queue.size > 0 && queuedInteresting.size > 0 && out.length < max) {
     const c = queue.pop()! as CommitInfo & { message: string };

@@ -7,9 +7,10 @@ import type { Env } from "../env";
 import { CommitGraph } from "../git/commit-graph";
 import { lastCommitsOfTree } from "../git/last-commit";
 import type { Oid } from "../git/oid";
-import { type CheckpointDrive, driveIsCurrent, scheduleCheckpointRun } from "./checkpoint-drive";
+import { type CheckpointDrive, driveIsCurrent, scheduleCheckpointRun, soleCheckpointRun } from "./checkpoint-drive";
 import { attachCommitGraph, extendForSnapshot } from "./commit-graphs";
 import { advanceCheckpoints, findCheckpoint, pathsOf } from "./last-commit-checkpoints";
+import { logStep } from "./background-log";
 import { logError, MAX_PATHS, readStored, runBudget, storeAnswer, toStored, walkBudget } from "./last-commits";
 import { currentSnapshot, openStore, type RepoRef } from "./repositories";
 
@@ -51,7 +52,10 @@ export async function precomputeAfterPush(
  */
 export async function precomputeForPush(env: Env, e: DeriveRequest): Promise<void> {
   try {
-    if (!env.PUSH) return await deriveAfterPush(env, e);
+    if (!env.PUSH) {
+      await deriveAfterPush(env, e);
+      return;
+    }
     const res = await env.PUSH.fetch(`http://push/internal/repos/${e.tenantId}/${e.repoId}/derive`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -72,28 +76,48 @@ export interface DeriveRequest {
   drive?: CheckpointDrive;
 }
 
+/** What one derive step did (the push worker logs it: services/background-log.ts). */
+export interface DeriveSummary {
+  /** Skipped: a follow-up no longer its repository's current drive. */
+  stale?: boolean;
+  /** The checkpoints were left to a run already under way in this isolate. */
+  busy?: boolean;
+  graphAdded: number;
+  checkpoints: number;
+  complete: boolean;
+  queued: boolean;
+  tips: number;
+}
+
 /**
  * Opens the repository as it is now, adds the pushed commits to the persisted commit-graph, runs
  * the default branch's checkpoints one bounded run further (queueing the next run while they are
  * not all written), and precomputes the last commits of the pushed branch tips. A follow-up run
  * that is no longer its repository's current drive, or whose tip has moved, does nothing.
  */
-export async function deriveAfterPush(env: Env, e: DeriveRequest): Promise<void> {
+export async function deriveAfterPush(env: Env, e: DeriveRequest): Promise<DeriveSummary> {
   const repo = { tenantId: e.tenantId, repoId: e.repoId };
+  const out: DeriveSummary = { graphAdded: 0, checkpoints: 0, complete: false, queued: false, tips: 0 };
   const snapshot = await currentSnapshot(env, repo);
   const defaultTip = snapshot.refs.find((r) => r.name === snapshot.head)?.oid;
-  if (e.drive && !(await driveIsCurrent(env, repo, e.drive, defaultTip))) return;
+  if (e.drive && !(await driveIsCurrent(env, repo, e.drive, defaultTip))) return { ...out, stale: true };
   const store = await openStore(env.OBJECTS, repo, snapshot);
   // A follow-up also finishes a graph build a lost run left (nothing to do when it covers the refs).
-  await extendForSnapshot(env, repo, snapshot, store);
+  out.graphAdded = await extendForSnapshot(env, repo, snapshot, store);
   const graph = attachCommitGraph(env, repo, snapshot, new CommitGraph(store));
   const budget = runBudget(walkBudget(env));
   if (defaultTip && (await graph.covers(defaultTip))) {
-    // One line a checkpoint: what a step costs is what decides how long a large import's build takes.
-    const run = await advanceCheckpoints(env, repo, graph, defaultTip, budget, MAX_PATHS, (step) =>
-      console.log(JSON.stringify({ level: "info", message: `checkpoint ${JSON.stringify({ repo: repo.repoId, ...step })}` })),
+    const by = e.drive ? `drive ${e.drive.id}` : "push";
+    const run = await soleCheckpointRun(repo, () =>
+      advanceCheckpoints(env, repo, graph, defaultTip, budget, MAX_PATHS, (step) => logStep(repo, by, step)),
     );
-    if (!run.complete) await scheduleCheckpointRun(env, repo, defaultTip);
+    // Null: another run is under way here (a page's walk, another message); it queues what follows.
+    if (run) {
+      out.checkpoints = run.written;
+      out.complete = run.complete;
+      if (!run.complete) out.queued = await scheduleCheckpointRun(env, repo, defaultTip);
+    } else out.busy = true;
   }
-  await precomputeAfterPush(env, repo, graph, e.updates, budget);
+  out.tips = await precomputeAfterPush(env, repo, graph, e.updates, budget);
+  return out;
 }

@@ -12,60 +12,24 @@ import { CommitGraph } from "../git/commit-graph";
 import { byteKey, lastCommitsOfTree, type WalkStats } from "../git/last-commit";
 import { utf8 } from "../git/last-commit-page";
 import { inflightReads } from "../utils/request-scope";
+import { MAX_PATHS, PAGE_STEPS, runBudget, type WalkBudget, walkBudget } from "./walk-budget";
 import { JOIN_WAIT_MS, takeTurn, waitAtMost } from "./walk-turns";
 import type { Oid } from "../git/oid";
 import { currentSnapshot, openStore, type RepoRef } from "./repositories";
 import { attachCommitGraph, extendForSnapshot, loadCommitGraph } from "./commit-graphs";
 import { advanceCheckpoints, findCheckpoint, pathsOf } from "./last-commit-checkpoints";
-import { scheduleCheckpointRun } from "./checkpoint-drive";
+import { scheduleCheckpointRun, soleCheckpointRun } from "./checkpoint-drive";
+import { callsSoFar, logJob, logStep } from "./background-log";
 import * as answers from "./last-commit-store";
 import { briefOf, type CommitBrief, lastCommitsKey, parsed, readStored, type StoredLastCommits } from "./last-commit-store";
 
 export { type CommitBrief, lastCommitsKey, readStored, type StoredLastCommits };
+export { BACKGROUND_BUDGET, MAX_PATHS, PAGE_STEPS, PAGE_WAIT_MS, runBudget, type WalkBudget, walkBudget } from "./walk-budget";
 export const { storeAnswer, toStored } = answers;
 
 /** Where an unfinished walk keeps its progress (Cache API: may be overwritten or dropped). */
 const progressUrl = (repo: RepoRef, commit: Oid) =>
   `https://derived.edgeforge.invalid/${repo.tenantId}/${repo.repoId}/last-commit-progress/v2/${commit}`;
-
-/** Budgets: how long a page waits for the walk, and how much one background run may spend. */
-export const PAGE_WAIT_MS = 300;
-export const BACKGROUND_BUDGET = { ms: 20_000, steps: 2_000_000 };
-/**
- * Steps (about one a commit) of the directory walk a page runs itself: a history of git/git's
- * size (70,000 commits) fits, a larger one falls back to the push worker's walk.
- */
-export const PAGE_STEPS = 100_000;
-
-export interface WalkBudget {
-  /** How long a page waits for the walk before it shows what the walk has found so far. */
-  pageWaitMs: number;
-  /** Time and steps one run of the walk may spend before it keeps its progress for the next. */
-  ms: number;
-  steps: number;
-}
-
-/**
- * The budgets, from the optional LAST_COMMITS_WAIT_MS / _STEPS / _RUN_MS settings (docs/deploy.md)
- * or the defaults above. Tests set them so that whether a page is partial depends on the number of
- * steps, not on how fast the machine is.
- */
-export function walkBudget(env: Env): WalkBudget {
-  const setting = (name: string, fallback: number) => {
-    const raw = env[name];
-    const n = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : NaN;
-    return Number.isFinite(n) && n >= 0 ? n : fallback;
-  };
-  return {
-    pageWaitMs: setting("LAST_COMMITS_WAIT_MS", PAGE_WAIT_MS),
-    ms: setting("LAST_COMMITS_RUN_MS", BACKGROUND_BUDGET.ms),
-    steps: setting("LAST_COMMITS_STEPS", BACKGROUND_BUDGET.steps),
-  };
-}
-
-export const runBudget = (b: WalkBudget) => new Budget(Date.now() + b.ms, b.steps);
-/** Trees with more paths than this get no last-commit column (the walk would not be bounded). */
-export const MAX_PATHS = 150_000;
 
 interface Job {
   done: Promise<StoredLastCommits | null>;
@@ -97,11 +61,14 @@ function startJob(
   const live = new Map<string, Oid>();
   const job: Job = { done: Promise.resolve(null), live };
   job.done = (async () => {
+    const at = Date.now();
     const release = await takeTurn(repo);
+    const ran = { checkpoints: 0 };
     try {
-      return await walkJob(env, repo, graph, commit, job, budget, defaultTip);
+      return await walkJob(env, repo, graph, commit, job, budget, defaultTip, ran);
     } finally {
       release();
+      logJob("walk", at, { repo: repo.repoId, commit, partial: job.partial !== undefined, ...ran, ...callsSoFar(env) });
     }
   })()
     .catch((err) => {
@@ -122,7 +89,8 @@ async function walkJob(
   commit: Oid,
   job: Job,
   budget: WalkBudget,
-  defaultTip?: Oid,
+  defaultTip: Oid | undefined,
+  ran: { checkpoints: number },
 ): Promise<StoredLastCommits | null> {
   const key = lastCommitsKey(repo, commit);
   const stored = await readStored(env, repo, commit);
@@ -141,7 +109,17 @@ async function walkJob(
       // goes to the commit's own walk (the newest changes), shown but not kept: the next run goes
       // on with the checkpoints.
       const share = new Budget(Date.now() + (budget.ms * 3) / 4, Math.ceil((budget.steps * 3) / 4));
-      const advanced = await advanceCheckpoints(env, repo, graph, defaultTip, share, MAX_PATHS);
+      // Null: a run is under way here already (a queued follow-up, a push), which queues what follows.
+      const advanced = await soleCheckpointRun(repo, () =>
+        advanceCheckpoints(env, repo, graph, defaultTip, share, MAX_PATHS, (step) => logStep(repo, "walk", step)),
+      );
+      ran.checkpoints = advanced?.written ?? 0;
+      if (!advanced) {
+        // No look at the commit's newest changes either: that walk is not kept, and beside the run
+        // under way it only takes its CPU (a page asks again each visit until the build is done).
+        job.partial = new Map();
+        return null;
+      }
       if (!advanced.complete) {
         // The build goes on without further visits (a chain a lost run ended starts again here).
         await scheduleCheckpointRun(env, repo, defaultTip);

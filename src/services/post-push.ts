@@ -111,9 +111,15 @@ export async function handlePostPushBatch(batch: MessageBatch<PushedEvent | Chec
       continue;
     }
     try {
-      await recordPush(env, body);
-      // Tree pages of the pushed branches find their last-commit column ready.
-      await precomputeForPush(env, body);
+      // Tree pages of the pushed branches find their last-commit column ready. Started beside the
+      // timeline and commit links, not after them: those read the commits the push names (seconds
+      // on a repository of many branches) and the derived data has no need of them. It never throws.
+      const derived = precomputeForPush(env, body);
+      try {
+        await recordPush(env, body);
+      } finally {
+        await derived;
+      }
       message.ack();
     } catch (err) {
       const e = body;

@@ -128,6 +128,30 @@ describe("commit links", () => {
     const store = await openStore(env.OBJECTS, repo, await repoStub(env, repo).snapshot());
     expect((await newCommits(store, [feature.tip], [next.tip])).map((c) => c.oid)).toEqual([feature.tip]);
     expect((await newCommits(store, [next.tip], [])).map((c) => c.oid)).toHaveLength(3);
+    // The starting commits (every known branch tip: 700 on git/git's shape) are read side by side,
+    // not one after another; the answer is the same.
+    const history = (await newCommits(store, [feature.tip], [])).map((c) => c.oid);
+    let reading = 0;
+    let most = 0;
+    const counted = new Proxy(store, {
+      get(target, prop) {
+        if (prop !== "read") {
+          const value = Reflect.get(target, prop);
+          return typeof value === "function" ? value.bind(target) : value;
+        }
+        return async (oid: string) => {
+          most = Math.max(most, ++reading);
+          try {
+            return await target.read(oid);
+          } finally {
+            reading--;
+          }
+        };
+      },
+    });
+    expect((await newCommits(counted, [feature.tip], history.slice(1))).map((c) => c.oid)).toEqual([feature.tip]);
+    expect(history.length).toBeGreaterThan(2);
+    expect(most).toBe(history.length);
     await recordPush(env, event([{ name: "refs/heads/feature", old: ZERO_OID, new: feature.tip }]));
     const three = await comments(3);
     expect(three.filter((c) => c.body.includes(feature.tip))).toHaveLength(1);

@@ -20,6 +20,8 @@ import { pushRef, RepoBuilder } from "./git-fixture";
 import { drainPostPush } from "./helpers";
 import { readStored } from "../../src/services/last-commit-store";
 import { CHECKPOINT_INTERVAL } from "../../src/services/last-commit-checkpoints";
+import { runLastCommitsWalk } from "../../src/services/last-commits";
+import { r2Keys } from "../../src/storage/keys";
 
 const env = workerEnv as unknown as Env;
 const encoder = new TextEncoder();
@@ -292,6 +294,68 @@ describe("the last-commit checkpoint build after a push", () => {
     expect(runs).toBeGreaterThan(1);
     expect(queue.messages).toHaveLength(0);
     expect(await written()).toBe(9);
+  });
+});
+
+describe("one checkpoint run per repository at a time", () => {
+  it("a follow-up delivered while a page's walk runs the build computes no checkpoint twice", async () => {
+    const { repoId } = await newProject("sole");
+    const repoRef = { tenantId: forge.id, repoId };
+    // 2,100 first-parent commits: nine checkpoints (depths 0, 256, ..., 2,048).
+    const repo = new RepoBuilder();
+    const chain: Oid[] = [];
+    for (let depth = 0; depth < 2_100; depth++) {
+      const parents = chain.length ? [chain[chain.length - 1]!] : [];
+      chain.push(repo.commit({ files: { "old.txt": "old\n", "src/hot.txt": `${depth}\n` }, parents, message: `c${depth}` }));
+    }
+    const tip = chain[2_099]!;
+    expect(await push(repoId, repo, [...repo.objects.keys()], [{ name: "refs/heads/main", old: ZERO_OID, new: tip }])).toContain(
+      "ok refs/heads/main",
+    );
+    // Every R2 write, counted by key (a checkpoint's stored answer among them).
+    const puts = new Map<string, number>();
+    const objects = new Proxy(env.OBJECTS, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== "put") return typeof value === "function" ? value.bind(target) : value;
+        return (key: string, ...rest: unknown[]) => {
+          puts.set(key, (puts.get(key) ?? 0) + 1);
+          return (value as (...a: unknown[]) => unknown).call(target, key, ...rest);
+        };
+      },
+    });
+    // Runs of 600 steps (the page's walk takes three quarters of one): no one run writes them all.
+    const counted = {
+      ...env,
+      OBJECTS: objects,
+      PUSH: undefined,
+      POST_PUSH: queue as unknown as Queue,
+      LAST_COMMITS_STEPS: "600",
+    } as Env;
+    expect(await consume(queue.take(), counted)).toEqual({ acked: 1, retried: 0 });
+    const followUp = queue.take();
+    expect(followUp).toHaveLength(1);
+    // A page at main asks for the whole tree's walk (the push worker's side) while the follow-up
+    // is delivered: both would go on with the build from the same stored index.
+    const waits: Promise<unknown>[] = [];
+    const [walk, delivered] = await Promise.all([
+      runLastCommitsWalk(counted, repoRef, tip, 600, (p) => waits.push(p)),
+      consume(followUp, counted),
+    ]);
+    await Promise.all(waits);
+    expect(walk.kind).toBe("partial");
+    expect(delivered).toEqual({ acked: 1, retried: 0 });
+    // Whichever ran the build queued the one follow-up; the chain goes on to its end.
+    const queued: number[] = [];
+    for (let batch = queue.take(); batch.length > 0 && queued.length < 20; batch = queue.take()) {
+      queued.push(batch.length);
+      expect(await consume(batch, counted)).toEqual({ acked: batch.length, retried: 0 });
+    }
+    const checkpoints = chain.filter((_, depth) => depth % CHECKPOINT_INTERVAL === 0);
+    for (const c of checkpoints) expect(await readStored(env, repoRef, c), c).not.toBeNull();
+    // Each checkpoint computed and written once, and one follow-up queued at a time.
+    expect(checkpoints.map((c) => puts.get(r2Keys.lastCommits(forge.id, repoId, c)))).toEqual(checkpoints.map(() => 1));
+    expect(queued).toEqual(queued.map(() => 1));
   });
 });
 
