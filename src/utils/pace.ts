@@ -68,10 +68,16 @@ export class TurnBudget {
 
 /** Units of `isolateTurns` between two turns: 64 reads served from the isolate's caches. */
 export const TURN_UNITS = 64;
-/** What one read from storage counts in `isolateTurns` (a call to a simulator, locally). */
-export const STORAGE_READ_UNITS = 8;
+/**
+ * What one call into storage counts in `isolateTurns`: a whole turn (a ranged R2 read in
+ * `storage/r2-source.ts`, a Cache API call in `obs/edge-cache.ts`). Locally each is a chain of
+ * calls into Miniflare's simulator on the one workerd thread (an R2 read or a cache put takes
+ * milliseconds of it), and at 8 units a cold page ran up to 8 of them between two turns while the
+ * warm page waited for the whole stretch (issue 19; bench/scale-results.md, s11-warm).
+ */
+export const STORAGE_READ_UNITS = TURN_UNITS;
 
-/** The isolate's budget: every object store and windowed source of every request spends from it. */
+/** The isolate's budget: every object store, windowed source and storage call of every request spends from it. */
 export const isolateTurns = new TurnBudget(TURN_UNITS);
 
 /**
