@@ -119,12 +119,17 @@ try {
     const heap = process.env.HEAP ? await sampleHeap(inspector) : null;
     const profiler = heap || process.env.BARE ? null : await profileCpu(inspector, 1000, true);
     const cold: number[] = [];
+    const coldCpu: number[] = [];
+    const coldTurns: number[] = [];
     let r2 = 0;
     try {
       for (const [i, p] of picks.entries()) {
+        const cpu = threadCpuMs(workerdPid);
         const r = await client.get(urlsOf[kind]!(p, i));
+        coldCpu.push(threadCpuMs(workerdPid) - cpu);
         cold.push(r.ms);
         r2 += r.r2Calls ?? 0;
+        coldTurns.push(r.calls?.turns ?? 0);
       }
     } finally {
       done = true;
@@ -145,6 +150,13 @@ try {
     console.log(
       `  workerd main thread's CPU per warm request: alone p50 ${pct(aloneCpu, 50)} ms, p99 ${pct(aloneCpu, 99)} ms; ` +
         `during p50 ${pct(duringCpu, 50)} ms, p99 ${pct(duringCpu, 99)} ms: ${(percentile(duringCpu, 50) / percentile(aloneCpu, 50)).toFixed(2)}x`,
+    );
+    // A cold page's work between two of its turns, warm requests' work included: what a warm
+    // request arriving meanwhile waits for (on average about half of it).
+    const stretches = coldCpu.map((ms, i) => ms / (coldTurns[i]! + 1));
+    console.log(
+      `  cold page: workerd main thread's CPU p50 ${pct(coldCpu, 50)} ms, turns p50 ${percentile(coldTurns, 50)}, ` +
+        `CPU per stretch between turns p50 ${pct(stretches, 50)} ms, max ${Math.max(...stretches).toFixed(2)} ms`,
     );
     console.log(`  workerd alone: ${schedLine(schedSince(s0.workerd, s1.workerd), alone.length)}`);
     console.log(`  workerd during: ${schedLine(schedSince(s1.workerd, s2.workerd), d.length)}`);

@@ -56,13 +56,18 @@ export class TurnBudget {
     private readonly pause: () => Promise<void> = yieldToOthers,
   ) {}
 
+  /** A turn now, whatever was spent (the count starts again after it). */
+  turn(): Promise<void> {
+    this.spent = 0;
+    this.turns++;
+    return this.pause();
+  }
+
   /** Counts `units`; once the budget is spent, returns the turn to await, else undefined (no await, no microtask). */
   spend(units = 1): Promise<void> | undefined {
     this.spent += units;
     if (this.spent < this.budget) return undefined;
-    this.spent = 0;
-    this.turns++;
-    return this.pause();
+    return this.turn();
   }
 }
 
