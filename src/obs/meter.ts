@@ -2,6 +2,7 @@
 // and services, and how many of them follow one another, for the log line and Server-Timing.
 import type { Env } from "../env";
 import type { BindingKind } from "./log-line";
+import { isolateTurns, STORAGE_READ_UNITS } from "../utils/pace";
 
 export type { BindingKind };
 
@@ -159,7 +160,10 @@ function meterR2(meter: RequestMeter, method: string | symbol, args: unknown[], 
         const range = obj.range as { offset?: number; length?: number; suffix?: number } | undefined;
         r2.bytes += range?.length ?? range?.suffix ?? (range ? obj.size - (range.offset ?? 0) : obj.size);
       }
-      return obj;
+      // A whole GET (a small pack index, a stored answer, a checkpoint) is a call into storage like
+      // a ranged read, whose turn storage/r2-source.ts takes: a turn for the isolate's other requests.
+      const turn = ranged ? undefined : isolateTurns.spend(STORAGE_READ_UNITS);
+      return turn ? turn.then(() => obj) : obj;
     });
   }
   if (method === "head") r2.head++;

@@ -75,7 +75,8 @@ export class TurnBudget {
 export const TURN_UNITS = 64;
 /**
  * What one call into storage counts in `isolateTurns`: a whole turn (a ranged R2 read in
- * `storage/r2-source.ts`, a Cache API call in `obs/edge-cache.ts`). Locally each is a chain of
+ * `storage/r2-source.ts`, a request's whole R2 GET in `obs/meter.ts`, a Cache API call in
+ * `obs/edge-cache.ts`). Locally each is a chain of
  * calls into Miniflare's simulator on the one workerd thread (an R2 read or a cache put takes
  * milliseconds of it), and at 8 units a cold page ran up to 8 of them between two turns while the
  * warm page waited for the whole stretch (issue 19; bench/scale-results.md, s11-warm).

@@ -1,5 +1,5 @@
 // Every call a page makes into storage (a ranged R2 read of a pack, an index or a commit-graph
-// layer; a Cache API match, put or delete) is a turn for the isolate's other requests: locally
+// layer; a whole GET; a Cache API match, put or delete) is a turn for the isolate's other requests: locally
 // each is a chain of calls into Miniflare's simulator on the one workerd thread, during which no
 // timer runs and no new request is read, so the warm page waited for the whole stretch of storage
 // calls between two turns of a cold page (issue 19; bench/scale-results.md, s11-warm).
@@ -7,6 +7,7 @@ import { env as workerEnv } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { WindowedSource } from "../../src/git/range-source";
 import { edgeCache } from "../../src/obs/edge-cache";
+import { meteredEnv, newMeter } from "../../src/obs/meter";
 import { R2Source } from "../../src/storage/r2-source";
 import type { Env } from "../../src/env";
 import { turnsDuring } from "./turns";
@@ -27,6 +28,17 @@ describe("storage calls give way", () => {
     });
     // One turn per read from storage (16); before, 8 units a window read and none for a straight one: 2.
     expect(turns).toBeGreaterThanOrEqual(15);
+  });
+
+  it("each whole GET a request makes (a small pack index, a stored answer, a checkpoint)", async () => {
+    const key = `t/turns/${crypto.randomUUID()}/answer.json`;
+    await env.OBJECTS.put(key, JSON.stringify({ a: 1 }));
+    const metered = meteredEnv(env, newMeter("turns"));
+    const { turns } = await turnsDuring(async () => {
+      for (let i = 0; i < 8; i++) expect(await (await metered.OBJECTS.get(key))!.json()).toEqual({ a: 1 });
+    });
+    // Eight GETs, a turn each; before, none.
+    expect(turns).toBeGreaterThanOrEqual(7);
   });
 
   it("each Cache API call", async () => {
