@@ -113,7 +113,8 @@ try {
     const aloneCpu = warmCpu;
     const s1 = sched();
     let done = false;
-    const during = loop(() => done);
+    // NO_WARM=1: the cold pages without the warm client beside them (what the turns cost them).
+    const during = process.env.NO_WARM ? Promise.resolve([Number.NaN]) : loop(() => done);
     // HEAP=1: the used heap of each forge isolate instead of CPU profiles (one inspector session each).
     // BARE=1: neither (no inspector session during the cold pages).
     const heap = process.env.HEAP ? await sampleHeap(inspector) : null;

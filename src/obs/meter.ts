@@ -161,7 +161,7 @@ function meterR2(meter: RequestMeter, method: string | symbol, args: unknown[], 
         r2.bytes += range?.length ?? range?.suffix ?? (range ? obj.size - (range.offset ?? 0) : obj.size);
       }
       // A whole GET (a small pack index, a stored answer, a checkpoint) is a call into storage like
-      // a ranged read, whose turn storage/r2-source.ts takes: a turn for the isolate's other requests.
+      // a ranged read (whose units storage/r2-source.ts spends): it counts in the isolate's budget.
       const turn = ranged ? undefined : isolateTurns.spend(STORAGE_READ_UNITS);
       return turn ? turn.then(() => obj) : obj;
     });

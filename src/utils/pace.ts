@@ -74,14 +74,15 @@ export class TurnBudget {
 /** Units of `isolateTurns` between two turns: 64 reads served from the isolate's caches. */
 export const TURN_UNITS = 64;
 /**
- * What one call into storage counts in `isolateTurns`: a whole turn (a ranged R2 read in
- * `storage/r2-source.ts`, a request's whole R2 GET in `obs/meter.ts`, a Cache API call in
- * `obs/edge-cache.ts`). Locally each is a chain of
- * calls into Miniflare's simulator on the one workerd thread (an R2 read or a cache put takes
- * milliseconds of it), and at 8 units a cold page ran up to 8 of them between two turns while the
- * warm page waited for the whole stretch (issue 19; bench/scale-results.md, s11-warm).
+ * What one call into storage counts in `isolateTurns` (a ranged R2 read in `storage/r2-source.ts`,
+ * a request's whole R2 GET in `obs/meter.ts`, a Cache API call in `obs/edge-cache.ts`): locally
+ * each is a chain of calls into Miniflare's simulator on the one workerd thread, which lets no
+ * timer run and no other request in. Not a whole turn each: that made a cold page's stretches
+ * between turns 1.4 to 2.7x shorter but left the warm page's p50 where it was, and each turn made
+ * workerd give its core away, so on a loaded machine cold pages took 1.3 to 3x as long (bench/
+ * scale-results.md, s11-warm).
  */
-export const STORAGE_READ_UNITS = TURN_UNITS;
+export const STORAGE_READ_UNITS = 8;
 
 /** The isolate's budget: every object store, windowed source and storage call of every request spends from it. */
 export const isolateTurns = new TurnBudget(TURN_UNITS);
