@@ -24,7 +24,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { printThreadReport, threadReport } from "./lib/thread-slices";
-import { schedLine, schedSince, schedTotals } from "./lib/sched";
+import { schedLine, schedSince, schedTotals, threadCpuMs } from "./lib/sched";
+import { treePids } from "./lib/rss";
 
 const repo = process.env.REPO ?? "/tmp/g-bench/large.git";
 const samples = Number(process.env.SAMPLES ?? 30);
@@ -79,9 +80,18 @@ const forge = await (async () => {
 const client = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
 const warm = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
 const warmUrl = `${base}/blob/master/${enc(tipFile)}`;
+// workerd's main thread runs every worker, Durable Object and simulator: its CPU time across a warm
+// request is the work the request waited behind plus its own, whatever the OS did meanwhile.
+const workerdPid = treePids(forge.pid, /workerd/)[0]!;
+let warmCpu: number[] = [];
 const loop = async (until: () => boolean) => {
   const out: number[] = [];
-  while (!until()) out.push((await warm.get(warmUrl)).ms);
+  warmCpu = [];
+  while (!until()) {
+    const cpu = threadCpuMs(workerdPid);
+    out.push((await warm.get(warmUrl)).ms);
+    warmCpu.push(threadCpuMs(workerdPid) - cpu);
+  }
   return out;
 };
 try {
@@ -100,25 +110,33 @@ try {
     const sched = () => ({ workerd: schedTotals(forge.pid, /workerd/), all: schedTotals(forge.pid) });
     const s0 = sched();
     const alone = await loop(() => m++ >= warmSamples);
+    const aloneCpu = warmCpu;
     const s1 = sched();
     let done = false;
-    const during = loop(() => done);
+    // NO_WARM=1: the cold pages without the warm client beside them (what the turns cost them).
+    const during = process.env.NO_WARM ? Promise.resolve([Number.NaN]) : loop(() => done);
     // HEAP=1: the used heap of each forge isolate instead of CPU profiles (one inspector session each).
     // BARE=1: neither (no inspector session during the cold pages).
     const heap = process.env.HEAP ? await sampleHeap(inspector) : null;
     const profiler = heap || process.env.BARE ? null : await profileCpu(inspector, 1000, true);
     const cold: number[] = [];
+    const coldCpu: number[] = [];
+    const coldTurns: number[] = [];
     let r2 = 0;
     try {
       for (const [i, p] of picks.entries()) {
+        const cpu = threadCpuMs(workerdPid);
         const r = await client.get(urlsOf[kind]!(p, i));
+        coldCpu.push(threadCpuMs(workerdPid) - cpu);
         cold.push(r.ms);
         r2 += r.r2Calls ?? 0;
+        coldTurns.push(r.calls?.turns ?? 0);
       }
     } finally {
       done = true;
     }
     const d = await during;
+    const duringCpu = warmCpu;
     const s2 = sched();
     const slices: Record<string, { busyMs: number; slices: Slice[] }> = {};
     if (slicesDir) mkdirSync((process.env.SLICES_DIR = join(slicesDir, kind)), { recursive: true });
@@ -128,6 +146,18 @@ try {
       `\n== ${kind}: cold p50 ${percentile(cold, 50).toFixed(1)} ms; warm alone p50 ${percentile(alone, 50).toFixed(1)} ms ` +
         `(${alone.length}), during p50 ${percentile(d, 50).toFixed(1)} ms (${d.length}): ` +
         `${(percentile(d, 50) / percentile(alone, 50)).toFixed(2)}x; R2 calls per cold page ${(r2 / picks.length).toFixed(1)}`,
+    );
+    const pct = (xs: number[], p: number) => percentile(xs, p).toFixed(2);
+    console.log(
+      `  workerd main thread's CPU per warm request: alone p50 ${pct(aloneCpu, 50)} ms, p99 ${pct(aloneCpu, 99)} ms; ` +
+        `during p50 ${pct(duringCpu, 50)} ms, p99 ${pct(duringCpu, 99)} ms: ${(percentile(duringCpu, 50) / percentile(aloneCpu, 50)).toFixed(2)}x`,
+    );
+    // A cold page's work between two of its turns, warm requests' work included: what a warm
+    // request arriving meanwhile waits for (on average about half of it).
+    const stretches = coldCpu.map((ms, i) => ms / (coldTurns[i]! + 1));
+    console.log(
+      `  cold page: workerd main thread's CPU p50 ${pct(coldCpu, 50)} ms, turns p50 ${percentile(coldTurns, 50)}, ` +
+        `CPU per stretch between turns p50 ${pct(stretches, 50)} ms, max ${Math.max(...stretches).toFixed(2)} ms`,
     );
     console.log(`  workerd alone: ${schedLine(schedSince(s0.workerd, s1.workerd), alone.length)}`);
     console.log(`  workerd during: ${schedLine(schedSince(s1.workerd, s2.workerd), d.length)}`);

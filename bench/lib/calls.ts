@@ -20,6 +20,8 @@ export interface PageCalls {
   d1: number;
   do: number;
   svc: number;
+  /** Turns the edge isolate gave other requests while the page ran (obs/meter.ts `turns`). */
+  turns: number;
 }
 
 const num = (re: RegExp, header: string) => Number(re.exec(header)?.[1] ?? 0);
@@ -48,6 +50,7 @@ export function callsOf(header: string | string[] | undefined): PageCalls | unde
     d1: count("d1"),
     do: count("do"),
     svc: count("svc"),
+    turns: num(/(?:^|, )turns;desc="(\d+) turns"/, header),
   };
 }
 
@@ -68,6 +71,7 @@ const ROWS: [keyof PageCalls, string][] = [
   ["d1", "D1 calls"],
   ["do", "Durable Object calls"],
   ["svc", "service calls"],
+  ["turns", "turns given to other requests"],
 ];
 
 /** Prints p50 and max of each count per page kind (a column per kind); rows no page made are left out. */

@@ -47,3 +47,13 @@ export function schedLine(s: SchedTotals, per?: number): string {
   const p = per ? ` (per warm request: cpu ${(s.cpuMs / per).toFixed(2)} ms, waited ${(s.waitMs / per).toFixed(2)} ms)` : "";
   return `cpu ${s.cpuMs.toFixed(0)} ms, waited ${s.waitMs.toFixed(0)} ms for a core in ${s.slices} slices${p}`;
 }
+
+/**
+ * The on-CPU time of one thread so far, in ms (its schedstat): read around each warm request, the
+ * difference is the work that thread did while the request was in flight, its own and whatever it
+ * waited behind, without the time the OS kept the thread off a core (bench/README.md,
+ * "How the warm page is measured").
+ */
+export function threadCpuMs(pid: number, tid = pid): number {
+  return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ", 1)[0]) / 1e6;
+}

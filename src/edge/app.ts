@@ -4,6 +4,7 @@
 // post-push, event, telemetry and webhook queues.
 import type { Env } from "../env";
 import { meteredEnv, newMeter, serverTiming } from "../obs/meter";
+import { isolateTurns } from "../utils/pace";
 import { loggedResponse } from "../obs/telemetry";
 import { attachMeter, withMeter } from "../obs/request-meter";
 import { withWan } from "../obs/wan";
@@ -70,6 +71,7 @@ export function createEdgeHandler(opts: { logs?: LogBatcher } = {}): ExportedHan
     const env = withWan(raw);
     const meter = newMeter(request.headers.get("cf-ray") ?? randomId(16), "edge");
     attachMeter(request, meter);
+    const turnsBefore = isolateTurns.turns;
     let response: Response;
     try {
       response = await withMeter(meter, () => route(request, meteredEnv(env, meter), ctx));
@@ -82,6 +84,7 @@ export function createEdgeHandler(opts: { logs?: LogBatcher } = {}): ExportedHan
     }
     // Responses from fetch() or the cache have immutable headers: copy before adding ours.
     response = new Response(response.body, response);
+    meter.turns = isolateTurns.turns - turnsBefore;
     response.headers.set("X-Request-Id", meter.id);
     response.headers.set("Server-Timing", serverTiming(meter));
     const logged = loggedResponse(response, meter, request);

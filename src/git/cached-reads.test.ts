@@ -11,7 +11,7 @@ import { indexPack } from "./pack-indexer";
 import { deflate } from "./zlib";
 import { CACHED_READS_PER_TURN, MemorySource, WindowedSource } from "./range-source";
 import { turnsDuring } from "../../test/worker/turns";
-import { STORAGE_READ_UNITS, TURN_UNITS } from "../utils/pace";
+import { TURN_UNITS } from "../utils/pace";
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 
@@ -111,18 +111,5 @@ describe("reads served from the window cache", () => {
     // 150 units: at least 2 turns (the budget may have been part spent before); each store's own
     // count of 64 gave none.
     expect(turns).toBeGreaterThanOrEqual(Math.floor((3 * oids.length) / TURN_UNITS));
-  });
-
-  it("count reads from storage: a chain of them gives turns too", async () => {
-    // Each window read once: every read goes to the source (here memory, which answers at once, as
-    // Miniflare's simulator answers on the workerd thread without a timer running). A wait for
-    // storage used to start the count again, so such a chain never gave a turn.
-    const data = bytes(64 * 4096, 3);
-    const source = new WindowedSource(new MemorySource(`storage-reads-${Math.random()}`, data), 4096);
-    const { turns } = await turnsDuring(async () => {
-      for (let w = 0; w < 64; w++) expect((await source.read(w * 4096, w * 4096 + 8))[0]).toBe(data[w * 4096]);
-    });
-    // 64 reads from storage and 64 from the windows they filled.
-    expect(turns).toBeGreaterThanOrEqual(Math.floor((64 * (STORAGE_READ_UNITS + 1)) / TURN_UNITS) - 1);
   });
 });

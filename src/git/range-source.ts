@@ -1,6 +1,6 @@
 // Random access to an immutable blob (a pack in R2, or bytes in memory), read in windows.
 import { ByteLru, heldBytes, ownBytes } from "../utils/lru";
-import { isolateTurns, STORAGE_READ_UNITS, TURN_UNITS } from "../utils/pace";
+import { isolateTurns, TURN_UNITS } from "../utils/pace";
 import { inflightReads } from "../utils/request-scope";
 
 export interface RangeSource {
@@ -204,20 +204,17 @@ export class WindowedSource implements RangeSource {
     const key = this.windowKey(index);
     const hit = windows.get(key);
     if (hit) return Promise.resolve(hit);
-    // A read from storage is no turn for others locally (Miniflare's simulator answers on the same
-    // thread without a timer running): it counts in the isolate's budget like several cached reads.
+    // A read from storage spends its turn in the storage adapter (storage/r2-source.ts).
     const inflight = inflightReads<Uint8Array>();
     let pending = inflight.get(key);
     if (!pending) {
       pending = this.inner
         .read(index * this.window, (index + 1) * this.window)
-        .then(async (read) => {
+        .then((read) => {
           // A source may answer with a view of a larger buffer (a MemorySource, a read shared by
           // several callers): the cache keeps a window of its own, never the rest.
           const bytes = ownBytes(read);
           windows.set(key, bytes);
-          const turn = isolateTurns.spend(STORAGE_READ_UNITS);
-          if (turn) await turn;
           return bytes;
         })
         .finally(() => inflight.delete(key));

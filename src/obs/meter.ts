@@ -2,6 +2,7 @@
 // and services, and how many of them follow one another, for the log line and Server-Timing.
 import type { Env } from "../env";
 import type { BindingKind } from "./log-line";
+import { isolateTurns, STORAGE_READ_UNITS } from "../utils/pace";
 
 export type { BindingKind };
 
@@ -30,6 +31,12 @@ export interface RequestMeter {
   readonly r2: R2Calls;
   /** Cache API calls (obs/edge-cache.ts): not regional, not in `calls`, but each is a hop too. */
   readonly cache: CacheCalls;
+  /**
+   * Turns the isolate gave its other requests while this one ran, until its response
+   * (utils/pace.ts `isolateTurns`, counted for the isolate: exact for a request that ran alone).
+   * Locally the warm page waits for the cold pages' work between two turns (issue 19).
+   */
+  turns: number;
 }
 
 export interface R2Calls {
@@ -70,6 +77,7 @@ export function newMeter(id: string, component = "unknown"): RequestMeter {
     finishedDepth: 0,
     r2: { ranged: 0, whole: 0, head: 0, list: 0, write: 0, bytes: 0, idx: 0, pack: 0, graph: 0, other: 0 },
     cache: { match: 0, hit: 0, put: 0, delete: 0 },
+    turns: 0,
   };
 }
 
@@ -152,7 +160,10 @@ function meterR2(meter: RequestMeter, method: string | symbol, args: unknown[], 
         const range = obj.range as { offset?: number; length?: number; suffix?: number } | undefined;
         r2.bytes += range?.length ?? range?.suffix ?? (range ? obj.size - (range.offset ?? 0) : obj.size);
       }
-      return obj;
+      // A whole GET (a small pack index, a stored answer, a checkpoint) is a call into storage like
+      // a ranged read (whose units storage/r2-source.ts spends): it counts in the isolate's budget.
+      const turn = ranged ? undefined : isolateTurns.spend(STORAGE_READ_UNITS);
+      return turn ? turn.then(() => obj) : obj;
     });
   }
   if (method === "head") r2.head++;
@@ -220,6 +231,7 @@ export function serverTiming(meter: RequestMeter): string {
   if (c.match + c.put + c.delete > 0) {
     parts.push(`cache;desc="${c.match} match, ${c.hit} hit, ${c.put} put, ${c.delete} delete"`);
   }
+  if (meter.turns > 0) parts.push(`turns;desc="${meter.turns} turns"`);
   for (const [name, ms] of Object.entries(meter.marks)) parts.push(`${name};dur=${ms.toFixed(1)}`);
   return parts.join(", ");
 }

@@ -1,5 +1,6 @@
 // R2 objects as RangeSources for the git object reader (ranged GETs).
 import { readStreamInto, type RangeSource } from "../git/range-source";
+import { isolateTurns, STORAGE_READ_UNITS } from "../utils/pace";
 
 export class R2Source implements RangeSource {
   constructor(
@@ -13,7 +14,12 @@ export class R2Source implements RangeSource {
     if (end <= start) return new Uint8Array(0);
     const obj = await this.bucket.get(this.id, { range: { offset: start, length: end - start } });
     if (!obj) throw new Error(`R2 object ${this.id} is missing`);
-    return new Uint8Array(await obj.arrayBuffer());
+    const bytes = new Uint8Array(await obj.arrayBuffer());
+    // Locally this read was a chain of calls into Miniflare's simulator on the page's own thread,
+    // during which no timer ran and no other request got in: it spends from the isolate's budget.
+    const turn = isolateTurns.spend(STORAGE_READ_UNITS);
+    if (turn) await turn;
+    return bytes;
   }
 
   /** One ranged GET read straight into the caller's buffer (a BYOB reader): no array buffer of its own. */

@@ -56,22 +56,35 @@ export class TurnBudget {
     private readonly pause: () => Promise<void> = yieldToOthers,
   ) {}
 
+  /** A turn now, whatever was spent (the count starts again after it). */
+  turn(): Promise<void> {
+    this.spent = 0;
+    this.turns++;
+    return this.pause();
+  }
+
   /** Counts `units`; once the budget is spent, returns the turn to await, else undefined (no await, no microtask). */
   spend(units = 1): Promise<void> | undefined {
     this.spent += units;
     if (this.spent < this.budget) return undefined;
-    this.spent = 0;
-    this.turns++;
-    return this.pause();
+    return this.turn();
   }
 }
 
 /** Units of `isolateTurns` between two turns: 64 reads served from the isolate's caches. */
 export const TURN_UNITS = 64;
-/** What one read from storage counts in `isolateTurns` (a call to a simulator, locally). */
+/**
+ * What one call into storage counts in `isolateTurns` (a ranged R2 read in `storage/r2-source.ts`,
+ * a request's whole R2 GET in `obs/meter.ts`, a Cache API call in `obs/edge-cache.ts`): locally
+ * each is a chain of calls into Miniflare's simulator on the one workerd thread, which lets no
+ * timer run and no other request in. Not a whole turn each: that made a cold page's stretches
+ * between turns 1.4 to 2.7x shorter but left the warm page's p50 where it was, and each turn made
+ * workerd give its core away, so on a loaded machine cold pages took 1.3 to 3x as long (bench/
+ * scale-results.md, s11-warm).
+ */
 export const STORAGE_READ_UNITS = 8;
 
-/** The isolate's budget: every object store and windowed source of every request spends from it. */
+/** The isolate's budget: every object store, windowed source and storage call of every request spends from it. */
 export const isolateTurns = new TurnBudget(TURN_UNITS);
 
 /**

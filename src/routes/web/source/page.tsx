@@ -19,7 +19,7 @@ import { sourceScriptPath } from "../../../views/source-script";
 import type { Rev } from "../../../services/source";
 import { notFoundPage } from "../errors";
 import { ifNoneMatchHits } from "../../../utils/etag";
-import { yieldToOthers } from "../../../utils/pace";
+import { isolateTurns } from "../../../utils/pace";
 
 export type { SourcePage };
 
@@ -97,7 +97,7 @@ const backgroundRenders = new Map<string, Promise<void>>();
 export const pageTurns = { count: 0 };
 const pageTurn = () => {
   pageTurns.count++;
-  return yieldToOthers();
+  return isolateTurns.turn();
 };
 
 export async function sourceResponse(p: SourcePage, spec: PageSpec): Promise<Response> {
