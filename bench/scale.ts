@@ -385,7 +385,7 @@ async function pagesAndWarm() {
   step("cgit on the same pages where it has them (cache off)");
   const cgitCold: Partial<Record<Kind, Response[]>> = {};
   if (!opts["skip-cgit"]) {
-    const cgit = await startCgit(repo, { cache: false, repoName: "repo" });
+    const cgit = await startCgit(repo, { cache: false, repoName: "repo", blame: true });
     try {
       const u = new URL(cgit.url);
       const c = new LoadClient({ port: Number(u.port) }, 1);
