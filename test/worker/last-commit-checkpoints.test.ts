@@ -24,6 +24,7 @@ import {
   forgetCheckpointLists,
 } from "../../src/services/last-commit-checkpoints";
 import { lastCommitsFor } from "../../src/services/last-commits";
+import { meteredEnv, newMeter } from "../../src/obs/meter";
 import { r2Keys } from "../../src/storage/keys";
 import { RepoBuilder } from "./git-fixture";
 import { memoryStore, persistedGraph } from "./graph-fixture";
@@ -262,6 +263,22 @@ describe("last-commit checkpoints", () => {
     expect(await near(1_060)).toBe(chain[1_024]);
     expect(listReads).toBe(2);
     expect(await near(800)).toBe(chain[768]);
+    expect(listReads).toBe(2);
+    // A tree page's column at a commit with no stored answer, its checkpoint's answer parsed in
+    // this isolate already: one whole GET (the commit's own answer, not there); two before.
+    const meter = newMeter("cold-tree", "web.source.tree");
+    const page = await lastCommitsFor(
+      meteredEnv({ ...counted, PUSH: undefined } as Env, meter),
+      repo,
+      graph,
+      chain[900]!,
+      [],
+      ["old.txt", "src"],
+      () => undefined,
+      { wait: false },
+    );
+    expect(page.complete).toBe(true);
+    expect(meter.r2.whole).toBe(1);
     expect(listReads).toBe(2);
   });
 
