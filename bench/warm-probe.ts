@@ -52,7 +52,8 @@ const urlsOf: Record<string, (p: { commit: string; file: string }, i: number) =>
   compare: (p, i) => `${base}/compare/${picks[Math.min(picks.length - 1, i + 1)]!.commit}...${p.commit}`,
 };
 
-const inspector = await freePort();
+// PORT / INSPECTOR_PORT: ports of one's own on a machine shared with other benchmarks.
+const inspector = Number(process.env.INSPECTOR_PORT ?? 0) || (await freePort());
 const kept = process.env.STATE;
 if (kept && !existsSync(join(kept, "bench-imported"))) {
   const first = await startEdgeforge({}, 600_000, { stateDir: kept, root: process.env.ROOT });
@@ -70,6 +71,7 @@ const forge = await (async () => {
       return await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) }, 600_000, {
         stateDir: copy,
         root: process.env.ROOT,
+        port: Number(process.env.PORT ?? 0) || undefined,
       });
     } catch (err) {
       if (attempt >= 3) throw err;
@@ -123,6 +125,8 @@ try {
     const coldCpu: number[] = [];
     const coldTurns: number[] = [];
     let r2 = 0;
+    let whole = 0;
+    let cacheCalls = 0;
     try {
       for (const [i, p] of picks.entries()) {
         const cpu = threadCpuMs(workerdPid);
@@ -130,6 +134,8 @@ try {
         coldCpu.push(threadCpuMs(workerdPid) - cpu);
         cold.push(r.ms);
         r2 += r.r2Calls ?? 0;
+        whole += r.calls?.whole ?? 0;
+        cacheCalls += r.calls?.cache ?? 0;
         coldTurns.push(r.calls?.turns ?? 0);
       }
     } finally {
@@ -145,7 +151,8 @@ try {
     console.log(
       `\n== ${kind}: cold p50 ${percentile(cold, 50).toFixed(1)} ms; warm alone p50 ${percentile(alone, 50).toFixed(1)} ms ` +
         `(${alone.length}), during p50 ${percentile(d, 50).toFixed(1)} ms (${d.length}): ` +
-        `${(percentile(d, 50) / percentile(alone, 50)).toFixed(2)}x; R2 calls per cold page ${(r2 / picks.length).toFixed(1)}`,
+        `${(percentile(d, 50) / percentile(alone, 50)).toFixed(2)}x; R2 calls per cold page ${(r2 / picks.length).toFixed(1)} ` +
+        `(whole GETs ${(whole / picks.length).toFixed(2)}), Cache API calls ${(cacheCalls / picks.length).toFixed(2)}`,
     );
     const pct = (xs: number[], p: number) => percentile(xs, p).toFixed(2);
     console.log(

@@ -32,10 +32,15 @@ interface CheckpointIndex {
 
 async function readIndex(env: Env, repo: RepoRef): Promise<CheckpointIndex | null> {
   const obj = await env.OBJECTS.get(r2Keys.lastCommitCheckpoints(repo.tenantId, repo.repoId));
-  if (!obj) return null;
+  if (!obj) {
+    keepIndex(repo, []);
+    return null;
+  }
   try {
     const index = (await obj.json()) as CheckpointIndex;
-    return index.v === 1 && index.interval === CHECKPOINT_INTERVAL && Array.isArray(index.done) ? index : null;
+    const ok = index.v === 1 && index.interval === CHECKPOINT_INTERVAL && Array.isArray(index.done);
+    keepIndex(repo, ok ? index.done : []);
+    return ok ? index : null;
   } catch {
     return null;
   }
@@ -46,6 +51,40 @@ async function writeIndex(env: Env, repo: RepoRef, done: Oid[]): Promise<void> {
   await env.OBJECTS.put(r2Keys.lastCommitCheckpoints(repo.tenantId, repo.repoId), JSON.stringify(index), {
     httpMetadata: { contentType: "application/json" },
   });
+  keepIndex(repo, done);
+}
+
+/**
+ * The checkpoint lists this isolate last read or wrote, by repository: a cold tree page read the
+ * whole list from R2 every time (one of its three whole GETs), though the list only grows. A kept
+ * list is used only where it cannot answer differently from R2 (findCheckpoint). Bounded by the
+ * commits it holds in all (about 100 bytes each; big.git's list is 235).
+ */
+const keptIndexes = new Map<string, ReadonlySet<Oid>>();
+const KEPT_OIDS = 16_384;
+let keptOids = 0;
+
+/** Drops the kept lists: tests that play another isolate (the push worker writes them, not the edge). */
+export function forgetCheckpointLists(): void {
+  keptIndexes.clear();
+  keptOids = 0;
+}
+
+function keepIndex(repo: RepoRef, done: readonly Oid[]): void {
+  const key = `${repo.tenantId}/${repo.repoId}`;
+  const old = keptIndexes.get(key);
+  if (old) {
+    keptIndexes.delete(key);
+    keptOids -= old.size;
+  }
+  if (done.length > KEPT_OIDS) return;
+  keptIndexes.set(key, new Set(done));
+  keptOids += done.length;
+  for (const [k, v] of keptIndexes) {
+    if (keptOids <= KEPT_OIDS) break;
+    keptIndexes.delete(k);
+    keptOids -= v.size;
+  }
 }
 
 /**
@@ -99,10 +138,30 @@ export async function findCheckpoint(
   dir: string[] = [],
   stats?: { steps: number },
 ): Promise<{ checkpoint: Checkpoint; data: StoredLastCommits } | null> {
+  // Checkpoints sit at first-parent depths that are multiples of CHECKPOINT_INTERVAL, so fewer
+  // than that many steps down there is at most one: a kept list that finds it there finds what
+  // R2's list would. Anything else (none found, one further down, its answer gone) asks R2.
+  const kept = keptIndexes.get(`${repo.tenantId}/${repo.repoId}`);
+  if (kept) {
+    const near = await nearest(env, repo, graph, commit, kept, dir, stats);
+    if (near && near.steps < CHECKPOINT_INTERVAL) return near.found;
+  }
   const index = await readIndex(env, repo);
-  const persisted = index?.done.length ? await graph.persistedGraph() : null;
-  if (!index || !persisted) return null;
-  const done = new Set(index.done);
+  if (!index) return null;
+  return (await nearest(env, repo, graph, commit, new Set(index.done), dir, stats))?.found ?? null;
+}
+
+async function nearest(
+  env: Env,
+  repo: RepoRef,
+  graph: CommitGraph,
+  commit: Oid,
+  done: ReadonlySet<Oid>,
+  dir: string[],
+  stats?: { steps: number },
+): Promise<{ found: { checkpoint: Checkpoint; data: StoredLastCommits }; steps: number } | null> {
+  const persisted = done.size ? await graph.persistedGraph() : null;
+  if (!persisted) return null;
   let pos = await graph.positionOf(commit);
   for (let step = 0; pos >= 0 && step <= CHECKPOINT_SEARCH; step++) {
     if (stats) stats.steps++;
@@ -110,7 +169,7 @@ export async function findCheckpoint(
     if (done.has(oid)) {
       const data = await readStored(env, repo, oid);
       if (!data) return null;
-      return { checkpoint: checkpointOf(data, dir.length ? `${dir.join("/")}/` : ""), data };
+      return { found: { checkpoint: checkpointOf(data, dir.length ? `${dir.join("/")}/` : ""), data }, steps: step };
     }
     const links = persisted.linksNow(pos) ?? (await persisted.links(pos));
     pos = links.parents[0] ?? -1;

@@ -21,8 +21,11 @@ import {
   CHECKPOINT_INTERVAL,
   type CheckpointStep,
   findCheckpoint,
+  forgetCheckpointLists,
 } from "../../src/services/last-commit-checkpoints";
 import { lastCommitsFor } from "../../src/services/last-commits";
+import { meteredEnv, newMeter } from "../../src/obs/meter";
+import { r2Keys } from "../../src/storage/keys";
 import { RepoBuilder } from "./git-fixture";
 import { memoryStore, persistedGraph } from "./graph-fixture";
 
@@ -215,6 +218,68 @@ describe("last-commit checkpoints", () => {
     const expected = await lastCommitsOfTree(plain, chain[900]!, { dir: [] });
     expect(page.entries).toEqual(Object.fromEntries(expected!.paths));
     expect(stats.commits).toBeLessThanOrEqual((900 % CHECKPOINT_INTERVAL) + 40);
+  });
+
+  it("a page reads the checkpoint list from R2 only when the one this isolate keeps could answer differently", async () => {
+    const { r, tip, chain } = history();
+    const store = await memoryStore(r, "checkpoints");
+    const graph = await graphOf(store, [tip]);
+    const repo = newRepo();
+    const key = r2Keys.lastCommitCheckpoints(repo.tenantId, repo.repoId);
+    expect((await advanceCheckpoints(testEnv, repo, graph, tip, new Budget(), 150_000)).complete).toBe(true);
+    const full = await (await testEnv.OBJECTS.get(key))!.text();
+    // As the push worker (another isolate) left it earlier: the checkpoints at depths 0 and 256 only.
+    const early = JSON.stringify({ ...JSON.parse(full), done: [chain[0], chain[256]] });
+    await testEnv.OBJECTS.put(key, early);
+    forgetCheckpointLists();
+    let listReads = 0;
+    const counted = {
+      ...testEnv,
+      OBJECTS: new Proxy(testEnv.OBJECTS, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (prop !== "get") return typeof value === "function" ? value.bind(target) : value;
+          return (k: string, o?: R2GetOptions) => {
+            if (k === key) listReads++;
+            return target.get(k, o);
+          };
+        },
+      }),
+    } as Env;
+    const near = async (depth: number) => (await findCheckpoint(counted, repo, graph, chain[depth]!))?.data.commit;
+    // The first page reads the list (the 256 one) and keeps it; pages fewer than 256 steps above
+    // a kept checkpoint read nothing more (before: one whole GET a page).
+    expect(await near(300)).toBe(chain[256]);
+    expect(listReads).toBe(1);
+    expect(await near(400)).toBe(chain[256]);
+    expect(await near(511)).toBe(chain[256]);
+    expect(await near(10)).toBe(chain[0]);
+    expect(listReads).toBe(1);
+    // The push worker writes the rest. A page whose kept checkpoint is 256 or more steps down (or
+    // none is within reach) asks R2 again and finds the nearer one, as a fresh read would.
+    await testEnv.OBJECTS.put(key, full);
+    expect(await near(700)).toBe(chain[512]);
+    expect(listReads).toBe(2);
+    expect(await near(1_060)).toBe(chain[1_024]);
+    expect(listReads).toBe(2);
+    expect(await near(800)).toBe(chain[768]);
+    expect(listReads).toBe(2);
+    // A tree page's column at a commit with no stored answer, its checkpoint's answer parsed in
+    // this isolate already: one whole GET (the commit's own answer, not there); two before.
+    const meter = newMeter("cold-tree", "web.source.tree");
+    const page = await lastCommitsFor(
+      meteredEnv({ ...counted, PUSH: undefined } as Env, meter),
+      repo,
+      graph,
+      chain[900]!,
+      [],
+      ["old.txt", "src"],
+      () => undefined,
+      { wait: false },
+    );
+    expect(page.complete).toBe(true);
+    expect(meter.r2.whole).toBe(1);
+    expect(listReads).toBe(2);
   });
 
   it("a checkpoint's tree listing, updated from the one before, is the whole listing", async () => {
