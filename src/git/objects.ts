@@ -146,6 +146,11 @@ function entryKind(data: Uint8Array, start: number, end: number): "tree" | "comm
  * walk meets most entries again in the next version of their tree, and asks its raw-id set first.
  */
 export function forEachTreeEntryAt(data: Uint8Array, fn: (kind: "tree" | "commit" | "blob", idAt: number) => void): void {
+  scanTreeEntries(data, (start, space, nul) => fn(entryKind(data, start, space), nul + 1));
+}
+
+/** Each entry's bounds: where it starts, the space after its mode, the NUL after its name. */
+function scanTreeEntries(data: Uint8Array, fn: (start: number, space: number, nul: number) => void): void {
   let p = 0;
   while (p < data.length) {
     let sp = p;
@@ -153,7 +158,7 @@ export function forEachTreeEntryAt(data: Uint8Array, fn: (kind: "tree" | "commit
     let nul = sp + 1;
     while (nul < data.length && data[nul] !== 0) nul++;
     if (nul + 21 > data.length) throw corruptPack("truncated tree entry");
-    fn(entryKind(data, p, sp), nul + 1);
+    fn(p, sp, nul);
     p = nul + 21;
   }
 }
@@ -162,16 +167,9 @@ export function forEachTreeEntry(
   data: Uint8Array,
   fn: (mode: string, oid: Oid, nameStart: number, nameEnd: number) => void,
 ): void {
-  let p = 0;
-  while (p < data.length) {
-    let sp = p;
-    while (sp < data.length && data[sp] !== 0x20) sp++;
-    let nul = sp + 1;
-    while (nul < data.length && data[nul] !== 0) nul++;
-    if (nul + 21 > data.length) throw corruptPack("truncated tree entry");
+  scanTreeEntries(data, (start, space, nul) => {
     let mode = "";
-    for (let i = p; i < sp; i++) mode += String.fromCharCode(data[i]!);
-    fn(mode, bytesToHex(data, nul + 1, nul + 21), sp + 1, nul);
-    p = nul + 21;
-  }
+    for (let i = start; i < space; i++) mode += String.fromCharCode(data[i]!);
+    fn(mode, bytesToHex(data, nul + 1, nul + 21), space + 1, nul);
+  });
 }

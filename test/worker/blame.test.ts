@@ -21,6 +21,7 @@ import { ID_TABLE_BYTES_PER_OBJECT } from "../../src/git/pack-id-table";
 import { RangedPackIndex, setRangedPageBudget } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource } from "../../src/git/range-source";
+import { RoundsSource } from "./rounds-source";
 import { blameWithin, forgetBlameRuns, readMarginCommit, sharedBlame } from "../../src/services/blame-runs";
 import type { SourceRepo } from "../../src/services/source";
 
@@ -155,30 +156,9 @@ describe("blame", () => {
   it("reads ahead of the walk: the trees and versions of the next commits are read while it diffs", async () => {
     const { graph, source, idx } = await open();
     const bytes = await source.read(0, source.size);
-    // Storage that answers its reads together once the walk waits for nothing else (a timer turn):
-    // each such round is one storage round trip that the walk waited for in turn.
-    class Rounds extends MemorySource {
-      rounds = 0;
-      reads = 0;
-      private waiting: (() => void)[] = [];
-      override async read(start: number, end: number) {
-        this.reads++;
-        await new Promise<void>((resolve) => {
-          if (this.waiting.length === 0)
-            setTimeout(() => {
-              this.rounds++;
-              const w = this.waiting;
-              this.waiting = [];
-              for (const f of w) f();
-            }, 0);
-          this.waiting.push(resolve);
-        });
-        return super.read(start, end);
-      }
-    }
     const run = async (readAhead?: number) => {
       // A new source id: nothing of it in the isolate's caches.
-      const storage = new Rounds(`ahead-${readAhead}-${Math.random()}`, bytes);
+      const storage = new RoundsSource(`ahead-${readAhead}-${Math.random()}`, bytes);
       const g = new CommitGraph(new ObjectStore([new Pack("blame", new PackIndex(idx), storage)]));
       g.usePersisted(async () => graph);
       const result = await blame(g, revs.tip, ["long.txt"], { readAhead });

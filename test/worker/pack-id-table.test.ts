@@ -7,6 +7,7 @@ import { bulkLocator, idTableLocator, PackIdTable, pageTableLocator, setKeptTabl
 import { writePackIndexColumns } from "../../src/git/pack-index";
 import { RangedPackIndex } from "../../src/git/pack-index-ranged";
 import { MemorySource } from "../../src/git/range-source";
+import { RoundsSource } from "./rounds-source";
 
 /** A version 2 pack index of `entries` (ids sorted here), with big offsets where needed. */
 function indexOf(entries: { oid: string; offset: number }[]): Uint8Array {
@@ -135,28 +136,8 @@ describe("the id table of a ranged pack index", () => {
     const oids = new Uint8Array(20 * n);
     for (let i = 0; i < n; i++) new DataView(oids.buffer).setUint32(20 * i, Math.floor((i * 2 ** 32) / n));
     const bytes = writePackIndexColumns(oids, new Float64Array(n).fill(12), new Uint32Array(n), new Uint8Array(20));
-    // Storage that answers its reads together once the reader waits on nothing else (a timer turn).
-    class Rounds extends MemorySource {
-      rounds = 0;
-      reads = 0;
-      private waiting: (() => void)[] = [];
-      override async read(start: number, end: number) {
-        this.reads++;
-        await new Promise<void>((resolve) => {
-          if (this.waiting.length === 0)
-            setTimeout(() => {
-              this.rounds++;
-              const w = this.waiting;
-              this.waiting = [];
-              for (const f of w) f();
-            }, 0);
-          this.waiting.push(resolve);
-        });
-        return super.read(start, end);
-      }
-    }
     const rounds = async (ahead?: number) => {
-      const storage = new Rounds(`id-table-ahead-${Math.random()}`, bytes);
+      const storage = new RoundsSource(`id-table-ahead-${Math.random()}`, bytes);
       const index = await RangedPackIndex.open(storage);
       const store = new ObjectStore([new Pack("p", index, new MemorySource("p5.pack", new Uint8Array(0)))]);
       const [reads, before] = [storage.reads, storage.rounds];

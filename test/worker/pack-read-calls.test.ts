@@ -13,6 +13,7 @@ import { uploadPackV2 } from "../../src/git/upload-pack";
 import { DELIM, FLUSH, pkt } from "../../src/git/pkt-line";
 import { setHash } from "../../src/git/oid";
 import { sendStoredPack } from "../../src/git/stored-pack";
+import { concatBytes } from "../../src/utils/bytes";
 
 const env = workerEnv as unknown as { OBJECTS: R2Bucket };
 
@@ -129,16 +130,6 @@ describe("reading a pack stored in parts", () => {
   });
 });
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 describe("a clone's stored pack", () => {
   it("goes out from one storage stream in buffers of about 1 MiB, none read whole into a new array buffer", async () => {
     // 15 MiB stored in parts: not a real pack, but the stored-pack path sends any bytes as they are.
@@ -153,13 +144,13 @@ describe("a clone's stored pack", () => {
       completePack: { source: new WindowedSource(new R2Source(bucket, key, size)), objects: 1, closure: setHash([tip]) },
     };
     const request = [pkt("command=fetch\n"), DELIM, pkt("ofs-delta\n"), pkt(`want ${tip}\n`), pkt("done\n"), FLUSH];
-    const result = uploadPackV2(view, concat(request));
+    const result = uploadPackV2(view, concatBytes(request));
     const chunks: Uint8Array[] = [];
     for await (const chunk of result.stream as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
     await result.done;
 
     // The bytes: "packfile", then band 1 carries the stored object byte for byte, then a flush.
-    const all = concat(chunks);
+    const all = concatBytes(chunks);
     const hex = (o: number) => Number.parseInt(new TextDecoder().decode(all.subarray(o, o + 4)), 16);
     let o = 0;
     let sent = 0;
@@ -190,7 +181,7 @@ describe("a clone's stored pack", () => {
       const { bucket, gets } = countingBucket();
       const chunks: Uint8Array[] = [];
       await sendStoredPack(new R2Source(bucket, key, size), async (c) => void chunks.push(c), max);
-      const all = concat(chunks);
+      const all = concatBytes(chunks);
       let payload = all;
       if (max !== null) {
         payload = new Uint8Array(size);

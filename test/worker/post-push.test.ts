@@ -239,18 +239,25 @@ describe("post-push events", () => {
   });
 });
 
+/**
+ * 2,100 first-parent commits: nine checkpoints (depths 0, 256, ..., 2,048). old.txt never changes,
+ * so without a checkpoint below it a walk goes down to the root.
+ */
+function checkpointChain(): { repo: RepoBuilder; chain: Oid[] } {
+  const repo = new RepoBuilder();
+  const chain: Oid[] = [];
+  for (let depth = 0; depth < 2_100; depth++) {
+    const parents = chain.length ? [chain[chain.length - 1]!] : [];
+    chain.push(repo.commit({ files: { "old.txt": "old\n", "src/hot.txt": `${depth}\n` }, parents, message: `c${depth}` }));
+  }
+  return { repo, chain };
+}
+
 describe("the last-commit checkpoint build after a push", () => {
   it("is driven to its end by follow-up queue messages, with no page visits, and a newer push supersedes it", async () => {
     const { repoId } = await newProject("drive");
     const repoRef = { tenantId: forge.id, repoId };
-    // 2,100 first-parent commits: nine checkpoints (depths 0, 256, ..., 2,048). old.txt never changes,
-    // so without a checkpoint below it a walk goes down to the root.
-    const repo = new RepoBuilder();
-    const chain: Oid[] = [];
-    for (let depth = 0; depth < 2_100; depth++) {
-      const parents = chain.length ? [chain[chain.length - 1]!] : [];
-      chain.push(repo.commit({ files: { "old.txt": "old\n", "src/hot.txt": `${depth}\n` }, parents, message: `c${depth}` }));
-    }
+    const { repo, chain } = checkpointChain();
     const first = new Set(repo.objects.keys());
     expect(await push(repoId, repo, [...first], [{ name: "refs/heads/main", old: ZERO_OID, new: chain[2_099]! }])).toContain(
       "ok refs/heads/main",
@@ -301,13 +308,7 @@ describe("one checkpoint run per repository at a time", () => {
   it("a follow-up delivered while a page's walk runs the build computes no checkpoint twice", async () => {
     const { repoId } = await newProject("sole");
     const repoRef = { tenantId: forge.id, repoId };
-    // 2,100 first-parent commits: nine checkpoints (depths 0, 256, ..., 2,048).
-    const repo = new RepoBuilder();
-    const chain: Oid[] = [];
-    for (let depth = 0; depth < 2_100; depth++) {
-      const parents = chain.length ? [chain[chain.length - 1]!] : [];
-      chain.push(repo.commit({ files: { "old.txt": "old\n", "src/hot.txt": `${depth}\n` }, parents, message: `c${depth}` }));
-    }
+    const { repo, chain } = checkpointChain();
     const tip = chain[2_099]!;
     expect(await push(repoId, repo, [...repo.objects.keys()], [{ name: "refs/heads/main", old: ZERO_OID, new: tip }])).toContain(
       "ok refs/heads/main",
