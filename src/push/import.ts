@@ -12,6 +12,7 @@ import { collectLinks } from "../git/links";
 import { checkConnectivity, isClosure, linkRuns } from "../git/connectivity";
 import type { ImportRecord, RefUpdate } from "../repo/repo-object";
 import { repoStub, type RepoRef } from "../services/repositories";
+import { scheduleCheckpointRun } from "../services/checkpoint-drive";
 import { indexPackIntoR2, openIndexed } from "../storage/index-spill";
 import { r2Keys } from "../storage/keys";
 import { R2Source } from "../storage/r2-source";
@@ -178,6 +179,7 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
     });
     if (result.results.some((r) => !r.ok)) throw new ForgeError("conflict", "the repository received refs meanwhile");
     await stub.dropImport(id);
+    await deriveLater(env, repo, rec.refs.find((r) => r.name === rec.head)?.oid ?? rec.refs[0]!.oid);
     return {
       pack: name,
       objects: indexed.count,
@@ -187,5 +189,22 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
     };
   } catch (err) {
     return fail(err);
+  }
+}
+
+/**
+ * Queues what a push queues for its derived data (the commit-graph build, then the default
+ * branch's last-commit checkpoints, run after run): without it an imported repository's history
+ * was first computed when someone visited a page. As the repository's current checkpoint drive:
+ * one chain per repository, which a later push or page run takes over. The refs are committed
+ * already, so a failure here is logged, not the import's.
+ */
+async function deriveLater(env: Env, repo: RepoRef, defaultTip: string): Promise<void> {
+  try {
+    await scheduleCheckpointRun(env, repo, defaultTip);
+  } catch (err) {
+    console.error(
+      JSON.stringify({ level: "error", message: `import: queueing its derived data failed: ${String(err)}`, repo: repo.repoId }),
+    );
   }
 }
