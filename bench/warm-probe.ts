@@ -15,7 +15,7 @@
 import { freePort } from "../test/e2e/runner";
 import { mergeSlices, printSlices, profileCpu, waitForIdle, type Slice } from "./lib/cpu-slices";
 import { HOST, importProject, startEdgeforge } from "./lib/edgeforge";
-import { sampleHeap } from "./lib/heap";
+import { cachesLine, sampleHeap } from "./lib/heap";
 import { LoadClient } from "./lib/load";
 import { masterFinal, oldCommitPicks, pageAt } from "./lib/probe";
 import { percentile } from "./lib/report";
@@ -164,10 +164,12 @@ try {
     console.log(`  whole forge alone: ${schedLine(schedSince(s0.all, s1.all), alone.length)}`);
     console.log(`  whole forge during: ${schedLine(schedSince(s1.all, s2.all), d.length)}`);
     if (heap)
-      for (const [isolate, peak] of Object.entries(await heap.stop()))
+      for (const [isolate, peak] of Object.entries(await heap.stop())) {
         console.log(
           `  peak used heap ${isolate}: ${(peak.used / 2 ** 20).toFixed(1)} MiB (with buffers ${(peak.withBuffers / 2 ** 20).toFixed(1)})`,
         );
+        if (peak.caches) console.log(`    its caches then: ${cachesLine(peak.caches)}`);
+      }
     else if (profiler) {
       printSlices(`cold ${kind} pages`, slices);
       if (slicesDir) printThreadReport(`cold ${kind} pages`, threadReport(join(slicesDir, kind)));

@@ -1,0 +1,83 @@
+// The edge isolate's memory budget: every per-isolate cache's bound in one table, and what each holds.
+
+const MiB = 1024 * 1024;
+
+/**
+ * Bytes every per-isolate cache of the edge may hold. Their sum, the isolate's resting heap (about
+ * 13 MiB with the local bundle) and one cold page's own working set must stay well under the
+ * 128 MB a Workers isolate may use, array buffers included: with the old bounds (112 MiB in all) a
+ * cold blame of a long file reached 110.6 MiB live and 127 MiB with garbage. Why each bound is
+ * what it is: docs/architecture.md "Caches".
+ */
+export const EDGE_CACHE_BOUNDS = {
+  "git.pack-windows": 24 * MiB,
+  "git.resolved-objects": 16 * MiB,
+  "git.learned-commits": 1 * MiB,
+  "git.index-units": 10 * MiB,
+  "git.pack-id-tables": 12 * MiB,
+  "git.commit-graph-pages": 8 * MiB,
+  "storage.pack-indexes": 4 * MiB,
+  "services.commit-graph-layers": 2 * MiB,
+  "services.repo-snapshots": 8 * MiB,
+  "services.edge-refs": 0.25 * MiB,
+  "services.last-commits": 8 * MiB,
+  "services.page-bodies": 8 * MiB,
+  "services.reach-answers": 1 * MiB,
+  "services.reach-sets": 2 * MiB,
+  "web.anonymous-pages": 8 * MiB,
+} as const;
+
+/** What the caches above may hold together: the sum of their bounds stays within it (test/worker/edge-budget.test.ts). */
+export const EDGE_CACHE_BUDGET = 112.25 * MiB;
+
+/**
+ * The edge isolate's heap at rest, array buffers included, with no cache filled: 12.6 MiB with the
+ * local bundle (bench/scale-results.md, s11-transfer).
+ */
+export const EDGE_RESTING_BYTES = 13 * MiB;
+
+/**
+ * What one cold page holds of its own beyond the caches at its peak: a blame walk's line ids,
+ * diffs and margin, a page's objects in flight (bench/scale-results.md, s11-edgemem: the peak
+ * with array buffers less the caches' bytes and the resting heap, at most 13 MiB measured).
+ */
+export const EDGE_PAGE_WORKING_BYTES = 13 * MiB;
+
+export type EdgeCacheName = keyof typeof EDGE_CACHE_BOUNDS;
+
+/** A cache as the budget sees it: its bound now and the bytes it holds. */
+export interface BudgetedCache {
+  readonly maxBytes: number;
+  readonly bytes: number;
+}
+
+const caches = new Map<EdgeCacheName, () => BudgetedCache>();
+
+/**
+ * The bound of cache `name`, and registers where it lives (`current`: a cache a test may replace
+ * is read anew each time), so that the budget's test and the benchmarks see every cache.
+ */
+export function edgeCacheBound(name: EdgeCacheName, current?: () => BudgetedCache): number {
+  if (current) caches.set(name, current);
+  return EDGE_CACHE_BOUNDS[name];
+}
+
+/** Registers cache `name` and returns it (for a cache made once, at module load). */
+export function budgeted<C extends BudgetedCache>(name: EdgeCacheName, cache: C): C {
+  caches.set(name, () => cache);
+  return cache;
+}
+
+/** Each registered cache's bound and the bytes it holds now. */
+export function edgeCaches(): Record<string, { maxBytes: number; bytes: number }> {
+  const out: Record<string, { maxBytes: number; bytes: number }> = {};
+  for (const [name, current] of caches) {
+    const c = current();
+    out[name] = { maxBytes: c.maxBytes, bytes: c.bytes };
+  }
+  return out;
+}
+
+// The benchmarks' heap sampler reads the caches' bytes through the inspector at its peak
+// (bench/lib/heap.ts): a module's bindings are out of reach of Runtime.evaluate, a global is not.
+(globalThis as Record<symbol, unknown>)[Symbol.for("edgeforge.edgeCaches")] = edgeCaches;
