@@ -1,6 +1,5 @@
-// Pack index version 2 read by ranges: only the header and fan-out table stay per pack; names,
-// offsets and CRCs come in aligned units of 32 KiB, each kept as the one buffer its read returned
-// in a byte-bounded cache shared by the isolate.
+// Pack index version 2 read by ranges: only the header and fan-out table stay per pack; names, offsets
+// and CRCs come in aligned 32 KiB units, each the one buffer its read returned, in the isolate's cache.
 import { corruptPack } from "./errors";
 import { hexToBytes, oidAt, type Oid } from "./oid";
 import type { RangeSource } from "./range-source";
