@@ -52,7 +52,8 @@ const urlsOf: Record<string, (p: { commit: string; file: string }, i: number) =>
   compare: (p, i) => `${base}/compare/${picks[Math.min(picks.length - 1, i + 1)]!.commit}...${p.commit}`,
 };
 
-const inspector = await freePort();
+// PORT / INSPECTOR_PORT: fixed ports (helpers sharing a machine keep to their own ranges).
+const inspector = Number(process.env.INSPECTOR_PORT ?? (await freePort()));
 const kept = process.env.STATE;
 if (kept && !existsSync(join(kept, "bench-imported"))) {
   const first = await startEdgeforge({}, 600_000, { stateDir: kept, root: process.env.ROOT });
@@ -70,6 +71,7 @@ const forge = await (async () => {
       return await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) }, 600_000, {
         stateDir: copy,
         root: process.env.ROOT,
+        port: process.env.PORT ? Number(process.env.PORT) : undefined,
       });
     } catch (err) {
       if (attempt >= 3) throw err;
@@ -117,7 +119,9 @@ try {
     const during = process.env.NO_WARM ? Promise.resolve([Number.NaN]) : loop(() => done);
     // HEAP=1: the used heap of each forge isolate instead of CPU profiles (one inspector session each).
     // BARE=1: neither (no inspector session during the cold pages).
-    const heap = process.env.HEAP ? await sampleHeap(inspector) : null;
+    // HEAP=live: collect garbage before each sample (what is held, not what is not reclaimed yet).
+    const live = process.env.HEAP === "live";
+    const heap = process.env.HEAP ? await sampleHeap(inspector, live ? 250 : 100, false, live) : null;
     const profiler = heap || process.env.BARE ? null : await profileCpu(inspector, 1000, true);
     const cold: number[] = [];
     const coldCpu: number[] = [];
