@@ -22,7 +22,7 @@ import { freePort } from "../test/e2e/runner";
 import { importProject, startEdgeforge } from "./lib/edgeforge";
 import { LONG_FILE } from "./lib/long-file";
 import { longFilePoints } from "./lib/long-file-blame";
-import { sampleHeap } from "./lib/heap";
+import { cachesLine, sampleHeap } from "./lib/heap";
 import { masterFinal, pageAt, profileEdge } from "./lib/probe";
 import { treePids } from "./lib/rss";
 
@@ -111,8 +111,10 @@ try {
   }
   await profiler?.stop(process.env.PROFILE!);
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
-  for (const [worker, peak] of Object.entries((await heap?.stop()) ?? {}))
+  for (const [worker, peak] of Object.entries((await heap?.stop()) ?? {})) {
     console.log(`${worker}: peak used heap ${mib(peak.used)}, with array buffers ${mib(peak.withBuffers)}`);
+    if (peak.caches) console.log(`  its caches then: ${cachesLine(peak.caches)}`);
+  }
 } finally {
   await forge.stop();
 }

@@ -15,7 +15,7 @@
 import { freePort } from "../test/e2e/runner";
 import { mergeSlices, printSlices, profileCpu, waitForIdle, type Slice } from "./lib/cpu-slices";
 import { HOST, importProject, startEdgeforge } from "./lib/edgeforge";
-import { sampleHeap } from "./lib/heap";
+import { cachesLine, sampleHeap } from "./lib/heap";
 import { LoadClient } from "./lib/load";
 import { masterFinal, oldCommitPicks, pageAt } from "./lib/probe";
 import { percentile } from "./lib/report";
@@ -119,7 +119,9 @@ try {
     const during = process.env.NO_WARM ? Promise.resolve([Number.NaN]) : loop(() => done);
     // HEAP=1: the used heap of each forge isolate instead of CPU profiles (one inspector session each).
     // BARE=1: neither (no inspector session during the cold pages).
-    const heap = process.env.HEAP ? await sampleHeap(inspector) : null;
+    // HEAP=live: collect garbage before each sample (what is held, not what is not reclaimed yet).
+    const live = process.env.HEAP === "live";
+    const heap = process.env.HEAP ? await sampleHeap(inspector, live ? 250 : 100, false, live) : null;
     const profiler = heap || process.env.BARE ? null : await profileCpu(inspector, 1000, true);
     const cold: number[] = [];
     const coldCpu: number[] = [];
@@ -171,10 +173,12 @@ try {
     console.log(`  whole forge alone: ${schedLine(schedSince(s0.all, s1.all), alone.length)}`);
     console.log(`  whole forge during: ${schedLine(schedSince(s1.all, s2.all), d.length)}`);
     if (heap)
-      for (const [isolate, peak] of Object.entries(await heap.stop()))
+      for (const [isolate, peak] of Object.entries(await heap.stop())) {
         console.log(
           `  peak used heap ${isolate}: ${(peak.used / 2 ** 20).toFixed(1)} MiB (with buffers ${(peak.withBuffers / 2 ** 20).toFixed(1)})`,
         );
+        if (peak.caches) console.log(`    its caches then: ${cachesLine(peak.caches)}`);
+      }
     else if (profiler) {
       printSlices(`cold ${kind} pages`, slices);
       if (slicesDir) printThreadReport(`cold ${kind} pages`, threadReport(join(slicesDir, kind)));

@@ -15,6 +15,32 @@ interface Target {
   peakWithBuffersAt: number;
   last: number;
   lastWithBuffers: number;
+  /** The edge's caches (bytes held by name) at the last sample and at the peak with array buffers. */
+  lastCaches?: Record<string, number>;
+  peakCaches?: Record<string, number>;
+  /** The id of the last caches question sent. */
+  cachesAsk?: number;
+  /** The isolate's execution context, once the inspector named it (Runtime.enable). */
+  contextId?: number;
+}
+
+/** Evaluated in the isolate: its caches' bytes by name (utils/edge-budget.ts), as JSON, or null. */
+const CACHES = `JSON.stringify(globalThis[Symbol.for("edgeforge.edgeCaches")]?.() ?? null)`;
+
+/** The caches that held anything, largest first, in MiB, and their sum. */
+export function cachesLine(caches: Record<string, number>): string {
+  const held = Object.entries(caches)
+    .filter(([, b]) => b > 0)
+    .sort((a, b) => b[1] - a[1]);
+  const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+  return `${mib(held.reduce((n, [, b]) => n + b, 0))} MiB in all: ${held.map(([name, b]) => `${name} ${mib(b)}`).join(", ")}`;
+}
+
+function cachesOf(value: unknown): Record<string, number> | undefined {
+  if (typeof value !== "string") return undefined;
+  const all = JSON.parse(value) as Record<string, { bytes: number }> | null;
+  if (!all) return undefined;
+  return Object.fromEntries(Object.entries(all).map(([name, c]) => [name, c.bytes]));
 }
 
 interface Usage {
@@ -36,6 +62,11 @@ export interface HeapPeak {
    */
   lastUsed: number;
   lastWithBuffers: number;
+  /**
+   * Bytes each per-isolate cache held at the sample of the peak with array buffers (the edge's
+   * `utils/edge-budget.ts` registry; absent for a worker without it).
+   */
+  caches?: Record<string, number>;
 }
 
 export interface HeapSampler {
@@ -81,11 +112,25 @@ export async function sampleHeap(
             last: 0,
             lastWithBuffers: 0,
           };
-          ws.onopen = () => resolve(target);
+          // Runtime.evaluate (the caches' bytes) needs the isolate's context, known once Runtime is enabled.
+          ws.onopen = () => {
+            ws.send(JSON.stringify({ id: ++id, method: "Runtime.enable" }));
+            resolve(target);
+          };
           ws.onerror = () => reject(new Error(`cannot reach the inspector target ${t.title}`));
           ws.onmessage = (m) => {
-            const msg = JSON.parse(String(m.data)) as { id?: number; result?: Usage };
-            if (msg.id !== undefined && msg.result) target.pending.get(msg.id)?.(msg.result);
+            const msg = JSON.parse(String(m.data)) as {
+              id?: number;
+              method?: string;
+              params?: { context?: { id: number } };
+              result?: Usage & { result?: { value?: unknown } };
+            };
+            if (msg.method === "Runtime.executionContextCreated") target.contextId = msg.params?.context?.id;
+            if (msg.id !== undefined && msg.id === target.cachesAsk) {
+              target.lastCaches = cachesOf(msg.result?.result?.value);
+              if (process.env.HEAP_DEBUG && !target.lastCaches)
+                console.log(`caches of ${target.title}: ${String(m.data).slice(0, 300)}`);
+            } else if (msg.id !== undefined && msg.result) target.pending.get(msg.id)?.(msg.result);
             if (msg.id !== undefined) target.pending.delete(msg.id);
           };
         }),
@@ -101,6 +146,7 @@ export async function sampleHeap(
         if (t.lastWithBuffers > t.peakWithBuffers) {
           t.peakWithBuffers = t.lastWithBuffers;
           t.peakWithBuffersAt = (performance.now() - start) / 1000;
+          t.peakCaches = t.lastCaches;
         }
         resolve();
       });
@@ -114,6 +160,15 @@ export async function sampleHeap(
       // chunks are dropped: only the collection is wanted).
       if (thorough)
         t.ws.send(JSON.stringify({ id: ++id, method: "HeapProfiler.takeHeapSnapshot", params: { reportProgress: false } }));
+      // The caches' bytes, asked before the usage so that they answer first, from the same moment.
+      t.cachesAsk = ++id;
+      t.ws.send(
+        JSON.stringify({
+          id: t.cachesAsk,
+          method: "Runtime.evaluate",
+          params: { expression: CACHES, returnByValue: true, contextId: t.contextId },
+        }),
+      );
       t.ws.send(JSON.stringify({ id: n, method: "Runtime.getHeapUsage" }));
     });
   let running = true;
@@ -146,6 +201,7 @@ export async function sampleHeap(
             withBuffersAt: t.peakWithBuffersAt,
             lastUsed: t.last,
             lastWithBuffers: t.lastWithBuffers,
+            caches: t.peakCaches,
           },
         ]),
       );

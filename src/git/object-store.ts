@@ -10,6 +10,7 @@ import { forgetWindows, type RangeSource } from "./range-source";
 import { inflateAt, InflateError } from "./zlib";
 import { ByteLru, heldBytes } from "../utils/lru";
 import { isolateTurns, TURN_UNITS } from "../utils/pace";
+import { budgeted, edgeCacheBound } from "../utils/edge-budget";
 
 /**
  * What the object store asks of a pack's index. A small index is held whole (`PackIndex`: its
@@ -130,7 +131,10 @@ export interface Location {
 }
 
 /** Resolved objects shared by every request of the isolate; entries are immutable. */
-const resolved = new ByteLru<string, GitObject>(16 * 1024 * 1024, (o) => heldBytes(o.data) + 64);
+const resolved = budgeted(
+  "git.resolved-objects",
+  new ByteLru<string, GitObject>(edgeCacheBound("git.resolved-objects"), (o) => heldBytes(o.data) + 64),
+);
 
 /** Bytes the shared cache of resolved objects holds now (for tests and benchmarks). */
 export const resolvedCacheBytes = (): number => resolved.bytes;
@@ -179,7 +183,10 @@ const MAX_CACHED_OBJECT = 1024 * 1024;
  * large pack's ranged index costs one or two storage requests (issue 19: 40 of a log page's 41 R2
  * calls on big.git were index reads). About 150 bytes an id.
  */
-const learned = new ByteLru<Oid, { pack: string; offset: number }>(1024 * 1024, () => 150);
+const learned = budgeted(
+  "git.learned-commits",
+  new ByteLru<Oid, { pack: string; offset: number }>(edgeCacheBound("git.learned-commits"), () => 150),
+);
 /** Entries one read learns at most (each inflated and hashed: a few microseconds for a commit). */
 const LEARN_MAX = 128;
 

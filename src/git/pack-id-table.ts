@@ -9,6 +9,7 @@ import { PackIndex } from "./pack-index";
 import { RangedPackIndex, shrinkUnitsFor, unitBytesReadOf } from "./pack-index-ranged";
 import { ByteLru } from "../utils/lru";
 import { IsolateRuns } from "../utils/request-scope";
+import { edgeCacheBound } from "../utils/edge-budget";
 
 /** 12 bytes an object: 8 of its id, 4 of its offset. */
 export const ID_TABLE_BYTES_PER_OBJECT = 12;
@@ -215,7 +216,7 @@ export async function bulkLocator(store: ObjectStore, lookups: number): Promise<
  * objects) a blame on such a repository looked every tree and version up by ranged index reads,
  * nearly each a storage read.
  */
-export const KEPT_TABLES_BYTES = 12 * 1024 * 1024;
+export const KEPT_TABLES_BYTES = edgeCacheBound("git.pack-id-tables", () => keptTables);
 let keptTables = keptTablesOf(KEPT_TABLES_BYTES);
 
 function keptTablesOf(bytes: number): ByteLru<string, PackIdTable> {

@@ -1,12 +1,12 @@
-// Pack index version 2 read by ranges: only the header and fan-out table stay per pack; names,
-// offsets and CRCs come in aligned units of 32 KiB, each kept as the one buffer its read returned
-// in a byte-bounded cache shared by the isolate.
+// Pack index version 2 read by ranges: only the header and fan-out table stay per pack; names, offsets
+// and CRCs come in aligned 32 KiB units, each the one buffer its read returned, in the isolate's cache.
 import { corruptPack } from "./errors";
 import { hexToBytes, oidAt, type Oid } from "./oid";
 import type { RangeSource } from "./range-source";
 import { ByteLru, heldBytes, ownBytes } from "../utils/lru";
 import { inflightReads } from "../utils/request-scope";
 import { lowerBoundIn, SHA_START, Units } from "./pack-index-units";
+import { edgeCacheBound } from "../utils/edge-budget";
 
 const MAGIC = [0xff, 0x74, 0x4f, 0x63];
 /**
@@ -43,7 +43,7 @@ const SCAN_BATCH = 256 * 1024;
  * over the index: below the size of its names and offsets (24 bytes an object: 7.7 MB for the
  * 320,000-object benchmark repository) nearly every lookup is a storage request again.
  */
-export const RANGED_PAGE_BUDGET = 10 * 1024 * 1024;
+export const RANGED_PAGE_BUDGET = edgeCacheBound("git.index-units", () => units);
 const newUnitCache = (bytes: number) => new ByteLru<string, Uint8Array>(bytes, (u) => heldBytes(u) + 64);
 /** Index units of every pack, shared by the isolate's requests (indexes are immutable). */
 let units = newUnitCache(RANGED_PAGE_BUDGET);

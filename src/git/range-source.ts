@@ -2,6 +2,7 @@
 import { ByteLru, heldBytes, ownBytes } from "../utils/lru";
 import { isolateTurns, TURN_UNITS } from "../utils/pace";
 import { inflightReads } from "../utils/request-scope";
+import { budgeted, edgeCacheBound } from "../utils/edge-budget";
 
 export interface RangeSource {
   /** Identifies the blob in shared caches (e.g. its R2 key). */
@@ -136,11 +137,12 @@ export class MemorySource implements RangeSource {
 const WINDOW = 64 * 1024;
 
 /**
- * Windows of immutable blobs, shared by every request of the isolate. 24 MiB: at 16 MiB, cold
- * commit pages of the 320,000-object benchmark repository made three times the R2 requests (p50
- * 9 instead of 3: their trees lie all over the pack).
+ * Windows of immutable blobs, shared by every request of the isolate. At 16 MiB, cold commit
+ * pages of the 320,000-object benchmark repository made three times the R2 requests (p50 9
+ * instead of 3: their trees lie all over the pack); 24 MiB left the edge's caches too little room
+ * under the isolate's 128 MB (utils/edge-budget.ts), so 20.
  */
-const windows = new ByteLru<string, Uint8Array>(24 * 1024 * 1024, heldBytes);
+const windows = budgeted("git.pack-windows", new ByteLru<string, Uint8Array>(edgeCacheBound("git.pack-windows"), heldBytes));
 
 /** Bytes the shared window cache holds now (for tests and benchmarks). */
 export const windowCacheBytes = (): number => windows.bytes;

@@ -14,6 +14,7 @@ import { ByteLru } from "../utils/lru";
 import { IsolateRuns, joinWithinRequest } from "../utils/request-scope";
 import type { RepoRef } from "../storage/pack-store";
 import { callsSoFar, logJob } from "./background-log";
+import { budgeted, edgeCacheBound } from "../utils/edge-budget";
 
 interface StoredChain {
   v: 1;
@@ -21,7 +22,10 @@ interface StoredChain {
 }
 
 /** Opened layers (header and fan-out, about 1 KiB each), shared by the isolate: layers never change. */
-const layers = new ByteLru<string, GraphLayer>(2 * 1024 * 1024, () => 1200);
+const layers = budgeted(
+  "services.commit-graph-layers",
+  new ByteLru<string, GraphLayer>(edgeCacheBound("services.commit-graph-layers"), () => 1200),
+);
 /**
  * Chains per repository, as read: the chain file is rewritten by each build, so it is read again
  * after 5 s. Only a settled read is kept for other requests (utils/request-scope.ts: a read of

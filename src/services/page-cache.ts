@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { ByteLru } from "../utils/lru";
 import { stylesheetPath } from "../views/style";
 import { SOURCE_HASH } from "../build-info";
+import { budgeted, edgeCacheBound } from "../utils/edge-budget";
 
 /**
  * Part of every key: a hash of the source (scripts/prebuild.ts), so that a build with any change
@@ -15,7 +16,10 @@ import { SOURCE_HASH } from "../build-info";
 const RENDER_VERSION = SOURCE_HASH;
 
 /** Rendered fragments shared by the requests of an isolate. */
-const memory = new ByteLru<string, string>(8 * 1024 * 1024, (s) => s.length * 2 + 64);
+const memory = budgeted(
+  "services.page-bodies",
+  new ByteLru<string, string>(edgeCacheBound("services.page-bodies"), (s) => s.length * 2 + 64),
+);
 
 export interface PageKey {
   origin: string;

@@ -9,6 +9,7 @@ import type { CommitGraph } from "../git/commit-graph";
 import type { ObjectStore } from "../git/object-store";
 import type { RepoSnapshot } from "../repo/snapshot";
 import type { RepoRef } from "../storage/pack-store";
+import { budgeted, edgeCacheBound } from "../utils/edge-budget";
 
 /** What a check reads of an open repository (services/source.ts SourceRepo has it). */
 interface OpenRepo {
@@ -25,14 +26,20 @@ interface OpenRepo {
 export const REACHABILITY_STEPS = 200_000;
 
 /** Answers per repository and refs version (the version changes with every ref update). */
-const answers = new ByteLru<string, boolean>(1024 * 1024, () => 128);
+const answers = budgeted(
+  "services.reach-answers",
+  new ByteLru<string, boolean>(edgeCacheBound("services.reach-answers"), () => 128),
+);
 
 /**
  * Per repository and refs version, the commits of the persisted commit-graph that the refs reach
  * (a bit per graph position): marked once by a walk of parent positions, then every commit named
  * by id is one bit to test instead of a walk from the tips down to it.
  */
-const reachSets = new ByteLru<string, Uint8Array>(2 * 1024 * 1024, (bits) => bits.length + 128);
+const reachSets = budgeted(
+  "services.reach-sets",
+  new ByteLru<string, Uint8Array>(edgeCacheBound("services.reach-sets"), (bits) => bits.length + 128),
+);
 
 /** The reach set when the graph holds every tip that is a commit, else null (walk instead). */
 async function reachSet(src: OpenRepo, tips: Oid[], steps: number): Promise<Uint8Array | null> {

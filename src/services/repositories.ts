@@ -14,6 +14,7 @@ import { ByteLru } from "../utils/lru";
 import { ForgeError } from "../utils/errors";
 import { attachCommitGraph } from "./commit-graphs";
 import { cachedRefs, confirmationMark, confirmRefs, forgetEdgeRefs, keepRefs, recentlyConfirmed } from "./edge-refs";
+import { budgeted, edgeCacheBound } from "../utils/edge-budget";
 
 // Callers open stores and name repositories through this module.
 export { loadPackIndex, openPack, openStore, type RepoRef } from "../storage/pack-store";
@@ -24,7 +25,13 @@ export function repoStub(env: Env, repo: RepoRef): DurableObjectStub<RepoObject>
 }
 
 /** The last snapshot seen of each repository; shared by the isolate's requests: read-only. */
-const snapshots = new ByteLru<string, RepoSnapshot>(8 * 1024 * 1024, (s) => 256 + s.refs.length * 160 + s.packs.length * 160);
+const snapshots = budgeted(
+  "services.repo-snapshots",
+  new ByteLru<string, RepoSnapshot>(
+    edgeCacheBound("services.repo-snapshots"),
+    (s) => 256 + s.refs.length * 160 + s.packs.length * 160,
+  ),
+);
 
 /** The repository's current refs and packs: the Durable Object confirms (or replaces) the cached copy. */
 export async function currentSnapshot(env: Env, repo: RepoRef): Promise<RepoSnapshot> {

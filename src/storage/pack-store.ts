@@ -8,6 +8,7 @@ import { WindowedSource } from "../git/range-source";
 import { ByteLru } from "../utils/lru";
 import { r2Keys } from "./keys";
 import { R2Source } from "./r2-source";
+import { edgeCacheBound } from "../utils/edge-budget";
 
 /** Which repository: the tenant and the repository's id within it. */
 export interface RepoRef {
@@ -27,8 +28,9 @@ const INDEX_HEAD = 8 + 256 * 4;
 
 /** Opened indexes, whole or ranged (a ranged one holds only its fan-out table: about 1.3 KiB). */
 const newIndexCache = () =>
-  new ByteLru<string, PackLookup>(4 * 1024 * 1024, (i) => i.byteSize + 256, WHOLE_INDEX_MAX + 64 * 1024);
+  new ByteLru<string, PackLookup>(edgeCacheBound("storage.pack-indexes"), (i) => i.byteSize + 256, WHOLE_INDEX_MAX + 64 * 1024);
 let indexes = newIndexCache();
+edgeCacheBound("storage.pack-indexes", () => indexes);
 
 let wholeIndexMax = WHOLE_INDEX_MAX;
 

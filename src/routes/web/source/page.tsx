@@ -20,6 +20,7 @@ import type { Rev } from "../../../services/source";
 import { notFoundPage } from "../errors";
 import { ifNoneMatchHits } from "../../../utils/etag";
 import { isolateTurns } from "../../../utils/pace";
+import { budgeted, edgeCacheBound } from "../../../utils/edge-budget";
 
 export type { SourcePage };
 
@@ -190,7 +191,10 @@ interface AnonymousPage {
   headers: Record<string, string>;
   body: Uint8Array<ArrayBuffer>;
 }
-const anonymousPages = new ByteLru<string, AnonymousPage>(8 * 1024 * 1024, (p) => p.body.length + 512);
+const anonymousPages = budgeted(
+  "web.anonymous-pages",
+  new ByteLru<string, AnonymousPage>(edgeCacheBound("web.anonymous-pages"), (p) => p.body.length + 512),
+);
 
 // The tab bar shows the areas anonymous visitors may read: a change of access levels changes the key.
 const anonymousKey = (p: SourcePage) => {

@@ -1,0 +1,88 @@
+// The edge isolate's memory budget: every per-isolate cache's bound in one table, and what each holds.
+
+const MiB = 1024 * 1024;
+
+/**
+ * Bytes every per-isolate cache of the edge may hold. Their sum, the isolate's resting heap and one
+ * cold page's own working set must stay well under the 128 MB a Workers isolate may use, array
+ * buffers included: the bounds summed to 112 MiB until session 11, and a cold blame of a long file
+ * reached 110.6 MiB live and 127 MiB with garbage. Why each bound is what it is:
+ * docs/architecture.md "Caches".
+ */
+export const EDGE_CACHE_BOUNDS = {
+  "git.pack-windows": 20 * MiB,
+  "git.resolved-objects": 6 * MiB,
+  "git.learned-commits": 1 * MiB,
+  "git.index-units": 8 * MiB,
+  "git.pack-id-tables": 12 * MiB,
+  "git.commit-graph-pages": 4 * MiB,
+  "storage.pack-indexes": 4 * MiB,
+  "services.commit-graph-layers": 0.5 * MiB,
+  "services.repo-snapshots": 1 * MiB,
+  "services.edge-refs": 0.25 * MiB,
+  "services.last-commits": 4 * MiB,
+  "services.page-bodies": 1 * MiB,
+  "services.reach-answers": 0.25 * MiB,
+  "services.reach-sets": 0.5 * MiB,
+  "web.anonymous-pages": 1.5 * MiB,
+} as const;
+
+/** What the caches above may hold together: the sum of their bounds stays within it (test/worker/edge-budget.test.ts). */
+export const EDGE_CACHE_BUDGET = 64 * MiB;
+
+/** The edge isolate's heap at rest with no cache filled: 12.6 MiB with the local bundle (s11-transfer). */
+export const EDGE_RESTING_BYTES = 13 * MiB;
+
+/**
+ * What one cold page holds of its own beyond the caches at its peak (a blame walk's line ids,
+ * diffs and margin, objects in flight, and garbage a collection leaves to sweep): a cold blame of
+ * the long file on a 70,000-commit history peaked at 29 to 41 MiB live with array buffers beyond
+ * its caches' bytes, resting heap included (some of it buffers freed but not yet swept) (bench/scale-results.md, s11-edgemem).
+ */
+export const EDGE_PAGE_WORKING_BYTES = 28 * MiB;
+
+/**
+ * The most the edge may hold live with every cache full: 17 MiB of the isolate's 128 MB
+ * (122 MiB) are left to garbage not yet collected (the blame above sampled 127 MiB with garbage
+ * when it held 110 MiB live).
+ */
+export const EDGE_LIVE_LIMIT = 105 * MiB;
+
+export type EdgeCacheName = keyof typeof EDGE_CACHE_BOUNDS;
+
+/** A cache as the budget sees it: its bound now and the bytes it holds. */
+export interface BudgetedCache {
+  readonly maxBytes: number;
+  readonly bytes: number;
+}
+
+const caches = new Map<EdgeCacheName, () => BudgetedCache>();
+
+/**
+ * The bound of cache `name`, and registers where it lives (`current`: a cache a test may replace
+ * is read anew each time), so that the budget's test and the benchmarks see every cache.
+ */
+export function edgeCacheBound(name: EdgeCacheName, current?: () => BudgetedCache): number {
+  if (current) caches.set(name, current);
+  return EDGE_CACHE_BOUNDS[name];
+}
+
+/** Registers cache `name` and returns it (for a cache made once, at module load). */
+export function budgeted<C extends BudgetedCache>(name: EdgeCacheName, cache: C): C {
+  caches.set(name, () => cache);
+  return cache;
+}
+
+/** Each registered cache's bound and the bytes it holds now. */
+export function edgeCaches(): Record<string, { maxBytes: number; bytes: number }> {
+  const out: Record<string, { maxBytes: number; bytes: number }> = {};
+  for (const [name, current] of caches) {
+    const c = current();
+    out[name] = { maxBytes: c.maxBytes, bytes: c.bytes };
+  }
+  return out;
+}
+
+// The benchmarks' heap sampler reads the caches' bytes through the inspector at its peak
+// (bench/lib/heap.ts): a module's bindings are out of reach of Runtime.evaluate, a global is not.
+(globalThis as Record<symbol, unknown>)[Symbol.for("edgeforge.edgeCaches")] = edgeCaches;
