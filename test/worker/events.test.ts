@@ -10,23 +10,9 @@ import { withEventFanout, type EventMessage } from "../../src/services/events/fa
 import { handleEventBatch } from "../../src/services/events/consumer";
 import type { EventContext, EventHandler } from "../../src/services/events/handlers";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
+import { RecordingQueue } from "./recording-queue";
 
 const env = workerEnv as unknown as Env;
-
-class RecordingQueue {
-  readonly sent: EventMessage[] = [];
-  failing = false;
-  async send(body: EventMessage) {
-    await this.sendBatch([{ body }]);
-  }
-  async sendBatch(messages: Iterable<{ body: EventMessage }>) {
-    if (this.failing) throw new Error("queue unavailable");
-    this.sent.push(...[...messages].map((m) => structuredClone(m.body)));
-  }
-  take(): EventMessage[] {
-    return this.sent.splice(0);
-  }
-}
 
 /** Runs the consumer on `messages` with `handlers`; counts acks and retries. */
 async function consume(messages: EventMessage[], handlers: EventHandler[], attempts = 1) {
@@ -54,7 +40,7 @@ let projectId: number;
 // The resend cutoff is this clock less a minute, against rows stamped by the database: a clock in
 // the past makes every send recent, one in the future every send old, whatever time it is.
 let clock = Date.parse("2000-01-01T00:00:00Z");
-const queue = new RecordingQueue();
+const queue = new RecordingQueue<EventMessage>();
 let db: TenantDb;
 
 beforeAll(async () => {

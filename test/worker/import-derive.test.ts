@@ -12,21 +12,9 @@ import { handlePostPushBatch } from "../../src/services/post-push";
 import { readStored } from "../../src/services/last-commit-store";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
 import { RepoBuilder } from "./git-fixture";
+import { RecordingQueue } from "./recording-queue";
 
 const env = workerEnv as unknown as Env;
-
-class RecordingQueue {
-  readonly messages: unknown[] = [];
-  async send(body: unknown) {
-    this.messages.push(structuredClone(body));
-  }
-  async sendBatch(messages: Iterable<{ body: unknown }>) {
-    for (const m of messages) this.messages.push(structuredClone(m.body));
-  }
-  take(): unknown[] {
-    return this.messages.splice(0);
-  }
-}
 
 let forge: Forge;
 beforeAll(async () => {
@@ -47,7 +35,7 @@ describe("an import", () => {
     const side = built.commit({ files: { "b.txt": "side\n" }, parents: [commits[9]!], message: "side" });
     const { pack, checksum } = built.pack();
 
-    const queue = new RecordingQueue();
+    const queue = new RecordingQueue<unknown>();
     const pushEnv = { ...env, POST_PUSH: queue as unknown as Queue } as Env;
     const started = await startImport(pushEnv, repo, {
       size: pack.length,

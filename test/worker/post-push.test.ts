@@ -22,6 +22,7 @@ import { readStored } from "../../src/services/last-commit-store";
 import { CHECKPOINT_INTERVAL } from "../../src/services/last-commit-checkpoints";
 import { runLastCommitsWalk } from "../../src/services/last-commits";
 import { r2Keys } from "../../src/storage/keys";
+import { RecordingQueue } from "./recording-queue";
 
 const env = workerEnv as unknown as Env;
 const encoder = new TextEncoder();
@@ -29,28 +30,6 @@ const encoder = new TextEncoder();
 /** What miniflare's queue broker enforces (message 128,000 bytes; batch 100 messages). */
 const MESSAGE_LIMIT = 128_000;
 const BATCH_LIMIT = 256_000;
-
-class RecordingQueue {
-  /** Push events, and the checkpoint build's follow-ups (services/checkpoint-drive.ts). */
-  readonly messages: PushedEvent[] = [];
-  private check(bodies: PushedEvent[]) {
-    const sizes = bodies.map((b) => encoder.encode(JSON.stringify(b)).length);
-    if (sizes.some((s) => s > MESSAGE_LIMIT)) throw new Error(`message over ${MESSAGE_LIMIT} bytes (${Math.max(...sizes)})`);
-    if (bodies.length > 100 || sizes.reduce((a, b) => a + b, 0) > BATCH_LIMIT) throw new Error("batch over the limits");
-    // What the queue hands to the consumer is a structured clone, not the sender's object.
-    this.messages.push(...bodies.map((b) => structuredClone(b)));
-  }
-  async send(body: PushedEvent) {
-    this.check([body]);
-  }
-  async sendBatch(messages: Iterable<{ body: PushedEvent }>) {
-    this.check([...messages].map((m) => m.body));
-  }
-  /** Takes the messages queued so far. */
-  take(): PushedEvent[] {
-    return this.messages.splice(0);
-  }
-}
 
 /** Runs the edge's queue consumer on `events`; resolves with how many were acked. */
 async function consume(events: PushedEvent[], consumerEnv = env): Promise<{ acked: number; retried: number }> {
@@ -74,7 +53,14 @@ async function consume(events: PushedEvent[], consumerEnv = env): Promise<{ acke
 }
 
 let forge: Forge;
-const queue = new RecordingQueue();
+/** The limits above, on what one send may carry: a send over them is refused, as the broker refuses it. */
+function withinQueueLimits(bodies: PushedEvent[]): void {
+  const sizes = bodies.map((b) => encoder.encode(JSON.stringify(b)).length);
+  if (sizes.some((s) => s > MESSAGE_LIMIT)) throw new Error(`message over ${MESSAGE_LIMIT} bytes (${Math.max(...sizes)})`);
+  if (bodies.length > 100 || sizes.reduce((a, b) => a + b, 0) > BATCH_LIMIT) throw new Error("batch over the limits");
+}
+/** Push events, and the checkpoint build's follow-ups (services/checkpoint-drive.ts). */
+const queue = new RecordingQueue<PushedEvent>(withinQueueLimits);
 const pushEnv = { ...env, POST_PUSH: queue as unknown as Queue } as Env;
 
 async function newProject(name: string): Promise<{ repoId: string }> {

@@ -29,26 +29,14 @@ import { ForgeError } from "../../src/utils/errors";
 import { createIssue, updateIssue } from "../../src/services/issues";
 import { findUserByName } from "../../src/services/users";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
-
-/** Keeps what is sent to the WEBHOOKS queue, for the test to hand to the consumer. */
-class RecordingQueue {
-  readonly messages: WebhookMessage[] = [];
-  async send(body: WebhookMessage) {
-    this.messages.push(structuredClone(body));
-  }
-  async sendBatch(items: Iterable<{ body: WebhookMessage }>) {
-    for (const m of items) this.messages.push(structuredClone(m.body));
-  }
-  take() {
-    return this.messages.splice(0);
-  }
-}
+import { RecordingQueue } from "./recording-queue";
 
 let forge: Forge;
 let db: TenantDb;
 let tenant: TenantRecord;
 let project: Project;
-const queue = new RecordingQueue();
+/** Keeps what is sent to the WEBHOOKS queue, for the test to hand to the consumer. */
+const queue = new RecordingQueue<WebhookMessage>();
 const env = { ...(workerEnv as unknown as Env), WEBHOOKS: queue as unknown as Queue } as Env;
 
 /** What the consumer did with one message. */

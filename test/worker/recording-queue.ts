@@ -1,0 +1,26 @@
+// A Queue binding for tests: keeps what is sent, as the queue hands it on (structured clones, not
+// the sender's objects), for the test to give to the consumer when it chooses.
+export class RecordingQueue<T> {
+  readonly messages: T[] = [];
+  /** Set to make every send fail, as an unavailable queue does. */
+  failing = false;
+
+  /** `check` sees each send's bodies first and may refuse them (a queue's size limits). */
+  constructor(private readonly check?: (bodies: T[]) => void) {}
+
+  async send(body: T): Promise<void> {
+    await this.sendBatch([{ body }]);
+  }
+
+  async sendBatch(items: Iterable<{ body: T }>): Promise<void> {
+    if (this.failing) throw new Error("queue unavailable");
+    const bodies = [...items].map((m) => m.body);
+    this.check?.(bodies);
+    this.messages.push(...bodies.map((b) => structuredClone(b)));
+  }
+
+  /** Takes the messages queued so far. */
+  take(): T[] {
+    return this.messages.splice(0);
+  }
+}
