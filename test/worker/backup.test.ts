@@ -8,6 +8,7 @@ import { StreamHash, type Manifest } from "../../src/services/backup/format";
 import { concatBytes } from "../../src/utils/bytes";
 import { RepoBuilder, importRepo } from "./git-fixture";
 import { ADMIN_HOST, ADMIN_TOKEN, admin, createTenant, edge, uniqueSlug } from "./helpers";
+import { postPushLedger } from "../../src/services/post-push";
 
 const env = workerEnv as unknown as { OBJECTS: R2Bucket };
 const encoder = new TextEncoder();
@@ -71,6 +72,24 @@ async function api(h: string, path: string, method = "GET", body?: BodyInit, typ
   });
 }
 
+/**
+ * Waits until the derived data an import queues (its commit-graph and checkpoints, written by the
+ * post-push consumer a queue batch later) is written and no delivery runs: the tests below compare
+ * the tenants' keys before and after a refused restore, which writes written meanwhile would break.
+ */
+async function importDerived(tenant: string): Promise<void> {
+  const written = async () =>
+    (await env.OBJECTS.list({ prefix: `t/${tenant}/r/` })).objects.some((o) =>
+      o.key.endsWith("/derived/last-commit/checkpoints-v1.json"),
+    );
+  // Checked every 50 ms; the limit is for a consumer that never comes.
+  for (let i = 0; i < 600; i++) {
+    if (postPushLedger.running === 0 && (await written())) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("the import's derived data was not written");
+}
+
 beforeAll(async () => {
   slug = uniqueSlug("bak");
   const created = await createTenant(slug);
@@ -80,6 +99,7 @@ beforeAll(async () => {
   const repo = new RepoBuilder();
   const first = repo.commit({ files: { "README.md": "# saved\n" }, message: "first" });
   await importRepo(slug, "code", repo, { "refs/heads/main": first });
+  await importDerived(tenantId);
   expect(
     (await api(host, "/api/v1/projects/code/issues", "POST", JSON.stringify({ title: "Keep me", body: "**bold**" }))).status,
   ).toBe(201);
