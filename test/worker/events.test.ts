@@ -10,29 +10,15 @@ import { withEventFanout, type EventMessage } from "../../src/services/events/fa
 import { handleEventBatch } from "../../src/services/events/consumer";
 import type { EventContext, EventHandler } from "../../src/services/events/handlers";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
-import { RecordingQueue } from "./recording-queue";
+import { countedBatch, RecordingQueue } from "./recording-queue";
 
 const env = workerEnv as unknown as Env;
 
 /** Runs the consumer on `messages` with `handlers`; counts acks and retries. */
 async function consume(messages: EventMessage[], handlers: EventHandler[], attempts = 1) {
-  let acked = 0;
-  let retried = 0;
-  const batch = {
-    queue: "edgeforge-events",
-    messages: messages.map((body, i) => ({
-      id: String(i),
-      timestamp: new Date(),
-      attempts,
-      body,
-      ack: () => void acked++,
-      retry: () => void retried++,
-    })),
-    ackAll: () => undefined,
-    retryAll: () => undefined,
-  } as unknown as MessageBatch<EventMessage>;
+  const { batch, counts } = countedBatch("edgeforge-events", messages, attempts);
   await handleEventBatch(batch, env, handlers);
-  return { acked, retried };
+  return counts;
 }
 
 let forge: Forge;

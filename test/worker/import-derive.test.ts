@@ -12,7 +12,7 @@ import { handlePostPushBatch } from "../../src/services/post-push";
 import { readStored } from "../../src/services/last-commit-store";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
 import { RepoBuilder } from "./git-fixture";
-import { RecordingQueue } from "./recording-queue";
+import { countedBatch, RecordingQueue } from "./recording-queue";
 
 const env = workerEnv as unknown as Env;
 
@@ -58,24 +58,9 @@ describe("an import", () => {
 
     // Delivered (derived in place: no push worker), it builds the graph and the checkpoints.
     const consumerEnv = { ...env, PUSH: undefined, POST_PUSH: queue as unknown as Queue } as Env;
-    let acked = 0;
-    await handlePostPushBatch(
-      {
-        queue: "edgeforge-post-push",
-        messages: queued.map((body, i) => ({
-          id: String(i),
-          timestamp: new Date(),
-          attempts: 1,
-          body,
-          ack: () => void acked++,
-          retry: () => undefined,
-        })),
-        ackAll: () => undefined,
-        retryAll: () => undefined,
-      } as unknown as MessageBatch<never>,
-      consumerEnv,
-    );
-    expect(acked).toBe(1);
+    const { batch, counts } = countedBatch("edgeforge-post-push", queued);
+    await handlePostPushBatch(batch as MessageBatch<never>, consumerEnv);
+    expect(counts.acked).toBe(1);
     expect((await readChain(env, repo))?.count).toBe(21);
     // The checkpoint at depth 0 (the root: 21 commits make one).
     expect(await readStored(env, repo, commits[0]!)).toBeTruthy();

@@ -22,7 +22,7 @@ import { readStored } from "../../src/services/last-commit-store";
 import { CHECKPOINT_INTERVAL } from "../../src/services/last-commit-checkpoints";
 import { runLastCommitsWalk } from "../../src/services/last-commits";
 import { r2Keys } from "../../src/storage/keys";
-import { RecordingQueue } from "./recording-queue";
+import { countedBatch, RecordingQueue } from "./recording-queue";
 
 const env = workerEnv as unknown as Env;
 const encoder = new TextEncoder();
@@ -33,23 +33,9 @@ const BATCH_LIMIT = 256_000;
 
 /** Runs the edge's queue consumer on `events`; resolves with how many were acked. */
 async function consume(events: PushedEvent[], consumerEnv = env): Promise<{ acked: number; retried: number }> {
-  let acked = 0;
-  let retried = 0;
-  const batch = {
-    queue: "edgeforge-post-push",
-    messages: events.map((body, i) => ({
-      id: String(i),
-      timestamp: new Date(),
-      attempts: 1,
-      body,
-      ack: () => void acked++,
-      retry: () => void retried++,
-    })),
-    ackAll: () => undefined,
-    retryAll: () => undefined,
-  } as unknown as MessageBatch<PushedEvent>;
+  const { batch, counts } = countedBatch("edgeforge-post-push", events);
   await handlePostPushBatch(batch, consumerEnv);
-  return { acked, retried };
+  return counts;
 }
 
 let forge: Forge;

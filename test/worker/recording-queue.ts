@@ -24,3 +24,26 @@ export class RecordingQueue<T> {
     return this.messages.splice(0);
   }
 }
+
+/** A batch of `bodies` as the queue hands it to a consumer, counting what the consumer acks and retries. */
+export function countedBatch<T>(
+  queue: string,
+  bodies: T[],
+  attempts = 1,
+): { batch: MessageBatch<T>; counts: { acked: number; retried: number } } {
+  const counts = { acked: 0, retried: 0 };
+  const batch = {
+    queue,
+    messages: bodies.map((body, i) => ({
+      id: String(i),
+      timestamp: new Date(),
+      attempts,
+      body,
+      ack: () => void counts.acked++,
+      retry: () => void counts.retried++,
+    })),
+    ackAll: () => undefined,
+    retryAll: () => undefined,
+  } as unknown as MessageBatch<T>;
+  return { batch, counts };
+}
