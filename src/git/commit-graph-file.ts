@@ -6,10 +6,9 @@ import { yieldToOthers } from "./budget";
 import { corruptPack } from "./errors";
 import { hexInto, oidAt, type Oid } from "./oid";
 import type { RangeSource } from "./range-source";
-import { ByteLru } from "../utils/lru";
 import { concatBytes } from "../utils/bytes";
 import { inflightReads } from "../utils/request-scope";
-import { budgeted, edgeCacheBound } from "../utils/edge-budget";
+import { edgeLru } from "../utils/edge-budget";
 
 const MAGIC = 0x45464347; // "EFCG"
 const VERSION = 1;
@@ -96,10 +95,7 @@ export function encodeLayer(base: number, entries: LayerEntry[]): Uint8Array {
 }
 
 /** Layer pages of every repository, shared by the isolate's requests (layers are immutable). */
-const pages = budgeted(
-  "git.commit-graph-pages",
-  new ByteLru<string, Uint8Array>(edgeCacheBound("git.commit-graph-pages"), (p) => p.length + 64),
-);
+const pages = edgeLru<string, Uint8Array>("git.commit-graph-pages", (p) => p.length + 64);
 
 export const graphPageBytes = (): number => pages.bytes;
 

@@ -8,9 +8,9 @@ import { OBJ_COMMIT, OBJ_OFS_DELTA, OBJ_REF_DELTA, parseEntryHeader, typeName, t
 import { oidAt, type ObjectType, type Oid, sha1 } from "./oid";
 import { forgetWindows, type RangeSource } from "./range-source";
 import { inflateAt, InflateError } from "./zlib";
-import { ByteLru, heldBytes } from "../utils/lru";
+import { heldBytes } from "../utils/lru";
 import { isolateTurns, TURN_UNITS } from "../utils/pace";
-import { budgeted, edgeCacheBound } from "../utils/edge-budget";
+import { edgeLru } from "../utils/edge-budget";
 
 /**
  * What the object store asks of a pack's index. A small index is held whole (`PackIndex`: its
@@ -131,10 +131,7 @@ export interface Location {
 }
 
 /** Resolved objects shared by every request of the isolate; entries are immutable. */
-const resolved = budgeted(
-  "git.resolved-objects",
-  new ByteLru<string, GitObject>(edgeCacheBound("git.resolved-objects"), (o) => heldBytes(o.data) + 64),
-);
+const resolved = edgeLru<string, GitObject>("git.resolved-objects", (o) => heldBytes(o.data) + 64);
 
 /** Bytes the shared cache of resolved objects holds now (for tests and benchmarks). */
 export const resolvedCacheBytes = (): number => resolved.bytes;
@@ -183,10 +180,7 @@ const MAX_CACHED_OBJECT = 1024 * 1024;
  * large pack's ranged index costs one or two storage requests (issue 19: 40 of a log page's 41 R2
  * calls on big.git were index reads). About 150 bytes an id.
  */
-const learned = budgeted(
-  "git.learned-commits",
-  new ByteLru<Oid, { pack: string; offset: number }>(edgeCacheBound("git.learned-commits"), () => 150),
-);
+const learned = edgeLru<Oid, { pack: string; offset: number }>("git.learned-commits", () => 150);
 /** Entries one read learns at most (each inflated and hashed: a few microseconds for a commit). */
 const LEARN_MAX = 128;
 

@@ -1,8 +1,8 @@
 // Random access to an immutable blob (a pack in R2, or bytes in memory), read in windows.
-import { ByteLru, heldBytes, ownBytes } from "../utils/lru";
+import { heldBytes, ownBytes } from "../utils/lru";
 import { isolateTurns, TURN_UNITS } from "../utils/pace";
 import { inflightReads } from "../utils/request-scope";
-import { budgeted, edgeCacheBound } from "../utils/edge-budget";
+import { edgeLru } from "../utils/edge-budget";
 
 export interface RangeSource {
   /** Identifies the blob in shared caches (e.g. its R2 key). */
@@ -142,7 +142,7 @@ const WINDOW = 64 * 1024;
  * instead of 3: their trees lie all over the pack); 24 MiB left the edge's caches too little room
  * under the isolate's 128 MB (utils/edge-budget.ts), so 20.
  */
-const windows = budgeted("git.pack-windows", new ByteLru<string, Uint8Array>(edgeCacheBound("git.pack-windows"), heldBytes));
+const windows = edgeLru<string, Uint8Array>("git.pack-windows", heldBytes);
 
 /** Bytes the shared window cache holds now (for tests and benchmarks). */
 export const windowCacheBytes = (): number => windows.bytes;

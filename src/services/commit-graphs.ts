@@ -10,11 +10,10 @@ import { sha1 } from "../git/oid";
 import type { RepoSnapshot } from "../repo/snapshot";
 import { r2Keys } from "../storage/keys";
 import { R2Source } from "../storage/r2-source";
-import { ByteLru } from "../utils/lru";
 import { IsolateRuns, joinWithinRequest } from "../utils/request-scope";
 import type { RepoRef } from "../storage/pack-store";
 import { callsSoFar, logJob } from "./background-log";
-import { budgeted, edgeCacheBound } from "../utils/edge-budget";
+import { edgeLru } from "../utils/edge-budget";
 
 interface StoredChain {
   v: 1;
@@ -22,10 +21,7 @@ interface StoredChain {
 }
 
 /** Opened layers (header and fan-out, about 1 KiB each), shared by the isolate: layers never change. */
-const layers = budgeted(
-  "services.commit-graph-layers",
-  new ByteLru<string, GraphLayer>(edgeCacheBound("services.commit-graph-layers"), () => 1200),
-);
+const layers = edgeLru<string, GraphLayer>("services.commit-graph-layers", () => 1200);
 /**
  * Chains per repository, as read: the chain file is rewritten by each build, so it is read again
  * after 5 s. Only a settled read is kept for other requests (utils/request-scope.ts: a read of

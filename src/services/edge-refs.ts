@@ -7,8 +7,7 @@
 import { edgeCache } from "../obs/edge-cache";
 import type { RepoSnapshot } from "../repo/repo-object";
 import type { RepoRef } from "../storage/pack-store";
-import { ByteLru } from "../utils/lru";
-import { budgeted, edgeCacheBound } from "../utils/edge-budget";
+import { edgeLru } from "../utils/edge-budget";
 
 /**
  * How long a data centre may show refs older than the Durable Object's: the bound after which a
@@ -63,7 +62,7 @@ export const EDGE_REFS_ISOLATE_MS = 1_000;
 export const edgeRefsClock = { now: () => Date.now() };
 
 /** When this isolate last confirmed each repository's snapshot, by edgeRefsUrl: 256 KiB (160 bytes a key and time). */
-const confirmed = budgeted("services.edge-refs", new ByteLru<string, number>(edgeCacheBound("services.edge-refs"), () => 160));
+const confirmed = edgeLru<string, number>("services.edge-refs", () => 160);
 
 /**
  * Bumped by every forget: a page that read its snapshot before a change and finishes after it

@@ -6,9 +6,8 @@ import { parseCommit } from "../git/objects";
 import type { Oid } from "../git/oid";
 import type { ObjectLocator } from "../git/walk-trees";
 import { r2Keys } from "../storage/keys";
-import { ByteLru } from "../utils/lru";
 import type { RepoRef } from "./repositories";
-import { budgeted, edgeCacheBound } from "../utils/edge-budget";
+import { edgeLru } from "../utils/edge-budget";
 
 export interface CommitBrief {
   /** Committer time, seconds since the epoch. */
@@ -36,12 +35,9 @@ export function lastCommitsKey(repo: RepoRef, commit: Oid): string {
 }
 
 /** Parsed answers, shared by the requests of the isolate. */
-export const parsed = budgeted(
+export const parsed = edgeLru<string, StoredLastCommits>(
   "services.last-commits",
-  new ByteLru<string, StoredLastCommits>(
-    edgeCacheBound("services.last-commits"),
-    (d) => 200 + d.commits.length * 160 + Object.keys(d.paths).length * 80,
-  ),
+  (d) => 200 + d.commits.length * 160 + Object.keys(d.paths).length * 80,
 );
 
 export async function readStored(env: Env, repo: RepoRef, commit: Oid): Promise<StoredLastCommits | null> {

@@ -4,10 +4,9 @@
 // shared across forges. Callers check permissions before they ask.
 import { edgeCache } from "../obs/edge-cache";
 import { createHash } from "node:crypto";
-import { ByteLru } from "../utils/lru";
 import { stylesheetPath } from "../views/style";
 import { SOURCE_HASH } from "../build-info";
-import { budgeted, edgeCacheBound } from "../utils/edge-budget";
+import { edgeLru } from "../utils/edge-budget";
 
 /**
  * Part of every key: a hash of the source (scripts/prebuild.ts), so that a build with any change
@@ -16,10 +15,7 @@ import { budgeted, edgeCacheBound } from "../utils/edge-budget";
 const RENDER_VERSION = SOURCE_HASH;
 
 /** Rendered fragments shared by the requests of an isolate. */
-const memory = budgeted(
-  "services.page-bodies",
-  new ByteLru<string, string>(edgeCacheBound("services.page-bodies"), (s) => s.length * 2 + 64),
-);
+const memory = edgeLru<string, string>("services.page-bodies", (s) => s.length * 2 + 64);
 
 export interface PageKey {
   origin: string;

@@ -3,13 +3,12 @@
 import { Budget } from "../git/budget";
 import { isReachable } from "../git/negotiate";
 import type { Oid } from "../git/oid";
-import { ByteLru } from "../utils/lru";
 import { joinWithinRequest } from "../utils/request-scope";
 import type { CommitGraph } from "../git/commit-graph";
 import type { ObjectStore } from "../git/object-store";
 import type { RepoSnapshot } from "../repo/snapshot";
 import type { RepoRef } from "../storage/pack-store";
-import { budgeted, edgeCacheBound } from "../utils/edge-budget";
+import { edgeLru } from "../utils/edge-budget";
 
 /** What a check reads of an open repository (services/source.ts SourceRepo has it). */
 interface OpenRepo {
@@ -26,20 +25,14 @@ interface OpenRepo {
 export const REACHABILITY_STEPS = 200_000;
 
 /** Answers per repository and refs version (the version changes with every ref update). */
-const answers = budgeted(
-  "services.reach-answers",
-  new ByteLru<string, boolean>(edgeCacheBound("services.reach-answers"), () => 128),
-);
+const answers = edgeLru<string, boolean>("services.reach-answers", () => 128);
 
 /**
  * Per repository and refs version, the commits of the persisted commit-graph that the refs reach
  * (a bit per graph position): marked once by a walk of parent positions, then every commit named
  * by id is one bit to test instead of a walk from the tips down to it.
  */
-const reachSets = budgeted(
-  "services.reach-sets",
-  new ByteLru<string, Uint8Array>(edgeCacheBound("services.reach-sets"), (bits) => bits.length + 128),
-);
+const reachSets = edgeLru<string, Uint8Array>("services.reach-sets", (bits) => bits.length + 128);
 
 /** The reach set when the graph holds every tip that is a commit, else null (walk instead). */
 async function reachSet(src: OpenRepo, tips: Oid[], steps: number): Promise<Uint8Array | null> {

@@ -10,11 +10,10 @@ import type { RepoView } from "../git/upload-pack";
 import { R2Source } from "../storage/r2-source";
 import { doNames, r2Keys } from "../storage/keys";
 import { openStore, type RepoRef } from "../storage/pack-store";
-import { ByteLru } from "../utils/lru";
 import { ForgeError } from "../utils/errors";
 import { attachCommitGraph } from "./commit-graphs";
 import { cachedRefs, confirmationMark, confirmRefs, forgetEdgeRefs, keepRefs, recentlyConfirmed } from "./edge-refs";
-import { budgeted, edgeCacheBound } from "../utils/edge-budget";
+import { edgeLru } from "../utils/edge-budget";
 
 // Callers open stores and name repositories through this module.
 export { loadPackIndex, openPack, openStore, type RepoRef } from "../storage/pack-store";
@@ -25,12 +24,9 @@ export function repoStub(env: Env, repo: RepoRef): DurableObjectStub<RepoObject>
 }
 
 /** The last snapshot seen of each repository; shared by the isolate's requests: read-only. */
-const snapshots = budgeted(
+const snapshots = edgeLru<string, RepoSnapshot>(
   "services.repo-snapshots",
-  new ByteLru<string, RepoSnapshot>(
-    edgeCacheBound("services.repo-snapshots"),
-    (s) => 256 + s.refs.length * 160 + s.packs.length * 160,
-  ),
+  (s) => 256 + s.refs.length * 160 + s.packs.length * 160,
 );
 
 /** The repository's current refs and packs: the Durable Object confirms (or replaces) the cached copy. */

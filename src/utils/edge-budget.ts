@@ -1,5 +1,7 @@
 // The edge isolate's memory budget: every per-isolate cache's bound in one table, and what each holds.
 
+import { ByteLru } from "./lru";
+
 const MiB = 1024 * 1024;
 
 /**
@@ -71,6 +73,11 @@ export function edgeCacheBound(name: EdgeCacheName, current?: () => BudgetedCach
 export function budgeted<C extends BudgetedCache>(name: EdgeCacheName, cache: C): C {
   caches.set(name, () => cache);
   return cache;
+}
+
+/** A byte-bounded cache of the edge, registered as `name` with its bound from the table above. */
+export function edgeLru<K, V>(name: EdgeCacheName, sizeOf: (value: V) => number, maxValueBytes?: number): ByteLru<K, V> {
+  return budgeted(name, new ByteLru<K, V>(EDGE_CACHE_BOUNDS[name], sizeOf, maxValueBytes));
 }
 
 /** Each registered cache's bound and the bytes it holds now. */

@@ -7,7 +7,6 @@ import type { Viewer } from "../../../auth/access";
 import type { Project } from "../../../services/projects";
 import { openSource, type SourceRepo, branches, tags, defaultBranch } from "../../../services/source";
 import { cacheUrl, getFragment, pageEtag, putFragment } from "../../../services/page-cache";
-import { ByteLru } from "../../../utils/lru";
 import { Layout } from "../../../views/layout";
 import { pageContext } from "../../../views/page-context";
 import { projectTabs } from "../../../views/project-nav";
@@ -20,7 +19,7 @@ import type { Rev } from "../../../services/source";
 import { notFoundPage } from "../errors";
 import { ifNoneMatchHits } from "../../../utils/etag";
 import { isolateTurns } from "../../../utils/pace";
-import { budgeted, edgeCacheBound } from "../../../utils/edge-budget";
+import { edgeLru } from "../../../utils/edge-budget";
 
 export type { SourcePage };
 
@@ -191,10 +190,7 @@ interface AnonymousPage {
   headers: Record<string, string>;
   body: Uint8Array<ArrayBuffer>;
 }
-const anonymousPages = budgeted(
-  "web.anonymous-pages",
-  new ByteLru<string, AnonymousPage>(edgeCacheBound("web.anonymous-pages"), (p) => p.body.length + 512),
-);
+const anonymousPages = edgeLru<string, AnonymousPage>("web.anonymous-pages", (p) => p.body.length + 512);
 
 // The tab bar shows the areas anonymous visitors may read: a change of access levels changes the key.
 const anonymousKey = (p: SourcePage) => {
