@@ -124,6 +124,8 @@ describe("a compaction's memory", () => {
     const largestPack = Math.max(...snapshot.packs.map((p) => p.objects));
     expect(stats.copyPeakBytes).toBeGreaterThan(0);
     expect(stats.copyPeakBytes).toBeLessThanOrEqual(COPY_BUFFER + COPY_WINDOW + 4 * largestPack);
+    // One buffer for both packs, filled again for the second (a new one for each before).
+    expect(stats.copyMadeBytes).toBe(COPY_BUFFER);
     // Every window of the packs read about once: the entries are copied in stored order.
     const stored = snapshot.packs.reduce((n, p) => n + p.bytes, 0);
     expect(stats.copyReads).toBeLessThanOrEqual(Math.ceil(stored / COPY_WINDOW) + 2 * snapshot.packs.length);
