@@ -41,8 +41,9 @@ const ef = await startEdgeforge(
 );
 // LIVE_HEAP=1: collect garbage before each sample, so array buffers count only while held.
 const sampler = process.env.TRACE_HEAP ? await sampleHeap(inspector, 500, true, Boolean(process.env.LIVE_HEAP)) : null;
-// Interrupted: stop the forge and drop the state copy too.
+// Interrupted: keep what the forge printed (OUT), stop it and drop the state copy too.
 process.once("SIGINT", () => {
+  writeFileSync(process.env.OUT ?? "/tmp/b502-forge-output.txt", ef.forge.output);
   void ef.stop().finally(() => {
     if (kept && stateDir !== kept) rmSync(stateDir!, { recursive: true, force: true });
     process.exit(130);

@@ -59,6 +59,13 @@ export class BuildPackReader {
     return n;
   }
 
+  /** Lets the windows go and hands their buffers back, largest first (the reader is not used again). */
+  release(): Uint8Array[] {
+    const buffers = [...this.windows.values()].map((w) => w.release());
+    this.windows.clear();
+    return buffers.sort((a, b) => b.length - a.length);
+  }
+
   private of(pack: Pack): PackWindows {
     let w = this.windows.get(pack);
     if (!w) {

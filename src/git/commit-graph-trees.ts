@@ -39,7 +39,7 @@ class Area extends InflateScratch {
  * live ones at git/git's size) between full collections.
  */
 export class BuildTreeReader {
-  private readonly slab: Uint8Array;
+  private slab: Uint8Array;
   /** Bytes written into the slab so far (absolute): an object at `pos` is intact while head <= pos + size. */
   private head = 0;
   private readonly held = new Map<number, Held>();
@@ -67,6 +67,17 @@ export class BuildTreeReader {
   /** Bytes the reader holds in buffers (slab, scratch and pack windows), for tests. */
   get heldBytes(): number {
     return this.slab.length + this.deltaData.bytes + this.baseCopy.bytes + this.sideCopy.bytes + this.packs.heldBytes;
+  }
+
+  /**
+   * Lets the slab and the windows go and hands their buffers back, largest first (the reader is
+   * not used again): the next phase of the same job fills them instead of allocating its own.
+   */
+  release(): Uint8Array[] {
+    const buffers = [this.slab, ...this.packs.release()];
+    this.slab = new Uint8Array(0);
+    this.held.clear();
+    return buffers.sort((a, b) => b.length - a.length);
   }
 
   /** Objects the slab holds now. */

@@ -75,13 +75,23 @@ export class PackCopier {
   reads = 0;
   /** Most bytes held at once (buffer, spanning-entry buffer and offset table). */
   peakBytes = 0;
+  /** Bytes of copy buffers made here (none when the caller hands one in). */
+  madeBytes = 0;
+
+  /** The windows' buffer, made (or handed in) once and filled again for each pack in turn. */
+  private buffer: Uint8Array | null;
+  private readonly bufferBytes: number;
 
   constructor(
     /** Objects the writer sends from each pack (by the pack's place in the store). */
     private readonly sending: (pack: Pack) => number,
-    private readonly bufferBytes = COPY_BUFFER,
+    /** A buffer the caller no longer uses (a compaction's walk reader's), or the bytes of one to make. */
+    buffer: Uint8Array | number = COPY_BUFFER,
     private readonly window = COPY_WINDOW,
-  ) {}
+  ) {
+    this.bufferBytes = typeof buffer === "number" ? buffer : buffer.length;
+    this.buffer = typeof buffer === "number" ? null : buffer;
+  }
 
   /** `pack` read through this copier (the pack itself when its source cannot read into a buffer). */
   async view(pack: Pack): Promise<Pack> {
@@ -107,6 +117,7 @@ export class PackCopier {
   /** Lets the buffer and the table go. */
   dispose(): void {
     this.close();
+    this.buffer = null;
   }
 
   private async open(pack: Pack): Promise<{ view: Pack; ends: EntryEnds | null }> {
@@ -117,7 +128,11 @@ export class PackCopier {
     let view = pack;
     const most = this.sending(pack) * COPY_SHARE >= pack.index.count;
     if (most && inner.readInto) {
-      const r = new PackWindows(inner, { buffer: new Uint8Array(this.bufferBytes), window: this.window });
+      if (!this.buffer) {
+        this.buffer = new Uint8Array(this.bufferBytes);
+        this.madeBytes += this.bufferBytes;
+      }
+      const r = new PackWindows(inner, { buffer: this.buffer, window: this.window });
       reader = r;
       const source: RangeSource = { id: inner.id, size: inner.size, read: (s, e) => r.read(s, e) };
       view = new Pack(pack.name, pack.index, source);
@@ -138,7 +153,8 @@ export class PackCopier {
     this.note();
     if (this.current.reader) {
       this.reads += this.current.reader.reads;
-      this.current.reader.dispose();
+      // The buffer stays for the next pack: one buffer a copy, not one a pack.
+      this.current.reader.release();
     }
     this.current = null;
   }

@@ -29,6 +29,8 @@ export interface PackWriteOptions {
   deltaBases?: Map<Oid, Oid>;
   /** Called once every object is located (what answered the lookups may go: a compaction's id tables). */
   planned?: () => void;
+  /** A buffer the caller no longer uses, to copy stored entries through (a compaction's walk reader's). */
+  copyBuffer?: Uint8Array;
 }
 
 export interface PackWriteStats {
@@ -52,6 +54,8 @@ export interface PackWriteStats {
   /** Storage reads made copying stored entries, and the most bytes that copying held at once. */
   copyReads: number;
   copyPeakBytes: number;
+  /** Bytes of copy buffers the writer made (0 when `copyBuffer` was handed in). */
+  copyMadeBytes: number;
 }
 
 /** New deltas: worth trying for objects of this size; at most this much data per pack. */
@@ -138,13 +142,14 @@ export async function writePack(
     planBytes: packOf.byteLength + offsetOf.byteLength + order.byteLength,
     copyReads: 0,
     copyPeakBytes: 0,
+    copyMadeBytes: 0,
   };
   /** Where each object starts in the written pack, -1 until written. */
   const written = new Float64Array(n).fill(-1);
   const crcs = opts.index ? new Uint32Array(n) : null;
   /** Objects sent from each stored pack (whether reading its whole offset table pays). */
   const sendingFrom = new Map<Pack, number>(packs.map((p, rank) => [p, packStart[rank + 1]! - packStart[rank]!]));
-  const copier = new PackCopier((p) => sendingFrom.get(p) ?? 0);
+  const copier = new PackCopier((p) => sendingFrom.get(p) ?? 0, opts.copyBuffer);
 
   await emit(packHeader(n));
   let lastProgress = Date.now();
@@ -266,6 +271,7 @@ export async function writePack(
     copier.dispose();
     stats.copyReads = copier.reads;
     stats.copyPeakBytes = copier.peakBytes;
+    stats.copyMadeBytes = copier.madeBytes;
   }
   const digest = hash.digest();
   stats.checksum = new Uint8Array(digest.buffer, digest.byteOffset, digest.length);

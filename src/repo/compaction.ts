@@ -9,6 +9,7 @@ import { ID_TABLE_BUDGET, idTableLocator } from "../git/pack-id-table";
 import { packIndexSize, streamPackIndex } from "../git/pack-index";
 import { RangedPackIndex } from "../git/pack-index-ranged";
 import { forgetPack, type ObjectStore } from "../git/object-store";
+import { COPY_BUFFER } from "../git/pack-copy";
 import { writePack } from "../git/pack-writer";
 import { enumerateObjects, type WalkResult } from "../git/walk";
 import { WalkReader } from "../git/walk-reader";
@@ -42,7 +43,7 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
   const tips = snapshot.refs.map((r) => r.oid);
   // Every object of the packs at most (an object stored twice counts twice: a little room to spare).
   const expectedObjects = snapshot.packs.reduce((n, p) => n + (p.objects ?? 0), 0);
-  const { walk, walkReads, walkBytes } = await walkObjects(store, tips, expectedObjects);
+  const { walk, walkReads, walkBytes, spare } = await walkObjects(store, tips, expectedObjects);
   const walkMs = Date.now() - started;
   // The packs are retired once the pack is written: what the shared caches hold of them (a walk
   // reading through them once filled 24 MiB of windows and 16 MiB of objects) is of no more use.
@@ -52,12 +53,24 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
   // R2's smallest part (all but the last must be at least 5 MiB): the part buffer is the largest
   // single thing a compaction holds besides its per-object columns.
   const writer = new R2StreamWriter(env.OBJECTS, key, COMPACTION_PART);
+  // The walk reader's buffers (its windows, then its slab) become the part and the copy buffer:
+  // made anew, they were the sampled peak's array buffers beside the walk's not yet collected.
+  const [largest, next] = spare;
+  if (largest) writer.adopt(largest);
+  const copyBuffer = next && next.length >= COPY_BUFFER ? next.subarray(0, COPY_BUFFER) : undefined;
   try {
     const stats = await writePack(
       store,
       walk.objects,
       // The tables (12 bytes an object) go once the plan holds every object's place.
-      { ofsDelta: true, thin: false, clientHas: new Set(), index: true, planned: () => store.useLocator(null) },
+      {
+        ofsDelta: true,
+        thin: false,
+        clientHas: new Set(),
+        index: true,
+        planned: () => store.useLocator(null),
+        copyBuffer,
+      },
       (chunk) => writer.write(chunk),
     );
     await writer.finish();
@@ -80,6 +93,8 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
       rebuilt: stats.rebuilt,
       copyReads: stats.copyReads,
       copyPeakBytes: stats.copyPeakBytes,
+      // Buffers the write made rather than took over from the walk (its part grown by doubling, copy buffers).
+      madeBytes: writer.allocated + stats.copyMadeBytes,
     };
     console.log(JSON.stringify({ level: "info", message: `compaction ${JSON.stringify({ ...line, ...cost })}` }));
     return { name, objects: stats.objects, bytes: stats.bytes, createdAt: Date.now(), closure: setHash(tips) };
@@ -93,18 +108,20 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
 /**
  * Every object reachable from the tips, read through a reader of the walk's own (a few MiB of
  * windows and a slab, `WalkReader`), not the isolate's shared caches; the reader goes when the
- * walk returns. Its storage reads and the bytes it held, for the compaction's log line.
+ * walk returns, its buffers handed back (`spare`, largest first) for the writer. Its storage reads
+ * and the bytes it held, for the compaction's log line.
  */
 async function walkObjects(
   store: ObjectStore,
   tips: Oid[],
   expectedObjects: number,
-): Promise<{ walk: WalkResult; walkReads: number; walkBytes: number }> {
+): Promise<{ walk: WalkResult; walkReads: number; walkBytes: number; spare: Uint8Array[] }> {
   const reader = new WalkReader(store);
   // Each commit is read once (the walk keeps what it needs): the graph need not remember them.
   const graph = new CommitGraph(store, reader.read, false);
   const walk = await enumerateObjects(graph, { wants: tips, haves: [], shallow: new Set(), expectedObjects });
-  return { walk, walkReads: reader.reads, walkBytes: reader.heldBytes };
+  const walkBytes = reader.heldBytes;
+  return { walk, walkReads: reader.reads, walkBytes, spare: reader.release() };
 }
 
 /**
