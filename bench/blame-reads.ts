@@ -100,7 +100,24 @@ const index = await RangedPackIndex.open(new Counted(`idx-${Math.random()}`, idx
 const store = new ObjectStore([
   new Pack(base, index, new WindowedSource(new Counted(`pack-${Math.random()}`, packBytes, "pack"))),
 ]);
+// Entries inflated (delta chains' bases again when the shared cache let them go), and how many distinct.
+const inflated = { entries: 0, distinct: new Set<number>() };
+const pack = store.packs[0]!;
+const inflateEntry = pack.inflateEntry.bind(pack);
+pack.inflateEntry = (offset, known) => {
+  inflated.entries++;
+  inflated.distinct.add(offset);
+  return inflateEntry(offset, known);
+};
 const graph = new CommitGraph(store);
+// Commits passed by their Bloom filters (the walk's and its read-ahead's, CommitGraph.firstMaybeChanged).
+let passed = 0;
+const firstMaybeChanged = graph.firstMaybeChanged.bind(graph);
+graph.firstMaybeChanged = async (...args) => {
+  const to = await firstMaybeChanged(...args);
+  passed += to.passed;
+  return to;
+};
 const persisted = new PersistedGraph(chain);
 graph.usePersisted(async () => persisted);
 const budget = new Budget();
@@ -124,5 +141,8 @@ const sum = (kind: string, upto = Infinity) => {
   return `${l.length} reads, ${(l.reduce((n, x) => n + x.bytes, 0) / 1048576).toFixed(1)} MiB`;
 };
 console.log(`rounds of storage reads the walk waited for: ${rounds}`);
+console.log(
+  `entries inflated: ${inflated.entries} (${inflated.distinct.size} distinct); commits passed by their filters: ${passed}`,
+);
 console.log(`index: ${sum("idx")} (before the first step: ${sum("idx", 0)}); pack: ${sum("pack")}`);
 for (const s of [8, 100, 400, 800]) console.log(`  up to step ${s}: index ${sum("idx", s)}, pack ${sum("pack", s)}`);

@@ -230,7 +230,7 @@ export async function blame(
       // And on down the first parents while their filters rule the file out: by graph position,
       // each commit passed a sixteenth of a step (no tree, no id decoded).
       const left = opts.budget ? (opts.budget.maxSteps - opts.budget.used) * PASS_PER_STEP : Infinity;
-      const to = await graph.firstMaybeChanged(parents[0]!, keysFor(suspect.file), Math.max(0, left));
+      const to = await lookups.passFrom(c, suspect.file, keysFor(suspect.file), Math.max(0, left));
       for (let i = 0; i < to.passed; i += PASS_PER_STEP) opts.budget?.spend();
       await give(to.oid, suspect.blob, suspect.file, spans);
       continue;
