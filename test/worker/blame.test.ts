@@ -22,7 +22,7 @@ import { RangedPackIndex, setRangedPageBudget } from "../../src/git/pack-index-r
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource } from "../../src/git/range-source";
 import { RoundsSource } from "./rounds-source";
-import { blameWithin, forgetBlameRuns, readMarginCommit, sharedBlame } from "../../src/services/blame-runs";
+import { blameWithin, forgetBlameRuns, NEAR_END_MS, readMarginCommit, sharedBlame } from "../../src/services/blame-runs";
 import type { SourceRepo } from "../../src/services/source";
 
 const revs = fixture.revs as Record<"tip" | "older", Oid>;
@@ -265,12 +265,12 @@ describe("blame", () => {
 class StepHook extends Budget {
   constructor(
     private readonly n: number,
-    private readonly at: () => void,
+    private readonly at: () => unknown,
   ) {
     super();
   }
   override async step(): Promise<boolean> {
-    if (this.used === this.n) this.at();
+    if (this.used === this.n) await this.at();
     return super.step();
   }
 }
@@ -319,6 +319,50 @@ describe("blame runs shared by pages", () => {
     expect(a!.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
     expect((await blameWithin(sharedBlame(key, later, start), Promise.resolve()))!).toBe(a);
     expect(started).toBe(1);
+  });
+
+  it("waits a little longer for a run near its end, and not for one far from it", async () => {
+    const page = async (stopAt: number) => {
+      forgetBlameRuns();
+      // The run pauses at step `stopAt` until the page has stopped waiting (its first wait, over at
+      // once) and gone on to wait more, or not.
+      let resume!: () => void;
+      const paused = new Promise<void>((r) => (resume = r));
+      let atPause!: () => void;
+      const reached = new Promise<void>((r) => (atPause = r));
+      const run = sharedBlame(`t/r@tip:long.txt:${stopAt}`, Date.now() + 60_000, async (watch) => {
+        return blame(await walker(true), revs.tip, ["long.txt"], {
+          watch,
+          budget: new StepHook(stopAt, () => {
+            atPause();
+            return paused;
+          }),
+        });
+      });
+      await reached;
+      // Its pace: a second for the history walked so far (a clock of the test's, not the machine's).
+      run.startedAt = Date.now() - 1000;
+      let more = 0;
+      const result = await blameWithin(run, Promise.resolve(), (ms) => {
+        more = ms;
+        resume();
+        return new Promise(() => {});
+      });
+      resume();
+      await run.done;
+      return { result, more, left: run.now()?.left };
+    };
+    // Near the end (the history below it a sliver of what the run has walked): it waits for the
+    // run and shows it complete; on the base, the page showed the run as it was then.
+    const steps = (await blame(await walker(true), revs.tip, ["long.txt"])).steps;
+    const near = await page(steps - 3);
+    expect(near.more).toBe(NEAR_END_MS);
+    expect(near.result!.complete).toBe(true);
+    expect(near.result!.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
+    // Far from it: the page shows where the run is.
+    const far = await page(5);
+    expect(far.more).toBe(0);
+    expect(far.result!.complete).toBe(false);
   });
 
   it("reads the margin's commits while the walk goes on, each once, as the walk names them", async () => {
