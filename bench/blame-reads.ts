@@ -1,7 +1,8 @@
 // The storage reads of one cold blame, in Node, through the stack a page uses (issue 19): the pack
 // index read by ranges, the pack through the 64 KiB windows, every read of the index and the pack
 // counted with its bytes and the walk's step, and the rounds of reads the walk waited for in turn
-// (reads are answered together once the walk waits on nothing else: one storage round trip each).
+// (reads are answered together once the walk waits on nothing else: one storage round trip each),
+// the pack entries inflated (distinct and in all) and the commits passed by their Bloom filters.
 // No forge: counts, not times (CPU is printed for what it is worth on a loaded machine).
 //
 //   REPO=/tmp/s5-blame/long70k.git GRAPH_CACHE=/tmp/blame-graph AHEAD=8 node --import tsx bench/blame-reads.ts
