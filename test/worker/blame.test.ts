@@ -177,17 +177,11 @@ describe("blame", () => {
   it("passes each commit its filter rules out once, though reading ahead predicts the walk the same way", async () => {
     const run = async (readAhead?: number) => {
       const g = await walker(true);
-      let passed = 0;
-      const pass = g.firstMaybeChanged.bind(g);
-      g.firstMaybeChanged = async (...args) => {
-        const to = await pass(...args);
-        passed += to.passed;
-        return to;
-      };
+      const passes = countPasses(g);
       // A file changed every 30th edit of the long file: the walk passes the commits between.
       const result = await blame(g, revs.tip, ["tail.txt"], { readAhead });
       expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip tail.txt"]);
-      return { passed, ahead: result.work.readAhead };
+      return { passed: passes.passed, ahead: result.work.readAhead };
     };
     const inTurn = await run(0);
     expect(inTurn.passed).toBeGreaterThan(100);
@@ -203,32 +197,20 @@ describe("blame", () => {
     const g = await walker(true);
     await blame(g, revs.tip, ["tail.txt"], { readAhead: 0 }); // the graph's pages read
     // Views made while passing (typed arrays are counted as they are made: `subarray`).
-    let passing = false;
     let views = 0;
-    let passed = 0;
+    const passes = countPasses(g);
     const subarray = Uint8Array.prototype.subarray;
     Uint8Array.prototype.subarray = function (this: Uint8Array, ...args) {
-      if (passing) views++;
+      if (passes.passing) views++;
       return subarray.apply(this, args);
     };
     try {
-      const pass = g.firstMaybeChanged.bind(g);
-      g.firstMaybeChanged = async (...args) => {
-        passing = true;
-        try {
-          const to = await pass(...args);
-          passed += to.passed;
-          return to;
-        } finally {
-          passing = false;
-        }
-      };
       const result = await blame(g, revs.tip, ["tail.txt"], { readAhead: 0 });
       expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip tail.txt"]);
     } finally {
       Uint8Array.prototype.subarray = subarray;
     }
-    expect(passed).toBeGreaterThan(100);
+    expect(passes.passed).toBeGreaterThan(100);
     // A view of each commit's filter before (and a record of its links): over 180 here, 69,000 for
     // the long file on long70k, a third of that blame's garbage.
     expect(views).toBeLessThan(10);
@@ -262,6 +244,23 @@ describe("blame", () => {
 });
 
 /** A budget that calls `at` once when the walk has taken `n` steps (a point mid-run, not a time). */
+/** Counts the commits `g` passes by their Bloom filters (`firstMaybeChanged`); `passing` while it does. */
+function countPasses(g: CommitGraph): { passed: number; passing: boolean } {
+  const counts = { passed: 0, passing: false };
+  const pass = g.firstMaybeChanged.bind(g);
+  g.firstMaybeChanged = async (...args) => {
+    counts.passing = true;
+    try {
+      const to = await pass(...args);
+      counts.passed += to.passed;
+      return to;
+    } finally {
+      counts.passing = false;
+    }
+  };
+  return counts;
+}
+
 class StepHook extends Budget {
   constructor(
     private readonly n: number,
