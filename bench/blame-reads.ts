@@ -1,7 +1,8 @@
 // The storage reads of one cold blame, in Node, through the stack a page uses (issue 19): the pack
 // index read by ranges, the pack through the 64 KiB windows, every read of the index and the pack
 // counted with its bytes and the walk's step, and the rounds of reads the walk waited for in turn
-// (reads are answered together once the walk waits on nothing else: one storage round trip each).
+// (reads are answered together once the walk waits on nothing else: one storage round trip each),
+// the pack entries inflated (distinct and in all) and the commits passed by their Bloom filters.
 // No forge: counts, not times (CPU is printed for what it is worth on a loaded machine).
 //
 //   REPO=/tmp/s5-blame/long70k.git GRAPH_CACHE=/tmp/blame-graph AHEAD=8 node --import tsx bench/blame-reads.ts
@@ -100,7 +101,24 @@ const index = await RangedPackIndex.open(new Counted(`idx-${Math.random()}`, idx
 const store = new ObjectStore([
   new Pack(base, index, new WindowedSource(new Counted(`pack-${Math.random()}`, packBytes, "pack"))),
 ]);
+// Entries inflated (delta chains' bases again when the shared cache let them go), and how many distinct.
+const inflated = { entries: 0, distinct: new Set<number>() };
+const pack = store.packs[0]!;
+const inflateEntry = pack.inflateEntry.bind(pack);
+pack.inflateEntry = (offset, known) => {
+  inflated.entries++;
+  inflated.distinct.add(offset);
+  return inflateEntry(offset, known);
+};
 const graph = new CommitGraph(store);
+// Commits passed by their Bloom filters (the walk's and its read-ahead's, CommitGraph.firstMaybeChanged).
+let passed = 0;
+const firstMaybeChanged = graph.firstMaybeChanged.bind(graph);
+graph.firstMaybeChanged = async (...args) => {
+  const to = await firstMaybeChanged(...args);
+  passed += to.passed;
+  return to;
+};
 const persisted = new PersistedGraph(chain);
 graph.usePersisted(async () => persisted);
 const budget = new Budget();
@@ -124,5 +142,8 @@ const sum = (kind: string, upto = Infinity) => {
   return `${l.length} reads, ${(l.reduce((n, x) => n + x.bytes, 0) / 1048576).toFixed(1)} MiB`;
 };
 console.log(`rounds of storage reads the walk waited for: ${rounds}`);
+console.log(
+  `entries inflated: ${inflated.entries} (${inflated.distinct.size} distinct); commits passed by their filters: ${passed}`,
+);
 console.log(`index: ${sum("idx")} (before the first step: ${sum("idx", 0)}); pack: ${sum("pack")}`);
 for (const s of [8, 100, 400, 800]) console.log(`  up to step ${s}: index ${sum("idx", s)}, pack ${sum("pack", s)}`);

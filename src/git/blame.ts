@@ -31,6 +31,12 @@ export interface BlameResult {
   steps: number;
   /** Work done (for tests and Server-Timing). */
   work: BlameWork;
+  /**
+   * Of the start commit's history (by generation number), the part still below where the walk is,
+   * 0 to 1: how far a run in progress has to go at most (a page waits a little longer for a run near
+   * its end). Undefined without the commit-graph.
+   */
+  left?: number;
 }
 
 export interface BlameWork {
@@ -188,6 +194,10 @@ export async function blame(
   /** The commit being compared now, with the lines it holds (neither in `out` nor in `pending`). */
   let current: { oid: Oid; spans: Span[] } | null = null;
   let steps = 0;
+  // Generation numbers: the start's, and the walk's now (it takes commits highest first).
+  const top = (await graph.commit(start)).generation;
+  let reached = top;
+  const left = () => (top === undefined || reached === undefined ? undefined : top > 1 ? (reached - 1) / (top - 1) : 0);
   const workNow = (): BlameWork => ({
     ...work,
     compared: stats.compared,
@@ -201,7 +211,7 @@ export async function blame(
       // Older suspects last: a line passed on to a parent mid-step is reported at the parent.
       if (current) assign(current.oid, current.spans, false, lines);
       for (const [oid, s] of pending) assign(oid, s.spans, false, lines);
-      return { lines, complete: false, steps, work: workNow() };
+      return { lines, complete: false, steps, work: workNow(), left: left() };
     };
   }
 
@@ -220,6 +230,7 @@ export async function blame(
     }
     pending.delete(c.oid);
     steps++;
+    reached = c.generation;
     if (steps === ID_TABLES_AFTER_STEPS && !work.idTables) await useIdTables();
     let spans = suspect.spans.sort((a, b) => a.sStart - b.sStart);
     current = { oid: c.oid, spans };
@@ -230,7 +241,7 @@ export async function blame(
       // And on down the first parents while their filters rule the file out: by graph position,
       // each commit passed a sixteenth of a step (no tree, no id decoded).
       const left = opts.budget ? (opts.budget.maxSteps - opts.budget.used) * PASS_PER_STEP : Infinity;
-      const to = await graph.firstMaybeChanged(parents[0]!, keysFor(suspect.file), Math.max(0, left));
+      const to = await lookups.passFrom(c, suspect.file, keysFor(suspect.file), Math.max(0, left));
       for (let i = 0; i < to.passed; i += PASS_PER_STEP) opts.budget?.spend();
       await give(to.oid, suspect.blob, suspect.file, spans);
       continue;

@@ -124,13 +124,14 @@ export class FilterBuilder {
 }
 
 /** False only if no path of `keys` can be in the filter (the commit certainly left them alone). */
-export function filterMayContain(filter: Uint8Array, keys: BloomKey[]): boolean {
-  if (filter.length === 0) return true;
-  const bits = filter.length * 8;
+export function filterMayContain(filter: Uint8Array, keys: BloomKey[], start = 0, end = filter.length): boolean {
+  // [start, end): the filter within a larger buffer (a commit-graph page), read in place.
+  if (end <= start) return true;
+  const bits = (end - start) * 8;
   for (const key of keys) {
     for (const h of key) {
       const bit = h % bits;
-      if ((filter[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
+      if ((filter[start + (bit >>> 3)]! & (1 << (bit & 7))) === 0) return false;
     }
   }
   return true;

@@ -2,6 +2,7 @@
 // a chain of immutable layer files, each listing commits parents-first with their id, root tree,
 // parent positions, generation number, committer time and changed-path Bloom filter. Layers are
 // read by ranges through one byte-bounded page cache, never whole.
+import { type BloomKey, filterMayContain } from "./bloom";
 import { yieldToOthers } from "./budget";
 import { corruptPack } from "./errors";
 import { hexInto, oidAt, type Oid } from "./oid";
@@ -263,18 +264,52 @@ export class GraphLayer {
 
   /** `filter(i)` from pages already read, without waiting; null when one is not. */
   filterNow(i: number): Uint8Array | null {
+    const page = this.filterInPage(i);
+    return page ? page.subarray(this.found.start, this.found.end) : null;
+  }
+
+  /**
+   * `filterMayContain` of `filter(i)` from pages already read, in place (no view made: a pass down
+   * the first parents tests tens of thousands of filters); null when a page is not at hand.
+   */
+  filterMayContainNow(i: number, keys: BloomKey[]): boolean | null {
+    const page = this.filterInPage(i);
+    return page ? filterMayContain(page, keys, this.found.start, this.found.end) : null;
+  }
+
+  /** Where `filterInPage` found the filter in the page it returns. */
+  private readonly found = { start: 0, end: 0 };
+
+  /** The page holding filter `i` (its place in `found`), if pages already read hold it. */
+  private filterInPage(i: number): Uint8Array | null {
     const at = this.bidxStart + (i > 0 ? i - 1 : 0) * 4;
     const p = Math.floor(at / PAGE);
     const h = this.pageNow(p);
     if (!h || at - p * PAGE + 8 > h.data.length) return null;
     const start = i > 0 ? h.view.getUint32(at - p * PAGE) : 0;
     const end = h.view.getUint32(at - p * PAGE + (i > 0 ? 4 : 0));
-    if (end <= start) return new Uint8Array(0);
+    if (end <= start) {
+      this.found.start = this.found.end = 0;
+      return h.data;
+    }
     const from = this.bdatStart + start;
     const q = Math.floor(from / PAGE);
     if (Math.floor((this.bdatStart + end - 1) / PAGE) !== q) return null;
     const d = this.pageNow(q);
-    return d ? d.data.subarray(from - q * PAGE, this.bdatStart + end - q * PAGE) : null;
+    if (!d) return null;
+    this.found.start = from - q * PAGE;
+    this.found.end = this.bdatStart + end - q * PAGE;
+    return d.data;
+  }
+
+  /** The first parent's position of the commit at `i` (-1: none) from pages already read, or null. */
+  firstParentNow(i: number): number | null {
+    const start = this.dataStart + i * DATA + 40;
+    const p = Math.floor(start / PAGE);
+    const h = this.pageNow(p);
+    if (!h || start + 4 > (p + 1) * PAGE || start - p * PAGE + 4 > h.data.length) return null;
+    const p1 = h.view.getUint32(start - p * PAGE);
+    return p1 === NONE ? -1 : p1;
   }
 
   /** Committer time and parent positions of the commit at position `i` (no id decoded). */
@@ -365,6 +400,16 @@ export class PersistedGraph {
   filterNow(pos: number): Uint8Array | null {
     const l = this.layerOf(pos);
     return l.filterNow(pos - l.base);
+  }
+
+  filterMayContainNow(pos: number, keys: BloomKey[]): boolean | null {
+    const l = this.layerOf(pos);
+    return l.filterMayContainNow(pos - l.base, keys);
+  }
+
+  firstParentNow(pos: number): number | null {
+    const l = this.layerOf(pos);
+    return l.firstParentNow(pos - l.base);
   }
 
   /**

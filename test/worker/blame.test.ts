@@ -22,7 +22,7 @@ import { RangedPackIndex, setRangedPageBudget } from "../../src/git/pack-index-r
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource } from "../../src/git/range-source";
 import { RoundsSource } from "./rounds-source";
-import { blameWithin, forgetBlameRuns, readMarginCommit, sharedBlame } from "../../src/services/blame-runs";
+import { blameWithin, forgetBlameRuns, NEAR_END_MS, readMarginCommit, sharedBlame } from "../../src/services/blame-runs";
 import type { SourceRepo } from "../../src/services/source";
 
 const revs = fixture.revs as Record<"tip" | "older", Oid>;
@@ -174,6 +174,48 @@ describe("blame", () => {
     expect(ahead.storage.rounds).toBeLessThan(0.5 * inTurn.storage.rounds);
   });
 
+  it("passes each commit its filter rules out once, though reading ahead predicts the walk the same way", async () => {
+    const run = async (readAhead?: number) => {
+      const g = await walker(true);
+      const passes = countPasses(g);
+      // A file changed every 30th edit of the long file: the walk passes the commits between.
+      const result = await blame(g, revs.tip, ["tail.txt"], { readAhead });
+      expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip tail.txt"]);
+      return { passed: passes.passed, ahead: result.work.readAhead };
+    };
+    const inTurn = await run(0);
+    expect(inTurn.passed).toBeGreaterThan(100);
+    const ahead = await run();
+    expect(ahead.ahead).toBeGreaterThan(0);
+    // The walk takes the prediction's answers: on long70k each of the 69,000 commits passed was
+    // passed twice, by the prediction and then by the walk.
+    // (A few more: the prediction runs ahead of where the walk ends.)
+    expect(ahead.passed).toBeLessThan(1.1 * inTurn.passed);
+  });
+
+  it("passes commits by their filters without a view or a record made for each", async () => {
+    const g = await walker(true);
+    await blame(g, revs.tip, ["tail.txt"], { readAhead: 0 }); // the graph's pages read
+    // Views made while passing (typed arrays are counted as they are made: `subarray`).
+    let views = 0;
+    const passes = countPasses(g);
+    const subarray = Uint8Array.prototype.subarray;
+    Uint8Array.prototype.subarray = function (this: Uint8Array, ...args) {
+      if (passes.passing) views++;
+      return subarray.apply(this, args);
+    };
+    try {
+      const result = await blame(g, revs.tip, ["tail.txt"], { readAhead: 0 });
+      expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip tail.txt"]);
+    } finally {
+      Uint8Array.prototype.subarray = subarray;
+    }
+    expect(passes.passed).toBeGreaterThan(100);
+    // A view of each commit's filter before (and a record of its links): over 180 here, 69,000 for
+    // the long file on long70k, a third of that blame's garbage.
+    expect(views).toBeLessThan(10);
+  });
+
   it("decodes no text: line ids come from the versions' bytes", async () => {
     // Every decoder's bytes counted (the walk's own, made before this test, included): each
     // version of the long file was decoded whole before (41 MB a blame of the bench's long file).
@@ -202,15 +244,32 @@ describe("blame", () => {
 });
 
 /** A budget that calls `at` once when the walk has taken `n` steps (a point mid-run, not a time). */
+/** Counts the commits `g` passes by their Bloom filters (`firstMaybeChanged`); `passing` while it does. */
+function countPasses(g: CommitGraph): { passed: number; passing: boolean } {
+  const counts = { passed: 0, passing: false };
+  const pass = g.firstMaybeChanged.bind(g);
+  g.firstMaybeChanged = async (...args) => {
+    counts.passing = true;
+    try {
+      const to = await pass(...args);
+      counts.passed += to.passed;
+      return to;
+    } finally {
+      counts.passing = false;
+    }
+  };
+  return counts;
+}
+
 class StepHook extends Budget {
   constructor(
     private readonly n: number,
-    private readonly at: () => void,
+    private readonly at: () => unknown,
   ) {
     super();
   }
   override async step(): Promise<boolean> {
-    if (this.used === this.n) this.at();
+    if (this.used === this.n) await this.at();
     return super.step();
   }
 }
@@ -259,6 +318,50 @@ describe("blame runs shared by pages", () => {
     expect(a!.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
     expect((await blameWithin(sharedBlame(key, later, start), Promise.resolve()))!).toBe(a);
     expect(started).toBe(1);
+  });
+
+  it("waits a little longer for a run near its end, and not for one far from it", async () => {
+    const page = async (stopAt: number) => {
+      forgetBlameRuns();
+      // The run pauses at step `stopAt` until the page has stopped waiting (its first wait, over at
+      // once) and gone on to wait more, or not.
+      let resume!: () => void;
+      const paused = new Promise<void>((r) => (resume = r));
+      let atPause!: () => void;
+      const reached = new Promise<void>((r) => (atPause = r));
+      const run = sharedBlame(`t/r@tip:long.txt:${stopAt}`, Date.now() + 60_000, async (watch) => {
+        return blame(await walker(true), revs.tip, ["long.txt"], {
+          watch,
+          budget: new StepHook(stopAt, () => {
+            atPause();
+            return paused;
+          }),
+        });
+      });
+      await reached;
+      // Its pace: a second for the history walked so far (a clock of the test's, not the machine's).
+      run.startedAt = Date.now() - 1000;
+      let more = 0;
+      const result = await blameWithin(run, Promise.resolve(), (ms) => {
+        more = ms;
+        resume();
+        return new Promise(() => {});
+      });
+      resume();
+      await run.done;
+      return { result, more, left: run.now()?.left };
+    };
+    // Near the end (the history below it a sliver of what the run has walked): it waits for the
+    // run and shows it complete; on the base, the page showed the run as it was then.
+    const steps = (await blame(await walker(true), revs.tip, ["long.txt"])).steps;
+    const near = await page(steps - 3);
+    expect(near.more).toBe(NEAR_END_MS);
+    expect(near.result!.complete).toBe(true);
+    expect(near.result!.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
+    // Far from it: the page shows where the run is.
+    const far = await page(5);
+    expect(far.more).toBe(0);
+    expect(far.result!.complete).toBe(false);
   });
 
   it("reads the margin's commits while the walk goes on, each once, as the walk names them", async () => {

@@ -123,13 +123,17 @@ export async function blamePage(p: SourcePage, rev: Rev, path: string[], oid: Oi
   });
 }
 
-/** The run's answer if it comes within `ms`, else where it has got to (the timer cleared either way). */
+/**
+ * The run's answer if it comes within `ms` (or a little more when it is near its end: `blameWithin`),
+ * else where it has got to (the timers cleared either way).
+ */
 async function waitFor(run: SharedBlame, ms: number): Promise<BlameResult | null> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  const sleep = (ms: number) => new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
   try {
-    return await blameWithin(run, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))));
+    return await blameWithin(run, sleep(ms), sleep);
   } finally {
-    clearTimeout(timer);
+    for (const t of timers) clearTimeout(t);
   }
 }
 
