@@ -6,7 +6,12 @@
 //   npm run bench:gen-large -- --size-mb 500 --commits 70000 --branches 700 --depth 6 --out /tmp/big.git
 //   npm run bench:scale -- --repo /tmp/big.git [--samples 30] [--seconds 5] [--warm-samples 500]
 //     [--skip-git] [--skip-cgit] [--skip-pages] [--only-blame] [--profile] [--phase-limit 1200]
-//     [--state <dir>] [--port N] [--inspector-port N]
+//     [--state <dir>] [--port N] [--inspector-port N] [--storage-process]
+//
+// --storage-process: the forge runs with FORGE_STORAGE_PROCESS=1 (R2, KV and D1 simulators in a
+// second workerd, scripts/local/storage-process.ts), so the warm page waits behind the forge's own
+// work and not the R2 simulator's, as on Cloudflare; the warm table and line say so. With --state,
+// a run with it and one without on the same state give the two sets of warm rows.
 //
 // --state: a kept forge state folder with the repository imported as project "repo" (bench/tree-probe.ts
 // STATE makes one): the run copies it, skips the uploads, the import and the git rows, and goes
@@ -68,6 +73,7 @@ const { values: opts } = parseArgs({
     state: { type: "string" },
     port: { type: "string" },
     "inspector-port": { type: "string" },
+    "storage-process": { type: "boolean" },
   },
 });
 if (!opts.repo) throw new Error("--repo <bare repository> is required (make one with npm run bench:gen-large)");
@@ -137,7 +143,7 @@ const step = dog.step;
 step("starting the forge");
 // The watchdog looks first: the runner stops a forge that does not start in time.
 const forge: Edgeforge = await startEdgeforge(
-  { FORGE_INSPECTOR_PORT: String(inspector) },
+  { FORGE_INSPECTOR_PORT: String(inspector), ...(opts["storage-process"] ? { FORGE_STORAGE_PROCESS: "1" } : {}) },
   (Number(opts["phase-limit"]) + 300) * 1000,
   { stateDir: stateCopy, port: opts.port ? Number(opts.port) : undefined },
 );
@@ -447,8 +453,12 @@ async function pagesAndWarm() {
   }
   warmTable.push({ label: "alone after the cold pages: p50", unit: "ms", values: [percentile(aloneAfter, 50), "-"] });
   warmTable.push({ label: "alone after the cold pages: requests", unit: "count", values: [aloneAfter.length, "-"] });
+  // Which storage the warm rows waited behind: the simulators on the forge's thread, or not.
+  const storageLabel = opts["storage-process"]
+    ? " (storage process: R2, KV and D1 in a second workerd)"
+    : " (R2, KV and D1 simulators on the forge's workerd thread)";
   printTable(
-    "warm page (blob at master) from a second client: alone just before each kind's cold pages, and during them",
+    `warm page (blob at master) from a second client: alone just before each kind's cold pages, and during them${storageLabel}`,
     ["alone", "during the cold pages"],
     warmTable,
     [[1, 0]],
@@ -456,7 +466,7 @@ async function pagesAndWarm() {
   const a = all(alone);
   const d = all(during);
   console.log(
-    `\nwarm p50 during the cold pages / alone: ${(percentile(d, 50) / percentile(a, 50)).toFixed(2)}x ` +
+    `\nwarm p50 during the cold pages / alone${storageLabel}: ${(percentile(d, 50) / percentile(a, 50)).toFixed(2)}x ` +
       `(${percentile(d, 50).toFixed(1)} ms over ${d.length} requests / ${percentile(a, 50).toFixed(1)} ms over ${a.length}; target 1.2x); ` +
       `alone after the cold pages: ${percentile(aloneAfter, 50).toFixed(1)} ms over ${aloneAfter.length}`,
   );

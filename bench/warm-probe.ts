@@ -24,8 +24,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { printThreadReport, threadReport } from "./lib/thread-slices";
-import { schedLine, schedSince, schedTotals, threadCpuMs } from "./lib/sched";
-import { treePids } from "./lib/rss";
+import { workerdPids } from "./lib/rss";
+import { schedLine, schedOf, schedSince, schedTotals, threadCpuMs } from "./lib/sched";
 
 const repo = process.env.REPO ?? "/tmp/g-bench/large.git";
 const samples = Number(process.env.SAMPLES ?? 30);
@@ -56,7 +56,11 @@ const urlsOf: Record<string, (p: { commit: string; file: string }, i: number) =>
 const inspector = Number(process.env.INSPECTOR_PORT ?? 0) || (await freePort());
 const kept = process.env.STATE;
 if (kept && !existsSync(join(kept, "bench-imported"))) {
-  const first = await startEdgeforge({}, 600_000, { stateDir: kept, root: process.env.ROOT });
+  const first = await startEdgeforge({}, 600_000, {
+    stateDir: kept,
+    root: process.env.ROOT,
+    port: Number(process.env.PORT ?? 0) || undefined,
+  });
   await importProject(first, "repo", repo);
   await masterFinal((path) => pageAt(first.port, path));
   await first.stop();
@@ -68,7 +72,8 @@ if (kept && copy) cpSync(kept, copy, { recursive: true });
 const forge = await (async () => {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector) }, 600_000, {
+      const storage: Record<string, string> = process.env.STORAGE_PROCESS === "1" ? { FORGE_STORAGE_PROCESS: "1" } : {};
+      return await startEdgeforge({ FORGE_INSPECTOR_PORT: String(inspector), ...storage }, 600_000, {
         stateDir: copy,
         root: process.env.ROOT,
         port: Number(process.env.PORT ?? 0) || undefined,
@@ -82,9 +87,11 @@ const forge = await (async () => {
 const client = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
 const warm = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
 const warmUrl = `${base}/blob/master/${enc(tipFile)}`;
-// workerd's main thread runs every worker, Durable Object and simulator: its CPU time across a warm
-// request is the work the request waited behind plus its own, whatever the OS did meanwhile.
-const workerdPid = treePids(forge.pid, /workerd/)[0]!;
+// workerd's main thread runs every worker, Durable Object and simulator (R2's, KV's and D1's in
+// the storage process with STORAGE_PROCESS=1): its CPU time across a warm request is the work the
+// request waited behind plus its own, whatever the OS did meanwhile.
+const workerds = workerdPids(forge.pid);
+const workerdPid = workerds.forge;
 let warmCpu: number[] = [];
 const loop = async (until: () => boolean) => {
   const out: number[] = [];
@@ -101,15 +108,21 @@ try {
   if (!kept) await importProject(forge, "repo", repo);
   console.log(`import ${(performance.now() - t).toFixed(0)} ms`);
   t = performance.now();
-  await masterFinal((path) => pageAt(forge.port, path));
-  console.log(`master final ${(performance.now() - t).toFixed(0)} ms`);
+  // FINAL_WAIT_S: wait at most this long (a state whose checkpoints are still being made, on a busy
+  // machine; the tree page is then partial and its kind not comparable).
+  const final = await masterFinal((path) => pageAt(forge.port, path), Number(process.env.FINAL_WAIT_S ?? Infinity) * 1000);
+  console.log(`master ${final ? "final" : "NOT final"} after ${(performance.now() - t).toFixed(0)} ms`);
   let n = 0;
   await loop(() => n++ >= warmSamples);
   for (const kind of kinds) {
     await waitForIdle(inspector);
     let m = 0;
     // What the OS gave workerd (and the forge's other processes: the runner, its front) meanwhile.
-    const sched = () => ({ workerd: schedTotals(forge.pid, /workerd/), all: schedTotals(forge.pid) });
+    const sched = () => ({
+      workerd: schedOf([workerdPid]),
+      storage: schedOf(workerds.storage ? [workerds.storage] : []),
+      all: schedTotals(forge.pid),
+    });
     const s0 = sched();
     const alone = await loop(() => m++ >= warmSamples);
     const aloneCpu = warmCpu;
@@ -125,6 +138,7 @@ try {
     const profiler = heap || process.env.BARE ? null : await profileCpu(inspector, 1000, true);
     const cold: number[] = [];
     const coldCpu: number[] = [];
+    const coldStorageCpu: number[] = [];
     const coldTurns: number[] = [];
     let r2 = 0;
     let whole = 0;
@@ -132,8 +146,10 @@ try {
     try {
       for (const [i, p] of picks.entries()) {
         const cpu = threadCpuMs(workerdPid);
+        const storageCpu = workerds.storage ? threadCpuMs(workerds.storage) : 0;
         const r = await client.get(urlsOf[kind]!(p, i));
         coldCpu.push(threadCpuMs(workerdPid) - cpu);
+        if (workerds.storage) coldStorageCpu.push(threadCpuMs(workerds.storage) - storageCpu);
         cold.push(r.ms);
         r2 += r.r2Calls ?? 0;
         whole += r.calls?.whole ?? 0;
@@ -166,10 +182,15 @@ try {
     const stretches = coldCpu.map((ms, i) => ms / (coldTurns[i]! + 1));
     console.log(
       `  cold page: workerd main thread's CPU p50 ${pct(coldCpu, 50)} ms, turns p50 ${percentile(coldTurns, 50)}, ` +
-        `CPU per stretch between turns p50 ${pct(stretches, 50)} ms, max ${Math.max(...stretches).toFixed(2)} ms`,
+        `CPU per stretch between turns p50 ${pct(stretches, 50)} ms, max ${Math.max(...stretches).toFixed(2)} ms` +
+        (workerds.storage ? `; the storage workerd's main thread's CPU p50 ${pct(coldStorageCpu, 50)} ms` : ""),
     );
     console.log(`  workerd alone: ${schedLine(schedSince(s0.workerd, s1.workerd), alone.length)}`);
     console.log(`  workerd during: ${schedLine(schedSince(s1.workerd, s2.workerd), d.length)}`);
+    if (workerds.storage) {
+      console.log(`  storage workerd alone: ${schedLine(schedSince(s0.storage, s1.storage), alone.length)}`);
+      console.log(`  storage workerd during: ${schedLine(schedSince(s1.storage, s2.storage), d.length)}`);
+    }
     console.log(`  whole forge alone: ${schedLine(schedSince(s0.all, s1.all), alone.length)}`);
     console.log(`  whole forge during: ${schedLine(schedSince(s1.all, s2.all), d.length)}`);
     if (heap)

@@ -64,6 +64,19 @@ export function treePids(rootPid: number, match?: RegExp): number[] {
   return out;
 }
 
+/**
+ * The forge's workerd below the runner `pid` and, with FORGE_STORAGE_PROCESS=1, the storage
+ * process's (scripts/local/storage-process.ts): that one runs with a debug port (Miniflare's dev
+ * registry, which only the storage process turns on).
+ */
+export function workerdPids(pid: number): { forge: number; storage: number | undefined } {
+  const all = treePids(pid, /workerd/);
+  const isStorage = (p: number) => readFileSync(`/proc/${p}/cmdline`, "utf8").includes("--debug-port");
+  const forge = all.find((p) => !isStorage(p));
+  if (forge === undefined) throw new Error(`no forge workerd below process ${pid}`);
+  return { forge, storage: all.find(isStorage) };
+}
+
 /** VmRSS and RssAnon in bytes, or null when the process is gone. */
 function rss(pid: number): { rss: number; anon: number } | null {
   try {

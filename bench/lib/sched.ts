@@ -13,8 +13,13 @@ export interface SchedTotals {
 
 /** Sums schedstat over every thread of the processes below `rootPid` whose name matches (all: none given). */
 export function schedTotals(rootPid: number, match?: RegExp): SchedTotals {
+  return schedOf(treePids(rootPid, match));
+}
+
+/** Sums schedstat over every thread of these processes. */
+export function schedOf(pids: number[]): SchedTotals {
   const out = { cpuMs: 0, waitMs: 0, slices: 0 };
-  for (const pid of treePids(rootPid, match)) {
+  for (const pid of pids) {
     let tids: string[] = [];
     try {
       tids = readdirSync(`/proc/${pid}/task`);

@@ -58,14 +58,19 @@ export interface LocalConfig {
   port?: number;
   /** WEBHOOK_ALLOWLIST of the edge (FORGE_WEBHOOK_ALLOWLIST), e.g. 127.0.0.1 for a receiver on this machine. */
   webhookAllowlist?: string;
+  /** FORGE_STORAGE_PROCESS=1: R2, KV and D1 served by a second workerd (./storage-process.ts) at this URL. */
+  storageUrl?: URL;
 }
 
-const shared = (): Partial<WorkerOptions> => ({
+/** A storage binding: the simulator in this workerd, or its remote form served by the storage process. */
+const store = (id: string, storageUrl?: URL) => (storageUrl ? { id, remoteProxyConnectionString: storageUrl } : id);
+
+const shared = (c: LocalConfig): Partial<WorkerOptions> => ({
   modules: true,
   compatibilityDate: COMPATIBILITY_DATE,
   compatibilityFlags: COMPATIBILITY_FLAGS,
-  kvNamespaces: { DIRECTORY: "directory" },
-  r2Buckets: { OBJECTS: "objects" },
+  kvNamespaces: { DIRECTORY: store("directory", c.storageUrl) },
+  r2Buckets: { OBJECTS: store("objects", c.storageUrl) },
 });
 
 export function miniflareOptions(c: LocalConfig): MiniflareOptions {
@@ -79,7 +84,7 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
     handleRuntimeStdio: c.handleRuntimeStdio,
     workers: [
       {
-        ...shared(),
+        ...shared(c),
         name: "edge",
         // The front talks to the edge worker's own socket: no extra hop through Miniflare's router.
         unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
@@ -97,7 +102,7 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
         },
         analyticsEngineDatasets: { TELEMETRY: { dataset: "edgeforge_requests" } },
         scriptPath: c.scripts.edge,
-        d1Databases: { CONTROL: "control", ...tenantDbs },
+        d1Databases: { CONTROL: store("control", c.storageUrl), ...tenantDbs },
         durableObjects: {
           REPO: { className: "RepoObject", scriptName: "push" },
           TENANT_DB: { className: "TenantDatabase", useSQLite: true },
@@ -117,13 +122,13 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
         },
       },
       {
-        ...shared(),
+        ...shared(c),
         name: "push",
         queueProducers: { POST_PUSH: "edgeforge-post-push" },
         // Tests of failures mid-push start the runner with FORGE_ALLOW_FAULTS=1; never in use otherwise.
         bindings: { ...(c.allowFaults ? { ALLOW_FAULTS: "1" } : {}), ...(c.wanMs ? { FORGE_WAN_MS: c.wanMs } : {}) },
         scriptPath: c.scripts.push,
-        d1Databases: { CONTROL: "control" },
+        d1Databases: { CONTROL: store("control", c.storageUrl) },
         durableObjects: { REPO: { className: "RepoObject", useSQLite: true } },
       },
     ] as WorkerOptions[],

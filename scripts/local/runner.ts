@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import { buildWorkers, projectRoot } from "./build";
 import { applyIsolateHeapLimit, miniflareOptions, type LocalConfig } from "./config";
 import { createFront } from "./front";
+import { startStorageProcess, type StorageProcess } from "./storage-process";
 import { connect } from "node:net";
 
 /** How long a request waits for workerd to be restarted after a crash (a restart took 2-10 s here). */
@@ -45,6 +46,8 @@ export class LocalForge {
   readonly adminToken: string;
   private readonly sessionSecret: string;
   private mf: Miniflare | null = null;
+  /** FORGE_STORAGE_PROCESS=1: the second workerd that serves R2, KV and D1 (benchmarks only). */
+  private storage: StorageProcess | null = null;
   /** The edge worker's own socket in workerd. */
   private edgeUrl: URL | null = null;
   private server: Server | null = null;
@@ -97,6 +100,7 @@ export class LocalForge {
       extraTenantMigrations: process.env.FORGE_EXTRA_TENANT_MIGRATIONS || undefined,
       port: this.opts.port || undefined,
       webhookAllowlist: process.env.FORGE_WEBHOOK_ALLOWLIST || undefined,
+      storageUrl: this.storage?.url,
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         this.pipeLogs(stdout);
         this.pipeLogs(stderr);
@@ -116,6 +120,17 @@ export class LocalForge {
     phase("building the workers");
     this.scripts = await buildWorkers(join(projectRoot, ".forge", "build"));
     applyIsolateHeapLimit();
+    if (process.env.FORGE_STORAGE_PROCESS === "1") {
+      phase("starting the storage process (R2, KV and D1 in a second workerd)");
+      this.storage = await startStorageProcess({
+        persistRoot: join(this.opts.stateDir, "data"),
+        registryDir: join(this.opts.stateDir, "storage-registry"),
+        handleRuntimeStdio: (stdout, stderr) => {
+          this.pipeLogs(stdout);
+          this.pipeLogs(stderr);
+        },
+      });
+    }
     phase("starting workerd (and migrating the platform database)");
     this.mf = new Miniflare(miniflareOptions(this.config()));
     await this.mf.ready;
@@ -154,6 +169,8 @@ export class LocalForge {
     });
     await this.mf?.dispose();
     this.mf = null;
+    await this.storage?.dispose();
+    this.storage = null;
     await new Promise<void>((resolve) => this.logFile.end(resolve));
   }
 

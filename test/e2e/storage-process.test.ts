@@ -1,0 +1,53 @@
+// FORGE_STORAGE_PROCESS=1 (benchmarks' mode, scripts/local/storage-process.ts): R2, KV and D1 served
+// by a second workerd. The demo forge's start-up (a tenant in D1 and KV, an import through R2's
+// multipart upload, the commit-graph job) runs on it, its pages read through it, and the state it
+// leaves is the one a forge without the mode reads.
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { request } from "../../bin/cli/http";
+import { workerdPids } from "../../bench/lib/rss";
+import { threadCpuMs } from "../../bench/lib/sched";
+import { startForge, type RunningForge } from "./runner";
+
+const stateDir = mkdtempSync(join(tmpdir(), "edgeforge-storage-"));
+let forge: RunningForge | undefined;
+
+afterAll(async () => {
+  await forge?.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+/** The demo project's tree entries and the page of the first file it links to. */
+async function demoPages(f: RunningForge): Promise<{ entries: string[]; blob: string }> {
+  const tree = await request(f.url("demo.localhost", "/p/demo/source/"));
+  expect(tree.status).toBe(200);
+  const link = /href="(\/p\/demo\/source\/blob\/[^"]+)"/.exec(tree.text())?.[1];
+  expect(link).toBeDefined();
+  const blob = await request(f.url("demo.localhost", link!.replaceAll("&amp;", "&")));
+  expect(blob.status).toBe(200);
+  // The tree page's last-commit column fills in over time: its entries are what must match.
+  return {
+    entries: [...tree.text().matchAll(/data-entry="([^"]+)"/g)].map((m) => m[1]!),
+    blob: blob.text().replaceAll(`:${f.port}/`, ":<port>/"),
+  };
+}
+
+describe("the storage process", () => {
+  it("serves the forge's R2, KV and D1 from a second workerd, on the state a plain forge reads", async () => {
+    forge = await startForge({ stateDir, env: { FORGE_STORAGE_PROCESS: "1" }, startTimeoutMs: 300_000 });
+    const { storage } = workerdPids(forge.child.pid!);
+    expect(storage).toBeDefined();
+    // A cold page's reads run in the storage process: its thread works while the page is served.
+    const before = threadCpuMs(storage!);
+    const pages = await demoPages(forge);
+    expect(threadCpuMs(storage!)).toBeGreaterThan(before);
+    await forge.stop();
+
+    forge = await startForge({ stateDir, startTimeoutMs: 300_000 });
+    expect(workerdPids(forge.child.pid!).storage).toBeUndefined();
+    expect(await demoPages(forge)).toEqual(pages);
+    // Two start-ups, each importing the demo repository on the first: minutes on a loaded machine.
+  }, 600_000);
+});
