@@ -13,6 +13,7 @@ import { runLastCommitsWalk, BACKGROUND_BUDGET } from "../services/last-commits"
 import { type DeriveRequest, deriveAfterPush } from "../services/derive-after-push";
 import { isCheckpointDrive } from "../services/checkpoint-drive";
 import { callsSoFar, logJob, meteredJob } from "../services/background-log";
+import { asUpload } from "../services/upload-activity";
 import { OID_HEX } from "../git/oid";
 import { withWan } from "../obs/wan";
 import { inRequestScope } from "../utils/request-scope";
@@ -36,10 +37,11 @@ app.put("/internal/repos/:tenant/:repo/imports/:id/parts/:part", async (c) => {
   const length = Number(c.req.header("content-length"));
   if (!c.req.raw.body || !Number.isSafeInteger(length))
     throw new ForgeError("bad_request", "a part needs a body with Content-Length");
-  return c.json(await uploadPart(c.env, repoOf(c), c.req.param("id"), Number(c.req.param("part")), c.req.raw.body, length));
+  const body = c.req.raw.body;
+  return c.json(await asUpload(() => uploadPart(c.env, repoOf(c), c.req.param("id"), Number(c.req.param("part")), body, length)));
 });
 app.post("/internal/repos/:tenant/:repo/imports/:id/complete", async (c) =>
-  c.json(await completeImport(c.env, repoOf(c), c.req.param("id"))),
+  c.json(await asUpload(() => completeImport(c.env, repoOf(c), c.req.param("id")))),
 );
 
 /** The edge has authenticated and authorized the pusher; it names the repository in headers. */
