@@ -15,7 +15,7 @@ import {
   scheduleCheckpointRun,
   soleCheckpointRun,
 } from "./checkpoint-drive";
-import { uploadUnderWay } from "./upload-activity";
+import { uploadUnderWay, waitingForUploads } from "./upload-activity";
 import { attachCommitGraph, extendForSnapshot } from "./commit-graphs";
 import { advanceCheckpoints, findCheckpoint, pathsOf } from "./last-commit-checkpoints";
 import { logStep } from "./background-log";
@@ -116,7 +116,7 @@ export async function deriveAfterPush(env: Env, e: DeriveRequest): Promise<Deriv
   if (e.drive && !(await driveIsCurrent(env, repo, e.drive, defaultTip))) return { ...out, stale: true };
   const store = await openStore(env.OBJECTS, repo, snapshot);
   // A follow-up also finishes a graph build a lost run left (nothing to do when it covers the refs).
-  out.graphAdded = await extendForSnapshot(env, repo, snapshot, store);
+  out.graphAdded = await extendForSnapshot(env, repo, snapshot, store, yields ? { pause: waitingForUploads() } : {});
   const graph = attachCommitGraph(env, repo, snapshot, new CommitGraph(store));
   // Such a run also stops (queueing the next) once an upload starts here.
   const budget = runBudget(walkBudget(env), yields ? uploadUnderWay : undefined);

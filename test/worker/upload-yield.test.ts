@@ -58,6 +58,20 @@ async function imported(name: string, count: number) {
   return { repo, commits, drive: drive!, queue, consumerEnv };
 }
 
+/** The bucket, calling `seen` with the key of each call of `method` before it is made. */
+function onCall(method: "get" | "put", seen: (key: string) => void): R2Bucket {
+  return new Proxy(env.OBJECTS, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (prop === method) seen(args[0] as string);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 async function deliver(messages: CheckpointDrive[], consumerEnv: Env) {
   const { batch, counts } = countedBatch("edgeforge-post-push", messages);
   await handlePostPushBatch(batch as MessageBatch<never>, consumerEnv);
@@ -105,16 +119,8 @@ describe("a checkpoint drive beside an upload", () => {
     // The upload starts as the run stores its first checkpoint.
     let end: (() => void) | undefined;
     const checkpoint = r2Keys.lastCommits(repo.tenantId, repo.repoId, commits[0]!);
-    const objects = new Proxy(env.OBJECTS, {
-      get(target, prop) {
-        if (prop === "put")
-          return (key: string, ...rest: unknown[]) => {
-            if (key === checkpoint) end ??= uploadStarted();
-            return (target.put as (...a: unknown[]) => unknown).call(target, key, ...rest);
-          };
-        const value = Reflect.get(target, prop) as unknown;
-        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
+    const objects = onCall("put", (key) => {
+      if (key === checkpoint) end ??= uploadStarted();
     });
     try {
       await deliver([drive], { ...consumerEnv, OBJECTS: objects } as Env);
@@ -133,5 +139,30 @@ describe("a checkpoint drive beside an upload", () => {
     expect(await readStored(env, repo, commits[256]!)).toBeTruthy();
     expect(await readStored(env, repo, commits[512]!)).toBeTruthy();
     expect(queue.messages).toEqual([]);
+  });
+
+  it("waits with its commit-graph build while an upload is under way, and finishes it after", async () => {
+    // 520 commits: the build pauses every 256 commits it scans.
+    const { repo, commits, drive, consumerEnv } = await imported("paused", 520);
+    let end: (() => void) | undefined;
+    const objects = onCall("get", (key) => {
+      if (key.endsWith(".pack")) end ??= uploadStarted();
+    });
+    let settled = false;
+    const delivered = deliver([drive], { ...consumerEnv, OBJECTS: objects } as Env).finally(() => {
+      settled = true;
+    });
+    try {
+      while (!end) await new Promise((resolve) => setTimeout(resolve, 10));
+      // A hundred turns later the build still waits: no graph, the delivery not done.
+      for (let i = 0; i < 100; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+      expect(settled).toBe(false);
+      expect(await readChain(env, repo)).toBeNull();
+    } finally {
+      end?.();
+    }
+    await delivered;
+    expect((await readChain(env, repo))?.count).toBe(520);
+    expect(await readStored(env, repo, commits[0]!)).toBeTruthy();
   });
 });
