@@ -17,8 +17,13 @@ import { asUpload } from "../services/upload-activity";
 import { OID_HEX } from "../git/oid";
 import { withWan } from "../obs/wan";
 import { inRequestScope } from "../utils/request-scope";
+import { PUSH_CACHE_BOUNDS, useCacheBounds } from "../utils/edge-budget";
 
 export { RepoObject } from "../repo/repo-object";
+
+// This isolate's own cache bounds (utils/edge-budget.ts): its caches and its largest operation,
+// a pack's indexing, within the isolate's 128 MB. Every module has made its caches by now.
+useCacheBounds(PUSH_CACHE_BOUNDS);
 
 const app = new Hono<{ Bindings: Env }>();
 
