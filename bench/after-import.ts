@@ -7,17 +7,22 @@
 // `job` and `checkpoint` log lines (services/background-log.ts): derive steps of pushes, checkpoint
 // drive runs, last-commit walks, commit-graph builds, with their storage calls; then counts the
 // checkpoint steps and graph builds done more than once for the same repository and depth.
+// With MIRROR=1 it samples each isolate's used heap during push --mirror; IDLE_BEFORE_MIRROR=1
+// waits until the forge is idle after the import before the push (the import's derived work
+// done); GHB=1 then times the same push --mirror into git-http-backend.
 //
-//   REPO=/tmp/g-bench/large.git [MIRROR=1] [PUSH=1] [IDLE_FIRST=1] [STATE=<dir>] [PORT=8500 INSPECTOR_PORT=9500] [ROOT=/work/wt/<name>-base] \
-//     node --import tsx bench/after-import.ts
+//   REPO=/tmp/g-bench/large.git [MIRROR=1 [IDLE_BEFORE_MIRROR=1] [GHB=1]] [PUSH=1] [IDLE_FIRST=1] [STATE=<dir>] \
+//     [PORT=8500 INSPECTOR_PORT=9500] [ROOT=/work/wt/<name>-base] node --import tsx bench/after-import.ts
 //
 // ROOT: another checkout's forge (before/after); one without the `job` lines still gives the times
 // and its checkpoint steps.
 import { startEdgeforge, HOST, importProject } from "./lib/edgeforge";
 import { pageAt } from "./lib/probe";
 import { waitForIdle } from "./lib/cpu-slices";
+import { cachesLine, sampleHeap } from "./lib/heap";
+import { startGitHttpBackend } from "./lib/git-http-backend";
 import { freePort } from "../test/e2e/runner";
-import { basicAuthArgs, CommitMaker, initEmptyBare } from "./lib/repo";
+import { basicAuthArgs, CommitMaker, initEmptyBare, mirror } from "./lib/repo";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { gitEnv, run, tempDir } from "./lib/run";
@@ -42,15 +47,41 @@ try {
   const auth = basicAuthArgs({ username: "bench", password: forge.token });
   let uploaded = imported;
   if (process.env.MIRROR) {
-    const dir = tempDir("after-import-");
-    await initEmptyBare(join(dir, "push.git"));
     await forge.cli("projects", "create", "bench", "mirror");
+    if (process.env.IDLE_BEFORE_MIRROR) {
+      await waitForIdle(inspector);
+      console.log(`idle after the import: ${s(Date.now() - 3000 - imported)}`);
+    }
+    const pushStart = Date.now();
+    const heap = await sampleHeap(inspector);
     const r = await run("git", [...auth, "-C", repo, "push", "--mirror", `http://${HOST}:${forge.port}/mirror.git`], {
       env: gitEnv,
     });
+    const peaks = await heap.stop();
     if (r.code !== 0) throw new Error(`push --mirror: ${r.stderr}`);
     uploaded = Date.now();
-    console.log(`push --mirror: ${s(uploaded - imported)}`);
+    console.log(`push --mirror: ${s(uploaded - pushStart)}`);
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+    for (const [isolate, p] of Object.entries(peaks))
+      console.log(
+        `  peak heap during it, ${isolate}: ${mib(p.used)} used, ${mib(p.withBuffers)} with array buffers` +
+          `${p.caches ? `; caches then ${cachesLine(p.caches)}` : ""}`,
+      );
+    if (process.env.GHB) {
+      const dir = tempDir("after-import-ghb-");
+      await mirror(repo, join(dir, "repo.git"));
+      await initEmptyBare(join(dir, "push.git"));
+      const ghb = await startGitHttpBackend(dir, "repo.git");
+      try {
+        const t = Date.now();
+        const g = await run("git", ["-C", repo, "push", "--mirror", `${ghb.url}/push.git`], { env: gitEnv });
+        if (g.code !== 0) throw new Error(`push --mirror to git-http-backend: ${g.stderr}`);
+        console.log(`push --mirror to git-http-backend: ${s(Date.now() - t)}`);
+      } finally {
+        await ghb.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
   }
   if (process.env.PUSH) {
     const maker = await CommitMaker.create(repo);
@@ -87,7 +118,8 @@ try {
     `tree page at master final: ${s(final - visitFrom)} after the ${process.env.IDLE_FIRST ? "first visit" : "uploads"} (${pages} requests)`,
   );
   console.log(
-    `idle: ${s(busyEnd - uploaded)} after the uploads, ${s(busyEnd - final)} after the page was final (${idle.windows} windows)`,
+    `idle: ${s(busyEnd - uploaded)} after the uploads, ${s(busyEnd - final)} after the page was final (${idle.windows} windows), ` +
+      `${s(busyEnd - t0)} after the import began`,
   );
   report(forge.forge.output, uploaded);
 } finally {

@@ -15,6 +15,8 @@ export class Budget {
     readonly maxSteps = Infinity,
     /** Steps between two yields: a walk that answers its own request may yield less often. */
     private readonly yieldEvery = YIELD_EVERY,
+    /** Spends the budget while it says so (seen by `spent`, between a run's steps, not within one). */
+    private readonly interrupted?: () => boolean,
   ) {}
 
   /** Counts one step; true once the budget is spent. */
@@ -35,9 +37,9 @@ export class Budget {
     return this.steps;
   }
 
-  /** Whether a walk given this budget now would stop at once (steps or deadline spent). */
+  /** Whether a walk given this budget now would stop at once (steps or deadline spent, or interrupted). */
   get spent(): boolean {
-    return this.steps >= this.maxSteps || this.outOfTime || Date.now() > this.deadline;
+    return this.steps >= this.maxSteps || this.outOfTime || Date.now() > this.deadline || this.interrupted?.() === true;
   }
 }
 

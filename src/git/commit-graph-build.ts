@@ -33,6 +33,11 @@ export interface GraphBuildIo {
    * build's per-commit records hold then (for tests).
    */
   onPhase?(name: string, recordBytes: number): void;
+  /**
+   * Awaited between pieces of the build instead of one turn given to other work: a build that
+   * waits while something else comes first (services/upload-activity.ts).
+   */
+  pause?(): Promise<void>;
 }
 
 /**
@@ -47,7 +52,12 @@ const SCAN_MAX = 100_000;
  * reading them in a row costs one pass over those bytes instead of a ranged index lookup each.
  * Each one read is recorded as Scanned (its parents Named).
  */
-async function leadingCommits(store: ObjectStore, records: CommitRecords, packs: BuildPackReader): Promise<void> {
+async function leadingCommits(
+  store: ObjectStore,
+  records: CommitRecords,
+  packs: BuildPackReader,
+  pause: () => Promise<void>,
+): Promise<void> {
   let entries = 0;
   let scanned = 0;
   // Each commit is inflated into one reused buffer: its links are copied into the records.
@@ -73,7 +83,7 @@ async function leadingCommits(store: ObjectStore, records: CommitRecords, packs:
         }
       }
       offset = end;
-      if (++entries % 256 === 0) await yieldToOthers();
+      if (++entries % 256 === 0) await pause();
     }
   }
 }
@@ -117,6 +127,7 @@ const TREES_PER_COMMIT = 10;
  */
 export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax = LAYER_MAX): Promise<number> {
   const { store } = io;
+  const pause = io.pause ?? yieldToOthers;
   let graph = io.graph;
   const records = new CommitRecords();
   const isCovered = async (r: number) => {
@@ -133,7 +144,7 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
   // than looked up one by one.
   // The build's pack reads go through windows of its own (commit-graph-pack.ts), not the shared ones.
   const packs = new BuildPackReader(store);
-  if (!graph) await leadingCommits(store, records, packs);
+  if (!graph) await leadingCommits(store, records, packs, pause);
   io.onPhase?.("scan leading commits", records.byteSize);
   // A commit read or found already (a merge's parent reached again) is present: no index lookup.
   const present = async (r: number) => {
@@ -184,7 +195,7 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
     }
     fresh[freshCount++] = r;
     for (const p of parents) stack.push(p);
-    if (++reads % 256 === 0) await yieldToOthers();
+    if (++reads % 256 === 0) await pause();
   }
   io.onPhase?.("walk from the tips", records.byteSize);
   if (freshCount === 0) return 0;
@@ -268,7 +279,7 @@ export async function extendCommitGraph(io: GraphBuildIo, tips: Oid[], layerMax 
         filter: filterOf(changed[k]!),
       });
       if (pending.length >= layerMax) await flush();
-      if (pending.length % 64 === 0) await yieldToOthers();
+      if (pending.length % 64 === 0) await pause();
     }
   }
   if (pending.length > 0) await flush();

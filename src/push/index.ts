@@ -13,11 +13,17 @@ import { runLastCommitsWalk, BACKGROUND_BUDGET } from "../services/last-commits"
 import { type DeriveRequest, deriveAfterPush } from "../services/derive-after-push";
 import { isCheckpointDrive } from "../services/checkpoint-drive";
 import { callsSoFar, logJob, meteredJob } from "../services/background-log";
+import { asUpload } from "../services/upload-activity";
 import { OID_HEX } from "../git/oid";
 import { withWan } from "../obs/wan";
 import { inRequestScope } from "../utils/request-scope";
+import { PUSH_CACHE_BOUNDS, useCacheBounds } from "../utils/edge-budget";
 
 export { RepoObject } from "../repo/repo-object";
+
+// This isolate's own cache bounds (utils/edge-budget.ts): its caches and its largest operation,
+// a pack's indexing, within the isolate's 128 MB. Every module has made its caches by now.
+useCacheBounds(PUSH_CACHE_BOUNDS);
 
 const app = new Hono<{ Bindings: Env }>();
 
@@ -36,10 +42,11 @@ app.put("/internal/repos/:tenant/:repo/imports/:id/parts/:part", async (c) => {
   const length = Number(c.req.header("content-length"));
   if (!c.req.raw.body || !Number.isSafeInteger(length))
     throw new ForgeError("bad_request", "a part needs a body with Content-Length");
-  return c.json(await uploadPart(c.env, repoOf(c), c.req.param("id"), Number(c.req.param("part")), c.req.raw.body, length));
+  const body = c.req.raw.body;
+  return c.json(await asUpload(() => uploadPart(c.env, repoOf(c), c.req.param("id"), Number(c.req.param("part")), body, length)));
 });
 app.post("/internal/repos/:tenant/:repo/imports/:id/complete", async (c) =>
-  c.json(await completeImport(c.env, repoOf(c), c.req.param("id"))),
+  c.json(await asUpload(() => completeImport(c.env, repoOf(c), c.req.param("id")))),
 );
 
 /** The edge has authenticated and authorized the pusher; it names the repository in headers. */

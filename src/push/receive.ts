@@ -7,6 +7,7 @@ import { GitError } from "../git/errors";
 import { PktResponse, pkt, FLUSH } from "../git/pkt-line";
 import { readPushRequest, reportLines } from "../git/receive-pack";
 import { repoStub } from "../services/repositories";
+import { uploadStarted } from "../services/upload-activity";
 import { r2Keys } from "../storage/keys";
 import { R2StreamWriter } from "../storage/r2-writer";
 import { randomId } from "../utils/crypto";
@@ -67,6 +68,20 @@ async function receiveInto(
 }
 
 export async function receivePack(env: Env, ctx: PushContext, request: Request): Promise<Response> {
+  // Under way until the push is applied, after the response began: derived work yields to it.
+  const end = uploadStarted();
+  let applying: Promise<void> | undefined;
+  try {
+    return await receive(env, ctx, request, (work) => {
+      applying = work;
+    });
+  } finally {
+    if (applying) applying.then(end, end);
+    else end();
+  }
+}
+
+async function receive(env: Env, ctx: PushContext, request: Request, started: (work: Promise<void>) => void): Promise<Response> {
   if (!request.body) return new Response("a push needs a request body\n", { status: 400 });
   const body = decodedBody(request.body, request.headers.get("content-encoding"));
   let push: Awaited<ReturnType<typeof readPushRequest>>;
@@ -137,6 +152,7 @@ export async function receivePack(env: Env, ctx: PushContext, request: Request):
     }
     await out.close();
   })();
+  started(work);
   work.catch(async (err) => {
     console.error(JSON.stringify({ level: "error", message: String((err as Error)?.stack ?? err) }));
     try {

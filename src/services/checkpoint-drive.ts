@@ -19,6 +19,8 @@ export interface CheckpointDrive {
   tip: Oid;
   /** This drive's id: a follow-up whose id is no longer the stored one is dropped. */
   id: string;
+  /** How often this run was put off while an upload was under way (deferCheckpointRun). */
+  deferred?: number;
 }
 
 export const isCheckpointDrive = (body: unknown): body is CheckpointDrive =>
@@ -69,6 +71,29 @@ export async function scheduleCheckpointRun(env: Env, repo: RepoRef, tip: Oid): 
   await queue.send(drive);
   return true;
 }
+
+/** Seconds a run put off by an upload waits before it is delivered again. */
+export const DRIVE_DEFER_SECONDS = 5;
+/**
+ * How often a run is put off before it runs beside an upload anyway (about 5 minutes): an isolate
+ * that never stops receiving still gets its checkpoints written.
+ */
+export const DRIVE_DEFERRALS_MAX = 60;
+
+/**
+ * Puts `drive`'s run off: the same follow-up (the same drive id, so still the current one) is
+ * queued again, delivered after DRIVE_DEFER_SECONDS. False when it may not wait any longer or there
+ * is no queue: then the caller runs it now.
+ */
+export async function deferCheckpointRun(env: Env, drive: CheckpointDrive): Promise<boolean> {
+  const queue = env.POST_PUSH as Queue<CheckpointDrive> | undefined;
+  if (!queue || !mayWait(drive)) return false;
+  await queue.send({ ...drive, deferred: (drive.deferred ?? 0) + 1 }, { delaySeconds: DRIVE_DEFER_SECONDS });
+  return true;
+}
+
+/** Whether `drive`'s run may still be put off (and so stop early) for an upload. */
+export const mayWait = (drive: CheckpointDrive): boolean => (drive.deferred ?? 0) < DRIVE_DEFERRALS_MAX;
 
 /** Checkpoint runs under way in this isolate: repository -> when the run started. */
 const running = new Map<string, number>();

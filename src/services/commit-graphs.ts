@@ -97,14 +97,14 @@ export function extendForSnapshot(
   repo: RepoRef,
   snapshot: RepoSnapshot,
   store: ObjectStore,
-  layerMax = LAYER_MAX,
+  opts: { layerMax?: number; pause?: () => Promise<void> } = {},
 ): Promise<number> {
   const key = `${repo.tenantId}/${repo.repoId}`;
   return building.runUnlessBusy(
     key,
     async () => {
       const at = Date.now();
-      const added = await build(env, repo, snapshot, store, layerMax);
+      const added = await build(env, repo, snapshot, store, opts.layerMax ?? LAYER_MAX, opts.pause);
       if (added > 0) logJob("graph", at, { repo: repo.repoId, added, ...callsSoFar(env) });
       return added;
     },
@@ -113,7 +113,14 @@ export function extendForSnapshot(
   );
 }
 
-async function build(env: Env, repo: RepoRef, snapshot: RepoSnapshot, store: ObjectStore, layerMax: number): Promise<number> {
+async function build(
+  env: Env,
+  repo: RepoRef,
+  snapshot: RepoSnapshot,
+  store: ObjectStore,
+  layerMax: number,
+  pause: (() => Promise<void>) | undefined,
+): Promise<number> {
   const tips = [...new Set(snapshot.refs.map((r) => r.peeled ?? r.oid))];
   const graph = await readChain(env, repo);
   return extendCommitGraph(
@@ -133,6 +140,7 @@ async function build(env: Env, repo: RepoRef, snapshot: RepoSnapshot, store: Obj
         });
         chains.delete(`${repo.tenantId}/${repo.repoId}/${snapshot.purges ?? 0}`);
       },
+      pause,
     },
     tips,
     layerMax,

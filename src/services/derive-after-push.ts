@@ -7,7 +7,15 @@ import type { Env } from "../env";
 import { CommitGraph } from "../git/commit-graph";
 import { lastCommitsOfTree } from "../git/last-commit";
 import type { Oid } from "../git/oid";
-import { type CheckpointDrive, driveIsCurrent, scheduleCheckpointRun, soleCheckpointRun } from "./checkpoint-drive";
+import {
+  type CheckpointDrive,
+  deferCheckpointRun,
+  driveIsCurrent,
+  mayWait,
+  scheduleCheckpointRun,
+  soleCheckpointRun,
+} from "./checkpoint-drive";
+import { uploadUnderWay, waitingForUploads } from "./upload-activity";
 import { attachCommitGraph, extendForSnapshot } from "./commit-graphs";
 import { advanceCheckpoints, findCheckpoint, pathsOf } from "./last-commit-checkpoints";
 import { logStep } from "./background-log";
@@ -82,6 +90,8 @@ export interface DeriveSummary {
   stale?: boolean;
   /** The checkpoints were left to a run already under way in this isolate. */
   busy?: boolean;
+  /** A follow-up put off (queued again) while an upload was under way in this isolate. */
+  deferred?: boolean;
   graphAdded: number;
   checkpoints: number;
   complete: boolean;
@@ -98,14 +108,18 @@ export interface DeriveSummary {
 export async function deriveAfterPush(env: Env, e: DeriveRequest): Promise<DeriveSummary> {
   const repo = { tenantId: e.tenantId, repoId: e.repoId };
   const out: DeriveSummary = { graphAdded: 0, checkpoints: 0, complete: false, queued: false, tips: 0 };
+  // A follow-up can wait: an upload here would share the thread and the heap with it.
+  const yields = e.drive !== undefined && mayWait(e.drive);
+  if (yields && uploadUnderWay() && (await deferCheckpointRun(env, e.drive!))) return { ...out, deferred: true };
   const snapshot = await currentSnapshot(env, repo);
   const defaultTip = snapshot.refs.find((r) => r.name === snapshot.head)?.oid;
   if (e.drive && !(await driveIsCurrent(env, repo, e.drive, defaultTip))) return { ...out, stale: true };
   const store = await openStore(env.OBJECTS, repo, snapshot);
   // A follow-up also finishes a graph build a lost run left (nothing to do when it covers the refs).
-  out.graphAdded = await extendForSnapshot(env, repo, snapshot, store);
+  out.graphAdded = await extendForSnapshot(env, repo, snapshot, store, yields ? { pause: waitingForUploads() } : {});
   const graph = attachCommitGraph(env, repo, snapshot, new CommitGraph(store));
-  const budget = runBudget(walkBudget(env));
+  // Such a run also stops (queueing the next) once an upload starts here.
+  const budget = runBudget(walkBudget(env), yields ? uploadUnderWay : undefined);
   if (defaultTip && (await graph.covers(defaultTip))) {
     const by = e.drive ? `drive ${e.drive.id}` : "push";
     const run = await soleCheckpointRun(repo, () =>

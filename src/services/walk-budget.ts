@@ -38,6 +38,8 @@ export function walkBudget(env: Env): WalkBudget {
   };
 }
 
-export const runBudget = (b: WalkBudget) => new Budget(Date.now() + b.ms, b.steps);
+/** One run's budget; `interrupted` also spends it (checked between a run's steps). */
+export const runBudget = (b: WalkBudget, interrupted?: () => boolean) =>
+  new Budget(Date.now() + b.ms, b.steps, undefined, interrupted);
 /** Trees with more paths than this get no last-commit column (the walk would not be bounded). */
 export const MAX_PATHS = 150_000;

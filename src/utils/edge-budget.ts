@@ -1,4 +1,5 @@
-// The edge isolate's memory budget: every per-isolate cache's bound in one table, and what each holds.
+// The isolates' memory budgets: every per-isolate cache's bound in one table, and what each holds;
+// the push worker's isolate (the same modules, some bounds of its own) beside the edge's.
 
 import { ByteLru } from "./lru";
 
@@ -52,10 +53,54 @@ export const EDGE_LIVE_LIMIT = 105 * MiB;
 
 export type EdgeCacheName = keyof typeof EDGE_CACHE_BOUNDS;
 
+/**
+ * The caches the push worker's modules make (its git and storage modules are the edge's): its
+ * derive steps and walks fill them, and they stay full while a push or an import is indexed.
+ */
+export const PUSH_CACHES = [
+  "git.pack-windows",
+  "git.resolved-objects",
+  "git.learned-commits",
+  "git.index-units",
+  "git.pack-id-tables",
+  "git.commit-graph-pages",
+  "storage.pack-indexes",
+  "services.commit-graph-layers",
+  "services.repo-snapshots",
+  "services.edge-refs",
+  "services.last-commits",
+] as const satisfies readonly EdgeCacheName[];
+
+/**
+ * The push isolate's own bounds, smaller than the edge's, set by its entry (useCacheBounds): with
+ * the edge's the caches were 60.75 MiB, and with the largest operation below beside them 114 MiB.
+ * The pack windows serve its checkpoint and last-commit walks (the indexer and the commit-graph
+ * build read through windows of their own); resolved objects, its walks' trees.
+ */
+export const PUSH_CACHE_BOUNDS: Partial<Record<EdgeCacheName, number>> = {
+  "git.pack-windows": 12 * MiB,
+  "git.resolved-objects": 4 * MiB,
+};
+
+/** The push isolate's heap at rest: taken as the edge's (the same modules, no page code). */
+export const PUSH_RESTING_BYTES = EDGE_RESTING_BYTES;
+
+/**
+ * What the push isolate's largest operation holds of its own beyond the caches: indexing a pushed
+ * or imported pack of 900,000 objects (big.git's): its 8 MiB read buffer, 4 MiB of inflated
+ * entries kept for deltas, 4 MiB of .idx records and 4 MiB of results before they spill, 4 MiB of
+ * links before they spill, and 14 bytes an object plus 4 a delta in typed columns (about 15 MiB).
+ * A commit-graph build of big.git holds less beyond the caches (12 MiB of windows, a 4 MiB slab,
+ * 6.3 MiB of records); a compaction's walk is bounded on its own (git/walk-reader.ts).
+ */
+export const PUSH_WORK_BYTES = 40 * MiB;
+
 /** A cache as the budget sees it: its bound now and the bytes it holds. */
 export interface BudgetedCache {
   readonly maxBytes: number;
   readonly bytes: number;
+  /** Sets another bound (a cache whose isolate has a bound of its own for it). */
+  resize?(maxBytes: number): void;
 }
 
 const caches = new Map<EdgeCacheName, () => BudgetedCache>();
@@ -78,6 +123,15 @@ export function budgeted<C extends BudgetedCache>(name: EdgeCacheName, cache: C)
 /** A byte-bounded cache of the edge, registered as `name` with its bound from the table above. */
 export function edgeLru<K, V>(name: EdgeCacheName, sizeOf: (value: V) => number, maxValueBytes?: number): ByteLru<K, V> {
   return budgeted(name, new ByteLru<K, V>(EDGE_CACHE_BOUNDS[name], sizeOf, maxValueBytes));
+}
+
+/** Gives this isolate's caches the bounds `bounds` names instead of the table's (the push worker's entry). */
+export function useCacheBounds(bounds: Partial<Record<EdgeCacheName, number>>): void {
+  for (const [name, bound] of Object.entries(bounds) as [EdgeCacheName, number][]) {
+    const cache = caches.get(name)?.();
+    if (!cache?.resize) throw new Error(`no cache ${name} with a bound to set in this isolate`);
+    cache.resize(bound);
+  }
 }
 
 /** Each registered cache's bound and the bytes it holds now. */

@@ -40,6 +40,17 @@ describe("TtlCache", () => {
 });
 
 describe("ByteLru", () => {
+  it("evicts down to a smaller bound it is given, least recently used first, and keeps values up to a quarter of it", () => {
+    const cache = new ByteLru<string, number>(100, (v) => v);
+    for (const k of ["a", "b", "c", "d"]) cache.set(k, 20);
+    cache.get("a");
+    cache.resize(40);
+    expect(cache.maxBytes).toBe(40);
+    expect([cache.get("b"), cache.get("c"), cache.get("d"), cache.get("a")]).toEqual([undefined, undefined, 20, 20]);
+    cache.set("e", 11); // over a quarter of 40: not kept
+    expect(cache.get("e")).toBeUndefined();
+  });
+
   it("evicts the least recently used values past its byte budget, and never keeps one value over a quarter of it", () => {
     const lru = new ByteLru<string, string>(40, (s) => s.length);
     const v = (c: string) => c.repeat(9);

@@ -16,10 +16,24 @@ export class ByteLru<K, V> {
 
   /** `maxValueBytes`: the largest value kept (default a quarter of the budget). */
   constructor(
-    readonly maxBytes: number,
+    private limit: number,
     private readonly sizeOf: (value: V) => number,
-    private readonly maxValueBytes = maxBytes / 4,
+    private readonly valueLimit?: number,
   ) {}
+
+  get maxBytes(): number {
+    return this.limit;
+  }
+
+  private get maxValueBytes(): number {
+    return this.valueLimit ?? this.limit / 4;
+  }
+
+  /** Sets a new budget, evicting down to it (an isolate with bounds of its own: utils/edge-budget.ts). */
+  resize(maxBytes: number): void {
+    this.limit = maxBytes;
+    this.makeRoom(0);
+  }
 
   get bytes(): number {
     return this.total;

@@ -2,25 +2,30 @@
 // the sender's objects), for the test to give to the consumer when it chooses.
 export class RecordingQueue<T> {
   readonly messages: T[] = [];
+  /** The delay each send asked for (`delaySeconds`), in the order of `messages` sent so far. */
+  readonly delays: (number | undefined)[] = [];
   /** Set to make every send fail, as an unavailable queue does. */
   failing = false;
 
   /** `check` sees each send's bodies first and may refuse them (a queue's size limits). */
   constructor(private readonly check?: (bodies: T[]) => void) {}
 
-  async send(body: T): Promise<void> {
-    await this.sendBatch([{ body }]);
+  async send(body: T, options?: QueueSendOptions): Promise<void> {
+    await this.sendBatch([{ body, delaySeconds: options?.delaySeconds }]);
   }
 
-  async sendBatch(items: Iterable<{ body: T }>): Promise<void> {
+  async sendBatch(items: Iterable<{ body: T; delaySeconds?: number }>): Promise<void> {
     if (this.failing) throw new Error("queue unavailable");
-    const bodies = [...items].map((m) => m.body);
+    const sent = [...items];
+    const bodies = sent.map((m) => m.body);
     this.check?.(bodies);
     this.messages.push(...bodies.map((b) => structuredClone(b)));
+    this.delays.push(...sent.map((m) => m.delaySeconds));
   }
 
-  /** Takes the messages queued so far. */
+  /** Takes the messages queued so far (and forgets their delays). */
   take(): T[] {
+    this.delays.splice(0);
     return this.messages.splice(0);
   }
 }
