@@ -48,7 +48,8 @@ export async function precomputeAfterPush(
     const base = near ? { commit: near.commit, paths: pathsOf(near) } : undefined;
     const found = await lastCommitsOfTree(graph, u.new, { budget, base, maxPaths: MAX_PATHS });
     if (!found?.complete) continue;
-    await storeAnswer(env, repo, await toStored(graph, u.new, found.paths));
+    // The base's briefs are taken, not read again: only the commits new since it are read.
+    await storeAnswer(env, repo, await toStored(graph, u.new, found.paths, near ?? undefined));
     stored++;
   }
   return stored;

@@ -99,6 +99,7 @@ async function walkJob(
   const b = runBudget(budget);
   let resume: { paths: Map<string, Oid>; frontier: Oid[] } | undefined;
   let base: { commit: Oid; paths: Map<string, Oid> } | undefined;
+  let baseData: StoredLastCommits | undefined;
   const saved = cache ? await cache.match(progressUrl(repo, commit)) : undefined;
   if (saved) {
     const p = (await saved.json()) as { paths: Record<string, Oid>; frontier: Oid[] };
@@ -132,7 +133,10 @@ async function walkJob(
       if (now) return now;
     }
     const near = (await graph.covers(commit)) ? await findCheckpoint(env, repo, graph, commit) : null;
-    if (near) base = { commit: near.data.commit, paths: pathsOf(near.data) };
+    if (near) {
+      base = { commit: near.data.commit, paths: pathsOf(near.data) };
+      baseData = near.data;
+    }
   }
   const found = await lastCommitsOfTree(graph, commit, { budget: b, resume, base, live: job.live, maxPaths: MAX_PATHS });
   if (!found) {
@@ -152,7 +156,7 @@ async function walkJob(
     );
     return null;
   }
-  const data = await toStored(graph, commit, found.paths);
+  const data = await toStored(graph, commit, found.paths, baseData);
   await storeAnswer(env, repo, data);
   await cache?.delete(progressUrl(repo, commit));
   return data;

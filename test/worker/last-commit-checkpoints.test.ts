@@ -27,7 +27,8 @@ import { lastCommitsFor } from "../../src/services/last-commits";
 import { meteredEnv, newMeter } from "../../src/obs/meter";
 import { r2Keys } from "../../src/storage/keys";
 import { RepoBuilder } from "./git-fixture";
-import { memoryStore, persistedGraph } from "./graph-fixture";
+import { countedGraph, graphOn, memoryStore, persistedGraph } from "./graph-fixture";
+import { precomputeAfterPush } from "../../src/services/derive-after-push";
 
 const testEnv = env as unknown as Env;
 /** Main's first-parent chain: 1,100 commits, so checkpoints at depths 0, 256, 512, 768 and 1,024. */
@@ -362,5 +363,77 @@ describe("last-commit checkpoints", () => {
     expect((await readStored(testEnv, repo, chain[768]!))!.paths["gone.txt"]).toBeDefined();
     const at768 = await readStored(testEnv, repo, chain[768]!);
     expect(at768!.commits[at768!.paths["gone.txt"]!]).toBe(root);
+  });
+});
+
+describe("a pushed branch tip's answer", () => {
+  it("comes from the old tip's or the nearest checkpoint's, reading only the directories that differ and the new commits", async () => {
+    // 300 first-parent commits over 40 directories (81 trees a commit). Above the checkpoint at
+    // 256: top.txt changed and changed back (its answer is the commit that brought it back, not
+    // the checkpoint's), a side branch forked at depth 100 merged at 270, d39/ deleted, new/ added.
+    const r = new RepoBuilder();
+    const state: Record<string, string> = { "top.txt": "0\n", "hot.txt": "0\n" };
+    for (let d = 0; d < 40; d++) {
+      state[`d${d}/a.txt`] = "a\n";
+      state[`d${d}/deep/b.txt`] = "b\n";
+    }
+    const chain = [r.commit({ files: { ...state }, message: "root" })];
+    let side: Oid | null = null;
+    for (let depth = 1; depth < 300; depth++) {
+      state["hot.txt"] = `${depth}\n`;
+      if (depth % 7 === 0) state[`d${depth % 40}/a.txt`] = `${depth}\n`;
+      if (depth === 280) state["top.txt"] = "x\n";
+      if (depth === 290) state["top.txt"] = "0\n";
+      if (depth === 285) for (const f of Object.keys(state)) if (f.startsWith("d39/")) delete state[f];
+      if (depth === 295) state["new/x.txt"] = "new\n";
+      if (depth === 270) state["d5/deep/b.txt"] = "side\n";
+      const parents = depth === 270 ? [chain[depth - 1]!, side!] : [chain[depth - 1]!];
+      chain.push(r.commit({ files: { ...state }, parents, message: `main ${depth}` }));
+      if (depth === 100)
+        side = r.commit({ files: { ...state, "d5/deep/b.txt": "side\n" }, parents: [chain[100]!], message: "side" });
+    }
+    const tip = chain[299]!;
+    const pushed = r.commit({ files: { ...state, "top.txt": "pushed\n" }, parents: [tip], message: "pushed" });
+    const store = await memoryStore(r, "pushed-tip");
+    const persisted = await persistedGraph(store, [pushed], "pushed-tip");
+    const repo = newRepo();
+    const graph = graphOn(store, persisted);
+    expect((await advanceCheckpoints(testEnv, repo, graph, tip, new Budget(), 150_000)).complete).toBe(true);
+    const plain = new CommitGraph(store);
+    const answer = async (commit: Oid) => {
+      const stored = await readStored(testEnv, repo, commit);
+      return stored && new Map(Object.entries(stored.paths).map(([p, i]) => [p, stored.commits[i]!]));
+    };
+    const update = (old: Oid, next: Oid) => [{ name: "refs/heads/main", old, new: next }];
+    // The old tip has no answer: from the checkpoint at 256.
+    expect(await precomputeAfterPush(testEnv, repo, graphOn(store, persisted), update(chain[298]!, tip))).toBe(1);
+    expect(await answer(tip)).toEqual((await lastCommitsOfTree(plain, tip))!.paths);
+    expect((await answer(tip))!.get("top.txt")).toBe(chain[290]);
+    // One commit pushed on a tip with an answer: its two root trees, compared once, and its own
+    // commit's subject; every other entry keeps the old tip's answer. Listing both trees whole
+    // read 88 trees here (each tree is 81), and every commit named in the answer again.
+    const { graph: counted, counts } = countedGraph(store, persisted);
+    let commitReads = 0;
+    const readTyped = counted.store.readTyped.bind(counted.store);
+    counted.store.readTyped = async (oid, type, o) => {
+      if (type === "commit") commitReads++;
+      return readTyped(oid, type, o);
+    };
+    expect(await precomputeAfterPush(testEnv, repo, counted, update(tip, pushed))).toBe(1);
+    expect(counts.trees).toBeLessThanOrEqual(4);
+    expect(commitReads).toBeLessThanOrEqual(1);
+    expect(await answer(pushed)).toEqual((await lastCommitsOfTree(plain, pushed))!.paths);
+    // The tree page at the pushed commit then walks nothing: its column is the stored answer.
+    const stats = newWalkStats();
+    const names = ["top.txt", "hot.txt", "new", "d5", "d39", "d0"];
+    const page = await lastCommitsFor({ ...testEnv, PUSH: undefined } as Env, repo, graph, pushed, [], names, () => undefined, {
+      wait: false,
+      stats,
+    });
+    expect(page.complete).toBe(true);
+    expect(stats.commits).toBe(0);
+    const expected = (await lastCommitsOfTree(plain, pushed, { dir: [] }))!.paths;
+    expect(page.entries).toEqual(Object.fromEntries(names.filter((n) => expected.has(n)).map((n) => [n, expected.get(n)])));
+    expect(page.entries["top.txt"]).toBe(pushed);
   });
 });
