@@ -5,7 +5,8 @@
 // rather than stacked on, so the chain stays short (git's split commit-graph merges the same way).
 import { yieldToOthers } from "./budget";
 import { FilterBuilder } from "./bloom";
-import { encodeLayer, type GraphLayer, type LayerEntry, PersistedGraph } from "./commit-graph-file";
+import { type GraphLayer, PersistedGraph } from "./commit-graph-file";
+import { encodeLayer, type LayerEntry } from "./commit-graph-format";
 import type { ObjectStore } from "./object-store";
 import { type BulkLocator, bulkLocator } from "./pack-id-table";
 import { CommitRecords, Seen } from "./commit-graph-records";

@@ -6,7 +6,7 @@
 // A commit whose changed-path Bloom filter rules out every top-level entry still unresolved is
 // passed over without reading a tree (raw tree comparisons: tree-changes.ts).
 import { type BloomKey, bloomKey, filterMayContain } from "./bloom";
-import { yieldToOthers, type Budget } from "./budget";
+import type { Budget } from "./budget";
 import { type CommitGraph, type CommitInfo, CommitQueue } from "./commit-graph";
 import { rangePositions } from "./history";
 import { type DirectoryWalkStats, walkDirectory } from "./last-commit-dir";
@@ -14,7 +14,7 @@ import { byteKey, type Checkpoint, directoryByGraph, directoryPaths, utf8 } from
 import type { Oid } from "./oid";
 import { type Changed, changedEntries } from "./tree-changes";
 import { type ObjectLocator, Trees } from "./walk-trees";
-import { updatedTreePaths } from "./tree-listing";
+import { listingAboveBase, SAME, treePaths } from "./tree-listing";
 
 export { byteKey };
 
@@ -31,50 +31,6 @@ export interface TreeLastCommits {
 
 /** Commits down the first-parent line whose trees a walk of a range reads ahead of its comparisons. */
 const READ_AHEAD = 8;
-
-/** Trees of one level of a listing located together (within the store's 4,096 remembered answers). */
-const LIST_BATCH = 1024;
-/** Trees of a listing read at once. */
-const READ_TOGETHER = 16;
-
-/**
- * Every path of a tree (as byte strings) and its object id (directories included). Null past
- * `maxPaths`. Listed level by level, each level's trees located in id order before they are
- * read: a large pack's index is read by ranges through a smaller cache, and ids hash evenly, so
- * one lookup at a time (git/git's 6,600 directories) makes nearly every lookup a storage read.
- */
-export async function treePaths(
-  graph: CommitGraph,
-  root: Oid,
-  maxPaths = 200_000,
-  locate?: ObjectLocator,
-): Promise<Map<string, Oid> | null> {
-  const trees = new Trees(graph, undefined, locate);
-  const out = new Map<string, Oid>();
-  let level = [{ oid: root, prefix: "" }];
-  while (level.length > 0) {
-    level.sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
-    const next: typeof level = [];
-    for (let from = 0; from < level.length; from += LIST_BATCH) {
-      const batch = level.slice(from, from + LIST_BATCH);
-      if (!locate) await graph.store.locateMany(batch.map((t) => t.oid));
-      for (let i = 0; i < batch.length; i++) {
-        const t = batch[i]!;
-        // A group of trees read side by side (each read may wait for storage).
-        if (i % READ_TOGETHER === 0) await Promise.all(batch.slice(i, i + READ_TOGETHER).map((u) => trees.data(u.oid)));
-        for (const e of await trees.of(t.oid)) {
-          const path = t.prefix + e.name;
-          out.set(path, e.oid);
-          if (out.size > maxPaths) return null;
-          if (e.tree) next.push({ oid: e.oid, prefix: `${path}/` });
-        }
-      }
-      await yieldToOthers();
-    }
-    level = next;
-  }
-  return out;
-}
 
 export interface LastCommitOptions {
   budget?: Budget;
@@ -414,34 +370,4 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     }
   }
   return { paths, complete: true, scanned, frontier: [] };
-}
-
-/** A path of a listing made from a base's answer that is the same at the start as at the base (its id not read). */
-const SAME = "";
-
-/**
- * The start's listing made from a base's stored answer (every path of the base's tree) and the
- * two root trees: only directories whose ids differ are read (a push of one commit: the root and
- * the directories down to what it changed), where listing both trees whole read every directory
- * twice (git/git's shape: 2,200 to 2,600 storage calls for the derive step of one pushed
- * commit). Paths the same at both trees are SAME; `changed` holds the others. Null when a base
- * path cannot be turned back into its bytes (a name that is not UTF-8).
- */
-async function listingAboveBase(
-  graph: CommitGraph,
-  base: { commit: Oid; paths: Map<string, Oid> },
-  startTree: Oid,
-  maxPaths: number,
-): Promise<{ listing: Map<string, Oid>; changed: Set<string> } | null> {
-  const before = new Map<string, Oid>();
-  for (const path of base.paths.keys()) {
-    if (path.includes("\uFFFD")) return null;
-    before.set(byteKey(path), SAME);
-  }
-  const baseTree = (await graph.commit(base.commit)).tree;
-  const listing = await updatedTreePaths(graph.store, before, baseTree, startTree, maxPaths);
-  if (!listing) return null;
-  const changed = new Set<string>();
-  for (const [path, oid] of listing) if (oid !== SAME) changed.add(path);
-  return { listing, changed };
 }

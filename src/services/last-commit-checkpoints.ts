@@ -6,7 +6,8 @@
 import type { Env } from "../env";
 import { Budget } from "../git/budget";
 import type { CommitGraph } from "../git/commit-graph";
-import { lastCommitsOfTree, newWalkStats, treePaths, type WalkStats } from "../git/last-commit";
+import { lastCommitsOfTree, newWalkStats, type WalkStats } from "../git/last-commit";
+import { treePaths } from "../git/tree-listing";
 import type { Checkpoint } from "../git/last-commit-page";
 import type { ObjectStore } from "../git/object-store";
 import type { Oid } from "../git/oid";
