@@ -169,7 +169,8 @@ try {
     console.log(
       `\n== ${kind}: cold p50 ${percentile(cold, 50).toFixed(1)} ms; warm alone p50 ${percentile(alone, 50).toFixed(1)} ms ` +
         `(${alone.length}), during p50 ${percentile(d, 50).toFixed(1)} ms (${d.length}): ` +
-        `${(percentile(d, 50) / percentile(alone, 50)).toFixed(2)}x; R2 calls per cold page ${(r2 / picks.length).toFixed(1)} ` +
+        `${(percentile(d, 50) / percentile(alone, 50)).toFixed(2)}x; warm wall p99 alone ${percentile(alone, 99).toFixed(1)} ms, ` +
+        `during ${percentile(d, 99).toFixed(1)} ms; R2 calls per cold page ${(r2 / picks.length).toFixed(1)} ` +
         `(whole GETs ${(whole / picks.length).toFixed(2)}), Cache API calls ${(cacheCalls / picks.length).toFixed(2)}`,
     );
     const pct = (xs: number[], p: number) => percentile(xs, p).toFixed(2);

@@ -3,7 +3,7 @@
 // parent positions, generation number, committer time and changed-path Bloom filter. Layers are
 // read by ranges through one byte-bounded page cache, never whole.
 import { type BloomKey, filterMayContain } from "./bloom";
-import { yieldToOthers } from "./budget";
+import { graphStep } from "../utils/pace";
 import { corruptPack } from "./errors";
 import { hexInto, oidAt, type Oid } from "./oid";
 import { DATA, EXTRA, FANOUT, type GraphCommit, HEADER, LOOK, MAGIC, NONE, VERSION } from "./commit-graph-format";
@@ -348,7 +348,8 @@ export class PersistedGraph {
       bits[p >> 3]! |= 1 << (p & 7);
       if (++steps > maxSteps) return null;
       // Cached pages never wait: let the isolate's other requests in now and then.
-      if (steps % 4096 === 0) await yieldToOthers();
+      const turn = graphStep(steps);
+      if (turn) await turn;
       const links = this.linksNow(p) ?? (await this.links(p));
       for (const q of links.parents) if (!(bits[q >> 3]! & (1 << (q & 7)))) stack.push(q);
     }

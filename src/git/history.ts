@@ -5,7 +5,8 @@ import { type BloomKey, bloomKeysOf } from "./bloom";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import type { Oid } from "./oid";
 import { oidAtPath, oidsAtPath } from "./tree-path";
-import { type Budget, yieldToOthers } from "./budget";
+import type { Budget } from "./budget";
+import { graphStep } from "../utils/pace";
 import type { PersistedGraph } from "./commit-graph-file";
 
 /** Most commits a cursor carries: the walk's frontier (one per line of history still open). */
@@ -384,7 +385,8 @@ export async function rangePositions(
   while (included > 0) {
     if (++steps > maxSteps) return null;
     // Cached pages never wait: let the isolate's other requests in now and then.
-    if (steps % 4096 === 0) await yieldToOthers();
+    const turn = graphStep(steps);
+    if (turn) await turn;
     const p = pop();
     const excluded = has(bad, p);
     if (excluded) {

@@ -312,7 +312,6 @@ export class ObjectStore {
 
   private async readFresh(pack: Pack, offset: number, key: string, learn: boolean): Promise<GitObject> {
     const { header, data, end } = await pack.inflateEntry(offset);
-    if (header.type === OBJ_COMMIT && learn) learnAfter(pack, end);
     let obj: GitObject;
     if (header.type === OBJ_OFS_DELTA || header.type === OBJ_REF_DELTA) {
       const base = header.type === OBJ_OFS_DELTA ? await this.readAt(pack, header.baseOffset!) : await this.read(header.baseOid!);
@@ -321,6 +320,7 @@ export class ObjectStore {
       obj = { type: typeName(header.type), data };
     }
     if (heldBytes(obj.data) <= MAX_CACHED_OBJECT) resolved.set(key, obj);
+    if (header.type === OBJ_COMMIT && learn) await learnAfter(pack, end);
     return obj;
   }
 
@@ -369,10 +369,15 @@ export class ObjectStore {
  * first entry that is not a commit, not whole in memory, or already resolved (a later read of a
  * learned commit inflates nothing, so it learns nothing again).
  */
-function learnAfter(pack: Pack, pos: number): void {
+async function learnAfter(pack: Pack, pos: number): Promise<void> {
   const peek = pack.source.peek?.bind(pack.source);
   if (!peek) return;
   for (let n = 0; n < LEARN_MAX; n++) {
+    // A unit each, as a read through the pack windows: 128 commits inflated and hashed at once were
+    // one of a cold log page's longest stretches (bench/scale-results.md, s13-logwarm). Another
+    // read may learn the same entries meanwhile, or the window go: both are seen below.
+    const turn = isolateTurns.spend();
+    if (turn) await turn;
     if (resolved.get(entryKey(pack, pos))) return;
     const bytes = peek(pos, pack.source.size - 20);
     const header = bytes && parseEntryHeader(bytes, 0, pos);

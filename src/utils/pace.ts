@@ -88,6 +88,19 @@ export const STORAGE_READ_UNITS = 8;
 export const isolateTurns = new TurnBudget(TURN_UNITS);
 
 /**
+ * Steps of a walk over commit-graph positions (parents read from graph pages in memory: no
+ * inflate, no id decoded) per unit of `isolateTurns`: a turn every 1,024 steps when nothing else
+ * spends. A walk from every ref of long70k (70,000 commits) ran 4,096 steps between its own turns,
+ * 14 to 24 ms of the thread at a time, the longest stretch of a cold log page (bench/
+ * scale-results.md, s13-logwarm).
+ */
+export const GRAPH_STEPS_PER_UNIT = 16;
+
+/** Counts the `steps`-th step of a walk over graph positions: the turn to await when one is due. */
+export const graphStep = (steps: number): Promise<void> | undefined =>
+  steps % GRAPH_STEPS_PER_UNIT === 0 ? isolateTurns.spend() : undefined;
+
+/**
  * One piece of work written once for a synchronous and a paced caller: a generator that yields
  * what it did since its last yield (`steps`, `bytes`) and returns its result.
  */
