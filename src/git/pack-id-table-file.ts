@@ -2,6 +2,7 @@
 // id, then each 4-byte offset (the .idx's own, big-offset marks included), in index order, so that
 // reading a pack's id table (git/pack-id-table.ts) costs 12 bytes an object instead of the 24 of
 // the .idx's names and offsets (long70k's 903,585 objects: 10.8 MB instead of 21.7 MB).
+import { concatBytes } from "../utils/bytes";
 
 /** "PIDT", version 1, the object count: then 8 bytes an object, then 4. */
 const MAGIC = [0x50, 0x49, 0x44, 0x54];
@@ -86,13 +87,5 @@ export class IdTableFromIdx {
 
 /** The id table file of a whole .idx in memory (a pack small enough to be indexed in memory). */
 export function idTableFileOf(idx: Uint8Array): Uint8Array {
-  const derive = new IdTableFromIdx();
-  const pieces = derive.feed(idx);
-  const out = new Uint8Array(idTableFileSize(derive.count));
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
+  return concatBytes(new IdTableFromIdx().feed(idx));
 }

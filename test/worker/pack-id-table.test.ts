@@ -2,6 +2,7 @@
 // read in one pass over a ranged index, it answers offsets as the index does, and leaves to the
 // index what 8 bytes of an id cannot tell (ids sharing them) and what 4 bytes of offset cannot hold.
 import { describe, expect, it } from "vitest";
+import { concatBytes } from "../../src/utils/bytes";
 import { ObjectStore, Pack } from "../../src/git/object-store";
 import { bulkLocator, idTableLocator, PackIdTable, pageTableLocator, setKeptTablesBudget } from "../../src/git/pack-id-table";
 import { writePackIndexColumns } from "../../src/git/pack-index";
@@ -45,13 +46,7 @@ function tableFileOf(idx: Uint8Array, chunk: number): Uint8Array {
   const pieces: Uint8Array[] = [];
   for (let at = 0; at < idx.length; at += chunk)
     for (const p of derive.feed(idx.subarray(at, at + chunk))) pieces.push(p.slice());
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(pieces);
 }
 
 /** A source in memory that counts the bytes read from it. */
