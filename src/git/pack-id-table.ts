@@ -50,7 +50,7 @@ export class PackIdTable {
   }
 
   /**
-   * A table read a part at a time (`step(batches, via)` reads that many batches of 65,536 entries
+   * A table read a part at a time (`step(batches, via)` reads that many batches of ids (`RangedPackIndex.idBatch`: 1.5 MiB of reads each)
    * through `via`, the same index opened by the request at hand so that its meter counts them,
    * then answers the table once it is whole, else null), so that no one request pays for all of it.
    */
@@ -68,14 +68,14 @@ export class PackIdTable {
       async step(batches, via, ahead = 0) {
         if (via.id !== index.id) throw new Error("not the same pack index");
         let read = 0;
-        for await (const { from, names, offsets: offs } of batchesAhead(via, next, ahead)) {
-          const nv = new DataView(names.buffer, names.byteOffset, names.length);
+        for await (const { from, prefixes, stride, offsets: offs } of batchesAhead(via, next, ahead)) {
+          const nv = new DataView(prefixes.buffer, prefixes.byteOffset, prefixes.length);
           const ov = new DataView(offs.buffer, offs.byteOffset, offs.length);
-          const count = Math.floor(names.length / 20);
+          const count = Math.floor(offs.length / 4);
           for (let k = 0; k < count; k++) {
             const i = from + k;
-            hi[i] = nv.getUint32(k * 20);
-            lo[i] = nv.getUint32(k * 20 + 4);
+            hi[i] = nv.getUint32(k * stride);
+            lo[i] = nv.getUint32(k * stride + 4);
             const o = ov.getUint32(k * 4);
             offsets[i] = o & 0x80000000 ? ASK_INDEX : o;
             if (i > 0 && hi[i] === hi[i - 1] && lo[i] === lo[i - 1]) offsets[i] = offsets[i - 1] = ASK_INDEX;
@@ -124,18 +124,19 @@ export class PackIdTable {
 }
 
 /**
- * `via.nameBatches(65_536, start)`, with `ahead` batches read side by side before they are asked
+ * `via`'s id batches from `start`, with `ahead` batches read side by side before they are asked
  * for: fewer rounds of reads (blame's first request waits for them), their memory held at once.
  */
 async function* batchesAhead(via: RangedPackIndex, start: number, ahead: number) {
-  const reading: ReturnType<RangedPackIndex["nameBatch"]>[] = [];
+  const batch = await via.idBatchSize();
+  const reading: ReturnType<RangedPackIndex["idBatch"]>[] = [];
   for (let next = start; ; ) {
     while (reading.length <= ahead && next < via.count) {
-      const read = via.nameBatch(next, Math.min(via.count, next + 65_536));
+      const read = via.idBatch(next, Math.min(via.count, next + batch));
       // A batch read ahead that is never asked for (the caller stopped) fails unseen.
       read.catch(() => {});
       reading.push(read);
-      next += 65_536;
+      next += batch;
     }
     const read = reading.shift();
     if (!read) return;
@@ -292,7 +293,7 @@ export async function idTableLocator(
   }: {
     maxBytes?: number;
     keep?: boolean;
-    /** Batches of 65,536 entries read side by side ahead (1.5 MiB each, held at once), for a walk a page waits for. */
+    /** Batches of ids read side by side ahead (1.5 MiB each, held at once), for a walk a page waits for. */
     ahead?: number;
   } = {},
 ): Promise<IdLocator | null> {
@@ -313,7 +314,7 @@ export async function idTableLocator(
 }
 
 /**
- * Batches of a table (65,536 entries: 1.5 MiB of names and offsets, two reads) a page reads at
+ * Batches of a table (`RangedPackIndex.idBatch`: 1.5 MiB, two reads) a page reads at
  * most: git/git's table is read over seven pages, none of which waits for all of it.
  */
 export const TABLE_BATCHES_PER_PAGE = 2;

@@ -7,6 +7,7 @@ import { ByteLru, heldBytes, ownBytes } from "../utils/lru";
 import { inflightReads } from "../utils/request-scope";
 import { lowerBoundIn, SHA_START, Units } from "./pack-index-units";
 import { edgeCacheBound } from "../utils/edge-budget";
+import { offsetRange, prefixRange } from "./pack-id-table-file";
 
 const MAGIC = [0xff, 0x74, 0x4f, 0x63];
 /**
@@ -80,6 +81,19 @@ export function shrinkUnitsFor(bytes: number): void {
   if (left < units.maxBytes) units = newUnitCache(left);
 }
 
+/**
+ * A pack's id table file (git/pack-id-table-file.ts), which packs indexed since session 13 have
+ * beside their .idx: where to read it, and whether it is there (asked once per opened index).
+ */
+export interface IdTableFile {
+  readonly source: RangeSource;
+  present(): Promise<boolean>;
+}
+
+/** Entries of an id batch read from the .idx (1.5 MiB of names and offsets) or from a table file (the same bytes). */
+const IDX_ID_BATCH = 65_536;
+const FILE_ID_BATCH = 131_072;
+
 export class RangedPackIndex {
   readonly count: number;
   private readonly crcStart: number;
@@ -91,6 +105,9 @@ export class RangedPackIndex {
   private constructor(
     private readonly source: RangeSource,
     private readonly fanout: Uint32Array,
+    private readonly idTable?: IdTableFile,
+    /** Whether the table file is there, shared by the copies `through` makes. */
+    private readonly tableState: { present?: Promise<boolean> } = {},
   ) {
     this.count = fanout[255]!;
     this.crcStart = SHA_START + this.count * 20;
@@ -126,9 +143,16 @@ export class RangedPackIndex {
    * binding of the request at hand, so that its reads are that request's and are metered on it).
    * Shares the fan-out table and the unit cache; counts its own reads.
    */
-  through(source: RangeSource): RangedPackIndex {
+  through(source: RangeSource, idTable?: IdTableFile): RangedPackIndex {
     if (source.id !== this.source.id || source.size !== this.source.size) throw new Error("not the same pack index");
-    return new RangedPackIndex(source, this.fanout);
+    return new RangedPackIndex(source, this.fanout, idTable ?? this.idTable, this.tableState);
+  }
+
+  /** The same index, its id table read from `idTable` when that is there (else from the .idx). */
+  withIdTable(idTable: IdTableFile): RangedPackIndex {
+    const index = new RangedPackIndex(this.source, this.fanout, idTable, this.tableState);
+    index.reads = this.reads;
+    return index;
   }
 
   /** Identifies the index file in shared caches (its R2 key). */
@@ -243,6 +267,38 @@ export class RangedPackIndex {
     ]);
     if (names.length < (to - from) * 20 || offsets.length < (to - from) * 4) throw corruptPack("truncated pack index");
     return { from, names, offsets };
+  }
+
+  /** Whether the pack's id table file is there to read (`idBatch`). */
+  hasIdTable(): Promise<boolean> {
+    if (!this.idTable) return Promise.resolve(false);
+    // A failed look is taken as "not there": the .idx answers the same, at twice the bytes.
+    this.tableState.present ??= this.idTable.present().catch(() => false);
+    return this.tableState.present;
+  }
+
+  /** Entries an `idBatch` takes: 1.5 MiB of reads either way. */
+  async idBatchSize(): Promise<number> {
+    return (await this.hasIdTable()) ? FILE_ID_BATCH : IDX_ID_BATCH;
+  }
+
+  /**
+   * The first 8 bytes of each id (at `stride` apart) and the 4-byte offsets (big ones marked) of
+   * entries [from, to), in two reads: of the id table file when the pack has one (12 bytes an
+   * object), else of the .idx's names and offsets (24).
+   */
+  async idBatch(from: number, to: number): Promise<{ from: number; prefixes: Uint8Array; stride: number; offsets: Uint8Array }> {
+    if (!this.idTable || !(await this.hasIdTable())) {
+      const { names, offsets } = await this.nameBatch(from, to);
+      return { from, prefixes: names, stride: 20, offsets };
+    }
+    this.reads += 2;
+    const [prefixes, offsets] = await Promise.all([
+      this.idTable.source.read(...prefixRange(from, to)),
+      this.idTable.source.read(...offsetRange(this.count, from, to)),
+    ]);
+    if (prefixes.length < (to - from) * 8 || offsets.length < (to - from) * 4) throw corruptPack("truncated pack id table");
+    return { from, prefixes, stride: 8, offsets };
   }
 
   /**

@@ -151,7 +151,8 @@ function meterR2(meter: RequestMeter, method: string | symbol, args: unknown[], 
     if (ranged) r2.ranged++;
     else r2.whole++;
     const key = String(args[0]);
-    if (key.endsWith(".idx")) r2.idx++;
+    // A pack's id table file (.ids) is index data too.
+    if (key.endsWith(".idx") || key.endsWith(".ids")) r2.idx++;
     else if (key.endsWith(".pack")) r2.pack++;
     else if (key.includes("/derived/commit-graph/")) r2.graph++;
     else r2.other++;

@@ -130,7 +130,7 @@ export async function completeImport(env: Env, repo: RepoRef, id: string) {
   const links = linkRuns(r2SpillStore(env.OBJECTS, repo.tenantId, repo.repoId, "links"), linkSpillBudget(env));
   const fail = async (err: unknown): Promise<never> => {
     await links.dispose().catch(() => undefined);
-    await env.OBJECTS.delete([rec.key, idxKey]);
+    await env.OBJECTS.delete([rec.key, idxKey, r2Keys.packIdTableBeside(idxKey)]);
     await stub.dropImport(id);
     if (err instanceof GitError) throw new ForgeError("bad_request", `the pack was refused: ${err.message}`);
     throw err;

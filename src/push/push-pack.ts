@@ -9,6 +9,8 @@ import type { RangeSource } from "../git/range-source";
 import type { RepoRef } from "../services/repositories";
 import { r2Keys } from "../storage/keys";
 import { R2StreamWriter } from "../storage/r2-writer";
+import { idTableFileOf } from "../git/pack-id-table-file";
+import { indexReadByRanges } from "../storage/pack-store";
 import { randomId } from "../utils/crypto";
 
 /** The pack of this push in R2 (its name changes when a thin pack is stored completed). */
@@ -26,9 +28,9 @@ export class PushPack {
   get idxKey(): string {
     return this.key.replace(/\.pack$/, ".idx");
   }
-  /** Deletes the pack and its index: the push keeps nothing. */
+  /** Deletes the pack, its index and id table file: the push keeps nothing. */
   drop(): Promise<void> {
-    return this.bucket.delete([this.key, this.idxKey]);
+    return this.bucket.delete([this.key, this.idxKey, r2Keys.packIdTableBeside(this.idxKey)]);
   }
 }
 
@@ -65,7 +67,11 @@ export async function storeCompleted(
   files.name = completedName;
   files.key = completedKey;
   // The received pack's .idx is in R2 already; a completed pack's is not.
-  if (completed.count > 0) await env.OBJECTS.put(files.idxKey, completed.index);
+  if (completed.count > 0) {
+    await env.OBJECTS.put(files.idxKey, completed.index);
+    if (indexReadByRanges(completed.count))
+      await env.OBJECTS.put(r2Keys.packIdTableBeside(files.idxKey), idTableFileOf(completed.index));
+  }
   return {
     size: completed.size,
     count: completed.count,

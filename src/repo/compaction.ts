@@ -13,7 +13,8 @@ import { COPY_BUFFER } from "../git/pack-copy";
 import { writePack } from "../git/pack-writer";
 import { enumerateObjects, type WalkResult } from "../git/walk";
 import { WalkReader } from "../git/walk-reader";
-import { openStore, type RepoRef } from "../storage/pack-store";
+import { indexReadByRanges, openStore, type RepoRef } from "../storage/pack-store";
+import { idTableBeside } from "../storage/pack-id-table-store";
 import { r2Keys } from "../storage/keys";
 import { putStreamed, R2StreamWriter } from "../storage/r2-writer";
 import { randomId } from "../utils/crypto";
@@ -77,9 +78,20 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
     // In slices (the repository's Durable Object answers every page's snapshot call meanwhile),
     // and streamed: the index is 28 bytes an object, not to be held whole beside the columns.
     const { oids, offsets, crcs } = stats.index!;
-    await putStreamed(env.OBJECTS, r2Keys.packIndex(repo.tenantId, repo.repoId, name), packIndexSize(offsets), (write) =>
-      streamPackIndex(oids, offsets, crcs, stats.checksum, new Pacer(INDEX_SLICE_ENTRIES), write),
-    );
+    const idxKey = r2Keys.packIndex(repo.tenantId, repo.repoId, name);
+    const table = idTableBeside(env.OBJECTS, idxKey, indexReadByRanges);
+    try {
+      await putStreamed(env.OBJECTS, idxKey, packIndexSize(offsets), (write) =>
+        streamPackIndex(oids, offsets, crcs, stats.checksum, new Pacer(INDEX_SLICE_ENTRIES), async (chunk) => {
+          await write(chunk);
+          await table.write(chunk);
+        }),
+      );
+      await table.finish();
+    } catch (err) {
+      await table.abort(err);
+      throw err;
+    }
     // One line a compaction: how long the repository's largest background job took, and its reads.
     const line = { repo: repo.repoId, packs: snapshot.packs.length, objects: stats.objects, bytes: stats.bytes };
     const cost = {
@@ -139,11 +151,12 @@ async function useIdTables(store: ObjectStore): Promise<number> {
 const indexReads = (store: ObjectStore): number =>
   store.packs.reduce((n, p) => n + (p.index instanceof RangedPackIndex ? p.index.reads : 0), 0);
 
-/** Deletes the R2 objects of packs (pack and index). */
+/** Deletes the R2 objects of packs (pack, index, id table file). */
 export async function deletePacks(env: Env, repo: RepoRef, names: string[]): Promise<void> {
   const keys = names.flatMap((n) => [
     r2Keys.pack(repo.tenantId, repo.repoId, n),
     r2Keys.packIndex(repo.tenantId, repo.repoId, n),
+    r2Keys.packIdTable(repo.tenantId, repo.repoId, n),
   ]);
   for (let i = 0; i < keys.length; i += 1000) await env.OBJECTS.delete(keys.slice(i, i + 1000));
 }

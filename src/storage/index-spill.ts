@@ -7,13 +7,15 @@ import type { RangeSource } from "../git/range-source";
 import { idxIds, indexIds, type SortedIds } from "../git/connectivity";
 import type { PackLookup } from "../git/object-store";
 import { PackIndex } from "../git/pack-index";
-import { loadPackIndex } from "./pack-store";
+import { indexReadByRanges, loadPackIndex } from "./pack-store";
+import { idTableBeside } from "./pack-id-table-store";
 import { R2Source } from "./r2-source";
 import { R2StreamWriter } from "./r2-writer";
 
 /**
- * Indexes the pack `source` reads, writing its .idx to `idxKey` as it is made; on failure nothing
- * of the .idx or the spilled runs stays in R2. The .idx is not read back: `openIndexed` opens it
+ * Indexes the pack `source` reads, writing its .idx to `idxKey` as it is made, and a large pack's id
+ * table file beside it (storage/pack-id-table-store.ts); on failure nothing of them or of the
+ * spilled runs stays in R2. The .idx is not read back: `openIndexed` opens it
  * as any stored index (whole when small, else by ranges).
  */
 export async function indexPackIntoR2(
@@ -23,17 +25,23 @@ export async function indexPackIntoR2(
   opts: IndexOptions & { recordBudget?: number },
 ): Promise<StreamedIndexResult> {
   const writer = new R2StreamWriter(bucket, keys.idxKey);
+  const table = idTableBeside(bucket, keys.idxKey, indexReadByRanges);
   try {
     const result = await indexPackTo(source, {
       ...opts,
       spill: keys.spill,
-      writeIndex: (chunk) => writer.write(chunk),
+      writeIndex: async (chunk) => {
+        await writer.write(chunk);
+        await table.write(chunk);
+      },
       spareBuffer: (bytes) => writer.adopt(bytes),
     });
     await writer.finish();
+    await table.finish();
     return result;
   } catch (err) {
     await writer.abort();
+    await table.abort(err);
     throw err;
   }
 }

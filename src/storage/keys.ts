@@ -15,6 +15,13 @@ export const r2Keys = {
   /** A pack and its index: pack-<sha1 of the pack>.pack / .idx, immutable once written. */
   pack: (tenantId: string, repoId: string, packName: string) => `t/${tenantId}/r/${repoId}/objects/pack/${packName}.pack`,
   packIndex: (tenantId: string, repoId: string, packName: string) => `t/${tenantId}/r/${repoId}/objects/pack/${packName}.idx`,
+  /**
+   * A large pack's id table file (git/pack-id-table-file.ts): pack-<sha1>.ids beside its .idx,
+   * written with it, deleted with it; packs without one have their tables read from the .idx.
+   */
+  packIdTable: (tenantId: string, repoId: string, packName: string) => `t/${tenantId}/r/${repoId}/objects/pack/${packName}.ids`,
+  /** The id table file beside the .idx stored under `idxKey`. */
+  packIdTableBeside: (idxKey: string) => idxKey.replace(/\.idx$/, ".ids"),
   /** Derived data of the source browser: the last commit of every path of a commit's tree (JSON). */
   lastCommits: (tenantId: string, repoId: string, commit: string) =>
     `t/${tenantId}/r/${repoId}/derived/last-commit/v2/${commit}.json`,

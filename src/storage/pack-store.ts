@@ -8,6 +8,7 @@ import { WindowedSource } from "../git/range-source";
 import { ByteLru } from "../utils/lru";
 import { r2Keys } from "./keys";
 import { R2Source } from "./r2-source";
+import { idTableFileBeside } from "./pack-id-table-store";
 import { edgeCacheBound } from "../utils/edge-budget";
 
 /** Which repository: the tenant and the repository's id within it. */
@@ -48,6 +49,9 @@ export function setWholeIndexMax(bytes: number): number {
 /** The size of a version 2 index of `objects` objects without 64-bit offsets. */
 const indexBytes = (objects: number) => INDEX_HEAD + objects * 28 + 40;
 
+/** Whether the index of a pack of `objects` objects is read by ranges (so has an id table file written beside it). */
+export const indexReadByRanges = (objects: number): boolean => indexBytes(objects) > wholeIndexMax;
+
 /**
  * Opens the index stored under `key`: whole when `objects` says it is small (one GET), else by
  * ranges (one ranged GET of its fan-out table, which also tells its size).
@@ -56,7 +60,10 @@ export async function loadPackIndex(bucket: R2Bucket, key: string, objects?: num
   const hit = indexes.get(key);
   // A ranged index reads on: through this request's binding, so that its reads are metered on
   // the request that makes them, not on the one that opened the index.
-  if (hit) return hit instanceof RangedPackIndex ? hit.through(new R2Source(bucket, key, hit.size)) : hit;
+  if (hit)
+    return hit instanceof RangedPackIndex
+      ? hit.through(new R2Source(bucket, key, hit.size), idTableFileBeside(bucket, key, hit.count))
+      : hit;
   let index: PackLookup;
   if (objects !== undefined && indexBytes(objects) <= wholeIndexMax) {
     const obj = await bucket.get(key);
@@ -72,7 +79,8 @@ export async function loadPackIndex(bucket: R2Bucket, key: string, objects?: num
       if (!all) throw new GitError("missing_object", `pack index ${key} is missing`);
       index = new PackIndex(new Uint8Array(await all.arrayBuffer()));
     } else {
-      index = await RangedPackIndex.open(new R2Source(bucket, key, obj.size), head);
+      const ranged = await RangedPackIndex.open(new R2Source(bucket, key, obj.size), head);
+      index = ranged.withIdTable(idTableFileBeside(bucket, key, ranged.count));
     }
   }
   indexes.set(key, index);

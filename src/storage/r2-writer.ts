@@ -103,6 +103,36 @@ export class R2StreamWriter {
   }
 }
 
+/** A PUT of exactly `size` bytes written piece by piece (`putStreamed`, or a writer fed from elsewhere). */
+export interface StreamedPut {
+  /** Writes a copy of `piece` (the caller may reuse it once this resolves). */
+  write(piece: Uint8Array): Promise<void>;
+  /** Ends the stream and waits for the object to be stored. */
+  close(): Promise<void>;
+  /** Gives up: nothing is stored. */
+  abort(err: unknown): Promise<void>;
+}
+
+/** Starts a PUT of exactly `size` bytes to `key`: one request, no more than a piece held at a time. */
+export function streamedPut(bucket: R2Bucket, key: string, size: number): StreamedPut {
+  const { readable, writable } = new FixedLengthStream(size);
+  const stored = bucket.put(key, readable);
+  // Seen by close or abort; a PUT given up on fails unseen meanwhile.
+  stored.catch(() => undefined);
+  const writer = writable.getWriter();
+  return {
+    write: (piece) => writer.write(piece.slice()),
+    async close() {
+      await writer.close();
+      await stored;
+    },
+    async abort(err) {
+      await writer.abort(err).catch(() => undefined);
+      await stored.catch(() => undefined);
+    },
+  };
+}
+
 /**
  * Stores exactly `size` bytes under `key` as `fill` writes them: one PUT of a stream of known
  * length, so that no more than a piece is held at a time (a multipart part is 8 MiB). Each piece
@@ -115,16 +145,12 @@ export async function putStreamed(
   size: number,
   fill: (write: (piece: Uint8Array) => Promise<void>) => Promise<unknown>,
 ): Promise<void> {
-  const { readable, writable } = new FixedLengthStream(size);
-  const stored = bucket.put(key, readable);
-  const writer = writable.getWriter();
+  const put = streamedPut(bucket, key, size);
   try {
-    await fill((piece) => writer.write(piece.slice()));
-    await writer.close();
+    await fill(put.write);
+    await put.close();
   } catch (err) {
-    await writer.abort(err).catch(() => undefined);
-    await stored.catch(() => undefined);
+    await put.abort(err);
     throw err;
   }
-  await stored;
 }

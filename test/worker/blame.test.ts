@@ -21,6 +21,7 @@ import { ID_TABLE_BYTES_PER_OBJECT } from "../../src/git/pack-id-table";
 import { RangedPackIndex, setRangedPageBudget } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource } from "../../src/git/range-source";
+import { idTableFileOf } from "../../src/git/pack-id-table-file";
 import { RoundsSource } from "./rounds-source";
 import { blameWithin, forgetBlameRuns, NEAR_END_MS, readMarginCommit, sharedBlame } from "../../src/services/blame-runs";
 import type { SourceRepo } from "../../src/services/source";
@@ -114,10 +115,9 @@ describe("blame", () => {
     }
   });
 
-  it("looks ids up in the id table of a pack bigger than 350,000 objects (git/git's 900,000 fit the isolate's budget), read before the first step", async () => {
-    const { graph, source, idx } = await open();
-    // The fixture's entries and 360,000 made-up ones (never looked up): a table of 4.3 MB, over
-    // the 4 MiB a walk could read before.
+  /** The fixture's .idx with 360,000 made-up entries more (never looked up): a table of 4.3 MB, over the 4 MiB a walk could read before. */
+  async function bigIndex(): Promise<Uint8Array> {
+    const { idx } = await open();
     const real = new PackIndex(idx);
     const n = real.count + 360_000;
     const oids = new Uint8Array(20 * n);
@@ -133,24 +133,58 @@ describe("blame", () => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       new DataView(oids.buffer).setUint32(b, seed ^ (b * 2654435761));
     }
-    const big = writePackIndexColumns(oids, offsets, crcs, idx.subarray(idx.length - 40, idx.length - 20));
+    return writePackIndexColumns(oids, offsets, crcs, idx.subarray(idx.length - 40, idx.length - 20));
+  }
+
+  /** The fixture's blame on `index` (a ranged index of bigIndex), with a small unit cache. */
+  async function blameOn(index: RangedPackIndex): Promise<BlameResult> {
+    const { graph, source } = await open();
     const budget = setRangedPageBudget(16 * 1024);
     try {
-      const index = await RangedPackIndex.open(new MemorySource(`blame-big-idx-${Math.random()}`, big));
-      expect(index.count * ID_TABLE_BYTES_PER_OBJECT).toBeGreaterThan(4 * 1024 * 1024);
       const g = new CommitGraph(new ObjectStore([new Pack("blame-big", index, source)]));
       g.usePersisted(async () => graph);
       const result = await blame(g, revs.tip, ["long.txt"]);
       expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
       expect(result.work.idTables).toBe(true);
-      // Read before the first step (a pack this big): the table's reads alone, two a batch of
-      // 65,536 ids, and no lookup by ranges. Read at the eighth step, the first steps' lookups
-      // came first (50 to 64 reads in all); by ranges every lookup read a unit (over 450 here).
-      expect(index.count).toBeGreaterThanOrEqual(ID_TABLES_FIRST_OBJECTS);
-      expect(index.reads).toBeLessThanOrEqual(2 * Math.ceil(index.count / 65_536) + 1);
+      return result;
     } finally {
       setRangedPageBudget(budget);
     }
+  }
+
+  it("looks ids up in the id table of a pack bigger than 350,000 objects (git/git's 900,000 fit the isolate's budget), read before the first step", async () => {
+    const index = await RangedPackIndex.open(new MemorySource(`blame-big-idx-${Math.random()}`, await bigIndex()));
+    expect(index.count * ID_TABLE_BYTES_PER_OBJECT).toBeGreaterThan(4 * 1024 * 1024);
+    await blameOn(index);
+    // Read before the first step (a pack this big): the table's reads alone, two a batch of
+    // 65,536 ids, and no lookup by ranges. Read at the eighth step, the first steps' lookups
+    // came first (50 to 64 reads in all); by ranges every lookup read a unit (over 450 here).
+    expect(index.count).toBeGreaterThanOrEqual(ID_TABLES_FIRST_OBJECTS);
+    expect(index.reads).toBeLessThanOrEqual(2 * Math.ceil(index.count / 65_536) + 1);
+  });
+
+  it("reads the id table from the pack's id table file when it has one: 12 bytes an object, not the .idx's 24", async () => {
+    const big = await bigIndex();
+    const count = (source: MemorySource) => {
+      const read = source.read.bind(source);
+      const counted = { bytes: 0, source };
+      source.read = async (start, end) => {
+        const bytes = await read(start, end);
+        counted.bytes += bytes.length;
+        return bytes;
+      };
+      return counted;
+    };
+    const idx = count(new MemorySource(`blame-big-idx-${Math.random()}`, big));
+    const file = count(new MemorySource(`blame-big-ids-${Math.random()}`, idTableFileOf(big)));
+    const index = (await RangedPackIndex.open(idx.source)).withIdTable({ source: file.source, present: async () => true });
+    await blameOn(index);
+    // From the .idx only its head and fan-out (read when opened); the table's 12 bytes an object
+    // from the file, two reads a batch of 131,072 ids. Without the file: 24 bytes an object from
+    // the .idx (the test above), two reads a batch of 65,536.
+    expect(idx.bytes).toBe(8 + 1024);
+    expect(file.bytes).toBe(index.count * 12);
+    expect(index.reads).toBeLessThanOrEqual(2 * Math.ceil(index.count / 131_072) + 1);
   });
 
   it("reads ahead of the walk: the trees and versions of the next commits are read while it diffs", async () => {

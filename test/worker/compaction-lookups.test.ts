@@ -3,6 +3,7 @@
 // 900,000 objects the walk had not reached the pack write after 25 minutes). Counted in index
 // lookups and index reads from R2, on packs whose indexes are read by ranges as a large
 // repository's are, also when the small packs of later pushes (indexes held whole) come first.
+import { idTableFileOf } from "../../src/git/pack-id-table-file";
 import { env as workerEnv } from "cloudflare:workers";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/env";
@@ -97,6 +98,9 @@ async function compactCounted(repoId: string, packs: PackEntry[]) {
   const indexed = await indexPack(new MemorySource(`${repoId}-compacted`, pack));
   expect(indexed.count).toBe(fixture.objects);
   expect(idx).toEqual(indexed.index);
+  // Its index is read by ranges: the id table file beside it is derived from that .idx.
+  const ids = await env.OBJECTS.get(r2Keys.packIdTable(tenantId, repoId, entry.name));
+  expect(new Uint8Array(await ids!.arrayBuffer())).toEqual(idTableFileOf(idx));
   return { entry, lookups: rangedLookups.mock.calls.length + wholeLookups.mock.calls.length, indexReads };
 }
 

@@ -8,7 +8,10 @@ import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource } from "../../src/git/range-source";
 import { PackIndex } from "../../src/git/pack-index";
 import { indexPackIntoR2, openIndexed } from "../../src/storage/index-spill";
-import { setWholeIndexMax } from "../../src/storage/pack-store";
+import { loadPackIndex, setWholeIndexMax } from "../../src/storage/pack-store";
+import { PackIdTable } from "../../src/git/pack-id-table";
+import type { RangedPackIndex } from "../../src/git/pack-index-ranged";
+import { idTableFileOf } from "../../src/git/pack-id-table-file";
 import { r2Keys } from "../../src/storage/keys";
 import { r2SpillStore } from "../../src/storage/spill-store";
 import { R2StreamWriter } from "../../src/storage/r2-writer";
@@ -135,6 +138,36 @@ describe("indexing into R2", () => {
     }
   });
 
+  it("writes the id table file beside a .idx read by ranges, from which its id table is read at 12 bytes an object", async () => {
+    const { repo, deltas } = deltaPack();
+    const { pack } = repo.pack(undefined, { deltas });
+    const keys = (name: string) => ({
+      idxKey: `t/spill-test/r/1/objects/pack/${name}.idx`,
+      spill: r2SpillStore(env.OBJECTS, "spill-test", "1", "index"),
+    });
+    // A small pack (its index read whole): no table file.
+    await indexPackIntoR2(env.OBJECTS, new MemorySource("ids-small", pack), keys("small"), {});
+    expect(await env.OBJECTS.head(r2Keys.packIdTableBeside(keys("small").idxKey))).toBeNull();
+    const before = setWholeIndexMax(0);
+    try {
+      await indexPackIntoR2(env.OBJECTS, new MemorySource("ids-large", pack), keys("large"), { recordBudget: 8 * 1024 });
+      const idx = new Uint8Array(await (await env.OBJECTS.get(keys("large").idxKey))!.arrayBuffer());
+      const file = new Uint8Array(await (await env.OBJECTS.get(r2Keys.packIdTableBeside(keys("large").idxKey)))!.arrayBuffer());
+      expect(file.length).toBe(12 + 2000 * 12);
+      expect(digest(file)).toBe(digest(idTableFileOf(idx)));
+      // The index opened from R2 reads its table from the file: 12 bytes an object and its head.
+      const { bucket, gets } = countingBucket();
+      const index = (await loadPackIndex(bucket, keys("large").idxKey, 2000)) as RangedPackIndex;
+      const table = await PackIdTable.read(index);
+      const whole = new PackIndex(idx);
+      expect(table.find(whole.oidAt(1234))).toBe(whole.offsetAt(1234));
+      const lengths = gets.map((g) => (g.range as { length: number }).length);
+      expect(lengths.reduce((a, b) => a + b, 0)).toBe(8 + 1024 + 12 + 2000 * 12);
+    } finally {
+      setWholeIndexMax(before);
+    }
+  });
+
   it("leaves neither runs nor .idx behind when the pack is refused", async () => {
     const { repo, deltas } = deltaPack();
     const oids = [...repo.objects.keys()];
@@ -149,6 +182,17 @@ describe("indexing into R2", () => {
     ).rejects.toThrow(/same object twice/);
     expect(await keysUnder(spillPrefix)).toEqual([]);
     expect(await env.OBJECTS.head(keys.idxKey)).toBeNull();
+    // Nor the id table file of an index read by ranges.
+    const before = setWholeIndexMax(0);
+    try {
+      await expect(
+        indexPackIntoR2(env.OBJECTS, new MemorySource("spill-bad-ranged", pack), keys, { recordBudget: 8 * 1024 }),
+      ).rejects.toThrow(/same object twice/);
+      expect(await env.OBJECTS.head(keys.idxKey)).toBeNull();
+      expect(await env.OBJECTS.head(r2Keys.packIdTableBeside(keys.idxKey))).toBeNull();
+    } finally {
+      setWholeIndexMax(before);
+    }
   });
 
   it("copies what it is given into its part, so one chunk buffer can write a multipart object", async () => {
