@@ -11,7 +11,8 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PackIndex } from "../src/git/pack-index";
-import { RANGED_PAGE_BUDGET, RangedPackIndex, rangedPageBytes } from "../src/git/pack-index-ranged";
+import { RangedPackIndex } from "../src/git/pack-index-ranged";
+import { RANGED_PAGE_BUDGET, rangedPageBytes } from "../src/git/pack-index-unit-cache";
 import type { RangeSource } from "../src/git/range-source";
 import { root } from "../test/e2e/runner";
 import { git } from "./lib/run";

@@ -8,7 +8,7 @@
 import { type BloomKey, bloomKey, filterMayContain } from "./bloom";
 import type { Budget } from "./budget";
 import { type CommitGraph, type CommitInfo, CommitQueue } from "./commit-graph";
-import { rangePositions } from "./history";
+import { rangePositions } from "./ancestry";
 import { type DirectoryWalkStats, walkDirectory } from "./last-commit-dir";
 import { byteKey, type Checkpoint, directoryByGraph, directoryPaths, utf8 } from "./last-commit-page";
 import type { Oid } from "./oid";

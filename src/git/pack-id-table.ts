@@ -6,7 +6,8 @@
 import type { Location, ObjectStore } from "./object-store";
 import type { Oid } from "./oid";
 import { PackIndex } from "./pack-index";
-import { RangedPackIndex, shrinkUnitsFor, unitBytesReadOf } from "./pack-index-ranged";
+import { RangedPackIndex } from "./pack-index-ranged";
+import { shrinkUnitsFor, unitBytesReadOf } from "./pack-index-unit-cache";
 import { ByteLru } from "../utils/lru";
 import { IsolateRuns } from "../utils/request-scope";
 import { edgeCacheBound } from "../utils/edge-budget";

@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
-import { logPage, mergeBase, rangeLog } from "../../src/git/history";
+import { logPage } from "../../src/git/history";
+import { mergeBase, rangeLog } from "../../src/git/ancestry";
 import { ObjectStore, Pack } from "../../src/git/object-store";
 import type { Oid } from "../../src/git/oid";
 import { RangedPackIndex } from "../../src/git/pack-index-ranged";

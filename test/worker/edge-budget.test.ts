@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import "../../src/edge/index";
 import { setKeptTablesBudget } from "../../src/git/pack-id-table";
-import { setRangedPageBudget } from "../../src/git/pack-index-ranged";
+import { setRangedPageBudget } from "../../src/git/pack-index-unit-cache";
 import {
   EDGE_CACHE_BOUNDS,
   EDGE_CACHE_BUDGET,

@@ -6,13 +6,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { RepoBuilder } from "./git-fixture";
 import { hashObject, hexToBytes, sha1, type Oid } from "../../src/git/oid";
 import { PackIndex, writePackIndex } from "../../src/git/pack-index";
-import {
-  RANGED_PAGE_BUDGET,
-  RANGED_UNIT,
-  RangedPackIndex,
-  rangedPageBytes,
-  setRangedPageBudget,
-} from "../../src/git/pack-index-ranged";
+import { RangedPackIndex } from "../../src/git/pack-index-ranged";
+import { RANGED_PAGE_BUDGET, RANGED_UNIT, rangedPageBytes, setRangedPageBudget } from "../../src/git/pack-index-unit-cache";
 import { indexPack } from "../../src/git/pack-indexer";
 import { MemorySource, type RangeSource } from "../../src/git/range-source";
 import { meteredEnv, newMeter } from "../../src/obs/meter";

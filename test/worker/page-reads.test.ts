@@ -4,7 +4,7 @@
 // calls were index reads, one or two a row).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Oid } from "../../src/git/oid";
-import { setRangedPageBudget } from "../../src/git/pack-index-ranged";
+import { setRangedPageBudget } from "../../src/git/pack-index-unit-cache";
 import { setWholeIndexMax } from "../../src/storage/pack-store";
 import { newForge, type Forge } from "./browser";
 import { importRepo, RepoBuilder } from "./git-fixture";

@@ -6,7 +6,7 @@ import { eq } from "drizzle-orm";
 import type { Env } from "../../env";
 import type { TenantDb } from "../../db/tenant-db";
 import { users } from "../../db/schema";
-import { mergeBase } from "../../git/history";
+import { mergeBase } from "../../git/ancestry";
 import { commitObject, mergeTrees, type NewObject } from "../../git/merge";
 import type { Oid } from "../../git/oid";
 import { conflict, ForgeError } from "../../utils/errors";

@@ -9,7 +9,7 @@ import { reviewComments, reviewRevisions, reviews } from "../../db/reviews-schem
 import { blobStorage } from "../../git/blob-stream";
 import { Budget } from "../../git/budget";
 import { isBinary, splitLines } from "../../git/diff";
-import { mergeBase } from "../../git/history";
+import { mergeBase } from "../../git/ancestry";
 import { ZERO_OID, type Oid } from "../../git/oid";
 import { oidAtPath } from "../../git/tree-path";
 import { refNameProblem } from "../../git/ref-names";

@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../context";
 import { component } from "../../middleware/guards";
 import { showFormErrors } from "../../middleware/errors";
-import { rangeLog } from "../../../git/history";
+import { rangeLog } from "../../../git/ancestry";
 import { ZERO_OID } from "../../../git/oid";
 import { diffTrees } from "../../../git/tree-diff";
 import {

@@ -1,7 +1,7 @@
 // Comparing two revisions in the repository browser: the commits one has that the other lacks
 // (from their merge base, found within a budget) and the combined diff, or a form to pick them.
 import { Budget } from "../../../git/budget";
-import { mergeBase, rangeLog } from "../../../git/history";
+import { mergeBase, rangeLog } from "../../../git/ancestry";
 import { diffTrees } from "../../../git/tree-diff";
 import { resolveRev, shortOid } from "../../../services/source";
 import { type CompareView, compareBody, compareForm } from "../../../views/source/compare";
