@@ -50,7 +50,7 @@ import { longFileBlameTable } from "./lib/long-file-blame";
 import { basicAuthArgs, CommitMaker, initEmptyBare, mirror, repoInfo } from "./lib/repo";
 import { percentile, printTable, format, type Cell, type Row } from "./lib/report";
 import { git, gitEnv, run, tempDir } from "./lib/run";
-import { smallProject, warmAlone, warmDuring, warmRows } from "./lib/warm";
+import { longestWarm, smallProject, warmAlone, warmDuring, warmRows } from "./lib/warm";
 import { killWorkerdBelow, watchdog } from "./lib/watchdog";
 
 const { values: opts } = parseArgs({
@@ -186,9 +186,9 @@ async function uploadsAndGit() {
   let sampler = await heapSampler();
   step("forge repos import, with the warm page");
   const t = performance.now();
-  uploads.import = (
-    await warmDuring(uploadClient, smallUrl, () => profiled("import", () => importProject(forge, "repo", repo)))
-  ).ms;
+  const imported = await warmDuring(uploadClient, smallUrl, () => profiled("import", () => importProject(forge, "repo", repo)));
+  uploads.import = imported.ms;
+  console.error(`longest warm requests during the import: ${longestWarm(imported)}`);
   const importMs = performance.now() - t;
   peaks("import", await sampler.stop());
   timings.push({ label: "forge repos import", unit: "ms", values: [importMs, "-"] });
@@ -218,6 +218,7 @@ async function uploadsAndGit() {
       );
       const pushEf = pushed.result;
       uploads.push = pushed.ms;
+      console.error(`longest warm requests during push --mirror: ${longestWarm(pushed)}`);
       peaks("push --mirror", await sampler.stop());
       const pushGhb = await timeGit(["-C", repo, "push", "--mirror", `${ghb.url}/push.git`]);
       gitRows.push({ label: "push --mirror to an empty repository", unit: "ms", values: [pushEf, pushGhb] });

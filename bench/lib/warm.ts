@@ -8,27 +8,43 @@ import { percentile, type Row } from "./report";
 import { basicAuthArgs } from "./repo";
 import { git, gitEnv, tempDir } from "./run";
 
-/** Latencies of one URL requested back to back while `work` runs (the loop starts first). */
+/**
+ * Latencies of one URL requested back to back while `work` runs (the loop starts first), and when
+ * each request was sent (ms since `work` started: what a CPU profile of the work is aligned with).
+ */
 export async function warmDuring<T>(
   client: LoadClient,
   url: string,
   work: () => Promise<T>,
-): Promise<{ result: T; ms: number[] }> {
+): Promise<{ result: T; ms: number[]; sentAt: number[] }> {
   let done = false;
   const ms: number[] = [];
+  const sentAt: number[] = [];
+  const start = performance.now();
   const loop = (async () => {
     while (!done) {
+      const sent = performance.now() - start;
       const r = await client.get(url);
       if (r.status !== 200) throw new Error(`the warm page ${url} answered HTTP ${r.status}`);
       ms.push(r.ms);
+      sentAt.push(sent);
     }
   })();
   try {
-    return { result: await work(), ms };
+    return { result: await work(), ms, sentAt };
   } finally {
     done = true;
     await loop;
   }
+}
+
+/** The `count` longest requests of a warm loop, "<ms> ms at <s> s" (sent that long after the work started). */
+export function longestWarm(run: { ms: number[]; sentAt: number[] }, count = 5): string {
+  const order = run.ms.map((_, i) => i).sort((a, b) => run.ms[b]! - run.ms[a]!);
+  return order
+    .slice(0, count)
+    .map((i) => `${Math.round(run.ms[i]!)} ms at ${(run.sentAt[i]! / 1000).toFixed(1)} s`)
+    .join(", ");
 }
 
 /** Latencies of one URL requested back to back for `seconds`. */

@@ -52,23 +52,29 @@ const TYPE_BYTES: Record<ObjectType, Uint8Array> = {
   tag: encoder.encode("tag "),
 };
 
+/** Objects this large are hashed by the native SHA-1 (its set-up per object costs less than its speed gains). */
+export const NATIVE_HASH_OVER = 64 * 1024;
+
 /**
  * Object ids of many objects one after another, each into the same 20 bytes: no object, string or
  * array buffer per object. workerd's `createHash` makes a stream (a Transform and its two states)
  * around a native handle per call, and `digest("hex")` a buffer and a string: on a 900,000-object
  * import that was most of the indexer's garbage, which the isolate's heap peak counts. A pure-JS
- * SHA-1 state is reset from a pristine copy instead of made anew.
+ * SHA-1 state is reset from a pristine copy instead of made anew. Objects of NATIVE_HASH_OVER bytes
+ * or more are few and hashed natively: the JS SHA-1 took 60 to 80 ms of CPU for 8 MiB against 6 ms,
+ * in one slice of the indexer's (bench/scale-results.md, session 13, s13-uploads).
  */
 export class ObjectHasher {
   private readonly pristine = jsSha1.create();
   private readonly state = jsSha1.create();
+  /** The native hash of the object under way when it is large (null: the JS state hashes it). */
+  private native: ReturnType<typeof createHash> | null = null;
   private readonly head = new Uint8Array(32);
   /** The last id computed: valid until the next `finish` or `hash`. */
   readonly id = new Uint8Array(20);
 
   /** Starts the id of an object of `type` and `size` bytes: its "<type> <size>\0" header. */
   start(type: ObjectType, size: number): this {
-    this.pristine._cloneInto(this.state);
     const name = TYPE_BYTES[type];
     this.head.set(name);
     let at = name.length;
@@ -77,18 +83,28 @@ export class ObjectHasher {
     for (let i = digits - 1, n = size; i >= 0; i--, n = Math.floor(n / 10)) this.head[at + i] = 48 + (n % 10);
     at += digits;
     this.head[at++] = 0;
+    if (size >= NATIVE_HASH_OVER) {
+      this.native = createHash("sha1").update(this.head.subarray(0, at));
+      return this;
+    }
+    this.native = null;
+    this.pristine._cloneInto(this.state);
     this.state.update(this.head.subarray(0, at));
     return this;
   }
 
   update(piece: Uint8Array): this {
-    this.state.update(piece);
+    if (this.native) this.native.update(piece);
+    else this.state.update(piece);
     return this;
   }
 
   /** The id of what was hashed since `start`, in `this.id`. */
   finish(): Uint8Array {
-    this.state.digestInto(this.id);
+    if (this.native) {
+      this.id.set(this.native.digest());
+      this.native = null;
+    } else this.state.digestInto(this.id);
     return this.id;
   }
 

@@ -133,4 +133,16 @@ describe("work that yields", () => {
     // the former budget of 4 MiB gave 3.
     expect(turns).toBeGreaterThanOrEqual(10);
   });
+
+  it("yields at least every MiB while it inflates and hashes one blob of megabytes in pieces", async () => {
+    // One blob of 6 MiB of noise (inflated in pieces: over PIECES_OVER): 12 MiB read and inflated,
+    // a turn every MiB of it (8 counted here). The cursor's whole buffer (4 MiB) was one feed and
+    // the blob one slice.
+    const blob = noise(6 * 1024 * 1024, 7);
+    const body = concatBytes([packHeader(1), encodeEntryHeader(typeNumber("blob"), blob.length), deflate(blob)]);
+    const pack = concatBytes([body, new Uint8Array(sha1().update(body).digest())]);
+    const { result, turns } = await turnsDuring(() => indexPack(new MemorySource("one-large-blob", pack)));
+    expect(new PackIndex(result.index).find(hashObject("blob", blob))).toBeGreaterThanOrEqual(0);
+    expect(turns).toBeGreaterThanOrEqual(6);
+  });
 });

@@ -160,6 +160,7 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
         entry,
         packHash,
         hash ? (p) => void hash.update(p) : undefined,
+        pacer,
       ));
       if (hash) {
         e.types[n] = header.type;
@@ -202,7 +203,8 @@ async function indexWith(source: RangeSource, cursor: Cursor, opts: StreamOption
     }
     // The entry's raw bytes feed the pack hash and its CRC (an entry inflated in pieces fed them).
     e.crcs[n] = crc ?? (await hashRange(source, cursor, pos, end, packHash));
-    await pacer.tick(end - pos + header.size);
+    // An entry inflated in pieces had its bytes counted piece by piece.
+    await pacer.tick(crc === null ? end - pos + header.size : 0);
     pos = end;
     opts.onProgress?.(n + 1, count);
   }

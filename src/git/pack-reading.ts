@@ -1,5 +1,6 @@
 // Reading a pack front to back for the indexer: a cursor over large sequential reads, the CRC and
 // pack hash of raw byte ranges, and inflation in pieces of entries too large to inflate whole.
+import type { Pacer } from "../utils/pace";
 import { crc32 } from "./crc32";
 import { corruptPack } from "./errors";
 import type { sha1 } from "./oid";
@@ -155,7 +156,9 @@ const PIECE_INPUT = 256 * 1024;
  * Inflates the entry at `pos` (its data from `dataStart`) in pieces as the cursor reads it, feeding
  * its raw bytes to the pack hash on the way: the cursor never holds the whole entry, however
  * large, so its buffer stays at its size. Returns where the entry ends and its raw bytes' CRC.
- * Errors name entry `n`.
+ * Errors name entry `n`. At most PIECE_INPUT compressed bytes are fed at a time, and `pacer`
+ * counts what each piece read and inflated: an entry of megabytes was one slice of the isolate's
+ * thread, its whole inflation and hashing (the cursor's buffer held 4 MiB of it at once).
  */
 export async function inflateFromCursor(
   cursor: Cursor,
@@ -163,17 +166,25 @@ export async function inflateFromCursor(
   entry: { n: number; pos: number; dataStart: number; dataEnd: number; size: number },
   packHash: ReturnType<typeof sha1>,
   onPiece?: (piece: Uint8Array) => void,
+  pacer?: Pacer,
 ): Promise<{ end: number; crc: number }> {
   const { n, pos, dataStart, dataEnd } = entry;
   await cursor.ensure(pos, dataStart - pos);
   const header = cursor.buf.subarray(cursor.at(pos), cursor.at(dataStart));
   packHash.update(header);
   let crc = crc32(header);
-  inflater.start(entry.size, onPiece);
+  let inflated = 0;
+  inflater.start(entry.size, (piece) => {
+    inflated += piece.length;
+    onPiece?.(piece);
+  });
   for (let at = dataStart; ; ) {
     if (at >= dataEnd) throw corruptPack(`pack is truncated: object ${n} at offset ${pos} is cut short`);
     await cursor.ensure(at, Math.min(PIECE_INPUT, dataEnd - at));
-    const input = cursor.buf.subarray(cursor.at(at), Math.min(cursor.buf.length, cursor.at(dataEnd)));
+    const input = cursor.buf.subarray(
+      cursor.at(at),
+      Math.min(cursor.buf.length, cursor.at(dataEnd), cursor.at(at) + PIECE_INPUT),
+    );
     let r: { consumed: number; ended: boolean };
     try {
       r = inflater.feed(input);
@@ -186,5 +197,8 @@ export async function inflateFromCursor(
     crc = crc32(raw, crc);
     at += r.consumed;
     if (r.ended) return { end: at, crc };
+    const paused = pacer?.tick(r.consumed + inflated, 0);
+    inflated = 0;
+    if (paused) await paused;
   }
 }

@@ -7,6 +7,8 @@
 import { yieldToOthers } from "../git/budget";
 
 let underWay = 0;
+/** Wakes what waits for the last upload under way to end (set while something waits). */
+let allEnded: { promise: Promise<void>; resolve: () => void } | null = null;
 
 /** Marks an upload as under way until the returned function is called (the first call counts). */
 export function uploadStarted(): () => void {
@@ -16,7 +18,22 @@ export function uploadStarted(): () => void {
     if (ended) return;
     ended = true;
     underWay--;
+    if (underWay === 0 && allEnded) {
+      allEnded.resolve();
+      allEnded = null;
+    }
   };
+}
+
+/** Resolves once no upload is under way in this isolate (at once when none is). */
+function noUploads(): Promise<void> {
+  if (underWay === 0) return Promise.resolve();
+  if (!allEnded) {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    allEnded = { promise, resolve };
+  }
+  return allEnded.promise;
 }
 
 /** Runs `work` as an upload under way. */
@@ -34,19 +51,26 @@ export const uploadUnderWay = (): boolean => underWay > 0;
 
 /** How long one piece of derived work waits for uploads in all before it goes on beside them. */
 export const UPLOAD_WAIT_MAX_MS = 5 * 60_000;
-const WAIT_STEP_MS = 250;
 
 /**
  * A pause for long derived work that cannot stop and resume cheaply (a commit-graph build):
- * while an upload is under way it waits, up to UPLOAD_WAIT_MAX_MS in all, then gives one turn to
- * other work as any long walk does. It holds its memory meanwhile, as it did running beside.
+ * while an upload is under way it waits, until the last upload ends (it goes on at once then, not
+ * at its next poll) or UPLOAD_WAIT_MAX_MS have passed in all, then gives one turn to other work as
+ * any long walk does. It holds its memory meanwhile, as it did running beside.
  */
 export function waitingForUploads(maxMs = UPLOAD_WAIT_MAX_MS): () => Promise<void> {
-  let waited = 0;
+  let left = maxMs;
   return async () => {
-    while (underWay > 0 && waited < maxMs) {
-      await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
-      waited += WAIT_STEP_MS;
+    while (underWay > 0 && left > 0) {
+      const since = Date.now();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = await Promise.race([
+        noUploads().then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), left))),
+      ]);
+      clearTimeout(timer);
+      // Workers' clock moves across timers and I/O: the time waited is what it shows.
+      left = timedOut ? 0 : left - (Date.now() - since);
     }
     await yieldToOthers();
   };

@@ -6,13 +6,13 @@ import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import type { Oid } from "../../src/git/oid";
-import { completeImport, startImport, uploadPart } from "../../src/push/import";
 import { readChain } from "../../src/services/commit-graphs";
 import { handlePostPushBatch } from "../../src/services/post-push";
 import { readStored } from "../../src/services/last-commit-store";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
 import { RepoBuilder } from "./git-fixture";
-import { countedBatch, RecordingQueue } from "./recording-queue";
+import { importRecorded } from "./recorded-import";
+import { countedBatch } from "./recording-queue";
 
 const env = workerEnv as unknown as Env;
 
@@ -33,21 +33,10 @@ describe("an import", () => {
     for (let i = 0; i < 20; i++)
       commits.push(built.commit({ files: { "a.txt": `${i}\n` }, parents: commits.slice(-1), message: `c${i}` }));
     const side = built.commit({ files: { "b.txt": "side\n" }, parents: [commits[9]!], message: "side" });
-    const { pack, checksum } = built.pack();
-
-    const queue = new RecordingQueue<unknown>();
-    const pushEnv = { ...env, POST_PUSH: queue as unknown as Queue } as Env;
-    const started = await startImport(pushEnv, repo, {
-      size: pack.length,
-      checksum,
-      refs: [
-        { name: "refs/heads/main", oid: commits[19]! },
-        { name: "refs/heads/side", oid: side },
-      ],
-      head: "refs/heads/main",
-    });
-    await uploadPart(pushEnv, repo, started.id, 1, new Blob([pack]).stream(), pack.length);
-    await completeImport(pushEnv, repo, started.id);
+    const { queue, consumerEnv } = await importRecorded<unknown>(repo, built, [
+      { name: "refs/heads/main", oid: commits[19]! },
+      { name: "refs/heads/side", oid: side },
+    ]);
 
     // Exactly one message, for the default branch's tip (one chain per repository, as a push's).
     const queued = queue.take();
@@ -57,7 +46,6 @@ describe("an import", () => {
     expect(await readChain(env, repo)).toBeNull();
 
     // Delivered (derived in place: no push worker), it builds the graph and the checkpoints.
-    const consumerEnv = { ...env, PUSH: undefined, POST_PUSH: queue as unknown as Queue } as Env;
     const { batch, counts } = countedBatch("edgeforge-post-push", queued);
     await handlePostPushBatch(batch as MessageBatch<never>, consumerEnv);
     expect(counts.acked).toBe(1);

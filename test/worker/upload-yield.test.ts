@@ -9,17 +9,17 @@ import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import type { Oid } from "../../src/git/oid";
-import { completeImport, startImport, uploadPart } from "../../src/push/import";
 import { type CheckpointDrive, DRIVE_DEFER_SECONDS, DRIVE_DEFERRALS_MAX } from "../../src/services/checkpoint-drive";
 import { readChain } from "../../src/services/commit-graphs";
 import { readStored } from "../../src/services/last-commit-store";
 import { handlePostPushBatch } from "../../src/services/post-push";
 import type { RepoRef } from "../../src/services/repositories";
-import { uploadStarted } from "../../src/services/upload-activity";
+import { uploadStarted, waitingForUploads } from "../../src/services/upload-activity";
 import { r2Keys } from "../../src/storage/keys";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
 import { RepoBuilder } from "./git-fixture";
-import { countedBatch, RecordingQueue } from "./recording-queue";
+import { importRecorded } from "./recorded-import";
+import { countedBatch } from "./recording-queue";
 
 const env = workerEnv as unknown as Env;
 
@@ -40,21 +40,11 @@ async function imported(name: string, count: number) {
     commits.push(
       built.commit({ files: { "a.txt": `${i}\n`, [`d/${i % 7}.txt`]: `${i}\n` }, parents: commits.slice(-1), message: `c${i}` }),
     );
-  const { pack, checksum } = built.pack();
-  const queue = new RecordingQueue<CheckpointDrive>();
-  const pushEnv = { ...env, POST_PUSH: queue as unknown as Queue } as Env;
-  const started = await startImport(pushEnv, repo, {
-    size: pack.length,
-    checksum,
-    refs: [{ name: "refs/heads/main", oid: commits.at(-1)! }],
-    head: "refs/heads/main",
-  });
-  await uploadPart(pushEnv, repo, started.id, 1, new Blob([pack]).stream(), pack.length);
-  await completeImport(pushEnv, repo, started.id);
+  const { queue, consumerEnv } = await importRecorded<CheckpointDrive>(repo, built, [
+    { name: "refs/heads/main", oid: commits.at(-1)! },
+  ]);
   const [drive, ...more] = queue.take();
   expect(more).toEqual([]);
-  // The consumer derives in place (no push worker), with the same recording queue.
-  const consumerEnv = { ...env, PUSH: undefined, POST_PUSH: queue as unknown as Queue } as Env;
   return { repo, commits, drive: drive!, queue, consumerEnv };
 }
 
@@ -164,5 +154,23 @@ describe("a checkpoint drive beside an upload", () => {
     await delivered;
     expect((await readChain(env, repo))?.count).toBe(520);
     expect(await readStored(env, repo, commits[0]!)).toBeTruthy();
+  });
+
+  it("goes on with its graph build as soon as the last upload ends, not at a later poll", async () => {
+    const one = uploadStarted();
+    const other = uploadStarted();
+    const pause = waitingForUploads()();
+    let resumed = false;
+    void pause.then(() => (resumed = true));
+    one();
+    // One upload still under way: the build still waits.
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(resumed).toBe(false);
+    other();
+    // Timers fire in the order of their deadlines: the pause's one turn, set as the upload ends,
+    // comes before a timer of 50 ms set then too (a poll every 250 ms from the pause's start, as
+    // before, came after it).
+    const first = await Promise.race([pause.then(() => "resumed"), new Promise((r) => setTimeout(() => r("timer"), 50))]);
+    expect(first).toBe("resumed");
   });
 });
