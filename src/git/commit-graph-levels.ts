@@ -5,8 +5,7 @@ import { yieldToOthers } from "./budget";
 import { GitError } from "./errors";
 import { MAX_CHANGED_PATHS } from "./bloom";
 import type { GitObject, Location, ObjectStore, Pack } from "./object-store";
-import { hexInto, type Oid } from "./oid";
-import { hexAt } from "./commit-graph-records";
+import { hexInto, oidAt, type Oid } from "./oid";
 import { ASK_LOCATOR, NOWHERE, PACK_SPAN } from "./pack-id-table";
 import { byteString } from "./tree-changes";
 
@@ -192,7 +191,7 @@ export async function changedPathsOfMany(
     await locate(level, locateMany, packPlace);
     const { ids, where } = level;
     const treeData = (k: number, obj: GitObject) => {
-      if (obj.type !== "tree") throw new GitError("missing_object", `object ${hexAt(ids, k * 20)} is a ${obj.type}, not a tree`);
+      if (obj.type !== "tree") throw new GitError("missing_object", `object ${oidAt(ids, k * 20)} is a ${obj.type}, not a tree`);
       return obj.data;
     };
     // A tree the reader holds is taken without an await (a promise per read was the garbage of
@@ -247,10 +246,10 @@ async function locate(level: Level, locateMany: TreeLocator, packPlace: Map<Pack
       continue;
     }
     const w = locateMany.at ? locateMany.at(ids, k * 20) : ASK_LOCATOR;
-    if (w === NOWHERE) throw new GitError("missing_object", `object ${hexAt(ids, k * 20)} is missing`);
+    if (w === NOWHERE) throw new GitError("missing_object", `object ${oidAt(ids, k * 20)} is missing`);
     where[k] = w;
     if (w !== ASK_LOCATOR) continue;
-    const oid = hexAt(ids, k * 20);
+    const oid = oidAt(ids, k * 20);
     const sidesOf = asked.get(oid);
     if (sidesOf) sidesOf.push(k);
     else asked.set(oid, [k]);

@@ -3,22 +3,7 @@
 // commits cost about 90 bytes each here, where maps of hex strings cost several hundred (and the
 // strings sliced out of a parsed commit kept its whole header alive).
 import { idHash, sameId } from "./oid-set";
-import { hexInto, type Oid } from "./oid";
-
-const HEX_CODES = [..."0123456789abcdef"].map((c) => c.charCodeAt(0));
-const hexCodes = new Array<number>(40).fill(0);
-/**
- * The hex id of the 20 bytes at `at`, made as one string: `bytesToHex` appends 20 pieces, a
- * string each (and a flattened copy), garbage for each of a whole history's changed directories.
- */
-export function hexAt(d: Uint8Array, at: number): Oid {
-  for (let i = 0; i < 20; i++) {
-    const b = d[at + i]!;
-    hexCodes[2 * i] = HEX_CODES[b >> 4]!;
-    hexCodes[2 * i + 1] = HEX_CODES[b & 15]!;
-  }
-  return String.fromCharCode.apply(null, hexCodes);
-}
+import { hexInto, oidAt, type Oid } from "./oid";
 
 /** What the build knows of a commit. */
 export const Seen = {
@@ -114,11 +99,11 @@ export class CommitRecords {
   }
 
   oid(r: number): Oid {
-    return hexAt(this.ids, r * 20);
+    return oidAt(this.ids, r * 20);
   }
 
   tree(r: number): Oid {
-    return hexAt(this.trees, r * 20);
+    return oidAt(this.trees, r * 20);
   }
 
   time(r: number): number {

@@ -134,11 +134,20 @@ export const isSubmoduleMode = (mode: string) => mode === "160000";
 /** Kind of a tree entry by its mode's bytes [start, end), as isTreeMode / isSubmoduleMode read the string. */
 function entryKind(data: Uint8Array, start: number, end: number): "tree" | "commit" | "blob" {
   const n = end - start;
-  const at = (i: number, c: string) => data[start + i] === c.charCodeAt(0);
-  if (n === 5 && at(0, "4") && at(1, "0") && at(2, "0") && at(3, "0") && at(4, "0")) return "tree";
-  if (n === 6 && at(0, "0") && at(1, "4") && at(2, "0") && at(3, "0") && at(4, "0") && at(5, "0")) return "tree";
-  if (n === 6 && at(0, "1") && at(1, "6") && at(2, "0") && at(3, "0") && at(4, "0") && at(5, "0")) return "commit";
+  if (n === MODE_TREE.length && modeIs(data, start, MODE_TREE)) return "tree";
+  if (n === MODE_TREE_PADDED.length && modeIs(data, start, MODE_TREE_PADDED)) return "tree";
+  if (n === MODE_SUBMODULE.length && modeIs(data, start, MODE_SUBMODULE)) return "commit";
   return "blob";
+}
+
+const MODE_TREE = new TextEncoder().encode("40000");
+const MODE_TREE_PADDED = new TextEncoder().encode("040000");
+const MODE_SUBMODULE = new TextEncoder().encode("160000");
+
+/** Whether data holds `mode` at `start`: compared in place (a closure an entry was a walk's garbage). */
+function modeIs(data: Uint8Array, start: number, mode: Uint8Array): boolean {
+  for (let i = 0; i < mode.length; i++) if (data[start + i] !== mode[i]) return false;
+  return true;
 }
 
 /**

@@ -99,6 +99,23 @@ export class OidTypeMap implements ObjectsToSend {
     return this;
   }
 
+  /**
+   * Adds the raw id at bytes[at, at + 20) with its type when absent (no hex string made); whether
+   * it was added. A tree walk adds each entry new to it this way.
+   */
+  addAt(bytes: Uint8Array, at: number, type: ObjectType): boolean {
+    if (this.count === this.types.length) this.grow();
+    const slot = this.slot(bytes, at);
+    if (this.table[slot] !== 0) return false;
+    // Byte by byte: a view to copy from would be an object an id.
+    const to = this.count * 20;
+    for (let i = 0; i < 20; i++) this.ids[to + i] = bytes[at + i]!;
+    this.types[this.count] = TYPE_CODE[type];
+    this.count++;
+    this.table[slot] = this.count;
+    return true;
+  }
+
   /** Each id as hex, in insertion order (one string at a time, made as the loop asks). */
   *keys(): Generator<Oid, void, void> {
     for (let i = 0; i < this.count; i++) yield oidAt(this.ids, i * 20);

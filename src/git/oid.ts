@@ -9,10 +9,25 @@ export const ZERO_OID: Oid = "0".repeat(40);
 
 const hexTable = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
+const HEX_CODES = [..."0123456789abcdef"].map((c) => c.charCodeAt(0));
+const idCodes = new Array<number>(40).fill(0);
+
+/**
+ * An id (20 bytes) is made as one string: appended a byte at a time it was 20 strings and a
+ * flattened copy, garbage for every id a walk meets (hundreds of thousands in a compaction).
+ */
 export function bytesToHex(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  let s = "";
-  for (let i = start; i < end; i++) s += hexTable[bytes[i]!];
-  return s;
+  if (end - start !== 20) {
+    let s = "";
+    for (let i = start; i < end; i++) s += hexTable[bytes[i]!];
+    return s;
+  }
+  for (let i = 0; i < 20; i++) {
+    const b = bytes[start + i]!;
+    idCodes[2 * i] = HEX_CODES[b >> 4]!;
+    idCodes[2 * i + 1] = HEX_CODES[b & 15]!;
+  }
+  return String.fromCharCode.apply(null, idCodes);
 }
 
 /** Nibble value of each character code ("0"-"9", "a"-"f", "A"-"F"; 0 for anything else). */

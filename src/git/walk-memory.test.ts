@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { RepoBuilder, type FileMap } from "../../test/worker/git-fixture";
 import { CommitGraph } from "./commit-graph";
+import { forEachTreeEntry } from "./objects";
 import { ObjectStore, Pack } from "./object-store";
 import { hashObject, type ObjectType, type Oid } from "./oid";
 import { OidTypeMap } from "./oid-map";
@@ -118,5 +119,38 @@ describe("the object walk's memory", () => {
     // Before: every entry of every tree walked was made a hex string and looked up by it (about
     // 17,000 here, most of them unchanged since the tree's next version); now only the new ones.
     expect(byHex.mock.calls.length).toBeLessThanOrEqual(objects);
+  });
+
+  it("adds trees and blobs by their raw ids, in the order a recursive walk gave them", async () => {
+    const { store, tip, objects } = await repository(40, 300);
+    const byHex = vi.spyOn(OidTypeMap.prototype, "set");
+    const walk = await enumerateObjects(new CommitGraph(store), { wants: [tip], haves: [], shallow: new Set() });
+    expect(walk.objects.size).toBe(objects);
+    // Before: every tree and blob was added by a hex string made for it, each held
+    // in a list of its tree's new entries down the recursion; now only the commits are.
+    expect(byHex.mock.calls.length).toBe(walk.commits);
+    // Depth first, each tree's new blobs before its subtrees, as `git rev-list --objects` lists them.
+    const order = [...walk.objects.keys()];
+    const expected: Oid[] = [];
+    const listed = new Set<Oid>();
+    const visit = async (tree: Oid) => {
+      if (listed.has(tree)) return;
+      listed.add(tree);
+      expected.push(tree);
+      const subtrees: Oid[] = [];
+      forEachTreeEntry(await store.readTyped(tree, "tree"), (mode, oid) => {
+        if (listed.has(oid)) return;
+        if (mode === "40000") subtrees.push(oid);
+        else {
+          listed.add(oid);
+          expected.push(oid);
+        }
+      });
+      for (const t of subtrees) await visit(t);
+    };
+    const commits = order.slice(0, walk.commits);
+    for (const c of commits) listed.add(c);
+    for (const c of commits) await visit((await new CommitGraph(store).commit(c)).tree);
+    expect(order.slice(walk.commits)).toEqual(expected);
   });
 });

@@ -5,7 +5,7 @@ import { Pacer } from "../utils/pace";
 import { type CommitGraph, CommitQueue, type CommitInfo } from "./commit-graph";
 import { GitError, protocolError } from "./errors";
 import { forEachTreeEntry, forEachTreeEntryAt, isSubmoduleMode, isTreeMode, parseTag } from "./objects";
-import { bytesToHex, type ObjectType, type Oid } from "./oid";
+import { hexInto, oidAt, type ObjectType, type Oid } from "./oid";
 import { OidTypeMap } from "./oid-map";
 
 export type ObjectFilter = { kind: "blob:none" } | { kind: "blob:limit"; limit: number } | { kind: "tree"; depth: number };
@@ -65,6 +65,11 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
   const deltaBases = new Map<Oid, Oid>();
   // A clone walks every commit and tree; from cache no read waits, so the walk yields in slices.
   const pacer = new Pacer(WALK_SLICE_STEPS);
+  // The tree walk's stack of trees to read (with depths), a tree's entries new to the walk (with
+  // kinds), and the first tree's raw id: reused for every tree.
+  const treeStack = new IdList();
+  const entries = new IdList();
+  const rootId = new Uint8Array(20);
 
   // Wants: peel tags (sending the tags), keep commits for the walk, other objects as they are.
   const startCommits: Oid[] = [];
@@ -250,33 +255,95 @@ export async function enumerateObjects(graph: CommitGraph, input: WalkInput): Pr
     return null;
   }
 
+  /**
+   * `tree` and everything under it the walk lacks, depth first in entry order (git's), each tree's
+   * new blobs before its subtrees. By raw ids, on a stack of its own: one async call and a hex id
+   * a tree read, where a call a tree, a hex string an entry new to the walk and a list of them a
+   * level were held down every path (most of a compaction's garbage, bench/scale-results.md).
+   */
   async function addTree(tree: Oid, depth: number, explicit: boolean): Promise<void> {
     const filter = input.filter;
     if (!explicit && (clientHas.has(tree) || objects.has(tree))) return;
     if (filter?.kind === "tree" && depth >= filter.depth && !explicit) return;
-    objects.set(tree, "tree");
-    const paused = pacer.tick();
-    if (paused) await paused;
-    // Through the graph's reader (a compaction's own): parsed before the next read.
-    const obj = await graph.read(tree);
-    if (obj.type !== "tree") throw new GitError("missing_object", `object ${tree} is a ${obj.type}, not a tree`);
-    const data = obj.data;
-    const subtrees: Oid[] = [];
-    const blobs: Oid[] = [];
-    // Ids the set holds already (most entries: unchanged since the tree's next version) are
-    // skipped by their raw bytes: on big.git a hex string each was millions of dead strings.
-    forEachTreeEntryAt(data, (kind, at) => {
-      if (kind === "commit" || objects.hasAt(data, at)) return;
-      (kind === "tree" ? subtrees : blobs).push(bytesToHex(data, at, at + 20));
-    });
-    for (const blob of blobs) {
-      if (clientHas.has(blob) || objects.has(blob)) continue;
-      if (filter?.kind === "blob:none") continue;
-      if (filter?.kind === "tree" && depth + 1 >= filter.depth) continue;
-      if (filter?.kind === "blob:limit" && (await store.info(blob)).size >= filter.limit) continue;
-      if (!(await store.has(blob))) throw new GitError("missing_object", `blob ${blob} is missing`);
-      objects.set(blob, "blob");
+    treeStack.push(hexInto(tree, rootId), 0, depth);
+    let root = true;
+    while (treeStack.length > 0) {
+      const top = treeStack.pop();
+      const at = top * 20;
+      const level = treeStack.numbers[top]!;
+      // The hex id for the read (and for the client's set, when there is one), made before any push
+      // overwrites the slot.
+      const oid = oidAt(treeStack.ids, at);
+      if (!root) {
+        if (objects.hasAt(treeStack.ids, at) || clientHas.has(oid)) continue;
+        if (filter?.kind === "tree" && level >= filter.depth) continue;
+      }
+      root = false;
+      objects.addAt(treeStack.ids, at, "tree");
+      const paused = pacer.tick();
+      if (paused) await paused;
+      // Through the graph's reader (a compaction's own): parsed before the next read.
+      const obj = await graph.read(oid);
+      if (obj.type !== "tree") throw new GitError("missing_object", `object ${oid} is a ${obj.type}, not a tree`);
+      const data = obj.data;
+      // Ids the set holds already (most entries: unchanged since the tree's next version) are
+      // skipped by their raw bytes.
+      entries.clear();
+      forEachTreeEntryAt(data, (kind, idAt) => {
+        if (kind === "commit" || objects.hasAt(data, idAt)) return;
+        entries.push(data, idAt, kind === "tree" ? 1 : 0);
+      });
+      for (let i = 0; i < entries.length; i++) {
+        if (entries.numbers[i] === 1) continue;
+        const id = i * 20;
+        if (objects.hasAt(entries.ids, id)) continue;
+        if (clientHas.size > 0 && clientHas.has(oidAt(entries.ids, id))) continue;
+        if (filter?.kind === "blob:none") continue;
+        if (filter?.kind === "tree" && level + 1 >= filter.depth) continue;
+        if (filter?.kind === "blob:limit" && (await store.info(oidAt(entries.ids, id))).size >= filter.limit) continue;
+        if (!(await store.has(entries.ids.subarray(id, id + 20)))) {
+          throw new GitError("missing_object", `blob ${oidAt(entries.ids, id)} is missing`);
+        }
+        objects.addAt(entries.ids, id, "blob");
+      }
+      // Pushed last first: the first subtree comes off next, and its whole walk before the second's.
+      for (let i = entries.length - 1; i >= 0; i--) {
+        if (entries.numbers[i] === 1) treeStack.push(entries.ids, i * 20, level + 1);
+      }
     }
-    for (const t of subtrees) await addTree(t, depth + 1, false);
+  }
+}
+
+/**
+ * Raw 20-byte ids with a number each, in typed arrays grown by doubling: the tree walk's stack
+ * (with depths) and a tree's new entries (with kinds), reused for every tree.
+ */
+class IdList {
+  ids = new Uint8Array(64 * 20);
+  numbers = new Int32Array(64);
+  length = 0;
+
+  push(bytes: Uint8Array, at: number, n: number): void {
+    if (this.length === this.numbers.length) {
+      const ids = new Uint8Array(this.ids.length * 2);
+      ids.set(this.ids);
+      const numbers = new Int32Array(this.numbers.length * 2);
+      numbers.set(this.numbers);
+      this.ids = ids;
+      this.numbers = numbers;
+    }
+    // Byte by byte: a view to copy from would be an object an entry.
+    const to = this.length * 20;
+    for (let i = 0; i < 20; i++) this.ids[to + i] = bytes[at + i]!;
+    this.numbers[this.length++] = n;
+  }
+
+  /** The place of the last id, removed: its bytes stay until the next push. */
+  pop(): number {
+    return --this.length;
+  }
+
+  clear(): void {
+    this.length = 0;
   }
 }
