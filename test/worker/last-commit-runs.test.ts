@@ -49,7 +49,9 @@ async function history(name: string) {
   const store = await memoryStore(r, name);
   const persisted = await persistedGraph(store, [tip], name);
   const repo = newRepo();
-  expect((await advanceCheckpoints(env, repo, graphOn(store, persisted), chain[256]!, new Budget(), 150_000)).complete).toBe(true);
+  expect((await advanceCheckpoints(env, repo, graphOn(store, persisted), chain[256]!, new Budget(), 150_000)).complete).toBe(
+    true,
+  );
   const plain = (await lastCommitsOfTree(new CommitGraph(store), tip))!.paths;
   const update = [{ name: "refs/heads/main", old: chain[298]!, new: tip }];
   return { store, persisted, repo, chain, tip, plain, update };
@@ -109,7 +111,11 @@ describe("a checkpoint drive", () => {
     const commits: Oid[] = [];
     for (let i = 0; i < 300; i++)
       commits.push(
-        built.commit({ files: { "a.txt": `${i}\n`, [`d/${i % 7}.txt`]: `${i}\n` }, parents: commits.slice(-1), message: `c${i}` }),
+        built.commit({
+          files: { "a.txt": `${i}\n`, [`d/${i % 7}.txt`]: `${i}\n` },
+          parents: commits.slice(-1),
+          message: `c${i}`,
+        }),
       );
     const { pack, checksum } = built.pack();
     const queue = new RecordingQueue<CheckpointDrive>();
@@ -124,11 +130,20 @@ describe("a checkpoint drive", () => {
     await completeImport(pushEnv, repo, started.id);
     // The import's drive, delivered to the consumer deriving in place (no push worker).
     const { batch } = countedBatch("edgeforge-post-push", queue.take());
-    await handlePostPushBatch(batch as MessageBatch<never>, { ...env, PUSH: undefined, POST_PUSH: queue as unknown as Queue } as Env);
+    await handlePostPushBatch(
+      batch as MessageBatch<never>,
+      { ...env, PUSH: undefined, POST_PUSH: queue as unknown as Queue } as Env,
+    );
     expect(await readStored(env, repo, commits[256]!)).toBeTruthy();
     const tip = commits.at(-1)!;
     // Each commit's tree is a.txt and d/<i % 7>.txt: all three paths are the tip's.
-    expect(await answerOf(repo, tip)).toEqual(new Map([["a.txt", tip], ["d", tip], [`d/${299 % 7}.txt`, tip]]));
+    expect(await answerOf(repo, tip)).toEqual(
+      new Map([
+        ["a.txt", tip],
+        ["d", tip],
+        [`d/${299 % 7}.txt`, tip],
+      ]),
+    );
     expect(queue.messages).toEqual([]);
   });
 });
