@@ -1,13 +1,15 @@
 // Runs of a branch tip's last-commit walk (services/last-commits.ts, derive-after-push.ts): a walk
 // from a checkpoint that runs out of budget keeps its progress and the next run goes on from it
 // (counted in runs, never time); the derive steps of the same tip share one run; a checkpoint
-// drive ends with the default branch tip's own answer. Every answer is the plain walk's.
+// drive ends with the default branch tip's own answer. Every answer is the plain walk's. The
+// start's listing, made from the base's, reads each level's differing directories side by side.
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { Budget } from "../../src/git/budget";
 import { CommitGraph } from "../../src/git/commit-graph";
 import { lastCommitsOfTree } from "../../src/git/last-commit";
+import { treePaths, updatedTreePaths } from "../../src/git/tree-listing";
 import type { Oid } from "../../src/git/oid";
 import { advanceCheckpoints } from "../../src/services/last-commit-checkpoints";
 import { readStored } from "../../src/services/last-commit-store";
@@ -92,6 +94,35 @@ describe("a branch tip's walk from a checkpoint", () => {
     // The trees of one walk, not two.
     expect(both.counts.trees).toBe(one.counts.trees);
     expect(await answerOf(twice.repo, twice.tip)).toEqual(twice.plain);
+  });
+});
+
+describe("a listing brought up to date from an older tree's", () => {
+  it("reads each level's differing directories side by side, and is the whole listing", async () => {
+    // 40 directories, each with a subdirectory, all changed by one commit.
+    const r = new RepoBuilder();
+    const files = (v: string) => Object.fromEntries([...Array(40).keys()].map((d) => [`d${d}/e/f.txt`, `${d} ${v}`]));
+    const old = r.commit({ files: files("1\n"), message: "old" });
+    const next = r.commit({ files: files("2\n"), parents: [old], message: "next" });
+    const store = await memoryStore(r, "listing");
+    const graph = new CommitGraph(store);
+    const tree = async (c: Oid) => (await graph.commit(c)).tree;
+    const before = (await treePaths(graph, await tree(old)))!;
+    let reading = 0;
+    let most = 0;
+    const read = store.read.bind(store);
+    store.read = async (oid, o) => {
+      most = Math.max(most, ++reading);
+      try {
+        return await read(oid, o);
+      } finally {
+        reading--;
+      }
+    };
+    const listing = await updatedTreePaths(store, before, await tree(old), await tree(next), 1000);
+    // One directory pair at a time read two trees at once.
+    expect(most).toBeGreaterThanOrEqual(16);
+    expect(listing).toEqual(await treePaths(graph, await tree(next)));
   });
 });
 
