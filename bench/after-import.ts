@@ -103,14 +103,7 @@ try {
     console.log(`idle before any visit: ${s(Date.now() - 3000 - uploaded)} after the uploads`);
     visitFrom = Date.now();
   }
-  let pages = 0;
-  for (;;) {
-    const page = await pageAt(forge.port, "/p/repo/source/tree/master/");
-    pages++;
-    if (page.status === 200 && page.cc !== "no-store") break;
-    if (Date.now() - visitFrom > 1_200_000) throw new Error("the tree page at master was not final after 20 minutes");
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  const pages = await untilFinal(forge.port, visitFrom);
   const final = Date.now();
   const idle = await waitForIdle(inspector);
   // The last three windows were the quiet ones.
@@ -131,14 +124,7 @@ try {
       maker.dispose();
     }
     const second = Date.now();
-    let asked = 0;
-    for (;;) {
-      const page = await pageAt(forge.port, "/p/repo/source/tree/master/");
-      asked++;
-      if (page.status === 200 && page.cc !== "no-store") break;
-      if (Date.now() - second > 1_200_000) throw new Error("the tree page at master was not final after 20 minutes");
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    const asked = await untilFinal(forge.port, second);
     const secondFinal = Date.now();
     await waitForIdle(inspector);
     console.log(
@@ -150,6 +136,16 @@ try {
 } finally {
   await forge.stop();
   if (stateCopy) rmSync(stateCopy, { recursive: true, force: true });
+}
+
+/** Asks for the tree page at master once a second until it is final; returns how many requests that took. */
+async function untilFinal(port: number, from: number): Promise<number> {
+  for (let pages = 1; ; pages++) {
+    const page = await pageAt(port, "/p/repo/source/tree/master/");
+    if (page.status === 200 && page.cc !== "no-store") return pages;
+    if (Date.now() - from > 1_200_000) throw new Error("the tree page at master was not final after 20 minutes");
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 interface Job {
