@@ -27,14 +27,6 @@ export interface TreeLastCommits {
   scanned: number;
   /** Incomplete walks: where to resume (commits not looked at yet, newest first). */
   frontier: Oid[];
-  /** Incomplete walks from a base: the start's listing made from the base's, for the next run. */
-  aboveBase?: AboveBase;
-}
-
-/** The start's listing made from a base's answer (SAME: a path the same at both), and the paths that differ. */
-export interface AboveBase {
-  listing: Map<string, Oid>;
-  changed: Set<string>;
 }
 
 /** Commits down the first-parent line whose trees a walk of a range reads ahead of its comparisons. */
@@ -50,7 +42,7 @@ export interface LastCommitOptions {
    * A walk that ran out of budget: what it found, and its frontier. With `base` too (the same
    * base the run used): the walk goes on above the base, and the base answers the rest.
    */
-  resume?: { paths: Map<string, Oid>; frontier: Oid[]; aboveBase?: AboveBase };
+  resume?: { paths: Map<string, Oid>; frontier: Oid[] };
   /** Filled as paths are resolved (keys as byteKey gives them), for showing progress. */
   live?: Map<string, Oid>;
   /** Give up (null) on trees with more paths than this. */
@@ -115,7 +107,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
   opts.onPhase?.("listing");
   const aboveBase =
     opts.base && !opts.base.listing && !opts.listing && !opts.dir
-      ? (opts.resume?.aboveBase ?? (await listingAboveBase(graph, opts.base, startTree, opts.maxPaths ?? 200_000)))
+      ? await listingAboveBase(graph, opts.base, startTree, opts.maxPaths ?? 200_000)
       : null;
   const targets = opts.dir
     ? await directoryPaths(graph, startTree, opts.dir)
@@ -310,7 +302,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
         const c = queue.pop()!;
         if (!bad.has(c.oid)) frontier.push(c.oid);
       }
-      return { paths, complete: false, scanned, frontier, aboveBase: aboveBase ?? undefined };
+      return { paths, complete: false, scanned, frontier };
     }
     const c = queue.pop()!;
     queuedGood.delete(c.oid);
@@ -375,7 +367,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
         });
         stats.fullSearch = (stats.fullSearch ?? 0) + stats.commits - walked;
         for (const [name, commit] of walk.found) resolve(dir ? `${dir}/${name}` : name, commit);
-        if (!walk.complete) return { paths, complete: false, scanned, frontier: [], aboveBase: aboveBase ?? undefined };
+        if (!walk.complete) return { paths, complete: false, scanned, frontier: [] };
       }
     }
     if (unresolved > 0) {

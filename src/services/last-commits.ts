@@ -9,7 +9,7 @@ import { edgeCache } from "../obs/edge-cache";
 import type { Env } from "../env";
 import { Budget } from "../git/budget";
 import { CommitGraph } from "../git/commit-graph";
-import { byteKey, type LastCommitOptions, lastCommitsOfTree, newWalkStats, type WalkStats } from "../git/last-commit";
+import { byteKey, lastCommitsOfTree, newWalkStats, type WalkStats } from "../git/last-commit";
 import { utf8 } from "../git/last-commit-page";
 import { inflightReads } from "../utils/request-scope";
 import { MAX_PATHS, PAGE_STEPS, runBudget, type WalkBudget, walkBudget } from "./walk-budget";
@@ -132,9 +132,6 @@ interface Progress {
   paths: Record<string, Oid>;
   frontier: Oid[];
   base?: Oid;
-  /** The start's listing made from the base's (AboveBase): the next run does not read it again. */
-  listing?: Record<string, Oid>;
-  changed?: string[];
 }
 
 /**
@@ -156,14 +153,12 @@ async function walkJob(
   const defaultTip = opts.defaultTip;
   const cache = edgeCache();
   const b = opts.run ?? runBudget(budget);
-  let resume: LastCommitOptions["resume"];
+  let resume: { paths: Map<string, Oid>; frontier: Oid[] } | undefined;
   let baseData: StoredLastCommits | undefined;
   const saved = cache ? await cache.match(progressUrl(repo, commit)) : undefined;
   if (saved) {
     const p = (await saved.json()) as Progress;
-    const aboveBase =
-      p.listing && p.changed ? { listing: new Map(Object.entries(p.listing)), changed: new Set(p.changed) } : undefined;
-    resume = { paths: new Map(Object.entries(p.paths)), frontier: p.frontier, aboveBase };
+    resume = { paths: new Map(Object.entries(p.paths)), frontier: p.frontier };
     // Its base's answer is read again (stored answers are never removed; without it, start over).
     baseData = p.base ? ((await readStored(env, repo, p.base)) ?? undefined) : undefined;
     if (p.base && !baseData) resume = undefined;
@@ -251,10 +246,6 @@ async function keepRun(
   if (!found.complete) {
     job.partial = found.paths;
     const progress: Progress = { paths: Object.fromEntries(found.paths), frontier: found.frontier, base: baseData?.commit };
-    if (found.aboveBase) {
-      progress.listing = Object.fromEntries(found.aboveBase.listing);
-      progress.changed = [...found.aboveBase.changed];
-    }
     await cache?.put(
       progressUrl(repo, commit),
       new Response(JSON.stringify(progress), { headers: { "cache-control": "max-age=86400" } }),
