@@ -1,7 +1,7 @@
 // What the forge does after an import until it is idle: imports REPO into a fresh forge (and, with
 // MIRROR=1, pushes it --mirror into a second project, as bench:scale does), asks for the tree page at
 // master once a second until it is final (with PUSH=1, first one new commit pushed to master, as
-// bench:scale's incremental fetch does; with STATE=<kept state folder>, a copy of it instead of the
+// bench:scale's incremental fetch does; PUSH=2: once idle, a second commit on it, timed the same; with STATE=<kept state folder>, a copy of it instead of the
 // import), then waits until every isolate is idle (CPU profiles, as
 // bench:scale's "forge idle"), and lays the push worker's background jobs on a timeline from its
 // `job` and `checkpoint` log lines (services/background-log.ts): derive steps of pushes, checkpoint
@@ -11,7 +11,7 @@
 // waits until the forge is idle after the import before the push (the import's derived work
 // done); GHB=1 then times the same push --mirror into git-http-backend.
 //
-//   REPO=/tmp/g-bench/large.git [MIRROR=1 [IDLE_BEFORE_MIRROR=1] [GHB=1]] [PUSH=1] [IDLE_FIRST=1] [STATE=<dir>] \
+//   REPO=/tmp/g-bench/large.git [MIRROR=1 [IDLE_BEFORE_MIRROR=1] [GHB=1]] [PUSH=1|2] [IDLE_FIRST=1] [STATE=<dir>] \
 //     [PORT=8500 INSPECTOR_PORT=9500] [ROOT=/work/wt/<name>-base] node --import tsx bench/after-import.ts
 //
 // ROOT: another checkout's forge (before/after); one without the `job` lines still gives the times
@@ -83,13 +83,14 @@ try {
       }
     }
   }
-  if (process.env.PUSH) {
-    const maker = await CommitMaker.create(repo);
+  // PUSH=2: the same clone pushes a second commit later, on the first.
+  const maker = process.env.PUSH ? await CommitMaker.create(repo) : undefined;
+  if (maker) {
     try {
       await maker.commit();
       await maker.push(`http://${HOST}:${forge.port}/repo.git`, auth);
     } finally {
-      maker.dispose();
+      if (process.env.PUSH !== "2") maker.dispose();
     }
     uploaded = Date.now();
     console.log("pushed one commit to master");
@@ -102,14 +103,7 @@ try {
     console.log(`idle before any visit: ${s(Date.now() - 3000 - uploaded)} after the uploads`);
     visitFrom = Date.now();
   }
-  let pages = 0;
-  for (;;) {
-    const page = await pageAt(forge.port, "/p/repo/source/tree/master/");
-    pages++;
-    if (page.status === 200 && page.cc !== "no-store") break;
-    if (Date.now() - visitFrom > 1_200_000) throw new Error("the tree page at master was not final after 20 minutes");
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  const pages = await untilFinal(forge.port, visitFrom);
   const final = Date.now();
   const idle = await waitForIdle(inspector);
   // The last three windows were the quiet ones.
@@ -121,10 +115,37 @@ try {
     `idle: ${s(busyEnd - uploaded)} after the uploads, ${s(busyEnd - final)} after the page was final (${idle.windows} windows), ` +
       `${s(busyEnd - t0)} after the import began`,
   );
+  // PUSH=2: once idle, a second commit pushed on the first (whose answer its derive step stored).
+  if (maker && process.env.PUSH === "2") {
+    try {
+      await maker.commit();
+      await maker.push(`http://${HOST}:${forge.port}/repo.git`, auth);
+    } finally {
+      maker.dispose();
+    }
+    const second = Date.now();
+    const asked = await untilFinal(forge.port, second);
+    const secondFinal = Date.now();
+    await waitForIdle(inspector);
+    console.log(
+      `second push: tree page at master final ${s(secondFinal - second)} after it (${asked} requests), ` +
+        `idle ${s(Date.now() - 3000 - second)} after it`,
+    );
+  }
   report(forge.forge.output, uploaded);
 } finally {
   await forge.stop();
   if (stateCopy) rmSync(stateCopy, { recursive: true, force: true });
+}
+
+/** Asks for the tree page at master once a second until it is final; returns how many requests that took. */
+async function untilFinal(port: number, from: number): Promise<number> {
+  for (let pages = 1; ; pages++) {
+    const page = await pageAt(port, "/p/repo/source/tree/master/");
+    if (page.status === 200 && page.cc !== "no-store") return pages;
+    if (Date.now() - from > 1_200_000) throw new Error("the tree page at master was not final after 20 minutes");
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 interface Job {

@@ -38,7 +38,10 @@ export interface LastCommitOptions {
   base?: { commit: Oid; paths: Map<string, Oid>; listing?: Map<string, Oid> };
   /** The start's whole tree as treePaths lists it, when the caller has it already (base.listing: the base's). */
   listing?: Map<string, Oid>;
-  /** A walk that ran out of budget: what it found, and its frontier. */
+  /**
+   * A walk that ran out of budget: what it found, and its frontier. With `base` too (the same
+   * base the run used): the walk goes on above the base, and the base answers the rest.
+   */
   resume?: { paths: Map<string, Oid>; frontier: Oid[] };
   /** Filled as paths are resolved (keys as byteKey gives them), for showing progress. */
   live?: Map<string, Oid>;
@@ -55,7 +58,15 @@ export interface LastCommitOptions {
    * walk searches only what the start reaches and the ancestor does not (last-commit-dir.ts).
    */
   checkpoint?: Checkpoint;
+  /** Called as a walk from a base enters each phase (a job's log counts storage calls by phase). */
+  onPhase?: (phase: WalkPhase) => void;
 }
+
+/**
+ * A walk from a base: the start's listing from the base's, the range (commits the base does not
+ * reach), the walk of that range, the base's answers taken, the search of paths it could not answer.
+ */
+export type WalkPhase = "listing" | "range" | "walk" | "base" | "search";
 
 /**
  * Commits taken from the queue, Bloom filters tested, commits whose trees were compared, trees
@@ -93,8 +104,9 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
   // From a base's answer without its listing: the start's paths are the base's, brought up to
   // date by reading only the directories that differ between the two trees; a path the same at
   // both keeps SAME until a comparison needs its id (targetOf).
+  opts.onPhase?.("listing");
   const aboveBase =
-    opts.base && !opts.base.listing && !opts.listing && !opts.dir && !opts.resume
+    opts.base && !opts.base.listing && !opts.listing && !opts.dir
       ? await listingAboveBase(graph, opts.base, startTree, opts.maxPaths ?? 200_000)
       : null;
   const targets = opts.dir
@@ -225,7 +237,8 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
   // found by generation number without decoding one (`git rev-list base..start`). The walk then
   // takes only those, in its own order, and never the base's side: by dates alone, that side is
   // walked down to the fork of the oldest branch merged above the base.
-  const persisted = opts.base && !opts.resume ? await graph.persistedGraph() : null;
+  opts.onPhase?.("range");
+  const persisted = opts.base ? await graph.persistedGraph() : null;
   const from = persisted ? await graph.positionOf(start) : -1;
   const to = from >= 0 ? await graph.positionOf(opts.base!.commit) : -1;
   let range: Uint8Array | null = null;
@@ -279,6 +292,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
     await enqueue(start, false);
   }
 
+  opts.onPhase?.("walk");
   let scanned = 0;
   let slop = 5;
   while (queue.size > 0 && unresolved > 0) {
@@ -316,6 +330,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
   }
 
   if (opts.base) {
+    opts.onPhase?.("base");
     const baseByBytes = new Map<string, Oid>();
     for (const [path, commit] of opts.base.paths) baseByBytes.set(byteKey(path), commit);
     const baseTree = (await graph.commit(opts.base.commit)).tree;
@@ -330,6 +345,7 @@ async function walkLastCommits(graph: CommitGraph, start: Oid, opts: LastCommitO
       if (mine === undefined) resolve(path, known);
       else if (mine !== known && (await graph.commit(known)).time > (await graph.commit(mine)).time) paths.set(path, known);
     }
+    if (unresolved > 0) opts.onPhase?.("search");
     if (unresolved > 0 && from >= 0) {
       // Something older came back: content the base does not have that no commit above it
       // brought (a file deleted below the base, brought back by a merge of a branch that kept

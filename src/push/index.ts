@@ -99,7 +99,9 @@ app.post("/internal/repos/:tenant/:repo/derive", async (c) => {
   const at = Date.now();
   const job = body.drive ? "drive" : "derive";
   const env = meteredJob(c.env, job);
-  const done = await deriveAfterPush(env, { ...repoOf(c), updates: body.updates, drive: body.drive });
+  const done = await deriveAfterPush(env, { ...repoOf(c), updates: body.updates, drive: body.drive }, (p) =>
+    c.executionCtx.waitUntil(p),
+  );
   logJob(job, at, {
     repo: c.req.param("repo"),
     updates: body.updates.length,

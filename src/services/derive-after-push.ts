@@ -5,7 +5,6 @@
 // place where no push worker is bound).
 import type { Env } from "../env";
 import { CommitGraph } from "../git/commit-graph";
-import { lastCommitsOfTree } from "../git/last-commit";
 import type { Oid } from "../git/oid";
 import {
   type CheckpointDrive,
@@ -17,10 +16,12 @@ import {
 } from "./checkpoint-drive";
 import { uploadUnderWay, waitingForUploads } from "./upload-activity";
 import { attachCommitGraph, extendForSnapshot } from "./commit-graphs";
-import { advanceCheckpoints, findCheckpoint, pathsOf } from "./last-commit-checkpoints";
+import { advanceCheckpoints } from "./last-commit-checkpoints";
 import { logStep } from "./background-log";
-import { logError, MAX_PATHS, readStored, runBudget, storeAnswer, toStored, walkBudget } from "./last-commits";
+import { logError, MAX_PATHS, readStored, runBudget, walkBudget, walkTip } from "./last-commits";
 import { currentSnapshot, openStore, type RepoRef } from "./repositories";
+
+const ZERO = "0".repeat(40);
 
 /**
  * After a push: the last commits at each new branch tip, from the old tip's answer when there is
@@ -32,9 +33,9 @@ export async function precomputeAfterPush(
   graph: CommitGraph,
   updates: { name: string; old: Oid; new: Oid }[],
   budget = runBudget(walkBudget(env)),
+  waitUntil: (p: Promise<unknown>) => void = () => {},
 ): Promise<number> {
   let stored = 0;
-  const ZERO = "0".repeat(40);
   for (const u of updates) {
     // The budget is shared by the push's branches: once it is spent, the others are left to
     // their pages (each walk would still list its whole tree first: an import of git/git's
@@ -43,14 +44,10 @@ export async function precomputeAfterPush(
     if (!u.name.startsWith("refs/heads/") || u.new === ZERO || !(await graph.store.has(u.new))) continue;
     if ((await graph.store.read(u.new)).type !== "commit") continue;
     if (await readStored(env, repo, u.new)) continue;
-    const before = u.old !== ZERO && (await graph.store.has(u.old)) ? await readStored(env, repo, u.old) : null;
-    const near = before ?? ((await graph.covers(u.new)) ? (await findCheckpoint(env, repo, graph, u.new))?.data : null);
-    const base = near ? { commit: near.commit, paths: pathsOf(near) } : undefined;
-    const found = await lastCommitsOfTree(graph, u.new, { budget, base, maxPaths: MAX_PATHS });
-    if (!found?.complete) continue;
-    // The base's briefs are taken, not read again: only the commits new since it are read.
-    await storeAnswer(env, repo, await toStored(graph, u.new, found.paths, near ?? undefined));
-    stored++;
+    // One run per tip with the page's walk (services/last-commits.ts), from the old tip's answer
+    // when it is stored; a run out of budget keeps its progress for the page's next one.
+    const from = u.old !== ZERO ? u.old : undefined;
+    if (await walkTip(env, repo, graph, u.new, waitUntil, { from, run: budget })) stored++;
   }
   return stored;
 }
@@ -106,7 +103,11 @@ export interface DeriveSummary {
  * not all written), and precomputes the last commits of the pushed branch tips. A follow-up run
  * that is no longer its repository's current drive, or whose tip has moved, does nothing.
  */
-export async function deriveAfterPush(env: Env, e: DeriveRequest): Promise<DeriveSummary> {
+export async function deriveAfterPush(
+  env: Env,
+  e: DeriveRequest,
+  waitUntil: (p: Promise<unknown>) => void = () => {},
+): Promise<DeriveSummary> {
   const repo = { tenantId: e.tenantId, repoId: e.repoId };
   const out: DeriveSummary = { graphAdded: 0, checkpoints: 0, complete: false, queued: false, tips: 0 };
   // A follow-up can wait: an upload here would share the thread and the heap with it.
@@ -121,6 +122,7 @@ export async function deriveAfterPush(env: Env, e: DeriveRequest): Promise<Deriv
   const graph = attachCommitGraph(env, repo, snapshot, new CommitGraph(store));
   // Such a run also stops (queueing the next) once an upload starts here.
   const budget = runBudget(walkBudget(env), yields ? uploadUnderWay : undefined);
+  const tips = [...e.updates];
   if (defaultTip && (await graph.covers(defaultTip))) {
     const by = e.drive ? `drive ${e.drive.id}` : "push";
     const run = await soleCheckpointRun(repo, () =>
@@ -131,8 +133,14 @@ export async function deriveAfterPush(env: Env, e: DeriveRequest): Promise<Deriv
       out.checkpoints = run.written;
       out.complete = run.complete;
       if (!run.complete) out.queued = await scheduleCheckpointRun(env, repo, defaultTip);
+      // The drive ends with the default branch tip's own answer (from the last checkpoint), so
+      // that the next push walks only its own commits from it.
+      else if (!tips.some((u) => u.new === defaultTip)) tips.push({ name: snapshot.head, old: ZERO, new: defaultTip });
     } else out.busy = true;
   }
-  out.tips = await precomputeAfterPush(env, repo, graph, e.updates, budget);
+  out.tips = await precomputeAfterPush(env, repo, graph, tips, budget, waitUntil);
+  // Out of budget before the tip's answer was stored: one more run (it goes on where this one stopped).
+  if (out.complete && budget.spent && defaultTip && !(await readStored(env, repo, defaultTip)))
+    out.queued = await scheduleCheckpointRun(env, repo, defaultTip);
   return out;
 }

@@ -9,7 +9,7 @@ import { edgeCache } from "../obs/edge-cache";
 import type { Env } from "../env";
 import { Budget } from "../git/budget";
 import { CommitGraph } from "../git/commit-graph";
-import { byteKey, lastCommitsOfTree, type WalkStats } from "../git/last-commit";
+import { byteKey, lastCommitsOfTree, newWalkStats, type WalkStats } from "../git/last-commit";
 import { utf8 } from "../git/last-commit-page";
 import { inflightReads } from "../utils/request-scope";
 import { MAX_PATHS, PAGE_STEPS, runBudget, type WalkBudget, walkBudget } from "./walk-budget";
@@ -45,15 +45,36 @@ const jobs = new Map<string, Job>();
 /** Commits whose tree is too large for the walk (per isolate). */
 const tooLarge = new Set<string>();
 
+/** What a run of the walk is started with, beside the repository and the commit. */
+interface JobOptions {
+  budget?: WalkBudget;
+  /** This run's budget instead of one made from `budget` (a push's derive step shares its own). */
+  run?: Budget;
+  /** The default branch's tip: its checkpoints are written first (last-commit-checkpoints.ts). */
+  defaultTip?: Oid;
+  /** An older commit whose answer may be stored (a push's old tip): walked from, when it is. */
+  from?: Oid;
+  /** Who started the run (the job's log line). */
+  by?: string;
+}
+
+/** What a run did, in its `walk` log line: the walk's counters and R2 calls by phase. */
+interface RunLog {
+  by: string;
+  checkpoints: number;
+  base?: "old tip" | "parent" | "checkpoint";
+  resumed?: boolean;
+  stats?: WalkStats;
+  r2ByPhase: Record<string, number>;
+}
+
 function startJob(
   env: Env,
   repo: RepoRef,
   graph: CommitGraph,
   commit: Oid,
   waitUntil: (p: Promise<unknown>) => void,
-  budget: WalkBudget = walkBudget(env),
-  /** The default branch's tip: its checkpoints are written first (last-commit-checkpoints.ts). */
-  defaultTip?: Oid,
+  opts: JobOptions = {},
 ): Job {
   const key = lastCommitsKey(repo, commit);
   const running = jobs.get(key);
@@ -63,9 +84,9 @@ function startJob(
   job.done = (async () => {
     const at = Date.now();
     const release = await takeTurn(repo);
-    const ran = { checkpoints: 0 };
+    const ran: RunLog = { by: opts.by ?? "page", checkpoints: 0, r2ByPhase: {} };
     try {
-      return await walkJob(env, repo, graph, commit, job, budget, defaultTip, ran);
+      return await walkJob(env, repo, graph, commit, job, opts, ran);
     } finally {
       release();
       logJob("walk", at, { repo: repo.repoId, commit, partial: job.partial !== undefined, ...ran, ...callsSoFar(env) });
@@ -81,30 +102,69 @@ function startJob(
   return job;
 }
 
-/** One run of the whole-tree walk for `commit`: from a checkpoint below it when there is one. */
+/**
+ * Where a walk of `commit` starts: the stored answer of `from` (a push's old tip) or of the
+ * commit's first parent (a push of one commit), else the nearest checkpoint below it.
+ */
+async function baseFor(
+  env: Env,
+  repo: RepoRef,
+  graph: CommitGraph,
+  commit: Oid,
+  from: Oid | undefined,
+): Promise<{ data: StoredLastCommits; kind: NonNullable<RunLog["base"]> } | null> {
+  if (from && (await graph.store.has(from))) {
+    const data = await readStored(env, repo, from);
+    if (data) return { data, kind: "old tip" };
+  }
+  if (!(await graph.covers(commit))) return null;
+  const parent = (await graph.commit(commit)).parents[0];
+  if (parent && parent !== from) {
+    const data = await readStored(env, repo, parent);
+    if (data) return { data, kind: "parent" };
+  }
+  const near = await findCheckpoint(env, repo, graph, commit);
+  return near ? { data: near.data, kind: "checkpoint" } : null;
+}
+
+/** A run's progress as the Cache API keeps it: `base`, the commit whose answer the walk started from. */
+interface Progress {
+  paths: Record<string, Oid>;
+  frontier: Oid[];
+  base?: Oid;
+}
+
+/**
+ * One run of the whole-tree walk for `commit`: from a stored answer below it when there is one.
+ * A run out of budget keeps its progress (and its base), and the next run goes on from there.
+ */
 async function walkJob(
   env: Env,
   repo: RepoRef,
   graph: CommitGraph,
   commit: Oid,
   job: Job,
-  budget: WalkBudget,
-  defaultTip: Oid | undefined,
-  ran: { checkpoints: number },
+  opts: JobOptions,
+  ran: RunLog,
 ): Promise<StoredLastCommits | null> {
-  const key = lastCommitsKey(repo, commit);
   const stored = await readStored(env, repo, commit);
   if (stored) return stored;
+  const budget = opts.budget ?? walkBudget(env);
+  const defaultTip = opts.defaultTip;
   const cache = edgeCache();
-  const b = runBudget(budget);
+  const b = opts.run ?? runBudget(budget);
   let resume: { paths: Map<string, Oid>; frontier: Oid[] } | undefined;
-  let base: { commit: Oid; paths: Map<string, Oid> } | undefined;
   let baseData: StoredLastCommits | undefined;
   const saved = cache ? await cache.match(progressUrl(repo, commit)) : undefined;
   if (saved) {
-    const p = (await saved.json()) as { paths: Record<string, Oid>; frontier: Oid[] };
+    const p = (await saved.json()) as Progress;
     resume = { paths: new Map(Object.entries(p.paths)), frontier: p.frontier };
-  } else {
+    // Its base's answer is read again (stored answers are never removed; without it, start over).
+    baseData = p.base ? ((await readStored(env, repo, p.base)) ?? undefined) : undefined;
+    if (p.base && !baseData) resume = undefined;
+    ran.resumed = resume !== undefined;
+  }
+  if (!resume) {
     if (defaultTip && (await graph.covers(defaultTip))) {
       // Three quarters of the run for the checkpoints; while they are not all written, the rest
       // goes to the commit's own walk (the newest changes), shown but not kept: the next run goes
@@ -132,13 +192,52 @@ async function walkJob(
       const now = await readStored(env, repo, commit);
       if (now) return now;
     }
-    const near = (await graph.covers(commit)) ? await findCheckpoint(env, repo, graph, commit) : null;
-    if (near) {
-      base = { commit: near.data.commit, paths: pathsOf(near.data) };
-      baseData = near.data;
-    }
+    const near = await baseFor(env, repo, graph, commit, opts.from);
+    baseData = near?.data;
+    ran.base = near?.kind;
   }
-  const found = await lastCommitsOfTree(graph, commit, { budget: b, resume, base, live: job.live, maxPaths: MAX_PATHS });
+  const base = baseData ? { commit: baseData.commit, paths: pathsOf(baseData) } : undefined;
+  // R2 calls by phase: what each part of a walk costs (bench/after-import.ts prints them).
+  const r2Now = () => Number(callsSoFar(env).r2 ?? 0);
+  let phase = "find";
+  let mark = 0;
+  const enter = (next: string) => {
+    const now = r2Now();
+    ran.r2ByPhase[phase] = (ran.r2ByPhase[phase] ?? 0) + now - mark;
+    phase = next;
+    mark = now;
+  };
+  const stats = newWalkStats();
+  ran.stats = stats;
+  const found = await lastCommitsOfTree(graph, commit, {
+    budget: b,
+    resume,
+    base,
+    live: job.live,
+    maxPaths: MAX_PATHS,
+    stats,
+    onPhase: enter,
+  });
+  enter("store");
+  try {
+    return await keepRun(env, repo, graph, commit, job, found, baseData);
+  } finally {
+    enter("done");
+  }
+}
+
+/** What a run found: stored when complete, else kept as progress for the next run. */
+async function keepRun(
+  env: Env,
+  repo: RepoRef,
+  graph: CommitGraph,
+  commit: Oid,
+  job: Job,
+  found: Awaited<ReturnType<typeof lastCommitsOfTree>>,
+  baseData: StoredLastCommits | undefined,
+): Promise<StoredLastCommits | null> {
+  const key = lastCommitsKey(repo, commit);
+  const cache = edgeCache();
   if (!found) {
     if (tooLarge.size > 1000) tooLarge.clear();
     tooLarge.add(key);
@@ -146,10 +245,7 @@ async function walkJob(
   }
   if (!found.complete) {
     job.partial = found.paths;
-    // A walk from a checkpoint is short: the next run does it again rather than resume it
-    // without the checkpoint.
-    if (base) return null;
-    const progress = { paths: Object.fromEntries(found.paths), frontier: found.frontier };
+    const progress: Progress = { paths: Object.fromEntries(found.paths), frontier: found.frontier, base: baseData?.commit };
     await cache?.put(
       progressUrl(repo, commit),
       new Response(JSON.stringify(progress), { headers: { "cache-control": "max-age=86400" } }),
@@ -160,6 +256,24 @@ async function walkJob(
   await storeAnswer(env, repo, data);
   await cache?.delete(progressUrl(repo, commit));
   return data;
+}
+
+/**
+ * A pushed branch tip's answer, for a push's derive step: the same run as a page's walk of the
+ * commit (joined when one is under way here, else started from `from`'s answer with `run`), so
+ * the two never walk the same commits side by side; what a run out of budget found is kept for
+ * the next. Null when the run did not finish (within JOIN_WAIT_MS, for a joined one).
+ */
+export async function walkTip(
+  env: Env,
+  repo: RepoRef,
+  graph: CommitGraph,
+  commit: Oid,
+  waitUntil: (p: Promise<unknown>) => void,
+  opts: { from?: Oid; run: Budget },
+): Promise<StoredLastCommits | null> {
+  const job = startJob(env, repo, graph, commit, waitUntil, { ...opts, by: "derive" });
+  return (await waitAtMost(job.done, JOIN_WAIT_MS)) ?? null;
 }
 
 export interface DirectoryLastCommits {
@@ -254,7 +368,7 @@ async function openForWalk(
   }
   const graph = attachCommitGraph(env, repo, snapshot, new CommitGraph(store));
   const defaultTip = snapshot.refs.find((r) => r.name === snapshot.head)?.oid;
-  return startJob(env, repo, graph, commit, waitUntil, { ...walkBudget(env), steps }, defaultTip);
+  return startJob(env, repo, graph, commit, waitUntil, { budget: { ...walkBudget(env), steps }, defaultTip });
 }
 
 /**

@@ -166,8 +166,9 @@ describe("building the commit-graph over a ranged index larger than its cache", 
     const source = new MemorySource(`branches-${Date.now()}`, pack);
     const index = new PackIndex((await indexPack(source)).index);
     const env = workerEnv as unknown as Env;
-    const ref = { tenantId: `budget-${Date.now().toString(36)}`, repoId: "r" };
     const readsFor = async (branches: number) => {
+      // A repository each: a walk out of budget keeps its progress, which a second call would resume.
+      const ref = { tenantId: `budget-${Date.now().toString(36)}`, repoId: `r${branches}` };
       const graph = new CommitGraph(new ObjectStore([new Pack("branches", index, source)]));
       const read = vi.spyOn(graph.store, "read");
       const updates = tips.slice(0, branches).map((tip, i) => ({ name: `refs/heads/b${i}`, old: "0".repeat(40), new: tip }));

@@ -1,0 +1,191 @@
+// Runs of a branch tip's last-commit walk (services/last-commits.ts, derive-after-push.ts): a walk
+// from a checkpoint that runs out of budget keeps its progress and the next run goes on from it
+// (counted in runs, never time); the derive steps of the same tip share one run; a checkpoint
+// drive ends with the default branch tip's own answer. Every answer is the plain walk's. The
+// start's listing, made from the base's, reads each level's differing directories side by side.
+import { env as workerEnv } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Env } from "../../src/env";
+import { Budget } from "../../src/git/budget";
+import { CommitGraph } from "../../src/git/commit-graph";
+import { lastCommitsOfTree } from "../../src/git/last-commit";
+import { treePaths, updatedTreePaths } from "../../src/git/tree-listing";
+import type { Oid } from "../../src/git/oid";
+import { advanceCheckpoints } from "../../src/services/last-commit-checkpoints";
+import { readStored } from "../../src/services/last-commit-store";
+import { precomputeAfterPush } from "../../src/services/derive-after-push";
+import { completeImport, startImport, uploadPart } from "../../src/push/import";
+import type { CheckpointDrive } from "../../src/services/checkpoint-drive";
+import { handlePostPushBatch } from "../../src/services/post-push";
+import type { RepoRef } from "../../src/services/repositories";
+import { apiCall, newForge, tenantD1, type Forge } from "./browser";
+import { RepoBuilder } from "./git-fixture";
+import { graphOn, memoryStore, persistedGraph } from "./graph-fixture";
+import { r2Keys } from "../../src/storage/keys";
+import { countedBatch, RecordingQueue } from "./recording-queue";
+
+const env = workerEnv as unknown as Env;
+let repoIds = 0;
+const newRepo = () => ({ tenantId: "last-commit-runs", repoId: `r${++repoIds}` });
+
+/**
+ * 300 first-parent commits over 10 directories (checkpoints at depths 0 and 256), and a side branch
+ * forked at 100 merged at 270: the tip is 43 first-parent commits above its checkpoint.
+ */
+async function history(name: string) {
+  const r = new RepoBuilder();
+  const state: Record<string, string> = { "top.txt": "0\n", "hot.txt": "0\n" };
+  for (let d = 0; d < 10; d++) state[`d${d}/a.txt`] = "a\n";
+  const chain = [r.commit({ files: { ...state }, message: "root" })];
+  let side: Oid | null = null;
+  for (let depth = 1; depth < 300; depth++) {
+    state["hot.txt"] = `${depth}\n`;
+    if (depth % 3 === 0) state[`d${depth % 10}/a.txt`] = `${depth}\n`;
+    if (depth === 280) state["top.txt"] = "x\n";
+    if (depth === 290) state["top.txt"] = "0\n";
+    if (depth === 270) state["d5/b.txt"] = "side\n";
+    const parents = depth === 270 ? [chain[depth - 1]!, side!] : [chain[depth - 1]!];
+    chain.push(r.commit({ files: { ...state }, parents, message: `main ${depth}` }));
+    if (depth === 100) side = r.commit({ files: { ...state, "d5/b.txt": "side\n" }, parents: [chain[100]!], message: "side" });
+  }
+  const tip = chain[299]!;
+  const store = await memoryStore(r, name);
+  const persisted = await persistedGraph(store, [tip], name);
+  const repo = newRepo();
+  expect((await advanceCheckpoints(env, repo, graphOn(store, persisted), chain[256]!, new Budget(), 150_000)).complete).toBe(
+    true,
+  );
+  const plain = (await lastCommitsOfTree(new CommitGraph(store), tip))!.paths;
+  const update = [{ name: "refs/heads/main", old: chain[298]!, new: tip }];
+  return { store, persisted, repo, chain, tip, plain, update };
+}
+
+const answerOf = async (repo: RepoRef, commit: Oid) => {
+  const stored = await readStored(env, repo, commit);
+  return stored && new Map(Object.entries(stored.paths).map(([p, i]) => [p, stored.commits[i]!]));
+};
+
+describe("a branch tip's walk from a checkpoint", () => {
+  it("out of budget keeps its progress, and the next run goes on from it", async () => {
+    const { store, persisted, repo, tip, plain, update } = await history("resumed");
+    // Ten commits a run: the 43 above the checkpoint (and the side branch's) take several runs.
+    // Each run that started again from the checkpoint would never get past its first ten.
+    let runs = 0;
+    while (!(await readStored(env, repo, tip)) && runs < 12) {
+      runs++;
+      await precomputeAfterPush(env, repo, graphOn(store, persisted), update, new Budget(Infinity, 10));
+    }
+    expect(runs).toBeGreaterThan(1);
+    expect(runs).toBeLessThan(12);
+    expect(await answerOf(repo, tip)).toEqual(plain);
+    expect((await answerOf(repo, tip))!.get("top.txt")).not.toBe(update[0]!.old);
+  });
+
+  it("is one run for derive steps of the same tip side by side", async () => {
+    const { store, persisted, repo, tip, plain, update } = await history("twice");
+    // Each run that finishes stores the answer: counted as the bucket's puts of its key.
+    const key = r2Keys.lastCommits(repo.tenantId, repo.repoId, tip);
+    let puts = 0;
+    const objects = new Proxy(env.OBJECTS, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (prop === "put" && args[0] === key) puts++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const counted = { ...env, OBJECTS: objects } as Env;
+    const graph = graphOn(store, persisted);
+    const stored = await Promise.all([
+      precomputeAfterPush(counted, repo, graph, update),
+      precomputeAfterPush(counted, repo, graph, update),
+    ]);
+    expect(stored).toEqual([1, 1]);
+    expect(puts).toBe(1);
+    expect(await answerOf(repo, tip)).toEqual(plain);
+  });
+});
+
+describe("a listing brought up to date from an older tree's", () => {
+  it("reads each level's differing directories side by side, and is the whole listing", async () => {
+    // 40 directories, each with a subdirectory, all changed by one commit.
+    const r = new RepoBuilder();
+    const files = (v: string) => Object.fromEntries([...Array(40).keys()].map((d) => [`d${d}/e/f.txt`, `${d} ${v}`]));
+    const old = r.commit({ files: files("1\n"), message: "old" });
+    const next = r.commit({ files: files("2\n"), parents: [old], message: "next" });
+    const store = await memoryStore(r, "listing");
+    const graph = new CommitGraph(store);
+    const tree = async (c: Oid) => (await graph.commit(c)).tree;
+    const before = (await treePaths(graph, await tree(old)))!;
+    let reading = 0;
+    let most = 0;
+    const read = store.read.bind(store);
+    store.read = async (oid, o) => {
+      most = Math.max(most, ++reading);
+      try {
+        return await read(oid, o);
+      } finally {
+        reading--;
+      }
+    };
+    const listing = await updatedTreePaths(store, before, await tree(old), await tree(next), 1000);
+    // One directory pair at a time read two trees at once.
+    expect(most).toBeGreaterThanOrEqual(16);
+    expect(listing).toEqual(await treePaths(graph, await tree(next)));
+  });
+});
+
+describe("a checkpoint drive", () => {
+  let forge: Forge;
+  beforeAll(async () => {
+    forge = await newForge("lastcommitruns");
+  }, 60_000);
+
+  it("ends with the default branch tip's own answer", async () => {
+    expect((await apiCall(forge.host, "POST", "/api/v1/projects", forge.ownerToken, { name: "tipped" })).status).toBe(201);
+    const db = await tenantD1(forge);
+    const row = await db.prepare("SELECT repo_id FROM projects WHERE name = ?").bind("tipped").first<{ repo_id: string }>();
+    const repo: RepoRef = { tenantId: forge.id, repoId: row!.repo_id };
+    // 300 commits: checkpoints at 0 and 256, the tip 43 above the last.
+    const built = new RepoBuilder();
+    const commits: Oid[] = [];
+    for (let i = 0; i < 300; i++)
+      commits.push(
+        built.commit({
+          files: { "a.txt": `${i}\n`, [`d/${i % 7}.txt`]: `${i}\n` },
+          parents: commits.slice(-1),
+          message: `c${i}`,
+        }),
+      );
+    const { pack, checksum } = built.pack();
+    const queue = new RecordingQueue<CheckpointDrive>();
+    const pushEnv = { ...env, POST_PUSH: queue as unknown as Queue } as Env;
+    const started = await startImport(pushEnv, repo, {
+      size: pack.length,
+      checksum,
+      refs: [{ name: "refs/heads/main", oid: commits.at(-1)! }],
+      head: "refs/heads/main",
+    });
+    await uploadPart(pushEnv, repo, started.id, 1, new Blob([pack]).stream(), pack.length);
+    await completeImport(pushEnv, repo, started.id);
+    // The import's drive, delivered to the consumer deriving in place (no push worker).
+    const { batch } = countedBatch("edgeforge-post-push", queue.take());
+    await handlePostPushBatch(
+      batch as MessageBatch<never>,
+      { ...env, PUSH: undefined, POST_PUSH: queue as unknown as Queue } as Env,
+    );
+    expect(await readStored(env, repo, commits[256]!)).toBeTruthy();
+    const tip = commits.at(-1)!;
+    // Each commit's tree is a.txt and d/<i % 7>.txt: all three paths are the tip's.
+    expect(await answerOf(repo, tip)).toEqual(
+      new Map([
+        ["a.txt", tip],
+        ["d", tip],
+        [`d/${299 % 7}.txt`, tip],
+      ]),
+    );
+    expect(queue.messages).toEqual([]);
+  });
+});
