@@ -18,7 +18,8 @@ import { uploadUnderWay, waitingForUploads } from "./upload-activity";
 import { attachCommitGraph, extendForSnapshot } from "./commit-graphs";
 import { advanceCheckpoints } from "./last-commit-checkpoints";
 import { logStep } from "./background-log";
-import { logError, MAX_PATHS, readStored, runBudget, walkBudget, walkTip } from "./last-commits";
+import { logError, MAX_PATHS, readStored, runBudget, walkBudget } from "./last-commits";
+import { walkTip } from "./tip-walks";
 import { currentSnapshot, openStore, type RepoRef } from "./repositories";
 
 const ZERO = "0".repeat(40);
