@@ -14,7 +14,7 @@ import type { Oid } from "../../src/git/oid";
 import { advanceCheckpoints } from "../../src/services/last-commit-checkpoints";
 import { readStored } from "../../src/services/last-commit-store";
 import { precomputeAfterPush } from "../../src/services/derive-after-push";
-import { completeImport, startImport, uploadPart } from "../../src/push/import";
+import { importRecorded } from "./recorded-import";
 import type { CheckpointDrive } from "../../src/services/checkpoint-drive";
 import { handlePostPushBatch } from "../../src/services/post-push";
 import type { RepoRef } from "../../src/services/repositories";
@@ -22,7 +22,7 @@ import { apiCall, newForge, tenantD1, type Forge } from "./browser";
 import { RepoBuilder } from "./git-fixture";
 import { graphOn, memoryStore, persistedGraph } from "./graph-fixture";
 import { r2Keys } from "../../src/storage/keys";
-import { countedBatch, RecordingQueue } from "./recording-queue";
+import { countedBatch } from "./recording-queue";
 
 const env = workerEnv as unknown as Env;
 let repoIds = 0;
@@ -159,23 +159,12 @@ describe("a checkpoint drive", () => {
           message: `c${i}`,
         }),
       );
-    const { pack, checksum } = built.pack();
-    const queue = new RecordingQueue<CheckpointDrive>();
-    const pushEnv = { ...env, POST_PUSH: queue as unknown as Queue } as Env;
-    const started = await startImport(pushEnv, repo, {
-      size: pack.length,
-      checksum,
-      refs: [{ name: "refs/heads/main", oid: commits.at(-1)! }],
-      head: "refs/heads/main",
-    });
-    await uploadPart(pushEnv, repo, started.id, 1, new Blob([pack]).stream(), pack.length);
-    await completeImport(pushEnv, repo, started.id);
+    const { queue, consumerEnv } = await importRecorded<CheckpointDrive>(repo, built, [
+      { name: "refs/heads/main", oid: commits.at(-1)! },
+    ]);
     // The import's drive, delivered to the consumer deriving in place (no push worker).
     const { batch } = countedBatch("edgeforge-post-push", queue.take());
-    await handlePostPushBatch(
-      batch as MessageBatch<never>,
-      { ...env, PUSH: undefined, POST_PUSH: queue as unknown as Queue } as Env,
-    );
+    await handlePostPushBatch(batch as MessageBatch<never>, consumerEnv);
     expect(await readStored(env, repo, commits[256]!)).toBeTruthy();
     const tip = commits.at(-1)!;
     // Each commit's tree is a.txt and d/<i % 7>.txt: all three paths are the tip's.
