@@ -188,7 +188,18 @@ export async function startForge(
     startTimeoutMs?: number;
   } = {},
 ): Promise<RunningForge> {
-  const port = opts.port ?? (await freePort());
+  // A port freePort() gave may be taken by another process before the forge binds it (other test
+  // files' forges and Miniflare pick ports too): such a start is tried again on another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startForgeOn(opts.port ?? (await freePort()), opts);
+    } catch (err) {
+      if (opts.port !== undefined || attempt >= 3 || !String(err).includes("EADDRINUSE")) throw err;
+    }
+  }
+}
+
+async function startForgeOn(port: number, opts: Parameters<typeof startForge>[0] & {}): Promise<RunningForge> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "edgeforge-e2e-"));
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
     cwd: opts.root ?? root,
