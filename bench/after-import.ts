@@ -11,7 +11,7 @@
 // waits until the forge is idle after the import before the push (the import's derived work
 // done); GHB=1 then times the same push --mirror into git-http-backend.
 //
-//   REPO=/tmp/g-bench/large.git [MIRROR=1 [IDLE_BEFORE_MIRROR=1] [GHB=1]] [PUSH=1|2] [IDLE_FIRST=1] [STATE=<dir>] \
+//   REPO=/tmp/g-bench/large.git [MIRROR=1 [IDLE_BEFORE_MIRROR=1] [GHB=1]] [PUSH=1|2] [IDLE_FIRST=1] [STATE=<dir> | SAVE_STATE=<new dir>] \
 //     [PORT=8500 INSPECTOR_PORT=9500] [ROOT=/work/wt/<name>-base] node --import tsx bench/after-import.ts
 //
 // ROOT: another checkout's forge (before/after); one without the `job` lines still gives the times
@@ -23,7 +23,7 @@ import { cachesLine, sampleHeap } from "./lib/heap";
 import { startGitHttpBackend } from "./lib/git-http-backend";
 import { freePort } from "../test/e2e/runner";
 import { basicAuthArgs, CommitMaker, initEmptyBare, mirror } from "./lib/repo";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { gitEnv, run, tempDir } from "./lib/run";
 import { join } from "node:path";
@@ -33,8 +33,12 @@ process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
 const inspector = process.env.INSPECTOR_PORT ? Number(process.env.INSPECTOR_PORT) : await freePort();
 const stateCopy = process.env.STATE ? mkdtempSync(join(tmpdir(), "after-import-state-")) : undefined;
 if (process.env.STATE && stateCopy) cpSync(process.env.STATE, stateCopy, { recursive: true });
+// SAVE_STATE=<new dir> (without STATE): the import goes into that folder, kept once the forge is idle,
+// with a READY file: the state later runs copy (STATE=<it>).
+const saveState = stateCopy ? undefined : process.env.SAVE_STATE;
+if (saveState && existsSync(saveState)) throw new Error(`SAVE_STATE ${saveState} exists already`);
 const forge = await startEdgeforge({ FORGE_LOG: "", FORGE_INSPECTOR_PORT: String(inspector) }, 600_000, {
-  stateDir: stateCopy,
+  stateDir: stateCopy ?? saveState,
   root: process.env.ROOT,
   port: process.env.PORT ? Number(process.env.PORT) : undefined,
 });
@@ -133,6 +137,7 @@ try {
     );
   }
   report(forge.forge.output, uploaded);
+  if (saveState) writeFileSync(join(saveState, "READY"), `${new Date().toISOString()} idle after the import of ${repo}\n`);
 } finally {
   await forge.stop();
   if (stateCopy) rmSync(stateCopy, { recursive: true, force: true });
