@@ -35,6 +35,16 @@ export const ORPHAN_GRACE_MS = 24 * 60 * 60 * 1000;
 
 export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapshot): Promise<PackEntry> {
   const started = Date.now();
+  // A line at each phase's end: a compaction of a large repository runs for minutes, and one that
+  // stops (an alarm's time limit, an isolate reset) must show where.
+  const phase = (name: string, fields: Record<string, unknown> = {}) =>
+    console.log(
+      JSON.stringify({
+        level: "info",
+        message: `compaction-phase ${JSON.stringify({ repo: repo.repoId, phase: name, ms: Date.now() - started, ...fields })}`,
+      }),
+    );
+  phase("start", { packs: snapshot.packs.length, refs: snapshot.refs.length });
   const store = await openStore(env.OBJECTS, repo, snapshot);
   // Every object is looked up at least twice (the walk, the plan): through the packs' id tables,
   // read once by large reads, not one ranged binary search of an index an object, which on
@@ -46,6 +56,7 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
   const expectedObjects = snapshot.packs.reduce((n, p) => n + (p.objects ?? 0), 0);
   const { walk, walkReads, walkBytes, spare } = await walkObjects(store, tips, expectedObjects);
   const walkMs = Date.now() - started;
+  phase("walked", { objects: walk.objects.size, commits: walk.commits, tablesBytes, walkReads });
   // The packs are retired once the pack is written: what the shared caches hold of them (a walk
   // reading through them once filled 24 MiB of windows and 16 MiB of objects) is of no more use.
   for (const p of store.packs) forgetPack(p);
@@ -69,12 +80,16 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
         thin: false,
         clientHas: new Set(),
         index: true,
-        planned: () => store.useLocator(null),
+        planned: () => {
+          store.useLocator(null);
+          phase("planned");
+        },
         copyBuffer,
       },
       (chunk) => writer.write(chunk),
     );
     await writer.finish();
+    phase("written", { bytes: stats.bytes });
     // In slices (the repository's Durable Object answers every page's snapshot call meanwhile),
     // and streamed: the index is 28 bytes an object, not to be held whole beside the columns.
     const { oids, offsets, crcs } = stats.index!;
