@@ -26,14 +26,22 @@ export interface Edgeforge {
  * `startTimeoutMs`: benchmarks share the machine with others, so workerd gets time to start.
  * `stateDir`: a state folder to use and keep (its tenant is reused when it has one, so a big
  * import is done once); `root`: another checkout's forge on it (before/after on the same state);
- * `port`: the forge's port (default: a free one).
+ * `port`: the forge's port (default: a free one). FORGE_OUT=<file> in the bench's environment: the
+ * forge's output is written there as it comes (to follow a long run with `tail -f`), not only kept.
  */
 export async function startEdgeforge(
   env: Record<string, string> = {},
   startTimeoutMs = 600_000,
   opts: { stateDir?: string; root?: string; port?: number } = {},
 ): Promise<Edgeforge> {
-  const forge = await startForge({ env, startTimeoutMs, stateDir: opts.stateDir, root: opts.root, port: opts.port });
+  const forge = await startForge({
+    env,
+    startTimeoutMs,
+    stateDir: opts.stateDir,
+    root: opts.root,
+    port: opts.port,
+    outputFile: process.env.FORGE_OUT,
+  });
   // If the benchmark dies half-way, stop the forge (SIGINT: it shuts workerd down itself).
   const kill = () => forge.child.kill("SIGINT");
   process.once("exit", kill);
