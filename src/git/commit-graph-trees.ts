@@ -3,7 +3,7 @@
 // own pack windows.
 import { applyDelta, deltaSizes } from "./delta";
 import type { GitObject, ObjectStore, Pack } from "./object-store";
-import { OBJ_OFS_DELTA, OBJ_REF_DELTA, typeName } from "./pack-format";
+import { type EntryHeader, OBJ_OFS_DELTA, OBJ_REF_DELTA, typeName } from "./pack-format";
 import { InflateScratch } from "./zlib";
 import { BuildPackReader } from "./commit-graph-pack";
 
@@ -52,6 +52,14 @@ export class BuildTreeReader {
   private readonly baseCopy: InflateScratch = new InflateScratch();
   private readonly sideCopy: InflateScratch = new InflateScratch();
   private readonly area = new Area((n) => this.alloc(n));
+  /**
+   * Headers of the delta chain being resolved, by key, until the object is: a miss starts the
+   * chain again from its top, and without them every entry down to the last one resolved had to
+   * be in the windows at once. A chain spread over more windows than the reader has (one of
+   * long70k's trees: 55 windows of 256 KiB against 31) then evicted its own top on every fill,
+   * and the read never ended.
+   */
+  private readonly chain = new Map<number, EntryHeader>();
   /** Objects inflated (entries read from the pack), for tests and benchmarks. */
   inflated = 0;
 
@@ -120,7 +128,10 @@ export class BuildTreeReader {
   async readAt(pack: Pack, offset: number, keep = false): Promise<GitObject> {
     for (;;) {
       const held = this.resolveNow(pack, offset);
-      if (held) return this.kept(held.obj, keep);
+      if (held) {
+        this.chain.clear();
+        return this.kept(held.obj, keep);
+      }
       await this.fill();
     }
   }
@@ -131,6 +142,7 @@ export class BuildTreeReader {
    */
   peek(pack: Pack, offset: number, keep = false): GitObject | null {
     const held = this.resolveNow(pack, offset);
+    this.chain.clear();
     return held ? this.kept(held.obj, keep) : null;
   }
 
@@ -162,8 +174,12 @@ export class BuildTreeReader {
     const key = this.keyOf(pack, offset);
     const hit = this.held.get(key);
     if (hit && this.intact(hit.pos)) return hit;
-    const header = this.packs.headerNow(pack, offset);
-    if (!header) return null;
+    let header = this.chain.get(key);
+    if (!header) {
+      const read = this.packs.headerNow(pack, offset);
+      if (!read) return null;
+      this.chain.set(key, (header = read));
+    }
     let base: Held | null = null;
     if (header.type === OBJ_OFS_DELTA) {
       base = this.resolveNow(pack, header.baseOffset!);
