@@ -12,6 +12,7 @@ import { PackIndex } from "./pack-index";
 import { indexPack } from "./pack-indexer";
 import { MemorySource, type RangeSource } from "./range-source";
 import { deflate } from "./zlib";
+import { concatBytes } from "../utils/bytes";
 
 const WINDOW = 4096;
 
@@ -71,16 +72,8 @@ function chainPack(versions: number): { pack: Uint8Array; offsets: number[]; tre
     offsets.push(start);
     trees.push(tree);
   }
-  const body = new Uint8Array(at);
-  let p = 0;
-  for (const b of parts) {
-    body.set(b, p);
-    p += b.length;
-  }
-  const pack = new Uint8Array(at + 20);
-  pack.set(body);
-  pack.set(sha1().update(body).digest(), at);
-  return { pack, offsets, trees };
+  const body = concatBytes(parts);
+  return { pack: concatBytes([body, sha1().update(body).digest()]), offsets, trees };
 }
 
 /** A source that fails past `limit` reads: a reader that never ends fails the test instead of hanging it. */
