@@ -11,7 +11,7 @@
 // waits until the forge is idle after the import before the push (the import's derived work
 // done); GHB=1 then times the same push --mirror into git-http-backend.
 //
-//   REPO=/tmp/g-bench/large.git [MIRROR=1 [IDLE_BEFORE_MIRROR=1] [GHB=1]] [PUSH=1|2] [IDLE_FIRST=1] [STATE=<dir> | SAVE_STATE=<new dir>] \
+//   REPO=/tmp/g-bench/large.git [MIRROR=1 [IDLE_BEFORE_MIRROR=1] [GHB=1]] [PUSH=1|2] [IDLE_FIRST=1] [STATE=<dir> [KEEP=1] | SAVE_STATE=<new dir>] \
 //     [PORT=8500 INSPECTOR_PORT=9500] [ROOT=/work/wt/<name>-base] node --import tsx bench/after-import.ts
 //
 // ROOT: another checkout's forge (before/after); one without the `job` lines still gives the times
@@ -31,12 +31,13 @@ import { join } from "node:path";
 const repo = process.env.REPO ?? "/tmp/g-bench/large.git";
 process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
 const inspector = process.env.INSPECTOR_PORT ? Number(process.env.INSPECTOR_PORT) : await freePort();
-const stateCopy = process.env.STATE ? mkdtempSync(join(tmpdir(), "after-import-state-")) : undefined;
+// KEEP=1 with STATE: that folder itself, not a copy (to finish a state whose derived work was cut short).
+const stateCopy = process.env.STATE && !process.env.KEEP ? mkdtempSync(join(tmpdir(), "after-import-state-")) : undefined;
 if (process.env.STATE && stateCopy) cpSync(process.env.STATE, stateCopy, { recursive: true });
 // SAVE_STATE=<new dir> (without STATE): the import goes into that folder, kept once the forge is idle,
 // with a READY file: the state later runs copy (STATE=<it>).
-const saveState = stateCopy ? undefined : process.env.SAVE_STATE;
-if (saveState && existsSync(saveState)) throw new Error(`SAVE_STATE ${saveState} exists already`);
+const saveState = process.env.STATE ? (process.env.KEEP ? process.env.STATE : undefined) : process.env.SAVE_STATE;
+if (saveState && !process.env.KEEP && existsSync(saveState)) throw new Error(`SAVE_STATE ${saveState} exists already`);
 const forge = await startEdgeforge({ FORGE_LOG: "", FORGE_INSPECTOR_PORT: String(inspector) }, 600_000, {
   stateDir: stateCopy ?? saveState,
   root: process.env.ROOT,
@@ -45,7 +46,7 @@ const forge = await startEdgeforge({ FORGE_LOG: "", FORGE_INSPECTOR_PORT: String
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 try {
   const t0 = Date.now();
-  if (!stateCopy) await importProject(forge, "repo", repo);
+  if (!process.env.STATE) await importProject(forge, "repo", repo);
   const imported = Date.now();
   console.log(`import: ${s(imported - t0)}`);
   const auth = basicAuthArgs({ username: "bench", password: forge.token });
