@@ -60,6 +60,8 @@ interface RunLog {
   r2ByPhase: Record<string, number>;
   /** Of those, reads of ranged pack indexes (lookups, or the id tables read whole: phase "table"). */
   indexByPhase: Record<string, number>;
+  /** Milliseconds by phase, from the run's turn (a busy machine stretches them all). */
+  msByPhase: Record<string, number>;
   /** Whether the walk's trees were located through the packs' id tables. */
   idTables?: boolean;
 }
@@ -84,7 +86,7 @@ export function startJob(
   job.done = (async () => {
     const at = Date.now();
     const release = await takeTurn(repo);
-    const ran: RunLog = { by: opts.by ?? "page", checkpoints: 0, r2ByPhase: {}, indexByPhase: {} };
+    const ran: RunLog = { by: opts.by ?? "page", checkpoints: 0, r2ByPhase: {}, indexByPhase: {}, msByPhase: {} };
     try {
       return await walkJob(env, repo, graph, commit, job, opts, ran);
     } finally {
@@ -147,6 +149,9 @@ async function walkJob(
   opts: JobOptions,
   ran: RunLog,
 ): Promise<StoredLastCommits | null> {
+  // The request's own calls before the run (a page's, a push's) are its phase "before".
+  const started = { ms: Date.now(), r2: Number(callsSoFar(env).r2 ?? 0), index: indexReads(graph.store) };
+  ran.r2ByPhase.before = started.r2;
   const stored = await readStored(env, repo, commit);
   if (stored) return stored;
   const budget = opts.budget ?? walkBudget(env);
@@ -200,11 +205,14 @@ async function walkJob(
   // R2 calls by phase: what each part of a walk costs (bench/after-import.ts prints them).
   const r2Now = () => Number(callsSoFar(env).r2 ?? 0);
   let phase = "find";
-  let mark = 0;
-  let indexMark = 0;
+  let mark = started.r2;
+  let indexMark = started.index;
+  let msMark = started.ms;
   const enter = (next: string) => {
     const now = r2Now();
     const index = indexReads(graph.store);
+    ran.msByPhase[phase] = (ran.msByPhase[phase] ?? 0) + Date.now() - msMark;
+    msMark = Date.now();
     ran.r2ByPhase[phase] = (ran.r2ByPhase[phase] ?? 0) + now - mark;
     ran.indexByPhase[phase] = (ran.indexByPhase[phase] ?? 0) + index - indexMark;
     phase = next;
