@@ -16,7 +16,7 @@ import type { Oid } from "../git/oid";
 import type { RepoRef } from "./repositories";
 import { advanceCheckpoints, findCheckpoint, pathsOf } from "./last-commit-checkpoints";
 import { scheduleCheckpointRun, soleCheckpointRun } from "./checkpoint-drive";
-import { callsSoFar, logJob, logStep } from "./background-log";
+import { callsSoFar, logJob, logStep, r2KindsSoFar } from "./background-log";
 import { lastCommitsKey, readStored, storeAnswer, type StoredLastCommits, toStored } from "./last-commit-store";
 
 /** Where an unfinished walk keeps its progress (Cache API: may be overwritten or dropped). */
@@ -62,6 +62,8 @@ interface RunLog {
   indexByPhase: Record<string, number>;
   /** Milliseconds by phase, from the run's turn (a busy machine stretches them all). */
   msByPhase: Record<string, number>;
+  /** R2 GETs by phase and by what they read (pack indexes, packs, commit-graph, other), those made. */
+  getsByPhase: Record<string, Record<string, number>>;
   /** Whether the walk's trees were located through the packs' id tables. */
   idTables?: boolean;
 }
@@ -86,7 +88,7 @@ export function startJob(
   job.done = (async () => {
     const at = Date.now();
     const release = await takeTurn(repo);
-    const ran: RunLog = { by: opts.by ?? "page", checkpoints: 0, r2ByPhase: {}, indexByPhase: {}, msByPhase: {} };
+    const ran: RunLog = { by: opts.by ?? "page", checkpoints: 0, r2ByPhase: {}, indexByPhase: {}, msByPhase: {}, getsByPhase: {} };
     try {
       return await walkJob(env, repo, graph, commit, job, opts, ran);
     } finally {
@@ -150,7 +152,12 @@ async function walkJob(
   ran: RunLog,
 ): Promise<StoredLastCommits | null> {
   // The request's own calls before the run (a page's, a push's) are its phase "before".
-  const started = { ms: Date.now(), r2: Number(callsSoFar(env).r2 ?? 0), index: indexReads(graph.store) };
+  const started = {
+    ms: Date.now(),
+    r2: Number(callsSoFar(env).r2 ?? 0),
+    index: indexReads(graph.store),
+    kinds: r2KindsSoFar(env),
+  };
   ran.r2ByPhase.before = started.r2;
   const stored = await readStored(env, repo, commit);
   if (stored) return stored;
@@ -208,7 +215,14 @@ async function walkJob(
   let mark = started.r2;
   let indexMark = started.index;
   let msMark = started.ms;
+  let kindsMark = started.kinds;
   const enter = (next: string) => {
+    const kinds = r2KindsSoFar(env);
+    for (const [kind, n] of Object.entries(kinds)) {
+      const made = n - kindsMark[kind as keyof typeof kinds];
+      if (made > 0) (ran.getsByPhase[phase] ??= {})[kind] = (ran.getsByPhase[phase]?.[kind] ?? 0) + made;
+    }
+    kindsMark = kinds;
     const now = r2Now();
     const index = indexReads(graph.store);
     ran.msByPhase[phase] = (ran.msByPhase[phase] ?? 0) + Date.now() - msMark;
@@ -219,11 +233,14 @@ async function walkJob(
     mark = now;
     indexMark = index;
   };
-  if (base && (ran.base === "checkpoint" || ran.resumed)) {
+  if (!(ran.base === "parent" || ran.base === "old tip") || ran.resumed) {
     // A walk from a checkpoint: its listing reads the directories that differ across up to 255
     // commits (320 on long70k.git, 53 commits) and its walk their trees, each a ranged index
-    // lookup that is nearly always a storage read of its own. The packs' id tables (12 bytes an
-    // object, kept for the isolate within its budget) answer them all from memory.
+    // lookup that is nearly always a storage read of its own; one without a base (a commit the
+    // graph did not cover yet) lists the whole tree (6,837 directories: 3,931 index reads, each
+    // run again when resumed). The packs' id tables (12 bytes an object, kept for the isolate
+    // within its budget) answer them all from memory. Only a walk of one or a few commits from a
+    // stored answer just below (a push's) does without.
     enter("table");
     const locator = await idTableLocator(graph.store);
     if (locator) graph.store.useLocator(locator);

@@ -26,7 +26,8 @@ import { graphOn, memoryStore, persistedGraph } from "./graph-fixture";
 import { ObjectStore, Pack } from "../../src/git/object-store";
 import { RangedPackIndex } from "../../src/git/pack-index-ranged";
 import { indexPack } from "../../src/git/pack-indexer";
-import { MemorySource } from "../../src/git/range-source";
+import { MemorySource, WindowedSource } from "../../src/git/range-source";
+import { PackIndex } from "../../src/git/pack-index";
 import { r2Keys } from "../../src/storage/keys";
 import { countedBatch } from "./recording-queue";
 
@@ -188,6 +189,44 @@ describe("a listing brought up to date from an older tree's", () => {
     // One directory pair at a time read two trees at once.
     expect(most).toBeGreaterThanOrEqual(16);
     expect(listing).toEqual(await treePaths(graph, await tree(next)));
+  });
+});
+
+describe("a listing's trees spread over a large pack", () => {
+  it("are read a cluster of windows at a time, not a storage read a window", async () => {
+    // 40 directories, each a subdirectory with a file of 60,000 random letters (about 40 KB
+    // deflated): the trees lie a window or so apart, the files between them.
+    const r = new RepoBuilder();
+    let seed = 7;
+    const letter = () => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return 97 + ((seed >>> 0) % 26);
+    };
+    const letters = (n: number) => String.fromCharCode(...Array.from({ length: n }, letter));
+    const files = () => Object.fromEntries([...Array(40).keys()].map((d) => [`d${d}/e/f.txt`, letters(60_000)]));
+    const old = r.commit({ files: files(), message: "old" });
+    const next = r.commit({ files: files(), parents: [old], message: "next" });
+    const bytes = r.pack().pack;
+    const indexed = await indexPack(new MemorySource(`spread-scan-${Math.random()}`, bytes));
+    const inner = new MemorySource(`spread-${Math.random()}.pack`, bytes);
+    let reads = 0;
+    const read = inner.read.bind(inner);
+    inner.read = (start, end) => {
+      reads++;
+      return read(start, end);
+    };
+    const store = new ObjectStore([new Pack("spread", new PackIndex(indexed.index), new WindowedSource(inner))]);
+    const plain = new CommitGraph(await memoryStore(r, "spread-plain"));
+    const tree = async (c: Oid) => (await plain.commit(c)).tree;
+    const before = (await treePaths(plain, await tree(old)))!;
+    const listing = await updatedTreePaths(store, before, await tree(old), await tree(next), 1000);
+    expect(listing).toEqual(await treePaths(plain, await tree(next)));
+    // 162 trees over about 50 windows of 64 KiB: one read a window before (45 here), a few runs of up
+    // to 16 windows each now.
+    expect(bytes.length).toBeGreaterThan(40 * 2 * 64 * 1024 * 0.5);
+    expect(reads).toBeLessThanOrEqual(12);
   });
 });
 
