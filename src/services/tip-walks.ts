@@ -88,7 +88,14 @@ export function startJob(
   job.done = (async () => {
     const at = Date.now();
     const release = await takeTurn(repo);
-    const ran: RunLog = { by: opts.by ?? "page", checkpoints: 0, r2ByPhase: {}, indexByPhase: {}, msByPhase: {}, getsByPhase: {} };
+    const ran: RunLog = {
+      by: opts.by ?? "page",
+      checkpoints: 0,
+      r2ByPhase: {},
+      indexByPhase: {},
+      msByPhase: {},
+      getsByPhase: {},
+    };
     try {
       return await walkJob(env, repo, graph, commit, job, opts, ran);
     } finally {
