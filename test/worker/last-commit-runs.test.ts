@@ -163,6 +163,30 @@ describe("a pushed tip's walk from a checkpoint, on a pack with a ranged index",
   });
 });
 
+describe("a pushed tip the graph does not cover yet", () => {
+  it("is walked from its first parent's checkpoint, not from nothing", async () => {
+    const { store, repo, chain, tip, plain, update } = await history("uncovered");
+    // The graph as it was before the push: up to the old tip (its update for the tip under way).
+    const before = await persistedGraph(store, [chain[298]!], "uncovered-before");
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => {
+      lines.push(args.map(String).join(" "));
+      log(...args);
+    };
+    try {
+      expect(await precomputeAfterPush(env, repo, graphOn(store, before), update)).toBe(1);
+    } finally {
+      console.log = log;
+    }
+    const walks = lines.filter((l) => l.includes('job {\\"job\\":\\"walk\\"'));
+    expect(walks.length).toBe(1);
+    // No base before: the whole tree listed and the whole history walked.
+    expect(walks[0]).toContain('\\"base\\":\\"checkpoint\\"');
+    expect(await answerOf(repo, tip)).toEqual(plain);
+  });
+});
+
 describe("a listing brought up to date from an older tree's", () => {
   it("reads each level's differing directories side by side, and is the whole listing", async () => {
     // 40 directories, each with a subdirectory, all changed by one commit.
