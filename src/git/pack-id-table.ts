@@ -177,7 +177,12 @@ export async function bulkLocator(store: ObjectStore, lookups: number): Promise<
   // page or more each time the cache has lost it, as it mostly has for ids all over the index.
   if (ranged.length === 0 || lookups * 256 < objects || objects * ID_TABLE_BYTES_PER_OBJECT > ID_TABLE_BUDGET) return plain;
   const tables = new Map<string, PackIdTable>();
-  for (const p of ranged) tables.set(p.id, await PackIdTable.read(p.index as RangedPackIndex));
+  // A table kept for the isolate (a tip walk's, a blame's) is used as it is: not read again, nor
+  // held twice (a checkpoint run beside the walk that kept it).
+  for (const p of ranged) {
+    const index = p.index as RangedPackIndex;
+    tables.set(p.id, keptTables.get(index.id) ?? (await PackIdTable.read(index)));
+  }
   const byPlace = store.packs.map((p) => tables.get(p.id) ?? null);
   const at = (ids: Uint8Array, from: number): number => {
     for (let k = 0; k < byPlace.length; k++) {

@@ -135,6 +135,10 @@ export class MemorySource implements RangeSource {
 
 /** Window size for random access: a ranged read of 64 KiB costs about what a tiny one does. */
 const WINDOW = 64 * 1024;
+/** Windows one prefetch read fills at most (1 MiB). */
+const PREFETCH_RUN = 16;
+/** An entry this close to its window's end may run into the next: that one is filled too. */
+const PREFETCH_TAIL = 4096;
 
 /**
  * Windows of immutable blobs, shared by every request of the isolate. At 16 MiB, cold commit
@@ -223,6 +227,54 @@ export class WindowedSource implements RangeSource {
       inflight.set(key, pending);
     }
     return pending;
+  }
+
+  /**
+   * Fills the windows holding `offsets` (and the next one, for an entry that starts near a
+   * window's end) that are neither cached nor being read, in one storage read per run of nearby
+   * windows (a gap of one window is read through; at most PREFETCH_RUN windows a read), side by
+   * side: a walk that knows where its next objects lie (a listing's level of trees, located through
+   * the id tables) pays a read per cluster of them instead of one per window.
+   */
+  async prefetch(offsets: readonly number[]): Promise<void> {
+    const inflight = inflightReads<Uint8Array>();
+    const wanted = new Set<number>();
+    for (const at of offsets) {
+      if (at < 0 || at >= this.size) continue;
+      const index = Math.floor(at / this.window);
+      wanted.add(index);
+      if (at + PREFETCH_TAIL > (index + 1) * this.window && (index + 1) * this.window < this.size) wanted.add(index + 1);
+    }
+    const missing = [...wanted]
+      .filter((i) => !windows.get(this.windowKey(i)) && !inflight.has(this.windowKey(i)))
+      .sort((a, b) => a - b);
+    const runs: [number, number][] = [];
+    for (const i of missing) {
+      const last = runs.at(-1);
+      if (last && i - last[1] <= 2 && i - last[0] < PREFETCH_RUN) last[1] = i;
+      else runs.push([i, i]);
+    }
+    await Promise.all(runs.map(([first, last]) => this.fillRun(first, last, inflight)));
+  }
+
+  /** Windows `first` to `last` read at once and cached each on its own (a reader of one waits for the read). */
+  private fillRun(first: number, last: number, inflight: Map<string, Promise<Uint8Array>>): Promise<void> {
+    const start = first * this.window;
+    const all = this.inner.read(start, Math.min(this.size, (last + 1) * this.window));
+    const parts: Promise<Uint8Array>[] = [];
+    for (let i = first; i <= last; i++) {
+      const key = this.windowKey(i);
+      const part = all
+        .then((read) => {
+          const bytes = ownBytes(read.subarray((i - first) * this.window, (i - first + 1) * this.window));
+          windows.set(key, bytes);
+          return bytes;
+        })
+        .finally(() => inflight.delete(key));
+      inflight.set(key, part);
+      parts.push(part);
+    }
+    return Promise.all(parts).then(() => undefined);
   }
 
   async read(start: number, end: number): Promise<Uint8Array> {

@@ -18,6 +18,12 @@ export const callsOf = (m: RequestMeter) => ({
   do: m.calls.do,
 });
 
+/** The R2 GETs counted so far on `env`'s meter by what they read (none when it is not a job's env). */
+export function r2KindsSoFar(env: Env): Record<"idx" | "pack" | "graph" | "other", number> {
+  const r2 = meters.get(env)?.r2;
+  return { idx: r2?.idx ?? 0, pack: r2?.pack ?? 0, graph: r2?.graph ?? 0, other: r2?.other ?? 0 };
+}
+
 /** Meters of the envs meteredJob made: a job started under one logs its calls (callsSoFar). */
 const meters = new WeakMap<Env, RequestMeter>();
 

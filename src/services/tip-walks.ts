@@ -7,13 +7,16 @@ import type { Env } from "../env";
 import { Budget } from "../git/budget";
 import type { CommitGraph } from "../git/commit-graph";
 import { lastCommitsOfTree, newWalkStats, type WalkStats } from "../git/last-commit";
+import type { ObjectStore } from "../git/object-store";
+import { idTableLocator } from "../git/pack-id-table";
+import { RangedPackIndex } from "../git/pack-index-ranged";
 import { MAX_PATHS, runBudget, type WalkBudget, walkBudget } from "./walk-budget";
 import { JOIN_WAIT_MS, takeTurn, waitAtMost } from "./walk-turns";
 import type { Oid } from "../git/oid";
 import type { RepoRef } from "./repositories";
 import { advanceCheckpoints, findCheckpoint, pathsOf } from "./last-commit-checkpoints";
 import { scheduleCheckpointRun, soleCheckpointRun } from "./checkpoint-drive";
-import { callsSoFar, logJob, logStep } from "./background-log";
+import { callsSoFar, logJob, logStep, r2KindsSoFar } from "./background-log";
 import { lastCommitsKey, readStored, storeAnswer, type StoredLastCommits, toStored } from "./last-commit-store";
 
 /** Where an unfinished walk keeps its progress (Cache API: may be overwritten or dropped). */
@@ -55,7 +58,19 @@ interface RunLog {
   resumed?: boolean;
   stats?: WalkStats;
   r2ByPhase: Record<string, number>;
+  /** Of those, reads of ranged pack indexes (lookups, or the id tables read whole: phase "table"). */
+  indexByPhase: Record<string, number>;
+  /** Milliseconds by phase, from the run's turn (a busy machine stretches them all). */
+  msByPhase: Record<string, number>;
+  /** R2 GETs by phase and by what they read (pack indexes, packs, commit-graph, other), those made. */
+  getsByPhase: Record<string, Record<string, number>>;
+  /** Whether the walk's trees were located through the packs' id tables. */
+  idTables?: boolean;
 }
+
+/** Storage reads of the store's ranged pack indexes so far. */
+const indexReads = (store: ObjectStore) =>
+  store.packs.reduce((n, p) => n + (p.index instanceof RangedPackIndex ? p.index.reads : 0), 0);
 
 export function startJob(
   env: Env,
@@ -73,7 +88,14 @@ export function startJob(
   job.done = (async () => {
     const at = Date.now();
     const release = await takeTurn(repo);
-    const ran: RunLog = { by: opts.by ?? "page", checkpoints: 0, r2ByPhase: {} };
+    const ran: RunLog = {
+      by: opts.by ?? "page",
+      checkpoints: 0,
+      r2ByPhase: {},
+      indexByPhase: {},
+      msByPhase: {},
+      getsByPhase: {},
+    };
     try {
       return await walkJob(env, repo, graph, commit, job, opts, ran);
     } finally {
@@ -106,13 +128,19 @@ async function baseFor(
     const data = await readStored(env, repo, from);
     if (data) return { data, kind: "old tip" };
   }
-  if (!(await graph.covers(commit))) return null;
+  // A pushed commit the graph does not cover yet (its update under way in another request, which
+  // this one does not wait for) is searched from its first parent when the graph covers that: the
+  // same checkpoint. Without, such a walk had no base, listed the whole tree and walked the whole
+  // history (long70k.git under load: 64,133 commits in 5 runs, where 60 do).
+  const covered = await graph.covers(commit);
   const parent = (await graph.commit(commit)).parents[0];
+  const below = covered ? commit : parent && (await graph.covers(parent)) ? parent : null;
+  if (!below) return null;
   if (parent && parent !== from) {
     const data = await readStored(env, repo, parent);
     if (data) return { data, kind: "parent" };
   }
-  const near = await findCheckpoint(env, repo, graph, commit);
+  const near = await findCheckpoint(env, repo, graph, below);
   return near ? { data: near.data, kind: "checkpoint" } : null;
 }
 
@@ -136,6 +164,14 @@ async function walkJob(
   opts: JobOptions,
   ran: RunLog,
 ): Promise<StoredLastCommits | null> {
+  // The request's own calls before the run (a page's, a push's) are its phase "before".
+  const started = {
+    ms: Date.now(),
+    r2: Number(callsSoFar(env).r2 ?? 0),
+    index: indexReads(graph.store),
+    kinds: r2KindsSoFar(env),
+  };
+  ran.r2ByPhase.before = started.r2;
   const stored = await readStored(env, repo, commit);
   if (stored) return stored;
   const budget = opts.budget ?? walkBudget(env);
@@ -189,13 +225,40 @@ async function walkJob(
   // R2 calls by phase: what each part of a walk costs (bench/after-import.ts prints them).
   const r2Now = () => Number(callsSoFar(env).r2 ?? 0);
   let phase = "find";
-  let mark = 0;
+  let mark = started.r2;
+  let indexMark = started.index;
+  let msMark = started.ms;
+  let kindsMark = started.kinds;
   const enter = (next: string) => {
+    const kinds = r2KindsSoFar(env);
+    for (const [kind, n] of Object.entries(kinds)) {
+      const made = n - kindsMark[kind as keyof typeof kinds];
+      if (made > 0) (ran.getsByPhase[phase] ??= {})[kind] = (ran.getsByPhase[phase]?.[kind] ?? 0) + made;
+    }
+    kindsMark = kinds;
     const now = r2Now();
+    const index = indexReads(graph.store);
+    ran.msByPhase[phase] = (ran.msByPhase[phase] ?? 0) + Date.now() - msMark;
+    msMark = Date.now();
     ran.r2ByPhase[phase] = (ran.r2ByPhase[phase] ?? 0) + now - mark;
+    ran.indexByPhase[phase] = (ran.indexByPhase[phase] ?? 0) + index - indexMark;
     phase = next;
     mark = now;
+    indexMark = index;
   };
+  if (!(ran.base === "parent" || ran.base === "old tip") || ran.resumed) {
+    // A walk from a checkpoint: its listing reads the directories that differ across up to 255
+    // commits (320 on long70k.git, 53 commits) and its walk their trees, each a ranged index
+    // lookup that is nearly always a storage read of its own; one without a base (a commit the
+    // graph did not cover yet) lists the whole tree (6,837 directories: 3,931 index reads, each
+    // run again when resumed). The packs' id tables (12 bytes an object, kept for the isolate
+    // within its budget) answer them all from memory. Only a walk of one or a few commits from a
+    // stored answer just below (a push's) does without.
+    enter("table");
+    const locator = await idTableLocator(graph.store);
+    if (locator) graph.store.useLocator(locator);
+    ran.idTables = locator !== null;
+  }
   const stats = newWalkStats();
   ran.stats = stats;
   const found = await lastCommitsOfTree(graph, commit, {

@@ -2,7 +2,9 @@
 // from a checkpoint that runs out of budget keeps its progress and the next run goes on from it
 // (counted in runs, never time); the derive steps of the same tip share one run; a checkpoint
 // drive ends with the default branch tip's own answer. Every answer is the plain walk's. The
-// start's listing, made from the base's, reads each level's differing directories side by side.
+// start's listing, made from the base's, reads each level's differing directories side by side;
+// on a pack with a ranged index, a walk from a checkpoint locates its trees through the pack's id
+// table (counted in index lookups).
 import { env as workerEnv } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
@@ -21,6 +23,11 @@ import type { RepoRef } from "../../src/services/repositories";
 import { apiCall, newForge, tenantD1, type Forge } from "./browser";
 import { RepoBuilder } from "./git-fixture";
 import { graphOn, memoryStore, persistedGraph } from "./graph-fixture";
+import { ObjectStore, Pack } from "../../src/git/object-store";
+import { RangedPackIndex } from "../../src/git/pack-index-ranged";
+import { indexPack } from "../../src/git/pack-indexer";
+import { MemorySource, WindowedSource } from "../../src/git/range-source";
+import { PackIndex } from "../../src/git/pack-index";
 import { r2Keys } from "../../src/storage/keys";
 import { countedBatch } from "./recording-queue";
 
@@ -32,7 +39,7 @@ const newRepo = () => ({ tenantId: "last-commit-runs", repoId: `r${++repoIds}` }
  * 300 first-parent commits over 10 directories (checkpoints at depths 0 and 256), and a side branch
  * forked at 100 merged at 270: the tip is 43 first-parent commits above its checkpoint.
  */
-async function history(name: string) {
+async function history(name: string, open?: (r: RepoBuilder) => Promise<ObjectStore>) {
   const r = new RepoBuilder();
   const state: Record<string, string> = { "top.txt": "0\n", "hot.txt": "0\n" };
   for (let d = 0; d < 10; d++) state[`d${d}/a.txt`] = "a\n";
@@ -49,7 +56,7 @@ async function history(name: string) {
     if (depth === 100) side = r.commit({ files: { ...state, "d5/b.txt": "side\n" }, parents: [chain[100]!], message: "side" });
   }
   const tip = chain[299]!;
-  const store = await memoryStore(r, name);
+  const store = await (open ? open(r) : memoryStore(r, name));
   const persisted = await persistedGraph(store, [tip], name);
   const repo = newRepo();
   expect((await advanceCheckpoints(env, repo, graphOn(store, persisted), chain[256]!, new Budget(), 150_000)).complete).toBe(
@@ -108,6 +115,78 @@ describe("a branch tip's walk from a checkpoint", () => {
   });
 });
 
+/**
+ * A store whose one pack has a ranged index (as a large pack's is): its lookups and the reads of
+ * its index and pack sources are counted.
+ */
+async function rangedStore(r: RepoBuilder, name: string) {
+  const pack = r.pack().pack;
+  const counted = { lookups: 0, indexReads: 0, packReads: 0 };
+  const countedSource = (id: string, bytes: Uint8Array, key: "indexReads" | "packReads") => {
+    const source = new MemorySource(`${id}-${Math.random()}`, bytes);
+    const read = source.read.bind(source);
+    source.read = (start, end) => {
+      counted[key]++;
+      return read(start, end);
+    };
+    return source;
+  };
+  const indexed = await indexPack(new MemorySource(`${name}-scan-${Math.random()}`, pack));
+  const index = await RangedPackIndex.open(countedSource(`${name}.idx`, indexed.index, "indexReads"));
+  const lookup = index.lookup.bind(index);
+  index.lookup = (oid) => {
+    counted.lookups++;
+    return lookup(oid);
+  };
+  const store = new ObjectStore([new Pack(name, index, countedSource(`${name}.pack`, pack, "packReads"))]);
+  return { store, counted };
+}
+
+describe("a pushed tip's walk from a checkpoint, on a pack with a ranged index", () => {
+  it("locates its listing's and its walk's trees through the pack's id table, not the index", async () => {
+    let ranged: Awaited<ReturnType<typeof rangedStore>> | undefined;
+    const { persisted, repo, tip, plain, update } = await history("ranged", async (r) => {
+      ranged = await rangedStore(r, "ranged");
+      return ranged.store;
+    });
+    // The walk on a fresh store of the same pack (nothing located yet), counted from here.
+    const store = new ObjectStore(ranged!.store.packs);
+    const counted = ranged!.counted;
+    counted.lookups = 0;
+    // The old tip has no answer: the walk starts from the checkpoint 43 commits below, its
+    // listing reads every directory that differs (10 of them and the root, at both ends).
+    expect(await precomputeAfterPush(env, repo, graphOn(store, persisted), update)).toBe(1);
+    // Only the old tip and the pushed commit, looked up before the base is chosen; before, one
+    // lookup a tree read besides (the listing's 22 and the walk's comparisons: 96 in all).
+    expect(counted.lookups).toBeLessThanOrEqual(2);
+    expect(await answerOf(repo, tip)).toEqual(plain);
+  });
+});
+
+describe("a pushed tip the graph does not cover yet", () => {
+  it("is walked from its first parent's checkpoint, not from nothing", async () => {
+    const { store, repo, chain, tip, plain, update } = await history("uncovered");
+    // The graph as it was before the push: up to the old tip (its update for the tip under way).
+    const before = await persistedGraph(store, [chain[298]!], "uncovered-before");
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => {
+      lines.push(args.map(String).join(" "));
+      log(...args);
+    };
+    try {
+      expect(await precomputeAfterPush(env, repo, graphOn(store, before), update)).toBe(1);
+    } finally {
+      console.log = log;
+    }
+    const walks = lines.filter((l) => l.includes('job {\\"job\\":\\"walk\\"'));
+    expect(walks.length).toBe(1);
+    // No base before: the whole tree listed and the whole history walked.
+    expect(walks[0]).toContain('\\"base\\":\\"checkpoint\\"');
+    expect(await answerOf(repo, tip)).toEqual(plain);
+  });
+});
+
 describe("a listing brought up to date from an older tree's", () => {
   it("reads each level's differing directories side by side, and is the whole listing", async () => {
     // 40 directories, each with a subdirectory, all changed by one commit.
@@ -134,6 +213,44 @@ describe("a listing brought up to date from an older tree's", () => {
     // One directory pair at a time read two trees at once.
     expect(most).toBeGreaterThanOrEqual(16);
     expect(listing).toEqual(await treePaths(graph, await tree(next)));
+  });
+});
+
+describe("a listing's trees spread over a large pack", () => {
+  it("are read a cluster of windows at a time, not a storage read a window", async () => {
+    // 40 directories, each a subdirectory with a file of 60,000 random letters (about 40 KB
+    // deflated): the trees lie a window or so apart, the files between them.
+    const r = new RepoBuilder();
+    let seed = 7;
+    const letter = () => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return 97 + ((seed >>> 0) % 26);
+    };
+    const letters = (n: number) => String.fromCharCode(...Array.from({ length: n }, letter));
+    const files = () => Object.fromEntries([...Array(40).keys()].map((d) => [`d${d}/e/f.txt`, letters(60_000)]));
+    const old = r.commit({ files: files(), message: "old" });
+    const next = r.commit({ files: files(), parents: [old], message: "next" });
+    const bytes = r.pack().pack;
+    const indexed = await indexPack(new MemorySource(`spread-scan-${Math.random()}`, bytes));
+    const inner = new MemorySource(`spread-${Math.random()}.pack`, bytes);
+    let reads = 0;
+    const read = inner.read.bind(inner);
+    inner.read = (start, end) => {
+      reads++;
+      return read(start, end);
+    };
+    const store = new ObjectStore([new Pack("spread", new PackIndex(indexed.index), new WindowedSource(inner))]);
+    const plain = new CommitGraph(await memoryStore(r, "spread-plain"));
+    const tree = async (c: Oid) => (await plain.commit(c)).tree;
+    const before = (await treePaths(plain, await tree(old)))!;
+    const listing = await updatedTreePaths(store, before, await tree(old), await tree(next), 1000);
+    expect(listing).toEqual(await treePaths(plain, await tree(next)));
+    // 162 trees over about 50 windows of 64 KiB: one read a window before (45 here), a few runs of up
+    // to 16 windows each now.
+    expect(bytes.length).toBeGreaterThan(40 * 2 * 64 * 1024 * 0.5);
+    expect(reads).toBeLessThanOrEqual(12);
   });
 });
 

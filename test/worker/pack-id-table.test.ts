@@ -120,6 +120,17 @@ describe("the id table of a ranged pack index", () => {
     expect(page?.(id("ff01"))?.offset).toBe(4096);
   });
 
+  it("is not read again by a bulk locator when kept for the isolate (a checkpoint run after a tip walk)", async () => {
+    const index = await RangedPackIndex.open(source());
+    const store = new ObjectStore([new Pack("p", index, new MemorySource("p5.pack", new Uint8Array(0)))]);
+    const walk = await idTableLocator(store);
+    const before = index.reads;
+    const bulk = await bulkLocator(store, 1_000_000);
+    expect(bulk.inMemory).toBe(true);
+    expect(index.reads).toBe(before);
+    expect((await bulk([id("ff01")]))[0]?.offset).toBe(walk?.(id("ff01"))?.offset);
+  });
+
   it("is not kept for the isolate when read with keep: false (a compaction frees its tables when done)", async () => {
     const index = await RangedPackIndex.open(source());
     const store = new ObjectStore([new Pack("p", index, new MemorySource("p4.pack", new Uint8Array(0)))]);
