@@ -109,8 +109,11 @@ export async function blame(
   graph: CommitGraph,
   start: Oid,
   path: string[],
-  /** `lines`: the table of line ids (tests pass a small one, to see it start over); `readAhead`: commits read ahead (blame-ahead.ts, 0: none). */
-  opts: { budget?: Budget; lines?: LineTable; watch?: BlameWatch; readAhead?: number } = {},
+  /**
+   * `lines`: the table of line ids (tests pass a small one, to see it start over); `readAhead`: commits read ahead
+   * (blame-ahead.ts, 0: none); `versionBytes`: bytes of versions kept for the next diffs (tests pass a small one).
+   */
+  opts: { budget?: Budget; lines?: LineTable; watch?: BlameWatch; readAhead?: number; versionBytes?: number } = {},
 ): Promise<BlameResult> {
   const store = graph.store;
   const lookups = new BlameLookups(graph, opts.readAhead);
@@ -120,6 +123,11 @@ export async function blame(
   const table = opts.lines ?? new LineTable();
   const hashedBefore = table.linesHashed;
   const versions = new Map<Oid, { version: Version; generation: number }>();
+  /**
+   * Versions dropped at the last clearing of `versions`: given back to the table at the next one.
+   * Not at once: the suspect's version of the diff under way may be among those dropped.
+   */
+  let dropped: Version[] = [];
   let versionBytes = 0;
   /** A version of the file; `child`: the version it is diffed with, whose shared lines it reuses. */
   const versionOf = async (blob: Oid, child?: Version): Promise<Version> => {
@@ -129,7 +137,9 @@ export async function blame(
     const version = table.idsOf(await store.readTyped(blob, "blob"), child);
     // Its bytes, ids and line starts.
     const size = version.bytes.byteLength + version.ids.byteLength + version.starts.byteLength;
-    if (versionBytes + size > VERSIONS_CACHE_BYTES) {
+    if (versionBytes + size > (opts.versionBytes ?? VERSIONS_CACHE_BYTES)) {
+      table.release(dropped);
+      dropped = [...versions.values()].map((v) => v.version);
       versions.clear();
       versionBytes = 0;
     }

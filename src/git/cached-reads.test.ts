@@ -1,7 +1,7 @@
 // Reads served from the shared window cache wait for nothing: a page whose objects are all cached
 // gives way to the isolate's other requests every CACHED_READS_PER_TURN reads instead of running
 // from start to end in one go (issue 19: the warm page during cold blob pages).
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { concatBytes } from "../utils/bytes";
 import { ObjectStore, Pack, READS_PER_TURN } from "./object-store";
 import { hashObject, sha1 } from "./oid";
@@ -35,6 +35,30 @@ describe("reads served from the window cache", () => {
     });
     expect(result).toBeGreaterThan(0);
     expect(turns).toBeGreaterThanOrEqual(Math.floor(reads / (CACHED_READS_PER_TURN + 1)) - 1);
+  });
+
+  it("look the shared cache up once for reads of one window in a row, and read the same bytes", async () => {
+    const data = bytes(16 * 1024, 3);
+    const source = new WindowedSource(new MemorySource(`one-window-${Math.random()}`, data), 4096);
+    for (let at = 0; at < data.length; at += 4096) await source.read(at, at + 10);
+    const get = vi.spyOn(Map.prototype, "get");
+    let lookups: number;
+    try {
+      // An entry's header, then its bytes, then what follows it (learnAfter's peek): one window.
+      for (let i = 0; i < 50; i++) {
+        expect(await source.read(4096 + i, 4096 + i + 32)).toEqual(data.subarray(4096 + i, 4096 + i + 32));
+        expect(await source.read(4096 + i, 4096 + i + 500)).toEqual(data.subarray(4096 + i, 4096 + i + 500));
+        expect(source.peek(4096 + i + 500, 8192)).toEqual(data.subarray(4096 + i + 500, 8192));
+      }
+      lookups = get.mock.calls.filter(([key]) => typeof key === "string" && key.includes("#4096:")).length;
+    } finally {
+      get.mockRestore();
+    }
+    // 150 lookups before (three a round); now one, for the first read.
+    expect(lookups).toBe(1);
+    // Another window, then back: each looked up once more, with the same bytes.
+    expect(await source.read(100, 110)).toEqual(data.subarray(100, 110));
+    expect(await source.read(4100, 4110)).toEqual(data.subarray(4100, 4110));
   });
 
   it("let other requests in while a store reads cached objects", async () => {

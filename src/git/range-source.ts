@@ -151,8 +151,26 @@ const windows = edgeLru<string, Uint8Array>("git.pack-windows", heldBytes);
 /** Bytes the shared window cache holds now (for tests and benchmarks). */
 export const windowCacheBytes = (): number => windows.bytes;
 
+/**
+ * Short numbers for source ids (R2 keys of about 100 characters) in the window cache's keys: a key
+ * is made and hashed on every read. Bounded: when full it starts over (old windows age out).
+ */
+const sourceNumbers = new Map<string, number>();
+let nextSourceNumber = 0;
+function windowPrefix(id: string, window: number): string {
+  let n = sourceNumbers.get(id);
+  if (n === undefined) {
+    if (sourceNumbers.size >= 10_000) sourceNumbers.clear();
+    sourceNumbers.set(id, (n = nextSourceNumber++));
+  }
+  return `${n}#${window}:`;
+}
+
 /** Lets the shared cache drop the windows of source `id` (a pack about to be retired). */
-export const forgetWindows = (id: string): void => windows.deleteWhere((key) => key.startsWith(`${id}#`));
+export const forgetWindows = (id: string): void => {
+  const n = sourceNumbers.get(id);
+  if (n !== undefined) windows.deleteWhere((key) => key.startsWith(`${n}#`));
+};
 
 /**
  * Reads served from the window cache in a row before one gives way to the isolate's other tasks.
@@ -170,10 +188,21 @@ export const CACHED_READS_PER_TURN = TURN_UNITS;
  * objects cost one storage read. Reads larger than a window go straight to the source.
  */
 export class WindowedSource implements RangeSource {
+  /**
+   * The window last looked up, kept to answer the next reads of it without the shared cache: an
+   * entry's header, its bytes and the commits learned after it are read from one window in a row,
+   * and each lookup made a key and hashed it (the cache's `get` was 2% of a cold blame's profile).
+   */
+  private lastIndex = -1;
+  private lastBytes: Uint8Array | null = null;
+  private readonly prefix: string;
+
   constructor(
     private readonly inner: RangeSource,
     private readonly window = WINDOW,
-  ) {}
+  ) {
+    this.prefix = windowPrefix(inner.id, window);
+  }
 
   get id(): string {
     return this.inner.id;
@@ -195,7 +224,7 @@ export class WindowedSource implements RangeSource {
   /** The rest of the cached window holding `start` (up to `end`), or null when it is not cached. */
   peek(start: number, end: number): Uint8Array | null {
     const index = Math.floor(start / this.window);
-    const w = windows.get(this.windowKey(index));
+    const w = index === this.lastIndex ? this.lastBytes : windows.get(this.windowKey(index));
     if (!w) return null;
     const from = start - index * this.window;
     return from < w.length ? w.subarray(from, Math.min(w.length, end - index * this.window)) : null;
@@ -203,13 +232,18 @@ export class WindowedSource implements RangeSource {
 
   /** The shared cache's key of window `index` (`forgetWindows` drops a source's by its prefix). */
   private windowKey(index: number): string {
-    return `${this.inner.id}#${this.window}:${index}`;
+    return this.prefix + index;
   }
 
   private windowAt(index: number): Promise<Uint8Array> {
+    if (index === this.lastIndex) return Promise.resolve(this.lastBytes!);
     const key = this.windowKey(index);
     const hit = windows.get(key);
-    if (hit) return Promise.resolve(hit);
+    if (hit) {
+      this.lastIndex = index;
+      this.lastBytes = hit;
+      return Promise.resolve(hit);
+    }
     // A read from storage spends its turn in the storage adapter (storage/r2-source.ts).
     const inflight = inflightReads<Uint8Array>();
     let pending = inflight.get(key);

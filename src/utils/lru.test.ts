@@ -63,4 +63,27 @@ describe("ByteLru", () => {
     lru.set("big", "x".repeat(11));
     expect(lru.get("big")).toBeUndefined();
   });
+
+  it("marks a hit instead of moving it (no Map write per get), and eviction still spares what was used since", () => {
+    const lru = new ByteLru<string, number>(50, (v) => v);
+    for (const k of ["a", "b", "c", "d", "e"]) lru.set(k, 10);
+    const set = vi.spyOn(Map.prototype, "set");
+    const del = vi.spyOn(Map.prototype, "delete");
+    try {
+      for (let i = 0; i < 100; i++) for (const k of ["a", "c", "e"]) lru.get(k);
+      expect([set.mock.calls.length, del.mock.calls.length]).toEqual([0, 0]);
+    } finally {
+      set.mockRestore();
+      del.mockRestore();
+    }
+    // Room for two more: "b" and "d", not used since they were set, go first; "a", "c", "e" stay.
+    lru.set("f", 10);
+    lru.set("g", 10);
+    expect(["a", "b", "c", "d", "e"].map((k) => lru.get(k))).toEqual([10, undefined, 10, undefined, 10]);
+    expect(lru.bytes).toBe(50);
+    // "a", "c" and "e" were just used: a second chance each; "f", the oldest not used since it was set, goes.
+    lru.set("h", 10);
+    expect(["f", "g", "a", "c", "e", "h"].map((k) => lru.get(k) !== undefined)).toEqual([false, true, true, true, true, true]);
+    expect(lru.bytes).toBe(50);
+  });
 });

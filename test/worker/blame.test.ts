@@ -276,6 +276,26 @@ describe("blame", () => {
     expect(lines.generation).toBeGreaterThan(100);
     expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
   });
+
+  it("writes its versions' line ids and starts into the arrays of versions it dropped, not two new arrays a version", async () => {
+    const lines = new LineTable();
+    const buffers = new Set<ArrayBufferLike>();
+    let versions = 0;
+    const idsOf = lines.idsOf.bind(lines);
+    lines.idsOf = (data, base) => {
+      const v = idsOf(data, base);
+      versions++;
+      buffers.add(v.ids.buffer).add(v.starts.buffer);
+      return v;
+    };
+    // Room for a few versions of long.txt (451 lines) at once: the versions kept are dropped often.
+    const result = await blame(await walker(true), revs.tip, ["long.txt"], { lines, versionBytes: 64 * 1024 });
+    expect(result.lines.map((l) => [l.commit, l.line])).toEqual(fixture.blame["tip long.txt"]);
+    expect(versions).toBe(result.work.blobReads);
+    expect(versions).toBeGreaterThan(100);
+    // Two arrays a version before (2 × 150 and more). Now those of the versions held at once, and a few more.
+    expect(buffers.size).toBeLessThan(versions / 2);
+  });
 });
 
 /** A budget that calls `at` once when the walk has taken `n` steps (a point mid-run, not a time). */
