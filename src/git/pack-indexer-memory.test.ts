@@ -87,18 +87,19 @@ function byteStreamSource(id: string, bytes: Uint8Array): RangeSource & { readBu
     readBuffers,
     read: (start, end) => memory.read(start, end),
     readInto: (start, into) => memory.readInto(start, into),
-    async stream(start) {
+    async stream(start, end) {
       let at = start;
+      const stop = Math.min(end, bytes.length);
       return new ReadableStream({
         type: "bytes",
         pull(controller) {
           const view = controller.byobRequest!.view as Uint8Array;
           readBuffers.push(view.buffer.byteLength);
-          const n = Math.min(view.length, bytes.length - at);
+          const n = Math.min(view.length, stop - at);
           view.set(bytes.subarray(at, at + n));
           at += n;
           controller.byobRequest!.respond(n);
-          if (at >= bytes.length) controller.close();
+          if (at >= stop) controller.close();
         },
       });
     },
@@ -160,7 +161,7 @@ describe("pack indexer memory", () => {
     expect(Math.max(...source.readBuffers)).toBeLessThanOrEqual(LANDING);
     // readStreamInto (R2 reads into the second pass's windows) leaves the caller's buffer in place.
     const into = new Uint8Array(1024 * 1024);
-    const stream = await source.stream!(0);
+    const stream = await source.stream!(0, pack.length);
     const read = await readStreamInto(stream, into);
     expect(read.buffer).toBe(into.buffer);
     expect(into.buffer.byteLength).toBe(1024 * 1024);

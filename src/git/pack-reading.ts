@@ -4,7 +4,7 @@ import type { Pacer } from "../utils/pace";
 import { crc32 } from "./crc32";
 import { corruptPack } from "./errors";
 import type { sha1 } from "./oid";
-import { readChunk, type RangeSource } from "./range-source";
+import { type RangeSource, SpanReader } from "./range-source";
 import { InflateError, type PieceInflater } from "./zlib";
 
 /** Sequential reads of this size keep R2 requests few and memory flat. */
@@ -12,10 +12,11 @@ const CHUNK = 4 * 1024 * 1024;
 
 /**
  * Reads a source front to back, keeping only the unread part in memory, in one buffer kept
- * across reads. A source that offers a byte stream is read as one request through a BYOB reader
- * into that buffer (through a landing buffer, `readChunk`): a ranged read per 8 MiB was a new
- * array buffer per read, garbage V8 reclaims late (the push isolate's peak with array buffers
- * grew by about the pack's size).
+ * across reads. A source that offers a byte stream is read as streamed requests of a MiB
+ * (`SpanReader`: one request of the whole rest held the local forge's thread for seconds) through
+ * a BYOB reader into that buffer (through a landing buffer, `readChunk`): a ranged read per 8 MiB
+ * was a new array buffer per read, garbage V8 reclaims late (the push isolate's peak with array
+ * buffers grew by about the pack's size).
  */
 export class Cursor {
   /** The buffered bytes: a view of `store`, valid until the next `ensure`. */
@@ -25,9 +26,7 @@ export class Cursor {
   private from = 0;
   /** Offset in the source of buf[0]. */
   base = 0;
-  private reader: ReadableStreamBYOBReader | null = null;
-  /** Offset in the source of the reader's next byte. */
-  private readerAt = -1;
+  private reader: SpanReader | null = null;
   /** Bytes of the buffer at its largest. */
   largest = 0;
   constructor(
@@ -82,22 +81,16 @@ export class Cursor {
   }
 
   private async fillFromStream(target: number): Promise<void> {
-    if (this.reader && this.readerAt !== this.end) await this.close();
-    if (!this.reader) {
-      // A jump (past an object inflated on its own) starts a new request where the cursor is.
-      const stream = await this.source.stream!(this.end);
-      this.reader = stream.getReader({ mode: "byob" });
-      this.readerAt = this.end;
-    }
+    if (this.reader && this.reader.at !== this.end) await this.close();
+    // A jump (past an object inflated on its own) starts a new request where the cursor is.
+    this.reader ??= new SpanReader(this.source, this.end);
     while (this.end < target) {
       const at = this.from + this.buf.length;
       // Through a small landing buffer: a read straight into the store transferred the whole
       // 8 MiB buffer each time, which V8 counted again each time until it collected (range-source.ts).
-      const { n, done } = await readChunk(this.reader, this.store.subarray(at, this.from + target - this.base));
+      const { n, done } = await this.reader.read(this.store.subarray(at, this.from + target - this.base));
       this.buf = this.store.subarray(this.from, at + n);
-      this.readerAt += n;
       if (done) {
-        this.reader.releaseLock();
         this.reader = null;
         break;
       }
@@ -108,7 +101,7 @@ export class Cursor {
   async close(): Promise<void> {
     const reader = this.reader;
     this.reader = null;
-    if (reader) await reader.cancel().catch(() => {});
+    if (reader) await reader.close();
   }
 
   at(offset: number): number {

@@ -11,11 +11,12 @@ export interface RangeSource {
   /** Bytes [start, end) of the blob; `end` is clamped to the size. */
   read(start: number, end: number): Promise<Uint8Array>;
   /**
-   * Bytes [start, size) as one byte stream that can be read into the caller's own buffer (a
-   * BYOB reader), for a reader going front to back: one storage request, and no new array
-   * buffer per read. Optional: without it, sequential readers use `read`.
+   * Bytes [start, end) (`end` clamped to the size) as one byte stream that can be read into the
+   * caller's own buffer (a BYOB reader), for a reader going front to back: one storage request,
+   * and no new array buffer per read. Sequential readers ask for spans of `STREAM_SPAN` through
+   * `SpanReader`, not for the whole rest. Optional: without it, sequential readers use `read`.
    */
-  stream?(start: number): Promise<ReadableStream<Uint8Array>>;
+  stream?(start: number, end: number): Promise<ReadableStream<Uint8Array>>;
   /**
    * Bytes [start, start + into.length) (fewer at the end of the blob) read into the caller's
    * buffer: no new array buffer per read. The read may transfer the buffer (a BYOB read does), so
@@ -110,6 +111,69 @@ export async function readStreamInto(stream: ReadableStream<Uint8Array>, into: U
     else await reader.cancel().catch(() => {});
   }
   return into.subarray(0, filled);
+}
+
+/**
+ * The most bytes one streamed request asks for. Locally, Miniflare's R2 simulator sends an object
+ * stored in parts (every imported or pushed pack) through a JS pipe from its files, 4 KiB a chunk,
+ * and a file read never waits: the whole range asked for went through in one unbroken chain of
+ * work on workerd's one thread, which took no new request meanwhile. One GET of a whole 538 MiB
+ * pack (the indexer's first pass) held every other request of the forge for 7 to 47 s, once per
+ * import or push (bench/scale-results.md, s14-uploads). A span of 1 MiB bounds that chain to a
+ * MiB of the simulator's work; on Cloudflare it costs one request a MiB.
+ */
+export const STREAM_SPAN = 1024 * 1024;
+
+/**
+ * A source read front to back from `at`, as successive streamed requests of at most `span` bytes
+ * each, through the landing buffers (`readChunk`): no new array buffer per read.
+ */
+export class SpanReader {
+  private reader: ReadableStreamBYOBReader | null = null;
+  /** Bytes of the current request not read yet. */
+  private left = 0;
+  /** Requests made (what tests count). */
+  requests = 0;
+  constructor(
+    /** A source with `stream`. */
+    private readonly source: RangeSource,
+    /** Offset in the source of the next byte read. */
+    public at: number,
+    private readonly span = STREAM_SPAN,
+  ) {}
+
+  /** Reads the next bytes (at most `into.length`) into `into`; `done` once the source's end is reached. */
+  async read(into: Uint8Array): Promise<{ n: number; done: boolean }> {
+    const size = this.source.size;
+    if (this.at >= size) return { n: 0, done: true };
+    if (!this.reader) {
+      const end = Math.min(size, this.at + this.span);
+      if (!this.source.stream) throw new Error(`${this.source.id} cannot be streamed`);
+      this.reader = (await this.source.stream(this.at, end)).getReader({ mode: "byob" });
+      this.left = end - this.at;
+      this.requests++;
+    }
+    const r = await readChunk(this.reader, into.subarray(0, Math.min(into.length, this.left)));
+    this.at += r.n;
+    this.left -= r.n;
+    if (this.left > 0 && r.done) throw new Error(`${this.source.id} ended ${this.left} bytes early`);
+    if (this.left === 0) {
+      // The request read to its last byte ends with one more read: released without a cancel
+      // (which workerd reports as a lost connection).
+      const reader = this.reader;
+      this.reader = null;
+      if ((await readChunk(reader, new Uint8Array(1))).done) reader.releaseLock();
+      else await reader.cancel().catch(() => {});
+    }
+    return { n: r.n, done: this.at >= size };
+  }
+
+  /** Ends the current request, if one is open (a reader that stops early). */
+  async close(): Promise<void> {
+    const reader = this.reader;
+    this.reader = null;
+    if (reader) await reader.cancel().catch(() => {});
+  }
 }
 
 export class MemorySource implements RangeSource {

@@ -1,7 +1,7 @@
 // A stored pack sent as a fetch's whole answer (a clone of exactly the tips whose closure it is):
-// one storage stream of the pack, read in bounded chunks straight into the buffers that go out.
+// streamed requests of a MiB of the pack, read in bounded chunks straight into the buffers that go out.
 import { putBandHeader } from "./pkt-line";
-import { readChunk, type RangeSource } from "./range-source";
+import { type RangeSource, SpanReader } from "./range-source";
 
 /**
  * Pack bytes per buffer handed to the response: 16 side-band-64k packets, about 1 MiB. Each is a
@@ -21,29 +21,25 @@ interface Filler {
 }
 
 /**
- * One stream of the whole source when it has one (one storage request, read through the range
- * reader's small reused landing buffers into the caller's views: no array buffer per read), else
- * its ranged reads (memory sources in tests).
+ * Streamed requests of a MiB each when the source has them (`SpanReader`: one request of the
+ * whole pack held the local forge's thread for seconds; read through the range reader's small
+ * reused landing buffers into the caller's views: no array buffer per read), else its ranged
+ * reads (memory sources in tests).
  */
 async function sequentialFiller(source: RangeSource): Promise<Filler> {
   if (source.stream) {
-    const reader = (await source.stream(0)).getReader({ mode: "byob" });
-    let ended = false;
+    const reader = new SpanReader(source, 0);
     return {
       async fill(into) {
         for (let filled = 0; filled < into.length; ) {
-          if (ended) throw new Error(`the stored pack ${source.id} ended ${into.length - filled} bytes early`);
-          const r = await readChunk(reader, into.subarray(filled));
+          const r = await reader.read(into.subarray(filled));
+          if (r.n === 0) throw new Error(`the stored pack ${source.id} ended ${into.length - filled} bytes early`);
           filled += r.n;
-          ended = r.done;
         }
       },
-      async close(complete) {
-        // A body read to its last byte ends with one more read, and is released without a cancel
-        // (which workerd reports as a lost connection); one the client left early is cancelled.
-        if (complete && !ended) ended = (await readChunk(reader, new Uint8Array(1))).done;
-        if (ended) reader.releaseLock();
-        else await reader.cancel().catch(() => {});
+      async close() {
+        // Each request read to its last byte was released; one the client left early is cancelled.
+        await reader.close();
       },
     };
   }

@@ -33,8 +33,9 @@ export class R2Source implements RangeSource {
     return read;
   }
 
-  async stream(start: number): Promise<ReadableStream<Uint8Array>> {
-    const obj = await this.bucket.get(this.id, { range: { offset: start, length: Math.max(0, this.size - start) } });
+  async stream(start: number, end: number): Promise<ReadableStream<Uint8Array>> {
+    end = Math.min(end, this.size);
+    const obj = await this.bucket.get(this.id, { range: { offset: start, length: Math.max(0, end - start) } });
     if (!obj) throw new Error(`R2 object ${this.id} is missing`);
     return obj.body;
   }
