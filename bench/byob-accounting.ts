@@ -4,7 +4,7 @@
 // adds to the used heap) makes of BYOB reads. A worker reads `--reads` byte streams of 64 KiB,
 // each into an 8 MiB buffer: "transfer" hands the reader a view of the 8 MiB buffer (the read
 // transfers the whole buffer, and the bytes come back under a new ArrayBuffer), "copy" a 64 KiB
-// landing buffer whose bytes are then copied in (git/range-source.ts readChunk). Each read makes
+// landing buffer whose bytes are then copied in (git/stream-reads.ts readChunk). Each read makes
 // some JS garbage, as the indexer does. Prints the figure's peak and workerd's resident peak.
 import { execSync } from "node:child_process";
 import { parseArgs } from "node:util";

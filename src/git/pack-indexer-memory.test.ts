@@ -11,7 +11,8 @@ import { PackIndex } from "./pack-index";
 import { indexPack, indexPackTo } from "./pack-indexer";
 import { Entries } from "./pack-entries";
 import { HeldBytes } from "./index-records";
-import { LANDING, MemorySource, readStreamInto, type RangeSource } from "./range-source";
+import { MemorySource, type RangeSource } from "./range-source";
+import { LANDING, readStreamInto } from "./stream-reads";
 import { concatBytes } from "../utils/bytes";
 import { deflate } from "./zlib";
 

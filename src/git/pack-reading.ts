@@ -4,7 +4,8 @@ import type { Pacer } from "../utils/pace";
 import { crc32 } from "./crc32";
 import { corruptPack } from "./errors";
 import type { sha1 } from "./oid";
-import { type RangeSource, SpanReader } from "./range-source";
+import type { RangeSource } from "./range-source";
+import { SpanReader } from "./stream-reads";
 import { InflateError, type PieceInflater } from "./zlib";
 
 /** Sequential reads of this size keep R2 requests few and memory flat. */

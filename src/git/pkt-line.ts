@@ -1,7 +1,7 @@
 // pkt-line framing (gitprotocol-common): 4 hex digits of length, then the payload; 0000 flush,
 // 0001 delimiter, 0002 response end. Side-band multiplexing for pack data and progress.
 import { protocolError } from "./errors";
-import { readFull } from "./range-source";
+import { readFull } from "./stream-reads";
 
 /** Largest pkt-line, header included. */
 const MAX_PKT_LENGTH = 65520;
@@ -102,7 +102,7 @@ export class PktStreamReader {
     if (this.byob) {
       // Waits for a full chunk (or the end) with workerd's readAtLeast: a body that arrives in
       // small pieces was a read each, every one a round of promises and views that outlived the
-      // young generation while it waited (git/range-source.ts readChunk says the same of R2).
+      // young generation while it waited (git/stream-reads.ts readChunk says the same of R2).
       const view = new Uint8Array(this.into.buffer, 0, READ_CHUNK);
       const { value, done } = await readFull(this.byob, view);
       // The read transfers the buffer: the bytes come back in a view of the same memory.

@@ -1,7 +1,8 @@
 // A stored pack sent as a fetch's whole answer (a clone of exactly the tips whose closure it is):
 // streamed requests of a MiB of the pack, read in bounded chunks straight into the buffers that go out.
 import { putBandHeader } from "./pkt-line";
-import { type RangeSource, SpanReader } from "./range-source";
+import type { RangeSource } from "./range-source";
+import { SpanReader } from "./stream-reads";
 
 /**
  * Pack bytes per buffer handed to the response: 16 side-band-64k packets, about 1 MiB. Each is a

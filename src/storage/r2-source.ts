@@ -1,5 +1,6 @@
 // R2 objects as RangeSources for the git object reader (ranged GETs).
-import { readStreamInto, type RangeSource } from "../git/range-source";
+import type { RangeSource } from "../git/range-source";
+import { readStreamInto } from "../git/stream-reads";
 import { isolateTurns, STORAGE_READ_UNITS } from "../utils/pace";
 
 export class R2Source implements RangeSource {

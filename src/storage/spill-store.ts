@@ -3,7 +3,7 @@
 import type { Env } from "../env";
 import { LINK_SPILL_BUDGET } from "../git/connectivity";
 import type { SpillStore } from "../git/spill";
-import { readStreamInto } from "../git/range-source";
+import { readStreamInto } from "../git/stream-reads";
 import { randomId } from "../utils/crypto";
 import { r2Keys } from "./keys";
 
