@@ -11,6 +11,7 @@ import { planShallow, type DeepenRequest } from "./shallow";
 import { enumerateObjects, parseFilter, type ObjectFilter } from "./walk";
 import type { RangeSource } from "./range-source";
 import { sendStoredPack } from "./stored-pack";
+import { logInfo } from "../utils/info-line";
 
 const encoder = new TextEncoder();
 /** Commits read by a fetch's walk from which it logs a line. */
@@ -269,7 +270,7 @@ export class FetchSession {
     // was there says why (bench:scale's one-commit fetch read 48,540 without it).
     if (haves.length > 0 && graph.reads.graph + graph.reads.objects >= LOGGED_WALK_COMMITS) {
       const line = { sent: walk.commits, haves: haves.length, read: graph.reads, graph: (await graph.persistedGraph()) !== null };
-      console.log(JSON.stringify({ level: "info", message: `fetch walk ${JSON.stringify(line)}` }));
+      logInfo("fetch walk", line);
     }
     await progress?.(`Enumerating objects: ${walk.objects.size}, done.\n`);
     const stats = await writePack(

@@ -21,6 +21,7 @@ import { randomId } from "../utils/crypto";
 import { Pacer } from "../utils/pace";
 import type { PackEntry, RepoSnapshot } from "./snapshot";
 import type { Oid } from "../git/oid";
+import { logInfo } from "../utils/info-line";
 
 /** Entries sorted or written between two yields while the new pack's .idx is made. */
 const INDEX_SLICE_ENTRIES = 16384;
@@ -38,12 +39,7 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
   // A line at each phase's end: a compaction of a large repository runs for minutes, and one that
   // stops (an alarm's time limit, an isolate reset) must show where.
   const phase = (name: string, fields: Record<string, unknown> = {}) =>
-    console.log(
-      JSON.stringify({
-        level: "info",
-        message: `compaction-phase ${JSON.stringify({ repo: repo.repoId, phase: name, ms: Date.now() - started, ...fields })}`,
-      }),
-    );
+    logInfo("compaction-phase", { repo: repo.repoId, phase: name, ms: Date.now() - started, ...fields });
   phase("start", { packs: snapshot.packs.length, refs: snapshot.refs.length });
   const store = await openStore(env.OBJECTS, repo, snapshot);
   // Every object is looked up at least twice (the walk, the plan): through the packs' id tables,
@@ -123,7 +119,7 @@ export async function compactPacks(env: Env, repo: RepoRef, snapshot: RepoSnapsh
       // Buffers the write made rather than took over from the walk (its part grown by doubling, copy buffers).
       madeBytes: writer.allocated + stats.copyMadeBytes,
     };
-    console.log(JSON.stringify({ level: "info", message: `compaction ${JSON.stringify({ ...line, ...cost })}` }));
+    logInfo("compaction", { ...line, ...cost });
     return { name, objects: stats.objects, bytes: stats.bytes, createdAt: Date.now(), closure: setHash(tips) };
   } catch (err) {
     await writer.abort();

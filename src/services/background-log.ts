@@ -4,10 +4,11 @@
 // laid on a timeline (bench/after-import.ts) and work done twice is seen.
 import { newMeter, meteredEnv, type RequestMeter } from "../obs/meter";
 import type { Env } from "../env";
+import { logInfo } from "../utils/info-line";
 
 /** Writes one `job {...}` info line; `at` is when the job started (ms since the epoch). */
 export function logJob(job: string, at: number, fields: Record<string, unknown>): void {
-  console.log(JSON.stringify({ level: "info", message: `job ${JSON.stringify({ job, at, ms: Date.now() - at, ...fields })}` }));
+  logInfo("job", { job, at, ms: Date.now() - at, ...fields });
 }
 
 /** The storage calls a job's meter counted, as its log line carries them. */
@@ -43,4 +44,4 @@ export function callsSoFar(env: Env): ReturnType<typeof callsOf> | Record<string
 
 /** One line a checkpoint step: what a step costs decides how long a large import's build takes. */
 export const logStep = (repo: { repoId: string }, by: string, step: object) =>
-  console.log(JSON.stringify({ level: "info", message: `checkpoint ${JSON.stringify({ repo: repo.repoId, by, ...step })}` }));
+  logInfo("checkpoint", { repo: repo.repoId, by, ...step });
