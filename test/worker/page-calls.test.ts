@@ -1,11 +1,23 @@
-// Storage calls of a cold commit page, counted, not timed (issue 19: each ranged R2 GET is a round
-// trip to the region). A commit page's tree diff fills the pack windows of each level's trees a
-// cluster at a time, and its file diffs those of their blobs.
+// Storage calls of a cold commit page and of a revision named by its whole id, counted, not timed
+// (issue 19: each ranged R2 GET is a round trip to the region). A commit page's tree diff fills the
+// pack windows of each level's trees a cluster at a time, and its file diffs those of their blobs;
+// a whole commit id the commit-graph holds is resolved from the graph alone.
 import { describe, expect, it } from "vitest";
+import { ObjectStore, Pack } from "../../src/git/object-store";
+import type { Oid } from "../../src/git/oid";
+import { RangedPackIndex } from "../../src/git/pack-index-ranged";
+import { indexPack } from "../../src/git/pack-indexer";
+import { MemorySource, type RangeSource } from "../../src/git/range-source";
+import type { RepoSnapshot } from "../../src/repo/snapshot";
+import { resolveRev, type SourceRepo } from "../../src/services/source";
 import { newForge } from "./browser";
 import { importRepo, RepoBuilder } from "./git-fixture";
+import { graphOn, memoryStore, persistedGraph } from "./graph-fixture";
 import { edge } from "./helpers";
 import { EDGE_CACHE_BOUNDS, useCacheBounds } from "../../src/utils/edge-budget";
+
+/** Unique names: the isolate's caches are keyed by them. */
+const run = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 
 /** The pack's GETs (Server-Timing `r2-read`: index, pack). */
 function packReads(res: Response): number {
@@ -33,6 +45,22 @@ function noise(n: number, seed: number): Uint8Array {
     out[i] = x >>> 24;
   }
   return out;
+}
+
+/** A source that counts its reads (each one a storage request, as an R2 GET). */
+class CountingSource implements RangeSource {
+  reads = 0;
+  constructor(private readonly inner: MemorySource) {}
+  get id(): string {
+    return this.inner.id;
+  }
+  get size(): number {
+    return this.inner.size;
+  }
+  read(start: number, end: number): Promise<Uint8Array> {
+    this.reads++;
+    return this.inner.read(start, end);
+  }
 }
 
 describe("cold commit page", () => {
@@ -64,5 +92,49 @@ describe("cold commit page", () => {
     // The old directories' trees and blobs a window read each as the walk met them (8 pack GETs
     // before); now a GET per cluster of nearby windows per level of the diff, and per 16 files.
     expect(packReads(res)).toBeLessThanOrEqual(5);
+  });
+});
+
+describe("a revision named by its whole commit id", () => {
+  it("is resolved from the commit-graph without reading the pack index or the object", async () => {
+    const r = new RepoBuilder();
+    const commits: Oid[] = [];
+    for (let i = 0; i < 20; i++) {
+      commits.push(r.commit({ files: { "README.md": `revision ${i}\n` }, parents: commits.slice(-1), message: `Commit ${i}` }));
+    }
+    const tip = commits.at(-1)!;
+    // Pushed after the graph was built: not in it.
+    const newer = r.commit({ files: { "README.md": "newer\n" }, parents: [tip], message: "Newer" });
+    const packBytes = r.pack().pack;
+    const indexed = await indexPack(new MemorySource(`calls-${run}-scan`, packBytes));
+    const packSource = new CountingSource(new MemorySource(`calls-${run}.pack`, packBytes));
+    const indexSource = new CountingSource(new MemorySource(`calls-${run}.idx`, indexed.index));
+    const store = new ObjectStore([new Pack("calls", await RangedPackIndex.open(indexSource), packSource)]);
+    const persisted = await persistedGraph(await memoryStore(r, "calls-graph"), [tip], "calls");
+    const snapshot = {
+      version: 1,
+      head: "refs/heads/main",
+      refs: [{ name: "refs/heads/main", oid: tip }],
+      packs: [],
+    } as unknown as RepoSnapshot;
+    const src: SourceRepo = {
+      repo: { tenantId: `t-${run}`, repoId: `r-${run}` },
+      snapshot,
+      store,
+      graph: graphOn(store, persisted),
+    };
+    const before = { pack: packSource.reads, idx: indexSource.reads };
+    const old = commits[5]!;
+    expect(await resolveRev(src, old)).toEqual({ name: old, kind: "commit", commit: old });
+    // An index lookup and a read of the commit to check its id and type before; none now.
+    expect({ pack: packSource.reads - before.pack, idx: indexSource.reads - before.idx }).toEqual({ pack: 0, idx: 0 });
+    // Ids the graph lacks as before: an abbreviation, a tree, an id nothing has.
+    expect(await resolveRev(src, old.slice(0, 10))).toEqual({ name: old, kind: "commit", commit: old });
+    const tree = (await src.graph.commit(old)).tree;
+    expect(await resolveRev(src, tree)).toBeNull();
+    expect(await resolveRev(src, "0123456789".repeat(4))).toBeNull();
+    // A commit newer than the graph, once a ref reaches it.
+    const moved = { ...snapshot, version: 2, refs: [{ name: "refs/heads/main", oid: newer }] } as RepoSnapshot;
+    expect(await resolveRev({ ...src, snapshot: moved }, newer)).toEqual({ name: newer, kind: "commit", commit: newer });
   });
 });
