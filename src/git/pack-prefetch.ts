@@ -4,9 +4,22 @@
 import { isResolved, type Location, type ObjectStore, type Pack } from "./object-store";
 import { OBJ_OFS_DELTA } from "./pack-format";
 import type { Oid } from "./oid";
+import { WINDOW } from "./range-source";
 
 /** Rounds of delta bases a prefetch follows down the chains (the reads go on without it past them). */
 const PREFETCH_ROUNDS = 8;
+
+export interface PrefetchOptions {
+  /** Rounds of delta bases followed (PREFETCH_ROUNDS by default). */
+  rounds?: number;
+  /**
+   * Windows before a delta base's own filled with it, in the same read, when its own is not held
+   * yet. A chain's bases lie before its entry, and a tree's a few KB before the last one: on
+   * big.git an old directory's chain steps down 30 windows, one window every step or two, so each
+   * window it met was a read of its own.
+   */
+  behind?: number;
+}
 
 /**
  * The pack windows holding `oids` (located already) and, round by round, their delta bases,
@@ -16,18 +29,23 @@ const PREFETCH_ROUNDS = 8;
  * Objects the shared cache holds resolved are skipped (their read needs no window, nor do their
  * bases), and so are ids not located yet (`prefetchObjects` locates them first).
  */
-export async function prefetchEntries(store: ObjectStore, oids: readonly Oid[]): Promise<void> {
+export async function prefetchEntries(store: ObjectStore, oids: readonly Oid[], opts: PrefetchOptions = {}): Promise<void> {
+  const rounds = opts.rounds ?? PREFETCH_ROUNDS;
+  const behind = opts.behind ?? 0;
   let level: Location[] = [];
   for (const oid of oids) {
     const at = store.locatedNow(oid);
     if (at && !isResolved(at.pack, at.offset)) level.push(at);
   }
-  for (let round = 0; round < PREFETCH_ROUNDS && level.length > 0; round++) {
+  for (let round = 0; round < rounds && level.length > 0; round++) {
     const byPack = new Map<Pack, number[]>();
     for (const at of level) {
-      const list = byPack.get(at.pack);
-      if (list) list.push(at.offset);
-      else byPack.set(at.pack, [at.offset]);
+      let list = byPack.get(at.pack);
+      if (!list) byPack.set(at.pack, (list = []));
+      list.push(at.offset);
+      // A base whose window is not held yet: the rest of its chain most likely lies just before it.
+      if (round > 0 && behind > 0 && !at.pack.source.peek?.(at.offset, at.offset + 1))
+        for (let k = 1; k <= behind && at.offset - k * WINDOW >= 0; k++) list.push(at.offset - k * WINDOW);
     }
     const filled = await Promise.all(
       [...byPack].map(async ([pack, offsets]) => {
@@ -53,8 +71,8 @@ export async function prefetchEntries(store: ObjectStore, oids: readonly Oid[]):
  * `oids` located (those not known yet, in one sorted batch: a ranged index reads each of its
  * pages once for all of them) and their windows filled (`prefetchEntries`).
  */
-export async function prefetchObjects(store: ObjectStore, oids: readonly Oid[]): Promise<void> {
+export async function prefetchObjects(store: ObjectStore, oids: readonly Oid[], opts?: PrefetchOptions): Promise<void> {
   const unknown = [...new Set(oids)].filter((oid) => store.locatedNow(oid) === undefined).sort();
   if (unknown.length > 0) await store.locateMany(unknown);
-  await prefetchEntries(store, oids);
+  await prefetchEntries(store, oids, opts);
 }

@@ -34,6 +34,14 @@ function parseEntries(data: Uint8Array): RawEntry[] {
 
 /** Tree bytes a diff reads ahead of its walk; past this it reads the rest as it walks. */
 const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/**
+ * How a diff's trees are filled ahead (git/pack-prefetch.ts): a tree at an old commit is a chain
+ * of up to 50 deltas (git's default depth) down as many windows before it; a window missed reads
+ * up to a MiB (the most one prefetch read spans) ending at it.
+ */
+export const DIFF_PREFETCH = { rounds: 50, behind: 15 };
+/** And a diff's blobs: their chains mostly stay within a window or two. */
+export const BLOB_PREFETCH = { rounds: 50, behind: 3 };
 /** Trees of one level read side by side. */
 const READ_AHEAD_BATCH = 64;
 
@@ -67,6 +75,7 @@ async function readAhead(
     await prefetchObjects(
       store,
       level.flatMap(([ta, tb]) => [ta, tb]).filter((t): t is Oid => t !== null && !read.has(t)),
+      DIFF_PREFETCH,
     );
     // The two sides of a directory one after the other, the older first: they are usually deltas
     // in one chain (git deltifies older versions against newer ones), and the newer one is then

@@ -4,7 +4,7 @@
 import { Budget } from "../../../git/budget";
 import { isBinary, splitLines } from "../../../git/diff";
 import { countChanges, hunksText, makeHunks } from "../../../git/hunks";
-import { diffTrees, type TreeChange } from "../../../git/tree-diff";
+import { BLOB_PREFETCH, diffTrees, type TreeChange } from "../../../git/tree-diff";
 import { logPage as walkLog } from "../../../git/history";
 import { RangedPackIndex } from "../../../git/pack-index-ranged";
 import { prefetchObjects } from "../../../git/pack-prefetch";
@@ -196,7 +196,7 @@ function prefetchBlobs(src: SourceRepo, changes: TreeChange[]): Promise<void> {
     if (ch.oldOid && ch.oldMode !== "160000") oids.push(ch.oldOid);
     if (ch.newOid && ch.newMode !== "160000") oids.push(ch.newOid);
   }
-  return prefetchObjects(src.store, oids);
+  return prefetchObjects(src.store, oids, BLOB_PREFETCH);
 }
 
 /** The change list and diffs of `changes`, within caps; `fileHref` loads one file's diff alone. */
