@@ -145,6 +145,7 @@ try {
     let cacheCalls = 0;
     let idxGets = 0;
     let packGets = 0;
+    let bytes = 0;
     try {
       for (const [i, p] of picks.entries()) {
         const cpu = threadCpuMs(workerdPid);
@@ -158,6 +159,7 @@ try {
         cacheCalls += r.calls?.cache ?? 0;
         idxGets += r.calls?.idx ?? 0;
         packGets += r.calls?.pack ?? 0;
+        bytes += r.calls?.bytes ?? 0;
         coldTurns.push(r.calls?.turns ?? 0);
       }
     } finally {
@@ -176,7 +178,7 @@ try {
         `${(percentile(d, 50) / percentile(alone, 50)).toFixed(2)}x; warm wall p99 alone ${percentile(alone, 99).toFixed(1)} ms, ` +
         `during ${percentile(d, 99).toFixed(1)} ms; R2 calls per cold page ${(r2 / picks.length).toFixed(1)} ` +
         `(whole GETs ${(whole / picks.length).toFixed(2)}; index GETs ${(idxGets / picks.length).toFixed(1)}, ` +
-        `pack GETs ${(packGets / picks.length).toFixed(1)}), Cache API calls ${(cacheCalls / picks.length).toFixed(2)}`,
+        `pack GETs ${(packGets / picks.length).toFixed(1)}, ${(bytes / picks.length / 1024).toFixed(0)} KiB), Cache API calls ${(cacheCalls / picks.length).toFixed(2)}`,
     );
     const pct = (xs: number[], p: number) => percentile(xs, p).toFixed(2);
     console.log(
