@@ -143,6 +143,9 @@ try {
     let r2 = 0;
     let whole = 0;
     let cacheCalls = 0;
+    let idxGets = 0;
+    let packGets = 0;
+    let bytes = 0;
     try {
       for (const [i, p] of picks.entries()) {
         const cpu = threadCpuMs(workerdPid);
@@ -154,6 +157,9 @@ try {
         r2 += r.r2Calls ?? 0;
         whole += r.calls?.whole ?? 0;
         cacheCalls += r.calls?.cache ?? 0;
+        idxGets += r.calls?.idx ?? 0;
+        packGets += r.calls?.pack ?? 0;
+        bytes += r.calls?.bytes ?? 0;
         coldTurns.push(r.calls?.turns ?? 0);
       }
     } finally {
@@ -167,11 +173,12 @@ try {
     if (profiler) mergeSlices(slices, await profiler.stop(), 8);
     delete process.env.SLICES_DIR;
     console.log(
-      `\n== ${kind}: cold p50 ${percentile(cold, 50).toFixed(1)} ms; warm alone p50 ${percentile(alone, 50).toFixed(1)} ms ` +
+      `\n== ${kind}: cold p50 ${percentile(cold, 50).toFixed(1)} ms, p99 ${percentile(cold, 99).toFixed(1)} ms; warm alone p50 ${percentile(alone, 50).toFixed(1)} ms ` +
         `(${alone.length}), during p50 ${percentile(d, 50).toFixed(1)} ms (${d.length}): ` +
         `${(percentile(d, 50) / percentile(alone, 50)).toFixed(2)}x; warm wall p99 alone ${percentile(alone, 99).toFixed(1)} ms, ` +
         `during ${percentile(d, 99).toFixed(1)} ms; R2 calls per cold page ${(r2 / picks.length).toFixed(1)} ` +
-        `(whole GETs ${(whole / picks.length).toFixed(2)}), Cache API calls ${(cacheCalls / picks.length).toFixed(2)}`,
+        `(whole GETs ${(whole / picks.length).toFixed(2)}; index GETs ${(idxGets / picks.length).toFixed(1)}, ` +
+        `pack GETs ${(packGets / picks.length).toFixed(1)}, ${(bytes / picks.length / 1024).toFixed(0)} KiB), Cache API calls ${(cacheCalls / picks.length).toFixed(2)}`,
     );
     const pct = (xs: number[], p: number) => percentile(xs, p).toFixed(2);
     console.log(

@@ -135,6 +135,8 @@ const resolved = edgeLru<string, GitObject>("git.resolved-objects", (o) => heldB
 
 /** Bytes the shared cache of resolved objects holds now (for tests and benchmarks). */
 export const resolvedCacheBytes = (): number => resolved.bytes;
+/** Whether the shared cache holds the entry at `offset` of `pack` resolved (a prefetch skips it). */
+export const isResolved = (pack: Pack, offset: number): boolean => resolved.get(entryKey(pack, offset)) !== undefined;
 
 /** Lets the shared caches drop what they hold of `pack` (about to be retired): its objects and windows. */
 export function forgetPack(pack: Pack): void {

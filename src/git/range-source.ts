@@ -54,7 +54,7 @@ export class MemorySource implements RangeSource {
 }
 
 /** Window size for random access: a ranged read of 64 KiB costs about what a tiny one does. */
-const WINDOW = 64 * 1024;
+export const WINDOW = 64 * 1024;
 /** Windows one prefetch read fills at most (1 MiB). */
 const PREFETCH_RUN = 16;
 /** An entry this close to its window's end may run into the next: that one is filled too. */

@@ -2,6 +2,7 @@
 import type { ObjectStore } from "./object-store";
 import { forEachTreeEntry, isSubmoduleMode, isTreeMode } from "./objects";
 import type { Oid } from "./oid";
+import { prefetchObjects } from "./pack-prefetch";
 
 export type ChangeStatus = "A" | "D" | "M" | "T" | "R";
 
@@ -33,12 +34,20 @@ function parseEntries(data: Uint8Array): RawEntry[] {
 
 /** Tree bytes a diff reads ahead of its walk; past this it reads the rest as it walks. */
 const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/**
+ * How a diff's trees are filled ahead (git/pack-prefetch.ts): a tree at an old commit is a chain
+ * of up to 50 deltas (git's default depth) down as many windows before it; a window missed reads
+ * up to a MiB (the most one prefetch read spans) ending at it.
+ */
+export const DIFF_PREFETCH = { rounds: 50, behind: 15 };
+/** And a diff's blobs: their chains mostly stay within a window or two. */
+export const BLOB_PREFETCH = { rounds: 50, behind: 3 };
 /** Trees of one level read side by side. */
 const READ_AHEAD_BATCH = 64;
 
 /**
  * The trees a diff of `a` and `b` will read, read ahead level by level: each level's ids are
- * looked up in one sorted batch and read side by side, where the walk would read them one at a
+ * looked up in one sorted batch, their pack windows filled a cluster a storage read, and read side by side, where the walk would read them one at a
  * time in path order, each a lookup of its own. Stops after `limit` changed files or
  * READ_AHEAD_BYTES; returns the trees' raw bytes by id (views of the object cache's copies).
  */
@@ -61,7 +70,13 @@ async function readAhead(
   };
   // A level wider than the page's files would mostly be read for files past the page.
   while (level.length > 0 && level.length <= limit && bytes < READ_AHEAD_BYTES && files < limit) {
-    await store.locateMany([...new Set(level.flatMap(([ta, tb]) => [ta, tb]).filter((t): t is Oid => t !== null))].sort());
+    // Located in one sorted batch, and their pack windows (and their delta bases') filled a
+    // cluster of nearby windows a storage read, before the reads below meet them one by one.
+    await prefetchObjects(
+      store,
+      level.flatMap(([ta, tb]) => [ta, tb]).filter((t): t is Oid => t !== null && !read.has(t)),
+      DIFF_PREFETCH,
+    );
     // The two sides of a directory one after the other, the older first: they are usually deltas
     // in one chain (git deltifies older versions against newer ones), and the newer one is then
     // found among the versions the first resolved (side by side, each would resolve the chain).

@@ -6,8 +6,8 @@
 import { yieldToOthers } from "./budget";
 import type { CommitGraph } from "./commit-graph";
 import { byteKey } from "./last-commit-page";
-import type { Location, ObjectStore, Pack } from "./object-store";
-import { OBJ_OFS_DELTA } from "./pack-format";
+import type { ObjectStore } from "./object-store";
+import { prefetchEntries } from "./pack-prefetch";
 import { forEachTreeEntry, isTreeMode } from "./objects";
 import type { Oid } from "./oid";
 import { byteString, changedEntries } from "./tree-changes";
@@ -78,47 +78,6 @@ export async function updatedTreePaths(
     level = next;
   }
   return out.size > maxPaths ? null : out;
-}
-
-/** Rounds of delta bases a prefetch follows down the chains (the reads go on without it past them). */
-const PREFETCH_ROUNDS = 8;
-
-/**
- * The pack windows holding `oids` (located already) and, round by round, their delta bases,
- * filled in a storage read per cluster of nearby windows (`WindowedSource.prefetch`) before they
- * are read: on long70k.git the 636 trees a listing of 53 commits reads lie in 450 KB of a 145 MB
- * pack, their bases nearby, and read one window at a time their reads waited for each other.
- */
-export async function prefetchEntries(store: ObjectStore, oids: readonly Oid[]): Promise<void> {
-  let level: Location[] = [];
-  for (const oid of oids) {
-    const at = store.locatedNow(oid);
-    if (at) level.push(at);
-  }
-  for (let round = 0; round < PREFETCH_ROUNDS && level.length > 0; round++) {
-    const byPack = new Map<Pack, number[]>();
-    for (const at of level) {
-      const list = byPack.get(at.pack);
-      if (list) list.push(at.offset);
-      else byPack.set(at.pack, [at.offset]);
-    }
-    const filled = await Promise.all(
-      [...byPack].map(async ([pack, offsets]) => {
-        const source = pack.source as { prefetch?: (offsets: readonly number[]) => Promise<void> };
-        if (!source.prefetch) return false;
-        await source.prefetch(offsets);
-        return true;
-      }),
-    );
-    if (!filled.some(Boolean)) return;
-    const next: Location[] = [];
-    for (const at of level) {
-      // From the window just filled (no storage read); a base named by id is left to the read.
-      const header = await at.pack.header(at.offset);
-      if (header.type === OBJ_OFS_DELTA) next.push({ pack: at.pack, offset: header.baseOffset! });
-    }
-    level = next;
-  }
 }
 
 /** Trees of one level of a listing located together (within the store's 4,096 remembered answers). */

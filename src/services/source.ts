@@ -88,6 +88,11 @@ export async function resolveRev(src: SourceRepo, name: string): Promise<Rev | n
     return commit ? { name: defaultBranch(src.snapshot), kind: "branch", commit } : null;
   }
   if (/^[0-9a-f]{4,40}$/.test(name)) {
+    // A whole id the commit-graph holds is a commit, and present (git/commit-graph.ts `has`):
+    // no index lookup nor read of the object to check its id and type.
+    if (name.length === 40 && (await src.graph.covers(name))) {
+      return (await reachableFromRefs(src, name)) ? { name, kind: "commit", commit: name } : null;
+    }
     const found = await findByPrefix(src.store, name);
     if (found.length !== 1) return null;
     const commit = await commitOf(src, found[0]!);

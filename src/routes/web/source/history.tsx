@@ -2,12 +2,13 @@
 // commits with their diff (capped, with a way to load one file's diff on its own), .patch and
 // .diff downloads. Comparisons of two refs are compare.tsx, the Atom feed of a branch feed.ts.
 import { Budget } from "../../../git/budget";
-import { blobStorage } from "../../../git/blob-stream";
 import { isBinary, splitLines } from "../../../git/diff";
 import { countChanges, hunksText, makeHunks } from "../../../git/hunks";
-import { diffTrees, type TreeChange } from "../../../git/tree-diff";
+import { BLOB_PREFETCH, diffTrees, type TreeChange } from "../../../git/tree-diff";
 import { logPage as walkLog } from "../../../git/history";
 import { RangedPackIndex } from "../../../git/pack-index-ranged";
+import { prefetchObjects } from "../../../git/pack-prefetch";
+import { GitError } from "../../../git/errors";
 import type { Oid } from "../../../git/oid";
 import { decodePathSegments } from "../../../git/tree-path";
 import { readCommit, resolveRev, splitRev, shortOid, type CommitView, type SourceRepo } from "../../../services/source";
@@ -155,7 +156,9 @@ async function sideText(
 ): Promise<Uint8Array | "large" | null> {
   if (!oid || !mode) return new Uint8Array(0);
   if (mode === "160000") return new TextEncoder().encode(`Subproject commit ${oid}\n`);
-  const { size } = await blobStorage(src.store, oid);
+  // The object cache answers for a blob it holds (no header read from a pack window).
+  const { size, type } = await src.store.info(oid);
+  if (type !== "blob") throw new GitError("missing_object", `${oid} is not a blob`);
   if (size > maxBytes) return "large";
   return src.store.readTyped(oid, "blob");
 }
@@ -167,8 +170,8 @@ async function fileDiff(src: SourceRepo, ch: TreeChange, maxBytes: number): Prom
   const b = await sideText(src, ch.newOid, ch.newMode, maxBytes);
   if (a === "large" || b === "large") {
     const size = Math.max(
-      ch.oldOid ? (await blobStorage(src.store, ch.oldOid)).size : 0,
-      ch.newOid && ch.newMode !== "160000" ? (await blobStorage(src.store, ch.newOid)).size : 0,
+      ch.oldOid ? (await src.store.info(ch.oldOid)).size : 0,
+      ch.newOid && ch.newMode !== "160000" ? (await src.store.info(ch.newOid)).size : 0,
     );
     return { kind: "large", size };
   }
@@ -176,6 +179,24 @@ async function fileDiff(src: SourceRepo, ch: TreeChange, maxBytes: number): Prom
   if (isBinary(a) || isBinary(b)) return { kind: "binary" };
   const hunks = makeHunks(splitLines(decoder.decode(a)), splitLines(decoder.decode(b)));
   return { kind: "text", hunks, ...countChanges(hunks), bytes: a.length + b.length };
+}
+
+/** Files of a diff page whose blobs are located and read ahead together. */
+const PREFETCH_FILES = 16;
+
+/**
+ * The blobs of `changes` located in one sorted batch and their pack windows filled a cluster of
+ * nearby windows a storage read (git/pack-prefetch.ts), where each file's two sides were a
+ * lookup and a window read of their own, one after another.
+ */
+function prefetchBlobs(src: SourceRepo, changes: TreeChange[]): Promise<void> {
+  const oids: Oid[] = [];
+  for (const ch of changes) {
+    if (ch.status === "R" && ch.oldOid === ch.newOid) continue;
+    if (ch.oldOid && ch.oldMode !== "160000") oids.push(ch.oldOid);
+    if (ch.newOid && ch.newMode !== "160000") oids.push(ch.newOid);
+  }
+  return prefetchObjects(src.store, oids, BLOB_PREFETCH);
 }
 
 /** The change list and diffs of `changes`, within caps; `fileHref` loads one file's diff alone. */
@@ -196,6 +217,7 @@ export async function diffView(
     const ch = changes[i]!;
     let d: FileDiff = { kind: "skipped" };
     if (i < caps.files && shownLines < caps.lines) {
+      if (i % PREFETCH_FILES === 0) await prefetchBlobs(src, changes.slice(i, Math.min(i + PREFETCH_FILES, caps.files)));
       const { bytes, ...diffed } = await fileDiff(src, ch, caps.fileBytes);
       d = diffed;
       const paused = pacer.tick(bytes ?? 0, 1);
