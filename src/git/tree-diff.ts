@@ -47,9 +47,10 @@ const READ_AHEAD_BATCH = 64;
 
 /**
  * The trees a diff of `a` and `b` will read, read ahead level by level: each level's ids are
- * looked up in one sorted batch, their pack windows filled a cluster a storage read, and read side by side, where the walk would read them one at a
- * time in path order, each a lookup of its own. Stops after `limit` changed files or
- * READ_AHEAD_BYTES; returns the trees' raw bytes by id (views of the object cache's copies).
+ * looked up in one sorted batch, their pack windows filled a cluster a storage read, and read
+ * side by side, where the walk would read them one at a time in path order, each a lookup of its
+ * own. Stops after `limit` changed files or READ_AHEAD_BYTES; returns the trees' raw bytes by id
+ * (views of the object cache's copies).
  */
 async function readAhead(
   store: ObjectStore,
