@@ -167,7 +167,7 @@ try {
     if (profiler) mergeSlices(slices, await profiler.stop(), 8);
     delete process.env.SLICES_DIR;
     console.log(
-      `\n== ${kind}: cold p50 ${percentile(cold, 50).toFixed(1)} ms; warm alone p50 ${percentile(alone, 50).toFixed(1)} ms ` +
+      `\n== ${kind}: cold p50 ${percentile(cold, 50).toFixed(1)} ms, p99 ${percentile(cold, 99).toFixed(1)} ms; warm alone p50 ${percentile(alone, 50).toFixed(1)} ms ` +
         `(${alone.length}), during p50 ${percentile(d, 50).toFixed(1)} ms (${d.length}): ` +
         `${(percentile(d, 50) / percentile(alone, 50)).toFixed(2)}x; warm wall p99 alone ${percentile(alone, 99).toFixed(1)} ms, ` +
         `during ${percentile(d, 99).toFixed(1)} ms; R2 calls per cold page ${(r2 / picks.length).toFixed(1)} ` +
