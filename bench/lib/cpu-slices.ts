@@ -16,6 +16,22 @@ interface Profile {
   timeDeltas: number[];
 }
 
+/**
+ * How long a sample stands for, in ms: the time until the isolate's next sample, but at most two
+ * sampling intervals. Each isolate's profiler samples only while that isolate runs, so the time to
+ * its next sample includes every stretch in which the thread ran something else or nothing: a
+ * simulator entered for a millisecond once a second has samples a second apart, and counting each
+ * until the next one made it "busy" for the whole second (s16-warmstore). Two intervals, not one:
+ * on a loaded machine the sampler's tick comes late, and a busy isolate's samples 1.5 ms apart
+ * (1 ms interval) are busy all along.
+ */
+export function sampleMs(deltaUs: number, intervalMs: number): number {
+  return Math.min(deltaUs / 1000, 2 * intervalMs);
+}
+
+/** True when the time to the next sample is longer than a sample stands for: the isolate left the thread between them. */
+export const isGap = (deltaUs: number, intervalMs: number): boolean => deltaUs / 1000 > 2 * intervalMs;
+
 export interface Slice {
   ms: number;
   /** The functions with the most samples in the slice (self time), "name file:line ms". */
@@ -29,8 +45,12 @@ export interface CpuProfiler {
 
 const short = (url: string) => url.replace(/^.*\/(src|node_modules)\//, "$1/");
 
-/** The `count` longest busy stretches of a profile. */
-export function longestSlices(p: Profile, count = 5): { busyMs: number; slices: Slice[]; byFunction: string[] } {
+/**
+ * The `count` longest busy stretches of a profile taken with samples every `intervalMs`. A stretch
+ * ends at an idle sample, or where the next sample came more than two intervals later (the isolate
+ * was not running in between: see `sampleMs`).
+ */
+export function longestSlices(p: Profile, count = 5, intervalMs = 1): { busyMs: number; slices: Slice[]; byFunction: string[] } {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const slices: { ms: number; self: Map<string, number> }[] = [];
   let current: { ms: number; self: Map<string, number> } | null = null;
@@ -39,8 +59,9 @@ export function longestSlices(p: Profile, count = 5): { busyMs: number; slices: 
   const total = new Map<string, number>();
   for (let i = 0; i < p.samples.length; i++) {
     const node = byId.get(p.samples[i]!)!;
-    // A sample stands for the time until the next one.
-    const ms = (p.timeDeltas[i + 1] ?? 0) / 1000;
+    // A sample stands for the time until the next one, at most two intervals.
+    const next = p.timeDeltas[i + 1] ?? 0;
+    const ms = sampleMs(next, intervalMs);
     // Idle, or native code outside any JavaScript (between two tasks): the slice has ended.
     if (node.callFrame.functionName === "(idle)" || node.callFrame.functionName === "(program)") {
       current = null;
@@ -53,6 +74,7 @@ export function longestSlices(p: Profile, count = 5): { busyMs: number; slices: 
     const name = `${f.functionName || "(anonymous)"} ${short(f.url)}:${f.lineNumber + 1}`;
     current.self.set(name, (current.self.get(name) ?? 0) + ms);
     total.set(name, (total.get(name) ?? 0) + ms);
+    if (isGap(next, intervalMs)) current = null;
   }
   slices.sort((a, b) => b.ms - a.ms);
   return {
@@ -132,9 +154,10 @@ export async function profileCpu(inspectorPort: number, intervalUs = 1000, every
         if (process.env.SLICES_DIR)
           writeFileSync(
             join(process.env.SLICES_DIR, `${t.id.replace(/\W/g, "-")}-${Date.now()}.cpuprofile`),
-            JSON.stringify(r.profile),
+            // The interval beside the profile (thread-slices.ts reads it; DevTools ignores it).
+            JSON.stringify({ ...r.profile, samplingIntervalUs: intervalUs }),
           );
-        out[t.id] = longestSlices(r.profile);
+        out[t.id] = longestSlices(r.profile, 5, intervalUs / 1000);
         t.ws.close();
       }
       return out;

@@ -4,6 +4,7 @@
 // Miniflare simulator shares that thread, and a new request is read only between such stretches.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { sampleMs } from "./cpu-slices";
 
 interface ProfileNode {
   id: number;
@@ -14,6 +15,8 @@ interface Profile {
   startTime: number;
   samples: number[];
   timeDeltas: number[];
+  /** Written by cpu-slices.ts beside the profile; 1 ms when absent (what warm-probe and bench:scale use). */
+  samplingIntervalUs?: number;
 }
 
 /** Who ran a sample: the forge's own isolates by name, Miniflare's by the simulator they are. */
@@ -47,7 +50,12 @@ export interface ThreadReport {
 
 const short = (url: string) => url.replace(/^.*\/(src|node_modules|build)\//, "$1/");
 
-/** Reads every `.cpuprofile` in `dir` (one per isolate, taken over the same phase). */
+/**
+ * Reads every `.cpuprofile` in `dir` (one per isolate, taken over the same phase). A sample stands
+ * for the time to its isolate's next one, at most two sampling intervals (`sampleMs`): an isolate's
+ * profiler samples only while it runs, so a longer wait to the next sample is time the thread
+ * spent elsewhere or idle, not in that isolate.
+ */
 export function threadReport(dir: string, gapMs = 0.5): ThreadReport {
   const samples: Sample[] = [];
   let first = Number.POSITIVE_INFINITY;
@@ -56,10 +64,11 @@ export function threadReport(dir: string, gapMs = 0.5): ThreadReport {
     const group = isolateGroup(file.replace(/-\d+\.cpuprofile$/, ""));
     const p = JSON.parse(readFileSync(join(dir, file), "utf8")) as Profile;
     const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const intervalMs = (p.samplingIntervalUs ?? 1000) / 1000;
     let t = p.startTime;
     for (let i = 0; i < p.samples.length; i++) {
       t += p.timeDeltas[i] ?? 0;
-      const ms = (p.timeDeltas[i + 1] ?? 0) / 1000;
+      const ms = sampleMs(p.timeDeltas[i + 1] ?? 0, intervalMs);
       first = Math.min(first, t);
       last = Math.max(last, t);
       const f = byId.get(p.samples[i]!)!.callFrame;

@@ -11,11 +11,20 @@ import { shrinkUnitsFor, unitBytesReadOf } from "./pack-index-unit-cache";
 import { ByteLru } from "../utils/lru";
 import { IsolateRuns } from "../utils/request-scope";
 import { edgeCacheBound } from "../utils/edge-budget";
+import { isolateTurns } from "../utils/pace";
 
 /** 12 bytes an object: 8 of its id, 4 of its offset. */
 export const ID_TABLE_BYTES_PER_OBJECT = 12;
 /** The most memory the tables of one lookup pass may hold (about 1.4 million objects). */
 export const ID_TABLE_BUDGET = 16 * 1024 * 1024;
+/**
+ * Entries of a batch copied into a table per unit of `isolateTurns`: a turn every 16,384 entries
+ * when nothing else spends. A batch of git/git's table file is 131,072 entries, which ran 10 to
+ * 17 ms of the thread at a time during cold tree pages in storage mode (bench/scale-results.md,
+ * s16-turns), besides the table's three arrays (3.5 MiB each for 900,000 objects), 21 to 26 ms
+ * each to allocate there, now one a turn.
+ */
+export const TABLE_ENTRIES_PER_UNIT = 256;
 /** An offset the table cannot answer: an ambiguous 8-byte prefix, or a pack offset of 2 GiB or more. */
 const ASK_INDEX = 0xffffffff;
 
@@ -60,14 +69,21 @@ export class PackIdTable {
     step(batches: number, via: RangedPackIndex, ahead?: number): Promise<PackIdTable | null>;
   } {
     const n = index.count;
-    const hi = new Uint32Array(n);
-    const lo = new Uint32Array(n);
-    const offsets = new Uint32Array(n);
+    // Taken by the first step, one array a turn (each is a long stretch of the thread on a large pack).
+    let arrays: Promise<[Uint32Array, Uint32Array, Uint32Array]> | null = null;
+    const allocate = async (): Promise<[Uint32Array, Uint32Array, Uint32Array]> => {
+      const hi = new Uint32Array(n);
+      if (n >= TABLE_ENTRIES_PER_UNIT) await isolateTurns.turn();
+      const lo = new Uint32Array(n);
+      if (n >= TABLE_ENTRIES_PER_UNIT) await isolateTurns.turn();
+      return [hi, lo, new Uint32Array(n)];
+    };
     let next = 0;
     return {
       bytes: n * ID_TABLE_BYTES_PER_OBJECT,
       async step(batches, via, ahead = 0) {
         if (via.id !== index.id) throw new Error("not the same pack index");
+        const [hi, lo, offsets] = await (arrays ??= allocate());
         let read = 0;
         for await (const { from, prefixes, stride, offsets: offs } of batchesAhead(via, next, ahead)) {
           const nv = new DataView(prefixes.buffer, prefixes.byteOffset, prefixes.length);
@@ -80,6 +96,10 @@ export class PackIdTable {
             const o = ov.getUint32(k * 4);
             offsets[i] = o & 0x80000000 ? ASK_INDEX : o;
             if (i > 0 && hi[i] === hi[i - 1] && lo[i] === lo[i - 1]) offsets[i] = offsets[i - 1] = ASK_INDEX;
+            if ((k + 1) % TABLE_ENTRIES_PER_UNIT === 0) {
+              const turn = isolateTurns.spend();
+              if (turn) await turn;
+            }
           }
           next = Math.max(next, from + count);
           if (++read >= batches) break;

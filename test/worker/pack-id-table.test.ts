@@ -10,6 +10,9 @@ import { RangedPackIndex } from "../../src/git/pack-index-ranged";
 import { MemorySource } from "../../src/git/range-source";
 import { IdTableFromIdx, idTableFileOf } from "../../src/git/pack-id-table-file";
 import { RoundsSource } from "./rounds-source";
+import { TURN_UNITS } from "../../src/utils/pace";
+import { TABLE_ENTRIES_PER_UNIT } from "../../src/git/pack-id-table";
+import { turnsDuring } from "./turns";
 
 /** A version 2 pack index of `entries` (ids sorted here), with big offsets where needed. */
 function indexOf(entries: { oid: string; offset: number }[]): Uint8Array {
@@ -224,5 +227,25 @@ describe("the id table of a ranged pack index", () => {
     const table = await PackIdTable.read(index);
     expect(table.find(id("ff01"))).toBe(4096);
     expect(table.find(id("77"))).toBe("index");
+  });
+});
+
+describe("reading a large table gives turns to other requests", () => {
+  it("between its arrays' allocations and while a batch is copied in (git/git's batch held the thread 10 to 17 ms)", async () => {
+    // One batch of the .idx (65,536 entries a batch): the copy of 40,000 entries between two reads.
+    const n = 40_000;
+    const entries = Array.from({ length: n }, (_, i) => ({ oid: id(i.toString(16).padStart(16, "0")), offset: 12 + i * 10 }));
+    const index = await RangedPackIndex.open(new MemorySource(`turns-${Math.random()}`, indexOf(entries)));
+    const build = PackIdTable.build(index);
+    const { result: table, turns } = await turnsDuring(() => build.step(1, index));
+    // Two between the three arrays, then one every 16,384 entries of the copy (TABLE_ENTRIES_PER_UNIT
+    // units of TURN_UNITS): two, less one as the budget may have been part spent before. Before,
+    // none: the reads from memory give none, and the copy ran at once.
+    expect(turns).toBeGreaterThanOrEqual(3);
+    expect(TABLE_ENTRIES_PER_UNIT * TURN_UNITS).toBeLessThanOrEqual(16_384);
+    expect(table).not.toBeNull();
+    expect(table!.find(entries[0]!.oid)).toBe(12);
+    expect(table!.find(entries[n - 1]!.oid)).toBe(12 + (n - 1) * 10);
+    expect(table!.find(id("ffff"))).toBeNull();
   });
 });
