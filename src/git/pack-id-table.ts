@@ -11,7 +11,7 @@ import { shrinkUnitsFor, unitBytesReadOf } from "./pack-index-unit-cache";
 import { ByteLru } from "../utils/lru";
 import { IsolateRuns } from "../utils/request-scope";
 import { edgeCacheBound } from "../utils/edge-budget";
-import { isolateTurns } from "../utils/pace";
+import { isolateTurns, loopStep } from "../utils/pace";
 
 /** 12 bytes an object: 8 of its id, 4 of its offset. */
 export const ID_TABLE_BYTES_PER_OBJECT = 12;
@@ -96,10 +96,8 @@ export class PackIdTable {
             const o = ov.getUint32(k * 4);
             offsets[i] = o & 0x80000000 ? ASK_INDEX : o;
             if (i > 0 && hi[i] === hi[i - 1] && lo[i] === lo[i - 1]) offsets[i] = offsets[i - 1] = ASK_INDEX;
-            if ((k + 1) % TABLE_ENTRIES_PER_UNIT === 0) {
-              const turn = isolateTurns.spend();
-              if (turn) await turn;
-            }
+            const turn = loopStep(k + 1, TABLE_ENTRIES_PER_UNIT);
+            if (turn) await turn;
           }
           next = Math.max(next, from + count);
           if (++read >= batches) break;

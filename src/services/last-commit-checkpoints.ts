@@ -16,7 +16,7 @@ import { RangedPackIndex } from "../git/pack-index-ranged";
 import type { ObjectLocator } from "../git/walk-trees";
 import { updatedTreePaths } from "../git/tree-listing";
 import { r2Keys } from "../storage/keys";
-import { isolateTurns } from "../utils/pace";
+import { loopStep } from "../utils/pace";
 import { readStored, type StoredLastCommits, storeAnswer, toStored } from "./last-commit-store";
 import type { RepoRef } from "./repositories";
 
@@ -132,10 +132,8 @@ export async function checkpointOf(data: StoredLastCommits, prefix: string): Pro
   const answers = new Map<string, { commit: Oid; time: number }>();
   const paths = Object.keys(data.paths);
   for (let k = 0; k < paths.length; k++) {
-    if ((k + 1) % CHECKPOINT_PATHS_PER_UNIT === 0) {
-      const turn = isolateTurns.spend();
-      if (turn) await turn;
-    }
+    const turn = loopStep(k + 1, CHECKPOINT_PATHS_PER_UNIT);
+    if (turn) await turn;
     const path = paths[k]!;
     if (!path.startsWith(prefix) || path.indexOf("/", prefix.length) >= 0) continue;
     const i = data.paths[path]!;

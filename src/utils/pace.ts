@@ -96,9 +96,15 @@ export const isolateTurns = new TurnBudget(TURN_UNITS);
  */
 export const GRAPH_STEPS_PER_UNIT = 16;
 
+/**
+ * Counts the `steps`-th step of a loop whose steps are worth 1/`perUnit` of a unit of
+ * `isolateTurns`: the turn to await when one is due.
+ */
+export const loopStep = (steps: number, perUnit: number): Promise<void> | undefined =>
+  steps % perUnit === 0 ? isolateTurns.spend() : undefined;
+
 /** Counts the `steps`-th step of a walk over graph positions: the turn to await when one is due. */
-export const graphStep = (steps: number): Promise<void> | undefined =>
-  steps % GRAPH_STEPS_PER_UNIT === 0 ? isolateTurns.spend() : undefined;
+export const graphStep = (steps: number): Promise<void> | undefined => loopStep(steps, GRAPH_STEPS_PER_UNIT);
 
 /**
  * One piece of work written once for a synchronous and a paced caller: a generator that yields
