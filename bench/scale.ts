@@ -10,8 +10,11 @@
 //
 // --storage-process: the forge runs with FORGE_STORAGE_PROCESS=1 (R2, KV and D1 simulators in a
 // second workerd, scripts/local/storage-process.ts), so the warm page waits behind the forge's own
-// work and not the R2 simulator's, as on Cloudflare; the warm table and line say so. With --state,
-// a run with it and one without on the same state give the two sets of warm rows.
+// work and not the R2 simulator's, as on Cloudflare; the warm table and line say so. The storage
+// workerd runs at nice 19 (STORAGE_NICE=<n> for another value, 0 for none): storage on Cloudflare
+// takes no core of the forge's, and on a 2-core machine the simulators' CPU otherwise competed with
+// the forge's thread for one. With --state, a run with it and one without on the same state give
+// the two sets of warm rows.
 //
 // --state: a kept forge state folder with the repository imported as project "repo" (bench/tree-probe.ts
 // STATE makes one): the run copies it, skips the uploads, the import and the git rows, and goes
@@ -50,6 +53,7 @@ import { longFileBlameTable } from "./lib/long-file-blame";
 import { basicAuthArgs, CommitMaker, initEmptyBare, mirror, repoInfo } from "./lib/repo";
 import { percentile, printTable, format, type Cell, type Row } from "./lib/report";
 import { git, gitEnv, run, tempDir } from "./lib/run";
+import { storageNice } from "./lib/sched";
 import { longestWarm, smallProject, warmAlone, warmDuring, warmRows } from "./lib/warm";
 import { killWorkerdBelow, watchdog } from "./lib/watchdog";
 
@@ -456,7 +460,7 @@ async function pagesAndWarm() {
   warmTable.push({ label: "alone after the cold pages: requests", unit: "count", values: [aloneAfter.length, "-"] });
   // Which storage the warm rows waited behind: the simulators on the forge's thread, or not.
   const storageLabel = opts["storage-process"]
-    ? " (storage process: R2, KV and D1 in a second workerd)"
+    ? ` (storage process: R2, KV and D1 in a second workerd${storageNice() ? ` at nice ${storageNice()}` : ""})`
     : " (R2, KV and D1 simulators on the forge's workerd thread)";
   printTable(
     `warm page (blob at master) from a second client: alone just before each kind's cold pages, and during them${storageLabel}`,

@@ -4,6 +4,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startForge, type RunningForge } from "../../test/e2e/runner";
 import { firstLine } from "./run";
+import { workerdPids } from "./rss";
+import { renice, storageNice } from "./sched";
 
 export const TENANT = "bench";
 export const HOST = "bench.localhost";
@@ -26,8 +28,10 @@ export interface Edgeforge {
  * `startTimeoutMs`: benchmarks share the machine with others, so workerd gets time to start.
  * `stateDir`: a state folder to use and keep (its tenant is reused when it has one, so a big
  * import is done once); `root`: another checkout's forge on it (before/after on the same state);
- * `port`: the forge's port (default: a free one). FORGE_OUT=<file> in the bench's environment: the
- * forge's output is written there as it comes (to follow a long run with `tail -f`), not only kept.
+ * `port`: the forge's port (default: a free one). With FORGE_STORAGE_PROCESS=1 in `env`, the
+ * storage workerd runs at nice `storageNice()` (19 unless STORAGE_NICE says otherwise).
+ * FORGE_OUT=<file> in the bench's environment: the forge's output is written there as it comes
+ * (to follow a long run with `tail -f`), not only kept.
  */
 export async function startEdgeforge(
   env: Record<string, string> = {},
@@ -42,6 +46,13 @@ export async function startEdgeforge(
     port: opts.port,
     outputFile: process.env.FORGE_OUT,
   });
+  // The storage workerd stands for storage on other machines: it gets a core only when the forge's
+  // processes leave one (sched.ts storageNice; STORAGE_NICE=0 runs it as the forge).
+  if (env.FORGE_STORAGE_PROCESS === "1") {
+    const { storage } = workerdPids(forge.child.pid!);
+    if (storage === undefined) throw new Error("FORGE_STORAGE_PROCESS=1 but no storage workerd below the forge");
+    if (storageNice() !== 0 && renice(storage, storageNice()) === 0) throw new Error(`could not renice workerd ${storage}`);
+  }
   // If the benchmark dies half-way, stop the forge (SIGINT: it shuts workerd down itself).
   const kill = () => forge.child.kill("SIGINT");
   process.once("exit", kill);

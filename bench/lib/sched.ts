@@ -3,6 +3,7 @@
 // shared 2-core machine, a busy workerd loses its core to other processes: a request that arrives
 // meanwhile waits for the OS, whatever the forge's code does.
 import { readdirSync, readFileSync } from "node:fs";
+import { setPriority } from "node:os";
 import { treePids } from "./rss";
 
 export interface SchedTotals {
@@ -61,4 +62,37 @@ export function schedLine(s: SchedTotals, per?: number): string {
  */
 export function threadCpuMs(pid: number, tid = pid): number {
   return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ", 1)[0]) / 1e6;
+}
+
+/**
+ * The nice value benchmarks give the storage workerd (FORGE_STORAGE_PROCESS=1) unless STORAGE_NICE
+ * says otherwise (0: as the forge). On Cloudflare, R2, KV and D1 run on other machines and never
+ * take the forge's core; on this 2-core machine the storage simulators' CPU (about as much as the
+ * forge's own on a cold page) competed with the forge's thread, its front and the clients, and that
+ * wait was most of what the warm page's p50 gained during cold pages (bench/scale-results.md,
+ * session 17). At 19 the storage process gets a core only when the forge's processes leave one.
+ */
+export const storageNice = (): number => Number(process.env.STORAGE_NICE ?? 19);
+
+/**
+ * Sets the nice value of every thread of `pid` (Linux's nice is per thread; threads made later
+ * inherit their creator's). Returns how many threads took it.
+ */
+export function renice(pid: number, nice: number): number {
+  let done = 0;
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  for (const tid of tids) {
+    try {
+      setPriority(Number(tid), nice);
+      done++;
+    } catch {
+      // The thread ended.
+    }
+  }
+  return done;
 }
