@@ -203,7 +203,15 @@ async function startForgeOn(port: number, opts: Parameters<typeof startForge>[0]
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "edgeforge-e2e-"));
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
     cwd: opts.root ?? root,
-    env: { ...process.env, PORT: String(port), FORGE_STATE: stateDir, FORGE_LOG: "quiet", FORGE_ADMIN_TOKEN: "", ...opts.env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      FORGE_STATE: stateDir,
+      // Benchmarks following a long run may want every log line in FORGE_OUT (bench/README.md).
+      FORGE_LOG: process.env.BENCH_FORGE_LOG ?? "quiet",
+      FORGE_ADMIN_TOKEN: "",
+      ...opts.env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   if (opts.outputFile) writeFileSync(opts.outputFile, "");
