@@ -17,17 +17,20 @@ export function schedTotals(rootPid: number, match?: RegExp): SchedTotals {
   return schedOf(treePids(rootPid, match));
 }
 
+/** The thread ids of a process (none when it has ended). */
+function threadsOf(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+}
+
 /** Sums schedstat over every thread of these processes. */
 export function schedOf(pids: number[]): SchedTotals {
   const out = { cpuMs: 0, waitMs: 0, slices: 0 };
   for (const pid of pids) {
-    let tids: string[] = [];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
+    for (const tid of threadsOf(pid)) {
       try {
         const [cpu, wait, slices] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").trim().split(/\s+/).map(Number);
         out.cpuMs += cpu! / 1e6;
@@ -80,13 +83,7 @@ export const storageNice = (): number => Number(process.env.STORAGE_NICE ?? 19);
  */
 export function renice(pid: number, nice: number): number {
   let done = 0;
-  let tids: string[] = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return 0;
-  }
-  for (const tid of tids) {
+  for (const tid of threadsOf(pid)) {
     try {
       setPriority(Number(tid), nice);
       done++;
