@@ -459,8 +459,9 @@ async function pagesAndWarm() {
   warmTable.push({ label: "alone after the cold pages: p50", unit: "ms", values: [percentile(aloneAfter, 50), "-"] });
   warmTable.push({ label: "alone after the cold pages: requests", unit: "count", values: [aloneAfter.length, "-"] });
   // Which storage the warm rows waited behind: the simulators on the forge's thread, or not.
+  const nice = storageNice();
   const storageLabel = opts["storage-process"]
-    ? ` (storage process: R2, KV and D1 in a second workerd${storageNice() ? ` at nice ${storageNice()}` : ""})`
+    ? ` (storage process: R2, KV and D1 in a second workerd${nice ? ` at nice ${nice}` : ""})`
     : " (R2, KV and D1 simulators on the forge's workerd thread)";
   printTable(
     `warm page (blob at master) from a second client: alone just before each kind's cold pages, and during them${storageLabel}`,

@@ -51,7 +51,8 @@ export async function startEdgeforge(
   if (env.FORGE_STORAGE_PROCESS === "1") {
     const { storage } = workerdPids(forge.child.pid!);
     if (storage === undefined) throw new Error("FORGE_STORAGE_PROCESS=1 but no storage workerd below the forge");
-    if (storageNice() !== 0 && renice(storage, storageNice()) === 0) throw new Error(`could not renice workerd ${storage}`);
+    const nice = storageNice();
+    if (nice !== 0 && renice(storage, nice) === 0) throw new Error(`could not renice workerd ${storage}`);
   }
   // If the benchmark dies half-way, stop the forge (SIGINT: it shuts workerd down itself).
   const kill = () => forge.child.kill("SIGINT");
