@@ -7,7 +7,11 @@
 // The forge's bindings take Miniflare's remote-binding form (`remoteProxyConnectionString`): the
 // binding's own client in the forge's workerd sends each call as an HTTP request to this process.
 // Here wrangler's proxy-server worker (the one that serves remote bindings) hands each request to
-// a service binding of the same name. Those service bindings reach this process's own simulator
+// a service binding of the same name. R2, KV and D1 bindings speak HTTP (`fetch`) only, but
+// Miniflare's client also opens a WebSocket RPC session each time it is made, one per storage
+// call, and never closes it: at 50 calls a second both workerds ran out of file descriptors (20,000
+// here) 7 to 9 minutes in. This process refuses those upgrades (`REFUSE_RPC`), so each closes at
+// once; the call goes on over HTTP as before. Those service bindings reach this process's own simulator
 // services (`r2:bucket:objects`, ...) through Miniflare's dev registry, whose entries name a
 // service and the workerd debug port that serves it: the entries written below point at this
 // process's own debug port. The simulators keep their state where the forge's own would
@@ -29,6 +33,21 @@ const REMOTE_STORAGE = {
   DIRECTORY: { service: "kv:ns:entry", props: { MINIFLARE_NAMESPACE: "directory" } },
   CONTROL: { service: "d1:db:control" },
 } as const;
+
+/**
+ * The storage worker's entry module: the proxy-server worker (module `proxy-server.js`), except
+ * that a WebSocket upgrade asking for a binding's RPC session (what wrangler's proxy tells apart by
+ * the `MF-Binding` search parameter) gets a 400 instead of a session.
+ */
+const REFUSE_RPC = `import proxy from "./proxy-server.js";
+export default {
+  fetch(request, env, ctx) {
+    if (request.headers.has("Upgrade") && new URL(request.url).searchParams.has("MF-Binding"))
+      return new Response("R2, KV and D1 are served over HTTP here, not RPC sessions", { status: 400 });
+    return proxy.fetch(request, env, ctx);
+  },
+};
+`;
 
 /** Dev-registry entries expire after 5 minutes without a touch (Miniflare touches its own every 30 s). */
 const REGISTRY_TOUCH_MS = 30_000;
@@ -57,8 +76,10 @@ export async function startStorageProcess(opts: {
   const registryName = (b: string) => `edgeforge-storage-${b.toLowerCase()}`;
   const worker: WorkerOptions = {
     name: "storage",
-    modules: true,
-    script: proxyServer,
+    modules: [
+      { type: "ESModule", path: "storage.js", contents: REFUSE_RPC },
+      { type: "ESModule", path: "proxy-server.js", contents: proxyServer },
+    ],
     compatibilityDate: COMPATIBILITY_DATE,
     compatibilityFlags: ["nodejs_compat"],
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
