@@ -403,6 +403,15 @@ describe("caching", () => {
     const second = await page(url);
     expect(second.headers.get("server-timing")).toContain("page-cache-hit");
     expect(second.headers.get("etag")).toBe(etag);
+    // The kept page is sent from its own bytes (keptBytes): each send, side by side too, is whole
+    // and leaves them for the next.
+    const body = await (await page(url)).text();
+    const sends = await Promise.all([page(url), page(url), page(url)]);
+    for (const r of sends) {
+      expect(r.headers.get("content-length")).toBe(String(new TextEncoder().encode(body).length));
+      expect(await r.text()).toBe(body);
+    }
+    await second.text();
     expect((await page(url, { "if-none-match": etag })).status).toBe(304);
     // A ref-addressed page reuses the same body, and is revalidated on every visit.
     const byRef = await page("/p/demo/source/blob/main/lib/util.js");

@@ -218,7 +218,25 @@ function notModified(c: Context<AppEnv>, etag: string | undefined, cacheControl:
 function sendPage(c: Context<AppEnv>, page: AnonymousPage): Response {
   const unchanged = notModified(c, page.headers.etag, page.headers["cache-control"]!);
   if (unchanged) return unchanged;
-  return c.body(page.body, page.status, { ...page.headers, "content-length": String(page.body.length) });
+  return c.body(keptBytes(page.body), page.status, { ...page.headers, "content-length": String(page.body.length) });
+}
+
+/**
+ * A body that sends bytes this isolate keeps (a stored page) as they are. Given the bytes
+ * themselves, workerd's Response copies them into native memory that stays held until V8's next
+ * full collection: on big.git's 75 KB warm page the forge's workerd grew to 900 MiB resident before
+ * its allocator had enough to reuse, every fresh page a fault that doubled the request's CPU
+ * (bench/scale-results.md, session 19). A stream of the one kept array is read by workerd as it
+ * writes the response; nothing is copied to be kept (350 MiB), and the array is never transferred
+ * (a default stream's chunks are not detached).
+ */
+function keptBytes(bytes: Uint8Array<ArrayBuffer>): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
 }
 
 const encoder = new TextEncoder();
