@@ -125,7 +125,13 @@ export async function sampleHeap(
               params?: { context?: { id: number } };
               result?: Usage & { result?: { value?: unknown } };
             };
-            if (msg.method === "Runtime.executionContextCreated") target.contextId = msg.params?.context?.id;
+            // The context known, Runtime is disabled again: while enabled, every console.log of
+            // the isolate (a log line per request) is sent here too, which the warm page paid for
+            // only while the sampler ran (bench/scale-results.md, session 19).
+            if (msg.method === "Runtime.executionContextCreated" && target.contextId === undefined) {
+              target.contextId = msg.params?.context?.id;
+              ws.send(JSON.stringify({ id: ++id, method: "Runtime.disable" }));
+            }
             if (msg.id !== undefined && msg.id === target.cachesAsk) {
               target.lastCaches = cachesOf(msg.result?.result?.value);
               if (process.env.HEAP_DEBUG && !target.lastCaches)
