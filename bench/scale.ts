@@ -4,7 +4,7 @@
 // page) while a second client loads a warm page, and the used V8 heap of each isolate.
 //
 //   npm run bench:gen-large -- --size-mb 500 --commits 70000 --branches 700 --depth 6 --out /tmp/big.git
-//   npm run bench:scale -- --repo /tmp/big.git [--samples 30] [--seconds 5] [--warm-samples 500]
+//   npm run bench:scale -- --repo /tmp/big.git [--samples 30] [--seconds 5] [--warm-samples 500] [--alone-seconds 5]
 //     [--skip-git] [--skip-cgit] [--skip-pages] [--only-blame] [--profile] [--phase-limit 1200]
 //     [--state <dir>] [--port N] [--inspector-port N] [--storage-process]
 //
@@ -28,8 +28,8 @@
 // history), one URL each per kind, requested once, one at a time. Warm: the blob page of a file at
 // master, already rendered once, requested in a loop by a second client: its p50 alone, then during
 // the cold run, then alone again. "Alone" starts only once every isolate is idle (CPU profiles
-// through the inspector: the work left by the import has finished) and lasts --seconds and at
-// least --warm-samples requests. Heap: peak of Runtime.getHeapUsage per isolate and phase.
+// through the inspector: the work left by the import has finished) and lasts --alone-seconds and
+// at least --warm-samples requests. Heap: peak of Runtime.getHeapUsage per isolate and phase.
 // Blame: when the repository has bench:gen-large's --long-file, cold blame of it at master and
 // older commits against git blame and cgit (bench/lib/long-file-blame.ts), before the cold pages;
 // --only-blame stops after it. Calls: each cold page's R2 calls (ranged and whole GETs, bytes,
@@ -54,7 +54,8 @@ import { basicAuthArgs, CommitMaker, initEmptyBare, mirror, repoInfo } from "./l
 import { percentile, printTable, format, type Cell, type Row } from "./lib/report";
 import { git, gitEnv, run, tempDir } from "./lib/run";
 import { storageNice } from "./lib/sched";
-import { longestWarm, smallProject, warmAlone, warmDuring, warmRows } from "./lib/warm";
+import { longestWarm, smallProject, warmAlone, warmDuring, warmRows, warmUntilSettled } from "./lib/warm";
+import { workerdPids } from "./lib/rss";
 import { killWorkerdBelow, watchdog } from "./lib/watchdog";
 
 const { values: opts } = parseArgs({
@@ -64,6 +65,8 @@ const { values: opts } = parseArgs({
     seconds: { type: "string", default: "5" },
     /** The warm page's requests alone (before and after the cold pages): at least this many. */
     "warm-samples": { type: "string", default: "500" },
+    /** ... and for at least this many seconds before each kind (a V8 full-collection cycle or more). */
+    "alone-seconds": { type: "string", default: "5" },
     /** A phase that runs longer fails the run, after a CPU profile of every isolate (a hang says where). */
     "phase-limit": { type: "string", default: "1200" },
     "skip-git": { type: "boolean" },
@@ -85,6 +88,7 @@ const repo = opts.repo;
 const samples = Number(opts.samples);
 const seconds = Number(opts.seconds);
 const warmSamples = Number(opts["warm-samples"]);
+const aloneSeconds = Number(opts["alone-seconds"]);
 // Cloudflare gives an isolate 128 MB; 100 keeps a margin (the runner passes it to workerd).
 process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
 
@@ -318,31 +322,38 @@ async function pagesAndWarm() {
 
   // ---- The warm page, alone and during the cold pages, in turns: before each kind's cold pages,
   // once every isolate is idle (the work left by the import or by the last kind has finished), the
-  // warm page alone for at least --warm-samples requests (and --seconds over all kinds); then
-  // that kind's cold pages with the warm page loading beside them. Taking "alone" in turns with
-  // "during" lets a machine whose load changes weigh on both alike.
+  // warm page alone for at least --warm-samples requests and --alone-seconds; then that kind's cold
+  // pages with the warm page loading beside them. Taking "alone" in turns with "during" lets a
+  // machine whose load changes weigh on both alike. A warm request costs the forge's thread about
+  // twice as much just before one of V8's full collections as just after (they come every 8 to 10
+  // s at the warm page's rate; bench/scale-results.md, session 19): "alone" spans such a cycle.
   const warm = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
   const warmUrl = pages.blob("master", tipFile);
+  const once = async () => {
+    const r = await warm.get(warmUrl);
+    if (r.status !== 200) throw new Error(`the warm page ${warmUrl} answered HTTP ${r.status}`);
+    return r.ms;
+  };
   const loop = async (until: () => boolean) => {
     const out: number[] = [];
-    while (!until()) {
-      const r = await warm.get(warmUrl);
-      if (r.status !== 200) throw new Error(`the warm page ${warmUrl} answered HTTP ${r.status}`);
-      out.push(r.ms);
-    }
+    while (!until()) out.push(await once());
     return out;
   };
-  // Unmeasured: the first requests compile the page's code (V8's tiers) and fill its caches.
-  step("the warm page, unmeasured warm-up");
-  let warmUp = 0;
-  await loop(() => warmUp++ >= warmSamples);
+  // Unmeasured: the first requests compile the page's code (V8's tiers) and fill its caches, and
+  // go on until workerd's resident memory has settled (warmUntilSettled).
+  step("the warm page, unmeasured warm-up until the forge's memory settles");
+  const warmedUp = await warmUntilSettled(once, workerdPids(forge.pid).forge, warmSamples);
+  console.error(
+    `warm-up: ${warmedUp.requests} requests in ${warmedUp.seconds.toFixed(0)} s, the forge's workerd at ${warmedUp.rssMiB.toFixed(0)} MiB` +
+      (warmedUp.settled ? "" : " (still growing: alone may read high)"),
+  );
   const aloneNow = async (label: string) => {
     step(`waiting until every isolate is idle (${label})`);
     const t = performance.now();
     const idle = await waitForIdle(inspector);
     idleWaits.push({ label, ms: performance.now() - t, windows: idle.windows });
     step(`the warm page alone (${label})`);
-    const end = performance.now() + (seconds * 1000) / KINDS.length;
+    const end = performance.now() + aloneSeconds * 1000;
     let n = 0;
     return loop(() => n++ >= warmSamples && performance.now() > end);
   };

@@ -24,6 +24,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { printThreadReport, threadReport } from "./lib/thread-slices";
+import { warmUntilSettled } from "./lib/warm";
 import { workerdPids } from "./lib/rss";
 import { schedLine, schedOf, schedSince, schedTotals, threadCpuMs } from "./lib/sched";
 
@@ -112,8 +113,10 @@ try {
   // machine; the tree page is then partial and its kind not comparable).
   const final = await masterFinal((path) => pageAt(forge.port, path), Number(process.env.FINAL_WAIT_S ?? Infinity) * 1000);
   console.log(`master ${final ? "final" : "NOT final"} after ${(performance.now() - t).toFixed(0)} ms`);
-  let n = 0;
-  await loop(() => n++ >= warmSamples);
+  const warmedUp = await warmUntilSettled(() => warm.get(warmUrl), workerdPid, warmSamples);
+  console.log(
+    `warm-up ${warmedUp.requests} requests in ${warmedUp.seconds.toFixed(0)} s, workerd ${warmedUp.rssMiB.toFixed(0)} MiB${warmedUp.settled ? "" : " (still growing)"}`,
+  );
   for (const kind of kinds) {
     await waitForIdle(inspector);
     let m = 0;

@@ -78,7 +78,7 @@ export function workerdPids(pid: number): { forge: number; storage: number | und
 }
 
 /** VmRSS and RssAnon in bytes, or null when the process is gone. */
-function rss(pid: number): { rss: number; anon: number } | null {
+export function rss(pid: number): { rss: number; anon: number } | null {
   try {
     const text = readFileSync(`/proc/${pid}/status`, "utf8");
     const kb = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0) * 1024;

@@ -5,6 +5,7 @@ import { rmSync } from "node:fs";
 import { HOST, TENANT, type Edgeforge } from "./edgeforge";
 import type { LoadClient } from "./load";
 import { percentile, type Row } from "./report";
+import { rss } from "./rss";
 import { basicAuthArgs } from "./repo";
 import { git, gitEnv, tempDir } from "./run";
 
@@ -45,6 +46,39 @@ export function longestWarm(run: { ms: number[]; sentAt: number[] }, count = 5):
     .slice(0, count)
     .map((i) => `${Math.round(run.ms[i]!)} ms at ${(run.sentAt[i]! / 1000).toFixed(1)} s`)
     .join(", ");
+}
+
+/**
+ * Requests (`request`, unmeasured) until the resident memory of the forge's workerd `pid` has
+ * settled: at least `minRequests` and 20 s, then until it grew by less than 2% over the last 10 s
+ * (at most `maxSeconds`). workerd holds the native memory of a response until V8's next full
+ * collection; until its allocator has grown enough to reuse that memory from one collection to
+ * the next, each fresh page it touches is a fault, and on big.git a warm request cost the forge's
+ * thread twice the CPU (bench/scale-results.md, session 19): an "alone" taken then is no baseline.
+ */
+export async function warmUntilSettled(
+  request: () => Promise<unknown>,
+  pid: number,
+  minRequests: number,
+  maxSeconds = 120,
+): Promise<{ requests: number; seconds: number; rssMiB: number; settled: boolean }> {
+  const start = performance.now();
+  const history: { at: number; bytes: number }[] = [];
+  let requests = 0;
+  let nextSample = start;
+  for (;;) {
+    await request();
+    requests++;
+    const now = performance.now();
+    if (now < nextSample) continue;
+    nextSample = now + 1000;
+    const bytes = rss(pid)?.rss ?? 0;
+    history.push({ at: now, bytes });
+    const tenAgo = history.find((h) => h.at >= now - 10_000)!;
+    const seconds = (now - start) / 1000;
+    const settled = seconds >= 20 && requests >= minRequests && bytes < tenAgo.bytes * 1.02;
+    if (settled || seconds >= maxSeconds) return { requests, seconds, rssMiB: bytes / 2 ** 20, settled };
+  }
 }
 
 /** Latencies of one URL requested back to back for `seconds`. */
