@@ -65,7 +65,7 @@ const { values: opts } = parseArgs({
     seconds: { type: "string", default: "5" },
     /** The warm page's requests alone (before and after the cold pages): at least this many. */
     "warm-samples": { type: "string", default: "500" },
-    /** ... and for at least this many seconds before each kind (a V8 full-collection cycle or more). */
+    /** ... and for at least this many seconds before each kind. */
     "alone-seconds": { type: "string", default: "5" },
     /** A phase that runs longer fails the run, after a CPU profile of every isolate (a hang says where). */
     "phase-limit": { type: "string", default: "1200" },
@@ -324,9 +324,9 @@ async function pagesAndWarm() {
   // once every isolate is idle (the work left by the import or by the last kind has finished), the
   // warm page alone for at least --warm-samples requests and --alone-seconds; then that kind's cold
   // pages with the warm page loading beside them. Taking "alone" in turns with "during" lets a
-  // machine whose load changes weigh on both alike. A warm request costs the forge's thread about
-  // twice as much just before one of V8's full collections as just after (they come every 8 to 10
-  // s at the warm page's rate; bench/scale-results.md, session 19): "alone" spans such a cycle.
+  // machine whose load changes weigh on both alike. Before the first, a warm-up until the forge's
+  // memory settles: while workerd's RSS grows a warm request cost the forge's thread twice the CPU
+  // (bench/scale-results.md, session 19), and "alone" taken then read up to twice the settled p50.
   const warm = new LoadClient({ port: forge.port, host: `${HOST}:${forge.port}` }, 1);
   const warmUrl = pages.blob("master", tipFile);
   const once = async () => {

@@ -3,8 +3,9 @@
 // requested back to back by one client for BLOCKS blocks of BLOCK requests. Per block: the time
 // since the start, the p50 and p90 of the requests, the p50 of the CPU time the forge's workerd
 // thread spent across one request (/proc/<pid>/task/<tid>/schedstat), and the forge workerd's
-// resident memory. Then the spread of the p50 over windows of 1, 5, 10 and 20 seconds: the widest
-// window whose p50s stay close is how long an "alone" measure must last to be a figure at all.
+// resident memory. Then the spread of the p50 over windows of 1, 5, 10 and 20 seconds. While
+// workerd's RSS grows, a request costs its thread more (fresh pages are faults): how long that lasts
+// is how long bench:scale's warm-up must be before "alone" is a figure (bench/lib/warm.ts).
 //
 //   REPO=/tmp/s4-big/big.git STATE=/tmp/states/big [STORAGE_PROCESS=1] [BLOCKS=40] [BLOCK=250] \
 //     [PORT=8760] [ROOT=/work/wt/<base>] npx tsx bench/warm-drift.ts
