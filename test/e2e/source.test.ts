@@ -133,6 +133,19 @@ describe("files", () => {
     }
   });
 
+  it("sends a page kept for anonymous visitors whole, with its Content-Length, time after time", async () => {
+    const path = "/p/express/source/blob/master/lib/application.js";
+    const first = await get(path);
+    expect(first.status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      const again = await get(path);
+      expect(String(again.headers["server-timing"])).toContain("page-cache-hit");
+      expect(again.headers["transfer-encoding"]).toBeUndefined();
+      expect(again.headers["content-length"]).toBe(String(first.body.length));
+      expect(again.body.equals(first.body)).toBe(true);
+    }
+  });
+
   it("blames lines as git blame does (all but a few: diff alignment can differ on ambiguous lines)", async () => {
     for (const path of ["lib/application.js", "lib/express.js", "package.json"]) {
       let body = await html(`/p/express/source/blame/master/${path}`);

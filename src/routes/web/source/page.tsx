@@ -232,6 +232,8 @@ function sendPage(c: Context<AppEnv>, page: AnonymousPage): Response {
  */
 function keptBytes(bytes: Uint8Array<ArrayBuffer>): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
+    // workerd's own: the length it sends as Content-Length (a stream's is otherwise unknown: chunked).
+    expectedLength: bytes.byteLength,
     start(controller) {
       controller.enqueue(bytes);
       controller.close();
