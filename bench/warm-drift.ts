@@ -12,13 +12,13 @@
 //
 // ROOT runs another checkout's forge on the same state (before/after). The forge runs under the
 // scale benchmark's heap limit (MINIFLARE_WORKERD_V8_FLAGS, default --max-old-space-size=100).
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HOST, startEdgeforge } from "./lib/edgeforge";
 import { LoadClient } from "./lib/load";
 import { percentile } from "./lib/report";
-import { workerdPids } from "./lib/rss";
+import { rss, workerdPids } from "./lib/rss";
 import { threadCpuMs } from "./lib/sched";
 import { git } from "./lib/run";
 
@@ -37,7 +37,7 @@ const forge = await startEdgeforge(storage, 600_000, {
   port: process.env.PORT ? Number(process.env.PORT) : undefined,
   root: process.env.ROOT,
 });
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+const rssMiB = (pid: number) => (rss(pid)?.rss ?? 0) / 2 ** 20;
 
 const files = (await git(["-C", repo, "ls-tree", "-r", "--name-only", "master"])).stdout.split("\n");
 const file = files.find((f) => f.endsWith(".ts")) ?? files[0]!;
