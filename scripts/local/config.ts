@@ -3,6 +3,12 @@
 // tenants a local forge made before TENANT_DB.
 import type { MiniflareOptions, WorkerOptions } from "miniflare";
 import type { WorkerName } from "./build";
+import { fileURLToPath } from "node:url";
+import { STORAGE_PLUGIN, type StorageBindingOptions } from "./storage-plugin";
+import type { StorageProcess } from "./storage-process";
+
+/** The module Miniflare loads the storage plugin from (a path: Miniflare resolves it with require.resolve). */
+const storagePluginModule = fileURLToPath(new URL("./storage-plugin.ts", import.meta.url));
 
 export const COMPATIBILITY_DATE = "2026-07-01";
 export const COMPATIBILITY_FLAGS = ["nodejs_compat"];
@@ -58,19 +64,34 @@ export interface LocalConfig {
   port?: number;
   /** WEBHOOK_ALLOWLIST of the edge (FORGE_WEBHOOK_ALLOWLIST), e.g. 127.0.0.1 for a receiver on this machine. */
   webhookAllowlist?: string;
-  /** FORGE_STORAGE_PROCESS=1: R2, KV and D1 served by a second workerd (./storage-process.ts) at this URL. */
-  storageUrl?: URL;
+  /** FORGE_STORAGE_PROCESS=1: R2, KV and D1 served by a second workerd (./storage-process.ts) at these URLs. */
+  storage?: Pick<StorageProcess, "url" | "r2Url">;
 }
 
-/** A storage binding: the simulator in this workerd, or its remote form served by the storage process. */
-const store = (id: string, storageUrl?: URL) => (storageUrl ? { id, remoteProxyConnectionString: storageUrl } : id);
+/** A KV or D1 binding: the simulator in this workerd, or its remote form served by the storage process. */
+const store = (id: string, c: LocalConfig) => (c.storage ? { id, remoteProxyConnectionString: c.storage.url } : id);
+
+/** The R2 binding: the simulator in this workerd, or workerd's R2 client talking to the storage process (./storage-plugin.ts). */
+const objects = (c: LocalConfig): Partial<WorkerOptions> =>
+  c.storage
+    ? {
+        unsafeBindings: [
+          {
+            name: "OBJECTS",
+            type: "r2",
+            plugin: { name: STORAGE_PLUGIN, package: storagePluginModule },
+            options: { address: c.storage.r2Url.host } satisfies StorageBindingOptions,
+          },
+        ],
+      }
+    : { r2Buckets: { OBJECTS: "objects" } };
 
 const shared = (c: LocalConfig): Partial<WorkerOptions> => ({
   modules: true,
   compatibilityDate: COMPATIBILITY_DATE,
   compatibilityFlags: COMPATIBILITY_FLAGS,
-  kvNamespaces: { DIRECTORY: store("directory", c.storageUrl) },
-  r2Buckets: { OBJECTS: store("objects", c.storageUrl) },
+  kvNamespaces: { DIRECTORY: store("directory", c) },
+  ...objects(c),
 });
 
 export function miniflareOptions(c: LocalConfig): MiniflareOptions {
@@ -102,7 +123,7 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
         },
         analyticsEngineDatasets: { TELEMETRY: { dataset: "edgeforge_requests" } },
         scriptPath: c.scripts.edge,
-        d1Databases: { CONTROL: store("control", c.storageUrl), ...tenantDbs },
+        d1Databases: { CONTROL: store("control", c), ...tenantDbs },
         durableObjects: {
           REPO: { className: "RepoObject", scriptName: "push" },
           TENANT_DB: { className: "TenantDatabase", useSQLite: true },
@@ -128,7 +149,7 @@ export function miniflareOptions(c: LocalConfig): MiniflareOptions {
         // Tests of failures mid-push start the runner with FORGE_ALLOW_FAULTS=1; never in use otherwise.
         bindings: { ...(c.allowFaults ? { ALLOW_FAULTS: "1" } : {}), ...(c.wanMs ? { FORGE_WAN_MS: c.wanMs } : {}) },
         scriptPath: c.scripts.push,
-        d1Databases: { CONTROL: store("control", c.storageUrl) },
+        d1Databases: { CONTROL: store("control", c) },
         durableObjects: { REPO: { className: "RepoObject", useSQLite: true } },
       },
     ] as WorkerOptions[],

@@ -100,7 +100,7 @@ export class LocalForge {
       extraTenantMigrations: process.env.FORGE_EXTRA_TENANT_MIGRATIONS || undefined,
       port: this.opts.port || undefined,
       webhookAllowlist: process.env.FORGE_WEBHOOK_ALLOWLIST || undefined,
-      storageUrl: this.storage?.url,
+      storage: this.storage ?? undefined,
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         this.pipeLogs(stdout);
         this.pipeLogs(stderr);

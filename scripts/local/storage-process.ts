@@ -4,7 +4,9 @@
 // thread that also runs both workers (bench/scale-results.md, s11-warm: R2's simulator 17 to 26%
 // of that thread during cold pages).
 //
-// The forge's bindings take Miniflare's remote-binding form (`remoteProxyConnectionString`): the
+// The forge's R2 binding is workerd's own R2 client, whose service is this process's `R2` socket
+// (./storage-plugin.ts): each call arrives as the request the simulator takes, and goes to it as it
+// is. KV and D1 take Miniflare's remote-binding form (`remoteProxyConnectionString`): the
 // binding's own client in the forge's workerd sends each call as an HTTP request to this process.
 // Here wrangler's proxy-server worker (the one that serves remote bindings) hands each request to
 // a service binding of the same name. R2, KV and D1 bindings speak HTTP (`fetch`) only, but
@@ -37,9 +39,16 @@ const REMOTE_STORAGE = {
 /**
  * The storage worker's entry module: the proxy-server worker (module `proxy-server.js`), except
  * that a WebSocket upgrade asking for a binding's RPC session (what wrangler's proxy tells apart by
- * the `MF-Binding` search parameter) gets a 400 instead of a session.
+ * the `MF-Binding` search parameter) gets a 400 instead of a session; and its `R2` entrypoint, a
+ * socket of its own, which hands workerd's R2 client's requests to the simulator unchanged.
  */
-const REFUSE_RPC = `import proxy from "./proxy-server.js";
+const REFUSE_RPC = `import { WorkerEntrypoint } from "cloudflare:workers";
+import proxy from "./proxy-server.js";
+export class R2 extends WorkerEntrypoint {
+  fetch(request) {
+    return this.env.OBJECTS.fetch(request);
+  }
+}
 export default {
   fetch(request, env, ctx) {
     if (request.headers.has("Upgrade") && new URL(request.url).searchParams.has("MF-Binding"))
@@ -55,8 +64,10 @@ const REGISTRY_TOUCH_MS = 30_000;
 const REGISTRY_WAIT_MS = 60_000;
 
 export interface StorageProcess {
-  /** What the forge's bindings take as `remoteProxyConnectionString`. */
+  /** What the forge's KV and D1 bindings take as `remoteProxyConnectionString`. */
   url: URL;
+  /** The `R2` entrypoint's socket: the service of the forge's R2 binding (./storage-plugin.ts). */
+  r2Url: URL;
   dispose(): Promise<void>;
 }
 
@@ -82,7 +93,10 @@ export async function startStorageProcess(opts: {
     ],
     compatibilityDate: COMPATIBILITY_DATE,
     compatibilityFlags: ["nodejs_compat"],
-    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+    unsafeDirectSockets: [
+      { host: "127.0.0.1", port: 0 },
+      { host: "127.0.0.1", port: 0, entrypoint: "R2" },
+    ],
     // The simulators themselves (under other names: the proxy's env names must be the fetchers).
     r2Buckets: { LOCAL_OBJECTS: "objects" },
     kvNamespaces: { LOCAL_DIRECTORY: "directory" },
@@ -119,8 +133,10 @@ export async function startStorageProcess(opts: {
   }, REGISTRY_TOUCH_MS);
   touch.unref();
   const url = await mf.unsafeGetDirectURL("storage");
+  const r2Url = await mf.unsafeGetDirectURL("storage", "R2");
   // Miniflare's registry watcher takes the entries in shortly after they are written; until then
-  // the proxy answers 503 "Worker ... not found" for that binding.
+  // the proxy answers 503 "Worker ... not found" for that binding (the R2 socket reaches the
+  // simulator through the same OBJECTS binding).
   const deadline = Date.now() + REGISTRY_WAIT_MS;
   for (const b of bindings) {
     while ((await fetch(url, { headers: { "MF-Binding": b, "MF-URL": "http://storage/" } })).status === 503) {
@@ -130,6 +146,7 @@ export async function startStorageProcess(opts: {
   }
   return {
     url,
+    r2Url,
     dispose: async () => {
       clearInterval(touch);
       await mf.dispose();

@@ -1,5 +1,5 @@
 // FORGE_STORAGE_PROCESS=1 (benchmarks' mode, scripts/local/storage-process.ts): R2, KV and D1 served
-// by a second workerd. The demo forge's start-up (a tenant in D1 and KV, an import through R2's
+// by a second workerd, R2 through workerd's own client. The demo forge's start-up (a tenant in D1 and KV, an import through R2's
 // multipart upload, the commit-graph job) runs on it, its pages read through it, and the state it
 // leaves is the one a forge without the mode reads.
 import { afterAll, describe, expect, it } from "vitest";
@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { request } from "../../bin/cli/http";
 import { workerdPids } from "../../bench/lib/rss";
 import { threadCpuMs } from "../../bench/lib/sched";
-import { startForge, type RunningForge } from "./runner";
+import { freePort, startForge, type RunningForge } from "./runner";
 
 const stateDir = mkdtempSync(join(tmpdir(), "edgeforge-storage-"));
 let forge: RunningForge | undefined;
@@ -38,9 +38,21 @@ async function demoPages(f: RunningForge): Promise<{ entries: string[]; blob: st
 
 describe("the storage process", () => {
   it("serves the forge's R2, KV and D1 from a second workerd, on the state a plain forge reads", async () => {
-    forge = await startForge({ stateDir, env: { FORGE_STORAGE_PROCESS: "1" }, startTimeoutMs: 300_000 });
+    const inspector = await freePort();
+    forge = await startForge({
+      stateDir,
+      env: { FORGE_STORAGE_PROCESS: "1", FORGE_INSPECTOR_PORT: String(inspector) },
+      startTimeoutMs: 300_000,
+    });
     const { storage } = workerdPids(forge.child.pid!);
     expect(storage).toBeDefined();
+    // R2 is workerd's own client, talking to the storage process (scripts/local/storage-plugin.ts):
+    // no JavaScript R2 client (Miniflare's remote-binding proxy) runs in the forge's workerd.
+    const isolates = ((await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json()) as { id: string }[]).map(
+      (t) => t.id,
+    );
+    expect(isolates).toContain("core:user:edge");
+    expect(isolates.filter((id) => id.startsWith("r2:"))).toEqual([]);
     // A cold page's reads run in the storage process: its thread works while the page is served.
     const before = threadCpuMs(storage!);
     const pages = await demoPages(forge);
