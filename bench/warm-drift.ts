@@ -12,7 +12,9 @@
 //
 // ROOT runs another checkout's forge on the same state (before/after). The forge runs under the
 // scale benchmark's heap limit (MINIFLARE_WORKERD_V8_FLAGS, default --max-old-space-size=100).
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+// PROMOTED=<folder>: the edge isolate's allocations that outlived a scavenge while the blocks ran
+// (what makes its scavenges long and fills its old generation), by site, and the .heapprofile.
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HOST, startEdgeforge } from "./lib/edgeforge";
@@ -21,6 +23,8 @@ import { percentile } from "./lib/report";
 import { rss, workerdPids } from "./lib/rss";
 import { threadCpuMs } from "./lib/sched";
 import { git } from "./lib/run";
+import { freePort } from "../test/e2e/runner";
+import { startPromotedSampling, topSites } from "./lib/promoted-sampling";
 
 process.env.MINIFLARE_WORKERD_V8_FLAGS ??= "--max-old-space-size=100";
 const repo = process.env.REPO ?? "/tmp/s4-big/big.git";
@@ -32,7 +36,9 @@ const perBlock = Number(process.env.BLOCK ?? 250);
 const copy = mkdtempSync(join(tmpdir(), "warm-drift-"));
 cpSync(state, copy, { recursive: true });
 const storage: Record<string, string> = process.env.STORAGE_PROCESS === "1" ? { FORGE_STORAGE_PROCESS: "1" } : {};
-const forge = await startEdgeforge(storage, 600_000, {
+const promotedDir = process.env.PROMOTED;
+const inspector = promotedDir ? await freePort() : 0;
+const forge = await startEdgeforge({ ...storage, ...(promotedDir ? { FORGE_INSPECTOR_PORT: String(inspector) } : {}) }, 600_000, {
   stateDir: copy,
   port: process.env.PORT ? Number(process.env.PORT) : undefined,
   root: process.env.ROOT,
@@ -49,6 +55,7 @@ try {
   const first = await client.get(url);
   if (first.status !== 200) throw new Error(`the warm page ${url} answered HTTP ${first.status}`);
   console.log(`warm page ${url}, ${first.bytes} bytes; ${blocks} blocks of ${perBlock} requests`);
+  const promoted = promotedDir ? await startPromotedSampling(inspector, "core:user:edge") : null;
   const t0 = performance.now();
   for (let b = 0; b < blocks; b++) {
     const ms: number[] = [];
@@ -67,6 +74,14 @@ try {
         `p90 ${percentile(ms, 90).toFixed(2)} ms, workerd thread CPU p50 ${percentile(cpu, 50).toFixed(2)} ms, ` +
         `RSS ${rssMiB(pid).toFixed(0)} MiB`,
     );
+  }
+  if (promoted) {
+    mkdirSync(promotedDir!, { recursive: true });
+    const out = join(promotedDir!, "warm-edge.heapprofile");
+    const head = await promoted.stop(out);
+    console.log(`\nwhat the edge isolate allocated that outlived a scavenge (${out}):`);
+    for (const s of topSites(head, 30))
+      console.log(`  ${(s.bytes / 2 ** 20).toFixed(2)} MiB ${(100 * s.share).toFixed(1)}% ${s.site}`);
   }
   console.log(
     `\nall ${all.length} requests: p50 ${percentile(
