@@ -55,6 +55,7 @@ import { percentile, printTable, format, type Cell, type Row } from "./lib/repor
 import { git, gitEnv, run, tempDir } from "./lib/run";
 import { storageNice } from "./lib/sched";
 import { longestWarm, smallProject, warmAlone, warmDuring, warmRows, warmUntilSettled } from "./lib/warm";
+import { WarmThread } from "./lib/warm-thread";
 import { workerdPids } from "./lib/rss";
 import { killWorkerdBelow, watchdog } from "./lib/watchdog";
 
@@ -334,11 +335,9 @@ async function pagesAndWarm() {
     if (r.status !== 200) throw new Error(`the warm page ${warmUrl} answered HTTP ${r.status}`);
     return r.ms;
   };
-  const loop = async (until: () => boolean) => {
-    const out: number[] = [];
-    while (!until()) out.push(await once());
-    return out;
-  };
+  // Measured: on a thread of its own, so that the bench's handling of the cold pages' answers is
+  // not counted in the warm page's (bench/lib/warm-thread.ts).
+  const warmThread = WarmThread.start({ port: forge.port, host: `${HOST}:${forge.port}` }, warmUrl);
   // Unmeasured: the first requests compile the page's code (V8's tiers) and fill its caches, and
   // go on until workerd's resident memory has settled (warmUntilSettled).
   step("the warm page, unmeasured warm-up until the forge's memory settles");
@@ -353,9 +352,9 @@ async function pagesAndWarm() {
     const idle = await waitForIdle(inspector);
     idleWaits.push({ label, ms: performance.now() - t, windows: idle.windows });
     step(`the warm page alone (${label})`);
-    const end = performance.now() + aloneSeconds * 1000;
-    let n = 0;
-    return loop(() => n++ >= warmSamples && performance.now() > end);
+    warmThread.begin();
+    await new Promise((resolve) => setTimeout(resolve, aloneSeconds * 1000));
+    return warmThread.end(warmSamples);
   };
   const idleWaits: { label: string; ms: number; windows: number }[] = [];
   const urls: Record<Kind, string[]> = {
@@ -375,17 +374,15 @@ async function pagesAndWarm() {
   for (const kind of KINDS) {
     alone[kind] = await aloneNow(`before the ${kind} pages`);
     step(`cold ${kind} pages at old commits, with the warm client running`);
-    let coldDone = false;
-    const warmLoop = loop(() => coldDone);
+    warmThread.begin();
     const sampler = await heapSampler();
     const profiler = opts.profile ? await profileCpu(inspector, 1000, true) : null;
     cold[kind] = [];
     try {
       for (const u of urls[kind]) cold[kind].push(await client.get(u));
     } finally {
-      coldDone = true;
+      during[kind] = await warmThread.end();
     }
-    during[kind] = await warmLoop;
     if (profiler) {
       const report = await profiler.stop();
       console.log(
@@ -490,4 +487,5 @@ async function pagesAndWarm() {
   printTable("used V8 heap, peak per isolate", ["peak"], heapRows);
   client.close();
   warm.close();
+  await warmThread.close();
 }
