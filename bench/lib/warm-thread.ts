@@ -34,8 +34,12 @@ export class WarmThread {
   begin(): void {
     if (this.report) throw new Error("the warm thread is already running");
     this.report = new Promise<Report>((resolve, reject) => {
-      this.worker.once("message", resolve);
-      this.worker.once("error", reject);
+      const failed = (err: Error) => reject(err);
+      this.worker.once("error", failed);
+      this.worker.once("message", (report: Report) => {
+        this.worker.off("error", failed);
+        resolve(report);
+      });
     });
     this.worker.postMessage({ run: "start" } satisfies Command);
   }
