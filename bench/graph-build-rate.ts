@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { freePort } from "../test/e2e/runner";
 import { startEdgeforge } from "./lib/edgeforge";
 import { sampleHeap } from "./lib/heap";
-import { profileCpu } from "./lib/cpu-slices";
+import { inspectorTargets, profileCpu } from "./lib/cpu-slices";
 import { retainersOfBuffers, selfSizeByName, takeHeapSnapshots } from "./lib/heap-snapshot";
 import { pageAt } from "./lib/probe";
 import { git } from "./lib/run";
@@ -128,10 +128,7 @@ async function snapshot(label: string): Promise<void> {
 
 /** Starts V8's sampling heap profiler on one isolate; the returned function stops it and sums it per function. */
 async function sampleAllocations(port: number, target: string): Promise<() => Promise<string[]>> {
-  const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
-    id: string;
-    webSocketDebuggerUrl: string;
-  }[];
+  const list = await inspectorTargets(port);
   const ws = new WebSocket(list.find((t) => t.id === target)!.webSocketDebuggerUrl);
   await new Promise((r) => (ws.onopen = r));
   let id = 0;

@@ -98,15 +98,21 @@ export function longestSlices(p: Profile, count = 5, intervalMs = 1): { busyMs: 
  * Miniflare's (the cache, R2, KV, D1 and queue simulators: locally they share the one workerd
  * thread, so their work delays pages too).
  */
+/** One isolate the inspector lists: its id ("core:user:edge", "r2:bucket:objects"...) and its socket. */
+export interface InspectorTarget {
+  id: string;
+  webSocketDebuggerUrl: string;
+}
+
 /**
  * The inspector's list of isolates. workerd sometimes closes the connection in the middle of the
  * answer ("other side closed" after 31 KB, twice on big.git between two kinds of warm-probe, s11-warm):
  * asked again, up to three times.
  */
-async function inspectorTargets(inspectorPort: number): Promise<unknown[]> {
+export async function inspectorTargets(inspectorPort: number): Promise<InspectorTarget[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as unknown[];
+      return (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as InspectorTarget[];
     } catch (err) {
       if (attempt >= 3) throw err;
     }
@@ -114,7 +120,7 @@ async function inspectorTargets(inspectorPort: number): Promise<unknown[]> {
 }
 
 export async function profileCpu(inspectorPort: number, intervalUs = 1000, everything = false): Promise<CpuProfiler> {
-  const all = (await inspectorTargets(inspectorPort)) as { id: string; webSocketDebuggerUrl: string }[];
+  const all = await inspectorTargets(inspectorPort);
   const targets = await Promise.all(
     all
       .filter((t) => everything || t.id.startsWith("core:user:"))

@@ -3,13 +3,11 @@
 // strong references from the GC roots, as Chrome's "Retainers" view shows it.
 import { writeFileSync } from "node:fs";
 import { WebSocket } from "undici";
+import { inspectorTargets } from "./cpu-slices";
 
 /** Takes a snapshot of every forge worker's isolate (after a collection); returns the file per worker. */
 export async function takeHeapSnapshots(inspectorPort: number, dir: string, label: string): Promise<Record<string, string>> {
-  const all = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
-    id: string;
-    webSocketDebuggerUrl: string;
-  }[];
+  const all = await inspectorTargets(inspectorPort);
   const out: Record<string, string> = {};
   for (const t of all.filter((x) => x.id.startsWith("core:user:"))) {
     const file = `${dir}/${label}-${t.id.replace(/^core:user:/, "")}.heapsnapshot`;

@@ -3,6 +3,7 @@
 // the figure Cloudflare's 128 MB isolate limit applies to, unlike the process's RSS.
 // undici's WebSocket: Node 20 has no global one without a flag; Miniflare depends on undici.
 import { WebSocket } from "undici";
+import { inspectorTargets } from "./cpu-slices";
 
 interface Target {
   title: string;
@@ -88,10 +89,7 @@ export async function sampleHeap(
   live = false,
   thorough = false,
 ): Promise<HeapSampler> {
-  const all = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
-    id: string;
-    webSocketDebuggerUrl: string;
-  }[];
+  const all = await inspectorTargets(inspectorPort);
   // The forge's own workers ("core:user:edge", "core:user:push"), not Miniflare's storage services.
   const list = all
     .filter((t) => t.id.startsWith("core:user:"))
@@ -225,10 +223,7 @@ export interface UserIsolate {
 
 /** Opens the inspector of the first "core:user" target (a bench's one worker) on `inspectorPort`. */
 export async function userIsolate(inspectorPort: number): Promise<UserIsolate> {
-  const list = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
-    id: string;
-    webSocketDebuggerUrl: string;
-  }[];
+  const list = await inspectorTargets(inspectorPort);
   const target = list.find((t) => t.id.startsWith("core:user"));
   if (!target) throw new Error(`no user worker on the inspector at port ${inspectorPort}`);
   const ws = new WebSocket(target.webSocketDebuggerUrl);

@@ -6,6 +6,7 @@ import { writeFileSync } from "node:fs";
 import { WebSocket } from "undici";
 import { HOST } from "./edgeforge";
 import { git } from "./run";
+import { inspectorTargets } from "./cpu-slices";
 
 export interface Pick {
   commit: string;
@@ -67,10 +68,7 @@ export async function masterFinal(get: (path: string) => Promise<PageAnswer>, wa
 
 /** Starts a CPU profile of the edge isolate; `stop` writes it to `file` (open it in Chrome's DevTools). */
 export async function profileEdge(inspectorPort: number): Promise<{ stop(file: string): Promise<void> }> {
-  const list = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
-    id: string;
-    webSocketDebuggerUrl: string;
-  }[];
+  const list = await inspectorTargets(inspectorPort);
   const edge = list.find((x) => x.id === "core:user:edge")!;
   const ws = new WebSocket(edge.webSocketDebuggerUrl);
   await new Promise((r) => (ws.onopen = r));

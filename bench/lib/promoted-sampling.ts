@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { WebSocket } from "undici";
 import type { HeapNode } from "./heap-sampling";
+import { inspectorTargets } from "./cpu-slices";
 
 /** Starts sampling in the worker whose inspector id is `target` (e.g. "core:user:push"). */
 export async function startPromotedSampling(
@@ -12,10 +13,7 @@ export async function startPromotedSampling(
   target: string,
   intervalBytes = 16 * 1024,
 ): Promise<{ stop(file: string): Promise<HeapNode> }> {
-  const all = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
-    id: string;
-    webSocketDebuggerUrl: string;
-  }[];
+  const all = await inspectorTargets(inspectorPort);
   const t = all.find((x) => x.id === target);
   if (!t) throw new Error(`no inspector target ${target}`);
   const ws = new WebSocket(t.webSocketDebuggerUrl);

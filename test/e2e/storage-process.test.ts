@@ -1,13 +1,14 @@
 // FORGE_STORAGE_PROCESS=1 (benchmarks' mode, scripts/local/storage-process.ts): R2, KV and D1 served
-// by a second workerd, R2 through workerd's own client. The demo forge's start-up (a tenant in D1 and KV, an import through R2's
-// multipart upload, the commit-graph job) runs on it, its pages read through it, and the state it
-// leaves is the one a forge without the mode reads.
+// by a second workerd, R2 through workerd's own client. The demo forge's start-up (a tenant in D1
+// and KV, an import through R2's multipart upload, the commit-graph job) runs on it, its pages read
+// through it, and the state it leaves is the one a forge without the mode reads.
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "../../bin/cli/http";
 import { workerdPids } from "../../bench/lib/rss";
+import { inspectorTargets } from "../../bench/lib/cpu-slices";
 import { threadCpuMs } from "../../bench/lib/sched";
 import { freePort, startForge, type RunningForge } from "./runner";
 
@@ -48,9 +49,7 @@ describe("the storage process", () => {
     expect(storage).toBeDefined();
     // R2 is workerd's own client, talking to the storage process (scripts/local/storage-plugin.ts):
     // no JavaScript R2 client (Miniflare's remote-binding proxy) runs in the forge's workerd.
-    const isolates = ((await (await fetch(`http://127.0.0.1:${inspector}/json/list`)).json()) as { id: string }[]).map(
-      (t) => t.id,
-    );
+    const isolates = (await inspectorTargets(inspector)).map((t) => t.id);
     expect(isolates).toContain("core:user:edge");
     expect(isolates.filter((id) => id.startsWith("r2:"))).toEqual([]);
     // A cold page's reads run in the storage process: its thread works while the page is served.
