@@ -12,7 +12,7 @@
 // a service binding of the same name. R2, KV and D1 bindings speak HTTP (`fetch`) only, but
 // Miniflare's client also opens a WebSocket RPC session each time it is made, one per storage
 // call, and never closes it: at 50 calls a second both workerds ran out of file descriptors (20,000
-// here) 7 to 9 minutes in. This process refuses those upgrades (`REFUSE_RPC`), so each closes at
+// here) 7 to 9 minutes in. This process refuses those upgrades (`STORAGE_ENTRY`), so each closes at
 // once; the call goes on over HTTP as before. Those service bindings reach this process's own simulator
 // services (`r2:bucket:objects`, ...) through Miniflare's dev registry, whose entries name a
 // service and the workerd debug port that serves it: the entries written below point at this
@@ -42,7 +42,7 @@ const REMOTE_STORAGE = {
  * the `MF-Binding` search parameter) gets a 400 instead of a session; and its `R2` entrypoint, a
  * socket of its own, which hands workerd's R2 client's requests to the simulator unchanged.
  */
-const REFUSE_RPC = `import { WorkerEntrypoint } from "cloudflare:workers";
+const STORAGE_ENTRY = `import { WorkerEntrypoint } from "cloudflare:workers";
 import proxy from "./proxy-server.js";
 export class R2 extends WorkerEntrypoint {
   fetch(request) {
@@ -88,7 +88,7 @@ export async function startStorageProcess(opts: {
   const worker: WorkerOptions = {
     name: "storage",
     modules: [
-      { type: "ESModule", path: "storage.js", contents: REFUSE_RPC },
+      { type: "ESModule", path: "storage.js", contents: STORAGE_ENTRY },
       { type: "ESModule", path: "proxy-server.js", contents: proxyServer },
     ],
     compatibilityDate: COMPATIBILITY_DATE,
